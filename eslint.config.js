@@ -1,0 +1,56 @@
+// @ts-check
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+import importX from "eslint-plugin-import-x";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", "src/db/generated/", "data/", "coverage/", "bench/.work/", "test/.tmp/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js"] }, tsconfigRootDir: import.meta.dirname },
+    },
+    plugins: { "import-x": importX },
+    rules: {
+      "import-x/no-cycle": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": "error",
+    },
+    settings: { "import-x/resolver": { node: { extensions: [".ts", ".js"] } } },
+  },
+  {
+    // The domain is pure: decide/evolve over plain data. No database, no GraphQL, no I/O, no clock.
+    files: ["src/domain/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["node:*", "fs", "path", "crypto", "os", "http", "net", "child_process"], message: "src/domain must stay free of Node I/O." },
+            { group: ["@prisma/*", "*/db/*", "**/generated/**", "pg", "better-sqlite3"], message: "src/domain must not touch the database." },
+            { group: ["graphql", "graphql-*", "@pothos/*", "*/graphql/*"], message: "src/domain must not depend on GraphQL." },
+            { group: ["*/store/*", "*/projections/*", "*/application/*", "*/http/*"], message: "src/domain is the innermost layer." },
+          ],
+        },
+      ],
+      "no-restricted-globals": [
+        "error",
+        { name: "Date", message: "Time comes in with the command." },
+        { name: "process", message: "src/domain must not read the environment." },
+        { name: "crypto", message: "Ids come in with the command." },
+      ],
+      "no-restricted-properties": ["error", { object: "Math", property: "random", message: "No randomness in the domain." }],
+    },
+  },
+  {
+    files: ["test/**/*.ts", "bench/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-non-null-assertion": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-argument": "off",
+      "@typescript-eslint/no-unsafe-call": "off",
+    },
+  },
+);

@@ -1,0 +1,24 @@
+// Builds the domain's decision state from the projection rows of a stream ("state kept with the
+// projection"), so a command never refolds the stream's history.
+import type { RegisteredModelState, VersionState } from "../domain/registeredModel/state.ts";
+import { initialState } from "../domain/registeredModel/state.ts";
+import type { StreamViews } from "../projections/streamViews.ts";
+
+export function decisionState(views: StreamViews): RegisteredModelState {
+  const model = views.model;
+  if (model === null) return initialState;
+  const versions: Record<number, VersionState> = {};
+  for (const [number, view] of views.versions) {
+    if (view) versions[number] = { version: view.version, stage: view.stage, status: view.status, deleted: view.deleted, tags: view.tags };
+  }
+  return {
+    status: model.deleted ? "deleted" : "live",
+    modelId: model.id,
+    name: model.name,
+    description: model.description,
+    tags: model.tags,
+    aliases: model.aliases,
+    lastVersion: model.lastVersion,
+    versions,
+  };
+}

@@ -1,0 +1,132 @@
+// The one application function that runs a command: resolve the stream, load the state it needs,
+// decide, append, project inline, commit, then publish. Resolvers only build commands and call this.
+import type { Database, Tx } from "../db/database.ts";
+import { AlreadyExistsError, ConcurrencyError, DomainError, NotFoundError } from "../domain/errors.ts";
+import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
+import { decide, stateNeeds } from "../domain/registeredModel/decide.ts";
+import { applyEvents, loadStreamViews, persistStreamViews, withVersionsFor } from "../projections/streamViews.ts";
+import type { StreamViews } from "../projections/streamViews.ts";
+import { appendToStream } from "../store/eventStore.ts";
+import type { RecordedEvent } from "../store/recordedEvent.ts";
+import { isUniqueViolation } from "../store/uniqueViolation.ts";
+import { decisionState } from "./decisionState.ts";
+
+/** Which stream a command addresses. Live names are unique; a deleted name may have several streams. */
+export type ModelRef =
+  | { readonly kind: "new"; readonly modelId: string }
+  | { readonly kind: "live"; readonly name: string }
+  | { readonly kind: "deleted"; readonly name: string };
+
+export interface RequestMetadata {
+  readonly actor: string;
+  readonly correlationId: string | null;
+  readonly causationId?: string | null;
+}
+
+export interface CommandDeps {
+  readonly db: Database;
+  readonly clock: () => Date;
+  /** Called after commit with the committed events (subscriptions hook in here). */
+  readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
+}
+
+export interface CommandOutcome {
+  readonly modelId: string;
+  readonly events: readonly RecordedEvent[];
+  readonly views: StreamViews;
+}
+
+const MAX_ATTEMPTS = 20;
+
+class Retry extends Error {}
+
+async function resolveStream(tx: Tx, ref: ModelRef): Promise<string | NotFoundError> {
+  if (ref.kind === "new") return ref.modelId;
+  const row = await tx.registeredModel.findFirst({
+    where: { name: ref.name, deleted: ref.kind === "deleted" },
+    orderBy: { deletedAt: "desc" },
+    select: { id: true },
+  });
+  return row?.id ?? new NotFoundError("RegisteredModel", ref.name);
+}
+
+/** Live model names are unique across streams: a rule the single-stream decider cannot see. */
+async function nameTaken(tx: Tx, command: RegisteredModelCommand, views: StreamViews): Promise<AlreadyExistsError | null> {
+  const name =
+    command.type === "CreateRegisteredModel"
+      ? command.data.name
+      : command.type === "RenameRegisteredModel"
+        ? command.data.newName
+        : command.type === "RestoreRegisteredModel"
+          ? views.model?.name
+          : undefined;
+  if (name === undefined) return null;
+  const owner = await tx.registeredModel.findFirst({ where: { name, deleted: false }, select: { id: true } });
+  return owner && owner.id !== views.streamId ? new AlreadyExistsError("RegisteredModel", name) : null;
+}
+
+async function attempt(
+  deps: CommandDeps,
+  ref: ModelRef,
+  command: RegisteredModelCommand,
+  metadata: RequestMetadata,
+  expectedRevision: number | undefined,
+): Promise<CommandOutcome | DomainError> {
+  return deps.db.write(async (tx) => {
+    const streamId = await resolveStream(tx, ref);
+    if (streamId instanceof DomainError) return streamId;
+    const needs = stateNeeds(command);
+    const views = await loadStreamViews(tx, streamId, needs.versions, needs.versionsInStage);
+    const revision = views.model?.revision ?? 0;
+    if (expectedRevision !== undefined && expectedRevision !== revision)
+      return new ConcurrencyError(streamId, expectedRevision, revision);
+
+    const decision = decide(command, decisionState(views));
+    if (decision instanceof DomainError) return decision;
+    const conflict = await nameTaken(tx, command, views);
+    if (conflict) return conflict;
+
+    const events = await appendToStream(tx, streamId, revision, decision, {
+      actor: metadata.actor,
+      occurredAt: deps.clock(),
+      correlationId: metadata.correlationId,
+      causationId: metadata.causationId ?? null,
+    });
+    const before = await withVersionsFor(tx, views, events);
+    const after = applyEvents(before, events);
+    try {
+      await persistStreamViews(tx, before, after);
+    } catch (error) {
+      // Two creators of one name can both pass nameTaken before either commits; the partial unique
+      // index stops the second, and its retry then reports AlreadyExists.
+      if (isUniqueViolation(error, "registered_models")) throw new Retry();
+      throw error;
+    }
+    return { modelId: streamId, events, views: after };
+  });
+}
+
+export async function executeCommand(
+  deps: CommandDeps,
+  ref: ModelRef,
+  command: RegisteredModelCommand,
+  metadata: RequestMetadata,
+  expectedRevision?: number,
+): Promise<CommandOutcome | DomainError> {
+  for (let attemptNo = 1; ; attemptNo++) {
+    try {
+      const outcome = await attempt(deps, ref, command, metadata, expectedRevision);
+      if (!(outcome instanceof DomainError)) deps.onCommitted?.(outcome.events);
+      return outcome;
+    } catch (error) {
+      const retriable = error instanceof Retry || error instanceof ConcurrencyError;
+      if (!retriable || attemptNo >= MAX_ATTEMPTS) {
+        if (error instanceof ConcurrencyError) return error;
+        throw error;
+      }
+      // Someone appended to the stream first: re-read and decide again (unless the caller pinned a
+      // revision, in which case the next attempt reports the conflict with the actual revision).
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attemptNo));
+    }
+  }
+}

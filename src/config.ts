@@ -1,0 +1,50 @@
+// Runtime configuration from the environment, validated once at start-up so that a typo fails fast
+// with a readable message instead of surfacing later as an odd runtime error.
+import path from "node:path";
+import { z } from "zod";
+
+const schema = z.object({
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  /** Folder for the embedded SQLite database (and, later, artifacts). */
+  DATA_DIR: z.string().min(1).default("./data"),
+  /** postgresql://… switches to PostgreSQL; unset (or file:…) uses SQLite in DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|file:)/, "must start with postgresql://, postgres:// or file:")
+    .optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  database: DatabaseConfig;
+  logLevel: z.infer<typeof schema>["LOG_LEVEL"];
+}
+
+export type DatabaseConfig = { provider: "sqlite"; file: string } | { provider: "postgresql"; url: string };
+
+export function databaseConfigFrom(url: string | undefined, dataDir: string): DatabaseConfig {
+  if (url && /^postgres(ql)?:\/\//.test(url)) return { provider: "postgresql", url };
+  const file = url ? url.replace(/^file:/, "") : path.join(dataDir, "registro.db");
+  return { provider: "sqlite", file: path.resolve(file) };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    dataDir,
+    database: databaseConfigFrom(e.DATABASE_URL, dataDir),
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,61 @@
+// Expected failures of the domain: one class per broken rule, carrying its data. They are returned
+// by `decide` (never thrown through it) and surface in GraphQL as members of each mutation's result
+// union, so clients can branch on `__typename` instead of parsing messages.
+
+export abstract class DomainError extends Error {
+  abstract readonly code: string;
+}
+
+export class NotFoundError extends DomainError {
+  readonly code = "NOT_FOUND";
+  constructor(
+    readonly resource: "RegisteredModel" | "ModelVersion" | "ModelAlias" | "Tag",
+    readonly key: string,
+  ) {
+    super(`${resource} ${key} does not exist`);
+    this.name = "NotFoundError";
+  }
+}
+
+export class AlreadyExistsError extends DomainError {
+  readonly code = "ALREADY_EXISTS";
+  constructor(
+    readonly resource: "RegisteredModel",
+    readonly key: string,
+  ) {
+    super(`${resource} ${key} already exists`);
+    this.name = "AlreadyExistsError";
+  }
+}
+
+export class ValidationError extends DomainError {
+  readonly code = "VALIDATION";
+  constructor(
+    /** Dotted path of the offending input field, e.g. `tags.0.key`. */
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+    this.name = "ValidationError";
+  }
+}
+
+export class ConcurrencyError extends DomainError {
+  readonly code = "CONCURRENCY_CONFLICT";
+  constructor(
+    readonly streamId: string,
+    readonly expectedRevision: number,
+    readonly actualRevision: number,
+  ) {
+    super(`expected revision ${expectedRevision} but the model is at revision ${actualRevision}`);
+    this.name = "ConcurrencyError";
+  }
+}
+
+export class InvalidStateError extends DomainError {
+  readonly code = "INVALID_STATE";
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidStateError";
+  }
+}

@@ -1,0 +1,71 @@
+// Commands on a registered model's stream. Ids come in with the command (the domain makes none);
+// time and the acting identity travel as event metadata, added by the application layer.
+import type { Params, Stage } from "./events.ts";
+
+export interface KeyValue {
+  readonly key: string;
+  readonly value: string;
+}
+
+export interface Metric {
+  readonly key: string;
+  readonly value: number;
+}
+
+type Command<Type extends string, Data = Record<string, never>> = { readonly type: Type; readonly data: Data };
+
+export type CreateRegisteredModel = Command<
+  "CreateRegisteredModel",
+  { modelId: string; name: string; description: string; tags: readonly KeyValue[] }
+>;
+export type RenameRegisteredModel = Command<"RenameRegisteredModel", { newName: string }>;
+export type UpdateRegisteredModel = Command<"UpdateRegisteredModel", { description: string }>;
+export type DeleteRegisteredModel = Command<"DeleteRegisteredModel">;
+export type RestoreRegisteredModel = Command<"RestoreRegisteredModel">;
+export type SetRegisteredModelTag = Command<"SetRegisteredModelTag", KeyValue>;
+export type DeleteRegisteredModelTag = Command<"DeleteRegisteredModelTag", { key: string }>;
+export type SetRegisteredModelAlias = Command<"SetRegisteredModelAlias", { alias: string; version: number }>;
+export type DeleteRegisteredModelAlias = Command<"DeleteRegisteredModelAlias", { alias: string }>;
+
+export type CreateModelVersion = Command<
+  "CreateModelVersion",
+  {
+    source: string;
+    runId: string | null;
+    description: string;
+    tags: readonly KeyValue[];
+    params: Params;
+    metrics: readonly Metric[];
+  }
+>;
+export type UpdateModelVersion = Command<"UpdateModelVersion", { version: number; description: string }>;
+export type LogModelVersionMetrics = Command<"LogModelVersionMetrics", { version: number; metrics: readonly Metric[] }>;
+export type SetModelVersionTag = Command<"SetModelVersionTag", { version: number } & KeyValue>;
+export type DeleteModelVersionTag = Command<"DeleteModelVersionTag", { version: number; key: string }>;
+export type TransitionModelVersionStage = Command<
+  "TransitionModelVersionStage",
+  { version: number; stage: Stage; comment: string | null; archiveExistingVersions: boolean }
+>;
+export type DeleteModelVersion = Command<"DeleteModelVersion", { version: number }>;
+export type RestoreModelVersion = Command<"RestoreModelVersion", { version: number }>;
+
+export type RegisteredModelCommand =
+  | CreateRegisteredModel
+  | RenameRegisteredModel
+  | UpdateRegisteredModel
+  | DeleteRegisteredModel
+  | RestoreRegisteredModel
+  | SetRegisteredModelTag
+  | DeleteRegisteredModelTag
+  | SetRegisteredModelAlias
+  | DeleteRegisteredModelAlias
+  | CreateModelVersion
+  | UpdateModelVersion
+  | LogModelVersionMetrics
+  | SetModelVersionTag
+  | DeleteModelVersionTag
+  | TransitionModelVersionStage
+  | DeleteModelVersion
+  | RestoreModelVersion;
+
+export type RegisteredModelCommandType = RegisteredModelCommand["type"];

@@ -1,0 +1,68 @@
+// Event JSON read back from the store is validated here, never trusted blindly. Each schema accepts
+// every payload version ever written and upcasts it to the current shape (a field added later gets
+// its default), so old events keep replaying.
+import { z } from "zod";
+import { STAGES, VERSION_STATUSES } from "./events.ts";
+import type { RegisteredModelEvent, RegisteredModelEventType } from "./events.ts";
+
+const tags = z.record(z.string(), z.string());
+const version = z.number().int().positive();
+const stage = z.enum(STAGES);
+
+const dataSchemas = {
+  RegisteredModelCreated: z.object({ modelId: z.string(), name: z.string(), description: z.string(), tags }),
+  RegisteredModelRenamed: z.object({ from: z.string(), to: z.string() }),
+  RegisteredModelDescriptionUpdated: z.object({ description: z.string() }),
+  RegisteredModelTagSet: z.object({ key: z.string(), value: z.string() }),
+  RegisteredModelTagDeleted: z.object({ key: z.string() }),
+  RegisteredModelDeleted: z.object({ name: z.string() }),
+  RegisteredModelRestored: z.object({ name: z.string() }),
+  RegisteredModelAliasSet: z.object({ alias: z.string(), version, previousVersion: version.nullable() }),
+  RegisteredModelAliasDeleted: z.object({ alias: z.string(), version }),
+  ModelVersionCreated: z.object({
+    version,
+    source: z.string(),
+    runId: z.string().nullable(),
+    description: z.string(),
+    tags,
+    params: z.record(z.string(), z.unknown()),
+    metrics: z.record(z.string(), z.number()),
+    status: z.enum(VERSION_STATUSES).default("READY"),
+  }),
+  ModelVersionDescriptionUpdated: z.object({ version, description: z.string() }),
+  ModelVersionTagSet: z.object({ version, key: z.string(), value: z.string() }),
+  ModelVersionTagDeleted: z.object({ version, key: z.string() }),
+  ModelVersionMetricsLogged: z.object({ version, metrics: z.record(z.string(), z.number()) }),
+  ModelVersionStageTransitioned: z.object({
+    version,
+    from: stage,
+    to: stage,
+    comment: z.string().nullable(),
+    archived: z.array(z.object({ version, from: stage })).default([]),
+  }),
+  ModelVersionDeleted: z.object({ version, removedAliases: z.array(z.string()).default([]) }),
+  ModelVersionRestored: z.object({ version }),
+} satisfies Record<RegisteredModelEventType, z.ZodType>;
+
+export class CorruptEventError extends Error {
+  constructor(
+    readonly type: string,
+    readonly schemaVersion: number,
+    readonly issues: string,
+  ) {
+    super(`stored event ${type} (schema ${schemaVersion}) does not match its schema: ${issues}`);
+    this.name = "CorruptEventError";
+  }
+}
+
+export function isRegisteredModelEventType(type: string): type is RegisteredModelEventType {
+  return Object.hasOwn(dataSchemas, type);
+}
+
+/** Parses a stored payload into a domain event, or throws CorruptEventError (the log is damaged). */
+export function parseRegisteredModelEvent(type: string, schemaVersion: number, data: unknown): RegisteredModelEvent {
+  if (!isRegisteredModelEventType(type)) throw new CorruptEventError(type, schemaVersion, "unknown event type");
+  const result = dataSchemas[type].safeParse(data);
+  if (!result.success) throw new CorruptEventError(type, schemaVersion, result.error.message);
+  return { type, data: result.data } as RegisteredModelEvent;
+}

@@ -1,0 +1,134 @@
+// Events of a registered model's stream. One stream per model holds the model's events and its
+// versions' events, so rules spanning versions (archiving the other Production versions) are decided
+// atomically. Payloads are versioned; a field added later must be optional with a default so that old
+// events still replay (see eventSchemas.ts).
+
+export const STAGES = ["None", "Staging", "Production", "Archived"] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const VERSION_STATUSES = ["PENDING_REGISTRATION", "READY", "FAILED_REGISTRATION"] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
+
+export type Tags = Record<string, string>;
+export type Metrics = Record<string, number>;
+export type Params = Record<string, unknown>;
+
+interface Event<Type extends string, Data> {
+  readonly type: Type;
+  readonly data: Data;
+}
+
+export type RegisteredModelCreated = Event<
+  "RegisteredModelCreated",
+  { modelId: string; name: string; description: string; tags: Tags }
+>;
+export type RegisteredModelRenamed = Event<"RegisteredModelRenamed", { from: string; to: string }>;
+export type RegisteredModelDescriptionUpdated = Event<"RegisteredModelDescriptionUpdated", { description: string }>;
+export type RegisteredModelTagSet = Event<"RegisteredModelTagSet", { key: string; value: string }>;
+export type RegisteredModelTagDeleted = Event<"RegisteredModelTagDeleted", { key: string }>;
+export type RegisteredModelDeleted = Event<"RegisteredModelDeleted", { name: string }>;
+export type RegisteredModelRestored = Event<"RegisteredModelRestored", { name: string }>;
+export type RegisteredModelAliasSet = Event<
+  "RegisteredModelAliasSet",
+  { alias: string; version: number; previousVersion: number | null }
+>;
+export type RegisteredModelAliasDeleted = Event<"RegisteredModelAliasDeleted", { alias: string; version: number }>;
+
+export type ModelVersionCreated = Event<
+  "ModelVersionCreated",
+  {
+    version: number;
+    source: string;
+    runId: string | null;
+    description: string;
+    tags: Tags;
+    params: Params;
+    metrics: Metrics;
+    status: VersionStatus;
+  }
+>;
+export type ModelVersionDescriptionUpdated = Event<
+  "ModelVersionDescriptionUpdated",
+  { version: number; description: string }
+>;
+export type ModelVersionTagSet = Event<"ModelVersionTagSet", { version: number; key: string; value: string }>;
+export type ModelVersionTagDeleted = Event<"ModelVersionTagDeleted", { version: number; key: string }>;
+export type ModelVersionMetricsLogged = Event<"ModelVersionMetricsLogged", { version: number; metrics: Metrics }>;
+export type ModelVersionStageTransitioned = Event<
+  "ModelVersionStageTransitioned",
+  {
+    version: number;
+    from: Stage;
+    to: Stage;
+    comment: string | null;
+    /** Versions moved to Archived by the same decision (`archiveExistingVersions`). */
+    archived: { version: number; from: Stage }[];
+  }
+>;
+export type ModelVersionDeleted = Event<
+  "ModelVersionDeleted",
+  { version: number; /** Aliases that pointed at the version and were removed with it. */ removedAliases: string[] }
+>;
+export type ModelVersionRestored = Event<"ModelVersionRestored", { version: number }>;
+
+export type RegisteredModelEvent =
+  | RegisteredModelCreated
+  | RegisteredModelRenamed
+  | RegisteredModelDescriptionUpdated
+  | RegisteredModelTagSet
+  | RegisteredModelTagDeleted
+  | RegisteredModelDeleted
+  | RegisteredModelRestored
+  | RegisteredModelAliasSet
+  | RegisteredModelAliasDeleted
+  | ModelVersionCreated
+  | ModelVersionDescriptionUpdated
+  | ModelVersionTagSet
+  | ModelVersionTagDeleted
+  | ModelVersionMetricsLogged
+  | ModelVersionStageTransitioned
+  | ModelVersionDeleted
+  | ModelVersionRestored;
+
+export type RegisteredModelEventType = RegisteredModelEvent["type"];
+
+/** Current payload schema version of each event type; bump it when a payload changes shape. */
+export const EVENT_SCHEMA_VERSIONS: Record<RegisteredModelEventType, number> = {
+  RegisteredModelCreated: 1,
+  RegisteredModelRenamed: 1,
+  RegisteredModelDescriptionUpdated: 1,
+  RegisteredModelTagSet: 1,
+  RegisteredModelTagDeleted: 1,
+  RegisteredModelDeleted: 1,
+  RegisteredModelRestored: 1,
+  RegisteredModelAliasSet: 1,
+  RegisteredModelAliasDeleted: 1,
+  ModelVersionCreated: 1,
+  ModelVersionDescriptionUpdated: 1,
+  ModelVersionTagSet: 1,
+  ModelVersionTagDeleted: 1,
+  ModelVersionMetricsLogged: 1,
+  ModelVersionStageTransitioned: 1,
+  ModelVersionDeleted: 1,
+  ModelVersionRestored: 1,
+};
+
+export const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS) as RegisteredModelEventType[];
+
+/** The versions whose own state an event changes (aliases belong to the model), so projections load only those. */
+export function versionsTouchedBy(event: RegisteredModelEvent): number[] {
+  switch (event.type) {
+    case "ModelVersionStageTransitioned":
+      return [event.data.version, ...event.data.archived.map((a) => a.version)];
+    case "ModelVersionCreated":
+    case "ModelVersionDescriptionUpdated":
+    case "ModelVersionTagSet":
+    case "ModelVersionTagDeleted":
+    case "ModelVersionMetricsLogged":
+    case "ModelVersionDeleted":
+    case "ModelVersionRestored":
+      return [event.data.version];
+    default:
+      return [];
+  }
+}

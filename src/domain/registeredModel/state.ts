@@ -1,0 +1,128 @@
+// The decision state of a model stream and how each event changes it.
+//
+// `versions` may be partial: the application loads only the versions a command needs (see
+// `stateNeeds` in decide.ts) from the projection, so a command costs the same on a model with ten
+// versions as on one with ten thousand. Folding the full stream yields the complete state; both
+// must lead `decide` to the same answer, which the unit tests check.
+import type { RegisteredModelEvent, Stage, Tags, VersionStatus } from "./events.ts";
+
+export interface VersionState {
+  readonly version: number;
+  readonly stage: Stage;
+  readonly status: VersionStatus;
+  readonly deleted: boolean;
+  readonly tags: Tags;
+}
+
+export interface RegisteredModelState {
+  readonly status: "absent" | "live" | "deleted";
+  readonly modelId: string | null;
+  readonly name: string;
+  readonly description: string;
+  readonly tags: Tags;
+  /** alias -> version number */
+  readonly aliases: Readonly<Record<string, number>>;
+  /** Highest version number ever assigned (numbers are never reused). */
+  readonly lastVersion: number;
+  readonly versions: Readonly<Record<number, VersionState>>;
+}
+
+export const initialState: RegisteredModelState = {
+  status: "absent",
+  modelId: null,
+  name: "",
+  description: "",
+  tags: {},
+  aliases: {},
+  lastVersion: 0,
+  versions: {},
+};
+
+function withoutKey<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
+  const { [key]: _removed, ...rest } = record;
+  return rest;
+}
+
+function updateVersion(
+  state: RegisteredModelState,
+  version: number,
+  change: (v: VersionState) => VersionState,
+): RegisteredModelState {
+  const current = state.versions[version];
+  // A partially loaded state only holds the versions a command needed; others are left alone.
+  if (!current) return state;
+  return { ...state, versions: { ...state.versions, [version]: change(current) } };
+}
+
+export function evolve(state: RegisteredModelState, event: RegisteredModelEvent): RegisteredModelState {
+  switch (event.type) {
+    case "RegisteredModelCreated":
+      return {
+        ...initialState,
+        status: "live",
+        modelId: event.data.modelId,
+        name: event.data.name,
+        description: event.data.description,
+        tags: event.data.tags,
+      };
+    case "RegisteredModelRenamed":
+      return { ...state, name: event.data.to };
+    case "RegisteredModelDescriptionUpdated":
+      return { ...state, description: event.data.description };
+    case "RegisteredModelTagSet":
+      return { ...state, tags: { ...state.tags, [event.data.key]: event.data.value } };
+    case "RegisteredModelTagDeleted":
+      return { ...state, tags: withoutKey(state.tags, event.data.key) };
+    case "RegisteredModelDeleted":
+      return { ...state, status: "deleted" };
+    case "RegisteredModelRestored":
+      return { ...state, status: "live" };
+    case "RegisteredModelAliasSet":
+      return { ...state, aliases: { ...state.aliases, [event.data.alias]: event.data.version } };
+    case "RegisteredModelAliasDeleted":
+      return { ...state, aliases: withoutKey(state.aliases, event.data.alias) };
+    case "ModelVersionCreated":
+      return {
+        ...state,
+        lastVersion: Math.max(state.lastVersion, event.data.version),
+        versions: {
+          ...state.versions,
+          [event.data.version]: {
+            version: event.data.version,
+            stage: "None",
+            status: event.data.status,
+            deleted: false,
+            tags: event.data.tags,
+          },
+        },
+      };
+    case "ModelVersionDescriptionUpdated":
+    case "ModelVersionMetricsLogged":
+      return state;
+    case "ModelVersionTagSet":
+      return updateVersion(state, event.data.version, (v) => ({
+        ...v,
+        tags: { ...v.tags, [event.data.key]: event.data.value },
+      }));
+    case "ModelVersionTagDeleted":
+      return updateVersion(state, event.data.version, (v) => ({ ...v, tags: withoutKey(v.tags, event.data.key) }));
+    case "ModelVersionStageTransitioned": {
+      let next = updateVersion(state, event.data.version, (v) => ({ ...v, stage: event.data.to }));
+      for (const archived of event.data.archived) {
+        next = updateVersion(next, archived.version, (v) => ({ ...v, stage: "Archived" }));
+      }
+      return next;
+    }
+    case "ModelVersionDeleted": {
+      let aliases = state.aliases;
+      for (const alias of event.data.removedAliases) aliases = withoutKey(aliases, alias);
+      return updateVersion({ ...state, aliases }, event.data.version, (v) => ({ ...v, deleted: true }));
+    }
+    case "ModelVersionRestored":
+      return updateVersion(state, event.data.version, (v) => ({ ...v, deleted: false }));
+  }
+}
+
+export function fold(events: readonly RegisteredModelEvent[], from: RegisteredModelState = initialState) {
+  return events.reduce(evolve, from);
+}

@@ -1,0 +1,82 @@
+// Read model: the current view of one model version. Pure; never throws; rebuildable from the log.
+import type { Metrics, Params, Stage, Tags, VersionStatus } from "../../domain/registeredModel/events.ts";
+import type { RecordedEvent } from "../../store/recordedEvent.ts";
+
+export interface ModelVersionView {
+  readonly id: string;
+  readonly modelId: string;
+  readonly version: number;
+  readonly stage: Stage;
+  readonly status: VersionStatus;
+  readonly source: string;
+  readonly runId: string | null;
+  readonly description: string;
+  readonly params: Params;
+  readonly metrics: Metrics;
+  readonly deleted: boolean;
+  readonly deletedAt: Date | null;
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+  readonly createdBy: string;
+  readonly tags: Tags;
+}
+
+export const modelVersionId = (modelId: string, version: number) => `${modelId}:${version}`;
+
+function without<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
+  const { [key]: _removed, ...rest } = record;
+  return rest;
+}
+
+function fields(view: ModelVersionView, event: RecordedEvent): Partial<ModelVersionView> | null {
+  if (event.type === "ModelVersionStageTransitioned") {
+    if (event.data.version === view.version) return { stage: event.data.to };
+    return event.data.archived.some((a) => a.version === view.version) ? { stage: "Archived" } : null;
+  }
+  if (!("version" in event.data) || event.data.version !== view.version) return null;
+  switch (event.type) {
+    case "ModelVersionDescriptionUpdated":
+      return { description: event.data.description };
+    case "ModelVersionTagSet":
+      return { tags: { ...view.tags, [event.data.key]: event.data.value } };
+    case "ModelVersionTagDeleted":
+      return { tags: without(view.tags, event.data.key) };
+    case "ModelVersionMetricsLogged":
+      return { metrics: { ...view.metrics, ...event.data.metrics } };
+    case "ModelVersionDeleted":
+      return { deleted: true, deletedAt: event.occurredAt };
+    case "ModelVersionRestored":
+      return { deleted: false, deletedAt: null };
+    default:
+      return null;
+  }
+}
+
+/** Applies an event to the view of version `view.version` (or creates it); unrelated events leave it unchanged. */
+export function evolveModelVersionView(view: ModelVersionView | null, event: RecordedEvent): ModelVersionView | null {
+  if (event.type === "ModelVersionCreated") {
+    if (view !== null) return view;
+    const { version, source, runId, description, tags, params, metrics, status } = event.data;
+    return {
+      id: modelVersionId(event.streamId, version),
+      modelId: event.streamId,
+      version,
+      stage: "None",
+      status,
+      source,
+      runId,
+      description,
+      params,
+      metrics,
+      deleted: false,
+      deletedAt: null,
+      createdAt: event.occurredAt,
+      updatedAt: event.occurredAt,
+      createdBy: event.actor,
+      tags,
+    };
+  }
+  if (view === null) return null;
+  const changed = fields(view, event);
+  return changed === null ? view : { ...view, ...changed, updatedAt: event.occurredAt };
+}

@@ -1,0 +1,18 @@
+import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
+
+/** Who did it, when, and why: stored beside every event. */
+export interface EventMetadata {
+  readonly actor: string;
+  readonly occurredAt: Date;
+  readonly correlationId: string | null;
+  readonly causationId: string | null;
+}
+
+/** An event as stored: the domain event plus its place in the log and its metadata. */
+export type RecordedEvent<E extends RegisteredModelEvent = RegisteredModelEvent> = E &
+  EventMetadata & {
+    readonly position: number;
+    readonly streamId: string;
+    readonly revision: number;
+    readonly schemaVersion: number;
+  };
