@@ -1,0 +1,10 @@
+// The schema is the sum of the type modules; importing them registers their types and fields.
+import { lexicographicSortSchema } from "graphql";
+import { builder } from "./builder.ts";
+import "./types/errors.ts";
+import "./types/common.ts";
+import "./types/registryEvent.ts";
+import "./types/registeredModel.ts";
+import "./types/modelVersion.ts";
+
+export const schema = lexicographicSortSchema(builder.toSchema());

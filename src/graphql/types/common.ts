@@ -1,0 +1,85 @@
+// Small value types and enums shared by several object types.
+import { STAGES, VERSION_STATUSES } from "../../domain/registeredModel/events.ts";
+import type { Stage, VersionStatus } from "../../domain/registeredModel/events.ts";
+import { builder } from "../builder.ts";
+
+const STAGE_DESCRIPTIONS: Record<Stage, string> = {
+  None: "Registered, not yet promoted.",
+  Staging: "Under validation before production.",
+  Production: "Serving production traffic.",
+  Archived: "Retired; kept for audit and rollback.",
+};
+
+export const StageEnum = builder.enumType("Stage", {
+  description: "Lifecycle stage of a model version.",
+  values: Object.fromEntries(
+    STAGES.map((stage) => [stage.toUpperCase(), { value: stage, description: STAGE_DESCRIPTIONS[stage] }]),
+  ) as Record<Uppercase<Stage>, { value: Stage; description: string }>,
+});
+
+
+export const VersionStatusEnum = builder.enumType("ModelVersionStatus", {
+  description: "Registration status of a model version.",
+  values: Object.fromEntries(VERSION_STATUSES.map((s) => [s, { value: s }])) as Record<
+    VersionStatus,
+    { value: VersionStatus }
+  >,
+});
+
+export const OrderDirection = builder.enumType("OrderDirection", {
+  description: "Sort direction.",
+  values: { ASC: { value: "asc", description: "Ascending." }, DESC: { value: "desc", description: "Descending." } },
+});
+
+export interface KeyValue {
+  key: string;
+  value: string;
+}
+
+export const TagRef = builder.objectRef<KeyValue>("Tag").implement({
+  description: "A key/value annotation on a model or version.",
+  fields: (t) => ({
+    key: t.exposeString("key", { description: "Tag key (1-250 characters)." }),
+    value: t.exposeString("value", { description: "Tag value (up to 5,000 characters)." }),
+  }),
+});
+
+export const MetricRef = builder.objectRef<{ key: string; value: number }>("Metric").implement({
+  description: "A measured performance figure of a model version (latest logged value).",
+  fields: (t) => ({
+    key: t.exposeString("key", { description: "Metric name, e.g. `auc`." }),
+    value: t.exposeFloat("value", { description: "Finite value." }),
+  }),
+});
+
+export const TagInput = builder.inputType("TagInput", {
+  description: "A tag to set: key 1-250 characters, no control characters; value up to 5,000 characters.",
+  fields: (t) => ({
+    key: t.string({ description: "Tag key." }),
+    value: t.string({ description: "Tag value." }),
+  }),
+});
+
+export const TagFilter = builder.inputType("TagFilter", {
+  description: "Matches objects carrying this tag (and value, when given).",
+  fields: (t) => ({
+    key: t.string({ description: "Tag key that must be present." }),
+    value: t.string({ required: false, description: "Exact value the tag must have." }),
+  }),
+});
+
+export const MetricInput = builder.inputType("MetricInput", {
+  description: "A metric to record: a name and a finite number.",
+  fields: (t) => ({
+    key: t.string({ description: "Metric name (1-250 characters)." }),
+    value: t.float({ description: "Finite value (NaN and infinities are rejected)." }),
+  }),
+});
+
+export const tagsSelection = { select: { key: true, value: true }, orderBy: { key: "asc" } } as const;
+
+/** Maps a tag filter to a Prisma relation filter on `tags`. */
+export function tagWhere(filter: { key: string; value?: string | null } | null | undefined) {
+  if (!filter) return {};
+  return { tags: { some: { key: filter.key, ...(filter.value == null ? {} : { value: filter.value }) } } };
+}

@@ -1,0 +1,68 @@
+// Expected failures as GraphQL types. Every mutation's result is a union of its payload and these,
+// all implementing `Error`, so clients branch on __typename. Anything else stays masked by Yoga.
+import {
+  AlreadyExistsError,
+  ConcurrencyError,
+  DomainError,
+  InvalidStateError,
+  NotFoundError,
+  ValidationError,
+} from "../../domain/errors.ts";
+import { builder } from "../builder.ts";
+
+export const ErrorInterface = builder.interfaceRef<DomainError>("Error").implement({
+  description: "An expected failure of a mutation. Inspect `__typename` for the kind and its extra fields.",
+  fields: (t) => ({
+    message: t.exposeString("message", { description: "Human-readable explanation." }),
+    code: t.exposeString("code", {
+      description: "Stable machine-readable code: NOT_FOUND, ALREADY_EXISTS, VALIDATION, CONCURRENCY_CONFLICT or INVALID_STATE.",
+    }),
+  }),
+});
+
+builder.objectType(NotFoundError, {
+  name: "NotFoundError",
+  description: "The model, version, alias or tag the input names does not exist.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    resource: t.exposeString("resource", { description: "Kind of the missing object." }),
+    key: t.exposeString("key", { description: "How the missing object was identified." }),
+  }),
+});
+
+builder.objectType(AlreadyExistsError, {
+  name: "AlreadyExistsError",
+  description: "A live object with this identity already exists (e.g. a model name).",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    resource: t.exposeString("resource", { description: "Kind of the conflicting object." }),
+    key: t.exposeString("key", { description: "The identity that is taken." }),
+  }),
+});
+
+builder.objectType(ValidationError, {
+  name: "ValidationError",
+  description: "An input value breaks a registry rule; `field` names the offending input field.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    field: t.exposeString("field", { description: "Dotted path of the input field, e.g. `tags.0.key`." }),
+  }),
+});
+
+builder.objectType(ConcurrencyError, {
+  name: "ConcurrencyError",
+  description: "`expectedRevision` did not match the model's current revision: someone changed it first. Re-read and retry.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    expectedRevision: t.exposeInt("expectedRevision", { description: "The revision the input expected." }),
+    actualRevision: t.exposeInt("actualRevision", { description: "The model's revision when the command ran." }),
+  }),
+});
+
+builder.objectType(InvalidStateError, {
+  name: "InvalidStateError",
+  description: "The command is not allowed in the object's current state (e.g. transitioning a deleted version).",
+  interfaces: [ErrorInterface],
+});
+
+export const MUTATION_ERRORS = [NotFoundError, AlreadyExistsError, ValidationError, ConcurrencyError, InvalidStateError];

@@ -1,0 +1,392 @@
+// ModelVersion: the object type, its queries, and the mutations that change versions, stages and aliases.
+import type { Prisma } from "../../db/database.ts";
+import type { Metrics, Params, Stage, VersionStatus } from "../../domain/registeredModel/events.ts";
+import { builder } from "../builder.ts";
+import { runCommand } from "../commandResult.ts";
+import type { CommandPayload } from "../commandResult.ts";
+import { MetricInput, MetricRef, OrderDirection, StageEnum, TagFilter, TagInput, TagRef, VersionStatusEnum, tagWhere, tagsSelection } from "./common.ts";
+import { MUTATION_ERRORS } from "./errors.ts";
+
+export const ModelVersionRef = builder.prismaNode("ModelVersion", {
+  description: "One registered version of a model: where it came from, how it was trained, how it performs, and its stage.",
+  id: { field: "id" },
+  fields: (t) => ({
+    version: t.exposeInt("version", { description: "Version number: 1, 2, 3… per model, never reused." }),
+    model: t.relation("model", { description: "The model this version belongs to." }),
+    stage: t.field({ type: StageEnum, description: "Current lifecycle stage.", resolve: (v) => v.stage as Stage }),
+    status: t.field({
+      type: VersionStatusEnum,
+      description: "Registration status.",
+      resolve: (v) => v.status as VersionStatus,
+    }),
+    aliases: t.field({
+      type: ["String"],
+      description: "Aliases pointing at this version, sorted.",
+      select: { aliases: { select: { alias: true }, orderBy: { alias: "asc" } } },
+      resolve: (version) => version.aliases.map((a) => a.alias),
+    }),
+    source: t.exposeString("source", { description: "Where the model was produced or stored (URI)." }),
+    runId: t.exposeString("runId", { nullable: true, description: "Id of the training run that produced it." }),
+    description: t.exposeString("description", { description: "Free-text description." }),
+    tags: t.field({
+      type: [TagRef],
+      description: "Tags, sorted by key.",
+      select: { tags: tagsSelection },
+      resolve: (version) => version.tags,
+    }),
+    params: t.field({
+      type: "JSONObject",
+      description: "Training configuration (any JSON object).",
+      resolve: (v) => v.params as Params,
+    }),
+    metrics: t.field({
+      type: [MetricRef],
+      description: "Latest value of each logged metric, sorted by name.",
+      select: { metrics: true },
+      resolve: (version) =>
+        Object.entries(version.metrics as Metrics)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([key, value]) => ({ key, value })),
+    }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the version was registered." }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime", description: "When the version last changed." }),
+    createdBy: t.exposeString("createdBy", { description: "Identity that registered the version." }),
+    deleted: t.exposeBoolean("deleted", { description: "Whether the version is deleted (restorable)." }),
+    deletedAt: t.expose("deletedAt", { type: "DateTime", nullable: true, description: "When the version was deleted." }),
+  }),
+});
+
+const ModelVersionSortField = builder.enumType("ModelVersionSortField", {
+  description: "Fields model versions can be sorted by.",
+  values: {
+    CREATED_AT: { value: "createdAt", description: "Registration time." },
+    UPDATED_AT: { value: "updatedAt", description: "Last change." },
+    VERSION: { value: "version", description: "Version number." },
+  },
+});
+
+const ModelVersionOrder = builder.inputType("ModelVersionOrder", {
+  description: "Sort order of model versions.",
+  fields: (t) => ({
+    field: t.field({ type: ModelVersionSortField, description: "Field to sort by." }),
+    direction: t.field({ type: OrderDirection, required: false, description: "Direction (default DESC)." }),
+  }),
+});
+
+const ModelVersionFilter = builder.inputType("ModelVersionFilter", {
+  description: "Filters for `modelVersions`; all given conditions must hold.",
+  fields: (t) => ({
+    name: t.string({ required: false, description: "Versions of the live model with this exact name." }),
+    stage: t.field({ type: StageEnum, required: false, description: "Versions in this stage." }),
+    alias: t.string({ required: false, description: "Versions this alias points at." }),
+    tag: t.field({ type: TagFilter, required: false, description: "Versions carrying this tag." }),
+    runId: t.string({ required: false, description: "Versions produced by this run." }),
+    createdAfter: t.field({ type: "DateTime", required: false, description: "Registered at or after this time." }),
+    createdBefore: t.field({ type: "DateTime", required: false, description: "Registered before this time." }),
+    includeDeleted: t.boolean({ required: false, description: "Include deleted versions (default false)." }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  modelVersion: t.prismaField({
+    type: "ModelVersion",
+    nullable: true,
+    description: "A version of a live model by number, or null.",
+    args: {
+      name: t.arg.string({ description: "Model name." }),
+      version: t.arg.int({ description: "Version number." }),
+    },
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.reader.modelVersion.findFirst({
+        ...query,
+        where: { version: args.version, model: { name: args.name, deleted: false } },
+      }),
+  }),
+  modelVersionByAlias: t.prismaField({
+    type: "ModelVersion",
+    nullable: true,
+    description: "The version an alias of a live model points at, or null.",
+    args: {
+      name: t.arg.string({ description: "Model name." }),
+      alias: t.arg.string({ description: "Alias, e.g. `champion`." }),
+    },
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.reader.modelVersion.findFirst({
+        ...query,
+        where: { aliases: { some: { alias: args.alias } }, model: { name: args.name, deleted: false } },
+      }),
+  }),
+  modelVersions: t.prismaConnection({
+    type: "ModelVersion",
+    cursor: "id",
+    description: "Model versions across the registry, filtered and sorted (default newest first), as a Relay connection.",
+    args: {
+      filter: t.arg({ type: ModelVersionFilter, required: false, description: "Conditions to match." }),
+      orderBy: t.arg({ type: ModelVersionOrder, required: false, description: "Sort order." }),
+    },
+    resolve: (query, _root, args, ctx) => {
+      const f = args.filter;
+      const where: Prisma.ModelVersionWhereInput = {
+        ...(f?.includeDeleted ? {} : { deleted: false }),
+        model: { deleted: false, ...(f?.name ? { name: f.name } : {}) },
+        ...(f?.stage ? { stage: f.stage } : {}),
+        ...(f?.alias ? { aliases: { some: { alias: f.alias } } } : {}),
+        ...(f?.runId ? { runId: f.runId } : {}),
+        ...tagWhere(f?.tag),
+        ...(f?.createdAfter || f?.createdBefore
+          ? {
+              createdAt: {
+                ...(f.createdAfter ? { gte: f.createdAfter } : {}),
+                ...(f.createdBefore ? { lt: f.createdBefore } : {}),
+              },
+            }
+          : {}),
+      };
+      const field = args.orderBy?.field ?? "createdAt";
+      const direction = args.orderBy?.direction ?? "desc";
+      return ctx.db.reader.modelVersion.findMany({ ...query, where, orderBy: [{ [field]: direction }, { id: direction }] });
+    },
+  }),
+}));
+
+// ---- Mutations ----------------------------------------------------------------------------------
+
+export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVersionPayload").implement({
+  description: "The version after a successful change, and the events the change appended.",
+  fields: (t) => ({
+    modelVersion: t.prismaField({
+      type: "ModelVersion",
+      description: "The version as it is now.",
+      resolve: (query, payload, _args, ctx) =>
+        ctx.db.reader.modelVersion.findUniqueOrThrow({
+          ...query,
+          where: { modelId_version: { modelId: payload.modelId, version: payload.version ?? 0 } },
+        }),
+    }),
+    archivedVersions: t.prismaField({
+      type: ["ModelVersion"],
+      description: "Versions the same stage transition moved to Archived (`archiveExistingVersions`); empty otherwise.",
+      resolve: (query, payload, _args, ctx) =>
+        payload.archivedVersions.length === 0
+          ? []
+          : ctx.db.reader.modelVersion.findMany({
+              ...query,
+              where: { modelId: payload.modelId, version: { in: [...payload.archivedVersions] } },
+              orderBy: { version: "asc" },
+            }),
+    }),
+    events: t.prismaField({
+      type: ["Event"],
+      description: "Events appended by this change, in order.",
+      resolve: (query, payload, _args, ctx) =>
+        ctx.db.reader.event.findMany({
+          ...query,
+          where: { position: { in: [...payload.positions] } },
+          orderBy: { position: "asc" },
+        }),
+    }),
+  }),
+});
+
+const expectedRevision = { required: false, description: "Fail with ConcurrencyError unless the model is at this revision." } as const;
+const errors = (name: string) => ({ types: MUTATION_ERRORS, union: { name: `${name}Result`, description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.` } });
+
+/** Input fields every version mutation shares: which version, and optional optimistic concurrency. */
+const versionFields = (f: Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0]) => ({
+  name: f.string({ description: "Model name." }),
+  version: f.int({ description: "Version number." }),
+  expectedRevision: f.int(expectedRevision),
+});
+
+const VersionRefInput = builder.inputType("ModelVersionRefInput", {
+  description: "Identifies a version of a live model.",
+  fields: (f) => versionFields(f),
+});
+
+builder.mutationFields((t) => ({
+  createModelVersion: t.field({
+    type: ModelVersionPayloadRef,
+    description: "Registers the next version of a model (numbers are assigned 1, 2, 3… and never reused).",
+    errors: errors("CreateModelVersion"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("CreateModelVersionInput", {
+          description: "A new version.",
+          fields: (f) => ({
+            name: f.string({ description: "Model name." }),
+            source: f.string({ description: "Where the model artifacts were produced or stored (URI, up to 4,096 characters)." }),
+            runId: f.string({ required: false, description: "Id of the training run." }),
+            description: f.string({ required: false, description: "Free-text description." }),
+            tags: f.field({ type: [TagInput], required: false, description: "Initial tags (distinct keys)." }),
+            params: f.field({ type: "JSONObject", required: false, description: "Training configuration (JSON object, ≤256 KiB)." }),
+            metrics: f.field({ type: [MetricInput], required: false, description: "Measured performance (finite numbers, distinct names)." }),
+            expectedRevision: f.int(expectedRevision),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        {
+          type: "CreateModelVersion",
+          data: {
+            source: input.source,
+            runId: input.runId ?? null,
+            description: input.description ?? "",
+            tags: input.tags ?? [],
+            params: input.params ?? {},
+            metrics: input.metrics ?? [],
+          },
+        },
+        input.expectedRevision,
+      ),
+  }),
+
+  updateModelVersion: t.field({
+    type: ModelVersionPayloadRef,
+    description: "Replaces a version's description.",
+    errors: errors("UpdateModelVersion"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("UpdateModelVersionInput", {
+          description: "The version and its new description.",
+          fields: (f) => ({ ...versionFields(f), description: f.string({ description: "New description." }) }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "UpdateModelVersion", data: { version: input.version, description: input.description } }, input.expectedRevision, input.version),
+  }),
+
+  logModelVersionMetrics: t.field({
+    type: ModelVersionPayloadRef,
+    description: "Records more metrics on a version; a metric logged again replaces the shown value (history keeps both).",
+    errors: errors("LogModelVersionMetrics"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("LogModelVersionMetricsInput", {
+          description: "The version and the metrics.",
+          fields: (f) => ({ ...versionFields(f), metrics: f.field({ type: [MetricInput], description: "Metrics (at least one)." }) }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "LogModelVersionMetrics", data: { version: input.version, metrics: input.metrics } }, input.expectedRevision, input.version),
+  }),
+
+  setModelVersionTag: t.field({
+    type: ModelVersionPayloadRef,
+    description: "Sets (adds or replaces) a tag on a version.",
+    errors: errors("SetModelVersionTag"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("SetModelVersionTagInput", {
+          description: "The version and the tag.",
+          fields: (f) => ({
+            ...versionFields(f),
+            key: f.string({ description: "Tag key (1-250 characters)." }),
+            value: f.string({ description: "Tag value (up to 5,000 characters)." }),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "SetModelVersionTag", data: { version: input.version, key: input.key, value: input.value } }, input.expectedRevision, input.version),
+  }),
+
+  deleteModelVersionTag: t.field({
+    type: ModelVersionPayloadRef,
+    description: "Removes a tag from a version.",
+    errors: errors("DeleteModelVersionTag"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("DeleteModelVersionTagInput", {
+          description: "The version and the tag key.",
+          fields: (f) => ({ ...versionFields(f), key: f.string({ description: "Tag key to remove." }) }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "DeleteModelVersionTag", data: { version: input.version, key: input.key } }, input.expectedRevision, input.version),
+  }),
+
+  transitionModelVersionStage: t.field({
+    type: ModelVersionPayloadRef,
+    description:
+      "Moves a version to another stage. With `archiveExistingVersions`, the other versions in the target stage move to Archived in the same change. Only READY versions move to Staging or Production; deleted versions cannot move.",
+    errors: errors("TransitionModelVersionStage"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("TransitionModelVersionStageInput", {
+          description: "The version, its target stage, and options.",
+          fields: (f) => ({
+            ...versionFields(f),
+            stage: f.field({ type: StageEnum, description: "Target stage." }),
+            comment: f.string({ required: false, description: "Why (kept in history, up to 5,000 characters)." }),
+            archiveExistingVersions: f.boolean({
+              required: false,
+              description: "Archive the other versions currently in the target stage (Staging or Production only).",
+            }),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        {
+          type: "TransitionModelVersionStage",
+          data: {
+            version: input.version,
+            stage: input.stage,
+            comment: input.comment ?? null,
+            archiveExistingVersions: input.archiveExistingVersions ?? false,
+          },
+        },
+        input.expectedRevision,
+        input.version,
+      ),
+  }),
+
+  setRegisteredModelAlias: t.field({
+    type: ModelVersionPayloadRef,
+    description: "Points an alias at a version, moving it from another version if needed (one event).",
+    errors: errors("SetRegisteredModelAlias"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("SetRegisteredModelAliasInput", {
+          description: "The version and the alias.",
+          fields: (f) => ({
+            ...versionFields(f),
+            alias: f.string({
+              description: "Alias matching ^[A-Za-z_][A-Za-z0-9_-]{0,254}$; `latest` and `v<digits>` are reserved.",
+            }),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "SetRegisteredModelAlias", data: { alias: input.alias, version: input.version } }, input.expectedRevision, input.version),
+  }),
+
+  deleteModelVersion: t.field({
+    type: ModelVersionPayloadRef,
+    description: "Deletes a version (restorable; its number is never reused). Aliases pointing at it are removed.",
+    errors: errors("DeleteModelVersion"),
+    args: { input: t.arg({ type: VersionRefInput }) },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "DeleteModelVersion", data: { version: input.version } }, input.expectedRevision, input.version),
+  }),
+
+  restoreModelVersion: t.field({
+    type: ModelVersionPayloadRef,
+    description: "Restores a deleted version.",
+    errors: errors("RestoreModelVersion"),
+    args: { input: t.arg({ type: VersionRefInput }) },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "RestoreModelVersion", data: { version: input.version } }, input.expectedRevision, input.version),
+  }),
+}));

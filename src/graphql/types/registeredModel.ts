@@ -1,0 +1,344 @@
+// RegisteredModel: the object type, its queries, and the mutations that change a model itself.
+import { randomUUID } from "node:crypto";
+import { builder } from "../builder.ts";
+import { runCommand } from "../commandResult.ts";
+import type { CommandPayload } from "../commandResult.ts";
+import { OrderDirection, StageEnum, TagFilter, TagInput, TagRef, tagWhere, tagsSelection } from "./common.ts";
+import { MUTATION_ERRORS } from "./errors.ts";
+
+export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
+  description: "A named model and everything registered under it: versions, tags, aliases and history.",
+  id: { field: "id" },
+  fields: (t) => ({
+    modelId: t.exposeString("id", { description: "Stable id of the model (unchanged by renames)." }),
+    name: t.exposeString("name", { description: "Unique name among live models." }),
+    description: t.exposeString("description", { description: "Free-text description (Markdown)." }),
+    tags: t.field({
+      type: [TagRef],
+      description: "Tags, sorted by key.",
+      select: { tags: tagsSelection },
+      resolve: (model) => model.tags,
+    }),
+    aliases: t.relation("aliases", {
+      description: "Aliases pointing at versions of this model, sorted by name.",
+      query: { orderBy: { alias: "asc" } },
+    }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the model was registered." }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime", description: "When anything in the model's history last changed." }),
+    createdBy: t.exposeString("createdBy", { description: "Identity that registered the model." }),
+    revision: t.exposeInt("revision", {
+      description: "Current revision of the model's history; pass it as `expectedRevision` for optimistic concurrency.",
+    }),
+    deleted: t.exposeBoolean("deleted", { description: "Whether the model is deleted (restorable; nothing is lost)." }),
+    deletedAt: t.expose("deletedAt", { type: "DateTime", nullable: true, description: "When the model was deleted." }),
+    versions: t.relatedConnection("versions", {
+      cursor: "id",
+      description: "Versions of this model, newest first by default.",
+      args: {
+        stage: t.arg({ type: StageEnum, required: false, description: "Only versions in this stage." }),
+        includeDeleted: t.arg.boolean({ required: false, description: "Include deleted versions (default false)." }),
+        direction: t.arg({ type: OrderDirection, required: false, description: "Order by version number (default DESC)." }),
+      },
+      query: (args) => ({
+        where: {
+          ...(args.stage ? { stage: args.stage } : {}),
+          ...(args.includeDeleted ? {} : { deleted: false }),
+        },
+        orderBy: { version: args.direction ?? "desc" },
+      }),
+    }),
+    latestVersions: t.relation("versions", {
+      description: "The newest live version in each stage (every stage when `stages` is omitted).",
+      args: { stages: t.arg({ type: [StageEnum], required: false, description: "Stages to report." }) },
+      query: (args) => ({
+        where: { deleted: false, ...(args.stages ? { stage: { in: args.stages } } : {}) },
+        orderBy: [{ stage: "asc" }, { version: "desc" }],
+        distinct: ["stage"],
+      }),
+    }),
+    history: t.prismaConnection({
+      type: "Event",
+      cursor: "position",
+      description: "Every change to this model and its versions, oldest first.",
+      resolve: (query, model, _args, ctx) =>
+        ctx.db.reader.event.findMany({ ...query, where: { streamId: model.id }, orderBy: { position: "asc" } }),
+    }),
+  }),
+});
+
+export const RegisteredModelAliasRef = builder.prismaObject("ModelAlias", {
+  name: "ModelAlias",
+  description: "A named pointer (e.g. `champion`) at one version of a model.",
+  fields: (t) => ({
+    alias: t.exposeString("alias", { description: "Alias name." }),
+    version: t.exposeInt("version", { description: "Version number the alias points at." }),
+    modelVersion: t.relation("target", { description: "The version the alias points at." }),
+  }),
+});
+
+const RegisteredModelSortField = builder.enumType("RegisteredModelSortField", {
+  description: "Fields registered models can be sorted by.",
+  values: {
+    NAME: { value: "name", description: "Model name." },
+    CREATED_AT: { value: "createdAt", description: "Registration time." },
+    UPDATED_AT: { value: "updatedAt", description: "Last change." },
+  },
+});
+
+const RegisteredModelOrder = builder.inputType("RegisteredModelOrder", {
+  description: "Sort order of registered models.",
+  fields: (t) => ({
+    field: t.field({ type: RegisteredModelSortField, description: "Field to sort by." }),
+    direction: t.field({ type: OrderDirection, required: false, description: "Direction (default ASC)." }),
+  }),
+});
+
+const RegisteredModelFilter = builder.inputType("RegisteredModelFilter", {
+  description: "Filters for `registeredModels`; all given conditions must hold.",
+  fields: (t) => ({
+    nameContains: t.string({ required: false, description: "Case-sensitive substring of the name." }),
+    tag: t.field({ type: TagFilter, required: false, description: "Models carrying this tag." }),
+    includeDeleted: t.boolean({ required: false, description: "Include deleted models (default false)." }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  registeredModel: t.prismaField({
+    type: "RegisteredModel",
+    nullable: true,
+    description: "The live model with this name; if none is live, the most recently deleted one; else null.",
+    args: { name: t.arg.string({ description: "Model name." }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.reader.registeredModel.findFirst({
+        ...query,
+        where: { name: args.name },
+        orderBy: [{ deleted: "asc" }, { deletedAt: "desc" }],
+      }),
+  }),
+  registeredModels: t.prismaConnection({
+    type: "RegisteredModel",
+    cursor: "id",
+    description: "Registered models, filtered and sorted (default by name), as a Relay connection.",
+    args: {
+      filter: t.arg({ type: RegisteredModelFilter, required: false, description: "Conditions to match." }),
+      orderBy: t.arg({ type: RegisteredModelOrder, required: false, description: "Sort order." }),
+    },
+    resolve: (query, _root, args, ctx) => {
+      const filter = args.filter;
+      const field = args.orderBy?.field ?? "name";
+      const direction = args.orderBy?.direction ?? "asc";
+      return ctx.db.reader.registeredModel.findMany({
+        ...query,
+        where: {
+          ...(filter?.includeDeleted ? {} : { deleted: false }),
+          ...(filter?.nameContains ? { name: { contains: filter.nameContains } } : {}),
+          ...tagWhere(filter?.tag),
+        },
+        orderBy: [{ [field]: direction }, { id: direction }],
+      });
+    },
+  }),
+  history: t.prismaConnection({
+    type: "Event",
+    cursor: "position",
+    description: "Every change to the named model (live, or most recently deleted) and its versions, oldest first.",
+    args: { name: t.arg.string({ description: "Model name." }) },
+    resolve: async (query, _root, args, ctx) => {
+      const model = await ctx.db.reader.registeredModel.findFirst({
+        where: { name: args.name },
+        orderBy: [{ deleted: "asc" }, { deletedAt: "desc" }],
+        select: { id: true },
+      });
+      if (!model) return [];
+      return ctx.db.reader.event.findMany({ ...query, where: { streamId: model.id }, orderBy: { position: "asc" } });
+    },
+  }),
+}));
+
+// ---- Mutations ----------------------------------------------------------------------------------
+
+export const RegisteredModelPayloadRef = builder.objectRef<CommandPayload>("RegisteredModelPayload").implement({
+  description: "The model after a successful change, and the events the change appended.",
+  fields: (t) => ({
+    registeredModel: t.prismaField({
+      type: "RegisteredModel",
+      description: "The model as it is now.",
+      resolve: (query, payload, _args, ctx) =>
+        ctx.db.reader.registeredModel.findUniqueOrThrow({ ...query, where: { id: payload.modelId } }),
+    }),
+    events: t.prismaField({
+      type: ["Event"],
+      description: "Events appended by this change, in order.",
+      resolve: (query, payload, _args, ctx) =>
+        ctx.db.reader.event.findMany({
+          ...query,
+          where: { position: { in: [...payload.positions] } },
+          orderBy: { position: "asc" },
+        }),
+    }),
+  }),
+});
+
+const expectedRevisionField = { required: false, description: "Fail with ConcurrencyError unless the model is at this revision." } as const;
+
+const ModelNameInput = builder.inputType("ModelNameInput", {
+  description: "Identifies a model by name.",
+  fields: (f) => ({
+    name: f.string({ description: "Model name." }),
+    expectedRevision: f.int(expectedRevisionField),
+  }),
+});
+
+const errors = (name: string) => ({ types: MUTATION_ERRORS, union: { name: `${name}Result`, description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.` } });
+
+builder.mutationFields((t) => ({
+  createRegisteredModel: t.field({
+    type: RegisteredModelPayloadRef,
+    description: "Registers a new model. Its name must be unique among live models.",
+    errors: errors("CreateRegisteredModel"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("CreateRegisteredModelInput", {
+          description: "A new model.",
+          fields: (f) => ({
+            name: f.string({ description: "1-256 characters, no `/`, no control characters, no surrounding spaces." }),
+            description: f.string({ required: false, description: "Free-text description." }),
+            tags: f.field({ type: [TagInput], required: false, description: "Initial tags (distinct keys)." }),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) => {
+      const modelId = randomUUID();
+      return runCommand(
+        ctx,
+        { kind: "new", modelId },
+        {
+          type: "CreateRegisteredModel",
+          data: { modelId, name: input.name, description: input.description ?? "", tags: input.tags ?? [] },
+        },
+        undefined,
+      );
+    },
+  }),
+
+  renameRegisteredModel: t.field({
+    type: RegisteredModelPayloadRef,
+    description: "Renames a model. History, versions and aliases follow it.",
+    errors: errors("RenameRegisteredModel"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("RenameRegisteredModelInput", {
+          description: "Current and new name.",
+          fields: (f) => ({
+            name: f.string({ description: "Current name." }),
+            newName: f.string({ description: "New name (same rules as on creation)." }),
+            expectedRevision: f.int(expectedRevisionField),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "RenameRegisteredModel", data: { newName: input.newName } }, input.expectedRevision),
+  }),
+
+  updateRegisteredModel: t.field({
+    type: RegisteredModelPayloadRef,
+    description: "Replaces a model's description.",
+    errors: errors("UpdateRegisteredModel"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("UpdateRegisteredModelInput", {
+          description: "The model and its new description.",
+          fields: (f) => ({
+            name: f.string({ description: "Model name." }),
+            description: f.string({ description: "New description." }),
+            expectedRevision: f.int(expectedRevisionField),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "UpdateRegisteredModel", data: { description: input.description } }, input.expectedRevision),
+  }),
+
+  deleteRegisteredModel: t.field({
+    type: RegisteredModelPayloadRef,
+    description: "Deletes a model. Nothing is erased: `restoreRegisteredModel` brings it back with all its versions.",
+    errors: errors("DeleteRegisteredModel"),
+    args: { input: t.arg({ type: ModelNameInput }) },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "DeleteRegisteredModel", data: {} }, input.expectedRevision),
+  }),
+
+  restoreRegisteredModel: t.field({
+    type: RegisteredModelPayloadRef,
+    description: "Restores the most recently deleted model of this name, unless a live model took the name.",
+    errors: errors("RestoreRegisteredModel"),
+    args: { input: t.arg({ type: ModelNameInput }) },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "deleted", name: input.name }, { type: "RestoreRegisteredModel", data: {} }, input.expectedRevision),
+  }),
+
+  setRegisteredModelTag: t.field({
+    type: RegisteredModelPayloadRef,
+    description: "Sets (adds or replaces) a tag on a model.",
+    errors: errors("SetRegisteredModelTag"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("SetRegisteredModelTagInput", {
+          description: "The model and the tag.",
+          fields: (f) => ({
+            name: f.string({ description: "Model name." }),
+            key: f.string({ description: "Tag key (1-250 characters)." }),
+            value: f.string({ description: "Tag value (up to 5,000 characters)." }),
+            expectedRevision: f.int(expectedRevisionField),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "SetRegisteredModelTag", data: { key: input.key, value: input.value } }, input.expectedRevision),
+  }),
+
+  deleteRegisteredModelTag: t.field({
+    type: RegisteredModelPayloadRef,
+    description: "Removes a tag from a model.",
+    errors: errors("DeleteRegisteredModelTag"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("DeleteRegisteredModelTagInput", {
+          description: "The model and the tag key.",
+          fields: (f) => ({
+            name: f.string({ description: "Model name." }),
+            key: f.string({ description: "Tag key to remove." }),
+            expectedRevision: f.int(expectedRevisionField),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "DeleteRegisteredModelTag", data: { key: input.key } }, input.expectedRevision),
+  }),
+
+  deleteRegisteredModelAlias: t.field({
+    type: RegisteredModelPayloadRef,
+    description: "Removes an alias from a model.",
+    errors: errors("DeleteRegisteredModelAlias"),
+    args: {
+      input: t.arg({
+        type: builder.inputType("DeleteRegisteredModelAliasInput", {
+          description: "The model and the alias.",
+          fields: (f) => ({
+            name: f.string({ description: "Model name." }),
+            alias: f.string({ description: "Alias to remove." }),
+            expectedRevision: f.int(expectedRevisionField),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "DeleteRegisteredModelAlias", data: { alias: input.alias } }, input.expectedRevision),
+  }),
+}));
+

@@ -1,0 +1,52 @@
+// Random commands on one model stream, biased towards the interesting cases (archiving, moving
+// aliases, deleted versions) and including invalid ones, so sequences exercise refusals too.
+import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
+import { STAGES } from "../../src/domain/registeredModel/events.ts";
+import type { Random } from "./random.ts";
+
+const TAG_KEYS = ["team", "owner", "tier", ""];
+const ALIASES = ["champion", "challenger", "shadow", "latest", "9bad"];
+export const MODEL_NAMES = ["fraud", "churn", "ranker", "bad/name", "forecast"];
+
+/** Any command except CreateRegisteredModel; `lastVersion` is a hint for picking version numbers. */
+export function randomStreamCommand(rng: Random, lastVersion: number): RegisteredModelCommand {
+  const version = rng.chance(0.9) ? rng.int(1, Math.max(1, lastVersion)) : rng.int(0, lastVersion + 2);
+  const roll = rng.int(0, 99);
+  if (roll < 22)
+    return {
+      type: "CreateModelVersion",
+      data: {
+        source: rng.chance(0.95) ? `s3://bucket/run-${rng.int(1, 999)}` : "",
+        runId: rng.chance(0.5) ? `run-${rng.int(1, 99)}` : null,
+        description: rng.chance(0.3) ? "trained nightly" : "",
+        tags: rng.chance(0.4) ? [{ key: "framework", value: rng.pick(["xgboost", "torch"]) }] : [],
+        params: { depth: rng.int(1, 12), lr: rng.int(1, 100) / 1000 },
+        metrics: [{ key: "auc", value: rng.chance(0.97) ? rng.int(500, 999) / 1000 : Number.NaN }],
+      },
+    };
+  if (roll < 40)
+    return {
+      type: "TransitionModelVersionStage",
+      data: {
+        version,
+        stage: rng.pick(STAGES),
+        comment: rng.chance(0.3) ? "promoted by CI" : null,
+        archiveExistingVersions: rng.chance(0.6),
+      },
+    };
+  if (roll < 50) return { type: "SetRegisteredModelAlias", data: { alias: rng.pick(ALIASES), version } };
+  if (roll < 54) return { type: "DeleteRegisteredModelAlias", data: { alias: rng.pick(ALIASES) } };
+  if (roll < 60) return { type: "DeleteModelVersion", data: { version } };
+  if (roll < 64) return { type: "RestoreModelVersion", data: { version } };
+  if (roll < 68) return { type: "SetModelVersionTag", data: { version, key: rng.pick(TAG_KEYS), value: `v${rng.int(1, 9)}` } };
+  if (roll < 71) return { type: "DeleteModelVersionTag", data: { version, key: rng.pick(TAG_KEYS) } };
+  if (roll < 74) return { type: "UpdateModelVersion", data: { version, description: `note ${rng.int(1, 99)}` } };
+  if (roll < 78)
+    return { type: "LogModelVersionMetrics", data: { version, metrics: [{ key: rng.pick(["f1", "auc"]), value: rng.int(0, 100) / 100 }] } };
+  if (roll < 83) return { type: "SetRegisteredModelTag", data: { key: rng.pick(TAG_KEYS), value: `v${rng.int(1, 9)}` } };
+  if (roll < 86) return { type: "DeleteRegisteredModelTag", data: { key: rng.pick(TAG_KEYS) } };
+  if (roll < 89) return { type: "UpdateRegisteredModel", data: { description: `about ${rng.int(1, 99)}` } };
+  if (roll < 93) return { type: "RenameRegisteredModel", data: { newName: rng.pick(MODEL_NAMES) } };
+  if (roll < 97) return { type: "DeleteRegisteredModel", data: {} };
+  return { type: "RestoreRegisteredModel", data: {} };
+}
