@@ -1,0 +1,48 @@
+// Starts a real Registro (the same composition root as `npm start`) on a random loopback port,
+// against a fresh database of the given provider, for end-to-end tests over HTTP.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import type { DatabaseConfig } from "../../src/config.ts";
+import { createRegistro } from "../../src/registro.ts";
+import type { Registro } from "../../src/registro.ts";
+import { createTestDatabase } from "./databases.ts";
+
+export interface TestServer {
+  readonly url: string;
+  readonly graphqlUrl: string;
+  readonly registro: Registro;
+  readonly dataDir: string;
+  /** POSTs a GraphQL operation and returns the parsed JSON body. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ data?: T; errors?: { message: string }[] }>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(provider: DatabaseConfig["provider"]): Promise<TestServer> {
+  const database = await createTestDatabase(provider);
+  const dataDir = mkdtempSync(path.join(tmpdir(), "registro-e2e-"));
+  const registro = await createRegistro({ database: database.config, dataDir, logger: pino({ level: "silent" }) });
+  const address = await registro.app.listen(0, "127.0.0.1");
+  const url = `http://127.0.0.1:${address.port}`;
+  const graphqlUrl = `${url}/graphql`;
+  return {
+    url,
+    graphqlUrl,
+    registro,
+    dataDir,
+    async gql(query, variables, headers) {
+      const response = await fetch(graphqlUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/graphql-response+json", ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as never;
+    },
+    async close() {
+      await registro.close();
+      await database.destroy();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
