@@ -1,8 +1,17 @@
+import { createRequire } from "node:module";
 import { defineConfig } from "vitest/config";
+
+const require = createRequire(import.meta.url);
 
 // Three tiers by suffix: *.unit.test.ts (no I/O), *.int.test.ts (real SQLite / PostgreSQL),
 // *.e2e.test.ts (the HTTP server). Each test file makes its own database, so files run in parallel.
 export default defineConfig({
+  resolve: {
+    // graphql 16 ships CJS (main) and ESM (module) builds. Node, and so every dependency vitest leaves
+    // external (Pothos, Yoga), loads the CJS one; Vite would hand our own files the ESM one, and
+    // graphql refuses to mix objects from two copies. Pin everything to the copy Node uses.
+    alias: [{ find: /^graphql$/, replacement: require.resolve("graphql") }],
+  },
   test: {
     projects: [
       { extends: true, test: { name: "unit", include: ["test/**/*.unit.test.ts"] } },
