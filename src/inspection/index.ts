@@ -1,0 +1,289 @@
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import { scanArchiveMembers } from "./archive.ts";
+import { inspectCoreMl } from "./coreml.ts";
+import { detect, formatsForName, type Detection } from "./detect.ts";
+import { inspectGguf } from "./gguf.ts";
+import { BufferSource, FileSource, rangeChunks, type ByteSource } from "./io.ts";
+import { inspectCompressedJoblib, inspectPickleStream } from "./joblib.ts";
+import { inspectKerasH5, inspectKerasZip } from "./keras.ts";
+import { inspectMleap } from "./mleap.ts";
+import { inspectNumpy } from "./numpy.ts";
+import { inspectOnnx } from "./onnx.ts";
+import { inspectPmml } from "./pmml.ts";
+import { inspectLegacyTorch, inspectTorchZip } from "./pytorch.ts";
+import { emptyReport, type Report } from "./report.ts";
+import { inspectSafetensors } from "./safetensors.ts";
+import { inspectGraphDef, inspectSavedModel } from "./tensorflow.ts";
+import { inspectTokenizerJson, inspectVocabulary } from "./tokenizer.ts";
+import type { ArtifactFormat, InspectionResult, InspectOptions } from "./types.ts";
+import { computeVerdict, DEFAULT_LIMITS, publicFindings, Scan, type Limits } from "./verdict.ts";
+import { commonRoot, SafeZip } from "./zip.ts";
+
+export type { ArtifactFormat, Finding, InspectionResult, InspectOptions, Severity, Signature, TensorSpec, Verdict } from "./types.ts";
+
+function limitsOf(options: InspectOptions | undefined): Limits {
+  const l: Limits = { ...DEFAULT_LIMITS };
+  for (const [k, v] of Object.entries(options ?? {})) if (typeof v === "number" && Number.isFinite(v) && v > 0) (l as Record<string, number>)[k] = v;
+  return l;
+}
+
+function baseName(fileName: string): string {
+  return fileName.replace(/\\/g, "/").split("/").pop() ?? fileName;
+}
+
+function finish(report: Report, scan: Scan): InspectionResult {
+  return { ...report, verdict: computeVerdict(scan.findings), findings: publicFindings(scan.findings) };
+}
+
+function formatOf(d: Detection): ArtifactFormat {
+  switch (d.kind) {
+    case "GGUF":
+      return "GGUF";
+    case "HDF5":
+      return "KERAS_H5";
+    case "COMPRESSED":
+      return "JOBLIB";
+    case "NUMPY":
+      return "NUMPY";
+    case "SAFETENSORS":
+      return "SAFETENSORS";
+    case "LEGACY_TORCH":
+      return "PYTORCH";
+    case "PICKLE":
+      return "PICKLE";
+    case "PMML":
+      return "PMML";
+    case "TOKENIZER":
+      return "HF_TOKENIZER";
+    case "PROTO":
+      return d.format;
+    case "VOCABULARY":
+      return "VOCABULARY";
+    default:
+      return "UNKNOWN";
+  }
+}
+
+async function inspectZip(filePath: string, label: string, scan: Scan): Promise<Report> {
+  const zip = await SafeZip.open({ path: filePath }, scan, label);
+  try {
+    const names = zip.members.map((m) => m.name);
+    const has = (n: string) => names.includes(n);
+    const root = commonRoot([...names, ...zip.directories]);
+    let report: Report = emptyReport("UNKNOWN");
+    let scanned = new Set<string>();
+    let torchScript = false;
+    const run = async (fmt: ArtifactFormat, fn: () => Promise<Report>) => {
+      report = emptyReport(fmt);
+      try {
+        report = await fn();
+      } catch (err) {
+        scan.fail(err, label);
+      }
+    };
+    const savedModel = names.find((n) => n === "saved_model.pb" || n.endsWith("/saved_model.pb"));
+    const mlmodel = names.find((n) => n.endsWith("Data/com.apple.CoreML/model.mlmodel"));
+    const mleapPrefix = has("bundle.json") ? "" : root && has(`${root}/bundle.json`) ? `${root}/` : null;
+    if (has("config.json") && has("metadata.json") && (names.some((n) => /^model\.weights\.(h5|npz)$/.test(n)) || !root)) {
+      await run("KERAS", () => inspectKerasZip(zip, scan, label));
+      scanned = new Set(["config.json", "metadata.json"]);
+    } else if (mleapPrefix !== null && names.some((n) => n.startsWith(`${mleapPrefix}root/`))) {
+      await run("MLEAP", () => inspectMleap(zip, mleapPrefix, scan, label));
+    } else if (root && has(`${root}/data.pkl`)) {
+      torchScript = names.some((n) => n.startsWith(`${root}/code/`)) || has(`${root}/constants.pkl`);
+      await run(torchScript ? "TORCHSCRIPT" : "PYTORCH", async () => {
+        const r = await inspectTorchZip(zip, root, scan, torchScript);
+        scanned = r.scanned;
+        return r.report;
+      });
+    } else if (savedModel) {
+      const m = zip.find(savedModel)!;
+      await run("TF_SAVEDMODEL", async () => {
+        const r = await inspectSavedModel(new BufferSource(await zip.read(m)), scan, `${label}:${savedModel}`);
+        const dir = savedModel.slice(0, -"saved_model.pb".length);
+        r.metadata.variables = names.filter((n) => n.startsWith(`${dir}variables/`)).length;
+        r.metadata.assets = names.filter((n) => n.startsWith(`${dir}assets/`)).length;
+        return r;
+      });
+      scanned.add(savedModel);
+    } else if (mlmodel) {
+      const m = zip.find(mlmodel)!;
+      await run("COREML", async () => {
+        const r = await inspectCoreMl(new BufferSource(await zip.read(m)), scan, `${label}:${mlmodel}`);
+        r.metadata.package = "mlpackage";
+        return r;
+      });
+      scanned.add(mlmodel);
+    } else {
+      report = { ...emptyReport("UNKNOWN"), metadata: { entries: names.slice(0, 200), entryCount: names.length } };
+      scan.add("LOW", "Zip archive does not match a known model layout; members scanned by content only", label);
+    }
+    await scanArchiveMembers(zip, scan, scanned, { torchScript });
+    report.metadata.archive = { entries: zip.members.length, directories: zip.directories.length };
+    return report;
+  } finally {
+    zip.close();
+  }
+}
+
+async function inspectSource(src: FileSource, filePath: string, fileName: string, scan: Scan): Promise<Report> {
+  const label = baseName(fileName);
+  const d = await detect(src, fileName, scan);
+  const expected = formatsForName(fileName);
+  const byName = (f: ArtifactFormat) => expected?.includes(f) ?? false;
+  let report: Report = emptyReport(formatOf(d));
+  const guard = async (fn: () => Promise<Report> | Report) => {
+    try {
+      report = await fn();
+    } catch (err) {
+      scan.fail(err, label);
+    }
+  };
+  switch (d.kind) {
+    case "GGUF":
+      await guard(() => inspectGguf(src, scan, label));
+      break;
+    case "HDF5":
+      await guard(() => inspectKerasH5(src, scan, label));
+      break;
+    case "ZIP":
+      await guard(() => inspectZip(filePath, label, scan));
+      break;
+    case "COMPRESSED":
+      await guard(() => inspectCompressedJoblib(filePath, src, d.compression, scan, label));
+      break;
+    case "NUMPY":
+      await guard(() => inspectNumpy(src, scan, label));
+      break;
+    case "SAFETENSORS":
+      await guard(() => inspectSafetensors(src, scan, label));
+      break;
+    case "LEGACY_TORCH":
+      await guard(() => inspectLegacyTorch(src, scan, label));
+      break;
+    case "PICKLE":
+      await guard(() => inspectPickleStream(rangeChunks(src), scan, label, byName("JOBLIB") && !byName("PICKLE") ? true : /\.joblib$/i.test(fileName)));
+      break;
+    case "PMML":
+      await guard(() => inspectPmml(src, scan, label));
+      break;
+    case "TOKENIZER":
+      await guard(() => inspectTokenizerJson(d.doc, scan, label, src.size));
+      break;
+    case "PROTO":
+      await guard(() => inspectProto(d.format, src, scan, label));
+      break;
+    case "VOCABULARY":
+      await guard(() => inspectVocabulary(src, scan, label));
+      break;
+    case "JSON":
+    case "TEXT":
+      if (/\.py$/i.test(fileName)) scan.add("MEDIUM", "Python source file: executed by loaders that trust remote code", label);
+      else scan.add("LOW", `Not a recognised model format (${d.kind === "JSON" ? "JSON document" : "plain text"}); nothing executable found`, label);
+      report = { ...emptyReport("UNKNOWN"), metadata: { content: d.kind === "JSON" ? "json" : "text", bytes: src.size } };
+      break;
+    case "UNKNOWN":
+      scan.incomplete("Incomplete scan: content does not match any supported format", label);
+      report = { ...emptyReport("UNKNOWN"), metadata: { bytes: src.size } };
+      break;
+  }
+  if (expected && report.format !== "UNKNOWN" && !expected.includes(report.format))
+    scan.add("MEDIUM", `File name suggests ${expected.join("/")} but the content is ${report.format}`, label);
+  else if (expected && report.format === "UNKNOWN") scan.add("LOW", `File name suggests ${expected.join("/")} but the content was not recognised as such`, label);
+  return report;
+}
+
+function inspectProto(format: "ONNX" | "COREML" | "TF_SAVEDMODEL" | "TF_GRAPHDEF", src: ByteSource, scan: Scan, label: string): Promise<Report> {
+  switch (format) {
+    case "ONNX":
+      return inspectOnnx(src, scan, label);
+    case "COREML":
+      return inspectCoreMl(src, scan, label);
+    case "TF_SAVEDMODEL":
+      return inspectSavedModel(src, scan, label);
+    case "TF_GRAPHDEF":
+      return inspectGraphDef(src, scan, label);
+  }
+}
+
+/** Same logic as inspectArtifact, on the calling thread. Never throws for anything in the file. */
+export async function inspectArtifactInProcess(filePath: string, fileName: string, options?: InspectOptions): Promise<InspectionResult> {
+  const scan = new Scan(limitsOf(options));
+  let report: Report = emptyReport("UNKNOWN");
+  let src: FileSource | null = null;
+  try {
+    src = await FileSource.open(filePath);
+    if (src.size > scan.limits.maxBytes) scan.incomplete(`Incomplete scan: file of ${src.size} bytes exceeds the cap of ${scan.limits.maxBytes}`, baseName(fileName));
+    else report = await inspectSource(src, filePath, fileName, scan);
+  } catch (err) {
+    scan.fail(err, baseName(fileName));
+  } finally {
+    await src?.close().catch(() => undefined);
+  }
+  return finish(report, scan);
+}
+
+function unscannable(message: string): InspectionResult {
+  return { ...emptyReport("UNKNOWN"), verdict: "UNSCANNABLE", findings: [{ severity: "MEDIUM", message, location: null }] };
+}
+
+/**
+ * The worker is a .ts file. Node 20 does not apply `--import tsx` hooks to a worker's entry
+ * module, and vitest never had them, so a tiny CommonJS bootstrap registers tsx's loader inside
+ * the worker and then imports worker.ts.
+ */
+function workerBootstrap(): string {
+  const req = createRequire(import.meta.url);
+  // Resolve the ESM build of tsx's API from its export map; require.resolve would pick the CJS one.
+  const pkgPath = req.resolve("tsx/package.json");
+  const pkg = req(pkgPath) as { exports: Record<string, { import?: { default?: string } }> };
+  const rel = pkg.exports["./esm/api"]?.import?.default ?? "./dist/esm/api/index.mjs";
+  const tsxApi = new URL(rel, pathToFileURL(pkgPath)).href;
+  const entry = new URL("./worker.ts", import.meta.url).href;
+  return `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); }).catch((e) => { throw e; });`;
+}
+
+/**
+ * Runs the inspection in a worker thread with a heap ceiling, and terminates it when the time
+ * budget runs out, so a hostile file costs at most one budget of one thread.
+ */
+export function inspectArtifact(filePath: string, fileName: string, options?: InspectOptions): Promise<InspectionResult> {
+  const limits = limitsOf(options);
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (r: InspectionResult) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    let worker: Worker;
+    try {
+      worker = new Worker(workerBootstrap(), {
+        eval: true,
+        workerData: { filePath, fileName, options: { ...limits, timeBudgetMs: Math.max(1, limits.timeBudgetMs - 50) }, startedAt: Date.now() },
+        resourceLimits: { maxOldGenerationSizeMb: limits.maxWorkerHeapMb },
+        stdout: false,
+        stderr: false,
+      });
+    } catch (err) {
+      resolve(unscannable(`Incomplete scan: could not start the inspection worker: ${err instanceof Error ? err.message : String(err)}`));
+      return;
+    }
+    const timer = setTimeout(() => {
+      done(unscannable(`Incomplete scan: inspection exceeded its time budget of ${limits.timeBudgetMs} ms and was stopped`));
+      void worker.terminate();
+    }, limits.timeBudgetMs);
+    worker.on("message", (r: InspectionResult) => {
+      done(r);
+      void worker.terminate();
+    });
+    worker.on("error", (err) => {
+      const oom = (err as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY";
+      done(unscannable(`Incomplete scan: inspection worker ${oom ? "ran out of memory" : `failed: ${err.message}`}`));
+    });
+    worker.on("exit", (code) => done(unscannable(`Incomplete scan: inspection worker exited (code ${code}) without a result`)));
+  });
+}

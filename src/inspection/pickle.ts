@@ -1,0 +1,741 @@
+import type { Cursor} from "./io.ts";
+import { truncate } from "./io.ts";
+import { MalformedError, type Scan } from "./verdict.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Import policy
+// ---------------------------------------------------------------------------------------------
+
+/** A listed module also covers its submodules ("os" covers "os.path"). */
+const DENIED_MODULES = [
+  "os", "posix", "nt", "subprocess", "sys", "socket", "ssl", "shutil", "runpy", "pty", "pdb", "bdb",
+  "pickle", "_pickle", "ctypes", "asyncio", "aiohttp", "httplib", "http.client", "requests.api", "requests",
+  "urllib.request", "urllib2", "webbrowser", "pip", "ensurepip", "venv", "code", "codeop", "timeit", "pydoc",
+  "profile", "cProfile", "importlib", "marshal", "numpy.f2py", "numpy.testing._private.utils", "uuid",
+  "_osx_support", "_aix_support", "commands", "multiprocessing", "signal", "_posixsubprocess", "tempfile",
+  "glob", "pathlib", "ftplib", "smtplib", "telnetlib", "xmlrpc", "cloudpickle", "dill", "builtins.__import__",
+  "torch.hub", "torch._C._jit", "_thread", "threading", "select", "shelve", "dbm",
+];
+
+/** Exact module.name pairs (or a name prefix followed by "."). */
+const DENIED_NAMES: Record<string, readonly string[]> = {
+  builtins: ["eval", "exec", "compile", "getattr", "setattr", "delattr", "apply", "open", "breakpoint", "__import__", "globals", "locals", "vars", "input", "memoryview", "exit", "quit", "help"],
+  __builtin__: ["eval", "exec", "execfile", "compile", "getattr", "setattr", "delattr", "apply", "open", "file", "breakpoint", "__import__", "globals", "locals", "vars", "input", "raw_input", "reload"],
+  types: ["CodeType", "FunctionType", "LambdaType", "MethodType", "ModuleType"],
+  functools: ["partial", "reduce"],
+  operator: ["attrgetter", "itemgetter", "methodcaller"],
+  _operator: ["attrgetter", "itemgetter", "methodcaller"],
+  logging: ["FileHandler", "StreamHandler", "handlers"],
+  "logging.handlers": ["*"],
+  _io: ["FileIO", "open"],
+  io: ["FileIO", "open"],
+  codecs: ["open"],
+  "torch.serialization": ["load", "_load"],
+  "torch.jit.unsupported_tensor_ops": ["execWrapper"],
+  "torch.storage": ["_load_from_bytes"],
+  "numpy.lib.npyio": ["load"],
+  "numpy": ["load", "loads", "fromfile"],
+  "pandas.io.pickle": ["read_pickle"],
+  "joblib": ["load"],
+};
+
+const ALLOWED_EXACT = new Set([
+  "collections.OrderedDict", "collections.defaultdict", "collections.Counter", "collections.deque",
+  "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
+  "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+  "torch._utils._rebuild_qtensor", "torch._utils._rebuild_sparse_tensor", "torch._tensor._rebuild_from_type_v2",
+  "torch.Size", "torch.device", "torch.Tensor", "torch.nn.parameter.Parameter", "torch.storage.UntypedStorage",
+  "torch.storage.TypedStorage", "torch.serialization._get_layout",
+  "numpy.dtype", "numpy.ndarray", "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
+  "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar", "numpy.core.numeric._frombuffer",
+  "numpy._core.numeric._frombuffer", "numpy.ma.core._mareconstruct",
+  "joblib.numpy_pickle.NumpyArrayWrapper", "joblib.numpy_pickle.NDArrayWrapper", "joblib.numpy_pickle.ZNDArrayWrapper",
+  "builtins.set", "builtins.frozenset", "builtins.slice", "builtins.complex", "builtins.bytearray", "builtins.object",
+  "builtins.range", "builtins.bytes", "builtins.int", "builtins.float", "builtins.str", "builtins.list", "builtins.dict",
+  "builtins.tuple", "builtins.bool",
+  "__builtin__.set", "__builtin__.frozenset", "__builtin__.slice", "__builtin__.complex", "__builtin__.object",
+  "__builtin__.bytearray", "__builtin__.long",
+  "copy_reg._reconstructor", "copyreg._reconstructor", "copyreg.__newobj__", "_codecs.encode",
+  "datetime.datetime", "datetime.date", "datetime.timedelta", "datetime.timezone", "decimal.Decimal",
+  "fractions.Fraction", "pathlib.PosixPath", "re._compile",
+  "torch.jit._pickle.build_intlist", "torch.jit._pickle.build_tensorlist", "torch.jit._pickle.build_doublelist",
+  "torch.jit._pickle.build_boollist", "torch.jit._pickle.restore_type_tag",
+  "scipy.sparse._csr.csr_matrix", "scipy.sparse.csr.csr_matrix", "scipy.sparse._csc.csc_matrix",
+]);
+
+/** torch dtypes pickle as globals like `torch float32`. */
+const TORCH_ATTRS = /^(float|float16|float32|float64|bfloat16|half|double|int|int8|int16|int32|int64|uint8|bool|complex64|complex128|long|short|qint8|quint8|qint32|strided|sparse_coo|contiguous_format|channels_last|preserve_format)$/;
+
+/**
+ * Vetted library classes: CamelCase class names inside these packages. Their __setstate__ only
+ * assigns attributes; functions (lower-case names) are left unknown on purpose.
+ */
+const VETTED_CLASS_PACKAGES = ["sklearn", "xgboost", "lightgbm", "catboost", "scipy.sparse", "pandas.core", "numpy.random"];
+
+export type ImportClass = "allowed" | "denied" | "unknown";
+
+function underModule(module: string, root: string): boolean {
+  return module === root || module.startsWith(`${root}.`);
+}
+
+export function classifyImport(module: string, name: string, opts: { torchScript?: boolean } = {}): ImportClass {
+  const full = `${module}.${name}`;
+  for (const m of DENIED_MODULES) if (underModule(module, m) || underModule(full, m)) return "denied";
+  for (const [m, names] of Object.entries(DENIED_NAMES)) {
+    if (module !== m) continue;
+    if (names.includes("*")) return "denied";
+    if (names.some((n) => name === n || name.startsWith(`${n}.`))) return "denied";
+  }
+  if (ALLOWED_EXACT.has(full)) return "allowed";
+  if (module === "torch" && (/^[A-Za-z0-9]*Storage$/.test(name) || TORCH_ATTRS.test(name))) return "allowed";
+  if (module === "torch.cuda" && /Storage$/.test(name)) return "allowed";
+  if (opts.torchScript && underModule(module, "__torch__")) return "allowed";
+  if (/^[A-Z][A-Za-z0-9_]*$/.test(name) && VETTED_CLASS_PACKAGES.some((p) => underModule(module, p))) return "allowed";
+  return "unknown";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Symbolic values: enough structure to read torch tensor records and joblib array headers.
+// ---------------------------------------------------------------------------------------------
+
+export type PV =
+  | { t: "str"; v: string; truncated?: boolean }
+  | { t: "int"; v: bigint }
+  | { t: "float" }
+  | { t: "bool"; v: boolean }
+  | { t: "none" }
+  | { t: "bytes"; len: number }
+  | { t: "tuple"; items: PV[] }
+  | { t: "list"; items: PV[] }
+  | { t: "dict"; entries: [PV, PV][] }
+  | { t: "set"; items: PV[] }
+  | { t: "global"; module: string; name: string }
+  | { t: "call"; fn: PV; args: PV; state: PV | null; items: PV[]; entries: [PV, PV][] }
+  | { t: "pid"; id: PV }
+  | { t: "opaque"; why: string };
+
+export interface PickleImport {
+  module: string;
+  name: string;
+  offset: number;
+  opcode: string;
+}
+
+export interface PickleWalk {
+  protocol: number;
+  start: number;
+  /** Offset just past STOP. */
+  end: number;
+  ops: number;
+  imports: PickleImport[];
+  /** Imports whose operands could not be resolved to two strings (dangerous by rule). */
+  unresolved: { offset: number; opcode: string; why: string }[];
+  root: PV | null;
+  persistentIds: PV[];
+  numpyArrays: number;
+  sklearnVersion: string | null;
+  extensions: number;
+}
+
+const MAX_STR = 4096;
+const MAX_CONTAINER_ITEMS = 200_000;
+const MAX_STACK = 1_000_000;
+const MAX_MEMO = 2_000_000;
+const MAX_LINE = 1 << 16;
+
+function s(v: string): PV {
+  return v.length > MAX_STR ? { t: "str", v: v.slice(0, MAX_STR), truncated: true } : { t: "str", v };
+}
+
+const OPCODE_NAMES: Record<number, string> = {
+  0x28: "MARK", 0x2e: "STOP", 0x30: "POP", 0x31: "POP_MARK", 0x32: "DUP", 0x46: "FLOAT", 0x49: "INT",
+  0x4a: "BININT", 0x4b: "BININT1", 0x4c: "LONG", 0x4d: "BININT2", 0x4e: "NONE", 0x50: "PERSID", 0x51: "BINPERSID",
+  0x52: "REDUCE", 0x53: "STRING", 0x54: "BINSTRING", 0x55: "SHORT_BINSTRING", 0x56: "UNICODE", 0x58: "BINUNICODE",
+  0x61: "APPEND", 0x62: "BUILD", 0x63: "GLOBAL", 0x64: "DICT", 0x7d: "EMPTY_DICT", 0x65: "APPENDS", 0x67: "GET",
+  0x68: "BINGET", 0x69: "INST", 0x6a: "LONG_BINGET", 0x6c: "LIST", 0x5d: "EMPTY_LIST", 0x6f: "OBJ", 0x70: "PUT",
+  0x71: "BINPUT", 0x72: "LONG_BINPUT", 0x73: "SETITEM", 0x74: "TUPLE", 0x29: "EMPTY_TUPLE", 0x75: "SETITEMS",
+  0x47: "BINFLOAT", 0x80: "PROTO", 0x81: "NEWOBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4", 0x85: "TUPLE1",
+  0x86: "TUPLE2", 0x87: "TUPLE3", 0x88: "NEWTRUE", 0x89: "NEWFALSE", 0x8a: "LONG1", 0x8b: "LONG4", 0x42: "BINBYTES",
+  0x43: "SHORT_BINBYTES", 0x8c: "SHORT_BINUNICODE", 0x8d: "BINUNICODE8", 0x8e: "BINBYTES8", 0x8f: "EMPTY_SET",
+  0x90: "ADDITEMS", 0x91: "FROZENSET", 0x92: "NEWOBJ_EX", 0x93: "STACK_GLOBAL", 0x94: "MEMOIZE", 0x95: "FRAME",
+  0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
+};
+
+export function isPickleOpcode(b: number): boolean {
+  return b in OPCODE_NAMES;
+}
+
+/** Python-ish unquoting for protocol-0 STRING lines; exactness does not matter for module names. */
+function unquote(line: string): string {
+  const q = line[0];
+  let body = q === "'" || q === '"' ? line.slice(1, line.endsWith(q) ? -1 : undefined) : line;
+  body = body.replace(/\\x([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})|\\(.)/g, (_m, hx: string | undefined, u: string | undefined, c: string | undefined) => {
+    if (hx) return String.fromCharCode(parseInt(hx, 16));
+    if (u) return String.fromCharCode(parseInt(u, 16));
+    return c === "n" ? "\n" : c === "t" ? "\t" : c === "r" ? "\r" : (c ?? "");
+  });
+  return body;
+}
+
+function leInt(buf: Buffer): bigint {
+  if (buf.length === 0) return 0n;
+  let v = 0n;
+  for (let i = buf.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(buf[i]!);
+  if (buf[buf.length - 1]! & 0x80) v -= 1n << BigInt(buf.length * 8);
+  return v;
+}
+
+export function dictGet(v: PV | null | undefined, key: string): PV | undefined {
+  if (!v) return undefined;
+  const entries = v.t === "dict" ? v.entries : v.t === "call" ? v.entries : null;
+  if (!entries) return undefined;
+  for (const [k, val] of entries) if (k.t === "str" && k.v === key) return val;
+  return undefined;
+}
+
+export function globalName(v: PV | undefined): string | null {
+  return v?.t === "global" ? `${v.module}.${v.name}` : null;
+}
+
+export function intsOf(v: PV | undefined): number[] | null {
+  if (!v || (v.t !== "tuple" && v.t !== "list")) return null;
+  const out: number[] = [];
+  for (const it of v.items) {
+    if (it.t !== "int") return null;
+    out.push(Number(it.v));
+  }
+  return out;
+}
+
+/** numpy dtype.str / descr → itemsize; null when it cannot be trusted (structured, object). */
+export function numpyItemSize(descr: string): number | null {
+  const m = /^[<>|=]?([biufcSUVMm])(\d+)(\[[a-zA-Z]+\])?$/.exec(descr);
+  if (!m) return null;
+  const n = Number(m[2]);
+  if (!Number.isSafeInteger(n) || n <= 0) return null;
+  return m[1] === "U" ? n * 4 : n;
+}
+
+interface WalkOptions {
+  scan: Scan;
+  maxOps: number;
+}
+
+/**
+ * Walks one pickle from the cursor's position to its STOP without executing anything. Imports are
+ * recorded as they are met, so even a walk that dies later keeps what it saw.
+ */
+export async function walkPickle(cur: Cursor, opts: WalkOptions, partial?: { walk?: PickleWalk }): Promise<PickleWalk> {
+  const { scan } = opts;
+  const walk: PickleWalk = {
+    protocol: 0,
+    start: cur.pos,
+    end: cur.pos,
+    ops: 0,
+    imports: [],
+    unresolved: [],
+    root: null,
+    persistentIds: [],
+    numpyArrays: 0,
+    sklearnVersion: null,
+    extensions: 0,
+  };
+  if (partial) partial.walk = walk;
+  const stack: PV[] = [];
+  const marks: number[] = [];
+  const memo = new Map<number, PV>();
+  let stored = 0;
+  const loc = () => `${cur.label}@offset ${cur.pos}`;
+  const bad = (msg: string): never => {
+    throw new MalformedError(msg, loc());
+  };
+  const pop = (): PV => stack.pop() ?? bad("pickle stack underflow");
+  const top = (): PV => stack[stack.length - 1] ?? bad("pickle stack underflow");
+  const popMark = (): PV[] => {
+    const m = marks.pop() ?? bad("pickle mark stack underflow");
+    return stack.splice(m);
+  };
+  const push = (v: PV) => {
+    if (stack.length >= MAX_STACK) bad(`pickle stack deeper than ${MAX_STACK}`);
+    stack.push(v);
+  };
+  const keep = <T>(arr: T[], item: T) => {
+    if (arr.length < MAX_CONTAINER_ITEMS && stored < 20_000_000) {
+      arr.push(item);
+      stored++;
+    }
+  };
+  const setItem = (target: PV, k: PV, v: PV) => {
+    if (k.t === "str" && k.v === "_sklearn_version" && v.t === "str") walk.sklearnVersion = v.v;
+    if (target.t === "dict" || target.t === "call") keep(target.entries, [k, v] as [PV, PV]);
+  };
+  const appendTo = (target: PV, v: PV) => {
+    if (target.t === "list" || target.t === "set") keep(target.items, v);
+    else if (target.t === "call") keep(target.items, v);
+  };
+  const readStr = async (n: number, enc: BufferEncoding): Promise<PV> => {
+    const take = Math.min(n, MAX_STR * 4);
+    await cur.need(take);
+    const v = cur.bytes(take).toString(enc);
+    if (n > take) {
+      await cur.skip(n - take);
+      return { t: "str", v: v.slice(0, MAX_STR), truncated: true };
+    }
+    return s(v);
+  };
+  const addImport = (module: string, name: string, offset: number, opcode: string) => {
+    if (walk.imports.length < 10_000) walk.imports.push({ module, name, offset, opcode });
+  };
+  const memoPut = (idx: number, v: PV) => {
+    if (memo.size >= MAX_MEMO && !memo.has(idx)) bad(`pickle memo larger than ${MAX_MEMO} entries`);
+    memo.set(idx, v);
+  };
+  const memoGet = (idx: number): PV => memo.get(idx) ?? bad(`pickle memo key ${idx} is not set`);
+
+  for (;;) {
+    if (++walk.ops > opts.maxOps) bad(`pickle has more than ${opts.maxOps} opcodes`);
+    scan.tick();
+    if (!cur.has(1)) await cur.need(1);
+    const opOffset = cur.pos;
+    const op = cur.u8();
+    switch (op) {
+      case 0x2e: // STOP
+        walk.end = cur.pos;
+        walk.root = stack.pop() ?? null;
+        return walk;
+      case 0x80: {
+        await cur.need(1);
+        walk.protocol = cur.u8();
+        if (walk.protocol > 5) bad(`unsupported pickle protocol ${walk.protocol}`);
+        break;
+      }
+      case 0x95: // FRAME: opcodes simply continue inside the frame
+        await cur.need(8);
+        cur.u64();
+        break;
+      case 0x28:
+        marks.push(stack.length);
+        break;
+      case 0x30:
+        if (stack.length > (marks[marks.length - 1] ?? -1) && stack.length > 0) stack.pop();
+        else popMark();
+        break;
+      case 0x31:
+        popMark();
+        break;
+      case 0x32:
+        push(top());
+        break;
+      case 0x4e:
+        push({ t: "none" });
+        break;
+      case 0x88:
+        push({ t: "bool", v: true });
+        break;
+      case 0x89:
+        push({ t: "bool", v: false });
+        break;
+      case 0x49: {
+        const l = (await cur.line(MAX_LINE)).trim();
+        if (l === "01" || l === "00") push({ t: "bool", v: l === "01" });
+        else if (/^[-+]?\d+$/.test(l)) push({ t: "int", v: BigInt(l) });
+        else bad(`bad INT literal ${truncate(l, 40)}`);
+        break;
+      }
+      case 0x4c: {
+        const l = (await cur.line(MAX_LINE)).trim().replace(/L$/, "");
+        if (!/^[-+]?\d+$/.test(l)) bad(`bad LONG literal ${truncate(l, 40)}`);
+        push({ t: "int", v: BigInt(l) });
+        break;
+      }
+      case 0x46:
+        await cur.line(MAX_LINE);
+        push({ t: "float" });
+        break;
+      case 0x4a:
+        await cur.need(4);
+        push({ t: "int", v: BigInt(cur.i32()) });
+        break;
+      case 0x4b:
+        await cur.need(1);
+        push({ t: "int", v: BigInt(cur.u8()) });
+        break;
+      case 0x4d:
+        await cur.need(2);
+        push({ t: "int", v: BigInt(cur.u16()) });
+        break;
+      case 0x8a: {
+        await cur.need(1);
+        const n = cur.u8();
+        await cur.need(n);
+        push({ t: "int", v: leInt(cur.bytes(n)) });
+        break;
+      }
+      case 0x8b: {
+        await cur.need(4);
+        const n = cur.i32();
+        if (n < 0) bad("negative LONG4 length");
+        if (n <= 64) {
+          await cur.need(n);
+          push({ t: "int", v: leInt(cur.bytes(n)) });
+        } else {
+          await cur.skip(n);
+          push({ t: "opaque", why: "huge int" });
+        }
+        break;
+      }
+      case 0x47:
+        await cur.need(8);
+        cur.bytes(8);
+        push({ t: "float" });
+        break;
+      case 0x53:
+        push(s(unquote((await cur.line(MAX_LINE)).trim())));
+        break;
+      case 0x56:
+        push(s(unquote(await cur.line(MAX_LINE))));
+        break;
+      case 0x54: {
+        await cur.need(4);
+        const n = cur.i32();
+        if (n < 0) bad("negative BINSTRING length");
+        push(await readStr(n, "latin1"));
+        break;
+      }
+      case 0x55: {
+        await cur.need(1);
+        push(await readStr(cur.u8(), "latin1"));
+        break;
+      }
+      case 0x58: {
+        await cur.need(4);
+        push(await readStr(cur.u32(), "utf8"));
+        break;
+      }
+      case 0x8c: {
+        await cur.need(1);
+        push(await readStr(cur.u8(), "utf8"));
+        break;
+      }
+      case 0x8d: {
+        await cur.need(8);
+        const n = cur.u64();
+        if (n > BigInt(Number.MAX_SAFE_INTEGER)) bad("BINUNICODE8 length too large");
+        push(await readStr(Number(n), "utf8"));
+        break;
+      }
+      case 0x42:
+      case 0x43:
+      case 0x8e:
+      case 0x96: {
+        const w = op === 0x43 ? 1 : op === 0x42 ? 4 : 8;
+        await cur.need(w);
+        const n = w === 1 ? cur.u8() : w === 4 ? cur.u32() : cur.u64();
+        if (typeof n === "bigint" && n > BigInt(Number.MAX_SAFE_INTEGER)) bad("byte string length too large");
+        await cur.skip(Number(n));
+        push({ t: "bytes", len: Number(n) });
+        break;
+      }
+      case 0x97:
+        push({ t: "opaque", why: "out-of-band buffer" });
+        break;
+      case 0x98:
+        break;
+      case 0x29:
+        push({ t: "tuple", items: [] });
+        break;
+      case 0x74:
+        push({ t: "tuple", items: popMark() });
+        break;
+      case 0x85:
+        push({ t: "tuple", items: [pop()] });
+        break;
+      case 0x86: {
+        const b = pop();
+        const a = pop();
+        push({ t: "tuple", items: [a, b] });
+        break;
+      }
+      case 0x87: {
+        const c = pop();
+        const b = pop();
+        const a = pop();
+        push({ t: "tuple", items: [a, b, c] });
+        break;
+      }
+      case 0x5d:
+        push({ t: "list", items: [] });
+        break;
+      case 0x6c:
+        push({ t: "list", items: popMark() });
+        break;
+      case 0x7d:
+        push({ t: "dict", entries: [] });
+        break;
+      case 0x64: {
+        const items = popMark();
+        const d: PV = { t: "dict", entries: [] };
+        for (let i = 0; i + 1 < items.length; i += 2) setItem(d, items[i]!, items[i + 1]!);
+        push(d);
+        break;
+      }
+      case 0x8f:
+        push({ t: "set", items: [] });
+        break;
+      case 0x91:
+        push({ t: "set", items: popMark() });
+        break;
+      case 0x90: {
+        const items = popMark();
+        const target = top();
+        for (const it of items) appendTo(target, it);
+        break;
+      }
+      case 0x61: {
+        const v = pop();
+        appendTo(top(), v);
+        break;
+      }
+      case 0x65: {
+        const items = popMark();
+        const target = top();
+        for (const it of items) appendTo(target, it);
+        break;
+      }
+      case 0x73: {
+        const v = pop();
+        const k = pop();
+        setItem(top(), k, v);
+        break;
+      }
+      case 0x75: {
+        const items = popMark();
+        const target = top();
+        for (let i = 0; i + 1 < items.length; i += 2) setItem(target, items[i]!, items[i + 1]!);
+        break;
+      }
+      case 0x63: // GLOBAL
+      case 0x69: {
+        // INST
+        const module = (await cur.line(MAX_LINE)).trim();
+        const name = (await cur.line(MAX_LINE)).trim();
+        addImport(module, name, opOffset, op === 0x63 ? "GLOBAL" : "INST");
+        const g: PV = { t: "global", module, name };
+        if (op === 0x63) push(g);
+        else push({ t: "call", fn: g, args: { t: "tuple", items: popMark() }, state: null, items: [], entries: [] });
+        break;
+      }
+      case 0x93: {
+        const name = pop();
+        const module = pop();
+        if (module.t === "str" && name.t === "str" && !module.truncated && !name.truncated) {
+          addImport(module.v, name.v, opOffset, "STACK_GLOBAL");
+          push({ t: "global", module: module.v, name: name.v });
+        } else {
+          walk.unresolved.push({ offset: opOffset, opcode: "STACK_GLOBAL", why: `operands are ${module.t} and ${name.t}` });
+          push({ t: "opaque", why: "unresolved global" });
+        }
+        break;
+      }
+      case 0x82:
+      case 0x83:
+      case 0x84: {
+        const w = op === 0x82 ? 1 : op === 0x83 ? 2 : 4;
+        await cur.need(w);
+        const code = w === 1 ? cur.u8() : w === 2 ? cur.u16() : cur.u32();
+        walk.extensions++;
+        walk.unresolved.push({ offset: opOffset, opcode: OPCODE_NAMES[op]!, why: `extension registry code ${code}` });
+        push({ t: "opaque", why: "extension" });
+        break;
+      }
+      case 0x52: {
+        const args = pop();
+        const fn = pop();
+        push({ t: "call", fn, args, state: null, items: [], entries: [] });
+        break;
+      }
+      case 0x81: {
+        const args = pop();
+        const cls = pop();
+        push({ t: "call", fn: cls, args, state: null, items: [], entries: [] });
+        break;
+      }
+      case 0x92: {
+        pop(); // kwargs
+        const args = pop();
+        const cls = pop();
+        push({ t: "call", fn: cls, args, state: null, items: [], entries: [] });
+        break;
+      }
+      case 0x6f: {
+        const items = popMark();
+        const cls = items.shift() ?? bad("OBJ without a class");
+        push({ t: "call", fn: cls, args: { t: "tuple", items }, state: null, items: [], entries: [] });
+        break;
+      }
+      case 0x62: {
+        const state = pop();
+        const obj = top();
+        if (obj.t === "call") {
+          obj.state = state;
+          if (state.t === "dict") for (const [k, v] of state.entries) setItem({ t: "opaque", why: "" }, k, v);
+          if (globalName(obj.fn) === "joblib.numpy_pickle.NumpyArrayWrapper") await skipJoblibArray(cur, state);
+          if (globalName(obj.fn)?.startsWith("joblib.numpy_pickle.")) walk.numpyArrays++;
+        }
+        break;
+      }
+      case 0x50: {
+        const id = s(await cur.line(MAX_LINE));
+        if (walk.persistentIds.length < 1_000_000) walk.persistentIds.push(id);
+        push({ t: "pid", id });
+        break;
+      }
+      case 0x51: {
+        const id = pop();
+        if (walk.persistentIds.length < 1_000_000) walk.persistentIds.push(id);
+        push({ t: "pid", id });
+        break;
+      }
+      case 0x70: {
+        const l = (await cur.line(MAX_LINE)).trim();
+        if (!/^\d+$/.test(l)) bad("bad PUT index");
+        memoPut(Number(l), top());
+        break;
+      }
+      case 0x71:
+        await cur.need(1);
+        memoPut(cur.u8(), top());
+        break;
+      case 0x72:
+        await cur.need(4);
+        memoPut(cur.u32(), top());
+        break;
+      case 0x94:
+        memoPut(memo.size, top());
+        break;
+      case 0x67: {
+        const l = (await cur.line(MAX_LINE)).trim();
+        if (!/^\d+$/.test(l)) bad("bad GET index");
+        push(memoGet(Number(l)));
+        break;
+      }
+      case 0x68:
+        await cur.need(1);
+        push(memoGet(cur.u8()));
+        break;
+      case 0x6a:
+        await cur.need(4);
+        push(memoGet(cur.u32()));
+        break;
+      default:
+        cur.pos = opOffset;
+        bad(`unknown pickle opcode 0x${op.toString(16).padStart(2, "0")}`);
+    }
+  }
+}
+
+/**
+ * joblib writes each numpy array's raw bytes straight after its NumpyArrayWrapper BUILD; pickling
+ * resumes after them. Skipping exactly that many bytes is what lets us see a payload placed after
+ * the array instead of stopping (or desynchronising) there.
+ */
+async function skipJoblibArray(cur: Cursor, state: PV): Promise<void> {
+  const at = `${cur.label}@offset ${cur.pos}`;
+  const shape = intsOf(dictGet(state, "shape"));
+  const dtype = dictGet(state, "dtype");
+  let descr: string | null = null;
+  if (dtype?.t === "call" && globalName(dtype.fn) === "numpy.dtype" && dtype.args.t === "tuple") {
+    const a0 = dtype.args.items[0];
+    if (a0?.t === "str") descr = a0.v;
+  }
+  if (!shape || !descr) throw new MalformedError("joblib array header without a readable shape/dtype", at);
+  if (descr === "O8" || descr === "O") return; // object arrays are pickled inline, not written raw
+  const item = numpyItemSize(descr);
+  if (item === null) throw new MalformedError(`joblib array dtype ${truncate(descr, 40)} not understood`, at);
+  let count = BigInt(item);
+  for (const d of shape) {
+    if (d < 0) throw new MalformedError("negative array dimension", at);
+    count *= BigInt(d);
+  }
+  if (count > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedError("joblib array too large", at);
+  const align = dictGet(state, "numpy_array_alignment_bytes");
+  if (align && align.t === "int") {
+    await cur.need(1);
+    const pad = cur.u8();
+    if (pad > 64) throw new MalformedError(`joblib array padding of ${pad} bytes is not plausible`, at);
+    await cur.skip(pad);
+  }
+  await cur.skip(Number(count));
+}
+
+/** Grades the imports of one walk into findings; returns the distinct "module.name" strings. */
+export function reportImports(scan: Scan, walks: readonly PickleWalk[], label: string, opts: { torchScript?: boolean } = {}): string[] {
+  const seen = new Map<string, PickleImport>();
+  for (const w of walks) {
+    for (const imp of w.imports) {
+      const key = `${imp.module}.${imp.name}`;
+      if (!seen.has(key)) seen.set(key, imp);
+    }
+    for (const u of w.unresolved)
+      scan.add("HIGH", `Pickle import via ${u.opcode} could not be resolved (${u.why}); treated as dangerous`, `${label}@offset ${u.offset}`);
+  }
+  for (const [key, imp] of seen) {
+    const cls = classifyImport(imp.module, imp.name, opts);
+    const where = `${label}@offset ${imp.offset}`;
+    if (cls === "denied") scan.add("CRITICAL", `Dangerous pickle import ${key} (${imp.opcode}): would run code on load`, where);
+    else if (cls === "unknown") scan.add("MEDIUM", `Pickle imports ${key}, which is not on the allow-list`, where);
+  }
+  return [...seen.keys()].slice(0, 500);
+}
+
+export interface PickleStreamResult {
+  walks: PickleWalk[];
+  /** False when a walk stopped early; the scan already carries the finding. */
+  complete: boolean;
+  trailingBytes: number;
+}
+
+/**
+ * Walks consecutive pickles until the data ends. Anything after the last STOP that is not another
+ * pickle is reported, since loaders that call load() repeatedly would still read it.
+ */
+export async function walkPickleStream(cur: Cursor, scan: Scan, opts: { maxPickles?: number; stopAfter?: number } = {}): Promise<PickleStreamResult> {
+  const walks: PickleWalk[] = [];
+  const maxPickles = opts.maxPickles ?? 64;
+  for (;;) {
+    const holder: { walk?: PickleWalk } = {};
+    try {
+      walks.push(await walkPickle(cur, { scan, maxOps: scan.limits.maxPickleOps }, holder));
+    } catch (err) {
+      if (holder.walk) walks.push(holder.walk);
+      scan.fail(err, `${cur.label}@offset ${cur.pos}`);
+      return { walks, complete: false, trailingBytes: 0 };
+    }
+    if (opts.stopAfter !== undefined && walks.length >= opts.stopAfter) return { walks, complete: true, trailingBytes: 0 };
+    if (!(await cur.more())) return { walks, complete: true, trailingBytes: 0 };
+    const b = cur.peekU8();
+    if (walks.length >= maxPickles) {
+      scan.incomplete(`Incomplete scan: more than ${maxPickles} concatenated pickles`, `${cur.label}@offset ${cur.pos}`);
+      return { walks, complete: false, trailingBytes: 0 };
+    }
+    if (b === 0x80 || b === 0x28 || b === 0x63 || b === 0x7d || b === 0x5d) continue;
+    const at = cur.pos;
+    scan.add("MEDIUM", `Data after the last pickle STOP (starting with byte 0x${b.toString(16)}) that is not a pickle`, `${cur.label}@offset ${at}`);
+    return { walks, complete: true, trailingBytes: 1 };
+  }
+}
+
+export function producerFromImports(imports: readonly string[], sklearnVersion: string | null): { framework: string | null; version: string | null } | null {
+  const roots = new Set(imports.map((i) => i.split(".")[0]));
+  if (roots.has("sklearn")) return { framework: "scikit-learn", version: sklearnVersion };
+  for (const [root, fw] of [
+    ["xgboost", "XGBoost"],
+    ["lightgbm", "LightGBM"],
+    ["catboost", "CatBoost"],
+    ["torch", "PyTorch"],
+    ["pandas", "pandas"],
+    ["numpy", "NumPy"],
+  ] as const)
+    if (roots.has(root)) return { framework: fw, version: null };
+  return null;
+}

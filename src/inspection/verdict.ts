@@ -1,0 +1,106 @@
+import type { Finding, InspectOptions, Severity, Verdict } from "./types.ts";
+
+/**
+ * A finding plus whether it means "we could not look at everything". That flag is what separates
+ * UNSCANNABLE from SUSPICIOUS; it is dropped from the public result, whose Finding shape is fixed.
+ */
+export interface ScanFinding extends Finding {
+  incomplete: boolean;
+}
+
+export type Limits = Required<InspectOptions>;
+
+export const DEFAULT_LIMITS: Limits = {
+  maxBytes: 64 * 1024 ** 3,
+  timeBudgetMs: 30_000,
+  maxMemberBytes: 256 * 1024 ** 2,
+  maxDecompressedBytes: 1024 ** 3,
+  maxArchiveEntries: 100_000,
+  maxArchiveTotalBytes: 64 * 1024 ** 3,
+  maxCompressionRatio: 200,
+  maxNestingDepth: 4,
+  maxPickleOps: 50_000_000,
+  maxWorkerHeapMb: 1024,
+};
+
+/** Thrown when the input is malformed or truncated; the caller turns it into an incomplete finding. */
+export class MalformedError extends Error {
+  constructor(
+    message: string,
+    readonly location: string | null = null,
+  ) {
+    super(message);
+    this.name = "MalformedError";
+  }
+}
+
+export class BudgetExceededError extends Error {
+  constructor(ms: number) {
+    super(`inspection exceeded its time budget of ${ms} ms`);
+    this.name = "BudgetExceededError";
+  }
+}
+
+export class Scan {
+  readonly findings: ScanFinding[] = [];
+  private readonly deadline: number;
+  private ticks = 0;
+
+  constructor(
+    readonly limits: Limits,
+    startedAt: number = Date.now(),
+  ) {
+    this.deadline = startedAt + limits.timeBudgetMs;
+  }
+
+  add(severity: Severity, message: string, location: string | null = null): void {
+    if (this.findings.length >= 500) return; // a hostile file must not turn the report itself into a bomb
+    this.findings.push({ severity, message, location, incomplete: false });
+  }
+
+  /** The walk could not finish: fail closed. */
+  incomplete(message: string, location: string | null = null): void {
+    if (this.findings.length >= 500) return;
+    this.findings.push({ severity: "MEDIUM", message, location, incomplete: true });
+  }
+
+  /** Cheap enough to call in every parser loop: only reads the clock every 1024 calls. */
+  tick(): void {
+    if ((++this.ticks & 1023) !== 0) return;
+    this.checkClock();
+  }
+
+  checkClock(): void {
+    if (Date.now() > this.deadline) throw new BudgetExceededError(this.limits.timeBudgetMs);
+  }
+
+  /** Turn any parser failure into a finding; nothing a user uploads may throw out of inspection. */
+  fail(err: unknown, location: string | null): void {
+    if (err instanceof BudgetExceededError) this.incomplete(`Incomplete scan: ${err.message}`, location);
+    else if (err instanceof MalformedError)
+      this.incomplete(`Incomplete scan: ${err.message}`, err.location ?? location);
+    else {
+      const msg = err instanceof Error ? err.message : String(err);
+      this.incomplete(`Incomplete scan: parser failed: ${msg}`, location);
+    }
+  }
+}
+
+const RANK: Record<Severity, number> = { INFO: 0, LOW: 1, MEDIUM: 2, HIGH: 3, CRITICAL: 4 };
+
+/**
+ * Known danger wins over everything (a truncated file that already showed os.system is dangerous);
+ * an incomplete walk outranks mere suspicion because whatever we did not see may be worse.
+ */
+export function computeVerdict(findings: readonly ScanFinding[]): Verdict {
+  if (findings.some((f) => RANK[f.severity] >= RANK.HIGH)) return "DANGEROUS";
+  if (findings.some((f) => f.incomplete)) return "UNSCANNABLE";
+  if (findings.some((f) => f.severity === "MEDIUM")) return "SUSPICIOUS";
+  return "SAFE";
+}
+
+export function publicFindings(findings: readonly ScanFinding[]): Finding[] {
+  return [...findings]
+    .sort((a, b) => RANK[b.severity] - RANK[a.severity])
+    .map(({ severity, message, location }) => ({ severity, message, location }));
+}

@@ -1,0 +1,233 @@
+import type { Readable } from "node:stream";
+import yauzl from "yauzl";
+import { iterableChunks, type ChunkSource } from "./io.ts";
+import { MalformedError, type Scan } from "./verdict.ts";
+
+export interface ZipMember {
+  name: string;
+  size: number;
+  compressedSize: number;
+  method: number;
+  entry: yauzl.Entry;
+}
+
+const ZIP_OPTIONS: yauzl.Options = {
+  lazyEntries: true,
+  autoClose: false,
+  // Names are decoded and validated here, so that a hostile name becomes a finding instead of
+  // aborting the whole listing inside yauzl.
+  decodeStrings: false,
+  validateEntrySizes: true,
+};
+
+/** Bombs are only worth flagging once they are big; tiny runs of zeros compress absurdly well. */
+const RATIO_MIN_BYTES = 1 << 20;
+
+function decodeName(entry: yauzl.Entry): string {
+  const raw = entry.fileName as unknown as Buffer | string;
+  if (typeof raw === "string") return raw;
+  return raw.toString(entry.generalPurposeBitFlag & 0x800 ? "utf8" : "latin1");
+}
+
+function badNameReason(name: string): string | null {
+  if (name.includes("\0")) return "contains a NUL byte";
+  if (name.includes("\\")) return "contains a backslash";
+  if (name.startsWith("/") || /^[A-Za-z]:/.test(name)) return "is an absolute path";
+  if (name.split("/").some((seg) => seg === "..")) return "contains a '..' segment";
+  return null;
+}
+
+/**
+ * A zip opened for inspection: the central directory is read once, hostile entries are reported
+ * and dropped, and members are only ever read with a byte cap.
+ */
+export class SafeZip {
+  readonly members: ZipMember[] = [];
+  readonly directories: string[] = [];
+  /** True when some entries were not listed (entry cap); callers must not claim a full scan. */
+  truncatedListing = false;
+
+  private constructor(
+    private readonly zip: yauzl.ZipFile,
+    private readonly scan: Scan,
+    readonly label: string,
+    readonly depth: number,
+  ) {}
+
+  static async open(input: { path: string } | { buffer: Buffer }, scan: Scan, label: string, depth = 0): Promise<SafeZip> {
+    let zf: yauzl.ZipFile;
+    try {
+      zf = "path" in input ? await yauzl.openPromise(input.path, ZIP_OPTIONS) : await yauzl.fromBufferPromise(input.buffer, ZIP_OPTIONS);
+    } catch (err) {
+      throw new MalformedError(`not a readable zip archive: ${err instanceof Error ? err.message : String(err)}`, label);
+    }
+    const z = new SafeZip(zf, scan, label, depth);
+    try {
+      await z.list();
+    } catch (err) {
+      z.close();
+      throw err;
+    }
+    return z;
+  }
+
+  private async list(): Promise<void> {
+    const { limits } = this.scan;
+    if (this.zip.entryCount > limits.maxArchiveEntries) {
+      this.scan.incomplete(
+        `Incomplete scan: archive declares ${this.zip.entryCount} entries, more than the cap of ${limits.maxArchiveEntries}`,
+        this.label,
+      );
+      this.truncatedListing = true;
+    }
+    const seen = new Set<string>();
+    const spans: { start: number; end: number; name: string }[] = [];
+    let total = 0;
+    let count = 0;
+    try {
+      for await (const entry of this.zip.eachEntry()) {
+        this.scan.tick();
+        if (++count > limits.maxArchiveEntries) break;
+        const name = decodeName(entry);
+        const where = `${this.label}:${name}`;
+        const why = badNameReason(name);
+        if (why) {
+          this.scan.add("HIGH", `Archive entry name ${JSON.stringify(name.slice(0, 200))} ${why} (path traversal)`, where);
+          continue;
+        }
+        if (seen.has(name)) this.scan.add("MEDIUM", `Archive has duplicate entry ${JSON.stringify(name)}; readers disagree on which one wins`, where);
+        seen.add(name);
+        spans.push({ start: entry.relativeOffsetOfLocalHeader, end: entry.relativeOffsetOfLocalHeader + 30 + entry.compressedSize, name });
+        if (name.endsWith("/")) {
+          this.directories.push(name);
+          continue;
+        }
+        total += entry.uncompressedSize;
+        if (
+          entry.uncompressedSize >= RATIO_MIN_BYTES &&
+          entry.uncompressedSize > limits.maxCompressionRatio * Math.max(1, entry.compressedSize)
+        ) {
+          this.scan.add(
+            "HIGH",
+            `Archive entry expands ${entry.compressedSize} → ${entry.uncompressedSize} bytes, beyond the ratio cap of ${limits.maxCompressionRatio} (zip bomb)`,
+            where,
+          );
+          continue;
+        }
+        if (entry.isEncrypted()) {
+          this.scan.incomplete(`Incomplete scan: archive entry is encrypted`, where);
+          continue;
+        }
+        this.members.push({ name, size: entry.uncompressedSize, compressedSize: entry.compressedSize, method: entry.compressionMethod, entry });
+      }
+    } catch (err) {
+      throw new MalformedError(`corrupt zip central directory: ${err instanceof Error ? err.message : String(err)}`, this.label);
+    }
+    if (total > limits.maxArchiveTotalBytes)
+      this.scan.add("HIGH", `Archive declares ${total} uncompressed bytes, more than the cap of ${limits.maxArchiveTotalBytes}`, this.label);
+    spans.sort((a, b) => a.start - b.start);
+    for (let i = 1; i < spans.length; i++) {
+      const prev = spans[i - 1]!;
+      const cur = spans[i]!;
+      if (cur.start < prev.end) {
+        this.scan.add("HIGH", `Archive entries ${JSON.stringify(prev.name)} and ${JSON.stringify(cur.name)} overlap (overlapping-entry zip bomb)`, this.label);
+        break;
+      }
+    }
+  }
+
+  find(name: string): ZipMember | undefined {
+    return this.members.find((m) => m.name === name);
+  }
+
+  private async stream(m: ZipMember, start?: number, end?: number): Promise<Readable> {
+    if (m.method !== 0 && m.method !== 8)
+      throw new MalformedError(`archive entry uses unsupported compression method ${m.method}`, `${this.label}:${m.name}`);
+    try {
+      return await this.zip.openReadStreamPromise(m.entry, start !== undefined && m.method === 0 ? { start, end } : {});
+    } catch (err) {
+      throw new MalformedError(`cannot open archive entry: ${err instanceof Error ? err.message : String(err)}`, `${this.label}:${m.name}`);
+    }
+  }
+
+  /** Reads a whole member, refusing anything above `cap` (declared or actual). */
+  async read(m: ZipMember, cap = this.scan.limits.maxMemberBytes): Promise<Buffer> {
+    const where = `${this.label}:${m.name}`;
+    if (m.size > cap) throw new MalformedError(`archive entry of ${m.size} bytes exceeds the in-memory cap of ${cap}`, where);
+    const rs = await this.stream(m);
+    const parts: Buffer[] = [];
+    let got = 0;
+    try {
+      for await (const chunk of rs as AsyncIterable<Buffer>) {
+        got += chunk.length;
+        if (got > cap) throw new MalformedError(`archive entry inflates past the cap of ${cap} bytes`, where);
+        parts.push(chunk);
+        this.scan.tick();
+      }
+    } catch (err) {
+      if (err instanceof MalformedError) throw err;
+      throw new MalformedError(`corrupt archive entry: ${err instanceof Error ? err.message : String(err)}`, where);
+    } finally {
+      rs.destroy();
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** First bytes of a member, without inflating the rest. */
+  async peek(m: ZipMember, n: number): Promise<Buffer> {
+    if (m.size === 0) return Buffer.alloc(0);
+    const rs = await this.stream(m, 0, Math.min(n, m.size));
+    const parts: Buffer[] = [];
+    let got = 0;
+    try {
+      for await (const chunk of rs as AsyncIterable<Buffer>) {
+        parts.push(chunk);
+        got += chunk.length;
+        if (got >= n) break;
+      }
+    } catch (err) {
+      throw new MalformedError(`corrupt archive entry: ${err instanceof Error ? err.message : String(err)}`, `${this.label}:${m.name}`);
+    } finally {
+      rs.destroy();
+    }
+    return Buffer.concat(parts).subarray(0, n);
+  }
+
+  /** Streams a member with the decompression cap applied; `close` must be called when done. */
+  async chunks(m: ZipMember): Promise<{ src: ChunkSource; close: () => void }> {
+    const rs = await this.stream(m);
+    const cap = this.scan.limits.maxDecompressedBytes;
+    const where = `${this.label}:${m.name}`;
+    async function* capped(): AsyncGenerator<Buffer> {
+      let got = 0;
+      try {
+        for await (const chunk of rs as AsyncIterable<Buffer>) {
+          got += chunk.length;
+          if (got > cap) throw new MalformedError(`archive entry inflates past the cap of ${cap} bytes`, where);
+          yield chunk;
+        }
+      } catch (err) {
+        if (err instanceof MalformedError) throw err;
+        throw new MalformedError(`corrupt archive entry: ${err instanceof Error ? err.message : String(err)}`, where);
+      }
+    }
+    return { src: iterableChunks(capped()), close: () => rs.destroy() };
+  }
+
+  close(): void {
+    this.zip.close();
+  }
+}
+
+/** The single top-level folder every member lives in (PyTorch writes `<name>/...`), if any. */
+export function commonRoot(names: readonly string[]): string | null {
+  let root: string | null = null;
+  for (const n of names) {
+    const i = n.indexOf("/");
+    if (i < 0) return null;
+    const r = n.slice(0, i);
+    if (root === null) root = r;
+    else if (root !== r) return null;
+  }
+  return root;
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import { BufferSource, Cursor, rangeChunks } from "../../src/inspection/io.ts";
+import { classifyImport, reportImports, walkPickle, walkPickleStream } from "../../src/inspection/pickle.ts";
+import { computeVerdict, DEFAULT_LIMITS, MalformedError, Scan } from "../../src/inspection/verdict.ts";
+
+const cursor = (bytes: Buffer) => new Cursor(rangeChunks(new BufferSource(bytes)), "t.pkl");
+const scan = () => new Scan({ ...DEFAULT_LIMITS });
+
+describe("import policy", () => {
+  it.each([
+    ["os", "system", "denied"],
+    ["os.path", "join", "denied"],
+    ["posix", "system", "denied"],
+    ["nt", "system", "denied"],
+    ["subprocess", "Popen", "denied"],
+    ["builtins", "getattr", "denied"],
+    ["builtins", "__import__", "denied"],
+    ["__builtin__", "eval", "denied"],
+    ["functools", "partial", "denied"],
+    ["operator", "attrgetter", "denied"],
+    ["_operator", "methodcaller", "denied"],
+    ["types", "CodeType", "denied"],
+    ["numpy.testing._private.utils", "runstring", "denied"],
+    ["numpy.f2py", "compile", "denied"],
+    ["torch.serialization", "load", "denied"],
+    ["torch.jit.unsupported_tensor_ops", "execWrapper", "denied"],
+    ["cloudpickle.cloudpickle", "_make_function", "denied"],
+    ["logging", "FileHandler", "denied"],
+    ["_io", "FileIO", "denied"],
+    ["requests.api", "get", "denied"],
+    ["urllib.request", "urlopen", "denied"],
+    ["collections", "OrderedDict", "allowed"],
+    ["torch._utils", "_rebuild_tensor_v2", "allowed"],
+    ["torch._utils", "_rebuild_parameter", "allowed"],
+    ["torch", "FloatStorage", "allowed"],
+    ["torch", "BFloat16Storage", "allowed"],
+    ["numpy", "dtype", "allowed"],
+    ["numpy.core.multiarray", "_reconstruct", "allowed"],
+    ["numpy._core.multiarray", "_reconstruct", "allowed"],
+    ["joblib.numpy_pickle", "NumpyArrayWrapper", "allowed"],
+    ["sklearn.tree._classes", "DecisionTreeClassifier", "allowed"],
+    ["sklearn.utils", "some_function", "unknown"],
+    ["mylib", "Thing", "unknown"],
+    ["__torch__", "MyModule", "unknown"],
+  ] as const)("%s.%s is %s", (module, name, expected) => {
+    expect(classifyImport(module, name)).toBe(expected);
+  });
+
+  it("TorchScript classes are allowed only inside TorchScript archives", () => {
+    expect(classifyImport("__torch__.model", "Net", { torchScript: true })).toBe("allowed");
+  });
+});
+
+describe("opcode walker", () => {
+  it("resolves STACK_GLOBAL operands fetched from the memo", async () => {
+    // PROTO 4, "os" MEMOIZE, "system" MEMOIZE, POP POP, BINGET 0, BINGET 1, STACK_GLOBAL, STOP
+    const bytes = Buffer.from("8004" + "8c026f7394" + "8c0673797374656d94" + "3030" + "68006801" + "93" + "2e", "hex");
+    const w = await walkPickle(cursor(bytes), { scan: scan(), maxOps: 1000 });
+    expect(w.imports).toEqual([{ module: "os", name: "system", offset: 22, opcode: "STACK_GLOBAL" }]);
+    expect(w.unresolved).toEqual([]);
+  });
+
+  it("an unresolvable STACK_GLOBAL is dangerous", async () => {
+    // PROTO 4, int 1, "x", STACK_GLOBAL, STOP: operands are not two strings
+    const bytes = Buffer.from("8004" + "4b01" + "8c0178" + "93" + "2e", "hex");
+    const s = scan();
+    const w = await walkPickle(cursor(bytes), { scan: s, maxOps: 1000 });
+    reportImports(s, [w], "t.pkl");
+    expect(s.findings.map((f) => f.severity)).toEqual(["HIGH"]);
+    expect(computeVerdict(s.findings)).toBe("DANGEROUS");
+  });
+
+  it("extension-registry imports (EXT1) cannot be resolved and are dangerous", async () => {
+    const s = scan();
+    const w = await walkPickle(cursor(Buffer.from("8002" + "8201" + "29" + "52" + "2e", "hex")), { scan: s, maxOps: 1000 });
+    expect(w.unresolved).toEqual([{ offset: 2, opcode: "EXT1", why: "extension registry code 1" }]);
+    reportImports(s, [w], "t.pkl");
+    expect(computeVerdict(s.findings)).toBe("DANGEROUS");
+  });
+
+  it("an unknown opcode stops the walk: fail closed", async () => {
+    const s = scan();
+    const res = await walkPickleStream(cursor(Buffer.from("8002ff2e", "hex")), s);
+    expect(res.complete).toBe(false);
+    expect(computeVerdict(s.findings)).toBe("UNSCANNABLE");
+    expect(s.findings[0]?.message).toMatch(/unknown pickle opcode 0xff/);
+  });
+
+  it("walks every pickle of a concatenated stream", async () => {
+    const safe = Buffer.from("80024b012e", "hex");
+    const evil = Buffer.concat([Buffer.from("8002", "hex"), Buffer.from("cposix\nsystem\n", "latin1"), Buffer.from("2e", "hex")]);
+    const s = scan();
+    const res = await walkPickleStream(cursor(Buffer.concat([safe, safe, safe, evil])), s);
+    expect(res.walks).toHaveLength(4);
+    reportImports(s, res.walks, "t.pkl");
+    expect(computeVerdict(s.findings)).toBe("DANGEROUS");
+  });
+
+  it("caps the opcode count", async () => {
+    const s = new Scan({ ...DEFAULT_LIMITS, maxPickleOps: 100 });
+    const body = Buffer.alloc(2000, Buffer.from("4e30", "hex"));
+    const res = await walkPickleStream(cursor(Buffer.concat([Buffer.from("8002", "hex"), body, Buffer.from("4e2e", "hex")])), s);
+    expect(res.complete).toBe(false);
+    expect(s.findings.map((f) => f.message)).toEqual(["Incomplete scan: pickle has more than 100 opcodes"]);
+    expect(computeVerdict(s.findings)).toBe("UNSCANNABLE");
+  });
+
+  it("rejects a truncated stream with the offset it stopped at", async () => {
+    await expect(walkPickle(cursor(Buffer.from("80028c05ab", "hex")), { scan: scan(), maxOps: 1000 })).rejects.toBeInstanceOf(MalformedError);
+  });
+});
