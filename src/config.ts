@@ -2,6 +2,16 @@
 // with a readable message instead of surfacing later as an odd runtime error.
 import path from "node:path";
 import { z } from "zod";
+import { parseByteSize } from "./artifacts/units.ts";
+
+const byteSize = z.string().transform((text, ctx) => {
+  const bytes = parseByteSize(text);
+  if (bytes === null || bytes < 1) {
+    ctx.addIssue({ code: "custom", message: "must be a size in bytes, e.g. 1073741824, 512MiB or 20GB" });
+    return z.NEVER;
+  }
+  return bytes;
+});
 
 const schema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -13,6 +23,12 @@ const schema = z.object({
     .string()
     .regex(/^(postgres(ql)?:\/\/|file:)/, "must start with postgresql://, postgres:// or file:")
     .optional(),
+  /** Folder of the content-addressed artifact blob store (default: DATA_DIR/blobs). */
+  ARTIFACT_DIR: z.string().min(1).optional(),
+  /** Largest single artifact accepted (default 32GiB). */
+  ARTIFACT_MAX_BYTES: byteSize.default(32 * 2 ** 30),
+  /** Largest upload request (all files of one GraphQL multipart request; default 64GiB). */
+  ARTIFACT_MAX_REQUEST_BYTES: byteSize.default(64 * 2 ** 30),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -22,6 +38,14 @@ export interface Config {
   dataDir: string;
   database: DatabaseConfig;
   logLevel: z.infer<typeof schema>["LOG_LEVEL"];
+  artifacts: ArtifactConfig;
+}
+
+export interface ArtifactConfig {
+  /** Root of the blob store. */
+  readonly dir: string;
+  readonly maxArtifactBytes: number;
+  readonly maxRequestBytes: number;
 }
 
 export type DatabaseConfig = { provider: "sqlite"; file: string } | { provider: "postgresql"; url: string };
@@ -46,5 +70,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     database: databaseConfigFrom(e.DATABASE_URL, dataDir),
     logLevel: e.LOG_LEVEL,
+    artifacts: {
+      dir: path.resolve(e.ARTIFACT_DIR ?? path.join(dataDir, "blobs")),
+      maxArtifactBytes: e.ARTIFACT_MAX_BYTES,
+      maxRequestBytes: e.ARTIFACT_MAX_REQUEST_BYTES,
+    },
   };
 }

@@ -9,7 +9,15 @@ export function decisionState(views: StreamViews): RegisteredModelState {
   if (model === null) return initialState;
   const versions: Record<number, VersionState> = {};
   for (const [number, view] of views.versions) {
-    if (view) versions[number] = { version: view.version, stage: view.stage, status: view.status, deleted: view.deleted, tags: view.tags };
+    if (view)
+      versions[number] = {
+        version: view.version,
+        stage: view.stage,
+        status: view.status,
+        deleted: view.deleted,
+        tags: view.tags,
+        artifacts: (views.artifacts.get(number) ?? []).map((a) => a.path),
+      };
   }
   return {
     status: model.deleted ? "deleted" : "live",

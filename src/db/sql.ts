@@ -69,7 +69,7 @@ export function pgTypes(types: typeof pg.types): pg.CustomTypesConfig {
     getTypeParser: ((oid: number, format?: "text" | "binary") =>
       oid === TIMESTAMP_WITHOUT_TZ
         ? (value: string) => new Date(`${value.replace(" ", "T")}Z`)
-        : types.getTypeParser(oid, format)) as pg.CustomTypesConfig["getTypeParser"],
+        : (types.getTypeParser(oid, format) as (value: string) => unknown)) as pg.CustomTypesConfig["getTypeParser"],
   };
 }
 

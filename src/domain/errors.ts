@@ -9,7 +9,7 @@ export abstract class DomainError extends Error {
 export class NotFoundError extends DomainError {
   readonly code = "NOT_FOUND";
   constructor(
-    readonly resource: "RegisteredModel" | "ModelVersion" | "ModelAlias" | "Tag",
+    readonly resource: "RegisteredModel" | "ModelVersion" | "ModelAlias" | "Tag" | "Artifact",
     readonly key: string,
   ) {
     super(`${resource} ${key} does not exist`);
@@ -20,7 +20,7 @@ export class NotFoundError extends DomainError {
 export class AlreadyExistsError extends DomainError {
   readonly code = "ALREADY_EXISTS";
   constructor(
-    readonly resource: "RegisteredModel",
+    readonly resource: "RegisteredModel" | "Artifact",
     readonly key: string,
   ) {
     super(`${resource} ${key} already exists`);

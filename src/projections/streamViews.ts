@@ -5,6 +5,8 @@ import type { Db, Prisma, Tx } from "../db/database.ts";
 import { versionsTouchedBy } from "../domain/registeredModel/events.ts";
 import type { Metrics, Params, Stage, Tags, VersionStatus } from "../domain/registeredModel/events.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
+import { evolveVersionArtifacts } from "./modelVersionArtifacts/evolve.ts";
+import type { ArtifactView } from "./modelVersionArtifacts/evolve.ts";
 import { evolveModelVersionView, modelVersionId } from "./modelVersions/evolve.ts";
 import type { ModelVersionView } from "./modelVersions/evolve.ts";
 import { evolveRegisteredModelView } from "./registeredModels/evolve.ts";
@@ -15,6 +17,8 @@ export interface StreamViews {
   readonly model: RegisteredModelView | null;
   /** Loaded versions only; null marks a version known not to exist. */
   readonly versions: ReadonlyMap<number, ModelVersionView | null>;
+  /** Artifacts of the loaded versions (complete per version), by version number. */
+  readonly artifacts: ReadonlyMap<number, readonly ArtifactView[]>;
 }
 
 type Reader = Db | Tx;
@@ -44,6 +48,37 @@ function versionFromRow(row: VersionRow): ModelVersionView {
   };
 }
 
+const artifactSelect = {
+  versionId: true,
+  path: true,
+  role: true,
+  size: true,
+  sha256: true,
+  mediaType: true,
+  createdAt: true,
+  createdBy: true,
+} as const;
+
+type ArtifactRow = Prisma.ModelVersionArtifactGetPayload<{ select: typeof artifactSelect }>;
+
+function artifactFromRow(row: ArtifactRow): ArtifactView {
+  return { ...row, role: row.role as ArtifactView["role"], size: Number(row.size) };
+}
+
+async function loadArtifacts(db: Reader, streamId: string, versions: Iterable<number>): Promise<Map<number, ArtifactView[]>> {
+  const numbers = [...versions];
+  const byVersion = new Map<number, ArtifactView[]>(numbers.map((v) => [v, []]));
+  if (numbers.length === 0) return byVersion;
+  const ids = new Map(numbers.map((v) => [modelVersionId(streamId, v), v]));
+  const rows = await db.modelVersionArtifact.findMany({
+    where: { versionId: { in: [...ids.keys()] } },
+    select: artifactSelect,
+    orderBy: [{ createdAt: "asc" }, { path: "asc" }],
+  });
+  for (const row of rows) byVersion.get(ids.get(row.versionId) ?? 0)?.push(artifactFromRow(row));
+  return byVersion;
+}
+
 export async function loadStreamViews(
   db: Reader,
   streamId: string,
@@ -64,6 +99,8 @@ export async function loadStreamViews(
   ]);
   const loaded = new Map<number, ModelVersionView | null>(versions.map((v) => [v, null]));
   for (const row of [...byNumber, ...inStage]) loaded.set(row.version, versionFromRow(row));
+  const existing = [...loaded].filter(([, view]) => view !== null).map(([number]) => number);
+  const artifacts = await loadArtifacts(db, streamId, existing);
   return {
     streamId,
     model: model && {
@@ -81,30 +118,44 @@ export async function loadStreamViews(
       aliases: Object.fromEntries(model.aliases.map((a) => [a.alias, a.version])),
     },
     versions: loaded,
+    artifacts,
   };
 }
 
-export const emptyStreamViews = (streamId: string): StreamViews => ({ streamId, model: null, versions: new Map() });
+export const emptyStreamViews = (streamId: string): StreamViews => ({
+  streamId,
+  model: null,
+  versions: new Map(),
+  artifacts: new Map(),
+});
 
 /** Loads the versions that `events` touch and that `views` does not hold yet. */
 export async function withVersionsFor(db: Reader, views: StreamViews, events: readonly RecordedEvent[]): Promise<StreamViews> {
   const missing = [...new Set(events.flatMap(versionsTouchedBy))].filter((v) => !views.versions.has(v));
   if (missing.length === 0) return views;
   const extra = await loadStreamViews(db, views.streamId, missing, null);
-  return { ...views, versions: new Map([...views.versions, ...extra.versions]) };
+  return {
+    ...views,
+    versions: new Map([...views.versions, ...extra.versions]),
+    artifacts: new Map([...views.artifacts, ...extra.artifacts]),
+  };
 }
 
 /** Pure: folds events into the loaded views. Versions a batch creates appear in the result. */
 export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]): StreamViews {
   let model = views.model;
   const versions = new Map(views.versions);
+  const artifacts = new Map(views.artifacts);
   for (const event of events) {
     model = evolveRegisteredModelView(model, event);
     for (const number of versionsTouchedBy(event)) {
       versions.set(number, evolveModelVersionView(versions.get(number) ?? null, event));
+      const before = artifacts.get(number) ?? [];
+      const after = evolveVersionArtifacts(number, before, event);
+      if (after !== before || !artifacts.has(number)) artifacts.set(number, after);
     }
   }
-  return { streamId: views.streamId, model, versions };
+  return { streamId: views.streamId, model, versions, artifacts };
 }
 
 async function syncTags(
@@ -161,6 +212,15 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
           ? tx.modelVersionTag.update({ where: { versionId_key: { versionId: view.id, key } }, data: { value } })
           : tx.modelVersionTag.create({ data: { versionId: view.id, key, value } }),
     );
+  }
+
+  // Artifacts are immutable once added: only new paths are written.
+  for (const [number, list] of after.artifacts) {
+    const old = before.artifacts.get(number) ?? [];
+    if (list === old || after.versions.get(number) == null) continue;
+    const known = new Set(old.map((a) => a.path));
+    const added = list.filter((a) => !known.has(a.path));
+    if (added.length > 0) await tx.modelVersionArtifact.createMany({ data: added.map((a) => ({ ...a, size: BigInt(a.size) })) });
   }
 
   await syncTags(

@@ -1,5 +1,6 @@
 // Commands on a registered model's stream. Ids come in with the command (the domain makes none);
 // time and the acting identity travel as event metadata, added by the application layer.
+import type { ArtifactRole } from "../artifacts.ts";
 import type { Params, Stage } from "./events.ts";
 
 export interface KeyValue {
@@ -36,6 +37,8 @@ export type CreateModelVersion = Command<
     tags: readonly KeyValue[];
     params: Params;
     metrics: readonly Metric[];
+    /** Artifacts will follow: the version starts PENDING_REGISTRATION instead of READY. */
+    pendingArtifacts?: boolean;
   }
 >;
 export type UpdateModelVersion = Command<"UpdateModelVersion", { version: number; description: string }>;
@@ -48,6 +51,13 @@ export type TransitionModelVersionStage = Command<
 >;
 export type DeleteModelVersion = Command<"DeleteModelVersion", { version: number }>;
 export type RestoreModelVersion = Command<"RestoreModelVersion", { version: number }>;
+/** Records a file whose bytes are already in the blob store (the caller stored and hashed them). */
+export type AddModelVersionArtifact = Command<
+  "AddModelVersionArtifact",
+  { version: number; path: string; role: ArtifactRole; size: number; sha256: string; mediaType: string }
+>;
+export type FinalizeModelVersion = Command<"FinalizeModelVersion", { version: number }>;
+export type FailModelVersionRegistration = Command<"FailModelVersionRegistration", { version: number; reason: string | null }>;
 
 export type RegisteredModelCommand =
   | CreateRegisteredModel
@@ -66,6 +76,9 @@ export type RegisteredModelCommand =
   | DeleteModelVersionTag
   | TransitionModelVersionStage
   | DeleteModelVersion
-  | RestoreModelVersion;
+  | RestoreModelVersion
+  | AddModelVersionArtifact
+  | FinalizeModelVersion
+  | FailModelVersionRegistration;
 
 export type RegisteredModelCommandType = RegisteredModelCommand["type"];

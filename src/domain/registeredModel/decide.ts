@@ -1,5 +1,14 @@
 // decide(command, state) -> events | error: every rule of the registry, with no I/O.
-import { DomainError, InvalidStateError, NotFoundError, ValidationError } from "../errors.ts";
+import {
+  ARTIFACT_LIMITS,
+  checkArtifactPath,
+  checkArtifactRole,
+  checkArtifactSize,
+  checkMediaType,
+  checkSha256,
+  conflictingArtifactPath,
+} from "../artifacts.ts";
+import { AlreadyExistsError, DomainError, InvalidStateError, NotFoundError, ValidationError } from "../errors.ts";
 import {
   LIMITS,
   checkAlias,
@@ -43,6 +52,9 @@ export function stateNeeds(command: RegisteredModelCommand): StateNeeds {
     case "DeleteModelVersion":
     case "RestoreModelVersion":
     case "SetRegisteredModelAlias":
+    case "AddModelVersionArtifact":
+    case "FinalizeModelVersion":
+    case "FailModelVersionRegistration":
       return { versions: [command.data.version], versionsInStage: null };
     default:
       return { versions: [], versionsInStage: null };
@@ -61,6 +73,15 @@ function liveVersion(state: RegisteredModelState, version: number): VersionState
   if (!found) return new NotFoundError("ModelVersion", `${state.name} v${version}`);
   if (found.deleted) return new InvalidStateError(`version ${version} of ${state.name} is deleted; restore it first`);
   return found;
+}
+
+/** A live version still waiting for its artifacts; `refusal` says what a READY/FAILED one cannot do. */
+function pendingVersion(state: RegisteredModelState, version: number, refusal: string): VersionState | DomainError {
+  const target = liveVersion(state, version);
+  if (target instanceof DomainError) return target;
+  if (target.status !== "PENDING_REGISTRATION")
+    return new InvalidStateError(`version ${target.version} is ${target.status} and ${refusal}`);
+  return target;
 }
 
 export function decide(command: RegisteredModelCommand, state: RegisteredModelState): Decision {
@@ -154,7 +175,7 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
             tags: toTags(tags),
             params,
             metrics: toMetrics(metrics),
-            status: "READY",
+            status: command.data.pendingArtifacts ? "PENDING_REGISTRATION" : "READY",
           },
         },
       ];
@@ -240,6 +261,43 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       if (!target) return new NotFoundError("ModelVersion", `${state.name} v${command.data.version}`);
       if (!target.deleted) return new InvalidStateError(`version ${target.version} of ${state.name} is not deleted`);
       return [{ type: "ModelVersionRestored", data: { version: target.version } }];
+    }
+
+    case "AddModelVersionArtifact": {
+      const { path, role, size, sha256, mediaType } = command.data;
+      const error = firstError(
+        checkArtifactPath("path", path),
+        checkArtifactRole("role", role),
+        checkArtifactSize("size", size),
+        checkSha256("sha256", sha256),
+        checkMediaType("mediaType", mediaType),
+      );
+      if (error) return error;
+      const target = pendingVersion(state, command.data.version, "accepts no more artifacts");
+      if (target instanceof DomainError) return target;
+      const clash = conflictingArtifactPath(target.artifacts, path);
+      if (clash === path) return new AlreadyExistsError("Artifact", `${state.name} v${target.version} ${path}`);
+      if (clash !== null) return new ValidationError("path", `conflicts with artifact '${clash}' (a path cannot be both a file and a folder)`);
+      if (target.artifacts.length >= ARTIFACT_LIMITS.maxArtifactsPerVersion)
+        return new InvalidStateError(`version ${target.version} already has ${ARTIFACT_LIMITS.maxArtifactsPerVersion} artifacts`);
+      return [{ type: "ModelVersionArtifactAdded", data: { version: target.version, path, role, size, sha256, mediaType } }];
+    }
+
+    case "FinalizeModelVersion": {
+      const target = pendingVersion(state, command.data.version, "cannot be finalized");
+      if (target instanceof DomainError) return target;
+      if (target.artifacts.length === 0)
+        return new InvalidStateError(`version ${target.version} has no artifacts yet; upload at least one before finalizing`);
+      return [{ type: "ModelVersionFinalized", data: { version: target.version } }];
+    }
+
+    case "FailModelVersionRegistration": {
+      const { reason } = command.data;
+      const error = reason === null ? null : checkText("reason", reason, LIMITS.commentMaxLength, false);
+      if (error) return error;
+      const target = pendingVersion(state, command.data.version, "cannot be marked failed");
+      if (target instanceof DomainError) return target;
+      return [{ type: "ModelVersionRegistrationFailed", data: { version: target.version, reason } }];
     }
   }
 }

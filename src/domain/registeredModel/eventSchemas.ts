@@ -2,6 +2,7 @@
 // every payload version ever written and upcasts it to the current shape (a field added later gets
 // its default), so old events keep replaying.
 import { z } from "zod";
+import { ARTIFACT_ROLES } from "../artifacts.ts";
 import { STAGES, VERSION_STATUSES } from "./events.ts";
 import type { RegisteredModelEvent, RegisteredModelEventType } from "./events.ts";
 
@@ -42,6 +43,16 @@ const dataSchemas = {
   }),
   ModelVersionDeleted: z.object({ version, removedAliases: z.array(z.string()).default([]) }),
   ModelVersionRestored: z.object({ version }),
+  ModelVersionArtifactAdded: z.object({
+    version,
+    path: z.string().min(1),
+    role: z.enum(ARTIFACT_ROLES),
+    size: z.number().int().nonnegative(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    mediaType: z.string(),
+  }),
+  ModelVersionFinalized: z.object({ version }),
+  ModelVersionRegistrationFailed: z.object({ version, reason: z.string().nullable().default(null) }),
 } satisfies Record<RegisteredModelEventType, z.ZodType>;
 
 export class CorruptEventError extends Error {

@@ -3,6 +3,8 @@
 // atomically. Payloads are versioned; a field added later must be optional with a default so that old
 // events still replay (see eventSchemas.ts).
 
+import type { ArtifactRole } from "../artifacts.ts";
+
 export const STAGES = ["None", "Staging", "Production", "Archived"] as const;
 export type Stage = (typeof STAGES)[number];
 
@@ -70,6 +72,15 @@ export type ModelVersionDeleted = Event<
   { version: number; /** Aliases that pointed at the version and were removed with it. */ removedAliases: string[] }
 >;
 export type ModelVersionRestored = Event<"ModelVersionRestored", { version: number }>;
+/** A file of a PENDING_REGISTRATION version; its bytes are in the blob store under `sha256`. */
+export type ModelVersionArtifactAdded = Event<
+  "ModelVersionArtifactAdded",
+  { version: number; path: string; role: ArtifactRole; size: number; sha256: string; mediaType: string }
+>;
+/** PENDING_REGISTRATION -> READY: the artifact set is complete and frozen from now on. */
+export type ModelVersionFinalized = Event<"ModelVersionFinalized", { version: number }>;
+/** PENDING_REGISTRATION -> FAILED_REGISTRATION: the upload was abandoned. */
+export type ModelVersionRegistrationFailed = Event<"ModelVersionRegistrationFailed", { version: number; reason: string | null }>;
 
 export type RegisteredModelEvent =
   | RegisteredModelCreated
@@ -88,7 +99,10 @@ export type RegisteredModelEvent =
   | ModelVersionMetricsLogged
   | ModelVersionStageTransitioned
   | ModelVersionDeleted
-  | ModelVersionRestored;
+  | ModelVersionRestored
+  | ModelVersionArtifactAdded
+  | ModelVersionFinalized
+  | ModelVersionRegistrationFailed;
 
 export type RegisteredModelEventType = RegisteredModelEvent["type"];
 
@@ -111,6 +125,9 @@ export const EVENT_SCHEMA_VERSIONS: Record<RegisteredModelEventType, number> = {
   ModelVersionStageTransitioned: 1,
   ModelVersionDeleted: 1,
   ModelVersionRestored: 1,
+  ModelVersionArtifactAdded: 1,
+  ModelVersionFinalized: 1,
+  ModelVersionRegistrationFailed: 1,
 };
 
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS) as RegisteredModelEventType[];
@@ -127,6 +144,9 @@ export function versionsTouchedBy(event: RegisteredModelEvent): number[] {
     case "ModelVersionMetricsLogged":
     case "ModelVersionDeleted":
     case "ModelVersionRestored":
+    case "ModelVersionArtifactAdded":
+    case "ModelVersionFinalized":
+    case "ModelVersionRegistrationFailed":
       return [event.data.version];
     default:
       return [];

@@ -12,6 +12,8 @@ export interface VersionState {
   readonly status: VersionStatus;
   readonly deleted: boolean;
   readonly tags: Tags;
+  /** Paths of the version's artifacts, in the order they were added. */
+  readonly artifacts: readonly string[];
 }
 
 export interface RegisteredModelState {
@@ -93,6 +95,7 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
             status: event.data.status,
             deleted: false,
             tags: event.data.tags,
+            artifacts: [],
           },
         },
       };
@@ -120,6 +123,12 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
     }
     case "ModelVersionRestored":
       return updateVersion(state, event.data.version, (v) => ({ ...v, deleted: false }));
+    case "ModelVersionArtifactAdded":
+      return updateVersion(state, event.data.version, (v) => ({ ...v, artifacts: [...v.artifacts, event.data.path] }));
+    case "ModelVersionFinalized":
+      return updateVersion(state, event.data.version, (v) => ({ ...v, status: "READY" }));
+    case "ModelVersionRegistrationFailed":
+      return updateVersion(state, event.data.version, (v) => ({ ...v, status: "FAILED_REGISTRATION" }));
   }
 }
 

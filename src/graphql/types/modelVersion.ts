@@ -4,16 +4,32 @@ import type { Metrics, Params, Stage, VersionStatus } from "../../domain/registe
 import { builder } from "../builder.ts";
 import { runCommand } from "../commandResult.ts";
 import type { CommandPayload } from "../commandResult.ts";
-import { MetricInput, MetricRef, OrderDirection, StageEnum, TagFilter, TagInput, TagRef, VersionStatusEnum, tagWhere, tagsSelection } from "./common.ts";
+import {
+  MetricInput,
+  MetricRef,
+  OrderDirection,
+  StageEnum,
+  TagFilter,
+  TagInput,
+  TagRef,
+  VersionStatusEnum,
+  tagWhere,
+  tagsSelection,
+} from "./common.ts";
 import { MUTATION_ERRORS } from "./errors.ts";
 
 export const ModelVersionRef = builder.prismaNode("ModelVersion", {
-  description: "One registered version of a model: where it came from, how it was trained, how it performs, and its stage.",
+  description:
+    "One registered version of a model: where it came from, how it was trained, how it performs, and its stage.",
   id: { field: "id" },
   fields: (t) => ({
     version: t.exposeInt("version", { description: "Version number: 1, 2, 3… per model, never reused." }),
     model: t.relation("model", { description: "The model this version belongs to." }),
-    stage: t.field({ type: StageEnum, description: "Current lifecycle stage.", resolve: (v) => v.stage as Stage }),
+    stage: t.field({
+      type: StageEnum,
+      description: "Current lifecycle stage.",
+      resolve: (v) => v.stage as Stage,
+    }),
     status: t.field({
       type: VersionStatusEnum,
       description: "Registration status.",
@@ -26,7 +42,10 @@ export const ModelVersionRef = builder.prismaNode("ModelVersion", {
       resolve: (version) => version.aliases.map((a) => a.alias),
     }),
     source: t.exposeString("source", { description: "Where the model was produced or stored (URI)." }),
-    runId: t.exposeString("runId", { nullable: true, description: "Id of the training run that produced it." }),
+    runId: t.exposeString("runId", {
+      nullable: true,
+      description: "Id of the training run that produced it.",
+    }),
     description: t.exposeString("description", { description: "Free-text description." }),
     tags: t.field({
       type: [TagRef],
@@ -52,7 +71,11 @@ export const ModelVersionRef = builder.prismaNode("ModelVersion", {
     updatedAt: t.expose("updatedAt", { type: "DateTime", description: "When the version last changed." }),
     createdBy: t.exposeString("createdBy", { description: "Identity that registered the version." }),
     deleted: t.exposeBoolean("deleted", { description: "Whether the version is deleted (restorable)." }),
-    deletedAt: t.expose("deletedAt", { type: "DateTime", nullable: true, description: "When the version was deleted." }),
+    deletedAt: t.expose("deletedAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When the version was deleted.",
+    }),
   }),
 });
 
@@ -81,8 +104,16 @@ const ModelVersionFilter = builder.inputType("ModelVersionFilter", {
     alias: t.string({ required: false, description: "Versions this alias points at." }),
     tag: t.field({ type: TagFilter, required: false, description: "Versions carrying this tag." }),
     runId: t.string({ required: false, description: "Versions produced by this run." }),
-    createdAfter: t.field({ type: "DateTime", required: false, description: "Registered at or after this time." }),
-    createdBefore: t.field({ type: "DateTime", required: false, description: "Registered before this time." }),
+    createdAfter: t.field({
+      type: "DateTime",
+      required: false,
+      description: "Registered at or after this time.",
+    }),
+    createdBefore: t.field({
+      type: "DateTime",
+      required: false,
+      description: "Registered before this time.",
+    }),
     includeDeleted: t.boolean({ required: false, description: "Include deleted versions (default false)." }),
   }),
 });
@@ -119,7 +150,8 @@ builder.queryFields((t) => ({
   modelVersions: t.prismaConnection({
     type: "ModelVersion",
     cursor: "id",
-    description: "Model versions across the registry, filtered and sorted (default newest first), as a Relay connection.",
+    description:
+      "Model versions across the registry, filtered and sorted (default newest first), as a Relay connection.",
     args: {
       filter: t.arg({ type: ModelVersionFilter, required: false, description: "Conditions to match." }),
       orderBy: t.arg({ type: ModelVersionOrder, required: false, description: "Sort order." }),
@@ -144,7 +176,11 @@ builder.queryFields((t) => ({
       };
       const field = args.orderBy?.field ?? "createdAt";
       const direction = args.orderBy?.direction ?? "desc";
-      return ctx.db.reader.modelVersion.findMany({ ...query, where, orderBy: [{ [field]: direction }, { id: direction }] });
+      return ctx.db.reader.modelVersion.findMany({
+        ...query,
+        where,
+        orderBy: [{ [field]: direction }, { id: direction }],
+      });
     },
   }),
 }));
@@ -165,7 +201,8 @@ export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVe
     }),
     archivedVersions: t.prismaField({
       type: ["ModelVersion"],
-      description: "Versions the same stage transition moved to Archived (`archiveExistingVersions`); empty otherwise.",
+      description:
+        "Versions the same stage transition moved to Archived (`archiveExistingVersions`); empty otherwise.",
       resolve: (query, payload, _args, ctx) =>
         payload.archivedVersions.length === 0
           ? []
@@ -188,8 +225,17 @@ export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVe
   }),
 });
 
-const expectedRevision = { required: false, description: "Fail with ConcurrencyError unless the model is at this revision." } as const;
-const errors = (name: string) => ({ types: MUTATION_ERRORS, union: { name: `${name}Result`, description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.` } });
+const expectedRevision = {
+  required: false,
+  description: "Fail with ConcurrencyError unless the model is at this revision.",
+} as const;
+const errors = (name: string) => ({
+  types: MUTATION_ERRORS,
+  union: {
+    name: `${name}Result`,
+    description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.`,
+  },
+});
 
 /** Input fields every version mutation shares: which version, and optional optimistic concurrency. */
 const versionFields = (f: Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0]) => ({
@@ -198,10 +244,9 @@ const versionFields = (f: Parameters<Parameters<typeof builder.inputType>[1]["fi
   expectedRevision: f.int(expectedRevision),
 });
 
-const VersionRefInput = builder.inputType("ModelVersionRefInput", {
-  description: "Identifies a version of a live model.",
-  fields: (f) => versionFields(f),
-});
+/** Input of a mutation that only names the version (delete, restore). */
+const versionRefInput = (name: string, description: string) =>
+  builder.inputType(name, { description, fields: (f) => versionFields(f) });
 
 builder.mutationFields((t) => ({
   createModelVersion: t.field({
@@ -210,16 +255,36 @@ builder.mutationFields((t) => ({
     errors: errors("CreateModelVersion"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("CreateModelVersionInput", {
           description: "A new version.",
           fields: (f) => ({
             name: f.string({ description: "Model name." }),
-            source: f.string({ description: "Where the model artifacts were produced or stored (URI, up to 4,096 characters)." }),
+            source: f.string({
+              description: "Where the model artifacts were produced or stored (URI, up to 4,096 characters).",
+            }),
             runId: f.string({ required: false, description: "Id of the training run." }),
             description: f.string({ required: false, description: "Free-text description." }),
-            tags: f.field({ type: [TagInput], required: false, description: "Initial tags (distinct keys)." }),
-            params: f.field({ type: "JSONObject", required: false, description: "Training configuration (JSON object, ≤256 KiB)." }),
-            metrics: f.field({ type: [MetricInput], required: false, description: "Measured performance (finite numbers, distinct names)." }),
+            tags: f.field({
+              type: [TagInput],
+              required: false,
+              description: "Initial tags (distinct keys).",
+            }),
+            params: f.field({
+              type: "JSONObject",
+              required: false,
+              description: "Training configuration (JSON object, ≤256 KiB).",
+            }),
+            metrics: f.field({
+              type: [MetricInput],
+              required: false,
+              description: "Measured performance (finite numbers, distinct names).",
+            }),
+            pendingArtifacts: f.boolean({
+              required: false,
+              description:
+                "Artifacts will follow: the version starts PENDING_REGISTRATION (upload files, then finalizeModelVersion) instead of READY.",
+            }),
             expectedRevision: f.int(expectedRevision),
           }),
         }),
@@ -238,6 +303,7 @@ builder.mutationFields((t) => ({
             tags: input.tags ?? [],
             params: input.params ?? {},
             metrics: input.metrics ?? [],
+            pendingArtifacts: input.pendingArtifacts ?? false,
           },
         },
         input.expectedRevision,
@@ -250,30 +316,51 @@ builder.mutationFields((t) => ({
     errors: errors("UpdateModelVersion"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("UpdateModelVersionInput", {
           description: "The version and its new description.",
-          fields: (f) => ({ ...versionFields(f), description: f.string({ description: "New description." }) }),
+          fields: (f) => ({
+            ...versionFields(f),
+            description: f.string({ description: "New description." }),
+          }),
         }),
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "UpdateModelVersion", data: { version: input.version, description: input.description } }, input.expectedRevision, input.version),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "UpdateModelVersion", data: { version: input.version, description: input.description } },
+        input.expectedRevision,
+        input.version,
+      ),
   }),
 
   logModelVersionMetrics: t.field({
     type: ModelVersionPayloadRef,
-    description: "Records more metrics on a version; a metric logged again replaces the shown value (history keeps both).",
+    description:
+      "Records more metrics on a version; a metric logged again replaces the shown value (history keeps both).",
     errors: errors("LogModelVersionMetrics"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("LogModelVersionMetricsInput", {
           description: "The version and the metrics.",
-          fields: (f) => ({ ...versionFields(f), metrics: f.field({ type: [MetricInput], description: "Metrics (at least one)." }) }),
+          fields: (f) => ({
+            ...versionFields(f),
+            metrics: f.field({ type: [MetricInput], description: "Metrics (at least one)." }),
+          }),
         }),
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "LogModelVersionMetrics", data: { version: input.version, metrics: input.metrics } }, input.expectedRevision, input.version),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "LogModelVersionMetrics", data: { version: input.version, metrics: input.metrics } },
+        input.expectedRevision,
+        input.version,
+      ),
   }),
 
   setModelVersionTag: t.field({
@@ -282,6 +369,7 @@ builder.mutationFields((t) => ({
     errors: errors("SetModelVersionTag"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("SetModelVersionTagInput", {
           description: "The version and the tag.",
           fields: (f) => ({
@@ -293,7 +381,13 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "SetModelVersionTag", data: { version: input.version, key: input.key, value: input.value } }, input.expectedRevision, input.version),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "SetModelVersionTag", data: { version: input.version, key: input.key, value: input.value } },
+        input.expectedRevision,
+        input.version,
+      ),
   }),
 
   deleteModelVersionTag: t.field({
@@ -302,6 +396,7 @@ builder.mutationFields((t) => ({
     errors: errors("DeleteModelVersionTag"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("DeleteModelVersionTagInput", {
           description: "The version and the tag key.",
           fields: (f) => ({ ...versionFields(f), key: f.string({ description: "Tag key to remove." }) }),
@@ -309,7 +404,13 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "DeleteModelVersionTag", data: { version: input.version, key: input.key } }, input.expectedRevision, input.version),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "DeleteModelVersionTag", data: { version: input.version, key: input.key } },
+        input.expectedRevision,
+        input.version,
+      ),
   }),
 
   transitionModelVersionStage: t.field({
@@ -319,15 +420,20 @@ builder.mutationFields((t) => ({
     errors: errors("TransitionModelVersionStage"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("TransitionModelVersionStageInput", {
           description: "The version, its target stage, and options.",
           fields: (f) => ({
             ...versionFields(f),
             stage: f.field({ type: StageEnum, description: "Target stage." }),
-            comment: f.string({ required: false, description: "Why (kept in history, up to 5,000 characters)." }),
+            comment: f.string({
+              required: false,
+              description: "Why (kept in history, up to 5,000 characters).",
+            }),
             archiveExistingVersions: f.boolean({
               required: false,
-              description: "Archive the other versions currently in the target stage (Staging or Production only).",
+              description:
+                "Archive the other versions currently in the target stage (Staging or Production only).",
             }),
           }),
         }),
@@ -357,36 +463,67 @@ builder.mutationFields((t) => ({
     errors: errors("SetRegisteredModelAlias"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("SetRegisteredModelAliasInput", {
           description: "The version and the alias.",
           fields: (f) => ({
             ...versionFields(f),
             alias: f.string({
-              description: "Alias matching ^[A-Za-z_][A-Za-z0-9_-]{0,254}$; `latest` and `v<digits>` are reserved.",
+              description:
+                "Alias matching ^[A-Za-z_][A-Za-z0-9_-]{0,254}$; `latest` and `v<digits>` are reserved.",
             }),
           }),
         }),
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "SetRegisteredModelAlias", data: { alias: input.alias, version: input.version } }, input.expectedRevision, input.version),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "SetRegisteredModelAlias", data: { alias: input.alias, version: input.version } },
+        input.expectedRevision,
+        input.version,
+      ),
   }),
 
   deleteModelVersion: t.field({
     type: ModelVersionPayloadRef,
-    description: "Deletes a version (restorable; its number is never reused). Aliases pointing at it are removed.",
+    description:
+      "Deletes a version (restorable; its number is never reused). Aliases pointing at it are removed.",
     errors: errors("DeleteModelVersion"),
-    args: { input: t.arg({ type: VersionRefInput }) },
+    args: {
+      input: t.arg({
+        type: versionRefInput("DeleteModelVersionInput", "The version to delete."),
+        description: "The command input.",
+      }),
+    },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "DeleteModelVersion", data: { version: input.version } }, input.expectedRevision, input.version),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "DeleteModelVersion", data: { version: input.version } },
+        input.expectedRevision,
+        input.version,
+      ),
   }),
 
   restoreModelVersion: t.field({
     type: ModelVersionPayloadRef,
     description: "Restores a deleted version.",
     errors: errors("RestoreModelVersion"),
-    args: { input: t.arg({ type: VersionRefInput }) },
+    args: {
+      input: t.arg({
+        type: versionRefInput("RestoreModelVersionInput", "The deleted version to restore."),
+        description: "The command input.",
+      }),
+    },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "RestoreModelVersion", data: { version: input.version } }, input.expectedRevision, input.version),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "RestoreModelVersion", data: { version: input.version } },
+        input.expectedRevision,
+        input.version,
+      ),
   }),
 }));

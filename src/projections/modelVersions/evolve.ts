@@ -47,6 +47,12 @@ function fields(view: ModelVersionView, event: RecordedEvent): Partial<ModelVers
       return { deleted: true, deletedAt: event.occurredAt };
     case "ModelVersionRestored":
       return { deleted: false, deletedAt: null };
+    case "ModelVersionArtifactAdded":
+      return {};
+    case "ModelVersionFinalized":
+      return { status: "READY" };
+    case "ModelVersionRegistrationFailed":
+      return { status: "FAILED_REGISTRATION" };
     default:
       return null;
   }

@@ -1,0 +1,181 @@
+// The application side of artifacts: find the version an URL names, and record stored bytes as an
+// artifact of a version through the one command runner. HTTP and GraphQL both go through here.
+import type { Readable } from "node:stream";
+import { executeCommand } from "../application/executeCommand.ts";
+import type { CommandDeps, CommandOutcome, RequestMetadata } from "../application/executeCommand.ts";
+import type { Db } from "../db/database.ts";
+import {
+  checkArtifactPath,
+  checkArtifactRole,
+  checkMediaType,
+  checkSha256,
+  conflictingArtifactPath,
+  defaultArtifactRole,
+} from "../domain/artifacts.ts";
+import type { ArtifactRole } from "../domain/artifacts.ts";
+import { AlreadyExistsError, DomainError, InvalidStateError, NotFoundError } from "../domain/errors.ts";
+import type { Stage, VersionStatus } from "../domain/registeredModel/events.ts";
+import { checkVersionNumber, firstError } from "../domain/validation.ts";
+import type { ArtifactView } from "../projections/modelVersionArtifacts/evolve.ts";
+import type { BlobStore, StoredBlob } from "./blobStore.ts";
+import { guessMediaType } from "./mediaTypes.ts";
+
+export interface ArtifactLimits {
+  readonly maxArtifactBytes: number;
+  readonly maxRequestBytes: number;
+}
+
+export interface ArtifactDeps {
+  /** The app's command dependencies (resolved lazily: the app is built after its routes). */
+  readonly commands: () => CommandDeps;
+  readonly blobs: BlobStore;
+  readonly limits: ArtifactLimits;
+}
+
+export type VersionSelector =
+  | { readonly kind: "number"; readonly version: number }
+  | { readonly kind: "alias"; readonly alias: string }
+  | { readonly kind: "stage"; readonly stage: Stage };
+
+export interface ResolvedVersion {
+  readonly id: string;
+  readonly modelId: string;
+  readonly modelName: string;
+  readonly version: number;
+  readonly status: VersionStatus;
+  readonly deleted: boolean;
+}
+
+export function describeSelector(modelName: string, selector: VersionSelector): string {
+  if (selector.kind === "number") return `${modelName} v${selector.version}`;
+  if (selector.kind === "alias") return `${modelName}@${selector.alias}`;
+  return `${modelName} in ${selector.stage}`;
+}
+
+/** The version of a live model that a number, alias or stage names (the newest, for a stage). */
+export async function resolveVersion(db: Db, modelName: string, selector: VersionSelector): Promise<ResolvedVersion | NotFoundError> {
+  const model = await db.registeredModel.findFirst({ where: { name: modelName, deleted: false }, select: { id: true } });
+  if (model === null) return new NotFoundError("RegisteredModel", modelName);
+  const select = { id: true, version: true, status: true, deleted: true } as const;
+  const row =
+    selector.kind === "number"
+      ? await db.modelVersion.findUnique({ where: { modelId_version: { modelId: model.id, version: selector.version } }, select })
+      : selector.kind === "alias"
+        ? (await db.modelAlias.findUnique({ where: { modelId_alias: { modelId: model.id, alias: selector.alias } }, select: { target: { select } } }))?.target
+        : await db.modelVersion.findFirst({
+            where: { modelId: model.id, stage: selector.stage, deleted: false },
+            orderBy: { version: "desc" },
+            select,
+          });
+  if (!row) return new NotFoundError(selector.kind === "alias" ? "ModelAlias" : "ModelVersion", describeSelector(modelName, selector));
+  return { id: row.id, modelId: model.id, modelName, version: row.version, status: row.status as VersionStatus, deleted: row.deleted };
+}
+
+export interface ArtifactRecord extends ArtifactView {
+  readonly modelName: string;
+  readonly version: number;
+}
+
+export async function findArtifact(db: Db, version: ResolvedVersion, path: string): Promise<ArtifactRecord | NotFoundError> {
+  const row = await db.modelVersionArtifact.findUnique({ where: { versionId_path: { versionId: version.id, path } } });
+  if (row === null) return new NotFoundError("Artifact", `${version.modelName} v${version.version} ${path}`);
+  return {
+    versionId: row.versionId,
+    path: row.path,
+    role: row.role as ArtifactRole,
+    size: Number(row.size),
+    sha256: row.sha256,
+    mediaType: row.mediaType,
+    createdAt: row.createdAt,
+    createdBy: row.createdBy,
+    modelName: version.modelName,
+    version: version.version,
+  };
+}
+
+export interface ArtifactUpload {
+  readonly modelName: string;
+  readonly version: number;
+  readonly path: string;
+  readonly role: string | null;
+  /** As the client declared it; null or a generic type means "guess from the path". */
+  readonly mediaType: string | null;
+  readonly expectedSha256: string | null;
+}
+
+/** Everything about an upload that can be refused before a single byte is read. */
+export async function precheckUpload(db: Db, upload: ArtifactUpload): Promise<DomainError | null> {
+  const invalid = firstError(
+    checkVersionNumber("version", upload.version),
+    checkArtifactPath("path", upload.path),
+    upload.role === null ? null : checkArtifactRole("role", upload.role),
+    upload.mediaType === null ? null : checkMediaType("mediaType", upload.mediaType),
+    upload.expectedSha256 === null ? null : checkSha256("sha256", upload.expectedSha256),
+  );
+  if (invalid) return invalid;
+  const version = await resolveVersion(db, upload.modelName, { kind: "number", version: upload.version });
+  if (version instanceof DomainError) return version;
+  // The decider has the final word (inside the write transaction); these only spare a wasted upload.
+  if (version.deleted) return new InvalidStateError(`version ${version.version} of ${upload.modelName} is deleted; restore it first`);
+  if (version.status !== "PENDING_REGISTRATION")
+    return new InvalidStateError(`version ${version.version} is ${version.status} and accepts no more artifacts`);
+  const existing = await db.modelVersionArtifact.findMany({ where: { versionId: version.id }, select: { path: true } });
+  const clash = conflictingArtifactPath(existing.map((a) => a.path), upload.path);
+  if (clash === upload.path) return new AlreadyExistsError("Artifact", `${upload.modelName} v${version.version} ${upload.path}`);
+  return null;
+}
+
+export interface AttachedArtifact {
+  readonly artifact: ArtifactRecord;
+  readonly outcome: CommandOutcome;
+}
+
+/** Records bytes already in the blob store as an artifact of a version (appends ModelVersionArtifactAdded). */
+export async function attachArtifact(
+  commands: CommandDeps,
+  target: { modelName: string; version: number; path: string; role: string | null; mediaType: string | null },
+  blob: Pick<StoredBlob, "sha256" | "size">,
+  metadata: RequestMetadata,
+  expectedRevision?: number,
+): Promise<AttachedArtifact | DomainError> {
+  const role = (target.role ?? defaultArtifactRole(target.path)) as ArtifactRole;
+  const mediaType = guessMediaType(target.path, target.mediaType);
+  const outcome = await executeCommand(
+    commands,
+    { kind: "live", name: target.modelName },
+    {
+      type: "AddModelVersionArtifact",
+      data: { version: target.version, path: target.path, role, size: blob.size, sha256: blob.sha256, mediaType },
+    },
+    metadata,
+    expectedRevision,
+  );
+  if (outcome instanceof DomainError) return outcome;
+  const view = outcome.views.artifacts.get(target.version)?.find((a) => a.path === target.path);
+  if (view === undefined) throw new Error(`artifact ${target.path} missing from the projection after its event`);
+  return { artifact: { ...view, modelName: target.modelName, version: target.version }, outcome };
+}
+
+/** PUT: checks, streams the body into the blob store (hashing, bounded), then records the artifact. */
+export async function uploadArtifact(
+  deps: ArtifactDeps,
+  db: Db,
+  upload: ArtifactUpload,
+  body: Readable | AsyncIterable<Uint8Array>,
+  metadata: RequestMetadata,
+): Promise<AttachedArtifact | DomainError> {
+  const refused = await precheckUpload(db, upload);
+  if (refused) return refused;
+  let blob: StoredBlob;
+  try {
+    blob = await deps.blobs.put(body, {
+      ...(upload.expectedSha256 === null ? {} : { expectedSha256: upload.expectedSha256 }),
+      maxBytes: Math.min(deps.limits.maxArtifactBytes, deps.limits.maxRequestBytes),
+      limitScope: deps.limits.maxArtifactBytes <= deps.limits.maxRequestBytes ? "artifact" : "request",
+    });
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
+  return attachArtifact(deps.commands(), upload, blob, metadata);
+}

@@ -1,0 +1,50 @@
+// Where artifact bytes live: a content-addressed store keyed by the lowercase hex sha256 of the
+// content. The domain only ever sees digests, so an S3-compatible backend can implement this
+// interface later without touching anything else.
+import type { Readable } from "node:stream";
+
+export interface StoredBlob {
+  readonly sha256: string;
+  readonly size: number;
+  /** False when identical bytes were already stored (the upload was deduplicated). */
+  readonly created: boolean;
+}
+
+export interface BlobInfo {
+  readonly sha256: string;
+  readonly size: number;
+  /** Last write or re-upload; garbage collection measures retention from here. */
+  readonly modifiedAt: Date;
+}
+
+/** Inclusive byte offsets, as in an HTTP Range. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface PutOptions {
+  /** Refuse (ArtifactDigestMismatchError) and keep nothing unless the content hashes to this. */
+  readonly expectedSha256?: string;
+  /** Refuse (ArtifactTooLargeError) and keep nothing once more bytes than this arrive. */
+  readonly maxBytes?: number;
+  /** Which limit `maxBytes` is, for the error. */
+  readonly limitScope?: "artifact" | "request";
+}
+
+export interface BlobStore {
+  /**
+   * Streams `source` into the store, hashing on the way. Atomic: either the whole, verified blob is
+   * visible under its digest afterwards, or nothing is (also when the source fails midway).
+   */
+  put(source: Readable | AsyncIterable<Uint8Array>, options?: PutOptions): Promise<StoredBlob>;
+  /** Streams a blob (or a range of it); rejects with BlobNotFoundError. */
+  open(sha256: string, range?: ByteRange): Promise<Readable>;
+  stat(sha256: string): Promise<BlobInfo | null>;
+  has(sha256: string): Promise<boolean>;
+  /** Removes a blob; true when it existed. Only garbage collection calls this. */
+  delete(sha256: string): Promise<boolean>;
+  list(): AsyncIterable<BlobInfo>;
+}
+
+export const SHA256_HEX = /^[0-9a-f]{64}$/;

@@ -1,0 +1,66 @@
+// `npm run artifacts:gc`: removes blobs that no artifact event has ever referenced (uploads that
+// failed or were never attached) once they are older than the retention period. Deleting versions
+// or models never frees bytes: they are restorable, and so are their artifacts.
+import type { Db } from "../db/database.ts";
+import { lastPosition } from "../store/eventStore.ts";
+import { artifactReferences, referencedBlobs } from "./artifactReferences.ts";
+import type { BlobInfo } from "./blobStore.ts";
+import type { FsBlobStore } from "./fsBlobStore.ts";
+
+/** Temp files younger than this may belong to an upload in progress in a running server. */
+const TEMP_FILE_MIN_AGE_MS = 24 * 60 * 60 * 1000;
+
+export interface GcOptions {
+  readonly olderThanMs: number;
+  /** Report only (the default of the CLI). */
+  readonly dryRun: boolean;
+  readonly now?: Date;
+}
+
+export interface GcReport {
+  readonly referenced: number;
+  readonly unreferenced: number;
+  readonly candidates: BlobInfo[];
+  readonly deleted: BlobInfo[];
+  readonly bytes: number;
+  readonly temporaryFilesRemoved: number;
+  /** Blobs that were deleted but got referenced while the collection ran (should stay empty). */
+  readonly raced: string[];
+}
+
+export async function collectGarbage(db: Db, blobs: FsBlobStore, options: GcOptions): Promise<GcReport> {
+  const now = options.now ?? new Date();
+  const cutoff = now.getTime() - options.olderThanMs;
+  const scannedUpTo = await lastPosition(db);
+  const referenced = await referencedBlobs(db);
+  const candidates: BlobInfo[] = [];
+  let unreferenced = 0;
+  for await (const blob of blobs.list()) {
+    if (referenced.has(blob.sha256)) continue;
+    unreferenced++;
+    if (blob.modifiedAt.getTime() <= cutoff) candidates.push(blob);
+  }
+  const deleted: BlobInfo[] = [];
+  let temporaryFilesRemoved = 0;
+  if (!options.dryRun) {
+    for (const candidate of candidates) {
+      // A re-upload of the same bytes refreshes the mtime: such a blob is about to be referenced.
+      const current = await blobs.stat(candidate.sha256);
+      if (current === null || current.modifiedAt.getTime() > cutoff) continue;
+      if (await blobs.delete(candidate.sha256)) deleted.push(candidate);
+    }
+    temporaryFilesRemoved = await blobs.cleanTemporaryFiles(Math.max(options.olderThanMs, TEMP_FILE_MIN_AGE_MS));
+  }
+  const gone = new Set(deleted.map((b) => b.sha256));
+  const raced: string[] = [];
+  for await (const reference of artifactReferences(db, scannedUpTo)) if (gone.has(reference.sha256)) raced.push(reference.sha256);
+  return {
+    referenced: referenced.size,
+    unreferenced,
+    candidates,
+    deleted,
+    bytes: (options.dryRun ? candidates : deleted).reduce((sum, b) => sum + b.size, 0),
+    temporaryFilesRemoved,
+    raced,
+  };
+}

@@ -1,0 +1,165 @@
+// The local-filesystem BlobStore. Layout under the root:
+//   sha256/ab/abcdef…   one file per distinct content, named by its digest (fan-out by 2 hex chars)
+//   tmp/<uuid>.part     uploads in progress; never visible under sha256/ until complete and verified
+// A write streams into tmp/, fsyncs the file, renames it into place and fsyncs the directory, so a
+// crash at any point leaves either the complete blob or an orphaned temp file (removed at start-up).
+import { createHash, randomUUID } from "node:crypto";
+import { createWriteStream } from "node:fs";
+import { mkdir, open, opendir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import path from "node:path";
+import { Transform } from "node:stream";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { BlobInfo, BlobStore, ByteRange, PutOptions, StoredBlob } from "./blobStore.ts";
+import { SHA256_HEX } from "./blobStore.ts";
+import { ArtifactDigestMismatchError, ArtifactTooLargeError, BlobNotFoundError } from "./errors.ts";
+
+/** Buffering per stream stage: big enough that a 64 KiB socket chunk does not stall the pipe, small enough to keep memory flat. */
+const STREAM_BUFFER = 1024 * 1024;
+
+const isMissing = (error: unknown) => (error as NodeJS.ErrnoException).code === "ENOENT";
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export class FsBlobStore implements BlobStore {
+  readonly root: string;
+  private readonly blobsDir: string;
+  readonly tmpDir: string;
+  private ready: Promise<void> | null = null;
+
+  constructor(root: string) {
+    this.root = path.resolve(root);
+    this.blobsDir = path.join(this.root, "sha256");
+    this.tmpDir = path.join(this.root, "tmp");
+  }
+
+  /** Where the blob with this digest lives (it may not exist). */
+  pathOf(sha256: string): string {
+    if (!SHA256_HEX.test(sha256)) throw new Error(`not a sha256 digest: ${JSON.stringify(sha256)}`);
+    return path.join(this.blobsDir, sha256.slice(0, 2), sha256);
+  }
+
+  private init(): Promise<void> {
+    this.ready ??= (async () => {
+      await mkdir(this.blobsDir, { recursive: true });
+      await mkdir(this.tmpDir, { recursive: true });
+    })();
+    return this.ready;
+  }
+
+  /**
+   * Removes temp files of uploads that never finished (the process died mid-upload). Call once at
+   * start-up, before accepting uploads: a store directory belongs to one server process.
+   */
+  async cleanTemporaryFiles(olderThanMs = 0): Promise<number> {
+    await this.init();
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const name of await readdir(this.tmpDir)) {
+      const file = path.join(this.tmpDir, name);
+      const info = await stat(file).catch(() => null);
+      if (info === null || info.mtimeMs > cutoff) continue;
+      await rm(file, { force: true, recursive: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  async put(source: Readable | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<StoredBlob> {
+    await this.init();
+    const { expectedSha256, maxBytes } = options;
+    const temp = path.join(this.tmpDir, `${randomUUID()}.part`);
+    const hash = createHash("sha256");
+    let size = 0;
+    const meter = new Transform({
+      highWaterMark: STREAM_BUFFER,
+      transform(chunk: Buffer, _encoding, callback) {
+        size += chunk.length;
+        if (maxBytes !== undefined && size > maxBytes) {
+          callback(new ArtifactTooLargeError(maxBytes, options.limitScope ?? "artifact"));
+          return;
+        }
+        hash.update(chunk);
+        callback(null, chunk);
+      },
+    });
+    try {
+      // `flush` fsyncs the file before it is closed, so the rename below publishes durable bytes.
+      await pipeline(source, meter, createWriteStream(temp, { flags: "wx", mode: 0o644, flush: true, highWaterMark: STREAM_BUFFER }));
+      const sha256 = hash.digest("hex");
+      if (expectedSha256 !== undefined && expectedSha256 !== sha256)
+        throw new ArtifactDigestMismatchError(expectedSha256, sha256);
+      const target = this.pathOf(sha256);
+      const existed = await this.has(sha256);
+      const dir = path.dirname(target);
+      const madeDir = await mkdir(dir, { recursive: true });
+      if (madeDir !== undefined) await fsyncDirectory(this.blobsDir);
+      // Identical content is still stored once: the verified copy replaces the old file atomically.
+      // That also heals a blob damaged on disk, and gives it a fresh mtime, which restarts its
+      // garbage-collection clock so a blob about to be referenced again is not collected meanwhile.
+      await rename(temp, target);
+      await fsyncDirectory(dir);
+      return { sha256, size, created: !existed };
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+
+  async open(sha256: string, range?: ByteRange): Promise<Readable> {
+    const file = this.pathOf(sha256);
+    try {
+      const handle = await open(file, "r");
+      return handle.createReadStream({ highWaterMark: STREAM_BUFFER, ...(range ? { start: range.start, end: range.end } : {}) });
+    } catch (error) {
+      if (isMissing(error)) throw new BlobNotFoundError(sha256);
+      throw error;
+    }
+  }
+
+  async stat(sha256: string): Promise<BlobInfo | null> {
+    if (!SHA256_HEX.test(sha256)) return null;
+    try {
+      const info = await stat(this.pathOf(sha256));
+      return { sha256, size: info.size, modifiedAt: info.mtime };
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    return (await this.stat(sha256)) !== null;
+  }
+
+  async delete(sha256: string): Promise<boolean> {
+    if (!SHA256_HEX.test(sha256)) return false;
+    try {
+      await unlink(this.pathOf(sha256));
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
+    }
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    await this.init();
+    const fanout = await opendir(this.blobsDir);
+    for await (const bucket of fanout) {
+      if (!bucket.isDirectory()) continue;
+      for await (const entry of await opendir(path.join(this.blobsDir, bucket.name))) {
+        if (!entry.isFile() || !SHA256_HEX.test(entry.name) || !entry.name.startsWith(bucket.name)) continue;
+        const info = await this.stat(entry.name);
+        if (info) yield info;
+      }
+    }
+  }
+}

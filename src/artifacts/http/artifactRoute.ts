@@ -1,0 +1,302 @@
+// Plain-HTTP artifact transfer, usable with curl:
+//   PUT  /artifacts/{model}/{version}/{path}     raw body -> blob store -> ModelVersionArtifactAdded
+//   GET  /artifacts/{model}/{version}/{path}     also {model}@{alias}/{path} and {model}/{Stage}/{path}
+//   HEAD the same, headers only
+// The raw request target is parsed here (not the server's normalised URL), so `..` and `%2e%2e`
+// reach the domain's path rules and are refused instead of being silently resolved away.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { PassThrough } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { Logger } from "pino";
+import type { Database } from "../../db/database.ts";
+import { checkArtifactPath } from "../../domain/artifacts.ts";
+import { DomainError, NotFoundError, ValidationError } from "../../domain/errors.ts";
+import { STAGES } from "../../domain/registeredModel/events.ts";
+import { checkAlias, checkVersionNumber } from "../../domain/validation.ts";
+import { requestMetadata } from "../../http/requestMetadata.ts";
+import type { Route } from "../../http/server.ts";
+import { sendJson } from "../../http/server.ts";
+import { findArtifact, resolveVersion, uploadArtifact } from "../artifactService.ts";
+import type { ArtifactDeps, ArtifactRecord, VersionSelector } from "../artifactService.ts";
+import type { ByteRange } from "../blobStore.ts";
+import { ARTIFACTS_PREFIX, artifactUrl } from "../downloadUrl.ts";
+import { ArtifactTooLargeError } from "../errors.ts";
+import { sendDomainError, sendError } from "./httpErrors.ts";
+
+interface Target {
+  readonly modelName: string;
+  readonly selector: VersionSelector;
+  readonly path: string;
+}
+
+const decode = (raw: string, field: string): string | ValidationError => {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return new ValidationError(field, "is not valid percent-encoded UTF-8");
+  }
+};
+
+/** Parses the raw path after `/artifacts/`; a literal (unencoded) '@' in the first segment starts an alias. */
+export function parseArtifactTarget(rawPath: string): Target | DomainError {
+  const rest = rawPath.slice(ARTIFACTS_PREFIX.length);
+  const slash = rest.indexOf("/");
+  if (slash <= 0) return new NotFoundError("Artifact", rawPath);
+  const rawModel = rest.slice(0, slash);
+  let rawArtifactPath = rest.slice(slash + 1);
+  let selector: VersionSelector;
+  let modelName: string | ValidationError;
+  const at = rawModel.lastIndexOf("@");
+  if (at >= 0) {
+    modelName = decode(rawModel.slice(0, at), "model");
+    const alias = decode(rawModel.slice(at + 1), "alias");
+    if (alias instanceof ValidationError) return alias;
+    const invalid = checkAlias("alias", alias);
+    if (invalid) return new NotFoundError("ModelAlias", alias);
+    selector = { kind: "alias", alias };
+  } else {
+    modelName = decode(rawModel, "model");
+    const next = rawArtifactPath.indexOf("/");
+    if (next <= 0) return new NotFoundError("Artifact", rawPath);
+    const rawSelector = rawArtifactPath.slice(0, next);
+    rawArtifactPath = rawArtifactPath.slice(next + 1);
+    const stage = STAGES.find((s) => s.toLowerCase() === rawSelector.toLowerCase());
+    if (/^\d{1,15}$/.test(rawSelector)) {
+      const version = Number(rawSelector);
+      if (checkVersionNumber("version", version)) return new NotFoundError("ModelVersion", rawSelector);
+      selector = { kind: "number", version };
+    } else if (stage !== undefined) {
+      selector = { kind: "stage", stage };
+    } else {
+      return new NotFoundError("ModelVersion", `'${rawSelector}' (a version number, an @alias or a stage)`);
+    }
+  }
+  if (modelName instanceof ValidationError) return modelName;
+  const path = decode(rawArtifactPath, "path");
+  if (path instanceof ValidationError) return path;
+  const invalidPath = checkArtifactPath("path", path);
+  if (invalidPath) return invalidPath;
+  return { modelName, selector, path };
+}
+
+const headerOf = (req: IncomingMessage, name: string): string | null => {
+  const value = req.headers[name];
+  return (Array.isArray(value) ? value[0] : value) ?? null;
+};
+
+/**
+ * The sha256 a client announced, from `Content-Digest: sha-256=:<base64>:` (RFC 9530) or
+ * `X-Checksum-Sha256: <hex>`. Other algorithms in Content-Digest are ignored.
+ */
+export function expectedDigest(req: IncomingMessage): string | null | ValidationError {
+  let fromContentDigest: string | null = null;
+  const contentDigest = headerOf(req, "content-digest");
+  if (contentDigest !== null) {
+    for (const member of contentDigest.split(",")) {
+      const match = /^\s*([A-Za-z0-9-]+)\s*=\s*:([A-Za-z0-9+/=]*):\s*$/.exec(member);
+      if (!match) return new ValidationError("Content-Digest", "must be a dictionary like sha-256=:<base64>:");
+      if (match[1]!.toLowerCase() !== "sha-256") continue;
+      const bytes = Buffer.from(match[2]!, "base64");
+      if (bytes.length !== 32) return new ValidationError("Content-Digest", "sha-256 must be 32 bytes, base64-encoded");
+      fromContentDigest = bytes.toString("hex");
+    }
+  }
+  let fromChecksum: string | null = null;
+  const checksum = headerOf(req, "x-checksum-sha256");
+  if (checksum !== null) {
+    if (!/^[0-9a-fA-F]{64}$/.test(checksum.trim())) return new ValidationError("X-Checksum-Sha256", "must be 64 hexadecimal characters");
+    fromChecksum = checksum.trim().toLowerCase();
+  }
+  if (fromContentDigest !== null && fromChecksum !== null && fromContentDigest !== fromChecksum)
+    return new ValidationError("X-Checksum-Sha256", "disagrees with Content-Digest");
+  return fromContentDigest ?? fromChecksum;
+}
+
+/** A single `bytes=` range; null means "serve the whole representation" (absent, malformed or multi-range). */
+export function parseRange(header: string | null, size: number): ByteRange | "unsatisfiable" | null {
+  if (header === null) return null;
+  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!match) return null;
+  const [, first = "", last = ""] = match;
+  if (first === "" && last === "") return null;
+  if (first === "") {
+    const suffix = Number(last);
+    if (suffix === 0 || size === 0) return "unsatisfiable";
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(first);
+  if (last !== "" && Number(last) < start) return null;
+  if (start >= size) return "unsatisfiable";
+  return { start, end: last === "" ? size - 1 : Math.min(Number(last), size - 1) };
+}
+
+const etagOf = (sha256: string) => `"${sha256}"`;
+
+function matchesEtag(header: string, etag: string): boolean {
+  return header.split(",").some((candidate) => {
+    const value = candidate.trim().replace(/^W\//, "");
+    return value === "*" || value === etag;
+  });
+}
+
+function contentDisposition(path: string): string {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
+
+export function artifactJson(artifact: ArtifactRecord) {
+  return {
+    model: artifact.modelName,
+    version: artifact.version,
+    path: artifact.path,
+    role: artifact.role,
+    size: artifact.size,
+    sha256: artifact.sha256,
+    mediaType: artifact.mediaType,
+    createdAt: artifact.createdAt.toISOString(),
+    createdBy: artifact.createdBy,
+    downloadUrl: artifactUrl(artifact.modelName, artifact.version, artifact.path),
+  };
+}
+
+export interface ArtifactRouteOptions extends ArtifactDeps {
+  readonly db: Database;
+  readonly logger: Logger;
+}
+
+export function artifactRoute(options: ArtifactRouteOptions): Route {
+  const { db, blobs, logger } = options;
+
+  async function download(req: IncomingMessage, res: ServerResponse, target: Target): Promise<void> {
+    const version = await resolveVersion(db.reader, target.modelName, target.selector);
+    if (version instanceof DomainError) return sendDomainError(req, res, version);
+    if (version.deleted)
+      return sendDomainError(req, res, new NotFoundError("ModelVersion", `${target.modelName} v${version.version} (deleted)`));
+    const artifact = await findArtifact(db.reader, version, target.path);
+    if (artifact instanceof DomainError) return sendDomainError(req, res, artifact);
+    const blob = await blobs.stat(artifact.sha256);
+    if (blob === null) {
+      logger.error({ sha256: artifact.sha256, model: target.modelName, version: version.version, path: target.path }, "artifact blob missing");
+      return sendError(req, res, 500, { error: { code: "BLOB_MISSING", message: `the bytes of ${target.path} are missing from storage; run npm run verify` } });
+    }
+    const etag = etagOf(artifact.sha256);
+    const headers: Record<string, string | number> = {
+      etag,
+      "repr-digest": `sha-256=:${Buffer.from(artifact.sha256, "hex").toString("base64")}:`,
+      "accept-ranges": "bytes",
+      "last-modified": artifact.createdAt.toUTCString(),
+      // An alias or stage may move to another version: clients revalidate (cheaply, by ETag).
+      "cache-control": "no-cache",
+      "x-artifact-version": String(version.version),
+      "x-artifact-role": artifact.role,
+    };
+    const ifNoneMatch = headerOf(req, "if-none-match");
+    if (ifNoneMatch !== null && matchesEtag(ifNoneMatch, etag)) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    const ifRange = headerOf(req, "if-range");
+    const range = ifRange !== null && ifRange.trim() !== etag ? null : parseRange(headerOf(req, "range"), blob.size);
+    if (range === "unsatisfiable") {
+      return sendError(
+        req,
+        res,
+        416,
+        { error: { code: "RANGE_NOT_SATISFIABLE", message: `the artifact has ${blob.size} bytes` } },
+        { "content-range": `bytes */${blob.size}` },
+      );
+    }
+    Object.assign(headers, {
+      "content-type": artifact.mediaType,
+      "content-disposition": contentDisposition(artifact.path),
+      "content-length": range ? range.end - range.start + 1 : blob.size,
+      ...(range ? { "content-range": `bytes ${range.start}-${range.end}/${blob.size}` } : {}),
+    });
+    res.writeHead(range ? 206 : 200, headers);
+    if (req.method === "HEAD" || blob.size === 0) {
+      res.end();
+      return;
+    }
+    const stream = await blobs.open(artifact.sha256, range ?? undefined);
+    try {
+      await pipeline(stream, res);
+    } catch (error) {
+      // A client that hangs up mid-download is routine, not an error.
+      if (!res.destroyed) throw error;
+      logger.debug({ err: error, path: target.path }, "download aborted by the client");
+    }
+  }
+
+  async function upload(req: IncomingMessage, res: ServerResponse, target: Target): Promise<void> {
+    if (target.selector.kind !== "number")
+      return sendDomainError(req, res, new ValidationError("version", "uploads address a version by number"));
+    const expected = expectedDigest(req);
+    if (expected instanceof DomainError) return sendDomainError(req, res, expected);
+    const limit = Math.min(options.limits.maxArtifactBytes, options.limits.maxRequestBytes);
+    const declaredLength = Number(headerOf(req, "content-length") ?? Number.NaN);
+    if (declaredLength > limit)
+      return sendDomainError(req, res, new ArtifactTooLargeError(limit, limit === options.limits.maxArtifactBytes ? "artifact" : "request"));
+    const metadata = requestMetadata({ get: (name) => headerOf(req, name.toLowerCase()) });
+    // The blob store destroys its source on failure; the request's socket is still needed for the
+    // reply, so it feeds the store through a pass-through that is detached afterwards.
+    const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const aborted = () => {
+      if (!req.complete) body.destroy(new Error("the client aborted the upload"));
+    };
+    req.once("close", aborted);
+    req.pipe(body);
+    let result;
+    try {
+      result = await uploadArtifact(
+        options,
+        db.reader,
+        {
+          modelName: target.modelName,
+          version: target.selector.version,
+          path: target.path,
+          role: headerOf(req, "x-artifact-role"),
+          mediaType: headerOf(req, "content-type"),
+          expectedSha256: expected,
+        },
+        body,
+        metadata,
+      );
+    } catch (error) {
+      if (req.destroyed || res.destroyed) {
+        logger.info({ path: target.path, model: target.modelName }, "upload aborted by the client; nothing stored");
+        return;
+      }
+      throw error;
+    } finally {
+      req.off("close", aborted);
+      req.unpipe(body);
+    }
+    if (result instanceof DomainError) return sendDomainError(req, res, result);
+    const json = artifactJson(result.artifact);
+    sendJson(
+      res,
+      201,
+      { artifact: json, positions: result.outcome.events.map((e) => e.position), position: result.outcome.events.at(-1)?.position ?? null },
+      { location: json.downloadUrl },
+    );
+  }
+
+  return async (req, res) => {
+    const rawPath = (req.url ?? "/").split(/[?#]/, 1)[0] ?? "/";
+    if (!rawPath.startsWith(ARTIFACTS_PREFIX)) return false;
+    const method = req.method ?? "GET";
+    if (method !== "GET" && method !== "HEAD" && method !== "PUT") {
+      sendError(req, res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: `${method} is not supported here` } }, { allow: "GET, HEAD, PUT" });
+      return true;
+    }
+    const target = parseArtifactTarget(rawPath);
+    if (target instanceof DomainError) {
+      sendDomainError(req, res, target);
+      return true;
+    }
+    await (method === "PUT" ? upload(req, res, target) : download(req, res, target));
+    return true;
+  };
+}

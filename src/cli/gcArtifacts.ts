@@ -1,0 +1,70 @@
+// `npm run artifacts:gc -- --older-than 7d [--delete]`: lists (or, with --delete, removes) blobs no
+// artifact event references that are older than the retention period. A dry run is the default.
+import { pathToFileURL } from "node:url";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { collectGarbage } from "../artifacts/collectGarbage.ts";
+import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
+import { formatBytes, parseDuration } from "../artifacts/units.ts";
+import { loadConfig } from "../config.ts";
+import { openDatabase } from "../db/database.ts";
+
+function duration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === null) throw new InvalidArgumentError("expected a duration such as 30m, 12h, 7d or 2w");
+  return ms;
+}
+
+export async function runGc(argv: readonly string[], env: NodeJS.ProcessEnv, print: (line: string) => void): Promise<number> {
+  const program = new Command("artifacts:gc")
+    .description("Remove artifact blobs that no artifact event references, once older than the retention period.")
+    .addOption(
+      new Option("--older-than <duration>", "retention: only blobs unreferenced and untouched for this long")
+        .argParser(duration)
+        .default(duration("7d"), "7d"),
+    )
+    .option("--delete", "actually delete (the default is a dry run that only lists)")
+    .option("--json", "print the report as JSON")
+    .exitOverride();
+  try {
+    program.parse([...argv], { from: "user" });
+  } catch (error) {
+    // --help, --version and usage errors: commander has already printed what it had to say.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  const opts = program.opts<{ olderThan: number; delete?: boolean; json?: boolean }>();
+  const config = loadConfig(env);
+  const db = openDatabase(config.database);
+  try {
+    const report = await collectGarbage(db.reader, new FsBlobStore(config.artifacts.dir), {
+      olderThanMs: opts.olderThan,
+      dryRun: !opts.delete,
+    });
+    if (opts.json) {
+      print(JSON.stringify(report, null, 2));
+    } else {
+      const verb = opts.delete ? "deleted" : "would delete";
+      for (const blob of opts.delete ? report.deleted : report.candidates)
+        print(`${verb} ${blob.sha256} (${formatBytes(blob.size)}, last written ${blob.modifiedAt.toISOString()})`);
+      print(
+        `${report.referenced} referenced blobs kept; ${report.unreferenced} unreferenced, of which ` +
+          `${(opts.delete ? report.deleted : report.candidates).length} ${verb} (${formatBytes(report.bytes)})` +
+          (opts.delete ? `; ${report.temporaryFilesRemoved} stale temporary files removed` : "; dry run, pass --delete to delete"),
+      );
+      for (const sha256 of report.raced) print(`WARNING ${sha256} was referenced while being collected; re-upload it`);
+    }
+    return report.raced.length === 0 ? 0 : 1;
+  } finally {
+    await db.close();
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runGc(process.argv.slice(2), process.env, (line) => console.log(line)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exit(2);
+    },
+  );
+}

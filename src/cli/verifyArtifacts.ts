@@ -1,0 +1,43 @@
+// `npm run verify`: re-hashes every artifact blob and checks every artifact the log references is
+// stored with its recorded size. Exits 1 when anything is corrupt or missing (2 on usage errors).
+import { pathToFileURL } from "node:url";
+import { Command, CommanderError } from "commander";
+import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
+import { formatVerifyReport, verifyBlobs } from "../artifacts/verifyBlobs.ts";
+import { loadConfig } from "../config.ts";
+import { openDatabase } from "../db/database.ts";
+
+export async function runVerify(argv: readonly string[], env: NodeJS.ProcessEnv, print: (line: string) => void): Promise<number> {
+  const program = new Command("verify")
+    .description("Re-hash every stored artifact blob and check that every referenced artifact is present.")
+    .option("--json", "print the report as JSON")
+    .exitOverride();
+  try {
+    program.parse([...argv], { from: "user" });
+  } catch (error) {
+    // --help, --version and usage errors: commander has already printed what it had to say.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  const { json } = program.opts<{ json?: boolean }>();
+  const config = loadConfig(env);
+  const db = openDatabase(config.database);
+  try {
+    const report = await verifyBlobs(db.reader, new FsBlobStore(config.artifacts.dir));
+    if (json) print(JSON.stringify(report, null, 2));
+    else for (const line of formatVerifyReport(report)) print(line);
+    return report.ok ? 0 : 1;
+  } finally {
+    await db.close();
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  runVerify(process.argv.slice(2), process.env, (line) => console.log(line)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error instanceof Error ? error.message : error);
+      process.exit(2);
+    },
+  );
+}

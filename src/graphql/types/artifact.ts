@@ -1,0 +1,251 @@
+// Artifact: the files of a model version, the `ModelVersion.artifacts` list, the upload mutation
+// (GraphQL multipart; the bytes are streamed to the blob store before this resolver runs), and the
+// mutations that end a pending registration.
+import { GraphQLError } from "graphql";
+import { SafeIntResolver } from "graphql-scalars";
+import { attachArtifact } from "../../artifacts/artifactService.ts";
+import { artifactUrl } from "../../artifacts/downloadUrl.ts";
+import { ArtifactDigestMismatchError, ArtifactTooLargeError } from "../../artifacts/errors.ts";
+import { readUploadToken } from "../../artifacts/uploadTokens.ts";
+import { ARTIFACT_ROLES } from "../../domain/artifacts.ts";
+import type { ArtifactRole } from "../../domain/artifacts.ts";
+import { DomainError } from "../../domain/errors.ts";
+import { builder } from "../builder.ts";
+import { runCommand } from "../commandResult.ts";
+import { MUTATION_ERRORS, ErrorInterface } from "./errors.ts";
+import { ModelVersionPayloadRef } from "./modelVersion.ts";
+
+builder.addScalarType("SafeInt", SafeIntResolver, {});
+
+builder.scalarType("Upload", {
+  description:
+    "A file sent as a part of a GraphQL multipart request (graphql-multipart-request-spec). Only valid as a variable of such a request.",
+  serialize: () => {
+    throw new GraphQLError("Upload is an input-only scalar");
+  },
+  parseValue: (value) => {
+    const file = readUploadToken(value);
+    if (file === null) throw new GraphQLError("Upload variables must be file parts of a multipart/form-data request");
+    return file;
+  },
+  parseLiteral: () => {
+    throw new GraphQLError("Upload values cannot be literals; send the file as a multipart request variable");
+  },
+});
+
+const ROLE_DESCRIPTIONS: Record<ArtifactRole, string> = {
+  model: "Model weights or graph (e.g. model.onnx, model.safetensors).",
+  tokenizer: "Tokenizer definition.",
+  encoder: "Feature encoder or preprocessor.",
+  vocabulary: "Vocabulary or merges file.",
+  config: "Configuration (e.g. config.json).",
+  other: "Anything else.",
+};
+
+export const ArtifactRoleEnum = builder.enumType("ArtifactRole", {
+  description: "What an artifact is for.",
+  values: Object.fromEntries(
+    ARTIFACT_ROLES.map((role) => [role.toUpperCase(), { value: role, description: ROLE_DESCRIPTIONS[role] }]),
+  ) as Record<Uppercase<ArtifactRole>, { value: ArtifactRole; description: string }>,
+});
+
+builder.objectType(ArtifactDigestMismatchError, {
+  name: "ArtifactDigestMismatchError",
+  description: "The uploaded bytes do not hash to the sha256 the client announced; nothing was stored.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    expected: t.exposeString("expected", { description: "The sha256 (hex) the client announced." }),
+    actual: t.exposeString("actual", { description: "The sha256 (hex) of the bytes received." }),
+  }),
+});
+
+// Only HTTP reports it (413), before GraphQL runs; declared so every artifact error has a type.
+builder.objectType(ArtifactTooLargeError, {
+  name: "ArtifactTooLargeError",
+  description: "An upload exceeded the configured size limit (HTTP 413).",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    limit: t.field({ type: "SafeInt", description: "The limit in bytes.", resolve: (e) => e.limit }),
+  }),
+});
+
+export const ArtifactRef = builder.prismaObject("ModelVersionArtifact", {
+  name: "Artifact",
+  description: "A file of a model version. Its bytes are stored once per content, under their sha256.",
+  fields: (t) => ({
+    path: t.exposeString("path", { description: "Relative path inside the version, e.g. `tokenizer/vocab.txt`." }),
+    role: t.field({ type: ArtifactRoleEnum, description: "What the file is for.", resolve: (a) => a.role as ArtifactRole }),
+    size: t.field({
+      type: "SafeInt",
+      description: "Size in bytes.",
+      select: { size: true },
+      resolve: (a) => Number(a.size),
+    }),
+    sha256: t.exposeString("sha256", { description: "Lowercase hex sha256 of the content (also its HTTP ETag)." }),
+    mediaType: t.exposeString("mediaType", { description: "Media type it is served with." }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When it was added." }),
+    createdBy: t.exposeString("createdBy", { description: "Identity that added it." }),
+    downloadUrl: t.string({
+      description:
+        "Where to GET the bytes, relative to the server's origin (supports Range, If-None-Match and HEAD).",
+      select: { path: true, modelVersion: { select: { version: true, model: { select: { name: true } } } } },
+      resolve: (a) => artifactUrl(a.modelVersion.model.name, a.modelVersion.version, a.path),
+    }),
+  }),
+});
+
+builder.prismaObjectField("ModelVersion", "artifacts", (t) =>
+  t.relation("artifacts", {
+    description: "The version's files, sorted by path. Frozen once the version is READY.",
+    query: { orderBy: { path: "asc" } },
+  }),
+);
+
+// ---- Mutations ----------------------------------------------------------------------------------
+
+interface ArtifactPayload {
+  readonly modelId: string;
+  readonly version: number;
+  readonly path: string;
+  readonly positions: readonly number[];
+}
+
+const ArtifactPayloadRef = builder.objectRef<ArtifactPayload>("UploadModelVersionArtifactPayload").implement({
+  description: "The stored artifact and the event that recorded it.",
+  fields: (t) => ({
+    artifact: t.prismaField({
+      type: "ModelVersionArtifact",
+      description: "The artifact as stored.",
+      resolve: (query, payload, _args, ctx) =>
+        ctx.db.reader.modelVersionArtifact.findUniqueOrThrow({
+          ...query,
+          where: { versionId_path: { versionId: `${payload.modelId}:${payload.version}`, path: payload.path } },
+        }),
+    }),
+    modelVersion: t.prismaField({
+      type: "ModelVersion",
+      description: "The version it belongs to, as it is now.",
+      resolve: (query, payload, _args, ctx) =>
+        ctx.db.reader.modelVersion.findUniqueOrThrow({
+          ...query,
+          where: { modelId_version: { modelId: payload.modelId, version: payload.version } },
+        }),
+    }),
+    events: t.prismaField({
+      type: ["Event"],
+      description: "Events appended by this change, in order.",
+      resolve: (query, payload, _args, ctx) =>
+        ctx.db.reader.event.findMany({ ...query, where: { position: { in: [...payload.positions] } }, orderBy: { position: "asc" } }),
+    }),
+  }),
+});
+
+const expectedRevision = { required: false, description: "Fail with ConcurrencyError unless the model is at this revision." } as const;
+const errors = (name: string, withDigest = false) => ({
+  types: withDigest ? [...MUTATION_ERRORS, ArtifactDigestMismatchError] : MUTATION_ERRORS,
+  union: {
+    name: `${name}Result`,
+    description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.`,
+  },
+});
+
+builder.mutationFields((t) => ({
+  uploadModelVersionArtifact: t.field({
+    type: ArtifactPayloadRef,
+    description:
+      "Adds a file to a PENDING_REGISTRATION version. Send it as a GraphQL multipart request: the file is streamed to storage and hashed before this runs. For large files or scripts, `PUT /artifacts/{model}/{version}/{path}` does the same without GraphQL.",
+    errors: errors("UploadModelVersionArtifact", true),
+    args: {
+      input: t.arg({
+        description: "The version, where the file goes, and the file.",
+        type: builder.inputType("UploadModelVersionArtifactInput", {
+          description: "A file for a pending version.",
+          fields: (f) => ({
+            name: f.string({ description: "Model name." }),
+            version: f.int({ description: "Version number (must be PENDING_REGISTRATION)." }),
+            path: f.string({
+              description: "Relative path inside the version (`/`-separated; no `..`, no leading `/`, no `\\`, ≤1,024 characters, ≤32 segments).",
+            }),
+            role: f.field({ type: ArtifactRoleEnum, required: false, description: "What the file is for (default: guessed from the path)." }),
+            mediaType: f.string({ required: false, description: "Media type to serve it with (default: the part's type, or guessed from the path)." }),
+            sha256: f.string({ required: false, description: "Expected sha256 (hex); a mismatch stores nothing and returns ArtifactDigestMismatchError." }),
+            file: f.field({ type: "Upload", description: "The file (a multipart file part)." }),
+            expectedRevision: f.int(expectedRevision),
+          }),
+        }),
+      }),
+    },
+    resolve: async (_root, { input }, ctx) => {
+      const file = input.file;
+      if (file.kind === "digestMismatch") throw new ArtifactDigestMismatchError(file.expected, file.actual);
+      const expected = input.sha256?.toLowerCase();
+      if (expected !== undefined && expected !== file.sha256) throw new ArtifactDigestMismatchError(expected, file.sha256);
+      const declared = input.mediaType ?? (file.mediaType === "" ? null : file.mediaType);
+      const attached = await attachArtifact(
+        ctx.commands,
+        { modelName: input.name, version: input.version, path: input.path, role: input.role ?? null, mediaType: declared },
+        file,
+        ctx,
+        input.expectedRevision ?? undefined,
+      );
+      if (attached instanceof DomainError) throw attached;
+      return {
+        modelId: attached.outcome.modelId,
+        version: input.version,
+        path: input.path,
+        positions: attached.outcome.events.map((e) => e.position),
+      };
+    },
+  }),
+
+  finalizeModelVersion: t.field({
+    type: ModelVersionPayloadRef,
+    description:
+      "Completes a PENDING_REGISTRATION version: it becomes READY and its artifact set is frozen (what is promoted is exactly what is served). Needs at least one artifact.",
+    errors: errors("FinalizeModelVersion"),
+    args: {
+      input: t.arg({
+        description: "The version to finalize.",
+        type: builder.inputType("FinalizeModelVersionInput", {
+          description: "Identifies a pending version.",
+          fields: (f) => ({
+            name: f.string({ description: "Model name." }),
+            version: f.int({ description: "Version number." }),
+            expectedRevision: f.int(expectedRevision),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(ctx, { kind: "live", name: input.name }, { type: "FinalizeModelVersion", data: { version: input.version } }, input.expectedRevision, input.version),
+  }),
+
+  failModelVersionRegistration: t.field({
+    type: ModelVersionPayloadRef,
+    description:
+      "Abandons a PENDING_REGISTRATION version: it becomes FAILED_REGISTRATION and can never be promoted. Its artifacts stay in its history and in storage, like a deleted version's.",
+    errors: errors("FailModelVersionRegistration"),
+    args: {
+      input: t.arg({
+        description: "The version and why it failed.",
+        type: builder.inputType("FailModelVersionRegistrationInput", {
+          description: "Identifies a pending version.",
+          fields: (f) => ({
+            name: f.string({ description: "Model name." }),
+            version: f.int({ description: "Version number." }),
+            reason: f.string({ required: false, description: "Why (kept in history, up to 5,000 characters)." }),
+            expectedRevision: f.int(expectedRevision),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "FailModelVersionRegistration", data: { version: input.version, reason: input.reason ?? null } },
+        input.expectedRevision,
+        input.version,
+      ),
+  }),
+}));
