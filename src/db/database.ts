@@ -15,6 +15,9 @@ export type { Prisma };
 /** An arbitrary constant: the key of the transaction-scoped lock that serialises appends on PostgreSQL. */
 const APPEND_LOCK_KEY = 0x5265_6769; // "Regi"
 
+/** PostgreSQL NOTIFY channel announcing the newest event position when a write transaction commits. */
+export const APPEND_CHANNEL = "registro_events";
+
 export interface Database {
   readonly provider: DatabaseConfig["provider"];
   /** Client for queries. On SQLite a separate read-only connection, so reads never see uncommitted writes. */
@@ -72,7 +75,11 @@ function openPostgres(url: string): Database {
     write(work) {
       return client.$transaction(async (tx) => {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`;
-        return work(tx);
+        const result = await work(tx);
+        // Wakes subscription tailers in every instance; delivered at (and only on) commit. Under the
+        // lock, MAX(position) is this transaction's last event (or the previous one if it appended none).
+        await tx.$executeRaw`SELECT pg_notify(${APPEND_CHANNEL}, (SELECT COALESCE(MAX(position), 0) FROM events)::text)`;
+        return result;
       }, TRANSACTION_OPTIONS);
     },
     async close() {

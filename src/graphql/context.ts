@@ -1,8 +1,11 @@
 import type { CommandDeps, RequestMetadata } from "../application/executeCommand.ts";
 import type { Database } from "../db/database.ts";
+import type { EventHub } from "../subscriptions/eventHub.ts";
 
 /** Per-request context: the database for reads, the command dependencies, and who is asking. */
 export interface GraphQLContext extends RequestMetadata {
   readonly db: Database;
   readonly commands: CommandDeps;
+  /** Live committed events, for subscriptions. */
+  readonly events: EventHub;
 }

@@ -14,3 +14,24 @@ export function requestMetadata(headers: { get(name: string): string | null }): 
     correlationId: requestId && REQUEST_ID.test(requestId) ? requestId : randomUUID(),
   };
 }
+
+/**
+ * Request headers of a GraphQL-over-WebSocket operation: the client's `connection_init` payload
+ * (browsers cannot set headers on a WebSocket, so e.g. `{"x-request-id": "…"}` goes there; keys are
+ * matched case-insensitively, string values only) over the headers of the HTTP upgrade request.
+ */
+export function connectionHeaders(
+  connectionParams: Readonly<Record<string, unknown>> | undefined,
+  upgradeHeaders: Readonly<Record<string, string | string[] | undefined>>,
+): { get(name: string): string | null } {
+  const params = new Map<string, string>();
+  for (const [key, value] of Object.entries(connectionParams ?? {}))
+    if (typeof value === "string") params.set(key.toLowerCase(), value);
+  return {
+    get(name) {
+      const key = name.toLowerCase();
+      const header = upgradeHeaders[key];
+      return params.get(key) ?? (Array.isArray(header) ? (header[0] ?? null) : (header ?? null));
+    },
+  };
+}

@@ -1,23 +1,131 @@
 // RegistryEvent: one immutable entry of a model's history. Only history/audit fields read the
 // event table; everything else reads projections.
+import type { RegisteredModelEventType } from "../../domain/registeredModel/events.ts";
+import { EVENT_TYPES } from "../../domain/registeredModel/events.ts";
+import type { RecordedEvent } from "../../store/recordedEvent.ts";
+import { encodeCursor } from "../../subscriptions/cursor.ts";
 import { builder } from "../builder.ts";
+import { delivered, liveSubscription, typeFilter } from "../liveSubscription.ts";
 
 export const RegistryEventRef = builder.prismaNode("Event", {
   name: "RegistryEvent",
   description: "An immutable change recorded in a model's history: what happened, when, and by whom.",
   id: { field: "position" },
   fields: (t) => ({
-    position: t.exposeInt("position", { description: "Global position in the registry's log (monotonic across models)." }),
-    revision: t.exposeInt("revision", { description: "Revision of the model's stream this event produced (1, 2, 3…)." }),
-    type: t.exposeString("type", { description: "Event type, past tense, e.g. `ModelVersionStageTransitioned`." }),
-    schemaVersion: t.exposeInt("schemaVersion", { description: "Version of the payload schema of this event type." }),
+    position: t.exposeInt("position", {
+      description: "Global position in the registry's log (monotonic across models).",
+    }),
+    revision: t.exposeInt("revision", {
+      description: "Revision of the model's stream this event produced (1, 2, 3…).",
+    }),
+    type: t.exposeString("type", {
+      description: "Event type, past tense, e.g. `ModelVersionStageTransitioned`.",
+    }),
+    schemaVersion: t.exposeInt("schemaVersion", {
+      description: "Version of the payload schema of this event type.",
+    }),
     occurredAt: t.expose("occurredAt", { type: "DateTime", description: "When the change was decided." }),
-    actor: t.exposeString("actor", { description: "Identity that made the change (`anonymous` without authentication)." }),
+    actor: t.exposeString("actor", {
+      description: "Identity that made the change (`anonymous` without authentication).",
+    }),
     correlationId: t.exposeString("correlationId", {
       nullable: true,
       description: "Request id the change came from (X-Request-Id when the client sent one).",
     }),
     data: t.expose("data", { type: "JSON", description: "The event payload." }),
-    modelId: t.exposeString("streamId", { description: "Id of the model stream the event belongs to (stable across renames)." }),
+    modelId: t.exposeString("streamId", {
+      description: "Id of the model stream the event belongs to (stable across renames).",
+    }),
+    cursor: t.string({
+      description:
+        "Opaque resume token: pass it as `after` to a subscription to receive everything committed after this event.",
+      resolve: (event) => encodeCursor(event.position),
+    }),
   }),
 });
+
+// ---- Subscription ------------------------------------------------------------------------------
+
+const EVENT_TYPE_DESCRIPTIONS: Partial<Record<RegisteredModelEventType, string>> = {
+  RegisteredModelCreated: "A model was registered.",
+  RegisteredModelRenamed: "A model was renamed.",
+  RegisteredModelDescriptionUpdated: "A model's description was replaced.",
+  RegisteredModelTagSet: "A tag was set on a model.",
+  RegisteredModelTagDeleted: "A tag was removed from a model.",
+  RegisteredModelDeleted: "A model was deleted (restorable).",
+  RegisteredModelRestored: "A deleted model was restored.",
+  RegisteredModelAliasSet: "An alias was pointed at a version (set or moved).",
+  RegisteredModelAliasDeleted: "An alias was removed.",
+  ModelVersionCreated: "A version was registered.",
+  ModelVersionDescriptionUpdated: "A version's description was replaced.",
+  ModelVersionTagSet: "A tag was set on a version.",
+  ModelVersionTagDeleted: "A tag was removed from a version.",
+  ModelVersionMetricsLogged: "Metrics were logged on a version.",
+  ModelVersionStageTransitioned: "A version moved to another stage (possibly archiving others).",
+  ModelVersionDeleted: "A version was deleted (restorable); aliases on it were removed.",
+  ModelVersionRestored: "A deleted version was restored.",
+  ModelVersionArtifactAdded: "A file was added to a version that is still being registered.",
+  ModelVersionFinalized: "A version's artifact set was completed; the version is READY.",
+  ModelVersionRegistrationFailed: "A version's registration was abandoned.",
+};
+
+export const RegistryEventTypeEnum = builder.enumType("RegistryEventType", {
+  description: "The kinds of event in the registry's log (the values of `RegistryEvent.type`).",
+  values: Object.fromEntries(
+    EVENT_TYPES.map((type) => [
+      type,
+      { value: type, description: EVENT_TYPE_DESCRIPTIONS[type] ?? `A \`${type}\` event.` },
+    ]),
+  ) as Record<RegisteredModelEventType, { value: RegisteredModelEventType; description: string }>,
+});
+
+const RegistryEventFilter = builder.inputType("RegistryEventFilter", {
+  description: "Which events a `registryEvents` subscription delivers; all given conditions must hold.",
+  fields: (t) => ({
+    models: t.stringList({
+      required: false,
+      description:
+        "Events of the models with these names. A name means the live model holding it when the subscription starts, followed by id from then on (its renames included), plus any model that takes the name later (created, renamed or restored under it).",
+    }),
+    modelIds: t.stringList({
+      required: false,
+      description: "Events of the models with these ids (`RegisteredModel.modelId`, stable across renames).",
+    }),
+    types: t.field({
+      type: [RegistryEventTypeEnum],
+      required: false,
+      description: "Events of these types.",
+    }),
+  }),
+});
+
+/** The Prisma row shape RegistryEvent resolves from; a recorded event carries exactly those fields. */
+const asEventRow = (event: RecordedEvent) => event as unknown as typeof RegistryEventRef.$inferType;
+
+builder.subscriptionFields((t) => ({
+  registryEvents: t.field({
+    type: RegistryEventRef,
+    description:
+      "Every committed event, in log order, each exactly once. With `after`, first the events committed after that cursor are replayed, then live ones follow without a gap or duplicate; without it, delivery starts with the next event. A subscriber that falls more than the server's buffer behind receives a SUBSCRIBER_TOO_SLOW error carrying the cursor to resume from.",
+    args: {
+      filter: t.arg({
+        type: RegistryEventFilter,
+        required: false,
+        description: "Only events matching this.",
+      }),
+      after: t.arg.string({
+        required: false,
+        description: "Resume after this cursor (`RegistryEvent.cursor` of the last event received).",
+      }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const typeMatches = typeFilter(args.filter?.types);
+      return liveSubscription(
+        ctx,
+        { after: args.after, names: args.filter?.models, modelIds: args.filter?.modelIds },
+        (event) => (typeMatches(event) ? [event] : []),
+      );
+    },
+    resolve: (notification) => asEventRow(delivered(notification).value),
+  }),
+}));

@@ -1,0 +1,103 @@
+// Shared glue for subscription fields: validate the resume cursor, resolve model names to the
+// streams to follow, and open a subscription on the process's EventHub. Resolvers of the
+// notification types call `delivered()` to turn a too-slow notice into the GraphQL error clients
+// see (then the stream completes).
+import { GraphQLError } from "graphql";
+import type { Prisma } from "../db/database.ts";
+import type { RegisteredModelEventType } from "../domain/registeredModel/events.ts";
+import { lastPosition } from "../store/eventStore.ts";
+import type { RecordedEvent } from "../store/recordedEvent.ts";
+import { decodeCursor, encodeCursor, InvalidCursorError } from "../subscriptions/cursor.ts";
+import type { LogCursor } from "../subscriptions/cursor.ts";
+import type { Notification } from "../subscriptions/eventHub.ts";
+import { FollowedModels } from "../subscriptions/followedModels.ts";
+import type { GraphQLContext } from "./context.ts";
+
+/** What a notification type resolves from: the value, the event it came from, and its resume cursor. */
+export interface Delivered<T> {
+  readonly value: T;
+  readonly event: RecordedEvent;
+  readonly cursor: string;
+}
+
+export interface LiveSubscriptionArgs {
+  readonly after?: string | null | undefined;
+  /** Follow the models currently holding these names (and models that take them later). */
+  readonly names?: readonly string[] | null | undefined;
+  /** Follow these model streams. */
+  readonly modelIds?: readonly string[] | null | undefined;
+}
+
+function badInput(message: string, code: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
+}
+
+async function startCursor(
+  ctx: GraphQLContext,
+  after: string | null | undefined,
+): Promise<LogCursor | undefined> {
+  if (after == null) return undefined;
+  let cursor: LogCursor;
+  try {
+    cursor = decodeCursor(after);
+  } catch (error) {
+    if (error instanceof InvalidCursorError) throw badInput(error.message, "INVALID_CURSOR");
+    throw error;
+  }
+  // A cursor past the end of the log was issued by another registry (or a restored backup's future):
+  // waiting for that position would silently deliver nothing for a long time.
+  if (cursor.position > ctx.events.head && cursor.position > (await lastPosition(ctx.db.reader)))
+    throw badInput(`cursor "${after}" points past the end of the registry's log`, "INVALID_CURSOR");
+  return cursor;
+}
+
+function nonEmpty(list: readonly string[] | null | undefined, argument: string): readonly string[] | null {
+  if (list == null) return null;
+  if (list.length === 0)
+    throw badInput(`${argument} must name at least one value (omit it to match all)`, "BAD_USER_INPUT");
+  return list;
+}
+
+/**
+ * Opens a subscription starting after `args.after` (or with the next event). `select` maps each
+ * event of a followed model (every model when no names/ids are given) to its notifications.
+ */
+export async function liveSubscription<T>(
+  ctx: GraphQLContext,
+  args: LiveSubscriptionArgs,
+  select: (event: RecordedEvent) => readonly T[],
+): Promise<AsyncIterable<Notification<T>>> {
+  const names = nonEmpty(args.names, "models");
+  const modelIds = nonEmpty(args.modelIds, "modelIds");
+  // Fix the start before resolving names: a rename committed while we look names up is then
+  // replayed from the table (and seen by FollowedModels) instead of falling between the two.
+  const after = (await startCursor(ctx, args.after)) ?? { position: ctx.events.head };
+  let followed: FollowedModels | null = null;
+  if (names || modelIds) {
+    const where: Prisma.RegisteredModelWhereInput = { name: { in: [...(names ?? [])] }, deleted: false };
+    const live = names ? await ctx.db.reader.registeredModel.findMany({ where, select: { id: true } }) : [];
+    followed = new FollowedModels(names ?? [], [...live.map((m) => m.id), ...(modelIds ?? [])]);
+  }
+  return ctx.events.subscribe<T>({
+    after,
+    select: (event) => (followed === null || followed.observe(event) ? select(event) : []),
+  });
+}
+
+/** Unwraps a notification for a field resolver; a too-slow notice becomes the error that ends the stream. */
+export function delivered<T>(notification: Notification<T>): Delivered<T> {
+  if (notification.kind === "tooSlow") {
+    const cursor = encodeCursor(notification.cursor);
+    throw new GraphQLError(
+      `Subscriber too slow: more than ${notification.limit} notifications were waiting, so the subscription was ended. Resubscribe with after: "${cursor}" to continue without loss.`,
+      { extensions: { code: "SUBSCRIBER_TOO_SLOW", cursor, limit: notification.limit } },
+    );
+  }
+  return { value: notification.value, event: notification.event, cursor: encodeCursor(notification.cursor) };
+}
+
+/** A set filter over event types; null matches every type. */
+export function typeFilter(types: readonly RegisteredModelEventType[] | null | undefined) {
+  const set = types == null ? null : new Set(nonEmpty(types, "types"));
+  return (event: RecordedEvent) => set === null || set.has(event.type);
+}

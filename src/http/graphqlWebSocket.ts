@@ -1,0 +1,117 @@
+// GraphQL over WebSocket (the graphql-transport-ws protocol of graphql-ws) on the same path and port
+// as GraphQL over HTTP, executed through Yoga's envelop so plugins, masking and the context factory
+// behave exactly as for HTTP requests.
+import type http from "node:http";
+import type { Duplex } from "node:stream";
+import { GraphQLError } from "graphql";
+import type { DocumentNode, ExecutionArgs, GraphQLSchema } from "graphql";
+import type { OperationResult } from "graphql-ws";
+import type { YogaServerInstance } from "graphql-yoga";
+import { useServer } from "graphql-ws/use/ws";
+import type { Logger } from "pino";
+import { WebSocketServer } from "ws";
+import type { GraphQLContext } from "../graphql/context.ts";
+import { connectionHeaders } from "./requestMetadata.ts";
+
+export interface GraphQLWebSocketOptions {
+  readonly path: string;
+  /** Interval of WebSocket pings; a client that does not answer within it is dropped. */
+  readonly keepAliveMs: number;
+  readonly logger: Logger;
+}
+
+export interface GraphQLWebSocket {
+  readonly clients: number;
+  /** Closes every socket with 1001 Going Away (clients reconnect elsewhere) and waits for them. */
+  close(graceMs?: number): Promise<void>;
+}
+
+type Yoga = YogaServerInstance<{ req: http.IncomingMessage; res: http.ServerResponse }, GraphQLContext>;
+
+/** Envelop's per-operation functions, typed for graphql 16 (envelop types them loosely). */
+interface Enveloped {
+  readonly schema: GraphQLSchema;
+  readonly execute: (args: ExecutionArgs) => OperationResult;
+  readonly subscribe: (args: ExecutionArgs) => OperationResult;
+  readonly parse: (source: string) => DocumentNode;
+  readonly validate: (schema: GraphQLSchema, document: DocumentNode) => readonly GraphQLError[];
+  readonly contextFactory: () => Promise<unknown>;
+}
+
+export function attachGraphQLWebSocket(
+  server: http.Server,
+  yoga: Yoga,
+  options: GraphQLWebSocketOptions,
+): GraphQLWebSocket {
+  // Operations are small; a mutation with a large `params` object still fits well within 1 MiB.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
+  let closing = false;
+
+  const reject = (socket: Duplex, status: string) => {
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  };
+  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const { pathname } = new URL(req.url ?? "/", "http://registro.invalid");
+    if (pathname !== options.path) return reject(socket, "404 Not Found");
+    if (closing) return reject(socket, "503 Service Unavailable");
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+  });
+
+  const graphqlWs = useServer(
+    {
+      execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
+      onSubscribe: async (ctx, _id, params): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          // What the context factory reads as request headers (see requestMetadata).
+          request: { headers: connectionHeaders(ctx.connectionParams, ctx.extra.request.headers) },
+        }) as Enveloped;
+        let document: ReturnType<typeof parse>;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          // A syntax error is the client's, reported on the operation; anything else would close the socket.
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema,
+          document,
+          operationName: params.operationName ?? null,
+          variableValues: params.variables ?? null,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+      },
+    },
+    wss,
+    options.keepAliveMs,
+  );
+
+  return {
+    get clients() {
+      return wss.clients.size;
+    },
+    async close(graceMs = 2_000) {
+      closing = true;
+      // A client that does not complete the closing handshake in time is cut off.
+      const cut = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, graceMs);
+      cut.unref();
+      try {
+        await graphqlWs.dispose();
+      } catch (error) {
+        options.logger.warn({ err: error }, "closing the WebSocket server");
+      } finally {
+        clearTimeout(cut);
+      }
+    },
+  };
+}

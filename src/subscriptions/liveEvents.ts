@@ -1,0 +1,72 @@
+// Wires the EventHub to the database: the event table is the source, and the wake-ups are the
+// in-process commit hook (both providers), PostgreSQL NOTIFY (commits by any instance sharing the
+// database) and, on PostgreSQL, a slow safety poll in case the LISTEN connection is silently dead.
+import type { Logger } from "pino";
+import type { Database } from "../db/database.ts";
+import { lastPosition, readAll } from "../store/eventStore.ts";
+import type { RecordedEvent } from "../store/recordedEvent.ts";
+import { listenForAppends } from "./appendNotifications.ts";
+import type { AppendListener } from "./appendNotifications.ts";
+import { EventHub } from "./eventHub.ts";
+
+export interface SubscriptionOptions {
+  /** Notifications a subscriber may have waiting before it is disconnected as too slow (default 10,000). */
+  readonly maxBufferedNotifications?: number;
+  /** PostgreSQL only: also read the table this often (ms) in case a notification was lost; 0 disables. Default 5,000. */
+  readonly pollIntervalMs?: number;
+}
+
+export interface LiveEvents {
+  readonly hub: EventHub;
+  /** The in-process commit hook (CommandDeps.onCommitted). */
+  committed(events: readonly RecordedEvent[]): void;
+  /** Ends all subscriptions and stops listening. Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function startLiveEvents(
+  db: Database,
+  logger: Logger,
+  options: SubscriptionOptions = {},
+): Promise<LiveEvents> {
+  const log = logger.child({ component: "subscriptions" });
+  const hub = new EventHub(
+    {
+      readAfter: (position, limit) => readAll(db.reader, position, limit),
+      lastPosition: () => lastPosition(db.reader),
+    },
+    {
+      ...(options.maxBufferedNotifications === undefined
+        ? {}
+        : { maxBufferedNotifications: options.maxBufferedNotifications }),
+      onError: (error) => log.error({ err: error }, "reading the event log failed; retrying"),
+    },
+  );
+  await hub.start();
+
+  let listener: AppendListener | null = null;
+  let poll: NodeJS.Timeout | null = null;
+  if (db.pgPool) {
+    listener = await listenForAppends(db.pgPool, log, (position) => hub.wake(position));
+    const every = options.pollIntervalMs ?? 5_000;
+    if (every > 0) poll = setInterval(() => hub.wake(), every).unref();
+  }
+  // LISTEN became active after start() read the head: catch up on anything committed in between.
+  hub.wake();
+
+  let closing: Promise<void> | null = null;
+  return {
+    hub,
+    committed(events) {
+      hub.wake(events.at(-1)?.position ?? null);
+    },
+    close() {
+      closing ??= (async () => {
+        if (poll) clearInterval(poll);
+        await hub.close();
+        await listener?.close();
+      })();
+      return closing;
+    },
+  };
+}
