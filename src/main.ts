@@ -7,8 +7,14 @@ import { createRegistro } from "./registro.ts";
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
-  const registro = await createRegistro({ database: config.database, dataDir: config.dataDir, logger });
-  if (registro.migrationsApplied.length > 0) logger.info({ migrations: registro.migrationsApplied }, "applied migrations");
+  const registro = await createRegistro({
+    database: config.database,
+    dataDir: config.dataDir,
+    logger,
+    artifacts: config.artifacts,
+  });
+  if (registro.migrationsApplied.length > 0)
+    logger.info({ migrations: registro.migrationsApplied }, "applied migrations");
   const address = await registro.app.listen(config.port, config.host);
   const storage = config.database.provider === "sqlite" ? `SQLite ${config.database.file}` : "PostgreSQL";
   logger.info(`Registro listening on http://${config.host}:${address.port}/graphql (storage: ${storage})`);

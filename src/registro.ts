@@ -1,10 +1,16 @@
 // The composition root: everything a running registry is made of, wired once. `npm start` and the
 // end-to-end tests both build the server through here, so tests exercise exactly what ships.
+import path from "node:path";
 import type { Logger } from "pino";
-import type { DatabaseConfig } from "./config.ts";
+import { artifactRoute } from "./artifacts/http/artifactRoute.ts";
+import { graphqlUploadHandler } from "./artifacts/http/graphqlUploads.ts";
+import { FsBlobStore } from "./artifacts/fsBlobStore.ts";
+import type { ArtifactConfig, DatabaseConfig } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
 import type { Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
+import { startLiveEvents } from "./subscriptions/liveEvents.ts";
+import type { LiveEvents, SubscriptionOptions } from "./subscriptions/liveEvents.ts";
 import { createApp } from "./http/server.ts";
 import type { App } from "./http/server.ts";
 
@@ -13,12 +19,20 @@ export interface RegistroOptions {
   readonly dataDir: string;
   readonly logger: Logger;
   readonly clock?: () => Date;
+  /** Subscription tuning (subscriber buffer bound, PostgreSQL safety poll, WebSocket keep-alive). */
+  readonly subscriptions?: SubscriptionOptions & { readonly webSocketKeepAliveMs?: number };
+  /** Artifact storage and limits; the blob store defaults to `<dataDir>/blobs`, limits to no limit. */
+  readonly artifacts?: Partial<ArtifactConfig>;
 }
 
 export interface Registro {
   readonly app: App;
   readonly db: Database;
+  /** The process's subscription hub (committed events fanned out to subscribers). */
+  readonly liveEvents: LiveEvents;
   readonly migrationsApplied: readonly string[];
+  /** Where artifact bytes live. */
+  readonly blobs: FsBlobStore;
   /** Stops accepting requests, finishes in-flight work, and closes the database. */
   close(): Promise<void>;
 }
@@ -26,13 +40,36 @@ export interface Registro {
 export async function createRegistro(options: RegistroOptions): Promise<Registro> {
   const migrationsApplied = await migrate(options.database);
   const db = openDatabase(options.database);
-  const app = createApp({ db, logger: options.logger, ...(options.clock ? { clock: options.clock } : {}) });
+  const liveEvents = await startLiveEvents(db, options.logger, options.subscriptions);
+  const keepAlive = options.subscriptions?.webSocketKeepAliveMs;
+  const blobs = new FsBlobStore(options.artifacts?.dir ?? path.join(options.dataDir, "blobs"));
+  // Leftovers of uploads cut short by a crash: never visible as blobs, removed before serving.
+  const abandoned = await blobs.cleanTemporaryFiles();
+  if (abandoned > 0) options.logger.warn({ files: abandoned }, "removed temporary files of interrupted uploads");
+  const limits = {
+    maxArtifactBytes: options.artifacts?.maxArtifactBytes ?? Number.MAX_SAFE_INTEGER,
+    maxRequestBytes: options.artifacts?.maxRequestBytes ?? Number.MAX_SAFE_INTEGER,
+  };
+  const artifacts = artifactRoute({ db, blobs, limits, logger: options.logger, commands: () => app.commands });
+  const app = createApp({
+    db,
+    logger: options.logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+    liveEvents,
+    onCommitted: (events) => liveEvents.committed(events),
+    ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
+    routes: [artifacts],
+    graphqlUploads: graphqlUploadHandler({ blobs, limits, logger: options.logger }),
+  });
   return {
     app,
     db,
+    liveEvents,
     migrationsApplied,
+    blobs,
     async close() {
       await app.close();
+      await liveEvents.close();
       await db.close();
     },
   };

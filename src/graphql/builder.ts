@@ -7,6 +7,7 @@ import RelayPlugin from "@pothos/plugin-relay";
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from "graphql-scalars";
 import type PrismaTypes from "../db/generated/sqlite/pothos-types.ts";
 import { getDatamodel } from "../db/generated/sqlite/pothos-types.ts";
+import type { UploadedFile } from "../artifacts/uploadTokens.ts";
 import type { GraphQLContext } from "./context.ts";
 
 export const builder = new SchemaBuilder<{
@@ -18,6 +19,9 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
+    /** Registered in ./types/artifact.ts. */
+    SafeInt: { Input: number; Output: number };
+    Upload: { Input: UploadedFile; Output: never };
   };
 }>({
   plugins: [ErrorsPlugin, PrismaPlugin, RelayPlugin],
@@ -35,11 +39,36 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: "omit",
     cursorType: "String",
-    nodesOnConnection: true,
-    nodeQueryOptions: { description: "Fetches any object by its global id." },
-    nodesQueryOptions: { description: "Fetches several objects by their global ids." },
+    nodesOnConnection: { description: "The items of this page, without cursors." },
+    nodeQueryOptions: {
+      description: "Fetches any object by its global id.",
+      args: { id: { description: "Global id of the object." } },
+    },
+    nodesQueryOptions: {
+      description: "Fetches several objects by their global ids.",
+      args: { ids: { description: "Global ids of the objects." } },
+    },
     nodeTypeOptions: { description: "An object with a global id, refetchable with `node(id:)`." },
+    idFieldOptions: { description: "Global id (opaque), usable with `node(id:)`." },
     pageInfoTypeOptions: { description: "Relay pagination state of a connection." },
+    hasNextPageFieldOptions: { description: "Whether more items follow the last one returned." },
+    hasPreviousPageFieldOptions: { description: "Whether items precede the first one returned." },
+    startCursorFieldOptions: { description: "Cursor of the first item returned." },
+    endCursorFieldOptions: {
+      description: "Cursor of the last item returned; pass it as `after` for the next page.",
+    },
+    firstArgOptions: {
+      description: "Return at most this many items from the start (default 50, at most 500).",
+    },
+    lastArgOptions: { description: "Return at most this many items from the end." },
+    afterArgOptions: { description: "Return items after this cursor." },
+    beforeArgOptions: { description: "Return items before this cursor." },
+    cursorFieldOptions: { description: "Opaque cursor of this item for `after`/`before`." },
+    nodeFieldOptions: { description: "The item." },
+    edgesFieldOptions: { description: "Items with their cursors." },
+    pageInfoFieldOptions: { description: "Pagination state." },
+    defaultConnectionTypeOptions: { description: "A page of items (Relay connection)." },
+    defaultEdgeTypeOptions: { description: "An item of a page with its cursor." },
   },
   errors: { directResult: true },
 });
@@ -49,4 +78,10 @@ builder.addScalarType("JSON", JSONResolver, {});
 builder.addScalarType("JSONObject", JSONObjectResolver, {});
 
 builder.queryType({ description: "Reads of the registry's current state and its history." });
-builder.mutationType({ description: "Every change to the registry; each appends events to a model's history." });
+builder.mutationType({
+  description: "Every change to the registry; each appends events to a model's history.",
+});
+builder.subscriptionType({
+  description:
+    "Live notifications of committed changes, in log order, resumable with a cursor (graphql-ws on /graphql, or SSE).",
+});

@@ -31,6 +31,8 @@ export async function runCommand(
     version: created?.type === "ModelVersionCreated" ? created.data.version : version,
     positions: outcome.events.map((e) => e.position),
     archivedVersions:
-      transitioned?.type === "ModelVersionStageTransitioned" ? transitioned.data.archived.map((a) => a.version) : [],
+      transitioned?.type === "ModelVersionStageTransitioned"
+        ? transitioned.data.archived.map((a) => a.version)
+        : [],
   };
 }

@@ -6,5 +6,8 @@ import "./types/common.ts";
 import "./types/registryEvent.ts";
 import "./types/registeredModel.ts";
 import "./types/modelVersion.ts";
+import "./types/artifact.ts";
+import "./types/modelVersionStageChange.ts";
+import "./types/registeredModelAliasChange.ts";
 
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -4,12 +4,15 @@ import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createYoga } from "graphql-yoga";
+import type { YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import type { CommandDeps } from "../application/executeCommand.ts";
 import type { Database } from "../db/database.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import type { GraphQLContext } from "../graphql/context.ts";
 import { schema } from "../graphql/schema.ts";
+import type { LiveEvents } from "../subscriptions/liveEvents.ts";
+import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
 import { requestMetadata } from "./requestMetadata.ts";
 
 export interface Route {
@@ -22,7 +25,20 @@ export interface AppOptions {
   readonly logger: Logger;
   readonly clock?: () => Date;
   readonly routes?: readonly Route[];
+  /**
+   * Sees POSTs to /graphql before Yoga (returns true when it answered): artifact uploads parse
+   * multipart requests themselves, streaming files to storage, because Yoga buffers them in memory.
+   */
+  readonly graphqlUploads?: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    yoga: YogaServerInstance<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext>,
+  ) => Promise<boolean>;
   readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
+  /** Committed events for subscriptions (graphql-ws on /graphql, and SSE); App.close ends them. */
+  readonly liveEvents: LiveEvents;
+  /** WebSocket ping interval (ms); a client that does not answer within it is dropped. Default 12,000. */
+  readonly webSocketKeepAliveMs?: number;
 }
 
 export interface App {
@@ -32,9 +48,18 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...headers });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+    ...headers,
+  });
   res.end(text);
 }
 
@@ -56,19 +81,37 @@ export function createApp(options: AppOptions): App {
       debug: (...args: unknown[]) => yogaLogger.debug(args.map(String).join(" ")),
       info: (...args: unknown[]) => yogaLogger.info(args.map(String).join(" ")),
       warn: (...args: unknown[]) => yogaLogger.warn(args.map(String).join(" ")),
-      error: (...args: unknown[]) => yogaLogger.error({ err: args[0] }, args.slice(1).map(String).join(" ") || "graphql error"),
+      error: (...args: unknown[]) =>
+        yogaLogger.error({ err: args[0] }, args.slice(1).map(String).join(" ") || "graphql error"),
     },
-    context: ({ request }) => ({ db, commands, ...requestMetadata(request.headers) }),
+    context: ({ request }) => ({
+      db,
+      commands,
+      events: options.liveEvents.hub,
+      ...requestMetadata(request.headers),
+    }),
   });
 
   const routes = options.routes ?? [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://registro.invalid");
-    if (url.pathname === "/graphql") return void yoga(req, res);
+    if (url.pathname === "/graphql") {
+      const uploads = options.graphqlUploads;
+      if (uploads === undefined || req.method !== "POST") return void yoga(req, res);
+      return void uploads(req, res, yoga)
+        .then((handled) => (handled ? undefined : yoga(req, res)))
+        .catch((error: unknown) => {
+          logger.error({ err: error }, "unhandled GraphQL upload error");
+          if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
+          else res.destroy();
+        });
+    }
     if (url.pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
     void (async () => {
       for (const route of routes) if (await route(req, res, url)) return;
-      sendJson(res, 404, { error: { code: "NOT_FOUND", message: `no route for ${req.method} ${url.pathname}` } });
+      sendJson(res, 404, {
+        error: { code: "NOT_FOUND", message: `no route for ${req.method} ${url.pathname}` },
+      });
     })().catch((error: unknown) => {
       logger.error({ err: error }, "unhandled route error");
       if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
@@ -80,6 +123,11 @@ export function createApp(options: AppOptions): App {
   server.headersTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
   server.setTimeout(120_000);
+  const webSocket = attachGraphQLWebSocket(server, yoga, {
+    path: "/graphql",
+    keepAliveMs: options.webSocketKeepAliveMs ?? 12_000,
+    logger,
+  });
 
   return {
     server,
@@ -94,9 +142,18 @@ export function createApp(options: AppOptions): App {
       });
     },
     async close() {
+      // WebSocket clients first, with 1001 Going Away, so they reconnect (elsewhere) and resume.
+      await webSocket.close();
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // Keep-alive connections go as soon as they are idle (an SSE response ends when its stream does).
+        const reap = setInterval(() => server.closeIdleConnections(), 20).unref();
+        server.close(() => {
+          clearInterval(reap);
+          resolve();
+        });
         server.closeIdleConnections();
+        // Ends SSE subscription streams, so their responses finish instead of waiting to be cut.
+        void options.liveEvents.close();
         // In-flight requests get a grace period, then are cut.
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });

@@ -6,14 +6,28 @@ import type {
 } from "../../src/domain/registeredModel/commands.ts";
 import type { Stage } from "../../src/domain/registeredModel/events.ts";
 
-export function createModel(name = "fraud-detector", data: Partial<CreateRegisteredModel["data"]> = {}): CreateRegisteredModel {
-  return { type: "CreateRegisteredModel", data: { modelId: "model-1", name, description: "", tags: [], ...data } };
+export function createModel(
+  name = "fraud-detector",
+  data: Partial<CreateRegisteredModel["data"]> = {},
+): CreateRegisteredModel {
+  return {
+    type: "CreateRegisteredModel",
+    data: { modelId: "model-1", name, description: "", tags: [], ...data },
+  };
 }
 
 export function createVersion(data: Partial<CreateModelVersion["data"]> = {}): CreateModelVersion {
   return {
     type: "CreateModelVersion",
-    data: { source: "s3://models/fraud/new", runId: null, description: "", tags: [], params: {}, metrics: [], ...data },
+    data: {
+      source: "s3://models/fraud/new",
+      runId: null,
+      description: "",
+      tags: [],
+      params: {},
+      metrics: [],
+      ...data,
+    },
   };
 }
 

@@ -72,8 +72,22 @@ export async function createTestDatabase(provider: DatabaseConfig["provider"]): 
     async destroy() {
       const client = new pg.Client({ connectionString: POSTGRES_URL });
       await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await client.end();
+      try {
+        // pg's Pool.end() resolves before its sockets have closed. Dropping WITH (FORCE) right away
+        // kills those closing connections, whose FATAL error then surfaces as an uncaught exception
+        // in the test process. Wait (briefly) for them to go first; FORCE only handles stragglers.
+        for (let waited = 0; waited < 5000; waited += 50) {
+          const { rows } = await client.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            [name],
+          );
+          if (rows[0]?.n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
     },
   };
 }

@@ -6,11 +6,20 @@ import type {
   Stage,
 } from "../../src/domain/registeredModel/events.ts";
 
-export function modelCreated(name = "fraud-detector", data: Partial<RegisteredModelCreated["data"]> = {}): RegisteredModelCreated {
-  return { type: "RegisteredModelCreated", data: { modelId: "model-1", name, description: "", tags: {}, ...data } };
+export function modelCreated(
+  name = "fraud-detector",
+  data: Partial<RegisteredModelCreated["data"]> = {},
+): RegisteredModelCreated {
+  return {
+    type: "RegisteredModelCreated",
+    data: { modelId: "model-1", name, description: "", tags: {}, ...data },
+  };
 }
 
-export function versionCreated(version: number, data: Partial<ModelVersionCreated["data"]> = {}): ModelVersionCreated {
+export function versionCreated(
+  version: number,
+  data: Partial<ModelVersionCreated["data"]> = {},
+): ModelVersionCreated {
   return {
     type: "ModelVersionCreated",
     data: {
@@ -35,6 +44,10 @@ export function versionDeleted(version: number, removedAliases: string[] = []): 
   return { type: "ModelVersionDeleted", data: { version, removedAliases } };
 }
 
-export function aliasSet(alias: string, version: number, previousVersion: number | null = null): RegisteredModelEvent {
+export function aliasSet(
+  alias: string,
+  version: number,
+  previousVersion: number | null = null,
+): RegisteredModelEvent {
   return { type: "RegisteredModelAliasSet", data: { alias, version, previousVersion } };
 }

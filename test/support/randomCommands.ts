@@ -5,12 +5,17 @@ import { STAGES } from "../../src/domain/registeredModel/events.ts";
 import type { Random } from "./random.ts";
 
 const TAG_KEYS = ["team", "owner", "tier", ""];
+// "tok" clashes with the folder of "tok/vocab.txt"; "../x" is not a valid path.
+const ARTIFACT_PATHS = ["model.bin", "config.json", "tok/vocab.txt", "tok", "../x"];
 const ALIASES = ["champion", "challenger", "shadow", "latest", "9bad"];
 export const MODEL_NAMES = ["fraud", "churn", "ranker", "bad/name", "forecast"];
 
 /** Any command except CreateRegisteredModel; `lastVersion` is a hint for picking version numbers. */
 export function randomStreamCommand(rng: Random, lastVersion: number): RegisteredModelCommand {
   const version = rng.chance(0.9) ? rng.int(1, Math.max(1, lastVersion)) : rng.int(0, lastVersion + 2);
+  // Registration happens right after creation, so artifact commands mostly address the newest version.
+  if (rng.chance(0.1))
+    return randomArtifactCommand(rng, rng.chance(0.7) ? Math.max(1, lastVersion) : version);
   const roll = rng.int(0, 99);
   if (roll < 22)
     return {
@@ -22,6 +27,7 @@ export function randomStreamCommand(rng: Random, lastVersion: number): Registere
         tags: rng.chance(0.4) ? [{ key: "framework", value: rng.pick(["xgboost", "torch"]) }] : [],
         params: { depth: rng.int(1, 12), lr: rng.int(1, 100) / 1000 },
         metrics: [{ key: "auc", value: rng.chance(0.97) ? rng.int(500, 999) / 1000 : Number.NaN }],
+        pendingArtifacts: rng.chance(0.15),
       },
     };
   if (roll < 40)
@@ -38,15 +44,50 @@ export function randomStreamCommand(rng: Random, lastVersion: number): Registere
   if (roll < 54) return { type: "DeleteRegisteredModelAlias", data: { alias: rng.pick(ALIASES) } };
   if (roll < 60) return { type: "DeleteModelVersion", data: { version } };
   if (roll < 64) return { type: "RestoreModelVersion", data: { version } };
-  if (roll < 68) return { type: "SetModelVersionTag", data: { version, key: rng.pick(TAG_KEYS), value: `v${rng.int(1, 9)}` } };
-  if (roll < 71) return { type: "DeleteModelVersionTag", data: { version, key: rng.pick(TAG_KEYS) } };
-  if (roll < 74) return { type: "UpdateModelVersion", data: { version, description: `note ${rng.int(1, 99)}` } };
+  if (roll < 68)
+    return {
+      type: "SetModelVersionTag",
+      data: { version, key: rng.pick(TAG_KEYS), value: `v${rng.int(1, 9)}` },
+    };
+  if (roll < 71)
+    return { type: "DeleteModelVersionTag", data: { version, key: rng.pick(["framework", ...TAG_KEYS]) } };
+  if (roll < 74)
+    return { type: "UpdateModelVersion", data: { version, description: `note ${rng.int(1, 99)}` } };
   if (roll < 78)
-    return { type: "LogModelVersionMetrics", data: { version, metrics: [{ key: rng.pick(["f1", "auc"]), value: rng.int(0, 100) / 100 }] } };
-  if (roll < 83) return { type: "SetRegisteredModelTag", data: { key: rng.pick(TAG_KEYS), value: `v${rng.int(1, 9)}` } };
+    return {
+      type: "LogModelVersionMetrics",
+      data: { version, metrics: [{ key: rng.pick(["f1", "auc"]), value: rng.int(0, 100) / 100 }] },
+    };
+  if (roll < 83)
+    return { type: "SetRegisteredModelTag", data: { key: rng.pick(TAG_KEYS), value: `v${rng.int(1, 9)}` } };
   if (roll < 86) return { type: "DeleteRegisteredModelTag", data: { key: rng.pick(TAG_KEYS) } };
   if (roll < 89) return { type: "UpdateRegisteredModel", data: { description: `about ${rng.int(1, 99)}` } };
-  if (roll < 93) return { type: "RenameRegisteredModel", data: { newName: rng.pick(MODEL_NAMES) } };
+  if (roll < 93) {
+    const newName = rng.chance(0.5) ? rng.pick(MODEL_NAMES) : `${rng.pick(MODEL_NAMES)}-${rng.int(2, 9)}`;
+    return { type: "RenameRegisteredModel", data: { newName } };
+  }
   if (roll < 97) return { type: "DeleteRegisteredModel", data: {} };
   return { type: "RestoreRegisteredModel", data: {} };
+}
+
+/** Registration of a version's files: add (some clashing or invalid), finalize, or give up. */
+function randomArtifactCommand(rng: Random, version: number): RegisteredModelCommand {
+  const roll = rng.int(0, 9);
+  if (roll < 6)
+    return {
+      type: "AddModelVersionArtifact",
+      data: {
+        version,
+        path: rng.pick(ARTIFACT_PATHS),
+        role: rng.pick(["model", "config", "other"] as const),
+        size: rng.int(0, 1 << 20),
+        sha256: rng.chance(0.95) ? rng.int(0, 15).toString(16).repeat(64) : "not-a-hash",
+        mediaType: "application/octet-stream",
+      },
+    };
+  if (roll < 9) return { type: "FinalizeModelVersion", data: { version } };
+  return {
+    type: "FailModelVersionRegistration",
+    data: { version, reason: rng.chance(0.5) ? "upload abandoned" : null },
+  };
 }

@@ -6,7 +6,7 @@ import path from "node:path";
 import { pino } from "pino";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { createRegistro } from "../../src/registro.ts";
-import type { Registro } from "../../src/registro.ts";
+import type { Registro, RegistroOptions } from "../../src/registro.ts";
 import { createTestDatabase } from "./databases.ts";
 
 export interface TestServer {
@@ -14,15 +14,30 @@ export interface TestServer {
   readonly graphqlUrl: string;
   readonly registro: Registro;
   readonly dataDir: string;
+  /** The server's database (for CLI commands run against it). */
+  readonly database: DatabaseConfig;
   /** POSTs a GraphQL operation and returns the parsed JSON body. */
-  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<{ data?: T; errors?: { message: string }[] }>;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<{ data?: T; errors?: { message: string }[] }>;
   close(): Promise<void>;
 }
 
-export async function startTestServer(provider: DatabaseConfig["provider"]): Promise<TestServer> {
+export async function startTestServer(
+  provider: DatabaseConfig["provider"],
+  /** Artifact limits (the blob store lives in `<dataDir>/blobs`). */
+  options: Pick<RegistroOptions, "artifacts"> = {},
+): Promise<TestServer> {
   const database = await createTestDatabase(provider);
   const dataDir = mkdtempSync(path.join(tmpdir(), "registro-e2e-"));
-  const registro = await createRegistro({ database: database.config, dataDir, logger: pino({ level: "silent" }) });
+  const registro = await createRegistro({
+    database: database.config,
+    dataDir,
+    logger: pino({ level: "silent" }),
+    ...options,
+  });
   const address = await registro.app.listen(0, "127.0.0.1");
   const url = `http://127.0.0.1:${address.port}`;
   const graphqlUrl = `${url}/graphql`;
@@ -31,10 +46,15 @@ export async function startTestServer(provider: DatabaseConfig["provider"]): Pro
     graphqlUrl,
     registro,
     dataDir,
+    database: database.config,
     async gql(query, variables, headers) {
       const response = await fetch(graphqlUrl, {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/graphql-response+json", ...headers },
+        headers: {
+          "content-type": "application/json",
+          accept: "application/graphql-response+json",
+          ...headers,
+        },
         body: JSON.stringify({ query, variables }),
       });
       return (await response.json()) as never;

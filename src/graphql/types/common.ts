@@ -17,18 +17,25 @@ export const StageEnum = builder.enumType("Stage", {
   ) as Record<Uppercase<Stage>, { value: Stage; description: string }>,
 });
 
+const STATUS_DESCRIPTIONS: Record<VersionStatus, string> = {
+  PENDING_REGISTRATION: "Created with artifacts still to come; finalize it to make it READY.",
+  READY: "Complete: its artifact set is frozen and it may be promoted or aliased.",
+  FAILED_REGISTRATION: "Registration was abandoned; it can never be promoted.",
+};
 
 export const VersionStatusEnum = builder.enumType("ModelVersionStatus", {
   description: "Registration status of a model version.",
-  values: Object.fromEntries(VERSION_STATUSES.map((s) => [s, { value: s }])) as Record<
-    VersionStatus,
-    { value: VersionStatus }
-  >,
+  values: Object.fromEntries(
+    VERSION_STATUSES.map((s) => [s, { value: s, description: STATUS_DESCRIPTIONS[s] }]),
+  ) as Record<VersionStatus, { value: VersionStatus; description: string }>,
 });
 
 export const OrderDirection = builder.enumType("OrderDirection", {
   description: "Sort direction.",
-  values: { ASC: { value: "asc", description: "Ascending." }, DESC: { value: "desc", description: "Descending." } },
+  values: {
+    ASC: { value: "asc", description: "Ascending." },
+    DESC: { value: "desc", description: "Descending." },
+  },
 });
 
 export interface KeyValue {

@@ -1,9 +1,10 @@
 // Expected failures as GraphQL types. Every mutation's result is a union of its payload and these,
 // all implementing `Error`, so clients branch on __typename. Anything else stays masked by Yoga.
+import type {
+  DomainError} from "../../domain/errors.ts";
 import {
   AlreadyExistsError,
   ConcurrencyError,
-  DomainError,
   InvalidStateError,
   NotFoundError,
   ValidationError,
@@ -15,7 +16,8 @@ export const ErrorInterface = builder.interfaceRef<DomainError>("Error").impleme
   fields: (t) => ({
     message: t.exposeString("message", { description: "Human-readable explanation." }),
     code: t.exposeString("code", {
-      description: "Stable machine-readable code: NOT_FOUND, ALREADY_EXISTS, VALIDATION, CONCURRENCY_CONFLICT or INVALID_STATE.",
+      description:
+        "Stable machine-readable code: NOT_FOUND, ALREADY_EXISTS, VALIDATION, CONCURRENCY_CONFLICT or INVALID_STATE.",
     }),
   }),
 });
@@ -51,18 +53,28 @@ builder.objectType(ValidationError, {
 
 builder.objectType(ConcurrencyError, {
   name: "ConcurrencyError",
-  description: "`expectedRevision` did not match the model's current revision: someone changed it first. Re-read and retry.",
+  description:
+    "`expectedRevision` did not match the model's current revision: someone changed it first. Re-read and retry.",
   interfaces: [ErrorInterface],
   fields: (t) => ({
     expectedRevision: t.exposeInt("expectedRevision", { description: "The revision the input expected." }),
-    actualRevision: t.exposeInt("actualRevision", { description: "The model's revision when the command ran." }),
+    actualRevision: t.exposeInt("actualRevision", {
+      description: "The model's revision when the command ran.",
+    }),
   }),
 });
 
 builder.objectType(InvalidStateError, {
   name: "InvalidStateError",
-  description: "The command is not allowed in the object's current state (e.g. transitioning a deleted version).",
+  description:
+    "The command is not allowed in the object's current state (e.g. transitioning a deleted version).",
   interfaces: [ErrorInterface],
 });
 
-export const MUTATION_ERRORS = [NotFoundError, AlreadyExistsError, ValidationError, ConcurrencyError, InvalidStateError];
+export const MUTATION_ERRORS = [
+  NotFoundError,
+  AlreadyExistsError,
+  ValidationError,
+  ConcurrencyError,
+  InvalidStateError,
+];

@@ -24,20 +24,37 @@ export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
       query: { orderBy: { alias: "asc" } },
     }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the model was registered." }),
-    updatedAt: t.expose("updatedAt", { type: "DateTime", description: "When anything in the model's history last changed." }),
+    updatedAt: t.expose("updatedAt", {
+      type: "DateTime",
+      description: "When anything in the model's history last changed.",
+    }),
     createdBy: t.exposeString("createdBy", { description: "Identity that registered the model." }),
     revision: t.exposeInt("revision", {
-      description: "Current revision of the model's history; pass it as `expectedRevision` for optimistic concurrency.",
+      description:
+        "Current revision of the model's history; pass it as `expectedRevision` for optimistic concurrency.",
     }),
-    deleted: t.exposeBoolean("deleted", { description: "Whether the model is deleted (restorable; nothing is lost)." }),
-    deletedAt: t.expose("deletedAt", { type: "DateTime", nullable: true, description: "When the model was deleted." }),
+    deleted: t.exposeBoolean("deleted", {
+      description: "Whether the model is deleted (restorable; nothing is lost).",
+    }),
+    deletedAt: t.expose("deletedAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When the model was deleted.",
+    }),
     versions: t.relatedConnection("versions", {
       cursor: "id",
       description: "Versions of this model, newest first by default.",
       args: {
         stage: t.arg({ type: StageEnum, required: false, description: "Only versions in this stage." }),
-        includeDeleted: t.arg.boolean({ required: false, description: "Include deleted versions (default false)." }),
-        direction: t.arg({ type: OrderDirection, required: false, description: "Order by version number (default DESC)." }),
+        includeDeleted: t.arg.boolean({
+          required: false,
+          description: "Include deleted versions (default false).",
+        }),
+        direction: t.arg({
+          type: OrderDirection,
+          required: false,
+          description: "Order by version number (default DESC).",
+        }),
       },
       query: (args) => ({
         where: {
@@ -61,7 +78,11 @@ export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
       cursor: "position",
       description: "Every change to this model and its versions, oldest first.",
       resolve: (query, model, _args, ctx) =>
-        ctx.db.reader.event.findMany({ ...query, where: { streamId: model.id }, orderBy: { position: "asc" } }),
+        ctx.db.reader.event.findMany({
+          ...query,
+          where: { streamId: model.id },
+          orderBy: { position: "asc" },
+        }),
     }),
   }),
 });
@@ -141,7 +162,8 @@ builder.queryFields((t) => ({
   history: t.prismaConnection({
     type: "Event",
     cursor: "position",
-    description: "Every change to the named model (live, or most recently deleted) and its versions, oldest first.",
+    description:
+      "Every change to the named model (live, or most recently deleted) and its versions, oldest first.",
     args: { name: t.arg.string({ description: "Model name." }) },
     resolve: async (query, _root, args, ctx) => {
       const model = await ctx.db.reader.registeredModel.findFirst({
@@ -150,46 +172,63 @@ builder.queryFields((t) => ({
         select: { id: true },
       });
       if (!model) return [];
-      return ctx.db.reader.event.findMany({ ...query, where: { streamId: model.id }, orderBy: { position: "asc" } });
+      return ctx.db.reader.event.findMany({
+        ...query,
+        where: { streamId: model.id },
+        orderBy: { position: "asc" },
+      });
     },
   }),
 }));
 
 // ---- Mutations ----------------------------------------------------------------------------------
 
-export const RegisteredModelPayloadRef = builder.objectRef<CommandPayload>("RegisteredModelPayload").implement({
-  description: "The model after a successful change, and the events the change appended.",
-  fields: (t) => ({
-    registeredModel: t.prismaField({
-      type: "RegisteredModel",
-      description: "The model as it is now.",
-      resolve: (query, payload, _args, ctx) =>
-        ctx.db.reader.registeredModel.findUniqueOrThrow({ ...query, where: { id: payload.modelId } }),
+export const RegisteredModelPayloadRef = builder
+  .objectRef<CommandPayload>("RegisteredModelPayload")
+  .implement({
+    description: "The model after a successful change, and the events the change appended.",
+    fields: (t) => ({
+      registeredModel: t.prismaField({
+        type: "RegisteredModel",
+        description: "The model as it is now.",
+        resolve: (query, payload, _args, ctx) =>
+          ctx.db.reader.registeredModel.findUniqueOrThrow({ ...query, where: { id: payload.modelId } }),
+      }),
+      events: t.prismaField({
+        type: ["Event"],
+        description: "Events appended by this change, in order.",
+        resolve: (query, payload, _args, ctx) =>
+          ctx.db.reader.event.findMany({
+            ...query,
+            where: { position: { in: [...payload.positions] } },
+            orderBy: { position: "asc" },
+          }),
+      }),
     }),
-    events: t.prismaField({
-      type: ["Event"],
-      description: "Events appended by this change, in order.",
-      resolve: (query, payload, _args, ctx) =>
-        ctx.db.reader.event.findMany({
-          ...query,
-          where: { position: { in: [...payload.positions] } },
-          orderBy: { position: "asc" },
-        }),
+  });
+
+const expectedRevisionField = {
+  required: false,
+  description: "Fail with ConcurrencyError unless the model is at this revision.",
+} as const;
+
+/** Input of a mutation that only names the model (delete, restore). */
+const modelNameInput = (name: string, description: string) =>
+  builder.inputType(name, {
+    description,
+    fields: (f) => ({
+      name: f.string({ description: "Model name." }),
+      expectedRevision: f.int(expectedRevisionField),
     }),
-  }),
+  });
+
+const errors = (name: string) => ({
+  types: MUTATION_ERRORS,
+  union: {
+    name: `${name}Result`,
+    description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.`,
+  },
 });
-
-const expectedRevisionField = { required: false, description: "Fail with ConcurrencyError unless the model is at this revision." } as const;
-
-const ModelNameInput = builder.inputType("ModelNameInput", {
-  description: "Identifies a model by name.",
-  fields: (f) => ({
-    name: f.string({ description: "Model name." }),
-    expectedRevision: f.int(expectedRevisionField),
-  }),
-});
-
-const errors = (name: string) => ({ types: MUTATION_ERRORS, union: { name: `${name}Result`, description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.` } });
 
 builder.mutationFields((t) => ({
   createRegisteredModel: t.field({
@@ -198,12 +237,19 @@ builder.mutationFields((t) => ({
     errors: errors("CreateRegisteredModel"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("CreateRegisteredModelInput", {
           description: "A new model.",
           fields: (f) => ({
-            name: f.string({ description: "1-256 characters, no `/`, no control characters, no surrounding spaces." }),
+            name: f.string({
+              description: "1-256 characters, no `/`, no control characters, no surrounding spaces.",
+            }),
             description: f.string({ required: false, description: "Free-text description." }),
-            tags: f.field({ type: [TagInput], required: false, description: "Initial tags (distinct keys)." }),
+            tags: f.field({
+              type: [TagInput],
+              required: false,
+              description: "Initial tags (distinct keys).",
+            }),
           }),
         }),
       }),
@@ -228,6 +274,7 @@ builder.mutationFields((t) => ({
     errors: errors("RenameRegisteredModel"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("RenameRegisteredModelInput", {
           description: "Current and new name.",
           fields: (f) => ({
@@ -239,7 +286,12 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "RenameRegisteredModel", data: { newName: input.newName } }, input.expectedRevision),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "RenameRegisteredModel", data: { newName: input.newName } },
+        input.expectedRevision,
+      ),
   }),
 
   updateRegisteredModel: t.field({
@@ -248,6 +300,7 @@ builder.mutationFields((t) => ({
     errors: errors("UpdateRegisteredModel"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("UpdateRegisteredModelInput", {
           description: "The model and its new description.",
           fields: (f) => ({
@@ -259,25 +312,51 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "UpdateRegisteredModel", data: { description: input.description } }, input.expectedRevision),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "UpdateRegisteredModel", data: { description: input.description } },
+        input.expectedRevision,
+      ),
   }),
 
   deleteRegisteredModel: t.field({
     type: RegisteredModelPayloadRef,
-    description: "Deletes a model. Nothing is erased: `restoreRegisteredModel` brings it back with all its versions.",
+    description:
+      "Deletes a model. Nothing is erased: `restoreRegisteredModel` brings it back with all its versions.",
     errors: errors("DeleteRegisteredModel"),
-    args: { input: t.arg({ type: ModelNameInput }) },
+    args: {
+      input: t.arg({
+        type: modelNameInput("DeleteRegisteredModelInput", "The model to delete."),
+        description: "The command input.",
+      }),
+    },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "DeleteRegisteredModel", data: {} }, input.expectedRevision),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "DeleteRegisteredModel", data: {} },
+        input.expectedRevision,
+      ),
   }),
 
   restoreRegisteredModel: t.field({
     type: RegisteredModelPayloadRef,
     description: "Restores the most recently deleted model of this name, unless a live model took the name.",
     errors: errors("RestoreRegisteredModel"),
-    args: { input: t.arg({ type: ModelNameInput }) },
+    args: {
+      input: t.arg({
+        type: modelNameInput("RestoreRegisteredModelInput", "The deleted model to restore."),
+        description: "The command input.",
+      }),
+    },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "deleted", name: input.name }, { type: "RestoreRegisteredModel", data: {} }, input.expectedRevision),
+      runCommand(
+        ctx,
+        { kind: "deleted", name: input.name },
+        { type: "RestoreRegisteredModel", data: {} },
+        input.expectedRevision,
+      ),
   }),
 
   setRegisteredModelTag: t.field({
@@ -286,6 +365,7 @@ builder.mutationFields((t) => ({
     errors: errors("SetRegisteredModelTag"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("SetRegisteredModelTagInput", {
           description: "The model and the tag.",
           fields: (f) => ({
@@ -298,7 +378,12 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "SetRegisteredModelTag", data: { key: input.key, value: input.value } }, input.expectedRevision),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "SetRegisteredModelTag", data: { key: input.key, value: input.value } },
+        input.expectedRevision,
+      ),
   }),
 
   deleteRegisteredModelTag: t.field({
@@ -307,6 +392,7 @@ builder.mutationFields((t) => ({
     errors: errors("DeleteRegisteredModelTag"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("DeleteRegisteredModelTagInput", {
           description: "The model and the tag key.",
           fields: (f) => ({
@@ -318,7 +404,12 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "DeleteRegisteredModelTag", data: { key: input.key } }, input.expectedRevision),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "DeleteRegisteredModelTag", data: { key: input.key } },
+        input.expectedRevision,
+      ),
   }),
 
   deleteRegisteredModelAlias: t.field({
@@ -327,6 +418,7 @@ builder.mutationFields((t) => ({
     errors: errors("DeleteRegisteredModelAlias"),
     args: {
       input: t.arg({
+        description: "The command input.",
         type: builder.inputType("DeleteRegisteredModelAliasInput", {
           description: "The model and the alias.",
           fields: (f) => ({
@@ -338,7 +430,11 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "DeleteRegisteredModelAlias", data: { alias: input.alias } }, input.expectedRevision),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "DeleteRegisteredModelAlias", data: { alias: input.alias } },
+        input.expectedRevision,
+      ),
   }),
 }));
-

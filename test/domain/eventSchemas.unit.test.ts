@@ -1,0 +1,124 @@
+import { describe, expect, it } from "vitest";
+import {
+  CorruptEventError,
+  parseRegisteredModelEvent,
+} from "../../src/domain/registeredModel/eventSchemas.ts";
+import { EVENT_TYPES } from "../../src/domain/registeredModel/events.ts";
+import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
+import { aliasSet, modelCreated, transitioned, versionCreated, versionDeleted } from "../support/events.ts";
+
+const current: RegisteredModelEvent[] = [
+  modelCreated("m", { tags: { a: "b" } }),
+  { type: "RegisteredModelRenamed", data: { from: "m", to: "n" } },
+  { type: "RegisteredModelDescriptionUpdated", data: { description: "d" } },
+  { type: "RegisteredModelTagSet", data: { key: "k", value: "v" } },
+  { type: "RegisteredModelTagDeleted", data: { key: "k" } },
+  { type: "RegisteredModelDeleted", data: { name: "n" } },
+  { type: "RegisteredModelRestored", data: { name: "n" } },
+  aliasSet("champion", 2, 1),
+  { type: "RegisteredModelAliasDeleted", data: { alias: "champion", version: 2 } },
+  versionCreated(1, { params: { nested: { deep: [1, "two", null] } }, metrics: { auc: 0.5 }, runId: "r" }),
+  { type: "ModelVersionDescriptionUpdated", data: { version: 1, description: "d" } },
+  { type: "ModelVersionTagSet", data: { version: 1, key: "k", value: "v" } },
+  { type: "ModelVersionTagDeleted", data: { version: 1, key: "k" } },
+  { type: "ModelVersionMetricsLogged", data: { version: 1, metrics: { f1: 1 } } },
+  {
+    type: "ModelVersionStageTransitioned",
+    data: {
+      version: 2,
+      from: "None",
+      to: "Production",
+      comment: "go",
+      archived: [{ version: 1, from: "Production" }],
+    },
+  },
+  versionDeleted(1, ["a"]),
+  { type: "ModelVersionRestored", data: { version: 1 } },
+  {
+    type: "ModelVersionArtifactAdded",
+    data: {
+      version: 1,
+      path: "model/weights.bin",
+      role: "model",
+      size: 3,
+      sha256: "a".repeat(64),
+      mediaType: "application/octet-stream",
+    },
+  },
+  { type: "ModelVersionFinalized", data: { version: 1 } },
+  { type: "ModelVersionRegistrationFailed", data: { version: 1, reason: "upload abandoned" } },
+];
+
+function corrupt(type: string, data: unknown, schemaVersion = 1): CorruptEventError {
+  try {
+    parseRegisteredModelEvent(type, schemaVersion, data);
+  } catch (error) {
+    if (error instanceof CorruptEventError) return error;
+    throw error;
+  }
+  throw new Error(`${type} ${JSON.stringify(data)} parsed, expected CorruptEventError`);
+}
+
+describe("parseRegisteredModelEvent", () => {
+  it("round-trips every current event type through JSON", () => {
+    expect(new Set(current.map((e) => e.type))).toEqual(new Set(EVENT_TYPES));
+    for (const event of current) {
+      const stored = JSON.parse(JSON.stringify(event.data)) as unknown;
+      expect(parseRegisteredModelEvent(event.type, 1, stored)).toEqual(event);
+    }
+  });
+
+  it("upcasts payloads written before a field existed, with its default", () => {
+    const { status: _status, ...withoutStatus } = versionCreated(3, { status: "READY" }).data;
+    expect(parseRegisteredModelEvent("ModelVersionCreated", 1, withoutStatus)).toEqual(
+      versionCreated(3, { status: "READY" }),
+    );
+
+    const withoutArchived = { version: 2, from: "None", to: "Staging", comment: null };
+    expect(parseRegisteredModelEvent("ModelVersionStageTransitioned", 1, withoutArchived)).toEqual(
+      transitioned(2, "None", "Staging"),
+    );
+
+    expect(parseRegisteredModelEvent("ModelVersionDeleted", 1, { version: 4 })).toEqual(
+      versionDeleted(4, []),
+    );
+    expect(parseRegisteredModelEvent("ModelVersionRegistrationFailed", 1, { version: 4 })).toEqual({
+      type: "ModelVersionRegistrationFailed",
+      data: { version: 4, reason: null },
+    });
+  });
+
+  it("drops fields it does not know instead of trusting them", () => {
+    const parsed = parseRegisteredModelEvent("RegisteredModelTagSet", 1, {
+      key: "k",
+      value: "v",
+      injected: true,
+    });
+    expect(parsed).toEqual({ type: "RegisteredModelTagSet", data: { key: "k", value: "v" } });
+  });
+
+  it("throws CorruptEventError for an unknown type, with the type and schema version", () => {
+    const error = corrupt("ModelTeleported", {}, 3);
+    expect(error).toMatchObject({ type: "ModelTeleported", schemaVersion: 3, issues: "unknown event type" });
+    expect(corrupt("toString", {}).issues).toBe("unknown event type");
+  });
+
+  it.each([
+    ["RegisteredModelCreated", { modelId: "m", name: "n", description: "" }, "tags"],
+    ["RegisteredModelRenamed", { from: "a", to: 7 }, "to"],
+    ["ModelVersionCreated", { ...versionCreated(1).data, version: 0 }, "version"],
+    ["ModelVersionCreated", { ...versionCreated(1).data, status: "DONE" }, "status"],
+    ["ModelVersionMetricsLogged", { version: 1, metrics: { auc: "high" } }, "metrics"],
+    ["ModelVersionStageTransitioned", { version: 1, from: "None", to: "Live", comment: null }, "to"],
+    ["RegisteredModelAliasSet", { alias: "a", version: 1 }, "previousVersion"],
+    ["ModelVersionDeleted", { version: 1.5 }, "version"],
+    ["ModelVersionRestored", null, ""],
+    ["ModelVersionRestored", "1", ""],
+  ])("throws CorruptEventError for a damaged %s payload", (type, data, path) => {
+    const error = corrupt(type, data);
+    expect(error.type).toBe(type);
+    expect(error.schemaVersion).toBe(1);
+    expect(error.message).toContain(`stored event ${type} (schema 1)`);
+    expect(error.issues).toContain(path);
+  });
+});

@@ -1,0 +1,78 @@
+// The database itself refuses to change the log: checked with a raw driver, outside the
+// application, so no code path of ours can be what stops it.
+import BetterSqlite3 from "better-sqlite3";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DatabaseConfig } from "../../src/config.ts";
+import { appendToStream, readStream } from "../../src/store/eventStore.ts";
+import type { RecordedEvent } from "../../src/store/recordedEvent.ts";
+import { openTestDatabase, providers } from "../support/databases.ts";
+import { modelCreated, versionCreated } from "../support/events.ts";
+
+/** Runs one statement on a fresh raw connection; resolves to the error it raised, or null. */
+async function rawError(config: DatabaseConfig, sql: string): Promise<Error | null> {
+  if (config.provider === "sqlite") {
+    const raw = new BetterSqlite3(config.file, { timeout: 10_000 });
+    try {
+      raw.prepare(sql).run();
+      return null;
+    } catch (error) {
+      return error as Error;
+    } finally {
+      raw.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: config.url });
+  await client.connect();
+  try {
+    await client.query(sql);
+    return null;
+  } catch (error) {
+    return error as Error;
+  } finally {
+    await client.end();
+  }
+}
+
+describe.each(await providers())("the events table on %s", (provider) => {
+  let t: Awaited<ReturnType<typeof openTestDatabase>>;
+  let stored: RecordedEvent[];
+  beforeAll(async () => {
+    t = await openTestDatabase(provider);
+    stored = await t.db.write((tx) =>
+      appendToStream(tx, "s-1", 0, [modelCreated("m"), versionCreated(1)], {
+        actor: "alice",
+        occurredAt: new Date(),
+        correlationId: null,
+        causationId: null,
+      }),
+    );
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const statements: [what: string, sql: string][] = [
+    ["UPDATE of one row", `UPDATE "events" SET "type" = 'Forged', "actor" = 'mallory' WHERE "revision" = 1`],
+    ["UPDATE of the payload", `UPDATE "events" SET "data" = '{}'`],
+    ["DELETE of one row", `DELETE FROM "events" WHERE "revision" = 2`],
+    ["DELETE of every row", `DELETE FROM "events"`],
+  ];
+  if (provider === "postgresql") statements.push(["TRUNCATE", `TRUNCATE "events"`]);
+
+  it.each(statements)("refuses %s and leaves the rows unchanged", async (_what, sql) => {
+    const error = await rawError(t.config, sql);
+    expect(error).toBeInstanceOf(Error);
+    expect(error?.message).toMatch(/registro: events are immutable/);
+    expect(await readStream(t.db.reader, "s-1")).toEqual(stored);
+  });
+
+  it("still accepts appends (INSERT is the one allowed change)", async () => {
+    const sql =
+      provider === "sqlite"
+        ? `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at") VALUES ('s-raw',1,'RegisteredModelDeleted',1,'{"name":"x"}','raw',0)`
+        : `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at") VALUES ('s-raw',1,'RegisteredModelDeleted',1,'{"name":"x"}','raw',now())`;
+    expect(await rawError(t.config, sql)).toBeNull();
+    expect(await readStream(t.db.reader, "s-raw")).toHaveLength(1);
+  });
+});
