@@ -42,12 +42,11 @@ class Retry extends Error {}
 
 async function resolveStream(tx: Tx, ref: ModelRef): Promise<string | NotFoundError> {
   if (ref.kind === "new") return ref.modelId;
-  const row = await tx.registeredModel.findFirst({
-    where: { name: ref.name, deleted: ref.kind === "deleted" },
-    orderBy: { deletedAt: "desc" },
-    select: { id: true },
-  });
-  return row?.id ?? new NotFoundError("RegisteredModel", ref.name);
+  const rows = await tx.query<{ id: string }>(
+    "SELECT id FROM registered_models WHERE name = ? AND deleted = ? ORDER BY deleted_at DESC LIMIT 1",
+    [ref.name, ref.kind === "deleted"],
+  );
+  return rows[0]?.id ?? new NotFoundError("RegisteredModel", ref.name);
 }
 
 /** Live model names are unique across streams: a rule the single-stream decider cannot see. */
@@ -61,8 +60,8 @@ async function nameTaken(tx: Tx, command: RegisteredModelCommand, views: StreamV
           ? views.model?.name
           : undefined;
   if (name === undefined) return null;
-  const owner = await tx.registeredModel.findFirst({ where: { name, deleted: false }, select: { id: true } });
-  return owner && owner.id !== views.streamId ? new AlreadyExistsError("RegisteredModel", name) : null;
+  const owners = await tx.query<{ id: string }>("SELECT id FROM registered_models WHERE name = ? AND deleted = ?", [name, false]);
+  return owners.some((o) => o.id !== views.streamId) ? new AlreadyExistsError("RegisteredModel", name) : null;
 }
 
 async function attempt(
@@ -99,7 +98,7 @@ async function attempt(
     } catch (error) {
       // Two creators of one name can both pass nameTaken before either commits; the partial unique
       // index stops the second, and its retry then reports AlreadyExists.
-      if (isUniqueViolation(error, "registered_models")) throw new Retry();
+      if (isUniqueViolation(error, "live_model_name")) throw new Retry();
       throw error;
     }
     return { modelId: streamId, events, views: after };

@@ -1,15 +1,20 @@
-// Opens the projection/event database for either provider behind one type. We program against the
-// SQLite client's types; the PostgreSQL client has the same models and is cast in exactly one place.
+// Opens the projection/event database for either provider behind one type. Reads go through Prisma
+// (typed, and what the Pothos prisma plugin plans queries for); writes go through the SQL session of
+// ./sql.ts on the same drivers. We program against the SQLite client's types; the PostgreSQL client
+// has the same models and is cast in exactly one place.
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaPg } from "@prisma/adapter-pg";
+import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { DatabaseConfig } from "../config.ts";
 import { PrismaClient as PostgresPrismaClient } from "./generated/postgresql/client.ts";
 import { PrismaClient } from "./generated/sqlite/client.ts";
 import type { Prisma } from "./generated/sqlite/client.ts";
+import { PostgresTx, SqliteTx, pgTypes } from "./sql.ts";
+import type { SqlTx } from "./sql.ts";
 
 export type Db = PrismaClient;
-export type Tx = Prisma.TransactionClient;
+export type Tx = SqlTx;
 export type { Prisma };
 
 /** An arbitrary constant: the key of the transaction-scoped lock that serialises appends on PostgreSQL. */
@@ -23,9 +28,10 @@ export interface Database {
   /** Client for queries. On SQLite a separate read-only connection, so reads never see uncommitted writes. */
   readonly reader: Db;
   /**
-   * Runs `work` in a write transaction. Writers are serialised: on SQLite by the single writer
-   * connection, on PostgreSQL by a transaction-scoped advisory lock, so global positions commit in
-   * order and a reader tailing the log by position can never skip a late commit.
+   * Runs `work` in a write transaction and commits it. Writers are serialised: on SQLite by the
+   * single writer connection, on PostgreSQL by a transaction-scoped advisory lock, so global
+   * positions commit in order and a reader tailing the log by position can never skip a late
+   * commit. `work` must not call `write` itself.
    */
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /** The pg pool on PostgreSQL (for LISTEN/NOTIFY), null on SQLite. */
@@ -33,58 +39,134 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const TRANSACTION_OPTIONS = { maxWait: 30_000, timeout: 60_000 } as const;
+interface QueuedWrite {
+  readonly work: (tx: Tx) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** How many commands may share one SQLite commit. */
+const MAX_GROUP = 64;
+
+/**
+ * SQLite's single writer with group commit. Durability comes first (synchronous=FULL fsyncs the WAL
+ * on every commit, so an acknowledged registration survives a power cut); to keep that affordable,
+ * writes that arrive in the same event-loop turn share one transaction, each inside its own
+ * savepoint so that one command's failure rolls back only that command. Nobody is answered before
+ * the shared commit has returned.
+ */
+class SqliteWriter {
+  private readonly connection: BetterSqlite3.Database;
+  private readonly tx: SqliteTx;
+  private queue: QueuedWrite[] = [];
+  private draining = false;
+
+  constructor(file: string) {
+    this.connection = new BetterSqlite3(file, { timeout: 10_000 });
+    this.connection.pragma("journal_mode = WAL");
+    this.connection.pragma("synchronous = FULL");
+    this.connection.pragma("foreign_keys = ON");
+    this.tx = new SqliteTx(this.connection, new Map());
+  }
+
+  write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.draining) {
+        this.draining = true;
+        setImmediate(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group = this.queue.splice(0, MAX_GROUP);
+      const outcomes: { item: QueuedWrite; ok: boolean; value: unknown }[] = [];
+      try {
+        this.connection.exec("BEGIN IMMEDIATE");
+        for (const item of group) {
+          this.connection.exec("SAVEPOINT registro_write");
+          try {
+            const value = await item.work(this.tx);
+            this.connection.exec("RELEASE registro_write");
+            outcomes.push({ item, ok: true, value });
+          } catch (error) {
+            // A failed statement leaves the transaction open: undo just this command's writes.
+            this.connection.exec("ROLLBACK TO registro_write");
+            this.connection.exec("RELEASE registro_write");
+            outcomes.push({ item, ok: false, value: error });
+          }
+        }
+        this.connection.exec("COMMIT");
+      } catch (error) {
+        // The transaction itself failed (disk full, I/O error, lock timeout): nothing of the group
+        // was committed, so every command in it fails, with its own error where it had one.
+        if (this.connection.inTransaction) this.connection.exec("ROLLBACK");
+        const settled = new Set(outcomes.map((o) => o.item));
+        for (const { item, ok, value } of outcomes) item.reject(ok ? error : value);
+        for (const item of group) if (!settled.has(item)) item.reject(error);
+        continue;
+      }
+      for (const { item, ok, value } of outcomes) (ok ? item.resolve : item.reject)(value);
+    }
+    this.draining = false;
+  }
+
+  close() {
+    this.connection.close();
+  }
+}
 
 function openSqlite(file: string): Database {
-  // Durability first: FULL fsyncs the WAL on every commit, so an acknowledged registration survives
-  // a power cut. busy_timeout covers a CLI command (e.g. a rebuild) holding the write lock briefly.
-  const writer = new PrismaClient({
-    adapter: new PrismaBetterSQLite3({ url: file, timeout: 10_000 }),
-  });
+  const writer = new SqliteWriter(file);
   const reader = new PrismaClient({
     adapter: new PrismaBetterSQLite3({ url: file, readonly: true, fileMustExist: true, timeout: 10_000 }),
   });
-  let pragmas: Promise<unknown> | null = null;
-  const ready = () =>
-    (pragmas ??= Promise.all([
-      writer.$queryRawUnsafe("PRAGMA synchronous = FULL"),
-      writer.$queryRawUnsafe("PRAGMA foreign_keys = ON"),
-    ]));
   return {
     provider: "sqlite",
     reader,
     pgPool: null,
-    async write(work) {
-      await ready();
-      return writer.$transaction(work, TRANSACTION_OPTIONS);
-    },
+    write: (work) => writer.write(work),
     async close() {
-      await Promise.all([writer.$disconnect(), reader.$disconnect()]);
+      await reader.$disconnect();
+      writer.close();
     },
   };
 }
 
 function openPostgres(url: string): Database {
   const pool = new pg.Pool({ connectionString: url, max: 10, allowExitOnIdle: true });
+  // Writers wait for each other on the append lock; a pool of their own keeps them from starving reads.
+  const writers = new pg.Pool({ connectionString: url, max: 4, allowExitOnIdle: true });
+  const types = pgTypes(pg.types);
   // Same models, different generated class: this is the one place the two client types meet.
   const client = new PostgresPrismaClient({ adapter: new PrismaPg(pool) }) as unknown as PrismaClient;
   return {
     provider: "postgresql",
     reader: client,
     pgPool: pool,
-    write(work) {
-      return client.$transaction(async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`;
-        const result = await work(tx);
+    async write(work) {
+      const connection = await writers.connect();
+      try {
+        await connection.query("BEGIN");
+        await connection.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK_KEY]);
+        const result = await work(new PostgresTx(connection, types));
         // Wakes subscription tailers in every instance; delivered at (and only on) commit. Under the
         // lock, MAX(position) is this transaction's last event (or the previous one if it appended none).
-        await tx.$executeRaw`SELECT pg_notify(${APPEND_CHANNEL}, (SELECT COALESCE(MAX(position), 0) FROM events)::text)`;
+        await connection.query("SELECT pg_notify($1, (SELECT COALESCE(MAX(position), 0) FROM events)::text)", [APPEND_CHANNEL]);
+        await connection.query("COMMIT");
         return result;
-      }, TRANSACTION_OPTIONS);
+      } catch (error) {
+        await connection.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        connection.release();
+      }
     },
     async close() {
       await client.$disconnect();
-      await pool.end();
+      await Promise.all([pool.end(), writers.end()]);
     },
   };
 }

@@ -102,25 +102,3 @@ export const rowDateOrNull = (value: unknown): Date | null => (value === null ||
 export const rowBool = (value: unknown): boolean => value === true || value === 1 || value === 1n;
 export const rowInt = (value: unknown): number => Number(value);
 export const rowJson = <T>(value: unknown): T => (typeof value === "string" ? (JSON.parse(value) as T) : (value as T));
-
-// ---- Unique violations: the one place driver errors become "who won the race". -----------------
-
-export type UniqueConstraint = "event_revision" | "live_model_name";
-
-const SQLITE_COLUMNS: Record<UniqueConstraint, string> = {
-  event_revision: "events.stream_id, events.revision",
-  live_model_name: "registered_models.name",
-};
-const PG_CONSTRAINTS: Record<UniqueConstraint, string> = {
-  event_revision: "events_stream_id_revision_key",
-  live_model_name: "registered_models_live_name_key",
-};
-
-export function isUniqueViolation(error: unknown, constraint: UniqueConstraint): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  const e = error as { code?: unknown; message?: unknown; constraint?: unknown };
-  if (e.code === "23505") return e.constraint === PG_CONSTRAINTS[constraint];
-  if (e.code === "SQLITE_CONSTRAINT_UNIQUE")
-    return typeof e.message === "string" && e.message.endsWith(`constraint failed: ${SQLITE_COLUMNS[constraint]}`);
-  return false;
-}

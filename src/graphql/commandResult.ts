@@ -4,6 +4,9 @@ import { executeCommand } from "../application/executeCommand.ts";
 import type { ModelRef } from "../application/executeCommand.ts";
 import { DomainError } from "../domain/errors.ts";
 import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
+import type { ModelVersion, RegisteredModel } from "../db/generated/sqlite/client.ts";
+import type { StreamViews } from "../projections/streamViews.ts";
+import type { RecordedEvent } from "../store/recordedEvent.ts";
 import type { GraphQLContext } from "./context.ts";
 
 export interface CommandPayload {
@@ -13,7 +16,23 @@ export interface CommandPayload {
   readonly positions: readonly number[];
   /** Versions archived by the same stage transition. */
   readonly archivedVersions: readonly number[];
+  /** The projection rows as the command left them (committed), so payloads need not read them back. */
+  readonly views: StreamViews;
+  readonly events: readonly RecordedEvent[];
 }
+
+/**
+ * Pothos' prisma plugin passes a `query` holding the relations the selection needs. With none, the
+ * committed view the command already holds answers the selection, sparing a database read per
+ * mutation (a view has every column of its row).
+ */
+export const needsNoRelations = (query: object) => Object.keys(query).length === 0;
+
+export const versionRowFromView = (payload: CommandPayload, version: number | null): ModelVersion | undefined =>
+  (payload.views.versions.get(version ?? 0) ?? undefined) as unknown as ModelVersion | undefined;
+
+export const modelRowFromView = (payload: CommandPayload): RegisteredModel | undefined =>
+  (payload.views.model ?? undefined) as unknown as RegisteredModel | undefined;
 
 export async function runCommand(
   ctx: GraphQLContext,
@@ -34,5 +53,7 @@ export async function runCommand(
       transitioned?.type === "ModelVersionStageTransitioned"
         ? transitioned.data.archived.map((a) => a.version)
         : [],
+    views: outcome.views,
+    events: outcome.events,
   };
 }

@@ -2,7 +2,7 @@
 // added, or to prove the projections still agree with the log. The same pure evolve functions and
 // writer as the inline projection are used, so a rebuild reproduces exactly what commands wrote.
 import type { Database, Tx } from "../db/database.ts";
-import { readStream } from "../store/eventStore.ts";
+import { readStreamInTransaction, streamIdsAfter } from "../store/eventStore.ts";
 import { applyEvents, emptyStreamViews, persistStreamViews } from "./streamViews.ts";
 import type { StreamViews } from "./streamViews.ts";
 
@@ -17,24 +17,23 @@ export interface RebuildSummary {
 /** Projection rows only: the events table is immutable (its triggers would refuse anyway). */
 async function clearProjections(tx: Tx): Promise<void> {
   // Children first, so the rebuild does not depend on ON DELETE CASCADE being honoured.
-  await tx.modelVersionArtifact.deleteMany();
-  await tx.modelAlias.deleteMany();
-  await tx.modelVersionTag.deleteMany();
-  await tx.modelVersion.deleteMany();
-  await tx.registeredModelTag.deleteMany();
-  await tx.registeredModel.deleteMany();
+  for (const table of [
+    "model_version_artifacts",
+    "model_aliases",
+    "model_version_tags",
+    "model_versions",
+    "registered_model_tags",
+    "registered_models",
+  ]) {
+    await tx.execute(`DELETE FROM ${table}`);
+  }
 }
 
 /** Stream ids in order of their first event (every stream starts at revision 1), a page at a time. */
 async function* streamIdsByFirstPosition(tx: Tx): AsyncGenerator<string> {
   let afterPosition = 0;
   for (;;) {
-    const page = await tx.event.findMany({
-      where: { revision: 1, position: { gt: afterPosition } },
-      orderBy: { position: "asc" },
-      take: STREAM_PAGE_SIZE,
-      select: { streamId: true, position: true },
-    });
+    const page = await streamIdsAfter(tx, afterPosition, STREAM_PAGE_SIZE);
     for (const row of page) yield row.streamId;
     const last = page.at(-1);
     if (last === undefined || page.length < STREAM_PAGE_SIZE) return;
@@ -48,7 +47,7 @@ async function replayStream(tx: Tx, streamId: string): Promise<{ views: StreamVi
   let revision = 0;
   let events = 0;
   for (;;) {
-    const page = await readStream(tx, streamId, { afterRevision: revision, limit: EVENT_PAGE_SIZE });
+    const page = await readStreamInTransaction(tx, streamId, { afterRevision: revision, limit: EVENT_PAGE_SIZE });
     const last = page.at(-1);
     if (last === undefined) break;
     views = applyEvents(views, page);

@@ -1,11 +1,15 @@
 // The thin writer behind the pure projections: loads the rows of one model stream that a batch of
 // events touches, folds the events through the pure evolve functions, and writes back only what
 // changed. Inline projection runs inside the append's transaction; the rebuild uses the same code.
-import type { Db, Prisma, Tx } from "../db/database.ts";
+// Plain SQL through the write session (see src/db/sql.ts for why), one dialect for both providers.
+import type { Tx } from "../db/database.ts";
+import { placeholders, rowBool, rowDate, rowDateOrNull, rowInt, rowJson } from "../db/sql.ts";
+import type { SqlValue } from "../db/sql.ts";
+import type { ArtifactRole } from "../domain/artifacts.ts";
 import { versionsTouchedBy } from "../domain/registeredModel/events.ts";
 import type { Metrics, Params, Stage, Tags, VersionStatus } from "../domain/registeredModel/events.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
-import { evolveVersionArtifacts } from "./modelVersionArtifacts/evolve.ts";
+import { evolveVersionArtifacts, inspectionFromRow } from "./modelVersionArtifacts/evolve.ts";
 import type { ArtifactView } from "./modelVersionArtifacts/evolve.ts";
 import { evolveModelVersionView, modelVersionId } from "./modelVersions/evolve.ts";
 import type { ModelVersionView } from "./modelVersions/evolve.ts";
@@ -21,105 +25,137 @@ export interface StreamViews {
   readonly artifacts: ReadonlyMap<number, readonly ArtifactView[]>;
 }
 
-type Reader = Db | Tx;
+type Row = Record<string, unknown>;
 
-const toTags = (rows: { key: string; value: string }[]): Tags => Object.fromEntries(rows.map((r) => [r.key, r.value]));
+const str = (value: unknown): string => String(value);
+const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+const jsonOrNull = <T>(value: unknown): T | null => (value === null || value === undefined ? null : rowJson<T>(value));
+const toTags = (rows: Row[]): Tags => Object.fromEntries(rows.map((r) => [str(r.key), str(r.value)]));
 
-type VersionRow = Prisma.ModelVersionGetPayload<{ include: { tags: true } }>;
-
-function versionFromRow(row: VersionRow): ModelVersionView {
+function modelFromRow(row: Row, tags: Row[], aliases: Row[]): RegisteredModelView {
   return {
-    id: row.id,
-    modelId: row.modelId,
-    version: row.version,
-    stage: row.stage as Stage,
-    status: row.status as VersionStatus,
-    source: row.source,
-    runId: row.runId,
-    description: row.description,
-    params: row.params as Params,
-    metrics: row.metrics as Metrics,
-    deleted: row.deleted,
-    deletedAt: row.deletedAt,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-    createdBy: row.createdBy,
-    tags: toTags(row.tags),
+    id: str(row.id),
+    name: str(row.name),
+    description: str(row.description),
+    deleted: rowBool(row.deleted),
+    deletedAt: rowDateOrNull(row.deleted_at),
+    createdAt: rowDate(row.created_at),
+    updatedAt: rowDate(row.updated_at),
+    createdBy: str(row.created_by),
+    revision: rowInt(row.revision),
+    lastVersion: rowInt(row.last_version),
+    tags: toTags(tags),
+    aliases: Object.fromEntries(aliases.map((a) => [str(a.alias), rowInt(a.version)])),
   };
 }
 
-const artifactSelect = {
-  versionId: true,
-  path: true,
-  role: true,
-  size: true,
-  sha256: true,
-  mediaType: true,
-  createdAt: true,
-  createdBy: true,
-} as const;
-
-type ArtifactRow = Prisma.ModelVersionArtifactGetPayload<{ select: typeof artifactSelect }>;
-
-function artifactFromRow(row: ArtifactRow): ArtifactView {
-  return { ...row, role: row.role as ArtifactView["role"], size: Number(row.size) };
+function versionFromRow(row: Row, tags: Row[]): ModelVersionView {
+  return {
+    id: str(row.id),
+    modelId: str(row.model_id),
+    version: rowInt(row.version),
+    stage: str(row.stage) as Stage,
+    status: str(row.status) as VersionStatus,
+    source: str(row.source),
+    runId: strOrNull(row.run_id),
+    description: str(row.description),
+    params: rowJson<Params>(row.params),
+    metrics: rowJson<Metrics>(row.metrics),
+    deleted: rowBool(row.deleted),
+    deletedAt: rowDateOrNull(row.deleted_at),
+    createdAt: rowDate(row.created_at),
+    updatedAt: rowDate(row.updated_at),
+    createdBy: str(row.created_by),
+    tags: toTags(tags),
+    signature: jsonOrNull<ModelVersionView["signature"]>(row.signature),
+  };
 }
 
-async function loadArtifacts(db: Reader, streamId: string, versions: Iterable<number>): Promise<Map<number, ArtifactView[]>> {
-  const numbers = [...versions];
-  const byVersion = new Map<number, ArtifactView[]>(numbers.map((v) => [v, []]));
-  if (numbers.length === 0) return byVersion;
-  const ids = new Map(numbers.map((v) => [modelVersionId(streamId, v), v]));
-  const rows = await db.modelVersionArtifact.findMany({
-    where: { versionId: { in: [...ids.keys()] } },
-    select: artifactSelect,
-    orderBy: [{ createdAt: "asc" }, { path: "asc" }],
-  });
-  for (const row of rows) byVersion.get(ids.get(row.versionId) ?? 0)?.push(artifactFromRow(row));
-  return byVersion;
+function artifactFromRow(row: Row): ArtifactView {
+  return {
+    versionId: str(row.version_id),
+    path: str(row.path),
+    role: str(row.role) as ArtifactRole,
+    size: rowInt(row.size),
+    sha256: str(row.sha256),
+    mediaType: str(row.media_type),
+    createdAt: rowDate(row.created_at),
+    createdBy: str(row.created_by),
+    inspection: inspectionFromRow({
+      format: strOrNull(row.format),
+      formatVersion: strOrNull(row.format_version),
+      producer: jsonOrNull(row.producer),
+      metadata: jsonOrNull(row.metadata),
+      verdict: strOrNull(row.verdict),
+      findings: jsonOrNull(row.findings),
+      inspectedAt: rowDateOrNull(row.inspected_at),
+    }),
+  };
 }
 
+function groupBy(rows: Row[], key: string): Map<string, Row[]> {
+  const groups = new Map<string, Row[]>();
+  for (const row of rows) {
+    const k = str(row[key]);
+    const list = groups.get(k);
+    if (list) list.push(row);
+    else groups.set(k, [row]);
+  }
+  return groups;
+}
+
+/**
+ * Loads a stream's model view and the versions a command needs: the given numbers, and (when
+ * `versionsInStage` is set) every live version in that stage, each with its tags and artifacts.
+ */
 export async function loadStreamViews(
-  db: Reader,
+  tx: Tx,
   streamId: string,
   versions: readonly number[],
   versionsInStage: Stage | null,
 ): Promise<StreamViews> {
-  const [model, byNumber, inStage] = await Promise.all([
-    db.registeredModel.findUnique({ where: { id: streamId }, include: { tags: true, aliases: true } }),
-    versions.length === 0
-      ? Promise.resolve([])
-      : db.modelVersion.findMany({ where: { modelId: streamId, version: { in: [...versions] } }, include: { tags: true } }),
-    versionsInStage === null
-      ? Promise.resolve([])
-      : db.modelVersion.findMany({
-          where: { modelId: streamId, stage: versionsInStage, deleted: false },
-          include: { tags: true },
-        }),
+  const [models, modelTags, aliases] = await Promise.all([
+    tx.query("SELECT * FROM registered_models WHERE id = ?", [streamId]),
+    tx.query("SELECT key, value FROM registered_model_tags WHERE model_id = ?", [streamId]),
+    tx.query("SELECT alias, version FROM model_aliases WHERE model_id = ?", [streamId]),
   ]);
+  const conditions: string[] = [];
+  const params: SqlValue[] = [streamId];
+  if (versions.length > 0) {
+    conditions.push(`version IN (${placeholders(versions.length)})`);
+    params.push(...versions);
+  }
+  if (versionsInStage !== null) {
+    conditions.push("(stage = ? AND deleted = ?)");
+    params.push(versionsInStage, false);
+  }
+  const versionRows =
+    conditions.length === 0
+      ? []
+      : await tx.query(`SELECT * FROM model_versions WHERE model_id = ? AND (${conditions.join(" OR ")})`, params);
+  const ids = versionRows.map((r) => str(r.id));
+  const [versionTags, artifactRows] =
+    ids.length === 0
+      ? [[], []]
+      : await Promise.all([
+          tx.query(`SELECT version_id, key, value FROM model_version_tags WHERE version_id IN (${placeholders(ids.length)})`, ids),
+          tx.query(
+            `SELECT * FROM model_version_artifacts WHERE version_id IN (${placeholders(ids.length)}) ORDER BY created_at, path`,
+            ids,
+          ),
+        ]);
+  const tagsByVersion = groupBy(versionTags, "version_id");
+  const artifactsByVersion = groupBy(artifactRows, "version_id");
+
   const loaded = new Map<number, ModelVersionView | null>(versions.map((v) => [v, null]));
-  for (const row of [...byNumber, ...inStage]) loaded.set(row.version, versionFromRow(row));
-  const existing = [...loaded].filter(([, view]) => view !== null).map(([number]) => number);
-  const artifacts = await loadArtifacts(db, streamId, existing);
-  return {
-    streamId,
-    model: model && {
-      id: model.id,
-      name: model.name,
-      description: model.description,
-      deleted: model.deleted,
-      deletedAt: model.deletedAt,
-      createdAt: model.createdAt,
-      updatedAt: model.updatedAt,
-      createdBy: model.createdBy,
-      revision: model.revision,
-      lastVersion: model.lastVersion,
-      tags: toTags(model.tags),
-      aliases: Object.fromEntries(model.aliases.map((a) => [a.alias, a.version])),
-    },
-    versions: loaded,
-    artifacts,
-  };
+  const artifacts = new Map<number, readonly ArtifactView[]>();
+  for (const row of versionRows) {
+    const view = versionFromRow(row, tagsByVersion.get(str(row.id)) ?? []);
+    loaded.set(view.version, view);
+    artifacts.set(view.version, (artifactsByVersion.get(view.id) ?? []).map(artifactFromRow));
+  }
+  const model = models[0];
+  return { streamId, model: model ? modelFromRow(model, modelTags, aliases) : null, versions: loaded, artifacts };
 }
 
 export const emptyStreamViews = (streamId: string): StreamViews => ({
@@ -130,10 +166,10 @@ export const emptyStreamViews = (streamId: string): StreamViews => ({
 });
 
 /** Loads the versions that `events` touch and that `views` does not hold yet. */
-export async function withVersionsFor(db: Reader, views: StreamViews, events: readonly RecordedEvent[]): Promise<StreamViews> {
+export async function withVersionsFor(tx: Tx, views: StreamViews, events: readonly RecordedEvent[]): Promise<StreamViews> {
   const missing = [...new Set(events.flatMap(versionsTouchedBy))].filter((v) => !views.versions.has(v));
   if (missing.length === 0) return views;
-  const extra = await loadStreamViews(db, views.streamId, missing, null);
+  const extra = await loadStreamViews(tx, views.streamId, missing, null);
   return {
     ...views,
     versions: new Map([...views.versions, ...extra.versions]),
@@ -158,28 +194,54 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
   return { streamId: views.streamId, model, versions, artifacts };
 }
 
-async function syncTags(
+const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+
+/** Deletes keys that disappeared and upserts keys whose value changed. */
+async function syncKeyValues(
+  tx: Tx,
+  table: "registered_model_tags" | "model_version_tags",
+  owner: { column: "model_id" | "version_id"; id: string },
   before: Tags,
   after: Tags,
-  remove: (keys: string[]) => Promise<unknown>,
-  upsert: (key: string, value: string, existed: boolean) => Promise<unknown>,
-) {
+): Promise<void> {
   const removed = Object.keys(before).filter((k) => !(k in after));
-  if (removed.length > 0) await remove(removed);
-  for (const [key, value] of Object.entries(after)) {
-    if (before[key] !== value) await upsert(key, value, key in before);
-  }
+  if (removed.length > 0)
+    await tx.execute(`DELETE FROM ${table} WHERE ${owner.column} = ? AND key IN (${placeholders(removed.length)})`, [owner.id, ...removed]);
+  const changed = Object.entries(after).filter(([key, value]) => before[key] !== value);
+  if (changed.length === 0) return;
+  await tx.execute(
+    `INSERT INTO ${table} (${owner.column}, key, value) VALUES ${changed.map(() => "(?, ?, ?)").join(", ")}
+     ON CONFLICT (${owner.column}, key) DO UPDATE SET value = excluded.value`,
+    changed.flatMap(([key, value]) => [owner.id, key, value]),
+  );
 }
 
-function modelRow(view: RegisteredModelView) {
-  const { tags: _tags, aliases: _aliases, ...row } = view;
-  return row;
-}
+const MODEL_COLUMNS = "name = ?, description = ?, deleted = ?, deleted_at = ?, updated_at = ?, revision = ?, last_version = ?";
+const modelValues = (m: RegisteredModelView): SqlValue[] => [m.name, m.description, m.deleted, m.deletedAt, m.updatedAt, m.revision, m.lastVersion];
 
-function versionRow(view: ModelVersionView) {
-  const { tags: _tags, ...row } = view;
-  return { ...row, params: row.params as Prisma.InputJsonObject, metrics: row.metrics as Prisma.InputJsonObject };
-}
+const VERSION_COLUMNS =
+  "stage = ?, status = ?, source = ?, run_id = ?, description = ?, params = ?, metrics = ?, deleted = ?, deleted_at = ?, updated_at = ?, signature = ?";
+const versionValues = (v: ModelVersionView): SqlValue[] => [
+  v.stage,
+  v.status,
+  v.source,
+  v.runId,
+  v.description,
+  json(v.params),
+  json(v.metrics),
+  v.deleted,
+  v.deletedAt,
+  v.updatedAt,
+  json(v.signature),
+];
+
+const ARTIFACT_INSPECTION_COLUMNS = ["format", "format_version", "producer", "metadata", "verdict", "findings", "inspected_at"];
+const artifactInspectionValues = (a: ArtifactView): SqlValue[] => {
+  const i = a.inspection;
+  return i === null
+    ? [null, null, null, null, null, null, null]
+    : [i.format, i.formatVersion, json(i.producer), json(i.metadata), i.verdict, json(i.findings), i.inspectedAt];
+};
 
 /** Writes the difference between two states of a stream's views. Run inside the write transaction. */
 export async function persistStreamViews(tx: Tx, before: StreamViews, after: StreamViews): Promise<void> {
@@ -187,63 +249,62 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
   if (model === null) return;
   const previous = before.model;
   if (previous === null) {
-    await tx.registeredModel.create({ data: modelRow(model) });
-  } else {
-    await tx.registeredModel.update({ where: { id: model.id }, data: modelRow(model) });
+    await tx.execute(
+      `INSERT INTO registered_models (id, created_at, created_by, name, description, deleted, deleted_at, updated_at, revision, last_version)
+       VALUES (${placeholders(10)})`,
+      [model.id, model.createdAt, model.createdBy, ...modelValues(model)],
+    );
+  } else if (previous !== model) {
+    await tx.execute(`UPDATE registered_models SET ${MODEL_COLUMNS} WHERE id = ?`, [...modelValues(model), model.id]);
   }
 
-  // Versions before aliases: an alias row references its version row.
+  // Versions before their tags, artifacts and aliases: those rows reference the version row.
   for (const [number, view] of after.versions) {
     const old = before.versions.get(number) ?? null;
     if (view === null || view === old) continue;
     if (old === null) {
-      await tx.modelVersion.create({ data: versionRow(view) });
-      const tags = Object.entries(view.tags).map(([key, value]) => ({ versionId: view.id, key, value }));
-      if (tags.length > 0) await tx.modelVersionTag.createMany({ data: tags });
-      continue;
+      await tx.execute(
+        `INSERT INTO model_versions (id, model_id, version, created_at, created_by, stage, status, source, run_id, description, params, metrics, deleted, deleted_at, updated_at, signature)
+         VALUES (${placeholders(16)})`,
+        [view.id, view.modelId, view.version, view.createdAt, view.createdBy, ...versionValues(view)],
+      );
+    } else {
+      await tx.execute(`UPDATE model_versions SET ${VERSION_COLUMNS} WHERE id = ?`, [...versionValues(view), view.id]);
     }
-    await tx.modelVersion.update({ where: { id: view.id }, data: versionRow(view) });
-    await syncTags(
-      old.tags,
-      view.tags,
-      (keys) => tx.modelVersionTag.deleteMany({ where: { versionId: view.id, key: { in: keys } } }),
-      (key, value, existed) =>
-        existed
-          ? tx.modelVersionTag.update({ where: { versionId_key: { versionId: view.id, key } }, data: { value } })
-          : tx.modelVersionTag.create({ data: { versionId: view.id, key, value } }),
-    );
+    await syncKeyValues(tx, "model_version_tags", { column: "version_id", id: view.id }, old?.tags ?? {}, view.tags);
   }
 
-  // Artifacts are immutable once added: only new paths are written.
+  // Artifacts are never removed; a changed view object means a new path or a new inspection.
   for (const [number, list] of after.artifacts) {
     const old = before.artifacts.get(number) ?? [];
     if (list === old || after.versions.get(number) == null) continue;
-    const known = new Set(old.map((a) => a.path));
-    const added = list.filter((a) => !known.has(a.path));
-    if (added.length > 0) await tx.modelVersionArtifact.createMany({ data: added.map((a) => ({ ...a, size: BigInt(a.size) })) });
+    const oldByPath = new Map(old.map((a) => [a.path, a]));
+    const changed = list.filter((a) => oldByPath.get(a.path) !== a);
+    for (const a of changed) {
+      await tx.execute(
+        `INSERT INTO model_version_artifacts (version_id, path, role, size, sha256, media_type, created_at, created_by, ${ARTIFACT_INSPECTION_COLUMNS.join(", ")})
+         VALUES (${placeholders(15)})
+         ON CONFLICT (version_id, path) DO UPDATE SET ${ARTIFACT_INSPECTION_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}`,
+        [a.versionId, a.path, a.role, a.size, a.sha256, a.mediaType, a.createdAt, a.createdBy, ...artifactInspectionValues(a)],
+      );
+    }
   }
 
-  await syncTags(
-    previous?.tags ?? {},
-    model.tags,
-    (keys) => tx.registeredModelTag.deleteMany({ where: { modelId: model.id, key: { in: keys } } }),
-    (key, value, existed) =>
-      existed
-        ? tx.registeredModelTag.update({ where: { modelId_key: { modelId: model.id, key } }, data: { value } })
-        : tx.registeredModelTag.create({ data: { modelId: model.id, key, value } }),
-  );
+  await syncKeyValues(tx, "registered_model_tags", { column: "model_id", id: model.id }, previous?.tags ?? {}, model.tags);
 
   const oldAliases = previous?.aliases ?? {};
   const removedAliases = Object.keys(oldAliases).filter((a) => !(a in model.aliases));
   if (removedAliases.length > 0)
-    await tx.modelAlias.deleteMany({ where: { modelId: model.id, alias: { in: removedAliases } } });
+    await tx.execute(`DELETE FROM model_aliases WHERE model_id = ? AND alias IN (${placeholders(removedAliases.length)})`, [
+      model.id,
+      ...removedAliases,
+    ]);
   for (const [alias, version] of Object.entries(model.aliases)) {
     if (oldAliases[alias] === version) continue;
-    const versionId = modelVersionId(model.id, version);
-    await tx.modelAlias.upsert({
-      where: { modelId_alias: { modelId: model.id, alias } },
-      create: { modelId: model.id, alias, version, versionId },
-      update: { version, versionId },
-    });
+    await tx.execute(
+      `INSERT INTO model_aliases (model_id, alias, version_id, version) VALUES (?, ?, ?, ?)
+       ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id, version = excluded.version`,
+      [model.id, alias, modelVersionId(model.id, version), version],
+    );
   }
 }

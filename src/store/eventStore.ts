@@ -1,14 +1,14 @@
 // The one owner of the event table: append with an expected revision, read a stream, read the log
-// after a global position. Nothing else writes events.
+// after a global position. Nothing else writes events. Appends and in-transaction reads use the
+// write path's SQL session; reads from outside a transaction use the Prisma reader.
 import type { Db, Tx } from "../db/database.ts";
+import { placeholders, rowDate, rowInt, rowJson } from "../db/sql.ts";
 import { ConcurrencyError } from "../domain/errors.ts";
 import { parseRegisteredModelEvent } from "../domain/registeredModel/eventSchemas.ts";
 import { EVENT_SCHEMA_VERSIONS } from "../domain/registeredModel/events.ts";
 import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import type { EventMetadata, RecordedEvent } from "./recordedEvent.ts";
 import { isUniqueViolation } from "./uniqueViolation.ts";
-
-type Reader = Db | Tx;
 
 interface EventRow {
   position: number;
@@ -23,6 +23,7 @@ interface EventRow {
   causationId: string | null;
 }
 
+/** Validates a stored event (zod, via the domain's schemas) and attaches its metadata. */
 export function toRecordedEvent(row: EventRow): RecordedEvent {
   const event = parseRegisteredModelEvent(row.type, row.schemaVersion, row.data);
   return {
@@ -38,6 +39,8 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   };
 }
 
+const COLUMNS = "stream_id, revision, type, schema_version, data, actor, occurred_at, correlation_id, causation_id";
+
 /**
  * Appends events to a stream whose current revision is `expectedRevision` (0 for a new stream).
  * A concurrent append to the same stream violates the (stream, revision) unique key: that, and only
@@ -51,35 +54,94 @@ export async function appendToStream(
   metadata: EventMetadata,
 ): Promise<RecordedEvent[]> {
   if (events.length === 0) return [];
+  const values = events.flatMap((event, i) => [
+    streamId,
+    expectedRevision + i + 1,
+    event.type,
+    EVENT_SCHEMA_VERSIONS[event.type],
+    JSON.stringify(event.data),
+    metadata.actor,
+    metadata.occurredAt,
+    metadata.correlationId,
+    metadata.causationId,
+  ]);
+  const rows = events.map(() => `(${placeholders(9)})`).join(", ");
+  let inserted: { position: number | string; revision: number }[];
   try {
-    const rows = await tx.event.createManyAndReturn({
-      data: events.map((event, i) => {
-        // Widened without an assertion: tsc rejects Params (Record<string, unknown>) as Prisma JSON,
-        // while type-aware lint sees the generated JSON type as accepting it and flags any cast.
-        const data: object = event.data;
-        return {
-          streamId,
-          revision: expectedRevision + i + 1,
-          type: event.type,
-          schemaVersion: EVENT_SCHEMA_VERSIONS[event.type],
-          data,
-          ...metadata,
-        };
-      }),
-    });
-    return rows.sort((a, b) => a.position - b.position).map(toRecordedEvent);
+    inserted = await tx.query(`INSERT INTO events (${COLUMNS}) VALUES ${rows} RETURNING position, revision`, values);
   } catch (error) {
-    if (isUniqueViolation(error, "events")) {
+    if (isUniqueViolation(error, "event_revision")) {
       // The winner's revision is not readable inside an aborted PostgreSQL transaction; the caller
       // retries with a fresh read, which reports the actual revision if it still conflicts.
       throw new ConcurrencyError(streamId, expectedRevision, -1);
     }
     throw error;
   }
+  const positions = new Map(inserted.map((r) => [rowInt(r.revision), rowInt(r.position)]));
+  return events.map((event, i) => {
+    const revision = expectedRevision + i + 1;
+    return {
+      ...event,
+      position: positions.get(revision) ?? 0,
+      streamId,
+      revision,
+      schemaVersion: EVENT_SCHEMA_VERSIONS[event.type],
+      ...metadata,
+    } as RecordedEvent;
+  });
+}
+
+interface EventSqlRow {
+  position: number | string;
+  stream_id: string;
+  revision: number;
+  type: string;
+  schema_version: number;
+  data: unknown;
+  actor: string;
+  occurred_at: unknown;
+  correlation_id: string | null;
+  causation_id: string | null;
+}
+
+const fromSqlRow = (row: EventSqlRow): RecordedEvent =>
+  toRecordedEvent({
+    position: rowInt(row.position),
+    streamId: row.stream_id,
+    revision: rowInt(row.revision),
+    type: row.type,
+    schemaVersion: rowInt(row.schema_version),
+    data: rowJson(row.data),
+    actor: row.actor,
+    occurredAt: rowDate(row.occurred_at),
+    correlationId: row.correlation_id,
+    causationId: row.causation_id,
+  });
+
+/** A stream's events after a revision, read inside a write transaction (the rebuild does this). */
+export async function readStreamInTransaction(
+  tx: Tx,
+  streamId: string,
+  options: { afterRevision?: number; limit?: number } = {},
+): Promise<RecordedEvent[]> {
+  const rows = await tx.query<EventSqlRow>(
+    `SELECT position, ${COLUMNS} FROM events WHERE stream_id = ? AND revision > ? ORDER BY revision LIMIT ?`,
+    [streamId, options.afterRevision ?? 0, options.limit ?? 1_000_000],
+  );
+  return rows.map(fromSqlRow);
+}
+
+/** Stream ids in order of their first event, a page at a time, inside a write transaction. */
+export async function streamIdsAfter(tx: Tx, afterPosition: number, limit: number): Promise<{ streamId: string; position: number }[]> {
+  const rows = await tx.query<{ stream_id: string; position: number | string }>(
+    "SELECT stream_id, position FROM events WHERE revision = 1 AND position > ? ORDER BY position LIMIT ?",
+    [afterPosition, limit],
+  );
+  return rows.map((r) => ({ streamId: r.stream_id, position: rowInt(r.position) }));
 }
 
 export async function readStream(
-  db: Reader,
+  db: Db,
   streamId: string,
   options: { afterRevision?: number; limit?: number } = {},
 ): Promise<RecordedEvent[]> {
@@ -92,7 +154,7 @@ export async function readStream(
 }
 
 /** Events after a global position, in position order (subscriptions and audits tail the log with this). */
-export async function readAll(db: Reader, afterPosition: number, limit: number): Promise<RecordedEvent[]> {
+export async function readAll(db: Db, afterPosition: number, limit: number): Promise<RecordedEvent[]> {
   const rows = await db.event.findMany({
     where: { position: { gt: afterPosition } },
     orderBy: { position: "asc" },
@@ -101,7 +163,7 @@ export async function readAll(db: Reader, afterPosition: number, limit: number):
   return rows.map(toRecordedEvent);
 }
 
-export async function lastPosition(db: Reader): Promise<number> {
+export async function lastPosition(db: Db): Promise<number> {
   const last = await db.event.findFirst({ orderBy: { position: "desc" }, select: { position: true } });
   return last?.position ?? 0;
 }

@@ -1,31 +1,22 @@
-// Prisma reports unique violations as P2002 on both providers. Through driver adapters the violated
-// columns are not in `meta.target` but under `meta.driverAdapterError.cause.constraint` (quoted on
-// PostgreSQL, bare on SQLite), and the table name is not reported at all, so we match columns.
-import { Prisma } from "../db/generated/sqlite/client.ts";
+// Which unique constraint a failed write broke, read from the driver's error: the one place where a
+// lost race becomes domain language (a concurrency conflict, or a live name taken meanwhile).
+// better-sqlite3 names the columns in its message; pg names the constraint.
+export type UniqueConstraint = "event_revision" | "live_model_name";
 
-const TABLE_COLUMNS: Record<string, readonly string[]> = {
-  events: ["stream_id", "revision"],
-  registered_models: ["name"],
+const SQLITE_COLUMNS: Record<UniqueConstraint, string> = {
+  event_revision: "events.stream_id, events.revision",
+  live_model_name: "registered_models.name",
+};
+const PG_CONSTRAINTS: Record<UniqueConstraint, string> = {
+  event_revision: "events_stream_id_revision_key",
+  live_model_name: "registered_models_live_name_key",
 };
 
-function violatedColumns(error: Prisma.PrismaClientKnownRequestError): string[] {
-  const meta = error.meta as
-    | { target?: unknown; driverAdapterError?: { cause?: { constraint?: { fields?: unknown; index?: unknown } } } }
-    | undefined;
-  const constraint = meta?.driverAdapterError?.cause?.constraint;
-  const raw = constraint?.fields ?? meta?.target ?? [];
-  const fields = Array.isArray(raw) ? raw : [raw];
-  const names = fields.map((f) => String(f).replaceAll('"', "").replace(/^.*\./, ""));
-  if (typeof constraint?.index === "string") names.push(constraint.index);
-  return names;
-}
-
-export function isUniqueViolation(error: unknown, table: keyof typeof TABLE_COLUMNS): boolean {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== "P2002") return false;
-  const columns = violatedColumns(error);
-  const expected = TABLE_COLUMNS[table] ?? [];
-  return (
-    expected.every((c) => columns.includes(c)) ||
-    columns.some((c) => c === `${table}_live_name_key` || c.startsWith(`${table}_`))
-  );
+export function isUniqueViolation(error: unknown, constraint: UniqueConstraint): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const e = error as { code?: unknown; message?: unknown; constraint?: unknown };
+  if (e.code === "23505") return e.constraint === PG_CONSTRAINTS[constraint];
+  if (e.code === "SQLITE_CONSTRAINT_UNIQUE")
+    return typeof e.message === "string" && e.message.endsWith(`constraint failed: ${SQLITE_COLUMNS[constraint]}`);
+  return false;
 }

@@ -35,6 +35,7 @@ describe("evolveModelVersionView", () => {
       updatedAt: minutesAfterT0(2),
       createdBy: "carol",
       tags: { a: "1" },
+      signature: null,
     });
     expect(modelVersionId("m", 7)).toBe("m:7");
   });

@@ -65,14 +65,16 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
 
       // Damage every projection table, so a rebuild that did nothing would be caught.
       await t.db.write(async (tx) => {
-        await tx.modelAlias.deleteMany();
-        await tx.modelVersionArtifact.deleteMany({ where: { path: "model.bin" } });
-        await tx.modelVersionTag.deleteMany({ where: { key: "framework" } });
-        await tx.modelVersion.updateMany({ data: { stage: "None", description: "tampered" } });
-        await tx.registeredModelTag.create({
-          data: { modelId: inline.registeredModels![0]!.id as string, key: "stray", value: "x" },
-        });
-        await tx.registeredModel.updateMany({ data: { revision: 0, lastVersion: 0 } });
+        await tx.execute("DELETE FROM model_aliases");
+        await tx.execute("DELETE FROM model_version_artifacts WHERE path = ?", ["model.bin"]);
+        await tx.execute("DELETE FROM model_version_tags WHERE key = ?", ["framework"]);
+        await tx.execute("UPDATE model_versions SET stage = ?, description = ?", ["None", "tampered"]);
+        await tx.execute("INSERT INTO registered_model_tags (model_id, key, value) VALUES (?, ?, ?)", [
+          inline.registeredModels![0]!.id as string,
+          "stray",
+          "x",
+        ]);
+        await tx.execute("UPDATE registered_models SET revision = ?, last_version = ?", [0, 0]);
       });
       expect(await dumpProjections(t.db.reader)).not.toEqual(inline);
 
@@ -104,7 +106,7 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
     const inline = await dumpProjections(t.db.reader);
     expect(inline.modelVersionArtifacts!.filter((a) => a.versionId === "with-artifacts:1")).toHaveLength(2);
 
-    await t.db.write((tx) => tx.modelVersionArtifact.deleteMany());
+    await t.db.write((tx) => tx.execute("DELETE FROM model_version_artifacts"));
     await rebuildProjections(t.db);
     expect(await dumpProjections(t.db.reader)).toEqual(inline);
   });

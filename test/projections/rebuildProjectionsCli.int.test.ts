@@ -47,8 +47,8 @@ describe("the projections:rebuild CLI against a SQLite DATA_DIR", () => {
       });
       expected = await dumpProjections(db.reader);
       await db.write(async (tx) => {
-        await tx.modelAlias.deleteMany();
-        await tx.registeredModel.update({ where: { id: "cli-b" }, data: { name: "garbage" } });
+        await tx.execute("DELETE FROM model_aliases");
+        await tx.execute("UPDATE registered_models SET name = ? WHERE id = ?", ["garbage", "cli-b"]);
       });
     } finally {
       // One client per SQLite file per process: the CLI must be the only writer while it runs.

@@ -1,38 +1,29 @@
-// Unique violations surface differently per provider through the driver adapters; the application
-// relies on telling the events key apart from the live-name index on both.
+// Unique violations surface differently per driver (better-sqlite3 names columns, pg the constraint);
+// the application relies on telling the events key apart from the live-name index on both.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Tx } from "../../src/db/database.ts";
 import { isUniqueViolation } from "../../src/store/uniqueViolation.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 
 const now = new Date();
-const model = (id: string, name: string, deleted = false) => ({
-  id,
-  name,
-  deleted,
-  createdAt: now,
-  updatedAt: now,
-  createdBy: "t",
-  revision: 1,
-  lastVersion: 0,
-});
-const event = (streamId: string, revision: number) => ({
-  streamId,
-  revision,
-  type: "RegisteredModelDeleted",
-  schemaVersion: 1,
-  data: { name: "x" },
-  actor: "t",
-  occurredAt: now,
-});
+const insertModel = (tx: Tx, id: string, name: string, deleted = false) =>
+  tx.execute(
+    "INSERT INTO registered_models (id, name, description, deleted, created_at, updated_at, created_by, revision, last_version) VALUES (?, ?, '', ?, ?, ?, 't', 1, 0)",
+    [id, name, deleted, now, now],
+  );
+const insertEvent = (tx: Tx, streamId: string, revision: number) =>
+  tx.execute(
+    "INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at) VALUES (?, ?, 'RegisteredModelDeleted', 1, ?, 't', ?)",
+    [streamId, revision, JSON.stringify({ name: "x" }), now],
+  );
 
 describe.each(await providers())("isUniqueViolation on %s", (provider) => {
   let t: Awaited<ReturnType<typeof openTestDatabase>>;
   beforeAll(async () => {
     t = await openTestDatabase(provider);
     await t.db.write(async (tx) => {
-      await tx.registeredModel.create({ data: model("a", "shared") });
-      await tx.event.create({ data: event("s", 1) });
+      await insertModel(tx, "a", "shared");
+      await insertEvent(tx, "s", 1);
     });
   });
   afterAll(async () => {
@@ -49,24 +40,35 @@ describe.each(await providers())("isUniqueViolation on %s", (provider) => {
   }
 
   it("recognises a duplicate (stream, revision) as the events key only", async () => {
-    const error = await errorOf((tx) => tx.event.create({ data: event("s", 1) }));
-    expect(isUniqueViolation(error, "events")).toBe(true);
-    expect(isUniqueViolation(error, "registered_models")).toBe(false);
+    const error = await errorOf((tx) => insertEvent(tx, "s", 1));
+    expect(isUniqueViolation(error, "event_revision")).toBe(true);
+    expect(isUniqueViolation(error, "live_model_name")).toBe(false);
   });
 
-  it("recognises a second live model with the same name as the registered_models name index only", async () => {
-    const error = await errorOf((tx) => tx.registeredModel.create({ data: model("b", "shared") }));
-    expect(isUniqueViolation(error, "registered_models")).toBe(true);
-    expect(isUniqueViolation(error, "events")).toBe(false);
+  it("recognises a second live model with the same name as the live-name index only", async () => {
+    const error = await errorOf((tx) => insertModel(tx, "b", "shared"));
+    expect(isUniqueViolation(error, "live_model_name")).toBe(true);
+    expect(isUniqueViolation(error, "event_revision")).toBe(false);
   });
 
   it("allows the name again when the other holder is deleted, and ignores other errors", async () => {
-    await t.db.write((tx) => tx.registeredModel.create({ data: model("c", "shared", true) }));
+    await t.db.write((tx) => insertModel(tx, "c", "shared", true));
     expect(await t.db.reader.registeredModel.count({ where: { name: "shared" } })).toBe(2);
-    expect(isUniqueViolation(new Error("P2002"), "events")).toBe(false);
+    expect(isUniqueViolation(new Error("UNIQUE constraint failed: events.stream_id, events.revision"), "event_revision")).toBe(false);
     const notUnique = await errorOf((tx) =>
-      tx.registeredModelTag.create({ data: { modelId: "missing", key: "k", value: "v" } }),
+      tx.execute("INSERT INTO registered_model_tags (model_id, key, value) VALUES (?, ?, ?)", ["missing", "k", "v"]),
     );
-    expect(isUniqueViolation(notUnique, "registered_models")).toBe(false);
+    expect(isUniqueViolation(notUnique, "live_model_name")).toBe(false);
+  });
+
+  it("rolls back only the failed command when writes share a commit", async () => {
+    const results = await Promise.allSettled([
+      t.db.write((tx) => insertModel(tx, "g1", "group-1")),
+      t.db.write((tx) => insertModel(tx, "g2", "shared")),
+      t.db.write((tx) => insertModel(tx, "g3", "group-3")),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    const names = (await t.db.reader.registeredModel.findMany({ where: { id: { in: ["g1", "g2", "g3"] } }, orderBy: { id: "asc" } })).map((m) => m.name);
+    expect(names).toEqual(["group-1", "group-3"]);
   });
 });

@@ -2,7 +2,8 @@
 import type { Prisma } from "../../db/database.ts";
 import type { Metrics, Params, Stage, VersionStatus } from "../../domain/registeredModel/events.ts";
 import { builder } from "../builder.ts";
-import { runCommand } from "../commandResult.ts";
+import type { Event } from "../../db/generated/sqlite/client.ts";
+import { needsNoRelations, runCommand, versionRowFromView } from "../commandResult.ts";
 import type { CommandPayload } from "../commandResult.ts";
 import {
   MetricInput,
@@ -193,11 +194,16 @@ export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVe
     modelVersion: t.prismaField({
       type: "ModelVersion",
       description: "The version as it is now.",
-      resolve: (query, payload, _args, ctx) =>
-        ctx.db.reader.modelVersion.findUniqueOrThrow({
-          ...query,
-          where: { modelId_version: { modelId: payload.modelId, version: payload.version ?? 0 } },
-        }),
+      resolve: (query, payload, _args, ctx) => {
+        const row = needsNoRelations(query) ? versionRowFromView(payload, payload.version) : undefined;
+        return (
+          row ??
+          ctx.db.reader.modelVersion.findUniqueOrThrow({
+            ...query,
+            where: { modelId_version: { modelId: payload.modelId, version: payload.version ?? 0 } },
+          })
+        );
+      },
     }),
     archivedVersions: t.prismaField({
       type: ["ModelVersion"],
@@ -216,11 +222,13 @@ export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVe
       type: ["Event"],
       description: "Events appended by this change, in order.",
       resolve: (query, payload, _args, ctx) =>
-        ctx.db.reader.event.findMany({
-          ...query,
-          where: { position: { in: [...payload.positions] } },
-          orderBy: { position: "asc" },
-        }),
+        needsNoRelations(query)
+          ? (payload.events as unknown as Event[])
+          : ctx.db.reader.event.findMany({
+              ...query,
+              where: { position: { in: [...payload.positions] } },
+              orderBy: { position: "asc" },
+            }),
     }),
   }),
 });

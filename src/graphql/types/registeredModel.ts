@@ -1,7 +1,8 @@
 // RegisteredModel: the object type, its queries, and the mutations that change a model itself.
 import { randomUUID } from "node:crypto";
 import { builder } from "../builder.ts";
-import { runCommand } from "../commandResult.ts";
+import type { Event } from "../../db/generated/sqlite/client.ts";
+import { modelRowFromView, needsNoRelations, runCommand } from "../commandResult.ts";
 import type { CommandPayload } from "../commandResult.ts";
 import { OrderDirection, StageEnum, TagFilter, TagInput, TagRef, tagWhere, tagsSelection } from "./common.ts";
 import { MUTATION_ERRORS } from "./errors.ts";
@@ -192,17 +193,20 @@ export const RegisteredModelPayloadRef = builder
         type: "RegisteredModel",
         description: "The model as it is now.",
         resolve: (query, payload, _args, ctx) =>
+          (needsNoRelations(query) ? modelRowFromView(payload) : undefined) ??
           ctx.db.reader.registeredModel.findUniqueOrThrow({ ...query, where: { id: payload.modelId } }),
       }),
       events: t.prismaField({
         type: ["Event"],
         description: "Events appended by this change, in order.",
         resolve: (query, payload, _args, ctx) =>
-          ctx.db.reader.event.findMany({
-            ...query,
-            where: { position: { in: [...payload.positions] } },
-            orderBy: { position: "asc" },
-          }),
+          needsNoRelations(query)
+            ? (payload.events as unknown as Event[])
+            : ctx.db.reader.event.findMany({
+                ...query,
+                where: { position: { in: [...payload.positions] } },
+                orderBy: { position: "asc" },
+              }),
       }),
     }),
   });
