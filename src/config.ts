@@ -1,7 +1,9 @@
 // Runtime configuration from the environment, validated once at start-up so that a typo fails fast
 // with a readable message instead of surfacing later as an odd runtime error.
+import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import type { InspectionConfig } from "./artifacts/artifactInspector.ts";
 import { parseByteSize } from "./artifacts/units.ts";
 
 const byteSize = z.string().transform((text, ctx) => {
@@ -29,6 +31,12 @@ const schema = z.object({
   ARTIFACT_MAX_BYTES: byteSize.default(32 * 2 ** 30),
   /** Largest upload request (all files of one GraphQL multipart request; default 64GiB). */
   ARTIFACT_MAX_REQUEST_BYTES: byteSize.default(64 * 2 ** 30),
+  /** Inspect uploaded artifacts (format, signature, safety). `off` is for benchmarks: uninspected versions cannot reach Production without an override. */
+  INSPECTION: z.enum(["on", "off"]).default("on"),
+  /** Parallel inspections (worker threads); default: half the CPUs, at least 1, at most 4. */
+  INSPECTION_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
+  /** Time budget of one file's inspection; a file that takes longer is UNSCANNABLE. */
+  INSPECTION_TIME_BUDGET_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -39,7 +47,11 @@ export interface Config {
   database: DatabaseConfig;
   logLevel: z.infer<typeof schema>["LOG_LEVEL"];
   artifacts: ArtifactConfig;
+  inspection: InspectionConfig;
 }
+
+/** Half the CPUs, at least 1 and at most 4: inspection must not starve request handling. */
+export const defaultInspectionWorkers = () => Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)));
 
 export interface ArtifactConfig {
   /** Root of the blob store. */
@@ -74,6 +86,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dir: path.resolve(e.ARTIFACT_DIR ?? path.join(dataDir, "blobs")),
       maxArtifactBytes: e.ARTIFACT_MAX_BYTES,
       maxRequestBytes: e.ARTIFACT_MAX_REQUEST_BYTES,
+    },
+    inspection: {
+      enabled: e.INSPECTION === "on",
+      workers: e.INSPECTION_WORKERS ?? defaultInspectionWorkers(),
+      timeBudgetMs: e.INSPECTION_TIME_BUDGET_MS,
     },
   };
 }

@@ -12,6 +12,7 @@ async function main() {
     dataDir: config.dataDir,
     logger,
     artifacts: config.artifacts,
+    inspection: config.inspection,
   });
   if (registro.migrationsApplied.length > 0)
     logger.info({ migrations: registro.migrationsApplied }, "applied migrations");

@@ -2,9 +2,12 @@
 // end-to-end tests both build the server through here, so tests exercise exactly what ships.
 import path from "node:path";
 import type { Logger } from "pino";
+import { createArtifactInspector } from "./artifacts/artifactInspector.ts";
+import type { ArtifactInspector, InspectionConfig } from "./artifacts/artifactInspector.ts";
 import { artifactRoute } from "./artifacts/http/artifactRoute.ts";
 import { graphqlUploadHandler } from "./artifacts/http/graphqlUploads.ts";
 import { FsBlobStore } from "./artifacts/fsBlobStore.ts";
+import { defaultInspectionWorkers } from "./config.ts";
 import type { ArtifactConfig, DatabaseConfig } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
 import type { Database } from "./db/database.ts";
@@ -23,6 +26,8 @@ export interface RegistroOptions {
   readonly subscriptions?: SubscriptionOptions & { readonly webSocketKeepAliveMs?: number };
   /** Artifact storage and limits; the blob store defaults to `<dataDir>/blobs`, limits to no limit. */
   readonly artifacts?: Partial<ArtifactConfig>;
+  /** Artifact inspection on upload; default on, with defaultInspectionWorkers() workers. */
+  readonly inspection?: Partial<InspectionConfig>;
 }
 
 export interface Registro {
@@ -33,6 +38,8 @@ export interface Registro {
   readonly migrationsApplied: readonly string[];
   /** Where artifact bytes live. */
   readonly blobs: FsBlobStore;
+  /** Inspects artifact bytes on upload and re-inspection (a pool of worker threads). */
+  readonly inspector: ArtifactInspector;
   /** Stops accepting requests, finishes in-flight work, and closes the database. */
   close(): Promise<void>;
 }
@@ -50,12 +57,18 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     maxArtifactBytes: options.artifacts?.maxArtifactBytes ?? Number.MAX_SAFE_INTEGER,
     maxRequestBytes: options.artifacts?.maxRequestBytes ?? Number.MAX_SAFE_INTEGER,
   };
-  const artifacts = artifactRoute({ db, blobs, limits, logger: options.logger, commands: () => app.commands });
+  const inspector = createArtifactInspector(blobs, options.logger, {
+    enabled: options.inspection?.enabled ?? true,
+    workers: options.inspection?.workers ?? defaultInspectionWorkers(),
+    ...(options.inspection?.timeBudgetMs === undefined ? {} : { timeBudgetMs: options.inspection.timeBudgetMs }),
+  });
+  const artifacts = artifactRoute({ db, blobs, limits, inspector, logger: options.logger, commands: () => app.commands });
   const app = createApp({
     db,
     logger: options.logger,
     ...(options.clock ? { clock: options.clock } : {}),
     liveEvents,
+    inspector,
     onCommitted: (events) => liveEvents.committed(events),
     ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
     routes: [artifacts],
@@ -67,8 +80,10 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     liveEvents,
     migrationsApplied,
     blobs,
+    inspector,
     async close() {
       await app.close();
+      await inspector.close();
       await liveEvents.close();
       await db.close();
     },

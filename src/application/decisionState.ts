@@ -16,7 +16,12 @@ export function decisionState(views: StreamViews): RegisteredModelState {
         status: view.status,
         deleted: view.deleted,
         tags: view.tags,
-        artifacts: (views.artifacts.get(number) ?? []).map((a) => a.path),
+        artifacts: (views.artifacts.get(number) ?? []).map((a) => ({
+          path: a.path,
+          sha256: a.sha256,
+          verdict: a.inspection?.verdict ?? null,
+        })),
+        signature: view.signature,
       };
   }
   return {

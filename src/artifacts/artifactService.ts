@@ -1,5 +1,7 @@
 // The application side of artifacts: find the version an URL names, and record stored bytes as an
-// artifact of a version through the one command runner. HTTP and GraphQL both go through here.
+// artifact of a version through the one command runner. HTTP and GraphQL both go through here, so
+// both get the same inspection: the stored bytes are inspected before the artifact is recorded, and
+// the artifact and its inspection are appended in one decision (one transaction, two events).
 import type { Readable } from "node:stream";
 import { executeCommand } from "../application/executeCommand.ts";
 import type { CommandDeps, CommandOutcome, RequestMetadata } from "../application/executeCommand.ts";
@@ -13,10 +15,13 @@ import {
   defaultArtifactRole,
 } from "../domain/artifacts.ts";
 import type { ArtifactRole } from "../domain/artifacts.ts";
-import { AlreadyExistsError, DomainError, InvalidStateError, NotFoundError } from "../domain/errors.ts";
+import { AlreadyExistsError, DomainError, InvalidStateError, NotFoundError, ValidationError } from "../domain/errors.ts";
 import type { Stage, VersionStatus } from "../domain/registeredModel/events.ts";
 import { checkVersionNumber, firstError } from "../domain/validation.ts";
+import { inspectionFromRow } from "../projections/modelVersionArtifacts/evolve.ts";
 import type { ArtifactView } from "../projections/modelVersionArtifacts/evolve.ts";
+import { MAX_INSPECTIONS_PER_COMMAND } from "../domain/registeredModel/decide.ts";
+import type { ArtifactInspector } from "./artifactInspector.ts";
 import type { BlobStore, StoredBlob } from "./blobStore.ts";
 import { guessMediaType } from "./mediaTypes.ts";
 
@@ -30,6 +35,7 @@ export interface ArtifactDeps {
   readonly commands: () => CommandDeps;
   readonly blobs: BlobStore;
   readonly limits: ArtifactLimits;
+  readonly inspector: ArtifactInspector;
 }
 
 export type VersionSelector =
@@ -88,6 +94,7 @@ export async function findArtifact(db: Db, version: ResolvedVersion, path: strin
     mediaType: row.mediaType,
     createdAt: row.createdAt,
     createdBy: row.createdBy,
+    inspection: inspectionFromRow(row),
     modelName: version.modelName,
     version: version.version,
   };
@@ -130,9 +137,14 @@ export interface AttachedArtifact {
   readonly outcome: CommandOutcome;
 }
 
-/** Records bytes already in the blob store as an artifact of a version (appends ModelVersionArtifactAdded). */
+/**
+ * Records bytes already in the blob store as an artifact of a version: inspects them first, then
+ * appends ModelVersionArtifactAdded with ModelVersionArtifactInspected (and ModelVersionSignatureSet
+ * when the file declares a signature) in one command. Inspection never fails the upload.
+ */
 export async function attachArtifact(
   commands: CommandDeps,
+  inspector: ArtifactInspector,
   target: { modelName: string; version: number; path: string; role: string | null; mediaType: string | null },
   blob: Pick<StoredBlob, "sha256" | "size">,
   metadata: RequestMetadata,
@@ -140,12 +152,13 @@ export async function attachArtifact(
 ): Promise<AttachedArtifact | DomainError> {
   const role = (target.role ?? defaultArtifactRole(target.path)) as ArtifactRole;
   const mediaType = guessMediaType(target.path, target.mediaType);
+  const inspection = await inspector.inspect(blob.sha256, target.path);
   const outcome = await executeCommand(
     commands,
     { kind: "live", name: target.modelName },
     {
       type: "AddModelVersionArtifact",
-      data: { version: target.version, path: target.path, role, size: blob.size, sha256: blob.sha256, mediaType },
+      data: { version: target.version, path: target.path, role, size: blob.size, sha256: blob.sha256, mediaType, inspection },
     },
     metadata,
     expectedRevision,
@@ -177,5 +190,65 @@ export async function uploadArtifact(
     if (error instanceof DomainError) return error;
     throw error;
   }
-  return attachArtifact(deps.commands(), upload, blob, metadata);
+  return attachArtifact(deps.commands(), deps.inspector, upload, blob, metadata);
+}
+
+export interface ReinspectRequest {
+  readonly modelName: string;
+  readonly version: number;
+  /** The artifacts to inspect again; null means all of the version's artifacts. */
+  readonly paths: readonly string[] | null;
+}
+
+/**
+ * Inspects a version's stored artifacts again (e.g. after a scanner upgrade) and appends a fresh
+ * ModelVersionArtifactInspected for each. Allowed on any non-deleted version: inspection results
+ * are not part of the frozen artifact set.
+ */
+export async function reinspectArtifacts(
+  db: Db,
+  commands: CommandDeps,
+  inspector: ArtifactInspector,
+  request: ReinspectRequest,
+  metadata: RequestMetadata,
+  expectedRevision?: number,
+): Promise<CommandOutcome | DomainError> {
+  if (!inspector.enabled) return new InvalidStateError("artifact inspection is switched off on this server (INSPECTION=off)");
+  const invalid = checkVersionNumber("version", request.version);
+  if (invalid) return invalid;
+  if (request.paths !== null && request.paths.length > MAX_INSPECTIONS_PER_COMMAND)
+    return new ValidationError("paths", `at most ${MAX_INSPECTIONS_PER_COMMAND} artifacts per call`);
+  const version = await resolveVersion(db, request.modelName, { kind: "number", version: request.version });
+  if (version instanceof DomainError) return version;
+  if (version.deleted) return new InvalidStateError(`version ${version.version} of ${request.modelName} is deleted; restore it first`);
+  const rows = await db.modelVersionArtifact.findMany({
+    where: { versionId: version.id, ...(request.paths === null ? {} : { path: { in: [...request.paths] } }) },
+    select: { path: true, sha256: true },
+    orderBy: { path: "asc" },
+  });
+  const byPath = new Map(rows.map((r) => [r.path, r.sha256]));
+  const selected = request.paths ?? rows.map((r) => r.path);
+  if (selected.length === 0) return new InvalidStateError(`version ${version.version} of ${request.modelName} has no artifacts`);
+  if (selected.length > MAX_INSPECTIONS_PER_COMMAND)
+    return new ValidationError("paths", `the version has ${selected.length} artifacts; name at most ${MAX_INSPECTIONS_PER_COMMAND} per call`);
+  for (const path of selected) {
+    if (!byPath.has(path)) return new NotFoundError("Artifact", `${request.modelName} v${version.version} ${path}`);
+  }
+  // Unique paths only (the decider would refuse duplicates anyway); the pool bounds the parallelism.
+  const unique = [...new Set(selected)];
+  const inspections = await Promise.all(
+    unique.map(async (path) => {
+      const sha256 = byPath.get(path)!;
+      const outcome = await inspector.inspect(sha256, path);
+      if (outcome === null) throw new Error("inspection is enabled but returned nothing");
+      return { ...outcome, path, sha256 };
+    }),
+  );
+  return executeCommand(
+    commands,
+    { kind: "live", name: request.modelName },
+    { type: "InspectModelVersionArtifacts", data: { version: request.version, inspections } },
+    metadata,
+    expectedRevision,
+  );
 }

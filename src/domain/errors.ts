@@ -59,3 +59,34 @@ export class InvalidStateError extends DomainError {
     this.name = "InvalidStateError";
   }
 }
+
+/** An artifact a safety rule refused, with its latest verdict (null: never inspected). */
+export interface UnsafeArtifact {
+  readonly path: string;
+  readonly verdict: "DANGEROUS" | "UNSCANNABLE" | null;
+}
+
+/**
+ * Promotion to Production or aliasing was refused because some of the version's artifacts are
+ * DANGEROUS, UNSCANNABLE or were never inspected; `overrideReason` allows it, on the record.
+ */
+export class UnsafeArtifactError extends DomainError {
+  readonly code = "UNSAFE_ARTIFACT";
+  constructor(
+    readonly version: number,
+    readonly action: "TRANSITION" | "ALIAS",
+    /** The blocking artifacts (at most the first 100). */
+    readonly artifacts: readonly UnsafeArtifact[],
+    /** How many artifacts block in all. */
+    readonly total: number,
+  ) {
+    const shown = artifacts
+      .slice(0, 3)
+      .map((a) => `${a.path} (${a.verdict ?? "never inspected"})`)
+      .join(", ");
+    super(
+      `version ${version} has ${total} artifact${total === 1 ? "" : "s"} that ${total === 1 ? "is" : "are"} not safe to ${action === "TRANSITION" ? "promote to Production" : "alias"}: ${shown}${total > 3 ? ", …" : ""}; give an overrideReason to proceed anyway`,
+    );
+    this.name = "UnsafeArtifactError";
+  }
+}

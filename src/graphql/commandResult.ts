@@ -32,7 +32,7 @@ export const versionRowFromView = (payload: CommandPayload, version: number | nu
   (payload.views.versions.get(version ?? 0) ?? undefined) as unknown as ModelVersion | undefined;
 
 export const modelRowFromView = (payload: CommandPayload): RegisteredModel | undefined =>
-  (payload.views.model ?? undefined) as unknown as RegisteredModel | undefined;
+  payload.views.model ?? undefined;
 
 export async function runCommand(
   ctx: GraphQLContext,

@@ -1,4 +1,5 @@
 import type { CommandDeps, RequestMetadata } from "../application/executeCommand.ts";
+import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
 import type { Database } from "../db/database.ts";
 import type { EventHub } from "../subscriptions/eventHub.ts";
 
@@ -8,4 +9,6 @@ export interface GraphQLContext extends RequestMetadata {
   readonly commands: CommandDeps;
   /** Live committed events, for subscriptions. */
   readonly events: EventHub;
+  /** Inspects artifact bytes (uploads, re-inspection). */
+  readonly inspector: ArtifactInspector;
 }

@@ -7,6 +7,8 @@ import "./types/registryEvent.ts";
 import "./types/registeredModel.ts";
 import "./types/modelVersion.ts";
 import "./types/artifact.ts";
+import "./types/artifactInspection.ts";
+import "./types/modelSignature.ts";
 import "./types/modelVersionStageChange.ts";
 import "./types/registeredModelAliasChange.ts";
 

@@ -7,6 +7,8 @@ import { createYoga } from "graphql-yoga";
 import type { YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import type { CommandDeps } from "../application/executeCommand.ts";
+import { disabledInspector } from "../artifacts/artifactInspector.ts";
+import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
 import type { Database } from "../db/database.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import type { GraphQLContext } from "../graphql/context.ts";
@@ -37,6 +39,8 @@ export interface AppOptions {
   readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
   /** Committed events for subscriptions (graphql-ws on /graphql, and SSE); App.close ends them. */
   readonly liveEvents: LiveEvents;
+  /** Inspects artifacts for GraphQL uploads and re-inspection (default: inspection off). */
+  readonly inspector?: ArtifactInspector;
   /** WebSocket ping interval (ms); a client that does not answer within it is dropped. Default 12,000. */
   readonly webSocketKeepAliveMs?: number;
 }
@@ -88,6 +92,7 @@ export function createApp(options: AppOptions): App {
       db,
       commands,
       events: options.liveEvents.hub,
+      inspector: options.inspector ?? disabledInspector,
       ...requestMetadata(request.headers),
     }),
   });

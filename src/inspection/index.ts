@@ -234,15 +234,14 @@ function unscannable(message: string): InspectionResult {
  * module, and vitest never had them, so a tiny CommonJS bootstrap registers tsx's loader inside
  * the worker and then imports worker.ts.
  */
-function workerBootstrap(): string {
+export function workerBootstrap(entry: URL = new URL("./worker.ts", import.meta.url)): string {
   const req = createRequire(import.meta.url);
   // Resolve the ESM build of tsx's API from its export map; require.resolve would pick the CJS one.
   const pkgPath = req.resolve("tsx/package.json");
   const pkg = req(pkgPath) as { exports: Record<string, { import?: { default?: string } }> };
   const rel = pkg.exports["./esm/api"]?.import?.default ?? "./dist/esm/api/index.mjs";
   const tsxApi = new URL(rel, pathToFileURL(pkgPath)).href;
-  const entry = new URL("./worker.ts", import.meta.url).href;
-  return `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); }).catch((e) => { throw e; });`;
+  return `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); }).catch((e) => { throw e; });`;
 }
 
 /**

@@ -27,8 +27,10 @@ export interface StreamViews {
 
 type Row = Record<string, unknown>;
 
-const str = (value: unknown): string => String(value);
-const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
+// Text and integer columns only: both drivers return them as string or number.
+const str = (value: unknown): string =>
+  typeof value === "string" ? value : typeof value === "number" || typeof value === "bigint" ? value.toString() : JSON.stringify(value);
+const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : str(value));
 const jsonOrNull = <T>(value: unknown): T | null => (value === null || value === undefined ? null : rowJson<T>(value));
 const toTags = (rows: Row[]): Tags => Object.fromEntries(rows.map((r) => [str(r.key), str(r.value)]));
 

@@ -87,7 +87,7 @@ export async function appendToStream(
       revision,
       schemaVersion: EVENT_SCHEMA_VERSIONS[event.type],
       ...metadata,
-    } as RecordedEvent;
+    };
   });
 }
 

@@ -4,7 +4,7 @@ import { AlreadyExistsError, InvalidStateError, NotFoundError, ValidationError }
 import type { AddModelVersionArtifact, RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
 import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
 import { given } from "../support/decider.ts";
-import { aliasSet, modelCreated, versionCreated, versionDeleted } from "../support/events.ts";
+import { aliasSet, artifactInspected, modelCreated, versionCreated, versionDeleted } from "../support/events.ts";
 
 const SHA = "a".repeat(64);
 
@@ -139,7 +139,8 @@ describe("status gates promotion and aliases", () => {
   });
 
   it("lets a finalized version be promoted and aliased", () => {
-    const ready = [modelCreated(), pending(), added("a"), finalized];
+    // Inspected SAFE: an artifact never inspected would block Production and aliases (see inspection tests).
+    const ready = [modelCreated(), pending(), added("a"), artifactInspected("a"), finalized];
     given(ready)
       .when(transition("Production"))
       .then([{ type: "ModelVersionStageTransitioned", data: { version: 1, from: "None", to: "Production", comment: null, archived: [] } }]);

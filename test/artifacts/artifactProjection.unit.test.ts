@@ -30,6 +30,7 @@ describe("artifact projection", () => {
         mediaType: "application/onnx",
         createdAt: minutesAfterT0(2),
         createdBy: "bob",
+        inspection: null,
       },
       expect.objectContaining({ path: "tokenizer/vocab.txt", createdBy: "alice", createdAt: minutesAfterT0(3) }),
     ]);

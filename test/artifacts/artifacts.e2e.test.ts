@@ -366,7 +366,8 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
         downloadUrl: `/artifacts/${encodeURIComponent(name)}/1/weights/model.safetensors`,
       },
       modelVersion: { status: "PENDING_REGISTRATION" },
-      events: [{ type: "ModelVersionArtifactAdded" }],
+      // The bytes are inspected before they are recorded: both events come from one decision.
+      events: [{ type: "ModelVersionArtifactAdded" }, { type: "ModelVersionArtifactInspected" }],
     });
     const download = await fetch(`${server.url}${body.data.uploadModelVersionArtifact.artifact.downloadUrl}`);
     expect(Buffer.from(await download.arrayBuffer()).equals(bytes)).toBe(true);

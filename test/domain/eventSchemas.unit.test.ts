@@ -5,7 +5,14 @@ import {
 } from "../../src/domain/registeredModel/eventSchemas.ts";
 import { EVENT_TYPES } from "../../src/domain/registeredModel/events.ts";
 import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
-import { aliasSet, modelCreated, transitioned, versionCreated, versionDeleted } from "../support/events.ts";
+import {
+  aliasSet,
+  artifactInspected,
+  modelCreated,
+  transitioned,
+  versionCreated,
+  versionDeleted,
+} from "../support/events.ts";
 
 const current: RegisteredModelEvent[] = [
   modelCreated("m", { tags: { a: "b" } }),
@@ -47,6 +54,20 @@ const current: RegisteredModelEvent[] = [
   },
   { type: "ModelVersionFinalized", data: { version: 1 } },
   { type: "ModelVersionRegistrationFailed", data: { version: 1, reason: "upload abandoned" } },
+  artifactInspected("model.pkl", "DANGEROUS", { format: "PICKLE", producer: null, metadata: { imports: ["posix.system"], nested: { a: [1, null] } } }),
+  {
+    type: "ModelVersionSignatureSet",
+    data: {
+      version: 1,
+      signature: { inputs: [{ name: "x", dtype: "float32", shape: ["batch", 3] }], outputs: [{ name: "y", dtype: null, shape: null }] },
+      source: "INSPECTION",
+      path: "model.onnx",
+    },
+  },
+  {
+    type: "ModelVersionSafetyOverridden",
+    data: { version: 1, reason: "sandboxed serving", verdicts: [{ path: "model.pkl", verdict: "DANGEROUS" }, { path: "old.bin", verdict: null }], total: 2, action: "ALIAS" },
+  },
 ];
 
 function corrupt(type: string, data: unknown, schemaVersion = 1): CorruptEventError {
@@ -114,6 +135,10 @@ describe("parseRegisteredModelEvent", () => {
     ["ModelVersionDeleted", { version: 1.5 }, "version"],
     ["ModelVersionRestored", null, ""],
     ["ModelVersionRestored", "1", ""],
+    ["ModelVersionArtifactInspected", { ...artifactInspected("m.pkl").data, verdict: "FINE" }, "verdict"],
+    ["ModelVersionArtifactInspected", { ...artifactInspected("m.pkl").data, findings: [{ severity: "LOUD", message: "x", location: null }] }, "findings"],
+    ["ModelVersionSignatureSet", { version: 1, signature: { inputs: [] }, source: "USER", path: null }, "outputs"],
+    ["ModelVersionSafetyOverridden", { version: 1, reason: "r", verdicts: [], total: 0, action: "DEPLOY" }, "action"],
   ])("throws CorruptEventError for a damaged %s payload", (type, data, path) => {
     const error = corrupt(type, data);
     expect(error.type).toBe(type);

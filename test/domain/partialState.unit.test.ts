@@ -54,6 +54,8 @@ describe("decide on the partial state the application loads", () => {
       aliasesRemovedWithVersion: 0,
       artifactsAdded: 0,
       finalized: 0,
+      inspected: 0,
+      signatures: 0,
     };
     for (let seed = 1; seed <= 40; seed++) {
       const rng = seededRandom(seed);
@@ -79,6 +81,8 @@ describe("decide on the partial state the application loads", () => {
             seen.aliasesRemovedWithVersion++;
           if (event.type === "ModelVersionArtifactAdded") seen.artifactsAdded++;
           if (event.type === "ModelVersionFinalized") seen.finalized++;
+          if (event.type === "ModelVersionArtifactInspected") seen.inspected++;
+          if (event.type === "ModelVersionSignatureSet") seen.signatures++;
           full = evolve(full, event);
         }
       }
@@ -89,6 +93,8 @@ describe("decide on the partial state the application loads", () => {
     expect(seen.aliasesRemovedWithVersion).toBeGreaterThan(5);
     expect(seen.artifactsAdded).toBeGreaterThan(20);
     expect(seen.finalized).toBeGreaterThan(5);
+    expect(seen.inspected).toBeGreaterThan(20);
+    expect(seen.signatures).toBeGreaterThan(10);
     expect(seen.accepted).toBeGreaterThan(2000);
     expect(seen.refused).toBeGreaterThan(1000);
   });

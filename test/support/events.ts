@@ -1,5 +1,7 @@
 // Event builders for domain scenarios: the defaults are the boring, valid case.
+import type { Verdict } from "../../src/domain/inspection.ts";
 import type {
+  ModelVersionArtifactInspected,
   ModelVersionCreated,
   RegisteredModelCreated,
   RegisteredModelEvent,
@@ -50,4 +52,34 @@ export function aliasSet(
   previousVersion: number | null = null,
 ): RegisteredModelEvent {
   return { type: "RegisteredModelAliasSet", data: { alias, version, previousVersion } };
+}
+
+export function artifactAdded(path: string, version = 1, sha256 = "a".repeat(64)): RegisteredModelEvent {
+  return {
+    type: "ModelVersionArtifactAdded",
+    data: { version, path, role: "model", size: 42, sha256, mediaType: "application/octet-stream" },
+  };
+}
+
+export function artifactInspected(
+  path: string,
+  verdict: Verdict = "SAFE",
+  data: Partial<ModelVersionArtifactInspected["data"]> = {},
+): ModelVersionArtifactInspected {
+  return {
+    type: "ModelVersionArtifactInspected",
+    data: {
+      version: 1,
+      path,
+      sha256: "a".repeat(64),
+      format: "ONNX",
+      formatVersion: "8",
+      producer: { framework: "pytorch", version: "2.1.0" },
+      metadata: { nodeCount: 2 },
+      verdict,
+      findings: verdict === "SAFE" ? [] : [{ severity: "CRITICAL", message: `${verdict} content`, location: `${path}@offset 11` }],
+      inspector: { version: "1.0.0" },
+      ...data,
+    },
+  };
 }

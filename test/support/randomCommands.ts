@@ -1,5 +1,6 @@
 // Random commands on one model stream, biased towards the interesting cases (archiving, moving
 // aliases, deleted versions) and including invalid ones, so sequences exercise refusals too.
+import type { InspectionOutcome, Verdict } from "../../src/domain/inspection.ts";
 import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
 import { STAGES } from "../../src/domain/registeredModel/events.ts";
 import type { Random } from "./random.ts";
@@ -16,6 +17,7 @@ export function randomStreamCommand(rng: Random, lastVersion: number): Registere
   // Registration happens right after creation, so artifact commands mostly address the newest version.
   if (rng.chance(0.1))
     return randomArtifactCommand(rng, rng.chance(0.7) ? Math.max(1, lastVersion) : version);
+  if (rng.chance(0.04)) return randomInspectionCommand(rng, version);
   const roll = rng.int(0, 99);
   if (roll < 22)
     return {
@@ -38,9 +40,11 @@ export function randomStreamCommand(rng: Random, lastVersion: number): Registere
         stage: rng.pick(STAGES),
         comment: rng.chance(0.3) ? "promoted by CI" : null,
         archiveExistingVersions: rng.chance(0.6),
+        overrideReason: randomOverrideReason(rng),
       },
     };
-  if (roll < 50) return { type: "SetRegisteredModelAlias", data: { alias: rng.pick(ALIASES), version } };
+  if (roll < 50)
+    return { type: "SetRegisteredModelAlias", data: { alias: rng.pick(ALIASES), version, overrideReason: randomOverrideReason(rng) } };
   if (roll < 54) return { type: "DeleteRegisteredModelAlias", data: { alias: rng.pick(ALIASES) } };
   if (roll < 60) return { type: "DeleteModelVersion", data: { version } };
   if (roll < 64) return { type: "RestoreModelVersion", data: { version } };
@@ -83,11 +87,55 @@ function randomArtifactCommand(rng: Random, version: number): RegisteredModelCom
         size: rng.int(0, 1 << 20),
         sha256: rng.chance(0.95) ? rng.int(0, 15).toString(16).repeat(64) : "not-a-hash",
         mediaType: "application/octet-stream",
+        inspection: rng.chance(0.7) ? randomInspection(rng) : null,
       },
     };
   if (roll < 9) return { type: "FinalizeModelVersion", data: { version } };
   return {
     type: "FailModelVersionRegistration",
     data: { version, reason: rng.chance(0.5) ? "upload abandoned" : null },
+  };
+}
+
+const VERDICTS: Verdict[] = ["SAFE", "SAFE", "SUSPICIOUS", "DANGEROUS", "UNSCANNABLE"];
+
+/** Mostly none; sometimes a reason, sometimes a blank one (refused). */
+function randomOverrideReason(rng: Random): string | null {
+  if (!rng.chance(0.25)) return null;
+  return rng.chance(0.8) ? "reviewed by security" : " ";
+}
+
+function randomInspection(rng: Random): InspectionOutcome {
+  const verdict = rng.pick(VERDICTS);
+  return {
+    format: rng.pick(["ONNX", "PICKLE", "UNKNOWN"]),
+    formatVersion: rng.chance(0.5) ? String(rng.int(1, 9)) : null,
+    producer: rng.chance(0.5) ? { framework: "pytorch", version: "2.1.0" } : null,
+    metadata: { nodeCount: rng.int(0, 9) },
+    verdict,
+    findings: verdict === "SAFE" ? [] : [{ severity: "HIGH", message: `${verdict} finding`, location: `@offset ${rng.int(0, 99)}` }],
+    signature: rng.chance(0.4)
+      ? { inputs: [{ name: "x", dtype: "float32", shape: ["batch", rng.int(1, 4)] }], outputs: [{ name: "y", dtype: null, shape: null }] }
+      : null,
+    inspector: { version: "1.0.0" },
+  };
+}
+
+/** Re-inspection (bytes often mismatching, so refused) or a user signature (sometimes invalid). */
+function randomInspectionCommand(rng: Random, version: number): RegisteredModelCommand {
+  if (rng.chance(0.5))
+    return {
+      type: "InspectModelVersionArtifacts",
+      data: {
+        version,
+        inspections: [{ ...randomInspection(rng), path: rng.pick(ARTIFACT_PATHS), sha256: rng.int(0, 15).toString(16).repeat(64) }],
+      },
+    };
+  return {
+    type: "SetModelVersionSignature",
+    data: {
+      version,
+      signature: { inputs: [{ name: rng.chance(0.9) ? "features" : "", dtype: "float32", shape: [1, rng.int(1, 64)] }], outputs: [] },
+    },
   };
 }

@@ -157,6 +157,14 @@ export function artifactJson(artifact: ArtifactRecord) {
     createdAt: artifact.createdAt.toISOString(),
     createdBy: artifact.createdBy,
     downloadUrl: artifactUrl(artifact.modelName, artifact.version, artifact.path),
+    // The upload's inspection (null fields when inspection is switched off; verdict null = never inspected).
+    format: artifact.inspection?.format ?? null,
+    formatVersion: artifact.inspection?.formatVersion ?? null,
+    producer: artifact.inspection?.producer ?? null,
+    metadata: artifact.inspection?.metadata ?? null,
+    verdict: artifact.inspection?.verdict ?? null,
+    findings: artifact.inspection?.findings ?? [],
+    inspectedAt: artifact.inspection?.inspectedAt.toISOString() ?? null,
   };
 }
 
@@ -278,7 +286,13 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
     sendJson(
       res,
       201,
-      { artifact: json, positions: result.outcome.events.map((e) => e.position), position: result.outcome.events.at(-1)?.position ?? null },
+      {
+        artifact: json,
+        // The version's signature after this upload (an inspected file may have provided it).
+        signature: result.outcome.views.versions.get(result.artifact.version)?.signature ?? null,
+        positions: result.outcome.events.map((e) => e.position),
+        position: result.outcome.events.at(-1)?.position ?? null,
+      },
       { location: json.downloadUrl },
     );
   }

@@ -1,6 +1,7 @@
 // Commands on a registered model's stream. Ids come in with the command (the domain makes none);
 // time and the acting identity travel as event metadata, added by the application layer.
 import type { ArtifactRole } from "../artifacts.ts";
+import type { InspectionOutcome, Signature } from "../inspection.ts";
 import type { Params, Stage } from "./events.ts";
 
 export interface KeyValue {
@@ -25,7 +26,10 @@ export type DeleteRegisteredModel = Command<"DeleteRegisteredModel">;
 export type RestoreRegisteredModel = Command<"RestoreRegisteredModel">;
 export type SetRegisteredModelTag = Command<"SetRegisteredModelTag", KeyValue>;
 export type DeleteRegisteredModelTag = Command<"DeleteRegisteredModelTag", { key: string }>;
-export type SetRegisteredModelAlias = Command<"SetRegisteredModelAlias", { alias: string; version: number }>;
+export type SetRegisteredModelAlias = Command<
+  "SetRegisteredModelAlias",
+  { alias: string; version: number; /** Needed when the version has blocking artifacts (see gating). */ overrideReason?: string | null }
+>;
 export type DeleteRegisteredModelAlias = Command<"DeleteRegisteredModelAlias", { alias: string }>;
 
 export type CreateModelVersion = Command<
@@ -47,15 +51,40 @@ export type SetModelVersionTag = Command<"SetModelVersionTag", { version: number
 export type DeleteModelVersionTag = Command<"DeleteModelVersionTag", { version: number; key: string }>;
 export type TransitionModelVersionStage = Command<
   "TransitionModelVersionStage",
-  { version: number; stage: Stage; comment: string | null; archiveExistingVersions: boolean }
+  {
+    version: number;
+    stage: Stage;
+    comment: string | null;
+    archiveExistingVersions: boolean;
+    /** Needed to move a version with blocking artifacts to Production (see gating). */
+    overrideReason?: string | null;
+  }
 >;
 export type DeleteModelVersion = Command<"DeleteModelVersion", { version: number }>;
 export type RestoreModelVersion = Command<"RestoreModelVersion", { version: number }>;
-/** Records a file whose bytes are already in the blob store (the caller stored and hashed them). */
+/**
+ * Records a file whose bytes are already in the blob store (the caller stored and hashed them), and,
+ * when the caller inspected them, what the inspection found (appended in the same decision).
+ */
 export type AddModelVersionArtifact = Command<
   "AddModelVersionArtifact",
-  { version: number; path: string; role: ArtifactRole; size: number; sha256: string; mediaType: string }
+  {
+    version: number;
+    path: string;
+    role: ArtifactRole;
+    size: number;
+    sha256: string;
+    mediaType: string;
+    inspection?: InspectionOutcome | null;
+  }
 >;
+/** Records fresh inspections of stored artifacts (e.g. after a scanner upgrade). */
+export type InspectModelVersionArtifacts = Command<
+  "InspectModelVersionArtifacts",
+  { version: number; inspections: readonly (InspectionOutcome & { readonly path: string; readonly sha256: string })[] }
+>;
+/** Sets a version's signature explicitly; a user-set signature is never replaced by inspection. */
+export type SetModelVersionSignature = Command<"SetModelVersionSignature", { version: number; signature: Signature }>;
 export type FinalizeModelVersion = Command<"FinalizeModelVersion", { version: number }>;
 export type FailModelVersionRegistration = Command<"FailModelVersionRegistration", { version: number; reason: string | null }>;
 
@@ -79,6 +108,8 @@ export type RegisteredModelCommand =
   | RestoreModelVersion
   | AddModelVersionArtifact
   | FinalizeModelVersion
-  | FailModelVersionRegistration;
+  | FailModelVersionRegistration
+  | InspectModelVersionArtifacts
+  | SetModelVersionSignature;
 
 export type RegisteredModelCommandType = RegisteredModelCommand["type"];

@@ -8,7 +8,16 @@ import {
   checkSha256,
   conflictingArtifactPath,
 } from "../artifacts.ts";
-import { AlreadyExistsError, DomainError, InvalidStateError, NotFoundError, ValidationError } from "../errors.ts";
+import {
+  AlreadyExistsError,
+  DomainError,
+  InvalidStateError,
+  NotFoundError,
+  UnsafeArtifactError,
+  ValidationError,
+} from "../errors.ts";
+import { boundInspection, isBlockingVerdict, sameSignature, signatureProblem } from "../inspection.ts";
+import type { InspectionOutcome, VersionSignature } from "../inspection.ts";
 import {
   LIMITS,
   checkAlias,
@@ -55,6 +64,8 @@ export function stateNeeds(command: RegisteredModelCommand): StateNeeds {
     case "AddModelVersionArtifact":
     case "FinalizeModelVersion":
     case "FailModelVersionRegistration":
+    case "InspectModelVersionArtifacts":
+    case "SetModelVersionSignature":
       return { versions: [command.data.version], versionsInStage: null };
     default:
       return { versions: [], versionsInStage: null };
@@ -82,6 +93,81 @@ function pendingVersion(state: RegisteredModelState, version: number, refusal: s
   if (target.status !== "PENDING_REGISTRATION")
     return new InvalidStateError(`version ${target.version} is ${target.status} and ${refusal}`);
   return target;
+}
+
+/** At most this many blocking artifacts are listed in an error or an override event (all are counted). */
+const MAX_LISTED_UNSAFE = 100;
+/** At most this many artifacts are (re-)inspected by one command. */
+export const MAX_INSPECTIONS_PER_COMMAND = 100;
+
+function checkOverrideReason(reason: string | null | undefined): ValidationError | null {
+  if (reason === null || reason === undefined) return null;
+  if (reason.trim().length === 0) return new ValidationError("overrideReason", "must not be blank: write why the unsafe artifacts are acceptable");
+  return checkText("overrideReason", reason, LIMITS.commentMaxLength, true);
+}
+
+/**
+ * The safety gate of Production and aliases: artifacts whose latest verdict is DANGEROUS or
+ * UNSCANNABLE, or that were never inspected (fail closed), block unless a reason is given; the
+ * override is then recorded. SUSPICIOUS does not block.
+ */
+function safetyGate(
+  target: VersionState,
+  overrideReason: string | null | undefined,
+  action: "TRANSITION" | "ALIAS",
+): RegisteredModelEvent[] | UnsafeArtifactError {
+  const blocking = target.artifacts.filter((a) => isBlockingVerdict(a.verdict));
+  if (blocking.length === 0) return [];
+  const verdicts = blocking
+    .slice(0, MAX_LISTED_UNSAFE)
+    .map((a) => ({ path: a.path, verdict: a.verdict as "DANGEROUS" | "UNSCANNABLE" | null }));
+  if (overrideReason === null || overrideReason === undefined)
+    return new UnsafeArtifactError(target.version, action, verdicts, blocking.length);
+  return [
+    {
+      type: "ModelVersionSafetyOverridden",
+      data: { version: target.version, reason: overrideReason, verdicts, total: blocking.length, action },
+    },
+  ];
+}
+
+/**
+ * The events recording one inspection: always ModelVersionArtifactInspected (bounded), and a
+ * ModelVersionSignatureSet when the file declares a signature and the version has none yet, or has
+ * the one this same file gave earlier and it changed. A USER signature is never replaced, and the
+ * first file that yields a signature keeps providing it (re-inspecting another file does not flap it).
+ */
+function inspectionEvents(
+  version: number,
+  current: VersionSignature | null,
+  path: string,
+  sha256: string,
+  outcome: InspectionOutcome,
+): { events: RegisteredModelEvent[]; signature: VersionSignature | null } {
+  const bounded = boundInspection(outcome);
+  const { signature, ...recorded } = bounded;
+  const events: RegisteredModelEvent[] = [
+    {
+      type: "ModelVersionArtifactInspected",
+      data: {
+        version,
+        path,
+        sha256,
+        format: recorded.format,
+        formatVersion: recorded.formatVersion,
+        producer: recorded.producer,
+        metadata: recorded.metadata,
+        verdict: recorded.verdict,
+        findings: [...recorded.findings],
+        inspector: recorded.inspector,
+      },
+    },
+  ];
+  const fills = current === null || (current.source === "INSPECTION" && current.path === path);
+  if (signature === null || !fills || (current !== null && sameSignature(current, signature)))
+    return { events, signature: current };
+  events.push({ type: "ModelVersionSignatureSet", data: { version, signature, source: "INSPECTION", path } });
+  return { events, signature: { ...signature, source: "INSPECTION", path } };
 }
 
 export function decide(command: RegisteredModelCommand, state: RegisteredModelState): Decision {
@@ -134,7 +220,7 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
 
     case "SetRegisteredModelAlias": {
       const { alias } = command.data;
-      const aliasError = checkAlias("alias", alias);
+      const aliasError = checkAlias("alias", alias) ?? checkOverrideReason(command.data.overrideReason);
       if (aliasError) return aliasError;
       const target = liveVersion(state, command.data.version);
       if (target instanceof DomainError) return target;
@@ -143,7 +229,9 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       const previousVersion = state.aliases[alias] ?? null;
       if (previousVersion === target.version)
         return new InvalidStateError(`alias '${alias}' already points at version ${target.version}`);
-      return [{ type: "RegisteredModelAliasSet", data: { alias, version: target.version, previousVersion } }];
+      const gate = safetyGate(target, command.data.overrideReason, "ALIAS");
+      if (gate instanceof DomainError) return gate;
+      return [...gate, { type: "RegisteredModelAliasSet", data: { alias, version: target.version, previousVersion } }];
     }
 
     case "DeleteRegisteredModelAlias": {
@@ -220,7 +308,9 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
     case "TransitionModelVersionStage": {
       const { stage, comment, archiveExistingVersions } = command.data;
       if (!STAGES.includes(stage)) return new ValidationError("stage", `must be one of ${STAGES.join(", ")}`);
-      const commentError = comment === null ? null : checkText("comment", comment, LIMITS.commentMaxLength, false);
+      const commentError =
+        (comment === null ? null : checkText("comment", comment, LIMITS.commentMaxLength, false)) ??
+        checkOverrideReason(command.data.overrideReason);
       if (commentError) return commentError;
       if (archiveExistingVersions && stage !== "Staging" && stage !== "Production")
         return new ValidationError("archiveExistingVersions", "only applies to transitions to Staging or Production");
@@ -229,6 +319,8 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       if (target.stage === stage) return new InvalidStateError(`version ${target.version} is already in ${stage}`);
       if ((stage === "Staging" || stage === "Production") && target.status !== "READY")
         return new InvalidStateError(`version ${target.version} is ${target.status}; only READY versions move to ${stage}`);
+      const gate = stage === "Production" ? safetyGate(target, command.data.overrideReason, "TRANSITION") : [];
+      if (gate instanceof DomainError) return gate;
       const archived =
         archiveExistingVersions
           ? Object.values(state.versions)
@@ -237,6 +329,7 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
               .map((v) => ({ version: v.version, from: v.stage }))
           : [];
       return [
+        ...gate,
         {
           type: "ModelVersionStageTransitioned",
           data: { version: target.version, from: target.stage, to: stage, comment, archived },
@@ -275,12 +368,21 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       if (error) return error;
       const target = pendingVersion(state, command.data.version, "accepts no more artifacts");
       if (target instanceof DomainError) return target;
-      const clash = conflictingArtifactPath(target.artifacts, path);
+      const clash = conflictingArtifactPath(
+        target.artifacts.map((a) => a.path),
+        path,
+      );
       if (clash === path) return new AlreadyExistsError("Artifact", `${state.name} v${target.version} ${path}`);
       if (clash !== null) return new ValidationError("path", `conflicts with artifact '${clash}' (a path cannot be both a file and a folder)`);
       if (target.artifacts.length >= ARTIFACT_LIMITS.maxArtifactsPerVersion)
         return new InvalidStateError(`version ${target.version} already has ${ARTIFACT_LIMITS.maxArtifactsPerVersion} artifacts`);
-      return [{ type: "ModelVersionArtifactAdded", data: { version: target.version, path, role, size, sha256, mediaType } }];
+      const added: RegisteredModelEvent = {
+        type: "ModelVersionArtifactAdded",
+        data: { version: target.version, path, role, size, sha256, mediaType },
+      };
+      const inspection = command.data.inspection ?? null;
+      if (inspection === null) return [added];
+      return [added, ...inspectionEvents(target.version, target.signature, path, sha256, inspection).events];
     }
 
     case "FinalizeModelVersion": {
@@ -298,6 +400,54 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       const target = pendingVersion(state, command.data.version, "cannot be marked failed");
       if (target instanceof DomainError) return target;
       return [{ type: "ModelVersionRegistrationFailed", data: { version: target.version, reason } }];
+    }
+
+    case "InspectModelVersionArtifacts": {
+      // Inspection results are not part of the frozen artifact set: any non-deleted version may be re-inspected.
+      const target = liveVersion(state, command.data.version);
+      if (target instanceof DomainError) return target;
+      const { inspections } = command.data;
+      if (inspections.length === 0) return new ValidationError("paths", "must name at least one artifact");
+      if (inspections.length > MAX_INSPECTIONS_PER_COMMAND)
+        return new ValidationError("paths", `at most ${MAX_INSPECTIONS_PER_COMMAND} artifacts per call`);
+      const seen = new Set<string>();
+      let signature = target.signature;
+      const events: RegisteredModelEvent[] = [];
+      for (const [i, inspection] of inspections.entries()) {
+        if (seen.has(inspection.path)) return new ValidationError(`paths.${i}`, `duplicate path '${inspection.path}'`);
+        seen.add(inspection.path);
+        const artifact = target.artifacts.find((a) => a.path === inspection.path);
+        if (!artifact) return new NotFoundError("Artifact", `${state.name} v${target.version} ${inspection.path}`);
+        if (artifact.sha256 !== inspection.sha256)
+          return new InvalidStateError(`artifact ${inspection.path} holds ${artifact.sha256}, not the inspected ${inspection.sha256}`);
+        const { path, sha256, ...outcome } = inspection;
+        const recorded = inspectionEvents(target.version, signature, path, sha256, outcome);
+        signature = recorded.signature;
+        events.push(...recorded.events);
+      }
+      return events;
+    }
+
+    case "SetModelVersionSignature": {
+      const target = liveVersion(state, command.data.version);
+      if (target instanceof DomainError) return target;
+      const { signature } = command.data;
+      if (signature.inputs.length === 0 && signature.outputs.length === 0)
+        return new ValidationError("signature", "must declare at least one input or output");
+      const problem = signatureProblem(signature);
+      if (problem) return new ValidationError(`signature.${problem.field}`, problem.message);
+      const copy = (t: (typeof signature.inputs)[number]) => ({ name: t.name, dtype: t.dtype, shape: t.shape === null ? null : [...t.shape] });
+      return [
+        {
+          type: "ModelVersionSignatureSet",
+          data: {
+            version: target.version,
+            signature: { inputs: signature.inputs.map(copy), outputs: signature.outputs.map(copy) },
+            source: "USER",
+            path: null,
+          },
+        },
+      ];
     }
   }
 }

@@ -3,12 +3,20 @@
 // its default), so old events keep replaying.
 import { z } from "zod";
 import { ARTIFACT_ROLES } from "../artifacts.ts";
+import { SEVERITIES, SIGNATURE_SOURCES, VERDICTS } from "../inspection.ts";
 import { STAGES, VERSION_STATUSES } from "./events.ts";
 import type { RegisteredModelEvent, RegisteredModelEventType } from "./events.ts";
 
 const tags = z.record(z.string(), z.string());
 const version = z.number().int().positive();
 const stage = z.enum(STAGES);
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+const tensorSpec = z.object({
+  name: z.string(),
+  dtype: z.string().nullable(),
+  shape: z.array(z.union([z.number().int(), z.string()])).nullable(),
+});
+const signature = z.object({ inputs: z.array(tensorSpec), outputs: z.array(tensorSpec) });
 
 const dataSchemas = {
   RegisteredModelCreated: z.object({ modelId: z.string(), name: z.string(), description: z.string(), tags }),
@@ -48,11 +56,36 @@ const dataSchemas = {
     path: z.string().min(1),
     role: z.enum(ARTIFACT_ROLES),
     size: z.number().int().nonnegative(),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    sha256,
     mediaType: z.string(),
   }),
   ModelVersionFinalized: z.object({ version }),
   ModelVersionRegistrationFailed: z.object({ version, reason: z.string().nullable().default(null) }),
+  ModelVersionArtifactInspected: z.object({
+    version,
+    path: z.string().min(1),
+    sha256,
+    format: z.string(),
+    formatVersion: z.string().nullable(),
+    producer: z.object({ framework: z.string().nullable(), version: z.string().nullable() }).nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    verdict: z.enum(VERDICTS),
+    findings: z.array(z.object({ severity: z.enum(SEVERITIES), message: z.string(), location: z.string().nullable() })),
+    inspector: z.object({ version: z.string() }),
+  }),
+  ModelVersionSignatureSet: z.object({
+    version,
+    signature,
+    source: z.enum(SIGNATURE_SOURCES),
+    path: z.string().nullable(),
+  }),
+  ModelVersionSafetyOverridden: z.object({
+    version,
+    reason: z.string(),
+    verdicts: z.array(z.object({ path: z.string(), verdict: z.enum(VERDICTS).nullable() })),
+    total: z.number().int().nonnegative(),
+    action: z.enum(["TRANSITION", "ALIAS"]),
+  }),
 } satisfies Record<RegisteredModelEventType, z.ZodType>;
 
 export class CorruptEventError extends Error {

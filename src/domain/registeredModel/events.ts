@@ -4,6 +4,7 @@
 // events still replay (see eventSchemas.ts).
 
 import type { ArtifactRole } from "../artifacts.ts";
+import type { Finding, Producer, Signature, SignatureSource, Verdict } from "../inspection.ts";
 
 export const STAGES = ["None", "Staging", "Production", "Archived"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -82,6 +83,48 @@ export type ModelVersionFinalized = Event<"ModelVersionFinalized", { version: nu
 /** PENDING_REGISTRATION -> FAILED_REGISTRATION: the upload was abandoned. */
 export type ModelVersionRegistrationFailed = Event<"ModelVersionRegistrationFailed", { version: number; reason: string | null }>;
 
+/**
+ * What inspecting an artifact's bytes found. Appended with the artifact (upload) and again on every
+ * re-inspection; the latest one is the artifact's current verdict. Bounded (see INSPECTION_LIMITS).
+ */
+export type ModelVersionArtifactInspected = Event<
+  "ModelVersionArtifactInspected",
+  {
+    version: number;
+    path: string;
+    /** The bytes that were inspected (an artifact's content never changes; this makes it explicit). */
+    sha256: string;
+    format: string;
+    formatVersion: string | null;
+    producer: Producer | null;
+    metadata: Record<string, unknown>;
+    verdict: Verdict;
+    findings: Finding[];
+    inspector: { version: string };
+  }
+>;
+/** A version's input/output signature was set, by a user or from an inspected artifact. */
+export type ModelVersionSignatureSet = Event<
+  "ModelVersionSignatureSet",
+  { version: number; signature: Signature; source: SignatureSource; /** The artifact it came from (INSPECTION). */ path: string | null }
+>;
+/**
+ * A version with DANGEROUS or UNSCANNABLE (or never inspected) artifacts was promoted to Production
+ * or aliased anyway; appended in the same decision as that change, with the written reason.
+ */
+export type ModelVersionSafetyOverridden = Event<
+  "ModelVersionSafetyOverridden",
+  {
+    version: number;
+    reason: string;
+    /** The blocking artifacts at the time (the first 100); a null verdict means never inspected. */
+    verdicts: { path: string; verdict: Verdict | null }[];
+    /** How many artifacts blocked in all. */
+    total: number;
+    action: "TRANSITION" | "ALIAS";
+  }
+>;
+
 export type RegisteredModelEvent =
   | RegisteredModelCreated
   | RegisteredModelRenamed
@@ -102,7 +145,10 @@ export type RegisteredModelEvent =
   | ModelVersionRestored
   | ModelVersionArtifactAdded
   | ModelVersionFinalized
-  | ModelVersionRegistrationFailed;
+  | ModelVersionRegistrationFailed
+  | ModelVersionArtifactInspected
+  | ModelVersionSignatureSet
+  | ModelVersionSafetyOverridden;
 
 export type RegisteredModelEventType = RegisteredModelEvent["type"];
 
@@ -128,6 +174,9 @@ export const EVENT_SCHEMA_VERSIONS: Record<RegisteredModelEventType, number> = {
   ModelVersionArtifactAdded: 1,
   ModelVersionFinalized: 1,
   ModelVersionRegistrationFailed: 1,
+  ModelVersionArtifactInspected: 1,
+  ModelVersionSignatureSet: 1,
+  ModelVersionSafetyOverridden: 1,
 };
 
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS) as RegisteredModelEventType[];
@@ -147,6 +196,8 @@ export function versionsTouchedBy(event: RegisteredModelEvent): number[] {
     case "ModelVersionArtifactAdded":
     case "ModelVersionFinalized":
     case "ModelVersionRegistrationFailed":
+    case "ModelVersionArtifactInspected":
+    case "ModelVersionSignatureSet":
       return [event.data.version];
     default:
       return [];

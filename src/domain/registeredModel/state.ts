@@ -4,7 +4,16 @@
 // `stateNeeds` in decide.ts) from the projection, so a command costs the same on a model with ten
 // versions as on one with ten thousand. Folding the full stream yields the complete state; both
 // must lead `decide` to the same answer, which the unit tests check.
+import type { Verdict, VersionSignature } from "../inspection.ts";
 import type { RegisteredModelEvent, Stage, Tags, VersionStatus } from "./events.ts";
+
+/** What the rules need to know about one artifact: where it is, its bytes, and its latest verdict. */
+export interface ArtifactState {
+  readonly path: string;
+  readonly sha256: string;
+  /** Verdict of the latest inspection; null when it was never inspected (gated like UNSCANNABLE). */
+  readonly verdict: Verdict | null;
+}
 
 export interface VersionState {
   readonly version: number;
@@ -12,8 +21,10 @@ export interface VersionState {
   readonly status: VersionStatus;
   readonly deleted: boolean;
   readonly tags: Tags;
-  /** Paths of the version's artifacts, in the order they were added. */
-  readonly artifacts: readonly string[];
+  /** The version's artifacts, in the order they were added. */
+  readonly artifacts: readonly ArtifactState[];
+  /** The current signature, with its source (a USER one is never replaced by inspection). */
+  readonly signature: VersionSignature | null;
 }
 
 export interface RegisteredModelState {
@@ -96,6 +107,7 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
             deleted: false,
             tags: event.data.tags,
             artifacts: [],
+            signature: null,
           },
         },
       };
@@ -124,7 +136,23 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
     case "ModelVersionRestored":
       return updateVersion(state, event.data.version, (v) => ({ ...v, deleted: false }));
     case "ModelVersionArtifactAdded":
-      return updateVersion(state, event.data.version, (v) => ({ ...v, artifacts: [...v.artifacts, event.data.path] }));
+      return updateVersion(state, event.data.version, (v) => ({
+        ...v,
+        artifacts: [...v.artifacts, { path: event.data.path, sha256: event.data.sha256, verdict: null }],
+      }));
+    case "ModelVersionArtifactInspected":
+      return updateVersion(state, event.data.version, (v) => ({
+        ...v,
+        artifacts: v.artifacts.map((a) =>
+          a.path === event.data.path && a.sha256 === event.data.sha256 ? { ...a, verdict: event.data.verdict } : a,
+        ),
+      }));
+    case "ModelVersionSignatureSet": {
+      const { signature, source, path } = event.data;
+      return updateVersion(state, event.data.version, (v) => ({ ...v, signature: { ...signature, source, path } }));
+    }
+    case "ModelVersionSafetyOverridden":
+      return state;
     case "ModelVersionFinalized":
       return updateVersion(state, event.data.version, (v) => ({ ...v, status: "READY" }));
     case "ModelVersionRegistrationFailed":

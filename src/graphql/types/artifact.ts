@@ -183,6 +183,7 @@ builder.mutationFields((t) => ({
       const declared = input.mediaType ?? (file.mediaType === "" ? null : file.mediaType);
       const attached = await attachArtifact(
         ctx.commands,
+        ctx.inspector,
         { modelName: input.name, version: input.version, path: input.path, role: input.role ?? null, mediaType: declared },
         file,
         ctx,

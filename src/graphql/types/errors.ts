@@ -7,9 +7,12 @@ import {
   ConcurrencyError,
   InvalidStateError,
   NotFoundError,
+  UnsafeArtifactError,
   ValidationError,
 } from "../../domain/errors.ts";
+import type { UnsafeArtifact } from "../../domain/errors.ts";
 import { builder } from "../builder.ts";
+import { ArtifactVerdictEnum } from "./inspectionEnums.ts";
 
 export const ErrorInterface = builder.interfaceRef<DomainError>("Error").implement({
   description: "An expected failure of a mutation. Inspect `__typename` for the kind and its extra fields.",
@@ -17,7 +20,7 @@ export const ErrorInterface = builder.interfaceRef<DomainError>("Error").impleme
     message: t.exposeString("message", { description: "Human-readable explanation." }),
     code: t.exposeString("code", {
       description:
-        "Stable machine-readable code: NOT_FOUND, ALREADY_EXISTS, VALIDATION, CONCURRENCY_CONFLICT or INVALID_STATE.",
+        "Stable machine-readable code: NOT_FOUND, ALREADY_EXISTS, VALIDATION, CONCURRENCY_CONFLICT, INVALID_STATE or UNSAFE_ARTIFACT (artifact errors add theirs).",
     }),
   }),
 });
@@ -71,10 +74,49 @@ builder.objectType(InvalidStateError, {
   interfaces: [ErrorInterface],
 });
 
+const UnsafeArtifactRef = builder.objectRef<UnsafeArtifact>("UnsafeArtifact").implement({
+  description: "An artifact that blocks promotion to Production or aliasing.",
+  fields: (t) => ({
+    path: t.exposeString("path", { description: "Path of the artifact in its version." }),
+    verdict: t.field({
+      type: ArtifactVerdictEnum,
+      nullable: true,
+      description: "Its latest verdict (DANGEROUS or UNSCANNABLE); null when it was never inspected (fail closed).",
+      resolve: (a) => a.verdict,
+    }),
+  }),
+});
+
+const GatedActionEnum = builder.enumType("SafetyGatedAction", {
+  description: "Changes the artifact safety gate applies to.",
+  values: {
+    TRANSITION: { value: "TRANSITION", description: "Moving a version to Production." },
+    ALIAS: { value: "ALIAS", description: "Pointing an alias at a version." },
+  } as const,
+});
+
+builder.objectType(UnsafeArtifactError, {
+  name: "UnsafeArtifactError",
+  description:
+    "The version has DANGEROUS or UNSCANNABLE artifacts (or artifacts never inspected), so it cannot move to Production or receive an alias. Repeat the mutation with `overrideReason` to proceed anyway; the override is recorded in history.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    version: t.exposeInt("version", { description: "The version refused." }),
+    action: t.field({ type: GatedActionEnum, description: "What was refused.", resolve: (e) => e.action }),
+    artifacts: t.field({
+      type: [UnsafeArtifactRef],
+      description: "The blocking artifacts, in the order they were added (at most 100; see `total`).",
+      resolve: (e) => [...e.artifacts],
+    }),
+    total: t.exposeInt("total", { description: "How many artifacts block in all." }),
+  }),
+});
+
 export const MUTATION_ERRORS = [
   NotFoundError,
   AlreadyExistsError,
   ValidationError,
   ConcurrencyError,
   InvalidStateError,
+  UnsafeArtifactError,
 ];

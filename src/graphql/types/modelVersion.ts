@@ -424,7 +424,7 @@ builder.mutationFields((t) => ({
   transitionModelVersionStage: t.field({
     type: ModelVersionPayloadRef,
     description:
-      "Moves a version to another stage. With `archiveExistingVersions`, the other versions in the target stage move to Archived in the same change. Only READY versions move to Staging or Production; deleted versions cannot move.",
+      "Moves a version to another stage. With `archiveExistingVersions`, the other versions in the target stage move to Archived in the same change. Only READY versions move to Staging or Production; deleted versions cannot move. A version with DANGEROUS, UNSCANNABLE or never-inspected artifacts moves to Production only with `overrideReason`.",
     errors: errors("TransitionModelVersionStage"),
     args: {
       input: t.arg({
@@ -443,6 +443,11 @@ builder.mutationFields((t) => ({
               description:
                 "Archive the other versions currently in the target stage (Staging or Production only).",
             }),
+            overrideReason: f.string({
+              required: false,
+              description:
+                "Why the version may go to Production although some of its artifacts are DANGEROUS, UNSCANNABLE or never inspected (non-blank, up to 5,000 characters). Without it such a transition fails with UnsafeArtifactError; with it, a ModelVersionSafetyOverridden event records the reason. Ignored when nothing blocks.",
+            }),
           }),
         }),
       }),
@@ -458,6 +463,7 @@ builder.mutationFields((t) => ({
             stage: input.stage,
             comment: input.comment ?? null,
             archiveExistingVersions: input.archiveExistingVersions ?? false,
+            overrideReason: input.overrideReason ?? null,
           },
         },
         input.expectedRevision,
@@ -467,7 +473,8 @@ builder.mutationFields((t) => ({
 
   setRegisteredModelAlias: t.field({
     type: ModelVersionPayloadRef,
-    description: "Points an alias at a version, moving it from another version if needed (one event).",
+    description:
+      "Points an alias at a version, moving it from another version if needed (one event). A version with DANGEROUS, UNSCANNABLE or never-inspected artifacts gets an alias only with `overrideReason`.",
     errors: errors("SetRegisteredModelAlias"),
     args: {
       input: t.arg({
@@ -480,6 +487,11 @@ builder.mutationFields((t) => ({
               description:
                 "Alias matching ^[A-Za-z_][A-Za-z0-9_-]{0,254}$; `latest` and `v<digits>` are reserved.",
             }),
+            overrideReason: f.string({
+              required: false,
+              description:
+                "Why the alias may point at a version with DANGEROUS, UNSCANNABLE or never-inspected artifacts (non-blank, up to 5,000 characters). Without it that fails with UnsafeArtifactError; with it, a ModelVersionSafetyOverridden event records the reason. Ignored when nothing blocks.",
+            }),
           }),
         }),
       }),
@@ -488,7 +500,10 @@ builder.mutationFields((t) => ({
       runCommand(
         ctx,
         { kind: "live", name: input.name },
-        { type: "SetRegisteredModelAlias", data: { alias: input.alias, version: input.version } },
+        {
+          type: "SetRegisteredModelAlias",
+          data: { alias: input.alias, version: input.version, overrideReason: input.overrideReason ?? null },
+        },
         input.expectedRevision,
         input.version,
       ),

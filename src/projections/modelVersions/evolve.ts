@@ -1,4 +1,5 @@
 // Read model: the current view of one model version. Pure; never throws; rebuildable from the log.
+import type { VersionSignature } from "../../domain/inspection.ts";
 import type { Metrics, Params, Stage, Tags, VersionStatus } from "../../domain/registeredModel/events.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 
@@ -19,6 +20,8 @@ export interface ModelVersionView {
   readonly updatedAt: Date;
   readonly createdBy: string;
   readonly tags: Tags;
+  /** Named inputs and outputs, set explicitly (USER) or extracted from an inspected artifact (INSPECTION). */
+  readonly signature: VersionSignature | null;
 }
 
 export const modelVersionId = (modelId: string, version: number) => `${modelId}:${version}`;
@@ -48,7 +51,10 @@ function fields(view: ModelVersionView, event: RecordedEvent): Partial<ModelVers
     case "ModelVersionRestored":
       return { deleted: false, deletedAt: null };
     case "ModelVersionArtifactAdded":
+    case "ModelVersionArtifactInspected":
       return {};
+    case "ModelVersionSignatureSet":
+      return { signature: { ...event.data.signature, source: event.data.source, path: event.data.path } };
     case "ModelVersionFinalized":
       return { status: "READY" };
     case "ModelVersionRegistrationFailed":
@@ -80,6 +86,7 @@ export function evolveModelVersionView(view: ModelVersionView | null, event: Rec
       updatedAt: event.occurredAt,
       createdBy: event.actor,
       tags,
+      signature: null,
     };
   }
   if (view === null) return null;

@@ -1,0 +1,91 @@
+// Inspects stored artifact bytes (format, summary, signature, safety verdict) on the inspection
+// pool, for the upload paths and re-inspection. It never throws: anything that goes wrong, from a
+// missing blob to a crashed worker, is an UNSCANNABLE outcome, which blocks promotion (fail closed)
+// instead of failing the upload.
+import { stat } from "node:fs/promises";
+import type { Logger } from "pino";
+import type { InspectionOutcome } from "../domain/inspection.ts";
+import { InspectionPool, unscannableResult } from "../inspection/pool.ts";
+import type { InspectionPoolOptions } from "../inspection/pool.ts";
+import type { InspectionResult } from "../inspection/types.ts";
+import { INSPECTOR_VERSION } from "../inspection/version.ts";
+import type { FsBlobStore } from "./fsBlobStore.ts";
+
+export interface ArtifactInspector {
+  /** False when inspection is switched off (INSPECTION=off): uploads then record no inspection. */
+  readonly enabled: boolean;
+  /** Inspects the blob `sha256`, named `path` in its version (the name breaks format ties). Null when disabled. */
+  inspect(sha256: string, path: string): Promise<InspectionOutcome | null>;
+  close(): Promise<void>;
+}
+
+export interface InspectionConfig {
+  /** Inspect uploads (default true). Off is for benchmarks and emergencies: uninspected versions cannot reach Production without an override. */
+  readonly enabled: boolean;
+  /** Inspection workers (parallel inspections). */
+  readonly workers: number;
+  /** Per-file time budget in milliseconds. */
+  readonly timeBudgetMs: number;
+}
+
+export const disabledInspector: ArtifactInspector = {
+  enabled: false,
+  inspect: () => Promise.resolve(null),
+  close: () => Promise.resolve(),
+};
+
+export function toOutcome(result: InspectionResult): InspectionOutcome {
+  return {
+    format: result.format,
+    formatVersion: result.formatVersion,
+    producer: result.producer,
+    metadata: result.metadata,
+    verdict: result.verdict,
+    findings: result.findings,
+    signature: result.signature,
+    inspector: { version: INSPECTOR_VERSION },
+  };
+}
+
+export function createArtifactInspector(
+  blobs: FsBlobStore,
+  logger: Logger,
+  config: Partial<InspectionConfig> & { readonly pool?: InspectionPoolOptions } = {},
+): ArtifactInspector {
+  if (config.enabled === false) return disabledInspector;
+  const pool = new InspectionPool({
+    ...config.pool,
+    size: config.workers ?? config.pool?.size ?? 1,
+    limits: {
+      ...config.pool?.limits,
+      ...(config.timeBudgetMs === undefined ? {} : { timeBudgetMs: config.timeBudgetMs }),
+    },
+  });
+  return {
+    enabled: true,
+    async inspect(sha256, path) {
+      let result: InspectionResult;
+      try {
+        const file = blobs.pathOf(sha256);
+        const found = await stat(file).catch(() => null);
+        result = found?.isFile()
+          ? await pool.inspect(file, path)
+          : unscannableResult(
+              "Incomplete scan: the artifact's bytes are missing from storage (run npm run verify)",
+            );
+      } catch (error) {
+        logger.error({ err: error, sha256, path }, "artifact inspection failed");
+        result = unscannableResult(
+          `Incomplete scan: inspection failed: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
+      const level = result.verdict === "SAFE" ? "debug" : "warn";
+      logger[level](
+        { sha256, path, format: result.format, verdict: result.verdict, findings: result.findings.length },
+        "artifact inspected",
+      );
+      return toOutcome(result);
+    },
+    close: () => pool.close(),
+  };
+}
