@@ -28,7 +28,10 @@ export interface CommandPayload {
  */
 export const needsNoRelations = (query: object) => Object.keys(query).length === 0;
 
-export const versionRowFromView = (payload: CommandPayload, version: number | null): ModelVersion | undefined =>
+export const versionRowFromView = (
+  payload: CommandPayload,
+  version: number | null,
+): ModelVersion | undefined =>
   (payload.views.versions.get(version ?? 0) ?? undefined) as unknown as ModelVersion | undefined;
 
 export const modelRowFromView = (payload: CommandPayload): RegisteredModel | undefined =>

@@ -12,7 +12,7 @@ import type { ArtifactRole } from "../../domain/artifacts.ts";
 import { DomainError } from "../../domain/errors.ts";
 import { builder } from "../builder.ts";
 import { runCommand } from "../commandResult.ts";
-import { MUTATION_ERRORS, ErrorInterface } from "./errors.ts";
+import { EXPECTED_REVISION_FIELD, ErrorInterface, mutationErrors } from "./errors.ts";
 import { ModelVersionPayloadRef } from "./modelVersion.ts";
 
 builder.addScalarType("SafeInt", SafeIntResolver, {});
@@ -25,7 +25,8 @@ builder.scalarType("Upload", {
   },
   parseValue: (value) => {
     const file = readUploadToken(value);
-    if (file === null) throw new GraphQLError("Upload variables must be file parts of a multipart/form-data request");
+    if (file === null)
+      throw new GraphQLError("Upload variables must be file parts of a multipart/form-data request");
     return file;
   },
   parseLiteral: () => {
@@ -73,15 +74,23 @@ export const ArtifactRef = builder.prismaObject("ModelVersionArtifact", {
   name: "Artifact",
   description: "A file of a model version. Its bytes are stored once per content, under their sha256.",
   fields: (t) => ({
-    path: t.exposeString("path", { description: "Relative path inside the version, e.g. `tokenizer/vocab.txt`." }),
-    role: t.field({ type: ArtifactRoleEnum, description: "What the file is for.", resolve: (a) => a.role as ArtifactRole }),
+    path: t.exposeString("path", {
+      description: "Relative path inside the version, e.g. `tokenizer/vocab.txt`.",
+    }),
+    role: t.field({
+      type: ArtifactRoleEnum,
+      description: "What the file is for.",
+      resolve: (a) => a.role as ArtifactRole,
+    }),
     size: t.field({
       type: "SafeInt",
       description: "Size in bytes.",
       select: { size: true },
       resolve: (a) => Number(a.size),
     }),
-    sha256: t.exposeString("sha256", { description: "Lowercase hex sha256 of the content (also its HTTP ETag)." }),
+    sha256: t.exposeString("sha256", {
+      description: "Lowercase hex sha256 of the content (also its HTTP ETag).",
+    }),
     mediaType: t.exposeString("mediaType", { description: "Media type it is served with." }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When it was added." }),
     createdBy: t.exposeString("createdBy", { description: "Identity that added it." }),
@@ -119,7 +128,9 @@ const ArtifactPayloadRef = builder.objectRef<ArtifactPayload>("UploadModelVersio
       resolve: (query, payload, _args, ctx) =>
         ctx.db.reader.modelVersionArtifact.findUniqueOrThrow({
           ...query,
-          where: { versionId_path: { versionId: `${payload.modelId}:${payload.version}`, path: payload.path } },
+          where: {
+            versionId_path: { versionId: `${payload.modelId}:${payload.version}`, path: payload.path },
+          },
         }),
     }),
     modelVersion: t.prismaField({
@@ -135,19 +146,18 @@ const ArtifactPayloadRef = builder.objectRef<ArtifactPayload>("UploadModelVersio
       type: ["Event"],
       description: "Events appended by this change, in order.",
       resolve: (query, payload, _args, ctx) =>
-        ctx.db.reader.event.findMany({ ...query, where: { position: { in: [...payload.positions] } }, orderBy: { position: "asc" } }),
+        ctx.db.reader.event.findMany({
+          ...query,
+          where: { position: { in: [...payload.positions] } },
+          orderBy: { position: "asc" },
+        }),
     }),
   }),
 });
 
-const expectedRevision = { required: false, description: "Fail with ConcurrencyError unless the model is at this revision." } as const;
-const errors = (name: string, withDigest = false) => ({
-  types: withDigest ? [...MUTATION_ERRORS, ArtifactDigestMismatchError] : MUTATION_ERRORS,
-  union: {
-    name: `${name}Result`,
-    description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.`,
-  },
-});
+const expectedRevision = EXPECTED_REVISION_FIELD;
+const errors = (name: string, withDigest = false) =>
+  mutationErrors(name, withDigest ? [ArtifactDigestMismatchError] : []);
 
 builder.mutationFields((t) => ({
   uploadModelVersionArtifact: t.field({
@@ -164,11 +174,24 @@ builder.mutationFields((t) => ({
             name: f.string({ description: "Model name." }),
             version: f.int({ description: "Version number (must be PENDING_REGISTRATION)." }),
             path: f.string({
-              description: "Relative path inside the version (`/`-separated; no `..`, no leading `/`, no `\\`, ≤1,024 characters, ≤32 segments).",
+              description:
+                "Relative path inside the version (`/`-separated; no `..`, no leading `/`, no `\\`, ≤1,024 characters, ≤32 segments).",
             }),
-            role: f.field({ type: ArtifactRoleEnum, required: false, description: "What the file is for (default: guessed from the path)." }),
-            mediaType: f.string({ required: false, description: "Media type to serve it with (default: the part's type, or guessed from the path)." }),
-            sha256: f.string({ required: false, description: "Expected sha256 (hex); a mismatch stores nothing and returns ArtifactDigestMismatchError." }),
+            role: f.field({
+              type: ArtifactRoleEnum,
+              required: false,
+              description: "What the file is for (default: guessed from the path).",
+            }),
+            mediaType: f.string({
+              required: false,
+              description:
+                "Media type to serve it with (default: the part's type, or guessed from the path).",
+            }),
+            sha256: f.string({
+              required: false,
+              description:
+                "Expected sha256 (hex); a mismatch stores nothing and returns ArtifactDigestMismatchError.",
+            }),
             file: f.field({ type: "Upload", description: "The file (a multipart file part)." }),
             expectedRevision: f.int(expectedRevision),
           }),
@@ -179,12 +202,19 @@ builder.mutationFields((t) => ({
       const file = input.file;
       if (file.kind === "digestMismatch") throw new ArtifactDigestMismatchError(file.expected, file.actual);
       const expected = input.sha256?.toLowerCase();
-      if (expected !== undefined && expected !== file.sha256) throw new ArtifactDigestMismatchError(expected, file.sha256);
+      if (expected !== undefined && expected !== file.sha256)
+        throw new ArtifactDigestMismatchError(expected, file.sha256);
       const declared = input.mediaType ?? (file.mediaType === "" ? null : file.mediaType);
       const attached = await attachArtifact(
         ctx.commands,
         ctx.inspector,
-        { modelName: input.name, version: input.version, path: input.path, role: input.role ?? null, mediaType: declared },
+        {
+          modelName: input.name,
+          version: input.version,
+          path: input.path,
+          role: input.role ?? null,
+          mediaType: declared,
+        },
         file,
         ctx,
         input.expectedRevision ?? undefined,
@@ -218,7 +248,13 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_root, { input }, ctx) =>
-      runCommand(ctx, { kind: "live", name: input.name }, { type: "FinalizeModelVersion", data: { version: input.version } }, input.expectedRevision, input.version),
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "FinalizeModelVersion", data: { version: input.version } },
+        input.expectedRevision,
+        input.version,
+      ),
   }),
 
   failModelVersionRegistration: t.field({
@@ -234,7 +270,10 @@ builder.mutationFields((t) => ({
           fields: (f) => ({
             name: f.string({ description: "Model name." }),
             version: f.int({ description: "Version number." }),
-            reason: f.string({ required: false, description: "Why (kept in history, up to 5,000 characters)." }),
+            reason: f.string({
+              required: false,
+              description: "Why (kept in history, up to 5,000 characters).",
+            }),
             expectedRevision: f.int(expectedRevision),
           }),
         }),
@@ -244,7 +283,10 @@ builder.mutationFields((t) => ({
       runCommand(
         ctx,
         { kind: "live", name: input.name },
-        { type: "FailModelVersionRegistration", data: { version: input.version, reason: input.reason ?? null } },
+        {
+          type: "FailModelVersionRegistration",
+          data: { version: input.version, reason: input.reason ?? null },
+        },
         input.expectedRevision,
         input.version,
       ),

@@ -8,7 +8,7 @@ import { inspectionFromRow } from "../../projections/modelVersionArtifacts/evolv
 import type { ArtifactView } from "../../projections/modelVersionArtifacts/evolve.ts";
 import { builder } from "../builder.ts";
 import type { CommandPayload } from "../commandResult.ts";
-import { MUTATION_ERRORS } from "./errors.ts";
+import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
 import {
   ARTIFACT_FORMATS,
   ArtifactFormatEnum,
@@ -87,7 +87,7 @@ builder.prismaObjectFields("ModelVersionArtifact", (t) => ({
     type: "JSONObject",
     nullable: true,
     description:
-      "Format-specific summary (tensors, opsets, layers, imports…; see docs/inspection.md). Bounded to 64 KiB of JSON: a larger one is shrunk and carries `truncated`.",
+      "Format-specific summary (tensors, opsets, layers, imports…; see the formats table in the README). Bounded to 64 KiB of JSON: a larger one is shrunk and carries `truncated`.",
     resolve: (a) => field(inspectionOf(a), "metadata"),
   }),
   verdict: t.field({
@@ -117,13 +117,7 @@ builder.mutationFields((t) => ({
     type: ModelVersionPayloadRef,
     description:
       "Inspects stored artifacts of a version again (e.g. after a scanner upgrade) and records a new ModelVersionArtifactInspected event for each; their verdicts, and the safety gate, follow the latest. Allowed on any non-deleted version: inspection results are not part of the frozen artifact set.",
-    errors: {
-      types: MUTATION_ERRORS,
-      union: {
-        name: "InspectModelVersionArtifactsResult",
-        description: "Outcome of inspectModelVersionArtifacts: its payload, or a typed error.",
-      },
-    },
+    errors: mutationErrors("InspectModelVersionArtifacts"),
     args: {
       input: t.arg({
         description: "The version and which of its artifacts.",
@@ -137,10 +131,7 @@ builder.mutationFields((t) => ({
               description:
                 "Paths of the artifacts to inspect (default: all of the version's artifacts; at most 100 per call).",
             }),
-            expectedRevision: f.int({
-              required: false,
-              description: "Fail with ConcurrencyError unless the model is at this revision.",
-            }),
+            expectedRevision: f.int(EXPECTED_REVISION_FIELD),
           }),
         }),
       }),

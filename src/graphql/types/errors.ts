@@ -1,7 +1,6 @@
 // Expected failures as GraphQL types. Every mutation's result is a union of its payload and these,
 // all implementing `Error`, so clients branch on __typename. Anything else stays masked by Yoga.
-import type {
-  DomainError} from "../../domain/errors.ts";
+import type { DomainError } from "../../domain/errors.ts";
 import {
   AlreadyExistsError,
   ConcurrencyError,
@@ -81,7 +80,8 @@ const UnsafeArtifactRef = builder.objectRef<UnsafeArtifact>("UnsafeArtifact").im
     verdict: t.field({
       type: ArtifactVerdictEnum,
       nullable: true,
-      description: "Its latest verdict (DANGEROUS or UNSCANNABLE); null when it was never inspected (fail closed).",
+      description:
+        "Its latest verdict (DANGEROUS or UNSCANNABLE); null when it was never inspected (fail closed).",
       resolve: (a) => a.verdict,
     }),
   }),
@@ -120,3 +120,21 @@ export const MUTATION_ERRORS = [
   InvalidStateError,
   UnsafeArtifactError,
 ];
+
+/**
+ * The `errors` option of a command mutation: the shared expected failures (plus any of its own) as
+ * members of a union named `<Mutation>Result`, next to the payload.
+ */
+export const mutationErrors = (name: string, extra: readonly (new (...args: never[]) => Error)[] = []) => ({
+  types: [...MUTATION_ERRORS, ...extra],
+  union: {
+    name: `${name}Result`,
+    description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.`,
+  },
+});
+
+/** The optional optimistic-concurrency field every mutation input carries. */
+export const EXPECTED_REVISION_FIELD = {
+  required: false,
+  description: "Fail with ConcurrencyError unless the model is at this revision.",
+} as const;

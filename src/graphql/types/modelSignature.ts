@@ -7,7 +7,7 @@ import { SIGNATURE_SOURCES } from "../../domain/inspection.ts";
 import type { SignatureSource, TensorSpec, VersionSignature } from "../../domain/inspection.ts";
 import { builder } from "../builder.ts";
 import { runCommand } from "../commandResult.ts";
-import { MUTATION_ERRORS } from "./errors.ts";
+import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
 import { ModelVersionPayloadRef } from "./modelVersion.ts";
 
 type Dimension = number | string;
@@ -167,13 +167,7 @@ builder.mutationFields((t) => ({
     type: ModelVersionPayloadRef,
     description:
       "Sets a version's signature explicitly (any non-deleted version). A user-set signature wins: inspection never replaces it.",
-    errors: {
-      types: MUTATION_ERRORS,
-      union: {
-        name: "SetModelVersionSignatureResult",
-        description: "Outcome of setModelVersionSignature: its payload, or a typed error.",
-      },
-    },
+    errors: mutationErrors("SetModelVersionSignature"),
     args: {
       input: t.arg({
         description: "The version and its signature.",
@@ -183,10 +177,7 @@ builder.mutationFields((t) => ({
             name: f.string({ description: "Model name." }),
             version: f.int({ description: "Version number." }),
             signature: f.field({ type: ModelSignatureInput, description: "The signature." }),
-            expectedRevision: f.int({
-              required: false,
-              description: "Fail with ConcurrencyError unless the model is at this revision.",
-            }),
+            expectedRevision: f.int(EXPECTED_REVISION_FIELD),
           }),
         }),
       }),

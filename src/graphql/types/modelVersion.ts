@@ -17,7 +17,7 @@ import {
   tagWhere,
   tagsSelection,
 } from "./common.ts";
-import { MUTATION_ERRORS } from "./errors.ts";
+import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
 
 export const ModelVersionRef = builder.prismaNode("ModelVersion", {
   description:
@@ -233,17 +233,8 @@ export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVe
   }),
 });
 
-const expectedRevision = {
-  required: false,
-  description: "Fail with ConcurrencyError unless the model is at this revision.",
-} as const;
-const errors = (name: string) => ({
-  types: MUTATION_ERRORS,
-  union: {
-    name: `${name}Result`,
-    description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.`,
-  },
-});
+const expectedRevision = EXPECTED_REVISION_FIELD;
+const errors = (name: string) => mutationErrors(name);
 
 /** Input fields every version mutation shares: which version, and optional optimistic concurrency. */
 const versionFields = (f: Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0]) => ({

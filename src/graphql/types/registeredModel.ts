@@ -5,7 +5,7 @@ import type { Event } from "../../db/generated/sqlite/client.ts";
 import { modelRowFromView, needsNoRelations, runCommand } from "../commandResult.ts";
 import type { CommandPayload } from "../commandResult.ts";
 import { OrderDirection, StageEnum, TagFilter, TagInput, TagRef, tagWhere, tagsSelection } from "./common.ts";
-import { MUTATION_ERRORS } from "./errors.ts";
+import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
 
 export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
   description: "A named model and everything registered under it: versions, tags, aliases and history.",
@@ -211,10 +211,7 @@ export const RegisteredModelPayloadRef = builder
     }),
   });
 
-const expectedRevisionField = {
-  required: false,
-  description: "Fail with ConcurrencyError unless the model is at this revision.",
-} as const;
+const expectedRevisionField = EXPECTED_REVISION_FIELD;
 
 /** Input of a mutation that only names the model (delete, restore). */
 const modelNameInput = (name: string, description: string) =>
@@ -226,13 +223,7 @@ const modelNameInput = (name: string, description: string) =>
     }),
   });
 
-const errors = (name: string) => ({
-  types: MUTATION_ERRORS,
-  union: {
-    name: `${name}Result`,
-    description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.`,
-  },
-});
+const errors = (name: string) => mutationErrors(name);
 
 builder.mutationFields((t) => ({
   createRegisteredModel: t.field({

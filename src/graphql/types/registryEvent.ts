@@ -67,8 +67,10 @@ const EVENT_TYPE_DESCRIPTIONS: Partial<Record<RegisteredModelEventType, string>>
   ModelVersionArtifactAdded: "A file was added to a version that is still being registered.",
   ModelVersionFinalized: "A version's artifact set was completed; the version is READY.",
   ModelVersionRegistrationFailed: "A version's registration was abandoned.",
-  ModelVersionArtifactInspected: "An artifact's bytes were inspected: format, summary, safety verdict and findings.",
-  ModelVersionSignatureSet: "A version's input/output signature was set (by a user, or from an inspected artifact).",
+  ModelVersionArtifactInspected:
+    "An artifact's bytes were inspected: format, summary, safety verdict and findings.",
+  ModelVersionSignatureSet:
+    "A version's input/output signature was set (by a user, or from an inspected artifact).",
   ModelVersionSafetyOverridden:
     "A version with unsafe or uninspected artifacts was promoted to Production or aliased anyway, with a written reason.",
 };
