@@ -1,12 +1,12 @@
 // `npm run artifacts:gc -- --older-than 7d [--delete]`: lists (or, with --delete, removes) blobs no
 // artifact event references that are older than the retention period. A dry run is the default.
-import { pathToFileURL } from "node:url";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { collectGarbage } from "../artifacts/collectGarbage.ts";
 import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
 import { formatBytes, parseDuration } from "../artifacts/units.ts";
 import { loadConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
+import { runAsMain } from "./runAsMain.ts";
 
 function duration(text: string): number {
   const ms = parseDuration(text);
@@ -59,12 +59,4 @@ export async function runGc(argv: readonly string[], env: NodeJS.ProcessEnv, pri
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runGc(process.argv.slice(2), process.env, (line) => console.log(line)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exit(2);
-    },
-  );
-}
+runAsMain(import.meta.url, runGc);

@@ -1,11 +1,11 @@
 // `npm run verify`: re-hashes every artifact blob and checks every artifact the log references is
 // stored with its recorded size. Exits 1 when anything is corrupt or missing (2 on usage errors).
-import { pathToFileURL } from "node:url";
 import { Command, CommanderError } from "commander";
 import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
 import { formatVerifyReport, verifyBlobs } from "../artifacts/verifyBlobs.ts";
 import { loadConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
+import { runAsMain } from "./runAsMain.ts";
 
 export async function runVerify(argv: readonly string[], env: NodeJS.ProcessEnv, print: (line: string) => void): Promise<number> {
   const program = new Command("verify")
@@ -32,12 +32,4 @@ export async function runVerify(argv: readonly string[], env: NodeJS.ProcessEnv,
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runVerify(process.argv.slice(2), process.env, (line) => console.log(line)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error instanceof Error ? error.message : error);
-      process.exit(2);
-    },
-  );
-}
+runAsMain(import.meta.url, runVerify);
