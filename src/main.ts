@@ -13,6 +13,9 @@ async function main() {
     logger,
     artifacts: config.artifacts,
     inspection: config.inspection,
+    ...(logger.isLevelEnabled("trace")
+      ? { onReadQuery: (sql: string, durationMs: number) => logger.trace({ sql, durationMs }, "read query") }
+      : {}),
   });
   if (registro.migrationsApplied.length > 0)
     logger.info({ migrations: registro.migrationsApplied }, "applied migrations");

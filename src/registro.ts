@@ -28,6 +28,8 @@ export interface RegistroOptions {
   readonly artifacts?: Partial<ArtifactConfig>;
   /** Artifact inspection on upload; default on, with defaultInspectionWorkers() workers. */
   readonly inspection?: Partial<InspectionConfig>;
+  /** Observes every query the GraphQL read side runs (trace logging; N+1 tests). */
+  readonly onReadQuery?: (sql: string, durationMs: number) => void;
 }
 
 export interface Registro {
@@ -46,7 +48,7 @@ export interface Registro {
 
 export async function createRegistro(options: RegistroOptions): Promise<Registro> {
   const migrationsApplied = await migrate(options.database);
-  const db = openDatabase(options.database);
+  const db = openDatabase(options.database, options.onReadQuery ? { onReadQuery: options.onReadQuery } : {});
   const liveEvents = await startLiveEvents(db, options.logger, options.subscriptions);
   const keepAlive = options.subscriptions?.webSocketKeepAliveMs;
   const blobs = new FsBlobStore(options.artifacts?.dir ?? path.join(options.dataDir, "blobs"));

@@ -39,6 +39,23 @@ export interface Database {
   close(): Promise<void>;
 }
 
+export interface DatabaseOptions {
+  /** Called for every query the Prisma reader runs (query logging at trace level, N+1 tests). */
+  readonly onReadQuery?: (sql: string, durationMs: number) => void;
+}
+
+/** A Prisma reader client, reporting its queries when asked to. */
+function readerClient<C extends { $on(event: "query", cb: (e: { query: string; duration: number }) => void): void }>(
+  make: (log: { emit: "event"; level: "query" }[]) => C,
+  options: DatabaseOptions,
+): C {
+  const onReadQuery = options.onReadQuery;
+  if (!onReadQuery) return make([]);
+  const client = make([{ emit: "event", level: "query" }]);
+  client.$on("query", (e) => onReadQuery(e.query, e.duration));
+  return client;
+}
+
 interface QueuedWrite {
   readonly work: (tx: Tx) => Promise<unknown>;
   readonly resolve: (value: unknown) => void;
@@ -118,11 +135,16 @@ class SqliteWriter {
   }
 }
 
-function openSqlite(file: string): Database {
+function openSqlite(file: string, options: DatabaseOptions): Database {
   const writer = new SqliteWriter(file);
-  const reader = new PrismaClient({
-    adapter: new PrismaBetterSQLite3({ url: file, readonly: true, fileMustExist: true, timeout: 10_000 }),
-  });
+  const reader = readerClient(
+    (log) =>
+      new PrismaClient({
+        adapter: new PrismaBetterSQLite3({ url: file, readonly: true, fileMustExist: true, timeout: 10_000 }),
+        log,
+      }),
+    options,
+  ) as PrismaClient;
   return {
     provider: "sqlite",
     reader,
@@ -135,13 +157,13 @@ function openSqlite(file: string): Database {
   };
 }
 
-function openPostgres(url: string): Database {
+function openPostgres(url: string, options: DatabaseOptions): Database {
   const pool = new pg.Pool({ connectionString: url, max: 10, allowExitOnIdle: true });
   // Writers wait for each other on the append lock; a pool of their own keeps them from starving reads.
   const writers = new pg.Pool({ connectionString: url, max: 4, allowExitOnIdle: true });
   const types = pgTypes(pg.types);
   // Same models, different generated class: this is the one place the two client types meet.
-  const client = new PostgresPrismaClient({ adapter: new PrismaPg(pool) }) as unknown as PrismaClient;
+  const client = readerClient((log) => new PostgresPrismaClient({ adapter: new PrismaPg(pool), log }), options) as unknown as PrismaClient;
   return {
     provider: "postgresql",
     reader: client,
@@ -171,6 +193,6 @@ function openPostgres(url: string): Database {
   };
 }
 
-export function openDatabase(config: DatabaseConfig): Database {
-  return config.provider === "sqlite" ? openSqlite(config.file) : openPostgres(config.url);
+export function openDatabase(config: DatabaseConfig, options: DatabaseOptions = {}): Database {
+  return config.provider === "sqlite" ? openSqlite(config.file, options) : openPostgres(config.url, options);
 }
