@@ -6,6 +6,7 @@ import "./types/common.ts";
 import "./types/registryEvent.ts";
 import "./types/registeredModel.ts";
 import "./types/modelVersion.ts";
+import "./types/registeredModelAsOf.ts";
 import "./types/artifact.ts";
 import "./types/artifactInspection.ts";
 import "./types/modelSignature.ts";
