@@ -15,6 +15,7 @@ import type { GraphQLContext } from "../graphql/context.ts";
 import { schema } from "../graphql/schema.ts";
 import type { LiveEvents } from "../subscriptions/liveEvents.ts";
 import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
+import { operationLimitPlugins } from "./operationLimits.ts";
 import { requestMetadata } from "./requestMetadata.ts";
 
 export interface Route {
@@ -81,6 +82,7 @@ export function createApp(options: AppOptions): App {
     landingPage: false,
     graphiql: { title: "Registro", subscriptionsProtocol: "WS" },
     maskedErrors: true,
+    plugins: operationLimitPlugins(),
     logging: {
       debug: (...args: unknown[]) => yogaLogger.debug(args.map(String).join(" ")),
       info: (...args: unknown[]) => yogaLogger.info(args.map(String).join(" ")),
