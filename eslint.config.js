@@ -9,7 +9,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["eslint.config.js"] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ["eslint.config.js"] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     plugins: { "import-x": importX },
     rules: {
@@ -27,10 +30,22 @@ export default tseslint.config(
         "error",
         {
           patterns: [
-            { group: ["node:*", "fs", "path", "crypto", "os", "http", "net", "child_process"], message: "src/domain must stay free of Node I/O." },
-            { group: ["@prisma/*", "*/db/*", "**/generated/**", "pg", "better-sqlite3"], message: "src/domain must not touch the database." },
-            { group: ["graphql", "graphql-*", "@pothos/*", "*/graphql/*"], message: "src/domain must not depend on GraphQL." },
-            { group: ["*/store/*", "*/projections/*", "*/application/*", "*/http/*"], message: "src/domain is the innermost layer." },
+            {
+              group: ["node:*", "fs", "path", "crypto", "os", "http", "net", "child_process"],
+              message: "src/domain must stay free of Node I/O.",
+            },
+            {
+              group: ["@prisma/*", "*/db/*", "**/generated/**", "pg", "better-sqlite3"],
+              message: "src/domain must not touch the database.",
+            },
+            {
+              group: ["graphql", "graphql-*", "@pothos/*", "*/graphql/*"],
+              message: "src/domain must not depend on GraphQL.",
+            },
+            {
+              group: ["*/store/*", "*/projections/*", "*/application/*", "*/http/*"],
+              message: "src/domain is the innermost layer.",
+            },
           ],
         },
       ],
@@ -40,7 +55,10 @@ export default tseslint.config(
         { name: "process", message: "src/domain must not read the environment." },
         { name: "crypto", message: "Ids come in with the command." },
       ],
-      "no-restricted-properties": ["error", { object: "Math", property: "random", message: "No randomness in the domain." }],
+      "no-restricted-properties": [
+        "error",
+        { object: "Math", property: "random", message: "No randomness in the domain." },
+      ],
     },
   },
   {

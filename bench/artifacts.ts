@@ -54,7 +54,14 @@ function memory(pid: number): { rss: number; hwm: number } {
 async function startServer(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {
     cwd: ROOT,
-    env: { ...process.env, DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", DATABASE_URL: `file:${dataDir}/registro.db` },
+    env: {
+      ...process.env,
+      DATA_DIR: dataDir,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      DATABASE_URL: `file:${dataDir}/registro.db`,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -86,7 +93,13 @@ function upload(url: string, target: string, file: string, size: number, sha256:
   return new Promise((resolve, reject) => {
     const { hostname, port } = new URL(url);
     const req = http.request(
-      { hostname, port, method: "PUT", path: target, headers: { "content-length": size, "x-checksum-sha256": sha256 } },
+      {
+        hostname,
+        port,
+        method: "PUT",
+        path: target,
+        headers: { "content-length": size, "x-checksum-sha256": sha256 },
+      },
       (res) => {
         res.resume();
         res.on("end", () => resolve(res.statusCode ?? 0));
@@ -140,9 +153,21 @@ export async function benchArtifacts(): Promise<Record<string, number>> {
     const { url } = started;
     const pid = server.pid!;
     await gql(url, `mutation { createRegisteredModel(input: { name: "bench" }) { __typename } }`, {});
-    await gql(url, `mutation { createModelVersion(input: { name: "bench", source: "bench", pendingArtifacts: true }) { __typename } }`, {});
+    await gql(
+      url,
+      `mutation { createModelVersion(input: { name: "bench", source: "bench", pendingArtifacts: true }) { __typename } }`,
+      {},
+    );
     // Warm the route (module loading, first query) so it does not count as upload growth.
-    await upload(url, "/artifacts/bench/1/warmup.bin", path.join(ROOT, "package.json"), readFileSync(path.join(ROOT, "package.json")).length, createHash("sha256").update(readFileSync(path.join(ROOT, "package.json"))).digest("hex"));
+    await upload(
+      url,
+      "/artifacts/bench/1/warmup.bin",
+      path.join(ROOT, "package.json"),
+      readFileSync(path.join(ROOT, "package.json")).length,
+      createHash("sha256")
+        .update(readFileSync(path.join(ROOT, "package.json")))
+        .digest("hex"),
+    );
 
     const baselineBeforeUpload = await baseline();
     const before = memory(pid);

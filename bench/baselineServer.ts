@@ -11,16 +11,27 @@ const file = path.join(process.env.DATA_DIR ?? ".", "baseline.db");
 const db = new Database(file);
 db.pragma("journal_mode = WAL");
 db.pragma("synchronous = FULL");
-db.exec("CREATE TABLE IF NOT EXISTS versions (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL)");
+db.exec(
+  "CREATE TABLE IF NOT EXISTS versions (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, source TEXT NOT NULL, created_at TEXT NOT NULL)",
+);
 const insert = db.prepare("INSERT INTO versions (name, source, created_at) VALUES (?, ?, ?)");
 
 const yoga = createYoga({
   schema: createSchema({
     typeDefs: /* GraphQL */ `
-      type Query { ok: Boolean! }
-      input CreateInput { name: String!, source: String! }
-      type Version { version: Int! }
-      type Mutation { createModelVersion(input: CreateInput!): Version! }
+      type Query {
+        ok: Boolean!
+      }
+      input CreateInput {
+        name: String!
+        source: String!
+      }
+      type Version {
+        version: Int!
+      }
+      type Mutation {
+        createModelVersion(input: CreateInput!): Version!
+      }
     `,
     resolvers: {
       Query: { ok: () => true },

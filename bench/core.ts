@@ -15,7 +15,8 @@ async function createVersion(url: string, name: string): Promise<void> {
     query: CREATE,
     variables: { input: { name, source: "s3://bench/model", metrics: [{ key: "auc", value: 0.9 }] } },
   });
-  if (status !== 200 || !text.includes("ModelVersionPayload")) throw new Error(`createModelVersion failed: ${status} ${text}`);
+  if (status !== 200 || !text.includes("ModelVersionPayload"))
+    throw new Error(`createModelVersion failed: ${status} ${text}`);
 }
 
 async function createModel(url: string, name: string) {
@@ -33,10 +34,15 @@ async function latencyP50(url: string, name: string, samples: number): Promise<n
     await createVersion(url, name);
     latencies.push(performance.now() - t0);
   }
-  return percentile(latencies.sort((a, b) => a - b), 50);
+  return percentile(
+    latencies.sort((a, b) => a - b),
+    50,
+  );
 }
 
-export async function benchCore(options: { seconds?: number; concurrency?: number; bigModelVersions?: number } = {}) {
+export async function benchCore(
+  options: { seconds?: number; concurrency?: number; bigModelVersions?: number } = {},
+) {
   const seconds = options.seconds ?? 10;
   const concurrency = options.concurrency ?? 8;
   const bigModelVersions = options.bigModelVersions ?? 10_000;
@@ -63,7 +69,9 @@ export async function benchCore(options: { seconds?: number; concurrency?: numbe
     try {
       await createModel(registro.url, "throughput");
       await closedLoop(concurrency, 2, () => createVersion(registro.url, "throughput")); // warm-up
-      const registroResult = await closedLoop(concurrency, seconds, () => createVersion(registro.url, "throughput"));
+      const registroResult = await closedLoop(concurrency, seconds, () =>
+        createVersion(registro.url, "throughput"),
+      );
 
       await createModel(registro.url, "small");
       for (let i = 0; i < 10; i++) await createVersion(registro.url, "small");

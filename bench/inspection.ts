@@ -20,7 +20,10 @@ const GiB = 1024 ** 3;
 /** A 1 GiB safetensors file: a real header, and a sparse (all-zero) data region it fully covers. */
 async function writeSafetensors(path: string): Promise<void> {
   const numel = GiB / 4;
-  let header = JSON.stringify({ __metadata__: { format: "pt" }, weight: { dtype: "F32", shape: [numel], data_offsets: [0, GiB] } });
+  let header = JSON.stringify({
+    __metadata__: { format: "pt" },
+    weight: { dtype: "F32", shape: [numel], data_offsets: [0, GiB] },
+  });
   header += " ".repeat((8 - (header.length % 8)) % 8);
   const fh = await open(path, "w");
   try {
@@ -50,12 +53,25 @@ function dataPkl(numel: number): Buffer {
   const g = (m: string, n: string) => Buffer.from(`c${m}\n${n}\n`, "latin1");
   return Buffer.concat([
     Buffer.from([0x80, 0x02]),
-    g("collections", "OrderedDict"), Buffer.from(")R("),
+    g("collections", "OrderedDict"),
+    Buffer.from(")R("),
     str("weight"),
     g("torch._utils", "_rebuild_tensor_v2"),
-    Buffer.from("(("), str("storage"), g("torch", "FloatStorage"), str("0"), str("cpu"), int(numel), Buffer.from("tQ"),
-    int(0), int(numel), Buffer.from([0x85]), int(1), Buffer.from([0x85]), Buffer.from([0x89]),
-    g("collections", "OrderedDict"), Buffer.from(")R"),
+    Buffer.from("(("),
+    str("storage"),
+    g("torch", "FloatStorage"),
+    str("0"),
+    str("cpu"),
+    int(numel),
+    Buffer.from("tQ"),
+    int(0),
+    int(numel),
+    Buffer.from([0x85]),
+    int(1),
+    Buffer.from([0x85]),
+    Buffer.from([0x89]),
+    g("collections", "OrderedDict"),
+    Buffer.from(")R"),
     Buffer.from("tRu."),
   ]);
 }
@@ -91,7 +107,8 @@ async function writeTorchZip(path: string): Promise<void> {
   const bytes = 500 * 1024 * 1024;
   const zeros = Buffer.alloc(16 * 1024 * 1024);
   let zeroCrc = 0;
-  for (let done = 0; done < bytes; done += zeros.length) zeroCrc = crc32(zeros.subarray(0, Math.min(zeros.length, bytes - done)), zeroCrc);
+  for (let done = 0; done < bytes; done += zeros.length)
+    zeroCrc = crc32(zeros.subarray(0, Math.min(zeros.length, bytes - done)), zeroCrc);
   const members: [string, Buffer | null, number, number][] = [
     ["archive/data.pkl", dataPkl(bytes / 4), 0, 0],
     ["archive/byteorder", Buffer.from("little"), 0, 0],
@@ -125,7 +142,9 @@ async function writeTorchZip(path: string): Promise<void> {
   }
 }
 
-export async function benchInspection(workDir: string): Promise<{ safetensors1GbMs: number; pytorch500MbMs: number }> {
+export async function benchInspection(
+  workDir: string,
+): Promise<{ safetensors1GbMs: number; pytorch500MbMs: number }> {
   const st = join(workDir, "bench-1gb.safetensors");
   const pt = join(workDir, "bench-500mb.pt");
   try {
@@ -155,7 +174,11 @@ async function sha256Of(file: string): Promise<string> {
 }
 
 async function gql(url: string, query: string): Promise<void> {
-  const response = await fetch(`${url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query }) });
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query }),
+  });
   const body = (await response.json()) as { errors?: unknown };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
 }
@@ -172,18 +195,27 @@ function put(
   let sent = started;
   return new Promise((resolve, reject) => {
     const { hostname, port } = new URL(url);
-    const req = http.request({ hostname, port, method: "PUT", path: target, headers: { "content-length": size, "x-checksum-sha256": sha256 } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          body: JSON.parse(Buffer.concat(chunks).toString() || "null"),
-          seconds: Number(process.hrtime.bigint() - started) / 1e9,
-          afterBodySeconds: Number(process.hrtime.bigint() - sent) / 1e9,
-        }),
-      );
-    });
+    const req = http.request(
+      {
+        hostname,
+        port,
+        method: "PUT",
+        path: target,
+        headers: { "content-length": size, "x-checksum-sha256": sha256 },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString() || "null"),
+            seconds: Number(process.hrtime.bigint() - started) / 1e9,
+            afterBodySeconds: Number(process.hrtime.bigint() - sent) / 1e9,
+          }),
+        );
+      },
+    );
     req.on("error", reject);
     req.on("finish", () => (sent = process.hrtime.bigint()));
     createReadStream(file, { highWaterMark: MB }).pipe(req);
@@ -219,14 +251,28 @@ export async function benchInspectionUpload(): Promise<Record<string, unknown>> 
     const urls: Record<(typeof modes)[number], string> = { off: "", on: "" };
     for (const mode of modes) {
       const dataDir = join(work, `data-${mode}`);
-      const server = await spawnServer("src/main.ts", { DATA_DIR: dataDir, DATABASE_URL: `file:${dataDir}/registro.db`, INSPECTION: mode, INSPECTION_WORKERS: "1" });
+      const server = await spawnServer("src/main.ts", {
+        DATA_DIR: dataDir,
+        DATABASE_URL: `file:${dataDir}/registro.db`,
+        INSPECTION: mode,
+        INSPECTION_WORKERS: "1",
+      });
       servers.push(server);
       urls[mode] = server.url;
       // Warm-up: module loading, the first query, and (with inspection) the worker's start-up.
       await gql(server.url, `mutation { createRegisteredModel(input: { name: "warmup" }) { __typename } }`);
-      await gql(server.url, `mutation { createModelVersion(input: { name: "warmup", source: "bench", pendingArtifacts: true }) { __typename } }`);
+      await gql(
+        server.url,
+        `mutation { createModelVersion(input: { name: "warmup", source: "bench", pendingArtifacts: true }) { __typename } }`,
+      );
       const onnx = fileURLToPath(new URL("../test/fixtures/inspection/files/model.onnx", import.meta.url));
-      await put(server.url, "/artifacts/warmup/1/model.onnx", onnx, (await stat(onnx)).size, await sha256Of(onnx));
+      await put(
+        server.url,
+        "/artifacts/warmup/1/model.onnx",
+        onnx,
+        (await stat(onnx)).size,
+        await sha256Of(onnx),
+      );
     }
 
     const results: Record<string, unknown> = {};
@@ -237,11 +283,29 @@ export async function benchInspectionUpload(): Promise<Record<string, unknown>> 
       for (let i = 0; i < repeat; i++) {
         for (const mode of i % 2 === 0 ? modes : [...modes].reverse()) {
           const name = `bench-${++model}`;
-          await gql(urls[mode], `mutation { createRegisteredModel(input: { name: "${name}" }) { __typename } }`);
-          await gql(urls[mode], `mutation { createModelVersion(input: { name: "${name}", source: "bench", pendingArtifacts: true }) { __typename } }`);
-          const r = await put(urls[mode], `/artifacts/${name}/1/${input.name}`, input.path, input.size, input.sha256);
-          if (r.status !== 201) throw new Error(`upload (${mode}) answered ${r.status}: ${JSON.stringify(r.body)}`);
-          runs[mode]!.push({ seconds: r.seconds, afterBodySeconds: r.afterBodySeconds, verdict: r.body.artifact.verdict, format: r.body.artifact.format });
+          await gql(
+            urls[mode],
+            `mutation { createRegisteredModel(input: { name: "${name}" }) { __typename } }`,
+          );
+          await gql(
+            urls[mode],
+            `mutation { createModelVersion(input: { name: "${name}", source: "bench", pendingArtifacts: true }) { __typename } }`,
+          );
+          const r = await put(
+            urls[mode],
+            `/artifacts/${name}/1/${input.name}`,
+            input.path,
+            input.size,
+            input.sha256,
+          );
+          if (r.status !== 201)
+            throw new Error(`upload (${mode}) answered ${r.status}: ${JSON.stringify(r.body)}`);
+          runs[mode]!.push({
+            seconds: r.seconds,
+            afterBodySeconds: r.afterBodySeconds,
+            verdict: r.body.artifact.verdict,
+            format: r.body.artifact.format,
+          });
         }
       }
       const median = (list: Run[]) =>

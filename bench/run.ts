@@ -27,7 +27,9 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
 
 const wanted = process.argv.slice(2);
 const selected = wanted.length > 0 ? wanted : Object.keys(suites);
-const results: Record<string, unknown> = { machine: { cpus: (await import("node:os")).cpus().length, node: process.version } };
+const results: Record<string, unknown> = {
+  machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+};
 for (const name of selected) {
   const suite = suites[name];
   if (!suite) {

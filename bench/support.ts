@@ -25,7 +25,11 @@ export interface ChildServer {
 }
 
 /** Spawns `node --import tsx <script>` with env, waiting until /healthz (or the given path) answers. */
-export async function spawnServer(script: string, env: Record<string, string>, readyPath = "/healthz"): Promise<ChildServer> {
+export async function spawnServer(
+  script: string,
+  env: Record<string, string>,
+  readyPath = "/healthz",
+): Promise<ChildServer> {
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", script], {
     cwd: ROOT,
@@ -65,11 +69,17 @@ export function postJson(url: string, body: unknown): Promise<{ status: number; 
   return new Promise((resolve, reject) => {
     const request = http.request(
       url,
-      { method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) } },
+      {
+        method: "POST",
+        agent,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on("data", (c: Buffer) => chunks.push(c));
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+        );
         response.on("error", reject);
       },
     );
@@ -93,7 +103,11 @@ export interface LoadResult {
 }
 
 /** Runs `concurrency` closed-loop clients for `seconds`, each calling `send` back to back. */
-export async function closedLoop(concurrency: number, seconds: number, send: (i: number) => Promise<void>): Promise<LoadResult> {
+export async function closedLoop(
+  concurrency: number,
+  seconds: number,
+  send: (i: number) => Promise<void>,
+): Promise<LoadResult> {
   const latencies: number[] = [];
   const end = performance.now() + seconds * 1000;
   let counter = 0;

@@ -51,7 +51,8 @@ export interface Config {
 }
 
 /** Half the CPUs, at least 1 and at most 4: inspection must not starve request handling. */
-export const defaultInspectionWorkers = () => Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)));
+export const defaultInspectionWorkers = () =>
+  Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)));
 
 export interface ArtifactConfig {
   /** Root of the blob store. */

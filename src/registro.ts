@@ -54,7 +54,8 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
   const blobs = new FsBlobStore(options.artifacts?.dir ?? path.join(options.dataDir, "blobs"));
   // Leftovers of uploads cut short by a crash: never visible as blobs, removed before serving.
   const abandoned = await blobs.cleanTemporaryFiles();
-  if (abandoned > 0) options.logger.warn({ files: abandoned }, "removed temporary files of interrupted uploads");
+  if (abandoned > 0)
+    options.logger.warn({ files: abandoned }, "removed temporary files of interrupted uploads");
   const limits = {
     maxArtifactBytes: options.artifacts?.maxArtifactBytes ?? Number.MAX_SAFE_INTEGER,
     maxRequestBytes: options.artifacts?.maxRequestBytes ?? Number.MAX_SAFE_INTEGER,
@@ -62,9 +63,18 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
   const inspector = createArtifactInspector(blobs, options.logger, {
     enabled: options.inspection?.enabled ?? true,
     workers: options.inspection?.workers ?? defaultInspectionWorkers(),
-    ...(options.inspection?.timeBudgetMs === undefined ? {} : { timeBudgetMs: options.inspection.timeBudgetMs }),
+    ...(options.inspection?.timeBudgetMs === undefined
+      ? {}
+      : { timeBudgetMs: options.inspection.timeBudgetMs }),
   });
-  const artifacts = artifactRoute({ db, blobs, limits, inspector, logger: options.logger, commands: () => app.commands });
+  const artifacts = artifactRoute({
+    db,
+    blobs,
+    limits,
+    inspector,
+    logger: options.logger,
+    commands: () => app.commands,
+  });
   const app = createApp({
     db,
     logger: options.logger,

@@ -4,7 +4,12 @@ import type { Database, Tx } from "../db/database.ts";
 import { AlreadyExistsError, ConcurrencyError, DomainError, NotFoundError } from "../domain/errors.ts";
 import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
 import { decide, stateNeeds } from "../domain/registeredModel/decide.ts";
-import { applyEvents, loadStreamViews, persistStreamViews, withVersionsFor } from "../projections/streamViews.ts";
+import {
+  applyEvents,
+  loadStreamViews,
+  persistStreamViews,
+  withVersionsFor,
+} from "../projections/streamViews.ts";
 import type { StreamViews } from "../projections/streamViews.ts";
 import { appendToStream } from "../store/eventStore.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
@@ -50,7 +55,11 @@ async function resolveStream(tx: Tx, ref: ModelRef): Promise<string | NotFoundEr
 }
 
 /** Live model names are unique across streams: a rule the single-stream decider cannot see. */
-async function nameTaken(tx: Tx, command: RegisteredModelCommand, views: StreamViews): Promise<AlreadyExistsError | null> {
+async function nameTaken(
+  tx: Tx,
+  command: RegisteredModelCommand,
+  views: StreamViews,
+): Promise<AlreadyExistsError | null> {
   const name =
     command.type === "CreateRegisteredModel"
       ? command.data.name
@@ -60,7 +69,10 @@ async function nameTaken(tx: Tx, command: RegisteredModelCommand, views: StreamV
           ? views.model?.name
           : undefined;
   if (name === undefined) return null;
-  const owners = await tx.query<{ id: string }>("SELECT id FROM registered_models WHERE name = ? AND deleted = ?", [name, false]);
+  const owners = await tx.query<{ id: string }>(
+    "SELECT id FROM registered_models WHERE name = ? AND deleted = ?",
+    [name, false],
+  );
   return owners.some((o) => o.id !== views.streamId) ? new AlreadyExistsError("RegisteredModel", name) : null;
 }
 

@@ -15,7 +15,13 @@ import {
   defaultArtifactRole,
 } from "../domain/artifacts.ts";
 import type { ArtifactRole } from "../domain/artifacts.ts";
-import { AlreadyExistsError, DomainError, InvalidStateError, NotFoundError, ValidationError } from "../domain/errors.ts";
+import {
+  AlreadyExistsError,
+  DomainError,
+  InvalidStateError,
+  NotFoundError,
+  ValidationError,
+} from "../domain/errors.ts";
 import type { Stage, VersionStatus } from "../domain/registeredModel/events.ts";
 import { checkVersionNumber, firstError } from "../domain/validation.ts";
 import { inspectionFromRow } from "../projections/modelVersionArtifacts/evolve.ts";
@@ -59,22 +65,48 @@ export function describeSelector(modelName: string, selector: VersionSelector): 
 }
 
 /** The version of a live model that a number, alias or stage names (the newest, for a stage). */
-export async function resolveVersion(db: Db, modelName: string, selector: VersionSelector): Promise<ResolvedVersion | NotFoundError> {
-  const model = await db.registeredModel.findFirst({ where: { name: modelName, deleted: false }, select: { id: true } });
+export async function resolveVersion(
+  db: Db,
+  modelName: string,
+  selector: VersionSelector,
+): Promise<ResolvedVersion | NotFoundError> {
+  const model = await db.registeredModel.findFirst({
+    where: { name: modelName, deleted: false },
+    select: { id: true },
+  });
   if (model === null) return new NotFoundError("RegisteredModel", modelName);
   const select = { id: true, version: true, status: true, deleted: true } as const;
   const row =
     selector.kind === "number"
-      ? await db.modelVersion.findUnique({ where: { modelId_version: { modelId: model.id, version: selector.version } }, select })
+      ? await db.modelVersion.findUnique({
+          where: { modelId_version: { modelId: model.id, version: selector.version } },
+          select,
+        })
       : selector.kind === "alias"
-        ? (await db.modelAlias.findUnique({ where: { modelId_alias: { modelId: model.id, alias: selector.alias } }, select: { target: { select } } }))?.target
+        ? (
+            await db.modelAlias.findUnique({
+              where: { modelId_alias: { modelId: model.id, alias: selector.alias } },
+              select: { target: { select } },
+            })
+          )?.target
         : await db.modelVersion.findFirst({
             where: { modelId: model.id, stage: selector.stage, deleted: false },
             orderBy: { version: "desc" },
             select,
           });
-  if (!row) return new NotFoundError(selector.kind === "alias" ? "ModelAlias" : "ModelVersion", describeSelector(modelName, selector));
-  return { id: row.id, modelId: model.id, modelName, version: row.version, status: row.status as VersionStatus, deleted: row.deleted };
+  if (!row)
+    return new NotFoundError(
+      selector.kind === "alias" ? "ModelAlias" : "ModelVersion",
+      describeSelector(modelName, selector),
+    );
+  return {
+    id: row.id,
+    modelId: model.id,
+    modelName,
+    version: row.version,
+    status: row.status as VersionStatus,
+    deleted: row.deleted,
+  };
 }
 
 export interface ArtifactRecord extends ArtifactView {
@@ -82,8 +114,14 @@ export interface ArtifactRecord extends ArtifactView {
   readonly version: number;
 }
 
-export async function findArtifact(db: Db, version: ResolvedVersion, path: string): Promise<ArtifactRecord | NotFoundError> {
-  const row = await db.modelVersionArtifact.findUnique({ where: { versionId_path: { versionId: version.id, path } } });
+export async function findArtifact(
+  db: Db,
+  version: ResolvedVersion,
+  path: string,
+): Promise<ArtifactRecord | NotFoundError> {
+  const row = await db.modelVersionArtifact.findUnique({
+    where: { versionId_path: { versionId: version.id, path } },
+  });
   if (row === null) return new NotFoundError("Artifact", `${version.modelName} v${version.version} ${path}`);
   return {
     versionId: row.versionId,
@@ -123,12 +161,24 @@ export async function precheckUpload(db: Db, upload: ArtifactUpload): Promise<Do
   const version = await resolveVersion(db, upload.modelName, { kind: "number", version: upload.version });
   if (version instanceof DomainError) return version;
   // The decider has the final word (inside the write transaction); these only spare a wasted upload.
-  if (version.deleted) return new InvalidStateError(`version ${version.version} of ${upload.modelName} is deleted; restore it first`);
+  if (version.deleted)
+    return new InvalidStateError(
+      `version ${version.version} of ${upload.modelName} is deleted; restore it first`,
+    );
   if (version.status !== "PENDING_REGISTRATION")
-    return new InvalidStateError(`version ${version.version} is ${version.status} and accepts no more artifacts`);
-  const existing = await db.modelVersionArtifact.findMany({ where: { versionId: version.id }, select: { path: true } });
-  const clash = conflictingArtifactPath(existing.map((a) => a.path), upload.path);
-  if (clash === upload.path) return new AlreadyExistsError("Artifact", `${upload.modelName} v${version.version} ${upload.path}`);
+    return new InvalidStateError(
+      `version ${version.version} is ${version.status} and accepts no more artifacts`,
+    );
+  const existing = await db.modelVersionArtifact.findMany({
+    where: { versionId: version.id },
+    select: { path: true },
+  });
+  const clash = conflictingArtifactPath(
+    existing.map((a) => a.path),
+    upload.path,
+  );
+  if (clash === upload.path)
+    return new AlreadyExistsError("Artifact", `${upload.modelName} v${version.version} ${upload.path}`);
   return null;
 }
 
@@ -158,14 +208,23 @@ export async function attachArtifact(
     { kind: "live", name: target.modelName },
     {
       type: "AddModelVersionArtifact",
-      data: { version: target.version, path: target.path, role, size: blob.size, sha256: blob.sha256, mediaType, inspection },
+      data: {
+        version: target.version,
+        path: target.path,
+        role,
+        size: blob.size,
+        sha256: blob.sha256,
+        mediaType,
+        inspection,
+      },
     },
     metadata,
     expectedRevision,
   );
   if (outcome instanceof DomainError) return outcome;
   const view = outcome.views.artifacts.get(target.version)?.find((a) => a.path === target.path);
-  if (view === undefined) throw new Error(`artifact ${target.path} missing from the projection after its event`);
+  if (view === undefined)
+    throw new Error(`artifact ${target.path} missing from the projection after its event`);
   return { artifact: { ...view, modelName: target.modelName, version: target.version }, outcome };
 }
 
@@ -213,14 +272,18 @@ export async function reinspectArtifacts(
   metadata: RequestMetadata,
   expectedRevision?: number,
 ): Promise<CommandOutcome | DomainError> {
-  if (!inspector.enabled) return new InvalidStateError("artifact inspection is switched off on this server (INSPECTION=off)");
+  if (!inspector.enabled)
+    return new InvalidStateError("artifact inspection is switched off on this server (INSPECTION=off)");
   const invalid = checkVersionNumber("version", request.version);
   if (invalid) return invalid;
   if (request.paths !== null && request.paths.length > MAX_INSPECTIONS_PER_COMMAND)
     return new ValidationError("paths", `at most ${MAX_INSPECTIONS_PER_COMMAND} artifacts per call`);
   const version = await resolveVersion(db, request.modelName, { kind: "number", version: request.version });
   if (version instanceof DomainError) return version;
-  if (version.deleted) return new InvalidStateError(`version ${version.version} of ${request.modelName} is deleted; restore it first`);
+  if (version.deleted)
+    return new InvalidStateError(
+      `version ${version.version} of ${request.modelName} is deleted; restore it first`,
+    );
   const rows = await db.modelVersionArtifact.findMany({
     where: { versionId: version.id, ...(request.paths === null ? {} : { path: { in: [...request.paths] } }) },
     select: { path: true, sha256: true },
@@ -228,11 +291,16 @@ export async function reinspectArtifacts(
   });
   const byPath = new Map(rows.map((r) => [r.path, r.sha256]));
   const selected = request.paths ?? rows.map((r) => r.path);
-  if (selected.length === 0) return new InvalidStateError(`version ${version.version} of ${request.modelName} has no artifacts`);
+  if (selected.length === 0)
+    return new InvalidStateError(`version ${version.version} of ${request.modelName} has no artifacts`);
   if (selected.length > MAX_INSPECTIONS_PER_COMMAND)
-    return new ValidationError("paths", `the version has ${selected.length} artifacts; name at most ${MAX_INSPECTIONS_PER_COMMAND} per call`);
+    return new ValidationError(
+      "paths",
+      `the version has ${selected.length} artifacts; name at most ${MAX_INSPECTIONS_PER_COMMAND} per call`,
+    );
   for (const path of selected) {
-    if (!byPath.has(path)) return new NotFoundError("Artifact", `${request.modelName} v${version.version} ${path}`);
+    if (!byPath.has(path))
+      return new NotFoundError("Artifact", `${request.modelName} v${version.version} ${path}`);
   }
   // Unique paths only (the decider would refuse duplicates anyway); the pool bounds the parallelism.
   const unique = [...new Set(selected)];

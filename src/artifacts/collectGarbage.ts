@@ -49,11 +49,14 @@ export async function collectGarbage(db: Db, blobs: FsBlobStore, options: GcOpti
       if (current === null || current.modifiedAt.getTime() > cutoff) continue;
       if (await blobs.delete(candidate.sha256)) deleted.push(candidate);
     }
-    temporaryFilesRemoved = await blobs.cleanTemporaryFiles(Math.max(options.olderThanMs, TEMP_FILE_MIN_AGE_MS));
+    temporaryFilesRemoved = await blobs.cleanTemporaryFiles(
+      Math.max(options.olderThanMs, TEMP_FILE_MIN_AGE_MS),
+    );
   }
   const gone = new Set(deleted.map((b) => b.sha256));
   const raced: string[] = [];
-  for await (const reference of artifactReferences(db, scannedUpTo)) if (gone.has(reference.sha256)) raced.push(reference.sha256);
+  for await (const reference of artifactReferences(db, scannedUpTo))
+    if (gone.has(reference.sha256)) raced.push(reference.sha256);
   return {
     referenced: referenced.size,
     unreferenced,

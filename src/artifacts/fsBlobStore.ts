@@ -92,7 +92,11 @@ export class FsBlobStore implements BlobStore {
     });
     try {
       // `flush` fsyncs the file before it is closed, so the rename below publishes durable bytes.
-      await pipeline(source, meter, createWriteStream(temp, { flags: "wx", mode: 0o644, flush: true, highWaterMark: STREAM_BUFFER }));
+      await pipeline(
+        source,
+        meter,
+        createWriteStream(temp, { flags: "wx", mode: 0o644, flush: true, highWaterMark: STREAM_BUFFER }),
+      );
       const sha256 = hash.digest("hex");
       if (expectedSha256 !== undefined && expectedSha256 !== sha256)
         throw new ArtifactDigestMismatchError(expectedSha256, sha256);
@@ -117,7 +121,10 @@ export class FsBlobStore implements BlobStore {
     const file = this.pathOf(sha256);
     try {
       const handle = await open(file, "r");
-      return handle.createReadStream({ highWaterMark: STREAM_BUFFER, ...(range ? { start: range.start, end: range.end } : {}) });
+      return handle.createReadStream({
+        highWaterMark: STREAM_BUFFER,
+        ...(range ? { start: range.start, end: range.end } : {}),
+      });
     } catch (error) {
       if (isMissing(error)) throw new BlobNotFoundError(sha256);
       throw error;

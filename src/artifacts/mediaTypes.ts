@@ -1,7 +1,11 @@
 // The media type an artifact is served with. Clients often send nothing useful (curl --data-binary
 // says application/x-www-form-urlencoded), so generic declarations fall back to a guess from the name.
 
-const GENERIC = new Set(["application/octet-stream", "application/x-www-form-urlencoded", "multipart/form-data"]);
+const GENERIC = new Set([
+  "application/octet-stream",
+  "application/x-www-form-urlencoded",
+  "multipart/form-data",
+]);
 
 const BY_EXTENSION: Record<string, string> = {
   json: "application/json",

@@ -4,7 +4,13 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 export type UploadedFile =
-  | { readonly kind: "stored"; readonly sha256: string; readonly size: number; readonly mediaType: string; readonly filename: string }
+  | {
+      readonly kind: "stored";
+      readonly sha256: string;
+      readonly size: number;
+      readonly mediaType: string;
+      readonly filename: string;
+    }
   /** The client announced a sha256 for the part and the bytes did not match it: nothing was stored. */
   | { readonly kind: "digestMismatch"; readonly expected: string; readonly actual: string };
 
@@ -27,6 +33,8 @@ export function readUploadToken(value: unknown, now = Date.now()): UploadedFile 
   const expected = Buffer.from(sign(payload));
   const actual = Buffer.from(signature);
   if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return null;
-  const { exp, ...file } = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as UploadedFile & { exp: number };
+  const { exp, ...file } = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as UploadedFile & {
+    exp: number;
+  };
   return exp >= now ? file : null;
 }

@@ -15,7 +15,12 @@ export interface VerifyReport {
   /** Referenced blobs that are absent, with who references them. */
   readonly missing: { sha256: string; references: ArtifactReference[] }[];
   /** Referenced blobs whose size differs from the recorded one. */
-  readonly sizeMismatch: { sha256: string; expected: number; actual: number; references: ArtifactReference[] }[];
+  readonly sizeMismatch: {
+    sha256: string;
+    expected: number;
+    actual: number;
+    references: ArtifactReference[];
+  }[];
   readonly ok: boolean;
 }
 
@@ -25,7 +30,11 @@ async function hashOf(blobs: BlobStore, sha256: string): Promise<string> {
   return hash.digest("hex");
 }
 
-export async function verifyBlobs(db: Db, blobs: BlobStore, progress?: (sha256: string) => void): Promise<VerifyReport> {
+export async function verifyBlobs(
+  db: Db,
+  blobs: BlobStore,
+  progress?: (sha256: string) => void,
+): Promise<VerifyReport> {
   const references = await referencedBlobs(db);
   const corrupt: VerifyReport["corrupt"] = [];
   const sizeMismatch: VerifyReport["sizeMismatch"] = [];
@@ -61,10 +70,14 @@ const describe = (r: ArtifactReference) => `stream ${r.streamId} v${r.version} $
 
 export function formatVerifyReport(report: VerifyReport): string[] {
   const lines: string[] = [];
-  for (const c of report.corrupt) lines.push(`CORRUPT ${c.sha256}: content hashes to ${c.actual} (${c.size} bytes)`);
+  for (const c of report.corrupt)
+    lines.push(`CORRUPT ${c.sha256}: content hashes to ${c.actual} (${c.size} bytes)`);
   for (const m of report.sizeMismatch)
-    lines.push(`CORRUPT ${m.sha256}: ${m.actual} bytes stored, ${m.expected} recorded (${m.references.map(describe).join("; ")})`);
-  for (const m of report.missing) lines.push(`MISSING ${m.sha256}: referenced by ${m.references.map(describe).join("; ")}`);
+    lines.push(
+      `CORRUPT ${m.sha256}: ${m.actual} bytes stored, ${m.expected} recorded (${m.references.map(describe).join("; ")})`,
+    );
+  for (const m of report.missing)
+    lines.push(`MISSING ${m.sha256}: referenced by ${m.references.map(describe).join("; ")}`);
   lines.push(
     `${report.ok ? "OK" : "FAILED"}: ${report.blobsChecked} blobs (${report.bytesChecked} bytes) re-hashed; ` +
       `${report.corrupt.length + report.sizeMismatch.length} corrupt, ${report.missing.length} missing`,

@@ -14,9 +14,15 @@ function duration(text: string): number {
   return ms;
 }
 
-export async function runGc(argv: readonly string[], env: NodeJS.ProcessEnv, print: (line: string) => void): Promise<number> {
+export async function runGc(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  print: (line: string) => void,
+): Promise<number> {
   const program = new Command("artifacts:gc")
-    .description("Remove artifact blobs that no artifact event references, once older than the retention period.")
+    .description(
+      "Remove artifact blobs that no artifact event references, once older than the retention period.",
+    )
     .addOption(
       new Option("--older-than <duration>", "retention: only blobs unreferenced and untouched for this long")
         .argParser(duration)
@@ -45,13 +51,18 @@ export async function runGc(argv: readonly string[], env: NodeJS.ProcessEnv, pri
     } else {
       const verb = opts.delete ? "deleted" : "would delete";
       for (const blob of opts.delete ? report.deleted : report.candidates)
-        print(`${verb} ${blob.sha256} (${formatBytes(blob.size)}, last written ${blob.modifiedAt.toISOString()})`);
+        print(
+          `${verb} ${blob.sha256} (${formatBytes(blob.size)}, last written ${blob.modifiedAt.toISOString()})`,
+        );
       print(
         `${report.referenced} referenced blobs kept; ${report.unreferenced} unreferenced, of which ` +
           `${(opts.delete ? report.deleted : report.candidates).length} ${verb} (${formatBytes(report.bytes)})` +
-          (opts.delete ? `; ${report.temporaryFilesRemoved} stale temporary files removed` : "; dry run, pass --delete to delete"),
+          (opts.delete
+            ? `; ${report.temporaryFilesRemoved} stale temporary files removed`
+            : "; dry run, pass --delete to delete"),
       );
-      for (const sha256 of report.raced) print(`WARNING ${sha256} was referenced while being collected; re-upload it`);
+      for (const sha256 of report.raced)
+        print(`WARNING ${sha256} was referenced while being collected; re-upload it`);
     }
     return report.raced.length === 0 ? 0 : 1;
   } finally {

@@ -2,7 +2,11 @@
 // the real arguments, environment and stdout, and exit with its code (2 on an unexpected error).
 import { pathToFileURL } from "node:url";
 
-export type CliCommand = (argv: string[], env: NodeJS.ProcessEnv, print: (line: string) => void) => Promise<number>;
+export type CliCommand = (
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  print: (line: string) => void,
+) => Promise<number>;
 
 export function runAsMain(moduleUrl: string, command: CliCommand): void {
   const entry = process.argv[1];

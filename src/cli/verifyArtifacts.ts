@@ -7,7 +7,11 @@ import { loadConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
 import { runAsMain } from "./runAsMain.ts";
 
-export async function runVerify(argv: readonly string[], env: NodeJS.ProcessEnv, print: (line: string) => void): Promise<number> {
+export async function runVerify(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  print: (line: string) => void,
+): Promise<number> {
   const program = new Command("verify")
     .description("Re-hash every stored artifact blob and check that every referenced artifact is present.")
     .option("--json", "print the report as JSON")

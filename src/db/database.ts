@@ -45,10 +45,9 @@ export interface DatabaseOptions {
 }
 
 /** A Prisma reader client, reporting its queries when asked to. */
-function readerClient<C extends { $on(event: "query", cb: (e: { query: string; duration: number }) => void): void }>(
-  make: (log: { emit: "event"; level: "query" }[]) => C,
-  options: DatabaseOptions,
-): C {
+function readerClient<
+  C extends { $on(event: "query", cb: (e: { query: string; duration: number }) => void): void },
+>(make: (log: { emit: "event"; level: "query" }[]) => C, options: DatabaseOptions): C {
   const onReadQuery = options.onReadQuery;
   if (!onReadQuery) return make([]);
   const client = make([{ emit: "event", level: "query" }]);
@@ -163,7 +162,10 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   const writers = new pg.Pool({ connectionString: url, max: 4, allowExitOnIdle: true });
   const types = pgTypes(pg.types);
   // Same models, different generated class: this is the one place the two client types meet.
-  const client = readerClient((log) => new PostgresPrismaClient({ adapter: new PrismaPg(pool), log }), options) as unknown as PrismaClient;
+  const client = readerClient(
+    (log) => new PostgresPrismaClient({ adapter: new PrismaPg(pool), log }),
+    options,
+  ) as unknown as PrismaClient;
   return {
     provider: "postgresql",
     reader: client,
@@ -176,7 +178,10 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
         const result = await work(new PostgresTx(connection, types));
         // Wakes subscription tailers in every instance; delivered at (and only on) commit. Under the
         // lock, MAX(position) is this transaction's last event (or the previous one if it appended none).
-        await connection.query("SELECT pg_notify($1, (SELECT COALESCE(MAX(position), 0) FROM events)::text)", [APPEND_CHANNEL]);
+        await connection.query(
+          "SELECT pg_notify($1, (SELECT COALESCE(MAX(position), 0) FROM events)::text)",
+          [APPEND_CHANNEL],
+        );
         await connection.query("COMMIT");
         return result;
       } catch (error) {

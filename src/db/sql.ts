@@ -69,7 +69,9 @@ export function pgTypes(types: typeof pg.types): pg.CustomTypesConfig {
     getTypeParser: ((oid: number, format?: "text" | "binary") =>
       oid === TIMESTAMP_WITHOUT_TZ
         ? (value: string) => new Date(`${value.replace(" ", "T")}Z`)
-        : (types.getTypeParser(oid, format) as (value: string) => unknown)) as pg.CustomTypesConfig["getTypeParser"],
+        : (types.getTypeParser(oid, format) as (
+            value: string,
+          ) => unknown)) as pg.CustomTypesConfig["getTypeParser"],
   };
 }
 
@@ -85,12 +87,20 @@ export class PostgresTx implements SqlTx {
   ) {}
 
   async query<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    const result = await this.client.query<T>({ text: numbered(sql), values: params.map(pgParam), types: this.types });
+    const result = await this.client.query<T>({
+      text: numbered(sql),
+      values: params.map(pgParam),
+      types: this.types,
+    });
     return result.rows;
   }
 
   async execute(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    const result = await this.client.query({ text: numbered(sql), values: params.map(pgParam), types: this.types });
+    const result = await this.client.query({
+      text: numbered(sql),
+      values: params.map(pgParam),
+      types: this.types,
+    });
     return result.rowCount ?? 0;
   }
 }
@@ -98,7 +108,9 @@ export class PostgresTx implements SqlTx {
 // ---- Reading rows back: the two drivers return different JS types for the same column. ----------
 
 export const rowDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
-export const rowDateOrNull = (value: unknown): Date | null => (value === null || value === undefined ? null : rowDate(value));
+export const rowDateOrNull = (value: unknown): Date | null =>
+  value === null || value === undefined ? null : rowDate(value);
 export const rowBool = (value: unknown): boolean => value === true || value === 1 || value === 1n;
 export const rowInt = (value: unknown): number => Number(value);
-export const rowJson = <T>(value: unknown): T => (typeof value === "string" ? (JSON.parse(value) as T) : (value as T));
+export const rowJson = <T>(value: unknown): T =>
+  typeof value === "string" ? (JSON.parse(value) as T) : (value as T);

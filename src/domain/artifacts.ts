@@ -35,16 +35,23 @@ export function checkArtifactPath(field: string, path: string): ValidationError 
     return new ValidationError(field, `must be at most ${ARTIFACT_LIMITS.pathMaxLength} characters`);
   if (CONTROL_CHARS.test(path)) return new ValidationError(field, "must not contain control characters");
   if (path.includes("\\")) return new ValidationError(field, "must use '/' as separator, not '\\'");
-  if (path.startsWith("/") || DRIVE_LETTER.test(path)) return new ValidationError(field, "must be relative, not absolute");
-  if (path.normalize("NFC") !== path) return new ValidationError(field, "must be in Unicode normalisation form C");
+  if (path.startsWith("/") || DRIVE_LETTER.test(path))
+    return new ValidationError(field, "must be relative, not absolute");
+  if (path.normalize("NFC") !== path)
+    return new ValidationError(field, "must be in Unicode normalisation form C");
   const segments = path.split("/");
   if (segments.length > ARTIFACT_LIMITS.maxDepth)
     return new ValidationError(field, `must be at most ${ARTIFACT_LIMITS.maxDepth} segments deep`);
   for (const segment of segments) {
-    if (segment === "") return new ValidationError(field, "must not contain empty segments ('//', leading or trailing '/')");
-    if (segment === "." || segment === "..") return new ValidationError(field, `must not contain '${segment}' segments`);
+    if (segment === "")
+      return new ValidationError(field, "must not contain empty segments ('//', leading or trailing '/')");
+    if (segment === "." || segment === "..")
+      return new ValidationError(field, `must not contain '${segment}' segments`);
     if (segment.length > ARTIFACT_LIMITS.segmentMaxLength)
-      return new ValidationError(field, `segments must be at most ${ARTIFACT_LIMITS.segmentMaxLength} characters`);
+      return new ValidationError(
+        field,
+        `segments must be at most ${ARTIFACT_LIMITS.segmentMaxLength} characters`,
+      );
   }
   return null;
 }
@@ -67,20 +74,29 @@ export function checkArtifactRole(field: string, role: string): ValidationError 
 }
 
 export function checkSha256(field: string, sha256: string): ValidationError | null {
-  return SHA256_HEX.test(sha256) ? null : new ValidationError(field, "must be 64 lowercase hexadecimal characters");
+  return SHA256_HEX.test(sha256)
+    ? null
+    : new ValidationError(field, "must be 64 lowercase hexadecimal characters");
 }
 
 export function checkArtifactSize(field: string, size: number): ValidationError | null {
-  return Number.isSafeInteger(size) && size >= 0 ? null : new ValidationError(field, "must be a non-negative integer");
+  return Number.isSafeInteger(size) && size >= 0
+    ? null
+    : new ValidationError(field, "must be a non-negative integer");
 }
 
 export function checkMediaType(field: string, mediaType: string): ValidationError | null {
-  if (mediaType.length > ARTIFACT_LIMITS.mediaTypeMaxLength || CONTROL_CHARS.test(mediaType) || !MEDIA_TYPE.test(mediaType))
+  if (
+    mediaType.length > ARTIFACT_LIMITS.mediaTypeMaxLength ||
+    CONTROL_CHARS.test(mediaType) ||
+    !MEDIA_TYPE.test(mediaType)
+  )
     return new ValidationError(field, "must be a media type such as application/octet-stream");
   return null;
 }
 
-const MODEL_EXTENSIONS = /\.(onnx|safetensors|gguf|ggml|pt|pth|bin|ckpt|h5|keras|pb|tflite|mlmodel|pkl|joblib|npz|npy)$/i;
+const MODEL_EXTENSIONS =
+  /\.(onnx|safetensors|gguf|ggml|pt|pth|bin|ckpt|h5|keras|pb|tflite|mlmodel|pkl|joblib|npz|npy)$/i;
 
 /** The role an artifact gets when the uploader names none: a guess from well-known file names. */
 export function defaultArtifactRole(path: string): ArtifactRole {

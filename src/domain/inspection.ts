@@ -83,7 +83,8 @@ export const SIGNATURE_LIMITS = {
   symbolMaxLength: 128,
 } as const;
 
-export const isBlockingVerdict = (verdict: Verdict | null): boolean => verdict === null || BLOCKING_VERDICTS.includes(verdict);
+export const isBlockingVerdict = (verdict: Verdict | null): boolean =>
+  verdict === null || BLOCKING_VERDICTS.includes(verdict);
 
 const SEVERITY_ORDER: Record<Severity, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3, INFO: 4 };
 
@@ -96,14 +97,17 @@ const clipOrNull = (text: string | null, max: number) => (text === null ? null :
  */
 function shrink(value: unknown, depth: number, budget: { strings: number; items: number }): unknown {
   if (typeof value === "string") return clip(value, budget.strings);
-  if (value === null || typeof value !== "object") return typeof value === "number" && !Number.isFinite(value) ? null : value;
+  if (value === null || typeof value !== "object")
+    return typeof value === "number" && !Number.isFinite(value) ? null : value;
   if (depth >= 8) return "[nested too deep]";
   if (Array.isArray(value)) {
     const kept = value.slice(0, budget.items).map((v) => shrink(v, depth + 1, budget));
     return value.length > budget.items ? [...kept, `[${value.length - budget.items} more]`] : kept;
   }
   const entries = Object.entries(value as Record<string, unknown>);
-  const kept = entries.slice(0, budget.items).map(([k, v]) => [clip(k, budget.strings), shrink(v, depth + 1, budget)]);
+  const kept = entries
+    .slice(0, budget.items)
+    .map(([k, v]) => [clip(k, budget.strings), shrink(v, depth + 1, budget)]);
   if (entries.length > budget.items) kept.push(["[truncated]", `${entries.length - budget.items} more keys`]);
   return Object.fromEntries(kept);
 }
@@ -112,7 +116,10 @@ function shrink(value: unknown, depth: number, budget: { strings: number; items:
  * Fits a format summary into `metadataMaxChars` of JSON. Tries progressively tighter shrinking; as a
  * last resort keeps only the small top-level keys. A `truncated` note says that it happened.
  */
-export function boundMetadata(metadata: Record<string, unknown>, maxChars: number = INSPECTION_LIMITS.metadataMaxChars): Record<string, unknown> {
+export function boundMetadata(
+  metadata: Record<string, unknown>,
+  maxChars: number = INSPECTION_LIMITS.metadataMaxChars,
+): Record<string, unknown> {
   const size = (v: unknown) => JSON.stringify(v).length;
   const original = size(metadata);
   if (original <= maxChars) return metadata;
@@ -135,7 +142,10 @@ export function boundMetadata(metadata: Record<string, unknown>, maxChars: numbe
 }
 
 /** Caps the findings: the most severe first are kept, and a final note counts the rest. */
-export function boundFindings(findings: readonly Finding[], max: number = INSPECTION_LIMITS.maxFindings): Finding[] {
+export function boundFindings(
+  findings: readonly Finding[],
+  max: number = INSPECTION_LIMITS.maxFindings,
+): Finding[] {
   const clipped = findings.map((f) => ({
     severity: f.severity,
     message: clip(f.message, INSPECTION_LIMITS.findingMessageMaxLength),
@@ -143,9 +153,18 @@ export function boundFindings(findings: readonly Finding[], max: number = INSPEC
   }));
   if (clipped.length <= max) return clipped;
   // Keep the worst ones (stable within a severity, so file order survives), then restore file order.
-  const ranked = clipped.map((f, i) => ({ f, i })).sort((a, b) => SEVERITY_ORDER[a.f.severity] - SEVERITY_ORDER[b.f.severity] || a.i - b.i);
-  const kept = ranked.slice(0, max - 1).sort((a, b) => a.i - b.i).map((r) => r.f);
-  kept.push({ severity: "INFO", message: `${clipped.length - kept.length} more findings were omitted (at most ${max} are recorded)`, location: null });
+  const ranked = clipped
+    .map((f, i) => ({ f, i }))
+    .sort((a, b) => SEVERITY_ORDER[a.f.severity] - SEVERITY_ORDER[b.f.severity] || a.i - b.i);
+  const kept = ranked
+    .slice(0, max - 1)
+    .sort((a, b) => a.i - b.i)
+    .map((r) => r.f);
+  kept.push({
+    severity: "INFO",
+    message: `${clipped.length - kept.length} more findings were omitted (at most ${max} are recorded)`,
+    location: null,
+  });
   return kept;
 }
 
@@ -153,20 +172,33 @@ export function boundFindings(findings: readonly Finding[], max: number = INSPEC
 export function signatureProblem(signature: Signature): { field: string; message: string } | null {
   for (const side of ["inputs", "outputs"] as const) {
     const tensors = signature[side];
-    if (tensors.length > SIGNATURE_LIMITS.maxTensors) return { field: side, message: `at most ${SIGNATURE_LIMITS.maxTensors} tensors` };
+    if (tensors.length > SIGNATURE_LIMITS.maxTensors)
+      return { field: side, message: `at most ${SIGNATURE_LIMITS.maxTensors} tensors` };
     const seen = new Set<string>();
     for (const [i, t] of tensors.entries()) {
       const at = `${side}.${i}`;
       if (t.name.trim().length === 0) return { field: `${at}.name`, message: "must not be empty" };
-      if (t.name.length > SIGNATURE_LIMITS.nameMaxLength) return { field: `${at}.name`, message: `must be at most ${SIGNATURE_LIMITS.nameMaxLength} characters` };
+      if (t.name.length > SIGNATURE_LIMITS.nameMaxLength)
+        return {
+          field: `${at}.name`,
+          message: `must be at most ${SIGNATURE_LIMITS.nameMaxLength} characters`,
+        };
       if (seen.has(t.name)) return { field: `${at}.name`, message: `duplicate tensor name '${t.name}'` };
       seen.add(t.name);
       if (t.dtype !== null && (t.dtype.length === 0 || t.dtype.length > SIGNATURE_LIMITS.dtypeMaxLength))
-        return { field: `${at}.dtype`, message: `must be 1 to ${SIGNATURE_LIMITS.dtypeMaxLength} characters` };
+        return {
+          field: `${at}.dtype`,
+          message: `must be 1 to ${SIGNATURE_LIMITS.dtypeMaxLength} characters`,
+        };
       if (t.shape === null) continue;
-      if (t.shape.length > SIGNATURE_LIMITS.maxDims) return { field: `${at}.shape`, message: `at most ${SIGNATURE_LIMITS.maxDims} dimensions` };
+      if (t.shape.length > SIGNATURE_LIMITS.maxDims)
+        return { field: `${at}.shape`, message: `at most ${SIGNATURE_LIMITS.maxDims} dimensions` };
       for (const [d, dim] of t.shape.entries()) {
-        if (typeof dim === "number" ? !Number.isSafeInteger(dim) || dim < 0 : dim.length === 0 || dim.length > SIGNATURE_LIMITS.symbolMaxLength)
+        if (
+          typeof dim === "number"
+            ? !Number.isSafeInteger(dim) || dim < 0
+            : dim.length === 0 || dim.length > SIGNATURE_LIMITS.symbolMaxLength
+        )
           return {
             field: `${at}.shape.${d}`,
             message: `must be a non-negative integer or a symbol of 1 to ${SIGNATURE_LIMITS.symbolMaxLength} characters`,
@@ -225,6 +257,10 @@ export function boundInspection(outcome: InspectionOutcome): InspectionOutcome {
 
 /** Structural equality of two signatures (same tensors in the same order). */
 export function sameSignature(a: Signature, b: Signature): boolean {
-  const key = (s: Signature) => JSON.stringify([s.inputs.map((t) => [t.name, t.dtype, t.shape]), s.outputs.map((t) => [t.name, t.dtype, t.shape])]);
+  const key = (s: Signature) =>
+    JSON.stringify([
+      s.inputs.map((t) => [t.name, t.dtype, t.shape]),
+      s.outputs.map((t) => [t.name, t.dtype, t.shape]),
+    ]);
   return key(a) === key(b);
 }

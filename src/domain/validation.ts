@@ -44,12 +44,16 @@ export function checkTagValue(field: string, value: string): ValidationError | n
   return null;
 }
 
-export function checkTags(field: string, tags: readonly { key: string; value: string }[]): ValidationError | null {
+export function checkTags(
+  field: string,
+  tags: readonly { key: string; value: string }[],
+): ValidationError | null {
   if (tags.length > LIMITS.maxTagsPerCommand)
     return new ValidationError(field, `at most ${LIMITS.maxTagsPerCommand} tags at once`);
   const seen = new Set<string>();
   for (const [i, tag] of tags.entries()) {
-    const error = checkTagKey(`${field}.${i}.key`, tag.key) ?? checkTagValue(`${field}.${i}.value`, tag.value);
+    const error =
+      checkTagKey(`${field}.${i}.key`, tag.key) ?? checkTagValue(`${field}.${i}.value`, tag.value);
     if (error) return error;
     if (seen.has(tag.key)) return new ValidationError(`${field}.${i}.key`, `duplicate tag key '${tag.key}'`);
     seen.add(tag.key);
@@ -71,22 +75,32 @@ export function checkDescription(field: string, description: string): Validation
   return null;
 }
 
-export function checkText(field: string, text: string, maxLength: number, required: boolean): ValidationError | null {
+export function checkText(
+  field: string,
+  text: string,
+  maxLength: number,
+  required: boolean,
+): ValidationError | null {
   if (required && text.length === 0) return new ValidationError(field, "must not be empty");
   if (text.length > maxLength) return new ValidationError(field, `must be at most ${maxLength} characters`);
   if (CONTROL_CHARS.test(text)) return new ValidationError(field, "must not contain control characters");
   return null;
 }
 
-export function checkMetrics(field: string, metrics: readonly { key: string; value: number }[]): ValidationError | null {
+export function checkMetrics(
+  field: string,
+  metrics: readonly { key: string; value: number }[],
+): ValidationError | null {
   if (metrics.length > LIMITS.maxMetricsPerCommand)
     return new ValidationError(field, `at most ${LIMITS.maxMetricsPerCommand} metrics at once`);
   const seen = new Set<string>();
   for (const [i, metric] of metrics.entries()) {
     const keyError = checkText(`${field}.${i}.key`, metric.key, LIMITS.metricNameMaxLength, true);
     if (keyError) return keyError;
-    if (!Number.isFinite(metric.value)) return new ValidationError(`${field}.${i}.value`, "must be a finite number");
-    if (seen.has(metric.key)) return new ValidationError(`${field}.${i}.key`, `duplicate metric '${metric.key}'`);
+    if (!Number.isFinite(metric.value))
+      return new ValidationError(`${field}.${i}.value`, "must be a finite number");
+    if (seen.has(metric.key))
+      return new ValidationError(`${field}.${i}.key`, `duplicate metric '${metric.key}'`);
     seen.add(metric.key);
   }
   return null;
@@ -98,12 +112,16 @@ export function checkParams(field: string, params: unknown): ValidationError | n
     return new ValidationError(field, "must be a JSON object");
   const size = JSON.stringify(params).length;
   if (size > LIMITS.paramsMaxBytes)
-    return new ValidationError(field, `must serialise to at most ${LIMITS.paramsMaxBytes} characters of JSON`);
+    return new ValidationError(
+      field,
+      `must serialise to at most ${LIMITS.paramsMaxBytes} characters of JSON`,
+    );
   return null;
 }
 
 export function checkVersionNumber(field: string, version: number): ValidationError | null {
-  if (!Number.isSafeInteger(version) || version < 1) return new ValidationError(field, "must be a positive integer");
+  if (!Number.isSafeInteger(version) || version < 1)
+    return new ValidationError(field, "must be a positive integer");
   return null;
 }
 

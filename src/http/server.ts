@@ -109,7 +109,8 @@ export function createApp(options: AppOptions): App {
         .then((handled) => (handled ? undefined : yoga(req, res)))
         .catch((error: unknown) => {
           logger.error({ err: error }, "unhandled GraphQL upload error");
-          if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
+          if (!res.headersSent)
+            sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
           else res.destroy();
         });
     }

@@ -14,7 +14,12 @@ export function looksLikePickleHead(b: Buffer): boolean {
  * Members that a format-specific inspector did not already read are sniffed by content, not name:
  * a pickle renamed to `weights.bin` or hidden in a nested archive is walked all the same.
  */
-export async function scanArchiveMembers(zip: SafeZip, scan: Scan, skip: ReadonlySet<string>, opts: { torchScript?: boolean } = {}): Promise<{ pickles: number; nested: number }> {
+export async function scanArchiveMembers(
+  zip: SafeZip,
+  scan: Scan,
+  skip: ReadonlySet<string>,
+  opts: { torchScript?: boolean } = {},
+): Promise<{ pickles: number; nested: number }> {
   let pickles = 0;
   let nested = 0;
   for (const m of zip.members) {
@@ -23,13 +28,21 @@ export async function scanArchiveMembers(zip: SafeZip, scan: Scan, skip: Readonl
     const where = `${zip.label}:${m.name}`;
     try {
       const head = await zip.peek(m, 8);
-      if (looksLikePickleHead(head) || (PICKLE_NAMES.test(m.name) && head.length > 0 && (head[0] === 0x28 || head[0] === 0x63 || head[0] === 0x7d || head[0] === 0x5d))) {
+      if (
+        looksLikePickleHead(head) ||
+        (PICKLE_NAMES.test(m.name) &&
+          head.length > 0 &&
+          (head[0] === 0x28 || head[0] === 0x63 || head[0] === 0x7d || head[0] === 0x5d))
+      ) {
         pickles++;
         await walkMemberPickle(zip, m, scan, opts.torchScript ?? false);
       } else if (head.subarray(0, 4).equals(Buffer.from("PK\x03\x04", "latin1"))) {
         nested++;
         if (zip.depth + 1 > scan.limits.maxNestingDepth) {
-          scan.incomplete(`Incomplete scan: archive nested deeper than ${scan.limits.maxNestingDepth} levels`, where);
+          scan.incomplete(
+            `Incomplete scan: archive nested deeper than ${scan.limits.maxNestingDepth} levels`,
+            where,
+          );
           continue;
         }
         const inner = await SafeZip.open({ buffer: await zip.read(m) }, scan, where, zip.depth + 1);
@@ -51,7 +64,10 @@ export async function scanArchiveMembers(zip: SafeZip, scan: Scan, skip: Readonl
 async function walkMemberPickle(zip: SafeZip, m: ZipMember, scan: Scan, torchScript: boolean): Promise<void> {
   const label = `${zip.label}:${m.name}`;
   if (m.size <= 64 * 1024 * 1024) {
-    const res = await walkPickleStream(new Cursor(rangeChunks(new BufferSource(await zip.read(m))), label), scan);
+    const res = await walkPickleStream(
+      new Cursor(rangeChunks(new BufferSource(await zip.read(m))), label),
+      scan,
+    );
     reportImports(scan, res.walks, label, { torchScript });
     return;
   }

@@ -6,20 +6,57 @@ import type { TensorSpec } from "./types.ts";
 import type { Scan } from "./verdict.ts";
 
 export const COREML_MODEL_TYPES: Record<number, string> = {
-  200: "pipelineClassifier", 201: "pipelineRegressor", 202: "pipeline", 300: "glmRegressor", 301: "supportVectorRegressor",
-  302: "treeEnsembleRegressor", 303: "neuralNetworkRegressor", 304: "bayesianProbitRegressor", 400: "glmClassifier",
-  401: "supportVectorClassifier", 402: "treeEnsembleClassifier", 403: "neuralNetworkClassifier",
-  404: "kNearestNeighborsClassifier", 500: "neuralNetwork", 501: "itemSimilarityRecommender", 502: "mlProgram",
-  555: "customModel", 556: "linkedModel", 560: "classConfidenceThresholding", 600: "oneHotEncoder", 601: "imputer",
-  602: "featureVectorizer", 603: "dictVectorizer", 604: "scaler", 606: "categoricalMapping", 607: "normalizer",
-  609: "arrayFeatureExtractor", 610: "nonMaximumSuppression", 900: "identity", 2000: "textClassifier", 2001: "wordTagger",
-  2002: "visionFeaturePrint", 2003: "soundAnalysisPreprocessing", 2004: "gazetteer", 2005: "wordEmbedding",
-  2006: "audioFeaturePrint", 3000: "serializedModel",
+  200: "pipelineClassifier",
+  201: "pipelineRegressor",
+  202: "pipeline",
+  300: "glmRegressor",
+  301: "supportVectorRegressor",
+  302: "treeEnsembleRegressor",
+  303: "neuralNetworkRegressor",
+  304: "bayesianProbitRegressor",
+  400: "glmClassifier",
+  401: "supportVectorClassifier",
+  402: "treeEnsembleClassifier",
+  403: "neuralNetworkClassifier",
+  404: "kNearestNeighborsClassifier",
+  500: "neuralNetwork",
+  501: "itemSimilarityRecommender",
+  502: "mlProgram",
+  555: "customModel",
+  556: "linkedModel",
+  560: "classConfidenceThresholding",
+  600: "oneHotEncoder",
+  601: "imputer",
+  602: "featureVectorizer",
+  603: "dictVectorizer",
+  604: "scaler",
+  606: "categoricalMapping",
+  607: "normalizer",
+  609: "arrayFeatureExtractor",
+  610: "nonMaximumSuppression",
+  900: "identity",
+  2000: "textClassifier",
+  2001: "wordTagger",
+  2002: "visionFeaturePrint",
+  2003: "soundAnalysisPreprocessing",
+  2004: "gazetteer",
+  2005: "wordEmbedding",
+  2006: "audioFeaturePrint",
+  3000: "serializedModel",
 };
 
-const ARRAY_TYPES: Record<number, string> = { 65568: "float32", 65600: "float64", 131104: "int32", 65552: "float16", 131080: "int8" };
+const ARRAY_TYPES: Record<number, string> = {
+  65568: "float32",
+  65600: "float64",
+  131104: "int32",
+  65552: "float16",
+  131080: "int8",
+};
 
-async function featureType(r: ProtoReader, f: WireField | undefined): Promise<{ dtype: string | null; shape: (number | string)[] | null }> {
+async function featureType(
+  r: ProtoReader,
+  f: WireField | undefined,
+): Promise<{ dtype: string | null; shape: (number | string)[] | null }> {
   if (!f) return { dtype: null, shape: null };
   const m = await r.message(f.offset, f.offset + f.length);
   if (m.has(1)) return { dtype: "int64", shape: [] };
@@ -31,14 +68,20 @@ async function featureType(r: ProtoReader, f: WireField | undefined): Promise<{ 
     const w = Number(first(im, 1)?.num ?? 0n);
     const h = Number(first(im, 2)?.num ?? 0n);
     const cs = Number(first(im, 3)?.num ?? 0n);
-    return { dtype: `image(${cs === 10 ? "grayscale" : cs === 20 ? "RGB" : cs === 30 ? "BGR" : "unknown"})`, shape: [h, w] };
+    return {
+      dtype: `image(${cs === 10 ? "grayscale" : cs === 20 ? "RGB" : cs === 30 ? "BGR" : "unknown"})`,
+      shape: [h, w],
+    };
   }
   const arr = first(m, 5);
   if (arr) {
     const am = await r.message(arr.offset, arr.offset + arr.length);
     const shape = (await r.int64s(am.get(1))).map((v) => Number(signedInt64(v)));
     const dt = Number(first(am, 2)?.num ?? 0n);
-    return { dtype: ARRAY_TYPES[dt] ?? (dt ? `multiArray(${dt})` : "multiArray"), shape: shape.length ? shape : null };
+    return {
+      dtype: ARRAY_TYPES[dt] ?? (dt ? `multiArray(${dt})` : "multiArray"),
+      shape: shape.length ? shape : null,
+    };
   }
   if (m.has(6)) return { dtype: "dictionary", shape: null };
   if (m.has(7)) return { dtype: "sequence", shape: null };
@@ -60,7 +103,15 @@ async function features(r: ProtoReader, list: readonly WireField[] | undefined):
  * Finds the model-type field of a Model message and recurses into pipelines, so a customModel or
  * linkedModel hidden as a pipeline stage is still flagged.
  */
-async function walkModel(r: ProtoReader, scan: Scan, start: number, end: number, depth: number, path: string, types: string[]): Promise<Map<number, WireField[]>> {
+async function walkModel(
+  r: ProtoReader,
+  scan: Scan,
+  start: number,
+  end: number,
+  depth: number,
+  path: string,
+  types: string[],
+): Promise<Map<number, WireField[]>> {
   const m = await r.message(start, end);
   for (const [no, fl] of m) {
     const name = COREML_MODEL_TYPES[no];
@@ -71,7 +122,11 @@ async function walkModel(r: ProtoReader, scan: Scan, start: number, end: number,
     if (no === 555) {
       const cm = await r.message(f.offset, f.offset + f.length);
       const cls = first(cm, 10);
-      scan.add("HIGH", `Core ML customModel requires native class ${JSON.stringify(cls ? truncate(await r.string(cls, 1024), 200) : "?")} to run`, where);
+      scan.add(
+        "HIGH",
+        `Core ML customModel requires native class ${JSON.stringify(cls ? truncate(await r.string(cls, 1024), 200) : "?")} to run`,
+        where,
+      );
     } else if (no === 556) {
       const lm = await r.message(f.offset, f.offset + f.length);
       let file = "?";
@@ -85,7 +140,11 @@ async function walkModel(r: ProtoReader, scan: Scan, start: number, end: number,
           if (d) file = await r.string(d, 4096);
         }
       }
-      scan.add("HIGH", `Core ML linkedModel loads another model file from disk (${JSON.stringify(truncate(file, 200))})`, where);
+      scan.add(
+        "HIGH",
+        `Core ML linkedModel loads another model file from disk (${JSON.stringify(truncate(file, 200))})`,
+        where,
+      );
     } else if (no >= 200 && no <= 202) {
       if (depth >= scan.limits.maxNestingDepth * 2) {
         scan.incomplete("Incomplete scan: Core ML pipelines nested too deeply", where);
@@ -101,7 +160,16 @@ async function walkModel(r: ProtoReader, scan: Scan, start: number, end: number,
       }
       const pm = await r.message(pipe.offset, pipe.offset + pipe.length);
       let i = 0;
-      for (const sub of pm.get(1) ?? []) await walkModel(r, scan, sub.offset, sub.offset + sub.length, depth + 1, `${where}.models[${i++}]`, types);
+      for (const sub of pm.get(1) ?? [])
+        await walkModel(
+          r,
+          scan,
+          sub.offset,
+          sub.offset + sub.length,
+          depth + 1,
+          `${where}.models[${i++}]`,
+          types,
+        );
     }
   }
   return m;
@@ -138,7 +206,8 @@ export async function inspectCoreMl(src: ByteSource, scan: Scan, label: string):
         const kv = await r.message(e.offset, e.offset + e.length);
         const k = first(kv, 1);
         const v = first(kv, 2);
-        if (k && Object.keys(user).length < 200) user[await r.string(k, 1024)] = v ? truncate(await r.string(v, 65536), 1000) : "";
+        if (k && Object.keys(user).length < 200)
+          user[await r.string(k, 1024)] = v ? truncate(await r.string(v, 65536), 1000) : "";
       }
       meta.description = await str(1);
       meta.versionString = await str(2);
@@ -152,5 +221,11 @@ export async function inspectCoreMl(src: ByteSource, scan: Scan, label: string):
     }
   }
   if (!types.length) scan.add("LOW", "Core ML model names no model type", label);
-  return { format: "COREML", formatVersion: spec ? String(spec.num) : null, producer, metadata: meta, signature };
+  return {
+    format: "COREML",
+    formatVersion: spec ? String(spec.num) : null,
+    producer,
+    metadata: meta,
+    signature,
+  };
 }

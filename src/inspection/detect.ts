@@ -29,7 +29,10 @@ export type Detection =
   | { kind: "UNKNOWN" };
 
 const ONNX_FIELDS = new Set([1, 2, 3, 4, 5, 6, 7, 8, 14, 20, 25, 26]);
-const COREML_TYPE_FIELDS = new Set([200, 201, 202, 300, 301, 302, 303, 304, 400, 401, 402, 403, 404, 500, 501, 502, 555, 556, 560, 600, 601, 602, 603, 604, 606, 607, 609, 610, 900, 2000, 2001, 2002, 2003, 2004, 2005, 2006, 3000]);
+const COREML_TYPE_FIELDS = new Set([
+  200, 201, 202, 300, 301, 302, 303, 304, 400, 401, 402, 403, 404, 500, 501, 502, 555, 556, 560, 600, 601,
+  602, 603, 604, 606, 607, 609, 610, 900, 2000, 2001, 2002, 2003, 2004, 2005, 2006, 3000,
+]);
 
 interface Top {
   no: number;
@@ -52,7 +55,12 @@ async function protoTop(src: ByteSource, scan: Scan): Promise<Top[] | null> {
   return out.length ? out : null;
 }
 
-async function subFieldsWithin(src: ByteSource, scan: Scan, f: WireField, allowed: (n: number) => boolean): Promise<boolean> {
+async function subFieldsWithin(
+  src: ByteSource,
+  scan: Scan,
+  f: WireField,
+  allowed: (n: number) => boolean,
+): Promise<boolean> {
   const r = new ProtoReader(src, "sniff", scan);
   let n = 0;
   try {
@@ -66,16 +74,36 @@ async function subFieldsWithin(src: ByteSource, scan: Scan, f: WireField, allowe
   return true;
 }
 
-async function classifyProto(src: ByteSource, scan: Scan): Promise<"ONNX" | "COREML" | "TF_SAVEDMODEL" | "TF_GRAPHDEF" | null> {
+async function classifyProto(
+  src: ByteSource,
+  scan: Scan,
+): Promise<"ONNX" | "COREML" | "TF_SAVEDMODEL" | "TF_GRAPHDEF" | null> {
   const top = await protoTop(src, scan);
   if (!top) return null;
   const nums = new Set(top.map((t) => t.no));
   const wireOf = (no: number) => new Set(top.filter((t) => t.no === no).map((t) => t.wire));
   const typeFields = top.filter((t) => t.no >= 200);
-  if (typeFields.length === 1 && COREML_TYPE_FIELDS.has(typeFields[0]!.no) && typeFields[0]!.wire === 2 && [...nums].every((n) => n === 1 || n === 2 || n === 10 || n >= 200))
+  if (
+    typeFields.length === 1 &&
+    COREML_TYPE_FIELDS.has(typeFields[0]!.no) &&
+    typeFields[0]!.wire === 2 &&
+    [...nums].every((n) => n === 1 || n === 2 || n === 10 || n >= 200)
+  )
     if (!nums.has(1) || [...wireOf(1)].every((w) => w === 0)) return "COREML";
-  if (nums.has(1) && nums.has(7) && [...nums].every((n) => ONNX_FIELDS.has(n)) && [...wireOf(1)].every((w) => w === 0) && [...wireOf(7)].every((w) => w === 2)) return "ONNX";
-  if ([...nums].every((n) => n === 1 || n === 2) && nums.has(2) && [...wireOf(1)].every((w) => w === 0) && [...wireOf(2)].every((w) => w === 2)) {
+  if (
+    nums.has(1) &&
+    nums.has(7) &&
+    [...nums].every((n) => ONNX_FIELDS.has(n)) &&
+    [...wireOf(1)].every((w) => w === 0) &&
+    [...wireOf(7)].every((w) => w === 2)
+  )
+    return "ONNX";
+  if (
+    [...nums].every((n) => n === 1 || n === 2) &&
+    nums.has(2) &&
+    [...wireOf(1)].every((w) => w === 0) &&
+    [...wireOf(2)].every((w) => w === 2)
+  ) {
     const metas = top.filter((t) => t.no === 2);
     let ok = true;
     for (const m of metas.slice(0, 4)) ok &&= await subFieldsWithin(src, scan, m.f, (n) => n >= 1 && n <= 8);
@@ -83,7 +111,8 @@ async function classifyProto(src: ByteSource, scan: Scan): Promise<"ONNX" | "COR
   }
   if ([...nums].every((n) => n >= 1 && n <= 4) && nums.has(1) && [...wireOf(1)].every((w) => w === 2)) {
     const firstNode = top.find((t) => t.no === 1);
-    if (firstNode && (await subFieldsWithin(src, scan, firstNode.f, (n) => n >= 1 && n <= 6))) return "TF_GRAPHDEF";
+    if (firstNode && (await subFieldsWithin(src, scan, firstNode.f, (n) => n >= 1 && n <= 6)))
+      return "TF_GRAPHDEF";
   }
   return null;
 }
@@ -110,11 +139,13 @@ async function trialPickle(src: ByteSource): Promise<boolean> {
 export async function detect(src: ByteSource, fileName: string, scan: Scan): Promise<Detection> {
   const head = await src.read(0, 4096);
   if (head.length >= 8 && head.toString("latin1", 0, 4) === "GGUF") return { kind: "GGUF" };
-  if (head.subarray(0, 8).equals(HDF5_MAGIC) || (src.size > 512 && (await findHdf5Superblock(src)) !== null)) return { kind: "HDF5" };
+  if (head.subarray(0, 8).equals(HDF5_MAGIC) || (src.size > 512 && (await findHdf5Superblock(src)) !== null))
+    return { kind: "HDF5" };
   const m4 = head.toString("latin1", 0, 4);
   if (m4 === "PK\x03\x04" || m4 === "PK\x05\x06") return { kind: "ZIP" };
   if (head.length >= 2 && head[0] === 0x80 && head[1]! <= 5) {
-    if (head.subarray(0, LEGACY_TORCH_MAGIC.length).equals(LEGACY_TORCH_MAGIC)) return { kind: "LEGACY_TORCH" };
+    if (head.subarray(0, LEGACY_TORCH_MAGIC.length).equals(LEGACY_TORCH_MAGIC))
+      return { kind: "LEGACY_TORCH" };
     return { kind: "PICKLE" };
   }
   const comp = compressionOf(head);
@@ -127,7 +158,9 @@ export async function detect(src: ByteSource, fileName: string, scan: Scan): Pro
     if (looksLikePmml(s)) return { kind: "PMML" };
     if (/^\s*[{[]/.test(s) && src.size <= scan.limits.maxMemberBytes) {
       try {
-        const doc = JSON.parse((await src.read(0, src.size)).toString("utf8").replace(/^\uFEFF/, "")) as unknown;
+        const doc = JSON.parse(
+          (await src.read(0, src.size)).toString("utf8").replace(/^\uFEFF/, ""),
+        ) as unknown;
         if (isTokenizerJson(doc) || isTokenizerConfig(doc)) return { kind: "TOKENIZER", doc };
         return { kind: "JSON", doc };
       } catch {
@@ -137,10 +170,24 @@ export async function detect(src: ByteSource, fileName: string, scan: Scan): Pro
   }
   const proto = await classifyProto(src, scan);
   if (proto) return { kind: "PROTO", format: proto };
-  if (head.length > 0 && (head[0] === 0x28 || head[0] === 0x63 || head[0] === 0x7d || head[0] === 0x5d || head[0] === 0x29 || head[0] === 0x4e || head[0] === 0x49 || head[0] === 0x53 || head[0] === 0x56 || head[0] === 0x6c || head[0] === 0x64))
+  if (
+    head.length > 0 &&
+    (head[0] === 0x28 ||
+      head[0] === 0x63 ||
+      head[0] === 0x7d ||
+      head[0] === 0x5d ||
+      head[0] === 0x29 ||
+      head[0] === 0x4e ||
+      head[0] === 0x49 ||
+      head[0] === 0x53 ||
+      head[0] === 0x56 ||
+      head[0] === 0x6c ||
+      head[0] === 0x64)
+  )
     if (await trialPickle(src)) return { kind: "PICKLE" };
   if (text) {
-    if (head.toString("utf8").startsWith("#version") || vocabularyByName(fileName)) return { kind: "VOCABULARY" };
+    if (head.toString("utf8").startsWith("#version") || vocabularyByName(fileName))
+      return { kind: "VOCABULARY" };
     return { kind: "TEXT" };
   }
   return { kind: "UNKNOWN" };

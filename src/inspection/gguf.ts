@@ -10,21 +10,49 @@ const KEEP_ARRAY = 8;
 
 /** ggml type → [block size in elements, bytes per block]. */
 const GGML_TYPES: Record<number, [string, number, number]> = {
-  0: ["F32", 1, 4], 1: ["F16", 1, 2], 2: ["Q4_0", 32, 18], 3: ["Q4_1", 32, 20], 6: ["Q5_0", 32, 22], 7: ["Q5_1", 32, 24],
-  8: ["Q8_0", 32, 34], 9: ["Q8_1", 32, 36], 10: ["Q2_K", 256, 84], 11: ["Q3_K", 256, 110], 12: ["Q4_K", 256, 144],
-  13: ["Q5_K", 256, 176], 14: ["Q6_K", 256, 210], 15: ["Q8_K", 256, 292], 16: ["IQ2_XXS", 256, 66], 17: ["IQ2_XS", 256, 74],
-  18: ["IQ3_XXS", 256, 98], 19: ["IQ1_S", 256, 50], 20: ["IQ4_NL", 32, 18], 21: ["IQ3_S", 256, 110], 22: ["IQ2_S", 256, 82],
-  23: ["IQ4_XS", 256, 136], 24: ["I8", 1, 1], 25: ["I16", 1, 2], 26: ["I32", 1, 4], 27: ["I64", 1, 8], 28: ["F64", 1, 8],
-  29: ["IQ1_M", 256, 56], 30: ["BF16", 1, 2], 34: ["TQ1_0", 256, 54], 35: ["TQ2_0", 256, 66], 39: ["MXFP4", 32, 17],
+  0: ["F32", 1, 4],
+  1: ["F16", 1, 2],
+  2: ["Q4_0", 32, 18],
+  3: ["Q4_1", 32, 20],
+  6: ["Q5_0", 32, 22],
+  7: ["Q5_1", 32, 24],
+  8: ["Q8_0", 32, 34],
+  9: ["Q8_1", 32, 36],
+  10: ["Q2_K", 256, 84],
+  11: ["Q3_K", 256, 110],
+  12: ["Q4_K", 256, 144],
+  13: ["Q5_K", 256, 176],
+  14: ["Q6_K", 256, 210],
+  15: ["Q8_K", 256, 292],
+  16: ["IQ2_XXS", 256, 66],
+  17: ["IQ2_XS", 256, 74],
+  18: ["IQ3_XXS", 256, 98],
+  19: ["IQ1_S", 256, 50],
+  20: ["IQ4_NL", 32, 18],
+  21: ["IQ3_S", 256, 110],
+  22: ["IQ2_S", 256, 82],
+  23: ["IQ4_XS", 256, 136],
+  24: ["I8", 1, 1],
+  25: ["I16", 1, 2],
+  26: ["I32", 1, 4],
+  27: ["I64", 1, 8],
+  28: ["F64", 1, 8],
+  29: ["IQ1_M", 256, 56],
+  30: ["BF16", 1, 2],
+  34: ["TQ1_0", 256, 54],
+  35: ["TQ2_0", 256, 66],
+  39: ["MXFP4", 32, 17],
 };
 
 /** Markers of Jinja server-side template injection: a chat template has no business with these. */
-const TEMPLATE_RED_FLAGS = /__(class|mro|subclasses|globals|builtins|import|init|base|bases|getattribute|code)__|\bos\.(system|popen)|\bsubprocess\b|\beval\s*\(|\bexec\s*\(|\bimport\s+os\b|\blipsum\b|\bcycler\b|\bjoiner\b|\bnamespace\.__|\|attr\s*\(/;
+const TEMPLATE_RED_FLAGS =
+  /__(class|mro|subclasses|globals|builtins|import|init|base|bases|getattribute|code)__|\bos\.(system|popen)|\bsubprocess\b|\beval\s*\(|\bexec\s*\(|\bimport\s+os\b|\blipsum\b|\bcycler\b|\bjoiner\b|\bnamespace\.__|\|attr\s*\(/;
 
 /** Shared by GGUF and tokenizer_config.json: the template is only ever treated as text. */
 export function checkChatTemplate(scan: Scan, template: string, where: string): Record<string, unknown> {
   const m = TEMPLATE_RED_FLAGS.exec(template);
-  if (m) scan.add("HIGH", `Chat template contains ${JSON.stringify(m[0])}, a template-injection pattern`, where);
+  if (m)
+    scan.add("HIGH", `Chat template contains ${JSON.stringify(m[0])}, a template-injection pattern`, where);
   else scan.add("INFO", "Chat template present; treated as untrusted text and never rendered", where);
   return { chars: template.length, preview: truncate(template, 200) };
 }
@@ -37,7 +65,8 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
   await cur.need(24);
   cur.bytes(4);
   const version = cur.u32();
-  if (version < 2 || version > 3) throw new MalformedError(`GGUF version ${version} is not supported (only 2 and 3)`, label);
+  if (version < 2 || version > 3)
+    throw new MalformedError(`GGUF version ${version} is not supported (only 2 and 3)`, label);
   const tensorCount = toSafeNumber(cur.u64(), "tensor count", loc());
   const kvCount = toSafeNumber(cur.u64(), "metadata count", loc());
   if (kvCount > MAX_KV) throw new MalformedError(`GGUF declares ${kvCount} metadata entries`, label);
@@ -46,7 +75,8 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
   const str = async (keep = MAX_STRING): Promise<string> => {
     await cur.need(8);
     const n = cur.u64();
-    if (n > BigInt(MAX_STRING) || n > BigInt(src.size)) throw new MalformedError(`GGUF string of ${n} bytes exceeds the cap`, loc());
+    if (n > BigInt(MAX_STRING) || n > BigInt(src.size))
+      throw new MalformedError(`GGUF string of ${n} bytes exceeds the cap`, loc());
     const len = Number(n);
     const take = Math.min(len, keep);
     await cur.need(take);
@@ -54,24 +84,47 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
     if (len > take) await cur.skip(len - take);
     return s;
   };
-  const SCALAR: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+  const SCALAR: Record<number, number> = {
+    0: 1,
+    1: 1,
+    2: 2,
+    3: 2,
+    4: 4,
+    5: 4,
+    6: 4,
+    7: 1,
+    10: 8,
+    11: 8,
+    12: 8,
+  };
   const scalar = async (type: number): Promise<Val> => {
     const size = SCALAR[type];
     if (size === undefined) throw new MalformedError(`GGUF value type ${type} unknown`, loc());
     await cur.need(size);
     const b = cur.bytes(size);
     switch (type) {
-      case 0: return b.readUInt8(0);
-      case 1: return b.readInt8(0);
-      case 2: return b.readUInt16LE(0);
-      case 3: return b.readInt16LE(0);
-      case 4: return b.readUInt32LE(0);
-      case 5: return b.readInt32LE(0);
-      case 6: return b.readFloatLE(0);
-      case 7: return b[0] !== 0;
-      case 10: return b.readBigUInt64LE(0);
-      case 11: return b.readBigInt64LE(0);
-      default: return b.readDoubleLE(0);
+      case 0:
+        return b.readUInt8(0);
+      case 1:
+        return b.readInt8(0);
+      case 2:
+        return b.readUInt16LE(0);
+      case 3:
+        return b.readInt16LE(0);
+      case 4:
+        return b.readUInt32LE(0);
+      case 5:
+        return b.readInt32LE(0);
+      case 6:
+        return b.readFloatLE(0);
+      case 7:
+        return b[0] !== 0;
+      case 10:
+        return b.readBigUInt64LE(0);
+      case 11:
+        return b.readBigInt64LE(0);
+      default:
+        return b.readDoubleLE(0);
     }
   };
   const value = async (type: number, keepString: number, depth = 0): Promise<Val> => {
@@ -82,7 +135,8 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
       await cur.need(12);
       const et = cur.u32();
       const n = cur.u64();
-      if (n > BigInt(MAX_ARRAY)) throw new MalformedError(`GGUF array of ${n} elements exceeds the cap`, loc());
+      if (n > BigInt(MAX_ARRAY))
+        throw new MalformedError(`GGUF array of ${n} elements exceeds the cap`, loc());
       const len = Number(n);
       const size = SCALAR[et];
       const head: Val[] = [];
@@ -135,14 +189,19 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
       bytes = Number((numel / BigInt(block)) * BigInt(per));
     } else scan.add("LOW", `GGUF tensor ${truncate(name, 80)} uses unknown ggml type ${t}`, label);
     dataNeeded = Math.max(dataNeeded, offset + bytes);
-    if (tensors.length < 1000) tensors.push({ name, type: info?.[0] ?? String(t), shape: dims, offset, bytes });
+    if (tensors.length < 1000)
+      tensors.push({ name, type: info?.[0] ?? String(t), shape: dims, offset, bytes });
   }
   const alignment = typeof kv["general.alignment"] === "number" ? kv["general.alignment"] : 32;
   const dataStart = Math.ceil(cur.pos / alignment) * alignment;
   if (dataStart + dataNeeded > src.size)
-    scan.incomplete(`Incomplete scan: GGUF tensor data needs ${dataStart + dataNeeded} bytes but the file has ${src.size} (truncated)`, label);
+    scan.incomplete(
+      `Incomplete scan: GGUF tensor data needs ${dataStart + dataNeeded} bytes but the file has ${src.size} (truncated)`,
+      label,
+    );
   let templateInfo: Record<string, unknown> | null = null;
-  if (chatTemplate !== null) templateInfo = checkChatTemplate(scan, chatTemplate, `${label}:tokenizer.chat_template`);
+  if (chatTemplate !== null)
+    templateInfo = checkChatTemplate(scan, chatTemplate, `${label}:tokenizer.chat_template`);
   const arch = typeof kv["general.architecture"] === "string" ? kv["general.architecture"] : null;
   const pick = (k: string) => kv[k] ?? null;
   return {

@@ -29,7 +29,12 @@ export interface Hdf5Attrs {
 const MAX_MESSAGES = 10_000;
 const MAX_CONTINUATIONS = 1000;
 
-export async function readRootAttributes(src: ByteSource, scan: Scan, label: string, maxValueBytes: number): Promise<Hdf5Attrs> {
+export async function readRootAttributes(
+  src: ByteSource,
+  scan: Scan,
+  label: string,
+  maxValueBytes: number,
+): Promise<Hdf5Attrs> {
   const sbOff = await findHdf5Superblock(src);
   if (sbOff === null) throw new MalformedError("HDF5 signature not found", label);
   const sb = await src.read(sbOff, 256);
@@ -71,7 +76,8 @@ export async function readRootAttributes(src: ByteSource, scan: Scan, label: str
   const len = (b: Buffer, at: number): number => addr(b, at, sl);
   const abs = (a: number) => base + a;
   const result: Hdf5Attrs = { superblockVersion: version, userBlockBytes: sbOff, attributes: {}, unread: [] };
-  if (rootAddr < 0 || abs(rootAddr) >= src.size) throw new MalformedError("HDF5 root object header address outside the file (truncated)", label);
+  if (rootAddr < 0 || abs(rootAddr) >= src.size)
+    throw new MalformedError("HDF5 root object header address outside the file (truncated)", label);
 
   const blocks: { start: number; length: number; v2: boolean }[] = [];
   const msgs: { type: number; data: Buffer; flags: number }[] = [];
@@ -82,7 +88,14 @@ export async function readRootAttributes(src: ByteSource, scan: Scan, label: str
     const flags = h[5]!;
     let q = 6 + (flags & 0x20 ? 16 : 0) + (flags & 0x10 ? 4 : 0);
     const sizeBytes = 1 << (flags & 3);
-    const chunk0 = sizeBytes === 1 ? h[q]! : sizeBytes === 2 ? h.readUInt16LE(q) : sizeBytes === 4 ? h.readUInt32LE(q) : Number(h.readBigUInt64LE(q));
+    const chunk0 =
+      sizeBytes === 1
+        ? h[q]!
+        : sizeBytes === 2
+          ? h.readUInt16LE(q)
+          : sizeBytes === 4
+            ? h.readUInt32LE(q)
+            : Number(h.readBigUInt64LE(q));
     q += sizeBytes;
     blocks.push({ start: hdrStart + q, length: chunk0, v2: true });
     v2Flags = flags;
@@ -95,14 +108,18 @@ export async function readRootAttributes(src: ByteSource, scan: Scan, label: str
   while (blocks.length) {
     const blk = blocks.shift()!;
     if (blk.length > 16 * 1024 * 1024 || blk.start + blk.length > src.size)
-      throw new MalformedError("HDF5 object header block runs past the end of the file (truncated)", `${label}@offset ${blk.start}`);
+      throw new MalformedError(
+        "HDF5 object header block runs past the end of the file (truncated)",
+        `${label}@offset ${blk.start}`,
+      );
     const data = await src.read(blk.start, blk.length);
     let q = 0;
     if (blk.v2 && data.toString("latin1", 0, 4) === "OCHK") q = 4;
     const end = blk.v2 ? data.length - 4 : data.length; // v2 blocks end with a checksum
     while (q + (blk.v2 ? 4 : 8) <= end) {
       scan.tick();
-      if (msgs.length > MAX_MESSAGES) throw new MalformedError("HDF5 object header has too many messages", label);
+      if (msgs.length > MAX_MESSAGES)
+        throw new MalformedError("HDF5 object header has too many messages", label);
       let type: number;
       let size: number;
       let flags: number;
@@ -117,11 +134,16 @@ export async function readRootAttributes(src: ByteSource, scan: Scan, label: str
         flags = data[q + 4]!;
         q += 8;
       }
-      if (q + size > data.length) throw new MalformedError("HDF5 header message runs past its block", `${label}@offset ${blk.start + q}`);
+      if (q + size > data.length)
+        throw new MalformedError(
+          "HDF5 header message runs past its block",
+          `${label}@offset ${blk.start + q}`,
+        );
       const body = data.subarray(q, q + size);
       q += size;
       if (type === 0x10) {
-        if (++continuations > MAX_CONTINUATIONS) throw new MalformedError("HDF5 header has too many continuation blocks", label);
+        if (++continuations > MAX_CONTINUATIONS)
+          throw new MalformedError("HDF5 header has too many continuation blocks", label);
         const cAddr = addr(body, 0, so);
         const cLen = len(body, so);
         if (cAddr >= 0) blocks.push({ start: abs(cAddr), length: cLen, v2: blk.v2 });
@@ -176,14 +198,16 @@ async function parseAttribute(
   let count = 1;
   if (dsType === 2) count = 0;
   const dimStart = dsVer === 1 ? 8 : 4;
-  for (let i = 0; i < rank; i++) count *= Number(sl === 8 ? ds.readBigUInt64LE(dimStart + i * sl) : ds.readUInt32LE(dimStart + i * sl));
+  for (let i = 0; i < rank; i++)
+    count *= Number(sl === 8 ? ds.readBigUInt64LE(dimStart + i * sl) : ds.readUInt32LE(dimStart + i * sl));
   const cls = dt[0]! & 0x0f;
   const size = dt.readUInt32LE(4);
   if (count > 100_000) return { name, value: null };
   if (cls === 3) {
     if (size * count > maxValueBytes) throw new MalformedError(`attribute ${name} too large`, label);
     const vals: string[] = [];
-    for (let i = 0; i < count; i++) vals.push(payload.toString("utf8", i * size, (i + 1) * size).replace(/\0[\s\S]*$/, ""));
+    for (let i = 0; i < count; i++)
+      vals.push(payload.toString("utf8", i * size, (i + 1) * size).replace(/\0[\s\S]*$/, ""));
     return { name, value: count === 1 && rank === 0 ? (vals[0] ?? "") : vals };
   }
   if (cls === 9 && (dt[1]! & 0x0f) === 1) {
@@ -200,18 +224,33 @@ async function parseAttribute(
   }
   if (cls === 0 && count === 1 && (size === 4 || size === 8)) {
     const signed = (dt[1]! & 0x08) !== 0;
-    const v = size === 4 ? (signed ? payload.readInt32LE(0) : payload.readUInt32LE(0)) : Number(signed ? payload.readBigInt64LE(0) : payload.readBigUInt64LE(0));
+    const v =
+      size === 4
+        ? signed
+          ? payload.readInt32LE(0)
+          : payload.readUInt32LE(0)
+        : Number(signed ? payload.readBigInt64LE(0) : payload.readBigUInt64LE(0));
     return { name, value: v };
   }
-  if (cls === 1 && count === 1 && (size === 4 || size === 8)) return { name, value: size === 4 ? payload.readFloatLE(0) : payload.readDoubleLE(0) };
+  if (cls === 1 && count === 1 && (size === 4 || size === 8))
+    return { name, value: size === 4 ? payload.readFloatLE(0) : payload.readDoubleLE(0) };
   return { name, value: null };
 }
 
-async function readGlobalHeapObject(src: ByteSource, at: number, index: number, sl: number, maxBytes: number, label: string): Promise<string> {
+async function readGlobalHeapObject(
+  src: ByteSource,
+  at: number,
+  index: number,
+  sl: number,
+  maxBytes: number,
+  label: string,
+): Promise<string> {
   const head = await src.read(at, 8 + sl);
-  if (head.toString("latin1", 0, 4) !== "GCOL") throw new MalformedError("HDF5 global heap collection missing", `${label}@offset ${at}`);
+  if (head.toString("latin1", 0, 4) !== "GCOL")
+    throw new MalformedError("HDF5 global heap collection missing", `${label}@offset ${at}`);
   const collSize = Number(sl === 8 ? head.readBigUInt64LE(8) : head.readUInt32LE(8));
-  if (collSize > maxBytes + 4096) throw new MalformedError("HDF5 global heap collection too large", `${label}@offset ${at}`);
+  if (collSize > maxBytes + 4096)
+    throw new MalformedError("HDF5 global heap collection too large", `${label}@offset ${at}`);
   const coll = await src.read(at, collSize);
   let q = 8 + sl;
   while (q + 8 + sl <= coll.length) {

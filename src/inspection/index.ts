@@ -21,11 +21,21 @@ import type { ArtifactFormat, InspectionResult, InspectOptions } from "./types.t
 import { computeVerdict, DEFAULT_LIMITS, publicFindings, Scan, type Limits } from "./verdict.ts";
 import { commonRoot, SafeZip } from "./zip.ts";
 
-export type { ArtifactFormat, Finding, InspectionResult, InspectOptions, Severity, Signature, TensorSpec, Verdict } from "./types.ts";
+export type {
+  ArtifactFormat,
+  Finding,
+  InspectionResult,
+  InspectOptions,
+  Severity,
+  Signature,
+  TensorSpec,
+  Verdict,
+} from "./types.ts";
 
 function limitsOf(options: InspectOptions | undefined): Limits {
   const l: Limits = { ...DEFAULT_LIMITS };
-  for (const [k, v] of Object.entries(options ?? {})) if (typeof v === "number" && Number.isFinite(v) && v > 0) (l as Record<string, number>)[k] = v;
+  for (const [k, v] of Object.entries(options ?? {}))
+    if (typeof v === "number" && Number.isFinite(v) && v > 0) (l as Record<string, number>)[k] = v;
   return l;
 }
 
@@ -86,7 +96,11 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
     const savedModel = names.find((n) => n === "saved_model.pb" || n.endsWith("/saved_model.pb"));
     const mlmodel = names.find((n) => n.endsWith("Data/com.apple.CoreML/model.mlmodel"));
     const mleapPrefix = has("bundle.json") ? "" : root && has(`${root}/bundle.json`) ? `${root}/` : null;
-    if (has("config.json") && has("metadata.json") && (names.some((n) => /^model\.weights\.(h5|npz)$/.test(n)) || !root)) {
+    if (
+      has("config.json") &&
+      has("metadata.json") &&
+      (names.some((n) => /^model\.weights\.(h5|npz)$/.test(n)) || !root)
+    ) {
       await run("KERAS", () => inspectKerasZip(zip, scan, label));
       scanned = new Set(["config.json", "metadata.json"]);
     } else if (mleapPrefix !== null && names.some((n) => n.startsWith(`${mleapPrefix}root/`))) {
@@ -101,7 +115,11 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
     } else if (savedModel) {
       const m = zip.find(savedModel)!;
       await run("TF_SAVEDMODEL", async () => {
-        const r = await inspectSavedModel(new BufferSource(await zip.read(m)), scan, `${label}:${savedModel}`);
+        const r = await inspectSavedModel(
+          new BufferSource(await zip.read(m)),
+          scan,
+          `${label}:${savedModel}`,
+        );
         const dir = savedModel.slice(0, -"saved_model.pb".length);
         r.metadata.variables = names.filter((n) => n.startsWith(`${dir}variables/`)).length;
         r.metadata.assets = names.filter((n) => n.startsWith(`${dir}assets/`)).length;
@@ -117,8 +135,15 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
       });
       scanned.add(mlmodel);
     } else {
-      report = { ...emptyReport("UNKNOWN"), metadata: { entries: names.slice(0, 200), entryCount: names.length } };
-      scan.add("LOW", "Zip archive does not match a known model layout; members scanned by content only", label);
+      report = {
+        ...emptyReport("UNKNOWN"),
+        metadata: { entries: names.slice(0, 200), entryCount: names.length },
+      };
+      scan.add(
+        "LOW",
+        "Zip archive does not match a known model layout; members scanned by content only",
+        label,
+      );
     }
     await scanArchiveMembers(zip, scan, scanned, { torchScript });
     report.metadata.archive = { entries: zip.members.length, directories: zip.directories.length };
@@ -128,7 +153,12 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
   }
 }
 
-async function inspectSource(src: FileSource, filePath: string, fileName: string, scan: Scan): Promise<Report> {
+async function inspectSource(
+  src: FileSource,
+  filePath: string,
+  fileName: string,
+  scan: Scan,
+): Promise<Report> {
   const label = baseName(fileName);
   const d = await detect(src, fileName, scan);
   const expected = formatsForName(fileName);
@@ -164,7 +194,14 @@ async function inspectSource(src: FileSource, filePath: string, fileName: string
       await guard(() => inspectLegacyTorch(src, scan, label));
       break;
     case "PICKLE":
-      await guard(() => inspectPickleStream(rangeChunks(src), scan, label, byName("JOBLIB") && !byName("PICKLE") ? true : /\.joblib$/i.test(fileName)));
+      await guard(() =>
+        inspectPickleStream(
+          rangeChunks(src),
+          scan,
+          label,
+          byName("JOBLIB") && !byName("PICKLE") ? true : /\.joblib$/i.test(fileName),
+        ),
+      );
       break;
     case "PMML":
       await guard(() => inspectPmml(src, scan, label));
@@ -180,9 +217,18 @@ async function inspectSource(src: FileSource, filePath: string, fileName: string
       break;
     case "JSON":
     case "TEXT":
-      if (/\.py$/i.test(fileName)) scan.add("MEDIUM", "Python source file: executed by loaders that trust remote code", label);
-      else scan.add("LOW", `Not a recognised model format (${d.kind === "JSON" ? "JSON document" : "plain text"}); nothing executable found`, label);
-      report = { ...emptyReport("UNKNOWN"), metadata: { content: d.kind === "JSON" ? "json" : "text", bytes: src.size } };
+      if (/\.py$/i.test(fileName))
+        scan.add("MEDIUM", "Python source file: executed by loaders that trust remote code", label);
+      else
+        scan.add(
+          "LOW",
+          `Not a recognised model format (${d.kind === "JSON" ? "JSON document" : "plain text"}); nothing executable found`,
+          label,
+        );
+      report = {
+        ...emptyReport("UNKNOWN"),
+        metadata: { content: d.kind === "JSON" ? "json" : "text", bytes: src.size },
+      };
       break;
     case "UNKNOWN":
       scan.incomplete("Incomplete scan: content does not match any supported format", label);
@@ -191,11 +237,21 @@ async function inspectSource(src: FileSource, filePath: string, fileName: string
   }
   if (expected && report.format !== "UNKNOWN" && !expected.includes(report.format))
     scan.add("MEDIUM", `File name suggests ${expected.join("/")} but the content is ${report.format}`, label);
-  else if (expected && report.format === "UNKNOWN") scan.add("LOW", `File name suggests ${expected.join("/")} but the content was not recognised as such`, label);
+  else if (expected && report.format === "UNKNOWN")
+    scan.add(
+      "LOW",
+      `File name suggests ${expected.join("/")} but the content was not recognised as such`,
+      label,
+    );
   return report;
 }
 
-function inspectProto(format: "ONNX" | "COREML" | "TF_SAVEDMODEL" | "TF_GRAPHDEF", src: ByteSource, scan: Scan, label: string): Promise<Report> {
+function inspectProto(
+  format: "ONNX" | "COREML" | "TF_SAVEDMODEL" | "TF_GRAPHDEF",
+  src: ByteSource,
+  scan: Scan,
+  label: string,
+): Promise<Report> {
   switch (format) {
     case "ONNX":
       return inspectOnnx(src, scan, label);
@@ -209,13 +265,21 @@ function inspectProto(format: "ONNX" | "COREML" | "TF_SAVEDMODEL" | "TF_GRAPHDEF
 }
 
 /** Same logic as inspectArtifact, on the calling thread. Never throws for anything in the file. */
-export async function inspectArtifactInProcess(filePath: string, fileName: string, options?: InspectOptions): Promise<InspectionResult> {
+export async function inspectArtifactInProcess(
+  filePath: string,
+  fileName: string,
+  options?: InspectOptions,
+): Promise<InspectionResult> {
   const scan = new Scan(limitsOf(options));
   let report: Report = emptyReport("UNKNOWN");
   let src: FileSource | null = null;
   try {
     src = await FileSource.open(filePath);
-    if (src.size > scan.limits.maxBytes) scan.incomplete(`Incomplete scan: file of ${src.size} bytes exceeds the cap of ${scan.limits.maxBytes}`, baseName(fileName));
+    if (src.size > scan.limits.maxBytes)
+      scan.incomplete(
+        `Incomplete scan: file of ${src.size} bytes exceeds the cap of ${scan.limits.maxBytes}`,
+        baseName(fileName),
+      );
     else report = await inspectSource(src, filePath, fileName, scan);
   } catch (err) {
     scan.fail(err, baseName(fileName));
@@ -226,7 +290,11 @@ export async function inspectArtifactInProcess(filePath: string, fileName: strin
 }
 
 function unscannable(message: string): InspectionResult {
-  return { ...emptyReport("UNKNOWN"), verdict: "UNSCANNABLE", findings: [{ severity: "MEDIUM", message, location: null }] };
+  return {
+    ...emptyReport("UNKNOWN"),
+    verdict: "UNSCANNABLE",
+    findings: [{ severity: "MEDIUM", message, location: null }],
+  };
 }
 
 /**
@@ -248,7 +316,11 @@ export function workerBootstrap(entry: URL = new URL("./worker.ts", import.meta.
  * Runs the inspection in a worker thread with a heap ceiling, and terminates it when the time
  * budget runs out, so a hostile file costs at most one budget of one thread.
  */
-export function inspectArtifact(filePath: string, fileName: string, options?: InspectOptions): Promise<InspectionResult> {
+export function inspectArtifact(
+  filePath: string,
+  fileName: string,
+  options?: InspectOptions,
+): Promise<InspectionResult> {
   const limits = limitsOf(options);
   return new Promise((resolve) => {
     let settled = false;
@@ -262,17 +334,30 @@ export function inspectArtifact(filePath: string, fileName: string, options?: In
     try {
       worker = new Worker(workerBootstrap(), {
         eval: true,
-        workerData: { filePath, fileName, options: { ...limits, timeBudgetMs: Math.max(1, limits.timeBudgetMs - 50) }, startedAt: Date.now() },
+        workerData: {
+          filePath,
+          fileName,
+          options: { ...limits, timeBudgetMs: Math.max(1, limits.timeBudgetMs - 50) },
+          startedAt: Date.now(),
+        },
         resourceLimits: { maxOldGenerationSizeMb: limits.maxWorkerHeapMb },
         stdout: false,
         stderr: false,
       });
     } catch (err) {
-      resolve(unscannable(`Incomplete scan: could not start the inspection worker: ${err instanceof Error ? err.message : String(err)}`));
+      resolve(
+        unscannable(
+          `Incomplete scan: could not start the inspection worker: ${err instanceof Error ? err.message : String(err)}`,
+        ),
+      );
       return;
     }
     const timer = setTimeout(() => {
-      done(unscannable(`Incomplete scan: inspection exceeded its time budget of ${limits.timeBudgetMs} ms and was stopped`));
+      done(
+        unscannable(
+          `Incomplete scan: inspection exceeded its time budget of ${limits.timeBudgetMs} ms and was stopped`,
+        ),
+      );
       void worker.terminate();
     }, limits.timeBudgetMs);
     worker.on("message", (r: InspectionResult) => {
@@ -281,8 +366,14 @@ export function inspectArtifact(filePath: string, fileName: string, options?: In
     });
     worker.on("error", (err) => {
       const oom = (err as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY";
-      done(unscannable(`Incomplete scan: inspection worker ${oom ? "ran out of memory" : `failed: ${err.message}`}`));
+      done(
+        unscannable(
+          `Incomplete scan: inspection worker ${oom ? "ran out of memory" : `failed: ${err.message}`}`,
+        ),
+      );
     });
-    worker.on("exit", (code) => done(unscannable(`Incomplete scan: inspection worker exited (code ${code}) without a result`)));
+    worker.on("exit", (code) =>
+      done(unscannable(`Incomplete scan: inspection worker exited (code ${code}) without a result`)),
+    );
   });
 }

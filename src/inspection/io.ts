@@ -139,7 +139,10 @@ export class Cursor {
       const chunk = this.eof ? null : await this.src.next();
       if (!chunk) {
         this.eof = true;
-        throw new MalformedError(`unexpected end of data (needed ${n} bytes)`, `${this.label}@offset ${this.pos}`);
+        throw new MalformedError(
+          `unexpected end of data (needed ${n} bytes)`,
+          `${this.label}@offset ${this.pos}`,
+        );
       }
       const keep = this.buf.subarray(this.pos - this.bufStart);
       this.buf = keep.length ? Buffer.concat([keep, chunk]) : chunk;
@@ -173,7 +176,10 @@ export class Cursor {
     this.bufStart = this.pos;
     if (k < rest) {
       this.eof = true;
-      throw new MalformedError(`unexpected end of data (skipping ${n} bytes)`, `${this.label}@offset ${this.pos}`);
+      throw new MalformedError(
+        `unexpected end of data (skipping ${n} bytes)`,
+        `${this.label}@offset ${this.pos}`,
+      );
     }
   }
 
@@ -224,14 +230,16 @@ export class Cursor {
         return s;
       }
       const avail = this.bufStart + this.buf.length - this.pos;
-      if (avail > max) throw new MalformedError(`text line longer than ${max} bytes`, `${this.label}@offset ${this.pos}`);
+      if (avail > max)
+        throw new MalformedError(`text line longer than ${max} bytes`, `${this.label}@offset ${this.pos}`);
       await this.need(avail + 1);
     }
   }
 }
 
 export function toSafeNumber(v: bigint, what: string, location: string): number {
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedError(`${what} is implausibly large (${v})`, location);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER))
+    throw new MalformedError(`${what} is implausibly large (${v})`, location);
   return Number(v);
 }
 

@@ -1,8 +1,21 @@
 import { createReadStream } from "node:fs";
 import { createGunzip, createInflate } from "node:zlib";
 import Bunzip from "seek-bzip";
-import { BufferSource, Cursor, iterableChunks, rangeChunks, type ByteSource, type ChunkSource } from "./io.ts";
-import { globalName, producerFromImports, reportImports, walkPickleStream, type PickleWalk } from "./pickle.ts";
+import {
+  BufferSource,
+  Cursor,
+  iterableChunks,
+  rangeChunks,
+  type ByteSource,
+  type ChunkSource,
+} from "./io.ts";
+import {
+  globalName,
+  producerFromImports,
+  reportImports,
+  walkPickleStream,
+  type PickleWalk,
+} from "./pickle.ts";
 import type { Report } from "./report.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
 
@@ -24,7 +37,13 @@ export function compressionOf(head: Buffer): Compression | null {
  * Decompressed bytes as a stream, capped at maxDecompressedBytes so a bomb ends the scan instead
  * of the server. Returns null for codecs we cannot decode without a native dependency.
  */
-export async function decompressed(path: string, src: ByteSource, kind: Compression, scan: Scan, label: string): Promise<{ chunks: ChunkSource; close: () => void } | null> {
+export async function decompressed(
+  path: string,
+  src: ByteSource,
+  kind: Compression,
+  scan: Scan,
+  label: string,
+): Promise<{ chunks: ChunkSource; close: () => void } | null> {
   const cap = scan.limits.maxDecompressedBytes;
   if (kind === "zlib" || kind === "gzip") {
     const file = createReadStream(path);
@@ -36,12 +55,19 @@ export async function decompressed(path: string, src: ByteSource, kind: Compress
       try {
         for await (const chunk of z as AsyncIterable<Buffer>) {
           got += chunk.length;
-          if (got > cap) throw new MalformedError(`${kind} stream inflates past the cap of ${cap} bytes (decompression bomb?)`, label);
+          if (got > cap)
+            throw new MalformedError(
+              `${kind} stream inflates past the cap of ${cap} bytes (decompression bomb?)`,
+              label,
+            );
           yield chunk;
         }
       } catch (err) {
         if (err instanceof MalformedError) throw err;
-        throw new MalformedError(`corrupt ${kind} stream: ${err instanceof Error ? err.message : String(err)}`, label);
+        throw new MalformedError(
+          `corrupt ${kind} stream: ${err instanceof Error ? err.message : String(err)}`,
+          label,
+        );
       }
     }
     return {
@@ -53,7 +79,8 @@ export async function decompressed(path: string, src: ByteSource, kind: Compress
     };
   }
   if (kind === "bz2") {
-    if (src.size > scan.limits.maxMemberBytes) throw new MalformedError(`bz2 input of ${src.size} bytes exceeds the in-memory cap`, label);
+    if (src.size > scan.limits.maxMemberBytes)
+      throw new MalformedError(`bz2 input of ${src.size} bytes exceeds the in-memory cap`, label);
     const input = await src.read(0, src.size);
     const out: Buffer[] = [];
     let block = Buffer.allocUnsafe(1 << 16);
@@ -67,15 +94,20 @@ export async function decompressed(path: string, src: ByteSource, kind: Compress
           n = 0;
         }
         block[n++] = b;
-        if (++total > cap) throw new MalformedError(`bz2 stream inflates past the cap of ${cap} bytes`, label);
+        if (++total > cap)
+          throw new MalformedError(`bz2 stream inflates past the cap of ${cap} bytes`, label);
         if ((total & 0xfffff) === 0) scan.checkClock();
       },
     };
     try {
       Bunzip.decode(input, sink, true);
     } catch (err) {
-      if (err instanceof MalformedError || (err instanceof Error && err.name === "BudgetExceededError")) throw err;
-      throw new MalformedError(`corrupt bz2 stream: ${err instanceof Error ? err.message : String(err)}`, label);
+      if (err instanceof MalformedError || (err instanceof Error && err.name === "BudgetExceededError"))
+        throw err;
+      throw new MalformedError(
+        `corrupt bz2 stream: ${err instanceof Error ? err.message : String(err)}`,
+        label,
+      );
     }
     out.push(block.subarray(0, n));
     return { chunks: rangeChunks(new BufferSource(Buffer.concat(out))), close: () => undefined };
@@ -95,7 +127,13 @@ function rootClass(walks: readonly PickleWalk[]): string | null {
 }
 
 /** Plain pickle and joblib share this: walk every pickle in the stream, grade imports, summarise. */
-export async function inspectPickleStream(chunks: ChunkSource, scan: Scan, label: string, nameSaysJoblib: boolean, extra: Record<string, unknown> = {}): Promise<Report> {
+export async function inspectPickleStream(
+  chunks: ChunkSource,
+  scan: Scan,
+  label: string,
+  nameSaysJoblib: boolean,
+  extra: Record<string, unknown> = {},
+): Promise<Report> {
   const res = await walkPickleStream(new Cursor(chunks, label), scan);
   const imports = reportImports(scan, res.walks, label);
   const joblib = isJoblibWalk(res.walks) || nameSaysJoblib || "compression" in extra;
@@ -119,18 +157,37 @@ export async function inspectPickleStream(chunks: ChunkSource, scan: Scan, label
   };
 }
 
-export async function inspectCompressedJoblib(path: string, src: ByteSource, kind: Compression, scan: Scan, label: string): Promise<Report> {
+export async function inspectCompressedJoblib(
+  path: string,
+  src: ByteSource,
+  kind: Compression,
+  scan: Scan,
+  label: string,
+): Promise<Report> {
   const d = await decompressed(path, src, kind, scan, label);
   if (!d) {
-    scan.incomplete(`Incomplete scan: ${kind}-compressed joblib files cannot be decompressed here (no vetted pure-JS ${kind} decoder); contents not inspected`, label);
-    return { format: "JOBLIB", formatVersion: null, producer: null, metadata: { compression: kind, complete: false }, signature: null };
+    scan.incomplete(
+      `Incomplete scan: ${kind}-compressed joblib files cannot be decompressed here (no vetted pure-JS ${kind} decoder); contents not inspected`,
+      label,
+    );
+    return {
+      format: "JOBLIB",
+      formatVersion: null,
+      producer: null,
+      metadata: { compression: kind, complete: false },
+      signature: null,
+    };
   }
   try {
     const c = new Cursor(d.chunks, `${label}[${kind}]`);
     await c.need(1);
     const b = c.peekU8();
     if (b !== 0x80 && b !== 0x28 && b !== 0x63 && b !== 0x7d && b !== 0x5d)
-      scan.add("MEDIUM", `${kind} stream does not decompress to a pickle (first byte 0x${b.toString(16)})`, label);
+      scan.add(
+        "MEDIUM",
+        `${kind} stream does not decompress to a pickle (first byte 0x${b.toString(16)})`,
+        label,
+      );
     const res = await walkPickleStream(c, scan);
     const imports = reportImports(scan, res.walks, `${label}[${kind}]`);
     const sk = res.walks.map((w) => w.sklearnVersion).find((v) => v !== null) ?? null;

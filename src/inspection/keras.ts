@@ -10,7 +10,14 @@ import type { SafeZip } from "./zip.ts";
 const MAX_NODES = 2_000_000;
 
 function isKerasModule(module: string): boolean {
-  return module === "keras" || module.startsWith("keras.") || module === "tf_keras" || module.startsWith("tf_keras.") || module.startsWith("tensorflow.keras") || module.startsWith("tensorflow.python.keras");
+  return (
+    module === "keras" ||
+    module.startsWith("keras.") ||
+    module === "tf_keras" ||
+    module.startsWith("tf_keras.") ||
+    module.startsWith("tensorflow.keras") ||
+    module.startsWith("tensorflow.python.keras")
+  );
 }
 
 export interface KerasConfigSummary {
@@ -66,24 +73,50 @@ export function walkKerasConfig(root: unknown, scan: Scan, where: string): Keras
     if (cls === "Lambda" || cls === "TFOpLambda") {
       const cfg = (o.config ?? {}) as Record<string, unknown>;
       const fn = cfg.function;
-      const marshalled = Array.isArray(fn) || (typeof fn === "object" && fn !== null && "__lambda__" in (fn)) || cfg.function_type === "lambda";
+      const marshalled =
+        Array.isArray(fn) ||
+        (typeof fn === "object" && fn !== null && "__lambda__" in fn) ||
+        cfg.function_type === "lambda";
       if (cls === "Lambda")
-        scan.add("HIGH", `Keras Lambda layer${marshalled ? " with serialized Python bytecode" : ""}: runs arbitrary code when loaded without safe_mode`, loc);
+        scan.add(
+          "HIGH",
+          `Keras Lambda layer${marshalled ? " with serialized Python bytecode" : ""}: runs arbitrary code when loaded without safe_mode`,
+          loc,
+        );
     }
-    if (o.class_name === "__lambda__" || "__lambda__" in o) scan.add("HIGH", "Keras __lambda__ object: serialized Python bytecode", loc);
+    if (o.class_name === "__lambda__" || "__lambda__" in o)
+      scan.add("HIGH", "Keras __lambda__ object: serialized Python bytecode", loc);
     if (cls === "function") {
-      const fname = typeof o.config === "string" ? o.config : typeof o.registered_name === "string" ? o.registered_name : "?";
-      if (module && isKerasModule(module)) scan.add("LOW", `Keras config references function ${module}.${truncate(fname, 80)}`, loc);
-      else if (module && classifyImport(module, fname) === "denied") scan.add("CRITICAL", `Keras config calls ${module}.${truncate(fname, 80)}`, loc);
-      else scan.add("HIGH", `Keras config references Python function ${module ?? "?"}.${truncate(fname, 80)} outside keras`, loc);
+      const fname =
+        typeof o.config === "string"
+          ? o.config
+          : typeof o.registered_name === "string"
+            ? o.registered_name
+            : "?";
+      if (module && isKerasModule(module))
+        scan.add("LOW", `Keras config references function ${module}.${truncate(fname, 80)}`, loc);
+      else if (module && classifyImport(module, fname) === "denied")
+        scan.add("CRITICAL", `Keras config calls ${module}.${truncate(fname, 80)}`, loc);
+      else
+        scan.add(
+          "HIGH",
+          `Keras config references Python function ${module ?? "?"}.${truncate(fname, 80)} outside keras`,
+          loc,
+        );
     } else if (module && !isKerasModule(module)) {
       const sev = classifyImport(module, cls ?? "") === "denied" ? "CRITICAL" : "MEDIUM";
-      scan.add(sev, `Keras object ${truncate(module, 100)}.${truncate(cls ?? "?", 80)} comes from a module outside keras (custom code needed to load)`, loc);
+      scan.add(
+        sev,
+        `Keras object ${truncate(module, 100)}.${truncate(cls ?? "?", 80)} comes from a module outside keras (custom code needed to load)`,
+        loc,
+      );
     }
-    for (const [k, x] of Object.entries(o)) if (typeof x === "object" && x !== null) visit(x, path ? `${path}.${k}` : k, depth + 1);
+    for (const [k, x] of Object.entries(o))
+      if (typeof x === "object" && x !== null) visit(x, path ? `${path}.${k}` : k, depth + 1);
   };
   visit(root, "", 0);
-  if (nodes > MAX_NODES) scan.incomplete(`Incomplete scan: Keras config has more than ${MAX_NODES} nodes`, where);
+  if (nodes > MAX_NODES)
+    scan.incomplete(`Incomplete scan: Keras config has more than ${MAX_NODES} nodes`, where);
   return summary;
 }
 
@@ -91,7 +124,10 @@ function parseJson(text: string, scan: Scan, where: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    scan.incomplete(`Incomplete scan: ${where} is not valid JSON (${err instanceof Error ? err.message : String(err)})`, where);
+    scan.incomplete(
+      `Incomplete scan: ${where} is not valid JSON (${err instanceof Error ? err.message : String(err)})`,
+      where,
+    );
     return null;
   }
 }
@@ -114,7 +150,11 @@ export async function inspectKerasH5(src: ByteSource, scan: Scan, label: string)
     const cfg = parseJson(mc, scan, `${label}:model_config`);
     if (cfg !== null) {
       const s = walkKerasConfig(cfg, scan, `${label}:model_config`);
-      Object.assign(meta, { modelClass: s.modelClass, layerCount: s.layerCount, layerClasses: s.layerClasses });
+      Object.assign(meta, {
+        modelClass: s.modelClass,
+        layerCount: s.layerCount,
+        layerClasses: s.layerClasses,
+      });
       if (s.inputs.length) signature = { inputs: s.inputs, outputs: [] };
     }
   } else meta.weightsOnly = true;
@@ -138,7 +178,11 @@ export async function inspectKerasZip(zip: SafeZip, scan: Scan, label: string): 
   let signature = null;
   const mj = zip.find("metadata.json");
   if (mj) {
-    const m = parseJson((await zip.read(mj, 1 << 20)).toString("utf8"), scan, `${label}:metadata.json`) as Record<string, unknown> | null;
+    const m = parseJson(
+      (await zip.read(mj, 1 << 20)).toString("utf8"),
+      scan,
+      `${label}:metadata.json`,
+    ) as Record<string, unknown> | null;
     if (m) {
       version = typeof m.keras_version === "string" ? m.keras_version : null;
       meta.kerasVersion = version;
@@ -161,5 +205,11 @@ export async function inspectKerasZip(zip: SafeZip, scan: Scan, label: string): 
     }
   } else scan.add("MEDIUM", ".keras archive has no config.json", label);
   meta.weightsFile = zip.members.find((m) => /^model\.weights\.(h5|npz)$/.test(m.name))?.name ?? null;
-  return { format: "KERAS", formatVersion: version, producer: { framework: "Keras", version }, metadata: meta, signature };
+  return {
+    format: "KERAS",
+    formatVersion: version,
+    producer: { framework: "Keras", version },
+    metadata: meta,
+    signature,
+  };
 }

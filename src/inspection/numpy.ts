@@ -52,7 +52,13 @@ function parsePyLiteral(text: string, where: string): Lit {
     const m = /^(True|False|None|-?\d+L?)/.exec(text.slice(i, i + 32));
     if (!m) fail("unexpected token");
     i += m![0].length;
-    return m![0] === "True" ? true : m![0] === "False" ? false : m![0] === "None" ? null : Number(m![0].replace("L", ""));
+    return m![0] === "True"
+      ? true
+      : m![0] === "False"
+        ? false
+        : m![0] === "None"
+          ? null
+          : Number(m![0].replace("L", ""));
   };
   return val(0);
 }
@@ -65,7 +71,8 @@ function hasObject(descr: Lit): boolean {
 
 export async function inspectNumpy(src: ByteSource, scan: Scan, label: string): Promise<Report> {
   const head = await src.read(0, 12);
-  if (head.length < 10 || !head.subarray(0, 6).equals(NPY_MAGIC)) throw new MalformedError("not a .npy file", label);
+  if (head.length < 10 || !head.subarray(0, 6).equals(NPY_MAGIC))
+    throw new MalformedError("not a .npy file", label);
   const major = head[6]!;
   const minor = head[7]!;
   let hlen: number;
@@ -78,12 +85,14 @@ export async function inspectNumpy(src: ByteSource, scan: Scan, label: string): 
     hlen = head.readUInt32LE(8);
     start = 12;
   } else throw new MalformedError(`npy version ${major}.${minor} is not supported`, label);
-  if (hlen > 1 << 20 || start + hlen > src.size) throw new MalformedError(`npy header of ${hlen} bytes is truncated or implausible`, label);
+  if (hlen > 1 << 20 || start + hlen > src.size)
+    throw new MalformedError(`npy header of ${hlen} bytes is truncated or implausible`, label);
   const text = (await src.read(start, hlen)).toString(major === 3 ? "utf8" : "latin1");
   const hdr = parsePyLiteral(text, `${label}:header`);
-  if (typeof hdr !== "object" || hdr === null || Array.isArray(hdr)) throw new MalformedError("npy header is not a dict", label);
+  if (typeof hdr !== "object" || hdr === null || Array.isArray(hdr))
+    throw new MalformedError("npy header is not a dict", label);
   const descr = hdr.descr ?? null;
-  const shape = Array.isArray(hdr.shape) && hdr.shape.every((d) => typeof d === "number") ? (hdr.shape) : null;
+  const shape = Array.isArray(hdr.shape) && hdr.shape.every((d) => typeof d === "number") ? hdr.shape : null;
   if (!shape) throw new MalformedError("npy header has no shape", label);
   const dataStart = start + hlen;
   const meta: Record<string, unknown> = {
@@ -96,16 +105,37 @@ export async function inspectNumpy(src: ByteSource, scan: Scan, label: string): 
   if (hasObject(descr)) {
     // Object arrays are stored as a pickle after the header; np.load(allow_pickle=True) runs it.
     scan.add("LOW", "NumPy array has object dtype: its data is a pickle", label);
-    const res = await walkPickleStream(new Cursor(rangeChunks(src, dataStart), `${label}:data`, dataStart), scan);
-    meta.embeddedPickle = { pickles: res.walks.length, imports: reportImports(scan, res.walks, `${label}:data`) };
+    const res = await walkPickleStream(
+      new Cursor(rangeChunks(src, dataStart), `${label}:data`, dataStart),
+      scan,
+    );
+    meta.embeddedPickle = {
+      pickles: res.walks.length,
+      imports: reportImports(scan, res.walks, `${label}:data`),
+    };
   } else if (typeof descr === "string") {
     const item = numpyItemSize(descr);
     if (item !== null) {
       const need = shape.reduce((a, d) => a * d, 1) * item;
       meta.expectedDataBytes = need;
-      if (need > src.size - dataStart) scan.incomplete(`Incomplete scan: .npy data needs ${need} bytes but ${src.size - dataStart} are present (truncated)`, label);
-      else if (need < src.size - dataStart) scan.add("MEDIUM", `${src.size - dataStart - need} unexpected bytes after the array data`, `${label}@offset ${dataStart + need}`);
+      if (need > src.size - dataStart)
+        scan.incomplete(
+          `Incomplete scan: .npy data needs ${need} bytes but ${src.size - dataStart} are present (truncated)`,
+          label,
+        );
+      else if (need < src.size - dataStart)
+        scan.add(
+          "MEDIUM",
+          `${src.size - dataStart - need} unexpected bytes after the array data`,
+          `${label}@offset ${dataStart + need}`,
+        );
     } else scan.add("LOW", `NumPy dtype ${truncate(descr, 40)} not understood; data size not checked`, label);
   } else scan.add("LOW", "NumPy structured dtype; data size not checked", label);
-  return { format: "NUMPY", formatVersion: `${major}.${minor}`, producer: { framework: "NumPy", version: null }, metadata: meta, signature: null };
+  return {
+    format: "NUMPY",
+    formatVersion: `${major}.${minor}`,
+    producer: { framework: "NumPy", version: null },
+    metadata: meta,
+    signature: null,
+  };
 }

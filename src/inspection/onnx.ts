@@ -6,15 +6,48 @@ import type { TensorSpec } from "./types.ts";
 import type { Scan } from "./verdict.ts";
 
 const ELEM_TYPES = [
-  "undefined", "float32", "uint8", "int8", "uint16", "int16", "int32", "int64", "string", "bool", "float16", "float64",
-  "uint32", "uint64", "complex64", "complex128", "bfloat16", "float8e4m3fn", "float8e4m3fnuz", "float8e5m2",
-  "float8e5m2fnuz", "uint4", "int4", "float4e2m1",
+  "undefined",
+  "float32",
+  "uint8",
+  "int8",
+  "uint16",
+  "int16",
+  "int32",
+  "int64",
+  "string",
+  "bool",
+  "float16",
+  "float64",
+  "uint32",
+  "uint64",
+  "complex64",
+  "complex128",
+  "bfloat16",
+  "float8e4m3fn",
+  "float8e4m3fnuz",
+  "float8e5m2",
+  "float8e5m2fnuz",
+  "uint4",
+  "int4",
+  "float4e2m1",
 ];
 
 /** Domains whose operators ship with ONNX itself; anything else needs a custom runtime library. */
-const STANDARD_DOMAINS = new Set(["", "ai.onnx", "ai.onnx.ml", "ai.onnx.training", "ai.onnx.preview.training"]);
+const STANDARD_DOMAINS = new Set([
+  "",
+  "ai.onnx",
+  "ai.onnx.ml",
+  "ai.onnx.training",
+  "ai.onnx.preview.training",
+]);
 /** onnxruntime's own contrib domains: not in the standard, but not foreign code either. */
-const KNOWN_RUNTIME_DOMAINS = new Set(["com.microsoft", "com.microsoft.nchwc", "com.microsoft.experimental", "org.pytorch.aten", "com.ms.internal.nhwc"]);
+const KNOWN_RUNTIME_DOMAINS = new Set([
+  "com.microsoft",
+  "com.microsoft.nchwc",
+  "com.microsoft.experimental",
+  "org.pytorch.aten",
+  "com.ms.internal.nhwc",
+]);
 
 interface GraphStats {
   nodes: number;
@@ -25,7 +58,10 @@ interface GraphStats {
   external: string[];
 }
 
-async function readTypeProto(r: ProtoReader, f: WireField): Promise<{ dtype: string | null; shape: (number | string)[] | null }> {
+async function readTypeProto(
+  r: ProtoReader,
+  f: WireField,
+): Promise<{ dtype: string | null; shape: (number | string)[] | null }> {
   const t = await r.message(f.offset, f.offset + f.length);
   const tensor = first(t, 1) ?? first(t, 9);
   if (!tensor) {
@@ -61,7 +97,14 @@ async function readValueInfo(r: ProtoReader, f: WireField): Promise<TensorSpec> 
   return { name, ...t };
 }
 
-async function walkGraph(r: ProtoReader, scan: Scan, f: WireField, stats: GraphStats, depth: number, path: string): Promise<{ inputs: TensorSpec[]; outputs: TensorSpec[]; initNames: Set<string>; name: string | null }> {
+async function walkGraph(
+  r: ProtoReader,
+  scan: Scan,
+  f: WireField,
+  stats: GraphStats,
+  depth: number,
+  path: string,
+): Promise<{ inputs: TensorSpec[]; outputs: TensorSpec[]; initNames: Set<string>; name: string | null }> {
   let name: string | null = null;
   const inputs: TensorSpec[] = [];
   const outputs: TensorSpec[] = [];
@@ -76,7 +119,8 @@ async function walkGraph(r: ProtoReader, scan: Scan, f: WireField, stats: GraphS
       const op = opF ? await r.string(opF, 1024) : "?";
       const domain = domF ? await r.string(domF, 1024) : "";
       const key = domain ? `${domain}::${op}` : op;
-      if (stats.opTypes.size < 2000 || stats.opTypes.has(key)) stats.opTypes.set(key, (stats.opTypes.get(key) ?? 0) + 1);
+      if (stats.opTypes.size < 2000 || stats.opTypes.has(key))
+        stats.opTypes.set(key, (stats.opTypes.get(key) ?? 0) + 1);
       stats.domains.add(domain);
       for (const a of node.get(5) ?? []) {
         const attr = await r.message(a.offset, a.offset + a.length);
@@ -104,7 +148,10 @@ async function walkGraph(r: ProtoReader, scan: Scan, f: WireField, stats: GraphS
   return { inputs, outputs, initNames, name };
 }
 
-async function readTensorHeader(r: ProtoReader, f: WireField): Promise<{ name: string; numel: bigint; location: string | null }> {
+async function readTensorHeader(
+  r: ProtoReader,
+  f: WireField,
+): Promise<{ name: string; numel: bigint; location: string | null }> {
   let name = "";
   let numel = 1n;
   let location: string | null = null;
@@ -139,7 +186,8 @@ export function checkExternalLocation(scan: Scan, location: string, where: strin
             : location.includes("\0")
               ? "contains NUL"
               : null;
-  if (bad) scan.add("HIGH", `ONNX external_data location ${JSON.stringify(truncate(location, 200))} ${bad}`, where);
+  if (bad)
+    scan.add("HIGH", `ONNX external_data location ${JSON.stringify(truncate(location, 200))} ${bad}`, where);
 }
 
 export async function inspectOnnx(src: ByteSource, scan: Scan, label: string): Promise<Report> {
@@ -151,7 +199,14 @@ export async function inspectOnnx(src: ByteSource, scan: Scan, label: string): P
   let signature = null;
   let producer: Report["producer"] = null;
   let irVersion: string | null = null;
-  const stats: GraphStats = { nodes: 0, opTypes: new Map(), domains: new Set(), initializers: 0, parameters: 0n, external: [] };
+  const stats: GraphStats = {
+    nodes: 0,
+    opTypes: new Map(),
+    domains: new Set(),
+    initializers: 0,
+    parameters: 0n,
+    external: [],
+  };
   let producerName: string | null = null;
   let producerVersion: string | null = null;
   for await (const f of r.fields(0, src.size)) {
@@ -191,7 +246,8 @@ export async function inspectOnnx(src: ByteSource, scan: Scan, label: string): P
         const m = await r.message(f.offset, f.offset + f.length);
         const k = first(m, 1);
         const v = first(m, 2);
-        if (k && Object.keys(props).length < 200) props[await r.string(k, 1024)] = truncate(v ? await r.string(v, 65536) : "", 1000);
+        if (k && Object.keys(props).length < 200)
+          props[await r.string(k, 1024)] = truncate(v ? await r.string(v, 65536) : "", 1000);
         break;
       }
       case 25: {
@@ -204,13 +260,25 @@ export async function inspectOnnx(src: ByteSource, scan: Scan, label: string): P
         break;
     }
   }
-  if (producerName !== null || producerVersion !== null) producer = { framework: producerName, version: producerVersion };
+  if (producerName !== null || producerVersion !== null)
+    producer = { framework: producerName, version: producerVersion };
   for (const d of stats.domains) {
     if (STANDARD_DOMAINS.has(d) || functionDomains.has(d)) continue;
-    if (KNOWN_RUNTIME_DOMAINS.has(d)) scan.add("LOW", `ONNX graph uses runtime-specific operator domain "${d}"`, `${label}:graph`);
-    else scan.add("MEDIUM", `ONNX graph uses custom operator domain "${truncate(d, 200)}", which needs a native custom-op library to run`, `${label}:graph`);
+    if (KNOWN_RUNTIME_DOMAINS.has(d))
+      scan.add("LOW", `ONNX graph uses runtime-specific operator domain "${d}"`, `${label}:graph`);
+    else
+      scan.add(
+        "MEDIUM",
+        `ONNX graph uses custom operator domain "${truncate(d, 200)}", which needs a native custom-op library to run`,
+        `${label}:graph`,
+      );
   }
-  if (stats.external.length) scan.add("INFO", `ONNX model stores ${stats.external.length} tensors in external data files`, `${label}:graph`);
+  if (stats.external.length)
+    scan.add(
+      "INFO",
+      `ONNX model stores ${stats.external.length} tensors in external data files`,
+      `${label}:graph`,
+    );
   Object.assign(meta, {
     irVersion: irVersion === null ? null : Number(irVersion),
     opsetImports: opsets,

@@ -1,4 +1,4 @@
-import type { Cursor} from "./io.ts";
+import type { Cursor } from "./io.ts";
 import { truncate } from "./io.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
 
@@ -8,19 +8,111 @@ import { MalformedError, type Scan } from "./verdict.ts";
 
 /** A listed module also covers its submodules ("os" covers "os.path"). */
 const DENIED_MODULES = [
-  "os", "posix", "nt", "subprocess", "sys", "socket", "ssl", "shutil", "runpy", "pty", "pdb", "bdb",
-  "pickle", "_pickle", "ctypes", "asyncio", "aiohttp", "httplib", "http.client", "requests.api", "requests",
-  "urllib.request", "urllib2", "webbrowser", "pip", "ensurepip", "venv", "code", "codeop", "timeit", "pydoc",
-  "profile", "cProfile", "importlib", "marshal", "numpy.f2py", "numpy.testing._private.utils", "uuid",
-  "_osx_support", "_aix_support", "commands", "multiprocessing", "signal", "_posixsubprocess", "tempfile",
-  "glob", "pathlib", "ftplib", "smtplib", "telnetlib", "xmlrpc", "cloudpickle", "dill", "builtins.__import__",
-  "torch.hub", "torch._C._jit", "_thread", "threading", "select", "shelve", "dbm",
+  "os",
+  "posix",
+  "nt",
+  "subprocess",
+  "sys",
+  "socket",
+  "ssl",
+  "shutil",
+  "runpy",
+  "pty",
+  "pdb",
+  "bdb",
+  "pickle",
+  "_pickle",
+  "ctypes",
+  "asyncio",
+  "aiohttp",
+  "httplib",
+  "http.client",
+  "requests.api",
+  "requests",
+  "urllib.request",
+  "urllib2",
+  "webbrowser",
+  "pip",
+  "ensurepip",
+  "venv",
+  "code",
+  "codeop",
+  "timeit",
+  "pydoc",
+  "profile",
+  "cProfile",
+  "importlib",
+  "marshal",
+  "numpy.f2py",
+  "numpy.testing._private.utils",
+  "uuid",
+  "_osx_support",
+  "_aix_support",
+  "commands",
+  "multiprocessing",
+  "signal",
+  "_posixsubprocess",
+  "tempfile",
+  "glob",
+  "pathlib",
+  "ftplib",
+  "smtplib",
+  "telnetlib",
+  "xmlrpc",
+  "cloudpickle",
+  "dill",
+  "builtins.__import__",
+  "torch.hub",
+  "torch._C._jit",
+  "_thread",
+  "threading",
+  "select",
+  "shelve",
+  "dbm",
 ];
 
 /** Exact module.name pairs (or a name prefix followed by "."). */
 const DENIED_NAMES: Record<string, readonly string[]> = {
-  builtins: ["eval", "exec", "compile", "getattr", "setattr", "delattr", "apply", "open", "breakpoint", "__import__", "globals", "locals", "vars", "input", "memoryview", "exit", "quit", "help"],
-  __builtin__: ["eval", "exec", "execfile", "compile", "getattr", "setattr", "delattr", "apply", "open", "file", "breakpoint", "__import__", "globals", "locals", "vars", "input", "raw_input", "reload"],
+  builtins: [
+    "eval",
+    "exec",
+    "compile",
+    "getattr",
+    "setattr",
+    "delattr",
+    "apply",
+    "open",
+    "breakpoint",
+    "__import__",
+    "globals",
+    "locals",
+    "vars",
+    "input",
+    "memoryview",
+    "exit",
+    "quit",
+    "help",
+  ],
+  __builtin__: [
+    "eval",
+    "exec",
+    "execfile",
+    "compile",
+    "getattr",
+    "setattr",
+    "delattr",
+    "apply",
+    "open",
+    "file",
+    "breakpoint",
+    "__import__",
+    "globals",
+    "locals",
+    "vars",
+    "input",
+    "raw_input",
+    "reload",
+  ],
   types: ["CodeType", "FunctionType", "LambdaType", "MethodType", "ModuleType"],
   functools: ["partial", "reduce"],
   operator: ["attrgetter", "itemgetter", "methodcaller"],
@@ -34,43 +126,104 @@ const DENIED_NAMES: Record<string, readonly string[]> = {
   "torch.jit.unsupported_tensor_ops": ["execWrapper"],
   "torch.storage": ["_load_from_bytes"],
   "numpy.lib.npyio": ["load"],
-  "numpy": ["load", "loads", "fromfile"],
+  numpy: ["load", "loads", "fromfile"],
   "pandas.io.pickle": ["read_pickle"],
-  "joblib": ["load"],
+  joblib: ["load"],
 };
 
 const ALLOWED_EXACT = new Set([
-  "collections.OrderedDict", "collections.defaultdict", "collections.Counter", "collections.deque",
-  "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
-  "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
-  "torch._utils._rebuild_qtensor", "torch._utils._rebuild_sparse_tensor", "torch._tensor._rebuild_from_type_v2",
-  "torch.Size", "torch.device", "torch.Tensor", "torch.nn.parameter.Parameter", "torch.storage.UntypedStorage",
-  "torch.storage.TypedStorage", "torch.serialization._get_layout",
-  "numpy.dtype", "numpy.ndarray", "numpy.core.multiarray._reconstruct", "numpy._core.multiarray._reconstruct",
-  "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar", "numpy.core.numeric._frombuffer",
-  "numpy._core.numeric._frombuffer", "numpy.ma.core._mareconstruct",
-  "joblib.numpy_pickle.NumpyArrayWrapper", "joblib.numpy_pickle.NDArrayWrapper", "joblib.numpy_pickle.ZNDArrayWrapper",
-  "builtins.set", "builtins.frozenset", "builtins.slice", "builtins.complex", "builtins.bytearray", "builtins.object",
-  "builtins.range", "builtins.bytes", "builtins.int", "builtins.float", "builtins.str", "builtins.list", "builtins.dict",
-  "builtins.tuple", "builtins.bool",
-  "__builtin__.set", "__builtin__.frozenset", "__builtin__.slice", "__builtin__.complex", "__builtin__.object",
-  "__builtin__.bytearray", "__builtin__.long",
-  "copy_reg._reconstructor", "copyreg._reconstructor", "copyreg.__newobj__", "_codecs.encode",
-  "datetime.datetime", "datetime.date", "datetime.timedelta", "datetime.timezone", "decimal.Decimal",
-  "fractions.Fraction", "pathlib.PosixPath", "re._compile",
-  "torch.jit._pickle.build_intlist", "torch.jit._pickle.build_tensorlist", "torch.jit._pickle.build_doublelist",
-  "torch.jit._pickle.build_boollist", "torch.jit._pickle.restore_type_tag",
-  "scipy.sparse._csr.csr_matrix", "scipy.sparse.csr.csr_matrix", "scipy.sparse._csc.csc_matrix",
+  "collections.OrderedDict",
+  "collections.defaultdict",
+  "collections.Counter",
+  "collections.deque",
+  "torch._utils._rebuild_tensor",
+  "torch._utils._rebuild_tensor_v2",
+  "torch._utils._rebuild_tensor_v3",
+  "torch._utils._rebuild_parameter",
+  "torch._utils._rebuild_parameter_with_state",
+  "torch._utils._rebuild_qtensor",
+  "torch._utils._rebuild_sparse_tensor",
+  "torch._tensor._rebuild_from_type_v2",
+  "torch.Size",
+  "torch.device",
+  "torch.Tensor",
+  "torch.nn.parameter.Parameter",
+  "torch.storage.UntypedStorage",
+  "torch.storage.TypedStorage",
+  "torch.serialization._get_layout",
+  "numpy.dtype",
+  "numpy.ndarray",
+  "numpy.core.multiarray._reconstruct",
+  "numpy._core.multiarray._reconstruct",
+  "numpy.core.multiarray.scalar",
+  "numpy._core.multiarray.scalar",
+  "numpy.core.numeric._frombuffer",
+  "numpy._core.numeric._frombuffer",
+  "numpy.ma.core._mareconstruct",
+  "joblib.numpy_pickle.NumpyArrayWrapper",
+  "joblib.numpy_pickle.NDArrayWrapper",
+  "joblib.numpy_pickle.ZNDArrayWrapper",
+  "builtins.set",
+  "builtins.frozenset",
+  "builtins.slice",
+  "builtins.complex",
+  "builtins.bytearray",
+  "builtins.object",
+  "builtins.range",
+  "builtins.bytes",
+  "builtins.int",
+  "builtins.float",
+  "builtins.str",
+  "builtins.list",
+  "builtins.dict",
+  "builtins.tuple",
+  "builtins.bool",
+  "__builtin__.set",
+  "__builtin__.frozenset",
+  "__builtin__.slice",
+  "__builtin__.complex",
+  "__builtin__.object",
+  "__builtin__.bytearray",
+  "__builtin__.long",
+  "copy_reg._reconstructor",
+  "copyreg._reconstructor",
+  "copyreg.__newobj__",
+  "_codecs.encode",
+  "datetime.datetime",
+  "datetime.date",
+  "datetime.timedelta",
+  "datetime.timezone",
+  "decimal.Decimal",
+  "fractions.Fraction",
+  "pathlib.PosixPath",
+  "re._compile",
+  "torch.jit._pickle.build_intlist",
+  "torch.jit._pickle.build_tensorlist",
+  "torch.jit._pickle.build_doublelist",
+  "torch.jit._pickle.build_boollist",
+  "torch.jit._pickle.restore_type_tag",
+  "scipy.sparse._csr.csr_matrix",
+  "scipy.sparse.csr.csr_matrix",
+  "scipy.sparse._csc.csc_matrix",
 ]);
 
 /** torch dtypes pickle as globals like `torch float32`. */
-const TORCH_ATTRS = /^(float|float16|float32|float64|bfloat16|half|double|int|int8|int16|int32|int64|uint8|bool|complex64|complex128|long|short|qint8|quint8|qint32|strided|sparse_coo|contiguous_format|channels_last|preserve_format)$/;
+const TORCH_ATTRS =
+  /^(float|float16|float32|float64|bfloat16|half|double|int|int8|int16|int32|int64|uint8|bool|complex64|complex128|long|short|qint8|quint8|qint32|strided|sparse_coo|contiguous_format|channels_last|preserve_format)$/;
 
 /**
  * Vetted library classes: CamelCase class names inside these packages. Their __setstate__ only
  * assigns attributes; functions (lower-case names) are left unknown on purpose.
  */
-const VETTED_CLASS_PACKAGES = ["sklearn", "xgboost", "lightgbm", "catboost", "scipy.sparse", "pandas.core", "numpy.random"];
+const VETTED_CLASS_PACKAGES = [
+  "sklearn",
+  "xgboost",
+  "lightgbm",
+  "catboost",
+  "scipy.sparse",
+  "pandas.core",
+  "numpy.random",
+];
 
 export type ImportClass = "allowed" | "denied" | "unknown";
 
@@ -78,7 +231,11 @@ function underModule(module: string, root: string): boolean {
   return module === root || module.startsWith(`${root}.`);
 }
 
-export function classifyImport(module: string, name: string, opts: { torchScript?: boolean } = {}): ImportClass {
+export function classifyImport(
+  module: string,
+  name: string,
+  opts: { torchScript?: boolean } = {},
+): ImportClass {
   const full = `${module}.${name}`;
   for (const m of DENIED_MODULES) if (underModule(module, m) || underModule(full, m)) return "denied";
   for (const [m, names] of Object.entries(DENIED_NAMES)) {
@@ -90,7 +247,8 @@ export function classifyImport(module: string, name: string, opts: { torchScript
   if (module === "torch" && (/^[A-Za-z0-9]*Storage$/.test(name) || TORCH_ATTRS.test(name))) return "allowed";
   if (module === "torch.cuda" && /Storage$/.test(name)) return "allowed";
   if (opts.torchScript && underModule(module, "__torch__")) return "allowed";
-  if (/^[A-Z][A-Za-z0-9_]*$/.test(name) && VETTED_CLASS_PACKAGES.some((p) => underModule(module, p))) return "allowed";
+  if (/^[A-Z][A-Za-z0-9_]*$/.test(name) && VETTED_CLASS_PACKAGES.some((p) => underModule(module, p)))
+    return "allowed";
   return "unknown";
 }
 
@@ -148,17 +306,74 @@ function s(v: string): PV {
 }
 
 const OPCODE_NAMES: Record<number, string> = {
-  0x28: "MARK", 0x2e: "STOP", 0x30: "POP", 0x31: "POP_MARK", 0x32: "DUP", 0x46: "FLOAT", 0x49: "INT",
-  0x4a: "BININT", 0x4b: "BININT1", 0x4c: "LONG", 0x4d: "BININT2", 0x4e: "NONE", 0x50: "PERSID", 0x51: "BINPERSID",
-  0x52: "REDUCE", 0x53: "STRING", 0x54: "BINSTRING", 0x55: "SHORT_BINSTRING", 0x56: "UNICODE", 0x58: "BINUNICODE",
-  0x61: "APPEND", 0x62: "BUILD", 0x63: "GLOBAL", 0x64: "DICT", 0x7d: "EMPTY_DICT", 0x65: "APPENDS", 0x67: "GET",
-  0x68: "BINGET", 0x69: "INST", 0x6a: "LONG_BINGET", 0x6c: "LIST", 0x5d: "EMPTY_LIST", 0x6f: "OBJ", 0x70: "PUT",
-  0x71: "BINPUT", 0x72: "LONG_BINPUT", 0x73: "SETITEM", 0x74: "TUPLE", 0x29: "EMPTY_TUPLE", 0x75: "SETITEMS",
-  0x47: "BINFLOAT", 0x80: "PROTO", 0x81: "NEWOBJ", 0x82: "EXT1", 0x83: "EXT2", 0x84: "EXT4", 0x85: "TUPLE1",
-  0x86: "TUPLE2", 0x87: "TUPLE3", 0x88: "NEWTRUE", 0x89: "NEWFALSE", 0x8a: "LONG1", 0x8b: "LONG4", 0x42: "BINBYTES",
-  0x43: "SHORT_BINBYTES", 0x8c: "SHORT_BINUNICODE", 0x8d: "BINUNICODE8", 0x8e: "BINBYTES8", 0x8f: "EMPTY_SET",
-  0x90: "ADDITEMS", 0x91: "FROZENSET", 0x92: "NEWOBJ_EX", 0x93: "STACK_GLOBAL", 0x94: "MEMOIZE", 0x95: "FRAME",
-  0x96: "BYTEARRAY8", 0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER",
+  0x28: "MARK",
+  0x2e: "STOP",
+  0x30: "POP",
+  0x31: "POP_MARK",
+  0x32: "DUP",
+  0x46: "FLOAT",
+  0x49: "INT",
+  0x4a: "BININT",
+  0x4b: "BININT1",
+  0x4c: "LONG",
+  0x4d: "BININT2",
+  0x4e: "NONE",
+  0x50: "PERSID",
+  0x51: "BINPERSID",
+  0x52: "REDUCE",
+  0x53: "STRING",
+  0x54: "BINSTRING",
+  0x55: "SHORT_BINSTRING",
+  0x56: "UNICODE",
+  0x58: "BINUNICODE",
+  0x61: "APPEND",
+  0x62: "BUILD",
+  0x63: "GLOBAL",
+  0x64: "DICT",
+  0x7d: "EMPTY_DICT",
+  0x65: "APPENDS",
+  0x67: "GET",
+  0x68: "BINGET",
+  0x69: "INST",
+  0x6a: "LONG_BINGET",
+  0x6c: "LIST",
+  0x5d: "EMPTY_LIST",
+  0x6f: "OBJ",
+  0x70: "PUT",
+  0x71: "BINPUT",
+  0x72: "LONG_BINPUT",
+  0x73: "SETITEM",
+  0x74: "TUPLE",
+  0x29: "EMPTY_TUPLE",
+  0x75: "SETITEMS",
+  0x47: "BINFLOAT",
+  0x80: "PROTO",
+  0x81: "NEWOBJ",
+  0x82: "EXT1",
+  0x83: "EXT2",
+  0x84: "EXT4",
+  0x85: "TUPLE1",
+  0x86: "TUPLE2",
+  0x87: "TUPLE3",
+  0x88: "NEWTRUE",
+  0x89: "NEWFALSE",
+  0x8a: "LONG1",
+  0x8b: "LONG4",
+  0x42: "BINBYTES",
+  0x43: "SHORT_BINBYTES",
+  0x8c: "SHORT_BINUNICODE",
+  0x8d: "BINUNICODE8",
+  0x8e: "BINBYTES8",
+  0x8f: "EMPTY_SET",
+  0x90: "ADDITEMS",
+  0x91: "FROZENSET",
+  0x92: "NEWOBJ_EX",
+  0x93: "STACK_GLOBAL",
+  0x94: "MEMOIZE",
+  0x95: "FRAME",
+  0x96: "BYTEARRAY8",
+  0x97: "NEXT_BUFFER",
+  0x98: "READONLY_BUFFER",
 };
 
 export function isPickleOpcode(b: number): boolean {
@@ -169,11 +384,14 @@ export function isPickleOpcode(b: number): boolean {
 function unquote(line: string): string {
   const q = line[0];
   let body = q === "'" || q === '"' ? line.slice(1, line.endsWith(q) ? -1 : undefined) : line;
-  body = body.replace(/\\x([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})|\\(.)/g, (_m, hx: string | undefined, u: string | undefined, c: string | undefined) => {
-    if (hx) return String.fromCharCode(parseInt(hx, 16));
-    if (u) return String.fromCharCode(parseInt(u, 16));
-    return c === "n" ? "\n" : c === "t" ? "\t" : c === "r" ? "\r" : (c ?? "");
-  });
+  body = body.replace(
+    /\\x([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})|\\(.)/g,
+    (_m, hx: string | undefined, u: string | undefined, c: string | undefined) => {
+      if (hx) return String.fromCharCode(parseInt(hx, 16));
+      if (u) return String.fromCharCode(parseInt(u, 16));
+      return c === "n" ? "\n" : c === "t" ? "\t" : c === "r" ? "\r" : (c ?? "");
+    },
+  );
   return body;
 }
 
@@ -225,7 +443,11 @@ interface WalkOptions {
  * Walks one pickle from the cursor's position to its STOP without executing anything. Imports are
  * recorded as they are met, so even a walk that dies later keeps what it saw.
  */
-export async function walkPickle(cur: Cursor, opts: WalkOptions, partial?: { walk?: PickleWalk }): Promise<PickleWalk> {
+export async function walkPickle(
+  cur: Cursor,
+  opts: WalkOptions,
+  partial?: { walk?: PickleWalk },
+): Promise<PickleWalk> {
   const { scan } = opts;
   const walk: PickleWalk = {
     protocol: 0,
@@ -522,7 +744,15 @@ export async function walkPickle(cur: Cursor, opts: WalkOptions, partial?: { wal
         addImport(module, name, opOffset, op === 0x63 ? "GLOBAL" : "INST");
         const g: PV = { t: "global", module, name };
         if (op === 0x63) push(g);
-        else push({ t: "call", fn: g, args: { t: "tuple", items: popMark() }, state: null, items: [], entries: [] });
+        else
+          push({
+            t: "call",
+            fn: g,
+            args: { t: "tuple", items: popMark() },
+            state: null,
+            items: [],
+            entries: [],
+          });
         break;
       }
       case 0x93: {
@@ -532,7 +762,11 @@ export async function walkPickle(cur: Cursor, opts: WalkOptions, partial?: { wal
           addImport(module.v, name.v, opOffset, "STACK_GLOBAL");
           push({ t: "global", module: module.v, name: name.v });
         } else {
-          walk.unresolved.push({ offset: opOffset, opcode: "STACK_GLOBAL", why: `operands are ${module.t} and ${name.t}` });
+          walk.unresolved.push({
+            offset: opOffset,
+            opcode: "STACK_GLOBAL",
+            why: `operands are ${module.t} and ${name.t}`,
+          });
           push({ t: "opaque", why: "unresolved global" });
         }
         break;
@@ -544,7 +778,11 @@ export async function walkPickle(cur: Cursor, opts: WalkOptions, partial?: { wal
         await cur.need(w);
         const code = w === 1 ? cur.u8() : w === 2 ? cur.u16() : cur.u32();
         walk.extensions++;
-        walk.unresolved.push({ offset: opOffset, opcode: OPCODE_NAMES[op]!, why: `extension registry code ${code}` });
+        walk.unresolved.push({
+          offset: opOffset,
+          opcode: OPCODE_NAMES[op]!,
+          why: `extension registry code ${code}`,
+        });
         push({ t: "opaque", why: "extension" });
         break;
       }
@@ -579,7 +817,8 @@ export async function walkPickle(cur: Cursor, opts: WalkOptions, partial?: { wal
         if (obj.t === "call") {
           obj.state = state;
           if (state.t === "dict") for (const [k, v] of state.entries) setItem({ t: "opaque", why: "" }, k, v);
-          if (globalName(obj.fn) === "joblib.numpy_pickle.NumpyArrayWrapper") await skipJoblibArray(cur, state);
+          if (globalName(obj.fn) === "joblib.numpy_pickle.NumpyArrayWrapper")
+            await skipJoblibArray(cur, state);
           if (globalName(obj.fn)?.startsWith("joblib.numpy_pickle.")) walk.numpyArrays++;
         }
         break;
@@ -669,7 +908,12 @@ async function skipJoblibArray(cur: Cursor, state: PV): Promise<void> {
 }
 
 /** Grades the imports of one walk into findings; returns the distinct "module.name" strings. */
-export function reportImports(scan: Scan, walks: readonly PickleWalk[], label: string, opts: { torchScript?: boolean } = {}): string[] {
+export function reportImports(
+  scan: Scan,
+  walks: readonly PickleWalk[],
+  label: string,
+  opts: { torchScript?: boolean } = {},
+): string[] {
   const seen = new Map<string, PickleImport>();
   for (const w of walks) {
     for (const imp of w.imports) {
@@ -677,13 +921,19 @@ export function reportImports(scan: Scan, walks: readonly PickleWalk[], label: s
       if (!seen.has(key)) seen.set(key, imp);
     }
     for (const u of w.unresolved)
-      scan.add("HIGH", `Pickle import via ${u.opcode} could not be resolved (${u.why}); treated as dangerous`, `${label}@offset ${u.offset}`);
+      scan.add(
+        "HIGH",
+        `Pickle import via ${u.opcode} could not be resolved (${u.why}); treated as dangerous`,
+        `${label}@offset ${u.offset}`,
+      );
   }
   for (const [key, imp] of seen) {
     const cls = classifyImport(imp.module, imp.name, opts);
     const where = `${label}@offset ${imp.offset}`;
-    if (cls === "denied") scan.add("CRITICAL", `Dangerous pickle import ${key} (${imp.opcode}): would run code on load`, where);
-    else if (cls === "unknown") scan.add("MEDIUM", `Pickle imports ${key}, which is not on the allow-list`, where);
+    if (cls === "denied")
+      scan.add("CRITICAL", `Dangerous pickle import ${key} (${imp.opcode}): would run code on load`, where);
+    else if (cls === "unknown")
+      scan.add("MEDIUM", `Pickle imports ${key}, which is not on the allow-list`, where);
   }
   return [...seen.keys()].slice(0, 500);
 }
@@ -699,7 +949,11 @@ export interface PickleStreamResult {
  * Walks consecutive pickles until the data ends. Anything after the last STOP that is not another
  * pickle is reported, since loaders that call load() repeatedly would still read it.
  */
-export async function walkPickleStream(cur: Cursor, scan: Scan, opts: { maxPickles?: number; stopAfter?: number } = {}): Promise<PickleStreamResult> {
+export async function walkPickleStream(
+  cur: Cursor,
+  scan: Scan,
+  opts: { maxPickles?: number; stopAfter?: number } = {},
+): Promise<PickleStreamResult> {
   const walks: PickleWalk[] = [];
   const maxPickles = opts.maxPickles ?? 64;
   for (;;) {
@@ -711,21 +965,32 @@ export async function walkPickleStream(cur: Cursor, scan: Scan, opts: { maxPickl
       scan.fail(err, `${cur.label}@offset ${cur.pos}`);
       return { walks, complete: false, trailingBytes: 0 };
     }
-    if (opts.stopAfter !== undefined && walks.length >= opts.stopAfter) return { walks, complete: true, trailingBytes: 0 };
+    if (opts.stopAfter !== undefined && walks.length >= opts.stopAfter)
+      return { walks, complete: true, trailingBytes: 0 };
     if (!(await cur.more())) return { walks, complete: true, trailingBytes: 0 };
     const b = cur.peekU8();
     if (walks.length >= maxPickles) {
-      scan.incomplete(`Incomplete scan: more than ${maxPickles} concatenated pickles`, `${cur.label}@offset ${cur.pos}`);
+      scan.incomplete(
+        `Incomplete scan: more than ${maxPickles} concatenated pickles`,
+        `${cur.label}@offset ${cur.pos}`,
+      );
       return { walks, complete: false, trailingBytes: 0 };
     }
     if (b === 0x80 || b === 0x28 || b === 0x63 || b === 0x7d || b === 0x5d) continue;
     const at = cur.pos;
-    scan.add("MEDIUM", `Data after the last pickle STOP (starting with byte 0x${b.toString(16)}) that is not a pickle`, `${cur.label}@offset ${at}`);
+    scan.add(
+      "MEDIUM",
+      `Data after the last pickle STOP (starting with byte 0x${b.toString(16)}) that is not a pickle`,
+      `${cur.label}@offset ${at}`,
+    );
     return { walks, complete: true, trailingBytes: 1 };
   }
 }
 
-export function producerFromImports(imports: readonly string[], sklearnVersion: string | null): { framework: string | null; version: string | null } | null {
+export function producerFromImports(
+  imports: readonly string[],
+  sklearnVersion: string | null,
+): { framework: string | null; version: string | null } | null {
   const roots = new Set(imports.map((i) => i.split(".")[0]));
   if (roots.has("sklearn")) return { framework: "scikit-learn", version: sklearnVersion };
   for (const [root, fw] of [

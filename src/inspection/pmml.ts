@@ -6,15 +6,31 @@ import type { TensorSpec } from "./types.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
 
 const MODEL_ELEMENTS = [
-  "AnomalyDetectionModel", "AssociationModel", "BayesianNetworkModel", "BaselineModel", "ClusteringModel",
-  "GaussianProcessModel", "GeneralRegressionModel", "MiningModel", "NaiveBayesModel", "NearestNeighborModel",
-  "NeuralNetwork", "RegressionModel", "RuleSetModel", "SequenceModel", "Scorecard", "SupportVectorMachineModel",
-  "TextModel", "TimeSeriesModel", "TreeModel",
+  "AnomalyDetectionModel",
+  "AssociationModel",
+  "BayesianNetworkModel",
+  "BaselineModel",
+  "ClusteringModel",
+  "GaussianProcessModel",
+  "GeneralRegressionModel",
+  "MiningModel",
+  "NaiveBayesModel",
+  "NearestNeighborModel",
+  "NeuralNetwork",
+  "RegressionModel",
+  "RuleSetModel",
+  "SequenceModel",
+  "Scorecard",
+  "SupportVectorMachineModel",
+  "TextModel",
+  "TimeSeriesModel",
+  "TreeModel",
 ];
 
 type El = Record<string, unknown>;
 
-const arr = (v: unknown): El[] => (Array.isArray(v) ? (v as El[]) : v && typeof v === "object" ? [v as El] : []);
+const arr = (v: unknown): El[] =>
+  Array.isArray(v) ? (v as El[]) : v && typeof v === "object" ? [v as El] : [];
 const attr = (e: El | undefined, name: string): string | null => {
   const v = e?.[`@_${name}`];
   return typeof v === "string" ? v : typeof v === "number" ? String(v) : null;
@@ -22,12 +38,19 @@ const attr = (e: El | undefined, name: string): string | null => {
 
 /** Cheap root check for sniffing: skips the XML declaration, comments and a DOCTYPE. */
 export function looksLikePmml(head: string): boolean {
-  const s = head.replace(/^\uFEFF/, "").replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE[^[>]*(\[[\s\S]*?\])?\s*>/g, "").trimStart();
+  const s = head
+    .replace(/^\uFEFF/, "")
+    .replace(/<\?[\s\S]*?\?>|<!--[\s\S]*?-->|<!DOCTYPE[^[>]*(\[[\s\S]*?\])?\s*>/g, "")
+    .trimStart();
   return /^<(\w+:)?PMML[\s>]/.test(s);
 }
 
 export async function inspectPmml(src: ByteSource, scan: Scan, label: string): Promise<Report> {
-  if (src.size > scan.limits.maxMemberBytes) throw new MalformedError(`PMML document of ${src.size} bytes exceeds the cap of ${scan.limits.maxMemberBytes}`, label);
+  if (src.size > scan.limits.maxMemberBytes)
+    throw new MalformedError(
+      `PMML document of ${src.size} bytes exceeds the cap of ${scan.limits.maxMemberBytes}`,
+      label,
+    );
   const raw = (await src.read(0, src.size)).toString("utf8");
   const doctype = /<!DOCTYPE[^[>]*(\[[\s\S]*?\])?\s*>/i.exec(raw);
   if (doctype) {
@@ -55,7 +78,10 @@ export async function inspectPmml(src: ByteSource, scan: Scan, label: string): P
   try {
     doc = parser.parse(text) as El;
   } catch (err) {
-    throw new MalformedError(`PMML is not well-formed XML: ${err instanceof Error ? err.message : String(err)}`, label);
+    throw new MalformedError(
+      `PMML is not well-formed XML: ${err instanceof Error ? err.message : String(err)}`,
+      label,
+    );
   }
   const pmml = arr(doc.PMML)[0];
   if (!pmml) throw new MalformedError("no PMML root element", label);
@@ -67,18 +93,32 @@ export async function inspectPmml(src: ByteSource, scan: Scan, label: string): P
     const n = attr(f, "name");
     if (n !== null) fields.set(n, { optype: attr(f, "optype"), dataType: attr(f, "dataType") });
   }
-  const models: { element: string; functionName: string | null; modelName: string | null; algorithmName: string | null }[] = [];
+  const models: {
+    element: string;
+    functionName: string | null;
+    modelName: string | null;
+    algorithmName: string | null;
+  }[] = [];
   let main: El | undefined;
   for (const name of MODEL_ELEMENTS) {
     for (const m of arr(pmml[name])) {
-      models.push({ element: name, functionName: attr(m, "functionName"), modelName: attr(m, "modelName"), algorithmName: attr(m, "algorithmName") });
+      models.push({
+        element: name,
+        functionName: attr(m, "functionName"),
+        modelName: attr(m, "modelName"),
+        algorithmName: attr(m, "algorithmName"),
+      });
       main ??= m;
     }
   }
   if (!main) scan.add("LOW", "PMML document contains no model element", label);
   const inputs: TensorSpec[] = [];
   const outputs: TensorSpec[] = [];
-  const spec = (name: string): TensorSpec => ({ name, dtype: fields.get(name)?.dataType ?? null, shape: null });
+  const spec = (name: string): TensorSpec => ({
+    name,
+    dtype: fields.get(name)?.dataType ?? null,
+    shape: null,
+  });
   for (const mf of arr(arr(main?.MiningSchema)[0]?.MiningField)) {
     const n = attr(mf, "name");
     if (n === null) continue;

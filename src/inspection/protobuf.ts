@@ -32,7 +32,8 @@ export class ProtoReader {
     if (off < this.winStart || off >= this.winStart + this.win.length) {
       this.win = await this.src.read(off, WINDOW);
       this.winStart = off;
-      if (this.win.length === 0) throw new MalformedError("protobuf truncated", `${this.label}@offset ${off}`);
+      if (this.win.length === 0)
+        throw new MalformedError("protobuf truncated", `${this.label}@offset ${off}`);
     }
     return this.win[off - this.winStart]!;
   }
@@ -41,7 +42,8 @@ export class ProtoReader {
     let v = 0n;
     let shift = 0n;
     for (let i = 0; i < 10; i++) {
-      if (off >= end) throw new MalformedError("protobuf varint runs past its message", `${this.label}@offset ${off}`);
+      if (off >= end)
+        throw new MalformedError("protobuf varint runs past its message", `${this.label}@offset ${off}`);
       const b = await this.byteAt(off++);
       v |= BigInt(b & 0x7f) << shift;
       if ((b & 0x80) === 0) return [v, off];
@@ -70,7 +72,11 @@ export class ProtoReader {
         case 1:
         case 5: {
           const n = wire === 1 ? 8 : 4;
-          if (off + n > end) throw new MalformedError("protobuf fixed field runs past its message", `${this.label}@offset ${off}`);
+          if (off + n > end)
+            throw new MalformedError(
+              "protobuf fixed field runs past its message",
+              `${this.label}@offset ${off}`,
+            );
           const b = await this.src.read(off, n);
           const num = wire === 1 ? b.readBigUInt64LE(0) : BigInt(b.readUInt32LE(0));
           off += n;
@@ -79,19 +85,30 @@ export class ProtoReader {
         }
         case 2: {
           const [len, o2] = await this.varint(off, end);
-          if (len > BigInt(end - o2)) throw new MalformedError("protobuf length-delimited field runs past its message", `${this.label}@offset ${off}`);
+          if (len > BigInt(end - o2))
+            throw new MalformedError(
+              "protobuf length-delimited field runs past its message",
+              `${this.label}@offset ${off}`,
+            );
           off = o2 + Number(len);
           yield { no, wire, num: 0n, offset: o2, length: Number(len) };
           break;
         }
         default:
-          throw new MalformedError(`protobuf wire type ${wire} is not supported`, `${this.label}@offset ${off}`);
+          throw new MalformedError(
+            `protobuf wire type ${wire} is not supported`,
+            `${this.label}@offset ${off}`,
+          );
       }
     }
   }
 
   async bytes(f: WireField, cap: number): Promise<Buffer> {
-    if (f.length > cap) throw new MalformedError(`protobuf field ${f.no} of ${f.length} bytes exceeds the cap of ${cap}`, `${this.label}@offset ${f.offset}`);
+    if (f.length > cap)
+      throw new MalformedError(
+        `protobuf field ${f.no} of ${f.length} bytes exceeds the cap of ${cap}`,
+        `${this.label}@offset ${f.offset}`,
+      );
     return this.src.read(f.offset, f.length);
   }
 
@@ -109,7 +126,11 @@ export class ProtoReader {
     const out = new Map<number, WireField[]>();
     let n = 0;
     for await (const f of this.fields(start, end)) {
-      if (++n > maxFields) throw new MalformedError(`protobuf message with more than ${maxFields} fields`, `${this.label}@offset ${start}`);
+      if (++n > maxFields)
+        throw new MalformedError(
+          `protobuf message with more than ${maxFields} fields`,
+          `${this.label}@offset ${start}`,
+        );
       const list = out.get(f.no);
       if (list) list.push(f);
       else out.set(f.no, [f]);
@@ -129,7 +150,8 @@ export class ProtoReader {
           const [v, o] = await this.varint(off, end);
           out.push(v);
           off = o;
-          if (out.length > 1_000_000) throw new MalformedError("packed field too long", `${this.label}@offset ${f.offset}`);
+          if (out.length > 1_000_000)
+            throw new MalformedError("packed field too long", `${this.label}@offset ${f.offset}`);
         }
       }
     }
@@ -154,7 +176,12 @@ export interface TopLevelShape {
  * Checks that the whole source parses as one protobuf message and summarises which top-level
  * fields appear. Used for sniffing; it never descends into payloads, so it is cheap on big files.
  */
-export async function topLevelShape(src: ByteSource, scan: Scan, label: string, maxFields = 2_000_000): Promise<TopLevelShape> {
+export async function topLevelShape(
+  src: ByteSource,
+  scan: Scan,
+  label: string,
+  maxFields = 2_000_000,
+): Promise<TopLevelShape> {
   const reader = new ProtoReader(src, label, scan);
   const fields = new Map<number, { count: number; wires: Set<number> }>();
   let n = 0;

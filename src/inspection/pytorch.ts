@@ -1,18 +1,41 @@
 import { BufferSource, Cursor, rangeChunks, toSafeNumber, type ByteSource } from "./io.ts";
-import { dictGet, globalName, intsOf, reportImports, walkPickleStream, type PickleWalk, type PV } from "./pickle.ts";
+import {
+  dictGet,
+  globalName,
+  intsOf,
+  reportImports,
+  walkPickleStream,
+  type PickleWalk,
+  type PV,
+} from "./pickle.ts";
 import type { Report } from "./report.ts";
 import type { TensorSpec } from "./types.ts";
 import { type Scan } from "./verdict.ts";
 import type { SafeZip, ZipMember } from "./zip.ts";
 
-export const LEGACY_TORCH_MAGIC = Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
+export const LEGACY_TORCH_MAGIC = Buffer.from([
+  0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19,
+]);
 
 const STORAGE_DTYPES: Record<string, [string, number]> = {
-  FloatStorage: ["float32", 4], DoubleStorage: ["float64", 8], HalfStorage: ["float16", 2], BFloat16Storage: ["bfloat16", 2],
-  LongStorage: ["int64", 8], IntStorage: ["int32", 4], ShortStorage: ["int16", 2], CharStorage: ["int8", 1],
-  ByteStorage: ["uint8", 1], BoolStorage: ["bool", 1], ComplexFloatStorage: ["complex64", 8], ComplexDoubleStorage: ["complex128", 16],
-  QInt8Storage: ["qint8", 1], QUInt8Storage: ["quint8", 1], QInt32Storage: ["qint32", 4], Float8_e4m3fnStorage: ["float8_e4m3fn", 1],
-  Float8_e5m2Storage: ["float8_e5m2", 1], UntypedStorage: ["uint8", 1],
+  FloatStorage: ["float32", 4],
+  DoubleStorage: ["float64", 8],
+  HalfStorage: ["float16", 2],
+  BFloat16Storage: ["bfloat16", 2],
+  LongStorage: ["int64", 8],
+  IntStorage: ["int32", 4],
+  ShortStorage: ["int16", 2],
+  CharStorage: ["int8", 1],
+  ByteStorage: ["uint8", 1],
+  BoolStorage: ["bool", 1],
+  ComplexFloatStorage: ["complex64", 8],
+  ComplexDoubleStorage: ["complex128", 16],
+  QInt8Storage: ["qint8", 1],
+  QUInt8Storage: ["quint8", 1],
+  QInt32Storage: ["qint32", 4],
+  Float8_e4m3fnStorage: ["float8_e4m3fn", 1],
+  Float8_e5m2Storage: ["float8_e5m2", 1],
+  UntypedStorage: ["uint8", 1],
 };
 
 export interface StorageRef {
@@ -29,17 +52,29 @@ export function storageRef(pid: PV | undefined): StorageRef | null {
   if (tag?.t !== "str" || tag.v !== "storage" || key?.t !== "str") return null;
   const clsName = cls?.t === "global" ? cls.name : null;
   const dt = clsName ? STORAGE_DTYPES[clsName] : undefined;
-  return { key: key.v, dtype: dt?.[0] ?? null, elemSize: dt?.[1] ?? null, numel: numel?.t === "int" ? Number(numel.v) : null };
+  return {
+    key: key.v,
+    dtype: dt?.[0] ?? null,
+    elemSize: dt?.[1] ?? null,
+    numel: numel?.t === "int" ? Number(numel.v) : null,
+  };
 }
 
-const TENSOR_FNS = new Set(["torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3"]);
+const TENSOR_FNS = new Set([
+  "torch._utils._rebuild_tensor",
+  "torch._utils._rebuild_tensor_v2",
+  "torch._utils._rebuild_tensor_v3",
+]);
 
 export interface TensorRecord extends TensorSpec {
   storage: string | null;
 }
 
 /** Reads tensor records out of the symbolic value tree: names come from dict keys on the path. */
-export function collectTensors(root: PV | null, max = 100_000): { tensors: TensorRecord[]; count: number; params: number } {
+export function collectTensors(
+  root: PV | null,
+  max = 100_000,
+): { tensors: TensorRecord[]; count: number; params: number } {
   const tensors: TensorRecord[] = [];
   let count = 0;
   let params = 0;
@@ -67,7 +102,18 @@ export function collectTensors(root: PV | null, max = 100_000): { tensors: Tenso
     }
     seen.add(v);
     const entries = v.t === "dict" || v.t === "call" ? v.entries : [];
-    for (const [k, x] of entries) visit(x, path ? `${path}.${k.t === "str" ? k.v : k.t === "int" ? String(k.v) : "?"}` : k.t === "str" ? k.v : k.t === "int" ? String(k.v) : "?", depth + 1);
+    for (const [k, x] of entries)
+      visit(
+        x,
+        path
+          ? `${path}.${k.t === "str" ? k.v : k.t === "int" ? String(k.v) : "?"}`
+          : k.t === "str"
+            ? k.v
+            : k.t === "int"
+              ? String(k.v)
+              : "?",
+        depth + 1,
+      );
     const items = v.t === "list" || v.t === "tuple" ? v.items : v.t === "call" ? v.items : [];
     items.forEach((x, i) => visit(x, path ? `${path}.${i}` : String(i), depth + 1));
     if (v.t === "call" && v.state) visit(v.state, path, depth + 1);
@@ -92,7 +138,12 @@ function dtypeSummary(tensors: readonly TensorRecord[]): Record<string, number> 
   return out;
 }
 
-async function walkMember(zip: SafeZip, m: ZipMember, scan: Scan, torchScript: boolean): Promise<PickleWalk[]> {
+async function walkMember(
+  zip: SafeZip,
+  m: ZipMember,
+  scan: Scan,
+  torchScript: boolean,
+): Promise<PickleWalk[]> {
   const label = `${zip.label}:${m.name}`;
   // Small pickles are read whole; big ones are streamed through the inflater with the cap.
   if (m.size <= 64 * 1024 * 1024) {
@@ -112,7 +163,12 @@ async function walkMember(zip: SafeZip, m: ZipMember, scan: Scan, torchScript: b
 }
 
 /** torch.save ≥ 1.6 zip and TorchScript archives share this layout: `<p>/data.pkl`, `<p>/data/<key>`. */
-export async function inspectTorchZip(zip: SafeZip, root: string, scan: Scan, torchScript: boolean): Promise<{ report: Report; scanned: Set<string> }> {
+export async function inspectTorchZip(
+  zip: SafeZip,
+  root: string,
+  scan: Scan,
+  torchScript: boolean,
+): Promise<{ report: Report; scanned: Set<string> }> {
   const p = `${root}/`;
   const scanned = new Set<string>();
   const dataPkl = zip.find(`${p}data.pkl`);
@@ -149,17 +205,42 @@ export async function inspectTorchZip(zip: SafeZip, root: string, scan: Scan, to
     }
     scanned.add(m.name);
     if (r.numel !== null && r.elemSize !== null && m.size < r.numel * r.elemSize)
-      scan.add("MEDIUM", `Storage ${r.key} holds ${m.size} bytes but its record needs ${r.numel * r.elemSize}`, `${zip.label}:${m.name}`);
+      scan.add(
+        "MEDIUM",
+        `Storage ${r.key} holds ${m.size} bytes but its record needs ${r.numel * r.elemSize}`,
+        `${zip.label}:${m.name}`,
+      );
   }
-  if (missing) scan.add("MEDIUM", `${missing} tensor storages referenced by data.pkl are missing from the archive`, zip.label);
+  if (missing)
+    scan.add(
+      "MEDIUM",
+      `${missing} tensor storages referenced by data.pkl are missing from the archive`,
+      zip.label,
+    );
   const code = zip.members.filter((m) => m.name.startsWith(`${p}code/`));
   if (torchScript) {
     meta.codeFiles = code.length;
-    scan.add("INFO", `TorchScript archive with ${code.length} code files; TorchScript runs its own interpreter on load`, `${zip.label}:${p}code/`);
+    scan.add(
+      "INFO",
+      `TorchScript archive with ${code.length} code files; TorchScript runs its own interpreter on load`,
+      `${zip.label}:${p}code/`,
+    );
   }
-  Object.assign(meta, { tensorCount: count, parameterCount: params, dtypes: dtypeSummary(tensors), storages: refs.size, tensors: tensors.slice(0, 1000).map(({ name, dtype, shape }) => ({ name, dtype, shape })) });
+  Object.assign(meta, {
+    tensorCount: count,
+    parameterCount: params,
+    dtypes: dtypeSummary(tensors),
+    storages: refs.size,
+    tensors: tensors.slice(0, 1000).map(({ name, dtype, shape }) => ({ name, dtype, shape })),
+  });
   return {
-    report: { format: torchScript ? "TORCHSCRIPT" : "PYTORCH", formatVersion: version, producer: { framework: "PyTorch", version: null }, metadata: meta, signature: null },
+    report: {
+      format: torchScript ? "TORCHSCRIPT" : "PYTORCH",
+      formatVersion: version,
+      producer: { framework: "PyTorch", version: null },
+      metadata: meta,
+      signature: null,
+    },
     scanned,
   };
 }
@@ -181,7 +262,12 @@ export async function inspectLegacyTorch(src: ByteSource, scan: Scan, label: str
   const le = dictGet(sys, "little_endian");
   if (le?.t === "bool") meta.byteorder = le.v ? "little" : "big";
   const { tensors, count, params } = collectTensors(res.walks[3]?.root ?? null);
-  Object.assign(meta, { tensorCount: count, parameterCount: params, dtypes: dtypeSummary(tensors), tensors: tensors.slice(0, 1000).map(({ name, dtype, shape }) => ({ name, dtype, shape })) });
+  Object.assign(meta, {
+    tensorCount: count,
+    parameterCount: params,
+    dtypes: dtypeSummary(tensors),
+    tensors: tensors.slice(0, 1000).map(({ name, dtype, shape }) => ({ name, dtype, shape })),
+  });
   if (res.complete && res.walks.length === 5) {
     const refs = storageRefs(res.walks);
     const keys = res.walks[4]?.root;
@@ -191,7 +277,10 @@ export async function inspectLegacyTorch(src: ByteSource, scan: Scan, label: str
         scan.tick();
         const r = k.t === "str" ? refs.get(k.v) : undefined;
         if (!r || r.elemSize === null) {
-          scan.incomplete(`Incomplete scan: legacy storage ${k.t === "str" ? k.v : "?"} has no known element size; data region not measured`, `${label}@offset ${cur.pos}`);
+          scan.incomplete(
+            `Incomplete scan: legacy storage ${k.t === "str" ? k.v : "?"} has no known element size; data region not measured`,
+            `${label}@offset ${cur.pos}`,
+          );
           ok = false;
           break;
         }
@@ -206,7 +295,11 @@ export async function inspectLegacyTorch(src: ByteSource, scan: Scan, label: str
         }
       }
       if (ok && (await cur.more())) {
-        scan.add("HIGH", `${src.size - cur.pos} unexplained bytes after the legacy torch storages`, `${label}@offset ${cur.pos}`);
+        scan.add(
+          "HIGH",
+          `${src.size - cur.pos} unexplained bytes after the legacy torch storages`,
+          `${label}@offset ${cur.pos}`,
+        );
         const b = cur.peekU8();
         if (b === 0x80) {
           const more = await walkPickleStream(cur, scan);
@@ -214,7 +307,16 @@ export async function inspectLegacyTorch(src: ByteSource, scan: Scan, label: str
         }
       }
     } else scan.incomplete("Incomplete scan: legacy torch storage-key pickle is not a list", label);
-  } else if (res.complete) scan.incomplete(`Incomplete scan: legacy torch file has ${res.walks.length} of 5 pickles (${names[res.walks.length] ?? "?"} missing)`, label);
-  return { format: "PYTORCH", formatVersion: "legacy", producer: { framework: "PyTorch", version: null }, metadata: meta, signature: null };
+  } else if (res.complete)
+    scan.incomplete(
+      `Incomplete scan: legacy torch file has ${res.walks.length} of 5 pickles (${names[res.walks.length] ?? "?"} missing)`,
+      label,
+    );
+  return {
+    format: "PYTORCH",
+    formatVersion: "legacy",
+    producer: { framework: "PyTorch", version: null },
+    metadata: meta,
+    signature: null,
+  };
 }
-

@@ -7,8 +7,26 @@ import { MalformedError, type Scan } from "./verdict.ts";
 export const SAFETENSORS_MAX_HEADER = 100_000_000;
 
 const DTYPE_BITS: Record<string, number> = {
-  BOOL: 8, U8: 8, I8: 8, F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8, I16: 16, U16: 16, F16: 16, BF16: 16, I32: 32, U32: 32,
-  F32: 32, C64: 64, F64: 64, I64: 64, U64: 64, F4: 4, F6_E2M3: 6, F6_E3M2: 6,
+  BOOL: 8,
+  U8: 8,
+  I8: 8,
+  F8_E5M2: 8,
+  F8_E4M3: 8,
+  F8_E8M0: 8,
+  I16: 16,
+  U16: 16,
+  F16: 16,
+  BF16: 16,
+  I32: 32,
+  U32: 32,
+  F32: 32,
+  C64: 64,
+  F64: 64,
+  I64: 64,
+  U64: 64,
+  F4: 4,
+  F6_E2M3: 6,
+  F6_E3M2: 6,
 };
 
 /**
@@ -22,7 +40,8 @@ export function parseJsonStrict(text: string, maxDepth = 64): unknown {
     throw new MalformedError(`${msg} at character ${i}`);
   };
   const ws = () => {
-    while (i < text.length && (text[i] === " " || text[i] === "\n" || text[i] === "\r" || text[i] === "\t")) i++;
+    while (i < text.length && (text[i] === " " || text[i] === "\n" || text[i] === "\r" || text[i] === "\t"))
+      i++;
   };
   const str = (): string => {
     const start = i;
@@ -55,7 +74,8 @@ export function parseJsonStrict(text: string, maxDepth = 64): unknown {
         ws();
         if (text[i] !== '"') fail("expected a key");
         const k = str();
-        if (Object.prototype.hasOwnProperty.call(obj, k)) fail(`duplicate key ${JSON.stringify(truncate(k, 80))}`);
+        if (Object.prototype.hasOwnProperty.call(obj, k))
+          fail(`duplicate key ${JSON.stringify(truncate(k, 80))}`);
         ws();
         if (text[i++] !== ":") fail("expected ':'");
         obj[k] = value(depth + 1);
@@ -104,9 +124,14 @@ export async function inspectSafetensors(src: ByteSource, scan: Scan, label: str
   const head = await src.read(0, 8);
   if (head.length < 8) throw new MalformedError("file shorter than the safetensors length prefix", label);
   const n = head.readBigUInt64LE(0);
-  if (n > BigInt(SAFETENSORS_MAX_HEADER)) throw new MalformedError(`safetensors header length ${n} exceeds ${SAFETENSORS_MAX_HEADER}`, label);
+  if (n > BigInt(SAFETENSORS_MAX_HEADER))
+    throw new MalformedError(`safetensors header length ${n} exceeds ${SAFETENSORS_MAX_HEADER}`, label);
   const hlen = Number(n);
-  if (8 + hlen > src.size) throw new MalformedError(`safetensors header of ${hlen} bytes runs past the end of the file (truncated)`, label);
+  if (8 + hlen > src.size)
+    throw new MalformedError(
+      `safetensors header of ${hlen} bytes runs past the end of the file (truncated)`,
+      label,
+    );
   const text = strictUtf8(await src.read(8, hlen));
   if (text === null) throw new MalformedError("safetensors header is not valid UTF-8", `${label}:header`);
   let header: unknown;
@@ -114,17 +139,34 @@ export async function inspectSafetensors(src: ByteSource, scan: Scan, label: str
     header = parseJsonStrict(text);
   } catch (err) {
     // A header that the reference loader refuses is not a safetensors file, whatever else it is.
-    scan.add("HIGH", `safetensors header rejected: ${err instanceof Error ? err.message : String(err)}`, `${label}:header`);
-    return { format: "SAFETENSORS", formatVersion: null, producer: null, metadata: { headerBytes: hlen }, signature: null };
+    scan.add(
+      "HIGH",
+      `safetensors header rejected: ${err instanceof Error ? err.message : String(err)}`,
+      `${label}:header`,
+    );
+    return {
+      format: "SAFETENSORS",
+      formatVersion: null,
+      producer: null,
+      metadata: { headerBytes: hlen },
+      signature: null,
+    };
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     scan.add("HIGH", "safetensors header is not a JSON object", `${label}:header`);
-    return { format: "SAFETENSORS", formatVersion: null, producer: null, metadata: { headerBytes: hlen }, signature: null };
+    return {
+      format: "SAFETENSORS",
+      formatVersion: null,
+      producer: null,
+      metadata: { headerBytes: hlen },
+      signature: null,
+    };
   }
   const dataSize = src.size - 8 - hlen;
   const metadata: Record<string, string> = {};
   const tensors: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
-  const reject = (msg: string, where: string) => scan.add("HIGH", `safetensors reference check failed: ${msg}`, `${label}:${where}`);
+  const reject = (msg: string, where: string) =>
+    scan.add("HIGH", `safetensors reference check failed: ${msg}`, `${label}:${where}`);
   let valid = true;
   for (const [key, raw] of Object.entries(header as Record<string, unknown>)) {
     scan.tick();
@@ -167,7 +209,11 @@ export async function inspectSafetensors(src: ByteSource, scan: Scan, label: str
       valid = false;
       continue;
     }
-    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    if (
+      !Array.isArray(offs) ||
+      offs.length !== 2 ||
+      !offs.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)
+    ) {
       reject("data_offsets is not [begin, end]", where);
       valid = false;
       continue;
@@ -176,7 +222,10 @@ export async function inspectSafetensors(src: ByteSource, scan: Scan, label: str
     const numel = (shape as number[]).reduce((a, d) => a * BigInt(d), 1n);
     const nbits = numel * BigInt(bits);
     if (end < begin || nbits % 8n !== 0n || BigInt(end - begin) !== nbits / 8n) {
-      reject(`data_offsets span ${end - begin} bytes but ${t.dtype as string}${JSON.stringify(shape)} needs ${nbits / 8n}`, where);
+      reject(
+        `data_offsets span ${end - begin} bytes but ${t.dtype as string}${JSON.stringify(shape)} needs ${nbits / 8n}`,
+        where,
+      );
       valid = false;
     }
     tensors.push({ name: key, dtype: t.dtype as string, shape: shape as number[], begin, end });
@@ -185,24 +234,44 @@ export async function inspectSafetensors(src: ByteSource, scan: Scan, label: str
   let expected = 0;
   for (const t of tensors) {
     if (t.begin !== expected) {
-      reject(t.begin < expected ? `tensor overlaps the previous one (begins at ${t.begin}, expected ${expected})` : `gap before tensor (begins at ${t.begin}, expected ${expected})`, truncate(t.name, 200));
+      reject(
+        t.begin < expected
+          ? `tensor overlaps the previous one (begins at ${t.begin}, expected ${expected})`
+          : `gap before tensor (begins at ${t.begin}, expected ${expected})`,
+        truncate(t.name, 200),
+      );
       valid = false;
     }
     expected = Math.max(expected, t.end);
   }
   if (expected > dataSize) {
     // Declared data runs past the end of the file: a truncated upload, not a disguised one.
-    scan.incomplete(`Incomplete scan: safetensors data ends at ${expected} but only ${dataSize} bytes follow the header (truncated)`, label);
+    scan.incomplete(
+      `Incomplete scan: safetensors data ends at ${expected} but only ${dataSize} bytes follow the header (truncated)`,
+      label,
+    );
     valid = false;
   } else if (expected !== dataSize) {
-    reject(`${dataSize - expected} bytes after the last tensor are not covered by the header (polyglot/trailing payload)`, `data@${8 + hlen + expected}`);
+    reject(
+      `${dataSize - expected} bytes after the last tensor are not covered by the header (polyglot/trailing payload)`,
+      `data@${8 + hlen + expected}`,
+    );
     valid = false;
   }
   const params = tensors.reduce((a, t) => a + t.shape.reduce((x, d) => x * BigInt(d), 1n), 0n);
   const dtypes: Record<string, number> = {};
   for (const t of tensors) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
-  const list: TensorSpec[] = tensors.slice(0, 1000).map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
-  const fw = metadata.format === "pt" ? "PyTorch" : metadata.format === "tf" ? "TensorFlow" : metadata.format === "flax" ? "Flax" : metadata.format ?? null;
+  const list: TensorSpec[] = tensors
+    .slice(0, 1000)
+    .map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape }));
+  const fw =
+    metadata.format === "pt"
+      ? "PyTorch"
+      : metadata.format === "tf"
+        ? "TensorFlow"
+        : metadata.format === "flax"
+          ? "Flax"
+          : (metadata.format ?? null);
   return {
     format: "SAFETENSORS",
     formatVersion: null,

@@ -6,13 +6,42 @@ import type { TensorSpec } from "./types.ts";
 import type { Scan } from "./verdict.ts";
 
 const DTYPES: Record<number, string> = {
-  1: "float32", 2: "float64", 3: "int32", 4: "uint8", 5: "int16", 6: "int8", 7: "string", 8: "complex64", 9: "int64",
-  10: "bool", 11: "qint8", 12: "quint8", 13: "qint32", 14: "bfloat16", 15: "qint16", 16: "quint16", 17: "uint16",
-  18: "complex128", 19: "float16", 20: "resource", 21: "variant", 22: "uint32", 23: "uint64",
+  1: "float32",
+  2: "float64",
+  3: "int32",
+  4: "uint8",
+  5: "int16",
+  6: "int8",
+  7: "string",
+  8: "complex64",
+  9: "int64",
+  10: "bool",
+  11: "qint8",
+  12: "quint8",
+  13: "qint32",
+  14: "bfloat16",
+  15: "qint16",
+  16: "quint16",
+  17: "uint16",
+  18: "complex128",
+  19: "float16",
+  20: "resource",
+  21: "variant",
+  22: "uint32",
+  23: "uint64",
 };
 
 /** Ops that touch the file system or run Python: never expected in a model served from a registry. */
-const FILE_OPS = new Set(["ReadFile", "WriteFile", "MatchingFiles", "DeleteFile", "Copy", "WholeFileReader", "WholeFileReaderV2", "ImmutableConst"]);
+const FILE_OPS = new Set([
+  "ReadFile",
+  "WriteFile",
+  "MatchingFiles",
+  "DeleteFile",
+  "Copy",
+  "WholeFileReader",
+  "WholeFileReaderV2",
+  "ImmutableConst",
+]);
 const PYTHON_OPS = new Set(["PyFunc", "PyFuncStateless", "EagerPyFunc"]);
 
 /**
@@ -110,7 +139,12 @@ async function readNode(r: ProtoReader, f: WireField, stats: OpStats, topLevel: 
 }
 
 /** GraphDef{1 node, 2 library{1 function{3 node_def}}, 4 versions}. */
-async function walkGraphDef(r: ProtoReader, start: number, end: number, stats: OpStats): Promise<{ producer: number | null }> {
+async function walkGraphDef(
+  r: ProtoReader,
+  start: number,
+  end: number,
+  stats: OpStats,
+): Promise<{ producer: number | null }> {
   let producer: number | null = null;
   for await (const f of r.fields(start, end)) {
     if (f.wire !== 2) continue;
@@ -119,7 +153,8 @@ async function walkGraphDef(r: ProtoReader, start: number, end: number, stats: O
       for await (const fn of r.fields(f.offset, f.offset + f.length)) {
         if (fn.no !== 1 || fn.wire !== 2) continue;
         stats.functions++;
-        for await (const nf of r.fields(fn.offset, fn.offset + fn.length)) if (nf.no === 3 && nf.wire === 2) await readNode(r, nf, stats, false);
+        for await (const nf of r.fields(fn.offset, fn.offset + fn.length))
+          if (nf.no === 3 && nf.wire === 2) await readNode(r, nf, stats, false);
       }
     } else if (f.no === 4) {
       const v = await r.message(f.offset, f.offset + f.length);
@@ -132,13 +167,22 @@ async function walkGraphDef(r: ProtoReader, start: number, end: number, stats: O
 
 function reportOps(scan: Scan, stats: OpStats, where: string): void {
   for (const op of stats.ops.keys()) {
-    if (PYTHON_OPS.has(op)) scan.add("CRITICAL", `TensorFlow graph uses ${op}, which runs arbitrary Python`, where);
+    if (PYTHON_OPS.has(op))
+      scan.add("CRITICAL", `TensorFlow graph uses ${op}, which runs arbitrary Python`, where);
     else if (FILE_OPS.has(op)) scan.add("HIGH", `TensorFlow graph uses file-system op ${op}`, where);
-    else if (!STANDARD_OPS.has(op)) scan.add("MEDIUM", `TensorFlow graph uses non-standard op ${JSON.stringify(truncate(op, 100))} (needs a custom kernel)`, where);
+    else if (!STANDARD_OPS.has(op))
+      scan.add(
+        "MEDIUM",
+        `TensorFlow graph uses non-standard op ${JSON.stringify(truncate(op, 100))} (needs a custom kernel)`,
+        where,
+      );
   }
 }
 
-async function readTensorInfoMap(r: ProtoReader, list: readonly WireField[] | undefined): Promise<TensorSpec[]> {
+async function readTensorInfoMap(
+  r: ProtoReader,
+  list: readonly WireField[] | undefined,
+): Promise<TensorSpec[]> {
   const out: TensorSpec[] = [];
   for (const e of list ?? []) {
     const kv = await r.message(e.offset, e.offset + e.length);
@@ -150,7 +194,11 @@ async function readTensorInfoMap(r: ProtoReader, list: readonly WireField[] | un
       continue;
     }
     const ti = await r.message(v.offset, v.offset + v.length);
-    out.push({ name, dtype: DTYPES[Number(first(ti, 2)?.num ?? 0)] ?? null, shape: await readShape(r, first(ti, 3)) });
+    out.push({
+      name,
+      dtype: DTYPES[Number(first(ti, 2)?.num ?? 0)] ?? null,
+      shape: await readShape(r, first(ti, 3)),
+    });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -161,11 +209,18 @@ export async function inspectSavedModel(src: ByteSource, scan: Scan, label: stri
   let schemaVersion: string | null = null;
   let tfVersion: string | null = null;
   const metaGraphs: { tags: string[]; tensorflowVersion: string | null; signatureKeys: string[] }[] = [];
-  const signatures = new Map<string, { inputs: TensorSpec[]; outputs: TensorSpec[]; methodName: string | null }>();
+  const signatures = new Map<
+    string,
+    { inputs: TensorSpec[]; outputs: TensorSpec[]; methodName: string | null }
+  >();
   for await (const f of r.fields(0, src.size)) {
     if (f.no === 1 && f.wire === 0) schemaVersion = String(f.num);
     if (f.no !== 2 || f.wire !== 2) continue;
-    const mg = { tags: [] as string[], tensorflowVersion: null as string | null, signatureKeys: [] as string[] };
+    const mg = {
+      tags: [] as string[],
+      tensorflowVersion: null as string | null,
+      signatureKeys: [] as string[],
+    };
     for await (const m of r.fields(f.offset, f.offset + f.length)) {
       if (m.wire !== 2) continue;
       if (m.no === 1) {
@@ -194,7 +249,10 @@ export async function inspectSavedModel(src: ByteSource, scan: Scan, label: stri
     metaGraphs.push(mg);
   }
   reportOps(scan, stats, `${label}:graph`);
-  const chosen = signatures.get("serving_default") ?? [...signatures.values()].find((s) => s.inputs.length || s.outputs.length) ?? null;
+  const chosen =
+    signatures.get("serving_default") ??
+    [...signatures.values()].find((s) => s.inputs.length || s.outputs.length) ??
+    null;
   return {
     format: "TF_SAVEDMODEL",
     formatVersion: schemaVersion,
@@ -202,7 +260,12 @@ export async function inspectSavedModel(src: ByteSource, scan: Scan, label: stri
     metadata: {
       schemaVersion: schemaVersion === null ? null : Number(schemaVersion),
       metaGraphs,
-      signatureDefs: Object.fromEntries([...signatures].map(([k, v]) => [k, { methodName: v.methodName, inputs: v.inputs.length, outputs: v.outputs.length }])),
+      signatureDefs: Object.fromEntries(
+        [...signatures].map(([k, v]) => [
+          k,
+          { methodName: v.methodName, inputs: v.inputs.length, outputs: v.outputs.length },
+        ]),
+      ),
       nodeCount: stats.nodes,
       functionCount: stats.functions,
       opTypes: Object.fromEntries(stats.ops),
@@ -220,7 +283,12 @@ export async function inspectGraphDef(src: ByteSource, scan: Scan, label: string
     format: "TF_GRAPHDEF",
     formatVersion: producer === null ? null : String(producer),
     producer: { framework: "TensorFlow", version: null },
-    metadata: { graphDefVersion: producer, nodeCount: stats.nodes, functionCount: stats.functions, opTypes: Object.fromEntries(stats.ops) },
+    metadata: {
+      graphDefVersion: producer,
+      nodeCount: stats.nodes,
+      functionCount: stats.functions,
+      opTypes: Object.fromEntries(stats.ops),
+    },
     // A frozen graph records no outputs; Placeholders are its inputs by construction.
     signature: stats.placeholders.length ? { inputs: stats.placeholders, outputs: [] } : null,
   };

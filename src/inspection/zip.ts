@@ -54,12 +54,23 @@ export class SafeZip {
     readonly depth: number,
   ) {}
 
-  static async open(input: { path: string } | { buffer: Buffer }, scan: Scan, label: string, depth = 0): Promise<SafeZip> {
+  static async open(
+    input: { path: string } | { buffer: Buffer },
+    scan: Scan,
+    label: string,
+    depth = 0,
+  ): Promise<SafeZip> {
     let zf: yauzl.ZipFile;
     try {
-      zf = "path" in input ? await yauzl.openPromise(input.path, ZIP_OPTIONS) : await yauzl.fromBufferPromise(input.buffer, ZIP_OPTIONS);
+      zf =
+        "path" in input
+          ? await yauzl.openPromise(input.path, ZIP_OPTIONS)
+          : await yauzl.fromBufferPromise(input.buffer, ZIP_OPTIONS);
     } catch (err) {
-      throw new MalformedError(`not a readable zip archive: ${err instanceof Error ? err.message : String(err)}`, label);
+      throw new MalformedError(
+        `not a readable zip archive: ${err instanceof Error ? err.message : String(err)}`,
+        label,
+      );
     }
     const z = new SafeZip(zf, scan, label, depth);
     try {
@@ -92,12 +103,25 @@ export class SafeZip {
         const where = `${this.label}:${name}`;
         const why = badNameReason(name);
         if (why) {
-          this.scan.add("HIGH", `Archive entry name ${JSON.stringify(name.slice(0, 200))} ${why} (path traversal)`, where);
+          this.scan.add(
+            "HIGH",
+            `Archive entry name ${JSON.stringify(name.slice(0, 200))} ${why} (path traversal)`,
+            where,
+          );
           continue;
         }
-        if (seen.has(name)) this.scan.add("MEDIUM", `Archive has duplicate entry ${JSON.stringify(name)}; readers disagree on which one wins`, where);
+        if (seen.has(name))
+          this.scan.add(
+            "MEDIUM",
+            `Archive has duplicate entry ${JSON.stringify(name)}; readers disagree on which one wins`,
+            where,
+          );
         seen.add(name);
-        spans.push({ start: entry.relativeOffsetOfLocalHeader, end: entry.relativeOffsetOfLocalHeader + 30 + entry.compressedSize, name });
+        spans.push({
+          start: entry.relativeOffsetOfLocalHeader,
+          end: entry.relativeOffsetOfLocalHeader + 30 + entry.compressedSize,
+          name,
+        });
         if (name.endsWith("/")) {
           this.directories.push(name);
           continue;
@@ -118,19 +142,36 @@ export class SafeZip {
           this.scan.incomplete(`Incomplete scan: archive entry is encrypted`, where);
           continue;
         }
-        this.members.push({ name, size: entry.uncompressedSize, compressedSize: entry.compressedSize, method: entry.compressionMethod, entry });
+        this.members.push({
+          name,
+          size: entry.uncompressedSize,
+          compressedSize: entry.compressedSize,
+          method: entry.compressionMethod,
+          entry,
+        });
       }
     } catch (err) {
-      throw new MalformedError(`corrupt zip central directory: ${err instanceof Error ? err.message : String(err)}`, this.label);
+      throw new MalformedError(
+        `corrupt zip central directory: ${err instanceof Error ? err.message : String(err)}`,
+        this.label,
+      );
     }
     if (total > limits.maxArchiveTotalBytes)
-      this.scan.add("HIGH", `Archive declares ${total} uncompressed bytes, more than the cap of ${limits.maxArchiveTotalBytes}`, this.label);
+      this.scan.add(
+        "HIGH",
+        `Archive declares ${total} uncompressed bytes, more than the cap of ${limits.maxArchiveTotalBytes}`,
+        this.label,
+      );
     spans.sort((a, b) => a.start - b.start);
     for (let i = 1; i < spans.length; i++) {
       const prev = spans[i - 1]!;
       const cur = spans[i]!;
       if (cur.start < prev.end) {
-        this.scan.add("HIGH", `Archive entries ${JSON.stringify(prev.name)} and ${JSON.stringify(cur.name)} overlap (overlapping-entry zip bomb)`, this.label);
+        this.scan.add(
+          "HIGH",
+          `Archive entries ${JSON.stringify(prev.name)} and ${JSON.stringify(cur.name)} overlap (overlapping-entry zip bomb)`,
+          this.label,
+        );
         break;
       }
     }
@@ -142,18 +183,28 @@ export class SafeZip {
 
   private async stream(m: ZipMember, start?: number, end?: number): Promise<Readable> {
     if (m.method !== 0 && m.method !== 8)
-      throw new MalformedError(`archive entry uses unsupported compression method ${m.method}`, `${this.label}:${m.name}`);
+      throw new MalformedError(
+        `archive entry uses unsupported compression method ${m.method}`,
+        `${this.label}:${m.name}`,
+      );
     try {
-      return await this.zip.openReadStreamPromise(m.entry, start !== undefined && m.method === 0 ? { start, end } : {});
+      return await this.zip.openReadStreamPromise(
+        m.entry,
+        start !== undefined && m.method === 0 ? { start, end } : {},
+      );
     } catch (err) {
-      throw new MalformedError(`cannot open archive entry: ${err instanceof Error ? err.message : String(err)}`, `${this.label}:${m.name}`);
+      throw new MalformedError(
+        `cannot open archive entry: ${err instanceof Error ? err.message : String(err)}`,
+        `${this.label}:${m.name}`,
+      );
     }
   }
 
   /** Reads a whole member, refusing anything above `cap` (declared or actual). */
   async read(m: ZipMember, cap = this.scan.limits.maxMemberBytes): Promise<Buffer> {
     const where = `${this.label}:${m.name}`;
-    if (m.size > cap) throw new MalformedError(`archive entry of ${m.size} bytes exceeds the in-memory cap of ${cap}`, where);
+    if (m.size > cap)
+      throw new MalformedError(`archive entry of ${m.size} bytes exceeds the in-memory cap of ${cap}`, where);
     const rs = await this.stream(m);
     const parts: Buffer[] = [];
     let got = 0;
@@ -166,7 +217,10 @@ export class SafeZip {
       }
     } catch (err) {
       if (err instanceof MalformedError) throw err;
-      throw new MalformedError(`corrupt archive entry: ${err instanceof Error ? err.message : String(err)}`, where);
+      throw new MalformedError(
+        `corrupt archive entry: ${err instanceof Error ? err.message : String(err)}`,
+        where,
+      );
     } finally {
       rs.destroy();
     }
@@ -186,7 +240,10 @@ export class SafeZip {
         if (got >= n) break;
       }
     } catch (err) {
-      throw new MalformedError(`corrupt archive entry: ${err instanceof Error ? err.message : String(err)}`, `${this.label}:${m.name}`);
+      throw new MalformedError(
+        `corrupt archive entry: ${err instanceof Error ? err.message : String(err)}`,
+        `${this.label}:${m.name}`,
+      );
     } finally {
       rs.destroy();
     }
@@ -203,12 +260,16 @@ export class SafeZip {
       try {
         for await (const chunk of rs as AsyncIterable<Buffer>) {
           got += chunk.length;
-          if (got > cap) throw new MalformedError(`archive entry inflates past the cap of ${cap} bytes`, where);
+          if (got > cap)
+            throw new MalformedError(`archive entry inflates past the cap of ${cap} bytes`, where);
           yield chunk;
         }
       } catch (err) {
         if (err instanceof MalformedError) throw err;
-        throw new MalformedError(`corrupt archive entry: ${err instanceof Error ? err.message : String(err)}`, where);
+        throw new MalformedError(
+          `corrupt archive entry: ${err instanceof Error ? err.message : String(err)}`,
+          where,
+        );
       }
     }
     return { src: iterableChunks(capped()), close: () => rs.destroy() };

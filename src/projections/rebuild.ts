@@ -47,7 +47,10 @@ async function replayStream(tx: Tx, streamId: string): Promise<{ views: StreamVi
   let revision = 0;
   let events = 0;
   for (;;) {
-    const page = await readStreamInTransaction(tx, streamId, { afterRevision: revision, limit: EVENT_PAGE_SIZE });
+    const page = await readStreamInTransaction(tx, streamId, {
+      afterRevision: revision,
+      limit: EVENT_PAGE_SIZE,
+    });
     const last = page.at(-1);
     if (last === undefined) break;
     views = applyEvents(views, page);

@@ -29,9 +29,15 @@ type Row = Record<string, unknown>;
 
 // Text and integer columns only: both drivers return them as string or number.
 const str = (value: unknown): string =>
-  typeof value === "string" ? value : typeof value === "number" || typeof value === "bigint" ? value.toString() : JSON.stringify(value);
-const strOrNull = (value: unknown): string | null => (value === null || value === undefined ? null : str(value));
-const jsonOrNull = <T>(value: unknown): T | null => (value === null || value === undefined ? null : rowJson<T>(value));
+  typeof value === "string"
+    ? value
+    : typeof value === "number" || typeof value === "bigint"
+      ? value.toString()
+      : JSON.stringify(value);
+const strOrNull = (value: unknown): string | null =>
+  value === null || value === undefined ? null : str(value);
+const jsonOrNull = <T>(value: unknown): T | null =>
+  value === null || value === undefined ? null : rowJson<T>(value);
 const toTags = (rows: Row[]): Tags => Object.fromEntries(rows.map((r) => [str(r.key), str(r.value)]));
 
 function modelFromRow(row: Row, tags: Row[], aliases: Row[]): RegisteredModelView {
@@ -134,13 +140,19 @@ export async function loadStreamViews(
   const versionRows =
     conditions.length === 0
       ? []
-      : await tx.query(`SELECT * FROM model_versions WHERE model_id = ? AND (${conditions.join(" OR ")})`, params);
+      : await tx.query(
+          `SELECT * FROM model_versions WHERE model_id = ? AND (${conditions.join(" OR ")})`,
+          params,
+        );
   const ids = versionRows.map((r) => str(r.id));
   const [versionTags, artifactRows] =
     ids.length === 0
       ? [[], []]
       : await Promise.all([
-          tx.query(`SELECT version_id, key, value FROM model_version_tags WHERE version_id IN (${placeholders(ids.length)})`, ids),
+          tx.query(
+            `SELECT version_id, key, value FROM model_version_tags WHERE version_id IN (${placeholders(ids.length)})`,
+            ids,
+          ),
           tx.query(
             `SELECT * FROM model_version_artifacts WHERE version_id IN (${placeholders(ids.length)}) ORDER BY created_at, path`,
             ids,
@@ -157,7 +169,12 @@ export async function loadStreamViews(
     artifacts.set(view.version, (artifactsByVersion.get(view.id) ?? []).map(artifactFromRow));
   }
   const model = models[0];
-  return { streamId, model: model ? modelFromRow(model, modelTags, aliases) : null, versions: loaded, artifacts };
+  return {
+    streamId,
+    model: model ? modelFromRow(model, modelTags, aliases) : null,
+    versions: loaded,
+    artifacts,
+  };
 }
 
 export const emptyStreamViews = (streamId: string): StreamViews => ({
@@ -168,7 +185,11 @@ export const emptyStreamViews = (streamId: string): StreamViews => ({
 });
 
 /** Loads the versions that `events` touch and that `views` does not hold yet. */
-export async function withVersionsFor(tx: Tx, views: StreamViews, events: readonly RecordedEvent[]): Promise<StreamViews> {
+export async function withVersionsFor(
+  tx: Tx,
+  views: StreamViews,
+  events: readonly RecordedEvent[],
+): Promise<StreamViews> {
   const missing = [...new Set(events.flatMap(versionsTouchedBy))].filter((v) => !views.versions.has(v));
   if (missing.length === 0) return views;
   const extra = await loadStreamViews(tx, views.streamId, missing, null);
@@ -196,7 +217,8 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
   return { streamId: views.streamId, model, versions, artifacts };
 }
 
-const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+const json = (value: unknown): string | null =>
+  value === null || value === undefined ? null : JSON.stringify(value);
 
 /** Deletes keys that disappeared and upserts keys whose value changed. */
 async function syncKeyValues(
@@ -208,7 +230,10 @@ async function syncKeyValues(
 ): Promise<void> {
   const removed = Object.keys(before).filter((k) => !(k in after));
   if (removed.length > 0)
-    await tx.execute(`DELETE FROM ${table} WHERE ${owner.column} = ? AND key IN (${placeholders(removed.length)})`, [owner.id, ...removed]);
+    await tx.execute(
+      `DELETE FROM ${table} WHERE ${owner.column} = ? AND key IN (${placeholders(removed.length)})`,
+      [owner.id, ...removed],
+    );
   const changed = Object.entries(after).filter(([key, value]) => before[key] !== value);
   if (changed.length === 0) return;
   await tx.execute(
@@ -218,8 +243,17 @@ async function syncKeyValues(
   );
 }
 
-const MODEL_COLUMNS = "name = ?, description = ?, deleted = ?, deleted_at = ?, updated_at = ?, revision = ?, last_version = ?";
-const modelValues = (m: RegisteredModelView): SqlValue[] => [m.name, m.description, m.deleted, m.deletedAt, m.updatedAt, m.revision, m.lastVersion];
+const MODEL_COLUMNS =
+  "name = ?, description = ?, deleted = ?, deleted_at = ?, updated_at = ?, revision = ?, last_version = ?";
+const modelValues = (m: RegisteredModelView): SqlValue[] => [
+  m.name,
+  m.description,
+  m.deleted,
+  m.deletedAt,
+  m.updatedAt,
+  m.revision,
+  m.lastVersion,
+];
 
 const VERSION_COLUMNS =
   "stage = ?, status = ?, source = ?, run_id = ?, description = ?, params = ?, metrics = ?, deleted = ?, deleted_at = ?, updated_at = ?, signature = ?";
@@ -237,12 +271,28 @@ const versionValues = (v: ModelVersionView): SqlValue[] => [
   json(v.signature),
 ];
 
-const ARTIFACT_INSPECTION_COLUMNS = ["format", "format_version", "producer", "metadata", "verdict", "findings", "inspected_at"];
+const ARTIFACT_INSPECTION_COLUMNS = [
+  "format",
+  "format_version",
+  "producer",
+  "metadata",
+  "verdict",
+  "findings",
+  "inspected_at",
+];
 const artifactInspectionValues = (a: ArtifactView): SqlValue[] => {
   const i = a.inspection;
   return i === null
     ? [null, null, null, null, null, null, null]
-    : [i.format, i.formatVersion, json(i.producer), json(i.metadata), i.verdict, json(i.findings), i.inspectedAt];
+    : [
+        i.format,
+        i.formatVersion,
+        json(i.producer),
+        json(i.metadata),
+        i.verdict,
+        json(i.findings),
+        i.inspectedAt,
+      ];
 };
 
 /** Writes the difference between two states of a stream's views. Run inside the write transaction. */
@@ -257,7 +307,10 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
       [model.id, model.createdAt, model.createdBy, ...modelValues(model)],
     );
   } else if (previous !== model) {
-    await tx.execute(`UPDATE registered_models SET ${MODEL_COLUMNS} WHERE id = ?`, [...modelValues(model), model.id]);
+    await tx.execute(`UPDATE registered_models SET ${MODEL_COLUMNS} WHERE id = ?`, [
+      ...modelValues(model),
+      model.id,
+    ]);
   }
 
   // Versions before their tags, artifacts and aliases: those rows reference the version row.
@@ -271,9 +324,18 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
         [view.id, view.modelId, view.version, view.createdAt, view.createdBy, ...versionValues(view)],
       );
     } else {
-      await tx.execute(`UPDATE model_versions SET ${VERSION_COLUMNS} WHERE id = ?`, [...versionValues(view), view.id]);
+      await tx.execute(`UPDATE model_versions SET ${VERSION_COLUMNS} WHERE id = ?`, [
+        ...versionValues(view),
+        view.id,
+      ]);
     }
-    await syncKeyValues(tx, "model_version_tags", { column: "version_id", id: view.id }, old?.tags ?? {}, view.tags);
+    await syncKeyValues(
+      tx,
+      "model_version_tags",
+      { column: "version_id", id: view.id },
+      old?.tags ?? {},
+      view.tags,
+    );
   }
 
   // Artifacts are never removed; a changed view object means a new path or a new inspection.
@@ -287,20 +349,36 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
         `INSERT INTO model_version_artifacts (version_id, path, role, size, sha256, media_type, created_at, created_by, ${ARTIFACT_INSPECTION_COLUMNS.join(", ")})
          VALUES (${placeholders(15)})
          ON CONFLICT (version_id, path) DO UPDATE SET ${ARTIFACT_INSPECTION_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}`,
-        [a.versionId, a.path, a.role, a.size, a.sha256, a.mediaType, a.createdAt, a.createdBy, ...artifactInspectionValues(a)],
+        [
+          a.versionId,
+          a.path,
+          a.role,
+          a.size,
+          a.sha256,
+          a.mediaType,
+          a.createdAt,
+          a.createdBy,
+          ...artifactInspectionValues(a),
+        ],
       );
     }
   }
 
-  await syncKeyValues(tx, "registered_model_tags", { column: "model_id", id: model.id }, previous?.tags ?? {}, model.tags);
+  await syncKeyValues(
+    tx,
+    "registered_model_tags",
+    { column: "model_id", id: model.id },
+    previous?.tags ?? {},
+    model.tags,
+  );
 
   const oldAliases = previous?.aliases ?? {};
   const removedAliases = Object.keys(oldAliases).filter((a) => !(a in model.aliases));
   if (removedAliases.length > 0)
-    await tx.execute(`DELETE FROM model_aliases WHERE model_id = ? AND alias IN (${placeholders(removedAliases.length)})`, [
-      model.id,
-      ...removedAliases,
-    ]);
+    await tx.execute(
+      `DELETE FROM model_aliases WHERE model_id = ? AND alias IN (${placeholders(removedAliases.length)})`,
+      [model.id, ...removedAliases],
+    );
   for (const [alias, version] of Object.entries(model.aliases)) {
     if (oldAliases[alias] === version) continue;
     await tx.execute(

@@ -39,7 +39,8 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   };
 }
 
-const COLUMNS = "stream_id, revision, type, schema_version, data, actor, occurred_at, correlation_id, causation_id";
+const COLUMNS =
+  "stream_id, revision, type, schema_version, data, actor, occurred_at, correlation_id, causation_id";
 
 /**
  * Appends events to a stream whose current revision is `expectedRevision` (0 for a new stream).
@@ -68,7 +69,10 @@ export async function appendToStream(
   const rows = events.map(() => `(${placeholders(9)})`).join(", ");
   let inserted: { position: number | string; revision: number }[];
   try {
-    inserted = await tx.query(`INSERT INTO events (${COLUMNS}) VALUES ${rows} RETURNING position, revision`, values);
+    inserted = await tx.query(
+      `INSERT INTO events (${COLUMNS}) VALUES ${rows} RETURNING position, revision`,
+      values,
+    );
   } catch (error) {
     if (isUniqueViolation(error, "event_revision")) {
       // The winner's revision is not readable inside an aborted PostgreSQL transaction; the caller
@@ -132,7 +136,11 @@ export async function readStreamInTransaction(
 }
 
 /** Stream ids in order of their first event, a page at a time, inside a write transaction. */
-export async function streamIdsAfter(tx: Tx, afterPosition: number, limit: number): Promise<{ streamId: string; position: number }[]> {
+export async function streamIdsAfter(
+  tx: Tx,
+  afterPosition: number,
+  limit: number,
+): Promise<{ streamId: string; position: number }[]> {
   const rows = await tx.query<{ stream_id: string; position: number | string }>(
     "SELECT stream_id, position FROM events WHERE revision = 1 AND position > ? ORDER BY position LIMIT ?",
     [afterPosition, limit],

@@ -17,6 +17,8 @@ export function isUniqueViolation(error: unknown, constraint: UniqueConstraint):
   const e = error as { code?: unknown; message?: unknown; constraint?: unknown };
   if (e.code === "23505") return e.constraint === PG_CONSTRAINTS[constraint];
   if (e.code === "SQLITE_CONSTRAINT_UNIQUE")
-    return typeof e.message === "string" && e.message.endsWith(`constraint failed: ${SQLITE_COLUMNS[constraint]}`);
+    return (
+      typeof e.message === "string" && e.message.endsWith(`constraint failed: ${SQLITE_COLUMNS[constraint]}`)
+    );
   return false;
 }

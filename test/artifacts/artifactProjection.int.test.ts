@@ -19,14 +19,25 @@ describe.each(await providers())("artifact projection on %s", (provider) => {
   afterAll(async () => close?.());
 
   const add = (path: string, sha256: string, size = 3_000_000_000) =>
-    ({ type: "AddModelVersionArtifact", data: { version: 1, path, role: "model", size, sha256, mediaType: "application/onnx" } }) as const;
+    ({
+      type: "AddModelVersionArtifact",
+      data: { version: 1, path, role: "model", size, sha256, mediaType: "application/onnx" },
+    }) as const;
 
   it("projects artifacts inline, decides on them, and rebuilds them identically", async () => {
     const deps = commandDeps(db);
     await createModelNamed(deps, "m-art", "artful");
     await run(deps, live("artful"), {
       type: "CreateModelVersion",
-      data: { source: "s", runId: null, description: "", tags: [], params: {}, metrics: [], pendingArtifacts: true },
+      data: {
+        source: "s",
+        runId: null,
+        description: "",
+        tags: [],
+        params: {},
+        metrics: [],
+        pendingArtifacts: true,
+      },
     });
     await run(deps, live("artful"), add("model.onnx", SHA("a")));
     await run(deps, live("artful"), add("tokenizer/vocab.txt", SHA("b"), 12));
@@ -35,7 +46,9 @@ describe.each(await providers())("artifact projection on %s", (provider) => {
     expect(duplicate).toBeInstanceOf(AlreadyExistsError);
 
     await run(deps, live("artful"), { type: "FinalizeModelVersion", data: { version: 1 } });
-    expect(await executeCommand(deps, live("artful"), add("late.bin", SHA("d")), actor)).toBeInstanceOf(InvalidStateError);
+    expect(await executeCommand(deps, live("artful"), add("late.bin", SHA("d")), actor)).toBeInstanceOf(
+      InvalidStateError,
+    );
 
     const rows = () =>
       db.reader.modelVersionArtifact.findMany({ where: { versionId: "m-art:1" }, orderBy: { path: "asc" } });
@@ -44,10 +57,14 @@ describe.each(await providers())("artifact projection on %s", (provider) => {
       ["model.onnx", SHA("a"), 3_000_000_000n, "tester"],
       ["tokenizer/vocab.txt", SHA("b"), 12n, "tester"],
     ]);
-    expect((await db.reader.modelVersion.findUniqueOrThrow({ where: { id: "m-art:1" } })).status).toBe("READY");
+    expect((await db.reader.modelVersion.findUniqueOrThrow({ where: { id: "m-art:1" } })).status).toBe(
+      "READY",
+    );
 
     await rebuildProjections(db);
     expect(await rows()).toEqual(before);
-    expect((await db.reader.modelVersion.findUniqueOrThrow({ where: { id: "m-art:1" } })).status).toBe("READY");
+    expect((await db.reader.modelVersion.findUniqueOrThrow({ where: { id: "m-art:1" } })).status).toBe(
+      "READY",
+    );
   });
 });

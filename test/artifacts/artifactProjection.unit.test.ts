@@ -32,7 +32,11 @@ describe("artifact projection", () => {
         createdBy: "bob",
         inspection: null,
       },
-      expect.objectContaining({ path: "tokenizer/vocab.txt", createdBy: "alice", createdAt: minutesAfterT0(3) }),
+      expect.objectContaining({
+        path: "tokenizer/vocab.txt",
+        createdBy: "alice",
+        createdAt: minutesAfterT0(3),
+      }),
     ]);
     expect(views.versions.get(1)).toMatchObject({ status: "READY", updatedAt: minutesAfterT0(4) });
   });

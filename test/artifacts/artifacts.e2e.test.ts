@@ -35,7 +35,9 @@ function rawRequest(
     const req = http.request({ hostname, port, method, path: target, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on("end", () =>
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+      );
     });
     req.on("error", reject);
     req.end(body);
@@ -47,29 +49,47 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
   let modelCount = 0;
 
   beforeAll(async () => {
-    server = await startTestServer(provider, { artifacts: { maxArtifactBytes: LIMIT, maxRequestBytes: 2 * LIMIT } });
+    server = await startTestServer(provider, {
+      artifacts: { maxArtifactBytes: LIMIT, maxRequestBytes: 2 * LIMIT },
+    });
   });
   afterAll(async () => server?.close());
 
   const artifactUrl = (model: string, version: number | string, p: string) =>
     `${server.url}/artifacts/${encodeURIComponent(model)}/${version}/${p.split("/").map(encodeURIComponent).join("/")}`;
 
-  async function put(model: string, version: number, p: string, body: Buffer | string, headers: Record<string, string> = {}) {
-    const response = await fetch(artifactUrl(model, version, p), { method: "PUT", body: typeof body === "string" ? body : new Uint8Array(body), headers });
-    return { status: response.status, headers: response.headers, json: (await response.json()) };
+  async function put(
+    model: string,
+    version: number,
+    p: string,
+    body: Buffer | string,
+    headers: Record<string, string> = {},
+  ) {
+    const response = await fetch(artifactUrl(model, version, p), {
+      method: "PUT",
+      body: typeof body === "string" ? body : new Uint8Array(body),
+      headers,
+    });
+    return { status: response.status, headers: response.headers, json: await response.json() };
   }
 
   /** A fresh model (name with a space) and a version awaiting artifacts. */
   async function pendingModel(): Promise<string> {
     const name = `bert base ${++modelCount}`;
-    const created = await server.gql(`mutation($n: String!) { createRegisteredModel(input: { name: $n }) { __typename } }`, { n: name });
+    const created = await server.gql(
+      `mutation($n: String!) { createRegisteredModel(input: { name: $n }) { __typename } }`,
+      { n: name },
+    );
     expect(created.data.createRegisteredModel.__typename).toBe("RegisteredModelPayload");
     const version = await server.gql(
       `mutation($n: String!) { createModelVersion(input: { name: $n, source: "s3://b/x", pendingArtifacts: true }) {
         ${RESULT} ... on ModelVersionPayload { modelVersion { version status } } } }`,
       { n: name },
     );
-    expect(version.data.createModelVersion.modelVersion).toEqual({ version: 1, status: "PENDING_REGISTRATION" });
+    expect(version.data.createModelVersion.modelVersion).toEqual({
+      version: 1,
+      status: "PENDING_REGISTRATION",
+    });
     return name;
   }
 
@@ -85,16 +105,22 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
   }
 
   async function artifactEvents(name: string) {
-    const result = await server.gql(`query($n: String!) { registeredModel(name: $n) { history(first: 100) { nodes { type data } } } }`, {
-      n: name,
-    });
+    const result = await server.gql(
+      `query($n: String!) { registeredModel(name: $n) { history(first: 100) { nodes { type data } } } }`,
+      {
+        n: name,
+      },
+    );
     expect(result.errors).toBeUndefined();
-    return (result.data.registeredModel.history.nodes as { type: string }[]).filter((e) => e.type === "ModelVersionArtifactAdded");
+    return (result.data.registeredModel.history.nodes as { type: string }[]).filter(
+      (e) => e.type === "ModelVersionArtifactAdded",
+    );
   }
 
   /** Environment for the CLI commands, pointing at this server's database and data folder. */
   const cliEnv = () => ({
-    DATABASE_URL: server.database.provider === "sqlite" ? `file:${server.database.file}` : server.database.url,
+    DATABASE_URL:
+      server.database.provider === "sqlite" ? `file:${server.database.file}` : server.database.url,
     DATA_DIR: server.dataDir,
   });
 
@@ -104,11 +130,20 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     return count;
   }
 
-  function multipart(operations: unknown, files: Record<string, { data: Buffer; name: string; type?: string }>, map: Record<string, string[]>) {
+  function multipart(
+    operations: unknown,
+    files: Record<string, { data: Buffer; name: string; type?: string }>,
+    map: Record<string, string[]>,
+  ) {
     const form = new FormData();
     form.set("operations", JSON.stringify(operations));
     form.set("map", JSON.stringify(map));
-    for (const [key, file] of Object.entries(files)) form.set(key, new Blob([new Uint8Array(file.data)], { type: file.type ?? "application/octet-stream" }), file.name);
+    for (const [key, file] of Object.entries(files))
+      form.set(
+        key,
+        new Blob([new Uint8Array(file.data)], { type: file.type ?? "application/octet-stream" }),
+        file.name,
+      );
     return fetch(server.graphqlUrl, { method: "POST", body: form });
   }
 
@@ -154,7 +189,10 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
       "x-artifact-role": "vocabulary",
     });
     expect(uploaded.status).toBe(201);
-    expect(uploaded.json.artifact).toMatchObject({ role: "vocabulary", mediaType: "text/plain; charset=utf-8" });
+    expect(uploaded.json.artifact).toMatchObject({
+      role: "vocabulary",
+      mediaType: "text/plain; charset=utf-8",
+    });
     const listed = await server.gql(
       `query($n: String!) { modelVersion(name: $n, version: 1) { status artifacts { path role size sha256 mediaType createdBy downloadUrl } } }`,
       { n: name },
@@ -182,17 +220,30 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     const body = randomBytes(5000);
     const response = await put(name, 1, "model.bin", body, headers(claimed));
     expect(response.status).toBe(400);
-    expect(response.json.error).toMatchObject({ code: "DIGEST_MISMATCH", type: "ArtifactDigestMismatchError", expected: claimed, actual: sha256(body) });
+    expect(response.json.error).toMatchObject({
+      code: "DIGEST_MISMATCH",
+      type: "ArtifactDigestMismatchError",
+      expected: claimed,
+      actual: sha256(body),
+    });
     expect(await blobCount()).toBe(before);
     expect(await server.registro.blobs.has(sha256(body))).toBe(false);
-    const version = await server.gql(`query($n: String!) { modelVersion(name: $n, version: 1) { artifacts { path } } }`, { n: name });
+    const version = await server.gql(
+      `query($n: String!) { modelVersion(name: $n, version: 1) { artifacts { path } } }`,
+      { n: name },
+    );
     expect(version.data.modelVersion.artifacts).toEqual([]);
   });
 
   it("refuses malformed digests before reading the body", async () => {
     const name = await pendingModel();
-    expect((await put(name, 1, "a.bin", "x", { "x-checksum-sha256": "nothex" })).json.error).toMatchObject({ code: "VALIDATION", field: "X-Checksum-Sha256" });
-    expect((await put(name, 1, "a.bin", "x", { "content-digest": "sha-256=:AAAA:" })).json.error).toMatchObject({ code: "VALIDATION", field: "Content-Digest" });
+    expect((await put(name, 1, "a.bin", "x", { "x-checksum-sha256": "nothex" })).json.error).toMatchObject({
+      code: "VALIDATION",
+      field: "X-Checksum-Sha256",
+    });
+    expect(
+      (await put(name, 1, "a.bin", "x", { "content-digest": "sha-256=:AAAA:" })).json.error,
+    ).toMatchObject({ code: "VALIDATION", field: "Content-Digest" });
   });
 
   it.each([
@@ -214,7 +265,10 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     expect(JSON.parse(upload.body.toString())).toMatchObject({ error: { code: "VALIDATION" } });
     const download = await rawRequest(server.url, "GET", target);
     expect(download.status).toBe(400);
-    const version = await server.gql(`query($n: String!) { modelVersion(name: $n, version: 1) { artifacts { path } } }`, { n: name });
+    const version = await server.gql(
+      `query($n: String!) { modelVersion(name: $n, version: 1) { artifacts { path } } }`,
+      { n: name },
+    );
     expect(version.data.modelVersion.artifacts).toEqual([]);
   });
 
@@ -251,7 +305,11 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     expect(await middle.text()).toBe("56789");
 
     const open = await fetch(url, { headers: { range: "bytes=15-" } });
-    expect([open.status, open.headers.get("content-range"), await open.text()]).toEqual([206, "bytes 15-19/20", "fghij"]);
+    expect([open.status, open.headers.get("content-range"), await open.text()]).toEqual([
+      206,
+      "bytes 15-19/20",
+      "fghij",
+    ]);
     const suffix = await fetch(url, { headers: { range: "bytes=-3" } });
     expect([suffix.status, await suffix.text()]).toEqual([206, "hij"]);
     const clamped = await fetch(url, { headers: { range: "bytes=18-1000" } });
@@ -280,11 +338,17 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
   it("answers unknown models, versions and paths with a JSON 404", async () => {
     const name = await pendingModel();
     await put(name, 1, "a.bin", "a");
-    for (const url of [artifactUrl("no such model", 1, "a.bin"), artifactUrl(name, 7, "a.bin"), artifactUrl(name, 1, "b.bin"), `${server.url}/artifacts/${encodeURIComponent(name)}@ghost/a.bin`, artifactUrl(name, "Production", "a.bin")]) {
+    for (const url of [
+      artifactUrl("no such model", 1, "a.bin"),
+      artifactUrl(name, 7, "a.bin"),
+      artifactUrl(name, 1, "b.bin"),
+      `${server.url}/artifacts/${encodeURIComponent(name)}@ghost/a.bin`,
+      artifactUrl(name, "Production", "a.bin"),
+    ]) {
       const response = await fetch(url);
       expect(response.status, url).toBe(404);
       expect(response.headers.get("content-type")).toContain("application/json");
-      expect(((await response.json())).error.code).toBe("NOT_FOUND");
+      expect((await response.json()).error.code).toBe("NOT_FOUND");
     }
     const upload = await put("no such model", 1, "a.bin", "a");
     expect([upload.status, upload.json.error.code]).toEqual([404, "NOT_FOUND"]);
@@ -304,10 +368,18 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
 
   it("enforces registration status: no promotion or alias before READY, frozen after, FAILED stays out", async () => {
     const name = await pendingModel();
-    const promote = await versionMutation("transitionModelVersionStage", { name, version: 1, stage: "PRODUCTION" });
+    const promote = await versionMutation("transitionModelVersionStage", {
+      name,
+      version: 1,
+      stage: "PRODUCTION",
+    });
     expect(promote.__typename).toBe("InvalidStateError");
-    expect((await versionMutation("setRegisteredModelAlias", { name, version: 1, alias: "champion" })).__typename).toBe("InvalidStateError");
-    expect((await versionMutation("finalizeModelVersion", { name, version: 1 })).__typename).toBe("InvalidStateError");
+    expect(
+      (await versionMutation("setRegisteredModelAlias", { name, version: 1, alias: "champion" })).__typename,
+    ).toBe("InvalidStateError");
+    expect((await versionMutation("finalizeModelVersion", { name, version: 1 })).__typename).toBe(
+      "InvalidStateError",
+    );
 
     const bytes = Buffer.from("weights v1");
     expect((await put(name, 1, "model.onnx", bytes)).status).toBe(201);
@@ -315,32 +387,60 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     expect([duplicate.status, duplicate.json.error.code]).toEqual([409, "ALREADY_EXISTS"]);
 
     const finalized = await versionMutation("finalizeModelVersion", { name, version: 1 });
-    expect(finalized.modelVersion).toMatchObject({ status: "READY", artifacts: [{ path: "model.onnx", sha256: sha256(bytes) }] });
+    expect(finalized.modelVersion).toMatchObject({
+      status: "READY",
+      artifacts: [{ path: "model.onnx", sha256: sha256(bytes) }],
+    });
     expect(finalized.events).toEqual([{ type: "ModelVersionFinalized", data: { version: 1 } }]);
 
     const late = await put(name, 1, "extra.bin", "too late");
     expect([late.status, late.json.error.code]).toEqual([409, "INVALID_STATE"]);
-    expect((await versionMutation("transitionModelVersionStage", { name, version: 1, stage: "PRODUCTION" })).modelVersion.stage).toBe("PRODUCTION");
-    expect((await versionMutation("setRegisteredModelAlias", { name, version: 1, alias: "champion" })).modelVersion.aliases).toEqual(["champion"]);
+    expect(
+      (await versionMutation("transitionModelVersionStage", { name, version: 1, stage: "PRODUCTION" }))
+        .modelVersion.stage,
+    ).toBe("PRODUCTION");
+    expect(
+      (await versionMutation("setRegisteredModelAlias", { name, version: 1, alias: "champion" })).modelVersion
+        .aliases,
+    ).toEqual(["champion"]);
 
     // Downloads by alias and by stage reach the same bytes.
-    for (const url of [`${server.url}/artifacts/${encodeURIComponent(name)}@champion/model.onnx`, artifactUrl(name, "Production", "model.onnx"), artifactUrl(name, "production", "model.onnx")]) {
+    for (const url of [
+      `${server.url}/artifacts/${encodeURIComponent(name)}@champion/model.onnx`,
+      artifactUrl(name, "Production", "model.onnx"),
+      artifactUrl(name, "production", "model.onnx"),
+    ]) {
       const response = await fetch(url);
       expect(response.status, url).toBe(200);
       expect(await response.text()).toBe("weights v1");
     }
 
     // A version whose upload is abandoned.
-    const v2 = await server.gql(`mutation($n: String!) { createModelVersion(input: { name: $n, source: "s", pendingArtifacts: true }) { __typename } }`, { n: name });
+    const v2 = await server.gql(
+      `mutation($n: String!) { createModelVersion(input: { name: $n, source: "s", pendingArtifacts: true }) { __typename } }`,
+      { n: name },
+    );
     expect(v2.data.createModelVersion.__typename).toBe("ModelVersionPayload");
-    const failed = await versionMutation("failModelVersionRegistration", { name, version: 2, reason: "GPU node died" });
+    const failed = await versionMutation("failModelVersionRegistration", {
+      name,
+      version: 2,
+      reason: "GPU node died",
+    });
     expect(failed.modelVersion.status).toBe("FAILED_REGISTRATION");
-    expect(failed.events).toEqual([{ type: "ModelVersionRegistrationFailed", data: { version: 2, reason: "GPU node died" } }]);
+    expect(failed.events).toEqual([
+      { type: "ModelVersionRegistrationFailed", data: { version: 2, reason: "GPU node died" } },
+    ]);
     expect((await put(name, 2, "model.onnx", "x")).status).toBe(409);
-    expect((await versionMutation("transitionModelVersionStage", { name, version: 2, stage: "STAGING" })).__typename).toBe("InvalidStateError");
+    expect(
+      (await versionMutation("transitionModelVersionStage", { name, version: 2, stage: "STAGING" }))
+        .__typename,
+    ).toBe("InvalidStateError");
 
     // A version created without pendingArtifacts is READY and takes no uploads.
-    await server.gql(`mutation($n: String!) { createModelVersion(input: { name: $n, source: "s" }) { __typename } }`, { n: name });
+    await server.gql(
+      `mutation($n: String!) { createModelVersion(input: { name: $n, source: "s" }) { __typename } }`,
+      { n: name },
+    );
     expect((await put(name, 3, "model.onnx", "x")).status).toBe(409);
   });
 
@@ -348,12 +448,15 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     const name = await pendingModel();
     const bytes = randomBytes(50_000);
     const response = await multipart(
-      { query: UPLOAD, variables: { input: { name, version: 1, path: "weights/model.safetensors", file: null } } },
+      {
+        query: UPLOAD,
+        variables: { input: { name, version: 1, path: "weights/model.safetensors", file: null } },
+      },
       { 0: { data: bytes, name: "model.safetensors" } },
       { 0: ["variables.input.file"] },
     );
     expect(response.status).toBe(200);
-    const body = (await response.json());
+    const body = await response.json();
     expect(body.errors).toBeUndefined();
     expect(body.data.uploadModelVersionArtifact).toMatchObject({
       __typename: "UploadModelVersionArtifactPayload",
@@ -374,25 +477,43 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
 
     // A sibling `sha256` that does not match: typed error, nothing stored.
     const other = randomBytes(1000);
-    const mismatch = (await (
+    const mismatch = await (
       await multipart(
-        { query: UPLOAD, variables: { input: { name, version: 1, path: "other.bin", sha256: sha256("nope"), file: null } } },
+        {
+          query: UPLOAD,
+          variables: { input: { name, version: 1, path: "other.bin", sha256: sha256("nope"), file: null } },
+        },
         { f: { data: other, name: "other.bin" } },
         { f: ["variables.input.file"] },
       )
-    ).json());
-    expect(mismatch.data.uploadModelVersionArtifact).toMatchObject({ __typename: "ArtifactDigestMismatchError", code: "DIGEST_MISMATCH", actual: sha256(other) });
+    ).json();
+    expect(mismatch.data.uploadModelVersionArtifact).toMatchObject({
+      __typename: "ArtifactDigestMismatchError",
+      code: "DIGEST_MISMATCH",
+      actual: sha256(other),
+    });
     expect(await server.registro.blobs.has(sha256(other))).toBe(false);
 
     // Domain refusals come back as typed union members.
-    const badPath = (await (
-      await multipart({ query: UPLOAD, variables: { input: { name, version: 1, path: "../escape", file: null } } }, { 0: { data: other, name: "x" } }, { 0: ["variables.input.file"] })
-    ).json());
-    expect(badPath.data.uploadModelVersionArtifact).toMatchObject({ __typename: "ValidationError", field: "path" });
+    const badPath = await (
+      await multipart(
+        { query: UPLOAD, variables: { input: { name, version: 1, path: "../escape", file: null } } },
+        { 0: { data: other, name: "x" } },
+        { 0: ["variables.input.file"] },
+      )
+    ).json();
+    expect(badPath.data.uploadModelVersionArtifact).toMatchObject({
+      __typename: "ValidationError",
+      field: "path",
+    });
 
     // Too large: 413 before GraphQL runs, nothing stored.
     const big = randomBytes(LIMIT + 10);
-    const tooLarge = await multipart({ query: UPLOAD, variables: { input: { name, version: 1, path: "big.bin", file: null } } }, { 0: { data: big, name: "big.bin" } }, { 0: ["variables.input.file"] });
+    const tooLarge = await multipart(
+      { query: UPLOAD, variables: { input: { name, version: 1, path: "big.bin", file: null } } },
+      { 0: { data: big, name: "big.bin" } },
+      { 0: ["variables.input.file"] },
+    );
     expect(tooLarge.status).toBe(413);
     expect(await tooLarge.json()).toMatchObject({ error: { code: "TOO_LARGE" } });
     expect(await server.registro.blobs.has(sha256(big))).toBe(false);
@@ -400,9 +521,13 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
 
   it("refuses Upload values that are not multipart file parts", async () => {
     const name = await pendingModel();
-    const forged = await server.gql(UPLOAD, { input: { name, version: 1, path: "x.bin", file: "registro-upload:e30.AAAA" } });
+    const forged = await server.gql(UPLOAD, {
+      input: { name, version: 1, path: "x.bin", file: "registro-upload:e30.AAAA" },
+    });
     expect(forged.errors?.[0]?.message).toContain("multipart");
-    const plain = await server.gql(UPLOAD, { input: { name, version: 1, path: "x.bin", file: { sha256: "a".repeat(64), size: 1 } } });
+    const plain = await server.gql(UPLOAD, {
+      input: { name, version: 1, path: "x.bin", file: { sha256: "a".repeat(64), size: 1 } },
+    });
     expect(plain.errors).toBeDefined();
   });
 
@@ -421,13 +546,18 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     req.on("error", () => undefined);
     req.write(randomBytes(100_000));
     // Wait until the server is writing the temp file, then hang up.
-    for (let i = 0; i < 100 && readdirSync(tmpDir).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && readdirSync(tmpDir).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(readdirSync(tmpDir).length).toBe(1);
     req.destroy();
-    for (let i = 0; i < 100 && readdirSync(tmpDir).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && readdirSync(tmpDir).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(readdirSync(tmpDir)).toEqual([]);
     expect(await blobCount()).toBe(before);
-    const version = await server.gql(`query($n: String!) { modelVersion(name: $n, version: 1) { artifacts { path } } }`, { n: name });
+    const version = await server.gql(
+      `query($n: String!) { modelVersion(name: $n, version: 1) { artifacts { path } } }`,
+      { n: name },
+    );
     expect(version.data.modelVersion.artifacts).toEqual([]);
     expect(await artifactEvents(name)).toEqual([]);
   });
@@ -437,7 +567,10 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     const tmpDir = path.join(server.dataDir, "blobs", "tmp");
     const before = await blobCount();
     const boundary = "registro-test-boundary";
-    const operations = JSON.stringify({ query: UPLOAD, variables: { input: { name, version: 1, path: "cut.bin", file: null } } });
+    const operations = JSON.stringify({
+      query: UPLOAD,
+      variables: { input: { name, version: 1, path: "cut.bin", file: null } },
+    });
     const head =
       `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${operations}\r\n` +
       `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.input.file"]}\r\n` +
@@ -448,15 +581,20 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
       port,
       method: "POST",
       path: "/graphql",
-      headers: { "content-type": `multipart/form-data; boundary=${boundary}`, "content-length": String(LIMIT) },
+      headers: {
+        "content-type": `multipart/form-data; boundary=${boundary}`,
+        "content-length": String(LIMIT),
+      },
     });
     req.on("error", () => undefined);
     req.write(head);
     req.write(randomBytes(100_000));
-    for (let i = 0; i < 100 && readdirSync(tmpDir).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && readdirSync(tmpDir).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(readdirSync(tmpDir).length).toBe(1);
     req.destroy();
-    for (let i = 0; i < 100 && readdirSync(tmpDir).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && readdirSync(tmpDir).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(readdirSync(tmpDir)).toEqual([]);
     expect(await blobCount()).toBe(before);
     expect(await artifactEvents(name)).toEqual([]);
@@ -498,7 +636,9 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     await put(name, 1, "kept.bin", kept);
     // Referenced by a version that is later deleted: still restorable, so still kept.
     await versionMutation("deleteModelVersion", { name, version: 1 });
-    const orphan = await server.registro.blobs.put(Readable.from([Buffer.from(`never attached ${provider}`)]));
+    const orphan = await server.registro.blobs.put(
+      Readable.from([Buffer.from(`never attached ${provider}`)]),
+    );
     const env = cliEnv();
 
     const young: string[] = [];

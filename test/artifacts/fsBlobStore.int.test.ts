@@ -7,7 +7,11 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { text } from "node:stream/consumers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ArtifactDigestMismatchError, ArtifactTooLargeError, BlobNotFoundError } from "../../src/artifacts/errors.ts";
+import {
+  ArtifactDigestMismatchError,
+  ArtifactTooLargeError,
+  BlobNotFoundError,
+} from "../../src/artifacts/errors.ts";
 import { FsBlobStore } from "../../src/artifacts/fsBlobStore.ts";
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
@@ -39,7 +43,9 @@ describe("FsBlobStore", () => {
   it("stores content under its sha256, readable whole or by range", async () => {
     const stored = await store.put(Readable.from([Buffer.from("hello "), Buffer.from("world")]));
     expect(stored).toEqual({ sha256: sha256("hello world"), size: 11, created: true });
-    expect(store.pathOf(stored.sha256)).toBe(path.join(root, "sha256", stored.sha256.slice(0, 2), stored.sha256));
+    expect(store.pathOf(stored.sha256)).toBe(
+      path.join(root, "sha256", stored.sha256.slice(0, 2), stored.sha256),
+    );
     expect(await text(await store.open(stored.sha256))).toBe("hello world");
     expect(await text(await store.open(stored.sha256, { start: 6, end: 10 }))).toBe("world");
     expect(await store.stat(stored.sha256)).toMatchObject({ size: 11 });
@@ -54,7 +60,9 @@ describe("FsBlobStore", () => {
   });
 
   it("stores nothing when the content does not match the expected digest", async () => {
-    const error = await store.put(Readable.from([Buffer.from("actual")]), { expectedSha256: sha256("expected") }).catch((e: unknown) => e);
+    const error = await store
+      .put(Readable.from([Buffer.from("actual")]), { expectedSha256: sha256("expected") })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ArtifactDigestMismatchError);
     expect(error).toMatchObject({ expected: sha256("expected"), actual: sha256("actual") });
     expect(await all(store.list())).toEqual([]);
@@ -62,7 +70,9 @@ describe("FsBlobStore", () => {
   });
 
   it("stops at the size limit and stores nothing", async () => {
-    const error = await store.put(Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), { maxBytes: 1000 }).catch((e: unknown) => e);
+    const error = await store
+      .put(Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), { maxBytes: 1000 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ArtifactTooLargeError);
     expect(await all(store.list())).toEqual([]);
     expect(readdirSync(store.tmpDir)).toEqual([]);

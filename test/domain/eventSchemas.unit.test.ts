@@ -54,19 +54,35 @@ const current: RegisteredModelEvent[] = [
   },
   { type: "ModelVersionFinalized", data: { version: 1 } },
   { type: "ModelVersionRegistrationFailed", data: { version: 1, reason: "upload abandoned" } },
-  artifactInspected("model.pkl", "DANGEROUS", { format: "PICKLE", producer: null, metadata: { imports: ["posix.system"], nested: { a: [1, null] } } }),
+  artifactInspected("model.pkl", "DANGEROUS", {
+    format: "PICKLE",
+    producer: null,
+    metadata: { imports: ["posix.system"], nested: { a: [1, null] } },
+  }),
   {
     type: "ModelVersionSignatureSet",
     data: {
       version: 1,
-      signature: { inputs: [{ name: "x", dtype: "float32", shape: ["batch", 3] }], outputs: [{ name: "y", dtype: null, shape: null }] },
+      signature: {
+        inputs: [{ name: "x", dtype: "float32", shape: ["batch", 3] }],
+        outputs: [{ name: "y", dtype: null, shape: null }],
+      },
       source: "INSPECTION",
       path: "model.onnx",
     },
   },
   {
     type: "ModelVersionSafetyOverridden",
-    data: { version: 1, reason: "sandboxed serving", verdicts: [{ path: "model.pkl", verdict: "DANGEROUS" }, { path: "old.bin", verdict: null }], total: 2, action: "ALIAS" },
+    data: {
+      version: 1,
+      reason: "sandboxed serving",
+      verdicts: [
+        { path: "model.pkl", verdict: "DANGEROUS" },
+        { path: "old.bin", verdict: null },
+      ],
+      total: 2,
+      action: "ALIAS",
+    },
   },
 ];
 
@@ -136,9 +152,21 @@ describe("parseRegisteredModelEvent", () => {
     ["ModelVersionRestored", null, ""],
     ["ModelVersionRestored", "1", ""],
     ["ModelVersionArtifactInspected", { ...artifactInspected("m.pkl").data, verdict: "FINE" }, "verdict"],
-    ["ModelVersionArtifactInspected", { ...artifactInspected("m.pkl").data, findings: [{ severity: "LOUD", message: "x", location: null }] }, "findings"],
-    ["ModelVersionSignatureSet", { version: 1, signature: { inputs: [] }, source: "USER", path: null }, "outputs"],
-    ["ModelVersionSafetyOverridden", { version: 1, reason: "r", verdicts: [], total: 0, action: "DEPLOY" }, "action"],
+    [
+      "ModelVersionArtifactInspected",
+      { ...artifactInspected("m.pkl").data, findings: [{ severity: "LOUD", message: "x", location: null }] },
+      "findings",
+    ],
+    [
+      "ModelVersionSignatureSet",
+      { version: 1, signature: { inputs: [] }, source: "USER", path: null },
+      "outputs",
+    ],
+    [
+      "ModelVersionSafetyOverridden",
+      { version: 1, reason: "r", verdicts: [], total: 0, action: "DEPLOY" },
+      "action",
+    ],
   ])("throws CorruptEventError for a damaged %s payload", (type, data, path) => {
     const error = corrupt(type, data);
     expect(error.type).toBe(type);

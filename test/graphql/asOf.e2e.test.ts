@@ -30,17 +30,27 @@ describe.each(await providers())("registeredModelAsOf on %s", (provider) => {
   beforeAll(async () => {
     server = await startTestServer(provider);
     await mark("beforeCreation");
-    await run(`mutation { createRegisteredModel(input: { name: "audited", tags: [{ key: "team", value: "risk" }] }) { __typename } }`);
+    await run(
+      `mutation { createRegisteredModel(input: { name: "audited", tags: [{ key: "team", value: "risk" }] }) { __typename } }`,
+    );
     await run(`mutation { createModelVersion(input: { name: "audited", source: "s3://1" }) { __typename } }`);
     await run(`mutation { createModelVersion(input: { name: "audited", source: "s3://2" }) { __typename } }`);
-    await run(`mutation { transitionModelVersionStage(input: { name: "audited", version: 1, stage: PRODUCTION }) { __typename } }`);
-    await run(`mutation { setRegisteredModelAlias(input: { name: "audited", version: 1, alias: "champion" }) { __typename } }`);
+    await run(
+      `mutation { transitionModelVersionStage(input: { name: "audited", version: 1, stage: PRODUCTION }) { __typename } }`,
+    );
+    await run(
+      `mutation { setRegisteredModelAlias(input: { name: "audited", version: 1, alias: "champion" }) { __typename } }`,
+    );
     await mark("v1InProduction");
     await run(
       `mutation { transitionModelVersionStage(input: { name: "audited", version: 2, stage: PRODUCTION, archiveExistingVersions: true }) { __typename } }`,
     );
-    await run(`mutation { setRegisteredModelAlias(input: { name: "audited", version: 2, alias: "champion" }) { __typename } }`);
-    await run(`mutation { renameRegisteredModel(input: { name: "audited", newName: "audited-v2" }) { __typename } }`);
+    await run(
+      `mutation { setRegisteredModelAlias(input: { name: "audited", version: 2, alias: "champion" }) { __typename } }`,
+    );
+    await run(
+      `mutation { renameRegisteredModel(input: { name: "audited", newName: "audited-v2" }) { __typename } }`,
+    );
     await mark("afterRename");
   });
   afterAll(async () => server?.close());

@@ -32,15 +32,24 @@ describe.each(await providers())("read queries per page on %s", (provider) => {
     });
     for (let m = 0; m < 12; m++) {
       const name = `np1-${String(m).padStart(2, "0")}`;
-      await server.gql(`mutation($n: String!) { createRegisteredModel(input: { name: $n, tags: [{ key: "team", value: "a" }] }) { __typename } }`, { n: name });
+      await server.gql(
+        `mutation($n: String!) { createRegisteredModel(input: { name: $n, tags: [{ key: "team", value: "a" }] }) { __typename } }`,
+        { n: name },
+      );
       for (let v = 0; v < 3; v++) {
         await server.gql(
           `mutation($n: String!) { createModelVersion(input: { name: $n, source: "s3://x", tags: [{ key: "k", value: "v" }], metrics: [{ key: "auc", value: 0.9 }] }) { __typename } }`,
           { n: name },
         );
       }
-      await server.gql(`mutation($n: String!) { transitionModelVersionStage(input: { name: $n, version: 2, stage: STAGING }) { __typename } }`, { n: name });
-      await server.gql(`mutation($n: String!) { setRegisteredModelAlias(input: { name: $n, version: 3, alias: "champion" }) { __typename } }`, { n: name });
+      await server.gql(
+        `mutation($n: String!) { transitionModelVersionStage(input: { name: $n, version: 2, stage: STAGING }) { __typename } }`,
+        { n: name },
+      );
+      await server.gql(
+        `mutation($n: String!) { setRegisteredModelAlias(input: { name: $n, version: 3, alias: "champion" }) { __typename } }`,
+        { n: name },
+      );
     }
   });
   afterAll(async () => server?.close());
@@ -58,7 +67,9 @@ describe.each(await providers())("read queries per page on %s", (provider) => {
     expect(small.data.registeredModels.nodes).toHaveLength(2);
     expect(large.data.registeredModels.nodes).toHaveLength(12);
     expect(large.data.registeredModels.nodes[0].versions.nodes).toHaveLength(3);
-    expect(large.data.registeredModels.nodes[0].aliases).toEqual([{ alias: "champion", modelVersion: { version: 3, stage: "NONE" } }]);
+    expect(large.data.registeredModels.nodes[0].aliases).toEqual([
+      { alias: "champion", modelVersion: { version: 3, stage: "NONE" } },
+    ]);
     expect(large.queries).toBe(small.queries);
     expect(large.queries).toBeLessThanOrEqual(12);
   });

@@ -26,7 +26,10 @@ describe("operation limits", () => {
   });
 
   it("refuses too many aliases", async () => {
-    const aliases = Array.from({ length: OPERATION_LIMITS.maxAliases + 1 }, (_, i) => `a${i}: registeredModels { nodes { name } }`);
+    const aliases = Array.from(
+      { length: OPERATION_LIMITS.maxAliases + 1 },
+      (_, i) => `a${i}: registeredModels { nodes { name } }`,
+    );
     const result = await server.gql(`{ ${aliases.join(" ")} }`);
     expect(result.errors?.[0]?.message).toMatch(/alias/i);
   });

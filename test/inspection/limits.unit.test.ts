@@ -1,4 +1,13 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  writeSync,
+  closeSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,7 +30,8 @@ function slowPickle(path: string, pairs: number): void {
   try {
     writeSync(fd, Buffer.from("8002", "hex"));
     const block = Buffer.alloc(1 << 20, Buffer.from("4e30", "hex"));
-    for (let left = pairs * 2; left > 0; left -= block.length) writeSync(fd, block, 0, Math.min(block.length, left));
+    for (let left = pairs * 2; left > 0; left -= block.length)
+      writeSync(fd, block, 0, Math.min(block.length, left));
     writeSync(fd, Buffer.from("4e2e", "hex"));
   } finally {
     closeSync(fd);
@@ -38,7 +48,10 @@ function truncatedCopy(name: string, keep: number): string {
 describe("worker thread", () => {
   it("loads the .ts worker under vitest and returns the same result as in-process", async () => {
     const path = join(fixtures, "state_dict.pt");
-    const [w, p] = await Promise.all([inspectArtifact(path, "state_dict.pt"), inspectArtifactInProcess(path, "state_dict.pt")]);
+    const [w, p] = await Promise.all([
+      inspectArtifact(path, "state_dict.pt"),
+      inspectArtifactInProcess(path, "state_dict.pt"),
+    ]);
     expect(w).toEqual(p);
     expect(w.format).toBe("PYTORCH");
     expect(w.verdict).toBe("SAFE");
@@ -91,7 +104,9 @@ describe("caps and broken input", () => {
   });
 
   it("a zlib joblib that inflates past the cap is UNSCANNABLE", async () => {
-    const r = await inspectArtifactInProcess(join(fixtures, "zlib_safe.joblib"), "m.joblib", { maxDecompressedBytes: 100 });
+    const r = await inspectArtifactInProcess(join(fixtures, "zlib_safe.joblib"), "m.joblib", {
+      maxDecompressedBytes: 100,
+    });
     expect(r.verdict).toBe("UNSCANNABLE");
     expect(r.findings[0]?.message).toMatch(/inflates past the cap of 100 bytes/);
   });
@@ -103,13 +118,17 @@ describe("caps and broken input", () => {
   });
 
   it("archives with more entries than the cap are UNSCANNABLE", async () => {
-    const r = await inspectArtifactInProcess(join(fixtures, "state_dict.pt"), "state_dict.pt", { maxArchiveEntries: 3 });
+    const r = await inspectArtifactInProcess(join(fixtures, "state_dict.pt"), "state_dict.pt", {
+      maxArchiveEntries: 3,
+    });
     expect(r.verdict).toBe("UNSCANNABLE");
     expect(r.findings.map((f) => f.message).join("\n")).toMatch(/more than the cap of 3/);
   });
 
   it("pickles with more opcodes than the cap are UNSCANNABLE", async () => {
-    const r = await inspectArtifactInProcess(join(fixtures, "linreg.joblib"), "linreg.joblib", { maxPickleOps: 20 });
+    const r = await inspectArtifactInProcess(join(fixtures, "linreg.joblib"), "linreg.joblib", {
+      maxPickleOps: 20,
+    });
     expect(r.verdict).toBe("UNSCANNABLE");
     expect(r.findings[0]?.message).toMatch(/more than 20 opcodes/);
   });

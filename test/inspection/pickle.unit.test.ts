@@ -54,7 +54,10 @@ describe("import policy", () => {
 describe("opcode walker", () => {
   it("resolves STACK_GLOBAL operands fetched from the memo", async () => {
     // PROTO 4, "os" MEMOIZE, "system" MEMOIZE, POP POP, BINGET 0, BINGET 1, STACK_GLOBAL, STOP
-    const bytes = Buffer.from("8004" + "8c026f7394" + "8c0673797374656d94" + "3030" + "68006801" + "93" + "2e", "hex");
+    const bytes = Buffer.from(
+      "8004" + "8c026f7394" + "8c0673797374656d94" + "3030" + "68006801" + "93" + "2e",
+      "hex",
+    );
     const w = await walkPickle(cursor(bytes), { scan: scan(), maxOps: 1000 });
     expect(w.imports).toEqual([{ module: "os", name: "system", offset: 22, opcode: "STACK_GLOBAL" }]);
     expect(w.unresolved).toEqual([]);
@@ -72,7 +75,10 @@ describe("opcode walker", () => {
 
   it("extension-registry imports (EXT1) cannot be resolved and are dangerous", async () => {
     const s = scan();
-    const w = await walkPickle(cursor(Buffer.from("8002" + "8201" + "29" + "52" + "2e", "hex")), { scan: s, maxOps: 1000 });
+    const w = await walkPickle(cursor(Buffer.from("8002" + "8201" + "29" + "52" + "2e", "hex")), {
+      scan: s,
+      maxOps: 1000,
+    });
     expect(w.unresolved).toEqual([{ offset: 2, opcode: "EXT1", why: "extension registry code 1" }]);
     reportImports(s, [w], "t.pkl");
     expect(computeVerdict(s.findings)).toBe("DANGEROUS");
@@ -88,7 +94,11 @@ describe("opcode walker", () => {
 
   it("walks every pickle of a concatenated stream", async () => {
     const safe = Buffer.from("80024b012e", "hex");
-    const evil = Buffer.concat([Buffer.from("8002", "hex"), Buffer.from("cposix\nsystem\n", "latin1"), Buffer.from("2e", "hex")]);
+    const evil = Buffer.concat([
+      Buffer.from("8002", "hex"),
+      Buffer.from("cposix\nsystem\n", "latin1"),
+      Buffer.from("2e", "hex"),
+    ]);
     const s = scan();
     const res = await walkPickleStream(cursor(Buffer.concat([safe, safe, safe, evil])), s);
     expect(res.walks).toHaveLength(4);
@@ -99,13 +109,18 @@ describe("opcode walker", () => {
   it("caps the opcode count", async () => {
     const s = new Scan({ ...DEFAULT_LIMITS, maxPickleOps: 100 });
     const body = Buffer.alloc(2000, Buffer.from("4e30", "hex"));
-    const res = await walkPickleStream(cursor(Buffer.concat([Buffer.from("8002", "hex"), body, Buffer.from("4e2e", "hex")])), s);
+    const res = await walkPickleStream(
+      cursor(Buffer.concat([Buffer.from("8002", "hex"), body, Buffer.from("4e2e", "hex")])),
+      s,
+    );
     expect(res.complete).toBe(false);
     expect(s.findings.map((f) => f.message)).toEqual(["Incomplete scan: pickle has more than 100 opcodes"]);
     expect(computeVerdict(s.findings)).toBe("UNSCANNABLE");
   });
 
   it("rejects a truncated stream with the offset it stopped at", async () => {
-    await expect(walkPickle(cursor(Buffer.from("80028c05ab", "hex")), { scan: scan(), maxOps: 1000 })).rejects.toBeInstanceOf(MalformedError);
+    await expect(
+      walkPickle(cursor(Buffer.from("80028c05ab", "hex")), { scan: scan(), maxOps: 1000 }),
+    ).rejects.toBeInstanceOf(MalformedError);
   });
 });

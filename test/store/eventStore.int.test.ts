@@ -93,9 +93,13 @@ describe.each(await providers())("event store on %s", (provider) => {
 
   it("the application's own write connection cannot delete or change events either", async () => {
     const [event] = await append(t.db, "s-prisma-immutable", 0, [modelCreated("p")]);
-    await expect(t.db.write((tx) => tx.execute(`DELETE FROM "events"`))).rejects.toThrow(/events are immutable/);
+    await expect(t.db.write((tx) => tx.execute(`DELETE FROM "events"`))).rejects.toThrow(
+      /events are immutable/,
+    );
     await expect(
-      t.db.write((tx) => tx.execute(`UPDATE "events" SET "actor" = ? WHERE "position" = ?`, ["mallory", event!.position])),
+      t.db.write((tx) =>
+        tx.execute(`UPDATE "events" SET "actor" = ? WHERE "position" = ?`, ["mallory", event!.position]),
+      ),
     ).rejects.toThrow(/events are immutable/);
     expect(await readStream(t.db.reader, "s-prisma-immutable")).toEqual([event]);
   });

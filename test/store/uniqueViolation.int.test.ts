@@ -54,9 +54,18 @@ describe.each(await providers())("isUniqueViolation on %s", (provider) => {
   it("allows the name again when the other holder is deleted, and ignores other errors", async () => {
     await t.db.write((tx) => insertModel(tx, "c", "shared", true));
     expect(await t.db.reader.registeredModel.count({ where: { name: "shared" } })).toBe(2);
-    expect(isUniqueViolation(new Error("UNIQUE constraint failed: events.stream_id, events.revision"), "event_revision")).toBe(false);
+    expect(
+      isUniqueViolation(
+        new Error("UNIQUE constraint failed: events.stream_id, events.revision"),
+        "event_revision",
+      ),
+    ).toBe(false);
     const notUnique = await errorOf((tx) =>
-      tx.execute("INSERT INTO registered_model_tags (model_id, key, value) VALUES (?, ?, ?)", ["missing", "k", "v"]),
+      tx.execute("INSERT INTO registered_model_tags (model_id, key, value) VALUES (?, ?, ?)", [
+        "missing",
+        "k",
+        "v",
+      ]),
     );
     expect(isUniqueViolation(notUnique, "live_model_name")).toBe(false);
   });
@@ -68,7 +77,12 @@ describe.each(await providers())("isUniqueViolation on %s", (provider) => {
       t.db.write((tx) => insertModel(tx, "g3", "group-3")),
     ]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
-    const names = (await t.db.reader.registeredModel.findMany({ where: { id: { in: ["g1", "g2", "g3"] } }, orderBy: { id: "asc" } })).map((m) => m.name);
+    const names = (
+      await t.db.reader.registeredModel.findMany({
+        where: { id: { in: ["g1", "g2", "g3"] } },
+        orderBy: { id: "asc" },
+      })
+    ).map((m) => m.name);
     expect(names).toEqual(["group-1", "group-3"]);
   });
 });

@@ -35,7 +35,8 @@ export function postgresReachable(): Promise<boolean> {
 /** The providers a suite should run on: SQLite always, PostgreSQL when reachable or required. */
 export async function providers(): Promise<DatabaseConfig["provider"][]> {
   if (await postgresReachable()) return ["sqlite", "postgresql"];
-  if (REQUIRE_POSTGRES) throw new Error(`REQUIRE_POSTGRES=1 but PostgreSQL at ${POSTGRES_URL} is unreachable`);
+  if (REQUIRE_POSTGRES)
+    throw new Error(`REQUIRE_POSTGRES=1 but PostgreSQL at ${POSTGRES_URL} is unreachable`);
   console.warn(`\n  ⚠ PostgreSQL at ${POSTGRES_URL} is unreachable: PostgreSQL suites are SKIPPED\n`);
   return ["sqlite"];
 }

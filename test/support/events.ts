@@ -77,7 +77,10 @@ export function artifactInspected(
       producer: { framework: "pytorch", version: "2.1.0" },
       metadata: { nodeCount: 2 },
       verdict,
-      findings: verdict === "SAFE" ? [] : [{ severity: "CRITICAL", message: `${verdict} content`, location: `${path}@offset 11` }],
+      findings:
+        verdict === "SAFE"
+          ? []
+          : [{ severity: "CRITICAL", message: `${verdict} content`, location: `${path}@offset 11` }],
       inspector: { version: "1.0.0" },
       ...data,
     },

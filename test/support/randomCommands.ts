@@ -44,7 +44,10 @@ export function randomStreamCommand(rng: Random, lastVersion: number): Registere
       },
     };
   if (roll < 50)
-    return { type: "SetRegisteredModelAlias", data: { alias: rng.pick(ALIASES), version, overrideReason: randomOverrideReason(rng) } };
+    return {
+      type: "SetRegisteredModelAlias",
+      data: { alias: rng.pick(ALIASES), version, overrideReason: randomOverrideReason(rng) },
+    };
   if (roll < 54) return { type: "DeleteRegisteredModelAlias", data: { alias: rng.pick(ALIASES) } };
   if (roll < 60) return { type: "DeleteModelVersion", data: { version } };
   if (roll < 64) return { type: "RestoreModelVersion", data: { version } };
@@ -113,9 +116,15 @@ function randomInspection(rng: Random): InspectionOutcome {
     producer: rng.chance(0.5) ? { framework: "pytorch", version: "2.1.0" } : null,
     metadata: { nodeCount: rng.int(0, 9) },
     verdict,
-    findings: verdict === "SAFE" ? [] : [{ severity: "HIGH", message: `${verdict} finding`, location: `@offset ${rng.int(0, 99)}` }],
+    findings:
+      verdict === "SAFE"
+        ? []
+        : [{ severity: "HIGH", message: `${verdict} finding`, location: `@offset ${rng.int(0, 99)}` }],
     signature: rng.chance(0.4)
-      ? { inputs: [{ name: "x", dtype: "float32", shape: ["batch", rng.int(1, 4)] }], outputs: [{ name: "y", dtype: null, shape: null }] }
+      ? {
+          inputs: [{ name: "x", dtype: "float32", shape: ["batch", rng.int(1, 4)] }],
+          outputs: [{ name: "y", dtype: null, shape: null }],
+        }
       : null,
     inspector: { version: "1.0.0" },
   };
@@ -128,14 +137,23 @@ function randomInspectionCommand(rng: Random, version: number): RegisteredModelC
       type: "InspectModelVersionArtifacts",
       data: {
         version,
-        inspections: [{ ...randomInspection(rng), path: rng.pick(ARTIFACT_PATHS), sha256: rng.int(0, 15).toString(16).repeat(64) }],
+        inspections: [
+          {
+            ...randomInspection(rng),
+            path: rng.pick(ARTIFACT_PATHS),
+            sha256: rng.int(0, 15).toString(16).repeat(64),
+          },
+        ],
       },
     };
   return {
     type: "SetModelVersionSignature",
     data: {
       version,
-      signature: { inputs: [{ name: rng.chance(0.9) ? "features" : "", dtype: "float32", shape: [1, rng.int(1, 64)] }], outputs: [] },
+      signature: {
+        inputs: [{ name: rng.chance(0.9) ? "features" : "", dtype: "float32", shape: [1, rng.int(1, 64)] }],
+        outputs: [],
+      },
     },
   };
 }

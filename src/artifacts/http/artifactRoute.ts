@@ -94,17 +94,20 @@ export function expectedDigest(req: IncomingMessage): string | null | Validation
   if (contentDigest !== null) {
     for (const member of contentDigest.split(",")) {
       const match = /^\s*([A-Za-z0-9-]+)\s*=\s*:([A-Za-z0-9+/=]*):\s*$/.exec(member);
-      if (!match) return new ValidationError("Content-Digest", "must be a dictionary like sha-256=:<base64>:");
+      if (!match)
+        return new ValidationError("Content-Digest", "must be a dictionary like sha-256=:<base64>:");
       if (match[1]!.toLowerCase() !== "sha-256") continue;
       const bytes = Buffer.from(match[2]!, "base64");
-      if (bytes.length !== 32) return new ValidationError("Content-Digest", "sha-256 must be 32 bytes, base64-encoded");
+      if (bytes.length !== 32)
+        return new ValidationError("Content-Digest", "sha-256 must be 32 bytes, base64-encoded");
       fromContentDigest = bytes.toString("hex");
     }
   }
   let fromChecksum: string | null = null;
   const checksum = headerOf(req, "x-checksum-sha256");
   if (checksum !== null) {
-    if (!/^[0-9a-fA-F]{64}$/.test(checksum.trim())) return new ValidationError("X-Checksum-Sha256", "must be 64 hexadecimal characters");
+    if (!/^[0-9a-fA-F]{64}$/.test(checksum.trim()))
+      return new ValidationError("X-Checksum-Sha256", "must be 64 hexadecimal characters");
     fromChecksum = checksum.trim().toLowerCase();
   }
   if (fromContentDigest !== null && fromChecksum !== null && fromContentDigest !== fromChecksum)
@@ -180,13 +183,25 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
     const version = await resolveVersion(db.reader, target.modelName, target.selector);
     if (version instanceof DomainError) return sendDomainError(req, res, version);
     if (version.deleted)
-      return sendDomainError(req, res, new NotFoundError("ModelVersion", `${target.modelName} v${version.version} (deleted)`));
+      return sendDomainError(
+        req,
+        res,
+        new NotFoundError("ModelVersion", `${target.modelName} v${version.version} (deleted)`),
+      );
     const artifact = await findArtifact(db.reader, version, target.path);
     if (artifact instanceof DomainError) return sendDomainError(req, res, artifact);
     const blob = await blobs.stat(artifact.sha256);
     if (blob === null) {
-      logger.error({ sha256: artifact.sha256, model: target.modelName, version: version.version, path: target.path }, "artifact blob missing");
-      return sendError(req, res, 500, { error: { code: "BLOB_MISSING", message: `the bytes of ${target.path} are missing from storage; run npm run verify` } });
+      logger.error(
+        { sha256: artifact.sha256, model: target.modelName, version: version.version, path: target.path },
+        "artifact blob missing",
+      );
+      return sendError(req, res, 500, {
+        error: {
+          code: "BLOB_MISSING",
+          message: `the bytes of ${target.path} are missing from storage; run npm run verify`,
+        },
+      });
     }
     const etag = etagOf(artifact.sha256);
     const headers: Record<string, string | number> = {
@@ -206,7 +221,8 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
       return;
     }
     const ifRange = headerOf(req, "if-range");
-    const range = ifRange !== null && ifRange.trim() !== etag ? null : parseRange(headerOf(req, "range"), blob.size);
+    const range =
+      ifRange !== null && ifRange.trim() !== etag ? null : parseRange(headerOf(req, "range"), blob.size);
     if (range === "unsatisfiable") {
       return sendError(
         req,
@@ -245,7 +261,11 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
     const limit = Math.min(options.limits.maxArtifactBytes, options.limits.maxRequestBytes);
     const declaredLength = Number(headerOf(req, "content-length") ?? Number.NaN);
     if (declaredLength > limit)
-      return sendDomainError(req, res, new ArtifactTooLargeError(limit, limit === options.limits.maxArtifactBytes ? "artifact" : "request"));
+      return sendDomainError(
+        req,
+        res,
+        new ArtifactTooLargeError(limit, limit === options.limits.maxArtifactBytes ? "artifact" : "request"),
+      );
     const metadata = requestMetadata({ get: (name) => headerOf(req, name.toLowerCase()) });
     // The blob store destroys its source on failure; the request's socket is still needed for the
     // reply, so it feeds the store through a pass-through that is detached afterwards.
@@ -273,7 +293,10 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
       );
     } catch (error) {
       if (req.destroyed || res.destroyed) {
-        logger.info({ path: target.path, model: target.modelName }, "upload aborted by the client; nothing stored");
+        logger.info(
+          { path: target.path, model: target.modelName },
+          "upload aborted by the client; nothing stored",
+        );
         return;
       }
       throw error;
@@ -302,7 +325,13 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
     if (!rawPath.startsWith(ARTIFACTS_PREFIX)) return false;
     const method = req.method ?? "GET";
     if (method !== "GET" && method !== "HEAD" && method !== "PUT") {
-      sendError(req, res, 405, { error: { code: "METHOD_NOT_ALLOWED", message: `${method} is not supported here` } }, { allow: "GET, HEAD, PUT" });
+      sendError(
+        req,
+        res,
+        405,
+        { error: { code: "METHOD_NOT_ALLOWED", message: `${method} is not supported here` } },
+        { allow: "GET, HEAD, PUT" },
+      );
       return true;
     }
     const target = parseArtifactTarget(rawPath);

@@ -16,7 +16,11 @@ import { errorBody, sendError, statusOf } from "./httpErrors.ts";
 
 /** The part of a Yoga instance this needs: run a Fetch request with the Node server context. */
 export interface GraphQLFetch {
-  fetch(url: string, init: RequestInit, serverContext: { req: IncomingMessage; res: ServerResponse }): Promise<Response> | Response;
+  fetch(
+    url: string,
+    init: RequestInit,
+    serverContext: { req: IncomingMessage; res: ServerResponse },
+  ): Promise<Response> | Response;
 }
 
 const MAX_FILES = 100;
@@ -48,10 +52,12 @@ function locate(root: Json, dotted: string): { parent: Record<string, Json> | Js
   const keys = dotted.split(".");
   let node: Json = root;
   for (const key of keys.slice(0, -1)) {
-    if (node === null || typeof node !== "object") throw invalid(`map path '${dotted}' does not exist in operations`);
+    if (node === null || typeof node !== "object")
+      throw invalid(`map path '${dotted}' does not exist in operations`);
     node = (node as Record<string, Json>)[key] ?? null;
   }
-  if (node === null || typeof node !== "object") throw invalid(`map path '${dotted}' does not exist in operations`);
+  if (node === null || typeof node !== "object")
+    throw invalid(`map path '${dotted}' does not exist in operations`);
   return { parent: node, key: keys.at(-1)! };
 }
 
@@ -72,7 +78,11 @@ export interface GraphQLUploadOptions {
 export function graphqlUploadHandler(options: GraphQLUploadOptions) {
   const { blobs, limits, logger } = options;
 
-  return async function handle(req: IncomingMessage, res: ServerResponse, yoga: GraphQLFetch): Promise<boolean> {
+  return async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    yoga: GraphQLFetch,
+  ): Promise<boolean> {
     const contentType = req.headers["content-type"] ?? "";
     if (req.method !== "POST" || !/^multipart\/form-data/i.test(contentType)) return false;
 
@@ -96,20 +106,32 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
       parser = busboy({
         headers: req.headers,
         // One byte over the artifact limit reaches the blob store, whose meter then refuses it.
-        limits: { fileSize: limits.maxArtifactBytes + 1, files: MAX_FILES, fields: 16, fieldSize: MAX_FIELD_BYTES },
+        limits: {
+          fileSize: limits.maxArtifactBytes + 1,
+          files: MAX_FILES,
+          fields: 16,
+          fieldSize: MAX_FIELD_BYTES,
+        },
       });
     } catch {
-      sendError(req, res, 400, errorBody(new ValidationError("multipart", "malformed multipart/form-data header")));
+      sendError(
+        req,
+        res,
+        400,
+        errorBody(new ValidationError("multipart", "malformed multipart/form-data header")),
+      );
       return true;
     }
 
     parser.on("field", (name, value, info) => {
-      if (info.valueTruncated) return fail(invalid(`the '${name}' field is larger than ${MAX_FIELD_BYTES} bytes`));
+      if (info.valueTruncated)
+        return fail(invalid(`the '${name}' field is larger than ${MAX_FIELD_BYTES} bytes`));
       try {
         if (name === "operations") operations = parseJsonField(name, value);
         else if (name === "map") {
           const parsed = parseJsonField(name, value);
-          if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw invalid("'map' must be an object");
+          if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+            throw invalid("'map' must be an object");
           map = parsed as Record<string, string[]>;
         }
       } catch (error) {
@@ -119,8 +141,15 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
     parser.on("filesLimit", () => fail(invalid(`at most ${MAX_FILES} files per request`)));
     parser.on("file", (name, stream, info) => {
       const paths = map?.[name];
-      if (failure !== null || operations === undefined || map === undefined || !Array.isArray(paths) || paths.length === 0) {
-        if (operations === undefined || map === undefined) fail(invalid("'operations' and 'map' must precede the files"));
+      if (
+        failure !== null ||
+        operations === undefined ||
+        map === undefined ||
+        !Array.isArray(paths) ||
+        paths.length === 0
+      ) {
+        if (operations === undefined || map === undefined)
+          fail(invalid("'operations' and 'map' must precede the files"));
         stream.resume();
         return;
       }
@@ -135,11 +164,22 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
       const ops = operations;
       stored.push(
         blobs
-          .put(stream, { ...(expected ? { expectedSha256: expected } : {}), maxBytes: limits.maxArtifactBytes, limitScope: "artifact" })
+          .put(stream, {
+            ...(expected ? { expectedSha256: expected } : {}),
+            maxBytes: limits.maxArtifactBytes,
+            limitScope: "artifact",
+          })
           .then(
-            (blob): UploadedFile => ({ kind: "stored", sha256: blob.sha256, size: blob.size, mediaType: info.mimeType, filename: info.filename ?? "" }),
+            (blob): UploadedFile => ({
+              kind: "stored",
+              sha256: blob.sha256,
+              size: blob.size,
+              mediaType: info.mimeType,
+              filename: info.filename ?? "",
+            }),
             (error: unknown): UploadedFile => {
-              if (error instanceof ArtifactDigestMismatchError) return { kind: "digestMismatch", expected: error.expected, actual: error.actual };
+              if (error instanceof ArtifactDigestMismatchError)
+                return { kind: "digestMismatch", expected: error.expected, actual: error.actual };
               throw error;
             },
           )
@@ -167,7 +207,8 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
     const meter = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         received += chunk.length;
-        if (received > limits.maxRequestBytes) callback(new ArtifactTooLargeError(limits.maxRequestBytes, "request"));
+        if (received > limits.maxRequestBytes)
+          callback(new ArtifactTooLargeError(limits.maxRequestBytes, "request"));
         else callback(null, chunk);
       },
     });
@@ -219,7 +260,11 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
 
     const headers = new Headers();
     for (const [key, value] of Object.entries(req.headers)) {
-      if (value === undefined || ["content-type", "content-length", "transfer-encoding", "host", "connection"].includes(key)) continue;
+      if (
+        value === undefined ||
+        ["content-type", "content-length", "transfer-encoding", "host", "connection"].includes(key)
+      )
+        continue;
       headers.set(key, Array.isArray(value) ? value.join(", ") : value);
     }
     headers.set("content-type", "application/json");

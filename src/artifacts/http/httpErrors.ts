@@ -16,7 +16,12 @@ export function statusOf(error: DomainError): number {
   if (error instanceof NotFoundError) return 404;
   if (error instanceof ValidationError || error instanceof ArtifactDigestMismatchError) return 400;
   if (error instanceof ArtifactTooLargeError) return 413;
-  if (error instanceof AlreadyExistsError || error instanceof InvalidStateError || error instanceof ConcurrencyError) return 409;
+  if (
+    error instanceof AlreadyExistsError ||
+    error instanceof InvalidStateError ||
+    error instanceof ConcurrencyError
+  )
+    return 409;
   return 400;
 }
 
@@ -29,12 +34,26 @@ export function errorBody(error: DomainError) {
  * Sends an error unless the client is gone. When the request body was not read to the end, the
  * connection is closed after the response instead of draining a possibly huge body.
  */
-export function sendError(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   if (res.headersSent || res.destroyed) return;
-  const unread = !req.readableEnded && req.headers["content-length"] !== "0" && (req.method === "PUT" || req.method === "POST");
+  const unread =
+    !req.readableEnded &&
+    req.headers["content-length"] !== "0" &&
+    (req.method === "PUT" || req.method === "POST");
   sendJson(res, status, body, unread ? { connection: "close", ...headers } : headers);
 }
 
-export function sendDomainError(req: IncomingMessage, res: ServerResponse, error: DomainError, headers: Record<string, string> = {}) {
+export function sendDomainError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: DomainError,
+  headers: Record<string, string> = {},
+) {
   sendError(req, res, statusOf(error), errorBody(error), headers);
 }

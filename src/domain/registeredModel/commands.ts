@@ -14,7 +14,10 @@ export interface Metric {
   readonly value: number;
 }
 
-type Command<Type extends string, Data = Record<string, never>> = { readonly type: Type; readonly data: Data };
+type Command<Type extends string, Data = Record<string, never>> = {
+  readonly type: Type;
+  readonly data: Data;
+};
 
 export type CreateRegisteredModel = Command<
   "CreateRegisteredModel",
@@ -28,7 +31,11 @@ export type SetRegisteredModelTag = Command<"SetRegisteredModelTag", KeyValue>;
 export type DeleteRegisteredModelTag = Command<"DeleteRegisteredModelTag", { key: string }>;
 export type SetRegisteredModelAlias = Command<
   "SetRegisteredModelAlias",
-  { alias: string; version: number; /** Needed when the version has blocking artifacts (see gating). */ overrideReason?: string | null }
+  {
+    alias: string;
+    version: number;
+    /** Needed when the version has blocking artifacts (see gating). */ overrideReason?: string | null;
+  }
 >;
 export type DeleteRegisteredModelAlias = Command<"DeleteRegisteredModelAlias", { alias: string }>;
 
@@ -46,7 +53,10 @@ export type CreateModelVersion = Command<
   }
 >;
 export type UpdateModelVersion = Command<"UpdateModelVersion", { version: number; description: string }>;
-export type LogModelVersionMetrics = Command<"LogModelVersionMetrics", { version: number; metrics: readonly Metric[] }>;
+export type LogModelVersionMetrics = Command<
+  "LogModelVersionMetrics",
+  { version: number; metrics: readonly Metric[] }
+>;
 export type SetModelVersionTag = Command<"SetModelVersionTag", { version: number } & KeyValue>;
 export type DeleteModelVersionTag = Command<"DeleteModelVersionTag", { version: number; key: string }>;
 export type TransitionModelVersionStage = Command<
@@ -81,12 +91,21 @@ export type AddModelVersionArtifact = Command<
 /** Records fresh inspections of stored artifacts (e.g. after a scanner upgrade). */
 export type InspectModelVersionArtifacts = Command<
   "InspectModelVersionArtifacts",
-  { version: number; inspections: readonly (InspectionOutcome & { readonly path: string; readonly sha256: string })[] }
+  {
+    version: number;
+    inspections: readonly (InspectionOutcome & { readonly path: string; readonly sha256: string })[];
+  }
 >;
 /** Sets a version's signature explicitly; a user-set signature is never replaced by inspection. */
-export type SetModelVersionSignature = Command<"SetModelVersionSignature", { version: number; signature: Signature }>;
+export type SetModelVersionSignature = Command<
+  "SetModelVersionSignature",
+  { version: number; signature: Signature }
+>;
 export type FinalizeModelVersion = Command<"FinalizeModelVersion", { version: number }>;
-export type FailModelVersionRegistration = Command<"FailModelVersionRegistration", { version: number; reason: string | null }>;
+export type FailModelVersionRegistration = Command<
+  "FailModelVersionRegistration",
+  { version: number; reason: string | null }
+>;
 
 export type RegisteredModelCommand =
   | CreateRegisteredModel

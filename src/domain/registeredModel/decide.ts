@@ -75,19 +75,25 @@ export function stateNeeds(command: RegisteredModelCommand): StateNeeds {
 export type Decision = RegisteredModelEvent[] | DomainError;
 
 const toTags = (pairs: readonly KeyValue[]): Tags => Object.fromEntries(pairs.map((t) => [t.key, t.value]));
-const toMetrics = (pairs: readonly Metric[]): Metrics => Object.fromEntries(pairs.map((m) => [m.key, m.value]));
+const toMetrics = (pairs: readonly Metric[]): Metrics =>
+  Object.fromEntries(pairs.map((m) => [m.key, m.value]));
 
 function liveVersion(state: RegisteredModelState, version: number): VersionState | DomainError {
   const invalid = checkVersionNumber("version", version);
   if (invalid) return invalid;
   const found = state.versions[version];
   if (!found) return new NotFoundError("ModelVersion", `${state.name} v${version}`);
-  if (found.deleted) return new InvalidStateError(`version ${version} of ${state.name} is deleted; restore it first`);
+  if (found.deleted)
+    return new InvalidStateError(`version ${version} of ${state.name} is deleted; restore it first`);
   return found;
 }
 
 /** A live version still waiting for its artifacts; `refusal` says what a READY/FAILED one cannot do. */
-function pendingVersion(state: RegisteredModelState, version: number, refusal: string): VersionState | DomainError {
+function pendingVersion(
+  state: RegisteredModelState,
+  version: number,
+  refusal: string,
+): VersionState | DomainError {
   const target = liveVersion(state, version);
   if (target instanceof DomainError) return target;
   if (target.status !== "PENDING_REGISTRATION")
@@ -102,7 +108,11 @@ export const MAX_INSPECTIONS_PER_COMMAND = 100;
 
 function checkOverrideReason(reason: string | null | undefined): ValidationError | null {
   if (reason === null || reason === undefined) return null;
-  if (reason.trim().length === 0) return new ValidationError("overrideReason", "must not be blank: write why the unsafe artifacts are acceptable");
+  if (reason.trim().length === 0)
+    return new ValidationError(
+      "overrideReason",
+      "must not be blank: write why the unsafe artifacts are acceptable",
+    );
   return checkText("overrideReason", reason, LIMITS.commentMaxLength, true);
 }
 
@@ -172,9 +182,14 @@ function inspectionEvents(
 
 export function decide(command: RegisteredModelCommand, state: RegisteredModelState): Decision {
   if (command.type === "CreateRegisteredModel") {
-    if (state.status !== "absent") return new InvalidStateError(`model stream ${command.data.modelId} already exists`);
+    if (state.status !== "absent")
+      return new InvalidStateError(`model stream ${command.data.modelId} already exists`);
     const { modelId, name, description, tags } = command.data;
-    const error = firstError(checkModelName("name", name), checkDescription("description", description), checkTags("tags", tags));
+    const error = firstError(
+      checkModelName("name", name),
+      checkDescription("description", description),
+      checkTags("tags", tags),
+    );
     if (error) return error;
     return [{ type: "RegisteredModelCreated", data: { modelId, name, description, tags: toTags(tags) } }];
   }
@@ -225,13 +240,18 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       const target = liveVersion(state, command.data.version);
       if (target instanceof DomainError) return target;
       if (target.status !== "READY")
-        return new InvalidStateError(`version ${target.version} is ${target.status}; only READY versions get aliases`);
+        return new InvalidStateError(
+          `version ${target.version} is ${target.status}; only READY versions get aliases`,
+        );
       const previousVersion = state.aliases[alias] ?? null;
       if (previousVersion === target.version)
         return new InvalidStateError(`alias '${alias}' already points at version ${target.version}`);
       const gate = safetyGate(target, command.data.overrideReason, "ALIAS");
       if (gate instanceof DomainError) return gate;
-      return [...gate, { type: "RegisteredModelAliasSet", data: { alias, version: target.version, previousVersion } }];
+      return [
+        ...gate,
+        { type: "RegisteredModelAliasSet", data: { alias, version: target.version, previousVersion } },
+      ];
     }
 
     case "DeleteRegisteredModelAlias": {
@@ -275,7 +295,10 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       const error = checkDescription("description", command.data.description);
       if (error) return error;
       return [
-        { type: "ModelVersionDescriptionUpdated", data: { version: target.version, description: command.data.description } },
+        {
+          type: "ModelVersionDescriptionUpdated",
+          data: { version: target.version, description: command.data.description },
+        },
       ];
     }
 
@@ -285,7 +308,12 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       const error = checkMetrics("metrics", command.data.metrics);
       if (error) return error;
       if (command.data.metrics.length === 0) return new ValidationError("metrics", "must not be empty");
-      return [{ type: "ModelVersionMetricsLogged", data: { version: target.version, metrics: toMetrics(command.data.metrics) } }];
+      return [
+        {
+          type: "ModelVersionMetricsLogged",
+          data: { version: target.version, metrics: toMetrics(command.data.metrics) },
+        },
+      ];
     }
 
     case "SetModelVersionTag": {
@@ -301,7 +329,8 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       const target = liveVersion(state, command.data.version);
       if (target instanceof DomainError) return target;
       const { key } = command.data;
-      if (!(key in target.tags)) return new NotFoundError("Tag", `${state.name} v${target.version} tag '${key}'`);
+      if (!(key in target.tags))
+        return new NotFoundError("Tag", `${state.name} v${target.version} tag '${key}'`);
       return [{ type: "ModelVersionTagDeleted", data: { version: target.version, key } }];
     }
 
@@ -313,21 +342,27 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
         checkOverrideReason(command.data.overrideReason);
       if (commentError) return commentError;
       if (archiveExistingVersions && stage !== "Staging" && stage !== "Production")
-        return new ValidationError("archiveExistingVersions", "only applies to transitions to Staging or Production");
+        return new ValidationError(
+          "archiveExistingVersions",
+          "only applies to transitions to Staging or Production",
+        );
       const target = liveVersion(state, command.data.version);
       if (target instanceof DomainError) return target;
-      if (target.stage === stage) return new InvalidStateError(`version ${target.version} is already in ${stage}`);
+      if (target.stage === stage)
+        return new InvalidStateError(`version ${target.version} is already in ${stage}`);
       if ((stage === "Staging" || stage === "Production") && target.status !== "READY")
-        return new InvalidStateError(`version ${target.version} is ${target.status}; only READY versions move to ${stage}`);
-      const gate = stage === "Production" ? safetyGate(target, command.data.overrideReason, "TRANSITION") : [];
+        return new InvalidStateError(
+          `version ${target.version} is ${target.status}; only READY versions move to ${stage}`,
+        );
+      const gate =
+        stage === "Production" ? safetyGate(target, command.data.overrideReason, "TRANSITION") : [];
       if (gate instanceof DomainError) return gate;
-      const archived =
-        archiveExistingVersions
-          ? Object.values(state.versions)
-              .filter((v) => v.version !== target.version && v.stage === stage && !v.deleted)
-              .sort((a, b) => a.version - b.version)
-              .map((v) => ({ version: v.version, from: v.stage }))
-          : [];
+      const archived = archiveExistingVersions
+        ? Object.values(state.versions)
+            .filter((v) => v.version !== target.version && v.stage === stage && !v.deleted)
+            .sort((a, b) => a.version - b.version)
+            .map((v) => ({ version: v.version, from: v.stage }))
+        : [];
       return [
         ...gate,
         {
@@ -352,7 +387,8 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       if (invalid) return invalid;
       const target = state.versions[command.data.version];
       if (!target) return new NotFoundError("ModelVersion", `${state.name} v${command.data.version}`);
-      if (!target.deleted) return new InvalidStateError(`version ${target.version} of ${state.name} is not deleted`);
+      if (!target.deleted)
+        return new InvalidStateError(`version ${target.version} of ${state.name} is not deleted`);
       return [{ type: "ModelVersionRestored", data: { version: target.version } }];
     }
 
@@ -372,10 +408,17 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
         target.artifacts.map((a) => a.path),
         path,
       );
-      if (clash === path) return new AlreadyExistsError("Artifact", `${state.name} v${target.version} ${path}`);
-      if (clash !== null) return new ValidationError("path", `conflicts with artifact '${clash}' (a path cannot be both a file and a folder)`);
+      if (clash === path)
+        return new AlreadyExistsError("Artifact", `${state.name} v${target.version} ${path}`);
+      if (clash !== null)
+        return new ValidationError(
+          "path",
+          `conflicts with artifact '${clash}' (a path cannot be both a file and a folder)`,
+        );
       if (target.artifacts.length >= ARTIFACT_LIMITS.maxArtifactsPerVersion)
-        return new InvalidStateError(`version ${target.version} already has ${ARTIFACT_LIMITS.maxArtifactsPerVersion} artifacts`);
+        return new InvalidStateError(
+          `version ${target.version} already has ${ARTIFACT_LIMITS.maxArtifactsPerVersion} artifacts`,
+        );
       const added: RegisteredModelEvent = {
         type: "ModelVersionArtifactAdded",
         data: { version: target.version, path, role, size, sha256, mediaType },
@@ -389,7 +432,9 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       const target = pendingVersion(state, command.data.version, "cannot be finalized");
       if (target instanceof DomainError) return target;
       if (target.artifacts.length === 0)
-        return new InvalidStateError(`version ${target.version} has no artifacts yet; upload at least one before finalizing`);
+        return new InvalidStateError(
+          `version ${target.version} has no artifacts yet; upload at least one before finalizing`,
+        );
       return [{ type: "ModelVersionFinalized", data: { version: target.version } }];
     }
 
@@ -414,12 +459,16 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       let signature = target.signature;
       const events: RegisteredModelEvent[] = [];
       for (const [i, inspection] of inspections.entries()) {
-        if (seen.has(inspection.path)) return new ValidationError(`paths.${i}`, `duplicate path '${inspection.path}'`);
+        if (seen.has(inspection.path))
+          return new ValidationError(`paths.${i}`, `duplicate path '${inspection.path}'`);
         seen.add(inspection.path);
         const artifact = target.artifacts.find((a) => a.path === inspection.path);
-        if (!artifact) return new NotFoundError("Artifact", `${state.name} v${target.version} ${inspection.path}`);
+        if (!artifact)
+          return new NotFoundError("Artifact", `${state.name} v${target.version} ${inspection.path}`);
         if (artifact.sha256 !== inspection.sha256)
-          return new InvalidStateError(`artifact ${inspection.path} holds ${artifact.sha256}, not the inspected ${inspection.sha256}`);
+          return new InvalidStateError(
+            `artifact ${inspection.path} holds ${artifact.sha256}, not the inspected ${inspection.sha256}`,
+          );
         const { path, sha256, ...outcome } = inspection;
         const recorded = inspectionEvents(target.version, signature, path, sha256, outcome);
         signature = recorded.signature;
@@ -436,7 +485,11 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
         return new ValidationError("signature", "must declare at least one input or output");
       const problem = signatureProblem(signature);
       if (problem) return new ValidationError(`signature.${problem.field}`, problem.message);
-      const copy = (t: (typeof signature.inputs)[number]) => ({ name: t.name, dtype: t.dtype, shape: t.shape === null ? null : [...t.shape] });
+      const copy = (t: (typeof signature.inputs)[number]) => ({
+        name: t.name,
+        dtype: t.dtype,
+        shape: t.shape === null ? null : [...t.shape],
+      });
       return [
         {
           type: "ModelVersionSignatureSet",

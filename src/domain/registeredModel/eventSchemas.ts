@@ -70,7 +70,9 @@ const dataSchemas = {
     producer: z.object({ framework: z.string().nullable(), version: z.string().nullable() }).nullable(),
     metadata: z.record(z.string(), z.unknown()),
     verdict: z.enum(VERDICTS),
-    findings: z.array(z.object({ severity: z.enum(SEVERITIES), message: z.string(), location: z.string().nullable() })),
+    findings: z.array(
+      z.object({ severity: z.enum(SEVERITIES), message: z.string(), location: z.string().nullable() }),
+    ),
     inspector: z.object({ version: z.string() }),
   }),
   ModelVersionSignatureSet: z.object({
@@ -104,8 +106,13 @@ export function isRegisteredModelEventType(type: string): type is RegisteredMode
 }
 
 /** Parses a stored payload into a domain event, or throws CorruptEventError (the log is damaged). */
-export function parseRegisteredModelEvent(type: string, schemaVersion: number, data: unknown): RegisteredModelEvent {
-  if (!isRegisteredModelEventType(type)) throw new CorruptEventError(type, schemaVersion, "unknown event type");
+export function parseRegisteredModelEvent(
+  type: string,
+  schemaVersion: number,
+  data: unknown,
+): RegisteredModelEvent {
+  if (!isRegisteredModelEventType(type))
+    throw new CorruptEventError(type, schemaVersion, "unknown event type");
   const result = dataSchemas[type].safeParse(data);
   if (!result.success) throw new CorruptEventError(type, schemaVersion, result.error.message);
   return { type, data: result.data } as RegisteredModelEvent;

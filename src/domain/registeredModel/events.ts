@@ -26,7 +26,10 @@ export type RegisteredModelCreated = Event<
   { modelId: string; name: string; description: string; tags: Tags }
 >;
 export type RegisteredModelRenamed = Event<"RegisteredModelRenamed", { from: string; to: string }>;
-export type RegisteredModelDescriptionUpdated = Event<"RegisteredModelDescriptionUpdated", { description: string }>;
+export type RegisteredModelDescriptionUpdated = Event<
+  "RegisteredModelDescriptionUpdated",
+  { description: string }
+>;
 export type RegisteredModelTagSet = Event<"RegisteredModelTagSet", { key: string; value: string }>;
 export type RegisteredModelTagDeleted = Event<"RegisteredModelTagDeleted", { key: string }>;
 export type RegisteredModelDeleted = Event<"RegisteredModelDeleted", { name: string }>;
@@ -35,7 +38,10 @@ export type RegisteredModelAliasSet = Event<
   "RegisteredModelAliasSet",
   { alias: string; version: number; previousVersion: number | null }
 >;
-export type RegisteredModelAliasDeleted = Event<"RegisteredModelAliasDeleted", { alias: string; version: number }>;
+export type RegisteredModelAliasDeleted = Event<
+  "RegisteredModelAliasDeleted",
+  { alias: string; version: number }
+>;
 
 export type ModelVersionCreated = Event<
   "ModelVersionCreated",
@@ -56,7 +62,10 @@ export type ModelVersionDescriptionUpdated = Event<
 >;
 export type ModelVersionTagSet = Event<"ModelVersionTagSet", { version: number; key: string; value: string }>;
 export type ModelVersionTagDeleted = Event<"ModelVersionTagDeleted", { version: number; key: string }>;
-export type ModelVersionMetricsLogged = Event<"ModelVersionMetricsLogged", { version: number; metrics: Metrics }>;
+export type ModelVersionMetricsLogged = Event<
+  "ModelVersionMetricsLogged",
+  { version: number; metrics: Metrics }
+>;
 export type ModelVersionStageTransitioned = Event<
   "ModelVersionStageTransitioned",
   {
@@ -70,7 +79,10 @@ export type ModelVersionStageTransitioned = Event<
 >;
 export type ModelVersionDeleted = Event<
   "ModelVersionDeleted",
-  { version: number; /** Aliases that pointed at the version and were removed with it. */ removedAliases: string[] }
+  {
+    version: number;
+    /** Aliases that pointed at the version and were removed with it. */ removedAliases: string[];
+  }
 >;
 export type ModelVersionRestored = Event<"ModelVersionRestored", { version: number }>;
 /** A file of a PENDING_REGISTRATION version; its bytes are in the blob store under `sha256`. */
@@ -81,7 +93,10 @@ export type ModelVersionArtifactAdded = Event<
 /** PENDING_REGISTRATION -> READY: the artifact set is complete and frozen from now on. */
 export type ModelVersionFinalized = Event<"ModelVersionFinalized", { version: number }>;
 /** PENDING_REGISTRATION -> FAILED_REGISTRATION: the upload was abandoned. */
-export type ModelVersionRegistrationFailed = Event<"ModelVersionRegistrationFailed", { version: number; reason: string | null }>;
+export type ModelVersionRegistrationFailed = Event<
+  "ModelVersionRegistrationFailed",
+  { version: number; reason: string | null }
+>;
 
 /**
  * What inspecting an artifact's bytes found. Appended with the artifact (upload) and again on every
@@ -106,7 +121,12 @@ export type ModelVersionArtifactInspected = Event<
 /** A version's input/output signature was set, by a user or from an inspected artifact. */
 export type ModelVersionSignatureSet = Event<
   "ModelVersionSignatureSet",
-  { version: number; signature: Signature; source: SignatureSource; /** The artifact it came from (INSPECTION). */ path: string | null }
+  {
+    version: number;
+    signature: Signature;
+    source: SignatureSource;
+    /** The artifact it came from (INSPECTION). */ path: string | null;
+  }
 >;
 /**
  * A version with DANGEROUS or UNSCANNABLE (or never inspected) artifacts was promoted to Production

@@ -120,7 +120,10 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
         tags: { ...v.tags, [event.data.key]: event.data.value },
       }));
     case "ModelVersionTagDeleted":
-      return updateVersion(state, event.data.version, (v) => ({ ...v, tags: withoutKey(v.tags, event.data.key) }));
+      return updateVersion(state, event.data.version, (v) => ({
+        ...v,
+        tags: withoutKey(v.tags, event.data.key),
+      }));
     case "ModelVersionStageTransitioned": {
       let next = updateVersion(state, event.data.version, (v) => ({ ...v, stage: event.data.to }));
       for (const archived of event.data.archived) {
@@ -144,12 +147,17 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
       return updateVersion(state, event.data.version, (v) => ({
         ...v,
         artifacts: v.artifacts.map((a) =>
-          a.path === event.data.path && a.sha256 === event.data.sha256 ? { ...a, verdict: event.data.verdict } : a,
+          a.path === event.data.path && a.sha256 === event.data.sha256
+            ? { ...a, verdict: event.data.verdict }
+            : a,
         ),
       }));
     case "ModelVersionSignatureSet": {
       const { signature, source, path } = event.data;
-      return updateVersion(state, event.data.version, (v) => ({ ...v, signature: { ...signature, source, path } }));
+      return updateVersion(state, event.data.version, (v) => ({
+        ...v,
+        signature: { ...signature, source, path },
+      }));
     }
     case "ModelVersionSafetyOverridden":
       return state;

@@ -32,7 +32,15 @@ export function evolveVersionArtifacts(
     if (index < 0) return artifacts;
     const inspected: ArtifactView = {
       ...artifacts[index]!,
-      inspection: { format, formatVersion, producer, metadata, verdict, findings, inspectedAt: event.occurredAt },
+      inspection: {
+        format,
+        formatVersion,
+        producer,
+        metadata,
+        verdict,
+        findings,
+        inspectedAt: event.occurredAt,
+      },
     };
     return artifacts.map((a, i) => (i === index ? inspected : a));
   }

@@ -65,7 +65,10 @@ function fields(view: ModelVersionView, event: RecordedEvent): Partial<ModelVers
 }
 
 /** Applies an event to the view of version `view.version` (or creates it); unrelated events leave it unchanged. */
-export function evolveModelVersionView(view: ModelVersionView | null, event: RecordedEvent): ModelVersionView | null {
+export function evolveModelVersionView(
+  view: ModelVersionView | null,
+  event: RecordedEvent,
+): ModelVersionView | null {
   if (event.type === "ModelVersionCreated") {
     if (view !== null) return view;
     const { version, source, runId, description, tags, params, metrics, status } = event.data;
