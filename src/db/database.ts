@@ -96,37 +96,50 @@ class SqliteWriter {
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const group = this.queue.splice(0, MAX_GROUP);
-      const outcomes: { item: QueuedWrite; ok: boolean; value: unknown }[] = [];
-      try {
-        this.connection.exec("BEGIN IMMEDIATE");
-        for (const item of group) {
-          this.connection.exec("SAVEPOINT registro_write");
-          try {
-            const value = await item.work(this.tx);
-            this.connection.exec("RELEASE registro_write");
-            outcomes.push({ item, ok: true, value });
-          } catch (error) {
-            // A failed statement leaves the transaction open: undo just this command's writes.
-            this.connection.exec("ROLLBACK TO registro_write");
-            this.connection.exec("RELEASE registro_write");
-            outcomes.push({ item, ok: false, value: error });
-          }
-        }
-        this.connection.exec("COMMIT");
-      } catch (error) {
-        // The transaction itself failed (disk full, I/O error, lock timeout): nothing of the group
-        // was committed, so every command in it fails, with its own error where it had one.
-        if (this.connection.inTransaction) this.connection.exec("ROLLBACK");
-        const settled = new Set(outcomes.map((o) => o.item));
-        for (const { item, ok, value } of outcomes) item.reject(ok ? error : value);
-        for (const item of group) if (!settled.has(item)) item.reject(error);
-        continue;
+    try {
+      while (this.queue.length > 0) await this.commitGroup(this.queue.splice(0, MAX_GROUP));
+    } finally {
+      this.draining = false;
+      // A write queued while the last group was settling must not wait for the next caller.
+      if (this.queue.length > 0) {
+        this.draining = true;
+        setImmediate(() => void this.drain());
       }
-      for (const { item, ok, value } of outcomes) (ok ? item.resolve : item.reject)(value);
     }
-    this.draining = false;
+  }
+
+  private async commitGroup(group: QueuedWrite[]): Promise<void> {
+    const outcomes: { item: QueuedWrite; ok: boolean; value: unknown }[] = [];
+    try {
+      this.connection.exec("BEGIN IMMEDIATE");
+      for (const item of group) {
+        this.connection.exec("SAVEPOINT registro_write");
+        try {
+          const value = await item.work(this.tx);
+          this.connection.exec("RELEASE registro_write");
+          outcomes.push({ item, ok: true, value });
+        } catch (error) {
+          // A failed statement leaves the transaction open: undo just this command's writes.
+          this.connection.exec("ROLLBACK TO registro_write");
+          this.connection.exec("RELEASE registro_write");
+          outcomes.push({ item, ok: false, value: error });
+        }
+      }
+      this.connection.exec("COMMIT");
+    } catch (error) {
+      // The transaction itself failed (disk full, I/O error, lock timeout): nothing of the group
+      // was committed, so every command in it fails, with its own error where it had one.
+      try {
+        if (this.connection.inTransaction) this.connection.exec("ROLLBACK");
+      } catch {
+        // SQLite already rolled back (it does on some I/O errors); nothing is left to undo.
+      }
+      const settled = new Set(outcomes.map((o) => o.item));
+      for (const { item, ok, value } of outcomes) item.reject(ok ? error : value);
+      for (const item of group) if (!settled.has(item)) item.reject(error);
+      return;
+    }
+    for (const { item, ok, value } of outcomes) (ok ? item.resolve : item.reject)(value);
   }
 
   close() {
