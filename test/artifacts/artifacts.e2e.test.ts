@@ -44,6 +44,16 @@ function rawRequest(
   });
 }
 
+/** Waits until the server is writing the upload's temp file, hangs up, and checks the file is gone. */
+async function hangUpMidUpload(req: http.ClientRequest, tmpDir: string): Promise<void> {
+  for (let i = 0; i < 100 && readdirSync(tmpDir).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 20));
+  expect(readdirSync(tmpDir).length).toBe(1);
+  req.destroy();
+  for (let i = 0; i < 100 && readdirSync(tmpDir).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  expect(readdirSync(tmpDir)).toEqual([]);
+}
+
 describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
   let server: TestServer;
   let modelCount = 0;
@@ -545,14 +555,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     });
     req.on("error", () => undefined);
     req.write(randomBytes(100_000));
-    // Wait until the server is writing the temp file, then hang up.
-    for (let i = 0; i < 100 && readdirSync(tmpDir).length === 0; i++)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(readdirSync(tmpDir).length).toBe(1);
-    req.destroy();
-    for (let i = 0; i < 100 && readdirSync(tmpDir).length > 0; i++)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(readdirSync(tmpDir)).toEqual([]);
+    await hangUpMidUpload(req, tmpDir);
     expect(await blobCount()).toBe(before);
     const version = await server.gql(
       `query($n: String!) { modelVersion(name: $n, version: 1) { artifacts { path } } }`,
@@ -589,13 +592,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     req.on("error", () => undefined);
     req.write(head);
     req.write(randomBytes(100_000));
-    for (let i = 0; i < 100 && readdirSync(tmpDir).length === 0; i++)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(readdirSync(tmpDir).length).toBe(1);
-    req.destroy();
-    for (let i = 0; i < 100 && readdirSync(tmpDir).length > 0; i++)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(readdirSync(tmpDir)).toEqual([]);
+    await hangUpMidUpload(req, tmpDir);
     expect(await blobCount()).toBe(before);
     expect(await artifactEvents(name)).toEqual([]);
   });

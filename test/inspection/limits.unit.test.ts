@@ -1,18 +1,10 @@
-import {
-  copyFileSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-  openSync,
-  writeSync,
-  closeSync,
-} from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inspectArtifact, inspectArtifactInProcess } from "../../src/inspection/index.ts";
+import { slowPickle } from "../support/pickles.ts";
 
 const fixtures = fileURLToPath(new URL("../fixtures/inspection/files/", import.meta.url));
 let tmp: string;
@@ -23,20 +15,6 @@ beforeAll(() => {
 afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
-
-/** A valid protocol-2 pickle of `n` NONE/POP pairs: cheap to write, slow to walk. */
-function slowPickle(path: string, pairs: number): void {
-  const fd = openSync(path, "w");
-  try {
-    writeSync(fd, Buffer.from("8002", "hex"));
-    const block = Buffer.alloc(1 << 20, Buffer.from("4e30", "hex"));
-    for (let left = pairs * 2; left > 0; left -= block.length)
-      writeSync(fd, block, 0, Math.min(block.length, left));
-    writeSync(fd, Buffer.from("4e2e", "hex"));
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function truncatedCopy(name: string, keep: number): string {
   const out = join(tmp, `cut-${name}`);

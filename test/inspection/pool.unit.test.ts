@@ -1,11 +1,12 @@
 // The inspection pool: long-lived workers reused across files, bounded concurrency and queue, time
 // budgets enforced per file, and no rejection whatever happens.
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InspectionPool } from "../../src/inspection/pool.ts";
+import { slowPickle } from "../support/pickles.ts";
 
 const fixtures = fileURLToPath(new URL("../fixtures/inspection/files/", import.meta.url));
 let tmp: string;
@@ -14,20 +15,6 @@ beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), "registro-pool-"));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** A valid protocol-2 pickle of `pairs` NONE/POP pairs: cheap to write, slow to walk. */
-function slowPickle(path: string, pairs: number): void {
-  const fd = openSync(path, "w");
-  try {
-    writeSync(fd, Buffer.from("8002", "hex"));
-    const block = Buffer.alloc(1 << 20, Buffer.from("4e30", "hex"));
-    for (let left = pairs * 2; left > 0; left -= block.length)
-      writeSync(fd, block, 0, Math.min(block.length, left));
-    writeSync(fd, Buffer.from("4e2e", "hex"));
-  } finally {
-    closeSync(fd);
-  }
-}
 
 describe("InspectionPool", () => {
   it("runs many files on at most `size` workers, reusing them, with the same results as one-off inspection", async () => {
