@@ -3,18 +3,20 @@
 // (copying the file with sha256 hashing through Node streams), and the server's peak memory growth
 // during the upload (VmRSS sampled every 10 ms from /proc/<pid>/status, plus the VmHWM delta).
 // Targets: >= 60 % of baseline both ways; < 64 MB peak growth for a 1 GB upload.
-// Standalone: `node --import tsx bench/artifacts.ts` prints JSON. SIZE_MB overrides the size.
+// Standalone: `node --import tsx bench/artifacts.ts` prints JSON. SIZE_MB overrides the size, ROUNDS
+// the number of interleaved rounds (default 3).
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createHash, randomFillSync } from "node:crypto";
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import http from "node:http";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { combine, compare, figure, round } from "./support.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MB = 1024 * 1024;
@@ -124,29 +126,40 @@ async function download(url: string, target: string, file: string): Promise<stri
 }
 
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-export async function benchArtifacts(): Promise<Record<string, number>> {
+/**
+ * Rounds of: baseline copy, upload, baseline copy, download. Each transfer is compared with the
+ * baseline copy taken right before it, and the reported figures are totals over all rounds (bytes
+ * over seconds), so the ratio printed is exactly the quotient of the two figures printed with it.
+ */
+export async function benchArtifacts(): Promise<Record<string, unknown>> {
   const sizeMb = Number(process.env.SIZE_MB ?? 1024);
+  const rounds = Number(process.env.ROUNDS ?? 3);
   const bytes = sizeMb * MB;
   const work = mkdtempSync(path.join(tmpdir(), "registro-bench-artifacts-"));
   const source = path.join(work, "model.bin");
   let server: ChildProcess | null = null;
   try {
     const sha256 = await makeFile(source, bytes);
-
-    // Baseline: the same machine copying the file with sha256 hashing through Node streams. It is
-    // measured right before each transfer, so a busy shared machine skews both sides alike.
-    const baseline = async (): Promise<number> => {
-      const copy = path.join(work, "copy.bin");
+    type Sample = { work: number; seconds: number; load: number };
+    const timed = async (run: () => Promise<void>): Promise<Sample> => {
       const begin = process.hrtime.bigint();
-      const hash = createHash("sha256");
-      await pipeline(createReadStream(source, { highWaterMark: MB }), hashing(hash), createWriteStream(copy));
-      const elapsed = seconds(begin);
-      if (hash.digest("hex") !== sha256) throw new Error("baseline copy hashed differently");
-      rmSync(copy);
-      return sizeMb / elapsed;
+      await run();
+      return { work: sizeMb, seconds: seconds(begin), load: os.loadavg()[0] ?? 0 };
     };
+    // The machine's raw speed for the same job: read the file, hash it, write a copy.
+    const baseline = () =>
+      timed(async () => {
+        const copy = path.join(work, "copy.bin");
+        const hash = createHash("sha256");
+        await pipeline(
+          createReadStream(source, { highWaterMark: MB }),
+          hashing(hash),
+          createWriteStream(copy),
+        );
+        if (hash.digest("hex") !== sha256) throw new Error("baseline copy hashed differently");
+        rmSync(copy);
+      });
 
     const started = await startServer(path.join(work, "data"));
     server = started.child;
@@ -159,48 +172,63 @@ export async function benchArtifacts(): Promise<Record<string, number>> {
       {},
     );
     // Warm the route (module loading, first query) so it does not count as upload growth.
+    const warmup = readFileSync(path.join(ROOT, "package.json"));
     await upload(
       url,
       "/artifacts/bench/1/warmup.bin",
       path.join(ROOT, "package.json"),
-      readFileSync(path.join(ROOT, "package.json")).length,
-      createHash("sha256")
-        .update(readFileSync(path.join(ROOT, "package.json")))
-        .digest("hex"),
+      warmup.length,
+      createHash("sha256").update(warmup).digest("hex"),
     );
 
-    const baselineBeforeUpload = await baseline();
-    const before = memory(pid);
-    let peakRss = before.rss;
-    const sampler = setInterval(() => {
-      peakRss = Math.max(peakRss, memory(pid).rss);
-    }, 10);
-    let start = process.hrtime.bigint();
-    const status = await upload(url, "/artifacts/bench/1/model.bin", source, bytes, sha256);
-    const uploadSeconds = seconds(start);
-    clearInterval(sampler);
-    const after = memory(pid);
-    peakRss = Math.max(peakRss, after.rss);
-    if (status !== 201) throw new Error(`upload: HTTP ${status}`);
+    const samples = { baselineForUpload: [] as Sample[], upload: [] as Sample[] };
+    const downloads = { baselineForDownload: [] as Sample[], download: [] as Sample[] };
+    let peakGrowth = 0;
+    let rssBefore = 0;
+    for (let i = 1; i <= rounds; i++) {
+      samples.baselineForUpload.push(await baseline());
+      const before = memory(pid).rss;
+      if (i === 1) rssBefore = before;
+      let peakRss = before;
+      const sampler = setInterval(() => {
+        peakRss = Math.max(peakRss, memory(pid).rss);
+      }, 10);
+      let status = 0;
+      samples.upload.push(
+        await timed(async () => {
+          status = await upload(url, `/artifacts/bench/1/model-${i}.bin`, source, bytes, sha256);
+        }),
+      );
+      clearInterval(sampler);
+      peakGrowth = Math.max(peakGrowth, Math.max(peakRss, memory(pid).rss) - before);
+      if (status !== 201) throw new Error(`upload: HTTP ${status}`);
 
-    const baselineBeforeDownload = await baseline();
-    start = process.hrtime.bigint();
-    const downloaded = await download(url, "/artifacts/bench/1/model.bin", path.join(work, "downloaded.bin"));
-    const downloadSeconds = seconds(start);
-    if (downloaded !== sha256) throw new Error("download hashed differently");
-
-    const uploadMBps = sizeMb / uploadSeconds;
-    const downloadMBps = sizeMb / downloadSeconds;
+      downloads.baselineForDownload.push(await baseline());
+      downloads.download.push(
+        await timed(async () => {
+          const got = await download(
+            url,
+            `/artifacts/bench/1/model-${i}.bin`,
+            path.join(work, "downloaded.bin"),
+          );
+          if (got !== sha256) throw new Error("download hashed differently");
+          rmSync(path.join(work, "downloaded.bin"));
+        }),
+      );
+    }
+    const perRound = (list: Sample[]) =>
+      list.map((s) => ({ MBps: round(s.work / s.seconds), loadAverage1m: round(s.load, 2) }));
     return {
       artifactSizeMB: sizeMb,
-      baselineCopyWithSha256MBps: round((baselineBeforeUpload + baselineBeforeDownload) / 2),
-      uploadMBps: round(uploadMBps),
-      downloadMBps: round(downloadMBps),
-      uploadPercentOfBaseline: round((100 * uploadMBps) / baselineBeforeUpload),
-      downloadPercentOfBaseline: round((100 * downloadMBps) / baselineBeforeDownload),
-      serverRssBeforeUploadMB: round(before.rss / MB),
-      serverPeakRssGrowthDuringUploadMB: round((peakRss - before.rss) / MB),
-      serverHwmGrowthDuringUploadMB: round((after.hwm - before.hwm) / MB),
+      rounds,
+      upload: compare(combine(samples.upload, "MB/s"), combine(samples.baselineForUpload, "MB/s")),
+      download: compare(combine(downloads.download, "MB/s"), combine(downloads.baselineForDownload, "MB/s")),
+      uploadRounds: perRound(samples.upload),
+      baselineBeforeUploadRounds: perRound(samples.baselineForUpload),
+      downloadRounds: perRound(downloads.download),
+      baselineBeforeDownloadRounds: perRound(downloads.baselineForDownload),
+      serverRssBeforeUpload: figure(rssBefore / MB, "MB", 1),
+      serverPeakRssGrowthDuringUpload: figure(peakGrowth / MB, "MB", 1),
     };
   } finally {
     if (server?.pid !== undefined && server.exitCode === null) {

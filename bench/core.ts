@@ -1,10 +1,12 @@
 // Issue #2 benchmark: createModelVersion over HTTP with 8 concurrent clients against Registro on
-// SQLite, side by side with a bare yoga + raw SQLite insert baseline in the same run; and the p50
+// SQLite, side by side with a bare yoga + raw SQLite insert baseline in the same run (interleaved
+// rounds, both servers up throughout); and the p50
 // latency of createModelVersion on a model with 10 versions vs one with 10,000.
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import path from "node:path";
-import { closedLoop, percentile, postJson, round, spawnServer } from "./support.ts";
+import { closedLoop, combine, compare, figure, percentile, postJson, round, spawnServer } from "./support.ts";
+import type { LoadResult } from "./support.ts";
 
 const CREATE = `mutation($input: CreateModelVersionInput!) {
   createModelVersion(input: $input) { __typename ... on ModelVersionPayload { modelVersion { version } } }
@@ -41,81 +43,101 @@ async function latencyP50(url: string, name: string, samples: number): Promise<n
 }
 
 export async function benchCore(
-  options: { seconds?: number; concurrency?: number; bigModelVersions?: number } = {},
+  options: { seconds?: number; concurrency?: number; bigModelVersions?: number; rounds?: number } = {},
 ) {
   const seconds = options.seconds ?? 10;
   const concurrency = options.concurrency ?? 8;
   const bigModelVersions = options.bigModelVersions ?? 10_000;
+  const rounds = options.rounds ?? 3;
   const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-core-"));
+  // Both servers run side by side; their throughput rounds alternate, so a burst of background load
+  // on the shared machine lands on both alike instead of on whichever happened to run second.
+  const baseline = await spawnServer("bench/baselineServer.ts", { DATA_DIR: dir });
+  const registro = await spawnServer("src/main.ts", { DATA_DIR: path.join(dir, "registro") });
   try {
-    // Baseline first, alone on the machine.
-    const baseline = await spawnServer("bench/baselineServer.ts", { DATA_DIR: dir });
-    let baselineResult;
-    try {
-      const send = async () => {
-        const { status } = await postJson(`${baseline.url}/graphql`, {
-          query: `mutation($input: CreateInput!) { createModelVersion(input: $input) { version } }`,
-          variables: { input: { name: "bench", source: "s3://bench/model" } },
-        });
-        if (status !== 200) throw new Error(`baseline failed: ${status}`);
-      };
-      await closedLoop(concurrency, 2, send); // warm-up
-      baselineResult = await closedLoop(concurrency, seconds, send);
-    } finally {
-      await baseline.stop();
-    }
-
-    const registro = await spawnServer("src/main.ts", { DATA_DIR: path.join(dir, "registro") });
-    try {
-      await createModel(registro.url, "throughput");
-      await closedLoop(concurrency, 2, () => createVersion(registro.url, "throughput")); // warm-up
-      const registroResult = await closedLoop(concurrency, seconds, () =>
-        createVersion(registro.url, "throughput"),
-      );
-
-      await createModel(registro.url, "small");
-      for (let i = 0; i < 10; i++) await createVersion(registro.url, "small");
-      await createModel(registro.url, "big");
-      const fillStart = performance.now();
-      let filled = 0;
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (filled < bigModelVersions) {
-            filled++;
-            await createVersion(registro.url, "big");
-          }
-        }),
-      );
-      const fillSeconds = (performance.now() - fillStart) / 1000;
-      // Interleave the two samples so background noise hits both alike.
-      let small = 0;
-      let big = 0;
-      for (let round = 0; round < 5; round++) {
-        small += await latencyP50(registro.url, "small", 40);
-        big += await latencyP50(registro.url, "big", 40);
+    const sendBaseline = async () => {
+      const { status } = await postJson(`${baseline.url}/graphql`, {
+        query: `mutation($input: CreateInput!) { createModelVersion(input: $input) { version } }`,
+        variables: { input: { name: "bench", source: "s3://bench/model" } },
+      });
+      if (status !== 200) throw new Error(`baseline failed: ${status}`);
+    };
+    const sendRegistro = () => createVersion(registro.url, "throughput");
+    await createModel(registro.url, "throughput");
+    await closedLoop(concurrency, 2, sendBaseline); // warm-up
+    await closedLoop(concurrency, 2, sendRegistro);
+    const baselineRounds: LoadResult[] = [];
+    const registroRounds: LoadResult[] = [];
+    const loads: { baseline: number[]; registro: number[] } = { baseline: [], registro: [] };
+    for (let i = 0; i < rounds; i++) {
+      for (const side of i % 2 === 0
+        ? (["baseline", "registro"] as const)
+        : (["registro", "baseline"] as const)) {
+        const result = await closedLoop(
+          concurrency,
+          seconds / rounds,
+          side === "baseline" ? sendBaseline : sendRegistro,
+        );
+        (side === "baseline" ? baselineRounds : registroRounds).push(result);
+        loads[side].push(os.loadavg()[0] ?? 0);
       }
-      small /= 5;
-      big /= 5;
-      return {
-        concurrency,
-        seconds,
-        registroThroughput: round(registroResult.throughput, 1),
-        registroP50Ms: round(registroResult.p50Ms),
-        registroP99Ms: round(registroResult.p99Ms),
-        baselineThroughput: round(baselineResult.throughput, 1),
-        baselineP50Ms: round(baselineResult.p50Ms),
-        baselineP99Ms: round(baselineResult.p99Ms),
-        throughputRatio: round(registroResult.throughput / baselineResult.throughput, 3),
-        p50At10VersionsMs: round(small),
-        p50At10kVersionsMs: round(big),
-        latencyRatio10kTo10: round(big / small, 3),
-        bigModelVersions,
-        bigModelFillSeconds: round(fillSeconds, 1),
-      };
-    } finally {
-      await registro.stop();
     }
+    const throughput = (results: LoadResult[], load: number[]) =>
+      combine(
+        results.map((r, i) => ({ work: r.requests, seconds: r.seconds, load: load[i] ?? 0 })),
+        "versions/s",
+      );
+
+    await createModel(registro.url, "small");
+    for (let i = 0; i < 10; i++) await createVersion(registro.url, "small");
+    await createModel(registro.url, "big");
+    const fillStart = performance.now();
+    let filled = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (filled < bigModelVersions) {
+          filled++;
+          await createVersion(registro.url, "big");
+        }
+      }),
+    );
+    const fillSeconds = (performance.now() - fillStart) / 1000;
+    // Interleave the two samples so background noise hits both alike.
+    let small = 0;
+    let big = 0;
+    for (let i = 0; i < 5; i++) {
+      small += await latencyP50(registro.url, "small", 40);
+      big += await latencyP50(registro.url, "big", 40);
+    }
+    const p50At10 = figure(small / 5, "ms");
+    const p50At10k = figure(big / 5, "ms");
+    return {
+      concurrency,
+      seconds,
+      rounds,
+      throughput: compare(
+        throughput(registroRounds, loads.registro),
+        throughput(baselineRounds, loads.baseline),
+      ),
+      registroRounds: registroRounds.map((r, i) => ({
+        perSecond: round(r.throughput, 1),
+        p50Ms: round(r.p50Ms),
+        p99Ms: round(r.p99Ms),
+        loadAverage1m: round(loads.registro[i] ?? 0),
+      })),
+      baselineRounds: baselineRounds.map((r, i) => ({
+        perSecond: round(r.throughput, 1),
+        p50Ms: round(r.p50Ms),
+        p99Ms: round(r.p99Ms),
+        loadAverage1m: round(loads.baseline[i] ?? 0),
+      })),
+      // The same command on a model with 10,000 versions vs one with 10: the cost must not grow with history.
+      latency10kTo10: compare(p50At10k, p50At10),
+      bigModelVersions,
+      bigModelFill: figure(fillSeconds, "s", 1),
+    };
   } finally {
+    await Promise.all([baseline.stop(), registro.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

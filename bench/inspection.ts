@@ -6,14 +6,14 @@ import { createHash } from "node:crypto";
 import { createReadStream, mkdtempSync, rmSync } from "node:fs";
 import { open, rm, stat } from "node:fs/promises";
 import http from "node:http";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { crc32 } from "node:zlib";
 import { inspectArtifact } from "../src/inspection/index.ts";
 import { InspectionPool } from "../src/inspection/pool.ts";
-import { spawnServer } from "./support.ts";
-import type { ChildServer } from "./support.ts";
+import { compare, figure, round, spawnServer } from "./support.ts";
+import type { ChildServer, Figure } from "./support.ts";
 
 const GiB = 1024 ** 3;
 
@@ -144,7 +144,7 @@ async function writeTorchZip(path: string): Promise<void> {
 
 export async function benchInspection(
   workDir: string,
-): Promise<{ safetensors1GbMs: number; pytorch500MbMs: number }> {
+): Promise<{ safetensors1Gb: Figure; pytorch500Mb: Figure }> {
   const st = join(workDir, "bench-1gb.safetensors");
   const pt = join(workDir, "bench-500mb.pt");
   try {
@@ -158,7 +158,10 @@ export async function benchInspection(
     const pytorch500MbMs = performance.now() - t;
     if (a.verdict !== "SAFE" || b.verdict !== "SAFE")
       throw new Error(`bench inputs did not inspect cleanly: ${JSON.stringify([a.findings, b.findings])}`);
-    return { safetensors1GbMs, pytorch500MbMs };
+    return {
+      safetensors1Gb: figure(safetensors1GbMs, "ms", 0),
+      pytorch500Mb: figure(pytorch500MbMs, "ms", 0),
+    };
   } finally {
     await rm(st, { force: true });
     await rm(pt, { force: true });
@@ -222,8 +225,6 @@ function put(
   });
 }
 
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-
 /**
  * Upload throughput of the same large files through HTTP PUT with inspection on and off, on two
  * servers started the same way except for INSPECTION. Each measurement uploads to a fresh version
@@ -278,7 +279,13 @@ export async function benchInspectionUpload(): Promise<Record<string, unknown>> 
     const results: Record<string, unknown> = {};
     let model = 0;
     for (const input of inputs) {
-      type Run = { seconds: number; afterBodySeconds: number; verdict: string | null; format: string | null };
+      type Run = {
+        seconds: number;
+        afterBodySeconds: number;
+        verdict: string | null;
+        format: string | null;
+        load: number;
+      };
       const runs: Record<string, Run[]> = { off: [], on: [] };
       for (let i = 0; i < repeat; i++) {
         for (const mode of i % 2 === 0 ? modes : [...modes].reverse()) {
@@ -305,6 +312,7 @@ export async function benchInspectionUpload(): Promise<Record<string, unknown>> 
             afterBodySeconds: r.afterBodySeconds,
             verdict: r.body.artifact.verdict,
             format: r.body.artifact.format,
+            load: os.loadavg()[0] ?? 0,
           });
         }
       }
@@ -313,6 +321,8 @@ export async function benchInspectionUpload(): Promise<Record<string, unknown>> 
       const mb = input.size / MB;
       const off = median(runs.off!);
       const on = median(runs.on!);
+      const offFigure = { ...figure(mb / off.seconds, "MB/s", 1), loadAverage1m: round(off.load, 2) };
+      const onFigure = { ...figure(mb / on.seconds, "MB/s", 1), loadAverage1m: round(on.load, 2) };
       // What inspection itself costs, on a warm pool worker (as in the server after its first upload).
       const pool = new InspectionPool({ size: 1 });
       let warmInspectionMs: number;
@@ -326,15 +336,14 @@ export async function benchInspectionUpload(): Promise<Record<string, unknown>> 
       }
       results[input.name] = {
         sizeMB: round(mb),
-        inspectionOffMBps: round(mb / off.seconds),
-        inspectionOnMBps: round(mb / on.seconds),
-        onToOffRatio: round(off.seconds / on.seconds, 3),
+        // Median run of each mode; the ratio is on / off of exactly these two figures.
+        inspectionOnVsOff: compare(onFigure, offFigure),
         uploadSecondsOff: runs.off!.map((r) => round(r.seconds, 2)),
         uploadSecondsOn: runs.on!.map((r) => round(r.seconds, 2)),
         // From the last body byte sent to the answer: storing the tail, fsync, inspection, commit.
         afterBodyMsOff: runs.off!.map((r) => round(r.afterBodySeconds * 1000, 0)),
         afterBodyMsOn: runs.on!.map((r) => round(r.afterBodySeconds * 1000, 0)),
-        warmInspectionMs: round(warmInspectionMs, 0),
+        warmInspection: figure(warmInspectionMs, "ms", 0),
         verdictOn: on.verdict,
         formatOn: on.format,
         verdictOff: off.verdict,

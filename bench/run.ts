@@ -1,12 +1,16 @@
 // `npm run bench`: every benchmark, each side by side with its baseline in the same run, reported as
-// ratios. Select some with `npm run bench -- core artifacts`. Figures go to stdout as JSON.
+// ratios. Select some with `npm run bench -- core artifacts`. Figures go to stdout as JSON; stderr
+// gets one line per figure with the 1-minute load average it was measured under, and each ratio
+// beside the two figures it is the quotient of.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import os from "node:os";
 import path from "node:path";
 import { benchArtifacts } from "./artifacts.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
 import { benchSubscriptions } from "./subscriptions.ts";
+import type { Comparison, Figure } from "./support.ts";
 
 async function inspection() {
   const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-inspection-"));
@@ -28,8 +32,23 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
 const wanted = process.argv.slice(2);
 const selected = wanted.length > 0 ? wanted : Object.keys(suites);
 const results: Record<string, unknown> = {
-  machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+  machine: { cpus: os.cpus().length, node: process.version, loadAverageAtStart: os.loadavg() },
 };
+
+const isFigure = (v: unknown): v is Figure =>
+  typeof v === "object" && v !== null && "value" in v && "loadAverage1m" in v;
+
+/** One line per figure, with the load it was measured under; comparisons show both sides and the ratio. */
+function* report(prefix: string, value: unknown): Generator<string> {
+  if (isFigure(value)) {
+    yield `${prefix}: ${value.value} ${value.unit} (load ${value.loadAverage1m})`;
+  } else if (typeof value === "object" && value !== null && "ratio" in value && "baseline" in value) {
+    const c = value as Comparison;
+    yield `${prefix}: ${c.measured.value} ${c.measured.unit} (load ${c.measured.loadAverage1m}) vs baseline ${c.baseline.value} ${c.baseline.unit} (load ${c.baseline.loadAverage1m}) = ratio ${c.ratio}`;
+  } else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value)) yield* report(`${prefix}.${key}`, inner);
+  }
+}
 for (const name of selected) {
   const suite = suites[name];
   if (!suite) {
@@ -38,6 +57,7 @@ for (const name of selected) {
   }
   console.error(`== ${name}`);
   results[name] = await suite();
-  console.error(JSON.stringify(results[name], null, 2));
+  for (const line of report(name, results[name])) console.error(line);
 }
+results.machine = { ...(results.machine as object), loadAverageAtEnd: os.loadavg() };
 console.log(JSON.stringify(results, null, 2));

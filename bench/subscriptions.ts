@@ -21,6 +21,8 @@ import WebSocket from "ws";
 import type { DatabaseConfig } from "../src/config.ts";
 import { createRegistro } from "../src/registro.ts";
 import type { Registro } from "../src/registro.ts";
+import { figure, percentile } from "./support.ts";
+import type { Figure } from "./support.ts";
 
 const POSTGRES_URL =
   process.env.BENCH_POSTGRES_URL ??
@@ -123,11 +125,12 @@ async function until(condition: () => boolean, timeoutMs: number, what: string) 
   }
 }
 
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return Math.round((sorted[index] ?? NaN) * 100) / 100;
-}
+/** Percentile of unsorted samples. */
+const percentileOf = (values: readonly number[], p: number) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    p,
+  );
 
 /** Records when each position committed, through the writer's commit hook (measurement only). */
 function commitTimes(instance: Instance): Map<number, number> {
@@ -173,22 +176,22 @@ async function measureLatency(writer: Instance, reader: Instance, samples: numbe
   return { sendToEvent, commitToEvent };
 }
 
-async function benchSingleSubscriber(): Promise<Record<string, number>> {
+async function benchSingleSubscriber(): Promise<Record<string, Figure>> {
   const instance = await startSqliteInstance();
   try {
     const { sendToEvent, commitToEvent } = await measureLatency(instance, instance, LATENCY_SAMPLES);
     return {
-      sqlite_ws_send_to_event_p50_ms: percentile(sendToEvent, 50),
-      sqlite_ws_send_to_event_p99_ms: percentile(sendToEvent, 99),
-      sqlite_ws_commit_to_event_p50_ms: percentile(commitToEvent, 50),
-      sqlite_ws_commit_to_event_p99_ms: percentile(commitToEvent, 99),
+      sqlite_ws_send_to_event_p50_ms: figure(percentileOf(sendToEvent, 50), "ms"),
+      sqlite_ws_send_to_event_p99_ms: figure(percentileOf(sendToEvent, 99), "ms"),
+      sqlite_ws_commit_to_event_p50_ms: figure(percentileOf(commitToEvent, 50), "ms"),
+      sqlite_ws_commit_to_event_p99_ms: figure(percentileOf(commitToEvent, 99), "ms"),
     };
   } finally {
     await instance.close();
   }
 }
 
-async function benchFanOut(): Promise<Record<string, number>> {
+async function benchFanOut(): Promise<Record<string, Figure>> {
   const instance = await startSqliteInstance();
   const clients: Client[] = [];
   try {
@@ -220,8 +223,8 @@ async function benchFanOut(): Promise<Record<string, number>> {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     return {
-      fanout_1000_ws_all_notified_median_ms: percentile(rounds, 50),
-      fanout_1000_ws_all_notified_max_ms: percentile(rounds, 100),
+      fanout_1000_ws_all_notified_median_ms: figure(percentileOf(rounds, 50), "ms"),
+      fanout_1000_ws_all_notified_max_ms: figure(percentileOf(rounds, 100), "ms"),
     };
   } finally {
     await Promise.all(clients.map(async (c) => c.dispose()));
@@ -241,7 +244,7 @@ async function postgresReachable(): Promise<boolean> {
   }
 }
 
-async function benchCrossInstance(): Promise<Record<string, number>> {
+async function benchCrossInstance(): Promise<Record<string, Figure>> {
   if (!(await postgresReachable())) {
     console.warn(`PostgreSQL at ${POSTGRES_URL} is unreachable: skipping the cross-instance benchmark`);
     return {};
@@ -261,10 +264,10 @@ async function benchCrossInstance(): Promise<Record<string, number>> {
     const [a, b] = instances as [Instance, Instance];
     const { sendToEvent, commitToEvent } = await measureLatency(a, b, 200);
     return {
-      pg_cross_instance_send_to_event_p50_ms: percentile(sendToEvent, 50),
-      pg_cross_instance_send_to_event_p99_ms: percentile(sendToEvent, 99),
-      pg_cross_instance_commit_to_event_p50_ms: percentile(commitToEvent, 50),
-      pg_cross_instance_commit_to_event_p99_ms: percentile(commitToEvent, 99),
+      pg_cross_instance_send_to_event_p50_ms: figure(percentileOf(sendToEvent, 50), "ms"),
+      pg_cross_instance_send_to_event_p99_ms: figure(percentileOf(sendToEvent, 99), "ms"),
+      pg_cross_instance_commit_to_event_p50_ms: figure(percentileOf(commitToEvent, 50), "ms"),
+      pg_cross_instance_commit_to_event_p99_ms: figure(percentileOf(commitToEvent, 99), "ms"),
     };
   } finally {
     for (const instance of instances) await instance.close();
@@ -275,7 +278,7 @@ async function benchCrossInstance(): Promise<Record<string, number>> {
   }
 }
 
-export async function benchSubscriptions(): Promise<Record<string, number>> {
+export async function benchSubscriptions(): Promise<Record<string, Figure>> {
   return {
     ...(await benchSingleSubscriber()),
     ...(await benchFanOut()),

@@ -3,6 +3,7 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import http from "node:http";
 import net from "node:net";
+import os from "node:os";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -133,3 +134,40 @@ export async function closedLoop(
 }
 
 export const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/**
+ * One measured figure with the machine's 1-minute load average when it was taken: on a shared
+ * two-core machine a figure means little without it, so every figure a benchmark reports carries it.
+ */
+export interface Figure {
+  readonly value: number;
+  readonly unit: string;
+  readonly loadAverage1m: number;
+}
+
+export function figure(value: number, unit: string, digits = 2): Figure {
+  return { value: round(value, digits), unit, loadAverage1m: round(os.loadavg()[0] ?? 0, 2) };
+}
+
+/**
+ * A measured figure against its baseline from the same run. The ratio is computed from exactly the
+ * two figures printed beside it, never from other samples, so a reader can check it by hand.
+ */
+export interface Comparison {
+  readonly measured: Figure;
+  readonly baseline: Figure;
+  /** measured / baseline (for throughputs: the share of the baseline reached). */
+  readonly ratio: number;
+}
+
+export function compare(measured: Figure, baseline: Figure): Comparison {
+  return { measured, baseline, ratio: round(measured.value / baseline.value, 3) };
+}
+
+/** Folds equal-weight rounds into one figure: total work over total time, load averaged. */
+export function combine(rounds: readonly { work: number; seconds: number; load: number }[], unit: string) {
+  const work = rounds.reduce((sum, r) => sum + r.work, 0);
+  const seconds = rounds.reduce((sum, r) => sum + r.seconds, 0);
+  const load = rounds.reduce((sum, r) => sum + r.load, 0) / Math.max(1, rounds.length);
+  return { value: round(work / seconds, 2), unit, loadAverage1m: round(load, 2) } satisfies Figure;
+}
