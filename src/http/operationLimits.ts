@@ -5,11 +5,14 @@
 import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
+import { nestingLimitPlugin } from "./nestingLimit.ts";
 
-export const OPERATION_LIMITS = { maxDepth: 15, maxAliases: 30, maxTokens: 10_000 } as const;
+/** maxNesting bounds brackets of any kind (selections, lists, input objects) before parsing. */
+export const OPERATION_LIMITS = { maxDepth: 15, maxAliases: 30, maxTokens: 10_000, maxNesting: 128 } as const;
 
 export function operationLimitPlugins() {
   return [
+    nestingLimitPlugin(OPERATION_LIMITS.maxNesting),
     maxDepthPlugin({ n: OPERATION_LIMITS.maxDepth, exposeLimits: true, flattenFragments: true }),
     maxAliasesPlugin({ n: OPERATION_LIMITS.maxAliases, exposeLimits: true }),
     maxTokensPlugin({ n: OPERATION_LIMITS.maxTokens, exposeLimits: true }),

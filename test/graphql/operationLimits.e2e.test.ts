@@ -39,4 +39,24 @@ describe("operation limits", () => {
     const result = await server.gql(`{ registeredModels { nodes { ${fields} } } }`);
     expect(result.errors?.[0]?.message).toMatch(/token/i);
   });
+
+  it("refuses documents nested too deep for the parser before parsing them, over HTTP and WebSocket alike", async () => {
+    // Unclosed selections, nested list types and nested input objects each overflowed the recursive parser.
+    for (const query of [
+      "{ " + "a { ".repeat(3000),
+      "query($x: " + "[".repeat(5000) + "Int" + "]".repeat(5000) + ") { __typename }",
+      "{ registeredModel(name: " + "{a: ".repeat(4000) + "1" + "}".repeat(4000) + ") { name } }",
+    ]) {
+      const result = await server.gql(query);
+      expect(result.errors).toEqual([
+        expect.objectContaining({
+          message: expect.stringMatching(/nests brackets \d+ deep; at most 128/),
+          extensions: { code: "MAX_DEPTH_EXCEEDED", limit: OPERATION_LIMITS.maxNesting },
+        }),
+      ]);
+    }
+    // Within the limit, the document reaches the parser and its ordinary errors.
+    const shallow = await server.gql("{ " + "a { ".repeat(20));
+    expect(shallow.errors?.[0]?.message).toMatch(/Syntax Error: Expected Name/);
+  });
 });
