@@ -18,10 +18,10 @@ import type { Route } from "../../http/server.ts";
 import { sendJson } from "../../http/server.ts";
 import { findArtifact, resolveVersion, uploadArtifact } from "../artifactService.ts";
 import type { ArtifactDeps, ArtifactRecord, VersionSelector } from "../artifactService.ts";
-import type { ByteRange } from "../blobStore.ts";
 import { ARTIFACTS_PREFIX, artifactUrl } from "../downloadUrl.ts";
 import { ArtifactTooLargeError } from "../errors.ts";
 import { sendDomainError, sendError } from "./httpErrors.ts";
+import { announcedSha256, matchesEtag, parseRange } from "./transferHeaders.ts";
 
 interface Target {
   readonly modelName: string;
@@ -84,63 +84,7 @@ const headerOf = (req: IncomingMessage, name: string): string | null => {
   return (Array.isArray(value) ? value[0] : value) ?? null;
 };
 
-/**
- * The sha256 a client announced, from `Content-Digest: sha-256=:<base64>:` (RFC 9530) or
- * `X-Checksum-Sha256: <hex>`. Other algorithms in Content-Digest are ignored.
- */
-export function expectedDigest(req: IncomingMessage): string | null | ValidationError {
-  let fromContentDigest: string | null = null;
-  const contentDigest = headerOf(req, "content-digest");
-  if (contentDigest !== null) {
-    for (const member of contentDigest.split(",")) {
-      const match = /^\s*([A-Za-z0-9-]+)\s*=\s*:([A-Za-z0-9+/=]*):\s*$/.exec(member);
-      if (!match)
-        return new ValidationError("Content-Digest", "must be a dictionary like sha-256=:<base64>:");
-      if (match[1]!.toLowerCase() !== "sha-256") continue;
-      const bytes = Buffer.from(match[2]!, "base64");
-      if (bytes.length !== 32)
-        return new ValidationError("Content-Digest", "sha-256 must be 32 bytes, base64-encoded");
-      fromContentDigest = bytes.toString("hex");
-    }
-  }
-  let fromChecksum: string | null = null;
-  const checksum = headerOf(req, "x-checksum-sha256");
-  if (checksum !== null) {
-    if (!/^[0-9a-fA-F]{64}$/.test(checksum.trim()))
-      return new ValidationError("X-Checksum-Sha256", "must be 64 hexadecimal characters");
-    fromChecksum = checksum.trim().toLowerCase();
-  }
-  if (fromContentDigest !== null && fromChecksum !== null && fromContentDigest !== fromChecksum)
-    return new ValidationError("X-Checksum-Sha256", "disagrees with Content-Digest");
-  return fromContentDigest ?? fromChecksum;
-}
-
-/** A single `bytes=` range; null means "serve the whole representation" (absent, malformed or multi-range). */
-export function parseRange(header: string | null, size: number): ByteRange | "unsatisfiable" | null {
-  if (header === null) return null;
-  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!match) return null;
-  const [, first = "", last = ""] = match;
-  if (first === "" && last === "") return null;
-  if (first === "") {
-    const suffix = Number(last);
-    if (suffix === 0 || size === 0) return "unsatisfiable";
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(first);
-  if (last !== "" && Number(last) < start) return null;
-  if (start >= size) return "unsatisfiable";
-  return { start, end: last === "" ? size - 1 : Math.min(Number(last), size - 1) };
-}
-
 const etagOf = (sha256: string) => `"${sha256}"`;
-
-function matchesEtag(header: string, etag: string): boolean {
-  return header.split(",").some((candidate) => {
-    const value = candidate.trim().replace(/^W\//, "");
-    return value === "*" || value === etag;
-  });
-}
 
 function contentDisposition(path: string): string {
   const name = path.slice(path.lastIndexOf("/") + 1);
@@ -256,7 +200,7 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
   async function upload(req: IncomingMessage, res: ServerResponse, target: Target): Promise<void> {
     if (target.selector.kind !== "number")
       return sendDomainError(req, res, new ValidationError("version", "uploads address a version by number"));
-    const expected = expectedDigest(req);
+    const expected = announcedSha256(headerOf(req, "content-digest"), headerOf(req, "x-checksum-sha256"));
     if (expected instanceof DomainError) return sendDomainError(req, res, expected);
     const limit = Math.min(options.limits.maxArtifactBytes, options.limits.maxRequestBytes);
     const declaredLength = Number(headerOf(req, "content-length") ?? Number.NaN);
