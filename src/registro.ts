@@ -52,10 +52,14 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
   const liveEvents = await startLiveEvents(db, options.logger, options.subscriptions);
   const keepAlive = options.subscriptions?.webSocketKeepAliveMs;
   const blobs = new FsBlobStore(options.artifacts?.dir ?? path.join(options.dataDir, "blobs"));
-  // Leftovers of uploads cut short by a crash: never visible as blobs, removed before serving.
+  // Leftovers of uploads cut short by a crash: never visible as blobs. Only those of processes that
+  // are gone: other instances sharing the store may be receiving uploads right now.
   const abandoned = await blobs.cleanTemporaryFiles();
   if (abandoned > 0)
-    options.logger.warn({ files: abandoned }, "removed temporary files of interrupted uploads");
+    options.logger.warn(
+      { entries: abandoned, dir: blobs.tmpRoot },
+      "removed temporary files of uploads interrupted by a crash",
+    );
   const limits = {
     maxArtifactBytes: options.artifacts?.maxArtifactBytes ?? Number.MAX_SAFE_INTEGER,
     maxRequestBytes: options.artifacts?.maxRequestBytes ?? Number.MAX_SAFE_INTEGER,
@@ -96,6 +100,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     async close() {
       await app.close();
       await inspector.close();
+      await blobs.close();
       await liveEvents.close();
       await db.close();
     },
