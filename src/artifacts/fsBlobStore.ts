@@ -2,16 +2,19 @@
 //   sha256/ab/abcdef…         one file per distinct content, named by its digest (fan-out by 2 hex chars)
 //   tmp/<host>-<pid>-<rand>/  one folder per process for its uploads in progress (<uuid>.part), never
 //                             visible under sha256/ until complete and verified (see temporaryFolders.ts)
+//   corrupt/<sha256>          damage a check found in that blob (JSON): a file, not process memory, so
+//                             every instance sharing the root refuses the blob until it is healed
 // A write streams into the process's temp folder, fsyncs the file, renames it into place and fsyncs
 // the directory, so a crash at any point leaves either the complete blob or an orphaned temp file
 // (removed once its process is known to be gone). Several processes may share one root.
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, open, opendir, rename, rm, stat, unlink } from "node:fs/promises";
+import { mkdir, open, opendir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Transform } from "node:stream";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { BlobInfo, BlobStore, ByteRange, PutOptions, StoredBlob } from "./blobStore.ts";
+import { z } from "zod";
+import type { BlobDamage, BlobInfo, BlobStore, ByteRange, PutOptions, StoredBlob } from "./blobStore.ts";
 import { SHA256_HEX } from "./blobStore.ts";
 import { ArtifactDigestMismatchError, ArtifactTooLargeError, BlobNotFoundError } from "./errors.ts";
 import {
@@ -35,6 +38,21 @@ async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+};
+
+const damageSchema = z.object({
+  actual: z.string().nullable(),
+  size: z.number(),
+  detectedAt: z.coerce.date(),
+  detectedBy: z.string(),
+});
+
 export interface FsBlobStoreOptions {
   /** Another process's temp folder silent for this long is removed even if its owner may live. */
   readonly abandonedAfterMs?: number;
@@ -45,6 +63,7 @@ export interface FsBlobStoreOptions {
 export class FsBlobStore implements BlobStore {
   readonly root: string;
   private readonly blobsDir: string;
+  private readonly damageDir: string;
   /** Holds every process's temp folder. */
   readonly tmpRoot: string;
   private readonly temporary: TemporaryFolder;
@@ -54,6 +73,7 @@ export class FsBlobStore implements BlobStore {
   constructor(root: string, options: FsBlobStoreOptions = {}) {
     this.root = path.resolve(root);
     this.blobsDir = path.join(this.root, "sha256");
+    this.damageDir = path.join(this.root, "corrupt");
     this.tmpRoot = path.join(this.root, "tmp");
     this.temporary = new TemporaryFolder(this.tmpRoot, options.heartbeatMs ?? HEARTBEAT_MS);
     this.abandonedAfterMs = options.abandonedAfterMs ?? ABANDONED_AFTER_MS;
@@ -68,6 +88,11 @@ export class FsBlobStore implements BlobStore {
   pathOf(sha256: string): string {
     if (!SHA256_HEX.test(sha256)) throw new Error(`not a sha256 digest: ${JSON.stringify(sha256)}`);
     return path.join(this.blobsDir, sha256.slice(0, 2), sha256);
+  }
+
+  private damageFileOf(sha256: string): string {
+    if (!SHA256_HEX.test(sha256)) throw new Error(`not a sha256 digest: ${JSON.stringify(sha256)}`);
+    return path.join(this.damageDir, sha256);
   }
 
   private init(): Promise<void> {
@@ -129,6 +154,8 @@ export class FsBlobStore implements BlobStore {
       // garbage-collection clock so a blob about to be referenced again is not collected meanwhile.
       await rename(temp, target);
       await fsyncDirectory(dir);
+      // These bytes hash to their name, so whatever damage was recorded is gone with the old copy.
+      await this.clearDamage(sha256);
       return { sha256, size, created: !existed };
     } catch (error) {
       await rm(temp, { force: true });
@@ -169,11 +196,12 @@ export class FsBlobStore implements BlobStore {
     if (!SHA256_HEX.test(sha256)) return false;
     try {
       await unlink(this.pathOf(sha256));
-      return true;
     } catch (error) {
       if (isMissing(error)) return false;
       throw error;
     }
+    await this.clearDamage(sha256);
+    return true;
   }
 
   async *list(): AsyncIterable<BlobInfo> {
@@ -186,6 +214,56 @@ export class FsBlobStore implements BlobStore {
         const info = await this.stat(entry.name);
         if (info) yield info;
       }
+    }
+  }
+
+  async damage(sha256: string): Promise<BlobDamage | null> {
+    if (!SHA256_HEX.test(sha256)) return null;
+    const file = this.damageFileOf(sha256);
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+    const parsed = damageSchema.safeParse(parseJson(text));
+    if (parsed.success) return parsed.data;
+    // Written by hand or by a future version: the file's presence is what counts.
+    const info = await stat(file).catch(() => null);
+    return { actual: null, size: -1, detectedAt: info?.mtime ?? new Date(0), detectedBy: "unknown" };
+  }
+
+  async recordDamage(sha256: string, damage: BlobDamage, seen: BlobInfo): Promise<boolean> {
+    const file = this.damageFileOf(sha256);
+    const current = await this.stat(sha256);
+    if (
+      current === null ||
+      current.size !== seen.size ||
+      current.modifiedAt.getTime() !== seen.modifiedAt.getTime()
+    )
+      return false;
+    await mkdir(this.damageDir, { recursive: true });
+    // Written aside and renamed, so no reader ever sees half a record.
+    const temp = `${file}.${randomUUID()}.tmp`;
+    try {
+      await writeFile(temp, JSON.stringify(damage), { mode: 0o644 });
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    return true;
+  }
+
+  async clearDamage(sha256: string): Promise<boolean> {
+    if (!SHA256_HEX.test(sha256)) return false;
+    try {
+      await unlink(this.damageFileOf(sha256));
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
     }
   }
 }

@@ -192,6 +192,37 @@ describe("FsBlobStore", () => {
     expect(existsSync(beating.tmpDir)).toBe(false);
   });
 
+  it("records damage for every instance, and forgets it when the bytes are replaced or deleted", async () => {
+    const stored = await store.put(Readable.from([Buffer.from("precious")]));
+    age(store.pathOf(stored.sha256), 60_000);
+    const seen = (await store.stat(stored.sha256))!;
+    const damage = { actual: sha256("x"), size: 8, detectedAt: new Date(), detectedBy: "download" };
+    expect(await store.damage(stored.sha256)).toBeNull();
+    expect(await store.recordDamage(stored.sha256, damage, seen)).toBe(true);
+    const other = new FsBlobStore(root);
+    expect(await other.damage(stored.sha256)).toEqual(damage);
+
+    // The identical bytes replace the damaged copy, and the record goes with it.
+    await other.put(Readable.from([Buffer.from("precious")]));
+    expect(await store.damage(stored.sha256)).toBeNull();
+    // A check that read the old copy must not condemn the new one.
+    expect(await store.recordDamage(stored.sha256, damage, seen)).toBe(false);
+    expect(await store.damage(stored.sha256)).toBeNull();
+
+    const fresh = (await store.stat(stored.sha256))!;
+    expect(await store.recordDamage(stored.sha256, damage, fresh)).toBe(true);
+    expect(await store.clearDamage(stored.sha256)).toBe(true);
+    expect(await store.clearDamage(stored.sha256)).toBe(false);
+
+    // A record whose content is unreadable still marks the blob.
+    writeFileSync(path.join(root, "corrupt", stored.sha256), "{not json");
+    expect(await store.damage(stored.sha256)).toMatchObject({ actual: null, detectedBy: "unknown" });
+    expect(await store.delete(stored.sha256)).toBe(true);
+    expect(await store.damage(stored.sha256)).toBeNull();
+    expect(await store.damage("../../etc/passwd")).toBeNull();
+    await other.close();
+  });
+
   it("reports missing blobs and refuses names that are not digests", async () => {
     const absent = sha256("absent");
     await expect(store.open(absent)).rejects.toBeInstanceOf(BlobNotFoundError);
