@@ -6,6 +6,7 @@ import { createArtifactInspector } from "./artifacts/artifactInspector.ts";
 import type { ArtifactInspector, InspectionConfig } from "./artifacts/artifactInspector.ts";
 import { artifactRoute } from "./artifacts/http/artifactRoute.ts";
 import { graphqlUploadHandler } from "./artifacts/http/graphqlUploads.ts";
+import { IntegrityMonitor } from "./artifacts/blobIntegrity.ts";
 import { FsBlobStore } from "./artifacts/fsBlobStore.ts";
 import { defaultInspectionWorkers } from "./config.ts";
 import type { ArtifactConfig, DatabaseConfig } from "./config.ts";
@@ -42,6 +43,8 @@ export interface Registro {
   readonly blobs: FsBlobStore;
   /** Inspects artifact bytes on upload and re-inspection (a pool of worker threads). */
   readonly inspector: ArtifactInspector;
+  /** Damaged artifact bytes this process's downloads found (`failures`, for health checks). */
+  readonly integrity: IntegrityMonitor;
   /** Stops accepting requests, finishes in-flight work, and closes the database. */
   close(): Promise<void>;
 }
@@ -71,11 +74,13 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       ? {}
       : { timeBudgetMs: options.inspection.timeBudgetMs }),
   });
+  const integrity = new IntegrityMonitor(blobs, options.logger);
   const artifacts = artifactRoute({
     db,
     blobs,
     limits,
     inspector,
+    integrity,
     logger: options.logger,
     commands: () => app.commands,
   });
@@ -85,6 +90,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     ...(options.clock ? { clock: options.clock } : {}),
     liveEvents,
     inspector,
+    blobs,
     onCommitted: (events) => liveEvents.committed(events),
     ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
     routes: [artifacts],
@@ -97,6 +103,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     migrationsApplied,
     blobs,
     inspector,
+    integrity,
     async close() {
       await app.close();
       await inspector.close();
