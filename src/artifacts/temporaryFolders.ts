@@ -138,8 +138,9 @@ export class TemporaryFolder {
       await utimes(this.ownerFile, now, now);
     } catch {
       // Removed under us (by an operator, or an older Registro that emptied tmp/ at start-up): put
-      // it back, so that this process's uploads keep a home that others recognise as owned.
-      await this.create().catch(() => undefined);
+      // it back, so that this process's uploads keep a home that others recognise as owned. Not
+      // when it was released meanwhile: that would leave a folder behind.
+      if (this.heartbeat !== null) await this.create().catch(() => undefined);
     }
   }
 
