@@ -6,6 +6,7 @@ import { createArtifactInspector } from "./artifacts/artifactInspector.ts";
 import type { ArtifactInspector, InspectionConfig } from "./artifacts/artifactInspector.ts";
 import { artifactRoute } from "./artifacts/http/artifactRoute.ts";
 import { graphqlUploadHandler } from "./artifacts/http/graphqlUploads.ts";
+import { IntegrityMonitor } from "./artifacts/blobIntegrity.ts";
 import { FsBlobStore } from "./artifacts/fsBlobStore.ts";
 import { defaultInspectionWorkers } from "./config.ts";
 import type { ArtifactConfig, DatabaseConfig } from "./config.ts";
@@ -42,6 +43,8 @@ export interface Registro {
   readonly blobs: FsBlobStore;
   /** Inspects artifact bytes on upload and re-inspection (a pool of worker threads). */
   readonly inspector: ArtifactInspector;
+  /** Damaged artifact bytes this process's downloads found (`failures`, for health checks). */
+  readonly integrity: IntegrityMonitor;
   /** Stops accepting requests, finishes in-flight work, and closes the database. */
   close(): Promise<void>;
 }
@@ -52,10 +55,14 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
   const liveEvents = await startLiveEvents(db, options.logger, options.subscriptions);
   const keepAlive = options.subscriptions?.webSocketKeepAliveMs;
   const blobs = new FsBlobStore(options.artifacts?.dir ?? path.join(options.dataDir, "blobs"));
-  // Leftovers of uploads cut short by a crash: never visible as blobs, removed before serving.
+  // Leftovers of uploads cut short by a crash: never visible as blobs. Only those of processes that
+  // are gone: other instances sharing the store may be receiving uploads right now.
   const abandoned = await blobs.cleanTemporaryFiles();
   if (abandoned > 0)
-    options.logger.warn({ files: abandoned }, "removed temporary files of interrupted uploads");
+    options.logger.warn(
+      { entries: abandoned, dir: blobs.tmpRoot },
+      "removed temporary files of uploads interrupted by a crash",
+    );
   const limits = {
     maxArtifactBytes: options.artifacts?.maxArtifactBytes ?? Number.MAX_SAFE_INTEGER,
     maxRequestBytes: options.artifacts?.maxRequestBytes ?? Number.MAX_SAFE_INTEGER,
@@ -67,11 +74,13 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       ? {}
       : { timeBudgetMs: options.inspection.timeBudgetMs }),
   });
+  const integrity = new IntegrityMonitor(blobs, options.logger);
   const artifacts = artifactRoute({
     db,
     blobs,
     limits,
     inspector,
+    integrity,
     logger: options.logger,
     commands: () => app.commands,
   });
@@ -81,6 +90,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     ...(options.clock ? { clock: options.clock } : {}),
     liveEvents,
     inspector,
+    blobs,
     onCommitted: (events) => liveEvents.committed(events),
     ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
     routes: [artifacts],
@@ -93,9 +103,11 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     migrationsApplied,
     blobs,
     inspector,
+    integrity,
     async close() {
       await app.close();
       await inspector.close();
+      await blobs.close();
       await liveEvents.close();
       await db.close();
     },

@@ -28,6 +28,7 @@ import { inspectionFromRow } from "../projections/modelVersionArtifacts/evolve.t
 import type { ArtifactView } from "../projections/modelVersionArtifacts/evolve.ts";
 import { MAX_INSPECTIONS_PER_COMMAND } from "../domain/registeredModel/decide.ts";
 import type { ArtifactInspector } from "./artifactInspector.ts";
+import { artifactIntegrity } from "./blobIntegrity.ts";
 import type { BlobStore, StoredBlob } from "./blobStore.ts";
 import { guessMediaType } from "./mediaTypes.ts";
 
@@ -226,6 +227,45 @@ export async function attachArtifact(
   if (view === undefined)
     throw new Error(`artifact ${target.path} missing from the projection after its event`);
   return { artifact: { ...view, modelName: target.modelName, version: target.version }, outcome };
+}
+
+/**
+ * The artifact at `path` when it exists and its stored bytes are missing or known to be damaged:
+ * an upload to it may restore them (healArtifact) instead of being refused as a duplicate.
+ */
+export async function findDamagedArtifact(
+  db: Db,
+  blobs: BlobStore,
+  modelName: string,
+  version: number,
+  path: string,
+): Promise<ArtifactRecord | null> {
+  const resolved = await resolveVersion(db, modelName, { kind: "number", version });
+  if (resolved instanceof DomainError) return null;
+  const artifact = await findArtifact(db, resolved, path);
+  if (artifact instanceof DomainError) return null;
+  return (await artifactIntegrity(blobs, artifact)) === "OK" ? null : artifact;
+}
+
+/**
+ * Stores bytes uploaded again for an artifact whose stored copy is damaged or missing. Only the
+ * identical bytes are kept, replacing the damaged copy (which also clears its recorded damage).
+ */
+export async function healArtifact(
+  deps: ArtifactDeps,
+  artifact: ArtifactRecord,
+  body: Readable | AsyncIterable<Uint8Array>,
+): Promise<StoredBlob | DomainError> {
+  try {
+    return await deps.blobs.put(body, {
+      expectedSha256: artifact.sha256,
+      maxBytes: Math.min(deps.limits.maxArtifactBytes, deps.limits.maxRequestBytes),
+      limitScope: deps.limits.maxArtifactBytes <= deps.limits.maxRequestBytes ? "artifact" : "request",
+    });
+  } catch (error) {
+    if (error instanceof DomainError) return error;
+    throw error;
+  }
 }
 
 /** PUT: checks, streams the body into the blob store (hashing, bounded), then records the artifact. */

@@ -7,9 +7,6 @@ import { artifactReferences, referencedBlobs } from "./artifactReferences.ts";
 import type { BlobInfo } from "./blobStore.ts";
 import type { FsBlobStore } from "./fsBlobStore.ts";
 
-/** Temp files younger than this may belong to an upload in progress in a running server. */
-const TEMP_FILE_MIN_AGE_MS = 24 * 60 * 60 * 1000;
-
 export interface GcOptions {
   readonly olderThanMs: number;
   /** Report only (the default of the CLI). */
@@ -49,9 +46,8 @@ export async function collectGarbage(db: Db, blobs: FsBlobStore, options: GcOpti
       if (current === null || current.modifiedAt.getTime() > cutoff) continue;
       if (await blobs.delete(candidate.sha256)) deleted.push(candidate);
     }
-    temporaryFilesRemoved = await blobs.cleanTemporaryFiles(
-      Math.max(options.olderThanMs, TEMP_FILE_MIN_AGE_MS),
-    );
+    // Only temp files of processes that are gone: running servers' uploads are left alone.
+    temporaryFilesRemoved = await blobs.cleanTemporaryFiles();
   }
   const gone = new Set(deleted.map((b) => b.sha256));
   const raced: string[] = [];

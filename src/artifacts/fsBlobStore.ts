@@ -1,18 +1,28 @@
 // The local-filesystem BlobStore. Layout under the root:
-//   sha256/ab/abcdef…   one file per distinct content, named by its digest (fan-out by 2 hex chars)
-//   tmp/<uuid>.part     uploads in progress; never visible under sha256/ until complete and verified
-// A write streams into tmp/, fsyncs the file, renames it into place and fsyncs the directory, so a
-// crash at any point leaves either the complete blob or an orphaned temp file (removed at start-up).
+//   sha256/ab/abcdef…         one file per distinct content, named by its digest (fan-out by 2 hex chars)
+//   tmp/<host>-<pid>-<rand>/  one folder per process for its uploads in progress (<uuid>.part), never
+//                             visible under sha256/ until complete and verified (see temporaryFolders.ts)
+//   corrupt/<sha256>          damage a check found in that blob (JSON): a file, not process memory, so
+//                             every instance sharing the root refuses the blob until it is healed
+// A write streams into the process's temp folder, fsyncs the file, renames it into place and fsyncs
+// the directory, so a crash at any point leaves either the complete blob or an orphaned temp file
+// (removed once its process is known to be gone). Several processes may share one root.
 import { createHash, randomUUID } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir, open, opendir, readdir, rename, rm, stat, unlink } from "node:fs/promises";
+import { mkdir, open, opendir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Transform } from "node:stream";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { BlobInfo, BlobStore, ByteRange, PutOptions, StoredBlob } from "./blobStore.ts";
+import { z } from "zod";
+import type { BlobDamage, BlobInfo, BlobStore, ByteRange, PutOptions, StoredBlob } from "./blobStore.ts";
 import { SHA256_HEX } from "./blobStore.ts";
 import { ArtifactDigestMismatchError, ArtifactTooLargeError, BlobNotFoundError } from "./errors.ts";
+import {
+  ABANDONED_AFTER_MS,
+  HEARTBEAT_MS,
+  TemporaryFolder,
+  removeAbandonedTemporaryFiles,
+} from "./temporaryFolders.ts";
 
 /** Buffering per stream stage: big enough that a 64 KiB socket chunk does not stall the pipe, small enough to keep memory flat. */
 const STREAM_BUFFER = 1024 * 1024;
@@ -28,16 +38,50 @@ async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
+const parseJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+};
+
+const damageSchema = z.object({
+  actual: z.string().nullable(),
+  size: z.number(),
+  detectedAt: z.coerce.date(),
+  detectedBy: z.string(),
+});
+
+export interface FsBlobStoreOptions {
+  /** Another process's temp folder silent for this long is removed even if its owner may live. */
+  readonly abandonedAfterMs?: number;
+  /** How often this process refreshes the heartbeat of its own temp folder. */
+  readonly heartbeatMs?: number;
+}
+
 export class FsBlobStore implements BlobStore {
   readonly root: string;
   private readonly blobsDir: string;
-  readonly tmpDir: string;
+  private readonly damageDir: string;
+  /** Holds every process's temp folder. */
+  readonly tmpRoot: string;
+  private readonly temporary: TemporaryFolder;
+  private readonly abandonedAfterMs: number;
   private ready: Promise<void> | null = null;
 
-  constructor(root: string) {
+  constructor(root: string, options: FsBlobStoreOptions = {}) {
     this.root = path.resolve(root);
     this.blobsDir = path.join(this.root, "sha256");
-    this.tmpDir = path.join(this.root, "tmp");
+    this.damageDir = path.join(this.root, "corrupt");
+    this.tmpRoot = path.join(this.root, "tmp");
+    this.temporary = new TemporaryFolder(this.tmpRoot, options.heartbeatMs ?? HEARTBEAT_MS);
+    this.abandonedAfterMs = options.abandonedAfterMs ?? ABANDONED_AFTER_MS;
+  }
+
+  /** This process's folder for uploads in progress (created by the first upload). */
+  get tmpDir(): string {
+    return this.temporary.path;
   }
 
   /** Where the blob with this digest lives (it may not exist). */
@@ -46,36 +90,39 @@ export class FsBlobStore implements BlobStore {
     return path.join(this.blobsDir, sha256.slice(0, 2), sha256);
   }
 
+  private damageFileOf(sha256: string): string {
+    if (!SHA256_HEX.test(sha256)) throw new Error(`not a sha256 digest: ${JSON.stringify(sha256)}`);
+    return path.join(this.damageDir, sha256);
+  }
+
   private init(): Promise<void> {
     this.ready ??= (async () => {
       await mkdir(this.blobsDir, { recursive: true });
-      await mkdir(this.tmpDir, { recursive: true });
+      await mkdir(this.tmpRoot, { recursive: true });
     })();
     return this.ready;
   }
 
   /**
-   * Removes temp files of uploads that never finished (the process died mid-upload). Call once at
-   * start-up, before accepting uploads: a store directory belongs to one server process.
+   * Removes temp files of uploads that never finished because their process died: the temp folders
+   * of processes known to be gone or silent for too long, and stale loose files. Never touches the
+   * folders of live processes, so any instance sharing the store may call it (at start-up; gc).
    */
-  async cleanTemporaryFiles(olderThanMs = 0): Promise<number> {
+  async cleanTemporaryFiles(): Promise<number> {
     await this.init();
-    const cutoff = Date.now() - olderThanMs;
-    let removed = 0;
-    for (const name of await readdir(this.tmpDir)) {
-      const file = path.join(this.tmpDir, name);
-      const info = await stat(file).catch(() => null);
-      if (info === null || info.mtimeMs > cutoff) continue;
-      await rm(file, { force: true, recursive: true });
-      removed++;
-    }
-    return removed;
+    return removeAbandonedTemporaryFiles(this.tmpRoot, this.tmpDir, this.abandonedAfterMs);
+  }
+
+  /** Stops the temp folder's heartbeat and removes the folder (uploads still running fail). */
+  async close(): Promise<void> {
+    await this.temporary.release();
   }
 
   async put(source: Readable | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<StoredBlob> {
     await this.init();
     const { expectedSha256, maxBytes } = options;
-    const temp = path.join(this.tmpDir, `${randomUUID()}.part`);
+    const tempName = `${randomUUID()}.part`;
+    const temp = path.join(this.tmpDir, tempName);
     const hash = createHash("sha256");
     let size = 0;
     const meter = new Transform({
@@ -91,12 +138,9 @@ export class FsBlobStore implements BlobStore {
       },
     });
     try {
+      const file = await this.temporary.createFile(tempName);
       // `flush` fsyncs the file before it is closed, so the rename below publishes durable bytes.
-      await pipeline(
-        source,
-        meter,
-        createWriteStream(temp, { flags: "wx", mode: 0o644, flush: true, highWaterMark: STREAM_BUFFER }),
-      );
+      await pipeline(source, meter, file.createWriteStream({ flush: true, highWaterMark: STREAM_BUFFER }));
       const sha256 = hash.digest("hex");
       if (expectedSha256 !== undefined && expectedSha256 !== sha256)
         throw new ArtifactDigestMismatchError(expectedSha256, sha256);
@@ -110,6 +154,8 @@ export class FsBlobStore implements BlobStore {
       // garbage-collection clock so a blob about to be referenced again is not collected meanwhile.
       await rename(temp, target);
       await fsyncDirectory(dir);
+      // These bytes hash to their name, so whatever damage was recorded is gone with the old copy.
+      await this.clearDamage(sha256);
       return { sha256, size, created: !existed };
     } catch (error) {
       await rm(temp, { force: true });
@@ -150,11 +196,12 @@ export class FsBlobStore implements BlobStore {
     if (!SHA256_HEX.test(sha256)) return false;
     try {
       await unlink(this.pathOf(sha256));
-      return true;
     } catch (error) {
       if (isMissing(error)) return false;
       throw error;
     }
+    await this.clearDamage(sha256);
+    return true;
   }
 
   async *list(): AsyncIterable<BlobInfo> {
@@ -167,6 +214,56 @@ export class FsBlobStore implements BlobStore {
         const info = await this.stat(entry.name);
         if (info) yield info;
       }
+    }
+  }
+
+  async damage(sha256: string): Promise<BlobDamage | null> {
+    if (!SHA256_HEX.test(sha256)) return null;
+    const file = this.damageFileOf(sha256);
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      if (isMissing(error)) return null;
+      throw error;
+    }
+    const parsed = damageSchema.safeParse(parseJson(text));
+    if (parsed.success) return parsed.data;
+    // Written by hand or by a future version: the file's presence is what counts.
+    const info = await stat(file).catch(() => null);
+    return { actual: null, size: -1, detectedAt: info?.mtime ?? new Date(0), detectedBy: "unknown" };
+  }
+
+  async recordDamage(sha256: string, damage: BlobDamage, seen: BlobInfo): Promise<boolean> {
+    const file = this.damageFileOf(sha256);
+    const current = await this.stat(sha256);
+    if (
+      current === null ||
+      current.size !== seen.size ||
+      current.modifiedAt.getTime() !== seen.modifiedAt.getTime()
+    )
+      return false;
+    await mkdir(this.damageDir, { recursive: true });
+    // Written aside and renamed, so no reader ever sees half a record.
+    const temp = `${file}.${randomUUID()}.tmp`;
+    try {
+      await writeFile(temp, JSON.stringify(damage), { mode: 0o644 });
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+    return true;
+  }
+
+  async clearDamage(sha256: string): Promise<boolean> {
+    if (!SHA256_HEX.test(sha256)) return false;
+    try {
+      await unlink(this.damageFileOf(sha256));
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw error;
     }
   }
 }

@@ -13,13 +13,26 @@ const SIZE_UNITS: Record<string, number> = {
   tib: 2 ** 40,
 };
 
+/**
+ * Splits `512 MiB` into its number and unit, by hand rather than with `\s*(\d+)\s*([a-z]*)\s*`,
+ * whose adjacent optional parts backtrack quadratically on a long run of spaces.
+ */
+function numberAndUnit(text: string): { value: number; unit: string } | null {
+  const trimmed = text.trim();
+  let end = 0;
+  while (end < trimmed.length && "0123456789.".includes(trimmed.charAt(end))) end++;
+  const number = trimmed.slice(0, end);
+  if (!/^\d+(\.\d+)?$/.test(number)) return null;
+  return { value: Number(number), unit: trimmed.slice(end).trim().toLowerCase() };
+}
+
 /** Parses `1048576`, `512MiB`, `1.5GB`… into bytes, or returns null when it is not a size. */
 export function parseByteSize(text: string): number | null {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
-  if (!match) return null;
-  const unit = SIZE_UNITS[(match[2] ?? "").toLowerCase()];
-  if (unit === undefined) return null;
-  const bytes = Math.floor(Number(match[1]) * unit);
+  const parsed = numberAndUnit(text);
+  const unit =
+    parsed === null || !Object.hasOwn(SIZE_UNITS, parsed.unit) ? undefined : SIZE_UNITS[parsed.unit];
+  if (parsed === null || unit === undefined) return null;
+  const bytes = Math.floor(parsed.value * unit);
   return Number.isSafeInteger(bytes) ? bytes : null;
 }
 
@@ -34,10 +47,10 @@ const DURATION_UNITS: Record<string, number> = {
 
 /** Parses `30s`, `12h`, `7d`, `2w` into milliseconds, or returns null. */
 export function parseDuration(text: string): number | null {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/i.exec(text);
-  if (!match) return null;
-  const unit = DURATION_UNITS[(match[2] ?? "").toLowerCase()];
-  return unit === undefined ? null : Math.round(Number(match[1]) * unit);
+  const parsed = numberAndUnit(text);
+  const unit =
+    parsed === null || !Object.hasOwn(DURATION_UNITS, parsed.unit) ? undefined : DURATION_UNITS[parsed.unit];
+  return parsed === null || unit === undefined ? null : Math.round(parsed.value * unit);
 }
 
 export function formatBytes(bytes: number): string {

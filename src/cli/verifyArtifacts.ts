@@ -1,5 +1,6 @@
 // `npm run verify`: re-hashes every artifact blob and checks every artifact the log references is
-// stored with its recorded size. Exits 1 when anything is corrupt or missing (2 on usage errors).
+// stored with its recorded size, naming the model, version and path of each damaged or missing one.
+// Exits 1 when anything is corrupt or missing (2 on usage errors).
 import { Command, CommanderError } from "commander";
 import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
 import { formatVerifyReport, verifyBlobs } from "../artifacts/verifyBlobs.ts";
@@ -26,12 +27,14 @@ export async function runVerify(
   const { json } = program.opts<{ json?: boolean }>();
   const config = loadConfig(env);
   const db = openDatabase(config.database);
+  const blobs = new FsBlobStore(config.artifacts.dir);
   try {
-    const report = await verifyBlobs(db.reader, new FsBlobStore(config.artifacts.dir));
+    const report = await verifyBlobs(db.reader, blobs);
     if (json) print(JSON.stringify(report, null, 2));
     else for (const line of formatVerifyReport(report)) print(line);
     return report.ok ? 0 : 1;
   } finally {
+    await blobs.close();
     await db.close();
   }
 }

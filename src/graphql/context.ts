@@ -1,5 +1,6 @@
 import type { CommandDeps, RequestMetadata } from "../application/executeCommand.ts";
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
+import type { BlobStore } from "../artifacts/blobStore.ts";
 import type { Database } from "../db/database.ts";
 import type { EventHub } from "../subscriptions/eventHub.ts";
 
@@ -11,4 +12,6 @@ export interface GraphQLContext extends RequestMetadata {
   readonly events: EventHub;
   /** Inspects artifact bytes (uploads, re-inspection). */
   readonly inspector: ArtifactInspector;
+  /** Where artifact bytes live (for Artifact.integrity). */
+  readonly blobs: BlobStore;
 }

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { CommandDeps } from "../application/executeCommand.ts";
 import { disabledInspector } from "../artifacts/artifactInspector.ts";
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
+import type { BlobStore } from "../artifacts/blobStore.ts";
 import type { Database } from "../db/database.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import type { GraphQLContext } from "../graphql/context.ts";
@@ -42,6 +43,8 @@ export interface AppOptions {
   readonly liveEvents: LiveEvents;
   /** Inspects artifacts for GraphQL uploads and re-inspection (default: inspection off). */
   readonly inspector?: ArtifactInspector;
+  /** Where artifact bytes live (GraphQL reports their integrity). */
+  readonly blobs: BlobStore;
   /** WebSocket ping interval (ms); a client that does not answer within it is dropped. Default 12,000. */
   readonly webSocketKeepAliveMs?: number;
 }
@@ -95,6 +98,7 @@ export function createApp(options: AppOptions): App {
       commands,
       events: options.liveEvents.hub,
       inspector: options.inspector ?? disabledInspector,
+      blobs: options.blobs,
       ...requestMetadata(request.headers),
     }),
   });

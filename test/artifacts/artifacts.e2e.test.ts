@@ -2,7 +2,7 @@
 // downloads by version, alias and stage (ranges, conditional requests, HEAD), digests, limits, path
 // attacks, registration status rules, interrupted uploads, verify and garbage collection.
 import { createHash, randomBytes } from "node:crypto";
-import { openSync, readdirSync, readSync, rmSync, writeFileSync, writeSync, closeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, writeSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -15,6 +15,7 @@ import { createRegistro } from "../../src/registro.ts";
 import { createTestDatabase, providers } from "../support/databases.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
+import { startUploadingProcess } from "../support/uploadingProcess.ts";
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 const b64 = (hex: string) => Buffer.from(hex, "hex").toString("base64");
@@ -44,14 +45,17 @@ function rawRequest(
   });
 }
 
+/** Uploads in progress in a temp folder (which also holds its owner file). */
+const partFiles = (dir: string) =>
+  existsSync(dir) ? readdirSync(dir).filter((name) => name.endsWith(".part")) : [];
+
 /** Waits until the server is writing the upload's temp file, hangs up, and checks the file is gone. */
 async function hangUpMidUpload(req: http.ClientRequest, tmpDir: string): Promise<void> {
-  for (let i = 0; i < 100 && readdirSync(tmpDir).length === 0; i++)
-    await new Promise((r) => setTimeout(r, 20));
-  expect(readdirSync(tmpDir).length).toBe(1);
+  for (let i = 0; i < 100 && partFiles(tmpDir).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  expect(partFiles(tmpDir).length).toBe(1);
   req.destroy();
-  for (let i = 0; i < 100 && readdirSync(tmpDir).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
-  expect(readdirSync(tmpDir)).toEqual([]);
+  for (let i = 0; i < 100 && partFiles(tmpDir).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  expect(partFiles(tmpDir)).toEqual([]);
 }
 
 describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
@@ -297,7 +301,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     expect(streamed.status).toBe(413);
     expect(await streamed.json()).toMatchObject({ error: { code: "TOO_LARGE" } });
     expect(await blobCount()).toBe(before);
-    expect(readdirSync(path.join(server.dataDir, "blobs", "tmp"))).toEqual([]);
+    expect(partFiles(server.registro.blobs.tmpDir)).toEqual([]);
     expect((await put(name, 1, "exact.bin", randomBytes(LIMIT))).status).toBe(201);
   });
 
@@ -543,7 +547,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
 
   it("leaves no blob, no temp file and no event when the client aborts mid-upload", async () => {
     const name = await pendingModel();
-    const tmpDir = path.join(server.dataDir, "blobs", "tmp");
+    const tmpDir = server.registro.blobs.tmpDir;
     const before = await blobCount();
     const { hostname, port } = new URL(server.url);
     const req = http.request({
@@ -567,7 +571,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
 
   it("leaves no blob and no temp file when a GraphQL multipart upload is cut mid-file", async () => {
     const name = await pendingModel();
-    const tmpDir = path.join(server.dataDir, "blobs", "tmp");
+    const tmpDir = server.registro.blobs.tmpDir;
     const before = await blobCount();
     const boundary = "registro-test-boundary";
     const operations = JSON.stringify({
@@ -658,24 +662,37 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
 });
 
 describe.each(await providers())("artifact storage across a restart on %s", (provider) => {
-  it("removes temp files of uploads interrupted by a crash when the server starts", async () => {
+  it("removes temp files of uploads interrupted by a crash when a server starts, not those of live instances", async () => {
     const database = await createTestDatabase(provider);
     const dataDir = path.join(tmpdir(), `registro-restart-${randomBytes(4).toString("hex")}`);
+    const blobsDir = path.join(dataDir, "blobs");
     const logger = pino({ level: "silent" });
     try {
       const first = await createRegistro({ database: database.config, dataDir, logger });
       await first.blobs.put(Readable.from([Buffer.from("complete")]));
       await first.close();
       // What a process killed mid-upload leaves behind: a partial temp file, no blob, no event.
-      writeFileSync(path.join(dataDir, "blobs", "tmp", "3f0c-killed.part"), randomBytes(70_000));
-      const second = await createRegistro({ database: database.config, dataDir, logger });
+      const crashed = await startUploadingProcess(blobsDir);
+      await crashed.kill();
+      // Another instance sharing the folder, halfway through an upload of its own.
+      const live = await startUploadingProcess(blobsDir);
       try {
-        expect(readdirSync(path.join(dataDir, "blobs", "tmp"))).toEqual([]);
-        expect(await second.blobs.has(sha256("complete"))).toBe(true);
-        const events = await second.db.reader.event.count({ where: { type: "ModelVersionArtifactAdded" } });
-        expect(events).toBe(0);
+        const second = await createRegistro({ database: database.config, dataDir, logger });
+        try {
+          expect(existsSync(crashed.tmpDir)).toBe(false);
+          expect(partFiles(live.tmpDir)).toHaveLength(1);
+          expect(await second.blobs.has(sha256("complete"))).toBe(true);
+          const stored = await live.finish();
+          expect(await second.blobs.has(stored)).toBe(true);
+          const events = await second.db.reader.event.count({
+            where: { type: "ModelVersionArtifactAdded" },
+          });
+          expect(events).toBe(0);
+        } finally {
+          await second.close();
+        }
       } finally {
-        await second.close();
+        await live.kill().catch(() => undefined);
       }
     } finally {
       rmSync(dataDir, { recursive: true, force: true });

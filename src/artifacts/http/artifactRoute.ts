@@ -10,18 +10,26 @@ import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import type { Database } from "../../db/database.ts";
 import { checkArtifactPath } from "../../domain/artifacts.ts";
-import { DomainError, NotFoundError, ValidationError } from "../../domain/errors.ts";
+import { AlreadyExistsError, DomainError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import { STAGES } from "../../domain/registeredModel/events.ts";
 import { checkAlias, checkVersionNumber } from "../../domain/validation.ts";
 import { requestMetadata } from "../../http/requestMetadata.ts";
 import type { Route } from "../../http/server.ts";
 import { sendJson } from "../../http/server.ts";
-import { findArtifact, resolveVersion, uploadArtifact } from "../artifactService.ts";
+import {
+  findArtifact,
+  findDamagedArtifact,
+  healArtifact,
+  resolveVersion,
+  uploadArtifact,
+} from "../artifactService.ts";
 import type { ArtifactDeps, ArtifactRecord, VersionSelector } from "../artifactService.ts";
-import type { ByteRange } from "../blobStore.ts";
+import { BlobDigestMismatchError, digestCheck } from "../blobIntegrity.ts";
+import type { IntegrityMonitor } from "../blobIntegrity.ts";
 import { ARTIFACTS_PREFIX, artifactUrl } from "../downloadUrl.ts";
 import { ArtifactTooLargeError } from "../errors.ts";
 import { sendDomainError, sendError } from "./httpErrors.ts";
+import { announcedSha256, matchesEtag, parseRange } from "./transferHeaders.ts";
 
 interface Target {
   readonly modelName: string;
@@ -84,63 +92,7 @@ const headerOf = (req: IncomingMessage, name: string): string | null => {
   return (Array.isArray(value) ? value[0] : value) ?? null;
 };
 
-/**
- * The sha256 a client announced, from `Content-Digest: sha-256=:<base64>:` (RFC 9530) or
- * `X-Checksum-Sha256: <hex>`. Other algorithms in Content-Digest are ignored.
- */
-export function expectedDigest(req: IncomingMessage): string | null | ValidationError {
-  let fromContentDigest: string | null = null;
-  const contentDigest = headerOf(req, "content-digest");
-  if (contentDigest !== null) {
-    for (const member of contentDigest.split(",")) {
-      const match = /^\s*([A-Za-z0-9-]+)\s*=\s*:([A-Za-z0-9+/=]*):\s*$/.exec(member);
-      if (!match)
-        return new ValidationError("Content-Digest", "must be a dictionary like sha-256=:<base64>:");
-      if (match[1]!.toLowerCase() !== "sha-256") continue;
-      const bytes = Buffer.from(match[2]!, "base64");
-      if (bytes.length !== 32)
-        return new ValidationError("Content-Digest", "sha-256 must be 32 bytes, base64-encoded");
-      fromContentDigest = bytes.toString("hex");
-    }
-  }
-  let fromChecksum: string | null = null;
-  const checksum = headerOf(req, "x-checksum-sha256");
-  if (checksum !== null) {
-    if (!/^[0-9a-fA-F]{64}$/.test(checksum.trim()))
-      return new ValidationError("X-Checksum-Sha256", "must be 64 hexadecimal characters");
-    fromChecksum = checksum.trim().toLowerCase();
-  }
-  if (fromContentDigest !== null && fromChecksum !== null && fromContentDigest !== fromChecksum)
-    return new ValidationError("X-Checksum-Sha256", "disagrees with Content-Digest");
-  return fromContentDigest ?? fromChecksum;
-}
-
-/** A single `bytes=` range; null means "serve the whole representation" (absent, malformed or multi-range). */
-export function parseRange(header: string | null, size: number): ByteRange | "unsatisfiable" | null {
-  if (header === null) return null;
-  const match = /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
-  if (!match) return null;
-  const [, first = "", last = ""] = match;
-  if (first === "" && last === "") return null;
-  if (first === "") {
-    const suffix = Number(last);
-    if (suffix === 0 || size === 0) return "unsatisfiable";
-    return { start: Math.max(0, size - suffix), end: size - 1 };
-  }
-  const start = Number(first);
-  if (last !== "" && Number(last) < start) return null;
-  if (start >= size) return "unsatisfiable";
-  return { start, end: last === "" ? size - 1 : Math.min(Number(last), size - 1) };
-}
-
 const etagOf = (sha256: string) => `"${sha256}"`;
-
-function matchesEtag(header: string, etag: string): boolean {
-  return header.split(",").some((candidate) => {
-    const value = candidate.trim().replace(/^W\//, "");
-    return value === "*" || value === etag;
-  });
-}
 
 function contentDisposition(path: string): string {
   const name = path.slice(path.lastIndexOf("/") + 1);
@@ -174,10 +126,12 @@ export function artifactJson(artifact: ArtifactRecord) {
 export interface ArtifactRouteOptions extends ArtifactDeps {
   readonly db: Database;
   readonly logger: Logger;
+  /** Logs, counts and records damaged bytes that downloads find. */
+  readonly integrity: IntegrityMonitor;
 }
 
 export function artifactRoute(options: ArtifactRouteOptions): Route {
-  const { db, blobs, logger } = options;
+  const { db, blobs, logger, integrity } = options;
 
   async function download(req: IncomingMessage, res: ServerResponse, target: Target): Promise<void> {
     const version = await resolveVersion(db.reader, target.modelName, target.selector);
@@ -190,16 +144,37 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
       );
     const artifact = await findArtifact(db.reader, version, target.path);
     if (artifact instanceof DomainError) return sendDomainError(req, res, artifact);
+    const location = {
+      model: target.modelName,
+      version: version.version,
+      path: target.path,
+      sha256: artifact.sha256,
+      size: artifact.size,
+    };
     const blob = await blobs.stat(artifact.sha256);
     if (blob === null) {
-      logger.error(
-        { sha256: artifact.sha256, model: target.modelName, version: version.version, path: target.path },
-        "artifact blob missing",
-      );
+      logger.error(location, "artifact blob missing");
       return sendError(req, res, 500, {
         error: {
           code: "BLOB_MISSING",
-          message: `the bytes of ${target.path} are missing from storage; run npm run verify`,
+          message: `the bytes of ${target.path} are missing from storage; run npm run verify, then upload the identical file again (PUT to this URL) to restore them`,
+          sha256: artifact.sha256,
+        },
+      });
+    }
+    // Damage that is known, or visible from the size alone, is refused before any header is sent.
+    let damaged = (await blobs.damage(artifact.sha256)) !== null;
+    if (!damaged && blob.size !== artifact.size) {
+      await integrity.damaged(location, { actual: null, size: blob.size }, blob);
+      damaged = true;
+    }
+    if (damaged) {
+      logger.warn(location, "refused to serve a corrupt artifact");
+      return sendError(req, res, 500, {
+        error: {
+          code: "BLOB_CORRUPT",
+          message: `the stored bytes of ${target.path} are damaged (they no longer match sha256 ${artifact.sha256}); run npm run verify, then upload the identical file again (PUT to this URL) to heal them`,
+          sha256: artifact.sha256,
         },
       });
     }
@@ -244,19 +219,91 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
       return;
     }
     const stream = await blobs.open(artifact.sha256, range ?? undefined);
+    // Whenever every byte is read, the digest can be checked before the last of them is sent. The
+    // headers go out first even when the whole body is one held-back chunk, so that a client whose
+    // download is cut short sees a truncated body, not a connection closed without an answer.
+    const whole = range === null || (range.start === 0 && range.end === blob.size - 1);
+    if (whole) res.flushHeaders();
     try {
-      await pipeline(stream, res);
+      if (whole) {
+        const check = digestCheck(artifact.sha256, (mismatch) =>
+          integrity.damaged(location, { actual: mismatch.actual, size: mismatch.size }, blob),
+        );
+        await pipeline(stream, check, res);
+      } else await pipeline(stream, res);
     } catch (error) {
+      // Recorded already; pipeline() has destroyed the response mid-body, so the client sees a
+      // truncated transfer.
+      if (error instanceof BlobDigestMismatchError) return;
       // A client that hangs up mid-download is routine, not an error.
       if (!res.destroyed) throw error;
       logger.debug({ err: error, path: target.path }, "download aborted by the client");
     }
   }
 
+  /**
+   * Streams the request body into `store`; undefined when the client hung up (nothing is stored).
+   * The blob store destroys its source on failure, but the request's socket is still needed for
+   * the reply, so the store reads through a pass-through that is detached afterwards.
+   */
+  async function receiveBody<T>(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: Pick<Target, "modelName" | "path">,
+    store: (body: PassThrough) => Promise<T>,
+  ): Promise<T | undefined> {
+    const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+    const aborted = () => {
+      if (!req.complete) body.destroy(new Error("the client aborted the upload"));
+    };
+    req.once("close", aborted);
+    req.pipe(body);
+    try {
+      return await store(body);
+    } catch (error) {
+      if (req.destroyed || res.destroyed) {
+        logger.info(
+          { path: target.path, model: target.modelName },
+          "upload aborted by the client; nothing stored",
+        );
+        return undefined;
+      }
+      throw error;
+    } finally {
+      req.off("close", aborted);
+      req.unpipe(body);
+    }
+  }
+
+  /**
+   * A PUT to an artifact whose stored bytes are damaged or missing: the identical bytes restore
+   * them. Nothing is recorded (the log already names these bytes); anything else is refused.
+   */
+  async function heal(
+    req: IncomingMessage,
+    res: ServerResponse,
+    artifact: ArtifactRecord,
+    announced: string | null,
+  ): Promise<void> {
+    const key = `${artifact.modelName} v${artifact.version} ${artifact.path}`;
+    if (announced !== null && announced !== artifact.sha256)
+      return sendDomainError(req, res, new AlreadyExistsError("Artifact", key));
+    const target = { modelName: artifact.modelName, path: artifact.path };
+    const healed = await receiveBody(req, res, target, (body) => healArtifact(options, artifact, body));
+    if (healed === undefined) return;
+    if (healed instanceof DomainError) return sendDomainError(req, res, healed);
+    logger.warn(
+      { model: artifact.modelName, version: artifact.version, path: artifact.path, sha256: artifact.sha256 },
+      "artifact bytes restored by an upload of the identical file",
+    );
+    const json = artifactJson(artifact);
+    sendJson(res, 200, { artifact: json, healed: true }, { location: json.downloadUrl });
+  }
+
   async function upload(req: IncomingMessage, res: ServerResponse, target: Target): Promise<void> {
     if (target.selector.kind !== "number")
       return sendDomainError(req, res, new ValidationError("version", "uploads address a version by number"));
-    const expected = expectedDigest(req);
+    const expected = announcedSha256(headerOf(req, "content-digest"), headerOf(req, "x-checksum-sha256"));
     if (expected instanceof DomainError) return sendDomainError(req, res, expected);
     const limit = Math.min(options.limits.maxArtifactBytes, options.limits.maxRequestBytes);
     const declaredLength = Number(headerOf(req, "content-length") ?? Number.NaN);
@@ -266,23 +313,17 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
         res,
         new ArtifactTooLargeError(limit, limit === options.limits.maxArtifactBytes ? "artifact" : "request"),
       );
+    const version = target.selector.version;
+    const damaged = await findDamagedArtifact(db.reader, blobs, target.modelName, version, target.path);
+    if (damaged !== null) return heal(req, res, damaged, expected);
     const metadata = requestMetadata({ get: (name) => headerOf(req, name.toLowerCase()) });
-    // The blob store destroys its source on failure; the request's socket is still needed for the
-    // reply, so it feeds the store through a pass-through that is detached afterwards.
-    const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-    const aborted = () => {
-      if (!req.complete) body.destroy(new Error("the client aborted the upload"));
-    };
-    req.once("close", aborted);
-    req.pipe(body);
-    let result;
-    try {
-      result = await uploadArtifact(
+    const result = await receiveBody(req, res, target, (body) =>
+      uploadArtifact(
         options,
         db.reader,
         {
           modelName: target.modelName,
-          version: target.selector.version,
+          version,
           path: target.path,
           role: headerOf(req, "x-artifact-role"),
           mediaType: headerOf(req, "content-type"),
@@ -290,20 +331,9 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
         },
         body,
         metadata,
-      );
-    } catch (error) {
-      if (req.destroyed || res.destroyed) {
-        logger.info(
-          { path: target.path, model: target.modelName },
-          "upload aborted by the client; nothing stored",
-        );
-        return;
-      }
-      throw error;
-    } finally {
-      req.off("close", aborted);
-      req.unpipe(body);
-    }
+      ),
+    );
+    if (result === undefined) return;
     if (result instanceof DomainError) return sendDomainError(req, res, result);
     const json = artifactJson(result.artifact);
     sendJson(

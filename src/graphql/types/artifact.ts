@@ -4,6 +4,8 @@
 import { GraphQLError } from "graphql";
 import { SafeIntResolver } from "graphql-scalars";
 import { attachArtifact } from "../../artifacts/artifactService.ts";
+import { ARTIFACT_INTEGRITY, artifactIntegrity } from "../../artifacts/blobIntegrity.ts";
+import type { ArtifactIntegrity } from "../../artifacts/blobIntegrity.ts";
 import { artifactUrl } from "../../artifacts/downloadUrl.ts";
 import { ArtifactDigestMismatchError, ArtifactTooLargeError } from "../../artifacts/errors.ts";
 import { readUploadToken } from "../../artifacts/uploadTokens.ts";
@@ -70,6 +72,22 @@ builder.objectType(ArtifactTooLargeError, {
   }),
 });
 
+const INTEGRITY_DESCRIPTIONS: Record<ArtifactIntegrity, string> = {
+  OK: "The bytes are stored with the recorded size and no check has found them damaged. Every download of the whole file re-hashes it, and `npm run verify` re-hashes everything.",
+  CORRUPT:
+    "The stored bytes no longer match the artifact's sha256 (a download or `npm run verify` found it, or the size differs). Downloads are refused (HTTP 500 BLOB_CORRUPT) until the identical file is uploaded again (PUT to `downloadUrl`) or verify finds the bytes sound.",
+  MISSING:
+    "No bytes are stored under the artifact's sha256 (HTTP 500 BLOB_MISSING). Upload the identical file again (PUT to `downloadUrl`) to restore them.",
+};
+
+export const ArtifactIntegrityEnum = builder.enumType("ArtifactIntegrity", {
+  description:
+    "Whether an artifact's stored bytes are intact, as far as the blob store knows without reading them. Shared by every artifact with the same sha256.",
+  values: Object.fromEntries(
+    ARTIFACT_INTEGRITY.map((value) => [value, { value, description: INTEGRITY_DESCRIPTIONS[value] }]),
+  ) as Record<ArtifactIntegrity, { value: ArtifactIntegrity; description: string }>,
+});
+
 export const ArtifactRef = builder.prismaObject("ModelVersionArtifact", {
   name: "Artifact",
   description: "A file of a model version. Its bytes are stored once per content, under their sha256.",
@@ -92,6 +110,13 @@ export const ArtifactRef = builder.prismaObject("ModelVersionArtifact", {
       description: "Lowercase hex sha256 of the content (also its HTTP ETag).",
     }),
     mediaType: t.exposeString("mediaType", { description: "Media type it is served with." }),
+    integrity: t.field({
+      type: ArtifactIntegrityEnum,
+      description:
+        "Whether the stored bytes are intact: present, of the recorded size, and not found damaged by a download or `npm run verify`. Asks the blob store on every read (it is not part of the history).",
+      select: { sha256: true, size: true },
+      resolve: (a, _args, ctx) => artifactIntegrity(ctx.blobs, { sha256: a.sha256, size: Number(a.size) }),
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When it was added." }),
     createdBy: t.exposeString("createdBy", { description: "Identity that added it." }),
     downloadUrl: t.string({
