@@ -157,6 +157,17 @@ const memberPath = (parent: string, key: string | number) =>
 const tooDeep = (path: string) =>
   new ValidationError(path, `must not nest objects and arrays more than ${LIMITS.jsonMaxDepth} levels deep`);
 
+/** Whether a value nests objects and arrays more than `limit` levels deep (iterative: any depth is safe). */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next.value !== "object" || next.value === null) continue;
+    if (next.depth >= limit) return true;
+    for (const item of Object.values(next.value)) pending.push({ value: item, depth: next.depth + 1 });
+  }
+  return false;
+}
+
 /**
  * Every string anywhere in a client's input, object keys included, must be storable (see
  * unstorableText): one walk covers every text field of every command, present and future.

@@ -7,7 +7,7 @@ import { Transform } from "node:stream";
 import busboy from "busboy";
 import type { Logger } from "pino";
 import { DomainError, ValidationError } from "../../domain/errors.ts";
-import { isForbiddenKey } from "../../domain/validation.ts";
+import { LIMITS, isForbiddenKey, nestsDeeperThan } from "../../domain/validation.ts";
 import type { BlobStore } from "../blobStore.ts";
 import { ArtifactDigestMismatchError, ArtifactTooLargeError } from "../errors.ts";
 import type { ArtifactLimits } from "../artifactService.ts";
@@ -40,12 +40,20 @@ class MultipartError extends Error {
 
 const invalid = (message: string) => new MultipartError(new ValidationError("multipart", message));
 
+/** Levels of `operations` (batch, variables, input, …) around a JSON input's own LIMITS.jsonMaxDepth. */
+const MAX_JSON_FIELD_DEPTH = LIMITS.jsonMaxDepth + 8;
+
 function parseJsonField(name: string, value: string): Json {
+  let parsed: Json;
   try {
-    return JSON.parse(value) as Json;
+    parsed = JSON.parse(value) as Json;
   } catch {
     throw invalid(`the '${name}' field is not valid JSON`);
   }
+  // The operations are serialised again for Yoga: a hostile depth would overflow the stack there.
+  if (nestsDeeperThan(parsed, MAX_JSON_FIELD_DEPTH))
+    throw invalid(`the '${name}' field nests more than ${MAX_JSON_FIELD_DEPTH} levels deep`);
+  return parsed;
 }
 
 /** Bounds on the `map` field: as many entries as file parts, each naming a few short paths. */
