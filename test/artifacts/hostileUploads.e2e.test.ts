@@ -194,6 +194,25 @@ describe.each(await providers())("hostile uploads on %s", (provider) => {
     expect(planted()).toEqual([]);
   });
 
+  it("answers NUL in an artifact URL's model name or path with a 400 VALIDATION, on PUT and GET", async () => {
+    const name = await pendingModel();
+    const model = encodeURIComponent(name);
+    for (const [method, url, field] of [
+      ["PUT", `/artifacts/a%00b/1/x.bin`, "name"],
+      ["GET", `/artifacts/a%00b/1/x.bin`, "name"],
+      ["GET", `/artifacts/a%00b@champion/x.bin`, "name"],
+      ["PUT", `/artifacts/${model}/1/x%00.bin`, "path"],
+      ["GET", `/artifacts/${model}/1/x%00.bin`, "path"],
+    ] as const) {
+      const response = await fetch(`${server.url}${url}`, {
+        method,
+        ...(method === "PUT" ? { body: new Uint8Array(Buffer.from("x")) } : {}),
+      });
+      expect(response.status, `${method} ${url}`).toBe(400);
+      expect(await response.json()).toMatchObject({ error: { code: "VALIDATION", field } });
+    }
+  });
+
   it("inspects a model file full of reserved keys, NUL and unpaired surrogates: stored safely, nothing polluted", async () => {
     const name = await pendingModel();
     // Escapes written into the file's JSON header, as an attacker would.
