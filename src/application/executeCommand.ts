@@ -4,6 +4,7 @@ import type { Database, Tx } from "../db/database.ts";
 import { AlreadyExistsError, ConcurrencyError, DomainError, NotFoundError } from "../domain/errors.ts";
 import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
 import { decide, stateNeeds } from "../domain/registeredModel/decide.ts";
+import { checkStorableText } from "../domain/validation.ts";
 import {
   applyEvents,
   loadStreamViews,
@@ -124,6 +125,10 @@ export async function executeCommand(
   metadata: RequestMetadata,
   expectedRevision?: number,
 ): Promise<CommandOutcome | DomainError> {
+  // The name is looked up before `decide` sees the command: text no database can hold is refused
+  // here (no model can have such a name), so the lookup never reaches PostgreSQL with it.
+  const badName = ref.kind === "new" ? null : checkStorableText("name", ref.name);
+  if (badName) return badName;
   for (let attemptNo = 1; ; attemptNo++) {
     try {
       const outcome = await attempt(deps, ref, command, metadata, expectedRevision);

@@ -23,7 +23,7 @@ import {
   ValidationError,
 } from "../domain/errors.ts";
 import type { Stage, VersionStatus } from "../domain/registeredModel/events.ts";
-import { checkVersionNumber, firstError } from "../domain/validation.ts";
+import { checkStorableText, checkVersionNumber, firstError } from "../domain/validation.ts";
 import { inspectionFromRow } from "../projections/modelVersionArtifacts/evolve.ts";
 import type { ArtifactView } from "../projections/modelVersionArtifacts/evolve.ts";
 import { MAX_INSPECTIONS_PER_COMMAND } from "../domain/registeredModel/decide.ts";
@@ -70,7 +70,13 @@ export async function resolveVersion(
   db: Db,
   modelName: string,
   selector: VersionSelector,
-): Promise<ResolvedVersion | NotFoundError> {
+): Promise<ResolvedVersion | NotFoundError | ValidationError> {
+  // Names from URLs and inputs reach the database here: text it cannot hold is refused, not looked up.
+  const invalid = firstError(
+    checkStorableText("name", modelName),
+    selector.kind === "alias" ? checkStorableText("alias", selector.alias) : null,
+  );
+  if (invalid) return invalid;
   const model = await db.registeredModel.findFirst({
     where: { name: modelName, deleted: false },
     select: { id: true },
@@ -119,7 +125,9 @@ export async function findArtifact(
   db: Db,
   version: ResolvedVersion,
   path: string,
-): Promise<ArtifactRecord | NotFoundError> {
+): Promise<ArtifactRecord | NotFoundError | ValidationError> {
+  const invalid = checkStorableText("path", path);
+  if (invalid) return invalid;
   const row = await db.modelVersionArtifact.findUnique({
     where: { versionId_path: { versionId: version.id, path } },
   });
@@ -318,6 +326,10 @@ export async function reinspectArtifacts(
   if (invalid) return invalid;
   if (request.paths !== null && request.paths.length > MAX_INSPECTIONS_PER_COMMAND)
     return new ValidationError("paths", `at most ${MAX_INSPECTIONS_PER_COMMAND} artifacts per call`);
+  const badPath = firstError(
+    ...(request.paths ?? []).map((path, i) => checkStorableText(`paths.${i}`, path)),
+  );
+  if (badPath) return badPath;
   const version = await resolveVersion(db, request.modelName, { kind: "number", version: request.version });
   if (version instanceof DomainError) return version;
   if (version.deleted)

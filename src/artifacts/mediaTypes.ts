@@ -34,5 +34,9 @@ export function guessMediaType(path: string, declared: string | null): string {
   const name = path.slice(path.lastIndexOf("/") + 1);
   const dot = name.lastIndexOf(".");
   const extension = dot > 0 ? name.slice(dot + 1).toLowerCase() : "";
-  return BY_EXTENSION[extension] ?? "application/octet-stream";
+  // Own entries only: a file named `x.constructor` or `x.__proto__` names no media type.
+  return (
+    (Object.hasOwn(BY_EXTENSION, extension) ? BY_EXTENSION[extension] : undefined) ??
+    "application/octet-stream"
+  );
 }

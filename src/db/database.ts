@@ -10,6 +10,7 @@ import type { DatabaseConfig } from "../config.ts";
 import { PrismaClient as PostgresPrismaClient } from "./generated/postgresql/client.ts";
 import { PrismaClient } from "./generated/sqlite/client.ts";
 import type { Prisma } from "./generated/sqlite/client.ts";
+import { guardUnstorableText } from "./guardUnstorableText.ts";
 import { PostgresTx, SqliteTx, pgTypes } from "./sql.ts";
 import type { SqlTx } from "./sql.ts";
 
@@ -149,14 +150,21 @@ class SqliteWriter {
 
 function openSqlite(file: string, options: DatabaseOptions): Database {
   const writer = new SqliteWriter(file);
-  const reader = readerClient(
-    (log) =>
-      new PrismaClient({
-        adapter: new PrismaBetterSQLite3({ url: file, readonly: true, fileMustExist: true, timeout: 10_000 }),
-        log,
-      }),
-    options,
-  ) as PrismaClient;
+  const reader = guardUnstorableText(
+    readerClient(
+      (log) =>
+        new PrismaClient({
+          adapter: new PrismaBetterSQLite3({
+            url: file,
+            readonly: true,
+            fileMustExist: true,
+            timeout: 10_000,
+          }),
+          log,
+        }),
+      options,
+    ) as PrismaClient,
+  );
   return {
     provider: "sqlite",
     reader,
@@ -175,10 +183,12 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   const writers = new pg.Pool({ connectionString: url, max: 4, allowExitOnIdle: true });
   const types = pgTypes(pg.types);
   // Same models, different generated class: this is the one place the two client types meet.
-  const client = readerClient(
-    (log) => new PostgresPrismaClient({ adapter: new PrismaPg(pool), log }),
-    options,
-  ) as unknown as PrismaClient;
+  const client = guardUnstorableText(
+    readerClient(
+      (log) => new PostgresPrismaClient({ adapter: new PrismaPg(pool), log }),
+      options,
+    ) as unknown as PrismaClient,
+  );
   return {
     provider: "postgresql",
     reader: client,

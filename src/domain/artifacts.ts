@@ -2,6 +2,7 @@
 // roles exist, and what identifies the bytes. Pure: the HTTP layer decodes URLs once and hands the
 // result here, so `%2e%2e` arrives as `..` and is refused like any other traversal.
 import { ValidationError } from "./errors.ts";
+import { checkStorableText } from "./validation.ts";
 
 export const ARTIFACT_ROLES = ["model", "tokenizer", "encoder", "vocabulary", "config", "other"] as const;
 export type ArtifactRole = (typeof ARTIFACT_ROLES)[number];
@@ -34,6 +35,8 @@ export function checkArtifactPath(field: string, path: string): ValidationError 
   if (path.length > ARTIFACT_LIMITS.pathMaxLength)
     return new ValidationError(field, `must be at most ${ARTIFACT_LIMITS.pathMaxLength} characters`);
   if (CONTROL_CHARS.test(path)) return new ValidationError(field, "must not contain control characters");
+  const unstorable = checkStorableText(field, path);
+  if (unstorable) return unstorable;
   if (path.includes("\\")) return new ValidationError(field, "must use '/' as separator, not '\\'");
   if (path.startsWith("/") || DRIVE_LETTER.test(path))
     return new ValidationError(field, "must be relative, not absolute");
@@ -89,6 +92,7 @@ export function checkMediaType(field: string, mediaType: string): ValidationErro
   if (
     mediaType.length > ARTIFACT_LIMITS.mediaTypeMaxLength ||
     CONTROL_CHARS.test(mediaType) ||
+    checkStorableText(field, mediaType) !== null ||
     !MEDIA_TYPE.test(mediaType)
   )
     return new ValidationError(field, "must be a media type such as application/octet-stream");

@@ -1,6 +1,7 @@
 // What the registry records about an artifact's content after inspecting it: its format, a summary,
 // the model signature it declares, and a safety verdict with findings. Plain data: inspection itself
 // (parsing untrusted bytes) happens outside the domain, in src/inspection.
+import { isForbiddenKey } from "./validation.ts";
 
 export const VERDICTS = ["SAFE", "SUSPICIOUS", "DANGEROUS", "UNSCANNABLE"] as const;
 export type Verdict = (typeof VERDICTS)[number];
@@ -88,8 +89,56 @@ export const isBlockingVerdict = (verdict: Verdict | null): boolean =>
 
 const SEVERITY_ORDER: Record<Severity, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3, INFO: 4 };
 
-const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+/** Cuts a text to `max` characters with an ellipsis, never between the two halves of a surrogate pair. */
+function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max - 1;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
+}
 const clipOrNull = (text: string | null, max: number) => (text === null ? null : clip(text, max));
+
+// NUL and unpaired surrogates (see unstorableText in validation.ts).
+// eslint-disable-next-line no-control-regex
+const UNSTORABLE = /\u0000|\p{Cs}/gu;
+
+/**
+ * Text read from a file is what the file says, not a client's input to refuse: what a database
+ * cannot store (NUL, unpaired surrogates) becomes U+FFFD, so the finding is kept, visibly marked.
+ */
+const storable = (text: string) => text.replace(UNSTORABLE, "\ufffd");
+const storableOrNull = (text: string | null) => (text === null ? null : storable(text));
+
+/** Depth at which a file's summary is cut (the parsers nest far less; this bounds hostile input). */
+const METADATA_MAX_DEPTH = 32;
+
+/**
+ * A file's summary as plain, storable JSON: strings and keys made storable, keys that would reach
+ * JavaScript's object machinery (`__proto__`, `constructor`, `prototype`) renamed to `[key]` so
+ * they survive a round trip through the log as data, non-finite numbers as null, bigints as text,
+ * and nesting cut at METADATA_MAX_DEPTH. Objects are built with defining operations only.
+ */
+export function storableMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  const convert = (value: unknown, depth: number): unknown => {
+    if (typeof value === "string") return storable(value);
+    if (typeof value === "number") return Number.isFinite(value) ? value : null;
+    if (typeof value === "bigint") return value.toString();
+    if (typeof value === "boolean" || value === null) return value;
+    if (typeof value !== "object") return null;
+    if (depth >= METADATA_MAX_DEPTH) return "[nested too deep]";
+    if (Array.isArray(value)) return value.map((item) => convert(item, depth + 1));
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>)
+        .filter(([, item]) => item !== undefined && typeof item !== "function" && typeof item !== "symbol")
+        .map(([key, item]) => {
+          const name = storable(key);
+          return [isForbiddenKey(name) ? `[${name}]` : name, convert(item, depth + 1)];
+        }),
+    );
+  };
+  return convert(metadata, 0) as Record<string, unknown>;
+}
 
 /**
  * Shrinks a JSON value: long strings are clipped, long arrays cut, deep nesting replaced, so the
@@ -133,11 +182,11 @@ export function boundMetadata(
     const candidate = { ...(shrink(metadata, 0, budget) as Record<string, unknown>), ...note };
     if (size(candidate) <= maxChars) return candidate;
   }
-  const small: Record<string, unknown> = { ...note };
-  for (const [key, value] of Object.entries(metadata).slice(0, 50)) {
-    const shrunk = shrink(value, 6, { strings: 64, items: 5 });
-    if (size(shrunk) <= 1024) small[clip(key, 64)] = shrunk;
-  }
+  const kept = Object.entries(metadata)
+    .slice(0, 50)
+    .map(([key, value]) => [clip(key, 64), shrink(value, 6, { strings: 64, items: 5 })] as const)
+    .filter(([, shrunk]) => size(shrunk) <= 1024);
+  const small = { ...Object.fromEntries(kept), ...note };
   return size(small) <= maxChars ? small : note;
 }
 
@@ -148,8 +197,8 @@ export function boundFindings(
 ): Finding[] {
   const clipped = findings.map((f) => ({
     severity: f.severity,
-    message: clip(f.message, INSPECTION_LIMITS.findingMessageMaxLength),
-    location: clipOrNull(f.location, INSPECTION_LIMITS.findingLocationMaxLength),
+    message: storable(clip(f.message, INSPECTION_LIMITS.findingMessageMaxLength)),
+    location: storableOrNull(clipOrNull(f.location, INSPECTION_LIMITS.findingLocationMaxLength)),
   }));
   if (clipped.length <= max) return clipped;
   // Keep the worst ones (stable within a severity, so file order survives), then restore file order.
@@ -215,8 +264,9 @@ export function signatureProblem(signature: Signature): { field: string; message
  */
 function normaliseInspectedSignature(signature: Signature): Signature {
   const tensor = (t: TensorSpec): TensorSpec => ({
-    name: clip(t.name, SIGNATURE_LIMITS.nameMaxLength),
-    dtype: t.dtype === null || t.dtype === "" ? null : clip(t.dtype, SIGNATURE_LIMITS.dtypeMaxLength),
+    name: storable(clip(t.name, SIGNATURE_LIMITS.nameMaxLength)),
+    dtype:
+      t.dtype === null || t.dtype === "" ? null : storable(clip(t.dtype, SIGNATURE_LIMITS.dtypeMaxLength)),
     shape:
       t.shape === null
         ? null
@@ -227,31 +277,33 @@ function normaliseInspectedSignature(signature: Signature): Signature {
                 : "?"
               : d === ""
                 ? "?"
-                : clip(d, SIGNATURE_LIMITS.symbolMaxLength),
+                : storable(clip(d, SIGNATURE_LIMITS.symbolMaxLength)),
           ),
   });
   return { inputs: signature.inputs.map(tensor), outputs: signature.outputs.map(tensor) };
 }
 
-/** Applies the storage bounds to an inspection outcome (pure; the decider calls it before recording). */
+/**
+ * Applies the storage bounds to an inspection outcome (pure; the decider calls it before recording):
+ * sizes are bounded and every text made storable, since it all comes from an untrusted file.
+ */
 export function boundInspection(outcome: InspectionOutcome): InspectionOutcome {
   const normalised = outcome.signature === null ? null : normaliseInspectedSignature(outcome.signature);
   const signature = normalised !== null && signatureProblem(normalised) === null ? normalised : null;
+  const short = (text: string | null) =>
+    storableOrNull(clipOrNull(text, INSPECTION_LIMITS.shortTextMaxLength));
   return {
-    format: clip(outcome.format, INSPECTION_LIMITS.formatMaxLength),
-    formatVersion: clipOrNull(outcome.formatVersion, INSPECTION_LIMITS.shortTextMaxLength),
+    format: storable(clip(outcome.format, INSPECTION_LIMITS.formatMaxLength)),
+    formatVersion: short(outcome.formatVersion),
     producer:
       outcome.producer === null
         ? null
-        : {
-            framework: clipOrNull(outcome.producer.framework, INSPECTION_LIMITS.shortTextMaxLength),
-            version: clipOrNull(outcome.producer.version, INSPECTION_LIMITS.shortTextMaxLength),
-          },
-    metadata: boundMetadata(outcome.metadata),
+        : { framework: short(outcome.producer.framework), version: short(outcome.producer.version) },
+    metadata: boundMetadata(storableMetadata(outcome.metadata)),
     verdict: outcome.verdict,
     findings: boundFindings(outcome.findings),
     signature,
-    inspector: { version: clip(outcome.inspector.version, INSPECTION_LIMITS.shortTextMaxLength) },
+    inspector: { version: storable(clip(outcome.inspector.version, INSPECTION_LIMITS.shortTextMaxLength)) },
   };
 }
 

@@ -14,6 +14,8 @@ export const LIMITS = {
   maxTagsPerCommand: 100,
   maxMetricsPerCommand: 1000,
   paramsMaxBytes: 256 * 1024,
+  /** Levels of nested objects and arrays in any JSON input (params): deeper is refused, not walked. */
+  jsonMaxDepth: 64,
 } as const;
 
 // C0 and C1 control characters, including DEL: matching them is the point of this pattern.
@@ -21,8 +23,44 @@ export const LIMITS = {
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 const ALIAS_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]{0,254}$/;
 const RESERVED_ALIAS = /^(latest|v\d+)$/i;
+// With the `u` flag a well-formed surrogate pair is one code point, so only unpaired halves match.
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Keys that reach JavaScript's object machinery instead of naming data: assigning `obj["__proto__"]`
+ * replaces a prototype, and a path through `constructor.prototype` reaches a shared one. Refused
+ * wherever a client names a key (tags, metrics, aliases, params, multipart map paths).
+ */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
+
+export const isForbiddenKey = (key: string): boolean => FORBIDDEN_KEYS.has(key);
+
+/**
+ * Why a text cannot be stored as is, or null. PostgreSQL refuses NUL in text and JSON, and an
+ * unpaired UTF-16 surrogate has no UTF-8 form (SQLite would silently replace it): both are refused
+ * everywhere, so the two providers give the same answer.
+ */
+export function unstorableText(text: string): string | null {
+  if (text.includes("\u0000")) return "must not contain NUL (U+0000) characters";
+  if (LONE_SURROGATE.test(text))
+    return "must not contain unpaired UTF-16 surrogates (U+D800 to U+DFFF without their pair)";
+  return null;
+}
+
+export function checkStorableText(field: string, text: string): ValidationError | null {
+  const problem = unstorableText(text);
+  return problem === null ? null : new ValidationError(field, problem);
+}
+
+function checkKeyName(field: string, key: string): ValidationError | null {
+  return isForbiddenKey(key)
+    ? new ValidationError(field, `'${key}' is reserved ('__proto__', 'constructor' and 'prototype' are)`)
+    : null;
+}
 
 export function checkModelName(field: string, name: string): ValidationError | null {
+  const unstorable = checkStorableText(field, name);
+  if (unstorable) return unstorable;
   if (name.length < 1 || name.length > LIMITS.nameMaxLength)
     return new ValidationError(field, `must be 1 to ${LIMITS.nameMaxLength} characters`);
   if (name.includes("/")) return new ValidationError(field, "must not contain '/'");
@@ -32,16 +70,18 @@ export function checkModelName(field: string, name: string): ValidationError | n
 }
 
 export function checkTagKey(field: string, key: string): ValidationError | null {
+  const unstorable = checkStorableText(field, key);
+  if (unstorable) return unstorable;
   if (key.length < 1 || key.length > LIMITS.tagKeyMaxLength)
     return new ValidationError(field, `must be 1 to ${LIMITS.tagKeyMaxLength} characters`);
   if (CONTROL_CHARS.test(key)) return new ValidationError(field, "must not contain control characters");
-  return null;
+  return checkKeyName(field, key);
 }
 
 export function checkTagValue(field: string, value: string): ValidationError | null {
   if (value.length > LIMITS.tagValueMaxLength)
     return new ValidationError(field, `must be at most ${LIMITS.tagValueMaxLength} characters`);
-  return null;
+  return checkStorableText(field, value);
 }
 
 export function checkTags(
@@ -66,13 +106,13 @@ export function checkAlias(field: string, alias: string): ValidationError | null
     return new ValidationError(field, "must match ^[A-Za-z_][A-Za-z0-9_-]{0,254}$");
   if (RESERVED_ALIAS.test(alias))
     return new ValidationError(field, `'${alias}' is reserved ('latest' and 'v<number>' name versions)`);
-  return null;
+  return checkKeyName(field, alias);
 }
 
 export function checkDescription(field: string, description: string): ValidationError | null {
   if (description.length > LIMITS.descriptionMaxLength)
     return new ValidationError(field, `must be at most ${LIMITS.descriptionMaxLength} characters`);
-  return null;
+  return checkStorableText(field, description);
 }
 
 export function checkText(
@@ -83,8 +123,10 @@ export function checkText(
 ): ValidationError | null {
   if (required && text.length === 0) return new ValidationError(field, "must not be empty");
   if (text.length > maxLength) return new ValidationError(field, `must be at most ${maxLength} characters`);
-  if (CONTROL_CHARS.test(text)) return new ValidationError(field, "must not contain control characters");
-  return null;
+  return (
+    checkStorableText(field, text) ??
+    (CONTROL_CHARS.test(text) ? new ValidationError(field, "must not contain control characters") : null)
+  );
 }
 
 export function checkMetrics(
@@ -95,7 +137,9 @@ export function checkMetrics(
     return new ValidationError(field, `at most ${LIMITS.maxMetricsPerCommand} metrics at once`);
   const seen = new Set<string>();
   for (const [i, metric] of metrics.entries()) {
-    const keyError = checkText(`${field}.${i}.key`, metric.key, LIMITS.metricNameMaxLength, true);
+    const keyError =
+      checkText(`${field}.${i}.key`, metric.key, LIMITS.metricNameMaxLength, true) ??
+      checkKeyName(`${field}.${i}.key`, metric.key);
     if (keyError) return keyError;
     if (!Number.isFinite(metric.value))
       return new ValidationError(`${field}.${i}.value`, "must be a finite number");
@@ -106,10 +150,116 @@ export function checkMetrics(
   return null;
 }
 
+/** The dotted path of a member, clipped: the offending key itself may be huge. */
+const memberPath = (parent: string, key: string | number) =>
+  (parent === "" ? `${key}` : `${parent}.${key}`).slice(0, 512);
+
+const tooDeep = (path: string) =>
+  new ValidationError(path, `must not nest objects and arrays more than ${LIMITS.jsonMaxDepth} levels deep`);
+
+/** Whether a value nests objects and arrays more than `limit` levels deep (iterative: any depth is safe). */
+export function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const pending: { value: unknown; depth: number }[] = [{ value, depth: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next.value !== "object" || next.value === null) continue;
+    if (next.depth >= limit) return true;
+    for (const item of Object.values(next.value)) pending.push({ value: item, depth: next.depth + 1 });
+  }
+  return false;
+}
+
+/**
+ * Every string anywhere in a client's input, object keys included, must be storable (see
+ * unstorableText): one walk covers every text field of every command, present and future.
+ * Iterative and depth-bounded (input structure plus a JSON input's own levels).
+ */
+export function checkTextDeep(field: string, value: unknown): ValidationError | null {
+  const maxDepth = LIMITS.jsonMaxDepth + 4;
+  const pending: { value: unknown; path: string; depth: number }[] = [{ value, path: field, depth: 0 }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value: node, path, depth } = next;
+    if (typeof node === "string") {
+      const unstorable = checkStorableText(path, node);
+      if (unstorable) return unstorable;
+      continue;
+    }
+    if (typeof node !== "object" || node === null) continue;
+    if (depth >= maxDepth) return tooDeep(path);
+    const entries: [string | number, unknown][] = Array.isArray(node)
+      ? node.map((item, i) => [i, item])
+      : Object.keys(node).map((key) => [key, (node as Record<string, unknown>)[key]]);
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, item] = entries[i]!;
+      if (typeof key === "string") {
+        const problem = unstorableText(key);
+        if (problem !== null) return new ValidationError(path, `keys ${problem}`);
+      }
+      pending.push({ value: item, path: memberPath(path, key), depth: depth + 1 });
+    }
+  }
+  return null;
+}
+
+const isPlainObject = (value: object): boolean => {
+  const proto: unknown = Object.getPrototypeOf(value);
+  // GraphQL literals arrive as null-prototype objects, variables as ordinary ones.
+  return proto === null || proto === Object.prototype;
+};
+
+/**
+ * Checks that a value is plain JSON the registry can store and hand back unchanged: null, booleans,
+ * finite numbers, storable strings, arrays and plain objects whose keys are storable and not
+ * reserved, nested at most `LIMITS.jsonMaxDepth` levels and with at most `maxNodes` values in all.
+ * Iterative, so a hostile nesting depth costs one refusal, never a stack overflow.
+ */
+export function checkJson(field: string, value: unknown, maxNodes: number): ValidationError | null {
+  const pending: { value: unknown; path: string; depth: number }[] = [{ value, path: field, depth: 0 }];
+  let nodes = 0;
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value: node, path, depth } = next;
+    if (++nodes > maxNodes) return new ValidationError(field, `must hold at most ${maxNodes} values`);
+    if (node === null || typeof node === "boolean") continue;
+    if (typeof node === "number") {
+      if (!Number.isFinite(node)) return new ValidationError(path, "must be a finite number");
+      continue;
+    }
+    if (typeof node === "string") {
+      const unstorable = checkStorableText(path, node);
+      if (unstorable) return unstorable;
+      continue;
+    }
+    if (typeof node !== "object" || !(Array.isArray(node) || isPlainObject(node)))
+      return new ValidationError(path, "must be JSON (null, boolean, number, string, array or object)");
+    if (depth >= LIMITS.jsonMaxDepth) return tooDeep(path);
+    if (Array.isArray(node)) {
+      for (let i = node.length - 1; i >= 0; i--)
+        pending.push({ value: node[i], path: memberPath(path, i), depth: depth + 1 });
+      continue;
+    }
+    const keys = Object.keys(node);
+    for (let i = keys.length - 1; i >= 0; i--) {
+      const key = keys[i]!;
+      const problem = unstorableText(key);
+      if (problem !== null) return new ValidationError(path, `keys ${problem}`);
+      const reserved = checkKeyName(memberPath(path, key), key);
+      if (reserved) return reserved;
+      pending.push({
+        value: (node as Record<string, unknown>)[key],
+        path: memberPath(path, key),
+        depth: depth + 1,
+      });
+    }
+  }
+  return null;
+}
+
 /** Training configuration: any JSON object, bounded in size so one version cannot bloat the log. */
 export function checkParams(field: string, params: unknown): ValidationError | null {
   if (typeof params !== "object" || params === null || Array.isArray(params))
     return new ValidationError(field, "must be a JSON object");
+  // Every value takes at least one character of JSON: more values than characters cannot fit.
+  const invalid = checkJson(field, params, LIMITS.paramsMaxBytes);
+  if (invalid) return invalid;
   const size = JSON.stringify(params).length;
   if (size > LIMITS.paramsMaxBytes)
     return new ValidationError(

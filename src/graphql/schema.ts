@@ -1,6 +1,7 @@
 // The schema is the sum of the type modules; importing them registers their types and fields.
 import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.ts";
+import { guardArguments } from "./guardArguments.ts";
 import "./types/errors.ts";
 import "./types/common.ts";
 import "./types/registryEvent.ts";
@@ -13,4 +14,4 @@ import "./types/modelSignature.ts";
 import "./types/modelVersionStageChange.ts";
 import "./types/registeredModelAliasChange.ts";
 
-export const schema = lexicographicSortSchema(builder.toSchema());
+export const schema = guardArguments(lexicographicSortSchema(builder.toSchema()));

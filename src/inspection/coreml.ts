@@ -4,6 +4,7 @@ import { first, ProtoReader, signedInt64, type WireField } from "./protobuf.ts";
 import type { Report } from "./report.ts";
 import type { TensorSpec } from "./types.ts";
 import type { Scan } from "./verdict.ts";
+import { dataRecord } from "./dataRecord.ts";
 
 export const COREML_MODEL_TYPES: Record<number, string> = {
   200: "pipelineClassifier",
@@ -201,7 +202,7 @@ export async function inspectCoreMl(src: ByteSource, scan: Scan, label: string):
         const f = first(mm, no);
         return f ? truncate(await r.string(f, 65536), 1000) : null;
       };
-      const user: Record<string, string> = {};
+      const user = dataRecord<string>();
       for (const e of mm.get(100) ?? []) {
         const kv = await r.message(e.offset, e.offset + e.length);
         const k = first(kv, 1);

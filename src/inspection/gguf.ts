@@ -1,6 +1,7 @@
 import { Cursor, rangeChunks, toSafeNumber, truncate, type ByteSource } from "./io.ts";
 import type { Report } from "./report.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
+import { dataRecord } from "./dataRecord.ts";
 
 const MAX_STRING = 16 * 1024 * 1024;
 const MAX_ARRAY = 50_000_000;
@@ -154,7 +155,7 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
     return scalar(type);
   };
 
-  const kv: Record<string, unknown> = {};
+  const kv = dataRecord<unknown>();
   let chatTemplate: string | null = null;
   for (let i = 0; i < kvCount; i++) {
     const key = await str(4096);

@@ -1,5 +1,6 @@
 import type { ByteSource } from "./io.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
+import { dataRecord } from "./dataRecord.ts";
 
 /**
  * Just enough HDF5 to read the root group's attributes (where Keras 2 keeps `model_config`,
@@ -75,7 +76,12 @@ export async function readRootAttributes(
   if (sbOff > 0 && base === 0) base = sbOff;
   const len = (b: Buffer, at: number): number => addr(b, at, sl);
   const abs = (a: number) => base + a;
-  const result: Hdf5Attrs = { superblockVersion: version, userBlockBytes: sbOff, attributes: {}, unread: [] };
+  const result: Hdf5Attrs = {
+    superblockVersion: version,
+    userBlockBytes: sbOff,
+    attributes: dataRecord(),
+    unread: [],
+  };
   if (rootAddr < 0 || abs(rootAddr) >= src.size)
     throw new MalformedError("HDF5 root object header address outside the file (truncated)", label);
 

@@ -6,6 +6,7 @@ import type { Report } from "./report.ts";
 import type { TensorSpec } from "./types.ts";
 import type { Scan } from "./verdict.ts";
 import type { SafeZip } from "./zip.ts";
+import { dataRecord } from "./dataRecord.ts";
 
 const MAX_NODES = 2_000_000;
 
@@ -32,7 +33,12 @@ export interface KerasConfigSummary {
  * can all carry Lambda layers or references to arbitrary Python callables.
  */
 export function walkKerasConfig(root: unknown, scan: Scan, where: string): KerasConfigSummary {
-  const summary: KerasConfigSummary = { layerCount: 0, layerClasses: {}, modelClass: null, inputs: [] };
+  const summary: KerasConfigSummary = {
+    layerCount: 0,
+    layerClasses: dataRecord(),
+    modelClass: null,
+    inputs: [],
+  };
   let nodes = 0;
   const visit = (v: unknown, path: string, depth: number): void => {
     if (++nodes > MAX_NODES) return;

@@ -2,6 +2,7 @@ import { Cursor, rangeChunks, truncate, type ByteSource } from "./io.ts";
 import { reportImports, walkPickleStream, numpyItemSize } from "./pickle.ts";
 import type { Report } from "./report.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
+import { dataRecord } from "./dataRecord.ts";
 
 export const NPY_MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
 
@@ -24,7 +25,7 @@ function parsePyLiteral(text: string, where: string): Lit {
       const close = c === "{" ? "}" : c === "[" ? "]" : ")";
       i++;
       const items: Lit[] = [];
-      const obj: Record<string, Lit> = {};
+      const obj = dataRecord<Lit>();
       for (;;) {
         ws();
         if (text[i] === close) {

@@ -4,6 +4,7 @@ import { first, ProtoReader, signedInt64, type WireField } from "./protobuf.ts";
 import type { Report } from "./report.ts";
 import type { TensorSpec } from "./types.ts";
 import type { Scan } from "./verdict.ts";
+import { dataRecord } from "./dataRecord.ts";
 
 const ELEM_TYPES = [
   "undefined",
@@ -194,7 +195,7 @@ export async function inspectOnnx(src: ByteSource, scan: Scan, label: string): P
   const r = new ProtoReader(src, label, scan);
   const meta: Record<string, unknown> = {};
   const opsets: { domain: string; version: number }[] = [];
-  const props: Record<string, string> = {};
+  const props = dataRecord<string>();
   const functionDomains = new Set<string>();
   let signature = null;
   let producer: Report["producer"] = null;

@@ -12,6 +12,7 @@ import type { Report } from "./report.ts";
 import type { TensorSpec } from "./types.ts";
 import { type Scan } from "./verdict.ts";
 import type { SafeZip, ZipMember } from "./zip.ts";
+import { dataRecord } from "./dataRecord.ts";
 
 export const LEGACY_TORCH_MAGIC = Buffer.from([
   0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19,
@@ -51,7 +52,7 @@ export function storageRef(pid: PV | undefined): StorageRef | null {
   const [tag, cls, key, , numel] = pid.id.items;
   if (tag?.t !== "str" || tag.v !== "storage" || key?.t !== "str") return null;
   const clsName = cls?.t === "global" ? cls.name : null;
-  const dt = clsName ? STORAGE_DTYPES[clsName] : undefined;
+  const dt = clsName && Object.hasOwn(STORAGE_DTYPES, clsName) ? STORAGE_DTYPES[clsName] : undefined;
   return {
     key: key.v,
     dtype: dt?.[0] ?? null,
@@ -133,7 +134,7 @@ function storageRefs(walks: readonly PickleWalk[]): Map<string, StorageRef> {
 }
 
 function dtypeSummary(tensors: readonly TensorRecord[]): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out = dataRecord<number>();
   for (const t of tensors) out[t.dtype ?? "unknown"] = (out[t.dtype ?? "unknown"] ?? 0) + 1;
   return out;
 }

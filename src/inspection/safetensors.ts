@@ -3,6 +3,7 @@ import { strictUtf8, truncate } from "./io.ts";
 import type { Report } from "./report.ts";
 import type { TensorSpec } from "./types.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
+import { dataRecord } from "./dataRecord.ts";
 
 export const SAFETENSORS_MAX_HEADER = 100_000_000;
 
@@ -64,7 +65,7 @@ export function parseJsonStrict(text: string, maxDepth = 64): unknown {
     const c = text[i];
     if (c === "{") {
       i++;
-      const obj: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+      const obj = dataRecord<unknown>();
       ws();
       if (text[i] === "}") {
         i++;
@@ -163,7 +164,7 @@ export async function inspectSafetensors(src: ByteSource, scan: Scan, label: str
     };
   }
   const dataSize = src.size - 8 - hlen;
-  const metadata: Record<string, string> = {};
+  const metadata = dataRecord<string>();
   const tensors: { name: string; dtype: string; shape: number[]; begin: number; end: number }[] = [];
   const reject = (msg: string, where: string) =>
     scan.add("HIGH", `safetensors reference check failed: ${msg}`, `${label}:${where}`);
@@ -196,7 +197,8 @@ export async function inspectSafetensors(src: ByteSource, scan: Scan, label: str
       reject(`unexpected tensor fields ${extra.join(", ")}`, where);
       valid = false;
     }
-    const bits = typeof t.dtype === "string" ? DTYPE_BITS[t.dtype] : undefined;
+    const bits =
+      typeof t.dtype === "string" && Object.hasOwn(DTYPE_BITS, t.dtype) ? DTYPE_BITS[t.dtype] : undefined;
     if (bits === undefined) {
       reject(`unknown dtype ${JSON.stringify(t.dtype)}`, where);
       valid = false;
@@ -259,7 +261,7 @@ export async function inspectSafetensors(src: ByteSource, scan: Scan, label: str
     valid = false;
   }
   const params = tensors.reduce((a, t) => a + t.shape.reduce((x, d) => x * BigInt(d), 1n), 0n);
-  const dtypes: Record<string, number> = {};
+  const dtypes = dataRecord<number>();
   for (const t of tensors) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
   const list: TensorSpec[] = tensors
     .slice(0, 1000)

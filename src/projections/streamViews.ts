@@ -228,13 +228,16 @@ async function syncKeyValues(
   before: Tags,
   after: Tags,
 ): Promise<void> {
-  const removed = Object.keys(before).filter((k) => !(k in after));
+  // Own properties only: a tag named `toString` or `valueOf` is data, not Object.prototype's.
+  const removed = Object.keys(before).filter((k) => !Object.hasOwn(after, k));
   if (removed.length > 0)
     await tx.execute(
       `DELETE FROM ${table} WHERE ${owner.column} = ? AND key IN (${placeholders(removed.length)})`,
       [owner.id, ...removed],
     );
-  const changed = Object.entries(after).filter(([key, value]) => before[key] !== value);
+  const changed = Object.entries(after).filter(
+    ([key, value]) => !Object.hasOwn(before, key) || before[key] !== value,
+  );
   if (changed.length === 0) return;
   await tx.execute(
     `INSERT INTO ${table} (${owner.column}, key, value) VALUES ${changed.map(() => "(?, ?, ?)").join(", ")}
@@ -373,14 +376,14 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
   );
 
   const oldAliases = previous?.aliases ?? {};
-  const removedAliases = Object.keys(oldAliases).filter((a) => !(a in model.aliases));
+  const removedAliases = Object.keys(oldAliases).filter((a) => !Object.hasOwn(model.aliases, a));
   if (removedAliases.length > 0)
     await tx.execute(
       `DELETE FROM model_aliases WHERE model_id = ? AND alias IN (${placeholders(removedAliases.length)})`,
       [model.id, ...removedAliases],
     );
   for (const [alias, version] of Object.entries(model.aliases)) {
-    if (oldAliases[alias] === version) continue;
+    if (Object.hasOwn(oldAliases, alias) && oldAliases[alias] === version) continue;
     await tx.execute(
       `INSERT INTO model_aliases (model_id, alias, version_id, version) VALUES (?, ?, ?, ?)
        ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id, version = excluded.version`,

@@ -7,6 +7,7 @@ import { Transform } from "node:stream";
 import busboy from "busboy";
 import type { Logger } from "pino";
 import { DomainError, ValidationError } from "../../domain/errors.ts";
+import { LIMITS, isForbiddenKey, nestsDeeperThan } from "../../domain/validation.ts";
 import type { BlobStore } from "../blobStore.ts";
 import { ArtifactDigestMismatchError, ArtifactTooLargeError } from "../errors.ts";
 import type { ArtifactLimits } from "../artifactService.ts";
@@ -39,32 +40,109 @@ class MultipartError extends Error {
 
 const invalid = (message: string) => new MultipartError(new ValidationError("multipart", message));
 
+/** Levels of `operations` (batch, variables, input, …) around a JSON input's own LIMITS.jsonMaxDepth. */
+const MAX_JSON_FIELD_DEPTH = LIMITS.jsonMaxDepth + 8;
+
 function parseJsonField(name: string, value: string): Json {
+  let parsed: Json;
   try {
-    return JSON.parse(value) as Json;
+    parsed = JSON.parse(value) as Json;
   } catch {
     throw invalid(`the '${name}' field is not valid JSON`);
   }
+  // The operations are serialised again for Yoga: a hostile depth would overflow the stack there.
+  if (nestsDeeperThan(parsed, MAX_JSON_FIELD_DEPTH))
+    throw invalid(`the '${name}' field nests more than ${MAX_JSON_FIELD_DEPTH} levels deep`);
+  return parsed;
 }
 
-/** Follows a dotted object path (`variables.input.file`, `0.variables.files.1`) to its parent and key. */
-function locate(root: Json, dotted: string): { parent: Record<string, Json> | Json[]; key: string } {
-  const keys = dotted.split(".");
+/** Bounds on the `map` field: as many entries as file parts, each naming a few short paths. */
+const MAX_PATHS_PER_FILE = 100;
+const MAX_PATH_LENGTH = 1024;
+const MAX_PATH_SEGMENTS = 64;
+const ARRAY_INDEX = /^(0|[1-9][0-9]{0,8})$/;
+
+const invalidMap = (message: string) => new MultipartError(new ValidationError("map", message));
+
+/** A map path, split into segments: `variables.input.file`, `0.variables.files.1`. */
+type MapPath = { readonly dotted: string; readonly keys: readonly string[] };
+
+/**
+ * Follows a map path through `operations` to the container holding its last segment. Only own
+ * properties of plain JSON objects and in-range indices of arrays are walked, and the segments
+ * `__proto__`, `constructor` and `prototype` were refused when the map was read: a client's path
+ * can only ever reach data it sent.
+ */
+function locate(root: Json, path: MapPath): { parent: { [key: string]: Json } | Json[]; key: string } {
+  const missing = () => invalidMap(`path '${path.dotted}' does not exist in operations`);
+  const child = (node: Json, key: string): Json | undefined => {
+    if (Array.isArray(node)) return ARRAY_INDEX.test(key) ? node[Number(key)] : undefined;
+    if (node === null || typeof node !== "object") return undefined;
+    return Object.hasOwn(node, key) ? node[key] : undefined;
+  };
   let node: Json = root;
-  for (const key of keys.slice(0, -1)) {
-    if (node === null || typeof node !== "object")
-      throw invalid(`map path '${dotted}' does not exist in operations`);
-    node = (node as Record<string, Json>)[key] ?? null;
+  for (const key of path.keys.slice(0, -1)) {
+    const next = child(node, key);
+    if (next === undefined) throw missing();
+    node = next;
   }
-  if (node === null || typeof node !== "object")
-    throw invalid(`map path '${dotted}' does not exist in operations`);
-  return { parent: node, key: keys.at(-1)! };
+  const key = path.keys.at(-1)!;
+  if (node === null || typeof node !== "object" || child(node, key) === undefined) throw missing();
+  return { parent: node, key };
+}
+
+/**
+ * Reads the `map` field: an object from file field names to non-empty lists of distinct paths into
+ * `operations`, each ending at a `null` placeholder (graphql-multipart-request-spec).
+ */
+function parseMap(value: Json, operations: Json | undefined): Map<string, MapPath[]> {
+  if (operations === undefined) throw invalid("'operations' must precede 'map'");
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw invalidMap("must be an object from file field names to lists of paths");
+  const entries = Object.entries(value);
+  if (entries.length > MAX_FILES) throw invalidMap(`must name at most ${MAX_FILES} files`);
+  const map = new Map<string, MapPath[]>();
+  const seen = new Set<string>();
+  for (const [name, paths] of entries) {
+    if (
+      !Array.isArray(paths) ||
+      paths.length === 0 ||
+      paths.length > MAX_PATHS_PER_FILE ||
+      !paths.every((p) => typeof p === "string")
+    )
+      throw invalidMap(`'${name.slice(0, 100)}' must be a list of 1 to ${MAX_PATHS_PER_FILE} paths`);
+    map.set(
+      name,
+      paths.map((dotted) => {
+        if (dotted.length === 0 || dotted.length > MAX_PATH_LENGTH)
+          throw invalidMap(`paths must be 1 to ${MAX_PATH_LENGTH} characters`);
+        const keys = dotted.split(".");
+        if (keys.length > MAX_PATH_SEGMENTS)
+          throw invalidMap(`paths must have at most ${MAX_PATH_SEGMENTS} segments`);
+        const reserved = keys.find((key) => key === "" || isForbiddenKey(key));
+        if (reserved !== undefined)
+          throw invalidMap(
+            reserved === ""
+              ? `path '${dotted}' has an empty segment`
+              : `path '${dotted}' goes through '${reserved}', which is not data`,
+          );
+        if (seen.has(dotted)) throw invalidMap(`path '${dotted}' is mapped twice`);
+        seen.add(dotted);
+        const path = { dotted, keys };
+        const { parent, key } = locate(operations, path);
+        if ((parent as Record<string, Json>)[key] !== null)
+          throw invalidMap(`path '${dotted}' must point at a null placeholder in operations`);
+        return path;
+      }),
+    );
+  }
+  return map;
 }
 
 /** A `sha256` string next to the Upload variable (e.g. `input.sha256`) is the digest the client expects. */
-function siblingSha256(operations: Json, dotted: string): string | undefined {
-  const { parent } = locate(operations, dotted);
-  const value = Array.isArray(parent) ? undefined : parent.sha256;
+function siblingSha256(operations: Json, path: MapPath): string | undefined {
+  const { parent } = locate(operations, path);
+  const value = Array.isArray(parent) || !Object.hasOwn(parent, "sha256") ? undefined : parent.sha256;
   return typeof value === "string" && /^[0-9a-fA-F]{64}$/.test(value) ? value.toLowerCase() : undefined;
 }
 
@@ -94,7 +172,7 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
     }
 
     let operations: Json | undefined;
-    let map: Record<string, string[]> | undefined;
+    let map: Map<string, MapPath[]> | undefined;
     const stored: Promise<void>[] = [];
     let failure: MultipartError | null = null;
     const fail = (error: MultipartError) => {
@@ -128,26 +206,15 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
         return fail(invalid(`the '${name}' field is larger than ${MAX_FIELD_BYTES} bytes`));
       try {
         if (name === "operations") operations = parseJsonField(name, value);
-        else if (name === "map") {
-          const parsed = parseJsonField(name, value);
-          if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
-            throw invalid("'map' must be an object");
-          map = parsed as Record<string, string[]>;
-        }
+        else if (name === "map") map = parseMap(parseJsonField(name, value), operations);
       } catch (error) {
         fail(error as MultipartError);
       }
     });
     parser.on("filesLimit", () => fail(invalid(`at most ${MAX_FILES} files per request`)));
     parser.on("file", (name, stream, info) => {
-      const paths = map?.[name];
-      if (
-        failure !== null ||
-        operations === undefined ||
-        map === undefined ||
-        !Array.isArray(paths) ||
-        paths.length === 0
-      ) {
+      const paths = map?.get(name);
+      if (failure !== null || operations === undefined || map === undefined || paths === undefined) {
         if (operations === undefined || map === undefined)
           fail(invalid("'operations' and 'map' must precede the files"));
         stream.resume();
@@ -185,9 +252,15 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
           )
           .then((file) => {
             const token = uploadToken(file);
-            for (const dotted of paths) {
-              const { parent, key } = locate(ops, dotted);
-              (parent as Record<string, Json>)[key] = token;
+            for (const path of paths) {
+              const { parent, key } = locate(ops, path);
+              // An own property or an in-range index (locate checked): defining, never the `__proto__` setter.
+              Object.defineProperty(parent, key, {
+                value: token,
+                writable: true,
+                enumerable: true,
+                configurable: true,
+              });
             }
           })
           .catch((error: unknown) => {

@@ -29,6 +29,7 @@ import {
   checkTagValue,
   checkTags,
   checkText,
+  checkTextDeep,
   checkVersionNumber,
   firstError,
 } from "../validation.ts";
@@ -74,6 +75,7 @@ export function stateNeeds(command: RegisteredModelCommand): StateNeeds {
 
 export type Decision = RegisteredModelEvent[] | DomainError;
 
+// Object.fromEntries defines properties (it never runs the `__proto__` setter); keys are checked anyway.
 const toTags = (pairs: readonly KeyValue[]): Tags => Object.fromEntries(pairs.map((t) => [t.key, t.value]));
 const toMetrics = (pairs: readonly Metric[]): Metrics =>
   Object.fromEntries(pairs.map((m) => [m.key, m.value]));
@@ -180,7 +182,27 @@ function inspectionEvents(
   return { events, signature: { ...signature, source: "INSPECTION", path } };
 }
 
+/**
+ * What the client wrote in a command: everything but the inspection outcomes, which the server
+ * derived from file bytes and which boundInspection makes storable instead of refusing them.
+ */
+function clientInput(command: RegisteredModelCommand): unknown {
+  if (command.type === "AddModelVersionArtifact") {
+    const { inspection: _derived, ...input } = command.data;
+    return input;
+  }
+  if (command.type === "InspectModelVersionArtifacts")
+    return {
+      ...command.data,
+      inspections: command.data.inspections.map(({ path, sha256 }) => ({ path, sha256 })),
+    };
+  return command.data;
+}
+
 export function decide(command: RegisteredModelCommand, state: RegisteredModelState): Decision {
+  // Text a database cannot store is refused before any rule looks at it, the same on every provider.
+  const unstorable = checkTextDeep("", clientInput(command));
+  if (unstorable) return unstorable;
   if (command.type === "CreateRegisteredModel") {
     if (state.status !== "absent")
       return new InvalidStateError(`model stream ${command.data.modelId} already exists`);
@@ -229,7 +251,7 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
 
     case "DeleteRegisteredModelTag": {
       const { key } = command.data;
-      if (!(key in state.tags)) return new NotFoundError("Tag", `${state.name} tag '${key}'`);
+      if (!Object.hasOwn(state.tags, key)) return new NotFoundError("Tag", `${state.name} tag '${key}'`);
       return [{ type: "RegisteredModelTagDeleted", data: { key } }];
     }
 
@@ -243,7 +265,7 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
         return new InvalidStateError(
           `version ${target.version} is ${target.status}; only READY versions get aliases`,
         );
-      const previousVersion = state.aliases[alias] ?? null;
+      const previousVersion = (Object.hasOwn(state.aliases, alias) ? state.aliases[alias] : null) ?? null;
       if (previousVersion === target.version)
         return new InvalidStateError(`alias '${alias}' already points at version ${target.version}`);
       const gate = safetyGate(target, command.data.overrideReason, "ALIAS");
@@ -256,7 +278,7 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
 
     case "DeleteRegisteredModelAlias": {
       const { alias } = command.data;
-      const version = state.aliases[alias];
+      const version = Object.hasOwn(state.aliases, alias) ? state.aliases[alias] : undefined;
       if (version === undefined) return new NotFoundError("ModelAlias", `${state.name}@${alias}`);
       return [{ type: "RegisteredModelAliasDeleted", data: { alias, version } }];
     }
@@ -329,7 +351,7 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       const target = liveVersion(state, command.data.version);
       if (target instanceof DomainError) return target;
       const { key } = command.data;
-      if (!(key in target.tags))
+      if (!Object.hasOwn(target.tags, key))
         return new NotFoundError("Tag", `${state.name} v${target.version} tag '${key}'`);
       return [{ type: "ModelVersionTagDeleted", data: { version: target.version, key } }];
     }

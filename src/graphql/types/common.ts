@@ -60,7 +60,8 @@ export const MetricRef = builder.objectRef<{ key: string; value: number }>("Metr
 });
 
 export const TagInput = builder.inputType("TagInput", {
-  description: "A tag to set: key 1-250 characters, no control characters; value up to 5,000 characters.",
+  description:
+    "A tag to set: key 1-250 characters, no control characters, not `__proto__`, `constructor` or `prototype`; value up to 5,000 characters. No text may contain NUL or unpaired UTF-16 surrogates.",
   fields: (t) => ({
     key: t.string({ description: "Tag key." }),
     value: t.string({ description: "Tag value." }),

@@ -272,7 +272,8 @@ builder.mutationFields((t) => ({
             params: f.field({
               type: "JSONObject",
               required: false,
-              description: "Training configuration (JSON object, ≤256 KiB).",
+              description:
+                "Training configuration (JSON object, ≤256 KiB, nested ≤64 levels; keys `__proto__`, `constructor` and `prototype` are reserved).",
             }),
             metrics: f.field({
               type: [MetricInput],
@@ -476,7 +477,7 @@ builder.mutationFields((t) => ({
             ...versionFields(f),
             alias: f.string({
               description:
-                "Alias matching ^[A-Za-z_][A-Za-z0-9_-]{0,254}$; `latest` and `v<digits>` are reserved.",
+                "Alias matching ^[A-Za-z_][A-Za-z0-9_-]{0,254}$; `latest`, `v<digits>`, `__proto__`, `constructor` and `prototype` are reserved.",
             }),
             overrideReason: f.string({
               required: false,
