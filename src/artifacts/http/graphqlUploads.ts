@@ -213,11 +213,16 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
     });
     parser.on("filesLimit", () => fail(invalid(`at most ${MAX_FILES} files per request`)));
     parser.on("file", (name, stream, info) => {
+      // A body cut short errors every open part, possibly before the blob store has attached its
+      // own listeners (it first awaits its folders); an error event without a listener kills the
+      // process. The store still sees the failure: pipeline() rejects on an already-errored source.
+      stream.on("error", () => undefined);
+      const discard = () => stream.resume();
       const paths = map?.get(name);
       if (failure !== null || operations === undefined || map === undefined || paths === undefined) {
         if (operations === undefined || map === undefined)
           fail(invalid("'operations' and 'map' must precede the files"));
-        stream.resume();
+        discard();
         return;
       }
       let expected: string | undefined;
@@ -225,7 +230,7 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
         expected = siblingSha256(operations, paths[0]!);
       } catch (error) {
         fail(error as MultipartError);
-        stream.resume();
+        discard();
         return;
       }
       const ops = operations;
@@ -302,8 +307,10 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
         else fail(invalid(`malformed multipart body: ${(error as Error).message}`));
         stop();
       };
-      parser.once("error", broken);
-      meter.once("error", broken);
+      // `on`, not `once`: busboy can emit a second error (e.g. "Unexpected end of form" from its final
+      // flush after an earlier failure), and an error event without a listener kills the process.
+      parser.on("error", broken);
+      meter.on("error", broken);
       req.once("close", () => {
         if (!req.complete) {
           fail(invalid("the client aborted the request"));
