@@ -13,6 +13,7 @@ async function main() {
     logger,
     artifacts: config.artifacts,
     inspection: config.inspection,
+    corsOrigins: config.http.corsOrigins,
     ...(logger.isLevelEnabled("trace")
       ? { onReadQuery: (sql: string, durationMs: number) => logger.trace({ sql, durationMs }, "read query") }
       : {}),
