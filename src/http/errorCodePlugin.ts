@@ -71,6 +71,8 @@ export function errorCodePlugin(): Plugin {
     // Yoga answers these two with an empty body.
     onResponse(payload) {
       const { response, fetchAPI } = payload;
+      // The rest of a body too large to read is never read: the connection cannot be reused.
+      if (response.status === 413) response.headers.set("connection", "close");
       if (response.status !== 415 && response.status !== 406) return;
       const unsupported = response.status === 415;
       const body = graphqlErrorBody(

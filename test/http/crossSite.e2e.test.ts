@@ -151,7 +151,7 @@ describe.each(await providers())("cross-site requests (%s)", (provider) => {
     const refused = await fetch(url, { headers: { accept: "text/event-stream" } });
     expect(refused.status).toBe(403);
     expect(await refused.text()).toMatch(/event: next\ndata: .*"code":"CSRF_HEADER_REQUIRED"/);
-    for (const init of [
+    for (const init of <RequestInit[]>[
       { headers: { accept: "text/event-stream", "x-registro-csrf": "1" } },
       {
         method: "POST",
