@@ -37,7 +37,7 @@ describe("the landing page", () => {
       });
     }
     // Anything else (curl's */*, none at all) gets the page.
-    for (const headers of [{ accept: "*/*" }, {}]) {
+    for (const headers of [{ accept: "*/*" }, {}] as Record<string, string>[]) {
       const response = await fetch(`${server.url}/`, { headers });
       expect(response.headers.get("content-type")).toContain("text/html");
     }
