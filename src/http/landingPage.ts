@@ -91,7 +91,9 @@ export async function landingPage(req: IncomingMessage, res: ServerResponse, url
     return true;
   }
   if (doc !== undefined) {
-    const text = await readFile(ROOT + doc);
+    // An installation without the documentation files answers 404 like any unknown path.
+    const text = await readFile(ROOT + doc).catch(() => null);
+    if (text === null) return false;
     res.writeHead(200, { "content-type": "text/plain; charset=utf-8", "content-length": text.length });
     res.end(text);
     return true;
