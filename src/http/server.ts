@@ -72,8 +72,7 @@ const INTERNAL_ERROR = { error: { code: "INTERNAL_SERVER_ERROR", message: "inter
 /** Answers the client unless that is no longer possible; a body it is still sending is not read. */
 function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers = {}) {
   if (res.headersSent) return void res.destroy();
-  const unread = !req.readableEnded && req.headers["content-length"] !== "0";
-  sendJson(res, status, body, { ...(unread ? { connection: "close" } : {}), ...headers });
+  sendJson(res, status, body, { ...(req.complete ? {} : { connection: "close" }), ...headers });
 }
 
 export function createApp(options: AppOptions): App {
