@@ -3,7 +3,7 @@
 import { loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { createRegistro } from "./registro.ts";
-import { prepareStartup } from "./startupChecks.ts";
+import { prepareStartup } from "./prepareStartup.ts";
 import { describeStartupError } from "./startupErrors.ts";
 
 async function main() {

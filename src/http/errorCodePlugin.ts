@@ -7,7 +7,7 @@ import { GraphQLError } from "graphql";
 import type { ExecutionResult } from "graphql";
 import { handleStreamOrSingleExecutionResult, isAsyncIterable, mapAsyncIterator } from "graphql-yoga";
 import type { Plugin } from "graphql-yoga";
-import { CSRF_MESSAGE } from "./csrf.ts";
+import { CSRF_MESSAGE } from "./csrfPrevention.ts";
 import { isErrorCode } from "./errorCodes.ts";
 import type { ErrorCode } from "./errorCodes.ts";
 import { graphqlErrorBody } from "./graphqlErrorBody.ts";

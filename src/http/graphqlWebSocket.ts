@@ -18,7 +18,7 @@ export interface GraphQLWebSocketOptions {
   /** Interval of WebSocket pings; a client that does not answer within it is dropped. */
   readonly keepAliveMs: number;
   readonly logger: Logger;
-  /** Refuses the upgrade (403) when false; see cors.ts. */
+  /** Refuses the upgrade (403) when false; see corsPolicy.ts. */
   readonly acceptsOrigin?: (req: http.IncomingMessage) => boolean;
 }
 

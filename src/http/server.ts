@@ -1,7 +1,7 @@
 // The HTTP server: GraphQL (with GraphiQL) on /graphql, a health check, a landing page on /, and
 // room for plain HTTP routes (artifact transfer) beside them. Unknown paths get a JSON 404. Every
 // answer carries the security headers; browsers on other origins are held off by CORS (default:
-// none allowed) and by the CSRF header rule (./csrf.ts).
+// none allowed) and by the CSRF header rule (./csrfPrevention.ts).
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -16,10 +16,10 @@ import type { RecordedEvent } from "../store/recordedEvent.ts";
 import type { GraphQLContext } from "../graphql/context.ts";
 import { schema } from "../graphql/schema.ts";
 import type { LiveEvents } from "../subscriptions/liveEvents.ts";
-import { corsPolicy } from "./cors.ts";
-import { CSRF_MESSAGE, csrfPreventionPlugin, lacksCsrfHeader } from "./csrf.ts";
+import { corsPolicy } from "./corsPolicy.ts";
+import { CSRF_MESSAGE, csrfPreventionPlugin, lacksCsrfHeader } from "./csrfPrevention.ts";
 import { errorCodePlugin } from "./errorCodePlugin.ts";
-import { graphiqlPage } from "./graphiql.ts";
+import { graphiqlPage } from "./graphiqlPage.ts";
 import { graphqlErrorBody } from "./graphqlErrorBody.ts";
 import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
 import { landingPage } from "./landingPage.ts";
@@ -90,7 +90,7 @@ export function createApp(options: AppOptions): App {
     landingPage: false,
     graphiql: graphiql.options,
     renderGraphiQL: graphiql.render,
-    // CORS is the server's (./cors.ts), for every route alike.
+    // CORS is the server's (./corsPolicy.ts), for every route alike.
     cors: false,
     maskedErrors: true,
     plugins: [...operationLimitPlugins(), csrfPreventionPlugin(), errorCodePlugin(), graphiql.plugin],

@@ -5,7 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GraphQLError } from "graphql";
 import { describe, expect, it } from "vitest";
-import { CSRF_MESSAGE } from "../../src/http/csrf.ts";
+import { CSRF_MESSAGE } from "../../src/http/csrfPrevention.ts";
 import { withErrorCode } from "../../src/http/errorCodePlugin.ts";
 import { ERROR_CODES, isErrorCode } from "../../src/http/errorCodes.ts";
 

@@ -9,7 +9,7 @@ import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import type { Logger } from "pino";
 import type { Config } from "./config.ts";
-import { ensurePostgresDatabase } from "./db/ensureDatabase.ts";
+import { ensurePostgresDatabase } from "./db/ensurePostgresDatabase.ts";
 import { StartupError } from "./startupErrors.ts";
 
 function reason(error: unknown): string {
