@@ -15,6 +15,34 @@ const byteSize = z.string().transform((text, ctx) => {
   return bytes;
 });
 
+/** A comma-separated list of browser origins (`https://ui.example.com`), each exactly an origin. */
+const originList = z.string().transform((text, ctx) => {
+  const origins: string[] = [];
+  for (const item of text.split(",")) {
+    const candidate = item.trim();
+    if (candidate === "") continue;
+    let origin: string | null = null;
+    // An origin is scheme, host and port only: a path, a trailing slash or a wildcard would suggest
+    // a match that browsers never ask for.
+    if (/^https?:\/\/[^/?#@\s*]+$/i.test(candidate)) {
+      try {
+        origin = new URL(candidate).origin;
+      } catch {
+        origin = null;
+      }
+    }
+    if (origin === null) {
+      ctx.addIssue({
+        code: "custom",
+        message: `'${candidate}' is not an origin; list origins like https://ui.example.com or http://localhost:5173, separated by commas`,
+      });
+      return z.NEVER;
+    }
+    origins.push(origin);
+  }
+  return [...new Set(origins)];
+});
+
 const schema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -37,6 +65,8 @@ const schema = z.object({
   INSPECTION_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   /** Time budget of one file's inspection; a file that takes longer is UNSCANNABLE. */
   INSPECTION_TIME_BUDGET_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** Browser origins (besides the registry's own) allowed to call the API with CORS; default none. */
+  CORS_ORIGINS: originList.default([]),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -48,6 +78,12 @@ export interface Config {
   logLevel: z.infer<typeof schema>["LOG_LEVEL"];
   artifacts: ArtifactConfig;
   inspection: InspectionConfig;
+  http: HttpConfig;
+}
+
+export interface HttpConfig {
+  /** Origins other than the registry's own that browsers may call it from (CORS). */
+  readonly corsOrigins: readonly string[];
 }
 
 /** Half the CPUs, at least 1 and at most 4: inspection must not starve request handling. */
@@ -93,5 +129,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       workers: e.INSPECTION_WORKERS ?? defaultInspectionWorkers(),
       timeBudgetMs: e.INSPECTION_TIME_BUDGET_MS,
     },
+    http: { corsOrigins: e.CORS_ORIGINS },
   };
 }

@@ -3,16 +3,20 @@
 import { loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { createRegistro } from "./registro.ts";
+import { prepareStartup } from "./prepareStartup.ts";
+import { describeStartupError } from "./startupErrors.ts";
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger(config.logLevel);
+  await prepareStartup(config, logger);
   const registro = await createRegistro({
     database: config.database,
     dataDir: config.dataDir,
     logger,
     artifacts: config.artifacts,
     inspection: config.inspection,
+    corsOrigins: config.http.corsOrigins,
     ...(logger.isLevelEnabled("trace")
       ? { onReadQuery: (sql: string, durationMs: number) => logger.trace({ sql, durationMs }, "read query") }
       : {}),
@@ -44,6 +48,6 @@ async function main() {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  console.error(`Registro could not start: ${describeStartupError(error)}`);
   process.exit(1);
 });

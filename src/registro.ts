@@ -31,6 +31,8 @@ export interface RegistroOptions {
   readonly inspection?: Partial<InspectionConfig>;
   /** Observes every query the GraphQL read side runs (trace logging; N+1 tests). */
   readonly onReadQuery?: (sql: string, durationMs: number) => void;
+  /** Browser origins besides the registry's own that may call it (CORS_ORIGINS); default none. */
+  readonly corsOrigins?: readonly string[];
 }
 
 export interface Registro {
@@ -94,6 +96,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     onCommitted: (events) => liveEvents.committed(events),
     ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
     routes: [artifacts],
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     graphqlUploads: graphqlUploadHandler({ blobs, limits, logger: options.logger }),
   });
   return {

@@ -18,6 +18,8 @@ export interface GraphQLWebSocketOptions {
   /** Interval of WebSocket pings; a client that does not answer within it is dropped. */
   readonly keepAliveMs: number;
   readonly logger: Logger;
+  /** Refuses the upgrade (403) when false; see corsPolicy.ts. */
+  readonly acceptsOrigin?: (req: http.IncomingMessage) => boolean;
 }
 
 export interface GraphQLWebSocket {
@@ -54,6 +56,7 @@ export function attachGraphQLWebSocket(
     const { pathname } = new URL(req.url ?? "/", "http://registro.invalid");
     if (pathname !== options.path) return reject(socket, "404 Not Found");
     if (closing) return reject(socket, "503 Service Unavailable");
+    if (options.acceptsOrigin?.(req) === false) return reject(socket, "403 Forbidden");
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
   });
 

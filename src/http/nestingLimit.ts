@@ -57,7 +57,9 @@ export function nestingLimitPlugin(maxNesting: number): Plugin {
       if (nesting > maxNesting)
         throw new GraphQLError(
           `Syntax Error: the document nests brackets ${nesting} deep; at most ${maxNesting} levels are accepted.`,
-          { extensions: { code: "MAX_DEPTH_EXCEEDED", limit: maxNesting } },
+          {
+            extensions: { code: "MAX_DEPTH_EXCEEDED", limit: maxNesting, http: { status: 400, spec: true } },
+          },
         );
     },
   };

@@ -1,5 +1,7 @@
-// The HTTP server: GraphQL (with GraphiQL) on /graphql, a health check, and room for plain HTTP
-// routes (artifact transfer) beside it. Unknown paths get a JSON 404, never an HTML page.
+// The HTTP server: GraphQL (with GraphiQL) on /graphql, a health check, a landing page on /, and
+// room for plain HTTP routes (artifact transfer) beside them. Unknown paths get a JSON 404. Every
+// answer carries the security headers; browsers on other origins are held off by CORS (default:
+// none allowed) and by the CSRF header rule (./csrfPrevention.ts).
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,9 +17,19 @@ import type { RecordedEvent } from "../store/recordedEvent.ts";
 import type { GraphQLContext } from "../graphql/context.ts";
 import { schema } from "../graphql/schema.ts";
 import type { LiveEvents } from "../subscriptions/liveEvents.ts";
+import { corsPolicy } from "./corsPolicy.ts";
+import { CSRF_MESSAGE, csrfPreventionPlugin, lacksCsrfHeader } from "./csrfPrevention.ts";
+import { errorCodePlugin } from "./errorCodePlugin.ts";
+import { graphiqlPage } from "./graphiqlPage.ts";
+import { graphqlErrorBody } from "./graphqlErrorBody.ts";
 import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
+import { landingPage } from "./landingPage.ts";
 import { operationLimitPlugins } from "./operationLimits.ts";
 import { requestMetadata } from "./requestMetadata.ts";
+import { applySecurityHeaders } from "./securityHeaders.ts";
+import { sendJson } from "./sendJson.ts";
+
+export { sendJson };
 
 export interface Route {
   /** Returns true when it handled the request. */
@@ -47,6 +59,8 @@ export interface AppOptions {
   readonly blobs: BlobStore;
   /** WebSocket ping interval (ms); a client that does not answer within it is dropped. Default 12,000. */
   readonly webSocketKeepAliveMs?: number;
+  /** Browser origins besides the registry's own that may call it (CORS_ORIGINS); default none. */
+  readonly corsOrigins?: readonly string[];
 }
 
 export interface App {
@@ -56,19 +70,12 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
+const INTERNAL_ERROR = { error: { code: "INTERNAL_SERVER_ERROR", message: "internal error" } };
+
+/** Answers the client unless that is no longer possible; a body it is still sending is not read. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers = {}) {
+  if (res.headersSent) return void res.destroy();
+  sendJson(res, status, body, { ...(req.complete ? {} : { connection: "close" }), ...headers });
 }
 
 export function createApp(options: AppOptions): App {
@@ -79,13 +86,17 @@ export function createApp(options: AppOptions): App {
     ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
   };
   const yogaLogger = logger.child({ component: "graphql" });
+  const graphiql = graphiqlPage({ title: "Registro", subscriptionsProtocol: "WS" });
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext>({
     schema,
     graphqlEndpoint: "/graphql",
     landingPage: false,
-    graphiql: { title: "Registro", subscriptionsProtocol: "WS" },
+    graphiql: graphiql.options,
+    renderGraphiQL: graphiql.render,
+    // CORS is the server's (./corsPolicy.ts), for every route alike.
+    cors: false,
     maskedErrors: true,
-    plugins: operationLimitPlugins(),
+    plugins: [...operationLimitPlugins(), csrfPreventionPlugin(), errorCodePlugin(), graphiql.plugin],
     logging: {
       debug: (...args: unknown[]) => yogaLogger.debug(args.map(String).join(" ")),
       info: (...args: unknown[]) => yogaLogger.info(args.map(String).join(" ")),
@@ -103,31 +114,48 @@ export function createApp(options: AppOptions): App {
     }),
   });
 
-  const routes = options.routes ?? [];
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://registro.invalid");
-    if (url.pathname === "/graphql") {
-      const uploads = options.graphqlUploads;
-      if (uploads === undefined || req.method !== "POST") return void yoga(req, res);
-      return void uploads(req, res, yoga)
-        .then((handled) => (handled ? undefined : yoga(req, res)))
-        .catch((error: unknown) => {
-          logger.error({ err: error }, "unhandled GraphQL upload error");
-          if (!res.headersSent)
-            sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
-          else res.destroy();
-        });
+  const cors = corsPolicy(options.corsOrigins ?? []);
+  const routes = [landingPage, ...(options.routes ?? [])];
+
+  function serveGraphQL(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== "GET" && req.method !== "POST") {
+      const message = `${req.method} is not supported on /graphql; use POST (or GET for queries)`;
+      return refuse(req, res, 405, graphqlErrorBody("METHOD_NOT_ALLOWED", message), { allow: "GET, POST" });
     }
-    if (url.pathname === "/healthz") return sendJson(res, 200, { status: "ok" });
+    const uploads = options.graphqlUploads;
+    if (uploads === undefined || req.method !== "POST") return void yoga(req, res);
+    // Before the upload handler, which would otherwise store the files of a forged request first.
+    // Yoga's plugin makes the same check for what reaches Yoga.
+    if (lacksCsrfHeader(req))
+      return refuse(req, res, 403, graphqlErrorBody("CSRF_HEADER_REQUIRED", CSRF_MESSAGE));
+    uploads(req, res, yoga)
+      .then((handled) => (handled ? undefined : yoga(req, res)))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, "unhandled GraphQL upload error");
+        refuse(req, res, 500, INTERNAL_ERROR);
+      });
+  }
+
+  function health(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === "GET" || req.method === "HEAD") return sendJson(res, 200, { status: "ok" });
+    const message = `${req.method} is not supported on /healthz`;
+    refuse(req, res, 405, { error: { code: "METHOD_NOT_ALLOWED", message } }, { allow: "GET, HEAD" });
+  }
+
+  const server = http.createServer((req, res) => {
+    applySecurityHeaders(res);
+    if (cors.handle(req, res)) return;
+    const url = new URL(req.url ?? "/", "http://registro.invalid");
+    if (url.pathname === "/graphql") return serveGraphQL(req, res);
+    if (url.pathname === "/healthz") return health(req, res);
     void (async () => {
       for (const route of routes) if (await route(req, res, url)) return;
-      sendJson(res, 404, {
+      refuse(req, res, 404, {
         error: { code: "NOT_FOUND", message: `no route for ${req.method} ${url.pathname}` },
       });
     })().catch((error: unknown) => {
       logger.error({ err: error }, "unhandled route error");
-      if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
-      else res.destroy();
+      refuse(req, res, 500, INTERNAL_ERROR);
     });
   });
   // Slow or stalled clients must not pin connections forever.
@@ -139,6 +167,8 @@ export function createApp(options: AppOptions): App {
     path: "/graphql",
     keepAliveMs: options.webSocketKeepAliveMs ?? 12_000,
     logger,
+    // Browsers let any page open a WebSocket anywhere (no CORS): only our pages and allowed origins.
+    acceptsOrigin: (req) => cors.originAllowed(req),
   });
 
   return {

@@ -158,7 +158,8 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
         new Blob([new Uint8Array(file.data)], { type: file.type ?? "application/octet-stream" }),
         file.name,
       );
-    return fetch(server.graphqlUrl, { method: "POST", body: form });
+    // Multipart bodies can be forged by other sites, so uploads carry the CSRF header.
+    return fetch(server.graphqlUrl, { method: "POST", body: form, headers: { "x-registro-csrf": "1" } });
   }
 
   const UPLOAD = `mutation($input: UploadModelVersionArtifactInput!) { uploadModelVersionArtifact(input: $input) { ${RESULT}
@@ -591,6 +592,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
       headers: {
         "content-type": `multipart/form-data; boundary=${boundary}`,
         "content-length": String(LIMIT),
+        "x-registro-csrf": "1",
       },
     });
     req.on("error", () => undefined);

@@ -367,7 +367,11 @@ describe.each(await providers())("artifact inspection on %s", (provider) => {
     );
     form.set("map", JSON.stringify({ 0: ["variables.input.file"] }));
     form.set("0", new Blob([new Uint8Array(fixture("model.onnx"))]), "model.onnx");
-    const response = await fetch(server.graphqlUrl, { method: "POST", body: form });
+    const response = await fetch(server.graphqlUrl, {
+      method: "POST",
+      body: form,
+      headers: { "x-registro-csrf": "1" },
+    });
     const body = await response.json();
     expect(body.errors).toBeUndefined();
     const payload = body.data.uploadModelVersionArtifact;

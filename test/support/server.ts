@@ -28,7 +28,7 @@ export interface TestServer {
 export async function startTestServer(
   provider: DatabaseConfig["provider"],
   /** Artifact limits (the blob store lives in `<dataDir>/blobs`); a logger to see what the server logs. */
-  options: Partial<Pick<RegistroOptions, "artifacts" | "onReadQuery" | "logger">> = {},
+  options: Partial<Pick<RegistroOptions, "artifacts" | "onReadQuery" | "logger" | "corsOrigins">> = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase(provider);
   const dataDir = mkdtempSync(path.join(tmpdir(), "registro-e2e-"));

@@ -1,0 +1,50 @@
+// The one list of error codes a client can receive: `extensions.code` on GraphQL errors,
+// `error.code` on plain HTTP routes, and `code` on the typed errors of mutation results. Clients
+// branch on these, never on messages. docs/errors.md documents each one; a test keeps the source,
+// this list and that page in step, so a new code cannot ship undocumented.
+
+export const ERROR_CODES = {
+  // The request itself
+  BAD_REQUEST: "The request is malformed: invalid JSON, no `query`, a bad `variables` or `extensions` value.",
+  CSRF_HEADER_REQUIRED:
+    "A request a browser could send from another site without asking first (GET, form, multipart or text body) lacks a preflight-forcing header: send `x-registro-csrf: 1`.",
+  CORS_ORIGIN_NOT_ALLOWED:
+    "A browser preflight or WebSocket from an origin that is neither the registry's own nor listed in CORS_ORIGINS.",
+  METHOD_NOT_ALLOWED: "The path exists but not for this HTTP method (see the `Allow` header).",
+  NOT_FOUND: "No route for this path, or the named model, version, alias, tag or artifact does not exist.",
+  NOT_ACCEPTABLE:
+    "None of the media types in `Accept` can be produced (see the `Accept` header of the answer).",
+  UNSUPPORTED_MEDIA_TYPE:
+    "The request body's Content-Type is not one the endpoint reads (GraphQL: application/json or multipart/form-data).",
+  PAYLOAD_TOO_LARGE: "The GraphQL request body is larger than the server accepts.",
+  // GraphQL documents
+  GRAPHQL_PARSE_FAILED: "The GraphQL document is not valid GraphQL syntax.",
+  GRAPHQL_VALIDATION_FAILED: "The GraphQL document does not match the schema.",
+  BAD_USER_INPUT: "A variable or argument has a value the schema or the field does not accept.",
+  MAX_DEPTH_EXCEEDED: "The operation is nested deeper than the limit (`extensions.limit`).",
+  MAX_ALIASES_EXCEEDED: "The operation uses more aliases than the limit (`extensions.limit`).",
+  MAX_TOKENS_EXCEEDED: "The document has more tokens than the limit (`extensions.limit`).",
+  // Subscriptions
+  INVALID_CURSOR: "A resume cursor was not issued by this registry, or points past the end of its log.",
+  SUBSCRIBER_TOO_SLOW:
+    "The subscriber fell too far behind and was dropped; resubscribe with `after: extensions.cursor`.",
+  // Domain rules (mutation results and artifact routes)
+  VALIDATION: "An input breaks a rule of the registry (`field` names which input).",
+  ALREADY_EXISTS: "A model or artifact path of that name already exists.",
+  INVALID_STATE: "The model or version is not in a state that allows this (e.g. a deleted version).",
+  CONCURRENCY_CONFLICT: "`expectedRevision` no longer matches: someone else changed the model first.",
+  UNSAFE_ARTIFACT:
+    "Promotion or aliasing refused: artifacts are dangerous, unscannable or uninspected; give an `overrideReason`.",
+  // Artifact transfer
+  DIGEST_MISMATCH: "The uploaded bytes do not match the sha256 the client announced; nothing was stored.",
+  TOO_LARGE: "An artifact or upload request is larger than ARTIFACT_MAX_BYTES / ARTIFACT_MAX_REQUEST_BYTES.",
+  RANGE_NOT_SATISFIABLE: "The requested byte range lies outside the artifact.",
+  BLOB_MISSING: "The artifact is recorded but its bytes are missing from storage; run `npm run verify`.",
+  // The server
+  INTERNAL_SERVER_ERROR: "An unexpected failure; details are logged on the server, never sent.",
+} as const satisfies Record<string, string>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export const isErrorCode = (code: unknown): code is ErrorCode =>
+  typeof code === "string" && Object.hasOwn(ERROR_CODES, code);
