@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   TOO_LARGE: "An artifact or upload request is larger than ARTIFACT_MAX_BYTES / ARTIFACT_MAX_REQUEST_BYTES.",
   RANGE_NOT_SATISFIABLE: "The requested byte range lies outside the artifact.",
   BLOB_MISSING: "The artifact is recorded but its bytes are missing from storage; run `npm run verify`.",
+  BLOB_CORRUPT:
+    "The artifact's stored bytes no longer match its sha256 (or recorded size); nothing is served. Run `npm run verify`, then upload the identical file again to heal it.",
   // The server
   INTERNAL_SERVER_ERROR: "An unexpected failure; details are logged on the server, never sent.",
 } as const satisfies Record<string, string>;
