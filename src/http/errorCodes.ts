@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE:
     "The request body's Content-Type is not one the endpoint reads (GraphQL: application/json or multipart/form-data).",
   PAYLOAD_TOO_LARGE: "The GraphQL request body is larger than the server accepts.",
+  HEADERS_TOO_LARGE: "The request's headers are larger than the server accepts (16 KiB in all).",
   // GraphQL documents
   GRAPHQL_PARSE_FAILED: "The GraphQL document is not valid GraphQL syntax.",
   GRAPHQL_VALIDATION_FAILED: "The GraphQL document does not match the schema.",

@@ -5,6 +5,7 @@
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { createYoga } from "graphql-yoga";
 import type { YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
@@ -23,6 +24,8 @@ import { errorCodePlugin } from "./errorCodePlugin.ts";
 import { graphiqlPage } from "./graphiqlPage.ts";
 import { graphqlErrorBody } from "./graphqlErrorBody.ts";
 import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
+import { checkHealth } from "./health.ts";
+import { requestParseErrorsPlugin } from "./requestParseErrors.ts";
 import { landingPage } from "./landingPage.ts";
 import { operationLimitPlugins } from "./operationLimits.ts";
 import { requestMetadata } from "./requestMetadata.ts";
@@ -96,7 +99,13 @@ export function createApp(options: AppOptions): App {
     // CORS is the server's (./corsPolicy.ts), for every route alike.
     cors: false,
     maskedErrors: true,
-    plugins: [...operationLimitPlugins(), csrfPreventionPlugin(), errorCodePlugin(), graphiql.plugin],
+    plugins: [
+      ...operationLimitPlugins(),
+      requestParseErrorsPlugin(),
+      csrfPreventionPlugin(),
+      errorCodePlugin(),
+      graphiql.plugin,
+    ],
     logging: {
       debug: (...args: unknown[]) => yogaLogger.debug(args.map(String).join(" ")),
       info: (...args: unknown[]) => yogaLogger.info(args.map(String).join(" ")),
@@ -137,13 +146,25 @@ export function createApp(options: AppOptions): App {
   }
 
   function health(req: IncomingMessage, res: ServerResponse): void {
-    if (req.method === "GET" || req.method === "HEAD") return sendJson(res, 200, { status: "ok" });
+    if (req.method === "GET" || req.method === "HEAD") {
+      void checkHealth(db.reader).then((report) => {
+        if (report.status !== "ok") logger.error({ health: report }, "health check failing");
+        sendJson(res, report.status === "ok" ? 200 : 503, report);
+      });
+      return;
+    }
     const message = `${req.method} is not supported on /healthz`;
     refuse(req, res, 405, { error: { code: "METHOD_NOT_ALLOWED", message } }, { allow: "GET, HEAD" });
   }
 
   const server = http.createServer((req, res) => {
     applySecurityHeaders(res);
+    // Only origin-form targets (`/path?query`): an absolute-form target (`http://other/graphql`) is
+    // for proxies, and Yoga would fail to build a URL from it and answer 500 with a stack trace.
+    if (!req.url?.startsWith("/") && !(req.method === "OPTIONS" && req.url === "*"))
+      return refuse(req, res, 400, {
+        error: { code: "BAD_REQUEST", message: "the request target must be a path starting with '/'" },
+      });
     if (cors.handle(req, res)) return;
     const url = new URL(req.url ?? "/", "http://registro.invalid");
     if (url.pathname === "/graphql") return serveGraphQL(req, res);
@@ -157,6 +178,22 @@ export function createApp(options: AppOptions): App {
       logger.error({ err: error }, "unhandled route error");
       refuse(req, res, 500, INTERNAL_ERROR);
     });
+  });
+  // Requests Node's parser refuses before any handler runs (bad syntax, headers over 16 KiB) get the
+  // same JSON error shape as every other answer instead of an empty body.
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (!socket.writable || error.code === "ECONNRESET") return void socket.destroy();
+    const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
+    const body = JSON.stringify({
+      error: tooLarge
+        ? { code: "HEADERS_TOO_LARGE", message: "the request's headers are larger than the server accepts" }
+        : { code: "BAD_REQUEST", message: "the request is not valid HTTP/1.1" },
+    });
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
   });
   // Slow or stalled clients must not pin connections forever.
   server.requestTimeout = 0; // long artifact transfers are bounded by headersTimeout + idle timeout instead
