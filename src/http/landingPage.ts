@@ -34,7 +34,7 @@ const HTML = `<!doctype html>
 <ul>
 <li><a href="${LINKS.graphiql}">GraphiQL</a>: explore the schema, run queries, mutations and subscriptions. Programs POST to <code>${LINKS.graphql}</code>.</li>
 <li><a href="${LINKS.health}">Health check</a> (<code>${LINKS.health}</code>).</li>
-<li><a href="${LINKS.docs}">Documentation</a> (the README) and the <a href="${LINKS.errors}">list of error codes</a>.</li>
+<li><a href="${LINKS.docs}">Documentation</a> (the README, which links every topic) and the <a href="${LINKS.errors}">list of error codes</a>.</li>
 </ul>
 </body>
 </html>
@@ -42,10 +42,17 @@ const HTML = `<!doctype html>
 
 const HTML_CSP = contentSecurityPolicy("default-src 'none'", `style-src ${inlineHash(STYLE)}`);
 
-const DOCS: Readonly<Record<string, string>> = {
-  "/docs": "README.md",
-  "/docs/errors": "docs/errors.md",
-};
+/**
+ * The documentation file a path names: `/docs` is the README, `/docs/<topic>` (or `<topic>.md`, as
+ * the README's relative links resolve) a file of docs/. Topics are a fixed alphabet, so no path
+ * can leave the folder.
+ */
+function docFor(pathname: string): string | undefined {
+  if (pathname === "/docs" || pathname === "/docs/") return "README.md";
+  if (!pathname.startsWith("/docs/")) return undefined;
+  const topic = pathname.slice("/docs/".length).replace(/\.md$/, "");
+  return /^[a-z][a-z-]{0,40}$/.test(topic) ? `docs/${topic}.md` : undefined;
+}
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Media-range weight of `type` in an Accept header (1 when there is none): linear, no regex. */
@@ -84,7 +91,7 @@ function methodNotAllowed(req: IncomingMessage, res: ServerResponse, url: URL) {
 
 /** `/` and the documentation pages; returns false for every other path. */
 export async function landingPage(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
-  const doc = DOCS[url.pathname];
+  const doc = docFor(url.pathname);
   if (url.pathname !== "/" && doc === undefined) return false;
   if (req.method !== "GET" && req.method !== "HEAD") {
     methodNotAllowed(req, res, url);

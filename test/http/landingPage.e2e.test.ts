@@ -57,11 +57,28 @@ describe("the landing page", () => {
     for (const [target, file] of [
       ["/docs", "README.md"],
       ["/docs/errors", "docs/errors.md"],
+      // The README's relative links (`docs/artifacts.md`) resolve to this form.
+      ["/docs/artifacts.md", "docs/artifacts.md"],
+      ["/docs/security", "docs/security.md"],
     ] as const) {
       const response = await fetch(`${server.url}${target}`);
       expect(response.status, target).toBe(200);
       expect(response.headers.get("content-type")).toBe("text/plain; charset=utf-8");
       expect(await response.text()).toBe(readFileSync(new URL(`../../${file}`, import.meta.url), "utf8"));
+    }
+  });
+
+  it("serves nothing outside the documentation folder", async () => {
+    for (const target of [
+      "/docs/..%2Fpackage.json",
+      "/docs/../package",
+      "/docs/Errors",
+      "/docs/nope",
+      "/docs/a/b",
+    ]) {
+      const response = await fetch(`${server.url}${target}`);
+      expect(response.status, target).toBe(404);
+      expect((await response.json()).error.code).toBe("NOT_FOUND");
     }
   });
 });
