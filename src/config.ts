@@ -38,6 +38,8 @@ const schema = z.object({
   /** Time budget of one file's inspection; a file that takes longer is UNSCANNABLE. */
   INSPECTION_TIME_BUDGET_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** How long SIGINT/SIGTERM may take to finish in-flight work before the process exits non-zero anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(3_600_000).default(10_000),
 });
 
 export interface Config {
@@ -48,6 +50,7 @@ export interface Config {
   logLevel: z.infer<typeof schema>["LOG_LEVEL"];
   artifacts: ArtifactConfig;
   inspection: InspectionConfig;
+  shutdownTimeoutMs: number;
 }
 
 /** Half the CPUs, at least 1 and at most 4: inspection must not starve request handling. */
@@ -93,5 +96,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       workers: e.INSPECTION_WORKERS ?? defaultInspectionWorkers(),
       timeBudgetMs: e.INSPECTION_TIME_BUDGET_MS,
     },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }
