@@ -16,6 +16,8 @@ async function main() {
     logger,
     artifacts: config.artifacts,
     inspection: config.inspection,
+    requestBodies: config.requestBodies,
+    uploads: config.uploads,
     ...(logger.isLevelEnabled("trace")
       ? { onReadQuery: (sql: string, durationMs: number) => logger.trace({ sql, durationMs }, "read query") }
       : {}),

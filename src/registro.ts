@@ -14,8 +14,12 @@ import type { Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { startLiveEvents } from "./subscriptions/liveEvents.ts";
 import type { LiveEvents, SubscriptionOptions } from "./subscriptions/liveEvents.ts";
+import { BodyDeadline, DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
+import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
 import { createApp } from "./http/server.ts";
 import type { App } from "./http/server.ts";
+import { DEFAULT_UPLOAD_LIMITS, UploadSlots } from "./http/uploadSlots.ts";
+import type { UploadLimits } from "./http/uploadSlots.ts";
 
 export interface RegistroOptions {
   readonly database: DatabaseConfig;
@@ -28,6 +32,10 @@ export interface RegistroOptions {
   readonly artifacts?: Partial<ArtifactConfig>;
   /** Artifact inspection on upload; default on, with defaultInspectionWorkers() workers. */
   readonly inspection?: Partial<InspectionConfig>;
+  /** Minimum rate and idle timeout of request bodies (default DEFAULT_BODY_DEADLINE). */
+  readonly requestBodies?: Partial<BodyDeadlineOptions>;
+  /** Concurrent uploads per client and in total (default DEFAULT_UPLOAD_LIMITS). */
+  readonly uploads?: Partial<UploadLimits>;
   /** Observes every query the GraphQL read side runs (trace logging; N+1 tests). */
   readonly onReadQuery?: (sql: string, durationMs: number) => void;
 }
@@ -42,6 +50,10 @@ export interface Registro {
   readonly blobs: FsBlobStore;
   /** Inspects artifact bytes on upload and re-inspection (a pool of worker threads). */
   readonly inspector: ArtifactInspector;
+  /** Cuts request bodies that arrive too slowly. */
+  readonly bodyDeadline: BodyDeadline;
+  /** Concurrent uploads in progress, capped per client and in total. */
+  readonly uploads: UploadSlots;
   /** Stops accepting requests, finishes in-flight work, and closes the database. */
   close(): Promise<void>;
 }
@@ -67,10 +79,16 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       ? {}
       : { timeBudgetMs: options.inspection.timeBudgetMs }),
   });
+  const bodyDeadline = new BodyDeadline(
+    { ...DEFAULT_BODY_DEADLINE, ...options.requestBodies },
+    options.logger.child({ component: "http" }),
+  );
+  const uploads = new UploadSlots({ ...DEFAULT_UPLOAD_LIMITS, ...options.uploads });
   const artifacts = artifactRoute({
     db,
     blobs,
     limits,
+    uploads,
     inspector,
     logger: options.logger,
     commands: () => app.commands,
@@ -84,7 +102,8 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     onCommitted: (events) => liveEvents.committed(events),
     ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
     routes: [artifacts],
-    graphqlUploads: graphqlUploadHandler({ blobs, limits, logger: options.logger }),
+    graphqlUploads: graphqlUploadHandler({ blobs, limits, uploads, logger: options.logger }),
+    bodyDeadline,
   });
   return {
     app,
@@ -93,6 +112,8 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     migrationsApplied,
     blobs,
     inspector,
+    bodyDeadline,
+    uploads,
     async close() {
       await app.close();
       await inspector.close();

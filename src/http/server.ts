@@ -17,6 +17,7 @@ import type { LiveEvents } from "../subscriptions/liveEvents.ts";
 import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
 import { operationLimitPlugins } from "./operationLimits.ts";
 import { requestMetadata } from "./requestMetadata.ts";
+import { sendJson } from "./sendJson.ts";
 
 export interface Route {
   /** Returns true when it handled the request. */
@@ -44,6 +45,8 @@ export interface AppOptions {
   readonly inspector?: ArtifactInspector;
   /** WebSocket ping interval (ms); a client that does not answer within it is dropped. Default 12,000. */
   readonly webSocketKeepAliveMs?: number;
+  /** Watches every request body until it has arrived, cutting bodies that arrive too slowly (BodyDeadline). */
+  readonly bodyDeadline?: { watch(req: IncomingMessage, res: ServerResponse): void };
 }
 
 export interface App {
@@ -53,20 +56,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-) {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "content-type": "application/json; charset=utf-8",
-    "content-length": Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
+export { sendJson };
 
 export function createApp(options: AppOptions): App {
   const { db, logger } = options;
@@ -101,6 +91,7 @@ export function createApp(options: AppOptions): App {
 
   const routes = options.routes ?? [];
   const server = http.createServer((req, res) => {
+    options.bodyDeadline?.watch(req, res);
     const url = new URL(req.url ?? "/", "http://registro.invalid");
     if (url.pathname === "/graphql") {
       const uploads = options.graphqlUploads;
@@ -127,7 +118,7 @@ export function createApp(options: AppOptions): App {
     });
   });
   // Slow or stalled clients must not pin connections forever.
-  server.requestTimeout = 0; // long artifact transfers are bounded by headersTimeout + idle timeout instead
+  server.requestTimeout = 0; // long artifact transfers are bounded by headersTimeout + the body deadline instead
   server.headersTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
   server.setTimeout(120_000);

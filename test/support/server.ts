@@ -27,8 +27,8 @@ export interface TestServer {
 
 export async function startTestServer(
   provider: DatabaseConfig["provider"],
-  /** Artifact limits (the blob store lives in `<dataDir>/blobs`). */
-  options: Pick<RegistroOptions, "artifacts" | "onReadQuery"> = {},
+  /** Artifact, body-rate and upload limits (the blob store lives in `<dataDir>/blobs`). */
+  options: Pick<RegistroOptions, "artifacts" | "onReadQuery" | "requestBodies" | "uploads"> = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase(provider);
   const dataDir = mkdtempSync(path.join(tmpdir(), "registro-e2e-"));

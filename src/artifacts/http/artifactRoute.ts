@@ -16,6 +16,7 @@ import { checkAlias, checkVersionNumber } from "../../domain/validation.ts";
 import { requestMetadata } from "../../http/requestMetadata.ts";
 import type { Route } from "../../http/server.ts";
 import { sendJson } from "../../http/server.ts";
+import type { UploadSlots } from "../../http/uploadSlots.ts";
 import { findArtifact, resolveVersion, uploadArtifact } from "../artifactService.ts";
 import type { ArtifactDeps, ArtifactRecord, VersionSelector } from "../artifactService.ts";
 import type { ByteRange } from "../blobStore.ts";
@@ -174,6 +175,8 @@ export function artifactJson(artifact: ArtifactRecord) {
 export interface ArtifactRouteOptions extends ArtifactDeps {
   readonly db: Database;
   readonly logger: Logger;
+  /** Caps concurrent uploads (PUT) per client and in total. */
+  readonly uploads: UploadSlots;
 }
 
 export function artifactRoute(options: ArtifactRouteOptions): Route {
@@ -266,6 +269,7 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
         res,
         new ArtifactTooLargeError(limit, limit === options.limits.maxArtifactBytes ? "artifact" : "request"),
       );
+    if (!options.uploads.acquire(req, res)) return;
     const metadata = requestMetadata({ get: (name) => headerOf(req, name.toLowerCase()) });
     // The blob store destroys its source on failure; the request's socket is still needed for the
     // reply, so it feeds the store through a pass-through that is detached afterwards.
