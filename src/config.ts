@@ -9,6 +9,7 @@ import { DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
 import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
 import { DEFAULT_UPLOAD_LIMITS } from "./http/uploadSlots.ts";
 import type { UploadLimits } from "./http/uploadSlots.ts";
+import { DEFAULT_SUBSCRIBER_LIMITS } from "./subscriptions/subscriberBudget.ts";
 
 const byteSize = z.string().transform((text, ctx) => {
   const bytes = parseByteSize(text);
@@ -72,6 +73,8 @@ const schema = z.object({
     .default(DEFAULT_UPLOAD_LIMITS.maxPerClient),
   /** Uploads the server runs at once, from all clients; more get 503. */
   UPLOADS_MAX_CONCURRENT: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_UPLOAD_LIMITS.maxTotal),
+  /** Bytes one subscriber connection may hold unsent (queued notifications plus socket buffer) before its subscriptions end with SUBSCRIBER_TOO_SLOW. */
+  SUBSCRIBER_MAX_QUEUED_BYTES: byteSize.default(DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes),
   /** How long SIGINT/SIGTERM may take to finish in-flight work before the process exits non-zero anyway. */
   SHUTDOWN_TIMEOUT_MS: milliseconds(0).default(10_000),
 });
@@ -86,6 +89,7 @@ export interface Config {
   inspection: InspectionConfig;
   requestBodies: BodyDeadlineOptions;
   uploads: UploadLimits;
+  subscriberMaxQueuedBytes: number;
   shutdownTimeoutMs: number;
 }
 
@@ -138,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateWindowMs: e.REQUEST_BODY_RATE_WINDOW_MS,
     },
     uploads: { maxPerClient: e.UPLOADS_MAX_PER_CLIENT, maxTotal: e.UPLOADS_MAX_CONCURRENT },
+    subscriberMaxQueuedBytes: e.SUBSCRIBER_MAX_QUEUED_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

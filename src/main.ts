@@ -18,6 +18,7 @@ async function main() {
     inspection: config.inspection,
     requestBodies: config.requestBodies,
     uploads: config.uploads,
+    subscriptions: { maxQueuedBytes: config.subscriberMaxQueuedBytes },
     ...(logger.isLevelEnabled("trace")
       ? { onReadQuery: (sql: string, durationMs: number) => logger.trace({ sql, durationMs }, "read query") }
       : {}),

@@ -14,6 +14,8 @@ import type { Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { startLiveEvents } from "./subscriptions/liveEvents.ts";
 import type { LiveEvents, SubscriptionOptions } from "./subscriptions/liveEvents.ts";
+import { DEFAULT_SUBSCRIBER_LIMITS } from "./subscriptions/subscriberBudget.ts";
+import type { SubscriberLimits } from "./subscriptions/subscriberBudget.ts";
 import { BodyDeadline, DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
 import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
 import { createApp } from "./http/server.ts";
@@ -26,8 +28,12 @@ export interface RegistroOptions {
   readonly dataDir: string;
   readonly logger: Logger;
   readonly clock?: () => Date;
-  /** Subscription tuning (subscriber buffer bound, PostgreSQL safety poll, WebSocket keep-alive). */
-  readonly subscriptions?: SubscriptionOptions & { readonly webSocketKeepAliveMs?: number };
+  /**
+   * Subscription tuning: subscriber bounds (notifications, and bytes per connection with the time a
+   * dropped subscriber has to take its notice), PostgreSQL safety poll, WebSocket keep-alive.
+   */
+  readonly subscriptions?: SubscriptionOptions &
+    Partial<SubscriberLimits> & { readonly webSocketKeepAliveMs?: number };
   /** Artifact storage and limits; the blob store defaults to `<dataDir>/blobs`, limits to no limit. */
   readonly artifacts?: Partial<ArtifactConfig>;
   /** Artifact inspection on upload; default on, with defaultInspectionWorkers() workers. */
@@ -101,6 +107,10 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     inspector,
     onCommitted: (events) => liveEvents.committed(events),
     ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
+    subscriberLimits: {
+      maxQueuedBytes: options.subscriptions?.maxQueuedBytes ?? DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes,
+      cutAfterMs: options.subscriptions?.cutAfterMs ?? DEFAULT_SUBSCRIBER_LIMITS.cutAfterMs,
+    },
     routes: [artifacts],
     graphqlUploads: graphqlUploadHandler({ blobs, limits, uploads, logger: options.logger }),
     bodyDeadline,

@@ -1,7 +1,7 @@
 import type { CommandDeps, RequestMetadata } from "../application/executeCommand.ts";
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
 import type { Database } from "../db/database.ts";
-import type { EventHub } from "../subscriptions/eventHub.ts";
+import type { ByteBudget, EventHub } from "../subscriptions/eventHub.ts";
 
 /** Per-request context: the database for reads, the command dependencies, and who is asking. */
 export interface GraphQLContext extends RequestMetadata {
@@ -11,4 +11,6 @@ export interface GraphQLContext extends RequestMetadata {
   readonly events: EventHub;
   /** Inspects artifact bytes (uploads, re-inspection). */
   readonly inspector: ArtifactInspector;
+  /** The byte bound of the connection subscriptions are served over (a WebSocket, an SSE response). */
+  readonly subscriberBudget?: ByteBudget | undefined;
 }

@@ -10,13 +10,18 @@ import type { YogaServerInstance } from "graphql-yoga";
 import { useServer } from "graphql-ws/use/ws";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
+import type { WebSocket } from "ws";
 import type { GraphQLContext } from "../graphql/context.ts";
+import { SubscriberBudget } from "../subscriptions/subscriberBudget.ts";
+import type { SubscriberLimits } from "../subscriptions/subscriberBudget.ts";
 import { connectionHeaders } from "./requestMetadata.ts";
 
 export interface GraphQLWebSocketOptions {
   readonly path: string;
   /** Interval of WebSocket pings; a client that does not answer within it is dropped. */
   readonly keepAliveMs: number;
+  /** The byte bound of each connection, shared by all of its subscriptions. */
+  readonly subscriberLimits: SubscriberLimits;
   readonly logger: Logger;
 }
 
@@ -24,6 +29,19 @@ export interface GraphQLWebSocket {
   readonly clients: number;
   /** Closes every socket with 1001 Going Away (clients reconnect elsewhere) and waits for them. */
   close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Closes the connection of a subscriber that fell too far behind. 1008 (policy violation) is final
+ * for graphql-ws clients: they report it instead of silently reconnecting and resubscribing from a
+ * stale cursor. The close frame queues behind everything already sent, so a client that reads the
+ * reason has read every notification before it. One that does not read even that within `graceMs`
+ * is cut off (it then resumes from the last cursor it did receive).
+ */
+function tooSlow(socket: WebSocket, reason: string, graceMs: number) {
+  if (socket.readyState !== socket.OPEN) return;
+  socket.close(1008, reason);
+  setTimeout(() => socket.terminate(), graceMs).unref();
 }
 
 type Yoga = YogaServerInstance<{ req: http.IncomingMessage; res: http.ServerResponse }, GraphQLContext>;
@@ -46,6 +64,21 @@ export function attachGraphQLWebSocket(
   // Operations are small; a mutation with a large `params` object still fits well within 1 MiB.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
   let closing = false;
+  const budgets = new WeakMap<WebSocket, SubscriberBudget>();
+  const budgetOf = (socket: WebSocket) => {
+    let budget = budgets.get(socket);
+    if (budget === undefined) {
+      budget = new SubscriberBudget(
+        {
+          bufferedBytes: () => socket.bufferedAmount,
+          cut: (reason) => tooSlow(socket, reason, options.subscriberLimits.cutAfterMs),
+        },
+        options.subscriberLimits,
+      );
+      budgets.set(socket, budget);
+    }
+    return budget;
+  };
 
   const reject = (socket: Duplex, status: string) => {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -61,11 +94,28 @@ export function attachGraphQLWebSocket(
     {
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
+      // Every result (of any operation) passes here before it is sent. A connection already holding
+      // more unsent bytes than its bound gets no more: it is closed, with the resume cursor when
+      // the result is a subscription's too-slow notice.
+      onNext: (ctx, _id, _payload, _args, result) => {
+        const socket = ctx.extra.socket;
+        if (socket.bufferedAmount <= options.subscriberLimits.maxQueuedBytes) return;
+        const cursor = result.errors?.find((e) => e.extensions?.code === "SUBSCRIBER_TOO_SLOW")?.extensions
+          ?.cursor;
+        tooSlow(
+          socket,
+          typeof cursor === "string"
+            ? `SUBSCRIBER_TOO_SLOW: resume after ${cursor}`
+            : "SUBSCRIBER_TOO_SLOW: the connection holds more unsent bytes than its bound",
+          options.subscriberLimits.cutAfterMs,
+        );
+      },
       onSubscribe: async (ctx, _id, params): Promise<ExecutionArgs | readonly GraphQLError[]> => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
+          subscriberBudget: budgetOf(ctx.extra.socket),
           params,
           // What the context factory reads as request headers (see requestMetadata).
           request: { headers: connectionHeaders(ctx.connectionParams, ctx.extra.request.headers) },

@@ -13,7 +13,10 @@ import type { Database } from "../db/database.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import type { GraphQLContext } from "../graphql/context.ts";
 import { schema } from "../graphql/schema.ts";
+import type { ByteBudget } from "../subscriptions/eventHub.ts";
 import type { LiveEvents } from "../subscriptions/liveEvents.ts";
+import { DEFAULT_SUBSCRIBER_LIMITS, SubscriberBudget } from "../subscriptions/subscriberBudget.ts";
+import type { SubscriberLimits } from "../subscriptions/subscriberBudget.ts";
 import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
 import { operationLimitPlugins } from "./operationLimits.ts";
 import { requestMetadata } from "./requestMetadata.ts";
@@ -45,6 +48,8 @@ export interface AppOptions {
   readonly inspector?: ArtifactInspector;
   /** WebSocket ping interval (ms); a client that does not answer within it is dropped. Default 12,000. */
   readonly webSocketKeepAliveMs?: number;
+  /** The byte bound of each subscriber connection (WebSocket or SSE response). */
+  readonly subscriberLimits?: SubscriberLimits;
   /** Watches every request body until it has arrived, cutting bodies that arrive too slowly (BodyDeadline). */
   readonly bodyDeadline?: { watch(req: IncomingMessage, res: ServerResponse): void };
 }
@@ -58,6 +63,11 @@ export interface App {
 
 export { sendJson };
 
+/** An SSE subscriber's connection: the response's unsent bytes; cutting it ends the response. */
+function httpSubscriberBudget(res: ServerResponse, limits: SubscriberLimits) {
+  return new SubscriberBudget({ bufferedBytes: () => res.writableLength, cut: () => res.destroy() }, limits);
+}
+
 export function createApp(options: AppOptions): App {
   const { db, logger } = options;
   const commands: CommandDeps = {
@@ -66,6 +76,7 @@ export function createApp(options: AppOptions): App {
     ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
   };
   const yogaLogger = logger.child({ component: "graphql" });
+  const subscriberLimits = options.subscriberLimits ?? DEFAULT_SUBSCRIBER_LIMITS;
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -80,12 +91,17 @@ export function createApp(options: AppOptions): App {
       error: (...args: unknown[]) =>
         yogaLogger.error({ err: args[0] }, args.slice(1).map(String).join(" ") || "graphql error"),
     },
-    context: ({ request }) => ({
+    context: (initial) => ({
       db,
       commands,
       events: options.liveEvents.hub,
       inspector: options.inspector ?? disabledInspector,
-      ...requestMetadata(request.headers),
+      ...requestMetadata(initial.request.headers),
+      // A WebSocket brings its connection's budget along; over HTTP, an SSE subscription's
+      // connection is its response (a plain query never queues anything against it).
+      subscriberBudget:
+        (initial as { subscriberBudget?: ByteBudget }).subscriberBudget ??
+        (initial.res ? httpSubscriberBudget(initial.res, subscriberLimits) : undefined),
     }),
   });
 
@@ -125,6 +141,7 @@ export function createApp(options: AppOptions): App {
   const webSocket = attachGraphQLWebSocket(server, yoga, {
     path: "/graphql",
     keepAliveMs: options.webSocketKeepAliveMs ?? 12_000,
+    subscriberLimits,
     logger,
   });
 

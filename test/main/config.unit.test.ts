@@ -12,6 +12,7 @@ describe("configuration of body deadlines, upload caps, subscriber bounds and sh
       rateWindowMs: 60_000,
     });
     expect(config.uploads).toEqual({ maxPerClient: 8, maxTotal: 64 });
+    expect(config.subscriberMaxQueuedBytes).toBe(4 * 1024 * 1024);
     expect(config.shutdownTimeoutMs).toBe(10_000);
   });
 
@@ -22,8 +23,10 @@ describe("configuration of body deadlines, upload caps, subscriber bounds and sh
       REQUEST_BODY_RATE_WINDOW_MS: "20000",
       UPLOADS_MAX_PER_CLIENT: "2",
       UPLOADS_MAX_CONCURRENT: "10",
+      SUBSCRIBER_MAX_QUEUED_BYTES: "256KiB",
       SHUTDOWN_TIMEOUT_MS: "0",
     });
+    expect(config.subscriberMaxQueuedBytes).toBe(256 * 1024);
     expect(config.requestBodies).toEqual({
       idleTimeoutMs: 5_000,
       minBytesPerSecond: 2048,
@@ -40,6 +43,7 @@ describe("configuration of body deadlines, upload caps, subscriber bounds and sh
     ["REQUEST_BODY_RATE_WINDOW_MS", "-1"],
     ["UPLOADS_MAX_PER_CLIENT", "0"],
     ["UPLOADS_MAX_CONCURRENT", "1.5"],
+    ["SUBSCRIBER_MAX_QUEUED_BYTES", "0"],
     ["SHUTDOWN_TIMEOUT_MS", "soon"],
   ])("refuses %s=%s, naming it", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: ${name}`));
