@@ -44,6 +44,31 @@ function tooSlow(socket: WebSocket, reason: string, graceMs: number) {
   setTimeout(() => socket.terminate(), graceMs).unref();
 }
 
+type SendCallback = (error?: Error) => void;
+
+/**
+ * Wraps the socket's send as graphql-ws uses it. graphql-ws awaits each send, but runs operations
+ * concurrently: a client that stops reading while many results are due would have them all buffered.
+ * After each send, a socket holding more than `maxBytes` unsent besides that message (one message
+ * may be larger than the bound on its own) is closed as too slow. And a send that fails because the
+ * connection is going away (the client left, or was cut) is no error of the operation: graphql-ws
+ * would print each one as an internal error.
+ */
+function guardSends(socket: WebSocket, maxBytes: number, graceMs: number) {
+  const send = socket.send.bind(socket) as (data: unknown, options: object, cb?: SendCallback) => void;
+  socket.send = ((data: unknown, optionsOrCallback?: object | SendCallback, callback?: SendCallback) => {
+    const options = typeof optionsOrCallback === "function" ? {} : (optionsOrCallback ?? {});
+    const done = (typeof optionsOrCallback === "function" ? optionsOrCallback : callback) as
+      SendCallback | undefined;
+    send(data, options, (error) => {
+      done?.(error && socket.readyState !== socket.OPEN ? undefined : error);
+    });
+    const size = typeof data === "string" ? Buffer.byteLength(data) : (data as Buffer).byteLength;
+    if (socket.bufferedAmount - size > maxBytes)
+      tooSlow(socket, "SUBSCRIBER_TOO_SLOW: the connection holds more unsent bytes than its bound", graceMs);
+  }) as WebSocket["send"];
+}
+
 type Yoga = YogaServerInstance<{ req: http.IncomingMessage; res: http.ServerResponse }, GraphQLContext>;
 
 /** Envelop's per-operation functions, typed for graphql 16 (envelop types them loosely). */
@@ -87,29 +112,17 @@ export function attachGraphQLWebSocket(
     const { pathname } = new URL(req.url ?? "/", "http://registro.invalid");
     if (pathname !== options.path) return reject(socket, "404 Not Found");
     if (closing) return reject(socket, "503 Service Unavailable");
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const { maxQueuedBytes, cutAfterMs } = options.subscriberLimits;
+      guardSends(ws, maxQueuedBytes, cutAfterMs);
+      wss.emit("connection", ws, req);
+    });
   });
 
   const graphqlWs = useServer(
     {
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
-      // Every result (of any operation) passes here before it is sent. A connection already holding
-      // more unsent bytes than its bound gets no more: it is closed, with the resume cursor when
-      // the result is a subscription's too-slow notice.
-      onNext: (ctx, _id, _payload, _args, result) => {
-        const socket = ctx.extra.socket;
-        if (socket.bufferedAmount <= options.subscriberLimits.maxQueuedBytes) return;
-        const cursor = result.errors?.find((e) => e.extensions?.code === "SUBSCRIBER_TOO_SLOW")?.extensions
-          ?.cursor;
-        tooSlow(
-          socket,
-          typeof cursor === "string"
-            ? `SUBSCRIBER_TOO_SLOW: resume after ${cursor}`
-            : "SUBSCRIBER_TOO_SLOW: the connection holds more unsent bytes than its bound",
-          options.subscriberLimits.cutAfterMs,
-        );
-      },
       onSubscribe: async (ctx, _id, params): Promise<ExecutionArgs | readonly GraphQLError[]> => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,

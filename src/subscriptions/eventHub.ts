@@ -249,13 +249,17 @@ class Subscription<T> implements AsyncIterableIterator<Notification<T>> {
     });
   }
 
-  /** Drops a live subscriber over either bound (a replay fills its queue at its own pace instead). */
+  /**
+   * Drops a live subscriber over either bound (a replay fills its queue at its own pace instead).
+   * One notification may always wait, however large: an event bigger than the byte budget must
+   * not drop a subscriber that keeps up.
+   */
   private checkBound() {
     if (this.queue.length > this.hub.limit) return this.drop("notifications");
     if (this.budget === undefined) return;
     const used = this.budget.usedBytes();
     this.hub.observed(used);
-    if (used > this.budget.maxBytes) this.drop("bytes");
+    if (used > this.budget.maxBytes && this.queue.length > 1) this.drop("bytes");
   }
 
   private drop(unit: "notifications" | "bytes") {

@@ -317,7 +317,26 @@ describe("EventHub byte bound", () => {
     log.append();
     hub.wake();
     await hub.settled();
+    expect(hub.drops.bytes).toBe(0); // one notification may always wait
+    log.append();
+    hub.wake();
+    await hub.settled();
+    expect(hub.drops.bytes).toBe(1);
     expect(positions(await take(sub, 1))).toEqual(["tooSlow@1"]);
+  });
+
+  it("keeps a subscriber that keeps up even when a single event is larger than the whole budget", async () => {
+    const log = new MemoryLog();
+    const hub = await started(log);
+    const budget = new FakeBudget(1_000);
+    const sub = hub.subscribe({ select: all, budget });
+    for (let i = 0; i < 3; i++) {
+      log.append(large(5_000));
+      hub.wake();
+      await hub.settled();
+      expect(positions(await take(sub, 1))).toEqual([i + 1]);
+    }
+    expect(hub.drops.bytes).toBe(0);
   });
 
   it("tells the budget a dropped subscriber's notice is settled when it ends without taking it", async () => {
