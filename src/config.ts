@@ -5,6 +5,11 @@ import path from "node:path";
 import { z } from "zod";
 import type { InspectionConfig } from "./artifacts/artifactInspector.ts";
 import { parseByteSize } from "./artifacts/units.ts";
+import { DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
+import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
+import { DEFAULT_UPLOAD_LIMITS } from "./http/uploadSlots.ts";
+import type { UploadLimits } from "./http/uploadSlots.ts";
+import { DEFAULT_SUBSCRIBER_LIMITS } from "./subscriptions/subscriberBudget.ts";
 
 const byteSize = z.string().transform((text, ctx) => {
   const bytes = parseByteSize(text);
@@ -43,6 +48,21 @@ const originList = z.string().transform((text, ctx) => {
   return [...new Set(origins)];
 });
 
+/** Like byteSize, but 0 is allowed (it switches the limit off). */
+const byteRate = z.string().transform((text, ctx) => {
+  const bytes = parseByteSize(text);
+  if (bytes === null) {
+    ctx.addIssue({
+      code: "custom",
+      message: "must be bytes per second, e.g. 1024 or 1KiB (0 switches it off)",
+    });
+    return z.NEVER;
+  }
+  return bytes;
+});
+
+const milliseconds = (min: number) => z.coerce.number().int().min(min).max(3_600_000);
+
 const schema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -68,6 +88,25 @@ const schema = z.object({
   /** Browser origins (besides the registry's own) allowed to call the API with CORS; default none. */
   CORS_ORIGINS: originList.default([]),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** A request body that sends nothing for this long gets 408 and its connection is closed. */
+  REQUEST_BODY_IDLE_TIMEOUT_MS: milliseconds(1_000).default(DEFAULT_BODY_DEADLINE.idleTimeoutMs),
+  /** A request body slower than this on average over REQUEST_BODY_RATE_WINDOW_MS gets 408 (0: no minimum). */
+  REQUEST_BODY_MIN_RATE: byteRate.default(DEFAULT_BODY_DEADLINE.minBytesPerSecond),
+  /** The span REQUEST_BODY_MIN_RATE is averaged over. */
+  REQUEST_BODY_RATE_WINDOW_MS: milliseconds(1_000).default(DEFAULT_BODY_DEADLINE.rateWindowMs),
+  /** Uploads (artifact PUTs, GraphQL multipart requests) one client address may run at once; more get 503. */
+  UPLOADS_MAX_PER_CLIENT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(100_000)
+    .default(DEFAULT_UPLOAD_LIMITS.maxPerClient),
+  /** Uploads the server runs at once, from all clients; more get 503. */
+  UPLOADS_MAX_CONCURRENT: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_UPLOAD_LIMITS.maxTotal),
+  /** Bytes one subscriber connection may hold unsent (queued notifications plus socket buffer) before its subscriptions end with SUBSCRIBER_TOO_SLOW. */
+  SUBSCRIBER_MAX_QUEUED_BYTES: byteSize.default(DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes),
+  /** How long SIGINT/SIGTERM may take to finish in-flight work before the process exits non-zero anyway. */
+  SHUTDOWN_TIMEOUT_MS: milliseconds(0).default(10_000),
 });
 
 export interface Config {
@@ -79,6 +118,10 @@ export interface Config {
   artifacts: ArtifactConfig;
   inspection: InspectionConfig;
   http: HttpConfig;
+  requestBodies: BodyDeadlineOptions;
+  uploads: UploadLimits;
+  subscriberMaxQueuedBytes: number;
+  shutdownTimeoutMs: number;
 }
 
 export interface HttpConfig {
@@ -130,5 +173,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeBudgetMs: e.INSPECTION_TIME_BUDGET_MS,
     },
     http: { corsOrigins: e.CORS_ORIGINS },
+    requestBodies: {
+      idleTimeoutMs: e.REQUEST_BODY_IDLE_TIMEOUT_MS,
+      minBytesPerSecond: e.REQUEST_BODY_MIN_RATE,
+      rateWindowMs: e.REQUEST_BODY_RATE_WINDOW_MS,
+    },
+    uploads: { maxPerClient: e.UPLOADS_MAX_PER_CLIENT, maxTotal: e.UPLOADS_MAX_CONCURRENT },
+    subscriberMaxQueuedBytes: e.SUBSCRIBER_MAX_QUEUED_BYTES,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
   };
 }

@@ -1,10 +1,13 @@
 // `npm start`: apply pending migrations, open the database, serve GraphQL; shut down cleanly on
-// SIGINT/SIGTERM.
+// SIGINT/SIGTERM, within a deadline.
+import os from "node:os";
+import type { Logger } from "pino";
 import { loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { createRegistro } from "./registro.ts";
 import { prepareStartup } from "./prepareStartup.ts";
 import { describeStartupError } from "./startupErrors.ts";
+import type { Registro } from "./registro.ts";
 
 async function main() {
   const config = loadConfig();
@@ -17,6 +20,9 @@ async function main() {
     artifacts: config.artifacts,
     inspection: config.inspection,
     corsOrigins: config.http.corsOrigins,
+    requestBodies: config.requestBodies,
+    uploads: config.uploads,
+    subscriptions: { maxQueuedBytes: config.subscriberMaxQueuedBytes },
     ...(logger.isLevelEnabled("trace")
       ? { onReadQuery: (sql: string, durationMs: number) => logger.trace({ sql, durationMs }, "read query") }
       : {}),
@@ -27,11 +33,27 @@ async function main() {
   const storage = config.database.provider === "sqlite" ? `SQLite ${config.database.file}` : "PostgreSQL";
   logger.info(`Registro listening on http://${config.host}:${address.port}/graphql (storage: ${storage})`);
 
+  installShutdown(registro, logger, config.shutdownTimeoutMs);
+}
+
+/**
+ * SIGINT/SIGTERM: stop accepting work and finish what is in flight, but within `deadlineMs`; past
+ * it the process exits non-zero anyway. A second signal exits at once (128 + its number, as a shell
+ * reports a process killed by it), for an operator who will not wait.
+ */
+function installShutdown(registro: Registro, logger: Logger, deadlineMs: number) {
   let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
+  const stop = (signal: "SIGINT" | "SIGTERM") => {
+    if (stopping) {
+      logger.warn({ signal }, "second signal: exiting without finishing the shutdown");
+      process.exit(128 + os.constants.signals[signal]);
+    }
     stopping = true;
-    logger.info({ signal }, "shutting down");
+    logger.info({ signal, deadlineMs }, "shutting down");
+    setTimeout(() => {
+      logger.error({ deadlineMs }, "shutdown did not finish within its deadline; exiting");
+      process.exit(1);
+    }, deadlineMs);
     registro.close().then(
       () => {
         logger.info("stopped");

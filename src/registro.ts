@@ -15,20 +15,34 @@ import type { Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { startLiveEvents } from "./subscriptions/liveEvents.ts";
 import type { LiveEvents, SubscriptionOptions } from "./subscriptions/liveEvents.ts";
+import { DEFAULT_SUBSCRIBER_LIMITS } from "./subscriptions/subscriberBudget.ts";
+import type { SubscriberLimits } from "./subscriptions/subscriberBudget.ts";
+import { BodyDeadline, DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
+import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
 import { createApp } from "./http/server.ts";
 import type { App } from "./http/server.ts";
+import { DEFAULT_UPLOAD_LIMITS, UploadSlots } from "./http/uploadSlots.ts";
+import type { UploadLimits } from "./http/uploadSlots.ts";
 
 export interface RegistroOptions {
   readonly database: DatabaseConfig;
   readonly dataDir: string;
   readonly logger: Logger;
   readonly clock?: () => Date;
-  /** Subscription tuning (subscriber buffer bound, PostgreSQL safety poll, WebSocket keep-alive). */
-  readonly subscriptions?: SubscriptionOptions & { readonly webSocketKeepAliveMs?: number };
+  /**
+   * Subscription tuning: subscriber bounds (notifications, and bytes per connection with the time a
+   * dropped subscriber has to take its notice), PostgreSQL safety poll, WebSocket keep-alive.
+   */
+  readonly subscriptions?: SubscriptionOptions &
+    Partial<SubscriberLimits> & { readonly webSocketKeepAliveMs?: number };
   /** Artifact storage and limits; the blob store defaults to `<dataDir>/blobs`, limits to no limit. */
   readonly artifacts?: Partial<ArtifactConfig>;
   /** Artifact inspection on upload; default on, with defaultInspectionWorkers() workers. */
   readonly inspection?: Partial<InspectionConfig>;
+  /** Minimum rate and idle timeout of request bodies (default DEFAULT_BODY_DEADLINE). */
+  readonly requestBodies?: Partial<BodyDeadlineOptions>;
+  /** Concurrent uploads per client and in total (default DEFAULT_UPLOAD_LIMITS). */
+  readonly uploads?: Partial<UploadLimits>;
   /** Observes every query the GraphQL read side runs (trace logging; N+1 tests). */
   readonly onReadQuery?: (sql: string, durationMs: number) => void;
   /** Browser origins besides the registry's own that may call it (CORS_ORIGINS); default none. */
@@ -47,6 +61,10 @@ export interface Registro {
   readonly inspector: ArtifactInspector;
   /** Damaged artifact bytes this process's downloads found (`failures`, for health checks). */
   readonly integrity: IntegrityMonitor;
+  /** Cuts request bodies that arrive too slowly. */
+  readonly bodyDeadline: BodyDeadline;
+  /** Concurrent uploads in progress, capped per client and in total. */
+  readonly uploads: UploadSlots;
   /** Stops accepting requests, finishes in-flight work, and closes the database. */
   close(): Promise<void>;
 }
@@ -77,10 +95,16 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       : { timeBudgetMs: options.inspection.timeBudgetMs }),
   });
   const integrity = new IntegrityMonitor(blobs, options.logger);
+  const bodyDeadline = new BodyDeadline(
+    { ...DEFAULT_BODY_DEADLINE, ...options.requestBodies },
+    options.logger.child({ component: "http" }),
+  );
+  const uploads = new UploadSlots({ ...DEFAULT_UPLOAD_LIMITS, ...options.uploads });
   const artifacts = artifactRoute({
     db,
     blobs,
     limits,
+    uploads,
     inspector,
     integrity,
     logger: options.logger,
@@ -95,9 +119,14 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     blobs,
     onCommitted: (events) => liveEvents.committed(events),
     ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
+    subscriberLimits: {
+      maxQueuedBytes: options.subscriptions?.maxQueuedBytes ?? DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes,
+      cutAfterMs: options.subscriptions?.cutAfterMs ?? DEFAULT_SUBSCRIBER_LIMITS.cutAfterMs,
+    },
     routes: [artifacts],
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
-    graphqlUploads: graphqlUploadHandler({ blobs, limits, logger: options.logger }),
+    graphqlUploads: graphqlUploadHandler({ blobs, limits, uploads, logger: options.logger }),
+    bodyDeadline,
   });
   return {
     app,
@@ -107,6 +136,8 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     blobs,
     inspector,
     integrity,
+    bodyDeadline,
+    uploads,
     async close() {
       await app.close();
       await inspector.close();

@@ -2,7 +2,7 @@ import type { CommandDeps, RequestMetadata } from "../application/executeCommand
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
 import type { BlobStore } from "../artifacts/blobStore.ts";
 import type { Database } from "../db/database.ts";
-import type { EventHub } from "../subscriptions/eventHub.ts";
+import type { ByteBudget, EventHub } from "../subscriptions/eventHub.ts";
 
 /** Per-request context: the database for reads, the command dependencies, and who is asking. */
 export interface GraphQLContext extends RequestMetadata {
@@ -14,4 +14,6 @@ export interface GraphQLContext extends RequestMetadata {
   readonly inspector: ArtifactInspector;
   /** Where artifact bytes live (for Artifact.integrity). */
   readonly blobs: BlobStore;
+  /** The byte bound of the connection subscriptions are served over (a WebSocket, an SSE response). */
+  readonly subscriberBudget?: ByteBudget | undefined;
 }

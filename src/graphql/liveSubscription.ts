@@ -81,16 +81,20 @@ export async function liveSubscription<T>(
   return ctx.events.subscribe<T>({
     after,
     select: (event) => (followed === null || followed.observe(event) ? select(event) : []),
+    budget: ctx.subscriberBudget,
   });
 }
 
 /** Unwraps a notification for a field resolver; a too-slow notice becomes the error that ends the stream. */
 export function delivered<T>(notification: Notification<T>): Delivered<T> {
   if (notification.kind === "tooSlow") {
+    const { limit, unit } = notification;
     const cursor = encodeCursor(notification.cursor);
+    const waiting =
+      unit === "bytes" ? `${limit} bytes (of notifications not yet sent)` : `${limit} notifications`;
     throw new GraphQLError(
-      `Subscriber too slow: more than ${notification.limit} notifications were waiting, so the subscription was ended. Resubscribe with after: "${cursor}" to continue without loss.`,
-      { extensions: { code: "SUBSCRIBER_TOO_SLOW", cursor, limit: notification.limit } },
+      `Subscriber too slow: more than ${waiting} were waiting, so the subscription was ended. Resubscribe with after: "${cursor}" to continue without loss.`,
+      { extensions: { code: "SUBSCRIBER_TOO_SLOW", cursor, limit, unit } },
     );
   }
   return { value: notification.value, event: notification.event, cursor: encodeCursor(notification.cursor) };

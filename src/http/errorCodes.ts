@@ -17,6 +17,10 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE:
     "The request body's Content-Type is not one the endpoint reads (GraphQL: application/json or multipart/form-data).",
   PAYLOAD_TOO_LARGE: "The GraphQL request body is larger than the server accepts.",
+  REQUEST_TIMEOUT:
+    "The request body stopped arriving, or arrived slower than the minimum rate (`reason`: idle or rate); the connection is closed.",
+  TOO_MANY_UPLOADS:
+    "Too many uploads in progress for this client or for the server (`scope`, `limit`); retry after `Retry-After` seconds.",
   HEADERS_TOO_LARGE: "The request's headers are larger than the server accepts (16 KiB in all).",
   // GraphQL documents
   GRAPHQL_PARSE_FAILED: "The GraphQL document is not valid GraphQL syntax.",

@@ -10,13 +10,18 @@ import type { YogaServerInstance } from "graphql-yoga";
 import { useServer } from "graphql-ws/use/ws";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
+import type { WebSocket } from "ws";
 import type { GraphQLContext } from "../graphql/context.ts";
+import { SubscriberBudget } from "../subscriptions/subscriberBudget.ts";
+import type { SubscriberLimits } from "../subscriptions/subscriberBudget.ts";
 import { connectionHeaders } from "./requestMetadata.ts";
 
 export interface GraphQLWebSocketOptions {
   readonly path: string;
   /** Interval of WebSocket pings; a client that does not answer within it is dropped. */
   readonly keepAliveMs: number;
+  /** The byte bound of each connection, shared by all of its subscriptions. */
+  readonly subscriberLimits: SubscriberLimits;
   readonly logger: Logger;
   /** Refuses the upgrade (403) when false; see corsPolicy.ts. */
   readonly acceptsOrigin?: (req: http.IncomingMessage) => boolean;
@@ -26,6 +31,44 @@ export interface GraphQLWebSocket {
   readonly clients: number;
   /** Closes every socket with 1001 Going Away (clients reconnect elsewhere) and waits for them. */
   close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Closes the connection of a subscriber that fell too far behind. 1008 (policy violation) is final
+ * for graphql-ws clients: they report it instead of silently reconnecting and resubscribing from a
+ * stale cursor. The close frame queues behind everything already sent, so a client that reads the
+ * reason has read every notification before it. One that does not read even that within `graceMs`
+ * is cut off (it then resumes from the last cursor it did receive).
+ */
+function tooSlow(socket: WebSocket, reason: string, graceMs: number) {
+  if (socket.readyState !== socket.OPEN) return;
+  socket.close(1008, reason);
+  setTimeout(() => socket.terminate(), graceMs).unref();
+}
+
+type SendCallback = (error?: Error) => void;
+
+/**
+ * Wraps the socket's send as graphql-ws uses it. graphql-ws awaits each send, but runs operations
+ * concurrently: a client that stops reading while many results are due would have them all buffered.
+ * After each send, a socket holding more than `maxBytes` unsent besides that message (one message
+ * may be larger than the bound on its own) is closed as too slow. And a send that fails because the
+ * connection is going away (the client left, or was cut) is no error of the operation: graphql-ws
+ * would print each one as an internal error.
+ */
+function guardSends(socket: WebSocket, maxBytes: number, graceMs: number) {
+  const send = socket.send.bind(socket) as (data: unknown, options: object, cb?: SendCallback) => void;
+  socket.send = ((data: unknown, optionsOrCallback?: object | SendCallback, callback?: SendCallback) => {
+    const options = typeof optionsOrCallback === "function" ? {} : (optionsOrCallback ?? {});
+    const done = (typeof optionsOrCallback === "function" ? optionsOrCallback : callback) as
+      SendCallback | undefined;
+    send(data, options, (error) => {
+      done?.(error && socket.readyState !== socket.OPEN ? undefined : error);
+    });
+    const size = typeof data === "string" ? Buffer.byteLength(data) : (data as Buffer).byteLength;
+    if (socket.bufferedAmount - size > maxBytes)
+      tooSlow(socket, "SUBSCRIBER_TOO_SLOW: the connection holds more unsent bytes than its bound", graceMs);
+  }) as WebSocket["send"];
 }
 
 type Yoga = YogaServerInstance<{ req: http.IncomingMessage; res: http.ServerResponse }, GraphQLContext>;
@@ -48,6 +91,21 @@ export function attachGraphQLWebSocket(
   // Operations are small; a mutation with a large `params` object still fits well within 1 MiB.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1 << 20 });
   let closing = false;
+  const budgets = new WeakMap<WebSocket, SubscriberBudget>();
+  const budgetOf = (socket: WebSocket) => {
+    let budget = budgets.get(socket);
+    if (budget === undefined) {
+      budget = new SubscriberBudget(
+        {
+          bufferedBytes: () => socket.bufferedAmount,
+          cut: (reason) => tooSlow(socket, reason, options.subscriberLimits.cutAfterMs),
+        },
+        options.subscriberLimits,
+      );
+      budgets.set(socket, budget);
+    }
+    return budget;
+  };
 
   const reject = (socket: Duplex, status: string) => {
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -57,7 +115,11 @@ export function attachGraphQLWebSocket(
     if (pathname !== options.path) return reject(socket, "404 Not Found");
     if (closing) return reject(socket, "503 Service Unavailable");
     if (options.acceptsOrigin?.(req) === false) return reject(socket, "403 Forbidden");
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit("connection", ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const { maxQueuedBytes, cutAfterMs } = options.subscriberLimits;
+      guardSends(ws, maxQueuedBytes, cutAfterMs);
+      wss.emit("connection", ws, req);
+    });
   });
 
   const graphqlWs = useServer(
@@ -69,6 +131,7 @@ export function attachGraphQLWebSocket(
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
+          subscriberBudget: budgetOf(ctx.extra.socket),
           params,
           // What the context factory reads as request headers (see requestMetadata).
           request: { headers: connectionHeaders(ctx.connectionParams, ctx.extra.request.headers) },

@@ -1,3 +1,5 @@
+// The one way plain HTTP answers are written: JSON with an exact Content-Length. Its own module so
+// that small HTTP helpers (and the configuration that reads their defaults) need not load the server.
 import type { ServerResponse } from "node:http";
 
 export function sendJson(

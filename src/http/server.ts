@@ -17,7 +17,10 @@ import type { Database } from "../db/database.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import type { GraphQLContext } from "../graphql/context.ts";
 import { schema } from "../graphql/schema.ts";
+import type { ByteBudget } from "../subscriptions/eventHub.ts";
 import type { LiveEvents } from "../subscriptions/liveEvents.ts";
+import { DEFAULT_SUBSCRIBER_LIMITS, SubscriberBudget } from "../subscriptions/subscriberBudget.ts";
+import type { SubscriberLimits } from "../subscriptions/subscriberBudget.ts";
 import { corsPolicy } from "./corsPolicy.ts";
 import { CSRF_MESSAGE, csrfPreventionPlugin, lacksCsrfHeader } from "./csrfPrevention.ts";
 import { errorCodePlugin } from "./errorCodePlugin.ts";
@@ -64,6 +67,10 @@ export interface AppOptions {
   readonly webSocketKeepAliveMs?: number;
   /** Browser origins besides the registry's own that may call it (CORS_ORIGINS); default none. */
   readonly corsOrigins?: readonly string[];
+  /** The byte bound of each subscriber connection (WebSocket or SSE response). */
+  readonly subscriberLimits?: SubscriberLimits;
+  /** Watches every request body until it has arrived, cutting bodies that arrive too slowly (BodyDeadline). */
+  readonly bodyDeadline?: { watch(req: IncomingMessage, res: ServerResponse): void };
 }
 
 export interface App {
@@ -81,6 +88,11 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: number, body:
   sendJson(res, status, body, { ...(req.complete ? {} : { connection: "close" }), ...headers });
 }
 
+/** An SSE subscriber's connection: the response's unsent bytes; cutting it ends the response. */
+function httpSubscriberBudget(res: ServerResponse, limits: SubscriberLimits) {
+  return new SubscriberBudget({ bufferedBytes: () => res.writableLength, cut: () => res.destroy() }, limits);
+}
+
 export function createApp(options: AppOptions): App {
   const { db, logger } = options;
   const commands: CommandDeps = {
@@ -89,6 +101,7 @@ export function createApp(options: AppOptions): App {
     ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
   };
   const yogaLogger = logger.child({ component: "graphql" });
+  const subscriberLimits = options.subscriberLimits ?? DEFAULT_SUBSCRIBER_LIMITS;
   const graphiql = graphiqlPage({ title: "Registro", subscriptionsProtocol: "WS" });
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext>({
     schema,
@@ -113,13 +126,18 @@ export function createApp(options: AppOptions): App {
       error: (...args: unknown[]) =>
         yogaLogger.error({ err: args[0] }, args.slice(1).map(String).join(" ") || "graphql error"),
     },
-    context: ({ request }) => ({
+    context: (initial) => ({
       db,
       commands,
       events: options.liveEvents.hub,
       inspector: options.inspector ?? disabledInspector,
       blobs: options.blobs,
-      ...requestMetadata(request.headers),
+      ...requestMetadata(initial.request.headers),
+      // A WebSocket brings its connection's budget along; over HTTP, an SSE subscription's
+      // connection is its response (a plain query never queues anything against it).
+      subscriberBudget:
+        (initial as { subscriberBudget?: ByteBudget }).subscriberBudget ??
+        (initial.res ? httpSubscriberBudget(initial.res, subscriberLimits) : undefined),
     }),
   });
 
@@ -158,6 +176,7 @@ export function createApp(options: AppOptions): App {
   }
 
   const server = http.createServer((req, res) => {
+    options.bodyDeadline?.watch(req, res);
     applySecurityHeaders(res);
     // Only origin-form targets (`/path?query`): an absolute-form target (`http://other/graphql`) is
     // for proxies, and Yoga would fail to build a URL from it and answer 500 with a stack trace.
@@ -196,13 +215,14 @@ export function createApp(options: AppOptions): App {
     );
   });
   // Slow or stalled clients must not pin connections forever.
-  server.requestTimeout = 0; // long artifact transfers are bounded by headersTimeout + idle timeout instead
+  server.requestTimeout = 0; // long artifact transfers are bounded by headersTimeout + the body deadline instead
   server.headersTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
   server.setTimeout(120_000);
   const webSocket = attachGraphQLWebSocket(server, yoga, {
     path: "/graphql",
     keepAliveMs: options.webSocketKeepAliveMs ?? 12_000,
+    subscriberLimits,
     logger,
     // Browsers let any page open a WebSocket anywhere (no CORS): only our pages and allowed origins.
     acceptsOrigin: (req) => cors.originAllowed(req),

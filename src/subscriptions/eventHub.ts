@@ -5,9 +5,11 @@
 // at its own pace, while the hub captures live events for it; at the seam the two are de-duplicated
 // by position, so the subscriber sees every event exactly once, in order.
 //
-// Memory is bounded per subscriber: a live subscriber whose queue exceeds the limit is dropped (its
-// queue freed at once) and its next pull yields a `tooSlow` notification carrying the cursor of the
-// last notification it actually consumed, so it can resume from the table without loss.
+// Memory is bounded per subscriber, by notifications and by bytes: a live subscriber whose queue
+// holds more than the notification limit, or whose connection (every subscription over it, plus the
+// bytes its transport has not sent yet) holds more than its byte budget, is dropped (its queue freed
+// at once) and its next pull yields a `tooSlow` notification carrying the cursor of the last
+// notification it actually consumed, so it can resume from the table without loss.
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import type { LogCursor } from "./cursor.ts";
 import { readFrom } from "./cursor.ts";
@@ -26,8 +28,28 @@ export type Notification<T> =
       /** The subscriber fell too far behind and was dropped; resume after `cursor`. */
       readonly kind: "tooSlow";
       readonly cursor: LogCursor;
+      /** The bound it exceeded, in `unit`s. */
       readonly limit: number;
+      readonly unit: "notifications" | "bytes";
     };
+
+/**
+ * A byte bound shared by every subscription of one client connection (SubscriberBudget implements
+ * it). The hub reports the estimated size of the notifications it queues for the connection; the
+ * budget adds what the connection's transport holds unsent.
+ */
+export interface ByteBudget {
+  readonly maxBytes: number;
+  /** The connection's queued notifications grew (or, negative, shrank) by this many bytes. */
+  queued(delta: number): void;
+  /** Bytes held for the connection: its queued notifications plus its transport's unsent bytes. */
+  usedBytes(): number;
+  /**
+   * One of the connection's subscriptions was dropped; its consumer has yet to take the notice (to
+   * resume after `cursor`). Returns what to call once it has, or once the subscription ended.
+   */
+  dropped(cursor: LogCursor): () => void;
+}
 
 export interface SubscribeOptions<T> {
   /** Start after this place in the log (replaying history); omitted: start with the next event. */
@@ -37,6 +59,8 @@ export interface SubscribeOptions<T> {
    * event after the start, in position order, so it may keep state (e.g. follow a model's renames).
    */
   readonly select: (event: RecordedEvent) => readonly T[];
+  /** The byte bound of the subscriber's connection; without one, only notifications are counted. */
+  readonly budget?: ByteBudget | undefined;
 }
 
 export interface EventHubOptions {
@@ -63,12 +87,34 @@ interface HubInternals {
   readonly onError: (error: unknown) => void;
   head(): number;
   remove(subscription: Subscription<never>): void;
+  /** Counts a subscriber dropped as too slow. */
+  dropped(unit: "notifications" | "bytes"): void;
+  /** Records the bytes a connection was seen holding (for the peak). */
+  observed(bytes: number): void;
 }
+
+/**
+ * What a queued notification is estimated to cost: its event's JSON size (a notification carries
+ * the event or a part of it). Computed once per event object, however many subscribers queue it.
+ */
+const eventSizes = new WeakMap<RecordedEvent, number>();
+function sizeOf(event: RecordedEvent): number {
+  let size = eventSizes.get(event);
+  if (size === undefined) {
+    size = JSON.stringify(event).length;
+    eventSizes.set(event, size);
+  }
+  return size;
+}
+
+type Item<T> = Extract<Notification<T>, { kind: "item" }> & { readonly bytes: number };
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 class Subscription<T> implements AsyncIterableIterator<Notification<T>> {
-  private readonly queue: Extract<Notification<T>, { kind: "item" }>[] = [];
+  private readonly queue: Item<T>[] = [];
+  /** Estimated bytes of `queue` (0 without a budget). */
+  private queuedBytes = 0;
   /** Highest position already passed to `select` (the de-duplication point at the seam). */
   private processed: number;
   /** Notifications of the start event that the start cursor already covered. */
@@ -78,7 +124,11 @@ class Subscription<T> implements AsyncIterableIterator<Notification<T>> {
   private replayFrom: number | null;
   /** Live events captured while replaying; null once that capture overflowed (it is then re-armed). */
   private captured: RecordedEvent[] | null = [];
-  private failed = false;
+  private capturedBytes = 0;
+  /** Set when dropped: the bound it broke. */
+  private failed: "notifications" | "bytes" | null = null;
+  /** Set while dropped and the consumer has not taken its notice yet. */
+  private noticed: (() => void) | null = null;
   private finished = false;
   private wakeUp: (() => void) | null = null;
 
@@ -86,6 +136,7 @@ class Subscription<T> implements AsyncIterableIterator<Notification<T>> {
     private readonly hub: HubInternals,
     private readonly select: (event: RecordedEvent) => readonly T[],
     start: LogCursor,
+    private readonly budget: ByteBudget | undefined,
   ) {
     this.processed = readFrom(start);
     this.skip = start.part === undefined ? null : { position: start.position, upTo: start.part };
@@ -102,7 +153,12 @@ class Subscription<T> implements AsyncIterableIterator<Notification<T>> {
     if (this.finished || this.failed) return;
     if (this.replayFrom !== null) {
       if (this.captured !== null) {
-        if (this.captured.length >= this.hub.limit) this.captured = null;
+        this.capturedBytes += this.budget ? sizeOf(event) : 0;
+        if (
+          this.captured.length >= this.hub.limit ||
+          (this.budget && this.capturedBytes > this.budget.maxBytes)
+        )
+          this.dropCapture();
         else this.captured.push(event);
       }
       return;
@@ -117,12 +173,16 @@ class Subscription<T> implements AsyncIterableIterator<Notification<T>> {
       if (this.finished) return DONE;
       const item = this.queue.shift();
       if (item) {
+        this.unqueue(item.bytes);
         this.lastDelivered = item.cursor;
-        return { done: false, value: item };
+        const { bytes: _bytes, ...notification } = item;
+        return { done: false, value: notification };
       }
       if (this.failed) {
-        this.finish();
-        return { done: false, value: { kind: "tooSlow", cursor: this.lastDelivered, limit: this.hub.limit } };
+        const unit = this.failed;
+        this.finish(); // which tells the budget the notice was taken
+        const limit = unit === "bytes" ? this.budget!.maxBytes : this.hub.limit;
+        return { done: false, value: { kind: "tooSlow", cursor: this.lastDelivered, limit, unit } };
       }
       if (this.replayFrom !== null) await this.replayBatch(this.replayFrom);
       else await new Promise<void>((resolve) => (this.wakeUp = resolve));
@@ -142,10 +202,28 @@ class Subscription<T> implements AsyncIterableIterator<Notification<T>> {
   finish() {
     if (this.finished) return;
     this.finished = true;
-    this.queue.length = 0;
-    this.captured = null;
+    this.clearQueue();
+    this.dropCapture();
+    this.noticed?.();
+    this.noticed = null;
     this.hub.remove(this as unknown as Subscription<never>);
     this.signal();
+  }
+
+  private unqueue(bytes: number) {
+    if (bytes === 0) return;
+    this.queuedBytes -= bytes;
+    this.budget?.queued(-bytes);
+  }
+
+  private clearQueue() {
+    this.queue.length = 0;
+    this.unqueue(this.queuedBytes);
+  }
+
+  private dropCapture() {
+    this.captured = null;
+    this.capturedBytes = 0;
   }
 
   private signal() {
@@ -158,20 +236,41 @@ class Subscription<T> implements AsyncIterableIterator<Notification<T>> {
     if (event.position <= this.processed) return;
     this.processed = event.position;
     const values = this.select(event);
+    const bytes = this.budget ? sizeOf(event) : 0;
     values.forEach((value, part) => {
       if (this.skip && this.skip.position === event.position && part <= this.skip.upTo) return;
       const cursor =
         part < values.length - 1 ? { position: event.position, part } : { position: event.position };
-      this.queue.push({ kind: "item", value, event, cursor });
+      this.queue.push({ kind: "item", value, event, cursor, bytes });
+      if (bytes > 0) {
+        this.queuedBytes += bytes;
+        this.budget!.queued(bytes);
+      }
     });
   }
 
+  /**
+   * Drops a live subscriber over either bound (a replay fills its queue at its own pace instead).
+   * One notification may always wait, however large: an event bigger than the byte budget must
+   * not drop a subscriber that keeps up.
+   */
   private checkBound() {
-    if (this.queue.length <= this.hub.limit) return;
+    if (this.queue.length > this.hub.limit) return this.drop("notifications");
+    if (this.budget === undefined) return;
+    const used = this.budget.usedBytes();
+    this.hub.observed(used);
+    if (used > this.budget.maxBytes && this.queue.length > 1) this.drop("bytes");
+  }
+
+  private drop(unit: "notifications" | "bytes") {
     // Drop now, not when the consumer next pulls: the queue is freed and the tailer stops feeding it.
-    this.failed = true;
-    this.queue.length = 0;
+    this.failed = unit;
+    this.clearQueue();
     this.hub.remove(this as unknown as Subscription<never>);
+    this.hub.dropped(unit);
+    // The consumer may be stuck writing to a connection that no longer drains: the budget cuts
+    // that connection if the notice is not taken in time.
+    this.noticed = this.budget?.dropped(this.lastDelivered) ?? null;
   }
 
   /** Reads one batch of history; at the end of the table, joins the live stream. */
@@ -186,7 +285,13 @@ class Subscription<T> implements AsyncIterableIterator<Notification<T>> {
       return;
     }
     if (this.finished) return;
-    for (const event of batch) this.examine(event);
+    for (const event of batch) {
+      this.examine(event);
+      this.replayFrom = event.position;
+      // Large events: queue at most half the connection's budget of history; the rest of the
+      // batch is read again once the consumer has taken these.
+      if (this.budget && this.queuedBytes > this.budget.maxBytes / 2 && event !== batch.at(-1)) return;
+    }
     this.replayFrom = batch.at(-1)?.position ?? from;
     if (batch.length === batchSize) return;
     if (this.captured === null) {
@@ -198,10 +303,10 @@ class Subscription<T> implements AsyncIterableIterator<Notification<T>> {
     // The table is exhausted as of this read, which began after capture started: history and the
     // captured live events overlap or touch, never leave a gap. examine() drops the overlap.
     const captured = this.captured;
-    this.captured = null;
+    this.dropCapture();
     this.replayFrom = null;
     for (const event of captured) this.examine(event);
-    this.checkBound();
+    if (this.queue.length > this.hub.limit) this.drop("notifications");
   }
 }
 
@@ -215,6 +320,8 @@ export class EventHub {
   #tailing: Promise<void> | null = null;
   #again = false;
   #retry: NodeJS.Timeout | null = null;
+  readonly #drops = { notifications: 0, bytes: 0 };
+  #peakBytes = 0;
 
   constructor(source: EventSource, options: EventHubOptions = {}) {
     this.#source = source;
@@ -229,6 +336,8 @@ export class EventHub {
       onError: options.onError ?? (() => undefined),
       head: () => this.#head,
       remove: (subscription) => void this.#subscriptions.delete(subscription),
+      dropped: (unit) => void this.#drops[unit]++,
+      observed: (bytes) => void (this.#peakBytes = Math.max(this.#peakBytes, bytes)),
     };
   }
 
@@ -243,6 +352,16 @@ export class EventHub {
 
   get maxBufferedNotifications(): number {
     return this.#internals.limit;
+  }
+
+  /** Subscribers dropped as too slow so far, by the bound they broke. */
+  get drops(): { readonly notifications: number; readonly bytes: number } {
+    return { ...this.#drops };
+  }
+
+  /** The most bytes any connection with a byte budget was seen holding (checked on every live event). */
+  get peakSubscriberBytes(): number {
+    return this.#peakBytes;
   }
 
   /** Learns where the log ends; subscriptions without a cursor start after that. */
@@ -277,6 +396,7 @@ export class EventHub {
       this.#internals,
       options.select,
       options.after ?? { position: this.#head },
+      options.budget,
     );
     if (this.#closed) subscription.finish();
     else this.#subscriptions.add(subscription as unknown as Subscription<never>);

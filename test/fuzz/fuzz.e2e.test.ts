@@ -38,7 +38,7 @@ describe.each(await providers())("fuzzing the server on %s", (provider) => {
         targets: target,
         count: COUNT,
         seed: SEED + (provider === "postgresql" ? 1 : 0),
-      requireErrorCodes: true,
+        requireErrorCodes: true,
         onBatch: () => {
           // Checked between batches, so a pollution is caught near the request that caused it.
           expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);

@@ -4,7 +4,8 @@ import type { RegisteredModelEvent } from "../../src/domain/registeredModel/even
 import type { RecordedEvent } from "../../src/store/recordedEvent.ts";
 import { decodeCursor, encodeCursor, InvalidCursorError } from "../../src/subscriptions/cursor.ts";
 import { EventHub } from "../../src/subscriptions/eventHub.ts";
-import type { EventSource, Notification } from "../../src/subscriptions/eventHub.ts";
+import type { ByteBudget, EventSource, Notification } from "../../src/subscriptions/eventHub.ts";
+import type { LogCursor } from "../../src/subscriptions/cursor.ts";
 import { FollowedModels } from "../../src/subscriptions/followedModels.ts";
 
 /** An in-memory event table; `gate` lets a test hold reads to interleave them with appends. */
@@ -179,7 +180,7 @@ describe("EventHub", () => {
     expect(fastSeen).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
     expect(hub.subscriberCount).toBe(1); // the slow one is already off the hub, its queue freed
     const [notice] = await take(slow, 1);
-    expect(notice).toEqual({ kind: "tooSlow", cursor: { position: 2 }, limit: 5 });
+    expect(notice).toEqual({ kind: "tooSlow", cursor: { position: 2 }, limit: 5, unit: "notifications" });
     expect(await slow.next()).toEqual({ done: true, value: undefined });
     // Resuming from that cursor delivers exactly what it missed.
     const resumed = hub.subscribe({ after: notice!.cursor, select: all });
@@ -245,6 +246,128 @@ describe("EventHub", () => {
     log.appendMany(2);
     hub.wake();
     expect(positions(await take(sub, 2))).toEqual([1, 2]);
+  });
+});
+
+/** A connection's byte budget with a transport the test fills and drains by hand. */
+class FakeBudget implements ByteBudget {
+  queuedBytes = 0;
+  peakQueued = 0;
+  transport = 0;
+  readonly drops: LogCursor[] = [];
+  noticed = 0;
+  constructor(readonly maxBytes: number) {}
+  queued(delta: number) {
+    this.queuedBytes += delta;
+    this.peakQueued = Math.max(this.peakQueued, this.queuedBytes);
+  }
+  usedBytes() {
+    return this.queuedBytes + this.transport;
+  }
+  dropped(cursor: LogCursor) {
+    this.drops.push(cursor);
+    return () => void this.noticed++;
+  }
+}
+
+/** An event whose JSON is about `bytes` long. */
+const large = (bytes: number): RegisteredModelEvent => ({
+  type: "RegisteredModelTagSet",
+  data: { key: "k", value: "x".repeat(bytes) },
+});
+
+describe("EventHub byte bound", () => {
+  it("drops a live subscriber whose connection holds more bytes than its budget, with its cursor", async () => {
+    const log = new MemoryLog();
+    // The notification limit is far away: only bytes can drop it.
+    const hub = await started(log, { maxBufferedNotifications: 10_000 });
+    const budget = new FakeBudget(10_000);
+    const slow = hub.subscribe({ select: all, budget });
+    const fast = hub.subscribe({ select: all });
+    for (let i = 0; i < 30; i++) {
+      log.append(large(1_000));
+      hub.wake();
+      await hub.settled();
+      if (i === 1) expect(positions(await take(slow, 2))).toEqual([1, 2]);
+    }
+    expect(hub.subscriberCount).toBe(1);
+    expect(hub.drops).toEqual({ notifications: 0, bytes: 1 });
+    // Freed at once, and never above the budget by more than the event that broke it.
+    expect(budget.queuedBytes).toBe(0);
+    expect(budget.peakQueued).toBeLessThanOrEqual(10_000 + 1_200);
+    expect(hub.peakSubscriberBytes).toBeGreaterThan(10_000);
+    expect(hub.peakSubscriberBytes).toBeLessThanOrEqual(10_000 + 1_200);
+    expect(budget.drops).toEqual([{ position: 2 }]);
+    const [notice] = await take(slow, 1);
+    expect(notice).toEqual({ kind: "tooSlow", cursor: { position: 2 }, limit: 10_000, unit: "bytes" });
+    expect(budget.noticed).toBe(1);
+    expect(await slow.next()).toEqual({ done: true, value: undefined });
+    expect(positions(await take(fast, 30))).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it("counts the transport's unsent bytes too: a full socket drops the subscriber on the next event", async () => {
+    const log = new MemoryLog();
+    const hub = await started(log);
+    const budget = new FakeBudget(10_000);
+    const sub = hub.subscribe({ select: all, budget });
+    log.append();
+    hub.wake();
+    expect(positions(await take(sub, 1))).toEqual([1]);
+    budget.transport = 10_001; // the consumer wrote notification 1, which the client does not read
+    log.append();
+    hub.wake();
+    await hub.settled();
+    expect(hub.drops.bytes).toBe(0); // one notification may always wait
+    log.append();
+    hub.wake();
+    await hub.settled();
+    expect(hub.drops.bytes).toBe(1);
+    expect(positions(await take(sub, 1))).toEqual(["tooSlow@1"]);
+  });
+
+  it("keeps a subscriber that keeps up even when a single event is larger than the whole budget", async () => {
+    const log = new MemoryLog();
+    const hub = await started(log);
+    const budget = new FakeBudget(1_000);
+    const sub = hub.subscribe({ select: all, budget });
+    for (let i = 0; i < 3; i++) {
+      log.append(large(5_000));
+      hub.wake();
+      await hub.settled();
+      expect(positions(await take(sub, 1))).toEqual([i + 1]);
+    }
+    expect(hub.drops.bytes).toBe(0);
+  });
+
+  it("tells the budget a dropped subscriber's notice is settled when it ends without taking it", async () => {
+    const log = new MemoryLog();
+    const hub = await started(log, { maxBufferedNotifications: 1 });
+    const budget = new FakeBudget(1_000_000);
+    const sub = hub.subscribe({ select: all, budget });
+    log.appendMany(3);
+    hub.wake();
+    await hub.settled();
+    expect(budget.drops).toHaveLength(1);
+    expect(budget.noticed).toBe(0);
+    await sub.return!();
+    expect(budget.noticed).toBe(1);
+  });
+
+  it("replays history of large events at the consumer's pace without dropping it, each event once", async () => {
+    const log = new MemoryLog();
+    for (let i = 0; i < 40; i++) log.append(large(1_000));
+    const hub = await started(log, { maxBufferedNotifications: 10_000 });
+    const budget = new FakeBudget(5_000);
+    const sub = hub.subscribe({ after: { position: 0 }, select: all, budget });
+    const first = await take(sub, 20);
+    log.append(large(1_000)); // a live event while replaying
+    hub.wake();
+    await hub.settled();
+    const rest = await take(sub, 21);
+    expect(positions([...first, ...rest])).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
+    // History was read a few events at a time, never more than half the budget plus one event.
+    expect(budget.peakQueued).toBeLessThanOrEqual(2_500 + 1_200);
+    expect(hub.drops).toEqual({ notifications: 0, bytes: 0 });
   });
 });
 

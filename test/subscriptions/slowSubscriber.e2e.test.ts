@@ -75,6 +75,7 @@ describe("slow subscribers", () => {
             code: "SUBSCRIBER_TOO_SLOW",
             cursor: (delivered.at(-1) as any).data.registryEvents.cursor,
             limit: LIMIT,
+            unit: "notifications",
           },
         }),
       ]);

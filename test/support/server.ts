@@ -27,8 +27,13 @@ export interface TestServer {
 
 export async function startTestServer(
   provider: DatabaseConfig["provider"],
-  /** Artifact limits (the blob store lives in `<dataDir>/blobs`); a logger to see what the server logs. */
-  options: Partial<Pick<RegistroOptions, "artifacts" | "onReadQuery" | "logger" | "corsOrigins">> = {},
+  /** Artifact, body-rate and upload limits (the blob store lives in `<dataDir>/blobs`); a logger to see what the server logs. */
+  options: Partial<
+    Pick<
+      RegistroOptions,
+      "artifacts" | "onReadQuery" | "logger" | "corsOrigins" | "requestBodies" | "uploads"
+    >
+  > = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase(provider);
   const dataDir = mkdtempSync(path.join(tmpdir(), "registro-e2e-"));

@@ -16,6 +16,7 @@ import { checkAlias, checkVersionNumber } from "../../domain/validation.ts";
 import { requestMetadata } from "../../http/requestMetadata.ts";
 import type { Route } from "../../http/server.ts";
 import { sendJson } from "../../http/server.ts";
+import type { UploadSlots } from "../../http/uploadSlots.ts";
 import {
   findArtifact,
   findDamagedArtifact,
@@ -128,6 +129,8 @@ export interface ArtifactRouteOptions extends ArtifactDeps {
   readonly logger: Logger;
   /** Logs, counts and records damaged bytes that downloads find. */
   readonly integrity: IntegrityMonitor;
+  /** Caps concurrent uploads (PUT) per client and in total. */
+  readonly uploads: UploadSlots;
 }
 
 export function artifactRoute(options: ArtifactRouteOptions): Route {
@@ -253,6 +256,10 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
     store: (body: PassThrough) => Promise<T>,
   ): Promise<T | undefined> {
     const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+    // A client may hang up while the store still awaits its checks, before it listens to `body`:
+    // an error event without a listener would kill the process. The store still sees the failure
+    // (pipeline() rejects on an already-errored source).
+    body.on("error", () => undefined);
     const aborted = () => {
       if (!req.complete) body.destroy(new Error("the client aborted the upload"));
     };
@@ -313,6 +320,7 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
         res,
         new ArtifactTooLargeError(limit, limit === options.limits.maxArtifactBytes ? "artifact" : "request"),
       );
+    if (!options.uploads.acquire(req, res)) return;
     const version = target.selector.version;
     const damaged = await findDamagedArtifact(db.reader, blobs, target.modelName, version, target.path);
     if (damaged !== null) return heal(req, res, damaged, expected);

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform } from "node:stream";
 import busboy from "busboy";
 import type { Logger } from "pino";
+import type { UploadSlots } from "../../http/uploadSlots.ts";
 import { DomainError, ValidationError } from "../../domain/errors.ts";
 import { LIMITS, isForbiddenKey, nestsDeeperThan } from "../../domain/validation.ts";
 import type { BlobStore } from "../blobStore.ts";
@@ -150,11 +151,13 @@ export interface GraphQLUploadOptions {
   readonly blobs: BlobStore;
   readonly limits: ArtifactLimits;
   readonly logger: Logger;
+  /** Caps concurrent uploads per client and in total. */
+  readonly uploads: UploadSlots;
 }
 
 /** Handles multipart POSTs to /graphql (returns false for anything else, which Yoga then serves). */
 export function graphqlUploadHandler(options: GraphQLUploadOptions) {
-  const { blobs, limits, logger } = options;
+  const { blobs, limits, logger, uploads } = options;
 
   return async function handle(
     req: IncomingMessage,
@@ -170,6 +173,7 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
       sendError(req, res, 413, errorBody(error));
       return true;
     }
+    if (!uploads.acquire(req, res)) return true;
 
     let operations: Json | undefined;
     let map: Map<string, MapPath[]> | undefined;
