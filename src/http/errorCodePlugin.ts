@@ -3,6 +3,7 @@
 // validation, in variable coercion, or in execution, over HTTP, SSE and WebSocket alike. Yoga's own
 // codes are kept where they are in the list and renamed where a more precise one exists; an error
 // that arrives with no code is classified once here rather than at every place that might throw.
+import { PothosValidationError } from "@pothos/core";
 import { GraphQLError } from "graphql";
 import type { ExecutionResult } from "graphql";
 import { handleStreamOrSingleExecutionResult, isAsyncIterable, mapAsyncIterator } from "graphql-yoga";
@@ -26,6 +27,11 @@ function classify(error: GraphQLError): { code: ErrorCode; message?: string } | 
   if (code === "REQUEST_ENTITY_TOO_LARGE") return { code: "PAYLOAD_TOO_LARGE" };
   if (status === 405) return { code: "METHOD_NOT_ALLOWED" };
   if (isErrorCode(code)) return null;
+  // Pothos refuses cursors and global ids it cannot decode with its own GraphQLError subclass, which
+  // carries no code: the client sent them, so they are its errors, not the server's.
+  const pothos = [error, error.originalError].find((e) => e instanceof PothosValidationError);
+  if (pothos !== undefined)
+    return { code: /cursor/i.test(pothos.message) ? "INVALID_CURSOR" : "BAD_USER_INPUT" };
   // graphql-js reports a variable whose value its type refuses this way (no code of its own).
   if (error.message.startsWith('Variable "$')) return { code: "BAD_USER_INPUT" };
   if (status >= 400 && status < 500) return { code: "BAD_REQUEST" };

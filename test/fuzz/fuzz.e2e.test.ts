@@ -12,11 +12,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
+import { parse, validate } from "graphql";
+import { schema } from "../../src/graphql/schema.ts";
+import { seededRandom } from "../support/random.ts";
+import { MUTATIONS, QUERIES } from "./hostileRequests.ts";
 import { seedFuzzTarget } from "./fuzzTarget.ts";
 import { runFuzz } from "./runFuzz.ts";
 
 const COUNT = Number(process.env.FUZZ_COUNT ?? 800);
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_202);
+
+describe("the fuzz generators", () => {
+  it("aim their GraphQL operations at the schema as it is (an invalid one only tests the validator)", () => {
+    const r = seededRandom(1);
+    const targets = { model: "m", version: 1, artifactPath: "a.bin", artifactSize: 1 };
+    for (const make of [...MUTATIONS, ...QUERIES]) {
+      const { query } = make(r, targets);
+      expect(validate(schema, parse(query)), query).toEqual([]);
+    }
+  });
+});
 
 describe.each(await providers())("fuzzing the server on %s", (provider) => {
   let server: TestServer;

@@ -234,7 +234,7 @@ function deepJsonText(depth: number, kind: "array" | "object"): string {
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
 const JSON_HEADERS = [["Content-Type", "application/json"]] as const;
 
-const MUTATIONS = [
+export const MUTATIONS = [
   (r: Random, t: Targets) => ({
     query: `mutation($input: CreateRegisteredModelInput!) { createRegisteredModel(input: $input) { __typename ... on Error { code } } }`,
     variables: {
@@ -293,18 +293,25 @@ const MUTATIONS = [
   }),
 ];
 
-const QUERIES = [
+export const QUERIES = [
   (r: Random, t: Targets) => ({
     query: `query($name: String!) { registeredModel(name: $name) { name versions(first: 5) { nodes { version params tags { key value } } } } }`,
     variables: { name: r.chance(0.5) ? t.model : hostileString(r) },
   }),
-  (r: Random) => ({
-    query: `query($after: String, $first: Int) { history(after: $after, first: $first) { edges { cursor } } }`,
-    variables: { after: hostileString(r), first: r.pick([-1, 0, 1, 1e9, 2 ** 31]) },
+  (r: Random, t: Targets) => ({
+    query: `query($name: String!, $after: String, $first: Int) { history(name: $name, after: $after, first: $first) { edges { cursor } } }`,
+    variables: { name: t.model, after: hostileString(r), first: r.pick([-1, 0, 1, 1e9, 2 ** 31]) },
   }),
   (r: Random) => ({
-    query: `query($q: String) { registeredModels(filter: { nameContains: $q }) { totalCount } }`,
-    variables: { q: hostileString(r) },
+    query: `query($id: ID!, $after: String) { node(id: $id) { id } registeredModels(first: 2, after: $after) { nodes { name } } }`,
+    variables: {
+      id: r.pick([hostileString(r), Buffer.from(`RegisteredModel:${hostileString(r)}`).toString("base64")]),
+      after: r.pick([hostileString(r), Buffer.from(hostileString(r)).toString("base64")]),
+    },
+  }),
+  (r: Random) => ({
+    query: `query($q: String, $k: String!) { registeredModels(filter: { nameContains: $q, tag: { key: $k } }) { nodes { name } } }`,
+    variables: { q: hostileString(r), k: hostileString(r) },
   }),
 ];
 

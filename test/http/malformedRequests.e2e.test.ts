@@ -62,6 +62,28 @@ describe("requests malformed below GraphQL", () => {
   });
 });
 
+describe("ids and cursors a client made up", () => {
+  it("answers node(id:) for an object that does not exist with null, as Relay expects", async () => {
+    const id = Buffer.from("RegisteredModel:00000000-0000-0000-0000-000000000000").toString("base64");
+    expect(await server.gql(`{ node(id: "${id}") { id } }`)).toEqual({ data: { node: null } });
+  });
+
+  it.each(["!!!", "bm9wZQ==", ""])("answers the undecodable global id %j with BAD_USER_INPUT", async (id) => {
+    const result = await server.gql(`query($id: ID!) { node(id: $id) { id } }`, { id });
+    expect(result.errors?.[0]).toMatchObject({ extensions: { code: "BAD_USER_INPUT" } });
+  });
+
+  it.each(["bad", "Z2FyYmFnZQ==", "%%%"])("answers the page cursor %j with INVALID_CURSOR", async (after) => {
+    const result = await server.gql(
+      `query($after: String) { registeredModels(after: $after) { nodes { name } } }`,
+      {
+        after,
+      },
+    );
+    expect(result.errors?.[0]).toMatchObject({ extensions: { code: "INVALID_CURSOR" } });
+  });
+});
+
 describe("the health check", () => {
   it("reports each check", async () => {
     const response = await fetch(`${server.url}/healthz`);

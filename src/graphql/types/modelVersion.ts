@@ -22,6 +22,8 @@ import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
 export const ModelVersionRef = builder.prismaNode("ModelVersion", {
   description:
     "One registered version of a model: where it came from, how it was trained, how it performs, and its stage.",
+  // `node(id:)` answers null for an id whose object does not exist (Relay), not an internal error.
+  nullable: true,
   id: { field: "id" },
   fields: (t) => ({
     version: t.exposeInt("version", { description: "Version number: 1, 2, 3… per model, never reused." }),

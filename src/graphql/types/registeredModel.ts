@@ -9,6 +9,8 @@ import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
 
 export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
   description: "A named model and everything registered under it: versions, tags, aliases and history.",
+  // `node(id:)` answers null for an id whose object does not exist (Relay), not an internal error.
+  nullable: true,
   id: { field: "id" },
   fields: (t) => ({
     modelId: t.exposeString("id", { description: "Stable id of the model (unchanged by renames)." }),

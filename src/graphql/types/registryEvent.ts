@@ -10,6 +10,8 @@ import { delivered, liveSubscription, typeFilter } from "../liveSubscription.ts"
 export const RegistryEventRef = builder.prismaNode("Event", {
   name: "RegistryEvent",
   description: "An immutable change recorded in a model's history: what happened, when, and by whom.",
+  // `node(id:)` answers null for an id whose object does not exist (Relay), not an internal error.
+  nullable: true,
   id: { field: "position" },
   fields: (t) => ({
     position: t.exposeInt("position", {
