@@ -64,7 +64,7 @@ describe.each(await providers())("hostile uploads on %s", (provider) => {
     for (const [name, value] of parts)
       if (typeof value === "string") form.append(name, value);
       else form.append(name, value, "file.bin");
-    return fetch(server.graphqlUrl, { method: "POST", body: form });
+    return fetch(server.graphqlUrl, { method: "POST", body: form, headers: { "x-registro-csrf": "1" } });
   }
 
   const operationsFor = (name: string, path = "f.bin") =>

@@ -111,10 +111,10 @@ describe("request body deadline and upload cap", () => {
   });
   afterAll(() => server.close());
 
-  /** Files in the blob store that are not stored blobs: temp files of uploads in progress. */
+  /** Temp files of uploads in progress (`tmp/<process folder>/<uuid>.part`). */
   const tempFiles = () =>
-    readdirSync(path.join(server.dataDir, "blobs"), { recursive: true, withFileTypes: true })
-      .filter((entry) => entry.isFile() && !path.join(entry.parentPath, entry.name).includes("sha256"))
+    readdirSync(path.join(server.dataDir, "blobs", "tmp"), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && entry.name.endsWith(".part"))
       .map((entry) => entry.name);
 
   async function pendingModel(): Promise<string> {
