@@ -7,6 +7,7 @@
 // them. Time the server itself is behind (the request's buffer is full because storage or a
 // handler is not reading) never counts against the client.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { sendJson } from "./sendJson.ts";
 
@@ -36,6 +37,8 @@ const ANSWER_GRACE_MS = 1_000;
 interface Watch {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
+  /** Kept from the start: Node sets `req.socket` to null once the connection is done with it. */
+  readonly socket: Socket;
   readonly startBytes: number;
   lastBytes: number;
   lastProgressAt: number;
@@ -79,9 +82,11 @@ export class BodyDeadline {
   watch(req: IncomingMessage, res: ServerResponse): void {
     if (!hasBody(req) || req.complete) return;
     const now = this.#clock();
-    const bytes = req.socket.bytesRead;
+    const socket = req.socket;
+    const bytes = socket.bytesRead;
     this.#watched.add({
       req,
+      socket,
       res,
       startBytes: bytes,
       lastBytes: bytes,
@@ -100,12 +105,12 @@ export class BodyDeadline {
     const now = this.#clock();
     const { idleTimeoutMs, minBytesPerSecond, rateWindowMs } = this.options;
     for (const watch of this.#watched) {
-      const { req } = watch;
-      if (req.complete || req.socket.destroyed) {
+      const { req, socket } = watch;
+      if (req.complete || socket.destroyed) {
         this.#watched.delete(watch);
         continue;
       }
-      const bytes = req.socket.bytesRead;
+      const bytes = socket.bytesRead;
       // A full buffer means the server stopped reading (backpressure): the client is not to blame.
       const serverBehind = req.readableLength >= req.readableHighWaterMark;
       if (bytes > watch.lastBytes || serverBehind) {
@@ -154,8 +159,8 @@ export class BodyDeadline {
       {
         method: req.method,
         url: req.url,
-        remoteAddress: req.socket.remoteAddress,
-        bodyBytes: req.socket.bytesRead - watch.startBytes,
+        remoteAddress: watch.socket.remoteAddress,
+        bodyBytes: watch.socket.bytesRead - watch.startBytes,
         reason,
       },
       "request body too slow; connection closed",

@@ -83,6 +83,24 @@ interface Enveloped {
   readonly contextFactory: () => Promise<unknown>;
 }
 
+/**
+ * Frames a client got wrong (unmasked, oversized, a reserved opcode) are the client's error: ws
+ * has already closed the socket with the matching close code (1002, 1009) when it emits them.
+ * graphql-ws would report each as an internal error on stderr, so anyone could flood the log with
+ * garbage frames; they are logged at debug level instead, and never reach graphql-ws.
+ */
+function quietFrameErrors(ws: WebSocket, logger: Logger) {
+  const emit = ws.emit.bind(ws);
+  ws.emit = ((event: string | symbol, ...args: unknown[]) => {
+    const error = args[0] as { code?: unknown } | undefined;
+    if (event === "error" && typeof error?.code === "string" && error.code.startsWith("WS_ERR_")) {
+      logger.debug({ err: error }, "WebSocket client sent an invalid frame; connection closed");
+      return true;
+    }
+    return emit(event, ...args);
+  }) as typeof ws.emit;
+}
+
 export function attachGraphQLWebSocket(
   server: http.Server,
   yoga: Yoga,
@@ -118,6 +136,7 @@ export function attachGraphQLWebSocket(
     wss.handleUpgrade(req, socket, head, (ws) => {
       const { maxQueuedBytes, cutAfterMs } = options.subscriberLimits;
       guardSends(ws, maxQueuedBytes, cutAfterMs);
+      quietFrameErrors(ws, options.logger);
       wss.emit("connection", ws, req);
     });
   });

@@ -75,6 +75,17 @@ describe("BodyDeadline", () => {
     expect(watcher.watching).toBe(0);
   });
 
+  it("keeps measuring after Node has detached the request from its socket (req.socket becomes null)", () => {
+    const watcher = deadline();
+    const { req, res, socket, asNode } = fakeExchange();
+    watcher.watch(...asNode);
+    (req as { socket: unknown }).socket = null;
+    // A timer tick that read req.socket here threw from the timer and killed the process.
+    vi.advanceTimersByTime(2_100);
+    expect(res.status).toBe(408);
+    expect(socket.destroyed || req.destroy.mock.calls.length > 0).toBe(true);
+  });
+
   it("judges the rate over whole windows: bursts that average above the minimum pass, a trickle does not", () => {
     const watcher = deadline();
     const bursty = fakeExchange();
