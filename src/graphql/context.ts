@@ -16,4 +16,6 @@ export interface GraphQLContext extends RequestMetadata {
   readonly blobs: BlobStore;
   /** The byte bound of the connection subscriptions are served over (a WebSocket, an SSE response). */
   readonly subscriberBudget?: ByteBudget | undefined;
+  /** Fires when the request's connection is gone; a subscription ends with it. */
+  readonly connectionClosed: AbortSignal;
 }

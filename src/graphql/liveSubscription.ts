@@ -78,11 +78,27 @@ export async function liveSubscription<T>(
     const live = names ? await ctx.db.reader.registeredModel.findMany({ where, select: { id: true } }) : [];
     followed = new FollowedModels(names ?? [], [...live.map((m) => m.id), ...(modelIds ?? [])]);
   }
-  return ctx.events.subscribe<T>({
+  const subscription = ctx.events.subscribe<T>({
     after,
     select: (event) => (followed === null || followed.observe(event) ? select(event) : []),
     budget: ctx.subscriberBudget,
   });
+  // Ends with its connection, whatever the transport does (see http/connectionClosed.ts). The
+  // listener goes when the subscription ends first, so a long-lived WebSocket that subscribes and
+  // completes many times does not collect them.
+  const signal = ctx.connectionClosed;
+  const end = () => void subscription.return?.();
+  if (signal.aborted) end();
+  else signal.addEventListener("abort", end, { once: true });
+  const iterator: AsyncIterableIterator<Notification<T>> = {
+    next: () => subscription.next(),
+    return: () => {
+      signal.removeEventListener("abort", end);
+      return subscription.return?.() ?? Promise.resolve({ done: true, value: undefined });
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }
 
 /** Unwraps a notification for a field resolver; a too-slow notice becomes the error that ends the stream. */

@@ -14,6 +14,7 @@ import type { WebSocket } from "ws";
 import type { GraphQLContext } from "../graphql/context.ts";
 import { SubscriberBudget } from "../subscriptions/subscriberBudget.ts";
 import type { SubscriberLimits } from "../subscriptions/subscriberBudget.ts";
+import { webSocketClosed } from "./connectionClosed.ts";
 import { connectionHeaders } from "./requestMetadata.ts";
 
 export interface GraphQLWebSocketOptions {
@@ -151,6 +152,7 @@ export function attachGraphQLWebSocket(
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           subscriberBudget: budgetOf(ctx.extra.socket),
+          connectionClosed: webSocketClosed(ctx.extra.socket),
           params,
           // What the context factory reads as request headers (see requestMetadata).
           request: { headers: connectionHeaders(ctx.connectionParams, ctx.extra.request.headers) },

@@ -27,6 +27,7 @@ import { errorCodePlugin } from "./errorCodePlugin.ts";
 import { graphiqlPage } from "./graphiqlPage.ts";
 import { graphqlErrorBody } from "./graphqlErrorBody.ts";
 import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
+import { responseClosed } from "./connectionClosed.ts";
 import { checkHealth } from "./health.ts";
 import { requestParseErrorsPlugin } from "./requestParseErrors.ts";
 import { landingPage } from "./landingPage.ts";
@@ -138,6 +139,9 @@ export function createApp(options: AppOptions): App {
       subscriberBudget:
         (initial as { subscriberBudget?: ByteBudget }).subscriberBudget ??
         (initial.res ? httpSubscriberBudget(initial.res, subscriberLimits) : undefined),
+      // WebSocket operations bring their socket's signal; HTTP ones end with their response.
+      connectionClosed:
+        (initial as { connectionClosed?: AbortSignal }).connectionClosed ?? responseClosed(initial.res),
     }),
   });
 

@@ -72,6 +72,20 @@ describe.each(await providers())("fuzzing the server on %s", (provider) => {
     },
   );
 
+  it("holds nothing for finished requests: no subscriber, body watch or upload slot outlives its connection", async () => {
+    const { registro } = server;
+    const settled = () =>
+      registro.liveEvents.hub.subscriberCount === 0 &&
+      registro.bodyDeadline.watching === 0 &&
+      registro.uploads.active === 0;
+    for (let i = 0; i < 100 && !settled(); i++) await new Promise((r) => setTimeout(r, 100));
+    expect({
+      subscribers: registro.liveEvents.hub.subscriberCount,
+      bodyWatches: registro.bodyDeadline.watching,
+      uploadSlots: registro.uploads.active,
+    }).toEqual({ subscribers: 0, bodyWatches: 0, uploadSlots: 0 });
+  });
+
   it("is still whole afterwards: the artifact downloads intact, writes work, no upload left a temp file", async () => {
     const download = await fetch(
       `${server.url}/artifacts/${encodeURIComponent(target.model)}/1/${target.artifactPath}`,
