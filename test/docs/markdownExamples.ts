@@ -1,5 +1,6 @@
 // Reads the fenced examples out of the README and docs, so a test can run them as a reader would.
-// A directive in an HTML comment on the line right above a fence changes how it is checked:
+// A directive in an HTML comment on the nearest non-blank line above a fence changes how it is
+// checked:
 //   <!-- example: expect NotFoundError -->   the answer must contain that typed error
 //   <!-- example: skip (why) -->             not run (the reason is required)
 import { readdirSync, readFileSync } from "node:fs";
@@ -28,7 +29,10 @@ export function examplesOf(markdown: string, file: string): Example[] {
     const start = i;
     const body: string[] = [];
     for (i++; i < lines.length && !lines[i]!.startsWith("```"); i++) body.push(lines[i]!);
-    const above = DIRECTIVE.exec(lines[start - 1]?.trim() ?? "");
+    // The nearest non-blank line above the fence (prettier puts a blank line after a comment).
+    let previous = start - 1;
+    while (previous >= 0 && lines[previous]!.trim() === "") previous--;
+    const above = DIRECTIVE.exec(lines[previous]?.trim() ?? "");
     if (above && above[1] === "skip" && above[2]!.length < 4)
       throw new Error(`${file}:${start}: a skipped example needs its reason`);
     examples.push({
