@@ -84,22 +84,43 @@ interface Enveloped {
   readonly contextFactory: () => Promise<unknown>;
 }
 
+/** Message types only a server sends; graphql-ws treats one from a client as its own internal error. */
+const SERVER_MESSAGE_TYPES = new Set(["connection_ack", "next", "error"]);
+
 /**
- * Frames a client got wrong (unmasked, oversized, a reserved opcode) are the client's error: ws
- * has already closed the socket with the matching close code (1002, 1009) when it emits them.
- * graphql-ws would report each as an internal error on stderr, so anyone could flood the log with
- * garbage frames; they are logged at debug level instead, and never reach graphql-ws.
+ * Mistakes of the client are the client's: frames ws refuses (unmasked, oversized, a reserved
+ * opcode; ws has already closed the socket with 1002 or 1009) and messages only a server may send.
+ * graphql-ws would report each as an internal error on stderr (anyone could flood the log with
+ * garbage) and close with 1011; they are logged at debug level instead, and a server-only message
+ * closes the socket with 4400 Bad Request, as the protocol says for an invalid message.
  */
-function quietFrameErrors(ws: WebSocket, logger: Logger) {
+function quietClientErrors(ws: WebSocket, logger: Logger) {
   const emit = ws.emit.bind(ws);
   ws.emit = ((event: string | symbol, ...args: unknown[]) => {
-    const error = args[0] as { code?: unknown } | undefined;
-    if (event === "error" && typeof error?.code === "string" && error.code.startsWith("WS_ERR_")) {
-      logger.debug({ err: error }, "WebSocket client sent an invalid frame; connection closed");
+    if (event === "error") {
+      const error = args[0] as { code?: unknown } | undefined;
+      if (typeof error?.code === "string" && error.code.startsWith("WS_ERR_")) {
+        logger.debug({ err: error }, "WebSocket client sent an invalid frame; connection closed");
+        return true;
+      }
+    }
+    if (event === "message" && serverOnlyMessage(args[0])) {
+      logger.debug("WebSocket client sent a message only a server may send; connection closed");
+      ws.close(4400, "Invalid message received");
       return true;
     }
     return emit(event, ...args);
   }) as typeof ws.emit;
+}
+
+function serverOnlyMessage(data: unknown): boolean {
+  try {
+    const text = Buffer.isBuffer(data) ? data.toString("utf8") : String(data);
+    const message = JSON.parse(text) as { type?: unknown } | null;
+    return typeof message?.type === "string" && SERVER_MESSAGE_TYPES.has(message.type);
+  } catch {
+    return false; // not JSON: graphql-ws closes it with 4400 itself
+  }
 }
 
 export function attachGraphQLWebSocket(
@@ -137,7 +158,7 @@ export function attachGraphQLWebSocket(
     wss.handleUpgrade(req, socket, head, (ws) => {
       const { maxQueuedBytes, cutAfterMs } = options.subscriberLimits;
       guardSends(ws, maxQueuedBytes, cutAfterMs);
-      quietFrameErrors(ws, options.logger);
+      quietClientErrors(ws, options.logger);
       wss.emit("connection", ws, req);
     });
   });

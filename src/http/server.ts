@@ -28,6 +28,7 @@ import { graphiqlPage } from "./graphiqlPage.ts";
 import { graphqlErrorBody } from "./graphqlErrorBody.ts";
 import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
 import { responseClosed } from "./connectionClosed.ts";
+import { DocumentCache } from "./documentCache.ts";
 import { checkHealth } from "./health.ts";
 import { requestParseErrorsPlugin } from "./requestParseErrors.ts";
 import { landingPage } from "./landingPage.ts";
@@ -113,6 +114,7 @@ export function createApp(options: AppOptions): App {
     // CORS is the server's (./corsPolicy.ts), for every route alike.
     cors: false,
     maskedErrors: true,
+    parserAndValidationCache: { documentCache: new DocumentCache(), errorCache: new DocumentCache() },
     plugins: [
       ...operationLimitPlugins(),
       requestParseErrorsPlugin(),
