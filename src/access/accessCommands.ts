@@ -7,7 +7,7 @@ import { Retry, retryConflicts } from "../application/executeCommand.ts";
 import type { CommandDeps, RequestMetadata } from "../application/executeCommand.ts";
 import type { Tx } from "../db/database.ts";
 import { AlreadyExistsError, DomainError, InvalidStateError, NotFoundError } from "../domain/errors.ts";
-import { checkStorableText } from "../domain/validation.ts";
+import { checkStorableText, checkText } from "../domain/validation.ts";
 import { appendEvents, readStoredStream } from "../store/eventStore.ts";
 import { isUniqueViolation } from "../store/uniqueViolation.ts";
 import type { AccessEvent, PrincipalEvent, TeamEvent, TokenEvent } from "./domain/events.ts";
@@ -75,7 +75,7 @@ async function runAccessCommand<S, E extends AccessEvent, C>(
   metadata: RequestMetadata,
   check?: Check<S>,
 ): Promise<AccessOutcome<S> | DomainError> {
-  const unstorable = checkStorableText("id", id);
+  const unstorable = checkText("id", id, 256, true);
   if (unstorable) return unstorable;
   const streamId = aggregate.stream(id);
   return retryConflicts(() =>
