@@ -197,6 +197,42 @@ export function createPrincipal(
   );
 }
 
+/**
+ * The first administrator (the bootstrap CLI): refused with InvalidStateError when an enabled ADMIN
+ * exists. The check runs in the creating transaction, so two bootstraps at once make one admin.
+ */
+export const createFirstAdmin = (
+  deps: CommandDeps,
+  input: { displayName: string; email: string | null },
+  metadata: RequestMetadata,
+) => {
+  const principalId = randomUUID();
+  return runAccessCommand(
+    deps,
+    principals,
+    principalId,
+    {
+      type: "CreatePrincipal",
+      data: {
+        ...input,
+        principalId,
+        kind: "USER",
+        role: "ADMIN",
+        source: "bootstrap",
+        externalIdentity: null,
+      },
+    },
+    metadata,
+    async (tx) => {
+      const admins = await tx.query("SELECT id FROM principals WHERE role = ? AND disabled = ? LIMIT 1", [
+        "ADMIN",
+        false,
+      ]);
+      return admins.length > 0 ? new InvalidStateError("an administrator exists already") : null;
+    },
+  );
+};
+
 export const updatePrincipalProfile = (
   deps: CommandDeps,
   principalId: string,
