@@ -16,10 +16,19 @@ export function localUserName(): string {
   }
 }
 
-export async function callerOf(ctx: GraphQLContext): Promise<Caller> {
-  if (ctx.caller) return ctx.caller;
-  const principal = await ctx.directory.localAdministrator(localUserName(), ctx.commands.clock());
-  return { principal, credential: { kind: "local" } };
+// One lookup of the local administrator per operation, however many fields ask.
+const localCallers = new WeakMap<GraphQLContext, Promise<Caller>>();
+
+export function callerOf(ctx: GraphQLContext): Promise<Caller> {
+  if (ctx.caller) return Promise.resolve(ctx.caller);
+  let caller = localCallers.get(ctx);
+  if (!caller) {
+    caller = ctx.directory
+      .localAdministrator(localUserName(), ctx.commands.clock())
+      .then((principal): Caller => ({ principal, credential: { kind: "local" } }));
+    localCallers.set(ctx, caller);
+  }
+  return caller;
 }
 
 /** For mutations: a PermissionDeniedError, which the result union carries. */
