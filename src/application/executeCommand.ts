@@ -44,8 +44,6 @@ export interface CommandOutcome {
 
 const MAX_ATTEMPTS = 20;
 
-class Retry extends Error {}
-
 async function resolveStream(tx: Tx, ref: ModelRef): Promise<string | NotFoundError> {
   if (ref.kind === "new") return ref.modelId;
   const rows = await tx.query<{ id: string }>(
@@ -129,11 +127,24 @@ export async function executeCommand(
   // here (no model can have such a name), so the lookup never reaches PostgreSQL with it.
   const badName = ref.kind === "new" ? null : checkStorableText("name", ref.name);
   if (badName) return badName;
+  return retryConflicts(async () => {
+    const outcome = await attempt(deps, ref, command, metadata, expectedRevision);
+    if (!(outcome instanceof DomainError)) deps.onCommitted?.(outcome.events);
+    return outcome;
+  });
+}
+
+/** Thrown inside an attempt to have it re-run from a fresh read (a lost race on a unique index). */
+export class Retry extends Error {}
+
+/**
+ * Runs `attempt` again when it lost a race (a ConcurrencyError from the store, or a Retry), up to
+ * MAX_ATTEMPTS times; shared by every context's command runner.
+ */
+export async function retryConflicts<T>(attempt: () => Promise<T>): Promise<T | ConcurrencyError> {
   for (let attemptNo = 1; ; attemptNo++) {
     try {
-      const outcome = await attempt(deps, ref, command, metadata, expectedRevision);
-      if (!(outcome instanceof DomainError)) deps.onCommitted?.(outcome.events);
-      return outcome;
+      return await attempt();
     } catch (error) {
       const retriable = error instanceof Retry || error instanceof ConcurrencyError;
       if (!retriable || attemptNo >= MAX_ATTEMPTS) {

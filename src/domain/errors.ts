@@ -9,7 +9,15 @@ export abstract class DomainError extends Error {
 export class NotFoundError extends DomainError {
   readonly code = "NOT_FOUND";
   constructor(
-    readonly resource: "RegisteredModel" | "ModelVersion" | "ModelAlias" | "Tag" | "Artifact",
+    readonly resource:
+      | "RegisteredModel"
+      | "ModelVersion"
+      | "ModelAlias"
+      | "Tag"
+      | "Artifact"
+      | "Principal"
+      | "Team"
+      | "ApiToken",
     readonly key: string,
   ) {
     super(`${resource} ${key} does not exist`);
@@ -20,7 +28,7 @@ export class NotFoundError extends DomainError {
 export class AlreadyExistsError extends DomainError {
   readonly code = "ALREADY_EXISTS";
   constructor(
-    readonly resource: "RegisteredModel" | "Artifact",
+    readonly resource: "RegisteredModel" | "Artifact" | "Principal" | "Team",
     readonly key: string,
   ) {
     super(`${resource} ${key} already exists`);
@@ -57,6 +65,18 @@ export class InvalidStateError extends DomainError {
   constructor(message: string) {
     super(message);
     this.name = "InvalidStateError";
+  }
+}
+
+/** The caller's registry role (or ownership) does not allow the operation; `needed` names what would. */
+export class PermissionDeniedError extends DomainError {
+  readonly code = "PERMISSION_DENIED";
+  constructor(
+    readonly operation: string,
+    readonly needed: string,
+  ) {
+    super(`${operation} requires ${needed}`);
+    this.name = "PermissionDeniedError";
   }
 }
 

@@ -1,3 +1,4 @@
+import type { Caller, PrincipalDirectory } from "../access/principal.ts";
 import type { CommandDeps, RequestMetadata } from "../application/executeCommand.ts";
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
 import type { BlobStore } from "../artifacts/blobStore.ts";
@@ -18,4 +19,11 @@ export interface GraphQLContext extends RequestMetadata {
   readonly subscriberBudget?: ByteBudget | undefined;
   /** Fires when the request's connection is gone; a subscription ends with it. */
   readonly connectionClosed: AbortSignal;
+  /** Principals, teams and tokens: turns credentials (or local mode) into a caller. */
+  readonly directory: PrincipalDirectory;
+  /**
+   * Who is calling, as authentication at the edge established it. Absent means local mode: the
+   * caller is the local administrator (see src/access/graphql/caller.ts).
+   */
+  readonly caller?: Caller | undefined;
 }

@@ -13,5 +13,7 @@ import "./types/artifactInspection.ts";
 import "./types/modelSignature.ts";
 import "./types/modelVersionStageChange.ts";
 import "./types/registeredModelAliasChange.ts";
+import "../access/graphql/accessTypes.ts";
+import "../access/graphql/accessMutations.ts";
 
 export const schema = guardArguments(lexicographicSortSchema(builder.toSchema()));

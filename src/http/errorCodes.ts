@@ -11,7 +11,8 @@ export const ERROR_CODES = {
   CORS_ORIGIN_NOT_ALLOWED:
     "A browser preflight or WebSocket from an origin that is neither the registry's own nor listed in CORS_ORIGINS.",
   METHOD_NOT_ALLOWED: "The path exists but not for this HTTP method (see the `Allow` header).",
-  NOT_FOUND: "No route for this path, or the named model, version, alias, tag or artifact does not exist.",
+  NOT_FOUND:
+    "No route for this path, or the named model, version, alias, tag, artifact, principal, team or token does not exist.",
   NOT_ACCEPTABLE:
     "None of the media types in `Accept` can be produced (see the `Accept` header of the answer).",
   UNSUPPORTED_MEDIA_TYPE:
@@ -38,6 +39,8 @@ export const ERROR_CODES = {
   ALREADY_EXISTS: "A model or artifact path of that name already exists.",
   INVALID_STATE: "The model or version is not in a state that allows this (e.g. a deleted version).",
   CONCURRENCY_CONFLICT: "`expectedRevision` no longer matches: someone else changed the model first.",
+  PERMISSION_DENIED:
+    "The caller's registry role does not allow this (managing users, teams and other principals' tokens needs ADMIN); `needed` says what would.",
   UNSAFE_ARTIFACT:
     "Promotion or aliasing refused: artifacts are dangerous, unscannable or uninspected; give an `overrideReason`.",
   // Artifact transfer

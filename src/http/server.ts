@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import { createYoga } from "graphql-yoga";
 import type { YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
+import { AccessDirectory } from "../access/directory.ts";
 import type { CommandDeps } from "../application/executeCommand.ts";
 import { disabledInspector } from "../artifacts/artifactInspector.ts";
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
@@ -73,11 +74,15 @@ export interface AppOptions {
   readonly subscriberLimits?: SubscriberLimits;
   /** Watches every request body until it has arrived, cutting bodies that arrive too slowly (BodyDeadline). */
   readonly bodyDeadline?: { watch(req: IncomingMessage, res: ServerResponse): void };
+  /** Principals and tokens (default: one over `db`, closed with the app). */
+  readonly directory?: AccessDirectory;
 }
 
 export interface App {
   readonly server: http.Server;
   readonly commands: CommandDeps;
+  /** Principals, teams and tokens (token verification, SSO users, the local administrator). */
+  readonly directory: AccessDirectory;
   listen(port: number, host: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
@@ -102,6 +107,11 @@ export function createApp(options: AppOptions): App {
     clock: options.clock ?? (() => new Date()),
     ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
   };
+  const directory =
+    options.directory ??
+    new AccessDirectory(commands, {
+      onError: (error) => logger.error({ err: error }, "writing token last-used times failed; retrying"),
+    });
   const yogaLogger = logger.child({ component: "graphql" });
   const subscriberLimits = options.subscriberLimits ?? DEFAULT_SUBSCRIBER_LIMITS;
   const graphiql = graphiqlPage({ title: "Registro", subscriptionsProtocol: "WS" });
@@ -135,6 +145,7 @@ export function createApp(options: AppOptions): App {
       events: options.liveEvents.hub,
       inspector: options.inspector ?? disabledInspector,
       blobs: options.blobs,
+      directory,
       ...requestMetadata(initial.request.headers),
       // A WebSocket brings its connection's budget along; over HTTP, an SSE subscription's
       // connection is its response (a plain query never queues anything against it).
@@ -237,6 +248,7 @@ export function createApp(options: AppOptions): App {
   return {
     server,
     commands,
+    directory,
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once("error", reject);
@@ -262,6 +274,7 @@ export function createApp(options: AppOptions): App {
         // In-flight requests get a grace period, then are cut.
         setTimeout(() => server.closeAllConnections(), 5_000).unref();
       });
+      await directory.close();
     },
   };
 }

@@ -2,7 +2,8 @@
 // added, or to prove the projections still agree with the log. The same pure evolve functions and
 // writer as the inline projection are used, so a rebuild reproduces exactly what commands wrote.
 import type { Database, Tx } from "../db/database.ts";
-import { readStreamInTransaction, streamIdsAfter } from "../store/eventStore.ts";
+import { rebuildAccessProjections } from "../access/rebuildAccessProjections.ts";
+import { readStreamInTransaction, streamCategory, streamIdsAfter } from "../store/eventStore.ts";
 import { applyEvents, emptyStreamViews, persistStreamViews } from "./streamViews.ts";
 import type { StreamViews } from "./streamViews.ts";
 
@@ -14,7 +15,7 @@ export interface RebuildSummary {
   readonly events: number;
 }
 
-/** Projection rows only: the events table is immutable (its triggers would refuse anyway). */
+/** Model projection rows only (access clears its own): the events table is immutable (its triggers would refuse anyway). */
 async function clearProjections(tx: Tx): Promise<void> {
   // Children first, so the rebuild does not depend on ON DELETE CASCADE being honoured.
   for (const table of [
@@ -34,7 +35,8 @@ async function* streamIdsByFirstPosition(tx: Tx): AsyncGenerator<string> {
   let afterPosition = 0;
   for (;;) {
     const page = await streamIdsAfter(tx, afterPosition, STREAM_PAGE_SIZE);
-    for (const row of page) yield row.streamId;
+    // Other contexts' streams (`principal:…`) are rebuilt by their own context below.
+    for (const row of page) if (streamCategory(row.streamId) === "registeredModel") yield row.streamId;
     const last = page.at(-1);
     if (last === undefined || page.length < STREAM_PAGE_SIZE) return;
     afterPosition = last.position;
@@ -76,6 +78,7 @@ export async function rebuildProjections(db: Database): Promise<RebuildSummary> 
       streams += 1;
       events += replayed.events;
     }
-    return { streams, events };
+    const access = await rebuildAccessProjections(tx);
+    return { streams: streams + access.streams, events: events + access.events };
   });
 }

@@ -42,6 +42,117 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
 const COLUMNS =
   "stream_id, revision, type, schema_version, data, actor, occurred_at, correlation_id, causation_id";
 
+/** An event of any bounded context, ready to append: its type, payload version and payload. */
+export interface EventToAppend {
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly data: unknown;
+}
+
+/**
+ * Streams of other bounded contexts are named `<category>:<id>` (e.g. `principal:…`); registered
+ * model streams are bare ids. Readers of the model log (subscriptions) skip the other categories.
+ */
+export const streamCategory = (streamId: string): string => {
+  const colon = streamId.indexOf(":");
+  return colon < 0 ? "registeredModel" : streamId.slice(0, colon);
+};
+
+/**
+ * The context-neutral append: events of any category, with a caller-supplied schema version. A
+ * concurrent append to the same stream becomes a ConcurrencyError, exactly as for model streams.
+ * Returns each event's global position and revision. Must run inside a write transaction.
+ */
+export async function appendEvents(
+  tx: Tx,
+  streamId: string,
+  expectedRevision: number,
+  events: readonly EventToAppend[],
+  metadata: EventMetadata,
+): Promise<{ position: number; revision: number }[]> {
+  if (events.length === 0) return [];
+  const values = events.flatMap((event, i) => [
+    streamId,
+    expectedRevision + i + 1,
+    event.type,
+    event.schemaVersion,
+    JSON.stringify(event.data),
+    metadata.actor,
+    metadata.occurredAt,
+    metadata.correlationId,
+    metadata.causationId,
+  ]);
+  const rows = events.map(() => `(${placeholders(9)})`).join(", ");
+  let inserted: { position: number | string; revision: number }[];
+  try {
+    inserted = await tx.query(
+      `INSERT INTO events (${COLUMNS}) VALUES ${rows} RETURNING position, revision`,
+      values,
+    );
+  } catch (error) {
+    if (isUniqueViolation(error, "event_revision"))
+      throw new ConcurrencyError(streamId, expectedRevision, -1);
+    throw error;
+  }
+  return inserted
+    .map((r) => ({ position: rowInt(r.position), revision: rowInt(r.revision) }))
+    .sort((a, b) => a.revision - b.revision);
+}
+
+/** A stored event whose payload the caller's context validates (the store does not know its types). */
+export interface StoredEvent extends EventMetadata {
+  readonly position: number;
+  readonly streamId: string;
+  readonly revision: number;
+  readonly type: string;
+  readonly schemaVersion: number;
+  readonly data: unknown;
+}
+
+/** A stream's stored events (any category), unparsed, read inside a write transaction. */
+export async function readStoredStream(
+  tx: Tx,
+  streamId: string,
+  options: { afterRevision?: number; limit?: number } = {},
+): Promise<StoredEvent[]> {
+  const rows = await tx.query<EventSqlRow>(
+    `SELECT position, ${COLUMNS} FROM events WHERE stream_id = ? AND revision > ? ORDER BY revision LIMIT ?`,
+    [streamId, options.afterRevision ?? 0, options.limit ?? 1_000_000],
+  );
+  return rows.map(storedFromSqlRow);
+}
+
+const storedFromSqlRow = (row: EventSqlRow): StoredEvent => ({
+  position: rowInt(row.position),
+  streamId: row.stream_id,
+  revision: rowInt(row.revision),
+  type: row.type,
+  schemaVersion: rowInt(row.schema_version),
+  data: rowJson(row.data),
+  actor: row.actor,
+  occurredAt: rowDate(row.occurred_at),
+  correlationId: row.correlation_id,
+  causationId: row.causation_id,
+});
+
+/**
+ * Stored events of the given stream categories after a global position, in position order, inside
+ * a write transaction (a context whose views span streams rebuilds in log order with this).
+ */
+export async function readStoredEventsAfter(
+  tx: Tx,
+  categories: readonly string[],
+  afterPosition: number,
+  limit: number,
+): Promise<StoredEvent[]> {
+  if (categories.length === 0) return [];
+  const rows = await tx.query<EventSqlRow>(
+    `SELECT position, ${COLUMNS} FROM events WHERE position > ? AND (${categories.map(() => "stream_id LIKE ?").join(" OR ")}) ORDER BY position LIMIT ?`,
+    [afterPosition, ...categories.map((c) => `${c}:%`), limit],
+  );
+  return rows.map(storedFromSqlRow);
+}
+
 /**
  * Appends events to a stream whose current revision is `expectedRevision` (0 for a new stream).
  * A concurrent append to the same stream violates the (stream, revision) unique key: that, and only
@@ -135,7 +246,7 @@ export async function readStreamInTransaction(
   return rows.map(fromSqlRow);
 }
 
-/** Stream ids in order of their first event, a page at a time, inside a write transaction. */
+/** Stream ids (every category) in order of their first event, a page at a time, inside a write transaction. */
 export async function streamIdsAfter(
   tx: Tx,
   afterPosition: number,
@@ -161,10 +272,13 @@ export async function readStream(
   return rows.map(toRecordedEvent);
 }
 
-/** Events after a global position, in position order (subscriptions and audits tail the log with this). */
+/**
+ * Registered-model events after a global position, in position order (subscriptions and audits tail
+ * the log with this). Streams of other categories (`<category>:<id>`) are skipped.
+ */
 export async function readAll(db: Db, afterPosition: number, limit: number): Promise<RecordedEvent[]> {
   const rows = await db.event.findMany({
-    where: { position: { gt: afterPosition } },
+    where: { position: { gt: afterPosition }, NOT: { streamId: { contains: ":" } } },
     orderBy: { position: "asc" },
     take: limit,
   });

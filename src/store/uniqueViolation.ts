@@ -1,15 +1,22 @@
 // Which unique constraint a failed write broke, read from the driver's error: the one place where a
 // lost race becomes domain language (a concurrency conflict, or a live name taken meanwhile).
 // better-sqlite3 names the columns in its message; pg names the constraint.
-export type UniqueConstraint = "event_revision" | "live_model_name";
+export type UniqueConstraint =
+  "event_revision" | "live_model_name" | "principal_external_identity" | "team_name" | "api_token_hash";
 
 const SQLITE_COLUMNS: Record<UniqueConstraint, string> = {
   event_revision: "events.stream_id, events.revision",
   live_model_name: "registered_models.name",
+  principal_external_identity: "principals.external_issuer, principals.external_subject",
+  team_name: "teams.name",
+  api_token_hash: "api_tokens.token_hash",
 };
 const PG_CONSTRAINTS: Record<UniqueConstraint, string> = {
   event_revision: "events_stream_id_revision_key",
   live_model_name: "registered_models_live_name_key",
+  principal_external_identity: "principals_external_identity_key",
+  team_name: "teams_name_key",
+  api_token_hash: "api_tokens_token_hash_key",
 };
 
 export function isUniqueViolation(error: unknown, constraint: UniqueConstraint): boolean {

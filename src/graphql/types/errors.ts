@@ -6,6 +6,7 @@ import {
   ConcurrencyError,
   InvalidStateError,
   NotFoundError,
+  PermissionDeniedError,
   UnsafeArtifactError,
   ValidationError,
 } from "../../domain/errors.ts";
@@ -19,14 +20,14 @@ export const ErrorInterface = builder.interfaceRef<DomainError>("Error").impleme
     message: t.exposeString("message", { description: "Human-readable explanation." }),
     code: t.exposeString("code", {
       description:
-        "Stable machine-readable code: NOT_FOUND, ALREADY_EXISTS, VALIDATION, CONCURRENCY_CONFLICT, INVALID_STATE or UNSAFE_ARTIFACT (artifact errors add theirs).",
+        "Stable machine-readable code: NOT_FOUND, ALREADY_EXISTS, VALIDATION, CONCURRENCY_CONFLICT, INVALID_STATE, UNSAFE_ARTIFACT or PERMISSION_DENIED (artifact errors add theirs).",
     }),
   }),
 });
 
 builder.objectType(NotFoundError, {
   name: "NotFoundError",
-  description: "The model, version, alias or tag the input names does not exist.",
+  description: "The model, version, alias, tag, principal, team or token the input names does not exist.",
   interfaces: [ErrorInterface],
   fields: (t) => ({
     resource: t.exposeString("resource", { description: "Kind of the missing object." }),
@@ -63,6 +64,16 @@ builder.objectType(ConcurrencyError, {
     actualRevision: t.exposeInt("actualRevision", {
       description: "The model's revision when the command ran.",
     }),
+  }),
+});
+
+builder.objectType(PermissionDeniedError, {
+  name: "PermissionDeniedError",
+  description: "The caller's registry role does not allow this operation.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    operation: t.exposeString("operation", { description: "What was refused." }),
+    needed: t.exposeString("needed", { description: "What would allow it (e.g. `registry role ADMIN`)." }),
   }),
 });
 
