@@ -1,3 +1,4 @@
+import type { Caller } from "../access/principal.ts";
 import type { CommandDeps, RequestMetadata } from "../application/executeCommand.ts";
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
 import type { BlobStore } from "../artifacts/blobStore.ts";
@@ -6,6 +7,8 @@ import type { ByteBudget, EventHub } from "../subscriptions/eventHub.ts";
 
 /** Per-request context: the database for reads, the command dependencies, and who is asking. */
 export interface GraphQLContext extends RequestMetadata {
+  /** Who is asking: the principal and the credential this request (or WebSocket operation) proved. */
+  readonly caller: Caller;
   readonly db: Database;
   readonly commands: CommandDeps;
   /** Live committed events, for subscriptions. */
