@@ -271,9 +271,12 @@ describe.each(await providers())("AUTH=required (%s)", (provider) => {
       invalid,
     );
     await expectUnauthenticated(
-      await fetch(`${server.graphqlUrl}?query=${encodeURIComponent("{ registeredModels(first: 1) { nodes { name } } }")}`, {
-        headers: { "x-registro-csrf": "1", accept: "application/json", ...headers },
-      }),
+      await fetch(
+        `${server.graphqlUrl}?query=${encodeURIComponent("{ registeredModels(first: 1) { nodes { name } } }")}`,
+        {
+          headers: { "x-registro-csrf": "1", accept: "application/json", ...headers },
+        },
+      ),
       true,
       invalid,
     );
@@ -412,15 +415,15 @@ describe.each(await providers())("AUTH=required (%s)", (provider) => {
       ).json();
       const nodes = history.data.history.nodes as { type: string; actor: unknown }[];
       // Inspection results follow the uploads; they are the uploader's events too.
-    expect(nodes.map((n) => n.type)).toEqual(
-      expect.arrayContaining([
-        "RegisteredModelCreated",
-        "ModelVersionCreated",
-        "ModelVersionArtifactAdded",
-        "RegisteredModelTagSet",
-      ]),
-    );
-    expect(nodes.filter((n) => n.type === "ModelVersionArtifactAdded")).toHaveLength(2);
+      expect(nodes.map((n) => n.type)).toEqual(
+        expect.arrayContaining([
+          "RegisteredModelCreated",
+          "ModelVersionCreated",
+          "ModelVersionArtifactAdded",
+          "RegisteredModelTagSet",
+        ]),
+      );
+      expect(nodes.filter((n) => n.type === "ModelVersionArtifactAdded")).toHaveLength(2);
       const expected =
         kind === "token"
           ? {
@@ -459,7 +462,9 @@ describe.each(await providers())("AUTH=required (%s)", (provider) => {
     expect(byCi.data.history.nodes).toEqual([{ type: "RegisteredModelCreated", actor: { id: ci.id } }]);
     const nobody = await (
       await post(
-        { query: `{ registeredModel(name: "${name}") { history(actorId: "nobody", first: 10) { nodes { type } } } }` },
+        {
+          query: `{ registeredModel(name: "${name}") { history(actorId: "nobody", first: 10) { nodes { type } } } }`,
+        },
         { authorization: credentials().token },
       )
     ).json();
@@ -470,7 +475,9 @@ describe.each(await providers())("AUTH=required (%s)", (provider) => {
     const doomed = directory.issueToken(principal("doomed"));
     const client = wsClient(wsUrl, { connectionParams: { authorization: `Bearer ${doomed.secret}` } });
     try {
-      const first = await client.iterate({ query: "{ registeredModels(first: 1) { nodes { name } } }" }).next();
+      const first = await client
+        .iterate({ query: "{ registeredModels(first: 1) { nodes { name } } }" })
+        .next();
       expect(first.value?.errors).toBeUndefined();
       directory.revoke(doomed.secret);
       const second = await client
@@ -494,7 +501,9 @@ describe.each(await providers())("AUTH=required (%s)", (provider) => {
     }
     const client = wsClient(wsUrl, { webSocketImpl: WithHeader });
     try {
-      const result = await client.iterate({ query: "{ registeredModels(first: 1) { nodes { name } } }" }).next();
+      const result = await client
+        .iterate({ query: "{ registeredModels(first: 1) { nodes { name } } }" })
+        .next();
       expect(result.value?.errors).toBeUndefined();
     } finally {
       await client.dispose();
