@@ -3,6 +3,10 @@
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { defaultAuthMode } from "./access/authMode.ts";
+import type { AuthMode } from "./access/authMode.ts";
+import { DEFAULT_OIDC_ALGORITHMS } from "./access/sso.ts";
+import type { OidcConfig } from "./access/sso.ts";
 import type { InspectionConfig } from "./artifacts/artifactInspector.ts";
 import { parseByteSize } from "./artifacts/units.ts";
 import { DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
@@ -61,6 +65,30 @@ const byteRate = z.string().transform((text, ctx) => {
   return bytes;
 });
 
+/** A comma-separated list of JWS algorithms; `none` (an unsigned token) is never accepted. */
+const algorithmList = z.string().transform((text, ctx) => {
+  const algorithms = [
+    ...new Set(
+      text
+        .split(",")
+        .map((a) => a.trim())
+        .filter((a) => a !== ""),
+    ),
+  ];
+  if (
+    algorithms.length === 0 ||
+    algorithms.some((a) => a.toLowerCase() === "none" || !/^[A-Za-z0-9+_-]{2,16}$/.test(a))
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "must list JWS algorithms separated by commas, e.g. RS256,ES256,EdDSA (`none` is never allowed)",
+    });
+    return z.NEVER;
+  }
+  return algorithms;
+});
+
 const milliseconds = (min: number) => z.coerce.number().int().min(min).max(3_600_000);
 
 const schema = z.object({
@@ -105,6 +133,26 @@ const schema = z.object({
   UPLOADS_MAX_CONCURRENT: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_UPLOAD_LIMITS.maxTotal),
   /** Bytes one subscriber connection may hold unsent (queued notifications plus socket buffer) before its subscriptions end with SUBSCRIBER_TOO_SLOW. */
   SUBSCRIBER_MAX_QUEUED_BYTES: byteSize.default(DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes),
+  /** `local`: callers without credentials act as the local administrator (loopback only); `required`: every request needs a token or SSO access token. Default: local on a loopback HOST, required otherwise. */
+  AUTH: z.enum(["local", "required"]).optional(),
+  /** SSO: the issuer (`iss`) whose access tokens are accepted; with OIDC_AUDIENCE and a JWKS source. */
+  OIDC_ISSUER: z.string().min(1).optional(),
+  /** SSO: the audience (`aud`) access tokens must be issued for. */
+  OIDC_AUDIENCE: z.string().min(1).optional(),
+  /** SSO: the issuer's JWKS (public keys) URL. */
+  OIDC_JWKS_URL: z
+    .string()
+    .url()
+    .regex(/^https?:\/\//, "must be an http(s) URL")
+    .optional(),
+  /** SSO: a file holding the issuer's JWKS (instead of OIDC_JWKS_URL, e.g. without network access to the issuer). */
+  OIDC_JWKS_FILE: z.string().min(1).optional(),
+  /** SSO: tolerated clock difference for `exp`/`nbf`/`iat`, in seconds. */
+  OIDC_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(600).default(30),
+  /** SSO: accepted signature algorithms. */
+  OIDC_ALGORITHMS: algorithmList.default([...DEFAULT_OIDC_ALGORITHMS]),
+  /** SSO: the claim listing the caller's groups (mapped to teams of the same name). */
+  OIDC_GROUPS_CLAIM: z.string().min(1).default("groups"),
   /** How long SIGINT/SIGTERM may take to finish in-flight work before the process exits non-zero anyway. */
   SHUTDOWN_TIMEOUT_MS: milliseconds(0).default(10_000),
 });
@@ -122,6 +170,13 @@ export interface Config {
   uploads: UploadLimits;
   subscriberMaxQueuedBytes: number;
   shutdownTimeoutMs: number;
+  auth: AuthConfig;
+}
+
+export interface AuthConfig {
+  readonly mode: AuthMode;
+  /** Single sign-on with OIDC/JWT access tokens; null when not configured. */
+  readonly oidc: OidcConfig | null;
 }
 
 export interface HttpConfig {
@@ -148,8 +203,25 @@ export function databaseConfigFrom(url: string | undefined, dataDir: string): Da
   return { provider: "sqlite", file: path.resolve(file) };
 }
 
+/** OIDC is all or nothing: an issuer, an audience, and exactly one JWKS source. */
+const withOidc = schema.superRefine((e, ctx) => {
+  const given = [e.OIDC_ISSUER, e.OIDC_AUDIENCE, e.OIDC_JWKS_URL, e.OIDC_JWKS_FILE].some(
+    (v) => v !== undefined,
+  );
+  if (!given) return;
+  for (const key of ["OIDC_ISSUER", "OIDC_AUDIENCE"] as const)
+    if (e[key] === undefined)
+      ctx.addIssue({ code: "custom", path: [key], message: "is required when any OIDC_* setting is given" });
+  if ((e.OIDC_JWKS_URL === undefined) === (e.OIDC_JWKS_FILE === undefined))
+    ctx.addIssue({
+      code: "custom",
+      path: ["OIDC_JWKS_URL"],
+      message: "set exactly one of OIDC_JWKS_URL and OIDC_JWKS_FILE",
+    });
+});
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  const parsed = withOidc.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new Error(`invalid configuration: ${problems}`);
@@ -181,5 +253,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploads: { maxPerClient: e.UPLOADS_MAX_PER_CLIENT, maxTotal: e.UPLOADS_MAX_CONCURRENT },
     subscriberMaxQueuedBytes: e.SUBSCRIBER_MAX_QUEUED_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    auth: {
+      mode: defaultAuthMode(e.HOST, e.AUTH),
+      oidc:
+        e.OIDC_ISSUER !== undefined && e.OIDC_AUDIENCE !== undefined
+          ? {
+              issuer: e.OIDC_ISSUER,
+              audience: e.OIDC_AUDIENCE,
+              jwksUrl: e.OIDC_JWKS_URL,
+              jwksFile: e.OIDC_JWKS_FILE === undefined ? undefined : path.resolve(e.OIDC_JWKS_FILE),
+              clockSkewSeconds: e.OIDC_CLOCK_SKEW_SECONDS,
+              algorithms: e.OIDC_ALGORITHMS,
+              groupsClaim: e.OIDC_GROUPS_CLAIM,
+            }
+          : null,
+    },
   };
 }

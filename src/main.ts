@@ -23,6 +23,7 @@ async function main() {
     requestBodies: config.requestBodies,
     uploads: config.uploads,
     subscriptions: { maxQueuedBytes: config.subscriberMaxQueuedBytes },
+    auth: { mode: config.auth.mode, oidc: config.auth.oidc },
     ...(logger.isLevelEnabled("trace")
       ? { onReadQuery: (sql: string, durationMs: number) => logger.trace({ sql, durationMs }, "read query") }
       : {}),

@@ -8,6 +8,7 @@ import { mkdir, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import type { Logger } from "pino";
+import { refuseAuthMode } from "./access/authMode.ts";
 import type { Config } from "./config.ts";
 import { ensurePostgresDatabase } from "./db/ensurePostgresDatabase.ts";
 import { StartupError } from "./startupErrors.ts";
@@ -73,6 +74,8 @@ function usableSqliteFile(file: string, setting: string): void {
 }
 
 export async function prepareStartup(config: Config, logger: Logger, env = process.env): Promise<void> {
+  const authRefusal = refuseAuthMode(config.host, config.auth.mode);
+  if (authRefusal !== null) throw new StartupError(authRefusal);
   if (config.database.provider === "sqlite") {
     const setting = env.DATABASE_URL ? "DATABASE_URL" : "DATA_DIR";
     await usableFolder(path.dirname(config.database.file), setting);

@@ -2,6 +2,12 @@
 // end-to-end tests both build the server through here, so tests exercise exactly what ships.
 import path from "node:path";
 import type { Logger } from "pino";
+import { createAuthenticator, osUserName } from "./access/authenticate.ts";
+import type { Authenticator } from "./access/authenticate.ts";
+import type { AuthMode } from "./access/authMode.ts";
+import type { PrincipalDirectory } from "./access/principal.ts";
+import { createSsoVerifier } from "./access/sso.ts";
+import type { OidcConfig } from "./access/sso.ts";
 import { createArtifactInspector } from "./artifacts/artifactInspector.ts";
 import type { ArtifactInspector, InspectionConfig } from "./artifacts/artifactInspector.ts";
 import { artifactRoute } from "./artifacts/http/artifactRoute.ts";
@@ -47,6 +53,19 @@ export interface RegistroOptions {
   readonly onReadQuery?: (sql: string, durationMs: number) => void;
   /** Browser origins besides the registry's own that may call it (CORS_ORIGINS); default none. */
   readonly corsOrigins?: readonly string[];
+  /** Authentication: the mode (default local), SSO, and the directory of principals and tokens. */
+  readonly auth?: AuthOptions;
+}
+
+export interface AuthOptions {
+  /** Default `local` (the caller decides by HOST: see config.ts). */
+  readonly mode?: AuthMode;
+  /** Accept SSO access tokens of this issuer; default none. */
+  readonly oidc?: OidcConfig | null;
+  /** Principals and tokens. Default: the app's access directory (src/access/directory.ts). */
+  readonly directory?: PrincipalDirectory;
+  /** The OS user the local administrator is named after (default: the process's user). */
+  readonly osUserName?: string;
 }
 
 export interface Registro {
@@ -65,11 +84,29 @@ export interface Registro {
   readonly bodyDeadline: BodyDeadline;
   /** Concurrent uploads in progress, capped per client and in total. */
   readonly uploads: UploadSlots;
+  /** Who each request acts as. */
+  readonly authenticator: Authenticator;
   /** Stops accepting requests, finishes in-flight work, and closes the database. */
   close(): Promise<void>;
 }
 
 export async function createRegistro(options: RegistroOptions): Promise<Registro> {
+  const clock = options.clock ?? (() => new Date());
+  const authMode = options.auth?.mode ?? "local";
+  const localUser = options.auth?.osUserName ?? osUserName();
+  const authenticator = createAuthenticator({
+    mode: authMode,
+    // The access directory belongs to the app (it writes through the app's command runner); the
+    // authenticator reaches it once the app exists, as the artifact route reaches its commands.
+    directory: options.auth?.directory ?? {
+      verifyToken: (secret, now) => app.directory.verifyToken(secret, now),
+      principalForSso: (claims, now) => app.directory.principalForSso(claims, now),
+      localAdministrator: (name, now) => app.directory.localAdministrator(name, now),
+    },
+    sso: options.auth?.oidc ? createSsoVerifier(options.auth.oidc) : null,
+    clock,
+    osUserName: localUser,
+  });
   const migrationsApplied = await migrate(options.database);
   const db = openDatabase(options.database, options.onReadQuery ? { onReadQuery: options.onReadQuery } : {});
   const liveEvents = await startLiveEvents(db, options.logger, options.subscriptions);
@@ -110,7 +147,13 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     logger: options.logger,
     commands: () => app.commands,
   });
+  if (authMode === "local")
+    options.logger.warn(
+      { auth: "local", actingAs: localUser },
+      `AUTH=local: requests without credentials act as the local administrator '${localUser}'. Use AUTH=required (with tokens or OIDC_* settings) for a shared registry.`,
+    );
   const app = createApp({
+    authenticator,
     db,
     logger: options.logger,
     ...(options.clock ? { clock: options.clock } : {}),
@@ -138,6 +181,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     integrity,
     bodyDeadline,
     uploads,
+    authenticator,
     async close() {
       await app.close();
       await inspector.close();

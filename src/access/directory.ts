@@ -25,6 +25,7 @@ import type {
   TokenScope,
 } from "./principal.ts";
 import { hashToken, looksLikeToken } from "./tokenSecrets.ts";
+import { systemActor } from "./actor.ts";
 
 /** The issuer recorded for the local administrator's external identity. */
 export const LOCAL_ISSUER = "local";
@@ -116,7 +117,10 @@ export class AccessDirectory implements PrincipalDirectory {
         throw new ValidationError(field, "is not a usable SSO identity");
     }
     const identity = { issuer: claims.issuer, subject: claims.subject };
-    const metadata: RequestMetadata = { actor: `sso:${claims.subject}`, correlationId: claims.jti };
+    const metadata: RequestMetadata = {
+      actor: systemActor(`sso:${claims.subject}`),
+      correlationId: claims.jti,
+    };
     // Claims a registry cannot hold are ignored rather than refusing the login.
     const email = claims.email !== null && checkEmail("email", claims.email) === null ? claims.email : null;
     const name = claims.name !== null && checkDisplayName("name", claims.name) === null ? claims.name : null;
@@ -154,7 +158,7 @@ export class AccessDirectory implements PrincipalDirectory {
         email: null,
         role: "ADMIN",
         source: "local",
-        metadata: { actor: `local:${name}`, correlationId: null },
+        metadata: { actor: systemActor(`local:${name}`), correlationId: null },
       },
     );
     return toPrincipal(row);

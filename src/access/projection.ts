@@ -31,7 +31,7 @@ export async function projectAccessEvent(tx: Tx, e: RecordedAccessEvent): Promis
           e.data.externalIdentity?.issuer ?? null,
           e.data.externalIdentity?.subject ?? null,
           at,
-          e.actor,
+          e.actor.displayName,
           at,
           e.revision,
         ],
@@ -63,7 +63,7 @@ export async function projectAccessEvent(tx: Tx, e: RecordedAccessEvent): Promis
     case "TeamCreated":
       await tx.execute(
         "INSERT INTO teams (id, name, created_at, created_by, updated_at, revision) VALUES (?, ?, ?, ?, ?, ?)",
-        [e.data.teamId, e.data.name, at, e.actor, at, e.revision],
+        [e.data.teamId, e.data.name, at, e.actor.displayName, at, e.revision],
       );
       return;
     case "TeamRenamed":
@@ -102,7 +102,7 @@ export async function projectAccessEvent(tx: Tx, e: RecordedAccessEvent): Promis
           e.data.expiresAt === null ? null : new Date(e.data.expiresAt),
           false,
           at,
-          e.actor,
+          e.actor.displayName,
           e.revision,
         ],
       );

@@ -1,5 +1,6 @@
 // The one application function that runs a command: resolve the stream, load the state it needs,
 // decide, append, project inline, commit, then publish. Resolvers only build commands and call this.
+import type { EventActor } from "../access/actor.ts";
 import type { Database, Tx } from "../db/database.ts";
 import { AlreadyExistsError, ConcurrencyError, DomainError, NotFoundError } from "../domain/errors.ts";
 import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
@@ -24,7 +25,8 @@ export type ModelRef =
   | { readonly kind: "deleted"; readonly name: string };
 
 export interface RequestMetadata {
-  readonly actor: string;
+  /** Who is acting (recorded with every event the command appends). */
+  readonly actor: EventActor;
   readonly correlationId: string | null;
   readonly causationId?: string | null;
 }

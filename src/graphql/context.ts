@@ -7,6 +7,8 @@ import type { ByteBudget, EventHub } from "../subscriptions/eventHub.ts";
 
 /** Per-request context: the database for reads, the command dependencies, and who is asking. */
 export interface GraphQLContext extends RequestMetadata {
+  /** Who is asking: the principal and the credential this request (or WebSocket operation) proved. */
+  readonly caller: Caller;
   readonly db: Database;
   readonly commands: CommandDeps;
   /** Live committed events, for subscriptions. */
@@ -21,9 +23,4 @@ export interface GraphQLContext extends RequestMetadata {
   readonly connectionClosed: AbortSignal;
   /** Principals, teams and tokens: turns credentials (or local mode) into a caller. */
   readonly directory: PrincipalDirectory;
-  /**
-   * Who is calling, as authentication at the edge established it. Absent means local mode: the
-   * caller is the local administrator (see src/access/graphql/caller.ts).
-   */
-  readonly caller?: Caller | undefined;
 }

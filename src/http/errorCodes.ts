@@ -6,6 +6,8 @@
 export const ERROR_CODES = {
   // The request itself
   BAD_REQUEST: "The request is malformed: invalid JSON, no `query`, a bad `variables` or `extensions` value.",
+  UNAUTHENTICATED:
+    "Credentials are missing (AUTH=required) or not accepted (unknown, revoked or expired token; invalid SSO access token; not `Bearer <token>`); see `WWW-Authenticate`. WebSockets close with 4401.",
   CSRF_HEADER_REQUIRED:
     "A request a browser could send from another site without asking first (GET, form, multipart or text body) lacks a preflight-forcing header: send `x-registro-csrf: 1`.",
   CORS_ORIGIN_NOT_ALLOWED:

@@ -11,6 +11,8 @@ import { useServer } from "graphql-ws/use/ws";
 import type { Logger } from "pino";
 import { WebSocketServer } from "ws";
 import type { WebSocket } from "ws";
+import type { Authentication, HeaderSource } from "../access/authenticate.ts";
+import type { Caller } from "../access/principal.ts";
 import type { GraphQLContext } from "../graphql/context.ts";
 import { SubscriberBudget } from "../subscriptions/subscriberBudget.ts";
 import type { SubscriberLimits } from "../subscriptions/subscriberBudget.ts";
@@ -26,7 +28,12 @@ export interface GraphQLWebSocketOptions {
   readonly logger: Logger;
   /** Refuses the upgrade (403) when false; see corsPolicy.ts. */
   readonly acceptsOrigin?: (req: http.IncomingMessage) => boolean;
+  /** Who a connection acts as, from its `connection_init` params over its upgrade request's headers. */
+  readonly authenticate: (headers: HeaderSource) => Promise<Authentication>;
 }
+
+/** graphql-ws's close code for a connection whose credentials are missing or no longer valid. */
+export const UNAUTHORIZED_CLOSE = 4401;
 
 export interface GraphQLWebSocket {
   readonly clients: number;
@@ -163,17 +170,43 @@ export function attachGraphQLWebSocket(
     });
   });
 
+  /**
+   * Authenticates a connection at `connection_init`, and again before each operation on it: a token
+   * revoked (or a JWT expired) while the socket is open stops it at its next subscribe, query or
+   * mutation. Subscriptions already running keep their stream until then. Refused: close 4401.
+   */
+  const authenticateConnection = async (
+    connectionParams: Readonly<Record<string, unknown>> | undefined,
+    request: http.IncomingMessage,
+    socket: WebSocket,
+  ): Promise<Caller | null> => {
+    const authentication = await options.authenticate(connectionHeaders(connectionParams, request.headers));
+    if (authentication.ok) return authentication.caller;
+    if (socket.readyState === socket.OPEN) socket.close(UNAUTHORIZED_CLOSE, "Unauthorized");
+    return null;
+  };
+
   const graphqlWs = useServer(
     {
+      onConnect: async (ctx) =>
+        (await authenticateConnection(ctx.connectionParams, ctx.extra.request, ctx.extra.socket)) !== null,
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
       onSubscribe: async (ctx, _id, params): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+        const caller = await authenticateConnection(
+          ctx.connectionParams,
+          ctx.extra.request,
+          ctx.extra.socket,
+        );
+        if (caller === null)
+          return [new GraphQLError("Unauthorized", { extensions: { code: "UNAUTHENTICATED" } })];
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           subscriberBudget: budgetOf(ctx.extra.socket),
           connectionClosed: webSocketClosed(ctx.extra.socket),
+          caller,
           params,
           // What the context factory reads as request headers (see requestMetadata).
           request: { headers: connectionHeaders(ctx.connectionParams, ctx.extra.request.headers) },

@@ -1,16 +1,19 @@
-// The one place that decides who is acting and which request a change belongs to. Until
-// authentication exists every request acts as `anonymous`.
+// The one place that decides who is acting and which request a change belongs to: the caller the
+// request was authenticated as (../access/authenticate.ts) and its request id.
 import { randomUUID } from "node:crypto";
+import { actorOf } from "../access/actor.ts";
+import type { Caller } from "../access/principal.ts";
 import type { RequestMetadata } from "../application/executeCommand.ts";
-
-export const ANONYMOUS = "anonymous";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export function requestMetadata(headers: { get(name: string): string | null }): RequestMetadata {
+export function requestMetadata(
+  headers: { get(name: string): string | null },
+  caller: Caller,
+): RequestMetadata {
   const requestId = headers.get("x-request-id");
   return {
-    actor: ANONYMOUS,
+    actor: actorOf(caller),
     correlationId: requestId && REQUEST_ID.test(requestId) ? requestId : randomUUID(),
   };
 }

@@ -9,7 +9,10 @@ import type { Duplex } from "node:stream";
 import { createYoga } from "graphql-yoga";
 import type { YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
+import { wwwAuthenticate } from "../access/authenticate.ts";
+import type { Authentication, Authenticator } from "../access/authenticate.ts";
 import { AccessDirectory } from "../access/directory.ts";
+import type { Caller } from "../access/principal.ts";
 import type { CommandDeps } from "../application/executeCommand.ts";
 import { disabledInspector } from "../artifacts/artifactInspector.ts";
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
@@ -34,6 +37,7 @@ import { checkHealth } from "./health.ts";
 import { requestParseErrorsPlugin } from "./requestParseErrors.ts";
 import { landingPage } from "./landingPage.ts";
 import { operationLimitPlugins } from "./operationLimits.ts";
+import { callerOf, nodeHeaders, rememberCaller } from "./requestCaller.ts";
 import { requestMetadata } from "./requestMetadata.ts";
 import { applySecurityHeaders } from "./securityHeaders.ts";
 import { sendJson } from "./sendJson.ts";
@@ -46,6 +50,8 @@ export interface Route {
 }
 
 export interface AppOptions {
+  /** Who a request acts as: run once per request (and per WebSocket connection) before anything else. */
+  readonly authenticator: Authenticator;
   readonly db: Database;
   readonly logger: Logger;
   readonly clock?: () => Date;
@@ -139,27 +145,55 @@ export function createApp(options: AppOptions): App {
       error: (...args: unknown[]) =>
         yogaLogger.error({ err: args[0] }, args.slice(1).map(String).join(" ") || "graphql error"),
     },
-    context: (initial) => ({
-      db,
-      commands,
-      events: options.liveEvents.hub,
-      inspector: options.inspector ?? disabledInspector,
-      blobs: options.blobs,
-      directory,
-      ...requestMetadata(initial.request.headers),
-      // A WebSocket brings its connection's budget along; over HTTP, an SSE subscription's
-      // connection is its response (a plain query never queues anything against it).
-      subscriberBudget:
-        (initial as { subscriberBudget?: ByteBudget }).subscriberBudget ??
-        (initial.res ? httpSubscriberBudget(initial.res, subscriberLimits) : undefined),
-      // WebSocket operations bring their socket's signal; HTTP ones end with their response.
-      connectionClosed:
-        (initial as { connectionClosed?: AbortSignal }).connectionClosed ?? responseClosed(initial.res),
-    }),
+    context: (initial) => {
+      // A WebSocket operation brings the caller its connection was authenticated as; an HTTP
+      // request was authenticated by the server before it reached Yoga.
+      const caller = (initial as { caller?: Caller }).caller ?? callerOf(initial.req);
+      return {
+        caller,
+        db,
+        commands,
+        events: options.liveEvents.hub,
+        inspector: options.inspector ?? disabledInspector,
+        blobs: options.blobs,
+        directory,
+        ...requestMetadata(initial.request.headers, caller),
+        // A WebSocket brings its connection's budget along; over HTTP, an SSE subscription's
+        // connection is its response (a plain query never queues anything against it).
+        subscriberBudget:
+          (initial as { subscriberBudget?: ByteBudget }).subscriberBudget ??
+          (initial.res ? httpSubscriberBudget(initial.res, subscriberLimits) : undefined),
+        // WebSocket operations bring their socket's signal; HTTP ones end with their response.
+        connectionClosed:
+          (initial as { connectionClosed?: AbortSignal }).connectionClosed ?? responseClosed(initial.res),
+      };
+    },
   });
 
   const cors = corsPolicy(options.corsOrigins ?? []);
-  const routes = [landingPage, ...(options.routes ?? [])];
+  const routes = options.routes ?? [];
+  const { authenticator } = options;
+
+  /** 401 with `WWW-Authenticate: Bearer`, in the shape of the endpoint (GraphQL or plain JSON). */
+  function unauthenticated(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    refusal: Authentication & { ok: false },
+  ) {
+    const body =
+      url.pathname === "/graphql"
+        ? graphqlErrorBody("UNAUTHENTICATED", refusal.message)
+        : { error: { code: "UNAUTHENTICATED", message: refusal.message } };
+    refuse(req, res, 401, body, { "www-authenticate": wwwAuthenticate(refusal.reason) });
+  }
+
+  /** GraphiQL's page itself holds no data (its requests are authenticated like any other). */
+  const isGraphiqlPage = (req: IncomingMessage, url: URL) =>
+    req.method === "GET" &&
+    url.pathname === "/graphql" &&
+    !url.searchParams.has("query") &&
+    (req.headers.accept ?? "").includes("text/html");
 
   function serveGraphQL(req: IncomingMessage, res: ServerResponse): void {
     if (req.method !== "GET" && req.method !== "POST") {
@@ -203,9 +237,17 @@ export function createApp(options: AppOptions): App {
       });
     if (cors.handle(req, res)) return;
     const url = new URL(req.url ?? "/", "http://registro.invalid");
-    if (url.pathname === "/graphql") return serveGraphQL(req, res);
     if (url.pathname === "/healthz") return health(req, res);
     void (async () => {
+      // Public: the landing page, its documentation pages and GraphiQL's page. Everything else is
+      // authenticated here, once, before any handler sees the request.
+      if (await landingPage(req, res, url)) return;
+      if (!isGraphiqlPage(req, url)) {
+        const authentication = await authenticator.authenticate(nodeHeaders(req));
+        if (!authentication.ok) return unauthenticated(req, res, url, authentication);
+        rememberCaller(req, authentication.caller);
+      }
+      if (url.pathname === "/graphql") return serveGraphQL(req, res);
       for (const route of routes) if (await route(req, res, url)) return;
       refuse(req, res, 404, {
         error: { code: "NOT_FOUND", message: `no route for ${req.method} ${url.pathname}` },
@@ -243,6 +285,7 @@ export function createApp(options: AppOptions): App {
     logger,
     // Browsers let any page open a WebSocket anywhere (no CORS): only our pages and allowed origins.
     acceptsOrigin: (req) => cors.originAllowed(req),
+    authenticate: (headers) => authenticator.authenticate(headers),
   });
 
   return {

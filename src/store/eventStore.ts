@@ -1,6 +1,7 @@
 // The one owner of the event table: append with an expected revision, read a stream, read the log
 // after a global position. Nothing else writes events. Appends and in-transaction reads use the
 // write path's SQL session; reads from outside a transaction use the Prisma reader.
+import { actorColumns, actorFromColumns } from "../access/actor.ts";
 import type { Db, Tx } from "../db/database.ts";
 import { placeholders, rowDate, rowInt, rowJson } from "../db/sql.ts";
 import { ConcurrencyError } from "../domain/errors.ts";
@@ -18,6 +19,9 @@ interface EventRow {
   schemaVersion: number;
   data: unknown;
   actor: string;
+  actorId: string | null;
+  actorKind: string | null;
+  actorCredential: unknown;
   occurredAt: Date;
   correlationId: string | null;
   causationId: string | null;
@@ -32,7 +36,7 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
     streamId: row.streamId,
     revision: row.revision,
     schemaVersion: row.schemaVersion,
-    actor: row.actor,
+    actor: actorFromColumns(row),
     occurredAt: row.occurredAt,
     correlationId: row.correlationId,
     causationId: row.causationId,
@@ -40,7 +44,7 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
 }
 
 const COLUMNS =
-  "stream_id, revision, type, schema_version, data, actor, occurred_at, correlation_id, causation_id";
+  "stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id";
 
 /** An event of any bounded context, ready to append: its type, payload version and payload. */
 export interface EventToAppend {
@@ -71,18 +75,22 @@ export async function appendEvents(
   metadata: EventMetadata,
 ): Promise<{ position: number; revision: number }[]> {
   if (events.length === 0) return [];
+  const actor = actorColumns(metadata.actor);
   const values = events.flatMap((event, i) => [
     streamId,
     expectedRevision + i + 1,
     event.type,
     event.schemaVersion,
     JSON.stringify(event.data),
-    metadata.actor,
+    actor.actor,
+    actor.actorId,
+    actor.actorKind,
+    actor.actorCredential,
     metadata.occurredAt,
     metadata.correlationId,
     metadata.causationId,
   ]);
-  const rows = events.map(() => `(${placeholders(9)})`).join(", ");
+  const rows = events.map(() => `(${placeholders(12)})`).join(", ");
   let inserted: { position: number | string; revision: number }[];
   try {
     inserted = await tx.query(
@@ -90,8 +98,11 @@ export async function appendEvents(
       values,
     );
   } catch (error) {
-    if (isUniqueViolation(error, "event_revision"))
+    if (isUniqueViolation(error, "event_revision")) {
+      // The winner's revision is not readable inside an aborted PostgreSQL transaction; the caller
+      // retries with a fresh read, which reports the actual revision if it still conflicts.
       throw new ConcurrencyError(streamId, expectedRevision, -1);
+    }
     throw error;
   }
   return inserted
@@ -129,7 +140,12 @@ const storedFromSqlRow = (row: EventSqlRow): StoredEvent => ({
   type: row.type,
   schemaVersion: rowInt(row.schema_version),
   data: rowJson(row.data),
-  actor: row.actor,
+  actor: actorFromColumns({
+    actor: row.actor,
+    actorId: row.actor_id,
+    actorKind: row.actor_kind,
+    actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
+  }),
   occurredAt: rowDate(row.occurred_at),
   correlationId: row.correlation_id,
   causationId: row.causation_id,
@@ -165,34 +181,18 @@ export async function appendToStream(
   events: readonly RegisteredModelEvent[],
   metadata: EventMetadata,
 ): Promise<RecordedEvent[]> {
-  if (events.length === 0) return [];
-  const values = events.flatMap((event, i) => [
+  const appended = await appendEvents(
+    tx,
     streamId,
-    expectedRevision + i + 1,
-    event.type,
-    EVENT_SCHEMA_VERSIONS[event.type],
-    JSON.stringify(event.data),
-    metadata.actor,
-    metadata.occurredAt,
-    metadata.correlationId,
-    metadata.causationId,
-  ]);
-  const rows = events.map(() => `(${placeholders(9)})`).join(", ");
-  let inserted: { position: number | string; revision: number }[];
-  try {
-    inserted = await tx.query(
-      `INSERT INTO events (${COLUMNS}) VALUES ${rows} RETURNING position, revision`,
-      values,
-    );
-  } catch (error) {
-    if (isUniqueViolation(error, "event_revision")) {
-      // The winner's revision is not readable inside an aborted PostgreSQL transaction; the caller
-      // retries with a fresh read, which reports the actual revision if it still conflicts.
-      throw new ConcurrencyError(streamId, expectedRevision, -1);
-    }
-    throw error;
-  }
-  const positions = new Map(inserted.map((r) => [rowInt(r.revision), rowInt(r.position)]));
+    expectedRevision,
+    events.map((event) => ({
+      type: event.type,
+      schemaVersion: EVENT_SCHEMA_VERSIONS[event.type],
+      data: event.data,
+    })),
+    metadata,
+  );
+  const positions = new Map(appended.map((r) => [r.revision, r.position]));
   return events.map((event, i) => {
     const revision = expectedRevision + i + 1;
     return {
@@ -214,6 +214,9 @@ interface EventSqlRow {
   schema_version: number;
   data: unknown;
   actor: string;
+  actor_id: string | null;
+  actor_kind: string | null;
+  actor_credential: unknown;
   occurred_at: unknown;
   correlation_id: string | null;
   causation_id: string | null;
@@ -228,6 +231,9 @@ const fromSqlRow = (row: EventSqlRow): RecordedEvent =>
     schemaVersion: rowInt(row.schema_version),
     data: rowJson(row.data),
     actor: row.actor,
+    actorId: row.actor_id,
+    actorKind: row.actor_kind,
+    actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
     occurredAt: rowDate(row.occurred_at),
     correlationId: row.correlation_id,
     causationId: row.causation_id,

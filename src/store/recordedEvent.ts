@@ -1,8 +1,10 @@
+import type { EventActor } from "../access/actor.ts";
 import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 
 /** Who did it, when, and why: stored beside every event. */
 export interface EventMetadata {
-  readonly actor: string;
+  /** Who caused it: principal id, kind, display name and the credential used. */
+  readonly actor: EventActor;
   readonly occurredAt: Date;
   readonly correlationId: string | null;
   readonly causationId: string | null;

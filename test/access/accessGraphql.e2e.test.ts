@@ -3,7 +3,7 @@
 // edge would set, by executing the schema with such a context.
 import { graphql } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localUserName } from "../../src/access/graphql/caller.ts";
+import { osUserName } from "../../src/access/authenticate.ts";
 import type { Caller, RegistryRole } from "../../src/access/principal.ts";
 import type { GraphQLContext } from "../../src/graphql/context.ts";
 import { schema } from "../../src/graphql/schema.ts";
@@ -43,7 +43,7 @@ describe.each(await providers())("access over GraphQL on %s", (provider) => {
     expect(first.errors).toBeUndefined();
     expect(first.data.viewer).toMatchObject({
       kind: "USER",
-      displayName: localUserName(),
+      displayName: osUserName(),
       role: "ADMIN",
       source: "local",
       disabled: false,

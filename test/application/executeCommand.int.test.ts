@@ -11,6 +11,7 @@ import {
 import type { RecordedEvent } from "../../src/store/recordedEvent.ts";
 import { readStream } from "../../src/store/eventStore.ts";
 import { actor, commandDeps, createModelNamed, deletedModel, live, run } from "../support/application.ts";
+import { userActor } from "../support/actors.ts";
 import { createVersion, transition } from "../support/commands.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 
@@ -34,7 +35,7 @@ describe.each(await providers())("executeCommand on %s", (provider) => {
     const outcome = await createModelNamed(deps, "id-create", "create-me");
     expect(outcome.modelId).toBe("id-create");
     expect(outcome.events.map((e) => [e.type, e.revision, e.actor])).toEqual([
-      ["RegisteredModelCreated", 1, "tester"],
+      ["RegisteredModelCreated", 1, userActor("tester")],
     ]);
     expect(committed.at(-1)).toEqual(outcome.events);
     const row = await t.db.reader.registeredModel.findUniqueOrThrow({ where: { id: "id-create" } });

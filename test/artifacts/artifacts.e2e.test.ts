@@ -13,7 +13,7 @@ import { runGc } from "../../src/cli/gcArtifacts.ts";
 import { runVerify } from "../../src/cli/verifyArtifacts.ts";
 import { createRegistro } from "../../src/registro.ts";
 import { createTestDatabase, providers } from "../support/databases.ts";
-import { startTestServer } from "../support/server.ts";
+import { LOCAL_ADMIN, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { startUploadingProcess } from "../support/uploadingProcess.ts";
 
@@ -181,7 +181,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
       size: 100_000,
       sha256: digest,
       mediaType: "application/onnx",
-      createdBy: "anonymous",
+      createdBy: LOCAL_ADMIN,
       downloadUrl: `/artifacts/${encodeURIComponent(name)}/1/model.onnx`,
     });
     expect(uploaded.json.position).toBeGreaterThan(0);
@@ -219,7 +219,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
         size: vocab.length,
         sha256: sha256(vocab),
         mediaType: "text/plain; charset=utf-8",
-        createdBy: "anonymous",
+        createdBy: LOCAL_ADMIN,
         downloadUrl: `/artifacts/${encodeURIComponent(name)}/1/tokenizer/vocab.txt`,
       },
     ]);

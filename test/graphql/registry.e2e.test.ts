@@ -2,7 +2,7 @@
 // and the typed errors clients branch on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
-import { startTestServer } from "../support/server.ts";
+import { LOCAL_ADMIN, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
 const RESULT = `__typename
@@ -13,7 +13,7 @@ const RESULT = `__typename
   ... on AlreadyExistsError { resource key }`;
 
 const MODEL = `registeredModel { name description revision deleted tags { key value } aliases { alias version } }
-  events { type revision actor data }`;
+  events { type revision actor { id displayName kind credential { kind tokenId jti issuer } } data }`;
 const VERSION = `modelVersion { version stage status source runId description aliases deleted params
   tags { key value } metrics { key value } model { name } }
   archivedVersions { version stage }
@@ -56,7 +56,12 @@ describe.each(await providers())("registry over HTTP on %s", (provider) => {
       {
         type: "RegisteredModelCreated",
         revision: 1,
-        actor: "anonymous",
+        actor: {
+          id: `local:${LOCAL_ADMIN}`,
+          displayName: LOCAL_ADMIN,
+          kind: "USER",
+          credential: { kind: "LOCAL", tokenId: null, jti: null, issuer: null },
+        },
         data: expect.objectContaining({ name: "fraud-detector", tags: { team: "risk" } }),
       },
     ]);
@@ -188,7 +193,7 @@ describe.each(await providers())("registry over HTTP on %s", (provider) => {
 
   it("keeps the full history, oldest first, paginated", async () => {
     const page1 = await server.gql(
-      `{ history(name: "fraud-detector", first: 3) { edges { cursor node { revision type actor } } pageInfo { hasNextPage endCursor } } }`,
+      `{ history(name: "fraud-detector", first: 3) { edges { cursor node { revision type actor { displayName } } } pageInfo { hasNextPage endCursor } } }`,
     );
     const types = page1.data.history.edges.map((e: any) => e.node.type);
     expect(types).toEqual(["RegisteredModelCreated", "ModelVersionCreated", "ModelVersionCreated"]);

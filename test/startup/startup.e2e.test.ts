@@ -80,6 +80,49 @@ const folder = (name: string) => {
   return dir;
 };
 
+describe("authentication modes at start-up", () => {
+  it("refuses AUTH=local on a non-loopback HOST, saying how to configure authentication", async () => {
+    // Refused before anything listens: the test never opens a port on 0.0.0.0.
+    const message = failure(await runServer({ DATA_DIR: folder("auth"), HOST: "0.0.0.0", AUTH: "local" }));
+    expect(message).toContain(
+      "AUTH=local is only allowed when HOST is a loopback address, but HOST is 0.0.0.0",
+    );
+    expect(message).toContain("npm run access:bootstrap");
+    expect(message).toContain("OIDC_ISSUER");
+  });
+
+  it("starts on loopback without configuration in local mode, warning who credential-less callers are", async () => {
+    const run = await runServer(
+      { DATA_DIR: folder("local"), LOG_LEVEL: "info" },
+      { until: /Registro listening/ },
+    );
+    expect(run.stdout).toMatch(
+      /"level":40.*AUTH=local: requests without credentials act as the local administrator/,
+    );
+  });
+
+  it("names an OIDC_JWKS_FILE that is not a key set", async () => {
+    const file = path.join(folder("jwks"), "jwks.json");
+    writeFileSync(file, "{ not json");
+    const message = failure(
+      await runServer({
+        DATA_DIR: folder("oidc"),
+        OIDC_ISSUER: "https://id.example.com",
+        OIDC_AUDIENCE: "registro",
+        OIDC_JWKS_FILE: file,
+      }),
+    );
+    expect(message).toContain(`OIDC_JWKS_FILE ${file} cannot be used as a JSON Web Key Set`);
+  });
+
+  it("names incomplete OIDC settings", async () => {
+    const message = failure(
+      await runServer({ DATA_DIR: folder("oidc2"), OIDC_ISSUER: "https://id.example.com" }),
+    );
+    expect(message).toContain("invalid configuration: OIDC_AUDIENCE");
+  });
+});
+
 describe("start-up failures (SQLite and folders)", () => {
   it("an invalid setting is named by zod's check", async () => {
     const message = failure(await runServer({ DATA_DIR: folder("env"), PORT: "not-a-port" }));

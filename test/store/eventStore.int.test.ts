@@ -6,9 +6,10 @@ import { appendToStream, lastPosition, readAll, readStream } from "../../src/sto
 import type { EventMetadata } from "../../src/store/recordedEvent.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { modelCreated, versionCreated } from "../support/events.ts";
+import { userActor } from "../support/actors.ts";
 
 const metadata: EventMetadata = {
-  actor: "alice",
+  actor: userActor("alice"),
   occurredAt: new Date("2026-03-04T05:06:07.089Z"),
   correlationId: "corr-1",
   causationId: "cause-1",

@@ -8,6 +8,7 @@ import { appendToStream, readStream } from "../../src/store/eventStore.ts";
 import type { RecordedEvent } from "../../src/store/recordedEvent.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { modelCreated, versionCreated } from "../support/events.ts";
+import { userActor } from "../support/actors.ts";
 
 /** Runs one statement on a fresh raw connection; resolves to the error it raised, or null. */
 async function rawError(config: DatabaseConfig, sql: string): Promise<Error | null> {
@@ -41,7 +42,7 @@ describe.each(await providers())("the events table on %s", (provider) => {
     t = await openTestDatabase(provider);
     stored = await t.db.write((tx) =>
       appendToStream(tx, "s-1", 0, [modelCreated("m"), versionCreated(1)], {
-        actor: "alice",
+        actor: userActor("alice"),
         occurredAt: new Date(),
         correlationId: null,
         causationId: null,

@@ -9,9 +9,10 @@ import { APPEND_CHANNEL } from "../../src/db/database.ts";
 import { readAll } from "../../src/store/eventStore.ts";
 import { createModel } from "../support/commands.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
+import { userActor } from "../support/actors.ts";
 
 const postgres = (await providers()).includes("postgresql");
-const metadata = { actor: "tester", correlationId: null };
+const metadata = { actor: userActor("tester"), correlationId: null };
 const tagCommand = (i: number) => ({
   type: "SetRegisteredModelTag" as const,
   data: { key: `k${i}`, value: `v${i}` },

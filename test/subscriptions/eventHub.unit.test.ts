@@ -7,6 +7,7 @@ import { EventHub } from "../../src/subscriptions/eventHub.ts";
 import type { ByteBudget, EventSource, Notification } from "../../src/subscriptions/eventHub.ts";
 import type { LogCursor } from "../../src/subscriptions/cursor.ts";
 import { FollowedModels } from "../../src/subscriptions/followedModels.ts";
+import { userActor } from "../support/actors.ts";
 
 /** An in-memory event table; `gate` lets a test hold reads to interleave them with appends. */
 class MemoryLog implements EventSource {
@@ -25,7 +26,7 @@ class MemoryLog implements EventSource {
       revision: position,
       position,
       schemaVersion: 1,
-      actor: "alice",
+      actor: userActor("alice"),
       occurredAt: new Date(0),
       correlationId: null,
       causationId: null,

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { providers } from "../support/databases.ts";
+import { LOCAL_ADMIN } from "../support/server.ts";
 import {
   createModel,
   createVersion,
@@ -20,14 +21,14 @@ import type { SubscriptionServer } from "./support.ts";
 
 const STAGE_CHANGE = `subscription($name: String, $stage: Stage, $after: String) {
   modelVersionStageChanged(name: $name, stage: $stage, after: $after) {
-    cursor version stage previousStage actor comment archivedVersionNumbers
+    cursor version stage previousStage actor { id displayName kind } comment archivedVersionNumbers
     modelVersion { version stage }
     archivedVersions { version stage }
     event { type cursor }
   }
 }`;
 const EVENTS = `subscription($filter: RegistryEventFilter, $after: String) {
-  registryEvents(filter: $filter, after: $after) { position type cursor modelId data correlationId actor }
+  registryEvents(filter: $filter, after: $after) { position type cursor modelId data correlationId actor { displayName } }
 }`;
 
 describe.each(await providers())("subscriptions on %s", (provider) => {
@@ -72,7 +73,7 @@ describe.each(await providers())("subscriptions on %s", (provider) => {
         version: 2,
         stage: "PRODUCTION",
         previousStage: "NONE",
-        actor: "anonymous",
+        actor: { id: `local:${LOCAL_ADMIN}`, displayName: LOCAL_ADMIN, kind: "USER" },
         comment: "beats v1",
         archivedVersionNumbers: [1],
         modelVersion: { version: 2, stage: "PRODUCTION" },
@@ -344,20 +345,27 @@ describe.each(await providers())("subscriptions on %s", (provider) => {
     }
   });
 
-  it("takes the request id from connection params into mutations over graphql-ws (actor stays anonymous)", async () => {
+  it("takes the request id from connection params into mutations over graphql-ws (acting as the local administrator)", async () => {
     const name = uniqueName("ws-mutation");
     const client = wsClient(s.wsUrl, { connectionParams: { "X-Request-Id": "req-from-ws-42" } });
     try {
       const result = await client
         .iterate({
           query: `mutation($input: CreateRegisteredModelInput!) {
-            createRegisteredModel(input: $input) { ... on RegisteredModelPayload { events { correlationId actor } } }
+            createRegisteredModel(input: $input) { ... on RegisteredModelPayload { events { correlationId actor { displayName credential { kind } } } } }
           }`,
           variables: { input: { name } },
         })
         .next();
       expect(result.value?.data).toEqual({
-        createRegisteredModel: { events: [{ correlationId: "req-from-ws-42", actor: "anonymous" }] },
+        createRegisteredModel: {
+          events: [
+            {
+              correlationId: "req-from-ws-42",
+              actor: { displayName: LOCAL_ADMIN, credential: { kind: "LOCAL" } },
+            },
+          ],
+        },
       });
     } finally {
       await client.dispose();

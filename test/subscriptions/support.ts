@@ -11,6 +11,7 @@ import type { DatabaseConfig } from "../../src/config.ts";
 import { createRegistro } from "../../src/registro.ts";
 import type { Registro, RegistroOptions } from "../../src/registro.ts";
 import { createTestDatabase } from "../support/databases.ts";
+import { LOCAL_ADMIN } from "../support/server.ts";
 import type { TestDatabase } from "../support/databases.ts";
 
 export interface SubscriptionServer {
@@ -33,6 +34,7 @@ export async function startServer(
     database: database.config,
     dataDir,
     logger: pino({ level: "silent" }),
+    auth: { osUserName: LOCAL_ADMIN },
     ...(options.subscriptions ? { subscriptions: options.subscriptions } : {}),
   });
   const address = await registro.app.listen(0, "127.0.0.1");

@@ -3,8 +3,9 @@ import type { CommandDeps, ModelRef } from "../../src/application/executeCommand
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import type { Database } from "../../src/db/database.ts";
 import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
+import { userActor } from "./actors.ts";
 
-export const actor = { actor: "tester", correlationId: null } as const;
+export const actor = { actor: userActor("tester"), correlationId: null } as const;
 
 export function commandDeps(db: Database): CommandDeps {
   return { db, clock: () => new Date() };

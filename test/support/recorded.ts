@@ -1,6 +1,7 @@
 // Wraps a domain event as the store would return it, for projection unit tests.
 import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
 import type { RecordedEvent } from "../../src/store/recordedEvent.ts";
+import { userActor } from "./actors.ts";
 
 export const T0 = new Date("2026-01-01T00:00:00.000Z");
 
@@ -17,7 +18,7 @@ export function recorded(
     revision,
     position: revision,
     schemaVersion: 1,
-    actor,
+    actor: userActor(actor),
     occurredAt: new Date(T0.getTime() + (revision - 1) * 60_000),
     correlationId: null,
     causationId: null,

@@ -7,6 +7,7 @@ import { DomainError } from "../../src/domain/errors.ts";
 import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
 import type { Random } from "./random.ts";
 import { MODEL_NAMES, randomStreamCommand } from "./randomCommands.ts";
+import { userActor } from "./actors.ts";
 
 const live = (name: string): ModelRef => ({ kind: "live", name });
 
@@ -88,7 +89,7 @@ export async function runRandomCommands(
         command = randomStreamCommand(rng, lastVersion.get(name) ?? 2);
     }
     const outcome = await executeCommand(deps, ref, command, {
-      actor: `user-${rng.int(1, 3)}`,
+      actor: userActor(`user-${rng.int(1, 3)}`),
       correlationId: `c-${i}`,
     });
     if (outcome instanceof DomainError) {

@@ -9,6 +9,9 @@ import { createRegistro } from "../../src/registro.ts";
 import type { Registro, RegistroOptions } from "../../src/registro.ts";
 import { createTestDatabase } from "./databases.ts";
 
+/** The OS user name test servers give their local administrator (AUTH=local). */
+export const LOCAL_ADMIN = "local-admin";
+
 export interface TestServer {
   readonly url: string;
   readonly graphqlUrl: string;
@@ -31,7 +34,7 @@ export async function startTestServer(
   options: Partial<
     Pick<
       RegistroOptions,
-      "artifacts" | "onReadQuery" | "logger" | "corsOrigins" | "requestBodies" | "uploads"
+      "artifacts" | "onReadQuery" | "logger" | "corsOrigins" | "requestBodies" | "uploads" | "auth"
     >
   > = {},
 ): Promise<TestServer> {
@@ -42,6 +45,8 @@ export async function startTestServer(
     dataDir,
     logger: pino({ level: "silent" }),
     ...options,
+    // AUTH=local unless a test says otherwise; the local administrator gets a fixed name.
+    auth: { osUserName: LOCAL_ADMIN, ...options.auth },
   });
   const address = await registro.app.listen(0, "127.0.0.1");
   const url = `http://127.0.0.1:${address.port}`;

@@ -8,6 +8,7 @@ import { openDatabase } from "../../db/database.ts";
 import { migrate } from "../../db/migrate.ts";
 import { DomainError, InvalidStateError } from "../../domain/errors.ts";
 import { createApiToken, createFirstAdmin } from "../accessCommands.ts";
+import { systemActor } from "../actor.ts";
 
 export async function runBootstrap(
   argv: readonly string[],
@@ -34,7 +35,7 @@ export async function runBootstrap(
   const db = openDatabase(config.database);
   try {
     const deps = { db, clock: () => new Date() };
-    const metadata = { actor: "bootstrap", correlationId: null };
+    const metadata = { actor: systemActor("bootstrap"), correlationId: null };
     const admin = await createFirstAdmin(
       deps,
       { displayName: options.name, email: options.email ?? null },
@@ -53,7 +54,7 @@ export async function runBootstrap(
     const token = await createApiToken(
       deps,
       { principalId: admin.id, name: options.tokenName, scopes: ["read", "write", "admin"], expiresAt: null },
-      { ...metadata, actor: admin.id },
+      metadata,
     );
     if (token instanceof DomainError) {
       print(`access:bootstrap refused: ${token.message}`);

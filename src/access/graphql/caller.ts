@@ -1,34 +1,14 @@
 // Who a GraphQL operation acts as, and the registry-role checks of the access operations. The edge
-// (authentication) puts the caller in the context; without one the registry runs in local mode and
-// the caller is the local administrator, named after the OS user.
-import os from "node:os";
+// (authentication) puts the caller in the context; in local mode it is the local administrator,
+// named after the OS user.
 import { GraphQLError } from "graphql";
 import { PermissionDeniedError } from "../../domain/errors.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import type { Caller } from "../principal.ts";
 
-export function localUserName(): string {
-  try {
-    return os.userInfo().username || "local";
-  } catch {
-    // No passwd entry for the uid (some containers).
-    return process.env.USER ?? "local";
-  }
-}
-
-// One lookup of the local administrator per operation, however many fields ask.
-const localCallers = new WeakMap<GraphQLContext, Promise<Caller>>();
-
+/** The caller authentication at the edge established (in local mode, the local administrator). */
 export function callerOf(ctx: GraphQLContext): Promise<Caller> {
-  if (ctx.caller) return Promise.resolve(ctx.caller);
-  let caller = localCallers.get(ctx);
-  if (!caller) {
-    caller = ctx.directory
-      .localAdministrator(localUserName(), ctx.commands.clock())
-      .then((principal): Caller => ({ principal, credential: { kind: "local" } }));
-    localCallers.set(ctx, caller);
-  }
-  return caller;
+  return Promise.resolve(ctx.caller);
 }
 
 /** For mutations: a PermissionDeniedError, which the result union carries. */

@@ -13,6 +13,7 @@ import { checkArtifactPath } from "../../domain/artifacts.ts";
 import { AlreadyExistsError, DomainError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import { STAGES } from "../../domain/registeredModel/events.ts";
 import { checkAlias, checkVersionNumber } from "../../domain/validation.ts";
+import { callerOf } from "../../http/requestCaller.ts";
 import { requestMetadata } from "../../http/requestMetadata.ts";
 import type { Route } from "../../http/server.ts";
 import { sendJson } from "../../http/server.ts";
@@ -324,7 +325,7 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
     const version = target.selector.version;
     const damaged = await findDamagedArtifact(db.reader, blobs, target.modelName, version, target.path);
     if (damaged !== null) return heal(req, res, damaged, expected);
-    const metadata = requestMetadata({ get: (name) => headerOf(req, name.toLowerCase()) });
+    const metadata = requestMetadata({ get: (name) => headerOf(req, name.toLowerCase()) }, callerOf(req));
     const result = await receiveBody(req, res, target, (body) =>
       uploadArtifact(
         options,

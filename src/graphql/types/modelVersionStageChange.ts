@@ -7,6 +7,7 @@ import { builder } from "../builder.ts";
 import { delivered, liveSubscription } from "../liveSubscription.ts";
 import type { Delivered } from "../liveSubscription.ts";
 import { StageEnum } from "./common.ts";
+import { ActorRef } from "../../access/graphql/actor.ts";
 import { RegistryEventRef } from "./registryEvent.ts";
 
 type StageChange = Delivered<RecordedEvent<ModelVersionStageTransitioned>>;
@@ -43,8 +44,9 @@ export const ModelVersionStageChangeRef = builder
         description: "Why, as given with the transition.",
         resolve: (change) => change.value.data.comment,
       }),
-      actor: t.string({
-        description: "Identity that made the transition.",
+      actor: t.field({
+        type: ActorRef,
+        description: "Who made the transition, and with which credential.",
         resolve: (change) => change.value.actor,
       }),
       occurredAt: t.field({

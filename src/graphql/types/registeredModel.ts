@@ -80,10 +80,16 @@ export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
       type: "Event",
       cursor: "position",
       description: "Every change to this model and its versions, oldest first.",
-      resolve: (query, model, _args, ctx) =>
+      args: {
+        actorId: t.arg.string({
+          required: false,
+          description: "Only changes made by the principal with this id (`Actor.id`).",
+        }),
+      },
+      resolve: (query, model, args, ctx) =>
         ctx.db.reader.event.findMany({
           ...query,
-          where: { streamId: model.id },
+          where: { streamId: model.id, ...(args.actorId == null ? {} : { actorId: args.actorId }) },
           orderBy: { position: "asc" },
         }),
     }),
@@ -167,7 +173,13 @@ builder.queryFields((t) => ({
     cursor: "position",
     description:
       "Every change to the named model (live, or most recently deleted) and its versions, oldest first.",
-    args: { name: t.arg.string({ description: "Model name." }) },
+    args: {
+      name: t.arg.string({ description: "Model name." }),
+      actorId: t.arg.string({
+        required: false,
+        description: "Only changes made by the principal with this id (`Actor.id`).",
+      }),
+    },
     resolve: async (query, _root, args, ctx) => {
       const model = await ctx.db.reader.registeredModel.findFirst({
         where: { name: args.name },
@@ -177,7 +189,7 @@ builder.queryFields((t) => ({
       if (!model) return [];
       return ctx.db.reader.event.findMany({
         ...query,
-        where: { streamId: model.id },
+        where: { streamId: model.id, ...(args.actorId == null ? {} : { actorId: args.actorId }) },
         orderBy: { position: "asc" },
       });
     },

@@ -6,6 +6,7 @@ import type { RecordedEvent } from "../../store/recordedEvent.ts";
 import { builder } from "../builder.ts";
 import { delivered, liveSubscription } from "../liveSubscription.ts";
 import type { Delivered } from "../liveSubscription.ts";
+import { ActorRef } from "../../access/graphql/actor.ts";
 import { RegistryEventRef } from "./registryEvent.ts";
 
 type AliasChangeKind = "SET" | "MOVED" | "DELETED";
@@ -92,7 +93,11 @@ export const RegisteredModelAliasChangeRef = builder
         description: "Version the alias pointed at before; null when it was newly set.",
         resolve: (c) => c.value.previousVersion,
       }),
-      actor: t.string({ description: "Identity that made the change.", resolve: (c) => c.event.actor }),
+      actor: t.field({
+        type: ActorRef,
+        description: "Who made the change, and with which credential.",
+        resolve: (c) => c.event.actor,
+      }),
       occurredAt: t.field({
         type: "DateTime",
         description: "When the change was decided.",

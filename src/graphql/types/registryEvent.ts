@@ -1,5 +1,6 @@
 // RegistryEvent: one immutable entry of a model's history. Only history/audit fields read the
 // event table; everything else reads projections.
+import { ActorRef, actorOfEventRow } from "../../access/graphql/actor.ts";
 import type { RegisteredModelEventType } from "../../domain/registeredModel/events.ts";
 import { EVENT_TYPES } from "../../domain/registeredModel/events.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
@@ -27,8 +28,10 @@ export const RegistryEventRef = builder.prismaNode("Event", {
       description: "Version of the payload schema of this event type.",
     }),
     occurredAt: t.expose("occurredAt", { type: "DateTime", description: "When the change was decided." }),
-    actor: t.exposeString("actor", {
-      description: "Identity that made the change (`anonymous` without authentication).",
+    actor: t.field({
+      type: ActorRef,
+      description: "Who made the change, and with which credential.",
+      resolve: (event) => actorOfEventRow(event),
     }),
     correlationId: t.exposeString("correlationId", {
       nullable: true,

@@ -58,7 +58,7 @@ export function evolveVersionArtifacts(
       sha256,
       mediaType,
       createdAt: event.occurredAt,
-      createdBy: event.actor,
+      createdBy: event.actor.displayName,
       inspection: null,
     },
   ];

@@ -87,7 +87,7 @@ export function evolveModelVersionView(
       deletedAt: null,
       createdAt: event.occurredAt,
       updatedAt: event.occurredAt,
-      createdBy: event.actor,
+      createdBy: event.actor.displayName,
       tags,
       signature: null,
     };

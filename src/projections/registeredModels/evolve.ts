@@ -63,7 +63,7 @@ export function evolveRegisteredModelView(
       deletedAt: null,
       createdAt: event.occurredAt,
       updatedAt: event.occurredAt,
-      createdBy: event.actor,
+      createdBy: event.actor.displayName,
       revision: event.revision,
       lastVersion: 0,
       tags: event.data.tags,

@@ -1,0 +1,111 @@
+// Authentication at the edge: the one place that turns a request's credentials into the Caller it
+// acts as. The HTTP server runs it once per request before routing (GraphQL POST/GET, SSE, multipart
+// uploads, artifact routes) and the WebSocket server once per connection at `connection_init` (and
+// again before each operation, so a revoked token or an expired JWT stops a long-lived socket).
+//
+//   Authorization: Bearer rgo_…   an API token, verified by the PrincipalDirectory
+//   Authorization: Bearer <JWT>    an SSO access token, verified against the configured issuer
+//   (nothing)                      AUTH=local: the local administrator; AUTH=required: refused
+//
+// Credentials that are present but wrong are always refused, in local mode too: a client that
+// meant to be someone must not silently become the administrator.
+import os from "node:os";
+import type { AuthMode } from "./authMode.ts";
+import type { Caller, Principal, PrincipalDirectory } from "./principal.ts";
+import { looksLikeJwt } from "./sso.ts";
+import type { SsoVerifier } from "./sso.ts";
+
+export const TOKEN_PREFIX = "rgo_";
+
+export interface HeaderSource {
+  get(name: string): string | null;
+}
+
+export type BearerCredential =
+  | { readonly kind: "none" }
+  | { readonly kind: "bearer"; readonly token: string }
+  | { readonly kind: "malformed" };
+
+/** The `Authorization` header: absent, `Bearer <token>` (scheme case-insensitive), or anything else. */
+export function parseAuthorization(value: string | null): BearerCredential {
+  if (value === null || value.trim() === "") return { kind: "none" };
+  const match = /^\s*bearer[ \t]+([\x21-\x7e]+)\s*$/i.exec(value);
+  return match?.[1] === undefined ? { kind: "malformed" } : { kind: "bearer", token: match[1] };
+}
+
+export type Authentication =
+  | { readonly ok: true; readonly caller: Caller }
+  | { readonly ok: false; readonly reason: "missing" | "invalid"; readonly message: string };
+
+const MISSING =
+  "authentication required: send `Authorization: Bearer <token>` with an API token (rgo_…) or an SSO access token";
+const INVALID =
+  "the credentials are not accepted: the token is unknown, revoked or expired, or the access token is not valid for this registry";
+const MALFORMED = "the Authorization header must be `Bearer <token>`";
+
+/** The `WWW-Authenticate` header of a 401 (RFC 6750). */
+export const wwwAuthenticate = (reason: "missing" | "invalid") =>
+  reason === "missing" ? 'Bearer realm="registro"' : 'Bearer realm="registro", error="invalid_token"';
+
+export interface AuthenticatorOptions {
+  readonly mode: AuthMode;
+  readonly directory: PrincipalDirectory;
+  /** Verifies SSO access tokens; null when no issuer is configured (JWTs are then refused). */
+  readonly sso: SsoVerifier | null;
+  readonly clock: () => Date;
+  /** The OS user the local administrator is named after (default: os.userInfo().username). */
+  readonly osUserName?: string;
+}
+
+export interface Authenticator {
+  readonly mode: AuthMode;
+  /** Who the request with these headers acts as, or why it is refused. */
+  authenticate(headers: HeaderSource): Promise<Authentication>;
+}
+
+export function osUserName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    // No passwd entry for the uid (containers run as arbitrary uids).
+    return process.env.USER ?? process.env.LOGNAME ?? `uid-${process.getuid?.() ?? "unknown"}`;
+  }
+}
+
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const { directory, sso, clock, mode } = options;
+  const userName = options.osUserName ?? osUserName();
+  // Created on first use by the directory; one lookup per process is enough.
+  let localAdmin: Promise<Principal> | null = null;
+  const localAdministrator = () => {
+    localAdmin ??= directory.localAdministrator(userName, clock()).catch((error: unknown) => {
+      localAdmin = null;
+      throw error;
+    });
+    return localAdmin;
+  };
+
+  async function verify(token: string): Promise<Caller | null> {
+    const now = clock();
+    if (token.startsWith(TOKEN_PREFIX)) return directory.verifyToken(token, now);
+    if (sso === null || !looksLikeJwt(token)) return null;
+    const claims = await sso.verify(token, now);
+    if (claims === null) return null;
+    const principal = await directory.principalForSso(claims, now);
+    return { principal, credential: { kind: "jwt", jti: claims.jti, issuer: claims.issuer } };
+  }
+
+  return {
+    mode,
+    async authenticate(headers) {
+      const credential = parseAuthorization(headers.get("authorization"));
+      if (credential.kind === "malformed") return { ok: false, reason: "invalid", message: MALFORMED };
+      if (credential.kind === "none") {
+        if (mode === "required") return { ok: false, reason: "missing", message: MISSING };
+        return { ok: true, caller: { principal: await localAdministrator(), credential: { kind: "local" } } };
+      }
+      const caller = await verify(credential.token);
+      return caller === null ? { ok: false, reason: "invalid", message: INVALID } : { ok: true, caller };
+    },
+  };
+}
