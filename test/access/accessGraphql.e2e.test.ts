@@ -3,12 +3,12 @@
 // edge would set, by executing the schema with such a context.
 import { graphql } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { osUserName } from "../../src/access/authenticate.ts";
 import type { Caller, RegistryRole } from "../../src/access/principal.ts";
 import type { GraphQLContext } from "../../src/graphql/context.ts";
 import { schema } from "../../src/graphql/schema.ts";
 import { providers } from "../support/databases.ts";
-import { startTestServer } from "../support/server.ts";
+import { actorOf } from "../../src/access/actor.ts";
+import { LOCAL_ADMIN, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
 const RESULT = `__typename
@@ -43,7 +43,7 @@ describe.each(await providers())("access over GraphQL on %s", (provider) => {
     expect(first.errors).toBeUndefined();
     expect(first.data.viewer).toMatchObject({
       kind: "USER",
-      displayName: osUserName(),
+      displayName: LOCAL_ADMIN,
       role: "ADMIN",
       source: "local",
       disabled: false,
@@ -202,7 +202,7 @@ describe.each(await providers())("access over GraphQL on %s", (provider) => {
         commands: app.commands,
         directory: app.directory,
         caller,
-        actor: caller.principal.id,
+        actor: actorOf(caller),
         correlationId: null,
       } as unknown as GraphQLContext;
       return { result: await graphql({ schema, source, contextValue, variableValues: variables }), caller };

@@ -57,7 +57,7 @@ describe.each(await providers())("registry over HTTP on %s", (provider) => {
         type: "RegisteredModelCreated",
         revision: 1,
         actor: {
-          id: `local:${LOCAL_ADMIN}`,
+          id: expect.stringMatching(/^[0-9a-f-]{36}$/),
           displayName: LOCAL_ADMIN,
           kind: "USER",
           credential: { kind: "LOCAL", tokenId: null, jti: null, issuer: null },

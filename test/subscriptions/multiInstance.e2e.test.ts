@@ -115,7 +115,9 @@ describe.skipIf(!postgres)("several instances on one PostgreSQL database", () =>
       );
       const total = models.length * 2 * perWorker;
       const { rows } = await admin.query<{ position: number }>(
-        "SELECT position FROM events WHERE position > $1 ORDER BY position",
+        // Model streams only: an instance's first request also records its local administrator
+        // (a principal: stream), which model subscriptions never deliver.
+        "SELECT position FROM events WHERE position > $1 AND stream_id NOT LIKE '%:%' ORDER BY position",
         [head[0]!.p],
       );
       expect(rows).toHaveLength(total);

@@ -73,7 +73,7 @@ describe.each(await providers())("subscriptions on %s", (provider) => {
         version: 2,
         stage: "PRODUCTION",
         previousStage: "NONE",
-        actor: { id: `local:${LOCAL_ADMIN}`, displayName: LOCAL_ADMIN, kind: "USER" },
+        actor: { id: expect.stringMatching(/^[0-9a-f-]{36}$/), displayName: LOCAL_ADMIN, kind: "USER" },
         comment: "beats v1",
         archivedVersionNumbers: [1],
         modelVersion: { version: 2, stage: "PRODUCTION" },
