@@ -126,11 +126,18 @@ export async function readStoredStream(
   streamId: string,
   options: { afterRevision?: number; limit?: number } = {},
 ): Promise<StoredEvent[]> {
-  const rows = await tx.query<EventSqlRow>(
+  return (await selectStream(tx, streamId, options)).map(storedFromSqlRow);
+}
+
+function selectStream(
+  tx: Tx,
+  streamId: string,
+  options: { afterRevision?: number; limit?: number },
+): Promise<EventSqlRow[]> {
+  return tx.query<EventSqlRow>(
     `SELECT position, ${COLUMNS} FROM events WHERE stream_id = ? AND revision > ? ORDER BY revision LIMIT ?`,
     [streamId, options.afterRevision ?? 0, options.limit ?? 1_000_000],
   );
-  return rows.map(storedFromSqlRow);
 }
 
 const storedFromSqlRow = (row: EventSqlRow): StoredEvent => ({
@@ -245,11 +252,7 @@ export async function readStreamInTransaction(
   streamId: string,
   options: { afterRevision?: number; limit?: number } = {},
 ): Promise<RecordedEvent[]> {
-  const rows = await tx.query<EventSqlRow>(
-    `SELECT position, ${COLUMNS} FROM events WHERE stream_id = ? AND revision > ? ORDER BY revision LIMIT ?`,
-    [streamId, options.afterRevision ?? 0, options.limit ?? 1_000_000],
-  );
-  return rows.map(fromSqlRow);
+  return (await selectStream(tx, streamId, options)).map(fromSqlRow);
 }
 
 /** Stream ids (every category) in order of their first event, a page at a time, inside a write transaction. */
