@@ -10,9 +10,10 @@
 // Credentials that are present but wrong are always refused, in local mode too: a client that
 // meant to be someone must not silently become the administrator.
 import os from "node:os";
+import { DomainError } from "../domain/errors.ts";
 import type { AuthMode } from "./authMode.ts";
 import type { Caller, Principal, PrincipalDirectory } from "./principal.ts";
-import { looksLikeJwt } from "./sso.ts";
+import { looksLikeJwt, SsoUnavailableError } from "./sso.ts";
 import type { SsoVerifier } from "./sso.ts";
 
 export const TOKEN_PREFIX = "rgo_";
@@ -104,7 +105,16 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
         if (mode === "required") return { ok: false, reason: "missing", message: MISSING };
         return { ok: true, caller: { principal: await localAdministrator(), credential: { kind: "local" } } };
       }
-      const caller = await verify(credential.token);
+      let caller: Caller | null;
+      try {
+        caller = await verify(credential.token);
+      } catch (error) {
+        // Keys that cannot be fetched, or an identity (issuer, subject) the registry cannot store:
+        // the credential cannot be accepted, and saying why lets the caller act on it.
+        if (error instanceof SsoUnavailableError || error instanceof DomainError)
+          return { ok: false, reason: "invalid", message: `${INVALID} (${error.message})` };
+        throw error;
+      }
       return caller === null ? { ok: false, reason: "invalid", message: INVALID } : { ok: true, caller };
     },
   };

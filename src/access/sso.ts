@@ -70,6 +70,14 @@ export function claimsFrom(payload: JWTPayload, issuer: string, groupsClaim: str
   };
 }
 
+/** The issuer's signing keys could not be fetched, so no token of it can be checked right now. */
+export class SsoUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super("the identity provider's signing keys could not be fetched", { cause });
+    this.name = "SsoUnavailableError";
+  }
+}
+
 export function createSsoVerifier(config: OidcConfig): SsoVerifier {
   if (config.algorithms.some((alg) => alg.toLowerCase() === "none"))
     throw new Error("OIDC_ALGORITHMS must not contain `none`");
@@ -87,10 +95,11 @@ export function createSsoVerifier(config: OidcConfig): SsoVerifier {
         });
         return claimsFrom(payload, config.issuer, config.groupsClaim);
       } catch (error) {
-        // Every way a token can be wrong is jose's JOSEError (bad signature, claims, no matching key,
-        // an unreachable JWKS); anything else is a defect and propagates.
+        // Every way a token can be wrong is jose's JOSEError (bad signature, claims, no matching
+        // key, a JWKS timeout). A JWKS URL that cannot be reached at all fails inside fetch instead:
+        // the token cannot be checked, which is not the server's defect either.
         if (error instanceof errors.JOSEError) return null;
-        throw error;
+        throw new SsoUnavailableError(error);
       }
     },
   };
