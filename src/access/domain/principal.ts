@@ -10,15 +10,8 @@ import { checkDisplayName, checkEmail, checkExternalId } from "./validation.ts";
 export type PrincipalCommand =
   | {
       readonly type: "CreatePrincipal";
-      readonly data: {
-        readonly principalId: string;
-        readonly kind: PrincipalKind;
-        readonly displayName: string;
-        readonly email: string | null;
-        readonly role: RegistryRole;
-        readonly source: PrincipalSource;
-        readonly externalIdentity: ExternalIdentity | null;
-      };
+      /** Exactly what PrincipalCreated records. */
+      readonly data: Extract<PrincipalEvent, { type: "PrincipalCreated" }>["data"];
     }
   /** Fields left undefined keep their value. */
   | {

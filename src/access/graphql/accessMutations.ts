@@ -19,7 +19,7 @@ import {
 } from "../accessCommands.ts";
 import type { AccessOutcome } from "../accessCommands.ts";
 import type { PrincipalKind } from "../principal.ts";
-import { callerOf, requireAdmin } from "./caller.ts";
+import { requireAdmin } from "./caller.ts";
 import { RegistryRoleEnum, TokenScopeEnum } from "./accessTypes.ts";
 
 const errors = (name: string) => mutationErrors(name, [PermissionDeniedError]);
@@ -113,7 +113,7 @@ function createPrincipalResolver(kind: PrincipalKind, operation: string) {
     },
     ctx: GraphQLContext,
   ) => {
-    await requireAdmin(ctx, operation);
+    requireAdmin(ctx, operation);
     return done(
       await createPrincipal(
         ctx.commands,
@@ -132,8 +132,8 @@ function createPrincipalResolver(kind: PrincipalKind, operation: string) {
 }
 
 /** An admin must not lock themselves out: another admin has to disable or demote them. */
-async function notSelf(ctx: GraphQLContext, principalId: string, what: string) {
-  const caller = await requireAdmin(ctx, what);
+function notSelf(ctx: GraphQLContext, principalId: string, what: string) {
+  const caller = requireAdmin(ctx, what);
   if (caller.principal.id === principalId)
     throw new InvalidStateError(`you cannot ${what} yourself; ask another ADMIN`);
 }
@@ -186,7 +186,7 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => {
-      await requireAdmin(ctx, "updatePrincipal");
+      requireAdmin(ctx, "updatePrincipal");
       return done(
         await updatePrincipalProfile(
           ctx.commands,
@@ -218,7 +218,7 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => {
-      await notSelf(ctx, String(input.principalId), "change the role of");
+      notSelf(ctx, String(input.principalId), "change the role of");
       return done(await setPrincipalRole(ctx.commands, String(input.principalId), input.role, ctx));
     },
   }),
@@ -235,7 +235,7 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => {
-      await notSelf(ctx, String(input.principalId), "disable");
+      notSelf(ctx, String(input.principalId), "disable");
       return done(await disablePrincipal(ctx.commands, String(input.principalId), ctx));
     },
   }),
@@ -251,7 +251,7 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => {
-      await requireAdmin(ctx, "enablePrincipal");
+      requireAdmin(ctx, "enablePrincipal");
       return done(await enablePrincipal(ctx.commands, String(input.principalId), ctx));
     },
   }),
@@ -274,7 +274,7 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => {
-      await requireAdmin(ctx, "createTeam");
+      requireAdmin(ctx, "createTeam");
       return done(await createTeam(ctx.commands, input.name, ctx));
     },
   }),
@@ -296,7 +296,7 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => {
-      await requireAdmin(ctx, "renameTeam");
+      requireAdmin(ctx, "renameTeam");
       return done(await renameTeam(ctx.commands, String(input.teamId), input.name, ctx));
     },
   }),
@@ -309,7 +309,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: membershipInput("AddTeamMemberInput"), description: "Team and principal." }),
     },
     resolve: async (_root, { input }, ctx) => {
-      await requireAdmin(ctx, "addTeamMember");
+      requireAdmin(ctx, "addTeamMember");
       return done(
         await addTeamMember(ctx.commands, String(input.teamId), String(input.principalId), "admin", ctx),
       );
@@ -324,7 +324,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: membershipInput("RemoveTeamMemberInput"), description: "Team and principal." }),
     },
     resolve: async (_root, { input }, ctx) => {
-      await requireAdmin(ctx, "removeTeamMember");
+      requireAdmin(ctx, "removeTeamMember");
       return done(await removeTeamMember(ctx.commands, String(input.teamId), String(input.principalId), ctx));
     },
   }),
@@ -359,7 +359,7 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => {
-      const caller = await callerOf(ctx);
+      const { caller } = ctx;
       const principalId = input.principalId == null ? caller.principal.id : String(input.principalId);
       if (principalId !== caller.principal.id) {
         if (caller.principal.role !== "ADMIN")
@@ -400,7 +400,7 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => {
-      const caller = await callerOf(ctx);
+      const { caller } = ctx;
       const tokenId = String(input.tokenId);
       if (caller.principal.role !== "ADMIN") {
         const token = await ctx.db.reader.apiToken.findUnique({

@@ -3,7 +3,7 @@
 import { PRINCIPAL_KINDS, REGISTRY_ROLES, TOKEN_SCOPES } from "../domain/events.ts";
 import type { PrincipalKind, RegistryRole, TokenScope } from "../principal.ts";
 import { builder } from "../../graphql/builder.ts";
-import { callerOf, deniedQuery, requireAdminQuery } from "./caller.ts";
+import { deniedQuery, requireAdminQuery } from "./caller.ts";
 
 const KIND_DESCRIPTIONS: Record<PrincipalKind, string> = {
   USER: "A person.",
@@ -117,8 +117,8 @@ export const PrincipalRef = builder.prismaObject("Principal", {
       description:
         "The principal's API tokens (without secrets), oldest first. Only the principal itself and ADMINs may read them.",
       select: { tokens: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } },
-      resolve: async (p, _args, ctx) => {
-        const caller = await callerOf(ctx);
+      resolve: (p, _args, ctx) => {
+        const { caller } = ctx;
         if (caller.principal.id !== p.id && caller.principal.role !== "ADMIN")
           throw deniedQuery("reading another principal's tokens", "registry role ADMIN");
         return p.tokens;
@@ -153,7 +153,7 @@ builder.queryFields((t) => ({
     type: "Principal",
     description: "The calling principal: who am I, my role, my teams and my tokens.",
     resolve: async (query, _root, _args, ctx) => {
-      const caller = await callerOf(ctx);
+      const { caller } = ctx;
       return ctx.db.reader.principal.findUniqueOrThrow({ ...query, where: { id: caller.principal.id } });
     },
   }),
@@ -164,7 +164,7 @@ builder.queryFields((t) => ({
       kind: t.arg({ type: PrincipalKindEnum, required: false, description: "Only principals of this kind." }),
     },
     resolve: async (query, _root, args, ctx) => {
-      await requireAdminQuery(ctx, "listing principals");
+      requireAdminQuery(ctx, "listing principals");
       return ctx.db.reader.principal.findMany({
         ...query,
         where: args.kind ? { kind: args.kind } : {},
@@ -177,7 +177,7 @@ builder.queryFields((t) => ({
     type: ["Team"],
     description: `Teams by name (at most ${MAX_LIST}). ADMIN only.`,
     resolve: async (query, _root, _args, ctx) => {
-      await requireAdminQuery(ctx, "listing teams");
+      requireAdminQuery(ctx, "listing teams");
       return ctx.db.reader.team.findMany({ ...query, orderBy: { name: "asc" }, take: MAX_LIST });
     },
   }),

@@ -6,14 +6,9 @@ import { PermissionDeniedError } from "../../domain/errors.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import type { Caller } from "../principal.ts";
 
-/** The caller authentication at the edge established (in local mode, the local administrator). */
-export function callerOf(ctx: GraphQLContext): Promise<Caller> {
-  return Promise.resolve(ctx.caller);
-}
-
 /** For mutations: a PermissionDeniedError, which the result union carries. */
-export async function requireAdmin(ctx: GraphQLContext, operation: string): Promise<Caller> {
-  const caller = await callerOf(ctx);
+export function requireAdmin(ctx: GraphQLContext, operation: string): Caller {
+  const caller = ctx.caller;
   if (caller.principal.role !== "ADMIN") throw new PermissionDeniedError(operation, "registry role ADMIN");
   return caller;
 }
@@ -24,8 +19,8 @@ export function deniedQuery(operation: string, needed: string): GraphQLError {
   return new GraphQLError(error.message, { extensions: { code: error.code, operation, needed } });
 }
 
-export async function requireAdminQuery(ctx: GraphQLContext, operation: string): Promise<Caller> {
-  const caller = await callerOf(ctx);
+export function requireAdminQuery(ctx: GraphQLContext, operation: string): Caller {
+  const caller = ctx.caller;
   if (caller.principal.role !== "ADMIN") throw deniedQuery(operation, "registry role ADMIN");
   return caller;
 }
