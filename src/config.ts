@@ -5,6 +5,7 @@ import path from "node:path";
 import { z } from "zod";
 import { defaultAuthMode } from "./access/authMode.ts";
 import type { AuthMode } from "./access/authMode.ts";
+import type { ModelPermission } from "./domain/modelPermissions.ts";
 import { DEFAULT_OIDC_ALGORITHMS } from "./access/sso.ts";
 import type { OidcConfig } from "./access/sso.ts";
 import type { InspectionConfig } from "./artifacts/artifactInspector.ts";
@@ -153,6 +154,8 @@ const schema = z.object({
   OIDC_ALGORITHMS: algorithmList.default([...DEFAULT_OIDC_ALGORITHMS]),
   /** SSO: the claim listing the caller's groups (mapped to teams of the same name). */
   OIDC_GROUPS_CLAIM: z.string().min(1).default("groups"),
+  /** What every authenticated principal holds on every model: NONE makes models private to their grantees. */
+  DEFAULT_MODEL_PERMISSION: z.enum(["NONE", "READ", "EDIT", "MANAGE"]).default("READ"),
   /** How long SIGINT/SIGTERM may take to finish in-flight work before the process exits non-zero anyway. */
   SHUTDOWN_TIMEOUT_MS: milliseconds(0).default(10_000),
 });
@@ -177,6 +180,8 @@ export interface AuthConfig {
   readonly mode: AuthMode;
   /** Single sign-on with OIDC/JWT access tokens; null when not configured. */
   readonly oidc: OidcConfig | null;
+  /** What every authenticated principal holds on every model; null: nothing beyond its grants. */
+  readonly defaultModelPermission: ModelPermission | null;
 }
 
 export interface HttpConfig {
@@ -255,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     auth: {
       mode: defaultAuthMode(e.HOST, e.AUTH),
+      defaultModelPermission: e.DEFAULT_MODEL_PERMISSION === "NONE" ? null : e.DEFAULT_MODEL_PERMISSION,
       oidc:
         e.OIDC_ISSUER !== undefined && e.OIDC_AUDIENCE !== undefined
           ? {

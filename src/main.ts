@@ -23,7 +23,11 @@ async function main() {
     requestBodies: config.requestBodies,
     uploads: config.uploads,
     subscriptions: { maxQueuedBytes: config.subscriberMaxQueuedBytes },
-    auth: { mode: config.auth.mode, oidc: config.auth.oidc },
+    auth: {
+      mode: config.auth.mode,
+      oidc: config.auth.oidc,
+      defaultModelPermission: config.auth.defaultModelPermission,
+    },
     ...(logger.isLevelEnabled("trace")
       ? { onReadQuery: (sql: string, durationMs: number) => logger.trace({ sql, durationMs }, "read query") }
       : {}),

@@ -5,6 +5,8 @@ import type { Logger } from "pino";
 import { createAuthenticator, osUserName } from "./access/authenticate.ts";
 import type { Authenticator } from "./access/authenticate.ts";
 import type { AuthMode } from "./access/authMode.ts";
+import { DEFAULT_ACCESS_POLICY } from "./access/modelAccess.ts";
+import type { AccessPolicy } from "./access/modelAccess.ts";
 import type { PrincipalDirectory } from "./access/principal.ts";
 import { createSsoVerifier } from "./access/sso.ts";
 import type { OidcConfig } from "./access/sso.ts";
@@ -18,6 +20,7 @@ import { defaultInspectionWorkers } from "./config.ts";
 import type { ArtifactConfig, DatabaseConfig } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
 import type { Database } from "./db/database.ts";
+import type { ModelPermission } from "./domain/modelPermissions.ts";
 import { migrate } from "./db/migrate.ts";
 import { startLiveEvents } from "./subscriptions/liveEvents.ts";
 import type { LiveEvents, SubscriptionOptions } from "./subscriptions/liveEvents.ts";
@@ -66,6 +69,8 @@ export interface AuthOptions {
   readonly directory?: PrincipalDirectory;
   /** The OS user the local administrator is named after (default: the process's user). */
   readonly osUserName?: string;
+  /** What every authenticated principal holds on every model (default READ; null: nothing). */
+  readonly defaultModelPermission?: ModelPermission | null;
 }
 
 export interface Registro {
@@ -137,7 +142,14 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     options.logger.child({ component: "http" }),
   );
   const uploads = new UploadSlots({ ...DEFAULT_UPLOAD_LIMITS, ...options.uploads });
+  const accessPolicy: AccessPolicy = {
+    defaultPermission:
+      options.auth?.defaultModelPermission === undefined
+        ? DEFAULT_ACCESS_POLICY.defaultPermission
+        : options.auth.defaultModelPermission,
+  };
   const artifacts = artifactRoute({
+    accessPolicy,
     db,
     blobs,
     limits,
@@ -153,6 +165,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       `AUTH=local: requests without credentials act as the local administrator '${localUser}'. Use AUTH=required (with tokens or OIDC_* settings) for a shared registry.`,
     );
   const app = createApp({
+    accessPolicy,
     authenticator,
     db,
     logger: options.logger,

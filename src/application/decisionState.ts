@@ -31,6 +31,7 @@ export function decisionState(views: StreamViews): RegisteredModelState {
     description: model.description,
     tags: model.tags,
     aliases: model.aliases,
+    grants: model.grants,
     lastVersion: model.lastVersion,
     versions,
   };

@@ -1,6 +1,8 @@
 // The one application function that runs a command: resolve the stream, load the state it needs,
 // decide, append, project inline, commit, then publish. Resolvers only build commands and call this.
 import type { EventActor } from "../access/actor.ts";
+import { authorizeCommand } from "../access/modelAccess.ts";
+import type { AccessRights } from "../access/modelAccess.ts";
 import type { Database, Tx } from "../db/database.ts";
 import { AlreadyExistsError, ConcurrencyError, DomainError, NotFoundError } from "../domain/errors.ts";
 import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
@@ -31,6 +33,12 @@ export interface RequestMetadata {
   readonly causationId?: string | null;
 }
 
+/** A model command's metadata: who acts, and what they may do to which model. */
+export interface CommandMetadata extends RequestMetadata {
+  /** Checked against the model's grants inside the command's transaction (../access/modelAccess.ts). */
+  readonly rights: AccessRights;
+}
+
 export interface CommandDeps {
   readonly db: Database;
   readonly clock: () => Date;
@@ -46,13 +54,16 @@ export interface CommandOutcome {
 
 const MAX_ATTEMPTS = 20;
 
+const modelNotFound = (ref: ModelRef) =>
+  new NotFoundError("RegisteredModel", ref.kind === "new" ? ref.modelId : ref.name);
+
 async function resolveStream(tx: Tx, ref: ModelRef): Promise<string | NotFoundError> {
   if (ref.kind === "new") return ref.modelId;
   const rows = await tx.query<{ id: string }>(
     "SELECT id FROM registered_models WHERE name = ? AND deleted = ? ORDER BY deleted_at DESC LIMIT 1",
     [ref.name, ref.kind === "deleted"],
   );
-  return rows[0]?.id ?? new NotFoundError("RegisteredModel", ref.name);
+  return rows[0]?.id ?? modelNotFound(ref);
 }
 
 /** Live model names are unique across streams: a rule the single-stream decider cannot see. */
@@ -81,7 +92,7 @@ async function attempt(
   deps: CommandDeps,
   ref: ModelRef,
   command: RegisteredModelCommand,
-  metadata: RequestMetadata,
+  metadata: CommandMetadata,
   expectedRevision: number | undefined,
 ): Promise<CommandOutcome | DomainError> {
   return deps.db.write(async (tx) => {
@@ -89,6 +100,9 @@ async function attempt(
     if (streamId instanceof DomainError) return streamId;
     const needs = stateNeeds(command);
     const views = await loadStreamViews(tx, streamId, needs.versions, needs.versionsInStage);
+    // Before anything else is said about the model: to a caller who cannot read it, it does not exist.
+    const denied = authorizeCommand(metadata.rights, command, views.model, modelNotFound(ref));
+    if (denied) return denied;
     const revision = views.model?.revision ?? 0;
     if (expectedRevision !== undefined && expectedRevision !== revision)
       return new ConcurrencyError(streamId, expectedRevision, revision);
@@ -122,7 +136,7 @@ export async function executeCommand(
   deps: CommandDeps,
   ref: ModelRef,
   command: RegisteredModelCommand,
-  metadata: RequestMetadata,
+  metadata: CommandMetadata,
   expectedRevision?: number,
 ): Promise<CommandOutcome | DomainError> {
   // The name is looked up before `decide` sees the command: text no database can hold is refused

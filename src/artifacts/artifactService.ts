@@ -4,7 +4,7 @@
 // the artifact and its inspection are appended in one decision (one transaction, two events).
 import type { Readable } from "node:stream";
 import { executeCommand } from "../application/executeCommand.ts";
-import type { CommandDeps, CommandOutcome, RequestMetadata } from "../application/executeCommand.ts";
+import type { CommandDeps, CommandMetadata, CommandOutcome } from "../application/executeCommand.ts";
 import type { Db } from "../db/database.ts";
 import {
   checkArtifactPath,
@@ -206,7 +206,7 @@ export async function attachArtifact(
   inspector: ArtifactInspector,
   target: { modelName: string; version: number; path: string; role: string | null; mediaType: string | null },
   blob: Pick<StoredBlob, "sha256" | "size">,
-  metadata: RequestMetadata,
+  metadata: CommandMetadata,
   expectedRevision?: number,
 ): Promise<AttachedArtifact | DomainError> {
   const role = (target.role ?? defaultArtifactRole(target.path)) as ArtifactRole;
@@ -282,7 +282,7 @@ export async function uploadArtifact(
   db: Db,
   upload: ArtifactUpload,
   body: Readable | AsyncIterable<Uint8Array>,
-  metadata: RequestMetadata,
+  metadata: CommandMetadata,
 ): Promise<AttachedArtifact | DomainError> {
   const refused = await precheckUpload(db, upload);
   if (refused) return refused;
@@ -317,7 +317,7 @@ export async function reinspectArtifacts(
   commands: CommandDeps,
   inspector: ArtifactInspector,
   request: ReinspectRequest,
-  metadata: RequestMetadata,
+  metadata: CommandMetadata,
   expectedRevision?: number,
 ): Promise<CommandOutcome | DomainError> {
   if (!inspector.enabled)

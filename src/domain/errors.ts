@@ -17,7 +17,8 @@ export class NotFoundError extends DomainError {
       | "Artifact"
       | "Principal"
       | "Team"
-      | "ApiToken",
+      | "ApiToken"
+      | "ModelPermission",
     readonly key: string,
   ) {
     super(`${resource} ${key} does not exist`);

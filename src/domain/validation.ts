@@ -9,6 +9,8 @@ export const LIMITS = {
   descriptionMaxLength: 65_536,
   sourceMaxLength: 4096,
   runIdMaxLength: 256,
+  /** Principal and team ids are UUIDs; anything far longer is not an id. */
+  granteeIdMaxLength: 256,
   commentMaxLength: 5000,
   metricNameMaxLength: 250,
   maxTagsPerCommand: 100,

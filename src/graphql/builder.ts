@@ -28,7 +28,7 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   prisma: {
-    client: (ctx) => ctx.db.reader,
+    client: (ctx) => ctx.reader,
     dmmf: getDatamodel(),
     exposeDescriptions: false,
     filterConnectionTotalCount: true,

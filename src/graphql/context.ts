@@ -1,14 +1,22 @@
 import type { Caller, PrincipalDirectory } from "../access/principal.ts";
-import type { CommandDeps, RequestMetadata } from "../application/executeCommand.ts";
+import type { AccessPolicy, AccessRights } from "../access/modelAccess.ts";
+import type { CommandDeps, CommandMetadata } from "../application/executeCommand.ts";
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
 import type { BlobStore } from "../artifacts/blobStore.ts";
-import type { Database } from "../db/database.ts";
+import type { Database, Db } from "../db/database.ts";
 import type { ByteBudget, EventHub } from "../subscriptions/eventHub.ts";
 
 /** Per-request context: the database for reads, the command dependencies, and who is asking. */
-export interface GraphQLContext extends RequestMetadata {
+export interface GraphQLContext extends CommandMetadata {
   /** Who is asking: the principal and the credential this request (or WebSocket operation) proved. */
   readonly caller: Caller;
+  /** What the caller may do (../access/modelAccess.ts); commands check it against each model's grants. */
+  readonly rights: AccessRights;
+  /** The reader as the caller sees it: every model-owned read is narrowed to readable models. */
+  readonly reader: Db;
+  /** The registry's access settings (default permission). */
+  readonly accessPolicy: AccessPolicy;
+  /** The whole database. Read model data through `reader`, never `db.reader`. */
   readonly db: Database;
   readonly commands: CommandDeps;
   /** Live committed events, for subscriptions. */

@@ -11,6 +11,7 @@ import { decodeCursor, encodeCursor, InvalidCursorError } from "../subscriptions
 import type { LogCursor } from "../subscriptions/cursor.ts";
 import type { Notification } from "../subscriptions/eventHub.ts";
 import { FollowedModels } from "../subscriptions/followedModels.ts";
+import { subscriberVisibility } from "../access/subscriberAccess.ts";
 import type { GraphQLContext } from "./context.ts";
 
 /** What a notification type resolves from: the value, the event it came from, and its resume cursor. */
@@ -75,12 +76,18 @@ export async function liveSubscription<T>(
   let followed: FollowedModels | null = null;
   if (names || modelIds) {
     const where: Prisma.RegisteredModelWhereInput = { name: { in: [...(names ?? [])] }, deleted: false };
-    const live = names ? await ctx.db.reader.registeredModel.findMany({ where, select: { id: true } }) : [];
+    const live = names ? await ctx.reader.registeredModel.findMany({ where, select: { id: true } }) : [];
     followed = new FollowedModels(names ?? [], [...live.map((m) => m.id), ...(modelIds ?? [])]);
   }
+  // Every event passes the access filter first, filtered or not: its grants may change with it.
+  const visible = await subscriberVisibility(ctx.reader, ctx.rights);
   const subscription = ctx.events.subscribe<T>({
     after,
-    select: (event) => (followed === null || followed.observe(event) ? select(event) : []),
+    select: (event) => {
+      const readable = visible(event);
+      const matches = followed === null || followed.observe(event);
+      return readable && matches ? select(event) : [];
+    },
     budget: ctx.subscriberBudget,
   });
   // Ends with its connection, whatever the transport does (see http/connectionClosed.ts). The

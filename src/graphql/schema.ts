@@ -15,5 +15,6 @@ import "./types/modelVersionStageChange.ts";
 import "./types/registeredModelAliasChange.ts";
 import "../access/graphql/accessTypes.ts";
 import "../access/graphql/accessMutations.ts";
+import "../access/graphql/modelPermissions.ts";
 
 export const schema = guardArguments(lexicographicSortSchema(builder.toSchema()));

@@ -37,6 +37,9 @@ import { checkHealth } from "./health.ts";
 import { requestParseErrorsPlugin } from "./requestParseErrors.ts";
 import { landingPage } from "./landingPage.ts";
 import { operationLimitPlugins } from "./operationLimits.ts";
+import { DEFAULT_ACCESS_POLICY } from "../access/modelAccess.ts";
+import type { AccessPolicy } from "../access/modelAccess.ts";
+import { requestAccess } from "../access/scopedReader.ts";
 import { callerOf, nodeHeaders, rememberCaller } from "./requestCaller.ts";
 import { requestMetadata } from "./requestMetadata.ts";
 import { applySecurityHeaders } from "./securityHeaders.ts";
@@ -50,6 +53,8 @@ export interface Route {
 }
 
 export interface AppOptions {
+  /** Per-model access settings (default: every authenticated principal may read every model). */
+  readonly accessPolicy?: AccessPolicy;
   /** Who a request acts as: run once per request (and per WebSocket connection) before anything else. */
   readonly authenticator: Authenticator;
   readonly db: Database;
@@ -108,6 +113,7 @@ function httpSubscriberBudget(res: ServerResponse, limits: SubscriberLimits) {
 
 export function createApp(options: AppOptions): App {
   const { db, logger } = options;
+  const accessPolicy = options.accessPolicy ?? DEFAULT_ACCESS_POLICY;
   const commands: CommandDeps = {
     db,
     clock: options.clock ?? (() => new Date()),
@@ -158,6 +164,8 @@ export function createApp(options: AppOptions): App {
         blobs: options.blobs,
         directory,
         ...requestMetadata(initial.request.headers, caller),
+        ...requestAccess(db.reader, accessPolicy, caller),
+        accessPolicy,
         // A WebSocket brings its connection's budget along; over HTTP, an SSE subscription's
         // connection is its response (a plain query never queues anything against it).
         subscriberBudget:

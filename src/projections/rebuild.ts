@@ -21,6 +21,7 @@ async function clearProjections(tx: Tx): Promise<void> {
   for (const table of [
     "model_version_artifacts",
     "model_aliases",
+    "model_permissions",
     "model_version_tags",
     "model_versions",
     "registered_model_tags",

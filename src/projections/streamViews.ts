@@ -8,6 +8,8 @@ import type { SqlValue } from "../db/sql.ts";
 import type { ArtifactRole } from "../domain/artifacts.ts";
 import { versionsTouchedBy } from "../domain/registeredModel/events.ts";
 import type { Metrics, Params, Stage, Tags, VersionStatus } from "../domain/registeredModel/events.ts";
+import { granteeOfKey, granteeKey } from "../domain/modelPermissions.ts";
+import type { GranteeKind, ModelPermission } from "../domain/modelPermissions.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import { evolveVersionArtifacts, inspectionFromRow } from "./modelVersionArtifacts/evolve.ts";
 import type { ArtifactView } from "./modelVersionArtifacts/evolve.ts";
@@ -40,7 +42,7 @@ const jsonOrNull = <T>(value: unknown): T | null =>
   value === null || value === undefined ? null : rowJson<T>(value);
 const toTags = (rows: Row[]): Tags => Object.fromEntries(rows.map((r) => [str(r.key), str(r.value)]));
 
-function modelFromRow(row: Row, tags: Row[], aliases: Row[]): RegisteredModelView {
+function modelFromRow(row: Row, tags: Row[], aliases: Row[], grants: Row[]): RegisteredModelView {
   return {
     id: str(row.id),
     name: str(row.name),
@@ -54,6 +56,12 @@ function modelFromRow(row: Row, tags: Row[], aliases: Row[]): RegisteredModelVie
     lastVersion: rowInt(row.last_version),
     tags: toTags(tags),
     aliases: Object.fromEntries(aliases.map((a) => [str(a.alias), rowInt(a.version)])),
+    grants: Object.fromEntries(
+      grants.map((g) => [
+        granteeKey({ kind: str(g.grantee_kind) as GranteeKind, id: str(g.grantee_id) }),
+        str(g.permission) as ModelPermission,
+      ]),
+    ),
   };
 }
 
@@ -122,10 +130,13 @@ export async function loadStreamViews(
   versions: readonly number[],
   versionsInStage: Stage | null,
 ): Promise<StreamViews> {
-  const [models, modelTags, aliases] = await Promise.all([
+  const [models, modelTags, aliases, grants] = await Promise.all([
     tx.query("SELECT * FROM registered_models WHERE id = ?", [streamId]),
     tx.query("SELECT key, value FROM registered_model_tags WHERE model_id = ?", [streamId]),
     tx.query("SELECT alias, version FROM model_aliases WHERE model_id = ?", [streamId]),
+    tx.query("SELECT grantee_kind, grantee_id, permission FROM model_permissions WHERE model_id = ?", [
+      streamId,
+    ]),
   ]);
   const conditions: string[] = [];
   const params: SqlValue[] = [streamId];
@@ -171,7 +182,7 @@ export async function loadStreamViews(
   const model = models[0];
   return {
     streamId,
-    model: model ? modelFromRow(model, modelTags, aliases) : null,
+    model: model ? modelFromRow(model, modelTags, aliases, grants) : null,
     versions: loaded,
     artifacts,
   };
@@ -388,6 +399,25 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
       `INSERT INTO model_aliases (model_id, alias, version_id, version) VALUES (?, ?, ?, ?)
        ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id, version = excluded.version`,
       [model.id, alias, modelVersionId(model.id, version), version],
+    );
+  }
+
+  const oldGrants = previous?.grants ?? {};
+  if (oldGrants === model.grants) return;
+  for (const key of Object.keys(oldGrants).filter((k) => !Object.hasOwn(model.grants, k))) {
+    const grantee = granteeOfKey(key);
+    await tx.execute(
+      "DELETE FROM model_permissions WHERE model_id = ? AND grantee_kind = ? AND grantee_id = ?",
+      [model.id, grantee.kind, grantee.id],
+    );
+  }
+  for (const [key, permission] of Object.entries(model.grants)) {
+    if (Object.hasOwn(oldGrants, key) && oldGrants[key] === permission) continue;
+    const grantee = granteeOfKey(key);
+    await tx.execute(
+      `INSERT INTO model_permissions (model_id, grantee_kind, grantee_id, permission) VALUES (?, ?, ?, ?)
+       ON CONFLICT (model_id, grantee_kind, grantee_id) DO UPDATE SET permission = excluded.permission`,
+      [model.id, grantee.kind, grantee.id, permission],
     );
   }
 }

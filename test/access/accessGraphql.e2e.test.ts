@@ -8,6 +8,8 @@ import type { GraphQLContext } from "../../src/graphql/context.ts";
 import { schema } from "../../src/graphql/schema.ts";
 import { providers } from "../support/databases.ts";
 import { actorOf } from "../../src/access/actor.ts";
+import { DEFAULT_ACCESS_POLICY } from "../../src/access/modelAccess.ts";
+import { requestAccess } from "../../src/access/scopedReader.ts";
 import { LOCAL_ADMIN, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
@@ -204,6 +206,8 @@ describe.each(await providers())("access over GraphQL on %s", (provider) => {
         caller,
         actor: actorOf(caller),
         correlationId: null,
+        ...requestAccess(server.registro.db.reader, DEFAULT_ACCESS_POLICY, caller),
+        accessPolicy: DEFAULT_ACCESS_POLICY,
       } as unknown as GraphQLContext;
       return { result: await graphql({ schema, source, contextValue, variableValues: variables }), caller };
     }
@@ -266,6 +270,8 @@ describe.each(await providers())("access over GraphQL on %s", (provider) => {
           caller: contextFor,
           actor: contextFor.principal.id,
           correlationId: null,
+          ...requestAccess(server.registro.db.reader, DEFAULT_ACCESS_POLICY, contextFor),
+          accessPolicy: DEFAULT_ACCESS_POLICY,
         },
       });
       expect(peek.errors?.map((e) => e.extensions.code)).toEqual(["PERMISSION_DENIED"]);

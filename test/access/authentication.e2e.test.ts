@@ -524,28 +524,27 @@ describe.each(await providers())("AUTH=local (%s)", (provider) => {
 
   it("acts as the local administrator without credentials, and as the token's principal with one", async () => {
     const name = `local-${provider}`;
-    await server.gql(CREATE, { name });
+    // alice (a MEMBER) registers the model, so she manages it; the administrator may change any model.
+    await server.gql(CREATE, { name }, { authorization: `Bearer ${token.secret}` });
     await server.gql(
       `mutation { setRegisteredModelTag(input: {name: "${name}", key: "k", value: "v"}) { __typename } }`,
-      {},
-      { authorization: `Bearer ${token.secret}` },
     );
     const history = await server.gql(`{ history(name: "${name}") { nodes { ${ACTOR} } } }`);
     expect(history.data.history.nodes).toEqual([
-      {
-        actor: {
-          id: "local-admin-ada",
-          displayName: "ada",
-          kind: "USER",
-          credential: { kind: "LOCAL", tokenId: null, jti: null, issuer: null },
-        },
-      },
       {
         actor: {
           id: "principal-alice",
           displayName: "alice",
           kind: "USER",
           credential: { kind: "TOKEN", tokenId: "tok-alice", jti: null, issuer: null },
+        },
+      },
+      {
+        actor: {
+          id: "local-admin-ada",
+          displayName: "ada",
+          kind: "USER",
+          credential: { kind: "LOCAL", tokenId: null, jti: null, issuer: null },
         },
       },
     ]);

@@ -72,6 +72,14 @@ const current: RegisteredModelEvent[] = [
     },
   },
   {
+    type: "ModelPermissionGranted",
+    data: { grantee: { kind: "TEAM", id: "team-1" }, permission: "EDIT", previous: "READ" },
+  },
+  {
+    type: "ModelPermissionRevoked",
+    data: { grantee: { kind: "PRINCIPAL", id: "p-1" }, permission: "MANAGE" },
+  },
+  {
     type: "ModelVersionSafetyOverridden",
     data: {
       version: 1,

@@ -29,6 +29,7 @@ describe("evolveRegisteredModelView", () => {
       lastVersion: 0,
       tags: { team: "risk" },
       aliases: {},
+      grants: {},
     });
   });
 

@@ -1,5 +1,6 @@
 // PostgreSQL: positions become visible in order (appends are serialised), and every commit announces
 // its newest position with NOTIFY, only after it is visible. Tailing by position relies on both.
+import { SYSTEM_RIGHTS } from "../../src/access/modelAccess.ts";
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +13,7 @@ import { openTestDatabase, providers } from "../support/databases.ts";
 import { userActor } from "../support/actors.ts";
 
 const postgres = (await providers()).includes("postgresql");
-const metadata = { actor: userActor("tester"), correlationId: null };
+const metadata = { actor: userActor("tester"), correlationId: null, rights: SYSTEM_RIGHTS };
 const tagCommand = (i: number) => ({
   type: "SetRegisteredModelTag" as const,
   data: { key: `k${i}`, value: `v${i}` },

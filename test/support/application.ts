@@ -3,9 +3,11 @@ import type { CommandDeps, ModelRef } from "../../src/application/executeCommand
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import type { Database } from "../../src/db/database.ts";
 import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
+import { SYSTEM_RIGHTS } from "../../src/access/modelAccess.ts";
 import { userActor } from "./actors.ts";
 
-export const actor = { actor: userActor("tester"), correlationId: null } as const;
+/** Metadata of a command run by the core's own tests: a named actor, without access limits. */
+export const actor = { actor: userActor("tester"), correlationId: null, rights: SYSTEM_RIGHTS } as const;
 
 export function commandDeps(db: Database): CommandDeps {
   return { db, clock: () => new Date() };

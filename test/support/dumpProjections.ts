@@ -23,6 +23,7 @@ export async function dumpProjections(db: Db) {
     modelVersionTags,
     modelAliases,
     modelVersionArtifacts,
+    modelPermissions,
   ] = await Promise.all([
     db.registeredModel.findMany({ orderBy: { id: "asc" } }),
     db.registeredModelTag.findMany({ orderBy: [{ modelId: "asc" }, { key: "asc" }] }),
@@ -30,6 +31,7 @@ export async function dumpProjections(db: Db) {
     db.modelVersionTag.findMany({ orderBy: [{ versionId: "asc" }, { key: "asc" }] }),
     db.modelAlias.findMany({ orderBy: [{ modelId: "asc" }, { alias: "asc" }] }),
     db.modelVersionArtifact.findMany({ orderBy: [{ versionId: "asc" }, { path: "asc" }] }),
+    db.modelPermission.findMany({ orderBy: [{ modelId: "asc" }, { granteeKind: "asc" }, { granteeId: "asc" }] }),
   ]);
   return normalise({
     registeredModels,
@@ -38,5 +40,6 @@ export async function dumpProjections(db: Db) {
     modelVersionTags,
     modelAliases,
     modelVersionArtifacts,
+    modelPermissions,
   }) as Record<string, Record<string, unknown>[]>;
 }

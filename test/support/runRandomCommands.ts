@@ -1,6 +1,7 @@
 // Drives the application with a long random sequence over a handful of model names: creates (some
 // clashing or invalid), renames, deletes and restores across streams, and the stream commands of
 // randomStreamCommand. Many commands are refused; that is part of the point.
+import { SYSTEM_RIGHTS } from "../../src/access/modelAccess.ts";
 import type { CommandDeps, ModelRef } from "../../src/application/executeCommand.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import { DomainError } from "../../src/domain/errors.ts";
@@ -91,6 +92,7 @@ export async function runRandomCommands(
     const outcome = await executeCommand(deps, ref, command, {
       actor: userActor(`user-${rng.int(1, 3)}`),
       correlationId: `c-${i}`,
+      rights: SYSTEM_RIGHTS,
     });
     if (outcome instanceof DomainError) {
       stats.refused[outcome.name] = (stats.refused[outcome.name] ?? 0) + 1;

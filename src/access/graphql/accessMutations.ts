@@ -19,7 +19,7 @@ import {
 } from "../accessCommands.ts";
 import type { AccessOutcome } from "../accessCommands.ts";
 import type { PrincipalKind } from "../principal.ts";
-import { requireAdmin } from "./caller.ts";
+import { requireAdmin, requireWriteScope } from "./caller.ts";
 import { RegistryRoleEnum, TokenScopeEnum } from "./accessTypes.ts";
 
 const errors = (name: string) => mutationErrors(name, [PermissionDeniedError]);
@@ -37,7 +37,7 @@ const PrincipalPayload = builder.objectRef<{ id: string }>("PrincipalPayload").i
       type: "Principal",
       description: "The principal.",
       resolve: (query, p, _args, ctx) =>
-        ctx.db.reader.principal.findUniqueOrThrow({ ...query, where: { id: p.id } }),
+        ctx.reader.principal.findUniqueOrThrow({ ...query, where: { id: p.id } }),
     }),
   }),
 });
@@ -49,7 +49,7 @@ const TeamPayload = builder.objectRef<{ id: string }>("TeamPayload").implement({
       type: "Team",
       description: "The team.",
       resolve: (query, team, _args, ctx) =>
-        ctx.db.reader.team.findUniqueOrThrow({ ...query, where: { id: team.id } }),
+        ctx.reader.team.findUniqueOrThrow({ ...query, where: { id: team.id } }),
     }),
   }),
 });
@@ -61,7 +61,7 @@ const ApiTokenPayload = builder.objectRef<{ id: string }>("ApiTokenPayload").imp
       type: "ApiToken",
       description: "The token (never its secret).",
       resolve: (query, token, _args, ctx) =>
-        ctx.db.reader.apiToken.findUniqueOrThrow({ ...query, where: { id: token.id } }),
+        ctx.reader.apiToken.findUniqueOrThrow({ ...query, where: { id: token.id } }),
     }),
   }),
 });
@@ -75,7 +75,7 @@ const CreateApiTokenPayload = builder
         type: "ApiToken",
         description: "The token.",
         resolve: (query, token, _args, ctx) =>
-          ctx.db.reader.apiToken.findUniqueOrThrow({ ...query, where: { id: token.id } }),
+          ctx.reader.apiToken.findUniqueOrThrow({ ...query, where: { id: token.id } }),
       }),
       secret: t.exposeString("secret", {
         description: "The secret (`rgo_…`), for `Authorization: Bearer …`. Shown once.",
@@ -360,13 +360,22 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, { input }, ctx) => {
       const { caller } = ctx;
+      requireWriteScope(ctx, "creating a token");
+      // A token never holds more than the credential that created it: a read-only token cannot
+      // mint a writing one, and only an administrator's token can be an administrator's.
+      const beyond = input.scopes.filter((scope) => !ctx.rights.scopes.has(scope));
+      if (beyond.length > 0)
+        throw new PermissionDeniedError(
+          `creating a token with the ${beyond.join(", ")} scope`,
+          "a credential that holds it",
+        );
       const principalId = input.principalId == null ? caller.principal.id : String(input.principalId);
+      let targetRole = caller.principal.role;
       if (principalId !== caller.principal.id) {
-        if (caller.principal.role !== "ADMIN")
-          throw new PermissionDeniedError("creating a token for another principal", "registry role ADMIN");
-        const target = await ctx.db.reader.principal.findUnique({
+        requireAdmin(ctx, "creating a token for another principal");
+        const target = await ctx.reader.principal.findUnique({
           where: { id: principalId },
-          select: { kind: true },
+          select: { kind: true, role: true },
         });
         if (!target) throw new NotFoundError("Principal", principalId);
         if (target.kind !== "SERVICE_ACCOUNT")
@@ -374,7 +383,10 @@ builder.mutationFields((t) => ({
             "creating a token for another user",
             "being that user (users create their own tokens)",
           );
+        targetRole = target.role as typeof targetRole;
       }
+      if (input.scopes.includes("admin") && targetRole !== "ADMIN")
+        throw new PermissionDeniedError("creating a token with the admin scope", "registry role ADMIN");
       const created = await createApiToken(
         ctx.commands,
         { principalId, name: input.name, scopes: input.scopes, expiresAt: input.expiresAt ?? null },
@@ -402,8 +414,9 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       const { caller } = ctx;
       const tokenId = String(input.tokenId);
-      if (caller.principal.role !== "ADMIN") {
-        const token = await ctx.db.reader.apiToken.findUnique({
+      requireWriteScope(ctx, "revoking a token");
+      if (!ctx.rights.canAdminister) {
+        const token = await ctx.reader.apiToken.findUnique({
           where: { id: tokenId },
           select: { principalId: true },
         });

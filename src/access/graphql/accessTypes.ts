@@ -106,7 +106,7 @@ export const PrincipalRef = builder.prismaObject("Principal", {
       type: ["Team"],
       description: "Teams the principal belongs to, by name.",
       resolve: (query, p, _args, ctx) =>
-        ctx.db.reader.team.findMany({
+        ctx.reader.team.findMany({
           ...query,
           where: { members: { some: { principalId: p.id } } },
           orderBy: { name: "asc" },
@@ -137,7 +137,7 @@ export const TeamRef = builder.prismaObject("Team", {
       type: ["Principal"],
       description: "Members of the team, by display name.",
       resolve: (query, team, _args, ctx) =>
-        ctx.db.reader.principal.findMany({
+        ctx.reader.principal.findMany({
           ...query,
           where: { memberships: { some: { teamId: team.id } } },
           orderBy: [{ displayName: "asc" }, { id: "asc" }],
@@ -154,7 +154,7 @@ builder.queryFields((t) => ({
     description: "The calling principal: who am I, my role, my teams and my tokens.",
     resolve: async (query, _root, _args, ctx) => {
       const { caller } = ctx;
-      return ctx.db.reader.principal.findUniqueOrThrow({ ...query, where: { id: caller.principal.id } });
+      return ctx.reader.principal.findUniqueOrThrow({ ...query, where: { id: caller.principal.id } });
     },
   }),
   principals: t.prismaField({
@@ -165,7 +165,7 @@ builder.queryFields((t) => ({
     },
     resolve: async (query, _root, args, ctx) => {
       requireAdminQuery(ctx, "listing principals");
-      return ctx.db.reader.principal.findMany({
+      return ctx.reader.principal.findMany({
         ...query,
         where: args.kind ? { kind: args.kind } : {},
         orderBy: [{ createdAt: "asc" }, { id: "asc" }],
@@ -178,7 +178,7 @@ builder.queryFields((t) => ({
     description: `Teams by name (at most ${MAX_LIST}). ADMIN only.`,
     resolve: async (query, _root, _args, ctx) => {
       requireAdminQuery(ctx, "listing teams");
-      return ctx.db.reader.team.findMany({ ...query, orderBy: { name: "asc" }, take: MAX_LIST });
+      return ctx.reader.team.findMany({ ...query, orderBy: { name: "asc" }, take: MAX_LIST });
     },
   }),
 }));

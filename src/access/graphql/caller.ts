@@ -8,9 +8,18 @@ import type { Caller } from "../principal.ts";
 
 /** For mutations: a PermissionDeniedError, which the result union carries. */
 export function requireAdmin(ctx: GraphQLContext, operation: string): Caller {
-  const caller = ctx.caller;
-  if (caller.principal.role !== "ADMIN") throw new PermissionDeniedError(operation, "registry role ADMIN");
-  return caller;
+  if (!ctx.rights.canAdminister) throw new PermissionDeniedError(operation, adminNeeds(ctx));
+  return ctx.caller;
+}
+
+/** What an ADMIN needs besides the role: a token with the admin scope (SSO and local mode hold every scope). */
+const adminNeeds = (ctx: GraphQLContext) =>
+  ctx.caller.principal.role === "ADMIN" ? "a token with the admin scope" : "registry role ADMIN";
+
+/** For the caller's own changes (its tokens): a credential that may write. */
+export function requireWriteScope(ctx: GraphQLContext, operation: string): void {
+  if (!ctx.rights.scopes.has("write") && !ctx.rights.canAdminister)
+    throw new PermissionDeniedError(operation, "a token with the write scope");
 }
 
 /** For query fields (which have no result union): a GraphQL error with code PERMISSION_DENIED. */
@@ -20,7 +29,6 @@ export function deniedQuery(operation: string, needed: string): GraphQLError {
 }
 
 export function requireAdminQuery(ctx: GraphQLContext, operation: string): Caller {
-  const caller = ctx.caller;
-  if (caller.principal.role !== "ADMIN") throw deniedQuery(operation, "registry role ADMIN");
-  return caller;
+  if (!ctx.rights.canAdminister) throw deniedQuery(operation, adminNeeds(ctx));
+  return ctx.caller;
 }

@@ -10,9 +10,18 @@ import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import type { Database } from "../../db/database.ts";
 import { checkArtifactPath } from "../../domain/artifacts.ts";
-import { AlreadyExistsError, DomainError, NotFoundError, ValidationError } from "../../domain/errors.ts";
+import { permissionOnModel, requestAccess } from "../../access/scopedReader.ts";
+import type { AccessPolicy } from "../../access/modelAccess.ts";
+import {
+  AlreadyExistsError,
+  DomainError,
+  NotFoundError,
+  PermissionDeniedError,
+  ValidationError,
+} from "../../domain/errors.ts";
+import { includesPermission } from "../../domain/modelPermissions.ts";
 import { STAGES } from "../../domain/registeredModel/events.ts";
-import { checkAlias, checkVersionNumber } from "../../domain/validation.ts";
+import { checkAlias, checkStorableText, checkVersionNumber } from "../../domain/validation.ts";
 import { callerOf } from "../../http/requestCaller.ts";
 import { requestMetadata } from "../../http/requestMetadata.ts";
 import type { Route } from "../../http/server.ts";
@@ -132,13 +141,19 @@ export interface ArtifactRouteOptions extends ArtifactDeps {
   readonly integrity: IntegrityMonitor;
   /** Caps concurrent uploads (PUT) per client and in total. */
   readonly uploads: UploadSlots;
+  /** Who may read and write which model (the default permission). */
+  readonly accessPolicy: AccessPolicy;
 }
 
 export function artifactRoute(options: ArtifactRouteOptions): Route {
   const { db, blobs, logger, integrity } = options;
 
+  /** The request's view of the database: a model it may not read does not exist for it. */
+  const accessOf = (req: IncomingMessage) => requestAccess(db.reader, options.accessPolicy, callerOf(req));
+
   async function download(req: IncomingMessage, res: ServerResponse, target: Target): Promise<void> {
-    const version = await resolveVersion(db.reader, target.modelName, target.selector);
+    const { reader } = accessOf(req);
+    const version = await resolveVersion(reader, target.modelName, target.selector);
     if (version instanceof DomainError) return sendDomainError(req, res, version);
     if (version.deleted)
       return sendDomainError(
@@ -146,7 +161,7 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
         res,
         new NotFoundError("ModelVersion", `${target.modelName} v${version.version} (deleted)`),
       );
-    const artifact = await findArtifact(db.reader, version, target.path);
+    const artifact = await findArtifact(reader, version, target.path);
     if (artifact instanceof DomainError) return sendDomainError(req, res, artifact);
     const location = {
       model: target.modelName,
@@ -321,15 +336,32 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
         res,
         new ArtifactTooLargeError(limit, limit === options.limits.maxArtifactBytes ? "artifact" : "request"),
       );
+    // Before a byte is stored: refused callers must not fill the blob store. The command checks
+    // again, atomically, when it records the artifact.
+    const access = accessOf(req);
+    const unstorable = checkStorableText("name", target.modelName);
+    if (unstorable) return sendDomainError(req, res, unstorable);
+    const permission = await permissionOnModel(access, target.modelName);
+    if (permission === null)
+      return sendDomainError(req, res, new NotFoundError("RegisteredModel", target.modelName));
+    if (!includesPermission(permission, "EDIT"))
+      return sendDomainError(
+        req,
+        res,
+        new PermissionDeniedError("uploading an artifact", `EDIT on model ${target.modelName}`),
+      );
     if (!options.uploads.acquire(req, res)) return;
     const version = target.selector.version;
-    const damaged = await findDamagedArtifact(db.reader, blobs, target.modelName, version, target.path);
+    const damaged = await findDamagedArtifact(access.reader, blobs, target.modelName, version, target.path);
     if (damaged !== null) return heal(req, res, damaged, expected);
-    const metadata = requestMetadata({ get: (name) => headerOf(req, name.toLowerCase()) }, callerOf(req));
+    const metadata = {
+      ...requestMetadata({ get: (name) => headerOf(req, name.toLowerCase()) }, callerOf(req)),
+      rights: access.rights,
+    };
     const result = await receiveBody(req, res, target, (body) =>
       uploadArtifact(
         options,
-        db.reader,
+        access.reader,
         {
           modelName: target.modelName,
           version,

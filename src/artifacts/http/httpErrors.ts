@@ -7,6 +7,7 @@ import {
   ConcurrencyError,
   InvalidStateError,
   NotFoundError,
+  PermissionDeniedError,
   ValidationError,
 } from "../../domain/errors.ts";
 import { sendJson } from "../../http/server.ts";
@@ -14,6 +15,7 @@ import { ArtifactDigestMismatchError, ArtifactTooLargeError } from "../errors.ts
 
 export function statusOf(error: DomainError): number {
   if (error instanceof NotFoundError) return 404;
+  if (error instanceof PermissionDeniedError) return 403;
   if (error instanceof ValidationError || error instanceof ArtifactDigestMismatchError) return 400;
   if (error instanceof ArtifactTooLargeError) return 413;
   if (

@@ -2,6 +2,7 @@
 // time and the acting identity travel as event metadata, added by the application layer.
 import type { ArtifactRole } from "../artifacts.ts";
 import type { InspectionOutcome, Signature } from "../inspection.ts";
+import type { Grantee, ModelPermission } from "../modelPermissions.ts";
 import type { Params, Stage } from "./events.ts";
 
 export interface KeyValue {
@@ -21,7 +22,14 @@ type Command<Type extends string, Data = Record<string, never>> = {
 
 export type CreateRegisteredModel = Command<
   "CreateRegisteredModel",
-  { modelId: string; name: string; description: string; tags: readonly KeyValue[] }
+  {
+    modelId: string;
+    name: string;
+    description: string;
+    tags: readonly KeyValue[];
+    /** The principal registering it (it gets MANAGE); absent or null for the registry itself. */
+    creatorId?: string | null;
+  }
 >;
 export type RenameRegisteredModel = Command<"RenameRegisteredModel", { newName: string }>;
 export type UpdateRegisteredModel = Command<"UpdateRegisteredModel", { description: string }>;
@@ -38,6 +46,13 @@ export type SetRegisteredModelAlias = Command<
   }
 >;
 export type DeleteRegisteredModelAlias = Command<"DeleteRegisteredModelAlias", { alias: string }>;
+
+/** Gives a principal or team a permission on the model, replacing the one it held. */
+export type GrantModelPermission = Command<
+  "GrantModelPermission",
+  { grantee: Grantee; permission: ModelPermission }
+>;
+export type RevokeModelPermission = Command<"RevokeModelPermission", { grantee: Grantee }>;
 
 export type CreateModelVersion = Command<
   "CreateModelVersion",
@@ -117,6 +132,8 @@ export type RegisteredModelCommand =
   | DeleteRegisteredModelTag
   | SetRegisteredModelAlias
   | DeleteRegisteredModelAlias
+  | GrantModelPermission
+  | RevokeModelPermission
   | CreateModelVersion
   | UpdateModelVersion
   | LogModelVersionMetrics

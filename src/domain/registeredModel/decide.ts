@@ -33,6 +33,7 @@ import {
   checkVersionNumber,
   firstError,
 } from "../validation.ts";
+import { granteeKey } from "../modelPermissions.ts";
 import type { KeyValue, Metric, RegisteredModelCommand } from "./commands.ts";
 import { STAGES } from "./events.ts";
 import type { Metrics, RegisteredModelEvent, Stage, Tags } from "./events.ts";
@@ -206,14 +207,19 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
   if (command.type === "CreateRegisteredModel") {
     if (state.status !== "absent")
       return new InvalidStateError(`model stream ${command.data.modelId} already exists`);
-    const { modelId, name, description, tags } = command.data;
+    const { modelId, name, description, tags, creatorId } = command.data;
     const error = firstError(
       checkModelName("name", name),
       checkDescription("description", description),
       checkTags("tags", tags),
     );
     if (error) return error;
-    return [{ type: "RegisteredModelCreated", data: { modelId, name, description, tags: toTags(tags) } }];
+    return [
+      {
+        type: "RegisteredModelCreated",
+        data: { modelId, name, description, tags: toTags(tags), ...(creatorId ? { creatorId } : {}) },
+      },
+    ];
   }
 
   if (command.type === "RestoreRegisteredModel") {
@@ -281,6 +287,29 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
       const version = Object.hasOwn(state.aliases, alias) ? state.aliases[alias] : undefined;
       if (version === undefined) return new NotFoundError("ModelAlias", `${state.name}@${alias}`);
       return [{ type: "RegisteredModelAliasDeleted", data: { alias, version } }];
+    }
+
+    case "GrantModelPermission": {
+      const { grantee, permission } = command.data;
+      const error = checkText("grantee.id", grantee.id, LIMITS.granteeIdMaxLength, true);
+      if (error) return error;
+      const key = granteeKey(grantee);
+      const previous = (Object.hasOwn(state.grants, key) ? state.grants[key] : null) ?? null;
+      if (previous === permission)
+        return new InvalidStateError(`${grantee.kind.toLowerCase()} ${grantee.id} already has ${permission}`);
+      return [{ type: "ModelPermissionGranted", data: { grantee, permission, previous } }];
+    }
+
+    case "RevokeModelPermission": {
+      const { grantee } = command.data;
+      const key = granteeKey(grantee);
+      const held = Object.hasOwn(state.grants, key) ? state.grants[key] : undefined;
+      if (held === undefined)
+        return new NotFoundError(
+          "ModelPermission",
+          `${state.name} grant to ${grantee.kind.toLowerCase()} ${grantee.id}`,
+        );
+      return [{ type: "ModelPermissionRevoked", data: { grantee, permission: held } }];
     }
 
     case "CreateModelVersion": {

@@ -4,12 +4,15 @@
 import { z } from "zod";
 import { ARTIFACT_ROLES } from "../artifacts.ts";
 import { SEVERITIES, SIGNATURE_SOURCES, VERDICTS } from "../inspection.ts";
+import { GRANTEE_KINDS, MODEL_PERMISSIONS } from "../modelPermissions.ts";
 import { STAGES, VERSION_STATUSES } from "./events.ts";
 import type { RegisteredModelEvent, RegisteredModelEventType } from "./events.ts";
 
 const tags = z.record(z.string(), z.string());
 const version = z.number().int().positive();
 const stage = z.enum(STAGES);
+const permission = z.enum(MODEL_PERMISSIONS);
+const grantee = z.object({ kind: z.enum(GRANTEE_KINDS), id: z.string() });
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const tensorSpec = z.object({
   name: z.string(),
@@ -19,7 +22,14 @@ const tensorSpec = z.object({
 const signature = z.object({ inputs: z.array(tensorSpec), outputs: z.array(tensorSpec) });
 
 const dataSchemas = {
-  RegisteredModelCreated: z.object({ modelId: z.string(), name: z.string(), description: z.string(), tags }),
+  // creatorId came with schema version 2 (authentication); earlier models have no creator grant.
+  RegisteredModelCreated: z.object({
+    modelId: z.string(),
+    name: z.string(),
+    description: z.string(),
+    tags,
+    creatorId: z.string().optional(),
+  }),
   RegisteredModelRenamed: z.object({ from: z.string(), to: z.string() }),
   RegisteredModelDescriptionUpdated: z.object({ description: z.string() }),
   RegisteredModelTagSet: z.object({ key: z.string(), value: z.string() }),
@@ -28,6 +38,8 @@ const dataSchemas = {
   RegisteredModelRestored: z.object({ name: z.string() }),
   RegisteredModelAliasSet: z.object({ alias: z.string(), version, previousVersion: version.nullable() }),
   RegisteredModelAliasDeleted: z.object({ alias: z.string(), version }),
+  ModelPermissionGranted: z.object({ grantee, permission, previous: permission.nullable() }),
+  ModelPermissionRevoked: z.object({ grantee, permission }),
   ModelVersionCreated: z.object({
     version,
     source: z.string(),

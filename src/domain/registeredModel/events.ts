@@ -5,6 +5,7 @@
 
 import type { ArtifactRole } from "../artifacts.ts";
 import type { Finding, Producer, Signature, SignatureSource, Verdict } from "../inspection.ts";
+import type { Grantee, ModelPermission } from "../modelPermissions.ts";
 
 export const STAGES = ["None", "Staging", "Production", "Archived"] as const;
 export type Stage = (typeof STAGES)[number];
@@ -23,7 +24,14 @@ interface Event<Type extends string, Data> {
 
 export type RegisteredModelCreated = Event<
   "RegisteredModelCreated",
-  { modelId: string; name: string; description: string; tags: Tags }
+  {
+    modelId: string;
+    name: string;
+    description: string;
+    tags: Tags;
+    /** The principal that registered it, who manages it from then on (absent before authentication existed). */
+    creatorId?: string;
+  }
 >;
 export type RegisteredModelRenamed = Event<"RegisteredModelRenamed", { from: string; to: string }>;
 export type RegisteredModelDescriptionUpdated = Event<
@@ -41,6 +49,17 @@ export type RegisteredModelAliasSet = Event<
 export type RegisteredModelAliasDeleted = Event<
   "RegisteredModelAliasDeleted",
   { alias: string; version: number }
+>;
+
+/** `grantee` now holds `permission` on the model (replacing `previous`, if it held one). */
+export type ModelPermissionGranted = Event<
+  "ModelPermissionGranted",
+  { grantee: Grantee; permission: ModelPermission; previous: ModelPermission | null }
+>;
+/** `grantee` no longer holds the `permission` it had on the model. */
+export type ModelPermissionRevoked = Event<
+  "ModelPermissionRevoked",
+  { grantee: Grantee; permission: ModelPermission }
 >;
 
 export type ModelVersionCreated = Event<
@@ -155,6 +174,8 @@ export type RegisteredModelEvent =
   | RegisteredModelRestored
   | RegisteredModelAliasSet
   | RegisteredModelAliasDeleted
+  | ModelPermissionGranted
+  | ModelPermissionRevoked
   | ModelVersionCreated
   | ModelVersionDescriptionUpdated
   | ModelVersionTagSet
@@ -174,7 +195,7 @@ export type RegisteredModelEventType = RegisteredModelEvent["type"];
 
 /** Current payload schema version of each event type; bump it when a payload changes shape. */
 export const EVENT_SCHEMA_VERSIONS: Record<RegisteredModelEventType, number> = {
-  RegisteredModelCreated: 1,
+  RegisteredModelCreated: 2,
   RegisteredModelRenamed: 1,
   RegisteredModelDescriptionUpdated: 1,
   RegisteredModelTagSet: 1,
@@ -183,6 +204,8 @@ export const EVENT_SCHEMA_VERSIONS: Record<RegisteredModelEventType, number> = {
   RegisteredModelRestored: 1,
   RegisteredModelAliasSet: 1,
   RegisteredModelAliasDeleted: 1,
+  ModelPermissionGranted: 1,
+  ModelPermissionRevoked: 1,
   ModelVersionCreated: 1,
   ModelVersionDescriptionUpdated: 1,
   ModelVersionTagSet: 1,

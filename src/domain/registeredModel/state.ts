@@ -5,6 +5,8 @@
 // versions as on one with ten thousand. Folding the full stream yields the complete state; both
 // must lead `decide` to the same answer, which the unit tests check.
 import type { Verdict, VersionSignature } from "../inspection.ts";
+import { creatorGrants, granteeKey } from "../modelPermissions.ts";
+import type { Grants } from "../modelPermissions.ts";
 import type { RegisteredModelEvent, Stage, Tags, VersionStatus } from "./events.ts";
 
 /** What the rules need to know about one artifact: where it is, its bytes, and its latest verdict. */
@@ -38,6 +40,8 @@ export interface RegisteredModelState {
   /** Highest version number ever assigned (numbers are never reused). */
   readonly lastVersion: number;
   readonly versions: Readonly<Record<number, VersionState>>;
+  /** Per-model permissions by grantee key (see ../modelPermissions.ts). */
+  readonly grants: Grants;
 }
 
 export const initialState: RegisteredModelState = {
@@ -49,6 +53,7 @@ export const initialState: RegisteredModelState = {
   aliases: {},
   lastVersion: 0,
   versions: {},
+  grants: {},
 };
 
 function withoutKey<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
@@ -77,6 +82,7 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
         name: event.data.name,
         description: event.data.description,
         tags: event.data.tags,
+        grants: creatorGrants(event.data.creatorId),
       };
     case "RegisteredModelRenamed":
       return { ...state, name: event.data.to };
@@ -94,6 +100,13 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
       return { ...state, aliases: { ...state.aliases, [event.data.alias]: event.data.version } };
     case "RegisteredModelAliasDeleted":
       return { ...state, aliases: withoutKey(state.aliases, event.data.alias) };
+    case "ModelPermissionGranted":
+      return {
+        ...state,
+        grants: { ...state.grants, [granteeKey(event.data.grantee)]: event.data.permission },
+      };
+    case "ModelPermissionRevoked":
+      return { ...state, grants: withoutKey(state.grants, granteeKey(event.data.grantee)) };
     case "ModelVersionCreated":
       return {
         ...state,

@@ -151,7 +151,7 @@ const ArtifactPayloadRef = builder.objectRef<ArtifactPayload>("UploadModelVersio
       type: "ModelVersionArtifact",
       description: "The artifact as stored.",
       resolve: (query, payload, _args, ctx) =>
-        ctx.db.reader.modelVersionArtifact.findUniqueOrThrow({
+        ctx.reader.modelVersionArtifact.findUniqueOrThrow({
           ...query,
           where: {
             versionId_path: { versionId: `${payload.modelId}:${payload.version}`, path: payload.path },
@@ -162,7 +162,7 @@ const ArtifactPayloadRef = builder.objectRef<ArtifactPayload>("UploadModelVersio
       type: "ModelVersion",
       description: "The version it belongs to, as it is now.",
       resolve: (query, payload, _args, ctx) =>
-        ctx.db.reader.modelVersion.findUniqueOrThrow({
+        ctx.reader.modelVersion.findUniqueOrThrow({
           ...query,
           where: { modelId_version: { modelId: payload.modelId, version: payload.version } },
         }),
@@ -171,7 +171,7 @@ const ArtifactPayloadRef = builder.objectRef<ArtifactPayload>("UploadModelVersio
       type: ["Event"],
       description: "Events appended by this change, in order.",
       resolve: (query, payload, _args, ctx) =>
-        ctx.db.reader.event.findMany({
+        ctx.reader.event.findMany({
           ...query,
           where: { position: { in: [...payload.positions] } },
           orderBy: { position: "asc" },

@@ -138,7 +138,7 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, { input }, ctx): Promise<CommandPayload> => {
       const outcome = await reinspectArtifacts(
-        ctx.db.reader,
+        ctx.reader,
         ctx.commands,
         ctx.inspector,
         { modelName: input.name, version: input.version, paths: input.paths ?? null },

@@ -130,6 +130,7 @@ export const MUTATION_ERRORS = [
   ConcurrencyError,
   InvalidStateError,
   UnsafeArtifactError,
+  PermissionDeniedError,
 ];
 
 /**
@@ -137,7 +138,7 @@ export const MUTATION_ERRORS = [
  * members of a union named `<Mutation>Result`, next to the payload.
  */
 export const mutationErrors = (name: string, extra: readonly (new (...args: never[]) => Error)[] = []) => ({
-  types: [...MUTATION_ERRORS, ...extra],
+  types: [...new Set([...MUTATION_ERRORS, ...extra])],
   union: {
     name: `${name}Result`,
     description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.`,

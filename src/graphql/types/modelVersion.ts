@@ -131,7 +131,7 @@ builder.queryFields((t) => ({
       version: t.arg.int({ description: "Version number." }),
     },
     resolve: (query, _root, args, ctx) =>
-      ctx.db.reader.modelVersion.findFirst({
+      ctx.reader.modelVersion.findFirst({
         ...query,
         where: { version: args.version, model: { name: args.name, deleted: false } },
       }),
@@ -145,7 +145,7 @@ builder.queryFields((t) => ({
       alias: t.arg.string({ description: "Alias, e.g. `champion`." }),
     },
     resolve: (query, _root, args, ctx) =>
-      ctx.db.reader.modelVersion.findFirst({
+      ctx.reader.modelVersion.findFirst({
         ...query,
         where: { aliases: { some: { alias: args.alias } }, model: { name: args.name, deleted: false } },
       }),
@@ -179,7 +179,7 @@ builder.queryFields((t) => ({
       };
       const field = args.orderBy?.field ?? "createdAt";
       const direction = args.orderBy?.direction ?? "desc";
-      return ctx.db.reader.modelVersion.findMany({
+      return ctx.reader.modelVersion.findMany({
         ...query,
         where,
         orderBy: [{ [field]: direction }, { id: direction }],
@@ -200,7 +200,7 @@ export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVe
         const row = needsNoRelations(query) ? versionRowFromView(payload, payload.version) : undefined;
         return (
           row ??
-          ctx.db.reader.modelVersion.findUniqueOrThrow({
+          ctx.reader.modelVersion.findUniqueOrThrow({
             ...query,
             where: { modelId_version: { modelId: payload.modelId, version: payload.version ?? 0 } },
           })
@@ -214,7 +214,7 @@ export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVe
       resolve: (query, payload, _args, ctx) =>
         payload.archivedVersions.length === 0
           ? []
-          : ctx.db.reader.modelVersion.findMany({
+          : ctx.reader.modelVersion.findMany({
               ...query,
               where: { modelId: payload.modelId, version: { in: [...payload.archivedVersions] } },
               orderBy: { version: "asc" },
@@ -226,7 +226,7 @@ export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVe
       resolve: (query, payload, _args, ctx) =>
         needsNoRelations(query)
           ? (payload.events as unknown as Event[])
-          : ctx.db.reader.event.findMany({
+          : ctx.reader.event.findMany({
               ...query,
               where: { position: { in: [...payload.positions] } },
               orderBy: { position: "asc" },

@@ -62,7 +62,7 @@ export const ModelVersionStageChangeRef = builder
         type: "ModelVersion",
         description: "The version as it is now (by the time this notification is resolved).",
         resolve: (query, change, _args, ctx) =>
-          ctx.db.reader.modelVersion.findUniqueOrThrow({
+          ctx.reader.modelVersion.findUniqueOrThrow({
             ...query,
             where: {
               modelId_version: { modelId: change.value.streamId, version: change.value.data.version },
@@ -75,7 +75,7 @@ export const ModelVersionStageChangeRef = builder
         resolve: (query, change, _args, ctx) =>
           change.value.data.archived.length === 0
             ? []
-            : ctx.db.reader.modelVersion.findMany({
+            : ctx.reader.modelVersion.findMany({
                 ...query,
                 where: {
                   modelId: change.value.streamId,

@@ -87,7 +87,7 @@ export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
         }),
       },
       resolve: (query, model, args, ctx) =>
-        ctx.db.reader.event.findMany({
+        ctx.reader.event.findMany({
           ...query,
           where: { streamId: model.id, ...(args.actorId == null ? {} : { actorId: args.actorId }) },
           orderBy: { position: "asc" },
@@ -139,7 +139,7 @@ builder.queryFields((t) => ({
     description: "The live model with this name; if none is live, the most recently deleted one; else null.",
     args: { name: t.arg.string({ description: "Model name." }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.db.reader.registeredModel.findFirst({
+      ctx.reader.registeredModel.findFirst({
         ...query,
         where: { name: args.name },
         orderBy: [{ deleted: "asc" }, { deletedAt: "desc" }],
@@ -157,7 +157,7 @@ builder.queryFields((t) => ({
       const filter = args.filter;
       const field = args.orderBy?.field ?? "name";
       const direction = args.orderBy?.direction ?? "asc";
-      return ctx.db.reader.registeredModel.findMany({
+      return ctx.reader.registeredModel.findMany({
         ...query,
         where: {
           ...(filter?.includeDeleted ? {} : { deleted: false }),
@@ -181,13 +181,13 @@ builder.queryFields((t) => ({
       }),
     },
     resolve: async (query, _root, args, ctx) => {
-      const model = await ctx.db.reader.registeredModel.findFirst({
+      const model = await ctx.reader.registeredModel.findFirst({
         where: { name: args.name },
         orderBy: [{ deleted: "asc" }, { deletedAt: "desc" }],
         select: { id: true },
       });
       if (!model) return [];
-      return ctx.db.reader.event.findMany({
+      return ctx.reader.event.findMany({
         ...query,
         where: { streamId: model.id, ...(args.actorId == null ? {} : { actorId: args.actorId }) },
         orderBy: { position: "asc" },
@@ -208,7 +208,7 @@ export const RegisteredModelPayloadRef = builder
         description: "The model as it is now.",
         resolve: (query, payload, _args, ctx) =>
           (needsNoRelations(query) ? modelRowFromView(payload) : undefined) ??
-          ctx.db.reader.registeredModel.findUniqueOrThrow({ ...query, where: { id: payload.modelId } }),
+          ctx.reader.registeredModel.findUniqueOrThrow({ ...query, where: { id: payload.modelId } }),
       }),
       events: t.prismaField({
         type: ["Event"],
@@ -216,7 +216,7 @@ export const RegisteredModelPayloadRef = builder
         resolve: (query, payload, _args, ctx) =>
           needsNoRelations(query)
             ? (payload.events as unknown as Event[])
-            : ctx.db.reader.event.findMany({
+            : ctx.reader.event.findMany({
                 ...query,
                 where: { position: { in: [...payload.positions] } },
                 orderBy: { position: "asc" },
@@ -270,7 +270,13 @@ builder.mutationFields((t) => ({
         { kind: "new", modelId },
         {
           type: "CreateRegisteredModel",
-          data: { modelId, name: input.name, description: input.description ?? "", tags: input.tags ?? [] },
+          data: {
+            modelId,
+            name: input.name,
+            description: input.description ?? "",
+            tags: input.tags ?? [],
+            creatorId: ctx.caller.principal.id,
+          },
         },
         undefined,
       );

@@ -111,7 +111,7 @@ export const RegisteredModelAliasChangeRef = builder
         resolve: (query, c, _args, ctx) =>
           c.value.version === null
             ? null
-            : ctx.db.reader.modelVersion.findUnique({
+            : ctx.reader.modelVersion.findUnique({
                 ...query,
                 where: { modelId_version: { modelId: c.value.modelId, version: c.value.version } },
               }),
@@ -123,7 +123,7 @@ export const RegisteredModelAliasChangeRef = builder
         resolve: (query, c, _args, ctx) =>
           c.value.previousVersion === null
             ? null
-            : ctx.db.reader.modelVersion.findUnique({
+            : ctx.reader.modelVersion.findUnique({
                 ...query,
                 where: { modelId_version: { modelId: c.value.modelId, version: c.value.previousVersion } },
               }),

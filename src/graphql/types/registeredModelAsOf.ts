@@ -47,7 +47,7 @@ const ModelVersionAsOfRef = builder.objectRef<VersionAsOf>("ModelVersionAsOf").i
       type: "ModelVersion",
       description: "The same version as it is now.",
       resolve: (query, v, _args, ctx) =>
-        ctx.db.reader.modelVersion.findUniqueOrThrow({
+        ctx.reader.modelVersion.findUniqueOrThrow({
           ...query,
           where: { modelId_version: { modelId: v.modelId, version: v.state.version } },
         }),
@@ -122,6 +122,6 @@ builder.queryFields((t) => ({
       name: t.arg.string({ description: "The model's current name." }),
       at: t.arg({ type: "DateTime", description: "The moment to look at (inclusive)." }),
     },
-    resolve: (_root, args, ctx) => modelAsOf(ctx.db.reader, args.name, args.at),
+    resolve: (_root, args, ctx) => modelAsOf(ctx.reader, args.name, args.at),
   }),
 }));

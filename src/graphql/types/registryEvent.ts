@@ -14,6 +14,12 @@ export const RegistryEventRef = builder.prismaNode("Event", {
   // `node(id:)` answers null for an id whose object does not exist (Relay), not an internal error.
   nullable: true,
   id: { field: "position" },
+  // Only events of model streams are RegistryEvents: other contexts' streams (principals, teams,
+  // tokens) share the table but are not part of any model's history.
+  findUnique: (id) => ({
+    position: /^\d{1,15}$/.test(id) ? Number(id) : -1,
+    NOT: { streamId: { contains: ":" } },
+  }),
   fields: (t) => ({
     position: t.exposeInt("position", {
       description: "Global position in the registry's log (monotonic across models).",

@@ -1,4 +1,6 @@
 // Read model: the current view of a registered model. Pure; never throws; rebuildable from the log.
+import { creatorGrants, granteeKey } from "../../domain/modelPermissions.ts";
+import type { Grants } from "../../domain/modelPermissions.ts";
 import type { Tags } from "../../domain/registeredModel/events.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 
@@ -16,6 +18,8 @@ export interface RegisteredModelView {
   readonly tags: Tags;
   /** alias -> version number */
   readonly aliases: Readonly<Record<string, number>>;
+  /** Per-model permissions by grantee key (`PRINCIPAL:<id>`, `TEAM:<id>`). */
+  readonly grants: Grants;
 }
 
 function without<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
@@ -41,6 +45,10 @@ function fields(view: RegisteredModelView, event: RecordedEvent): Partial<Regist
       return { aliases: { ...view.aliases, [event.data.alias]: event.data.version } };
     case "RegisteredModelAliasDeleted":
       return { aliases: without(view.aliases, event.data.alias) };
+    case "ModelPermissionGranted":
+      return { grants: { ...view.grants, [granteeKey(event.data.grantee)]: event.data.permission } };
+    case "ModelPermissionRevoked":
+      return { grants: without(view.grants, granteeKey(event.data.grantee)) };
     case "ModelVersionCreated":
       return { lastVersion: Math.max(view.lastVersion, event.data.version) };
     case "ModelVersionDeleted":
@@ -68,6 +76,7 @@ export function evolveRegisteredModelView(
       lastVersion: 0,
       tags: event.data.tags,
       aliases: {},
+      grants: creatorGrants(event.data.creatorId),
     };
   }
   // An event for a model the view has never seen cannot be applied; the view stays as it is.

@@ -1,0 +1,196 @@
+// Per-model permissions in GraphQL: who holds what on a model (`permissions`, for those who manage
+// it), what the caller holds (`myPermission`, so interfaces can hide what it may not do), and the
+// mutations that grant and revoke. Grants are commands on the model's stream like any other change.
+import { PermissionDeniedError, ValidationError } from "../../domain/errors.ts";
+import { MODEL_PERMISSIONS, granteeKey, includesPermission } from "../../domain/modelPermissions.ts";
+import type { Grantee, Grants, ModelPermission } from "../../domain/modelPermissions.ts";
+import { builder } from "../../graphql/builder.ts";
+import type { GraphQLContext } from "../../graphql/context.ts";
+import { runCommand } from "../../graphql/commandResult.ts";
+import { RegisteredModelPayloadRef } from "../../graphql/types/registeredModel.ts";
+import { EXPECTED_REVISION_FIELD, mutationErrors } from "../../graphql/types/errors.ts";
+import { permissionOn } from "../modelAccess.ts";
+import { deniedQuery } from "./caller.ts";
+
+const PERMISSION_DESCRIPTIONS: Record<ModelPermission, string> = {
+  READ: "See the model, its versions, artifacts and full history, and subscribe to its changes.",
+  EDIT: "READ, and change versions, tags, metrics, descriptions, artifacts, stages and aliases.",
+  MANAGE: "EDIT, and grant or revoke permissions, rename, delete and restore, and override the safety gate.",
+};
+
+export const ModelPermissionEnum = builder.enumType("ModelPermission", {
+  description: "What a principal may do to one model. Each permission includes the ones above it.",
+  values: Object.fromEntries(
+    MODEL_PERMISSIONS.map((p) => [p, { value: p, description: PERMISSION_DESCRIPTIONS[p] }]),
+  ) as Record<ModelPermission, { value: ModelPermission; description: string }>,
+});
+
+const GranteeKindEnum = builder.enumType("GranteeKind", {
+  description: "Who a grant is for.",
+  values: {
+    PRINCIPAL: { value: "PRINCIPAL", description: "One user or service account." },
+    TEAM: { value: "TEAM", description: "Every member of a team." },
+  },
+});
+
+const toGrants = (rows: readonly { granteeKind: string; granteeId: string; permission: string }[]): Grants =>
+  Object.fromEntries(
+    rows.map((r) => [
+      granteeKey({ kind: r.granteeKind as Grantee["kind"], id: r.granteeId }),
+      r.permission as ModelPermission,
+    ]),
+  );
+
+export const ModelPermissionGrantRef = builder.prismaObject("ModelPermission", {
+  name: "ModelPermissionGrant",
+  description: "A permission held on a model by a principal or by a team.",
+  fields: (t) => ({
+    granteeKind: t.field({
+      type: GranteeKindEnum,
+      description: "Whether the grant is to a principal or to a team.",
+      resolve: (g) => g.granteeKind as Grantee["kind"],
+    }),
+    granteeId: t.exposeID("granteeId", { description: "Id of the principal or team." }),
+    permission: t.field({
+      type: ModelPermissionEnum,
+      description: "The permission held.",
+      resolve: (g) => g.permission as ModelPermission,
+    }),
+    principal: t.prismaField({
+      type: "Principal",
+      nullable: true,
+      description: "The principal, for a grant to a principal.",
+      resolve: (query, g, _args, ctx) =>
+        g.granteeKind === "PRINCIPAL"
+          ? ctx.reader.principal.findUnique({ ...query, where: { id: g.granteeId } })
+          : null,
+    }),
+    team: t.prismaField({
+      type: "Team",
+      nullable: true,
+      description: "The team, for a grant to a team.",
+      resolve: (query, g, _args, ctx) =>
+        g.granteeKind === "TEAM"
+          ? ctx.reader.team.findUnique({ ...query, where: { id: g.granteeId } })
+          : null,
+    }),
+  }),
+});
+
+const grantsSelection = { select: { granteeKind: true, granteeId: true, permission: true } } as const;
+
+builder.prismaObjectFields("RegisteredModel", (t) => ({
+  myPermission: t.field({
+    type: ModelPermissionEnum,
+    description:
+      "What the caller may do to this model (its role, its grants and its teams' grants, and the registry's default), so interfaces can hide what it may not do.",
+    select: { permissions: grantsSelection },
+    resolve: (model, _args, ctx) => permissionOn(ctx.rights, toGrants(model.permissions)) ?? "READ",
+  }),
+  permissions: t.field({
+    type: [ModelPermissionGrantRef],
+    description:
+      "Who holds which permission on this model, directly or through a team. Readable with MANAGE on the model, or as AUDITOR or ADMIN.",
+    select: { permissions: { orderBy: [{ granteeKind: "asc" }, { granteeId: "asc" }] } },
+    resolve: (model, _args, ctx) => {
+      const mine = permissionOn(ctx.rights, toGrants(model.permissions));
+      if (!includesPermission(mine, "MANAGE") && ctx.rights.role !== "AUDITOR" && !ctx.rights.canAdminister)
+        throw deniedQuery("reading a model's permissions", "MANAGE on the model (or registry role AUDITOR)");
+      return model.permissions;
+    },
+  }),
+}));
+
+// ---- Mutations ----------------------------------------------------------------------------------
+
+/** Exactly one of principalId and teamId names the grantee. */
+function granteeOf(input: {
+  principalId?: string | number | null;
+  teamId?: string | number | null;
+}): Grantee {
+  const principal = input.principalId == null ? null : String(input.principalId);
+  const team = input.teamId == null ? null : String(input.teamId);
+  if ((principal === null) === (team === null))
+    throw new ValidationError("principalId", "give exactly one of principalId and teamId");
+  return principal !== null ? { kind: "PRINCIPAL", id: principal } : { kind: "TEAM", id: team ?? "" };
+}
+
+/** A grant must name someone who exists: a typo would otherwise sit in the model's history forever. */
+async function requireGrantee(ctx: GraphQLContext, grantee: Grantee): Promise<void> {
+  const found =
+    grantee.kind === "PRINCIPAL"
+      ? await ctx.reader.principal.findUnique({ where: { id: grantee.id }, select: { id: true } })
+      : await ctx.reader.team.findUnique({ where: { id: grantee.id }, select: { id: true } });
+  if (found === null)
+    throw new ValidationError(
+      grantee.kind === "PRINCIPAL" ? "principalId" : "teamId",
+      `no ${grantee.kind === "PRINCIPAL" ? "principal" : "team"} has the id ${grantee.id}`,
+    );
+}
+
+const granteeFields = {
+  principalId: { required: false, description: "The user or service account (or give teamId)." },
+  teamId: { required: false, description: "The team (or give principalId)." },
+} as const;
+
+builder.mutationFields((t) => ({
+  grantModelPermission: t.field({
+    type: RegisteredModelPayloadRef,
+    description:
+      "Gives a principal or a team a permission on a model, replacing the one it held. Needs MANAGE on the model.",
+    errors: mutationErrors("GrantModelPermission", [PermissionDeniedError]),
+    args: {
+      input: t.arg({
+        description: "The command input.",
+        type: builder.inputType("GrantModelPermissionInput", {
+          description: "The model, the grantee and the permission.",
+          fields: (f) => ({
+            name: f.string({ description: "Model name." }),
+            principalId: f.id(granteeFields.principalId),
+            teamId: f.id(granteeFields.teamId),
+            permission: f.field({ type: ModelPermissionEnum, description: "The permission to hold." }),
+            expectedRevision: f.int(EXPECTED_REVISION_FIELD),
+          }),
+        }),
+      }),
+    },
+    resolve: async (_root, { input }, ctx) => {
+      const grantee = granteeOf(input);
+      await requireGrantee(ctx, grantee);
+      return runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "GrantModelPermission", data: { grantee, permission: input.permission } },
+        input.expectedRevision,
+      );
+    },
+  }),
+
+  revokeModelPermission: t.field({
+    type: RegisteredModelPayloadRef,
+    description:
+      "Takes away the permission a principal or team holds on a model (it keeps what its role, its teams and the default give). Needs MANAGE on the model.",
+    errors: mutationErrors("RevokeModelPermission", [PermissionDeniedError]),
+    args: {
+      input: t.arg({
+        description: "The command input.",
+        type: builder.inputType("RevokeModelPermissionInput", {
+          description: "The model and the grantee.",
+          fields: (f) => ({
+            name: f.string({ description: "Model name." }),
+            principalId: f.id(granteeFields.principalId),
+            teamId: f.id(granteeFields.teamId),
+            expectedRevision: f.int(EXPECTED_REVISION_FIELD),
+          }),
+        }),
+      }),
+    },
+    resolve: (_root, { input }, ctx) =>
+      runCommand(
+        ctx,
+        { kind: "live", name: input.name },
+        { type: "RevokeModelPermission", data: { grantee: granteeOf(input) } },
+        input.expectedRevision,
+      ),
+  }),
+}));

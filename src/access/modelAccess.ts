@@ -1,0 +1,154 @@
+// Who may do what to which model: the one set of rules every read and every command passes
+// through. Pure: a caller's registry role, its credential's scopes and the model's grants go in, a
+// permission comes out. The places that apply it are the command runner
+// (src/application/executeCommand.ts), the caller-scoped database reader (./scopedReader.ts) that
+// every GraphQL read and artifact route uses, and the subscription filter (./subscriberAccess.ts).
+//
+//   effective(model) = min(ceiling, max(floor, best grant to the caller or one of its teams))
+//
+// - ceiling: what any model can give this caller. VIEWER and AUDITOR change nothing (READ); a token
+//   without the `write` scope changes nothing either.
+// - floor: what every model gives it. ADMIN (with a token, only one carrying the `admin` scope)
+//   manages every model; AUDITOR reads every model; everyone else gets the configured default
+//   permission (READ unless configured otherwise; NONE makes models private to their grantees).
+import { PermissionDeniedError } from "../domain/errors.ts";
+import type { DomainError, NotFoundError } from "../domain/errors.ts";
+import {
+  granteeKey,
+  higherPermission,
+  includesPermission,
+  lowerPermission,
+} from "../domain/modelPermissions.ts";
+import type { Grants, ModelPermission } from "../domain/modelPermissions.ts";
+import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
+import type { Caller, RegistryRole, TokenScope } from "./principal.ts";
+
+export interface AccessPolicy {
+  /** What every authenticated principal holds on every model; null: nothing (models are private). */
+  readonly defaultPermission: ModelPermission | null;
+}
+
+export const DEFAULT_ACCESS_POLICY: AccessPolicy = { defaultPermission: "READ" };
+
+/** What one caller may do, computed once per request (or per WebSocket operation). */
+export interface AccessRights {
+  /** The principal acting, or null for the registry acting on its own behalf. */
+  readonly principalId: string | null;
+  readonly role: RegistryRole;
+  /** Grantee keys that stand for this caller: itself and each of its teams. */
+  readonly granteeKeys: readonly string[];
+  readonly ceiling: ModelPermission | null;
+  readonly floor: ModelPermission | null;
+  /** May register new models (MEMBER or ADMIN, with the `write` scope). */
+  readonly canCreateModels: boolean;
+  /** May manage users, teams and others' tokens (ADMIN, with the `admin` scope). */
+  readonly canAdminister: boolean;
+  /** Scopes of the credential (every scope for local mode and SSO). */
+  readonly scopes: ReadonlySet<TokenScope>;
+}
+
+const ALL_SCOPES: ReadonlySet<TokenScope> = new Set<TokenScope>(["read", "write", "admin"]);
+
+export function accessRights(caller: Caller, policy: AccessPolicy): AccessRights {
+  const { principal, credential } = caller;
+  const scopes = credential.kind === "token" ? new Set(credential.scopes) : ALL_SCOPES;
+  const writes = scopes.has("write");
+  const readOnlyRole = principal.role === "VIEWER" || principal.role === "AUDITOR";
+  const ceiling: ModelPermission = readOnlyRole || !writes ? "READ" : "MANAGE";
+  const administers = principal.role === "ADMIN" && scopes.has("admin");
+  const floor = administers
+    ? ceiling
+    : principal.role === "AUDITOR"
+      ? "READ"
+      : lowerPermission(policy.defaultPermission, ceiling);
+  return {
+    principalId: principal.id,
+    role: principal.role,
+    granteeKeys: [
+      granteeKey({ kind: "PRINCIPAL", id: principal.id }),
+      ...principal.teamIds.map((id) => granteeKey({ kind: "TEAM", id })),
+    ],
+    ceiling,
+    floor,
+    canCreateModels: writes && (principal.role === "MEMBER" || principal.role === "ADMIN"),
+    canAdminister: administers,
+    scopes,
+  };
+}
+
+/** The registry acting on its own behalf (maintenance commands, tests of the core): no limits. */
+export const SYSTEM_RIGHTS: AccessRights = {
+  principalId: null,
+  role: "ADMIN",
+  granteeKeys: [],
+  ceiling: "MANAGE",
+  floor: "MANAGE",
+  canCreateModels: true,
+  canAdminister: true,
+  scopes: ALL_SCOPES,
+};
+
+/** True when every model is readable, so reads need no filter at all. */
+export const readsEverything = (rights: AccessRights): boolean => includesPermission(rights.floor, "READ");
+
+/** The caller's permission on a model with these grants; null when it may not even read it. */
+export function permissionOn(rights: AccessRights, grants: Grants): ModelPermission | null {
+  let best = rights.floor;
+  for (const key of rights.granteeKeys)
+    if (Object.hasOwn(grants, key)) best = higherPermission(best, grants[key] ?? null);
+  return lowerPermission(best, rights.ceiling);
+}
+
+/** What a command needs, and how its refusal names the operation. */
+export function requiredPermission(command: RegisteredModelCommand): ModelPermission {
+  switch (command.type) {
+    case "CreateRegisteredModel":
+    case "RenameRegisteredModel":
+    case "DeleteRegisteredModel":
+    case "RestoreRegisteredModel":
+    case "GrantModelPermission":
+    case "RevokeModelPermission":
+      return "MANAGE";
+    // Overriding the safety gate is a decision about risk, not an edit.
+    case "SetRegisteredModelAlias":
+    case "TransitionModelVersionStage":
+      return command.data.overrideReason ? "MANAGE" : "EDIT";
+    default:
+      return "EDIT";
+  }
+}
+
+const operationName = (command: RegisteredModelCommand): string =>
+  command.type === "SetRegisteredModelAlias" || command.type === "TransitionModelVersionStage"
+    ? command.data.overrideReason
+      ? `${command.type} with an overrideReason`
+      : command.type
+    : command.type;
+
+/**
+ * Whether the caller may run `command` on a model with these grants (null: the model does not exist
+ * yet). A model the caller cannot read is reported exactly as a missing one.
+ */
+export function authorizeCommand(
+  rights: AccessRights,
+  command: RegisteredModelCommand,
+  model: { readonly name: string; readonly grants: Grants } | null,
+  notFound: NotFoundError,
+): DomainError | null {
+  if (command.type === "CreateRegisteredModel") {
+    if (rights.canCreateModels) return null;
+    return new PermissionDeniedError(
+      "CreateRegisteredModel",
+      rights.scopes.has("write") ? "registry role MEMBER or ADMIN" : "a token with the write scope",
+    );
+  }
+  if (model === null) return null; // the decider reports the missing model itself
+  const held = permissionOn(rights, model.grants);
+  if (!includesPermission(held, "READ")) return notFound;
+  const needed = requiredPermission(command);
+  if (includesPermission(held, needed)) return null;
+  const how = rights.scopes.has("write")
+    ? `${needed} on model ${model.name}`
+    : `${needed} on model ${model.name} (this token lacks the write scope)`;
+  return new PermissionDeniedError(operationName(command), how);
+}
