@@ -156,6 +156,8 @@ const schema = z.object({
   OIDC_GROUPS_CLAIM: z.string().min(1).default("groups"),
   /** What every authenticated principal holds on every model: NONE makes models private to their grantees. */
   DEFAULT_MODEL_PERMISSION: z.enum(["NONE", "READ", "EDIT", "MANAGE"]).default("READ"),
+  /** How often running subscriptions re-check their credentials (a revoked token ends them within this). */
+  CREDENTIAL_RECHECK_MS: milliseconds(0).default(10_000),
   /** How long SIGINT/SIGTERM may take to finish in-flight work before the process exits non-zero anyway. */
   SHUTDOWN_TIMEOUT_MS: milliseconds(0).default(10_000),
 });
@@ -182,6 +184,8 @@ export interface AuthConfig {
   readonly oidc: OidcConfig | null;
   /** What every authenticated principal holds on every model; null: nothing beyond its grants. */
   readonly defaultModelPermission: ModelPermission | null;
+  /** How often (ms) running subscriptions re-check their credentials; 0 never. */
+  readonly credentialRecheckMs: number;
 }
 
 export interface HttpConfig {
@@ -261,6 +265,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auth: {
       mode: defaultAuthMode(e.HOST, e.AUTH),
       defaultModelPermission: e.DEFAULT_MODEL_PERMISSION === "NONE" ? null : e.DEFAULT_MODEL_PERMISSION,
+      credentialRecheckMs: e.CREDENTIAL_RECHECK_MS,
       oidc:
         e.OIDC_ISSUER !== undefined && e.OIDC_AUDIENCE !== undefined
           ? {

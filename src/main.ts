@@ -27,6 +27,7 @@ async function main() {
       mode: config.auth.mode,
       oidc: config.auth.oidc,
       defaultModelPermission: config.auth.defaultModelPermission,
+      credentialRecheckMs: config.auth.credentialRecheckMs,
     },
     ...(logger.isLevelEnabled("trace")
       ? { onReadQuery: (sql: string, durationMs: number) => logger.trace({ sql, durationMs }, "read query") }

@@ -71,6 +71,8 @@ export interface AuthOptions {
   readonly osUserName?: string;
   /** What every authenticated principal holds on every model (default READ; null: nothing). */
   readonly defaultModelPermission?: ModelPermission | null;
+  /** How often (ms) running subscriptions re-check their credentials (default 10 s; 0 never). */
+  readonly credentialRecheckMs?: number;
 }
 
 export interface Registro {
@@ -166,6 +168,9 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     );
   const app = createApp({
     accessPolicy,
+    ...(options.auth?.credentialRecheckMs === undefined
+      ? {}
+      : { credentialRecheckMs: options.auth.credentialRecheckMs }),
     authenticator,
     db,
     logger: options.logger,

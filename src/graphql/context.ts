@@ -29,6 +29,13 @@ export interface GraphQLContext extends CommandMetadata {
   readonly subscriberBudget?: ByteBudget | undefined;
   /** Fires when the request's connection is gone; a subscription ends with it. */
   readonly connectionClosed: AbortSignal;
+  /**
+   * Whether the credentials this operation was authenticated with are still accepted (a token not
+   * revoked, a JWT not expired, a principal not disabled). Running subscriptions ask periodically.
+   */
+  readonly stillAuthenticated: () => Promise<boolean>;
+  /** How often (ms) a running subscription re-checks its credentials; 0 never. */
+  readonly credentialRecheckMs: number;
   /** Principals, teams and tokens: turns credentials (or local mode) into a caller. */
   readonly directory: PrincipalDirectory;
 }

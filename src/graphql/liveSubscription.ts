@@ -14,6 +14,10 @@ import { FollowedModels } from "../subscriptions/followedModels.ts";
 import { subscriberVisibility } from "../access/subscriberAccess.ts";
 import type { GraphQLContext } from "./context.ts";
 
+/** What a subscription yields: the hub's notifications, and the end of a stream whose credentials lapsed. */
+export type LiveNotification<T> =
+  Notification<T> | { readonly kind: "unauthenticated"; readonly cursor: LogCursor };
+
 /** What a notification type resolves from: the value, the event it came from, and its resume cursor. */
 export interface Delivered<T> {
   readonly value: T;
@@ -67,7 +71,7 @@ export async function liveSubscription<T>(
   ctx: GraphQLContext,
   args: LiveSubscriptionArgs,
   select: (event: RecordedEvent) => readonly T[],
-): Promise<AsyncIterable<Notification<T>>> {
+): Promise<AsyncIterable<LiveNotification<T>>> {
   const names = nonEmpty(args.names, "models");
   const modelIds = nonEmpty(args.modelIds, "modelIds");
   // Fix the start before resolving names: a rename committed while we look names up is then
@@ -97,10 +101,44 @@ export async function liveSubscription<T>(
   const end = () => void subscription.return?.();
   if (signal.aborted) end();
   else signal.addEventListener("abort", end, { once: true });
-  const iterator: AsyncIterableIterator<Notification<T>> = {
-    next: () => subscription.next(),
+  // A token revoked, a JWT expired or a principal disabled while the stream runs: re-checked every
+  // credentialRecheckMs, then the stream ends with an UNAUTHENTICATED error carrying the cursor to
+  // resume from once the client has authenticated again.
+  let lastCursor: LogCursor = after;
+  let state: "open" | "revoked" | "reported" = "open";
+  const recheck =
+    ctx.credentialRecheckMs > 0
+      ? setInterval(() => {
+          ctx.stillAuthenticated().then(
+            (ok) => {
+              if (ok || state !== "open") return;
+              state = "revoked";
+              end();
+            },
+            // The check itself failed (the database is unreachable): keep the stream; try again later.
+            () => undefined,
+          );
+        }, ctx.credentialRecheckMs).unref()
+      : null;
+  const finish = () => {
+    if (recheck) clearInterval(recheck);
+    signal.removeEventListener("abort", end);
+  };
+  const iterator: AsyncIterableIterator<LiveNotification<T>> = {
+    next: async () => {
+      if (state === "reported") return { done: true, value: undefined };
+      const result = await subscription.next();
+      if (state === "revoked") {
+        state = "reported";
+        finish();
+        return { done: false, value: { kind: "unauthenticated", cursor: lastCursor } };
+      }
+      if (result.done) finish();
+      else if (result.value.kind === "item") lastCursor = result.value.cursor;
+      return result;
+    },
     return: () => {
-      signal.removeEventListener("abort", end);
+      finish();
       return subscription.return?.() ?? Promise.resolve({ done: true, value: undefined });
     },
     [Symbol.asyncIterator]: () => iterator,
@@ -109,7 +147,14 @@ export async function liveSubscription<T>(
 }
 
 /** Unwraps a notification for a field resolver; a too-slow notice becomes the error that ends the stream. */
-export function delivered<T>(notification: Notification<T>): Delivered<T> {
+export function delivered<T>(notification: LiveNotification<T>): Delivered<T> {
+  if (notification.kind === "unauthenticated") {
+    const cursor = encodeCursor(notification.cursor);
+    throw new GraphQLError(
+      `The credentials of this subscription are no longer accepted (a revoked or expired token, an expired sign-in, or a disabled principal), so it was ended. Authenticate again and resubscribe with after: "${cursor}" to continue without loss.`,
+      { extensions: { code: "UNAUTHENTICATED", cursor } },
+    );
+  }
   if (notification.kind === "tooSlow") {
     const { limit, unit } = notification;
     const cursor = encodeCursor(notification.cursor);

@@ -207,6 +207,10 @@ export function attachGraphQLWebSocket(
           subscriberBudget: budgetOf(ctx.extra.socket),
           connectionClosed: webSocketClosed(ctx.extra.socket),
           caller,
+          // Running subscriptions re-check the connection's credentials (see liveSubscription).
+          stillAuthenticated: async () =>
+            (await options.authenticate(connectionHeaders(ctx.connectionParams, ctx.extra.request.headers)))
+              .ok,
           params,
           // What the context factory reads as request headers (see requestMetadata).
           request: { headers: connectionHeaders(ctx.connectionParams, ctx.extra.request.headers) },

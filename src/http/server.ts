@@ -52,7 +52,12 @@ export interface Route {
   (req: IncomingMessage, res: ServerResponse, url: URL): boolean | Promise<boolean>;
 }
 
+/** How often a running subscription re-checks its credentials by default (ms). */
+export const DEFAULT_CREDENTIAL_RECHECK_MS = 10_000;
+
 export interface AppOptions {
+  /** How often (ms) running subscriptions re-check their credentials; default 10 s, 0 never. */
+  readonly credentialRecheckMs?: number;
   /** Per-model access settings (default: every authenticated principal may read every model). */
   readonly accessPolicy?: AccessPolicy;
   /** Who a request acts as: run once per request (and per WebSocket connection) before anything else. */
@@ -166,6 +171,11 @@ export function createApp(options: AppOptions): App {
         ...requestMetadata(initial.request.headers, caller),
         ...requestAccess(db.reader, accessPolicy, caller),
         accessPolicy,
+        // A WebSocket operation re-checks its connection's credentials; an HTTP one (SSE) its request's.
+        stillAuthenticated:
+          (initial as { stillAuthenticated?: () => Promise<boolean> }).stillAuthenticated ??
+          (async () => (await options.authenticator.authenticate(nodeHeaders(initial.req))).ok),
+        credentialRecheckMs: options.credentialRecheckMs ?? DEFAULT_CREDENTIAL_RECHECK_MS,
         // A WebSocket brings its connection's budget along; over HTTP, an SSE subscription's
         // connection is its response (a plain query never queues anything against it).
         subscriberBudget:

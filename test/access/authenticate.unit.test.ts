@@ -46,7 +46,12 @@ describe("auth mode", () => {
   });
 
   it("config: AUTH and the OIDC_* settings", () => {
-    expect(loadConfig({}).auth).toEqual({ mode: "local", oidc: null, defaultModelPermission: "READ" });
+    expect(loadConfig({}).auth).toEqual({
+      mode: "local",
+      oidc: null,
+      defaultModelPermission: "READ",
+      credentialRecheckMs: 10_000,
+    });
     expect(loadConfig({ DEFAULT_MODEL_PERMISSION: "NONE" }).auth.defaultModelPermission).toBeNull();
     expect(() => loadConfig({ DEFAULT_MODEL_PERMISSION: "OWNER" })).toThrow(/DEFAULT_MODEL_PERMISSION/);
     expect(loadConfig({ HOST: "0.0.0.0" }).auth.mode).toBe("required");

@@ -26,7 +26,11 @@ export interface SubscriptionServer {
 /** A Registro on a random port; on `database` when given (shared), else on a fresh one it destroys. */
 export async function startServer(
   provider: DatabaseConfig["provider"],
-  options: { database?: TestDatabase; subscriptions?: RegistroOptions["subscriptions"] } = {},
+  options: {
+    database?: TestDatabase;
+    subscriptions?: RegistroOptions["subscriptions"];
+    auth?: RegistroOptions["auth"];
+  } = {},
 ): Promise<SubscriptionServer> {
   const database = options.database ?? (await createTestDatabase(provider));
   const dataDir = mkdtempSync(path.join(tmpdir(), "registro-subs-"));
@@ -34,7 +38,7 @@ export async function startServer(
     database: database.config,
     dataDir,
     logger: pino({ level: "silent" }),
-    auth: { osUserName: LOCAL_ADMIN },
+    auth: { osUserName: LOCAL_ADMIN, ...options.auth },
     ...(options.subscriptions ? { subscriptions: options.subscriptions } : {}),
   });
   const address = await registro.app.listen(0, "127.0.0.1");
