@@ -6,6 +6,8 @@ import { createAuthenticator, osUserName } from "./access/authenticate.ts";
 import type { Authenticator } from "./access/authenticate.ts";
 import type { AuthMode } from "./access/authMode.ts";
 import { DEFAULT_ACCESS_POLICY } from "./access/modelAccess.ts";
+import { requestAccess, writeRefusal } from "./access/scopedReader.ts";
+import { callerOf } from "./http/requestCaller.ts";
 import type { AccessPolicy } from "./access/modelAccess.ts";
 import type { PrincipalDirectory } from "./access/principal.ts";
 import { createSsoVerifier } from "./access/sso.ts";
@@ -186,7 +188,15 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     },
     routes: [artifacts],
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
-    graphqlUploads: graphqlUploadHandler({ blobs, limits, uploads, logger: options.logger }),
+    graphqlUploads: graphqlUploadHandler({
+      blobs,
+      limits,
+      uploads,
+      logger: options.logger,
+      mayWrite: async (req, modelName) =>
+        (await writeRefusal(requestAccess(db.reader, accessPolicy, callerOf(req)), modelName, "upload")) ===
+        null,
+    }),
     bodyDeadline,
   });
   return {

@@ -10,7 +10,8 @@
 // who may not read everything, event reads are narrowed to the streams of the models it holds a
 // grant on (looked up once per request).
 import type { Db, Prisma } from "../db/database.ts";
-import { granteeKey, granteeOfKey } from "../domain/modelPermissions.ts";
+import { NotFoundError, PermissionDeniedError } from "../domain/errors.ts";
+import { granteeKey, granteeOfKey, includesPermission } from "../domain/modelPermissions.ts";
 import type { GranteeKind, ModelPermission } from "../domain/modelPermissions.ts";
 import { accessRights, permissionOn, readsEverything } from "./modelAccess.ts";
 import type { AccessPolicy, AccessRights } from "./modelAccess.ts";
@@ -93,13 +94,13 @@ export function scopedReader(reader: Db, rights: AccessRights): Db {
           const path = PATHS[table];
           const filter =
             path !== undefined
-              ? path(model as Where)
+              ? path(model)
               : table === "event"
                 ? { streamId: { in: await readableStreams() } }
                 : null;
           if (filter === null) return query(args);
           const withWhere = args as { where?: unknown };
-          return query({ ...withWhere, where: narrowed(withWhere.where, filter) } as typeof args);
+          return query({ ...withWhere, where: narrowed(withWhere.where, filter) });
         },
       },
     },
@@ -141,4 +142,21 @@ export async function permissionOnModel(
     ]),
   );
   return permissionOn(access.rights, grants);
+}
+
+/**
+ * Why this caller may not write to the live model of this name (a missing or unreadable model is
+ * NotFound, a readable one PermissionDenied), or null when it may. Routes that receive bytes ask
+ * before storing them; the command checks again, atomically, when it records them.
+ */
+export async function writeRefusal(
+  access: RequestAccess,
+  name: string,
+  operation: string,
+): Promise<NotFoundError | PermissionDeniedError | null> {
+  const permission = await permissionOnModel(access, name);
+  if (permission === null) return new NotFoundError("RegisteredModel", name);
+  if (!includesPermission(permission, "EDIT"))
+    return new PermissionDeniedError(operation, `EDIT on model ${name}`);
+  return null;
 }

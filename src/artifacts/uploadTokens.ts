@@ -12,7 +12,9 @@ export type UploadedFile =
       readonly filename: string;
     }
   /** The client announced a sha256 for the part and the bytes did not match it: nothing was stored. */
-  | { readonly kind: "digestMismatch"; readonly expected: string; readonly actual: string };
+  | { readonly kind: "digestMismatch"; readonly expected: string; readonly actual: string }
+  /** The caller may not write to the model the part is for: nothing was stored. */
+  | { readonly kind: "withheld"; readonly modelName: string };
 
 const KEY = randomBytes(32);
 const TOKEN_TTL_MS = 60 * 60 * 1000;

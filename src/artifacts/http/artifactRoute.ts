@@ -10,16 +10,9 @@ import { pipeline } from "node:stream/promises";
 import type { Logger } from "pino";
 import type { Database } from "../../db/database.ts";
 import { checkArtifactPath } from "../../domain/artifacts.ts";
-import { permissionOnModel, requestAccess } from "../../access/scopedReader.ts";
+import { requestAccess, writeRefusal } from "../../access/scopedReader.ts";
 import type { AccessPolicy } from "../../access/modelAccess.ts";
-import {
-  AlreadyExistsError,
-  DomainError,
-  NotFoundError,
-  PermissionDeniedError,
-  ValidationError,
-} from "../../domain/errors.ts";
-import { includesPermission } from "../../domain/modelPermissions.ts";
+import { AlreadyExistsError, DomainError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import { STAGES } from "../../domain/registeredModel/events.ts";
 import { checkAlias, checkStorableText, checkVersionNumber } from "../../domain/validation.ts";
 import { callerOf } from "../../http/requestCaller.ts";
@@ -341,15 +334,8 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
     const access = accessOf(req);
     const unstorable = checkStorableText("name", target.modelName);
     if (unstorable) return sendDomainError(req, res, unstorable);
-    const permission = await permissionOnModel(access, target.modelName);
-    if (permission === null)
-      return sendDomainError(req, res, new NotFoundError("RegisteredModel", target.modelName));
-    if (!includesPermission(permission, "EDIT"))
-      return sendDomainError(
-        req,
-        res,
-        new PermissionDeniedError("uploading an artifact", `EDIT on model ${target.modelName}`),
-      );
+    const refusal = await writeRefusal(access, target.modelName, "uploading an artifact");
+    if (refusal) return sendDomainError(req, res, refusal);
     if (!options.uploads.acquire(req, res)) return;
     const version = target.selector.version;
     const damaged = await findDamagedArtifact(access.reader, blobs, target.modelName, version, target.path);

@@ -141,6 +141,13 @@ function parseMap(value: Json, operations: Json | undefined): Map<string, MapPat
 }
 
 /** A `sha256` string next to the Upload variable (e.g. `input.sha256`) is the digest the client expects. */
+/** The `name` next to the file in the operation's input: the model the part is for. */
+function siblingModelName(operations: Json, path: MapPath): string | undefined {
+  const { parent } = locate(operations, path);
+  const value = Array.isArray(parent) || !Object.hasOwn(parent, "name") ? undefined : parent.name;
+  return typeof value === "string" ? value : undefined;
+}
+
 function siblingSha256(operations: Json, path: MapPath): string | undefined {
   const { parent } = locate(operations, path);
   const value = Array.isArray(parent) || !Object.hasOwn(parent, "sha256") ? undefined : parent.sha256;
@@ -153,6 +160,8 @@ export interface GraphQLUploadOptions {
   readonly logger: Logger;
   /** Caps concurrent uploads per client and in total. */
   readonly uploads: UploadSlots;
+  /** Whether the request's caller may write to this model (checked before a part's bytes are stored). */
+  readonly mayWrite: (req: IncomingMessage, modelName: string) => Promise<boolean>;
 }
 
 /** Handles multipart POSTs to /graphql (returns false for anything else, which Yoga then serves). */
@@ -230,29 +239,41 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
         return;
       }
       let expected: string | undefined;
+      let modelName: string | undefined;
       try {
         expected = siblingSha256(operations, paths[0]!);
+        modelName = siblingModelName(operations, paths[0]!);
       } catch (error) {
         fail(error as MultipartError);
         discard();
         return;
       }
       const ops = operations;
+      // Bytes for a model the caller may not write to are never stored: the mutation then answers
+      // NotFoundError or PermissionDeniedError, as it would without a file.
+      const permitted = modelName === undefined ? Promise.resolve(true) : options.mayWrite(req, modelName);
       stored.push(
-        blobs
-          .put(stream, {
-            ...(expected ? { expectedSha256: expected } : {}),
-            maxBytes: limits.maxArtifactBytes,
-            limitScope: "artifact",
+        permitted
+          .then((ok) => {
+            if (ok || modelName === undefined)
+              return blobs
+                .put(stream, {
+                  ...(expected ? { expectedSha256: expected } : {}),
+                  maxBytes: limits.maxArtifactBytes,
+                  limitScope: "artifact",
+                })
+                .then((blob): UploadedFile => ({
+                  kind: "stored",
+                  sha256: blob.sha256,
+                  size: blob.size,
+                  mediaType: info.mimeType,
+                  filename: info.filename ?? "",
+                }));
+            discard();
+            return { kind: "withheld", modelName } satisfies UploadedFile;
           })
           .then(
-            (blob): UploadedFile => ({
-              kind: "stored",
-              sha256: blob.sha256,
-              size: blob.size,
-              mediaType: info.mimeType,
-              filename: info.filename ?? "",
-            }),
+            (file): UploadedFile => file,
             (error: unknown): UploadedFile => {
               if (error instanceof ArtifactDigestMismatchError)
                 return { kind: "digestMismatch", expected: error.expected, actual: error.actual };

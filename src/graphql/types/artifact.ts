@@ -11,7 +11,8 @@ import { ArtifactDigestMismatchError, ArtifactTooLargeError } from "../../artifa
 import { readUploadToken } from "../../artifacts/uploadTokens.ts";
 import { ARTIFACT_ROLES } from "../../domain/artifacts.ts";
 import type { ArtifactRole } from "../../domain/artifacts.ts";
-import { DomainError } from "../../domain/errors.ts";
+import { writeRefusal } from "../../access/scopedReader.ts";
+import { DomainError, InvalidStateError } from "../../domain/errors.ts";
 import { builder } from "../builder.ts";
 import { runCommand } from "../commandResult.ts";
 import { EXPECTED_REVISION_FIELD, ErrorInterface, mutationErrors } from "./errors.ts";
@@ -226,6 +227,14 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       const file = input.file;
       if (file.kind === "digestMismatch") throw new ArtifactDigestMismatchError(file.expected, file.actual);
+      if (file.kind === "withheld")
+        // Not stored because the caller may not write there: the same refusal as without a file.
+        throw (
+          (await writeRefusal(ctx, input.name, "uploading an artifact")) ??
+          new InvalidStateError(
+            "the file was not stored (the caller's permission changed meanwhile); upload it again",
+          )
+        );
       const expected = input.sha256?.toLowerCase();
       if (expected !== undefined && expected !== file.sha256)
         throw new ArtifactDigestMismatchError(expected, file.sha256);
