@@ -7,7 +7,7 @@ export const ERROR_CODES = {
   // The request itself
   BAD_REQUEST: "The request is malformed: invalid JSON, no `query`, a bad `variables` or `extensions` value.",
   UNAUTHENTICATED:
-    "Credentials are missing (AUTH=required) or not accepted (unknown, revoked or expired token; invalid SSO access token; not `Bearer <token>`); see `WWW-Authenticate`. WebSockets close with 4401.",
+    "Credentials are missing (AUTH=required) or not accepted (unknown, revoked or expired token; invalid SSO access token; not `Bearer <token>`); see `WWW-Authenticate`. WebSockets close with 4401; running subscriptions end with it and a resume cursor.",
   CSRF_HEADER_REQUIRED:
     "A request a browser could send from another site without asking first (GET, form, multipart or text body) lacks a preflight-forcing header: send `x-registro-csrf: 1`.",
   CORS_ORIGIN_NOT_ALLOWED:
@@ -42,7 +42,7 @@ export const ERROR_CODES = {
   INVALID_STATE: "The model or version is not in a state that allows this (e.g. a deleted version).",
   CONCURRENCY_CONFLICT: "`expectedRevision` no longer matches: someone else changed the model first.",
   PERMISSION_DENIED:
-    "The caller's registry role does not allow this (managing users, teams and other principals' tokens needs ADMIN); `needed` says what would.",
+    "The caller may see the model but not do this (it needs EDIT or MANAGE on it, a registry role, or a token scope); `needed` says what would. Unreadable models answer NOT_FOUND.",
   UNSAFE_ARTIFACT:
     "Promotion or aliasing refused: artifacts are dangerous, unscannable or uninspected; give an `overrideReason`.",
   // Artifact transfer
