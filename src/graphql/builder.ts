@@ -73,9 +73,21 @@ export const builder = new SchemaBuilder<{
   errors: { directResult: true },
 });
 
-builder.addScalarType("DateTime", DateTimeResolver, {});
-builder.addScalarType("JSON", JSONResolver, {});
-builder.addScalarType("JSONObject", JSONObjectResolver, {});
+// Each custom scalar says how it travels and what a TypeScript client should map it to (the mapping
+// docs/graphql.md lists for GraphQL Code Generator), and links its specification where one exists.
+builder.addScalarType("DateTime", DateTimeResolver, {
+  description:
+    "A date and time in UTC as an RFC 3339 string, e.g. `2026-12-02T10:15:30.000Z` (TypeScript: `string`; parse with `new Date(…)`). Inputs with an offset are converted to UTC.",
+  specifiedByURL: "https://scalars.graphql.org/andimarek/date-time",
+});
+builder.addScalarType("JSON", JSONResolver, {
+  description: "Any JSON value (TypeScript: `unknown`).",
+  specifiedByURL: "https://www.rfc-editor.org/rfc/rfc8259",
+});
+builder.addScalarType("JSONObject", JSONObjectResolver, {
+  description: "A JSON object (TypeScript: `Record<string, unknown>`).",
+  specifiedByURL: "https://www.rfc-editor.org/rfc/rfc8259",
+});
 
 builder.queryType({ description: "Reads of the registry's current state and its history." });
 builder.mutationType({

@@ -8,12 +8,26 @@ import {
   isUnionType,
 } from "graphql";
 import { describe, expect, it } from "vitest";
-import { SDL_PATH, printedSchema } from "../../src/cli/printSchema.ts";
+import {
+  POSSIBLE_TYPES_PATH,
+  SDL_PATH,
+  printedPossibleTypes,
+  printedSchema,
+} from "../../src/cli/printSchema.ts";
 import { schema } from "../../src/graphql/schema.ts";
 
 describe("GraphQL schema", () => {
   it("matches the checked-in schema/schema.graphql (run `npm run schema:print` after changing it)", () => {
     expect(readFileSync(SDL_PATH, "utf8")).toBe(printedSchema());
+  });
+
+  it("ships the possible types of every interface and union (schema/possible-types.json)", () => {
+    expect(readFileSync(POSSIBLE_TYPES_PATH, "utf8")).toBe(printedPossibleTypes());
+    const shipped = JSON.parse(printedPossibleTypes()) as Record<string, string[]>;
+    // The shapes caches need: every typed error behind Error, every node type behind Node.
+    expect(shipped.Error).toEqual(expect.arrayContaining(["NotFoundError", "PermissionDeniedError"]));
+    expect(shipped.Node).toEqual(["ModelVersion", "RegisteredModel", "RegistryEvent"]);
+    expect(shipped.CreateRegisteredModelResult).toContain("RegisteredModelPayload");
   });
 
   it("documents every public type, field, argument and enum value", () => {

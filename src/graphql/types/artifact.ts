@@ -18,11 +18,16 @@ import { runCommand } from "../commandResult.ts";
 import { EXPECTED_REVISION_FIELD, ErrorInterface, mutationErrors } from "./errors.ts";
 import { ModelVersionPayloadRef } from "./modelVersion.ts";
 
-builder.addScalarType("SafeInt", SafeIntResolver, {});
+builder.addScalarType("SafeInt", SafeIntResolver, {
+  description:
+    "An integer between -(2^53-1) and 2^53-1, e.g. a size in bytes beyond Int's 32 bits (TypeScript: `number`).",
+  specifiedByURL: "https://tc39.es/ecma262/#sec-number.issafeinteger",
+});
 
 builder.scalarType("Upload", {
   description:
-    "A file sent as a part of a GraphQL multipart request (graphql-multipart-request-spec). Only valid as a variable of such a request.",
+    "A file sent as a part of a GraphQL multipart request. Only valid as a variable of such a request (TypeScript: `File | Blob`; the server never returns one).",
+  specifiedByURL: "https://github.com/jaydenseric/graphql-multipart-request-spec",
   serialize: () => {
     throw new GraphQLError("Upload is an input-only scalar");
   },

@@ -11,16 +11,28 @@ import {
   ValidationError,
 } from "../../domain/errors.ts";
 import type { UnsafeArtifact } from "../../domain/errors.ts";
+import { ERROR_CODES } from "../../http/errorCodes.ts";
+import type { ErrorCode } from "../../http/errorCodes.ts";
 import { builder } from "../builder.ts";
 import { ArtifactVerdictEnum } from "./inspectionEnums.ts";
+
+export const ErrorCodeEnum = builder.enumType("ErrorCode", {
+  description:
+    "Every code a client can receive: `code` of the typed errors in mutation results, `extensions.code` of GraphQL errors, and `error.code` of the HTTP routes. Branch on these, never on messages.",
+  values: Object.fromEntries(
+    Object.entries(ERROR_CODES).map(([code, description]) => [code, { value: code, description }]),
+  ) as Record<ErrorCode, { value: ErrorCode; description: string }>,
+});
 
 export const ErrorInterface = builder.interfaceRef<DomainError>("Error").implement({
   description: "An expected failure of a mutation. Inspect `__typename` for the kind and its extra fields.",
   fields: (t) => ({
     message: t.exposeString("message", { description: "Human-readable explanation." }),
-    code: t.exposeString("code", {
-      description:
-        "Stable machine-readable code: NOT_FOUND, ALREADY_EXISTS, VALIDATION, CONCURRENCY_CONFLICT, INVALID_STATE, UNSAFE_ARTIFACT or PERMISSION_DENIED (artifact errors add theirs).",
+    code: t.field({
+      type: ErrorCodeEnum,
+      description: "Stable machine-readable code of this kind of failure.",
+      // Every DomainError's code is in ERROR_CODES (test/http/errorCodes.unit.test.ts keeps them so).
+      resolve: (error) => error.code as ErrorCode,
     }),
   }),
 });

@@ -27,8 +27,10 @@ export const RegistryEventRef = builder.prismaNode("Event", {
     revision: t.exposeInt("revision", {
       description: "Revision of the model's stream this event produced (1, 2, 3…).",
     }),
-    type: t.exposeString("type", {
+    type: t.field({
+      type: RegistryEventTypeEnum,
       description: "Event type, past tense, e.g. `ModelVersionStageTransitioned`.",
+      resolve: (event) => event.type as RegisteredModelEventType,
     }),
     schemaVersion: t.exposeInt("schemaVersion", {
       description: "Version of the payload schema of this event type.",
