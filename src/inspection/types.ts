@@ -1,22 +1,32 @@
-export type ArtifactFormat =
-  | "ONNX"
-  | "PICKLE"
-  | "JOBLIB"
-  | "PYTORCH"
-  | "TORCHSCRIPT"
-  | "KERAS_H5"
-  | "KERAS"
-  | "TF_SAVEDMODEL"
-  | "TF_GRAPHDEF"
-  | "PMML"
-  | "COREML"
-  | "MLEAP"
-  | "SAFETENSORS"
-  | "GGUF"
-  | "HF_TOKENIZER"
-  | "VOCABULARY"
-  | "NUMPY"
-  | "UNKNOWN";
+export const ARTIFACT_FORMATS = [
+  "ONNX",
+  "PICKLE",
+  "JOBLIB",
+  "PYTORCH",
+  "TORCHSCRIPT",
+  "KERAS_H5",
+  "KERAS",
+  "TF_SAVEDMODEL",
+  "TF_GRAPHDEF",
+  "PMML",
+  "COREML",
+  "MLEAP",
+  "SAFETENSORS",
+  "GGUF",
+  "HF_TOKENIZER",
+  "VOCABULARY",
+  "NUMPY",
+  "UNKNOWN",
+] as const;
+export type ArtifactFormat = (typeof ARTIFACT_FORMATS)[number];
+
+/** A stored format name as clients see it: one this registry no longer knows reads as UNKNOWN. */
+export const knownFormat = (format: string | null): ArtifactFormat | null =>
+  format === null
+    ? null
+    : (ARTIFACT_FORMATS as readonly string[]).includes(format)
+      ? (format as ArtifactFormat)
+      : "UNKNOWN";
 
 export type Verdict = "SAFE" | "SUSPICIOUS" | "DANGEROUS" | "UNSCANNABLE";
 

@@ -177,7 +177,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
       model: name,
       version: 1,
       path: "model.onnx",
-      role: "model",
+      role: "MODEL",
       size: 100_000,
       sha256: digest,
       mediaType: "application/onnx",
@@ -205,7 +205,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     });
     expect(uploaded.status).toBe(201);
     expect(uploaded.json.artifact).toMatchObject({
-      role: "vocabulary",
+      role: "VOCABULARY",
       mediaType: "text/plain; charset=utf-8",
     });
     const listed = await server.gql(

@@ -30,7 +30,8 @@ import {
 import type { ArtifactDeps, ArtifactRecord, VersionSelector } from "../artifactService.ts";
 import { BlobDigestMismatchError, digestCheck } from "../blobIntegrity.ts";
 import type { IntegrityMonitor } from "../blobIntegrity.ts";
-import { ARTIFACTS_PREFIX, artifactUrl } from "../downloadUrl.ts";
+import { artifactRepresentation } from "../artifactRepresentation.ts";
+import { ARTIFACTS_PREFIX } from "../downloadUrl.ts";
 import { ArtifactTooLargeError } from "../errors.ts";
 import { sendDomainError, sendError } from "./httpErrors.ts";
 import { announcedSha256, matchesEtag, parseRange } from "./transferHeaders.ts";
@@ -102,29 +103,6 @@ function contentDisposition(path: string): string {
   const name = path.slice(path.lastIndexOf("/") + 1);
   const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
-}
-
-export function artifactJson(artifact: ArtifactRecord) {
-  return {
-    model: artifact.modelName,
-    version: artifact.version,
-    path: artifact.path,
-    role: artifact.role,
-    size: artifact.size,
-    sha256: artifact.sha256,
-    mediaType: artifact.mediaType,
-    createdAt: artifact.createdAt.toISOString(),
-    createdBy: artifact.createdBy,
-    downloadUrl: artifactUrl(artifact.modelName, artifact.version, artifact.path),
-    // The upload's inspection (null fields when inspection is switched off; verdict null = never inspected).
-    format: artifact.inspection?.format ?? null,
-    formatVersion: artifact.inspection?.formatVersion ?? null,
-    producer: artifact.inspection?.producer ?? null,
-    metadata: artifact.inspection?.metadata ?? null,
-    verdict: artifact.inspection?.verdict ?? null,
-    findings: artifact.inspection?.findings ?? [],
-    inspectedAt: artifact.inspection?.inspectedAt.toISOString() ?? null,
-  };
 }
 
 export interface ArtifactRouteOptions extends ArtifactDeps {
@@ -312,7 +290,7 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
       { model: artifact.modelName, version: artifact.version, path: artifact.path, sha256: artifact.sha256 },
       "artifact bytes restored by an upload of the identical file",
     );
-    const json = artifactJson(artifact);
+    const json = await artifactRepresentation(artifact, blobs);
     sendJson(res, 200, { artifact: json, healed: true }, { location: json.downloadUrl });
   }
 
@@ -352,7 +330,8 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
           modelName: target.modelName,
           version,
           path: target.path,
-          role: headerOf(req, "x-artifact-role"),
+          // As GraphQL names it (MODEL) or lowercase (model): roles are matched case-insensitively.
+          role: headerOf(req, "x-artifact-role")?.toLowerCase() ?? null,
           mediaType: headerOf(req, "content-type"),
           expectedSha256: expected,
         },
@@ -362,7 +341,7 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
     );
     if (result === undefined) return;
     if (result instanceof DomainError) return sendDomainError(req, res, result);
-    const json = artifactJson(result.artifact);
+    const json = await artifactRepresentation(result.artifact, blobs);
     sendJson(
       res,
       201,

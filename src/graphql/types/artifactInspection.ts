@@ -3,14 +3,13 @@
 import { reinspectArtifacts } from "../../artifacts/artifactService.ts";
 import { DomainError } from "../../domain/errors.ts";
 import type { ArtifactInspection, Finding, Producer } from "../../domain/inspection.ts";
-import type { ArtifactFormat } from "../../inspection/types.ts";
+import { knownFormat } from "../../inspection/types.ts";
 import { inspectionFromRow } from "../../projections/modelVersionArtifacts/evolve.ts";
 import type { ArtifactView } from "../../projections/modelVersionArtifacts/evolve.ts";
 import { builder } from "../builder.ts";
 import type { CommandPayload } from "../commandResult.ts";
 import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
 import {
-  ARTIFACT_FORMATS,
   ArtifactFormatEnum,
   ArtifactVerdictEnum,
   FindingSeverityEnum,
@@ -65,11 +64,7 @@ builder.prismaObjectFields("ModelVersionArtifact", (t) => ({
     type: ArtifactFormatEnum,
     nullable: true,
     description: "File format recognised from the content; null until the artifact is inspected.",
-    resolve: (a) => {
-      const format = field(inspectionOf(a), "format");
-      if (format === null) return null;
-      return (ARTIFACT_FORMATS as string[]).includes(format) ? (format as ArtifactFormat) : "UNKNOWN";
-    },
+    resolve: (a) => knownFormat(field(inspectionOf(a), "format")),
   }),
   formatVersion: t.string({
     nullable: true,

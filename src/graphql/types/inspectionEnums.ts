@@ -1,5 +1,6 @@
 // Enums of artifact inspection, shared by the Artifact fields, the signature and UnsafeArtifactError.
 import type { Severity, Verdict } from "../../domain/inspection.ts";
+import { ARTIFACT_FORMATS } from "../../inspection/types.ts";
 import type { ArtifactFormat } from "../../inspection/types.ts";
 import { builder } from "../builder.ts";
 
@@ -24,7 +25,6 @@ const FORMAT_DESCRIPTIONS: Record<ArtifactFormat, string> = {
   UNKNOWN: "Not recognised as a model format.",
 };
 
-export const ARTIFACT_FORMATS = Object.keys(FORMAT_DESCRIPTIONS) as ArtifactFormat[];
 
 export const ArtifactFormatEnum = builder.enumType("ArtifactFormat", {
   description: "File format of an artifact, recognised from its content (the file name only breaks ties).",
