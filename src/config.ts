@@ -162,6 +162,9 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: milliseconds(0).default(10_000),
 });
 
+/** Every environment variable the server reads (docs/configuration.md documents each, in one table). */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
+
 export interface Config {
   host: string;
   port: number;
