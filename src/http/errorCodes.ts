@@ -26,6 +26,10 @@ export const ERROR_CODES = {
     "Too many uploads in progress for this client or for the server (`scope`, `limit`); retry after `Retry-After` seconds.",
   HEADERS_TOO_LARGE: "The request's headers are larger than the server accepts (16 KiB in all).",
   // GraphQL documents
+  PERSISTED_QUERY_NOT_FOUND:
+    "The request names a persisted document by its sha256 (automatic persisted queries) that this server does not hold: send the document along with the hash.",
+  PERSISTED_QUERY_MISMATCH:
+    "The `sha256Hash` of `extensions.persistedQuery` is not the sha256 of the document sent.",
   GRAPHQL_PARSE_FAILED: "The GraphQL document is not valid GraphQL syntax.",
   GRAPHQL_VALIDATION_FAILED: "The GraphQL document does not match the schema.",
   BAD_USER_INPUT: "A variable or argument has a value the schema or the field does not accept.",

@@ -38,6 +38,7 @@ import { requestParseErrorsPlugin } from "./requestParseErrors.ts";
 import { landingPage } from "./landingPage.ts";
 import { operationLimitPlugins } from "./operationLimits.ts";
 import { DEFAULT_ACCESS_POLICY } from "../access/modelAccess.ts";
+import { persistedQueriesPlugin } from "./persistedQueries.ts";
 import type { AccessPolicy } from "../access/modelAccess.ts";
 import { requestAccess } from "../access/scopedReader.ts";
 import { callerOf, nodeHeaders, rememberCaller } from "./requestCaller.ts";
@@ -143,6 +144,7 @@ export function createApp(options: AppOptions): App {
     maskedErrors: true,
     parserAndValidationCache: { documentCache: new DocumentCache(), errorCache: new DocumentCache() },
     plugins: [
+      persistedQueriesPlugin(),
       ...operationLimitPlugins(),
       requestParseErrorsPlugin(),
       csrfPreventionPlugin(),
