@@ -57,4 +57,4 @@ export class PersistedQueryStore {
 }
 
 export const persistedQueriesPlugin = (store = new PersistedQueryStore()): Plugin =>
-  useAPQ({ store }) as Plugin;
+  useAPQ({ store });
