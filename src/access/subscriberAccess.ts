@@ -4,6 +4,10 @@
 // (a model it creates, a grant to it or its team, a revocation) are in the same ordered stream the
 // subscription delivers, so a revoked grant stops delivery exactly from the revocation on, and a
 // new grant starts it, on every instance, without asking the database again.
+//
+// Events a subscription replays from before it started (`after` an older cursor) are history: they
+// are shown as history() would show them now, by the grants read at the start, so a revoked
+// subscriber cannot replay the time it held a grant, and one granted since sees what it can read.
 import type { Db } from "../db/database.ts";
 import { granteeKey } from "../domain/modelPermissions.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
@@ -14,7 +18,15 @@ import { grantedModelsWhere } from "./scopedReader.ts";
 /** Called for every event in log order; true when the subscriber may receive it. */
 export type EventVisibility = (event: RecordedEvent) => boolean;
 
-export async function subscriberVisibility(reader: Db, rights: AccessRights): Promise<EventVisibility> {
+/**
+ * `asOf`: a log position read before the grants are (the grants then include the effect of every
+ * event up to it); the visibility follows grant events from there on.
+ */
+export async function subscriberVisibility(
+  reader: Db,
+  rights: AccessRights,
+  asOf: number,
+): Promise<EventVisibility> {
   if (readsEverything(rights)) return () => true;
   const mine = new Set(rights.granteeKeys);
   // model id -> which of the subscriber's grantee keys hold a grant on it
@@ -33,6 +45,11 @@ export async function subscriberVisibility(reader: Db, rights: AccessRights): Pr
     if (mine.has(key)) add(row.modelId, key);
   }
   return (event) => {
+    if (event.position > asOf) follow(event);
+    return held.has(event.streamId);
+  };
+
+  function follow(event: RecordedEvent) {
     switch (event.type) {
       case "RegisteredModelCreated": {
         const creator = event.data.creatorId;
@@ -53,6 +70,5 @@ export async function subscriberVisibility(reader: Db, rights: AccessRights): Pr
       }
       default:
     }
-    return held.has(event.streamId);
-  };
+  }
 }

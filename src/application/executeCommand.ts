@@ -1,10 +1,12 @@
 // The one application function that runs a command: resolve the stream, load the state it needs,
 // decide, append, project inline, commit, then publish. Resolvers only build commands and call this.
 import type { EventActor } from "../access/actor.ts";
-import { authorizeCommand } from "../access/modelAccess.ts";
+import { authorizeCommand, permissionOn, readsEverything } from "../access/modelAccess.ts";
 import type { AccessRights } from "../access/modelAccess.ts";
 import type { Database, Tx } from "../db/database.ts";
 import { AlreadyExistsError, ConcurrencyError, DomainError, NotFoundError } from "../domain/errors.ts";
+import { granteeKey, includesPermission } from "../domain/modelPermissions.ts";
+import type { GranteeKind, ModelPermission } from "../domain/modelPermissions.ts";
 import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
 import { decide, stateNeeds } from "../domain/registeredModel/decide.ts";
 import { checkStorableText } from "../domain/validation.ts";
@@ -57,13 +59,45 @@ const MAX_ATTEMPTS = 20;
 const modelNotFound = (ref: ModelRef) =>
   new NotFoundError("RegisteredModel", ref.kind === "new" ? ref.modelId : ref.name);
 
-async function resolveStream(tx: Tx, ref: ModelRef): Promise<string | NotFoundError> {
+async function resolveStream(tx: Tx, ref: ModelRef, rights: AccessRights): Promise<string | NotFoundError> {
   if (ref.kind === "new") return ref.modelId;
   const rows = await tx.query<{ id: string }>(
-    "SELECT id FROM registered_models WHERE name = ? AND deleted = ? ORDER BY deleted_at DESC LIMIT 1",
+    "SELECT id FROM registered_models WHERE name = ? AND deleted = ? ORDER BY deleted_at DESC",
     [ref.name, ref.kind === "deleted"],
   );
+  // Several deleted models may share a name. The caller means the most recently deleted one it can
+  // read, the one `registeredModel(name)` shows it: a newer one it cannot read does not exist for
+  // it, and must neither shadow its own model nor betray itself with a NotFoundError.
+  if (rows.length > 1 && !readsEverything(rights)) {
+    const ids = rows.map((r) => r.id);
+    const readable = await firstReadable(tx, ids, rights);
+    if (readable !== null) return readable;
+  }
   return rows[0]?.id ?? modelNotFound(ref);
+}
+
+async function firstReadable(tx: Tx, ids: readonly string[], rights: AccessRights): Promise<string | null> {
+  const grants = await tx.query<{
+    model_id: string;
+    grantee_kind: string;
+    grantee_id: string;
+    permission: string;
+  }>(
+    `SELECT model_id, grantee_kind, grantee_id, permission FROM model_permissions WHERE model_id IN (${ids.map(() => "?").join(", ")})`,
+    [...ids],
+  );
+  for (const id of ids) {
+    const held = Object.fromEntries(
+      grants
+        .filter((g) => g.model_id === id)
+        .map((g) => [
+          granteeKey({ kind: g.grantee_kind as GranteeKind, id: g.grantee_id }),
+          g.permission as ModelPermission,
+        ]),
+    );
+    if (includesPermission(permissionOn(rights, held), "READ")) return id;
+  }
+  return null;
 }
 
 /** Live model names are unique across streams: a rule the single-stream decider cannot see. */
@@ -96,7 +130,7 @@ async function attempt(
   expectedRevision: number | undefined,
 ): Promise<CommandOutcome | DomainError> {
   return deps.db.write(async (tx) => {
-    const streamId = await resolveStream(tx, ref);
+    const streamId = await resolveStream(tx, ref, metadata.rights);
     if (streamId instanceof DomainError) return streamId;
     const needs = stateNeeds(command);
     const views = await loadStreamViews(tx, streamId, needs.versions, needs.versionsInStage);

@@ -80,11 +80,14 @@ export async function liveSubscription<T>(
   let followed: FollowedModels | null = null;
   if (names || modelIds) {
     const where: Prisma.RegisteredModelWhereInput = { name: { in: [...(names ?? [])] }, deleted: false };
-    const live = names ? await ctx.reader.registeredModel.findMany({ where, select: { id: true } }) : [];
+    // Names resolve over every model, not only the ones the caller may read now: access is the
+    // `visible` filter's to decide, event by event, so a model granted later is delivered from its
+    // grant on (as with an id) and one never granted is never delivered.
+    const live = names ? await ctx.db.reader.registeredModel.findMany({ where, select: { id: true } }) : [];
     followed = new FollowedModels(names ?? [], [...live.map((m) => m.id), ...(modelIds ?? [])]);
   }
   // Every event passes the access filter first, filtered or not: its grants may change with it.
-  const visible = await subscriberVisibility(ctx.reader, ctx.rights);
+  const visible = await subscriberVisibility(ctx.reader, ctx.rights, await lastPosition(ctx.db.reader));
   const subscription = ctx.events.subscribe<T>({
     after,
     select: (event) => {

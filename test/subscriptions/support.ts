@@ -221,16 +221,20 @@ export interface SseEvent {
   readonly data: any;
 }
 
-/** GraphQL over SSE (distinct connections mode): POST with Accept: text/event-stream, parse the stream. */
+/**
+ * GraphQL over SSE (distinct connections mode): POST with Accept: text/event-stream, parse the
+ * stream. `headers` carry credentials when the subscriber is not the local administrator.
+ */
 export async function sseSubscribe(
   graphqlUrl: string,
   query: string,
   variables: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
 ) {
   const controller = new AbortController();
   const response = await fetch(graphqlUrl, {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "text/event-stream" },
+    headers: { "content-type": "application/json", accept: "text/event-stream", ...headers },
     body: JSON.stringify({ query, variables }),
     signal: controller.signal,
   });
