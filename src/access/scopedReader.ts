@@ -11,8 +11,8 @@
 // grant on (looked up once per request).
 import type { Db, Prisma } from "../db/database.ts";
 import { NotFoundError, PermissionDeniedError } from "../domain/errors.ts";
-import { granteeKey, granteeOfKey, includesPermission } from "../domain/modelPermissions.ts";
-import type { GranteeKind, ModelPermission } from "../domain/modelPermissions.ts";
+import { granteeOfKey, grantsFrom, includesPermission } from "../domain/modelPermissions.ts";
+import type { ModelPermission } from "../domain/modelPermissions.ts";
 import { accessRights, permissionOn, readsEverything } from "./modelAccess.ts";
 import type { AccessPolicy, AccessRights } from "./modelAccess.ts";
 import type { Caller } from "./principal.ts";
@@ -135,13 +135,10 @@ export async function permissionOnModel(
     select: { permissions: { select: { granteeKind: true, granteeId: true, permission: true } } },
   });
   if (model === null) return null;
-  const grants = Object.fromEntries(
-    model.permissions.map((p) => [
-      granteeKey({ kind: p.granteeKind as GranteeKind, id: p.granteeId }),
-      p.permission as ModelPermission,
-    ]),
+  return permissionOn(
+    access.rights,
+    grantsFrom(model.permissions.map((p) => [p.granteeKind, p.granteeId, p.permission])),
   );
-  return permissionOn(access.rights, grants);
 }
 
 /**

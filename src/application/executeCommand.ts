@@ -5,8 +5,7 @@ import { authorizeCommand, permissionOn, readsEverything } from "../access/model
 import type { AccessRights } from "../access/modelAccess.ts";
 import type { Database, Tx } from "../db/database.ts";
 import { AlreadyExistsError, ConcurrencyError, DomainError, NotFoundError } from "../domain/errors.ts";
-import { granteeKey, includesPermission } from "../domain/modelPermissions.ts";
-import type { GranteeKind, ModelPermission } from "../domain/modelPermissions.ts";
+import { grantsFrom, includesPermission } from "../domain/modelPermissions.ts";
 import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
 import { decide, stateNeeds } from "../domain/registeredModel/decide.ts";
 import { checkStorableText } from "../domain/validation.ts";
@@ -87,13 +86,8 @@ async function firstReadable(tx: Tx, ids: readonly string[], rights: AccessRight
     [...ids],
   );
   for (const id of ids) {
-    const held = Object.fromEntries(
-      grants
-        .filter((g) => g.model_id === id)
-        .map((g) => [
-          granteeKey({ kind: g.grantee_kind as GranteeKind, id: g.grantee_id }),
-          g.permission as ModelPermission,
-        ]),
+    const held = grantsFrom(
+      grants.filter((g) => g.model_id === id).map((g) => [g.grantee_kind, g.grantee_id, g.permission]),
     );
     if (includesPermission(permissionOn(rights, held), "READ")) return id;
   }

@@ -25,6 +25,15 @@ export function granteeOfKey(key: string): Grantee {
   return { kind: key.slice(0, colon) as GranteeKind, id: key.slice(colon + 1) };
 }
 
+/** Grants from stored rows, as (grantee kind, grantee id, permission) triples. */
+export const grantsFrom = (rows: Iterable<readonly [kind: string, id: string, permission: string]>): Grants =>
+  Object.fromEntries(
+    Array.from(rows, ([kind, id, permission]) => [
+      granteeKey({ kind: kind as GranteeKind, id }),
+      permission as ModelPermission,
+    ]),
+  );
+
 /** 0 for no permission, then 1, 2, 3 in the order of MODEL_PERMISSIONS. */
 export const permissionRank = (permission: ModelPermission | null): number =>
   permission === null ? 0 : MODEL_PERMISSIONS.indexOf(permission) + 1;

@@ -3,6 +3,7 @@
 // it, so it ends with its connection on every transport, whatever the transport's own cleanup
 // does: Yoga started subscriptions for POSTs that accept only JSON or multipart/mixed and never
 // ended them once the response was done, and each kept receiving (and queueing) every event.
+import { setMaxListeners } from "node:events";
 import type { ServerResponse } from "node:http";
 import type { WebSocket } from "ws";
 
@@ -16,6 +17,9 @@ function once(
   const known = signals.get(connection);
   if (known) return known;
   const controller = new AbortController();
+  // Every subscription on the connection listens (a WebSocket may carry hundreds, each bounded by
+  // the connection's byte budget): no "possible leak" warning past Node's default of 10.
+  setMaxListeners(0, controller.signal);
   if (isClosed()) controller.abort();
   else onClose(() => controller.abort());
   signals.set(connection, controller.signal);

@@ -8,8 +8,7 @@ import type { SqlValue } from "../db/sql.ts";
 import type { ArtifactRole } from "../domain/artifacts.ts";
 import { versionsTouchedBy } from "../domain/registeredModel/events.ts";
 import type { Metrics, Params, Stage, Tags, VersionStatus } from "../domain/registeredModel/events.ts";
-import { granteeOfKey, granteeKey } from "../domain/modelPermissions.ts";
-import type { GranteeKind, ModelPermission } from "../domain/modelPermissions.ts";
+import { granteeOfKey, grantsFrom } from "../domain/modelPermissions.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import { evolveVersionArtifacts, inspectionFromRow } from "./modelVersionArtifacts/evolve.ts";
 import type { ArtifactView } from "./modelVersionArtifacts/evolve.ts";
@@ -56,12 +55,7 @@ function modelFromRow(row: Row, tags: Row[], aliases: Row[], grants: Row[]): Reg
     lastVersion: rowInt(row.last_version),
     tags: toTags(tags),
     aliases: Object.fromEntries(aliases.map((a) => [str(a.alias), rowInt(a.version)])),
-    grants: Object.fromEntries(
-      grants.map((g) => [
-        granteeKey({ kind: str(g.grantee_kind) as GranteeKind, id: str(g.grantee_id) }),
-        str(g.permission) as ModelPermission,
-      ]),
-    ),
+    grants: grantsFrom(grants.map((g) => [str(g.grantee_kind), str(g.grantee_id), str(g.permission)])),
   };
 }
 
@@ -130,14 +124,17 @@ export async function loadStreamViews(
   versions: readonly number[],
   versionsInStage: Stage | null,
 ): Promise<StreamViews> {
-  const [models, modelTags, aliases, grants] = await Promise.all([
-    tx.query("SELECT * FROM registered_models WHERE id = ?", [streamId]),
-    tx.query("SELECT key, value FROM registered_model_tags WHERE model_id = ?", [streamId]),
-    tx.query("SELECT alias, version FROM model_aliases WHERE model_id = ?", [streamId]),
-    tx.query("SELECT grantee_kind, grantee_id, permission FROM model_permissions WHERE model_id = ?", [
-      streamId,
-    ]),
+  // One after another: a transaction is one connection, which runs one statement at a time anyway
+  // (pg only queued concurrent ones, and will refuse them in its next major version).
+  const models = await tx.query("SELECT * FROM registered_models WHERE id = ?", [streamId]);
+  const modelTags = await tx.query("SELECT key, value FROM registered_model_tags WHERE model_id = ?", [
+    streamId,
   ]);
+  const aliases = await tx.query("SELECT alias, version FROM model_aliases WHERE model_id = ?", [streamId]);
+  const grants = await tx.query(
+    "SELECT grantee_kind, grantee_id, permission FROM model_permissions WHERE model_id = ?",
+    [streamId],
+  );
   const conditions: string[] = [];
   const params: SqlValue[] = [streamId];
   if (versions.length > 0) {
@@ -156,19 +153,18 @@ export async function loadStreamViews(
           params,
         );
   const ids = versionRows.map((r) => str(r.id));
-  const [versionTags, artifactRows] =
+  const inVersions = `version_id IN (${placeholders(ids.length)})`;
+  const versionTags =
     ids.length === 0
-      ? [[], []]
-      : await Promise.all([
-          tx.query(
-            `SELECT version_id, key, value FROM model_version_tags WHERE version_id IN (${placeholders(ids.length)})`,
-            ids,
-          ),
-          tx.query(
-            `SELECT * FROM model_version_artifacts WHERE version_id IN (${placeholders(ids.length)}) ORDER BY created_at, path`,
-            ids,
-          ),
-        ]);
+      ? []
+      : await tx.query(`SELECT version_id, key, value FROM model_version_tags WHERE ${inVersions}`, ids);
+  const artifactRows =
+    ids.length === 0
+      ? []
+      : await tx.query(
+          `SELECT * FROM model_version_artifacts WHERE ${inVersions} ORDER BY created_at, path`,
+          ids,
+        );
   const tagsByVersion = groupBy(versionTags, "version_id");
   const artifactsByVersion = groupBy(artifactRows, "version_id");
 

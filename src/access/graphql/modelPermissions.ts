@@ -2,7 +2,7 @@
 // it), what the caller holds (`myPermission`, so interfaces can hide what it may not do), and the
 // mutations that grant and revoke. Grants are commands on the model's stream like any other change.
 import { PermissionDeniedError, ValidationError } from "../../domain/errors.ts";
-import { MODEL_PERMISSIONS, granteeKey, includesPermission } from "../../domain/modelPermissions.ts";
+import { MODEL_PERMISSIONS, grantsFrom, includesPermission } from "../../domain/modelPermissions.ts";
 import type { Grantee, Grants, ModelPermission } from "../../domain/modelPermissions.ts";
 import { builder } from "../../graphql/builder.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
@@ -34,12 +34,7 @@ const GranteeKindEnum = builder.enumType("GranteeKind", {
 });
 
 const toGrants = (rows: readonly { granteeKind: string; granteeId: string; permission: string }[]): Grants =>
-  Object.fromEntries(
-    rows.map((r) => [
-      granteeKey({ kind: r.granteeKind as Grantee["kind"], id: r.granteeId }),
-      r.permission as ModelPermission,
-    ]),
-  );
+  grantsFrom(rows.map((r) => [r.granteeKind, r.granteeId, r.permission]));
 
 export const ModelPermissionGrantRef = builder.prismaObject("ModelPermission", {
   name: "ModelPermissionGrant",
