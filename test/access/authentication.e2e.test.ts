@@ -1,97 +1,20 @@
 // Authentication at the edge, end to end on both providers: with AUTH=required every transport
 // (GraphQL POST and GET, SSE, multipart uploads, artifact PUT/GET/HEAD, graphql-ws) refuses a caller
 // without valid credentials, and accepts an API token and an SSO access token; every event records
-// who caused it and with which credential. SSO keys and the JWKS endpoint are made here, on 127.0.0.1.
+// who caused it and with which credential. The SSO issuer (keys, JWKS on 127.0.0.1) is test/support/oidcIssuer.ts.
 import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { SignJWT, exportJWK, generateKeyPair } from "jose";
-import type { JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { createSsoVerifier } from "../../src/access/sso.ts";
-import type { OidcConfig } from "../../src/access/sso.ts";
 import { providers } from "../support/databases.ts";
+import { ISSUER, oidcConfig, signer, startIssuer } from "../support/oidcIssuer.ts";
+import type { Issuer } from "../support/oidcIssuer.ts";
 import { InMemoryPrincipalDirectory, principal } from "../support/principalDirectory.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { wsClient } from "../subscriptions/support.ts";
-
-const ISSUER = "https://id.registro.test";
-const AUDIENCE = "registro";
-const NOW_S = () => Math.floor(Date.now() / 1000);
-
-type Keys = Awaited<ReturnType<typeof generateKeyPair>>;
-
-interface Issuer {
-  readonly rsa: Keys;
-  readonly ec: Keys;
-  readonly stranger: Keys;
-  readonly jwks: { keys: JWK[] };
-  readonly jwksUrl: string;
-  close(): Promise<void>;
-}
-
-async function startIssuer(): Promise<Issuer> {
-  const rsa = await generateKeyPair("RS256");
-  const ec = await generateKeyPair("ES256");
-  const stranger = await generateKeyPair("RS256");
-  const jwks = {
-    keys: [
-      { ...(await exportJWK(rsa.publicKey)), kid: "rsa-1", alg: "RS256", use: "sig" },
-      { ...(await exportJWK(ec.publicKey)), kid: "ec-1", alg: "ES256", use: "sig" },
-    ],
-  };
-  const server = http.createServer((_req, res) => {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify(jwks));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    rsa,
-    ec,
-    stranger,
-    jwks,
-    jwksUrl: `http://127.0.0.1:${port}/jwks.json`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-interface TokenOptions {
-  readonly key?: Keys["privateKey"];
-  readonly alg?: string;
-  readonly kid?: string;
-  readonly issuer?: string;
-  readonly audience?: string;
-  readonly expiresAt?: number;
-  readonly claims?: Record<string, unknown>;
-}
-
-function signer(issuer: Issuer) {
-  return (options: TokenOptions = {}) =>
-    new SignJWT({ email: "sam@example.com", name: "Sam Sso", groups: ["ml"], ...options.claims })
-      .setProtectedHeader({ alg: options.alg ?? "RS256", kid: options.kid ?? "rsa-1" })
-      .setSubject("sam")
-      .setJti(`jti-${Math.random().toString(36).slice(2)}`)
-      .setIssuer(options.issuer ?? ISSUER)
-      .setAudience(options.audience ?? AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime(options.expiresAt ?? NOW_S() + 600)
-      .sign(options.key ?? issuer.rsa.privateKey);
-}
-
-const oidcConfig = (issuer: Issuer, overrides: Partial<OidcConfig> = {}): OidcConfig => ({
-  issuer: ISSUER,
-  audience: AUDIENCE,
-  jwksUrl: issuer.jwksUrl,
-  clockSkewSeconds: 30,
-  algorithms: ["RS256", "EdDSA"],
-  groupsClaim: "groups",
-  ...overrides,
-});
 
 describe("SSO access tokens (jose against a JWKS served on 127.0.0.1)", () => {
   let issuer: Issuer;
