@@ -22,6 +22,7 @@ import { defaultInspectionWorkers } from "./config.ts";
 import type { ArtifactConfig, DatabaseConfig } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
 import type { Database } from "./db/database.ts";
+import { includesPermission } from "./domain/modelPermissions.ts";
 import type { ModelPermission } from "./domain/modelPermissions.ts";
 import { migrate } from "./db/migrate.ts";
 import { startLiveEvents } from "./subscriptions/liveEvents.ts";
@@ -193,9 +194,12 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       limits,
       uploads,
       logger: options.logger,
-      mayWrite: async (req, modelName) =>
-        (await writeRefusal(requestAccess(db.reader, accessPolicy, callerOf(req)), modelName, "upload")) ===
-        null,
+      mayWrite: async (req, modelName) => {
+        const access = requestAccess(db.reader, accessPolicy, callerOf(req));
+        return modelName === undefined
+          ? includesPermission(access.rights.ceiling, "EDIT")
+          : (await writeRefusal(access, modelName, "upload")) === null;
+      },
     }),
     bodyDeadline,
   });

@@ -13,8 +13,8 @@ export type UploadedFile =
     }
   /** The client announced a sha256 for the part and the bytes did not match it: nothing was stored. */
   | { readonly kind: "digestMismatch"; readonly expected: string; readonly actual: string }
-  /** The caller may not write to the model the part is for: nothing was stored. */
-  | { readonly kind: "withheld"; readonly modelName: string };
+  /** The caller may not write to the model the part is for (null: to any model): nothing was stored. */
+  | { readonly kind: "withheld"; readonly modelName: string | null };
 
 const KEY = randomBytes(32);
 const TOKEN_TTL_MS = 60 * 60 * 1000;

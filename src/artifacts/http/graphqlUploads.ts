@@ -160,8 +160,11 @@ export interface GraphQLUploadOptions {
   readonly logger: Logger;
   /** Caps concurrent uploads per client and in total. */
   readonly uploads: UploadSlots;
-  /** Whether the request's caller may write to this model (checked before a part's bytes are stored). */
-  readonly mayWrite: (req: IncomingMessage, modelName: string) => Promise<boolean>;
+  /**
+   * Whether the request's caller may write to this model (checked before a part's bytes are stored);
+   * for a part with no model named next to it, whether it may write to any model at all.
+   */
+  readonly mayWrite: (req: IncomingMessage, modelName: string | undefined) => Promise<boolean>;
 }
 
 /** Handles multipart POSTs to /graphql (returns false for anything else, which Yoga then serves). */
@@ -250,12 +253,14 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
       }
       const ops = operations;
       // Bytes for a model the caller may not write to are never stored: the mutation then answers
-      // NotFoundError or PermissionDeniedError, as it would without a file.
-      const permitted = modelName === undefined ? Promise.resolve(true) : options.mayWrite(req, modelName);
+      // NotFoundError or PermissionDeniedError, as it would without a file. When the model is not
+      // named next to the part (the input written into the document, only the file a variable), a
+      // caller who may write to no model at all stores nothing either.
       stored.push(
-        permitted
+        options
+          .mayWrite(req, modelName)
           .then((ok) => {
-            if (ok || modelName === undefined)
+            if (ok)
               return blobs
                 .put(stream, {
                   ...(expected ? { expectedSha256: expected } : {}),
@@ -270,7 +275,7 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
                   filename: info.filename ?? "",
                 }));
             discard();
-            return { kind: "withheld", modelName } satisfies UploadedFile;
+            return { kind: "withheld", modelName: modelName ?? null } satisfies UploadedFile;
           })
           .then(
             (file): UploadedFile => file,
