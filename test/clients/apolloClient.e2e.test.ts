@@ -6,16 +6,16 @@
 // Clients see the same GraphQL on every database, so this runs on SQLite only; the API's behaviour
 // on both providers is covered by the GraphQL and subscription suites.
 import { createHash } from "node:crypto";
-import { format } from "node:util";
 import { ApolloClient, ApolloLink, gql, HttpLink, InMemoryCache } from "@apollo/client";
 import { PersistedQueryLink } from "@apollo/client/link/persisted-queries";
 import { firstValueFrom } from "rxjs";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { eventually } from "../subscriptions/support.ts";
 import { createRegistroClient } from "./apolloSetup.ts";
+import { recordingFetch, warningsDuring } from "./support.ts";
 
 const CREATE_MODEL = gql`
   mutation CreateModel($name: String!) {
@@ -122,31 +122,6 @@ const cachedVersion = (apollo: ApolloClient, id: string) =>
     id: apollo.cache.identify({ __typename: "ModelVersion", id }),
     fragment: VERSION_FIELDS,
   });
-
-/** A fetch that records what it sends and what it is answered, for assertions on the wire. */
-function recordingFetch() {
-  const exchanges: { method: string; url: string; body: any; status: number; answer: any }[] = [];
-  const recorder: typeof fetch = async (input, init) => {
-    const response = await fetch(input, init);
-    const url = input instanceof Request ? input.url : String(input);
-    const body = typeof init?.body === "string" ? JSON.parse(init.body) : null;
-    const answer = await response.clone().json();
-    exchanges.push({ method: init?.method ?? "GET", url, body, status: response.status, answer });
-    return response;
-  };
-  return { fetch: recorder, exchanges };
-}
-
-/** Runs `action`, returning what Apollo warned meanwhile (kept out of the test output). */
-async function warningsDuring<T>(action: () => Promise<T>): Promise<[T, string[]]> {
-  const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
-  try {
-    const result = await action();
-    return [result, warn.mock.calls.map((args) => format(...args))];
-  } finally {
-    warn.mockRestore();
-  }
-}
 
 /** The control: a plain HTTP client whose cache was not given possibleTypes. */
 function clientWithoutPossibleTypes(url: string, fetch: typeof globalThis.fetch) {
