@@ -10,7 +10,9 @@ import { isInterfaceType, isUnionType, printSchema } from "graphql";
 import { schema } from "../graphql/schema.ts";
 
 export const SDL_PATH = fileURLToPath(new URL("../../schema/schema.graphql", import.meta.url));
-export const POSSIBLE_TYPES_PATH = fileURLToPath(new URL("../../schema/possible-types.json", import.meta.url));
+export const POSSIBLE_TYPES_PATH = fileURLToPath(
+  new URL("../../schema/possible-types.json", import.meta.url),
+);
 
 export const printedSchema = () => `${printSchema(schema)}\n`;
 

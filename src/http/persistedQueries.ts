@@ -56,5 +56,4 @@ export class PersistedQueryStore {
   }
 }
 
-export const persistedQueriesPlugin = (store = new PersistedQueryStore()): Plugin =>
-  useAPQ({ store });
+export const persistedQueriesPlugin = (store = new PersistedQueryStore()): Plugin => useAPQ({ store });

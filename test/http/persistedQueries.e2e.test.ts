@@ -23,7 +23,7 @@ describe("automatic persisted queries", () => {
       headers: { "content-type": "application/json", accept: "application/graphql-response+json" },
       body: JSON.stringify(body),
     });
-    return { status: response.status, body: (await response.json()) };
+    return { status: response.status, body: await response.json() };
   }
 
   it("asks for the document once, then answers the hash alone, over POST and GET", async () => {

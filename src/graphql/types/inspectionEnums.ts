@@ -25,7 +25,6 @@ const FORMAT_DESCRIPTIONS: Record<ArtifactFormat, string> = {
   UNKNOWN: "Not recognised as a model format.",
 };
 
-
 export const ArtifactFormatEnum = builder.enumType("ArtifactFormat", {
   description: "File format of an artifact, recognised from its content (the file name only breaks ties).",
   values: Object.fromEntries(
