@@ -9,7 +9,11 @@ import type { ArtifactView } from "../../projections/modelVersionArtifacts/evolv
 import { builder } from "../builder.ts";
 import type { CommandPayload } from "../commandResult.ts";
 import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
-import { ArtifactFormatEnum, ArtifactVerdictEnum, FindingSeverityEnum } from "./inspectionEnums.ts";
+import {
+  ArtifactFormatEnum,
+  ArtifactVerdictEnum,
+  FindingSeverityEnum,
+} from "./inspectionEnums.ts";
 import { ModelVersionPayloadRef } from "./modelVersion.ts";
 
 type Inspected = ArtifactView["inspection"];
