@@ -151,8 +151,8 @@ describe("Apollo Client against Registro", () => {
       },
     });
 
-    // With an `update` function (as with refetchQueries), Apollo hands it, and returns, the
-    // mutation result as read back from the cache rather than the network answer.
+    // Apollo writes a mutation's answer to the cache and returns it (and hands it to `update`) as
+    // read back from there: this is the typed error as the normalized cache holds it.
     const seenByUpdate: unknown[] = [];
     const duplicate = await apollo.mutate({
       mutation: CREATE_MODEL,
