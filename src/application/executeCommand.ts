@@ -4,9 +4,20 @@ import type { EventActor } from "../access/actor.ts";
 import { authorizeCommand } from "../access/modelAccess.ts";
 import type { AccessRights } from "../access/modelAccess.ts";
 import type { Database, Tx } from "../db/database.ts";
-import { AlreadyExistsError, ConcurrencyError, DomainError, NotFoundError } from "../domain/errors.ts";
-import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
-import { decide, stateNeeds } from "../domain/registeredModel/decide.ts";
+import {
+  AlreadyExistsError,
+  ConcurrencyError,
+  DomainError,
+  NotFoundError,
+  PermissionDeniedError,
+  ValidationError,
+} from "../domain/errors.ts";
+import type { ErrorClass } from "../domain/errors.ts";
+import type {
+  RegisteredModelCommand,
+  RegisteredModelCommandType,
+} from "../domain/registeredModel/commands.ts";
+import { decide, decisionErrors, stateNeeds } from "../domain/registeredModel/decide.ts";
 import { checkStorableText } from "../domain/validation.ts";
 import {
   applyEvents,
@@ -148,6 +159,33 @@ export async function executeCommand(
     if (!(outcome instanceof DomainError)) deps.onCommitted?.(outcome.events);
     return outcome;
   });
+}
+
+/** Commands that claim a live model name, which another stream may hold (see nameTaken). */
+const CLAIMS_NAME: ReadonlySet<RegisteredModelCommandType> = new Set([
+  "CreateRegisteredModel",
+  "RenameRegisteredModel",
+  "RestoreRegisteredModel",
+]);
+
+/**
+ * Every DomainError class executeCommand can return for a command of this type: the rule's own
+ * (decisionErrors) and what running it adds. GraphQL result unions are built from this list.
+ */
+export function commandErrors(type: RegisteredModelCommandType): readonly ErrorClass[] {
+  const namesModel = type !== "CreateRegisteredModel";
+  return [
+    ...new Set([
+      ...decisionErrors(type),
+      // A named model: a name no database can hold (badName), then missing or unreadable.
+      ...(namesModel ? [ValidationError, NotFoundError] : []),
+      // authorizeCommand, for every command.
+      PermissionDeniedError,
+      // A stale expectedRevision, or a race lost MAX_ATTEMPTS times.
+      ConcurrencyError,
+      ...(CLAIMS_NAME.has(type) ? [AlreadyExistsError] : []),
+    ]),
+  ];
 }
 
 /** Thrown inside an attempt to have it re-run from a fresh read (a lost race on a unique index). */

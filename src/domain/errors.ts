@@ -6,6 +6,9 @@ export abstract class DomainError extends Error {
   abstract readonly code: string;
 }
 
+/** One kind of expected failure; commands and mutations declare which they can return. */
+export type ErrorClass = new (...args: never[]) => DomainError;
+
 export class NotFoundError extends DomainError {
   readonly code = "NOT_FOUND";
   constructor(

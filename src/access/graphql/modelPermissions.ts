@@ -1,14 +1,14 @@
 // Per-model permissions in GraphQL: who holds what on a model (`permissions`, for those who manage
 // it), what the caller holds (`myPermission`, so interfaces can hide what it may not do), and the
 // mutations that grant and revoke. Grants are commands on the model's stream like any other change.
-import { PermissionDeniedError, ValidationError } from "../../domain/errors.ts";
+import { ValidationError } from "../../domain/errors.ts";
 import { MODEL_PERMISSIONS, granteeKey, includesPermission } from "../../domain/modelPermissions.ts";
 import type { Grantee, Grants, ModelPermission } from "../../domain/modelPermissions.ts";
 import { builder } from "../../graphql/builder.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import { runCommand } from "../../graphql/commandResult.ts";
 import { RegisteredModelPayloadRef } from "../../graphql/types/registeredModel.ts";
-import { EXPECTED_REVISION_FIELD, mutationErrors } from "../../graphql/types/errors.ts";
+import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "../../graphql/types/errors.ts";
 import { permissionOn } from "../modelAccess.ts";
 import { deniedQuery } from "./caller.ts";
 
@@ -138,7 +138,8 @@ builder.mutationFields((t) => ({
     type: RegisteredModelPayloadRef,
     description:
       "Gives a principal or a team a permission on a model, replacing the one it held. Needs MANAGE on the model.",
-    errors: mutationErrors("GrantModelPermission", [PermissionDeniedError]),
+    // The resolver refuses a missing or doubled grantee, or one that does not exist, as ValidationError.
+    errors: commandMutationErrors("GrantModelPermission", "GrantModelPermission", [ValidationError]),
     args: {
       input: t.arg({
         description: "The command input.",
@@ -170,7 +171,7 @@ builder.mutationFields((t) => ({
     type: RegisteredModelPayloadRef,
     description:
       "Takes away the permission a principal or team holds on a model (it keeps what its role, its teams and the default give). Needs MANAGE on the model.",
-    errors: mutationErrors("RevokeModelPermission", [PermissionDeniedError]),
+    errors: commandMutationErrors("RevokeModelPermission", "RevokeModelPermission", [ValidationError]),
     args: {
       input: t.arg({
         description: "The command input.",

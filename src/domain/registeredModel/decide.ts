@@ -1,9 +1,10 @@
 // decide(command, state) -> events | error: a dispatcher over one rule per command. Each rule lives
 // in ./rules/ in the file of its family (models, permissions, versions, stages and aliases,
 // artifacts), with the errors it can return declared next to it.
-import { ValidationError } from "../errors.ts";
+import type { ErrorClass } from "../errors.ts";
 import { checkTextDeep } from "../validation.ts";
 import type { RegisteredModelCommand, RegisteredModelCommandType } from "./commands.ts";
+import { STAGES } from "./events.ts";
 import type { Stage } from "./events.ts";
 import type { RegisteredModelState } from "./state.ts";
 import {
@@ -13,7 +14,7 @@ import {
   inspectModelVersionArtifacts,
   setModelVersionSignature,
 } from "./rules/artifacts.ts";
-import type { CommandRule, Decision, ErrorClass } from "./rules/commandRule.ts";
+import type { CommandRule, Decision } from "./rules/commandRule.ts";
 import {
   createRegisteredModel,
   deleteRegisteredModel,
@@ -39,7 +40,7 @@ import {
   updateModelVersion,
 } from "./rules/versions.ts";
 
-export type { Decision, ErrorClass } from "./rules/commandRule.ts";
+export type { Decision } from "./rules/commandRule.ts";
 
 type Rules = {
   readonly [T in RegisteredModelCommandType]: CommandRule<Extract<RegisteredModelCommand, { type: T }>>;
@@ -85,10 +86,12 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
   return rule.decide(command, state);
 }
 
-/** Every DomainError class `decide` can return for a command of this type. */
-export function decisionErrors(type: RegisteredModelCommandType): readonly ErrorClass[] {
-  return [...new Set([ValidationError, ...ruleFor(type).errors])];
-}
+/**
+ * Every DomainError class `decide` can return for a command of this type. Refused text is a
+ * ValidationError, which every rule of a command that carries text declares.
+ */
+export const decisionErrors = (type: RegisteredModelCommandType): readonly ErrorClass[] =>
+  ruleFor(type).errors;
 
 /**
  * What part of the stream state a command needs. The application loads exactly this from the
@@ -105,7 +108,11 @@ export function stateNeeds(command: RegisteredModelCommand): StateNeeds {
     case "TransitionModelVersionStage":
       return {
         versions: [command.data.version],
-        versionsInStage: command.data.archiveExistingVersions ? command.data.stage : null,
+        // A stage that is none of STAGES is refused by the rule; it must not reach a query first.
+        versionsInStage:
+          command.data.archiveExistingVersions && STAGES.includes(command.data.stage)
+            ? command.data.stage
+            : null,
       };
     case "UpdateModelVersion":
     case "LogModelVersionMetrics":

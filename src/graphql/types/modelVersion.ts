@@ -1,5 +1,6 @@
 // ModelVersion: the object type, its queries, and the mutations that change versions, stages and aliases.
 import type { Prisma } from "../../db/database.ts";
+import type { RegisteredModelCommandType } from "../../domain/registeredModel/commands.ts";
 import type { Metrics, Params, Stage, VersionStatus } from "../../domain/registeredModel/events.ts";
 import { builder } from "../builder.ts";
 import type { Event } from "../../db/generated/sqlite/client.ts";
@@ -17,7 +18,7 @@ import {
   tagWhere,
   tagsSelection,
 } from "./common.ts";
-import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
+import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
 
 export const ModelVersionRef = builder.prismaNode("ModelVersion", {
   description:
@@ -236,7 +237,7 @@ export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVe
 });
 
 const expectedRevision = EXPECTED_REVISION_FIELD;
-const errors = (name: string) => mutationErrors(name);
+const errors = (command: RegisteredModelCommandType) => commandMutationErrors(command, command);
 
 /** Input fields every version mutation shares: which version, and optional optimistic concurrency. */
 const versionFields = (f: Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0]) => ({

@@ -2,10 +2,11 @@
 import { randomUUID } from "node:crypto";
 import { builder } from "../builder.ts";
 import type { Event } from "../../db/generated/sqlite/client.ts";
+import type { RegisteredModelCommandType } from "../../domain/registeredModel/commands.ts";
 import { modelRowFromView, needsNoRelations, runCommand } from "../commandResult.ts";
 import type { CommandPayload } from "../commandResult.ts";
 import { OrderDirection, StageEnum, TagFilter, TagInput, TagRef, tagWhere, tagsSelection } from "./common.ts";
-import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
+import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
 
 export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
   description: "A named model and everything registered under it: versions, tags, aliases and history.",
@@ -237,7 +238,7 @@ const modelNameInput = (name: string, description: string) =>
     }),
   });
 
-const errors = (name: string) => mutationErrors(name);
+const errors = (command: RegisteredModelCommandType) => commandMutationErrors(command, command);
 
 builder.mutationFields((t) => ({
   createRegisteredModel: t.field({

@@ -1,15 +1,13 @@
 // The shape of one command's rule: how it decides, and every error it can decide. The dispatcher
 // (../decide.ts) holds one rule per command type; the GraphQL result unions are derived from `errors`.
 import { NotFoundError } from "../../errors.ts";
-import type { DomainError } from "../../errors.ts";
+import type { DomainError, ErrorClass } from "../../errors.ts";
 import type { RegisteredModelCommand } from "../commands.ts";
 import type { RegisteredModelEvent } from "../events.ts";
 import type { RegisteredModelState } from "../state.ts";
 
 /** The events a command appends, or why it is refused. */
 export type Decision = RegisteredModelEvent[] | DomainError;
-
-export type ErrorClass = new (...args: never[]) => DomainError;
 
 export interface CommandRule<C extends RegisteredModelCommand> {
   /**

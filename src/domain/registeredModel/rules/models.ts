@@ -87,7 +87,7 @@ export const setRegisteredModelTag: CommandRule<SetRegisteredModelTag> = onLiveM
 });
 
 export const deleteRegisteredModelTag: CommandRule<DeleteRegisteredModelTag> = onLiveModel({
-  errors: [NotFoundError],
+  errors: [ValidationError, NotFoundError],
   decide(command, state) {
     const { key } = command.data;
     if (!Object.hasOwn(state.tags, key)) return new NotFoundError("Tag", `${state.name} tag '${key}'`);

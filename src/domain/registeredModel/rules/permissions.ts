@@ -21,7 +21,7 @@ export const grantModelPermission: CommandRule<GrantModelPermission> = onLiveMod
 });
 
 export const revokeModelPermission: CommandRule<RevokeModelPermission> = onLiveModel({
-  errors: [NotFoundError],
+  errors: [ValidationError, NotFoundError],
   decide(command, state) {
     const { grantee } = command.data;
     const key = granteeKey(grantee);

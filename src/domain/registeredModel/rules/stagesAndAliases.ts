@@ -124,7 +124,7 @@ export const setRegisteredModelAlias: CommandRule<SetRegisteredModelAlias> = onL
 });
 
 export const deleteRegisteredModelAlias: CommandRule<DeleteRegisteredModelAlias> = onLiveModel({
-  errors: [NotFoundError],
+  errors: [ValidationError, NotFoundError],
   decide(command, state) {
     const { alias } = command.data;
     const version = Object.hasOwn(state.aliases, alias) ? state.aliases[alias] : undefined;
