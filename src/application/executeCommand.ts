@@ -120,6 +120,8 @@ async function attempt(
 
     const decision = decide(command, decisionState(views));
     if (decision instanceof DomainError) return decision;
+    // Nothing would change (a retry, or a repeat): success, with nothing appended or published.
+    if (decision.length === 0) return { modelId: streamId, events: [], views };
     const conflict = await nameTaken(tx, command, views);
     if (conflict) return conflict;
 
@@ -156,7 +158,7 @@ export async function executeCommand(
   if (badName) return badName;
   return retryConflicts(async () => {
     const outcome = await attempt(deps, ref, command, metadata, expectedRevision);
-    if (!(outcome instanceof DomainError)) deps.onCommitted?.(outcome.events);
+    if (!(outcome instanceof DomainError) && outcome.events.length > 0) deps.onCommitted?.(outcome.events);
     return outcome;
   });
 }

@@ -34,3 +34,13 @@ export function errorSelection(mutation: string): string {
       .map((name) => `... on ${name} { ${ERROR_FIELDS[name]} }`),
   ].join(" ");
 }
+
+/** The payload type of a mutation's union (the member that is not an error). */
+export function payloadType(mutation: string): string {
+  const field = schema.getMutationType()?.getFields()[mutation];
+  const result = field && getNamedType(field.type);
+  if (!result || !isUnionType(result)) throw new Error(`${mutation} does not return a union`);
+  const payload = result.getTypes().find((t) => !t.getInterfaces().some((i) => i.name === "Error"));
+  if (!payload) throw new Error(`${mutation} has no payload type`);
+  return payload.name;
+}

@@ -115,7 +115,10 @@ function granteeOf(input: {
   return principal !== null ? { kind: "PRINCIPAL", id: principal } : { kind: "TEAM", id: team ?? "" };
 }
 
-/** A grant must name someone who exists: a typo would otherwise sit in the model's history forever. */
+/**
+ * A grant or revocation must name someone who exists: a typo would otherwise sit in the model's
+ * history forever, or revoke nothing without a word.
+ */
 async function requireGrantee(ctx: GraphQLContext, grantee: Grantee): Promise<void> {
   const found =
     grantee.kind === "PRINCIPAL"
@@ -137,7 +140,7 @@ builder.mutationFields((t) => ({
   grantModelPermission: t.field({
     type: RegisteredModelPayloadRef,
     description:
-      "Gives a principal or a team a permission on a model, replacing the one it held. Needs MANAGE on the model.",
+      "Gives a principal or a team a permission on a model, replacing the one it held (the one it holds changes nothing). Needs MANAGE on the model.",
     // The resolver refuses a missing or doubled grantee, or one that does not exist, as ValidationError.
     errors: commandMutationErrors("GrantModelPermission", "GrantModelPermission", [ValidationError]),
     args: {
@@ -170,7 +173,7 @@ builder.mutationFields((t) => ({
   revokeModelPermission: t.field({
     type: RegisteredModelPayloadRef,
     description:
-      "Takes away the permission a principal or team holds on a model (it keeps what its role, its teams and the default give). Needs MANAGE on the model.",
+      "Takes away the permission a principal or team holds on a model (it keeps what its role, its teams and the default give). Without a grant to take, nothing changes. Needs MANAGE on the model.",
     errors: commandMutationErrors("RevokeModelPermission", "RevokeModelPermission", [ValidationError]),
     args: {
       input: t.arg({
@@ -186,12 +189,16 @@ builder.mutationFields((t) => ({
         }),
       }),
     },
-    resolve: (_root, { input }, ctx) =>
-      runCommand(
+    resolve: async (_root, { input }, ctx) => {
+      const grantee = granteeOf(input);
+      // Revoking what is not held changes nothing, so a mistyped id would pass unnoticed.
+      await requireGrantee(ctx, grantee);
+      return runCommand(
         ctx,
         { kind: "live", name: input.name },
-        { type: "RevokeModelPermission", data: { grantee: granteeOf(input) } },
+        { type: "RevokeModelPermission", data: { grantee } },
         input.expectedRevision,
-      ),
+      );
+    },
   }),
 }));

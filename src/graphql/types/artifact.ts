@@ -271,7 +271,7 @@ builder.mutationFields((t) => ({
   finalizeModelVersion: t.field({
     type: ModelVersionPayloadRef,
     description:
-      "Completes a PENDING_REGISTRATION version: it becomes READY and its artifact set is frozen (what is promoted is exactly what is served). Needs at least one artifact.",
+      "Completes a PENDING_REGISTRATION version: it becomes READY and its artifact set is frozen (what is promoted is exactly what is served). Needs at least one artifact. A READY version changes nothing.",
     errors: commandMutationErrors("FinalizeModelVersion", "FinalizeModelVersion"),
     args: {
       input: t.arg({
@@ -299,7 +299,7 @@ builder.mutationFields((t) => ({
   failModelVersionRegistration: t.field({
     type: ModelVersionPayloadRef,
     description:
-      "Abandons a PENDING_REGISTRATION version: it becomes FAILED_REGISTRATION and can never be promoted. Its artifacts stay in its history and in storage, like a deleted version's.",
+      "Abandons a PENDING_REGISTRATION version: it becomes FAILED_REGISTRATION and can never be promoted. Its artifacts stay in its history and in storage, like a deleted version's. A FAILED_REGISTRATION version changes nothing (its first reason stays).",
     errors: commandMutationErrors("FailModelVersionRegistration", "FailModelVersionRegistration"),
     args: {
       input: t.arg({

@@ -166,7 +166,7 @@ builder.mutationFields((t) => ({
   setModelVersionSignature: t.field({
     type: ModelVersionPayloadRef,
     description:
-      "Sets a version's signature explicitly (any non-deleted version). A user-set signature wins: inspection never replaces it.",
+      "Sets a version's signature explicitly (any non-deleted version). A user-set signature wins: inspection never replaces it. The user-set signature it has changes nothing.",
     // The resolver's own refusals of the input's shape are ValidationErrors, which the command has too.
     errors: commandMutationErrors("SetModelVersionSignature", "SetModelVersionSignature", [ValidationError]),
     args: {

@@ -213,7 +213,7 @@ export const RegisteredModelPayloadRef = builder
       }),
       events: t.prismaField({
         type: ["Event"],
-        description: "Events appended by this change, in order.",
+        description: "Events appended by this change, in order; empty when it changed nothing (a retry).",
         resolve: (query, payload, _args, ctx) =>
           needsNoRelations(query)
             ? (payload.events as unknown as Event[])
@@ -286,7 +286,8 @@ builder.mutationFields((t) => ({
 
   renameRegisteredModel: t.field({
     type: RegisteredModelPayloadRef,
-    description: "Renames a model. History, versions and aliases follow it.",
+    description:
+      "Renames a model. History, versions and aliases follow it. Its current name changes nothing.",
     errors: errors("RenameRegisteredModel"),
     args: {
       input: t.arg({
@@ -312,7 +313,7 @@ builder.mutationFields((t) => ({
 
   updateRegisteredModel: t.field({
     type: RegisteredModelPayloadRef,
-    description: "Replaces a model's description.",
+    description: "Replaces a model's description (the one it has changes nothing).",
     errors: errors("UpdateRegisteredModel"),
     args: {
       input: t.arg({
@@ -377,7 +378,7 @@ builder.mutationFields((t) => ({
 
   setRegisteredModelTag: t.field({
     type: RegisteredModelPayloadRef,
-    description: "Sets (adds or replaces) a tag on a model.",
+    description: "Sets (adds or replaces) a tag on a model (the value it has changes nothing).",
     errors: errors("SetRegisteredModelTag"),
     args: {
       input: t.arg({
@@ -404,7 +405,7 @@ builder.mutationFields((t) => ({
 
   deleteRegisteredModelTag: t.field({
     type: RegisteredModelPayloadRef,
-    description: "Removes a tag from a model.",
+    description: "Removes a tag from a model (a tag that is not set changes nothing).",
     errors: errors("DeleteRegisteredModelTag"),
     args: {
       input: t.arg({
@@ -430,7 +431,7 @@ builder.mutationFields((t) => ({
 
   deleteRegisteredModelAlias: t.field({
     type: RegisteredModelPayloadRef,
-    description: "Removes an alias from a model.",
+    description: "Removes an alias from a model (an alias that is not set changes nothing).",
     errors: errors("DeleteRegisteredModelAlias"),
     args: {
       input: t.arg({

@@ -48,6 +48,12 @@ function pendingVersion(
   return target;
 }
 
+/** The status of a version that exists and is not deleted, for the rules where a repeat does nothing. */
+function statusOf(state: RegisteredModelState, version: number): VersionState["status"] | undefined {
+  const found = Object.hasOwn(state.versions, version) ? state.versions[version] : undefined;
+  return found && !found.deleted ? found.status : undefined;
+}
+
 /**
  * The events recording one inspection: always ModelVersionArtifactInspected (bounded), and a
  * ModelVersionSignatureSet when the file declares a signature and the version has none yet, or has
@@ -131,6 +137,7 @@ export const addModelVersionArtifact: CommandRule<AddModelVersionArtifact> = onL
 export const finalizeModelVersion: CommandRule<FinalizeModelVersion> = onLiveModel({
   errors: [ValidationError, NotFoundError, InvalidStateError],
   decide(command, state) {
+    if (statusOf(state, command.data.version) === "READY") return [];
     const target = pendingVersion(state, command.data.version, "cannot be finalized");
     if (target instanceof DomainError) return target;
     if (target.artifacts.length === 0)
@@ -147,6 +154,8 @@ export const failModelVersionRegistration: CommandRule<FailModelVersionRegistrat
     const { reason } = command.data;
     const error = reason === null ? null : checkText("reason", reason, LIMITS.commentMaxLength, false);
     if (error) return error;
+    // Failed already: the first reason stays (a retry's reason is not news).
+    if (statusOf(state, command.data.version) === "FAILED_REGISTRATION") return [];
     const target = pendingVersion(state, command.data.version, "cannot be marked failed");
     if (target instanceof DomainError) return target;
     return [{ type: "ModelVersionRegistrationFailed", data: { version: target.version, reason } }];
@@ -201,6 +210,7 @@ export const setModelVersionSignature: CommandRule<SetModelVersionSignature> = o
       return new ValidationError("signature", "must declare at least one input or output");
     const problem = signatureProblem(signature);
     if (problem) return new ValidationError(`signature.${problem.field}`, problem.message);
+    if (target.signature?.source === "USER" && sameSignature(target.signature, signature)) return [];
     const copy = (t: (typeof signature.inputs)[number]) => ({
       name: t.name,
       dtype: t.dtype,

@@ -48,16 +48,17 @@ export const renameRegisteredModel: CommandRule<RenameRegisteredModel> = onLiveM
     const { newName } = command.data;
     const error = checkModelName("newName", newName);
     if (error) return error;
-    if (newName === state.name) return new ValidationError("newName", "is the model's current name");
+    if (newName === state.name) return [];
     return [{ type: "RegisteredModelRenamed", data: { from: state.name, to: newName } }];
   },
 });
 
 export const updateRegisteredModel: CommandRule<UpdateRegisteredModel> = onLiveModel({
   errors: [ValidationError],
-  decide(command) {
+  decide(command, state) {
     const error = checkDescription("description", command.data.description);
     if (error) return error;
+    if (command.data.description === state.description) return [];
     return [{ type: "RegisteredModelDescriptionUpdated", data: { description: command.data.description } }];
   },
 });
@@ -78,19 +79,20 @@ export const restoreRegisteredModel: CommandRule<RestoreRegisteredModel> = {
 
 export const setRegisteredModelTag: CommandRule<SetRegisteredModelTag> = onLiveModel({
   errors: [ValidationError],
-  decide(command) {
+  decide(command, state) {
     const { key, value } = command.data;
     const error = firstError(checkTagKey("key", key), checkTagValue("value", value));
     if (error) return error;
+    if (Object.hasOwn(state.tags, key) && state.tags[key] === value) return [];
     return [{ type: "RegisteredModelTagSet", data: { key, value } }];
   },
 });
 
 export const deleteRegisteredModelTag: CommandRule<DeleteRegisteredModelTag> = onLiveModel({
-  errors: [ValidationError, NotFoundError],
+  errors: [ValidationError],
   decide(command, state) {
     const { key } = command.data;
-    if (!Object.hasOwn(state.tags, key)) return new NotFoundError("Tag", `${state.name} tag '${key}'`);
+    if (!Object.hasOwn(state.tags, key)) return [];
     return [{ type: "RegisteredModelTagDeleted", data: { key } }];
   },
 });

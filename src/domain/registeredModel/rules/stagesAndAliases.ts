@@ -75,20 +75,21 @@ export const transitionModelVersionStage: CommandRule<TransitionModelVersionStag
       );
     const target = liveVersion(state, command.data.version);
     if (target instanceof DomainError) return target;
-    if (target.stage === stage)
-      return new InvalidStateError(`version ${target.version} is already in ${stage}`);
-    if ((stage === "Staging" || stage === "Production") && target.status !== "READY")
-      return new InvalidStateError(
-        `version ${target.version} is ${target.status}; only READY versions move to ${stage}`,
-      );
-    const gate = stage === "Production" ? safetyGate(target, command.data.overrideReason, "TRANSITION") : [];
-    if (gate instanceof DomainError) return gate;
     const archived = archiveExistingVersions
       ? Object.values(state.versions)
           .filter((v) => v.version !== target.version && v.stage === stage && !v.deleted)
           .sort((a, b) => a.version - b.version)
           .map((v) => ({ version: v.version, from: v.stage }))
       : [];
+    // Already there: nothing to record, unless others in the stage are to be archived. (The
+    // comment of a transition that changes nothing is not recorded either.)
+    if (target.stage === stage && archived.length === 0) return [];
+    if ((stage === "Staging" || stage === "Production") && target.status !== "READY")
+      return new InvalidStateError(
+        `version ${target.version} is ${target.status}; only READY versions move to ${stage}`,
+      );
+    const gate = stage === "Production" ? safetyGate(target, command.data.overrideReason, "TRANSITION") : [];
+    if (gate instanceof DomainError) return gate;
     return [
       ...gate,
       {
@@ -112,8 +113,8 @@ export const setRegisteredModelAlias: CommandRule<SetRegisteredModelAlias> = onL
         `version ${target.version} is ${target.status}; only READY versions get aliases`,
       );
     const previousVersion = (Object.hasOwn(state.aliases, alias) ? state.aliases[alias] : null) ?? null;
-    if (previousVersion === target.version)
-      return new InvalidStateError(`alias '${alias}' already points at version ${target.version}`);
+    // Already pointing there: nothing is recorded, not even an override (nothing was overridden).
+    if (previousVersion === target.version) return [];
     const gate = safetyGate(target, command.data.overrideReason, "ALIAS");
     if (gate instanceof DomainError) return gate;
     return [
@@ -124,11 +125,11 @@ export const setRegisteredModelAlias: CommandRule<SetRegisteredModelAlias> = onL
 });
 
 export const deleteRegisteredModelAlias: CommandRule<DeleteRegisteredModelAlias> = onLiveModel({
-  errors: [ValidationError, NotFoundError],
+  errors: [ValidationError],
   decide(command, state) {
     const { alias } = command.data;
     const version = Object.hasOwn(state.aliases, alias) ? state.aliases[alias] : undefined;
-    if (version === undefined) return new NotFoundError("ModelAlias", `${state.name}@${alias}`);
+    if (version === undefined) return [];
     return [{ type: "RegisteredModelAliasDeleted", data: { alias, version } }];
   },
 });

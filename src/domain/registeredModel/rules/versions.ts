@@ -10,10 +10,10 @@ import {
   checkTagValue,
   checkTags,
   checkText,
-  checkVersionNumber,
   firstError,
 } from "../../validation.ts";
 import type {
+  Metric,
   CreateModelVersion,
   DeleteModelVersion,
   DeleteModelVersionTag,
@@ -25,7 +25,7 @@ import type {
 import { onLiveModel } from "./commandRule.ts";
 import type { CommandRule } from "./commandRule.ts";
 import { toMetrics, toTags } from "./keyValues.ts";
-import { liveVersion } from "./liveVersion.ts";
+import { existingVersion, liveVersion } from "./liveVersion.ts";
 
 export const createModelVersion: CommandRule<CreateModelVersion> = onLiveModel({
   errors: [ValidationError],
@@ -65,6 +65,7 @@ export const updateModelVersion: CommandRule<UpdateModelVersion> = onLiveModel({
     if (target instanceof DomainError) return target;
     const error = checkDescription("description", command.data.description);
     if (error) return error;
+    if (command.data.description === target.description) return [];
     return [
       {
         type: "ModelVersionDescriptionUpdated",
@@ -82,6 +83,8 @@ export const logModelVersionMetrics: CommandRule<LogModelVersionMetrics> = onLiv
     const error = checkMetrics("metrics", command.data.metrics);
     if (error) return error;
     if (command.data.metrics.length === 0) return new ValidationError("metrics", "must not be empty");
+    const logged = (m: Metric) => Object.hasOwn(target.metrics, m.key) && target.metrics[m.key] === m.value;
+    if (command.data.metrics.every(logged)) return [];
     return [
       {
         type: "ModelVersionMetricsLogged",
@@ -99,6 +102,7 @@ export const setModelVersionTag: CommandRule<SetModelVersionTag> = onLiveModel({
     const { key, value } = command.data;
     const error = firstError(checkTagKey("key", key), checkTagValue("value", value));
     if (error) return error;
+    if (Object.hasOwn(target.tags, key) && target.tags[key] === value) return [];
     return [{ type: "ModelVersionTagSet", data: { version: target.version, key, value } }];
   },
 });
@@ -109,17 +113,17 @@ export const deleteModelVersionTag: CommandRule<DeleteModelVersionTag> = onLiveM
     const target = liveVersion(state, command.data.version);
     if (target instanceof DomainError) return target;
     const { key } = command.data;
-    if (!Object.hasOwn(target.tags, key))
-      return new NotFoundError("Tag", `${state.name} v${target.version} tag '${key}'`);
+    if (!Object.hasOwn(target.tags, key)) return [];
     return [{ type: "ModelVersionTagDeleted", data: { version: target.version, key } }];
   },
 });
 
 export const deleteModelVersion: CommandRule<DeleteModelVersion> = onLiveModel({
-  errors: [ValidationError, NotFoundError, InvalidStateError],
+  errors: [ValidationError, NotFoundError],
   decide(command, state) {
-    const target = liveVersion(state, command.data.version);
+    const target = existingVersion(state, command.data.version);
     if (target instanceof DomainError) return target;
+    if (target.deleted) return [];
     const removedAliases = Object.entries(state.aliases)
       .filter(([, version]) => version === target.version)
       .map(([alias]) => alias)
@@ -129,14 +133,11 @@ export const deleteModelVersion: CommandRule<DeleteModelVersion> = onLiveModel({
 });
 
 export const restoreModelVersion: CommandRule<RestoreModelVersion> = onLiveModel({
-  errors: [ValidationError, NotFoundError, InvalidStateError],
+  errors: [ValidationError, NotFoundError],
   decide(command, state) {
-    const invalid = checkVersionNumber("version", command.data.version);
-    if (invalid) return invalid;
-    const target = state.versions[command.data.version];
-    if (!target) return new NotFoundError("ModelVersion", `${state.name} v${command.data.version}`);
-    if (!target.deleted)
-      return new InvalidStateError(`version ${target.version} of ${state.name} is not deleted`);
+    const target = existingVersion(state, command.data.version);
+    if (target instanceof DomainError) return target;
+    if (!target.deleted) return [];
     return [{ type: "ModelVersionRestored", data: { version: target.version } }];
   },
 });
