@@ -4,38 +4,11 @@
 // GraphQL result unions are built from); a long hostile random run must stay inside them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommandDeps } from "../../src/application/executeCommand.ts";
-import type { RegisteredModelCommandType } from "../../src/domain/registeredModel/commands.ts";
 import { commandDeps } from "../support/application.ts";
+import { COMMAND_TYPES } from "../support/commands.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
-
-const COMMANDS: Record<RegisteredModelCommandType, true> = {
-  CreateRegisteredModel: true,
-  RenameRegisteredModel: true,
-  UpdateRegisteredModel: true,
-  DeleteRegisteredModel: true,
-  RestoreRegisteredModel: true,
-  SetRegisteredModelTag: true,
-  DeleteRegisteredModelTag: true,
-  SetRegisteredModelAlias: true,
-  DeleteRegisteredModelAlias: true,
-  GrantModelPermission: true,
-  RevokeModelPermission: true,
-  CreateModelVersion: true,
-  UpdateModelVersion: true,
-  LogModelVersionMetrics: true,
-  SetModelVersionTag: true,
-  DeleteModelVersionTag: true,
-  TransitionModelVersionStage: true,
-  DeleteModelVersion: true,
-  RestoreModelVersion: true,
-  AddModelVersionArtifact: true,
-  FinalizeModelVersion: true,
-  FailModelVersionRegistration: true,
-  InspectModelVersionArtifacts: true,
-  SetModelVersionSignature: true,
-};
 
 describe.each(await providers())("declared command errors on %s", (provider) => {
   let t: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -51,7 +24,7 @@ describe.each(await providers())("declared command errors on %s", (provider) => 
   it("a hostile random run returns only errors its commands declare", { timeout: 120_000 }, async () => {
     const stats = await runRandomCommands(deps, seededRandom(10), 2000, "h", { hostile: true });
     // The run must reach the failures the application adds, across the commands, for this to mean anything.
-    const types = Object.keys(COMMANDS) as RegisteredModelCommandType[];
+    const types = COMMAND_TYPES;
     const reaching = (error: string) => types.filter((type) => stats.refusedBy[type]?.[error] !== undefined);
     expect(types.filter((type) => stats.refusedBy[type] === undefined)).toEqual([]);
     expect(reaching("PermissionDeniedError").length).toBeGreaterThanOrEqual(20);
