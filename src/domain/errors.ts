@@ -13,15 +13,7 @@ export class NotFoundError extends DomainError {
   readonly code = "NOT_FOUND";
   constructor(
     readonly resource:
-      | "RegisteredModel"
-      | "ModelVersion"
-      | "ModelAlias"
-      | "Tag"
-      | "Artifact"
-      | "Principal"
-      | "Team"
-      | "ApiToken"
-      | "ModelPermission",
+      "RegisteredModel" | "ModelVersion" | "ModelAlias" | "Artifact" | "Principal" | "Team" | "ApiToken",
     readonly key: string,
   ) {
     super(`${resource} ${key} does not exist`);

@@ -30,7 +30,8 @@ export const ErrorInterface = builder.interfaceRef<DomainError>("Error").impleme
 
 builder.objectType(NotFoundError, {
   name: "NotFoundError",
-  description: "The model, version, alias, tag, principal, team or token the input names does not exist.",
+  description:
+    "The model, version, alias, artifact, principal, team or token the input names does not exist.",
   interfaces: [ErrorInterface],
   fields: (t) => ({
     resource: t.exposeString("resource", { description: "Kind of the missing object." }),
