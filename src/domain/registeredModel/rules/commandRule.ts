@@ -6,7 +6,10 @@ import type { RegisteredModelCommand } from "../commands.ts";
 import type { RegisteredModelEvent } from "../events.ts";
 import type { RegisteredModelState } from "../state.ts";
 
-/** The events a command appends, or why it is refused. */
+/**
+ * The events a command appends, or why it is refused. No events: the command would change nothing
+ * (a retry, or a repeat), so it succeeds and nothing is recorded.
+ */
 export type Decision = RegisteredModelEvent[] | DomainError;
 
 export interface CommandRule<C extends RegisteredModelCommand> {
