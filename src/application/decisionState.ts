@@ -15,6 +15,8 @@ export function decisionState(views: StreamViews): RegisteredModelState {
         stage: view.stage,
         status: view.status,
         deleted: view.deleted,
+        description: view.description,
+        metrics: view.metrics,
         tags: view.tags,
         artifacts: (views.artifacts.get(number) ?? []).map((a) => ({
           path: a.path,

@@ -4,10 +4,21 @@ import type { EventActor } from "../access/actor.ts";
 import { authorizeCommand, permissionOn, readsEverything } from "../access/modelAccess.ts";
 import type { AccessRights } from "../access/modelAccess.ts";
 import type { Database, Tx } from "../db/database.ts";
-import { AlreadyExistsError, ConcurrencyError, DomainError, NotFoundError } from "../domain/errors.ts";
+import {
+  AlreadyExistsError,
+  ConcurrencyError,
+  DomainError,
+  NotFoundError,
+  PermissionDeniedError,
+  ValidationError,
+} from "../domain/errors.ts";
+import type { ErrorClass } from "../domain/errors.ts";
 import { grantsFrom, includesPermission } from "../domain/modelPermissions.ts";
-import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
-import { decide, stateNeeds } from "../domain/registeredModel/decide.ts";
+import type {
+  RegisteredModelCommand,
+  RegisteredModelCommandType,
+} from "../domain/registeredModel/commands.ts";
+import { decide, decisionErrors, stateNeeds } from "../domain/registeredModel/decide.ts";
 import { checkStorableText } from "../domain/validation.ts";
 import {
   applyEvents,
@@ -137,6 +148,8 @@ async function attempt(
 
     const decision = decide(command, decisionState(views));
     if (decision instanceof DomainError) return decision;
+    // Nothing would change (a retry, or a repeat): success, with nothing appended or published.
+    if (decision.length === 0) return { modelId: streamId, events: [], views };
     const conflict = await nameTaken(tx, command, views);
     if (conflict) return conflict;
 
@@ -173,9 +186,36 @@ export async function executeCommand(
   if (badName) return badName;
   return retryConflicts(async () => {
     const outcome = await attempt(deps, ref, command, metadata, expectedRevision);
-    if (!(outcome instanceof DomainError)) deps.onCommitted?.(outcome.events);
+    if (!(outcome instanceof DomainError) && outcome.events.length > 0) deps.onCommitted?.(outcome.events);
     return outcome;
   });
+}
+
+/** Commands that claim a live model name, which another stream may hold (see nameTaken). */
+const CLAIMS_NAME: ReadonlySet<RegisteredModelCommandType> = new Set([
+  "CreateRegisteredModel",
+  "RenameRegisteredModel",
+  "RestoreRegisteredModel",
+]);
+
+/**
+ * Every DomainError class executeCommand can return for a command of this type: the rule's own
+ * (decisionErrors) and what running it adds. GraphQL result unions are built from this list.
+ */
+export function commandErrors(type: RegisteredModelCommandType): readonly ErrorClass[] {
+  const namesModel = type !== "CreateRegisteredModel";
+  return [
+    ...new Set([
+      ...decisionErrors(type),
+      // A named model: a name no database can hold (badName), then missing or unreadable.
+      ...(namesModel ? [ValidationError, NotFoundError] : []),
+      // authorizeCommand, for every command.
+      PermissionDeniedError,
+      // A stale expectedRevision, or a race lost MAX_ATTEMPTS times.
+      ConcurrencyError,
+      ...(CLAIMS_NAME.has(type) ? [AlreadyExistsError] : []),
+    ]),
+  ];
 }
 
 /** Thrown inside an attempt to have it re-run from a fresh read (a lost race on a unique index). */

@@ -26,7 +26,7 @@ import type { Stage, VersionStatus } from "../domain/registeredModel/events.ts";
 import { checkStorableText, checkVersionNumber, firstError } from "../domain/validation.ts";
 import { inspectionFromRow } from "../projections/modelVersionArtifacts/evolve.ts";
 import type { ArtifactView } from "../projections/modelVersionArtifacts/evolve.ts";
-import { MAX_INSPECTIONS_PER_COMMAND } from "../domain/registeredModel/decide.ts";
+import { MAX_INSPECTIONS_PER_COMMAND } from "../domain/registeredModel/rules/artifacts.ts";
 import type { ArtifactInspector } from "./artifactInspector.ts";
 import { artifactIntegrity } from "./blobIntegrity.ts";
 import type { BlobStore, StoredBlob } from "./blobStore.ts";

@@ -6,19 +6,14 @@ export abstract class DomainError extends Error {
   abstract readonly code: string;
 }
 
+/** One kind of expected failure; commands and mutations declare which they can return. */
+export type ErrorClass = new (...args: never[]) => DomainError;
+
 export class NotFoundError extends DomainError {
   readonly code = "NOT_FOUND";
   constructor(
     readonly resource:
-      | "RegisteredModel"
-      | "ModelVersion"
-      | "ModelAlias"
-      | "Tag"
-      | "Artifact"
-      | "Principal"
-      | "Team"
-      | "ApiToken"
-      | "ModelPermission",
+      "RegisteredModel" | "ModelVersion" | "ModelAlias" | "Artifact" | "Principal" | "Team" | "ApiToken",
     readonly key: string,
   ) {
     super(`${resource} ${key} does not exist`);

@@ -7,18 +7,13 @@ import type { Caller, RegistryRole } from "../../src/access/principal.ts";
 import type { GraphQLContext } from "../../src/graphql/context.ts";
 import { schema } from "../../src/graphql/schema.ts";
 import { providers } from "../support/databases.ts";
+import { errorSelection } from "../support/mutationResult.ts";
 import { actorOf } from "../../src/access/actor.ts";
 import { DEFAULT_ACCESS_POLICY } from "../../src/access/modelAccess.ts";
 import { requestAccess } from "../../src/access/scopedReader.ts";
 import { LOCAL_ADMIN, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
-const RESULT = `__typename
-  ... on Error { code message }
-  ... on ValidationError { field }
-  ... on NotFoundError { resource key }
-  ... on AlreadyExistsError { resource key }
-  ... on PermissionDeniedError { operation needed }`;
 const PRINCIPAL = `principal { id kind displayName email role disabled source teams { name } }`;
 
 describe.each(await providers())("access over GraphQL on %s", (provider) => {
@@ -31,7 +26,7 @@ describe.each(await providers())("access over GraphQL on %s", (provider) => {
   async function mutate(field: string, input: Record<string, unknown>, payload: string) {
     const type = field.charAt(0).toUpperCase() + field.slice(1);
     const result = await server.gql(
-      `mutation($input: ${type}Input!) { ${field}(input: $input) { ${RESULT} ${payload} } }`,
+      `mutation($input: ${type}Input!) { ${field}(input: $input) { ${errorSelection(field)} ${payload} } }`,
       { input },
     );
     expect(result.errors).toBeUndefined();

@@ -151,6 +151,14 @@ describe.skipIf(!postgres)("revocation across two instances on one PostgreSQL da
         10_000,
         "the granted model's events",
       );
+      // Tags sent while the subscription was starting may still be on their way: one more, awaited,
+      // means all before it were delivered (delivery follows the log's order).
+      await tag(a.graphqlUrl, "shared-model", "before", "last");
+      await eventually(
+        () => events.data.at(-1)?.registryEvents.data.value === "last",
+        10_000,
+        "the last event before the revocation",
+      );
       const seen = events.data.length;
 
       await mutate(a.graphqlUrl, "revokeModelPermission", { name: "shared-model", principalId: reader.id });

@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommandDeps, CommandOutcome } from "../../src/application/executeCommand.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
-import {
-  AlreadyExistsError,
-  ConcurrencyError,
-  DomainError,
-  InvalidStateError,
-  NotFoundError,
-} from "../../src/domain/errors.ts";
+import { AlreadyExistsError, ConcurrencyError, DomainError, NotFoundError } from "../../src/domain/errors.ts";
 import type { RecordedEvent } from "../../src/store/recordedEvent.ts";
 import { readStream } from "../../src/store/eventStore.ts";
 import { actor, commandDeps, createModelNamed, deletedModel, live, run } from "../support/application.ts";
@@ -215,7 +209,41 @@ describe.each(await providers())("executeCommand on %s", (provider) => {
         select: { alias: true, version: true },
       }),
     ).toEqual([{ alias: "champion", version: 2 }]);
-    const again = await executeCommand(deps, live("stages"), transition(4, "Production", true), actor);
-    expect(again).toBeInstanceOf(InvalidStateError);
+    // Asked again, there is nothing left to move or archive.
+    const again = await run(deps, live("stages"), transition(4, "Production", true));
+    expect(again.events).toEqual([]);
+  });
+
+  it("commits and publishes nothing for a command that changes nothing, and answers the current views", async () => {
+    const { modelId } = await createModelNamed(deps, "id-retry", "retry");
+    await run(deps, live("retry"), createVersion());
+    const setTag = { type: "SetRegisteredModelTag" as const, data: { key: "team", value: "risk" } };
+    const first = await run(deps, live("retry"), setTag);
+    expect(first.events.map((e) => e.type)).toEqual(["RegisteredModelTagSet"]);
+    const published = committed.length;
+
+    const retried = await run(deps, live("retry"), setTag);
+    expect(retried.events).toEqual([]);
+    expect(retried.modelId).toBe(modelId);
+    expect(retried.views.model).toMatchObject({ name: "retry", revision: 3, tags: { team: "risk" } });
+    const version = await run(deps, live("retry"), { type: "RestoreModelVersion", data: { version: 1 } });
+    expect(version.events).toEqual([]);
+    expect(version.views.versions.get(1)).toMatchObject({ version: 1, deleted: false });
+    expect(committed).toHaveLength(published);
+    expect(await readStream(t.db.reader, modelId)).toHaveLength(3);
+    const row = await t.db.reader.registeredModel.findUniqueOrThrow({ where: { id: modelId } });
+    expect(row).toMatchObject({ revision: 3 });
+  });
+
+  it("lets a command that changes nothing pass a matching expectedRevision, not a stale one", async () => {
+    const { modelId } = await createModelNamed(deps, "id-pinned-retry", "pinned-retry");
+    const update = { type: "UpdateRegisteredModel" as const, data: { description: "v1" } };
+    await run(deps, live("pinned-retry"), update, 1);
+    const matching = await run(deps, live("pinned-retry"), update, 2);
+    expect(matching.events).toEqual([]);
+    const stale = await executeCommand(deps, live("pinned-retry"), update, actor, 1);
+    expect(stale).toBeInstanceOf(ConcurrencyError);
+    expect(stale).toMatchObject({ expectedRevision: 1, actualRevision: 2 });
+    expect(await readStream(t.db.reader, modelId)).toHaveLength(2);
   });
 });

@@ -158,14 +158,17 @@ describe("FinalizeModelVersion", () => {
     given([modelCreated(), pending()]).when(finalize()).then(InvalidStateError);
   });
 
-  it("refuses READY and FAILED versions", () => {
+  it("refuses FAILED versions; a READY one is finalized already, so that changes nothing", () => {
     given([modelCreated(), versionCreated(1)])
       .when(finalize())
-      .then(InvalidStateError);
+      .then([]);
     given([modelCreated(), pending(), added("a"), finalized])
       .when(finalize())
-      .then(InvalidStateError);
+      .then([]);
     given([modelCreated(), pending(), failed]).when(finalize()).then(InvalidStateError);
+    given([modelCreated(), pending(), added("a"), finalized, versionDeleted(1)])
+      .when(finalize())
+      .then(InvalidStateError);
   });
 });
 
@@ -177,11 +180,12 @@ describe("FailModelVersionRegistration", () => {
       .then([{ type: "ModelVersionRegistrationFailed", data: { version: 1, reason: null } }]);
   });
 
-  it("refuses versions that are not pending, and overlong reasons", () => {
+  it("refuses READY versions and overlong reasons; a FAILED one stays as it failed first", () => {
     given([modelCreated(), versionCreated(1)])
       .when(failRegistration())
       .then(InvalidStateError);
-    given([modelCreated(), pending(), failed]).when(failRegistration()).then(InvalidStateError);
+    given([modelCreated(), pending(), failed]).when(failRegistration()).then([]);
+    given([modelCreated(), pending(), failed]).when(failRegistration("another reason")).then([]);
     given([modelCreated(), pending()])
       .when(failRegistration("x".repeat(5001)))
       .then(ValidationError, { field: "reason" });

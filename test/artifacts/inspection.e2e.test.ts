@@ -7,13 +7,12 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
 import { startTestServer } from "../support/server.ts";
+import { errorSelection } from "../support/mutationResult.ts";
 import type { TestServer } from "../support/server.ts";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/inspection/files/", import.meta.url));
 const fixture = (name: string) => readFileSync(`${FIXTURES}${name}`);
 
-const RESULT = `__typename ... on Error { code message } ... on ValidationError { field }
-  ... on UnsafeArtifactError { version action total artifacts { path verdict } }`;
 const ARTIFACT = `path format formatVersion producer { framework version } metadata verdict findings { severity message location } inspectedAt`;
 const TENSOR = `name dtype shape { size symbol }`;
 const SIGNATURE = `signature { source path inputs { ${TENSOR} } outputs { ${TENSOR} } }`;
@@ -75,7 +74,7 @@ describe.each(await providers())("artifact inspection on %s", (provider) => {
   async function mutation(field: string, input: Record<string, unknown>) {
     const type = field.charAt(0).toUpperCase() + field.slice(1);
     const data = await gqlOk(
-      `mutation($input: ${type}Input!) { ${field}(input: $input) { ${RESULT}
+      `mutation($input: ${type}Input!) { ${field}(input: $input) { ${errorSelection(field)}
         ... on ModelVersionPayload { modelVersion { stage aliases ${SIGNATURE} artifacts { path verdict inspectedAt } } events { type data } } } }`,
       { input },
     );
@@ -360,7 +359,7 @@ describe.each(await providers())("artifact inspection on %s", (provider) => {
     form.set(
       "operations",
       JSON.stringify({
-        query: `mutation($input: UploadModelVersionArtifactInput!) { uploadModelVersionArtifact(input: $input) { ${RESULT}
+        query: `mutation($input: UploadModelVersionArtifactInput!) { uploadModelVersionArtifact(input: $input) { ${errorSelection("uploadModelVersionArtifact")}
           ... on UploadModelVersionArtifactPayload { artifact { ${ARTIFACT} } modelVersion { ${SIGNATURE} } events { type } } } }`,
         variables: { input: { name, version: 1, path: "model.onnx", file: null } },
       }),

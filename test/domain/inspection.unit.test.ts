@@ -250,6 +250,15 @@ describe("signatures", () => {
       .then([signatureSet(USER_SIGNATURE, "USER", null)]);
   });
 
+  it("changes nothing to set the user signature the version has; the same one inspected becomes the user's", () => {
+    given([...readyWith(), signatureSet(USER_SIGNATURE, "USER", null)])
+      .when({ type: "SetModelVersionSignature", data: { version: 1, signature: USER_SIGNATURE } })
+      .then([]);
+    given([...readyWith(["model.onnx", "SAFE"]), signatureSet(ONNX_SIGNATURE, "INSPECTION", "model.onnx")])
+      .when({ type: "SetModelVersionSignature", data: { version: 1, signature: ONNX_SIGNATURE } })
+      .then([signatureSet(ONNX_SIGNATURE, "USER", null)]);
+  });
+
   it.each([
     [{ inputs: [], outputs: [] }, "signature"],
     [{ inputs: [{ name: "", dtype: null, shape: null }], outputs: [] }, "signature.inputs.0.name"],

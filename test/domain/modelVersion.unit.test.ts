@@ -123,6 +123,19 @@ describe("UpdateModelVersion", () => {
       .then([{ type: "ModelVersionDescriptionUpdated", data: { version: 1, description: "better" } }]);
   });
 
+  it("changes nothing when the description is the one it has", () => {
+    given([modelCreated(), versionCreated(1, { description: "first" })])
+      .when({ type: "UpdateModelVersion", data: { version: 1, description: "first" } })
+      .then([]);
+    given([
+      modelCreated(),
+      versionCreated(1),
+      { type: "ModelVersionDescriptionUpdated", data: { version: 1, description: "better" } },
+    ])
+      .when({ type: "UpdateModelVersion", data: { version: 1, description: "better" } })
+      .then([]);
+  });
+
   it("refuses unknown, deleted and malformed versions", () => {
     given([modelCreated(), versionCreated(1)])
       .when({ type: "UpdateModelVersion", data: { version: 2, description: "" } })
@@ -144,6 +157,35 @@ describe("LogModelVersionMetrics", () => {
     given([modelCreated(), versionCreated(1)])
       .when({ type: "LogModelVersionMetrics", data: { version: 1, metrics: [{ key: "f1", value: 0.8 }] } })
       .then([{ type: "ModelVersionMetricsLogged", data: { version: 1, metrics: { f1: 0.8 } } }]);
+  });
+
+  it("changes nothing when every metric already has the value logged, and records all when one differs", () => {
+    const logged = [
+      modelCreated(),
+      versionCreated(1, { metrics: { auc: 0.9 } }),
+      { type: "ModelVersionMetricsLogged", data: { version: 1, metrics: { f1: 0.8 } } },
+    ] satisfies RegisteredModelEvent[];
+    const log = (metrics: { key: string; value: number }[]) =>
+      ({ type: "LogModelVersionMetrics", data: { version: 1, metrics } }) as const;
+    given(logged)
+      .when(
+        log([
+          { key: "f1", value: 0.8 },
+          { key: "auc", value: 0.9 },
+        ]),
+      )
+      .then([]);
+    given(logged)
+      .when(
+        log([
+          { key: "f1", value: 0.8 },
+          { key: "auc", value: 0.91 },
+        ]),
+      )
+      .then([{ type: "ModelVersionMetricsLogged", data: { version: 1, metrics: { f1: 0.8, auc: 0.91 } } }]);
+    given(logged)
+      .when(log([{ key: "loss", value: 0.8 }]))
+      .then([{ type: "ModelVersionMetricsLogged", data: { version: 1, metrics: { loss: 0.8 } } }]);
   });
 
   it("refuses empty, non-finite and duplicate metrics", () => {
@@ -185,10 +227,23 @@ describe("model version tags", () => {
       .then([{ type: "ModelVersionTagDeleted", data: { version: 1, key: "k" } }]);
   });
 
-  it("reports a missing tag and validates key and value", () => {
+  it("changes nothing to set a tag to its value or delete a missing one", () => {
+    given([modelCreated(), versionCreated(1, { tags: { k: "v" } })])
+      .when({ type: "SetModelVersionTag", data: { version: 1, key: "k", value: "v" } })
+      .then([]);
+    given([modelCreated(), versionCreated(1, { tags: { k: "v" } })])
+      .when({ type: "SetModelVersionTag", data: { version: 1, key: "k", value: "w" } })
+      .then([{ type: "ModelVersionTagSet", data: { version: 1, key: "k", value: "w" } }]);
     given([modelCreated(), versionCreated(1)])
       .when({ type: "DeleteModelVersionTag", data: { version: 1, key: "k" } })
-      .then(NotFoundError, { resource: "Tag", key: "fraud-detector v1 tag 'k'" });
+      .then([]);
+    // A deleted version is still refused: the command names something that cannot change.
+    given([modelCreated(), versionCreated(1), versionDeleted(1)])
+      .when({ type: "DeleteModelVersionTag", data: { version: 1, key: "k" } })
+      .then(InvalidStateError);
+  });
+
+  it("validates key and value", () => {
     given([modelCreated(), versionCreated(1)])
       .when({ type: "SetModelVersionTag", data: { version: 1, key: "k".repeat(251), value: "" } })
       .then(ValidationError, { field: "key" });
@@ -218,22 +273,22 @@ describe("DeleteModelVersion / RestoreModelVersion", () => {
       .then([versionDeleted(1, ["champion", "prod"])]);
   });
 
-  it("refuses to delete an unknown or already deleted version", () => {
+  it("refuses to delete an unknown version; deleting a deleted one changes nothing", () => {
     given([modelCreated()])
       .when({ type: "DeleteModelVersion", data: { version: 1 } })
       .then(NotFoundError, { resource: "ModelVersion" });
     given([modelCreated(), versionCreated(1), versionDeleted(1)])
       .when({ type: "DeleteModelVersion", data: { version: 1 } })
-      .then(InvalidStateError);
+      .then([]);
   });
 
-  it("restores a deleted version, and only a deleted one", () => {
+  it("restores a deleted version; restoring a live one changes nothing", () => {
     given([modelCreated(), versionCreated(1), versionDeleted(1)])
       .when({ type: "RestoreModelVersion", data: { version: 1 } })
       .then([{ type: "ModelVersionRestored", data: { version: 1 } }]);
     given([modelCreated(), versionCreated(1)])
       .when({ type: "RestoreModelVersion", data: { version: 1 } })
-      .then(InvalidStateError, { message: expect.stringContaining("not deleted") });
+      .then([]);
     given([modelCreated()])
       .when({ type: "RestoreModelVersion", data: { version: 4 } })
       .then(NotFoundError, { resource: "ModelVersion" });

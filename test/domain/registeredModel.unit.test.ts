@@ -61,10 +61,10 @@ describe("RenameRegisteredModel", () => {
       .then([{ type: "RegisteredModelRenamed", data: { from: "old", to: "new" } }]);
   });
 
-  it("refuses the current name and invalid names, naming the field", () => {
+  it("changes nothing to rename to the current name; refuses invalid names, naming the field", () => {
     given([modelCreated("same")])
       .when({ type: "RenameRegisteredModel", data: { newName: "same" } })
-      .then(ValidationError, { field: "newName" });
+      .then([]);
     given([modelCreated()])
       .when({ type: "RenameRegisteredModel", data: { newName: "a/b" } })
       .then(ValidationError, { field: "newName" });
@@ -85,9 +85,18 @@ describe("UpdateRegisteredModel", () => {
     given([modelCreated()])
       .when({ type: "UpdateRegisteredModel", data: { description: "v2" } })
       .then([{ type: "RegisteredModelDescriptionUpdated", data: { description: "v2" } }]);
-    given([modelCreated()])
+    given([modelCreated("fraud-detector", { description: "v1" })])
       .when({ type: "UpdateRegisteredModel", data: { description: "" } })
       .then([{ type: "RegisteredModelDescriptionUpdated", data: { description: "" } }]);
+  });
+
+  it("changes nothing when the description is the one it has", () => {
+    given([modelCreated()])
+      .when({ type: "UpdateRegisteredModel", data: { description: "" } })
+      .then([]);
+    given([modelCreated(), { type: "RegisteredModelDescriptionUpdated", data: { description: "v2" } }])
+      .when({ type: "UpdateRegisteredModel", data: { description: "v2" } })
+      .then([]);
   });
 
   it("refuses a description over 65536 characters", () => {
@@ -104,6 +113,12 @@ describe("model tags", () => {
       .then([{ type: "RegisteredModelTagSet", data: { key: "team", value: "payments" } }]);
   });
 
+  it("changes nothing to set a tag to the value it has", () => {
+    given([modelCreated("m", { tags: { team: "risk" } })])
+      .when({ type: "SetRegisteredModelTag", data: { key: "team", value: "risk" } })
+      .then([]);
+  });
+
   it("validates key and value", () => {
     given([modelCreated()])
       .when({ type: "SetRegisteredModelTag", data: { key: "", value: "v" } })
@@ -113,7 +128,7 @@ describe("model tags", () => {
       .then(ValidationError, { field: "value" });
   });
 
-  it("deletes an existing tag, and reports a missing one", () => {
+  it("deletes an existing tag; deleting a missing one changes nothing", () => {
     given([modelCreated("m", { tags: { team: "risk" } })])
       .when({ type: "DeleteRegisteredModelTag", data: { key: "team" } })
       .then([{ type: "RegisteredModelTagDeleted", data: { key: "team" } }]);
@@ -122,7 +137,7 @@ describe("model tags", () => {
       { type: "RegisteredModelTagDeleted", data: { key: "team" } },
     ])
       .when({ type: "DeleteRegisteredModelTag", data: { key: "team" } })
-      .then(NotFoundError, { resource: "Tag", key: "m tag 'team'" });
+      .then([]);
   });
 
   it("refuses tag changes on a deleted model", () => {

@@ -74,7 +74,7 @@ describe("TransitionModelVersionStage", () => {
       .then(ValidationError, { field: "archiveExistingVersions" });
   });
 
-  it("refuses deleted versions, unknown versions, unknown stages and no-op moves", () => {
+  it("refuses deleted versions, unknown versions and unknown stages", () => {
     given([modelCreated(), versionCreated(1), versionDeleted(1)])
       .when(transition(1, "Staging"))
       .then(InvalidStateError, { message: "version 1 of fraud-detector is deleted; restore it first" });
@@ -84,9 +84,42 @@ describe("TransitionModelVersionStage", () => {
     given([modelCreated(), versionCreated(1)])
       .when(transition(1, "Live" as Stage))
       .then(ValidationError, { field: "stage" });
+  });
+
+  it("changes nothing to move a version to the stage it is in, comment or not", () => {
     given([modelCreated(), versionCreated(1)])
       .when(transition(1, "None"))
-      .then(InvalidStateError);
+      .then([]);
+    given([modelCreated(), versionCreated(1), transitioned(1, "None", "Production")])
+      .when(transition(1, "Production", true, "again"))
+      .then([]);
+    // A pending version is not READY, but staying in None is not a promotion.
+    given([modelCreated(), versionCreated(1, { status: "PENDING_REGISTRATION" })])
+      .when(transition(1, "None"))
+      .then([]);
+  });
+
+  it("still archives the others when the version is in the stage already and asked to", () => {
+    given([
+      modelCreated(),
+      versionCreated(1),
+      versionCreated(2),
+      transitioned(1, "None", "Production"),
+      transitioned(2, "None", "Production"),
+    ])
+      .when(transition(2, "Production", true))
+      .then([
+        {
+          type: "ModelVersionStageTransitioned",
+          data: {
+            version: 2,
+            from: "Production",
+            to: "Production",
+            comment: null,
+            archived: [{ version: 1, from: "Production" }],
+          },
+        },
+      ]);
   });
 
   it("only READY versions move to Staging or Production", () => {

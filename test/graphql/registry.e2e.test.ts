@@ -2,15 +2,9 @@
 // and the typed errors clients branch on.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
+import { errorSelection } from "../support/mutationResult.ts";
 import { LOCAL_ADMIN, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
-
-const RESULT = `__typename
-  ... on Error { code message }
-  ... on ValidationError { field }
-  ... on ConcurrencyError { expectedRevision actualRevision }
-  ... on NotFoundError { resource key }
-  ... on AlreadyExistsError { resource key }`;
 
 const MODEL = `registeredModel { name description revision deleted tags { key value } aliases { alias version } }
   events { type revision actor { id displayName kind credential { kind tokenId jti issuer } } data }`;
@@ -29,7 +23,7 @@ describe.each(await providers())("registry over HTTP on %s", (provider) => {
   async function mutate(field: string, input: Record<string, unknown>, payloadType: string, payload: string) {
     const type = field.charAt(0).toUpperCase() + field.slice(1);
     const result = await server.gql(
-      `mutation($input: ${type}Input!) { ${field}(input: $input) { ${RESULT} ... on ${payloadType} { ${payload} } } }`,
+      `mutation($input: ${type}Input!) { ${field}(input: $input) { ${errorSelection(field)} ... on ${payloadType} { ${payload} } } }`,
       { input },
     );
     expect(result.errors).toBeUndefined();

@@ -2,6 +2,7 @@
 import type {
   CreateModelVersion,
   CreateRegisteredModel,
+  RegisteredModelCommandType,
   TransitionModelVersionStage,
 } from "../../src/domain/registeredModel/commands.ts";
 import type { Stage } from "../../src/domain/registeredModel/events.ts";
@@ -39,3 +40,32 @@ export function transition(
 ): TransitionModelVersionStage {
   return { type: "TransitionModelVersionStage", data: { version, stage, comment, archiveExistingVersions } };
 }
+
+/** Every command type, once (the record makes a type added to the domain a compile error here). */
+const EVERY_TYPE: Record<RegisteredModelCommandType, true> = {
+  CreateRegisteredModel: true,
+  RenameRegisteredModel: true,
+  UpdateRegisteredModel: true,
+  DeleteRegisteredModel: true,
+  RestoreRegisteredModel: true,
+  SetRegisteredModelTag: true,
+  DeleteRegisteredModelTag: true,
+  SetRegisteredModelAlias: true,
+  DeleteRegisteredModelAlias: true,
+  GrantModelPermission: true,
+  RevokeModelPermission: true,
+  CreateModelVersion: true,
+  UpdateModelVersion: true,
+  LogModelVersionMetrics: true,
+  SetModelVersionTag: true,
+  DeleteModelVersionTag: true,
+  TransitionModelVersionStage: true,
+  DeleteModelVersion: true,
+  RestoreModelVersion: true,
+  AddModelVersionArtifact: true,
+  FinalizeModelVersion: true,
+  FailModelVersionRegistration: true,
+  InspectModelVersionArtifacts: true,
+  SetModelVersionSignature: true,
+};
+export const COMMAND_TYPES = Object.keys(EVERY_TYPE) as RegisteredModelCommandType[];

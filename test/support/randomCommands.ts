@@ -157,3 +157,73 @@ function randomInspectionCommand(rng: Random, version: number): RegisteredModelC
     },
   };
 }
+
+const GRANTEES = [
+  { kind: "PRINCIPAL", id: "alice" },
+  { kind: "PRINCIPAL", id: "bob" },
+  { kind: "TEAM", id: "risk" },
+  { kind: "TEAM", id: "" },
+] as const;
+
+/** Grants and revocations, some of an empty grantee id (refused). */
+export function randomPermissionCommand(rng: Random): RegisteredModelCommand {
+  const grantee = rng.pick(GRANTEES);
+  if (rng.chance(0.4)) return { type: "RevokeModelPermission", data: { grantee } };
+  return {
+    type: "GrantModelPermission",
+    data: { grantee, permission: rng.pick(["READ", "EDIT", "MANAGE"] as const) },
+  };
+}
+
+/** Text PostgreSQL cannot store, and text no client should send: every rule must refuse it typed. */
+const HOSTILE_TEXT = ["nul\u0000", "\ud800lone", "x".repeat(70_000), ""];
+
+/** The command with one of its strings (at any depth) replaced by hostile text. */
+export function withHostileText(rng: Random, command: RegisteredModelCommand): RegisteredModelCommand {
+  const data = structuredClone(command.data) as Record<string, unknown>;
+  const slots: { parent: Record<string, unknown> | unknown[]; key: string | number }[] = [];
+  const walk = (value: unknown) => {
+    if (Array.isArray(value))
+      value.forEach((item, i) =>
+        typeof item === "string" ? slots.push({ parent: value, key: i }) : walk(item),
+      );
+    else if (value !== null && typeof value === "object")
+      for (const [key, item] of Object.entries(value as Record<string, unknown>))
+        if (typeof item === "string") slots.push({ parent: value as Record<string, unknown>, key });
+        else walk(item);
+  };
+  walk(data);
+  if (slots.length === 0) return command;
+  const { parent, key } = rng.pick(slots);
+  (parent as Record<string | number, unknown>)[key] = rng.pick(HOSTILE_TEXT);
+  return { ...command, data } as RegisteredModelCommand;
+}
+
+/**
+ * A version number no rule should accept. `int32Only` keeps to what a GraphQL Int can carry (the
+ * application loads versions by number before the rules see them).
+ */
+export function withOddVersion(
+  rng: Random,
+  command: RegisteredModelCommand,
+  int32Only: boolean,
+): RegisteredModelCommand {
+  if (!("version" in command.data)) return command;
+  const odd = int32Only
+    ? [0, -1, 2_147_483_647]
+    : [0, -1, 1.5, 2_147_483_647, Number.MAX_SAFE_INTEGER + 2, Number.NaN];
+  return { ...command, data: { ...command.data, version: rng.pick(odd) } } as RegisteredModelCommand;
+}
+
+/** Any stream command, or a grant or revocation, a fifth of them made hostile. */
+export function randomHostileCommand(
+  rng: Random,
+  lastVersion: number,
+  int32Only: boolean,
+): RegisteredModelCommand {
+  const command = rng.chance(0.08) ? randomPermissionCommand(rng) : randomStreamCommand(rng, lastVersion);
+  const roll = rng.int(0, 99);
+  if (roll < 12) return withHostileText(rng, command);
+  if (roll < 20) return withOddVersion(rng, command, int32Only);
+  return command;
+}

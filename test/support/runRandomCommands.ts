@@ -1,14 +1,38 @@
 // Drives the application with a long random sequence over a handful of model names: creates (some
 // clashing or invalid), renames, deletes and restores across streams, and the stream commands of
-// randomStreamCommand. Many commands are refused; that is part of the point.
-import { SYSTEM_RIGHTS } from "../../src/access/modelAccess.ts";
+// randomStreamCommand. Many commands are refused; that is part of the point. Every refusal must be
+// one of the errors the command declares (commandErrors), or the run fails.
+import { DEFAULT_ACCESS_POLICY, SYSTEM_RIGHTS, accessRights } from "../../src/access/modelAccess.ts";
+import type { AccessRights } from "../../src/access/modelAccess.ts";
+import type { RegistryRole } from "../../src/access/principal.ts";
 import type { CommandDeps, ModelRef } from "../../src/application/executeCommand.ts";
-import { executeCommand } from "../../src/application/executeCommand.ts";
+import { commandErrors, executeCommand } from "../../src/application/executeCommand.ts";
 import { DomainError } from "../../src/domain/errors.ts";
-import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
+import type {
+  RegisteredModelCommand,
+  RegisteredModelCommandType,
+} from "../../src/domain/registeredModel/commands.ts";
 import type { Random } from "./random.ts";
-import { MODEL_NAMES, randomStreamCommand } from "./randomCommands.ts";
+import { MODEL_NAMES, randomHostileCommand, randomStreamCommand, withHostileText } from "./randomCommands.ts";
 import { userActor } from "./actors.ts";
+
+/** Callers other than the registry itself, for hostile runs: read-only, editing by default, private. */
+function randomRights(rng: Random): AccessRights {
+  const role = rng.pick<RegistryRole>(["MEMBER", "MEMBER", "VIEWER", "AUDITOR"]);
+  const principal = {
+    id: `user-${rng.int(1, 3)}`,
+    kind: "USER",
+    displayName: "u",
+    email: null,
+    role,
+    teamIds: [],
+  } as const;
+  const credential = rng.chance(0.3)
+    ? ({ kind: "token", tokenId: "t", scopes: ["read"] } as const)
+    : ({ kind: "local" } as const);
+  const defaultPermission = rng.pick([null, "READ", "EDIT"] as const);
+  return accessRights({ principal, credential }, { ...DEFAULT_ACCESS_POLICY, defaultPermission });
+}
 
 const live = (name: string): ModelRef => ({ kind: "live", name });
 
@@ -16,8 +40,11 @@ function registration(
   rng: Random,
   ref: ModelRef,
   version: number,
+  hostile: boolean,
 ): { ref: ModelRef; command: RegisteredModelCommand }[] {
   const paths = ["model.onnx", "config.json", "tokenizer/vocab.txt"].slice(0, rng.int(0, 3));
+  // A client uploading a file twice, or giving up with a reason no database stores.
+  if (hostile && paths.length > 0 && rng.chance(0.3)) paths.push(paths[0]!);
   const adds = paths.map((path) => ({
     ref,
     command: {
@@ -34,14 +61,27 @@ function registration(
   }));
   const end: RegisteredModelCommand = rng.chance(0.8)
     ? { type: "FinalizeModelVersion", data: { version } }
-    : { type: "FailModelVersionRegistration", data: { version, reason: null } };
+    : {
+        type: "FailModelVersionRegistration",
+        data: { version, reason: hostile && rng.chance(0.5) ? "gave up\u0000" : null },
+      };
   return [...adds, { ref, command: end }];
 }
 
 export interface RandomRunStats {
   accepted: number;
   refused: Record<string, number>;
+  /** Refusals by command type and error class name. */
+  refusedBy: Partial<Record<RegisteredModelCommandType, Record<string, number>>>;
   eventTypes: Record<string, number>;
+}
+
+export interface RandomRunOptions {
+  /**
+   * Also send what a hostile or unlucky client would: text no database stores, odd version
+   * numbers, names that cannot exist, stale expected revisions, callers without the permission.
+   */
+  readonly hostile?: boolean;
 }
 
 export async function runRandomCommands(
@@ -49,12 +89,14 @@ export async function runRandomCommands(
   rng: Random,
   count: number,
   prefix = "m",
+  options: RandomRunOptions = {},
 ): Promise<RandomRunStats> {
   const lastVersion = new Map<string, number>();
   // Names believed live / deleted, so most commands address a model that can accept them.
   const liveNames = new Set<string>();
   const deletedNames = new Set<string>();
-  const stats: RandomRunStats = { accepted: 0, refused: {}, eventTypes: {} };
+  const stats: RandomRunStats = { accepted: 0, refused: {}, refusedBy: {}, eventTypes: {} };
+  const hostile = options.hostile === true;
   // Follow-ups of a pending registration (upload its files, then finalize or give up), run next.
   const queued: { ref: ModelRef; command: RegisteredModelCommand }[] = [];
   for (let i = 0; i < count; i++) {
@@ -77,25 +119,40 @@ export async function runRandomCommands(
           tags: rng.chance(0.5) ? [{ key: "team", value: "risk" }] : [],
         },
       };
+      if (hostile && rng.chance(0.1)) command = withHostileText(rng, command);
     } else if (roll < 19) {
       if (deletedNames.size > 0 && rng.chance(0.8)) name = rng.pick([...deletedNames]);
       ref = { kind: "deleted", name };
       command = { type: "RestoreRegisteredModel", data: {} };
     } else {
       if (liveNames.size > 0 && rng.chance(0.9)) name = rng.pick([...liveNames]);
+      if (hostile && rng.chance(0.03)) name = rng.pick(["no\u0000such", "never-created"]);
       ref = { kind: "live", name };
-      command = randomStreamCommand(rng, lastVersion.get(name) ?? 2);
+      command = hostile
+        ? randomHostileCommand(rng, lastVersion.get(name) ?? 2, true)
+        : randomStreamCommand(rng, lastVersion.get(name) ?? 2);
       // Restores are rarer than deletes here; halve deletes so models stay live long enough to evolve.
       if (command.type === "DeleteRegisteredModel" && rng.chance(0.5))
         command = randomStreamCommand(rng, lastVersion.get(name) ?? 2);
     }
-    const outcome = await executeCommand(deps, ref, command, {
-      actor: userActor(`user-${rng.int(1, 3)}`),
-      correlationId: `c-${i}`,
-      rights: SYSTEM_RIGHTS,
-    });
+    const rights = hostile && rng.chance(0.15) ? randomRights(rng) : SYSTEM_RIGHTS;
+    const expectedRevision = hostile && rng.chance(0.1) ? rng.int(0, 12) : undefined;
+    const outcome = await executeCommand(
+      deps,
+      ref,
+      command,
+      { actor: userActor(`user-${rng.int(1, 3)}`), correlationId: `c-${i}`, rights },
+      expectedRevision,
+    );
     if (outcome instanceof DomainError) {
+      const declared = commandErrors(command.type);
+      if (!declared.some((e) => outcome instanceof e))
+        throw new Error(
+          `command ${i}, ${command.type} returned ${outcome.name} (${outcome.message}), which it does not declare (${declared.map((e) => e.name).join(", ")})`,
+        );
       stats.refused[outcome.name] = (stats.refused[outcome.name] ?? 0) + 1;
+      const byType = (stats.refusedBy[command.type] ??= {});
+      byType[outcome.name] = (byType[outcome.name] ?? 0) + 1;
       continue;
     }
     stats.accepted++;
@@ -107,7 +164,7 @@ export async function runRandomCommands(
         event.data.status === "PENDING_REGISTRATION" &&
         outcome.views.model
       )
-        queued.push(...registration(rng, live(outcome.views.model.name), event.data.version));
+        queued.push(...registration(rng, live(outcome.views.model.name), event.data.version, hostile));
       if (event.type === "RegisteredModelRenamed") liveNames.delete(event.data.from);
       if (event.type === "RegisteredModelDeleted") {
         liveNames.delete(event.data.name);

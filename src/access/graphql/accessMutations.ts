@@ -1,6 +1,15 @@
 // Administration of principals, teams and tokens. Each resolver checks the caller's registry role,
 // runs one access command and returns its payload or a typed error (the result union).
-import { DomainError, InvalidStateError, NotFoundError, PermissionDeniedError } from "../../domain/errors.ts";
+import {
+  AlreadyExistsError,
+  ConcurrencyError,
+  DomainError,
+  InvalidStateError,
+  NotFoundError,
+  PermissionDeniedError,
+  ValidationError,
+} from "../../domain/errors.ts";
+import type { ErrorClass } from "../../domain/errors.ts";
 import { builder } from "../../graphql/builder.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import { mutationErrors } from "../../graphql/types/errors.ts";
@@ -22,7 +31,13 @@ import type { PrincipalKind } from "../principal.ts";
 import { requireAdmin, requireWriteScope } from "./caller.ts";
 import { RegistryRoleEnum, TokenScopeEnum } from "./accessTypes.ts";
 
-const errors = (name: string) => mutationErrors(name, [PermissionDeniedError]);
+/**
+ * What every access mutation can return: a caller without the role or scope (PermissionDenied), an
+ * id or text the rules refuse (Validation), a race on the stream lost too often (Concurrency).
+ */
+const ACCESS_ERRORS = [PermissionDeniedError, ValidationError, ConcurrencyError];
+/** An access mutation's own failures on top of ACCESS_ERRORS (see its resolver and ../accessCommands.ts). */
+const errors = (name: string, own: readonly ErrorClass[]) => mutationErrors(name, [...ACCESS_ERRORS, ...own]);
 
 /** Unwraps a command outcome; a refusal becomes the typed union member. */
 function done<S>(outcome: AccessOutcome<S> | DomainError): { id: string } {
@@ -148,7 +163,7 @@ builder.mutationFields((t) => ({
   createUser: t.field({
     type: PrincipalPayload,
     description: "Creates a user. ADMIN only.",
-    errors: errors("CreateUser"),
+    errors: errors("CreateUser", [InvalidStateError]),
     args: {
       input: t.arg({ type: CreatePrincipalInput("CreateUserInput", "user"), description: "The user." }),
     },
@@ -158,7 +173,7 @@ builder.mutationFields((t) => ({
   createServiceAccount: t.field({
     type: PrincipalPayload,
     description: "Creates a service account (for CI jobs and serving systems; give it tokens). ADMIN only.",
-    errors: errors("CreateServiceAccount"),
+    errors: errors("CreateServiceAccount", [InvalidStateError]),
     args: {
       input: t.arg({
         type: CreatePrincipalInput("CreateServiceAccountInput", "service account"),
@@ -171,7 +186,7 @@ builder.mutationFields((t) => ({
   updatePrincipal: t.field({
     type: PrincipalPayload,
     description: "Changes a principal's display name or email. ADMIN only.",
-    errors: errors("UpdatePrincipal"),
+    errors: errors("UpdatePrincipal", [NotFoundError]),
     args: {
       input: t.arg({
         description: "The principal and what changes (omitted fields stay).",
@@ -204,7 +219,7 @@ builder.mutationFields((t) => ({
   setPrincipalRole: t.field({
     type: PrincipalPayload,
     description: "Sets a principal's registry role. ADMIN only; an ADMIN cannot change their own role.",
-    errors: errors("SetPrincipalRole"),
+    errors: errors("SetPrincipalRole", [NotFoundError, InvalidStateError]),
     args: {
       input: t.arg({
         description: "The principal and its new role.",
@@ -227,7 +242,7 @@ builder.mutationFields((t) => ({
     type: PrincipalPayload,
     description:
       "Disables a principal: its tokens and sign-ins are refused at once. ADMIN only, not yourself.",
-    errors: errors("DisablePrincipal"),
+    errors: errors("DisablePrincipal", [NotFoundError, InvalidStateError]),
     args: {
       input: t.arg({
         type: idInput("DisablePrincipalInput", "The principal to disable."),
@@ -243,7 +258,7 @@ builder.mutationFields((t) => ({
   enablePrincipal: t.field({
     type: PrincipalPayload,
     description: "Enables a disabled principal again. ADMIN only.",
-    errors: errors("EnablePrincipal"),
+    errors: errors("EnablePrincipal", [NotFoundError]),
     args: {
       input: t.arg({
         type: idInput("EnablePrincipalInput", "The principal to enable."),
@@ -259,7 +274,7 @@ builder.mutationFields((t) => ({
   createTeam: t.field({
     type: TeamPayload,
     description: "Creates a team with a unique name. ADMIN only.",
-    errors: errors("CreateTeam"),
+    errors: errors("CreateTeam", [AlreadyExistsError, InvalidStateError]),
     args: {
       input: t.arg({
         description: "The team.",
@@ -282,7 +297,7 @@ builder.mutationFields((t) => ({
   renameTeam: t.field({
     type: TeamPayload,
     description: "Renames a team. ADMIN only.",
-    errors: errors("RenameTeam"),
+    errors: errors("RenameTeam", [NotFoundError, AlreadyExistsError]),
     args: {
       input: t.arg({
         description: "The team and its new name.",
@@ -304,7 +319,7 @@ builder.mutationFields((t) => ({
   addTeamMember: t.field({
     type: TeamPayload,
     description: "Adds a principal to a team (no change if it is a member already). ADMIN only.",
-    errors: errors("AddTeamMember"),
+    errors: errors("AddTeamMember", [NotFoundError]),
     args: {
       input: t.arg({ type: membershipInput("AddTeamMemberInput"), description: "Team and principal." }),
     },
@@ -319,7 +334,7 @@ builder.mutationFields((t) => ({
   removeTeamMember: t.field({
     type: TeamPayload,
     description: "Removes a principal from a team (no change if it is not a member). ADMIN only.",
-    errors: errors("RemoveTeamMember"),
+    errors: errors("RemoveTeamMember", [NotFoundError]),
     args: {
       input: t.arg({ type: membershipInput("RemoveTeamMemberInput"), description: "Team and principal." }),
     },
@@ -333,7 +348,7 @@ builder.mutationFields((t) => ({
     type: CreateApiTokenPayload,
     description:
       "Creates an API token for yourself, or (ADMIN only) for a service account. The payload holds the secret, shown this once.",
-    errors: errors("CreateApiToken"),
+    errors: errors("CreateApiToken", [NotFoundError, InvalidStateError]),
     args: {
       input: t.arg({
         description: "The token.",
@@ -401,7 +416,7 @@ builder.mutationFields((t) => ({
     type: ApiTokenPayload,
     description:
       "Revokes a token; it is refused at once on every instance. Your own tokens, or any token if ADMIN.",
-    errors: errors("RevokeApiToken"),
+    errors: errors("RevokeApiToken", [NotFoundError]),
     args: {
       input: t.arg({
         description: "The token.",

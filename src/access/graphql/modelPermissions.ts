@@ -1,14 +1,14 @@
 // Per-model permissions in GraphQL: who holds what on a model (`permissions`, for those who manage
 // it), what the caller holds (`myPermission`, so interfaces can hide what it may not do), and the
 // mutations that grant and revoke. Grants are commands on the model's stream like any other change.
-import { PermissionDeniedError, ValidationError } from "../../domain/errors.ts";
+import { ValidationError } from "../../domain/errors.ts";
 import { MODEL_PERMISSIONS, grantsFrom, includesPermission } from "../../domain/modelPermissions.ts";
 import type { Grantee, Grants, ModelPermission } from "../../domain/modelPermissions.ts";
 import { builder } from "../../graphql/builder.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import { runCommand } from "../../graphql/commandResult.ts";
 import { RegisteredModelPayloadRef } from "../../graphql/types/registeredModel.ts";
-import { EXPECTED_REVISION_FIELD, mutationErrors } from "../../graphql/types/errors.ts";
+import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "../../graphql/types/errors.ts";
 import { permissionOn } from "../modelAccess.ts";
 import { deniedQuery } from "./caller.ts";
 
@@ -110,7 +110,10 @@ function granteeOf(input: {
   return principal !== null ? { kind: "PRINCIPAL", id: principal } : { kind: "TEAM", id: team ?? "" };
 }
 
-/** A grant must name someone who exists: a typo would otherwise sit in the model's history forever. */
+/**
+ * A grant or revocation must name someone who exists: a typo would otherwise sit in the model's
+ * history forever, or revoke nothing without a word.
+ */
 async function requireGrantee(ctx: GraphQLContext, grantee: Grantee): Promise<void> {
   const found =
     grantee.kind === "PRINCIPAL"
@@ -132,8 +135,9 @@ builder.mutationFields((t) => ({
   grantModelPermission: t.field({
     type: RegisteredModelPayloadRef,
     description:
-      "Gives a principal or a team a permission on a model, replacing the one it held. Needs MANAGE on the model.",
-    errors: mutationErrors("GrantModelPermission", [PermissionDeniedError]),
+      "Gives a principal or a team a permission on a model, replacing the one it held (the one it holds changes nothing). Needs MANAGE on the model.",
+    // The resolver refuses a missing or doubled grantee, or one that does not exist, as ValidationError.
+    errors: commandMutationErrors("GrantModelPermission", "GrantModelPermission", [ValidationError]),
     args: {
       input: t.arg({
         description: "The command input.",
@@ -164,8 +168,8 @@ builder.mutationFields((t) => ({
   revokeModelPermission: t.field({
     type: RegisteredModelPayloadRef,
     description:
-      "Takes away the permission a principal or team holds on a model (it keeps what its role, its teams and the default give). Needs MANAGE on the model.",
-    errors: mutationErrors("RevokeModelPermission", [PermissionDeniedError]),
+      "Takes away the permission a principal or team holds on a model (it keeps what its role, its teams and the default give). Without a grant to take, nothing changes. Needs MANAGE on the model.",
+    errors: commandMutationErrors("RevokeModelPermission", "RevokeModelPermission", [ValidationError]),
     args: {
       input: t.arg({
         description: "The command input.",
@@ -180,12 +184,16 @@ builder.mutationFields((t) => ({
         }),
       }),
     },
-    resolve: (_root, { input }, ctx) =>
-      runCommand(
+    resolve: async (_root, { input }, ctx) => {
+      const grantee = granteeOf(input);
+      // Revoking what is not held changes nothing, so a mistyped id would pass unnoticed.
+      await requireGrantee(ctx, grantee);
+      return runCommand(
         ctx,
         { kind: "live", name: input.name },
-        { type: "RevokeModelPermission", data: { grantee: granteeOf(input) } },
+        { type: "RevokeModelPermission", data: { grantee } },
         input.expectedRevision,
-      ),
+      );
+    },
   }),
 }));

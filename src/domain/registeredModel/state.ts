@@ -7,7 +7,7 @@
 import type { Verdict, VersionSignature } from "../inspection.ts";
 import { creatorGrants, granteeKey } from "../modelPermissions.ts";
 import type { Grants } from "../modelPermissions.ts";
-import type { RegisteredModelEvent, Stage, Tags, VersionStatus } from "./events.ts";
+import type { Metrics, RegisteredModelEvent, Stage, Tags, VersionStatus } from "./events.ts";
 
 /** What the rules need to know about one artifact: where it is, its bytes, and its latest verdict. */
 export interface ArtifactState {
@@ -22,6 +22,9 @@ export interface VersionState {
   readonly stage: Stage;
   readonly status: VersionStatus;
   readonly deleted: boolean;
+  /** Description and latest metric values: a command that repeats them changes nothing. */
+  readonly description: string;
+  readonly metrics: Metrics;
   readonly tags: Tags;
   /** The version's artifacts, in the order they were added. */
   readonly artifacts: readonly ArtifactState[];
@@ -118,6 +121,8 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
             stage: "None",
             status: event.data.status,
             deleted: false,
+            description: event.data.description,
+            metrics: event.data.metrics,
             tags: event.data.tags,
             artifacts: [],
             signature: null,
@@ -125,8 +130,12 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
         },
       };
     case "ModelVersionDescriptionUpdated":
+      return updateVersion(state, event.data.version, (v) => ({ ...v, description: event.data.description }));
     case "ModelVersionMetricsLogged":
-      return state;
+      return updateVersion(state, event.data.version, (v) => ({
+        ...v,
+        metrics: { ...v.metrics, ...event.data.metrics },
+      }));
     case "ModelVersionTagSet":
       return updateVersion(state, event.data.version, (v) => ({
         ...v,

@@ -12,10 +12,10 @@ import { readUploadToken } from "../../artifacts/uploadTokens.ts";
 import { ARTIFACT_ROLES } from "../../domain/artifacts.ts";
 import type { ArtifactRole } from "../../domain/artifacts.ts";
 import { writeRefusal } from "../../access/scopedReader.ts";
-import { DomainError, InvalidStateError } from "../../domain/errors.ts";
+import { DomainError, InvalidStateError, NotFoundError, PermissionDeniedError } from "../../domain/errors.ts";
 import { builder } from "../builder.ts";
 import { runCommand } from "../commandResult.ts";
-import { EXPECTED_REVISION_FIELD, ErrorInterface, mutationErrors } from "./errors.ts";
+import { EXPECTED_REVISION_FIELD, ErrorInterface, commandMutationErrors } from "./errors.ts";
 import { ModelVersionPayloadRef } from "./modelVersion.ts";
 
 builder.addScalarType("SafeInt", SafeIntResolver, {
@@ -187,15 +187,20 @@ const ArtifactPayloadRef = builder.objectRef<ArtifactPayload>("UploadModelVersio
 });
 
 const expectedRevision = EXPECTED_REVISION_FIELD;
-const errors = (name: string, withDigest = false) =>
-  mutationErrors(name, withDigest ? [ArtifactDigestMismatchError] : []);
 
 builder.mutationFields((t) => ({
   uploadModelVersionArtifact: t.field({
     type: ArtifactPayloadRef,
     description:
       "Adds a file to a PENDING_REGISTRATION version. Send it as a GraphQL multipart request: the file is streamed to storage and hashed before this runs. For large files or scripts, `PUT /artifacts/{model}/{version}/{path}` does the same without GraphQL.",
-    errors: errors("UploadModelVersionArtifact", true),
+    // The resolver adds a digest mismatch, and for a withheld file the refusal it stands for
+    // (NotFound, PermissionDenied, or InvalidState when the permission changed meanwhile).
+    errors: commandMutationErrors("UploadModelVersionArtifact", "AddModelVersionArtifact", [
+      ArtifactDigestMismatchError,
+      NotFoundError,
+      PermissionDeniedError,
+      InvalidStateError,
+    ]),
     args: {
       input: t.arg({
         description: "The version, where the file goes, and the file.",
@@ -271,8 +276,8 @@ builder.mutationFields((t) => ({
   finalizeModelVersion: t.field({
     type: ModelVersionPayloadRef,
     description:
-      "Completes a PENDING_REGISTRATION version: it becomes READY and its artifact set is frozen (what is promoted is exactly what is served). Needs at least one artifact.",
-    errors: errors("FinalizeModelVersion"),
+      "Completes a PENDING_REGISTRATION version: it becomes READY and its artifact set is frozen (what is promoted is exactly what is served). Needs at least one artifact. A READY version changes nothing.",
+    errors: commandMutationErrors("FinalizeModelVersion", "FinalizeModelVersion"),
     args: {
       input: t.arg({
         description: "The version to finalize.",
@@ -299,8 +304,8 @@ builder.mutationFields((t) => ({
   failModelVersionRegistration: t.field({
     type: ModelVersionPayloadRef,
     description:
-      "Abandons a PENDING_REGISTRATION version: it becomes FAILED_REGISTRATION and can never be promoted. Its artifacts stay in its history and in storage, like a deleted version's.",
-    errors: errors("FailModelVersionRegistration"),
+      "Abandons a PENDING_REGISTRATION version: it becomes FAILED_REGISTRATION and can never be promoted. Its artifacts stay in its history and in storage, like a deleted version's. A FAILED_REGISTRATION version changes nothing (its first reason stays).",
+    errors: commandMutationErrors("FailModelVersionRegistration", "FailModelVersionRegistration"),
     args: {
       input: t.arg({
         description: "The version and why it failed.",

@@ -1,14 +1,14 @@
 // What inspection found in an artifact's bytes (format, summary, verdict, findings) as fields of
 // Artifact, and the mutation that inspects stored artifacts again.
 import { reinspectArtifacts } from "../../artifacts/artifactService.ts";
-import { DomainError } from "../../domain/errors.ts";
+import { DomainError, InvalidStateError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type { ArtifactInspection, Finding, Producer } from "../../domain/inspection.ts";
 import { knownFormat } from "../../inspection/types.ts";
 import { inspectionFromRow } from "../../projections/modelVersionArtifacts/evolve.ts";
 import type { ArtifactView } from "../../projections/modelVersionArtifacts/evolve.ts";
 import { builder } from "../builder.ts";
 import type { CommandPayload } from "../commandResult.ts";
-import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
+import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
 import { ArtifactFormatEnum, ArtifactVerdictEnum, FindingSeverityEnum } from "./inspectionEnums.ts";
 import { ModelVersionPayloadRef } from "./modelVersion.ts";
 
@@ -108,7 +108,13 @@ builder.mutationFields((t) => ({
     type: ModelVersionPayloadRef,
     description:
       "Inspects stored artifacts of a version again (e.g. after a scanner upgrade) and records a new ModelVersionArtifactInspected event for each; their verdicts, and the safety gate, follow the latest. Allowed on any non-deleted version: inspection results are not part of the frozen artifact set.",
-    errors: mutationErrors("InspectModelVersionArtifacts"),
+    // reinspectArtifacts refuses before the command too: inspection switched off or a deleted version
+    // (InvalidState), a missing model, version or artifact (NotFound), too many or unstorable paths.
+    errors: commandMutationErrors("InspectModelVersionArtifacts", "InspectModelVersionArtifacts", [
+      InvalidStateError,
+      NotFoundError,
+      ValidationError,
+    ]),
     args: {
       input: t.arg({
         description: "The version and which of its artifacts.",

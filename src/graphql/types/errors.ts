@@ -1,6 +1,8 @@
-// Expected failures as GraphQL types. Every mutation's result is a union of its payload and these,
-// all implementing `Error`, so clients branch on __typename. Anything else stays masked by Yoga.
-import type { DomainError } from "../../domain/errors.ts";
+// Expected failures as GraphQL types. Every mutation's result is a union of its payload and the
+// errors it can return, all implementing `Error`, so clients branch on __typename. Anything else
+// stays masked by Yoga.
+import { commandErrors } from "../../application/executeCommand.ts";
+import type { DomainError, ErrorClass } from "../../domain/errors.ts";
 import {
   AlreadyExistsError,
   ConcurrencyError,
@@ -10,6 +12,7 @@ import {
   UnsafeArtifactError,
   ValidationError,
 } from "../../domain/errors.ts";
+import type { RegisteredModelCommandType } from "../../domain/registeredModel/commands.ts";
 import type { UnsafeArtifact } from "../../domain/errors.ts";
 import { ERROR_CODES } from "../../http/errorCodes.ts";
 import type { ErrorCode } from "../../http/errorCodes.ts";
@@ -39,7 +42,8 @@ export const ErrorInterface = builder.interfaceRef<DomainError>("Error").impleme
 
 builder.objectType(NotFoundError, {
   name: "NotFoundError",
-  description: "The model, version, alias, tag, principal, team or token the input names does not exist.",
+  description:
+    "The model, version, alias, artifact, principal, team or token the input names does not exist.",
   interfaces: [ErrorInterface],
   fields: (t) => ({
     resource: t.exposeString("resource", { description: "Kind of the missing object." }),
@@ -135,27 +139,29 @@ builder.objectType(UnsafeArtifactError, {
   }),
 });
 
-export const MUTATION_ERRORS = [
-  NotFoundError,
-  AlreadyExistsError,
-  ValidationError,
-  ConcurrencyError,
-  InvalidStateError,
-  UnsafeArtifactError,
-  PermissionDeniedError,
-];
-
 /**
- * The `errors` option of a command mutation: the shared expected failures (plus any of its own) as
- * members of a union named `<Mutation>Result`, next to the payload.
+ * The `errors` option of a mutation: exactly the typed failures it can return, as members of a
+ * union named `<Mutation>Result`, next to the payload. An error a resolver throws that is not
+ * listed is not a result but an unexpected failure (masked), so lists must be complete; tests run
+ * hostile commands to check that they are.
  */
-export const mutationErrors = (name: string, extra: readonly (new (...args: never[]) => Error)[] = []) => ({
-  types: [...new Set([...MUTATION_ERRORS, ...extra])],
+export const mutationErrors = (name: string, types: readonly ErrorClass[]) => ({
+  types: [...new Set(types)],
   union: {
     name: `${name}Result`,
     description: `Outcome of ${name.charAt(0).toLowerCase()}${name.slice(1)}: its payload, or a typed error.`,
   },
 });
+
+/**
+ * The errors of a mutation that runs one model command: what the command can return
+ * (commandErrors), plus what the resolver itself may throw.
+ */
+export const commandMutationErrors = (
+  name: string,
+  command: RegisteredModelCommandType,
+  resolverErrors: readonly ErrorClass[] = [],
+) => mutationErrors(name, [...commandErrors(command), ...resolverErrors]);
 
 /** The optional optimistic-concurrency field every mutation input carries. */
 export const EXPECTED_REVISION_FIELD = {

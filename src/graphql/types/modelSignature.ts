@@ -7,7 +7,7 @@ import { SIGNATURE_SOURCES } from "../../domain/inspection.ts";
 import type { SignatureSource, TensorSpec, VersionSignature } from "../../domain/inspection.ts";
 import { builder } from "../builder.ts";
 import { runCommand } from "../commandResult.ts";
-import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
+import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
 import { ModelVersionPayloadRef } from "./modelVersion.ts";
 
 type Dimension = number | string;
@@ -166,8 +166,9 @@ builder.mutationFields((t) => ({
   setModelVersionSignature: t.field({
     type: ModelVersionPayloadRef,
     description:
-      "Sets a version's signature explicitly (any non-deleted version). A user-set signature wins: inspection never replaces it.",
-    errors: mutationErrors("SetModelVersionSignature"),
+      "Sets a version's signature explicitly (any non-deleted version). A user-set signature wins: inspection never replaces it. The user-set signature it has changes nothing.",
+    // The resolver's own refusals of the input's shape are ValidationErrors, which the command has too.
+    errors: commandMutationErrors("SetModelVersionSignature", "SetModelVersionSignature", [ValidationError]),
     args: {
       input: t.arg({
         description: "The version and its signature.",

@@ -1,5 +1,6 @@
 // ModelVersion: the object type, its queries, and the mutations that change versions, stages and aliases.
 import type { Prisma } from "../../db/database.ts";
+import type { RegisteredModelCommandType } from "../../domain/registeredModel/commands.ts";
 import type { Metrics, Params, Stage, VersionStatus } from "../../domain/registeredModel/events.ts";
 import { builder } from "../builder.ts";
 import type { Event } from "../../db/generated/sqlite/client.ts";
@@ -17,7 +18,7 @@ import {
   tagWhere,
   tagsSelection,
 } from "./common.ts";
-import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
+import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
 
 export const ModelVersionRef = builder.prismaNode("ModelVersion", {
   description:
@@ -222,7 +223,7 @@ export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVe
     }),
     events: t.prismaField({
       type: ["Event"],
-      description: "Events appended by this change, in order.",
+      description: "Events appended by this change, in order; empty when it changed nothing (a retry).",
       resolve: (query, payload, _args, ctx) =>
         needsNoRelations(query)
           ? (payload.events as unknown as Event[])
@@ -236,7 +237,7 @@ export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVe
 });
 
 const expectedRevision = EXPECTED_REVISION_FIELD;
-const errors = (name: string) => mutationErrors(name);
+const errors = (command: RegisteredModelCommandType) => commandMutationErrors(command, command);
 
 /** Input fields every version mutation shares: which version, and optional optimistic concurrency. */
 const versionFields = (f: Parameters<Parameters<typeof builder.inputType>[1]["fields"]>[0]) => ({
@@ -314,7 +315,7 @@ builder.mutationFields((t) => ({
 
   updateModelVersion: t.field({
     type: ModelVersionPayloadRef,
-    description: "Replaces a version's description.",
+    description: "Replaces a version's description (the one it has changes nothing).",
     errors: errors("UpdateModelVersion"),
     args: {
       input: t.arg({
@@ -341,7 +342,7 @@ builder.mutationFields((t) => ({
   logModelVersionMetrics: t.field({
     type: ModelVersionPayloadRef,
     description:
-      "Records more metrics on a version; a metric logged again replaces the shown value (history keeps both).",
+      "Records more metrics on a version; a metric logged again replaces the shown value (history keeps both). When every metric given has that value already, nothing changes.",
     errors: errors("LogModelVersionMetrics"),
     args: {
       input: t.arg({
@@ -367,7 +368,7 @@ builder.mutationFields((t) => ({
 
   setModelVersionTag: t.field({
     type: ModelVersionPayloadRef,
-    description: "Sets (adds or replaces) a tag on a version.",
+    description: "Sets (adds or replaces) a tag on a version (the value it has changes nothing).",
     errors: errors("SetModelVersionTag"),
     args: {
       input: t.arg({
@@ -394,7 +395,7 @@ builder.mutationFields((t) => ({
 
   deleteModelVersionTag: t.field({
     type: ModelVersionPayloadRef,
-    description: "Removes a tag from a version.",
+    description: "Removes a tag from a version (a tag that is not set changes nothing).",
     errors: errors("DeleteModelVersionTag"),
     args: {
       input: t.arg({
@@ -418,7 +419,7 @@ builder.mutationFields((t) => ({
   transitionModelVersionStage: t.field({
     type: ModelVersionPayloadRef,
     description:
-      "Moves a version to another stage. With `archiveExistingVersions`, the other versions in the target stage move to Archived in the same change. Only READY versions move to Staging or Production; deleted versions cannot move. A version with DANGEROUS, UNSCANNABLE or never-inspected artifacts moves to Production only with `overrideReason`.",
+      "Moves a version to another stage (its own stage changes nothing, unless others are to be archived). With `archiveExistingVersions`, the other versions in the target stage move to Archived in the same change. Only READY versions move to Staging or Production; deleted versions cannot move. A version with DANGEROUS, UNSCANNABLE or never-inspected artifacts moves to Production only with `overrideReason`.",
     errors: errors("TransitionModelVersionStage"),
     args: {
       input: t.arg({
@@ -468,7 +469,7 @@ builder.mutationFields((t) => ({
   setRegisteredModelAlias: t.field({
     type: ModelVersionPayloadRef,
     description:
-      "Points an alias at a version, moving it from another version if needed (one event). A version with DANGEROUS, UNSCANNABLE or never-inspected artifacts gets an alias only with `overrideReason`.",
+      "Points an alias at a version, moving it from another version if needed (one event; the version it names already changes nothing). A version with DANGEROUS, UNSCANNABLE or never-inspected artifacts gets an alias only with `overrideReason`.",
     errors: errors("SetRegisteredModelAlias"),
     args: {
       input: t.arg({
@@ -506,7 +507,7 @@ builder.mutationFields((t) => ({
   deleteModelVersion: t.field({
     type: ModelVersionPayloadRef,
     description:
-      "Deletes a version (restorable; its number is never reused). Aliases pointing at it are removed.",
+      "Deletes a version (restorable; its number is never reused). Aliases pointing at it are removed. A deleted version changes nothing.",
     errors: errors("DeleteModelVersion"),
     args: {
       input: t.arg({
@@ -526,7 +527,7 @@ builder.mutationFields((t) => ({
 
   restoreModelVersion: t.field({
     type: ModelVersionPayloadRef,
-    description: "Restores a deleted version.",
+    description: "Restores a deleted version (a live one changes nothing).",
     errors: errors("RestoreModelVersion"),
     args: {
       input: t.arg({

@@ -2,10 +2,11 @@
 import { randomUUID } from "node:crypto";
 import { builder } from "../builder.ts";
 import type { Event } from "../../db/generated/sqlite/client.ts";
+import type { RegisteredModelCommandType } from "../../domain/registeredModel/commands.ts";
 import { modelRowFromView, needsNoRelations, runCommand } from "../commandResult.ts";
 import type { CommandPayload } from "../commandResult.ts";
 import { OrderDirection, StageEnum, TagFilter, TagInput, TagRef, tagWhere, tagsSelection } from "./common.ts";
-import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
+import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
 
 export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
   description: "A named model and everything registered under it: versions, tags, aliases and history.",
@@ -212,7 +213,7 @@ export const RegisteredModelPayloadRef = builder
       }),
       events: t.prismaField({
         type: ["Event"],
-        description: "Events appended by this change, in order.",
+        description: "Events appended by this change, in order; empty when it changed nothing (a retry).",
         resolve: (query, payload, _args, ctx) =>
           needsNoRelations(query)
             ? (payload.events as unknown as Event[])
@@ -237,7 +238,7 @@ const modelNameInput = (name: string, description: string) =>
     }),
   });
 
-const errors = (name: string) => mutationErrors(name);
+const errors = (command: RegisteredModelCommandType) => commandMutationErrors(command, command);
 
 builder.mutationFields((t) => ({
   createRegisteredModel: t.field({
@@ -285,7 +286,8 @@ builder.mutationFields((t) => ({
 
   renameRegisteredModel: t.field({
     type: RegisteredModelPayloadRef,
-    description: "Renames a model. History, versions and aliases follow it.",
+    description:
+      "Renames a model. History, versions and aliases follow it. Its current name changes nothing.",
     errors: errors("RenameRegisteredModel"),
     args: {
       input: t.arg({
@@ -311,7 +313,7 @@ builder.mutationFields((t) => ({
 
   updateRegisteredModel: t.field({
     type: RegisteredModelPayloadRef,
-    description: "Replaces a model's description.",
+    description: "Replaces a model's description (the one it has changes nothing).",
     errors: errors("UpdateRegisteredModel"),
     args: {
       input: t.arg({
@@ -376,7 +378,7 @@ builder.mutationFields((t) => ({
 
   setRegisteredModelTag: t.field({
     type: RegisteredModelPayloadRef,
-    description: "Sets (adds or replaces) a tag on a model.",
+    description: "Sets (adds or replaces) a tag on a model (the value it has changes nothing).",
     errors: errors("SetRegisteredModelTag"),
     args: {
       input: t.arg({
@@ -403,7 +405,7 @@ builder.mutationFields((t) => ({
 
   deleteRegisteredModelTag: t.field({
     type: RegisteredModelPayloadRef,
-    description: "Removes a tag from a model.",
+    description: "Removes a tag from a model (a tag that is not set changes nothing).",
     errors: errors("DeleteRegisteredModelTag"),
     args: {
       input: t.arg({
@@ -429,7 +431,7 @@ builder.mutationFields((t) => ({
 
   deleteRegisteredModelAlias: t.field({
     type: RegisteredModelPayloadRef,
-    description: "Removes an alias from a model.",
+    description: "Removes an alias from a model (an alias that is not set changes nothing).",
     errors: errors("DeleteRegisteredModelAlias"),
     args: {
       input: t.arg({

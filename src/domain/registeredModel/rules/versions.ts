@@ -1,0 +1,143 @@
+// Rules of model versions: registration of the next number, description, metrics, version tags,
+// deletion and restoration.
+import { DomainError, InvalidStateError, NotFoundError, ValidationError } from "../../errors.ts";
+import {
+  LIMITS,
+  checkDescription,
+  checkMetrics,
+  checkParams,
+  checkTagKey,
+  checkTagValue,
+  checkTags,
+  checkText,
+  firstError,
+} from "../../validation.ts";
+import type {
+  Metric,
+  CreateModelVersion,
+  DeleteModelVersion,
+  DeleteModelVersionTag,
+  LogModelVersionMetrics,
+  RestoreModelVersion,
+  SetModelVersionTag,
+  UpdateModelVersion,
+} from "../commands.ts";
+import { onLiveModel } from "./commandRule.ts";
+import type { CommandRule } from "./commandRule.ts";
+import { toMetrics, toTags } from "./keyValues.ts";
+import { existingVersion, liveVersion } from "./liveVersion.ts";
+
+export const createModelVersion: CommandRule<CreateModelVersion> = onLiveModel({
+  errors: [ValidationError],
+  decide(command, state) {
+    const { source, runId, description, tags, params, metrics } = command.data;
+    const error = firstError(
+      checkText("source", source, LIMITS.sourceMaxLength, true),
+      runId === null ? null : checkText("runId", runId, LIMITS.runIdMaxLength, true),
+      checkDescription("description", description),
+      checkTags("tags", tags),
+      checkParams("params", params),
+      checkMetrics("metrics", metrics),
+    );
+    if (error) return error;
+    return [
+      {
+        type: "ModelVersionCreated",
+        data: {
+          version: state.lastVersion + 1,
+          source,
+          runId,
+          description,
+          tags: toTags(tags),
+          params,
+          metrics: toMetrics(metrics),
+          status: command.data.pendingArtifacts ? "PENDING_REGISTRATION" : "READY",
+        },
+      },
+    ];
+  },
+});
+
+export const updateModelVersion: CommandRule<UpdateModelVersion> = onLiveModel({
+  errors: [ValidationError, NotFoundError, InvalidStateError],
+  decide(command, state) {
+    const target = liveVersion(state, command.data.version);
+    if (target instanceof DomainError) return target;
+    const error = checkDescription("description", command.data.description);
+    if (error) return error;
+    if (command.data.description === target.description) return [];
+    return [
+      {
+        type: "ModelVersionDescriptionUpdated",
+        data: { version: target.version, description: command.data.description },
+      },
+    ];
+  },
+});
+
+export const logModelVersionMetrics: CommandRule<LogModelVersionMetrics> = onLiveModel({
+  errors: [ValidationError, NotFoundError, InvalidStateError],
+  decide(command, state) {
+    const target = liveVersion(state, command.data.version);
+    if (target instanceof DomainError) return target;
+    const error = checkMetrics("metrics", command.data.metrics);
+    if (error) return error;
+    if (command.data.metrics.length === 0) return new ValidationError("metrics", "must not be empty");
+    const logged = (m: Metric) => Object.hasOwn(target.metrics, m.key) && target.metrics[m.key] === m.value;
+    if (command.data.metrics.every(logged)) return [];
+    return [
+      {
+        type: "ModelVersionMetricsLogged",
+        data: { version: target.version, metrics: toMetrics(command.data.metrics) },
+      },
+    ];
+  },
+});
+
+export const setModelVersionTag: CommandRule<SetModelVersionTag> = onLiveModel({
+  errors: [ValidationError, NotFoundError, InvalidStateError],
+  decide(command, state) {
+    const target = liveVersion(state, command.data.version);
+    if (target instanceof DomainError) return target;
+    const { key, value } = command.data;
+    const error = firstError(checkTagKey("key", key), checkTagValue("value", value));
+    if (error) return error;
+    if (Object.hasOwn(target.tags, key) && target.tags[key] === value) return [];
+    return [{ type: "ModelVersionTagSet", data: { version: target.version, key, value } }];
+  },
+});
+
+export const deleteModelVersionTag: CommandRule<DeleteModelVersionTag> = onLiveModel({
+  errors: [ValidationError, NotFoundError, InvalidStateError],
+  decide(command, state) {
+    const target = liveVersion(state, command.data.version);
+    if (target instanceof DomainError) return target;
+    const { key } = command.data;
+    if (!Object.hasOwn(target.tags, key)) return [];
+    return [{ type: "ModelVersionTagDeleted", data: { version: target.version, key } }];
+  },
+});
+
+export const deleteModelVersion: CommandRule<DeleteModelVersion> = onLiveModel({
+  errors: [ValidationError, NotFoundError],
+  decide(command, state) {
+    const target = existingVersion(state, command.data.version);
+    if (target instanceof DomainError) return target;
+    if (target.deleted) return [];
+    const removedAliases = Object.entries(state.aliases)
+      .filter(([, version]) => version === target.version)
+      .map(([alias]) => alias)
+      .sort();
+    return [{ type: "ModelVersionDeleted", data: { version: target.version, removedAliases } }];
+  },
+});
+
+export const restoreModelVersion: CommandRule<RestoreModelVersion> = onLiveModel({
+  errors: [ValidationError, NotFoundError],
+  decide(command, state) {
+    const target = existingVersion(state, command.data.version);
+    if (target instanceof DomainError) return target;
+    if (!target.deleted) return [];
+    return [{ type: "ModelVersionRestored", data: { version: target.version } }];
+  },
+});

@@ -1,0 +1,203 @@
+// Mutations whose resolvers refuse things themselves (the access operations, grants, signatures,
+// re-inspection) declare those refusals in their result unions. Sent hostile inputs by callers of
+// every kind, each must answer its payload or a member of its union: an undeclared error would
+// surface as a masked "Unexpected error." instead. And each declared error must actually occur.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { providers } from "../support/databases.ts";
+import { mutationErrorTypes } from "../support/mutationResult.ts";
+import { startTestServer } from "../support/server.ts";
+import type { TestServer } from "../support/server.ts";
+
+/** Ids and names no rule should accept, next to ordinary ones. */
+const HOSTILE = ["", "nope", "nul\u0000", "\ud800", "x".repeat(300)];
+
+/**
+ * Declared errors no request can provoke on purpose: a race lost MAX_ATTEMPTS times (access
+ * mutations take no expectedRevision), or a collision of server-generated random ids.
+ */
+const UNPROVOKABLE = (field: string): string[] =>
+  ["createUser", "createServiceAccount", "createTeam"].includes(field)
+    ? ["ConcurrencyError", "InvalidStateError"]
+    : MODEL_MUTATIONS.includes(field)
+      ? []
+      : ["ConcurrencyError"];
+const MODEL_MUTATIONS = [
+  "grantModelPermission",
+  "revokeModelPermission",
+  "setModelVersionSignature",
+  "inspectModelVersionArtifacts",
+];
+
+describe.each(await providers())("declared mutation errors on %s", (provider) => {
+  let server: TestServer;
+  const ids = { admin: "", team: "", member: "", viewer: "", disabled: "", enabled: "", token: "" };
+  const callers: Record<string, Record<string, string>> = { admin: {} };
+
+  async function admin(query: string, variables: Record<string, unknown> = {}) {
+    const result = await server.gql(query, variables);
+    expect(result.errors, query).toBeUndefined();
+    return result.data;
+  }
+
+  async function serviceAccount(role: string, scopes: string[]): Promise<[string, string]> {
+    const created = await admin(
+      `mutation($r: RegistryRole) { createServiceAccount(input: { displayName: "sa", role: $r }) { ... on PrincipalPayload { principal { id } } } }`,
+      { r: role },
+    );
+    const id = created.createServiceAccount.principal.id as string;
+    const token = await admin(
+      `mutation($p: ID, $s: [TokenScope!]!) { createApiToken(input: { principalId: $p, name: "t", scopes: $s }) { ... on CreateApiTokenPayload { secret token { id } } } }`,
+      { p: id, s: scopes },
+    );
+    return [id, token.createApiToken.secret as string];
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer(provider);
+    ids.admin = (await admin(`{ viewer { id } }`)).viewer.id;
+    ids.team = (
+      await admin(`mutation { createTeam(input: { name: "t1" }) { ... on TeamPayload { team { id } } } }`)
+    ).createTeam.team.id;
+    await admin(`mutation { createTeam(input: { name: "t2" }) { __typename } }`);
+    let secret: string;
+    [ids.member, secret] = await serviceAccount("MEMBER", ["READ", "WRITE"]);
+    callers.member = { authorization: `Bearer ${secret}` };
+    [ids.viewer, secret] = await serviceAccount("VIEWER", ["READ", "WRITE"]);
+    callers.viewer = { authorization: `Bearer ${secret}` };
+    [, secret] = await serviceAccount("MEMBER", ["READ"]);
+    callers.readOnly = { authorization: `Bearer ${secret}` };
+    // One stays disabled; the other is enabled again by a case below.
+    [ids.disabled] = await serviceAccount("MEMBER", ["READ"]);
+    [ids.enabled] = await serviceAccount("MEMBER", ["READ"]);
+    for (const p of [ids.disabled, ids.enabled])
+      await admin(`mutation($p: ID!) { disablePrincipal(input: { principalId: $p }) { __typename } }`, { p });
+    ids.token = (
+      await admin(
+        `mutation { createApiToken(input: { name: "mine", scopes: [READ] }) { ... on CreateApiTokenPayload { token { id } } } }`,
+      )
+    ).createApiToken.token.id;
+    await admin(`mutation { createRegisteredModel(input: { name: "m" }) { __typename } }`);
+    await admin(`mutation { createModelVersion(input: { name: "m", source: "s3://b/1" }) { __typename } }`);
+    // Version 2 holds a file to re-inspect; version 3 is deleted.
+    await admin(
+      `mutation { createModelVersion(input: { name: "m", source: "s3://b/2", pendingArtifacts: true }) { __typename } }`,
+    );
+    const put = await fetch(`${server.url}/artifacts/m/2/model.bin`, { method: "PUT", body: "bytes" });
+    expect(put.status).toBe(201);
+    await admin(`mutation { createModelVersion(input: { name: "m", source: "s3://b/3" }) { __typename } }`);
+    await admin(`mutation { deleteModelVersion(input: { name: "m", version: 3 }) { __typename } }`);
+  });
+  afterAll(async () => server?.close());
+
+  /** Each mutation with the inputs to try (ids are looked up when the case runs). */
+  const cases: Record<string, () => Record<string, unknown>[]> = {
+    createUser: () => [{ displayName: "u" }, ...HOSTILE.map((displayName) => ({ displayName }))],
+    createServiceAccount: () => [
+      { displayName: "s", email: "bad" },
+      { displayName: "s", email: "a@b" },
+    ],
+    updatePrincipal: () => [
+      { principalId: ids.member, displayName: "renamed" },
+      { principalId: ids.member, email: "not-an-email" },
+      ...HOSTILE.map((principalId) => ({ principalId, displayName: "x" })),
+    ],
+    setPrincipalRole: () => [
+      { principalId: ids.admin, role: "MEMBER" },
+      { principalId: ids.member, role: "MEMBER" },
+      ...HOSTILE.map((principalId) => ({ principalId, role: "VIEWER" })),
+    ],
+    disablePrincipal: () => [{ principalId: ids.admin }, ...HOSTILE.map((principalId) => ({ principalId }))],
+    enablePrincipal: () => [{ principalId: ids.enabled }, ...HOSTILE.map((principalId) => ({ principalId }))],
+    createTeam: () => [{ name: "t1" }, { name: "fresh" }, ...HOSTILE.map((name) => ({ name }))],
+    renameTeam: () => [
+      { teamId: ids.team, name: "t2" },
+      { teamId: ids.team, name: "t1" },
+      ...HOSTILE.map((name) => ({ teamId: ids.team, name })),
+      ...HOSTILE.map((teamId) => ({ teamId, name: "y" })),
+    ],
+    addTeamMember: () => [
+      { teamId: ids.team, principalId: ids.member },
+      ...HOSTILE.flatMap((bad) => [
+        { teamId: ids.team, principalId: bad },
+        { teamId: bad, principalId: ids.member },
+      ]),
+    ],
+    removeTeamMember: () => [
+      { teamId: ids.team, principalId: ids.member },
+      ...HOSTILE.map((teamId) => ({ teamId, principalId: ids.member })),
+    ],
+    createApiToken: () => [
+      { name: "n", scopes: ["READ"] },
+      { name: "n", scopes: ["ADMIN"] },
+      { name: "n", scopes: ["READ"], expiresAt: "2001-01-01T00:00:00Z" },
+      { principalId: ids.member, name: "n", scopes: ["READ"] },
+      { principalId: ids.admin, name: "n", scopes: ["READ"] },
+      { principalId: ids.disabled, name: "n", scopes: ["READ"] },
+      ...HOSTILE.map((principalId) => ({ principalId, name: "n", scopes: ["READ"] })),
+      ...HOSTILE.map((name) => ({ name, scopes: ["READ"] })),
+    ],
+    revokeApiToken: () => [{ tokenId: ids.token }, ...HOSTILE.map((tokenId) => ({ tokenId }))],
+    grantModelPermission: () => [
+      { name: "m", principalId: ids.member, permission: "EDIT" },
+      { name: "m", principalId: ids.member, permission: "EDIT" },
+      { name: "m", teamId: ids.team, permission: "READ" },
+      { name: "m", permission: "READ" },
+      { name: "m", principalId: ids.member, teamId: ids.team, permission: "READ" },
+      { name: "m", principalId: ids.member, permission: "EDIT", expectedRevision: 1 },
+      ...HOSTILE.map((principalId) => ({ name: "m", principalId, permission: "READ" })),
+      ...HOSTILE.map((name) => ({ name, principalId: ids.member, permission: "READ" })),
+    ],
+    revokeModelPermission: () => [
+      { name: "m", principalId: ids.member },
+      { name: "m", teamId: ids.team },
+      { name: "m" },
+      { name: "m", principalId: ids.viewer, expectedRevision: 1 },
+      ...HOSTILE.map((principalId) => ({ name: "m", principalId })),
+      ...HOSTILE.map((name) => ({ name, teamId: ids.team })),
+    ],
+    setModelVersionSignature: () => [
+      { name: "m", version: 1, signature: { inputs: [{ name: "x", dtype: "float32" }], outputs: [] } },
+      { name: "m", version: 1, signature: { inputs: [], outputs: [] } },
+      {
+        name: "m",
+        version: 1,
+        signature: { inputs: [{ name: "x", shape: [{ size: 1, symbol: "n" }] }], outputs: [] },
+      },
+      { name: "m", version: 3, signature: { inputs: [{ name: "x" }], outputs: [] } },
+      { name: "m", version: 4, signature: { inputs: [{ name: "x" }], outputs: [] } },
+      { name: "m", version: 1, expectedRevision: 1, signature: { inputs: [{ name: "x" }], outputs: [] } },
+      ...HOSTILE.map((name) => ({ name, version: 1, signature: { inputs: [{ name }], outputs: [] } })),
+    ],
+    inspectModelVersionArtifacts: () => [
+      { name: "m", version: 1 },
+      { name: "m", version: 2 },
+      { name: "m", version: 2, paths: ["nope"] },
+      { name: "m", version: 2, expectedRevision: 1 },
+      { name: "m", version: 0 },
+      { name: "m", version: 7 },
+      { name: "m", version: 1, paths: Array.from({ length: 101 }, (_, i) => `p${i}`) },
+      ...HOSTILE.map((name) => ({ name, version: 1, paths: [name] })),
+    ],
+  };
+
+  it.each(Object.keys(cases))(
+    "%s answers only its declared errors, and each of them occurs",
+    async (field) => {
+      const type = field.charAt(0).toUpperCase() + field.slice(1);
+      const seen = new Set<string>();
+      for (const input of cases[field]!())
+        for (const [caller, headers] of Object.entries(callers)) {
+          const result = await server.gql(
+            `mutation($input: ${type}Input!) { ${field}(input: $input) { __typename } }`,
+            { input },
+            headers,
+          );
+          expect(result.errors, `${field} as ${caller} with ${JSON.stringify(input)}`).toBeUndefined();
+          seen.add((result.data as Record<string, { __typename: string }>)[field]!.__typename);
+        }
+      const declared = mutationErrorTypes(field);
+      const provokable = declared.filter((name) => !UNPROVOKABLE(field).includes(name));
+      expect([...seen].filter((name) => name.endsWith("Error")).sort()).toEqual(provokable.sort());
+    },
+  );
+});
