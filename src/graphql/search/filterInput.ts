@@ -4,7 +4,7 @@
 // built. A refusal is a GraphQL error with code BAD_USER_INPUT and the offending argument path as
 // `field`, as other argument checks report theirs.
 import { GraphQLError } from "graphql";
-import type { Prisma } from "../../db/database.ts";
+import { Prisma } from "../../db/generated/sqlite/client.ts";
 import { LIMITS, checkText } from "../../domain/validation.ts";
 
 export const SEARCH_LIMITS = {
@@ -66,6 +66,14 @@ export interface MetricCondition {
 
 const BOUNDS = ["gt", "gte", "lt", "lte", "eq"] as const;
 
+/**
+ * A bound as the database must see it. Prisma sends a Float argument as a decimal string of 16
+ * significant digits, which is not always the same double (0.30000000000000004 arrives as 0.3, and
+ * the largest doubles round past the largest one: PostgreSQL refuses them, SQLite reads infinity).
+ * A Decimal made from the number's shortest round-trip text is sent as that text, exactly.
+ */
+const exact = (value: number): number => new Prisma.Decimal(String(value)) as unknown as number;
+
 /** Checks metric conditions; each comes back with the Prisma filter on the metric's value. */
 export function checkedMetricConditions(
   field: string,
@@ -85,11 +93,11 @@ export function checkedMetricConditions(
     return {
       key: condition.key,
       value: {
-        ...(gt == null ? {} : { gt }),
-        ...(gte == null ? {} : { gte }),
-        ...(lt == null ? {} : { lt }),
-        ...(lte == null ? {} : { lte }),
-        ...(eq == null ? {} : { equals: eq }),
+        ...(gt == null ? {} : { gt: exact(gt) }),
+        ...(gte == null ? {} : { gte: exact(gte) }),
+        ...(lt == null ? {} : { lt: exact(lt) }),
+        ...(lte == null ? {} : { lte: exact(lte) }),
+        ...(eq == null ? {} : { equals: exact(eq) }),
       },
     };
   });
