@@ -26,6 +26,12 @@ CREATE TABLE "model_version_metrics" (
 -- CreateIndex
 CREATE INDEX "model_version_metrics_key_value_version_id_idx" ON "model_version_metrics"("key", "value", "version_id");
 
+-- DropIndex
+DROP INDEX "model_versions_stage_idx";
+
+-- CreateIndex
+CREATE INDEX "model_versions_stage_deleted_model_id_id_idx" ON "model_versions"("stage", "deleted", "model_id", "id");
+
 -- CreateIndex
 CREATE INDEX "model_versions_created_by_id_idx" ON "model_versions"("created_by_id");
 

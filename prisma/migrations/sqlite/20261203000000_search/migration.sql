@@ -1,7 +1,8 @@
 -- Search: metric rows, the creator's principal id, and text columns free of LIKE wildcards.
--- Authored from `prisma migrate diff`; the columns are added in place (instead of the table
--- redefinition the diff proposes) because two of them are generated, and existing rows are
--- backfilled from what the projections already hold and from the event log.
+-- Authored from `prisma migrate diff`, then edited: the columns are added in place (instead of the
+-- table redefinition the diff proposes) because three of them are generated; model_version_metrics
+-- is WITHOUT ROWID (a threshold checked per version reads the value from the primary key's B-tree);
+-- and existing rows are backfilled from what the projections already hold and from the event log.
 
 -- AlterTable: text filters match these. LIKE's `%` and `_` (and `\`) become the private-use code
 -- points U+F0025, U+F005F and U+F005C, exactly as src/graphql/search/textFilter.ts encodes the
@@ -21,10 +22,16 @@ CREATE TABLE "model_version_metrics" (
 
     PRIMARY KEY ("version_id", "key"),
     CONSTRAINT "model_version_metrics_version_id_fkey" FOREIGN KEY ("version_id") REFERENCES "model_versions" ("id") ON DELETE CASCADE ON UPDATE CASCADE
-);
+) WITHOUT ROWID;
 
 -- CreateIndex
 CREATE INDEX "model_version_metrics_key_value_version_id_idx" ON "model_version_metrics"("key", "value", "version_id");
+
+-- DropIndex
+DROP INDEX "model_versions_stage_idx";
+
+-- CreateIndex
+CREATE INDEX "model_versions_stage_deleted_model_id_id_idx" ON "model_versions"("stage", "deleted", "model_id", "id");
 
 -- CreateIndex
 CREATE INDEX "model_versions_created_by_id_idx" ON "model_versions"("created_by_id");
