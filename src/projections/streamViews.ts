@@ -235,13 +235,6 @@ const json = (value: unknown): string | null =>
 /** Rows per INSERT: 3 parameters each stays far below SQLite's 32,766 bound parameters. */
 const UPSERT_CHUNK = 500;
 
-/**
- * The rows of model_version_metrics for a version's metrics. -0 is stored as 0, as the metrics JSON
- * (and so the backfill and every replay from the log) has it.
- */
-const metricRows = (metrics: Metrics): Metrics =>
-  Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, value === 0 ? 0 : value]));
-
 /** Deletes keys that disappeared and upserts keys whose value changed. */
 async function syncKeyValues(
   tx: Tx,
@@ -377,8 +370,8 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
         tx,
         "model_version_metrics",
         { column: "version_id", id: view.id },
-        metricRows(old?.metrics ?? {}),
-        metricRows(view.metrics),
+        old?.metrics ?? {},
+        view.metrics,
       );
   }
 
