@@ -98,3 +98,12 @@ export const MetricConditionInput = builder.inputType("MetricCondition", {
 });
 
 export const tagsSelection = { select: { key: true, value: true }, orderBy: { key: "asc" } } as const;
+
+/**
+ * The `totalCount` field of a connection field with the prisma plugin's `totalCount` option, given
+ * a description (the plugin adds it without one) by defining it in the connection's own fields.
+ * The extension marks it as the plugin's, so that selecting `totalCount` alone loads no nodes.
+ */
+export const TOTAL_COUNT_EXTENSIONS = { pothosPrismaTotalCount: true } as const;
+export const resolveTotalCount = (connection: object): number | Promise<number> =>
+  (connection as { totalCount?: () => number | Promise<number> }).totalCount?.() ?? 0;

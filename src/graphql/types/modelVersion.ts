@@ -14,6 +14,8 @@ import {
   TagInput,
   TagRef,
   VersionStatusEnum,
+  TOTAL_COUNT_EXTENSIONS,
+  resolveTotalCount,
   tagsSelection,
 } from "./common.ts";
 import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
@@ -204,31 +206,42 @@ builder.queryFields((t) => ({
         where: { aliases: { some: { alias: args.alias } }, model: { name: args.name, deleted: false } },
       }),
   }),
-  modelVersions: t.prismaConnection({
-    type: "ModelVersion",
-    cursor: "id",
-    description:
-      'Model versions across the registry, filtered and sorted (default newest first), as a Relay connection. Sorted by a metric, e.g. the best `auc` in Staging: `modelVersions(filter: { stage: STAGING }, orderBy: { metric: "auc", direction: DESC })`.',
-    args: {
-      filter: t.arg({ type: ModelVersionFilter, required: false, description: "Conditions to match." }),
-      orderBy: t.arg({ type: ModelVersionOrder, required: false, description: "Sort order." }),
+  modelVersions: t.prismaConnection(
+    {
+      type: "ModelVersion",
+      cursor: "id",
+      description:
+        'Model versions across the registry, filtered and sorted (default newest first), as a Relay connection. Sorted by a metric, e.g. the best `auc` in Staging: `modelVersions(filter: { stage: STAGING }, orderBy: { metric: "auc", direction: DESC })`.',
+      args: {
+        filter: t.arg({ type: ModelVersionFilter, required: false, description: "Conditions to match." }),
+        orderBy: t.arg({ type: ModelVersionOrder, required: false, description: "Sort order." }),
+      },
+      totalCount: (_root, args, ctx) =>
+        ctx.reader.modelVersion.count({
+          where: versionSearch(ctx.db.provider, args.filter, args.orderBy).where,
+        }),
+      resolve: async (query, _root, args, ctx) => {
+        const search = versionSearch(ctx.db.provider, args.filter, args.orderBy);
+        if (search.kind === "columns")
+          return ctx.reader.modelVersion.findMany({ ...query, where: search.where, orderBy: search.orderBy });
+        const { take, skip: _skip, cursor, ...selection } = query;
+        const ids = await versionIdsByMetric(ctx.reader, { take, cursor }, search.order);
+        if (ids.length === 0) return [];
+        const rows = await ctx.reader.modelVersion.findMany({ ...selection, where: { id: { in: ids } } });
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        return ids.flatMap((id) => byId.get(id) ?? []);
+      },
     },
-    totalCount: (_root, args, ctx) =>
-      ctx.reader.modelVersion.count({
-        where: versionSearch(ctx.db.provider, args.filter, args.orderBy).where,
+    {
+      fields: (t) => ({
+        totalCount: t.int({
+          description: "Number of versions matching the filter (all pages).",
+          extensions: TOTAL_COUNT_EXTENSIONS,
+          resolve: resolveTotalCount,
+        }),
       }),
-    resolve: async (query, _root, args, ctx) => {
-      const search = versionSearch(ctx.db.provider, args.filter, args.orderBy);
-      if (search.kind === "columns")
-        return ctx.reader.modelVersion.findMany({ ...query, where: search.where, orderBy: search.orderBy });
-      const { take, skip: _skip, cursor, ...selection } = query;
-      const ids = await versionIdsByMetric(ctx.reader, { take, cursor }, search.order);
-      if (ids.length === 0) return [];
-      const rows = await ctx.reader.modelVersion.findMany({ ...selection, where: { id: { in: ids } } });
-      const byId = new Map(rows.map((row) => [row.id, row]));
-      return ids.flatMap((id) => byId.get(id) ?? []);
     },
-  }),
+  ),
 }));
 
 // ---- Mutations ----------------------------------------------------------------------------------

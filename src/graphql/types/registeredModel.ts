@@ -4,7 +4,16 @@ import { builder } from "../builder.ts";
 import type { Event } from "../../db/generated/sqlite/client.ts";
 import { modelRowFromView, needsNoRelations, runCommand } from "../commandResult.ts";
 import type { CommandPayload } from "../commandResult.ts";
-import { OrderDirection, StageEnum, TagFilter, TagInput, TagRef, tagsSelection } from "./common.ts";
+import {
+  OrderDirection,
+  StageEnum,
+  TagFilter,
+  TagInput,
+  TagRef,
+  TOTAL_COUNT_EXTENSIONS,
+  resolveTotalCount,
+  tagsSelection,
+} from "./common.ts";
 import { modelSearchWhere } from "../search/modelSearch.ts";
 import { EXPECTED_REVISION_FIELD, mutationErrors } from "./errors.ts";
 
@@ -170,26 +179,37 @@ builder.queryFields((t) => ({
         orderBy: [{ deleted: "asc" }, { deletedAt: "desc" }],
       }),
   }),
-  registeredModels: t.prismaConnection({
-    type: "RegisteredModel",
-    cursor: "id",
-    description: "Registered models, filtered and sorted (default by name), as a Relay connection.",
-    args: {
-      filter: t.arg({ type: RegisteredModelFilter, required: false, description: "Conditions to match." }),
-      orderBy: t.arg({ type: RegisteredModelOrder, required: false, description: "Sort order." }),
+  registeredModels: t.prismaConnection(
+    {
+      type: "RegisteredModel",
+      cursor: "id",
+      description: "Registered models, filtered and sorted (default by name), as a Relay connection.",
+      args: {
+        filter: t.arg({ type: RegisteredModelFilter, required: false, description: "Conditions to match." }),
+        orderBy: t.arg({ type: RegisteredModelOrder, required: false, description: "Sort order." }),
+      },
+      totalCount: (_root, args, ctx) =>
+        ctx.reader.registeredModel.count({ where: modelSearchWhere(ctx.db.provider, args.filter) }),
+      resolve: (query, _root, args, ctx) => {
+        const field = args.orderBy?.field ?? "name";
+        const direction = args.orderBy?.direction ?? "asc";
+        return ctx.reader.registeredModel.findMany({
+          ...query,
+          where: modelSearchWhere(ctx.db.provider, args.filter),
+          orderBy: [{ [field]: direction }, { id: direction }],
+        });
+      },
     },
-    totalCount: (_root, args, ctx) =>
-      ctx.reader.registeredModel.count({ where: modelSearchWhere(ctx.db.provider, args.filter) }),
-    resolve: (query, _root, args, ctx) => {
-      const field = args.orderBy?.field ?? "name";
-      const direction = args.orderBy?.direction ?? "asc";
-      return ctx.reader.registeredModel.findMany({
-        ...query,
-        where: modelSearchWhere(ctx.db.provider, args.filter),
-        orderBy: [{ [field]: direction }, { id: direction }],
-      });
+    {
+      fields: (t) => ({
+        totalCount: t.int({
+          description: "Number of models matching the filter (all pages).",
+          extensions: TOTAL_COUNT_EXTENSIONS,
+          resolve: resolveTotalCount,
+        }),
+      }),
     },
-  }),
+  ),
   history: t.prismaConnection({
     type: "Event",
     cursor: "position",
