@@ -175,17 +175,17 @@ async function createBenchDatabase(provider: DatabaseConfig["provider"]): Promis
   url.pathname = `/${name}`;
   const config: DatabaseConfig = { provider, url: url.toString() };
   await migrate(config);
+  // The server keeps its blob store there, even with its database elsewhere.
+  const dataDir = mkdtempSync(path.join(tmpdir(), "registro-bench-search-"));
   return {
     config,
-    env: {
-      DATABASE_URL: url.toString(),
-      DATA_DIR: mkdtempSync(path.join(tmpdir(), "registro-bench-search-")),
-    },
+    env: { DATABASE_URL: url.toString(), DATA_DIR: dataDir },
     async drop() {
       const client = new pg.Client({ connectionString: POSTGRES_URL });
       await client.connect();
       await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await client.end();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
