@@ -9,6 +9,7 @@ import path from "node:path";
 import { benchArtifacts } from "./artifacts.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
+import { benchSearch } from "./search.ts";
 import { benchSubscriptions } from "./subscriptions.ts";
 import type { Comparison, Figure } from "./support.ts";
 
@@ -27,6 +28,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   artifacts: () => benchArtifacts(),
   inspection,
   inspectionUpload: () => benchInspectionUpload(),
+  search: () => benchSearch(),
 };
 
 const wanted = process.argv.slice(2);

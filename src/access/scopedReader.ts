@@ -50,6 +50,7 @@ const PATHS: Record<string, (model: Where) => Where> = {
   registeredModelTag: (model) => ({ model }),
   modelVersion: (model) => ({ model }),
   modelVersionTag: (model) => ({ version: { model } }),
+  modelVersionMetric: (model) => ({ version: { model } }),
   modelAlias: (model) => ({ model }),
   modelVersionArtifact: (model) => ({ modelVersion: { model } }),
   modelPermission: (model) => ({ model }),

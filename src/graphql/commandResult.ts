@@ -34,8 +34,9 @@ export const versionRowFromView = (
 ): ModelVersion | undefined =>
   (payload.views.versions.get(version ?? 0) ?? undefined) as unknown as ModelVersion | undefined;
 
+// The view lacks only the columns the database generates for text filters, which no field reads.
 export const modelRowFromView = (payload: CommandPayload): RegisteredModel | undefined =>
-  payload.views.model ?? undefined;
+  (payload.views.model ?? undefined) as RegisteredModel | undefined;
 
 export async function runCommand(
   ctx: GraphQLContext,

@@ -23,6 +23,7 @@ async function clearProjections(tx: Tx): Promise<void> {
     "model_aliases",
     "model_permissions",
     "model_version_tags",
+    "model_version_metrics",
     "model_versions",
     "registered_model_tags",
     "registered_models",

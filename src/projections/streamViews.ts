@@ -76,6 +76,7 @@ function versionFromRow(row: Row, tags: Row[]): ModelVersionView {
     createdAt: rowDate(row.created_at),
     updatedAt: rowDate(row.updated_at),
     createdBy: str(row.created_by),
+    createdById: strOrNull(row.created_by_id),
     tags: toTags(tags),
     signature: jsonOrNull<ModelVersionView["signature"]>(row.signature),
   };
@@ -227,13 +228,16 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
 const json = (value: unknown): string | null =>
   value === null || value === undefined ? null : JSON.stringify(value);
 
+/** Rows per INSERT: 3 parameters each stays far below SQLite's 32,766 bound parameters. */
+const UPSERT_CHUNK = 500;
+
 /** Deletes keys that disappeared and upserts keys whose value changed. */
 async function syncKeyValues(
   tx: Tx,
-  table: "registered_model_tags" | "model_version_tags",
+  table: "registered_model_tags" | "model_version_tags" | "model_version_metrics",
   owner: { column: "model_id" | "version_id"; id: string },
-  before: Tags,
-  after: Tags,
+  before: Readonly<Record<string, string | number>>,
+  after: Readonly<Record<string, string | number>>,
 ): Promise<void> {
   // Own properties only: a tag named `toString` or `valueOf` is data, not Object.prototype's.
   const removed = Object.keys(before).filter((k) => !Object.hasOwn(after, k));
@@ -245,12 +249,15 @@ async function syncKeyValues(
   const changed = Object.entries(after).filter(
     ([key, value]) => !Object.hasOwn(before, key) || before[key] !== value,
   );
-  if (changed.length === 0) return;
-  await tx.execute(
-    `INSERT INTO ${table} (${owner.column}, key, value) VALUES ${changed.map(() => "(?, ?, ?)").join(", ")}
-     ON CONFLICT (${owner.column}, key) DO UPDATE SET value = excluded.value`,
-    changed.flatMap(([key, value]) => [owner.id, key, value]),
-  );
+  // A rebuild writes all of a version's metrics at once: there may be thousands.
+  for (let start = 0; start < changed.length; start += UPSERT_CHUNK) {
+    const chunk = changed.slice(start, start + UPSERT_CHUNK);
+    await tx.execute(
+      `INSERT INTO ${table} (${owner.column}, key, value) VALUES ${chunk.map(() => "(?, ?, ?)").join(", ")}
+       ON CONFLICT (${owner.column}, key) DO UPDATE SET value = excluded.value`,
+      chunk.flatMap(([key, value]) => [owner.id, key, value]),
+    );
+  }
 }
 
 const MODEL_COLUMNS =
@@ -329,9 +336,17 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
     if (view === null || view === old) continue;
     if (old === null) {
       await tx.execute(
-        `INSERT INTO model_versions (id, model_id, version, created_at, created_by, stage, status, source, run_id, description, params, metrics, deleted, deleted_at, updated_at, signature)
-         VALUES (${placeholders(16)})`,
-        [view.id, view.modelId, view.version, view.createdAt, view.createdBy, ...versionValues(view)],
+        `INSERT INTO model_versions (id, model_id, version, created_at, created_by, created_by_id, stage, status, source, run_id, description, params, metrics, deleted, deleted_at, updated_at, signature)
+         VALUES (${placeholders(17)})`,
+        [
+          view.id,
+          view.modelId,
+          view.version,
+          view.createdAt,
+          view.createdBy,
+          view.createdById,
+          ...versionValues(view),
+        ],
       );
     } else {
       await tx.execute(`UPDATE model_versions SET ${VERSION_COLUMNS} WHERE id = ?`, [
@@ -346,6 +361,14 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
       old?.tags ?? {},
       view.tags,
     );
+    if (old === null || old.metrics !== view.metrics)
+      await syncKeyValues(
+        tx,
+        "model_version_metrics",
+        { column: "version_id", id: view.id },
+        old?.metrics ?? {},
+        view.metrics,
+      );
   }
 
   // Artifacts are never removed; a changed view object means a new path or a new inspection.

@@ -57,6 +57,7 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
       const inline = await dumpProjections(t.db.reader);
       expect(inline.modelVersions!.some((v) => v.stage === "Archived")).toBe(true);
       expect(inline.modelAliases!.length).toBeGreaterThan(0);
+      expect(inline.modelVersionMetrics!.map((m) => m.key)).toEqual(expect.arrayContaining(["auc", "f1"]));
       expect(inline.modelVersionArtifacts!.length).toBeGreaterThan(0);
       expect(inline.registeredModels!.some((m) => m.deleted === true)).toBe(true);
       const eventCount = await t.db.reader.event.count();
@@ -68,6 +69,9 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
         await tx.execute("DELETE FROM model_aliases");
         await tx.execute("DELETE FROM model_version_artifacts WHERE path = ?", ["model.bin"]);
         await tx.execute("DELETE FROM model_version_tags WHERE key = ?", ["framework"]);
+        await tx.execute("DELETE FROM model_version_metrics WHERE key = ?", ["auc"]);
+        await tx.execute("UPDATE model_version_metrics SET value = ?", [-1]);
+        await tx.execute("UPDATE model_versions SET created_by_id = ?", ["someone-else"]);
         await tx.execute("UPDATE model_versions SET stage = ?, description = ?", ["None", "tampered"]);
         await tx.execute("INSERT INTO registered_model_tags (model_id, key, value) VALUES (?, ?, ?)", [
           inline.registeredModels![0]!.id as string,

@@ -21,6 +21,7 @@ export async function dumpProjections(db: Db) {
     registeredModelTags,
     modelVersions,
     modelVersionTags,
+    modelVersionMetrics,
     modelAliases,
     modelVersionArtifacts,
     modelPermissions,
@@ -29,6 +30,7 @@ export async function dumpProjections(db: Db) {
     db.registeredModelTag.findMany({ orderBy: [{ modelId: "asc" }, { key: "asc" }] }),
     db.modelVersion.findMany({ orderBy: { id: "asc" } }),
     db.modelVersionTag.findMany({ orderBy: [{ versionId: "asc" }, { key: "asc" }] }),
+    db.modelVersionMetric.findMany({ orderBy: [{ versionId: "asc" }, { key: "asc" }] }),
     db.modelAlias.findMany({ orderBy: [{ modelId: "asc" }, { alias: "asc" }] }),
     db.modelVersionArtifact.findMany({ orderBy: [{ versionId: "asc" }, { path: "asc" }] }),
     db.modelPermission.findMany({
@@ -40,6 +42,7 @@ export async function dumpProjections(db: Db) {
     registeredModelTags,
     modelVersions,
     modelVersionTags,
+    modelVersionMetrics,
     modelAliases,
     modelVersionArtifacts,
     modelPermissions,

@@ -84,10 +84,26 @@ export const MetricInput = builder.inputType("MetricInput", {
   }),
 });
 
+export const MetricConditionInput = builder.inputType("MetricCondition", {
+  description:
+    'A condition on one metric\'s latest value: every bound given must hold (`{ key: "auc", gte: 0.9 }`). Without bounds, the version must have logged the metric.',
+  fields: (t) => ({
+    key: t.string({ description: "Metric name (1-250 characters)." }),
+    gt: t.float({ required: false, description: "Greater than this (finite)." }),
+    gte: t.float({ required: false, description: "Greater than or equal to this (finite)." }),
+    lt: t.float({ required: false, description: "Less than this (finite)." }),
+    lte: t.float({ required: false, description: "Less than or equal to this (finite)." }),
+    eq: t.float({ required: false, description: "Exactly this (finite)." }),
+  }),
+});
+
 export const tagsSelection = { select: { key: true, value: true }, orderBy: { key: "asc" } } as const;
 
-/** Maps a tag filter to a Prisma relation filter on `tags`. */
-export function tagWhere(filter: { key: string; value?: string | null } | null | undefined) {
-  if (!filter) return {};
-  return { tags: { some: { key: filter.key, ...(filter.value == null ? {} : { value: filter.value }) } } };
-}
+/**
+ * The `totalCount` field of a connection field with the prisma plugin's `totalCount` option, given
+ * a description (the plugin adds it without one) by defining it in the connection's own fields.
+ * The extension marks it as the plugin's, so that selecting `totalCount` alone loads no nodes.
+ */
+export const TOTAL_COUNT_EXTENSIONS = { pothosPrismaTotalCount: true } as const;
+export const resolveTotalCount = (connection: object): number | Promise<number> =>
+  (connection as { totalCount?: () => number | Promise<number> }).totalCount?.() ?? 0;

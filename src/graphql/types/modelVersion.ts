@@ -1,5 +1,4 @@
 // ModelVersion: the object type, its queries, and the mutations that change versions, stages and aliases.
-import type { Prisma } from "../../db/database.ts";
 import type { RegisteredModelCommandType } from "../../domain/registeredModel/commands.ts";
 import type { Metrics, Params, Stage, VersionStatus } from "../../domain/registeredModel/events.ts";
 import { builder } from "../builder.ts";
@@ -7,6 +6,7 @@ import type { Event } from "../../db/generated/sqlite/client.ts";
 import { needsNoRelations, runCommand, versionRowFromView } from "../commandResult.ts";
 import type { CommandPayload } from "../commandResult.ts";
 import {
+  MetricConditionInput,
   MetricInput,
   MetricRef,
   OrderDirection,
@@ -15,10 +15,14 @@ import {
   TagInput,
   TagRef,
   VersionStatusEnum,
-  tagWhere,
+  TOTAL_COUNT_EXTENSIONS,
+  resolveTotalCount,
   tagsSelection,
 } from "./common.ts";
 import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
+import { ArtifactFormatEnum, ArtifactVerdictEnum } from "./inspectionEnums.ts";
+import { versionIdsByMetric } from "../search/metricOrder.ts";
+import { versionSearch } from "../search/versionSearch.ts";
 
 export const ModelVersionRef = builder.prismaNode("ModelVersion", {
   description:
@@ -93,21 +97,73 @@ const ModelVersionSortField = builder.enumType("ModelVersionSortField", {
 });
 
 const ModelVersionOrder = builder.inputType("ModelVersionOrder", {
-  description: "Sort order of model versions.",
+  description:
+    'Sort order of model versions: by a field, or by a metric\'s latest value (`{ metric: "auc", direction: DESC }`), versions without that metric last (newest first). Give `field` or `metric`, not both; ties are broken by id.',
   fields: (t) => ({
-    field: t.field({ type: ModelVersionSortField, description: "Field to sort by." }),
+    field: t.field({
+      type: ModelVersionSortField,
+      required: false,
+      description: "Field to sort by (default CREATED_AT).",
+    }),
+    metric: t.string({
+      required: false,
+      description: "Metric name to sort by (1-250 characters) instead of a field.",
+    }),
     direction: t.field({ type: OrderDirection, required: false, description: "Direction (default DESC)." }),
   }),
 });
 
 const ModelVersionFilter = builder.inputType("ModelVersionFilter", {
-  description: "Filters for `modelVersions`; all given conditions must hold.",
+  description:
+    "Filters for `modelVersions`; all given conditions must hold. Each is evaluated in the database, so pages are full and `totalCount` counts exactly the matches.",
   fields: (t) => ({
     name: t.string({ required: false, description: "Versions of the live model with this exact name." }),
     stage: t.field({ type: StageEnum, required: false, description: "Versions in this stage." }),
+    status: t.field({
+      type: VersionStatusEnum,
+      required: false,
+      description: "Versions with this registration status.",
+    }),
     alias: t.string({ required: false, description: "Versions this alias points at." }),
     tag: t.field({ type: TagFilter, required: false, description: "Versions carrying this tag." }),
+    tags: t.field({
+      type: [TagFilter],
+      required: false,
+      description: "Versions carrying every one of these tags (with `tag`, at most 20 in all).",
+    }),
     runId: t.string({ required: false, description: "Versions produced by this run." }),
+    metrics: t.field({
+      type: [MetricConditionInput],
+      required: false,
+      description:
+        'Versions whose latest metric values meet every condition (at most 20), e.g. `[{ key: "auc", gte: 0.9 }]`.',
+    }),
+    artifactVerdict: t.field({
+      type: ArtifactVerdictEnum,
+      required: false,
+      description:
+        "Versions with at least one artifact whose latest inspection gave this verdict (with `artifactFormat`: the same artifact).",
+    }),
+    artifactFormat: t.field({
+      type: ArtifactFormatEnum,
+      required: false,
+      description:
+        "Versions with at least one artifact inspected as this format (with `artifactVerdict`: the same artifact).",
+    }),
+    createdBy: t.string({
+      required: false,
+      description: "Versions registered by this display name, exactly as `createdBy` shows it.",
+    }),
+    createdById: t.string({
+      required: false,
+      description:
+        "Versions registered by the principal with this id (`Actor.id`); versions registered before authentication have none.",
+    }),
+    text: t.string({
+      required: false,
+      description:
+        "Case-insensitive substring of the model's name or the version's description (1-256 characters; `%` and `_` are plain characters). SQLite folds the case of ASCII letters only.",
+    }),
     createdAfter: t.field({
       type: "DateTime",
       required: false,
@@ -151,42 +207,42 @@ builder.queryFields((t) => ({
         where: { aliases: { some: { alias: args.alias } }, model: { name: args.name, deleted: false } },
       }),
   }),
-  modelVersions: t.prismaConnection({
-    type: "ModelVersion",
-    cursor: "id",
-    description:
-      "Model versions across the registry, filtered and sorted (default newest first), as a Relay connection.",
-    args: {
-      filter: t.arg({ type: ModelVersionFilter, required: false, description: "Conditions to match." }),
-      orderBy: t.arg({ type: ModelVersionOrder, required: false, description: "Sort order." }),
+  modelVersions: t.prismaConnection(
+    {
+      type: "ModelVersion",
+      cursor: "id",
+      description:
+        'Model versions across the registry, filtered and sorted (default newest first), as a Relay connection. Sorted by a metric, e.g. the best `auc` in Staging: `modelVersions(filter: { stage: STAGING }, orderBy: { metric: "auc", direction: DESC })`.',
+      args: {
+        filter: t.arg({ type: ModelVersionFilter, required: false, description: "Conditions to match." }),
+        orderBy: t.arg({ type: ModelVersionOrder, required: false, description: "Sort order." }),
+      },
+      totalCount: (_root, args, ctx) =>
+        ctx.reader.modelVersion.count({
+          where: versionSearch(ctx.db.provider, args.filter, args.orderBy).where,
+        }),
+      resolve: async (query, _root, args, ctx) => {
+        const search = versionSearch(ctx.db.provider, args.filter, args.orderBy);
+        if (search.kind === "columns")
+          return ctx.reader.modelVersion.findMany({ ...query, where: search.where, orderBy: search.orderBy });
+        const { take, skip: _skip, cursor, ...selection } = query;
+        const ids = await versionIdsByMetric(ctx.reader, { take, cursor }, search.order);
+        if (ids.length === 0) return [];
+        const rows = await ctx.reader.modelVersion.findMany({ ...selection, where: { id: { in: ids } } });
+        const byId = new Map(rows.map((row) => [row.id, row]));
+        return ids.flatMap((id) => byId.get(id) ?? []);
+      },
     },
-    resolve: (query, _root, args, ctx) => {
-      const f = args.filter;
-      const where: Prisma.ModelVersionWhereInput = {
-        ...(f?.includeDeleted ? {} : { deleted: false }),
-        model: { deleted: false, ...(f?.name ? { name: f.name } : {}) },
-        ...(f?.stage ? { stage: f.stage } : {}),
-        ...(f?.alias ? { aliases: { some: { alias: f.alias } } } : {}),
-        ...(f?.runId ? { runId: f.runId } : {}),
-        ...tagWhere(f?.tag),
-        ...(f?.createdAfter || f?.createdBefore
-          ? {
-              createdAt: {
-                ...(f.createdAfter ? { gte: f.createdAfter } : {}),
-                ...(f.createdBefore ? { lt: f.createdBefore } : {}),
-              },
-            }
-          : {}),
-      };
-      const field = args.orderBy?.field ?? "createdAt";
-      const direction = args.orderBy?.direction ?? "desc";
-      return ctx.reader.modelVersion.findMany({
-        ...query,
-        where,
-        orderBy: [{ [field]: direction }, { id: direction }],
-      });
+    {
+      fields: (t) => ({
+        totalCount: t.int({
+          description: "Number of versions matching the filter (all pages).",
+          extensions: TOTAL_COUNT_EXTENSIONS,
+          resolve: resolveTotalCount,
+        }),
+      }),
     },
-  }),
+  ),
 }));
 
 // ---- Mutations ----------------------------------------------------------------------------------

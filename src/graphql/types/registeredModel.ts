@@ -5,7 +5,17 @@ import type { Event } from "../../db/generated/sqlite/client.ts";
 import type { RegisteredModelCommandType } from "../../domain/registeredModel/commands.ts";
 import { modelRowFromView, needsNoRelations, runCommand } from "../commandResult.ts";
 import type { CommandPayload } from "../commandResult.ts";
-import { OrderDirection, StageEnum, TagFilter, TagInput, TagRef, tagWhere, tagsSelection } from "./common.ts";
+import {
+  OrderDirection,
+  StageEnum,
+  TagFilter,
+  TagInput,
+  TagRef,
+  TOTAL_COUNT_EXTENSIONS,
+  resolveTotalCount,
+  tagsSelection,
+} from "./common.ts";
+import { modelSearchWhere } from "../search/modelSearch.ts";
 import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
 
 export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
@@ -125,10 +135,34 @@ const RegisteredModelOrder = builder.inputType("RegisteredModelOrder", {
 });
 
 const RegisteredModelFilter = builder.inputType("RegisteredModelFilter", {
-  description: "Filters for `registeredModels`; all given conditions must hold.",
+  description:
+    "Filters for `registeredModels`; all given conditions must hold. Each is evaluated in the database, so pages are full and `totalCount` counts exactly the matches.",
   fields: (t) => ({
-    nameContains: t.string({ required: false, description: "Case-sensitive substring of the name." }),
+    text: t.string({
+      required: false,
+      description:
+        "Case-insensitive substring of the name or the description (1-256 characters; `%` and `_` are plain characters). SQLite folds the case of ASCII letters only.",
+    }),
+    nameContains: t.string({
+      required: false,
+      description:
+        "Substring of the name: case-sensitive on PostgreSQL, ASCII letters case-insensitive on SQLite. Prefer `text`.",
+    }),
     tag: t.field({ type: TagFilter, required: false, description: "Models carrying this tag." }),
+    tags: t.field({
+      type: [TagFilter],
+      required: false,
+      description: "Models carrying every one of these tags (with `tag`, at most 20 in all).",
+    }),
+    stage: t.field({
+      type: StageEnum,
+      required: false,
+      description: "Models with at least one live (not deleted) version in this stage.",
+    }),
+    alias: t.string({
+      required: false,
+      description: "Models with this alias (e.g. `champion`), whichever version it points at.",
+    }),
     includeDeleted: t.boolean({ required: false, description: "Include deleted models (default false)." }),
   }),
 });
@@ -146,29 +180,37 @@ builder.queryFields((t) => ({
         orderBy: [{ deleted: "asc" }, { deletedAt: "desc" }],
       }),
   }),
-  registeredModels: t.prismaConnection({
-    type: "RegisteredModel",
-    cursor: "id",
-    description: "Registered models, filtered and sorted (default by name), as a Relay connection.",
-    args: {
-      filter: t.arg({ type: RegisteredModelFilter, required: false, description: "Conditions to match." }),
-      orderBy: t.arg({ type: RegisteredModelOrder, required: false, description: "Sort order." }),
+  registeredModels: t.prismaConnection(
+    {
+      type: "RegisteredModel",
+      cursor: "id",
+      description: "Registered models, filtered and sorted (default by name), as a Relay connection.",
+      args: {
+        filter: t.arg({ type: RegisteredModelFilter, required: false, description: "Conditions to match." }),
+        orderBy: t.arg({ type: RegisteredModelOrder, required: false, description: "Sort order." }),
+      },
+      totalCount: (_root, args, ctx) =>
+        ctx.reader.registeredModel.count({ where: modelSearchWhere(ctx.db.provider, args.filter) }),
+      resolve: (query, _root, args, ctx) => {
+        const field = args.orderBy?.field ?? "name";
+        const direction = args.orderBy?.direction ?? "asc";
+        return ctx.reader.registeredModel.findMany({
+          ...query,
+          where: modelSearchWhere(ctx.db.provider, args.filter),
+          orderBy: [{ [field]: direction }, { id: direction }],
+        });
+      },
     },
-    resolve: (query, _root, args, ctx) => {
-      const filter = args.filter;
-      const field = args.orderBy?.field ?? "name";
-      const direction = args.orderBy?.direction ?? "asc";
-      return ctx.reader.registeredModel.findMany({
-        ...query,
-        where: {
-          ...(filter?.includeDeleted ? {} : { deleted: false }),
-          ...(filter?.nameContains ? { name: { contains: filter.nameContains } } : {}),
-          ...tagWhere(filter?.tag),
-        },
-        orderBy: [{ [field]: direction }, { id: direction }],
-      });
+    {
+      fields: (t) => ({
+        totalCount: t.int({
+          description: "Number of models matching the filter (all pages).",
+          extensions: TOTAL_COUNT_EXTENSIONS,
+          resolve: resolveTotalCount,
+        }),
+      }),
     },
-  }),
+  ),
   history: t.prismaConnection({
     type: "Event",
     cursor: "position",

@@ -1,0 +1,86 @@
+// Model versions sorted by one metric, versions without that metric last. Prisma orders only by the
+// queried table's columns (or a to-one relation's), and a version's metrics are many rows, so the
+// order is read from two sources, each through the caller's reader and an index:
+//   1. the metric's rows in model_version_metrics (index on key, value, version_id), by value and
+//      then version id, in the requested direction;
+//   2. the matching versions that never logged the metric, newest first.
+// The Relay window Pothos computes (take, skip and a cursor, as Prisma would apply them to one
+// list) is applied to the two sources as one list. A cursor names a version; whether that version
+// has the metric says which source it lies in.
+import type { Db, Prisma } from "../../db/database.ts";
+
+export interface MetricOrder {
+  readonly key: string;
+  readonly direction: "asc" | "desc";
+  /** The versions to list, without the conditions on the sorted metric. */
+  readonly versions: Prisma.ModelVersionWhereInput;
+  /** Conditions on the sorted metric's value; when there are any, no version lacking it can match. */
+  readonly value: readonly Prisma.FloatFilter[];
+}
+
+/** Pothos' window: `take` rows after (or, when negative, before) the cursor row, which is left out. */
+export interface PageWindow {
+  readonly take: number;
+  readonly cursor?: { readonly id?: string | undefined } | undefined;
+}
+
+/** The ids of the versions in the window, in order. */
+export async function versionIdsByMetric(
+  reader: Db,
+  window: PageWindow,
+  order: MetricOrder,
+): Promise<string[]> {
+  const { key, direction } = order;
+  const withMetric: Prisma.ModelVersionMetricWhereInput = {
+    key,
+    version: order.versions,
+    ...(order.value.length > 0 ? { AND: order.value.map((value) => ({ value })) } : {}),
+  };
+  const withoutMetric: Prisma.ModelVersionWhereInput = {
+    AND: [order.versions, { metricValues: { none: { key } } }],
+  };
+  const mayLackMetric = order.value.length === 0;
+
+  const ranked = async (take: number, after?: string) =>
+    (
+      await reader.modelVersionMetric.findMany({
+        where: withMetric,
+        orderBy: [{ value: direction }, { versionId: direction }],
+        select: { versionId: true },
+        take,
+        ...(after === undefined ? {} : { cursor: { versionId_key: { versionId: after, key } }, skip: 1 }),
+      })
+    ).map((row) => row.versionId);
+  const unranked = async (take: number, after?: string) =>
+    mayLackMetric
+      ? (
+          await reader.modelVersion.findMany({
+            where: withoutMetric,
+            orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+            select: { id: true },
+            take,
+            ...(after === undefined ? {} : { cursor: { id: after }, skip: 1 }),
+          })
+        ).map((row) => row.id)
+      : [];
+
+  const size = Math.abs(window.take);
+  if (size === 0) return [];
+  const cursor = window.cursor?.id;
+  const cursorRanked =
+    cursor !== undefined &&
+    (await reader.modelVersionMetric.findUnique({
+      where: { versionId_key: { versionId: cursor, key } },
+      select: { versionId: true },
+    })) !== null;
+
+  if (window.take > 0) {
+    if (cursor !== undefined && !cursorRanked) return unranked(size, cursor);
+    const first = await ranked(size, cursor);
+    return first.length < size ? [...first, ...(await unranked(size - first.length))] : first;
+  }
+  // Backwards: Prisma's negative take yields the rows just before the cursor (or the end), in order.
+  if (cursor !== undefined && cursorRanked) return ranked(-size, cursor);
+  const last = await unranked(-size, cursor);
+  return last.length < size ? [...(await ranked(-(size - last.length))), ...last] : last;
+}

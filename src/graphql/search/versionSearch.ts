@@ -1,0 +1,122 @@
+// `modelVersions(filter:, orderBy:)` as database conditions: every filter becomes part of the
+// query's WHERE (an indexed column, or an EXISTS over an indexed child table), never a step in
+// JavaScript after loading, so pages stay full and `totalCount` counts exactly what pages list.
+import type { DatabaseConfig } from "../../config.ts";
+import type { Prisma } from "../../db/database.ts";
+import type { Verdict } from "../../domain/inspection.ts";
+import type { Stage, VersionStatus } from "../../domain/registeredModel/events.ts";
+import { LIMITS } from "../../domain/validation.ts";
+import type { ArtifactFormat } from "../../inspection/types.ts";
+import { badUserInput, checkFilterText, checkedMetricConditions, tagConditions } from "./filterInput.ts";
+import type { MetricCondition, TagCondition } from "./filterInput.ts";
+import type { MetricOrder } from "./metricOrder.ts";
+import { containsText } from "./textFilter.ts";
+
+export interface ModelVersionFilterInput {
+  readonly name?: string | null;
+  readonly stage?: Stage | null;
+  readonly status?: VersionStatus | null;
+  readonly alias?: string | null;
+  readonly tag?: TagCondition | null;
+  readonly tags?: readonly TagCondition[] | null;
+  readonly runId?: string | null;
+  readonly createdAfter?: Date | null;
+  readonly createdBefore?: Date | null;
+  readonly createdBy?: string | null;
+  readonly createdById?: string | null;
+  readonly artifactVerdict?: Verdict | null;
+  readonly artifactFormat?: ArtifactFormat | null;
+  readonly text?: string | null;
+  readonly metrics?: readonly MetricCondition[] | null;
+  readonly includeDeleted?: boolean | null;
+}
+
+export type VersionSortField = "createdAt" | "updatedAt" | "version";
+
+export interface ModelVersionOrderInput {
+  readonly field?: VersionSortField | null;
+  readonly metric?: string | null;
+  readonly direction?: "asc" | "desc" | null;
+}
+
+export type VersionSearch =
+  /** Sorted by a column of model_versions: one Prisma query. */
+  | {
+      readonly kind: "columns";
+      readonly where: Prisma.ModelVersionWhereInput;
+      readonly orderBy: Prisma.ModelVersionOrderByWithRelationInput[];
+    }
+  /** Sorted by a metric: see ./metricOrder.ts. `where` is the whole filter (for counting). */
+  | { readonly kind: "metric"; readonly where: Prisma.ModelVersionWhereInput; readonly order: MetricOrder };
+
+const CREATOR_ID_MAX_LENGTH = LIMITS.granteeIdMaxLength;
+
+/** Validates the arguments and translates them; throws BAD_USER_INPUT GraphQL errors. */
+export function versionSearch(
+  provider: DatabaseConfig["provider"],
+  filter: ModelVersionFilterInput | null | undefined,
+  orderBy: ModelVersionOrderInput | null | undefined,
+): VersionSearch {
+  const f = filter ?? {};
+  const conditions: Prisma.ModelVersionWhereInput[] = [
+    f.includeDeleted ? {} : { deleted: false },
+    { model: { deleted: false, ...(f.name == null ? {} : { name: f.name }) } },
+  ];
+  if (f.stage != null) conditions.push({ stage: f.stage });
+  if (f.status != null) conditions.push({ status: f.status });
+  if (f.alias != null) conditions.push({ aliases: { some: { alias: f.alias } } });
+  if (f.runId != null) conditions.push({ runId: f.runId });
+  if (f.createdAfter != null) conditions.push({ createdAt: { gte: f.createdAfter } });
+  if (f.createdBefore != null) conditions.push({ createdAt: { lt: f.createdBefore } });
+  if (f.createdBy != null) {
+    checkFilterText("filter.createdBy", f.createdBy, LIMITS.nameMaxLength);
+    conditions.push({ createdBy: f.createdBy });
+  }
+  if (f.createdById != null) {
+    checkFilterText("filter.createdById", f.createdById, CREATOR_ID_MAX_LENGTH);
+    conditions.push({ createdById: f.createdById });
+  }
+  conditions.push(...tagConditions("filter", f.tag, f.tags));
+  if (f.artifactVerdict != null || f.artifactFormat != null)
+    conditions.push({
+      artifacts: {
+        some: {
+          ...(f.artifactVerdict == null ? {} : { verdict: f.artifactVerdict }),
+          ...(f.artifactFormat == null ? {} : { format: f.artifactFormat }),
+        },
+      },
+    });
+  if (f.text != null) {
+    const text = containsText(provider, "filter.text", f.text);
+    conditions.push({ OR: [{ model: { searchName: text } }, { searchDescription: text }] });
+  }
+  const metrics = checkedMetricConditions("filter.metrics", f.metrics);
+  const metricWhere = (condition: (typeof metrics)[number]): Prisma.ModelVersionWhereInput => ({
+    metricValues: { some: condition },
+  });
+  const where = { AND: [...conditions, ...metrics.map(metricWhere)] };
+
+  const direction = orderBy?.direction ?? "desc";
+  if (orderBy?.field != null && orderBy.metric != null)
+    throw badUserInput("orderBy", "give either `field` or `metric`, not both");
+  if (orderBy?.metric == null)
+    return {
+      kind: "columns",
+      where,
+      orderBy: [{ [orderBy?.field ?? "createdAt"]: direction }, { id: direction }],
+    };
+  const key = orderBy.metric;
+  checkFilterText("orderBy.metric", key, LIMITS.metricNameMaxLength);
+  return {
+    kind: "metric",
+    where,
+    order: {
+      key,
+      direction,
+      versions: {
+        AND: [...conditions, ...metrics.filter((m) => m.key !== key).map(metricWhere)],
+      },
+      value: metrics.filter((m) => m.key === key).map((m) => m.value),
+    },
+  };
+}
