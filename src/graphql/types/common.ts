@@ -105,5 +105,36 @@ export const tagsSelection = { select: { key: true, value: true }, orderBy: { ke
  * The extension marks it as the plugin's, so that selecting `totalCount` alone loads no nodes.
  */
 export const TOTAL_COUNT_EXTENSIONS = { pothosPrismaTotalCount: true } as const;
-export const resolveTotalCount = (connection: object): number | Promise<number> =>
-  (connection as { totalCount?: () => number | Promise<number> }).totalCount?.() ?? 0;
+export const resolveTotalCount = (connection: object): number | Promise<number> => {
+  // A root connection carries a function (its `totalCount` option); a relation's, the count itself.
+  const total = (connection as { totalCount?: unknown }).totalCount;
+  if (typeof total === "function") return (total as () => number | Promise<number>)();
+  return typeof total === "number" ? total : 0;
+};
+
+/**
+ * A connection type shared by every field that pages through `node` objects, under the names
+ * clients expect (`ModelVersionConnection`, `ModelVersionEdge`), with `totalCount`. Each field using
+ * it must pass the prisma plugin's `totalCount` option (a count function, or `true` on relations).
+ */
+export function countedConnection<Node extends Parameters<typeof builder.connectionObject>[0]["type"]>(
+  node: Node,
+  name: string,
+  what: string,
+) {
+  return builder.connectionObject(
+    {
+      type: node,
+      name: `${name}Connection`,
+      description: `A page of ${what} (Relay connection).`,
+      fields: (t) => ({
+        totalCount: t.int({
+          description: `Number of ${what} matching the field's arguments (all pages).`,
+          extensions: TOTAL_COUNT_EXTENSIONS,
+          resolve: resolveTotalCount,
+        }),
+      }),
+    },
+    { name: `${name}Edge`, description: `One of the ${what} of a page, with its cursor.` },
+  );
+}

@@ -15,8 +15,7 @@ import {
   TagInput,
   TagRef,
   VersionStatusEnum,
-  TOTAL_COUNT_EXTENSIONS,
-  resolveTotalCount,
+  countedConnection,
   tagsSelection,
 } from "./common.ts";
 import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
@@ -86,6 +85,8 @@ export const ModelVersionRef = builder.prismaNode("ModelVersion", {
     }),
   }),
 });
+
+export const ModelVersionConnectionRef = countedConnection(ModelVersionRef, "ModelVersion", "model versions");
 
 const ModelVersionSortField = builder.enumType("ModelVersionSortField", {
   description: "Fields model versions can be sorted by.",
@@ -233,15 +234,7 @@ builder.queryFields((t) => ({
         return ids.flatMap((id) => byId.get(id) ?? []);
       },
     },
-    {
-      fields: (t) => ({
-        totalCount: t.int({
-          description: "Number of versions matching the filter (all pages).",
-          extensions: TOTAL_COUNT_EXTENSIONS,
-          resolve: resolveTotalCount,
-        }),
-      }),
-    },
+    ModelVersionConnectionRef,
   ),
 }));
 

@@ -11,12 +11,28 @@ import {
   TagFilter,
   TagInput,
   TagRef,
-  TOTAL_COUNT_EXTENSIONS,
-  resolveTotalCount,
+  countedConnection,
   tagsSelection,
 } from "./common.ts";
+import type { GraphQLContext } from "../context.ts";
 import { modelSearchWhere } from "../search/modelSearch.ts";
+import { ModelVersionConnectionRef } from "./modelVersion.ts";
+import { RegistryEventConnectionRef } from "./registryEvent.ts";
 import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
+
+/** The events of one model's history, optionally only one principal's. */
+const historyWhere = (modelId: string, actorId: string | null | undefined) => ({
+  streamId: modelId,
+  ...(actorId == null ? {} : { actorId }),
+});
+
+/** The model `history(name:)` is about: the live one of that name, else the most recently deleted. */
+const modelForHistory = (ctx: GraphQLContext, name: string) =>
+  ctx.reader.registeredModel.findFirst({
+    where: { name },
+    orderBy: [{ deleted: "asc" }, { deletedAt: "desc" }],
+    select: { id: true },
+  });
 
 export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
   description: "A named model and everything registered under it: versions, tags, aliases and history.",
@@ -55,29 +71,34 @@ export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
       nullable: true,
       description: "When the model was deleted.",
     }),
-    versions: t.relatedConnection("versions", {
-      cursor: "id",
-      description: "Versions of this model, newest first by default.",
-      args: {
-        stage: t.arg({ type: StageEnum, required: false, description: "Only versions in this stage." }),
-        includeDeleted: t.arg.boolean({
-          required: false,
-          description: "Include deleted versions (default false).",
-        }),
-        direction: t.arg({
-          type: OrderDirection,
-          required: false,
-          description: "Order by version number (default DESC).",
+    versions: t.relatedConnection(
+      "versions",
+      {
+        cursor: "id",
+        totalCount: true,
+        description: "Versions of this model, newest first by default.",
+        args: {
+          stage: t.arg({ type: StageEnum, required: false, description: "Only versions in this stage." }),
+          includeDeleted: t.arg.boolean({
+            required: false,
+            description: "Include deleted versions (default false).",
+          }),
+          direction: t.arg({
+            type: OrderDirection,
+            required: false,
+            description: "Order by version number (default DESC).",
+          }),
+        },
+        query: (args) => ({
+          where: {
+            ...(args.stage ? { stage: args.stage } : {}),
+            ...(args.includeDeleted ? {} : { deleted: false }),
+          },
+          orderBy: { version: args.direction ?? "desc" },
         }),
       },
-      query: (args) => ({
-        where: {
-          ...(args.stage ? { stage: args.stage } : {}),
-          ...(args.includeDeleted ? {} : { deleted: false }),
-        },
-        orderBy: { version: args.direction ?? "desc" },
-      }),
-    }),
+      ModelVersionConnectionRef,
+    ),
     latestVersions: t.relation("versions", {
       description: "The newest live version in each stage (every stage when `stages` is omitted).",
       args: { stages: t.arg({ type: [StageEnum], required: false, description: "Stages to report." }) },
@@ -87,25 +108,32 @@ export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
         distinct: ["stage"],
       }),
     }),
-    history: t.prismaConnection({
-      type: "Event",
-      cursor: "position",
-      description: "Every change to this model and its versions, oldest first.",
-      args: {
-        actorId: t.arg.string({
-          required: false,
-          description: "Only changes made by the principal with this id (`Actor.id`).",
-        }),
+    history: t.prismaConnection(
+      {
+        type: "Event",
+        cursor: "position",
+        description: "Every change to this model and its versions, oldest first.",
+        args: {
+          actorId: t.arg.string({
+            required: false,
+            description: "Only changes made by the principal with this id (`Actor.id`).",
+          }),
+        },
+        totalCount: (model, args, ctx) =>
+          ctx.reader.event.count({ where: historyWhere(model.id, args.actorId) }),
+        resolve: (query, model, args, ctx) =>
+          ctx.reader.event.findMany({
+            ...query,
+            where: historyWhere(model.id, args.actorId),
+            orderBy: { position: "asc" },
+          }),
       },
-      resolve: (query, model, args, ctx) =>
-        ctx.reader.event.findMany({
-          ...query,
-          where: { streamId: model.id, ...(args.actorId == null ? {} : { actorId: args.actorId }) },
-          orderBy: { position: "asc" },
-        }),
-    }),
+      RegistryEventConnectionRef,
+    ),
   }),
 });
+
+const RegisteredModelConnectionRef = countedConnection(RegisteredModelRef, "RegisteredModel", "models");
 
 export const RegisteredModelAliasRef = builder.prismaObject("ModelAlias", {
   name: "ModelAlias",
@@ -201,42 +229,37 @@ builder.queryFields((t) => ({
         });
       },
     },
-    {
-      fields: (t) => ({
-        totalCount: t.int({
-          description: "Number of models matching the filter (all pages).",
-          extensions: TOTAL_COUNT_EXTENSIONS,
-          resolve: resolveTotalCount,
-        }),
-      }),
-    },
+    RegisteredModelConnectionRef,
   ),
-  history: t.prismaConnection({
-    type: "Event",
-    cursor: "position",
-    description:
-      "Every change to the named model (live, or most recently deleted) and its versions, oldest first.",
-    args: {
-      name: t.arg.string({ description: "Model name." }),
-      actorId: t.arg.string({
-        required: false,
-        description: "Only changes made by the principal with this id (`Actor.id`).",
-      }),
+  history: t.prismaConnection(
+    {
+      type: "Event",
+      cursor: "position",
+      description:
+        "Every change to the named model (live, or most recently deleted) and its versions, oldest first.",
+      args: {
+        name: t.arg.string({ description: "Model name." }),
+        actorId: t.arg.string({
+          required: false,
+          description: "Only changes made by the principal with this id (`Actor.id`).",
+        }),
+      },
+      totalCount: async (_root, args, ctx) => {
+        const model = await modelForHistory(ctx, args.name);
+        return model ? ctx.reader.event.count({ where: historyWhere(model.id, args.actorId) }) : 0;
+      },
+      resolve: async (query, _root, args, ctx) => {
+        const model = await modelForHistory(ctx, args.name);
+        if (!model) return [];
+        return ctx.reader.event.findMany({
+          ...query,
+          where: historyWhere(model.id, args.actorId),
+          orderBy: { position: "asc" },
+        });
+      },
     },
-    resolve: async (query, _root, args, ctx) => {
-      const model = await ctx.reader.registeredModel.findFirst({
-        where: { name: args.name },
-        orderBy: [{ deleted: "asc" }, { deletedAt: "desc" }],
-        select: { id: true },
-      });
-      if (!model) return [];
-      return ctx.reader.event.findMany({
-        ...query,
-        where: { streamId: model.id, ...(args.actorId == null ? {} : { actorId: args.actorId }) },
-        orderBy: { position: "asc" },
-      });
-    },
-  }),
+    RegistryEventConnectionRef,
+  ),
 }));
 
 // ---- Mutations ----------------------------------------------------------------------------------

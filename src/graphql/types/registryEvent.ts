@@ -6,6 +6,7 @@ import { EVENT_TYPES } from "../../domain/registeredModel/events.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 import { encodeCursor } from "../../subscriptions/cursor.ts";
 import { builder } from "../builder.ts";
+import { countedConnection } from "./common.ts";
 import { delivered, liveSubscription, typeFilter } from "../liveSubscription.ts";
 
 export const RegistryEventRef = builder.prismaNode("Event", {
@@ -56,6 +57,8 @@ export const RegistryEventRef = builder.prismaNode("Event", {
     }),
   }),
 });
+
+export const RegistryEventConnectionRef = countedConnection(RegistryEventRef, "RegistryEvent", "events");
 
 // ---- Subscription ------------------------------------------------------------------------------
 
