@@ -15,76 +15,16 @@ import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { eventually } from "../subscriptions/support.ts";
 import { createRegistroClient } from "./apolloSetup.ts";
+import * as documents from "./documents.ts";
 import { recordingFetch, warningsDuring } from "./support.ts";
 
-const CREATE_MODEL = gql`
-  mutation CreateModel($name: String!) {
-    createRegisteredModel(input: { name: $name }) {
-      __typename
-      ... on RegisteredModelPayload {
-        registeredModel {
-          id
-          name
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
-    }
-  }
-`;
+const CREATE_MODEL = gql(documents.CREATE_MODEL);
 
-const CREATE_VERSION = gql`
-  mutation CreateVersion($name: String!) {
-    createModelVersion(input: { name: $name, source: "s3://models/apollo" }) {
-      __typename
-      ... on ModelVersionPayload {
-        modelVersion {
-          id
-          version
-          stage
-        }
-      }
-      ... on Error {
-        code
-        message
-      }
-    }
-  }
-`;
+const CREATE_VERSION = gql(documents.createVersion("s3://models/apollo"));
 
-const NODES = gql`
-  query Nodes($ids: [ID!]!) {
-    nodes(ids: $ids) {
-      __typename
-      ... on Node {
-        id
-      }
-      ... on RegisteredModel {
-        name
-      }
-      ... on ModelVersion {
-        version
-        stage
-      }
-    }
-  }
-`;
+const NODES = gql(documents.NODES);
 
-const STAGE_CHANGED = gql`
-  subscription StageChanged($name: String!) {
-    modelVersionStageChanged(name: $name) {
-      version
-      previousStage
-      stage
-      modelVersion {
-        id
-        stage
-      }
-    }
-  }
-`;
+const STAGE_CHANGED = gql(documents.STAGE_CHANGED);
 
 const TRANSITION = gql`
   mutation Promote($name: String!, $version: Int!) {
