@@ -19,6 +19,7 @@ import { providers } from "../support/databases.ts";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { NOW_S, oidcConfig, signer, startIssuer } from "../support/oidcIssuer.ts";
 import type { Issuer } from "../support/oidcIssuer.ts";
+import { errorSelection } from "../support/mutationResult.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { wsClient } from "../subscriptions/support.ts";
@@ -1143,11 +1144,6 @@ async function attemptQuery(w: World, entry: QueryEntry, p: Persona, t: Target):
 
 const EVENT_CURSORS = "... on RegisteredModelPayload { events { cursor } }";
 
-const RESULT = `__typename
-  ... on Error { code message }
-  ... on NotFoundError { resource key }
-  ... on PermissionDeniedError { operation needed }`;
-
 /** The member of a mutation's result union that is not an error. */
 function payloadTypeOf(field: string): string {
   const type = getNamedType(schema.getMutationType()?.getFields()[field]?.type);
@@ -1159,7 +1155,7 @@ function payloadTypeOf(field: string): string {
 
 async function sendMutation(w: World, entry: MutationEntry, p: Persona, t: Target) {
   const field = fieldName(entry.field);
-  const query = `mutation($input: ${inputTypeOf(field)}!) { ${field}(input: $input) { ${RESULT} } }`;
+  const query = `mutation($input: ${inputTypeOf(field)}!) { ${field}(input: $input) { ${errorSelection(field)} } }`;
   if (!entry.upload) return post(w, query, { input: entry.input(t) }, w.credentials[p]);
   const form = new FormData();
   form.append(
@@ -1559,7 +1555,7 @@ describe.each(await providers())(
         const form = new FormData();
         const query = `mutation($file: Upload!) {
         uploadModelVersionArtifact(input: { name: ${JSON.stringify(model)}, version: 1, path: "inline.bin", file: $file }) {
-          ${RESULT} } }`;
+          ${errorSelection("uploadModelVersionArtifact")} } }`;
         form.append("operations", JSON.stringify({ query, variables: { file: null } }));
         form.append("map", JSON.stringify({ 0: ["variables.file"] }));
         form.append("0", new Blob([bytes]), "inline.bin");
