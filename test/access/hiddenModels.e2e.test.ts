@@ -13,6 +13,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
+import { errorSelection } from "../support/mutationResult.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { eventually, record, sseSubscribe, wsClient } from "../subscriptions/support.ts";
@@ -25,9 +26,6 @@ const SHARED = "granted-shared-model";
 const REUSED = "reused-name";
 const OVERRIDE = "accepted in a test";
 
-const ERROR_FIELDS = `__typename ... on Error { code message } ... on NotFoundError { resource key }
-  ... on AlreadyExistsError { resource key } ... on ValidationError { field }
-  ... on PermissionDeniedError { operation needed }`;
 const EVENT_FIELDS = "events { id cursor position }";
 
 /** The payload type of a model mutation's result union. */
@@ -37,7 +35,7 @@ const payloadOf = (field: string) =>
     : `... on RegisteredModelPayload { registeredModel { id modelId } ${EVENT_FIELDS} }`;
 
 const mutation = (field: string, select = "") =>
-  `mutation($input: ${field.charAt(0).toUpperCase()}${field.slice(1)}Input!) { ${field}(input: $input) { ${ERROR_FIELDS} ${select} } }`;
+  `mutation($input: ${field.charAt(0).toUpperCase()}${field.slice(1)}Input!) { ${field}(input: $input) { ${errorSelection(field)} ${select} } }`;
 
 const MODELS = `query($filter: RegisteredModelFilter, $first: Int, $after: String, $last: Int, $before: String) {
   registeredModels(filter: $filter, first: $first, after: $after, last: $last, before: $before) {
@@ -540,7 +538,7 @@ describe.each(await providers())("a model hidden from a MEMBER (%s)", (provider)
         "operations",
         JSON.stringify({
           query: `mutation($input: UploadModelVersionArtifactInput!) { uploadModelVersionArtifact(input: $input) {
-            ${ERROR_FIELDS} } }`,
+            ${errorSelection("uploadModelVersionArtifact")} } }`,
           variables: { input: { name, version: 2, path: "extra.bin", file: null } },
         }),
       );
