@@ -31,7 +31,9 @@ export async function dumpProjections(db: Db) {
     db.modelVersionTag.findMany({ orderBy: [{ versionId: "asc" }, { key: "asc" }] }),
     db.modelAlias.findMany({ orderBy: [{ modelId: "asc" }, { alias: "asc" }] }),
     db.modelVersionArtifact.findMany({ orderBy: [{ versionId: "asc" }, { path: "asc" }] }),
-    db.modelPermission.findMany({ orderBy: [{ modelId: "asc" }, { granteeKind: "asc" }, { granteeId: "asc" }] }),
+    db.modelPermission.findMany({
+      orderBy: [{ modelId: "asc" }, { granteeKind: "asc" }, { granteeId: "asc" }],
+    }),
   ]);
   return normalise({
     registeredModels,
