@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import os from "node:os";
 import path from "node:path";
+import { benchAccess } from "./access.ts";
 import { benchArtifacts } from "./artifacts.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
@@ -29,6 +30,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   inspection,
   inspectionUpload: () => benchInspectionUpload(),
   search: () => benchSearch(),
+  access: () => benchAccess(),
 };
 
 const wanted = process.argv.slice(2);

@@ -65,7 +65,12 @@ export async function spawnServer(
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 /** POSTs JSON over a keep-alive connection; resolves with the status and body text. */
-export function postJson(url: string, body: unknown): Promise<{ status: number; text: string }> {
+export function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+  retried = false,
+): Promise<{ status: number; text: string }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const request = http.request(
@@ -73,7 +78,11 @@ export function postJson(url: string, body: unknown): Promise<{ status: number; 
       {
         method: "POST",
         agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(payload) },
+        headers: {
+          ...headers,
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(payload),
+        },
       },
       (response) => {
         const chunks: Buffer[] = [];
@@ -84,7 +93,13 @@ export function postJson(url: string, body: unknown): Promise<{ status: number; 
         response.on("error", reject);
       },
     );
-    request.on("error", reject);
+    request.on("error", (error: NodeJS.ErrnoException) => {
+      // The server closed an idle kept-alive connection just as it was reused: the request never
+      // reached it, so sending it again on a fresh connection cannot run it twice.
+      if (!retried && request.reusedSocket && error.code === "ECONNRESET")
+        postJson(url, body, headers, true).then(resolve, reject);
+      else reject(error);
+    });
     request.end(payload);
   });
 }

@@ -76,11 +76,17 @@ function narrowed(where: unknown, filter: Where): Where {
 
 /**
  * The reader for a caller. A caller who may read every model gets the shared reader itself (no
- * cost); others get a Prisma client extension that narrows every model-owned query.
+ * cost); others get a Prisma client extension that narrows every model-owned query. The extension
+ * is built on first use: building one costs about as much CPU as verifying the request's token,
+ * and most commands never read through it.
  */
 export function scopedReader(reader: Db, rights: AccessRights): Db {
   const model = readableModelsWhere(rights);
   if (model === null) return reader;
+  return deferred(() => narrowedReader(reader, model));
+}
+
+function narrowedReader(reader: Db, model: Prisma.RegisteredModelWhereInput): Db {
   let streams: Promise<string[]> | null = null;
   const readableStreams = () =>
     (streams ??= reader.registeredModel
@@ -108,6 +114,16 @@ export function scopedReader(reader: Db, rights: AccessRights): Db {
   });
   // The extension adds no methods: the extended client answers every call the plain one does.
   return extended as unknown as Db;
+}
+
+/** A client that is made by `make` the first time anything is asked of it. */
+function deferred(make: () => Db): Db {
+  let client: Db | null = null;
+  const made = () => (client ??= make());
+  return new Proxy({} as Db, {
+    get: (_, property): unknown => Reflect.get(made(), property),
+    has: (_, property) => Reflect.has(made(), property),
+  });
 }
 
 const lowerFirst = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);

@@ -12,7 +12,7 @@ import { PrismaClient } from "./generated/sqlite/client.ts";
 import type { Prisma } from "./generated/sqlite/client.ts";
 import { guardUnstorableText } from "./guardUnstorableText.ts";
 import { PostgresTx, SqliteTx, pgTypes } from "./sql.ts";
-import type { SqlTx } from "./sql.ts";
+import type { SqlTx, SqlValue } from "./sql.ts";
 
 export type Db = PrismaClient;
 export type Tx = SqlTx;
@@ -35,6 +35,12 @@ export interface Database {
    * commit. `work` must not call `write` itself.
    */
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs one read-only statement past Prisma, in the SQL of ./sql.ts, seeing every committed write.
+   * For the few reads made on every request (token verification), where Prisma's per-query planning
+   * would cost more than the rest of the request; everything else reads through `reader`.
+   */
+  query<T extends object = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   /** The pg pool on PostgreSQL (for LISTEN/NOTIFY), null on SQLite. */
   readonly pgPool: pg.Pool | null;
   close(): Promise<void>;
@@ -165,13 +171,24 @@ function openSqlite(file: string, options: DatabaseOptions): Database {
       options,
     ) as PrismaClient,
   );
+  // Opened on first use: the database file may not exist yet when the handle is created.
+  let rawReader: { connection: BetterSqlite3.Database; tx: SqliteTx } | null = null;
+  const raw = () => {
+    if (rawReader === null) {
+      const connection = new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: 10_000 });
+      rawReader = { connection, tx: new SqliteTx(connection, new Map()) };
+    }
+    return rawReader.tx;
+  };
   return {
     provider: "sqlite",
     reader,
     pgPool: null,
     write: (work) => writer.write(work),
+    query: (sql, params) => raw().query(sql, params),
     async close() {
       await reader.$disconnect();
+      rawReader?.connection.close();
       writer.close();
     },
   };
@@ -189,10 +206,12 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       options,
     ) as unknown as PrismaClient,
   );
+  const rawReader = new PostgresTx(pool, types);
   return {
     provider: "postgresql",
     reader: client,
     pgPool: pool,
+    query: (sql, params) => rawReader.query(sql, params),
     async write(work) {
       const connection = await writers.connect();
       try {

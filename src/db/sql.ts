@@ -82,7 +82,8 @@ function pgParam(value: SqlValue): unknown {
 export class PostgresTx implements SqlTx {
   readonly dialect = "postgresql";
   constructor(
-    private readonly client: pg.PoolClient,
+    /** A transaction's connection, or the pool for single statements outside any transaction. */
+    private readonly client: pg.PoolClient | pg.Pool,
     private readonly types: pg.CustomTypesConfig,
   ) {}
 

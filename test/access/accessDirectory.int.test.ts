@@ -9,6 +9,7 @@ import {
   createTeam,
   disablePrincipal,
   enablePrincipal,
+  removeTeamMember,
   renameTeam,
   revokeApiToken,
   setPrincipalRole,
@@ -136,6 +137,54 @@ describe.each(await providers())("access directory on %s", (provider) => {
     ok(await revokeApiToken(deps, created.id, actor));
     expect(await directory.verifyToken(created.secret, now)).toBeNull();
     expect(await revokeApiToken(deps, "no-such-token", actor)).toBeInstanceOf(NotFoundError);
+  });
+
+  it("a token stands for its principal with exactly the teams it belongs to at this request", async () => {
+    const id = ok(
+      await createPrincipal(
+        deps,
+        {
+          kind: "SERVICE_ACCOUNT",
+          displayName: "Deployer",
+          email: "deploy@example.com",
+          role: "VIEWER",
+          source: "admin",
+          externalIdentity: null,
+        },
+        actor,
+      ),
+    ).id;
+    const [red, blue, other] = [
+      ok(await createTeam(deps, "tokens-red", actor)).id,
+      ok(await createTeam(deps, "tokens-blue", actor)).id,
+      ok(await createTeam(deps, "tokens-other", actor)).id,
+    ];
+    ok(await addTeamMember(deps, red, id, "admin", actor));
+    ok(await addTeamMember(deps, blue, id, "admin", actor));
+    ok(await addTeamMember(deps, other, await newUser("Someone else"), "admin", actor));
+    const created = ok(
+      await createApiToken(
+        deps,
+        { principalId: id, name: "deploy", scopes: ["read"], expiresAt: null },
+        actor,
+      ),
+    );
+
+    expect(await directory.verifyToken(created.secret, now)).toEqual({
+      principal: {
+        id,
+        kind: "SERVICE_ACCOUNT",
+        displayName: "Deployer",
+        email: "deploy@example.com",
+        role: "VIEWER",
+        teamIds: [red, blue].sort(),
+      },
+      credential: { kind: "token", tokenId: created.id, scopes: ["read"] },
+    });
+    ok(await removeTeamMember(deps, red, id, actor));
+    expect((await directory.verifyToken(created.secret, now))?.principal.teamIds).toEqual([blue]);
+    ok(await removeTeamMember(deps, blue, id, actor));
+    expect((await directory.verifyToken(created.secret, now))?.principal.teamIds).toEqual([]);
   });
 
   it("a token revoked through one instance is refused by another sharing the database", async () => {
