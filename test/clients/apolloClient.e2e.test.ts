@@ -26,17 +26,7 @@ const NODES = gql(documents.NODES);
 
 const STAGE_CHANGED = gql(documents.STAGE_CHANGED);
 
-const TRANSITION = gql`
-  mutation Promote($name: String!, $version: Int!) {
-    transitionModelVersionStage(input: { name: $name, version: $version, stage: PRODUCTION }) {
-      __typename
-      ... on Error {
-        code
-        message
-      }
-    }
-  }
-`;
+const TRANSITION = gql(documents.PROMOTE);
 
 const MODEL_NAMES = gql`
   query ModelNames {

@@ -69,3 +69,15 @@ export const STAGE_CHANGED = `
     }
   }
 `;
+
+export const PROMOTE = `
+  mutation Promote($name: String!, $version: Int!) {
+    transitionModelVersionStage(input: { name: $name, version: $version, stage: PRODUCTION }) {
+      __typename
+      ... on Error {
+        code
+        message
+      }
+    }
+  }
+`;

@@ -25,17 +25,7 @@ const NODES = gql(documents.NODES);
 
 const STAGE_CHANGED = gql(documents.STAGE_CHANGED);
 
-const PROMOTE = gql`
-  mutation Promote($name: String!, $version: Int!) {
-    transitionModelVersionStage(input: { name: $name, version: $version, stage: PRODUCTION }) {
-      __typename
-      ... on Error {
-        code
-        message
-      }
-    }
-  }
-`;
+const PROMOTE = gql(documents.PROMOTE);
 
 const heuristic = (warnings: string[]) => warnings.filter((w) => w.startsWith("Heuristic Fragment Matching"));
 
