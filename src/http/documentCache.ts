@@ -18,10 +18,18 @@ export const DEFAULT_DOCUMENT_CACHE_LIMITS: DocumentCacheLimits = {
 };
 
 export class DocumentCache<T> {
-  readonly #entries = new Map<string, T>();
+  // Each entry with the text it counts against the bounds.
+  readonly #entries = new Map<string, { readonly value: T; readonly size: number }>();
   #total = 0;
 
-  constructor(readonly limits: DocumentCacheLimits = DEFAULT_DOCUMENT_CACHE_LIMITS) {}
+  /**
+   * `sizeOf` is the text an entry holds: the document itself (its key) by default; a cache keyed by
+   * something else (a persisted query's hash) counts the document it stores instead.
+   */
+  constructor(
+    readonly limits: DocumentCacheLimits = DEFAULT_DOCUMENT_CACHE_LIMITS,
+    private readonly sizeOf: (key: string, value: T) => number = (key) => key.length,
+  ) {}
 
   get size(): number {
     return this.#entries.size;
@@ -33,23 +41,28 @@ export class DocumentCache<T> {
   }
 
   get(key: string): T | undefined {
-    const value = this.#entries.get(key);
-    if (value === undefined) return undefined;
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
     // Most recently used last: eviction takes from the front.
     this.#entries.delete(key);
-    this.#entries.set(key, value);
-    return value;
+    this.#entries.set(key, entry);
+    return entry.value;
   }
 
   set(key: string, value: T): void {
-    if (key.length > this.limits.maxDocumentLength) return;
-    if (this.#entries.delete(key)) this.#total -= key.length;
-    this.#entries.set(key, value);
-    this.#total += key.length;
-    for (const oldest of this.#entries.keys()) {
+    const size = this.sizeOf(key, value);
+    if (size > this.limits.maxDocumentLength) return;
+    const previous = this.#entries.get(key);
+    if (previous !== undefined) {
+      this.#entries.delete(key);
+      this.#total -= previous.size;
+    }
+    this.#entries.set(key, { value, size });
+    this.#total += size;
+    for (const [oldest, entry] of this.#entries) {
       if (this.#total <= this.limits.maxTotalLength) break;
       this.#entries.delete(oldest);
-      this.#total -= oldest.length;
+      this.#total -= entry.size;
     }
   }
 }

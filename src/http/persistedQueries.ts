@@ -8,51 +8,32 @@
 // document once per instance, which the protocol handles.
 import { useAPQ } from "@graphql-yoga/plugin-apq";
 import type { Plugin } from "graphql-yoga";
+import { DocumentCache } from "./documentCache.ts";
+import type { DocumentCacheLimits } from "./documentCache.ts";
 
-export interface PersistedQueryLimits {
-  /** Documents longer than this (UTF-16 units) are never kept: their clients keep sending them. */
-  readonly maxDocumentLength: number;
-  /** The documents kept add up to at most this. */
-  readonly maxTotalLength: number;
-}
-
-export const DEFAULT_PERSISTED_QUERY_LIMITS: PersistedQueryLimits = {
+export const DEFAULT_PERSISTED_QUERY_LIMITS: DocumentCacheLimits = {
   maxDocumentLength: 64 * 1024,
   maxTotalLength: 4 * 1024 * 1024,
 };
 
+/** Documents by their sha256, bounded like Yoga's document cache by the text they hold. */
 export class PersistedQueryStore {
-  readonly #documents = new Map<string, string>();
-  #total = 0;
+  readonly #documents: DocumentCache<string>;
 
-  constructor(readonly limits: PersistedQueryLimits = DEFAULT_PERSISTED_QUERY_LIMITS) {}
+  constructor(limits: DocumentCacheLimits = DEFAULT_PERSISTED_QUERY_LIMITS) {
+    this.#documents = new DocumentCache<string>(limits, (_hash, document) => document.length);
+  }
 
   get size(): number {
     return this.#documents.size;
   }
 
   get(hash: string): string | null {
-    const document = this.#documents.get(hash);
-    if (document === undefined) return null;
-    this.#documents.delete(hash);
-    this.#documents.set(hash, document);
-    return document;
+    return this.#documents.get(hash) ?? null;
   }
 
   set(hash: string, document: string): void {
-    if (document.length > this.limits.maxDocumentLength) return;
-    const previous = this.#documents.get(hash);
-    if (previous !== undefined) {
-      this.#documents.delete(hash);
-      this.#total -= previous.length;
-    }
     this.#documents.set(hash, document);
-    this.#total += document.length;
-    for (const [oldest, text] of this.#documents) {
-      if (this.#total <= this.limits.maxTotalLength) break;
-      this.#documents.delete(oldest);
-      this.#total -= text.length;
-    }
   }
 }
 
