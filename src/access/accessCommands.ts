@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { Retry, retryConflicts } from "../application/executeCommand.ts";
 import type { CommandDeps, RequestMetadata } from "../application/executeCommand.ts";
 import type { Tx } from "../db/database.ts";
-import { AlreadyExistsError, DomainError, InvalidStateError, NotFoundError } from "../domain/errors.ts";
+import { AlreadyExistsError, DomainError, IntegrityError, InvalidStateError, NotFoundError } from "../domain/errors.ts";
 import { checkStorableText, checkText } from "../domain/validation.ts";
 import { appendEvents, readStoredStream } from "../store/eventStore.ts";
 import { isUniqueViolation } from "../store/uniqueViolation.ts";
@@ -134,7 +134,10 @@ async function runAccessCommand<S, E extends AccessEvent, C>(
       if (state === null) throw new Error(`${aggregate.resource} ${id} has no state after its command`);
       return { id, state, events: recorded };
     }),
-  );
+  ).then((outcome) => {
+    if (outcome instanceof IntegrityError) deps.onIntegrityViolation?.(outcome);
+    return outcome;
+  });
 }
 
 // ---- Cross-aggregate checks, run inside the command's transaction. --------------------------------

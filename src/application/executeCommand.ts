@@ -8,6 +8,7 @@ import {
   AlreadyExistsError,
   ConcurrencyError,
   DomainError,
+  IntegrityError,
   NotFoundError,
   PermissionDeniedError,
   ValidationError,
@@ -56,6 +57,8 @@ export interface CommandDeps {
   readonly clock: () => Date;
   /** Called after commit with the committed events (subscriptions hook in here). */
   readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
+  /** Called when a command found a stream's stored history broken (readiness and metrics hook in here). */
+  readonly onIntegrityViolation?: (error: IntegrityError) => void;
 }
 
 export interface CommandOutcome {
@@ -158,6 +161,18 @@ async function attempt(
       occurredAt: deps.clock(),
       correlationId: metadata.correlationId,
       causationId: metadata.causationId ?? null,
+    }).catch((error: unknown) => {
+      // The projection was read in this transaction and writers are serialised (Database.write), so
+      // a log ahead of it holds events no command of ours wrote. Retrying would only meet them again.
+      // (Writers that run in parallel must lock the projection row first for this to stay exact.)
+      if (error instanceof ConcurrencyError && error.actualRevision > revision)
+        throw new IntegrityError(
+          streamId,
+          error.actualRevision,
+          0,
+          `the log holds revision ${error.actualRevision} but the registry's views end at revision ${revision}: events were added outside Registro`,
+        );
+      throw error;
     });
     const before = await withVersionsFor(tx, views, events);
     const after = applyEvents(before, events);
@@ -188,6 +203,9 @@ export async function executeCommand(
     const outcome = await attempt(deps, ref, command, metadata, expectedRevision);
     if (!(outcome instanceof DomainError) && outcome.events.length > 0) deps.onCommitted?.(outcome.events);
     return outcome;
+  }).then((outcome) => {
+    if (outcome instanceof IntegrityError) deps.onIntegrityViolation?.(outcome);
+    return outcome;
   });
 }
 
@@ -213,6 +231,8 @@ export function commandErrors(type: RegisteredModelCommandType): readonly ErrorC
       PermissionDeniedError,
       // A stale expectedRevision, or a race lost MAX_ATTEMPTS times.
       ConcurrencyError,
+      // The stream's stored history does not hold (appendEvents, attempt).
+      IntegrityError,
       ...(CLAIMS_NAME.has(type) ? [AlreadyExistsError] : []),
     ]),
   ];
@@ -225,11 +245,15 @@ export class Retry extends Error {}
  * Runs `attempt` again when it lost a race (a ConcurrencyError from the store, or a Retry), up to
  * MAX_ATTEMPTS times; shared by every context's command runner.
  */
-export async function retryConflicts<T>(attempt: () => Promise<T>): Promise<T | ConcurrencyError> {
+export async function retryConflicts<T>(
+  attempt: () => Promise<T>,
+): Promise<T | ConcurrencyError | IntegrityError> {
   for (let attemptNo = 1; ; attemptNo++) {
     try {
       return await attempt();
     } catch (error) {
+      // A broken history stays broken: answered at once, typed, never retried.
+      if (error instanceof IntegrityError) return error;
       const retriable = error instanceof Retry || error instanceof ConcurrencyError;
       if (!retriable || attemptNo >= MAX_ATTEMPTS) {
         if (error instanceof ConcurrencyError) return error;

@@ -9,6 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { CHAIN_MIGRATION, backfillChainPostgres, backfillChainSqlite } from "../audit/backfillChain.ts";
 import type { DatabaseConfig } from "../config.ts";
 
 const MIGRATIONS_ROOT = fileURLToPath(new URL("../../prisma/migrations/", import.meta.url));
@@ -82,6 +83,7 @@ function migrateSqlite(file: string): string[] {
       const todo = pending(listMigrations("sqlite"), applied);
       for (const migration of todo) {
         db.exec(migration.sql);
+        if (migration.name === CHAIN_MIGRATION) backfillChainSqlite(db);
         db.prepare(
           `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, started_at, applied_steps_count)
            VALUES (?, ?, ?, ?, ?, 1)`,
@@ -117,6 +119,7 @@ async function migratePostgres(url: string): Promise<string[]> {
           [id, migration.checksum, migration.name],
         );
         await client.query(migration.sql);
+        if (migration.name === CHAIN_MIGRATION) await backfillChainPostgres(client);
         await client.query(
           `UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`,
           [id],

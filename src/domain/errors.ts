@@ -56,6 +56,26 @@ export class ConcurrencyError extends DomainError {
   }
 }
 
+/**
+ * A stream's stored history failed its integrity check (its hash chain is broken, or the log holds
+ * events the projections never saw): someone wrote to the event table outside Registro. Writes to the
+ * stream are refused until an operator has investigated; nothing is appended on top of a forged head.
+ */
+export class IntegrityError extends DomainError {
+  readonly code = "INTEGRITY_VIOLATION";
+  constructor(
+    readonly streamId: string,
+    readonly revision: number,
+    readonly position: number,
+    readonly reason: string,
+  ) {
+    super(
+      `the history of stream ${streamId} failed its integrity check at revision ${revision} (log position ${position}): ${reason}. Writes to it are refused; run npm run audit:verify and see docs/audit.md`,
+    );
+    this.name = "IntegrityError";
+  }
+}
+
 export class InvalidStateError extends DomainError {
   readonly code = "INVALID_STATE";
   constructor(message: string) {

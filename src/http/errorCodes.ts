@@ -45,6 +45,8 @@ export const ERROR_CODES = {
   ALREADY_EXISTS: "A model or artifact path of that name already exists.",
   INVALID_STATE: "The model or version is not in a state that allows this (e.g. a deleted version).",
   CONCURRENCY_CONFLICT: "`expectedRevision` no longer matches: someone else changed the model first.",
+  INTEGRITY_VIOLATION:
+    "The model's stored history failed its integrity check (a broken hash chain, or events written outside Registro); writes to it are refused until an operator investigates.",
   PERMISSION_DENIED:
     "The caller may see the model but not do this (it needs EDIT or MANAGE on it, a registry role, or a token scope); `needed` says what would. Unreadable models answer NOT_FOUND.",
   UNSAFE_ARTIFACT:

@@ -4,7 +4,10 @@
 import { actorColumns, actorFromColumns } from "../access/actor.ts";
 import type { Db, Tx } from "../db/database.ts";
 import { placeholders, rowDate, rowInt, rowJson } from "../db/sql.ts";
-import { ConcurrencyError } from "../domain/errors.ts";
+import { ChainVerifier } from "../audit/chainVerifier.ts";
+import type { ChainedEvent } from "../audit/chainVerifier.ts";
+import { eventHash, isEventHash } from "../audit/eventHash.ts";
+import { ConcurrencyError, IntegrityError } from "../domain/errors.ts";
 import { parseRegisteredModelEvent } from "../domain/registeredModel/eventSchemas.ts";
 import { EVENT_SCHEMA_VERSIONS } from "../domain/registeredModel/events.ts";
 import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
@@ -45,6 +48,8 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
 
 const COLUMNS =
   "stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id";
+/** What appends write: the columns above and the chain hash (../audit/eventHash.ts). */
+const INSERT_COLUMNS = `${COLUMNS}, hash`;
 
 /** An event of any bounded context, ready to append: its type, payload version and payload. */
 export interface EventToAppend {
@@ -75,26 +80,57 @@ export async function appendEvents(
   metadata: EventMetadata,
 ): Promise<{ position: number; revision: number }[]> {
   if (events.length === 0) return [];
+  // The new events chain onto the stream's head, which must itself hold: nothing is ever appended
+  // on top of an event written outside Registro (a forged or altered head).
+  const head = await verifiedHead(tx, streamId);
+  if (head.revision !== expectedRevision)
+    throw new ConcurrencyError(streamId, expectedRevision, head.revision);
   const actor = actorColumns(metadata.actor);
-  const values = events.flatMap((event, i) => [
-    streamId,
-    expectedRevision + i + 1,
-    event.type,
-    event.schemaVersion,
-    JSON.stringify(event.data),
-    actor.actor,
-    actor.actorId,
-    actor.actorKind,
-    actor.actorCredential,
-    metadata.occurredAt,
-    metadata.correlationId,
-    metadata.causationId,
-  ]);
-  const rows = events.map(() => `(${placeholders(12)})`).join(", ");
+  const credential = actor.actorCredential === null ? null : (JSON.parse(actor.actorCredential) as unknown);
+  let previousHash = head.hash;
+  const values = events.flatMap((event, i) => {
+    const revision = expectedRevision + i + 1;
+    const data = JSON.stringify(event.data);
+    // Hashed over the payload as it will be read back (JSON), whatever the provider's text form.
+    const hash = eventHash(
+      {
+        streamId,
+        revision,
+        type: event.type,
+        schemaVersion: event.schemaVersion,
+        data: JSON.parse(data) as unknown,
+        actor: actor.actor,
+        actorId: actor.actorId,
+        actorKind: actor.actorKind,
+        actorCredential: credential,
+        occurredAt: metadata.occurredAt,
+        correlationId: metadata.correlationId,
+        causationId: metadata.causationId,
+      },
+      previousHash,
+    );
+    previousHash = hash;
+    return [
+      streamId,
+      revision,
+      event.type,
+      event.schemaVersion,
+      data,
+      actor.actor,
+      actor.actorId,
+      actor.actorKind,
+      actor.actorCredential,
+      metadata.occurredAt,
+      metadata.correlationId,
+      metadata.causationId,
+      hash,
+    ];
+  });
+  const rows = events.map(() => `(${placeholders(13)})`).join(", ");
   let inserted: { position: number | string; revision: number }[];
   try {
     inserted = await tx.query(
-      `INSERT INTO events (${COLUMNS}) VALUES ${rows} RETURNING position, revision`,
+      `INSERT INTO events (${INSERT_COLUMNS}) VALUES ${rows} RETURNING position, revision`,
       values,
     );
   } catch (error) {
@@ -109,6 +145,60 @@ export async function appendEvents(
     .map((r) => ({ position: rowInt(r.position), revision: rowInt(r.revision) }))
     .sort((a, b) => a.revision - b.revision);
 }
+
+/** A stream's last event, as far as its chain can vouch for it. */
+export interface StreamHead {
+  readonly revision: number;
+  readonly position: number;
+  /** The head's chain hash; null for a stream without events. */
+  readonly hash: string | null;
+}
+
+/**
+ * Reads a stream's last two events and checks that the last one chains onto the one before (its
+ * hash, revision and position), inside a write transaction. A head that does not hold is an
+ * IntegrityError: the stream's writes stop there instead of building on a forged event.
+ */
+export async function verifiedHead(tx: Tx, streamId: string): Promise<StreamHead> {
+  const rows = await tx.query<ChainSqlRow>(
+    `SELECT position, ${COLUMNS}, hash FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 2`,
+    [streamId],
+  );
+  const head = rows[0];
+  if (head === undefined) return { revision: 0, position: 0, hash: null };
+  const last = chainedFromSqlRow(head);
+  const before = rows[1] === undefined ? null : chainedFromSqlRow(rows[1]);
+  if (before !== null && !isEventHash(before.hash))
+    throw new IntegrityError(streamId, before.revision, before.position, "the event has no chain hash: written outside Registro");
+  const verifier = new ChainVerifier();
+  if (before !== null && before.hash !== null && before.revision === last.revision - 1)
+    verifier.resume({ streamId, revision: before.revision, position: before.position, hash: before.hash });
+  const broken = verifier.next(last);
+  if (broken) throw new IntegrityError(streamId, broken.revision, broken.position, broken.reason);
+  return { revision: last.revision, position: last.position, hash: last.hash };
+}
+
+export interface ChainSqlRow extends EventSqlRow {
+  hash: string | null;
+}
+
+/** A stored row as the chain sees it: the hashed fields as stored, its position and its hash. */
+export const chainedFromSqlRow = (row: ChainSqlRow): ChainedEvent => ({
+  position: rowInt(row.position),
+  streamId: row.stream_id,
+  revision: rowInt(row.revision),
+  type: row.type,
+  schemaVersion: rowInt(row.schema_version),
+  data: rowJson(row.data),
+  actor: row.actor,
+  actorId: row.actor_id,
+  actorKind: row.actor_kind,
+  actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
+  occurredAt: rowDate(row.occurred_at),
+  correlationId: row.correlation_id,
+  causationId: row.causation_id,
+  hash: row.hash,
+});
 
 /** A stored event whose payload the caller's context validates (the store does not know its types). */
 export interface StoredEvent extends EventMetadata {
@@ -213,7 +303,7 @@ export async function appendToStream(
   });
 }
 
-interface EventSqlRow {
+export interface EventSqlRow {
   position: number | string;
   stream_id: string;
   revision: number;

@@ -68,12 +68,27 @@ describe.each(await providers())("the events table on %s", (provider) => {
     expect(await readStream(t.db.reader, "s-1")).toEqual(stored);
   });
 
-  it("still accepts appends (INSERT is the one allowed change)", async () => {
-    const sql =
-      provider === "sqlite"
-        ? `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at") VALUES ('s-raw',1,'RegisteredModelDeleted',1,'{"name":"x"}','raw',0)`
-        : `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at") VALUES ('s-raw',1,'RegisteredModelDeleted',1,'{"name":"x"}','raw',now())`;
-    expect(await rawError(t.config, sql)).toBeNull();
+  const rawInsert = (hash: string | null) => {
+    const value = hash === null ? "NULL" : `'${hash}'`;
+    return provider === "sqlite"
+      ? `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at","hash") VALUES ('s-raw',1,'RegisteredModelDeleted',1,'{"name":"x"}','raw',0,${value})`
+      : `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at","hash") VALUES ('s-raw',1,'RegisteredModelDeleted',1,'{"name":"x"}','raw',now(),${value})`;
+  };
+
+  it.each([
+    ["no hash", null],
+    ["a hash of the wrong length", "ab12"],
+    ["a hash that is not lowercase hex", "Z".repeat(64)],
+  ])("refuses an INSERT with %s and stores nothing", async (_what, hash) => {
+    const error = await rawError(t.config, rawInsert(hash));
+    expect(error).toBeInstanceOf(Error);
+    expect(error?.message).toMatch(/chain hash|events_hash_present/);
+    expect(await readStream(t.db.reader, "s-raw")).toHaveLength(0);
+  });
+
+  it("accepts an INSERT with a well-formed hash (whether it chains is checked by appends and audit:verify)", async () => {
+    expect(await rawError(t.config, rawInsert("0".repeat(64)))).toBeNull();
     expect(await readStream(t.db.reader, "s-raw")).toHaveLength(1);
   });
+
 });

@@ -13,7 +13,7 @@ const insertModel = (tx: Tx, id: string, name: string, deleted = false) =>
   );
 const insertEvent = (tx: Tx, streamId: string, revision: number) =>
   tx.execute(
-    "INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at) VALUES (?, ?, 'RegisteredModelDeleted', 1, ?, 't', ?)",
+    `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, 'RegisteredModelDeleted', 1, ?, 't', ?, '${"0".repeat(64)}')`,
     [streamId, revision, JSON.stringify({ name: "x" }), now],
   );
 

@@ -3,6 +3,7 @@
 import {
   AlreadyExistsError,
   ConcurrencyError,
+  IntegrityError,
   DomainError,
   InvalidStateError,
   NotFoundError,
@@ -33,9 +34,10 @@ import { RegistryRoleEnum, TokenScopeEnum } from "./accessTypes.ts";
 
 /**
  * What every access mutation can return: a caller without the role or scope (PermissionDenied), an
- * id or text the rules refuse (Validation), a race on the stream lost too often (Concurrency).
+ * id or text the rules refuse (Validation), a race on the stream lost too often (Concurrency), a
+ * stream whose stored history does not hold (Integrity).
  */
-const ACCESS_ERRORS = [PermissionDeniedError, ValidationError, ConcurrencyError];
+const ACCESS_ERRORS = [PermissionDeniedError, ValidationError, ConcurrencyError, IntegrityError];
 /** An access mutation's own failures on top of ACCESS_ERRORS (see its resolver and ../accessCommands.ts). */
 const errors = (name: string, own: readonly ErrorClass[]) => mutationErrors(name, [...ACCESS_ERRORS, ...own]);
 

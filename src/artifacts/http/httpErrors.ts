@@ -5,6 +5,7 @@ import type { DomainError } from "../../domain/errors.ts";
 import {
   AlreadyExistsError,
   ConcurrencyError,
+  IntegrityError,
   InvalidStateError,
   NotFoundError,
   PermissionDeniedError,
@@ -21,7 +22,8 @@ export function statusOf(error: DomainError): number {
   if (
     error instanceof AlreadyExistsError ||
     error instanceof InvalidStateError ||
-    error instanceof ConcurrencyError
+    error instanceof ConcurrencyError ||
+    error instanceof IntegrityError
   )
     return 409;
   return 400;

@@ -6,6 +6,7 @@ import type { DomainError, ErrorClass } from "../../domain/errors.ts";
 import {
   AlreadyExistsError,
   ConcurrencyError,
+  IntegrityError,
   InvalidStateError,
   NotFoundError,
   PermissionDeniedError,
@@ -80,6 +81,17 @@ builder.objectType(ConcurrencyError, {
     actualRevision: t.exposeInt("actualRevision", {
       description: "The model's revision when the command ran.",
     }),
+  }),
+});
+
+builder.objectType(IntegrityError, {
+  name: "IntegrityError",
+  description:
+    "The stored history of the model (or principal, team, token) failed its integrity check: its hash chain is broken, or the log holds events Registro never wrote. Writes to it are refused until an operator has investigated (`npm run audit:verify`); reads go on.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    revision: t.exposeInt("revision", { description: "Revision of the stream where the check failed." }),
+    reason: t.exposeString("reason", { description: "What the check found." }),
   }),
 });
 
