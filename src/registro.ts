@@ -182,6 +182,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     inspector,
     blobs,
     onCommitted: (events) => liveEvents.committed(events),
+    blobIntegrity: integrity,
     ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
     subscriberLimits: {
       maxQueuedBytes: options.subscriptions?.maxQueuedBytes ?? DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes,

@@ -168,11 +168,17 @@ export async function verifiedHead(tx: Tx, streamId: string): Promise<StreamHead
   if (head === undefined) return { revision: 0, position: 0, hash: null };
   const last = chainedFromSqlRow(head);
   const before = rows[1] === undefined ? null : chainedFromSqlRow(rows[1]);
-  if (before !== null && !isEventHash(before.hash))
-    throw new IntegrityError(streamId, before.revision, before.position, "the event has no chain hash: written outside Registro");
   const verifier = new ChainVerifier();
-  if (before !== null && before.hash !== null && before.revision === last.revision - 1)
+  if (before !== null) {
+    if (!isEventHash(before.hash))
+      throw new IntegrityError(
+        streamId,
+        before.revision,
+        before.position,
+        "the event has no chain hash: written outside Registro",
+      );
     verifier.resume({ streamId, revision: before.revision, position: before.position, hash: before.hash });
+  }
   const broken = verifier.next(last);
   if (broken) throw new IntegrityError(streamId, broken.revision, broken.position, broken.reason);
   return { revision: last.revision, position: last.position, hash: last.hash };
