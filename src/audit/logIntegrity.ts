@@ -25,9 +25,12 @@ export class LogIntegrity {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** A command was refused because its stream's history does not hold. */
-  report(error: IntegrityError): void {
-    this.refused++;
+  /**
+   * A stream's history does not hold: a command was refused for it, or the subscription tailer
+   * skipped one of its events (which it meets again on every catch-up, so only commands are counted).
+   */
+  report(error: IntegrityError, foundBy: "command" | "subscription" = "command"): void {
+    if (foundBy === "command") this.refused++;
     if (this.streams.has(error.streamId)) return;
     this.logger.error(
       { streamId: error.streamId, revision: error.revision, position: error.position, reason: error.reason },
