@@ -66,11 +66,24 @@ function pending(all: Migration[], applied: AppliedRow[]): Migration[] {
   return all.filter((m) => !done.has(m.name));
 }
 
+export interface MigrateOptions {
+  /** Stop after this migration (tests of upgrades start from a database as an older release left it). */
+  readonly through?: string;
+}
+
 /** Applies the pending migrations (on PostgreSQL as the owner role when one is configured). */
-export async function migrate(config: DatabaseConfig): Promise<string[]> {
+export async function migrate(config: DatabaseConfig, options: MigrateOptions = {}): Promise<string[]> {
   return config.provider === "sqlite"
-    ? migrateSqlite(config.file)
-    : migratePostgres(config.ownerUrl ?? config.url, config.ownerUrl === undefined ? null : config.url);
+    ? migrateSqlite(config.file, options)
+    : migratePostgres(
+        config.ownerUrl ?? config.url,
+        config.ownerUrl === undefined ? null : config.url,
+        options,
+      );
+}
+
+function upTo(migrations: Migration[], { through }: MigrateOptions): Migration[] {
+  return through === undefined ? migrations : migrations.filter((m) => m.name <= through);
 }
 
 export interface SchemaReadiness {
@@ -195,7 +208,7 @@ async function loginRole(url: string): Promise<string> {
   }
 }
 
-function migrateSqlite(file: string): string[] {
+function migrateSqlite(file: string, options: MigrateOptions): string[] {
   if (!existsSync(path.dirname(file))) mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   try {
@@ -209,7 +222,7 @@ function migrateSqlite(file: string): string[] {
       const applied = db
         .prepare(`SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`)
         .all() as AppliedRow[];
-      const todo = pending(listMigrations("sqlite"), applied);
+      const todo = upTo(pending(listMigrations("sqlite"), applied), options);
       for (const migration of todo) {
         db.exec(migration.sql);
         if (migration.name === CHAIN_MIGRATION) backfillChainSqlite(db);
@@ -227,7 +240,11 @@ function migrateSqlite(file: string): string[] {
 }
 
 /** `appUrl`: the server's connection when it differs from the owner's, whose role gets its grants. */
-async function migratePostgres(url: string, appUrl: string | null): Promise<string[]> {
+async function migratePostgres(
+  url: string,
+  appUrl: string | null,
+  options: MigrateOptions,
+): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -239,7 +256,7 @@ async function migratePostgres(url: string, appUrl: string | null): Promise<stri
     const applied = await client.query<AppliedRow>(
       `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`,
     );
-    const todo = pending(listMigrations("postgresql"), applied.rows);
+    const todo = upTo(pending(listMigrations("postgresql"), applied.rows), options);
     for (const migration of todo) {
       const id = randomUUID();
       await client.query("BEGIN");
