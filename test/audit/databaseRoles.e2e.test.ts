@@ -179,6 +179,27 @@ describe.runIf(onPostgres)("database roles on PostgreSQL", () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it("takes back, on every db:migrate run, whatever the application role was granted beyond its list", async () => {
+    await withClient(urlFor("postgres", database), (c) =>
+      c.query(`GRANT UPDATE, TRUNCATE ON events TO "${app}"`),
+    );
+    const printed: string[] = [];
+    expect(
+      await runMigrate([], { DATABASE_URL: appUrl, DATABASE_OWNER_URL: ownerUrl }, (line) =>
+        printed.push(line),
+      ),
+    ).toBe(0);
+    expect(printed[0]).toBe("The schema is current.");
+    const held = await withClient(appUrl, async (c) => {
+      const { rows } = await c.query<{ privilege: string; held: boolean }>(
+        `SELECT p AS privilege, has_table_privilege('events', p) AS held
+           FROM unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER']) AS p`,
+      );
+      return rows.filter((r) => r.held).map((r) => r.privilege);
+    });
+    expect(held).toEqual(["SELECT", "INSERT"]);
+  });
+
   it("still serves with a single role that owns the tables, warning that it could disable the triggers", async () => {
     const { registro, warnings } = await startRegistro({ provider: "postgresql", url: ownerUrl }, dataDir);
     await registro.close();
