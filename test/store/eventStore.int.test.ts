@@ -43,7 +43,7 @@ describe.each(await providers())("event store on %s", (provider) => {
       ...versionCreated(1),
       streamId: "s-read",
       revision: 2,
-      schemaVersion: 1,
+      schemaVersion: 2,
       ...metadata,
     });
 
