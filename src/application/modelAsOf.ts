@@ -38,6 +38,8 @@ export interface ModelAsOf {
 export interface AsOfOptions {
   /** Read and write snapshots (default true); the benchmark turns them off to measure the full fold. */
   readonly snapshots?: boolean;
+  /** Revisions that are multiples of this get a snapshot (default SNAPSHOT_INTERVAL; tests use small ones). */
+  readonly interval?: number;
 }
 
 /** What the fold did, for tests and the benchmark. */
@@ -99,6 +101,7 @@ export async function streamAsOf(
   options: AsOfOptions = {},
 ): Promise<(ModelAsOf & { readonly cost: AsOfCost }) | null> {
   const useSnapshots = options.snapshots ?? true;
+  const interval = options.interval ?? SNAPSHOT_INTERVAL;
   const bound: SnapshotBound = "at" in target ? { at: target.at } : { position: target.position };
   const start = useSnapshots ? await latestUsableSnapshot(database, streamId, bound) : null;
 
@@ -133,7 +136,7 @@ export async function streamAsOf(
         hash: hash ?? "",
         history,
       };
-      if (event.revision % SNAPSHOT_INTERVAL === 0 && hash !== null) reached.push(last);
+      if (event.revision % interval === 0 && hash !== null) reached.push(last);
     }
   }
   let snapshotsWritten = 0;
