@@ -169,7 +169,12 @@ export async function verifiedHead(tx: Tx, streamId: string): Promise<StreamHead
   const last = chainedFromSqlRow(head);
   const before = rows[1] === undefined ? null : chainedFromSqlRow(rows[1]);
   if (before !== null && !isEventHash(before.hash))
-    throw new IntegrityError(streamId, before.revision, before.position, "the event has no chain hash: written outside Registro");
+    throw new IntegrityError(
+      streamId,
+      before.revision,
+      before.position,
+      "the event has no chain hash: written outside Registro",
+    );
   const verifier = new ChainVerifier();
   if (before !== null && before.hash !== null && before.revision === last.revision - 1)
     verifier.resume({ streamId, revision: before.revision, position: before.position, hash: before.hash });

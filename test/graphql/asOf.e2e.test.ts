@@ -10,6 +10,9 @@ const pause = () => new Promise((resolve) => setTimeout(resolve, 15));
 
 type Json = any;
 
+/** The `extensions` of an answer's first error. */
+const extensionsOf = (answer: { errors?: unknown[] }): Json => (answer.errors?.[0] as Json)?.extensions;
+
 const AS_OF = `query($name: String!, $at: DateTime!) {
   registeredModelAsOf(name: $name, at: $at) {
     name deleted revision tags { key value }
@@ -215,11 +218,11 @@ describe.each(await providers())("registeredModelAsOf on %s", (provider) => {
 
   it("refuses both or neither of at and position, and a position beyond the log's end, as VALIDATION", async () => {
     const neither = await server.gql(DETAIL, { name: "audited-v2" });
-    expect(neither.errors?.[0]?.extensions).toMatchObject({ code: "VALIDATION", field: "at" });
+    expect(extensionsOf(neither)).toMatchObject({ code: "VALIDATION", field: "at" });
     const both = await server.gql(DETAIL, { name: "audited-v2", at: moments.afterRename, position: 1 });
-    expect(both.errors?.[0]?.extensions).toMatchObject({ code: "VALIDATION", field: "at" });
+    expect(extensionsOf(both)).toMatchObject({ code: "VALIDATION", field: "at" });
     const beyond = await server.gql(DETAIL, { name: "audited-v2", position: 1_000_000 });
-    expect(beyond.errors?.[0]?.extensions).toMatchObject({ code: "VALIDATION", field: "position" });
+    expect(extensionsOf(beyond)).toMatchObject({ code: "VALIDATION", field: "position" });
     expect(beyond.data?.registeredModelAsOf).toBeNull();
   });
 });
@@ -289,7 +292,7 @@ describe.each(await providers())("registeredModelAsOf for callers with different
 
   it("shows the permissions held then only to those who may read the model's permissions now", async () => {
     const denied = await gql("reader", PERMISSIONS, { name: "private-model", position: grantedAt });
-    expect(denied.errors?.[0]?.extensions?.code).toBe("PERMISSION_DENIED");
+    expect(extensionsOf(denied)?.code).toBe("PERMISSION_DENIED");
     const grants = [
       { granteeId: ids.manager, permission: "MANAGE" },
       { granteeId: ids.reader, permission: "READ" },

@@ -147,7 +147,8 @@ export const RegisteredModelAsOfRef = builder.objectRef<ModelAsOf>("RegisteredMo
   fields: (t) => ({
     at: t.field({
       type: "DateTime",
-      description: "The moment asked about; when asked at a log position, when the last change included was recorded.",
+      description:
+        "The moment asked about; when asked at a log position, when the last change included was recorded.",
       resolve: (m) => m.at,
     }),
     position: t.int({
