@@ -123,11 +123,9 @@ interface Sample {
   readonly eventsFolded: number;
 }
 
-async function measure(
-  db: Database,
-  points: Record<string, AsOfTarget>,
-): Promise<Record<string, { withSnapshots: Sample; fullFold: Sample }>> {
-  const results: Record<string, { withSnapshots: Sample; fullFold: Sample }> = {};
+/** Per point: p50 and p99 with snapshots against the full fold, with the load right after that point. */
+async function measure(db: Database, points: Record<string, AsOfTarget>) {
+  const results: Record<string, unknown> = {};
   for (const [label, target] of Object.entries(points)) {
     const timings = { withSnapshots: [] as number[], fullFold: [] as number[] };
     const folded = { withSnapshots: 0, fullFold: 0 };
@@ -150,8 +148,12 @@ async function measure(
         eventsFolded: folded[kind],
       };
     };
-    results[label] = { withSnapshots: sample("withSnapshots"), fullFold: sample("fullFold") };
-    const r = results[label];
+    const r = { withSnapshots: sample("withSnapshots"), fullFold: sample("fullFold") };
+    results[label] = {
+      p50: compare(figure(r.withSnapshots.p50Ms, "ms"), figure(r.fullFold.p50Ms, "ms")),
+      p99: compare(figure(r.withSnapshots.p99Ms, "ms"), figure(r.fullFold.p99Ms, "ms")),
+      eventsFolded: { withSnapshots: r.withSnapshots.eventsFolded, fullFold: r.fullFold.eventsFolded },
+    };
     console.error(
       `  ${label}: snapshots p50 ${r.withSnapshots.p50Ms} ms p99 ${r.withSnapshots.p99Ms} ms (${r.withSnapshots.eventsFolded} events folded) | full fold p50 ${r.fullFold.p50Ms} ms p99 ${r.fullFold.p99Ms} ms (${r.fullFold.eventsFolded} events)`,
     );
@@ -188,16 +190,6 @@ async function benchProvider(config: DatabaseConfig) {
     const cold = await modelAsOf(db, db.reader, NAME, { position: positionOf(last) });
     const coldMs = performance.now() - coldStart;
     const measured = await measure(db, points);
-    const comparisons = Object.fromEntries(
-      Object.entries(measured).map(([label, r]) => [
-        label,
-        {
-          p50: compare(figure(r.withSnapshots.p50Ms, "ms"), figure(r.fullFold.p50Ms, "ms")),
-          p99: compare(figure(r.withSnapshots.p99Ms, "ms"), figure(r.fullFold.p99Ms, "ms")),
-          eventsFolded: { withSnapshots: r.withSnapshots.eventsFolded, fullFold: r.fullFold.eventsFolded },
-        },
-      ]),
-    );
     return {
       events: last,
       seedSeconds: round(seedSeconds, 1),
@@ -206,7 +198,7 @@ async function benchProvider(config: DatabaseConfig) {
         snapshotsWritten: cold?.cost.snapshotsWritten ?? 0,
       },
       reads: { withSnapshots: SNAPSHOT_READS, fullFold: FULL_READS },
-      points: comparisons,
+      points: measured,
     };
   } finally {
     await db.close();

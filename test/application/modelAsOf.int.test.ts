@@ -9,6 +9,7 @@ import type { CommandDeps } from "../../src/application/executeCommand.ts";
 import { ValidationError } from "../../src/domain/errors.ts";
 import { MODEL_HISTORY_FOLD_VERSION, encodeModelHistory } from "../../src/domain/registeredModel/history.ts";
 import type { ModelHistory } from "../../src/domain/registeredModel/history.ts";
+import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { lastPosition, readStream } from "../../src/store/eventStore.ts";
 import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
@@ -130,6 +131,16 @@ describe.each(await providers())("as-of reads and snapshots on %s", (provider) =
     // Unreadable JSON: skipped for the one before it.
     await tamper(id, 20, "state = ?", ["{ not json"]);
     expect((await read(id, { position: end }, true))?.cost.fromRevision).toBe(10);
+  });
+
+  it("needs nothing from a projection rebuild: the snapshots stay valid and agree with the full fold", async () => {
+    const id = await modelWith25Events("rebuilt");
+    const end = await lastPosition(t.db.reader);
+    await read(id, { position: end });
+    await rebuildProjections(t.db);
+    const after = await read(id, { position: end });
+    expect(after?.cost.fromRevision).toBe(20);
+    expect(after?.history).toStrictEqual((await read(id, { position: end }, false))?.history);
   });
 
   it("stops at the first event recorded after the moment when the clock steps back", async () => {
