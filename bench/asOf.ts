@@ -188,13 +188,13 @@ async function benchProvider(config: DatabaseConfig) {
     // The first read with snapshots folds everything and writes them: timed on its own.
     const coldStart = performance.now();
     const cold = await modelAsOf(db, db.reader, NAME, { position: positionOf(last) });
-    const coldMs = performance.now() - coldStart;
+    const coldMs = figure(performance.now() - coldStart, "ms");
     const measured = await measure(db, points);
     return {
       events: last,
       seedSeconds: round(seedSeconds, 1),
       firstReadWritingSnapshots: {
-        ...figure(coldMs, "ms"),
+        ...coldMs,
         snapshotsWritten: cold?.cost.snapshotsWritten ?? 0,
       },
       reads: { withSnapshots: SNAPSHOT_READS, fullFold: FULL_READS },
