@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import os from "node:os";
 import path from "node:path";
 import { benchAccess } from "./access.ts";
+import { benchAsOf } from "./asOf.ts";
 import { benchArtifacts } from "./artifacts.ts";
 import { benchChain } from "./chain.ts";
 import { benchCore } from "./core.ts";
@@ -33,6 +34,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   search: () => benchSearch(),
   access: () => benchAccess(),
   chain: () => benchChain(),
+  "as-of": () => benchAsOf(),
 };
 
 const wanted = process.argv.slice(2);
