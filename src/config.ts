@@ -94,7 +94,10 @@ const algorithmList = z.string().transform((text, ctx) => {
 const interval = z.string().transform((text, ctx) => {
   const ms = text.trim() === "0" ? 0 : parseDuration(text.trim());
   if (ms === null || (ms !== 0 && ms < 1000)) {
-    ctx.addIssue({ code: "custom", message: "must be a duration of at least 1s, e.g. 1h, 30m or 90s (0 switches it off)" });
+    ctx.addIssue({
+      code: "custom",
+      message: "must be a duration of at least 1s, e.g. 1h, 30m or 90s (0 switches it off)",
+    });
     return z.NEVER;
   }
   return ms;

@@ -55,7 +55,11 @@ export class CheckpointScheduler {
       });
       if (made?.created)
         log.info(
-          { position: made.checkpoint.position, root: made.checkpoint.root, streams: made.checkpoint.streamCount },
+          {
+            position: made.checkpoint.position,
+            root: made.checkpoint.root,
+            streams: made.checkpoint.streamCount,
+          },
           "signed an audit checkpoint",
         );
       return made;

@@ -30,7 +30,10 @@ export interface Checkpoint {
   readonly signature: string;
 }
 
-type Statement = Pick<Checkpoint, "position" | "root" | "streamCount" | "createdAt" | "algorithm" | "keyFingerprint">;
+type Statement = Pick<
+  Checkpoint,
+  "position" | "root" | "streamCount" | "createdAt" | "algorithm" | "keyFingerprint"
+>;
 
 /** The exact text a checkpoint's signature is over (RFC 8785 canonical JSON). */
 export function checkpointStatement(c: Statement): string {
@@ -88,12 +91,7 @@ interface HeadRow {
  * One page of stream heads at `position`, after stream `after`, in byte order of the stream ids
  * (PostgreSQL: the "C" collation and its index, whatever the database's own collation).
  */
-function headsPage(
-  db: Database,
-  position: number,
-  after: string | null,
-  limit: number,
-): Promise<HeadRow[]> {
+function headsPage(db: Database, position: number, after: string | null, limit: number): Promise<HeadRow[]> {
   const id = db.provider === "postgresql" ? `stream_id COLLATE "C"` : "stream_id";
   const from = after === null ? "" : `${id} > ? AND `;
   return db.query<HeadRow>(
@@ -118,7 +116,8 @@ export async function headsRoot(
   for (;;) {
     options.signal?.throwIfAborted();
     const rows = await headsPage(db, position, after, pageSize);
-    for (const row of rows) builder.add({ streamId: row.stream_id, revision: rowInt(row.revision), hash: row.hash });
+    for (const row of rows)
+      builder.add({ streamId: row.stream_id, revision: rowInt(row.revision), hash: row.hash });
     const last = rows.at(-1);
     if (last === undefined || rows.length < pageSize) break;
     after = last.stream_id;
@@ -127,7 +126,9 @@ export async function headsRoot(
 }
 
 async function lastEventPosition(db: Database): Promise<number> {
-  const [row] = await db.query<{ position: number | string | null }>("SELECT max(position) AS position FROM events");
+  const [row] = await db.query<{ position: number | string | null }>(
+    "SELECT max(position) AS position FROM events",
+  );
   return row?.position == null ? 0 : rowInt(row.position);
 }
 
@@ -144,7 +145,8 @@ interface CheckpointRow {
   signature: string;
 }
 
-const CHECKPOINT_COLUMNS = "position, root, stream_count, created_at, algorithm, key_fingerprint, public_key, signature";
+const CHECKPOINT_COLUMNS =
+  "position, root, stream_count, created_at, algorithm, key_fingerprint, public_key, signature";
 
 const fromRow = (row: CheckpointRow): Checkpoint => ({
   position: rowInt(row.position),
@@ -299,7 +301,8 @@ export async function verifyStoredCheckpoints(
     checked,
     failures,
     failed,
-    latest: latest === null ? null : { position: latest.position, root: latest.root, createdAt: latest.createdAt },
+    latest:
+      latest === null ? null : { position: latest.position, root: latest.root, createdAt: latest.createdAt },
   };
 }
 

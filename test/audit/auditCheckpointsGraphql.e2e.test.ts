@@ -47,7 +47,9 @@ describe.each(await providers())("auditCheckpoints on %s", (provider) => {
 
   it("lists the server's signed checkpoints, newest first, with what verifies them", async () => {
     expect((await server.gql(QUERY)).data?.auditCheckpoints).toEqual({ totalCount: 0, edges: [] });
-    const created = await server.gql(`mutation { createRegisteredModel(input: { name: "audited" }) { __typename } }`);
+    const created = await server.gql(
+      `mutation { createRegisteredModel(input: { name: "audited" }) { __typename } }`,
+    );
     expect(created.errors).toBeUndefined();
     const first = await server.registro.checkpoints.checkpoint();
     expect(first?.created).toBe(true);
@@ -78,7 +80,9 @@ describe.each(await providers())("auditCheckpoints on %s", (provider) => {
   it("answers AUDITOR and refuses other roles with PERMISSION_DENIED", async () => {
     const auditor = await as("AUDITOR");
     expect(auditor.errors).toBeUndefined();
-    expect((auditor.data as { auditCheckpoints: { totalCount: number } }).auditCheckpoints.totalCount).toBe(2);
+    expect((auditor.data as { auditCheckpoints: { totalCount: number } }).auditCheckpoints.totalCount).toBe(
+      2,
+    );
     for (const role of ["MEMBER", "VIEWER"] as const) {
       const refused = await as(role);
       expect(refused.data).toBeNull();
@@ -99,7 +103,8 @@ describe.each(await providers())("periodic checkpoints on %s", (provider) => {
         };
         return { totalCount, position: nodes[0]?.position ?? 0 };
       };
-      const caughtUp = async () => (await checkpoints()).position === (await lastPosition(server.registro.db.reader));
+      const caughtUp = async () =>
+        (await checkpoints()).position === (await lastPosition(server.registro.db.reader));
       // The first request also records the local administrator: a tick may fall between the two events.
       await server.gql(`mutation { createRegisteredModel(input: { name: "ticking" }) { __typename } }`);
       await expect.poll(caughtUp, { timeout: 10_000, interval: 50 }).toBe(true);

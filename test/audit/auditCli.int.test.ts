@@ -64,7 +64,9 @@ describe.each(await providers())("the audit CLIs on %s", (provider) => {
     const made = await npmRun("audit:checkpoint", ["--export", exported], env);
     expect(made.stderr).toBe("");
     expect(made.code).toBe(0);
-    expect(made.stdout).toMatch(/^Signed checkpoint at position 3: root [0-9a-f]{64}, 2 streams, key sha256:[0-9a-f]{64} /);
+    expect(made.stdout).toMatch(
+      /^Signed checkpoint at position 3: root [0-9a-f]{64}, 2 streams, key sha256:[0-9a-f]{64} /,
+    );
 
     const verified = await npmRun("audit:verify", ["--json", "--checkpoint", exported], env);
     expect(verified.code).toBe(0);
@@ -78,17 +80,23 @@ describe.each(await providers())("the audit CLIs on %s", (provider) => {
     });
   });
 
-  it("exits 1 and names the mismatch when a chain was rewritten consistently", { timeout: 60_000 }, async () => {
-    await tamper(database.config, (t) =>
-      rewriteStream(t, "m2", { modelId: "m2", name: "two", description: "rewritten", tags: [] }),
-    );
-    const verified = await npmRun("audit:verify", ["--checkpoint", exported], env);
-    expect(verified.code).toBe(1);
-    expect(verified.stdout).toContain("Chains: every stream's chain holds.");
-    expect(verified.stdout).toContain("Checkpoints: 1 of 1 FAILED:");
-    expect(verified.stdout).toMatch(/Exported checkpoint .* MISMATCH:\n {2}the streams' heads at position 3 no longer hash/);
-    expect(verified.stdout.trimEnd().split("\n").at(-1)).toBe("FAILED");
-  });
+  it(
+    "exits 1 and names the mismatch when a chain was rewritten consistently",
+    { timeout: 60_000 },
+    async () => {
+      await tamper(database.config, (t) =>
+        rewriteStream(t, "m2", { modelId: "m2", name: "two", description: "rewritten", tags: [] }),
+      );
+      const verified = await npmRun("audit:verify", ["--checkpoint", exported], env);
+      expect(verified.code).toBe(1);
+      expect(verified.stdout).toContain("Chains: every stream's chain holds.");
+      expect(verified.stdout).toContain("Checkpoints: 1 of 1 FAILED:");
+      expect(verified.stdout).toMatch(
+        /Exported checkpoint .* MISMATCH:\n {2}the streams' heads at position 3 no longer hash/,
+      );
+      expect(verified.stdout.trimEnd().split("\n").at(-1)).toBe("FAILED");
+    },
+  );
 
   it("exits 2 on a usage error and on a file that is not a checkpoint", { timeout: 60_000 }, async () => {
     expect((await npmRun("audit:verify", ["--no-such-option"], env)).code).toBe(2);

@@ -32,9 +32,7 @@ describe("merkleRoot", () => {
     expect(merkleRoot(heads.slice(0, 3))).toBe(node(node(a, b), c).toString("hex"));
     expect(merkleRoot(heads.slice(0, 4))).toBe(node(node(a, b), node(c, d)).toString("hex"));
     expect(merkleRoot(heads.slice(0, 5))).toBe(node(node(node(a, b), node(c, d)), e).toString("hex"));
-    expect(merkleRoot(heads)).toBe(
-      node(node(node(a, b), node(c, d)), node(node(e, f), g)).toString("hex"),
-    );
+    expect(merkleRoot(heads)).toBe(node(node(node(a, b), node(c, d)), node(node(e, f), g)).toString("hex"));
   });
 
   it("does not depend on the order leaves are given in (they are sorted by stream id)", () => {

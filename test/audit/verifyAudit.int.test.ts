@@ -83,7 +83,10 @@ describe.each(await providers())("audit verification on %s", (provider) => {
 
   it("reports an edited payload at the edited event", async () => {
     await tamper(database.config, async (t) => {
-      await t.query(`UPDATE events SET data = '{"description":"forged"}' WHERE stream_id = ? AND revision = 2`, ["alpha"]);
+      await t.query(
+        `UPDATE events SET data = '{"description":"forged"}' WHERE stream_id = ? AND revision = 2`,
+        ["alpha"],
+      );
     });
     const report = await verifyChains(db);
     expect(report.ok).toBe(false);
@@ -107,8 +110,12 @@ describe.each(await providers())("audit verification on %s", (provider) => {
     await tamper(database.config, async (t) => {
       const [first] = await streamRows(t, "gamma");
       // Make room at revision 2 (negated first: the unique key is checked row by row).
-      await t.query("UPDATE events SET revision = -revision WHERE stream_id = ? AND revision >= 2", ["gamma"]);
-      await t.query("UPDATE events SET revision = 1 - revision WHERE stream_id = ? AND revision < 0", ["gamma"]);
+      await t.query("UPDATE events SET revision = -revision WHERE stream_id = ? AND revision >= 2", [
+        "gamma",
+      ]);
+      await t.query("UPDATE events SET revision = 1 - revision WHERE stream_id = ? AND revision < 0", [
+        "gamma",
+      ]);
       const forged = { ...chainedFromSqlRow(first!), revision: 2, data: { description: "inserted" } };
       await t.query(
         `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
@@ -131,7 +138,9 @@ describe.each(await providers())("audit verification on %s", (provider) => {
     expect(await verifyChains(db)).toMatchObject({ ok: true, events: 7 });
     const verdict = await verifyCheckpoint(db, exported);
     expect(verdict.ok).toBe(false);
-    expect(verdict.problems).toEqual([expect.stringMatching(/no longer hash to the checkpoint's root.*rewritten/)]);
+    expect(verdict.problems).toEqual([
+      expect.stringMatching(/no longer hash to the checkpoint's root.*rewritten/),
+    ]);
     const stored = await verifyStoredCheckpoints(db, { trustedFingerprint: key.fingerprint });
     expect(stored).toMatchObject({ ok: false, failed: 1, checked: 1 });
   });

@@ -39,7 +39,9 @@ export async function runAuditCheckpoint(
     const made = await createCheckpoint(db, key, new Date());
     const checkpoint = made?.checkpoint ?? (await latestCheckpoint(db));
     if (checkpoint === null) {
-      print(`audit:checkpoint: the event log of ${describeDatabase(config.database)} is empty; nothing to sign.`);
+      print(
+        `audit:checkpoint: the event log of ${describeDatabase(config.database)} is empty; nothing to sign.`,
+      );
       return 1;
     }
     const text = exportCheckpoint(checkpoint);

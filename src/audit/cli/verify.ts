@@ -65,7 +65,10 @@ export async function runAuditVerify(
         "Configured by the environment like the server (DATA_DIR, DATABASE_URL, AUDIT_SIGNING_KEY_FILE).",
     )
     .option("--json", "print the report as JSON")
-    .option("--checkpoint <file>", "also verify an exported checkpoint (npm run audit:checkpoint -- --export)")
+    .option(
+      "--checkpoint <file>",
+      "also verify an exported checkpoint (npm run audit:checkpoint -- --export)",
+    )
     .exitOverride();
   try {
     program.parse([...argv], { from: "user" });

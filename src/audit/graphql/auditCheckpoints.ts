@@ -11,9 +11,12 @@ export const AuditCheckpointRef = builder.prismaObject("AuditCheckpoint", {
   fields: (t) => ({
     position: t.exposeInt("position", { description: "The log position the streams' heads were taken at." }),
     root: t.exposeString("root", {
-      description: "Lowercase hex SHA-256 Merkle root (RFC 6962 hashing) over the heads, sorted by stream id byte by byte.",
+      description:
+        "Lowercase hex SHA-256 Merkle root (RFC 6962 hashing) over the heads, sorted by stream id byte by byte.",
     }),
-    streamCount: t.exposeInt("streamCount", { description: "How many streams had events at or before the position." }),
+    streamCount: t.exposeInt("streamCount", {
+      description: "How many streams had events at or before the position.",
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the checkpoint was signed." }),
     algorithm: t.exposeString("algorithm", { description: "The signature algorithm (`Ed25519`)." }),
     keyFingerprint: t.exposeString("keyFingerprint", {
@@ -27,7 +30,11 @@ export const AuditCheckpointRef = builder.prismaObject("AuditCheckpoint", {
   }),
 });
 
-const AuditCheckpointConnectionRef = countedConnection(AuditCheckpointRef, "AuditCheckpoint", "audit checkpoints");
+const AuditCheckpointConnectionRef = countedConnection(
+  AuditCheckpointRef,
+  "AuditCheckpoint",
+  "audit checkpoints",
+);
 
 /** Checkpoints describe the whole log: only those who may read all of it see them. */
 function requireAuditor(ctx: GraphQLContext): void {
