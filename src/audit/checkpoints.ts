@@ -224,22 +224,25 @@ export interface CheckpointVerdict {
   readonly problems: readonly string[];
 }
 
-/**
- * Checks a checkpoint's signature, then recomputes its root from the database and says how the log
- * differs from what was signed. `trustedFingerprint`, when given, is the only key accepted.
- */
-export async function verifyCheckpoint(
+/** Why a checkpoint cannot be trusted as it stands (its signature, its key), or nothing. */
+function authenticityProblems(
+  checkpoint: Checkpoint,
+  trustedFingerprint: string | null | undefined,
+): string[] {
+  const refused = signatureProblem(checkpoint);
+  if (refused !== null) return [refused];
+  if (trustedFingerprint != null && trustedFingerprint !== checkpoint.keyFingerprint)
+    return [`signed by key ${checkpoint.keyFingerprint}, not by this server's key ${trustedFingerprint}`];
+  return [];
+}
+
+/** Recomputes the root at the checkpoint's position and says how the log differs from what was signed. */
+async function rootProblems(
   db: Database,
   checkpoint: Checkpoint,
-  options: { trustedFingerprint?: string | null; pageSize?: number; signal?: AbortSignal } = {},
-): Promise<CheckpointVerdict> {
-  const base = { position: checkpoint.position, root: checkpoint.root, streamCount: checkpoint.streamCount };
-  const refused = signatureProblem(checkpoint);
-  if (refused !== null) return { ...base, ok: false, recomputed: null, problems: [refused] };
+  options: { pageSize?: number; signal?: AbortSignal },
+): Promise<{ recomputed: { root: string; streamCount: number }; problems: string[] }> {
   const problems: string[] = [];
-  const trusted = options.trustedFingerprint;
-  if (trusted != null && trusted !== checkpoint.keyFingerprint)
-    problems.push(`signed by key ${checkpoint.keyFingerprint}, not by this server's key ${trusted}`);
   const end = await lastEventPosition(db);
   if (end < checkpoint.position)
     problems.push(
@@ -254,53 +257,170 @@ export async function verifyCheckpoint(
     problems.push(
       `the streams' heads at position ${checkpoint.position} no longer hash to the checkpoint's root (${recomputed.root} instead of ${checkpoint.root}): the history of at least one stream before that position was rewritten or cut`,
     );
+  return { recomputed, problems };
+}
+
+/**
+ * Checks a checkpoint's signature, then recomputes its root from the database and says how the log
+ * differs from what was signed. `trustedFingerprint`, when given, is the only key accepted.
+ */
+export async function verifyCheckpoint(
+  db: Database,
+  checkpoint: Checkpoint,
+  options: { trustedFingerprint?: string | null; pageSize?: number; signal?: AbortSignal } = {},
+): Promise<CheckpointVerdict> {
+  const base = { position: checkpoint.position, root: checkpoint.root, streamCount: checkpoint.streamCount };
+  const refused = authenticityProblems(checkpoint, options.trustedFingerprint);
+  if (refused.length > 0) return { ...base, ok: false, recomputed: null, problems: refused };
+  const { recomputed, problems } = await rootProblems(db, checkpoint, options);
   return { ...base, ok: problems.length === 0, recomputed, problems };
 }
 
 export interface StoredCheckpointsReport {
   readonly ok: boolean;
+  /** Checkpoints whose signature and key were checked: all of them. */
   readonly checked: number;
-  /** Failed checkpoints, oldest first, at most `maxFailures`; `failed` counts them all. */
+  /** How many roots were recomputed from the log. */
+  readonly rootsRecomputed: number;
+  /** Failed checkpoints (oldest first, at most `maxFailures`); `failed` counts them all. */
   readonly failures: readonly CheckpointVerdict[];
   readonly failed: number;
+  /** The oldest checkpoint whose root no longer matches (every later one fails with it), or null. */
+  readonly firstMismatch: number | null;
+  /** The newest checkpoint before that one that still matches: the log was changed after it. */
+  readonly lastMatch: number | null;
   readonly latest: { readonly position: number; readonly root: string; readonly createdAt: Date } | null;
 }
 
-/** Verifies every checkpoint stored in the database, a page at a time, oldest first. */
+async function storedCheckpoint(db: Database, position: number): Promise<Checkpoint> {
+  const [row] = await db.query<CheckpointRow>(
+    `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE position = ?`,
+    [position],
+  );
+  if (row === undefined)
+    throw new Error(`the checkpoint at position ${position} disappeared during verification`);
+  return fromRow(row);
+}
+
+/**
+ * Verifies the checkpoints stored in the database: every signature (and key), then the roots.
+ * Editing, inserting or deleting events up to a position changes the root of every checkpoint from
+ * that position on (each head hash chains over all earlier events of its stream), so mismatches are
+ * monotonic: the newest root is recomputed, and only when it fails a binary search finds the oldest
+ * that fails. That is O(log n) root computations instead of n, each a pass over every stream. The
+ * exception is an event moved to a free later position (positions are not hashed), which can change
+ * an older root alone: `allRoots` recomputes every one and finds that too.
+ */
 export async function verifyStoredCheckpoints(
   db: Database,
-  options: { trustedFingerprint?: string | null; maxFailures?: number; signal?: AbortSignal } = {},
+  options: {
+    trustedFingerprint?: string | null;
+    maxFailures?: number;
+    allRoots?: boolean;
+    pageSize?: number;
+    signal?: AbortSignal;
+  } = {},
 ): Promise<StoredCheckpointsReport> {
   const maxFailures = options.maxFailures ?? 20;
   const failures: CheckpointVerdict[] = [];
+  const record = (verdict: CheckpointVerdict) => {
+    if (failures.length < maxFailures) failures.push(verdict);
+  };
+  const verdictOf = (c: Checkpoint, problems: string[], recomputed: CheckpointVerdict["recomputed"]) => ({
+    ok: problems.length === 0,
+    position: c.position,
+    root: c.root,
+    streamCount: c.streamCount,
+    recomputed,
+    problems,
+  });
+  // Positions of the checkpoints whose signature holds: the only ones whose roots mean anything.
+  const authentic: number[] = [];
   let checked = 0;
   let failed = 0;
   let latest: Checkpoint | null = null;
   let after = -1;
   for (;;) {
+    options.signal?.throwIfAborted();
     const rows = await db.query<CheckpointRow>(
       `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE position > ? ORDER BY position LIMIT 100`,
       [after],
     );
     for (const row of rows) {
       const checkpoint = fromRow(row);
-      const verdict = await verifyCheckpoint(db, checkpoint, options);
       checked++;
       latest = checkpoint;
-      if (!verdict.ok) {
+      const problems = authenticityProblems(checkpoint, options.trustedFingerprint);
+      if (problems.length === 0) authentic.push(checkpoint.position);
+      else {
         failed++;
-        if (failures.length < maxFailures) failures.push(verdict);
+        record(verdictOf(checkpoint, problems, null));
       }
     }
     const last = rows.at(-1);
     if (last === undefined || rows.length < 100) break;
     after = rowInt(last.position);
   }
+
+  let rootsRecomputed = 0;
+  const verdictAt = async (index: number) => {
+    const checkpoint = await storedCheckpoint(db, authentic[index]!);
+    rootsRecomputed++;
+    const { recomputed, problems } = await rootProblems(db, checkpoint, options);
+    return verdictOf(checkpoint, problems, recomputed);
+  };
+  let firstMismatch: number | null = null;
+  let lastMatch: number | null = null;
+  if (options.allRoots) {
+    for (let i = 0; i < authentic.length; i++) {
+      const verdict = await verdictAt(i);
+      if (verdict.ok) {
+        if (firstMismatch === null) lastMatch = verdict.position;
+        continue;
+      }
+      firstMismatch ??= verdict.position;
+      failed++;
+      record(verdict);
+    }
+  } else if (authentic.length > 0) {
+    let newest = await verdictAt(authentic.length - 1);
+    if (newest.ok) lastMatch = newest.position;
+    else {
+      // Invariant: the checkpoint at `high` fails; every one below `low` holds.
+      let low = 0;
+      let high = authentic.length - 1;
+      while (low < high) {
+        const middle = Math.floor((low + high) / 2);
+        const verdict = await verdictAt(middle);
+        if (verdict.ok) low = middle + 1;
+        else {
+          high = middle;
+          newest = verdict;
+        }
+      }
+      // `newest` is always the verdict of the checkpoint at `high`.
+      const oldest = newest;
+      firstMismatch = oldest.position;
+      lastMatch = high > 0 ? authentic[high - 1]! : null;
+      const count = authentic.length - high;
+      failed += count;
+      record({
+        ...oldest,
+        problems: [
+          ...oldest.problems,
+          `${count === 1 ? "it is the newest checkpoint" : `the ${count - 1} later checkpoint(s) fail with it`}; ${lastMatch === null ? "no earlier checkpoint holds" : `the checkpoint at position ${lastMatch} still holds: the log was changed after that position`}`,
+        ],
+      });
+    }
+  }
   return {
     ok: failed === 0,
     checked,
+    rootsRecomputed,
     failures,
     failed,
+    firstMismatch,
+    lastMatch,
     latest:
       latest === null ? null : { position: latest.position, root: latest.root, createdAt: latest.createdAt },
   };

@@ -142,7 +142,39 @@ describe.each(await providers())("audit verification on %s", (provider) => {
       expect.stringMatching(/no longer hash to the checkpoint's root.*rewritten/),
     ]);
     const stored = await verifyStoredCheckpoints(db, { trustedFingerprint: key.fingerprint });
-    expect(stored).toMatchObject({ ok: false, failed: 1, checked: 1 });
+    expect(stored).toMatchObject({ ok: false, failed: 1, checked: 1, firstMismatch: 7, lastMatch: null });
+  });
+
+  it("finds the oldest stored checkpoint a change breaks, with or without recomputing every root", async () => {
+    const deps = commandDeps(db);
+    await createCheckpoint(db, key, new Date()); // position 7
+    await createModelNamed(deps, "delta", "delta");
+    await createCheckpoint(db, key, new Date()); // 8
+    await createModelNamed(deps, "epsilon", "epsilon");
+    await createCheckpoint(db, key, new Date()); // 9
+    await createModelNamed(deps, "zeta", "zeta");
+    await createCheckpoint(db, key, new Date()); // 10
+    expect(await verifyStoredCheckpoints(db)).toMatchObject({ ok: true, checked: 4, rootsRecomputed: 1 });
+
+    await tamper(database.config, (t) =>
+      rewriteStream(t, "delta", { modelId: "delta", name: "delta", description: "rewritten", tags: [] }),
+    );
+    const searched = await verifyStoredCheckpoints(db);
+    expect(searched).toMatchObject({ ok: false, checked: 4, failed: 3, firstMismatch: 8, lastMatch: 7 });
+    expect(searched.rootsRecomputed).toBeLessThan(4);
+    expect(searched.failures).toHaveLength(1);
+    expect(searched.failures[0]!.problems.at(-1)).toBe(
+      "the 2 later checkpoint(s) fail with it; the checkpoint at position 7 still holds: the log was changed after that position",
+    );
+    const everyRoot = await verifyStoredCheckpoints(db, { allRoots: true });
+    expect(everyRoot).toMatchObject({
+      ok: false,
+      failed: 3,
+      firstMismatch: 8,
+      lastMatch: 7,
+      rootsRecomputed: 4,
+    });
+    expect(everyRoot.failures.map((f) => f.position)).toEqual([8, 9, 10]);
   });
 
   it("shows a stream deleted before the checkpoint's position, and a truncated log", async () => {

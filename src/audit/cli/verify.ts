@@ -38,7 +38,7 @@ function* formatReport(report: AuditReport): Generator<string> {
     yield `Signing key: ${report.signingKey.file} not found; stored checkpoints are checked against the keys stored with them, which only shows they are consistent.`;
   if (checkpoints.checked === 0) yield "Checkpoints: none stored yet.";
   else if (checkpoints.ok && checkpoints.latest !== null)
-    yield `Checkpoints: ${checkpoints.checked} stored, all verified; the latest is at position ${checkpoints.latest.position} (root ${checkpoints.latest.root}, ${checkpoints.latest.createdAt.toISOString()}).`;
+    yield `Checkpoints: ${checkpoints.checked} stored, all verified (${checkpoints.rootsRecomputed} root(s) recomputed); the latest is at position ${checkpoints.latest.position} (root ${checkpoints.latest.root}, ${checkpoints.latest.createdAt.toISOString()}).`;
   else {
     yield `Checkpoints: ${checkpoints.failed} of ${checkpoints.checked} FAILED:`;
     for (const f of checkpoints.failures) for (const p of f.problems) yield `  position ${f.position}: ${p}`;
@@ -77,7 +77,7 @@ export async function runAuditVerify(
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     throw error;
   }
-  const options = program.opts<{ json?: boolean; checkpoint?: string }>();
+  const options = program.opts<{ json?: boolean; checkpoint?: string; allRoots?: boolean }>();
   const config = loadConfig(env);
   let exportedCheckpoint: Checkpoint | null = null;
   if (options.checkpoint !== undefined) {
@@ -92,7 +92,10 @@ export async function runAuditVerify(
   const db = openDatabase(config.database);
   try {
     const chains = await verifyChains(db);
-    const checkpoints = await verifyStoredCheckpoints(db, { trustedFingerprint: key?.fingerprint ?? null });
+    const checkpoints = await verifyStoredCheckpoints(db, {
+      trustedFingerprint: key?.fingerprint ?? null,
+      allRoots: options.allRoots ?? false,
+    });
     // An exported checkpoint carries its own public key: the file kept elsewhere is what is trusted.
     const exported =
       exportedCheckpoint === null
