@@ -1,6 +1,6 @@
 // Runs `npm run audit:checkpoint` and `npm run audit:verify` as child processes, as an operator does.
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -105,5 +105,19 @@ describe.each(await providers())("the audit CLIs on %s", (provider) => {
     const result = await npmRun("audit:verify", ["--checkpoint", bogus], env);
     expect(result.code).toBe(2);
     expect(result.stdout).toContain("not a checkpoint file");
+  });
+});
+
+describe("audit:checkpoint on an empty log", () => {
+  it("signs nothing, makes no key and exits 1", { timeout: 60_000 }, async () => {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "registro-audit-empty-"));
+    try {
+      const result = await npmRun("audit:checkpoint", [], { DATA_DIR: dataDir });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/the event log of SQLite .* is empty; nothing to sign\./);
+      expect(existsSync(path.join(dataDir, "audit-signing-key.pem"))).toBe(false);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

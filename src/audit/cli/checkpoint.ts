@@ -7,6 +7,7 @@ import { runAsMain } from "../../cli/runAsMain.ts";
 import { loadConfig } from "../../config.ts";
 import { openDatabase } from "../../db/database.ts";
 import { migrate } from "../../db/migrate.ts";
+import { lastPosition } from "../../store/eventStore.ts";
 import { createCheckpoint, exportCheckpoint, latestCheckpoint } from "../checkpoints.ts";
 import { loadOrCreateSigningKey } from "../signingKey.ts";
 import { describeDatabase } from "./describeDatabase.ts";
@@ -33,17 +34,19 @@ export async function runAuditCheckpoint(
   const options = program.opts<{ export?: string; json?: boolean }>();
   const config = loadConfig(env);
   await migrate(config.database);
-  const key = loadOrCreateSigningKey(config.audit.signingKeyFile);
   const db = openDatabase(config.database);
   try {
-    const made = await createCheckpoint(db, key, new Date());
-    const checkpoint = made?.checkpoint ?? (await latestCheckpoint(db));
-    if (checkpoint === null) {
+    // An empty log has nothing to sign, and no key is made for it.
+    if ((await lastPosition(db.reader)) === 0) {
       print(
         `audit:checkpoint: the event log of ${describeDatabase(config.database)} is empty; nothing to sign.`,
       );
       return 1;
     }
+    const key = loadOrCreateSigningKey(config.audit.signingKeyFile);
+    const made = await createCheckpoint(db, key, new Date());
+    const checkpoint = made?.checkpoint ?? (await latestCheckpoint(db));
+    if (checkpoint === null) throw new Error("no checkpoint was stored for a log that has events");
     const text = exportCheckpoint(checkpoint);
     if (options.export !== undefined) writeFileSync(options.export, text);
     if (options.json) print(text.trimEnd());
