@@ -4,6 +4,7 @@
 // (./merkleRoot.ts) and signs it with a key kept outside the database (./signingKey.ts): kept
 // elsewhere (exported), it later proves what the log held at that position.
 import { sign, verify } from "node:crypto";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import canonicalize from "canonicalize";
 import { z } from "zod";
 import type { Database } from "../db/database.ts";
@@ -121,6 +122,9 @@ export async function headsRoot(
     const last = rows.at(-1);
     if (last === undefined || rows.length < pageSize) break;
     after = last.stream_id;
+    // better-sqlite3 answers synchronously: without this, a server's periodic checkpoint over many
+    // streams would hold the event loop (and every request) for the whole walk.
+    await yieldToEventLoop();
   }
   return { root: builder.root(), streamCount: builder.leaves };
 }

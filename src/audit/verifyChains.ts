@@ -3,6 +3,7 @@
 // index, with one ChainVerifier: memory stays one page plus a bounded list of breaks, whatever the
 // size of the log. Each page is its own statement, so the server keeps writing meanwhile; events
 // appended during the walk are checked when the walk reaches them.
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Database } from "../db/database.ts";
 import { rowInt } from "../db/sql.ts";
 import { chainedFromSqlRow } from "../store/eventStore.ts";
@@ -94,6 +95,8 @@ export async function verifyChains(db: Database, options: VerifyChainsOptions = 
     const last = rows.at(-1);
     if (last === undefined || rows.length < pageSize) break;
     after = { streamId: last.stream_id, revision: rowInt(last.revision) };
+    // better-sqlite3 answers synchronously: let timers and I/O run between pages when in a server.
+    await yieldToEventLoop();
   }
   return {
     ok: brokenStreams === 0,
