@@ -10,6 +10,7 @@ import { benchAccess } from "./access.ts";
 import { benchAsOf } from "./asOf.ts";
 import { benchArtifacts } from "./artifacts.ts";
 import { benchChain } from "./chain.ts";
+import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
 import { benchSearch } from "./search.ts";
@@ -35,6 +36,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   access: () => benchAccess(),
   chain: () => benchChain(),
   "as-of": () => benchAsOf(),
+  "audit-verify": () => benchAuditVerify(),
 };
 
 const wanted = process.argv.slice(2);

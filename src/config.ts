@@ -9,7 +9,7 @@ import type { ModelPermission } from "./domain/modelPermissions.ts";
 import { DEFAULT_OIDC_ALGORITHMS } from "./access/sso.ts";
 import type { OidcConfig } from "./access/sso.ts";
 import type { InspectionConfig } from "./artifacts/artifactInspector.ts";
-import { parseByteSize } from "./artifacts/units.ts";
+import { parseByteSize, parseDuration } from "./artifacts/units.ts";
 import { DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
 import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
 import { DEFAULT_UPLOAD_LIMITS } from "./http/uploadSlots.ts";
@@ -90,6 +90,19 @@ const algorithmList = z.string().transform((text, ctx) => {
   return algorithms;
 });
 
+/** `1h`, `30m`, `90s`, or `0` (off); at least a second, so checkpoints cannot hammer the database. */
+const interval = z.string().transform((text, ctx) => {
+  const ms = text.trim() === "0" ? 0 : parseDuration(text.trim());
+  if (ms === null || (ms !== 0 && ms < 1000)) {
+    ctx.addIssue({
+      code: "custom",
+      message: "must be a duration of at least 1s, e.g. 1h, 30m or 90s (0 switches it off)",
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
+
 const milliseconds = (min: number) => z.coerce.number().int().min(min).max(3_600_000);
 
 const schema = z.object({
@@ -163,6 +176,10 @@ const schema = z.object({
   DEFAULT_MODEL_PERMISSION: z.enum(["NONE", "READ", "EDIT", "MANAGE"]).default("READ"),
   /** How often running subscriptions re-check their credentials (a revoked token ends them within this). */
   CREDENTIAL_RECHECK_MS: milliseconds(0).default(10_000),
+  /** The Ed25519 key that signs audit checkpoints (default: DATA_DIR/audit-signing-key.pem, created on first use). */
+  AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  /** How often the server signs a checkpoint of the event log (when it advanced); 0 never. */
+  AUDIT_CHECKPOINT_INTERVAL: interval.default(3_600_000),
   /** How long SIGINT/SIGTERM may take to finish in-flight work before the process exits non-zero anyway. */
   SHUTDOWN_TIMEOUT_MS: milliseconds(0).default(10_000),
 });
@@ -184,6 +201,14 @@ export interface Config {
   subscriberMaxQueuedBytes: number;
   shutdownTimeoutMs: number;
   auth: AuthConfig;
+  audit: AuditConfig;
+}
+
+export interface AuditConfig {
+  /** PEM file of the checkpoint signing key, kept apart from the database. */
+  readonly signingKeyFile: string;
+  /** How often (ms) the server signs a checkpoint; 0 never. */
+  readonly checkpointIntervalMs: number;
 }
 
 export interface AuthConfig {
@@ -288,6 +313,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploads: { maxPerClient: e.UPLOADS_MAX_PER_CLIENT, maxTotal: e.UPLOADS_MAX_CONCURRENT },
     subscriberMaxQueuedBytes: e.SUBSCRIBER_MAX_QUEUED_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    audit: {
+      signingKeyFile: path.resolve(e.AUDIT_SIGNING_KEY_FILE ?? path.join(dataDir, "audit-signing-key.pem")),
+      checkpointIntervalMs: e.AUDIT_CHECKPOINT_INTERVAL,
+    },
     auth: {
       mode: defaultAuthMode(e.HOST, e.AUTH),
       defaultModelPermission: e.DEFAULT_MODEL_PERMISSION === "NONE" ? null : e.DEFAULT_MODEL_PERMISSION,

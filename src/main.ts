@@ -23,6 +23,7 @@ async function main() {
     requestBodies: config.requestBodies,
     uploads: config.uploads,
     subscriptions: { maxQueuedBytes: config.subscriberMaxQueuedBytes },
+    audit: config.audit,
     auth: {
       mode: config.auth.mode,
       oidc: config.auth.oidc,

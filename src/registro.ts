@@ -18,6 +18,7 @@ import { artifactRoute } from "./artifacts/http/artifactRoute.ts";
 import { graphqlUploadHandler } from "./artifacts/http/graphqlUploads.ts";
 import { IntegrityMonitor } from "./artifacts/blobIntegrity.ts";
 import { FsBlobStore } from "./artifacts/fsBlobStore.ts";
+import { CheckpointScheduler } from "./audit/checkpointScheduler.ts";
 import { defaultInspectionWorkers } from "./config.ts";
 import type { ArtifactConfig, DatabaseConfig } from "./config.ts";
 import { openDatabase } from "./db/database.ts";
@@ -62,6 +63,8 @@ export interface RegistroOptions {
   readonly corsOrigins?: readonly string[];
   /** Authentication: the mode (default local), SSO, and the directory of principals and tokens. */
   readonly auth?: AuthOptions;
+  /** Audit checkpoints: the signing key file (default `<dataDir>/audit-signing-key.pem`) and interval (default 1 h; 0 never). */
+  readonly audit?: { readonly signingKeyFile?: string; readonly checkpointIntervalMs?: number };
 }
 
 export interface AuthOptions {
@@ -97,6 +100,8 @@ export interface Registro {
   readonly uploads: UploadSlots;
   /** Who each request acts as. */
   readonly authenticator: Authenticator;
+  /** Signs audit checkpoints of the event log periodically (and on demand). */
+  readonly checkpoints: CheckpointScheduler;
   /** Stops accepting requests, finishes in-flight work, and closes the database. */
   close(): Promise<void>;
 }
@@ -215,6 +220,13 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     }),
     bodyDeadline,
   });
+  const checkpoints = new CheckpointScheduler(db, {
+    signingKeyFile: options.audit?.signingKeyFile ?? path.join(options.dataDir, "audit-signing-key.pem"),
+    intervalMs: options.audit?.checkpointIntervalMs ?? 3_600_000,
+    logger: options.logger.child({ component: "audit" }),
+    clock,
+  });
+  checkpoints.start();
   return {
     app,
     db,
@@ -226,7 +238,9 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     bodyDeadline,
     uploads,
     authenticator,
+    checkpoints,
     async close() {
+      await checkpoints.close();
       await app.close();
       await inspector.close();
       await blobs.close();
