@@ -16,5 +16,6 @@ import "./types/registeredModelAliasChange.ts";
 import "../access/graphql/accessTypes.ts";
 import "../access/graphql/accessMutations.ts";
 import "../access/graphql/modelPermissions.ts";
+import "../audit/graphql/auditLog.ts";
 
 export const schema = guardArguments(lexicographicSortSchema(builder.toSchema()));

@@ -34,7 +34,7 @@ export async function startTestServer(
   options: Partial<
     Pick<
       RegistroOptions,
-      "artifacts" | "onReadQuery" | "logger" | "corsOrigins" | "requestBodies" | "uploads" | "auth"
+      "artifacts" | "onReadQuery" | "logger" | "corsOrigins" | "requestBodies" | "uploads" | "auth" | "auditExport"
     >
   > = {},
 ): Promise<TestServer> {
