@@ -5,6 +5,7 @@
 // through. The export is a snapshot: events appended while it runs are not in it. It is streamed
 // one keyset page at a time with backpressure, in constant memory.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { DateTimeResolver } from "graphql-scalars";
 import type { Logger } from "pino";
 import { requestAccess } from "../../access/scopedReader.ts";
 import type { AccessPolicy } from "../../access/modelAccess.ts";
@@ -52,15 +53,14 @@ const LIST_PARAMETERS = ["models", "eventTypes", "actors"] as const;
 const SINGLE_PARAMETERS = ["format", "from", "to", "order"] as const;
 const KNOWN = new Set<string>([...LIST_PARAMETERS, ...SINGLE_PARAMETERS]);
 
-/** Dates as RFC 3339 date-times (the GraphQL DateTime scalar's format), e.g. 2026-12-02T10:00:00Z. */
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
-
+/** Dates exactly as the GraphQL DateTime scalar takes them (RFC 3339, e.g. 2026-12-02T10:00:00Z). */
 function parseDate(name: string, text: string | null): Date | null | ValidationError {
   if (text === null) return null;
-  const date = new Date(text);
-  if (!RFC3339.test(text) || Number.isNaN(date.getTime()))
+  try {
+    return DateTimeResolver.parseValue(text);
+  } catch {
     return new ValidationError(name, "is not an RFC 3339 date-time such as 2026-12-02T10:00:00Z");
-  return date;
+  }
 }
 
 export interface ExportRequest {

@@ -47,6 +47,10 @@ export const RegistryEventRef = builder.prismaNode("Event", {
       nullable: true,
       description: "Request id the change came from (X-Request-Id when the client sent one).",
     }),
+    causationId: t.exposeString("causationId", {
+      nullable: true,
+      description: "Id of what caused the change, when it was caused by another change or message.",
+    }),
     data: t.expose("data", { type: "JSON", description: "The event payload." }),
     modelId: t.exposeString("streamId", {
       description: "Id of the model stream the event belongs to (stable across renames).",
