@@ -153,6 +153,9 @@ describe.each(await providers())("the audit log (%s)", (provider) => {
   it("shows a MEMBER nothing of a model it cannot read, and that model's events once granted READ", async () => {
     const before = await all(prober);
     expect(before).toEqual([]);
+    const exported = await fetch(`${server.url}/audit/export?models=gamma`, { headers: prober.headers });
+    expect(exported.status).toBe(200);
+    expect(await exported.text()).toBe("");
     expect((await page(prober, { filter: { models: ["gamma"] } })).totalCount).toBe(0);
     const own = await all(owner);
     expect(new Set(own.map((n) => n.modelId))).toEqual(new Set([gamma]));
