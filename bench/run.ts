@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import os from "node:os";
 import path from "node:path";
 import { benchAccess } from "./access.ts";
+import { benchAudit } from "./audit.ts";
 import { benchArtifacts } from "./artifacts.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
@@ -31,6 +32,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   inspectionUpload: () => benchInspectionUpload(),
   search: () => benchSearch(),
   access: () => benchAccess(),
+  audit: () => benchAudit(),
 };
 
 const wanted = process.argv.slice(2);
