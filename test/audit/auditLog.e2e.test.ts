@@ -106,6 +106,7 @@ describe.each(await providers())("the audit log (%s)", (provider) => {
       })
     ).id;
 
+  let readQueries = 0;
   let renamedAlpha: string;
   let newAlpha: string;
   let gamma: string;
@@ -114,6 +115,7 @@ describe.each(await providers())("the audit log (%s)", (provider) => {
     server = await startTestServer(provider, {
       auth: { mode: "local", defaultModelPermission: null },
       auditExport: { pageSize: 7, stallMs: 2_000 },
+      onReadQuery: () => (readQueries += 1),
     });
     owner = await persona("owner");
     prober = await persona("prober");
@@ -148,6 +150,26 @@ describe.each(await providers())("the audit log (%s)", (provider) => {
       expect(n.previousHash).toBe(
         n.revision === 1 ? null : byRevision.get(`${n.modelId}:${n.revision - 1}`).hash,
       );
+  });
+
+  it("reads previousHash for a page of history in a bounded number of queries (no N+1)", async () => {
+    const count = async (first: number) => {
+      readQueries = 0;
+      const body = await gql(
+        admin,
+        `{ history(name: "alpha2", first: ${first}) { nodes { revision hash previousHash } } }`,
+      );
+      expect(body.errors).toBeUndefined();
+      const nodes = body.data.history.nodes as {
+        revision: number;
+        hash: string;
+        previousHash: string | null;
+      }[];
+      expect(nodes.length).toBe(first);
+      for (const [i, n] of nodes.entries()) expect(n.previousHash).toBe(i === 0 ? null : nodes[i - 1]?.hash);
+      return readQueries;
+    };
+    expect(await count(5)).toBe(await count(2));
   });
 
   it("shows a MEMBER nothing of a model it cannot read, and that model's events once granted READ", async () => {
