@@ -34,7 +34,14 @@ export async function startTestServer(
   options: Partial<
     Pick<
       RegistroOptions,
-      "artifacts" | "onReadQuery" | "logger" | "corsOrigins" | "requestBodies" | "uploads" | "auth" | "auditExport"
+      | "artifacts"
+      | "onReadQuery"
+      | "logger"
+      | "corsOrigins"
+      | "requestBodies"
+      | "uploads"
+      | "auth"
+      | "auditExport"
     >
   > = {},
 ): Promise<TestServer> {
