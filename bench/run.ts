@@ -9,6 +9,7 @@ import path from "node:path";
 import { benchAccess } from "./access.ts";
 import { benchAudit } from "./audit.ts";
 import { benchArtifacts } from "./artifacts.ts";
+import { benchChain } from "./chain.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
 import { benchSearch } from "./search.ts";
@@ -33,6 +34,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   search: () => benchSearch(),
   access: () => benchAccess(),
   audit: () => benchAudit(),
+  chain: () => benchChain(),
 };
 
 const wanted = process.argv.slice(2);
