@@ -226,3 +226,20 @@ export async function previousHashOf(
   });
   return previous?.hash ?? null;
 }
+
+/**
+ * An event's chain hash: its own when it was read from the table; read by (stream, revision) for an
+ * event delivered live (subscriptions carry the event as appended, without its hash). Lookups made
+ * in the same tick are batched into one query by Prisma.
+ */
+export async function hashOf(
+  reader: Db,
+  event: { readonly streamId: string; readonly revision: number; readonly hash?: string },
+): Promise<string> {
+  if (typeof event.hash === "string") return event.hash;
+  const stored = await reader.event.findUniqueOrThrow({
+    where: { streamId_revision: { streamId: event.streamId, revision: event.revision } },
+    select: { hash: true },
+  });
+  return stored.hash;
+}

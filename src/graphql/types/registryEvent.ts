@@ -5,7 +5,7 @@ import type { RegisteredModelEventType } from "../../domain/registeredModel/even
 import { EVENT_TYPES } from "../../domain/registeredModel/events.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 import { encodeCursor } from "../../subscriptions/cursor.ts";
-import { previousHashOf } from "../../audit/auditLogFilter.ts";
+import { hashOf, previousHashOf } from "../../audit/auditLogFilter.ts";
 import { builder } from "../builder.ts";
 import { countedConnection } from "./common.ts";
 import { delivered, liveSubscription, typeFilter } from "../liveSubscription.ts";
@@ -55,9 +55,10 @@ export const RegistryEventRef = builder.prismaNode("Event", {
     modelId: t.exposeString("streamId", {
       description: "Id of the model stream the event belongs to (stable across renames).",
     }),
-    hash: t.exposeString("hash", {
+    hash: t.string({
       description:
         "The event's chain hash: lowercase hex SHA-256 of its canonical (RFC 8785) encoding together with `previousHash`. Recompute it to check that the event is unaltered (docs/audit.md).",
+      resolve: (event, _args, ctx) => hashOf(ctx.db.reader, event),
     }),
     previousHash: t.string({
       nullable: true,
