@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import os from "node:os";
 import path from "node:path";
 import { benchAccess } from "./access.ts";
+import { benchAsOf } from "./asOf.ts";
 import { benchAudit } from "./audit.ts";
 import { benchArtifacts } from "./artifacts.ts";
 import { benchChain } from "./chain.ts";
@@ -35,6 +36,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   access: () => benchAccess(),
   audit: () => benchAudit(),
   chain: () => benchChain(),
+  "as-of": () => benchAsOf(),
 };
 
 const wanted = process.argv.slice(2);

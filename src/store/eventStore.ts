@@ -443,3 +443,27 @@ export async function lastPosition(db: Db): Promise<number> {
   const last = await db.event.findFirst({ orderBy: { position: "desc" }, select: { position: true } });
   return last?.position ?? 0;
 }
+
+/** A model event with the chain hash it was stored with (as-of reads record it in snapshots). */
+export interface HashedRecordedEvent {
+  readonly event: RecordedEvent;
+  readonly hash: string | null;
+}
+
+/**
+ * A model stream's events after a revision, up to a global position when given, in revision order,
+ * one page at a time, read past Prisma (as-of reads fold thousands of them, and Prisma's row
+ * mapping would cost more than the fold).
+ */
+export async function readHashedStreamPage(
+  database: Pick<Database, "query">,
+  streamId: string,
+  page: { afterRevision: number; limit: number; maxPosition?: number },
+): Promise<HashedRecordedEvent[]> {
+  const bounded = page.maxPosition !== undefined;
+  const rows = await database.query<ChainSqlRow>(
+    `SELECT position, ${COLUMNS}, hash FROM events WHERE stream_id = ? AND revision > ?${bounded ? " AND position <= ?" : ""} ORDER BY revision LIMIT ?`,
+    [streamId, page.afterRevision, ...(bounded ? [page.maxPosition ?? 0] : []), page.limit],
+  );
+  return rows.map((row) => ({ event: fromSqlRow(row), hash: row.hash }));
+}
