@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { benchAccess } from "./access.ts";
 import { benchAsOf } from "./asOf.ts";
+import { benchAudit } from "./audit.ts";
 import { benchArtifacts } from "./artifacts.ts";
 import { benchChain } from "./chain.ts";
 import { benchAuditVerify } from "./auditVerify.ts";
@@ -34,6 +35,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   inspectionUpload: () => benchInspectionUpload(),
   search: () => benchSearch(),
   access: () => benchAccess(),
+  audit: () => benchAudit(),
   chain: () => benchChain(),
   "as-of": () => benchAsOf(),
   "audit-verify": () => benchAuditVerify(),

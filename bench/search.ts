@@ -155,7 +155,7 @@ interface BenchDatabase {
   drop(): Promise<void>;
 }
 
-async function createBenchDatabase(provider: DatabaseConfig["provider"]): Promise<BenchDatabase> {
+export async function createBenchDatabase(provider: DatabaseConfig["provider"]): Promise<BenchDatabase> {
   if (provider === "sqlite") {
     const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-search-"));
     const config: DatabaseConfig = { provider, file: path.join(dir, "registro.db") };

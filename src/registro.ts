@@ -15,6 +15,8 @@ import type { OidcConfig } from "./access/sso.ts";
 import { createArtifactInspector } from "./artifacts/artifactInspector.ts";
 import type { ArtifactInspector, InspectionConfig } from "./artifacts/artifactInspector.ts";
 import { artifactRoute } from "./artifacts/http/artifactRoute.ts";
+import { DEFAULT_AUDIT_EXPORT_LIMITS, auditExportRoute } from "./audit/http/exportRoute.ts";
+import type { AuditExportLimits, AuditExportRoute } from "./audit/http/exportRoute.ts";
 import { graphqlUploadHandler } from "./artifacts/http/graphqlUploads.ts";
 import { IntegrityMonitor } from "./artifacts/blobIntegrity.ts";
 import { FsBlobStore } from "./artifacts/fsBlobStore.ts";
@@ -65,6 +67,8 @@ export interface RegistroOptions {
   readonly auth?: AuthOptions;
   /** Audit checkpoints: the signing key file (default `<dataDir>/audit-signing-key.pem`) and interval (default 1 h; 0 never). */
   readonly audit?: { readonly signingKeyFile?: string; readonly checkpointIntervalMs?: number };
+  /** Page size and stalled-reader deadline of `/audit/export` (default DEFAULT_AUDIT_EXPORT_LIMITS). */
+  readonly auditExport?: Partial<AuditExportLimits>;
 }
 
 export interface AuthOptions {
@@ -94,6 +98,8 @@ export interface Registro {
   readonly inspector: ArtifactInspector;
   /** Damaged artifact bytes this process's downloads found (`failures`, for health checks). */
   readonly integrity: IntegrityMonitor;
+  /** The audit export route (how many exports are streaming now). */
+  readonly auditExport: AuditExportRoute;
   /** Cuts request bodies that arrive too slowly. */
   readonly bodyDeadline: BodyDeadline;
   /** Concurrent uploads in progress, capped per client and in total. */
@@ -179,6 +185,12 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     logger: options.logger,
     commands: () => app.commands,
   });
+  const auditExport = auditExportRoute({
+    accessPolicy,
+    db,
+    logger: options.logger.child({ component: "audit-export" }),
+    limits: { ...DEFAULT_AUDIT_EXPORT_LIMITS, ...options.auditExport },
+  });
   if (authMode === "local")
     options.logger.warn(
       { auth: "local", actingAs: localUser },
@@ -204,7 +216,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       maxQueuedBytes: options.subscriptions?.maxQueuedBytes ?? DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes,
       cutAfterMs: options.subscriptions?.cutAfterMs ?? DEFAULT_SUBSCRIBER_LIMITS.cutAfterMs,
     },
-    routes: [artifacts],
+    routes: [artifacts, auditExport],
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     graphqlUploads: graphqlUploadHandler({
       blobs,
@@ -235,6 +247,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     blobs,
     inspector,
     integrity,
+    auditExport,
     bodyDeadline,
     uploads,
     authenticator,

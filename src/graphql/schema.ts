@@ -17,5 +17,6 @@ import "../access/graphql/accessTypes.ts";
 import "../access/graphql/accessMutations.ts";
 import "../access/graphql/modelPermissions.ts";
 import "../audit/graphql/auditCheckpoints.ts";
+import "../audit/graphql/auditLog.ts";
 
 export const schema = guardArguments(lexicographicSortSchema(builder.toSchema()));

@@ -370,6 +370,16 @@ const QUERIES: readonly QueryEntry[] = [
     found: (data) => data.history.nodes.length > 0,
   },
   {
+    key: "Query.auditLog",
+    field: "Query.auditLog",
+    expect: READ_MODEL,
+    ...READABLE,
+    document: `query($name: String!) { auditLog(filter: { models: [$name] }) {
+      ... on RegistryEventConnection { totalCount nodes { type } } } }`,
+    variables: (t) => ({ name: t.name }),
+    found: (data) => data.auditLog.nodes.length > 0,
+  },
+  {
     key: "Query.modelVersion",
     field: "Query.modelVersion",
     expect: READ_MODEL,

@@ -34,7 +34,15 @@ export async function startTestServer(
   options: Partial<
     Pick<
       RegistroOptions,
-      "artifacts" | "onReadQuery" | "logger" | "corsOrigins" | "requestBodies" | "uploads" | "auth" | "audit"
+      | "artifacts"
+      | "onReadQuery"
+      | "logger"
+      | "corsOrigins"
+      | "requestBodies"
+      | "uploads"
+      | "auth"
+      | "auditExport"
+      | "audit"
     >
   > = {},
 ): Promise<TestServer> {

@@ -5,6 +5,7 @@ import type { RegisteredModelEventType } from "../../domain/registeredModel/even
 import { EVENT_TYPES } from "../../domain/registeredModel/events.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 import { encodeCursor } from "../../subscriptions/cursor.ts";
+import { hashOf, previousHashOf } from "../../audit/auditLogFilter.ts";
 import { builder } from "../builder.ts";
 import { countedConnection } from "./common.ts";
 import { delivered, liveSubscription, typeFilter } from "../liveSubscription.ts";
@@ -46,9 +47,24 @@ export const RegistryEventRef = builder.prismaNode("Event", {
       nullable: true,
       description: "Request id the change came from (X-Request-Id when the client sent one).",
     }),
+    causationId: t.exposeString("causationId", {
+      nullable: true,
+      description: "Id of what caused the change, when it was caused by another change or message.",
+    }),
     data: t.expose("data", { type: "JSON", description: "The event payload." }),
     modelId: t.exposeString("streamId", {
       description: "Id of the model stream the event belongs to (stable across renames).",
+    }),
+    hash: t.string({
+      description:
+        "The event's chain hash: lowercase hex SHA-256 of its canonical (RFC 8785) encoding together with `previousHash`. Recompute it to check that the event is unaltered (docs/audit.md).",
+      resolve: (event, _args, ctx) => hashOf(ctx.db.reader, event),
+    }),
+    previousHash: t.string({
+      nullable: true,
+      description:
+        "`hash` of the previous event of the same model stream (revision - 1); null at revision 1. An event's `hash` covers it, so consecutive events form a chain a client can verify.",
+      resolve: (event, _args, ctx) => previousHashOf(ctx.db.reader, event),
     }),
     cursor: t.string({
       description:

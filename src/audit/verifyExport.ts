@@ -1,0 +1,124 @@
+// Verifies an NDJSON audit export on its own, without the registry: every line's hash is recomputed
+// from the line (the canonical encoding of ./eventHash.ts over the fields it covers and the line's
+// previousHash), and wherever two consecutive revisions of a stream are both in the export, the
+// later one's previousHash must be the earlier one's hash. An export in either order verifies.
+// Memory holds one entry per stream (its last line seen), not the export.
+import { createReadStream } from "node:fs";
+import { createInterface } from "node:readline";
+import { z } from "zod";
+import { eventHash, isEventHash } from "./eventHash.ts";
+import { hashedFieldsOf } from "./exportRecord.ts";
+import type { ExportRecord } from "./exportRecord.ts";
+
+const hash = z.string().refine(isEventHash, "a lowercase hex SHA-256");
+const RECORD = z.object({
+  position: z.number().int().positive(),
+  streamId: z.string(),
+  modelName: z.string().nullable(),
+  revision: z.number().int().positive(),
+  type: z.string(),
+  schemaVersion: z.number().int(),
+  occurredAt: z.string().refine((t) => !Number.isNaN(Date.parse(t)), "a date-time"),
+  actor: z.object({
+    name: z.string(),
+    id: z.string().nullable(),
+    kind: z.string().nullable(),
+    credential: z.unknown(),
+  }),
+  correlationId: z.string().nullable(),
+  causationId: z.string().nullable(),
+  data: z.unknown(),
+  hash,
+  previousHash: hash.nullable(),
+});
+
+export interface ExportProblem {
+  readonly line: number;
+  readonly message: string;
+}
+
+export interface ExportVerification {
+  readonly events: number;
+  /** Pairs of consecutive revisions found in the export whose link was checked. */
+  readonly links: number;
+  readonly problems: readonly ExportProblem[];
+}
+
+/** Stops listing problems past this many (the count of events still covers the whole file). */
+const MAX_PROBLEMS = 100;
+
+interface Seen {
+  readonly revision: number;
+  readonly hash: string;
+  readonly previousHash: string | null;
+  readonly line: number;
+}
+
+export async function verifyExportLines(lines: AsyncIterable<string>): Promise<ExportVerification> {
+  const last = new Map<string, Seen>();
+  const problems: ExportProblem[] = [];
+  const problem = (line: number, message: string) => {
+    if (problems.length < MAX_PROBLEMS) problems.push({ line, message });
+  };
+  let events = 0;
+  let links = 0;
+  let number = 0;
+  for await (const text of lines) {
+    number += 1;
+    if (text.trim() === "") continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      problem(number, "not JSON");
+      continue;
+    }
+    const result = RECORD.safeParse(parsed);
+    if (!result.success) {
+      problem(
+        number,
+        `not an export record: ${result.error.issues[0]?.path.join(".") ?? ""} ${result.error.issues[0]?.message ?? ""}`,
+      );
+      continue;
+    }
+    const record = result.data as ExportRecord;
+    events += 1;
+    const at = `stream ${record.streamId} revision ${record.revision} (position ${record.position})`;
+    if (record.revision === 1 && record.previousHash !== null)
+      problem(number, `${at}: revision 1 has a previousHash`);
+    if (record.revision > 1 && record.previousHash === null) problem(number, `${at}: previousHash missing`);
+    if (eventHash(hashedFieldsOf(record), record.previousHash) !== record.hash)
+      problem(number, `${at}: the hash does not match the line's content: the line was altered`);
+    const before = last.get(record.streamId);
+    if (before !== undefined) {
+      if (before.revision === record.revision) problem(number, `${at}: repeats line ${before.line}`);
+      else if (before.revision === record.revision - 1) {
+        links += 1;
+        if (record.previousHash !== before.hash)
+          problem(
+            number,
+            `${at}: previousHash is not the hash of revision ${before.revision} (line ${before.line})`,
+          );
+      } else if (before.revision === record.revision + 1) {
+        links += 1;
+        if (before.previousHash !== record.hash)
+          problem(
+            before.line,
+            `stream ${record.streamId} revision ${before.revision}: previousHash is not the hash of revision ${record.revision} (line ${number})`,
+          );
+      }
+    }
+    last.set(record.streamId, {
+      revision: record.revision,
+      hash: record.hash,
+      previousHash: record.previousHash,
+      line: number,
+    });
+  }
+  return { events, links, problems };
+}
+
+export function verifyExportFile(file: string): Promise<ExportVerification> {
+  const lines = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Infinity });
+  return verifyExportLines(lines);
+}

@@ -1,0 +1,34 @@
+// `npm run audit:verify-export -- FILE`: checks an NDJSON audit export (GET /audit/export) on its
+// own: every event's hash recomputed from its line, and the chain link between consecutive
+// revisions of a stream wherever both are in the file. Exit 0 when it holds, 1 when not.
+import { Command, CommanderError } from "commander";
+import { verifyExportFile } from "../audit/verifyExport.ts";
+import { runAsMain } from "./runAsMain.ts";
+
+export async function runVerifyAuditExport(
+  argv: readonly string[],
+  _env: NodeJS.ProcessEnv,
+  print: (line: string) => void,
+): Promise<number> {
+  const program = new Command("audit:verify-export")
+    .description("Verify the hashes and chain links of an NDJSON audit export.")
+    .argument("<file>", "an export made with GET /audit/export?format=ndjson")
+    .exitOverride();
+  try {
+    program.parse([...argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  const [file] = program.processedArgs as [string];
+  const result = await verifyExportFile(file);
+  for (const problem of result.problems) print(`line ${problem.line}: ${problem.message}`);
+  const verdict = result.problems.length === 0 ? "OK" : "FAILED";
+  print(
+    `${verdict}: ${result.events} events, ${result.links} chain links between consecutive revisions checked` +
+      (result.problems.length === 0 ? "" : `, ${result.problems.length} problems`),
+  );
+  return result.problems.length === 0 ? 0 : 1;
+}
+
+runAsMain(import.meta.url, runVerifyAuditExport);
