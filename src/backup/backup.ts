@@ -78,7 +78,7 @@ class Digest {
 }
 
 /** A file written line by line with backpressure, hashed on the way, fsynced on close. */
-async function writeLines(file: string, lines: AsyncIterable<string>): Promise<FileEntry> {
+async function writeLines(file: string, lines: Iterable<string> | AsyncIterable<string>): Promise<FileEntry> {
   const digest = new Digest();
   const out = createWriteStream(file, { flags: "wx", flush: true });
   try {
@@ -233,10 +233,9 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       );
       files[TOKEN_USAGE_FILE] = await writeLines(
         path.join(temp, TOKEN_USAGE_FILE),
-        (async function* () {
-          for (const row of usage)
-            yield `${JSON.stringify({ id: row.id, lastUsedAt: rowDate(row.last_used_at).toISOString() })}\n`;
-        })(),
+        usage.map(
+          (row) => `${JSON.stringify({ id: row.id, lastUsedAt: rowDate(row.last_used_at).toISOString() })}\n`,
+        ),
       );
     } finally {
       // Blobs are immutable and named by content: they need no snapshot, and a long-open read
