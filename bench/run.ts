@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { benchAccess } from "./access.ts";
 import { benchArtifacts } from "./artifacts.ts";
+import { benchBackup } from "./backup.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
 import { benchSearch } from "./search.ts";
@@ -31,6 +32,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   inspectionUpload: () => benchInspectionUpload(),
   search: () => benchSearch(),
   access: () => benchAccess(),
+  backup: () => benchBackup(),
 };
 
 const wanted = process.argv.slice(2);

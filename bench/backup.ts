@@ -1,0 +1,161 @@
+// Issue #11 benchmark: backup and restore throughput (events per second) on a SQLite registry of a
+// few thousand events, each beside the projection rebuild of the same database measured in the same
+// run (the restore contains one such rebuild, so restore / rebuild shows what reading, verifying and
+// inserting the log add to it). Restores go into a fresh SQLite database, and into a fresh
+// PostgreSQL database when BENCH_POSTGRES_URL (default: the local server) answers.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { systemActor } from "../src/access/actor.ts";
+import { SYSTEM_RIGHTS } from "../src/access/modelAccess.ts";
+import { executeCommand } from "../src/application/executeCommand.ts";
+import type { CommandDeps } from "../src/application/executeCommand.ts";
+import { backup } from "../src/backup/backup.ts";
+import { restore } from "../src/backup/restore.ts";
+import type { DatabaseConfig } from "../src/config.ts";
+import { openDatabase } from "../src/db/database.ts";
+import { migrate } from "../src/db/migrate.ts";
+import { rebuildProjections } from "../src/projections/rebuild.ts";
+import { compare, figure } from "./support.ts";
+
+const MODELS = 300;
+const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+const metadata = { actor: systemActor("bench"), correlationId: null, rights: SYSTEM_RIGHTS };
+
+async function must(
+  deps: CommandDeps,
+  ...args: Parameters<typeof executeCommand> extends [unknown, ...infer R] ? R : never
+) {
+  const outcome = await executeCommand(deps, ...args);
+  if (outcome instanceof Error) throw outcome;
+}
+
+/** 300 models of 10 events each (create, 4 versions, 5 tags), written concurrently so commits group. */
+async function seed(config: DatabaseConfig): Promise<void> {
+  const db = openDatabase(config);
+  try {
+    const deps = { db, clock: () => new Date() };
+    await Promise.all(
+      Array.from({ length: MODELS }, async (_, i) => {
+        const name = `model-${i}`;
+        await must(
+          deps,
+          { kind: "new", modelId: name },
+          { type: "CreateRegisteredModel", data: { modelId: name, name, description: "", tags: [] } },
+          metadata,
+        );
+        for (let v = 0; v < 4; v++)
+          await must(
+            deps,
+            { kind: "live", name },
+            {
+              type: "CreateModelVersion",
+              data: {
+                source: `s3://b/${v}`,
+                runId: null,
+                description: "",
+                tags: [],
+                params: { lr: "0.1" },
+                metrics: [{ key: "auc", value: 0.9 }],
+              },
+            },
+            metadata,
+          );
+        for (let t = 0; t < 5; t++)
+          await must(
+            deps,
+            { kind: "live", name },
+            { type: "SetRegisteredModelTag", data: { key: `k${t}`, value: `v${t}` } },
+            metadata,
+          );
+      }),
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+async function postgresTarget(): Promise<{ config: DatabaseConfig; drop: () => Promise<void> } | null> {
+  const admin = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await admin.connect();
+  } catch {
+    return null;
+  }
+  const name = `registro_bench_restore_${Date.now()}`;
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    config: { provider: "postgresql", url: url.toString() },
+    async drop() {
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
+const seconds = async (work: () => Promise<unknown>) => {
+  const started = performance.now();
+  await work();
+  return (performance.now() - started) / 1000;
+};
+
+export async function benchBackup(): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-backup-"));
+  try {
+    const source: DatabaseConfig = { provider: "sqlite", file: path.join(dir, "source", "registro.db") };
+    await migrate(source);
+    await seed(source);
+    const db = openDatabase(source);
+    const events = await db.reader.event.count();
+    let rebuildSeconds: number;
+    try {
+      rebuildSeconds = await seconds(() => rebuildProjections(db));
+    } finally {
+      await db.close();
+    }
+    const rebuild = figure(events / rebuildSeconds, "events/s (projection rebuild, SQLite)");
+    const backupSeconds = await seconds(() =>
+      backup({ database: source, blobDir: path.join(dir, "blobs"), to: path.join(dir, "backup") }),
+    );
+    const target: DatabaseConfig = { provider: "sqlite", file: path.join(dir, "target", "registro.db") };
+    const restoreSeconds = await seconds(() =>
+      restore({
+        from: path.join(dir, "backup"),
+        database: target,
+        blobDir: path.join(dir, "target", "blobs"),
+      }),
+    );
+    const result: Record<string, unknown> = {
+      events,
+      backup: compare(figure(events / backupSeconds, "events/s (backup from SQLite)"), rebuild),
+      restoreSqlite: compare(figure(events / restoreSeconds, "events/s (restore into SQLite)"), rebuild),
+    };
+    const postgres = await postgresTarget();
+    if (postgres) {
+      try {
+        const pgSeconds = await seconds(() =>
+          restore({
+            from: path.join(dir, "backup"),
+            database: postgres.config,
+            blobDir: path.join(dir, "pg-blobs"),
+          }),
+        );
+        result.restorePostgres = compare(
+          figure(events / pgSeconds, "events/s (restore into PostgreSQL)"),
+          rebuild,
+        );
+      } finally {
+        await postgres.drop();
+      }
+    }
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
