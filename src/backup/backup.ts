@@ -4,7 +4,7 @@
 // is assembled under a temporary name beside the target and renamed into place last, so a crash
 // never leaves something that looks like a finished backup.
 import { createHash, randomUUID } from "node:crypto";
-import { createWriteStream } from "node:fs";
+import { createWriteStream, existsSync } from "node:fs";
 import { mkdir, open, readdir, rename, rm, rmdir } from "node:fs/promises";
 import { once } from "node:events";
 import path from "node:path";
@@ -13,6 +13,7 @@ import { pipeline } from "node:stream/promises";
 import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
 import { BlobNotFoundError } from "../artifacts/errors.ts";
 import type { DatabaseConfig } from "../config.ts";
+import { CorruptEventError } from "../domain/registeredModel/eventSchemas.ts";
 import { listMigrations } from "../db/migrate.ts";
 import { rowDate, rowInt } from "../db/sql.ts";
 import type { SqlTx } from "../db/sql.ts";
@@ -179,6 +180,10 @@ async function copyBlob(
 
 export async function backup(options: BackupOptions): Promise<BackupSummary> {
   const pageSize = options.pageSize ?? 1000;
+  if (options.database.provider === "sqlite" && !existsSync(options.database.file))
+    throw new BackupRefusedError(
+      `there is no database at ${options.database.file}: check DATA_DIR or DATABASE_URL`,
+    );
   const { target, temp, replaceEmpty } = await prepareTarget(options.to);
   const store = new FsBlobStore(options.blobDir);
   try {
@@ -212,7 +217,16 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
             const broken = heads.next(event);
             if (broken !== null)
               throw new BackupRefusedError(`the source's event log does not verify: ${broken}`);
-            const blob = referencedBlob(event);
+            let blob: ReturnType<typeof referencedBlob>;
+            try {
+              blob = referencedBlob(event);
+            } catch (error) {
+              if (error instanceof CorruptEventError)
+                throw new BackupRefusedError(
+                  `the source's event at log position ${event.position} (stream ${event.streamId}) is unreadable: ${error.message}`,
+                );
+              throw error;
+            }
             if (blob && !blobs.has(blob.sha256)) blobs.set(blob.sha256, blob.where);
             page += eventLine(event);
             events += 1;
