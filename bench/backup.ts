@@ -1,10 +1,10 @@
 // Issue #11 benchmark: backup and restore throughput (events per second) on a SQLite registry of a
 // few thousand events, each beside the projection rebuild of the same database measured in the same
-// run (the restore contains one such rebuild, so restore / rebuild shows what reading, verifying and
+// rounds (three, each: rebuild, backup, restore into SQLite, restore into PostgreSQL) (the restore contains one such rebuild, so restore / rebuild shows what reading, verifying and
 // inserting the log add to it). Restores go into a fresh SQLite database, and into a fresh
 // PostgreSQL database when BENCH_POSTGRES_URL (default: the local server) answers.
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { systemActor } from "../src/access/actor.ts";
@@ -17,7 +17,7 @@ import type { DatabaseConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/database.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { rebuildProjections } from "../src/projections/rebuild.ts";
-import { compare, figure } from "./support.ts";
+import { combine, compare } from "./support.ts";
 
 const MODELS = 300;
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
@@ -105,55 +105,88 @@ const seconds = async (work: () => Promise<unknown>) => {
   return (performance.now() - started) / 1000;
 };
 
+const ROUNDS = 3;
+
+/** One round: the rebuild baseline, a backup, and a restore into each target; seconds of each. */
+async function round(dir: string, source: DatabaseConfig, events: number, index: number) {
+  const db = openDatabase(source);
+  let rebuildSeconds: number;
+  try {
+    rebuildSeconds = await seconds(() => rebuildProjections(db));
+  } finally {
+    await db.close();
+  }
+  const backupDir = path.join(dir, `backup-${index}`);
+  const backupSeconds = await seconds(() =>
+    backup({ database: source, blobDir: path.join(dir, "blobs"), to: backupDir }),
+  );
+  const target: DatabaseConfig = {
+    provider: "sqlite",
+    file: path.join(dir, `target-${index}`, "registro.db"),
+  };
+  const restoreSqliteSeconds = await seconds(() =>
+    restore({ from: backupDir, database: target, blobDir: path.join(dir, `target-${index}`, "blobs") }),
+  );
+  let restorePostgresSeconds: number | null = null;
+  const postgres = await postgresTarget();
+  if (postgres) {
+    try {
+      restorePostgresSeconds = await seconds(() =>
+        restore({ from: backupDir, database: postgres.config, blobDir: path.join(dir, `pg-blobs-${index}`) }),
+      );
+    } finally {
+      await postgres.drop();
+    }
+  }
+  const load = os.loadavg()[0] ?? 0;
+  const work = (s: number) => ({ work: events, seconds: s, load });
+  return {
+    rebuild: work(rebuildSeconds),
+    backup: work(backupSeconds),
+    restoreSqlite: work(restoreSqliteSeconds),
+    restorePostgres: restorePostgresSeconds === null ? null : work(restorePostgresSeconds),
+  };
+}
+
 export async function benchBackup(): Promise<Record<string, unknown>> {
   const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-backup-"));
   try {
     const source: DatabaseConfig = { provider: "sqlite", file: path.join(dir, "source", "registro.db") };
     await migrate(source);
     await seed(source);
-    const db = openDatabase(source);
-    const events = await db.reader.event.count();
-    let rebuildSeconds: number;
-    try {
-      rebuildSeconds = await seconds(() => rebuildProjections(db));
-    } finally {
-      await db.close();
-    }
-    const rebuild = figure(events / rebuildSeconds, "events/s (projection rebuild, SQLite)");
-    const backupSeconds = await seconds(() =>
-      backup({ database: source, blobDir: path.join(dir, "blobs"), to: path.join(dir, "backup") }),
-    );
-    const target: DatabaseConfig = { provider: "sqlite", file: path.join(dir, "target", "registro.db") };
-    const restoreSeconds = await seconds(() =>
-      restore({
-        from: path.join(dir, "backup"),
-        database: target,
-        blobDir: path.join(dir, "target", "blobs"),
-      }),
+    const counter = openDatabase(source);
+    const events = await counter.reader.event.count();
+    await counter.close();
+    const rounds = [];
+    for (let i = 0; i < ROUNDS; i++) rounds.push(await round(dir, source, events, i));
+    const rebuild = combine(
+      rounds.map((r) => r.rebuild),
+      "events/s (projection rebuild, SQLite)",
     );
     const result: Record<string, unknown> = {
       events,
-      backup: compare(figure(events / backupSeconds, "events/s (backup from SQLite)"), rebuild),
-      restoreSqlite: compare(figure(events / restoreSeconds, "events/s (restore into SQLite)"), rebuild),
+      rounds: ROUNDS,
+      backup: compare(
+        combine(
+          rounds.map((r) => r.backup),
+          "events/s (backup from SQLite)",
+        ),
+        rebuild,
+      ),
+      restoreSqlite: compare(
+        combine(
+          rounds.map((r) => r.restoreSqlite),
+          "events/s (restore into SQLite)",
+        ),
+        rebuild,
+      ),
     };
-    const postgres = await postgresTarget();
-    if (postgres) {
-      try {
-        const pgSeconds = await seconds(() =>
-          restore({
-            from: path.join(dir, "backup"),
-            database: postgres.config,
-            blobDir: path.join(dir, "pg-blobs"),
-          }),
-        );
-        result.restorePostgres = compare(
-          figure(events / pgSeconds, "events/s (restore into PostgreSQL)"),
-          rebuild,
-        );
-      } finally {
-        await postgres.drop();
-      }
-    }
+    const postgres = rounds.flatMap((r) => (r.restorePostgres ? [r.restorePostgres] : []));
+    if (postgres.length > 0)
+      result.restorePostgres = compare(
+        combine(postgres, "events/s (restore into PostgreSQL, migrations included)"),
+        rebuild,
+      );
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -95,6 +95,14 @@ describe("npm run backup / restore against a SQLite registry serving writes", ()
       writing = false;
       await writer;
       expect(code).toBe(0);
+      // One write surely after the snapshot, whatever the timing of the loop's last one.
+      expect(
+        (
+          await server.gql(
+            `mutation { setRegisteredModelTag(input: { name: "busy", key: "after", value: "1" }) { __typename } }`,
+          )
+        ).errors,
+      ).toBeUndefined();
       const match =
         /^Backed up (\d+) events of \d+ streams up to log position (\d+), and 2 artifact blobs \(.+\), to .+ in \d+ ms$/.exec(
           printed[0] ?? "",
@@ -163,20 +171,30 @@ describe("npm run backup / restore against a SQLite registry serving writes", ()
     },
   );
 
-  it("refuses a damaged backup and a target folder that is not empty", { timeout: 60_000 }, async () => {
-    const printed: string[] = [];
-    const env = {
-      DATABASE_URL: `file:${path.join(work, "never", "registro.db")}`,
-      DATA_DIR: path.join(work, "never"),
-    };
-    expect(await runRestore(["--from", work], env, (line) => printed.push(line))).toBe(1);
-    expect(printed).toEqual([
-      `restore refused, the backup is damaged: manifest.json is missing in ${work}: not a backup, or one that never finished`,
-    ]);
-    const refused: string[] = [];
-    expect(await runBackup(["--to", work], env, (line) => refused.push(line))).toBe(1);
-    expect(refused).toEqual([
-      `backup refused: ${work} is not empty: a backup is only written to a new or empty folder`,
-    ]);
-  });
+  it(
+    "refuses a damaged backup, a target folder that is not empty and a missing database",
+    { timeout: 60_000 },
+    async () => {
+      const printed: string[] = [];
+      const env = {
+        DATABASE_URL: `file:${path.join(work, "never", "registro.db")}`,
+        DATA_DIR: path.join(work, "never"),
+      };
+      expect(await runRestore(["--from", work], env, (line) => printed.push(line))).toBe(1);
+      expect(printed).toEqual([
+        `restore refused, the backup is damaged: manifest.json is missing in ${work}: not a backup, or one that never finished`,
+      ]);
+      const refused: string[] = [];
+      const serverEnv = {
+        DATABASE_URL: `file:${server.database.provider === "sqlite" ? server.database.file : ""}`,
+        DATA_DIR: server.dataDir,
+      };
+      expect(await runBackup(["--to", work], serverEnv, (line) => refused.push(line))).toBe(1);
+      expect(await runBackup(["--to", path.join(work, "new")], env, (line) => refused.push(line))).toBe(1);
+      expect(refused).toEqual([
+        `backup refused: ${work} is not empty: a backup is only written to a new or empty folder`,
+        `backup refused: there is no database at ${path.join(work, "never", "registro.db")}: check DATA_DIR or DATABASE_URL`,
+      ]);
+    },
+  );
 });
