@@ -93,6 +93,16 @@ async function postgresTarget(): Promise<{ config: DatabaseConfig; drop: () => P
     async drop() {
       const client = new pg.Client({ connectionString: POSTGRES_URL });
       await client.connect();
+      // pg's Pool.end() resolves before its sockets close; forcing the drop while they close makes
+      // their FATAL error an uncaught exception here (see test/support/databases.ts). Wait first.
+      for (let waited = 0; waited < 5000; waited += 50) {
+        const { rows } = await client.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+          [name],
+        );
+        if (rows[0]?.n === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       await client.end();
     },

@@ -114,9 +114,11 @@ async function checkListing(dir: string, manifest: Manifest): Promise<void> {
   for (const name of Object.keys(manifest.files))
     if (!found.has(name)) throw new DamagedBackupError(`${name} is missing from the backup`);
   for (const name of found)
-    if (!(name in manifest.files)) throw new DamagedBackupError(`${name} is not listed in the manifest`);
+    if (!Object.hasOwn(manifest.files, name))
+      throw new DamagedBackupError(`${name} is not listed in the manifest`);
   for (const name of [EVENTS_FILE, TOKEN_USAGE_FILE])
-    if (!(name in manifest.files)) throw new DamagedBackupError(`${name} is missing from the backup`);
+    if (!Object.hasOwn(manifest.files, name))
+      throw new DamagedBackupError(`${name} is missing from the backup`);
 }
 
 /** Reads events.ndjson in order, handing each event to `each` with its line number; returns the file's size and sha256. */
@@ -184,7 +186,7 @@ async function verifyBackup(dir: string, manifest: Manifest): Promise<void> {
       );
   }
   for (const streamId of heads.heads.keys())
-    if (!(streamId in manifest.heads))
+    if (!Object.hasOwn(manifest.heads, streamId))
       throw new DamagedBackupError(`stream ${streamId} of ${EVENTS_FILE} is not in the manifest`);
   if (heads.heads.size !== manifest.streams)
     throw new DamagedBackupError(
@@ -192,7 +194,7 @@ async function verifyBackup(dir: string, manifest: Manifest): Promise<void> {
     );
   checkEventsFile(manifest, eventsFile);
   for (const [sha256, where] of referenced)
-    if (!(blobFile(sha256) in manifest.files))
+    if (!Object.hasOwn(manifest.files, blobFile(sha256)))
       throw new DamagedBackupError(`${blobFile(sha256)} (${where}) is missing from the backup`);
   for (const [name, expected] of Object.entries(manifest.files)) {
     if (name === EVENTS_FILE) continue;
