@@ -7,8 +7,10 @@ import { tmpdir } from "node:os";
 import os from "node:os";
 import path from "node:path";
 import { benchAccess } from "./access.ts";
+import { benchAsOf } from "./asOf.ts";
 import { benchArtifacts } from "./artifacts.ts";
 import { benchBackup } from "./backup.ts";
+import { benchChain } from "./chain.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
 import { benchSearch } from "./search.ts";
@@ -32,6 +34,8 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   inspectionUpload: () => benchInspectionUpload(),
   search: () => benchSearch(),
   access: () => benchAccess(),
+  chain: () => benchChain(),
+  "as-of": () => benchAsOf(),
   backup: () => benchBackup(),
 };
 

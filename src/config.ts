@@ -102,6 +102,11 @@ const schema = z.object({
     .string()
     .regex(/^(postgres(ql)?:\/\/|file:)/, "must start with postgresql://, postgres:// or file:")
     .optional(),
+  /** PostgreSQL only: the role that owns the schema and runs migrations; DATABASE_URL is then the server's narrower role. */
+  DATABASE_OWNER_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must start with postgresql:// or postgres://")
+    .optional(),
   /** Folder of the content-addressed artifact blob store (default: DATA_DIR/blobs). */
   ARTIFACT_DIR: z.string().min(1).optional(),
   /** Largest single artifact accepted (default 32GiB). */
@@ -207,10 +212,28 @@ export interface ArtifactConfig {
   readonly maxRequestBytes: number;
 }
 
-export type DatabaseConfig = { provider: "sqlite"; file: string } | { provider: "postgresql"; url: string };
+export type DatabaseConfig =
+  | { provider: "sqlite"; file: string }
+  | {
+      provider: "postgresql";
+      /** The server's (application) role: reads and appends events, maintains projections. */
+      url: string;
+      /** The role that owns the tables and runs migrations; absent: `url`'s role does both. */
+      ownerUrl?: string;
+    };
 
-export function databaseConfigFrom(url: string | undefined, dataDir: string): DatabaseConfig {
-  if (url && /^postgres(ql)?:\/\//.test(url)) return { provider: "postgresql", url };
+export function databaseConfigFrom(
+  url: string | undefined,
+  dataDir: string,
+  ownerUrl?: string,
+): DatabaseConfig {
+  if (url && /^postgres(ql)?:\/\//.test(url))
+    return ownerUrl === undefined
+      ? { provider: "postgresql", url }
+      : { provider: "postgresql", url, ownerUrl };
+  // An owner URL beside a SQLite database would silently do nothing: refuse it instead.
+  if (ownerUrl !== undefined)
+    throw new Error("invalid configuration: DATABASE_OWNER_URL: needs DATABASE_URL to be a PostgreSQL URL");
   const file = url ? url.replace(/^file:/, "") : path.join(dataDir, "registro.db");
   return { provider: "sqlite", file: path.resolve(file) };
 }
@@ -244,7 +267,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     port: e.PORT,
     dataDir,
-    database: databaseConfigFrom(e.DATABASE_URL, dataDir),
+    database: databaseConfigFrom(e.DATABASE_URL, dataDir, e.DATABASE_OWNER_URL),
     logLevel: e.LOG_LEVEL,
     artifacts: {
       dir: path.resolve(e.ARTIFACT_DIR ?? path.join(dataDir, "blobs")),

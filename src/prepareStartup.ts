@@ -80,7 +80,7 @@ export async function prepareStartup(config: Config, logger: Logger, env = proce
     const setting = env.DATABASE_URL ? "DATABASE_URL" : "DATA_DIR";
     await usableFolder(path.dirname(config.database.file), setting);
     usableSqliteFile(config.database.file, setting === "DATA_DIR" ? "the database file" : setting);
-  } else if (await ensurePostgresDatabase(config.database.url)) {
+  } else if (await ensurePostgresDatabase(config.database.ownerUrl ?? config.database.url)) {
     logger.info(
       { database: new URL(config.database.url).pathname.slice(1) },
       "created the PostgreSQL database",

@@ -24,7 +24,8 @@ import { openDatabase } from "./db/database.ts";
 import type { Database } from "./db/database.ts";
 import { includesPermission } from "./domain/modelPermissions.ts";
 import type { ModelPermission } from "./domain/modelPermissions.ts";
-import { migrate } from "./db/migrate.ts";
+import { prepareSchema } from "./db/migrate.ts";
+import { LogIntegrity } from "./audit/logIntegrity.ts";
 import { startLiveEvents } from "./subscriptions/liveEvents.ts";
 import type { LiveEvents, SubscriptionOptions } from "./subscriptions/liveEvents.ts";
 import { DEFAULT_SUBSCRIBER_LIMITS } from "./subscriptions/subscriberBudget.ts";
@@ -117,9 +118,18 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     clock,
     osUserName: localUser,
   });
-  const migrationsApplied = await migrate(options.database);
+  const { applied: migrationsApplied, serverRoleOwnsEvents } = await prepareSchema(options.database);
+  if (serverRoleOwnsEvents)
+    options.logger.warn(
+      "DATABASE_URL's role owns the event table, so it could disable the triggers that keep events immutable or drop the table; " +
+        "give the server a role that may only read and append events (DATABASE_OWNER_URL for migrations): see docs/audit.md, Database roles on PostgreSQL",
+    );
   const db = openDatabase(options.database, options.onReadQuery ? { onReadQuery: options.onReadQuery } : {});
-  const liveEvents = await startLiveEvents(db, options.logger, options.subscriptions);
+  // Broken histories found by commands and by the subscription tailer: one list for /readyz and /metrics.
+  const logIntegrity = new LogIntegrity(options.logger, clock);
+  const liveEvents = await startLiveEvents(db, options.logger, options.subscriptions, (error) =>
+    logIntegrity.report(error, "subscription"),
+  );
   const keepAlive = options.subscriptions?.webSocketKeepAliveMs;
   const blobs = new FsBlobStore(options.artifacts?.dir ?? path.join(options.dataDir, "blobs"));
   // Leftovers of uploads cut short by a crash: never visible as blobs. Only those of processes that
@@ -182,6 +192,8 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     inspector,
     blobs,
     onCommitted: (events) => liveEvents.committed(events),
+    blobIntegrity: integrity,
+    logIntegrity,
     ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
     subscriberLimits: {
       maxQueuedBytes: options.subscriptions?.maxQueuedBytes ?? DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes,

@@ -6,7 +6,13 @@ import { randomUUID } from "node:crypto";
 import { Retry, retryConflicts } from "../application/executeCommand.ts";
 import type { CommandDeps, RequestMetadata } from "../application/executeCommand.ts";
 import type { Tx } from "../db/database.ts";
-import { AlreadyExistsError, DomainError, IntegrityError, InvalidStateError, NotFoundError } from "../domain/errors.ts";
+import {
+  AlreadyExistsError,
+  DomainError,
+  IntegrityError,
+  InvalidStateError,
+  NotFoundError,
+} from "../domain/errors.ts";
 import { checkStorableText, checkText } from "../domain/validation.ts";
 import { appendEvents, readStoredStream } from "../store/eventStore.ts";
 import { isUniqueViolation } from "../store/uniqueViolation.ts";

@@ -51,12 +51,14 @@ export class ChainVerifier {
         ...at,
         reason: `log position ${event.position} is not after the previous event's position ${this.position}: inserted out of order`,
       };
-    if (!isEventHash(event.hash)) return { ...at, reason: "the event has no chain hash: written outside Registro" };
+    if (!isEventHash(event.hash))
+      return { ...at, reason: "the event has no chain hash: written outside Registro" };
     const expected = eventHash(event, this.hash);
     if (expected !== event.hash)
       return {
         ...at,
-        reason: "the stored hash does not match the event's content and its predecessor: the event or an earlier one was altered",
+        reason:
+          "the stored hash does not match the event's content and its predecessor: the event or an earlier one was altered",
       };
     this.revision = event.revision;
     this.position = event.position;

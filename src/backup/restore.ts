@@ -12,13 +12,14 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import pg from "pg";
 import { z } from "zod";
 import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
 import type { DatabaseConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
 import type { Database, Db, Tx } from "../db/database.ts";
-import { listMigrations, migrate } from "../db/migrate.ts";
-import { placeholders, rowInt } from "../db/sql.ts";
+import { listMigrations, prepareSchema } from "../db/migrate.ts";
+import { PostgresTx, pgTypes, placeholders, rowInt } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
 import { CorruptEventError } from "../domain/registeredModel/eventSchemas.ts";
 import { rebuildProjections } from "../projections/rebuild.ts";
@@ -285,6 +286,27 @@ async function eventCount(tx: Tx): Promise<number> {
   return rowInt(row?.n ?? 0);
 }
 
+/**
+ * Moves PostgreSQL's position sequence past the restored log, so the next append continues it. setval
+ * needs UPDATE on the sequence, which the application role of docs/audit.md does not hold: with
+ * DATABASE_OWNER_URL the owner moves it, before the events are written (setval is not transactional
+ * anyway; a failed restore leaves a sequence that merely skips numbers).
+ */
+async function movePositionSequence(tx: Tx, position: number): Promise<void> {
+  if (position === 0) return;
+  try {
+    await tx.query("SELECT setval(pg_get_serial_sequence('events', 'position'), ?)", [position]);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === INSUFFICIENT_PRIVILEGE)
+      throw new RestoreRefusedError(
+        "DATABASE_URL's role may not move the event position sequence: set DATABASE_OWNER_URL to the role that owns the tables (docs/audit.md) and restore again",
+      );
+    throw error;
+  }
+}
+
+const INSUFFICIENT_PRIVILEGE = "42501";
+
 const refuseNonEmpty = (n: number) =>
   new RestoreRefusedError(
     `the target database holds ${n} events: a backup is only restored into an empty database (a new DATA_DIR or a new PostgreSQL database, before any server has used it)`,
@@ -303,7 +325,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   await verifyBackup(dir, manifest);
   const tokenUsage = await readTokenUsage(dir);
 
-  await migrate(options.database);
+  await prepareSchema(options.database);
   const db = openDatabase(options.database);
   const store = new FsBlobStore(options.blobDir);
   try {
@@ -314,6 +336,18 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       await store.put(createReadStream(path.join(dir, name)), {
         expectedSha256: name.slice(BLOBS_DIR.length + 1),
       });
+    if (options.database.provider === "postgresql" && options.database.ownerUrl !== undefined) {
+      const owner = new pg.Client({ connectionString: options.database.ownerUrl });
+      await owner.connect();
+      try {
+        await movePositionSequence(
+          new PostgresTx(owner as unknown as pg.PoolClient, pgTypes(pg.types)),
+          manifest.position,
+        );
+      } finally {
+        await owner.end();
+      }
+    }
     const batchSize = options.batchSize ?? 200;
     const projections = await db.write(async (tx) => {
       // Checked again under the write lock: a server started meanwhile may have written.
@@ -334,8 +368,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       });
       await insertEvents(tx, batch);
       checkEventsFile(manifest, eventsFile);
-      if (tx.dialect === "postgresql" && manifest.position > 0)
-        await tx.query("SELECT setval(pg_get_serial_sequence('events', 'position'), ?)", [manifest.position]);
+      if (options.database.provider === "postgresql" && options.database.ownerUrl === undefined)
+        await movePositionSequence(tx, manifest.position);
       const rebuilt = await rebuildProjections(withinTransaction(db, tx));
       for (const { id, lastUsedAt } of tokenUsage)
         await tx.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [lastUsedAt, id]);

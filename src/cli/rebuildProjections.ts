@@ -4,7 +4,7 @@ import { Command } from "commander";
 import { loadConfig } from "../config.ts";
 import type { DatabaseConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
-import { migrate } from "../db/migrate.ts";
+import { prepareSchema } from "../db/migrate.ts";
 import { rebuildProjections } from "../projections/rebuild.ts";
 
 /** Where the rebuild ran, without credentials that a PostgreSQL URL may carry. */
@@ -16,7 +16,7 @@ function describeDatabase(config: DatabaseConfig): string {
 
 async function run(): Promise<void> {
   const config = loadConfig();
-  await migrate(config.database);
+  await prepareSchema(config.database);
   const db = openDatabase(config.database);
   try {
     const started = performance.now();

@@ -3,6 +3,9 @@
 // Prisma's own `migrate deploy` fails on PostgreSQL through driver adapters (see stack notes), hence
 // this small runner: one transaction per migration, a failed row stops everything, and concurrent
 // starters are serialised (advisory lock on PostgreSQL, an immediate transaction on SQLite).
+// On PostgreSQL the migrations may run as an owner role (DATABASE_OWNER_URL) while the server connects
+// as an application role (DATABASE_URL) that can only read and append events: after every run the
+// owner grants that role exactly its privileges again, so tables added by a migration are covered.
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
@@ -15,6 +18,7 @@ import type { DatabaseConfig } from "../config.ts";
 const MIGRATIONS_ROOT = fileURLToPath(new URL("../../prisma/migrations/", import.meta.url));
 /** The key Prisma's migrate engine itself locks on, so we also exclude a concurrent `prisma migrate`. */
 const PRISMA_ADVISORY_LOCK = 72707369;
+const INSUFFICIENT_PRIVILEGE = "42501";
 
 export interface Migration {
   name: string;
@@ -62,11 +66,149 @@ function pending(all: Migration[], applied: AppliedRow[]): Migration[] {
   return all.filter((m) => !done.has(m.name));
 }
 
-export async function migrate(config: DatabaseConfig): Promise<string[]> {
-  return config.provider === "sqlite" ? migrateSqlite(config.file) : migratePostgres(config.url);
+export interface MigrateOptions {
+  /** Stop after this migration (tests of upgrades start from a database as an older release left it). */
+  readonly through?: string;
 }
 
-function migrateSqlite(file: string): string[] {
+/** Applies the pending migrations (on PostgreSQL as the owner role when one is configured). */
+export async function migrate(config: DatabaseConfig, options: MigrateOptions = {}): Promise<string[]> {
+  return config.provider === "sqlite"
+    ? migrateSqlite(config.file, options)
+    : migratePostgres(
+        config.ownerUrl ?? config.url,
+        config.ownerUrl === undefined ? null : config.url,
+        options,
+      );
+}
+
+function upTo(migrations: Migration[], { through }: MigrateOptions): Migration[] {
+  return through === undefined ? migrations : migrations.filter((m) => m.name <= through);
+}
+
+export interface SchemaReadiness {
+  /** Migrations this call applied. */
+  readonly applied: string[];
+  /**
+   * PostgreSQL: the server's role owns the event table (or is a superuser), so it could disable the
+   * immutability triggers or drop the table; false on SQLite, where the file's owner can do anything anyway.
+   */
+  readonly serverRoleOwnsEvents: boolean;
+}
+
+/**
+ * What the server and the CLIs run before opening the database. With an owner URL, or when the
+ * server's role owns the schema (one role, as before roles existed), it migrates; a narrower role
+ * never attempts DDL: it goes on when the schema is current and otherwise stops with what to run.
+ */
+export async function prepareSchema(config: DatabaseConfig): Promise<SchemaReadiness> {
+  if (config.provider === "sqlite") return { applied: await migrate(config), serverRoleOwnsEvents: false };
+  if (config.ownerUrl === undefined) {
+    const standing = await roleStanding(config.url);
+    if (!standing.ownsEvents) {
+      if (standing.pending.length > 0)
+        throw new MigrationError(
+          `the database needs migrations (${standing.pending.join(", ")}) and DATABASE_URL's role does not own its tables; ` +
+            "run `npm run db:migrate` with DATABASE_OWNER_URL set to the owner role (docs/audit.md, Database roles on PostgreSQL), then start again",
+        );
+      return { applied: [], serverRoleOwnsEvents: false };
+    }
+  }
+  const applied = await migrate(config);
+  return { applied, serverRoleOwnsEvents: (await roleStanding(config.url)).ownsEvents };
+}
+
+/**
+ * Whether the role of `url` owns the event table (a member of its owner, or a superuser; before the
+ * table exists: whether this role may create it), and which migrations are still pending, read
+ * without any DDL.
+ */
+async function roleStanding(url: string): Promise<{ ownsEvents: boolean; pending: string[] }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const owns = await client.query<{ owns: boolean }>(
+      `SELECT coalesce((SELECT pg_has_role(c.relowner, 'MEMBER') FROM pg_class c WHERE c.oid = to_regclass('events')),
+                       has_schema_privilege(current_schema(), 'CREATE'))
+         OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS owns`,
+    );
+    const ownsEvents = owns.rows[0]?.owns === true;
+    const known = await client.query<{ present: boolean }>(
+      `SELECT to_regclass('_prisma_migrations') IS NOT NULL AS present`,
+    );
+    const applied =
+      known.rows[0]?.present === true
+        ? (
+            await client.query<AppliedRow>(
+              `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`,
+            )
+          ).rows
+        : [];
+    return { ownsEvents, pending: pending(listMigrations("postgresql"), applied).map((m) => m.name) };
+  } finally {
+    await client.end();
+  }
+}
+
+const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/**
+ * Gives the application role exactly what the server needs on the owner's tables, revoking anything
+ * else it held: events SELECT and INSERT only (the sequence behind `position` for INSERT), the
+ * migration history SELECT only (to see the schema is current), every other table SELECT, INSERT,
+ * UPDATE, DELETE. Never TRUNCATE, REFERENCES or TRIGGER, and never ownership, so it cannot ALTER,
+ * DROP or disable the triggers of the event table. Runs in one transaction: no gap without grants.
+ */
+async function grantApplicationRole(client: pg.Client, role: string): Promise<void> {
+  const grantee = quoteIdentifier(role);
+  const tables = await client.query<{ name: string }>(
+    `SELECT tablename AS name FROM pg_tables WHERE schemaname = current_schema() AND tableowner = current_user`,
+  );
+  const sequences = await client.query<{ name: string }>(
+    `SELECT sequencename AS name FROM pg_sequences WHERE schemaname = current_schema() AND sequenceowner = current_user`,
+  );
+  await client.query("BEGIN");
+  try {
+    const schema = (await client.query<{ name: string }>("SELECT current_schema() AS name")).rows[0]?.name;
+    if (schema === undefined) throw new MigrationError("no current schema to grant on");
+    await client.query(`GRANT USAGE ON SCHEMA ${quoteIdentifier(schema)} TO ${grantee}`);
+    for (const { name } of tables.rows) {
+      const table = quoteIdentifier(name);
+      const privileges =
+        name === "events"
+          ? "SELECT, INSERT"
+          : name === "_prisma_migrations"
+            ? "SELECT"
+            : "SELECT, INSERT, UPDATE, DELETE";
+      await client.query(`REVOKE ALL ON ${table} FROM ${grantee}`);
+      await client.query(`GRANT ${privileges} ON ${table} TO ${grantee}`);
+    }
+    for (const { name } of sequences.rows) {
+      await client.query(`REVOKE ALL ON SEQUENCE ${quoteIdentifier(name)} FROM ${grantee}`);
+      await client.query(`GRANT USAGE ON SEQUENCE ${quoteIdentifier(name)} TO ${grantee}`);
+    }
+    await client.query("COMMIT");
+  } catch (error) {
+    await client.query("ROLLBACK");
+    throw error;
+  }
+}
+
+/** The role a connection string logs in as (the URL may omit it, or a pooler may map it). */
+async function loginRole(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ role: string }>("SELECT current_user AS role");
+    const role = rows[0]?.role;
+    if (role === undefined) throw new MigrationError("could not read the role of DATABASE_URL");
+    return role;
+  } finally {
+    await client.end();
+  }
+}
+
+function migrateSqlite(file: string, options: MigrateOptions): string[] {
   if (!existsSync(path.dirname(file))) mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   try {
@@ -80,7 +222,7 @@ function migrateSqlite(file: string): string[] {
       const applied = db
         .prepare(`SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`)
         .all() as AppliedRow[];
-      const todo = pending(listMigrations("sqlite"), applied);
+      const todo = upTo(pending(listMigrations("sqlite"), applied), options);
       for (const migration of todo) {
         db.exec(migration.sql);
         if (migration.name === CHAIN_MIGRATION) backfillChainSqlite(db);
@@ -97,7 +239,12 @@ function migrateSqlite(file: string): string[] {
   }
 }
 
-async function migratePostgres(url: string): Promise<string[]> {
+/** `appUrl`: the server's connection when it differs from the owner's, whose role gets its grants. */
+async function migratePostgres(
+  url: string,
+  appUrl: string | null,
+  options: MigrateOptions,
+): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -109,7 +256,7 @@ async function migratePostgres(url: string): Promise<string[]> {
     const applied = await client.query<AppliedRow>(
       `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`,
     );
-    const todo = pending(listMigrations("postgresql"), applied.rows);
+    const todo = upTo(pending(listMigrations("postgresql"), applied.rows), options);
     for (const migration of todo) {
       const id = randomUUID();
       await client.query("BEGIN");
@@ -127,8 +274,19 @@ async function migratePostgres(url: string): Promise<string[]> {
         await client.query("COMMIT");
       } catch (error) {
         await client.query("ROLLBACK");
-        throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}`);
+        const hint =
+          (error as { code?: unknown }).code === INSUFFICIENT_PRIVILEGE
+            ? "; this role may not change the schema: run `npm run db:migrate` with DATABASE_OWNER_URL set to the owner role (docs/audit.md)"
+            : "";
+        throw new MigrationError(`migration ${migration.name} failed: ${(error as Error).message}${hint}`);
       }
+    }
+    if (appUrl !== null) {
+      const [owner, app] = await Promise.all([
+        client.query<{ role: string }>("SELECT current_user AS role").then((r) => r.rows[0]?.role),
+        loginRole(appUrl),
+      ]);
+      if (app !== owner) await grantApplicationRole(client, app);
     }
     return todo.map((m) => m.name);
   } finally {

@@ -2,6 +2,7 @@
 // restarts an instance whose check fails, so it must fail for the states that break every request:
 // the database unreachable, and a process whose shared prototypes were tampered with (a polluted
 // Object.prototype once made every GraphQL request fail while the old check still said ok).
+import type { IntegrityViolation } from "../audit/logIntegrity.ts";
 import type { Db } from "../db/database.ts";
 
 export interface HealthReport {
@@ -47,4 +48,42 @@ export async function checkHealth(db: Db, timeoutMs = 2_000): Promise<HealthRepo
     prototypes: prototypes === null ? { ok: true } : { ok: false, detail: prototypes },
   };
   return { status: database === null && prototypes === null ? "ok" : "failing", checks };
+}
+
+/** A readiness check's answer: `degraded` serves (and says what is wrong), `failing` cannot serve. */
+export interface ReadinessReport {
+  readonly status: "ok" | "degraded" | "failing";
+  readonly checks: Readonly<
+    Record<string, { readonly ok: boolean; readonly detail?: string; readonly streams?: readonly unknown[] }>
+  >;
+}
+
+/**
+ * GET /readyz: the liveness checks plus what an operator must know before trusting the answers. A
+ * broken event history makes the instance `degraded`, not unready: every instance shares the
+ * database, so taking them out of rotation would stop reads of every model for one broken stream,
+ * while the store already refuses writes to that stream.
+ */
+export async function checkReadiness(
+  db: Db,
+  logIntegrity: { violations(): readonly IntegrityViolation[]; readonly brokenStreams: number },
+  timeoutMs = 2_000,
+): Promise<ReadinessReport> {
+  const health = await checkHealth(db, timeoutMs);
+  const broken = logIntegrity.brokenStreams;
+  const eventLog =
+    broken === 0
+      ? { ok: true }
+      : {
+          ok: false,
+          detail: `${broken} stream(s) failed their integrity check; writes to them are refused. Run npm run audit:verify.`,
+          streams: logIntegrity.violations().map((v) => ({
+            streamId: v.streamId,
+            revision: v.revision,
+            reason: v.reason,
+            detectedAt: v.detectedAt.toISOString(),
+          })),
+        };
+  const status = health.status !== "ok" ? "failing" : broken > 0 ? "degraded" : "ok";
+  return { status, checks: { ...health.checks, eventLog } };
 }

@@ -33,7 +33,10 @@ import { graphqlErrorBody } from "./graphqlErrorBody.ts";
 import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
 import { responseClosed } from "./connectionClosed.ts";
 import { DocumentCache } from "./documentCache.ts";
-import { checkHealth } from "./health.ts";
+import { checkHealth, checkReadiness } from "./health.ts";
+import { createMetrics, serveMetrics } from "./metrics.ts";
+import { LogIntegrity } from "../audit/logIntegrity.ts";
+import type { IntegrityMonitor } from "../artifacts/blobIntegrity.ts";
 import { requestParseErrorsPlugin } from "./requestParseErrors.ts";
 import { landingPage } from "./landingPage.ts";
 import { operationLimitPlugins } from "./operationLimits.ts";
@@ -93,16 +96,23 @@ export interface AppOptions {
   readonly bodyDeadline?: { watch(req: IncomingMessage, res: ServerResponse): void };
   /** Principals and tokens (default: one over `db`, closed with the app). */
   readonly directory?: AccessDirectory;
+  /** Streams found with a broken history (default: a new one); /readyz and /metrics report it. */
+  readonly logIntegrity?: LogIntegrity;
+  /** Damaged artifact bytes found by downloads, for /metrics. */
+  readonly blobIntegrity?: IntegrityMonitor;
 }
 
 export interface App {
   readonly server: http.Server;
+  readonly logIntegrity: LogIntegrity;
   readonly commands: CommandDeps;
   /** Principals, teams and tokens (token verification, SSO users, the local administrator). */
   readonly directory: AccessDirectory;
   listen(port: number, host: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
+
+const OPERATOR_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
 const INTERNAL_ERROR = { error: { code: "INTERNAL_SERVER_ERROR", message: "internal error" } };
 
@@ -120,10 +130,16 @@ function httpSubscriberBudget(res: ServerResponse, limits: SubscriberLimits) {
 export function createApp(options: AppOptions): App {
   const { db, logger } = options;
   const accessPolicy = options.accessPolicy ?? DEFAULT_ACCESS_POLICY;
+  const logIntegrity = options.logIntegrity ?? new LogIntegrity(logger);
+  const metrics = createMetrics({
+    logIntegrity,
+    ...(options.blobIntegrity ? { blobIntegrity: options.blobIntegrity } : {}),
+  });
   const commands: CommandDeps = {
     db,
     clock: options.clock ?? (() => new Date()),
     ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
+    onIntegrityViolation: (error) => logIntegrity.report(error),
   };
   const directory =
     options.directory ??
@@ -234,16 +250,33 @@ export function createApp(options: AppOptions): App {
       });
   }
 
-  function health(req: IncomingMessage, res: ServerResponse): void {
-    if (req.method === "GET" || req.method === "HEAD") {
-      void checkHealth(db.reader).then((report) => {
-        if (report.status !== "ok") logger.error({ health: report }, "health check failing");
-        sendJson(res, report.status === "ok" ? 200 : 503, report);
-      });
-      return;
+  /** The unauthenticated operator routes: liveness, readiness and metrics (counts only). */
+  function operatorRoute(req: IncomingMessage, res: ServerResponse, pathname: string): void {
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      const message = `${req.method} is not supported on ${pathname}`;
+      return refuse(
+        req,
+        res,
+        405,
+        { error: { code: "METHOD_NOT_ALLOWED", message } },
+        { allow: "GET, HEAD" },
+      );
     }
-    const message = `${req.method} is not supported on /healthz`;
-    refuse(req, res, 405, { error: { code: "METHOD_NOT_ALLOWED", message } }, { allow: "GET, HEAD" });
+    const answered =
+      pathname === "/healthz"
+        ? checkHealth(db.reader).then((report) => {
+            if (report.status !== "ok") logger.error({ health: report }, "health check failing");
+            sendJson(res, report.status === "ok" ? 200 : 503, report);
+          })
+        : pathname === "/readyz"
+          ? checkReadiness(db.reader, logIntegrity).then((report) =>
+              sendJson(res, report.status === "failing" ? 503 : 200, report),
+            )
+          : serveMetrics(metrics, res, req);
+    answered.catch((error: unknown) => {
+      logger.error({ err: error }, `${pathname} failed`);
+      refuse(req, res, 500, INTERNAL_ERROR);
+    });
   }
 
   const server = http.createServer((req, res) => {
@@ -257,7 +290,7 @@ export function createApp(options: AppOptions): App {
       });
     if (cors.handle(req, res)) return;
     const url = new URL(req.url ?? "/", "http://registro.invalid");
-    if (url.pathname === "/healthz") return health(req, res);
+    if (OPERATOR_PATHS.has(url.pathname)) return operatorRoute(req, res, url.pathname);
     void (async () => {
       // Public: the landing page, its documentation pages and GraphiQL's page. Everything else is
       // authenticated here, once, before any handler sees the request.
@@ -310,6 +343,7 @@ export function createApp(options: AppOptions): App {
 
   return {
     server,
+    logIntegrity,
     commands,
     directory,
     listen(port, host) {

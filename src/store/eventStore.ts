@@ -2,7 +2,7 @@
 // after a global position. Nothing else writes events. Appends and in-transaction reads use the
 // write path's SQL session; reads from outside a transaction use the Prisma reader.
 import { actorColumns, actorFromColumns } from "../access/actor.ts";
-import type { Db, Tx } from "../db/database.ts";
+import type { Database, Db, Tx } from "../db/database.ts";
 import { placeholders, rowDate, rowInt, rowJson } from "../db/sql.ts";
 import { ChainVerifier } from "../audit/chainVerifier.ts";
 import type { ChainedEvent } from "../audit/chainVerifier.ts";
@@ -168,11 +168,17 @@ export async function verifiedHead(tx: Tx, streamId: string): Promise<StreamHead
   if (head === undefined) return { revision: 0, position: 0, hash: null };
   const last = chainedFromSqlRow(head);
   const before = rows[1] === undefined ? null : chainedFromSqlRow(rows[1]);
-  if (before !== null && !isEventHash(before.hash))
-    throw new IntegrityError(streamId, before.revision, before.position, "the event has no chain hash: written outside Registro");
   const verifier = new ChainVerifier();
-  if (before !== null && before.hash !== null && before.revision === last.revision - 1)
+  if (before !== null) {
+    if (!isEventHash(before.hash))
+      throw new IntegrityError(
+        streamId,
+        before.revision,
+        before.position,
+        "the event has no chain hash: written outside Registro",
+      );
     verifier.resume({ streamId, revision: before.revision, position: before.position, hash: before.hash });
+  }
   const broken = verifier.next(last);
   if (broken) throw new IntegrityError(streamId, broken.revision, broken.position, broken.reason);
   return { revision: last.revision, position: last.position, hash: last.hash };
@@ -371,20 +377,93 @@ export async function readStream(
   return rows.map(toRecordedEvent);
 }
 
+interface TailSqlRow extends ChainSqlRow {
+  previous_hash: string | null;
+  previous_position: number | string | null;
+  projected_revision: number | string | null;
+}
+
+/** Why a tailed event cannot be vouched for, or null when its chain link and projection hold. */
+function tailBreak(row: TailSqlRow): string | null {
+  const event = chainedFromSqlRow(row);
+  if (event.revision > 1 && row.previous_hash === null)
+    return `revision ${event.revision} has no revision ${event.revision - 1} before it`;
+  if (row.previous_position !== null && rowInt(row.previous_position) >= event.position)
+    return "inserted out of order: its log position is before its predecessor's";
+  if (event.hash === null || eventHash(event, row.previous_hash) !== event.hash)
+    return "the stored hash does not match the event's content and its predecessor: the event or an earlier one was altered";
+  // Appends update the model's projection in the same transaction: a committed event the
+  // projection has not seen was not written by the registry.
+  if (row.projected_revision === null || event.revision > rowInt(row.projected_revision))
+    return "the registry's views never saw this event: written outside Registro";
+  return null;
+}
+
 /**
- * Registered-model events after a global position, in position order (subscriptions and audits tail
- * the log with this). Streams of other categories (`<category>:<id>`) are skipped.
+ * Registered-model events after a global position, in position order (subscriptions tail the log
+ * with this). Streams of other categories (`<category>:<id>`) are skipped. Each event is checked
+ * against its predecessor's hash and the model's projection before it is handed out: a serving
+ * system acting on promotions must never receive one inserted behind the registry's back. Such an
+ * event is skipped and reported through `onBroken`.
  */
-export async function readAll(db: Db, afterPosition: number, limit: number): Promise<RecordedEvent[]> {
-  const rows = await db.event.findMany({
-    where: { position: { gt: afterPosition }, NOT: { streamId: { contains: ":" } } },
-    orderBy: { position: "asc" },
-    take: limit,
-  });
-  return rows.map(toRecordedEvent);
+export async function readAll(
+  db: Database,
+  afterPosition: number,
+  limit: number,
+  onBroken: (error: IntegrityError) => void = () => undefined,
+): Promise<RecordedEvent[]> {
+  let after = afterPosition;
+  for (;;) {
+    const rows = await db.query<TailSqlRow>(
+      `SELECT e.position, ${COLUMNS.split(", ")
+        .map((c) => `e.${c}`)
+        .join(
+          ", ",
+        )}, e.hash, p.hash AS previous_hash, p.position AS previous_position, m.revision AS projected_revision
+       FROM events e
+       LEFT JOIN events p ON p.stream_id = e.stream_id AND p.revision = e.revision - 1
+       LEFT JOIN registered_models m ON m.id = e.stream_id
+       WHERE e.position > ? AND e.stream_id NOT LIKE '%:%' ORDER BY e.position LIMIT ?`,
+      [after, limit],
+    );
+    const events: RecordedEvent[] = [];
+    for (const row of rows) {
+      const broken = tailBreak(row);
+      if (broken === null) events.push(fromSqlRow(row));
+      else onBroken(new IntegrityError(row.stream_id, rowInt(row.revision), rowInt(row.position), broken));
+    }
+    // A full page of nothing but skipped events must not read as the end of the log.
+    const last = rows.at(-1);
+    if (events.length > 0 || last === undefined || rows.length < limit) return events;
+    after = rowInt(last.position);
+  }
 }
 
 export async function lastPosition(db: Db): Promise<number> {
   const last = await db.event.findFirst({ orderBy: { position: "desc" }, select: { position: true } });
   return last?.position ?? 0;
+}
+
+/** A model event with the chain hash it was stored with (as-of reads record it in snapshots). */
+export interface HashedRecordedEvent {
+  readonly event: RecordedEvent;
+  readonly hash: string | null;
+}
+
+/**
+ * A model stream's events after a revision, up to a global position when given, in revision order,
+ * one page at a time, read past Prisma (as-of reads fold thousands of them, and Prisma's row
+ * mapping would cost more than the fold).
+ */
+export async function readHashedStreamPage(
+  database: Pick<Database, "query">,
+  streamId: string,
+  page: { afterRevision: number; limit: number; maxPosition?: number },
+): Promise<HashedRecordedEvent[]> {
+  const bounded = page.maxPosition !== undefined;
+  const rows = await database.query<ChainSqlRow>(
+    `SELECT position, ${COLUMNS}, hash FROM events WHERE stream_id = ? AND revision > ?${bounded ? " AND position <= ?" : ""} ORDER BY revision LIMIT ?`,
+    [streamId, page.afterRevision, ...(bounded ? [page.maxPosition ?? 0] : []), page.limit],
+  );
+  return rows.map((row) => ({ event: fromSqlRow(row), hash: row.hash }));
 }

@@ -3,6 +3,7 @@
 // database) and, on PostgreSQL, a slow safety poll in case the LISTEN connection is silently dead.
 import type { Logger } from "pino";
 import type { Database } from "../db/database.ts";
+import type { IntegrityError } from "../domain/errors.ts";
 import { lastPosition, readAll } from "../store/eventStore.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import { listenForAppends } from "./appendNotifications.ts";
@@ -28,11 +29,13 @@ export async function startLiveEvents(
   db: Database,
   logger: Logger,
   options: SubscriptionOptions = {},
+  /** An event in the log that its chain or its model's projection cannot vouch for (it is skipped). */
+  onBroken?: (error: IntegrityError) => void,
 ): Promise<LiveEvents> {
   const log = logger.child({ component: "subscriptions" });
   const hub = new EventHub(
     {
-      readAfter: (position, limit) => readAll(db.reader, position, limit),
+      readAfter: (position, limit) => readAll(db, position, limit, onBroken),
       lastPosition: () => lastPosition(db.reader),
     },
     {

@@ -92,7 +92,7 @@ describe.each(await providers())("access directory on %s", (provider) => {
     expect(await setPrincipalRole(deps, "nobody", "ADMIN", actor)).toBeInstanceOf(NotFoundError);
     // The model log's readers (subscriptions) see only model events.
     await createModelNamed(deps, "model-after-access", "after-access");
-    expect((await readAll(t.db.reader, 0, 1000)).map((e) => e.streamId)).toEqual(["model-after-access"]);
+    expect((await readAll(t.db, 0, 1000)).map((e) => e.streamId)).toEqual(["model-after-access"]);
   });
 
   it("verifies a token by its hash, and refuses it at once when revoked, expired or its principal disabled", async () => {

@@ -454,6 +454,15 @@ const QUERIES: readonly QueryEntry[] = [
     found: (data) => data.registeredModelAsOf !== null,
   },
   {
+    key: "Query.registeredModelAsOf (its permissions then)",
+    field: "Query.registeredModelAsOf",
+    expect: READ_GRANTS,
+    ...READABLE,
+    document: `query($name: String!, $at: DateTime!) { registeredModelAsOf(name: $name, at: $at) { name permissions { granteeId permission } } }`,
+    variables: (t) => ({ name: t.name, at: new Date().toISOString() }),
+    found: (data) => data.registeredModelAsOf !== null,
+  },
+  {
     key: "Query.registeredModels",
     field: "Query.registeredModels",
     expect: READ_MODEL,

@@ -3,7 +3,8 @@ import {
   CorruptEventError,
   parseRegisteredModelEvent,
 } from "../../src/domain/registeredModel/eventSchemas.ts";
-import { EVENT_TYPES } from "../../src/domain/registeredModel/events.ts";
+import { EVENT_SCHEMA_VERSIONS, EVENT_TYPES } from "../../src/domain/registeredModel/events.ts";
+import { UPCASTERS } from "../../src/domain/registeredModel/upcasters.ts";
 import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
 import {
   aliasSet,
@@ -105,15 +106,59 @@ function corrupt(type: string, data: unknown, schemaVersion = 1): CorruptEventEr
 }
 
 describe("parseRegisteredModelEvent", () => {
-  it("round-trips every current event type through JSON", () => {
+  it("round-trips every current event type through JSON, at its current version and through every older one", () => {
     expect(new Set(current.map((e) => e.type))).toEqual(new Set(EVENT_TYPES));
     for (const event of current) {
       const stored = JSON.parse(JSON.stringify(event.data)) as unknown;
-      expect(parseRegisteredModelEvent(event.type, 1, stored)).toEqual(event);
+      for (let version = 1; version <= EVENT_SCHEMA_VERSIONS[event.type]; version++)
+        expect(parseRegisteredModelEvent(event.type, version, stored)).toEqual(event);
     }
   });
 
-  it("upcasts payloads written before a field existed, with its default", () => {
+  it("has one upcaster per step from version 1 to the current version of every type", () => {
+    for (const type of EVENT_TYPES)
+      expect(UPCASTERS[type], type).toHaveLength(EVENT_SCHEMA_VERSIONS[type] - 1);
+  });
+
+  it("reads a version 1 model without a creator: no creator at version 2 either", () => {
+    expect(
+      parseRegisteredModelEvent("RegisteredModelCreated", 1, {
+        modelId: "m",
+        name: "m",
+        description: "",
+        tags: {},
+      }),
+    ).toEqual({
+      type: "RegisteredModelCreated",
+      data: { modelId: "m", name: "m", description: "", tags: {} },
+    });
+  });
+
+  it("refuses a current-version payload that lacks a field: only version 1 was written without it", () => {
+    const { status: _status, ...withoutStatus } = versionCreated(3, { status: "READY" }).data;
+    expect(corrupt("ModelVersionCreated", withoutStatus, 2).issues).toContain("status");
+    expect(
+      corrupt("ModelVersionStageTransitioned", { version: 2, from: "None", to: "Staging", comment: null }, 2)
+        .issues,
+    ).toContain("archived");
+    expect(corrupt("ModelVersionDeleted", { version: 4 }, 2).issues).toContain("removedAliases");
+    expect(corrupt("ModelVersionRegistrationFailed", { version: 4 }, 2).issues).toContain("reason");
+  });
+
+  it("refuses versions it does not know: newer than the current one, or not a version at all", () => {
+    const newer = corrupt("ModelVersionStageTransitioned", transitioned(2, "None", "Staging").data, 3);
+    expect(newer).toMatchObject({ type: "ModelVersionStageTransitioned", schemaVersion: 3 });
+    expect(newer.issues).toBe(
+      "schema version 3 is newer than this registry reads (2); it was written by a newer release: upgrade the registry",
+    );
+    expect(corrupt("RegisteredModelTagSet", { key: "k", value: "v" }, 2).issues).toContain(
+      "newer than this registry reads (1)",
+    );
+    expect(corrupt("RegisteredModelTagSet", { key: "k", value: "v" }, 0).issues).toContain("not a version");
+    expect(corrupt("RegisteredModelTagSet", { key: "k", value: "v" }, 1.5).issues).toContain("not a version");
+  });
+
+  it("upcasts version 1 payloads written before a field existed, with its default", () => {
     const { status: _status, ...withoutStatus } = versionCreated(3, { status: "READY" }).data;
     expect(parseRegisteredModelEvent("ModelVersionCreated", 1, withoutStatus)).toEqual(
       versionCreated(3, { status: "READY" }),

@@ -12,6 +12,7 @@ import {
 import {
   AlreadyExistsError,
   ConcurrencyError,
+  IntegrityError,
   InvalidStateError,
   NotFoundError,
   PermissionDeniedError,
@@ -61,7 +62,8 @@ const MODEL_MUTATIONS: Record<string, [RegisteredModelCommandType, ErrorClass[]]
 };
 
 /** Every access mutation can be refused by role or scope, input rules, and a lost race. */
-const ACCESS_ERRORS = [PermissionDeniedError, ValidationError, ConcurrencyError];
+// IntegrityError: the principal, team or token stream's stored history does not hold (appendEvents).
+const ACCESS_ERRORS = [PermissionDeniedError, ValidationError, ConcurrencyError, IntegrityError];
 const ACCESS_MUTATIONS: Record<string, ErrorClass[]> = {
   createUser: [InvalidStateError],
   createServiceAccount: [InvalidStateError],

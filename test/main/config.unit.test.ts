@@ -49,3 +49,26 @@ describe("configuration of body deadlines, upload caps, subscriber bounds and sh
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: ${name}`));
   });
 });
+
+describe("configuration of the PostgreSQL roles", () => {
+  const app = "postgresql://registro_app@db/registro";
+  const owner = "postgresql://registro_owner@db/registro";
+
+  it("keeps one role without DATABASE_OWNER_URL, and the owner's URL beside the server's with it", () => {
+    expect(loadConfig({ DATABASE_URL: app }).database).toEqual({ provider: "postgresql", url: app });
+    expect(loadConfig({ DATABASE_URL: app, DATABASE_OWNER_URL: owner }).database).toEqual({
+      provider: "postgresql",
+      url: app,
+      ownerUrl: owner,
+    });
+  });
+
+  it("refuses an owner URL that is not PostgreSQL, or beside a SQLite database", () => {
+    expect(() => loadConfig({ DATABASE_URL: app, DATABASE_OWNER_URL: "file:/x.db" })).toThrow(
+      /DATABASE_OWNER_URL: must start with postgresql:\/\//,
+    );
+    expect(() => loadConfig({ DATABASE_OWNER_URL: owner })).toThrow(
+      /DATABASE_OWNER_URL: needs DATABASE_URL to be a PostgreSQL URL/,
+    );
+  });
+});

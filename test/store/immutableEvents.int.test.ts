@@ -90,5 +90,4 @@ describe.each(await providers())("the events table on %s", (provider) => {
     expect(await rawError(t.config, rawInsert("0".repeat(64)))).toBeNull();
     expect(await readStream(t.db.reader, "s-raw")).toHaveLength(1);
   });
-
 });

@@ -32,7 +32,7 @@ describe.skipIf(!postgres)("event log on PostgreSQL", () => {
     const models = Array.from({ length: 8 }, (_, i) => `order-${i}`);
     for (const name of models)
       await executeCommand(deps, { kind: "new", modelId: randomUUID() }, createModel(name), metadata);
-    const start = (await readAll(t.db.reader, 0, 1000)).at(-1)!.position;
+    const start = (await readAll(t.db, 0, 1000)).at(-1)!.position;
 
     let writing = true;
     const seen: number[] = [];
@@ -40,7 +40,7 @@ describe.skipIf(!postgres)("event log on PostgreSQL", () => {
       let last = start;
       for (;;) {
         const stillWriting = writing;
-        const batch = await readAll(t.db.reader, last, 200);
+        const batch = await readAll(t.db, last, 200);
         for (const event of batch) seen.push((last = event.position));
         if (!stillWriting && batch.length === 0) return;
       }
@@ -54,7 +54,7 @@ describe.skipIf(!postgres)("event log on PostgreSQL", () => {
     writing = false;
     await tailer;
 
-    const all = (await readAll(t.db.reader, start, 10_000)).map((e) => e.position);
+    const all = (await readAll(t.db, start, 10_000)).map((e) => e.position);
     expect(all).toHaveLength(200);
     expect(seen).toEqual(all);
   });
@@ -64,7 +64,7 @@ describe.skipIf(!postgres)("event log on PostgreSQL", () => {
     await listener.connect();
     const notifications: { position: number; visible: number }[] = [];
     listener.on("notification", (message) => {
-      void readAll(t.db.reader, Number(message.payload) - 1, 1).then((rows) =>
+      void readAll(t.db, Number(message.payload) - 1, 1).then((rows) =>
         notifications.push({ position: Number(message.payload), visible: rows[0]?.position ?? -1 }),
       );
     });
@@ -81,8 +81,8 @@ describe.skipIf(!postgres)("event log on PostgreSQL", () => {
       await expect(
         t.db.write(async (tx) => {
           await tx.execute(
-            "INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ["rolled-back", 1, "X", 1, "{}", "x", new Date()],
+            "INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            ["rolled-back", 1, "X", 1, "{}", "x", new Date(), "0".repeat(64)],
           );
           throw new Error("roll back");
         }),

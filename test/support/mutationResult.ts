@@ -12,6 +12,7 @@ const ERROR_FIELDS: Readonly<Record<string, string>> = {
   PermissionDeniedError: "operation needed",
   UnsafeArtifactError: "version action total artifacts { path verdict }",
   ArtifactDigestMismatchError: "expected actual",
+  IntegrityError: "revision reason",
 };
 
 /** The errors a mutation's union holds, by type name. */

@@ -5,7 +5,7 @@ import { Command, CommanderError } from "commander";
 import { runAsMain } from "../../cli/runAsMain.ts";
 import { loadConfig } from "../../config.ts";
 import { openDatabase } from "../../db/database.ts";
-import { migrate } from "../../db/migrate.ts";
+import { prepareSchema } from "../../db/migrate.ts";
 import { DomainError, InvalidStateError } from "../../domain/errors.ts";
 import { createApiToken, createFirstAdmin } from "../accessCommands.ts";
 import { systemActor } from "../actor.ts";
@@ -31,7 +31,7 @@ export async function runBootstrap(
   }
   const options = program.opts<{ name: string; email?: string; tokenName: string }>();
   const config = loadConfig(env);
-  await migrate(config.database);
+  await prepareSchema(config.database);
   const db = openDatabase(config.database);
   try {
     const deps = { db, clock: () => new Date() };

@@ -2,12 +2,18 @@
 // it), what the caller holds (`myPermission`, so interfaces can hide what it may not do), and the
 // mutations that grant and revoke. Grants are commands on the model's stream like any other change.
 import { ValidationError } from "../../domain/errors.ts";
-import { MODEL_PERMISSIONS, grantsFrom, includesPermission } from "../../domain/modelPermissions.ts";
+import {
+  MODEL_PERMISSIONS,
+  granteeOfKey,
+  grantsFrom,
+  includesPermission,
+} from "../../domain/modelPermissions.ts";
 import type { Grantee, Grants, ModelPermission } from "../../domain/modelPermissions.ts";
 import { builder } from "../../graphql/builder.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import { runCommand } from "../../graphql/commandResult.ts";
 import { RegisteredModelPayloadRef } from "../../graphql/types/registeredModel.ts";
+import { RegisteredModelAsOfRef } from "../../graphql/types/registeredModelAsOf.ts";
 import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "../../graphql/types/errors.ts";
 import { permissionOn } from "../modelAccess.ts";
 import { deniedQuery } from "./caller.ts";
@@ -88,10 +94,46 @@ builder.prismaObjectFields("RegisteredModel", (t) => ({
       "Who holds which permission on this model, directly or through a team. Readable with MANAGE on the model, or as AUDITOR or ADMIN.",
     select: { permissions: { orderBy: [{ granteeKind: "asc" }, { granteeId: "asc" }] } },
     resolve: (model, _args, ctx) => {
-      const mine = permissionOn(ctx.rights, toGrants(model.permissions));
-      if (!includesPermission(mine, "MANAGE") && ctx.rights.role !== "AUDITOR" && !ctx.rights.canAdminister)
-        throw deniedQuery("reading a model's permissions", "MANAGE on the model (or registry role AUDITOR)");
+      requireGrantsReader(ctx, toGrants(model.permissions));
       return model.permissions;
+    },
+  }),
+}));
+
+/** Who may read a model's grants: MANAGE on it now (per its current grants), AUDITOR or ADMIN. */
+function requireGrantsReader(ctx: GraphQLContext, currentGrants: Grants): void {
+  const mine = permissionOn(ctx.rights, currentGrants);
+  if (!includesPermission(mine, "MANAGE") && ctx.rights.role !== "AUDITOR" && !ctx.rights.canAdminister)
+    throw deniedQuery("reading a model's permissions", "MANAGE on the model (or registry role AUDITOR)");
+}
+
+builder.objectFields(RegisteredModelAsOfRef, (t) => ({
+  permissions: t.field({
+    type: [ModelPermissionGrantRef],
+    description:
+      "Who held which permission on the model directly at that point (grants to principals and teams, and its creator's MANAGE), sorted by grantee. Readable by those who may read its permissions now: MANAGE on the model, or AUDITOR or ADMIN.",
+    resolve: async (m, _args, ctx) => {
+      const now = await ctx.reader.modelPermission.findMany({
+        where: { modelId: m.modelId },
+        select: { granteeKind: true, granteeId: true, permission: true },
+      });
+      requireGrantsReader(ctx, toGrants(now));
+      return Object.entries(m.state.grants)
+        .map(([key, permission]) => {
+          const grantee = granteeOfKey(key);
+          return { modelId: m.modelId, granteeKind: grantee.kind, granteeId: grantee.id, permission };
+        })
+        .sort((a, b) =>
+          a.granteeKind !== b.granteeKind
+            ? a.granteeKind < b.granteeKind
+              ? -1
+              : 1
+            : a.granteeId < b.granteeId
+              ? -1
+              : a.granteeId > b.granteeId
+                ? 1
+                : 0,
+        );
     },
   }),
 }));

@@ -1,12 +1,13 @@
-// Event JSON read back from the store is validated here, never trusted blindly. Each schema accepts
-// every payload version ever written and upcasts it to the current shape (a field added later gets
-// its default), so old events keep replaying.
+// Event JSON read back from the store is validated here, never trusted blindly. Each schema is the
+// current version of its payload only: older versions are first lifted to it by the upcasters
+// (upcasters.ts), so a field missing from a current-version event is damage, not an old default.
 import { z } from "zod";
 import { ARTIFACT_ROLES } from "../artifacts.ts";
 import { SEVERITIES, SIGNATURE_SOURCES, VERDICTS } from "../inspection.ts";
 import { GRANTEE_KINDS, MODEL_PERMISSIONS } from "../modelPermissions.ts";
 import { STAGES, VERSION_STATUSES } from "./events.ts";
 import type { RegisteredModelEvent, RegisteredModelEventType } from "./events.ts";
+import { upcast } from "./upcasters.ts";
 
 const tags = z.record(z.string(), z.string());
 const version = z.number().int().positive();
@@ -22,7 +23,7 @@ const tensorSpec = z.object({
 const signature = z.object({ inputs: z.array(tensorSpec), outputs: z.array(tensorSpec) });
 
 const dataSchemas = {
-  // creatorId came with schema version 2 (authentication); earlier models have no creator grant.
+  // creatorId came with schema version 2 (authentication) and is absent when no principal created it.
   RegisteredModelCreated: z.object({
     modelId: z.string(),
     name: z.string(),
@@ -48,7 +49,7 @@ const dataSchemas = {
     tags,
     params: z.record(z.string(), z.unknown()),
     metrics: z.record(z.string(), z.number()),
-    status: z.enum(VERSION_STATUSES).default("READY"),
+    status: z.enum(VERSION_STATUSES),
   }),
   ModelVersionDescriptionUpdated: z.object({ version, description: z.string() }),
   ModelVersionTagSet: z.object({ version, key: z.string(), value: z.string() }),
@@ -59,9 +60,9 @@ const dataSchemas = {
     from: stage,
     to: stage,
     comment: z.string().nullable(),
-    archived: z.array(z.object({ version, from: stage })).default([]),
+    archived: z.array(z.object({ version, from: stage })),
   }),
-  ModelVersionDeleted: z.object({ version, removedAliases: z.array(z.string()).default([]) }),
+  ModelVersionDeleted: z.object({ version, removedAliases: z.array(z.string()) }),
   ModelVersionRestored: z.object({ version }),
   ModelVersionArtifactAdded: z.object({
     version,
@@ -72,7 +73,7 @@ const dataSchemas = {
     mediaType: z.string(),
   }),
   ModelVersionFinalized: z.object({ version }),
-  ModelVersionRegistrationFailed: z.object({ version, reason: z.string().nullable().default(null) }),
+  ModelVersionRegistrationFailed: z.object({ version, reason: z.string().nullable() }),
   ModelVersionArtifactInspected: z.object({
     version,
     path: z.string().min(1),
@@ -117,7 +118,10 @@ export function isRegisteredModelEventType(type: string): type is RegisteredMode
   return Object.hasOwn(dataSchemas, type);
 }
 
-/** Parses a stored payload into a domain event, or throws CorruptEventError (the log is damaged). */
+/**
+ * Parses a stored payload of any version into a current domain event, through the upcasters, or
+ * throws CorruptEventError: the log is damaged, or was written by a newer release.
+ */
 export function parseRegisteredModelEvent(
   type: string,
   schemaVersion: number,
@@ -125,7 +129,9 @@ export function parseRegisteredModelEvent(
 ): RegisteredModelEvent {
   if (!isRegisteredModelEventType(type))
     throw new CorruptEventError(type, schemaVersion, "unknown event type");
-  const result = dataSchemas[type].safeParse(data);
+  const lifted = upcast(type, schemaVersion, data);
+  if (!lifted.ok) throw new CorruptEventError(type, schemaVersion, lifted.reason);
+  const result = dataSchemas[type].safeParse(lifted.payload);
   if (!result.success) throw new CorruptEventError(type, schemaVersion, result.error.message);
   return { type, data: result.data } as RegisteredModelEvent;
 }

@@ -1,7 +1,7 @@
 // Events of a registered model's stream. One stream per model holds the model's events and its
 // versions' events, so rules spanning versions (archiving the other Production versions) are decided
-// atomically. Payloads are versioned; a field added later must be optional with a default so that old
-// events still replay (see eventSchemas.ts).
+// atomically. Payloads are versioned: a change of shape bumps the type's version below and adds the
+// step that lifts the previous version to it (upcasters.ts), so old events still replay.
 
 import type { ArtifactRole } from "../artifacts.ts";
 import type { Finding, Producer, Signature, SignatureSource, Verdict } from "../inspection.ts";
@@ -193,7 +193,7 @@ export type RegisteredModelEvent =
 
 export type RegisteredModelEventType = RegisteredModelEvent["type"];
 
-/** Current payload schema version of each event type; bump it when a payload changes shape. */
+/** Current payload schema version of each event type; bump it (and add its upcaster) when a payload changes shape. */
 export const EVENT_SCHEMA_VERSIONS: Record<RegisteredModelEventType, number> = {
   RegisteredModelCreated: 2,
   RegisteredModelRenamed: 1,
@@ -206,17 +206,17 @@ export const EVENT_SCHEMA_VERSIONS: Record<RegisteredModelEventType, number> = {
   RegisteredModelAliasDeleted: 1,
   ModelPermissionGranted: 1,
   ModelPermissionRevoked: 1,
-  ModelVersionCreated: 1,
+  ModelVersionCreated: 2,
   ModelVersionDescriptionUpdated: 1,
   ModelVersionTagSet: 1,
   ModelVersionTagDeleted: 1,
   ModelVersionMetricsLogged: 1,
-  ModelVersionStageTransitioned: 1,
-  ModelVersionDeleted: 1,
+  ModelVersionStageTransitioned: 2,
+  ModelVersionDeleted: 2,
   ModelVersionRestored: 1,
   ModelVersionArtifactAdded: 1,
   ModelVersionFinalized: 1,
-  ModelVersionRegistrationFailed: 1,
+  ModelVersionRegistrationFailed: 2,
   ModelVersionArtifactInspected: 1,
   ModelVersionSignatureSet: 1,
   ModelVersionSafetyOverridden: 1,

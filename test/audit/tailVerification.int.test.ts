@@ -1,0 +1,84 @@
+// Subscriptions tail the log by position. An event inserted behind the registry's back must never
+// reach a subscriber (a serving system would act on a forged promotion): the tailer checks each
+// event's chain link and its model's projection, skips what does not hold, and reports it.
+import BetterSqlite3 from "better-sqlite3";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DatabaseConfig } from "../../src/config.ts";
+import type { IntegrityError } from "../../src/domain/errors.ts";
+import { readAll } from "../../src/store/eventStore.ts";
+import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
+import { openTestDatabase, providers } from "../support/databases.ts";
+
+async function rawInsert(config: DatabaseConfig, streamId: string, revision: number, hash: string) {
+  const params = [streamId, revision, JSON.stringify({ key: "forged", value: "1" }), hash];
+  if (config.provider === "sqlite") {
+    const db = new BetterSqlite3(config.file, { timeout: 10_000 });
+    try {
+      db.prepare(
+        `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
+         VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'mallory', '2020-01-01T00:00:00.000+00:00', ?)`,
+      ).run(...params);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: config.url });
+  await client.connect();
+  try {
+    await client.query(
+      `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
+       VALUES ($1, $2, 'RegisteredModelTagSet', 1, $3, 'mallory', now(), $4)`,
+      params,
+    );
+  } finally {
+    await client.end();
+  }
+}
+
+describe.each(await providers())("the subscription tailer on %s", (provider) => {
+  let t: Awaited<ReturnType<typeof openTestDatabase>>;
+  beforeAll(async () => {
+    t = await openTestDatabase(provider);
+  });
+  afterAll(async () => t?.close());
+
+  it("hands out the registry's events and skips, and reports, those inserted behind its back", async () => {
+    const deps = commandDeps(t.db);
+    await createModelNamed(deps, "m-good", "good");
+    await createModelNamed(deps, "m-bad", "bad");
+    const start = (await readAll(t.db, 0, 1000)).at(-1)!.position;
+
+    await rawInsert(t.config, "m-bad", 2, "0".repeat(64));
+    await run(deps, live("good"), { type: "SetRegisteredModelTag", data: { key: "k", value: "v" } });
+
+    const reported: IntegrityError[] = [];
+    const events = await readAll(t.db, start, 1000, (e) => reported.push(e));
+    expect(events.map((e) => [e.streamId, e.type])).toEqual([["m-good", "RegisteredModelTagSet"]]);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toMatchObject({
+      streamId: "m-bad",
+      revision: 2,
+      reason: expect.stringMatching(/does not match/),
+    });
+  });
+
+  it("reads past a full page of skipped events instead of taking it for the end of the log", async () => {
+    const deps = commandDeps(t.db);
+    await createModelNamed(deps, "m-flood", "flood");
+    const start = (await readAll(t.db, 0, 1000)).at(-1)!.position;
+    // Revisions far beyond the stream's head: each fails its chain link.
+    for (let revision = 10; revision < 15; revision++)
+      await rawInsert(t.config, "m-flood", revision, "1".repeat(64));
+    await run(deps, live("good"), {
+      type: "SetRegisteredModelTag",
+      data: { key: "k", value: "after-flood" },
+    });
+
+    const reported: IntegrityError[] = [];
+    const events = await readAll(t.db, start, 2, (e) => reported.push(e));
+    expect(events.map((e) => e.data)).toEqual([{ key: "k", value: "after-flood" }]);
+    expect(reported.map((e) => e.revision)).toEqual([10, 11, 12, 13, 14]);
+  });
+});
