@@ -400,3 +400,56 @@ describe("a damaged backup is refused with what is wrong, and nothing is written
     }
   });
 });
+
+describe("a registry whose log was written by an older release (test/fixtures/logs)", () => {
+  const FIXTURE = new URL("../fixtures/logs/registro-26d93f9.db", import.meta.url).pathname;
+
+  it(
+    "backs up once migrated, and restores into every provider with old payloads intact",
+    { timeout: 60_000 },
+    async () => {
+      const work = tempDir("old-log");
+      try {
+        const source: DatabaseConfig = { provider: "sqlite", file: path.join(work, "registro.db") };
+        cpSync(FIXTURE, source.file);
+        await migrate(source);
+        const dir = path.join(work, "backup");
+        const summary = await backup({ database: source, blobDir: path.join(work, "blobs"), to: dir });
+        expect(summary.events).toBeGreaterThanOrEqual(20);
+        const db = openDatabase(source);
+        let expected: Awaited<ReturnType<typeof dumpAll>>;
+        let lines: string;
+        try {
+          expected = await dumpAll(db.reader);
+          lines = await allEventLines(db, summary.position);
+        } finally {
+          await db.close();
+        }
+        for (const target of PROVIDERS) {
+          const database = await createTestDatabase(target);
+          try {
+            await restore({
+              from: dir,
+              database: database.config,
+              blobDir: path.join(work, `blobs-${target}`),
+            });
+            const restored = openDatabase(database.config);
+            try {
+              expect(await dumpAll(restored.reader), target).toEqual(expected);
+              // Old schema versions are restored as they were written: the chain covers them.
+              expect(canonicalLines(await allEventLines(restored, 2 ** 31 - 1))).toEqual(
+                canonicalLines(lines),
+              );
+            } finally {
+              await restored.close();
+            }
+          } finally {
+            await database.destroy();
+          }
+        }
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    },
+  );
+});
