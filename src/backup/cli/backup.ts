@@ -30,7 +30,7 @@ export async function runBackup(
     const summary = await backup({ database: config.database, blobDir: config.artifacts.dir, to });
     const elapsed = Math.round(performance.now() - started);
     print(
-      `Backed up ${summary.events} events of ${summary.streams} streams up to log position ${summary.position}, ` +
+      `Backed up ${summary.events} events of ${summary.streams} stream${summary.streams === 1 ? "" : "s"} up to log position ${summary.position}, ` +
         `and ${summary.blobs} artifact blobs (${formatBytes(summary.blobBytes)}), to ${summary.dir} in ${elapsed} ms`,
     );
     print(

@@ -31,7 +31,7 @@ export async function runRestore(
     const elapsed = Math.round(performance.now() - started);
     const target = config.database.provider === "sqlite" ? `SQLite ${config.database.file}` : "PostgreSQL";
     print(
-      `Restored ${summary.events} events of ${summary.streams} streams up to log position ${summary.position}, ` +
+      `Restored ${summary.events} events of ${summary.streams} stream${summary.streams === 1 ? "" : "s"} up to log position ${summary.position}, ` +
         `and ${summary.blobs} artifact blobs, into ${target} in ${elapsed} ms; projections rebuilt`,
     );
     return 0;
