@@ -10,6 +10,7 @@ import { benchAccess } from "./access.ts";
 import { benchAsOf } from "./asOf.ts";
 import { benchAudit } from "./audit.ts";
 import { benchArtifacts } from "./artifacts.ts";
+import { benchBackup } from "./backup.ts";
 import { benchChain } from "./chain.ts";
 import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
@@ -39,6 +40,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   chain: () => benchChain(),
   "as-of": () => benchAsOf(),
   "audit-verify": () => benchAuditVerify(),
+  backup: () => benchBackup(),
 };
 
 const wanted = process.argv.slice(2);

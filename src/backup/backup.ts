@@ -1,0 +1,297 @@
+// An online backup: every event up to one log position (read in one snapshot, see ./snapshot.ts,
+// while the registry keeps writing), the artifact blobs those events reference, the tokens'
+// last-used times, and a manifest that makes the folder self-checking (./manifest.ts). The folder
+// is assembled under a temporary name beside the target and renamed into place last, so a crash
+// never leaves something that looks like a finished backup.
+import { createHash, randomUUID } from "node:crypto";
+import { createWriteStream, existsSync } from "node:fs";
+import { mkdir, open, readdir, rename, rm, rmdir } from "node:fs/promises";
+import { once } from "node:events";
+import path from "node:path";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
+import { BlobNotFoundError } from "../artifacts/errors.ts";
+import type { DatabaseConfig } from "../config.ts";
+import { CorruptEventError } from "../domain/registeredModel/eventSchemas.ts";
+import { listMigrations } from "../db/migrate.ts";
+import { rowDate, rowInt } from "../db/sql.ts";
+import type { SqlTx } from "../db/sql.ts";
+import { chainedFromSqlRow } from "../store/eventStore.ts";
+import type { ChainSqlRow } from "../store/eventStore.ts";
+import { StreamHeads, eventLine, referencedBlob } from "./eventLines.ts";
+import type { BackedUpEvent } from "./eventLines.ts";
+import {
+  BACKUP_FORMAT,
+  BLOBS_DIR,
+  EVENTS_FILE,
+  TOKEN_USAGE_FILE,
+  blobFile,
+  writeManifest,
+} from "./manifest.ts";
+import type { FileEntry } from "./manifest.ts";
+import { openSnapshot } from "./snapshot.ts";
+
+/** A backup that was not taken, and why; nothing was left behind. */
+export class BackupRefusedError extends Error {
+  override name = "BackupRefusedError";
+}
+
+export interface BackupOptions {
+  readonly database: DatabaseConfig;
+  /** Root of the source's blob store. */
+  readonly blobDir: string;
+  /** The backup folder to create: it must not exist, or be empty. */
+  readonly to: string;
+  /** Events read per query (keyset pages). */
+  readonly pageSize?: number;
+  /** Called after each page of events is written (tests use it to interleave writes). */
+  readonly onPage?: (position: number) => Promise<void> | void;
+}
+
+export interface BackupSummary {
+  readonly dir: string;
+  readonly position: number;
+  readonly events: number;
+  readonly streams: number;
+  readonly blobs: number;
+  /** Bytes of blobs copied. */
+  readonly blobBytes: number;
+  /** sha256 of manifest.json: keep it elsewhere to detect a backup rewritten as a whole. */
+  readonly manifestSha256: string;
+}
+
+const EVENT_COLUMNS =
+  "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
+
+/** Hashes and counts what passes through, for the manifest's file entries. */
+class Digest {
+  private readonly hash = createHash("sha256");
+  size = 0;
+  update(chunk: Buffer | string): void {
+    const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+    this.hash.update(bytes);
+    this.size += bytes.length;
+  }
+  entry(): FileEntry {
+    return { sha256: this.hash.digest("hex"), size: this.size };
+  }
+}
+
+/** A file written line by line with backpressure, hashed on the way, fsynced on close. */
+async function writeLines(file: string, lines: Iterable<string> | AsyncIterable<string>): Promise<FileEntry> {
+  const digest = new Digest();
+  const out = createWriteStream(file, { flags: "wx", flush: true });
+  try {
+    for await (const text of lines) {
+      digest.update(text);
+      if (!out.write(text)) await once(out, "drain");
+    }
+    out.end();
+    await once(out, "finish");
+  } finally {
+    out.destroy();
+  }
+  return digest.entry();
+}
+
+/** The migration the source stands at; refuses a source this Registro's schema does not match. */
+async function sourceMigration(tx: SqlTx, provider: DatabaseConfig["provider"]): Promise<string> {
+  const rows = await tx.query<{ migration_name: string }>(
+    `SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+  );
+  const applied = new Set(rows.map((r) => r.migration_name));
+  const known = listMigrations(provider).map((m) => m.name);
+  const missing = known.filter((name) => !applied.has(name));
+  if (missing.length > 0)
+    throw new BackupRefusedError(
+      `the source database is not fully migrated (missing ${missing.join(", ")}): start this version of Registro on it once, then back up`,
+    );
+  const unknown = [...applied].filter((name) => !known.includes(name));
+  if (unknown.length > 0)
+    throw new BackupRefusedError(
+      `the source database was migrated by a newer Registro (${unknown.join(", ")}): back up with that version`,
+    );
+  return known.at(-1) ?? "";
+}
+
+async function prepareTarget(to: string): Promise<{ target: string; temp: string; replaceEmpty: boolean }> {
+  const target = path.resolve(to);
+  let replaceEmpty = false;
+  try {
+    const entries = await readdir(target);
+    if (entries.length > 0)
+      throw new BackupRefusedError(
+        `${target} is not empty: a backup is only written to a new or empty folder`,
+      );
+    replaceEmpty = true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR") throw new BackupRefusedError(`${target} is a file, not a folder`);
+    if (code !== "ENOENT") throw error;
+  }
+  await mkdir(path.dirname(target), { recursive: true });
+  const temp = path.join(path.dirname(target), `.${path.basename(target)}.partial-${randomUUID()}`);
+  await mkdir(path.join(temp, BLOBS_DIR), { recursive: true });
+  return { target, temp, replaceEmpty };
+}
+
+async function fsyncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Copies one blob out of the store, hashing while copying; a damaged or missing source is refused. */
+async function copyBlob(
+  store: FsBlobStore,
+  sha256: string,
+  where: string,
+  target: string,
+): Promise<FileEntry> {
+  let source;
+  try {
+    source = await store.open(sha256);
+  } catch (error) {
+    if (error instanceof BlobNotFoundError)
+      throw new BackupRefusedError(
+        `artifact blob ${sha256} (${where}) is missing from the blob store ${store.root}: run npm run verify, then upload the identical file again`,
+      );
+    throw error;
+  }
+  const digest = new Digest();
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      digest.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  await pipeline(source, meter, createWriteStream(target, { flags: "wx", flush: true }));
+  const entry = digest.entry();
+  if (entry.sha256 !== sha256)
+    throw new BackupRefusedError(
+      `artifact blob ${sha256} (${where}) is damaged in the blob store ${store.root}: its ${entry.size} bytes hash to ${entry.sha256}. Run npm run verify, then upload the identical file again`,
+    );
+  return entry;
+}
+
+export async function backup(options: BackupOptions): Promise<BackupSummary> {
+  const pageSize = options.pageSize ?? 1000;
+  if (options.database.provider === "sqlite" && !existsSync(options.database.file))
+    throw new BackupRefusedError(
+      `there is no database at ${options.database.file}: check DATA_DIR or DATABASE_URL`,
+    );
+  const { target, temp, replaceEmpty } = await prepareTarget(options.to);
+  const store = new FsBlobStore(options.blobDir);
+  try {
+    const files: Record<string, FileEntry> = {};
+    const heads = new StreamHeads();
+    const blobs = new Map<string, string>();
+    let events = 0;
+    let position = 0;
+    let migration: string;
+    const snapshot = await openSnapshot(options.database);
+    try {
+      migration = await sourceMigration(snapshot.tx, options.database.provider);
+      // The first read of the snapshot: from here on, nothing committed later is visible.
+      const [top] = await snapshot.tx.query<{ p: number | string }>(
+        "SELECT COALESCE(MAX(position), 0) AS p FROM events",
+      );
+      position = rowInt(top?.p ?? 0);
+      const tx = snapshot.tx;
+      async function* lines(): AsyncGenerator<string> {
+        let after = 0;
+        while (after < position) {
+          const rows = await tx.query<ChainSqlRow>(
+            `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
+            [after, position, pageSize],
+          );
+          if (rows.length === 0) break;
+          let page = "";
+          for (const row of rows) {
+            const event = chainedFromSqlRow(row) as BackedUpEvent;
+            // A backup that restore would refuse is no backup: the log is checked as it is copied.
+            const broken = heads.next(event);
+            if (broken !== null)
+              throw new BackupRefusedError(`the source's event log does not verify: ${broken}`);
+            let blob: ReturnType<typeof referencedBlob>;
+            try {
+              blob = referencedBlob(event);
+            } catch (error) {
+              if (error instanceof CorruptEventError)
+                throw new BackupRefusedError(
+                  `the source's event at log position ${event.position} (stream ${event.streamId}) is unreadable: ${error.message}`,
+                );
+              throw error;
+            }
+            if (blob && !blobs.has(blob.sha256)) blobs.set(blob.sha256, blob.where);
+            page += eventLine(event);
+            events += 1;
+          }
+          yield page;
+          after = heads.position;
+          await options.onPage?.(after);
+        }
+      }
+      files[EVENTS_FILE] = await writeLines(path.join(temp, EVENTS_FILE), lines());
+      if (heads.position !== position)
+        throw new BackupRefusedError(
+          `the source's event log ends at position ${heads.position}, not at its highest position ${position}`,
+        );
+      // Not derived from events (../access/lastUsed.ts), so copied as is, from the same snapshot.
+      const usage = await tx.query<{ id: string; last_used_at: unknown }>(
+        "SELECT id, last_used_at FROM api_tokens WHERE last_used_at IS NOT NULL ORDER BY id",
+      );
+      files[TOKEN_USAGE_FILE] = await writeLines(
+        path.join(temp, TOKEN_USAGE_FILE),
+        usage.map(
+          (row) => `${JSON.stringify({ id: row.id, lastUsedAt: rowDate(row.last_used_at).toISOString() })}\n`,
+        ),
+      );
+    } finally {
+      // Blobs are immutable and named by content: they need no snapshot, and a long-open read
+      // transaction holds back SQLite checkpoints and PostgreSQL vacuum.
+      await snapshot.close();
+    }
+    let blobBytes = 0;
+    for (const sha256 of [...blobs.keys()].sort()) {
+      const entry = await copyBlob(store, sha256, blobs.get(sha256) ?? "", path.join(temp, blobFile(sha256)));
+      files[blobFile(sha256)] = entry;
+      blobBytes += entry.size;
+    }
+    await fsyncDirectory(path.join(temp, BLOBS_DIR));
+    const manifestSha256 = await writeManifest(temp, {
+      format: BACKUP_FORMAT,
+      createdAt: new Date().toISOString(),
+      source: { provider: options.database.provider, migration },
+      position,
+      events,
+      streams: heads.heads.size,
+      files,
+      heads: Object.fromEntries(
+        [...heads.heads].map(([streamId, head]) => [streamId, { revision: head.revision, hash: head.hash }]),
+      ),
+    });
+    await fsyncDirectory(temp);
+    if (replaceEmpty) await rmdir(target);
+    await rename(temp, target);
+    await fsyncDirectory(path.dirname(target));
+    return {
+      dir: target,
+      position,
+      events,
+      streams: heads.heads.size,
+      blobs: blobs.size,
+      blobBytes,
+      manifestSha256,
+    };
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  } finally {
+    await store.close();
+  }
+}

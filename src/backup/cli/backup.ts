@@ -1,0 +1,49 @@
+// `npm run backup -- --to DIR`: an online backup of the registry configured by the environment
+// (DATA_DIR, DATABASE_URL, ARTIFACT_DIR), taken while it keeps serving (docs/backup.md).
+import { Command, CommanderError } from "commander";
+import { runAsMain } from "../../cli/runAsMain.ts";
+import { loadConfig } from "../../config.ts";
+import { formatBytes } from "../../artifacts/units.ts";
+import { BackupRefusedError, backup } from "../backup.ts";
+
+export async function runBackup(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  print: (line: string) => void,
+): Promise<number> {
+  const program = new Command("backup")
+    .description(
+      "Write a consistent backup (events up to one position, their blobs, a manifest) to a new folder while the registry keeps running. Configured by the environment like the server (DATA_DIR, DATABASE_URL, ARTIFACT_DIR).",
+    )
+    .requiredOption("--to <dir>", "the backup folder to create (must not exist, or be empty)")
+    .exitOverride();
+  try {
+    program.parse([...argv], { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  const { to } = program.opts<{ to: string }>();
+  const config = loadConfig(env);
+  const started = performance.now();
+  try {
+    const summary = await backup({ database: config.database, blobDir: config.artifacts.dir, to });
+    const elapsed = Math.round(performance.now() - started);
+    print(
+      `Backed up ${summary.events} events of ${summary.streams} stream${summary.streams === 1 ? "" : "s"} up to log position ${summary.position}, ` +
+        `and ${summary.blobs} artifact blobs (${formatBytes(summary.blobBytes)}), to ${summary.dir} in ${elapsed} ms`,
+    );
+    print(
+      `manifest.json sha256 ${summary.manifestSha256} (keep it apart from the backup to detect a rewritten one)`,
+    );
+    return 0;
+  } catch (error) {
+    if (error instanceof BackupRefusedError) {
+      print(`backup refused: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+runAsMain(import.meta.url, runBackup);

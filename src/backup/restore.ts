@@ -1,0 +1,389 @@
+// Restores a backup folder (./backup.ts) into an empty database of either provider. Nothing is
+// written before the whole backup has been verified: the manifest, every file's size and sha256,
+// every event line, the chain of every stream up to the head the manifest records, and every blob.
+// Then the blobs are copied into the target's blob store (unreferenced until the events commit, so
+// garbage collection reclaims them if the restore fails), and the events, with their original
+// positions and hashes, the rebuilt projections and the tokens' last-used times are written in ONE
+// write transaction: a restore that fails at any point leaves the database without a single event.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import pg from "pg";
+import { z } from "zod";
+import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
+import type { DatabaseConfig } from "../config.ts";
+import { openDatabase } from "../db/database.ts";
+import type { Database, Db, Tx } from "../db/database.ts";
+import { listMigrations, prepareSchema } from "../db/migrate.ts";
+import { PostgresTx, pgTypes, placeholders, rowInt } from "../db/sql.ts";
+import type { SqlValue } from "../db/sql.ts";
+import { CorruptEventError } from "../domain/registeredModel/eventSchemas.ts";
+import { rebuildProjections } from "../projections/rebuild.ts";
+import type { RebuildSummary } from "../projections/rebuild.ts";
+import { StreamHeads, parseEventLine, referencedBlob } from "./eventLines.ts";
+import type { BackedUpEvent } from "./eventLines.ts";
+import {
+  BLOBS_DIR,
+  DamagedBackupError,
+  EVENTS_FILE,
+  TOKEN_USAGE_FILE,
+  blobFile,
+  readManifest,
+} from "./manifest.ts";
+import type { FileEntry, Manifest } from "./manifest.ts";
+
+/** The target cannot take the backup (it is not empty, or too old for it); nothing was written. */
+export class RestoreRefusedError extends Error {
+  override name = "RestoreRefusedError";
+}
+
+export interface RestoreOptions {
+  readonly from: string;
+  /** The target database: it must hold no events. It is migrated first if needed. */
+  readonly database: DatabaseConfig;
+  /** Root of the target's blob store. */
+  readonly blobDir: string;
+  /** Events per INSERT statement. */
+  readonly batchSize?: number;
+}
+
+export interface RestoreSummary {
+  readonly position: number;
+  readonly events: number;
+  readonly streams: number;
+  readonly blobs: number;
+  readonly projections: RebuildSummary;
+}
+
+/** Lines of a file, numbered from 1, with the sha256 and size of the bytes they came from. */
+async function* numberedLines(
+  file: string,
+  digest: { hash: ReturnType<typeof createHash>; size: number },
+): AsyncGenerator<{ line: number; text: string }> {
+  const meter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      digest.hash.update(chunk);
+      digest.size += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  const reader = createInterface({ input: createReadStream(file).pipe(meter), crlfDelay: Infinity });
+  let line = 0;
+  for await (const text of reader) {
+    line += 1;
+    yield { line, text };
+  }
+}
+
+const newDigest = () => ({ hash: createHash("sha256"), size: 0 });
+
+function checkFileEntry(name: string, expected: FileEntry, found: { sha256: string; size: number }): void {
+  if (found.size !== expected.size)
+    throw new DamagedBackupError(
+      `${name} is ${found.size} bytes, the manifest says ${expected.size}: truncated or altered`,
+    );
+  if (found.sha256 !== expected.sha256)
+    throw new DamagedBackupError(
+      `${name} has sha256 ${found.sha256}, the manifest says ${expected.sha256}: altered after the backup`,
+    );
+}
+
+async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
+  const digest = newDigest();
+  await pipeline(createReadStream(file), async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) {
+      digest.hash.update(chunk);
+      digest.size += chunk.length;
+    }
+  });
+  return { sha256: digest.hash.digest("hex"), size: digest.size };
+}
+
+/** Every file is listed in the manifest and every listed file is there. */
+async function checkListing(dir: string, manifest: Manifest): Promise<void> {
+  const found = new Set<string>();
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.name === "manifest.json") continue;
+    if (entry.isDirectory() && entry.name === BLOBS_DIR) {
+      for (const blob of await readdir(path.join(dir, BLOBS_DIR))) found.add(blobFile(blob));
+    } else found.add(entry.name);
+  }
+  for (const name of Object.keys(manifest.files))
+    if (!found.has(name)) throw new DamagedBackupError(`${name} is missing from the backup`);
+  for (const name of found)
+    if (!Object.hasOwn(manifest.files, name))
+      throw new DamagedBackupError(`${name} is not listed in the manifest`);
+  for (const name of [EVENTS_FILE, TOKEN_USAGE_FILE])
+    if (!Object.hasOwn(manifest.files, name))
+      throw new DamagedBackupError(`${name} is missing from the backup`);
+}
+
+/** Reads events.ndjson in order, handing each event to `each` with its line number; returns the file's size and sha256. */
+async function forEachEvent(
+  dir: string,
+  each: (event: BackedUpEvent, line: number) => Promise<void> | void,
+): Promise<{ sha256: string; size: number }> {
+  const digest = newDigest();
+  for await (const { line, text } of numberedLines(path.join(dir, EVENTS_FILE), digest)) {
+    const event = parseEventLine(text);
+    if (typeof event === "string") throw new DamagedBackupError(`${EVENTS_FILE} line ${line} ${event}`);
+    await each(event, line);
+  }
+  return { sha256: digest.hash.digest("hex"), size: digest.size };
+}
+
+/** The events file's bytes against the manifest's entry. */
+function checkEventsFile(manifest: Manifest, found: { sha256: string; size: number }): void {
+  const expected = manifest.files[EVENTS_FILE];
+  if (expected === undefined) throw new DamagedBackupError(`${EVENTS_FILE} is missing from the backup`);
+  checkFileEntry(EVENTS_FILE, expected, found);
+}
+
+/** The whole verification, before anything is written. Line-level findings come first: they say the most. */
+async function verifyBackup(dir: string, manifest: Manifest): Promise<void> {
+  await checkListing(dir, manifest);
+  const heads = new StreamHeads();
+  const referenced = new Map<string, string>();
+  let count = 0;
+  const eventsFile = await forEachEvent(dir, (event, line) => {
+    const at = `${EVENTS_FILE} line ${line}`;
+    if (event.position > manifest.position)
+      throw new DamagedBackupError(
+        `${at}: log position ${event.position} is after the backup's position ${manifest.position}`,
+      );
+    const broken = heads.next(event);
+    if (broken !== null) throw new DamagedBackupError(`${at}: ${broken}`);
+    let blob: ReturnType<typeof referencedBlob>;
+    try {
+      blob = referencedBlob(event);
+    } catch (error) {
+      if (error instanceof CorruptEventError) throw new DamagedBackupError(`${at}: ${error.message}`);
+      throw error;
+    }
+    if (blob && !referenced.has(blob.sha256)) referenced.set(blob.sha256, blob.where);
+    count += 1;
+  });
+  if (count !== manifest.events)
+    throw new DamagedBackupError(
+      `${EVENTS_FILE} holds ${count} events, the manifest says ${manifest.events}: lines were removed or added, or the file was cut short`,
+    );
+  if (count > 0 && heads.position !== manifest.position)
+    throw new DamagedBackupError(
+      `${EVENTS_FILE} ends at log position ${heads.position}, the manifest says ${manifest.position}`,
+    );
+  for (const [streamId, expected] of Object.entries(manifest.heads)) {
+    const head = heads.heads.get(streamId);
+    if (head === undefined)
+      throw new DamagedBackupError(
+        `stream ${streamId} is in the manifest but has no event in ${EVENTS_FILE}`,
+      );
+    if (head.revision !== expected.revision || head.hash !== expected.hash)
+      throw new DamagedBackupError(
+        `stream ${streamId} ends at revision ${head.revision} (hash ${head.hash}) in ${EVENTS_FILE}, the manifest says revision ${expected.revision} (hash ${expected.hash})`,
+      );
+  }
+  for (const streamId of heads.heads.keys())
+    if (!Object.hasOwn(manifest.heads, streamId))
+      throw new DamagedBackupError(`stream ${streamId} of ${EVENTS_FILE} is not in the manifest`);
+  if (heads.heads.size !== manifest.streams)
+    throw new DamagedBackupError(
+      `${EVENTS_FILE} holds ${heads.heads.size} streams, the manifest says ${manifest.streams}`,
+    );
+  checkEventsFile(manifest, eventsFile);
+  for (const [sha256, where] of referenced)
+    if (!Object.hasOwn(manifest.files, blobFile(sha256)))
+      throw new DamagedBackupError(`${blobFile(sha256)} (${where}) is missing from the backup`);
+  for (const [name, expected] of Object.entries(manifest.files)) {
+    if (name === EVENTS_FILE) continue;
+    const found = await hashFile(path.join(dir, name));
+    if (name.startsWith(`${BLOBS_DIR}/`) && found.sha256 !== name.slice(BLOBS_DIR.length + 1))
+      throw new DamagedBackupError(
+        `${name} is damaged: its ${found.size} bytes hash to ${found.sha256}${referenced.has(name.slice(BLOBS_DIR.length + 1)) ? ` (${referenced.get(name.slice(BLOBS_DIR.length + 1))})` : ""}`,
+      );
+    checkFileEntry(name, expected, found);
+  }
+}
+
+const tokenUsageLine = z.strictObject({ id: z.string().min(1), lastUsedAt: z.iso.datetime() });
+
+async function readTokenUsage(dir: string): Promise<{ id: string; lastUsedAt: Date }[]> {
+  const usage: { id: string; lastUsedAt: Date }[] = [];
+  for await (const { line, text } of numberedLines(path.join(dir, TOKEN_USAGE_FILE), newDigest())) {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+    const parsed = tokenUsageLine.safeParse(json);
+    if (!parsed.success)
+      throw new DamagedBackupError(`${TOKEN_USAGE_FILE} line ${line} is not a token's last use`);
+    usage.push({ id: parsed.data.id, lastUsedAt: new Date(parsed.data.lastUsedAt) });
+  }
+  return usage;
+}
+
+/**
+ * The target as the projection rebuild sees it during a restore: its "write transaction" is the
+ * restore's own, so the rebuilt projections commit (or roll back) with the events. Anything else the
+ * rebuild might reach for would read outside that transaction, and fails loudly instead.
+ */
+function withinTransaction(db: Database, tx: Tx): Database {
+  const outside = (what: string): never => {
+    throw new Error(
+      `restore: the projection rebuild used ${what}, which cannot see the restore's transaction`,
+    );
+  };
+  return {
+    provider: db.provider,
+    get reader(): Db {
+      return outside("the Prisma reader");
+    },
+    get pgPool() {
+      return outside("the pg pool");
+    },
+    write: (work) => work(tx),
+    query: () =>
+      Promise.reject(
+        new Error("restore: the projection rebuild used Database.query outside its transaction"),
+      ),
+    close: () => Promise.resolve(),
+  };
+}
+
+const INSERT_COLUMNS =
+  "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
+
+const insertValues = (e: BackedUpEvent): SqlValue[] => [
+  e.position,
+  e.streamId,
+  e.revision,
+  e.type,
+  e.schemaVersion,
+  JSON.stringify(e.data),
+  e.actor,
+  e.actorId,
+  e.actorKind,
+  e.actorCredential === null || e.actorCredential === undefined ? null : JSON.stringify(e.actorCredential),
+  e.occurredAt,
+  e.correlationId,
+  e.causationId,
+  e.hash,
+];
+
+async function insertEvents(tx: Tx, events: readonly BackedUpEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  const rows = events.map(() => `(${placeholders(14)})`).join(", ");
+  await tx.execute(`INSERT INTO events (${INSERT_COLUMNS}) VALUES ${rows}`, events.flatMap(insertValues));
+}
+
+async function eventCount(tx: Tx): Promise<number> {
+  const [row] = await tx.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM events");
+  return rowInt(row?.n ?? 0);
+}
+
+/**
+ * Moves PostgreSQL's position sequence past the restored log, so the next append continues it. setval
+ * needs UPDATE on the sequence, which the application role of docs/audit.md does not hold: with
+ * DATABASE_OWNER_URL the owner moves it, before the events are written (setval is not transactional
+ * anyway; a failed restore leaves a sequence that merely skips numbers).
+ */
+async function movePositionSequence(tx: Tx, position: number): Promise<void> {
+  if (position === 0) return;
+  try {
+    await tx.query("SELECT setval(pg_get_serial_sequence('events', 'position'), ?)", [position]);
+  } catch (error) {
+    if ((error as { code?: unknown }).code === INSUFFICIENT_PRIVILEGE)
+      throw new RestoreRefusedError(
+        "DATABASE_URL's role may not move the event position sequence: set DATABASE_OWNER_URL to the role that owns the tables (docs/audit.md) and restore again",
+      );
+    throw error;
+  }
+}
+
+const INSUFFICIENT_PRIVILEGE = "42501";
+
+const refuseNonEmpty = (n: number) =>
+  new RestoreRefusedError(
+    `the target database holds ${n} events: a backup is only restored into an empty database (a new DATA_DIR or a new PostgreSQL database, before any server has used it)`,
+  );
+
+export async function restore(options: RestoreOptions): Promise<RestoreSummary> {
+  const dir = path.resolve(options.from);
+  const info = await stat(dir).catch(() => null);
+  if (info === null || !info.isDirectory()) throw new DamagedBackupError(`${dir} is not a folder`);
+  const manifest = await readManifest(dir);
+  const known = listMigrations(options.database.provider).map((m) => m.name);
+  if (!known.includes(manifest.source.migration))
+    throw new RestoreRefusedError(
+      `the backup was made by a newer Registro (schema migration ${manifest.source.migration}): restore it with that version or later`,
+    );
+  await verifyBackup(dir, manifest);
+  const tokenUsage = await readTokenUsage(dir);
+
+  await prepareSchema(options.database);
+  const db = openDatabase(options.database);
+  const store = new FsBlobStore(options.blobDir);
+  try {
+    const before = await db.write(eventCount);
+    if (before > 0) throw refuseNonEmpty(before);
+    const blobs = Object.keys(manifest.files).filter((name) => name.startsWith(`${BLOBS_DIR}/`));
+    for (const name of blobs)
+      await store.put(createReadStream(path.join(dir, name)), {
+        expectedSha256: name.slice(BLOBS_DIR.length + 1),
+      });
+    if (options.database.provider === "postgresql" && options.database.ownerUrl !== undefined) {
+      const owner = new pg.Client({ connectionString: options.database.ownerUrl });
+      await owner.connect();
+      try {
+        await movePositionSequence(
+          new PostgresTx(owner as unknown as pg.PoolClient, pgTypes(pg.types)),
+          manifest.position,
+        );
+      } finally {
+        await owner.end();
+      }
+    }
+    const batchSize = options.batchSize ?? 200;
+    const projections = await db.write(async (tx) => {
+      // Checked again under the write lock: a server started meanwhile may have written.
+      const n = await eventCount(tx);
+      if (n > 0) throw refuseNonEmpty(n);
+      let batch: BackedUpEvent[] = [];
+      // Read again, and checked against the manifest again, so a file changed since the verification
+      // fails this transaction instead of slipping in.
+      const heads = new StreamHeads();
+      const eventsFile = await forEachEvent(dir, async (event, line) => {
+        const broken = heads.next(event);
+        if (broken !== null) throw new DamagedBackupError(`${EVENTS_FILE} line ${line}: ${broken}`);
+        batch.push(event);
+        if (batch.length >= batchSize) {
+          await insertEvents(tx, batch);
+          batch = [];
+        }
+      });
+      await insertEvents(tx, batch);
+      checkEventsFile(manifest, eventsFile);
+      if (options.database.provider === "postgresql" && options.database.ownerUrl === undefined)
+        await movePositionSequence(tx, manifest.position);
+      const rebuilt = await rebuildProjections(withinTransaction(db, tx));
+      for (const { id, lastUsedAt } of tokenUsage)
+        await tx.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [lastUsedAt, id]);
+      return rebuilt;
+    });
+    return {
+      position: manifest.position,
+      events: manifest.events,
+      streams: manifest.streams,
+      blobs: blobs.length,
+      projections,
+    };
+  } finally {
+    await store.close();
+    await db.close();
+  }
+}
