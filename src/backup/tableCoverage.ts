@@ -18,5 +18,7 @@ export const TABLE_COVERAGE = {
     "rebuilt from the log, except last_used_at (written by src/access/lastUsed.ts, not by events): copied (token-usage.ndjson)",
   model_state_snapshots:
     "not copied: as-of read snapshots, derived from the log, written lazily and checked on use (src/store/modelSnapshots.ts)",
+  audit_checkpoints:
+    "copied: the signed checkpoints at or before the backup position (checkpoints.ndjson), verified and restored with their signatures",
   _prisma_migrations: "not copied: restore migrates the target with its own migrations",
 } as const satisfies Record<string, string>;

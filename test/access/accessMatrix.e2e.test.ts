@@ -138,6 +138,18 @@ const READ_GRANTS: Expectation = {
   admin: A,
   ssoMember: H,
 };
+/** Registry-wide audit records (the signed checkpoints): registry role AUDITOR or ADMIN. */
+const AUDIT_REGISTRY: Expectation = {
+  ...REFUSED,
+  readScopeToken: D,
+  viewer: D,
+  readGrantee: D,
+  editGrantee: D,
+  manageGrantee: D,
+  auditor: A,
+  admin: A,
+  ssoMember: D,
+};
 /** Registering a model: MEMBER or ADMIN, with the write scope. */
 const CREATE_MODEL: Expectation = {
   ...REFUSED,
@@ -427,6 +439,15 @@ const QUERIES: readonly QueryEntry[] = [
     document: `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
     variables: (t) => ({ ids: [t.modelNodeId, t.versionNodeId, t.eventNodeId] }),
     found: (data) => data.nodes.every((node: unknown) => node !== null),
+  },
+  {
+    key: "Query.auditCheckpoints",
+    field: "Query.auditCheckpoints",
+    expect: AUDIT_REGISTRY,
+    document: `{ auditCheckpoints(first: 5) { totalCount nodes { position root } } }`,
+    variables: () => ({}),
+    // The matrix's server may not have signed one yet: an answer at all is what is allowed.
+    found: (data) => Number.isInteger(data.auditCheckpoints.totalCount),
   },
   {
     key: "Query.principals",
