@@ -10,6 +10,7 @@ import { benchAccess } from "./access.ts";
 import { benchArtifacts } from "./artifacts.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
+import { benchRebuild } from "./rebuild.ts";
 import { benchSearch } from "./search.ts";
 import { benchSubscriptions } from "./subscriptions.ts";
 import type { Comparison, Figure } from "./support.ts";
@@ -31,6 +32,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   inspectionUpload: () => benchInspectionUpload(),
   search: () => benchSearch(),
   access: () => benchAccess(),
+  rebuild: () => benchRebuild(),
 };
 
 const wanted = process.argv.slice(2);

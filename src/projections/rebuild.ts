@@ -70,6 +70,12 @@ const TARGET_TRANSACTION_MS = 25;
 /** Catch-up rounds stop once a round had at most this many events; the swap applies the rest. */
 const SMALL_LAG = 500;
 const MAX_CATCH_UP_ROUNDS = 50;
+/**
+ * Replaying is CPU work; a server in the same process (tests, the bench, an embedding application)
+ * must still be answered meanwhile, so the replay hands the event loop back this often.
+ */
+const YIELD_EVERY_MS = 10;
+const yieldToEventLoop = () => new Promise((resolve) => setImmediate(resolve));
 
 /** The model log in (stream, revision) order up to a position: each stream is folded whole, once. */
 const MODEL_PAGE_SQL = `SELECT ${EVENT_COLUMNS} FROM events
@@ -201,8 +207,7 @@ class BatchWriter {
     this.onTransaction?.("fill", elapsed);
     const scaled = Math.round((count * TARGET_TRANSACTION_MS) / Math.max(elapsed, 1));
     this.limit = Math.min(50_000, Math.max(200, Math.round((this.limit + scaled) / 2)));
-    // Lets the server's queued work (in this process, in tests and the bench) run between batches.
-    await new Promise((resolve) => setImmediate(resolve));
+    await yieldToEventLoop();
   }
 }
 
@@ -225,9 +230,14 @@ async function fillModelStreams(
     await writer.add(folded);
   };
   let after: [string, number] = ["", 0];
+  let slice = performance.now();
   for (;;) {
     const rows = await connection.read<ChainSqlRow>(MODEL_PAGE_SQL, [...after, upTo, READ_PAGE]);
     for (const row of rows) {
+      if (performance.now() - slice > YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        slice = performance.now();
+      }
       if (views?.streamId !== row.stream_id) {
         await finishStream();
         views = emptyStreamViews(row.stream_id);
