@@ -50,7 +50,12 @@ type Event = { type: RegisteredModelEventType; data: unknown };
 function* modelHistory(modelId: string, next: () => number): Generator<Event> {
   yield {
     type: "RegisteredModelCreated",
-    data: { modelId, name: `model-${modelId}`, description: `bench model ${modelId}`, tags: { team: "risk" } },
+    data: {
+      modelId,
+      name: `model-${modelId}`,
+      description: `bench model ${modelId}`,
+      tags: { team: "risk" },
+    },
   };
   yield { type: "RegisteredModelTagSet", data: { key: "owner", value: `owner-${Math.floor(next() * 50)}` } };
   const versions = 5 + Math.floor(next() * 20);
@@ -70,8 +75,14 @@ function* modelHistory(modelId: string, next: () => number): Generator<Event> {
       },
     };
     stages.set(version, "None");
-    yield { type: "ModelVersionTagSet", data: { version, key: "reviewed", value: next() < 0.5 ? "yes" : "no" } };
-    yield { type: "ModelVersionMetricsLogged", data: { version, metrics: { latency_ms: round(5 + next() * 200, 1) } } };
+    yield {
+      type: "ModelVersionTagSet",
+      data: { version, key: "reviewed", value: next() < 0.5 ? "yes" : "no" },
+    };
+    yield {
+      type: "ModelVersionMetricsLogged",
+      data: { version, metrics: { latency_ms: round(5 + next() * 200, 1) } },
+    };
     const to = STAGES[Math.floor(next() * STAGES.length)]!;
     yield {
       type: "ModelVersionStageTransitioned",
@@ -187,7 +198,8 @@ export async function benchRebuild() {
     const plainFigure = figure(plain.events / plain.seconds, "events/s", 0);
     const verifier = new ChainVerifier();
     const verified = await timedRead(config.file, (rows) => {
-      for (const row of rows) if (verifier.next(chainedFromSqlRow(row)) !== null) throw new Error("broken chain");
+      for (const row of rows)
+        if (verifier.next(chainedFromSqlRow(row)) !== null) throw new Error("broken chain");
     });
     const verifiedFigure = figure(verified.events / verified.seconds, "events/s", 0);
     const parsed = await timedRead(config.file, (rows) => {
@@ -271,4 +283,5 @@ export async function benchRebuild() {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(JSON.stringify(await benchRebuild(), null, 2));
+if (import.meta.url === `file://${process.argv[1]}`)
+  console.log(JSON.stringify(await benchRebuild(), null, 2));
