@@ -98,7 +98,7 @@ function* modelHistory(modelId: string, next: () => number): Generator<Event> {
 }
 
 /** Writes `count` events raw into a migrated SQLite file, streams interleaved, with valid chain hashes. */
-function seed(file: string, count: number): { events: number; streams: number } {
+export function seed(file: string, count: number): { events: number; streams: number } {
   const db = new BetterSqlite3(file);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = OFF");
