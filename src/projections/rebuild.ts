@@ -11,9 +11,8 @@
 // or out-of-order event, or a payload that does not parse) is projected up to its last verified event
 // and reported; the rest of the log is rebuilt regardless.
 import { actorFromColumns } from "../access/actor.ts";
-import { ACCESS_STREAM_CATEGORIES } from "../access/rebuildAccessProjections.ts";
 import { parseAccessEvent } from "../access/domain/events.ts";
-import { projectAccessEvent } from "../access/projection.ts";
+import { ACCESS_STREAM_CATEGORIES, projectAccessEvent } from "../access/projection.ts";
 import { ChainVerifier } from "../audit/chainVerifier.ts";
 import type { ChainBreak, ChainedEvent } from "../audit/chainVerifier.ts";
 import type { DatabaseConfig } from "../config.ts";
