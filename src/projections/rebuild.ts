@@ -61,14 +61,15 @@ export interface RebuildOptions {
 const EVENT_COLUMNS =
   "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
 const READ_PAGE = 5000;
-const CATCH_UP_PAGE = 2000;
+/** Events per catch-up transaction: applied stream by stream like inline projection, so kept few. */
+const CATCH_UP_PAGE = 500;
 /** Rows per INSERT statement: 17 columns at most, far below either provider's parameter bound. */
 const INSERT_CHUNK = 50;
 /** A fill transaction aims at this duration, so writers of the running server wait at most about that. */
 const TARGET_TRANSACTION_MS = 25;
 /** Catch-up rounds stop once a round had at most this many events; the swap applies the rest. */
-const SMALL_LAG = 500;
-const MAX_CATCH_UP_ROUNDS = 50;
+const SMALL_LAG = 100;
+const MAX_CATCH_UP_ROUNDS = 1000;
 /**
  * Replaying is CPU work; a server in the same process (tests, the bench, an embedding application)
  * must still be answered meanwhile, so the replay hands the event loop back this often.
