@@ -80,6 +80,9 @@ class SqliteShadow implements ShadowConnection {
     this.writer.pragma("synchronous = NORMAL");
     // Dropping the live tables in the swap must not cascade or check references row by row.
     this.writer.pragma("foreign_keys = OFF");
+    // The shadow tables' indexes are written all over as streams arrive: with SQLite's default 2 MB
+    // page cache nearly every insert fetched its index pages again from the OS.
+    this.writer.pragma("cache_size = -262144");
     this.reader = new BetterSqlite3(file, { readonly: true, fileMustExist: true, timeout: 10_000 });
     this.tx = new SqliteTx(this.writer, new Map());
     this.readTx = new SqliteTx(this.reader, new Map());
