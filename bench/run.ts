@@ -15,6 +15,7 @@ import { benchChain } from "./chain.ts";
 import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
+import { benchRebuild } from "./rebuild.ts";
 import { benchSearch } from "./search.ts";
 import { benchSubscriptions } from "./subscriptions.ts";
 import type { Comparison, Figure } from "./support.ts";
@@ -41,6 +42,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   "as-of": () => benchAsOf(),
   "audit-verify": () => benchAuditVerify(),
   backup: () => benchBackup(),
+  rebuild: () => benchRebuild(),
 };
 
 const wanted = process.argv.slice(2);

@@ -118,5 +118,8 @@ export async function projectAccessEvent(tx: Tx, e: RecordedAccessEvent): Promis
   }
 }
 
-/** The projection tables, children first (the rebuild clears them before replaying). */
+/** The projection tables, children first (the rebuild replaces them with tables it filled). */
 export const ACCESS_TABLES = ["api_tokens", "team_members", "teams", "principals"] as const;
+
+/** The stream categories whose events these tables project. */
+export const ACCESS_STREAM_CATEGORIES = ["principal", "team", "token"] as const;

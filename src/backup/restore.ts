@@ -17,7 +17,7 @@ import { z } from "zod";
 import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
 import type { DatabaseConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
-import type { Database, Db, Tx } from "../db/database.ts";
+import type { Tx } from "../db/database.ts";
 import { listMigrations, prepareSchema } from "../db/migrate.ts";
 import { PostgresTx, pgTypes, placeholders, rowInt } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
@@ -227,34 +227,6 @@ async function readTokenUsage(dir: string): Promise<{ id: string; lastUsedAt: Da
   return usage;
 }
 
-/**
- * The target as the projection rebuild sees it during a restore: its "write transaction" is the
- * restore's own, so the rebuilt projections commit (or roll back) with the events. Anything else the
- * rebuild might reach for would read outside that transaction, and fails loudly instead.
- */
-function withinTransaction(db: Database, tx: Tx): Database {
-  const outside = (what: string): never => {
-    throw new Error(
-      `restore: the projection rebuild used ${what}, which cannot see the restore's transaction`,
-    );
-  };
-  return {
-    provider: db.provider,
-    get reader(): Db {
-      return outside("the Prisma reader");
-    },
-    get pgPool() {
-      return outside("the pg pool");
-    },
-    write: (work) => work(tx),
-    query: () =>
-      Promise.reject(
-        new Error("restore: the projection rebuild used Database.query outside its transaction"),
-      ),
-    close: () => Promise.resolve(),
-  };
-}
-
 const INSERT_COLUMNS =
   "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
 
@@ -349,7 +321,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       }
     }
     const batchSize = options.batchSize ?? 200;
-    const projections = await db.write(async (tx) => {
+    await db.write(async (tx) => {
       // Checked again under the write lock: a server started meanwhile may have written.
       const n = await eventCount(tx);
       if (n > 0) throw refuseNonEmpty(n);
@@ -370,10 +342,27 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       checkEventsFile(manifest, eventsFile);
       if (options.database.provider === "postgresql" && options.database.ownerUrl === undefined)
         await movePositionSequence(tx, manifest.position);
-      const rebuilt = await rebuildProjections(withinTransaction(db, tx));
+    });
+    // The projections are rebuilt from the committed log by the online rebuild, on connections of
+    // its own (it cannot join the transaction above). Should it fail, the verified log is in place
+    // and the registry is one `projections:rebuild` away from complete: said so, never hidden.
+    const database = options.database;
+    const connection =
+      database.provider === "postgresql" && database.ownerUrl !== undefined
+        ? { ...database, url: database.ownerUrl }
+        : database;
+    let projections: RebuildSummary;
+    try {
+      projections = await rebuildProjections(db, { connection });
+    } catch (error) {
+      throw new Error(
+        `restore: the ${manifest.events} events were verified and restored, but rebuilding the projections failed (${error instanceof Error ? error.message : String(error)}); fix the cause and run npm run projections:rebuild against the same database to finish`,
+        { cause: error },
+      );
+    }
+    await db.write(async (tx) => {
       for (const { id, lastUsedAt } of tokenUsage)
         await tx.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [lastUsedAt, id]);
-      return rebuilt;
     });
     return {
       position: manifest.position,

@@ -19,13 +19,15 @@ export type Tx = SqlTx;
 export type { Prisma };
 
 /** An arbitrary constant: the key of the transaction-scoped lock that serialises appends on PostgreSQL. */
-const APPEND_LOCK_KEY = 0x5265_6769; // "Regi"
+export const APPEND_LOCK_KEY = 0x5265_6769; // "Regi"
 
 /** PostgreSQL NOTIFY channel announcing the newest event position when a write transaction commits. */
 export const APPEND_CHANNEL = "registro_events";
 
 export interface Database {
   readonly provider: DatabaseConfig["provider"];
+  /** What it was opened with (the rebuild opens connections of its own to the same database). */
+  readonly config: DatabaseConfig;
   /** Client for queries. On SQLite a separate read-only connection, so reads never see uncommitted writes. */
   readonly reader: Db;
   /**
@@ -182,6 +184,7 @@ function openSqlite(file: string, options: DatabaseOptions): Database {
   };
   return {
     provider: "sqlite",
+    config: { provider: "sqlite", file },
     reader,
     pgPool: null,
     write: (work) => writer.write(work),
@@ -209,6 +212,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   const rawReader = new PostgresTx(pool, types);
   return {
     provider: "postgresql",
+    config: { provider: "postgresql", url },
     reader: client,
     pgPool: pool,
     query: (sql, params) => rawReader.query(sql, params),

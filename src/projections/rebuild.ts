@@ -1,86 +1,401 @@
 // Rebuilds every projection from the event log: after a projection bug is fixed, a read model is
-// added, or to prove the projections still agree with the log. The same pure evolve functions and
-// writer as the inline projection are used, so a rebuild reproduces exactly what commands wrote.
+// added, or to prove the projections still agree with the log. The same pure evolve functions as the
+// inline projection are used, so a rebuild reproduces exactly what commands wrote.
+//
+// Online: the log is replayed into shadow tables (./rebuild/shadowConnection.ts) in short write
+// transactions of the rebuild's own, while the server keeps reading and writing the live tables.
+// Events committed meanwhile are caught up in rounds; the last ones are applied in the transaction
+// that swaps the shadow tables in, under the writers' lock, so no committed event is missed.
+//
+// Every stream's hash chain is verified on the way. A stream whose chain breaks (a forged, altered
+// or out-of-order event, or a payload that does not parse) is projected up to its last verified event
+// and reported; the rest of the log is rebuilt regardless.
+import { actorFromColumns } from "../access/actor.ts";
+import { parseAccessEvent } from "../access/domain/events.ts";
+import { ACCESS_STREAM_CATEGORIES, projectAccessEvent } from "../access/projection.ts";
+import { ChainVerifier } from "../audit/chainVerifier.ts";
+import type { ChainBreak, ChainedEvent } from "../audit/chainVerifier.ts";
+import type { DatabaseConfig } from "../config.ts";
 import type { Database, Tx } from "../db/database.ts";
-import { rebuildAccessProjections } from "../access/rebuildAccessProjections.ts";
-import { readStreamInTransaction, streamCategory, streamIdsAfter } from "../store/eventStore.ts";
-import { applyEvents, emptyStreamViews, persistStreamViews } from "./streamViews.ts";
+import { placeholders, rowInt } from "../db/sql.ts";
+import type { SqlValue } from "../db/sql.ts";
+import { chainedFromSqlRow, streamCategory, toRecordedEvent } from "../store/eventStore.ts";
+import type { ChainSqlRow } from "../store/eventStore.ts";
+import type { RecordedEvent } from "../store/recordedEvent.ts";
+import { openShadowConnection } from "./rebuild/shadowConnection.ts";
+import type { ShadowConnection } from "./rebuild/shadowConnection.ts";
+import { STREAM_TABLE_COLUMNS, addStreamRows, emptyStreamRows } from "./rebuild/streamRows.ts";
+import type { StreamRows, StreamTable } from "./rebuild/streamRows.ts";
+import {
+  applyEvents,
+  emptyStreamViews,
+  loadStreamViews,
+  persistStreamViews,
+  withVersionsFor,
+} from "./streamViews.ts";
 import type { StreamViews } from "./streamViews.ts";
 
-const STREAM_PAGE_SIZE = 500;
-const EVENT_PAGE_SIZE = 1000;
-
 export interface RebuildSummary {
+  /** Streams with at least one verified event. */
   readonly streams: number;
+  /** Events projected (verified and parsed). */
   readonly events: number;
+  /** Events left out because their stream's chain broke at or before them. */
+  readonly skippedEvents: number;
+  /** Every broken stream, where its chain broke and why, in the order found. */
+  readonly breaks: readonly ChainBreak[];
 }
 
-/** Model projection rows only (access clears its own): the events table is immutable (its triggers would refuse anyway). */
-async function clearProjections(tx: Tx): Promise<void> {
-  // Children first, so the rebuild does not depend on ON DELETE CASCADE being honoured.
-  for (const table of [
-    "model_version_artifacts",
-    "model_aliases",
-    "model_permissions",
-    "model_version_tags",
-    "model_version_metrics",
-    "model_versions",
-    "registered_model_tags",
-    "registered_models",
-  ]) {
-    await tx.execute(`DELETE FROM ${table}`);
+export interface RebuildOptions {
+  /**
+   * Where the rebuild connects (it opens connections of its own). Defaults to the database's own
+   * configuration; on PostgreSQL pass a URL allowed to create tables (the owner's, when configured).
+   */
+  readonly connection?: DatabaseConfig;
+  /** Called after each write transaction with its duration (the bench and logs watch the stalls). */
+  readonly onTransaction?: (phase: "fill" | "catchUp" | "swap", durationMs: number) => void;
+  /** Called when the shadow tables hold everything up to `position` (tests write concurrently here). */
+  readonly onFilled?: (position: number) => void | Promise<void>;
+}
+
+const EVENT_COLUMNS =
+  "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
+const READ_PAGE = 5000;
+/** Events per catch-up transaction: applied stream by stream like inline projection, so kept few. */
+const CATCH_UP_PAGE = 500;
+/** Rows per INSERT statement: 17 columns at most, far below either provider's parameter bound. */
+const INSERT_CHUNK = 50;
+/** A fill transaction aims at this duration, so writers of the running server wait at most about that. */
+const TARGET_TRANSACTION_MS = 25;
+/** Catch-up rounds stop once a round had at most this many events; the swap applies the rest. */
+const SMALL_LAG = 100;
+const MAX_CATCH_UP_ROUNDS = 1000;
+/**
+ * Replaying is CPU work; a server in the same process (tests, the bench, an embedding application)
+ * must still be answered meanwhile, so the replay hands the event loop back this often.
+ */
+const YIELD_EVERY_MS = 10;
+const yieldToEventLoop = () => new Promise((resolve) => setImmediate(resolve));
+
+/** The model log in (stream, revision) order up to a position: each stream is folded whole, once. */
+const MODEL_PAGE_SQL = `SELECT ${EVENT_COLUMNS} FROM events
+  WHERE (stream_id, revision) > (?, ?) AND position <= ? AND stream_id NOT LIKE '%:%'
+  ORDER BY stream_id, revision LIMIT ?`;
+
+/** The same query the rebuild's first pass runs, for a plain read to compare it with. */
+export async function readModelLog(
+  read: (sql: string, params: readonly SqlValue[]) => Promise<ChainSqlRow[]>,
+  upTo: number,
+  onPage: (rows: readonly ChainSqlRow[]) => void,
+): Promise<void> {
+  let after: [string, number] = ["", 0];
+  for (;;) {
+    const rows = await read(MODEL_PAGE_SQL, [...after, upTo, READ_PAGE]);
+    onPage(rows);
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < READ_PAGE) return;
+    after = [last.stream_id, rowInt(last.revision)];
   }
 }
 
-/** Stream ids in order of their first event (every stream starts at revision 1), a page at a time. */
-async function* streamIdsByFirstPosition(tx: Tx): AsyncGenerator<string> {
-  let afterPosition = 0;
-  for (;;) {
-    const page = await streamIdsAfter(tx, afterPosition, STREAM_PAGE_SIZE);
-    // Other contexts' streams (`principal:…`) are rebuilt by their own context below.
-    for (const row of page) if (streamCategory(row.streamId) === "registeredModel") yield row.streamId;
-    const last = page.at(-1);
-    if (last === undefined || page.length < STREAM_PAGE_SIZE) return;
-    afterPosition = last.position;
-  }
+interface Head {
+  readonly revision: number;
+  readonly position: number;
+  readonly hash: string;
 }
 
-/** Folds one stream into its views; only that stream's views (not its events) are held in memory. */
-async function replayStream(tx: Tx, streamId: string): Promise<{ views: StreamViews; events: number }> {
-  let views = emptyStreamViews(streamId);
-  let revision = 0;
-  let events = 0;
-  for (;;) {
-    const page = await readStreamInTransaction(tx, streamId, {
-      afterRevision: revision,
-      limit: EVENT_PAGE_SIZE,
+const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+class Replay {
+  readonly heads = new Map<string, Head>();
+  readonly broken = new Set<string>();
+  readonly breaks: ChainBreak[] = [];
+  events = 0;
+  skipped = 0;
+
+  brokenAt(b: ChainBreak): void {
+    this.breaks.push(b);
+    this.broken.add(b.streamId);
+    this.skipped += 1;
+  }
+
+  /** Verifies an event against its stream's verified head; null (and a recorded break) when it does not hold. */
+  verify(row: ChainSqlRow, verifier = new ChainVerifier(), resume = true): ChainedEvent | null {
+    if (this.broken.has(row.stream_id)) {
+      this.skipped += 1;
+      return null;
+    }
+    const event = chainedFromSqlRow(row);
+    const head = resume ? this.heads.get(event.streamId) : undefined;
+    if (head) verifier.resume({ streamId: event.streamId, ...head });
+    const broken = verifier.next(event);
+    if (broken) {
+      this.brokenAt(broken);
+      return null;
+    }
+    this.heads.set(event.streamId, {
+      revision: event.revision,
+      position: event.position,
+      hash: event.hash ?? "",
     });
-    const last = page.at(-1);
-    if (last === undefined) break;
-    views = applyEvents(views, page);
-    revision = last.revision;
-    events += page.length;
-    if (page.length < EVENT_PAGE_SIZE) break;
+    return event;
   }
-  return { views, events };
+
+  /** Parses a verified model event; a payload that does not parse breaks its stream like a bad hash. */
+  parseModel(event: ChainedEvent): RecordedEvent | null {
+    try {
+      const parsed = toRecordedEvent(event);
+      this.events += 1;
+      return parsed;
+    } catch (error) {
+      this.unparsable(event, error);
+      return null;
+    }
+  }
+
+  unparsable(event: ChainedEvent, error: unknown): void {
+    this.brokenAt({
+      streamId: event.streamId,
+      revision: event.revision,
+      position: event.position,
+      reason: `the payload does not match its event type: ${describeError(error)}`,
+    });
+  }
+}
+
+/** Inserts buffered rows with a few prepared multi-row statements per table. */
+async function insertRows(tx: Tx, rows: StreamRows): Promise<void> {
+  for (const table of Object.keys(STREAM_TABLE_COLUMNS) as StreamTable[]) {
+    const columns = STREAM_TABLE_COLUMNS[table];
+    const all = rows[table];
+    for (let start = 0; start < all.length; start += INSERT_CHUNK) {
+      const chunk = all.slice(start, start + INSERT_CHUNK);
+      const row = `(${placeholders(columns.length)})`;
+      await tx.execute(
+        `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${chunk.map(() => row).join(", ")}`,
+        chunk.flat(),
+      );
+    }
+  }
+}
+
+/** Writes in transactions sized to stay near TARGET_TRANSACTION_MS, whatever the machine's speed. */
+class BatchWriter {
+  private rows = emptyStreamRows();
+  private count = 0;
+  private limit = 2000;
+
+  constructor(
+    private readonly connection: ShadowConnection,
+    private readonly onTransaction: RebuildOptions["onTransaction"],
+  ) {}
+
+  async add(views: StreamViews): Promise<void> {
+    this.count += addStreamRows(this.rows, views);
+    if (this.count >= this.limit) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.count === 0) return;
+    const rows = this.rows;
+    const count = this.count;
+    this.rows = emptyStreamRows();
+    this.count = 0;
+    const started = performance.now();
+    await this.connection.write((shadow) => insertRows(shadow, rows));
+    const elapsed = performance.now() - started;
+    this.onTransaction?.("fill", elapsed);
+    const scaled = Math.round((count * TARGET_TRANSACTION_MS) / Math.max(elapsed, 1));
+    this.limit = Math.min(50_000, Math.max(200, Math.round((this.limit + scaled) / 2)));
+    await yieldToEventLoop();
+  }
+}
+
+/** First pass: every model stream, whole, up to `upTo`, verified and folded once, inserted in batches. */
+async function fillModelStreams(
+  connection: ShadowConnection,
+  replay: Replay,
+  upTo: number,
+  options: RebuildOptions,
+): Promise<void> {
+  const writer = new BatchWriter(connection, options.onTransaction);
+  const verifier = new ChainVerifier();
+  let views: StreamViews | null = null;
+  let pending: RecordedEvent[] = [];
+  const finishStream = async () => {
+    if (views === null) return;
+    const folded = applyEvents(views, pending);
+    pending = [];
+    views = null;
+    await writer.add(folded);
+  };
+  let after: [string, number] = ["", 0];
+  let slice = performance.now();
+  for (;;) {
+    const rows = await connection.read<ChainSqlRow>(MODEL_PAGE_SQL, [...after, upTo, READ_PAGE]);
+    for (const row of rows) {
+      if (performance.now() - slice > YIELD_EVERY_MS) {
+        await yieldToEventLoop();
+        slice = performance.now();
+      }
+      if (views?.streamId !== row.stream_id) {
+        await finishStream();
+        views = emptyStreamViews(row.stream_id);
+      }
+      // One verifier walks the streams in order; it starts afresh at each stream's first event.
+      const event = replay.verify(row, verifier, false);
+      if (event === null) continue;
+      const parsed = replay.parseModel(event);
+      if (parsed !== null) pending.push(parsed);
+    }
+    // A long stream is folded page by page, so memory stays bounded by the page, not the stream.
+    if (views !== null && pending.length > 0) {
+      views = applyEvents(views, pending);
+      pending = [];
+    }
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < READ_PAGE) break;
+    after = [last.stream_id, rowInt(last.revision)];
+  }
+  await finishStream();
+  await writer.flush();
+}
+
+const accessCategory = (streamId: string) =>
+  (ACCESS_STREAM_CATEGORIES as readonly string[]).includes(streamCategory(streamId));
+
+/**
+ * Applies events (in log order) to the shadow tables: access events one by one, model events grouped
+ * by stream through the inline projection's own load/fold/persist path.
+ */
+async function applyLogged(shadow: Tx, replay: Replay, rows: readonly ChainSqlRow[]): Promise<void> {
+  const byStream = new Map<string, RecordedEvent[]>();
+  for (const row of rows) {
+    const category = streamCategory(row.stream_id);
+    // Other contexts' streams (reviews, webhooks, …) are rebuilt by their own context.
+    if (category !== "registeredModel" && !accessCategory(row.stream_id)) continue;
+    const event = replay.verify(row);
+    if (event === null) continue;
+    if (category === "registeredModel") {
+      const parsed = replay.parseModel(event);
+      if (parsed === null) continue;
+      const list = byStream.get(parsed.streamId);
+      if (list) list.push(parsed);
+      else byStream.set(parsed.streamId, [parsed]);
+      continue;
+    }
+    let access;
+    try {
+      access = parseAccessEvent(event.type, event.schemaVersion, event.data);
+    } catch (error) {
+      replay.unparsable(event, error);
+      continue;
+    }
+    replay.events += 1;
+    await projectAccessEvent(shadow, {
+      ...access,
+      position: event.position,
+      streamId: event.streamId,
+      revision: event.revision,
+      actor: actorFromColumns(event),
+      occurredAt: event.occurredAt,
+      correlationId: event.correlationId,
+      causationId: event.causationId,
+    });
+  }
+  for (const [streamId, events] of byStream) {
+    const loaded = await loadStreamViews(shadow, streamId, [], null);
+    const before = await withVersionsFor(shadow, loaded, events);
+    await persistStreamViews(shadow, before, applyEvents(before, events));
+  }
+}
+
+/** Access events up to `upTo` in log order (memberships and tokens refer to principals of other streams). */
+async function fillAccessStreams(
+  connection: ShadowConnection,
+  replay: Replay,
+  upTo: number,
+  options: RebuildOptions,
+) {
+  const like = ACCESS_STREAM_CATEGORIES.map(() => "stream_id LIKE ?").join(" OR ");
+  let after = 0;
+  for (;;) {
+    const rows = await connection.read<ChainSqlRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ? AND (${like}) ORDER BY position LIMIT ?`,
+      [after, upTo, ...ACCESS_STREAM_CATEGORIES.map((c) => `${c}:%`), CATCH_UP_PAGE],
+    );
+    const last = rows.at(-1);
+    if (last === undefined) return;
+    const started = performance.now();
+    await connection.write((shadow) => applyLogged(shadow, replay, rows));
+    options.onTransaction?.("fill", performance.now() - started);
+    after = rowInt(last.position);
+    if (rows.length < CATCH_UP_PAGE) return;
+  }
+}
+
+const LOG_AFTER_SQL = `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`;
+
+async function lastEventPosition(read: (sql: string) => Promise<{ last: unknown }[]>): Promise<number> {
+  const [row] = await read("SELECT COALESCE(MAX(position), 0) AS last FROM events");
+  return rowInt(row?.last ?? 0);
 }
 
 /**
- * Deletes every projection row and replays the whole log into them, in one write transaction:
- * readers see the old projections until the new ones are committed, and writers wait.
+ * Rebuilds every projection from the log without stopping the server: replays into shadow tables,
+ * catches up with what was committed meanwhile, and swaps the shadow tables in.
  */
-export async function rebuildProjections(db: Database): Promise<RebuildSummary> {
-  return db.write(async (tx) => {
-    await clearProjections(tx);
-    let streams = 0;
-    let events = 0;
-    for await (const streamId of streamIdsByFirstPosition(tx)) {
-      const replayed = await replayStream(tx, streamId);
-      await persistStreamViews(tx, emptyStreamViews(streamId), replayed.views);
-      streams += 1;
-      events += replayed.events;
+export async function rebuildProjections(
+  db: Database,
+  options: RebuildOptions = {},
+): Promise<RebuildSummary> {
+  const connection = openShadowConnection(options.connection ?? db.config);
+  try {
+    const replay = new Replay();
+    await connection.createShadow();
+    try {
+      let reached = await lastEventPosition((sql) => connection.read(sql));
+      await fillModelStreams(connection, replay, reached, options);
+      await fillAccessStreams(connection, replay, reached, options);
+      await options.onFilled?.(reached);
+      for (let round = 0; round < MAX_CATCH_UP_ROUNDS; round += 1) {
+        const rows = await connection.read<ChainSqlRow>(LOG_AFTER_SQL, [reached, CATCH_UP_PAGE]);
+        const last = rows.at(-1);
+        if (last === undefined) break;
+        const started = performance.now();
+        await connection.write((shadow) => applyLogged(shadow, replay, rows));
+        options.onTransaction?.("catchUp", performance.now() - started);
+        reached = rowInt(last.position);
+        if (rows.length <= SMALL_LAG) break;
+      }
+      const started = performance.now();
+      await connection.swap(async (shadow, live) => {
+        // Under the writers' lock nothing commits any more: whatever is left is the last of it.
+        for (;;) {
+          const rows = await live.query<ChainSqlRow>(LOG_AFTER_SQL, [reached, CATCH_UP_PAGE]);
+          const last = rows.at(-1);
+          if (last === undefined) break;
+          await applyLogged(shadow, replay, rows);
+          reached = rowInt(last.position);
+        }
+        // When a token was last used is not an event (see access/lastUsed.ts): carried over, not replayed.
+        const tokens = connection.shadowName("api_tokens");
+        await live.execute(
+          `UPDATE ${tokens} SET last_used_at = (SELECT l.last_used_at FROM api_tokens l WHERE l.id = ${tokens}.id)`,
+        );
+      });
+      options.onTransaction?.("swap", performance.now() - started);
+    } catch (error) {
+      await connection.dropShadow().catch(() => undefined);
+      throw error;
     }
-    const access = await rebuildAccessProjections(tx);
-    return { streams: streams + access.streams, events: events + access.events };
-  });
+    return {
+      streams: replay.heads.size,
+      events: replay.events,
+      skippedEvents: replay.skipped,
+      breaks: replay.breaks,
+    };
+  } finally {
+    await connection.close();
+  }
 }

@@ -254,23 +254,22 @@ const storedFromSqlRow = (row: EventSqlRow): StoredEvent => ({
   causationId: row.causation_id,
 });
 
-/**
- * Stored events of the given stream categories after a global position, in position order, inside
- * a write transaction (a context whose views span streams rebuilds in log order with this).
- */
-export async function readStoredEventsAfter(
-  tx: Tx,
-  categories: readonly string[],
-  afterPosition: number,
-  limit: number,
-): Promise<StoredEvent[]> {
-  if (categories.length === 0) return [];
-  const rows = await tx.query<EventSqlRow>(
-    `SELECT position, ${COLUMNS} FROM events WHERE position > ? AND (${categories.map(() => "stream_id LIKE ?").join(" OR ")}) ORDER BY position LIMIT ?`,
-    [afterPosition, ...categories.map((c) => `${c}:%`), limit],
-  );
-  return rows.map(storedFromSqlRow);
-}
+const fromSqlRow = (row: EventSqlRow): RecordedEvent =>
+  toRecordedEvent({
+    position: rowInt(row.position),
+    streamId: row.stream_id,
+    revision: rowInt(row.revision),
+    type: row.type,
+    schemaVersion: rowInt(row.schema_version),
+    data: rowJson(row.data),
+    actor: row.actor,
+    actorId: row.actor_id,
+    actorKind: row.actor_kind,
+    actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
+    occurredAt: rowDate(row.occurred_at),
+    correlationId: row.correlation_id,
+    causationId: row.causation_id,
+  });
 
 /**
  * Appends events to a stream whose current revision is `expectedRevision` (0 for a new stream).
@@ -323,45 +322,6 @@ export interface EventSqlRow {
   occurred_at: unknown;
   correlation_id: string | null;
   causation_id: string | null;
-}
-
-const fromSqlRow = (row: EventSqlRow): RecordedEvent =>
-  toRecordedEvent({
-    position: rowInt(row.position),
-    streamId: row.stream_id,
-    revision: rowInt(row.revision),
-    type: row.type,
-    schemaVersion: rowInt(row.schema_version),
-    data: rowJson(row.data),
-    actor: row.actor,
-    actorId: row.actor_id,
-    actorKind: row.actor_kind,
-    actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
-    occurredAt: rowDate(row.occurred_at),
-    correlationId: row.correlation_id,
-    causationId: row.causation_id,
-  });
-
-/** A stream's events after a revision, read inside a write transaction (the rebuild does this). */
-export async function readStreamInTransaction(
-  tx: Tx,
-  streamId: string,
-  options: { afterRevision?: number; limit?: number } = {},
-): Promise<RecordedEvent[]> {
-  return (await selectStream(tx, streamId, options)).map(fromSqlRow);
-}
-
-/** Stream ids (every category) in order of their first event, a page at a time, inside a write transaction. */
-export async function streamIdsAfter(
-  tx: Tx,
-  afterPosition: number,
-  limit: number,
-): Promise<{ streamId: string; position: number }[]> {
-  const rows = await tx.query<{ stream_id: string; position: number | string }>(
-    "SELECT stream_id, position FROM events WHERE revision = 1 AND position > ? ORDER BY position LIMIT ?",
-    [afterPosition, limit],
-  );
-  return rows.map((r) => ({ streamId: r.stream_id, position: rowInt(r.position) }));
 }
 
 export async function readStream(

@@ -142,10 +142,16 @@ describe.runIf(onPostgres)("database roles on PostgreSQL", () => {
       await server?.close();
     }
 
-    // Projections stay the application role's to maintain: a full rebuild needs nothing more.
+    // The online rebuild creates shadow tables and swaps them in: the application role may not, the
+    // owner does it (as projections:rebuild does with DATABASE_OWNER_URL), and the server, running as
+    // the application role, keeps its privileges on the swapped-in tables.
     const db = openDatabase({ provider: "postgresql", url: appUrl });
     try {
-      expect((await rebuildProjections(db)).events).toBeGreaterThanOrEqual(5);
+      await expect(rebuildProjections(db)).rejects.toThrow(/permission denied/);
+      const owned = { provider: "postgresql" as const, url: ownerUrl };
+      expect((await rebuildProjections(db, { connection: owned })).events).toBeGreaterThanOrEqual(5);
+      expect(await db.reader.registeredModel.count()).toBeGreaterThan(0);
+      await db.write((tx) => tx.execute("UPDATE registered_models SET description = description"));
     } finally {
       await db.close();
     }

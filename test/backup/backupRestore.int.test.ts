@@ -25,6 +25,7 @@ import type { BackedUpEvent } from "../../src/backup/eventLines.ts";
 import { DamagedBackupError } from "../../src/backup/manifest.ts";
 import { RestoreRefusedError, restore } from "../../src/backup/restore.ts";
 import type { DatabaseConfig } from "../../src/config.ts";
+import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import type { Database, Db } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
@@ -368,21 +369,30 @@ describe("a damaged backup is refused with what is wrong, and nothing is written
     );
   });
 
-  it("a restore that fails after writing leaves the database without events", async () => {
+  it("a restore whose projection rebuild fails keeps the verified log and says how to finish", async () => {
     const target: TestDatabase = await createTestDatabase("sqlite");
     try {
       const db = openDatabase(target.config);
-      // Sabotage the projection rebuild, which runs after the events are inserted.
+      // Sabotage the projection rebuild, which runs after the events are committed.
       await db.write((tx) =>
         tx.execute(
           "CREATE TRIGGER sabotage BEFORE INSERT ON registered_models BEGIN SELECT RAISE(ABORT, 'sabotaged'); END",
         ),
       );
-      await db.close();
       await expect(
         restore({ from: backupDir, database: target.config, blobDir: path.join(work, "sabotaged-blobs") }),
-      ).rejects.toThrow(/sabotaged/);
-      expect(await eventsIn(target.config)).toBe(0);
+      ).rejects.toThrow(
+        /verified and restored, but rebuilding the projections failed \(.*sabotaged.*\).*projections:rebuild/,
+      );
+      const restored = await eventsIn(target.config);
+      expect(restored).toBeGreaterThan(0);
+      // The operator removes the cause and finishes with the rebuild the message names.
+      await db.write((tx) => tx.execute("DROP TRIGGER sabotage"));
+      const summary = await rebuildProjections(db);
+      expect(summary.events).toBe(restored);
+      expect(summary.breaks).toEqual([]);
+      expect(await db.reader.registeredModel.count()).toBeGreaterThan(0);
+      await db.close();
     } finally {
       await target.destroy();
     }

@@ -22,7 +22,7 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
   });
 
   it("rebuilds an empty database", async () => {
-    expect(await rebuildProjections(t.db)).toEqual({ streams: 0, events: 0 });
+    expect(await rebuildProjections(t.db)).toEqual({ streams: 0, events: 0, skippedEvents: 0, breaks: [] });
     expect(await t.db.reader.registeredModel.count()).toBe(0);
   });
 
@@ -82,7 +82,12 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
       });
       expect(await dumpProjections(t.db.reader)).not.toEqual(inline);
 
-      expect(await rebuildProjections(t.db)).toEqual({ streams: streamCount, events: eventCount });
+      expect(await rebuildProjections(t.db)).toEqual({
+        streams: streamCount,
+        events: eventCount,
+        skippedEvents: 0,
+        breaks: [],
+      });
       expect(await dumpProjections(t.db.reader)).toEqual(inline);
       // The log is untouched.
       expect(await t.db.reader.event.count()).toBe(eventCount);

@@ -72,6 +72,45 @@ describe("the projections:rebuild CLI against a SQLite DATA_DIR", () => {
     }
   });
 
+  it(
+    "lists every broken chain on stderr and exits 2, having rebuilt the rest",
+    { timeout: 60_000 },
+    async () => {
+      const brokenDir = path.join(dataDir, "broken");
+      const config = databaseConfigFrom(undefined, brokenDir);
+      await migrate(config);
+      const db = openDatabase(config);
+      let expected: Awaited<ReturnType<typeof dumpProjections>>;
+      try {
+        const deps = commandDeps(db);
+        await createModelNamed(deps, "cli-forged", "forged");
+        await createModelNamed(deps, "cli-intact", "intact");
+        expected = await dumpProjections(db.reader);
+        await db.write((tx) =>
+          tx.execute(
+            `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
+           VALUES ('cli-forged', 2, 'RegisteredModelTagSet', 1, '{"key":"k","value":"v"}', 'intruder', ?, ?)`,
+            [new Date("2026-03-01T00:00:00Z"), "0".repeat(64)],
+          ),
+        );
+      } finally {
+        await db.close();
+      }
+      const result = await runCli({ DATA_DIR: brokenDir });
+      expect(result.code).toBe(2);
+      expect(result.stdout).toMatch(/^Rebuilt projections from 2 events in 2 streams/);
+      expect(result.stderr).toMatch(
+        /^1 stream\(s\) with a broken hash chain, projected up to their last verified event \(1 event\(s\) left out\):\n {2}stream cli-forged revision 2 \(log position \d+\): the stored hash does not match/,
+      );
+      const reopened = openDatabase(config);
+      try {
+        expect(await dumpProjections(reopened.reader)).toEqual(expected);
+      } finally {
+        await reopened.close();
+      }
+    },
+  );
+
   it("creates and migrates a database that does not exist yet", { timeout: 60_000 }, async () => {
     const fresh = path.join(dataDir, "fresh");
     const result = await runCli({ DATA_DIR: fresh });

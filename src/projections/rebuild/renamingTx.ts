@@ -1,0 +1,56 @@
+// The projection writers (streamViews.ts, access/projection.ts) name their tables in plain SQL. The
+// rebuild runs the same writers against shadow tables by rewriting those names, token by token, so
+// string literals and other identifiers are left alone and one writer serves both.
+import type { Tx } from "../../db/database.ts";
+import type { SqlValue } from "../../db/sql.ts";
+
+/** String literals, quoted identifiers and bare words: only identifiers are candidates for renaming. */
+const TOKEN = /'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[A-Za-z_][A-Za-z0-9_$]*/g;
+
+/** Rewrites the identifiers in `sql` that `names` maps (quoted or bare); everything else is kept. */
+export function renameIdentifiers(sql: string, names: ReadonlyMap<string, string>): string {
+  return sql.replace(TOKEN, (token) => {
+    const first = token[0];
+    if (first === "'") return token;
+    const bare =
+      first === '"'
+        ? token.slice(1, -1).replaceAll('""', '"')
+        : first === "`" || first === "["
+          ? token.slice(1, -1)
+          : token;
+    return names.get(bare) ?? token;
+  });
+}
+
+/** A write session whose statements address the renamed tables. Rewrites are cached per statement text. */
+export class RenamingTx implements Tx {
+  private readonly rewritten = new Map<string, string>();
+
+  constructor(
+    private readonly inner: Tx,
+    /** Table name → the SQL that addresses its stand-in (already quoted). */
+    private readonly names: ReadonlyMap<string, string>,
+  ) {}
+
+  get dialect(): Tx["dialect"] {
+    return this.inner.dialect;
+  }
+
+  private rewrite(sql: string): string {
+    let result = this.rewritten.get(sql);
+    if (result === undefined) {
+      result = renameIdentifiers(sql, this.names);
+      // Statements built for one row count are few; a bound keeps a pathological caller from growing this.
+      if (this.rewritten.size < 10_000) this.rewritten.set(sql, result);
+    }
+    return result;
+  }
+
+  query<T extends object = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.inner.query<T>(this.rewrite(sql), params);
+  }
+
+  execute(sql: string, params?: readonly SqlValue[]): Promise<number> {
+    return this.inner.execute(this.rewrite(sql), params);
+  }
+}
