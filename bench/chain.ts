@@ -1,30 +1,48 @@
 // Issue #11 benchmark: what the hash chain adds to a command. A command now reads its stream's last
 // two events, re-hashes the head to check it, and hashes each new event. Measured in the same run, in
-// alternating rounds on one SQLite database: a whole command (setRegisteredModelTag through the
-// application layer, durable commit included) against the chain's own work for one command (the head
-// read and check on a read connection, and one new event's hash). The ratio is the chain's share.
-import { mkdtempSync, rmSync } from "node:fs";
-import os, { tmpdir } from "node:os";
-import path from "node:path";
+// alternating rounds on one database of each provider: a whole command (setRegisteredModelTag
+// through the application layer, durable commit included) against the chain's own work for one
+// command (the head read and check, on a connection of its own, and one new event's hash). The
+// ratio is the chain's share of a command.
+import os from "node:os";
 import BetterSqlite3 from "better-sqlite3";
+import pg from "pg";
 import { SYSTEM_RIGHTS } from "../src/access/modelAccess.ts";
 import { systemActor } from "../src/access/actor.ts";
 import { eventHash } from "../src/audit/eventHash.ts";
 import { executeCommand } from "../src/application/executeCommand.ts";
 import type { CommandDeps } from "../src/application/executeCommand.ts";
 import { openDatabase } from "../src/db/database.ts";
-import { migrate } from "../src/db/migrate.ts";
-import { SqliteTx } from "../src/db/sql.ts";
+import type { DatabaseConfig } from "../src/config.ts";
+import { PostgresTx, SqliteTx, pgTypes } from "../src/db/sql.ts";
+import type { SqlTx } from "../src/db/sql.ts";
 import { verifiedHead } from "../src/store/eventStore.ts";
+import { createBenchDatabase } from "./search.ts";
 import { compare, figure } from "./support.ts";
 
 const ROUNDS = 6;
 const PER_ROUND = 500;
 
+/** A connection of the bench's own, outside the server's write path, for the chain's reads. */
+function headReader(config: DatabaseConfig): { tx: SqlTx; close(): Promise<void> } {
+  if (config.provider === "sqlite") {
+    const connection = new BetterSqlite3(config.file, { readonly: true });
+    return {
+      tx: new SqliteTx(connection, new Map()),
+      close: () => Promise.resolve(void connection.close()),
+    };
+  }
+  const pool = new pg.Pool({ connectionString: config.url, max: 1 });
+  return { tx: new PostgresTx(pool, pgTypes(pg.types)), close: () => pool.end() };
+}
+
 export async function benchChain() {
-  const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-chain-"));
-  const config = { provider: "sqlite" as const, file: path.join(dir, "registro.db") };
-  await migrate(config);
+  return { sqlite: await benchChainOn("sqlite"), postgresql: await benchChainOn("postgresql") };
+}
+
+async function benchChainOn(provider: DatabaseConfig["provider"]) {
+  const bench = await createBenchDatabase(provider);
+  const config = bench.config;
   const db = openDatabase(config);
   const deps: CommandDeps = { db, clock: () => new Date() };
   const metadata = { actor: systemActor("bench"), correlationId: null, rights: SYSTEM_RIGHTS };
@@ -36,8 +54,8 @@ export async function benchChain() {
       { type: "CreateRegisteredModel", data: { modelId, name: modelId, description: "", tags: [] } },
       metadata,
     );
-    const reader = new BetterSqlite3(config.file, { readonly: true });
-    const readTx = new SqliteTx(reader, new Map());
+    const reader = headReader(config);
+    const readTx = reader.tx;
     let commandSeconds = 0;
     let chainSeconds = 0;
     let n = 0;
@@ -76,7 +94,7 @@ export async function benchChain() {
       }
       chainSeconds += (performance.now() - started) / 1000;
     }
-    reader.close();
+    await reader.close();
     const commands = ROUNDS * PER_ROUND;
     const command = figure((commandSeconds * 1e6) / commands, "µs per command");
     const chain = figure((chainSeconds * 1e6) / commands, "µs of chain work per command");
@@ -87,6 +105,6 @@ export async function benchChain() {
     };
   } finally {
     await db.close();
-    rmSync(dir, { recursive: true, force: true });
+    await bench.drop();
   }
 }
