@@ -9,7 +9,7 @@ import path from "node:path";
 import { stringify } from "csv-stringify/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CSV_COLUMNS } from "../../src/audit/exportRecord.ts";
-import { runVerifyAuditExport } from "../../src/cli/verifyAuditExport.ts";
+import { runVerifyAuditExport } from "../../src/audit/cli/verifyExport.ts";
 import { providers } from "../support/databases.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";

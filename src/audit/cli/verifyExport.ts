@@ -2,8 +2,8 @@
 // own: every event's hash recomputed from its line, and the chain link between consecutive
 // revisions of a stream wherever both are in the file. Exit 0 when it holds, 1 when not.
 import { Command, CommanderError } from "commander";
-import { verifyExportFile } from "../audit/verifyExport.ts";
-import { runAsMain } from "./runAsMain.ts";
+import { verifyExportFile } from "../verifyExport.ts";
+import { runAsMain } from "../../cli/runAsMain.ts";
 
 export async function runVerifyAuditExport(
   argv: readonly string[],
