@@ -76,7 +76,12 @@ export async function liveSubscription<T>(
   const modelIds = nonEmpty(args.modelIds, "modelIds");
   // Fix the start before resolving names: a rename committed while we look names up is then
   // replayed from the table (and seen by FollowedModels) instead of falling between the two.
-  const after = (await startCursor(ctx, args.after)) ?? { position: ctx.events.head };
+  // Without a cursor, "the next event" is the next one after what is committed now: the hub's head
+  // may lag behind the database (on PostgreSQL it advances on NOTIFY), and an event committed before
+  // the subscription must not arrive as if it were live.
+  const after = (await startCursor(ctx, args.after)) ?? {
+    position: Math.max(ctx.events.head, await lastPosition(ctx.db.reader)),
+  };
   let followed: FollowedModels | null = null;
   if (names || modelIds) {
     const where: Prisma.RegisteredModelWhereInput = { name: { in: [...(names ?? [])] }, deleted: false };

@@ -13,14 +13,16 @@ const HOSTILE = ["", "nope", "nul\u0000", "\ud800", "x".repeat(300)];
 
 /**
  * Declared errors no request can provoke on purpose: a race lost MAX_ATTEMPTS times (access
- * mutations take no expectedRevision), or a collision of server-generated random ids.
+ * mutations take no expectedRevision), a collision of server-generated random ids, or a stream's
+ * history broken by someone writing the database behind the registry's back (IntegrityError, which
+ * test/audit/forgedEvents.e2e.test.ts provokes that way).
  */
 const UNPROVOKABLE = (field: string): string[] =>
   ["createUser", "createServiceAccount", "createTeam"].includes(field)
-    ? ["ConcurrencyError", "InvalidStateError"]
+    ? ["ConcurrencyError", "InvalidStateError", "IntegrityError"]
     : MODEL_MUTATIONS.includes(field)
-      ? []
-      : ["ConcurrencyError"];
+      ? ["IntegrityError"]
+      : ["ConcurrencyError", "IntegrityError"];
 const MODEL_MUTATIONS = [
   "grantModelPermission",
   "revokeModelPermission",
