@@ -1,6 +1,6 @@
 // An online backup: every event up to one log position (read in one snapshot, see ./snapshot.ts,
 // while the registry keeps writing), the artifact blobs those events reference, the tokens'
-// last-used times, and a manifest that makes the folder self-checking (./manifest.ts). The folder
+// last-used times, the signed audit checkpoints up to that position, and a manifest that makes the folder self-checking (./manifest.ts). The folder
 // is assembled under a temporary name beside the target and renamed into place last, so a crash
 // never leaves something that looks like a finished backup.
 import { createHash, randomUUID } from "node:crypto";
@@ -14,16 +14,20 @@ import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
 import { BlobNotFoundError } from "../artifacts/errors.ts";
 import type { DatabaseConfig } from "../config.ts";
 import { CorruptEventError } from "../domain/registeredModel/eventSchemas.ts";
+import { CHECKPOINT_COLUMNS, checkpointFromRow } from "../audit/checkpoints.ts";
+import type { CheckpointRow } from "../audit/checkpoints.ts";
 import { listMigrations } from "../db/migrate.ts";
 import { rowDate, rowInt } from "../db/sql.ts";
 import type { SqlTx } from "../db/sql.ts";
 import { chainedFromSqlRow } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
+import { checkpointLine } from "./checkpointLines.ts";
 import { StreamHeads, eventLine, referencedBlob } from "./eventLines.ts";
 import type { BackedUpEvent } from "./eventLines.ts";
 import {
   BACKUP_FORMAT,
   BLOBS_DIR,
+  CHECKPOINTS_FILE,
   EVENTS_FILE,
   TOKEN_USAGE_FILE,
   blobFile,
@@ -54,6 +58,8 @@ export interface BackupSummary {
   readonly position: number;
   readonly events: number;
   readonly streams: number;
+  /** Signed audit checkpoints copied (those at or before `position`). */
+  readonly checkpoints: number;
   readonly blobs: number;
   /** Bytes of blobs copied. */
   readonly blobBytes: number;
@@ -191,6 +197,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     const heads = new StreamHeads();
     const blobs = new Map<string, string>();
     let events = 0;
+    let checkpoints = 0;
     let position = 0;
     let migration: string;
     const snapshot = await openSnapshot(options.database);
@@ -251,6 +258,23 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           (row) => `${JSON.stringify({ id: row.id, lastUsedAt: rowDate(row.last_used_at).toISOString() })}\n`,
         ),
       );
+      // Checkpoints are committed after the events they cover, so the snapshot's are all at or
+      // before its position; the bound only makes that explicit.
+      async function* checkpointLines(): AsyncGenerator<string> {
+        let after = 0;
+        for (;;) {
+          const rows = await tx.query<CheckpointRow>(
+            `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
+            [after, position, pageSize],
+          );
+          const last = rows.at(-1);
+          if (last === undefined) break;
+          checkpoints += rows.length;
+          yield rows.map((row) => checkpointLine(checkpointFromRow(row))).join("");
+          after = rowInt(last.position);
+        }
+      }
+      files[CHECKPOINTS_FILE] = await writeLines(path.join(temp, CHECKPOINTS_FILE), checkpointLines());
     } finally {
       // Blobs are immutable and named by content: they need no snapshot, and a long-open read
       // transaction holds back SQLite checkpoints and PostgreSQL vacuum.
@@ -284,6 +308,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       position,
       events,
       streams: heads.heads.size,
+      checkpoints,
       blobs: blobs.size,
       blobBytes,
       manifestSha256,
