@@ -21,13 +21,14 @@ import { rowDate, rowInt } from "../db/sql.ts";
 import type { SqlTx } from "../db/sql.ts";
 import { chainedFromSqlRow } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
-import { checkpointLine } from "./checkpointLines.ts";
+import { CheckpointsAlongLog, checkpointLine, signedCheckpoints } from "./checkpointLines.ts";
 import { StreamHeads, eventLine, referencedBlob } from "./eventLines.ts";
 import type { BackedUpEvent } from "./eventLines.ts";
 import {
   BACKUP_FORMAT,
   BLOBS_DIR,
   CHECKPOINTS_FILE,
+  DamagedBackupError,
   EVENTS_FILE,
   TOKEN_USAGE_FILE,
   blobFile,
@@ -151,6 +152,24 @@ async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The lines of checkpoints.ndjson, a page at a time. Checkpoints are committed after the events they
+ * cover, so a snapshot's are all at or before its position; the bound only makes that explicit.
+ */
+async function* checkpointPages(tx: SqlTx, position: number, pageSize: number): AsyncGenerator<string[]> {
+  let after = 0;
+  for (;;) {
+    const rows = await tx.query<CheckpointRow>(
+      `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
+      [after, position, pageSize],
+    );
+    const last = rows.at(-1);
+    if (last === undefined) return;
+    yield rows.map((row) => checkpointLine(checkpointFromRow(row)));
+    after = rowInt(last.position);
+  }
+}
+
 /** Copies one blob out of the store, hashing while copying; a damaged or missing source is refused. */
 async function copyBlob(
   store: FsBlobStore,
@@ -209,6 +228,14 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       );
       position = rowInt(top?.p ?? 0);
       const tx = snapshot.tx;
+      // The checkpoints are checked as restore will check them, against the events as they are
+      // copied: a backup that restore would refuse is no backup.
+      async function* checkedLines(): AsyncGenerator<{ line: number; text: string }> {
+        let line = 0;
+        for await (const page of checkpointPages(tx, position, pageSize))
+          for (const text of page) yield { line: ++line, text: text.slice(0, -1) };
+      }
+      const along = new CheckpointsAlongLog(signedCheckpoints(checkedLines(), position), heads.heads);
       async function* lines(): AsyncGenerator<string> {
         let after = 0;
         while (after < position) {
@@ -220,6 +247,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           let page = "";
           for (const row of rows) {
             const event = chainedFromSqlRow(row) as BackedUpEvent;
+            await along.before(event.position);
             // A backup that restore would refuse is no backup: the log is checked as it is copied.
             const broken = heads.next(event);
             if (broken !== null)
@@ -243,7 +271,19 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           await options.onPage?.(after);
         }
       }
-      files[EVENTS_FILE] = await writeLines(path.join(temp, EVENTS_FILE), lines());
+      try {
+        files[EVENTS_FILE] = await writeLines(path.join(temp, EVENTS_FILE), lines());
+        await along.before(Number.POSITIVE_INFINITY);
+        along.finish();
+      } catch (error) {
+        if (error instanceof DamagedBackupError)
+          throw new BackupRefusedError(
+            `the source's audit checkpoints do not verify (npm run audit:verify says more): ${error.message}`,
+          );
+        throw error;
+      } finally {
+        await along.close();
+      }
       if (heads.position !== position)
         throw new BackupRefusedError(
           `the source's event log ends at position ${heads.position}, not at its highest position ${position}`,
@@ -258,20 +298,10 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           (row) => `${JSON.stringify({ id: row.id, lastUsedAt: rowDate(row.last_used_at).toISOString() })}\n`,
         ),
       );
-      // Checkpoints are committed after the events they cover, so the snapshot's are all at or
-      // before its position; the bound only makes that explicit.
       async function* checkpointLines(): AsyncGenerator<string> {
-        let after = 0;
-        for (;;) {
-          const rows = await tx.query<CheckpointRow>(
-            `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
-            [after, position, pageSize],
-          );
-          const last = rows.at(-1);
-          if (last === undefined) break;
-          checkpoints += rows.length;
-          yield rows.map((row) => checkpointLine(checkpointFromRow(row))).join("");
-          after = rowInt(last.position);
+        for await (const page of checkpointPages(tx, position, pageSize)) {
+          checkpoints += page.length;
+          yield page.join("");
         }
       }
       files[CHECKPOINTS_FILE] = await writeLines(path.join(temp, CHECKPOINTS_FILE), checkpointLines());

@@ -81,3 +81,50 @@ export function rootMismatch(
     return `${at}: the backup's stream heads at that position hash to ${root}, not to the signed root ${checkpoint.root}: the checkpoint is not of this log, or the events before it were changed`;
   return null;
 }
+
+/**
+ * Checks checkpoints against a log read in position order, alongside it: each root is recomputed
+ * from the stream heads once every event up to its position has been read, so no head has to be
+ * kept per checkpoint. Call `before(position)` ahead of applying each event to the heads, and
+ * `before(Infinity)` after the last one. The first root that does not match is kept, not thrown: a
+ * broken or cut log, found afterwards, says more than the checkpoint that no longer matches it.
+ */
+export class CheckpointsAlongLog {
+  private pending: CheckpointOnLine | undefined;
+  private started = false;
+  private mismatch: string | null = null;
+  private count = 0;
+
+  constructor(
+    private readonly checkpoints: AsyncGenerator<CheckpointOnLine, void>,
+    private readonly heads: ReadonlyMap<string, StreamHead>,
+  ) {}
+
+  private async next(): Promise<void> {
+    const next = await this.checkpoints.next();
+    this.pending = next.done === true ? undefined : next.value;
+  }
+
+  async before(position: number): Promise<void> {
+    if (!this.started) {
+      this.started = true;
+      await this.next();
+    }
+    while (this.pending !== undefined && this.pending.checkpoint.position < position) {
+      this.mismatch ??= rootMismatch(this.pending, this.heads);
+      this.count += 1;
+      await this.next();
+    }
+  }
+
+  /** How many checkpoints were checked; throws the first mismatch, if any. */
+  finish(): number {
+    if (this.mismatch !== null) throw new DamagedBackupError(this.mismatch);
+    return this.count;
+  }
+
+  /** Closes the checkpoints' source when the check stopped before its end. */
+  async close(): Promise<void> {
+    await this.checkpoints.return(undefined);
+  }
+}

@@ -28,8 +28,7 @@ import { rebuildProjections } from "../projections/rebuild.ts";
 import type { RebuildSummary } from "../projections/rebuild.ts";
 import { CHECKPOINT_COLUMNS, checkpointValues } from "../audit/checkpoints.ts";
 import type { Checkpoint } from "../audit/checkpoints.ts";
-import { rootMismatch, signedCheckpoints } from "./checkpointLines.ts";
-import type { CheckpointOnLine } from "./checkpointLines.ts";
+import { CheckpointsAlongLog, signedCheckpoints } from "./checkpointLines.ts";
 import { StreamHeads, parseEventLine, referencedBlob } from "./eventLines.ts";
 import type { BackedUpEvent } from "./eventLines.ts";
 import {
@@ -157,32 +156,15 @@ async function verifyBackup(dir: string, manifest: Manifest): Promise<number> {
   const heads = new StreamHeads();
   const referenced = new Map<string, string>();
   let count = 0;
-  // The checkpoints are read alongside the events: each one's root is recomputed from the heads
-  // once every event up to its position has been checked, so no head has to be kept per checkpoint.
   const checkpointsDigest = newDigest();
-  const checkpoints = signedCheckpoints(
-    numberedLines(path.join(dir, CHECKPOINTS_FILE), checkpointsDigest),
-    manifest.position,
+  const checkpoints = new CheckpointsAlongLog(
+    signedCheckpoints(numberedLines(path.join(dir, CHECKPOINTS_FILE), checkpointsDigest), manifest.position),
+    heads.heads,
   );
-  const nextCheckpoint = async () => {
-    const next = await checkpoints.next();
-    return next.done === true ? undefined : next.value;
-  };
-  let pending: CheckpointOnLine | undefined = await nextCheckpoint();
-  let checkpointCount = 0;
-  // Reported only once the events themselves verified: a broken or cut log says more than the
-  // checkpoint that no longer matches it.
-  let mismatch: string | null = null;
-  const checkpointsBefore = async (position: number) => {
-    while (pending !== undefined && pending.checkpoint.position < position) {
-      mismatch ??= rootMismatch(pending, heads.heads);
-      checkpointCount += 1;
-      pending = await nextCheckpoint();
-    }
-  };
+  let checkpointCount: number;
   try {
     const eventsFile = await forEachEvent(dir, async (event, line) => {
-      await checkpointsBefore(event.position);
+      await checkpoints.before(event.position);
       const at = `${EVENTS_FILE} line ${line}`;
       if (event.position > manifest.position)
         throw new DamagedBackupError(
@@ -227,15 +209,15 @@ async function verifyBackup(dir: string, manifest: Manifest): Promise<number> {
         `${EVENTS_FILE} holds ${heads.heads.size} streams, the manifest says ${manifest.streams}`,
       );
     checkEventsFile(manifest, eventsFile);
-    await checkpointsBefore(Number.POSITIVE_INFINITY);
-    if (mismatch !== null) throw new DamagedBackupError(mismatch);
+    await checkpoints.before(Number.POSITIVE_INFINITY);
+    checkpointCount = checkpoints.finish();
     checkFileEntry(CHECKPOINTS_FILE, manifest.files[CHECKPOINTS_FILE]!, {
       sha256: checkpointsDigest.hash.digest("hex"),
       size: checkpointsDigest.size,
     });
   } finally {
     // Closes the file when the verification stopped before its end.
-    await checkpoints.return(undefined);
+    await checkpoints.close();
   }
   for (const [sha256, where] of referenced)
     if (!Object.hasOwn(manifest.files, blobFile(sha256)))

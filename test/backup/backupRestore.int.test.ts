@@ -22,7 +22,9 @@ import { FsBlobStore } from "../../src/artifacts/fsBlobStore.ts";
 import {
   CHECKPOINT_COLUMNS,
   checkpointFromRow,
+  checkpointValues,
   createCheckpoint,
+  headsRoot,
   signCheckpoint,
   verifyStoredCheckpoints,
 } from "../../src/audit/checkpoints.ts";
@@ -31,7 +33,7 @@ import { runAuditVerify } from "../../src/audit/cli/verify.ts";
 import { loadOrCreateSigningKey } from "../../src/audit/signingKey.ts";
 import type { SigningKey } from "../../src/audit/signingKey.ts";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
-import { backup } from "../../src/backup/backup.ts";
+import { BackupRefusedError, backup } from "../../src/backup/backup.ts";
 import { checkpointLine, parseCheckpointLine } from "../../src/backup/checkpointLines.ts";
 import { eventLine } from "../../src/backup/eventLines.ts";
 import type { BackedUpEvent } from "../../src/backup/eventLines.ts";
@@ -41,6 +43,7 @@ import type { DatabaseConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import type { Database, Db } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
+import { placeholders } from "../../src/db/sql.ts";
 import { DomainError } from "../../src/domain/errors.ts";
 import { chainedFromSqlRow, lastPosition } from "../../src/store/eventStore.ts";
 import type { ChainSqlRow } from "../../src/store/eventStore.ts";
@@ -546,6 +549,33 @@ describe("a damaged backup is refused with what is wrong, and nothing is written
       expect(await checkpointsIn(target.config)).toBe(0);
     } finally {
       await target.destroy();
+    }
+  });
+
+  it("refuses to back up a source whose checkpoint does not verify, leaving nothing behind", async () => {
+    const source = await openTestDatabase("sqlite");
+    try {
+      await createModelNamed(commandDeps(source.db), "forged-id", "forged");
+      const forged = signCheckpoint(
+        { position: 1, root: "0".repeat(64), streamCount: 1, createdAt: new Date("2026-12-02T03:00:00Z") },
+        key,
+      );
+      await source.db.write((tx) =>
+        tx.execute(`INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (${placeholders(8)})`, [
+          ...checkpointValues(forged),
+        ]),
+      );
+      const to = path.join(work, "forged-backup");
+      await expect(backup({ database: source.config, blobDir: path.join(work, "b"), to })).rejects.toThrow(
+        new BackupRefusedError(
+          "the source's audit checkpoints do not verify (npm run audit:verify says more): checkpoints.ndjson line 1 (checkpoint at log position 1): the backup's stream heads at that position hash to " +
+            (await headsRoot(source.db, 1)).root +
+            `, not to the signed root ${"0".repeat(64)}: the checkpoint is not of this log, or the events before it were changed`,
+        ),
+      );
+      expect(readdirSync(work).filter((name) => name.includes("forged-backup"))).toEqual([]);
+    } finally {
+      await source.close();
     }
   });
 
