@@ -11,7 +11,7 @@ import {
   signatureProblem,
 } from "../audit/checkpoints.ts";
 import type { Checkpoint } from "../audit/checkpoints.ts";
-import { merkleRoot } from "../audit/merkleRoot.ts";
+import { MerkleBuilder, compareStreamIds, leafHash } from "../audit/merkleRoot.ts";
 import type { StreamHead } from "./eventLines.ts";
 import { CHECKPOINTS_FILE, DamagedBackupError } from "./manifest.ts";
 
@@ -41,7 +41,7 @@ export interface CheckpointOnLine {
  * strictly ascending position order; throws DamagedBackupError at the first line that is not so.
  */
 export async function* signedCheckpoints(
-  lines: AsyncIterable<{ line: number; text: string }>,
+  lines: AsyncIterable<{ line: number; text: string }> | Iterable<{ line: number; text: string }>,
   upTo: number,
 ): AsyncGenerator<CheckpointOnLine, void> {
   let previous = 0;
@@ -64,22 +64,43 @@ export async function* signedCheckpoints(
 }
 
 /**
- * Why a checkpoint's root is not that of the given stream heads (the backup's log at the
- * checkpoint's position), or null when it is.
+ * The Merkle root of the stream heads (../audit/merkleRoot.ts), recomputed for one checkpoint after
+ * another as the heads advance. Between two checkpoints few streams are new and few heads move, so
+ * the stream ids are kept sorted (new ones, which a Map lists last, are inserted) and each stream's
+ * leaf hash is kept until its head moves: a root costs one pass of node hashes over the streams,
+ * not a sort and a leaf hash per stream.
  */
-export function rootMismatch(
-  { line, checkpoint }: CheckpointOnLine,
-  heads: ReadonlyMap<string, StreamHead>,
-): string | null {
-  const at = `${CHECKPOINTS_FILE} line ${line} (checkpoint at log position ${checkpoint.position})`;
-  if (heads.size !== checkpoint.streamCount)
-    return `${at}: signed for ${checkpoint.streamCount} streams, but the backup's events hold ${heads.size} streams at that position: the checkpoint is not of this log, or events were removed or added`;
-  const root = merkleRoot(
-    [...heads].map(([streamId, head]) => ({ streamId, revision: head.revision, hash: head.hash })),
-  );
-  if (root !== checkpoint.root)
-    return `${at}: the backup's stream heads at that position hash to ${root}, not to the signed root ${checkpoint.root}: the checkpoint is not of this log, or the events before it were changed`;
-  return null;
+class IncrementalHeadsRoot {
+  private readonly sorted: string[] = [];
+  private readonly leaves = new Map<string, { revision: number; hash: Buffer }>();
+
+  constructor(private readonly heads: ReadonlyMap<string, StreamHead>) {}
+
+  root(): string {
+    // New streams are few between two checkpoints: each is placed by binary search (comparisons
+    // encode ids, so a merge that compares every kept id would cost as much as the root itself).
+    for (const id of [...this.heads.keys()].slice(this.sorted.length)) {
+      let low = 0;
+      let high = this.sorted.length;
+      while (low < high) {
+        const middle = (low + high) >>> 1;
+        if (compareStreamIds(this.sorted[middle]!, id) < 0) low = middle + 1;
+        else high = middle;
+      }
+      this.sorted.splice(low, 0, id);
+    }
+    const builder = new MerkleBuilder();
+    for (const streamId of this.sorted) {
+      const head = this.heads.get(streamId)!;
+      let leaf = this.leaves.get(streamId);
+      if (leaf?.revision !== head.revision) {
+        leaf = { revision: head.revision, hash: leafHash({ streamId, ...head }) };
+        this.leaves.set(streamId, leaf);
+      }
+      builder.addHashed(streamId, leaf.hash);
+    }
+    return builder.root();
+  }
 }
 
 /**
@@ -94,11 +115,14 @@ export class CheckpointsAlongLog {
   private started = false;
   private mismatch: string | null = null;
   private count = 0;
+  private readonly roots: IncrementalHeadsRoot;
 
   constructor(
     private readonly checkpoints: AsyncGenerator<CheckpointOnLine, void>,
     private readonly heads: ReadonlyMap<string, StreamHead>,
-  ) {}
+  ) {
+    this.roots = new IncrementalHeadsRoot(heads);
+  }
 
   private async next(): Promise<void> {
     const next = await this.checkpoints.next();
@@ -111,10 +135,21 @@ export class CheckpointsAlongLog {
       await this.next();
     }
     while (this.pending !== undefined && this.pending.checkpoint.position < position) {
-      this.mismatch ??= rootMismatch(this.pending, this.heads);
+      this.mismatch ??= this.problem(this.pending);
       this.count += 1;
       await this.next();
     }
+  }
+
+  /** Why the checkpoint's root is not that of the heads (the log at its position), or null. */
+  private problem({ line, checkpoint }: CheckpointOnLine): string | null {
+    const at = `${CHECKPOINTS_FILE} line ${line} (checkpoint at log position ${checkpoint.position})`;
+    if (this.heads.size !== checkpoint.streamCount)
+      return `${at}: signed for ${checkpoint.streamCount} streams, but the backup's events hold ${this.heads.size} streams at that position: the checkpoint is not of this log, or events were removed or added`;
+    const root = this.roots.root();
+    if (root !== checkpoint.root)
+      return `${at}: the backup's stream heads at that position hash to ${root}, not to the signed root ${checkpoint.root}: the checkpoint is not of this log, or the events before it were changed`;
+    return null;
   }
 
   /** How many checkpoints were checked; throws the first mismatch, if any. */
