@@ -79,16 +79,17 @@ class IncrementalHeadsRoot {
   root(): string {
     // New streams are few between two checkpoints: each is placed by binary search (comparisons
     // encode ids, so a merge that compares every kept id would cost as much as the root itself).
-    for (const id of [...this.heads.keys()].slice(this.sorted.length)) {
-      let low = 0;
-      let high = this.sorted.length;
-      while (low < high) {
-        const middle = (low + high) >>> 1;
-        if (compareStreamIds(this.sorted[middle]!, id) < 0) low = middle + 1;
-        else high = middle;
+    if (this.heads.size > this.sorted.length)
+      for (const id of [...this.heads.keys()].slice(this.sorted.length)) {
+        let low = 0;
+        let high = this.sorted.length;
+        while (low < high) {
+          const middle = (low + high) >>> 1;
+          if (compareStreamIds(this.sorted[middle]!, id) < 0) low = middle + 1;
+          else high = middle;
+        }
+        this.sorted.splice(low, 0, id);
       }
-      this.sorted.splice(low, 0, id);
-    }
     const builder = new MerkleBuilder();
     for (const streamId of this.sorted) {
       const head = this.heads.get(streamId)!;
