@@ -9,6 +9,7 @@ import canonicalize from "canonicalize";
 import { z } from "zod";
 import type { Database } from "../db/database.ts";
 import { rowDate, rowInt } from "../db/sql.ts";
+import type { SqlValue } from "../db/sql.ts";
 import { MerkleBuilder } from "./merkleRoot.ts";
 import { SIGNATURE_ALGORITHM, keyFingerprint, publicKeyFromPem } from "./signingKey.ts";
 import type { SigningKey } from "./signingKey.ts";
@@ -138,7 +139,8 @@ async function lastEventPosition(db: Database): Promise<number> {
 
 // ---- Stored checkpoints ---------------------------------------------------------------------------
 
-interface CheckpointRow {
+/** A row of audit_checkpoints as the SQL session of ../db/sql.ts returns it. */
+export interface CheckpointRow {
   position: number | string;
   root: string;
   stream_count: number | string;
@@ -149,10 +151,11 @@ interface CheckpointRow {
   signature: string;
 }
 
-const CHECKPOINT_COLUMNS =
+/** Every column of audit_checkpoints, in the order of checkpointValues(). */
+export const CHECKPOINT_COLUMNS =
   "position, root, stream_count, created_at, algorithm, key_fingerprint, public_key, signature";
 
-const fromRow = (row: CheckpointRow): Checkpoint => ({
+export const checkpointFromRow = (row: CheckpointRow): Checkpoint => ({
   position: rowInt(row.position),
   root: row.root,
   streamCount: rowInt(row.stream_count),
@@ -163,11 +166,23 @@ const fromRow = (row: CheckpointRow): Checkpoint => ({
   signature: row.signature,
 });
 
+/** The values of CHECKPOINT_COLUMNS for an INSERT. */
+export const checkpointValues = (c: Checkpoint): SqlValue[] => [
+  c.position,
+  c.root,
+  c.streamCount,
+  c.createdAt,
+  c.algorithm,
+  c.keyFingerprint,
+  c.publicKey,
+  c.signature,
+];
+
 export async function latestCheckpoint(db: Database): Promise<Checkpoint | null> {
   const [row] = await db.query<CheckpointRow>(
     `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY position DESC LIMIT 1`,
   );
-  return row === undefined ? null : fromRow(row);
+  return row === undefined ? null : checkpointFromRow(row);
 }
 
 export interface CreatedCheckpoint {
@@ -196,16 +211,7 @@ export async function createCheckpoint(
     tx.query<{ position: number }>(
       `INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (position) DO NOTHING RETURNING position`,
-      [
-        checkpoint.position,
-        checkpoint.root,
-        checkpoint.streamCount,
-        checkpoint.createdAt,
-        checkpoint.algorithm,
-        checkpoint.keyFingerprint,
-        checkpoint.publicKey,
-        checkpoint.signature,
-      ],
+      checkpointValues(checkpoint),
     ),
   );
   if (inserted.length > 0) return { checkpoint, created: true };
@@ -213,7 +219,7 @@ export async function createCheckpoint(
     `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE position = ?`,
     [position],
   );
-  return winner === undefined ? null : { checkpoint: fromRow(winner), created: false };
+  return winner === undefined ? null : { checkpoint: checkpointFromRow(winner), created: false };
 }
 
 // ---- Verification ----------------------------------------------------------------------------------
@@ -303,7 +309,7 @@ async function storedCheckpoint(db: Database, position: number): Promise<Checkpo
   );
   if (row === undefined)
     throw new Error(`the checkpoint at position ${position} disappeared during verification`);
-  return fromRow(row);
+  return checkpointFromRow(row);
 }
 
 /**
@@ -351,7 +357,7 @@ export async function verifyStoredCheckpoints(
       [after],
     );
     for (const row of rows) {
-      const checkpoint = fromRow(row);
+      const checkpoint = checkpointFromRow(row);
       checked++;
       latest = checkpoint;
       const problems = authenticityProblems(checkpoint, options.trustedFingerprint);
@@ -432,23 +438,24 @@ export async function verifyStoredCheckpoints(
 
 // ---- Exported files ----------------------------------------------------------------------------------
 
+/** A checkpoint as a JSON value: what an exported file holds, and a line of a backup's checkpoints.ndjson. */
+export function checkpointJson(c: Checkpoint) {
+  return {
+    format: CHECKPOINT_EXPORT_FORMAT,
+    position: c.position,
+    root: c.root,
+    streamCount: c.streamCount,
+    createdAt: c.createdAt.toISOString(),
+    algorithm: c.algorithm,
+    keyFingerprint: c.keyFingerprint,
+    publicKey: c.publicKey,
+    signature: c.signature,
+  };
+}
+
 /** The self-contained JSON of a checkpoint, to keep outside the database. */
 export function exportCheckpoint(c: Checkpoint): string {
-  return `${JSON.stringify(
-    {
-      format: CHECKPOINT_EXPORT_FORMAT,
-      position: c.position,
-      root: c.root,
-      streamCount: c.streamCount,
-      createdAt: c.createdAt.toISOString(),
-      algorithm: c.algorithm,
-      keyFingerprint: c.keyFingerprint,
-      publicKey: c.publicKey,
-      signature: c.signature,
-    },
-    null,
-    2,
-  )}\n`;
+  return `${JSON.stringify(checkpointJson(c), null, 2)}\n`;
 }
 
 /** An exported checkpoint is at most a few KiB; anything larger is not one. */
@@ -466,6 +473,14 @@ const exportSchema = z.object({
   signature: z.string().max(1024),
 });
 
+/** A parsed JSON value as a checkpoint, or what is wrong with it (its signature is not checked here). */
+export function checkpointFromJson(json: unknown): Checkpoint | string {
+  const parsed = exportSchema.safeParse(json);
+  if (!parsed.success) return parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  const { format: _format, createdAt, ...rest } = parsed.data;
+  return { ...rest, createdAt: new Date(createdAt) };
+}
+
 /** Reads an exported checkpoint; throws a readable Error when the text is not one. */
 export function parseCheckpointExport(text: string): Checkpoint {
   if (Buffer.byteLength(text, "utf8") > MAX_EXPORT_BYTES)
@@ -476,11 +491,7 @@ export function parseCheckpointExport(text: string): Checkpoint {
   } catch (error) {
     throw new Error(`not a checkpoint file: ${error instanceof Error ? error.message : String(error)}`);
   }
-  const parsed = exportSchema.safeParse(json);
-  if (!parsed.success)
-    throw new Error(
-      `not a checkpoint file: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
-    );
-  const { format: _format, createdAt, ...rest } = parsed.data;
-  return { ...rest, createdAt: new Date(createdAt) };
+  const checkpoint = checkpointFromJson(json);
+  if (typeof checkpoint === "string") throw new Error(`not a checkpoint file: ${checkpoint}`);
+  return checkpoint;
 }

@@ -32,16 +32,24 @@ export const compareStreamIds = (a: string, b: string): number =>
 export class MerkleBuilder {
   /** Perfect subtrees, largest (leftmost) first; their sizes are the set bits of `count`. */
   private readonly stack: { size: number; hash: Buffer }[] = [];
-  private last: string | null = null;
+  private last: { id: string; bytes: Buffer } | null = null;
   private count = 0;
 
   /** Adds the next leaf; leaves must come in strictly ascending stream id order. */
   add(leaf: StreamHeadLeaf): void {
-    if (this.last !== null && compareStreamIds(this.last, leaf.streamId) >= 0)
-      throw new Error(`Merkle leaves out of order: ${leaf.streamId} after ${this.last}`);
-    this.last = leaf.streamId;
+    this.addHashed(leaf.streamId, leafHash(leaf));
+  }
+
+  /** Adds the next leaf by its leafHash(), for callers that keep leaf hashes between roots. */
+  addHashed(streamId: string, hash: Buffer): void {
+    // Each id is encoded once, not once per comparison: at tens of thousands of streams per root,
+    // the encoding was most of the cost of a root whose leaf hashes were already known.
+    const bytes = Buffer.from(streamId, "utf8");
+    if (this.last !== null && Buffer.compare(this.last.bytes, bytes) >= 0)
+      throw new Error(`Merkle leaves out of order: ${streamId} after ${this.last.id}`);
+    this.last = { id: streamId, bytes };
     this.count++;
-    let node = { size: 1, hash: leafHash(leaf) };
+    let node = { size: 1, hash };
     for (let top = this.stack.at(-1); top !== undefined && top.size === node.size; top = this.stack.at(-1)) {
       this.stack.pop();
       node = { size: top.size * 2, hash: nodeHash(top.hash, node.hash) };

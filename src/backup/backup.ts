@@ -1,6 +1,6 @@
 // An online backup: every event up to one log position (read in one snapshot, see ./snapshot.ts,
 // while the registry keeps writing), the artifact blobs those events reference, the tokens'
-// last-used times, and a manifest that makes the folder self-checking (./manifest.ts). The folder
+// last-used times, the signed audit checkpoints up to that position, and a manifest that makes the folder self-checking (./manifest.ts). The folder
 // is assembled under a temporary name beside the target and renamed into place last, so a crash
 // never leaves something that looks like a finished backup.
 import { createHash, randomUUID } from "node:crypto";
@@ -14,16 +14,21 @@ import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
 import { BlobNotFoundError } from "../artifacts/errors.ts";
 import type { DatabaseConfig } from "../config.ts";
 import { CorruptEventError } from "../domain/registeredModel/eventSchemas.ts";
+import { CHECKPOINT_COLUMNS, checkpointFromRow } from "../audit/checkpoints.ts";
+import type { CheckpointRow } from "../audit/checkpoints.ts";
 import { listMigrations } from "../db/migrate.ts";
 import { rowDate, rowInt } from "../db/sql.ts";
 import type { SqlTx } from "../db/sql.ts";
 import { chainedFromSqlRow } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
+import { CheckpointsAlongLog, checkpointLine, signedCheckpoints } from "./checkpointLines.ts";
 import { StreamHeads, eventLine, referencedBlob } from "./eventLines.ts";
 import type { BackedUpEvent } from "./eventLines.ts";
 import {
   BACKUP_FORMAT,
   BLOBS_DIR,
+  CHECKPOINTS_FILE,
+  DamagedBackupError,
   EVENTS_FILE,
   TOKEN_USAGE_FILE,
   blobFile,
@@ -54,6 +59,8 @@ export interface BackupSummary {
   readonly position: number;
   readonly events: number;
   readonly streams: number;
+  /** Signed audit checkpoints copied (those at or before `position`). */
+  readonly checkpoints: number;
   readonly blobs: number;
   /** Bytes of blobs copied. */
   readonly blobBytes: number;
@@ -145,6 +152,24 @@ async function fsyncDirectory(dir: string): Promise<void> {
   }
 }
 
+/**
+ * The lines of checkpoints.ndjson, a page at a time. Checkpoints are committed after the events they
+ * cover, so a snapshot's are all at or before its position; the bound only makes that explicit.
+ */
+async function* checkpointPages(tx: SqlTx, position: number, pageSize: number): AsyncGenerator<string[]> {
+  let after = 0;
+  for (;;) {
+    const rows = await tx.query<CheckpointRow>(
+      `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
+      [after, position, pageSize],
+    );
+    const last = rows.at(-1);
+    if (last === undefined) return;
+    yield rows.map((row) => checkpointLine(checkpointFromRow(row)));
+    after = rowInt(last.position);
+  }
+}
+
 /** Copies one blob out of the store, hashing while copying; a damaged or missing source is refused. */
 async function copyBlob(
   store: FsBlobStore,
@@ -191,6 +216,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
     const heads = new StreamHeads();
     const blobs = new Map<string, string>();
     let events = 0;
+    let checkpoints = 0;
     let position = 0;
     let migration: string;
     const snapshot = await openSnapshot(options.database);
@@ -202,6 +228,14 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       );
       position = rowInt(top?.p ?? 0);
       const tx = snapshot.tx;
+      // The checkpoints are checked as restore will check them, against the events as they are
+      // copied: a backup that restore would refuse is no backup.
+      async function* checkedLines(): AsyncGenerator<{ line: number; text: string }> {
+        let line = 0;
+        for await (const page of checkpointPages(tx, position, pageSize))
+          for (const text of page) yield { line: ++line, text: text.slice(0, -1) };
+      }
+      const along = new CheckpointsAlongLog(signedCheckpoints(checkedLines(), position), heads.heads);
       async function* lines(): AsyncGenerator<string> {
         let after = 0;
         while (after < position) {
@@ -213,6 +247,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           let page = "";
           for (const row of rows) {
             const event = chainedFromSqlRow(row) as BackedUpEvent;
+            await along.before(event.position);
             // A backup that restore would refuse is no backup: the log is checked as it is copied.
             const broken = heads.next(event);
             if (broken !== null)
@@ -236,7 +271,19 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           await options.onPage?.(after);
         }
       }
-      files[EVENTS_FILE] = await writeLines(path.join(temp, EVENTS_FILE), lines());
+      try {
+        files[EVENTS_FILE] = await writeLines(path.join(temp, EVENTS_FILE), lines());
+        await along.before(Number.POSITIVE_INFINITY);
+        along.finish();
+      } catch (error) {
+        if (error instanceof DamagedBackupError)
+          throw new BackupRefusedError(
+            `the source's audit checkpoints do not verify (npm run audit:verify says more): ${error.message}`,
+          );
+        throw error;
+      } finally {
+        await along.close();
+      }
       if (heads.position !== position)
         throw new BackupRefusedError(
           `the source's event log ends at position ${heads.position}, not at its highest position ${position}`,
@@ -251,6 +298,13 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           (row) => `${JSON.stringify({ id: row.id, lastUsedAt: rowDate(row.last_used_at).toISOString() })}\n`,
         ),
       );
+      async function* checkpointLines(): AsyncGenerator<string> {
+        for await (const page of checkpointPages(tx, position, pageSize)) {
+          checkpoints += page.length;
+          yield page.join("");
+        }
+      }
+      files[CHECKPOINTS_FILE] = await writeLines(path.join(temp, CHECKPOINTS_FILE), checkpointLines());
     } finally {
       // Blobs are immutable and named by content: they need no snapshot, and a long-open read
       // transaction holds back SQLite checkpoints and PostgreSQL vacuum.
@@ -284,6 +338,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       position,
       events,
       streams: heads.heads.size,
+      checkpoints,
       blobs: blobs.size,
       blobBytes,
       manifestSha256,

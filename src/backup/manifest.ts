@@ -15,6 +15,7 @@ export const BACKUP_FORMAT = "registro.backup.v1";
 export const MANIFEST_FILE = "manifest.json";
 export const EVENTS_FILE = "events.ndjson";
 export const TOKEN_USAGE_FILE = "token-usage.ndjson";
+export const CHECKPOINTS_FILE = "checkpoints.ndjson";
 export const BLOBS_DIR = "blobs";
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);

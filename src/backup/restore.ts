@@ -1,9 +1,11 @@
 // Restores a backup folder (./backup.ts) into an empty database of either provider. Nothing is
 // written before the whole backup has been verified: the manifest, every file's size and sha256,
-// every event line, the chain of every stream up to the head the manifest records, and every blob.
+// every event line, the chain of every stream up to the head the manifest records, every signed audit
+// checkpoint (its signature, and its root against the backup's own events), and every blob.
 // Then the blobs are copied into the target's blob store (unreferenced until the events commit, so
 // garbage collection reclaims them if the restore fails), and the events, with their original
-// positions and hashes, the rebuilt projections and the tokens' last-used times are written in ONE
+// positions and hashes, the checkpoints with their signatures, the rebuilt projections and the
+// tokens' last-used times are written in ONE
 // write transaction: a restore that fails at any point leaves the database without a single event.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
@@ -24,10 +26,14 @@ import type { SqlValue } from "../db/sql.ts";
 import { CorruptEventError } from "../domain/registeredModel/eventSchemas.ts";
 import { rebuildProjections } from "../projections/rebuild.ts";
 import type { RebuildSummary } from "../projections/rebuild.ts";
+import { CHECKPOINT_COLUMNS, checkpointValues } from "../audit/checkpoints.ts";
+import type { Checkpoint } from "../audit/checkpoints.ts";
+import { CheckpointsAlongLog, signedCheckpoints } from "./checkpointLines.ts";
 import { StreamHeads, parseEventLine, referencedBlob } from "./eventLines.ts";
 import type { BackedUpEvent } from "./eventLines.ts";
 import {
   BLOBS_DIR,
+  CHECKPOINTS_FILE,
   DamagedBackupError,
   EVENTS_FILE,
   TOKEN_USAGE_FILE,
@@ -55,6 +61,7 @@ export interface RestoreSummary {
   readonly position: number;
   readonly events: number;
   readonly streams: number;
+  readonly checkpoints: number;
   readonly blobs: number;
   readonly projections: RebuildSummary;
 }
@@ -117,7 +124,7 @@ async function checkListing(dir: string, manifest: Manifest): Promise<void> {
   for (const name of found)
     if (!Object.hasOwn(manifest.files, name))
       throw new DamagedBackupError(`${name} is not listed in the manifest`);
-  for (const name of [EVENTS_FILE, TOKEN_USAGE_FILE])
+  for (const name of [EVENTS_FILE, TOKEN_USAGE_FILE, CHECKPOINTS_FILE])
     if (!Object.hasOwn(manifest.files, name))
       throw new DamagedBackupError(`${name} is missing from the backup`);
 }
@@ -144,61 +151,79 @@ function checkEventsFile(manifest: Manifest, found: { sha256: string; size: numb
 }
 
 /** The whole verification, before anything is written. Line-level findings come first: they say the most. */
-async function verifyBackup(dir: string, manifest: Manifest): Promise<void> {
+async function verifyBackup(dir: string, manifest: Manifest): Promise<number> {
   await checkListing(dir, manifest);
   const heads = new StreamHeads();
   const referenced = new Map<string, string>();
   let count = 0;
-  const eventsFile = await forEachEvent(dir, (event, line) => {
-    const at = `${EVENTS_FILE} line ${line}`;
-    if (event.position > manifest.position)
+  const checkpointsDigest = newDigest();
+  const checkpoints = new CheckpointsAlongLog(
+    signedCheckpoints(numberedLines(path.join(dir, CHECKPOINTS_FILE), checkpointsDigest), manifest.position),
+    heads.heads,
+  );
+  let checkpointCount: number;
+  try {
+    const eventsFile = await forEachEvent(dir, async (event, line) => {
+      await checkpoints.before(event.position);
+      const at = `${EVENTS_FILE} line ${line}`;
+      if (event.position > manifest.position)
+        throw new DamagedBackupError(
+          `${at}: log position ${event.position} is after the backup's position ${manifest.position}`,
+        );
+      const broken = heads.next(event);
+      if (broken !== null) throw new DamagedBackupError(`${at}: ${broken}`);
+      let blob: ReturnType<typeof referencedBlob>;
+      try {
+        blob = referencedBlob(event);
+      } catch (error) {
+        if (error instanceof CorruptEventError) throw new DamagedBackupError(`${at}: ${error.message}`);
+        throw error;
+      }
+      if (blob && !referenced.has(blob.sha256)) referenced.set(blob.sha256, blob.where);
+      count += 1;
+    });
+    if (count !== manifest.events)
       throw new DamagedBackupError(
-        `${at}: log position ${event.position} is after the backup's position ${manifest.position}`,
+        `${EVENTS_FILE} holds ${count} events, the manifest says ${manifest.events}: lines were removed or added, or the file was cut short`,
       );
-    const broken = heads.next(event);
-    if (broken !== null) throw new DamagedBackupError(`${at}: ${broken}`);
-    let blob: ReturnType<typeof referencedBlob>;
-    try {
-      blob = referencedBlob(event);
-    } catch (error) {
-      if (error instanceof CorruptEventError) throw new DamagedBackupError(`${at}: ${error.message}`);
-      throw error;
+    if (count > 0 && heads.position !== manifest.position)
+      throw new DamagedBackupError(
+        `${EVENTS_FILE} ends at log position ${heads.position}, the manifest says ${manifest.position}`,
+      );
+    for (const [streamId, expected] of Object.entries(manifest.heads)) {
+      const head = heads.heads.get(streamId);
+      if (head === undefined)
+        throw new DamagedBackupError(
+          `stream ${streamId} is in the manifest but has no event in ${EVENTS_FILE}`,
+        );
+      if (head.revision !== expected.revision || head.hash !== expected.hash)
+        throw new DamagedBackupError(
+          `stream ${streamId} ends at revision ${head.revision} (hash ${head.hash}) in ${EVENTS_FILE}, the manifest says revision ${expected.revision} (hash ${expected.hash})`,
+        );
     }
-    if (blob && !referenced.has(blob.sha256)) referenced.set(blob.sha256, blob.where);
-    count += 1;
-  });
-  if (count !== manifest.events)
-    throw new DamagedBackupError(
-      `${EVENTS_FILE} holds ${count} events, the manifest says ${manifest.events}: lines were removed or added, or the file was cut short`,
-    );
-  if (count > 0 && heads.position !== manifest.position)
-    throw new DamagedBackupError(
-      `${EVENTS_FILE} ends at log position ${heads.position}, the manifest says ${manifest.position}`,
-    );
-  for (const [streamId, expected] of Object.entries(manifest.heads)) {
-    const head = heads.heads.get(streamId);
-    if (head === undefined)
+    for (const streamId of heads.heads.keys())
+      if (!Object.hasOwn(manifest.heads, streamId))
+        throw new DamagedBackupError(`stream ${streamId} of ${EVENTS_FILE} is not in the manifest`);
+    if (heads.heads.size !== manifest.streams)
       throw new DamagedBackupError(
-        `stream ${streamId} is in the manifest but has no event in ${EVENTS_FILE}`,
+        `${EVENTS_FILE} holds ${heads.heads.size} streams, the manifest says ${manifest.streams}`,
       );
-    if (head.revision !== expected.revision || head.hash !== expected.hash)
-      throw new DamagedBackupError(
-        `stream ${streamId} ends at revision ${head.revision} (hash ${head.hash}) in ${EVENTS_FILE}, the manifest says revision ${expected.revision} (hash ${expected.hash})`,
-      );
+    checkEventsFile(manifest, eventsFile);
+    await checkpoints.before(Number.POSITIVE_INFINITY);
+    checkpointCount = checkpoints.finish();
+    checkFileEntry(CHECKPOINTS_FILE, manifest.files[CHECKPOINTS_FILE]!, {
+      sha256: checkpointsDigest.hash.digest("hex"),
+      size: checkpointsDigest.size,
+    });
+  } finally {
+    // Closes the file when the verification stopped before its end.
+    await checkpoints.close();
   }
-  for (const streamId of heads.heads.keys())
-    if (!Object.hasOwn(manifest.heads, streamId))
-      throw new DamagedBackupError(`stream ${streamId} of ${EVENTS_FILE} is not in the manifest`);
-  if (heads.heads.size !== manifest.streams)
-    throw new DamagedBackupError(
-      `${EVENTS_FILE} holds ${heads.heads.size} streams, the manifest says ${manifest.streams}`,
-    );
-  checkEventsFile(manifest, eventsFile);
   for (const [sha256, where] of referenced)
     if (!Object.hasOwn(manifest.files, blobFile(sha256)))
       throw new DamagedBackupError(`${blobFile(sha256)} (${where}) is missing from the backup`);
   for (const [name, expected] of Object.entries(manifest.files)) {
-    if (name === EVENTS_FILE) continue;
+    if (name === EVENTS_FILE || name === CHECKPOINTS_FILE) continue;
     const found = await hashFile(path.join(dir, name));
     if (name.startsWith(`${BLOBS_DIR}/`) && found.sha256 !== name.slice(BLOBS_DIR.length + 1))
       throw new DamagedBackupError(
@@ -206,6 +231,7 @@ async function verifyBackup(dir: string, manifest: Manifest): Promise<void> {
       );
     checkFileEntry(name, expected, found);
   }
+  return checkpointCount;
 }
 
 const tokenUsageLine = z.strictObject({ id: z.string().min(1), lastUsedAt: z.iso.datetime() });
@@ -253,6 +279,37 @@ async function insertEvents(tx: Tx, events: readonly BackedUpEvent[]): Promise<v
   await tx.execute(`INSERT INTO events (${INSERT_COLUMNS}) VALUES ${rows}`, events.flatMap(insertValues));
 }
 
+/**
+ * Inserts the checkpoints as they were signed. The file is read again and checked again (each
+ * signature, and its bytes against the manifest), so a file changed since the verification fails the
+ * transaction; the roots were recomputed from the same events, whose file is checked the same way.
+ */
+async function insertCheckpoints(tx: Tx, dir: string, manifest: Manifest): Promise<void> {
+  const digest = newDigest();
+  let batch: Checkpoint[] = [];
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const rows = batch.map(() => `(${placeholders(8)})`).join(", ");
+    await tx.execute(
+      `INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES ${rows}`,
+      batch.flatMap(checkpointValues),
+    );
+    batch = [];
+  };
+  for await (const { checkpoint } of signedCheckpoints(
+    numberedLines(path.join(dir, CHECKPOINTS_FILE), digest),
+    manifest.position,
+  )) {
+    batch.push(checkpoint);
+    if (batch.length >= 100) await flush();
+  }
+  await flush();
+  checkFileEntry(CHECKPOINTS_FILE, manifest.files[CHECKPOINTS_FILE]!, {
+    sha256: digest.hash.digest("hex"),
+    size: digest.size,
+  });
+}
+
 async function eventCount(tx: Tx): Promise<number> {
   const [row] = await tx.query<{ n: number | string }>("SELECT COUNT(*) AS n FROM events");
   return rowInt(row?.n ?? 0);
@@ -294,7 +351,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     throw new RestoreRefusedError(
       `the backup was made by a newer Registro (schema migration ${manifest.source.migration}): restore it with that version or later`,
     );
-  await verifyBackup(dir, manifest);
+  const checkpoints = await verifyBackup(dir, manifest);
   const tokenUsage = await readTokenUsage(dir);
 
   await prepareSchema(options.database);
@@ -340,6 +397,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       });
       await insertEvents(tx, batch);
       checkEventsFile(manifest, eventsFile);
+      await insertCheckpoints(tx, dir, manifest);
       if (options.database.provider === "postgresql" && options.database.ownerUrl === undefined)
         await movePositionSequence(tx, manifest.position);
     });
@@ -368,6 +426,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       position: manifest.position,
       events: manifest.events,
       streams: manifest.streams,
+      checkpoints,
       blobs: blobs.length,
       projections,
     };

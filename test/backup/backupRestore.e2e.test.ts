@@ -104,7 +104,7 @@ describe("npm run backup / restore against a SQLite registry serving writes", ()
         ).errors,
       ).toBeUndefined();
       const match =
-        /^Backed up (\d+) events of \d+ streams? up to log position (\d+), and 2 artifact blobs \(.+\), to .+ in \d+ ms$/.exec(
+        /^Backed up (\d+) events of \d+ streams? up to log position (\d+), \d+ signed audit checkpoints?, and 2 artifact blobs \(.+\), to .+ in \d+ ms$/.exec(
           printed[0] ?? "",
         );
       expect(match, printed.join("\n")).not.toBeNull();
@@ -136,7 +136,7 @@ describe("npm run backup / restore against a SQLite registry serving writes", ()
         );
         expect(output[0]).toMatch(
           new RegExp(
-            `^Restored \\d+ events of \\d+ streams? up to log position ${position}, and 2 artifact blobs, into`,
+            `^Restored \\d+ events of \\d+ streams? up to log position ${position}, \\d+ signed audit checkpoints?, and 2 artifact blobs, into`,
           ),
         );
         const restored = await createRegistro({

@@ -19,7 +19,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApiToken, createPrincipal } from "../../src/access/accessCommands.ts";
 import type { CommandDeps } from "../../src/application/executeCommand.ts";
 import { FsBlobStore } from "../../src/artifacts/fsBlobStore.ts";
-import { backup } from "../../src/backup/backup.ts";
+import {
+  CHECKPOINT_COLUMNS,
+  checkpointFromRow,
+  checkpointValues,
+  createCheckpoint,
+  headsRoot,
+  signCheckpoint,
+  verifyStoredCheckpoints,
+} from "../../src/audit/checkpoints.ts";
+import type { Checkpoint, CheckpointRow } from "../../src/audit/checkpoints.ts";
+import { runAuditVerify } from "../../src/audit/cli/verify.ts";
+import { loadOrCreateSigningKey } from "../../src/audit/signingKey.ts";
+import type { SigningKey } from "../../src/audit/signingKey.ts";
+import { verifyChains } from "../../src/audit/verifyChains.ts";
+import { BackupRefusedError, backup } from "../../src/backup/backup.ts";
+import { checkpointLine, parseCheckpointLine } from "../../src/backup/checkpointLines.ts";
 import { eventLine } from "../../src/backup/eventLines.ts";
 import type { BackedUpEvent } from "../../src/backup/eventLines.ts";
 import { DamagedBackupError } from "../../src/backup/manifest.ts";
@@ -29,6 +44,7 @@ import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import type { Database, Db } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
+import { placeholders } from "../../src/db/sql.ts";
 import { DomainError } from "../../src/domain/errors.ts";
 import { chainedFromSqlRow, lastPosition } from "../../src/store/eventStore.ts";
 import type { ChainSqlRow } from "../../src/store/eventStore.ts";
@@ -46,6 +62,20 @@ function ok<T>(outcome: T | DomainError): T {
 }
 
 const tempDir = (prefix: string) => mkdtempSync(path.join(tmpdir(), `registro-${prefix}-`));
+
+/** Signs and stores a checkpoint with the function `npm run audit:checkpoint` uses. */
+async function checkpoint(db: Database, key: SigningKey, at: string): Promise<Checkpoint> {
+  const made = await createCheckpoint(db, key, new Date(at));
+  if (made === null) throw new Error("the log did not advance since the last checkpoint");
+  return made.checkpoint;
+}
+
+async function storedCheckpoints(db: Database): Promise<Checkpoint[]> {
+  const rows = await db.query<CheckpointRow>(
+    `SELECT ${CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY position`,
+  );
+  return rows.map(checkpointFromRow);
+}
 
 /** Every projection, the access context's included, normalised for toEqual. */
 async function dumpAll(db: Db) {
@@ -128,6 +158,16 @@ async function seed(deps: CommandDeps, db: Database, blobs: FsBlobStore, name: s
   );
 }
 
+async function checkpointsIn(config: DatabaseConfig): Promise<number> {
+  if (config.provider === "sqlite" && !existsSync(config.file)) return 0;
+  const db = openDatabase(config);
+  try {
+    return await db.reader.auditCheckpoint.count();
+  } finally {
+    await db.close();
+  }
+}
+
 async function eventsIn(config: DatabaseConfig): Promise<number> {
   if (config.provider === "sqlite" && !existsSync(config.file)) return 0;
   const db = openDatabase(config);
@@ -143,6 +183,9 @@ describe.each(PROVIDERS)("backup of a %s registry while it keeps writing", (prov
   let blobDir: string;
   let blobs: FsBlobStore;
   let deps: CommandDeps;
+  let keyDir: string;
+  let keyFile: string;
+  let key: SigningKey;
   const cleanup: (() => Promise<void> | void)[] = [];
   beforeAll(async () => {
     source = await openTestDatabase(provider);
@@ -150,14 +193,20 @@ describe.each(PROVIDERS)("backup of a %s registry while it keeps writing", (prov
     blobs = new FsBlobStore(blobDir);
     let tick = Date.parse("2026-12-01T00:00:00Z");
     deps = { ...commandDeps(source.db), clock: () => new Date((tick += 1000)) };
+    keyDir = tempDir("key");
+    keyFile = path.join(keyDir, "audit-signing-key.pem");
+    key = loadOrCreateSigningKey(keyFile);
     await seed(deps, source.db, blobs, "alpha");
+    await checkpoint(source.db, key, "2026-12-01T01:00:00Z");
     await seed(deps, source.db, blobs, "beta");
+    await checkpoint(source.db, key, "2026-12-01T02:00:00Z");
   });
   afterAll(async () => {
     for (const step of cleanup.reverse()) await step();
     await blobs?.close();
     await source?.close();
     rmSync(blobDir, { recursive: true, force: true });
+    rmSync(keyDir, { recursive: true, force: true });
   });
 
   it(
@@ -207,6 +256,11 @@ describe.each(PROVIDERS)("backup of a %s registry while it keeps writing", (prov
         await allEventLines(source.db, summary.position),
       );
       expect(summary.blobs).toBe(4);
+      // A checkpoint signed while the backup ran is after its position, and not in it.
+      await checkpoint(source.db, key, "2026-12-01T03:00:00Z");
+      const checkpoints = (await storedCheckpoints(source.db)).slice(0, 2);
+      expect(summary.checkpoints).toBe(2);
+      expect(readFileSync(path.join(dir, "checkpoints.ndjson"), "utf8").split("\n")).toHaveLength(3);
       expect(readdirSync(path.dirname(dir))).toEqual(["b"]);
       const expected = states.get(summary.position);
       expect(expected, `a state recorded at position ${summary.position}`).toBeDefined();
@@ -224,9 +278,34 @@ describe.each(PROVIDERS)("backup of a %s registry while it keeps writing", (prov
           blobDir: targetBlobs,
           batchSize: 7,
         });
-        expect(restored).toMatchObject({ position: summary.position, events: summary.events, blobs: 4 });
+        expect(restored).toMatchObject({
+          position: summary.position,
+          events: summary.events,
+          checkpoints: 2,
+          blobs: 4,
+        });
         const db = openDatabase(database.config);
         try {
+          expect(await storedCheckpoints(db), `checkpoints restored into ${target}`).toEqual(checkpoints);
+          expect(await verifyChains(db)).toMatchObject({ ok: true, events: summary.events });
+          expect(
+            await verifyStoredCheckpoints(db, { trustedFingerprint: key.fingerprint, allRoots: true }),
+          ).toMatchObject({ ok: true, checked: 2, rootsRecomputed: 2, failed: 0 });
+          // What an operator runs, with the signing key file kept beside the restored registry.
+          const printed: string[] = [];
+          const env =
+            database.config.provider === "sqlite"
+              ? { DATA_DIR: path.dirname(database.config.file) }
+              : { DATA_DIR: keyDir, DATABASE_URL: database.config.url };
+          expect(
+            await runAuditVerify([], { ...env, AUDIT_SIGNING_KEY_FILE: keyFile }, (line) =>
+              printed.push(line),
+            ),
+            printed.join("\n"),
+          ).toBe(0);
+          expect(printed.join("\n")).toContain(
+            `Checkpoints: 2 stored, all verified (1 root(s) recomputed); the latest is at position ${checkpoints[1]!.position}`,
+          );
           expect(await dumpAll(db.reader), `restored into ${target}`).toEqual(expected);
           expect(canonicalLines(await allEventLines(db, 2 ** 31 - 1))).toEqual(
             canonicalLines(await allEventLines(source.db, summary.position)),
@@ -258,13 +337,20 @@ describe("a damaged backup is refused with what is wrong, and nothing is written
   let work: string;
   let sha: string;
   let lines: string[];
+  let checkpointLines: string[];
+  let key: SigningKey;
   beforeAll(async () => {
     work = tempDir("damage");
     const source = await openTestDatabase("sqlite");
     const blobDir = path.join(work, "source-blobs");
     const blobs = new FsBlobStore(blobDir);
     try {
-      await seed(commandDeps(source.db), source.db, blobs, "gamma");
+      const deps = commandDeps(source.db);
+      await seed(deps, source.db, blobs, "gamma");
+      key = loadOrCreateSigningKey(path.join(work, "audit-signing-key.pem"));
+      await checkpoint(source.db, key, "2026-12-02T01:00:00Z");
+      await run(deps, live("gamma"), { type: "SetRegisteredModelTag", data: { key: "k", value: "v" } });
+      await checkpoint(source.db, key, "2026-12-02T02:00:00Z");
       backupDir = path.join(work, "backup");
       await backup({ database: source.config, blobDir, to: backupDir });
     } finally {
@@ -273,6 +359,9 @@ describe("a damaged backup is refused with what is wrong, and nothing is written
     }
     sha = readdirSync(path.join(backupDir, "blobs"))[0]!;
     lines = readFileSync(path.join(backupDir, "events.ndjson"), "utf8").split("\n");
+    checkpointLines = readFileSync(path.join(backupDir, "checkpoints.ndjson"), "utf8")
+      .split("\n")
+      .filter((line) => line !== "");
   });
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -295,10 +384,84 @@ describe("a damaged backup is refused with what is wrong, and nothing is written
     );
     expect(error).toBeInstanceOf(DamagedBackupError);
     expect(await eventsIn(database)).toBe(0);
+    expect(await checkpointsIn(database)).toBe(0);
     expect(existsSync(path.join(work, `target-${n}`, "blobs"))).toBe(false);
     return (error as Error).message;
   }
   const events = (dir: string) => path.join(dir, "events.ndjson");
+  const checkpoints = (dir: string) => path.join(dir, "checkpoints.ndjson");
+  /** The backup's second checkpoint, as stored. */
+  const second = () => {
+    const parsed = parseCheckpointLine(checkpointLines[1]!);
+    if (typeof parsed === "string") throw new Error(parsed);
+    return parsed;
+  };
+  const withSecond = (line: string) => (dir: string) =>
+    writeFileSync(checkpoints(dir), `${checkpointLines[0]}\n${line}`);
+
+  it("a checkpoint whose root was edited", async () => {
+    const c = second();
+    const edited = checkpointLine({ ...c, root: "0".repeat(64) });
+    expect(await refused(withSecond(edited))).toBe(
+      `checkpoints.ndjson line 2 (checkpoint at log position ${c.position}): the signature does not verify: the checkpoint was forged or altered after signing`,
+    );
+  });
+
+  it("a checkpoint whose signature was edited", async () => {
+    const c = second();
+    const signature = Buffer.from(c.signature, "base64");
+    signature[0] = signature[0]! ^ 1;
+    const edited = checkpointLine({ ...c, signature: signature.toString("base64") });
+    expect(await refused(withSecond(edited))).toBe(
+      `checkpoints.ndjson line 2 (checkpoint at log position ${c.position}): the signature does not verify: the checkpoint was forged or altered after signing`,
+    );
+  });
+
+  it("a checkpoint re-signed with another key that names the original key", async () => {
+    const c = second();
+    const other = loadOrCreateSigningKey(path.join(work, "other-key.pem"));
+    const forged = signCheckpoint({ ...c, root: "0".repeat(64) }, other);
+    expect(await refused(withSecond(checkpointLine({ ...forged, keyFingerprint: c.keyFingerprint })))).toBe(
+      `checkpoints.ndjson line 2 (checkpoint at log position ${c.position}): the key fingerprint does not match the public key given with it`,
+    );
+  });
+
+  it("a validly signed checkpoint whose root is not that of the backup's events", async () => {
+    const c = second();
+    const forged = signCheckpoint({ ...c, root: "0".repeat(64) }, key);
+    expect(await refused(withSecond(checkpointLine(forged)))).toBe(
+      `checkpoints.ndjson line 2 (checkpoint at log position ${c.position}): the backup's stream heads at that position hash to ${c.root}, not to the signed root ${"0".repeat(64)}: the checkpoint is not of this log, or the events before it were changed`,
+    );
+    const counted = signCheckpoint({ ...c, streamCount: c.streamCount + 1 }, key);
+    expect(await refused(withSecond(checkpointLine(counted)))).toBe(
+      `checkpoints.ndjson line 2 (checkpoint at log position ${c.position}): signed for ${c.streamCount + 1} streams, but the backup's events hold ${c.streamCount} streams at that position: the checkpoint is not of this log, or events were removed or added`,
+    );
+  });
+
+  it("a checkpoint after the backup's position, out of order, or not a checkpoint", async () => {
+    const c = second();
+    const later = signCheckpoint({ ...c, position: c.position + 1 }, key);
+    expect(await refused(withSecond(checkpointLine(later)))).toBe(
+      `checkpoints.ndjson line 2 (checkpoint at log position ${c.position + 1}): after the backup's position ${c.position}`,
+    );
+    expect(
+      await refused((dir) =>
+        writeFileSync(checkpoints(dir), `${checkpointLines[1]}\n${checkpointLines[0]}\n`),
+      ),
+    ).toMatch(
+      /^checkpoints\.ndjson line 2 \(checkpoint at log position \d+\): does not follow the checkpoint at position \d+: lines out of order or repeated$/,
+    );
+    expect(await refused(withSecond('{"position": 3}'))).toMatch(
+      /^checkpoints\.ndjson line 2 is not a checkpoint: format: /,
+    );
+  });
+
+  it("a removed checkpoint line", async () => {
+    const size = readFileSync(checkpoints(backupDir)).length;
+    expect(await refused((dir) => writeFileSync(checkpoints(dir), `${checkpointLines[1]}\n`))).toBe(
+      `checkpoints.ndjson is ${size - checkpointLines[0]!.length - 1} bytes, the manifest says ${size}: truncated or altered`,
+    );
+  });
 
   it("an edited event line", async () => {
     const edited = lines.map((l, i) => (i === 0 ? l.replace('"name":"gamma"', '"name":"delta"') : l));
@@ -395,6 +558,33 @@ describe("a damaged backup is refused with what is wrong, and nothing is written
       await db.close();
     } finally {
       await target.destroy();
+    }
+  });
+
+  it("refuses to back up a source whose checkpoint does not verify, leaving nothing behind", async () => {
+    const source = await openTestDatabase("sqlite");
+    try {
+      await createModelNamed(commandDeps(source.db), "forged-id", "forged");
+      const forged = signCheckpoint(
+        { position: 1, root: "0".repeat(64), streamCount: 1, createdAt: new Date("2026-12-02T03:00:00Z") },
+        key,
+      );
+      await source.db.write((tx) =>
+        tx.execute(`INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (${placeholders(8)})`, [
+          ...checkpointValues(forged),
+        ]),
+      );
+      const to = path.join(work, "forged-backup");
+      await expect(backup({ database: source.config, blobDir: path.join(work, "b"), to })).rejects.toThrow(
+        new BackupRefusedError(
+          "the source's audit checkpoints do not verify (npm run audit:verify says more): checkpoints.ndjson line 1 (checkpoint at log position 1): the backup's stream heads at that position hash to " +
+            (await headsRoot(source.db, 1)).root +
+            `, not to the signed root ${"0".repeat(64)}: the checkpoint is not of this log, or the events before it were changed`,
+        ),
+      );
+      expect(readdirSync(work).filter((name) => name.includes("forged-backup"))).toEqual([]);
+    } finally {
+      await source.close();
     }
   });
 

@@ -1,13 +1,16 @@
 // Restoring into PostgreSQL set up with the two roles of docs/audit.md: the application role may
 // append events but not move the position sequence, so a restore as that role alone is refused with
 // what to set (and leaves no event behind), and with DATABASE_OWNER_URL it succeeds and the server's
-// role continues the log right after the backup's position.
+// role continues the log right after the backup's position; the signed checkpoints are restored by
+// the application role too (audit_checkpoints, like events, accepts its INSERTs).
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createCheckpoint, verifyStoredCheckpoints } from "../../src/audit/checkpoints.ts";
+import { loadOrCreateSigningKey } from "../../src/audit/signingKey.ts";
 import { backup } from "../../src/backup/backup.ts";
 import { RestoreRefusedError, restore } from "../../src/backup/restore.ts";
 import { runMigrate } from "../../src/cli/migrateDatabase.ts";
@@ -63,6 +66,8 @@ describe.runIf(onPostgres)("restore into PostgreSQL with an owner and an applica
       const deps = commandDeps(source.db);
       await createModelNamed(deps, "roles-id", "roles");
       await run(deps, live("roles"), createVersion());
+      const key = loadOrCreateSigningKey(path.join(work, "audit-signing-key.pem"));
+      await createCheckpoint(source.db, key, new Date("2026-12-02T12:00:00Z"));
       position = (await backup({ database: source.config, blobDir: path.join(work, "blobs"), to: backupDir }))
         .position;
     } finally {
@@ -107,9 +112,15 @@ describe.runIf(onPostgres)("restore into PostgreSQL with an owner and an applica
       database: target,
       blobDir: path.join(work, "target-blobs"),
     });
-    expect(restored.position).toBe(position);
+    expect(restored).toMatchObject({ position, checkpoints: 1 });
     const db = openDatabase({ provider: "postgresql", url: urlFor(app, database) });
     try {
+      // The application role inserted the signed checkpoint as it was, and it verifies.
+      expect(await verifyStoredCheckpoints(db, { allRoots: true })).toMatchObject({
+        ok: true,
+        checked: 1,
+        latest: { position },
+      });
       const next = await run(commandDeps(db), live("roles"), createVersion());
       expect(next.events[0]!.position).toBe(position + 1);
     } finally {

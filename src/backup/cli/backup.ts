@@ -13,7 +13,7 @@ export async function runBackup(
 ): Promise<number> {
   const program = new Command("backup")
     .description(
-      "Write a consistent backup (events up to one position, their blobs, a manifest) to a new folder while the registry keeps running. Configured by the environment like the server (DATA_DIR, DATABASE_URL, ARTIFACT_DIR).",
+      "Write a consistent backup (events up to one position, their blobs, the signed audit checkpoints, a manifest) to a new folder while the registry keeps running. Configured by the environment like the server (DATA_DIR, DATABASE_URL, ARTIFACT_DIR).",
     )
     .requiredOption("--to <dir>", "the backup folder to create (must not exist, or be empty)")
     .exitOverride();
@@ -31,7 +31,7 @@ export async function runBackup(
     const elapsed = Math.round(performance.now() - started);
     print(
       `Backed up ${summary.events} events of ${summary.streams} stream${summary.streams === 1 ? "" : "s"} up to log position ${summary.position}, ` +
-        `and ${summary.blobs} artifact blobs (${formatBytes(summary.blobBytes)}), to ${summary.dir} in ${elapsed} ms`,
+        `${summary.checkpoints} signed audit checkpoint${summary.checkpoints === 1 ? "" : "s"}, and ${summary.blobs} artifact blobs (${formatBytes(summary.blobBytes)}), to ${summary.dir} in ${elapsed} ms`,
     );
     print(
       `manifest.json sha256 ${summary.manifestSha256} (keep it apart from the backup to detect a rewritten one)`,

@@ -13,7 +13,7 @@ export async function runRestore(
 ): Promise<number> {
   const program = new Command("restore")
     .description(
-      "Verify a backup folder (manifest, chain, blobs) and restore it into an empty database, then rebuild the projections. Configured by the environment like the server (DATA_DIR, DATABASE_URL, ARTIFACT_DIR).",
+      "Verify a backup folder (manifest, chain, checkpoints, blobs) and restore it into an empty database, then rebuild the projections. Configured by the environment like the server (DATA_DIR, DATABASE_URL, ARTIFACT_DIR).",
     )
     .requiredOption("--from <dir>", "the backup folder written by npm run backup")
     .exitOverride();
@@ -32,7 +32,7 @@ export async function runRestore(
     const target = config.database.provider === "sqlite" ? `SQLite ${config.database.file}` : "PostgreSQL";
     print(
       `Restored ${summary.events} events of ${summary.streams} stream${summary.streams === 1 ? "" : "s"} up to log position ${summary.position}, ` +
-        `and ${summary.blobs} artifact blobs, into ${target} in ${elapsed} ms; projections rebuilt`,
+        `${summary.checkpoints} signed audit checkpoint${summary.checkpoints === 1 ? "" : "s"}, and ${summary.blobs} artifact blobs, into ${target} in ${elapsed} ms; projections rebuilt`,
     );
     return 0;
   } catch (error) {
