@@ -3,8 +3,7 @@
 // previousHash), and wherever two consecutive revisions of a stream are both in the export, the
 // later one's previousHash must be the earlier one's hash. An export in either order verifies.
 // Memory holds one entry per stream (its last line seen), not the export.
-import { createReadStream } from "node:fs";
-import { createInterface } from "node:readline";
+import { boundedLines } from "../cli/boundedLines.ts";
 import { z } from "zod";
 import { eventHash, isEventHash } from "./eventHash.ts";
 import { hashedFieldsOf } from "./exportRecord.ts";
@@ -119,6 +118,9 @@ export async function verifyExportLines(lines: AsyncIterable<string>): Promise<E
 }
 
 export function verifyExportFile(file: string): Promise<ExportVerification> {
-  const lines = createInterface({ input: createReadStream(file, "utf8"), crlfDelay: Infinity });
-  return verifyExportLines(lines);
+  return verifyExportLines(
+    (async function* () {
+      for await (const { text } of boundedLines(file)) yield text;
+    })(),
+  );
 }

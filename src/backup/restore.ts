@@ -11,7 +11,6 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import pg from "pg";
@@ -24,6 +23,7 @@ import { listMigrations, prepareSchema } from "../db/migrate.ts";
 import { PostgresTx, pgTypes, placeholders, rowInt } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
 import { CorruptEventError } from "../domain/registeredModel/eventSchemas.ts";
+import { LineTooLongError, boundedLines } from "../cli/boundedLines.ts";
 import { rebuildProjections } from "../projections/rebuild.ts";
 import type { RebuildSummary } from "../projections/rebuild.ts";
 import { CHECKPOINT_COLUMNS, checkpointValues } from "../audit/checkpoints.ts";
@@ -78,11 +78,14 @@ async function* numberedLines(
       callback(null, chunk);
     },
   });
-  const reader = createInterface({ input: createReadStream(file).pipe(meter), crlfDelay: Infinity });
-  let line = 0;
-  for await (const text of reader) {
-    line += 1;
-    yield { line, text };
+  try {
+    yield* boundedLines(file, { through: meter });
+  } catch (error) {
+    if (error instanceof LineTooLongError)
+      throw new DamagedBackupError(
+        `${path.basename(file)} line ${error.line} is longer than ${error.maxChars} characters: not a line a backup writes`,
+      );
+    throw error;
   }
 }
 
