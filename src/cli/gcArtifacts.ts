@@ -1,12 +1,12 @@
 // `npm run artifacts:gc -- --older-than 7d [--delete]`: lists (or, with --delete, removes) blobs no
 // artifact event references that are older than the retention period. A dry run is the default.
-import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { collectGarbage } from "../artifacts/collectGarbage.ts";
 import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
 import { formatBytes, parseDuration } from "../artifacts/units.ts";
 import { loadConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
-import { runAsMain } from "./runAsMain.ts";
+import { parseArguments, runAsMain } from "./runAsMain.ts";
 
 function duration(text: string): number {
   const ms = parseDuration(text);
@@ -31,13 +31,8 @@ export async function runGc(
     .option("--delete", "actually delete (the default is a dry run that only lists)")
     .option("--json", "print the report as JSON")
     .exitOverride();
-  try {
-    program.parse([...argv], { from: "user" });
-  } catch (error) {
-    // --help, --version and usage errors: commander has already printed what it had to say.
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+  const usage = parseArguments(program, argv);
+  if (usage !== null) return usage;
   const opts = program.opts<{ olderThan: number; delete?: boolean; json?: boolean }>();
   const config = loadConfig(env);
   const db = openDatabase(config.database);

@@ -1,11 +1,11 @@
 // `npm run db:migrate`: applies pending migrations as the schema's owner (DATABASE_OWNER_URL on
 // PostgreSQL, else DATABASE_URL's role) and, when the server has a role of its own (DATABASE_URL),
 // grants that role again exactly what it needs. The server started with such a role never migrates.
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { loadConfig } from "../config.ts";
 import { ensurePostgresDatabase } from "../db/ensurePostgresDatabase.ts";
 import { migrate } from "../db/migrate.ts";
-import { runAsMain } from "./runAsMain.ts";
+import { parseArguments, runAsMain } from "./runAsMain.ts";
 
 export async function runMigrate(
   argv: readonly string[],
@@ -18,12 +18,8 @@ export async function runMigrate(
         "DATABASE_URL's role what the server needs (read and append events, maintain projections).",
     )
     .exitOverride();
-  try {
-    program.parse([...argv], { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+  const usage = parseArguments(program, argv);
+  if (usage !== null) return usage;
   const config = loadConfig(env);
   if (config.database.provider === "postgresql")
     await ensurePostgresDatabase(config.database.ownerUrl ?? config.database.url);

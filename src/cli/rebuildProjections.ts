@@ -4,18 +4,11 @@
 // streams' hash chains are broken (each is listed on stderr and projected up to its last verified event).
 import { Command } from "commander";
 import { loadConfig } from "../config.ts";
-import type { DatabaseConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
 import { prepareSchema } from "../db/migrate.ts";
+import { describeDatabase } from "./describeDatabase.ts";
 import { describeBreak } from "../audit/chainVerifier.ts";
 import { rebuildProjections } from "../projections/rebuild.ts";
-
-/** Where the rebuild ran, without credentials that a PostgreSQL URL may carry. */
-function describeDatabase(config: DatabaseConfig): string {
-  if (config.provider === "sqlite") return `SQLite ${config.file}`;
-  const url = new URL(config.url);
-  return `PostgreSQL ${url.host}${url.pathname}`;
-}
 
 async function run(): Promise<void> {
   const config = loadConfig();

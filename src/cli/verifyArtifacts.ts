@@ -1,12 +1,12 @@
 // `npm run verify`: re-hashes every artifact blob and checks every artifact the log references is
 // stored with its recorded size, naming the model, version and path of each damaged or missing one.
 // Exits 1 when anything is corrupt or missing (2 on usage errors).
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
 import { formatVerifyReport, verifyBlobs } from "../artifacts/verifyBlobs.ts";
 import { loadConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
-import { runAsMain } from "./runAsMain.ts";
+import { parseArguments, runAsMain } from "./runAsMain.ts";
 
 export async function runVerify(
   argv: readonly string[],
@@ -17,13 +17,8 @@ export async function runVerify(
     .description("Re-hash every stored artifact blob and check that every referenced artifact is present.")
     .option("--json", "print the report as JSON")
     .exitOverride();
-  try {
-    program.parse([...argv], { from: "user" });
-  } catch (error) {
-    // --help, --version and usage errors: commander has already printed what it had to say.
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+  const usage = parseArguments(program, argv);
+  if (usage !== null) return usage;
   const { json } = program.opts<{ json?: boolean }>();
   const config = loadConfig(env);
   const db = openDatabase(config.database);

@@ -188,8 +188,8 @@ export interface ChainSqlRow extends EventSqlRow {
   hash: string | null;
 }
 
-/** A stored row as the chain sees it: the hashed fields as stored, its position and its hash. */
-export const chainedFromSqlRow = (row: ChainSqlRow): ChainedEvent => ({
+/** A raw SQL row in the shape of the Prisma row: the two drivers' column types read the same way. */
+const columnsFromSqlRow = (row: EventSqlRow): EventRow => ({
   position: rowInt(row.position),
   streamId: row.stream_id,
   revision: rowInt(row.revision),
@@ -203,6 +203,11 @@ export const chainedFromSqlRow = (row: ChainSqlRow): ChainedEvent => ({
   occurredAt: rowDate(row.occurred_at),
   correlationId: row.correlation_id,
   causationId: row.causation_id,
+});
+
+/** A stored row as the chain sees it: the hashed fields as stored, its position and its hash. */
+export const chainedFromSqlRow = (row: ChainSqlRow): ChainedEvent => ({
+  ...columnsFromSqlRow(row),
   hash: row.hash,
 });
 
@@ -236,40 +241,12 @@ function selectStream(
   );
 }
 
-const storedFromSqlRow = (row: EventSqlRow): StoredEvent => ({
-  position: rowInt(row.position),
-  streamId: row.stream_id,
-  revision: rowInt(row.revision),
-  type: row.type,
-  schemaVersion: rowInt(row.schema_version),
-  data: rowJson(row.data),
-  actor: actorFromColumns({
-    actor: row.actor,
-    actorId: row.actor_id,
-    actorKind: row.actor_kind,
-    actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
-  }),
-  occurredAt: rowDate(row.occurred_at),
-  correlationId: row.correlation_id,
-  causationId: row.causation_id,
-});
+const storedFromSqlRow = (row: EventSqlRow): StoredEvent => {
+  const { actor, actorId, actorKind, actorCredential, ...event } = columnsFromSqlRow(row);
+  return { ...event, actor: actorFromColumns({ actor, actorId, actorKind, actorCredential }) };
+};
 
-const fromSqlRow = (row: EventSqlRow): RecordedEvent =>
-  toRecordedEvent({
-    position: rowInt(row.position),
-    streamId: row.stream_id,
-    revision: rowInt(row.revision),
-    type: row.type,
-    schemaVersion: rowInt(row.schema_version),
-    data: rowJson(row.data),
-    actor: row.actor,
-    actorId: row.actor_id,
-    actorKind: row.actor_kind,
-    actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
-    occurredAt: rowDate(row.occurred_at),
-    correlationId: row.correlation_id,
-    causationId: row.causation_id,
-  });
+const fromSqlRow = (row: EventSqlRow): RecordedEvent => toRecordedEvent(columnsFromSqlRow(row));
 
 /**
  * Appends events to a stream whose current revision is `expectedRevision` (0 for a new stream).

@@ -1,8 +1,8 @@
 // `npm run access:bootstrap -- --name "Ada" [--email ada@example.com]`: creates the first ADMIN
 // user and an API token for it, and prints the token once. Refuses (exit 2) when an enabled ADMIN
 // exists already: from then on, administrators create users and tokens through the API.
-import { Command, CommanderError } from "commander";
-import { runAsMain } from "../../cli/runAsMain.ts";
+import { Command } from "commander";
+import { parseArguments, runAsMain } from "../../cli/runAsMain.ts";
 import { loadConfig } from "../../config.ts";
 import { openDatabase } from "../../db/database.ts";
 import { prepareSchema } from "../../db/migrate.ts";
@@ -23,12 +23,8 @@ export async function runBootstrap(
     .option("--email <email>", "email address of the administrator")
     .option("--token-name <name>", "name of the token", "bootstrap")
     .exitOverride();
-  try {
-    program.parse([...argv], { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+  const usage = parseArguments(program, argv);
+  if (usage !== null) return usage;
   const options = program.opts<{ name: string; email?: string; tokenName: string }>();
   const config = loadConfig(env);
   await prepareSchema(config.database);

@@ -2,15 +2,15 @@
 // (the latest one when the log has not advanced since), and writes it as a self-contained JSON file
 // to keep outside the database. Exit code 0, 1 when the log is empty, 2 on usage errors.
 import { writeFileSync } from "node:fs";
-import { Command, CommanderError } from "commander";
-import { runAsMain } from "../../cli/runAsMain.ts";
+import { Command } from "commander";
+import { parseArguments, runAsMain } from "../../cli/runAsMain.ts";
 import { loadConfig } from "../../config.ts";
 import { openDatabase } from "../../db/database.ts";
 import { migrate } from "../../db/migrate.ts";
 import { lastPosition } from "../../store/eventStore.ts";
 import { createCheckpoint, exportCheckpoint, latestCheckpoint } from "../checkpoints.ts";
 import { loadOrCreateSigningKey } from "../signingKey.ts";
-import { describeDatabase } from "./describeDatabase.ts";
+import { describeDatabase } from "../../cli/describeDatabase.ts";
 
 export async function runAuditCheckpoint(
   argv: readonly string[],
@@ -25,12 +25,8 @@ export async function runAuditCheckpoint(
     .option("--export <file>", "write the checkpoint as self-contained JSON to this file")
     .option("--json", "print the checkpoint as JSON")
     .exitOverride();
-  try {
-    program.parse([...argv], { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+  const usage = parseArguments(program, argv);
+  if (usage !== null) return usage;
   const options = program.opts<{ export?: string; json?: boolean }>();
   const config = loadConfig(env);
   await migrate(config.database);

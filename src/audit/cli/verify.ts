@@ -3,8 +3,8 @@
 // checkpoint kept elsewhere, checks that the log still holds what it signed. Exit code 0 when all
 // holds, 1 when anything is broken, 2 on usage errors (or a file that is not a checkpoint).
 import { readFileSync } from "node:fs";
-import { Command, CommanderError } from "commander";
-import { runAsMain } from "../../cli/runAsMain.ts";
+import { Command } from "commander";
+import { parseArguments, runAsMain } from "../../cli/runAsMain.ts";
 import { loadConfig } from "../../config.ts";
 import { openDatabase } from "../../db/database.ts";
 import { describeBreak } from "../chainVerifier.ts";
@@ -13,7 +13,7 @@ import type { Checkpoint, CheckpointVerdict, StoredCheckpointsReport } from "../
 import { readSigningKey } from "../signingKey.ts";
 import type { ChainReport } from "../verifyChains.ts";
 import { verifyChains } from "../verifyChains.ts";
-import { describeDatabase } from "./describeDatabase.ts";
+import { describeDatabase } from "../../cli/describeDatabase.ts";
 
 interface AuditReport {
   readonly ok: boolean;
@@ -70,13 +70,8 @@ export async function runAuditVerify(
       "also verify an exported checkpoint (npm run audit:checkpoint -- --export)",
     )
     .exitOverride();
-  try {
-    program.parse([...argv], { from: "user" });
-  } catch (error) {
-    // --help and usage errors: commander has already printed what it had to say.
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+  const usage = parseArguments(program, argv);
+  if (usage !== null) return usage;
   const options = program.opts<{ json?: boolean; checkpoint?: string; allRoots?: boolean }>();
   const config = loadConfig(env);
   let exportedCheckpoint: Checkpoint | null = null;

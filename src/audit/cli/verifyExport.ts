@@ -1,9 +1,9 @@
 // `npm run audit:verify-export -- FILE`: checks an NDJSON audit export (GET /audit/export) on its
 // own: every event's hash recomputed from its line, and the chain link between consecutive
 // revisions of a stream wherever both are in the file. Exit 0 when it holds, 1 when not.
-import { Command, CommanderError } from "commander";
+import { Command } from "commander";
 import { verifyExportFile } from "../verifyExport.ts";
-import { runAsMain } from "../../cli/runAsMain.ts";
+import { parseArguments, runAsMain } from "../../cli/runAsMain.ts";
 
 export async function runVerifyAuditExport(
   argv: readonly string[],
@@ -14,12 +14,8 @@ export async function runVerifyAuditExport(
     .description("Verify the hashes and chain links of an NDJSON audit export.")
     .argument("<file>", "an export made with GET /audit/export?format=ndjson")
     .exitOverride();
-  try {
-    program.parse([...argv], { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+  const usage = parseArguments(program, argv);
+  if (usage !== null) return usage;
   const [file] = program.processedArgs as [string];
   const result = await verifyExportFile(file);
   for (const problem of result.problems) print(`line ${problem.line}: ${problem.message}`);

@@ -1,7 +1,7 @@
 // `npm run backup -- --to DIR`: an online backup of the registry configured by the environment
 // (DATA_DIR, DATABASE_URL, ARTIFACT_DIR), taken while it keeps serving (docs/backup.md).
-import { Command, CommanderError } from "commander";
-import { runAsMain } from "../../cli/runAsMain.ts";
+import { Command } from "commander";
+import { parseArguments, runAsMain } from "../../cli/runAsMain.ts";
 import { loadConfig } from "../../config.ts";
 import { formatBytes } from "../../artifacts/units.ts";
 import { BackupRefusedError, backup } from "../backup.ts";
@@ -17,12 +17,8 @@ export async function runBackup(
     )
     .requiredOption("--to <dir>", "the backup folder to create (must not exist, or be empty)")
     .exitOverride();
-  try {
-    program.parse([...argv], { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+  const usage = parseArguments(program, argv);
+  if (usage !== null) return usage;
   const { to } = program.opts<{ to: string }>();
   const config = loadConfig(env);
   const started = performance.now();

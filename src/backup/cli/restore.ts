@@ -1,7 +1,7 @@
 // `npm run restore -- --from DIR`: verifies a backup folder and restores it into the empty database
 // configured by the environment (DATA_DIR, DATABASE_URL, ARTIFACT_DIR), of either provider.
-import { Command, CommanderError } from "commander";
-import { runAsMain } from "../../cli/runAsMain.ts";
+import { Command } from "commander";
+import { parseArguments, runAsMain } from "../../cli/runAsMain.ts";
 import { loadConfig } from "../../config.ts";
 import { DamagedBackupError } from "../manifest.ts";
 import { RestoreRefusedError, restore } from "../restore.ts";
@@ -17,12 +17,8 @@ export async function runRestore(
     )
     .requiredOption("--from <dir>", "the backup folder written by npm run backup")
     .exitOverride();
-  try {
-    program.parse([...argv], { from: "user" });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
-  }
+  const usage = parseArguments(program, argv);
+  if (usage !== null) return usage;
   const { from } = program.opts<{ from: string }>();
   const config = loadConfig(env);
   const started = performance.now();

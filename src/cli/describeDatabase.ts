@@ -1,5 +1,5 @@
-// Where an audit command ran, without the credentials a PostgreSQL URL may carry.
-import type { DatabaseConfig } from "../../config.ts";
+// Where a command ran, without the credentials a PostgreSQL URL may carry.
+import type { DatabaseConfig } from "../config.ts";
 
 export function describeDatabase(config: DatabaseConfig): string {
   if (config.provider === "sqlite") return `SQLite ${config.file}`;
