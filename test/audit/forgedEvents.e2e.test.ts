@@ -2,36 +2,24 @@
 // before building on it: the model's writes answer a typed IntegrityError at once (not a
 // ConcurrencyError retried twenty times, and never a wedge that only a rebuild clears), other models
 // stay writable, reads go on, and /readyz and /metrics say what was found.
-import BetterSqlite3 from "better-sqlite3";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventHash } from "../../src/audit/eventHash.ts";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { providers } from "../support/databases.ts";
 import { errorSelection } from "../support/mutationResult.ts";
 import { startTestServer } from "../support/server.ts";
+import { tamper } from "./tamper.ts";
 import type { TestServer } from "../support/server.ts";
 
 type Params = (string | number | null)[];
 
-/** Runs statements on a raw connection of the attacker's, outside the registry. */
+/** Runs a statement on a raw connection of the attacker's, outside the registry. */
 async function raw<T>(config: DatabaseConfig, sql: string, params: Params = []): Promise<T[]> {
-  if (config.provider === "sqlite") {
-    const db = new BetterSqlite3(config.file, { timeout: 10_000 });
-    try {
-      const statement = db.prepare(sql.replace(/\$\d+/g, "?"));
-      return statement.reader ? (statement.all(...params) as T[]) : (statement.run(...params), []);
-    } finally {
-      db.close();
-    }
-  }
-  const client = new pg.Client({ connectionString: config.url });
-  await client.connect();
-  try {
-    return (await client.query(sql, params)).rows as T[];
-  } finally {
-    await client.end();
-  }
+  let rows: T[] = [];
+  await tamper(config, async (t) => {
+    rows = await t.query<T>(sql, params);
+  });
+  return rows;
 }
 
 interface HeadRow {
@@ -70,7 +58,7 @@ describe.each(await providers())("a forged event on %s", (provider) => {
   async function head(modelId: string): Promise<HeadRow> {
     const rows = await raw<HeadRow>(
       server.database,
-      "SELECT stream_id, revision, hash FROM events WHERE stream_id = $1 ORDER BY revision DESC LIMIT 1",
+      "SELECT stream_id, revision, hash FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1",
       [modelId],
     );
     return rows[0]!;
@@ -81,7 +69,7 @@ describe.each(await providers())("a forged event on %s", (provider) => {
     await raw(
       server.database,
       `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-       VALUES ($1, $2, 'RegisteredModelTagSet', 1, $3, 'mallory', $4, $5)`,
+       VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'mallory', ?, ?)`,
       [modelId, revision, FORGED_DATA, at, hash],
     );
   }

@@ -1,41 +1,23 @@
 // Subscriptions tail the log by position. An event inserted behind the registry's back must never
 // reach a subscriber (a serving system would act on a forged promotion): the tailer checks each
 // event's chain link and its model's projection, skips what does not hold, and reports it.
-import BetterSqlite3 from "better-sqlite3";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseConfig } from "../../src/config.ts";
 import type { IntegrityError } from "../../src/domain/errors.ts";
 import { readAll } from "../../src/store/eventStore.ts";
 import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
+import { tamper } from "./tamper.ts";
 
-async function rawInsert(config: DatabaseConfig, streamId: string, revision: number, hash: string) {
-  const params = [streamId, revision, JSON.stringify({ key: "forged", value: "1" }), hash];
-  if (config.provider === "sqlite") {
-    const db = new BetterSqlite3(config.file, { timeout: 10_000 });
-    try {
-      db.prepare(
-        `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-         VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'mallory', '2020-01-01T00:00:00.000+00:00', ?)`,
-      ).run(...params);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const client = new pg.Client({ connectionString: config.url });
-  await client.connect();
-  try {
-    await client.query(
+/** Inserts an event directly into the table, as someone with database access would. */
+const rawInsert = (config: DatabaseConfig, streamId: string, revision: number, hash: string) =>
+  tamper(config, async (t) => {
+    await t.query(
       `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-       VALUES ($1, $2, 'RegisteredModelTagSet', 1, $3, 'mallory', now(), $4)`,
-      params,
+       VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'mallory', '2020-01-01T00:00:00.000+00:00', ?)`,
+      [streamId, revision, JSON.stringify({ key: "forged", value: "1" }), hash],
     );
-  } finally {
-    await client.end();
-  }
-}
+  });
 
 describe.each(await providers())("the subscription tailer on %s", (provider) => {
   let t: Awaited<ReturnType<typeof openTestDatabase>>;
