@@ -22,6 +22,7 @@ import type { SqlValue } from "../db/sql.ts";
 import { chainedFromSqlRow, streamCategory, toRecordedEvent } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
+import { ChainCheck } from "./rebuild/chainCheck.ts";
 import { openShadowConnection } from "./rebuild/shadowConnection.ts";
 import type { ShadowConnection } from "./rebuild/shadowConnection.ts";
 import { STREAM_TABLE_COLUMNS, addStreamRows, emptyStreamRows } from "./rebuild/streamRows.ts";
@@ -104,6 +105,11 @@ interface Head {
   readonly hash: string;
 }
 
+interface CheckedPage {
+  readonly rows: readonly ChainSqlRow[];
+  readonly verdict: Promise<readonly ChainBreak[]>;
+}
+
 const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 class Replay {
@@ -130,6 +136,29 @@ class Replay {
     if (head) verifier.resume({ streamId: event.streamId, ...head });
     const broken = verifier.next(event);
     if (broken) {
+      this.brokenAt(broken);
+      return null;
+    }
+    this.heads.set(event.streamId, {
+      revision: event.revision,
+      position: event.position,
+      hash: event.hash ?? "",
+    });
+    return event;
+  }
+
+  /**
+   * Takes a row of the first pass, which the chain worker checked in order: its stream's break when
+   * `breaks` (by position) has one for it, otherwise its stream's new verified head.
+   */
+  checked(row: ChainSqlRow, breaks: ReadonlyMap<number, ChainBreak>): ChainedEvent | null {
+    if (this.broken.has(row.stream_id)) {
+      this.skipped += 1;
+      return null;
+    }
+    const event = chainedFromSqlRow(row);
+    const broken = breaks.get(event.position);
+    if (broken !== undefined) {
       this.brokenAt(broken);
       return null;
     }
@@ -219,7 +248,6 @@ async function fillModelStreams(
   options: RebuildOptions,
 ): Promise<void> {
   const writer = new BatchWriter(connection, options.onTransaction);
-  const verifier = new ChainVerifier();
   let views: StreamViews | null = null;
   let pending: RecordedEvent[] = [];
   const finishStream = async () => {
@@ -229,10 +257,9 @@ async function fillModelStreams(
     views = null;
     await writer.add(folded);
   };
-  let after: [string, number] = ["", 0];
   let slice = performance.now();
-  for (;;) {
-    const rows = await connection.read<ChainSqlRow>(MODEL_PAGE_SQL, [...after, upTo, READ_PAGE]);
+  const foldPage = async ({ rows, verdict }: CheckedPage) => {
+    const breaks = new Map((await verdict).map((b) => [b.position, b]));
     for (const row of rows) {
       if (performance.now() - slice > YIELD_EVERY_MS) {
         await yieldToEventLoop();
@@ -242,8 +269,7 @@ async function fillModelStreams(
         await finishStream();
         views = emptyStreamViews(row.stream_id);
       }
-      // One verifier walks the streams in order; it starts afresh at each stream's first event.
-      const event = replay.verify(row, verifier, false);
+      const event = replay.checked(row, breaks);
       if (event === null) continue;
       const parsed = replay.parseModel(event);
       if (parsed !== null) pending.push(parsed);
@@ -253,9 +279,26 @@ async function fillModelStreams(
       views = applyEvents(views, pending);
       pending = [];
     }
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < READ_PAGE) break;
-    after = [last.stream_id, rowInt(last.revision)];
+  };
+  // The worker verifies the page just read while this thread folds the one before it.
+  const check = new ChainCheck();
+  try {
+    let after: [string, number] = ["", 0];
+    let previous: CheckedPage | null = null;
+    for (;;) {
+      const rows = await connection.read<ChainSqlRow>(MODEL_PAGE_SQL, [...after, upTo, READ_PAGE]);
+      const verdict = check.submit(rows);
+      // Awaited once the previous page is folded; a worker failure meanwhile must not go unhandled.
+      verdict.catch(() => undefined);
+      if (previous !== null) await foldPage(previous);
+      previous = { rows, verdict };
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < READ_PAGE) break;
+      after = [last.stream_id, rowInt(last.revision)];
+    }
+    if (previous !== null) await foldPage(previous);
+  } finally {
+    await check.close();
   }
   await finishStream();
   await writer.flush();
