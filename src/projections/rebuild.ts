@@ -54,7 +54,7 @@ export interface RebuildOptions {
    */
   readonly connection?: DatabaseConfig;
   /** Called after each write transaction with its duration (the bench and logs watch the stalls). */
-  readonly onTransaction?: (phase: "fill" | "catchUp" | "swap", durationMs: number) => void;
+  readonly onTransaction?: (phase: "fill" | "index" | "catchUp" | "swap", durationMs: number) => void;
   /** Called when the shadow tables hold everything up to `position` (tests write concurrently here). */
   readonly onFilled?: (position: number) => void | Promise<void>;
 }
@@ -395,10 +395,13 @@ export async function rebuildProjections(
   const connection = openShadowConnection(options.connection ?? db.config);
   try {
     const replay = new Replay();
-    await connection.createShadow();
+    // The first pass only appends rows to the model tables: their indexes are built after it.
+    await connection.createShadow(Object.keys(STREAM_TABLE_COLUMNS));
     try {
       let reached = await lastEventPosition((sql) => connection.read(sql));
       await fillModelStreams(connection, replay, reached, options);
+      // Before the access pass and the catch-up, which look rows up and upsert like inline projection.
+      await connection.createDeferredIndexes((ms) => options.onTransaction?.("index", ms));
       await fillAccessStreams(connection, replay, reached, options);
       await options.onFilled?.(reached);
       for (let round = 0; round < MAX_CATCH_UP_ROUNDS; round += 1) {
