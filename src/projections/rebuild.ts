@@ -64,8 +64,11 @@ const EVENT_COLUMNS =
 const READ_PAGE = 5000;
 /** Events per catch-up transaction: applied stream by stream like inline projection, so kept few. */
 const CATCH_UP_PAGE = 500;
-/** Rows per INSERT statement: 17 columns at most, far below either provider's parameter bound. */
-const INSERT_CHUNK = 50;
+/**
+ * Rows per INSERT statement: 17 columns at most make 3,400 parameters, far below either provider's
+ * bound (SQLite 32,766, PostgreSQL 65,535). Fewer, longer statements cost less per row than 50-row ones.
+ */
+const INSERT_CHUNK = 200;
 /** A fill transaction aims at this duration, so writers of the running server wait at most about that. */
 const TARGET_TRANSACTION_MS = 25;
 /** Catch-up rounds stop once a round had at most this many events; the swap applies the rest. */
@@ -126,13 +129,14 @@ class Replay {
   }
 
   /** Verifies an event against its stream's verified head; null (and a recorded break) when it does not hold. */
-  verify(row: ChainSqlRow, verifier = new ChainVerifier(), resume = true): ChainedEvent | null {
+  verify(row: ChainSqlRow): ChainedEvent | null {
     if (this.broken.has(row.stream_id)) {
       this.skipped += 1;
       return null;
     }
     const event = chainedFromSqlRow(row);
-    const head = resume ? this.heads.get(event.streamId) : undefined;
+    const verifier = new ChainVerifier();
+    const head = this.heads.get(event.streamId);
     if (head) verifier.resume({ streamId: event.streamId, ...head });
     const broken = verifier.next(event);
     if (broken) {
@@ -192,18 +196,35 @@ class Replay {
   }
 }
 
-/** Inserts buffered rows with a few prepared multi-row statements per table. */
+const insertStatements = new Map<string, string>();
+
+/** `INSERT INTO table (…) VALUES (…), …` for `rows` rows, built once per table and size. */
+function insertStatement(table: StreamTable, rows: number): string {
+  const key = `${table}:${rows}`;
+  let sql = insertStatements.get(key);
+  if (sql === undefined) {
+    const columns = STREAM_TABLE_COLUMNS[table];
+    const row = `(${placeholders(columns.length)})`;
+    sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: rows }, () => row).join(", ")}`;
+    insertStatements.set(key, sql);
+  }
+  return sql;
+}
+
+/**
+ * Inserts buffered rows with a few prepared multi-row statements per table. The rest after the full
+ * statements goes in power-of-two sizes, so each table needs at most nine prepared statements.
+ */
 async function insertRows(tx: Tx, rows: StreamRows): Promise<void> {
   for (const table of Object.keys(STREAM_TABLE_COLUMNS) as StreamTable[]) {
-    const columns = STREAM_TABLE_COLUMNS[table];
     const all = rows[table];
-    for (let start = 0; start < all.length; start += INSERT_CHUNK) {
-      const chunk = all.slice(start, start + INSERT_CHUNK);
-      const row = `(${placeholders(columns.length)})`;
-      await tx.execute(
-        `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${chunk.map(() => row).join(", ")}`,
-        chunk.flat(),
-      );
+    for (let start = 0; start < all.length;) {
+      const left = all.length - start;
+      const size = left >= INSERT_CHUNK ? INSERT_CHUNK : 2 ** Math.floor(Math.log2(left));
+      const params: SqlValue[] = [];
+      for (let i = start; i < start + size; i += 1) for (const value of all[i]!) params.push(value);
+      await tx.execute(insertStatement(table, size), params);
+      start += size;
     }
   }
 }

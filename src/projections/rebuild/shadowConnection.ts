@@ -174,6 +174,8 @@ class SqliteShadow implements ShadowConnection {
       const started = performance.now();
       await this.write((_shadow, tx) => tx.execute(sql));
       onIndex?.(performance.now() - started);
+      // A server in the same process must get its writes in between, not only after the last index.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
