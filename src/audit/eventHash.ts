@@ -28,29 +28,43 @@ export interface HashedEventFields {
   readonly causationId: string | null;
 }
 
-/** The exact bytes hashed for an event: its canonical JSON encoding with the previous hash. */
+/**
+ * Appends one member (`key` already JSON-encoded) as RFC 8785 writes it inside an object: a value
+ * without a JSON form (undefined) leaves the member out, as the library does.
+ */
+function member(text: string, key: string, value: unknown): string {
+  const encoded = canonicalize(value);
+  if (encoded === undefined) return text;
+  return `${text.length > 1 ? `${text},` : text}${key}:${encoded}`;
+}
+
+/**
+ * The exact bytes hashed for an event: its canonical JSON encoding with the previous hash.
+ *
+ * The envelope's shape never changes, so its members are written here in RFC 8785's key order
+ * (UTF-16 code units) and only the values go through the library: sorting and walking the same
+ * eleven keys for every event was a third of the encoding's cost in the rebuild. The bytes are those
+ * of `canonicalize` over the whole object, which a unit test checks on a large randomized corpus.
+ */
 export function canonicalEventText(event: HashedEventFields, previousHash: string | null): string {
-  const text = canonicalize({
-    encoding: CHAIN_ENCODING,
-    streamId: event.streamId,
-    revision: event.revision,
-    type: event.type,
-    schemaVersion: event.schemaVersion,
-    data: event.data,
-    actor: {
-      name: event.actor,
-      id: event.actorId,
-      kind: event.actorKind,
-      credential: event.actorCredential ?? null,
-    },
-    occurredAt: event.occurredAt.toISOString(),
-    correlationId: event.correlationId,
-    causationId: event.causationId,
-    previousHash,
-  });
-  // canonicalize answers undefined only for a top-level undefined, which an object literal never is.
-  if (text === undefined) throw new Error("event could not be encoded canonically");
-  return text;
+  let actor = "{";
+  actor = member(actor, '"credential"', event.actorCredential ?? null);
+  actor = member(actor, '"id"', event.actorId);
+  actor = member(actor, '"kind"', event.actorKind);
+  actor = member(actor, '"name"', event.actor);
+  // The actor is an object literal: always written, and first in key order.
+  let text = `{"actor":${actor}}`;
+  text = member(text, '"causationId"', event.causationId);
+  text = member(text, '"correlationId"', event.correlationId);
+  text = member(text, '"data"', event.data);
+  text = member(text, '"encoding"', CHAIN_ENCODING);
+  text = member(text, '"occurredAt"', event.occurredAt.toISOString());
+  text = member(text, '"previousHash"', previousHash);
+  text = member(text, '"revision"', event.revision);
+  text = member(text, '"schemaVersion"', event.schemaVersion);
+  text = member(text, '"streamId"', event.streamId);
+  text = member(text, '"type"', event.type);
+  return `${text}}`;
 }
 
 /** Lowercase hex SHA-256 of the event's canonical encoding chained to `previousHash` (null at revision 1). */

@@ -22,6 +22,7 @@ import type { SqlValue } from "../db/sql.ts";
 import { chainedFromSqlRow, streamCategory, toRecordedEvent } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
+import { ChainCheck } from "./rebuild/chainCheck.ts";
 import { openShadowConnection } from "./rebuild/shadowConnection.ts";
 import type { ShadowConnection } from "./rebuild/shadowConnection.ts";
 import { STREAM_TABLE_COLUMNS, addStreamRows, emptyStreamRows } from "./rebuild/streamRows.ts";
@@ -53,7 +54,7 @@ export interface RebuildOptions {
    */
   readonly connection?: DatabaseConfig;
   /** Called after each write transaction with its duration (the bench and logs watch the stalls). */
-  readonly onTransaction?: (phase: "fill" | "catchUp" | "swap", durationMs: number) => void;
+  readonly onTransaction?: (phase: "fill" | "index" | "catchUp" | "swap", durationMs: number) => void;
   /** Called when the shadow tables hold everything up to `position` (tests write concurrently here). */
   readonly onFilled?: (position: number) => void | Promise<void>;
 }
@@ -63,8 +64,11 @@ const EVENT_COLUMNS =
 const READ_PAGE = 5000;
 /** Events per catch-up transaction: applied stream by stream like inline projection, so kept few. */
 const CATCH_UP_PAGE = 500;
-/** Rows per INSERT statement: 17 columns at most, far below either provider's parameter bound. */
-const INSERT_CHUNK = 50;
+/**
+ * Rows per INSERT statement: 17 columns at most make 3,400 parameters, far below either provider's
+ * bound (SQLite 32,766, PostgreSQL 65,535). Fewer, longer statements cost less per row than 50-row ones.
+ */
+const INSERT_CHUNK = 200;
 /** A fill transaction aims at this duration, so writers of the running server wait at most about that. */
 const TARGET_TRANSACTION_MS = 25;
 /** Catch-up rounds stop once a round had at most this many events; the swap applies the rest. */
@@ -104,6 +108,11 @@ interface Head {
   readonly hash: string;
 }
 
+interface CheckedPage {
+  readonly rows: readonly ChainSqlRow[];
+  readonly verdict: Promise<readonly ChainBreak[]>;
+}
+
 const describeError = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 class Replay {
@@ -120,16 +129,40 @@ class Replay {
   }
 
   /** Verifies an event against its stream's verified head; null (and a recorded break) when it does not hold. */
-  verify(row: ChainSqlRow, verifier = new ChainVerifier(), resume = true): ChainedEvent | null {
+  verify(row: ChainSqlRow): ChainedEvent | null {
     if (this.broken.has(row.stream_id)) {
       this.skipped += 1;
       return null;
     }
     const event = chainedFromSqlRow(row);
-    const head = resume ? this.heads.get(event.streamId) : undefined;
+    const verifier = new ChainVerifier();
+    const head = this.heads.get(event.streamId);
     if (head) verifier.resume({ streamId: event.streamId, ...head });
     const broken = verifier.next(event);
     if (broken) {
+      this.brokenAt(broken);
+      return null;
+    }
+    this.heads.set(event.streamId, {
+      revision: event.revision,
+      position: event.position,
+      hash: event.hash ?? "",
+    });
+    return event;
+  }
+
+  /**
+   * Takes a row of the first pass, which the chain worker checked in order: its stream's break when
+   * `breaks` (by position) has one for it, otherwise its stream's new verified head.
+   */
+  checked(row: ChainSqlRow, breaks: ReadonlyMap<number, ChainBreak>): ChainedEvent | null {
+    if (this.broken.has(row.stream_id)) {
+      this.skipped += 1;
+      return null;
+    }
+    const event = chainedFromSqlRow(row);
+    const broken = breaks.get(event.position);
+    if (broken !== undefined) {
       this.brokenAt(broken);
       return null;
     }
@@ -163,18 +196,35 @@ class Replay {
   }
 }
 
-/** Inserts buffered rows with a few prepared multi-row statements per table. */
+const insertStatements = new Map<string, string>();
+
+/** `INSERT INTO table (…) VALUES (…), …` for `rows` rows, built once per table and size. */
+function insertStatement(table: StreamTable, rows: number): string {
+  const key = `${table}:${rows}`;
+  let sql = insertStatements.get(key);
+  if (sql === undefined) {
+    const columns = STREAM_TABLE_COLUMNS[table];
+    const row = `(${placeholders(columns.length)})`;
+    sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: rows }, () => row).join(", ")}`;
+    insertStatements.set(key, sql);
+  }
+  return sql;
+}
+
+/**
+ * Inserts buffered rows with a few prepared multi-row statements per table. The rest after the full
+ * statements goes in power-of-two sizes, so each table needs at most nine prepared statements.
+ */
 async function insertRows(tx: Tx, rows: StreamRows): Promise<void> {
   for (const table of Object.keys(STREAM_TABLE_COLUMNS) as StreamTable[]) {
-    const columns = STREAM_TABLE_COLUMNS[table];
     const all = rows[table];
-    for (let start = 0; start < all.length; start += INSERT_CHUNK) {
-      const chunk = all.slice(start, start + INSERT_CHUNK);
-      const row = `(${placeholders(columns.length)})`;
-      await tx.execute(
-        `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${chunk.map(() => row).join(", ")}`,
-        chunk.flat(),
-      );
+    for (let start = 0; start < all.length;) {
+      const left = all.length - start;
+      const size = left >= INSERT_CHUNK ? INSERT_CHUNK : 2 ** Math.floor(Math.log2(left));
+      const params: SqlValue[] = [];
+      for (let i = start; i < start + size; i += 1) for (const value of all[i]!) params.push(value);
+      await tx.execute(insertStatement(table, size), params);
+      start += size;
     }
   }
 }
@@ -219,7 +269,6 @@ async function fillModelStreams(
   options: RebuildOptions,
 ): Promise<void> {
   const writer = new BatchWriter(connection, options.onTransaction);
-  const verifier = new ChainVerifier();
   let views: StreamViews | null = null;
   let pending: RecordedEvent[] = [];
   const finishStream = async () => {
@@ -229,10 +278,9 @@ async function fillModelStreams(
     views = null;
     await writer.add(folded);
   };
-  let after: [string, number] = ["", 0];
   let slice = performance.now();
-  for (;;) {
-    const rows = await connection.read<ChainSqlRow>(MODEL_PAGE_SQL, [...after, upTo, READ_PAGE]);
+  const foldPage = async ({ rows, verdict }: CheckedPage) => {
+    const breaks = new Map((await verdict).map((b) => [b.position, b]));
     for (const row of rows) {
       if (performance.now() - slice > YIELD_EVERY_MS) {
         await yieldToEventLoop();
@@ -242,8 +290,7 @@ async function fillModelStreams(
         await finishStream();
         views = emptyStreamViews(row.stream_id);
       }
-      // One verifier walks the streams in order; it starts afresh at each stream's first event.
-      const event = replay.verify(row, verifier, false);
+      const event = replay.checked(row, breaks);
       if (event === null) continue;
       const parsed = replay.parseModel(event);
       if (parsed !== null) pending.push(parsed);
@@ -253,9 +300,26 @@ async function fillModelStreams(
       views = applyEvents(views, pending);
       pending = [];
     }
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < READ_PAGE) break;
-    after = [last.stream_id, rowInt(last.revision)];
+  };
+  // The worker verifies the page just read while this thread folds the one before it.
+  const check = new ChainCheck();
+  try {
+    let after: [string, number] = ["", 0];
+    let previous: CheckedPage | null = null;
+    for (;;) {
+      const rows = await connection.read<ChainSqlRow>(MODEL_PAGE_SQL, [...after, upTo, READ_PAGE]);
+      const verdict = check.submit(rows);
+      // Awaited once the previous page is folded; a worker failure meanwhile must not go unhandled.
+      verdict.catch(() => undefined);
+      if (previous !== null) await foldPage(previous);
+      previous = { rows, verdict };
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < READ_PAGE) break;
+      after = [last.stream_id, rowInt(last.revision)];
+    }
+    if (previous !== null) await foldPage(previous);
+  } finally {
+    await check.close();
   }
   await finishStream();
   await writer.flush();
@@ -352,10 +416,13 @@ export async function rebuildProjections(
   const connection = openShadowConnection(options.connection ?? db.config);
   try {
     const replay = new Replay();
-    await connection.createShadow();
+    // The first pass only appends rows to the model tables: their indexes are built after it.
+    await connection.createShadow(Object.keys(STREAM_TABLE_COLUMNS));
     try {
       let reached = await lastEventPosition((sql) => connection.read(sql));
       await fillModelStreams(connection, replay, reached, options);
+      // Before the access pass and the catch-up, which look rows up and upsert like inline projection.
+      await connection.createDeferredIndexes((ms) => options.onTransaction?.("index", ms));
       await fillAccessStreams(connection, replay, reached, options);
       await options.onFilled?.(reached);
       for (let round = 0; round < MAX_CATCH_UP_ROUNDS; round += 1) {

@@ -1,9 +1,10 @@
 // The chain's encoding is a contract with every event ever stored: a change to it would break every
 // existing chain. A fixed vector pins it; the rest checks what the hash must and must not depend on.
+import canonicalize from "canonicalize";
 import { describe, expect, it } from "vitest";
 import { ChainVerifier } from "../../src/audit/chainVerifier.ts";
 import type { ChainedEvent } from "../../src/audit/chainVerifier.ts";
-import { canonicalEventText, eventHash } from "../../src/audit/eventHash.ts";
+import { CHAIN_ENCODING, canonicalEventText, eventHash } from "../../src/audit/eventHash.ts";
 import type { HashedEventFields } from "../../src/audit/eventHash.ts";
 
 const event: HashedEventFields = {
@@ -128,5 +129,123 @@ describe("ChainVerifier", () => {
     const verifier = new ChainVerifier();
     verifier.resume({ streamId: "a", revision: 2, position: events[1]!.position, hash: events[1]!.hash! });
     expect(verifier.next(events[2]!)).toBeNull();
+  });
+});
+
+describe("canonicalEventText", () => {
+  // The encoding as first written: the library over the whole object. The hand-written envelope must
+  // give the same bytes for anything an event can hold, or stored chains stop verifying.
+  const reference = (fields: HashedEventFields, previousHash: string | null) =>
+    canonicalize({
+      encoding: CHAIN_ENCODING,
+      streamId: fields.streamId,
+      revision: fields.revision,
+      type: fields.type,
+      schemaVersion: fields.schemaVersion,
+      data: fields.data,
+      actor: {
+        name: fields.actor,
+        id: fields.actorId,
+        kind: fields.actorKind,
+        credential: fields.actorCredential ?? null,
+      },
+      occurredAt: fields.occurredAt.toISOString(),
+      correlationId: fields.correlationId,
+      causationId: fields.causationId,
+      previousHash,
+    });
+
+  function random(seed: number) {
+    let a = seed;
+    const next = () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const int = (n: number) => Math.floor(next() * n);
+    const pick = <T>(items: readonly T[]): T => items[int(items.length)]!;
+    // ASCII, escapes and controls, Latin, CJK, astral pairs, U+2028/2029 and code units around sorting edges.
+    const codePoint = () =>
+      pick([
+        () => 0x20 + int(0x5f),
+        () => int(0x20),
+        () => pick([0x22, 0x5c, 0x2f, 0x7f, 0x2028, 0x2029, 0xfeff, 0xffff, 0xe000]),
+        () => 0xa0 + int(0x700),
+        () => 0x4e00 + int(0x5000),
+        () => 0x10000 + int(0xfffff),
+      ])();
+    const string = () => String.fromCodePoint(...Array.from({ length: int(12) }, codePoint));
+    const number = () =>
+      pick([
+        () => int(1000) - 500,
+        () => (next() - 0.5) * 10 ** (int(40) - 20),
+        () => (next() - 0.5) * 10 ** (int(600) - 300),
+        () => pick([0, -0, 1e21, 1e-7, 5e-324, Number.MAX_VALUE, Number.MAX_SAFE_INTEGER, 0.1 + 0.2]),
+        () => Math.round(next() * 1e6) / 1e3,
+      ])();
+    const value = (depth: number): unknown => {
+      const kind = int(depth > 3 ? 5 : 9);
+      if (kind === 0) return null;
+      if (kind === 1) return next() < 0.5;
+      if (kind === 2 || kind === 3) return number();
+      if (kind === 4) return string();
+      if (kind === 5) return undefined;
+      if (kind === 6) return new Date(int(4e12));
+      if (kind === 7) return Array.from({ length: int(5) }, () => value(depth + 1));
+      const object: Record<string, unknown> = {};
+      for (let i = int(7); i > 0; i--)
+        Object.defineProperty(object, string(), {
+          value: value(depth + 1),
+          enumerable: true,
+          writable: true,
+        });
+      return object;
+    };
+    const maybe = <T>(make: () => T): T | null | undefined =>
+      pick([null, undefined, make(), make()] as const);
+    const fields = (): HashedEventFields => ({
+      streamId: string(),
+      revision: pick([1, int(1e6), number()]),
+      type: string(),
+      schemaVersion: pick([1, 2, int(100)]),
+      data: value(0),
+      actor: string(),
+      actorId: maybe(string) as string | null,
+      actorKind: maybe(string) as string | null,
+      actorCredential: maybe(() => value(1)),
+      occurredAt: new Date(int(8.64e15) * (next() < 0.5 ? -1 : 1)),
+      correlationId: maybe(string) as string | null,
+      causationId: maybe(string) as string | null,
+    });
+    return { fields, previousHash: () => (next() < 0.2 ? null : next() < 0.9 ? "ab".repeat(32) : string()) };
+  }
+
+  it("writes the same bytes as canonicalize over the whole event, for 20,000 random events", () => {
+    const corpus = random(8785);
+    let compared = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const fields = corpus.fields();
+      const previousHash = corpus.previousHash();
+      let expected: string | undefined;
+      try {
+        expected = reference(fields, previousHash);
+      } catch (error) {
+        // What the library refuses (lone surrogates, NaN, cycles) is refused alike.
+        expect(() => canonicalEventText(fields, previousHash)).toThrow((error as Error).message);
+        continue;
+      }
+      expect(canonicalEventText(fields, previousHash)).toBe(expected);
+      compared += 1;
+    }
+    expect(compared).toBeGreaterThan(15_000);
+  });
+
+  it("refuses what the library refuses", () => {
+    const loneSurrogate = { ...event, data: { note: "\ud800" } };
+    expect(() => canonicalEventText(loneSurrogate, null)).toThrow("Lone surrogate");
+    const notANumber = { ...event, revision: Number.NaN };
+    expect(() => canonicalEventText(notANumber, null)).toThrow("NaN");
   });
 });

@@ -30,8 +30,14 @@ export interface ShadowConnection {
   readonly dialect: Tx["dialect"];
   /** Reads the log through a connection of its own that sees every committed event. */
   read<T extends object>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
-  /** Drops what an interrupted rebuild left behind and creates empty shadow tables. */
-  createShadow(): Promise<void>;
+  /**
+   * Drops what an interrupted rebuild left behind and creates empty shadow tables. The secondary
+   * indexes of `deferIndexesOf` may be left out until createDeferredIndexes: a bulk fill of plain
+   * INSERTs is cheaper without them, and an index built over the filled table is one sort.
+   */
+  createShadow(deferIndexesOf?: readonly string[]): Promise<void>;
+  /** Creates the indexes createShadow deferred, one write transaction each; reports each one's duration. */
+  createDeferredIndexes(onIndex?: (durationMs: number) => void): Promise<void>;
   /** A short write transaction: `shadow` addresses the shadow tables, `live` the live ones. */
   write<T>(work: (shadow: Tx, live: Tx) => Promise<T>): Promise<T>;
   /** One transaction holding the writers' lock: `work` (the last catch-up), then the swap. */
@@ -71,6 +77,8 @@ class SqliteShadow implements ShadowConnection {
   private readonly shadowTx: RenamingTx;
   /** The live indexes and triggers, restored under their own names by the swap. */
   private entries: SchemaEntry[] = [];
+  /** Shadow index definitions left for after the bulk fill. */
+  private deferred: string[] = [];
 
   constructor(file: string) {
     this.writer = new BetterSqlite3(file, { timeout: 0 });
@@ -134,7 +142,8 @@ class SqliteShadow implements ShadowConnection {
     );
   }
 
-  async createShadow(): Promise<void> {
+  async createShadow(deferIndexesOf: readonly string[] = []): Promise<void> {
+    this.deferred = [];
     await this.write(async (_shadow, tx) => {
       await this.dropShadowTables(tx);
       const rows = await tx.query<{ type: string; name: string; tbl_name: string; sql: string | null }>(
@@ -150,11 +159,24 @@ class SqliteShadow implements ShadowConnection {
         PROJECTION_TABLES.indexOf(r.tbl_name as (typeof PROJECTION_TABLES)[number]);
       for (const row of rows.sort((a, b) => order(a) - order(b))) {
         if (row.sql === null) continue;
-        await tx.execute(renameIdentifiers(row.sql, names));
+        const sql = renameIdentifiers(row.sql, names);
+        if (row.type === "index" && deferIndexesOf.includes(row.tbl_name)) this.deferred.push(sql);
+        else await tx.execute(sql);
         if (row.type === "index" || row.type === "trigger")
           this.entries.push({ type: row.type, name: row.name, sql: row.sql });
       }
     });
+  }
+
+  async createDeferredIndexes(onIndex?: (durationMs: number) => void): Promise<void> {
+    // Each index build holds the writers' lock alone: a running server waits for one index at most.
+    for (const sql of this.deferred.splice(0)) {
+      const started = performance.now();
+      await this.write((_shadow, tx) => tx.execute(sql));
+      onIndex?.(performance.now() - started);
+      // A server in the same process must get its writes in between, not only after the last index.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   async swap(work: (shadow: Tx, live: Tx) => Promise<void>): Promise<void> {
@@ -256,6 +278,11 @@ class PostgresShadow implements ShadowConnection {
   async write<T>(work: (shadow: Tx, live: Tx) => Promise<T>): Promise<T> {
     const names = this.shadowNames();
     return this.transaction((_client, tx) => work(new RenamingTx(tx, names), tx));
+  }
+
+  /** PostgreSQL's shadow tables are created with their indexes: nothing is deferred. */
+  createDeferredIndexes(): Promise<void> {
+    return Promise.resolve();
   }
 
   async createShadow(): Promise<void> {
