@@ -15,6 +15,7 @@
 //   are never reached), and no event is skipped or repeated.
 import type { Database, Db, Prisma } from "../db/database.ts";
 import { ValidationError } from "../domain/errors.ts";
+import { checkStorableText } from "../domain/validation.ts";
 import { EVENT_TYPES } from "../domain/registeredModel/events.ts";
 import type { RegisteredModelEventType } from "../domain/registeredModel/events.ts";
 import { InvalidCursorError, decodeCursor } from "../subscriptions/cursor.ts";
@@ -54,6 +55,12 @@ function checkList(field: string, values: readonly string[] | null | undefined):
     return new ValidationError(field, `at most ${AUDIT_FILTER_MAX_VALUES} values (got ${values.length})`);
   const index = values.findIndex((v) => v.length === 0 || v.length > MAX_VALUE_LENGTH);
   if (index >= 0) return new ValidationError(`${field}.${index}`, `must be 1-${MAX_VALUE_LENGTH} characters`);
+  // Text no database can hold (NUL, lone surrogates) never reaches a query: PostgreSQL would fail
+  // the whole statement. Every route into the filter (GraphQL, the export) passes here.
+  for (const [i, value] of values.entries()) {
+    const unstorable = checkStorableText(`${field}.${i}`, value);
+    if (unstorable) return unstorable;
+  }
   return null;
 }
 

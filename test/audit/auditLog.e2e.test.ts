@@ -296,6 +296,14 @@ describe.each(await providers())("the audit log (%s)", (provider) => {
     await refused({ filter: { models: Array.from({ length: 101 }, (_, i) => `m${i}`) } }, "filter.models");
     await refused({ filter: { actors: Array.from({ length: 101 }, (_, i) => `a${i}`) } }, "filter.actors");
     await refused({ filter: { models: ["x".repeat(251)] } }, "filter.models.0");
+    // Text no database can hold is refused by the schema's argument guard, before the resolver.
+    for (const [filter, field] of [
+      [{ models: ["ok", "a\u0000b"] }, "filter.models.1"],
+      [{ actors: ["\ud800"] }, "filter.actors.0"],
+    ] as const) {
+      const body = await gql(admin, AUDIT_LOG, { filter });
+      expect(body.errors[0].extensions).toMatchObject({ code: "VALIDATION", field });
+    }
     await refused({ filter: { from: "2026-12-02T10:00:00Z", to: "2026-12-02T10:00:00Z" } }, "filter.to");
     await refused({ after: "not-a-cursor" }, "after");
     await refused({ after: Buffer.from("registro:log:v1:5:1").toString("base64url") }, "after");
@@ -467,6 +475,12 @@ describe.each(await providers())("the audit log (%s)", (provider) => {
       "VALIDATION",
     );
     await refused([["eventTypes", "NoSuchEvent"]], 400, "VALIDATION");
+    // Text no database can hold never reaches a query (PostgreSQL would fail the statement).
+    // (A lone surrogate cannot travel in a URL: percent-decoding turns it into U+FFFD.)
+    for (const text of ["a\u0000b", "\u0000"]) {
+      await refused([["models", text]], 400, "VALIDATION");
+      await refused([["actors", text]], 400, "VALIDATION");
+    }
     await refused(
       Array.from({ length: 101 }, (_, i) => ["models", `m${i}`] as [string, string]),
       400,
