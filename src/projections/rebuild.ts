@@ -57,6 +57,8 @@ export interface RebuildOptions {
   readonly onTransaction?: (phase: "fill" | "index" | "catchUp" | "swap", durationMs: number) => void;
   /** Called when the shadow tables hold everything up to `position` (tests write concurrently here). */
   readonly onFilled?: (position: number) => void | Promise<void>;
+  /** Events per page of the first pass (default READ_PAGE); tests make it small so streams span pages. */
+  readonly readPage?: number;
 }
 
 const EVENT_COLUMNS =
@@ -303,18 +305,19 @@ async function fillModelStreams(
   };
   // The worker verifies the page just read while this thread folds the one before it.
   const check = new ChainCheck();
+  const pageSize = options.readPage ?? READ_PAGE;
   try {
     let after: [string, number] = ["", 0];
     let previous: CheckedPage | null = null;
     for (;;) {
-      const rows = await connection.read<ChainSqlRow>(MODEL_PAGE_SQL, [...after, upTo, READ_PAGE]);
+      const rows = await connection.read<ChainSqlRow>(MODEL_PAGE_SQL, [...after, upTo, pageSize]);
       const verdict = check.submit(rows);
       // Awaited once the previous page is folded; a worker failure meanwhile must not go unhandled.
       verdict.catch(() => undefined);
       if (previous !== null) await foldPage(previous);
       previous = { rows, verdict };
       const last = rows.at(-1);
-      if (last === undefined || rows.length < READ_PAGE) break;
+      if (last === undefined || rows.length < pageSize) break;
       after = [last.stream_id, rowInt(last.revision)];
     }
     if (previous !== null) await foldPage(previous);

@@ -175,4 +175,36 @@ describe.each(await providers())("the online rebuild on %s", (provider) => {
       });
     },
   );
+  it(
+    "reports a break on a later worker page than its stream's first events and stops the stream before it",
+    { timeout: 60_000 },
+    async () => {
+      await createModelNamed(deps, "paged-a", "paged-a");
+      await run(deps, live("paged-a"), createVersion({ tags: [{ key: "n", value: "1" }] }));
+      await run(deps, live("paged-a"), createVersion());
+      await createModelNamed(deps, "paged-b", "paged-b");
+      const before = await dumpProjections(t.db.reader);
+      const a = await head(t.db, "paged-a");
+      // Pages of two events: paged-a's verified events fill pages before the one its forged event is on.
+      expect(a.revision).toBeGreaterThan(2);
+      await insertRaw(t.db, "paged-a", a.revision + 1, "late", "b".repeat(64));
+      const position = (
+        await t.db.reader.event.findUniqueOrThrow({
+          where: { streamId_revision: { streamId: "paged-a", revision: a.revision + 1 } },
+        })
+      ).position;
+
+      const summary = await rebuildProjections(t.db, { readPage: 2 });
+      // Breaks found by earlier tests of this database come first; this one must be among them, once.
+      expect(summary.breaks.filter((b) => b.streamId.startsWith("paged-"))).toEqual([
+        {
+          streamId: "paged-a",
+          revision: a.revision + 1,
+          position,
+          reason: expect.stringMatching(/stored hash does not match/),
+        },
+      ]);
+      expect(await dumpProjections(t.db.reader)).toEqual(before);
+    },
+  );
 });
