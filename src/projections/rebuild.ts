@@ -19,7 +19,12 @@ import type { DatabaseConfig } from "../config.ts";
 import type { Database, Tx } from "../db/database.ts";
 import { placeholders, rowInt } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
-import { chainedFromSqlRow, streamCategory, toRecordedEvent } from "../store/eventStore.ts";
+import {
+  chainedFromSqlRow,
+  recordedFromSqlRow,
+  streamCategory,
+  toRecordedEvent,
+} from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import { ChainCheck } from "./rebuild/chainCheck.ts";
@@ -57,6 +62,8 @@ export interface RebuildOptions {
   readonly onTransaction?: (phase: "fill" | "index" | "catchUp" | "swap", durationMs: number) => void;
   /** Called when the shadow tables hold everything up to `position` (tests write concurrently here). */
   readonly onFilled?: (position: number) => void | Promise<void>;
+  /** Events per page of the first pass (default READ_PAGE); tests make it small so streams span pages. */
+  readonly readPage?: number;
 }
 
 const EVENT_COLUMNS =
@@ -153,25 +160,30 @@ class Replay {
 
   /**
    * Takes a row of the first pass, which the chain worker checked in order: its stream's break when
-   * `breaks` (by position) has one for it, otherwise its stream's new verified head.
+   * `breaks` (by position) has one for it, otherwise its stream's new verified head, parsed (a payload
+   * that does not parse breaks its stream like a bad hash).
    */
-  checked(row: ChainSqlRow, breaks: ReadonlyMap<number, ChainBreak>): ChainedEvent | null {
+  checked(row: ChainSqlRow, breaks: ReadonlyMap<number, ChainBreak>): RecordedEvent | null {
     if (this.broken.has(row.stream_id)) {
       this.skipped += 1;
       return null;
     }
-    const event = chainedFromSqlRow(row);
-    const broken = breaks.get(event.position);
+    const position = rowInt(row.position);
+    const broken = breaks.get(position);
     if (broken !== undefined) {
       this.brokenAt(broken);
       return null;
     }
-    this.heads.set(event.streamId, {
-      revision: event.revision,
-      position: event.position,
-      hash: event.hash ?? "",
-    });
-    return event;
+    const revision = rowInt(row.revision);
+    this.heads.set(row.stream_id, { revision, position, hash: row.hash ?? "" });
+    try {
+      const parsed = recordedFromSqlRow(row);
+      this.events += 1;
+      return parsed;
+    } catch (error) {
+      this.unparsable({ streamId: row.stream_id, revision, position }, error);
+      return null;
+    }
   }
 
   /** Parses a verified model event; a payload that does not parse breaks its stream like a bad hash. */
@@ -186,7 +198,7 @@ class Replay {
     }
   }
 
-  unparsable(event: ChainedEvent, error: unknown): void {
+  unparsable(event: Pick<ChainedEvent, "streamId" | "revision" | "position">, error: unknown): void {
     this.brokenAt({
       streamId: event.streamId,
       revision: event.revision,
@@ -290,9 +302,7 @@ async function fillModelStreams(
         await finishStream();
         views = emptyStreamViews(row.stream_id);
       }
-      const event = replay.checked(row, breaks);
-      if (event === null) continue;
-      const parsed = replay.parseModel(event);
+      const parsed = replay.checked(row, breaks);
       if (parsed !== null) pending.push(parsed);
     }
     // A long stream is folded page by page, so memory stays bounded by the page, not the stream.
@@ -303,18 +313,19 @@ async function fillModelStreams(
   };
   // The worker verifies the page just read while this thread folds the one before it.
   const check = new ChainCheck();
+  const pageSize = options.readPage ?? READ_PAGE;
   try {
     let after: [string, number] = ["", 0];
     let previous: CheckedPage | null = null;
     for (;;) {
-      const rows = await connection.read<ChainSqlRow>(MODEL_PAGE_SQL, [...after, upTo, READ_PAGE]);
+      const rows = await connection.read<ChainSqlRow>(MODEL_PAGE_SQL, [...after, upTo, pageSize]);
       const verdict = check.submit(rows);
       // Awaited once the previous page is folded; a worker failure meanwhile must not go unhandled.
       verdict.catch(() => undefined);
       if (previous !== null) await foldPage(previous);
       previous = { rows, verdict };
       const last = rows.at(-1);
-      if (last === undefined || rows.length < READ_PAGE) break;
+      if (last === undefined || rows.length < pageSize) break;
       after = [last.stream_id, rowInt(last.revision)];
     }
     if (previous !== null) await foldPage(previous);

@@ -209,6 +209,32 @@ const columnsFromSqlRow = (row: EventSqlRow): EventRow => ({
   causationId: row.causation_id,
 });
 
+/**
+ * A stored model event straight from its raw row, validated like toRecordedEvent: the rebuild's
+ * first pass, whose chain a worker thread checks, needs no intermediate ChainedEvent per event.
+ */
+export function recordedFromSqlRow(row: EventSqlRow): RecordedEvent {
+  const schemaVersion = rowInt(row.schema_version);
+  const event = parseRegisteredModelEvent(row.type, schemaVersion, rowJson(row.data));
+  return {
+    type: event.type,
+    data: event.data,
+    position: rowInt(row.position),
+    streamId: row.stream_id,
+    revision: rowInt(row.revision),
+    schemaVersion,
+    actor: actorFromColumns({
+      actor: row.actor,
+      actorId: row.actor_id,
+      actorKind: row.actor_kind,
+      actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
+    }),
+    occurredAt: rowDate(row.occurred_at),
+    correlationId: row.correlation_id,
+    causationId: row.causation_id,
+  } as RecordedEvent;
+}
+
 /** A stored row as the chain sees it: the hashed fields as stored, its position and its hash. */
 export const chainedFromSqlRow = (row: ChainSqlRow): ChainedEvent => ({
   ...columnsFromSqlRow(row),

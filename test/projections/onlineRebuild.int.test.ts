@@ -24,31 +24,38 @@ async function head(db: Database, streamId: string) {
 }
 
 /** Appends an event the way an intruder with write access to the table would: past Registro. */
-async function insertRaw(db: Database, streamId: string, revision: number, tag: string, hash: string) {
+async function insertRaw(
+  db: Database,
+  streamId: string,
+  revision: number,
+  tag: string,
+  hash: string,
+  data: unknown = { key: "forged", value: tag },
+) {
   await db.write((tx) =>
     tx.execute(
       `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash)
        VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'intruder', NULL, NULL, NULL, ?, NULL, NULL, ?)`,
-      [
-        streamId,
-        revision,
-        JSON.stringify({ key: "forged", value: tag }),
-        new Date("2026-03-01T00:00:00Z"),
-        hash,
-      ],
+      [streamId, revision, JSON.stringify(data), new Date("2026-03-01T00:00:00Z"), hash],
     ),
   );
 }
 
 /** The hash a forger would compute for a tag event chained onto `previousHash`. */
-const forgedHash = (streamId: string, revision: number, tag: string, previousHash: string | null) =>
+const forgedHash = (
+  streamId: string,
+  revision: number,
+  tag: string,
+  previousHash: string | null,
+  data: unknown = { key: "forged", value: tag },
+) =>
   eventHash(
     {
       streamId,
       revision,
       type: "RegisteredModelTagSet",
       schemaVersion: 1,
-      data: { key: "forged", value: tag },
+      data,
       actor: "intruder",
       actorId: null,
       actorKind: null,
@@ -173,6 +180,68 @@ describe.each(await providers())("the online rebuild on %s", (provider) => {
         type: "SetRegisteredModelTag",
         data: { key: "after", value: "yes" },
       });
+    },
+  );
+  it(
+    "reports a break on a later worker page than its stream's first events and stops the stream before it",
+    { timeout: 60_000 },
+    async () => {
+      await createModelNamed(deps, "paged-a", "paged-a");
+      await run(deps, live("paged-a"), createVersion({ tags: [{ key: "n", value: "1" }] }));
+      await run(deps, live("paged-a"), createVersion());
+      await createModelNamed(deps, "paged-b", "paged-b");
+      const before = await dumpProjections(t.db.reader);
+      const a = await head(t.db, "paged-a");
+      // Pages of two events: paged-a's verified events fill pages before the one its forged event is on.
+      expect(a.revision).toBeGreaterThan(2);
+      await insertRaw(t.db, "paged-a", a.revision + 1, "late", "b".repeat(64));
+      const position = (
+        await t.db.reader.event.findUniqueOrThrow({
+          where: { streamId_revision: { streamId: "paged-a", revision: a.revision + 1 } },
+        })
+      ).position;
+
+      const summary = await rebuildProjections(t.db, { readPage: 2 });
+      // Breaks found by earlier tests of this database come first; this one must be among them, once.
+      expect(summary.breaks.filter((b) => b.streamId.startsWith("paged-"))).toEqual([
+        {
+          streamId: "paged-a",
+          revision: a.revision + 1,
+          position,
+          reason: expect.stringMatching(/stored hash does not match/),
+        },
+      ]);
+      expect(await dumpProjections(t.db.reader)).toEqual(before);
+    },
+  );
+  it(
+    "reports a correctly chained event whose payload does not parse and stops its stream before it",
+    { timeout: 60_000 },
+    async () => {
+      await createModelNamed(deps, "unparsable", "unparsable");
+      await run(deps, live("unparsable"), createVersion());
+      const before = await dumpProjections(t.db.reader);
+      const a = await head(t.db, "unparsable");
+      const data = { key: 42, value: "not a tag key" };
+      await insertRaw(
+        t.db,
+        "unparsable",
+        a.revision + 1,
+        "",
+        forgedHash("unparsable", a.revision + 1, "", a.hash, data),
+        data,
+      );
+
+      const summary = await rebuildProjections(t.db, { readPage: 2 });
+      expect(summary.breaks.filter((b) => b.streamId === "unparsable")).toEqual([
+        {
+          streamId: "unparsable",
+          revision: a.revision + 1,
+          position: a.position + 1,
+          reason: expect.stringMatching(/^the payload does not match its event type: /),
+        },
+      ]);
+      expect(await dumpProjections(t.db.reader)).toEqual(before);
     },
   );
 });
