@@ -6,7 +6,7 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Database } from "../db/database.ts";
 import { rowInt } from "../db/sql.ts";
-import { chainedFromSqlRow } from "../store/eventStore.ts";
+import { decodeChainRow, isChainBreak } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
 import { ChainVerifier } from "./chainVerifier.ts";
 import type { ChainBreak } from "./chainVerifier.ts";
@@ -42,18 +42,8 @@ const SELECT_EVENTS = `SELECT position, stream_id, revision, type, schema_versio
 
 /** The verifier's verdict on a row; a row that cannot even be decoded (altered JSON) breaks its chain too. */
 function check(verifier: ChainVerifier, row: ChainSqlRow): ChainBreak | null {
-  let event;
-  try {
-    event = chainedFromSqlRow(row);
-  } catch (error) {
-    return {
-      streamId: row.stream_id,
-      revision: rowInt(row.revision),
-      position: rowInt(row.position),
-      reason: `the stored event cannot be decoded (${error instanceof Error ? error.message : String(error)}): altered outside Registro`,
-    };
-  }
-  return verifier.next(event);
+  const event = decodeChainRow(row);
+  return isChainBreak(event) ? event : verifier.next(event);
 }
 
 export async function verifyChains(db: Database, options: VerifyChainsOptions = {}): Promise<ChainReport> {

@@ -19,7 +19,8 @@ import type { CheckpointRow } from "../audit/checkpoints.ts";
 import { listMigrations } from "../db/migrate.ts";
 import { rowDate, rowInt } from "../db/sql.ts";
 import type { SqlTx } from "../db/sql.ts";
-import { chainedFromSqlRow } from "../store/eventStore.ts";
+import { describeBreak } from "../audit/chainVerifier.ts";
+import { decodeChainRow, isChainBreak } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
 import { CheckpointsAlongLog, checkpointLine, signedCheckpoints } from "./checkpointLines.ts";
 import { StreamHeads, eventLine, referencedBlob } from "./eventLines.ts";
@@ -246,7 +247,10 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           if (rows.length === 0) break;
           let page = "";
           for (const row of rows) {
-            const event = chainedFromSqlRow(row) as BackedUpEvent;
+            const decoded = decodeChainRow(row);
+            if (isChainBreak(decoded))
+              throw new BackupRefusedError(`the source's event log does not verify: ${describeBreak(decoded)}`);
+            const event = decoded as BackedUpEvent;
             await along.before(event.position);
             // A backup that restore would refuse is no backup: the log is checked as it is copied.
             const broken = heads.next(event);

@@ -20,7 +20,8 @@ import type { Database, Tx } from "../db/database.ts";
 import { placeholders, rowInt } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
 import {
-  chainedFromSqlRow,
+  decodeChainRow,
+  isChainBreak,
   recordedFromSqlRow,
   streamCategory,
   toRecordedEvent,
@@ -141,7 +142,11 @@ class Replay {
       this.skipped += 1;
       return null;
     }
-    const event = chainedFromSqlRow(row);
+    const event = decodeChainRow(row);
+    if (isChainBreak(event)) {
+      this.brokenAt(event);
+      return null;
+    }
     const verifier = new ChainVerifier();
     const head = this.heads.get(event.streamId);
     if (head) verifier.resume({ streamId: event.streamId, ...head });

@@ -5,7 +5,7 @@ import { actorColumns, actorFromColumns } from "../access/actor.ts";
 import type { Database, Db, Tx } from "../db/database.ts";
 import { placeholders, rowDate, rowInt, rowJson } from "../db/sql.ts";
 import { ChainVerifier } from "../audit/chainVerifier.ts";
-import type { ChainedEvent } from "../audit/chainVerifier.ts";
+import type { ChainBreak, ChainedEvent } from "../audit/chainVerifier.ts";
 import { eventHash, isEventHash } from "../audit/eventHash.ts";
 import { ConcurrencyError, IntegrityError } from "../domain/errors.ts";
 import { parseRegisteredModelEvent } from "../domain/registeredModel/eventSchemas.ts";
@@ -150,6 +150,14 @@ export async function appendEvents(
     .sort((a, b) => a.revision - b.revision);
 }
 
+/** A row of a stream about to be written to; one that cannot be decoded refuses the write. */
+function decodedOrRefused(row: ChainSqlRow): ChainedEvent {
+  const decoded = decodeChainRow(row);
+  if (isChainBreak(decoded))
+    throw new IntegrityError(decoded.streamId, decoded.revision, decoded.position, decoded.reason);
+  return decoded;
+}
+
 /** A stream's last event, as far as its chain can vouch for it. */
 export interface StreamHead {
   readonly revision: number;
@@ -170,8 +178,8 @@ export async function verifiedHead(tx: Tx, streamId: string): Promise<StreamHead
   );
   const head = rows[0];
   if (head === undefined) return { revision: 0, position: 0, hash: null };
-  const last = chainedFromSqlRow(head);
-  const before = rows[1] === undefined ? null : chainedFromSqlRow(rows[1]);
+  const last = decodedOrRefused(head);
+  const before = rows[1] === undefined ? null : decodedOrRefused(rows[1]);
   const verifier = new ChainVerifier();
   if (before !== null) {
     if (!isEventHash(before.hash))
@@ -240,6 +248,27 @@ export const chainedFromSqlRow = (row: ChainSqlRow): ChainedEvent => ({
   ...columnsFromSqlRow(row),
   hash: row.hash,
 });
+
+/**
+ * A stored row as the chain sees it, or the break it is when it cannot even be decoded (its payload
+ * or credential is no longer JSON: altered outside Registro). Every reader that checks chains
+ * decodes through this, so such a row is a reported break, never a crash.
+ */
+export function decodeChainRow(row: ChainSqlRow): ChainedEvent | ChainBreak {
+  try {
+    return chainedFromSqlRow(row);
+  } catch (error) {
+    return {
+      streamId: row.stream_id,
+      revision: rowInt(row.revision),
+      position: rowInt(row.position),
+      reason: `the stored event cannot be decoded (${error instanceof Error ? error.message : String(error)}): altered outside Registro`,
+    };
+  }
+}
+
+/** Whether a decoded row is a break rather than an event. */
+export const isChainBreak = (decoded: ChainedEvent | ChainBreak): decoded is ChainBreak => !("hash" in decoded);
 
 /** A stored event whose payload the caller's context validates (the store does not know its types). */
 export interface StoredEvent extends EventMetadata {
@@ -352,7 +381,8 @@ interface TailSqlRow extends ChainSqlRow {
 
 /** Why a tailed event cannot be vouched for, or null when its chain link and projection hold. */
 function tailBreak(row: TailSqlRow): string | null {
-  const event = chainedFromSqlRow(row);
+  const event = decodeChainRow(row);
+  if (isChainBreak(event)) return event.reason;
   if (event.revision > 1 && row.previous_hash === null)
     return `revision ${event.revision} has no revision ${event.revision - 1} before it`;
   if (row.previous_position !== null && rowInt(row.previous_position) >= event.position)

@@ -5,17 +5,27 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseConfig } from "../../src/config.ts";
 import type { IntegrityError } from "../../src/domain/errors.ts";
 import { readAll } from "../../src/store/eventStore.ts";
-import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
+import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
+import { executeCommand } from "../../src/application/executeCommand.ts";
+import { IntegrityError as IntegrityErrorClass } from "../../src/domain/errors.ts";
+import { rebuildProjections } from "../../src/projections/rebuild.ts";
+import { verifyChains } from "../../src/audit/verifyChains.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { tamper } from "./tamper.ts";
 
 /** Inserts an event directly into the table, as someone with database access would. */
-const rawInsert = (config: DatabaseConfig, streamId: string, revision: number, hash: string) =>
+const rawInsert = (
+  config: DatabaseConfig,
+  streamId: string,
+  revision: number,
+  hash: string,
+  data = JSON.stringify({ key: "forged", value: "1" }),
+) =>
   tamper(config, async (t) => {
     await t.query(
       `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
        VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'mallory', '2020-01-01T00:00:00.000+00:00', ?)`,
-      [streamId, revision, JSON.stringify({ key: "forged", value: "1" }), hash],
+      [streamId, revision, data, hash],
     );
   });
 
@@ -63,4 +73,39 @@ describe.each(await providers())("the subscription tailer on %s", (provider) => 
     expect(events.map((e) => e.data)).toEqual([{ key: "k", value: "after-flood" }]);
     expect(reported.map((e) => e.revision)).toEqual([10, 11, 12, 13, 14]);
   });
+
+  // Only SQLite stores a payload as text that may stop being JSON (PostgreSQL's jsonb refuses it).
+  if (provider === "sqlite")
+    it("a payload that is no longer JSON is a reported break everywhere, never a crash", async () => {
+      const deps = commandDeps(t.db);
+      await createModelNamed(deps, "m-garbled", "garbled");
+      const start = (await readAll(t.db, 0, 1000)).at(-1)!.position;
+      await rawInsert(t.config, "m-garbled", 2, "2".repeat(64), "{not json");
+
+      const reported: IntegrityError[] = [];
+      expect(await readAll(t.db, start, 1000, (e) => reported.push(e))).toEqual([]);
+      expect(reported[0]).toMatchObject({
+        streamId: "m-garbled",
+        reason: expect.stringMatching(/cannot be decoded/),
+      });
+
+      const outcome = await executeCommand(
+        deps,
+        live("garbled"),
+        { type: "SetRegisteredModelTag", data: { key: "k", value: "v" } },
+        actor,
+      );
+      expect(outcome).toBeInstanceOf(IntegrityErrorClass);
+
+      const summary = await rebuildProjections(t.db);
+      expect(summary.breaks).toContainEqual(
+        expect.objectContaining({
+          streamId: "m-garbled",
+          revision: 2,
+          reason: expect.stringMatching(/cannot be decoded/),
+        }),
+      );
+      const verified = await verifyChains(t.db);
+      expect(verified.breaks.map((b) => b.streamId)).toContain("m-garbled");
+    });
 });

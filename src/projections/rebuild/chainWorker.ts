@@ -4,7 +4,7 @@
 import { parentPort } from "node:worker_threads";
 import { ChainVerifier } from "../../audit/chainVerifier.ts";
 import type { ChainBreak } from "../../audit/chainVerifier.ts";
-import { chainedFromSqlRow } from "../../store/eventStore.ts";
+import { decodeChainRow, isChainBreak } from "../../store/eventStore.ts";
 import type { ChainSqlRow } from "../../store/eventStore.ts";
 
 export interface ChainPage {
@@ -24,7 +24,8 @@ parentPort?.on("message", ({ id, rows }: ChainPage) => {
   const breaks: ChainBreak[] = [];
   for (const row of rows) {
     if (broken.has(row.stream_id)) continue;
-    const found = verifier.next(chainedFromSqlRow(row));
+    const event = decodeChainRow(row);
+    const found = isChainBreak(event) ? event : verifier.next(event);
     if (found === null) continue;
     breaks.push(found);
     broken.add(found.streamId);
