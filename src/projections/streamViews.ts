@@ -297,7 +297,8 @@ const ARTIFACT_INSPECTION_COLUMNS = [
   "findings",
   "inspected_at",
 ];
-const artifactInspectionValues = (a: ArtifactView): SqlValue[] => {
+/** An artifact row's inspection columns (ARTIFACT_INSPECTION_COLUMNS), as the inline writer and the rebuild store them. */
+export const artifactInspectionValues = (a: ArtifactView): SqlValue[] => {
   const i = a.inspection;
   return i === null
     ? [null, null, null, null, null, null, null]

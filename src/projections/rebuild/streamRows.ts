@@ -5,6 +5,7 @@
 import type { SqlValue } from "../../db/sql.ts";
 import { granteeOfKey } from "../../domain/modelPermissions.ts";
 import { modelVersionId } from "../modelVersions/evolve.ts";
+import { artifactInspectionValues } from "../streamViews.ts";
 import type { StreamViews } from "../streamViews.ts";
 
 export interface TableRows {
@@ -135,7 +136,6 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
     // A path appears once per version; the last view of a path wins, as ON CONFLICT does inline.
     const byPath = new Map(list.map((a) => [a.path, a]));
     for (const a of byPath.values()) {
-      const i = a.inspection;
       into.model_version_artifacts.push([
         a.versionId,
         a.path,
@@ -145,13 +145,7 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
         a.mediaType,
         a.createdAt,
         a.createdBy,
-        i?.format ?? null,
-        i?.formatVersion ?? null,
-        json(i?.producer),
-        json(i?.metadata),
-        i?.verdict ?? null,
-        json(i?.findings),
-        i?.inspectedAt ?? null,
+        ...artifactInspectionValues(a),
       ]);
       count += 1;
     }
