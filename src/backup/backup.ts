@@ -249,7 +249,9 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           for (const row of rows) {
             const decoded = decodeChainRow(row);
             if (isChainBreak(decoded))
-              throw new BackupRefusedError(`the source's event log does not verify: ${describeBreak(decoded)}`);
+              throw new BackupRefusedError(
+                `the source's event log does not verify: ${describeBreak(decoded)}`,
+              );
             const event = decoded as BackedUpEvent;
             await along.before(event.position);
             // A backup that restore would refuse is no backup: the log is checked as it is copied.

@@ -268,7 +268,8 @@ export function decodeChainRow(row: ChainSqlRow): ChainedEvent | ChainBreak {
 }
 
 /** Whether a decoded row is a break rather than an event. */
-export const isChainBreak = (decoded: ChainedEvent | ChainBreak): decoded is ChainBreak => !("hash" in decoded);
+export const isChainBreak = (decoded: ChainedEvent | ChainBreak): decoded is ChainBreak =>
+  !("hash" in decoded);
 
 /** A stored event whose payload the caller's context validates (the store does not know its types). */
 export interface StoredEvent extends EventMetadata {
