@@ -1,5 +1,3 @@
-import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { scanArchiveMembers } from "./archive.ts";
 import { inspectCoreMl } from "./coreml.ts";
@@ -20,6 +18,7 @@ import { inspectTokenizerJson, inspectVocabulary } from "./tokenizer.ts";
 import type { ArtifactFormat, InspectionResult, InspectOptions } from "./types.ts";
 import { computeVerdict, DEFAULT_LIMITS, publicFindings, Scan, type Limits } from "./verdict.ts";
 import { commonRoot, SafeZip } from "./zip.ts";
+import { workerBootstrap } from "../workerBootstrap.ts";
 
 export type {
   ArtifactFormat,
@@ -298,21 +297,6 @@ function unscannable(message: string): InspectionResult {
 }
 
 /**
- * The worker is a .ts file. Node 20 does not apply `--import tsx` hooks to a worker's entry
- * module, and vitest never had them, so a tiny CommonJS bootstrap registers tsx's loader inside
- * the worker and then imports worker.ts.
- */
-export function workerBootstrap(entry: URL = new URL("./worker.ts", import.meta.url)): string {
-  const req = createRequire(import.meta.url);
-  // Resolve the ESM build of tsx's API from its export map; require.resolve would pick the CJS one.
-  const pkgPath = req.resolve("tsx/package.json");
-  const pkg = req(pkgPath) as { exports: Record<string, { import?: { default?: string } }> };
-  const rel = pkg.exports["./esm/api"]?.import?.default ?? "./dist/esm/api/index.mjs";
-  const tsxApi = new URL(rel, pathToFileURL(pkgPath)).href;
-  return `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); }).catch((e) => { throw e; });`;
-}
-
-/**
  * Runs the inspection in a worker thread with a heap ceiling, and terminates it when the time
  * budget runs out, so a hostile file costs at most one budget of one thread.
  */
@@ -332,7 +316,7 @@ export function inspectArtifact(
     };
     let worker: Worker;
     try {
-      worker = new Worker(workerBootstrap(), {
+      worker = new Worker(workerBootstrap(new URL("./worker.ts", import.meta.url)), {
         eval: true,
         workerData: {
           filePath,

@@ -4,7 +4,7 @@
 // is terminated and replaced when it overruns) and a heap ceiling, and nothing rejects. Concurrency
 // is bounded by the pool size; waiting files queue, and past `maxQueue` they are refused (UNSCANNABLE).
 import { Worker } from "node:worker_threads";
-import { workerBootstrap } from "./index.ts";
+import { workerBootstrap } from "../workerBootstrap.ts";
 import { emptyReport } from "./report.ts";
 import type { InspectionResult, InspectOptions } from "./types.ts";
 import { DEFAULT_LIMITS } from "./verdict.ts";

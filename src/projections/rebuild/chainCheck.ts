@@ -4,7 +4,7 @@
 // still gates what is projected: a page is folded only once its breaks are known.
 import { Worker } from "node:worker_threads";
 import type { ChainBreak } from "../../audit/chainVerifier.ts";
-import { workerBootstrap } from "../../inspection/index.ts";
+import { workerBootstrap } from "../../workerBootstrap.ts";
 import type { ChainSqlRow } from "../../store/eventStore.ts";
 import type { ChainPage, ChainVerdict } from "./chainWorker.ts";
 
