@@ -10,30 +10,23 @@
 // seeds), with a clock that advances one second per command so that moments map to revisions.
 // Standalone: `node --import tsx bench/asOf.ts`.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import pg from "pg";
 import { systemActor } from "../src/access/actor.ts";
 import { SYSTEM_RIGHTS } from "../src/access/modelAccess.ts";
-import { decisionState } from "../src/application/decisionState.ts";
 import { executeCommand } from "../src/application/executeCommand.ts";
 import { modelAsOf } from "../src/application/modelAsOf.ts";
 import type { AsOfTarget } from "../src/application/modelAsOf.ts";
 import type { DatabaseConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/database.ts";
 import type { Database } from "../src/db/database.ts";
-import { migrate } from "../src/db/migrate.ts";
 import { DomainError } from "../src/domain/errors.ts";
 import type { RegisteredModelCommand } from "../src/domain/registeredModel/commands.ts";
-import { decide } from "../src/domain/registeredModel/decide.ts";
 import type { Stage } from "../src/domain/registeredModel/events.ts";
-import { applyEvents, loadStreamViews, persistStreamViews } from "../src/projections/streamViews.ts";
-import { appendToStream, readStream } from "../src/store/eventStore.ts";
+import { readStream } from "../src/store/eventStore.ts";
 import { SNAPSHOT_INTERVAL } from "../src/store/modelSnapshots.ts";
+import { seedStream } from "./seedStream.ts";
+import { createBenchDatabase, postgresReachable } from "./benchDatabase.ts";
 import { compare, figure, percentile, round } from "./support.ts";
 
-const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const EVENTS = Number(process.env.BENCH_AS_OF_EVENTS ?? 10_000);
 const NAME = "as-of-bench";
 const SEEDER = systemActor("bench-seeder");
@@ -93,28 +86,18 @@ async function seed(db: Database, events: number): Promise<void> {
     { actor: SEEDER, correlationId: null, rights: SYSTEM_RIGHTS },
   );
   if (created instanceof DomainError) throw created;
-  let n = 0;
-  let revision = 1;
-  while (revision < events) {
-    await db.write(async (tx) => {
-      const before = await loadStreamViews(tx, modelId, [], null);
-      let views = before;
-      for (let i = 0; i < 500 && revision < events; i++, n++) {
-        const decided = decide(command(n, views.model?.lastVersion ?? 0), decisionState(views));
-        if (decided instanceof DomainError) throw decided;
-        const recorded = await appendToStream(tx, modelId, revision, decided, {
-          actor: SEEDER,
-          // One second per command, so that the moment of revision r is known to the benchmark.
-          occurredAt: new Date(T0 + (n + 1) * 1000),
-          correlationId: null,
-          causationId: null,
-        });
-        revision += recorded.length;
-        views = applyEvents(views, recorded);
-      }
-      await persistStreamViews(tx, before, views);
-    });
-  }
+  await seedStream(
+    db,
+    modelId,
+    (views, n) => ((views.model?.revision ?? 0) >= events ? null : command(n, views.model?.lastVersion ?? 0)),
+    // One second per command, so that the moment of revision r is known to the benchmark.
+    (n) => ({
+      actor: SEEDER,
+      occurredAt: new Date(T0 + (n + 1) * 1000),
+      correlationId: null,
+      causationId: null,
+    }),
+  );
 }
 
 interface Sample {
@@ -205,49 +188,20 @@ async function benchProvider(config: DatabaseConfig) {
   }
 }
 
-async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export async function benchAsOf(): Promise<Record<string, unknown>> {
   const results: Record<string, unknown> = {};
-  const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-as-of-"));
-  try {
-    const config: DatabaseConfig = { provider: "sqlite", file: path.join(dir, "registro.db") };
-    await migrate(config);
-    console.error("  sqlite:");
-    results.sqlite = await benchProvider(config);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  if (!(await postgresReachable())) {
-    results.postgresql = "skipped: PostgreSQL unreachable";
-    return results;
-  }
-  const name = `registro_bench_${randomUUID().replaceAll("-", "")}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  try {
-    const url = new URL(POSTGRES_URL);
-    url.pathname = `/${name}`;
-    const config: DatabaseConfig = { provider: "postgresql", url: url.toString() };
-    await migrate(config);
-    console.error("  postgresql:");
-    results.postgresql = await benchProvider(config);
-  } finally {
-    const client = new pg.Client({ connectionString: POSTGRES_URL });
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.end();
+  for (const provider of ["sqlite", "postgresql"] as const) {
+    if (provider === "postgresql" && !(await postgresReachable())) {
+      results.postgresql = "skipped: PostgreSQL unreachable";
+      break;
+    }
+    const database = await createBenchDatabase(provider);
+    try {
+      console.error(`  ${provider}:`);
+      results[provider] = await benchProvider(database.config);
+    } finally {
+      await database.drop();
+    }
   }
   return results;
 }

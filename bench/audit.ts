@@ -7,7 +7,8 @@ import { readFileSync } from "node:fs";
 import http from "node:http";
 import { openDatabase } from "../src/db/database.ts";
 import type { DatabaseConfig } from "../src/config.ts";
-import { createBenchDatabase, seedSearchRegistry } from "./search.ts";
+import { createBenchDatabase } from "./benchDatabase.ts";
+import { seedSearchRegistry } from "./search.ts";
 import { combine, compare, figure, postJson, spawnServer } from "./support.ts";
 
 const PAGE = `query($after: String) { auditLog(first: 500, after: $after) { ... on RegistryEventConnection {

@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { systemActor } from "../src/access/actor.ts";
 import { SYSTEM_RIGHTS } from "../src/access/modelAccess.ts";
 import { executeCommand } from "../src/application/executeCommand.ts";
@@ -17,10 +16,11 @@ import type { DatabaseConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/database.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { rebuildProjections } from "../src/projections/rebuild.ts";
+import { createBenchDatabase, postgresReachable } from "./benchDatabase.ts";
+import type { BenchDatabase } from "./benchDatabase.ts";
 import { combine, compare } from "./support.ts";
 
 const MODELS = 300;
-const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 const metadata = { actor: systemActor("bench"), correlationId: null, rights: SYSTEM_RIGHTS };
 
 async function must(
@@ -76,37 +76,9 @@ async function seed(config: DatabaseConfig): Promise<void> {
   }
 }
 
-async function postgresTarget(): Promise<{ config: DatabaseConfig; drop: () => Promise<void> } | null> {
-  const admin = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await admin.connect();
-  } catch {
-    return null;
-  }
-  const name = `registro_bench_restore_${Date.now()}`;
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
-  return {
-    config: { provider: "postgresql", url: url.toString() },
-    async drop() {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      // pg's Pool.end() resolves before its sockets close; forcing the drop while they close makes
-      // their FATAL error an uncaught exception here (see test/support/databases.ts). Wait first.
-      for (let waited = 0; waited < 5000; waited += 50) {
-        const { rows } = await client.query<{ n: number }>(
-          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-          [name],
-        );
-        if (rows[0]?.n === 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await client.end();
-    },
-  };
+/** An empty, unmigrated PostgreSQL database (restore migrates it: that is part of what is measured). */
+async function postgresTarget(): Promise<BenchDatabase | null> {
+  return (await postgresReachable()) ? createBenchDatabase("postgresql", { migrated: false }) : null;
 }
 
 const seconds = async (work: () => Promise<unknown>) => {

@@ -17,7 +17,7 @@ import type { DatabaseConfig } from "../src/config.ts";
 import { PostgresTx, SqliteTx, pgTypes } from "../src/db/sql.ts";
 import type { SqlTx } from "../src/db/sql.ts";
 import { verifiedHead } from "../src/store/eventStore.ts";
-import { createBenchDatabase } from "./search.ts";
+import { createBenchDatabase } from "./benchDatabase.ts";
 import { compare, figure } from "./support.ts";
 
 const ROUNDS = 6;

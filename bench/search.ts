@@ -6,27 +6,20 @@
 // registry's own decider, event store and projection writer, as `executeCommand` does, only many
 // commands to a transaction (see seedModel). Standalone: `node --import tsx bench/search.ts`.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
+import { readFileSync } from "node:fs";
 import pg from "pg";
 import { systemActor } from "../src/access/actor.ts";
 import { SYSTEM_RIGHTS } from "../src/access/modelAccess.ts";
-import { decisionState } from "../src/application/decisionState.ts";
 import { executeCommand } from "../src/application/executeCommand.ts";
 import type { DatabaseConfig } from "../src/config.ts";
 import { openDatabase } from "../src/db/database.ts";
 import type { Database } from "../src/db/database.ts";
-import { migrate } from "../src/db/migrate.ts";
 import { DomainError } from "../src/domain/errors.ts";
 import type { RegisteredModelCommand } from "../src/domain/registeredModel/commands.ts";
-import { decide } from "../src/domain/registeredModel/decide.ts";
 import type { Stage } from "../src/domain/registeredModel/events.ts";
-import { applyEvents, loadStreamViews, persistStreamViews } from "../src/projections/streamViews.ts";
-import { appendToStream } from "../src/store/eventStore.ts";
+import { seedStream } from "./seedStream.ts";
+import { createBenchDatabase } from "./benchDatabase.ts";
 import { closedLoop, figure, postJson, round, spawnServer } from "./support.ts";
-
-const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
 /** The measured query; `withCount: false` drops `totalCount` to show what counting costs. */
 const search = (withCount: boolean) => `query Best($first: Int!) {
@@ -103,12 +96,8 @@ function versionCommands(version: number, next: () => number): RegisteredModelCo
   ];
 }
 
-/**
- * Registers `versions` versions of a new model. Each transaction runs up to `chunk` versions'
- * commands the way executeCommand runs one (decide on the state kept with the projections, append,
- * fold into the views) and writes the views once at the end with the projection writer.
- */
-async function seedModel(db: Database, name: string, versions: number, next: () => number, chunk = 500) {
+/** Registers `versions` versions of a new model, `chunk` commands to a transaction (./seedStream.ts). */
+async function seedModel(db: Database, name: string, versions: number, next: () => number, chunk = 1000) {
   const modelId = randomUUID();
   const created = await executeCommand(
     { db, clock: () => new Date() },
@@ -117,28 +106,15 @@ async function seedModel(db: Database, name: string, versions: number, next: () 
     { actor: SEEDER, correlationId: null, rights: SYSTEM_RIGHTS },
   );
   if (created instanceof DomainError) throw created;
-  for (let first = 1; first <= versions; first += chunk) {
-    const commands: RegisteredModelCommand[] = [];
-    for (let v = first; v < Math.min(first + chunk, versions + 1); v++)
-      commands.push(...versionCommands(v, next));
-    await db.write(async (tx) => {
-      const before = await loadStreamViews(tx, modelId, [], null);
-      let views = before;
-      for (const command of commands) {
-        const events = decide(command, decisionState(views));
-        if (events instanceof DomainError) throw events;
-        const revision = views.model?.revision ?? 0;
-        const recorded = await appendToStream(tx, modelId, revision, events, {
-          actor: SEEDER,
-          occurredAt: new Date(),
-          correlationId: null,
-          causationId: null,
-        });
-        views = applyEvents(views, recorded);
-      }
-      await persistStreamViews(tx, before, views);
-    });
-  }
+  const commands: RegisteredModelCommand[] = [];
+  for (let v = 1; v <= versions; v++) commands.push(...versionCommands(v, next));
+  await seedStream(
+    db,
+    modelId,
+    (_views, n) => commands[n] ?? null,
+    () => ({ actor: SEEDER, occurredAt: new Date(), correlationId: null, causationId: null }),
+    chunk,
+  );
 }
 
 /** `versions` versions spread over `models` models, the same on every run and provider. */
@@ -146,48 +122,6 @@ export async function seedSearchRegistry(db: Database, options: { versions: numb
   const next = random(2026);
   const perModel = Math.ceil(options.versions / options.models);
   for (let m = 0; m < options.models; m++) await seedModel(db, `model-${m}`, perModel, next);
-}
-
-interface BenchDatabase {
-  readonly config: DatabaseConfig;
-  /** What the server process needs to open it. */
-  readonly env: Record<string, string>;
-  drop(): Promise<void>;
-}
-
-export async function createBenchDatabase(provider: DatabaseConfig["provider"]): Promise<BenchDatabase> {
-  if (provider === "sqlite") {
-    const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-search-"));
-    const config: DatabaseConfig = { provider, file: path.join(dir, "registro.db") };
-    await migrate(config);
-    return {
-      config,
-      env: { DATA_DIR: dir },
-      drop: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
-    };
-  }
-  const name = `registro_bench_${randomUUID().replaceAll("-", "")}`;
-  const admin = new pg.Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = new URL(POSTGRES_URL);
-  url.pathname = `/${name}`;
-  const config: DatabaseConfig = { provider, url: url.toString() };
-  await migrate(config);
-  // The server keeps its blob store there, even with its database elsewhere.
-  const dataDir = mkdtempSync(path.join(tmpdir(), "registro-bench-search-"));
-  return {
-    config,
-    env: { DATABASE_URL: url.toString(), DATA_DIR: dataDir },
-    async drop() {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await client.end();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 async function benchProvider(
