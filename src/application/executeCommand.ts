@@ -33,9 +33,14 @@ import type { RecordedEvent } from "../store/recordedEvent.ts";
 import { isUniqueViolation } from "../store/uniqueViolation.ts";
 import { decisionState } from "./decisionState.ts";
 
-/** Which stream a command addresses. Live names are unique; a deleted name may have several streams. */
+/**
+ * Which stream a command addresses. Live names are unique; a deleted name may have several streams.
+ * `stream` names the model by its id, for commands on something of the model found by its own id
+ * (a review request, a comment): the model is then whatever its stream holds, live or not.
+ */
 export type ModelRef =
   | { readonly kind: "new"; readonly modelId: string }
+  | { readonly kind: "stream"; readonly modelId: string }
   | { readonly kind: "live"; readonly name: string }
   | { readonly kind: "deleted"; readonly name: string };
 
@@ -70,10 +75,10 @@ export interface CommandOutcome {
 const MAX_ATTEMPTS = 20;
 
 const modelNotFound = (ref: ModelRef) =>
-  new NotFoundError("RegisteredModel", ref.kind === "new" ? ref.modelId : ref.name);
+  new NotFoundError("RegisteredModel", ref.kind === "new" || ref.kind === "stream" ? ref.modelId : ref.name);
 
 async function resolveStream(tx: Tx, ref: ModelRef, rights: AccessRights): Promise<string | NotFoundError> {
-  if (ref.kind === "new") return ref.modelId;
+  if (ref.kind === "new" || ref.kind === "stream") return ref.modelId;
   const rows = await tx.query<{ id: string }>(
     "SELECT id FROM registered_models WHERE name = ? AND deleted = ? ORDER BY deleted_at DESC",
     [ref.name, ref.kind === "deleted"],
@@ -197,7 +202,7 @@ export async function executeCommand(
 ): Promise<CommandOutcome | DomainError> {
   // The name is looked up before `decide` sees the command: text no database can hold is refused
   // here (no model can have such a name), so the lookup never reaches PostgreSQL with it.
-  const badName = ref.kind === "new" ? null : checkStorableText("name", ref.name);
+  const badName = ref.kind === "new" || ref.kind === "stream" ? null : checkStorableText("name", ref.name);
   if (badName) return badName;
   return retryConflicts(async () => {
     const outcome = await attempt(deps, ref, command, metadata, expectedRevision);

@@ -13,7 +13,17 @@ export class NotFoundError extends DomainError {
   readonly code = "NOT_FOUND";
   constructor(
     readonly resource:
-      "RegisteredModel" | "ModelVersion" | "ModelAlias" | "Artifact" | "Principal" | "Team" | "ApiToken",
+      | "RegisteredModel"
+      | "ModelVersion"
+      | "ModelAlias"
+      | "Artifact"
+      | "Principal"
+      | "Team"
+      | "ApiToken"
+      | "ReviewRequest"
+      | "Comment"
+      | "Webhook"
+      | "WebhookDelivery",
     readonly key: string,
   ) {
     super(`${resource} ${key} does not exist`);
