@@ -33,6 +33,7 @@ describe("evolveCommentView", () => {
     expect(fold([added("c1", "hello *world*")])).toEqual({
       id: "c1",
       modelId: "model-1",
+      versionId: "model-1:1",
       version: 1,
       authorId: "user-alice",
       body: "hello *world*",
@@ -107,6 +108,7 @@ describe("comments in a model stream's views", () => {
       [
         "c1",
         "model-1",
+        "model-1:1",
         1,
         "user-alice",
         "first, edited",
@@ -120,6 +122,7 @@ describe("comments in a model stream's views", () => {
       [
         "c2",
         "model-1",
+        "model-1:1",
         1,
         "user-bob",
         null,

@@ -44,19 +44,33 @@ const ACTIONS: Record<CommentEventType, CommentRevision["action"]> = {
   ModelVersionCommentDeleted: "DELETED",
 };
 
+interface EventRow {
+  readonly position: unknown;
+  readonly type: string;
+  readonly data: unknown;
+  readonly actor: string;
+  readonly actor_id: string | null;
+  readonly actor_kind: string | null;
+  readonly actor_credential: unknown;
+  readonly occurred_at: unknown;
+}
+
 /** Per request: a comment's events are read once, whichever of its fields asks first. */
 const revisionsByRequest = new WeakMap<GraphQLContext, Map<string, Promise<CommentRevision[]>>>();
 
 /** The events of one comment in stream order (its stream's comment events, matched by `commentId`). */
 function commentRevisions(ctx: GraphQLContext, comment: { id: string; modelId: string }) {
   let cache = revisionsByRequest.get(ctx);
-  if (cache === undefined) revisionsByRequest.set(ctx, (cache = new Map()));
+  if (cache === undefined) {
+    cache = new Map<string, Promise<CommentRevision[]>>();
+    revisionsByRequest.set(ctx, cache);
+  }
   let revisions = cache.get(comment.id);
   if (revisions === undefined) {
     const commentId =
       ctx.db.provider === "postgresql" ? `"data" ->> 'commentId'` : `json_extract("data", '$.commentId')`;
     revisions = ctx.db
-      .query<Record<string, unknown>>(
+      .query<EventRow>(
         `SELECT "position", "type", "data", "actor", "actor_id", "actor_kind", "actor_credential", "occurred_at"
          FROM "events" WHERE "stream_id" = ? AND "type" IN (?, ?, ?) AND ${commentId} = ? ORDER BY "revision"`,
         [comment.modelId, ...COMMENT_EVENT_TYPES, comment.id],
@@ -66,9 +80,9 @@ function commentRevisions(ctx: GraphQLContext, comment: { id: string; modelId: s
           action: ACTIONS[row.type as CommentEventType],
           body: rowJson<{ body?: string }>(row.data).body ?? null,
           actor: actorFromColumns({
-            actor: String(row.actor),
-            actorId: row.actor_id === null ? null : String(row.actor_id),
-            actorKind: row.actor_kind === null ? null : String(row.actor_kind),
+            actor: row.actor,
+            actorId: row.actor_id,
+            actorKind: row.actor_kind,
             actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
           }),
           occurredAt: rowDate(row.occurred_at),

@@ -4,6 +4,7 @@
 CREATE TABLE "model_version_comments" (
     "id" TEXT NOT NULL,
     "model_id" TEXT NOT NULL,
+    "version_id" TEXT NOT NULL,
     "version" INTEGER NOT NULL,
     "author_id" TEXT NOT NULL,
     "body" TEXT,
@@ -18,7 +19,10 @@ CREATE TABLE "model_version_comments" (
 );
 
 -- CreateIndex
-CREATE INDEX "model_version_comments_model_id_version_created_at_id_idx" ON "model_version_comments"("model_id", "version", "created_at", "id");
+CREATE INDEX "model_version_comments_version_id_created_at_id_idx" ON "model_version_comments"("version_id", "created_at", "id");
+
+-- CreateIndex
+CREATE INDEX "model_version_comments_model_id_idx" ON "model_version_comments"("model_id");
 
 -- CreateIndex
 CREATE INDEX "model_version_comments_author_id_idx" ON "model_version_comments"("author_id");
@@ -27,4 +31,4 @@ CREATE INDEX "model_version_comments_author_id_idx" ON "model_version_comments"(
 ALTER TABLE "model_version_comments" ADD CONSTRAINT "model_version_comments_model_id_fkey" FOREIGN KEY ("model_id") REFERENCES "registered_models"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- AddForeignKey
-ALTER TABLE "model_version_comments" ADD CONSTRAINT "model_version_comments_model_id_version_fkey" FOREIGN KEY ("model_id", "version") REFERENCES "model_versions"("model_id", "version") ON DELETE CASCADE ON UPDATE CASCADE;
+ALTER TABLE "model_version_comments" ADD CONSTRAINT "model_version_comments_version_id_fkey" FOREIGN KEY ("version_id") REFERENCES "model_versions"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -4,6 +4,7 @@
 CREATE TABLE "model_version_comments" (
     "id" TEXT NOT NULL PRIMARY KEY,
     "model_id" TEXT NOT NULL,
+    "version_id" TEXT NOT NULL,
     "version" INTEGER NOT NULL,
     "author_id" TEXT NOT NULL,
     "body" TEXT,
@@ -14,11 +15,14 @@ CREATE TABLE "model_version_comments" (
     "deleted_at" DATETIME,
     "revision" INTEGER NOT NULL,
     CONSTRAINT "model_version_comments_model_id_fkey" FOREIGN KEY ("model_id") REFERENCES "registered_models" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
-    CONSTRAINT "model_version_comments_model_id_version_fkey" FOREIGN KEY ("model_id", "version") REFERENCES "model_versions" ("model_id", "version") ON DELETE CASCADE ON UPDATE CASCADE
+    CONSTRAINT "model_version_comments_version_id_fkey" FOREIGN KEY ("version_id") REFERENCES "model_versions" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 
 -- CreateIndex
-CREATE INDEX "model_version_comments_model_id_version_created_at_id_idx" ON "model_version_comments"("model_id", "version", "created_at", "id");
+CREATE INDEX "model_version_comments_version_id_created_at_id_idx" ON "model_version_comments"("version_id", "created_at", "id");
+
+-- CreateIndex
+CREATE INDEX "model_version_comments_model_id_idx" ON "model_version_comments"("model_id");
 
 -- CreateIndex
 CREATE INDEX "model_version_comments_author_id_idx" ON "model_version_comments"("author_id");
