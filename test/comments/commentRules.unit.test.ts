@@ -58,6 +58,21 @@ describe("AddModelVersionComment", () => {
       ]);
   });
 
+  it("records nothing when run again with the same id (a retry)", () => {
+    given([...withVersion, added()])
+      .when(add())
+      .then([]);
+    given([...withVersion, added(), deleted])
+      .when(add())
+      .then([]);
+  });
+
+  it("refuses an id no database can store, like any text", () => {
+    given(withVersion)
+      .when(add({ commentId: "a\u0000" }))
+      .then(ValidationError, { field: "commentId" });
+  });
+
   it("refuses a blank body", () => {
     for (const body of ["", "   ", "\n\t "])
       given(withVersion).when(add({ body })).then(ValidationError, { field: "body" });
@@ -194,11 +209,13 @@ describe("what the rules declare and need", () => {
       ValidationError,
       InvalidStateError,
     ]);
-    expect(decisionErrors("DeleteModelVersionComment")).toEqual([NotFoundError]);
+    expect(decisionErrors("DeleteModelVersionComment")).toEqual([NotFoundError, ValidationError]);
   });
 
   it("loads the version commented on, or the one comment a command names", () => {
-    expect(stateNeeds(add({ version: 4 }))).toEqual({ versions: [4], versionsInStage: null });
+    expect(stateNeeds(add({ version: 4 }))).toEqual({ versions: [4], versionsInStage: null, comment: ID });
+    // An id no database can hold is refused by decide; it is never looked up.
+    expect(stateNeeds(edit("x", "a\u0000"))).toEqual({ versions: [], versionsInStage: null });
     expect(stateNeeds(edit("x"))).toEqual({ versions: [], versionsInStage: null, comment: ID });
     expect(stateNeeds(remove())).toEqual({ versions: [], versionsInStage: null, comment: ID });
   });

@@ -39,11 +39,13 @@ function existingComment(state: RegisteredModelState, commentId: string): Commen
 
 export const addModelVersionComment: CommandRule<AddModelVersionComment> = onLiveModel({
   errors: [ValidationError, NotFoundError],
-  // The id and the author come from the server, not the client.
-  clientInput: (command) => ({ version: command.data.version, body: command.data.body }),
   decide(command, state) {
     const { commentId, version, body, authorId } = command.data;
-    const refused = checkCommentBody("body", body) ?? commentableVersion(state, version);
+    const invalid = checkCommentBody("body", body);
+    if (invalid) return invalid;
+    // The id is the server's, made once per request: one already used is this command run again.
+    if (Object.hasOwn(state.comments, commentId)) return [];
+    const refused = commentableVersion(state, version);
     if (refused) return refused;
     return [{ type: "ModelVersionCommentAdded", data: { commentId, version, body, authorId } }];
   },
@@ -51,7 +53,6 @@ export const addModelVersionComment: CommandRule<AddModelVersionComment> = onLiv
 
 export const editModelVersionComment: CommandRule<EditModelVersionComment> = onLiveModel({
   errors: [ValidationError, NotFoundError, InvalidStateError],
-  clientInput: (command) => ({ body: command.data.body }),
   decide(command, state) {
     const { commentId, body } = command.data;
     const comment = existingComment(state, commentId);
@@ -66,8 +67,8 @@ export const editModelVersionComment: CommandRule<EditModelVersionComment> = onL
 
 /** Allowed on a deleted version too: taking a comment down must not wait for the version's restoration. */
 export const deleteModelVersionComment: CommandRule<DeleteModelVersionComment> = onLiveModel({
-  errors: [NotFoundError],
-  clientInput: () => ({}),
+  // ValidationError: an id no database can store (refused by decide before the rule).
+  errors: [NotFoundError, ValidationError],
   decide(command, state) {
     const comment = existingComment(state, command.data.commentId);
     if (comment instanceof DomainError) return comment;

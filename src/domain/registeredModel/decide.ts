@@ -7,7 +7,7 @@ import {
   editModelVersionComment,
 } from "../../comments/domain/rules.ts";
 import type { ErrorClass } from "../errors.ts";
-import { checkTextDeep } from "../validation.ts";
+import { checkTextDeep, unstorableText } from "../validation.ts";
 import type { RegisteredModelCommand, RegisteredModelCommandType } from "./commands.ts";
 import { STAGES } from "./events.ts";
 import type { Stage } from "./events.ts";
@@ -137,11 +137,17 @@ export function stateNeeds(command: RegisteredModelCommand): StateNeeds {
     case "InspectModelVersionArtifacts":
     case "SetModelVersionSignature":
       return { versions: [command.data.version], versionsInStage: null };
+    // The comment's own id too: an add run again finds its comment there. An id no database can
+    // hold is refused before any rule looks at it, so it must not reach a query first.
     case "AddModelVersionComment":
-      return { versions: [command.data.version], versionsInStage: null };
+      return unstorableText(command.data.commentId) === null
+        ? { versions: [command.data.version], versionsInStage: null, comment: command.data.commentId }
+        : { versions: [], versionsInStage: null };
     case "EditModelVersionComment":
     case "DeleteModelVersionComment":
-      return { versions: [], versionsInStage: null, comment: command.data.commentId };
+      return unstorableText(command.data.commentId) === null
+        ? { versions: [], versionsInStage: null, comment: command.data.commentId }
+        : { versions: [], versionsInStage: null };
     default:
       return { versions: [], versionsInStage: null };
   }
