@@ -37,7 +37,7 @@ export async function dumpProjections(db: Db) {
     db.modelPermission.findMany({
       orderBy: [{ modelId: "asc" }, { granteeKind: "asc" }, { granteeId: "asc" }],
     }),
-    db.modelVersionComment.findMany({ orderBy: { id: "asc" } }),
+    db.modelVersionComment.findMany({ orderBy: [{ modelId: "asc" }, { id: "asc" }] }),
   ]);
   return normalise({
     registeredModels,

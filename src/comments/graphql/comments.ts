@@ -189,7 +189,7 @@ builder.prismaObjectField("ModelVersion", "comments", (t) =>
   t.relatedConnection(
     "comments",
     {
-      cursor: "id",
+      cursor: "modelId_id",
       totalCount: true,
       description: "Comments on this version, oldest first.",
       args: {
@@ -210,6 +210,7 @@ builder.prismaObjectField("ModelVersion", "comments", (t) =>
 // ---- Mutations --------------------------------------------------------------------------------------
 
 interface CommentPayload {
+  readonly modelId: string;
   readonly commentId: string;
   readonly view: CommentView | null;
   readonly events: readonly RecordedEvent[];
@@ -225,7 +226,10 @@ const CommentPayloadRef = builder.objectRef<CommentPayload>("ModelVersionComment
         (needsNoRelations(query) && payload.view !== null
           ? (payload.view as unknown as ModelVersionComment)
           : undefined) ??
-        ctx.reader.modelVersionComment.findUniqueOrThrow({ ...query, where: { id: payload.commentId } }),
+        ctx.reader.modelVersionComment.findUniqueOrThrow({
+          ...query,
+          where: { modelId_id: { modelId: payload.modelId, id: payload.commentId } },
+        }),
     }),
     events: t.prismaField({
       type: ["Event"],
@@ -250,7 +254,12 @@ async function runCommentCommand(
 ): Promise<CommentPayload> {
   const outcome = await executeCommand(ctx.commands, ref, command, ctx);
   if (outcome instanceof DomainError) throw outcome;
-  return { commentId, view: outcome.views.comments.get(commentId) ?? null, events: outcome.events };
+  return {
+    modelId: outcome.modelId,
+    commentId,
+    view: outcome.views.comments.get(commentId) ?? null,
+    events: outcome.events,
+  };
 }
 
 /** Comment ids are UUIDs; anything much longer is no comment's, and is not looked up. */
@@ -266,7 +275,7 @@ async function commentStream(ctx: GraphQLContext, id: string): Promise<ModelRef>
   const comment =
     id.length > COMMENT_ID_MAX_LENGTH
       ? null
-      : await ctx.reader.modelVersionComment.findUnique({ where: { id }, select: { modelId: true } });
+      : await ctx.reader.modelVersionComment.findFirst({ where: { id }, select: { modelId: true } });
   if (comment === null) throw new NotFoundError("Comment", id);
   return { kind: "stream", modelId: comment.modelId };
 }

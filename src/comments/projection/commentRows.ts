@@ -72,9 +72,10 @@ export async function loadComments(
   return loaded;
 }
 
-const UPDATE_SQL = `UPDATE model_version_comments SET ${COMMENT_COLUMNS.slice(1)
-  .map((c) => `${c} = ?`)
-  .join(", ")} WHERE id = ?`;
+/** Every column but the key (model_id, id). */
+const UPDATED_COLUMNS = COMMENT_COLUMNS.filter((c) => c !== "id" && c !== "model_id");
+const UPDATE_SQL = `UPDATE model_version_comments SET ${UPDATED_COLUMNS.map((c) => `${c} = ?`).join(", ")}
+  WHERE model_id = ? AND id = ?`;
 
 /** Writes the comments whose view changed between two states of a stream's views. */
 export async function persistComments(
@@ -91,6 +92,6 @@ export async function persistComments(
         `INSERT INTO model_version_comments (${COMMENT_COLUMNS.join(", ")}) VALUES (${placeholders(COMMENT_COLUMNS.length)})`,
         values,
       );
-    else await tx.execute(UPDATE_SQL, [...values.slice(1), id]);
+    else await tx.execute(UPDATE_SQL, [...values.slice(2), view.modelId, id]);
   }
 }

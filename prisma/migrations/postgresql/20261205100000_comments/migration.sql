@@ -15,14 +15,14 @@ CREATE TABLE "model_version_comments" (
     "deleted_at" TIMESTAMP(3),
     "revision" INTEGER NOT NULL,
 
-    CONSTRAINT "model_version_comments_pkey" PRIMARY KEY ("id")
+    CONSTRAINT "model_version_comments_pkey" PRIMARY KEY ("model_id","id")
 );
 
 -- CreateIndex
-CREATE INDEX "model_version_comments_version_id_created_at_id_idx" ON "model_version_comments"("version_id", "created_at", "id");
+CREATE INDEX "model_version_comments_id_idx" ON "model_version_comments"("id");
 
 -- CreateIndex
-CREATE INDEX "model_version_comments_model_id_idx" ON "model_version_comments"("model_id");
+CREATE INDEX "model_version_comments_version_id_created_at_id_idx" ON "model_version_comments"("version_id", "created_at", "id");
 
 -- CreateIndex
 CREATE INDEX "model_version_comments_author_id_idx" ON "model_version_comments"("author_id");

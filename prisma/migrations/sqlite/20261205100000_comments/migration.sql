@@ -2,7 +2,7 @@
 -- ModelVersionComment* events, rebuilt from the log like the other model tables.
 -- CreateTable
 CREATE TABLE "model_version_comments" (
-    "id" TEXT NOT NULL PRIMARY KEY,
+    "id" TEXT NOT NULL,
     "model_id" TEXT NOT NULL,
     "version_id" TEXT NOT NULL,
     "version" INTEGER NOT NULL,
@@ -14,15 +14,17 @@ CREATE TABLE "model_version_comments" (
     "deleted" BOOLEAN NOT NULL DEFAULT false,
     "deleted_at" DATETIME,
     "revision" INTEGER NOT NULL,
+
+    PRIMARY KEY ("model_id", "id"),
     CONSTRAINT "model_version_comments_model_id_fkey" FOREIGN KEY ("model_id") REFERENCES "registered_models" ("id") ON DELETE CASCADE ON UPDATE CASCADE,
     CONSTRAINT "model_version_comments_version_id_fkey" FOREIGN KEY ("version_id") REFERENCES "model_versions" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
 
 -- CreateIndex
-CREATE INDEX "model_version_comments_version_id_created_at_id_idx" ON "model_version_comments"("version_id", "created_at", "id");
+CREATE INDEX "model_version_comments_id_idx" ON "model_version_comments"("id");
 
 -- CreateIndex
-CREATE INDEX "model_version_comments_model_id_idx" ON "model_version_comments"("model_id");
+CREATE INDEX "model_version_comments_version_id_created_at_id_idx" ON "model_version_comments"("version_id", "created_at", "id");
 
 -- CreateIndex
 CREATE INDEX "model_version_comments_author_id_idx" ON "model_version_comments"("author_id");
