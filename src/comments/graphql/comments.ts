@@ -55,43 +55,100 @@ interface EventRow {
   readonly occurred_at: unknown;
 }
 
-/** Per request: a comment's events are read once, whichever of its fields asks first. */
-const revisionsByRequest = new WeakMap<GraphQLContext, Map<string, Promise<CommentRevision[]>>>();
+/** One model's comments whose events a request asked for in the same tick, read with one query. */
+interface Batch {
+  readonly modelId: string;
+  readonly waiting: Map<string, PromiseWithResolversLike>;
+}
+interface PromiseWithResolversLike {
+  readonly promise: Promise<CommentRevision[]>;
+  resolve(value: CommentRevision[]): void;
+  reject(error: unknown): void;
+}
 
-/** The events of one comment in stream order (its stream's comment events, matched by `commentId`). */
+function deferred(): PromiseWithResolversLike {
+  let resolve!: (value: CommentRevision[]) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<CommentRevision[]>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  return { promise, resolve, reject };
+}
+
+interface RequestRevisions {
+  /** By `<model id>\n<comment id>`: each comment's events are read once per request. */
+  readonly known: Map<string, Promise<CommentRevision[]>>;
+  /** Batches not sent yet, by model id. */
+  readonly open: Map<string, Batch>;
+}
+
+const revisionsByRequest = new WeakMap<GraphQLContext, RequestRevisions>();
+
+/** The most ids one query names (far below either provider's bound on parameters). */
+const MAX_IDS_PER_QUERY = 500;
+
+/**
+ * The events of one comment in stream order. A page of comments asks for each comment's events in
+ * the same tick (author, revisions), so the ids asked for meanwhile are read with one query per model.
+ */
 function commentRevisions(ctx: GraphQLContext, comment: { id: string; modelId: string }) {
-  let cache = revisionsByRequest.get(ctx);
-  if (cache === undefined) {
-    cache = new Map<string, Promise<CommentRevision[]>>();
-    revisionsByRequest.set(ctx, cache);
+  let request = revisionsByRequest.get(ctx);
+  if (request === undefined) {
+    request = { known: new Map(), open: new Map() };
+    revisionsByRequest.set(ctx, request);
   }
-  let revisions = cache.get(comment.id);
-  if (revisions === undefined) {
+  const key = `${comment.modelId}\n${comment.id}`;
+  const known = request.known.get(key);
+  if (known !== undefined) return known;
+  let batch = request.open.get(comment.modelId);
+  if (batch === undefined || batch.waiting.size >= MAX_IDS_PER_QUERY) {
+    const opened: Batch = { modelId: comment.modelId, waiting: new Map() };
+    const open = request.open;
+    open.set(comment.modelId, opened);
+    process.nextTick(() => {
+      if (open.get(opened.modelId) === opened) open.delete(opened.modelId);
+      void readBatch(ctx, opened);
+    });
+    batch = opened;
+  }
+  const waiting = deferred();
+  batch.waiting.set(comment.id, waiting);
+  request.known.set(key, waiting.promise);
+  return waiting.promise;
+}
+
+async function readBatch(ctx: GraphQLContext, batch: Batch): Promise<void> {
+  const ids = [...batch.waiting.keys()];
+  try {
     const commentId =
       ctx.db.provider === "postgresql" ? `"data" ->> 'commentId'` : `json_extract("data", '$.commentId')`;
-    revisions = ctx.db
-      .query<EventRow>(
-        `SELECT "position", "type", "data", "actor", "actor_id", "actor_kind", "actor_credential", "occurred_at"
-         FROM "events" WHERE "stream_id" = ? AND "type" IN (?, ?, ?) AND ${commentId} = ? ORDER BY "revision"`,
-        [comment.modelId, ...COMMENT_EVENT_TYPES, comment.id],
-      )
-      .then((rows) =>
-        rows.map((row) => ({
-          action: ACTIONS[row.type as CommentEventType],
-          body: rowJson<{ body?: string }>(row.data).body ?? null,
-          actor: actorFromColumns({
-            actor: row.actor,
-            actorId: row.actor_id,
-            actorKind: row.actor_kind,
-            actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
-          }),
-          occurredAt: rowDate(row.occurred_at),
-          position: rowInt(row.position),
-        })),
-      );
-    cache.set(comment.id, revisions);
+    const rows = await ctx.db.query<EventRow>(
+      `SELECT "position", "type", "data", "actor", "actor_id", "actor_kind", "actor_credential", "occurred_at"
+       FROM "events" WHERE "stream_id" = ? AND "type" IN (?, ?, ?) AND ${commentId} IN (${ids.map(() => "?").join(", ")})
+       ORDER BY "revision"`,
+      [batch.modelId, ...COMMENT_EVENT_TYPES, ...ids],
+    );
+    const byComment = new Map<string, CommentRevision[]>(ids.map((id) => [id, []]));
+    for (const row of rows) {
+      const data = rowJson<{ commentId?: string; body?: string }>(row.data);
+      byComment.get(data.commentId ?? "")?.push({
+        action: ACTIONS[row.type as CommentEventType],
+        body: data.body ?? null,
+        actor: actorFromColumns({
+          actor: row.actor,
+          actorId: row.actor_id,
+          actorKind: row.actor_kind,
+          actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
+        }),
+        occurredAt: rowDate(row.occurred_at),
+        position: rowInt(row.position),
+      });
+    }
+    for (const [id, waiting] of batch.waiting) waiting.resolve(byComment.get(id) ?? []);
+  } catch (error) {
+    for (const waiting of batch.waiting.values()) waiting.reject(error);
   }
-  return revisions;
 }
 
 const CommentActionEnum = builder.enumType("ModelVersionCommentAction", {
