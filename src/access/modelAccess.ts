@@ -125,15 +125,56 @@ const operationName = (command: RegisteredModelCommand): string =>
       : command.type
     : command.type;
 
+/** Whether the credential may change anything at all (not VIEWER or AUDITOR, a token with `write`). */
+const mayWrite = (rights: AccessRights): boolean => includesPermission(rights.ceiling, "EDIT");
+
+/**
+ * Comments: adding one needs READ on the model and a credential that may write; editing or deleting
+ * one is its author's (with a credential that may write), or anyone's who manages the model.
+ */
+function authorizeComment(
+  rights: AccessRights,
+  command: RegisteredModelCommand,
+  held: ModelPermission | null,
+  model: { readonly name: string },
+  comment: { readonly authorId: string } | null,
+): DomainError | null | undefined {
+  switch (command.type) {
+    case "AddModelVersionComment":
+      return mayWrite(rights)
+        ? null
+        : new PermissionDeniedError(
+            command.type,
+            "a registry role other than VIEWER or AUDITOR, and a token with the write scope",
+          );
+    case "EditModelVersionComment":
+    case "DeleteModelVersionComment": {
+      if (includesPermission(held, "MANAGE")) return null;
+      // An unknown comment is reported by the rule (NotFound), not refused here.
+      if (comment === null) return null;
+      if (comment.authorId === rights.principalId && rights.principalId !== null && mayWrite(rights))
+        return null;
+      return new PermissionDeniedError(
+        command.type,
+        `being the comment's author (with a credential that may write), or MANAGE on model ${model.name}`,
+      );
+    }
+    default:
+      return undefined;
+  }
+}
+
 /**
  * Whether the caller may run `command` on a model with these grants (null: the model does not exist
- * yet). A model the caller cannot read is reported exactly as a missing one.
+ * yet). A model the caller cannot read is reported exactly as a missing one. `comment` is the
+ * comment a command on one names, as stored (null when there is none).
  */
 export function authorizeCommand(
   rights: AccessRights,
   command: RegisteredModelCommand,
   model: { readonly name: string; readonly grants: Grants } | null,
   notFound: NotFoundError,
+  comment: { readonly authorId: string } | null = null,
 ): DomainError | null {
   if (command.type === "CreateRegisteredModel") {
     if (rights.canCreateModels) return null;
@@ -145,6 +186,8 @@ export function authorizeCommand(
   if (model === null) return null; // the decider reports the missing model itself
   const held = permissionOn(rights, model.grants);
   if (!includesPermission(held, "READ")) return notFound;
+  const commentDecision = authorizeComment(rights, command, held, model, comment);
+  if (commentDecision !== undefined) return commentDecision;
   const needed = requiredPermission(command);
   if (includesPermission(held, needed)) return null;
   const how = rights.scopes.has("write")

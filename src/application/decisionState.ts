@@ -1,5 +1,6 @@
 // Builds the domain's decision state from the projection rows of a stream ("state kept with the
 // projection"), so a command never refolds the stream's history.
+import type { CommentState } from "../comments/domain/state.ts";
 import type { RegisteredModelState, VersionState } from "../domain/registeredModel/state.ts";
 import { initialState } from "../domain/registeredModel/state.ts";
 import type { StreamViews } from "../projections/streamViews.ts";
@@ -26,7 +27,19 @@ export function decisionState(views: StreamViews): RegisteredModelState {
         signature: view.signature,
       };
   }
+  const comments: Record<string, CommentState> = {};
+  for (const [id, view] of views.comments) {
+    if (view)
+      comments[id] = {
+        id,
+        version: view.version,
+        authorId: view.authorId,
+        body: view.body,
+        deleted: view.deleted,
+      };
+  }
   return {
+    comments,
     status: model.deleted ? "deleted" : "live",
     modelId: model.id,
     name: model.name,

@@ -146,9 +146,16 @@ async function attempt(
     const streamId = await resolveStream(tx, ref, metadata.rights);
     if (streamId instanceof DomainError) return streamId;
     const needs = stateNeeds(command);
-    const views = await loadStreamViews(tx, streamId, needs.versions, needs.versionsInStage);
+    const views = await loadStreamViews(
+      tx,
+      streamId,
+      needs.versions,
+      needs.versionsInStage,
+      needs.comment === undefined ? [] : [needs.comment],
+    );
     // Before anything else is said about the model: to a caller who cannot read it, it does not exist.
-    const denied = authorizeCommand(metadata.rights, command, views.model, modelNotFound(ref));
+    const comment = needs.comment === undefined ? null : (views.comments.get(needs.comment) ?? null);
+    const denied = authorizeCommand(metadata.rights, command, views.model, modelNotFound(ref), comment);
     if (denied) return denied;
     const revision = views.model?.revision ?? 0;
     if (expectedRevision !== undefined && expectedRevision !== revision)

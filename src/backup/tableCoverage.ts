@@ -11,6 +11,8 @@ export const TABLE_COVERAGE = {
   model_aliases: "rebuilt from the log",
   model_version_artifacts: "rebuilt from the log (inspection results are events too)",
   model_permissions: "rebuilt from the log",
+  model_version_comments:
+    "rebuilt from the log (comments are model-stream events; earlier bodies and deleted comments' texts are only in the log)",
   principals: "rebuilt from the log",
   teams: "rebuilt from the log",
   team_members: "rebuilt from the log",

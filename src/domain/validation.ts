@@ -12,6 +12,8 @@ export const LIMITS = {
   /** Principal and team ids are UUIDs; anything far longer is not an id. */
   granteeIdMaxLength: 256,
   commentMaxLength: 5000,
+  /** A comment on a version (markdown, 64 KiB of UTF-16 code units). */
+  commentBodyMaxLength: 65_536,
   metricNameMaxLength: 250,
   maxTagsPerCommand: 100,
   maxMetricsPerCommand: 1000,

@@ -18,5 +18,6 @@ import "../access/graphql/accessMutations.ts";
 import "../access/graphql/modelPermissions.ts";
 import "../audit/graphql/auditCheckpoints.ts";
 import "../audit/graphql/auditLog.ts";
+import "../comments/graphql/comments.ts";
 
 export const schema = guardArguments(lexicographicSortSchema(builder.toSchema()));

@@ -2,6 +2,9 @@
 // events touches, folds the events through the pure evolve functions, and writes back only what
 // changed. Inline projection runs inside the append's transaction; the rebuild uses the same code.
 // Plain SQL through the write session (see src/db/sql.ts for why), one dialect for both providers.
+import { loadComments, persistComments } from "../comments/projection/commentRows.ts";
+import { commentTouchedBy, evolveCommentView } from "../comments/projection/evolve.ts";
+import type { CommentView } from "../comments/projection/evolve.ts";
 import type { Tx } from "../db/database.ts";
 import { placeholders, rowBool, rowDate, rowDateOrNull, rowInt, rowJson } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
@@ -24,6 +27,8 @@ export interface StreamViews {
   readonly versions: ReadonlyMap<number, ModelVersionView | null>;
   /** Artifacts of the loaded versions (complete per version), by version number. */
   readonly artifacts: ReadonlyMap<number, readonly ArtifactView[]>;
+  /** Loaded comments only (those a command or a batch of events names); null marks a missing one. */
+  readonly comments: ReadonlyMap<string, CommentView | null>;
 }
 
 type Row = Record<string, unknown>;
@@ -122,8 +127,9 @@ function groupBy(rows: Row[], key: string): Map<string, Row[]> {
 export async function loadStreamViews(
   tx: Tx,
   streamId: string,
-  versions: readonly number[],
+  versionsNeeded: readonly number[],
   versionsInStage: Stage | null,
+  commentIds: readonly string[] = [],
 ): Promise<StreamViews> {
   // One after another: a transaction is one connection, which runs one statement at a time anyway
   // (pg only queued concurrent ones, and will refuse them in its next major version).
@@ -136,6 +142,10 @@ export async function loadStreamViews(
     "SELECT grantee_kind, grantee_id, permission FROM model_permissions WHERE model_id = ?",
     [streamId],
   );
+  // A command on a comment needs the comment's version too (the rules check it is still there).
+  const comments = await loadComments(tx, streamId, commentIds);
+  const commentVersions = [...comments.values()].flatMap((c) => (c === null ? [] : [c.version]));
+  const versions = [...new Set([...versionsNeeded, ...commentVersions])];
   const conditions: string[] = [];
   const params: SqlValue[] = [streamId];
   if (versions.length > 0) {
@@ -182,6 +192,7 @@ export async function loadStreamViews(
     model: model ? modelFromRow(model, modelTags, aliases, grants) : null,
     versions: loaded,
     artifacts,
+    comments,
   };
 }
 
@@ -190,21 +201,26 @@ export const emptyStreamViews = (streamId: string): StreamViews => ({
   model: null,
   versions: new Map(),
   artifacts: new Map(),
+  comments: new Map(),
 });
 
-/** Loads the versions that `events` touch and that `views` does not hold yet. */
+/** Loads the versions and comments that `events` touch and that `views` does not hold yet. */
 export async function withVersionsFor(
   tx: Tx,
   views: StreamViews,
   events: readonly RecordedEvent[],
 ): Promise<StreamViews> {
   const missing = [...new Set(events.flatMap(versionsTouchedBy))].filter((v) => !views.versions.has(v));
-  if (missing.length === 0) return views;
-  const extra = await loadStreamViews(tx, views.streamId, missing, null);
+  const missingComments = [...new Set(events.map(commentTouchedBy))].filter(
+    (id): id is string => id !== null && !views.comments.has(id),
+  );
+  if (missing.length === 0 && missingComments.length === 0) return views;
+  const extra = await loadStreamViews(tx, views.streamId, missing, null, missingComments);
   return {
     ...views,
     versions: new Map([...views.versions, ...extra.versions]),
     artifacts: new Map([...views.artifacts, ...extra.artifacts]),
+    comments: new Map([...views.comments, ...extra.comments]),
   };
 }
 
@@ -213,8 +229,12 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
   let model = views.model;
   const versions = new Map(views.versions);
   const artifacts = new Map(views.artifacts);
+  const comments = new Map(views.comments);
   for (const event of events) {
     model = evolveRegisteredModelView(model, event);
+    const commentId = commentTouchedBy(event);
+    if (commentId !== null)
+      comments.set(commentId, evolveCommentView(comments.get(commentId) ?? null, event));
     for (const number of versionsTouchedBy(event)) {
       versions.set(number, evolveModelVersionView(versions.get(number) ?? null, event));
       const before = artifacts.get(number) ?? [];
@@ -222,7 +242,7 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
       if (after !== before || !artifacts.has(number)) artifacts.set(number, after);
     }
   }
-  return { streamId: views.streamId, model, versions, artifacts };
+  return { streamId: views.streamId, model, versions, artifacts, comments };
 }
 
 const json = (value: unknown): string | null =>
@@ -397,6 +417,9 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
       );
     }
   }
+
+  // After the versions: a comment row references its version's row.
+  await persistComments(tx, before.comments, after.comments);
 
   await syncKeyValues(
     tx,

@@ -162,6 +162,18 @@ const CREATE_MODEL: Expectation = {
   admin: A,
   ssoMember: A,
 };
+/** Commenting on a version: READ on the model, and a credential that may write. */
+const COMMENT_MODEL: Expectation = {
+  ...REFUSED,
+  readScopeToken: D,
+  viewer: H,
+  readGrantee: A,
+  editGrantee: A,
+  manageGrantee: A,
+  auditor: D,
+  admin: A,
+  ssoMember: H,
+};
 /** Users, teams and others' tokens: ADMIN with the admin scope. */
 const ADMINISTER: Expectation = {
   ...REFUSED,
@@ -369,6 +381,20 @@ async function nodeIds(w: World, t: Target): Promise<Record<string, string>> {
     versionNodeId: model.versions.nodes[0].id,
     eventNodeId: model.history.nodes[0].id,
   };
+}
+
+const commented = (t: Target) =>
+  step("addModelVersionComment", { name: t.name, version: 1, body: "The administrator's comment." });
+
+/** The id of the comment on version 1 (see `commented`). */
+async function commentId(w: World, t: Target): Promise<Record<string, string>> {
+  const { body } = await post(
+    w,
+    `query($name: String!) { modelVersion(name: $name, version: 1) { comments { nodes { id } } } }`,
+    { name: t.name },
+    w.credentials.admin,
+  );
+  return { commentId: body.data.modelVersion.comments.nodes[0].id };
 }
 
 const QUERIES: readonly QueryEntry[] = [
@@ -695,6 +721,33 @@ const MUTATIONS: readonly MutationEntry[] = [
     expect: EDIT_MODEL,
     model: (t) => [v1(t), step("deleteModelVersion", { name: t.name, version: 1 })],
     input: (t) => ({ name: t.name, version: 1 }),
+  },
+  // Comments on a version (the administrator wrote the one others try to change).
+  {
+    key: "Mutation.addModelVersionComment",
+    field: "Mutation.addModelVersionComment",
+    expect: COMMENT_MODEL,
+    model: (t) => [v1(t)],
+    input: (t) => ({ name: t.name, version: 1, body: "Looks *good*." }),
+  },
+  {
+    key: "Mutation.editModelVersionComment",
+    field: "Mutation.editModelVersionComment",
+    // Only the author (here the administrator) or a manager of the model.
+    expect: MANAGE_MODEL,
+    model: (t) => [v1(t), commented(t)],
+    lookup: commentId,
+    hide: ["commentId"],
+    input: (t) => ({ id: t.commentId, body: "Edited." }),
+  },
+  {
+    key: "Mutation.deleteModelVersionComment",
+    field: "Mutation.deleteModelVersionComment",
+    expect: MANAGE_MODEL,
+    model: (t) => [v1(t), commented(t)],
+    lookup: commentId,
+    hide: ["commentId"],
+    input: (t) => ({ id: t.commentId }),
   },
   // Its artifacts.
   {

@@ -34,6 +34,8 @@ describe.each(await providers())("declared mutation errors on %s", (provider) =>
   let server: TestServer;
   const ids = { admin: "", team: "", member: "", viewer: "", disabled: "", enabled: "", token: "" };
   const callers: Record<string, Record<string, string>> = { admin: {} };
+  /** Comments by the administrator on version 1: one to edit, one to delete, one deleted already. */
+  const comments = { edit: "", remove: "", deleted: "" };
 
   async function admin(query: string, variables: Record<string, unknown> = {}) {
     const result = await server.gql(query, variables);
@@ -88,6 +90,15 @@ describe.each(await providers())("declared mutation errors on %s", (provider) =>
     expect(put.status).toBe(201);
     await admin(`mutation { createModelVersion(input: { name: "m", source: "s3://b/3" }) { __typename } }`);
     await admin(`mutation { deleteModelVersion(input: { name: "m", version: 3 }) { __typename } }`);
+    for (const key of ["edit", "remove", "deleted"] as const) {
+      const added = await admin(
+        `mutation { addModelVersionComment(input: { name: "m", version: 1, body: "a comment" }) { ... on ModelVersionCommentPayload { comment { id } } } }`,
+      );
+      comments[key] = added.addModelVersionComment.comment.id as string;
+    }
+    await admin(`mutation($id: ID!) { deleteModelVersionComment(input: { id: $id }) { __typename } }`, {
+      id: comments.deleted,
+    });
   });
   afterAll(async () => server?.close());
 
@@ -180,6 +191,21 @@ describe.each(await providers())("declared mutation errors on %s", (provider) =>
       { name: "m", version: 1, paths: Array.from({ length: 101 }, (_, i) => `p${i}`) },
       ...HOSTILE.map((name) => ({ name, version: 1, paths: [name] })),
     ],
+    addModelVersionComment: () => [
+      { name: "m", version: 1, body: "**fine**" },
+      { name: "m", version: 3, body: "on a deleted version" },
+      { name: "m", version: 0, body: "x" },
+      { name: "m", version: 1, body: "x".repeat(65_537) },
+      ...HOSTILE.map((body) => ({ name: "m", version: 1, body })),
+      ...HOSTILE.map((name) => ({ name, version: 1, body: "x" })),
+    ],
+    editModelVersionComment: () => [
+      { id: comments.edit, body: "edited" },
+      { id: comments.deleted, body: "edited" },
+      ...HOSTILE.map((body) => ({ id: comments.edit, body })),
+      ...HOSTILE.map((id) => ({ id, body: "x" })),
+    ],
+    deleteModelVersionComment: () => [{ id: comments.remove }, ...HOSTILE.map((id) => ({ id }))],
   };
 
   it.each(Object.keys(cases))(

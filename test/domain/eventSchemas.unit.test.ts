@@ -93,6 +93,12 @@ const current: RegisteredModelEvent[] = [
       action: "ALIAS",
     },
   },
+  {
+    type: "ModelVersionCommentAdded",
+    data: { commentId: "c-1", version: 1, body: "**LGTM**\n\n<b>raw</b>", authorId: "p-1" },
+  },
+  { type: "ModelVersionCommentEdited", data: { commentId: "c-1", version: 1, body: "LGTM" } },
+  { type: "ModelVersionCommentDeleted", data: { commentId: "c-1", version: 1 } },
 ];
 
 function corrupt(type: string, data: unknown, schemaVersion = 1): CorruptEventError {
@@ -220,6 +226,9 @@ describe("parseRegisteredModelEvent", () => {
       { version: 1, reason: "r", verdicts: [], total: 0, action: "DEPLOY" },
       "action",
     ],
+    ["ModelVersionCommentAdded", { commentId: "c", version: 1, body: "b" }, "authorId"],
+    ["ModelVersionCommentEdited", { commentId: "c", version: 1, body: null }, "body"],
+    ["ModelVersionCommentDeleted", { commentId: "", version: 1 }, "commentId"],
   ])("throws CorruptEventError for a damaged %s payload", (type, data, path) => {
     const error = corrupt(type, data);
     expect(error.type).toBe(type);

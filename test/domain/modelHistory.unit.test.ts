@@ -146,8 +146,8 @@ describe("model history snapshots", () => {
       }
     }
     expect({ version: MODEL_HISTORY_FOLD_VERSION, fingerprint: digest.digest("hex") }).toEqual({
-      version: 1,
-      fingerprint: "33021e8a0ee0e71d786dac56e5172b514ac58da84fda3e9772c4e7f14f8450fc",
+      version: 2,
+      fingerprint: "84fec512603a3381105cd721b9d163acd86d3c53c78bf9689bbf5ec2c07daabe",
     });
   });
 });

@@ -17,7 +17,10 @@ import { MODEL_NAMES, randomStreamCommand } from "../support/randomCommands.ts";
 function partialState(full: RegisteredModelState, command: RegisteredModelCommand): RegisteredModelState {
   const needs = stateNeeds(command);
   const versions: Record<number, VersionState> = {};
-  for (const number of needs.versions) {
+  // Only the comment a command names, with its version (see loadStreamViews).
+  const comment = needs.comment === undefined ? undefined : full.comments[needs.comment];
+  const comments = comment === undefined ? {} : { [comment.id]: comment };
+  for (const number of [...needs.versions, ...(comment ? [comment.version] : [])]) {
     const found = full.versions[number];
     if (found) versions[number] = found;
   }
@@ -26,7 +29,7 @@ function partialState(full: RegisteredModelState, command: RegisteredModelComman
       if (v.stage === needs.versionsInStage && !v.deleted) versions[v.version] = v;
     }
   }
-  return { ...full, versions };
+  return { ...full, versions, comments };
 }
 
 function comparable(decision: Decision) {
@@ -56,6 +59,7 @@ describe("decide on the partial state the application loads", () => {
       finalized: 0,
       inspected: 0,
       signatures: 0,
+      commentsChanged: 0,
     };
     for (let seed = 1; seed <= 40; seed++) {
       const rng = seededRandom(seed);
@@ -83,6 +87,8 @@ describe("decide on the partial state the application loads", () => {
           if (event.type === "ModelVersionFinalized") seen.finalized++;
           if (event.type === "ModelVersionArtifactInspected") seen.inspected++;
           if (event.type === "ModelVersionSignatureSet") seen.signatures++;
+          if (event.type === "ModelVersionCommentEdited" || event.type === "ModelVersionCommentDeleted")
+            seen.commentsChanged++;
           full = evolve(full, event);
         }
       }
@@ -95,6 +101,7 @@ describe("decide on the partial state the application loads", () => {
     expect(seen.finalized).toBeGreaterThan(5);
     expect(seen.inspected).toBeGreaterThan(20);
     expect(seen.signatures).toBeGreaterThan(10);
+    expect(seen.commentsChanged).toBeGreaterThan(20);
     expect(seen.accepted).toBeGreaterThan(2000);
     expect(seen.refused).toBeGreaterThan(1000);
   });

@@ -291,6 +291,20 @@ export const MUTATIONS = [
       },
     },
   }),
+  (r: Random, t: Targets) => ({
+    query: `mutation($input: AddModelVersionCommentInput!) { addModelVersionComment(input: $input) { __typename ... on Error { code } } }`,
+    variables: {
+      input: { name: t.model, version: r.pick([t.version, 0, -1, 2 ** 31]), body: hostileString(r) },
+    },
+  }),
+  (r: Random) => ({
+    query: `mutation($input: EditModelVersionCommentInput!) { editModelVersionComment(input: $input) { __typename ... on Error { code } } }`,
+    variables: { input: { id: hostileString(r), body: hostileString(r) } },
+  }),
+  (r: Random) => ({
+    query: `mutation($input: DeleteModelVersionCommentInput!) { deleteModelVersionComment(input: $input) { __typename ... on Error { code } } }`,
+    variables: { input: { id: hostileString(r) } },
+  }),
 ];
 
 export const QUERIES = [

@@ -59,6 +59,9 @@ const MODEL_MUTATIONS: Record<string, [RegisteredModelCommandType, ErrorClass[]]
     [InvalidStateError, NotFoundError, ValidationError],
   ],
   setModelVersionSignature: ["SetModelVersionSignature", [ValidationError]],
+  addModelVersionComment: ["AddModelVersionComment", []],
+  editModelVersionComment: ["EditModelVersionComment", []],
+  deleteModelVersionComment: ["DeleteModelVersionComment", []],
 };
 
 /** Every access mutation can be refused by role or scope, input rules, and a lost race. */

@@ -67,5 +67,8 @@ const EVERY_TYPE: Record<RegisteredModelCommandType, true> = {
   FailModelVersionRegistration: true,
   InspectModelVersionArtifacts: true,
   SetModelVersionSignature: true,
+  AddModelVersionComment: true,
+  EditModelVersionComment: true,
+  DeleteModelVersionComment: true,
 };
 export const COMMAND_TYPES = Object.keys(EVERY_TYPE) as RegisteredModelCommandType[];

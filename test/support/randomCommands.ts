@@ -18,6 +18,7 @@ export function randomStreamCommand(rng: Random, lastVersion: number): Registere
   if (rng.chance(0.1))
     return randomArtifactCommand(rng, rng.chance(0.7) ? Math.max(1, lastVersion) : version);
   if (rng.chance(0.04)) return randomInspectionCommand(rng, version);
+  if (rng.chance(0.05)) return randomCommentCommand(rng, version);
   const roll = rng.int(0, 99);
   if (roll < 22)
     return {
@@ -75,6 +76,23 @@ export function randomStreamCommand(rng: Random, lastVersion: number): Registere
   }
   if (roll < 97) return { type: "DeleteRegisteredModel", data: {} };
   return { type: "RestoreRegisteredModel", data: {} };
+}
+
+/** Comments from a small pool of ids, so edits and deletes meet them (and adds run again). */
+const COMMENT_IDS = ["comment-1", "comment-2", "comment-3", "comment-4"];
+const COMMENT_BODIES = ["LGTM", "**needs** a rerun", "LGTM", " "];
+
+function randomCommentCommand(rng: Random, version: number): RegisteredModelCommand {
+  const commentId = rng.pick(COMMENT_IDS);
+  const roll = rng.int(0, 9);
+  if (roll < 4)
+    return {
+      type: "AddModelVersionComment",
+      data: { commentId, version, body: rng.pick(COMMENT_BODIES), authorId: "author-1" },
+    };
+  if (roll < 8)
+    return { type: "EditModelVersionComment", data: { commentId, body: rng.pick(COMMENT_BODIES) } };
+  return { type: "DeleteModelVersionComment", data: { commentId } };
 }
 
 /** Registration of a version's files: add (some clashing or invalid), finalize, or give up. */

@@ -1,5 +1,6 @@
 // Commands on a registered model's stream. Ids come in with the command (the domain makes none);
 // time and the acting identity travel as event metadata, added by the application layer.
+import type { ModelVersionCommentCommand } from "../../comments/domain/commands.ts";
 import type { ArtifactRole } from "../artifacts.ts";
 import type { InspectionOutcome, Signature } from "../inspection.ts";
 import type { Grantee, ModelPermission } from "../modelPermissions.ts";
@@ -146,6 +147,7 @@ export type RegisteredModelCommand =
   | FinalizeModelVersion
   | FailModelVersionRegistration
   | InspectModelVersionArtifacts
-  | SetModelVersionSignature;
+  | SetModelVersionSignature
+  | ModelVersionCommentCommand;
 
 export type RegisteredModelCommandType = RegisteredModelCommand["type"];

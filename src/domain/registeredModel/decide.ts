@@ -1,8 +1,13 @@
 // decide(command, state) -> events | error: a dispatcher over one rule per command. Each rule lives
 // in ./rules/ in the file of its family (models, permissions, versions, stages and aliases,
 // artifacts), with the errors it can return declared next to it.
+import {
+  addModelVersionComment,
+  deleteModelVersionComment,
+  editModelVersionComment,
+} from "../../comments/domain/rules.ts";
 import type { ErrorClass } from "../errors.ts";
-import { checkTextDeep } from "../validation.ts";
+import { checkTextDeep, unstorableText } from "../validation.ts";
 import type { RegisteredModelCommand, RegisteredModelCommandType } from "./commands.ts";
 import { STAGES } from "./events.ts";
 import type { Stage } from "./events.ts";
@@ -71,6 +76,9 @@ const RULES: Rules = {
   FailModelVersionRegistration: failModelVersionRegistration,
   InspectModelVersionArtifacts: inspectModelVersionArtifacts,
   SetModelVersionSignature: setModelVersionSignature,
+  AddModelVersionComment: addModelVersionComment,
+  EditModelVersionComment: editModelVersionComment,
+  DeleteModelVersionComment: deleteModelVersionComment,
 };
 
 // The table is typed per command type; TypeScript cannot follow `command.type` into it, so the
@@ -101,6 +109,8 @@ export interface StateNeeds {
   readonly versions: readonly number[];
   /** Load every live version currently in this stage (for `archiveExistingVersions`). */
   readonly versionsInStage: Stage | null;
+  /** The comment a command edits or deletes (its version is loaded with it). */
+  readonly comment?: string;
 }
 
 export function stateNeeds(command: RegisteredModelCommand): StateNeeds {
@@ -127,6 +137,17 @@ export function stateNeeds(command: RegisteredModelCommand): StateNeeds {
     case "InspectModelVersionArtifacts":
     case "SetModelVersionSignature":
       return { versions: [command.data.version], versionsInStage: null };
+    // The comment's own id too: an add run again finds its comment there. An id no database can
+    // hold is refused before any rule looks at it, so it must not reach a query first.
+    case "AddModelVersionComment":
+      return unstorableText(command.data.commentId) === null
+        ? { versions: [command.data.version], versionsInStage: null, comment: command.data.commentId }
+        : { versions: [], versionsInStage: null };
+    case "EditModelVersionComment":
+    case "DeleteModelVersionComment":
+      return unstorableText(command.data.commentId) === null
+        ? { versions: [], versionsInStage: null, comment: command.data.commentId }
+        : { versions: [], versionsInStage: null };
     default:
       return { versions: [], versionsInStage: null };
   }

@@ -3,6 +3,7 @@
 // atomically. Payloads are versioned: a change of shape bumps the type's version below and adds the
 // step that lifts the previous version to it (upcasters.ts), so old events still replay.
 
+import type { ModelVersionCommentEvent } from "../../comments/domain/events.ts";
 import type { ArtifactRole } from "../artifacts.ts";
 import type { Finding, Producer, Signature, SignatureSource, Verdict } from "../inspection.ts";
 import type { Grantee, ModelPermission } from "../modelPermissions.ts";
@@ -189,7 +190,8 @@ export type RegisteredModelEvent =
   | ModelVersionRegistrationFailed
   | ModelVersionArtifactInspected
   | ModelVersionSignatureSet
-  | ModelVersionSafetyOverridden;
+  | ModelVersionSafetyOverridden
+  | ModelVersionCommentEvent;
 
 export type RegisteredModelEventType = RegisteredModelEvent["type"];
 
@@ -220,6 +222,9 @@ export const EVENT_SCHEMA_VERSIONS: Record<RegisteredModelEventType, number> = {
   ModelVersionArtifactInspected: 1,
   ModelVersionSignatureSet: 1,
   ModelVersionSafetyOverridden: 1,
+  ModelVersionCommentAdded: 1,
+  ModelVersionCommentEdited: 1,
+  ModelVersionCommentDeleted: 1,
 };
 
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS) as RegisteredModelEventType[];

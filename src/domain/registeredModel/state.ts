@@ -4,6 +4,8 @@
 // `stateNeeds` in decide.ts) from the projection, so a command costs the same on a model with ten
 // versions as on one with ten thousand. Folding the full stream yields the complete state; both
 // must lead `decide` to the same answer, which the unit tests check.
+import { evolveComments } from "../../comments/domain/state.ts";
+import type { Comments } from "../../comments/domain/state.ts";
 import type { Verdict, VersionSignature } from "../inspection.ts";
 import { creatorGrants, granteeKey } from "../modelPermissions.ts";
 import type { Grants } from "../modelPermissions.ts";
@@ -45,6 +47,8 @@ export interface RegisteredModelState {
   readonly versions: Readonly<Record<number, VersionState>>;
   /** Per-model permissions by grantee key (see ../modelPermissions.ts). */
   readonly grants: Grants;
+  /** Comments on versions by id (partial like `versions`: a command loads the one it names). */
+  readonly comments: Comments;
 }
 
 export const initialState: RegisteredModelState = {
@@ -57,6 +61,7 @@ export const initialState: RegisteredModelState = {
   lastVersion: 0,
   versions: {},
   grants: {},
+  comments: {},
 };
 
 function withoutKey<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
@@ -187,6 +192,10 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
       return updateVersion(state, event.data.version, (v) => ({ ...v, status: "READY" }));
     case "ModelVersionRegistrationFailed":
       return updateVersion(state, event.data.version, (v) => ({ ...v, status: "FAILED_REGISTRATION" }));
+    case "ModelVersionCommentAdded":
+    case "ModelVersionCommentEdited":
+    case "ModelVersionCommentDeleted":
+      return { ...state, comments: evolveComments(state.comments, event) };
   }
 }
 

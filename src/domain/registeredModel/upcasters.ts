@@ -52,6 +52,9 @@ export const UPCASTERS: { readonly [T in RegisteredModelEventType]: readonly Upc
   ModelVersionArtifactInspected: [],
   ModelVersionSignatureSet: [],
   ModelVersionSafetyOverridden: [],
+  ModelVersionCommentAdded: [],
+  ModelVersionCommentEdited: [],
+  ModelVersionCommentDeleted: [],
 };
 
 export type UpcastResult =

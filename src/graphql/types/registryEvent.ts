@@ -105,6 +105,9 @@ const EVENT_TYPE_DESCRIPTIONS: Partial<Record<RegisteredModelEventType, string>>
     "A version's input/output signature was set (by a user, or from an inspected artifact).",
   ModelVersionSafetyOverridden:
     "A version with unsafe or uninspected artifacts was promoted to Production or aliased anyway, with a written reason.",
+  ModelVersionCommentAdded: "A comment was added to a version.",
+  ModelVersionCommentEdited: "A comment's body was replaced (the earlier body stays in the log).",
+  ModelVersionCommentDeleted: "A comment was deleted (it stays listed as deleted, without a body).",
 };
 
 export const RegistryEventTypeEnum = builder.enumType("RegistryEventType", {

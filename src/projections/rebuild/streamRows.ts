@@ -2,6 +2,7 @@
 // writes when `before` is empty, as plain rows, so the rebuild can insert many streams' rows with a
 // few multi-row statements instead of one statement per row. The rebuild tests compare the result
 // with what the inline projection wrote, so the two cannot drift apart unnoticed.
+import { COMMENT_COLUMNS, commentRow } from "../../comments/projection/commentRows.ts";
 import type { SqlValue } from "../../db/sql.ts";
 import { granteeOfKey } from "../../domain/modelPermissions.ts";
 import { modelVersionId } from "../modelVersions/evolve.ts";
@@ -68,6 +69,7 @@ export const STREAM_TABLE_COLUMNS = {
   registered_model_tags: ["model_id", "key", "value"],
   model_aliases: ["model_id", "alias", "version_id", "version"],
   model_permissions: ["model_id", "grantee_kind", "grantee_id", "permission"],
+  model_version_comments: COMMENT_COLUMNS,
 } as const;
 
 export type StreamTable = keyof typeof STREAM_TABLE_COLUMNS;
@@ -82,6 +84,7 @@ export const emptyStreamRows = (): StreamRows => ({
   registered_model_tags: [],
   model_aliases: [],
   model_permissions: [],
+  model_version_comments: [],
 });
 
 const json = (value: unknown): string | null =>
@@ -157,6 +160,11 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
   for (const [key, permission] of Object.entries(model.grants)) {
     const grantee = granteeOfKey(key);
     into.model_permissions.push([model.id, grantee.kind, grantee.id, permission]);
+  }
+  for (const comment of views.comments.values()) {
+    if (comment === null) continue;
+    into.model_version_comments.push(commentRow(comment));
+    count += 1;
   }
   return (
     count +
