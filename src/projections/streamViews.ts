@@ -16,6 +16,10 @@ import { evolveModelVersionView, modelVersionId } from "./modelVersions/evolve.t
 import type { ModelVersionView } from "./modelVersions/evolve.ts";
 import { evolveRegisteredModelView } from "./registeredModels/evolve.ts";
 import type { RegisteredModelView } from "./registeredModels/evolve.ts";
+import type { ReviewRule } from "../reviews/domain/events.ts";
+import { evolveReviewRequestView, reviewsTouchedBy } from "../reviews/projection/evolve.ts";
+import type { ReviewRequestView } from "../reviews/projection/evolve.ts";
+import { loadOpenReviews, loadReviews, persistReviews } from "../reviews/projection/reviewRows.ts";
 
 export interface StreamViews {
   readonly streamId: string;
@@ -24,6 +28,8 @@ export interface StreamViews {
   readonly versions: ReadonlyMap<number, ModelVersionView | null>;
   /** Artifacts of the loaded versions (complete per version), by version number. */
   readonly artifacts: ReadonlyMap<number, readonly ArtifactView[]>;
+  /** Loaded review requests (the open ones when a command needs them, and those events touch), by id. */
+  readonly reviews: ReadonlyMap<string, ReviewRequestView | null>;
 }
 
 type Row = Record<string, unknown>;
@@ -56,6 +62,7 @@ function modelFromRow(row: Row, tags: Row[], aliases: Row[], grants: Row[]): Reg
     tags: toTags(tags),
     aliases: Object.fromEntries(aliases.map((a) => [str(a.alias), rowInt(a.version)])),
     grants: grantsFrom(grants.map((g) => [str(g.grantee_kind), str(g.grantee_id), str(g.permission)])),
+    reviewPolicy: jsonOrNull<ReviewRule[]>(row.review_policy) ?? [],
   };
 }
 
@@ -124,6 +131,7 @@ export async function loadStreamViews(
   streamId: string,
   versions: readonly number[],
   versionsInStage: Stage | null,
+  openReviews = false,
 ): Promise<StreamViews> {
   // One after another: a transaction is one connection, which runs one statement at a time anyway
   // (pg only queued concurrent ones, and will refuse them in its next major version).
@@ -177,11 +185,13 @@ export async function loadStreamViews(
     artifacts.set(view.version, (artifactsByVersion.get(view.id) ?? []).map(artifactFromRow));
   }
   const model = models[0];
+  const reviews = openReviews ? await loadOpenReviews(tx, streamId) : [];
   return {
     streamId,
     model: model ? modelFromRow(model, modelTags, aliases, grants) : null,
     versions: loaded,
     artifacts,
+    reviews: new Map(reviews.map((r) => [r.id, r])),
   };
 }
 
@@ -190,14 +200,29 @@ export const emptyStreamViews = (streamId: string): StreamViews => ({
   model: null,
   versions: new Map(),
   artifacts: new Map(),
+  reviews: new Map(),
 });
 
-/** Loads the versions that `events` touch and that `views` does not hold yet. */
+/** Loads the versions and review requests that `events` touch and that `views` does not hold yet. */
 export async function withVersionsFor(
   tx: Tx,
   views: StreamViews,
   events: readonly RecordedEvent[],
 ): Promise<StreamViews> {
+  const missingReviews = [...new Set(events.flatMap(reviewsTouchedBy))].filter(
+    (id) => !views.reviews.has(id),
+  );
+  if (missingReviews.length > 0) {
+    const found = await loadReviews(tx, missingReviews);
+    views = {
+      ...views,
+      reviews: new Map([
+        ...views.reviews,
+        ...missingReviews.map((id) => [id, null] as const),
+        ...found.map((r) => [r.id, r] as const),
+      ]),
+    };
+  }
   const missing = [...new Set(events.flatMap(versionsTouchedBy))].filter((v) => !views.versions.has(v));
   if (missing.length === 0) return views;
   const extra = await loadStreamViews(tx, views.streamId, missing, null);
@@ -213,8 +238,11 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
   let model = views.model;
   const versions = new Map(views.versions);
   const artifacts = new Map(views.artifacts);
+  const reviews = new Map(views.reviews);
   for (const event of events) {
     model = evolveRegisteredModelView(model, event);
+    for (const id of reviewsTouchedBy(event))
+      reviews.set(id, evolveReviewRequestView(reviews.get(id) ?? null, event));
     for (const number of versionsTouchedBy(event)) {
       versions.set(number, evolveModelVersionView(versions.get(number) ?? null, event));
       const before = artifacts.get(number) ?? [];
@@ -222,7 +250,7 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
       if (after !== before || !artifacts.has(number)) artifacts.set(number, after);
     }
   }
-  return { streamId: views.streamId, model, versions, artifacts };
+  return { streamId: views.streamId, model, versions, artifacts, reviews };
 }
 
 const json = (value: unknown): string | null =>
@@ -261,7 +289,10 @@ async function syncKeyValues(
 }
 
 const MODEL_COLUMNS =
-  "name = ?, description = ?, deleted = ?, deleted_at = ?, updated_at = ?, revision = ?, last_version = ?";
+  "name = ?, description = ?, deleted = ?, deleted_at = ?, updated_at = ?, revision = ?, last_version = ?, review_policy = ?";
+/** The stored policy: null when nothing is protected. */
+export const reviewPolicyValue = (m: RegisteredModelView): string | null =>
+  m.reviewPolicy.length === 0 ? null : JSON.stringify(m.reviewPolicy);
 const modelValues = (m: RegisteredModelView): SqlValue[] => [
   m.name,
   m.description,
@@ -270,6 +301,7 @@ const modelValues = (m: RegisteredModelView): SqlValue[] => [
   m.updatedAt,
   m.revision,
   m.lastVersion,
+  reviewPolicyValue(m),
 ];
 
 const VERSION_COLUMNS =
@@ -320,8 +352,8 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
   const previous = before.model;
   if (previous === null) {
     await tx.execute(
-      `INSERT INTO registered_models (id, created_at, created_by, name, description, deleted, deleted_at, updated_at, revision, last_version)
-       VALUES (${placeholders(10)})`,
+      `INSERT INTO registered_models (id, created_at, created_by, name, description, deleted, deleted_at, updated_at, revision, last_version, review_policy)
+       VALUES (${placeholders(11)})`,
       [model.id, model.createdAt, model.createdBy, ...modelValues(model)],
     );
   } else if (previous !== model) {
@@ -421,6 +453,9 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
       [model.id, alias, modelVersionId(model.id, version), version],
     );
   }
+
+  // After the model row, which the requests reference.
+  await persistReviews(tx, before.reviews, after.reviews);
 
   const oldGrants = previous?.grants ?? {};
   if (oldGrants === model.grants) return;

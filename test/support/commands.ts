@@ -67,5 +67,10 @@ const EVERY_TYPE: Record<RegisteredModelCommandType, true> = {
   FailModelVersionRegistration: true,
   InspectModelVersionArtifacts: true,
   SetModelVersionSignature: true,
+  SetModelReviewPolicy: true,
+  OpenReviewRequest: true,
+  ApproveReviewRequest: true,
+  RejectReviewRequest: true,
+  CancelReviewRequest: true,
 };
 export const COMMAND_TYPES = Object.keys(EVERY_TYPE) as RegisteredModelCommandType[];

@@ -3,6 +3,7 @@
 import type { ArtifactRole } from "../artifacts.ts";
 import type { InspectionOutcome, Signature } from "../inspection.ts";
 import type { Grantee, ModelPermission } from "../modelPermissions.ts";
+import type { ReviewCommand } from "../../reviews/domain/commands.ts";
 import type { Params, Stage } from "./events.ts";
 
 export interface KeyValue {
@@ -43,9 +44,20 @@ export type SetRegisteredModelAlias = Command<
     alias: string;
     version: number;
     /** Needed when the version has blocking artifacts (see gating). */ overrideReason?: string | null;
-  }
+  } & ProtectedChange
 >;
-export type DeleteRegisteredModelAlias = Command<"DeleteRegisteredModelAlias", { alias: string }>;
+export type DeleteRegisteredModelAlias = Command<
+  "DeleteRegisteredModelAlias",
+  { alias: string } & ProtectedChange
+>;
+
+/** How a change to a target protected by the model's review policy is allowed (../../reviews/). */
+export interface ProtectedChange {
+  /** Set by the application only, when an approved review request applies the change: its id. */
+  readonly viaReview?: string | null;
+  /** An admin's written reason to change a protected target without review (recorded). */
+  readonly bypassReason?: string | null;
+}
 
 /** Gives a principal or team a permission on the model, replacing the one it held. */
 export type GrantModelPermission = Command<
@@ -83,7 +95,7 @@ export type TransitionModelVersionStage = Command<
     archiveExistingVersions: boolean;
     /** Needed to move a version with blocking artifacts to Production (see gating). */
     overrideReason?: string | null;
-  }
+  } & ProtectedChange
 >;
 export type DeleteModelVersion = Command<"DeleteModelVersion", { version: number }>;
 export type RestoreModelVersion = Command<"RestoreModelVersion", { version: number }>;
@@ -146,6 +158,7 @@ export type RegisteredModelCommand =
   | FinalizeModelVersion
   | FailModelVersionRegistration
   | InspectModelVersionArtifacts
-  | SetModelVersionSignature;
+  | SetModelVersionSignature
+  | ReviewCommand;
 
 export type RegisteredModelCommandType = RegisteredModelCommand["type"];

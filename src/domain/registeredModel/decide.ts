@@ -1,6 +1,13 @@
 // decide(command, state) -> events | error: a dispatcher over one rule per command. Each rule lives
 // in ./rules/ in the file of its family (models, permissions, versions, stages and aliases,
 // artifacts), with the errors it can return declared next to it.
+import { approveReviewRequest } from "../../reviews/domain/rules/approveReviewRequest.ts";
+import { cancelReviewRequest } from "../../reviews/domain/rules/cancelReviewRequest.ts";
+import { openReviewRequest } from "../../reviews/domain/rules/openReviewRequest.ts";
+import { rejectReviewRequest } from "../../reviews/domain/rules/rejectReviewRequest.ts";
+import { setModelReviewPolicy } from "../../reviews/domain/rules/setModelReviewPolicy.ts";
+import { staleRequests } from "../../reviews/domain/staleness.ts";
+import type { OpenReview } from "../../reviews/domain/state.ts";
 import type { ErrorClass } from "../errors.ts";
 import { checkTextDeep } from "../validation.ts";
 import type { RegisteredModelCommand, RegisteredModelCommandType } from "./commands.ts";
@@ -71,6 +78,11 @@ const RULES: Rules = {
   FailModelVersionRegistration: failModelVersionRegistration,
   InspectModelVersionArtifacts: inspectModelVersionArtifacts,
   SetModelVersionSignature: setModelVersionSignature,
+  SetModelReviewPolicy: setModelReviewPolicy,
+  OpenReviewRequest: openReviewRequest,
+  ApproveReviewRequest: approveReviewRequest,
+  RejectReviewRequest: rejectReviewRequest,
+  CancelReviewRequest: cancelReviewRequest,
 };
 
 // The table is typed per command type; TypeScript cannot follow `command.type` into it, so the
@@ -83,7 +95,10 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
   // Text a database cannot store is refused before any rule looks at it, the same on every provider.
   const unstorable = checkTextDeep("", rule.clientInput?.(command) ?? command.data);
   if (unstorable) return unstorable;
-  return rule.decide(command, state);
+  const decision = rule.decide(command, state);
+  if (!Array.isArray(decision) || decision.length === 0) return decision;
+  // Review requests the decision overtakes close with it (src/reviews/domain/staleness.ts).
+  return [...decision, ...staleRequests(state, decision)];
 }
 
 /**
@@ -101,33 +116,66 @@ export interface StateNeeds {
   readonly versions: readonly number[];
   /** Load every live version currently in this stage (for `archiveExistingVersions`). */
   readonly versionsInStage: Stage | null;
+  /** Load the model's open review requests (the command acts on one, or may overtake them). */
+  readonly openReviews: boolean;
 }
+
+const withReviews = (needs: Omit<StateNeeds, "openReviews">): StateNeeds => ({ ...needs, openReviews: true });
 
 export function stateNeeds(command: RegisteredModelCommand): StateNeeds {
   switch (command.type) {
     case "TransitionModelVersionStage":
-      return {
+      return withReviews({
         versions: [command.data.version],
         // A stage that is none of STAGES is refused by the rule; it must not reach a query first.
         versionsInStage:
           command.data.archiveExistingVersions && STAGES.includes(command.data.stage)
             ? command.data.stage
             : null,
-      };
+      });
+    case "DeleteModelVersion":
+    case "SetRegisteredModelAlias":
+    case "OpenReviewRequest":
+      return withReviews({ versions: [command.data.version], versionsInStage: null });
+    case "DeleteRegisteredModel":
+    case "DeleteRegisteredModelAlias":
+    case "ApproveReviewRequest":
+    case "RejectReviewRequest":
+    case "CancelReviewRequest":
+      return withReviews({ versions: [], versionsInStage: null });
     case "UpdateModelVersion":
     case "LogModelVersionMetrics":
     case "SetModelVersionTag":
     case "DeleteModelVersionTag":
-    case "DeleteModelVersion":
     case "RestoreModelVersion":
-    case "SetRegisteredModelAlias":
     case "AddModelVersionArtifact":
     case "FinalizeModelVersion":
     case "FailModelVersionRegistration":
     case "InspectModelVersionArtifacts":
     case "SetModelVersionSignature":
-      return { versions: [command.data.version], versionsInStage: null };
+      return { versions: [command.data.version], versionsInStage: null, openReviews: false };
     default:
-      return { versions: [], versionsInStage: null };
+      return { versions: [], versionsInStage: null, openReviews: false };
   }
+}
+
+/**
+ * What a command on an existing review request needs once its open requests are loaded: the
+ * version the request is about (and, for an approval that may apply it, the target stage's
+ * versions to archive). Null when nothing more is needed.
+ */
+export function reviewNeeds(
+  command: RegisteredModelCommand,
+  openReviews: Readonly<Record<string, OpenReview>>,
+): Omit<StateNeeds, "openReviews"> | null {
+  if (command.type !== "ApproveReviewRequest") return null;
+  const review = Object.hasOwn(openReviews, command.data.requestId)
+    ? openReviews[command.data.requestId]
+    : undefined;
+  if (!review) return null;
+  return {
+    versions: [review.version],
+    versionsInStage:
+      review.target.kind === "STAGE" && review.target.archiveExistingVersions ? review.target.stage : null,
+  };
 }

@@ -2,6 +2,7 @@
 // current version of its payload only: older versions are first lifted to it by the upcasters
 // (upcasters.ts), so a field missing from a current-version event is damage, not an old default.
 import { z } from "zod";
+import { REVIEW_DATA_SCHEMAS } from "../../reviews/domain/eventSchemas.ts";
 import { ARTIFACT_ROLES } from "../artifacts.ts";
 import { SEVERITIES, SIGNATURE_SOURCES, VERDICTS } from "../inspection.ts";
 import { GRANTEE_KINDS, MODEL_PERMISSIONS } from "../modelPermissions.ts";
@@ -101,6 +102,7 @@ const dataSchemas = {
     total: z.number().int().nonnegative(),
     action: z.enum(["TRANSITION", "ALIAS"]),
   }),
+  ...REVIEW_DATA_SCHEMAS,
 } satisfies Record<RegisteredModelEventType, z.ZodType>;
 
 export class CorruptEventError extends Error {

@@ -7,6 +7,8 @@
 import type { Verdict, VersionSignature } from "../inspection.ts";
 import { creatorGrants, granteeKey } from "../modelPermissions.ts";
 import type { Grants } from "../modelPermissions.ts";
+import { evolveReviews, initialReviewState } from "../../reviews/domain/state.ts";
+import type { ReviewState } from "../../reviews/domain/state.ts";
 import type { Metrics, RegisteredModelEvent, Stage, Tags, VersionStatus } from "./events.ts";
 
 /** What the rules need to know about one artifact: where it is, its bytes, and its latest verdict. */
@@ -32,7 +34,7 @@ export interface VersionState {
   readonly signature: VersionSignature | null;
 }
 
-export interface RegisteredModelState {
+export interface RegisteredModelState extends ReviewState {
   readonly status: "absent" | "live" | "deleted";
   readonly modelId: string | null;
   readonly name: string;
@@ -57,6 +59,7 @@ export const initialState: RegisteredModelState = {
   lastVersion: 0,
   versions: {},
   grants: {},
+  ...initialReviewState,
 };
 
 function withoutKey<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
@@ -187,6 +190,15 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
       return updateVersion(state, event.data.version, (v) => ({ ...v, status: "READY" }));
     case "ModelVersionRegistrationFailed":
       return updateVersion(state, event.data.version, (v) => ({ ...v, status: "FAILED_REGISTRATION" }));
+    case "ModelReviewPolicySet":
+    case "ReviewRequestOpened":
+    case "ReviewRequestApproved":
+    case "ReviewRequestRejected":
+    case "ReviewRequestCancelled":
+    case "ReviewRequestApplied":
+    case "ReviewRequestStaled":
+    case "ReviewPolicyBypassed":
+      return { ...state, ...evolveReviews(state, event) };
   }
 }
 

@@ -52,6 +52,14 @@ export const UPCASTERS: { readonly [T in RegisteredModelEventType]: readonly Upc
   ModelVersionArtifactInspected: [],
   ModelVersionSignatureSet: [],
   ModelVersionSafetyOverridden: [],
+  ModelReviewPolicySet: [],
+  ReviewRequestOpened: [],
+  ReviewRequestApproved: [],
+  ReviewRequestRejected: [],
+  ReviewRequestCancelled: [],
+  ReviewRequestApplied: [],
+  ReviewRequestStaled: [],
+  ReviewPolicyBypassed: [],
 };
 
 export type UpcastResult =

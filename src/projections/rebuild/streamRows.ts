@@ -5,7 +5,8 @@
 import type { SqlValue } from "../../db/sql.ts";
 import { granteeOfKey } from "../../domain/modelPermissions.ts";
 import { modelVersionId } from "../modelVersions/evolve.ts";
-import { artifactInspectionValues } from "../streamViews.ts";
+import { REVIEW_REQUEST_COLUMNS, reviewRowValues } from "../../reviews/projection/reviewRows.ts";
+import { artifactInspectionValues, reviewPolicyValue } from "../streamViews.ts";
 import type { StreamViews } from "../streamViews.ts";
 
 export interface TableRows {
@@ -26,6 +27,7 @@ export const STREAM_TABLE_COLUMNS = {
     "updated_at",
     "revision",
     "last_version",
+    "review_policy",
   ],
   model_versions: [
     "id",
@@ -68,6 +70,7 @@ export const STREAM_TABLE_COLUMNS = {
   registered_model_tags: ["model_id", "key", "value"],
   model_aliases: ["model_id", "alias", "version_id", "version"],
   model_permissions: ["model_id", "grantee_kind", "grantee_id", "permission"],
+  review_requests: REVIEW_REQUEST_COLUMNS,
 } as const;
 
 export type StreamTable = keyof typeof STREAM_TABLE_COLUMNS;
@@ -82,6 +85,7 @@ export const emptyStreamRows = (): StreamRows => ({
   registered_model_tags: [],
   model_aliases: [],
   model_permissions: [],
+  review_requests: [],
 });
 
 const json = (value: unknown): string | null =>
@@ -104,6 +108,7 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
     model.updatedAt,
     model.revision,
     model.lastVersion,
+    reviewPolicyValue(model),
   ]);
   for (const view of views.versions.values()) {
     if (view === null) continue;
@@ -157,6 +162,11 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
   for (const [key, permission] of Object.entries(model.grants)) {
     const grantee = granteeOfKey(key);
     into.model_permissions.push([model.id, grantee.kind, grantee.id, permission]);
+  }
+  for (const review of views.reviews.values()) {
+    if (review === null) continue;
+    into.review_requests.push(reviewRowValues(review));
+    count += 1;
   }
   return (
     count +
