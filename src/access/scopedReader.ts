@@ -54,6 +54,7 @@ const PATHS: Record<string, (model: Where) => Where> = {
   modelAlias: (model) => ({ model }),
   modelVersionArtifact: (model) => ({ modelVersion: { model } }),
   modelPermission: (model) => ({ model }),
+  reviewRequest: (model) => ({ model }),
 };
 
 const FILTERED_OPERATIONS = new Set([

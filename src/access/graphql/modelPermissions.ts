@@ -31,7 +31,7 @@ export const ModelPermissionEnum = builder.enumType("ModelPermission", {
   ) as Record<ModelPermission, { value: ModelPermission; description: string }>,
 });
 
-const GranteeKindEnum = builder.enumType("GranteeKind", {
+export const GranteeKindEnum = builder.enumType("GranteeKind", {
   description: "Who a grant is for.",
   values: {
     PRINCIPAL: { value: "PRINCIPAL", description: "One user or service account." },

@@ -105,6 +105,16 @@ const EVENT_TYPE_DESCRIPTIONS: Partial<Record<RegisteredModelEventType, string>>
     "A version's input/output signature was set (by a user, or from an inspected artifact).",
   ModelVersionSafetyOverridden:
     "A version with unsafe or uninspected artifacts was promoted to Production or aliased anyway, with a written reason.",
+  ModelReviewPolicySet:
+    "A model's review policy (protected stages and aliases, approvals, reviewers) was replaced.",
+  ReviewRequestOpened: "A review request to change a protected stage or alias was opened.",
+  ReviewRequestApproved: "A reviewer approved a review request.",
+  ReviewRequestRejected: "A reviewer rejected a review request, closing it.",
+  ReviewRequestCancelled: "A review request was cancelled.",
+  ReviewRequestApplied:
+    "A review request reached its approvals; the change follows, with the request's id as causation id.",
+  ReviewRequestStaled: "A review request was closed because its version or target changed by another route.",
+  ReviewPolicyBypassed: "An admin changed a protected stage or alias without review, with a written reason.",
 };
 
 export const RegistryEventTypeEnum = builder.enumType("RegistryEventType", {
