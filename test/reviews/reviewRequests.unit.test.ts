@@ -8,6 +8,7 @@ import {
   ValidationError,
 } from "../../src/domain/errors.ts";
 import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
+import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
 import { ApprovalRequiredError, ReviewerNotEligibleError } from "../../src/reviews/domain/errors.ts";
 import {
   aliasSet,
