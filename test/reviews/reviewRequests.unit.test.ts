@@ -322,7 +322,7 @@ describe("RejectReviewRequest and CancelReviewRequest", () => {
 });
 
 describe("staleness", () => {
-  const staled = (requestId: string, reason: string) => ({
+  const staled = (requestId: string, reason: string): RegisteredModelEvent => ({
     type: "ReviewRequestStaled",
     data: { requestId, reason },
   });
