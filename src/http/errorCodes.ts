@@ -52,7 +52,7 @@ export const ERROR_CODES = {
   APPROVAL_REQUIRED:
     "The stage or alias is protected by the model's review policy: open a review request (`requestReview`) and have it approved, or (an admin) give a `bypassReason`.",
   REVIEWER_NOT_ELIGIBLE:
-    "The caller may not approve or reject this review request (`reason`: SELF_APPROVAL, NOT_A_REVIEWER or ALREADY_REVIEWED).",
+    "The caller may not approve or reject this review request (`ineligibility`: SELF_APPROVAL, NOT_A_REVIEWER or ALREADY_REVIEWED).",
   UNSAFE_ARTIFACT:
     "Promotion or aliasing refused: artifacts are dangerous, unscannable or uninspected; give an `overrideReason`.",
   // Artifact transfer

@@ -119,7 +119,13 @@ builder.objectType(ReviewerNotEligibleError, {
   interfaces: [ErrorInterface],
   fields: (t) => ({
     requestId: t.exposeID("requestId", { description: "The review request." }),
-    reason: t.field({ type: NotEligibleReasonEnum, description: "Why.", resolve: (e) => e.reason }),
+    // Not `reason`: IntegrityError.reason is a String, and one selection over a result union
+    // cannot hold both (GraphQL's field-merging rule).
+    ineligibility: t.field({
+      type: NotEligibleReasonEnum,
+      description: "Why the caller may not review it.",
+      resolve: (e) => e.reason,
+    }),
   }),
 });
 
