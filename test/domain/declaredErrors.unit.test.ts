@@ -21,13 +21,44 @@ function gatedVersion(state: RegisteredModelState): number | undefined {
 
 function nextCommand(rng: Random, state: RegisteredModelState): RegisteredModelCommand {
   const gated = state.status === "live" ? gatedVersion(state) : undefined;
+  // A protected target is passed by a bypass, so the safety gate behind it is reached too.
+  const bypassReason = rng.chance(0.5) ? "incident" : null;
   if (gated !== undefined && rng.chance(0.1))
-    return rng.chance(0.5)
-      ? { type: "SetRegisteredModelAlias", data: { alias: "champion", version: gated } }
-      : {
-          type: "TransitionModelVersionStage",
-          data: { version: gated, stage: "Production", comment: null, archiveExistingVersions: false },
-        };
+    return rng.chance(0.4)
+      ? { type: "SetRegisteredModelAlias", data: { alias: "champion", version: gated, bypassReason } }
+      : rng.chance(0.7)
+        ? {
+            type: "TransitionModelVersionStage",
+            data: {
+              version: gated,
+              stage: "Production",
+              comment: null,
+              archiveExistingVersions: false,
+              bypassReason,
+            },
+          }
+        : {
+            type: "OpenReviewRequest",
+            data: {
+              requestId: `gated-${rng.int(1, 1e9)}`,
+              version: gated,
+              target: { kind: "STAGE", stage: "Production", archiveExistingVersions: false },
+              reason: "needed",
+              requesterId: "alice",
+            },
+          };
+  // Reviews of requests that are open, by reviewers eligible or not.
+  const open = Object.values(state.openReviews);
+  const review = open.length > 0 && state.status === "live" && rng.chance(0.15) ? rng.pick(open) : undefined;
+  if (review !== undefined) {
+    const data = {
+      requestId: review.requestId,
+      comment: "seen",
+      reviewerId: rng.pick(["alice", "bob", "carol", review.requesterId]),
+      teamIds: rng.chance(0.3) ? ["risk"] : [],
+    };
+    return rng.chance(0.8) ? { type: "ApproveReviewRequest", data } : { type: "RejectReviewRequest", data };
+  }
   // Creation and restoration also on streams where they do not apply.
   if (state.status === "absent" && rng.chance(0.05)) return { type: "RestoreRegisteredModel", data: {} };
   if (state.status === "absent" || rng.chance(0.02)) {
@@ -77,7 +108,7 @@ describe("the errors each rule declares", () => {
         .sort(([a], [b]) => (a < b ? -1 : 1))
         .map(([type, errors]) => [type, [...errors].sort()]),
     );
-    expect(Object.keys(observed)).toHaveLength(24);
+    expect(Object.keys(observed)).toHaveLength(29);
     expect(observed).toEqual(declared);
   });
 });

@@ -146,8 +146,8 @@ describe("model history snapshots", () => {
       }
     }
     expect({ version: MODEL_HISTORY_FOLD_VERSION, fingerprint: digest.digest("hex") }).toEqual({
-      version: 1,
-      fingerprint: "33021e8a0ee0e71d786dac56e5172b514ac58da84fda3e9772c4e7f14f8450fc",
+      version: 2,
+      fingerprint: "883ad7468dca154db534896e59b43f6ac0d99f0819c8d2f6d6169644f87bb626",
     });
   });
 });

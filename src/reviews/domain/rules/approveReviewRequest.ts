@@ -6,7 +6,6 @@
 import {
   DomainError,
   InvalidStateError,
-  NotFoundError,
   UnsafeArtifactError,
   ValidationError,
 } from "../../../domain/errors.ts";
@@ -53,9 +52,9 @@ export function applyReview(review: OpenReview, state: RegisteredModelState): De
 }
 
 export const approveReviewRequest: CommandRule<ApproveReviewRequest> = onLiveModel({
-  // What the direct change can refuse joins the approval's own errors (ApprovalRequired cannot
-  // happen with viaReview set, and is left out).
-  errors: [ValidationError, InvalidStateError, ReviewerNotEligibleError, NotFoundError, UnsafeArtifactError],
+  // What the direct change can refuse joins the approval's own errors: the safety gate, or a
+  // version no longer READY (InvalidState). ApprovalRequired cannot happen with viaReview set.
+  errors: [ValidationError, InvalidStateError, ReviewerNotEligibleError, UnsafeArtifactError],
   clientInput: (command) => ({ requestId: command.data.requestId, comment: command.data.comment }),
   decide(command, state) {
     const { requestId, comment } = command.data;

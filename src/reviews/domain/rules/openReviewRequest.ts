@@ -15,6 +15,8 @@ const sameTarget = (a: ReviewTarget, b: ReviewTarget): boolean =>
 
 function checkTarget(target: ReviewTarget): ValidationError | null {
   if (target.kind === "ALIAS") return checkAlias("alias", target.alias);
+  if ((target.kind as string) !== "STAGE")
+    return new ValidationError("target", "must be a stage or an alias");
   if (!STAGES.includes(target.stage))
     return new ValidationError("stage", `must be one of ${STAGES.join(", ")}`);
   if (target.archiveExistingVersions && target.stage !== "Staging" && target.stage !== "Production")
