@@ -2,7 +2,6 @@
 // update until they close); for requesters, the outcome of their own requests (approvals,
 // rejection, cancellation, application, staleness). Built on the shared live subscription, so
 // cursors, resumption, access filtering and slow subscribers work as for `registryEvents`.
-import { includesPermission } from "../../domain/modelPermissions.ts";
 import type { Grantee } from "../../domain/modelPermissions.ts";
 import { builder } from "../../graphql/builder.ts";
 import { delivered, liveSubscription } from "../../graphql/liveSubscription.ts";
@@ -20,7 +19,8 @@ const ReviewRoleEnum = builder.enumType("ReviewRole", {
   values: {
     REVIEWER: {
       value: "REVIEWER",
-      description: "Requests the caller may act on as a reviewer: each one opened, then its updates.",
+      description:
+        "Requests naming the caller (or one of its teams) as reviewer: each one opened, then its updates.",
     },
     REQUESTER: {
       value: "REQUESTER",
@@ -47,6 +47,10 @@ const ReviewRequestUpdateRef = builder
         resolve: (query, u, _args, ctx) =>
           ctx.reader.reviewRequest.findUnique({ ...query, where: { id: reviewRequestOf(u.event) ?? "" } }),
       }),
+      modelId: t.string({
+        description: "Id of the model the request belongs to (stable across renames).",
+        resolve: (u) => u.event.streamId,
+      }),
       cursor: t.exposeString("cursor", { description: "Resume after this update with `after`." }),
     }),
   });
@@ -63,7 +67,8 @@ function mayReview(
   opened: { reviewers: readonly Grantee[]; requesterId: string; allowSelfApproval: boolean },
 ): boolean {
   const me = ctx.caller.principal;
-  if (!includesPermission(ctx.rights.ceiling, "EDIT")) return false;
+  // A listed reviewer follows with any credential (a read-only token too: watching is reading);
+  // `ReviewRequest.canApprove` tells whether this credential may act.
   if (opened.requesterId === me.id && !opened.allowSelfApproval) return false;
   return isListedReviewer(opened.reviewers, me.id, me.teamIds);
 }
@@ -89,7 +94,7 @@ builder.subscriptionFields((t) => ({
   reviewRequestUpdates: t.field({
     type: ReviewRequestUpdateRef,
     description:
-      "Review requests as they change. REVIEWER: requests the caller may approve, from their opening to their close. REQUESTER: the outcome events of the caller's own requests. Only requests of models the caller may read.",
+      "Review requests as they change. REVIEWER: requests naming the caller (or one of its teams) as reviewer, except its own unless the rule allows self-approval, from their opening to their close (`reviewRequest.canApprove` says whether this credential may act). REQUESTER: the outcome events of the caller's own requests. Only requests of models the caller may read.",
     args: {
       role: t.arg({ type: ReviewRoleEnum, description: "Follow as reviewer or as requester." }),
       after: t.arg.string({
