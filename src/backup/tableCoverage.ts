@@ -11,6 +11,7 @@ export const TABLE_COVERAGE = {
   model_aliases: "rebuilt from the log",
   model_version_artifacts: "rebuilt from the log (inspection results are events too)",
   model_permissions: "rebuilt from the log",
+  review_requests: "rebuilt from the log (the ReviewRequest* events of the model streams)",
   principals: "rebuilt from the log",
   teams: "rebuilt from the log",
   team_members: "rebuilt from the log",

@@ -25,6 +25,7 @@ export async function dumpProjections(db: Db) {
     modelAliases,
     modelVersionArtifacts,
     modelPermissions,
+    reviewRequests,
   ] = await Promise.all([
     db.registeredModel.findMany({ orderBy: { id: "asc" } }),
     db.registeredModelTag.findMany({ orderBy: [{ modelId: "asc" }, { key: "asc" }] }),
@@ -36,6 +37,7 @@ export async function dumpProjections(db: Db) {
     db.modelPermission.findMany({
       orderBy: [{ modelId: "asc" }, { granteeKind: "asc" }, { granteeId: "asc" }],
     }),
+    db.reviewRequest.findMany({ orderBy: { id: "asc" } }),
   ]);
   return normalise({
     registeredModels,
@@ -46,5 +48,6 @@ export async function dumpProjections(db: Db) {
     modelAliases,
     modelVersionArtifacts,
     modelPermissions,
+    reviewRequests,
   }) as Record<string, Record<string, unknown>[]>;
 }

@@ -4,7 +4,7 @@ import { onLiveModel } from "../../../domain/registeredModel/rules/commandRule.t
 import type { CommandRule } from "../../../domain/registeredModel/rules/commandRule.ts";
 import { liveVersion } from "../../../domain/registeredModel/rules/liveVersion.ts";
 import { STAGES } from "../../../domain/stages.ts";
-import { checkAlias } from "../../../domain/validation.ts";
+import { checkAlias, checkStorableText } from "../../../domain/validation.ts";
 import type { OpenReviewRequest } from "../commands.ts";
 import type { ReviewTarget } from "../events.ts";
 import { describeTarget, protectingRule } from "../policy.ts";
@@ -34,6 +34,9 @@ export const openReviewRequest: CommandRule<OpenReviewRequest> = onLiveModel({
   }),
   decide(command, state) {
     const { requestId, target, reason, requesterId } = command.data;
+    // The id is the server's, but it keys the request for good: it must be one.
+    if (requestId.length === 0 || requestId.length > 128 || checkStorableText("requestId", requestId))
+      return new ValidationError("requestId", "is not a request id");
     const invalid = checkTarget(target) ?? checkReason("reason", reason, true);
     if (invalid) return invalid;
     const version = liveVersion(state, command.data.version);
