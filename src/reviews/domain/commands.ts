@@ -27,10 +27,3 @@ export type CancelReviewRequest = Command<"CancelReviewRequest", { requestId: st
 
 export type ReviewCommand =
   SetModelReviewPolicy | OpenReviewRequest | ApproveReviewRequest | RejectReviewRequest | CancelReviewRequest;
-
-/** The review commands that address an existing request by its id. */
-export const REQUEST_COMMANDS = [
-  "ApproveReviewRequest",
-  "RejectReviewRequest",
-  "CancelReviewRequest",
-] as const;

@@ -16,7 +16,6 @@ import { ApprovalRequiredError, ReviewerNotEligibleError } from "../domain/error
 import type { ReviewRule, ReviewTarget } from "../domain/events.ts";
 import { ineligibility } from "../domain/rules/reviewerEligibility.ts";
 import type { OpenReview } from "../domain/state.ts";
-import { REVIEW_STATUSES } from "../projection/evolve.ts";
 import type { ReviewStatus, ReviewVerdictView } from "../projection/evolve.ts";
 
 // ---- Targets, policy, errors --------------------------------------------------------------------
@@ -366,5 +365,3 @@ builder.prismaObjectFields("ModelVersion", (t) => ({
       }),
   }),
 }));
-
-export { REVIEW_STATUSES };
