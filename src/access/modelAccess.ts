@@ -161,8 +161,11 @@ function reviewAccess(
   }
   if (command.type === "CancelReviewRequest") {
     if (includesPermission(held, "MANAGE")) return null;
-    const requesterId = model.reviews?.get(command.data.requestId)?.requesterId ?? null;
-    const own = requesterId !== null && requesterId === rights.principalId;
+    const request = model.reviews?.get(command.data.requestId);
+    // Only open requests are loaded: a closed one is the decider's to refuse (InvalidState), not
+    // a matter of permission (the caller may read it anyway).
+    if (request == null) return null;
+    const own = request.requesterId === rights.principalId;
     if (!own || !includesPermission(rights.ceiling, "EDIT"))
       return new PermissionDeniedError(command.type, `to be its requester, or MANAGE on model ${model.name}`);
   }
