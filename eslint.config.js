@@ -35,7 +35,7 @@ export default tseslint.config(
   },
   {
     // The domain is pure: decide/evolve over plain data. No database, no GraphQL, no I/O, no clock.
-    files: ["src/domain/**/*.ts"],
+    files: ["src/domain/**/*.ts", "src/*/domain/**/*.ts"],
     rules: {
       "no-restricted-imports": [
         "error",

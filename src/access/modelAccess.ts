@@ -108,7 +108,14 @@ export function requiredPermission(command: RegisteredModelCommand): ModelPermis
     case "RestoreRegisteredModel":
     case "GrantModelPermission":
     case "RevokeModelPermission":
+    case "SetModelReviewPolicy":
       return "MANAGE";
+    // Reviewers need only read the model (they must also be listed in its policy, and hold a
+    // credential that may write: see authorizeCommand); a requester cancels its own request.
+    case "ApproveReviewRequest":
+    case "RejectReviewRequest":
+    case "CancelReviewRequest":
+      return "READ";
     // Overriding the safety gate is a decision about risk, not an edit.
     case "SetRegisteredModelAlias":
     case "TransitionModelVersionStage":
@@ -164,6 +171,52 @@ function authorizeComment(
   }
 }
 
+const hasBypass = (command: RegisteredModelCommand): boolean =>
+  (command.type === "TransitionModelVersionStage" ||
+    command.type === "SetRegisteredModelAlias" ||
+    command.type === "DeleteRegisteredModelAlias") &&
+  command.data.bypassReason !== null &&
+  command.data.bypassReason !== undefined;
+
+const WRITING_CREDENTIAL =
+  "a credential that may write (registry role MEMBER or ADMIN; a token with the write scope)";
+
+/** The review rules of access: bypassing a policy, reviewing, cancelling. Null: nothing more to check. */
+function reviewAccess(
+  rights: AccessRights,
+  command: RegisteredModelCommand,
+  held: ModelPermission | null,
+  model: AuthorizedModel,
+): DomainError | null {
+  // Bypassing a review policy is an admin's decision, on the record.
+  if (hasBypass(command) && !rights.canAdminister)
+    return new PermissionDeniedError(
+      `${command.type} with a bypassReason`,
+      "registry role ADMIN (with the admin scope)",
+    );
+  if (command.type === "ApproveReviewRequest" || command.type === "RejectReviewRequest") {
+    if (!mayWrite(rights)) return new PermissionDeniedError(command.type, WRITING_CREDENTIAL);
+  }
+  if (command.type === "CancelReviewRequest") {
+    if (includesPermission(held, "MANAGE")) return null;
+    const request = model.reviews?.get(command.data.requestId);
+    // Only open requests are loaded: a closed one is the decider's to refuse (InvalidState), not
+    // a matter of permission (the caller may read it anyway).
+    if (request == null) return null;
+    const own = request.requesterId === rights.principalId;
+    if (!own || !mayWrite(rights))
+      return new PermissionDeniedError(command.type, `to be its requester, or MANAGE on model ${model.name}`);
+  }
+  return null;
+}
+
+interface AuthorizedModel {
+  readonly name: string;
+  readonly grants: Grants;
+  /** The model's loaded review requests (who requested each), for cancelling. */
+  readonly reviews?: ReadonlyMap<string, { readonly requesterId: string } | null>;
+}
+
 /**
  * Whether the caller may run `command` on a model with these grants (null: the model does not exist
  * yet). A model the caller cannot read is reported exactly as a missing one. `comment` is the
@@ -172,7 +225,7 @@ function authorizeComment(
 export function authorizeCommand(
   rights: AccessRights,
   command: RegisteredModelCommand,
-  model: { readonly name: string; readonly grants: Grants } | null,
+  model: AuthorizedModel | null,
   notFound: NotFoundError,
   comment: { readonly authorId: string } | null = null,
 ): DomainError | null {
@@ -189,7 +242,7 @@ export function authorizeCommand(
   const commentDecision = authorizeComment(rights, command, held, model, comment);
   if (commentDecision !== undefined) return commentDecision;
   const needed = requiredPermission(command);
-  if (includesPermission(held, needed)) return null;
+  if (includesPermission(held, needed)) return reviewAccess(rights, command, held, model);
   const how = rights.scopes.has("write")
     ? `${needed} on model ${model.name}`
     : `${needed} on model ${model.name} (this token lacks the write scope)`;

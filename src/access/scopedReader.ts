@@ -55,6 +55,7 @@ const PATHS: Record<string, (model: Where) => Where> = {
   modelVersionArtifact: (model) => ({ modelVersion: { model } }),
   modelPermission: (model) => ({ model }),
   modelVersionComment: (model) => ({ model }),
+  reviewRequest: (model) => ({ model }),
 };
 
 const FILTERED_OPERATIONS = new Set([

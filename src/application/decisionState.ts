@@ -4,6 +4,7 @@ import type { CommentState } from "../comments/domain/state.ts";
 import type { RegisteredModelState, VersionState } from "../domain/registeredModel/state.ts";
 import { initialState } from "../domain/registeredModel/state.ts";
 import type { StreamViews } from "../projections/streamViews.ts";
+import type { OpenReview } from "../reviews/domain/state.ts";
 
 export function decisionState(views: StreamViews): RegisteredModelState {
   const model = views.model;
@@ -38,8 +39,31 @@ export function decisionState(views: StreamViews): RegisteredModelState {
         deleted: view.deleted,
       };
   }
+  const openReviews: Record<string, OpenReview> = {};
+  for (const [id, review] of views.reviews) {
+    if (review?.status !== "OPEN") continue;
+    openReviews[id] = {
+      requestId: review.id,
+      version: review.version,
+      target:
+        review.targetKind === "STAGE"
+          ? {
+              kind: "STAGE",
+              stage: review.stage ?? "None",
+              archiveExistingVersions: review.archiveExistingVersions,
+            }
+          : { kind: "ALIAS", alias: review.alias ?? "" },
+      requesterId: review.requesterId,
+      requiredApprovals: review.requiredApprovals,
+      reviewers: review.reviewers,
+      allowSelfApproval: review.allowSelfApproval,
+      approvals: review.approvals.map((a) => a.reviewerId),
+    };
+  }
   return {
     comments,
+    reviewPolicy: model.reviewPolicy,
+    openReviews,
     status: model.deleted ? "deleted" : "live",
     modelId: model.id,
     name: model.name,

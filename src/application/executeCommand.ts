@@ -19,7 +19,7 @@ import type {
   RegisteredModelCommand,
   RegisteredModelCommandType,
 } from "../domain/registeredModel/commands.ts";
-import { decide, decisionErrors, stateNeeds } from "../domain/registeredModel/decide.ts";
+import { decide, decisionErrors, reviewNeeds, stateNeeds } from "../domain/registeredModel/decide.ts";
 import { checkStorableText } from "../domain/validation.ts";
 import {
   applyEvents,
@@ -29,7 +29,8 @@ import {
 } from "../projections/streamViews.ts";
 import type { StreamViews } from "../projections/streamViews.ts";
 import { appendToStream } from "../store/eventStore.ts";
-import type { RecordedEvent } from "../store/recordedEvent.ts";
+import type { EventMetadata, RecordedEvent } from "../store/recordedEvent.ts";
+import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import { isUniqueViolation } from "../store/uniqueViolation.ts";
 import { decisionState } from "./decisionState.ts";
 
@@ -146,16 +147,33 @@ async function attempt(
     const streamId = await resolveStream(tx, ref, metadata.rights);
     if (streamId instanceof DomainError) return streamId;
     const needs = stateNeeds(command);
-    const views = await loadStreamViews(
+    let views = await loadStreamViews(
       tx,
       streamId,
       needs.versions,
       needs.versionsInStage,
       needs.comment === undefined ? [] : [needs.comment],
+      needs.openReviews,
     );
+    // A command on a review request learns which version it is about from the request itself.
+    const more = reviewNeeds(command, decisionState(views).openReviews);
+    if (more !== null) {
+      const extra = await loadStreamViews(tx, streamId, more.versions, more.versionsInStage);
+      views = {
+        ...views,
+        versions: new Map([...views.versions, ...extra.versions]),
+        artifacts: new Map([...views.artifacts, ...extra.artifacts]),
+      };
+    }
     // Before anything else is said about the model: to a caller who cannot read it, it does not exist.
     const comment = needs.comment === undefined ? null : (views.comments.get(needs.comment) ?? null);
-    const denied = authorizeCommand(metadata.rights, command, views.model, modelNotFound(ref), comment);
+    const denied = authorizeCommand(
+      metadata.rights,
+      command,
+      views.model && { ...views.model, reviews: views.reviews },
+      modelNotFound(ref),
+      comment,
+    );
     if (denied) return denied;
     const revision = views.model?.revision ?? 0;
     if (expectedRevision !== undefined && expectedRevision !== revision)
@@ -168,7 +186,7 @@ async function attempt(
     const conflict = await nameTaken(tx, command, views);
     if (conflict) return conflict;
 
-    const events = await appendToStream(tx, streamId, revision, decision, {
+    const events = await appendDecision(tx, streamId, revision, decision, {
       actor: metadata.actor,
       occurredAt: deps.clock(),
       correlationId: metadata.correlationId,
@@ -198,6 +216,30 @@ async function attempt(
     }
     return { modelId: streamId, events, views: after };
   });
+}
+
+/**
+ * Appends a decision. The events after a ReviewRequestApplied are the change the approved request
+ * caused: they are appended with the request's id as their causation id (in the same transaction),
+ * so history links the promotion to its review.
+ */
+async function appendDecision(
+  tx: Tx,
+  streamId: string,
+  revision: number,
+  decision: readonly RegisteredModelEvent[],
+  metadata: EventMetadata,
+): Promise<RecordedEvent[]> {
+  const applied = decision.findIndex((e) => e.type === "ReviewRequestApplied");
+  const cause = decision[applied];
+  if (applied < 0 || cause?.type !== "ReviewRequestApplied" || applied === decision.length - 1)
+    return appendToStream(tx, streamId, revision, decision, metadata);
+  const first = await appendToStream(tx, streamId, revision, decision.slice(0, applied + 1), metadata);
+  const rest = await appendToStream(tx, streamId, revision + first.length, decision.slice(applied + 1), {
+    ...metadata,
+    causationId: cause.data.requestId,
+  });
+  return [...first, ...rest];
 }
 
 export async function executeCommand(

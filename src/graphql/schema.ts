@@ -19,5 +19,8 @@ import "../access/graphql/modelPermissions.ts";
 import "../audit/graphql/auditCheckpoints.ts";
 import "../audit/graphql/auditLog.ts";
 import "../comments/graphql/comments.ts";
+import "../reviews/graphql/reviewTypes.ts";
+import "../reviews/graphql/reviewMutations.ts";
+import "../reviews/graphql/reviewSubscription.ts";
 
 export const schema = guardArguments(lexicographicSortSchema(builder.toSchema()));

@@ -49,6 +49,10 @@ export const ERROR_CODES = {
     "The model's stored history failed its integrity check (a broken hash chain, or events written outside Registro); writes to it are refused until an operator investigates.",
   PERMISSION_DENIED:
     "The caller may see the model but not do this (it needs EDIT or MANAGE on it, a registry role, or a token scope); `needed` says what would. Unreadable models answer NOT_FOUND.",
+  APPROVAL_REQUIRED:
+    "The stage or alias is protected by the model's review policy: open a review request (`requestReview`) and have it approved, or (an admin) give a `bypassReason`.",
+  REVIEWER_NOT_ELIGIBLE:
+    "The caller may not approve or reject this review request (`ineligibility`: SELF_APPROVAL, NOT_A_REVIEWER or ALREADY_REVIEWED).",
   UNSAFE_ARTIFACT:
     "Promotion or aliasing refused: artifacts are dangerous, unscannable or uninspected; give an `overrideReason`.",
   // Artifact transfer

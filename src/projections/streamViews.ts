@@ -19,6 +19,10 @@ import { evolveModelVersionView, modelVersionId } from "./modelVersions/evolve.t
 import type { ModelVersionView } from "./modelVersions/evolve.ts";
 import { evolveRegisteredModelView } from "./registeredModels/evolve.ts";
 import type { RegisteredModelView } from "./registeredModels/evolve.ts";
+import type { ReviewRule } from "../reviews/domain/events.ts";
+import { evolveReviewRequestView, reviewsTouchedBy } from "../reviews/projection/evolve.ts";
+import type { ReviewRequestView } from "../reviews/projection/evolve.ts";
+import { loadOpenReviews, loadReviews, persistReviews } from "../reviews/projection/reviewRows.ts";
 
 export interface StreamViews {
   readonly streamId: string;
@@ -29,6 +33,8 @@ export interface StreamViews {
   readonly artifacts: ReadonlyMap<number, readonly ArtifactView[]>;
   /** Loaded comments only (those a command or a batch of events names); null marks a missing one. */
   readonly comments: ReadonlyMap<string, CommentView | null>;
+  /** Loaded review requests (the open ones when a command needs them, and those events touch), by id. */
+  readonly reviews: ReadonlyMap<string, ReviewRequestView | null>;
 }
 
 type Row = Record<string, unknown>;
@@ -61,6 +67,7 @@ function modelFromRow(row: Row, tags: Row[], aliases: Row[], grants: Row[]): Reg
     tags: toTags(tags),
     aliases: Object.fromEntries(aliases.map((a) => [str(a.alias), rowInt(a.version)])),
     grants: grantsFrom(grants.map((g) => [str(g.grantee_kind), str(g.grantee_id), str(g.permission)])),
+    reviewPolicy: jsonOrNull<ReviewRule[]>(row.review_policy) ?? [],
   };
 }
 
@@ -130,6 +137,7 @@ export async function loadStreamViews(
   versionsNeeded: readonly number[],
   versionsInStage: Stage | null,
   commentIds: readonly string[] = [],
+  openReviews = false,
 ): Promise<StreamViews> {
   // One after another: a transaction is one connection, which runs one statement at a time anyway
   // (pg only queued concurrent ones, and will refuse them in its next major version).
@@ -187,12 +195,14 @@ export async function loadStreamViews(
     artifacts.set(view.version, (artifactsByVersion.get(view.id) ?? []).map(artifactFromRow));
   }
   const model = models[0];
+  const reviews = openReviews ? await loadOpenReviews(tx, streamId) : [];
   return {
     streamId,
     model: model ? modelFromRow(model, modelTags, aliases, grants) : null,
     versions: loaded,
     artifacts,
     comments,
+    reviews: new Map(reviews.map((r) => [r.id, r])),
   };
 }
 
@@ -202,14 +212,29 @@ export const emptyStreamViews = (streamId: string): StreamViews => ({
   versions: new Map(),
   artifacts: new Map(),
   comments: new Map(),
+  reviews: new Map(),
 });
 
-/** Loads the versions and comments that `events` touch and that `views` does not hold yet. */
+/** Loads the versions, comments and review requests that `events` touch and that `views` does not hold yet. */
 export async function withVersionsFor(
   tx: Tx,
   views: StreamViews,
   events: readonly RecordedEvent[],
 ): Promise<StreamViews> {
+  const missingReviews = [...new Set(events.flatMap(reviewsTouchedBy))].filter(
+    (id) => !views.reviews.has(id),
+  );
+  if (missingReviews.length > 0) {
+    const found = await loadReviews(tx, missingReviews);
+    views = {
+      ...views,
+      reviews: new Map([
+        ...views.reviews,
+        ...missingReviews.map((id) => [id, null] as const),
+        ...found.map((r) => [r.id, r] as const),
+      ]),
+    };
+  }
   const missing = [...new Set(events.flatMap(versionsTouchedBy))].filter((v) => !views.versions.has(v));
   const missingComments = [...new Set(events.map(commentTouchedBy))].filter(
     (id): id is string => id !== null && !views.comments.has(id),
@@ -230,11 +255,14 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
   const versions = new Map(views.versions);
   const artifacts = new Map(views.artifacts);
   const comments = new Map(views.comments);
+  const reviews = new Map(views.reviews);
   for (const event of events) {
     model = evolveRegisteredModelView(model, event);
     const commentId = commentTouchedBy(event);
     if (commentId !== null)
       comments.set(commentId, evolveCommentView(comments.get(commentId) ?? null, event));
+    for (const id of reviewsTouchedBy(event))
+      reviews.set(id, evolveReviewRequestView(reviews.get(id) ?? null, event));
     for (const number of versionsTouchedBy(event)) {
       versions.set(number, evolveModelVersionView(versions.get(number) ?? null, event));
       const before = artifacts.get(number) ?? [];
@@ -242,7 +270,7 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
       if (after !== before || !artifacts.has(number)) artifacts.set(number, after);
     }
   }
-  return { streamId: views.streamId, model, versions, artifacts, comments };
+  return { streamId: views.streamId, model, versions, artifacts, comments, reviews };
 }
 
 const json = (value: unknown): string | null =>
@@ -281,7 +309,10 @@ async function syncKeyValues(
 }
 
 const MODEL_COLUMNS =
-  "name = ?, description = ?, deleted = ?, deleted_at = ?, updated_at = ?, revision = ?, last_version = ?";
+  "name = ?, description = ?, deleted = ?, deleted_at = ?, updated_at = ?, revision = ?, last_version = ?, review_policy = ?";
+/** The stored policy: null when nothing is protected. */
+export const reviewPolicyValue = (m: RegisteredModelView): string | null =>
+  m.reviewPolicy.length === 0 ? null : JSON.stringify(m.reviewPolicy);
 const modelValues = (m: RegisteredModelView): SqlValue[] => [
   m.name,
   m.description,
@@ -290,6 +321,7 @@ const modelValues = (m: RegisteredModelView): SqlValue[] => [
   m.updatedAt,
   m.revision,
   m.lastVersion,
+  reviewPolicyValue(m),
 ];
 
 const VERSION_COLUMNS =
@@ -340,8 +372,8 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
   const previous = before.model;
   if (previous === null) {
     await tx.execute(
-      `INSERT INTO registered_models (id, created_at, created_by, name, description, deleted, deleted_at, updated_at, revision, last_version)
-       VALUES (${placeholders(10)})`,
+      `INSERT INTO registered_models (id, created_at, created_by, name, description, deleted, deleted_at, updated_at, revision, last_version, review_policy)
+       VALUES (${placeholders(11)})`,
       [model.id, model.createdAt, model.createdBy, ...modelValues(model)],
     );
   } else if (previous !== model) {
@@ -444,6 +476,9 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
       [model.id, alias, modelVersionId(model.id, version), version],
     );
   }
+
+  // After the model row, which the requests reference.
+  await persistReviews(tx, before.reviews, after.reviews);
 
   const oldGrants = previous?.grants ?? {};
   if (oldGrants === model.grants) return;

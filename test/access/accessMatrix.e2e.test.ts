@@ -339,6 +339,8 @@ interface SubscriptionEntry extends GraphqlEntry {
   readonly document: string;
   /** A change (as the administrator) that the subscription reports, on a model with a READY version 1. */
   readonly change: (name: string) => Step;
+  /** More steps (as the administrator) that prepare each model after its version 1. */
+  readonly prepare?: (name: string, w: World) => Step[];
 }
 
 interface RouteEntry extends Entry {
@@ -349,6 +351,65 @@ const v1 = (t: Target) => step("createModelVersion", { name: t.name, source: `s3
 const pendingV1 = (t: Target) =>
   step("createModelVersion", { name: t.name, source: `s3://matrix/${t.name}`, pendingArtifacts: true });
 const nothing = () => [];
+
+/** Version 1, with Production protected by a review policy whose reviewer is `t.reviewer`. */
+const protectedV1 = (t: Target) => [
+  v1(t),
+  step("setModelReviewPolicy", {
+    name: t.name,
+    rules: [
+      {
+        stage: "PRODUCTION",
+        requiredApprovals: 1,
+        reviewers: [{ principalId: t.reviewer }],
+        allowSelfApproval: true,
+      },
+    ],
+  }),
+];
+/** A review request (by the administrator) to move version 1 to Production. */
+const requestReview = (t: Target) =>
+  step("requestReview", { name: t.name, version: 1, stage: "PRODUCTION", reason: "the matrix asks" });
+
+/** The persona's principal reviews (a bystander for personas without one). */
+const reviewerIds = (p: Persona, w: World) => ({
+  reviewer: w.principals[PERSONA[p].subject ?? "admin"] ?? w.bystander,
+});
+
+async function openRequestId(w: World, t: Target): Promise<Record<string, string>> {
+  const { body } = await post(
+    w,
+    `query($name: String!) { reviewRequests(filter: { modelName: $name, status: OPEN }) { nodes { id } } }`,
+    { name: t.name },
+    w.credentials.admin,
+  );
+  return { requestId: body.data.reviewRequests.nodes[0].id };
+}
+
+/** Reviewing a request: READ on the model, listed in its policy, and a credential that may write. */
+const REVIEW_REQUEST: Expectation = {
+  ...REFUSED,
+  readScopeToken: D,
+  viewer: H,
+  readGrantee: A,
+  editGrantee: A,
+  manageGrantee: A,
+  auditor: D,
+  admin: A,
+  ssoMember: H,
+};
+/** Changing a protected target without review: an administrator, with a reason. */
+const BYPASS_REVIEW: Expectation = {
+  ...REFUSED,
+  readScopeToken: D,
+  viewer: H,
+  readGrantee: D,
+  editGrantee: D,
+  manageGrantee: D,
+  auditor: D,
+  admin: A,
+  ssoMember: H,
+};
 
 const principalOf = (s: Snapshot, id: string | undefined) => {
   const p = s.principals.find((x) => x.id === id);
@@ -443,6 +504,17 @@ const QUERIES: readonly QueryEntry[] = [
     document: `query($name: String!) { modelVersions(filter: { name: $name }) { nodes { version } } }`,
     variables: (t) => ({ name: t.name }),
     found: (data) => data.modelVersions.nodes.length > 0,
+  },
+  {
+    key: "Query.reviewRequests",
+    field: "Query.reviewRequests",
+    expect: READ_MODEL,
+    fixture: "reviewed",
+    ids: (_p, w) => ({ reviewer: w.bystander }),
+    model: (t) => [...protectedV1(t), requestReview(t)],
+    document: `query($name: String!) { reviewRequests(filter: { modelName: $name }) { totalCount nodes { id status } } }`,
+    variables: (t) => ({ name: t.name }),
+    found: (data) => data.reviewRequests.nodes.length > 0,
   },
   {
     key: "Query.node",
@@ -708,6 +780,65 @@ const MUTATIONS: readonly MutationEntry[] = [
     model: (t) => [v1(t), step("setRegisteredModelAlias", { name: t.name, version: 1, alias: "champion" })],
     input: (t) => ({ name: t.name, alias: "champion" }),
   },
+  // Protected promotions (src/reviews/).
+  {
+    key: "Mutation.transitionModelVersionStage (with a bypassReason)",
+    field: "Mutation.transitionModelVersionStage",
+    expect: BYPASS_REVIEW,
+    ids: (_p, w) => ({ reviewer: w.bystander }),
+    model: (t) => protectedV1(t),
+    input: (t) => ({ name: t.name, version: 1, stage: "PRODUCTION", bypassReason: "the matrix bypasses" }),
+  },
+  {
+    key: "Mutation.setModelReviewPolicy",
+    field: "Mutation.setModelReviewPolicy",
+    expect: MANAGE_MODEL,
+    model: nothing,
+    ids: (_p, w) => ({ reviewer: w.bystander }),
+    input: (t) => ({
+      name: t.name,
+      rules: [{ stage: "PRODUCTION", requiredApprovals: 1, reviewers: [{ principalId: t.reviewer }] }],
+    }),
+  },
+  {
+    key: "Mutation.requestReview",
+    field: "Mutation.requestReview",
+    expect: EDIT_MODEL,
+    ids: (_p, w) => ({ reviewer: w.bystander }),
+    model: (t) => protectedV1(t),
+    input: (t) => ({ name: t.name, version: 1, stage: "PRODUCTION", reason: "the matrix asks" }),
+  },
+  {
+    key: "Mutation.approveReviewRequest",
+    field: "Mutation.approveReviewRequest",
+    expect: REVIEW_REQUEST,
+    ids: reviewerIds,
+    model: (t) => [...protectedV1(t), requestReview(t)],
+    lookup: openRequestId,
+    hide: ["requestId"],
+    input: (t) => ({ id: t.requestId, comment: "fine" }),
+  },
+  {
+    key: "Mutation.rejectReviewRequest",
+    field: "Mutation.rejectReviewRequest",
+    expect: REVIEW_REQUEST,
+    ids: reviewerIds,
+    model: (t) => [...protectedV1(t), requestReview(t)],
+    lookup: openRequestId,
+    hide: ["requestId"],
+    input: (t) => ({ id: t.requestId, comment: "not this one" }),
+  },
+  {
+    key: "Mutation.cancelReviewRequest",
+    field: "Mutation.cancelReviewRequest",
+    // Its requester (here the administrator) or MANAGE on the model.
+    expect: MANAGE_MODEL,
+    ids: (_p, w) => ({ reviewer: w.bystander }),
+    model: (t) => [...protectedV1(t), requestReview(t)],
+    lookup: openRequestId,
+    hide: ["requestId"],
+    input: (t) => ({ id: t.requestId, reason: "withdrawn" }),
+  },
   {
     key: "Mutation.deleteModelVersion",
     field: "Mutation.deleteModelVersion",
@@ -908,6 +1039,28 @@ const SUBSCRIPTIONS: readonly SubscriptionEntry[] = [
     expect: READ_MODEL,
     document: `subscription($after: String) { modelVersionStageChanged(after: $after) { modelId } }`,
     change: (name) => step("transitionModelVersionStage", { name, version: 1, stage: "STAGING" }),
+  },
+  {
+    key: "Subscription.reviewRequestUpdates",
+    field: "Subscription.reviewRequestUpdates",
+    // Every persona's principal is a listed reviewer: it is told of the requests of the models it may read.
+    expect: READ_MODEL,
+    document: `subscription($after: String) { reviewRequestUpdates(role: REVIEWER, after: $after) { modelId } }`,
+    prepare: (name, w) => [
+      step("setModelReviewPolicy", {
+        name,
+        rules: [
+          {
+            stage: "PRODUCTION",
+            requiredApprovals: 1,
+            reviewers: Object.values(w.principals).map((id) => ({ principalId: id })),
+            allowSelfApproval: true,
+          },
+        ],
+      }),
+    ],
+    change: (name) =>
+      step("requestReview", { name, version: 1, stage: "PRODUCTION", reason: "the matrix asks" }),
   },
   {
     key: "Subscription.registeredModelAliasChanged",
@@ -1393,7 +1546,7 @@ async function prepareSubscription(w: World, entry: SubscriptionEntry): Promise<
     PERSONAS.flatMap((p, i) => {
       const { name, seenName } = names[i]!;
       return [
-        [...registered(w, p, name), v1({ name })],
+        [...registered(w, p, name), v1({ name }), ...(entry.prepare?.(name, w) ?? [])],
         // The administrator and the auditor read every model; anyone else needs a grant.
         [
           ...registered(
@@ -1403,6 +1556,7 @@ async function prepareSubscription(w: World, entry: SubscriptionEntry): Promise<
             ["admin", "auditor"].includes(PERSONA[p].subject ?? "") ? null : "READ",
           ),
           v1({ name: seenName }),
+          ...(entry.prepare?.(seenName, w) ?? []),
         ],
       ];
     }),

@@ -2,6 +2,7 @@
 // re-inspection) declare those refusals in their result unions. Sent hostile inputs by callers of
 // every kind, each must answer its payload or a member of its union: an undeclared error would
 // surface as a masked "Unexpected error." instead. And each declared error must actually occur.
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
 import { mutationErrorTypes } from "../support/mutationResult.ts";
@@ -24,6 +25,7 @@ const UNPROVOKABLE = (field: string): string[] =>
       ? ["IntegrityError"]
       : ["ConcurrencyError", "IntegrityError"];
 const MODEL_MUTATIONS = [
+  "setModelReviewPolicy",
   "grantModelPermission",
   "revokeModelPermission",
   "setModelVersionSignature",
@@ -33,6 +35,8 @@ const MODEL_MUTATIONS = [
 describe.each(await providers())("declared mutation errors on %s", (provider) => {
   let server: TestServer;
   const ids = { admin: "", team: "", member: "", viewer: "", disabled: "", enabled: "", token: "" };
+  /** Review requests on model "r" (opened by the administrator; the member reviews). */
+  const requests = { approve: "", unsafe: "", reject: "", cancel: "" };
   const callers: Record<string, Record<string, string>> = { admin: {} };
   /** Comments by the administrator on version 1: one to edit, one to delete, one deleted already. */
   const comments = { edit: "", remove: "", deleted: "" };
@@ -99,11 +103,81 @@ describe.each(await providers())("declared mutation errors on %s", (provider) =>
     await admin(`mutation($id: ID!) { deleteModelVersionComment(input: { id: $id }) { __typename } }`, {
       id: comments.deleted,
     });
+    // Reviews: model "p" takes policies; on model "r" the member reviews, version 2 has an
+    // DANGEROUS pickle (the safety gate refuses the change an approval would apply).
+    await admin(`mutation { createRegisteredModel(input: { name: "p" }) { __typename } }`);
+    await admin(`mutation { createRegisteredModel(input: { name: "r" }) { __typename } }`);
+    await admin(`mutation { createModelVersion(input: { name: "r", source: "s3://b/1" }) { __typename } }`);
+    await admin(
+      `mutation { createModelVersion(input: { name: "r", source: "s3://b/2", pendingArtifacts: true }) { __typename } }`,
+    );
+    const unsafe = await fetch(`${server.url}/artifacts/r/2/model.pkl`, {
+      method: "PUT",
+      body: readFileSync(new URL("../fixtures/inspection/files/os_system_p4.pkl", import.meta.url)),
+    });
+    expect(unsafe.status).toBe(201);
+    await admin(`mutation { finalizeModelVersion(input: { name: "r", version: 2 }) { __typename } }`);
+    await admin(
+      `mutation($m: ID!) { setModelReviewPolicy(input: { name: "r", rules: [
+        { stage: PRODUCTION, requiredApprovals: 1, reviewers: [{ principalId: $m }] },
+        { aliasPattern: "champ*", requiredApprovals: 1, reviewers: [{ principalId: $m }] }] }) { __typename } }`,
+      { m: ids.member },
+    );
+    const open = async (version: number, target: string) => {
+      const data = await admin(
+        `mutation { requestReview(input: { name: "r", version: ${version}, ${target}, reason: "r" }) { __typename ... on ReviewRequestPayload { reviewRequest { id } } } }`,
+      );
+      return data.requestReview.reviewRequest.id as string;
+    };
+    requests.approve = await open(1, "stage: PRODUCTION");
+    requests.unsafe = await open(2, "stage: PRODUCTION");
+    requests.reject = await open(1, `alias: "champion"`);
+    requests.cancel = await open(1, `alias: "champ-2"`);
   });
   afterAll(async () => server?.close());
 
+  const policy = (rule: Record<string, unknown>) => ({
+    stage: "PRODUCTION",
+    requiredApprovals: 1,
+    reviewers: [{ principalId: ids.member }],
+    ...rule,
+  });
+
   /** Each mutation with the inputs to try (ids are looked up when the case runs). */
   const cases: Record<string, () => Record<string, unknown>[]> = {
+    setModelReviewPolicy: () => [
+      { name: "p", rules: [policy({})] },
+      { name: "p", rules: [policy({})], expectedRevision: 1 },
+      { name: "p", rules: [policy({ requiredApprovals: 0 })] },
+      { name: "p", rules: [policy({ reviewers: [{ principalId: "nope" }] })] },
+      { name: "p", rules: [policy({ stage: null, aliasPattern: "prod.*" })] },
+      ...HOSTILE.map((name) => ({ name, rules: [] })),
+    ],
+    requestReview: () => [
+      { name: "r", version: 1, alias: "champ-x", reason: "x" },
+      { name: "r", version: 1, stage: "STAGING", reason: "x" },
+      { name: "r", version: 1, reason: "x" },
+      { name: "r", version: 1, alias: "champ-y", reason: " " },
+      ...HOSTILE.map((name) => ({ name, version: 1, stage: "PRODUCTION", reason: "x" })),
+    ],
+    approveReviewRequest: () => [
+      { id: requests.approve, comment: "fine" },
+      { id: requests.approve, comment: "again" },
+      { id: requests.unsafe },
+      ...HOSTILE.map((id) => ({ id })),
+    ],
+    rejectReviewRequest: () => [
+      { id: requests.reject, comment: "no" },
+      { id: requests.reject, comment: "again" },
+      ...HOSTILE.map((id) => ({ id, comment: "no" })),
+    ],
+    cancelReviewRequest: () => [
+      // A blank reason keeps it open for the callers after the administrator (refused: not theirs).
+      { id: requests.cancel, reason: " " },
+      { id: requests.cancel, reason: "withdrawn" },
+      { id: requests.cancel, reason: "again" },
+      ...HOSTILE.map((id) => ({ id, reason: "r" })),
+    ],
     createUser: () => [{ displayName: "u" }, ...HOSTILE.map((displayName) => ({ displayName }))],
     createServiceAccount: () => [
       { displayName: "s", email: "bad" },

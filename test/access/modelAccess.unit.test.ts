@@ -179,3 +179,77 @@ describe("authorizeCommand", () => {
       expect(requiredPermission({ type, data: {} } as unknown as RegisteredModelCommand)).toBe("EDIT");
   });
 });
+
+describe("the review rules of access", () => {
+  const notFound = new NotFoundError("RegisteredModel", "m");
+  const model = (grants: Grants, requesterId = "someone") => ({
+    name: "m",
+    grants,
+    reviews: new Map([["r1", { requesterId }]]),
+  });
+  const approve: RegisteredModelCommand = {
+    type: "ApproveReviewRequest",
+    data: { requestId: "r1", comment: "", reviewerId: "p1", teamIds: [] },
+  };
+  const cancel: RegisteredModelCommand = {
+    type: "CancelReviewRequest",
+    data: { requestId: "r1", reason: "x" },
+  };
+  const bypass: RegisteredModelCommand = {
+    type: "TransitionModelVersionStage",
+    data: {
+      version: 1,
+      stage: "Production",
+      comment: null,
+      archiveExistingVersions: false,
+      bypassReason: "incident",
+    },
+  };
+  const decide = (c: Caller, command: RegisteredModelCommand, m = model({})) =>
+    authorizeCommand(accessRights(c, open), command, m, notFound);
+
+  it("lets a reader with a credential that may write review; not a VIEWER, an AUDITOR or a read-only token", () => {
+    expect(decide(caller("MEMBER"), approve)).toBeNull();
+    expect(decide(caller("VIEWER"), approve)).toBeInstanceOf(PermissionDeniedError);
+    expect(decide(caller("AUDITOR"), approve)).toBeInstanceOf(PermissionDeniedError);
+    expect(decide(caller("MEMBER", { scopes: ["read"] }), approve)).toBeInstanceOf(PermissionDeniedError);
+  });
+
+  it("lets the requester or a manager cancel, nobody else", () => {
+    expect(decide(caller("MEMBER"), cancel, model({}, "p1"))).toBeNull();
+    expect(decide(caller("MEMBER"), cancel, model({ "PRINCIPAL:p1": "MANAGE" }))).toBeNull();
+    expect(decide(caller("MEMBER"), cancel, model({ "PRINCIPAL:p1": "EDIT" }))).toBeInstanceOf(
+      PermissionDeniedError,
+    );
+    expect(decide(caller("MEMBER", { scopes: ["read"] }), cancel, model({}, "p1"))).toBeInstanceOf(
+      PermissionDeniedError,
+    );
+  });
+
+  it("lets only an administrator bypass a review policy", () => {
+    expect(decide(caller("ADMIN"), bypass)).toBeNull();
+    expect(decide(caller("MEMBER"), bypass, model({ "PRINCIPAL:p1": "MANAGE" }))).toMatchObject({
+      code: "PERMISSION_DENIED",
+      operation: "TransitionModelVersionStage with a bypassReason",
+    });
+    expect(decide(caller("ADMIN", { scopes: ["read", "write"] }), bypass)).toBeInstanceOf(
+      PermissionDeniedError,
+    );
+  });
+
+  it("needs MANAGE to set the review policy and EDIT to request a review", () => {
+    expect(requiredPermission({ type: "SetModelReviewPolicy", data: { rules: [] } })).toBe("MANAGE");
+    expect(
+      requiredPermission({
+        type: "OpenReviewRequest",
+        data: {
+          requestId: "r",
+          version: 1,
+          target: { kind: "ALIAS", alias: "a" },
+          reason: "x",
+          requesterId: "p1",
+        },
+      }),
+    ).toBe("EDIT");
+  });
+});

@@ -213,11 +213,30 @@ describe("what the rules declare and need", () => {
   });
 
   it("loads the version commented on, or the one comment a command names", () => {
-    expect(stateNeeds(add({ version: 4 }))).toEqual({ versions: [4], versionsInStage: null, comment: ID });
+    expect(stateNeeds(add({ version: 4 }))).toEqual({
+      versions: [4],
+      versionsInStage: null,
+      openReviews: false,
+      comment: ID,
+    });
     // An id no database can hold is refused by decide; it is never looked up.
-    expect(stateNeeds(edit("x", "a\u0000"))).toEqual({ versions: [], versionsInStage: null });
-    expect(stateNeeds(edit("x"))).toEqual({ versions: [], versionsInStage: null, comment: ID });
-    expect(stateNeeds(remove())).toEqual({ versions: [], versionsInStage: null, comment: ID });
+    expect(stateNeeds(edit("x", "a\u0000"))).toEqual({
+      versions: [],
+      versionsInStage: null,
+      openReviews: false,
+    });
+    expect(stateNeeds(edit("x"))).toEqual({
+      versions: [],
+      versionsInStage: null,
+      openReviews: false,
+      comment: ID,
+    });
+    expect(stateNeeds(remove())).toEqual({
+      versions: [],
+      versionsInStage: null,
+      openReviews: false,
+      comment: ID,
+    });
   });
 
   it("folds comments into the decision state: author, body, tombstone", () => {

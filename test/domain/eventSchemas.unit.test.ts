@@ -99,6 +99,53 @@ const current: RegisteredModelEvent[] = [
   },
   { type: "ModelVersionCommentEdited", data: { commentId: "c-1", version: 1, body: "LGTM" } },
   { type: "ModelVersionCommentDeleted", data: { commentId: "c-1", version: 1 } },
+  {
+    type: "ModelReviewPolicySet",
+    data: {
+      rules: [
+        {
+          stage: "Production",
+          requiredApprovals: 2,
+          reviewers: [{ kind: "TEAM", id: "t" }],
+          allowSelfApproval: false,
+        },
+      ],
+      previousRules: [
+        {
+          aliasPattern: "prod-*",
+          requiredApprovals: 1,
+          reviewers: [{ kind: "PRINCIPAL", id: "p" }],
+          allowSelfApproval: true,
+        },
+      ],
+    },
+  },
+  {
+    type: "ReviewRequestOpened",
+    data: {
+      requestId: "r1",
+      version: 1,
+      target: { kind: "ALIAS", alias: "champion" },
+      reason: "why",
+      requesterId: "p",
+      requiredApprovals: 1,
+      reviewers: [{ kind: "PRINCIPAL", id: "q" }],
+      allowSelfApproval: false,
+    },
+  },
+  { type: "ReviewRequestApproved", data: { requestId: "r1", reviewerId: "q", comment: "ok" } },
+  { type: "ReviewRequestRejected", data: { requestId: "r1", reviewerId: "q", comment: "no" } },
+  { type: "ReviewRequestCancelled", data: { requestId: "r1", reason: "gone" } },
+  { type: "ReviewRequestApplied", data: { requestId: "r1" } },
+  { type: "ReviewRequestStaled", data: { requestId: "r1", reason: "version 1 was deleted" } },
+  {
+    type: "ReviewPolicyBypassed",
+    data: {
+      version: 1,
+      target: { kind: "STAGE", stage: "Production", archiveExistingVersions: true },
+      reason: "incident",
+    },
+  },
 ];
 
 function corrupt(type: string, data: unknown, schemaVersion = 1): CorruptEventError {

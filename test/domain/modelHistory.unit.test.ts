@@ -146,8 +146,8 @@ describe("model history snapshots", () => {
       }
     }
     expect({ version: MODEL_HISTORY_FOLD_VERSION, fingerprint: digest.digest("hex") }).toEqual({
-      version: 2,
-      fingerprint: "84fec512603a3381105cd721b9d163acd86d3c53c78bf9689bbf5ec2c07daabe",
+      version: 3,
+      fingerprint: "9108fc48297678dfbc054eed08673f743398720ae84416358edf825b1d15f7e8",
     });
   });
 });

@@ -25,6 +25,11 @@ const NOT_REPEATABLE: ReadonlySet<RegisteredModelCommandType> = new Set([
   "InspectModelVersionArtifacts",
   "DeleteRegisteredModel",
   "RestoreRegisteredModel",
+  // A review request is opened once (its id is new), approved once per reviewer, closed once.
+  "OpenReviewRequest",
+  "ApproveReviewRequest",
+  "RejectReviewRequest",
+  "CancelReviewRequest",
 ]);
 
 describe("a repeated command", () => {

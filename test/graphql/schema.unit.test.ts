@@ -62,6 +62,12 @@ const MODEL_MUTATIONS: Record<string, [RegisteredModelCommandType, ErrorClass[]]
   addModelVersionComment: ["AddModelVersionComment", []],
   editModelVersionComment: ["EditModelVersionComment", []],
   deleteModelVersionComment: ["DeleteModelVersionComment", []],
+  // Reviews (src/reviews/): the policy's reviewers are looked up; a request is found by its id.
+  setModelReviewPolicy: ["SetModelReviewPolicy", [ValidationError]],
+  requestReview: ["OpenReviewRequest", [ValidationError]],
+  approveReviewRequest: ["ApproveReviewRequest", [NotFoundError, ValidationError]],
+  rejectReviewRequest: ["RejectReviewRequest", [NotFoundError, ValidationError]],
+  cancelReviewRequest: ["CancelReviewRequest", [NotFoundError, ValidationError]],
 };
 
 /** Every access mutation can be refused by role or scope, input rules, and a lost race. */

@@ -60,6 +60,10 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
       expect(inline.modelVersionMetrics!.map((m) => m.key)).toEqual(expect.arrayContaining(["auc", "f1"]));
       expect(inline.modelVersionArtifacts!.length).toBeGreaterThan(0);
       expect(inline.registeredModels!.some((m) => m.deleted === true)).toBe(true);
+      // Review requests (src/reviews/) in several outcomes, and policies on the model rows.
+      const statuses = new Set(inline.reviewRequests!.map((r) => r.status));
+      expect(statuses.size, JSON.stringify([...statuses])).toBeGreaterThanOrEqual(1);
+      expect(inline.registeredModels!.some((m) => m.reviewPolicy !== null)).toBe(true);
       const eventCount = await t.db.reader.event.count();
       const streamCount = (await t.db.reader.event.groupBy({ by: ["streamId"] })).length;
       const position = await lastPosition(t.db.reader);
@@ -67,6 +71,9 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
       // Damage every projection table, so a rebuild that did nothing would be caught.
       await t.db.write(async (tx) => {
         await tx.execute("DELETE FROM model_aliases");
+        await tx.execute("UPDATE review_requests SET status = ?, approvals = ?", ["OPEN", "[]"]);
+        await tx.execute("DELETE FROM review_requests WHERE version = ?", [1]);
+        await tx.execute("UPDATE registered_models SET review_policy = ?", [null]);
         await tx.execute("DELETE FROM model_version_artifacts WHERE path = ?", ["model.bin"]);
         await tx.execute("DELETE FROM model_version_tags WHERE key = ?", ["framework"]);
         await tx.execute("DELETE FROM model_version_metrics WHERE key = ?", ["auc"]);

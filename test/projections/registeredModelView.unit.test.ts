@@ -30,6 +30,7 @@ describe("evolveRegisteredModelView", () => {
       tags: { team: "risk" },
       aliases: {},
       grants: {},
+      reviewPolicy: [],
     });
   });
 

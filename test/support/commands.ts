@@ -70,5 +70,10 @@ const EVERY_TYPE: Record<RegisteredModelCommandType, true> = {
   AddModelVersionComment: true,
   EditModelVersionComment: true,
   DeleteModelVersionComment: true,
+  SetModelReviewPolicy: true,
+  OpenReviewRequest: true,
+  ApproveReviewRequest: true,
+  RejectReviewRequest: true,
+  CancelReviewRequest: true,
 };
 export const COMMAND_TYPES = Object.keys(EVERY_TYPE) as RegisteredModelCommandType[];

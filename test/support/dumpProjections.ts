@@ -26,6 +26,7 @@ export async function dumpProjections(db: Db) {
     modelVersionArtifacts,
     modelPermissions,
     modelVersionComments,
+    reviewRequests,
   ] = await Promise.all([
     db.registeredModel.findMany({ orderBy: { id: "asc" } }),
     db.registeredModelTag.findMany({ orderBy: [{ modelId: "asc" }, { key: "asc" }] }),
@@ -38,6 +39,7 @@ export async function dumpProjections(db: Db) {
       orderBy: [{ modelId: "asc" }, { granteeKind: "asc" }, { granteeId: "asc" }],
     }),
     db.modelVersionComment.findMany({ orderBy: [{ modelId: "asc" }, { id: "asc" }] }),
+    db.reviewRequest.findMany({ orderBy: { id: "asc" } }),
   ]);
   return normalise({
     registeredModels,
@@ -49,5 +51,6 @@ export async function dumpProjections(db: Db) {
     modelVersionArtifacts,
     modelPermissions,
     modelVersionComments,
+    reviewRequests,
   }) as Record<string, Record<string, unknown>[]>;
 }

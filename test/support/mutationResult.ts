@@ -13,6 +13,8 @@ const ERROR_FIELDS: Readonly<Record<string, string>> = {
   UnsafeArtifactError: "version action total artifacts { path verdict }",
   ArtifactDigestMismatchError: "expected actual",
   IntegrityError: "revision reason",
+  ApprovalRequiredError: "requiredApprovals target { kind stage alias }",
+  ReviewerNotEligibleError: "requestId ineligibility",
 };
 
 /** The errors a mutation's union holds, by type name. */

@@ -19,6 +19,7 @@ export function randomStreamCommand(rng: Random, lastVersion: number): Registere
     return randomArtifactCommand(rng, rng.chance(0.7) ? Math.max(1, lastVersion) : version);
   if (rng.chance(0.04)) return randomInspectionCommand(rng, version);
   if (rng.chance(0.05)) return randomCommentCommand(rng, version);
+  if (rng.chance(0.08)) return randomReviewCommand(rng, version);
   const roll = rng.int(0, 99);
   if (roll < 22)
     return {
@@ -93,6 +94,107 @@ function randomCommentCommand(rng: Random, version: number): RegisteredModelComm
   if (roll < 8)
     return { type: "EditModelVersionComment", data: { commentId, body: rng.pick(COMMENT_BODIES) } };
   return { type: "DeleteModelVersionComment", data: { commentId } };
+}
+
+const REVIEWERS = ["alice", "bob", "carol"];
+const PROTECTABLE_ALIASES = ["champion", "challenger"];
+/** Ids of the review requests this module opened lately (the server makes them unique). */
+const openedIds: string[] = [];
+let nextRequest = 0;
+
+/** Review policies, requests, approvals (some ineligible), rejections, cancellations and bypasses. */
+export function randomReviewCommand(rng: Random, version: number): RegisteredModelCommand {
+  const roll = rng.int(0, 99);
+  const requestId = () => (openedIds.length > 0 && rng.chance(0.9) ? rng.pick(openedIds) : "req-unknown");
+  const reviewer = () => ({ reviewerId: rng.pick(REVIEWERS), teamIds: rng.chance(0.3) ? ["risk"] : [] });
+  if (roll < 12)
+    return {
+      type: "SetModelReviewPolicy",
+      data: {
+        rules: rng.chance(0.1)
+          ? []
+          : [
+              {
+                stage: "Production",
+                requiredApprovals: rng.chance(0.95) ? rng.int(1, 2) : 0,
+                reviewers: [
+                  { kind: "PRINCIPAL", id: "bob" },
+                  { kind: "TEAM", id: "risk" },
+                ],
+                allowSelfApproval: rng.chance(0.3),
+              },
+              ...(rng.chance(0.6)
+                ? [
+                    {
+                      aliasPattern: rng.chance(0.95) ? "champ*" : "bad.*",
+                      requiredApprovals: 1,
+                      reviewers: [{ kind: "PRINCIPAL" as const, id: "carol" }],
+                      allowSelfApproval: false,
+                    },
+                  ]
+                : []),
+            ],
+      },
+    };
+  if (roll < 40) {
+    const id = `req-${++nextRequest}`;
+    openedIds.push(id);
+    if (openedIds.length > 8) openedIds.shift();
+    return {
+      type: "OpenReviewRequest",
+      data: {
+        requestId: id,
+        version,
+        target: rng.chance(0.7)
+          ? {
+              kind: "STAGE",
+              stage: rng.pick(["Production", "Staging"] as const),
+              archiveExistingVersions: rng.chance(0.3),
+            }
+          : { kind: "ALIAS", alias: rng.pick(PROTECTABLE_ALIASES) },
+        reason: rng.chance(0.95) ? "better recall" : " ",
+        requesterId: rng.pick(REVIEWERS),
+      },
+    };
+  }
+  if (roll < 75)
+    return {
+      type: "ApproveReviewRequest",
+      data: { requestId: requestId(), comment: rng.chance(0.5) ? "ok" : "", ...reviewer() },
+    };
+  if (roll < 82)
+    return {
+      type: "RejectReviewRequest",
+      data: { requestId: requestId(), comment: rng.chance(0.9) ? "not yet" : "", ...reviewer() },
+    };
+  if (roll < 88)
+    return { type: "CancelReviewRequest", data: { requestId: requestId(), reason: "changed my mind" } };
+  if (roll < 94)
+    return {
+      type: "TransitionModelVersionStage",
+      data: {
+        version,
+        stage: "Production",
+        comment: null,
+        archiveExistingVersions: rng.chance(0.5),
+        bypassReason: rng.chance(0.9) ? "incident" : " ",
+        overrideReason: randomOverrideReason(rng),
+      },
+    };
+  if (roll < 97)
+    return {
+      type: "SetRegisteredModelAlias",
+      data: {
+        alias: rng.pick(PROTECTABLE_ALIASES),
+        version,
+        bypassReason: "incident",
+        overrideReason: randomOverrideReason(rng),
+      },
+    };
+  return {
+    type: "DeleteRegisteredModelAlias",
+    data: { alias: rng.pick(PROTECTABLE_ALIASES), bypassReason: rng.chance(0.5) ? "incident" : null },
+  };
 }
 
 /** Registration of a version's files: add (some clashing or invalid), finalize, or give up. */

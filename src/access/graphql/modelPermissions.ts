@@ -20,8 +20,9 @@ import { deniedQuery } from "./caller.ts";
 
 const PERMISSION_DESCRIPTIONS: Record<ModelPermission, string> = {
   READ: "See the model, its versions, artifacts and full history, and subscribe to its changes.",
-  EDIT: "READ, and change versions, tags, metrics, descriptions, artifacts, stages and aliases.",
-  MANAGE: "EDIT, and grant or revoke permissions, rename, delete and restore, and override the safety gate.",
+  EDIT: "READ, and change versions, tags, metrics, descriptions, artifacts, stages and aliases (protected ones by review request).",
+  MANAGE:
+    "EDIT, and grant or revoke permissions, rename, delete and restore, override the safety gate, and set the review policy.",
 };
 
 export const ModelPermissionEnum = builder.enumType("ModelPermission", {
@@ -31,7 +32,7 @@ export const ModelPermissionEnum = builder.enumType("ModelPermission", {
   ) as Record<ModelPermission, { value: ModelPermission; description: string }>,
 });
 
-const GranteeKindEnum = builder.enumType("GranteeKind", {
+export const GranteeKindEnum = builder.enumType("GranteeKind", {
   description: "Who a grant is for.",
   values: {
     PRINCIPAL: { value: "PRINCIPAL", description: "One user or service account." },

@@ -4,6 +4,7 @@ import type { ModelVersionCommentCommand } from "../../comments/domain/commands.
 import type { ArtifactRole } from "../artifacts.ts";
 import type { InspectionOutcome, Signature } from "../inspection.ts";
 import type { Grantee, ModelPermission } from "../modelPermissions.ts";
+import type { ReviewCommand } from "../../reviews/domain/commands.ts";
 import type { Params, Stage } from "./events.ts";
 
 export interface KeyValue {
@@ -44,9 +45,20 @@ export type SetRegisteredModelAlias = Command<
     alias: string;
     version: number;
     /** Needed when the version has blocking artifacts (see gating). */ overrideReason?: string | null;
-  }
+  } & ProtectedChange
 >;
-export type DeleteRegisteredModelAlias = Command<"DeleteRegisteredModelAlias", { alias: string }>;
+export type DeleteRegisteredModelAlias = Command<
+  "DeleteRegisteredModelAlias",
+  { alias: string } & ProtectedChange
+>;
+
+/** How a change to a target protected by the model's review policy is allowed (../../reviews/). */
+export interface ProtectedChange {
+  /** Set by the application only, when an approved review request applies the change: its id. */
+  readonly viaReview?: string | null;
+  /** An admin's written reason to change a protected target without review (recorded). */
+  readonly bypassReason?: string | null;
+}
 
 /** Gives a principal or team a permission on the model, replacing the one it held. */
 export type GrantModelPermission = Command<
@@ -84,7 +96,7 @@ export type TransitionModelVersionStage = Command<
     archiveExistingVersions: boolean;
     /** Needed to move a version with blocking artifacts to Production (see gating). */
     overrideReason?: string | null;
-  }
+  } & ProtectedChange
 >;
 export type DeleteModelVersion = Command<"DeleteModelVersion", { version: number }>;
 export type RestoreModelVersion = Command<"RestoreModelVersion", { version: number }>;
@@ -148,6 +160,7 @@ export type RegisteredModelCommand =
   | FailModelVersionRegistration
   | InspectModelVersionArtifacts
   | SetModelVersionSignature
-  | ModelVersionCommentCommand;
+  | ModelVersionCommentCommand
+  | ReviewCommand;
 
 export type RegisteredModelCommandType = RegisteredModelCommand["type"];

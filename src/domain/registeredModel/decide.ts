@@ -6,6 +6,13 @@ import {
   deleteModelVersionComment,
   editModelVersionComment,
 } from "../../comments/domain/rules.ts";
+import { approveReviewRequest } from "../../reviews/domain/rules/approveReviewRequest.ts";
+import { cancelReviewRequest } from "../../reviews/domain/rules/cancelReviewRequest.ts";
+import { openReviewRequest } from "../../reviews/domain/rules/openReviewRequest.ts";
+import { rejectReviewRequest } from "../../reviews/domain/rules/rejectReviewRequest.ts";
+import { setModelReviewPolicy } from "../../reviews/domain/rules/setModelReviewPolicy.ts";
+import { staleRequests } from "../../reviews/domain/staleness.ts";
+import type { OpenReview } from "../../reviews/domain/state.ts";
 import type { ErrorClass } from "../errors.ts";
 import { checkTextDeep, unstorableText } from "../validation.ts";
 import type { RegisteredModelCommand, RegisteredModelCommandType } from "./commands.ts";
@@ -79,6 +86,11 @@ const RULES: Rules = {
   AddModelVersionComment: addModelVersionComment,
   EditModelVersionComment: editModelVersionComment,
   DeleteModelVersionComment: deleteModelVersionComment,
+  SetModelReviewPolicy: setModelReviewPolicy,
+  OpenReviewRequest: openReviewRequest,
+  ApproveReviewRequest: approveReviewRequest,
+  RejectReviewRequest: rejectReviewRequest,
+  CancelReviewRequest: cancelReviewRequest,
 };
 
 // The table is typed per command type; TypeScript cannot follow `command.type` into it, so the
@@ -91,7 +103,10 @@ export function decide(command: RegisteredModelCommand, state: RegisteredModelSt
   // Text a database cannot store is refused before any rule looks at it, the same on every provider.
   const unstorable = checkTextDeep("", rule.clientInput?.(command) ?? command.data);
   if (unstorable) return unstorable;
-  return rule.decide(command, state);
+  const decision = rule.decide(command, state);
+  if (!Array.isArray(decision) || decision.length === 0) return decision;
+  // Review requests the decision overtakes close with it (src/reviews/domain/staleness.ts).
+  return [...decision, ...staleRequests(state, decision)];
 }
 
 /**
@@ -109,46 +124,84 @@ export interface StateNeeds {
   readonly versions: readonly number[];
   /** Load every live version currently in this stage (for `archiveExistingVersions`). */
   readonly versionsInStage: Stage | null;
+  /** Load the model's open review requests (the command acts on one, or may overtake them). */
+  readonly openReviews: boolean;
   /** The comment a command edits or deletes (its version is loaded with it). */
   readonly comment?: string;
 }
 
+const withReviews = (needs: Omit<StateNeeds, "openReviews">): StateNeeds => ({ ...needs, openReviews: true });
+
 export function stateNeeds(command: RegisteredModelCommand): StateNeeds {
   switch (command.type) {
     case "TransitionModelVersionStage":
-      return {
+      return withReviews({
         versions: [command.data.version],
         // A stage that is none of STAGES is refused by the rule; it must not reach a query first.
         versionsInStage:
           command.data.archiveExistingVersions && STAGES.includes(command.data.stage)
             ? command.data.stage
             : null,
-      };
+      });
+    case "DeleteModelVersion":
+    case "SetRegisteredModelAlias":
+    case "OpenReviewRequest":
+      return withReviews({ versions: [command.data.version], versionsInStage: null });
+    case "DeleteRegisteredModel":
+    case "DeleteRegisteredModelAlias":
+    case "ApproveReviewRequest":
+    case "RejectReviewRequest":
+    case "CancelReviewRequest":
+      return withReviews({ versions: [], versionsInStage: null });
     case "UpdateModelVersion":
     case "LogModelVersionMetrics":
     case "SetModelVersionTag":
     case "DeleteModelVersionTag":
-    case "DeleteModelVersion":
     case "RestoreModelVersion":
-    case "SetRegisteredModelAlias":
     case "AddModelVersionArtifact":
     case "FinalizeModelVersion":
     case "FailModelVersionRegistration":
     case "InspectModelVersionArtifacts":
     case "SetModelVersionSignature":
-      return { versions: [command.data.version], versionsInStage: null };
+      return { versions: [command.data.version], versionsInStage: null, openReviews: false };
     // The comment's own id too: an add run again finds its comment there. An id no database can
     // hold is refused before any rule looks at it, so it must not reach a query first.
     case "AddModelVersionComment":
       return unstorableText(command.data.commentId) === null
-        ? { versions: [command.data.version], versionsInStage: null, comment: command.data.commentId }
-        : { versions: [], versionsInStage: null };
+        ? {
+            versions: [command.data.version],
+            versionsInStage: null,
+            openReviews: false,
+            comment: command.data.commentId,
+          }
+        : { versions: [], versionsInStage: null, openReviews: false };
     case "EditModelVersionComment":
     case "DeleteModelVersionComment":
       return unstorableText(command.data.commentId) === null
-        ? { versions: [], versionsInStage: null, comment: command.data.commentId }
-        : { versions: [], versionsInStage: null };
+        ? { versions: [], versionsInStage: null, openReviews: false, comment: command.data.commentId }
+        : { versions: [], versionsInStage: null, openReviews: false };
     default:
-      return { versions: [], versionsInStage: null };
+      return { versions: [], versionsInStage: null, openReviews: false };
   }
+}
+
+/**
+ * What a command on an existing review request needs once its open requests are loaded: the
+ * version the request is about (and, for an approval that may apply it, the target stage's
+ * versions to archive). Null when nothing more is needed.
+ */
+export function reviewNeeds(
+  command: RegisteredModelCommand,
+  openReviews: Readonly<Record<string, OpenReview>>,
+): Omit<StateNeeds, "openReviews"> | null {
+  if (command.type !== "ApproveReviewRequest") return null;
+  const review = Object.hasOwn(openReviews, command.data.requestId)
+    ? openReviews[command.data.requestId]
+    : undefined;
+  if (!review) return null;
+  return {
+    versions: [review.version],
+    versionsInStage:
+      review.target.kind === "STAGE" && review.target.archiveExistingVersions ? review.target.stage : null,
+  };
 }

@@ -8,8 +8,12 @@ import type { ArtifactRole } from "../artifacts.ts";
 import type { Finding, Producer, Signature, SignatureSource, Verdict } from "../inspection.ts";
 import type { Grantee, ModelPermission } from "../modelPermissions.ts";
 
-export const STAGES = ["None", "Staging", "Production", "Archived"] as const;
-export type Stage = (typeof STAGES)[number];
+import type { Stage } from "../stages.ts";
+import type { ReviewEvent } from "../../reviews/domain/events.ts";
+import { REVIEW_EVENT_SCHEMA_VERSIONS } from "../../reviews/domain/events.ts";
+
+export { STAGES } from "../stages.ts";
+export type { Stage } from "../stages.ts";
 
 export const VERSION_STATUSES = ["PENDING_REGISTRATION", "READY", "FAILED_REGISTRATION"] as const;
 export type VersionStatus = (typeof VERSION_STATUSES)[number];
@@ -191,7 +195,8 @@ export type RegisteredModelEvent =
   | ModelVersionArtifactInspected
   | ModelVersionSignatureSet
   | ModelVersionSafetyOverridden
-  | ModelVersionCommentEvent;
+  | ModelVersionCommentEvent
+  | ReviewEvent;
 
 export type RegisteredModelEventType = RegisteredModelEvent["type"];
 
@@ -225,6 +230,7 @@ export const EVENT_SCHEMA_VERSIONS: Record<RegisteredModelEventType, number> = {
   ModelVersionCommentAdded: 1,
   ModelVersionCommentEdited: 1,
   ModelVersionCommentDeleted: 1,
+  ...REVIEW_EVENT_SCHEMA_VERSIONS,
 };
 
 export const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS) as RegisteredModelEventType[];

@@ -9,6 +9,8 @@ import type { Comments } from "../../comments/domain/state.ts";
 import type { Verdict, VersionSignature } from "../inspection.ts";
 import { creatorGrants, granteeKey } from "../modelPermissions.ts";
 import type { Grants } from "../modelPermissions.ts";
+import { evolveReviews, initialReviewState } from "../../reviews/domain/state.ts";
+import type { ReviewState } from "../../reviews/domain/state.ts";
 import type { Metrics, RegisteredModelEvent, Stage, Tags, VersionStatus } from "./events.ts";
 
 /** What the rules need to know about one artifact: where it is, its bytes, and its latest verdict. */
@@ -34,7 +36,7 @@ export interface VersionState {
   readonly signature: VersionSignature | null;
 }
 
-export interface RegisteredModelState {
+export interface RegisteredModelState extends ReviewState {
   readonly status: "absent" | "live" | "deleted";
   readonly modelId: string | null;
   readonly name: string;
@@ -62,6 +64,7 @@ export const initialState: RegisteredModelState = {
   versions: {},
   grants: {},
   comments: {},
+  ...initialReviewState,
 };
 
 function withoutKey<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
@@ -196,6 +199,15 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
     case "ModelVersionCommentEdited":
     case "ModelVersionCommentDeleted":
       return { ...state, comments: evolveComments(state.comments, event) };
+    case "ModelReviewPolicySet":
+    case "ReviewRequestOpened":
+    case "ReviewRequestApproved":
+    case "ReviewRequestRejected":
+    case "ReviewRequestCancelled":
+    case "ReviewRequestApplied":
+    case "ReviewRequestStaled":
+    case "ReviewPolicyBypassed":
+      return { ...state, ...evolveReviews(state, event) };
   }
 }
 

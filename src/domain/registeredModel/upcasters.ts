@@ -55,6 +55,14 @@ export const UPCASTERS: { readonly [T in RegisteredModelEventType]: readonly Upc
   ModelVersionCommentAdded: [],
   ModelVersionCommentEdited: [],
   ModelVersionCommentDeleted: [],
+  ModelReviewPolicySet: [],
+  ReviewRequestOpened: [],
+  ReviewRequestApproved: [],
+  ReviewRequestRejected: [],
+  ReviewRequestCancelled: [],
+  ReviewRequestApplied: [],
+  ReviewRequestStaled: [],
+  ReviewPolicyBypassed: [],
 };
 
 export type UpcastResult =

@@ -492,6 +492,11 @@ builder.mutationFields((t) => ({
               description:
                 "Why the version may go to Production although some of its artifacts are DANGEROUS, UNSCANNABLE or never inspected (non-blank, up to 5,000 characters). Without it such a transition fails with UnsafeArtifactError; with it, a ModelVersionSafetyOverridden event records the reason. Ignored when nothing blocks.",
             }),
+            bypassReason: f.string({
+              required: false,
+              description:
+                "Admins only: why this change to a stage or alias protected by the model's review policy is made without review (non-blank, up to 5,000 characters; recorded as ReviewPolicyBypassed). Without it such a change fails with ApprovalRequiredError. Ignored when the target is not protected.",
+            }),
           }),
         }),
       }),
@@ -508,6 +513,7 @@ builder.mutationFields((t) => ({
             comment: input.comment ?? null,
             archiveExistingVersions: input.archiveExistingVersions ?? false,
             overrideReason: input.overrideReason ?? null,
+            bypassReason: input.bypassReason ?? null,
           },
         },
         input.expectedRevision,
@@ -536,6 +542,11 @@ builder.mutationFields((t) => ({
               description:
                 "Why the alias may point at a version with DANGEROUS, UNSCANNABLE or never-inspected artifacts (non-blank, up to 5,000 characters). Without it that fails with UnsafeArtifactError; with it, a ModelVersionSafetyOverridden event records the reason. Ignored when nothing blocks.",
             }),
+            bypassReason: f.string({
+              required: false,
+              description:
+                "Admins only: why this change to a stage or alias protected by the model's review policy is made without review (non-blank, up to 5,000 characters; recorded as ReviewPolicyBypassed). Without it such a change fails with ApprovalRequiredError. Ignored when the target is not protected.",
+            }),
           }),
         }),
       }),
@@ -546,7 +557,12 @@ builder.mutationFields((t) => ({
         { kind: "live", name: input.name },
         {
           type: "SetRegisteredModelAlias",
-          data: { alias: input.alias, version: input.version, overrideReason: input.overrideReason ?? null },
+          data: {
+            alias: input.alias,
+            version: input.version,
+            overrideReason: input.overrideReason ?? null,
+            bypassReason: input.bypassReason ?? null,
+          },
         },
         input.expectedRevision,
         input.version,

@@ -506,6 +506,11 @@ builder.mutationFields((t) => ({
           fields: (f) => ({
             name: f.string({ description: "Model name." }),
             alias: f.string({ description: "Alias to remove." }),
+            bypassReason: f.string({
+              required: false,
+              description:
+                "Admins only: why this change to a stage or alias protected by the model's review policy is made without review (non-blank, up to 5,000 characters; recorded as ReviewPolicyBypassed). Without it such a change fails with ApprovalRequiredError. Ignored when the target is not protected.",
+            }),
             expectedRevision: f.int(expectedRevisionField),
           }),
         }),
@@ -515,7 +520,10 @@ builder.mutationFields((t) => ({
       runCommand(
         ctx,
         { kind: "live", name: input.name },
-        { type: "DeleteRegisteredModelAlias", data: { alias: input.alias } },
+        {
+          type: "DeleteRegisteredModelAlias",
+          data: { alias: input.alias, bypassReason: input.bypassReason ?? null },
+        },
         input.expectedRevision,
       ),
   }),

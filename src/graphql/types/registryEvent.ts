@@ -108,6 +108,16 @@ const EVENT_TYPE_DESCRIPTIONS: Partial<Record<RegisteredModelEventType, string>>
   ModelVersionCommentAdded: "A comment was added to a version.",
   ModelVersionCommentEdited: "A comment's body was replaced (the earlier body stays in the log).",
   ModelVersionCommentDeleted: "A comment was deleted (it stays listed as deleted, without a body).",
+  ModelReviewPolicySet:
+    "A model's review policy (protected stages and aliases, approvals, reviewers) was replaced.",
+  ReviewRequestOpened: "A review request to change a protected stage or alias was opened.",
+  ReviewRequestApproved: "A reviewer approved a review request.",
+  ReviewRequestRejected: "A reviewer rejected a review request, closing it.",
+  ReviewRequestCancelled: "A review request was cancelled.",
+  ReviewRequestApplied:
+    "A review request reached its approvals; the change follows, with the request's id as causation id.",
+  ReviewRequestStaled: "A review request was closed because its version or target changed by another route.",
+  ReviewPolicyBypassed: "An admin changed a protected stage or alias without review, with a written reason.",
 };
 
 export const RegistryEventTypeEnum = builder.enumType("RegistryEventType", {

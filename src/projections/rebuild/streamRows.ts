@@ -6,7 +6,8 @@ import { COMMENT_COLUMNS, commentRow } from "../../comments/projection/commentRo
 import type { SqlValue } from "../../db/sql.ts";
 import { granteeOfKey } from "../../domain/modelPermissions.ts";
 import { modelVersionId } from "../modelVersions/evolve.ts";
-import { artifactInspectionValues } from "../streamViews.ts";
+import { REVIEW_REQUEST_COLUMNS, reviewRowValues } from "../../reviews/projection/reviewRows.ts";
+import { artifactInspectionValues, reviewPolicyValue } from "../streamViews.ts";
 import type { StreamViews } from "../streamViews.ts";
 
 export interface TableRows {
@@ -27,6 +28,7 @@ export const STREAM_TABLE_COLUMNS = {
     "updated_at",
     "revision",
     "last_version",
+    "review_policy",
   ],
   model_versions: [
     "id",
@@ -70,6 +72,7 @@ export const STREAM_TABLE_COLUMNS = {
   model_aliases: ["model_id", "alias", "version_id", "version"],
   model_permissions: ["model_id", "grantee_kind", "grantee_id", "permission"],
   model_version_comments: COMMENT_COLUMNS,
+  review_requests: REVIEW_REQUEST_COLUMNS,
 } as const;
 
 export type StreamTable = keyof typeof STREAM_TABLE_COLUMNS;
@@ -85,6 +88,7 @@ export const emptyStreamRows = (): StreamRows => ({
   model_aliases: [],
   model_permissions: [],
   model_version_comments: [],
+  review_requests: [],
 });
 
 const json = (value: unknown): string | null =>
@@ -107,6 +111,7 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
     model.updatedAt,
     model.revision,
     model.lastVersion,
+    reviewPolicyValue(model),
   ]);
   for (const view of views.versions.values()) {
     if (view === null) continue;
@@ -164,6 +169,11 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
   for (const comment of views.comments.values()) {
     if (comment === null) continue;
     into.model_version_comments.push(commentRow(comment));
+    count += 1;
+  }
+  for (const review of views.reviews.values()) {
+    if (review === null) continue;
+    into.review_requests.push(reviewRowValues(review));
     count += 1;
   }
   return (

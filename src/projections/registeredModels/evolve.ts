@@ -2,6 +2,7 @@
 import { creatorGrants, granteeKey } from "../../domain/modelPermissions.ts";
 import type { Grants } from "../../domain/modelPermissions.ts";
 import type { Tags } from "../../domain/registeredModel/events.ts";
+import type { ReviewRule } from "../../reviews/domain/events.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 
 export interface RegisteredModelView {
@@ -20,6 +21,8 @@ export interface RegisteredModelView {
   readonly aliases: Readonly<Record<string, number>>;
   /** Per-model permissions by grantee key (`PRINCIPAL:<id>`, `TEAM:<id>`). */
   readonly grants: Grants;
+  /** The review policy's rules (src/reviews/); empty: nothing is protected. */
+  readonly reviewPolicy: readonly ReviewRule[];
 }
 
 function without<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
@@ -53,6 +56,8 @@ function fields(view: RegisteredModelView, event: RecordedEvent): Partial<Regist
       return { lastVersion: Math.max(view.lastVersion, event.data.version) };
     case "ModelVersionDeleted":
       return { aliases: event.data.removedAliases.reduce(without, view.aliases) };
+    case "ModelReviewPolicySet":
+      return { reviewPolicy: event.data.rules };
     default:
       return null;
   }
@@ -77,6 +82,7 @@ export function evolveRegisteredModelView(
       tags: event.data.tags,
       aliases: {},
       grants: creatorGrants(event.data.creatorId),
+      reviewPolicy: [],
     };
   }
   // An event for a model the view has never seen cannot be applied; the view stays as it is.

@@ -14,6 +14,8 @@ import type {
   SetRegisteredModelAlias,
   TransitionModelVersionStage,
 } from "../commands.ts";
+import { ApprovalRequiredError } from "../../../reviews/domain/errors.ts";
+import { checkBypassReason, guardProtectedTarget } from "../../../reviews/domain/protection.ts";
 import { STAGES } from "../events.ts";
 import type { RegisteredModelEvent } from "../events.ts";
 import type { VersionState } from "../state.ts";
@@ -60,13 +62,14 @@ function safetyGate(
 }
 
 export const transitionModelVersionStage: CommandRule<TransitionModelVersionStage> = onLiveModel({
-  errors: [ValidationError, NotFoundError, InvalidStateError, UnsafeArtifactError],
+  errors: [ValidationError, NotFoundError, InvalidStateError, UnsafeArtifactError, ApprovalRequiredError],
   decide(command, state) {
     const { stage, comment, archiveExistingVersions } = command.data;
     if (!STAGES.includes(stage)) return new ValidationError("stage", `must be one of ${STAGES.join(", ")}`);
     const commentError =
       (comment === null ? null : checkText("comment", comment, LIMITS.commentMaxLength, false)) ??
-      checkOverrideReason(command.data.overrideReason);
+      checkOverrideReason(command.data.overrideReason) ??
+      checkBypassReason(command.data.bypassReason);
     if (commentError) return commentError;
     if (archiveExistingVersions && stage !== "Staging" && stage !== "Production")
       return new ValidationError(
@@ -88,9 +91,21 @@ export const transitionModelVersionStage: CommandRule<TransitionModelVersionStag
       return new InvalidStateError(
         `version ${target.version} is ${target.status}; only READY versions move to ${stage}`,
       );
+    // Only a move INTO the protected stage is guarded (archiving others out of it is its consequence).
+    const guard =
+      target.stage === stage
+        ? []
+        : guardProtectedTarget(
+            state.reviewPolicy,
+            { kind: "STAGE", stage, archiveExistingVersions },
+            target.version,
+            command.data,
+          );
+    if (guard instanceof DomainError) return guard;
     const gate = stage === "Production" ? safetyGate(target, command.data.overrideReason, "TRANSITION") : [];
     if (gate instanceof DomainError) return gate;
     return [
+      ...guard,
       ...gate,
       {
         type: "ModelVersionStageTransitioned",
@@ -101,10 +116,13 @@ export const transitionModelVersionStage: CommandRule<TransitionModelVersionStag
 });
 
 export const setRegisteredModelAlias: CommandRule<SetRegisteredModelAlias> = onLiveModel({
-  errors: [ValidationError, NotFoundError, InvalidStateError, UnsafeArtifactError],
+  errors: [ValidationError, NotFoundError, InvalidStateError, UnsafeArtifactError, ApprovalRequiredError],
   decide(command, state) {
     const { alias } = command.data;
-    const aliasError = checkAlias("alias", alias) ?? checkOverrideReason(command.data.overrideReason);
+    const aliasError =
+      checkAlias("alias", alias) ??
+      checkOverrideReason(command.data.overrideReason) ??
+      checkBypassReason(command.data.bypassReason);
     if (aliasError) return aliasError;
     const target = liveVersion(state, command.data.version);
     if (target instanceof DomainError) return target;
@@ -115,9 +133,17 @@ export const setRegisteredModelAlias: CommandRule<SetRegisteredModelAlias> = onL
     const previousVersion = (Object.hasOwn(state.aliases, alias) ? state.aliases[alias] : null) ?? null;
     // Already pointing there: nothing is recorded, not even an override (nothing was overridden).
     if (previousVersion === target.version) return [];
+    const guard = guardProtectedTarget(
+      state.reviewPolicy,
+      { kind: "ALIAS", alias },
+      target.version,
+      command.data,
+    );
+    if (guard instanceof DomainError) return guard;
     const gate = safetyGate(target, command.data.overrideReason, "ALIAS");
     if (gate instanceof DomainError) return gate;
     return [
+      ...guard,
       ...gate,
       { type: "RegisteredModelAliasSet", data: { alias, version: target.version, previousVersion } },
     ];
@@ -125,11 +151,15 @@ export const setRegisteredModelAlias: CommandRule<SetRegisteredModelAlias> = onL
 });
 
 export const deleteRegisteredModelAlias: CommandRule<DeleteRegisteredModelAlias> = onLiveModel({
-  errors: [ValidationError],
+  errors: [ValidationError, ApprovalRequiredError],
   decide(command, state) {
     const { alias } = command.data;
+    const bad = checkBypassReason(command.data.bypassReason);
+    if (bad) return bad;
     const version = Object.hasOwn(state.aliases, alias) ? state.aliases[alias] : undefined;
     if (version === undefined) return [];
-    return [{ type: "RegisteredModelAliasDeleted", data: { alias, version } }];
+    const guard = guardProtectedTarget(state.reviewPolicy, { kind: "ALIAS", alias }, version, command.data);
+    if (guard instanceof DomainError) return guard;
+    return [...guard, { type: "RegisteredModelAliasDeleted", data: { alias, version } }];
   },
 });
