@@ -165,6 +165,27 @@ export async function runRandomCommands(
         outcome.views.model
       )
         queued.push(...registration(rng, live(outcome.views.model.name), event.data.version, hostile));
+      // A deleted version is restored now and then (a random restore rarely meets a deleted version).
+      if (event.type === "ModelVersionDeleted" && outcome.views.model && rng.chance(0.3))
+        queued.push({
+          ref: live(outcome.views.model.name),
+          command: { type: "RestoreModelVersion", data: { version: event.data.version } },
+        });
+      // A new policy is soon put to use: a request for the newest version (if it is READY it opens).
+      if (event.type === "ModelReviewPolicySet" && outcome.views.model && rng.chance(0.5))
+        queued.push({
+          ref: live(outcome.views.model.name),
+          command: {
+            type: "OpenReviewRequest",
+            data: {
+              requestId: `policy-request-${i}`,
+              version: Math.max(1, outcome.views.model.lastVersion),
+              target: { kind: "STAGE", stage: "Production", archiveExistingVersions: false },
+              reason: "promote the newest",
+              requesterId: "alice",
+            },
+          },
+        });
       if (event.type === "RegisteredModelRenamed") liveNames.delete(event.data.from);
       if (event.type === "RegisteredModelDeleted") {
         liveNames.delete(event.data.name);
