@@ -196,11 +196,21 @@ const schema = z.object({
   /** Internal webhook targets allowed anyway: host names, addresses and CIDR ranges, separated by commas (e.g. `127.0.0.1,10.1.0.0/16,hooks.internal`). Default none: private, loopback, link-local and other internal addresses are refused. */
   WEBHOOK_ALLOWED_TARGETS: allowList.default(EMPTY_ALLOW_LIST),
   /** Deadline of one webhook delivery: connect, send, and read the whole answer. */
-  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(DEFAULT_DELIVERY_CONFIG.timeoutMs),
+  WEBHOOK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(120_000)
+    .default(DEFAULT_DELIVERY_CONFIG.timeoutMs),
   /** Bytes of a receiver's answer read per delivery; a longer answer counts as a failure. */
   WEBHOOK_MAX_RESPONSE_BYTES: byteSize.default(DEFAULT_DELIVERY_CONFIG.maxResponseBytes),
   /** First retry delay after a failed delivery; doubled per attempt (with jitter), at most an hour. */
-  WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).max(3_600_000).default(DEFAULT_DELIVERY_CONFIG.retryBaseMs),
+  WEBHOOK_RETRY_BASE_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(3_600_000)
+    .default(DEFAULT_DELIVERY_CONFIG.retryBaseMs),
   /** How long a webhook may keep failing on one event before it is disabled (reason FAILING). */
   WEBHOOK_MAX_RETRY_DURATION_MS: z.coerce
     .number()
@@ -211,7 +221,12 @@ const schema = z.object({
   /** Lease an instance holds on a webhook it delivers; after a crash another instance (or the restarted one) carries on once it lapses. */
   WEBHOOK_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(DEFAULT_DELIVERY_CONFIG.leaseMs),
   /** How often the delivery worker looks for due retries and missed commits (commits wake it at once). */
-  WEBHOOK_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(DEFAULT_DELIVERY_CONFIG.pollIntervalMs),
+  WEBHOOK_POLL_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(50)
+    .max(3_600_000)
+    .default(DEFAULT_DELIVERY_CONFIG.pollIntervalMs),
   /** Days the delivery log keeps its rows. */
   WEBHOOK_DELIVERY_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** How long SIGINT/SIGTERM may take to finish in-flight work before the process exits non-zero anyway. */

@@ -18,5 +18,7 @@ import "../access/graphql/accessMutations.ts";
 import "../access/graphql/modelPermissions.ts";
 import "../audit/graphql/auditCheckpoints.ts";
 import "../audit/graphql/auditLog.ts";
+import "../webhooks/graphql/webhookTypes.ts";
+import "../webhooks/graphql/webhookMutations.ts";
 
 export const schema = guardArguments(lexicographicSortSchema(builder.toSchema()));

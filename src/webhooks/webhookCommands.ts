@@ -41,7 +41,8 @@ async function runWebhookCommand(
     deps.db.write(async (tx): Promise<WebhookOutcome | DomainError> => {
       const stored = await readStoredStream(tx, streamId);
       let state: WebhookState | null = null;
-      for (const e of stored) state = evolveWebhook(state, parseWebhookEvent(e.type, e.schemaVersion, e.data));
+      for (const e of stored)
+        state = evolveWebhook(state, parseWebhookEvent(e.type, e.schemaVersion, e.data));
       if ((state === null || state.deleted) && command.type !== "RegisterWebhook")
         return new NotFoundError("Webhook", id);
       const decision = decideWebhook(command, state);
@@ -56,18 +57,20 @@ async function runWebhookCommand(
         tx,
         streamId,
         stored.at(-1)?.revision ?? 0,
-        decision.map((e) => ({ type: e.type, schemaVersion: WEBHOOK_EVENT_SCHEMA_VERSIONS[e.type], data: e.data })),
+        decision.map((e) => ({
+          type: e.type,
+          schemaVersion: WEBHOOK_EVENT_SCHEMA_VERSIONS[e.type],
+          data: e.data,
+        })),
         meta,
       );
-      const recorded = decision.map(
-        (e, i): RecordedWebhookEvent => ({
-          ...e,
-          ...meta,
-          streamId,
-          position: appended[i]?.position ?? 0,
-          revision: appended[i]?.revision ?? 0,
-        }),
-      );
+      const recorded = decision.map((e, i): RecordedWebhookEvent => ({
+        ...e,
+        ...meta,
+        streamId,
+        position: appended[i]?.position ?? 0,
+        revision: appended[i]?.revision ?? 0,
+      }));
       for (const e of recorded) {
         await projectWebhookEvent(tx, e);
         state = evolveWebhook(state, e);
@@ -165,13 +168,19 @@ export const disableWebhook = (
 
 /** Enables a webhook; delivery resumes at its cursor (the event that failed, for a FAILING one), retried at once. */
 export const enableWebhook = (deps: CommandDeps, webhookId: string, metadata: RequestMetadata) =>
-  runWebhookCommand(deps, webhookId, { type: "EnableWebhook", data: {} }, metadata, async (tx, _s, events) => {
-    if (events.length > 0)
-      await tx.execute(
-        "UPDATE webhook_cursors SET attempts = 0, failing_since = NULL, next_attempt_at = NULL WHERE webhook_id = ?",
-        [webhookId],
-      );
-  });
+  runWebhookCommand(
+    deps,
+    webhookId,
+    { type: "EnableWebhook", data: {} },
+    metadata,
+    async (tx, _s, events) => {
+      if (events.length > 0)
+        await tx.execute(
+          "UPDATE webhook_cursors SET attempts = 0, failing_since = NULL, next_attempt_at = NULL WHERE webhook_id = ?",
+          [webhookId],
+        );
+    },
+  );
 
 /** Deletes a webhook with its secret, cursor and delivery log (its events stay in the log). */
 export const deleteWebhook = (deps: CommandDeps, webhookId: string, metadata: RequestMetadata) =>

@@ -173,15 +173,18 @@ export class DeliveryWorker {
     await Promise.allSettled([...this.running]);
     await this.deps.db
       .write((tx) =>
-        tx.execute("UPDATE webhook_cursors SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?", [
-          this.instanceId,
-        ]),
+        tx.execute(
+          "UPDATE webhook_cursors SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?",
+          [this.instanceId],
+        ),
       )
       .catch((error: unknown) => this.log.warn({ err: error }, "could not release webhook leases"));
   }
 
   private async head(): Promise<number> {
-    const [row] = await this.deps.db.query<{ last: unknown }>("SELECT COALESCE(MAX(position), 0) AS last FROM events");
+    const [row] = await this.deps.db.query<{ last: unknown }>(
+      "SELECT COALESCE(MAX(position), 0) AS last FROM events",
+    );
     return rowInt(row?.last ?? 0);
   }
 
@@ -205,7 +208,9 @@ export class DeliveryWorker {
       if (!(await this.claim(id, now))) continue;
       this.active.add(id);
       const run = this.follow(id)
-        .catch((error: unknown) => this.log.error({ err: error, webhookId: id }, "webhook delivery failed unexpectedly"))
+        .catch((error: unknown) =>
+          this.log.error({ err: error, webhookId: id }, "webhook delivery failed unexpectedly"),
+        )
         .finally(() => {
           this.active.delete(id);
           this.running.delete(run);
@@ -323,15 +328,17 @@ export class DeliveryWorker {
 
   private async model(modelId: string, cache: Map<string, ModelInfo | null>): Promise<ModelInfo | null> {
     if (cache.has(modelId)) return cache.get(modelId) ?? null;
-    const [model] = await this.deps.db.query<{ name: string }>("SELECT name FROM registered_models WHERE id = ?", [
-      modelId,
-    ]);
+    const [model] = await this.deps.db.query<{ name: string }>(
+      "SELECT name FROM registered_models WHERE id = ?",
+      [modelId],
+    );
     let info: ModelInfo | null = null;
     if (model) {
-      const grants = await this.deps.db.query<{ grantee_kind: string; grantee_id: string; permission: string }>(
-        "SELECT grantee_kind, grantee_id, permission FROM model_permissions WHERE model_id = ?",
-        [modelId],
-      );
+      const grants = await this.deps.db.query<{
+        grantee_kind: string;
+        grantee_id: string;
+        permission: string;
+      }>("SELECT grantee_kind, grantee_id, permission FROM model_permissions WHERE model_id = ?", [modelId]);
       info = {
         name: model.name,
         grants: grantsFrom(grants.map((g) => [g.grantee_kind, g.grantee_id, g.permission] as const)),
@@ -356,7 +363,12 @@ export class DeliveryWorker {
     return includesPermission(permissionOn(owner, model.grants), "READ") ? model : null;
   }
 
-  private async send(url: string, secret: string, messageId: string, message: WebhookMessage): Promise<SendOutcome> {
+  private async send(
+    url: string,
+    secret: string,
+    messageId: string,
+    message: WebhookMessage,
+  ): Promise<SendOutcome> {
     const body = JSON.stringify(message);
     const headers = signMessage(secret, messageId, this.deps.clock(), body);
     const { timeoutMs, maxResponseBytes, allow } = this.deps.config;
@@ -364,16 +376,28 @@ export class DeliveryWorker {
   }
 
   /** Delivers the event at the head of the webhook's queue; false when it failed or the lease is lost. */
-  private async deliverNext(webhookId: string, row: WebhookRow, event: RecordedEvent, model: ModelInfo): Promise<boolean> {
+  private async deliverNext(
+    webhookId: string,
+    row: WebhookRow,
+    event: RecordedEvent,
+    model: ModelInfo,
+  ): Promise<boolean> {
     if (!(await this.advanceLeaseOnly(webhookId))) return false;
     const attempt = rowInt(row.attempts) + 1;
     const messageId = messageIdFor(webhookId, event.position);
-    const outcome = await this.send(row.url, row.secret ?? "", messageId, eventMessage(event, model.name, this.deps.clock()));
+    const outcome = await this.send(
+      row.url,
+      row.secret ?? "",
+      messageId,
+      eventMessage(event, model.name, this.deps.clock()),
+    );
     const now = this.deps.clock();
     const failingSince = rowDateOrNull(row.failing_since) ?? now;
     const { retryBaseMs, maxRetryDurationMs } = this.deps.config;
     const givingUp = !outcome.ok && now.getTime() - failingSince.getTime() >= maxRetryDurationMs;
-    const delay = Math.min(MAX_RETRY_DELAY_MS, retryBaseMs * 2 ** Math.min(attempt - 1, 30)) * (0.75 + Math.random() * 0.5);
+    const delay =
+      Math.min(MAX_RETRY_DELAY_MS, retryBaseMs * 2 ** Math.min(attempt - 1, 30)) *
+      (0.75 + Math.random() * 0.5);
     const kept = await this.deps.db.write(async (tx) => {
       const changed = outcome.ok
         ? await tx.execute(
@@ -384,10 +408,26 @@ export class DeliveryWorker {
         : await tx.execute(
             `UPDATE webhook_cursors SET attempts = ?, failing_since = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
              WHERE webhook_id = ? AND lease_owner = ?`,
-            [attempt, failingSince, givingUp ? null : new Date(now.getTime() + delay), webhookId, this.instanceId],
+            [
+              attempt,
+              failingSince,
+              givingUp ? null : new Date(now.getTime() + delay),
+              webhookId,
+              this.instanceId,
+            ],
           );
       // Logged even when the lease was lost meanwhile: the receiver did get this attempt.
-      await this.record(tx, webhookId, event.position, messageId, event.type, attempt, "NORMAL", outcome, now);
+      await this.record(
+        tx,
+        webhookId,
+        event.position,
+        messageId,
+        event.type,
+        attempt,
+        "NORMAL",
+        outcome,
+        now,
+      );
       return changed === 1;
     });
     if (outcome.ok) {
@@ -395,14 +435,18 @@ export class DeliveryWorker {
       row.failing_since = null;
       return kept;
     }
-    this.log.warn({ webhookId, position: event.position, attempt, error: outcome.error }, "webhook delivery failed");
+    this.log.warn(
+      { webhookId, position: event.position, attempt, error: outcome.error },
+      "webhook delivery failed",
+    );
     if (givingUp) {
       const detail = `delivery of log position ${event.position} failed ${attempt} times since ${failingSince.toISOString()}; last: ${outcome.error ?? "?"}`;
       const disabled = await disableWebhook(this.deps.commands, webhookId, "FAILING", detail, {
         actor: systemActor("webhooks"),
         correlationId: null,
       });
-      if (disabled instanceof Error) this.log.error({ err: disabled, webhookId }, "could not disable a failing webhook");
+      if (disabled instanceof Error)
+        this.log.error({ err: disabled, webhookId }, "could not disable a failing webhook");
       else this.log.warn({ webhookId, detail }, "webhook disabled after failing for too long");
     } else {
       const timer = setTimeout(() => {
@@ -478,10 +522,11 @@ export class DeliveryWorker {
    * cursor and the queue are untouched). Null when the delivery or its event no longer exists.
    */
   async redeliver(deliveryId: string): Promise<DeliveryRecord | null> {
-    const [delivery] = await this.deps.db.query<{ webhook_id: string; position: number | string | null; message_id: string }>(
-      "SELECT webhook_id, position, message_id FROM webhook_deliveries WHERE id = ?",
-      [deliveryId],
-    );
+    const [delivery] = await this.deps.db.query<{
+      webhook_id: string;
+      position: number | string | null;
+      message_id: string;
+    }>("SELECT webhook_id, position, message_id FROM webhook_deliveries WHERE id = ?", [deliveryId]);
     if (!delivery) return null;
     const webhookId = delivery.webhook_id;
     const row = await this.load(webhookId);
@@ -503,7 +548,14 @@ export class DeliveryWorker {
   async ping(webhookId: string): Promise<DeliveryRecord | null> {
     const row = await this.load(webhookId);
     if (!row || row.secret === null) return null;
-    return this.outOfBand(webhookId, row, null, `ping_${randomUUID()}`, pingMessage(webhookId, this.deps.clock()), "PING");
+    return this.outOfBand(
+      webhookId,
+      row,
+      null,
+      `ping_${randomUUID()}`,
+      pingMessage(webhookId, this.deps.clock()),
+      "PING",
+    );
   }
 
   private async outOfBand(
@@ -520,7 +572,17 @@ export class DeliveryWorker {
         "SELECT COUNT(*) AS attempts FROM webhook_deliveries WHERE webhook_id = ? AND message_id = ?",
         [webhookId, messageId],
       );
-      return this.record(tx, webhookId, position, messageId, message.type, rowInt(previous?.attempts ?? 0) + 1, kind, outcome, this.deps.clock());
+      return this.record(
+        tx,
+        webhookId,
+        position,
+        messageId,
+        message.type,
+        rowInt(previous?.attempts ?? 0) + 1,
+        kind,
+        outcome,
+        this.deps.clock(),
+      );
     });
     return { id, outcome };
   }

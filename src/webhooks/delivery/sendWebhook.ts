@@ -39,7 +39,11 @@ export async function sendWebhook(
 ): Promise<SendOutcome> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const fail = (error: string, responseCode: number | null = null, excerpt: string | null = null): SendOutcome => ({
+  const fail = (
+    error: string,
+    responseCode: number | null = null,
+    excerpt: string | null = null,
+  ): SendOutcome => ({
     ok: false,
     responseCode,
     latencyMs: elapsed(),
@@ -95,7 +99,13 @@ export async function sendWebhook(
         response.on("end", () => {
           const excerpt = size === 0 ? null : Buffer.concat(chunks).toString("utf8").slice(0, EXCERPT_CHARS);
           if (code >= 200 && code < 300)
-            finish({ ok: true, responseCode: code, latencyMs: elapsed(), error: null, responseExcerpt: excerpt });
+            finish({
+              ok: true,
+              responseCode: code,
+              latencyMs: elapsed(),
+              error: null,
+              responseExcerpt: excerpt,
+            });
           else if (code >= 300 && code < 400)
             finish(fail(`redirect to ${response.headers.location ?? "?"} not followed`, code, excerpt));
           else finish(fail(`HTTP ${code}`, code, excerpt));

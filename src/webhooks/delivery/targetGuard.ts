@@ -34,7 +34,8 @@ export function parseAllowList(text: string): TargetAllowList {
       ranges.push([address, address.kind() === "ipv4" ? 32 : 128]);
       continue;
     }
-    if (!/^[a-z0-9.-]{1,253}$/.test(item)) throw new Error(`'${raw.trim()}' is neither a host name, an address nor a CIDR range`);
+    if (!/^[a-z0-9.-]{1,253}$/.test(item))
+      throw new Error(`'${raw.trim()}' is neither a host name, an address nor a CIDR range`);
     hosts.push(item);
   }
   return { hosts, ranges };
@@ -85,7 +86,9 @@ export async function resolveTarget(
     try {
       addresses = await resolver(host);
     } catch (error) {
-      return { refused: `its host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? "error"})` };
+      return {
+        refused: `its host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+      };
     }
   }
   const first = addresses[0];

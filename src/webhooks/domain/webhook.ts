@@ -89,7 +89,10 @@ export function checkWebhookUrl(field: string, url: string): ValidationError | n
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
     return new ValidationError(field, "must be an http:// or https:// URL");
   if (parsed.username !== "" || parsed.password !== "")
-    return new ValidationError(field, "must not carry credentials (user:password@); use the signature instead");
+    return new ValidationError(
+      field,
+      "must not carry credentials (user:password@); use the signature instead",
+    );
   if (parsed.hostname === "") return new ValidationError(field, "must name a host");
   if (parsed.hash !== "") return new ValidationError(field, "must not have a #fragment");
   return null;
@@ -119,7 +122,9 @@ function checkDefinition(d: WebhookDefinition, known: readonly string[]): Valida
     checkWebhookUrl("url", d.url),
     eventTypes(),
     models(),
-    d.description === null ? null : checkText("description", d.description, WEBHOOK_LIMITS.descriptionLength, false),
+    d.description === null
+      ? null
+      : checkText("description", d.description, WEBHOOK_LIMITS.descriptionLength, false),
   );
 }
 
@@ -134,7 +139,10 @@ function normalized(d: WebhookDefinition): WebhookDefinition {
   };
 }
 
-export function decideWebhook(command: WebhookCommand, state: WebhookState | null): WebhookEvent[] | DomainError {
+export function decideWebhook(
+  command: WebhookCommand,
+  state: WebhookState | null,
+): WebhookEvent[] | DomainError {
   if (command.type === "RegisterWebhook") {
     if (state !== null) return new InvalidStateError(`webhook ${state.id} already exists`);
     const d = command.data;
