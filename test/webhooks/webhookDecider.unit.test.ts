@@ -1,6 +1,6 @@
 // The webhook aggregate's rules as given-events / when-command / then-events.
 import { describe, expect, it } from "vitest";
-import type { DomainError} from "../../src/domain/errors.ts";
+import type { DomainError } from "../../src/domain/errors.ts";
 import { InvalidStateError, ValidationError } from "../../src/domain/errors.ts";
 import { EVENT_TYPES } from "../../src/domain/registeredModel/events.ts";
 import type { WebhookEvent } from "../../src/webhooks/domain/events.ts";
@@ -73,9 +73,7 @@ describe("the webhook decider", () => {
     [{ models: Array.from({ length: 101 }, (_, i) => `m${i}`) }, "modelNames"],
     [{ description: "x".repeat(1001) }, "description"],
   ])("refuses %j", (data, field) => {
-    given([])
-      .when(register(data))
-      .then(ValidationError, field);
+    given([]).when(register(data)).then(ValidationError, field);
   });
 
   it("accepts every model event type, including ones other contexts add later (derived, not listed)", () => {
