@@ -139,6 +139,7 @@ export class DeliveryWorker {
           this.wake();
         }
       });
+    await this.adoptWebhooksWithoutCursor();
     this.poll = setInterval(() => this.wake(), this.deps.config.pollIntervalMs);
     this.poll.unref();
     this.wake();
@@ -505,6 +506,21 @@ export class DeliveryWorker {
       ],
     );
     return id;
+  }
+
+  /**
+   * Webhooks restored from a backup (or rebuilt) have no cursor: they start at the head of the log,
+   * so the events of the backup are not delivered a second time.
+   */
+  private async adoptWebhooksWithoutCursor(): Promise<void> {
+    await this.deps.db.write((tx) =>
+      tx.execute(
+        `INSERT INTO webhook_cursors (webhook_id, position, attempts)
+         SELECT w.id, (SELECT COALESCE(MAX(position), 0) FROM events), 0 FROM webhooks w
+         WHERE NOT EXISTS (SELECT 1 FROM webhook_cursors c WHERE c.webhook_id = w.id)
+         ON CONFLICT (webhook_id) DO NOTHING`,
+      ),
+    );
   }
 
   private async prune(now: Date): Promise<void> {

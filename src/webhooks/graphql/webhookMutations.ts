@@ -17,6 +17,7 @@ import {
 } from "../../domain/errors.ts";
 import type { ErrorClass } from "../../domain/errors.ts";
 import { includesPermission } from "../../domain/modelPermissions.ts";
+import { checkModelName } from "../../domain/validation.ts";
 import type { RegisteredModelEventType } from "../../domain/registeredModel/events.ts";
 import { builder } from "../../graphql/builder.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
@@ -133,8 +134,9 @@ async function checkModels(
       );
     return;
   }
-  for (const name of models) {
-    if (name.length > 256 || name.length === 0) continue; // the decider reports it
+  for (const [i, name] of models.entries()) {
+    const invalid = checkModelName(`modelNames.${i}`, name);
+    if (invalid) throw invalid;
     const held = await permissionOnModel(ctx, name);
     if (held === null) throw new NotFoundError("RegisteredModel", name);
     if (!includesPermission(held, "MANAGE"))
@@ -358,7 +360,12 @@ builder.mutationFields((t) => ({
     type: WebhookDeliveryPayload,
     description:
       "Sends a signed `registro.ping` message now and returns the attempt (also in the delivery log). Works on disabled webhooks too. Owner or ADMIN.",
-    errors: mutationErrors("PingWebhook", [PermissionDeniedError, NotFoundError, InvalidStateError]),
+    errors: mutationErrors("PingWebhook", [
+      PermissionDeniedError,
+      ValidationError,
+      NotFoundError,
+      InvalidStateError,
+    ]),
     args: {
       input: t.arg({
         type: idInput("PingWebhookInput", "The webhook to ping."),
@@ -380,6 +387,7 @@ builder.mutationFields((t) => ({
       "Sends the message of an earlier delivery again, now, with the same `webhook-id` (receivers dedupe on it); out of band: the webhook's queue and cursor are untouched. Owner or ADMIN.",
     errors: mutationErrors("RedeliverWebhookDelivery", [
       PermissionDeniedError,
+      ValidationError,
       NotFoundError,
       InvalidStateError,
     ]),
