@@ -119,6 +119,8 @@ export class DeliveryWorker {
   private lastNotified = 0;
   private lastPrune = 0;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** When each lease this instance holds expires, as last written (renewals are skipped while far off). */
+  private readonly leases = new Map<string, number>();
 
   constructor(private readonly deps: DeliveryWorkerDeps) {
     this.instanceId = deps.instanceId ?? `instance-${randomUUID()}`;
@@ -221,6 +223,9 @@ export class DeliveryWorker {
   }
 
   private async claim(webhookId: string, now: Date): Promise<boolean> {
+    // Still ours for a while: the cursor writes are conditional on it, no need to write it again.
+    const expires = this.leases.get(webhookId);
+    if (expires !== undefined && expires - now.getTime() > this.deps.config.timeoutMs + 2_000) return true;
     const changed = await this.deps.db.write((tx) =>
       tx.execute(
         `UPDATE webhook_cursors SET lease_owner = ?, lease_expires_at = ?
@@ -228,6 +233,7 @@ export class DeliveryWorker {
         [this.instanceId, this.leaseUntil(now), webhookId, this.instanceId, now],
       ),
     );
+    if (changed === 1) this.leases.set(webhookId, this.leaseUntil(now).getTime());
     return changed === 1;
   }
 
@@ -296,6 +302,8 @@ export class DeliveryWorker {
         [position, this.leaseUntil(now), webhookId, this.instanceId, position],
       ),
     );
+    if (changed === 1) this.leases.set(webhookId, this.leaseUntil(now).getTime());
+    else this.leases.delete(webhookId);
     return changed === 1;
   }
 
@@ -431,6 +439,8 @@ export class DeliveryWorker {
       );
       return changed === 1;
     });
+    if (outcome.ok && kept) this.leases.set(webhookId, this.leaseUntil(now).getTime());
+    else this.leases.delete(webhookId);
     if (outcome.ok) {
       row.attempts = 0;
       row.failing_since = null;
@@ -460,9 +470,15 @@ export class DeliveryWorker {
     return false;
   }
 
-  /** Renews the lease before a delivery that could outlast it. */
+  /**
+   * Renews the lease before a delivery that could outlast it. While it has more than a delivery's
+   * deadline (plus a margin) to run, no write is needed: every cursor write renews it anyway, and
+   * every cursor write is conditional on still holding it.
+   */
   private async advanceLeaseOnly(webhookId: string): Promise<boolean> {
     const now = this.deps.clock();
+    const expires = this.leases.get(webhookId);
+    if (expires !== undefined && expires - now.getTime() > this.deps.config.timeoutMs + 2_000) return true;
     const changed = await this.deps.db.write((tx) =>
       tx.execute("UPDATE webhook_cursors SET lease_expires_at = ? WHERE webhook_id = ? AND lease_owner = ?", [
         this.leaseUntil(now),
@@ -470,6 +486,8 @@ export class DeliveryWorker {
         this.instanceId,
       ]),
     );
+    if (changed === 1) this.leases.set(webhookId, this.leaseUntil(now).getTime());
+    else this.leases.delete(webhookId);
     return changed === 1;
   }
 
