@@ -148,6 +148,29 @@ describe.each(await providers())("webhook delivery on %s", (provider) => {
     expect(firstIds.size).toBe(1);
   });
 
+  it("delivers a backlog back to back, without waiting for the safety poll", async () => {
+    await server.registro.close();
+    server = await startTestServer(provider, { webhooks: { pollIntervalMs: 60_000, retryBaseMs: 50 } });
+    receiver = await startReceiver();
+    const model = await newModel();
+    const { secret } = await register({
+      url: receiver.url,
+      eventTypes: ["RegisteredModelTagSet"],
+      modelNames: [model],
+    });
+    receiver.secret = secret;
+    receiver.behaviour = "down";
+    await tag(model, 0);
+    await eventually(() => receiver.received.length >= 1, 5_000, "the first attempt");
+    // The retry timer (not the poll) brings the queue back; everything behind it follows at once.
+    for (let i = 1; i < 30; i++) await tag(model, i);
+    receiver.behaviour = "up";
+    await eventually(() => receiver.accepted().length >= 30, 5_000, "the whole backlog");
+    expect(receiver.accepted().map((r) => r.message.data.payload.value)).toEqual(
+      Array.from({ length: 30 }, (_, i) => String(i)),
+    );
+  });
+
   it("disables a webhook failing past its retry window, with a WebhookDisabled event; enabling resumes from the failed event", async () => {
     await server.registro.close();
     server = await startTestServer(provider, {

@@ -274,7 +274,9 @@ export class DeliveryWorker {
     const models = row.models === null ? null : rowJson<string[]>(row.models);
     const owner = await this.ownerRights(row.owner_id);
     const modelInfo = new Map<string, ModelInfo | null>();
+    // `handled`: the last event dealt with (delivered or not wanted); `written`: the cursor as stored.
     let handled = cursor;
+    let written = cursor;
     for (const event of events) {
       if (this.closed) break;
       const model = await this.matching(event, eventTypes, models, owner, modelInfo);
@@ -282,14 +284,17 @@ export class DeliveryWorker {
         handled = event.position;
         continue;
       }
-      if (handled > cursor && !(await this.advance(webhookId, handled))) return false;
-      const outcome = await this.deliverNext(webhookId, row, event, model);
-      if (!outcome) return false;
-      handled = event.position;
+      // Events skipped before this one are stepped over in one write (the lease is renewed with it).
+      if (handled > written) {
+        if (!(await this.advance(webhookId, handled))) return false;
+        written = handled;
+      }
+      if (!(await this.deliverNext(webhookId, row, event, model))) return false;
+      handled = written = event.position;
     }
     const caughtUp = events.length < PAGE;
     const target = caughtUp && !this.closed ? Math.max(head, handled) : handled;
-    if (target > cursor && !(await this.advance(webhookId, target))) return false;
+    if (target > written && !(await this.advance(webhookId, target))) return false;
     return !caughtUp && !this.closed;
   }
 
