@@ -18,6 +18,7 @@ import { benchInspection, benchInspectionUpload } from "./inspection.ts";
 import { benchRebuild } from "./rebuild.ts";
 import { benchSearch } from "./search.ts";
 import { benchSubscriptions } from "./subscriptions.ts";
+import { benchWebhooks } from "./webhooks.ts";
 import type { Comparison, Figure } from "./support.ts";
 
 async function inspection() {
@@ -43,6 +44,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   "audit-verify": () => benchAuditVerify(),
   backup: () => benchBackup(),
   rebuild: () => benchRebuild(),
+  webhooks: () => benchWebhooks(),
 };
 
 const wanted = process.argv.slice(2);

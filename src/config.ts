@@ -15,6 +15,9 @@ import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
 import { DEFAULT_UPLOAD_LIMITS } from "./http/uploadSlots.ts";
 import type { UploadLimits } from "./http/uploadSlots.ts";
 import { DEFAULT_SUBSCRIBER_LIMITS } from "./subscriptions/subscriberBudget.ts";
+import { DEFAULT_DELIVERY_CONFIG } from "./webhooks/delivery/deliveryWorker.ts";
+import type { DeliveryConfig } from "./webhooks/delivery/deliveryWorker.ts";
+import { EMPTY_ALLOW_LIST, parseAllowList } from "./webhooks/delivery/targetGuard.ts";
 
 const byteSize = z.string().transform((text, ctx) => {
   const bytes = parseByteSize(text);
@@ -103,6 +106,16 @@ const interval = z.string().transform((text, ctx) => {
   return ms;
 });
 
+/** WEBHOOK_ALLOWED_TARGETS: host names, addresses and CIDR ranges, comma-separated. */
+const allowList = z.string().transform((text, ctx) => {
+  try {
+    return parseAllowList(text);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
 const milliseconds = (min: number) => z.coerce.number().int().min(min).max(3_600_000);
 
 const schema = z.object({
@@ -180,6 +193,42 @@ const schema = z.object({
   AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   /** How often the server signs a checkpoint of the event log (when it advanced); 0 never. */
   AUDIT_CHECKPOINT_INTERVAL: interval.default(3_600_000),
+  /** Internal webhook targets allowed anyway: host names, addresses and CIDR ranges, separated by commas (e.g. `127.0.0.1,10.1.0.0/16,hooks.internal`). Default none: private, loopback, link-local and other internal addresses are refused. */
+  WEBHOOK_ALLOWED_TARGETS: allowList.default(EMPTY_ALLOW_LIST),
+  /** Deadline of one webhook delivery: connect, send, and read the whole answer. */
+  WEBHOOK_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(120_000)
+    .default(DEFAULT_DELIVERY_CONFIG.timeoutMs),
+  /** Bytes of a receiver's answer read per delivery; a longer answer counts as a failure. */
+  WEBHOOK_MAX_RESPONSE_BYTES: byteSize.default(DEFAULT_DELIVERY_CONFIG.maxResponseBytes),
+  /** First retry delay after a failed delivery; doubled per attempt (with jitter), at most an hour. */
+  WEBHOOK_RETRY_BASE_MS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(3_600_000)
+    .default(DEFAULT_DELIVERY_CONFIG.retryBaseMs),
+  /** How long a webhook may keep failing on one event before it is disabled (reason FAILING). */
+  WEBHOOK_MAX_RETRY_DURATION_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400_000)
+    .default(DEFAULT_DELIVERY_CONFIG.maxRetryDurationMs),
+  /** Lease an instance holds on a webhook it delivers; after a crash another instance (or the restarted one) carries on once it lapses. */
+  WEBHOOK_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(DEFAULT_DELIVERY_CONFIG.leaseMs),
+  /** How often the delivery worker looks for due retries and missed commits (commits wake it at once). */
+  WEBHOOK_POLL_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(50)
+    .max(3_600_000)
+    .default(DEFAULT_DELIVERY_CONFIG.pollIntervalMs),
+  /** Days the delivery log keeps its rows. */
+  WEBHOOK_DELIVERY_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** How long SIGINT/SIGTERM may take to finish in-flight work before the process exits non-zero anyway. */
   SHUTDOWN_TIMEOUT_MS: milliseconds(0).default(10_000),
 });
@@ -202,6 +251,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   auth: AuthConfig;
   audit: AuditConfig;
+  webhooks: Partial<DeliveryConfig>;
 }
 
 export interface AuditConfig {
@@ -313,6 +363,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploads: { maxPerClient: e.UPLOADS_MAX_PER_CLIENT, maxTotal: e.UPLOADS_MAX_CONCURRENT },
     subscriberMaxQueuedBytes: e.SUBSCRIBER_MAX_QUEUED_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    webhooks: {
+      allow: e.WEBHOOK_ALLOWED_TARGETS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      maxResponseBytes: e.WEBHOOK_MAX_RESPONSE_BYTES,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      maxRetryDurationMs: e.WEBHOOK_MAX_RETRY_DURATION_MS,
+      leaseMs: e.WEBHOOK_LEASE_MS,
+      pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
+      logRetentionMs: e.WEBHOOK_DELIVERY_LOG_RETENTION_DAYS * 86_400_000,
+    },
     audit: {
       signingKeyFile: path.resolve(e.AUDIT_SIGNING_KEY_FILE ?? path.join(dataDir, "audit-signing-key.pem")),
       checkpointIntervalMs: e.AUDIT_CHECKPOINT_INTERVAL,

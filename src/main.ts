@@ -24,6 +24,7 @@ async function main() {
     uploads: config.uploads,
     subscriptions: { maxQueuedBytes: config.subscriberMaxQueuedBytes },
     audit: config.audit,
+    webhooks: config.webhooks,
     auth: {
       mode: config.auth.mode,
       oidc: config.auth.oidc,

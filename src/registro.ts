@@ -36,6 +36,9 @@ import type { SubscriberLimits } from "./subscriptions/subscriberBudget.ts";
 import { BodyDeadline, DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
 import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
 import { createApp } from "./http/server.ts";
+import { DEFAULT_DELIVERY_CONFIG, DeliveryWorker } from "./webhooks/delivery/deliveryWorker.ts";
+import type { DeliveryConfig } from "./webhooks/delivery/deliveryWorker.ts";
+import { EMPTY_ALLOW_LIST } from "./webhooks/delivery/targetGuard.ts";
 import type { App } from "./http/server.ts";
 import { DEFAULT_UPLOAD_LIMITS, UploadSlots } from "./http/uploadSlots.ts";
 import type { UploadLimits } from "./http/uploadSlots.ts";
@@ -69,6 +72,8 @@ export interface RegistroOptions {
   readonly audit?: { readonly signingKeyFile?: string; readonly checkpointIntervalMs?: number };
   /** Page size and stalled-reader deadline of `/audit/export` (default DEFAULT_AUDIT_EXPORT_LIMITS). */
   readonly auditExport?: Partial<AuditExportLimits>;
+  /** Webhook delivery: limits, retry schedule, lease, allowed internal targets (default DEFAULT_DELIVERY_CONFIG, none allowed). */
+  readonly webhooks?: Partial<DeliveryConfig> & { readonly instanceId?: string };
 }
 
 export interface AuthOptions {
@@ -108,6 +113,8 @@ export interface Registro {
   readonly authenticator: Authenticator;
   /** Signs audit checkpoints of the event log periodically (and on demand). */
   readonly checkpoints: CheckpointScheduler;
+  /** Delivers model events to registered webhooks. */
+  readonly webhooks: DeliveryWorker;
   /** Stops accepting requests, finishes in-flight work, and closes the database. */
   close(): Promise<void>;
 }
@@ -191,6 +198,21 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     logger: options.logger.child({ component: "audit-export" }),
     limits: { ...DEFAULT_AUDIT_EXPORT_LIMITS, ...options.auditExport },
   });
+  const webhookConfig: DeliveryConfig = {
+    ...DEFAULT_DELIVERY_CONFIG,
+    allow: EMPTY_ALLOW_LIST,
+    ...options.webhooks,
+  };
+  const webhooks = new DeliveryWorker({
+    db,
+    logger: options.logger.child({ component: "webhooks" }),
+    clock,
+    accessPolicy,
+    // The worker's own appends (WebhookDisabled) are not model events: no one needs waking for them.
+    commands: { db, clock },
+    config: webhookConfig,
+    ...(options.webhooks?.instanceId === undefined ? {} : { instanceId: options.webhooks.instanceId }),
+  });
   if (authMode === "local")
     options.logger.warn(
       { auth: "local", actingAs: localUser },
@@ -208,7 +230,15 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     liveEvents,
     inspector,
     blobs,
-    onCommitted: (events) => liveEvents.committed(events),
+    onCommitted: (events) => {
+      liveEvents.committed(events);
+      webhooks.wake();
+    },
+    webhooks: {
+      allow: webhookConfig.allow,
+      ping: (id) => webhooks.ping(id),
+      redeliver: (id) => webhooks.redeliver(id),
+    },
     blobIntegrity: integrity,
     logIntegrity,
     ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
@@ -239,6 +269,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     clock,
   });
   checkpoints.start();
+  await webhooks.start();
   return {
     app,
     db,
@@ -252,9 +283,11 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     uploads,
     authenticator,
     checkpoints,
+    webhooks,
     async close() {
       await checkpoints.close();
       await app.close();
+      await webhooks.close();
       await inspector.close();
       await blobs.close();
       await liveEvents.close();

@@ -23,5 +23,13 @@ export const TABLE_COVERAGE = {
     "not copied: as-of read snapshots, derived from the log, written lazily and checked on use (src/store/modelSnapshots.ts)",
   audit_checkpoints:
     "copied: the signed checkpoints at or before the backup position (checkpoints.ndjson), verified and restored with their signatures",
+  webhooks:
+    "rebuilt from the log (the `webhook:<id>` streams; src/webhooks/projection.ts rebuildWebhookProjection)",
+  webhook_secrets:
+    "not copied: signing secrets never leave the database (backups are read by more people than the server); after a restore each webhook waits, delivering nothing, until rotateWebhookSecret gives it a new one (docs/webhooks.md)",
+  webhook_cursors:
+    "not copied: delivery positions of the source server; a restored webhook starts at the head of the restored log (its cursor row is recreated on first use), so events of the backup are not sent again",
+  webhook_deliveries:
+    "not copied: the delivery log is operational history of the source server, pruned after WEBHOOK_DELIVERY_LOG_RETENTION_DAYS",
   _prisma_migrations: "not copied: restore migrates the target with its own migrations",
 } as const satisfies Record<string, string>;

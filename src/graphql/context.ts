@@ -4,6 +4,7 @@ import type { CommandDeps, CommandMetadata } from "../application/executeCommand
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
 import type { BlobStore } from "../artifacts/blobStore.ts";
 import type { Database, Db } from "../db/database.ts";
+import type { WebhookService } from "../webhooks/webhookService.ts";
 import type { ByteBudget, EventHub } from "../subscriptions/eventHub.ts";
 
 /** Per-request context: the database for reads, the command dependencies, and who is asking. */
@@ -38,4 +39,6 @@ export interface GraphQLContext extends CommandMetadata {
   readonly credentialRecheckMs: number;
   /** Principals, teams and tokens: turns credentials (or local mode) into a caller. */
   readonly directory: PrincipalDirectory;
+  /** Webhook delivery: the target allow-list, pings and redeliveries. */
+  readonly webhooks: WebhookService;
 }

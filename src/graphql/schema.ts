@@ -22,5 +22,7 @@ import "../comments/graphql/comments.ts";
 import "../reviews/graphql/reviewTypes.ts";
 import "../reviews/graphql/reviewMutations.ts";
 import "../reviews/graphql/reviewSubscription.ts";
+import "../webhooks/graphql/webhookTypes.ts";
+import "../webhooks/graphql/webhookMutations.ts";
 
 export const schema = guardArguments(lexicographicSortSchema(builder.toSchema()));

@@ -55,6 +55,8 @@ export const ERROR_CODES = {
     "The caller may not approve or reject this review request (`ineligibility`: SELF_APPROVAL, NOT_A_REVIEWER or ALREADY_REVIEWED).",
   UNSAFE_ARTIFACT:
     "Promotion or aliasing refused: artifacts are dangerous, unscannable or uninspected; give an `overrideReason`.",
+  WEBHOOK_TARGET_REFUSED:
+    "A webhook URL resolves to a private, loopback, link-local or otherwise internal address (or does not resolve) that WEBHOOK_ALLOWED_TARGETS does not allow.",
   // Artifact transfer
   DIGEST_MISMATCH: "The uploaded bytes do not match the sha256 the client announced; nothing was stored.",
   TOO_LARGE: "An artifact or upload request is larger than ARTIFACT_MAX_BYTES / ARTIFACT_MAX_REQUEST_BYTES.",

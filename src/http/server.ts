@@ -12,6 +12,8 @@ import type { Logger } from "pino";
 import { wwwAuthenticate } from "../access/authenticate.ts";
 import type { Authentication, Authenticator } from "../access/authenticate.ts";
 import { AccessDirectory } from "../access/directory.ts";
+import { EMPTY_ALLOW_LIST } from "../webhooks/delivery/targetGuard.ts";
+import type { WebhookService } from "../webhooks/webhookService.ts";
 import type { Caller } from "../access/principal.ts";
 import type { CommandDeps } from "../application/executeCommand.ts";
 import { disabledInspector } from "../artifacts/artifactInspector.ts";
@@ -100,6 +102,8 @@ export interface AppOptions {
   readonly logIntegrity?: LogIntegrity;
   /** Damaged artifact bytes found by downloads, for /metrics. */
   readonly blobIntegrity?: IntegrityMonitor;
+  /** Webhook delivery (ping, redeliver) and its target allow-list (default: none allowed, sends refused). */
+  readonly webhooks?: WebhookService;
 }
 
 export interface App {
@@ -111,6 +115,13 @@ export interface App {
   listen(port: number, host: string): Promise<AddressInfo>;
   close(): Promise<void>;
 }
+
+/** Without a delivery worker (apps built without createRegistro): nothing is sent. */
+const NO_WEBHOOK_DELIVERY: WebhookService = {
+  allow: EMPTY_ALLOW_LIST,
+  ping: () => Promise.resolve(null),
+  redeliver: () => Promise.resolve(null),
+};
 
 const OPERATOR_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
@@ -186,6 +197,7 @@ export function createApp(options: AppOptions): App {
         inspector: options.inspector ?? disabledInspector,
         blobs: options.blobs,
         directory,
+        webhooks: options.webhooks ?? NO_WEBHOOK_DELIVERY,
         ...requestMetadata(initial.request.headers, caller),
         ...requestAccess(db.reader, accessPolicy, caller),
         accessPolicy,

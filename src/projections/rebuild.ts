@@ -13,6 +13,7 @@
 import { actorFromColumns } from "../access/actor.ts";
 import { parseAccessEvent } from "../access/domain/events.ts";
 import { ACCESS_STREAM_CATEGORIES, projectAccessEvent } from "../access/projection.ts";
+import { rebuildWebhookProjection } from "../webhooks/projection.ts";
 import { ChainVerifier } from "../audit/chainVerifier.ts";
 import type { ChainBreak, ChainedEvent } from "../audit/chainVerifier.ts";
 import type { DatabaseConfig } from "../config.ts";
@@ -468,6 +469,8 @@ export async function rebuildProjections(
         );
       });
       options.onTransaction?.("swap", performance.now() - started);
+      // The webhooks context rebuilds its one small table itself, in one transaction of the server's.
+      await rebuildWebhookProjection(db);
     } catch (error) {
       await connection.dropShadow().catch(() => undefined);
       throw error;

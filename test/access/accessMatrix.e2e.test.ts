@@ -210,6 +210,21 @@ const OTHERS_TOKENS: Expectation = {
   admin: A,
   ssoMember: H,
 };
+/** A webhook reads like another principal's token: its owner's and ADMINs' business, to anyone else missing. */
+const OTHERS_WEBHOOK_READ: Expectation = {
+  ...REFUSED,
+  readScopeToken: H,
+  viewer: H,
+  readGrantee: H,
+  editGrantee: H,
+  manageGrantee: H,
+  auditor: H,
+  admin: A,
+  ssoMember: H,
+};
+/** Changing the administrator's webhook (a credential that may write is asked for first). */
+const OTHERS_WEBHOOK: Expectation = OTHERS_TOKENS;
+
 /** Anyone who is someone. */
 const ANYONE: Expectation = {
   ...REFUSED,
@@ -457,8 +472,55 @@ async function commentId(w: World, t: Target): Promise<Record<string, string>> {
   );
   return { commentId: body.data.modelVersion.comments.nodes[0].id };
 }
+/** The administrator's webhook on the persona's model (the matrix server allows 127.0.0.1; nothing listens on port 9). */
+const WEBHOOK_URL = "http://127.0.0.1:9/hook";
+const adminsWebhook = (t: Target) => [
+  step("registerWebhook", { url: WEBHOOK_URL, eventTypes: ["RegisteredModelTagSet"], modelNames: [t.name] }),
+];
+async function webhookIds(w: World, t: Target): Promise<Record<string, string>> {
+  const { body } = await post(w, `{ webhooks { id models } }`, {}, w.credentials.admin);
+  const webhook = body.data.webhooks.find((x: { models: string[] | null }) => x.models?.includes(t.name));
+  return { webhookId: webhook.id };
+}
+async function deliveryIds(w: World, t: Target): Promise<Record<string, string>> {
+  const { webhookId } = await webhookIds(w, t);
+  const { body } = await post(
+    w,
+    `mutation($id: ID!) { pingWebhook(input: { id: $id }) { ... on WebhookDeliveryPayload { delivery { id } } } }`,
+    { id: webhookId },
+    w.credentials.admin,
+  );
+  return { webhookId: webhookId!, deliveryId: body.data.pingWebhook.delivery.id };
+}
+const ON_ADMINS_WEBHOOK = {
+  expect: OTHERS_WEBHOOK,
+  model: adminsWebhook,
+  lookup: webhookIds,
+  hide: ["webhookId"],
+  // What a webhook mutation changes is not in the snapshot; the webhook e2e tests check the effects.
+  probe: null,
+} as const;
 
 const QUERIES: readonly QueryEntry[] = [
+  {
+    key: "Query.webhooks",
+    field: "Query.webhooks",
+    expect: ANYONE,
+    document: `{ webhooks { id } }`,
+    variables: () => ({}),
+    found: (data) => Array.isArray(data.webhooks),
+  },
+  {
+    key: "Query.webhook",
+    field: "Query.webhook",
+    expect: OTHERS_WEBHOOK_READ,
+    model: adminsWebhook,
+    lookup: webhookIds,
+    hide: ["webhookId"],
+    document: `query($id: ID!) { webhook(id: $id) { id url } }`,
+    variables: (t) => ({ id: t.webhookId }),
+    found: (data) => data.webhook !== null,
+  },
   {
     key: "Query.history",
     field: "Query.history",
@@ -622,6 +684,65 @@ const QUERIES: readonly QueryEntry[] = [
 const sameModel = (s: Snapshot, t: Target) => s.models[t.name];
 
 const MUTATIONS: readonly MutationEntry[] = [
+  {
+    key: "Mutation.registerWebhook",
+    field: "Mutation.registerWebhook",
+    expect: MANAGE_MODEL,
+    model: nothing,
+    probe: null,
+    input: (t) => ({ url: WEBHOOK_URL, eventTypes: ["ModelVersionCreated"], modelNames: [t.name] }),
+  },
+  {
+    key: "Mutation.registerWebhook (every model the owner can read)",
+    field: "Mutation.registerWebhook",
+    expect: CREATE_MODEL,
+    probe: null,
+    input: () => ({ url: WEBHOOK_URL, eventTypes: ["ModelVersionCreated"] }),
+  },
+  {
+    key: "Mutation.updateWebhook",
+    field: "Mutation.updateWebhook",
+    ...ON_ADMINS_WEBHOOK,
+    input: (t) => ({ id: t.webhookId, description: "changed" }),
+  },
+  {
+    key: "Mutation.rotateWebhookSecret",
+    field: "Mutation.rotateWebhookSecret",
+    ...ON_ADMINS_WEBHOOK,
+    input: (t) => ({ id: t.webhookId }),
+  },
+  {
+    key: "Mutation.disableWebhook",
+    field: "Mutation.disableWebhook",
+    ...ON_ADMINS_WEBHOOK,
+    input: (t) => ({ id: t.webhookId }),
+  },
+  {
+    key: "Mutation.enableWebhook",
+    field: "Mutation.enableWebhook",
+    ...ON_ADMINS_WEBHOOK,
+    input: (t) => ({ id: t.webhookId }),
+  },
+  {
+    key: "Mutation.deleteWebhook",
+    field: "Mutation.deleteWebhook",
+    ...ON_ADMINS_WEBHOOK,
+    input: (t) => ({ id: t.webhookId }),
+  },
+  {
+    key: "Mutation.pingWebhook",
+    field: "Mutation.pingWebhook",
+    ...ON_ADMINS_WEBHOOK,
+    input: (t) => ({ id: t.webhookId }),
+  },
+  {
+    key: "Mutation.redeliverWebhookDelivery",
+    field: "Mutation.redeliverWebhookDelivery",
+    ...ON_ADMINS_WEBHOOK,
+    lookup: deliveryIds,
+    hide: ["deliveryId"],
+    input: (t) => ({ id: t.deliveryId }),
+  },
   // The model itself.
   {
     key: "Mutation.createRegisteredModel",

@@ -16,14 +16,18 @@ const HOSTILE = ["", "nope", "nul\u0000", "\ud800", "x".repeat(300)];
  * Declared errors no request can provoke on purpose: a race lost MAX_ATTEMPTS times (access
  * mutations take no expectedRevision), a collision of server-generated random ids, or a stream's
  * history broken by someone writing the database behind the registry's back (IntegrityError, which
- * test/audit/forgedEvents.e2e.test.ts provokes that way).
+ * test/audit/forgedEvents.e2e.test.ts provokes that way). A webhook without a signing secret
+ * (InvalidStateError of ping and redeliver) exists only in a database restored from a backup, which
+ * never holds secrets.
  */
 const UNPROVOKABLE = (field: string): string[] =>
-  ["createUser", "createServiceAccount", "createTeam"].includes(field)
-    ? ["ConcurrencyError", "InvalidStateError", "IntegrityError"]
-    : MODEL_MUTATIONS.includes(field)
-      ? ["IntegrityError"]
-      : ["ConcurrencyError", "IntegrityError"];
+  ["pingWebhook", "redeliverWebhookDelivery"].includes(field)
+    ? ["InvalidStateError"]
+    : ["createUser", "createServiceAccount", "createTeam"].includes(field)
+      ? ["ConcurrencyError", "InvalidStateError", "IntegrityError"]
+      : MODEL_MUTATIONS.includes(field)
+        ? ["IntegrityError"]
+        : ["ConcurrencyError", "IntegrityError"];
 const MODEL_MUTATIONS = [
   "setModelReviewPolicy",
   "grantModelPermission",
@@ -34,7 +38,17 @@ const MODEL_MUTATIONS = [
 
 describe.each(await providers())("declared mutation errors on %s", (provider) => {
   let server: TestServer;
-  const ids = { admin: "", team: "", member: "", viewer: "", disabled: "", enabled: "", token: "" };
+  const ids = {
+    admin: "",
+    team: "",
+    member: "",
+    viewer: "",
+    disabled: "",
+    enabled: "",
+    token: "",
+    webhook: "",
+    delivery: "",
+  };
   /** Review requests on model "r" (opened by the administrator; the member reviews). */
   const requests = { approve: "", unsafe: "", reject: "", cancel: "" };
   const callers: Record<string, Record<string, string>> = { admin: {} };
@@ -133,6 +147,13 @@ describe.each(await providers())("declared mutation errors on %s", (provider) =>
     requests.unsafe = await open(2, "stage: PRODUCTION");
     requests.reject = await open(1, `alias: "champion"`);
     requests.cancel = await open(1, `alias: "champ-2"`);
+    ids.webhook = await webhook();
+    ids.delivery = (
+      await admin(
+        `mutation($id: ID!) { pingWebhook(input: { id: $id }) { ... on WebhookDeliveryPayload { delivery { id } } } }`,
+        { id: ids.webhook },
+      )
+    ).pingWebhook.delivery.id;
   });
   afterAll(async () => server?.close());
 
@@ -142,6 +163,19 @@ describe.each(await providers())("declared mutation errors on %s", (provider) =>
     reviewers: [{ principalId: ids.member }],
     ...rule,
   });
+
+  /** A webhook of the administrator's (a fresh one for each call: deleteWebhook removes it). */
+  async function webhook(): Promise<string> {
+    const created = await admin(
+      `mutation { registerWebhook(input: { url: "http://127.0.0.1:9/h", eventTypes: [RegisteredModelTagSet], modelNames: ["m"] }) { ... on WebhookSecretPayload { webhook { id } } } }`,
+    );
+    return created.registerWebhook.webhook.id as string;
+  }
+  const webhookCase = (extra: Record<string, unknown> = {}) => [
+    { id: ids.webhook, ...extra },
+    { id: "nope", ...extra },
+    ...HOSTILE.map((id) => ({ id, ...extra })),
+  ];
 
   /** Each mutation with the inputs to try (ids are looked up when the case runs). */
   const cases: Record<string, () => Record<string, unknown>[]> = {
@@ -224,6 +258,32 @@ describe.each(await providers())("declared mutation errors on %s", (provider) =>
       ...HOSTILE.map((name) => ({ name, scopes: ["READ"] })),
     ],
     revokeApiToken: () => [{ tokenId: ids.token }, ...HOSTILE.map((tokenId) => ({ tokenId }))],
+    registerWebhook: () => [
+      { url: "http://127.0.0.1:9/h", eventTypes: ["RegisteredModelCreated"] },
+      { url: "http://127.0.0.1:9/h", eventTypes: ["RegisteredModelCreated"], modelNames: ["m", "nope"] },
+      { url: "http://10.0.0.1/h", eventTypes: ["RegisteredModelCreated"] },
+      { url: "ftp://example.com/", eventTypes: ["RegisteredModelCreated"] },
+      { url: "http://127.0.0.1:9/h", eventTypes: [] },
+      { url: "http://127.0.0.1:9/h", eventTypes: ["RegisteredModelCreated"], secret: "whsec_x" },
+      ...HOSTILE.map((url) => ({ url, eventTypes: ["RegisteredModelCreated"] })),
+      ...HOSTILE.map((name) => ({
+        url: "http://127.0.0.1:9/h",
+        eventTypes: ["RegisteredModelCreated"],
+        modelNames: [name],
+      })),
+    ],
+    updateWebhook: () => [
+      ...webhookCase({ description: "d" }),
+      { id: ids.webhook, url: "http://169.254.169.254/" },
+      { id: ids.webhook, url: "gopher://x/" },
+      { id: ids.webhook, modelNames: ["nope"] },
+    ],
+    rotateWebhookSecret: () => [...webhookCase(), { id: ids.webhook, secret: "whsec_x" }],
+    disableWebhook: () => webhookCase(),
+    enableWebhook: () => webhookCase(),
+    pingWebhook: () => webhookCase(),
+    redeliverWebhookDelivery: () => [{ id: ids.delivery }, { id: "nope" }, ...HOSTILE.map((id) => ({ id }))],
+    deleteWebhook: () => webhookCase(),
     grantModelPermission: () => [
       { name: "m", principalId: ids.member, permission: "EDIT" },
       { name: "m", principalId: ids.member, permission: "EDIT" },

@@ -88,6 +88,29 @@ const ACCESS_MUTATIONS: Record<string, ErrorClass[]> = {
   revokeApiToken: [NotFoundError],
 };
 
+/** Webhook mutations (src/webhooks/graphql/webhookMutations.ts): what each resolver and command can return. */
+const WEBHOOK_COMMAND_ERRORS = [
+  "PermissionDeniedError",
+  "ValidationError",
+  "ConcurrencyError",
+  "IntegrityError",
+];
+const WEBHOOK_MUTATIONS: Record<string, readonly string[]> = {
+  registerWebhook: [...WEBHOOK_COMMAND_ERRORS, "NotFoundError", "WebhookTargetRefusedError"],
+  updateWebhook: [...WEBHOOK_COMMAND_ERRORS, "NotFoundError", "WebhookTargetRefusedError"],
+  rotateWebhookSecret: [...WEBHOOK_COMMAND_ERRORS, "NotFoundError"],
+  disableWebhook: [...WEBHOOK_COMMAND_ERRORS, "NotFoundError"],
+  enableWebhook: [...WEBHOOK_COMMAND_ERRORS, "NotFoundError"],
+  deleteWebhook: [...WEBHOOK_COMMAND_ERRORS, "NotFoundError"],
+  pingWebhook: ["PermissionDeniedError", "ValidationError", "NotFoundError", "InvalidStateError"],
+  redeliverWebhookDelivery: [
+    "PermissionDeniedError",
+    "ValidationError",
+    "NotFoundError",
+    "InvalidStateError",
+  ],
+};
+
 describe("GraphQL schema", () => {
   it("matches the checked-in schema/schema.graphql (run `npm run schema:print` after changing it)", () => {
     expect(readFileSync(SDL_PATH, "utf8")).toBe(printedSchema());
@@ -144,8 +167,19 @@ describe("GraphQL schema", () => {
       );
   });
 
+  it("gives each webhook mutation exactly the errors its resolver and command can return", () => {
+    const command = ["PermissionDeniedError", "ValidationError", "ConcurrencyError", "IntegrityError"];
+    for (const [name, errors] of Object.entries(WEBHOOK_MUTATIONS))
+      expect(mutationErrorTypes(name).sort(), name).toEqual([...errors].sort());
+    expect(WEBHOOK_MUTATIONS.registerWebhook).toEqual(expect.arrayContaining(command));
+  });
+
   it("has no mutation whose errors this test does not check", () => {
-    const checked = [...Object.keys(MODEL_MUTATIONS), ...Object.keys(ACCESS_MUTATIONS)];
+    const checked = [
+      ...Object.keys(MODEL_MUTATIONS),
+      ...Object.keys(ACCESS_MUTATIONS),
+      ...Object.keys(WEBHOOK_MUTATIONS),
+    ];
     expect(Object.keys(schema.getMutationType()!.getFields()).sort()).toEqual(checked.sort());
   });
 });

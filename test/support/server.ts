@@ -7,6 +7,7 @@ import { pino } from "pino";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { createRegistro } from "../../src/registro.ts";
 import type { Registro, RegistroOptions } from "../../src/registro.ts";
+import { parseAllowList } from "../../src/webhooks/delivery/targetGuard.ts";
 import { createTestDatabase } from "./databases.ts";
 
 /** The OS user name test servers give their local administrator (AUTH=local). */
@@ -43,6 +44,7 @@ export async function startTestServer(
       | "auth"
       | "auditExport"
       | "audit"
+      | "webhooks"
     >
   > = {},
 ): Promise<TestServer> {
@@ -53,6 +55,8 @@ export async function startTestServer(
     dataDir,
     logger: pino({ level: "silent" }),
     ...options,
+    // Test receivers listen on 127.0.0.1, which the SSRF guard refuses unless allowed.
+    webhooks: { allow: parseAllowList("127.0.0.1"), ...options.webhooks },
     // AUTH=local unless a test says otherwise; the local administrator gets a fixed name.
     auth: { osUserName: LOCAL_ADMIN, ...options.auth },
   });

@@ -1,0 +1,628 @@
+// The delivery worker: follows the event log from each webhook's stored cursor and POSTs every
+// matching model event, one at a time and in log order (a failing event blocks the ones behind it,
+// so receivers see a webhook's events in order). At least once: the cursor moves past an event only
+// after its delivery succeeded (in the transaction that logs the attempt), so a crash mid-delivery
+// means the event is sent again, with the same webhook-id.
+//
+// Several instances on one PostgreSQL database share the work with a lease per webhook (a
+// conditional UPDATE, so it works on both providers): only the lease holder delivers and moves the
+// cursor (every cursor write is conditional on still holding it). A lease that is not renewed
+// expires, and another instance carries on from the cursor.
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import { accessRights, permissionOn } from "../../access/modelAccess.ts";
+import type { AccessPolicy } from "../../access/modelAccess.ts";
+import type { Caller, RegistryRole } from "../../access/principal.ts";
+import { systemActor } from "../../access/actor.ts";
+import type { CommandDeps } from "../../application/executeCommand.ts";
+import type { Database, Tx } from "../../db/database.ts";
+import { rowDateOrNull, rowInt, rowJson } from "../../db/sql.ts";
+import { grantsFrom, includesPermission } from "../../domain/modelPermissions.ts";
+import type { Grants } from "../../domain/modelPermissions.ts";
+import { readAll } from "../../store/eventStore.ts";
+import type { RecordedEvent } from "../../store/recordedEvent.ts";
+import { listenForAppends } from "../../subscriptions/appendNotifications.ts";
+import type { AppendListener } from "../../subscriptions/appendNotifications.ts";
+import { disableWebhook } from "../webhookCommands.ts";
+import { signMessage } from "../signing.ts";
+import { eventMessage, messageIdFor, pingMessage } from "./message.ts";
+import type { WebhookMessage } from "./message.ts";
+import { sendWebhook } from "./sendWebhook.ts";
+import type { SendOutcome } from "./sendWebhook.ts";
+import type { TargetAllowList } from "./targetGuard.ts";
+
+export interface DeliveryConfig {
+  /** Whole-request deadline of one delivery (ms). */
+  readonly timeoutMs: number;
+  /** Response bytes read per delivery; a longer answer is a failure. */
+  readonly maxResponseBytes: number;
+  /** First retry delay (ms); doubled per failed attempt (with jitter), at most an hour. */
+  readonly retryBaseMs: number;
+  /** How long an event may keep failing before the webhook is disabled (ms). */
+  readonly maxRetryDurationMs: number;
+  /** Lease of a webhook held by the instance delivering it (ms); another instance takes over after it lapses. */
+  readonly leaseMs: number;
+  /** Safety poll (ms): commits wake the worker directly; this catches retries and missed wake-ups. */
+  readonly pollIntervalMs: number;
+  /** Webhooks this instance delivers to at once. */
+  readonly concurrency: number;
+  /** Delivery log rows older than this are pruned (ms). */
+  readonly logRetentionMs: number;
+  /** Internal targets allowed despite the SSRF guard. */
+  readonly allow: TargetAllowList;
+}
+
+export const DEFAULT_DELIVERY_CONFIG: Omit<DeliveryConfig, "allow"> = {
+  timeoutMs: 10_000,
+  maxResponseBytes: 64 * 1024,
+  retryBaseMs: 5_000,
+  maxRetryDurationMs: 24 * 3_600_000,
+  leaseMs: 30_000,
+  pollIntervalMs: 1_000,
+  concurrency: 16,
+  logRetentionMs: 30 * 86_400_000,
+};
+
+const PAGE = 200;
+const MAX_RETRY_DELAY_MS = 3_600_000;
+const PRUNE_EVERY_MS = 3_600_000;
+
+export type DeliveryKind = "NORMAL" | "REDELIVERY" | "PING";
+
+export interface DeliveryRecord {
+  readonly id: string;
+  readonly outcome: SendOutcome;
+}
+
+interface WebhookRow {
+  owner_id: string;
+  url: string;
+  event_types: string;
+  models: string | null;
+  enabled: unknown;
+  secret: string | null;
+  position: number | string;
+  attempts: number | string;
+  failing_since: unknown;
+  next_attempt_at: unknown;
+  lease_owner: string | null;
+}
+
+interface ModelInfo {
+  readonly name: string;
+  readonly grants: Grants;
+}
+
+const truthy = (v: unknown) => v === true || v === 1 || v === "1";
+
+export interface DeliveryWorkerDeps {
+  readonly db: Database;
+  readonly logger: Logger;
+  readonly clock: () => Date;
+  readonly accessPolicy: AccessPolicy;
+  /** For the system's own WebhookDisabled (FAILING) events. */
+  readonly commands: CommandDeps;
+  readonly config: DeliveryConfig;
+  /** Names this instance in leases and the delivery log (default: a random id). */
+  readonly instanceId?: string;
+}
+
+export class DeliveryWorker {
+  readonly instanceId: string;
+  private readonly active = new Set<string>();
+  private readonly running = new Set<Promise<void>>();
+  private passing = false;
+  private again = false;
+  private closed = false;
+  private poll: NodeJS.Timeout | null = null;
+  private listener: AppendListener | null = null;
+  private lastNotified = 0;
+  private lastPrune = 0;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** When each lease this instance holds expires, as last written (renewals are skipped while far off). */
+  private readonly leases = new Map<string, number>();
+
+  constructor(private readonly deps: DeliveryWorkerDeps) {
+    this.instanceId = deps.instanceId ?? `instance-${randomUUID()}`;
+  }
+
+  private get log() {
+    return this.deps.logger;
+  }
+
+  async start(): Promise<void> {
+    const pool = this.deps.db.pgPool;
+    // Commits of other instances sharing the database: their NOTIFY carries the newest position.
+    // Our own lease and cursor writes notify too, with an unchanged position: those are ignored.
+    if (pool)
+      this.listener = await listenForAppends(pool, this.log, (position) => {
+        if (position === null || position > this.lastNotified) {
+          if (position !== null) this.lastNotified = position;
+          this.wake();
+        }
+      });
+    await this.adoptWebhooksWithoutCursor();
+    this.poll = setInterval(() => this.wake(), this.deps.config.pollIntervalMs);
+    this.poll.unref();
+    this.wake();
+  }
+
+  /** Something was committed (or a retry is due): look for work. */
+  wake(): void {
+    if (this.closed) return;
+    if (this.passing) {
+      this.again = true;
+      return;
+    }
+    this.passing = true;
+    void this.pass()
+      .catch((error: unknown) => this.log.error({ err: error }, "webhook delivery pass failed; retrying"))
+      .finally(() => {
+        this.passing = false;
+        if (this.again && !this.closed) {
+          this.again = false;
+          this.wake();
+        }
+      });
+  }
+
+  /** Stops taking work, waits for deliveries in flight and releases this instance's leases. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.poll) clearInterval(this.poll);
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    await this.listener?.close();
+    await Promise.allSettled([...this.running]);
+    await this.deps.db
+      .write((tx) =>
+        tx.execute(
+          "UPDATE webhook_cursors SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?",
+          [this.instanceId],
+        ),
+      )
+      .catch((error: unknown) => this.log.warn({ err: error }, "could not release webhook leases"));
+  }
+
+  private async head(): Promise<number> {
+    const [row] = await this.deps.db.query<{ last: unknown }>(
+      "SELECT COALESCE(MAX(position), 0) AS last FROM events",
+    );
+    return rowInt(row?.last ?? 0);
+  }
+
+  private async pass(): Promise<void> {
+    const now = this.deps.clock();
+    await this.prune(now);
+    const head = await this.head();
+    if (head > this.lastNotified) this.lastNotified = head;
+    const free = this.deps.config.concurrency - this.active.size;
+    if (free <= 0) return;
+    const candidates = await this.deps.db.query<{ webhook_id: string }>(
+      `SELECT c.webhook_id FROM webhook_cursors c JOIN webhooks w ON w.id = c.webhook_id
+       WHERE w.enabled = ? AND c.position < ? AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= ?)
+         AND (c.lease_owner IS NULL OR c.lease_owner = ? OR c.lease_expires_at < ?)
+       ORDER BY c.position LIMIT ?`,
+      [true, head, now, this.instanceId, now, free + this.active.size],
+    );
+    for (const { webhook_id: id } of candidates) {
+      if (this.closed || this.active.size >= this.deps.config.concurrency) return;
+      if (this.active.has(id)) continue;
+      if (!(await this.claim(id, now))) continue;
+      this.active.add(id);
+      const run = this.follow(id)
+        .catch((error: unknown) =>
+          this.log.error({ err: error, webhookId: id }, "webhook delivery failed unexpectedly"),
+        )
+        .finally(() => {
+          this.active.delete(id);
+          this.running.delete(run);
+        });
+      this.running.add(run);
+    }
+  }
+
+  private async claim(webhookId: string, now: Date): Promise<boolean> {
+    // Still ours for a while: the cursor writes are conditional on it, no need to write it again.
+    const expires = this.leases.get(webhookId);
+    if (expires !== undefined && expires - now.getTime() > this.deps.config.timeoutMs + 2_000) return true;
+    const changed = await this.deps.db.write((tx) =>
+      tx.execute(
+        `UPDATE webhook_cursors SET lease_owner = ?, lease_expires_at = ?
+         WHERE webhook_id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)`,
+        [this.instanceId, this.leaseUntil(now), webhookId, this.instanceId, now],
+      ),
+    );
+    if (changed === 1) this.leases.set(webhookId, this.leaseUntil(now).getTime());
+    return changed === 1;
+  }
+
+  private leaseUntil(now: Date): Date {
+    return new Date(now.getTime() + this.deps.config.leaseMs);
+  }
+
+  /** Delivers a claimed webhook's backlog until it is caught up, fails, or loses its lease. */
+  private async follow(webhookId: string): Promise<void> {
+    while (!this.closed) if (!(await this.step(webhookId))) return;
+  }
+
+  private async load(webhookId: string): Promise<WebhookRow | undefined> {
+    const [row] = await this.deps.db.query<WebhookRow>(
+      `SELECT w.owner_id, w.url, w.event_types, w.models, w.enabled, s.secret, c.position, c.attempts,
+              c.failing_since, c.next_attempt_at, c.lease_owner
+       FROM webhooks w JOIN webhook_cursors c ON c.webhook_id = w.id
+       LEFT JOIN webhook_secrets s ON s.webhook_id = w.id WHERE w.id = ?`,
+      [webhookId],
+    );
+    return row;
+  }
+
+  /** One page of the log; true when there may be more to do right away. */
+  private async step(webhookId: string): Promise<boolean> {
+    const row = await this.load(webhookId);
+    const now = this.deps.clock();
+    if (!row || !truthy(row.enabled) || row.lease_owner !== this.instanceId) return false;
+    // A webhook restored from a backup has no secret (secrets are never exported): it waits for
+    // rotateWebhookSecret instead of sending unsigned or wrongly signed messages.
+    if (row.secret === null) return false;
+    const due = rowDateOrNull(row.next_attempt_at);
+    if (due !== null && due > now) return false;
+    const cursor = rowInt(row.position);
+    const head = await this.head();
+    const events = await readAll(this.deps.db, cursor, PAGE);
+    const eventTypes = rowJson<string[]>(row.event_types);
+    const models = row.models === null ? null : rowJson<string[]>(row.models);
+    const owner = await this.ownerRights(row.owner_id);
+    const modelInfo = new Map<string, ModelInfo | null>();
+    // `handled`: the last event dealt with (delivered or not wanted); `written`: the cursor as stored.
+    let handled = cursor;
+    let written = cursor;
+    for (const event of events) {
+      if (this.closed) break;
+      const model = await this.matching(event, eventTypes, models, owner, modelInfo);
+      if (model === null) {
+        handled = event.position;
+        continue;
+      }
+      // Events skipped before this one are stepped over in one write (the lease is renewed with it).
+      if (handled > written) {
+        if (!(await this.advance(webhookId, handled))) return false;
+        written = handled;
+      }
+      if (!(await this.deliverNext(webhookId, row, event, model))) return false;
+      handled = written = event.position;
+    }
+    const caughtUp = events.length < PAGE;
+    const target = caughtUp && !this.closed ? Math.max(head, handled) : handled;
+    if (target > written && !(await this.advance(webhookId, target))) return false;
+    return !caughtUp && !this.closed;
+  }
+
+  /** Moves the cursor over events that need no delivery (and renews the lease). */
+  private async advance(webhookId: string, position: number): Promise<boolean> {
+    const now = this.deps.clock();
+    const changed = await this.deps.db.write((tx) =>
+      tx.execute(
+        "UPDATE webhook_cursors SET position = ?, lease_expires_at = ? WHERE webhook_id = ? AND lease_owner = ? AND position < ?",
+        [position, this.leaseUntil(now), webhookId, this.instanceId, position],
+      ),
+    );
+    if (changed === 1) this.leases.set(webhookId, this.leaseUntil(now).getTime());
+    else this.leases.delete(webhookId);
+    return changed === 1;
+  }
+
+  /** What the owner may read now; null when the owner is gone or disabled (nothing is delivered). */
+  private async ownerRights(ownerId: string) {
+    const [principal] = await this.deps.db.query<{
+      id: string;
+      kind: string;
+      display_name: string;
+      role: string;
+      disabled: unknown;
+    }>("SELECT id, kind, display_name, role, disabled FROM principals WHERE id = ?", [ownerId]);
+    if (!principal || truthy(principal.disabled)) return null;
+    const teams = await this.deps.db.query<{ team_id: string }>(
+      "SELECT team_id FROM team_members WHERE principal_id = ?",
+      [ownerId],
+    );
+    const caller: Caller = {
+      principal: {
+        id: principal.id,
+        kind: principal.kind === "SERVICE_ACCOUNT" ? "SERVICE_ACCOUNT" : "USER",
+        displayName: principal.display_name,
+        email: null,
+        role: principal.role as RegistryRole,
+        teamIds: teams.map((t) => t.team_id),
+      },
+      credential: { kind: "local" },
+    };
+    return accessRights(caller, this.deps.accessPolicy);
+  }
+
+  private async model(modelId: string, cache: Map<string, ModelInfo | null>): Promise<ModelInfo | null> {
+    if (cache.has(modelId)) return cache.get(modelId) ?? null;
+    const [model] = await this.deps.db.query<{ name: string }>(
+      "SELECT name FROM registered_models WHERE id = ?",
+      [modelId],
+    );
+    let info: ModelInfo | null = null;
+    if (model) {
+      const grants = await this.deps.db.query<{
+        grantee_kind: string;
+        grantee_id: string;
+        permission: string;
+      }>("SELECT grantee_kind, grantee_id, permission FROM model_permissions WHERE model_id = ?", [modelId]);
+      info = {
+        name: model.name,
+        grants: grantsFrom(grants.map((g) => [g.grantee_kind, g.grantee_id, g.permission] as const)),
+      };
+    }
+    cache.set(modelId, info);
+    return info;
+  }
+
+  /** The event's model when the webhook wants this event and its owner may read the model now. */
+  private async matching(
+    event: RecordedEvent,
+    eventTypes: readonly string[],
+    models: readonly string[] | null,
+    owner: Awaited<ReturnType<DeliveryWorker["ownerRights"]>>,
+    cache: Map<string, ModelInfo | null>,
+  ): Promise<ModelInfo | null> {
+    if (owner === null || !eventTypes.includes(event.type)) return null;
+    const model = await this.model(event.streamId, cache);
+    if (model === null) return null;
+    if (models !== null && !models.includes(model.name) && !models.includes(event.streamId)) return null;
+    return includesPermission(permissionOn(owner, model.grants), "READ") ? model : null;
+  }
+
+  private async send(
+    url: string,
+    secret: string,
+    messageId: string,
+    message: WebhookMessage,
+  ): Promise<SendOutcome> {
+    const body = JSON.stringify(message);
+    const headers = signMessage(secret, messageId, this.deps.clock(), body);
+    const { timeoutMs, maxResponseBytes, allow } = this.deps.config;
+    return sendWebhook(url, { ...headers }, body, { timeoutMs, maxResponseBytes, allow });
+  }
+
+  /** Delivers the event at the head of the webhook's queue; false when it failed or the lease is lost. */
+  private async deliverNext(
+    webhookId: string,
+    row: WebhookRow,
+    event: RecordedEvent,
+    model: ModelInfo,
+  ): Promise<boolean> {
+    if (!(await this.advanceLeaseOnly(webhookId))) return false;
+    const attempt = rowInt(row.attempts) + 1;
+    const messageId = messageIdFor(webhookId, event.position);
+    const outcome = await this.send(
+      row.url,
+      row.secret ?? "",
+      messageId,
+      eventMessage(event, model.name, this.deps.clock()),
+    );
+    const now = this.deps.clock();
+    const failingSince = rowDateOrNull(row.failing_since) ?? now;
+    const { retryBaseMs, maxRetryDurationMs } = this.deps.config;
+    const givingUp = !outcome.ok && now.getTime() - failingSince.getTime() >= maxRetryDurationMs;
+    const delay =
+      Math.min(MAX_RETRY_DELAY_MS, retryBaseMs * 2 ** Math.min(attempt - 1, 30)) *
+      (0.75 + Math.random() * 0.5);
+    const kept = await this.deps.db.write(async (tx) => {
+      const changed = outcome.ok
+        ? await tx.execute(
+            `UPDATE webhook_cursors SET position = ?, attempts = 0, failing_since = NULL, next_attempt_at = NULL, lease_expires_at = ?
+             WHERE webhook_id = ? AND lease_owner = ?`,
+            [event.position, this.leaseUntil(now), webhookId, this.instanceId],
+          )
+        : await tx.execute(
+            `UPDATE webhook_cursors SET attempts = ?, failing_since = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
+             WHERE webhook_id = ? AND lease_owner = ?`,
+            [
+              attempt,
+              failingSince,
+              givingUp ? null : new Date(now.getTime() + delay),
+              webhookId,
+              this.instanceId,
+            ],
+          );
+      // Logged even when the lease was lost meanwhile: the receiver did get this attempt.
+      await this.record(
+        tx,
+        webhookId,
+        event.position,
+        messageId,
+        event.type,
+        attempt,
+        "NORMAL",
+        outcome,
+        now,
+      );
+      return changed === 1;
+    });
+    if (outcome.ok && kept) this.leases.set(webhookId, this.leaseUntil(now).getTime());
+    else this.leases.delete(webhookId);
+    if (outcome.ok) {
+      row.attempts = 0;
+      row.failing_since = null;
+      return kept;
+    }
+    this.log.warn(
+      { webhookId, position: event.position, attempt, error: outcome.error },
+      "webhook delivery failed",
+    );
+    if (givingUp) {
+      const detail = `delivery of log position ${event.position} failed ${attempt} times since ${failingSince.toISOString()}; last: ${outcome.error ?? "?"}`;
+      const disabled = await disableWebhook(this.deps.commands, webhookId, "FAILING", detail, {
+        actor: systemActor("webhooks"),
+        correlationId: null,
+      });
+      if (disabled instanceof Error)
+        this.log.error({ err: disabled, webhookId }, "could not disable a failing webhook");
+      else this.log.warn({ webhookId, detail }, "webhook disabled after failing for too long");
+    } else {
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        this.wake();
+      }, delay + 5);
+      timer.unref();
+      this.retryTimers.add(timer);
+    }
+    return false;
+  }
+
+  /**
+   * Renews the lease before a delivery that could outlast it. While it has more than a delivery's
+   * deadline (plus a margin) to run, no write is needed: every cursor write renews it anyway, and
+   * every cursor write is conditional on still holding it.
+   */
+  private async advanceLeaseOnly(webhookId: string): Promise<boolean> {
+    const now = this.deps.clock();
+    const expires = this.leases.get(webhookId);
+    if (expires !== undefined && expires - now.getTime() > this.deps.config.timeoutMs + 2_000) return true;
+    const changed = await this.deps.db.write((tx) =>
+      tx.execute("UPDATE webhook_cursors SET lease_expires_at = ? WHERE webhook_id = ? AND lease_owner = ?", [
+        this.leaseUntil(now),
+        webhookId,
+        this.instanceId,
+      ]),
+    );
+    if (changed === 1) this.leases.set(webhookId, this.leaseUntil(now).getTime());
+    else this.leases.delete(webhookId);
+    return changed === 1;
+  }
+
+  private async record(
+    tx: Tx,
+    webhookId: string,
+    position: number | null,
+    messageId: string,
+    eventType: string,
+    attempt: number,
+    kind: DeliveryKind,
+    outcome: SendOutcome,
+    at: Date,
+  ): Promise<string> {
+    const id = randomUUID();
+    await tx.execute(
+      `INSERT INTO webhook_deliveries (id, webhook_id, position, message_id, event_type, attempt, status, kind, response_code, latency_ms, error, response_body, attempted_at, instance)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        id,
+        webhookId,
+        position,
+        messageId,
+        eventType,
+        attempt,
+        outcome.ok ? "SUCCEEDED" : "FAILED",
+        kind,
+        outcome.responseCode,
+        outcome.latencyMs,
+        outcome.error?.slice(0, 2000) ?? null,
+        outcome.responseExcerpt,
+        at,
+        this.instanceId,
+      ],
+    );
+    return id;
+  }
+
+  /**
+   * Webhooks restored from a backup (or rebuilt) have no cursor: they start at the head of the log,
+   * so the events of the backup are not delivered a second time.
+   */
+  private async adoptWebhooksWithoutCursor(): Promise<void> {
+    await this.deps.db.write((tx) =>
+      tx.execute(
+        `INSERT INTO webhook_cursors (webhook_id, position, attempts)
+         SELECT w.id, (SELECT COALESCE(MAX(position), 0) FROM events), 0 FROM webhooks w
+         WHERE NOT EXISTS (SELECT 1 FROM webhook_cursors c WHERE c.webhook_id = w.id)
+         ON CONFLICT (webhook_id) DO NOTHING`,
+      ),
+    );
+  }
+
+  private async prune(now: Date): Promise<void> {
+    if (now.getTime() - this.lastPrune < PRUNE_EVERY_MS) return;
+    this.lastPrune = now.getTime();
+    await this.deps.db.write((tx) =>
+      tx.execute("DELETE FROM webhook_deliveries WHERE attempted_at < ?", [
+        new Date(now.getTime() - this.deps.config.logRetentionMs),
+      ]),
+    );
+  }
+
+  /**
+   * Sends the event of an earlier delivery again, now, with the same webhook-id (out of band: the
+   * cursor and the queue are untouched). Null when the delivery or its event no longer exists.
+   */
+  async redeliver(deliveryId: string): Promise<DeliveryRecord | null> {
+    const [delivery] = await this.deps.db.query<{
+      webhook_id: string;
+      position: number | string | null;
+      message_id: string;
+    }>("SELECT webhook_id, position, message_id FROM webhook_deliveries WHERE id = ?", [deliveryId]);
+    if (!delivery) return null;
+    const webhookId = delivery.webhook_id;
+    const row = await this.load(webhookId);
+    if (!row || row.secret === null) return null;
+    let message: WebhookMessage;
+    let position: number | null = null;
+    if (delivery.position === null) message = pingMessage(webhookId, this.deps.clock());
+    else {
+      position = rowInt(delivery.position);
+      const [event] = await readAll(this.deps.db, position - 1, 1);
+      if (event?.position !== position) return null;
+      const model = await this.model(event.streamId, new Map());
+      message = eventMessage(event, model?.name ?? event.streamId, this.deps.clock());
+    }
+    return this.outOfBand(webhookId, row, position, delivery.message_id, message, "REDELIVERY");
+  }
+
+  /** Sends a `registro.ping` now and logs it; null when the webhook (or its secret) is gone. */
+  async ping(webhookId: string): Promise<DeliveryRecord | null> {
+    const row = await this.load(webhookId);
+    if (!row || row.secret === null) return null;
+    return this.outOfBand(
+      webhookId,
+      row,
+      null,
+      `ping_${randomUUID()}`,
+      pingMessage(webhookId, this.deps.clock()),
+      "PING",
+    );
+  }
+
+  private async outOfBand(
+    webhookId: string,
+    row: WebhookRow,
+    position: number | null,
+    messageId: string,
+    message: WebhookMessage,
+    kind: DeliveryKind,
+  ): Promise<DeliveryRecord> {
+    const outcome = await this.send(row.url, row.secret ?? "", messageId, message);
+    const id = await this.deps.db.write(async (tx) => {
+      const [previous] = await tx.query<{ attempts: unknown }>(
+        "SELECT COUNT(*) AS attempts FROM webhook_deliveries WHERE webhook_id = ? AND message_id = ?",
+        [webhookId, messageId],
+      );
+      return this.record(
+        tx,
+        webhookId,
+        position,
+        messageId,
+        message.type,
+        rowInt(previous?.attempts ?? 0) + 1,
+        kind,
+        outcome,
+        this.deps.clock(),
+      );
+    });
+    return { id, outcome };
+  }
+}

@@ -1,0 +1,123 @@
+// One HTTP POST of a signed message: a total deadline (connect, headers and body), a cap on the
+// response read, no redirects followed (a 3xx is a failure: following one could lead anywhere), and
+// the connection pinned to the address the SSRF guard checked.
+import http from "node:http";
+import https from "node:https";
+import { performance } from "node:perf_hooks";
+import { pinnedLookup, resolveTarget } from "./targetGuard.ts";
+import type { Resolver, TargetAllowList } from "./targetGuard.ts";
+
+export interface SendLimits {
+  /** Whole request deadline, including the response body. */
+  readonly timeoutMs: number;
+  /** Response bytes read; more is a failure (the excerpt keeps the first ones). */
+  readonly maxResponseBytes: number;
+  readonly allow: TargetAllowList;
+  readonly resolver?: Resolver;
+}
+
+export interface SendOutcome {
+  readonly ok: boolean;
+  readonly responseCode: number | null;
+  readonly latencyMs: number;
+  readonly error: string | null;
+  /** The start of the response body (at most EXCERPT_CHARS characters). */
+  readonly responseExcerpt: string | null;
+}
+
+const EXCERPT_CHARS = 1024;
+const agents = {
+  http: new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  https: new https.Agent({ keepAlive: true, maxSockets: 64 }),
+};
+
+export async function sendWebhook(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  body: string,
+  limits: SendLimits,
+): Promise<SendOutcome> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const fail = (
+    error: string,
+    responseCode: number | null = null,
+    excerpt: string | null = null,
+  ): SendOutcome => ({
+    ok: false,
+    responseCode,
+    latencyMs: elapsed(),
+    error,
+    responseExcerpt: excerpt,
+  });
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return fail("invalid URL");
+  }
+  const resolved = await resolveTarget(target, limits.allow, limits.resolver);
+  if ("refused" in resolved) return fail(`target refused: ${resolved.refused}`);
+  const secure = target.protocol === "https:";
+  const payload = Buffer.from(body);
+  return new Promise<SendOutcome>((resolve) => {
+    let settled = false;
+    const finish = (outcome: SendOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      resolve(outcome);
+    };
+    const request = (secure ? https : http).request(
+      target,
+      {
+        method: "POST",
+        agent: secure ? agents.https : agents.http,
+        lookup: pinnedLookup(resolved),
+        headers: {
+          ...headers,
+          "content-type": "application/json",
+          "content-length": String(payload.length),
+          "user-agent": "Registro-Webhooks/1",
+        },
+      },
+      (response) => {
+        const code = response.statusCode ?? 0;
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on("data", (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > limits.maxResponseBytes) {
+            chunks.push(chunk.subarray(0, Math.max(0, chunk.length - (size - limits.maxResponseBytes))));
+            const excerpt = Buffer.concat(chunks).toString("utf8").slice(0, EXCERPT_CHARS);
+            finish(fail(`response larger than ${limits.maxResponseBytes} bytes`, code, excerpt));
+            response.destroy();
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on("end", () => {
+          const excerpt = size === 0 ? null : Buffer.concat(chunks).toString("utf8").slice(0, EXCERPT_CHARS);
+          if (code >= 200 && code < 300)
+            finish({
+              ok: true,
+              responseCode: code,
+              latencyMs: elapsed(),
+              error: null,
+              responseExcerpt: excerpt,
+            });
+          else if (code >= 300 && code < 400)
+            finish(fail(`redirect to ${response.headers.location ?? "?"} not followed`, code, excerpt));
+          else finish(fail(`HTTP ${code}`, code, excerpt));
+        });
+        response.on("error", (error) => finish(fail(error.message, code)));
+      },
+    );
+    const deadline = setTimeout(() => {
+      finish(fail(`no complete answer within ${limits.timeoutMs} ms`));
+      request.destroy();
+    }, limits.timeoutMs);
+    request.on("error", (error: NodeJS.ErrnoException) => finish(fail(error.code ?? error.message)));
+    request.end(payload);
+  });
+}

@@ -1,0 +1,113 @@
+// The SSRF guard: a webhook may only reach public unicast addresses, unless the operator allows a
+// host or a range (WEBHOOK_ALLOWED_TARGETS). The host is resolved once per delivery, every address
+// it resolves to is classified, and the connection is pinned to the address that was checked (a
+// custom `lookup`), so a DNS answer that changes between the check and the connect (rebinding)
+// cannot slip through. Classification is ipaddr.js's, which knows the special ranges; IPv4-mapped
+// IPv6 forms are unwrapped first.
+import { lookup as dnsLookup } from "node:dns/promises";
+import type { LookupFunction } from "node:net";
+import ipaddr from "ipaddr.js";
+
+export interface TargetAllowList {
+  /** Host names (lowercase) allowed whatever they resolve to. */
+  readonly hosts: readonly string[];
+  /** Ranges allowed even though internal (e.g. 127.0.0.1/32 for tests). */
+  readonly ranges: readonly (readonly [ipaddr.IPv4 | ipaddr.IPv6, number])[];
+}
+
+export const EMPTY_ALLOW_LIST: TargetAllowList = { hosts: [], ranges: [] };
+
+/** Parses `host,10.0.0.0/8,127.0.0.1,::1` (hosts, addresses and CIDR ranges); throws on nonsense. */
+export function parseAllowList(text: string): TargetAllowList {
+  const hosts: string[] = [];
+  const ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
+  for (const raw of text.split(",")) {
+    const item = raw.trim().toLowerCase();
+    if (item === "") continue;
+    if (item.includes("/")) {
+      ranges.push(ipaddr.parseCIDR(item));
+      continue;
+    }
+    const bare = item.startsWith("[") && item.endsWith("]") ? item.slice(1, -1) : item;
+    if (ipaddr.isValid(bare)) {
+      const address = ipaddr.parse(bare);
+      ranges.push([address, address.kind() === "ipv4" ? 32 : 128]);
+      continue;
+    }
+    if (!/^[a-z0-9.-]{1,253}$/.test(item))
+      throw new Error(`'${raw.trim()}' is neither a host name, an address nor a CIDR range`);
+    hosts.push(item);
+  }
+  return { hosts, ranges };
+}
+
+/** What to call an address's range, or null when it is public unicast (allowed). */
+export function internalRange(address: string): string | null {
+  if (!ipaddr.isValid(address)) return "not an IP address";
+  // process() unwraps IPv4-mapped IPv6 (::ffff:127.0.0.1) into the IPv4 address it stands for.
+  const parsed = ipaddr.process(address);
+  const range = parsed.range();
+  return range === "unicast" ? null : range;
+}
+
+function allowedByRange(address: string, allow: TargetAllowList): boolean {
+  const parsed = ipaddr.process(address);
+  return allow.ranges.some(([base, bits]) => parsed.kind() === base.kind() && parsed.match(base, bits));
+}
+
+export interface ResolvedTarget {
+  readonly address: string;
+  readonly family: 4 | 6;
+}
+
+export type Resolver = (host: string) => Promise<readonly { address: string; family: number }[]>;
+
+const systemResolver: Resolver = (host) => dnsLookup(host, { all: true, verbatim: true });
+
+/** The URL's host without IPv6 brackets, lowercase. */
+export const urlHost = (url: URL): string =>
+  (url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname).toLowerCase();
+
+/**
+ * Resolves the URL's host and returns the address to connect to, or why it is refused. Every
+ * address the name resolves to must be allowed (a name that answers with one public and one
+ * private address is refused: the connect could pick either).
+ */
+export async function resolveTarget(
+  url: URL,
+  allow: TargetAllowList,
+  resolver: Resolver = systemResolver,
+): Promise<ResolvedTarget | { refused: string }> {
+  const host = urlHost(url);
+  const hostAllowed = allow.hosts.includes(host);
+  let addresses: readonly { address: string; family: number }[];
+  if (ipaddr.isValid(host)) addresses = [{ address: host, family: host.includes(":") ? 6 : 4 }];
+  else {
+    try {
+      addresses = await resolver(host);
+    } catch (error) {
+      return {
+        refused: `its host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? "error"})`,
+      };
+    }
+  }
+  const first = addresses[0];
+  if (first === undefined) return { refused: `its host ${host} does not resolve` };
+  if (!hostAllowed)
+    for (const { address } of addresses) {
+      const range = internalRange(address);
+      if (range !== null && !allowedByRange(address, allow))
+        return {
+          refused: `${host} resolves to ${address}, a ${range} address; allow it with WEBHOOK_ALLOWED_TARGETS if this is intended`,
+        };
+    }
+  return { address: first.address, family: first.family === 6 ? 6 : 4 };
+}
+
+/** A `lookup` for http.request that answers with the checked address only (no second DNS query). */
+export function pinnedLookup(target: ResolvedTarget): LookupFunction {
+  return ((_hostname: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+    if (options.all) callback(null, [{ address: target.address, family: target.family }]);
+    else callback(null, target.address, target.family);
+  }) as unknown as LookupFunction;
+}

@@ -1,0 +1,65 @@
+// One delivery's HTTP rules against real local servers: a 2xx succeeds; a redirect is not followed;
+// an answer over the size cap, a timeout and a refused target fail, each within its bound.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sendWebhook } from "../../src/webhooks/delivery/sendWebhook.ts";
+import { EMPTY_ALLOW_LIST, parseAllowList } from "../../src/webhooks/delivery/targetGuard.ts";
+
+describe("sending one webhook message", () => {
+  let server: http.Server;
+  let base = "";
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      req.resume();
+      if (req.url === "/ok") res.writeHead(200).end("thanks");
+      else if (req.url === "/redirect") res.writeHead(302, { location: "http://169.254.169.254/" }).end();
+      else if (req.url === "/big") res.writeHead(200).end("x".repeat(200_000));
+      else if (req.url === "/slow") setTimeout(() => res.writeHead(200).end(), 2_000);
+      else res.writeHead(500).end("boom");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const limits = { timeoutMs: 500, maxResponseBytes: 64 * 1024, allow: parseAllowList("127.0.0.1") };
+  const send = (path: string, l = limits) => sendWebhook(`${base}${path}`, { "webhook-id": "m" }, "{}", l);
+
+  it("succeeds on 2xx and keeps an excerpt of the answer", async () => {
+    expect(await send("/ok")).toMatchObject({
+      ok: true,
+      responseCode: 200,
+      responseExcerpt: "thanks",
+      error: null,
+    });
+  });
+  it("fails on other statuses and does not follow redirects", async () => {
+    expect(await send("/fail")).toMatchObject({ ok: false, responseCode: 500, error: "HTTP 500" });
+    const redirect = await send("/redirect");
+    expect(redirect).toMatchObject({ ok: false, responseCode: 302 });
+    expect(redirect.error).toMatch(/not followed/);
+  });
+  it("fails an answer over the size cap, keeping only the start", async () => {
+    const big = await send("/big");
+    expect(big).toMatchObject({ ok: false, responseCode: 200 });
+    expect(big.error).toMatch(/larger than 65536 bytes/);
+    expect(big.responseExcerpt).toHaveLength(1024);
+  });
+  it("fails at its deadline", async () => {
+    const started = Date.now();
+    const slow = await send("/slow");
+    expect(slow).toMatchObject({ ok: false, responseCode: null });
+    expect(slow.error).toMatch(/within 500 ms/);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+  it("refuses a target the guard does not allow, without connecting", async () => {
+    const refused = await send("/ok", { ...limits, allow: EMPTY_ALLOW_LIST });
+    expect(refused).toMatchObject({ ok: false, responseCode: null });
+    expect(refused.error).toMatch(
+      /target refused: 127\.0\.0\.1 resolves to 127\.0\.0\.1, a loopback address/,
+    );
+  });
+});
