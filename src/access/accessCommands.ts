@@ -14,7 +14,7 @@ import {
   NotFoundError,
 } from "../domain/errors.ts";
 import { checkStorableText, checkText } from "../domain/validation.ts";
-import { appendEvents, readStoredStream } from "../store/eventStore.ts";
+import { appendRecorded, readStoredStream } from "../store/eventStore.ts";
 import { isUniqueViolation } from "../store/uniqueViolation.ts";
 import type { AccessEvent, PrincipalEvent, TeamEvent, TokenEvent } from "./domain/events.ts";
 import {
@@ -102,24 +102,14 @@ async function runAccessCommand<S, E extends AccessEvent, C>(
         correlationId: metadata.correlationId,
         causationId: metadata.causationId ?? null,
       };
-      const appended = await appendEvents(
+      const recorded = await appendRecorded<AccessEvent>(
         tx,
         streamId,
         stored.at(-1)?.revision ?? 0,
-        decision.map((e) => ({
-          type: e.type,
-          schemaVersion: ACCESS_EVENT_SCHEMA_VERSIONS[e.type],
-          data: e.data,
-        })),
+        decision,
+        (type) => ACCESS_EVENT_SCHEMA_VERSIONS[type],
         meta,
       );
-      const recorded = decision.map((e, i): RecordedAccessEvent => ({
-        ...e,
-        ...meta,
-        streamId,
-        position: appended[i]?.position ?? 0,
-        revision: appended[i]?.revision ?? 0,
-      }));
       try {
         for (const e of recorded) {
           await projectAccessEvent(tx, e);

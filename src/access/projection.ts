@@ -2,12 +2,11 @@
 // same transaction as the append (a query right after a mutation sees it). Membership and token
 // rows reference principal rows, so the rebuild replays access events in log order, not per stream.
 import type { Tx } from "../db/database.ts";
-import type { EventMetadata } from "../store/recordedEvent.ts";
+import type { Recorded } from "../store/eventStore.ts";
 import type { AccessEvent } from "./domain/events.ts";
 
 /** An access event as committed: the event, where it sits, and who did it when. */
-export type RecordedAccessEvent = AccessEvent &
-  EventMetadata & { readonly position: number; readonly streamId: string; readonly revision: number };
+export type RecordedAccessEvent = Recorded<AccessEvent>;
 
 const streamEntity = (streamId: string) => streamId.slice(streamId.indexOf(":") + 1);
 

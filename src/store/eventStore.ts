@@ -2,6 +2,7 @@
 // after a global position. Nothing else writes events. Appends and in-transaction reads use the
 // write path's SQL session; reads from outside a transaction use the Prisma reader.
 import { actorColumns, actorFromColumns } from "../access/actor.ts";
+import type { EventActor } from "../access/actor.ts";
 import type { Database, Db, Tx } from "../db/database.ts";
 import { placeholders, rowDate, rowInt, rowJson } from "../db/sql.ts";
 import { ChainVerifier } from "../audit/chainVerifier.ts";
@@ -224,24 +225,32 @@ const columnsFromSqlRow = (row: EventSqlRow): EventRow => ({
 export function recordedFromSqlRow(row: EventSqlRow): RecordedEvent {
   const schemaVersion = rowInt(row.schema_version);
   const event = parseRegisteredModelEvent(row.type, schemaVersion, rowJson(row.data));
-  return {
-    type: event.type,
-    data: event.data,
-    position: rowInt(row.position),
-    streamId: row.stream_id,
-    revision: rowInt(row.revision),
-    schemaVersion,
-    actor: actorFromColumns({
-      actor: row.actor,
-      actorId: row.actor_id,
-      actorKind: row.actor_kind,
-      actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
-    }),
-    occurredAt: rowDate(row.occurred_at),
-    correlationId: row.correlation_id,
-    causationId: row.causation_id,
-  } as RecordedEvent;
+  return { type: event.type, data: event.data, schemaVersion, ...metadataOfSqlRow(row) } as RecordedEvent;
 }
+
+/** Who acted, from a raw event row's actor columns (any context's stream). */
+export const actorOfSqlRow = (
+  row: Pick<EventSqlRow, "actor" | "actor_id" | "actor_kind" | "actor_credential">,
+): EventActor =>
+  actorFromColumns({
+    actor: row.actor,
+    actorId: row.actor_id,
+    actorKind: row.actor_kind,
+    actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
+  });
+
+/** Where a raw event row stands in the log and its metadata, whatever context its stream belongs to. */
+export const metadataOfSqlRow = (
+  row: Omit<EventSqlRow, "type" | "schema_version" | "data">,
+): EventMetadata & { position: number; streamId: string; revision: number } => ({
+  position: rowInt(row.position),
+  streamId: row.stream_id,
+  revision: rowInt(row.revision),
+  actor: actorOfSqlRow(row),
+  occurredAt: rowDate(row.occurred_at),
+  correlationId: row.correlation_id,
+  causationId: row.causation_id,
+});
 
 /** A stored row as the chain sees it: the hashed fields as stored, its position and its hash. */
 export const chainedFromSqlRow = (row: ChainSqlRow): ChainedEvent => ({
@@ -307,6 +316,38 @@ const storedFromSqlRow = (row: EventSqlRow): StoredEvent => {
 };
 
 const fromSqlRow = (row: EventSqlRow): RecordedEvent => toRecordedEvent(columnsFromSqlRow(row));
+
+/** An event of another context's stream as appended: its place in the log and its metadata. */
+export type Recorded<E> = E &
+  EventMetadata & { readonly position: number; readonly streamId: string; readonly revision: number };
+
+/**
+ * Appends another bounded context's decision to its stream and returns the events as recorded, ready
+ * for that context's inline projection. Must run inside a write transaction.
+ */
+export async function appendRecorded<E extends { readonly type: string; readonly data: unknown }>(
+  tx: Tx,
+  streamId: string,
+  expectedRevision: number,
+  decision: readonly E[],
+  schemaVersion: (type: E["type"]) => number,
+  metadata: EventMetadata,
+): Promise<Recorded<E>[]> {
+  const appended = await appendEvents(
+    tx,
+    streamId,
+    expectedRevision,
+    decision.map((e) => ({ type: e.type, schemaVersion: schemaVersion(e.type), data: e.data })),
+    metadata,
+  );
+  return decision.map((e, i) => ({
+    ...e,
+    ...metadata,
+    streamId,
+    position: appended[i]?.position ?? 0,
+    revision: appended[i]?.revision ?? 0,
+  }));
+}
 
 /**
  * Appends events to a stream whose current revision is `expectedRevision` (0 for a new stream).

@@ -2,15 +2,14 @@
 // query right after a mutation sees it). Pure of anything but the event: rebuildable from the log
 // (rebuildWebhookProjection). The delivery state (cursor, secret, delivery log) is not a projection.
 import type { Database, Tx } from "../db/database.ts";
-import { rowDate, rowInt, rowJson } from "../db/sql.ts";
-import { actorFromColumns } from "../access/actor.ts";
-import type { EventMetadata } from "../store/recordedEvent.ts";
+import { rowInt, rowJson } from "../db/sql.ts";
+import { metadataOfSqlRow } from "../store/eventStore.ts";
+import type { EventSqlRow, Recorded } from "../store/eventStore.ts";
 import type { WebhookEvent } from "./domain/events.ts";
 import { WEBHOOK_STREAM_CATEGORY, parseWebhookEvent } from "./domain/events.ts";
 
 /** A webhook event as committed. */
-export type RecordedWebhookEvent = WebhookEvent &
-  EventMetadata & { readonly position: number; readonly streamId: string; readonly revision: number };
+export type RecordedWebhookEvent = Recorded<WebhookEvent>;
 
 const streamEntity = (streamId: string) => streamId.slice(streamId.indexOf(":") + 1);
 
@@ -75,22 +74,6 @@ export async function projectWebhookEvent(tx: Tx, e: RecordedWebhookEvent): Prom
 /** The projection table. */
 export const WEBHOOK_TABLES = ["webhooks"] as const;
 
-interface StoredRow {
-  position: number | string;
-  stream_id: string;
-  revision: number | string;
-  type: string;
-  schema_version: number | string;
-  data: unknown;
-  actor: string;
-  actor_id: string | null;
-  actor_kind: string | null;
-  actor_credential: unknown;
-  occurred_at: unknown;
-  correlation_id: string | null;
-  causation_id: string | null;
-}
-
 /**
  * Rebuilds `webhooks` from the `webhook:…` streams in one transaction (a small table: one row per
  * webhook). Returns the number of events replayed.
@@ -101,28 +84,14 @@ export async function rebuildWebhookProjection(db: Database): Promise<number> {
     let after = 0;
     let replayed = 0;
     for (;;) {
-      const rows = await tx.query<StoredRow>(
+      const rows = await tx.query<EventSqlRow>(
         `SELECT position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id
          FROM events WHERE position > ? AND stream_id LIKE ? ORDER BY position LIMIT 500`,
         [after, `${WEBHOOK_STREAM_CATEGORY}:%`],
       );
       for (const row of rows) {
         const event = parseWebhookEvent(row.type, rowInt(row.schema_version), rowJson(row.data));
-        await projectWebhookEvent(tx, {
-          ...event,
-          position: rowInt(row.position),
-          streamId: row.stream_id,
-          revision: rowInt(row.revision),
-          actor: actorFromColumns({
-            actor: row.actor,
-            actorId: row.actor_id,
-            actorKind: row.actor_kind,
-            actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
-          }),
-          occurredAt: rowDate(row.occurred_at),
-          correlationId: row.correlation_id,
-          causationId: row.causation_id,
-        });
+        await projectWebhookEvent(tx, { ...event, ...metadataOfSqlRow(row) });
         replayed += 1;
       }
       const last = rows.at(-1);

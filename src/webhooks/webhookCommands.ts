@@ -8,7 +8,7 @@ import type { Tx } from "../db/database.ts";
 import { DomainError, IntegrityError, NotFoundError } from "../domain/errors.ts";
 import { EVENT_TYPES } from "../domain/registeredModel/events.ts";
 import { checkText } from "../domain/validation.ts";
-import { appendEvents, readStoredStream } from "../store/eventStore.ts";
+import { appendRecorded, readStoredStream } from "../store/eventStore.ts";
 import type { DisabledReason } from "./domain/events.ts";
 import { WEBHOOK_EVENT_SCHEMA_VERSIONS, parseWebhookEvent, webhookStream } from "./domain/events.ts";
 import type { WebhookCommand, WebhookDefinition, WebhookState } from "./domain/webhook.ts";
@@ -53,24 +53,14 @@ async function runWebhookCommand(
         correlationId: metadata.correlationId,
         causationId: metadata.causationId ?? null,
       };
-      const appended = await appendEvents(
+      const recorded = await appendRecorded(
         tx,
         streamId,
         stored.at(-1)?.revision ?? 0,
-        decision.map((e) => ({
-          type: e.type,
-          schemaVersion: WEBHOOK_EVENT_SCHEMA_VERSIONS[e.type],
-          data: e.data,
-        })),
+        decision,
+        (type) => WEBHOOK_EVENT_SCHEMA_VERSIONS[type],
         meta,
       );
-      const recorded = decision.map((e, i): RecordedWebhookEvent => ({
-        ...e,
-        ...meta,
-        streamId,
-        position: appended[i]?.position ?? 0,
-        revision: appended[i]?.revision ?? 0,
-      }));
       for (const e of recorded) {
         await projectWebhookEvent(tx, e);
         state = evolveWebhook(state, e);

@@ -18,6 +18,7 @@ import { needsNoRelations } from "../../graphql/commandResult.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import { countedConnection } from "../../graphql/types/common.ts";
 import { commandMutationErrors } from "../../graphql/types/errors.ts";
+import { actorOfSqlRow } from "../../store/eventStore.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 import type { CommentView } from "../projection/evolve.ts";
 
@@ -135,12 +136,7 @@ async function readBatch(ctx: GraphQLContext, batch: Batch): Promise<void> {
       byComment.get(data.commentId ?? "")?.push({
         action: ACTIONS[row.type as CommentEventType],
         body: data.body ?? null,
-        actor: actorFromColumns({
-          actor: row.actor,
-          actorId: row.actor_id,
-          actorKind: row.actor_kind,
-          actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
-        }),
+        actor: actorOfSqlRow(row),
         occurredAt: rowDate(row.occurred_at),
         position: rowInt(row.position),
       });
