@@ -55,6 +55,14 @@ describe("sending one webhook message", () => {
     expect(slow.error).toMatch(/within 500 ms/);
     expect(Date.now() - started).toBeLessThan(1_500);
   });
+  it("counts resolving the host against the deadline (a resolver that never answers)", async () => {
+    const hanging = await sendWebhook("http://hooks.example.test/h", {}, "{}", {
+      ...limits,
+      resolver: () => new Promise(() => {}),
+    });
+    expect(hanging).toMatchObject({ ok: false, responseCode: null });
+    expect(hanging.error).toMatch(/did not resolve within 500 ms/);
+  });
   it("refuses a target the guard does not allow, without connecting", async () => {
     const refused = await send("/ok", { ...limits, allow: EMPTY_ALLOW_LIST });
     expect(refused).toMatchObject({ ok: false, responseCode: null });

@@ -56,7 +56,16 @@ export async function sendWebhook(
   } catch {
     return fail("invalid URL");
   }
-  const resolved = await resolveTarget(target, limits.allow, limits.resolver);
+  // The deadline covers resolving the host too: a resolver that never answers must not hold the
+  // webhook's queue (getaddrinfo has no timeout of its own we control).
+  let resolveTimer: NodeJS.Timeout | undefined;
+  const resolved = await Promise.race([
+    resolveTarget(target, limits.allow, limits.resolver),
+    new Promise<{ timedOut: true }>((resolve) => {
+      resolveTimer = setTimeout(() => resolve({ timedOut: true }), limits.timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(resolveTimer));
+  if ("timedOut" in resolved) return fail(`its host did not resolve within ${limits.timeoutMs} ms`);
   if ("refused" in resolved) return fail(`target refused: ${resolved.refused}`);
   const secure = target.protocol === "https:";
   const payload = Buffer.from(body);
@@ -113,10 +122,13 @@ export async function sendWebhook(
         response.on("error", (error) => finish(fail(error.message, code)));
       },
     );
-    const deadline = setTimeout(() => {
-      finish(fail(`no complete answer within ${limits.timeoutMs} ms`));
-      request.destroy();
-    }, limits.timeoutMs);
+    const deadline = setTimeout(
+      () => {
+        finish(fail(`no complete answer within ${limits.timeoutMs} ms`));
+        request.destroy();
+      },
+      Math.max(0, limits.timeoutMs - elapsed()),
+    );
     request.on("error", (error: NodeJS.ErrnoException) => finish(fail(error.code ?? error.message)));
     request.end(payload);
   });
