@@ -68,9 +68,14 @@ describe("protected targets", () => {
     given(events)
       .when(setAlias("staging", 1))
       .then([aliasSet("staging", 1)]);
-    given([...events, aliasSet("prod-eu", 1)])
-      .when({ type: "DeleteRegisteredModelAlias", data: { alias: "prod-eu" } })
-      .then(ApprovalRequiredError);
+    const removal = given([...events, aliasSet("prod-eu", 1)]).when({
+      type: "DeleteRegisteredModelAlias",
+      data: { alias: "prod-eu" },
+    });
+    removal.then(ApprovalRequiredError);
+    // No review request removes an alias: the error says what does instead of pointing to one.
+    expect((removal.decision as Error).message).toMatch(/removing it takes an administrator's bypassReason/);
+    expect((removal.decision as Error).message).not.toMatch(/requestReview/);
   });
 
   it("given Production protected, when an admin bypasses with a reason, then the bypass is recorded with the change", () => {

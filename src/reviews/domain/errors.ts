@@ -11,10 +11,15 @@ export class ApprovalRequiredError extends DomainError {
   constructor(
     readonly target: ReviewTarget,
     readonly requiredApprovals: number,
+    /** The refused change removes the alias: no review request can do that (requests point it at a version). */
+    removal = false,
   ) {
     const what = target.kind === "STAGE" ? `stage ${target.stage}` : `alias ${target.alias}`;
+    const next = removal
+      ? "removing it takes an administrator's bypassReason, or a policy that no longer protects it"
+      : "open a review request with requestReview";
     super(
-      `${what} is protected by the model's review policy (${requiredApprovals} approval${requiredApprovals === 1 ? "" : "s"} needed): open a review request with requestReview`,
+      `${what} is protected by the model's review policy (${requiredApprovals} approval${requiredApprovals === 1 ? "" : "s"} needed): ${next}`,
     );
     this.name = "ApprovalRequiredError";
   }

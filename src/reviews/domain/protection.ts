@@ -19,12 +19,13 @@ export function guardProtectedTarget(
   target: ReviewTarget,
   version: number,
   change: { readonly viaReview?: string | null; readonly bypassReason?: string | null },
+  removal = false,
 ): ReviewPolicyBypassed[] | ApprovalRequiredError {
   if (change.viaReview) return [];
   const rule = protectingRule(policy, target);
   if (rule === null) return [];
   const reason = change.bypassReason;
   if (reason === null || reason === undefined)
-    return new ApprovalRequiredError(target, rule.requiredApprovals);
+    return new ApprovalRequiredError(target, rule.requiredApprovals, removal);
   return [{ type: "ReviewPolicyBypassed", data: { version, target, reason } }];
 }

@@ -158,7 +158,13 @@ export const deleteRegisteredModelAlias: CommandRule<DeleteRegisteredModelAlias>
     if (bad) return bad;
     const version = Object.hasOwn(state.aliases, alias) ? state.aliases[alias] : undefined;
     if (version === undefined) return [];
-    const guard = guardProtectedTarget(state.reviewPolicy, { kind: "ALIAS", alias }, version, command.data);
+    const guard = guardProtectedTarget(
+      state.reviewPolicy,
+      { kind: "ALIAS", alias },
+      version,
+      command.data,
+      true,
+    );
     if (guard instanceof DomainError) return guard;
     return [...guard, { type: "RegisteredModelAliasDeleted", data: { alias, version } }];
   },
