@@ -1,62 +1,27 @@
 // Two Registro processes on one PostgreSQL database: a subscriber connected to one receives every
 // event committed through either, exactly once and in log order (NOTIFY wakes, the table delivers).
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, providers } from "../support/databases.ts";
 import type { TestDatabase } from "../support/databases.ts";
-import { createModel, eventually, record, startServer, tag, wsClient } from "./support.ts";
+import { startServerProcess } from "../support/serverProcess.ts";
+import { createModel, record, startServer, tag, wsClient } from "./support.ts";
 import type { SubscriptionServer } from "./support.ts";
 
 const postgres = (await providers()).includes("postgresql");
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** `npm start` in a child process (the honest second instance), on a port picked beforehand. */
+/** `npm start` in a child process (the honest second instance). */
 async function startChild(databaseUrl: string) {
-  const port = await freePort();
   const dataDir = mkdtempSync(path.join(tmpdir(), "registro-child-"));
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: path.resolve(import.meta.dirname, "../.."),
-    env: {
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  const { child, port, url } = await startServerProcess({
+    DATABASE_URL: databaseUrl,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "warn",
   });
-  let output = "";
-  child.stdout.on("data", (chunk: Buffer) => (output += String(chunk)));
-  child.stderr.on("data", (chunk: Buffer) => (output += String(chunk)));
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`child exited with ${child.exitCode}: ${output}`);
-      return fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-    },
-    30_000,
-    "the second instance to start",
-  );
   return {
     child,
     graphqlUrl: `${url}/graphql`,

@@ -203,18 +203,7 @@ export function record<T = any>(
   return recorder;
 }
 
-/** Waits until `condition` holds (polling), or fails after `timeoutMs`. */
-export async function eventually(
-  condition: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  what = "condition",
-) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { eventually } from "../support/eventually.ts";
 
 export interface SseEvent {
   readonly event: string;

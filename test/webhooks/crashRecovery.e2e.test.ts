@@ -1,63 +1,28 @@
 // The server process is killed (SIGKILL) while a delivery is in flight; restarted on the same
 // database, it resumes from the webhook's cursor: every event arrives, in order, the interrupted one
 // again with the same webhook-id.
-import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { startServerProcess } from "../support/serverProcess.ts";
 import { eventually, startReceiver } from "./receiver.ts";
 import type { Receiver } from "./receiver.ts";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 async function startServer(dataDir: string, env: Record<string, string> = {}) {
-  const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: path.resolve(import.meta.dirname, "../.."),
-    env: {
-      ...process.env,
-      DATABASE_URL: `file:${path.join(dataDir, "registro.db")}`,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      DATA_DIR: dataDir,
-      LOG_LEVEL: "warn",
-      INSPECTION: "off",
-      WEBHOOK_ALLOWED_TARGETS: "127.0.0.1",
-      WEBHOOK_LEASE_MS: "1000",
-      WEBHOOK_RETRY_BASE_MS: "50",
-      WEBHOOK_POLL_INTERVAL_MS: "100",
-      WEBHOOK_TIMEOUT_MS: "60000",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  const { child, url } = await startServerProcess({
+    DATABASE_URL: `file:${path.join(dataDir, "registro.db")}`,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: "warn",
+    INSPECTION: "off",
+    WEBHOOK_ALLOWED_TARGETS: "127.0.0.1",
+    WEBHOOK_LEASE_MS: "1000",
+    WEBHOOK_RETRY_BASE_MS: "50",
+    WEBHOOK_POLL_INTERVAL_MS: "100",
+    WEBHOOK_TIMEOUT_MS: "60000",
+    ...env,
   });
-  let output = "";
-  child.stdout.on("data", (c: Buffer) => (output += String(c)));
-  child.stderr.on("data", (c: Buffer) => (output += String(c)));
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}: ${output}`);
-      return fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-    },
-    30_000,
-    "the server to start",
-  );
   const gql = async (query: string, variables: Record<string, unknown> = {}) => {
     const response = await fetch(`${url}/graphql`, {
       method: "POST",

@@ -87,16 +87,4 @@ export async function startReceiver(path = "/hook"): Promise<Receiver> {
   return Object.assign(state, { url: `http://127.0.0.1:${port}${path}` });
 }
 
-export async function eventually<T>(
-  condition: () => T | Promise<T>,
-  timeoutMs = 15_000,
-  what = "condition",
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await condition();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+export { eventually } from "../support/eventually.ts";
