@@ -9,6 +9,7 @@ import {
   includesPermission,
 } from "../../domain/modelPermissions.ts";
 import type { Grantee, Grants, ModelPermission } from "../../domain/modelPermissions.ts";
+import { checkStorableText } from "../../domain/validation.ts";
 import { builder } from "../../graphql/builder.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import { runCommand } from "../../graphql/commandResult.ts";
@@ -141,30 +142,38 @@ builder.objectFields(RegisteredModelAsOfRef, (t) => ({
 
 // ---- Mutations ----------------------------------------------------------------------------------
 
-/** Exactly one of principalId and teamId names the grantee. */
-function granteeOf(input: {
-  principalId?: string | number | null;
-  teamId?: string | number | null;
-}): Grantee {
+/**
+ * Exactly one of principalId and teamId names the grantee (a permission's, or a review policy's
+ * reviewer). `field` names the input in the error (default: principalId).
+ */
+export function granteeOf(
+  input: { principalId?: string | number | null; teamId?: string | number | null },
+  field = "principalId",
+): Grantee {
   const principal = input.principalId == null ? null : String(input.principalId);
   const team = input.teamId == null ? null : String(input.teamId);
   if ((principal === null) === (team === null))
-    throw new ValidationError("principalId", "give exactly one of principalId and teamId");
+    throw new ValidationError(field, "give exactly one of principalId and teamId");
   return principal !== null ? { kind: "PRINCIPAL", id: principal } : { kind: "TEAM", id: team ?? "" };
 }
 
 /**
- * A grant or revocation must name someone who exists: a typo would otherwise sit in the model's
- * history forever, or revoke nothing without a word.
+ * A grantee named in a command must exist: a typo would otherwise sit in the model's history
+ * forever, revoke nothing without a word, or lock a protected stage for good. `field` names the
+ * input in the error (default: principalId or teamId).
  */
-async function requireGrantee(ctx: GraphQLContext, grantee: Grantee): Promise<void> {
+export async function requireGrantee(ctx: GraphQLContext, grantee: Grantee, field?: string): Promise<void> {
+  const named = field ?? (grantee.kind === "PRINCIPAL" ? "principalId" : "teamId");
+  // Text no database can hold names nobody; PostgreSQL would answer the lookup with an error.
+  const unstorable = checkStorableText(named, grantee.id);
+  if (unstorable) throw unstorable;
   const found =
     grantee.kind === "PRINCIPAL"
       ? await ctx.reader.principal.findUnique({ where: { id: grantee.id }, select: { id: true } })
       : await ctx.reader.team.findUnique({ where: { id: grantee.id }, select: { id: true } });
   if (found === null)
     throw new ValidationError(
-      grantee.kind === "PRINCIPAL" ? "principalId" : "teamId",
+      named,
       `no ${grantee.kind === "PRINCIPAL" ? "principal" : "team"} has the id ${grantee.id}`,
     );
 }

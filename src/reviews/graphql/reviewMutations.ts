@@ -3,6 +3,7 @@
 // on the model's stream, run by the one command runner; a request names its model stream through
 // the review_requests table. Identities come from the caller, never from the input.
 import { randomUUID } from "node:crypto";
+import { granteeOf, requireGrantee } from "../../access/graphql/modelPermissions.ts";
 import { NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type { Grantee } from "../../domain/modelPermissions.ts";
 import { checkStorableText } from "../../domain/validation.ts";
@@ -100,20 +101,9 @@ async function reviewersOf(
     const list: Grantee[] = [];
     for (const [j, r] of rule.reviewers.entries()) {
       const field = `rules.${i}.reviewers.${j}`;
-      const principal = r.principalId == null ? null : String(r.principalId);
-      const team = r.teamId == null ? null : String(r.teamId);
-      if ((principal === null) === (team === null))
-        throw new ValidationError(field, "give exactly one of principalId and teamId");
-      const id = principal ?? team ?? "";
-      const bad = checkStorableText(field, id);
-      if (bad) throw bad;
-      const found =
-        principal !== null
-          ? await ctx.reader.principal.findUnique({ where: { id }, select: { id: true } })
-          : await ctx.reader.team.findUnique({ where: { id }, select: { id: true } });
-      if (found === null)
-        throw new ValidationError(field, `no ${principal !== null ? "principal" : "team"} has the id ${id}`);
-      list.push({ kind: principal !== null ? "PRINCIPAL" : "TEAM", id });
+      const grantee = granteeOf(r, field);
+      await requireGrantee(ctx, grantee, field);
+      list.push(grantee);
     }
     result.push(list);
   }
