@@ -51,13 +51,8 @@ describe.each(await providers())("webhook delivery on %s", (provider) => {
     return name;
   }
 
-  const tag = (name: string, i: number) =>
-    ok(
-      `mutation($n: String!, $v: String!) { setRegisteredModelTag(input: { name: $n, key: "k", value: $v }) { __typename } }`,
-      { n: name, v: String(i) },
-    );
-
-  it("signs every delivery so that standardwebhooks verifies it, with the documented payload", async () => {
+  /** A fresh model with a webhook on its tag events, and a receiver (holding the secret) behind it. */
+  async function hookedModel() {
     receiver = await startReceiver();
     const model = await newModel();
     const { secret, webhook } = await register({
@@ -65,8 +60,19 @@ describe.each(await providers())("webhook delivery on %s", (provider) => {
       eventTypes: ["RegisteredModelTagSet"],
       modelNames: [model],
     });
-    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     receiver.secret = secret;
+    return { model, secret, webhook };
+  }
+
+  const tag = (name: string, i: number) =>
+    ok(
+      `mutation($n: String!, $v: String!) { setRegisteredModelTag(input: { name: $n, key: "k", value: $v }) { __typename } }`,
+      { n: name, v: String(i) },
+    );
+
+  it("signs every delivery so that standardwebhooks verifies it, with the documented payload", async () => {
+    const { model, secret, webhook } = await hookedModel();
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     const other = await newModel();
     await tag(other, 0); // another model: not delivered
     await tag(model, 1);
@@ -115,14 +121,7 @@ describe.each(await providers())("webhook delivery on %s", (provider) => {
   });
 
   it("delivers every event in order after the receiver was down for a while", async () => {
-    receiver = await startReceiver();
-    const model = await newModel();
-    const { secret, webhook } = await register({
-      url: receiver.url,
-      eventTypes: ["RegisteredModelTagSet"],
-      modelNames: [model],
-    });
-    receiver.secret = secret;
+    const { model, webhook } = await hookedModel();
     receiver.behaviour = "down";
     for (let i = 0; i < 10; i++) await tag(model, i);
     await eventually(() => receiver.received.length >= 3, 10_000, "retries while down");
@@ -151,14 +150,7 @@ describe.each(await providers())("webhook delivery on %s", (provider) => {
   it("delivers a backlog back to back, without waiting for the safety poll", async () => {
     await server.registro.close();
     server = await startTestServer(provider, { webhooks: { pollIntervalMs: 60_000, retryBaseMs: 50 } });
-    receiver = await startReceiver();
-    const model = await newModel();
-    const { secret } = await register({
-      url: receiver.url,
-      eventTypes: ["RegisteredModelTagSet"],
-      modelNames: [model],
-    });
-    receiver.secret = secret;
+    const { model } = await hookedModel();
     receiver.behaviour = "down";
     await tag(model, 0);
     await eventually(() => receiver.received.length >= 1, 5_000, "the first attempt");
@@ -176,15 +168,8 @@ describe.each(await providers())("webhook delivery on %s", (provider) => {
     server = await startTestServer(provider, {
       webhooks: { retryBaseMs: 20, maxRetryDurationMs: 300, pollIntervalMs: 50 },
     });
-    receiver = await startReceiver();
+    const { model, secret, webhook } = await hookedModel();
     receiver.behaviour = "down";
-    const model = await newModel();
-    const { secret, webhook } = await register({
-      url: receiver.url,
-      eventTypes: ["RegisteredModelTagSet"],
-      modelNames: [model],
-    });
-    receiver.secret = secret;
     await tag(model, 1);
     await tag(model, 2);
     const disabled = await eventually(
@@ -217,14 +202,7 @@ describe.each(await providers())("webhook delivery on %s", (provider) => {
   });
 
   it("redelivers a delivery with the same webhook-id, and pings", async () => {
-    receiver = await startReceiver();
-    const model = await newModel();
-    const { secret, webhook } = await register({
-      url: receiver.url,
-      eventTypes: ["RegisteredModelTagSet"],
-      modelNames: [model],
-    });
-    receiver.secret = secret;
+    const { model, webhook } = await hookedModel();
     await tag(model, 7);
     const log = await eventually(
       async () => {
