@@ -7,6 +7,7 @@ import path from "node:path";
 import pg from "pg";
 import type { DatabaseConfig } from "../src/config.ts";
 import { migrate } from "../src/db/migrate.ts";
+import { dropDatabaseWhenIdle } from "../test/support/databases.ts";
 
 export const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
@@ -58,23 +59,7 @@ export async function createBenchDatabase(
     config,
     env: { DATABASE_URL: url.toString(), DATA_DIR: dataDir },
     async drop() {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      try {
-        // pg's Pool.end() resolves before its sockets close; forcing the drop while they close makes
-        // their FATAL error an uncaught exception here (as test/support/databases.ts explains).
-        for (let waited = 0; waited < 5000; waited += 50) {
-          const { rows } = await client.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            [name],
-          );
-          if (rows[0]?.n === 0) break;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
+      await dropDatabaseWhenIdle(POSTGRES_URL, name);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

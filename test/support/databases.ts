@@ -70,26 +70,7 @@ export async function createTestDatabase(provider: DatabaseConfig["provider"]): 
   await migrate(config);
   return {
     config,
-    async destroy() {
-      const client = new pg.Client({ connectionString: POSTGRES_URL });
-      await client.connect();
-      try {
-        // pg's Pool.end() resolves before its sockets have closed. Dropping WITH (FORCE) right away
-        // kills those closing connections, whose FATAL error then surfaces as an uncaught exception
-        // in the test process. Wait (briefly) for them to go first; FORCE only handles stragglers.
-        for (let waited = 0; waited < 5000; waited += 50) {
-          const { rows } = await client.query<{ n: number }>(
-            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
-            [name],
-          );
-          if (rows[0]?.n === 0) break;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
+    destroy: () => dropDatabaseWhenIdle(POSTGRES_URL, name),
   };
 }
 
@@ -107,4 +88,28 @@ export async function openTestDatabase(
       await test.destroy();
     },
   };
+}
+
+/**
+ * Drops a scratch database once its connections are gone. pg's Pool.end() resolves before its
+ * sockets have closed; dropping WITH (FORCE) right away kills those closing connections, whose FATAL
+ * error then surfaces as an uncaught exception in the process. Wait (briefly) for them to go first;
+ * FORCE only handles stragglers. Tests and benchmarks share it.
+ */
+export async function dropDatabaseWhenIdle(adminUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    for (let waited = 0; waited < 5000; waited += 50) {
+      const { rows } = await client.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        [name],
+      );
+      if (rows[0]?.n === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
 }
