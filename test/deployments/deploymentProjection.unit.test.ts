@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { deploymentTouchedBy, evolveDeploymentView } from "../../src/deployments/projection/evolve.ts";
 import type { DeploymentView } from "../../src/deployments/projection/evolve.ts";
-import { actorOfJson } from "../../src/deployments/projection/deploymentRows.ts";
+import { actorJson, actorOfJson } from "../../src/deployments/projection/deploymentRows.ts";
 import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
 import { addStreamRows, emptyStreamRows } from "../../src/projections/rebuild/streamRows.ts";
 import { applyEvents, emptyStreamViews } from "../../src/projections/streamViews.ts";
@@ -88,7 +88,7 @@ describe("evolveDeploymentView", () => {
   });
 
   it("reads a stored actor back, and damaged JSON as an anonymous actor instead of throwing", () => {
-    expect(actorOfJson(JSON.stringify(userActor("alice")))).toEqual(userActor("alice"));
+    expect(actorOfJson(actorJson(userActor("alice")))).toEqual(userActor("alice"));
     expect(actorOfJson("{not json")).toMatchObject({ id: null, kind: "ANONYMOUS" });
   });
 });
@@ -125,9 +125,9 @@ describe("deployments in a model stream's views", () => {
         null,
         false,
         minutesAfterT0(3),
-        JSON.stringify(userActor("alice")),
+        actorJson(userActor("alice")),
         minutesAfterT0(5),
-        JSON.stringify(userActor("alice")),
+        actorJson(userActor("alice")),
         null,
         6,
       ],
@@ -140,7 +140,7 @@ describe("deployments in a model stream's views", () => {
         null,
         true,
         minutesAfterT0(4),
-        JSON.stringify(userActor("alice")),
+        actorJson(userActor("alice")),
         null,
         null,
         null,

@@ -27,7 +27,7 @@ import type { ModelVersionDeploymentEvent } from "../domain/events.ts";
 import { ActiveDeploymentError } from "../domain/errors.ts";
 import { deploymentKey } from "../domain/state.ts";
 import type { DeploymentState } from "../domain/state.ts";
-import { actorOfJson } from "../projection/deploymentRows.ts";
+import { actorJson, actorOfJson } from "../projection/deploymentRows.ts";
 import type { DeploymentView } from "../projection/evolve.ts";
 
 // ---- Errors -----------------------------------------------------------------------------------------
@@ -169,8 +169,8 @@ interface DeploymentPayload {
 /** The row shape Prisma would return, from the view the command just wrote. */
 const rowOf = (view: DeploymentView): ModelVersionDeployment => ({
   ...view,
-  deployedBy: JSON.stringify(view.deployedBy),
-  retiredBy: view.retiredBy === null ? null : JSON.stringify(view.retiredBy),
+  deployedBy: actorJson(view.deployedBy) ?? "",
+  retiredBy: actorJson(view.retiredBy),
 });
 
 const DeploymentPayloadRef = builder.objectRef<DeploymentPayload>("ModelVersionDeploymentPayload").implement({

@@ -28,9 +28,23 @@ export const DEPLOYMENT_COLUMNS = [
 
 const KEY_COLUMNS = ["model_id", "environment", "version"] as const;
 
-/** An actor as the row stores it: the JSON of the EventActor recorded with the event. */
-const actorJson = (actor: EventActor | null): string | null =>
-  actor === null ? null : JSON.stringify(actor);
+/** Objects with their keys sorted, so that the same actor is stored as the same text however it was read. */
+function sortedKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortedKeys);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([k, v]) => [k, sortedKeys(v)]),
+  );
+}
+
+/**
+ * An actor as the row stores it: the JSON of the EventActor recorded with the event, keys sorted (the
+ * inline projection has it from the request, the rebuild from the event table's columns).
+ */
+export const actorJson = (actor: EventActor | null): string | null =>
+  actor === null ? null : JSON.stringify(sortedKeys(actor));
 
 /** A stored actor, validated like the event table's actor columns (damage reads as the name alone). */
 export function actorOfJson(value: unknown): EventActor {
