@@ -187,6 +187,15 @@ describe.each(await providers())("deployments (%s)", (provider) => {
     expect(result).toMatchObject({ __typename: "ValidationError", code: "VALIDATION", field });
   });
 
+  it("answers hostile environment filters with nothing or a VALIDATION error, never an internal one", async () => {
+    const query = `query($e: String) { registeredModel(name: "${MODEL}") { deployments(environment: $e) { totalCount } } }`;
+    const huge = await server.gql<Json>(query, { e: "e".repeat(1_000_000) });
+    expect(huge.errors).toBeUndefined();
+    expect(huge.data.registeredModel.deployments.totalCount).toBe(0);
+    const nul = await server.gql<Json>(query, { e: "prod\u0000eu" });
+    expect(nul.errors?.map((e: Json) => e.extensions.code)).toEqual(["VALIDATION"]);
+  });
+
   it("refuses to delete a deployed version, naming the environments; retiring it first allows it", async () => {
     const refused = await run("admin", "deleteModelVersion", { name: MODEL, version: 3 });
     expect(refused).toMatchObject({
