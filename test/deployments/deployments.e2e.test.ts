@@ -10,6 +10,7 @@ import { errorSelection, payloadType } from "../support/mutationResult.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { record, wsClient } from "../subscriptions/support.ts";
+import { eventually, startReceiver } from "../webhooks/receiver.ts";
 
 type Json = any;
 
@@ -72,7 +73,7 @@ describe.each(await providers())("deployments (%s)", (provider) => {
   }
 
   beforeAll(async () => {
-    server = await startTestServer(provider);
+    server = await startTestServer(provider, { webhooks: { pollIntervalMs: 100 } });
     ids.admin = (await gql("admin", `{ viewer { id } }`)).viewer.id;
     [ids.serving, who.serving] = await member("serving-system");
     [ids.reader, who.reader] = await member("reader");
@@ -340,9 +341,37 @@ describe.each(await providers())("deployments (%s)", (provider) => {
     }
   });
 
+  it("delivers deployment events to webhooks that ask for them", async () => {
+    const receiver = await startReceiver();
+    try {
+      const registered = await gql(
+        "admin",
+        `mutation($url: String!) { registerWebhook(input: { url: $url, modelNames: ["${MODEL}"],
+            eventTypes: [ModelVersionDeployed, ModelVersionDeploymentRetired] }) {
+          __typename ... on WebhookSecretPayload { secret } } }`,
+        { url: receiver.url },
+      );
+      expect(registered.registerWebhook.__typename).toBe("WebhookSecretPayload");
+      receiver.secret = registered.registerWebhook.secret;
+      await deploy("serving", { environment: "edge", endpoint: "https://edge.example/f" });
+      await retire("serving", { environment: "edge", reason: "moved" });
+      await eventually(() => receiver.received.length >= 2, 10_000, "two deliveries");
+      expect(receiver.received.map((r) => [r.verified, r.message.type, r.message.data.payload])).toEqual([
+        [
+          true,
+          "ModelVersionDeployed",
+          { version: 1, environment: "edge", endpoint: "https://edge.example/f", description: null },
+        ],
+        [true, "ModelVersionDeploymentRetired", { version: 1, environment: "edge", reason: "moved" }],
+      ]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it("rebuilds the deployments from the log exactly as the inline projection wrote them", async () => {
     const before = await dumpProjections(server.registro.db.reader);
-    expect(before.modelVersionDeployments!.length).toBe(4);
+    expect(before.modelVersionDeployments!.length).toBe(5);
     await rebuildProjections(server.registro.db);
     expect(await dumpProjections(server.registro.db.reader)).toEqual(before);
   });
