@@ -1,6 +1,7 @@
 // Builds the domain's decision state from the projection rows of a stream ("state kept with the
 // projection"), so a command never refolds the stream's history.
 import type { CommentState } from "../comments/domain/state.ts";
+import type { DeploymentState } from "../deployments/domain/state.ts";
 import type { RegisteredModelState, VersionState } from "../domain/registeredModel/state.ts";
 import { initialState } from "../domain/registeredModel/state.ts";
 import type { StreamViews } from "../projections/streamViews.ts";
@@ -39,6 +40,17 @@ export function decisionState(views: StreamViews): RegisteredModelState {
         deleted: view.deleted,
       };
   }
+  const deployments: Record<string, DeploymentState> = {};
+  for (const [key, view] of views.deployments) {
+    if (view)
+      deployments[key] = {
+        version: view.version,
+        environment: view.environment,
+        endpoint: view.endpoint,
+        description: view.description,
+        active: view.active,
+      };
+  }
   const openReviews: Record<string, OpenReview> = {};
   for (const [id, review] of views.reviews) {
     if (review?.status !== "OPEN") continue;
@@ -62,6 +74,7 @@ export function decisionState(views: StreamViews): RegisteredModelState {
   }
   return {
     comments,
+    deployments,
     reviewPolicy: model.reviewPolicy,
     openReviews,
     status: model.deleted ? "deleted" : "live",

@@ -33,6 +33,8 @@ import type { EventMetadata, RecordedEvent } from "../store/recordedEvent.ts";
 import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import { isUniqueViolation } from "../store/uniqueViolation.ts";
 import { decisionState } from "./decisionState.ts";
+import { deploymentKey } from "../deployments/domain/state.ts";
+import { loadDeployments } from "../deployments/projection/deploymentRows.ts";
 
 /**
  * Which stream a command addresses. Live names are unique; a deleted name may have several streams.
@@ -154,7 +156,19 @@ async function attempt(
       needs.versionsInStage,
       needs.comment === undefined ? [] : [needs.comment],
       needs.openReviews,
+      needs.deployments ?? false,
     );
+    if (
+      needs.deployment !== undefined &&
+      !views.deployments.has(deploymentKey(needs.deployment.environment, needs.deployment.version))
+    )
+      views = {
+        ...views,
+        deployments: new Map([
+          ...views.deployments,
+          ...(await loadDeployments(tx, streamId, [needs.deployment])),
+        ]),
+      };
     // A command on a review request learns which version it is about from the request itself.
     const more = reviewNeeds(command, decisionState(views).openReviews);
     if (more !== null) {

@@ -13,6 +13,8 @@ export const TABLE_COVERAGE = {
   model_permissions: "rebuilt from the log",
   model_version_comments:
     "rebuilt from the log (comments are model-stream events; earlier bodies and deleted comments' texts are only in the log)",
+  model_version_deployments:
+    "rebuilt from the log (ModelVersionDeployed/DeploymentRetired are model-stream events; earlier deployments of a pair are only in the log)",
   review_requests: "rebuilt from the log (the ReviewRequest* events of the model streams)",
   principals: "rebuilt from the log",
   teams: "rebuilt from the log",

@@ -22,6 +22,7 @@ export class NotFoundError extends DomainError {
       | "ApiToken"
       | "ReviewRequest"
       | "Comment"
+      | "Deployment"
       | "Webhook"
       | "WebhookDelivery",
     readonly key: string,

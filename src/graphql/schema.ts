@@ -19,6 +19,7 @@ import "../access/graphql/modelPermissions.ts";
 import "../audit/graphql/auditCheckpoints.ts";
 import "../audit/graphql/auditLog.ts";
 import "../comments/graphql/comments.ts";
+import "../deployments/graphql/deployments.ts";
 import "../reviews/graphql/reviewTypes.ts";
 import "../reviews/graphql/reviewMutations.ts";
 import "../reviews/graphql/reviewSubscription.ts";

@@ -55,6 +55,8 @@ export const ERROR_CODES = {
     "The caller may not approve or reject this review request (`ineligibility`: SELF_APPROVAL, NOT_A_REVIEWER or ALREADY_REVIEWED).",
   UNSAFE_ARTIFACT:
     "Promotion or aliasing refused: artifacts are dangerous, unscannable or uninspected; give an `overrideReason`.",
+  ACTIVE_DEPLOYMENT:
+    "The version (or a version of the model) is still deployed (`environments` names where); retire those deployments first.",
   WEBHOOK_TARGET_REFUSED:
     "A webhook URL resolves to a private, loopback, link-local or otherwise internal address (or does not resolve) that WEBHOOK_ALLOWED_TARGETS does not allow.",
   // Artifact transfer

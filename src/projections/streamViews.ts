@@ -5,6 +5,14 @@
 import { loadComments, persistComments } from "../comments/projection/commentRows.ts";
 import { commentTouchedBy, evolveCommentView } from "../comments/projection/evolve.ts";
 import type { CommentView } from "../comments/projection/evolve.ts";
+import {
+  loadActiveDeployments,
+  loadDeployments,
+  persistDeployments,
+} from "../deployments/projection/deploymentRows.ts";
+import { deploymentTouchedBy, evolveDeploymentView } from "../deployments/projection/evolve.ts";
+import type { DeploymentView } from "../deployments/projection/evolve.ts";
+import { deploymentKey } from "../deployments/domain/state.ts";
 import type { Tx } from "../db/database.ts";
 import { placeholders, rowBool, rowDate, rowDateOrNull, rowInt, rowJson } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
@@ -35,6 +43,11 @@ export interface StreamViews {
   readonly comments: ReadonlyMap<string, CommentView | null>;
   /** Loaded review requests (the open ones when a command needs them, and those events touch), by id. */
   readonly reviews: ReadonlyMap<string, ReviewRequestView | null>;
+  /**
+   * Loaded deployments by deployment key (environment@version): every active one when a command
+   * needs them, and those events touch; null marks a pair never deployed.
+   */
+  readonly deployments: ReadonlyMap<string, DeploymentView | null>;
 }
 
 type Row = Record<string, unknown>;
@@ -138,6 +151,7 @@ export async function loadStreamViews(
   versionsInStage: Stage | null,
   commentIds: readonly string[] = [],
   openReviews = false,
+  activeDeployments = false,
 ): Promise<StreamViews> {
   // One after another: a transaction is one connection, which runs one statement at a time anyway
   // (pg only queued concurrent ones, and will refuse them in its next major version).
@@ -196,6 +210,7 @@ export async function loadStreamViews(
   }
   const model = models[0];
   const reviews = openReviews ? await loadOpenReviews(tx, streamId) : [];
+  const deployments = activeDeployments ? await loadActiveDeployments(tx, streamId) : new Map();
   return {
     streamId,
     model: model ? modelFromRow(model, modelTags, aliases, grants) : null,
@@ -203,6 +218,7 @@ export async function loadStreamViews(
     artifacts,
     comments,
     reviews: new Map(reviews.map((r) => [r.id, r])),
+    deployments,
   };
 }
 
@@ -213,14 +229,26 @@ export const emptyStreamViews = (streamId: string): StreamViews => ({
   artifacts: new Map(),
   comments: new Map(),
   reviews: new Map(),
+  deployments: new Map(),
 });
 
-/** Loads the versions, comments and review requests that `events` touch and that `views` does not hold yet. */
+/** Loads the versions, comments, review requests and deployments that `events` touch and that `views` does not hold yet. */
 export async function withVersionsFor(
   tx: Tx,
   views: StreamViews,
   events: readonly RecordedEvent[],
 ): Promise<StreamViews> {
+  const missingDeployments = new Map<string, { environment: string; version: number }>();
+  for (const event of events) {
+    if (event.type !== "ModelVersionDeployed" && event.type !== "ModelVersionDeploymentRetired") continue;
+    const { environment, version } = event.data;
+    const key = deploymentKey(environment, version);
+    if (!views.deployments.has(key)) missingDeployments.set(key, { environment, version });
+  }
+  if (missingDeployments.size > 0) {
+    const found = await loadDeployments(tx, views.streamId, [...missingDeployments.values()]);
+    views = { ...views, deployments: new Map([...views.deployments, ...found]) };
+  }
   const missingReviews = [...new Set(events.flatMap(reviewsTouchedBy))].filter(
     (id) => !views.reviews.has(id),
   );
@@ -256,8 +284,12 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
   const artifacts = new Map(views.artifacts);
   const comments = new Map(views.comments);
   const reviews = new Map(views.reviews);
+  const deployments = new Map(views.deployments);
   for (const event of events) {
     model = evolveRegisteredModelView(model, event);
+    const deployment = deploymentTouchedBy(event);
+    if (deployment !== null)
+      deployments.set(deployment, evolveDeploymentView(deployments.get(deployment) ?? null, event));
     const commentId = commentTouchedBy(event);
     if (commentId !== null)
       comments.set(commentId, evolveCommentView(comments.get(commentId) ?? null, event));
@@ -270,7 +302,7 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
       if (after !== before || !artifacts.has(number)) artifacts.set(number, after);
     }
   }
-  return { streamId: views.streamId, model, versions, artifacts, comments, reviews };
+  return { streamId: views.streamId, model, versions, artifacts, comments, reviews, deployments };
 }
 
 const json = (value: unknown): string | null =>
@@ -452,6 +484,7 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
 
   // After the versions: a comment row references its version's row.
   await persistComments(tx, before.comments, after.comments);
+  await persistDeployments(tx, before.deployments, after.deployments);
 
   await syncKeyValues(
     tx,

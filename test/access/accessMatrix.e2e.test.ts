@@ -462,6 +462,15 @@ async function nodeIds(w: World, t: Target): Promise<Record<string, string>> {
 const commented = (t: Target) =>
   step("addModelVersionComment", { name: t.name, version: 1, body: "The administrator's comment." });
 
+/** Version 1 served by prod-eu (recorded by the administrator). */
+const deployedV1 = (t: Target) =>
+  step("recordModelVersionDeployment", {
+    name: t.name,
+    version: 1,
+    environment: "prod-eu",
+    endpoint: "https://serve.example/m",
+  });
+
 /** The id of the comment on version 1 (see `commented`). */
 async function commentId(w: World, t: Target): Promise<Record<string, string>> {
   const { body } = await post(
@@ -1001,6 +1010,21 @@ const MUTATIONS: readonly MutationEntry[] = [
     hide: ["commentId"],
     input: (t) => ({ id: t.commentId }),
   },
+  // Its deployments (serving systems hold EDIT).
+  {
+    key: "Mutation.recordModelVersionDeployment",
+    field: "Mutation.recordModelVersionDeployment",
+    expect: EDIT_MODEL,
+    model: (t) => [v1(t)],
+    input: (t) => ({ name: t.name, version: 1, environment: "prod-eu", endpoint: "https://serve.example/m" }),
+  },
+  {
+    key: "Mutation.retireModelVersionDeployment",
+    field: "Mutation.retireModelVersionDeployment",
+    expect: EDIT_MODEL,
+    model: (t) => [v1(t), deployedV1(t)],
+    input: (t) => ({ name: t.name, version: 1, environment: "prod-eu", reason: "rolled back" }),
+  },
   // Its artifacts.
   {
     key: "Mutation.uploadModelVersionArtifact",
@@ -1182,6 +1206,19 @@ const SUBSCRIPTIONS: readonly SubscriptionEntry[] = [
     ],
     change: (name) =>
       step("requestReview", { name, version: 1, stage: "PRODUCTION", reason: "the matrix asks" }),
+  },
+  {
+    key: "Subscription.modelVersionDeploymentChanged",
+    field: "Subscription.modelVersionDeploymentChanged",
+    expect: READ_MODEL,
+    document: `subscription($after: String) { modelVersionDeploymentChanged(after: $after) { modelId } }`,
+    change: (name) =>
+      step("recordModelVersionDeployment", {
+        name,
+        version: 1,
+        environment: "prod-eu",
+        endpoint: "https://serve.example/m",
+      }),
   },
   {
     key: "Subscription.registeredModelAliasChanged",

@@ -29,6 +29,8 @@ const UNPROVOKABLE = (field: string): string[] =>
         ? ["IntegrityError"]
         : ["ConcurrencyError", "IntegrityError"];
 const MODEL_MUTATIONS = [
+  "recordModelVersionDeployment",
+  "retireModelVersionDeployment",
   "setModelReviewPolicy",
   "grantModelPermission",
   "revokeModelPermission",
@@ -117,6 +119,10 @@ describe.each(await providers())("declared mutation errors on %s", (provider) =>
     await admin(`mutation($id: ID!) { deleteModelVersionComment(input: { id: $id }) { __typename } }`, {
       id: comments.deleted,
     });
+    // Version 1 serves in staging (a case retires it, then retires it again).
+    await admin(
+      `mutation { recordModelVersionDeployment(input: { name: "m", version: 1, environment: "staging", endpoint: "https://s.example/m" }) { __typename } }`,
+    );
     // Reviews: model "p" takes policies; on model "r" the member reviews, version 2 has an
     // DANGEROUS pickle (the safety gate refuses the change an approval would apply).
     await admin(`mutation { createRegisteredModel(input: { name: "p" }) { __typename } }`);
@@ -340,6 +346,36 @@ describe.each(await providers())("declared mutation errors on %s", (provider) =>
       ...HOSTILE.map((id) => ({ id, body: "x" })),
     ],
     deleteModelVersionComment: () => [{ id: comments.remove }, ...HOSTILE.map((id) => ({ id }))],
+    recordModelVersionDeployment: () => {
+      const ok = { name: "m", version: 1, environment: "prod-eu", endpoint: "https://s.example/m" };
+      return [
+        ok,
+        { ...ok, expectedRevision: 1 },
+        { ...ok, version: 2 },
+        { ...ok, version: 3 },
+        { ...ok, version: 7 },
+        { ...ok, version: 0 },
+        { ...ok, environment: "Prod EU" },
+        { ...ok, endpoint: "ftp://s.example/m" },
+        { ...ok, endpoint: "https://u:p@s.example/m" },
+        { ...ok, description: "x".repeat(5001) },
+        ...HOSTILE.map((environment) => ({ ...ok, environment })),
+        ...HOSTILE.map((endpoint) => ({ ...ok, endpoint })),
+        ...HOSTILE.map((name) => ({ ...ok, name })),
+      ];
+    },
+    retireModelVersionDeployment: () => {
+      const ok = { name: "m", version: 1, environment: "staging", reason: "rolled back" };
+      return [
+        ok,
+        ok,
+        { ...ok, expectedRevision: 1 },
+        { ...ok, environment: "nowhere" },
+        { ...ok, reason: "x".repeat(5001) },
+        ...HOSTILE.map((environment) => ({ ...ok, environment })),
+        ...HOSTILE.map((name) => ({ ...ok, name })),
+      ];
+    },
   };
 
   it.each(Object.keys(cases))(

@@ -100,6 +100,14 @@ const current: RegisteredModelEvent[] = [
   { type: "ModelVersionCommentEdited", data: { commentId: "c-1", version: 1, body: "LGTM" } },
   { type: "ModelVersionCommentDeleted", data: { commentId: "c-1", version: 1 } },
   {
+    type: "ModelVersionDeployed",
+    data: { version: 1, environment: "prod-eu", endpoint: "https://serve.example/fraud", description: null },
+  },
+  {
+    type: "ModelVersionDeploymentRetired",
+    data: { version: 1, environment: "prod-eu", reason: "rolled back" },
+  },
+  {
     type: "ModelReviewPolicySet",
     data: {
       rules: [
@@ -276,6 +284,8 @@ describe("parseRegisteredModelEvent", () => {
     ["ModelVersionCommentAdded", { commentId: "c", version: 1, body: "b" }, "authorId"],
     ["ModelVersionCommentEdited", { commentId: "c", version: 1, body: null }, "body"],
     ["ModelVersionCommentDeleted", { commentId: "", version: 1 }, "commentId"],
+    ["ModelVersionDeployed", { version: 1, environment: "prod-eu", description: null }, "endpoint"],
+    ["ModelVersionDeploymentRetired", { version: 1, environment: "", reason: null }, "environment"],
   ])("throws CorruptEventError for a damaged %s payload", (type, data, path) => {
     const error = corrupt(type, data);
     expect(error.type).toBe(type);

@@ -146,8 +146,8 @@ describe("model history snapshots", () => {
       }
     }
     expect({ version: MODEL_HISTORY_FOLD_VERSION, fingerprint: digest.digest("hex") }).toEqual({
-      version: 3,
-      fingerprint: "9108fc48297678dfbc054eed08673f743398720ae84416358edf825b1d15f7e8",
+      version: 4,
+      fingerprint: "761d31923ce434d0590decc0584adb12d466170b62f80e3603adf0d4528b769a",
     });
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../../src/domain/errors.ts";
 import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
-import { decide, stateNeeds } from "../../src/domain/registeredModel/decide.ts";
+import { decide, reviewNeeds, stateNeeds } from "../../src/domain/registeredModel/decide.ts";
 import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
 import type { Decision } from "../../src/domain/registeredModel/decide.ts";
 import { evolve, initialState } from "../../src/domain/registeredModel/state.ts";
@@ -24,12 +24,27 @@ function partialState(full: RegisteredModelState, command: RegisteredModelComman
     const found = full.versions[number];
     if (found) versions[number] = found;
   }
-  if (needs.versionsInStage !== null) {
+  // A command on a review request also gets the request's version (and stage), as executeCommand loads them.
+  const more = reviewNeeds(command, full.openReviews);
+  for (const number of more?.versions ?? []) {
+    const found = full.versions[number];
+    if (found) versions[number] = found;
+  }
+  for (const stage of [needs.versionsInStage, more?.versionsInStage ?? null]) {
+    if (stage === null) continue;
     for (const v of Object.values(full.versions)) {
-      if (v.stage === needs.versionsInStage && !v.deleted) versions[v.version] = v;
+      if (v.stage === stage && !v.deleted) versions[v.version] = v;
     }
   }
-  return { ...full, versions, comments };
+  // Every active deployment when the command needs them, and the pair it names (see executeCommand).
+  const deployments = Object.fromEntries(
+    Object.entries(full.deployments).filter(
+      ([, d]) =>
+        (needs.deployments === true && d.active) ||
+        (needs.deployment?.environment === d.environment && needs.deployment.version === d.version),
+    ),
+  );
+  return { ...full, versions, comments, deployments };
 }
 
 function comparable(decision: Decision) {
@@ -60,6 +75,7 @@ describe("decide on the partial state the application loads", () => {
       inspected: 0,
       signatures: 0,
       commentsChanged: 0,
+      deploymentsChanged: 0,
     };
     for (let seed = 1; seed <= 40; seed++) {
       const rng = seededRandom(seed);
@@ -87,6 +103,8 @@ describe("decide on the partial state the application loads", () => {
           if (event.type === "ModelVersionFinalized") seen.finalized++;
           if (event.type === "ModelVersionArtifactInspected") seen.inspected++;
           if (event.type === "ModelVersionSignatureSet") seen.signatures++;
+          if (event.type === "ModelVersionDeployed" || event.type === "ModelVersionDeploymentRetired")
+            seen.deploymentsChanged++;
           if (event.type === "ModelVersionCommentEdited" || event.type === "ModelVersionCommentDeleted")
             seen.commentsChanged++;
           full = evolve(full, event);
@@ -102,6 +120,7 @@ describe("decide on the partial state the application loads", () => {
     expect(seen.inspected).toBeGreaterThan(20);
     expect(seen.signatures).toBeGreaterThan(10);
     expect(seen.commentsChanged).toBeGreaterThan(20);
+    expect(seen.deploymentsChanged).toBeGreaterThan(20);
     expect(seen.accepted).toBeGreaterThan(2000);
     expect(seen.refused).toBeGreaterThan(1000);
   });

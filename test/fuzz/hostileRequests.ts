@@ -305,9 +305,36 @@ export const MUTATIONS = [
     query: `mutation($input: DeleteModelVersionCommentInput!) { deleteModelVersionComment(input: $input) { __typename ... on Error { code } } }`,
     variables: { input: { id: hostileString(r) } },
   }),
+  (r: Random, t: Targets) => ({
+    query: `mutation($input: RecordModelVersionDeploymentInput!) { recordModelVersionDeployment(input: $input) { __typename ... on Error { code } } }`,
+    variables: {
+      input: {
+        name: t.model,
+        version: r.pick([t.version, 0, -1, 2 ** 31]),
+        environment: r.chance(0.3) ? "prod-eu" : hostileString(r),
+        endpoint: r.chance(0.3) ? "https://serve.example/m" : hostileString(r),
+        description: hostileString(r),
+      },
+    },
+  }),
+  (r: Random, t: Targets) => ({
+    query: `mutation($input: RetireModelVersionDeploymentInput!) { retireModelVersionDeployment(input: $input) { __typename ... on Error { code } } }`,
+    variables: {
+      input: {
+        name: t.model,
+        version: r.pick([t.version, 0, -1, 2 ** 31]),
+        environment: r.chance(0.3) ? "prod-eu" : hostileString(r),
+        reason: hostileString(r),
+      },
+    },
+  }),
 ];
 
 export const QUERIES = [
+  (r: Random, t: Targets) => ({
+    query: `query($name: String!, $e: String, $after: String) { registeredModel(name: $name) { deployments(environment: $e, includeRetired: true, after: $after) { totalCount nodes { environment endpoint deployedBy { id } } } } }`,
+    variables: { name: t.model, e: hostileString(r), after: r.chance(0.5) ? hostileString(r) : null },
+  }),
   (r: Random, t: Targets) => ({
     query: `query($name: String!) { registeredModel(name: $name) { name versions(first: 5) { nodes { version params tags { key value } } } } }`,
     variables: { name: r.chance(0.5) ? t.model : hostileString(r) },

@@ -62,6 +62,8 @@ const MODEL_MUTATIONS: Record<string, [RegisteredModelCommandType, ErrorClass[]]
   addModelVersionComment: ["AddModelVersionComment", []],
   editModelVersionComment: ["EditModelVersionComment", []],
   deleteModelVersionComment: ["DeleteModelVersionComment", []],
+  recordModelVersionDeployment: ["RecordModelVersionDeployment", []],
+  retireModelVersionDeployment: ["RetireModelVersionDeployment", []],
   // Reviews (src/reviews/): the policy's reviewers are looked up; a request is found by its id.
   setModelReviewPolicy: ["SetModelReviewPolicy", [ValidationError]],
   requestReview: ["OpenReviewRequest", [ValidationError]],

@@ -70,6 +70,8 @@ const EVERY_TYPE: Record<RegisteredModelCommandType, true> = {
   AddModelVersionComment: true,
   EditModelVersionComment: true,
   DeleteModelVersionComment: true,
+  RecordModelVersionDeployment: true,
+  RetireModelVersionDeployment: true,
   SetModelReviewPolicy: true,
   OpenReviewRequest: true,
   ApproveReviewRequest: true,

@@ -26,6 +26,7 @@ export async function dumpProjections(db: Db) {
     modelVersionArtifacts,
     modelPermissions,
     modelVersionComments,
+    modelVersionDeployments,
     reviewRequests,
   ] = await Promise.all([
     db.registeredModel.findMany({ orderBy: { id: "asc" } }),
@@ -39,6 +40,9 @@ export async function dumpProjections(db: Db) {
       orderBy: [{ modelId: "asc" }, { granteeKind: "asc" }, { granteeId: "asc" }],
     }),
     db.modelVersionComment.findMany({ orderBy: [{ modelId: "asc" }, { id: "asc" }] }),
+    db.modelVersionDeployment.findMany({
+      orderBy: [{ modelId: "asc" }, { environment: "asc" }, { version: "asc" }],
+    }),
     db.reviewRequest.findMany({ orderBy: { id: "asc" } }),
   ]);
   return normalise({
@@ -51,6 +55,7 @@ export async function dumpProjections(db: Db) {
     modelVersionArtifacts,
     modelPermissions,
     modelVersionComments,
+    modelVersionDeployments,
     reviewRequests,
   }) as Record<string, Record<string, unknown>[]>;
 }

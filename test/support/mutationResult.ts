@@ -15,6 +15,7 @@ const ERROR_FIELDS: Readonly<Record<string, string>> = {
   IntegrityError: "revision reason",
   ApprovalRequiredError: "requiredApprovals target { kind stage alias }",
   ReviewerNotEligibleError: "requestId ineligibility",
+  ActiveDeploymentError: "version environments",
 };
 
 /** The errors a mutation's union holds, by type name. */

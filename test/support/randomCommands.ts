@@ -18,6 +18,7 @@ export function randomStreamCommand(rng: Random, lastVersion: number): Registere
   if (rng.chance(0.1))
     return randomArtifactCommand(rng, rng.chance(0.7) ? Math.max(1, lastVersion) : version);
   if (rng.chance(0.04)) return randomInspectionCommand(rng, version);
+  if (rng.chance(0.05)) return randomDeploymentCommand(rng, version);
   if (rng.chance(0.05)) return randomCommentCommand(rng, version);
   if (rng.chance(0.08)) return randomReviewCommand(rng, version);
   const roll = rng.int(0, 99);
@@ -94,6 +95,34 @@ function randomCommentCommand(rng: Random, version: number): RegisteredModelComm
   if (roll < 8)
     return { type: "EditModelVersionComment", data: { commentId, body: rng.pick(COMMENT_BODIES) } };
   return { type: "DeleteModelVersionComment", data: { commentId } };
+}
+
+/** Few environments and endpoints, so records repeat (no event), move, retire and meet deletions. */
+const ENVIRONMENTS = ["prod-eu", "prod-us", "staging", "Prod EU"];
+const ENDPOINTS = [
+  "https://serve.example/fraud",
+  "https://serve.example/fraud-v2",
+  "ftp://nope",
+  "http://u:p@h/",
+];
+
+function randomDeploymentCommand(rng: Random, version: number): RegisteredModelCommand {
+  const environment = rng.pick(ENVIRONMENTS);
+  // Retirements outnumber records, so deployments do not pile up and block most deletions.
+  if (rng.chance(0.4))
+    return {
+      type: "RecordModelVersionDeployment",
+      data: {
+        version,
+        environment,
+        endpoint: rng.chance(0.8) ? rng.pick(ENDPOINTS.slice(0, 2)) : rng.pick(ENDPOINTS),
+        description: rng.chance(0.3) ? "canary 5%" : null,
+      },
+    };
+  return {
+    type: "RetireModelVersionDeployment",
+    data: { version, environment, reason: rng.chance(0.5) ? "rolled back" : null },
+  };
 }
 
 const REVIEWERS = ["alice", "bob", "carol"];

@@ -1,6 +1,7 @@
 // Commands on a registered model's stream. Ids come in with the command (the domain makes none);
 // time and the acting identity travel as event metadata, added by the application layer.
 import type { ModelVersionCommentCommand } from "../../comments/domain/commands.ts";
+import type { ModelVersionDeploymentCommand } from "../../deployments/domain/commands.ts";
 import type { ArtifactRole } from "../artifacts.ts";
 import type { InspectionOutcome, Signature } from "../inspection.ts";
 import type { Grantee, ModelPermission } from "../modelPermissions.ts";
@@ -161,6 +162,7 @@ export type RegisteredModelCommand =
   | InspectModelVersionArtifacts
   | SetModelVersionSignature
   | ModelVersionCommentCommand
+  | ModelVersionDeploymentCommand
   | ReviewCommand;
 
 export type RegisteredModelCommandType = RegisteredModelCommand["type"];

@@ -6,6 +6,11 @@ import {
   deleteModelVersionComment,
   editModelVersionComment,
 } from "../../comments/domain/rules.ts";
+import {
+  recordModelVersionDeployment,
+  retireModelVersionDeployment,
+} from "../../deployments/domain/rules.ts";
+import { checkEnvironment } from "../../deployments/domain/rules.ts";
 import { approveReviewRequest } from "../../reviews/domain/rules/approveReviewRequest.ts";
 import { cancelReviewRequest } from "../../reviews/domain/rules/cancelReviewRequest.ts";
 import { openReviewRequest } from "../../reviews/domain/rules/openReviewRequest.ts";
@@ -14,7 +19,7 @@ import { setModelReviewPolicy } from "../../reviews/domain/rules/setModelReviewP
 import { staleRequests } from "../../reviews/domain/staleness.ts";
 import type { OpenReview } from "../../reviews/domain/state.ts";
 import type { ErrorClass } from "../errors.ts";
-import { checkTextDeep, unstorableText } from "../validation.ts";
+import { checkTextDeep, checkVersionNumber, unstorableText } from "../validation.ts";
 import type { RegisteredModelCommand, RegisteredModelCommandType } from "./commands.ts";
 import { STAGES } from "./events.ts";
 import type { Stage } from "./events.ts";
@@ -86,6 +91,8 @@ const RULES: Rules = {
   AddModelVersionComment: addModelVersionComment,
   EditModelVersionComment: editModelVersionComment,
   DeleteModelVersionComment: deleteModelVersionComment,
+  RecordModelVersionDeployment: recordModelVersionDeployment,
+  RetireModelVersionDeployment: retireModelVersionDeployment,
   SetModelReviewPolicy: setModelReviewPolicy,
   OpenReviewRequest: openReviewRequest,
   ApproveReviewRequest: approveReviewRequest,
@@ -128,6 +135,10 @@ export interface StateNeeds {
   readonly openReviews: boolean;
   /** The comment a command edits or deletes (its version is loaded with it). */
   readonly comment?: string;
+  /** Load every active deployment of the model (few: DEPLOYMENT_LIMITS.maxActivePerModel). */
+  readonly deployments?: boolean;
+  /** The deployment a command records or retires, active or not (a retried retirement finds it retired). */
+  readonly deployment?: { readonly environment: string; readonly version: number };
 }
 
 const withReviews = (needs: Omit<StateNeeds, "openReviews">): StateNeeds => ({ ...needs, openReviews: true });
@@ -143,11 +154,14 @@ export function stateNeeds(command: RegisteredModelCommand): StateNeeds {
             ? command.data.stage
             : null,
       });
+    // Deleting refuses what environments still serve.
     case "DeleteModelVersion":
+      return withReviews({ versions: [command.data.version], versionsInStage: null, deployments: true });
+    case "DeleteRegisteredModel":
+      return withReviews({ versions: [], versionsInStage: null, deployments: true });
     case "SetRegisteredModelAlias":
     case "OpenReviewRequest":
       return withReviews({ versions: [command.data.version], versionsInStage: null });
-    case "DeleteRegisteredModel":
     case "DeleteRegisteredModelAlias":
     case "ApproveReviewRequest":
     case "RejectReviewRequest":
@@ -180,6 +194,21 @@ export function stateNeeds(command: RegisteredModelCommand): StateNeeds {
       return unstorableText(command.data.commentId) === null
         ? { versions: [], versionsInStage: null, openReviews: false, comment: command.data.commentId }
         : { versions: [], versionsInStage: null, openReviews: false };
+    // An environment the rules refuse must not reach a query first (it may be text no database holds).
+    case "RecordModelVersionDeployment":
+    case "RetireModelVersionDeployment": {
+      const { environment, version } = command.data;
+      const named =
+        checkEnvironment("environment", environment) === null &&
+        checkVersionNumber("version", version) === null;
+      return {
+        versions: [version],
+        versionsInStage: null,
+        openReviews: false,
+        deployments: true,
+        ...(named ? { deployment: { environment, version } } : {}),
+      };
+    }
     default:
       return { versions: [], versionsInStage: null, openReviews: false };
   }

@@ -3,6 +3,7 @@
 // (upcasters.ts), so a field missing from a current-version event is damage, not an old default.
 import { z } from "zod";
 import { COMMENT_EVENT_SCHEMAS } from "../../comments/domain/eventSchemas.ts";
+import { DEPLOYMENT_EVENT_SCHEMAS } from "../../deployments/domain/eventSchemas.ts";
 import { REVIEW_DATA_SCHEMAS } from "../../reviews/domain/eventSchemas.ts";
 import { ARTIFACT_ROLES } from "../artifacts.ts";
 import { SEVERITIES, SIGNATURE_SOURCES, VERDICTS } from "../inspection.ts";
@@ -104,6 +105,7 @@ const dataSchemas = {
     action: z.enum(["TRANSITION", "ALIAS"]),
   }),
   ...COMMENT_EVENT_SCHEMAS,
+  ...DEPLOYMENT_EVENT_SCHEMAS,
   ...REVIEW_DATA_SCHEMAS,
 } satisfies Record<RegisteredModelEventType, z.ZodType>;
 

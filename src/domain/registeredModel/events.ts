@@ -4,6 +4,8 @@
 // step that lifts the previous version to it (upcasters.ts), so old events still replay.
 
 import type { ModelVersionCommentEvent } from "../../comments/domain/events.ts";
+import type { ModelVersionDeploymentEvent } from "../../deployments/domain/events.ts";
+import { DEPLOYMENT_EVENT_SCHEMA_VERSIONS } from "../../deployments/domain/events.ts";
 import type { ArtifactRole } from "../artifacts.ts";
 import type { Finding, Producer, Signature, SignatureSource, Verdict } from "../inspection.ts";
 import type { Grantee, ModelPermission } from "../modelPermissions.ts";
@@ -196,6 +198,7 @@ export type RegisteredModelEvent =
   | ModelVersionSignatureSet
   | ModelVersionSafetyOverridden
   | ModelVersionCommentEvent
+  | ModelVersionDeploymentEvent
   | ReviewEvent;
 
 export type RegisteredModelEventType = RegisteredModelEvent["type"];
@@ -230,6 +233,7 @@ export const EVENT_SCHEMA_VERSIONS: Record<RegisteredModelEventType, number> = {
   ModelVersionCommentAdded: 1,
   ModelVersionCommentEdited: 1,
   ModelVersionCommentDeleted: 1,
+  ...DEPLOYMENT_EVENT_SCHEMA_VERSIONS,
   ...REVIEW_EVENT_SCHEMA_VERSIONS,
 };
 

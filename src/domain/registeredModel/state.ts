@@ -6,6 +6,8 @@
 // must lead `decide` to the same answer, which the unit tests check.
 import { evolveComments } from "../../comments/domain/state.ts";
 import type { Comments } from "../../comments/domain/state.ts";
+import { evolveDeployments } from "../../deployments/domain/state.ts";
+import type { Deployments } from "../../deployments/domain/state.ts";
 import type { Verdict, VersionSignature } from "../inspection.ts";
 import { creatorGrants, granteeKey } from "../modelPermissions.ts";
 import type { Grants } from "../modelPermissions.ts";
@@ -51,6 +53,11 @@ export interface RegisteredModelState extends ReviewState {
   readonly grants: Grants;
   /** Comments on versions by id (partial like `versions`: a command loads the one it names). */
   readonly comments: Comments;
+  /**
+   * Active deployments by (environment, version) key. Loaded whole or not at all: a command that
+   * needs them (stateNeeds) gets every active deployment of the model, which a folded stream agrees with.
+   */
+  readonly deployments: Deployments;
 }
 
 export const initialState: RegisteredModelState = {
@@ -64,6 +71,7 @@ export const initialState: RegisteredModelState = {
   versions: {},
   grants: {},
   comments: {},
+  deployments: {},
   ...initialReviewState,
 };
 
@@ -199,6 +207,9 @@ export function evolve(state: RegisteredModelState, event: RegisteredModelEvent)
     case "ModelVersionCommentEdited":
     case "ModelVersionCommentDeleted":
       return { ...state, comments: evolveComments(state.comments, event) };
+    case "ModelVersionDeployed":
+    case "ModelVersionDeploymentRetired":
+      return { ...state, deployments: evolveDeployments(state.deployments, event) };
     case "ModelReviewPolicySet":
     case "ReviewRequestOpened":
     case "ReviewRequestApproved":

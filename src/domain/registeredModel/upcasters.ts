@@ -55,6 +55,8 @@ export const UPCASTERS: { readonly [T in RegisteredModelEventType]: readonly Upc
   ModelVersionCommentAdded: [],
   ModelVersionCommentEdited: [],
   ModelVersionCommentDeleted: [],
+  ModelVersionDeployed: [],
+  ModelVersionDeploymentRetired: [],
   ModelReviewPolicySet: [],
   ReviewRequestOpened: [],
   ReviewRequestApproved: [],

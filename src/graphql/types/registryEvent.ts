@@ -108,6 +108,9 @@ const EVENT_TYPE_DESCRIPTIONS: Partial<Record<RegisteredModelEventType, string>>
   ModelVersionCommentAdded: "A comment was added to a version.",
   ModelVersionCommentEdited: "A comment's body was replaced (the earlier body stays in the log).",
   ModelVersionCommentDeleted: "A comment was deleted (it stays listed as deleted, without a body).",
+  ModelVersionDeployed:
+    "An environment serves a version at an endpoint (recorded by the serving system; again when the endpoint or description changed).",
+  ModelVersionDeploymentRetired: "An environment stopped serving a version.",
   ModelReviewPolicySet:
     "A model's review policy (protected stages and aliases, approvals, reviewers) was replaced.",
   ReviewRequestOpened: "A review request to change a protected stage or alias was opened.",

@@ -16,6 +16,7 @@ import { RenamingTx, renameIdentifiers } from "./renamingTx.ts";
 /** Every projection table, children before the tables they reference. */
 export const PROJECTION_TABLES = [
   "model_version_comments",
+  "model_version_deployments",
   "review_requests",
   "model_version_artifacts",
   "model_aliases",

@@ -3,6 +3,7 @@
 // few multi-row statements instead of one statement per row. The rebuild tests compare the result
 // with what the inline projection wrote, so the two cannot drift apart unnoticed.
 import { COMMENT_COLUMNS, commentRow } from "../../comments/projection/commentRows.ts";
+import { DEPLOYMENT_COLUMNS, deploymentRow } from "../../deployments/projection/deploymentRows.ts";
 import type { SqlValue } from "../../db/sql.ts";
 import { granteeOfKey } from "../../domain/modelPermissions.ts";
 import { modelVersionId } from "../modelVersions/evolve.ts";
@@ -72,6 +73,7 @@ export const STREAM_TABLE_COLUMNS = {
   model_aliases: ["model_id", "alias", "version_id", "version"],
   model_permissions: ["model_id", "grantee_kind", "grantee_id", "permission"],
   model_version_comments: COMMENT_COLUMNS,
+  model_version_deployments: DEPLOYMENT_COLUMNS,
   review_requests: REVIEW_REQUEST_COLUMNS,
 } as const;
 
@@ -88,6 +90,7 @@ export const emptyStreamRows = (): StreamRows => ({
   model_aliases: [],
   model_permissions: [],
   model_version_comments: [],
+  model_version_deployments: [],
   review_requests: [],
 });
 
@@ -169,6 +172,11 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
   for (const comment of views.comments.values()) {
     if (comment === null) continue;
     into.model_version_comments.push(commentRow(comment));
+    count += 1;
+  }
+  for (const deployment of views.deployments.values()) {
+    if (deployment === null) continue;
+    into.model_version_deployments.push(deploymentRow(deployment));
     count += 1;
   }
   for (const review of views.reviews.values()) {

@@ -1,5 +1,7 @@
 // Rules of the model itself: creation, name, description, deletion and restoration, model tags.
 import { InvalidStateError, NotFoundError, ValidationError } from "../../errors.ts";
+import { ActiveDeploymentError } from "../../../deployments/domain/errors.ts";
+import { environmentsServing } from "../../../deployments/domain/state.ts";
 import {
   checkDescription,
   checkModelName,
@@ -63,9 +65,14 @@ export const updateRegisteredModel: CommandRule<UpdateRegisteredModel> = onLiveM
   },
 });
 
+/** Refused while environments serve any of its versions (ActiveDeploymentError names them). */
 export const deleteRegisteredModel: CommandRule<DeleteRegisteredModel> = onLiveModel({
-  errors: [],
-  decide: (_command, state) => [{ type: "RegisteredModelDeleted", data: { name: state.name } }],
+  errors: [ActiveDeploymentError],
+  decide(_command, state) {
+    const serving = environmentsServing(state.deployments, null);
+    if (serving.length > 0) return new ActiveDeploymentError(null, serving);
+    return [{ type: "RegisteredModelDeleted", data: { name: state.name } }];
+  },
 });
 
 export const restoreRegisteredModel: CommandRule<RestoreRegisteredModel> = {

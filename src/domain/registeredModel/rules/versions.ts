@@ -1,5 +1,7 @@
 // Rules of model versions: registration of the next number, description, metrics, version tags,
 // deletion and restoration.
+import { ActiveDeploymentError } from "../../../deployments/domain/errors.ts";
+import { environmentsServing } from "../../../deployments/domain/state.ts";
 import { DomainError, InvalidStateError, NotFoundError, ValidationError } from "../../errors.ts";
 import {
   LIMITS,
@@ -118,12 +120,15 @@ export const deleteModelVersionTag: CommandRule<DeleteModelVersionTag> = onLiveM
   },
 });
 
+/** Refused while environments serve the version (ActiveDeploymentError names them). */
 export const deleteModelVersion: CommandRule<DeleteModelVersion> = onLiveModel({
-  errors: [ValidationError, NotFoundError],
+  errors: [ValidationError, NotFoundError, ActiveDeploymentError],
   decide(command, state) {
     const target = existingVersion(state, command.data.version);
     if (target instanceof DomainError) return target;
     if (target.deleted) return [];
+    const serving = environmentsServing(state.deployments, target.version);
+    if (serving.length > 0) return new ActiveDeploymentError(target.version, serving);
     const removedAliases = Object.entries(state.aliases)
       .filter(([, version]) => version === target.version)
       .map(([alias]) => alias)
