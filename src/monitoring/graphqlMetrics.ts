@@ -2,11 +2,12 @@
 // Registro's names and label sets. The plugin's defaults are all off: several carry unbounded
 // labels (the request URL, an error's field path) or duplicate what the HTTP layer measures.
 import { createCounter, createHistogram, usePrometheus } from "@graphql-yoga/plugin-prometheus";
-import type { ExecutionResult } from "graphql";
+import { getOperationAST } from "graphql";
+import type { DocumentNode, ExecutionResult } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { DURATION_BUCKETS } from "./registryMetrics.ts";
 import type { RegistryMetrics } from "./registryMetrics.ts";
-import { observeOperation } from "./requestObserver.ts";
+import { observeErrors, observeOperation } from "./requestObserver.ts";
 
 type Outcome = "ok" | "error";
 
@@ -20,25 +21,29 @@ const hasErrors = (result: unknown) =>
   (result as ExecutionResult).errors!.length > 0;
 
 /**
- * Records each operation's outcome (for the metric's label) and its name and outcome on the HTTP
- * request it came with (for the request's log line).
+ * Records each operation's outcome (for the metric's label), and on the HTTP request it came with
+ * its operation name and whether its answer carried errors (for the request's log line).
  */
-function outcomePlugin(): Plugin {
+function outcomePlugin(): Plugin<{ req?: unknown }> {
   return {
     onExecute({ args }) {
       const context = args.contextValue as { req?: unknown };
-      const name = (args.operationName as string | null | undefined) ?? null;
+      const name = getOperationAST(
+        args.document as DocumentNode,
+        args.operationName as string | null | undefined,
+      )?.name?.value;
+      observeOperation(context.req, name ?? null);
       return {
         onExecuteDone({ result }) {
-          if (Symbol.asyncIterator in Object(result)) {
-            observeOperation(context.req, name, "ok");
-            return;
-          }
-          const outcome: Outcome = hasErrors(result) ? "error" : "ok";
-          outcomes.set(context, outcome);
-          observeOperation(context.req, name, outcome);
+          if (Symbol.asyncIterator in Object(result)) return;
+          outcomes.set(context, hasErrors(result) ? "error" : "ok");
         },
       };
+    },
+    // Every answer, including those of documents that never reached execution (parse, validation).
+    onResultProcess({ result, serverContext }) {
+      const results = Array.isArray(result) ? result : [result];
+      if (results.some(hasErrors)) observeErrors((serverContext as { req?: unknown }).req);
     },
   };
 }

@@ -13,19 +13,28 @@ import type { RegistryMetrics } from "./registryMetrics.ts";
 /** Operations one request's log line names at most (batched requests are off, so one is usual). */
 const MAX_LOGGED_OPERATIONS = 10;
 
-interface Operation {
-  readonly name: string | null;
-  readonly outcome: "ok" | "error";
+/** What the GraphQL layer tells about a request: its operation names and whether it answered errors. */
+interface GraphQLNotes {
+  readonly operations: string[];
+  errors: boolean;
 }
 
-const operationsOf = new WeakMap<object, Operation[]>();
+const notesOf = new WeakMap<object, GraphQLNotes>();
 
 /** A GraphQL operation ran for this request (a Yoga plugin reports it): named in the log line. */
-export function observeOperation(req: unknown, name: string | null, outcome: "ok" | "error"): void {
+export function observeOperation(req: unknown, name: string | null): void {
   if (typeof req !== "object" || req === null) return;
-  const operations = operationsOf.get(req);
+  const notes = notesOf.get(req);
   // Requests the observer did not see (a WebSocket's upgrade request) are not tracked at all.
-  if (operations && operations.length < MAX_LOGGED_OPERATIONS) operations.push({ name, outcome });
+  if (notes && notes.operations.length < MAX_LOGGED_OPERATIONS)
+    notes.operations.push((name ?? "anonymous").slice(0, 100));
+}
+
+/** The request's GraphQL answer carried errors (it may still be a 200). */
+export function observeErrors(req: unknown): void {
+  if (typeof req !== "object" || req === null) return;
+  const notes = notesOf.get(req);
+  if (notes) notes.errors = true;
 }
 
 const socketTotals = new WeakMap<object, { read: number; written: number }>();
@@ -67,8 +76,8 @@ export function requestObserver(options: RequestObserverOptions) {
     const socket = req.socket;
     const route = routeTemplate(req.url);
     const method = METHODS.has(req.method ?? "") ? req.method! : "other";
-    const operations: Operation[] = [];
-    operationsOf.set(req, operations);
+    const notes: GraphQLNotes = { operations: [], errors: false };
+    notesOf.set(req, notes);
     let ended = false;
     const end = () => {
       if (ended) return;
@@ -103,7 +112,7 @@ export function requestObserver(options: RequestObserverOptions) {
           ? "server_error"
           : status >= 400
             ? "client_error"
-            : operations.some((o) => o.outcome === "error")
+            : notes.errors
               ? "error"
               : "ok";
       const caller = knownCallerOf(req);
@@ -117,9 +126,7 @@ export function requestObserver(options: RequestObserverOptions) {
           bytesIn,
           bytesOut,
           principal: caller ? { id: caller.principal.id, name: caller.principal.displayName } : null,
-          ...(operations.length > 0
-            ? { operations: operations.map((o) => (o.name ?? "anonymous").slice(0, 100)) }
-            : {}),
+          ...(notes.operations.length > 0 ? { operations: notes.operations } : {}),
           outcome,
         },
         "request",
