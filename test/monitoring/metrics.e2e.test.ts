@@ -4,6 +4,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ipaddr from "ipaddr.js";
+import WebSocket from "ws";
+import { eventually } from "../support/eventually.ts";
+import { startReceiver } from "../webhooks/receiver.ts";
 import { scrape, total, labelValues } from "../support/prometheus.ts";
 import type { Families } from "../support/prometheus.ts";
 import { startTestServer } from "../support/server.ts";
@@ -163,6 +166,101 @@ describe("/metrics", () => {
       });
     expect(downloads(third) - downloads(first)).toBeGreaterThan(0);
     expect(downloads(third)).toBeGreaterThanOrEqual(41);
+  });
+});
+
+describe("/metrics of subscriptions and webhooks", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer("sqlite", { webhooks: { retryBaseMs: 50, pollIntervalMs: 100 } });
+  });
+  afterAll(async () => server?.close());
+
+  it("counts WebSocket connections and live subscriptions", async () => {
+    const socket = new WebSocket(`${server.url.replace("http", "ws")}/graphql`, "graphql-transport-ws");
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.once("open", () => socket.send(JSON.stringify({ type: "connection_init" })));
+      socket.on("message", (data: Buffer) => {
+        if ((JSON.parse(String(data)) as { type: string }).type !== "connection_ack") return;
+        for (const id of ["1", "2"])
+          socket.send(
+            JSON.stringify({
+              id,
+              type: "subscribe",
+              payload: { query: "subscription { registryEvents { position } }" },
+            }),
+          );
+        resolve();
+      });
+    });
+    const live = await eventually(
+      async () => {
+        const families = await scrape(server.url);
+        return total(families, "registro_subscriptions") === 2 ? families : null;
+      },
+      5_000,
+      "two live subscriptions",
+    );
+    expect(total(live!, "registro_websocket_connections")).toBe(1);
+    socket.close();
+    await eventually(
+      async () => {
+        const families = await scrape(server.url);
+        return (
+          total(families, "registro_websocket_connections") === 0 &&
+          total(families, "registro_subscriptions") === 0
+        );
+      },
+      5_000,
+      "the connection and its subscriptions to be gone",
+    );
+  });
+
+  it("counts webhook deliveries by outcome, and how far webhooks lag behind the log", async () => {
+    const receiver = await startReceiver();
+    try {
+      await server.gql(`mutation { createRegisteredModel(input: { name: "hooked" }) { __typename } }`);
+      const registered = await server.gql(
+        `mutation($input: RegisterWebhookInput!) { registerWebhook(input: $input) { __typename } }`,
+        { input: { url: receiver.url, eventTypes: ["RegisteredModelTagSet"], modelNames: ["hooked"] } },
+      );
+      expect(registered.data.registerWebhook.__typename).toBe("WebhookSecretPayload");
+      const tag = (value: string) =>
+        server.gql(
+          `mutation($v: String!) { setRegisteredModelTag(input: { name: "hooked", key: "k", value: $v }) { __typename } }`,
+          {
+            v: value,
+          },
+        );
+      await tag("1");
+      await eventually(() => receiver.accepted().length === 1, 10_000, "the first delivery");
+      const delivered = await eventually(
+        async () => {
+          const families = await scrape(server.url);
+          return total(families, "registro_log_lag_events", { follower: "webhooks" }) === 0 ? families : null;
+        },
+        10_000,
+        "webhooks to catch up",
+      );
+      expect(total(delivered!, "registro_webhook_deliveries_total", { outcome: "succeeded" })).toBe(1);
+      receiver.behaviour = "down";
+      await tag("2");
+      const failing = await eventually(
+        async () => {
+          const families = await scrape(server.url);
+          return total(families, "registro_webhook_deliveries_total", { outcome: "failed" }) >= 1
+            ? families
+            : null;
+        },
+        10_000,
+        "a failed delivery",
+      );
+      // The failing webhook holds its cursor before the undelivered event.
+      expect(total(failing!, "registro_log_lag_events", { follower: "webhooks" })).toBeGreaterThanOrEqual(1);
+    } finally {
+      await receiver.close();
+    }
   });
 });
 
