@@ -117,6 +117,16 @@ describe("/metrics", () => {
     );
     expect(total(families, "registro_inspection_duration_seconds")).toBe(1);
     expect(total(families, "registro_log_lag_events", { follower: "subscriptions" })).toBe(0);
+    // The blob store's size is computed in the background: a later scrape has it.
+    const sized = await eventually(
+      async () => {
+        const later = await scrape(server.url);
+        return total(later, "registro_blob_store_blobs") === 1 ? later : null;
+      },
+      5_000,
+      "the blob store's size",
+    );
+    expect(total(sized!, "registro_blob_store_bytes")).toBe(download.size);
     // Raw paths never become labels.
     expect(
       [...labelValues(families, "registro_http_requests_total", "route")].some((r) =>
