@@ -2,6 +2,7 @@
 // the correlation id of every event the request appended; no credentials in it.
 import { Writable } from "node:stream";
 import { pino } from "pino";
+import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually } from "../support/eventually.ts";
 import { LOCAL_ADMIN, startTestServer } from "../support/server.ts";
@@ -104,6 +105,37 @@ describe("the request log", () => {
       expect(await correlationIdOf(name)).toBe(echoed);
       expect((await lineFor(echoed)).operations).toEqual(["CreateIt"]);
     }
+  });
+
+  it("gives each WebSocket operation an id of its own", async () => {
+    const socket = new WebSocket(`${server.url.replace("http", "ws")}/graphql`, "graphql-transport-ws");
+    const completed = new Set<string>();
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.once("open", () => socket.send(JSON.stringify({ type: "connection_init" })));
+      socket.on("message", (data: Buffer) => {
+        const message = JSON.parse(String(data)) as { type: string; id?: string };
+        if (message.type === "connection_ack")
+          for (const id of ["1", "2"])
+            socket.send(
+              JSON.stringify({
+                id,
+                type: "subscribe",
+                payload: {
+                  query: `mutation { createRegisteredModel(input: { name: "over ws ${id}" }) { __typename } }`,
+                },
+              }),
+            );
+        if (message.type === "complete") completed.add(message.id!);
+        if (completed.size === 2) resolve();
+      });
+    });
+    socket.close();
+    const first = await correlationIdOf("over ws 1");
+    const second = await correlationIdOf("over ws 2");
+    expect(first).toMatch(/^[0-9a-f-]{36}$/);
+    expect(second).toMatch(/^[0-9a-f-]{36}$/);
+    expect(first).not.toBe(second);
   });
 
   it("says how requests ended, names no credentials, and logs routes not paths", async () => {
