@@ -3,12 +3,22 @@
 // and one without; rounds alternate so background load lands on both alike. Also the cost of one
 // scrape of /metrics after the load (a few hundred series).
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import os from "node:os";
 import path from "node:path";
 import { ROOT, closedLoop, combine, compare, figure, freePort, postJson, round } from "./support.ts";
 import type { LoadResult } from "./support.ts";
+
+/**
+ * CPU seconds a process has used (user + system), from /proc: on a shared machine the CPU a server
+ * spends per request is a steadier measure of a cost than its throughput, which others' load moves.
+ */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of stat; after the command name they are the 12th and 13th.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
 
 async function start(mode: "on" | "off", dataDir: string) {
   const port = await freePort();
@@ -36,6 +46,7 @@ async function start(mode: "on" | "off", dataDir: string) {
   }
   return {
     url,
+    cpu: () => cpuSeconds(child.pid!),
     logBytes: () => logBytes,
     stop: () =>
       new Promise<void>((resolve) => {
@@ -65,13 +76,13 @@ export async function benchMonitoring(
     await closedLoop(concurrency, 2, send(off.url));
     const results: Record<"on" | "off", { result: LoadResult; load: number }[]> = { on: [], off: [] };
     const logBefore = on.logBytes();
+    const cpu = { on: 0, off: 0 };
     for (let i = 0; i < rounds; i++)
       for (const side of i % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const)) {
-        const result = await closedLoop(
-          concurrency,
-          seconds / rounds,
-          send(side === "on" ? on.url : off.url),
-        );
+        const server = side === "on" ? on : off;
+        const cpuBefore = server.cpu();
+        const result = await closedLoop(concurrency, seconds / rounds, send(server.url));
+        cpu[side] += server.cpu() - cpuBefore;
         results[side].push({ result, load: os.loadavg()[0] ?? 0 });
       }
     const throughput = (side: "on" | "off") =>
@@ -80,6 +91,9 @@ export async function benchMonitoring(
         "queries/s",
       );
     const requestsOn = results.on.reduce((sum, r) => sum + r.result.requests, 0);
+    const requestsOff = results.off.reduce((sum, r) => sum + r.result.requests, 0);
+    const cpuPerRequest = (side: "on" | "off", requests: number) =>
+      figure((cpu[side] / Math.max(1, requests)) * 1e6, "µs CPU/query", 0);
     const scrapeStart = performance.now();
     const scrapes = 20;
     let scrapedBytes = 0;
@@ -92,6 +106,8 @@ export async function benchMonitoring(
       rounds,
       // Instrumented throughput as a share of the uninstrumented one (1 = free).
       throughput: compare(throughput("on"), throughput("off")),
+      // The server's CPU per query (1/100 s resolution over the whole run), on vs off: the steadier figure.
+      cpuPerQuery: compare(cpuPerRequest("on", requestsOn), cpuPerRequest("off", requestsOff)),
       p50Ms: {
         on: round(results.on.reduce((s, r) => s + r.result.p50Ms, 0) / rounds),
         off: round(results.off.reduce((s, r) => s + r.result.p50Ms, 0) / rounds),

@@ -180,12 +180,18 @@ export class RegistryMetrics {
       async collect() {
         const s = sources();
         if (!s?.logHead) return;
-        const head = await s.logHead();
-        if (s.subscriptions)
-          this.set({ follower: "subscriptions" }, Math.max(0, head - s.subscriptions.head));
-        if (s.webhookCursor) {
-          const cursor = await s.webhookCursor();
-          this.set({ follower: "webhooks" }, cursor === null ? 0 : Math.max(0, head - cursor));
+        // An unreachable database must not fail the whole scrape: the gauges keep their last value
+        // (and /readyz says what is wrong).
+        try {
+          const head = await s.logHead();
+          if (s.subscriptions)
+            this.set({ follower: "subscriptions" }, Math.max(0, head - s.subscriptions.head));
+          if (s.webhookCursor) {
+            const cursor = await s.webhookCursor();
+            this.set({ follower: "webhooks" }, cursor === null ? 0 : Math.max(0, head - cursor));
+          }
+        } catch {
+          return;
         }
       },
     });

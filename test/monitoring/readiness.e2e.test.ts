@@ -1,6 +1,6 @@
 // /readyz: ready only when the database answers, every migration this release knows is applied,
 // the blob store takes a write, and shutdown has not begun; /healthz stays about being alive.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,6 +33,8 @@ describe.each(await providers())("/readyz on %s", (provider) => {
     expect(report.status).toBe("ok");
     for (const check of ["database", "prototypes", "migrations", "blobStore", "shutdown", "eventLog"])
       expect(report.checks[check], check).toEqual({ ok: true });
+    const tmpRoot = server.registro.blobs.tmpRoot;
+    expect(readdirSync(tmpRoot).filter((name) => name.startsWith(".readyz-probe"))).toEqual([]);
   });
 
   it("is not ready while a migration this release knows is missing from the database", async () => {
