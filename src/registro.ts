@@ -217,8 +217,9 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     logger: options.logger.child({ component: "webhooks" }),
     clock,
     accessPolicy,
-    // The worker's own appends (WebhookDisabled) are not model events: no one needs waking for them.
-    commands: { db, clock },
+    // The worker's own appends (WebhookDisabled) are not model events: no one needs waking for
+    // them, but they are counted.
+    commands: { db, clock, onCommitted: (events) => metrics.committed(events) },
     config: webhookConfig,
     onDelivery: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
     ...(options.webhooks?.instanceId === undefined ? {} : { instanceId: options.webhooks.instanceId }),
