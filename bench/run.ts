@@ -15,6 +15,7 @@ import { benchChain } from "./chain.ts";
 import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
+import { benchMonitoring } from "./monitoring.ts";
 import { benchRebuild } from "./rebuild.ts";
 import { benchSearch } from "./search.ts";
 import { benchSubscriptions } from "./subscriptions.ts";
@@ -45,6 +46,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   backup: () => benchBackup(),
   rebuild: () => benchRebuild(),
   webhooks: () => benchWebhooks(),
+  monitoring: () => benchMonitoring(),
 };
 
 const wanted = process.argv.slice(2);

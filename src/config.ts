@@ -13,6 +13,8 @@ import { parseByteSize, parseDuration } from "./artifacts/units.ts";
 import { DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
 import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
 import { DEFAULT_UPLOAD_LIMITS } from "./http/uploadSlots.ts";
+import { metricsAccess, parseNetworks } from "./monitoring/metricsAccess.ts";
+import type { MetricsAccessConfig } from "./monitoring/metricsAccess.ts";
 import type { UploadLimits } from "./http/uploadSlots.ts";
 import { DEFAULT_SUBSCRIBER_LIMITS } from "./subscriptions/subscriberBudget.ts";
 import { DEFAULT_DELIVERY_CONFIG } from "./webhooks/delivery/deliveryWorker.ts";
@@ -110,6 +112,16 @@ const interval = z.string().transform((text, ctx) => {
 const allowList = z.string().transform((text, ctx) => {
   try {
     return parseAllowList(text);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** METRICS_ALLOWED_NETWORKS: addresses and CIDR ranges, comma-separated. */
+const networkList = z.string().transform((text, ctx) => {
+  try {
+    return parseNetworks(text);
   } catch (error) {
     ctx.addIssue({ code: "custom", message: (error as Error).message });
     return z.NEVER;
@@ -231,6 +243,12 @@ const schema = z.object({
   WEBHOOK_DELIVERY_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** How long SIGINT/SIGTERM may take to finish in-flight work before the process exits non-zero anyway. */
   SHUTDOWN_TIMEOUT_MS: milliseconds(0).default(10_000),
+  /** On SIGTERM, how long /readyz answers 503 while the server still accepts requests, before its listener closes (a load balancer's probe interval or more). Counts toward SHUTDOWN_TIMEOUT_MS. */
+  SHUTDOWN_DELAY_MS: milliseconds(0).default(0),
+  /** A bearer token scrapers of /metrics must send (`Authorization: Bearer …`), at least 16 characters. */
+  METRICS_TOKEN: z.string().min(16).max(1024).optional(),
+  /** Addresses and CIDR ranges (comma-separated) that may read /metrics. Neither this nor METRICS_TOKEN set: loopback only. */
+  METRICS_ALLOWED_NETWORKS: networkList.optional(),
 });
 
 /** Every environment variable the server reads (docs/configuration.md documents each, in one table). */
@@ -249,6 +267,8 @@ export interface Config {
   uploads: UploadLimits;
   subscriberMaxQueuedBytes: number;
   shutdownTimeoutMs: number;
+  shutdownDelayMs: number;
+  metricsAccess: MetricsAccessConfig;
   auth: AuthConfig;
   audit: AuditConfig;
   webhooks: Partial<DeliveryConfig>;
@@ -363,6 +383,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uploads: { maxPerClient: e.UPLOADS_MAX_PER_CLIENT, maxTotal: e.UPLOADS_MAX_CONCURRENT },
     subscriberMaxQueuedBytes: e.SUBSCRIBER_MAX_QUEUED_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownDelayMs: e.SHUTDOWN_DELAY_MS,
+    metricsAccess: metricsAccess(e.METRICS_TOKEN, e.METRICS_ALLOWED_NETWORKS),
     webhooks: {
       allow: e.WEBHOOK_ALLOWED_TARGETS,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,

@@ -25,6 +25,7 @@ async function main() {
     subscriptions: { maxQueuedBytes: config.subscriberMaxQueuedBytes },
     audit: config.audit,
     webhooks: config.webhooks,
+    metricsAccess: config.metricsAccess,
     auth: {
       mode: config.auth.mode,
       oidc: config.auth.oidc,
@@ -41,15 +42,16 @@ async function main() {
   const storage = config.database.provider === "sqlite" ? `SQLite ${config.database.file}` : "PostgreSQL";
   logger.info(`Registro listening on http://${config.host}:${address.port}/graphql (storage: ${storage})`);
 
-  installShutdown(registro, logger, config.shutdownTimeoutMs);
+  installShutdown(registro, logger, config.shutdownTimeoutMs, config.shutdownDelayMs);
 }
 
 /**
- * SIGINT/SIGTERM: stop accepting work and finish what is in flight, but within `deadlineMs`; past
- * it the process exits non-zero anyway. A second signal exits at once (128 + its number, as a shell
- * reports a process killed by it), for an operator who will not wait.
+ * SIGINT/SIGTERM: /readyz fails at once (a load balancer stops sending), for `delayMs` requests are
+ * still served, then the listener closes, subscriptions end and in-flight requests finish, all
+ * within `deadlineMs`; past it the process exits non-zero anyway. A second signal exits at once
+ * (128 + its number, as a shell reports a process killed by it), for an operator who will not wait.
  */
-function installShutdown(registro: Registro, logger: Logger, deadlineMs: number) {
+function installShutdown(registro: Registro, logger: Logger, deadlineMs: number, delayMs: number) {
   let stopping = false;
   const stop = (signal: "SIGINT" | "SIGTERM") => {
     if (stopping) {
@@ -57,21 +59,24 @@ function installShutdown(registro: Registro, logger: Logger, deadlineMs: number)
       process.exit(128 + os.constants.signals[signal]);
     }
     stopping = true;
-    logger.info({ signal, deadlineMs }, "shutting down");
+    registro.app.beginShutdown();
+    logger.info({ signal, deadlineMs, delayMs }, "shutting down");
     setTimeout(() => {
       logger.error({ deadlineMs }, "shutdown did not finish within its deadline; exiting");
       process.exit(1);
     }, deadlineMs);
-    registro.close().then(
-      () => {
-        logger.info("stopped");
-        process.exit(0);
-      },
-      (error: unknown) => {
-        logger.error({ err: error }, "error during shutdown");
-        process.exit(1);
-      },
-    );
+    new Promise((resolve) => setTimeout(resolve, delayMs))
+      .then(() => registro.close())
+      .then(
+        () => {
+          logger.info("stopped");
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "error during shutdown");
+          process.exit(1);
+        },
+      );
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));

@@ -27,7 +27,10 @@ import { openDatabase } from "./db/database.ts";
 import type { Database } from "./db/database.ts";
 import { includesPermission } from "./domain/modelPermissions.ts";
 import type { ModelPermission } from "./domain/modelPermissions.ts";
-import { prepareSchema } from "./db/migrate.ts";
+import { listMigrations, prepareSchema } from "./db/migrate.ts";
+import type { MetricsAccessConfig } from "./monitoring/metricsAccess.ts";
+import { BlobStoreSize, webhookCursor } from "./monitoring/logFollowers.ts";
+import { RegistryMetrics } from "./monitoring/registryMetrics.ts";
 import { LogIntegrity } from "./audit/logIntegrity.ts";
 import { startLiveEvents } from "./subscriptions/liveEvents.ts";
 import type { LiveEvents, SubscriptionOptions } from "./subscriptions/liveEvents.ts";
@@ -74,6 +77,10 @@ export interface RegistroOptions {
   readonly auditExport?: Partial<AuditExportLimits>;
   /** Webhook delivery: limits, retry schedule, lease, allowed internal targets (default DEFAULT_DELIVERY_CONFIG, none allowed). */
   readonly webhooks?: Partial<DeliveryConfig> & { readonly instanceId?: string };
+  /** Who may read /metrics (METRICS_TOKEN, METRICS_ALLOWED_NETWORKS); default loopback only. */
+  readonly metricsAccess?: MetricsAccessConfig;
+  /** Request log lines and metrics (default true; false only to measure their cost). */
+  readonly instrumentation?: boolean;
 }
 
 export interface AuthOptions {
@@ -143,6 +150,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
         "give the server a role that may only read and append events (DATABASE_OWNER_URL for migrations): see docs/audit.md, Database roles on PostgreSQL",
     );
   const db = openDatabase(options.database, options.onReadQuery ? { onReadQuery: options.onReadQuery } : {});
+  const metrics = new RegistryMetrics();
   // Broken histories found by commands and by the subscription tailer: one list for /readyz and /metrics.
   const logIntegrity = new LogIntegrity(options.logger, clock);
   const liveEvents = await startLiveEvents(db, options.logger, options.subscriptions, (error) =>
@@ -165,6 +173,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
   const inspector = createArtifactInspector(blobs, options.logger, {
     enabled: options.inspection?.enabled ?? true,
     workers: options.inspection?.workers ?? defaultInspectionWorkers(),
+    onInspected: (seconds, verdict) => metrics.inspectionDuration.observe({ verdict }, seconds),
     ...(options.inspection?.timeBudgetMs === undefined
       ? {}
       : { timeBudgetMs: options.inspection.timeBudgetMs }),
@@ -208,9 +217,11 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     logger: options.logger.child({ component: "webhooks" }),
     clock,
     accessPolicy,
-    // The worker's own appends (WebhookDisabled) are not model events: no one needs waking for them.
-    commands: { db, clock },
+    // The worker's own appends (WebhookDisabled) are not model events: no one needs waking for
+    // them, but they are counted.
+    commands: { db, clock, onCommitted: (events) => metrics.committed(events) },
     config: webhookConfig,
+    onDelivery: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
     ...(options.webhooks?.instanceId === undefined ? {} : { instanceId: options.webhooks.instanceId }),
   });
   if (authMode === "local")
@@ -261,6 +272,19 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       },
     }),
     bodyDeadline,
+    metrics,
+    ...(options.metricsAccess ? { metricsAccess: options.metricsAccess } : {}),
+    ...(options.instrumentation === undefined ? {} : { instrumentation: options.instrumentation }),
+    readiness: {
+      migrations: listMigrations(options.database.provider).map((m) => m.name),
+      blobTmpDir: blobs.tmpRoot,
+    },
+  });
+  const blobSize = new BlobStoreSize(db);
+  metrics.watch({
+    webhookCursor: () => webhookCursor(db),
+    blobStore: () => blobSize.current(),
+    inspectionsPending: () => inspector.pending,
   });
   const checkpoints = new CheckpointScheduler(db, {
     signingKeyFile: options.audit?.signingKeyFile ?? path.join(options.dataDir, "audit-signing-key.pem"),

@@ -3,6 +3,7 @@
 // missing blob to a crashed worker, is an UNSCANNABLE outcome, which blocks promotion (fail closed)
 // instead of failing the upload.
 import { stat } from "node:fs/promises";
+import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { InspectionOutcome } from "../domain/inspection.ts";
 import { InspectionPool, unscannableResult } from "../inspection/pool.ts";
@@ -16,6 +17,8 @@ export interface ArtifactInspector {
   readonly enabled: boolean;
   /** Inspects the blob `sha256`, named `path` in its version (the name breaks format ties). Null when disabled. */
   inspect(sha256: string, path: string): Promise<InspectionOutcome | null>;
+  /** Inspections waiting for a worker or running (for /metrics). */
+  readonly pending: number;
   close(): Promise<void>;
 }
 
@@ -30,6 +33,7 @@ export interface InspectionConfig {
 
 export const disabledInspector: ArtifactInspector = {
   enabled: false,
+  pending: 0,
   inspect: () => Promise.resolve(null),
   close: () => Promise.resolve(),
 };
@@ -50,7 +54,11 @@ export function toOutcome(result: InspectionResult): InspectionOutcome {
 export function createArtifactInspector(
   blobs: FsBlobStore,
   logger: Logger,
-  config: Partial<InspectionConfig> & { readonly pool?: InspectionPoolOptions } = {},
+  config: Partial<InspectionConfig> & {
+    readonly pool?: InspectionPoolOptions;
+    /** Told each inspection's duration (queueing included) and verdict, for /metrics. */
+    readonly onInspected?: (seconds: number, verdict: string) => void;
+  } = {},
 ): ArtifactInspector {
   if (config.enabled === false) return disabledInspector;
   const pool = new InspectionPool({
@@ -61,10 +69,16 @@ export function createArtifactInspector(
       ...(config.timeBudgetMs === undefined ? {} : { timeBudgetMs: config.timeBudgetMs }),
     },
   });
+  let pending = 0;
   return {
     enabled: true,
+    get pending() {
+      return pending;
+    },
     async inspect(sha256, path) {
       let result: InspectionResult;
+      const started = performance.now();
+      pending++;
       try {
         const file = blobs.pathOf(sha256);
         const found = await stat(file).catch(() => null);
@@ -78,7 +92,10 @@ export function createArtifactInspector(
         result = unscannableResult(
           `Incomplete scan: inspection failed: ${error instanceof Error ? error.message : String(error)}`,
         );
+      } finally {
+        pending--;
       }
+      config.onInspected?.((performance.now() - started) / 1000, result.verdict);
       const level = result.verdict === "SAFE" ? "debug" : "warn";
       logger[level](
         { sha256, path, format: result.format, verdict: result.verdict, findings: result.findings.length },

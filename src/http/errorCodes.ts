@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   TOO_MANY_UPLOADS:
     "Too many uploads in progress for this client or for the server (`scope`, `limit`); retry after `Retry-After` seconds.",
   HEADERS_TOO_LARGE: "The request's headers are larger than the server accepts (16 KiB in all).",
+  METRICS_ACCESS_DENIED:
+    "/metrics refused: the caller's address is outside METRICS_ALLOWED_NETWORKS (loopback only when neither it nor METRICS_TOKEN is set), or the bearer token is not METRICS_TOKEN.",
   // GraphQL documents
   PERSISTED_QUERY_NOT_FOUND:
     "The request names a persisted document by its sha256 (automatic persisted queries) that this server does not hold: send the document along with the hash.",

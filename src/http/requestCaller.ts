@@ -17,6 +17,11 @@ export function callerOf(req: IncomingMessage): Caller {
   return caller;
 }
 
+/** The request's caller, or null before (or without) authentication: for its log line. */
+export function knownCallerOf(req: IncomingMessage): Caller | null {
+  return callers.get(req) ?? null;
+}
+
 /** The headers of a Node request, as the authenticator and request metadata read them. */
 export const nodeHeaders = (req: IncomingMessage) => ({
   get(name: string): string | null {

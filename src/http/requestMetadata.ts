@@ -7,15 +7,21 @@ import type { RequestMetadata } from "../application/executeCommand.ts";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** A client's X-Request-Id when it is one we can log and store safely, else a new random one. */
+export function requestIdFrom(header: string | null | undefined): string {
+  return header && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+/**
+ * Over HTTP the server has already settled the request's id (../monitoring/requestObserver.ts puts
+ * it in the request's X-Request-Id header), so events, log line and response header agree; a
+ * WebSocket operation gets the connection's id when its client gave one, else one of its own.
+ */
 export function requestMetadata(
   headers: { get(name: string): string | null },
   caller: Caller,
 ): RequestMetadata {
-  const requestId = headers.get("x-request-id");
-  return {
-    actor: actorOf(caller),
-    correlationId: requestId && REQUEST_ID.test(requestId) ? requestId : randomUUID(),
-  };
+  return { actor: actorOf(caller), correlationId: requestIdFrom(headers.get("x-request-id")) };
 }
 
 /**

@@ -36,8 +36,14 @@ import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
 import { responseClosed } from "./connectionClosed.ts";
 import { DocumentCache } from "./documentCache.ts";
 import { checkHealth, checkReadiness } from "./health.ts";
-import { createMetrics, serveMetrics } from "./metrics.ts";
+import { graphqlMetricsPlugins } from "../monitoring/graphqlMetrics.ts";
+import { LOOPBACK_ONLY, checkMetricsAccess } from "../monitoring/metricsAccess.ts";
+import type { MetricsAccessConfig } from "../monitoring/metricsAccess.ts";
+import { RegistryMetrics } from "../monitoring/registryMetrics.ts";
+import { requestObserver } from "../monitoring/requestObserver.ts";
+import type { ReadinessProbes } from "./health.ts";
 import { LogIntegrity } from "../audit/logIntegrity.ts";
+import { logHead } from "../monitoring/logFollowers.ts";
 import type { IntegrityMonitor } from "../artifacts/blobIntegrity.ts";
 import { requestParseErrorsPlugin } from "./requestParseErrors.ts";
 import { landingPage } from "./landingPage.ts";
@@ -52,6 +58,12 @@ import { applySecurityHeaders } from "./securityHeaders.ts";
 import { sendJson } from "./sendJson.ts";
 
 export { sendJson };
+
+async function serveMetrics(metrics: RegistryMetrics, res: ServerResponse, req: IncomingMessage) {
+  const body = await metrics.registry.metrics();
+  res.writeHead(200, { "content-type": metrics.registry.contentType, "cache-control": "no-store" });
+  res.end(req.method === "HEAD" ? undefined : body);
+}
 
 export interface Route {
   /** Returns true when it handled the request. */
@@ -104,6 +116,14 @@ export interface AppOptions {
   readonly blobIntegrity?: IntegrityMonitor;
   /** Webhook delivery (ping, redeliver) and its target allow-list (default: none allowed, sends refused). */
   readonly webhooks?: WebhookService;
+  /** The app's metrics (default: a new registry); createRegistro shares it with its workers. */
+  readonly metrics?: RegistryMetrics;
+  /** Who may read /metrics and /readyz's details (default: loopback only). */
+  readonly metricsAccess?: MetricsAccessConfig;
+  /** What /readyz checks beyond the database (default: nothing more). */
+  readonly readiness?: Omit<ReadinessProbes, "shuttingDown">;
+  /** Request log lines and metrics (default true; false only to measure what they cost). */
+  readonly instrumentation?: boolean;
 }
 
 export interface App {
@@ -112,7 +132,12 @@ export interface App {
   readonly commands: CommandDeps;
   /** Principals, teams and tokens (token verification, SSO users, the local administrator). */
   readonly directory: AccessDirectory;
+  /** The app's metrics registry (what /metrics serves). */
+  readonly metrics: RegistryMetrics;
   listen(port: number, host: string): Promise<AddressInfo>;
+  /** From now on /readyz answers 503 (a load balancer stops sending); everything else still works. */
+  beginShutdown(): void;
+  /** Stops accepting, ends subscriptions, lets in-flight requests finish (5 s grace), then returns. */
   close(): Promise<void>;
 }
 
@@ -142,14 +167,18 @@ export function createApp(options: AppOptions): App {
   const { db, logger } = options;
   const accessPolicy = options.accessPolicy ?? DEFAULT_ACCESS_POLICY;
   const logIntegrity = options.logIntegrity ?? new LogIntegrity(logger);
-  const metrics = createMetrics({
-    logIntegrity,
-    ...(options.blobIntegrity ? { blobIntegrity: options.blobIntegrity } : {}),
-  });
+  const metrics = options.metrics ?? new RegistryMetrics();
+  const instrumented = options.instrumentation ?? true;
+  const metricsAccess = options.metricsAccess ?? LOOPBACK_ONLY;
+  let shuttingDown = false;
+  const onCommitted = options.onCommitted;
   const commands: CommandDeps = {
     db,
     clock: options.clock ?? (() => new Date()),
-    ...(options.onCommitted ? { onCommitted: options.onCommitted } : {}),
+    onCommitted: (events) => {
+      metrics.committed(events);
+      onCommitted?.(events);
+    },
     onIntegrityViolation: (error) => logIntegrity.report(error),
   };
   const directory =
@@ -177,6 +206,7 @@ export function createApp(options: AppOptions): App {
       csrfPreventionPlugin(),
       errorCodePlugin(),
       graphiql.plugin,
+      ...(instrumented ? graphqlMetricsPlugins(metrics) : []),
     ],
     logging: {
       debug: (...args: unknown[]) => yogaLogger.debug(args.map(String).join(" ")),
@@ -274,6 +304,17 @@ export function createApp(options: AppOptions): App {
         { allow: "GET, HEAD" },
       );
     }
+    // /healthz and /readyz stay open: orchestrators and load balancers probe them without
+    // credentials. Which streams are broken (ids) is for those who may read the metrics.
+    const refusal = pathname === "/healthz" ? null : checkMetricsAccess(req, metricsAccess);
+    if (pathname === "/metrics" && refusal !== null)
+      return refuse(
+        req,
+        res,
+        refusal.status,
+        { error: { code: refusal.code, message: refusal.message } },
+        refusal.status === 401 ? { "www-authenticate": 'Bearer realm="metrics"' } : {},
+      );
     const answered =
       pathname === "/healthz"
         ? checkHealth(db.reader).then((report) => {
@@ -281,9 +322,19 @@ export function createApp(options: AppOptions): App {
             sendJson(res, report.status === "ok" ? 200 : 503, report);
           })
         : pathname === "/readyz"
-          ? checkReadiness(db.reader, logIntegrity).then((report) =>
-              sendJson(res, report.status === "failing" ? 503 : 200, report),
-            )
+          ? checkReadiness(db.reader, logIntegrity, {
+              ...options.readiness,
+              shuttingDown: () => shuttingDown,
+            }).then((report) => {
+              const shown =
+                refusal === null || report.checks.eventLog?.streams === undefined
+                  ? report
+                  : {
+                      ...report,
+                      checks: { ...report.checks, eventLog: { ...report.checks.eventLog, streams: [] } },
+                    };
+              sendJson(res, report.status === "failing" ? 503 : 200, shown);
+            })
           : serveMetrics(metrics, res, req);
     answered.catch((error: unknown) => {
       logger.error({ err: error }, `${pathname} failed`);
@@ -291,7 +342,11 @@ export function createApp(options: AppOptions): App {
     });
   }
 
+  const observe = requestObserver({ logger, metrics: instrumented ? metrics : null });
   const server = http.createServer((req, res) => {
+    if (instrumented) observe(req, res);
+    // Keep-alive clients reconnect (to another instance) instead of reusing a connection about to close.
+    if (shuttingDown) res.setHeader("connection", "close");
     options.bodyDeadline?.watch(req, res);
     applySecurityHeaders(res);
     // Only origin-form targets (`/path?query`): an absolute-form target (`http://other/graphql`) is
@@ -353,11 +408,23 @@ export function createApp(options: AppOptions): App {
     authenticate: (headers) => authenticator.authenticate(headers),
   });
 
+  metrics.watch({
+    logIntegrity,
+    ...(options.blobIntegrity ? { blobIntegrity: options.blobIntegrity } : {}),
+    subscriptions: options.liveEvents.hub,
+    webSocketClients: () => webSocket.clients,
+    logHead: () => logHead(db),
+  });
+
   return {
     server,
     logIntegrity,
     commands,
     directory,
+    metrics,
+    beginShutdown() {
+      shuttingDown = true;
+    },
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once("error", reject);
@@ -368,6 +435,7 @@ export function createApp(options: AppOptions): App {
       });
     },
     async close() {
+      shuttingDown = true;
       // WebSocket clients first, with 1001 Going Away, so they reconnect (elsewhere) and resume.
       await webSocket.close();
       await new Promise<void>((resolve) => {

@@ -2,6 +2,7 @@
 // resume from; a fast subscriber and the writers carry on undisturbed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { scrape, total } from "../support/prometheus.ts";
 import { createModel, eventually, mutate, record, startServer, wsClient } from "./support.ts";
 import type { SubscriptionServer } from "./support.ts";
 
@@ -79,6 +80,11 @@ describe("slow subscribers", () => {
           },
         }),
       ]);
+
+      // /metrics counts the drop by the bound it broke.
+      const metrics = await scrape(s.url);
+      expect(total(metrics, "registro_subscribers_dropped_total", { bound: "notifications" })).toBe(1);
+      expect(total(metrics, "registro_subscribers_dropped_total", { bound: "bytes" })).toBe(0);
 
       // Resuming from that cursor yields exactly the rest.
       const resumed = record(slowClient, QUERY, { filter, after: last.errors![0]!.extensions!.cursor });

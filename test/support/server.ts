@@ -45,6 +45,8 @@ export async function startTestServer(
       | "auditExport"
       | "audit"
       | "webhooks"
+      | "metricsAccess"
+      | "instrumentation"
     >
   > = {},
 ): Promise<TestServer> {

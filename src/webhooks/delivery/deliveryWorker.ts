@@ -105,6 +105,8 @@ export interface DeliveryWorkerDeps {
   readonly config: DeliveryConfig;
   /** Names this instance in leases and the delivery log (default: a random id). */
   readonly instanceId?: string;
+  /** Told each delivery attempt's outcome (for /metrics). */
+  readonly onDelivery?: (outcome: "succeeded" | "failed" | "disabled") => void;
 }
 
 export class DeliveryWorker {
@@ -446,6 +448,7 @@ export class DeliveryWorker {
     });
     if (outcome.ok && kept) this.leases.set(webhookId, this.leaseUntil(now).getTime());
     else this.leases.delete(webhookId);
+    this.deps.onDelivery?.(outcome.ok ? "succeeded" : "failed");
     if (outcome.ok) {
       row.attempts = 0;
       row.failing_since = null;
@@ -463,7 +466,10 @@ export class DeliveryWorker {
       });
       if (disabled instanceof Error)
         this.log.error({ err: disabled, webhookId }, "could not disable a failing webhook");
-      else this.log.warn({ webhookId, detail }, "webhook disabled after failing for too long");
+      else {
+        this.deps.onDelivery?.("disabled");
+        this.log.warn({ webhookId, detail }, "webhook disabled after failing for too long");
+      }
     } else {
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);
