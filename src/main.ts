@@ -25,6 +25,7 @@ async function main() {
     subscriptions: { maxQueuedBytes: config.subscriberMaxQueuedBytes },
     audit: config.audit,
     webhooks: config.webhooks,
+    usage: config.usage,
     auth: {
       mode: config.auth.mode,
       oidc: config.auth.oidc,

@@ -42,6 +42,8 @@ import { EMPTY_ALLOW_LIST } from "./webhooks/delivery/targetGuard.ts";
 import type { App } from "./http/server.ts";
 import { DEFAULT_UPLOAD_LIMITS, UploadSlots } from "./http/uploadSlots.ts";
 import type { UploadLimits } from "./http/uploadSlots.ts";
+import { DEFAULT_USAGE_CONFIG, UsageTracking } from "./usage/usageTracking.ts";
+import type { UsageConfig } from "./usage/usageTracking.ts";
 
 export interface RegistroOptions {
   readonly database: DatabaseConfig;
@@ -74,6 +76,8 @@ export interface RegistroOptions {
   readonly auditExport?: Partial<AuditExportLimits>;
   /** Webhook delivery: limits, retry schedule, lease, allowed internal targets (default DEFAULT_DELIVERY_CONFIG, none allowed). */
   readonly webhooks?: Partial<DeliveryConfig> & { readonly instanceId?: string };
+  /** Download counting, its flush, and the retention of usage buckets (default DEFAULT_USAGE_CONFIG). */
+  readonly usage?: Partial<UsageConfig>;
 }
 
 export interface AuthOptions {
@@ -115,6 +119,8 @@ export interface Registro {
   readonly checkpoints: CheckpointScheduler;
   /** Delivers model events to registered webhooks. */
   readonly webhooks: DeliveryWorker;
+  /** Counts downloads and flushes them; prunes usage buckets past their retention. */
+  readonly usage: UsageTracking;
   /** Stops accepting requests, finishes in-flight work, and closes the database. */
   close(): Promise<void>;
 }
@@ -181,7 +187,12 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
         ? DEFAULT_ACCESS_POLICY.defaultPermission
         : options.auth.defaultModelPermission,
   };
+  const usage = new UsageTracking(db, options.logger.child({ component: "usage" }), clock, {
+    ...DEFAULT_USAGE_CONFIG,
+    ...options.usage,
+  });
   const artifacts = artifactRoute({
+    ...(usage.counter === null ? {} : { onDownloaded: (download) => usage.recordDownload(download) }),
     accessPolicy,
     db,
     blobs,
@@ -241,6 +252,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     },
     blobIntegrity: integrity,
     logIntegrity,
+    usage: usage.config,
     ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
     subscriberLimits: {
       maxQueuedBytes: options.subscriptions?.maxQueuedBytes ?? DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes,
@@ -270,6 +282,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
   });
   checkpoints.start();
   await webhooks.start();
+  usage.start();
   return {
     app,
     db,
@@ -284,9 +297,12 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     authenticator,
     checkpoints,
     webhooks,
+    usage,
     async close() {
       await checkpoints.close();
       await app.close();
+      // After the app: downloads finishing while it drains are still counted, then flushed.
+      await usage.close();
       await webhooks.close();
       await inspector.close();
       await blobs.close();

@@ -31,5 +31,10 @@ export const TABLE_COVERAGE = {
     "not copied: delivery positions of the source server; a restored webhook starts at the head of the restored log (its cursor row is recreated on first use), so events of the backup are not sent again",
   webhook_deliveries:
     "not copied: the delivery log is operational history of the source server, pruned after WEBHOOK_DELIVERY_LOG_RETENTION_DAYS",
+  usage_buckets:
+    "not copied (yet): download and serving time series are not in the log, so a restore starts them empty; they are pruned by retention anyway (USAGE_*_RETENTION_DAYS). Copying them is a listed follow-up of docs/usage.md",
+  usage_metrics: "not copied (yet): custom serving metrics, with usage_buckets (see there)",
+  usage_applied_batches:
+    "not copied: ids of applied usage batches, only meaningful next to the buckets they were applied to",
   _prisma_migrations: "not copied: restore migrates the target with its own migrations",
 } as const satisfies Record<string, string>;

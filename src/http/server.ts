@@ -14,6 +14,8 @@ import type { Authentication, Authenticator } from "../access/authenticate.ts";
 import { AccessDirectory } from "../access/directory.ts";
 import { EMPTY_ALLOW_LIST } from "../webhooks/delivery/targetGuard.ts";
 import type { WebhookService } from "../webhooks/webhookService.ts";
+import { DEFAULT_USAGE_CONFIG } from "../usage/usageTracking.ts";
+import type { UsageSettings } from "../usage/usageTracking.ts";
 import type { Caller } from "../access/principal.ts";
 import type { CommandDeps } from "../application/executeCommand.ts";
 import { disabledInspector } from "../artifacts/artifactInspector.ts";
@@ -104,6 +106,8 @@ export interface AppOptions {
   readonly blobIntegrity?: IntegrityMonitor;
   /** Webhook delivery (ping, redeliver) and its target allow-list (default: none allowed, sends refused). */
   readonly webhooks?: WebhookService;
+  /** Usage settings (retention) the usage GraphQL checks against (default DEFAULT_USAGE_CONFIG). */
+  readonly usage?: UsageSettings;
 }
 
 export interface App {
@@ -198,6 +202,7 @@ export function createApp(options: AppOptions): App {
         blobs: options.blobs,
         directory,
         webhooks: options.webhooks ?? NO_WEBHOOK_DELIVERY,
+        usage: options.usage ?? DEFAULT_USAGE_CONFIG,
         ...requestMetadata(initial.request.headers, caller),
         ...requestAccess(db.reader, accessPolicy, caller),
         accessPolicy,
