@@ -45,6 +45,7 @@ export async function startTestServer(
       | "auditExport"
       | "audit"
       | "webhooks"
+      | "usage"
     >
   > = {},
 ): Promise<TestServer> {

@@ -10,15 +10,8 @@ import { builder } from "../../graphql/builder.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import { badUserInput } from "../../graphql/search/filterInput.ts";
 import { metricPoints, usageByVersion, usagePoints, versionConsumers } from "../usageStore.ts";
-import type {
-  Consumer,
-  ConsumerOrder,
-  MetricPoint,
-  UsagePoint,
-  UsageRange,
-  VersionUsageTotals,
-} from "../usageStore.ts";
-import { GRANULARITY_MS } from "../timeBuckets.ts";
+import type { Consumer, MetricPoint, UsagePoint, UsageRange, VersionUsageTotals } from "../usageStore.ts";
+import { GRANULARITY_MS, bucketStart } from "../timeBuckets.ts";
 import { UsageGranularityEnum } from "./usageEnums.ts";
 import type { Granularity } from "../timeBuckets.ts";
 
@@ -58,8 +51,9 @@ function checkedRange(
 ): UsageRange {
   const granularity = args.granularity ?? "DAY";
   const to = args.to ?? ctx.commands.clock();
-  const from = args.from;
-  if (!Number.isFinite(from.getTime())) throw badUserInput("from", "is not a valid time");
+  if (!Number.isFinite(args.from.getTime())) throw badUserInput("from", "is not a valid time");
+  // Whole buckets: the one holding `from` counts entirely (a day asked for from 09:00 is that day).
+  const from = bucketStart(granularity, args.from);
   if (!Number.isFinite(to.getTime())) throw badUserInput("to", "is not a valid time");
   if (to.getTime() <= from.getTime()) throw badUserInput("to", "must be after `from`");
   const max = granularity === "HOUR" ? USAGE_QUERY_LIMITS.maxHourRangeMs : USAGE_QUERY_LIMITS.maxDayRangeMs;
@@ -272,7 +266,8 @@ const ModelVersionUsageRef = builder.objectRef<UsageQuery>("ModelVersionUsage").
     }),
     points: t.field({
       type: [UsagePointRef],
-      description: "Buckets starting in [from, to) with any usage, oldest first.",
+      description:
+        "Buckets from the one holding `from` to the last starting before `to`, with any usage, oldest first.",
       resolve: (q) => q.loadPoints(),
     }),
     totals: t.field({
@@ -353,7 +348,8 @@ const RegisteredModelUsageRef = builder.objectRef<UsageQuery>("RegisteredModelUs
     }),
     points: t.field({
       type: [UsagePointRef],
-      description: "Buckets starting in [from, to) with any usage (all versions added up), oldest first.",
+      description:
+        "Buckets from the one holding `from` to the last starting before `to`, with any usage (all versions added up), oldest first.",
       resolve: (q) => q.loadPoints(),
     }),
     totals: t.field({
@@ -443,7 +439,10 @@ builder.prismaObjectFields("ModelVersion", (t) => ({
       "Downloads and serving of this version over [from, to), per hour or day. Visible to whoever may read the model. Download counts appear once flushed (USAGE_FLUSH_INTERVAL_MS).",
     select: { modelId: true, version: true },
     args: {
-      from: t.arg({ type: "DateTime", description: "Start of the range (inclusive)." }),
+      from: t.arg({
+        type: "DateTime",
+        description: "Start of the range (rounded down to the start of its bucket).",
+      }),
       to: t.arg({
         type: "DateTime",
         required: false,
@@ -498,7 +497,7 @@ builder.prismaObjectFields("ModelVersion", (t) => ({
         throw badUserInput("since", "is not a valid time");
       const page = await versionConsumers(ctx.db, v, {
         since: args.since ?? null,
-        order: (args.orderBy ?? "LAST_SEEN") as ConsumerOrder,
+        order: args.orderBy ?? "LAST_SEEN",
         limit: first,
         offset,
       });
@@ -514,7 +513,10 @@ builder.prismaObjectFields("RegisteredModel", (t) => ({
       "Downloads and serving of every version of this model over [from, to), per hour or day, with each version's share. Visible to whoever may read the model.",
     select: { id: true },
     args: {
-      from: t.arg({ type: "DateTime", description: "Start of the range (inclusive)." }),
+      from: t.arg({
+        type: "DateTime",
+        description: "Start of the range (rounded down to the start of its bucket).",
+      }),
       to: t.arg({
         type: "DateTime",
         required: false,
