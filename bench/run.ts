@@ -18,6 +18,7 @@ import { benchInspection, benchInspectionUpload } from "./inspection.ts";
 import { benchRebuild } from "./rebuild.ts";
 import { benchSearch } from "./search.ts";
 import { benchSubscriptions } from "./subscriptions.ts";
+import { benchUsage } from "./usage.ts";
 import { benchWebhooks } from "./webhooks.ts";
 import type { Comparison, Figure } from "./support.ts";
 
@@ -45,6 +46,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   backup: () => benchBackup(),
   rebuild: () => benchRebuild(),
   webhooks: () => benchWebhooks(),
+  usage: () => benchUsage(),
 };
 
 const wanted = process.argv.slice(2);
