@@ -55,6 +55,9 @@ export interface DownloadCounterOptions {
   readonly newBatchId?: () => string;
 }
 
+/** Flushes forced by a full map are this far apart at least (ms). */
+const FORCED_FLUSH_SPACING_MS = 1_000;
+
 export const DEFAULT_DOWNLOAD_COUNTER = { flushIntervalMs: 10_000, maxKeys: 10_000 } as const;
 
 const keyOf = (d: Download, hourStart: number) =>
@@ -65,6 +68,9 @@ export class DownloadCounter {
   /** A batch taken from `pending` and not applied yet (in flight, or failed and waiting to be retried). */
   private unapplied: DownloadBatch | null = null;
   private flushing: Promise<void> | null = null;
+  /** The one flush waiting for the running one (however many callers asked meanwhile). */
+  private queued: Promise<void> | null = null;
+  private lastForcedAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   /** Downloads not counted because both the pending map and the unapplied batch were full. */
@@ -102,7 +108,7 @@ export class DownloadCounter {
       this.dropped += 1;
       if (this.dropped === 1 || this.dropped % 10_000 === 0)
         this.options.logger.warn({ dropped: this.dropped }, "download counts dropped: usage flush is behind");
-      void this.flush().catch(() => undefined);
+      this.forceFlush();
       return;
     }
     this.pending.set(key, {
@@ -115,7 +121,15 @@ export class DownloadCounter {
       bytes: download.bytes,
       lastAt: at,
     });
-    if (this.pending.size >= this.options.maxKeys) void this.flush().catch(() => undefined);
+    if (this.pending.size >= this.options.maxKeys) this.forceFlush();
+  }
+
+  /** A flush because the map is full: at most once a second, so a failing database is not hammered. */
+  private forceFlush(): void {
+    const now = performance.now();
+    if (now - this.lastForcedAt < FORCED_FLUSH_SPACING_MS) return;
+    this.lastForcedAt = now;
+    void this.flush().catch(() => undefined);
   }
 
   /**
@@ -123,14 +137,26 @@ export class DownloadCounter {
    * batch could not be applied; its counts stay and are retried (same batch id) by the next flush.
    */
   flush(): Promise<void> {
-    // One flush at a time; a flush asked for meanwhile runs after it (it may find new counts).
-    const previous = this.flushing ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(() => this.flushOnce());
-    const tracked = next.finally(() => {
-      if (this.flushing === tracked) this.flushing = null;
+    // One flush at a time; the callers asking meanwhile share one flush after it (it may find new counts).
+    if (this.queued !== null) return this.queued;
+    const running = this.flushing;
+    if (running === null) return this.run();
+    const queued = running
+      .catch(() => undefined)
+      .then(() => {
+        this.queued = null;
+        return this.run();
+      });
+    this.queued = queued;
+    return queued;
+  }
+
+  private run(): Promise<void> {
+    const flushing = this.flushOnce().finally(() => {
+      if (this.flushing === flushing) this.flushing = null;
     });
-    this.flushing = tracked;
-    return tracked;
+    this.flushing = flushing;
+    return flushing;
   }
 
   private async flushOnce(): Promise<void> {

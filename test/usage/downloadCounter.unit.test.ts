@@ -144,6 +144,17 @@ describe("the download counter", () => {
     expect(c.pendingKeys).toBe(0);
   });
 
+  it("does not pile up flushes while full and failing: forced flushes are spaced, callers share one", async () => {
+    const { c, attempts } = counter({ maxKeys: 2, fail: () => true });
+    for (let i = 0; i < 1_000; i++) c.record(download({ consumerId: `p${i}` }));
+    const asked = Array.from({ length: 100 }, () => c.flush());
+    expect(new Set(asked).size).toBe(1);
+    await Promise.all(asked.map((p) => p.catch(() => "failed")));
+    // The forced flush (the cap reached), and the one all 100 callers shared.
+    expect(attempts.length).toBeLessThanOrEqual(4);
+    expect(c.dropped).toBe(998 - 2);
+  });
+
   it("retries a failed batch under the same id, with exactly its counts", async () => {
     let fail = true;
     const { c, applied, attempts } = counter({ fail: () => fail });
