@@ -31,7 +31,7 @@ interface BucketRow {
 const BUCKET_COLUMNS =
   '"granularity", "bucket_start", "model_id", "version", "series", "dimension", "consumer_id", "count", "errors", "bytes", "latency_p50_ms", "latency_p99_ms", "last_at"';
 const BUCKET_KEY =
-  '"granularity", "model_id", "version", "bucket_start", "series", "dimension", "consumer_id"';
+  '"granularity", "model_id", "bucket_start", "version", "series", "dimension", "consumer_id"';
 const B = '"usage_buckets"';
 
 // Medians are merged as a request-weighted mean, p99s as their maximum: approximations (the true
@@ -165,7 +165,7 @@ export interface ServingRecord {
 const M = '"usage_metrics"';
 const METRIC_UPSERT = `INSERT INTO ${M} ("granularity", "bucket_start", "model_id", "version", "environment", "name", "sum", "reports", "last", "last_at")
   VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
-  ON CONFLICT ("granularity", "model_id", "version", "bucket_start", "environment", "name") DO UPDATE SET
+  ON CONFLICT ("granularity", "model_id", "bucket_start", "version", "environment", "name") DO UPDATE SET
   "sum" = ${M}."sum" + excluded."sum",
   "reports" = ${M}."reports" + excluded."reports",
   "last" = CASE WHEN excluded."last_at" >= ${M}."last_at" THEN excluded."last" ELSE ${M}."last" END,
@@ -221,13 +221,20 @@ export const APPLIED_BATCH_RETENTION_MS = 7 * DAY_MS;
 /** Rows deleted per transaction, so a prune never holds the writers' lock for long. */
 const PRUNE_CHUNK = 5_000;
 
+const KEYS: Record<string, string> = {
+  usage_buckets: BUCKET_KEY,
+  usage_metrics: '"granularity", "model_id", "bucket_start", "version", "environment", "name"',
+  usage_applied_batches: '"id"',
+};
+
 async function pruneTable(db: Database, table: string, where: string, params: SqlValue[]): Promise<number> {
-  const rowId = db.provider === "sqlite" ? "rowid" : "ctid";
+  // By primary key (row values: SQLite's bucket tables have no rowid), a chunk at a time.
+  const key = KEYS[table];
   let total = 0;
   for (;;) {
     const deleted = await db.write((tx) =>
       tx.execute(
-        `DELETE FROM "${table}" WHERE ${rowId} IN (SELECT ${rowId} FROM "${table}" WHERE ${where} LIMIT ${PRUNE_CHUNK})`,
+        `DELETE FROM "${table}" WHERE (${key}) IN (SELECT ${key} FROM "${table}" WHERE ${where} LIMIT ${PRUNE_CHUNK})`,
         params,
       ),
     );

@@ -17,7 +17,7 @@ CREATE TABLE "usage_buckets" (
     "latency_p99_ms" DOUBLE PRECISION,
     "last_at" TIMESTAMP(3) NOT NULL,
 
-    CONSTRAINT "usage_buckets_pkey" PRIMARY KEY ("granularity","model_id","version","bucket_start","series","dimension","consumer_id")
+    CONSTRAINT "usage_buckets_pkey" PRIMARY KEY ("granularity","model_id","bucket_start","version","series","dimension","consumer_id")
 );
 
 -- CreateTable
@@ -33,7 +33,7 @@ CREATE TABLE "usage_metrics" (
     "last" DOUBLE PRECISION NOT NULL,
     "last_at" TIMESTAMP(3) NOT NULL,
 
-    CONSTRAINT "usage_metrics_pkey" PRIMARY KEY ("granularity","model_id","version","bucket_start","environment","name")
+    CONSTRAINT "usage_metrics_pkey" PRIMARY KEY ("granularity","model_id","bucket_start","version","environment","name")
 );
 
 -- CreateTable
@@ -45,7 +45,7 @@ CREATE TABLE "usage_applied_batches" (
 );
 
 -- CreateIndex
-CREATE INDEX "usage_buckets_granularity_model_id_bucket_start_idx" ON "usage_buckets"("granularity", "model_id", "bucket_start");
+CREATE INDEX "usage_buckets_granularity_model_id_version_bucket_start_idx" ON "usage_buckets"("granularity", "model_id", "version", "bucket_start");
 
 -- CreateIndex
 CREATE INDEX "usage_buckets_granularity_bucket_start_idx" ON "usage_buckets"("granularity", "bucket_start");

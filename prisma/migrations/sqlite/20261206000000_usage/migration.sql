@@ -1,6 +1,8 @@
 -- Usage time series (src/usage). usage_buckets has no foreign key to model_versions on purpose:
 -- the projection rebuild replaces model_versions with a new table, and usage rows (which the
 -- event log does not hold) must survive it.
+-- On SQLite the two bucket tables are WITHOUT ROWID: stored in primary-key order (model, then
+-- time), a model's usage over a range is read as one contiguous run of the table.
 -- CreateTable
 CREATE TABLE "usage_buckets" (
     "granularity" TEXT NOT NULL,
@@ -17,8 +19,8 @@ CREATE TABLE "usage_buckets" (
     "latency_p99_ms" REAL,
     "last_at" DATETIME NOT NULL,
 
-    PRIMARY KEY ("granularity", "model_id", "version", "bucket_start", "series", "dimension", "consumer_id")
-);
+    PRIMARY KEY ("granularity", "model_id", "bucket_start", "version", "series", "dimension", "consumer_id")
+) WITHOUT ROWID;
 
 -- CreateTable
 CREATE TABLE "usage_metrics" (
@@ -33,8 +35,8 @@ CREATE TABLE "usage_metrics" (
     "last" REAL NOT NULL,
     "last_at" DATETIME NOT NULL,
 
-    PRIMARY KEY ("granularity", "model_id", "version", "bucket_start", "environment", "name")
-);
+    PRIMARY KEY ("granularity", "model_id", "bucket_start", "version", "environment", "name")
+) WITHOUT ROWID;
 
 -- CreateTable
 CREATE TABLE "usage_applied_batches" (
@@ -43,7 +45,7 @@ CREATE TABLE "usage_applied_batches" (
 );
 
 -- CreateIndex
-CREATE INDEX "usage_buckets_granularity_model_id_bucket_start_idx" ON "usage_buckets"("granularity", "model_id", "bucket_start");
+CREATE INDEX "usage_buckets_granularity_model_id_version_bucket_start_idx" ON "usage_buckets"("granularity", "model_id", "version", "bucket_start");
 
 -- CreateIndex
 CREATE INDEX "usage_buckets_granularity_bucket_start_idx" ON "usage_buckets"("granularity", "bucket_start");
