@@ -32,9 +32,9 @@ export const TABLE_COVERAGE = {
   webhook_deliveries:
     "not copied: the delivery log is operational history of the source server, pruned after WEBHOOK_DELIVERY_LOG_RETENTION_DAYS",
   usage_buckets:
-    "not copied (yet): download and serving time series are not in the log, so a restore starts them empty; they are pruned by retention anyway (USAGE_*_RETENTION_DAYS). Copying them is a listed follow-up of docs/usage.md",
-  usage_metrics: "not copied (yet): custom serving metrics, with usage_buckets (see there)",
+    "copied: download and serving time series are not in the log (src/usage); usage.ndjson, a page at a time from the snapshot",
+  usage_metrics: "copied: custom serving metrics, with usage_buckets (usage.ndjson)",
   usage_applied_batches:
-    "not copied: ids of applied usage batches, only meaningful next to the buckets they were applied to",
+    "not copied: ids of applied usage batches matter only to retries in flight at the source, which never reach the restored database",
   _prisma_migrations: "not copied: restore migrates the target with its own migrations",
 } as const satisfies Record<string, string>;
