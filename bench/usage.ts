@@ -15,9 +15,10 @@ import path from "node:path";
 import { pino } from "pino";
 import type { DatabaseConfig } from "../src/config.ts";
 import { createRegistro } from "../src/registro.ts";
+import { DownloadCounter } from "../src/usage/downloadCounter.ts";
 import { bucketStartMs } from "../src/usage/timeBuckets.ts";
 import { createBenchDatabase, postgresReachable } from "./benchDatabase.ts";
-import { closedLoop, combine, compare, figure, percentile, postJson, spawnServer } from "./support.ts";
+import { closedLoop, combine, compare, figure, percentile, postJson, round, spawnServer } from "./support.ts";
 
 const ROUNDS = 10;
 const ROUND_SECONDS = 3;
@@ -260,10 +261,58 @@ async function usageQueries(provider: DatabaseConfig["provider"]) {
   }
 }
 
-export async function benchUsage(): Promise<Record<string, unknown>> {
+/**
+ * The counter's own cost per download, in-process and without the network: what counting adds to
+ * a download's CPU, however loaded the machine (1,000 distinct keys, as many consumers and files).
+ */
+function recordCost() {
+  const counter = new DownloadCounter({
+    apply: () => Promise.resolve(),
+    logger: pino({ level: "silent" }),
+    flushIntervalMs: 3_600_000,
+    maxKeys: 1_000_000,
+  });
+  const at = new Date();
+  const N = 500_000;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++)
+    counter.record({
+      modelId: "model-id",
+      version: 1 + (i % 10),
+      path: `weights-${i % 10}.bin`,
+      consumerId: `principal-${i % 10}`,
+      bytes: 4096,
+      at,
+    });
+  return figure(((performance.now() - t0) * 1000) / N, "µs", 3);
+}
+
+async function benchUsageDownloads(): Promise<Record<string, unknown>> {
+  const counting = await downloadCounting();
+  const perRecord = recordCost();
   return {
-    downloadCounting: await downloadCounting(),
+    ...counting,
+    counterRecordCost: perRecord,
+    // The counter's cost as a share of a download's server CPU (counting off).
+    counterShareOfDownloadCpu: round(
+      perRecord.value / (counting.serverCpuPerDownload.baseline.value || Number.NaN),
+      5,
+    ),
+  };
+}
+
+async function benchUsageQueries(): Promise<Record<string, unknown>> {
+  return {
     queriesSqlite: await usageQueries("sqlite"),
     ...((await postgresReachable()) ? { queriesPostgresql: await usageQueries("postgresql") } : {}),
+  };
+}
+
+/** Both parts; `BENCH_USAGE_ONLY=downloads` (or `queries`) runs one. */
+export async function benchUsage(): Promise<Record<string, unknown>> {
+  const only = process.env.BENCH_USAGE_ONLY;
+  return {
+    ...(only === "queries" ? {} : { downloadCounting: await benchUsageDownloads() }),
+    ...(only === "downloads" ? {} : await benchUsageQueries()),
   };
 }
