@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { createRegistro } from "../../src/registro.ts";
 import type { Registro } from "../../src/registro.ts";
 import { createTestDatabase, providers } from "../support/databases.ts";
@@ -299,6 +300,18 @@ describe.each(await providers())("usage on %s", (provider) => {
       `{ modelVersion(name: "usage-m", version: 1) { usage(from: "2026-01-02T00:00:00Z", to: "2026-01-01T00:00:00Z") { totals { downloads } } } }`,
     );
     expect(reversed.errors?.[0]).toMatchObject({ extensions: { code: "BAD_USER_INPUT", field: "to" } });
+  });
+
+  it("keeps usage, and the filters over it, through an online projection rebuild", async () => {
+    const before = await usage();
+    await rebuildProjections(server.registro.db, { connection: database.config });
+    expect(await usage()).toEqual(before);
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const used = await ok(
+      `query($since: DateTime!) { modelVersions(filter: { name: "usage-m", usedSince: $since, usage: DOWNLOADS }) { nodes { version } } }`,
+      { since },
+    );
+    expect(used.modelVersions.nodes.map((v: any) => v.version).sort()).toEqual([1, 2]);
   });
 
   it("flushes pending counts when it stops, and counts nothing twice across restarts", async () => {
