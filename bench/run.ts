@@ -19,6 +19,7 @@ import { benchMonitoring } from "./monitoring.ts";
 import { benchRebuild } from "./rebuild.ts";
 import { benchSearch } from "./search.ts";
 import { benchSubscriptions } from "./subscriptions.ts";
+import { benchUsage } from "./usage.ts";
 import { benchWebhooks } from "./webhooks.ts";
 import type { Comparison, Figure } from "./support.ts";
 
@@ -47,6 +48,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   rebuild: () => benchRebuild(),
   webhooks: () => benchWebhooks(),
   monitoring: () => benchMonitoring(),
+  usage: () => benchUsage(),
 };
 
 const wanted = process.argv.slice(2);

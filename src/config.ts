@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { defaultAuthMode } from "./access/authMode.ts";
+import type { UsageConfig } from "./usage/usageTracking.ts";
 import type { AuthMode } from "./access/authMode.ts";
 import type { ModelPermission } from "./domain/modelPermissions.ts";
 import { DEFAULT_OIDC_ALGORITHMS } from "./access/sso.ts";
@@ -241,6 +242,16 @@ const schema = z.object({
     .default(DEFAULT_DELIVERY_CONFIG.pollIntervalMs),
   /** Days the delivery log keeps its rows. */
   WEBHOOK_DELIVERY_LOG_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** Count artifact downloads per version, artifact and consumer (docs/usage.md); `off` only for benchmarks. */
+  USAGE_DOWNLOAD_COUNTING: z.enum(["on", "off"]).default("on"),
+  /** How often counted downloads are written to the usage buckets (they are visible from then on). */
+  USAGE_FLUSH_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  /** Distinct (model, version, artifact, consumer, hour) counts held in memory before a flush is forced. */
+  USAGE_MAX_PENDING_KEYS: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
+  /** Days hourly usage buckets are kept. */
+  USAGE_HOURLY_RETENTION_DAYS: z.coerce.number().int().min(1).max(366).default(35),
+  /** Days daily usage buckets are kept (and with them `consumers` and the used-since filters). */
+  USAGE_DAILY_RETENTION_DAYS: z.coerce.number().int().min(1).max(3660).default(730),
   /** How long SIGINT/SIGTERM may take to finish in-flight work before the process exits non-zero anyway. */
   SHUTDOWN_TIMEOUT_MS: milliseconds(0).default(10_000),
   /** On SIGTERM, how long /readyz answers 503 while the server still accepts requests, before its listener closes (a load balancer's probe interval or more). Counts toward SHUTDOWN_TIMEOUT_MS. */
@@ -272,6 +283,7 @@ export interface Config {
   auth: AuthConfig;
   audit: AuditConfig;
   webhooks: Partial<DeliveryConfig>;
+  usage: Omit<UsageConfig, "pruneIntervalMs">;
 }
 
 export interface AuditConfig {
@@ -394,6 +406,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       leaseMs: e.WEBHOOK_LEASE_MS,
       pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
       logRetentionMs: e.WEBHOOK_DELIVERY_LOG_RETENTION_DAYS * 86_400_000,
+    },
+    usage: {
+      countDownloads: e.USAGE_DOWNLOAD_COUNTING === "on",
+      flushIntervalMs: e.USAGE_FLUSH_INTERVAL_MS,
+      maxPendingKeys: e.USAGE_MAX_PENDING_KEYS,
+      retention: {
+        hourlyMs: e.USAGE_HOURLY_RETENTION_DAYS * 86_400_000,
+        dailyMs: e.USAGE_DAILY_RETENTION_DAYS * 86_400_000,
+      },
     },
     audit: {
       signingKeyFile: path.resolve(e.AUDIT_SIGNING_KEY_FILE ?? path.join(dataDir, "audit-signing-key.pem")),

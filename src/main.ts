@@ -26,6 +26,7 @@ async function main() {
     audit: config.audit,
     webhooks: config.webhooks,
     metricsAccess: config.metricsAccess,
+    usage: config.usage,
     auth: {
       mode: config.auth.mode,
       oidc: config.auth.oidc,

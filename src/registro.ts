@@ -45,6 +45,8 @@ import { EMPTY_ALLOW_LIST } from "./webhooks/delivery/targetGuard.ts";
 import type { App } from "./http/server.ts";
 import { DEFAULT_UPLOAD_LIMITS, UploadSlots } from "./http/uploadSlots.ts";
 import type { UploadLimits } from "./http/uploadSlots.ts";
+import { DEFAULT_USAGE_CONFIG, UsageTracking } from "./usage/usageTracking.ts";
+import type { UsageConfig } from "./usage/usageTracking.ts";
 
 export interface RegistroOptions {
   readonly database: DatabaseConfig;
@@ -81,6 +83,8 @@ export interface RegistroOptions {
   readonly metricsAccess?: MetricsAccessConfig;
   /** Request log lines and metrics (default true; false only to measure their cost). */
   readonly instrumentation?: boolean;
+  /** Download counting, its flush, and the retention of usage buckets (default DEFAULT_USAGE_CONFIG). */
+  readonly usage?: Partial<UsageConfig>;
 }
 
 export interface AuthOptions {
@@ -122,6 +126,8 @@ export interface Registro {
   readonly checkpoints: CheckpointScheduler;
   /** Delivers model events to registered webhooks. */
   readonly webhooks: DeliveryWorker;
+  /** Counts downloads and flushes them; prunes usage buckets past their retention. */
+  readonly usage: UsageTracking;
   /** Stops accepting requests, finishes in-flight work, and closes the database. */
   close(): Promise<void>;
 }
@@ -190,7 +196,12 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
         ? DEFAULT_ACCESS_POLICY.defaultPermission
         : options.auth.defaultModelPermission,
   };
+  const usage = new UsageTracking(db, options.logger.child({ component: "usage" }), clock, {
+    ...DEFAULT_USAGE_CONFIG,
+    ...options.usage,
+  });
   const artifacts = artifactRoute({
+    ...(usage.counter === null ? {} : { onDownloaded: (download) => usage.recordDownload(download) }),
     accessPolicy,
     db,
     blobs,
@@ -252,6 +263,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     },
     blobIntegrity: integrity,
     logIntegrity,
+    usage: usage.config,
     ...(keepAlive === undefined ? {} : { webSocketKeepAliveMs: keepAlive }),
     subscriberLimits: {
       maxQueuedBytes: options.subscriptions?.maxQueuedBytes ?? DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes,
@@ -294,6 +306,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
   });
   checkpoints.start();
   await webhooks.start();
+  usage.start();
   return {
     app,
     db,
@@ -308,9 +321,12 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     authenticator,
     checkpoints,
     webhooks,
+    usage,
     async close() {
       await checkpoints.close();
       await app.close();
+      // After the app: downloads finishing while it drains are still counted, then flushed.
+      await usage.close();
       await webhooks.close();
       await inspector.close();
       await blobs.close();

@@ -32,11 +32,13 @@ import {
   DamagedBackupError,
   EVENTS_FILE,
   TOKEN_USAGE_FILE,
+  USAGE_FILE,
   blobFile,
   writeManifest,
 } from "./manifest.ts";
 import type { FileEntry } from "./manifest.ts";
 import { openSnapshot } from "./snapshot.ts";
+import { usageLines } from "../usage/usageBackup.ts";
 
 /** A backup that was not taken, and why; nothing was left behind. */
 export class BackupRefusedError extends Error {
@@ -304,6 +306,8 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
           (row) => `${JSON.stringify({ id: row.id, lastUsedAt: rowDate(row.last_used_at).toISOString() })}\n`,
         ),
       );
+      // Not in the log either (src/usage): copied from the same snapshot, a page at a time.
+      files[USAGE_FILE] = await writeLines(path.join(temp, USAGE_FILE), usageLines(tx));
       async function* checkpointLines(): AsyncGenerator<string> {
         for await (const page of checkpointPages(tx, position, pageSize)) {
           checkpoints += page.length;

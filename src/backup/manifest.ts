@@ -16,6 +16,8 @@ export const MANIFEST_FILE = "manifest.json";
 export const EVENTS_FILE = "events.ndjson";
 export const TOKEN_USAGE_FILE = "token-usage.ndjson";
 export const CHECKPOINTS_FILE = "checkpoints.ndjson";
+/** Download and serving time series (src/usage/usageBackup.ts); absent from backups made before usage existed. */
+export const USAGE_FILE = "usage.ndjson";
 export const BLOBS_DIR = "blobs";
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);

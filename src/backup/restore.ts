@@ -15,6 +15,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { z } from "zod";
+import { usageInsert } from "../usage/usageBackup.ts";
 import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
 import type { DatabaseConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
@@ -37,6 +38,7 @@ import {
   DamagedBackupError,
   EVENTS_FILE,
   TOKEN_USAGE_FILE,
+  USAGE_FILE,
   blobFile,
   readManifest,
 } from "./manifest.ts";
@@ -256,6 +258,15 @@ async function readTokenUsage(dir: string): Promise<{ id: string; lastUsedAt: Da
   return usage;
 }
 
+/** Every line of usage.ndjson must be a row a backup writes: checked before anything is restored. */
+async function checkUsageFile(dir: string, manifest: Manifest): Promise<void> {
+  if (!Object.hasOwn(manifest.files, USAGE_FILE)) return;
+  for await (const { line, text } of numberedLines(path.join(dir, USAGE_FILE), newDigest())) {
+    const insert = usageInsert(text);
+    if (typeof insert === "string") throw new DamagedBackupError(`${USAGE_FILE} line ${line} ${insert}`);
+  }
+}
+
 const INSERT_COLUMNS =
   "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
 
@@ -356,6 +367,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     );
   const checkpoints = await verifyBackup(dir, manifest);
   const tokenUsage = await readTokenUsage(dir);
+  await checkUsageFile(dir, manifest);
 
   await prepareSchema(options.database);
   const db = openDatabase(options.database);
@@ -424,6 +436,14 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     await db.write(async (tx) => {
       for (const { id, lastUsedAt } of tokenUsage)
         await tx.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [lastUsedAt, id]);
+      // Backups made before usage existed have no usage file: nothing to restore.
+      if (Object.hasOwn(manifest.files, USAGE_FILE))
+        for await (const { line, text } of numberedLines(path.join(dir, USAGE_FILE), newDigest())) {
+          const insert = usageInsert(text);
+          if (typeof insert === "string")
+            throw new DamagedBackupError(`${USAGE_FILE} line ${line} ${insert}`);
+          await tx.execute(insert.sql, insert.params);
+        }
     });
     return {
       position: manifest.position,

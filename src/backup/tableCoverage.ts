@@ -33,5 +33,10 @@ export const TABLE_COVERAGE = {
     "not copied: delivery positions of the source server; a restored webhook starts at the head of the restored log (its cursor row is recreated on first use), so events of the backup are not sent again",
   webhook_deliveries:
     "not copied: the delivery log is operational history of the source server, pruned after WEBHOOK_DELIVERY_LOG_RETENTION_DAYS",
+  usage_buckets:
+    "copied: download and serving time series are not in the log (src/usage); usage.ndjson, a page at a time from the snapshot",
+  usage_metrics: "copied: custom serving metrics, with usage_buckets (usage.ndjson)",
+  usage_applied_batches:
+    "not copied: ids of applied usage batches matter only to retries in flight at the source, which never reach the restored database",
   _prisma_migrations: "not copied: restore migrates the target with its own migrations",
 } as const satisfies Record<string, string>;

@@ -4,6 +4,7 @@ import type { CommandDeps, CommandMetadata } from "../application/executeCommand
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
 import type { BlobStore } from "../artifacts/blobStore.ts";
 import type { Database, Db } from "../db/database.ts";
+import type { UsageSettings } from "../usage/usageTracking.ts";
 import type { WebhookService } from "../webhooks/webhookService.ts";
 import type { ByteBudget, EventHub } from "../subscriptions/eventHub.ts";
 
@@ -41,4 +42,6 @@ export interface GraphQLContext extends CommandMetadata {
   readonly directory: PrincipalDirectory;
   /** Webhook delivery: the target allow-list, pings and redeliveries. */
   readonly webhooks: WebhookService;
+  /** Usage tracking settings the usage fields and serving reports check against (retention). */
+  readonly usage: UsageSettings;
 }

@@ -25,5 +25,7 @@ import "../reviews/graphql/reviewMutations.ts";
 import "../reviews/graphql/reviewSubscription.ts";
 import "../webhooks/graphql/webhookTypes.ts";
 import "../webhooks/graphql/webhookMutations.ts";
+import "../usage/graphql/usageTypes.ts";
+import "../usage/graphql/reportModelServing.ts";
 
 export const schema = guardArguments(lexicographicSortSchema(builder.toSchema()));

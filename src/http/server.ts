@@ -14,6 +14,8 @@ import type { Authentication, Authenticator } from "../access/authenticate.ts";
 import { AccessDirectory } from "../access/directory.ts";
 import { EMPTY_ALLOW_LIST } from "../webhooks/delivery/targetGuard.ts";
 import type { WebhookService } from "../webhooks/webhookService.ts";
+import { DEFAULT_USAGE_CONFIG } from "../usage/usageTracking.ts";
+import type { UsageSettings } from "../usage/usageTracking.ts";
 import type { Caller } from "../access/principal.ts";
 import type { CommandDeps } from "../application/executeCommand.ts";
 import { disabledInspector } from "../artifacts/artifactInspector.ts";
@@ -124,6 +126,8 @@ export interface AppOptions {
   readonly readiness?: Omit<ReadinessProbes, "shuttingDown">;
   /** Request log lines and metrics (default true; false only to measure what they cost). */
   readonly instrumentation?: boolean;
+  /** Usage settings (retention) the usage GraphQL checks against (default DEFAULT_USAGE_CONFIG). */
+  readonly usage?: UsageSettings;
 }
 
 export interface App {
@@ -228,6 +232,7 @@ export function createApp(options: AppOptions): App {
         blobs: options.blobs,
         directory,
         webhooks: options.webhooks ?? NO_WEBHOOK_DELIVERY,
+        usage: options.usage ?? DEFAULT_USAGE_CONFIG,
         ...requestMetadata(initial.request.headers, caller),
         ...requestAccess(db.reader, accessPolicy, caller),
         accessPolicy,

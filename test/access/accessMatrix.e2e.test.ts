@@ -1025,6 +1025,25 @@ const MUTATIONS: readonly MutationEntry[] = [
     model: (t) => [v1(t), deployedV1(t)],
     input: (t) => ({ name: t.name, version: 1, environment: "prod-eu", reason: "rolled back" }),
   },
+  // Serving reports: usage, not history (the model's revision does not change, so no probe).
+  {
+    key: "Mutation.reportModelServing",
+    field: "Mutation.reportModelServing",
+    expect: EDIT_MODEL,
+    model: (t) => [v1(t)],
+    probe: null,
+    input: (t) => ({
+      name: t.name,
+      version: 1,
+      environment: "prod-eu",
+      windowStart: new Date(Date.now() - 120_000).toISOString(),
+      windowEnd: new Date(Date.now() - 60_000).toISOString(),
+      requests: 10,
+      errors: 0,
+      latencyP50Ms: 5,
+      latencyP99Ms: 9,
+    }),
+  },
   // Its artifacts.
   {
     key: "Mutation.uploadModelVersionArtifact",

@@ -376,6 +376,28 @@ describe.each(await providers())("declared mutation errors on %s", (provider) =>
         ...HOSTILE.map((name) => ({ ...ok, name })),
       ];
     },
+    reportModelServing: () => {
+      const report = {
+        name: "m",
+        version: 1,
+        environment: "prod-eu",
+        windowStart: new Date(Date.now() - 120_000).toISOString(),
+        windowEnd: new Date(Date.now() - 60_000).toISOString(),
+        requests: 10,
+        errors: 1,
+        latencyP50Ms: 5,
+        latencyP99Ms: 9,
+      };
+      return [
+        report,
+        { ...report, version: 3 },
+        { ...report, requests: -1 },
+        { ...report, errors: 11 },
+        { ...report, latencyP50Ms: 10 },
+        { ...report, environment: "Prod EU" },
+        ...HOSTILE.map((name) => ({ ...report, name })),
+      ];
+    },
   };
 
   it.each(Object.keys(cases))(

@@ -97,6 +97,11 @@ const WEBHOOK_COMMAND_ERRORS = [
   "ConcurrencyError",
   "IntegrityError",
 ];
+/** Serving reports are not commands: input rules, the model's EDIT grant, the version's existence. */
+const USAGE_MUTATIONS: Record<string, readonly string[]> = {
+  reportModelServing: ["ValidationError", "NotFoundError", "PermissionDeniedError"],
+};
+
 const WEBHOOK_MUTATIONS: Record<string, readonly string[]> = {
   registerWebhook: [...WEBHOOK_COMMAND_ERRORS, "NotFoundError", "WebhookTargetRefusedError"],
   updateWebhook: [...WEBHOOK_COMMAND_ERRORS, "NotFoundError", "WebhookTargetRefusedError"],
@@ -176,11 +181,17 @@ describe("GraphQL schema", () => {
     expect(WEBHOOK_MUTATIONS.registerWebhook).toEqual(expect.arrayContaining(command));
   });
 
+  it("gives each usage mutation exactly the errors its resolver can return", () => {
+    for (const [name, errors] of Object.entries(USAGE_MUTATIONS))
+      expect(mutationErrorTypes(name).sort(), name).toEqual([...errors].sort());
+  });
+
   it("has no mutation whose errors this test does not check", () => {
     const checked = [
       ...Object.keys(MODEL_MUTATIONS),
       ...Object.keys(ACCESS_MUTATIONS),
       ...Object.keys(WEBHOOK_MUTATIONS),
+      ...Object.keys(USAGE_MUTATIONS),
     ];
     expect(Object.keys(schema.getMutationType()!.getFields()).sort()).toEqual(checked.sort());
   });

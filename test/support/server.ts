@@ -47,6 +47,7 @@ export async function startTestServer(
       | "webhooks"
       | "metricsAccess"
       | "instrumentation"
+      | "usage"
     >
   > = {},
 ): Promise<TestServer> {

@@ -114,6 +114,17 @@ export interface ArtifactRouteOptions extends ArtifactDeps {
   readonly uploads: UploadSlots;
   /** Who may read and write which model (the default permission). */
   readonly accessPolicy: AccessPolicy;
+  /**
+   * Told of every download whose response finished (200 or 206, body handed to the network in
+   * full): usage counting (src/usage). Aborted and HEAD requests, and 304s, are not downloads.
+   */
+  readonly onDownloaded?: (download: {
+    readonly modelId: string;
+    readonly version: number;
+    readonly path: string;
+    readonly consumerId: string;
+    readonly bytes: number;
+  }) => void;
 }
 
 export function artifactRoute(options: ArtifactRouteOptions): Route {
@@ -204,6 +215,21 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
       ...(range ? { "content-range": `bytes ${range.start}-${range.end}/${blob.size}` } : {}),
     });
     res.writeHead(range ? 206 : 200, headers);
+    const onDownloaded = options.onDownloaded;
+    if (onDownloaded !== undefined && req.method === "GET") {
+      // 'finish' fires only once the whole body was handed to the OS, never for a transfer cut short.
+      const bytes = range ? range.end - range.start + 1 : blob.size;
+      const consumerId = callerOf(req).principal.id;
+      res.once("finish", () =>
+        onDownloaded({
+          modelId: version.modelId,
+          version: version.version,
+          path: artifact.path,
+          consumerId,
+          bytes,
+        }),
+      );
+    }
     if (req.method === "HEAD" || blob.size === 0) {
       res.end();
       return;

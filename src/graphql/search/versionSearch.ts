@@ -11,8 +11,10 @@ import { badUserInput, checkFilterText, checkedMetricConditions, tagConditions }
 import type { MetricCondition, TagCondition } from "./filterInput.ts";
 import type { MetricOrder } from "./metricOrder.ts";
 import { containsText } from "./textFilter.ts";
+import { usageConditions } from "../../usage/usageFilter.ts";
+import type { UsageFilterInput } from "../../usage/usageFilter.ts";
 
-export interface ModelVersionFilterInput {
+export interface ModelVersionFilterInput extends UsageFilterInput {
   readonly name?: string | null;
   readonly stage?: Stage | null;
   readonly status?: VersionStatus | null;
@@ -77,6 +79,7 @@ export function versionSearch(
     conditions.push({ createdById: f.createdById });
   }
   conditions.push(...tagConditions("filter", f.tag, f.tags));
+  conditions.push(...usageConditions("filter", f));
   if (f.artifactVerdict != null || f.artifactFormat != null)
     conditions.push({
       artifacts: {

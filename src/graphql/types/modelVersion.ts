@@ -1,4 +1,5 @@
 // ModelVersion: the object type, its queries, and the mutations that change versions, stages and aliases.
+import { UsageSeriesEnum } from "../../usage/graphql/usageEnums.ts";
 import type { RegisteredModelCommandType } from "../../domain/registeredModel/commands.ts";
 import type { Metrics, Params, Stage, VersionStatus } from "../../domain/registeredModel/events.ts";
 import { builder } from "../builder.ts";
@@ -176,6 +177,22 @@ const ModelVersionFilter = builder.inputType("ModelVersionFilter", {
       description: "Registered before this time.",
     }),
     includeDeleted: t.boolean({ required: false, description: "Include deleted versions (default false)." }),
+    usedSince: t.field({
+      type: "DateTime",
+      required: false,
+      description:
+        "Versions downloaded or served (see `usage`) at or after this time, as far back as daily usage is kept. Counts not flushed yet are not seen (docs/usage.md).",
+    }),
+    notUsedSince: t.field({
+      type: "DateTime",
+      required: false,
+      description: "Versions neither downloaded nor served (see `usage`) at or after this time.",
+    }),
+    usage: t.field({
+      type: UsageSeriesEnum,
+      required: false,
+      description: "Limits `usedSince` and `notUsedSince` to downloads or to serving (default: either).",
+    }),
   }),
 });
 

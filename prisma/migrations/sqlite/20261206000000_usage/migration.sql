@@ -1,0 +1,60 @@
+-- Usage time series (src/usage). usage_buckets has no foreign key to model_versions on purpose:
+-- the projection rebuild replaces model_versions with a new table, and usage rows (which the
+-- event log does not hold) must survive it.
+-- On SQLite the two bucket tables are WITHOUT ROWID: stored in primary-key order (model, then
+-- time), a model's usage over a range is read as one contiguous run of the table.
+-- CreateTable
+CREATE TABLE "usage_buckets" (
+    "granularity" TEXT NOT NULL,
+    "bucket_start" DATETIME NOT NULL,
+    "model_id" TEXT NOT NULL,
+    "version" INTEGER NOT NULL,
+    "series" TEXT NOT NULL,
+    "dimension" TEXT NOT NULL,
+    "consumer_id" TEXT NOT NULL,
+    "count" BIGINT NOT NULL,
+    "errors" BIGINT NOT NULL,
+    "bytes" BIGINT NOT NULL,
+    "latency_p50_ms" REAL,
+    "latency_p99_ms" REAL,
+    "last_at" DATETIME NOT NULL,
+
+    PRIMARY KEY ("granularity", "model_id", "bucket_start", "version", "series", "dimension", "consumer_id")
+) WITHOUT ROWID;
+
+-- CreateTable
+CREATE TABLE "usage_metrics" (
+    "granularity" TEXT NOT NULL,
+    "bucket_start" DATETIME NOT NULL,
+    "model_id" TEXT NOT NULL,
+    "version" INTEGER NOT NULL,
+    "environment" TEXT NOT NULL,
+    "name" TEXT NOT NULL,
+    "sum" REAL NOT NULL,
+    "reports" BIGINT NOT NULL,
+    "last" REAL NOT NULL,
+    "last_at" DATETIME NOT NULL,
+
+    PRIMARY KEY ("granularity", "model_id", "bucket_start", "version", "environment", "name")
+) WITHOUT ROWID;
+
+-- CreateTable
+CREATE TABLE "usage_applied_batches" (
+    "id" TEXT NOT NULL PRIMARY KEY,
+    "applied_at" DATETIME NOT NULL
+);
+
+-- CreateIndex
+CREATE INDEX "usage_buckets_granularity_model_id_version_bucket_start_idx" ON "usage_buckets"("granularity", "model_id", "version", "bucket_start");
+
+-- CreateIndex
+CREATE INDEX "usage_buckets_granularity_bucket_start_idx" ON "usage_buckets"("granularity", "bucket_start");
+
+-- CreateIndex
+CREATE INDEX "usage_buckets_model_id_version_granularity_series_last_at_idx" ON "usage_buckets"("model_id", "version", "granularity", "series", "last_at");
+
+-- CreateIndex
+CREATE INDEX "usage_metrics_granularity_bucket_start_idx" ON "usage_metrics"("granularity", "bucket_start");
+
+-- CreateIndex
+CREATE INDEX "usage_applied_batches_applied_at_idx" ON "usage_applied_batches"("applied_at");

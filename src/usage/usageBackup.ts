@@ -1,0 +1,181 @@
+// Usage rows in a backup (usage.ndjson): they are not in the event log, so a backup copies them
+// and a restore inserts them. One JSON object per line, buckets then metrics, read in key order a
+// page at a time from the backup's snapshot (a year of hourly buckets is a million rows: never all
+// in memory). Applied batch ids are not copied: they matter only for retries in flight at the source.
+import { z } from "zod";
+import { rowDate } from "../db/sql.ts";
+import type { SqlTx, SqlValue } from "../db/sql.ts";
+
+const PAGE = 5_000;
+
+const BUCKET_KEY = [
+  "granularity",
+  "model_id",
+  "bucket_start",
+  "version",
+  "series",
+  "dimension",
+  "consumer_id",
+];
+const BUCKET_COLUMNS = [
+  ...BUCKET_KEY,
+  "count",
+  "errors",
+  "bytes",
+  "latency_p50_ms",
+  "latency_p99_ms",
+  "last_at",
+];
+const METRIC_KEY = ["granularity", "model_id", "bucket_start", "version", "environment", "name"];
+const METRIC_COLUMNS = [...METRIC_KEY, "sum", "reports", "last", "last_at"];
+
+const quoted = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(", ");
+const num = (v: unknown) => Number(v);
+const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+const iso = (v: unknown) => rowDate(v).toISOString();
+
+const bucketLine = z.strictObject({
+  kind: z.literal("bucket"),
+  granularity: z.enum(["HOUR", "DAY"]),
+  bucketStart: z.iso.datetime(),
+  modelId: z.string().min(1).max(200),
+  version: z.number().int().min(1),
+  series: z.enum(["DOWNLOADS", "SERVING"]),
+  dimension: z.string().max(4096),
+  consumerId: z.string().max(200),
+  count: z.number().int().min(0),
+  errors: z.number().int().min(0),
+  bytes: z.number().int().min(0),
+  latencyP50Ms: z.number().finite().nullable(),
+  latencyP99Ms: z.number().finite().nullable(),
+  lastAt: z.iso.datetime(),
+});
+
+const metricLine = z.strictObject({
+  kind: z.literal("metric"),
+  granularity: z.enum(["HOUR", "DAY"]),
+  bucketStart: z.iso.datetime(),
+  modelId: z.string().min(1).max(200),
+  version: z.number().int().min(1),
+  environment: z.string().min(1).max(63),
+  name: z.string().min(1).max(64),
+  sum: z.number().finite(),
+  reports: z.number().int().min(0),
+  last: z.number().finite(),
+  lastAt: z.iso.datetime(),
+});
+
+const usageLine = z.discriminatedUnion("kind", [bucketLine, metricLine]);
+
+/** Every row of a table in key order, a page at a time (keyset pagination on the primary key). */
+async function* pages(
+  tx: SqlTx,
+  table: string,
+  key: readonly string[],
+  columns: readonly string[],
+): AsyncGenerator<Record<string, unknown>[]> {
+  let after: SqlValue[] | null = null;
+  for (;;) {
+    const where: string = after === null ? "" : `WHERE (${quoted(key)}) > (${key.map(() => "?").join(", ")})`;
+    const rows: Record<string, unknown>[] = await tx.query<Record<string, unknown>>(
+      `SELECT ${quoted(columns)} FROM "${table}" ${where} ORDER BY ${quoted(key)} LIMIT ${PAGE}`,
+      after ?? [],
+    );
+    if (rows.length > 0) yield rows;
+    if (rows.length < PAGE) return;
+    const last = rows[rows.length - 1]!;
+    after = key.map((c) => last[c] as SqlValue);
+  }
+}
+
+/** The lines of usage.ndjson, from the backup's snapshot transaction. */
+export async function* usageLines(tx: SqlTx): AsyncGenerator<string> {
+  for await (const rows of pages(tx, "usage_buckets", BUCKET_KEY, BUCKET_COLUMNS))
+    yield rows
+      .map(
+        (r) =>
+          `${JSON.stringify({
+            kind: "bucket",
+            granularity: r.granularity,
+            bucketStart: iso(r.bucket_start),
+            modelId: r.model_id,
+            version: num(r.version),
+            series: r.series,
+            dimension: r.dimension,
+            consumerId: r.consumer_id,
+            count: num(r.count),
+            errors: num(r.errors),
+            bytes: num(r.bytes),
+            latencyP50Ms: numOrNull(r.latency_p50_ms),
+            latencyP99Ms: numOrNull(r.latency_p99_ms),
+            lastAt: iso(r.last_at),
+          })}\n`,
+      )
+      .join("");
+  for await (const rows of pages(tx, "usage_metrics", METRIC_KEY, METRIC_COLUMNS))
+    yield rows
+      .map(
+        (r) =>
+          `${JSON.stringify({
+            kind: "metric",
+            granularity: r.granularity,
+            bucketStart: iso(r.bucket_start),
+            modelId: r.model_id,
+            version: num(r.version),
+            environment: r.environment,
+            name: r.name,
+            sum: num(r.sum),
+            reports: num(r.reports),
+            last: num(r.last),
+            lastAt: iso(r.last_at),
+          })}\n`,
+      )
+      .join("");
+}
+
+/** One line of usage.ndjson as an INSERT (parameters in the order of the column lists above); a string says why the line is not one a backup writes. */
+export function usageInsert(text: string): { sql: string; params: SqlValue[] } | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return "is not JSON";
+  }
+  const parsed = usageLine.safeParse(json);
+  if (!parsed.success) return "is not a usage bucket or metric";
+  const u = parsed.data;
+  if (u.kind === "bucket")
+    return {
+      sql: `INSERT INTO "usage_buckets" (${quoted(BUCKET_COLUMNS)}) VALUES (${BUCKET_COLUMNS.map(() => "?").join(", ")})`,
+      params: [
+        u.granularity,
+        u.modelId,
+        new Date(u.bucketStart),
+        u.version,
+        u.series,
+        u.dimension,
+        u.consumerId,
+        u.count,
+        u.errors,
+        u.bytes,
+        u.latencyP50Ms,
+        u.latencyP99Ms,
+        new Date(u.lastAt),
+      ],
+    };
+  return {
+    sql: `INSERT INTO "usage_metrics" (${quoted(METRIC_COLUMNS)}) VALUES (${METRIC_COLUMNS.map(() => "?").join(", ")})`,
+    params: [
+      u.granularity,
+      u.modelId,
+      new Date(u.bucketStart),
+      u.version,
+      u.environment,
+      u.name,
+      u.sum,
+      u.reports,
+      u.last,
+      new Date(u.lastAt),
+    ],
+  };
+}
