@@ -30,7 +30,7 @@ import type { ModelPermission } from "./domain/modelPermissions.ts";
 import { listMigrations, prepareSchema } from "./db/migrate.ts";
 import type { MetricsAccessConfig } from "./monitoring/metricsAccess.ts";
 import { BlobStoreSize, webhookCursor } from "./monitoring/logFollowers.ts";
-import { RegistryMetrics } from "./monitoring/registryMetrics.ts";
+import { RegistryMetrics, labelSet } from "./monitoring/registryMetrics.ts";
 import { LogIntegrity } from "./audit/logIntegrity.ts";
 import { startLiveEvents } from "./subscriptions/liveEvents.ts";
 import type { LiveEvents, SubscriptionOptions } from "./subscriptions/liveEvents.ts";
@@ -179,7 +179,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
   const inspector = createArtifactInspector(blobs, options.logger, {
     enabled: options.inspection?.enabled ?? true,
     workers: options.inspection?.workers ?? defaultInspectionWorkers(),
-    onInspected: (seconds, verdict) => metrics.inspectionDuration.observe({ verdict }, seconds),
+    onInspected: (seconds, verdict) => metrics.inspectionDuration.observe(labelSet({ verdict }), seconds),
     ...(options.inspection?.timeBudgetMs === undefined
       ? {}
       : { timeBudgetMs: options.inspection.timeBudgetMs }),
@@ -232,7 +232,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     // them, but they are counted.
     commands: { db, clock, onCommitted: (events) => metrics.committed(events) },
     config: webhookConfig,
-    onDelivery: (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+    onDelivery: (outcome) => metrics.webhookDeliveries.inc(labelSet({ outcome })),
     ...(options.webhooks?.instanceId === undefined ? {} : { instanceId: options.webhooks.instanceId }),
   });
   if (authMode === "local")
@@ -297,6 +297,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     webhookCursor: () => webhookCursor(db),
     blobStore: () => blobSize.current(),
     inspectionsPending: () => inspector.pending,
+    ...(usage.counter === null ? {} : { usage: usage.counter }),
   });
   const checkpoints = new CheckpointScheduler(db, {
     signingKeyFile: options.audit?.signingKeyFile ?? path.join(options.dataDir, "audit-signing-key.pem"),

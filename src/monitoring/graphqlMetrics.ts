@@ -5,7 +5,7 @@ import { createCounter, createHistogram, usePrometheus } from "@graphql-yoga/plu
 import { getOperationAST } from "graphql";
 import type { DocumentNode, ExecutionResult } from "graphql";
 import type { Plugin } from "graphql-yoga";
-import { DURATION_BUCKETS } from "./registryMetrics.ts";
+import { DURATION_BUCKETS, labelSet } from "./registryMetrics.ts";
 import type { RegistryMetrics } from "./registryMetrics.ts";
 import { observeErrors, observeOperation } from "./requestObserver.ts";
 
@@ -75,11 +75,12 @@ export function graphqlMetricsPlugins(metrics: RegistryMetrics): Plugin[] {
             labelNames: ["operation", "type", "outcome"],
             buckets: DURATION_BUCKETS,
           },
-          fillLabelsFn: (params, context: object) => ({
-            operation: operationNames.label(params.operationName),
-            type: params.operationType ?? "unknown",
-            outcome: outcomes.get(context) ?? "ok",
-          }),
+          fillLabelsFn: (params, context: object) =>
+            labelSet({
+              operation: operationNames.label(params.operationName),
+              type: params.operationType ?? "unknown",
+              outcome: outcomes.get(context) ?? "ok",
+            }),
         }),
         graphql_envelop_error_result: createCounter({
           registry,
@@ -88,10 +89,11 @@ export function graphqlMetricsPlugins(metrics: RegistryMetrics): Plugin[] {
             help: "Errors in GraphQL results, by phase (parse, validate, context, execute, subscribe) and operation name (bounded).",
             labelNames: ["phase", "operation"],
           },
-          fillLabelsFn: (params) => ({
-            phase: params.errorPhase ?? "execute",
-            operation: operationNames.label(params.operationName),
-          }),
+          fillLabelsFn: (params) =>
+            labelSet({
+              phase: params.errorPhase ?? "execute",
+              operation: operationNames.label(params.operationName),
+            }),
         }),
       },
     }),

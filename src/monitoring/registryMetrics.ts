@@ -33,6 +33,22 @@ export interface MetricSources {
   readonly blobStore?: () => { readonly bytes: number; readonly blobs: number } | null;
   /** Inspections waiting for or running on the pool. */
   readonly inspectionsPending?: () => number;
+  /** The download counter (src/usage/downloadCounter.ts); absent when counting is off. */
+  readonly usage?: {
+    readonly pendingKeys: number;
+    readonly dropped: number;
+    readonly failedFlushes: number;
+  };
+}
+
+/**
+ * A label set prom-client can read safely: it walks label objects with `for…in`, which also visits
+ * keys added to Object.prototype, so a polluted prototype made every metric update throw, and one
+ * thrown in a response's `finish` listener ends the process. A copy without a prototype sees only
+ * its own keys.
+ */
+export function labelSet<T extends Record<string, string>>(labels: T): T {
+  return Object.assign(Object.create(null) as T, labels);
 }
 
 /** Feeds a counter from a running total kept elsewhere (a number that only grows). */
@@ -40,7 +56,7 @@ function followTotal(labels: Record<string, string>, read: () => number) {
   let seen = 0;
   return (counter: Counter<string>) => {
     const now = read();
-    if (now > seen) counter.inc(labels, now - seen);
+    if (now > seen) counter.inc(labelSet(labels), now - seen);
     seen = now;
   };
 }
@@ -97,7 +113,7 @@ export class RegistryMetrics {
       labelNames: ["outcome"],
       registers,
     });
-    for (const direction of ["in", "out"]) this.artifactBytes.inc({ direction }, 0);
+    for (const direction of ["in", "out"]) this.artifactBytes.inc(labelSet({ direction }), 0);
     this.#gauges();
   }
 
@@ -108,7 +124,7 @@ export class RegistryMetrics {
 
   /** CommandDeps.onCommitted: counts what this instance appended. */
   committed(events: readonly RecordedEvent[]): void {
-    for (const event of events) this.eventsAppended.inc({ type: event.type });
+    for (const event of events) this.eventsAppended.inc(labelSet({ type: event.type }));
   }
 
   #gauges() {
@@ -170,8 +186,8 @@ export class RegistryMetrics {
         followBytes(this);
       },
     });
-    dropped.inc({ bound: "notifications" }, 0);
-    dropped.inc({ bound: "bytes" }, 0);
+    dropped.inc(labelSet({ bound: "notifications" }), 0);
+    dropped.inc(labelSet({ bound: "bytes" }), 0);
     new Gauge({
       name: "registro_log_lag_events",
       help: "Events between the head of the event log and a follower of it: subscriptions (this instance's tailer, which fans events out to subscribers) and webhooks (the enabled webhook furthest behind, all instances). Projections need none: they are written in the append's transaction.",
@@ -185,10 +201,10 @@ export class RegistryMetrics {
         try {
           const head = await s.logHead();
           if (s.subscriptions)
-            this.set({ follower: "subscriptions" }, Math.max(0, head - s.subscriptions.head));
+            this.set(labelSet({ follower: "subscriptions" }), Math.max(0, head - s.subscriptions.head));
           if (s.webhookCursor) {
             const cursor = await s.webhookCursor();
-            this.set({ follower: "webhooks" }, cursor === null ? 0 : Math.max(0, head - cursor));
+            this.set(labelSet({ follower: "webhooks" }), cursor === null ? 0 : Math.max(0, head - cursor));
           }
         } catch {
           return;
@@ -209,6 +225,32 @@ export class RegistryMetrics {
       registers,
       collect() {
         this.set(sources()?.blobStore?.()?.blobs ?? 0);
+      },
+    });
+    new Gauge({
+      name: "registro_usage_pending_keys",
+      help: "Download counts held in memory until the next usage flush, as (model, version, artifact, consumer, hour) keys (USAGE_MAX_PENDING_KEYS forces a flush).",
+      registers,
+      collect() {
+        this.set(sources()?.usage?.pendingKeys ?? 0);
+      },
+    });
+    const followDropped = followTotal({}, () => sources()?.usage?.dropped ?? 0);
+    new Counter({
+      name: "registro_usage_downloads_dropped_total",
+      help: "Downloads served but not counted because the usage flush fell behind (memory full of unflushed counts).",
+      registers,
+      collect() {
+        followDropped(this);
+      },
+    });
+    const followFailed = followTotal({}, () => sources()?.usage?.failedFlushes ?? 0);
+    new Counter({
+      name: "registro_usage_flush_failures_total",
+      help: "Usage flushes that failed (the batch is kept and retried with the same id, so it is never counted twice).",
+      registers,
+      collect() {
+        followFailed(this);
       },
     });
     new Gauge({

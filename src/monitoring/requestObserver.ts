@@ -8,6 +8,7 @@ import { ARTIFACTS_PREFIX } from "../artifacts/downloadUrl.ts";
 import { AUDIT_EXPORT_PATH } from "../audit/http/exportRoute.ts";
 import { knownCallerOf } from "../http/requestCaller.ts";
 import { requestIdFrom } from "../http/requestMetadata.ts";
+import { labelSet } from "./registryMetrics.ts";
 import type { RegistryMetrics } from "./registryMetrics.ts";
 
 /** Operations one request's log line names at most (batched requests are off, so one is usual). */
@@ -82,6 +83,15 @@ export function requestObserver(options: RequestObserverOptions) {
     const end = () => {
       if (ended) return;
       ended = true;
+      // A listener of the response's events: whatever fails in here must not become an uncaught
+      // exception (the process would end), only a lost log line.
+      try {
+        account();
+      } catch (error) {
+        options.logger.error({ err: error, requestId }, "request log line or metrics failed");
+      }
+    };
+    const account = () => {
       const seconds = (performance.now() - started) / 1000;
       const complete = res.writableFinished;
       const status = res.headersSent ? res.statusCode : 0;
@@ -93,17 +103,17 @@ export function requestObserver(options: RequestObserverOptions) {
       const bytesOut = Math.max(0, socket.bytesWritten - last.written);
       socketTotals.set(socket, { read: socket.bytesRead, written: socket.bytesWritten });
       if (metrics) {
-        metrics.httpRequests.inc({ route, method, status: String(status) });
-        metrics.httpDuration.observe({ route, method }, seconds);
+        metrics.httpRequests.inc(labelSet({ route, method, status: String(status) }));
+        metrics.httpDuration.observe(labelSet({ route, method }), seconds);
         if (route.startsWith(ARTIFACTS_PREFIX)) {
-          if (method === "GET") metrics.artifactBytes.inc({ direction: "out" }, bytesOut);
-          else if (method === "PUT") metrics.artifactBytes.inc({ direction: "in" }, bytesIn);
+          if (method === "GET") metrics.artifactBytes.inc(labelSet({ direction: "out" }), bytesOut);
+          else if (method === "PUT") metrics.artifactBytes.inc(labelSet({ direction: "in" }), bytesIn);
         } else if (
           route === "/graphql" &&
           method === "POST" &&
           (req.headers["content-type"] ?? "").startsWith("multipart/")
         )
-          metrics.artifactBytes.inc({ direction: "in" }, bytesIn);
+          metrics.artifactBytes.inc(labelSet({ direction: "in" }), bytesIn);
       }
       if (!log.isLevelEnabled("info")) return;
       const outcome: Outcome = !complete

@@ -75,6 +75,8 @@ export class DownloadCounter {
   private closed = false;
   /** Downloads not counted because both the pending map and the unapplied batch were full. */
   dropped = 0;
+  /** Batches that failed to apply (each is kept and retried). */
+  failedFlushes = 0;
   private readonly newBatchId: () => string;
 
   constructor(private readonly options: DownloadCounterOptions) {
@@ -174,6 +176,7 @@ export class DownloadCounter {
       await this.options.apply(batch);
       this.unapplied = null;
     } catch (error) {
+      this.failedFlushes += 1;
       this.options.logger.warn(
         { err: error, batch: batch.id, keys: batch.counts.length },
         "usage flush failed; the batch is kept and retried",

@@ -62,6 +62,9 @@ const EXPECTED: Record<string, { type: string; labels: string[] }> = {
   registro_event_log_broken_streams: { type: "GAUGE", labels: [] },
   registro_event_log_refused_commands_total: { type: "COUNTER", labels: [] },
   registro_webhook_deliveries_total: { type: "COUNTER", labels: ["outcome"] },
+  registro_usage_pending_keys: { type: "GAUGE", labels: [] },
+  registro_usage_downloads_dropped_total: { type: "COUNTER", labels: [] },
+  registro_usage_flush_failures_total: { type: "COUNTER", labels: [] },
 };
 
 describe("/metrics", () => {
@@ -177,6 +180,57 @@ describe("/metrics", () => {
       });
     expect(downloads(third) - downloads(first)).toBeGreaterThan(0);
     expect(downloads(third)).toBeGreaterThanOrEqual(41);
+  });
+});
+
+describe("/metrics of usage counting and of a damaged process", () => {
+  let server: TestServer;
+  let download: { url: string; size: number };
+
+  beforeAll(async () => {
+    // No timed flush during the test: the counts wait until it flushes them.
+    server = await startTestServer("sqlite", { usage: { flushIntervalMs: 3_600_000 } });
+    download = await modelWithArtifact(server, "usage metrics model");
+  });
+  afterAll(async () => server?.close());
+
+  it("shows download counts waiting for their flush, and none after it", async () => {
+    for (let i = 0; i < 2; i++) expect((await fetch(download.url)).status).toBe(200);
+    await eventually(
+      async () => total(await scrape(server.url), "registro_usage_pending_keys") === 1 || null,
+      5_000,
+      "one pending key (two downloads by one consumer of one artifact in one hour)",
+    );
+    await server.registro.usage.flush();
+    const families = await scrape(server.url);
+    expect(total(families, "registro_usage_pending_keys")).toBe(0);
+    expect(total(families, "registro_usage_downloads_dropped_total")).toBe(0);
+    expect(total(families, "registro_usage_flush_failures_total")).toBe(0);
+  });
+
+  it("keeps counting (and the process alive) while Object.prototype is polluted", async () => {
+    // prom-client reads label sets with for…in: a polluted prototype once made every update throw,
+    // and a throw in a response's finish listener ends the process.
+    const before = total(await scrape(server.url), "registro_http_requests_total", {
+      route: "/healthz",
+      status: "503",
+    });
+    (Object.prototype as Record<string, unknown>).polluted = "yes";
+    try {
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(503);
+      await fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "query Polluted { __typename }" }),
+      });
+    } finally {
+      delete (Object.prototype as Record<string, unknown>).polluted;
+    }
+    const after = await scrape(server.url);
+    expect(total(after, "registro_http_requests_total", { route: "/healthz", status: "503" })).toBe(
+      before + 1,
+    );
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
   });
 });
 
