@@ -4,7 +4,7 @@ import { executeCommand } from "../application/executeCommand.ts";
 import type { ModelRef } from "../application/executeCommand.ts";
 import { DomainError } from "../domain/errors.ts";
 import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
-import type { ModelVersion, RegisteredModel } from "../db/generated/sqlite/client.ts";
+import type { Event, ModelVersion, RegisteredModel } from "../db/generated/sqlite/client.ts";
 import type { StreamViews } from "../projections/streamViews.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import type { GraphQLContext } from "./context.ts";
@@ -27,6 +27,24 @@ export interface CommandPayload {
  * mutation (a view has every column of its row).
  */
 export const needsNoRelations = (query: object) => Object.keys(query).length === 0;
+
+/**
+ * A mutation payload's `events`: the appended events as recorded when the selection needs no
+ * relations, else read back (with what the selection needs) in log order.
+ */
+export function appendedEvents(
+  query: object,
+  events: readonly RecordedEvent[],
+  ctx: GraphQLContext,
+): Event[] | Promise<Event[]> {
+  return needsNoRelations(query)
+    ? (events as unknown as Event[])
+    : ctx.reader.event.findMany({
+        ...query,
+        where: { position: { in: events.map((e) => e.position) } },
+        orderBy: { position: "asc" },
+      });
+}
 
 export const versionRowFromView = (
   payload: CommandPayload,

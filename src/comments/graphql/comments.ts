@@ -8,13 +8,13 @@ import { actorFromColumns } from "../../access/actor.ts";
 import type { EventActor } from "../../access/actor.ts";
 import { executeCommand } from "../../application/executeCommand.ts";
 import type { ModelRef } from "../../application/executeCommand.ts";
-import type { Event, ModelVersionComment } from "../../db/generated/sqlite/client.ts";
+import type { ModelVersionComment } from "../../db/generated/sqlite/client.ts";
 import { rowDate, rowInt, rowJson } from "../../db/sql.ts";
 import { DomainError, NotFoundError, PermissionDeniedError } from "../../domain/errors.ts";
 import type { RegisteredModelCommand } from "../../domain/registeredModel/commands.ts";
 import { checkStorableText } from "../../domain/validation.ts";
 import { builder } from "../../graphql/builder.ts";
-import { needsNoRelations } from "../../graphql/commandResult.ts";
+import { appendedEvents, needsNoRelations } from "../../graphql/commandResult.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import { countedConnection } from "../../graphql/types/common.ts";
 import { commandMutationErrors } from "../../graphql/types/errors.ts";
@@ -287,14 +287,7 @@ const CommentPayloadRef = builder.objectRef<CommentPayload>("ModelVersionComment
     events: t.prismaField({
       type: ["Event"],
       description: "Events appended by this change, in order; empty when it changed nothing (a repeat).",
-      resolve: (query, payload, _args, ctx) =>
-        needsNoRelations(query)
-          ? (payload.events as unknown as Event[])
-          : ctx.reader.event.findMany({
-              ...query,
-              where: { position: { in: payload.events.map((e) => e.position) } },
-              orderBy: { position: "asc" },
-            }),
+      resolve: (query, payload, _args, ctx) => appendedEvents(query, payload.events, ctx),
     }),
   }),
 });

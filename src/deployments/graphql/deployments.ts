@@ -6,11 +6,11 @@
 import { ActorRef } from "../../access/graphql/actor.ts";
 import { executeCommand } from "../../application/executeCommand.ts";
 import type { ModelAsOf } from "../../application/modelAsOf.ts";
-import type { Event, ModelVersionDeployment } from "../../db/generated/sqlite/client.ts";
+import type { ModelVersionDeployment } from "../../db/generated/sqlite/client.ts";
 import { DomainError } from "../../domain/errors.ts";
 import type { RegisteredModelCommand } from "../../domain/registeredModel/commands.ts";
 import { builder } from "../../graphql/builder.ts";
-import { needsNoRelations } from "../../graphql/commandResult.ts";
+import { appendedEvents, needsNoRelations } from "../../graphql/commandResult.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import { delivered, liveSubscription } from "../../graphql/liveSubscription.ts";
 import type { Delivered } from "../../graphql/liveSubscription.ts";
@@ -195,14 +195,7 @@ const DeploymentPayloadRef = builder.objectRef<DeploymentPayload>("ModelVersionD
     events: t.prismaField({
       type: ["Event"],
       description: "Events appended by this change, in order; empty when it changed nothing (a repeat).",
-      resolve: (query, payload, _args, ctx) =>
-        needsNoRelations(query)
-          ? (payload.events as unknown as Event[])
-          : ctx.reader.event.findMany({
-              ...query,
-              where: { position: { in: payload.events.map((e) => e.position) } },
-              orderBy: { position: "asc" },
-            }),
+      resolve: (query, payload, _args, ctx) => appendedEvents(query, payload.events, ctx),
     }),
   }),
 });

@@ -3,8 +3,7 @@ import { UsageSeriesEnum } from "../../usage/graphql/usageEnums.ts";
 import type { RegisteredModelCommandType } from "../../domain/registeredModel/commands.ts";
 import type { Metrics, Params, Stage, VersionStatus } from "../../domain/registeredModel/events.ts";
 import { builder } from "../builder.ts";
-import type { Event } from "../../db/generated/sqlite/client.ts";
-import { needsNoRelations, runCommand, versionRowFromView } from "../commandResult.ts";
+import { appendedEvents, needsNoRelations, runCommand, versionRowFromView } from "../commandResult.ts";
 import type { CommandPayload } from "../commandResult.ts";
 import {
   MetricConditionInput,
@@ -290,14 +289,7 @@ export const ModelVersionPayloadRef = builder.objectRef<CommandPayload>("ModelVe
     events: t.prismaField({
       type: ["Event"],
       description: "Events appended by this change, in order; empty when it changed nothing (a retry).",
-      resolve: (query, payload, _args, ctx) =>
-        needsNoRelations(query)
-          ? (payload.events as unknown as Event[])
-          : ctx.reader.event.findMany({
-              ...query,
-              where: { position: { in: [...payload.positions] } },
-              orderBy: { position: "asc" },
-            }),
+      resolve: (query, payload, _args, ctx) => appendedEvents(query, payload.events, ctx),
     }),
   }),
 });

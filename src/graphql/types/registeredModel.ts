@@ -1,9 +1,8 @@
 // RegisteredModel: the object type, its queries, and the mutations that change a model itself.
 import { randomUUID } from "node:crypto";
 import { builder } from "../builder.ts";
-import type { Event } from "../../db/generated/sqlite/client.ts";
 import type { RegisteredModelCommandType } from "../../domain/registeredModel/commands.ts";
-import { modelRowFromView, needsNoRelations, runCommand } from "../commandResult.ts";
+import { appendedEvents, modelRowFromView, needsNoRelations, runCommand } from "../commandResult.ts";
 import type { CommandPayload } from "../commandResult.ts";
 import {
   OrderDirection,
@@ -279,14 +278,7 @@ export const RegisteredModelPayloadRef = builder
       events: t.prismaField({
         type: ["Event"],
         description: "Events appended by this change, in order; empty when it changed nothing (a retry).",
-        resolve: (query, payload, _args, ctx) =>
-          needsNoRelations(query)
-            ? (payload.events as unknown as Event[])
-            : ctx.reader.event.findMany({
-                ...query,
-                where: { position: { in: [...payload.positions] } },
-                orderBy: { position: "asc" },
-              }),
+        resolve: (query, payload, _args, ctx) => appendedEvents(query, payload.events, ctx),
       }),
     }),
   });

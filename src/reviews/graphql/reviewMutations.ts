@@ -9,12 +9,11 @@ import type { Grantee } from "../../domain/modelPermissions.ts";
 import { checkStorableText } from "../../domain/validation.ts";
 import { builder } from "../../graphql/builder.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
-import { needsNoRelations, runCommand } from "../../graphql/commandResult.ts";
+import { appendedEvents, runCommand } from "../../graphql/commandResult.ts";
 import type { CommandPayload } from "../../graphql/commandResult.ts";
 import { StageEnum } from "../../graphql/types/common.ts";
 import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "../../graphql/types/errors.ts";
 import { RegisteredModelPayloadRef } from "../../graphql/types/registeredModel.ts";
-import type { Event } from "../../db/generated/sqlite/client.ts";
 import type { ReviewCommand } from "../domain/commands.ts";
 import type { ReviewRule, ReviewTarget } from "../domain/events.ts";
 import { REVIEW_LIMITS } from "../domain/policy.ts";
@@ -37,14 +36,7 @@ const ReviewRequestPayloadRef = builder.objectRef<ReviewPayload>("ReviewRequestP
       type: ["Event"],
       description:
         "Events appended by this change, in order (for the approval that applies a request: the approval, the application and the change itself).",
-      resolve: (query, payload, _args, ctx) =>
-        needsNoRelations(query)
-          ? (payload.events as unknown as Event[])
-          : ctx.reader.event.findMany({
-              ...query,
-              where: { position: { in: [...payload.positions] } },
-              orderBy: { position: "asc" },
-            }),
+      resolve: (query, payload, _args, ctx) => appendedEvents(query, payload.events, ctx),
     }),
   }),
 });

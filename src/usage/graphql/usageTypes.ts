@@ -240,9 +240,11 @@ class UsageQuery {
   }
 }
 
-const ModelVersionUsageRef = builder.objectRef<UsageQuery>("ModelVersionUsage").implement({
+// The fields both series share live on an interface, so a client can write one fragment for either.
+const UsageOverTimeRef = builder.interfaceRef<UsageQuery>("UsageOverTime").implement({
   description:
-    "Downloads and serving of one version over a time range. Download counts become visible once flushed (every USAGE_FLUSH_INTERVAL_MS, default 10 s; see docs/usage.md).",
+    "Downloads and serving over a time range, in buckets. Download counts become visible once flushed (every USAGE_FLUSH_INTERVAL_MS, default 10 s; see docs/usage.md).",
+  resolveType: (q) => (q.range.version === null ? "RegisteredModelUsage" : "ModelVersionUsage"),
   fields: (t) => ({
     from: t.field({
       type: "DateTime",
@@ -267,7 +269,7 @@ const ModelVersionUsageRef = builder.objectRef<UsageQuery>("ModelVersionUsage").
     points: t.field({
       type: [UsagePointRef],
       description:
-        "Buckets from the one holding `from` to the last starting before `to`, with any usage, oldest first.",
+        "Buckets from the one holding `from` to the last starting before `to`, with any usage (for a model, all its versions added up), oldest first.",
       resolve: (q) => q.loadPoints(),
     }),
     totals: t.field({
@@ -276,6 +278,11 @@ const ModelVersionUsageRef = builder.objectRef<UsageQuery>("ModelVersionUsage").
       resolve: async (q) => totalsOf(await q.loadPoints()),
     }),
   }),
+});
+
+const ModelVersionUsageRef = builder.objectRef<UsageQuery>("ModelVersionUsage").implement({
+  description: "Downloads and serving of one version over a time range (the fields of `UsageOverTime`).",
+  interfaces: [UsageOverTimeRef],
 });
 
 const VersionUsageRef = builder
@@ -324,39 +331,9 @@ const VersionUsageRef = builder
 
 const RegisteredModelUsageRef = builder.objectRef<UsageQuery>("RegisteredModelUsage").implement({
   description:
-    "Downloads and serving of all versions of a model over a time range, with each version's share.",
+    "Downloads and serving of all versions of a model over a time range (the fields of `UsageOverTime`), with each version's share.",
+  interfaces: [UsageOverTimeRef],
   fields: (t) => ({
-    from: t.field({
-      type: "DateTime",
-      description: "Start of the range (inclusive).",
-      resolve: (q) => q.range.from,
-    }),
-    to: t.field({
-      type: "DateTime",
-      description: "End of the range (exclusive).",
-      resolve: (q) => q.range.to,
-    }),
-    granularity: t.field({
-      type: UsageGranularityEnum,
-      description: "The bucket size.",
-      resolve: (q) => q.range.granularity,
-    }),
-    environment: t.string({
-      nullable: true,
-      description: "The serving environment the serving numbers are limited to, if any.",
-      resolve: (q) => q.range.environment,
-    }),
-    points: t.field({
-      type: [UsagePointRef],
-      description:
-        "Buckets from the one holding `from` to the last starting before `to`, with any usage (all versions added up), oldest first.",
-      resolve: (q) => q.loadPoints(),
-    }),
-    totals: t.field({
-      type: UsageTotalsRef,
-      description: "The whole range added up.",
-      resolve: async (q) => totalsOf(await q.loadPoints()),
-    }),
     versions: t.field({
       type: [VersionUsageRef],
       description: "Each version with usage in the range, busiest (downloads + requests) first.",
