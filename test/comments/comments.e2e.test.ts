@@ -7,6 +7,7 @@ import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { providers } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
 import { errorSelection } from "../support/mutationResult.ts";
+import { createServiceAccount } from "../support/serviceAccounts.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
@@ -40,20 +41,8 @@ describe.each(await providers())("comments on model versions (%s)", (provider) =
     (await gql(as, mutation(field), { input }))[field];
 
   async function member(displayName: string): Promise<[string, Record<string, string>]> {
-    const created = await gql(
-      "admin",
-      `mutation($n: String!) { createServiceAccount(input: { displayName: $n, role: MEMBER }) {
-        ... on PrincipalPayload { principal { id } } } }`,
-      { n: displayName },
-    );
-    const id = created.createServiceAccount.principal.id as string;
-    const token = await gql(
-      "admin",
-      `mutation($p: ID) { createApiToken(input: { principalId: $p, name: "t", scopes: [READ, WRITE] }) {
-        ... on CreateApiTokenPayload { secret } } }`,
-      { p: id },
-    );
-    return [id, { authorization: `Bearer ${token.createApiToken.secret as string}` }];
+    const account = await createServiceAccount((q, v, h) => server.gql(q, v, h), displayName, who.admin);
+    return [account.id, account.headers];
   }
 
   beforeAll(async () => {

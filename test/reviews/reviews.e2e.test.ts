@@ -5,16 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
 import { errorSelection } from "../support/mutationResult.ts";
+import { createServiceAccount } from "../support/serviceAccounts.ts";
+import type { ServiceAccount } from "../support/serviceAccounts.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { record, wsClient } from "../subscriptions/support.ts";
 
 type Json = any;
 
-interface Persona {
-  readonly id: string;
-  readonly headers: Record<string, string>;
-}
+type Persona = ServiceAccount;
 
 const MODEL = "fraud-detector";
 const REQUEST =
@@ -47,20 +46,8 @@ describe.each(await providers())("protected promotions and review requests (%s)"
     return data[field];
   }
 
-  async function persona(displayName: string): Promise<Persona> {
-    const created = await gql(
-      admin,
-      `mutation($input: CreateServiceAccountInput!) { createServiceAccount(input: $input) { ... on PrincipalPayload { principal { id } } } }`,
-      { input: { displayName, role: "MEMBER" } },
-    );
-    const id = created.createServiceAccount.principal.id as string;
-    const token = await gql(
-      admin,
-      `mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { ... on CreateApiTokenPayload { secret } } }`,
-      { input: { principalId: id, name: `${displayName}-token`, scopes: ["READ", "WRITE"] } },
-    );
-    return { id, headers: { authorization: `Bearer ${token.createApiToken.secret as string}` } };
-  }
+  const persona = (displayName: string): Promise<Persona> =>
+    createServiceAccount((q, v, h) => server.gql(q, v, h), displayName, admin.headers);
 
   const requestReview = (
     who: Persona,
