@@ -409,32 +409,36 @@ function requireConsumerReader(
 
 // ---- Fields on the model types ---------------------------------------------------------------------
 
+/** The range arguments of `ModelVersion.usage` and `RegisteredModel.usage`. */
+const USAGE_RANGE_ARGS = builder.args((t) => ({
+  from: t.field({
+    type: "DateTime",
+    required: true,
+    description: "Start of the range (rounded down to the start of its bucket).",
+  }),
+  to: t.field({
+    type: "DateTime",
+    required: false,
+    description: "End of the range (exclusive; default now).",
+  }),
+  granularity: t.field({
+    type: UsageGranularityEnum,
+    required: false,
+    description: "Bucket size (default DAY). HOUR spans at most 31 days, DAY at most 731.",
+  }),
+  environment: t.string({
+    required: false,
+    description: "Only serving reports of this environment (downloads are unaffected).",
+  }),
+}));
+
 builder.prismaObjectFields("ModelVersion", (t) => ({
   usage: t.field({
     type: ModelVersionUsageRef,
     description:
       "Downloads and serving of this version over [from, to), per hour or day. Visible to whoever may read the model. Download counts appear once flushed (USAGE_FLUSH_INTERVAL_MS).",
     select: { modelId: true, version: true },
-    args: {
-      from: t.arg({
-        type: "DateTime",
-        description: "Start of the range (rounded down to the start of its bucket).",
-      }),
-      to: t.arg({
-        type: "DateTime",
-        required: false,
-        description: "End of the range (exclusive; default now).",
-      }),
-      granularity: t.arg({
-        type: UsageGranularityEnum,
-        required: false,
-        description: "Bucket size (default DAY). HOUR spans at most 31 days, DAY at most 731.",
-      }),
-      environment: t.arg.string({
-        required: false,
-        description: "Only serving reports of this environment (downloads are unaffected).",
-      }),
-    },
+    args: USAGE_RANGE_ARGS,
     resolve: (v, args, ctx) => new UsageQuery(ctx, checkedRange(ctx, v.modelId, v.version, args)),
   }),
   consumers: t.field({
@@ -489,26 +493,7 @@ builder.prismaObjectFields("RegisteredModel", (t) => ({
     description:
       "Downloads and serving of every version of this model over [from, to), per hour or day, with each version's share. Visible to whoever may read the model.",
     select: { id: true },
-    args: {
-      from: t.arg({
-        type: "DateTime",
-        description: "Start of the range (rounded down to the start of its bucket).",
-      }),
-      to: t.arg({
-        type: "DateTime",
-        required: false,
-        description: "End of the range (exclusive; default now).",
-      }),
-      granularity: t.arg({
-        type: UsageGranularityEnum,
-        required: false,
-        description: "Bucket size (default DAY). HOUR spans at most 31 days, DAY at most 731.",
-      }),
-      environment: t.arg.string({
-        required: false,
-        description: "Only serving reports of this environment (downloads are unaffected).",
-      }),
-    },
+    args: USAGE_RANGE_ARGS,
     resolve: (m, args, ctx) => new UsageQuery(ctx, checkedRange(ctx, m.id, null, args)),
   }),
 }));
