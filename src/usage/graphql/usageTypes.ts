@@ -106,11 +106,20 @@ interface Point extends UsagePoint {
 const p50Of = (p: { readonly p50Weighted: number; readonly p50Weight: number }) =>
   p.p50Weight === 0 ? null : p.p50Weighted / p.p50Weight;
 
-const UsagePointRef = builder.objectRef<Point>("UsagePoint").implement({
-  description:
-    "The usage of one time bucket. Only buckets with usage are listed (a missing bucket means zero).",
+interface Totals {
+  readonly downloads: number;
+  readonly bytes: number;
+  readonly requests: number;
+  readonly errors: number;
+  readonly p50Weighted: number;
+  readonly p50Weight: number;
+  readonly latencyP99Ms: number | null;
+}
+
+// What a bucket and a whole range both say; the fields live on an interface, once.
+const UsageCountsRef = builder.interfaceRef<Totals>("UsageCounts").implement({
+  description: "Download and serving numbers of a bucket or a range.",
   fields: (t) => ({
-    start: t.field({ type: "DateTime", description: "Start of the bucket (UTC).", resolve: (p) => p.start }),
     downloads: t.field({
       type: "SafeInt",
       description: "Successful artifact downloads.",
@@ -130,15 +139,23 @@ const UsagePointRef = builder.objectRef<Point>("UsagePoint").implement({
     latencyP50Ms: t.float({
       nullable: true,
       description:
-        "Request-weighted mean of the reported medians (ms): an approximation of the bucket's median; null without requests.",
+        "Request-weighted mean of the reported medians (ms): an approximation of the true median; null without requests.",
       resolve: p50Of,
     }),
     latencyP99Ms: t.float({
       nullable: true,
-      description:
-        "The largest reported p99 (ms): an upper bound of the bucket's p99; null without requests.",
+      description: "The largest reported p99 (ms): an upper bound of the true p99; null without requests.",
       resolve: (p) => p.latencyP99Ms,
     }),
+  }),
+});
+
+const UsagePointRef = builder.objectRef<Point>("UsagePoint").implement({
+  description:
+    "The usage of one time bucket. Only buckets with usage are listed (a missing bucket means zero).",
+  interfaces: [UsageCountsRef],
+  fields: (t) => ({
+    start: t.field({ type: "DateTime", description: "Start of the bucket (UTC).", resolve: (p) => p.start }),
     metrics: t.field({
       type: [UsageMetricRef],
       description: "Custom metrics of the serving reports in this bucket, by name.",
@@ -146,16 +163,6 @@ const UsagePointRef = builder.objectRef<Point>("UsagePoint").implement({
     }),
   }),
 });
-
-interface Totals {
-  readonly downloads: number;
-  readonly bytes: number;
-  readonly requests: number;
-  readonly errors: number;
-  readonly p50Weighted: number;
-  readonly p50Weight: number;
-  readonly latencyP99Ms: number | null;
-}
 
 function totalsOf(points: readonly UsagePoint[]): Totals {
   let downloads = 0;
@@ -179,35 +186,7 @@ function totalsOf(points: readonly UsagePoint[]): Totals {
 
 const UsageTotalsRef = builder.objectRef<Totals>("UsageTotals").implement({
   description: "The usage of a whole range (its points added up; latencies merged as in the points).",
-  fields: (t) => ({
-    downloads: t.field({
-      type: "SafeInt",
-      description: "Successful artifact downloads.",
-      resolve: (p) => p.downloads,
-    }),
-    bytes: t.field({ type: "SafeInt", description: "Bytes those downloads sent.", resolve: (p) => p.bytes }),
-    requests: t.field({
-      type: "SafeInt",
-      description: "Serving requests reported.",
-      resolve: (p) => p.requests,
-    }),
-    errors: t.field({
-      type: "SafeInt",
-      description: "Failed serving requests reported.",
-      resolve: (p) => p.errors,
-    }),
-    latencyP50Ms: t.float({
-      nullable: true,
-      description:
-        "Request-weighted mean of the reported medians (ms), an approximation; null without requests.",
-      resolve: p50Of,
-    }),
-    latencyP99Ms: t.float({
-      nullable: true,
-      description: "The largest reported p99 (ms), an upper bound; null without requests.",
-      resolve: (p) => p.latencyP99Ms,
-    }),
-  }),
+  interfaces: [UsageCountsRef],
 });
 
 /** One usage query: its range, and its points read once however many fields ask for them. */
