@@ -109,6 +109,42 @@ const interval = z.string().transform((text, ctx) => {
   return ms;
 });
 
+/** S3_PRESIGNED_DOWNLOADS: `off`, or how long a presigned download URL stays valid (1s to 7d, S3's limit). */
+const presignLifetime = z.string().transform((text, ctx) => {
+  if (text.trim() === "off") return null;
+  const ms = parseDuration(text.trim());
+  if (ms === null || ms < 1000 || ms > 7 * 86_400_000) {
+    ctx.addIssue({ code: "custom", message: "must be off or a duration from 1s to 7d, e.g. 60s or 5m" });
+    return z.NEVER;
+  }
+  return Math.floor(ms / 1000);
+});
+
+/** S3_ENDPOINT: an http(s) URL without credentials, query or fragment. */
+const endpointUrl = z.string().transform((text, ctx) => {
+  let url: URL | null = null;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    url = null;
+  }
+  if (
+    url === null ||
+    !["http:", "https:"].includes(url.protocol) ||
+    url.username !== "" ||
+    url.password !== "" ||
+    url.search !== "" ||
+    url.hash !== ""
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      message: "must be an http(s) URL such as https://s3.eu-west-1.amazonaws.com or http://127.0.0.1:9000",
+    });
+    return z.NEVER;
+  }
+  return url.toString().replace(/\/$/, "");
+});
+
 /** WEBHOOK_ALLOWED_TARGETS: host names, addresses and CIDR ranges, comma-separated. */
 const allowList = z.string().transform((text, ctx) => {
   try {
@@ -148,6 +184,37 @@ const schema = z.object({
     .optional(),
   /** Folder of the content-addressed artifact blob store (default: DATA_DIR/blobs). */
   ARTIFACT_DIR: z.string().min(1).optional(),
+  /** Where artifact bytes live: `filesystem` (ARTIFACT_DIR) or `s3` (a bucket shared by every instance). */
+  BLOB_STORE: z.enum(["filesystem", "s3"]).default("filesystem"),
+  /** BLOB_STORE=s3: the bucket (it must exist). */
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name (3-63 of a-z, 0-9, '.', '-')")
+    .optional(),
+  /** BLOB_STORE=s3: key prefix inside the bucket, so several registries can share one bucket. */
+  S3_PREFIX: z
+    .string()
+    .max(512)
+    .regex(/^[A-Za-z0-9!_.*'()/-]*$/, "may hold letters, digits and ! - _ . * ' ( ) / only")
+    .refine((p) => !p.startsWith("/") && !p.includes("//") && !p.split("/").includes(".."), {
+      message: "must be a relative key prefix without //, .. or a leading /",
+    })
+    .default(""),
+  /** BLOB_STORE=s3: the service's endpoint; unset: AWS S3 of S3_REGION. */
+  S3_ENDPOINT: endpointUrl.optional(),
+  /** BLOB_STORE=s3: the region (signing); unset: AWS_REGION, else us-east-1. */
+  S3_REGION: z
+    .string()
+    .regex(/^[a-z0-9-]{1,40}$/, "must be a region name such as eu-west-1")
+    .optional(),
+  /** BLOB_STORE=s3: address the bucket in the path (MinIO, Ceph, s3rver) instead of the host name. */
+  S3_FORCE_PATH_STYLE: z.enum(["true", "false"]).default("false"),
+  /** BLOB_STORE=s3: multipart part size; an upload holds at most two parts in memory. */
+  S3_PART_SIZE: byteSize
+    .refine((n) => n >= 5 * 2 ** 20 && n <= 512 * 2 ** 20, { message: "must be from 5MiB to 512MiB" })
+    .default(8 * 2 ** 20),
+  /** BLOB_STORE=s3: answer downloads with a presigned redirect valid this long, or `off` (bytes pass through the server). */
+  S3_PRESIGNED_DOWNLOADS: presignLifetime.default(null),
   /** Largest single artifact accepted (default 32GiB). */
   ARTIFACT_MAX_BYTES: byteSize.default(32 * 2 ** 30),
   /** Largest upload request (all files of one GraphQL multipart request; default 64GiB). */
@@ -312,9 +379,27 @@ export interface HttpConfig {
 export const defaultInspectionWorkers = () =>
   Math.max(1, Math.min(4, Math.floor(os.availableParallelism() / 2)));
 
+/** Where artifact bytes live (BLOB_STORE and S3_*). */
+export type BlobStoreConfig =
+  | { readonly kind: "filesystem" }
+  | {
+      readonly kind: "s3";
+      readonly bucket: string;
+      /** "" or ending in "/". */
+      readonly prefix: string;
+      /** Unset: AWS S3 of the region. */
+      readonly endpoint?: string;
+      readonly region: string;
+      readonly forcePathStyle: boolean;
+      readonly partSizeBytes: number;
+      /** Lifetime of presigned download redirects; null: downloads stream through the server. */
+      readonly presignedDownloadSeconds: number | null;
+    };
+
 export interface ArtifactConfig {
-  /** Root of the blob store. */
+  /** Root of the filesystem blob store; with an S3 store, where blobs are downloaded for inspection. */
   readonly dir: string;
+  readonly store: BlobStoreConfig;
   readonly maxArtifactBytes: number;
   readonly maxRequestBytes: number;
 }
@@ -345,11 +430,29 @@ export function databaseConfigFrom(
   return { provider: "sqlite", file: path.resolve(file) };
 }
 
+function blobStoreConfigFrom(e: z.infer<typeof schema>, env: NodeJS.ProcessEnv): BlobStoreConfig {
+  if (e.BLOB_STORE === "filesystem") return { kind: "filesystem" };
+  const prefix = e.S3_PREFIX === "" || e.S3_PREFIX.endsWith("/") ? e.S3_PREFIX : `${e.S3_PREFIX}/`;
+  return {
+    kind: "s3",
+    // Checked by the refinement below.
+    bucket: e.S3_BUCKET ?? "",
+    prefix,
+    ...(e.S3_ENDPOINT === undefined ? {} : { endpoint: e.S3_ENDPOINT }),
+    region: e.S3_REGION ?? (env.AWS_REGION?.trim() || "us-east-1"),
+    forcePathStyle: e.S3_FORCE_PATH_STYLE === "true",
+    partSizeBytes: e.S3_PART_SIZE,
+    presignedDownloadSeconds: e.S3_PRESIGNED_DOWNLOADS,
+  };
+}
+
 /** OIDC is all or nothing: an issuer, an audience, and exactly one JWKS source. */
 const withOidc = schema.superRefine((e, ctx) => {
   const given = [e.OIDC_ISSUER, e.OIDC_AUDIENCE, e.OIDC_JWKS_URL, e.OIDC_JWKS_FILE].some(
     (v) => v !== undefined,
   );
+  if (e.BLOB_STORE === "s3" && e.S3_BUCKET === undefined)
+    ctx.addIssue({ code: "custom", path: ["S3_BUCKET"], message: "is required when BLOB_STORE=s3" });
   if (!given) return;
   for (const key of ["OIDC_ISSUER", "OIDC_AUDIENCE"] as const)
     if (e[key] === undefined)
@@ -378,6 +481,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     artifacts: {
       dir: path.resolve(e.ARTIFACT_DIR ?? path.join(dataDir, "blobs")),
+      store: blobStoreConfigFrom(e, env),
       maxArtifactBytes: e.ARTIFACT_MAX_BYTES,
       maxRequestBytes: e.ARTIFACT_MAX_REQUEST_BYTES,
     },

@@ -1,6 +1,7 @@
 // Where artifact bytes live: a content-addressed store keyed by the lowercase hex sha256 of the
-// content. The domain only ever sees digests, so an S3-compatible backend can implement this
-// interface later without touching anything else.
+// content. The domain only ever sees digests; two backends implement it: a folder on the local
+// filesystem (the embedded default, fsBlobStore.ts) and an S3-compatible bucket shared by every
+// instance (s3BlobStore.ts).
 import type { Readable } from "node:stream";
 
 export interface StoredBlob {
@@ -43,7 +44,35 @@ export interface PutOptions {
   readonly limitScope?: "artifact" | "request";
 }
 
+export type BlobStoreKind = "filesystem" | "s3";
+
+/**
+ * Which store this is. The id is a random value kept inside the store itself (a marker file or
+ * object written the first time), so every instance that shares the store reads the same id, and
+ * the database records the id its artifacts live in (an instance with another store is refused).
+ */
+export interface BlobStoreIdentity {
+  readonly kind: BlobStoreKind;
+  readonly id: string;
+  /** Where it is, for people: a folder, or s3://bucket/prefix at an endpoint. */
+  readonly location: string;
+}
+
+/** A presigned download: the blob (or a range of it) served by the store itself. */
+export interface PresignOptions {
+  /** How long the URL stays valid. */
+  readonly expiresInSeconds: number;
+  /** Content-Type and Content-Disposition the store should answer with. */
+  readonly contentType: string;
+  readonly contentDisposition: string;
+}
+
 export interface BlobStore {
+  readonly kind: BlobStoreKind;
+  /** For logs and error messages: a folder, or s3://bucket/prefix. */
+  readonly location: string;
+  /** Reads the store's identity marker, writing it first when the store has none. */
+  identity(): Promise<BlobStoreIdentity>;
   /**
    * Streams `source` into the store, hashing on the way. Atomic: either the whole, verified blob is
    * visible under its digest afterwards, or nothing is (also when the source fails midway). Storing
@@ -67,6 +96,24 @@ export interface BlobStore {
   recordDamage(sha256: string, damage: BlobDamage, seen: BlobInfo): Promise<boolean>;
   /** Forgets recorded damage (a check found the blob sound); true when there was some. */
   clearDamage(sha256: string): Promise<boolean>;
+  /** Writes and removes a probe: rejects when the store cannot take writes (for /readyz). */
+  probeWritable(): Promise<void>;
+  /**
+   * Removes what uploads cut short by a crash left behind (temp files, temp objects, multipart
+   * uploads), only those of processes known to be gone or silent for too long: other instances
+   * sharing the store may be receiving uploads right now. Returns how many entries were removed.
+   */
+  cleanTemporaryFiles(): Promise<number>;
+  /**
+   * Runs `use` with the path of a local file holding the blob's bytes (the blob's own file, or a
+   * download into a temporary file removed afterwards), for the inspectors, which read files.
+   * Rejects with BlobNotFoundError.
+   */
+  withLocalFile<T>(sha256: string, use: (file: string) => Promise<T>): Promise<T>;
+  /** A short-lived URL from which a client may GET the blob directly, or null when the store has none. */
+  presignDownload(sha256: string, options: PresignOptions): Promise<string | null>;
+  /** Stops background work (heartbeats) and releases this process's temporary space. */
+  close(): Promise<void>;
 }
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;

@@ -2,19 +2,28 @@
 //   sha256/ab/abcdef…         one file per distinct content, named by its digest (fan-out by 2 hex chars)
 //   tmp/<host>-<pid>-<rand>/  one folder per process for its uploads in progress (<uuid>.part), never
 //                             visible under sha256/ until complete and verified (see temporaryFolders.ts)
+//   store-id                  this store's identity (a random id, written once), recorded by the database
 //   corrupt/<sha256>          damage a check found in that blob (JSON): a file, not process memory, so
 //                             every instance sharing the root refuses the blob until it is healed
 // A write streams into the process's temp folder, fsyncs the file, renames it into place and fsyncs
 // the directory, so a crash at any point leaves either the complete blob or an orphaned temp file
 // (removed once its process is known to be gone). Several processes may share one root.
 import { createHash, randomUUID } from "node:crypto";
-import { mkdir, open, opendir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { link, mkdir, open, opendir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Transform } from "node:stream";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { z } from "zod";
-import type { BlobDamage, BlobInfo, BlobStore, ByteRange, PutOptions, StoredBlob } from "./blobStore.ts";
+import type {
+  BlobDamage,
+  BlobInfo,
+  BlobStore,
+  BlobStoreIdentity,
+  ByteRange,
+  PutOptions,
+  StoredBlob,
+} from "./blobStore.ts";
 import { SHA256_HEX } from "./blobStore.ts";
 import { ArtifactDigestMismatchError, ArtifactTooLargeError, BlobNotFoundError } from "./errors.ts";
 import {
@@ -46,6 +55,8 @@ const parseJson = (text: string): unknown => {
   }
 };
 
+const identitySchema = z.object({ id: z.string().regex(/^[0-9a-f-]{36}$/) });
+
 const damageSchema = z.object({
   actual: z.string().nullable(),
   size: z.number(),
@@ -61,6 +72,7 @@ export interface FsBlobStoreOptions {
 }
 
 export class FsBlobStore implements BlobStore {
+  readonly kind = "filesystem";
   readonly root: string;
   private readonly blobsDir: string;
   private readonly damageDir: string;
@@ -77,6 +89,62 @@ export class FsBlobStore implements BlobStore {
     this.tmpRoot = path.join(this.root, "tmp");
     this.temporary = new TemporaryFolder(this.tmpRoot, options.heartbeatMs ?? HEARTBEAT_MS);
     this.abandonedAfterMs = options.abandonedAfterMs ?? ABANDONED_AFTER_MS;
+  }
+
+  get location(): string {
+    return this.root;
+  }
+
+  /**
+   * The id in `store-id`, written the first time: exclusively (a link of a complete temp file), so
+   * two instances starting together on a shared folder agree on one id.
+   */
+  async identity(): Promise<BlobStoreIdentity> {
+    await this.init();
+    const file = path.join(this.root, "store-id");
+    for (let attempt = 0; ; attempt++) {
+      const text = await readFile(file, "utf8").catch((error: unknown) => {
+        if (isMissing(error)) return null;
+        throw error;
+      });
+      if (text !== null) {
+        const parsed = identitySchema.safeParse(parseJson(text));
+        if (!parsed.success)
+          throw new Error(`${file} is not a blob store identity: restore it from a backup or remove it`);
+        return { kind: this.kind, id: parsed.data.id, location: this.root };
+      }
+      if (attempt > 0) throw new Error(`${file} could not be written`);
+      const temp = path.join(this.root, `store-id.${randomUUID()}.tmp`);
+      await writeFile(temp, JSON.stringify({ id: randomUUID(), createdAt: new Date().toISOString() }), {
+        flush: true,
+      });
+      try {
+        await link(temp, file);
+        await fsyncDirectory(this.root);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      } finally {
+        await rm(temp, { force: true });
+      }
+    }
+  }
+
+  async probeWritable(): Promise<void> {
+    await this.init();
+    const file = path.join(this.tmpRoot, `.readyz-probe-${process.pid}-${randomUUID()}`);
+    await writeFile(file, "probe", { flag: "wx" });
+    await unlink(file);
+  }
+
+  async withLocalFile<T>(sha256: string, use: (file: string) => Promise<T>): Promise<T> {
+    const info = await this.stat(sha256);
+    if (info === null) throw new BlobNotFoundError(sha256);
+    return use(this.pathOf(sha256));
+  }
+
+  /** A folder has no URL of its own: downloads always stream through the server. */
+  presignDownload(): Promise<string | null> {
+    return Promise.resolve(null);
   }
 
   /** This process's folder for uploads in progress (created by the first upload). */
