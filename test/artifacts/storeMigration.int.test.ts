@@ -17,8 +17,11 @@ import {
 import { openDatabase } from "../../src/db/database.ts";
 import type { Database } from "../../src/db/database.ts";
 import { StartupError } from "../../src/startupErrors.ts";
+import { appendToStream } from "../../src/store/eventStore.ts";
+import { userActor } from "../support/actors.ts";
 import { createTestDatabase, providers } from "../support/databases.ts";
 import type { TestDatabase } from "../support/databases.ts";
+import { artifactAdded, modelCreated, versionCreated } from "../support/events.ts";
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 const NOW = new Date("2026-12-03T10:00:00.000Z");
@@ -109,6 +112,35 @@ describe.each(await providers())("blob store record and migration on %s", (provi
     expect(report.switched).toBe(false);
     expect(await to.has(sound.sha256)).toBe(true);
     expect(await to.has(damaged.sha256)).toBe(false);
+    expect((await recordedBlobStore(db))?.id).toBe((await from.identity()).id);
+  });
+
+  it("does not switch while an artifact the log references is in neither store", async () => {
+    const from = store("from");
+    const to = store("to");
+    await claimBlobStore(db, await from.identity(), NOW);
+    const kept = await from.put(Readable.from([Buffer.from("referenced and present")]));
+    const lost = sha256("referenced, never stored");
+    const added = (path: string, digest: string, size: number) => {
+      const event = artifactAdded(path, 1, digest);
+      return { ...event, data: { ...event.data, size } } as typeof event;
+    };
+    await db.write((tx) =>
+      appendToStream(
+        tx,
+        "model-1",
+        0,
+        [
+          modelCreated("m"),
+          versionCreated(1),
+          added("a.bin", kept.sha256, kept.size),
+          added("b.bin", lost, 24),
+        ],
+        { actor: userActor("alice"), occurredAt: NOW, correlationId: null, causationId: null },
+      ),
+    );
+    const report = await migrateBlobs(db, from, to, { switchStore: true, now: NOW });
+    expect(report).toMatchObject({ copied: 1, failed: [], missing: [lost], switched: false });
     expect((await recordedBlobStore(db))?.id).toBe((await from.identity()).id);
   });
 
