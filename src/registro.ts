@@ -19,7 +19,9 @@ import { DEFAULT_AUDIT_EXPORT_LIMITS, auditExportRoute } from "./audit/http/expo
 import type { AuditExportLimits, AuditExportRoute } from "./audit/http/exportRoute.ts";
 import { graphqlUploadHandler } from "./artifacts/http/graphqlUploads.ts";
 import { IntegrityMonitor } from "./artifacts/blobIntegrity.ts";
-import { FsBlobStore } from "./artifacts/fsBlobStore.ts";
+import type { BlobStore } from "./artifacts/blobStore.ts";
+import { createBlobStore } from "./artifacts/createBlobStore.ts";
+import { claimBlobStore } from "./artifacts/storeIdentity.ts";
 import { CheckpointScheduler } from "./audit/checkpointScheduler.ts";
 import { defaultInspectionWorkers } from "./config.ts";
 import type { ArtifactConfig, DatabaseConfig } from "./config.ts";
@@ -59,7 +61,10 @@ export interface RegistroOptions {
    */
   readonly subscriptions?: SubscriptionOptions &
     Partial<SubscriberLimits> & { readonly webSocketKeepAliveMs?: number };
-  /** Artifact storage and limits; the blob store defaults to `<dataDir>/blobs`, limits to no limit. */
+  /**
+   * Artifact storage and limits; the blob store defaults to the folder `<dataDir>/blobs`, limits to
+   * no limit.
+   */
   readonly artifacts?: Partial<ArtifactConfig>;
   /** Artifact inspection on upload; default on, with defaultInspectionWorkers() workers. */
   readonly inspection?: Partial<InspectionConfig>;
@@ -109,7 +114,7 @@ export interface Registro {
   readonly liveEvents: LiveEvents;
   readonly migrationsApplied: readonly string[];
   /** Where artifact bytes live. */
-  readonly blobs: FsBlobStore;
+  readonly blobs: BlobStore;
   /** Inspects artifact bytes on upload and re-inspection (a pool of worker threads). */
   readonly inspector: ArtifactInspector;
   /** Damaged artifact bytes this process's downloads found (`failures`, for health checks). */
@@ -156,6 +161,18 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
         "give the server a role that may only read and append events (DATABASE_OWNER_URL for migrations): see docs/audit.md, Database roles on PostgreSQL",
     );
   const db = openDatabase(options.database, options.onReadQuery ? { onReadQuery: options.onReadQuery } : {});
+  const blobs = createBlobStore({
+    dir: options.artifacts?.dir ?? path.join(options.dataDir, "blobs"),
+    store: options.artifacts?.store ?? { kind: "filesystem" },
+  });
+  try {
+    // Refused before anything is served when the database's artifacts live in another store.
+    await claimBlobStore(db, await blobs.identity(), clock());
+  } catch (error) {
+    await blobs.close();
+    await db.close();
+    throw error;
+  }
   const metrics = new RegistryMetrics();
   // Broken histories found by commands and by the subscription tailer: one list for /readyz and /metrics.
   const logIntegrity = new LogIntegrity(options.logger, clock);
@@ -163,13 +180,12 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     logIntegrity.report(error, "subscription"),
   );
   const keepAlive = options.subscriptions?.webSocketKeepAliveMs;
-  const blobs = new FsBlobStore(options.artifacts?.dir ?? path.join(options.dataDir, "blobs"));
   // Leftovers of uploads cut short by a crash: never visible as blobs. Only those of processes that
   // are gone: other instances sharing the store may be receiving uploads right now.
   const abandoned = await blobs.cleanTemporaryFiles();
   if (abandoned > 0)
     options.logger.warn(
-      { entries: abandoned, dir: blobs.tmpRoot },
+      { entries: abandoned, store: blobs.location },
       "removed temporary files of uploads interrupted by a crash",
     );
   const limits = {
@@ -205,6 +221,8 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     accessPolicy,
     db,
     blobs,
+    presignedDownloadSeconds:
+      options.artifacts?.store?.kind === "s3" ? options.artifacts.store.presignedDownloadSeconds : null,
     limits,
     uploads,
     inspector,
@@ -289,7 +307,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     ...(options.instrumentation === undefined ? {} : { instrumentation: options.instrumentation }),
     readiness: {
       migrations: listMigrations(options.database.provider).map((m) => m.name),
-      blobTmpDir: blobs.tmpRoot,
+      blobStore: blobs,
     },
   });
   const blobSize = new BlobStoreSize(db);

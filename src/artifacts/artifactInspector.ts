@@ -2,7 +2,6 @@
 // pool, for the upload paths and re-inspection. It never throws: anything that goes wrong, from a
 // missing blob to a crashed worker, is an UNSCANNABLE outcome, which blocks promotion (fail closed)
 // instead of failing the upload.
-import { stat } from "node:fs/promises";
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import type { InspectionOutcome } from "../domain/inspection.ts";
@@ -10,7 +9,8 @@ import { InspectionPool, unscannableResult } from "../inspection/pool.ts";
 import type { InspectionPoolOptions } from "../inspection/pool.ts";
 import type { InspectionResult } from "../inspection/types.ts";
 import { INSPECTOR_VERSION } from "../inspection/version.ts";
-import type { FsBlobStore } from "./fsBlobStore.ts";
+import type { BlobStore } from "./blobStore.ts";
+import { BlobNotFoundError } from "./errors.ts";
 
 export interface ArtifactInspector {
   /** False when inspection is switched off (INSPECTION=off): uploads then record no inspection. */
@@ -52,7 +52,7 @@ export function toOutcome(result: InspectionResult): InspectionOutcome {
 }
 
 export function createArtifactInspector(
-  blobs: FsBlobStore,
+  blobs: BlobStore,
   logger: Logger,
   config: Partial<InspectionConfig> & {
     readonly pool?: InspectionPoolOptions;
@@ -80,18 +80,20 @@ export function createArtifactInspector(
       const started = performance.now();
       pending++;
       try {
-        const file = blobs.pathOf(sha256);
-        const found = await stat(file).catch(() => null);
-        result = found?.isFile()
-          ? await pool.inspect(file, path)
-          : unscannableResult(
-              "Incomplete scan: the artifact's bytes are missing from storage (run npm run verify)",
-            );
+        // The workers read files: a folder store hands over the blob's own file, a bucket a
+        // temporary download.
+        result = await blobs.withLocalFile(sha256, (file) => pool.inspect(file, path));
       } catch (error) {
-        logger.error({ err: error, sha256, path }, "artifact inspection failed");
-        result = unscannableResult(
-          `Incomplete scan: inspection failed: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        if (error instanceof BlobNotFoundError)
+          result = unscannableResult(
+            "Incomplete scan: the artifact's bytes are missing from storage (run npm run verify)",
+          );
+        else {
+          logger.error({ err: error, sha256, path }, "artifact inspection failed");
+          result = unscannableResult(
+            `Incomplete scan: inspection failed: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        }
       } finally {
         pending--;
       }

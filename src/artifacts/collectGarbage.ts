@@ -1,11 +1,17 @@
 // `npm run artifacts:gc`: removes blobs that no artifact event has ever referenced (uploads that
 // failed or were never attached) once they are older than the retention period. Deleting versions
-// or models never frees bytes: they are restorable, and so are their artifacts.
+// or models never frees bytes: they are restorable, and so are their artifacts. It works the same on
+// every store, and never takes what an upload in flight on any instance needs: uploads in progress
+// live in temporary space (a folder or temp keys per process) that is left alone while its process
+// lives, and a blob that landed in the last LANDING_GRACE_MS is kept whatever the retention, because
+// the upload that landed it may not have appended the event that references it yet.
 import type { Db } from "../db/database.ts";
 import { lastPosition } from "../store/eventStore.ts";
 import { artifactReferences, referencedBlobs } from "./artifactReferences.ts";
-import type { BlobInfo } from "./blobStore.ts";
-import type { FsBlobStore } from "./fsBlobStore.ts";
+import type { BlobInfo, BlobStore } from "./blobStore.ts";
+
+/** Between a blob landing under its digest and the event that references it: seconds at most. */
+export const LANDING_GRACE_MS = 5 * 60_000;
 
 export interface GcOptions {
   readonly olderThanMs: number;
@@ -25,9 +31,9 @@ export interface GcReport {
   readonly raced: string[];
 }
 
-export async function collectGarbage(db: Db, blobs: FsBlobStore, options: GcOptions): Promise<GcReport> {
+export async function collectGarbage(db: Db, blobs: BlobStore, options: GcOptions): Promise<GcReport> {
   const now = options.now ?? new Date();
-  const cutoff = now.getTime() - options.olderThanMs;
+  const cutoff = now.getTime() - Math.max(options.olderThanMs, LANDING_GRACE_MS);
   const scannedUpTo = await lastPosition(db);
   const referenced = await referencedBlobs(db);
   const candidates: BlobInfo[] = [];
@@ -46,7 +52,7 @@ export async function collectGarbage(db: Db, blobs: FsBlobStore, options: GcOpti
       if (current === null || current.modifiedAt.getTime() > cutoff) continue;
       if (await blobs.delete(candidate.sha256)) deleted.push(candidate);
     }
-    // Only temp files of processes that are gone: running servers' uploads are left alone.
+    // Only temporary space of processes that are gone: running servers' uploads are left alone.
     temporaryFilesRemoved = await blobs.cleanTemporaryFiles();
   }
   const gone = new Set(deleted.map((b) => b.sha256));

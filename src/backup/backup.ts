@@ -10,9 +10,10 @@ import { once } from "node:events";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
+import { createBlobStore } from "../artifacts/createBlobStore.ts";
 import { BlobNotFoundError } from "../artifacts/errors.ts";
-import type { DatabaseConfig } from "../config.ts";
+import type { BlobStore } from "../artifacts/blobStore.ts";
+import type { BlobStoreConfig, DatabaseConfig } from "../config.ts";
 import { CorruptEventError } from "../domain/registeredModel/eventSchemas.ts";
 import { CHECKPOINT_COLUMNS, checkpointFromRow } from "../audit/checkpoints.ts";
 import type { CheckpointRow } from "../audit/checkpoints.ts";
@@ -47,8 +48,10 @@ export class BackupRefusedError extends Error {
 
 export interface BackupOptions {
   readonly database: DatabaseConfig;
-  /** Root of the source's blob store. */
+  /** Root of the source's blob store (with an S3 store, where its local temporary files go). */
   readonly blobDir: string;
+  /** The source's blob store (BLOB_STORE, S3_*); default the folder \`blobDir\`. */
+  readonly blobStore?: BlobStoreConfig;
   /** The backup folder to create: it must not exist, or be empty. */
   readonly to: string;
   /** Events read per query (keyset pages). */
@@ -174,19 +177,14 @@ async function* checkpointPages(tx: SqlTx, position: number, pageSize: number): 
 }
 
 /** Copies one blob out of the store, hashing while copying; a damaged or missing source is refused. */
-async function copyBlob(
-  store: FsBlobStore,
-  sha256: string,
-  where: string,
-  target: string,
-): Promise<FileEntry> {
+async function copyBlob(store: BlobStore, sha256: string, where: string, target: string): Promise<FileEntry> {
   let source;
   try {
     source = await store.open(sha256);
   } catch (error) {
     if (error instanceof BlobNotFoundError)
       throw new BackupRefusedError(
-        `artifact blob ${sha256} (${where}) is missing from the blob store ${store.root}: run npm run verify, then upload the identical file again`,
+        `artifact blob ${sha256} (${where}) is missing from the blob store ${store.location}: run npm run verify, then upload the identical file again`,
       );
     throw error;
   }
@@ -201,7 +199,7 @@ async function copyBlob(
   const entry = digest.entry();
   if (entry.sha256 !== sha256)
     throw new BackupRefusedError(
-      `artifact blob ${sha256} (${where}) is damaged in the blob store ${store.root}: its ${entry.size} bytes hash to ${entry.sha256}. Run npm run verify, then upload the identical file again`,
+      `artifact blob ${sha256} (${where}) is damaged in the blob store ${store.location}: its ${entry.size} bytes hash to ${entry.sha256}. Run npm run verify, then upload the identical file again`,
     );
   return entry;
 }
@@ -213,7 +211,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       `there is no database at ${options.database.file}: check DATA_DIR or DATABASE_URL`,
     );
   const { target, temp, replaceEmpty } = await prepareTarget(options.to);
-  const store = new FsBlobStore(options.blobDir);
+  const store = createBlobStore({ dir: options.blobDir, store: options.blobStore ?? { kind: "filesystem" } });
   try {
     const files: Record<string, FileEntry> = {};
     const heads = new StreamHeads();

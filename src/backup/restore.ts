@@ -16,8 +16,8 @@ import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { z } from "zod";
 import { usageInsert } from "../usage/usageBackup.ts";
-import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
-import type { DatabaseConfig } from "../config.ts";
+import { createBlobStore } from "../artifacts/createBlobStore.ts";
+import type { BlobStoreConfig, DatabaseConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
 import type { Tx } from "../db/database.ts";
 import { listMigrations, prepareSchema } from "../db/migrate.ts";
@@ -53,8 +53,10 @@ export interface RestoreOptions {
   readonly from: string;
   /** The target database: it must hold no events. It is migrated first if needed. */
   readonly database: DatabaseConfig;
-  /** Root of the target's blob store. */
+  /** Root of the target's blob store (with an S3 store, where its local temporary files go). */
   readonly blobDir: string;
+  /** The target's blob store (BLOB_STORE, S3_*); default the folder \`blobDir\`. */
+  readonly blobStore?: BlobStoreConfig;
   /** Events per INSERT statement. */
   readonly batchSize?: number;
 }
@@ -371,7 +373,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
 
   await prepareSchema(options.database);
   const db = openDatabase(options.database);
-  const store = new FsBlobStore(options.blobDir);
+  const store = createBlobStore({ dir: options.blobDir, store: options.blobStore ?? { kind: "filesystem" } });
   try {
     const before = await db.write(eventCount);
     if (before > 0) throw refuseNonEmpty(before);

@@ -2,7 +2,7 @@
 // artifact event references that are older than the retention period. A dry run is the default.
 import { Command, InvalidArgumentError, Option } from "commander";
 import { collectGarbage } from "../artifacts/collectGarbage.ts";
-import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
+import { createBlobStore } from "../artifacts/createBlobStore.ts";
 import { formatBytes, parseDuration } from "../artifacts/units.ts";
 import { loadConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
@@ -36,8 +36,9 @@ export async function runGc(
   const opts = program.opts<{ olderThan: number; delete?: boolean; json?: boolean }>();
   const config = loadConfig(env);
   const db = openDatabase(config.database);
+  const blobs = createBlobStore(config.artifacts);
   try {
-    const report = await collectGarbage(db.reader, new FsBlobStore(config.artifacts.dir), {
+    const report = await collectGarbage(db.reader, blobs, {
       olderThanMs: opts.olderThan,
       dryRun: !opts.delete,
     });
@@ -61,6 +62,7 @@ export async function runGc(
     }
     return report.raced.length === 0 ? 0 : 1;
   } finally {
+    await blobs.close();
     await db.close();
   }
 }

@@ -2,7 +2,7 @@
 // stored with its recorded size, naming the model, version and path of each damaged or missing one.
 // Exits 1 when anything is corrupt or missing (2 on usage errors).
 import { Command } from "commander";
-import { FsBlobStore } from "../artifacts/fsBlobStore.ts";
+import { createBlobStore } from "../artifacts/createBlobStore.ts";
 import { formatVerifyReport, verifyBlobs } from "../artifacts/verifyBlobs.ts";
 import { loadConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
@@ -22,7 +22,7 @@ export async function runVerify(
   const { json } = program.opts<{ json?: boolean }>();
   const config = loadConfig(env);
   const db = openDatabase(config.database);
-  const blobs = new FsBlobStore(config.artifacts.dir);
+  const blobs = createBlobStore(config.artifacts);
   try {
     const report = await verifyBlobs(db.reader, blobs);
     if (json) print(JSON.stringify(report, null, 2));

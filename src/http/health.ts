@@ -2,9 +2,7 @@
 // restarts an instance whose check fails, so it must fail for the states that break every request:
 // the database unreachable, and a process whose shared prototypes were tampered with (a polluted
 // Object.prototype once made every GraphQL request fail while the old check still said ok).
-import { randomUUID } from "node:crypto";
-import { mkdir, unlink, writeFile } from "node:fs/promises";
-import path from "node:path";
+import type { BlobStore } from "../artifacts/blobStore.ts";
 import type { IntegrityViolation } from "../audit/logIntegrity.ts";
 import type { Db } from "../db/database.ts";
 
@@ -70,8 +68,8 @@ export interface ReadinessReport {
 export interface ReadinessProbes {
   /** Every migration this release knows; all must be applied (a newer release may have added more). */
   readonly migrations?: readonly string[];
-  /** The blob store's temp folder, where a probe file is written and removed. */
-  readonly blobTmpDir?: string;
+  /** The blob store, where a probe is written and removed. */
+  readonly blobStore?: Pick<BlobStore, "probeWritable">;
   /** True once shutdown began: a load balancer must stop sending before the listener closes. */
   readonly shuttingDown?: () => boolean;
 }
@@ -83,13 +81,6 @@ async function missingMigrations(db: Db, known: readonly string[]): Promise<stri
   );
   const applied = new Set(rows.map((row) => row.migration_name));
   return known.filter((name) => !applied.has(name));
-}
-
-async function probeWritable(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
-  const file = path.join(dir, `.readyz-probe-${process.pid}-${randomUUID()}`);
-  await writeFile(file, "probe", { flag: "wx" });
-  await unlink(file);
 }
 
 /**
@@ -117,13 +108,13 @@ export async function checkReadiness(
           });
           return failed ?? (missing.length === 0 ? null : `not applied: ${missing.slice(0, 10).join(", ")}`);
         })(),
-    probes.blobTmpDir === undefined ? null : within(timeoutMs, () => probeWritable(probes.blobTmpDir!)),
+    probes.blobStore === undefined ? null : within(timeoutMs, () => probes.blobStore!.probeWritable()),
   ]);
   const extra = {
     ...(probes.migrations === undefined
       ? {}
       : { migrations: migrations === null ? { ok: true } : { ok: false, detail: migrations } }),
-    ...(probes.blobTmpDir === undefined
+    ...(probes.blobStore === undefined
       ? {}
       : { blobStore: blobStore === null ? { ok: true } : { ok: false, detail: blobStore } }),
     shutdown: stopping ? { ok: false, detail: "shutting down: finishing in-flight requests" } : { ok: true },

@@ -3,6 +3,7 @@
 // attacks, registration status rules, interrupted uploads, verify and garbage collection.
 import { createHash, randomBytes } from "node:crypto";
 import { closeSync, existsSync, openSync, readdirSync, readSync, rmSync, writeSync } from "node:fs";
+import { utimes } from "node:fs/promises";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,7 +14,7 @@ import { runGc } from "../../src/cli/gcArtifacts.ts";
 import { runVerify } from "../../src/cli/verifyArtifacts.ts";
 import { createRegistro } from "../../src/registro.ts";
 import { createTestDatabase, providers } from "../support/databases.ts";
-import { LOCAL_ADMIN, startTestServer } from "../support/server.ts";
+import { LOCAL_ADMIN, folderStore, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { startUploadingProcess } from "../support/uploadingProcess.ts";
 
@@ -302,7 +303,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     expect(streamed.status).toBe(413);
     expect(await streamed.json()).toMatchObject({ error: { code: "TOO_LARGE" } });
     expect(await blobCount()).toBe(before);
-    expect(partFiles(server.registro.blobs.tmpDir)).toEqual([]);
+    expect(partFiles(folderStore(server.registro).tmpDir)).toEqual([]);
     expect((await put(name, 1, "exact.bin", randomBytes(LIMIT))).status).toBe(201);
   });
 
@@ -548,7 +549,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
 
   it("leaves no blob, no temp file and no event when the client aborts mid-upload", async () => {
     const name = await pendingModel();
-    const tmpDir = server.registro.blobs.tmpDir;
+    const tmpDir = folderStore(server.registro).tmpDir;
     const before = await blobCount();
     const { hostname, port } = new URL(server.url);
     const req = http.request({
@@ -572,7 +573,7 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
 
   it("leaves no blob and no temp file when a GraphQL multipart upload is cut mid-file", async () => {
     const name = await pendingModel();
-    const tmpDir = server.registro.blobs.tmpDir;
+    const tmpDir = folderStore(server.registro).tmpDir;
     const before = await blobCount();
     const boundary = "registro-test-boundary";
     const operations = JSON.stringify({
@@ -614,13 +615,13 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     expect(await runVerify([], env, (l) => ok.push(l))).toBe(0);
     expect(ok.at(-1)).toMatch(/^OK: /);
 
-    const file = server.registro.blobs.pathOf(sha256(bytes));
+    const file = folderStore(server.registro).pathOf(sha256(bytes));
     const fd = openSync(file, "r+");
     const one = Buffer.alloc(1);
     readSync(fd, one, 0, 1, 5000);
     writeSync(fd, Buffer.from([one[0]! ^ 0xff]), 0, 1, 5000);
     closeSync(fd);
-    rmSync(server.registro.blobs.pathOf(sha256(doomed)));
+    rmSync(folderStore(server.registro).pathOf(sha256(doomed)));
 
     const out: string[] = [];
     expect(await runVerify([], env, (l) => out.push(l))).toBe(1);
@@ -647,6 +648,14 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     const young: string[] = [];
     expect(await runGc(["--older-than", "7d", "--delete"], env, (l) => young.push(l))).toBe(0);
     expect(await server.registro.blobs.has(orphan.sha256)).toBe(true);
+
+    // Just landed: an upload may be about to reference it, so even a zero retention keeps it.
+    const landing: string[] = [];
+    expect(await runGc(["--older-than", "0s", "--delete"], env, (l) => landing.push(l))).toBe(0);
+    expect(landing.join("\n")).not.toContain(orphan.sha256);
+    expect(await server.registro.blobs.has(orphan.sha256)).toBe(true);
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(folderStore(server.registro).pathOf(orphan.sha256), anHourAgo, anHourAgo);
 
     const dry: string[] = [];
     expect(await runGc(["--older-than", "0s"], env, (l) => dry.push(l))).toBe(0);

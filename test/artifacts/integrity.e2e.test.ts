@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FsBlobStore } from "../../src/artifacts/fsBlobStore.ts";
 import { runVerify } from "../../src/cli/verifyArtifacts.ts";
 import { providers } from "../support/databases.ts";
-import { startTestServer } from "../support/server.ts";
+import { folderStore, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
 const sha256 = (data: Buffer) => createHash("sha256").update(data).digest("hex");
@@ -149,8 +149,8 @@ describe.each(await providers())("damaged artifact bytes on %s", (provider) => {
     expect(await integrity(name)).toEqual({ "config.bin": "OK", "sound.bin": "OK", "weights.bin": "OK" });
     const failuresBefore = server.registro.integrity.failures;
 
-    flipByte(server.registro.blobs.pathOf(sha256(big)), 2 * 1024 * 1024 + 5);
-    flipByte(server.registro.blobs.pathOf(sha256(small)), 999);
+    flipByte(folderStore(server.registro).pathOf(sha256(big)), 2 * 1024 * 1024 + 5);
+    flipByte(folderStore(server.registro).pathOf(sha256(small)), 999);
 
     // Nothing is known yet, and the size is right: headers-only and partial answers go out as usual
     // (a partial read cannot be checked against the digest of the whole).
@@ -256,7 +256,7 @@ describe.each(await providers())("damaged artifact bytes on %s", (provider) => {
     const name = await pendingModel();
     const bytes = randomBytes(4096);
     expect((await put(name, "short.bin", bytes)).status).toBe(201);
-    truncateSync(server.registro.blobs.pathOf(sha256(bytes)), 4000);
+    truncateSync(folderStore(server.registro).pathOf(sha256(bytes)), 4000);
     // Visible without any download.
     expect(await integrity(name)).toEqual({ "short.bin": "CORRUPT" });
     const failuresBefore = server.registro.integrity.failures;
@@ -294,7 +294,7 @@ describe.each(await providers())("damaged artifact bytes on %s", (provider) => {
     const name = await pendingModel();
     const bytes = randomBytes(2000);
     expect((await put(name, "flaky.bin", bytes)).status).toBe(201);
-    const file = server.registro.blobs.pathOf(sha256(bytes));
+    const file = folderStore(server.registro).pathOf(sha256(bytes));
     flipByte(file, 10);
     expect(await runVerify([], cliEnv(), () => undefined)).toBe(1);
     expect(await integrity(name)).toEqual({ "flaky.bin": "CORRUPT" });

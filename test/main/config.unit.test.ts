@@ -72,3 +72,57 @@ describe("configuration of the PostgreSQL roles", () => {
     );
   });
 });
+
+describe("configuration of the blob store", () => {
+  it("is the folder by default", () => {
+    expect(loadConfig({}).artifacts.store).toEqual({ kind: "filesystem" });
+  });
+
+  it("reads a bucket's settings, with a region from AWS_REGION and a prefix ending in /", () => {
+    const store = loadConfig({
+      BLOB_STORE: "s3",
+      S3_BUCKET: "ml-models",
+      S3_PREFIX: "registro/prod",
+      S3_ENDPOINT: "http://127.0.0.1:9000/",
+      S3_FORCE_PATH_STYLE: "true",
+      S3_PART_SIZE: "16MiB",
+      S3_PRESIGNED_DOWNLOADS: "2m",
+      AWS_REGION: "eu-west-1",
+    }).artifacts.store;
+    expect(store).toEqual({
+      kind: "s3",
+      bucket: "ml-models",
+      prefix: "registro/prod/",
+      endpoint: "http://127.0.0.1:9000",
+      region: "eu-west-1",
+      forcePathStyle: true,
+      partSizeBytes: 16 * 2 ** 20,
+      presignedDownloadSeconds: 120,
+    });
+    expect(loadConfig({ BLOB_STORE: "s3", S3_BUCKET: "b-1" }).artifacts.store).toMatchObject({
+      prefix: "",
+      region: "us-east-1",
+      forcePathStyle: false,
+      partSizeBytes: 8 * 2 ** 20,
+      presignedDownloadSeconds: null,
+    });
+  });
+
+  it("refuses what would misplace or leak bytes, naming the setting", () => {
+    const s3 = { BLOB_STORE: "s3", S3_BUCKET: "models" };
+    expect(() => loadConfig({ BLOB_STORE: "s3" })).toThrow(/S3_BUCKET: is required when BLOB_STORE=s3/);
+    expect(() => loadConfig({ BLOB_STORE: "gcs" })).toThrow(/BLOB_STORE/);
+    expect(() => loadConfig({ ...s3, S3_BUCKET: "Bad_Bucket" })).toThrow(
+      /S3_BUCKET: must be an S3 bucket name/,
+    );
+    for (const prefix of ["/abs", "a//b", "a/../b", "a b", "a\nb"])
+      expect(() => loadConfig({ ...s3, S3_PREFIX: prefix }), prefix).toThrow(/S3_PREFIX/);
+    for (const endpoint of ["ftp://x", "http://key:secret@host", "http://host/?a=1", "not a url"])
+      expect(() => loadConfig({ ...s3, S3_ENDPOINT: endpoint }), endpoint).toThrow(/S3_ENDPOINT/);
+    expect(() => loadConfig({ ...s3, S3_PART_SIZE: "1MiB" })).toThrow(/S3_PART_SIZE: must be from 5MiB/);
+    for (const lifetime of ["0", "500ms", "8d", "forever"])
+      expect(() => loadConfig({ ...s3, S3_PRESIGNED_DOWNLOADS: lifetime }), lifetime).toThrow(
+        /S3_PRESIGNED_DOWNLOADS/,
+      );
+  });
+});

@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listMigrations } from "../../src/db/migrate.ts";
 import { checkReadiness } from "../../src/http/health.ts";
 import { providers } from "../support/databases.ts";
-import { startTestServer } from "../support/server.ts";
+import { FsBlobStore } from "../../src/artifacts/fsBlobStore.ts";
+import { folderStore, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
 interface Report {
@@ -33,7 +34,7 @@ describe.each(await providers())("/readyz on %s", (provider) => {
     expect(report.status).toBe("ok");
     for (const check of ["database", "prototypes", "migrations", "blobStore", "shutdown", "eventLog"])
       expect(report.checks[check], check).toEqual({ ok: true });
-    const tmpRoot = server.registro.blobs.tmpRoot;
+    const tmpRoot = folderStore(server.registro).tmpRoot;
     expect(readdirSync(tmpRoot).filter((name) => name.startsWith(".readyz-probe"))).toEqual([]);
   });
 
@@ -57,7 +58,7 @@ describe.each(await providers())("/readyz on %s", (provider) => {
     const file = path.join(scratch, "not-a-folder");
     writeFileSync(file, "x");
     const report = await checkReadiness(server.registro.db.reader, server.registro.app.logIntegrity, {
-      blobTmpDir: path.join(file, "tmp"),
+      blobStore: new FsBlobStore(file),
     });
     expect(report.status).toBe("failing");
     expect(report.checks.blobStore!.ok).toBe(false);

@@ -158,6 +158,23 @@ describe("start-up failures (SQLite and folders)", () => {
     chmodSync(artifactDir, 0o755);
   });
 
+  it("refuses a blob store other than the one the database's artifacts live in, naming both", async () => {
+    const dataDir = folder("one-registry");
+    const first = await runServer({ DATA_DIR: dataDir, LOG_LEVEL: "info" }, { until: /Registro listening/ });
+    expect(first.stdout).toContain("Registro listening");
+    // The same database and the same store again: fine.
+    const again = await runServer({ DATA_DIR: dataDir, LOG_LEVEL: "info" }, { until: /Registro listening/ });
+    expect(again.stdout).toContain("Registro listening");
+    // The same database with a folder of its own (another host's disk): refused.
+    const elsewhere = folder("other-host-blobs");
+    const message = failure(await runServer({ DATA_DIR: dataDir, ARTIFACT_DIR: elsewhere }));
+    expect(message).toContain(`this instance's blob store (filesystem ${elsewhere}, id `);
+    expect(message).toContain(
+      `is not the one this database's artifacts live in (filesystem ${path.join(dataDir, "blobs")}, id `,
+    );
+    expect(message).toContain("npm run artifacts:migrate -- --switch");
+  });
+
   it("a DATABASE_URL file that is not a SQLite database is named", async () => {
     const file = path.join(folder("notadb"), "registro.db");
     writeFileSync(file, "this is not a database ".repeat(100));

@@ -14,12 +14,13 @@ import type { SubscriptionServer } from "./support.ts";
 
 const postgres = (await providers()).includes("postgresql");
 
-/** `npm start` in a child process (the honest second instance). */
-async function startChild(databaseUrl: string) {
+/** `npm start` in a child process (the honest second instance), sharing the first one's blob store. */
+async function startChild(databaseUrl: string, artifactDir: string) {
   const dataDir = mkdtempSync(path.join(tmpdir(), "registro-child-"));
   const { child, port, url } = await startServerProcess({
     DATABASE_URL: databaseUrl,
     DATA_DIR: dataDir,
+    ARTIFACT_DIR: artifactDir,
     LOG_LEVEL: "warn",
   });
   return {
@@ -44,7 +45,7 @@ describe.skipIf(!postgres)("several instances on one PostgreSQL database", () =>
   beforeAll(async () => {
     database = await createTestDatabase("postgresql");
     a = await startServer("postgresql", { database });
-    b = await startChild((database.config as { url: string }).url);
+    b = await startChild((database.config as { url: string }).url, a.registro.blobs.location);
     child = b.child;
   }, 60_000);
   afterAll(async () => {

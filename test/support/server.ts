@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pino } from "pino";
+import { FsBlobStore } from "../../src/artifacts/fsBlobStore.ts";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { createRegistro } from "../../src/registro.ts";
 import type { Registro, RegistroOptions } from "../../src/registro.ts";
@@ -90,4 +91,11 @@ export async function startTestServer(
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The registry's blob store as the folder it is by default, for tests that damage or inspect its files. */
+export function folderStore(registro: Pick<Registro, "blobs">): FsBlobStore {
+  if (!(registro.blobs instanceof FsBlobStore))
+    throw new Error(`not a folder store: ${registro.blobs.location}`);
+  return registro.blobs;
 }

@@ -33,6 +33,8 @@ describe.skipIf(!postgres)("webhook delivery with two instances on one PostgreSQ
     const registro = await createRegistro({
       database: database.config,
       dataDir,
+      // Instances of one registry share its blob store (one folder here); another is refused.
+      artifacts: { dir: path.join(instances[0]?.dataDir ?? dataDir, "blobs") },
       logger: pino({ level: "silent" }),
       inspection: { enabled: false },
       auth: { osUserName: "local-admin" },

@@ -23,7 +23,12 @@ export async function runBackup(
   const config = loadConfig(env);
   const started = performance.now();
   try {
-    const summary = await backup({ database: config.database, blobDir: config.artifacts.dir, to });
+    const summary = await backup({
+      database: config.database,
+      blobDir: config.artifacts.dir,
+      blobStore: config.artifacts.store,
+      to,
+    });
     const elapsed = Math.round(performance.now() - started);
     print(
       `Backed up ${summary.events} events of ${summary.streams} stream${summary.streams === 1 ? "" : "s"} up to log position ${summary.position}, ` +

@@ -23,7 +23,12 @@ export async function runRestore(
   const config = loadConfig(env);
   const started = performance.now();
   try {
-    const summary = await restore({ from, database: config.database, blobDir: config.artifacts.dir });
+    const summary = await restore({
+      from,
+      database: config.database,
+      blobDir: config.artifacts.dir,
+      blobStore: config.artifacts.store,
+    });
     const elapsed = Math.round(performance.now() - started);
     const target = config.database.provider === "sqlite" ? `SQLite ${config.database.file}` : "PostgreSQL";
     print(
