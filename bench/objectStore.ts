@@ -11,13 +11,13 @@
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
-import { DeleteObjectCommand, GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { parseByteSize } from "../src/artifacts/units.ts";
 import { download, hashing, makeFile, memory, upload } from "./artifacts.ts";
@@ -27,7 +27,7 @@ import type { ChildServer } from "./support.ts";
 const MB = 1024 * 1024;
 const PART_SIZE = 8 * MB;
 /** lib-storage's parts in flight; the store's own setting, so both sides buffer alike. */
-const QUEUE_SIZE = 1;
+const QUEUE_SIZE = 2;
 const RSS_TARGET_MB = 64;
 
 interface S3Endpoint {
@@ -136,16 +136,21 @@ export async function benchObjectStore(): Promise<Record<string, unknown>> {
         }
       `,
     );
-    // Warm both paths (module loading, connections, the first query) outside the measurements.
-    const small = path.join(ROOT, "package.json");
-    const smallBytes = readFileSync(small);
-    const smallSha = createHash("sha256").update(smallBytes).digest("hex");
-    if ((await upload(url, "/artifacts/bench/1/warmup.json", small, smallBytes.length, smallSha)) !== 201)
+    // Warm both paths (module loading, connections, the first multipart upload, download and
+    // inspection) with a file of three parts, outside the measurements.
+    const warm = path.join(work, "warmup.bin");
+    const warmBytes = 2 * PART_SIZE + 1;
+    const warmSha = await makeFile(warm, warmBytes);
+    if ((await upload(url, "/artifacts/bench/1/warmup.bin", warm, warmBytes, warmSha)) !== 201)
       throw new Error("warm-up upload refused");
+    await download(url, "/artifacts/bench/1/warmup.bin", received);
     await new Upload({
       client,
-      params: { Bucket: s3.bucket, Key: "bench/warmup.json", Body: createReadStream(small) },
+      params: { Bucket: s3.bucket, Key: "bench/warmup.bin", Body: createReadStream(warm) },
+      partSize: PART_SIZE,
+      queueSize: QUEUE_SIZE,
     }).done();
+    rmSync(received);
 
     const timed = async (run: () => Promise<void>): Promise<Sample> => {
       const begin = process.hrtime.bigint();
@@ -187,8 +192,8 @@ export async function benchObjectStore(): Promise<Record<string, unknown>> {
 
     const up = { raw: [] as Sample[], registro: [] as Sample[] };
     const down = { raw: [] as Sample[], registro: [] as Sample[] };
-    let uploadGrowth = 0;
-    let downloadGrowth = 0;
+    const uploadGrowth: number[] = [];
+    const downloadGrowth: number[] = [];
     const hwmBefore = memory(pid).hwm;
     for (let i = 1; i <= rounds; i++) {
       const key = `bench/raw-${i}.bin`;
@@ -198,16 +203,14 @@ export async function benchObjectStore(): Promise<Record<string, unknown>> {
       const measureUpload = async (side: "raw" | "registro") => {
         if (side === "raw") up.raw.push(await rawUpload(key));
         else
-          uploadGrowth = Math.max(
-            uploadGrowth,
+          uploadGrowth.push(
             await peakGrowth(pid, async () => void up.registro.push(await registroUpload(target))),
           );
       };
       const measureDownload = async (side: "raw" | "registro") => {
         if (side === "raw") down.raw.push(await rawDownload(key));
         else
-          downloadGrowth = Math.max(
-            downloadGrowth,
+          downloadGrowth.push(
             await peakGrowth(pid, async () => void down.registro.push(await registroDownload(target))),
           );
       };
@@ -216,6 +219,11 @@ export async function benchObjectStore(): Promise<Record<string, unknown>> {
       for (const side of order) await measureUpload(side);
       if (only !== "upload") for (const side of order) await measureDownload(side);
       await client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }));
+      // A server that silently used its folder would make the comparison meaningless.
+      if (i === 1)
+        await client.send(
+          new HeadObjectCommand({ Bucket: s3.bucket, Key: `sha256/${sha256.slice(0, 2)}/${sha256}` }),
+        );
     }
     const perRound = (list: Sample[]) =>
       list.map((s) => ({ MBps: round(s.work / s.seconds), loadAverage1m: round(s.load, 2) }));
@@ -228,14 +236,16 @@ export async function benchObjectStore(): Promise<Record<string, unknown>> {
         : {
             upload: compare(combine(up.registro, "MB/s"), combine(up.raw, "MB/s")),
             uploadRounds: { registro: perRound(up.registro), raw: perRound(up.raw) },
-            serverPeakRssGrowthDuringUpload: figure(uploadGrowth / MB, "MB", 1),
+            serverPeakRssGrowthDuringUpload: figure(Math.max(...uploadGrowth) / MB, "MB", 1),
+            serverRssGrowthUploadRoundsMB: uploadGrowth.map((g) => round(g / MB, 1)),
           }),
       ...(only === "upload"
         ? {}
         : {
             download: compare(combine(down.registro, "MB/s"), combine(down.raw, "MB/s")),
             downloadRounds: { registro: perRound(down.registro), raw: perRound(down.raw) },
-            serverPeakRssGrowthDuringDownload: figure(downloadGrowth / MB, "MB", 1),
+            serverPeakRssGrowthDuringDownload: figure(Math.max(...downloadGrowth) / MB, "MB", 1),
+            serverRssGrowthDownloadRoundsMB: downloadGrowth.map((g) => round(g / MB, 1)),
           }),
       serverHighWaterMarkGrowth: figure((memory(pid).hwm - hwmBefore) / MB, "MB", 1),
       rssTargetMB: RSS_TARGET_MB,
