@@ -2,7 +2,8 @@
 // docs/operations.md: bytes uploaded through one are served by the other with the same headers, a
 // wrong digest stores nothing, gc leaves another instance's upload in flight alone, an instance
 // killed mid-upload leaves nothing visible, an instance with its own folder is refused at start,
-// and presigned downloads redirect to a URL that serves the bytes. The tests run in order on the same
+// presigned downloads redirect to a URL that serves the bytes, and without the bucket transfers fail
+// while events go on. The tests run in order on the same
 // instances (A is killed in the fourth). Removing a dead instance's temporary space takes its
 // heartbeat going a day stale, which is not a setting, so here only its being left alone is shown.
 import { execFile } from "node:child_process";
@@ -297,5 +298,29 @@ describe.skipIf(!postgres)("two instances on one PostgreSQL database and one buc
     const part = await fetch(location, { headers: { range: "bytes=0-99" } });
     expect(part.status).toBe(206);
     expect(Buffer.from(await part.arrayBuffer())).toEqual(model.subarray(0, 100));
+  });
+
+  it("when the bucket goes away, transfers fail and /readyz says so, while the registry's events go on", async () => {
+    await s3.close();
+    // An answer, not a hang nor a cut connection: a JSON error with its code.
+    const download = await fetch(`${b.url}/artifacts/shared/1/model.bin`);
+    expect(download.status).toBeGreaterThanOrEqual(500);
+    expect(((await download.json()) as { error: { code: string } }).error.code).toMatch(/^[A-Z_]+$/);
+    const ready = await fetch(`${b.url}/readyz`);
+    expect(ready.status).toBe(503);
+    const report = (await ready.json()) as { checks: Record<string, { ok: boolean }> };
+    expect(report.checks.blobStore?.ok).toBe(false);
+    expect(report.checks.database?.ok).toBe(true);
+    const tagged = (await graphql(
+      b,
+      `
+        mutation {
+          setRegisteredModelTag(input: { name: "shared", key: "bucket", value: "down" }) {
+            __typename
+          }
+        }
+      `,
+    )) as { setRegisteredModelTag: { __typename: string } };
+    expect(tagged.setRegisteredModelTag.__typename).toBe("RegisteredModelPayload");
   });
 });
