@@ -10,7 +10,7 @@ export interface S3TestServer {
   /** http://127.0.0.1:<port> */
   readonly endpoint: string;
   readonly bucket: string;
-  /** What s3rver accepts (it checks signatures against this one pair). */
+  /** The key pair s3rver knows. It checks only the access key id of V4 requests, not their signatures. */
   readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
   /** Settings that point a Registro process at this server's bucket (path-style addressing). */
   readonly env: Readonly<Record<string, string>>;
