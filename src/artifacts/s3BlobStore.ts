@@ -121,9 +121,13 @@ interface ServiceError {
 const statusOf = (error: unknown) => (error as ServiceError).$metadata?.httpStatusCode;
 const codeOf = (error: unknown) => (error as ServiceError).Code ?? (error as ServiceError).name;
 
-/** HeadObject answers a bare 404 (no body, so no code); GetObject says NoSuchKey. */
+/**
+ * HeadObject answers a bare 404 (no body, so no code); GetObject says NoSuchKey. A missing bucket
+ * is a configuration error, not a missing blob (HeadObject cannot tell them apart; GetObject can).
+ */
 const isMissing = (error: unknown) =>
-  statusOf(error) === 404 || codeOf(error) === "NoSuchKey" || codeOf(error) === "NotFound";
+  codeOf(error) !== "NoSuchBucket" &&
+  (statusOf(error) === 404 || codeOf(error) === "NoSuchKey" || codeOf(error) === "NotFound");
 
 /** The service does not do this at all (s3rver: ListMultipartUploads, AbortMultipartUpload). */
 const isUnsupported = (error: unknown) =>

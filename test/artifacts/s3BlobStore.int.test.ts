@@ -260,6 +260,13 @@ describe("S3BlobStore", () => {
     });
   });
 
+  it("reports a missing bucket as an error, not as missing blobs", async () => {
+    const store = openStore({ bucket: "no-such-bucket" });
+    const error = await store.open(sha256("x")).catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: "NoSuchBucket" });
+    await expect(store.probeWritable()).rejects.toMatchObject({ name: "NoSuchBucket" });
+  });
+
   it("lists only well-formed blob keys", async () => {
     const store = openStore();
     const stored = await store.put(Readable.from([Buffer.from("listed")]));
@@ -318,6 +325,45 @@ describe("S3BlobStore", () => {
     // Closing takes the instance's temp space and heartbeat with it.
     await live.close();
     expect(await keys(`${prefix}tmp/`)).toEqual([`${cleaner.instanceId}/own`]);
+  });
+
+  it("aborts the multipart uploads of gone instances and old ones to blob keys, where the service lists them", async () => {
+    // s3rver cannot list or abort multipart uploads: this client answers for it, as S3 would.
+    const prefix = newPrefix();
+    const client = newClient();
+    const day = 24 * 60 * 60 * 1000;
+    const blobKey = (text: string) => `${prefix}sha256/${sha256(text).slice(0, 2)}/${sha256(text)}`;
+    const uploads = [
+      { Key: `${prefix}tmp/vanished-1-aaaa/u1`, UploadId: "gone", Initiated: new Date() },
+      { Key: `${prefix}tmp/LIVE/u2`, UploadId: "live", Initiated: new Date(Date.now() - 2 * day) },
+      { Key: `${prefix}tmp/SELF/u3`, UploadId: "own", Initiated: new Date(Date.now() - 2 * day) },
+      { Key: blobKey("old"), UploadId: "old", Initiated: new Date(Date.now() - 2 * day) },
+      { Key: blobKey("recent"), UploadId: "recent", Initiated: new Date(Date.now() - 60_000) },
+    ];
+    const aborted: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        const input = args.input as { Prefix?: string; UploadId?: string };
+        if (context.commandName === "ListMultipartUploadsCommand") {
+          const Uploads = uploads.filter((upload) => upload.Key.startsWith(input.Prefix ?? ""));
+          return Promise.resolve({
+            output: { Uploads, IsTruncated: false, $metadata: {} },
+            response: {},
+          } as never);
+        }
+        if (context.commandName === "AbortMultipartUploadCommand") {
+          aborted.push(input.UploadId!);
+          return Promise.resolve({ output: { $metadata: {} }, response: {} } as never);
+        }
+        return next(args);
+      },
+      { step: "initialize", name: "multipartUploadsByHand" },
+    );
+    const live = openStore({ prefix, instanceId: "LIVE" });
+    await live.put(Readable.from([Buffer.from("beating")]));
+    const store = openStore({ prefix, client, instanceId: "SELF" });
+    expect(await store.cleanTemporaryFiles()).toBe(2);
+    expect(aborted.sort()).toEqual(["gone", "old"]);
   });
 
   it("presigns downloads that answer with the requested headers, whole or by range", async () => {
