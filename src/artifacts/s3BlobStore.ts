@@ -13,7 +13,7 @@
 // AbortIncompleteMultipartUpload (a few days), which catches what no instance is left to clean.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import os from "node:os";
@@ -512,6 +512,25 @@ export class S3BlobStore implements BlobStore {
     // Last: a heartbeat goes only after the temp space it vouched for.
     for (const key of stale) {
       await this.deleteKey(key);
+      removed++;
+    }
+    return removed + (await this.removeStaleLocalFiles());
+  }
+
+  /**
+   * Local copies made for inspection by processes killed while inspecting: an inspection lasts
+   * seconds (its time budget), so a copy an hour old belongs to no running inspection on this host.
+   */
+  private async removeStaleLocalFiles(): Promise<number> {
+    const names = await readdir(this.localTempDir).catch(() => []);
+    const cutoff = Date.now() - Math.min(this.abandonedAfterMs, 3_600_000);
+    let removed = 0;
+    for (const name of names) {
+      if (!name.endsWith(".blob")) continue;
+      const file = path.join(this.localTempDir, name);
+      const info = await stat(file).catch(() => null);
+      if (info === null || info.mtimeMs >= cutoff) continue;
+      await rm(file, { force: true });
       removed++;
     }
     return removed;

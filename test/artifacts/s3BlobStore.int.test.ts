@@ -2,7 +2,7 @@
 // a single PUT carries, copies part by part, heartbeats and the cleanup of gone instances' temp
 // space, presigned downloads, and memory that stays flat however big the upload.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -325,6 +325,25 @@ describe("S3BlobStore", () => {
     // Closing takes the instance's temp space and heartbeat with it.
     await live.close();
     expect(await keys(`${prefix}tmp/`)).toEqual([`${cleaner.instanceId}/own`]);
+  });
+
+  it("removes local copies left by an inspection whose process died, not those in use", async () => {
+    const local = mkdtempSync(path.join(tmpdir(), "registro-s3-inspection-"));
+    try {
+      const store = openStore({ localTempDir: local });
+      const old = path.join(local, "0123456789ab-dead.blob");
+      writeFileSync(old, "left by a killed process");
+      const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+      utimesSync(old, twoHoursAgo, twoHoursAgo);
+      writeFileSync(path.join(local, "0123456789ab-live.blob"), "being inspected right now");
+      writeFileSync(path.join(local, "notes.txt"), "not ours");
+      utimesSync(path.join(local, "notes.txt"), twoHoursAgo, twoHoursAgo);
+      expect(await store.cleanTemporaryFiles()).toBe(1);
+      expect(existsSync(old)).toBe(false);
+      expect(readdirSync(local).sort()).toEqual(["0123456789ab-live.blob", "notes.txt"]);
+    } finally {
+      rmSync(local, { recursive: true, force: true });
+    }
   });
 
   it("aborts the multipart uploads of gone instances and old ones to blob keys, where the service lists them", async () => {
