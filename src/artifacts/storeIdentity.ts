@@ -68,6 +68,15 @@ export async function claimBlobStore(
   return recorded;
 }
 
+/**
+ * For tools that read or delete blobs (verify, gc): refuses a store other than the recorded one,
+ * whose blobs would all look missing or, worse, unreferenced. Records nothing.
+ */
+export async function checkBlobStore(db: Pick<Database, "query">, mine: BlobStoreIdentity): Promise<void> {
+  const recorded = await recordedBlobStore(db);
+  if (recorded !== null && recorded.id !== mine.id) throw new BlobStoreMismatchError(mine, recorded);
+}
+
 /** Makes `store` the database's store (after a migration copied and verified every blob into it). */
 export async function switchBlobStore(
   db: Pick<Database, "write">,

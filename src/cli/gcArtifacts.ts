@@ -3,6 +3,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { collectGarbage } from "../artifacts/collectGarbage.ts";
 import { createBlobStore } from "../artifacts/createBlobStore.ts";
+import { checkBlobStore } from "../artifacts/storeIdentity.ts";
 import { formatBytes, parseDuration } from "../artifacts/units.ts";
 import { loadConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
@@ -24,7 +25,10 @@ export async function runGc(
       "Remove artifact blobs that no artifact event references, once older than the retention period.",
     )
     .addOption(
-      new Option("--older-than <duration>", "retention: only blobs unreferenced and untouched for this long")
+      new Option(
+        "--older-than <duration>",
+        "retention: only blobs unreferenced and untouched for this long (never less than 5 minutes: an upload may be attaching them)",
+      )
         .argParser(duration)
         .default(duration("7d"), "7d"),
     )
@@ -38,6 +42,8 @@ export async function runGc(
   const db = openDatabase(config.database);
   const blobs = createBlobStore(config.artifacts);
   try {
+    // Another registry's store would look all unreferenced.
+    await checkBlobStore(db, await blobs.identity());
     const report = await collectGarbage(db.reader, blobs, {
       olderThanMs: opts.olderThan,
       dryRun: !opts.delete,

@@ -3,6 +3,7 @@
 // Exits 1 when anything is corrupt or missing (2 on usage errors).
 import { Command } from "commander";
 import { createBlobStore } from "../artifacts/createBlobStore.ts";
+import { checkBlobStore } from "../artifacts/storeIdentity.ts";
 import { formatVerifyReport, verifyBlobs } from "../artifacts/verifyBlobs.ts";
 import { loadConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
@@ -24,6 +25,8 @@ export async function runVerify(
   const db = openDatabase(config.database);
   const blobs = createBlobStore(config.artifacts);
   try {
+    // Another registry's store would look all missing.
+    await checkBlobStore(db, await blobs.identity());
     const report = await verifyBlobs(db.reader, blobs);
     if (json) print(JSON.stringify(report, null, 2));
     else for (const line of formatVerifyReport(report)) print(line);
