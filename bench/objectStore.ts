@@ -7,7 +7,9 @@
 // (VmRSS of the child sampled every 10 ms) against the 64 MB target.
 // Settings: BENCH_OBJECT_STORE_BYTES (default 1GiB; `100MiB` for a quick run),
 // BENCH_OBJECT_STORE_ROUNDS (default 2), BENCH_OBJECT_STORE_ONLY=upload|download (one direction;
-// both by default). Standalone: `node --import tsx bench/objectStore.ts` prints JSON.
+// both by default), BENCH_OBJECT_STORE_INSPECTION=off (the server's INSPECTION: on by default, as in
+// production, where inspecting an upload reads it back from the bucket into a local copy, a second
+// transfer the upload's time includes). Standalone: `node --import tsx bench/objectStore.ts` prints JSON.
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -91,6 +93,7 @@ export async function benchObjectStore(): Promise<Record<string, unknown>> {
   const only = process.env.BENCH_OBJECT_STORE_ONLY;
   if (only !== undefined && only !== "upload" && only !== "download")
     throw new Error("BENCH_OBJECT_STORE_ONLY: upload or download");
+  const inspection = process.env.BENCH_OBJECT_STORE_INSPECTION ?? "on";
   const sizeMb = bytes / MB;
   const work = mkdtempSync(path.join(tmpdir(), "registro-bench-object-store-"));
   const source = path.join(work, "model.bin");
@@ -112,6 +115,9 @@ export async function benchObjectStore(): Promise<Record<string, unknown>> {
       ...s3.env,
       S3_PART_SIZE: String(PART_SIZE),
       DATA_DIR: path.join(work, "data"),
+      INSPECTION: inspection,
+      // Warnings (an unscannable random file) would land in the bench's JSON on stdout.
+      LOG_LEVEL: "error",
       DATABASE_URL: `file:${path.join(work, "data", "registro.db")}`,
     });
     const { url } = server;
@@ -231,6 +237,7 @@ export async function benchObjectStore(): Promise<Record<string, unknown>> {
       artifactSizeMB: round(sizeMb, 1),
       rounds,
       partSizeMB: PART_SIZE / MB,
+      inspection,
       ...(only === "download"
         ? {}
         : {
