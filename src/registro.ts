@@ -22,6 +22,7 @@ import { IntegrityMonitor } from "./artifacts/blobIntegrity.ts";
 import type { BlobStore } from "./artifacts/blobStore.ts";
 import { createBlobStore } from "./artifacts/createBlobStore.ts";
 import { claimBlobStore } from "./artifacts/storeIdentity.ts";
+import { blobStoreStartupError } from "./startupErrors.ts";
 import { CheckpointScheduler } from "./audit/checkpointScheduler.ts";
 import { defaultInspectionWorkers } from "./config.ts";
 import type { ArtifactConfig, DatabaseConfig } from "./config.ts";
@@ -166,8 +167,11 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     store: options.artifacts?.store ?? { kind: "filesystem" },
   });
   try {
+    const identity = await blobs.identity().catch((error: unknown) => {
+      throw blobStoreStartupError(blobs.location, error);
+    });
     // Refused before anything is served when the database's artifacts live in another store.
-    await claimBlobStore(db, await blobs.identity(), clock());
+    await claimBlobStore(db, identity, clock());
   } catch (error) {
     await blobs.close();
     await db.close();

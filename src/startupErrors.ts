@@ -80,6 +80,40 @@ function postgresError(error: Coded & Error & { severity?: unknown }): string | 
   return `PostgreSQL error ${error.code}: ${error.message}`;
 }
 
+/**
+ * Why the blob store could not be used at start: S3 errors name the service's code, network errors
+ * their code and address (not PostgreSQL's advice, which systemError gives for the database).
+ */
+export function blobStoreStartupError(location: string, error: unknown): StartupError {
+  if (error instanceof StartupError) return error;
+  const coded = (error ?? {}) as Coded & Error & { $metadata?: { httpStatusCode?: number }; Code?: unknown };
+  const first =
+    error instanceof AggregateError && error.errors.length > 0 ? (error.errors[0] as Coded) : coded;
+  const code =
+    typeof first.code === "string" ? first.code : typeof coded.Code === "string" ? coded.Code : null;
+  const status = coded.$metadata?.httpStatusCode;
+  const reason =
+    error instanceof Error && error.message.trim() !== ""
+      ? error.message.split("\n")[0]!.trim()
+      : (code ?? String(error));
+  const hint =
+    code === "NoSuchBucket"
+      ? "create the bucket or fix S3_BUCKET"
+      : code === "InvalidAccessKeyId" ||
+          code === "SignatureDoesNotMatch" ||
+          code === "AccessDenied" ||
+          status === 403
+        ? "check the credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or the instance role) and the bucket policy"
+        : error instanceof Error && error.name === "CredentialsProviderError"
+          ? "give it credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role"
+          : "check S3_ENDPOINT, S3_BUCKET, S3_REGION and the network (ARTIFACT_DIR for a folder)";
+  return new StartupError(
+    oneLine(
+      `cannot use the blob store ${location}: ${reason}${code !== null && !reason.includes(code) ? ` (${code})` : ""}; ${hint}`,
+    ),
+  );
+}
+
 export function describeStartupError(error: unknown): string {
   if (!(error instanceof Error)) return oneLine(String(error));
   if (error instanceof StartupError) return oneLine(error.message);

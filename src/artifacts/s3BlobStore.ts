@@ -228,6 +228,9 @@ export class S3BlobStore implements BlobStore {
       COPY_OBJECT_MAX_BYTES,
     );
     this.copyPartSizeBytes = options.copyPartSizeBytes;
+    // The SDK warns on every start under Node 20 that releases after January 2027 will need Node
+    // 22. The version is pinned in package.json, so the warning says nothing about this one.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     this.ownsClient = options.client === undefined;
     this.client =
       options.client ??

@@ -13,6 +13,7 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { POSTGRES_URL, providers } from "../support/databases.ts";
+import { startS3Server } from "../support/s3Server.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const RUN_TIMEOUT_MS = 30_000;
@@ -173,6 +174,29 @@ describe("start-up failures (SQLite and folders)", () => {
       `is not the one this database's artifacts live in (filesystem ${path.join(dataDir, "blobs")}, id `,
     );
     expect(message).toContain("npm run artifacts:migrate -- --switch");
+  });
+
+  it("names a bucket it cannot use: unreachable, missing, or without credentials", async () => {
+    const s3 = await startS3Server();
+    try {
+      const unreachable = failure(
+        await runServer({ DATA_DIR: folder("s3-a"), ...s3.env, S3_ENDPOINT: "http://127.0.0.1:1" }),
+      );
+      expect(unreachable).toContain("cannot use the blob store s3://registro-test/ at http://127.0.0.1:1");
+      expect(unreachable).toContain("ECONNREFUSED");
+      const missing = failure(
+        await runServer({ DATA_DIR: folder("s3-b"), ...s3.env, S3_BUCKET: "no-such-bucket" }),
+      );
+      expect(missing).toContain("cannot use the blob store s3://no-such-bucket/");
+      expect(missing).toContain("create the bucket or fix S3_BUCKET");
+      const { AWS_ACCESS_KEY_ID: _id, AWS_SECRET_ACCESS_KEY: _secret, ...anonymous } = s3.env;
+      const noCredentials = failure(
+        await runServer({ DATA_DIR: folder("s3-c"), ...anonymous, HOME: folder("empty-home") }),
+      );
+      expect(noCredentials).toContain("give it credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+    } finally {
+      await s3.close();
+    }
   });
 
   it("a DATABASE_URL file that is not a SQLite database is named", async () => {
