@@ -21,7 +21,7 @@ import { combine, compare, figure, round } from "./support.ts";
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const MB = 1024 * 1024;
 
-function hashing(hash: ReturnType<typeof createHash>) {
+export function hashing(hash: ReturnType<typeof createHash>) {
   return new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
@@ -30,7 +30,7 @@ function hashing(hash: ReturnType<typeof createHash>) {
   });
 }
 
-async function makeFile(file: string, bytes: number): Promise<string> {
+export async function makeFile(file: string, bytes: number): Promise<string> {
   const handle = await open(file, "w");
   const hash = createHash("sha256");
   const block = Buffer.alloc(8 * MB);
@@ -47,7 +47,7 @@ async function makeFile(file: string, bytes: number): Promise<string> {
   return hash.digest("hex");
 }
 
-function memory(pid: number): { rss: number; hwm: number } {
+export function memory(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0) * 1024;
   return { rss: kb("VmRSS"), hwm: kb("VmHWM") };
@@ -91,7 +91,13 @@ async function gql(url: string, query: string, variables: Record<string, unknown
   if (body.errors) throw new Error(JSON.stringify(body.errors));
 }
 
-function upload(url: string, target: string, file: string, size: number, sha256: string): Promise<number> {
+export function upload(
+  url: string,
+  target: string,
+  file: string,
+  size: number,
+  sha256: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const { hostname, port } = new URL(url);
     const req = http.request(
@@ -112,7 +118,7 @@ function upload(url: string, target: string, file: string, size: number, sha256:
   });
 }
 
-async function download(url: string, target: string, file: string): Promise<string> {
+export async function download(url: string, target: string, file: string): Promise<string> {
   const hash = createHash("sha256");
   await new Promise<void>((resolve, reject) => {
     http

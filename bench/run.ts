@@ -16,6 +16,7 @@ import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
 import { benchMonitoring } from "./monitoring.ts";
+import { benchObjectStore } from "./objectStore.ts";
 import { benchRebuild } from "./rebuild.ts";
 import { benchSearch } from "./search.ts";
 import { benchSubscriptions } from "./subscriptions.ts";
@@ -49,6 +50,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   webhooks: () => benchWebhooks(),
   monitoring: () => benchMonitoring(),
   usage: () => benchUsage(),
+  "object-store": () => benchObjectStore(),
 };
 
 const wanted = process.argv.slice(2);

@@ -25,7 +25,10 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
-/** Spawns `node --import tsx <script>` with env, waiting until /healthz (or the given path) answers. */
+/**
+ * Spawns `node --import tsx <script>` with env (LOG_LEVEL `warn` unless env says otherwise: its logs
+ * share the bench's stdout), waiting until /healthz (or the given path) answers.
+ */
 export async function spawnServer(
   script: string,
   env: Record<string, string>,
@@ -34,7 +37,7 @@ export async function spawnServer(
   const port = await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", script], {
     cwd: ROOT,
-    env: { ...process.env, ...env, PORT: String(port), HOST: "127.0.0.1", LOG_LEVEL: "warn" },
+    env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "inherit", "inherit"],
   });
   const url = `http://127.0.0.1:${port}`;
