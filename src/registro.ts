@@ -167,11 +167,10 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     store: options.artifacts?.store ?? { kind: "filesystem" },
   });
   try {
-    const identity = await blobs.identity().catch((error: unknown) => {
+    // Refused before anything is served when the database's artifacts live in another store.
+    await claimBlobStore(db, blobs, clock()).catch((error: unknown) => {
       throw blobStoreStartupError(blobs.location, error);
     });
-    // Refused before anything is served when the database's artifacts live in another store.
-    await claimBlobStore(db, identity, clock());
   } catch (error) {
     await blobs.close();
     await db.close();

@@ -71,7 +71,14 @@ export interface BlobStore {
   readonly kind: BlobStoreKind;
   /** For logs and error messages: a folder, or s3://bucket/prefix. */
   readonly location: string;
-  /** Reads the store's identity marker, writing it first when the store has none. */
+  /** The store's identity marker, or null while it has none (a new, empty store). */
+  readIdentity(): Promise<BlobStoreIdentity | null>;
+  /**
+   * Writes the marker with `id` unless the store has one (exclusively where the service allows
+   * it), and returns the identity the store holds afterwards.
+   */
+  writeIdentity(id: string): Promise<BlobStoreIdentity>;
+  /** The store's identity, writing a new random id first when the store has none. */
   identity(): Promise<BlobStoreIdentity>;
   /**
    * Streams `source` into the store, hashing on the way. Atomic: either the whole, verified blob is

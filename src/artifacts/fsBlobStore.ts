@@ -95,38 +95,43 @@ export class FsBlobStore implements BlobStore {
     return this.root;
   }
 
-  /**
-   * The id in `store-id`, written the first time: exclusively (a link of a complete temp file), so
-   * two instances starting together on a shared folder agree on one id.
-   */
-  async identity(): Promise<BlobStoreIdentity> {
+  private get identityFile(): string {
+    return path.join(this.root, "store-id");
+  }
+
+  async readIdentity(): Promise<BlobStoreIdentity | null> {
+    const file = this.identityFile;
+    const text = await readFile(file, "utf8").catch((error: unknown) => {
+      if (isMissing(error)) return null;
+      throw error;
+    });
+    if (text === null) return null;
+    const parsed = identitySchema.safeParse(parseJson(text));
+    if (!parsed.success)
+      throw new Error(`${file} is not a blob store identity: restore it from a backup or remove it`);
+    return { kind: this.kind, id: parsed.data.id, location: this.root };
+  }
+
+  /** Exclusively: a link of a complete temp file, so the first writer wins and no one reads half a file. */
+  async writeIdentity(id: string): Promise<BlobStoreIdentity> {
     await this.init();
-    const file = path.join(this.root, "store-id");
-    for (let attempt = 0; ; attempt++) {
-      const text = await readFile(file, "utf8").catch((error: unknown) => {
-        if (isMissing(error)) return null;
-        throw error;
-      });
-      if (text !== null) {
-        const parsed = identitySchema.safeParse(parseJson(text));
-        if (!parsed.success)
-          throw new Error(`${file} is not a blob store identity: restore it from a backup or remove it`);
-        return { kind: this.kind, id: parsed.data.id, location: this.root };
-      }
-      if (attempt > 0) throw new Error(`${file} could not be written`);
-      const temp = path.join(this.root, `store-id.${randomUUID()}.tmp`);
-      await writeFile(temp, JSON.stringify({ id: randomUUID(), createdAt: new Date().toISOString() }), {
-        flush: true,
-      });
-      try {
-        await link(temp, file);
-        await fsyncDirectory(this.root);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      } finally {
-        await rm(temp, { force: true });
-      }
+    const temp = path.join(this.root, `store-id.${randomUUID()}.tmp`);
+    await writeFile(temp, JSON.stringify({ id, createdAt: new Date().toISOString() }), { flush: true });
+    try {
+      await link(temp, this.identityFile);
+      await fsyncDirectory(this.root);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    } finally {
+      await rm(temp, { force: true });
     }
+    const written = await this.readIdentity();
+    if (written === null) throw new Error(`${this.identityFile} could not be written`);
+    return written;
+  }
+
+  async identity(): Promise<BlobStoreIdentity> {
+    return (await this.readIdentity()) ?? this.writeIdentity(randomUUID());
   }
 
   async probeWritable(): Promise<void> {

@@ -306,45 +306,54 @@ export class S3BlobStore implements BlobStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
   }
 
+  private get identityKey(): string {
+    return `${this.prefix}store-id`;
+  }
+
+  async readIdentity(): Promise<BlobStoreIdentity | null> {
+    const found = await this.getText(this.identityKey);
+    if (found === null) return null;
+    const parsed = identitySchema.safeParse(parseJson(found.text));
+    if (!parsed.success)
+      throw new Error(
+        `s3://${this.bucket}/${this.identityKey} is not a blob store identity: restore it from a backup or remove it`,
+      );
+    return { kind: this.kind, id: parsed.data.id, location: this.location };
+  }
+
   /**
-   * The id in `store-id`, written the first time. With If-None-Match: * only the first writer
-   * succeeds and everyone reads its id back. A service that ignores the condition (s3rver does)
-   * lets two instances starting at the same moment overwrite each other; whoever reads back after
-   * the last write still agrees, and the database's record of the id catches the rest.
+   * With If-None-Match: * only the first writer succeeds. A service that ignores the condition
+   * (s3rver does) or refuses it lets a later writer overwrite the marker: the database is what
+   * keeps instances starting together from writing different ids (storeIdentity.ts).
    */
-  async identity(): Promise<BlobStoreIdentity> {
-    const key = `${this.prefix}store-id`;
-    for (let attempt = 0; ; attempt++) {
-      const found = await this.getText(key);
-      if (found !== null) {
-        const parsed = identitySchema.safeParse(parseJson(found.text));
-        if (!parsed.success)
-          throw new Error(
-            `s3://${this.bucket}/${key} is not a blob store identity: restore it from a backup or remove it`,
-          );
-        return { kind: this.kind, id: parsed.data.id, location: this.location };
-      }
-      if (attempt > 0) throw new Error(`s3://${this.bucket}/${key} could not be written`);
-      const body = JSON.stringify({ id: randomUUID(), createdAt: new Date().toISOString() });
-      const put = (conditional: boolean) =>
-        this.client.send(
-          new PutObjectCommand({
-            Bucket: this.bucket,
-            Key: key,
-            Body: body,
-            ContentType: "application/json",
-            ...(conditional ? { IfNoneMatch: "*" } : {}),
-          }),
-        );
-      try {
-        await put(true);
-      } catch (error) {
-        if (isConditionLost(error)) continue;
+  async writeIdentity(id: string): Promise<BlobStoreIdentity> {
+    const body = JSON.stringify({ id, createdAt: new Date().toISOString() });
+    const put = (conditional: boolean) =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.identityKey,
+          Body: body,
+          ContentType: "application/json",
+          ...(conditional ? { IfNoneMatch: "*" } : {}),
+        }),
+      );
+    try {
+      await put(true);
+    } catch (error) {
+      if (!isConditionLost(error)) {
         // Some S3-compatible services refuse conditional writes outright.
         if (!isUnsupported(error)) throw error;
         await put(false);
       }
     }
+    const written = await this.readIdentity();
+    if (written === null) throw new Error(`s3://${this.bucket}/${this.identityKey} could not be written`);
+    return written;
+  }
+
+  async identity(): Promise<BlobStoreIdentity> {
+    return (await this.readIdentity()) ?? this.writeIdentity(randomUUID());
   }
 
   async probeWritable(): Promise<void> {

@@ -43,7 +43,7 @@ export async function runGc(
   const blobs = createBlobStore(config.artifacts);
   try {
     // Another registry's store would look all unreferenced.
-    await checkBlobStore(db, await blobs.identity());
+    await checkBlobStore(db, blobs);
     const report = await collectGarbage(db.reader, blobs, {
       olderThanMs: opts.olderThan,
       dryRun: !opts.delete,

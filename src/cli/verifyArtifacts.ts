@@ -26,7 +26,7 @@ export async function runVerify(
   const blobs = createBlobStore(config.artifacts);
   try {
     // Another registry's store would look all missing.
-    await checkBlobStore(db, await blobs.identity());
+    await checkBlobStore(db, blobs);
     const report = await verifyBlobs(db.reader, blobs);
     if (json) print(JSON.stringify(report, null, 2));
     else for (const line of formatVerifyReport(report)) print(line);

@@ -11,6 +11,7 @@ import { FsBlobStore } from "../../src/artifacts/fsBlobStore.ts";
 import { migrateBlobs } from "../../src/artifacts/migrateBlobs.ts";
 import {
   BlobStoreMismatchError,
+  BlobStoreReplacedError,
   claimBlobStore,
   recordedBlobStore,
 } from "../../src/artifacts/storeIdentity.ts";
@@ -52,33 +53,74 @@ describe.each(await providers())("blob store record and migration on %s", (provi
   it("records the first store to claim it, accepts it again, and refuses any other", async () => {
     const a = store("a");
     expect(await recordedBlobStore(db)).toBeNull();
-    const first = await claimBlobStore(db, await a.identity(), NOW);
+    const first = await claimBlobStore(db, a, NOW);
     expect(first).toMatchObject({ kind: "filesystem", id: (await a.identity()).id, location: a.root });
     expect(first.recordedAt.toISOString()).toBe(NOW.toISOString());
     // Another FsBlobStore object on the same folder reads the same id (another instance, same disk).
-    await expect(claimBlobStore(db, await new FsBlobStore(a.root).identity(), NOW)).resolves.toMatchObject({
-      id: first.id,
-    });
+    await expect(claimBlobStore(db, new FsBlobStore(a.root), NOW)).resolves.toMatchObject({ id: first.id });
     const b = store("b");
-    const refused = await claimBlobStore(db, await b.identity(), NOW).catch((e: unknown) => e);
+    await b.identity();
+    const refused = await claimBlobStore(db, b, NOW).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(BlobStoreMismatchError);
     expect(refused).toBeInstanceOf(StartupError);
     expect((refused as Error).message).toContain(`filesystem ${b.root}`);
     expect((refused as Error).message).toContain(`filesystem ${a.root}, id ${first.id}`);
+    // A new, empty store elsewhere is refused as well, and gets no marker.
+    const fresh = store("fresh");
+    await expect(claimBlobStore(db, fresh, NOW)).rejects.toThrow(/id none yet\) is not the one/);
+    expect(await fresh.readIdentity()).toBeNull();
   });
 
-  it("two instances claiming at once agree on one store", async () => {
-    const a = await store("a").identity();
-    const b = await store("b").identity();
-    const outcomes = await Promise.allSettled([claimBlobStore(db, a, NOW), claimBlobStore(db, b, NOW)]);
+  it("two stores claiming at once: one is recorded, the other refused", async () => {
+    const outcomes = await Promise.allSettled([
+      claimBlobStore(db, store("a"), NOW),
+      claimBlobStore(db, store("b"), NOW),
+    ]);
     expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
     expect(outcomes.filter((o) => o.status === "rejected")).toHaveLength(1);
+  });
+
+  it("instances of one new store starting together agree, where the service lets a later marker replace an earlier one", async () => {
+    // A bucket on a service that ignores If-None-Match: each write replaces the marker.
+    let marker: string | null = null;
+    const location = "s3://models/ at http://s3.internal";
+    const instance = () => ({
+      kind: "s3" as const,
+      location,
+      readIdentity: () =>
+        Promise.resolve(marker === null ? null : { kind: "s3" as const, id: marker, location }),
+      async writeIdentity(id: string) {
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+        marker = id;
+        return { kind: "s3" as const, id: marker, location };
+      },
+    });
+    const claims = await Promise.all(Array.from({ length: 4 }, () => claimBlobStore(db, instance(), NOW)));
+    expect(new Set(claims.map((c) => c.id)).size).toBe(1);
+    expect(marker).toBe(claims[0]!.id);
+    // Every later start agrees too.
+    await expect(claimBlobStore(db, instance(), new Date(NOW.getTime() + 86_400_000))).resolves.toMatchObject(
+      {
+        id: marker,
+      },
+    );
+  });
+
+  it("refuses the recorded store once it has lost its marker (emptied or replaced)", async () => {
+    const a = store("a");
+    const recorded = await claimBlobStore(db, a, NOW);
+    rmSync(a.root, { recursive: true, force: true });
+    const later = new Date(NOW.getTime() + 3_600_000);
+    const refused = await claimBlobStore(db, new FsBlobStore(a.root), later).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(BlobStoreReplacedError);
+    expect((refused as Error).message).toContain(`the blob store filesystem ${a.root} has no store-id`);
+    expect((refused as Error).message).toContain(`(id ${recorded.id})`);
   });
 
   it("copies and verifies every blob, then switches the database to the new store", async () => {
     const from = store("from");
     const to = store("to");
-    await claimBlobStore(db, await from.identity(), NOW);
+    await claimBlobStore(db, from, NOW);
     const contents = ["model bytes", "tokenizer bytes", "x".repeat(300_000)];
     for (const c of contents) await from.put(Readable.from([Buffer.from(c)]));
     // One already there: verified, not copied again.
@@ -91,16 +133,14 @@ describe.each(await providers())("blob store record and migration on %s", (provi
     for (const c of contents) expect(await to.has(sha256(c))).toBe(true);
     expect((await recordedBlobStore(db))?.id).toBe((await to.identity()).id);
     // The old folder is now the wrong store.
-    await expect(claimBlobStore(db, await from.identity(), NOW)).rejects.toBeInstanceOf(
-      BlobStoreMismatchError,
-    );
-    await expect(claimBlobStore(db, await to.identity(), NOW)).resolves.toBeTruthy();
+    await expect(claimBlobStore(db, from, NOW)).rejects.toBeInstanceOf(BlobStoreMismatchError);
+    await expect(claimBlobStore(db, to, NOW)).resolves.toBeTruthy();
   });
 
   it("refuses to spread a damaged source copy and does not switch", async () => {
     const from = store("from");
     const to = store("to");
-    await claimBlobStore(db, await from.identity(), NOW);
+    await claimBlobStore(db, from, NOW);
     const sound = await from.put(Readable.from([Buffer.from("sound")]));
     const damaged = await from.put(Readable.from([Buffer.from("will rot")]));
     writeFileSync(from.pathOf(damaged.sha256), "rotten!!");
@@ -118,7 +158,7 @@ describe.each(await providers())("blob store record and migration on %s", (provi
   it("does not switch while an artifact the log references is in neither store", async () => {
     const from = store("from");
     const to = store("to");
-    await claimBlobStore(db, await from.identity(), NOW);
+    await claimBlobStore(db, from, NOW);
     const kept = await from.put(Readable.from([Buffer.from("referenced and present")]));
     const lost = sha256("referenced, never stored");
     const added = (path: string, digest: string, size: number) => {
