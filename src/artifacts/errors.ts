@@ -35,3 +35,27 @@ export class BlobNotFoundError extends Error {
     this.name = "BlobNotFoundError";
   }
 }
+
+/**
+ * Whether a failure is the blob store's (an object service that is down, unreachable, refusing our
+ * credentials or out of order; a disk that fails or is full), not the request's or the server's
+ * code: such a request is answered 503 BLOB_STORE_UNAVAILABLE, worth retrying, instead of a 500.
+ */
+export function isBlobStoreUnavailable(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const e = error as {
+    code?: unknown;
+    name?: unknown;
+    $metadata?: unknown;
+    cause?: unknown;
+    originalError?: unknown;
+  };
+  // Every error of the AWS SDK carries $metadata, network failures included (a connection refused
+  // by the service is one); a missing object became BlobNotFoundError before it got here. Network
+  // codes alone are not enough: the database's connections fail with the same ones.
+  if (e.$metadata !== undefined || e.name === "CredentialsProviderError") return true;
+  if (e.code === "EIO" || e.code === "ENOSPC" || e.code === "EDQUOT") return true;
+  // Wrapped: by a GraphQL error around a resolver's failure, or as the cause of another.
+  const inner = e.originalError ?? e.cause;
+  return inner !== undefined && inner !== error && isBlobStoreUnavailable(inner);
+}

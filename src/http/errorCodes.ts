@@ -68,6 +68,8 @@ export const ERROR_CODES = {
   BLOB_MISSING: "The artifact is recorded but its bytes are missing from storage; run `npm run verify`.",
   BLOB_CORRUPT:
     "The artifact's stored bytes no longer match its sha256 (or recorded size); nothing is served. Run `npm run verify`, then upload the identical file again to heal it.",
+  BLOB_STORE_UNAVAILABLE:
+    "The blob store (the bucket, or the artifact folder's disk) cannot be reached or refused the request; nothing was stored. Retry later.",
   // The server
   INTERNAL_SERVER_ERROR: "An unexpected failure; details are logged on the server, never sent.",
 } as const satisfies Record<string, string>;

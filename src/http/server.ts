@@ -6,7 +6,8 @@ import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { createYoga } from "graphql-yoga";
+import { GraphQLError } from "graphql";
+import { createYoga, maskError } from "graphql-yoga";
 import type { YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import { wwwAuthenticate } from "../access/authenticate.ts";
@@ -21,6 +22,7 @@ import type { CommandDeps } from "../application/executeCommand.ts";
 import { disabledInspector } from "../artifacts/artifactInspector.ts";
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
 import type { BlobStore } from "../artifacts/blobStore.ts";
+import { isBlobStoreUnavailable } from "../artifacts/errors.ts";
 import type { Database } from "../db/database.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import type { GraphQLContext } from "../graphql/context.ts";
@@ -156,6 +158,29 @@ const OPERATOR_PATHS = new Set(["/healthz", "/readyz", "/metrics"]);
 
 const INTERNAL_ERROR = { error: { code: "INTERNAL_SERVER_ERROR", message: "internal error" } };
 
+const STORE_UNAVAILABLE = {
+  error: {
+    code: "BLOB_STORE_UNAVAILABLE",
+    message: "the blob store cannot be reached or refused the request; nothing was stored, retry later",
+  },
+};
+
+/** The answer to a failure no handler expected: a blob store that is down is worth a retry, the rest is ours. */
+function refuseUnexpected(
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: unknown,
+  what: string,
+) {
+  if (isBlobStoreUnavailable(error)) {
+    logger.warn({ err: error }, `${what}: the blob store is unavailable`);
+    return refuse(req, res, 503, STORE_UNAVAILABLE, { "retry-after": "5" });
+  }
+  logger.error({ err: error }, what);
+  refuse(req, res, 500, INTERNAL_ERROR);
+}
+
 /** Answers the client unless that is no longer possible; a body it is still sending is not read. */
 function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers = {}) {
   if (res.headersSent) return void res.destroy();
@@ -201,7 +226,16 @@ export function createApp(options: AppOptions): App {
     renderGraphiQL: graphiql.render,
     // CORS is the server's (./corsPolicy.ts), for every route alike.
     cors: false,
-    maskedErrors: true,
+    // Unexpected errors keep their details on the server; a blob store that is down is said so.
+    maskedErrors: {
+      maskError: (error, message, isDev) =>
+        isBlobStoreUnavailable(error)
+          ? new GraphQLError(STORE_UNAVAILABLE.error.message, {
+              ...(error instanceof GraphQLError && error.path ? { path: error.path } : {}),
+              extensions: { code: "BLOB_STORE_UNAVAILABLE" },
+            })
+          : maskError(error, message, isDev),
+    },
     parserAndValidationCache: { documentCache: new DocumentCache(), errorCache: new DocumentCache() },
     plugins: [
       persistedQueriesPlugin(),
@@ -291,10 +325,7 @@ export function createApp(options: AppOptions): App {
       return refuse(req, res, 403, graphqlErrorBody("CSRF_HEADER_REQUIRED", CSRF_MESSAGE));
     uploads(req, res, yoga)
       .then((handled) => (handled ? undefined : yoga(req, res)))
-      .catch((error: unknown) => {
-        logger.error({ err: error }, "unhandled GraphQL upload error");
-        refuse(req, res, 500, INTERNAL_ERROR);
-      });
+      .catch((error: unknown) => refuseUnexpected(logger, req, res, error, "unhandled GraphQL upload error"));
   }
 
   /** The unauthenticated operator routes: liveness, readiness and metrics (counts only). */
@@ -377,10 +408,7 @@ export function createApp(options: AppOptions): App {
       refuse(req, res, 404, {
         error: { code: "NOT_FOUND", message: `no route for ${req.method} ${url.pathname}` },
       });
-    })().catch((error: unknown) => {
-      logger.error({ err: error }, "unhandled route error");
-      refuse(req, res, 500, INTERNAL_ERROR);
-    });
+    })().catch((error: unknown) => refuseUnexpected(logger, req, res, error, "unhandled route error"));
   });
   // Requests Node's parser refuses before any handler runs (bad syntax, headers over 16 KiB) get the
   // same JSON error shape as every other answer instead of an empty body.

@@ -133,10 +133,9 @@ describe.skipIf(!postgres)("two instances on one PostgreSQL database and one buc
       forcePathStyle: true,
       credentials: s3.credentials,
     });
-    // One after the other: s3rver ignores If-None-Match, so two first starts at once could each
-    // write their own store identity.
-    a = await start();
-    b = await start();
+    // Together, on a service that ignores If-None-Match (s3rver): the database picks the store's id
+    // on a first start, so both write the same one.
+    [a, b] = await Promise.all([start(), start()]);
     await graphql(
       a,
       `
@@ -302,10 +301,29 @@ describe.skipIf(!postgres)("two instances on one PostgreSQL database and one buc
 
   it("when the bucket goes away, transfers fail and /readyz says so, while the registry's events go on", async () => {
     await s3.close();
-    // An answer, not a hang nor a cut connection: a JSON error with its code.
+    // An answer, not a hang nor a cut connection: a typed error worth retrying.
     const download = await fetch(`${b.url}/artifacts/shared/1/model.bin`);
-    expect(download.status).toBeGreaterThanOrEqual(500);
-    expect(((await download.json()) as { error: { code: string } }).error.code).toMatch(/^[A-Z_]+$/);
+    expect(download.status).toBe(503);
+    expect(download.headers.get("retry-after")).toBe("5");
+    expect(((await download.json()) as { error: { code: string } }).error.code).toBe(
+      "BLOB_STORE_UNAVAILABLE",
+    );
+    const upload = await fetch(`${b.url}/artifacts/shared/1/other.bin`, { method: "PUT", body: "bytes" });
+    expect(upload.status).toBe(503);
+    expect(((await upload.json()) as { error: { code: string } }).error.code).toBe("BLOB_STORE_UNAVAILABLE");
+    // GraphQL: the field that reads the store says so; the rest of the answer stands.
+    const integrity = await fetch(`${b.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        query: '{ modelVersion(name: "shared", version: 1) { version artifacts { path integrity } } }',
+      }),
+    });
+    const answer = (await integrity.json()) as {
+      data: { modelVersion: { version: number } | null } | null;
+      errors?: { extensions: { code: string } }[];
+    };
+    expect(answer.errors?.map((e) => e.extensions.code)).toContain("BLOB_STORE_UNAVAILABLE");
     const ready = await fetch(`${b.url}/readyz`);
     expect(ready.status).toBe(503);
     const report = (await ready.json()) as { checks: Record<string, { ok: boolean }> };

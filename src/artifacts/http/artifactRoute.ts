@@ -312,7 +312,10 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
     try {
       return await store(body);
     } catch (error) {
-      if (req.destroyed || res.destroyed) {
+      // A request read to its end is destroyed too (auto-destroy): only one cut short, or a response
+      // that cannot be written any more, means the client is gone. A store that failed after the
+      // whole body arrived (a bucket that went down) still gets its answer.
+      if ((req.destroyed && !req.complete) || res.destroyed) {
         logger.info(
           { path: target.path, model: target.modelName },
           "upload aborted by the client; nothing stored",
