@@ -42,7 +42,7 @@ describe.skipIf(!postgres)("revocation across two instances on one PostgreSQL da
     // Private models, and running subscriptions re-check their credentials every 100 ms.
     const auth = { defaultModelPermission: null, credentialRecheckMs: 100 };
     a = await startServer("postgresql", { database, auth });
-    b = await startServer("postgresql", { database, auth });
+    b = await startServer("postgresql", { database, auth, blobDir: a.registro.blobs.location });
   }, 60_000);
   afterAll(async () => {
     await b?.close();

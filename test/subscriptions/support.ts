@@ -30,6 +30,8 @@ export async function startServer(
     database?: TestDatabase;
     subscriptions?: RegistroOptions["subscriptions"];
     auth?: RegistroOptions["auth"];
+    /** Another instance of the same registry: its blob store folder, shared (the default is a folder of its own). */
+    blobDir?: string;
   } = {},
 ): Promise<SubscriptionServer> {
   const database = options.database ?? (await createTestDatabase(provider));
@@ -40,6 +42,7 @@ export async function startServer(
     logger: pino({ level: "silent" }),
     auth: { osUserName: LOCAL_ADMIN, ...options.auth },
     ...(options.subscriptions ? { subscriptions: options.subscriptions } : {}),
+    ...(options.blobDir === undefined ? {} : { artifacts: { dir: options.blobDir } }),
   });
   const address = await registro.app.listen(0, "127.0.0.1");
   const url = `http://127.0.0.1:${address.port}`;
