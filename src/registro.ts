@@ -296,6 +296,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       blobs,
       limits,
       uploads,
+      inspected: inspector.enabled,
       logger: options.logger,
       mayWrite: async (req, modelName) => {
         const access = requestAccess(db.reader, accessPolicy, callerOf(req));

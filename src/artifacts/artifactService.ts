@@ -290,6 +290,7 @@ export async function uploadArtifact(
   try {
     blob = await deps.blobs.put(body, {
       ...(upload.expectedSha256 === null ? {} : { expectedSha256: upload.expectedSha256 }),
+      keepLocalCopy: deps.inspector.enabled,
       maxBytes: Math.min(deps.limits.maxArtifactBytes, deps.limits.maxRequestBytes),
       limitScope: deps.limits.maxArtifactBytes <= deps.limits.maxRequestBytes ? "artifact" : "request",
     });

@@ -42,6 +42,11 @@ export interface PutOptions {
   readonly maxBytes?: number;
   /** Which limit `maxBytes` is, for the error. */
   readonly limitScope?: "artifact" | "request";
+  /**
+   * The bytes are inspected next: a store whose bytes are not on this host keeps a local copy
+   * while they stream in, for the next withLocalFile of the digest, instead of reading them back.
+   */
+  readonly keepLocalCopy?: boolean;
 }
 
 export type BlobStoreKind = "filesystem" | "s3";

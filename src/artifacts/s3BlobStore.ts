@@ -13,6 +13,7 @@
 // AbortIncompleteMultipartUpload (a few days), which catches what no instance is left to clean.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
+import type { WriteStream } from "node:fs";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
@@ -54,6 +55,8 @@ import { ABANDONED_AFTER_MS, HEARTBEAT_MS } from "./temporaryFolders.ts";
 
 /** Buffering of the hashing stage: a 64 KiB socket chunk never stalls it, memory stays flat. */
 const STREAM_BUFFER = 1024 * 1024;
+/** A local copy kept for an inspection that never came (the upload's command failed first) goes after this. */
+const SPOOL_LIFETIME_MS = 10 * 60_000;
 
 /** CopyObject's limit: a bigger object is copied part by part (UploadPartCopy). */
 const COPY_OBJECT_MAX_BYTES = 5 * 2 ** 30;
@@ -205,6 +208,8 @@ export class S3BlobStore implements BlobStore {
   private readonly heartbeatMs: number;
   private readonly multipartCopyThresholdBytes: number;
   private readonly copyPartSizeBytes: number | undefined;
+  /** Local copies kept by uploads for the inspection that follows (keepLocalCopy), by digest. */
+  private readonly spooled = new Map<string, { readonly file: string; readonly expiry: NodeJS.Timeout }>();
   private heartbeat: NodeJS.Timeout | null = null;
   private heartbeatStarted: Promise<void> | null = null;
 
@@ -363,6 +368,14 @@ export class S3BlobStore implements BlobStore {
   }
 
   async withLocalFile<T>(sha256: string, use: (file: string) => Promise<T>): Promise<T> {
+    const kept = this.takeSpooled(sha256);
+    if (kept !== null) {
+      try {
+        return await use(kept);
+      } finally {
+        await rm(kept, { force: true });
+      }
+    }
     const body = await this.open(sha256);
     await mkdir(this.localTempDir, { recursive: true });
     const file = path.join(this.localTempDir, `${sha256.slice(0, 12)}-${randomUUID()}.blob`);
@@ -578,8 +591,52 @@ export class S3BlobStore implements BlobStore {
     return uploads;
   }
 
+  /** The local copy an upload kept of these bytes, now the caller's to remove; null when there is none. */
+  private takeSpooled(sha256: string): string | null {
+    const kept = this.spooled.get(sha256);
+    if (kept === undefined) return null;
+    this.spooled.delete(sha256);
+    clearTimeout(kept.expiry);
+    return kept.file;
+  }
+
+  /** Keeps `file` as the local copy of `sha256` until withLocalFile takes it, or it expires. */
+  private keepSpooled(sha256: string, file: string): void {
+    const replaced = this.takeSpooled(sha256);
+    if (replaced !== null) void rm(replaced, { force: true });
+    const expiry = setTimeout(() => {
+      if (this.spooled.get(sha256)?.file !== file) return;
+      this.spooled.delete(sha256);
+      void rm(file, { force: true });
+    }, SPOOL_LIFETIME_MS).unref();
+    this.spooled.set(sha256, { file, expiry });
+  }
+
   async put(source: Readable | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<StoredBlob> {
     const { expectedSha256, maxBytes } = options;
+    // The copy for the inspection that follows: written as the bytes pass, with backpressure, so
+    // the inspectors need not read the object back. Best effort: should the local disk fail, the
+    // upload goes on and withLocalFile downloads instead.
+    let spool: WriteStream | null = null;
+    let spoolFile: string | null = null;
+    if (options.keepLocalCopy === true) {
+      await mkdir(this.localTempDir, { recursive: true });
+      spoolFile = path.join(this.localTempDir, `upload-${randomUUID()}.blob`);
+      spool = createWriteStream(spoolFile, { flags: "wx", highWaterMark: STREAM_BUFFER });
+      spool.on("error", () => {
+        spool?.destroy();
+        spool = null;
+      });
+    }
+    const spoolChunk = (chunk: Buffer, then: () => void) => {
+      const target = spool;
+      if (target === null || target.write(chunk)) return then();
+      const resume = () => {
+        target.off("drain", resume).off("close", resume);
+        then();
+      };
+      target.on("drain", resume).on("close", resume);
+    };
     // With a known digest the bytes go straight to their key: the check below fails the stream
     // before the upload sees its end, so it is never completed. (An announced "digest" that is not
     // one cannot name a key, and ends as a mismatch like any other.)
@@ -595,7 +652,7 @@ export class S3BlobStore implements BlobStore {
           return;
         }
         hash.update(chunk);
-        callback(null, chunk);
+        spoolChunk(chunk, () => callback(null, chunk));
       },
       flush(callback) {
         if (!direct) {
@@ -609,6 +666,20 @@ export class S3BlobStore implements BlobStore {
     // Errors of the source reach `meter` (and through it the upload); the callback only keeps the
     // pipeline from reporting them a second time.
     pipeline(source, meter, () => undefined);
+
+    const finishSpool = (): Promise<boolean> =>
+      new Promise((resolve) => {
+        const target = spool;
+        if (target === null) return resolve(false);
+        target.end((error?: Error | null) => resolve(error == null && spool !== null));
+      });
+    let keptSpool = false;
+    const keepSpool = async (sha256: string) => {
+      if (spoolFile !== null && (await finishSpool())) {
+        this.keepSpooled(sha256, spoolFile);
+        keptSpool = true;
+      }
+    };
 
     const key = direct ? this.keyOf(expectedSha256) : `${this.tmpDir}${randomUUID()}`;
     let tempStarted = false;
@@ -635,6 +706,7 @@ export class S3BlobStore implements BlobStore {
       const sha256 = hash.digest("hex");
       if (direct) {
         await this.clearDamage(sha256);
+        await keepSpool(sha256);
         return { sha256, size, created: !existed };
       }
       if (expectedSha256 !== undefined && expectedSha256 !== sha256)
@@ -645,6 +717,7 @@ export class S3BlobStore implements BlobStore {
       // heals a damaged one and restarts its garbage-collection clock (LastModified), as on disk.
       await this.copy(key, target, size);
       await this.clearDamage(sha256);
+      await keepSpool(sha256);
       return { sha256, size, created: !targetExisted };
     } catch (error) {
       meter.destroy();
@@ -652,6 +725,10 @@ export class S3BlobStore implements BlobStore {
     } finally {
       // Also after a failure: a service may have kept a PUT whose response was lost.
       if (tempStarted) await this.deleteKey(key).catch(() => undefined);
+      if (spoolFile !== null && !keptSpool) {
+        spool?.destroy();
+        await rm(spoolFile, { force: true });
+      }
     }
   }
 

@@ -2,12 +2,21 @@
 // a single PUT carries, copies part by part, heartbeats and the cleanup of gone instances' temp
 // space, presigned downloads, and memory that stays flat however big the upload.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { buffer, text } from "node:stream/consumers";
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -17,7 +26,7 @@ import {
 } from "@aws-sdk/client-s3";
 import type { UploadPartCopyCommandInput } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ArtifactDigestMismatchError } from "../../src/artifacts/errors.ts";
+import { ArtifactDigestMismatchError, BlobNotFoundError } from "../../src/artifacts/errors.ts";
 import type { S3BlobStoreOptions } from "../../src/artifacts/s3BlobStore.ts";
 import { S3BlobStore } from "../../src/artifacts/s3BlobStore.ts";
 import type { S3TestServer } from "../support/s3Server.ts";
@@ -325,6 +334,44 @@ describe("S3BlobStore", () => {
     // Closing takes the instance's temp space and heartbeat with it.
     await live.close();
     expect(await keys(`${prefix}tmp/`)).toEqual([`${cleaner.instanceId}/own`]);
+  });
+
+  it("keeps a local copy of an upload for the inspection that follows, once, and none of a refused one", async () => {
+    const local = mkdtempSync(path.join(tmpdir(), "registro-s3-spool-"));
+    try {
+      const prefix = newPrefix();
+      const store = openStore({ prefix, localTempDir: local });
+      const bytes = randomBytes(6 * MiB + 17);
+      for (const announced of [undefined, sha256(bytes)]) {
+        const blob = await store.put(Readable.from([bytes]), {
+          keepLocalCopy: true,
+          ...(announced === undefined ? {} : { expectedSha256: announced }),
+        });
+        // Gone from the bucket behind the store's back: only the local copy can answer.
+        await newClient().send(
+          new DeleteObjectCommand({
+            Bucket: s3.bucket,
+            Key: `${prefix}sha256/${blob.sha256.slice(0, 2)}/${blob.sha256}`,
+          }),
+        );
+        const read = await store.withLocalFile(blob.sha256, (file) => Promise.resolve(readFileSync(file)));
+        expect(sha256(read)).toBe(blob.sha256);
+        expect(readdirSync(local)).toEqual([]);
+        // Taken once: the next read goes to the bucket.
+        await expect(store.withLocalFile(blob.sha256, () => Promise.resolve(null))).rejects.toBeInstanceOf(
+          BlobNotFoundError,
+        );
+      }
+      await expect(
+        store.put(Readable.from([bytes]), { keepLocalCopy: true, expectedSha256: sha256("other bytes") }),
+      ).rejects.toBeInstanceOf(ArtifactDigestMismatchError);
+      await expect(store.put(Readable.from([bytes]), { keepLocalCopy: true, maxBytes: MiB })).rejects.toThrow(
+        /exceeds the limit/,
+      );
+      expect(readdirSync(local)).toEqual([]);
+    } finally {
+      rmSync(local, { recursive: true, force: true });
+    }
   });
 
   it("removes local copies left by an inspection whose process died, not those in use", async () => {

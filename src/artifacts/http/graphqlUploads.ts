@@ -165,6 +165,8 @@ export interface GraphQLUploadOptions {
    * for a part with no model named next to it, whether it may write to any model at all.
    */
   readonly mayWrite: (req: IncomingMessage, modelName: string | undefined) => Promise<boolean>;
+  /** Uploaded files are inspected when attached: the store may keep a local copy for that. */
+  readonly inspected?: boolean;
 }
 
 /** Handles multipart POSTs to /graphql (returns false for anything else, which Yoga then serves). */
@@ -266,6 +268,7 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
                   ...(expected ? { expectedSha256: expected } : {}),
                   maxBytes: limits.maxArtifactBytes,
                   limitScope: "artifact",
+                  keepLocalCopy: options.inspected ?? false,
                 })
                 .then((blob): UploadedFile => ({
                   kind: "stored",
