@@ -10,6 +10,7 @@ import type { ModelPermission } from "./domain/modelPermissions.ts";
 import { DEFAULT_OIDC_ALGORITHMS } from "./access/sso.ts";
 import type { OidcConfig } from "./access/sso.ts";
 import type { InspectionConfig } from "./artifacts/artifactInspector.ts";
+import type { S3Settings } from "./artifacts/s3BlobStore.ts";
 import { parseByteSize, parseDuration } from "./artifacts/units.ts";
 import { DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
 import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
@@ -382,19 +383,11 @@ export const defaultInspectionWorkers = () =>
 /** Where artifact bytes live (BLOB_STORE and S3_*). */
 export type BlobStoreConfig =
   | { readonly kind: "filesystem" }
-  | {
+  | (S3Settings & {
       readonly kind: "s3";
-      readonly bucket: string;
-      /** "" or ending in "/". */
-      readonly prefix: string;
-      /** Unset: AWS S3 of the region. */
-      readonly endpoint?: string;
-      readonly region: string;
-      readonly forcePathStyle: boolean;
-      readonly partSizeBytes: number;
       /** Lifetime of presigned download redirects; null: downloads stream through the server. */
       readonly presignedDownloadSeconds: number | null;
-    };
+    });
 
 export interface ArtifactConfig {
   /** Root of the filesystem blob store; with an S3 store, where blobs are downloaded for inspection. */

@@ -9,14 +9,7 @@ import { S3BlobStore } from "./s3BlobStore.ts";
 export function createBlobStore(config: Pick<ArtifactConfig, "dir" | "store">): BlobStore {
   const store = config.store;
   if (store.kind === "filesystem") return new FsBlobStore(config.dir);
-  return new S3BlobStore({
-    bucket: store.bucket,
-    prefix: store.prefix,
-    ...(store.endpoint === undefined ? {} : { endpoint: store.endpoint }),
-    region: store.region,
-    forcePathStyle: store.forcePathStyle,
-    partSizeBytes: store.partSizeBytes,
-    // Blobs are downloaded here for inspection only, and removed afterwards.
-    localTempDir: path.join(config.dir, "inspection-tmp"),
-  });
+  const { kind: _kind, presignedDownloadSeconds: _presign, ...settings } = store;
+  // The local copies the inspectors read (kept by uploads, or downloaded), each removed after use.
+  return new S3BlobStore({ ...settings, localTempDir: path.join(config.dir, "inspection-tmp") });
 }

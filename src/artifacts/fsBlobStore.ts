@@ -8,13 +8,11 @@
 // A write streams into the process's temp folder, fsyncs the file, renames it into place and fsyncs
 // the directory, so a crash at any point leaves either the complete blob or an orphaned temp file
 // (removed once its process is known to be gone). Several processes may share one root.
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { link, mkdir, open, opendir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Transform } from "node:stream";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { z } from "zod";
 import type {
   BlobDamage,
   BlobInfo,
@@ -25,16 +23,15 @@ import type {
   StoredBlob,
 } from "./blobStore.ts";
 import { SHA256_HEX } from "./blobStore.ts";
-import { ArtifactDigestMismatchError, ArtifactTooLargeError, BlobNotFoundError } from "./errors.ts";
+import { ArtifactDigestMismatchError, BlobNotFoundError } from "./errors.ts";
+import { STREAM_BUFFER, hashingMeter } from "./hashingMeter.ts";
+import { damageSchema, identitySchema, parseJson } from "./storeRecords.ts";
 import {
   ABANDONED_AFTER_MS,
   HEARTBEAT_MS,
   TemporaryFolder,
   removeAbandonedTemporaryFiles,
 } from "./temporaryFolders.ts";
-
-/** Buffering per stream stage: big enough that a 64 KiB socket chunk does not stall the pipe, small enough to keep memory flat. */
-const STREAM_BUFFER = 1024 * 1024;
 
 const isMissing = (error: unknown) => (error as NodeJS.ErrnoException).code === "ENOENT";
 
@@ -46,23 +43,6 @@ async function fsyncDirectory(dir: string): Promise<void> {
     await handle.close();
   }
 }
-
-const parseJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-};
-
-const identitySchema = z.object({ id: z.string().regex(/^[0-9a-f-]{36}$/) });
-
-const damageSchema = z.object({
-  actual: z.string().nullable(),
-  size: z.number(),
-  detectedAt: z.coerce.date(),
-  detectedBy: z.string(),
-});
 
 export interface FsBlobStoreOptions {
   /** Another process's temp folder silent for this long is removed even if its owner may live. */
@@ -193,28 +173,20 @@ export class FsBlobStore implements BlobStore {
 
   async put(source: Readable | AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<StoredBlob> {
     await this.init();
-    const { expectedSha256, maxBytes } = options;
+    const { expectedSha256 } = options;
     const tempName = `${randomUUID()}.part`;
     const temp = path.join(this.tmpDir, tempName);
-    const hash = createHash("sha256");
-    let size = 0;
-    const meter = new Transform({
-      highWaterMark: STREAM_BUFFER,
-      transform(chunk: Buffer, _encoding, callback) {
-        size += chunk.length;
-        if (maxBytes !== undefined && size > maxBytes) {
-          callback(new ArtifactTooLargeError(maxBytes, options.limitScope ?? "artifact"));
-          return;
-        }
-        hash.update(chunk);
-        callback(null, chunk);
-      },
-    });
+    const meter = hashingMeter({ maxBytes: options.maxBytes, limitScope: options.limitScope });
     try {
       const file = await this.temporary.createFile(tempName);
       // `flush` fsyncs the file before it is closed, so the rename below publishes durable bytes.
-      await pipeline(source, meter, file.createWriteStream({ flush: true, highWaterMark: STREAM_BUFFER }));
-      const sha256 = hash.digest("hex");
+      await pipeline(
+        source,
+        meter.stream,
+        file.createWriteStream({ flush: true, highWaterMark: STREAM_BUFFER }),
+      );
+      const sha256 = meter.digest();
+      const size = meter.size;
       if (expectedSha256 !== undefined && expectedSha256 !== sha256)
         throw new ArtifactDigestMismatchError(expectedSha256, sha256);
       const target = this.pathOf(sha256);

@@ -11,7 +11,7 @@
 // multipart upload (invisible, but billed) or a temp object. cleanTemporaryFiles() removes those of
 // instances that are gone; operators should also give the bucket a lifecycle rule
 // AbortIncompleteMultipartUpload (a few days), which catches what no instance is left to clean.
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import type { WriteStream } from "node:fs";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
@@ -38,7 +38,6 @@ import {
 import type { CompletedPart, MultipartUpload } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { z } from "zod";
 import type {
   BlobDamage,
   BlobInfo,
@@ -50,11 +49,11 @@ import type {
   StoredBlob,
 } from "./blobStore.ts";
 import { SHA256_HEX } from "./blobStore.ts";
-import { ArtifactDigestMismatchError, ArtifactTooLargeError, BlobNotFoundError } from "./errors.ts";
+import { ArtifactDigestMismatchError, BlobNotFoundError } from "./errors.ts";
+import { STREAM_BUFFER, hashingMeter } from "./hashingMeter.ts";
+import { damageSchema, identitySchema, parseJson } from "./storeRecords.ts";
 import { ABANDONED_AFTER_MS, HEARTBEAT_MS } from "./temporaryFolders.ts";
 
-/** Buffering of the hashing stage: a 64 KiB socket chunk never stalls it, memory stays flat. */
-const STREAM_BUFFER = 1024 * 1024;
 /** A local copy kept for an inspection that never came (the upload's command failed first) goes after this. */
 const SPOOL_LIFETIME_MS = 10 * 60_000;
 
@@ -69,7 +68,8 @@ const COPY_CONCURRENCY = 4;
 const INSTANCE_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const HEARTBEATS = "instances";
 
-export interface S3BlobStoreOptions {
+/** Where the bucket is and how to talk to it (the S3_* settings). */
+export interface S3Settings {
   readonly bucket: string;
   /** Key prefix inside the bucket: "" or ending with "/", so several registries can share a bucket. */
   readonly prefix: string;
@@ -80,6 +80,9 @@ export interface S3BlobStoreOptions {
   readonly forcePathStyle: boolean;
   /** Multipart part size (at least 5 MiB): an upload holds about two parts in memory. */
   readonly partSizeBytes: number;
+}
+
+export interface S3BlobStoreOptions extends S3Settings {
   /** Local folder where withLocalFile downloads blobs for the inspectors. */
   readonly localTempDir: string;
   /** Names this process's temp objects and heartbeat; default `<hostname>-<pid>-<random>`. */
@@ -97,23 +100,6 @@ export interface S3BlobStoreOptions {
   /** Part size of such a copy; default: about a hundredth of the object, at least partSizeBytes. */
   readonly copyPartSizeBytes?: number;
 }
-
-const identitySchema = z.object({ id: z.string().regex(/^[0-9a-f-]{36}$/) });
-
-const damageSchema = z.object({
-  actual: z.string().nullable(),
-  size: z.number(),
-  detectedAt: z.coerce.date(),
-  detectedBy: z.string(),
-});
-
-const parseJson = (text: string): unknown => {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
-};
 
 interface ServiceError {
   readonly name?: string;
@@ -641,31 +627,16 @@ export class S3BlobStore implements BlobStore {
     // before the upload sees its end, so it is never completed. (An announced "digest" that is not
     // one cannot name a key, and ends as a mismatch like any other.)
     const direct = expectedSha256 !== undefined && SHA256_HEX.test(expectedSha256);
-    const hash = createHash("sha256");
-    let size = 0;
-    const meter = new Transform({
-      highWaterMark: STREAM_BUFFER,
-      transform(chunk: Buffer, _encoding, callback) {
-        size += chunk.length;
-        if (maxBytes !== undefined && size > maxBytes) {
-          callback(new ArtifactTooLargeError(maxBytes, options.limitScope ?? "artifact"));
-          return;
-        }
-        hash.update(chunk);
-        spoolChunk(chunk, () => callback(null, chunk));
-      },
-      flush(callback) {
-        if (!direct) {
-          callback();
-          return;
-        }
-        const actual = hash.copy().digest("hex");
-        callback(actual === expectedSha256 ? null : new ArtifactDigestMismatchError(expectedSha256, actual));
-      },
+    const meter = hashingMeter({
+      maxBytes,
+      limitScope: options.limitScope,
+      alsoWrite: spoolChunk,
+      atEnd: (actual) =>
+        !direct || actual === expectedSha256 ? null : new ArtifactDigestMismatchError(expectedSha256, actual),
     });
     // Errors of the source reach `meter` (and through it the upload); the callback only keeps the
     // pipeline from reporting them a second time.
-    pipeline(source, meter, () => undefined);
+    pipeline(source, meter.stream, () => undefined);
 
     const finishSpool = (): Promise<boolean> =>
       new Promise((resolve) => {
@@ -691,7 +662,7 @@ export class S3BlobStore implements BlobStore {
       }
       const upload = new Upload({
         client: direct ? withSinglePutChecksum(this.client, expectedSha256) : this.client,
-        params: { Bucket: this.bucket, Key: key, Body: meter },
+        params: { Bucket: this.bucket, Key: key, Body: meter.stream },
         partSize: this.partSizeBytes,
         queueSize: 2,
         leavePartsOnError: false,
@@ -701,9 +672,10 @@ export class S3BlobStore implements BlobStore {
       } catch (error) {
         // The stream's own failure (too large, digest, source broke) is the one to report, not
         // what the service said when the upload was abandoned (s3rver cannot abort one at all).
-        throw meter.errored ?? error;
+        throw meter.stream.errored ?? error;
       }
-      const sha256 = hash.digest("hex");
+      const sha256 = meter.digest();
+      const size = meter.size;
       if (direct) {
         await this.clearDamage(sha256);
         await keepSpool(sha256);
@@ -720,7 +692,7 @@ export class S3BlobStore implements BlobStore {
       await keepSpool(sha256);
       return { sha256, size, created: !targetExisted };
     } catch (error) {
-      meter.destroy();
+      meter.stream.destroy();
       throw error;
     } finally {
       // Also after a failure: a service may have kept a PUT whose response was lost.

@@ -648,11 +648,12 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     // Pointed at another store (another registry's, or a host's own folder), both tools refuse:
     // every blob there would look unreferenced to gc, and every artifact missing to verify.
     const elsewhere = { ...env, ARTIFACT_DIR: path.join(server.dataDir, "another-store") };
+    // One at a time: a second rejection while the first is awaited would go unhandled.
     for (const tool of [
-      runGc(["--older-than", "0s", "--delete"], elsewhere, () => {}),
-      runVerify([], elsewhere, () => {}),
+      () => runGc(["--older-than", "0s", "--delete"], elsewhere, () => {}),
+      () => runVerify([], elsewhere, () => {}),
     ])
-      await expect(tool).rejects.toThrow(/is not the one this database's artifacts live in/);
+      await expect(tool()).rejects.toThrow(/is not the one this database's artifacts live in/);
 
     const young: string[] = [];
     expect(await runGc(["--older-than", "7d", "--delete"], env, (l) => young.push(l))).toBe(0);

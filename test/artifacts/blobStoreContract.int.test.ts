@@ -16,6 +16,7 @@ import {
 } from "../../src/artifacts/errors.ts";
 import { FsBlobStore } from "../../src/artifacts/fsBlobStore.ts";
 import { S3BlobStore } from "../../src/artifacts/s3BlobStore.ts";
+import { brokenSource, collect } from "../support/blobSources.ts";
 import type { S3TestServer } from "../support/s3Server.ts";
 import { startS3Server } from "../support/s3Server.ts";
 
@@ -100,20 +101,6 @@ afterAll(async () => {
   await s3.close();
 });
 
-async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-/** A source that yields some bytes, then fails like a connection reset mid-body. */
-async function* brokenSource(): AsyncGenerator<Buffer> {
-  yield Buffer.alloc(64 * 1024, 1);
-  await new Promise((resolve) => setTimeout(resolve, 5));
-  yield Buffer.alloc(64 * 1024, 2);
-  throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
-}
-
 describe.each(Object.keys(backends))("BlobStore contract: %s", (backend) => {
   let backing: Backing;
   let store: BlobStore;
@@ -159,7 +146,7 @@ describe.each(Object.keys(backends))("BlobStore contract: %s", (backend) => {
       expectedSha256: sha256("new bytes"),
     });
     expect(announced).toEqual({ sha256: sha256("new bytes"), size: 9, created: true });
-    expect((await all(store.list())).map((blob) => blob.sha256).sort()).toEqual(
+    expect((await collect(store.list())).map((blob) => blob.sha256).sort()).toEqual(
       [first.sha256, announced.sha256].sort(),
     );
     expect(await backing.contents()).toHaveLength(2);
@@ -173,7 +160,7 @@ describe.each(Object.keys(backends))("BlobStore contract: %s", (backend) => {
       expect(error).toBeInstanceOf(ArtifactDigestMismatchError);
       expect(error).toMatchObject({ expected, actual: sha256("actual") });
     }
-    expect(await all(store.list())).toEqual([]);
+    expect(await collect(store.list())).toEqual([]);
     expect(await store.has(sha256("actual"))).toBe(false);
     expect(await backing.contents()).toEqual([]);
   });
@@ -196,7 +183,7 @@ describe.each(Object.keys(backends))("BlobStore contract: %s", (backend) => {
     await expect(
       store.put(brokenSource(), { expectedSha256: sha256("whatever"), limitScope: "request" }),
     ).rejects.toThrow("socket hang up");
-    expect(await all(store.list())).toEqual([]);
+    expect(await collect(store.list())).toEqual([]);
     expect(await backing.contents()).toEqual([]);
   });
 
@@ -226,7 +213,7 @@ describe.each(Object.keys(backends))("BlobStore contract: %s", (backend) => {
     expect(await store.delete(stored.sha256)).toBe(true);
     expect(await store.delete(stored.sha256)).toBe(false);
     expect(await store.has(stored.sha256)).toBe(false);
-    expect((await all(store.list())).map((blob) => blob.sha256)).toEqual([kept.sha256]);
+    expect((await collect(store.list())).map((blob) => blob.sha256)).toEqual([kept.sha256]);
   });
 
   it("records damage for every instance, and forgets it when the bytes are replaced or deleted", async () => {

@@ -24,6 +24,7 @@ import {
 } from "../../src/artifacts/errors.ts";
 import { FsBlobStore } from "../../src/artifacts/fsBlobStore.ts";
 import { ABANDONED_AFTER_MS } from "../../src/artifacts/temporaryFolders.ts";
+import { brokenSource, collect } from "../support/blobSources.ts";
 import { startUploadingProcess } from "../support/uploadingProcess.ts";
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
@@ -55,20 +56,6 @@ async function until(condition: () => boolean): Promise<void> {
   expect(condition()).toBe(true);
 }
 
-async function all<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-/** A source that yields some bytes, then fails like a connection reset mid-body. */
-async function* brokenSource(): AsyncGenerator<Buffer> {
-  yield Buffer.alloc(64 * 1024, 1);
-  await new Promise((resolve) => setTimeout(resolve, 5));
-  yield Buffer.alloc(64 * 1024, 2);
-  throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
-}
-
 describe("FsBlobStore", () => {
   it("stores content under its sha256, readable whole or by range", async () => {
     const stored = await store.put(Readable.from([Buffer.from("hello "), Buffer.from("world")]));
@@ -86,7 +73,7 @@ describe("FsBlobStore", () => {
     const first = await store.put(Readable.from([Buffer.from("same bytes")]));
     const second = await store.put(Readable.from([Buffer.from("same"), Buffer.from(" bytes")]));
     expect(second).toEqual({ ...first, created: false });
-    expect(await all(store.list())).toHaveLength(1);
+    expect(await collect(store.list())).toHaveLength(1);
   });
 
   it("stores nothing when the content does not match the expected digest", async () => {
@@ -95,7 +82,7 @@ describe("FsBlobStore", () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ArtifactDigestMismatchError);
     expect(error).toMatchObject({ expected: sha256("expected"), actual: sha256("actual") });
-    expect(await all(store.list())).toEqual([]);
+    expect(await collect(store.list())).toEqual([]);
     expect(partFiles(store.tmpDir)).toEqual([]);
   });
 
@@ -104,7 +91,7 @@ describe("FsBlobStore", () => {
       .put(Readable.from([Buffer.alloc(600), Buffer.alloc(600)]), { maxBytes: 1000 })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ArtifactTooLargeError);
-    expect(await all(store.list())).toEqual([]);
+    expect(await collect(store.list())).toEqual([]);
     expect(partFiles(store.tmpDir)).toEqual([]);
     // Exactly at the limit is fine.
     expect((await store.put(Readable.from([Buffer.alloc(1000)]), { maxBytes: 1000 })).size).toBe(1000);
@@ -112,7 +99,7 @@ describe("FsBlobStore", () => {
 
   it("leaves no blob and no temp file when the source fails mid-stream", async () => {
     await expect(store.put(brokenSource())).rejects.toThrow("socket hang up");
-    expect(await all(store.list())).toEqual([]);
+    expect(await collect(store.list())).toEqual([]);
     expect(partFiles(store.tmpDir)).toEqual([]);
   });
 
