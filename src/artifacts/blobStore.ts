@@ -129,3 +129,9 @@ export interface BlobStore {
 }
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** Whether the blob found now is the copy a check saw: neither replaced (healed) nor removed since. */
+export const stillTheBlob = (current: BlobInfo | null, seen: BlobInfo): boolean =>
+  current !== null &&
+  current.size === seen.size &&
+  current.modifiedAt.getTime() === seen.modifiedAt.getTime();

@@ -22,7 +22,7 @@ import type {
   PutOptions,
   StoredBlob,
 } from "./blobStore.ts";
-import { SHA256_HEX } from "./blobStore.ts";
+import { SHA256_HEX, stillTheBlob } from "./blobStore.ts";
 import { ArtifactDigestMismatchError, BlobNotFoundError } from "./errors.ts";
 import { STREAM_BUFFER, hashingMeter } from "./hashingMeter.ts";
 import { damageSchema, identitySchema, parseJson } from "./storeRecords.ts";
@@ -281,13 +281,7 @@ export class FsBlobStore implements BlobStore {
 
   async recordDamage(sha256: string, damage: BlobDamage, seen: BlobInfo): Promise<boolean> {
     const file = this.damageFileOf(sha256);
-    const current = await this.stat(sha256);
-    if (
-      current === null ||
-      current.size !== seen.size ||
-      current.modifiedAt.getTime() !== seen.modifiedAt.getTime()
-    )
-      return false;
+    if (!stillTheBlob(await this.stat(sha256), seen)) return false;
     await mkdir(this.damageDir, { recursive: true });
     // Written aside and renamed, so no reader ever sees half a record.
     const temp = `${file}.${randomUUID()}.tmp`;

@@ -48,7 +48,7 @@ import type {
   PutOptions,
   StoredBlob,
 } from "./blobStore.ts";
-import { SHA256_HEX } from "./blobStore.ts";
+import { SHA256_HEX, stillTheBlob } from "./blobStore.ts";
 import { ArtifactDigestMismatchError, BlobNotFoundError } from "./errors.ts";
 import { STREAM_BUFFER, hashingMeter } from "./hashingMeter.ts";
 import { damageSchema, identitySchema, parseJson } from "./storeRecords.ts";
@@ -839,13 +839,7 @@ export class S3BlobStore implements BlobStore {
    */
   async recordDamage(sha256: string, damage: BlobDamage, seen: BlobInfo): Promise<boolean> {
     const key = this.damageKeyOf(sha256);
-    const current = await this.stat(sha256);
-    if (
-      current === null ||
-      current.size !== seen.size ||
-      current.modifiedAt.getTime() !== seen.modifiedAt.getTime()
-    )
-      return false;
+    if (!stillTheBlob(await this.stat(sha256), seen)) return false;
     // A PUT is atomic: no reader ever sees half a record.
     await this.client.send(
       new PutObjectCommand({
