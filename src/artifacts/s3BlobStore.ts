@@ -54,6 +54,10 @@ import { STREAM_BUFFER, hashingMeter } from "./hashingMeter.ts";
 import { damageSchema, identitySchema, parseJson } from "./storeRecords.ts";
 import { ABANDONED_AFTER_MS, HEARTBEAT_MS } from "./temporaryFolders.ts";
 
+/** How long connecting to the service may take. */
+const CONNECT_TIMEOUT_MS = 10_000;
+/** How long a request's socket may stay silent (no byte either way). */
+const IDLE_TIMEOUT_MS = 60_000;
 /** A local copy kept for an inspection that never came (the upload's command failed first) goes after this. */
 const SPOOL_LIFETIME_MS = 10 * 60_000;
 
@@ -99,6 +103,10 @@ export interface S3BlobStoreOptions extends S3Settings {
   readonly multipartCopyThresholdBytes?: number;
   /** Part size of such a copy; default: about a hundredth of the object, at least partSizeBytes. */
   readonly copyPartSizeBytes?: number;
+  /** How long connecting to the service may take (default 10 s). */
+  readonly connectTimeoutMs?: number;
+  /** How long a request's socket may stay silent before the request fails (default 60 s). */
+  readonly idleTimeoutMs?: number;
 }
 
 interface ServiceError {
@@ -236,9 +244,16 @@ export class S3BlobStore implements BlobStore {
         responseChecksumValidation: "WHEN_REQUIRED",
         // Keep-alive, and room for several uploads (two parts each) and downloads at once: the
         // SDK's default pool of 50 sockets would queue requests behind long downloads.
+        // Deadlines: a service that stops answering (a dropped route, a black-holed address) fails
+        // the request instead of holding an upload, a download or a shutdown forever. The request
+        // timeout is per socket inactivity, so a long transfer that keeps moving is not cut.
         requestHandler: {
           httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
           httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 256 }),
+          connectionTimeout: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+          requestTimeout: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
+          // Without it the handler only logs a warning and the request waits on.
+          throwOnRequestTimeout: true,
         },
       });
   }
@@ -431,8 +446,14 @@ export class S3BlobStore implements BlobStore {
     try {
       if (started !== null) {
         await started.catch(() => undefined);
-        for await (const object of this.listKeys(this.tmpDir)) await this.deleteKey(object.key);
-        await this.deleteKey(this.heartbeatKeyOf(this.instanceId));
+        // Best effort: with the service unreachable, another instance's clean-up removes them once
+        // this heartbeat is stale; a shutdown must not fail for it.
+        try {
+          for await (const object of this.listKeys(this.tmpDir)) await this.deleteKey(object.key);
+          await this.deleteKey(this.heartbeatKeyOf(this.instanceId));
+        } catch {
+          // Left for the clean-up of another instance.
+        }
       }
     } finally {
       if (this.ownsClient) this.client.destroy();

@@ -12,6 +12,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
+import net from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { buffer, text } from "node:stream/consumers";
@@ -26,7 +27,11 @@ import {
 } from "@aws-sdk/client-s3";
 import type { UploadPartCopyCommandInput } from "@aws-sdk/client-s3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ArtifactDigestMismatchError, BlobNotFoundError } from "../../src/artifacts/errors.ts";
+import {
+  ArtifactDigestMismatchError,
+  BlobNotFoundError,
+  isBlobStoreUnavailable,
+} from "../../src/artifacts/errors.ts";
 import type { S3BlobStoreOptions } from "../../src/artifacts/s3BlobStore.ts";
 import { S3BlobStore } from "../../src/artifacts/s3BlobStore.ts";
 import type { S3TestServer } from "../support/s3Server.ts";
@@ -371,6 +376,30 @@ describe("S3BlobStore", () => {
       expect(readdirSync(local)).toEqual([]);
     } finally {
       rmSync(local, { recursive: true, force: true });
+    }
+  });
+
+  it("fails, instead of hanging, against a service that accepts connections and never answers", async () => {
+    const silent = net.createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const sockets = new Set<net.Socket>();
+    silent.on("connection", (socket) => sockets.add(socket));
+    try {
+      const store = openStore({
+        endpoint: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`,
+        idleTimeoutMs: 300,
+      });
+      const failed = await store.stat(sha256("anything")).catch((error: unknown) => error);
+      expect(failed).toBeInstanceOf(Error);
+      expect(isBlobStoreUnavailable(failed)).toBe(true);
+      await expect(store.put(Readable.from([Buffer.from("bytes")]))).rejects.toSatisfy(
+        isBlobStoreUnavailable,
+      );
+      // Shutting down does not wait on it either.
+      await store.close();
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
     }
   });
 
