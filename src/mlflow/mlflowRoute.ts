@@ -7,6 +7,7 @@ import type { AccessPolicy } from "../access/modelAccess.ts";
 import { requestAccess } from "../access/scopedReader.ts";
 import type { CommandDeps } from "../application/executeCommand.ts";
 import type { Database } from "../db/database.ts";
+import { CSRF_HEADERS, lacksCsrfHeader } from "../http/csrfPrevention.ts";
 import { callerOf, nodeHeaders } from "../http/requestCaller.ts";
 import { requestMetadata } from "../http/requestMetadata.ts";
 import type { Route } from "../http/server.ts";
@@ -32,6 +33,8 @@ function sendError(req: IncomingMessage, res: ServerResponse, error: MlflowError
   // A body left unread is not drained: the connection closes after the answer instead.
   sendJson(res, error.status, error.body, { ...(req.complete ? {} : { connection: "close" }), ...headers });
 }
+
+const FORGEABLE = `A POST without a JSON content type could be forged by another site: send 'Content-Type: application/json' (or the header '${CSRF_HEADERS[0]}: 1')`;
 
 export function mlflowRoute(options: MlflowRouteOptions): Route {
   const route: Route = async (req, res, url) => {
@@ -60,6 +63,12 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
         ),
         { allow },
       );
+      return true;
+    }
+    // Another site can make a browser POST a form or text body here without a preflight, and in
+    // AUTH=local such a request acts as the administrator. MLflow's clients always send JSON.
+    if (req.method === "POST" && lacksCsrfHeader(req)) {
+      sendError(req, res, new MlflowError("PERMISSION_DENIED", FORGEABLE));
       return true;
     }
     try {

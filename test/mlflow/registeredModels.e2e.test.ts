@@ -14,6 +14,7 @@ interface FixtureRequest {
   readonly query?: readonly [string, string][];
   readonly body?: unknown;
   readonly rawBody?: string;
+  readonly contentType?: string;
 }
 
 interface FixtureResponse {
@@ -67,7 +68,10 @@ async function call(
   const body = request.rawBody ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
   const response = await fetch(url, {
     method: request.method,
-    headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+    headers: {
+      ...(body === undefined ? {} : { "content-type": request.contentType ?? "application/json" }),
+      ...headers,
+    },
     ...(body === undefined ? {} : { body }),
   });
   return { status: response.status, headers: response.headers, body: await response.json() };
@@ -148,6 +152,9 @@ describe.each(await providers())("MLflow registered models on %s", (provider) =>
     const model = freshName("errors");
     expect((await api(post("registered-models/create", { name: model }))).status).toBe(200);
     await play(server, PREFIXES[0], fixture("registeredModelErrors").cases!, { model });
+    // The forged POST changed nothing.
+    const after = await api(get("registered-models/get", [["name", model]]));
+    expect(after.body.registered_model.tags).toBeUndefined();
   });
 
   it("creates the same model GraphQL sees, and sees the models GraphQL creates", async () => {
