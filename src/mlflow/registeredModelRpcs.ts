@@ -14,7 +14,13 @@ import { unstorableText } from "../domain/validation.ts";
 import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
 import { MODEL_SELECT, VERSION_SELECT, modelVersionJson, registeredModelJson } from "./mlflowJson.ts";
 import type { Params } from "./mlflowRequest.ts";
-import { MAX_FILTER_LENGTH, modelMatches, parseFilter } from "./searchFilter.ts";
+import {
+  MAX_FILTER_LENGTH,
+  MatchBudget,
+  SEARCH_MATCH_STEPS,
+  modelMatches,
+  parseFilter,
+} from "./searchFilter.ts";
 
 export interface RpcContext {
   readonly commands: CommandDeps;
@@ -295,8 +301,9 @@ const searchModels: Rpc = async (params, ctx) => {
     where,
     select: { id: true, name: true, updatedAt: true, tags: { select: { key: true, value: true } } },
   });
+  const budget = new MatchBudget(SEARCH_MATCH_STEPS);
   const matching = candidates.filter((m) =>
-    modelMatches(comparisons, { name: m.name, tags: new Map(m.tags.map((t) => [t.key, t.value])) }),
+    modelMatches(comparisons, { name: m.name, tags: new Map(m.tags.map((t) => [t.key, t.value])) }, budget),
   );
   const sortBy: Order[] = [...orders, { field: "name", descending: false }];
   matching.sort((a, b) => {

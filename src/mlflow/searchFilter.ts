@@ -135,17 +135,39 @@ export function parseFilter(filter: string): Comparison[] {
 }
 
 /**
+ * The matching work one search may do: LIKE costs up to pattern length times text length per model,
+ * so a search over many models with long tag values is bounded as a whole, not per match.
+ */
+export class MatchBudget {
+  constructor(private remaining: number) {}
+
+  spend(steps: number): void {
+    this.remaining -= steps;
+    if (this.remaining < 0)
+      throw invalid("Invalid filter: its LIKE patterns are too costly to match; use shorter patterns");
+  }
+}
+
+/** Matching steps one search may spend (tens of milliseconds of work). */
+export const SEARCH_MATCH_STEPS = 20_000_000;
+
+/**
  * SQL LIKE: `%` any run, `_` one character (code point), everything else itself. Greedy with one
  * backtrack point per `%`, so the work is at most pattern length times text length.
  */
-export function likeMatches(pattern: string, text: string): boolean {
+export function likeMatches(pattern: string, text: string, budget?: MatchBudget): boolean {
   const p = Array.from(pattern);
   const t = Array.from(text);
   let pi = 0;
   let ti = 0;
   let star = -1;
   let starText = 0;
+  let steps = 0;
   while (ti < t.length) {
+    if (++steps === 4096) {
+      budget?.spend(steps);
+      steps = 0;
+    }
     if (pi < p.length && p[pi] !== "%" && (p[pi] === "_" || p[pi] === t[ti])) {
       pi++;
       ti++;
@@ -159,20 +181,21 @@ export function likeMatches(pattern: string, text: string): boolean {
       return false;
     }
   }
+  budget?.spend(steps);
   while (pi < p.length && p[pi] === "%") pi++;
   return pi === p.length;
 }
 
-function holds(op: Operator, pattern: string, actual: string): boolean {
+function holds(op: Operator, pattern: string, actual: string, budget?: MatchBudget): boolean {
   switch (op) {
     case "=":
       return actual === pattern;
     case "!=":
       return actual !== pattern;
     case "LIKE":
-      return likeMatches(pattern, actual);
+      return likeMatches(pattern, actual, budget);
     case "ILIKE":
-      return likeMatches(pattern.toLowerCase(), actual.toLowerCase());
+      return likeMatches(pattern.toLowerCase(), actual.toLowerCase(), budget);
   }
 }
 
@@ -180,10 +203,11 @@ function holds(op: Operator, pattern: string, actual: string): boolean {
 export function modelMatches(
   comparisons: readonly Comparison[],
   model: { readonly name: string; readonly tags: ReadonlyMap<string, string> },
+  budget?: MatchBudget,
 ): boolean {
   return comparisons.every((c) => {
-    if (c.on === "name") return holds(c.op, c.value, model.name);
+    if (c.on === "name") return holds(c.op, c.value, model.name, budget);
     const value = model.tags.get(c.key);
-    return value !== undefined && holds(c.op, c.value, value);
+    return value !== undefined && holds(c.op, c.value, value, budget);
   });
 }

@@ -2,7 +2,13 @@
 // matcher's wildcards.
 import { describe, expect, it } from "vitest";
 import { MlflowError } from "../../src/mlflow/mlflowErrors.ts";
-import { MAX_FILTER_LENGTH, likeMatches, modelMatches, parseFilter } from "../../src/mlflow/searchFilter.ts";
+import {
+  MAX_FILTER_LENGTH,
+  MatchBudget,
+  likeMatches,
+  modelMatches,
+  parseFilter,
+} from "../../src/mlflow/searchFilter.ts";
 
 describe("parseFilter", () => {
   it.each([
@@ -77,5 +83,16 @@ describe("likeMatches", () => {
     const [c] = parseFilter("tags.k != 'x'");
     expect(modelMatches([c!], { name: "m", tags: new Map() })).toBe(false);
     expect(modelMatches([c!], { name: "m", tags: new Map([["k", "y"]]) })).toBe(true);
+  });
+
+  it("stops a search whose patterns cost more than its budget, with INVALID_PARAMETER_VALUE", () => {
+    const pattern = `%${"a".repeat(1000)}b`;
+    const text = "a".repeat(5000);
+    // Within a generous budget the worst case still answers.
+    expect(likeMatches(pattern, text, new MatchBudget(1e9))).toBe(false);
+    const budget = new MatchBudget(1_000_000);
+    expect(() => {
+      for (let i = 0; i < 100; i++) likeMatches(pattern, text, budget);
+    }).toThrow(/too costly/);
   });
 });
