@@ -15,6 +15,7 @@ import type { OidcConfig } from "./access/sso.ts";
 import { createArtifactInspector } from "./artifacts/artifactInspector.ts";
 import type { ArtifactInspector, InspectionConfig } from "./artifacts/artifactInspector.ts";
 import { artifactRoute } from "./artifacts/http/artifactRoute.ts";
+import { mlflowRoute } from "./mlflow/mlflowRoute.ts";
 import { DEFAULT_AUDIT_EXPORT_LIMITS, auditExportRoute } from "./audit/http/exportRoute.ts";
 import type { AuditExportLimits, AuditExportRoute } from "./audit/http/exportRoute.ts";
 import { graphqlUploadHandler } from "./artifacts/http/graphqlUploads.ts";
@@ -239,6 +240,12 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     logger: options.logger.child({ component: "audit-export" }),
     limits: { ...DEFAULT_AUDIT_EXPORT_LIMITS, ...options.auditExport },
   });
+  const mlflow = mlflowRoute({
+    accessPolicy,
+    db,
+    logger: options.logger.child({ component: "mlflow" }),
+    commands: () => app.commands,
+  });
   const webhookConfig: DeliveryConfig = {
     ...DEFAULT_DELIVERY_CONFIG,
     allow: EMPTY_ALLOW_LIST,
@@ -290,7 +297,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       maxQueuedBytes: options.subscriptions?.maxQueuedBytes ?? DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes,
       cutAfterMs: options.subscriptions?.cutAfterMs ?? DEFAULT_SUBSCRIBER_LIMITS.cutAfterMs,
     },
-    routes: [artifacts, auditExport],
+    routes: [artifacts, auditExport, mlflow],
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     graphqlUploads: graphqlUploadHandler({
       blobs,

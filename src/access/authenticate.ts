@@ -5,6 +5,7 @@
 //
 //   Authorization: Bearer rgo_…   an API token, verified by the PrincipalDirectory
 //   Authorization: Bearer <JWT>    an SSO access token, verified against the configured issuer
+//   Authorization: Basic …         user:token (MLflow clients); the password is taken as the token
 //   (nothing)                      AUTH=local: the local administrator; AUTH=required: refused
 //
 // Credentials that are present but wrong are always refused, in local mode too: a client that
@@ -27,11 +28,29 @@ export type BearerCredential =
   | { readonly kind: "bearer"; readonly token: string }
   | { readonly kind: "malformed" };
 
-/** The `Authorization` header: absent, `Bearer <token>` (scheme case-insensitive), or anything else. */
+const TOKEN_CHARACTERS = /^[\x21-\x7e]+$/;
+
+/**
+ * The `Authorization` header: absent, `Bearer <token>`, `Basic base64(user:token)` (schemes
+ * case-insensitive), or anything else. Basic is how MLflow clients send MLFLOW_TRACKING_USERNAME /
+ * MLFLOW_TRACKING_PASSWORD: its password is taken as the token and the user name is ignored (the
+ * token alone says who is calling).
+ */
 export function parseAuthorization(value: string | null): BearerCredential {
   if (value === null || value.trim() === "") return { kind: "none" };
-  const match = /^\s*bearer[ \t]+([\x21-\x7e]+)\s*$/i.exec(value);
-  return match?.[1] === undefined ? { kind: "malformed" } : { kind: "bearer", token: match[1] };
+  const match = /^\s*(bearer|basic)[ \t]+([\x21-\x7e]+)\s*$/i.exec(value);
+  const scheme = match?.[1]?.toLowerCase();
+  const credentials = match?.[2];
+  if (credentials === undefined) return { kind: "malformed" };
+  if (scheme === "bearer") return { kind: "bearer", token: credentials };
+  const decoded = Buffer.from(credentials, "base64");
+  // Not canonical base64 (or not UTF-8 text): refused rather than guessed at.
+  if (decoded.toString("base64").replace(/=+$/, "") !== credentials.replace(/=+$/, ""))
+    return { kind: "malformed" };
+  const text = decoded.toString("utf8");
+  const colon = text.indexOf(":");
+  const token = colon < 0 ? "" : text.slice(colon + 1);
+  return TOKEN_CHARACTERS.test(token) ? { kind: "bearer", token } : { kind: "malformed" };
 }
 
 export type Authentication =
@@ -42,7 +61,8 @@ const MISSING =
   "authentication required: send `Authorization: Bearer <token>` with an API token (rgo_…) or an SSO access token";
 const INVALID =
   "the credentials are not accepted: the token is unknown, revoked or expired, or the access token is not valid for this registry";
-const MALFORMED = "the Authorization header must be `Bearer <token>`";
+const MALFORMED =
+  "the Authorization header must be `Bearer <token>`, or `Basic` with the token as the password";
 
 /** The `WWW-Authenticate` header of a 401 (RFC 6750). */
 export const wwwAuthenticate = (reason: "missing" | "invalid") =>

@@ -72,6 +72,11 @@ async function serveMetrics(metrics: RegistryMetrics, res: ServerResponse, req: 
 export interface Route {
   /** Returns true when it handled the request. */
   (req: IncomingMessage, res: ServerResponse, url: URL): boolean | Promise<boolean>;
+  /**
+   * The body of the 401 for an unauthenticated request to `url`, when this route answers it in an
+   * error shape of its own (MLflow's); undefined leaves the server's.
+   */
+  unauthenticatedBody?: (url: URL, message: string) => unknown;
 }
 
 /** How often a running subscription re-checks its credentials by default (ms). */
@@ -298,10 +303,12 @@ export function createApp(options: AppOptions): App {
     url: URL,
     refusal: Authentication & { ok: false },
   ) {
+    const own = routes.map((route) => route.unauthenticatedBody?.(url, refusal.message)).find(Boolean);
     const body =
-      url.pathname === "/graphql"
+      own ??
+      (url.pathname === "/graphql"
         ? graphqlErrorBody("UNAUTHENTICATED", refusal.message)
-        : { error: { code: "UNAUTHENTICATED", message: refusal.message } };
+        : { error: { code: "UNAUTHENTICATED", message: refusal.message } });
     refuse(req, res, 401, body, { "www-authenticate": wwwAuthenticate(refusal.reason) });
   }
 

@@ -1,0 +1,79 @@
+// MLflow's error answers: `{error_code, message}` with MLflow's own codes and statuses. Registro's
+// typed domain errors map to them in exactly one function (mlflowErrorOf).
+import type { DomainError } from "../domain/errors.ts";
+import {
+  AlreadyExistsError,
+  ConcurrencyError,
+  NotFoundError,
+  PermissionDeniedError,
+  UnsafeArtifactError,
+  ValidationError,
+} from "../domain/errors.ts";
+
+export type MlflowErrorCode =
+  | "RESOURCE_DOES_NOT_EXIST"
+  | "RESOURCE_ALREADY_EXISTS"
+  | "INVALID_PARAMETER_VALUE"
+  | "INVALID_STATE"
+  | "PERMISSION_DENIED"
+  | "UNAUTHENTICATED"
+  | "ENDPOINT_NOT_FOUND"
+  | "BAD_REQUEST"
+  | "INTERNAL_ERROR";
+
+const STATUS: Record<MlflowErrorCode, number> = {
+  RESOURCE_DOES_NOT_EXIST: 404,
+  RESOURCE_ALREADY_EXISTS: 400,
+  INVALID_PARAMETER_VALUE: 400,
+  INVALID_STATE: 400,
+  PERMISSION_DENIED: 403,
+  UNAUTHENTICATED: 401,
+  ENDPOINT_NOT_FOUND: 404,
+  BAD_REQUEST: 400,
+  INTERNAL_ERROR: 500,
+};
+
+export class MlflowError extends Error {
+  readonly status: number;
+  constructor(
+    readonly errorCode: MlflowErrorCode,
+    message: string,
+    status?: number,
+  ) {
+    super(message);
+    this.name = "MlflowError";
+    this.status = status ?? STATUS[errorCode];
+  }
+
+  get body() {
+    return { error_code: this.errorCode, message: this.message };
+  }
+}
+
+const RESOURCE_NAMES: Partial<Record<NotFoundError["resource"], string>> = {
+  RegisteredModel: "Registered Model",
+  ModelVersion: "Model Version",
+  ModelAlias: "Registered model alias",
+};
+
+/** The MLflow error a Registro domain error is to an MLflow client. */
+export function mlflowErrorOf(error: DomainError): MlflowError {
+  if (error instanceof NotFoundError)
+    return new MlflowError(
+      "RESOURCE_DOES_NOT_EXIST",
+      `${RESOURCE_NAMES[error.resource] ?? error.resource} with name=${error.key} not found`,
+    );
+  if (error instanceof AlreadyExistsError)
+    return new MlflowError(
+      "RESOURCE_ALREADY_EXISTS",
+      `${error.resource === "RegisteredModel" ? "Registered Model" : error.resource} (name=${error.key}) already exists.`,
+    );
+  if (error instanceof ValidationError) return new MlflowError("INVALID_PARAMETER_VALUE", error.message);
+  if (error instanceof PermissionDeniedError) return new MlflowError("PERMISSION_DENIED", error.message);
+  // Registro's safety gate has no MLflow counterpart; the closest is a refused parameter value.
+  if (error instanceof UnsafeArtifactError) return new MlflowError("INVALID_PARAMETER_VALUE", error.message);
+  // A concurrent writer won; MLflow has no optimistic concurrency, so the client sees a state error.
+  if (error instanceof ConcurrencyError) return new MlflowError("INVALID_STATE", error.message);
+  // The rest (invalid state, approval required, integrity) are refusals of the request as it stands.
+  return new MlflowError("INVALID_STATE", error.message);
+}

@@ -1,0 +1,98 @@
+// The MLflow REST API 2.0 under /api/2.0/mlflow/ and /ajax-api/2.0/mlflow/ (the prefix MLflow's
+// web UI uses): finds the RPC for the path and method, reads its parameters, runs it as the
+// authenticated caller and answers MLflow's JSON, or MLflow's error body `{error_code, message}`.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { AccessPolicy } from "../access/modelAccess.ts";
+import { requestAccess } from "../access/scopedReader.ts";
+import type { CommandDeps } from "../application/executeCommand.ts";
+import type { Database } from "../db/database.ts";
+import { CSRF_HEADERS, lacksCsrfHeader } from "../http/csrfPrevention.ts";
+import { callerOf, nodeHeaders } from "../http/requestCaller.ts";
+import { requestMetadata } from "../http/requestMetadata.ts";
+import type { Route } from "../http/server.ts";
+import { sendJson } from "../http/sendJson.ts";
+import { MlflowError } from "./mlflowErrors.ts";
+import { bodyParams, queryParams } from "./mlflowRequest.ts";
+import { REGISTERED_MODEL_RPCS } from "./registeredModelRpcs.ts";
+
+export const MLFLOW_PREFIXES = ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"] as const;
+
+export const isMlflowPath = (pathname: string) => MLFLOW_PREFIXES.some((p) => pathname.startsWith(p));
+
+export interface MlflowRouteOptions {
+  readonly db: Database;
+  readonly logger: Logger;
+  readonly accessPolicy: AccessPolicy;
+  /** The app's command dependencies (the app is made after its routes). */
+  readonly commands: () => CommandDeps;
+}
+
+function sendError(req: IncomingMessage, res: ServerResponse, error: MlflowError, headers = {}) {
+  if (res.headersSent || res.destroyed) return;
+  // A body left unread is not drained: the connection closes after the answer instead.
+  sendJson(res, error.status, error.body, { ...(req.complete ? {} : { connection: "close" }), ...headers });
+}
+
+const FORGEABLE = `A POST without a JSON content type could be forged by another site: send 'Content-Type: application/json' (or the header '${CSRF_HEADERS[0]}: 1')`;
+
+export function mlflowRoute(options: MlflowRouteOptions): Route {
+  const route: Route = async (req, res, url) => {
+    const prefix = MLFLOW_PREFIXES.find((p) => url.pathname.startsWith(p));
+    if (prefix === undefined) return false;
+    const rpcPath = url.pathname.slice(prefix.length);
+    const methods = REGISTERED_MODEL_RPCS.get(rpcPath);
+    if (methods === undefined) {
+      sendError(
+        req,
+        res,
+        new MlflowError("ENDPOINT_NOT_FOUND", `No API endpoint for ${req.method ?? "?"} ${url.pathname}`),
+      );
+      return true;
+    }
+    const rpc = methods.get(req.method ?? "");
+    if (rpc === undefined) {
+      const allow = [...methods.keys()].join(", ");
+      sendError(
+        req,
+        res,
+        new MlflowError(
+          "BAD_REQUEST",
+          `${req.method ?? "?"} is not allowed on ${url.pathname}; use ${allow}`,
+          405,
+        ),
+        { allow },
+      );
+      return true;
+    }
+    // Another site can make a browser POST a form or text body here without a preflight, and in
+    // AUTH=local such a request acts as the administrator. MLflow's clients always send JSON.
+    if (req.method === "POST" && lacksCsrfHeader(req)) {
+      sendError(req, res, new MlflowError("PERMISSION_DENIED", FORGEABLE));
+      return true;
+    }
+    try {
+      const params = req.method === "GET" ? queryParams(url) : await bodyParams(req);
+      const caller = callerOf(req);
+      const access = requestAccess(options.db.reader, options.accessPolicy, caller);
+      const answer = await rpc(params, {
+        commands: options.commands(),
+        metadata: { ...requestMetadata(nodeHeaders(req), caller), rights: access.rights },
+        access,
+        principalId: caller.principal.id,
+      });
+      sendJson(res, 200, answer);
+    } catch (error) {
+      if (error instanceof MlflowError) sendError(req, res, error);
+      else {
+        options.logger.error({ err: error }, `MLflow ${rpcPath} failed`);
+        sendError(req, res, new MlflowError("INTERNAL_ERROR", "internal error"));
+      }
+    }
+    return true;
+  };
+  // MLflow clients read MLflow's error body on a 401 too.
+  route.unauthenticatedBody = (url, message) =>
+    isMlflowPath(url.pathname) ? new MlflowError("UNAUTHENTICATED", message).body : undefined;
+  return route;
+}

@@ -1,0 +1,213 @@
+// MLflow's search filter for registered models, as far as this slice speaks it: comparisons joined
+// by AND, on `name` and on `tags.<key>` (plain or backquoted), with =, !=, LIKE and ILIKE against a
+// single- or double-quoted string. A hand-written tokenizer and parser (one pass, no regular
+// expression over client text) so hostile input costs linear time; LIKE patterns are matched by a
+// bounded wildcard matcher, never compiled to a RegExp.
+import { MlflowError } from "./mlflowErrors.ts";
+
+/** Longest filter accepted (MLflow sets none; ours keeps the parser's and matcher's work bounded). */
+export const MAX_FILTER_LENGTH = 4096;
+
+export type Operator = "=" | "!=" | "LIKE" | "ILIKE";
+
+export type Comparison =
+  | { readonly on: "name"; readonly op: Operator; readonly value: string }
+  | { readonly on: "tag"; readonly key: string; readonly op: Operator; readonly value: string };
+
+type Token =
+  | { readonly kind: "word"; readonly text: string }
+  | { readonly kind: "tag"; readonly key: string }
+  | { readonly kind: "string"; readonly text: string }
+  | { readonly kind: "op"; readonly text: "=" | "!=" };
+
+const invalid = (message: string) => new MlflowError("INVALID_PARAMETER_VALUE", message);
+
+const isWordChar = (c: string) =>
+  (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c === "_" || c === ".";
+
+const isSpace = (c: string) => c === " " || c === "\t" || c === "\n" || c === "\r";
+
+/** Reads a quoted run starting at `start` (the opening quote); returns its text and the index after it. */
+function quoted(input: string, start: number, what: string): [string, number] {
+  const quote = input[start]!;
+  const end = input.indexOf(quote, start + 1);
+  if (end < 0) throw invalid(`Invalid filter: unterminated ${what} starting at position ${start}`);
+  return [input.slice(start + 1, end), end + 1];
+}
+
+function tokenize(input: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  while (i < input.length) {
+    const c = input[i]!;
+    if (isSpace(c)) {
+      i++;
+    } else if (c === "'" || c === '"') {
+      const [text, next] = quoted(input, i, "string");
+      tokens.push({ kind: "string", text });
+      i = next;
+    } else if (c === "=") {
+      tokens.push({ kind: "op", text: "=" });
+      i++;
+    } else if (c === "!" && input[i + 1] === "=") {
+      tokens.push({ kind: "op", text: "!=" });
+      i += 2;
+    } else if (c === "`") {
+      // `tags.key` written wholly in backquotes.
+      const [text, next] = quoted(input, i, "backquoted identifier");
+      tokens.push(identifierToken(text, true));
+      i = next;
+    } else if (isWordChar(c)) {
+      let end = i;
+      while (end < input.length && isWordChar(input[end]!)) end++;
+      const word = input.slice(i, end);
+      const lower = word.toLowerCase();
+      if ((lower === "tags." || lower === "tag.") && input[end] === "`") {
+        const [key, next] = quoted(input, end, "backquoted tag key");
+        tokens.push({ kind: "tag", key });
+        i = next;
+      } else {
+        tokens.push(identifierToken(word, false));
+        i = end;
+      }
+    } else {
+      throw invalid(`Invalid filter: unexpected character '${c}' at position ${i}`);
+    }
+  }
+  return tokens;
+}
+
+function identifierToken(text: string, backquoted: boolean): Token {
+  const dot = text.indexOf(".");
+  const prefix = dot < 0 ? "" : text.slice(0, dot).toLowerCase();
+  if (prefix === "tags" || prefix === "tag") {
+    const key = text.slice(dot + 1);
+    if (key === "") throw invalid("Invalid filter: a tag comparison needs a key after 'tags.'");
+    return { kind: "tag", key };
+  }
+  if (backquoted) return { kind: "word", text: text.toLowerCase() === "name" ? "name" : `\`${text}\`` };
+  return { kind: "word", text };
+}
+
+const OPERATOR_WORDS = new Set(["LIKE", "ILIKE"]);
+
+export function parseFilter(filter: string): Comparison[] {
+  if (filter.length > MAX_FILTER_LENGTH)
+    throw invalid(`Invalid filter: longer than ${MAX_FILTER_LENGTH} characters`);
+  const tokens = tokenize(filter);
+  const comparisons: Comparison[] = [];
+  let i = 0;
+  const describe = (t: Token | undefined) =>
+    t === undefined
+      ? "the end of the filter"
+      : t.kind === "tag"
+        ? `tags.${t.key}`
+        : t.kind === "string"
+          ? `'${t.text}'`
+          : `'${t.text}'`;
+  while (i < tokens.length) {
+    if (comparisons.length > 0) {
+      const and = tokens[i];
+      if (and?.kind !== "word" || and.text.toUpperCase() !== "AND")
+        throw invalid(`Invalid filter: expected AND, found ${describe(and)}`);
+      i++;
+    }
+    const subject = tokens[i++];
+    let on: { on: "name" } | { on: "tag"; key: string };
+    if (subject?.kind === "tag") on = { on: "tag", key: subject.key };
+    else if (subject?.kind === "word" && subject.text.toLowerCase() === "name") on = { on: "name" };
+    else
+      throw invalid(
+        `Invalid filter: expected 'name' or 'tags.<key>', found ${describe(subject)} (only name and tags are searchable on registered models)`,
+      );
+    const opToken = tokens[i++];
+    let op: Operator;
+    if (opToken?.kind === "op") op = opToken.text;
+    else if (opToken?.kind === "word" && OPERATOR_WORDS.has(opToken.text.toUpperCase()))
+      op = opToken.text.toUpperCase() as Operator;
+    else throw invalid(`Invalid filter: expected one of =, !=, LIKE, ILIKE, found ${describe(opToken)}`);
+    const value = tokens[i++];
+    if (value?.kind !== "string")
+      throw invalid(`Invalid filter: expected a quoted string, found ${describe(value)}`);
+    comparisons.push({ ...on, op, value: value.text });
+  }
+  return comparisons;
+}
+
+/**
+ * The matching work one search may do: LIKE costs up to pattern length times text length per model,
+ * so a search over many models with long tag values is bounded as a whole, not per match.
+ */
+export class MatchBudget {
+  constructor(private remaining: number) {}
+
+  spend(steps: number): void {
+    this.remaining -= steps;
+    if (this.remaining < 0)
+      throw invalid("Invalid filter: its LIKE patterns are too costly to match; use shorter patterns");
+  }
+}
+
+/** Matching steps one search may spend (tens of milliseconds of work). */
+export const SEARCH_MATCH_STEPS = 20_000_000;
+
+/**
+ * SQL LIKE: `%` any run, `_` one character (code point), everything else itself. Greedy with one
+ * backtrack point per `%`, so the work is at most pattern length times text length.
+ */
+export function likeMatches(pattern: string, text: string, budget?: MatchBudget): boolean {
+  const p = Array.from(pattern);
+  const t = Array.from(text);
+  let pi = 0;
+  let ti = 0;
+  let star = -1;
+  let starText = 0;
+  let steps = 0;
+  while (ti < t.length) {
+    if (++steps === 4096) {
+      budget?.spend(steps);
+      steps = 0;
+    }
+    if (pi < p.length && p[pi] !== "%" && (p[pi] === "_" || p[pi] === t[ti])) {
+      pi++;
+      ti++;
+    } else if (pi < p.length && p[pi] === "%") {
+      star = pi++;
+      starText = ti;
+    } else if (star >= 0) {
+      pi = star + 1;
+      ti = ++starText;
+    } else {
+      return false;
+    }
+  }
+  budget?.spend(steps);
+  while (pi < p.length && p[pi] === "%") pi++;
+  return pi === p.length;
+}
+
+function holds(op: Operator, pattern: string, actual: string, budget?: MatchBudget): boolean {
+  switch (op) {
+    case "=":
+      return actual === pattern;
+    case "!=":
+      return actual !== pattern;
+    case "LIKE":
+      return likeMatches(pattern, actual, budget);
+    case "ILIKE":
+      return likeMatches(pattern.toLowerCase(), actual.toLowerCase(), budget);
+  }
+}
+
+/** Whether a model matches every comparison; a tag comparison needs the tag to be set. */
+export function modelMatches(
+  comparisons: readonly Comparison[],
+  model: { readonly name: string; readonly tags: ReadonlyMap<string, string> },
+  budget?: MatchBudget,
+): boolean {
+  return comparisons.every((c) => {
+    if (c.on === "name") return holds(c.op, c.value, model.name, budget);
+    const value = model.tags.get(c.key);
+    return value !== undefined && holds(c.op, c.value, value, budget);
+  });
+}
