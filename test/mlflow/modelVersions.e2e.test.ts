@@ -2,6 +2,7 @@
 // from fixtures written from MLflow's REST documentation (test/fixtures/mlflow/), the same versions
 // GraphQL sees, stage transitions that archive, search with filters, order and page tokens, and
 // hostile input.
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
 import { PREFIXES, call, fixture, freshName, get, play, post } from "../support/mlflow.ts";
@@ -148,6 +149,53 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
       ]),
     );
     expect(latest.body.model_versions.map((v: { version: string }) => v.version)).toEqual(["2"]);
+  });
+
+  it("answers the safety gate's refusal of Production as INVALID_PARAMETER_VALUE, and changes nothing", async () => {
+    const model = freshName("gate");
+    await createModel(model);
+    const pending = await server.gql(
+      `mutation($n: String!) { createModelVersion(input: { name: $n, source: "s3://b/x", pendingArtifacts: true }) { __typename } }`,
+      { n: model },
+    );
+    expect(pending.data?.createModelVersion.__typename).toBe("ModelVersionPayload");
+    const pickle = readFileSync(new URL("../fixtures/inspection/files/eval_p1.pkl", import.meta.url));
+    const put = await fetch(`${server.url}/artifacts/${encodeURIComponent(model)}/1/model.pkl`, {
+      method: "PUT",
+      body: new Uint8Array(pickle),
+    });
+    expect(put.status).toBeLessThan(300);
+    const finalized = await server.gql(
+      `mutation($n: String!) { finalizeModelVersion(input: { name: $n, version: 1 }) { __typename } }`,
+      { n: model },
+    );
+    expect(finalized.data?.finalizeModelVersion.__typename).toBe("ModelVersionPayload");
+
+    const refused = await api(
+      post("model-versions/transition-stage", {
+        name: model,
+        version: "1",
+        stage: "Production",
+        archive_existing_versions: false,
+      }),
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body).toEqual({
+      error_code: "INVALID_PARAMETER_VALUE",
+      message: expect.stringContaining("model.pkl"),
+    });
+    const after = await api(
+      get("model-versions/get", [
+        ["name", model],
+        ["version", "1"],
+      ]),
+    );
+    expect(after.body.model_version.current_stage).toBe("None");
+    // Staging is not gated.
+    const staged = await api(
+      post("model-versions/transition-stage", { name: model, version: "1", stage: "Staging" }),
+    );
+    expect(staged.body.model_version?.current_stage).toBe("Staging");
   });
 
   describe("search", () => {
