@@ -9,6 +9,7 @@ import { PREFIXES, call, fixture, freshName, get, play, post } from "../support/
 import type { FixtureRequest } from "../support/mlflow.ts";
 import { LOCAL_ADMIN, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
+import { createServiceAccount } from "../support/serviceAccounts.ts";
 
 describe.each(await providers())("MLflow model versions on %s", (provider) => {
   let server: TestServer;
@@ -196,6 +197,34 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
       post("model-versions/transition-stage", { name: model, version: "1", stage: "Staging" }),
     );
     expect(staged.body.model_version?.current_stage).toBe("Staging");
+  });
+
+  it("answers a stage protected by a review policy as INVALID_STATE, and changes nothing", async () => {
+    const model = freshName("review");
+    await createModel(model);
+    await createVersion(model, "s3://bucket/m/1");
+    const reviewer = await createServiceAccount(
+      (query, variables, headers) => server.gql(query, variables, headers),
+      freshName("reviewer"),
+    );
+    const policy = await server.gql(
+      `mutation($n: String!, $m: ID!) { setModelReviewPolicy(input: { name: $n, rules: [
+        { stage: PRODUCTION, requiredApprovals: 1, reviewers: [{ principalId: $m }] }] }) { __typename } }`,
+      { n: model, m: reviewer.id },
+    );
+    expect(policy.data?.setModelReviewPolicy.__typename, JSON.stringify(policy)).not.toMatch(/Error/);
+    const refused = await api(
+      post("model-versions/transition-stage", { name: model, version: "1", stage: "production" }),
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.body.error_code).toBe("INVALID_STATE");
+    const after = await api(
+      get("model-versions/get", [
+        ["name", model],
+        ["version", "1"],
+      ]),
+    );
+    expect(after.body.model_version.current_stage).toBe("None");
   });
 
   describe("search", () => {
