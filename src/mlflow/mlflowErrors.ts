@@ -57,7 +57,18 @@ const RESOURCE_NAMES: Partial<Record<NotFoundError["resource"], string>> = {
 };
 
 /** The MLflow error a Registro domain error is to an MLflow client. */
+/** MLflow's words for a missing version, from Registro's key `<model> v<number>`; null for other keys. */
+function versionNotFound(key: string): string | null {
+  const at = key.lastIndexOf(" v");
+  const number = key.slice(at + 2);
+  if (at < 0 || number === "" || [...number].some((c) => c < "0" || c > "9")) return null;
+  return `Model Version (name=${key.slice(0, at)}, version=${number}) not found`;
+}
+
 export function mlflowErrorOf(error: DomainError): MlflowError {
+  const missingVersion =
+    error instanceof NotFoundError && error.resource === "ModelVersion" ? versionNotFound(error.key) : null;
+  if (missingVersion !== null) return new MlflowError("RESOURCE_DOES_NOT_EXIST", missingVersion);
   if (error instanceof NotFoundError)
     return new MlflowError(
       "RESOURCE_DOES_NOT_EXIST",

@@ -14,7 +14,23 @@ import type { Route } from "../http/server.ts";
 import { sendJson } from "../http/sendJson.ts";
 import { MlflowError } from "./mlflowErrors.ts";
 import { bodyParams, queryParams } from "./mlflowRequest.ts";
+import { MODEL_VERSION_RPCS } from "./modelVersionRpcs.ts";
 import { REGISTERED_MODEL_RPCS } from "./registeredModelRpcs.ts";
+
+const RPCS = new Map([...REGISTERED_MODEL_RPCS, ...MODEL_VERSION_RPCS]);
+
+/** The scheme and host the client called, from its Host header (null when absent or not a host). */
+function originOf(req: IncomingMessage): string | null {
+  const host = req.headers.host;
+  if (host === undefined || host === "" || host.length > 255) return null;
+  const scheme = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
+  try {
+    const url = new URL(`${scheme}://${host}`);
+    return url.host === host.toLowerCase() ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
 
 export const MLFLOW_PREFIXES = ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"] as const;
 
@@ -41,7 +57,7 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
     const prefix = MLFLOW_PREFIXES.find((p) => url.pathname.startsWith(p));
     if (prefix === undefined) return false;
     const rpcPath = url.pathname.slice(prefix.length);
-    const methods = REGISTERED_MODEL_RPCS.get(rpcPath);
+    const methods = RPCS.get(rpcPath);
     if (methods === undefined) {
       sendError(
         req,
@@ -80,6 +96,7 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
         metadata: { ...requestMetadata(nodeHeaders(req), caller), rights: access.rights },
         access,
         principalId: caller.principal.id,
+        origin: originOf(req),
       });
       sendJson(res, 200, answer);
     } catch (error) {

@@ -1,24 +1,60 @@
-// MLflow's search filter for registered models, as far as this slice speaks it: comparisons joined
-// by AND, on `name` and on `tags.<key>` (plain or backquoted), with =, !=, LIKE and ILIKE against a
-// single- or double-quoted string. A hand-written tokenizer and parser (one pass, no regular
+// MLflow's search filters, as far as Registro speaks them: comparisons joined by AND, on the fields
+// a grammar allows (registered models: `name`; model versions: `name`, `run_id`, `source_path`,
+// `version_number`) and on `tags.<key>` (plain or backquoted), with =, !=, LIKE and ILIKE against a
+// single- or double-quoted string, and `IN ('a', 'b')` where the grammar allows it. A hand-written tokenizer and parser (one pass, no regular
 // expression over client text) so hostile input costs linear time; LIKE patterns are matched by a
 // bounded wildcard matcher, never compiled to a RegExp.
+import { unstorableText } from "../domain/validation.ts";
 import { MlflowError } from "./mlflowErrors.ts";
 
 /** Longest filter accepted (MLflow sets none; ours keeps the parser's and matcher's work bounded). */
 export const MAX_FILTER_LENGTH = 4096;
 
+/** Most values one `IN (...)` list may hold. */
+export const MAX_IN_VALUES = 100;
+
 export type Operator = "=" | "!=" | "LIKE" | "ILIKE";
 
+export type Field = "name" | "run_id" | "source_path" | "version_number";
+
 export type Comparison =
-  | { readonly on: "name"; readonly op: Operator; readonly value: string }
+  | { readonly on: Field; readonly op: Operator; readonly value: string }
+  | { readonly on: Field; readonly op: "IN"; readonly values: readonly string[] }
   | { readonly on: "tag"; readonly key: string; readonly op: Operator; readonly value: string };
+
+const FIELDS: readonly Field[] = ["name", "run_id", "source_path", "version_number"];
+
+/** What one search's filter may compare. */
+export interface FilterGrammar {
+  readonly fields: readonly Field[];
+  /** Fields that take `IN ('a', 'b')`. */
+  readonly inFields: readonly Field[];
+  /** Fields whose value may be an unquoted integer (`version_number = 3`). */
+  readonly numberFields: readonly Field[];
+  /** What is searched, for messages ("registered models"). */
+  readonly what: string;
+}
+
+export const MODEL_FILTER: FilterGrammar = {
+  fields: ["name"],
+  inFields: [],
+  numberFields: [],
+  what: "registered models",
+};
+
+export const VERSION_FILTER: FilterGrammar = {
+  fields: FIELDS,
+  inFields: ["run_id"],
+  numberFields: ["version_number"],
+  what: "model versions",
+};
 
 type Token =
   | { readonly kind: "word"; readonly text: string }
   | { readonly kind: "tag"; readonly key: string }
   | { readonly kind: "string"; readonly text: string }
-  | { readonly kind: "op"; readonly text: "=" | "!=" };
+  | { readonly kind: "op"; readonly text: "=" | "!=" }
+  | { readonly kind: "punct"; readonly text: "(" | ")" | "," };
 
 const invalid = (message: string) => new MlflowError("INVALID_PARAMETER_VALUE", message);
 
@@ -48,6 +84,9 @@ function tokenize(input: string): Token[] {
       i = next;
     } else if (c === "=") {
       tokens.push({ kind: "op", text: "=" });
+      i++;
+    } else if (c === "(" || c === ")" || c === ",") {
+      tokens.push({ kind: "punct", text: c });
       i++;
     } else if (c === "!" && input[i + 1] === "=") {
       tokens.push({ kind: "op", text: "!=" });
@@ -85,26 +124,26 @@ function identifierToken(text: string, backquoted: boolean): Token {
     if (key === "") throw invalid("Invalid filter: a tag comparison needs a key after 'tags.'");
     return { kind: "tag", key };
   }
-  if (backquoted) return { kind: "word", text: text.toLowerCase() === "name" ? "name" : `\`${text}\`` };
+  // A backquoted identifier is a field or nothing (never AND, never an operator).
+  if (backquoted) {
+    const field = FIELDS.find((f) => f === text.toLowerCase());
+    return { kind: "word", text: field ?? `\`${text}\`` };
+  }
   return { kind: "word", text };
 }
 
 const OPERATOR_WORDS = new Set(["LIKE", "ILIKE"]);
 
-export function parseFilter(filter: string): Comparison[] {
+export function parseFilter(filter: string, grammar: FilterGrammar = MODEL_FILTER): Comparison[] {
   if (filter.length > MAX_FILTER_LENGTH)
     throw invalid(`Invalid filter: longer than ${MAX_FILTER_LENGTH} characters`);
   const tokens = tokenize(filter);
   const comparisons: Comparison[] = [];
   let i = 0;
   const describe = (t: Token | undefined) =>
-    t === undefined
-      ? "the end of the filter"
-      : t.kind === "tag"
-        ? `tags.${t.key}`
-        : t.kind === "string"
-          ? `'${t.text}'`
-          : `'${t.text}'`;
+    t === undefined ? "the end of the filter" : t.kind === "tag" ? `tags.${t.key}` : `'${t.text}'`;
+  const subjects = [...grammar.fields.map((f) => `'${f}'`), "'tags.<key>'"];
+  const expectedSubjects = `${subjects.slice(0, -1).join(", ")} or ${subjects.at(-1)!}`;
   while (i < tokens.length) {
     if (comparisons.length > 0) {
       const and = tokens[i];
@@ -113,25 +152,66 @@ export function parseFilter(filter: string): Comparison[] {
       i++;
     }
     const subject = tokens[i++];
-    let on: { on: "name" } | { on: "tag"; key: string };
+    const field =
+      subject?.kind === "word" ? grammar.fields.find((f) => f === subject.text.toLowerCase()) : undefined;
+    let on: { on: Field } | { on: "tag"; key: string };
     if (subject?.kind === "tag") on = { on: "tag", key: subject.key };
-    else if (subject?.kind === "word" && subject.text.toLowerCase() === "name") on = { on: "name" };
+    else if (field !== undefined) on = { on: field };
     else
       throw invalid(
-        `Invalid filter: expected 'name' or 'tags.<key>', found ${describe(subject)} (only name and tags are searchable on registered models)`,
+        `Invalid filter: expected ${expectedSubjects}, found ${describe(subject)} (only these are searchable on ${grammar.what})`,
       );
     const opToken = tokens[i++];
+    const opWord = opToken?.kind === "word" ? opToken.text.toUpperCase() : "";
+    if (opWord === "IN" && on.on !== "tag" && grammar.inFields.includes(on.on)) {
+      const values = inList(tokens, i, describe);
+      i = values.next;
+      comparisons.push({ on: on.on, op: "IN", values: values.values });
+      continue;
+    }
     let op: Operator;
     if (opToken?.kind === "op") op = opToken.text;
-    else if (opToken?.kind === "word" && OPERATOR_WORDS.has(opToken.text.toUpperCase()))
-      op = opToken.text.toUpperCase() as Operator;
-    else throw invalid(`Invalid filter: expected one of =, !=, LIKE, ILIKE, found ${describe(opToken)}`);
+    else if (OPERATOR_WORDS.has(opWord)) op = opWord as Operator;
+    else
+      throw invalid(
+        `Invalid filter: expected one of =, !=, LIKE, ILIKE${on.on !== "tag" && grammar.inFields.includes(on.on) ? ", IN" : ""}, found ${describe(opToken)}`,
+      );
     const value = tokens[i++];
-    if (value?.kind !== "string")
+    const numeric =
+      value?.kind === "word" &&
+      on.on !== "tag" &&
+      grammar.numberFields.includes(on.on) &&
+      /^[0-9]{1,15}$/.test(value.text);
+    if (value?.kind !== "string" && !numeric)
       throw invalid(`Invalid filter: expected a quoted string, found ${describe(value)}`);
     comparisons.push({ ...on, op, value: value.text });
   }
   return comparisons;
+}
+
+/** Reads `('a', 'b', ...)` starting at `start`; at most MAX_IN_VALUES strings. */
+function inList(
+  tokens: readonly Token[],
+  start: number,
+  describe: (t: Token | undefined) => string,
+): { values: string[]; next: number } {
+  let i = start;
+  const open = tokens[i++];
+  if (open?.kind !== "punct" || open.text !== "(")
+    throw invalid(`Invalid filter: expected '(' after IN, found ${describe(open)}`);
+  const values: string[] = [];
+  for (;;) {
+    const value = tokens[i++];
+    if (value?.kind !== "string")
+      throw invalid(`Invalid filter: expected a quoted string in IN (...), found ${describe(value)}`);
+    values.push(value.text);
+    if (values.length > MAX_IN_VALUES)
+      throw invalid(`Invalid filter: an IN list holds at most ${MAX_IN_VALUES} values`);
+    const after = tokens[i++];
+    if (after?.kind === "punct" && after.text === ")") return { values, next: i };
+    if (after?.kind !== "punct" || after.text !== ",")
+      throw invalid(`Invalid filter: expected ',' or ')' in IN (...), found ${describe(after)}`);
+  }
 }
 
 /**
@@ -199,15 +279,48 @@ function holds(op: Operator, pattern: string, actual: string, budget?: MatchBudg
   }
 }
 
+/** Whether a row matches every comparison; a tag comparison needs the tag to be set. */
+export function rowMatches(
+  comparisons: readonly Comparison[],
+  row: {
+    readonly fields: Readonly<Partial<Record<Field, string | null>>>;
+    readonly tags: ReadonlyMap<string, string>;
+  },
+  budget?: MatchBudget,
+): boolean {
+  return comparisons.every((c) => {
+    if (c.on === "tag") {
+      const value = row.tags.get(c.key);
+      return value !== undefined && holds(c.op, c.value, value, budget);
+    }
+    // A field the row does not have (a version without a run) matches no comparison, as in SQL.
+    const actual = row.fields[c.on];
+    if (actual === undefined || actual === null) return false;
+    return c.op === "IN" ? c.values.includes(actual) : holds(c.op, c.value, actual, budget);
+  });
+}
+
 /** Whether a model matches every comparison; a tag comparison needs the tag to be set. */
 export function modelMatches(
   comparisons: readonly Comparison[],
   model: { readonly name: string; readonly tags: ReadonlyMap<string, string> },
   budget?: MatchBudget,
 ): boolean {
-  return comparisons.every((c) => {
-    if (c.on === "name") return holds(c.op, c.value, model.name, budget);
-    const value = model.tags.get(c.key);
-    return value !== undefined && holds(c.op, c.value, value, budget);
-  });
+  return rowMatches(comparisons, { fields: { name: model.name }, tags: model.tags }, budget);
+}
+
+export type Equality =
+  | { readonly on: Field; readonly value: string }
+  | { readonly on: "tag"; readonly key: string; readonly value: string };
+
+/**
+ * The `=` comparisons a database query can narrow by before every comparison is checked in the
+ * server. A text the database cannot hold (NUL) matches nothing stored, so it is checked here only.
+ */
+export function storableEqualities(comparisons: readonly Comparison[]): Equality[] {
+  return comparisons.flatMap((c): Equality[] =>
+    c.op !== "=" || unstorableText(c.value) !== null || (c.on === "tag" && unstorableText(c.key) !== null)
+      ? []
+      : [c],
+  );
 }

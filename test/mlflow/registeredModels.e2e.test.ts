@@ -1,111 +1,13 @@
 // MLflow's registered-model RPCs over HTTP against a real server, on both providers: the wire format
 // from fixtures written from MLflow's REST documentation (test/fixtures/mlflow/), the same models
 // GraphQL sees, search with filters, order and page tokens, hostile input, and authentication.
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
 import { LOCAL_ADMIN, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
+import { PREFIXES, call, fixture, freshName, get, play, post } from "../support/mlflow.ts";
+import type { FixtureRequest } from "../support/mlflow.ts";
 import { createServiceAccount } from "../support/serviceAccounts.ts";
-
-interface FixtureRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly query?: readonly [string, string][];
-  readonly body?: unknown;
-  readonly rawBody?: string;
-  readonly contentType?: string;
-}
-
-interface FixtureResponse {
-  readonly status: number;
-  readonly headers?: Record<string, string>;
-  readonly body: unknown;
-}
-
-interface Step {
-  readonly rpc?: string;
-  readonly case?: string;
-  readonly request: FixtureRequest;
-  readonly response: FixtureResponse;
-}
-
-const fixture = (name: string) =>
-  JSON.parse(readFileSync(new URL(`../fixtures/mlflow/${name}.json`, import.meta.url), "utf8")) as {
-    steps?: Step[];
-    cases?: Step[];
-  };
-
-const PREFIXES = ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"] as const;
-
-/** Fills `{{name}}` placeholders in every string of a fixture value. */
-function fill(value: unknown, vars: Record<string, string>): unknown {
-  if (typeof value === "string") return value.replace(/\{\{(\w+)\}\}/g, (_, key: string) => vars[key] ?? "");
-  if (Array.isArray(value)) return value.map((v) => fill(v, vars));
-  if (value !== null && typeof value === "object")
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v, vars)]));
-  return value;
-}
-
-/** The expected body: `<timestamp>` is any number, `<string>` any non-empty string; the rest exact. */
-function expectation(value: unknown): unknown {
-  if (value === "<timestamp>") return expect.any(Number);
-  if (value === "<string>") return expect.stringMatching(/./);
-  if (Array.isArray(value)) return value.map(expectation);
-  if (value !== null && typeof value === "object")
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expectation(v)]));
-  return value;
-}
-
-async function call(
-  server: TestServer,
-  prefix: string,
-  request: FixtureRequest,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Headers; body: any }> {
-  const url = new URL(`${prefix}${request.path}`, server.url);
-  for (const [key, value] of request.query ?? []) url.searchParams.append(key, value);
-  const body = request.rawBody ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
-  const response = await fetch(url, {
-    method: request.method,
-    headers: {
-      ...(body === undefined ? {} : { "content-type": request.contentType ?? "application/json" }),
-      ...headers,
-    },
-    ...(body === undefined ? {} : { body }),
-  });
-  return { status: response.status, headers: response.headers, body: await response.json() };
-}
-
-async function play(
-  server: TestServer,
-  prefix: string,
-  steps: readonly Step[],
-  vars: Record<string, string>,
-) {
-  for (const step of steps) {
-    const request = fill(step.request, vars) as FixtureRequest;
-    const expected = fill(step.response, vars) as FixtureResponse;
-    const answer = await call(server, prefix, request);
-    const what = `${prefix}${request.path}: ${step.rpc ?? step.case ?? ""}`;
-    expect({ status: answer.status, body: answer.body }, what).toEqual({
-      status: expected.status,
-      body: expectation(expected.body),
-    });
-    for (const [name, value] of Object.entries(expected.headers ?? {}))
-      expect(answer.headers.get(name), what).toBe(value);
-  }
-}
-
-let counter = 0;
-const freshName = (what: string) => `mlf-${what}-${++counter}-${Math.random().toString(36).slice(2, 7)}`;
-
-const get = (path: string, query: [string, string][] = []): FixtureRequest => ({
-  method: "GET",
-  path,
-  query,
-});
-const post = (path: string, body: unknown): FixtureRequest => ({ method: "POST", path, body });
 
 describe.each(await providers())("MLflow registered models on %s", (provider) => {
   let server: TestServer;

@@ -1,0 +1,301 @@
+// MLflow's model-version RPCs: like the registered-model ones, each parses MLflow's request, runs
+// the same command GraphQL runs (executeCommand: permissions, events, subscriptions, safety gate,
+// reviews) or reads through the caller's scoped reader, and answers MLflow's JSON.
+import { z } from "zod";
+import type { Prisma } from "../db/database.ts";
+import { NotFoundError } from "../domain/errors.ts";
+import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
+import { VERSION_SELECT, modelVersionJson } from "./mlflowJson.ts";
+import type { Rpc, RpcContext } from "./mlflowRpc.ts";
+import {
+  invalid,
+  live,
+  maxResultsOf,
+  orderByClauses,
+  pageToken,
+  parse,
+  parseOrderBy,
+  queryHash,
+  readPageToken,
+  run,
+  searchShape,
+  stageOf,
+  str,
+  tagList,
+  versionNumber,
+  versionParam,
+} from "./mlflowRpc.ts";
+import { liveModel } from "./registeredModelRpcs.ts";
+import {
+  MatchBudget,
+  SEARCH_MATCH_STEPS,
+  VERSION_FILTER,
+  parseFilter,
+  rowMatches,
+  storableEqualities,
+} from "./searchFilter.ts";
+import type { Comparison } from "./searchFilter.ts";
+
+const versionRef = { name: str, version: versionParam };
+
+/** The live version of a live model, or MLflow's RESOURCE_DOES_NOT_EXIST (the model's when it is missing). */
+async function liveVersion(ctx: RpcContext, name: string, version: number) {
+  const row = await ctx.access.reader.modelVersion.findFirst({
+    where: { version, deleted: false, model: { name, deleted: false } },
+    select: VERSION_SELECT,
+  });
+  if (row !== null) return row;
+  await liveModel(ctx.access.reader, name);
+  throw mlflowErrorOf(new NotFoundError("ModelVersion", `${name} v${version}`));
+}
+
+async function versionAnswer(ctx: RpcContext, name: string, version: number) {
+  return { model_version: modelVersionJson(name, await liveVersion(ctx, name, version)) };
+}
+
+const createVersion: Rpc = async (params, ctx) => {
+  const input = parse(
+    {
+      name: str,
+      source: str,
+      run_id: str.optional(),
+      tags: tagList.optional(),
+      run_link: str.optional(),
+      description: str.optional(),
+    },
+    params,
+  );
+  const outcome = await run(ctx, live(input.name), {
+    type: "CreateModelVersion",
+    data: {
+      source: input.source,
+      // MLflow's clients send an empty run_id for a version without a run.
+      runId: input.run_id === undefined || input.run_id === "" ? null : input.run_id,
+      description: input.description ?? "",
+      tags: input.tags ?? [],
+      params: {},
+      metrics: [],
+    },
+  });
+  const created = outcome.events.find((e) => e.type === "ModelVersionCreated");
+  const version = (created?.data as { version?: unknown } | undefined)?.version;
+  if (typeof version !== "number") throw new MlflowError("INTERNAL_ERROR", "internal error");
+  return versionAnswer(ctx, input.name, version);
+};
+
+const getVersion: Rpc = async (params, ctx) => {
+  const input = parse(versionRef, params);
+  return versionAnswer(ctx, input.name, versionNumber(input.version));
+};
+
+const updateVersion: Rpc = async (params, ctx) => {
+  const input = parse({ ...versionRef, description: str.optional() }, params);
+  const version = versionNumber(input.version);
+  // As for models: an update without a description changes nothing and answers the version.
+  if (input.description !== undefined)
+    await run(ctx, live(input.name), {
+      type: "UpdateModelVersion",
+      data: { version, description: input.description },
+    });
+  return versionAnswer(ctx, input.name, version);
+};
+
+const deleteVersion: Rpc = async (params, ctx) => {
+  const input = parse(versionRef, params);
+  await run(ctx, live(input.name), {
+    type: "DeleteModelVersion",
+    data: { version: versionNumber(input.version) },
+  });
+  return {};
+};
+
+const transitionStage: Rpc = async (params, ctx) => {
+  const input = parse(
+    { ...versionRef, stage: str, archive_existing_versions: z.boolean().optional() },
+    params,
+  );
+  const version = versionNumber(input.version);
+  await run(ctx, live(input.name), {
+    type: "TransitionModelVersionStage",
+    data: {
+      version,
+      stage: stageOf(input.stage),
+      comment: null,
+      archiveExistingVersions: input.archive_existing_versions ?? false,
+    },
+  });
+  return versionAnswer(ctx, input.name, version);
+};
+
+const setVersionTag: Rpc = async (params, ctx) => {
+  const input = parse({ ...versionRef, key: str, value: str }, params);
+  await run(ctx, live(input.name), {
+    type: "SetModelVersionTag",
+    data: { version: versionNumber(input.version), key: input.key, value: input.value },
+  });
+  return {};
+};
+
+const deleteVersionTag: Rpc = async (params, ctx) => {
+  const input = parse({ ...versionRef, key: str }, params);
+  await run(ctx, live(input.name), {
+    type: "DeleteModelVersionTag",
+    data: { version: versionNumber(input.version), key: input.key },
+  });
+  return {};
+};
+
+const downloadUri: Rpc = async (params, ctx) => {
+  const input = parse(versionRef, params);
+  const version = versionNumber(input.version);
+  await liveVersion(ctx, input.name, version);
+  if (ctx.origin === null)
+    throw new MlflowError("BAD_REQUEST", "The request's Host header is missing or is not a host name");
+  return { artifact_uri: `${ctx.origin}/artifacts/${encodeURIComponent(input.name)}/${version}` };
+};
+
+// ---- search -------------------------------------------------------------------------------------
+
+/** MLflow's default and (here lower) ceiling for search_model_versions' max_results. */
+export const DEFAULT_VERSION_RESULTS = 10_000;
+export const MAX_VERSION_RESULTS = 10_000;
+
+type VersionOrderField = "name" | "version" | "createdAt" | "updatedAt";
+
+const versionOrderField = (field: string): VersionOrderField | null =>
+  field === "name"
+    ? "name"
+    : field === "version_number"
+      ? "version"
+      : field === "creation_timestamp"
+        ? "createdAt"
+        : field === "last_updated_timestamp" || field === "timestamp"
+          ? "updatedAt"
+          : null;
+
+/** version_number is a number: only = and != against an integer mean something. */
+function checkVersionComparisons(comparisons: readonly Comparison[]) {
+  for (const c of comparisons) {
+    if (c.on !== "version_number") continue;
+    if (c.op !== "=" && c.op !== "!=")
+      throw invalid("Invalid filter: version_number is compared with = or != only");
+    if (!/^[0-9]{1,15}$/.test(c.value))
+      throw invalid(`Invalid filter: version_number must be an integer, got '${c.value}'`);
+  }
+}
+
+const equalityWhere = (c: ReturnType<typeof storableEqualities>[number]): Prisma.ModelVersionWhereInput => {
+  switch (c.on) {
+    case "tag":
+      return { tags: { some: { key: c.key, value: c.value } } };
+    case "name":
+      return { model: { name: c.value } };
+    case "run_id":
+      return { runId: c.value };
+    case "source_path":
+      return { source: c.value };
+    case "version_number":
+      return { version: Number(c.value) };
+  }
+};
+
+const searchVersions: Rpc = async (params, ctx) => {
+  const input = parse(searchShape, params);
+  const filter = input.filter ?? "";
+  const comparisons = parseFilter(filter, VERSION_FILTER);
+  checkVersionComparisons(comparisons);
+  const maxResults = maxResultsOf(input.max_results, DEFAULT_VERSION_RESULTS, MAX_VERSION_RESULTS);
+  const clauses = orderByClauses(input.order_by);
+  const orders = parseOrderBy(
+    clauses,
+    versionOrderField,
+    "name, version_number, creation_timestamp, last_updated_timestamp or timestamp",
+  );
+  const hash = queryHash("model-versions/search", filter, clauses);
+  const offset = readPageToken(input.page_token, hash);
+
+  // As for models: exact equalities narrow in the database, every comparison is checked here.
+  const candidates = await ctx.access.reader.modelVersion.findMany({
+    where: {
+      deleted: false,
+      model: { deleted: false },
+      AND: storableEqualities(comparisons).map(equalityWhere),
+    },
+    select: {
+      id: true,
+      version: true,
+      source: true,
+      runId: true,
+      createdAt: true,
+      updatedAt: true,
+      model: { select: { name: true } },
+      tags: { select: { key: true, value: true } },
+    },
+  });
+  const budget = new MatchBudget(SEARCH_MATCH_STEPS);
+  const matching = candidates.filter((v) =>
+    rowMatches(
+      comparisons,
+      {
+        fields: {
+          name: v.model.name,
+          run_id: v.runId,
+          source_path: v.source,
+          version_number: String(v.version),
+        },
+        tags: new Map(v.tags.map((t) => [t.key, t.value])),
+      },
+      budget,
+    ),
+  );
+  // MLflow's default order: name ascending, newest version first.
+  const sortBy = [
+    ...orders,
+    { field: "name" as const, descending: false },
+    { field: "version" as const, descending: true },
+  ];
+  const keyOf = (v: (typeof matching)[number], field: VersionOrderField) =>
+    field === "name"
+      ? v.model.name
+      : field === "version"
+        ? v.version
+        : field === "createdAt"
+          ? v.createdAt.getTime()
+          : v.updatedAt.getTime();
+  matching.sort((a, b) => {
+    for (const order of sortBy) {
+      const x = keyOf(a, order.field);
+      const y = keyOf(b, order.field);
+      if (x !== y) return (x < y ? -1 : 1) * (order.descending ? -1 : 1);
+    }
+    return 0;
+  });
+  const page = matching.slice(offset, offset + maxResults);
+  const rows = await ctx.access.reader.modelVersion.findMany({
+    where: { id: { in: page.map((v) => v.id) } },
+    select: { id: true, model: { select: { name: true } }, ...VERSION_SELECT },
+  });
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const versions = page.flatMap((v) => {
+    const row = byId.get(v.id);
+    return row === undefined ? [] : [modelVersionJson(row.model.name, row)];
+  });
+  const next = offset + maxResults;
+  return {
+    ...(versions.length > 0 ? { model_versions: versions } : {}),
+    ...(next < matching.length ? { next_page_token: pageToken(next, hash) } : {}),
+  };
+};
+
+/** The RPCs by path (after the API prefix) and HTTP method. */
+export const MODEL_VERSION_RPCS: ReadonlyMap<string, ReadonlyMap<string, Rpc>> = new Map([
+  ["model-versions/create", new Map([["POST", createVersion]])],
+  ["model-versions/get", new Map([["GET", getVersion]])],
+  ["model-versions/update", new Map([["PATCH", updateVersion]])],
+  ["model-versions/delete", new Map([["DELETE", deleteVersion]])],
+  ["model-versions/transition-stage", new Map([["POST", transitionStage]])],
+  ["model-versions/set-tag", new Map([["POST", setVersionTag]])],
+  ["model-versions/delete-tag", new Map([["DELETE", deleteVersionTag]])],
+  ["model-versions/search", new Map([["GET", searchVersions]])],
+  ["model-versions/get-download-uri", new Map([["GET", downloadUri]])],
+]);
