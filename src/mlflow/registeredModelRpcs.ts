@@ -1,8 +1,8 @@
 // MLflow's registered-model RPCs: each parses MLflow's request, runs the same command GraphQL runs
 // (executeCommand: permissions, events, subscriptions, safety gate) or reads through the caller's
 // scoped reader, and answers MLflow's JSON.
-import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { newRegisteredModel } from "../application/newRegisteredModel.ts";
 import type { Db, Prisma } from "../db/database.ts";
 import { NotFoundError } from "../domain/errors.ts";
 import { STAGES } from "../domain/stages.ts";
@@ -51,21 +51,8 @@ async function modelAnswer(ctx: RpcContext, name: string) {
 
 const createModel: Rpc = async (params, ctx) => {
   const input = parse({ name: str, tags: tagList.optional(), description: str.optional() }, params);
-  const modelId = randomUUID();
-  await run(
-    ctx,
-    { kind: "new", modelId },
-    {
-      type: "CreateRegisteredModel",
-      data: {
-        modelId,
-        name: input.name,
-        description: input.description ?? "",
-        tags: input.tags ?? [],
-        creatorId: ctx.principalId,
-      },
-    },
-  );
+  const { ref, command } = newRegisteredModel({ ...input, creatorId: ctx.principalId });
+  await run(ctx, ref, command);
   return modelAnswer(ctx, input.name);
 };
 

@@ -1,8 +1,8 @@
 // RegisteredModel: the object type, its queries, and the mutations that change a model itself.
-import { randomUUID } from "node:crypto";
 import { builder } from "../builder.ts";
 import type { RegisteredModelCommandType } from "../../domain/registeredModel/commands.ts";
 import { appendedEvents, modelRowFromView, needsNoRelations, runCommand } from "../commandResult.ts";
+import { newRegisteredModel } from "../../application/newRegisteredModel.ts";
 import type { CommandPayload } from "../commandResult.ts";
 import {
   OrderDirection,
@@ -322,22 +322,8 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_root, { input }, ctx) => {
-      const modelId = randomUUID();
-      return runCommand(
-        ctx,
-        { kind: "new", modelId },
-        {
-          type: "CreateRegisteredModel",
-          data: {
-            modelId,
-            name: input.name,
-            description: input.description ?? "",
-            tags: input.tags ?? [],
-            creatorId: ctx.caller.principal.id,
-          },
-        },
-        undefined,
-      );
+      const { ref, command } = newRegisteredModel({ ...input, creatorId: ctx.caller.principal.id });
+      return runCommand(ctx, ref, command, undefined);
     },
   }),
 
