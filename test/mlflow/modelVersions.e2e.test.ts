@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
-import { PREFIXES, call, fixture, freshName, get, play, post } from "../support/mlflow.ts";
+import { PREFIXES, allPages, call, fixture, freshName, get, play, post } from "../support/mlflow.ts";
 import type { FixtureRequest } from "../support/mlflow.ts";
 import { LOCAL_ADMIN, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
@@ -291,22 +291,9 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
 
     it("pages with opaque tokens bound to their query", async () => {
       const filter: [string, string] = ["filter", mine];
-      const seen: string[] = [];
-      let token: string | undefined;
-      let pages = 0;
-      do {
-        const page = await search([
-          filter,
-          ["max_results", "4"],
-          ...(token === undefined ? [] : ([["page_token", token]] as [string, string][])),
-        ]);
-        expect(page.status).toBe(200);
-        seen.push(...idsOf(page.body));
-        token = page.body.next_page_token as string | undefined;
-        pages++;
-      } while (token !== undefined && pages < 10);
+      const { items, pages } = await allPages(search, [filter, ["max_results", "4"]], idsOf);
       expect(pages).toBe(2);
-      expect(seen).toEqual(["a/3", "a/2", "a/1", "b/3", "b/2", "b/1"]);
+      expect(items).toEqual(["a/3", "a/2", "a/1", "b/3", "b/2", "b/1"]);
 
       const first = await search([filter, ["max_results", "2"]]);
       for (const foreign of [

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
 import { LOCAL_ADMIN, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
-import { PREFIXES, call, fixture, freshName, get, play, post } from "../support/mlflow.ts";
+import { PREFIXES, allPages, call, fixture, freshName, get, play, post } from "../support/mlflow.ts";
 import type { FixtureRequest } from "../support/mlflow.ts";
 import { createServiceAccount } from "../support/serviceAccounts.ts";
 
@@ -141,22 +141,9 @@ describe.each(await providers())("MLflow registered models on %s", (provider) =>
 
     it("pages with opaque tokens bound to their query", async () => {
       const filter: [string, string] = ["filter", `name LIKE '${group}-%'`];
-      const seen: string[] = [];
-      let token: string | undefined;
-      let pages = 0;
-      do {
-        const page = await search([
-          filter,
-          ["max_results", "2"],
-          ...(token === undefined ? [] : ([["page_token", token]] as [string, string][])),
-        ]);
-        expect(page.status).toBe(200);
-        seen.push(...namesOf(page.body));
-        token = page.body.next_page_token as string | undefined;
-        pages++;
-      } while (token !== undefined && pages < 10);
+      const { items, pages } = await allPages(search, [filter, ["max_results", "2"]], namesOf);
       expect(pages).toBe(3);
-      expect(seen).toEqual([...names].sort());
+      expect(items).toEqual([...names].sort());
 
       const first = await search([filter, ["max_results", "2"]]);
       const other = await search([

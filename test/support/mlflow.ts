@@ -103,3 +103,28 @@ export const get = (path: string, query: [string, string][] = []): FixtureReques
   query,
 });
 export const post = (path: string, body: unknown): FixtureRequest => ({ method: "POST", path, body });
+
+/**
+ * Follows a search's page tokens to the end (at most ten pages), checking every page answers 200:
+ * the items `pick` takes from each page, in order, and how many pages there were.
+ */
+export async function allPages<T>(
+  search: (query: [string, string][]) => Promise<{ status: number; body: any }>,
+  query: [string, string][],
+  pick: (body: any) => T[],
+): Promise<{ readonly items: T[]; readonly pages: number }> {
+  const items: T[] = [];
+  let token: string | undefined;
+  let pages = 0;
+  do {
+    const page = await search([
+      ...query,
+      ...(token === undefined ? [] : ([["page_token", token]] as [string, string][])),
+    ]);
+    expect(page.status).toBe(200);
+    items.push(...pick(page.body));
+    token = page.body.next_page_token as string | undefined;
+    pages++;
+  } while (token !== undefined && pages < 10);
+  return { items, pages };
+}
