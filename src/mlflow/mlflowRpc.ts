@@ -16,14 +16,15 @@ import type { RegisteredModelCommand } from "../domain/registeredModel/commands.
 import { STAGES } from "../domain/stages.ts";
 import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
 import type { Params } from "./mlflowRequest.ts";
+import type { ProxyArtifacts } from "./registerFromProxy.ts";
 
 export interface RpcContext {
   readonly commands: CommandDeps;
   readonly metadata: CommandMetadata;
   readonly access: RequestAccess;
   readonly principalId: string;
-  /** The scheme and host the client called (`http://host:port`), or null when its Host is unusable. */
-  readonly origin: string | null;
+  /** The blob store and inspector, for versions registered from the artifact proxy's files. */
+  readonly artifacts: ProxyArtifacts;
 }
 
 export type Rpc = (params: Params, ctx: RpcContext) => Promise<unknown>;

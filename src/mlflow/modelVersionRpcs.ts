@@ -4,7 +4,10 @@
 import { z } from "zod";
 import type { Prisma } from "../db/database.ts";
 import { NotFoundError } from "../domain/errors.ts";
+import type { CreateModelVersion } from "../domain/registeredModel/commands.ts";
 import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
+import { versionRoot } from "./proxyPaths.ts";
+import { proxyPathOfSource, registerFromProxy } from "./registerFromProxy.ts";
 import { VERSION_SELECT, modelVersionJson } from "./mlflowJson.ts";
 import type { Rpc, RpcContext } from "./mlflowRpc.ts";
 import {
@@ -53,6 +56,18 @@ async function versionAnswer(ctx: RpcContext, name: string, version: number) {
   return { model_version: modelVersionJson(name, await liveVersion(ctx, name, version)) };
 }
 
+async function createdVersion(
+  ctx: RpcContext,
+  name: string,
+  data: CreateModelVersion["data"],
+): Promise<number> {
+  const outcome = await run(ctx, live(name), { type: "CreateModelVersion", data });
+  const created = outcome.events.find((e) => e.type === "ModelVersionCreated");
+  const version = (created?.data as { version?: unknown } | undefined)?.version;
+  if (typeof version !== "number") throw new MlflowError("INTERNAL_ERROR", "internal error");
+  return version;
+}
+
 const createVersion: Rpc = async (params, ctx) => {
   const input = parse(
     {
@@ -65,21 +80,22 @@ const createVersion: Rpc = async (params, ctx) => {
     },
     params,
   );
-  const outcome = await run(ctx, live(input.name), {
-    type: "CreateModelVersion",
-    data: {
-      source: input.source,
-      // MLflow's clients send an empty run_id for a version without a run.
-      runId: input.run_id === undefined || input.run_id === "" ? null : input.run_id,
-      description: input.description ?? "",
-      tags: input.tags ?? [],
-      params: {},
-      metrics: [],
-    },
-  });
-  const created = outcome.events.find((e) => e.type === "ModelVersionCreated");
-  const version = (created?.data as { version?: unknown } | undefined)?.version;
-  if (typeof version !== "number") throw new MlflowError("INTERNAL_ERROR", "internal error");
+  const data = {
+    source: input.source,
+    // MLflow's clients send an empty run_id for a version without a run.
+    runId: input.run_id === undefined || input.run_id === "" ? null : input.run_id,
+    description: input.description ?? "",
+    tags: input.tags ?? [],
+    params: {},
+    metrics: [],
+  };
+  // Files logged through the artifact proxy become the version's artifacts; any other source is
+  // recorded as text, as MLflow records it.
+  const proxyPath = proxyPathOfSource(input.source);
+  const version =
+    proxyPath === null
+      ? await createdVersion(ctx, input.name, data)
+      : await registerFromProxy(ctx, ctx.artifacts, input.name, proxyPath, data);
   return versionAnswer(ctx, input.name, version);
 };
 
@@ -149,9 +165,14 @@ const downloadUri: Rpc = async (params, ctx) => {
   const input = parse(versionRef, params);
   const version = versionNumber(input.version);
   await liveVersion(ctx, input.name, version);
-  if (ctx.origin === null)
-    throw new MlflowError("BAD_REQUEST", "The request's Host header is missing or is not a host name");
-  return { artifact_uri: `${ctx.origin}/artifacts/${encodeURIComponent(input.name)}/${version}` };
+  const model = await ctx.access.reader.registeredModel.findFirst({
+    where: { name: input.name, deleted: false },
+    select: { id: true },
+  });
+  if (model === null) throw mlflowErrorOf(new NotFoundError("RegisteredModel", input.name));
+  // Resolved by the client against its own tracking URI (so it works behind proxies too), then
+  // served by the artifact proxy's read-only view of registered versions.
+  return { artifact_uri: `mlflow-artifacts:/${versionRoot(model.id, version)}` };
 };
 
 // ---- search -------------------------------------------------------------------------------------

@@ -43,10 +43,15 @@ export function fill(value: unknown, vars: Record<string, string>): unknown {
   return value;
 }
 
-/** The expected body: `<timestamp>` is any number, `<string>` any non-empty string; the rest exact. */
+/**
+ * The expected body: `<timestamp>` is any number, `<string>` any non-empty string, `<regex>…` a
+ * string the rest matches; the rest exact.
+ */
 export function expectation(value: unknown): unknown {
   if (value === "<timestamp>") return expect.any(Number);
   if (value === "<string>") return expect.stringMatching(/./);
+  if (typeof value === "string" && value.startsWith("<regex>"))
+    return expect.stringMatching(new RegExp(value.slice("<regex>".length)));
   if (Array.isArray(value)) return value.map(expectation);
   if (value !== null && typeof value === "object")
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expectation(v)]));
