@@ -55,7 +55,8 @@ describe("MLflow's artifact proxy", () => {
     const url = new URL(`${server.url}${prefix}`);
     if (path !== null) url.searchParams.set("path", path);
     const response = await fetch(url, { headers });
-    return { status: response.status, body: (await response.json()) as any };
+    const body: any = await response.json();
+    return { status: response.status, body };
   };
   const raw = (method: string, target: string, body?: string) => rawRequest(server.url, method, target, body);
   const mlflow = (request: Parameters<typeof call>[2]) => call(server, PREFIXES[0], request);
@@ -66,7 +67,12 @@ describe("MLflow's artifact proxy", () => {
       auth: { defaultModelPermission: null },
       artifacts: { maxArtifactBytes: MAX_BYTES },
     });
-    outsider = (await createServiceAccount(server.gql, freshName("outsider"))).headers;
+    outsider = (
+      await createServiceAccount(
+        (query, variables, headers) => server.gql(query, variables, headers),
+        freshName("outsider"),
+      )
+    ).headers;
   });
   afterAll(async () => {
     await server?.close();
