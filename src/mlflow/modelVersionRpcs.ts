@@ -7,7 +7,7 @@ import { NotFoundError } from "../domain/errors.ts";
 import type { CreateModelVersion } from "../domain/registeredModel/commands.ts";
 import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
 import { versionRoot } from "./proxyPaths.ts";
-import { proxyPathOfSource, registerFromProxy } from "./registerFromProxy.ts";
+import { registerFromProxy, resolveProxySource } from "./registerFromProxy.ts";
 import { VERSION_SELECT, modelVersionJson } from "./mlflowJson.ts";
 import type { Rpc, RpcContext } from "./mlflowRpc.ts";
 import {
@@ -91,7 +91,7 @@ const createVersion: Rpc = async (params, ctx) => {
   };
   // Files logged through the artifact proxy become the version's artifacts; any other source is
   // recorded as text, as MLflow records it.
-  const proxyPath = proxyPathOfSource(input.source);
+  const proxyPath = await resolveProxySource(input.source, ctx);
   const version =
     proxyPath === null
       ? await createdVersion(ctx, input.name, data)

@@ -52,6 +52,27 @@ export function proxyPathOfSource(source: string): string | null {
 }
 
 /**
+ * Maps a version's `source` to a path of the proxy's staging area, or null when it names none. A
+ * resolver of MLflow 3's `models:/m-<id>` (logged models) goes in front of the built-in one.
+ */
+export type ProxySourceResolver = (source: string, ctx: RpcContext) => Promise<string | null> | string | null;
+
+export const PROXY_SOURCE_RESOLVERS: readonly ProxySourceResolver[] = [proxyPathOfSource];
+
+/** The staging path the first resolver that knows `source` gives, or null (a plain text source). */
+export async function resolveProxySource(
+  source: string,
+  ctx: RpcContext,
+  resolvers: readonly ProxySourceResolver[] = PROXY_SOURCE_RESOLVERS,
+): Promise<string | null> {
+  for (const resolve of resolvers) {
+    const path = await resolve(source, ctx);
+    if (path !== null) return path;
+  }
+  return null;
+}
+
+/**
  * Creates version `name` from the staged files at `proxyPath` (already resolved: a later resolver of
  * MLflow 3's `models:/m-<id>` URIs hands its own path here) and answers its number, READY.
  */

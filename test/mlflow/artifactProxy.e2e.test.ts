@@ -188,6 +188,22 @@ describe("MLflow's artifact proxy", () => {
     );
     expect(viaUrl.body.model_version).toMatchObject({ version: "2", status: "READY" });
 
+    // And through the host form MLflow writes for a proxy on another host: the host is not ours to check.
+    const viaHost = await mlflow(
+      post("model-versions/create", {
+        name: model,
+        source: `mlflow-artifacts://tracking.example:5000/${root}/data`,
+      }),
+    );
+    expect(viaHost.body.model_version).toMatchObject({ version: "3", status: "READY" });
+    const third = await server.gql(
+      `query($n: String!) { modelVersion(name: $n, version: 3) { artifacts { path } } }`,
+      {
+        n: model,
+      },
+    );
+    expect(third.data?.modelVersion.artifacts).toEqual([{ path: "config.json" }]);
+
     const uri = await mlflow(
       get("model-versions/get-download-uri", [
         ["name", model],
