@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { collectGarbage } from "../../src/artifacts/collectGarbage.ts";
+import { formatVerifyReport, verifyBlobs } from "../../src/artifacts/verifyBlobs.ts";
 import { PREFIXES, call, freshName, get, post } from "../support/mlflow.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
@@ -83,6 +84,8 @@ describe("MLflow's artifact proxy", () => {
     const mlmodel = "artifact_path: model\nflavors:\n  python_function: {}\n";
     expect((await put(`${root}/model/MLmodel`, mlmodel, "text/plain")).status).toBe(200);
     const weights = new Uint8Array(3000).map((_, i) => i % 251);
+    // An empty file (a package's __init__.py) is a file like any other.
+    expect((await put(`${root}/model/code/__init__.py`, "", "text/x-python")).status).toBe(200);
     const stored = await put(`${root}/model/data/weights.bin`, weights);
     expect({ status: stored.status, body: await stored.json() }).toEqual({ status: 200, body: {} });
 
@@ -93,6 +96,7 @@ describe("MLflow's artifact proxy", () => {
         body: {
           files: [
             { path: "MLmodel", is_dir: false, file_size: Buffer.byteLength(mlmodel) },
+            { path: "code", is_dir: true },
             { path: "data", is_dir: true },
           ],
         },
@@ -127,7 +131,14 @@ describe("MLflow's artifact proxy", () => {
       status: 404,
       body: { error_code: "RESOURCE_DOES_NOT_EXIST", message: expect.stringContaining("MLmodel") },
     });
-    expect((await list(`${root}/model`)).body).toEqual({ files: [{ path: "data", is_dir: true }] });
+    expect((await list(`${root}/model`)).body).toEqual({
+      files: [
+        { path: "code", is_dir: true },
+        { path: "data", is_dir: true },
+      ],
+    });
+    const empty = await fetch(`${server.url}${PROXY[0]}/${root}/model/code/__init__.py`);
+    expect([empty.status, empty.headers.get("content-length"), await empty.text()]).toEqual([200, "0", ""]);
   });
 
   it("registers a READY version from mlflow-artifacts:/ and serves it back through get-download-uri", async () => {
@@ -136,6 +147,7 @@ describe("MLflow's artifact proxy", () => {
       MLmodel: "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n",
       "requirements.txt": "scikit-learn==1.5.0\n",
       "data/config.json": '{"layers": 3}',
+      "code/__init__.py": "",
     };
     for (const [path, text] of Object.entries(files))
       expect((await put(`${root}/${path}`, text)).status).toBe(200);
@@ -178,9 +190,13 @@ describe("MLflow's artifact proxy", () => {
         .sort(),
     );
     expect(artifacts.find((a) => a.path === "data/config.json")?.role).toBe("CONFIG");
-    // Inspected like any upload: text files are SAFE.
-    for (const artifact of artifacts)
-      expect(artifact).toMatchObject({ verdict: "SAFE", inspectedAt: expect.any(String) });
+    // Inspected like any upload: data files are SAFE, code is not something inspection vouches for.
+    expect(Object.fromEntries(artifacts.map((a) => [a.path, [a.verdict, typeof a.inspectedAt]]))).toEqual({
+      MLmodel: ["SAFE", "string"],
+      "requirements.txt": ["SAFE", "string"],
+      "data/config.json": ["SAFE", "string"],
+      "code/__init__.py": ["UNSCANNABLE", "string"],
+    });
 
     // The second version: the same files through an http(s) URL of the proxy and a second version number.
     const viaUrl = await mlflow(
@@ -218,6 +234,7 @@ describe("MLflow's artifact proxy", () => {
       files: [
         { path: "MLmodel", is_dir: false, file_size: files.MLmodel!.length },
         { path: "requirements.txt", is_dir: false, file_size: files["requirements.txt"]!.length },
+        { path: "code", is_dir: true },
         { path: "data", is_dir: true },
       ],
     });
@@ -248,13 +265,19 @@ describe("MLflow's artifact proxy", () => {
     const path = `${freshName("gc")}/weights.bin`;
     const bytes = `staged only ${path}`;
     expect((await put(path, bytes)).status).toBe(200);
-    const report = await collectGarbage(server.registro.db.reader, server.registro.blobs, {
+    const { db, blobs } = server.registro;
+    const report = await collectGarbage(db.reader, blobs, {
       olderThanMs: 0,
       dryRun: false,
       now: new Date(Date.now() + 24 * 3600_000),
     });
     expect(report.deleted.map((b) => b.sha256)).not.toContain(sha256(bytes));
     expect(await (await fetch(`${server.url}${PROXY[0]}/${path}`)).text()).toBe(bytes);
+    // verify expects staged bytes too, and names the file that lost them.
+    await blobs.delete(sha256(bytes));
+    const verified = await verifyBlobs(db.reader, blobs);
+    expect(verified.missing).toEqual([{ sha256: sha256(bytes), references: [], stagedPaths: [path] }]);
+    expect(formatVerifyReport(verified).join("\n")).toContain(`MLflow artifact proxy file "${path}"`);
   });
 
   it.each([
