@@ -5,6 +5,7 @@
 // sees them. A decoded path that still holds a percent escape is refused: some client would decode it
 // a second time, and `%252e%252e` would become `..` there.
 import { ARTIFACT_LIMITS, checkArtifactPath } from "../domain/artifacts.ts";
+import { checkVersionNumber } from "../domain/validation.ts";
 import { MlflowError } from "./mlflowErrors.ts";
 
 /** The read-only view of registered versions' artifacts inside the proxy's namespace. */
@@ -39,7 +40,8 @@ export function parseProxyPath(path: string, rootAllowed: boolean): ProxyPath {
   const [, models, modelId, versions, version] = segments;
   if (models !== "models" || modelId === undefined || versions !== "versions" || version === undefined)
     return { kind: "reserved", path };
-  if (!VERSION.test(version) || !Number.isSafeInteger(Number(version))) return { kind: "reserved", path };
+  if (!VERSION.test(version) || checkVersionNumber("version", Number(version)) !== null)
+    return { kind: "reserved", path };
   return { kind: "version", modelId, version: Number(version), path: segments.slice(5).join("/") };
 }
 

@@ -251,6 +251,12 @@ describe("MLflow's artifact proxy", () => {
     expect(await write.json()).toMatchObject({ error_code: "PERMISSION_DENIED" });
     const hidden = await list(viewPath, PROXY[0], outsider);
     expect(hidden).toMatchObject({ status: 404, body: { error_code: "RESOURCE_DOES_NOT_EXIST" } });
+    const beyond = await list(viewPath.replace(/\/1$/, "/99999999999"));
+    expect(beyond).toMatchObject({ status: 200, body: {} });
+    const beyondFile = await fetch(
+      `${server.url}${PROXY[0]}/${viewPath.replace(/\/1$/, "/99999999999")}/MLmodel`,
+    );
+    expect(beyondFile.status).toBe(404);
     const hiddenFile = await fetch(`${server.url}${PROXY[0]}/${viewPath}/MLmodel`, { headers: outsider });
     expect(hiddenFile.status).toBe(404);
     expect(await hiddenFile.json()).toMatchObject({ error_code: "RESOURCE_DOES_NOT_EXIST" });
