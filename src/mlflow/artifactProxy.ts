@@ -317,7 +317,11 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
       return list(req, res, url);
     }
     if (rest.startsWith("artifacts/")) {
-      const target = decodeProxyPath(rest.slice("artifacts/".length));
+      const raw = rest.slice("artifacts/".length);
+      // MLflow's delete_artifacts() without a path names the repository's folder with a trailing
+      // slash; everywhere else an empty last segment is refused like any other.
+      const folder = method === "DELETE" && raw.endsWith("/") && !raw.endsWith("//");
+      const target = decodeProxyPath(folder ? raw.slice(0, -1) : raw);
       if (method === "GET" || method === "HEAD") return download(req, res, target);
       if (method === "PUT") return upload(req, res, target);
       if (method === "DELETE") return remove(req, res, target);

@@ -261,8 +261,9 @@ describe("MLflow's artifact proxy", () => {
     expect(hiddenFile.status).toBe(404);
     expect(await hiddenFile.json()).toMatchObject({ error_code: "RESOURCE_DOES_NOT_EXIST" });
 
-    // The staged files may go: the version's bytes stay (the log references them).
-    expect((await fetch(`${server.url}${PROXY[0]}/${root}`, { method: "DELETE" })).status).toBe(200);
+    // The staged files may go (the folder, as delete_artifacts() names it): the version's bytes
+    // stay (the log references them).
+    expect((await fetch(`${server.url}${PROXY[0]}/${root}/`, { method: "DELETE" })).status).toBe(200);
     expect(await list(root)).toEqual({ status: 200, body: {} });
     expect(await (await fetch(`${server.url}${PROXY[0]}/${viewPath}/MLmodel`)).text()).toBe(files.MLmodel);
   });
@@ -300,9 +301,10 @@ describe("MLflow's artifact proxy", () => {
     ["a control character", "a%0Ab"],
     ["malformed percent-encoding", "a%E0%A4%A"],
     ["a path too long", "x".repeat(1100)],
-    ["a trailing slash", "a/b/"],
+    ["a trailing slash (one is a folder to DELETE only)", "a/b/"],
+    ["two trailing slashes", "a/b//"],
   ])("refuses %s with MLflow's 400", async (_, path) => {
-    for (const method of ["PUT", "GET", "DELETE"]) {
+    for (const method of ["PUT", "GET", ...(path.endsWith("b/") ? [] : ["DELETE"])]) {
       const response = await raw(method, `${PROXY[0]}/${path}`, method === "PUT" ? "x" : undefined);
       expect({ method, ...response }).toEqual({
         method,
