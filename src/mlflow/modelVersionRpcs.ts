@@ -30,6 +30,7 @@ import {
   MatchBudget,
   SEARCH_MATCH_STEPS,
   VERSION_FILTER,
+  isOrdering,
   parseFilter,
   rowMatches,
   storableEqualities,
@@ -173,16 +174,25 @@ const versionOrderField = (field: string): VersionOrderField | null =>
           ? "updatedAt"
           : null;
 
-/** version_number is a number: only = and != against an integer mean something. */
+/** version_number is a number: it is compared with an integer (the parser refuses LIKE on it). */
 function checkVersionComparisons(comparisons: readonly Comparison[]) {
   for (const c of comparisons) {
     if (c.on !== "version_number") continue;
-    if (c.op !== "=" && c.op !== "!=")
-      throw invalid("Invalid filter: version_number is compared with = or != only");
-    if (!/^[0-9]{1,15}$/.test(c.value))
-      throw invalid(`Invalid filter: version_number must be an integer, got '${c.value}'`);
+    if (c.op === "IN" || !/^[0-9]{1,15}$/.test(c.value))
+      throw invalid(
+        `Invalid filter: version_number must be an integer, got '${c.op === "IN" ? "(...)" : c.value}'`,
+      );
   }
 }
+
+/** version_number ranges narrow in the database too (the checks above made their values integers). */
+const versionRanges = (comparisons: readonly Comparison[]): Prisma.ModelVersionWhereInput[] =>
+  comparisons.flatMap((c): Prisma.ModelVersionWhereInput[] => {
+    if (c.on !== "version_number" || c.op === "IN" || !isOrdering(c.op)) return [];
+    const bound = Number(c.value);
+    const op = c.op === "<" ? "lt" : c.op === "<=" ? "lte" : c.op === ">" ? "gt" : "gte";
+    return [{ version: { [op]: bound } }];
+  });
 
 const equalityWhere = (c: ReturnType<typeof storableEqualities>[number]): Prisma.ModelVersionWhereInput => {
   switch (c.on) {
@@ -219,7 +229,7 @@ const searchVersions: Rpc = async (params, ctx) => {
     where: {
       deleted: false,
       model: { deleted: false },
-      AND: storableEqualities(comparisons).map(equalityWhere),
+      AND: [...storableEqualities(comparisons).map(equalityWhere), ...versionRanges(comparisons)],
     },
     select: {
       id: true,

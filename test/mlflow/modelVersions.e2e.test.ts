@@ -255,6 +255,9 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
         [`${mine} AND source_path LIKE '%/3'`, ["a/3", "b/3"]],
         [`${mine} AND version_number = 2`, ["a/2", "b/2"]],
         [`${mine} AND version_number != '2'`, ["a/3", "a/1", "b/3", "b/1"]],
+        [`${mine} AND version_number > 1`, ["a/3", "a/2", "b/3", "b/2"]],
+        [`${mine} AND version_number >= 2 AND version_number < '3'`, ["a/2", "b/2"]],
+        [`name = '${group}-a' AND version_number <= 1`, ["a/1"]],
         [`${mine} AND tags.tier ILIKE 'gold'`, ["a/2", "b/2"]],
         [`${mine} AND tags.tier LIKE 'gold'`, []],
         [`${mine} AND name ILIKE '%-B'`, ["b/3", "b/2", "b/1"]],
@@ -331,6 +334,9 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
         "run_id IN ('a',)",
         "version_number = 99999999999999999999",
         "version_number = 'x'",
+        "version_number > '-1'",
+        "version_number LIKE '1'",
+        "name > 'a'",
         "name = 'a' OR name = 'b'",
       ]) {
         const found = await search([["filter", filter]]);
