@@ -15,6 +15,7 @@ import { benchChain } from "./chain.ts";
 import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
+import { benchMlflow } from "./mlflow.ts";
 import { benchMonitoring } from "./monitoring.ts";
 import { benchObjectStore } from "./objectStore.ts";
 import { benchRebuild } from "./rebuild.ts";
@@ -51,6 +52,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   monitoring: () => benchMonitoring(),
   usage: () => benchUsage(),
   "object-store": () => benchObjectStore(),
+  mlflow: () => benchMlflow(),
 };
 
 const wanted = process.argv.slice(2);

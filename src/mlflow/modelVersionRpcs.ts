@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { Prisma } from "../db/database.ts";
 import { NotFoundError } from "../domain/errors.ts";
 import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
-import { VERSION_SELECT, modelVersionJson } from "./mlflowJson.ts";
+import { VERSION_SELECT, modelVersionJson, sortedTags } from "./mlflowJson.ts";
 import type { Rpc, RpcContext } from "./mlflowRpc.ts";
 import {
   invalid,
@@ -80,8 +80,13 @@ const createVersion: Rpc = async (params, ctx) => {
   });
   const created = outcome.events.find((e) => e.type === "ModelVersionCreated");
   const version = (created?.data as { version?: unknown } | undefined)?.version;
-  if (typeof version !== "number") throw new MlflowError("INTERNAL_ERROR", "internal error");
-  return versionAnswer(ctx, input.name, version);
+  const view = typeof version === "number" ? outcome.views.versions.get(version) : undefined;
+  if (typeof version !== "number" || !view) throw new MlflowError("INTERNAL_ERROR", "internal error");
+  // The command's own view is the committed version: answering from it spares a read per call
+  // (an alias can only point at it once it exists, so it has none).
+  return {
+    model_version: modelVersionJson(input.name, { ...view, tags: sortedTags(view.tags), aliases: [] }),
+  };
 };
 
 const getVersion: Rpc = async (params, ctx) => {

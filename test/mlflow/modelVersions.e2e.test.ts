@@ -58,6 +58,24 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
     expect(versions.body.model_versions).toHaveLength(1);
   });
 
+  it("answers a create exactly as a get of the version answers it (tags in the same order)", async () => {
+    const model = freshName("answer");
+    await createModel(model);
+    const created = await createVersion(model, "s3://bucket/m/1", {
+      run_id: "run-1",
+      description: "d",
+      tags: ["b", "a", "B", "_z", "a2"].map((key) => ({ key, value: `v-${key}` })),
+    });
+    const got = await api(
+      get("model-versions/get", [
+        ["name", model],
+        ["version", "1"],
+      ]),
+    );
+    expect(created).toEqual(got.body.model_version);
+    expect((created.tags as { key: string }[]).map((t) => t.key)).toEqual(["B", "_z", "a", "a2", "b"]);
+  });
+
   it("creates the version GraphQL sees, and sees the versions GraphQL creates", async () => {
     const model = freshName("graphql");
     await createModel(model);
