@@ -21,6 +21,7 @@ import { benchMonitoring } from "./monitoring.ts";
 import { benchObjectStore } from "./objectStore.ts";
 import { benchRebuild } from "./rebuild.ts";
 import { benchSearch } from "./search.ts";
+import { benchStorage } from "./storage.ts";
 import { benchSubscriptions } from "./subscriptions.ts";
 import { benchUsage } from "./usage.ts";
 import { benchWebhooks } from "./webhooks.ts";
@@ -54,6 +55,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   usage: () => benchUsage(),
   "object-store": () => benchObjectStore(),
   mlflow: () => benchMlflow(),
+  storage: () => benchStorage(),
 };
 
 const wanted = process.argv.slice(2);
