@@ -40,5 +40,14 @@ export const TABLE_COVERAGE = {
     "not copied: ids of applied usage batches matter only to retries in flight at the source, which never reach the restored database",
   blob_store:
     "not copied: it names the store the source's blobs live in; the restored registry records the store the restore wrote the blobs into when its first instance starts",
+  mlflow_experiments:
+    "not copied yet: MLflow tracking experiments (src/mlflow/tracking) are not in the log; a restore starts with none (experiment 0 is recreated on first use)",
+  mlflow_runs: "not copied yet: MLflow tracking runs are not in the log (src/mlflow/tracking)",
+  mlflow_run_params: "not copied yet: with mlflow_runs",
+  mlflow_run_tags: "not copied yet: with mlflow_runs",
+  mlflow_run_metrics: "not copied yet: with mlflow_runs",
+  mlflow_logged_models: "not copied yet: MLflow 3 logged models are not in the log (src/mlflow/tracking)",
+  mlflow_logged_model_params: "not copied yet: with mlflow_logged_models",
+  mlflow_logged_model_tags: "not copied yet: with mlflow_logged_models",
   _prisma_migrations: "not copied: restore migrates the target with its own migrations",
 } as const satisfies Record<string, string>;
