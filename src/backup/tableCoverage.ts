@@ -41,13 +41,14 @@ export const TABLE_COVERAGE = {
   blob_store:
     "not copied: it names the store the source's blobs live in; the restored registry records the store the restore wrote the blobs into when its first instance starts",
   mlflow_experiments:
-    "not copied yet: MLflow tracking experiments (src/mlflow/tracking) are not in the log; a restore starts with none (experiment 0 is recreated on first use)",
-  mlflow_runs: "not copied yet: MLflow tracking runs are not in the log (src/mlflow/tracking)",
-  mlflow_run_params: "not copied yet: with mlflow_runs",
-  mlflow_run_tags: "not copied yet: with mlflow_runs",
-  mlflow_run_metrics: "not copied yet: with mlflow_runs",
-  mlflow_logged_models: "not copied yet: MLflow 3 logged models are not in the log (src/mlflow/tracking)",
-  mlflow_logged_model_params: "not copied yet: with mlflow_logged_models",
-  mlflow_logged_model_tags: "not copied yet: with mlflow_logged_models",
+    "copied: MLflow tracking is not in the log (src/mlflow/tracking/trackingBackup.ts); mlflow-tracking.ndjson, a page at a time from the snapshot",
+  mlflow_runs: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
+  mlflow_run_params: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
+  mlflow_run_tags: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
+  mlflow_run_metrics:
+    "copied: with mlflow_experiments (mlflow-tracking.ndjson); row ids are not copied, values are restored in their logged order",
+  mlflow_logged_models: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
+  mlflow_logged_model_params: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
+  mlflow_logged_model_tags: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
   _prisma_migrations: "not copied: restore migrates the target with its own migrations",
 } as const satisfies Record<string, string>;

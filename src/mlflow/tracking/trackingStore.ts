@@ -102,19 +102,26 @@ export async function createExperiment(
   // Taking the name "Default" before experiment 0 exists would leave the Default experiment nameless.
   if (input.name === DEFAULT_EXPERIMENT_NAME) await ensureDefaultExperiment(db, input.now);
   return db.write(async (tx) => {
-    const rows = await tx.query<{ id: unknown }>(
-      `INSERT INTO mlflow_experiments (name, artifact_location, lifecycle_stage, tags, creation_time, last_update_time, created_by)
-       VALUES (?, '', 'active', ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id`,
-      [input.name, JSON.stringify(input.tags), input.now, input.now, input.createdBy],
-    );
-    const created = rows[0];
-    if (created === undefined)
-      throw new MlflowAlreadyExists(`Experiment(name=${input.name}) already exists.`);
-    const id = Number(created.id);
-    await tx.execute(`UPDATE mlflow_experiments SET artifact_location = ? WHERE id = ?`, [
-      experimentArtifactLocation(id),
-      id,
+    // Writers are serialised (db.write), so the next id cannot be taken twice.
+    const taken = await tx.query<{ id: unknown }>(`SELECT id FROM mlflow_experiments WHERE name = ?`, [
+      input.name,
     ]);
+    if (taken.length > 0) throw new MlflowAlreadyExists(`Experiment(name=${input.name}) already exists.`);
+    const highest = await tx.query<{ id: unknown }>(`SELECT MAX(id) AS id FROM mlflow_experiments`);
+    const id = Math.max(Number(highest[0]?.id ?? 0), DEFAULT_EXPERIMENT_ID) + 1;
+    await tx.execute(
+      `INSERT INTO mlflow_experiments (id, name, artifact_location, lifecycle_stage, tags, creation_time, last_update_time, created_by)
+       VALUES (?, ?, ?, 'active', ?, ?, ?, ?)`,
+      [
+        id,
+        input.name,
+        experimentArtifactLocation(id),
+        JSON.stringify(input.tags),
+        input.now,
+        input.now,
+        input.createdBy,
+      ],
+    );
     return id;
   });
 }

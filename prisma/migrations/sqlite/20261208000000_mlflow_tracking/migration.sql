@@ -2,7 +2,7 @@
 -- history, and MLflow 3 logged models. Written directly, not projected from the event log.
 -- CreateTable
 CREATE TABLE "mlflow_experiments" (
-    "id" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+    "id" INTEGER NOT NULL PRIMARY KEY,
     "name" TEXT NOT NULL,
     "artifact_location" TEXT NOT NULL,
     "lifecycle_stage" TEXT NOT NULL,
