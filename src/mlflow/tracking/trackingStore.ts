@@ -227,8 +227,8 @@ export async function createRun(
   });
 }
 
-/** Reads a run inside a write transaction (missing: RESOURCE_DOES_NOT_EXIST; deleted runs are not served). */
-async function lockRun(tx: Tx, runId: string): Promise<{ experimentId: number; outputs: string }> {
+/** A run read inside the write transaction that changes it (missing: RESOURCE_DOES_NOT_EXIST). */
+async function existingRun(tx: Tx, runId: string): Promise<{ experimentId: number; outputs: string }> {
   const rows = await tx.query<{ experiment_id: unknown; outputs: string }>(
     `SELECT experiment_id, outputs FROM mlflow_runs WHERE id = ?`,
     [runId],
@@ -244,7 +244,7 @@ export async function updateRun(
   change: { status?: RunStatus; endTime?: number; runName?: string },
 ): Promise<void> {
   await db.write(async (tx) => {
-    await lockRun(tx, runId);
+    await existingRun(tx, runId);
     if (change.status !== undefined)
       await tx.execute(`UPDATE mlflow_runs SET status = ? WHERE id = ?`, [change.status, runId]);
     if (change.endTime !== undefined)
@@ -363,7 +363,7 @@ export async function logBatch(
   batch: { metrics: readonly MetricInput[]; params: readonly KeyValue[]; tags: readonly KeyValue[] },
 ): Promise<void> {
   await db.write(async (tx) => {
-    await lockRun(tx, runId);
+    await existingRun(tx, runId);
     await insertParams(tx, "mlflow_run_params", "run_id", runId, batch.params);
     await upsertTags(tx, "mlflow_run_tags", "run_id", runId, batch.tags);
     await insertMetrics(tx, runId, batch.metrics);
@@ -372,7 +372,7 @@ export async function logBatch(
 
 export async function deleteRunTag(db: Database, runId: string, key: string): Promise<void> {
   await db.write(async (tx) => {
-    await lockRun(tx, runId);
+    await existingRun(tx, runId);
     const deleted = await tx.execute(`DELETE FROM mlflow_run_tags WHERE run_id = ? AND key = ?`, [
       runId,
       key,
@@ -386,7 +386,7 @@ const LOG_MODEL_HISTORY = "mlflow.log-model.history";
 /** Appends an MLmodel description to the run's `mlflow.log-model.history` tag, as MLflow's server does. */
 export async function appendLoggedModel(db: Database, runId: string, model: unknown): Promise<void> {
   await db.write(async (tx) => {
-    await lockRun(tx, runId);
+    await existingRun(tx, runId);
     const rows = await tx.query<{ value: string }>(
       `SELECT value FROM mlflow_run_tags WHERE run_id = ? AND key = ?`,
       [runId, LOG_MODEL_HISTORY],
@@ -412,7 +412,7 @@ export async function logOutputs(
   models: readonly { modelId: string; step: number }[],
 ): Promise<void> {
   await db.write(async (tx) => {
-    const run = await lockRun(tx, runId);
+    const run = await existingRun(tx, runId);
     const outputs = JSON.parse(run.outputs) as { model_id: string; step: number }[];
     for (const model of models) {
       const found = await tx.query(`SELECT id FROM mlflow_logged_models WHERE id = ?`, [model.modelId]);
@@ -564,7 +564,7 @@ export async function createLoggedModel(
 ): Promise<void> {
   await experimentById(db, model.experimentId, model.now);
   await db.write(async (tx) => {
-    if (model.sourceRunId !== "") await lockRun(tx, model.sourceRunId);
+    if (model.sourceRunId !== "") await existingRun(tx, model.sourceRunId);
     await tx.execute(
       `INSERT INTO mlflow_logged_models (id, experiment_id, name, model_type, source_run_id, status, creation_time, last_update_time, created_by)
        VALUES (?, ?, ?, ?, ?, 'LOGGED_MODEL_PENDING', ?, ?, ?)`,
@@ -584,7 +584,8 @@ export async function createLoggedModel(
   });
 }
 
-async function lockModel(tx: Tx, modelId: string, now: number): Promise<void> {
+/** Marks a logged model changed now (missing: RESOURCE_DOES_NOT_EXIST). */
+async function touchModel(tx: Tx, modelId: string, now: number): Promise<void> {
   const updated = await tx.execute(`UPDATE mlflow_logged_models SET last_update_time = ? WHERE id = ?`, [
     now,
     modelId,
@@ -594,7 +595,7 @@ async function lockModel(tx: Tx, modelId: string, now: number): Promise<void> {
 
 export async function finalizeLoggedModel(db: Database, modelId: string, status: string, now: number) {
   await db.write(async (tx) => {
-    await lockModel(tx, modelId, now);
+    await touchModel(tx, modelId, now);
     await tx.execute(`UPDATE mlflow_logged_models SET status = ? WHERE id = ?`, [status, modelId]);
   });
 }
@@ -606,14 +607,14 @@ export async function setLoggedModelTags(
   now: number,
 ) {
   await db.write(async (tx) => {
-    await lockModel(tx, modelId, now);
+    await touchModel(tx, modelId, now);
     await upsertTags(tx, "mlflow_logged_model_tags", "model_id", modelId, tags);
   });
 }
 
 export async function deleteLoggedModelTag(db: Database, modelId: string, key: string, now: number) {
   await db.write(async (tx) => {
-    await lockModel(tx, modelId, now);
+    await touchModel(tx, modelId, now);
     const deleted = await tx.execute(`DELETE FROM mlflow_logged_model_tags WHERE model_id = ? AND key = ?`, [
       modelId,
       key,
@@ -629,7 +630,7 @@ export async function logLoggedModelParams(
   now: number,
 ) {
   await db.write(async (tx) => {
-    await lockModel(tx, modelId, now);
+    await touchModel(tx, modelId, now);
     await insertParams(tx, "mlflow_logged_model_params", "model_id", modelId, params);
   });
 }
