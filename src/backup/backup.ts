@@ -33,12 +33,14 @@ import {
   DamagedBackupError,
   EVENTS_FILE,
   TOKEN_USAGE_FILE,
+  TRACKING_FILE,
   USAGE_FILE,
   blobFile,
   writeManifest,
 } from "./manifest.ts";
 import type { FileEntry } from "./manifest.ts";
 import { openSnapshot } from "./snapshot.ts";
+import { trackingLines } from "../mlflow/tracking/trackingBackup.ts";
 import { usageLines } from "../usage/usageBackup.ts";
 
 /** A backup that was not taken, and why; nothing was left behind. */
@@ -306,6 +308,8 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       );
       // Not in the log either (src/usage): copied from the same snapshot, a page at a time.
       files[USAGE_FILE] = await writeLines(path.join(temp, USAGE_FILE), usageLines(tx));
+      // MLflow's experiments, runs and logged models (src/mlflow/tracking): not in the log either.
+      files[TRACKING_FILE] = await writeLines(path.join(temp, TRACKING_FILE), trackingLines(tx));
       async function* checkpointLines(): AsyncGenerator<string> {
         for await (const page of checkpointPages(tx, position, pageSize)) {
           checkpoints += page.length;

@@ -18,6 +18,8 @@ export const TOKEN_USAGE_FILE = "token-usage.ndjson";
 export const CHECKPOINTS_FILE = "checkpoints.ndjson";
 /** Download and serving time series (src/usage/usageBackup.ts); absent from backups made before usage existed. */
 export const USAGE_FILE = "usage.ndjson";
+/** MLflow tracking rows (src/mlflow/tracking/trackingBackup.ts); absent from backups made before them. */
+export const TRACKING_FILE = "mlflow-tracking.ndjson";
 export const BLOBS_DIR = "blobs";
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);

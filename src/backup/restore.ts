@@ -15,6 +15,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { z } from "zod";
+import { trackingInsert } from "../mlflow/tracking/trackingBackup.ts";
 import { usageInsert } from "../usage/usageBackup.ts";
 import { createBlobStore } from "../artifacts/createBlobStore.ts";
 import type { BlobStoreConfig, DatabaseConfig } from "../config.ts";
@@ -38,6 +39,7 @@ import {
   DamagedBackupError,
   EVENTS_FILE,
   TOKEN_USAGE_FILE,
+  TRACKING_FILE,
   USAGE_FILE,
   blobFile,
   readManifest,
@@ -260,6 +262,15 @@ async function readTokenUsage(dir: string): Promise<{ id: string; lastUsedAt: Da
   return usage;
 }
 
+/** Every line of mlflow-tracking.ndjson must be a row a backup writes: checked before anything is restored. */
+async function checkTrackingFile(dir: string, manifest: Manifest): Promise<void> {
+  if (!Object.hasOwn(manifest.files, TRACKING_FILE)) return;
+  for await (const { line, text } of numberedLines(path.join(dir, TRACKING_FILE), newDigest())) {
+    const insert = trackingInsert(text);
+    if (typeof insert === "string") throw new DamagedBackupError(`${TRACKING_FILE} line ${line} ${insert}`);
+  }
+}
+
 /** Every line of usage.ndjson must be a row a backup writes: checked before anything is restored. */
 async function checkUsageFile(dir: string, manifest: Manifest): Promise<void> {
   if (!Object.hasOwn(manifest.files, USAGE_FILE)) return;
@@ -370,6 +381,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const checkpoints = await verifyBackup(dir, manifest);
   const tokenUsage = await readTokenUsage(dir);
   await checkUsageFile(dir, manifest);
+  await checkTrackingFile(dir, manifest);
 
   await prepareSchema(options.database);
   const db = openDatabase(options.database);
@@ -444,6 +456,14 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
           const insert = usageInsert(text);
           if (typeof insert === "string")
             throw new DamagedBackupError(`${USAGE_FILE} line ${line} ${insert}`);
+          await tx.execute(insert.sql, insert.params);
+        }
+      // Backups made before MLflow tracking existed have no tracking file.
+      if (Object.hasOwn(manifest.files, TRACKING_FILE))
+        for await (const { line, text } of numberedLines(path.join(dir, TRACKING_FILE), newDigest())) {
+          const insert = trackingInsert(text);
+          if (typeof insert === "string")
+            throw new DamagedBackupError(`${TRACKING_FILE} line ${line} ${insert}`);
           await tx.execute(insert.sql, insert.params);
         }
     });

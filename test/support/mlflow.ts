@@ -24,6 +24,8 @@ export interface Step {
   readonly case?: string;
   readonly request: FixtureRequest;
   readonly response: FixtureResponse;
+  /** Values of the answer later steps use: `{{name}}` placeholder → dotted path in the body. */
+  readonly capture?: Record<string, string>;
 }
 
 export const fixture = (name: string) =>
@@ -43,9 +45,13 @@ export function fill(value: unknown, vars: Record<string, string>): unknown {
   return value;
 }
 
-/** The expected body: `<timestamp>` is any number, `<string>` any non-empty string; the rest exact. */
+/**
+ * The expected body: `<timestamp>` is any number, `<string>` any non-empty string, `<hex32>` 32
+ * lowercase hex digits (an MLflow run id); the rest exact.
+ */
 export function expectation(value: unknown): unknown {
   if (value === "<timestamp>") return expect.any(Number);
+  if (value === "<hex32>") return expect.stringMatching(/^[0-9a-f]{32}$/);
   if (value === "<string>") return expect.stringMatching(/./);
   if (Array.isArray(value)) return value.map(expectation);
   if (value !== null && typeof value === "object")
@@ -90,6 +96,8 @@ export async function play(
     });
     for (const [name, value] of Object.entries(expected.headers ?? {}))
       expect(answer.headers.get(name), what).toBe(value);
+    for (const [name, path] of Object.entries(step.capture ?? {}))
+      vars[name] = String(path.split(".").reduce<any>((at, part) => at?.[part], answer.body));
   }
 }
 
