@@ -2,7 +2,8 @@
 // ratios. Select some with `npm run bench -- core artifacts`. Figures go to stdout as JSON; stderr
 // gets one line per figure with the 1-minute load average it was measured under, and each ratio
 // beside the two figures it is the quotient of.
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import os from "node:os";
 import path from "node:path";
@@ -15,10 +16,12 @@ import { benchChain } from "./chain.ts";
 import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
+import { benchMlflow } from "./mlflow.ts";
 import { benchMonitoring } from "./monitoring.ts";
 import { benchObjectStore } from "./objectStore.ts";
 import { benchRebuild } from "./rebuild.ts";
 import { benchSearch } from "./search.ts";
+import { benchStorage } from "./storage.ts";
 import { benchSubscriptions } from "./subscriptions.ts";
 import { benchUsage } from "./usage.ts";
 import { benchWebhooks } from "./webhooks.ts";
@@ -51,6 +54,8 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   monitoring: () => benchMonitoring(),
   usage: () => benchUsage(),
   "object-store": () => benchObjectStore(),
+  mlflow: () => benchMlflow(),
+  storage: () => benchStorage(),
 };
 
 const wanted = process.argv.slice(2);
@@ -62,16 +67,88 @@ const results: Record<string, unknown> = {
 const isFigure = (v: unknown): v is Figure =>
   typeof v === "object" && v !== null && "value" in v && "loadAverage1m" in v;
 
-/** One line per figure, with the load it was measured under; comparisons show both sides and the ratio. */
-function* report(prefix: string, value: unknown): Generator<string> {
-  if (isFigure(value)) {
-    yield `${prefix}: ${value.value} ${value.unit} (load ${value.loadAverage1m})`;
-  } else if (typeof value === "object" && value !== null && "ratio" in value && "baseline" in value) {
-    const c = value as Comparison;
-    yield `${prefix}: ${c.measured.value} ${c.measured.unit} (load ${c.measured.loadAverage1m}) vs baseline ${c.baseline.value} ${c.baseline.unit} (load ${c.baseline.loadAverage1m}) = ratio ${c.ratio}`;
-  } else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-    for (const [key, inner] of Object.entries(value)) yield* report(`${prefix}.${key}`, inner);
+const isComparison = (v: unknown): v is Comparison =>
+  typeof v === "object" && v !== null && "ratio" in v && "baseline" in v;
+
+/** The same path's value in the previous run's figures, if it had one. */
+function previousAt(previous: unknown, path: readonly string[]): unknown {
+  let at = previous;
+  for (const key of path) {
+    if (typeof at !== "object" || at === null || !Object.hasOwn(at, key)) return undefined;
+    at = (at as Record<string, unknown>)[key];
   }
+  return at;
+}
+
+/**
+ * One line per figure, with the load it was measured under; comparisons show both sides and the
+ * ratio. Where the previous run of the suite had the same figure, it is printed beside it.
+ */
+function* report(prefix: string, value: unknown, previous: unknown, path: string[] = []): Generator<string> {
+  const before = previousAt(previous, path);
+  if (isFigure(value)) {
+    const was = isFigure(before)
+      ? ` [previous ${before.value} ${before.unit}, load ${before.loadAverage1m}]`
+      : "";
+    yield `${prefix}: ${value.value} ${value.unit} (load ${value.loadAverage1m})${was}`;
+  } else if (isComparison(value)) {
+    const c = value;
+    const was = isComparison(before) ? ` [previous ratio ${before.ratio}]` : "";
+    yield `${prefix}: ${c.measured.value} ${c.measured.unit} (load ${c.measured.loadAverage1m}) vs baseline ${c.baseline.value} ${c.baseline.unit} (load ${c.baseline.loadAverage1m}) = ratio ${c.ratio}${was}`;
+  } else if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value))
+      yield* report(`${prefix}.${key}`, inner, previous, [...path, key]);
+  }
+}
+
+/**
+ * Each suite's latest figures are kept in bench/results/<suite>.json, checked in, with the machine,
+ * the load and the commit they were measured on: a regression shows as a diff in review, and the
+ * next run prints these beside its own.
+ */
+const RESULTS_DIR = path.join(import.meta.dirname, "results");
+
+function previousRun(name: string): { figures?: unknown; commit?: string; measuredAt?: string } | null {
+  try {
+    return JSON.parse(readFileSync(path.join(RESULTS_DIR, `${name}.json`), "utf8")) as {
+      figures?: unknown;
+      commit?: string;
+      measuredAt?: string;
+    };
+  } catch {
+    return null;
+  }
+}
+
+function currentCommit(): string {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      encoding: "utf8",
+    });
+    return dirty.trim() === "" ? commit : `${commit}+changes`;
+  } catch {
+    return "unknown";
+  }
+}
+
+function keepRun(name: string, figures: unknown, loadAtStart: readonly number[]): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const record = {
+    suite: name,
+    measuredAt: new Date().toISOString(),
+    commit: currentCommit(),
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model ?? "unknown",
+      memoryBytes: os.totalmem(),
+      node: process.version,
+      loadAverageAtStart: loadAtStart,
+      loadAverageAtEnd: os.loadavg(),
+    },
+    figures,
+  };
+  writeFileSync(path.join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(record, null, 2)}\n`);
 }
 for (const name of selected) {
   const suite = suites[name];
@@ -79,9 +156,14 @@ for (const name of selected) {
     console.error(`unknown suite ${name}; known: ${Object.keys(suites).join(", ")}`);
     process.exit(2);
   }
-  console.error(`== ${name}`);
+  const previous = previousRun(name);
+  console.error(
+    `== ${name}${previous ? ` (previous run ${previous.measuredAt ?? "?"} on ${previous.commit ?? "?"})` : ""}`,
+  );
+  const loadAtStart = os.loadavg();
   results[name] = await suite();
-  for (const line of report(name, results[name])) console.error(line);
+  for (const line of report(name, results[name], previous?.figures)) console.error(line);
+  if (process.env.BENCH_KEEP !== "off") keepRun(name, results[name], loadAtStart);
 }
 results.machine = { ...(results.machine as object), loadAverageAtEnd: os.loadavg() };
 console.log(JSON.stringify(results, null, 2));

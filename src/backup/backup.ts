@@ -35,12 +35,14 @@ import {
   EVENTS_FILE,
   MLFLOW_FILES_FILE,
   TOKEN_USAGE_FILE,
+  TRACKING_FILE,
   USAGE_FILE,
   blobFile,
   writeManifest,
 } from "./manifest.ts";
 import type { FileEntry } from "./manifest.ts";
 import { openSnapshot } from "./snapshot.ts";
+import { trackingLines } from "../mlflow/tracking/trackingBackup.ts";
 import { usageLines } from "../usage/usageBackup.ts";
 import { stagedFileLines } from "../mlflow/stagedFilesBackup.ts";
 
@@ -309,7 +311,9 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       );
       // Not in the log either (src/usage): copied from the same snapshot, a page at a time.
       files[USAGE_FILE] = await writeLines(path.join(temp, USAGE_FILE), usageLines(tx));
-      // Neither are the files of MLflow's artifact proxy: rows and the blobs they name.
+      // MLflow's experiments, runs and logged models (src/mlflow/tracking): not in the log either.
+      files[TRACKING_FILE] = await writeLines(path.join(temp, TRACKING_FILE), trackingLines(tx));
+      // Nor are the files of MLflow's artifact proxy: rows and the blobs they name.
       files[MLFLOW_FILES_FILE] = await writeLines(
         path.join(temp, MLFLOW_FILES_FILE),
         stagedFileLines(tx, (file) => {

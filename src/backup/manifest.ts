@@ -18,6 +18,8 @@ export const TOKEN_USAGE_FILE = "token-usage.ndjson";
 export const CHECKPOINTS_FILE = "checkpoints.ndjson";
 /** Download and serving time series (src/usage/usageBackup.ts); absent from backups made before usage existed. */
 export const USAGE_FILE = "usage.ndjson";
+/** MLflow tracking rows (src/mlflow/tracking/trackingBackup.ts); absent from backups made before them. */
+export const TRACKING_FILE = "mlflow-tracking.ndjson";
 /** Files of MLflow's artifact proxy (src/mlflow/stagedFilesBackup.ts); absent from backups made before it existed. */
 export const MLFLOW_FILES_FILE = "mlflow-artifact-files.ndjson";
 export const BLOBS_DIR = "blobs";

@@ -15,6 +15,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { z } from "zod";
+import { trackingInsert } from "../mlflow/tracking/trackingBackup.ts";
 import { usageInsert } from "../usage/usageBackup.ts";
 import { stagedFileInsert } from "../mlflow/stagedFilesBackup.ts";
 import { createBlobStore } from "../artifacts/createBlobStore.ts";
@@ -40,6 +41,7 @@ import {
   EVENTS_FILE,
   MLFLOW_FILES_FILE,
   TOKEN_USAGE_FILE,
+  TRACKING_FILE,
   USAGE_FILE,
   blobFile,
   readManifest,
@@ -262,6 +264,15 @@ async function readTokenUsage(dir: string): Promise<{ id: string; lastUsedAt: Da
   return usage;
 }
 
+/** Every line of mlflow-tracking.ndjson must be a row a backup writes: checked before anything is restored. */
+async function checkTrackingFile(dir: string, manifest: Manifest): Promise<void> {
+  if (!Object.hasOwn(manifest.files, TRACKING_FILE)) return;
+  for await (const { line, text } of numberedLines(path.join(dir, TRACKING_FILE), newDigest())) {
+    const insert = trackingInsert(text);
+    if (typeof insert === "string") throw new DamagedBackupError(`${TRACKING_FILE} line ${line} ${insert}`);
+  }
+}
+
 /**
  * Every line of the MLflow artifact proxy's file must be a row a backup writes, and its blob must
  * be in the backup: checked before anything is restored.
@@ -389,6 +400,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const checkpoints = await verifyBackup(dir, manifest);
   const tokenUsage = await readTokenUsage(dir);
   await checkUsageFile(dir, manifest);
+  await checkTrackingFile(dir, manifest);
   await checkStagedFiles(dir, manifest);
 
   await prepareSchema(options.database);
@@ -464,6 +476,14 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
           const insert = usageInsert(text);
           if (typeof insert === "string")
             throw new DamagedBackupError(`${USAGE_FILE} line ${line} ${insert}`);
+          await tx.execute(insert.sql, insert.params);
+        }
+      // Backups made before MLflow tracking existed have no tracking file.
+      if (Object.hasOwn(manifest.files, TRACKING_FILE))
+        for await (const { line, text } of numberedLines(path.join(dir, TRACKING_FILE), newDigest())) {
+          const insert = trackingInsert(text);
+          if (typeof insert === "string")
+            throw new DamagedBackupError(`${TRACKING_FILE} line ${line} ${insert}`);
           await tx.execute(insert.sql, insert.params);
         }
       // Backups made before MLflow's artifact proxy existed have no such file.

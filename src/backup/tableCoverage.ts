@@ -42,5 +42,15 @@ export const TABLE_COVERAGE = {
     "copied: files MLflow clients uploaded through the artifact proxy are in no event (src/mlflow/stagedFiles.ts); mlflow-artifact-files.ndjson with the blobs they name",
   blob_store:
     "not copied: it names the store the source's blobs live in; the restored registry records the store the restore wrote the blobs into when its first instance starts",
+  mlflow_experiments:
+    "copied: MLflow tracking is not in the log (src/mlflow/tracking/trackingBackup.ts); mlflow-tracking.ndjson, a page at a time from the snapshot",
+  mlflow_runs: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
+  mlflow_run_params: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
+  mlflow_run_tags: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
+  mlflow_run_metrics:
+    "copied: with mlflow_experiments (mlflow-tracking.ndjson); row ids are not copied, values are restored in their logged order",
+  mlflow_logged_models: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
+  mlflow_logged_model_params: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
+  mlflow_logged_model_tags: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
   _prisma_migrations: "not copied: restore migrates the target with its own migrations",
 } as const satisfies Record<string, string>;

@@ -65,6 +65,12 @@ export const MODEL_SELECT = {
 /** What a version row must select for `modelVersionJson`. */
 export const VERSION_SELECT = MODEL_SELECT.versions.select;
 
+/** A view's tags as rows, by key in code-unit order (the order reads answer on SQLite). */
+export const sortedTags = (tags: Readonly<Record<string, string>>): TagRow[] =>
+  Object.entries(tags)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([key, value]) => ({ key, value }));
+
 const tagsJson = (tags: readonly TagRow[]) => tags.map((t) => ({ key: t.key, value: t.value }));
 
 const nonEmpty = <K extends string, V>(key: K, list: readonly V[]) =>

@@ -17,8 +17,10 @@ import { bodyParams, queryParams } from "./mlflowRequest.ts";
 import { MODEL_VERSION_RPCS } from "./modelVersionRpcs.ts";
 import { REGISTERED_MODEL_RPCS } from "./registeredModelRpcs.ts";
 import type { ProxyArtifacts } from "./registerFromProxy.ts";
+import { rpcTable, withPathParams } from "./rpcPaths.ts";
+import { TRACKING_RPCS } from "./tracking/trackingRpcs.ts";
 
-const RPCS = new Map([...REGISTERED_MODEL_RPCS, ...MODEL_VERSION_RPCS]);
+const findRpc = rpcTable(new Map([...REGISTERED_MODEL_RPCS, ...MODEL_VERSION_RPCS, ...TRACKING_RPCS]));
 
 export const MLFLOW_PREFIXES = ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"] as const;
 
@@ -47,8 +49,8 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
     const prefix = MLFLOW_PREFIXES.find((p) => url.pathname.startsWith(p));
     if (prefix === undefined) return false;
     const rpcPath = url.pathname.slice(prefix.length);
-    const methods = RPCS.get(rpcPath);
-    if (methods === undefined) {
+    const match = findRpc(rpcPath);
+    if (match === undefined) {
       sendError(
         req,
         res,
@@ -56,9 +58,9 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
       );
       return true;
     }
-    const rpc = methods.get(req.method ?? "");
+    const rpc = match.methods.get(req.method ?? "");
     if (rpc === undefined) {
-      const allow = [...methods.keys()].join(", ");
+      const allow = [...match.methods.keys()].join(", ");
       sendError(
         req,
         res,
@@ -78,7 +80,10 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
       return true;
     }
     try {
-      const params = req.method === "GET" ? queryParams(url) : await bodyParams(req);
+      const params = withPathParams(
+        req.method === "GET" ? queryParams(url) : await bodyParams(req),
+        match.pathParams,
+      );
       const caller = callerOf(req);
       const access = requestAccess(options.db.reader, options.accessPolicy, caller);
       const answer = await rpc(params, {

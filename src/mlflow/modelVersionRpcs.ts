@@ -4,11 +4,10 @@
 import { z } from "zod";
 import type { Prisma } from "../db/database.ts";
 import { NotFoundError } from "../domain/errors.ts";
-import type { CreateModelVersion } from "../domain/registeredModel/commands.ts";
 import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
 import { versionRoot } from "./proxyPaths.ts";
 import { registerFromProxy, resolveProxySource } from "./registerFromProxy.ts";
-import { VERSION_SELECT, modelVersionJson } from "./mlflowJson.ts";
+import { VERSION_SELECT, modelVersionJson, sortedTags } from "./mlflowJson.ts";
 import type { Rpc, RpcContext } from "./mlflowRpc.ts";
 import {
   invalid,
@@ -33,6 +32,7 @@ import {
   MatchBudget,
   SEARCH_MATCH_STEPS,
   VERSION_FILTER,
+  isOrdering,
   parseFilter,
   rowMatches,
   storableEqualities,
@@ -54,18 +54,6 @@ async function liveVersion(ctx: RpcContext, name: string, version: number) {
 
 async function versionAnswer(ctx: RpcContext, name: string, version: number) {
   return { model_version: modelVersionJson(name, await liveVersion(ctx, name, version)) };
-}
-
-async function createdVersion(
-  ctx: RpcContext,
-  name: string,
-  data: CreateModelVersion["data"],
-): Promise<number> {
-  const outcome = await run(ctx, live(name), { type: "CreateModelVersion", data });
-  const created = outcome.events.find((e) => e.type === "ModelVersionCreated");
-  const version = (created?.data as { version?: unknown } | undefined)?.version;
-  if (typeof version !== "number") throw new MlflowError("INTERNAL_ERROR", "internal error");
-  return version;
 }
 
 const createVersion: Rpc = async (params, ctx) => {
@@ -92,11 +80,22 @@ const createVersion: Rpc = async (params, ctx) => {
   // Files logged through the artifact proxy become the version's artifacts; any other source is
   // recorded as text, as MLflow records it.
   const proxyPath = await resolveProxySource(input.source, ctx);
-  const version =
-    proxyPath === null
-      ? await createdVersion(ctx, input.name, data)
-      : await registerFromProxy(ctx, ctx.artifacts, input.name, proxyPath, data);
-  return versionAnswer(ctx, input.name, version);
+  if (proxyPath !== null)
+    return versionAnswer(
+      ctx,
+      input.name,
+      await registerFromProxy(ctx, ctx.artifacts, input.name, proxyPath, data),
+    );
+  const outcome = await run(ctx, live(input.name), { type: "CreateModelVersion", data });
+  const created = outcome.events.find((e) => e.type === "ModelVersionCreated");
+  const version = (created?.data as { version?: unknown } | undefined)?.version;
+  const view = typeof version === "number" ? outcome.views.versions.get(version) : undefined;
+  if (typeof version !== "number" || !view) throw new MlflowError("INTERNAL_ERROR", "internal error");
+  // The command's own view is the committed version: answering from it spares a read per call
+  // (an alias can only point at it once it exists, so it has none).
+  return {
+    model_version: modelVersionJson(input.name, { ...view, tags: sortedTags(view.tags), aliases: [] }),
+  };
 };
 
 const getVersion: Rpc = async (params, ctx) => {
@@ -194,16 +193,25 @@ const versionOrderField = (field: string): VersionOrderField | null =>
           ? "updatedAt"
           : null;
 
-/** version_number is a number: only = and != against an integer mean something. */
+/** version_number is a number: it is compared with an integer (the parser refuses LIKE on it). */
 function checkVersionComparisons(comparisons: readonly Comparison[]) {
   for (const c of comparisons) {
     if (c.on !== "version_number") continue;
-    if (c.op !== "=" && c.op !== "!=")
-      throw invalid("Invalid filter: version_number is compared with = or != only");
-    if (!/^[0-9]{1,15}$/.test(c.value))
-      throw invalid(`Invalid filter: version_number must be an integer, got '${c.value}'`);
+    if (c.op === "IN" || !/^[0-9]{1,15}$/.test(c.value))
+      throw invalid(
+        `Invalid filter: version_number must be an integer, got '${c.op === "IN" ? "(...)" : c.value}'`,
+      );
   }
 }
+
+/** version_number ranges narrow in the database too (the checks above made their values integers). */
+const versionRanges = (comparisons: readonly Comparison[]): Prisma.ModelVersionWhereInput[] =>
+  comparisons.flatMap((c): Prisma.ModelVersionWhereInput[] => {
+    if (c.on !== "version_number" || c.op === "IN" || !isOrdering(c.op)) return [];
+    const bound = Number(c.value);
+    const op = c.op === "<" ? "lt" : c.op === "<=" ? "lte" : c.op === ">" ? "gt" : "gte";
+    return [{ version: { [op]: bound } }];
+  });
 
 const equalityWhere = (c: ReturnType<typeof storableEqualities>[number]): Prisma.ModelVersionWhereInput => {
   switch (c.on) {
@@ -240,7 +248,7 @@ const searchVersions: Rpc = async (params, ctx) => {
     where: {
       deleted: false,
       model: { deleted: false },
-      AND: storableEqualities(comparisons).map(equalityWhere),
+      AND: [...storableEqualities(comparisons).map(equalityWhere), ...versionRanges(comparisons)],
     },
     select: {
       id: true,

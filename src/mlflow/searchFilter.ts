@@ -1,7 +1,8 @@
 // MLflow's search filters, as far as Registro speaks them: comparisons joined by AND, on the fields
 // a grammar allows (registered models: `name`; model versions: `name`, `run_id`, `source_path`,
 // `version_number`) and on `tags.<key>` (plain or backquoted), with =, !=, LIKE and ILIKE against a
-// single- or double-quoted string, and `IN ('a', 'b')` where the grammar allows it. A hand-written tokenizer and parser (one pass, no regular
+// single- or double-quoted string, `IN ('a', 'b')` where the grammar allows it, and <, <=, >, >=
+// on numeric fields (`version_number > 3`). A hand-written tokenizer and parser (one pass, no regular
 // expression over client text) so hostile input costs linear time; LIKE patterns are matched by a
 // bounded wildcard matcher, never compiled to a RegExp.
 import { unstorableText } from "../domain/validation.ts";
@@ -13,7 +14,14 @@ export const MAX_FILTER_LENGTH = 4096;
 /** Most values one `IN (...)` list may hold. */
 export const MAX_IN_VALUES = 100;
 
-export type Operator = "=" | "!=" | "LIKE" | "ILIKE";
+export type Operator = "=" | "!=" | "LIKE" | "ILIKE" | Ordering;
+
+/** Comparisons only numeric fields take. */
+export type Ordering = "<" | "<=" | ">" | ">=";
+
+const ORDERINGS: ReadonlySet<string> = new Set<Ordering>(["<", "<=", ">", ">="]);
+
+export const isOrdering = (op: string): op is Ordering => ORDERINGS.has(op);
 
 export type Field = "name" | "run_id" | "source_path" | "version_number";
 
@@ -29,7 +37,7 @@ export interface FilterGrammar {
   readonly fields: readonly Field[];
   /** Fields that take `IN ('a', 'b')`. */
   readonly inFields: readonly Field[];
-  /** Fields whose value may be an unquoted integer (`version_number = 3`). */
+  /** Numeric fields: their value may be an unquoted integer (`version_number = 3`), and they take <, <=, >, >=. */
   readonly numberFields: readonly Field[];
   /** What is searched, for messages ("registered models"). */
   readonly what: string;
@@ -53,7 +61,7 @@ type Token =
   | { readonly kind: "word"; readonly text: string }
   | { readonly kind: "tag"; readonly key: string }
   | { readonly kind: "string"; readonly text: string }
-  | { readonly kind: "op"; readonly text: "=" | "!=" }
+  | { readonly kind: "op"; readonly text: "=" | "!=" | Ordering }
   | { readonly kind: "punct"; readonly text: "(" | ")" | "," };
 
 const invalid = (message: string) => new MlflowError("INVALID_PARAMETER_VALUE", message);
@@ -91,6 +99,10 @@ function tokenize(input: string): Token[] {
     } else if (c === "!" && input[i + 1] === "=") {
       tokens.push({ kind: "op", text: "!=" });
       i += 2;
+    } else if (c === "<" || c === ">") {
+      const orEqual = input[i + 1] === "=";
+      tokens.push({ kind: "op", text: orEqual ? (c === "<" ? "<=" : ">=") : c });
+      i += orEqual ? 2 : 1;
     } else if (c === "`") {
       // `tags.key` written wholly in backquotes.
       const [text, next] = quoted(input, i, "backquoted identifier");
@@ -169,19 +181,23 @@ export function parseFilter(filter: string, grammar: FilterGrammar = MODEL_FILTE
       comparisons.push({ on: on.on, op: "IN", values: values.values });
       continue;
     }
+    const isNumeric = on.on !== "tag" && grammar.numberFields.includes(on.on);
     let op: Operator;
     if (opToken?.kind === "op") op = opToken.text;
     else if (OPERATOR_WORDS.has(opWord)) op = opWord as Operator;
     else
       throw invalid(
-        `Invalid filter: expected one of =, !=, LIKE, ILIKE${on.on !== "tag" && grammar.inFields.includes(on.on) ? ", IN" : ""}, found ${describe(opToken)}`,
+        `Invalid filter: expected one of =, !=, ${isNumeric ? "<, <=, >, >=" : "LIKE, ILIKE"}${on.on !== "tag" && grammar.inFields.includes(on.on) ? ", IN" : ""}, found ${describe(opToken)}`,
       );
+    // As MLflow: numbers are ordered, not pattern-matched; text is pattern-matched, not ordered.
+    if (isOrdering(op) && !isNumeric)
+      throw invalid(
+        `Invalid filter: ${on.on === "tag" ? "a tag" : on.on} is text and takes =, !=, LIKE or ILIKE, not ${op}`,
+      );
+    if ((op === "LIKE" || op === "ILIKE") && isNumeric)
+      throw invalid(`Invalid filter: ${on.on} is a number and takes =, !=, <, <=, >, >=, not ${op}`);
     const value = tokens[i++];
-    const numeric =
-      value?.kind === "word" &&
-      on.on !== "tag" &&
-      grammar.numberFields.includes(on.on) &&
-      /^[0-9]{1,15}$/.test(value.text);
+    const numeric = value?.kind === "word" && isNumeric && /^[0-9]{1,15}$/.test(value.text);
     if (value?.kind !== "string" && !numeric)
       throw invalid(`Invalid filter: expected a quoted string, found ${describe(value)}`);
     comparisons.push({ ...on, op, value: value.text });
@@ -276,6 +292,15 @@ function holds(op: Operator, pattern: string, actual: string, budget?: MatchBudg
       return likeMatches(pattern, actual, budget);
     case "ILIKE":
       return likeMatches(pattern.toLowerCase(), actual.toLowerCase(), budget);
+    // Only numeric fields are ordered, and their values are checked integers (at most 15 digits).
+    case "<":
+      return Number(actual) < Number(pattern);
+    case "<=":
+      return Number(actual) <= Number(pattern);
+    case ">":
+      return Number(actual) > Number(pattern);
+    case ">=":
+      return Number(actual) >= Number(pattern);
   }
 }
 

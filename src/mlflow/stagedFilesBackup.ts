@@ -5,11 +5,10 @@ import { z } from "zod";
 import { checkArtifactPath, checkMediaType, checkSha256 } from "../domain/artifacts.ts";
 import { rowDate } from "../db/sql.ts";
 import type { SqlTx, SqlValue } from "../db/sql.ts";
+import { quoted, tablePages } from "../backup/tablePages.ts";
 import { dirOf } from "./stagedFiles.ts";
 
-const PAGE = 5_000;
 const COLUMNS = ["path", "dir", "sha256", "size", "media_type", "created_at", "created_by"] as const;
-const quoted = COLUMNS.map((c) => `"${c}"`).join(", ");
 
 const stagedLine = z.strictObject({
   path: z.string().refine((p) => checkArtifactPath("path", p) === null),
@@ -27,12 +26,7 @@ export async function* stagedFileLines(
   tx: SqlTx,
   onBlob: (line: StagedLine) => void,
 ): AsyncGenerator<string> {
-  let after: string | null = null;
-  for (;;) {
-    const rows: Record<string, unknown>[] = await tx.query(
-      `SELECT ${quoted} FROM "mlflow_artifact_files" ${after === null ? "" : `WHERE "path" > ?`} ORDER BY "path" LIMIT ${PAGE}`,
-      after === null ? [] : [after],
-    );
+  for await (const rows of tablePages(tx, "mlflow_artifact_files", ["path"], COLUMNS)) {
     let page = "";
     for (const row of rows) {
       const line: StagedLine = {
@@ -46,10 +40,7 @@ export async function* stagedFileLines(
       onBlob(line);
       page += `${JSON.stringify(line)}\n`;
     }
-    if (page !== "") yield page;
-    const last = rows.at(-1);
-    if (last === undefined || rows.length < PAGE) return;
-    after = String(last.path);
+    yield page;
   }
 }
 
@@ -68,7 +59,7 @@ export function stagedFileInsert(
   const line = parsed.data;
   return {
     line,
-    sql: `INSERT INTO "mlflow_artifact_files" (${quoted}) VALUES (${COLUMNS.map(() => "?").join(", ")})`,
+    sql: `INSERT INTO "mlflow_artifact_files" (${quoted(COLUMNS)}) VALUES (${COLUMNS.map(() => "?").join(", ")})`,
     params: [
       line.path,
       dirOf(line.path),

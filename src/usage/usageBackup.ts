@@ -5,8 +5,7 @@
 import { z } from "zod";
 import { rowDate } from "../db/sql.ts";
 import type { SqlTx, SqlValue } from "../db/sql.ts";
-
-const PAGE = 5_000;
+import { quoted, tablePages as pages } from "../backup/tablePages.ts";
 
 const BUCKET_KEY = [
   "granularity",
@@ -29,7 +28,6 @@ const BUCKET_COLUMNS = [
 const METRIC_KEY = ["granularity", "model_id", "bucket_start", "version", "environment", "name"];
 const METRIC_COLUMNS = [...METRIC_KEY, "sum", "reports", "last", "last_at"];
 
-const quoted = (columns: readonly string[]) => columns.map((c) => `"${c}"`).join(", ");
 const num = (v: unknown) => Number(v);
 const numOrNull = (v: unknown) => (v === null || v === undefined ? null : Number(v));
 const iso = (v: unknown) => rowDate(v).toISOString();
@@ -66,27 +64,6 @@ const metricLine = z.strictObject({
 });
 
 const usageLine = z.discriminatedUnion("kind", [bucketLine, metricLine]);
-
-/** Every row of a table in key order, a page at a time (keyset pagination on the primary key). */
-async function* pages(
-  tx: SqlTx,
-  table: string,
-  key: readonly string[],
-  columns: readonly string[],
-): AsyncGenerator<Record<string, unknown>[]> {
-  let after: SqlValue[] | null = null;
-  for (;;) {
-    const where: string = after === null ? "" : `WHERE (${quoted(key)}) > (${key.map(() => "?").join(", ")})`;
-    const rows: Record<string, unknown>[] = await tx.query<Record<string, unknown>>(
-      `SELECT ${quoted(columns)} FROM "${table}" ${where} ORDER BY ${quoted(key)} LIMIT ${PAGE}`,
-      after ?? [],
-    );
-    if (rows.length > 0) yield rows;
-    if (rows.length < PAGE) return;
-    const last = rows[rows.length - 1]!;
-    after = key.map((c) => last[c] as SqlValue);
-  }
-}
 
 /** The lines of usage.ndjson, from the backup's snapshot transaction. */
 export async function* usageLines(tx: SqlTx): AsyncGenerator<string> {

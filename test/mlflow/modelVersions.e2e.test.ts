@@ -57,6 +57,24 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
     expect(versions.body.model_versions).toHaveLength(1);
   });
 
+  it("answers a create exactly as a get of the version answers it (tags in the same order)", async () => {
+    const model = freshName("answer");
+    await createModel(model);
+    const created = await createVersion(model, "s3://bucket/m/1", {
+      run_id: "run-1",
+      description: "d",
+      tags: ["b", "a", "B", "_z", "a2"].map((key) => ({ key, value: `v-${key}` })),
+    });
+    const got = await api(
+      get("model-versions/get", [
+        ["name", model],
+        ["version", "1"],
+      ]),
+    );
+    expect(created).toEqual(got.body.model_version);
+    expect((created.tags as { key: string }[]).map((t) => t.key)).toEqual(["B", "_z", "a", "a2", "b"]);
+  });
+
   it("creates the version GraphQL sees, and sees the versions GraphQL creates", async () => {
     const model = freshName("graphql");
     await createModel(model);
@@ -254,6 +272,9 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
         [`${mine} AND source_path LIKE '%/3'`, ["a/3", "b/3"]],
         [`${mine} AND version_number = 2`, ["a/2", "b/2"]],
         [`${mine} AND version_number != '2'`, ["a/3", "a/1", "b/3", "b/1"]],
+        [`${mine} AND version_number > 1`, ["a/3", "a/2", "b/3", "b/2"]],
+        [`${mine} AND version_number >= 2 AND version_number < '3'`, ["a/2", "b/2"]],
+        [`name = '${group}-a' AND version_number <= 1`, ["a/1"]],
         [`${mine} AND tags.tier ILIKE 'gold'`, ["a/2", "b/2"]],
         [`${mine} AND tags.tier LIKE 'gold'`, []],
         [`${mine} AND name ILIKE '%-B'`, ["b/3", "b/2", "b/1"]],
@@ -330,6 +351,9 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
         "run_id IN ('a',)",
         "version_number = 99999999999999999999",
         "version_number = 'x'",
+        "version_number > '-1'",
+        "version_number LIKE '1'",
+        "name > 'a'",
         "name = 'a' OR name = 'b'",
       ]) {
         const found = await search([["filter", filter]]);

@@ -72,6 +72,15 @@ describe("parseFilter on model versions", () => {
     ["source_path LIKE 's3://%'", [{ on: "source_path", op: "LIKE", value: "s3://%" }]],
     ["version_number = 3", [{ on: "version_number", op: "=", value: "3" }]],
     ["`version_number` != '3'", [{ on: "version_number", op: "!=", value: "3" }]],
+    ["version_number>2", [{ on: "version_number", op: ">", value: "2" }]],
+    ["version_number >= '2'", [{ on: "version_number", op: ">=", value: "2" }]],
+    [
+      "version_number < 10 AND version_number <=9",
+      [
+        { on: "version_number", op: "<", value: "10" },
+        { on: "version_number", op: "<=", value: "9" },
+      ],
+    ],
     [
       "name = 'm' AND run_id IN ('x') AND tags.k ILIKE 'V'",
       [
@@ -96,6 +105,13 @@ describe("parseFilter on model versions", () => {
     "source_path IN ('a')",
     "tags.k IN ('a')",
     "version_number = x",
+    "version_number LIKE '1%'",
+    "version_number ILIKE '1'",
+    "version_number => 3",
+    "version_number <> 3",
+    "run_id > 'a'",
+    "name <= 'm'",
+    "tags.k >= '1'",
     "run_id = 3",
     "stage = 'None'",
     "`and` = 'x'",
@@ -134,6 +150,10 @@ describe("rowMatches and storableEqualities", () => {
     ["run_id IN ('r1', 'R2')", false],
     ["source_path LIKE '%/2' AND version_number = 2", true],
     ["version_number != 2", false],
+    ["version_number > 1 AND version_number < 3", true],
+    ["version_number >= 2 AND version_number <= 2", true],
+    ["version_number > 2", false],
+    ["version_number < 10", true],
     ["name = 'm' AND tags.k = 'v'", true],
     ["tags.missing != 'v'", false],
   ])("%j is %s", (filter, expected) => {

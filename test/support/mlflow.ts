@@ -24,6 +24,8 @@ export interface Step {
   readonly case?: string;
   readonly request: FixtureRequest;
   readonly response: FixtureResponse;
+  /** Values of the answer later steps use: `{{name}}` placeholder → dotted path in the body. */
+  readonly capture?: Record<string, string>;
 }
 
 export const fixture = (name: string) =>
@@ -44,11 +46,12 @@ export function fill(value: unknown, vars: Record<string, string>): unknown {
 }
 
 /**
- * The expected body: `<timestamp>` is any number, `<string>` any non-empty string, `<regex>…` a
- * string the rest matches; the rest exact.
+ * The expected body: `<timestamp>` is any number, `<string>` any non-empty string, `<hex32>` 32
+ * lowercase hex digits (an MLflow run id), `<regex>…` a string the rest matches; the rest exact.
  */
 export function expectation(value: unknown): unknown {
   if (value === "<timestamp>") return expect.any(Number);
+  if (value === "<hex32>") return expect.stringMatching(/^[0-9a-f]{32}$/);
   if (value === "<string>") return expect.stringMatching(/./);
   if (typeof value === "string" && value.startsWith("<regex>"))
     return expect.stringMatching(new RegExp(value.slice("<regex>".length)));
@@ -95,6 +98,8 @@ export async function play(
     });
     for (const [name, value] of Object.entries(expected.headers ?? {}))
       expect(answer.headers.get(name), what).toBe(value);
+    for (const [name, path] of Object.entries(step.capture ?? {}))
+      vars[name] = String(path.split(".").reduce<any>((at, part) => at?.[part], answer.body));
   }
 }
 

@@ -1,0 +1,165 @@
+// Issue #18 benchmark: bytes on disk per model version on SQLite, and what each table and index
+// costs (SQLite's dbstat). Registro registers N versions over HTTP (the payload of the issue: name,
+// source, run id, one tag; then the same with 10 params and 10 metrics) and is stopped cleanly, so
+// its WAL is checkpointed into the file. The baseline, in the same run: MLflow's model-registry
+// schema (its SQLAlchemy models: registered_models, model_versions, model_version_tags with their
+// primary keys) holding the same rows, written with the same SQLite. Target: at most 2× the baseline.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { compare, figure, postJson, round, spawnServer } from "./support.ts";
+
+const RUN_ID = "0123456789abcdef0123456789abcdef";
+const SOURCE = "s3://models/fraud-scorer/artifacts/model";
+
+const CREATE = `mutation($input: CreateModelVersionInput!) {
+  createModelVersion(input: $input) { __typename ... on ModelVersionPayload { modelVersion { version } } }
+}`;
+
+interface ObjectSize {
+  readonly name: string;
+  readonly bytes: number;
+}
+
+/** Bytes of every table and index of a SQLite file, largest first (dbstat: whole pages). */
+function objectSizes(file: string): ObjectSize[] {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    return db
+      .prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC")
+      .all() as ObjectSize[];
+  } finally {
+    db.close();
+  }
+}
+
+const totalBytes = (sizes: readonly ObjectSize[]) => sizes.reduce((sum, s) => sum + s.bytes, 0);
+
+/** Per-object growth between two measurements, per version. */
+function growthPerVersion(before: readonly ObjectSize[], after: readonly ObjectSize[], versions: number) {
+  const was = new Map(before.map((s) => [s.name, s.bytes]));
+  return Object.fromEntries(
+    after
+      .map((s) => [s.name, round((s.bytes - (was.get(s.name) ?? 0)) / versions, 1)] as const)
+      .filter(([, bytes]) => bytes > 0)
+      .sort((a, b) => b[1] - a[1]),
+  );
+}
+
+/** A fresh registry with `versions` versions of one model registered with `extra` fields. */
+async function registroBytes(versions: number, extra: Record<string, unknown>) {
+  const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-storage-"));
+  const file = path.join(dir, "registro.db");
+  try {
+    let server = await spawnServer("src/main.ts", { DATA_DIR: dir, INSPECTION: "off" });
+    const { text } = await postJson(`${server.url}/graphql`, {
+      query: `mutation { createRegisteredModel(input: { name: "fraud-scorer" }) { __typename } }`,
+    });
+    if (!text.includes("RegisteredModelPayload")) throw new Error(`createRegisteredModel failed: ${text}`);
+    await server.stop();
+    const empty = objectSizes(file);
+    server = await spawnServer("src/main.ts", { DATA_DIR: dir, INSPECTION: "off" });
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (sent < versions) {
+          sent++;
+          const { status, text: body } = await postJson(`${server.url}/graphql`, {
+            query: CREATE,
+            variables: {
+              input: {
+                name: "fraud-scorer",
+                source: SOURCE,
+                runId: RUN_ID,
+                tags: [{ key: "team", value: "fraud" }],
+                ...extra,
+              },
+            },
+          });
+          if (status !== 200 || !body.includes("ModelVersionPayload"))
+            throw new Error(`create failed: ${body}`);
+        }
+      }),
+    );
+    // A clean stop checkpoints the WAL into the file: what is measured is what stays on disk.
+    await server.stop();
+    const full = objectSizes(file);
+    return {
+      bytesPerVersion: (totalBytes(full) - totalBytes(empty)) / versions,
+      perObject: growthPerVersion(empty, full, versions),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The same versions in MLflow's registry schema (its SQLAlchemy models, as SQLite stores them). */
+function mlflowBytes(versions: number): number {
+  const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-storage-mlflow-"));
+  const file = path.join(dir, "mlflow.db");
+  try {
+    const db = new BetterSqlite3(file);
+    db.exec(`
+      CREATE TABLE registered_models (
+        name VARCHAR(256) NOT NULL, creation_time BIGINT, last_updated_time BIGINT,
+        description VARCHAR(5000), CONSTRAINT registered_model_pk PRIMARY KEY (name), UNIQUE (name));
+      CREATE TABLE model_versions (
+        name VARCHAR(256) NOT NULL, version INTEGER NOT NULL, creation_time BIGINT,
+        last_updated_time BIGINT, description VARCHAR(5000), user_id VARCHAR(256),
+        current_stage VARCHAR(20), source VARCHAR(500), run_id VARCHAR(32), run_link VARCHAR(500),
+        status VARCHAR(20), status_message VARCHAR(500), storage_location VARCHAR(500),
+        CONSTRAINT model_version_pk PRIMARY KEY (name, version),
+        FOREIGN KEY (name) REFERENCES registered_models (name) ON UPDATE CASCADE);
+      CREATE TABLE model_version_tags (
+        key VARCHAR(250) NOT NULL, value VARCHAR(5000), name VARCHAR(256) NOT NULL,
+        version INTEGER NOT NULL, CONSTRAINT model_version_tag_pk PRIMARY KEY (key, name, version),
+        FOREIGN KEY (name, version) REFERENCES model_versions (name, version) ON UPDATE CASCADE);
+    `);
+    const now = Date.now();
+    db.prepare("INSERT INTO registered_models VALUES (?, ?, ?, ?)").run("fraud-scorer", now, now, null);
+    const empty = totalBytes(
+      db.prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name").all() as ObjectSize[],
+    );
+    const version = db.prepare(
+      "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, 'READY', ?, ?)",
+    );
+    const tag = db.prepare("INSERT INTO model_version_tags VALUES ('team', 'fraud', ?, ?)");
+    for (let v = 1; v <= versions; v++) {
+      const at = now + v;
+      // MLflow's store writes '' for a missing run link and description, and the source as storage location.
+      db.transaction(() => {
+        version.run("fraud-scorer", v, at, at, "", "root", SOURCE, RUN_ID, "", null, SOURCE);
+        tag.run("fraud-scorer", v);
+      })();
+    }
+    const full = totalBytes(
+      db.prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name").all() as ObjectSize[],
+    );
+    db.close();
+    return (full - empty) / versions;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchStorage(options: { versions?: number } = {}) {
+  const versions = options.versions ?? Number(process.env.BENCH_STORAGE_VERSIONS ?? 2000);
+  const plain = await registroBytes(versions, {});
+  const baseline = mlflowBytes(versions);
+  const rich = await registroBytes(versions, {
+    params: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`param_${i}`, `value-${i}`])),
+    metrics: Array.from({ length: 10 }, (_, i) => ({ key: `metric_${i}`, value: 0.5 + i / 100 })),
+  });
+  return {
+    versions,
+    // measured = Registro, baseline = MLflow's schema: the target is a ratio of at most 2.
+    bytesPerVersion: compare(
+      figure(plain.bytesPerVersion, "bytes/version", 1),
+      figure(baseline, "bytes/version", 1),
+    ),
+    bytesPerVersionWithParamsAndMetrics: figure(rich.bytesPerVersion, "bytes/version", 1),
+    perObject: plain.perObject,
+    perObjectWithParamsAndMetrics: rich.perObject,
+  };
+}
