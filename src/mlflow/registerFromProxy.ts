@@ -16,6 +16,7 @@ import { invalid, live, run } from "./mlflowRpc.ts";
 import { parseProxyPath } from "./proxyPaths.ts";
 import { stagingReadRefusal } from "./stagingAccess.ts";
 import { stagedFilesUnder } from "./stagedFiles.ts";
+import { loggedModelArtifactPath } from "./tracking/trackingStore.ts";
 
 export interface ProxyArtifacts {
   readonly blobs: BlobStore;
@@ -51,13 +52,20 @@ export function proxyPathOfSource(source: string): string | null {
   }
 }
 
-/**
- * Maps a version's `source` to a path of the proxy's staging area, or null when it names none. A
- * resolver of MLflow 3's `models:/m-<id>` (logged models) goes in front of the built-in one.
- */
+/** Maps a version's `source` to a path of the proxy's staging area, or null when it names none. */
 export type ProxySourceResolver = (source: string, ctx: RpcContext) => Promise<string | null> | string | null;
 
-export const PROXY_SOURCE_RESOLVERS: readonly ProxySourceResolver[] = [proxyPathOfSource];
+/**
+ * MLflow 3 registers a logged model as `models:/m-<id>`: its files are in the proxy, in the folder
+ * the tracking calls gave it (`<experiment>/models/<id>/artifacts`). An id no logged model has is
+ * kept as text, as any other source.
+ */
+export async function loggedModelSource(source: string, ctx: RpcContext): Promise<string | null> {
+  if (!source.startsWith("models:/m-")) return null;
+  return loggedModelArtifactPath(ctx.commands.db, source.slice("models:/".length));
+}
+
+export const PROXY_SOURCE_RESOLVERS: readonly ProxySourceResolver[] = [loggedModelSource, proxyPathOfSource];
 
 /** The staging path the first resolver that knows `source` gives, or null (a plain text source). */
 export async function resolveProxySource(

@@ -268,6 +268,34 @@ describe("MLflow's artifact proxy", () => {
     expect(await (await fetch(`${server.url}${PROXY[0]}/${viewPath}/MLmodel`)).text()).toBe(files.MLmodel);
   });
 
+  it("registers MLflow 3's logged model (models:/m-<id>) from the folder the tracking calls gave it", async () => {
+    const logged = await mlflow(post("logged-models", { experiment_id: "0", name: "clf" }));
+    expect(logged.status, JSON.stringify(logged.body)).toBe(200);
+    const { model_id: id, artifact_uri: uri } = logged.body.model.info as {
+      model_id: string;
+      artifact_uri: string;
+    };
+    const folder = uri.slice("mlflow-artifacts:/".length);
+    expect((await put(`${folder}/MLmodel`, "flavors: {}\n")).status).toBe(200);
+    const model = freshName("logged");
+    expect((await mlflow(post("registered-models/create", { name: model }))).status).toBe(200);
+    const created = await mlflow(
+      post("model-versions/create", { name: model, source: `models:/${id}`, model_id: id }),
+    );
+    expect(created.body.model_version, JSON.stringify(created.body)).toMatchObject({
+      version: "1",
+      status: "READY",
+      source: `models:/${id}`,
+    });
+    const seen = await server.gql(
+      `query($n: String!) { modelVersion(name: $n, version: 1) { artifacts { path } } }`,
+      {
+        n: model,
+      },
+    );
+    expect(seen.data?.modelVersion.artifacts).toEqual([{ path: "MLmodel" }]);
+  });
+
   it("keeps staged files' bytes through garbage collection", async () => {
     const path = `${freshName("gc")}/weights.bin`;
     const bytes = `staged only ${path}`;
