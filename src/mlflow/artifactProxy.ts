@@ -262,7 +262,8 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
       target.path,
       declared === null || checkMediaType("Content-Type", declared) !== null ? null : declared,
     );
-    if (!options.uploads.acquire(req, res)) return;
+    const busy = (message: string) => new MlflowError("TEMPORARILY_UNAVAILABLE", message).body;
+    if (!options.uploads.acquire(req, res, busy)) return;
     let stored: StoredBlob | undefined;
     try {
       stored = await receiveBody(req, res, logger, { path: target.path, via: "mlflow-artifacts" }, (body) =>

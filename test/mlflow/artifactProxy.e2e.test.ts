@@ -67,6 +67,7 @@ describe("MLflow's artifact proxy", () => {
     server = await startTestServer("sqlite", {
       auth: { defaultModelPermission: null },
       artifacts: { maxArtifactBytes: MAX_BYTES },
+      uploads: { maxPerClient: 2 },
     });
     outsider = (
       await createServiceAccount(
@@ -394,6 +395,25 @@ describe("MLflow's artifact proxy", () => {
       error_code: "PERMISSION_DENIED",
       message: expect.stringContaining("write scope"),
     });
+    // Past the upload cap: MLflow's 503, which its client retries after Retry-After.
+    const held = [1, 2].map((i) => {
+      const request = http.request(`${server.url}${PROXY[0]}/${freshName("held")}/f${i}`, {
+        method: "PUT",
+        headers: { "content-length": "1000" },
+      });
+      request.on("error", () => undefined);
+      request.write("x");
+      return request;
+    });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const busy = await put(`${freshName("busy")}/f`, "x");
+      expect(busy.status).toBe(503);
+      expect(busy.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect(await busy.json()).toMatchObject({ error_code: "TEMPORARILY_UNAVAILABLE" });
+    } finally {
+      for (const request of held) request.destroy();
+    }
     const mpu = await fetch(`${server.url}/api/2.0/mlflow-artifacts/mpu/create/x`, {
       method: "POST",
       body: "{}",
