@@ -14,7 +14,9 @@ import { createSsoVerifier } from "./access/sso.ts";
 import type { OidcConfig } from "./access/sso.ts";
 import { createArtifactInspector } from "./artifacts/artifactInspector.ts";
 import type { ArtifactInspector, InspectionConfig } from "./artifacts/artifactInspector.ts";
-import { artifactRoute } from "./artifacts/http/artifactRoute.ts";
+import { artifactDownload, artifactRoute } from "./artifacts/http/artifactRoute.ts";
+import type { ArtifactRouteOptions } from "./artifacts/http/artifactRoute.ts";
+import { artifactProxyRoute } from "./mlflow/artifactProxy.ts";
 import { mlflowRoute } from "./mlflow/mlflowRoute.ts";
 import { DEFAULT_AUDIT_EXPORT_LIMITS, auditExportRoute } from "./audit/http/exportRoute.ts";
 import type { AuditExportLimits, AuditExportRoute } from "./audit/http/exportRoute.ts";
@@ -220,7 +222,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     ...DEFAULT_USAGE_CONFIG,
     ...options.usage,
   });
-  const artifacts = artifactRoute({
+  const artifactOptions: ArtifactRouteOptions = {
     ...(usage.counter === null ? {} : { onDownloaded: (download) => usage.recordDownload(download) }),
     accessPolicy,
     db,
@@ -233,6 +235,17 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     integrity,
     logger: options.logger,
     commands: () => app.commands,
+  };
+  const artifacts = artifactRoute(artifactOptions);
+  const artifactProxy = artifactProxyRoute({
+    db,
+    logger: options.logger.child({ component: "mlflow-artifacts" }),
+    accessPolicy,
+    blobs,
+    limits,
+    uploads,
+    integrity,
+    download: artifactDownload(artifactOptions),
   });
   const auditExport = auditExportRoute({
     accessPolicy,
@@ -245,6 +258,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     db,
     logger: options.logger.child({ component: "mlflow" }),
     commands: () => app.commands,
+    artifacts: { blobs, inspector },
   });
   const webhookConfig: DeliveryConfig = {
     ...DEFAULT_DELIVERY_CONFIG,
@@ -297,7 +311,9 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       maxQueuedBytes: options.subscriptions?.maxQueuedBytes ?? DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes,
       cutAfterMs: options.subscriptions?.cutAfterMs ?? DEFAULT_SUBSCRIBER_LIMITS.cutAfterMs,
     },
-    routes: [artifacts, auditExport, mlflow],
+    // The proxy before the MLflow RPCs: it reads the raw request target, which the RPCs' normalised
+    // URL could otherwise hand them (`mlflow-artifacts/artifacts/../../mlflow/…`).
+    routes: [artifacts, auditExport, artifactProxy, mlflow],
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     graphqlUploads: graphqlUploadHandler({
       blobs,

@@ -46,3 +46,37 @@ export async function referencedBlobs(db: Db, afterPosition = 0): Promise<Map<st
   }
   return byDigest;
 }
+
+/** A file of MLflow's artifact proxy staging area (src/mlflow/stagedFiles.ts) naming a blob. */
+export interface StagedReference {
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+/**
+ * Blobs the staging area of MLflow's artifact proxy names. They are in no event (the files are not
+ * registered yet, maybe never), yet they are uploads someone wants kept: gc, migration, verify and
+ * backups treat them as referenced, exactly like the log's artifacts.
+ */
+export async function stagedBlobs(db: Db): Promise<Map<string, StagedReference[]>> {
+  const byDigest = new Map<string, StagedReference[]>();
+  let after: string | null = null;
+  for (;;) {
+    const rows: { path: string; sha256: string; size: bigint }[] = await db.mlflowArtifactFile.findMany({
+      ...(after === null ? {} : { where: { path: { gt: after } } }),
+      orderBy: { path: "asc" },
+      take: PAGE_SIZE,
+      select: { path: true, sha256: true, size: true },
+    });
+    for (const row of rows) {
+      const reference = { path: row.path, sha256: row.sha256, size: Number(row.size) };
+      const list = byDigest.get(row.sha256);
+      if (list) list.push(reference);
+      else byDigest.set(row.sha256, [reference]);
+    }
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < PAGE_SIZE) return byDigest;
+    after = last.path;
+  }
+}

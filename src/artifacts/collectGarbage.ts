@@ -1,13 +1,13 @@
-// `npm run artifacts:gc`: removes blobs that no artifact event has ever referenced (uploads that
-// failed or were never attached) once they are older than the retention period. Deleting versions
-// or models never frees bytes: they are restorable, and so are their artifacts. It works the same on
+// `npm run artifacts:gc`: removes blobs that no artifact event has ever referenced and no file of
+// MLflow's artifact proxy staging area names (uploads that failed or were never attached) once they
+// are older than the retention period. Deleting versions or models never frees bytes: they are restorable, and so are their artifacts. It works the same on
 // every store, and never takes what an upload in flight on any instance needs: uploads in progress
 // live in temporary space (a folder or temp keys per process) that is left alone while its process
 // lives, and a blob that landed in the last LANDING_GRACE_MS is kept whatever the retention, because
 // the upload that landed it may not have appended the event that references it yet.
 import type { Db } from "../db/database.ts";
 import { lastPosition } from "../store/eventStore.ts";
-import { artifactReferences, referencedBlobs } from "./artifactReferences.ts";
+import { artifactReferences, referencedBlobs, stagedBlobs } from "./artifactReferences.ts";
 import type { BlobInfo, BlobStore } from "./blobStore.ts";
 
 /** Between a blob landing under its digest and the event that references it: seconds at most. */
@@ -36,10 +36,12 @@ export async function collectGarbage(db: Db, blobs: BlobStore, options: GcOption
   const cutoff = now.getTime() - Math.max(options.olderThanMs, LANDING_GRACE_MS);
   const scannedUpTo = await lastPosition(db);
   const referenced = await referencedBlobs(db);
+  // Files MLflow clients uploaded and may still register are as referenced as registered ones.
+  const staged = await stagedBlobs(db);
   const candidates: BlobInfo[] = [];
   let unreferenced = 0;
   for await (const blob of blobs.list()) {
-    if (referenced.has(blob.sha256)) continue;
+    if (referenced.has(blob.sha256) || staged.has(blob.sha256)) continue;
     unreferenced++;
     if (blob.modifiedAt.getTime() <= cutoff) candidates.push(blob);
   }
@@ -60,7 +62,7 @@ export async function collectGarbage(db: Db, blobs: BlobStore, options: GcOption
   for await (const reference of artifactReferences(db, scannedUpTo))
     if (gone.has(reference.sha256)) raced.push(reference.sha256);
   return {
-    referenced: referenced.size,
+    referenced: new Set([...referenced.keys(), ...staged.keys()]).size,
     unreferenced,
     candidates,
     deleted,

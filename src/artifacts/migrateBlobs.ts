@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { pipeline } from "node:stream/promises";
 import type { Database } from "../db/database.ts";
-import { referencedBlobs } from "./artifactReferences.ts";
+import { referencedBlobs, stagedBlobs } from "./artifactReferences.ts";
 import type { BlobInfo, BlobStore } from "./blobStore.ts";
 import { switchBlobStore } from "./storeIdentity.ts";
 
@@ -86,7 +86,8 @@ export async function migrateBlobs(
   }
 
   const missing: string[] = [];
-  for (const [sha256, references] of await referencedBlobs(db.reader)) {
+  const expected = [...(await referencedBlobs(db.reader)), ...(await stagedBlobs(db.reader))];
+  for (const [sha256, references] of expected) {
     const info = await target.stat(sha256);
     const size = references[0]?.size;
     if (info === null || (size !== undefined && info.size !== size)) missing.push(sha256);

@@ -1,5 +1,6 @@
 // An online backup: every event up to one log position (read in one snapshot, see ./snapshot.ts,
-// while the registry keeps writing), the artifact blobs those events reference, the tokens'
+// while the registry keeps writing), the artifact blobs those events reference, the files of
+// MLflow's artifact proxy with their blobs, the tokens'
 // last-used times, the signed audit checkpoints up to that position, and a manifest that makes the folder self-checking (./manifest.ts). The folder
 // is assembled under a temporary name beside the target and renamed into place last, so a crash
 // never leaves something that looks like a finished backup.
@@ -32,6 +33,7 @@ import {
   CHECKPOINTS_FILE,
   DamagedBackupError,
   EVENTS_FILE,
+  MLFLOW_FILES_FILE,
   TOKEN_USAGE_FILE,
   TRACKING_FILE,
   USAGE_FILE,
@@ -42,6 +44,7 @@ import type { FileEntry } from "./manifest.ts";
 import { openSnapshot } from "./snapshot.ts";
 import { trackingLines } from "../mlflow/tracking/trackingBackup.ts";
 import { usageLines } from "../usage/usageBackup.ts";
+import { stagedFileLines } from "../mlflow/stagedFilesBackup.ts";
 
 /** A backup that was not taken, and why; nothing was left behind. */
 export class BackupRefusedError extends Error {
@@ -310,6 +313,14 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
       files[USAGE_FILE] = await writeLines(path.join(temp, USAGE_FILE), usageLines(tx));
       // MLflow's experiments, runs and logged models (src/mlflow/tracking): not in the log either.
       files[TRACKING_FILE] = await writeLines(path.join(temp, TRACKING_FILE), trackingLines(tx));
+      // Nor are the files of MLflow's artifact proxy: rows and the blobs they name.
+      files[MLFLOW_FILES_FILE] = await writeLines(
+        path.join(temp, MLFLOW_FILES_FILE),
+        stagedFileLines(tx, (file) => {
+          if (!blobs.has(file.sha256))
+            blobs.set(file.sha256, `MLflow artifact proxy file ${JSON.stringify(file.path)}`);
+        }),
+      );
       async function* checkpointLines(): AsyncGenerator<string> {
         for await (const page of checkpointPages(tx, position, pageSize)) {
           checkpoints += page.length;

@@ -20,6 +20,8 @@ export const CHECKPOINTS_FILE = "checkpoints.ndjson";
 export const USAGE_FILE = "usage.ndjson";
 /** MLflow tracking rows (src/mlflow/tracking/trackingBackup.ts); absent from backups made before them. */
 export const TRACKING_FILE = "mlflow-tracking.ndjson";
+/** Files of MLflow's artifact proxy (src/mlflow/stagedFilesBackup.ts); absent from backups made before it existed. */
+export const MLFLOW_FILES_FILE = "mlflow-artifact-files.ndjson";
 export const BLOBS_DIR = "blobs";
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);

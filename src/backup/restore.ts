@@ -17,6 +17,7 @@ import pg from "pg";
 import { z } from "zod";
 import { trackingInsert } from "../mlflow/tracking/trackingBackup.ts";
 import { usageInsert } from "../usage/usageBackup.ts";
+import { stagedFileInsert } from "../mlflow/stagedFilesBackup.ts";
 import { createBlobStore } from "../artifacts/createBlobStore.ts";
 import type { BlobStoreConfig, DatabaseConfig } from "../config.ts";
 import { openDatabase } from "../db/database.ts";
@@ -38,6 +39,7 @@ import {
   CHECKPOINTS_FILE,
   DamagedBackupError,
   EVENTS_FILE,
+  MLFLOW_FILES_FILE,
   TOKEN_USAGE_FILE,
   TRACKING_FILE,
   USAGE_FILE,
@@ -271,6 +273,23 @@ async function checkTrackingFile(dir: string, manifest: Manifest): Promise<void>
   }
 }
 
+/**
+ * Every line of the MLflow artifact proxy's file must be a row a backup writes, and its blob must
+ * be in the backup: checked before anything is restored.
+ */
+async function checkStagedFiles(dir: string, manifest: Manifest): Promise<void> {
+  if (!Object.hasOwn(manifest.files, MLFLOW_FILES_FILE)) return;
+  for await (const { line, text } of numberedLines(path.join(dir, MLFLOW_FILES_FILE), newDigest())) {
+    const insert = stagedFileInsert(text);
+    if (typeof insert === "string")
+      throw new DamagedBackupError(`${MLFLOW_FILES_FILE} line ${line} ${insert}`);
+    if (!Object.hasOwn(manifest.files, blobFile(insert.line.sha256)))
+      throw new DamagedBackupError(
+        `${blobFile(insert.line.sha256)} (MLflow artifact proxy file ${JSON.stringify(insert.line.path)}) is missing from the backup`,
+      );
+  }
+}
+
 /** Every line of usage.ndjson must be a row a backup writes: checked before anything is restored. */
 async function checkUsageFile(dir: string, manifest: Manifest): Promise<void> {
   if (!Object.hasOwn(manifest.files, USAGE_FILE)) return;
@@ -382,6 +401,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
   const tokenUsage = await readTokenUsage(dir);
   await checkUsageFile(dir, manifest);
   await checkTrackingFile(dir, manifest);
+  await checkStagedFiles(dir, manifest);
 
   await prepareSchema(options.database);
   const db = openDatabase(options.database);
@@ -464,6 +484,14 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
           const insert = trackingInsert(text);
           if (typeof insert === "string")
             throw new DamagedBackupError(`${TRACKING_FILE} line ${line} ${insert}`);
+          await tx.execute(insert.sql, insert.params);
+        }
+      // Backups made before MLflow's artifact proxy existed have no such file.
+      if (Object.hasOwn(manifest.files, MLFLOW_FILES_FILE))
+        for await (const { line, text } of numberedLines(path.join(dir, MLFLOW_FILES_FILE), newDigest())) {
+          const insert = stagedFileInsert(text);
+          if (typeof insert === "string")
+            throw new DamagedBackupError(`${MLFLOW_FILES_FILE} line ${line} ${insert}`);
           await tx.execute(insert.sql, insert.params);
         }
     });

@@ -38,6 +38,8 @@ export const TABLE_COVERAGE = {
   usage_metrics: "copied: custom serving metrics, with usage_buckets (usage.ndjson)",
   usage_applied_batches:
     "not copied: ids of applied usage batches matter only to retries in flight at the source, which never reach the restored database",
+  mlflow_artifact_files:
+    "copied: files MLflow clients uploaded through the artifact proxy are in no event (src/mlflow/stagedFiles.ts); mlflow-artifact-files.ndjson with the blobs they name",
   blob_store:
     "not copied: it names the store the source's blobs live in; the restored registry records the store the restore wrote the blobs into when its first instance starts",
   mlflow_experiments:

@@ -273,9 +273,15 @@ export function checkParams(field: string, params: unknown): ValidationError | n
   return null;
 }
 
+/** The largest version number: the version columns are 32-bit integers on both databases. */
+export const MAX_VERSION_NUMBER = 2_147_483_647;
+
 export function checkVersionNumber(field: string, version: number): ValidationError | null {
   if (!Number.isSafeInteger(version) || version < 1)
     return new ValidationError(field, "must be a positive integer");
+  // A larger number names no version, and PostgreSQL refuses to even compare it with the column.
+  if (version > MAX_VERSION_NUMBER)
+    return new ValidationError(field, `must be at most ${MAX_VERSION_NUMBER}`);
   return null;
 }
 

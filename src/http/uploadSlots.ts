@@ -42,7 +42,12 @@ export class UploadSlots {
    * Takes a slot for the upload `req` carries, held until its response is over (sent, or the
    * connection gone). Without a free slot, answers 503 and returns false: the caller stops there.
    */
-  acquire(req: IncomingMessage, res: ServerResponse): boolean {
+  acquire(
+    req: IncomingMessage,
+    res: ServerResponse,
+    /** The refusal's body in the route's own error shape (default Registro's). */
+    refusal?: (message: string) => unknown,
+  ): boolean {
     const client = clientOf(req);
     const mine = this.#perClient.get(client) ?? 0;
     const { maxPerClient, maxTotal, retryAfterSeconds } = this.limits;
@@ -65,7 +70,7 @@ export class UploadSlots {
         sendJson(
           res,
           503,
-          {
+          refusal?.(`${full.message}; retry later`) ?? {
             error: {
               code: "TOO_MANY_UPLOADS",
               ...full,

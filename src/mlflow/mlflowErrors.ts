@@ -19,6 +19,7 @@ export type MlflowErrorCode =
   | "UNAUTHENTICATED"
   | "ENDPOINT_NOT_FOUND"
   | "BAD_REQUEST"
+  | "TEMPORARILY_UNAVAILABLE"
   | "INTERNAL_ERROR";
 
 const STATUS: Record<MlflowErrorCode, number> = {
@@ -30,6 +31,7 @@ const STATUS: Record<MlflowErrorCode, number> = {
   UNAUTHENTICATED: 401,
   ENDPOINT_NOT_FOUND: 404,
   BAD_REQUEST: 400,
+  TEMPORARILY_UNAVAILABLE: 503,
   INTERNAL_ERROR: 500,
 };
 

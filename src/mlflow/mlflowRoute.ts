@@ -16,23 +16,11 @@ import { MlflowError } from "./mlflowErrors.ts";
 import { bodyParams, queryParams } from "./mlflowRequest.ts";
 import { MODEL_VERSION_RPCS } from "./modelVersionRpcs.ts";
 import { REGISTERED_MODEL_RPCS } from "./registeredModelRpcs.ts";
+import type { ProxyArtifacts } from "./registerFromProxy.ts";
 import { rpcTable, withPathParams } from "./rpcPaths.ts";
 import { TRACKING_RPCS } from "./tracking/trackingRpcs.ts";
 
 const findRpc = rpcTable(new Map([...REGISTERED_MODEL_RPCS, ...MODEL_VERSION_RPCS, ...TRACKING_RPCS]));
-
-/** The scheme and host the client called, from its Host header (null when absent or not a host). */
-function originOf(req: IncomingMessage): string | null {
-  const host = req.headers.host;
-  if (host === undefined || host === "" || host.length > 255) return null;
-  const scheme = (req.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http";
-  try {
-    const url = new URL(`${scheme}://${host}`);
-    return url.host === host.toLowerCase() ? url.origin : null;
-  } catch {
-    return null;
-  }
-}
 
 export const MLFLOW_PREFIXES = ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"] as const;
 
@@ -44,6 +32,8 @@ export interface MlflowRouteOptions {
   readonly accessPolicy: AccessPolicy;
   /** The app's command dependencies (the app is made after its routes). */
   readonly commands: () => CommandDeps;
+  /** For versions registered from files logged through the artifact proxy. */
+  readonly artifacts: ProxyArtifacts;
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, error: MlflowError, headers = {}) {
@@ -101,7 +91,7 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
         metadata: { ...requestMetadata(nodeHeaders(req), caller), rights: access.rights },
         access,
         principalId: caller.principal.id,
-        origin: originOf(req),
+        artifacts: options.artifacts,
       });
       sendJson(res, 200, answer);
     } catch (error) {

@@ -14,16 +14,18 @@ import type { RequestAccess } from "../access/scopedReader.ts";
 import { DomainError } from "../domain/errors.ts";
 import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
 import { STAGES } from "../domain/stages.ts";
+import { checkVersionNumber } from "../domain/validation.ts";
 import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
 import type { Params } from "./mlflowRequest.ts";
+import type { ProxyArtifacts } from "./registerFromProxy.ts";
 
 export interface RpcContext {
   readonly commands: CommandDeps;
   readonly metadata: CommandMetadata;
   readonly access: RequestAccess;
   readonly principalId: string;
-  /** The scheme and host the client called (`http://host:port`), or null when its Host is unusable. */
-  readonly origin: string | null;
+  /** The blob store and inspector, for versions registered from the artifact proxy's files. */
+  readonly artifacts: ProxyArtifacts;
 }
 
 export type Rpc = (params: Params, ctx: RpcContext) => Promise<unknown>;
@@ -73,7 +75,7 @@ export function versionNumber(value: string | number): number {
   let digits = text.length > 0 && text.length <= 15;
   for (const c of text) if (c < "0" || c > "9") digits = false;
   const version = digits ? Number(text) : NaN;
-  if (!Number.isSafeInteger(version) || version < 1)
+  if (checkVersionNumber("version", version) !== null)
     throw invalid(`Invalid value for parameter 'version': '${text}' is not a version number`);
   return version;
 }

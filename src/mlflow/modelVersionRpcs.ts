@@ -5,6 +5,8 @@ import { z } from "zod";
 import type { Prisma } from "../db/database.ts";
 import { NotFoundError } from "../domain/errors.ts";
 import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
+import { versionRoot } from "./proxyPaths.ts";
+import { registerFromProxy, resolveProxySource } from "./registerFromProxy.ts";
 import { VERSION_SELECT, modelVersionJson, sortedTags } from "./mlflowJson.ts";
 import type { Rpc, RpcContext } from "./mlflowRpc.ts";
 import {
@@ -66,18 +68,25 @@ const createVersion: Rpc = async (params, ctx) => {
     },
     params,
   );
-  const outcome = await run(ctx, live(input.name), {
-    type: "CreateModelVersion",
-    data: {
-      source: input.source,
-      // MLflow's clients send an empty run_id for a version without a run.
-      runId: input.run_id === undefined || input.run_id === "" ? null : input.run_id,
-      description: input.description ?? "",
-      tags: input.tags ?? [],
-      params: {},
-      metrics: [],
-    },
-  });
+  const data = {
+    source: input.source,
+    // MLflow's clients send an empty run_id for a version without a run.
+    runId: input.run_id === undefined || input.run_id === "" ? null : input.run_id,
+    description: input.description ?? "",
+    tags: input.tags ?? [],
+    params: {},
+    metrics: [],
+  };
+  // Files logged through the artifact proxy become the version's artifacts; any other source is
+  // recorded as text, as MLflow records it.
+  const proxyPath = await resolveProxySource(input.source, ctx);
+  if (proxyPath !== null)
+    return versionAnswer(
+      ctx,
+      input.name,
+      await registerFromProxy(ctx, ctx.artifacts, input.name, proxyPath, data),
+    );
+  const outcome = await run(ctx, live(input.name), { type: "CreateModelVersion", data });
   const created = outcome.events.find((e) => e.type === "ModelVersionCreated");
   const version = (created?.data as { version?: unknown } | undefined)?.version;
   const view = typeof version === "number" ? outcome.views.versions.get(version) : undefined;
@@ -155,9 +164,14 @@ const downloadUri: Rpc = async (params, ctx) => {
   const input = parse(versionRef, params);
   const version = versionNumber(input.version);
   await liveVersion(ctx, input.name, version);
-  if (ctx.origin === null)
-    throw new MlflowError("BAD_REQUEST", "The request's Host header is missing or is not a host name");
-  return { artifact_uri: `${ctx.origin}/artifacts/${encodeURIComponent(input.name)}/${version}` };
+  const model = await ctx.access.reader.registeredModel.findFirst({
+    where: { name: input.name, deleted: false },
+    select: { id: true },
+  });
+  if (model === null) throw mlflowErrorOf(new NotFoundError("RegisteredModel", input.name));
+  // Resolved by the client against its own tracking URI (so it works behind proxies too), then
+  // served by the artifact proxy's read-only view of registered versions.
+  return { artifact_uri: `mlflow-artifacts:/${versionRoot(model.id, version)}` };
 };
 
 // ---- search -------------------------------------------------------------------------------------

@@ -39,6 +39,9 @@ async function gqlAt(url: string, query: string, variables: Record<string, unkno
 describe("npm run backup / restore against a SQLite registry serving writes", () => {
   let server: TestServer;
   const files = { "model.bin": randomBytes(200_000), "config.json": Buffer.from('{"layers":3}') };
+  // A file of MLflow's artifact proxy: in no event, copied with its blob.
+  const staged = { path: "runs/r1/artifacts/model/MLmodel", bytes: randomBytes(5_000) };
+  const stagedUrl = (url: string) => `${url}/api/2.0/mlflow-artifacts/artifacts/${staged.path}`;
   const work = mkdtempSync(path.join(tmpdir(), "registro-backup-e2e-"));
   beforeAll(async () => {
     server = await startTestServer("sqlite");
@@ -55,6 +58,8 @@ describe("npm run backup / restore against a SQLite registry serving writes", ()
       });
       expect(put.status).toBe(201);
     }
+    const logged = await fetch(stagedUrl(server.url), { method: "PUT", body: new Uint8Array(staged.bytes) });
+    expect(logged.status).toBe(200);
     const more = await server.gql(`mutation {
       finalizeModelVersion(input: { name: "shipped", version: 1 }) { __typename }
     }`);
@@ -104,7 +109,7 @@ describe("npm run backup / restore against a SQLite registry serving writes", ()
         ).errors,
       ).toBeUndefined();
       const match =
-        /^Backed up (\d+) events of \d+ streams? up to log position (\d+), \d+ signed audit checkpoints?, and 2 artifact blobs \(.+\), to .+ in \d+ ms$/.exec(
+        /^Backed up (\d+) events of \d+ streams? up to log position (\d+), \d+ signed audit checkpoints?, and 3 artifact blobs \(.+\), to .+ in \d+ ms$/.exec(
           printed[0] ?? "",
         );
       expect(match, printed.join("\n")).not.toBeNull();
@@ -136,7 +141,7 @@ describe("npm run backup / restore against a SQLite registry serving writes", ()
         );
         expect(output[0]).toMatch(
           new RegExp(
-            `^Restored \\d+ events of \\d+ streams? up to log position ${position}, \\d+ signed audit checkpoints?, and 2 artifact blobs, into`,
+            `^Restored \\d+ events of \\d+ streams? up to log position ${position}, \\d+ signed audit checkpoints?, and 3 artifact blobs, into`,
           ),
         );
         const restored = await createRegistro({
@@ -157,6 +162,9 @@ describe("npm run backup / restore against a SQLite registry serving writes", ()
             expect(download.status).toBe(200);
             expect(Buffer.from(await download.arrayBuffer()).equals(bytes)).toBe(true);
           }
+          const stagedBack = await fetch(stagedUrl(url));
+          expect(stagedBack.status).toBe(200);
+          expect(Buffer.from(await stagedBack.arrayBuffer()).equals(staged.bytes)).toBe(true);
           // Restoring again is refused: the target is no longer empty.
           await restored.close();
           const again: string[] = [];

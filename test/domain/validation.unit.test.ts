@@ -144,10 +144,11 @@ describe("params", () => {
 });
 
 describe("small checks", () => {
-  it("version numbers are positive safe integers", () => {
-    for (const bad of [0, -1, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER + 1])
+  it("version numbers are positive integers a 32-bit column holds", () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.MAX_SAFE_INTEGER + 1, 2 ** 31])
       expect(checkVersionNumber("version", bad)?.field).toBe("version");
     expect(checkVersionNumber("version", 1)).toBeNull();
+    expect(checkVersionNumber("version", 2 ** 31 - 1)).toBeNull();
   });
 
   it("checks report their field in the error and firstError keeps order", () => {

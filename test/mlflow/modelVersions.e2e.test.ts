@@ -36,7 +36,6 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
     await play(server, prefix, fixture("modelVersionLifecycle").steps!, {
       model: freshName("life"),
       user: LOCAL_ADMIN,
-      origin: new URL(server.url).origin,
     });
   });
 

@@ -47,12 +47,14 @@ export function fill(value: unknown, vars: Record<string, string>): unknown {
 
 /**
  * The expected body: `<timestamp>` is any number, `<string>` any non-empty string, `<hex32>` 32
- * lowercase hex digits (an MLflow run id); the rest exact.
+ * lowercase hex digits (an MLflow run id), `<regex>…` a string the rest matches; the rest exact.
  */
 export function expectation(value: unknown): unknown {
   if (value === "<timestamp>") return expect.any(Number);
   if (value === "<hex32>") return expect.stringMatching(/^[0-9a-f]{32}$/);
   if (value === "<string>") return expect.stringMatching(/./);
+  if (typeof value === "string" && value.startsWith("<regex>"))
+    return expect.stringMatching(new RegExp(value.slice("<regex>".length)));
   if (Array.isArray(value)) return value.map(expectation);
   if (value !== null && typeof value === "object")
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expectation(v)]));

@@ -36,7 +36,7 @@ import { ArtifactTooLargeError } from "../errors.ts";
 import { sendDomainError, sendError } from "./httpErrors.ts";
 import { announcedSha256, matchesEtag, parseRange } from "./transferHeaders.ts";
 
-interface Target {
+export interface Target {
   readonly modelName: string;
   readonly selector: VersionSelector;
   readonly path: string;
@@ -99,7 +99,7 @@ const headerOf = (req: IncomingMessage, name: string): string | null => {
 
 const etagOf = (sha256: string) => `"${sha256}"`;
 
-function contentDisposition(path: string): string {
+export function contentDisposition(path: string): string {
   const name = path.slice(path.lastIndexOf("/") + 1);
   const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
@@ -132,14 +132,42 @@ export interface ArtifactRouteOptions extends ArtifactDeps {
   }) => void;
 }
 
-export function artifactRoute(options: ArtifactRouteOptions): Route {
+/**
+ * How a download's refusals are written: the artifact routes answer Registro's JSON errors, MLflow's
+ * artifact proxy answers MLflow's error body from the same refusals.
+ */
+export interface TransferErrors {
+  readonly domain: (req: IncomingMessage, res: ServerResponse, error: DomainError) => void;
+  readonly other: (
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    body: { readonly error: { readonly code: string; readonly message: string; readonly sha256?: string } },
+    headers?: Record<string, string>,
+  ) => void;
+}
+
+const REGISTRO_ERRORS: TransferErrors = { domain: sendDomainError, other: sendError };
+
+/** Serves (GET) or describes (HEAD) one artifact of a version, as the caller may see it. */
+export type ArtifactDownload = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: Target,
+  errors?: TransferErrors,
+) => Promise<void>;
+
+/**
+ * The one download path of artifacts: access through the caller's scoped reader, damage refused
+ * before any header, conditional and range requests, presigned redirects, the digest checked while
+ * streaming, and usage counting. The artifact routes and MLflow's artifact proxy both serve through it.
+ */
+export function artifactDownload(options: ArtifactRouteOptions): ArtifactDownload {
   const { db, blobs, logger, integrity } = options;
-
-  /** The request's view of the database: a model it may not read does not exist for it. */
-  const accessOf = (req: IncomingMessage) => requestAccess(db.reader, options.accessPolicy, callerOf(req));
-
-  async function download(req: IncomingMessage, res: ServerResponse, target: Target): Promise<void> {
-    const { reader } = accessOf(req);
+  return async function download(req, res, target, errors = REGISTRO_ERRORS): Promise<void> {
+    const sendDomainError = errors.domain;
+    const sendError = errors.other;
+    const { reader } = requestAccess(db.reader, options.accessPolicy, callerOf(req));
     const version = await resolveVersion(reader, target.modelName, target.selector);
     if (version instanceof DomainError) return sendDomainError(req, res, version);
     if (version.deleted)
@@ -286,48 +314,55 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
       if (!res.destroyed) throw error;
       logger.debug({ err: error, path: target.path }, "download aborted by the client");
     }
-  }
+  };
+}
 
-  /**
-   * Streams the request body into `store`; undefined when the client hung up (nothing is stored).
-   * The blob store destroys its source on failure, but the request's socket is still needed for
-   * the reply, so the store reads through a pass-through that is detached afterwards.
-   */
-  async function receiveBody<T>(
-    req: IncomingMessage,
-    res: ServerResponse,
-    target: Pick<Target, "modelName" | "path">,
-    store: (body: PassThrough) => Promise<T>,
-  ): Promise<T | undefined> {
-    const body = new PassThrough({ highWaterMark: 1024 * 1024 });
-    // A client may hang up while the store still awaits its checks, before it listens to `body`:
-    // an error event without a listener would kill the process. The store still sees the failure
-    // (pipeline() rejects on an already-errored source).
-    body.on("error", () => undefined);
-    const aborted = () => {
-      if (!req.complete) body.destroy(new Error("the client aborted the upload"));
-    };
-    req.once("close", aborted);
-    req.pipe(body);
-    try {
-      return await store(body);
-    } catch (error) {
-      // A request read to its end is destroyed too (auto-destroy): only one cut short, or a response
-      // that cannot be written any more, means the client is gone. A store that failed after the
-      // whole body arrived (a bucket that went down) still gets its answer.
-      if ((req.destroyed && !req.complete) || res.destroyed) {
-        logger.info(
-          { path: target.path, model: target.modelName },
-          "upload aborted by the client; nothing stored",
-        );
-        return undefined;
-      }
-      throw error;
-    } finally {
-      req.off("close", aborted);
-      req.unpipe(body);
+/**
+ * Streams the request body into `store`; undefined when the client hung up (nothing is stored).
+ * The blob store destroys its source on failure, but the request's socket is still needed for
+ * the reply, so the store reads through a pass-through that is detached afterwards.
+ */
+export async function receiveBody<T>(
+  req: IncomingMessage,
+  res: ServerResponse,
+  logger: Logger,
+  /** Logged when the client hangs up. */
+  target: Readonly<Record<string, unknown>>,
+  store: (body: PassThrough) => Promise<T>,
+): Promise<T | undefined> {
+  const body = new PassThrough({ highWaterMark: 1024 * 1024 });
+  // A client may hang up while the store still awaits its checks, before it listens to `body`:
+  // an error event without a listener would kill the process. The store still sees the failure
+  // (pipeline() rejects on an already-errored source).
+  body.on("error", () => undefined);
+  const aborted = () => {
+    if (!req.complete) body.destroy(new Error("the client aborted the upload"));
+  };
+  req.once("close", aborted);
+  req.pipe(body);
+  try {
+    return await store(body);
+  } catch (error) {
+    // A request read to its end is destroyed too (auto-destroy): only one cut short, or a response
+    // that cannot be written any more, means the client is gone. A store that failed after the
+    // whole body arrived (a bucket that went down) still gets its answer.
+    if ((req.destroyed && !req.complete) || res.destroyed) {
+      logger.info(target, "upload aborted by the client; nothing stored");
+      return undefined;
     }
+    throw error;
+  } finally {
+    req.off("close", aborted);
+    req.unpipe(body);
   }
+}
+
+export function artifactRoute(options: ArtifactRouteOptions): Route {
+  const { db, blobs, logger } = options;
+  const download = artifactDownload(options);
+
+  /** The request's view of the database: a model it may not read does not exist for it. */
+  const accessOf = (req: IncomingMessage) => requestAccess(db.reader, options.accessPolicy, callerOf(req));
 
   /**
    * A PUT to an artifact whose stored bytes are damaged or missing: the identical bytes restore
@@ -342,8 +377,10 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
     const key = `${artifact.modelName} v${artifact.version} ${artifact.path}`;
     if (announced !== null && announced !== artifact.sha256)
       return sendDomainError(req, res, new AlreadyExistsError("Artifact", key));
-    const target = { modelName: artifact.modelName, path: artifact.path };
-    const healed = await receiveBody(req, res, target, (body) => healArtifact(options, artifact, body));
+    const target = { model: artifact.modelName, path: artifact.path };
+    const healed = await receiveBody(req, res, logger, target, (body) =>
+      healArtifact(options, artifact, body),
+    );
     if (healed === undefined) return;
     if (healed instanceof DomainError) return sendDomainError(req, res, healed);
     logger.warn(
@@ -382,22 +419,27 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
       ...requestMetadata({ get: (name) => headerOf(req, name.toLowerCase()) }, callerOf(req)),
       rights: access.rights,
     };
-    const result = await receiveBody(req, res, target, (body) =>
-      uploadArtifact(
-        options,
-        access.reader,
-        {
-          modelName: target.modelName,
-          version,
-          path: target.path,
-          // As GraphQL names it (MODEL) or lowercase (model): roles are matched case-insensitively.
-          role: headerOf(req, "x-artifact-role")?.toLowerCase() ?? null,
-          mediaType: headerOf(req, "content-type"),
-          expectedSha256: expected,
-        },
-        body,
-        metadata,
-      ),
+    const result = await receiveBody(
+      req,
+      res,
+      logger,
+      { path: target.path, model: target.modelName },
+      (body) =>
+        uploadArtifact(
+          options,
+          access.reader,
+          {
+            modelName: target.modelName,
+            version,
+            path: target.path,
+            // As GraphQL names it (MODEL) or lowercase (model): roles are matched case-insensitively.
+            role: headerOf(req, "x-artifact-role")?.toLowerCase() ?? null,
+            mediaType: headerOf(req, "content-type"),
+            expectedSha256: expected,
+          },
+          body,
+          metadata,
+        ),
     );
     if (result === undefined) return;
     if (result instanceof DomainError) return sendDomainError(req, res, result);

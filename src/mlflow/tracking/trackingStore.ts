@@ -673,7 +673,7 @@ export async function searchLoggedModels(db: Database, search: LoggedModelSearch
   return rows.map((r) => loggedModelOf(r, metrics.get(r.id) ?? []));
 }
 
-// ---- for registration (wired in by the registry once the artifact proxy lands) ------------------
+// ---- for registration (src/mlflow/registerFromProxy.ts) -------------------------------------------
 
 /**
  * Where a logged model's files live under MLflow's artifact proxy (`<experiment>/models/<id>/artifacts`),

@@ -1,0 +1,139 @@
+// The staging area of MLflow's artifact proxy (table mlflow_artifact_files): files MLflow clients
+// write before `create_model_version` turns them into a version's artifacts. Each row names a blob
+// of the blob store; writing a row again replaces it (MLflow lets clients overwrite a file).
+import type { Database, Db } from "../db/database.ts";
+import { ARTIFACT_LIMITS } from "../domain/artifacts.ts";
+
+export interface StagedFile {
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly mediaType: string;
+  readonly createdAt: Date;
+  readonly createdBy: string;
+}
+
+/** Entries of one listing, and files one registration takes: MLflow's proxy has no pages. */
+export const MAX_LISTED = ARTIFACT_LIMITS.maxArtifactsPerVersion;
+
+/** The folder holding a path ('' at the root). */
+export const dirOf = (path: string) => {
+  const slash = path.lastIndexOf("/");
+  return slash < 0 ? "" : path.slice(0, slash);
+};
+
+const ancestorsOf = (path: string): string[] => {
+  const segments = path.split("/");
+  return segments.slice(1).map((_, i) => segments.slice(0, i + 1).join("/"));
+};
+
+// Prisma's startsWith is a LIKE, which SQLite compares without letter case: the database narrows,
+// and isWithin decides.
+const within = (dir: string) => ({ OR: [{ dir }, { dir: { startsWith: `${dir}/` } }] });
+const isWithin = (sub: string, dir: string) => sub === dir || sub.startsWith(`${dir}/`);
+
+const fileOf = (row: {
+  path: string;
+  sha256: string;
+  size: bigint | number;
+  mediaType: string;
+  createdAt: Date;
+  createdBy: string;
+}): StagedFile => ({ ...row, size: Number(row.size) });
+
+export async function stagedFile(db: Db, path: string): Promise<StagedFile | null> {
+  const row = await db.mlflowArtifactFile.findUnique({ where: { path } });
+  return row === null ? null : fileOf(row);
+}
+
+/**
+ * Why `path` cannot be a file: a folder of it is a file (`a` when writing `a/b`), or it is a
+ * folder already (`a/b` exists when writing `a`). Null when it can be written (or overwritten).
+ */
+export async function stagedPathClash(db: Db, path: string): Promise<string | null> {
+  const file = await db.mlflowArtifactFile.findFirst({
+    where: { path: { in: ancestorsOf(path) } },
+    select: { path: true },
+  });
+  if (file !== null) return `'${file.path}' is a file, so it cannot hold '${path}'`;
+  const inside = (
+    await db.mlflowArtifactFile.findMany({
+      where: within(path),
+      select: { path: true, dir: true },
+      take: 100,
+    })
+  ).find((row) => isWithin(row.dir, path));
+  return inside === undefined ? null : `'${path}' is a folder (it holds '${inside.path}')`;
+}
+
+/** Records (or replaces) a file; its bytes are already in the blob store. */
+export async function writeStagedFile(db: Database, file: StagedFile): Promise<void> {
+  const values = [
+    file.path,
+    dirOf(file.path),
+    file.sha256,
+    file.size,
+    file.mediaType,
+    file.createdAt,
+    file.createdBy,
+  ];
+  await db.write((tx) =>
+    tx.execute(
+      `INSERT INTO "mlflow_artifact_files" ("path", "dir", "sha256", "size", "media_type", "created_at", "created_by")
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT ("path") DO UPDATE SET "sha256" = excluded."sha256", "size" = excluded."size",
+         "media_type" = excluded."media_type", "created_at" = excluded."created_at", "created_by" = excluded."created_by"`,
+      values,
+    ),
+  );
+}
+
+/** Forgets a file; true when it existed. Its blob goes at the next gc unless something else names it. */
+export async function deleteStagedFile(db: Database, path: string): Promise<boolean> {
+  const deleted = await db.write((tx) =>
+    tx.execute(`DELETE FROM "mlflow_artifact_files" WHERE "path" = ?`, [path]),
+  );
+  return deleted > 0;
+}
+
+export interface Listing {
+  readonly files: readonly StagedFile[];
+  /** Names of the folders directly inside. */
+  readonly dirs: readonly string[];
+}
+
+/** One level of the folder `dir` ('' for the root): its files and the names of its sub-folders. */
+export async function listStaged(db: Db, dir: string): Promise<Listing> {
+  const files = await db.mlflowArtifactFile.findMany({
+    where: { dir },
+    orderBy: { path: "asc" },
+    take: MAX_LISTED,
+  });
+  const below = await db.mlflowArtifactFile.groupBy({
+    by: ["dir"],
+    where: dir === "" ? { dir: { not: "" } } : { dir: { startsWith: `${dir}/` } },
+    orderBy: { dir: "asc" },
+    take: MAX_LISTED,
+  });
+  const skip = dir === "" ? 0 : dir.length + 1;
+  const dirs = new Set<string>();
+  for (const { dir: sub } of below)
+    if (dir === "" || sub.startsWith(`${dir}/`)) dirs.add(sub.slice(skip).split("/", 1)[0] ?? "");
+  dirs.delete("");
+  return { files: files.map(fileOf), dirs: [...dirs] };
+}
+
+/**
+ * The files a registration takes from `path`: the file itself, or every file below the folder,
+ * at most `limit` + 1 (so that the caller can tell "too many").
+ */
+export async function stagedFilesUnder(db: Db, path: string, limit: number): Promise<StagedFile[]> {
+  const single = await stagedFile(db, path);
+  if (single !== null) return [single];
+  const rows = await db.mlflowArtifactFile.findMany({
+    where: within(path),
+    orderBy: { path: "asc" },
+    take: limit + 1,
+  });
+  return rows.filter((row) => isWithin(row.dir, path)).map(fileOf);
+}
