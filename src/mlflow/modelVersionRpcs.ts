@@ -7,6 +7,7 @@ import { NotFoundError } from "../domain/errors.ts";
 import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
 import { versionRoot } from "./proxyPaths.ts";
 import { registerFromProxy, resolveProxySource } from "./registerFromProxy.ts";
+import { versionTrainingRecord } from "./tracking/versionTrainingRecord.ts";
 import { VERSION_SELECT, modelVersionJson, sortedTags } from "./mlflowJson.ts";
 import type { Rpc, RpcContext } from "./mlflowRpc.ts";
 import {
@@ -68,14 +69,15 @@ const createVersion: Rpc = async (params, ctx) => {
     },
     params,
   );
+  // MLflow's clients send an empty run_id for a version without a run.
+  const runId = input.run_id === undefined || input.run_id === "" ? null : input.run_id;
   const data = {
     source: input.source,
-    // MLflow's clients send an empty run_id for a version without a run.
-    runId: input.run_id === undefined || input.run_id === "" ? null : input.run_id,
+    runId,
     description: input.description ?? "",
     tags: input.tags ?? [],
-    params: {},
-    metrics: [],
+    // A run tracked here lends the version its params and latest metrics.
+    ...(await versionTrainingRecord(ctx.commands.db, runId)),
   };
   // Files logged through the artifact proxy become the version's artifacts; any other source is
   // recorded as text, as MLflow records it.

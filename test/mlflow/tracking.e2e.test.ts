@@ -228,6 +228,52 @@ describe.each(await providers())("MLflow tracking on %s", (provider) => {
     );
   });
 
+  it("gives a version registered with a tracked run's id the run's params and latest metrics", async () => {
+    const runId = await newRun();
+    const logged = await api(
+      post("runs/log-batch", {
+        run_id: runId,
+        params: [
+          { key: "lr", value: "0.01" },
+          { key: "depth", value: "7" },
+          { key: "__proto__", value: "left out" },
+        ],
+        metrics: [
+          { key: "auc", value: 0.8, timestamp: 1, step: 0 },
+          { key: "auc", value: 0.9, timestamp: 2, step: 1 },
+          { key: "loss", value: 0.5, timestamp: 1, step: 0 },
+          { key: "loss", value: "NaN", timestamp: 2, step: 1 },
+        ],
+      }),
+    );
+    expect(logged.status, JSON.stringify(logged.body)).toBe(200);
+    const model = freshName("from-run");
+    expect((await api(post("registered-models/create", { name: model }))).status).toBe(200);
+    const created = await api(
+      post("model-versions/create", { name: model, source: "s3://b/m", run_id: runId }),
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    // An id this registry does not track is recorded as text, as before: nothing to copy.
+    const untracked = await api(
+      post("model-versions/create", { name: model, source: "s3://b/m", run_id: "elsewhere" }),
+    );
+    expect(untracked.status).toBe(200);
+    const seen = await server.gql(
+      `query($name: String!) { registeredModel(name: $name) { versions { nodes { version runId params metrics { key value } } } } }`,
+      { name: model },
+    );
+    const versions = (seen.data).registeredModel.versions.nodes;
+    const byNumber = new Map(versions.map((v: any) => [v.version, v]));
+    // The latest auc (highest step), loss's latest value is NaN, which a version cannot hold: left out.
+    expect(byNumber.get(1)).toEqual({
+      version: 1,
+      runId,
+      params: { depth: "7", lr: "0.01" },
+      metrics: [{ key: "auc", value: 0.9 }],
+    });
+    expect(byNumber.get(2)).toEqual({ version: 2, runId: "elsewhere", params: {}, metrics: [] });
+  });
+
   it("refuses malformed logged-model and run requests", async () => {
     const runId = await newRun();
     const created = await api(post("logged-models", { experiment_id: "0", source_run_id: runId }));
