@@ -23,6 +23,10 @@ export async function versionTrainingRecord(
   runId: string | null,
 ): Promise<VersionTrainingRecord> {
   if (runId === null) return NONE;
+  // Most registrations name runs tracked elsewhere (or none at all): one raw indexed probe, past
+  // Prisma's per-query planning, keeps them as fast as before this record existed.
+  const tracked = await db.query("SELECT 1 AS found FROM mlflow_runs WHERE id = ?", [runId]);
+  if (tracked.length === 0) return NONE;
   const record = await runTrainingRecord(db, runId);
   if (record === null) return NONE;
   const paramEntries = Object.entries(record.params).filter(([key]) => !isForbiddenKey(key));
