@@ -262,7 +262,7 @@ describe.each(await providers())("MLflow tracking on %s", (provider) => {
       `query($name: String!) { registeredModel(name: $name) { versions { nodes { version runId params metrics { key value } } } } }`,
       { name: model },
     );
-    const versions = (seen.data).registeredModel.versions.nodes;
+    const versions = seen.data.registeredModel.versions.nodes;
     const byNumber = new Map(versions.map((v: any) => [v.version, v]));
     // The latest auc (highest step), loss's latest value is NaN, which a version cannot hold: left out.
     expect(byNumber.get(1)).toEqual({
