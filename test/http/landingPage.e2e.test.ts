@@ -7,7 +7,8 @@ import type { TestServer } from "../support/server.ts";
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer("sqlite");
+  // Without a built web interface, which otherwise answers browsers at `/` (test/web covers it).
+  server = await startTestServer("sqlite", { webDist: "/nonexistent/registro-web-dist" });
 });
 afterAll(async () => server?.close());
 
