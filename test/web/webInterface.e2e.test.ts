@@ -192,6 +192,8 @@ describe.skipIf(!available)("the web interface in a browser", () => {
     await expect
       .poll(() => watcher.locator('table.versions tr[data-version="1"]').innerText())
       .toContain("Archived");
+    // What the payload does not carry (the history) is fetched again by the page that shows the model.
+    await watcher.getByText("Model version stage transitioned").nth(2).waitFor({ timeout: WAIT_MS });
     await shot(watcher, "live-toast");
     await page.getByRole("heading", { name: "Artifacts (0)" }).waitFor();
     await shot(page, "version");
@@ -227,6 +229,29 @@ describe.skipIf(!available)("the web interface in a browser", () => {
     ).toBeNull();
     await shot(watcher, "compare");
     await watcher.close();
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 60_000);
+
+  it("asks for a review of a protected stage and approves it", async () => {
+    const viewer = await gql("{ viewer { id } }");
+    await gql(
+      `mutation($id: ID!) { setModelReviewPolicy(input: { name: "${MODEL}", rules: [{ stage: STAGING,
+        requiredApprovals: 1, allowSelfApproval: true, reviewers: [{ principalId: $id }] }] }) { __typename } }`,
+      { id: viewer.viewer.id },
+    );
+    const page = await open(`/models/${MODEL}/versions/1`);
+    await page.getByLabel("Move to stage").selectOption("STAGING");
+    await page.getByRole("button", { name: "Transition" }).click();
+    await page.getByText(/^Approval Required:/).waitFor({ timeout: WAIT_MS });
+    await page.getByLabel("Why").fill("v1 is the safer fallback");
+    await page.getByRole("button", { name: "Request review" }).click();
+    const request = page.locator(".review", { hasText: "v1 is the safer fallback" });
+    await request.getByText("open").waitFor({ timeout: WAIT_MS });
+    await shot(page, "review");
+    await request.getByRole("button", { name: "Approve" }).click();
+    await request.getByText("applied").waitFor({ timeout: WAIT_MS });
+    await page.locator(".title-row", { hasText: "Staging" }).waitFor({ timeout: WAIT_MS });
     await page.close();
     expect(problems).toEqual([]);
   }, 60_000);

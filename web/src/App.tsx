@@ -12,6 +12,7 @@ import { ModelPage } from "./pages/ModelPage.tsx";
 import { ModelsPage } from "./pages/ModelsPage.tsx";
 import { VersionPage } from "./pages/VersionPage.tsx";
 import { Link, parseRoute, useLocation } from "./router.tsx";
+import { announceLiveChange } from "./live.ts";
 import { ToastProvider, useToast } from "./toasts.tsx";
 import { ViewerContext } from "./viewer.ts";
 
@@ -145,6 +146,7 @@ function LiveUpdates() {
   useEffect(() => {
     const stages = client.subscription(StageChangesDocument, {}).subscribe((result) => {
       const change = result.data?.modelVersionStageChanged;
+      if (change) announceLiveChange(change.modelVersion.model.name);
       if (change)
         toast(
           `${change.modelVersion.model.name} v${change.version}: ${stageLabel(change.previousStage)} → ${stageLabel(change.stage)} (by ${change.actor.displayName})`,
@@ -154,6 +156,7 @@ function LiveUpdates() {
       const change = result.data?.registeredModelAliasChanged;
       if (!change) return;
       const model = (change.modelVersion ?? change.previousModelVersion)?.model.name ?? "a model";
+      announceLiveChange(model);
       const what =
         change.change === "DELETED"
           ? `removed from v${change.previousVersion ?? "?"}`

@@ -23,6 +23,7 @@ import {
   UpdateDescriptionDocument,
 } from "../generated/graphql.ts";
 import type { ModelQuery } from "../generated/graphql.ts";
+import { useLiveRefresh } from "../live.ts";
 import { problemOf } from "../mutations.ts";
 import { Link, comparePath, modelPath, navigate, useLocation, versionPath } from "../router.tsx";
 import { useToast } from "../toasts.tsx";
@@ -37,7 +38,9 @@ const METRIC_COLUMNS = 8;
 export function ModelPage({ name }: { name: string }) {
   const { search } = useLocation();
   const asOf = new URLSearchParams(search).get("asOf");
-  const [{ data, fetching, error }] = useQuery({ query: ModelDocument, variables: { name } });
+  const [{ data, fetching, error }, reexecute] = useQuery({ query: ModelDocument, variables: { name } });
+  const refresh = () => reexecute({ requestPolicy: "network-only" });
+  useLiveRefresh(name, refresh);
   const model = data?.registeredModel;
   if (fetching && !data) return <Loading what={name} />;
   if (error) return <ErrorNote message={error.message} />;
@@ -64,12 +67,13 @@ export function ModelPage({ name }: { name: string }) {
         </span>
       </div>
       <AsOfPicker name={model.name} asOf={asOf} />
-      {asOf !== null ? <AsOfView name={model.name} at={asOf} /> : <Present model={model} />}
+      {asOf !== null ? <AsOfView name={model.name} at={asOf} /> : <Present model={model} refresh={refresh} />}
     </>
   );
 }
 
-function Present({ model }: { model: Model }) {
+/** `refresh` fetches the model again after a change (its history gains the change's event). */
+function Present({ model, refresh }: { model: Model; refresh: () => void }) {
   const viewer = useViewer();
   const canEdit = allows(model.myPermission, "EDIT");
   const seesPermissions =
@@ -78,10 +82,10 @@ function Present({ model }: { model: Model }) {
     <>
       <div className="grid-2">
         <Section title="Description">
-          <Description model={model} canEdit={canEdit} />
+          <Description model={model} canEdit={canEdit} refresh={refresh} />
         </Section>
         <Section title="Tags and aliases">
-          <Tags model={model} canEdit={canEdit} />
+          <Tags model={model} canEdit={canEdit} refresh={refresh} />
           <h3>Aliases</h3>
           {model.aliases.length === 0 ? (
             <p className="muted">No aliases.</p>
@@ -114,7 +118,13 @@ function Present({ model }: { model: Model }) {
   );
 }
 
-function Description({ model, canEdit }: { model: Model; canEdit: boolean }) {
+interface EditProps {
+  readonly model: Model;
+  readonly canEdit: boolean;
+  readonly refresh: () => void;
+}
+
+function Description({ model, canEdit, refresh }: EditProps) {
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(model.description);
   const [problem, setProblem] = useState<string | null>(null);
@@ -124,7 +134,10 @@ function Description({ model, canEdit }: { model: Model; canEdit: boolean }) {
     const result = await update({ input: { name: model.name, description: text } });
     const failed = problemOf(result, "updateRegisteredModel");
     setProblem(failed);
-    if (failed === null) setEditing(false);
+    if (failed === null) {
+      setEditing(false);
+      refresh();
+    }
   };
   if (editing)
     return (
@@ -159,7 +172,7 @@ function Description({ model, canEdit }: { model: Model; canEdit: boolean }) {
   );
 }
 
-function Tags({ model, canEdit }: { model: Model; canEdit: boolean }) {
+function Tags({ model, canEdit, refresh }: EditProps) {
   const [key, setKey] = useState("");
   const [value, setValue] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
@@ -175,12 +188,17 @@ function Tags({ model, canEdit }: { model: Model; canEdit: boolean }) {
     if (failed === null) {
       setKey("");
       setValue("");
+      refresh();
     }
   };
-  const remove = async (tagKey: string) =>
-    setProblem(
-      problemOf(await deleteTag({ input: { name: model.name, key: tagKey } }), "deleteRegisteredModelTag"),
+  const remove = async (tagKey: string) => {
+    const failed = problemOf(
+      await deleteTag({ input: { name: model.name, key: tagKey } }),
+      "deleteRegisteredModelTag",
     );
+    setProblem(failed);
+    if (failed === null) refresh();
+  };
   return (
     <>
       {model.tags.length === 0 ? (

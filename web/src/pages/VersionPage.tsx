@@ -25,6 +25,7 @@ import {
   VersionDocument,
 } from "../generated/graphql.ts";
 import type { Stage, VersionQuery } from "../generated/graphql.ts";
+import { useLiveRefresh } from "../live.ts";
 import { problemOf, typenameOf } from "../mutations.ts";
 import { Link, modelPath } from "../router.tsx";
 import { useToast } from "../toasts.tsx";
@@ -41,6 +42,7 @@ export function VersionPage({ name, version }: { name: string; version: number }
     variables: { name, version },
   });
   const refresh = () => reexecute({ requestPolicy: "network-only" });
+  useLiveRefresh(name, refresh);
   const v = data?.modelVersion;
   if (fetching && !data) return <Loading what={`${name} v${version}`} />;
   if (error) return <ErrorNote message={error.message} />;
