@@ -113,6 +113,25 @@ describe.skipIf(!available)("the web interface in a browser", () => {
       c: setRegisteredModelAlias(input: { name: "${MODEL}", version: 1, alias: "champion" }) { __typename }
       d: createModelVersion(input: { name: "${MODEL}", source: "s3://runs/next", pendingArtifacts: true }) { __typename }
     }`);
+    for (const [version, features] of [
+      [1, 30],
+      [2, 32],
+    ] as const)
+      await gql(
+        `mutation($input: SetModelVersionSignatureInput!) { setModelVersionSignature(input: $input) { __typename } }`,
+        {
+          input: {
+            name: MODEL,
+            version,
+            signature: {
+              inputs: [
+                { name: "features", dtype: "float32", shape: [{ symbol: "batch" }, { size: features }] },
+              ],
+              outputs: [{ name: "fraud_probability", dtype: "float32", shape: [{ symbol: "batch" }] }],
+            },
+          },
+        },
+      );
     // A service account whose token may only read.
     const account =
       await gql(`mutation { createServiceAccount(input: { displayName: "dashboard-bot", role: MEMBER }) {
@@ -149,9 +168,16 @@ describe.skipIf(!available)("the web interface in a browser", () => {
     // GraphiQL and the docs stay one click away.
     expect(await page.getByRole("link", { name: "GraphiQL" }).getAttribute("href")).toBe("/graphql");
     expect(await page.getByRole("link", { name: "Docs" }).getAttribute("href")).toBe("/docs");
-    await shot(page, "models");
     await page.getByRole("button", { name: "Next →" }).click();
     await page.getByText("Models 51–100 of 1,001").waitFor({ timeout: WAIT_MS });
+    // Sorted by last change, newest first: the model with versions comes first.
+    await page.getByRole("button", { name: /^Last change/ }).click();
+    await page.getByRole("button", { name: /^Last change/ }).click();
+    await expect
+      .poll(() => page.locator("table.models tbody tr th").first().innerText(), { timeout: WAIT_MS })
+      .toBe(MODEL);
+    expect(await page.locator('th[aria-sort="descending"]').innerText()).toMatch(/^Last change/);
+    await page.screenshot({ path: path.join(SHOTS, "models.png") });
     await page.getByLabel("Search").fill("fraud");
     await expect.poll(() => page.locator("table.models tbody tr").count(), { timeout: WAIT_MS }).toBe(1);
     expect(page.url()).toContain("q=fraud");
@@ -167,6 +193,8 @@ describe.skipIf(!available)("the web interface in a browser", () => {
     await page.getByText("Registered model created").first().waitFor();
     await page.getByRole("heading", { name: "Permissions" }).waitFor();
     await shot(page, "model");
+    await page.setViewportSize({ width: 820, height: 1100 }); // a tablet, upright
+    await page.screenshot({ path: path.join(SHOTS, "model-tablet.png") });
     await page.close();
     expect(problems).toEqual([]);
   }, 60_000);

@@ -53,6 +53,8 @@ export function UploadFiles(props: {
   const [files, setFiles] = useState<readonly File[]>([]);
   const [progress, setProgress] = useState<readonly Progress[]>([]);
   const [busy, setBusy] = useState(false);
+  /** Bumped after each batch, so the file input forgets the files it sent. */
+  const [batch, setBatch] = useState(0);
   const [problem, setProblem] = useState<string | null>(null);
   const [, finalize] = useMutation(FinalizeVersionDocument);
   const toast = useToast();
@@ -74,6 +76,7 @@ export function UploadFiles(props: {
     }
     setBusy(false);
     setFiles([]);
+    setBatch((n) => n + 1);
     props.refresh();
   };
   const finish = async () => {
@@ -93,6 +96,7 @@ export function UploadFiles(props: {
         <div className="field grow">
           <label htmlFor="upload-files">Files (each is stored under its file name)</label>
           <input
+            key={batch}
             id="upload-files"
             type="file"
             multiple
