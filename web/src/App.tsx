@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import type { FormEvent } from "react";
 import { Provider, useClient, useQuery } from "urql";
 import { authorization, forgetToken, storeToken, storedToken } from "./auth.ts";
@@ -107,6 +107,12 @@ function Shell({ token, onSignIn, onSignOut }: ShellProps) {
 function Pages() {
   const { pathname, search } = useLocation();
   const route = parseRoute(pathname, search);
+  const first = useRef(true);
+  useEffect(() => {
+    // After a navigation, keyboard and screen-reader users start at the new page's content.
+    if (first.current) first.current = false;
+    else document.getElementById("main")?.focus();
+  }, [pathname]);
   useEffect(() => {
     document.title =
       route.page === "models"
