@@ -4,12 +4,12 @@ import type { ReactNode } from "react";
 import { useQuery } from "urql";
 import { ErrorNote, Loading, StageBadge } from "../components.tsx";
 import { formatBytes, formatMetric, metricKeys, metricOf } from "../format.ts";
-import { CompareVersionsDocument } from "../generated/graphql.ts";
-import type { VersionDetailFragment } from "../generated/graphql.ts";
+import { CompareVersionDocument } from "../generated/graphql.ts";
+import type { CompareVersionQuery } from "../generated/graphql.ts";
 import { Link, modelPath, versionPath } from "../router.tsx";
 import { flattenParams, signatureSummary } from "./versionParts.tsx";
 
-type Version = VersionDetailFragment;
+type Version = NonNullable<CompareVersionQuery["modelVersion"]>;
 
 interface Row {
   readonly label: string;
@@ -18,15 +18,59 @@ interface Row {
 }
 
 export function ComparePage({ name, versions }: { name: string; versions: readonly number[] }) {
-  const [{ data, fetching, error }] = useQuery({ query: CompareVersionsDocument, variables: { name } });
-  if (fetching && !data) return <Loading what="the versions" />;
+  return <Load name={name} pending={versions} loaded={[]} missing={[]} />;
+}
+
+/**
+ * Loads the versions one query each (one hook per component, so the number of versions may change
+ * between visits), then shows them. Each is cached, so coming back is instant.
+ */
+function Load(props: {
+  name: string;
+  pending: readonly number[];
+  loaded: readonly Version[];
+  missing: readonly number[];
+}) {
+  const [next, ...rest] = props.pending;
+  if (next === undefined)
+    return <CompareTable name={props.name} chosen={props.loaded} missing={props.missing} />;
+  return <LoadOne {...props} version={next} rest={rest} />;
+}
+
+function LoadOne(props: {
+  name: string;
+  version: number;
+  rest: readonly number[];
+  loaded: readonly Version[];
+  missing: readonly number[];
+}) {
+  const [{ data, fetching, error }] = useQuery({
+    query: CompareVersionDocument,
+    variables: { name: props.name, version: props.version },
+  });
   if (error) return <ErrorNote message={error.message} />;
-  const model = data?.registeredModel;
-  if (!model) return <ErrorNote message={`No model named ${name}.`} />;
-  const chosen = versions
-    .map((n) => model.versions.nodes.find((v) => v.version === n))
-    .filter((v): v is Version => v !== undefined);
-  const missing = versions.filter((n) => !chosen.some((v) => v.version === n));
+  if (fetching || !data) return <Loading what={`v${props.version}`} />;
+  const found = data.modelVersion;
+  return (
+    <Load
+      name={props.name}
+      pending={props.rest}
+      loaded={found ? [...props.loaded, found] : props.loaded}
+      missing={found ? props.missing : [...props.missing, props.version]}
+    />
+  );
+}
+
+function CompareTable({
+  name,
+  chosen,
+  missing,
+}: {
+  name: string;
+  chosen: readonly Version[];
+  missing: readonly number[];
+}) {
+  const model = { name: chosen[0]?.model.name ?? name };
   const params = chosen.map((v) => new Map(flattenParams(v.params)));
   const paramKeys = [...new Set(params.flatMap((p) => [...p.keys()]))].sort();
   const artifactPaths = [...new Set(chosen.flatMap((v) => v.artifacts.map((a) => a.path)))].sort();
@@ -67,7 +111,7 @@ export function ComparePage({ name, versions }: { name: string; versions: readon
       </h1>
       {missing.length > 0 && (
         <ErrorNote
-          message={`Not among the newest 100 versions of ${model.name}: ${missing.map((n) => `v${n}`).join(", ")}`}
+          message={`${model.name} has no ${missing.map((n) => `v${n}`).join(", ")} (or you may not read it).`}
         />
       )}
       {chosen.length < 2 ? (

@@ -32,13 +32,21 @@ import { MetricsChart } from "./MetricsChart.tsx";
 
 type Model = NonNullable<ModelQuery["registeredModel"]>;
 
+/** Versions shown at first, and added by each "Show older versions" (the API gives at most 500). */
+const VERSIONS_PAGE = 100;
+const MAX_VERSIONS = 500;
+
 /** At most this many metric columns (the chart and the version page show them all). */
 const METRIC_COLUMNS = 8;
 
 export function ModelPage({ name }: { name: string }) {
   const { search } = useLocation();
   const asOf = new URLSearchParams(search).get("asOf");
-  const [{ data, fetching, error }, reexecute] = useQuery({ query: ModelDocument, variables: { name } });
+  const [versions, setVersions] = useState(VERSIONS_PAGE);
+  const [{ data, fetching, error }, reexecute] = useQuery({
+    query: ModelDocument,
+    variables: { name, versions },
+  });
   const refresh = () => reexecute({ requestPolicy: "network-only" });
   useLiveRefresh(name, refresh);
   const model = data?.registeredModel;
@@ -67,13 +75,22 @@ export function ModelPage({ name }: { name: string }) {
         </span>
       </div>
       <AsOfPicker name={model.name} asOf={asOf} />
-      {asOf !== null ? <AsOfView name={model.name} at={asOf} /> : <Present model={model} refresh={refresh} />}
+      {asOf !== null ? (
+        <AsOfView name={model.name} at={asOf} />
+      ) : (
+        <Present
+          model={model}
+          refresh={refresh}
+          onMore={versions < MAX_VERSIONS ? () => setVersions((n) => n + VERSIONS_PAGE) : null}
+        />
+      )}
     </>
   );
 }
 
 /** `refresh` fetches the model again after a change (its history gains the change's event). */
-function Present({ model, refresh }: { model: Model; refresh: () => void }) {
+function Present(props: { model: Model; refresh: () => void; onMore: (() => void) | null }) {
+  const { model, refresh } = props;
   const viewer = useViewer();
   const canEdit = allows(model.myPermission, "EDIT");
   const seesPermissions =
@@ -100,7 +117,7 @@ function Present({ model, refresh }: { model: Model; refresh: () => void }) {
           )}
         </Section>
       </div>
-      <Versions model={model} />
+      <Versions model={model} onMore={props.onMore} />
       <Section title="Metrics across versions">
         <MetricsChart keys={metricKeys(model.versions.nodes)} versions={model.versions.nodes} />
       </Section>
@@ -247,7 +264,7 @@ function Tags({ model, canEdit, refresh }: EditProps) {
   );
 }
 
-function Versions({ model }: { model: Model }) {
+function Versions({ model, onMore }: { model: Model; onMore: (() => void) | null }) {
   const [selected, setSelected] = useState<readonly number[]>([]);
   const versions = model.versions.nodes;
   const keys = metricKeys(versions).slice(0, METRIC_COLUMNS);
@@ -339,7 +356,16 @@ function Versions({ model }: { model: Model }) {
             </table>
           </div>
           {model.versions.totalCount > versions.length && (
-            <p className="muted">The newest {versions.length} versions are shown.</p>
+            <div className="actions">
+              <span className="muted">
+                The newest {versions.length} of {model.versions.totalCount} versions.
+              </span>
+              {onMore && (
+                <button type="button" className="secondary" onClick={onMore}>
+                  Show older versions
+                </button>
+              )}
+            </div>
           )}
         </>
       )}

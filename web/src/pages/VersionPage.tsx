@@ -194,8 +194,8 @@ function Actions({ v, refresh }: { v: Version; refresh: () => void }) {
     const failed = problemOf(result, "transitionModelVersionStage");
     setProblem(failed);
     if (typenameOf(result, "transitionModelVersionStage") === "ApprovalRequiredError") setReview({ stage });
+    // The live notice (App's LiveUpdates) says it, here and in every other open page.
     if (failed === null) {
-      toast(`v${v.version} moved to ${stageLabel(stage)}`);
       setComment("");
       refresh();
     }
