@@ -261,6 +261,37 @@ describe.skipIf(!available)("the web interface in a browser", () => {
     expect(problems).toEqual([]);
   }, 60_000);
 
+  it("edits the description and the tags; the history gains the events", async () => {
+    const page = await open(`/models/${MODEL}`);
+    await page.getByRole("button", { name: "Edit description" }).click({ timeout: WAIT_MS });
+    await page
+      .getByRole("textbox", { name: "Description" })
+      .fill("Scores card payments for fraud, in real time.");
+    await page.getByRole("button", { name: "Save description" }).click();
+    await page.getByText("Scores card payments for fraud, in real time.").waitFor({ timeout: WAIT_MS });
+    await page.getByLabel("Tag key").fill("owner");
+    await page.getByLabel("Tag value").fill("risk-team");
+    await page.getByRole("button", { name: "Set tag" }).click();
+    await page.getByRole("list", { name: "Tags" }).getByText("owner=risk-team").waitFor({ timeout: WAIT_MS });
+    await page.getByRole("button", { name: "Remove tag team" }).click();
+    await expect
+      .poll(() => page.getByRole("list", { name: "Tags" }).innerText(), { timeout: WAIT_MS })
+      .not.toContain("team=payments");
+    for (const event of [
+      "Registered model description updated",
+      "Registered model tag set",
+      "Registered model tag deleted",
+    ])
+      await page.locator(".timeline").getByText(event).first().waitFor({ timeout: WAIT_MS });
+    const model = await gql(`{ registeredModel(name: "${MODEL}") { description tags { key value } } }`);
+    expect(model.registeredModel).toEqual({
+      description: "Scores card payments for fraud, in real time.",
+      tags: [{ key: "owner", value: "risk-team" }],
+    });
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 60_000);
+
   it("asks for a review of a protected stage and approves it", async () => {
     const viewer = await gql("{ viewer { id } }");
     await gql(

@@ -253,7 +253,7 @@ function Tags({ model, canEdit, refresh }: EditProps) {
             />
           </div>
           <div className="field">
-            <label htmlFor="tag-value">Value</label>
+            <label htmlFor="tag-value">Tag value</label>
             <input id="tag-value" maxLength={5000} value={value} onChange={(e) => setValue(e.target.value)} />
           </div>
           <button type="submit">Set tag</button>
