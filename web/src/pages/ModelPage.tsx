@@ -46,6 +46,7 @@ export function ModelPage({ name }: { name: string }) {
   const [{ data, fetching, error }, reexecute] = useQuery({
     query: ModelDocument,
     variables: { name, versions },
+    requestPolicy: "cache-and-network",
   });
   const refresh = () => reexecute({ requestPolicy: "network-only" });
   useLiveRefresh(name, refresh);

@@ -103,6 +103,9 @@ export function ModelsPage() {
       filter: filterOf(settled),
       orderBy: { field: settled.sort, direction: settled.dir },
     },
+    // Shown from the cache at once, then refreshed: a list field (latestVersions) is not updated
+    // by the live events the way a version's own fields are.
+    requestPolicy: "cache-and-network",
   });
   const models = data?.registeredModels;
   const marked = useRef(false);

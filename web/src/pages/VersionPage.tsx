@@ -40,6 +40,7 @@ export function VersionPage({ name, version }: { name: string; version: number }
   const [{ data, fetching, error }, reexecute] = useQuery({
     query: VersionDocument,
     variables: { name, version },
+    requestPolicy: "cache-and-network",
   });
   const refresh = () => reexecute({ requestPolicy: "network-only" });
   useLiveRefresh(name, refresh);
