@@ -224,6 +224,7 @@ describe.skipIf(!available)("the web interface in a browser", () => {
     await watcher.getByText("Model version stage transitioned").nth(2).waitFor({ timeout: WAIT_MS });
     await shot(watcher, "live-toast");
     await page.getByRole("heading", { name: "Artifacts (0)" }).waitFor();
+    expect(await page.locator("#usage-heading").locator("..").innerText()).toMatch(/Downloads\s+0 \(0 B\)/);
     await shot(page, "version");
 
     // The model before the promotion, through the date picker.

@@ -35,11 +35,18 @@ import { UploadFiles } from "./UploadFiles.tsx";
 
 type Version = NonNullable<VersionQuery["modelVersion"]>;
 
+/** The usage summary covers this many days back. */
+const USAGE_DAYS = 30;
+
 export function VersionPage({ name, version }: { name: string; version: number }) {
   const viewer = useViewer();
+  // Fixed for the page's life (whole days), so the query's variables, and its cache entry, stay put.
+  const [usageFrom] = useState(
+    () => new Date(Date.now() - USAGE_DAYS * 86_400_000).toISOString().slice(0, 10) + "T00:00:00Z",
+  );
   const [{ data, fetching, error }, reexecute] = useQuery({
     query: VersionDocument,
-    variables: { name, version },
+    variables: { name, version, usageFrom },
     requestPolicy: "cache-and-network",
   });
   const refresh = () => reexecute({ requestPolicy: "network-only" });
@@ -154,6 +161,9 @@ export function VersionPage({ name, version }: { name: string; version: number }
       <div className="grid-2">
         <Section title="Deployments">
           <Deployments v={v} />
+        </Section>
+        <Section title={`Usage, last ${USAGE_DAYS} days`} id="usage">
+          <Usage totals={v.usage.totals} />
         </Section>
         {allows(v.model.myPermission, "MANAGE") || viewer.role === "ADMIN" || viewer.role === "AUDITOR" ? (
           <Section title="Consumers">
@@ -446,6 +456,27 @@ function Deployments({ v }: { v: Version }) {
         ))}
       </tbody>
     </table>
+  );
+}
+
+function Usage({ totals }: { totals: Version["usage"]["totals"] }) {
+  const latency =
+    totals.latencyP50Ms === null
+      ? "none reported"
+      : `p50 ${formatMetric(totals.latencyP50Ms)} ms, p99 ≤ ${formatMetric(totals.latencyP99Ms ?? totals.latencyP50Ms)} ms`;
+  return (
+    <dl className="facts">
+      <dt>Downloads</dt>
+      <dd>
+        {totals.downloads.toLocaleString()} ({formatBytes(totals.bytes)})
+      </dd>
+      <dt>Serving requests</dt>
+      <dd>
+        {totals.requests.toLocaleString()}, {totals.errors.toLocaleString()} failed
+      </dd>
+      <dt>Latency</dt>
+      <dd>{latency}</dd>
+    </dl>
   );
 }
 
