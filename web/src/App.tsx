@@ -47,8 +47,7 @@ interface ShellProps {
 
 function Shell({ token, onSignIn, onSignOut }: ShellProps) {
   const [{ data, fetching, error }] = useQuery({ query: ViewerDocument });
-  const unauthenticated =
-    error?.response !== undefined && (error.response as Response).status === 401 ? true : false;
+  const unauthenticated = (error?.response as Response | undefined)?.status === 401;
   const viewer = data?.viewer ?? null;
   return (
     <>

@@ -7,6 +7,7 @@ import { Client, fetchExchange, subscriptionExchange } from "urql";
 import { createClient as createWsClient } from "graphql-ws";
 import possibleTypes from "../../schema/possible-types.json";
 import { authorization } from "./auth.ts";
+import { EVERY_MODEL, announceLiveChange } from "./live.ts";
 
 export interface Connection {
   readonly client: Client;
@@ -19,6 +20,13 @@ export function connect(token: string | null): Connection {
     connectionParams: token === null ? {} : { Authorization: `Bearer ${token}` },
     retryAttempts: 30,
     shouldRetry: () => true,
+    on: {
+      // Changes made while the socket was down (a server restart) were not delivered: every page
+      // fetches what it shows again.
+      connected: (_socket, _payload, wasRetry) => {
+        if (wasRetry) announceLiveChange(EVERY_MODEL);
+      },
+    },
   });
   const client = new Client({
     url: "/graphql",
