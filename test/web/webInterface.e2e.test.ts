@@ -220,6 +220,15 @@ describe.skipIf(!available)("the web interface in a browser", () => {
     await expect
       .poll(() => watcher.locator('table.versions tr[data-version="1"]').innerText())
       .toContain("Archived");
+    // An alias set on the version page appears on the watcher's, with its own notice.
+    await page.getByLabel("Point an alias here").fill("challenger");
+    await page.getByRole("button", { name: "Set alias" }).click();
+    await watcher
+      .locator(".toast", { hasText: "fraud-detector @challenger set on v2 (by local-admin)" })
+      .waitFor({
+        timeout: WAIT_MS,
+      });
+    await expect.poll(() => v2.innerText(), { timeout: WAIT_MS }).toContain("@challenger");
     // What the payload does not carry (the history) is fetched again by the page that shows the model.
     await watcher.getByText("Model version stage transitioned").nth(2).waitFor({ timeout: WAIT_MS });
     await shot(watcher, "live-toast");
