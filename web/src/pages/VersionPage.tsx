@@ -183,7 +183,10 @@ export function VersionPage({ name, version }: { name: string; version: number }
 
 function Actions({ v, refresh }: { v: Version; refresh: () => void }) {
   const toast = useToast();
-  const [stage, setStage] = useState<Stage>(v.stage === "PRODUCTION" ? "ARCHIVED" : "PRODUCTION");
+  const [chosenStage, setStage] = useState<Stage>("PRODUCTION");
+  // The stages it can move to; after a move (here or live) the one chosen may be where it is now.
+  const targets = STAGES.filter((s) => s !== v.stage);
+  const stage = targets.includes(chosenStage) ? chosenStage : (targets[0] ?? "NONE");
   const [archive, setArchive] = useState(true);
   const [comment, setComment] = useState("");
   const [alias, setAlias] = useState("");
@@ -254,7 +257,7 @@ function Actions({ v, refresh }: { v: Version; refresh: () => void }) {
             <div className="field">
               <label htmlFor="target-stage">Move to stage</label>
               <select id="target-stage" value={stage} onChange={(e) => setStage(e.target.value as Stage)}>
-                {STAGES.filter((s) => s !== v.stage).map((s) => (
+                {targets.map((s) => (
                   <option key={s} value={s}>
                     {stageLabel(s)}
                   </option>
