@@ -189,7 +189,7 @@ describe.skipIf(!available)("the web interface in a browser", () => {
     await page.getByRole("heading", { name: MODEL, level: 1 }).waitFor({ timeout: WAIT_MS });
     await expect.poll(() => page.locator("table.versions tbody tr").count()).toBe(3);
     expect(await page.locator("table.versions thead").innerText()).toMatch(/auc\s+latency_ms/);
-    expect(await page.locator("canvas[role=img]").count()).toBe(1);
+    await page.locator("canvas[role=img]").waitFor({ timeout: WAIT_MS }); // Chart.js loads with the first chart
     await page.getByText("Registered model created").first().waitFor();
     await page.getByRole("heading", { name: "Permissions" }).waitFor();
     await shot(page, "model");

@@ -1,7 +1,7 @@
 // One model: description, tags and aliases (editable with EDIT), its versions with their metrics as
 // columns, a chart of chosen metrics, the history timeline, permissions (MANAGE, AUDITOR, ADMIN),
 // and the same model "as of" an earlier moment (registeredModelAsOf).
-import { useState } from "react";
+import { Suspense, lazy, useState } from "react";
 import type { FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import {
@@ -28,7 +28,8 @@ import { problemOf } from "../mutations.ts";
 import { Link, comparePath, modelPath, navigate, useLocation, versionPath } from "../router.tsx";
 import { useToast } from "../toasts.tsx";
 import { allows, useViewer } from "../viewer.ts";
-import { MetricsChart } from "./MetricsChart.tsx";
+// Chart.js is most of the bundle's weight and only this page draws it: loaded when first needed.
+const MetricsChart = lazy(() => import("./MetricsChart.tsx").then((m) => ({ default: m.MetricsChart })));
 
 type Model = NonNullable<ModelQuery["registeredModel"]>;
 
@@ -120,7 +121,9 @@ function Present(props: { model: Model; refresh: () => void; onMore: (() => void
       </div>
       <Versions model={model} onMore={props.onMore} />
       <Section title="Metrics across versions">
-        <MetricsChart keys={metricKeys(model.versions.nodes)} versions={model.versions.nodes} />
+        <Suspense fallback={<Loading what="the chart" />}>
+          <MetricsChart keys={metricKeys(model.versions.nodes)} versions={model.versions.nodes} />
+        </Suspense>
       </Section>
       <div className="grid-2">
         <Section title="History">
