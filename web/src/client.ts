@@ -9,6 +9,16 @@ import possibleTypes from "../../schema/possible-types.json";
 import { authorization } from "./auth.ts";
 import { EVERY_MODEL, announceLiveChange } from "./live.ts";
 
+/**
+ * Entities are normalized by their `id` (every Node, Principal, Team, ReviewRequest has one, and
+ * the operations select it); objects without one (tags, metrics, payloads, connections) are values
+ * embedded in their parent. Said for every type at once, instead of graphcache's default, which
+ * does the same but warns for each type without an `id`.
+ */
+const keyOf = (data: { id?: unknown }) =>
+  typeof data.id === "string" || typeof data.id === "number" ? String(data.id) : null;
+const KEYS = new Proxy({}, { get: () => keyOf });
+
 export interface Connection {
   readonly client: Client;
   close(): void;
@@ -34,7 +44,7 @@ export function connect(token: string | null): Connection {
     preferGetMethod: false,
     fetchOptions: () => ({ headers: { ...authorization(token), "x-registro-csrf": "1" } }),
     exchanges: [
-      cacheExchange({ possibleTypes }),
+      cacheExchange({ possibleTypes, keys: KEYS }),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription: (request) => ({
