@@ -229,6 +229,11 @@ describe.skipIf(!available)("the web interface in a browser", () => {
         timeout: WAIT_MS,
       });
     await expect.poll(() => v2.innerText(), { timeout: WAIT_MS }).toContain("@challenger");
+    await page.getByRole("button", { name: "Remove alias challenger" }).click();
+    await watcher.locator(".toast", { hasText: "fraud-detector @challenger removed from v2" }).waitFor({
+      timeout: WAIT_MS,
+    });
+    await expect.poll(() => v2.innerText(), { timeout: WAIT_MS }).not.toContain("@challenger");
     // What the payload does not carry (the history) is fetched again by the page that shows the model.
     await watcher.getByText("Model version stage transitioned").nth(2).waitFor({ timeout: WAIT_MS });
     await shot(watcher, "live-toast");
