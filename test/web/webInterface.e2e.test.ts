@@ -200,9 +200,11 @@ describe.skipIf(!available)("the web interface in a browser", () => {
   }, 60_000);
 
   it("promotes a version; a second page shows the toast and the new stage without reloading; as-of shows the past", async () => {
+    // Each page holds two subscriptions (stages, aliases); the pages of the test before are gone.
+    const hub = server.registro.liveEvents.hub;
+    await expect.poll(() => hub.subscriberCount, { timeout: WAIT_MS }).toBe(0);
     const watcher = await open(`/models/${MODEL}`);
     await watcher.locator("table.versions tbody tr").first().waitFor({ timeout: WAIT_MS });
-    const hub = server.registro.liveEvents.hub;
     await expect.poll(() => hub.subscriberCount, { timeout: WAIT_MS }).toBeGreaterThanOrEqual(2);
     const page = await open(`/models/${MODEL}/versions/2`);
     await page.getByRole("heading", { name: "Actions" }).waitFor({ timeout: WAIT_MS });
