@@ -309,6 +309,19 @@ describe.skipIf(!available)("the web interface in a browser", () => {
     expect(problems).toEqual([]);
   }, 60_000);
 
+  it("finds deleted models only when asked to", async () => {
+    await gql(`mutation { deleteRegisteredModel(input: { name: "bulk-0999" }) { __typename } }`);
+    const page = await open("/?q=bulk-0999");
+    await page.getByText("No models match.").waitFor({ timeout: WAIT_MS });
+    await page.getByLabel("Include deleted").check();
+    const row = page.locator("table.models tbody tr");
+    await expect.poll(() => row.count(), { timeout: WAIT_MS }).toBe(1);
+    expect(await row.innerText()).toMatch(/^bulk-0999\s*deleted/);
+    expect(page.url()).toContain("deleted=1");
+    await page.close();
+    expect(problems).toEqual([]);
+  }, 60_000);
+
   it("asks for a review of a protected stage and approves it", async () => {
     const viewer = await gql("{ viewer { id } }");
     await gql(

@@ -28,6 +28,7 @@ interface Search {
   readonly stage: Stage | "";
   readonly alias: string;
   readonly tag: string;
+  readonly deleted: boolean;
   readonly sort: RegisteredModelSortField;
   readonly dir: OrderDirection;
   readonly size: number;
@@ -43,6 +44,7 @@ function readSearch(): Search {
     stage: (STAGES as readonly string[]).includes(stage) ? (stage as Stage) : "",
     alias: p.get("alias") ?? "",
     tag: p.get("tag") ?? "",
+    deleted: p.get("deleted") === "1",
     sort: SORTS.some((s) => s.field === sort) ? (sort as RegisteredModelSortField) : "NAME",
     dir: p.get("dir") === "DESC" ? "DESC" : "ASC",
     size: (PAGE_SIZES as readonly number[]).includes(size) ? size : 50,
@@ -55,6 +57,7 @@ function writeSearch(search: Search) {
   if (search.stage) p.set("stage", search.stage);
   if (search.alias) p.set("alias", search.alias);
   if (search.tag) p.set("tag", search.tag);
+  if (search.deleted) p.set("deleted", "1");
   if (search.sort !== "NAME") p.set("sort", search.sort);
   if (search.dir !== "ASC") p.set("dir", search.dir);
   if (search.size !== 50) p.set("size", String(search.size));
@@ -68,6 +71,7 @@ function filterOf(search: Search): RegisteredModelFilter {
   if (search.q.trim()) filter.text = search.q.trim().slice(0, 256);
   if (search.stage) filter.stage = search.stage;
   if (search.alias.trim()) filter.alias = search.alias.trim();
+  if (search.deleted) filter.includeDeleted = true;
   const tag = search.tag.trim();
   if (tag) {
     const at = tag.indexOf("=");
@@ -171,6 +175,14 @@ export function ModelsPage() {
             onChange={(e) => set({ tag: e.target.value })}
           />
         </div>
+        <label className="inline deleted-toggle">
+          <input
+            type="checkbox"
+            checked={search.deleted}
+            onChange={(e) => set({ deleted: e.target.checked })}
+          />{" "}
+          Include deleted
+        </label>
         <div className="field">
           <label htmlFor="sort">Sort by</label>
           <select
@@ -290,6 +302,7 @@ function ModelRow({ model }: { model: Row }) {
     <tr>
       <th scope="row">
         <Link href={modelPath(model.name)}>{model.name}</Link>
+        {model.deleted && <span className="badge verdict-dangerous">deleted</span>}
       </th>
       <td>{latest > 0 ? `v${latest}` : <span className="muted">none</span>}</td>
       <td>{model.createdBy}</td>
