@@ -175,14 +175,6 @@ export function ModelsPage() {
             onChange={(e) => set({ tag: e.target.value })}
           />
         </div>
-        <label className="inline deleted-toggle">
-          <input
-            type="checkbox"
-            checked={search.deleted}
-            onChange={(e) => set({ deleted: e.target.checked })}
-          />{" "}
-          Include deleted
-        </label>
         <div className="field">
           <label htmlFor="sort">Sort by</label>
           <select
@@ -208,6 +200,14 @@ export function ModelsPage() {
             <option value="DESC">Descending</option>
           </select>
         </div>
+        <label className="inline deleted-toggle">
+          <input
+            type="checkbox"
+            checked={search.deleted}
+            onChange={(e) => set({ deleted: e.target.checked })}
+          />{" "}
+          Include deleted
+        </label>
       </form>
       {error && <ErrorNote message={error.message} />}
       <div className="card">
