@@ -12,6 +12,9 @@ export default tseslint.config(
       "coverage/",
       "bench/.work/",
       "test/.tmp/",
+      // The web interface's build output and its generated typed documents (test/web checks them).
+      "web/dist/",
+      "web/src/generated/",
       // Imports types that exist only in a codegen run; test/clients/codegen.e2e.test.ts typechecks it there.
       "test/clients/operations/",
     ],

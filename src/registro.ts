@@ -94,6 +94,8 @@ export interface RegistroOptions {
   readonly instrumentation?: boolean;
   /** Download counting, its flush, and the retention of usage buckets (default DEFAULT_USAGE_CONFIG). */
   readonly usage?: Partial<UsageConfig>;
+  /** The web interface's build folder (default web/dist). */
+  readonly webDist?: string;
 }
 
 export interface AuthOptions {
@@ -332,6 +334,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     metrics,
     ...(options.metricsAccess ? { metricsAccess: options.metricsAccess } : {}),
     ...(options.instrumentation === undefined ? {} : { instrumentation: options.instrumentation }),
+    ...(options.webDist === undefined ? {} : { webDist: options.webDist }),
     readiness: {
       migrations: listMigrations(options.database.provider).map((m) => m.name),
       blobStore: blobs,

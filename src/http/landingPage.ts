@@ -1,7 +1,8 @@
-// `GET /`: where a person who typed the registry's address lands. A small self-contained page (no
-// external assets, so it works offline) linking GraphiQL, the health check and the documentation,
-// which the registry serves itself (README.md and docs/). Clients that ask for JSON get the same
-// links as JSON.
+// `GET /`: where a person who typed the registry's address lands. Browsers get the web interface
+// (src/web/webInterface.ts); until it is built, a small self-contained page (no external assets, so
+// it works offline) saying how to build it and linking GraphiQL, the health check and the
+// documentation, which the registry serves itself (README.md and docs/). Clients that ask for JSON
+// get the same links as JSON.
 import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { fileURLToPath } from "node:url";
@@ -31,6 +32,7 @@ const HTML = `<!doctype html>
 <body>
 <h1>Registro</h1>
 <p>An event-sourced model registry for machine-learning teams, served over GraphQL.</p>
+<p>The web interface is not built: run <code>npm run web:build</code> (<code>npm install</code> does it), then reload.</p>
 <ul>
 <li><a href="${LINKS.graphiql}">GraphiQL</a>: explore the schema, run queries, mutations and subscriptions. Programs POST to <code>${LINKS.graphql}</code>.</li>
 <li><a href="${LINKS.health}">Health check</a> (<code>${LINKS.health}</code>).</li>
@@ -89,8 +91,26 @@ function methodNotAllowed(req: IncomingMessage, res: ServerResponse, url: URL) {
   );
 }
 
-/** `/` and the documentation pages; returns false for every other path. */
-export async function landingPage(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+/** The self-contained page (GET or HEAD). */
+export function landingHtml(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(200, {
+    "content-type": "text/html; charset=utf-8",
+    "content-length": Buffer.byteLength(HTML),
+    "content-security-policy": HTML_CSP,
+  });
+  res.end(req.method === "HEAD" ? undefined : HTML);
+}
+
+/**
+ * `/` and the documentation pages; returns false for every other path. `webPage` answers `/` for
+ * browsers with the web interface (false while it is not built).
+ */
+export async function landingPage(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  webPage?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>,
+): Promise<boolean> {
   const doc = docFor(url.pathname);
   if (url.pathname !== "/" && doc === undefined) return false;
   if (req.method !== "GET" && req.method !== "HEAD") {
@@ -109,12 +129,7 @@ export async function landingPage(req: IncomingMessage, res: ServerResponse, url
     sendJson(res, 200, { name: "Registro", links: LINKS }, { vary: varyAlso(res, "Accept") });
     return true;
   }
-  res.writeHead(200, {
-    "content-type": "text/html; charset=utf-8",
-    "content-length": Buffer.byteLength(HTML),
-    "content-security-policy": HTML_CSP,
-    vary: varyAlso(res, "Accept"),
-  });
-  res.end(HTML);
+  res.setHeader("vary", varyAlso(res, "Accept"));
+  if (webPage === undefined || !(await webPage(req, res))) landingHtml(req, res);
   return true;
 }

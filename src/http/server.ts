@@ -51,6 +51,7 @@ import { logHead } from "../monitoring/logFollowers.ts";
 import type { IntegrityMonitor } from "../artifacts/blobIntegrity.ts";
 import { requestParseErrorsPlugin } from "./requestParseErrors.ts";
 import { landingPage } from "./landingPage.ts";
+import { webInterface } from "../web/webInterface.ts";
 import { operationLimitPlugins } from "./operationLimits.ts";
 import { DEFAULT_ACCESS_POLICY } from "../access/modelAccess.ts";
 import { persistedQueriesPlugin } from "./persistedQueries.ts";
@@ -135,6 +136,8 @@ export interface AppOptions {
   readonly instrumentation?: boolean;
   /** Usage settings (retention) the usage GraphQL checks against (default DEFAULT_USAGE_CONFIG). */
   readonly usage?: UsageSettings;
+  /** The web interface's build (default web/dist); while it holds none, `/` is the landing page. */
+  readonly webDist?: string;
 }
 
 export interface App {
@@ -292,6 +295,11 @@ export function createApp(options: AppOptions): App {
     },
   });
 
+  const web = webInterface(options.webDist);
+  if (!web.built())
+    logger.warn(
+      "the web interface is not built (web/dist is empty): run `npm run web:build`; / shows the landing page",
+    );
   const cors = corsPolicy(options.corsOrigins ?? []);
   const routes = options.routes ?? [];
   const { authenticator } = options;
@@ -402,9 +410,10 @@ export function createApp(options: AppOptions): App {
     const url = new URL(req.url ?? "/", "http://registro.invalid");
     if (OPERATOR_PATHS.has(url.pathname)) return operatorRoute(req, res, url.pathname);
     void (async () => {
-      // Public: the landing page, its documentation pages and GraphiQL's page. Everything else is
-      // authenticated here, once, before any handler sees the request.
-      if (await landingPage(req, res, url)) return;
+      // Public: the web interface's page and assets, the landing page, its documentation pages and
+      // GraphiQL's page. Everything else is authenticated here, once, before any handler sees it.
+      if (await web.route(req, res, url)) return;
+      if (await landingPage(req, res, url, web.servePage)) return;
       if (!isGraphiqlPage(req, url)) {
         const authentication = await authenticator.authenticate(nodeHeaders(req));
         if (!authentication.ok) return unauthenticated(req, res, url, authentication);

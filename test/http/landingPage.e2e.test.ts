@@ -7,7 +7,8 @@ import type { TestServer } from "../support/server.ts";
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startTestServer("sqlite");
+  // Without a built web interface, which otherwise answers browsers at `/` (test/web covers it).
+  server = await startTestServer("sqlite", { webDist: "/nonexistent/registro-web-dist" });
 });
 afterAll(async () => server?.close());
 
@@ -24,6 +25,10 @@ describe("the landing page", () => {
     expect(links).toEqual(expect.arrayContaining(["/graphql", "/healthz", "/docs", "/docs/errors"]));
     expect(links.every((link) => link!.startsWith("/"))).toBe(true);
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(/i);
+    expect(html).toContain("npm run web:build");
+    const csp = response.headers.get("content-security-policy") ?? "";
+    expect(csp).toMatch(/style-src 'sha256-[A-Za-z0-9+/=]+'/);
+    expect(csp).not.toContain("script-src");
   });
 
   it("is JSON for clients that ask for JSON", async () => {

@@ -49,6 +49,7 @@ export async function startTestServer(
       | "metricsAccess"
       | "instrumentation"
       | "usage"
+      | "webDist"
     >
   > = {},
 ): Promise<TestServer> {
