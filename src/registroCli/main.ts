@@ -1,0 +1,105 @@
+// `registro`: the command line of the registry. It speaks only the public API of a running server
+// (GraphQL at /graphql, the artifact routes, graphql-ws subscriptions). One file per command under
+// commands/; exit codes in exitCodes.ts.
+import { Command, CommanderError, Option } from "commander";
+import { registerAliasCommand } from "./commands/alias.ts";
+import { registerDescribeCommand } from "./commands/describe.ts";
+import { registerDiffCommand } from "./commands/diff.ts";
+import { registerDownloadCommand } from "./commands/download.ts";
+import { registerHistoryCommand } from "./commands/history.ts";
+import { registerLoginCommand } from "./commands/login.ts";
+import { registerPromoteCommand } from "./commands/promote.ts";
+import { registerRegisterCommand } from "./commands/register.ts";
+import { registerSearchCommand } from "./commands/search.ts";
+import { registerTagCommand } from "./commands/tag.ts";
+import { registerTeamsCommand } from "./commands/teams.ts";
+import { registerTokensCommand } from "./commands/tokens.ts";
+import { registerUsersCommand } from "./commands/users.ts";
+import { registerVerifyCommand } from "./commands/verify.ts";
+import { registerWatchCommand } from "./commands/watch.ts";
+import { interrupt, outputOf } from "./context.ts";
+import { CliError, ExitCode } from "./exitCodes.ts";
+
+export function buildProgram(): Command {
+  const program = new Command("registro")
+    .description("Register, upload, promote and fetch models from a Registro server.")
+    .version("0.1.0")
+    .addOption(
+      new Option("--url <url>", "the server (default: REGISTRO_URL, the login file, http://127.0.0.1:4000)"),
+    )
+    .addOption(
+      new Option("--timeout <seconds>", "deadline of each API call; idle limit of transfers").default(
+        undefined,
+      ),
+    )
+    .option("--json", "print one JSON document on stdout (no progress)")
+    .option("-q, --quiet", "no progress or notes")
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of [
+    registerRegisterCommand,
+    registerDownloadCommand,
+    registerPromoteCommand,
+    registerAliasCommand,
+    registerTagCommand,
+    registerDescribeCommand,
+    registerHistoryCommand,
+    registerSearchCommand,
+    registerDiffCommand,
+    registerWatchCommand,
+    registerVerifyCommand,
+    registerLoginCommand,
+    registerTokensCommand,
+    registerUsersCommand,
+    registerTeamsCommand,
+  ])
+    register(program);
+  // Subcommands inherit exitOverride only when added after it; set it on each explicitly.
+  const override = (command: Command) => {
+    command.exitOverride();
+    command.commands.forEach(override);
+  };
+  override(program);
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  process.once("SIGINT", () => interrupt.abort(new CliError("interrupted", ExitCode.failure, "INTERRUPTED")));
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return ExitCode.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" ||
+        error.exitCode === 0
+      )
+        return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    const out = outputOf(program);
+    if (interrupt.signal.aborted) {
+      out.error("interrupted; partial downloads are kept as .part files and resume next time", {
+        code: "INTERRUPTED",
+        exitCode: 130,
+      });
+      return 130;
+    }
+    if (error instanceof CliError) {
+      out.error(error.message, {
+        code: error.code ?? null,
+        message: error.message,
+        exitCode: error.exitCode,
+        ...error.details,
+      });
+      return error.exitCode;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    out.error(message, { code: null, message, exitCode: ExitCode.failure });
+    return ExitCode.failure;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
