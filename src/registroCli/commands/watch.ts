@@ -18,9 +18,9 @@ interface WatchOptions {
   count?: string;
 }
 
-interface Cursors {
-  stage?: string;
-  alias?: string;
+/** The state file: the cursor of the last change printed. */
+interface WatchState {
+  cursor?: string;
 }
 
 /** `$XDG_STATE_HOME/registro/watch-<hash of server and model>.json` (`~/.local/state/…`). */
@@ -33,56 +33,60 @@ function defaultStateFile(url: string, model: string | undefined): string {
   return path.join(base, "registro", `watch-${key}.json`);
 }
 
-function readCursors(file: string): Cursors {
+function readState(file: string): WatchState {
   try {
-    const value = JSON.parse(readFileSync(file, "utf8")) as Cursors;
-    return {
-      ...(typeof value.stage === "string" ? { stage: value.stage } : {}),
-      ...(typeof value.alias === "string" ? { alias: value.alias } : {}),
-    };
+    const value = JSON.parse(readFileSync(file, "utf8")) as WatchState;
+    return typeof value.cursor === "string" ? { cursor: value.cursor } : {};
   } catch {
     return {};
   }
 }
 
-function saveCursors(file: string, cursors: Cursors): void {
+function saveState(file: string, state: WatchState): void {
   mkdirSync(path.dirname(file), { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(cursors) + "\n", { mode: 0o600 });
+  writeFileSync(temp, JSON.stringify(state) + "\n", { mode: 0o600 });
   renameSync(temp, file);
 }
 
-interface StageChange {
+const WATCHED = ["ModelVersionStageTransitioned", "RegisteredModelAliasSet", "RegisteredModelAliasDeleted"];
+
+// One subscription to the log (stage changes and alias moves in one total order), so one cursor
+// says exactly where to resume.
+const EVENTS = `subscription($filter: RegistryEventFilter, $after: String) {
+  registryEvents(filter: $filter, after: $after) { cursor type modelId occurredAt actor { displayName } data } }`;
+
+interface WatchedEvent {
   cursor: string;
-  version: number;
-  stage: string;
-  previousStage: string;
-  comment: string | null;
+  type: string;
+  modelId: string;
   occurredAt: string;
   actor: { displayName: string };
-  modelVersion: { model: { name: string } };
-  archivedVersionNumbers: number[];
+  data: {
+    version?: number;
+    from?: string;
+    to?: string;
+    comment?: string | null;
+    archived?: { version: number }[];
+    alias?: string;
+    previousVersion?: number | null;
+  };
 }
 
-interface AliasChange {
-  cursor: string;
-  alias: string;
-  change: string;
-  version: number | null;
-  previousVersion: number | null;
-  occurredAt: string;
-  actor: { displayName: string };
-  event: { modelId: string };
-  modelVersion: { model: { name: string } } | null;
-  previousModelVersion: { model: { name: string } } | null;
+/** One line for people: `… fraud v2 STAGING → PRODUCTION by alice`, `… fraud alias champion → v2 (was v1)`. */
+function describeEvent(event: WatchedEvent, model: string): string {
+  const d = event.data;
+  const by = ` by ${event.actor.displayName}`;
+  if (event.type === "ModelVersionStageTransitioned")
+    return (
+      `${event.occurredAt} ${model} v${d.version} ${d.from} → ${d.to}${by}` +
+      (d.archived?.length ? ` (archived ${d.archived.map((a) => a.version).join(", ")})` : "") +
+      (d.comment ? `: ${d.comment}` : "")
+    );
+  if (event.type === "RegisteredModelAliasSet")
+    return `${event.occurredAt} ${model} alias ${d.alias} → v${d.version}${d.previousVersion ? ` (was v${d.previousVersion})` : ""}${by}`;
+  return `${event.occurredAt} ${model} alias ${d.alias} removed (was v${d.version})${by}`;
 }
-
-const STAGE = `subscription($name: String, $after: String) { modelVersionStageChanged(name: $name, after: $after) {
-  cursor version stage previousStage comment occurredAt actor { displayName } modelVersion { model { name } }
-  archivedVersionNumbers } }`;
-const ALIAS = `subscription($name: String, $after: String) { registeredModelAliasChanged(name: $name, after: $after) {
-  cursor alias change version previousVersion occurredAt actor { displayName } event { modelId }
-  modelVersion { model { name } } previousModelVersion { model { name } } } }`;
 
 export function registerWatchCommand(program: Command): void {
   program
@@ -100,9 +104,17 @@ export function registerWatchCommand(program: Command): void {
       const stateFile = options.state
         ? path.resolve(options.state)
         : defaultStateFile(ctx.settings.url, model);
-      const cursors = options.fromNow ? {} : readCursors(stateFile);
-      await watch(ctx, model, count, stateFile, cursors);
+      const state = options.fromNow ? {} : readState(stateFile);
+      await watch(ctx, model, count, stateFile, state);
     });
+}
+
+/** Model names by id, for events of any model (the log names models by their stable id). */
+async function modelNames(ctx: CommandContext): Promise<Map<string, string>> {
+  const data = await ctx.client.request<{ registeredModels: { nodes: { modelId: string; name: string }[] } }>(
+    `{ registeredModels(first: 500, filter: { includeDeleted: true }) { nodes { modelId name } } }`,
+  );
+  return new Map(data.registeredModels.nodes.map((m) => [m.modelId, m.name]));
 }
 
 async function watch(
@@ -110,56 +122,66 @@ async function watch(
   model: string | undefined,
   count: number,
   stateFile: string,
-  cursors: Cursors,
+  state: WatchState,
 ) {
   const { out, settings } = ctx;
   let seen = 0;
   let failure: CliError | undefined;
+  let names = new Map<string, string>();
+  const nameOf = async (modelId: string) => {
+    if (model !== undefined) return model;
+    if (!names.has(modelId)) names = await modelNames(ctx).catch(() => names);
+    return names.get(modelId) ?? modelId;
+  };
   const client = createClient({
     url: `${settings.url.replace(/^http/, "ws")}/graphql`,
     webSocketImpl: WebSocket,
     connectionParams: settings.token ? { Authorization: `Bearer ${settings.token}` } : {},
-    lazy: false,
-    // graphql-ws reconnects and resubscribes by itself; each resubscription must carry the latest
-    // cursor, so subscriptions are restarted here instead, from `cursors`.
+    // graphql-ws would resubscribe by itself with the variables it started with; every resubscription
+    // must carry the latest cursor, so it is restarted here instead.
     retryAttempts: 0,
   });
   out.note(`watching ${model ?? "every model"} on ${settings.url} (state ${stateFile})`);
   await new Promise<void>((resolve) => {
     let stopped = false;
-    const disposers: (() => void)[] = [];
+    let dispose: () => void = () => undefined;
     const stop = (error?: CliError) => {
       if (stopped) return;
       stopped = true;
       failure = error;
-      disposers.forEach((d) => d());
+      dispose();
       void client.dispose();
       resolve();
     };
     ctx.signal.addEventListener("abort", () => stop(), { once: true });
-    const onChange = (kind: keyof Cursors, cursor: string, json: Record<string, unknown>, human: string) => {
-      if (stopped) return;
-      out.line({ kind, ...json }, human);
-      cursors[kind] = cursor;
-      saveCursors(stateFile, cursors);
-      if (++seen >= count) stop();
+    // Printing is sequential (a name lookup may wait), so the saved cursor never passes a change not yet printed.
+    let printing = Promise.resolve();
+    const print = (event: WatchedEvent) => {
+      printing = printing.then(async () => {
+        if (stopped) return;
+        const name = await nameOf(event.modelId);
+        out.line({ model: name, ...event }, describeEvent(event, name));
+        state.cursor = event.cursor;
+        saveState(stateFile, state);
+        if (++seen >= count) stop();
+      });
     };
-    const follow = (kind: keyof Cursors, query: string, retry = 0) => {
+    const follow = (retry = 0) => {
       if (stopped) return;
-      const dispose = client.subscribe<{
-        modelVersionStageChanged?: StageChange;
-        registeredModelAliasChanged?: AliasChange;
-      }>(
-        { query, variables: { name: model ?? null, after: cursors[kind] ?? null } },
+      dispose = client.subscribe<{ registryEvents: WatchedEvent }>(
+        {
+          query: EVENTS,
+          variables: {
+            filter: { types: WATCHED, ...(model ? { models: [model] } : {}) },
+            after: state.cursor ?? null,
+          },
+        },
         {
           next: ({ data, errors }) => {
             const error = errors?.[0];
             if (error) {
               const code = error.extensions?.code as string | undefined;
-              if (code === "SUBSCRIBER_TOO_SLOW") {
-                cursors[kind] = error.extensions?.cursor as string;
-                return; // `complete` follows; we resubscribe from that cursor.
-              }
+              if (code === "SUBSCRIBER_TOO_SLOW") return; // `complete` follows; we resume from our cursor.
               stop(
                 code === "INVALID_CURSOR"
                   ? new CliError(
@@ -171,35 +193,10 @@ async function watch(
               );
               return;
             }
-            if (kind === "stage") {
-              const c = data?.modelVersionStageChanged;
-              if (!c) return;
-              onChange(
-                kind,
-                c.cursor,
-                { ...c },
-                `${c.occurredAt} ${c.modelVersion.model.name} v${c.version} ${c.previousStage} → ${c.stage} by ${c.actor.displayName}` +
-                  (c.archivedVersionNumbers.length
-                    ? ` (archived ${c.archivedVersionNumbers.join(", ")})`
-                    : "") +
-                  (c.comment ? `: ${c.comment}` : ""),
-              );
-            } else {
-              const c = data?.registeredModelAliasChanged;
-              if (!c) return;
-              onChange(
-                kind,
-                c.cursor,
-                { ...c },
-                `${c.occurredAt} ${(c.modelVersion ?? c.previousModelVersion)?.model.name ?? c.event.modelId} alias ${c.alias} ${c.change}` +
-                  (c.previousVersion ? ` from v${c.previousVersion}` : "") +
-                  (c.version ? ` to v${c.version}` : "") +
-                  ` by ${c.actor.displayName}`,
-              );
-            }
+            if (data?.registryEvents) print(data.registryEvents);
           },
           error: (error: unknown) => {
-            const close = error as { code?: number; reason?: string };
+            const close = error as { code?: number; reason?: string; message?: string };
             if (close?.code === 4401 || close?.code === 4403) {
               stop(
                 new CliError(
@@ -212,17 +209,15 @@ async function watch(
             }
             const wait = Math.min(30_000, 500 * 2 ** retry);
             out.note(
-              `connection lost (${close?.reason || (error as Error)?.message || close?.code}); retrying in ${wait / 1000} s`,
+              `connection lost (${close?.reason || close?.message || close?.code}); retrying in ${wait / 1000} s`,
             );
-            setTimeout(() => follow(kind, query, retry + 1), wait);
+            setTimeout(() => void printing.then(() => follow(retry + 1)), wait);
           },
-          complete: () => setTimeout(() => follow(kind, query), 500),
+          complete: () => setTimeout(() => void printing.then(() => follow()), 500),
         },
       );
-      disposers.push(dispose);
     };
-    follow("stage", STAGE);
-    follow("alias", ALIAS);
+    follow();
   });
   if (failure) throw failure;
 }
