@@ -12,6 +12,7 @@ import { benchAudit } from "./audit.ts";
 import { benchArtifacts } from "./artifacts.ts";
 import { benchBackup } from "./backup.ts";
 import { benchChain } from "./chain.ts";
+import { benchCli } from "./cli.ts";
 import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
@@ -51,6 +52,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   monitoring: () => benchMonitoring(),
   usage: () => benchUsage(),
   "object-store": () => benchObjectStore(),
+  cli: () => benchCli(),
 };
 
 const wanted = process.argv.slice(2);
