@@ -1,6 +1,5 @@
 // `--param k=v`, `--metric k=v`, `--tag k=v`, `--role path=ROLE`, and params/metrics files (JSON or YAML).
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
 import { usageError } from "./exitCodes.ts";
 
 /** Commander collector: repeated `--x k=v` into a list. */
@@ -21,7 +20,7 @@ function paramValue(text: string): unknown {
   }
 }
 
-export function readStructuredFile(file: string, flag: string): Record<string, unknown> {
+export async function readStructuredFile(file: string, flag: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -30,7 +29,7 @@ export function readStructuredFile(file: string, flag: string): Record<string, u
   }
   let value: unknown;
   try {
-    value = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+    value = /\.ya?ml$/i.test(file) ? (await import("yaml")).parse(text) : JSON.parse(text);
   } catch (error) {
     throw usageError(
       `${flag} ${file}: not valid ${/\.ya?ml$/i.test(file) ? "YAML" : "JSON"} (${(error as Error).message})`,
@@ -41,8 +40,11 @@ export function readStructuredFile(file: string, flag: string): Record<string, u
   return value as Record<string, unknown>;
 }
 
-export function params(pairs: readonly string[], file: string | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = file ? readStructuredFile(file, "--params-file") : {};
+export async function params(
+  pairs: readonly string[],
+  file: string | undefined,
+): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = file ? await readStructuredFile(file, "--params-file") : {};
   for (const pair of pairs) {
     const [k, v] = splitPair(pair, "--param");
     out[k] = paramValue(v);
@@ -50,11 +52,11 @@ export function params(pairs: readonly string[], file: string | undefined): Reco
   return out;
 }
 
-export function metrics(
+export async function metrics(
   pairs: readonly string[],
   file: string | undefined,
-): { key: string; value: number }[] {
-  const raw: Record<string, unknown> = file ? readStructuredFile(file, "--metrics-file") : {};
+): Promise<{ key: string; value: number }[]> {
+  const raw: Record<string, unknown> = file ? await readStructuredFile(file, "--metrics-file") : {};
   for (const pair of pairs) {
     const [k, v] = splitPair(pair, "--metric");
     raw[k] = v;

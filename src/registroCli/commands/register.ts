@@ -84,8 +84,8 @@ async function register(ctx: CommandContext, model: string, paths: string[], opt
     source: options.source ?? `file://${path.resolve(paths[0]!)}`,
     description: options.description,
     runId: options.runId,
-    params: params(options.param, options.paramsFile),
-    metrics: metrics(options.metric, options.metricsFile),
+    params: await params(options.param, options.paramsFile),
+    metrics: await metrics(options.metric, options.metricsFile),
     tags: tags(options.tag),
     pendingArtifacts: true,
   };

@@ -6,8 +6,6 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
-import { createClient } from "graphql-ws";
-import WebSocket from "ws";
 import { contextOf } from "../context.ts";
 import type { CommandContext } from "../context.ts";
 import { CliError, ExitCode, usageError } from "../exitCodes.ts";
@@ -133,6 +131,8 @@ async function watch(
     if (!names.has(modelId)) names = await modelNames(ctx).catch(() => names);
     return names.get(modelId) ?? modelId;
   };
+  // Loaded here, not at start-up: every other command would pay for them.
+  const [{ createClient }, { default: WebSocket }] = await Promise.all([import("graphql-ws"), import("ws")]);
   const client = createClient({
     url: `${settings.url.replace(/^http/, "ws")}/graphql`,
     webSocketImpl: WebSocket,
