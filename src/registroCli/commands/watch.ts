@@ -133,6 +133,8 @@ async function watch(
   };
   // Loaded here, not at start-up: every other command would pay for them.
   const [{ createClient }, { default: WebSocket }] = await Promise.all([import("graphql-ws"), import("ws")]);
+  let activeSocket: InstanceType<typeof WebSocket> | undefined;
+  let pongDeadline: NodeJS.Timeout | undefined;
   const client = createClient({
     url: `${settings.url.replace(/^http/, "ws")}/graphql`,
     webSocketImpl: WebSocket,
@@ -140,6 +142,21 @@ async function watch(
     // graphql-ws would resubscribe by itself with the variables it started with; every resubscription
     // must carry the latest cursor, so it is restarted here instead.
     retryAttempts: 0,
+    // Deadlines: the server must acknowledge the connection, and answer our pings, within the
+    // timeout; a connection that went silent (a dead NAT entry) is closed and resumed from the cursor.
+    connectionAckWaitTimeout: settings.timeoutMs,
+    keepAlive: Math.min(10_000, settings.timeoutMs),
+    on: {
+      connected: (socket) => (activeSocket = socket as InstanceType<typeof WebSocket>),
+      ping: (received) => {
+        if (received) return;
+        clearTimeout(pongDeadline);
+        pongDeadline = setTimeout(() => activeSocket?.terminate(), settings.timeoutMs);
+      },
+      pong: (received) => {
+        if (received) clearTimeout(pongDeadline);
+      },
+    },
   });
   out.note(`watching ${model ?? "every model"} on ${settings.url} (state ${stateFile})`);
   await new Promise<void>((resolve) => {
@@ -149,6 +166,7 @@ async function watch(
       if (stopped) return;
       stopped = true;
       failure = error;
+      clearTimeout(pongDeadline);
       dispose();
       void client.dispose();
       resolve();
