@@ -20,6 +20,8 @@ export function artifactPath(model: string, version: number, filePath: string): 
 }
 
 const BUFFER = 1024 * 1024;
+/** How long an upload waits for its answer after its last byte (the server fsyncs and inspects the file). */
+const ANSWER_AFTER_UPLOAD_MS = 10 * 60 * 1000;
 
 function send(
   settings: Settings,
@@ -34,10 +36,10 @@ function send(
     headers: { ...headers, ...authorization(settings) },
     signal,
   });
-  // An idle deadline: no byte either way for this long aborts the transfer.
-  request.setTimeout(settings.timeoutMs, () =>
-    request.destroy(new Error(`no progress for ${settings.timeoutMs / 1000} s`)),
-  );
+  // An idle deadline: no byte either way for this long aborts the transfer. (An upload waits longer
+  // for its answer once its body is sent: the server still syncs and inspects the file.)
+  request.on("timeout", () => request.destroy(new Error("no progress within the timeout (--timeout)")));
+  request.setTimeout(settings.timeoutMs);
   const response = new Promise<IncomingMessage>((resolve, reject) => {
     request.once("response", (res) => {
       res.setTimeout?.(settings.timeoutMs, () =>
@@ -135,7 +137,7 @@ export async function uploadArtifact(
         onBytes(n);
       }),
       request,
-    );
+    ).then(() => request.setTimeout(Math.max(settings.timeoutMs, ANSWER_AFTER_UPLOAD_MS)));
     let res: IncomingMessage;
     try {
       // The server may answer (and close) before reading the whole body, e.g. 409 or 503.

@@ -2,6 +2,7 @@
 // Ctrl-C aborts (so transfers stop and leave only their `.part` files).
 import type { Command } from "commander";
 import { createGraphqlClient } from "./graphqlClient.ts";
+import { interrupt } from "./interrupt.ts";
 import type { GraphqlClient } from "./graphqlClient.ts";
 import { Output } from "./output.ts";
 import { resolveSettings } from "./settings.ts";
@@ -20,8 +21,6 @@ export interface CommandContext {
   readonly out: Output;
   readonly signal: AbortSignal;
 }
-
-export const interrupt = new AbortController();
 
 export function outputOf(command: Command): Output {
   const globals = command.optsWithGlobals<GlobalOptions>();

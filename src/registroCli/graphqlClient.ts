@@ -1,6 +1,7 @@
 // A small GraphQL-over-HTTP client: one POST per operation, with a deadline, the bearer token, and
 // errors turned into CliErrors with the exit code their API code maps to.
 import { CliError, ExitCode } from "./exitCodes.ts";
+import { interrupt } from "./interrupt.ts";
 import type { Settings } from "./settings.ts";
 
 /** A union result of a mutation: its payload, or a typed error (with `code` and `message`). */
@@ -36,7 +37,7 @@ export function createGraphqlClient(settings: Settings): GraphqlClient {
             ...authorization(settings),
           },
           body: JSON.stringify({ query, variables }),
-          signal: AbortSignal.timeout(settings.timeoutMs),
+          signal: AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), interrupt.signal]),
         });
       } catch (error) {
         throw unreachable(settings, error);

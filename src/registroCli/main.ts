@@ -17,8 +17,9 @@ import { registerTokensCommand } from "./commands/tokens.ts";
 import { registerUsersCommand } from "./commands/users.ts";
 import { registerVerifyCommand } from "./commands/verify.ts";
 import { registerWatchCommand } from "./commands/watch.ts";
-import { interrupt, outputOf } from "./context.ts";
+import { outputOf } from "./context.ts";
 import { CliError, ExitCode } from "./exitCodes.ts";
+import { handleInterrupts, interrupt } from "./interrupt.ts";
 
 export function buildProgram(): Command {
   const program = new Command("registro")
@@ -65,7 +66,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
-  process.once("SIGINT", () => interrupt.abort(new CliError("interrupted", ExitCode.failure, "INTERRUPTED")));
+  handleInterrupts();
   try {
     await program.parseAsync(argv, { from: "user" });
     return ExitCode.ok;
