@@ -68,15 +68,16 @@ export function registerDownloadCommand(program: Command): void {
 }
 
 /** Where an artifact goes under `dir`; a path that would leave it (a hostile server) is refused. */
-function targetOf(dir: string, artifactPath: string): string {
+export function targetOf(dir: string, artifactPath: string): string {
+  const segments = artifactPath.split("/");
   const root = path.resolve(dir);
-  const target = path.resolve(root, ...artifactPath.split("/"));
+  const target = path.resolve(root, ...segments);
   const relative = path.relative(root, target);
   if (
+    segments.some((s) => s === "" || s === "." || s === ".." || s.includes("\\") || s.includes("\0")) ||
     relative === "" ||
     relative.startsWith("..") ||
-    path.isAbsolute(relative) ||
-    artifactPath.includes("\\")
+    path.isAbsolute(relative)
   )
     throw new CliError(
       `the server named an artifact path outside the folder: ${JSON.stringify(artifactPath)}`,
