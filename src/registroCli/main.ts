@@ -78,6 +78,15 @@ export async function main(argv: readonly string[]): Promise<number> {
         error.exitCode === 0
       )
         return ExitCode.ok;
+      // Commander has said what is wrong on stderr; a script asking for JSON gets it there too.
+      if (argv.includes("--json"))
+        process.stdout.write(
+          JSON.stringify(
+            { error: { code: "USAGE", message: error.message, exitCode: ExitCode.usage } },
+            null,
+            2,
+          ) + "\n",
+        );
       return ExitCode.usage;
     }
     const out = outputOf(program);
