@@ -379,6 +379,31 @@ describe("registro command line", () => {
     expect(result.artifacts.every((a: any) => a.downloaded === a.sha256)).toBe(true);
   });
 
+  it("administers service accounts, teams and tokens, and a token it created authenticates", async () => {
+    const [user, team] = await Promise.all([
+      cli(["users", "create", "ci-bot", "--service-account", "--role", "member", "--json"]),
+      cli(["teams", "create", "ml-platform", "--json"]),
+    ]);
+    expect(user.code, user.stderr).toBe(0);
+    expect(team.code, team.stderr).toBe(0);
+    const principal = JSON.parse(user.stdout).principal;
+    expect(principal).toMatchObject({ displayName: "ci-bot", kind: "SERVICE_ACCOUNT", role: "MEMBER" });
+    const teamId = JSON.parse(team.stdout).team.id as string;
+    const [member, token] = await Promise.all([
+      cli(["teams", "add", teamId, principal.id, "--json"]),
+      cli(["tokens", "create", "deploy", "--principal", principal.id, "--scope", "READ", "--json"]),
+    ]);
+    expect(member.code, member.stderr).toBe(0);
+    expect(JSON.parse(member.stdout).team.members).toEqual([{ id: principal.id, displayName: "ci-bot" }]);
+    expect(token.code, token.stderr).toBe(0);
+    const { secret } = JSON.parse(token.stdout) as { secret: string };
+    const listed = await cli(["tokens", "list", "--json"], { REGISTRO_TOKEN: secret });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout).tokens).toMatchObject([
+      { name: "deploy", scopes: ["READ"], revoked: false },
+    ]);
+  });
+
   it("draws progress bars when attached to a terminal", async () => {
     const target = path.join(work, "tty");
     const command = [process.execPath, BIN, "download", "fraud-detector/1", target]
