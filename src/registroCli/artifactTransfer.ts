@@ -33,7 +33,9 @@ function send(
   const transport = url.protocol === "https:" ? https : http;
   const request = transport.request(url, {
     method,
-    headers: { ...headers, ...authorization(settings) },
+    // The token goes to the registry only: never to a bucket a download is redirected to (a
+    // presigned URL carries its own authorization, and S3 refuses a request with two).
+    headers: { ...headers, ...(url.origin === new URL(settings.url).origin ? authorization(settings) : {}) },
     signal,
   });
   // An idle deadline: no byte either way for this long aborts the transfer. (An upload waits longer
