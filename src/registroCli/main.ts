@@ -67,6 +67,11 @@ export function buildProgram(): Command {
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   handleInterrupts();
+  // Output piped into a reader that stopped (`registro history m | head`) is not a failure.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(ExitCode.ok);
+    throw error;
+  });
   try {
     await program.parseAsync(argv, { from: "user" });
     return ExitCode.ok;

@@ -5,6 +5,16 @@ export interface OutputOptions {
   readonly quiet: boolean;
 }
 
+/**
+ * Text for a terminal: control characters (other than newline and tab) become `?`, so a description,
+ * tag or message written by someone else cannot move the cursor, recolour or retitle the reader's
+ * terminal. JSON output needs no such care (JSON escapes them).
+ */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?");
+}
+
 /** Whether a command printed its result already: with `--json`, an error after it adds no second document. */
 let resultPrinted = false;
 
@@ -20,24 +30,24 @@ export class Output {
     resultPrinted = true;
     if (this.options.json) this.stdout.write(JSON.stringify(value, null, 2) + "\n");
     else {
-      const text = human();
+      const text = printable(human());
       if (text !== "") this.stdout.write(text.endsWith("\n") ? text : text + "\n");
     }
   }
 
   /** A line streamed as it happens (e.g. `watch`): one JSON object per line with `--json`. */
   line(value: unknown, human: string): void {
-    this.stdout.write((this.options.json ? JSON.stringify(value) : human) + "\n");
+    this.stdout.write((this.options.json ? JSON.stringify(value) : printable(human)) + "\n");
   }
 
   /** A note for people on stderr, silenced by `--quiet`. */
   note(text: string): void {
-    if (!this.options.quiet) this.stderr.write(text + "\n");
+    if (!this.options.quiet) this.stderr.write(printable(text) + "\n");
   }
 
   /** An error: always on stderr, and as the JSON document with `--json`. */
   error(message: string, json: Record<string, unknown>): void {
-    this.stderr.write(`registro: ${message}\n`);
+    this.stderr.write(`registro: ${printable(message)}\n`);
     if (this.options.json && !resultPrinted)
       this.stdout.write(JSON.stringify({ error: json }, null, 2) + "\n");
   }

@@ -2,7 +2,7 @@
 // (bytes, rate, time left) and a total. Otherwise one plain line per finished file on stderr, so CI
 // logs stay readable. `--quiet` and `--json` show nothing.
 import cliProgress from "cli-progress";
-import { formatBytes } from "./output.ts";
+import { formatBytes, printable } from "./output.ts";
 
 export interface FileProgress {
   advance(bytes: number): void;
@@ -40,10 +40,13 @@ function lineProgress(stream: NodeJS.WritableStream, verb: string): Progress {
         done(note) {
           const seconds = (performance.now() - started) / 1000;
           const rate = seconds > 0 ? ` ${formatBytes(size / seconds)}/s` : "";
-          stream.write(`${note || verb} ${name} ${formatBytes(size)} in ${seconds.toFixed(1)} s${rate}\n`);
+          stream.write(
+            printable(`${note || verb} ${name} ${formatBytes(size)} in ${seconds.toFixed(1)} s${rate}`) +
+              "\n",
+          );
         },
         fail(reason) {
-          stream.write(`failed ${name}: ${reason}\n`);
+          stream.write(printable(`failed ${name}: ${reason}`) + "\n");
         },
       };
     },
@@ -70,7 +73,7 @@ function barProgress(stream: NodeJS.WriteStream, totalBytes: number, verb: strin
   const payload = (name: string, value: number, size: number, since: number, note = "") => {
     const seconds = (performance.now() - since) / 1000;
     return {
-      name: name.length > 32 ? `…${name.slice(-31)}` : name.padEnd(32),
+      name: printable(name.length > 32 ? `…${name.slice(-31)}` : name.padEnd(32)),
       done: formatBytes(value),
       size: formatBytes(size),
       rate: seconds > 0 ? `${formatBytes(value / seconds)}/s` : "",

@@ -6,6 +6,7 @@ import { targetOf } from "../../src/registroCli/commands/download.ts";
 import { metricCondition } from "../../src/registroCli/commands/search.ts";
 import { ExitCode, exitCodeFor } from "../../src/registroCli/exitCodes.ts";
 import { metrics, params } from "../../src/registroCli/keyValues.ts";
+import { printable } from "../../src/registroCli/output.ts";
 import { parseVersionRef } from "../../src/registroCli/modelRef.ts";
 import { normalizeUrl } from "../../src/registroCli/settings.ts";
 
@@ -68,5 +69,11 @@ describe("registro command line parsing", () => {
     expect(normalizeUrl("https://registry.example.com/base/")).toBe("https://registry.example.com/base");
     expect(() => normalizeUrl("ftp://x")).toThrow(/http/);
     expect(() => normalizeUrl("not a url")).toThrow(/not a URL/);
+  });
+
+  it("prints what others wrote without letting it drive the terminal", () => {
+    expect(printable("v2 \u001b]0;pwned\u0007 \u001b[2J\r done\n\tok \u009b31m")).toBe(
+      "v2 ?]0;pwned? ?[2J? done\n\tok ?31m",
+    );
   });
 });
