@@ -93,6 +93,8 @@ export function payload<T>(result: TypedResult, typename: string): T {
 
 /** Selects a typed error's code and message in a mutation's result. */
 export const ERROR_FIELDS = "__typename ... on Error { code message }";
+/** Which model or version was not found (only in unions that have NotFoundError). */
+export const NOT_FOUND_FIELDS = "... on NotFoundError { resource key }";
 /** The fields of the errors of the safety gate and the review policy (only in unions that have them). */
 export const GATE_ERROR_FIELDS = `... on UnsafeArtifactError { version action total artifacts { path verdict } }
   ... on ApprovalRequiredError { requiredApprovals }`;

@@ -17,9 +17,10 @@ import { registerTokensCommand } from "./commands/tokens.ts";
 import { registerUsersCommand } from "./commands/users.ts";
 import { registerVerifyCommand } from "./commands/verify.ts";
 import { registerWatchCommand } from "./commands/watch.ts";
-import { outputOf } from "./context.ts";
+import { contextOf, outputOf } from "./context.ts";
 import { CliError, ExitCode } from "./exitCodes.ts";
 import { handleInterrupts, interrupt } from "./interrupt.ts";
+import { noSuchModel } from "./modelRef.ts";
 
 export function buildProgram(): Command {
   const program = new Command("registro")
@@ -64,6 +65,18 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** A mutation's NotFoundError for a model, said as the read commands say it: with the closest name. */
+async function explainMissingModel(program: Command, error: CliError): Promise<CliError> {
+  const { resource, key } = error.details ?? {};
+  if (error.code !== "NOT_FOUND" || resource !== "RegisteredModel" || typeof key !== "string") return error;
+  try {
+    const better = await noSuchModel(contextOf(program).client, key);
+    return new CliError(better.message, error.exitCode, error.code, error.details);
+  } catch {
+    return error;
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   handleInterrupts();
@@ -103,13 +116,14 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 130;
     }
     if (error instanceof CliError) {
-      out.error(error.message, {
-        code: error.code ?? null,
-        message: error.message,
-        exitCode: error.exitCode,
-        ...error.details,
+      const failure = await explainMissingModel(program, error);
+      out.error(failure.message, {
+        code: failure.code ?? null,
+        message: failure.message,
+        exitCode: failure.exitCode,
+        ...failure.details,
       });
-      return error.exitCode;
+      return failure.exitCode;
     }
     const message = error instanceof Error ? error.message : String(error);
     out.error(message, { code: null, message, exitCode: ExitCode.failure });

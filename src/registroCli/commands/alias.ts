@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { contextOf } from "../context.ts";
 import type { TypedResult } from "../graphqlClient.ts";
-import { ERROR_FIELDS, GATE_ERROR_FIELDS, payload } from "../graphqlClient.ts";
+import { NOT_FOUND_FIELDS, ERROR_FIELDS, GATE_ERROR_FIELDS, payload } from "../graphqlClient.ts";
 import { parseVersionNumber } from "../modelRef.ts";
 import { gateError } from "./gateError.ts";
 
@@ -27,7 +27,7 @@ export function registerAliasCommand(program: Command): void {
         const { client, out } = contextOf(command);
         const data = await client.request<{ setRegisteredModelAlias: TypedResult }>(
           `mutation($input: SetRegisteredModelAliasInput!) { setRegisteredModelAlias(input: $input) {
-            ${ERROR_FIELDS} ${GATE_ERROR_FIELDS} ... on ModelVersionPayload { modelVersion { version aliases } events { type } } } }`,
+            ${ERROR_FIELDS} ${NOT_FOUND_FIELDS} ${GATE_ERROR_FIELDS} ... on ModelVersionPayload { modelVersion { version aliases } events { type } } } }`,
           {
             input: {
               name: model,
@@ -55,7 +55,7 @@ export function registerAliasCommand(program: Command): void {
       const { client, out } = contextOf(command);
       const data = await client.request<{ deleteRegisteredModelAlias: TypedResult }>(
         `mutation($input: DeleteRegisteredModelAliasInput!) { deleteRegisteredModelAlias(input: $input) {
-          ${ERROR_FIELDS} ... on ApprovalRequiredError { requiredApprovals }
+          ${ERROR_FIELDS} ${NOT_FOUND_FIELDS} ... on ApprovalRequiredError { requiredApprovals }
           ... on RegisteredModelPayload { events { type } } } }`,
         { input: { name: model, alias: name, bypassReason: options.bypassReason } },
       );

@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { contextOf } from "../context.ts";
 import type { TypedResult } from "../graphqlClient.ts";
-import { ERROR_FIELDS, GATE_ERROR_FIELDS, payload } from "../graphqlClient.ts";
+import { NOT_FOUND_FIELDS, ERROR_FIELDS, GATE_ERROR_FIELDS, payload } from "../graphqlClient.ts";
 import { parseStage, parseVersionNumber } from "../modelRef.ts";
 import { gateError } from "./gateError.ts";
 
@@ -38,7 +38,7 @@ export function registerPromoteCommand(program: Command): void {
         const { client, out } = contextOf(command);
         const data = await client.request<{ transitionModelVersionStage: TypedResult }>(
           `mutation($input: TransitionModelVersionStageInput!) { transitionModelVersionStage(input: $input) {
-          ${ERROR_FIELDS} ${GATE_ERROR_FIELDS}
+          ${ERROR_FIELDS} ${NOT_FOUND_FIELDS} ${GATE_ERROR_FIELDS}
           ... on ModelVersionPayload { modelVersion { version stage } archivedVersions { version } events { type } } } }`,
           {
             input: {

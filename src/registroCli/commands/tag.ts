@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { contextOf } from "../context.ts";
 import { usageError } from "../exitCodes.ts";
 import type { TypedResult } from "../graphqlClient.ts";
-import { ERROR_FIELDS, payload } from "../graphqlClient.ts";
+import { NOT_FOUND_FIELDS, ERROR_FIELDS, payload } from "../graphqlClient.ts";
 import { splitPair } from "../keyValues.ts";
 import { parseVersionRef } from "../modelRef.ts";
 
@@ -32,13 +32,13 @@ export function registerTagCommand(program: Command): void {
           version === null
             ? (
                 await client.request<{ r: TypedResult }>(
-                  `mutation($input: SetRegisteredModelTagInput!) { r: setRegisteredModelTag(input: $input) { ${ERROR_FIELDS} } }`,
+                  `mutation($input: SetRegisteredModelTagInput!) { r: setRegisteredModelTag(input: $input) { ${ERROR_FIELDS} ${NOT_FOUND_FIELDS} } }`,
                   { input: { name: model, key, value } },
                 )
               ).r
             : (
                 await client.request<{ r: TypedResult }>(
-                  `mutation($input: SetModelVersionTagInput!) { r: setModelVersionTag(input: $input) { ${ERROR_FIELDS} } }`,
+                  `mutation($input: SetModelVersionTagInput!) { r: setModelVersionTag(input: $input) { ${ERROR_FIELDS} ${NOT_FOUND_FIELDS} } }`,
                   { input: { name: model, version, key, value } },
                 )
               ).r;
@@ -61,13 +61,13 @@ export function registerTagCommand(program: Command): void {
           version === null
             ? (
                 await client.request<{ r: TypedResult }>(
-                  `mutation($input: DeleteRegisteredModelTagInput!) { r: deleteRegisteredModelTag(input: $input) { ${ERROR_FIELDS} } }`,
+                  `mutation($input: DeleteRegisteredModelTagInput!) { r: deleteRegisteredModelTag(input: $input) { ${ERROR_FIELDS} ${NOT_FOUND_FIELDS} } }`,
                   { input: { name: model, key } },
                 )
               ).r
             : (
                 await client.request<{ r: TypedResult }>(
-                  `mutation($input: DeleteModelVersionTagInput!) { r: deleteModelVersionTag(input: $input) { ${ERROR_FIELDS} } }`,
+                  `mutation($input: DeleteModelVersionTagInput!) { r: deleteModelVersionTag(input: $input) { ${ERROR_FIELDS} ${NOT_FOUND_FIELDS} } }`,
                   { input: { name: model, version, key } },
                 )
               ).r;
