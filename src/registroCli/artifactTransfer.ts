@@ -215,23 +215,29 @@ export async function downloadArtifact(
     const resumed = ranged && res.statusCode === 206;
     const hash = ranged && !resumed ? onRestart() : download.hash;
     const out = download.open(!resumed);
+    // Not a pipeline into `out`: a pipeline destroys its destination when the source fails, losing
+    // what the file stream still buffers. Every byte that arrived must reach the `.part` file, so that
+    // the next run resumes after it; `out` is always ended (flushed) before the outcome is reported.
+    let writeError: Error | undefined;
+    out.once("error", (error: Error) => (writeError = error));
+    let cut: Error | undefined;
     try {
-      await pipeline(
-        res,
-        new Transform({
-          highWaterMark: BUFFER,
-          transform(chunk: Buffer, _encoding, callback) {
-            hash.update(chunk);
-            onBytes(chunk.length);
-            callback(null, chunk);
-          },
-        }),
-        out,
-      );
+      for await (const chunk of res as AsyncIterable<Buffer>) {
+        if (writeError) break;
+        hash.update(chunk);
+        onBytes(chunk.length);
+        if (!out.write(chunk))
+          await new Promise((resolve) => out.once("drain", resolve).once("error", resolve));
+      }
     } catch (error) {
-      if (signal?.aborted) throw error;
+      cut = error as Error;
+    }
+    await new Promise<void>((resolve) => (out.writableFinished || writeError ? resolve() : out.end(resolve)));
+    if (writeError) throw new CliError(`writing ${url.pathname}: ${writeError.message}`);
+    if (cut) {
+      if (signal?.aborted) throw cut;
       throw new CliError(
-        `downloading ${url.pathname} was cut (${(error as Error).message}); run the command again to resume`,
+        `downloading ${url.pathname} was cut (${cut.message}); run the command again to resume`,
       );
     }
     return { resumed, hash };

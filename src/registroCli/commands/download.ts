@@ -179,6 +179,11 @@ async function downloadOne(
   }
   const actual = hash.digest("hex");
   const size = statSync(part).size;
+  // A body that ended early without an error: what arrived stays in .part for the next run.
+  if (size < artifact.size)
+    throw new CliError(
+      `${artifact.path}: the server sent ${size} of ${artifact.size} bytes; run the command again to resume`,
+    );
   if (actual !== artifact.sha256 || size !== artifact.size) {
     unlinkSync(part);
     throw new CliError(
