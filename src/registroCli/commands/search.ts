@@ -10,6 +10,7 @@ import { parseStage } from "../modelRef.ts";
 import { table } from "../output.ts";
 
 interface SearchOptions {
+  models?: boolean;
   model?: string;
   stage?: string;
   status?: string;
@@ -72,21 +73,18 @@ export function registerSearchCommand(program: Command): void {
     .option("--run-id <id>", "from this training run")
     .option("--order <key[:asc|desc]>", "created, updated, version, or a metric name (default: newest first)")
     .addOption(new Option("--limit <n>", "at most this many (1-500)").default("50"))
+    .option("--models", "list models instead (by --stage, --alias, --tag, --text)")
     .action(async (options: SearchOptions, command: Command) => {
       const limit = Number(options.limit);
       if (!Number.isInteger(limit) || limit < 1 || limit > 500)
         throw usageError("--limit must be from 1 to 500");
+      if (options.models) return searchModels(options, limit, command);
       const filter = {
         name: options.model,
         stage: options.stage && parseStage(options.stage),
         status: options.status?.toUpperCase(),
         alias: options.alias,
-        tags: options.tag.length
-          ? options.tag.map((t) => {
-              const [key, value] = splitPair(t, "--tag");
-              return value === "" ? { key } : { key, value };
-            })
-          : undefined,
+        tags: options.tag.length ? options.tag.map((t) => tagFilter(t)) : undefined,
         metrics: options.metric.length ? options.metric.map(metricCondition) : undefined,
         text: options.text,
         artifactVerdict: options.verdict?.toUpperCase(),
@@ -120,4 +118,56 @@ export function registerSearchCommand(program: Command): void {
         ].join("\n"),
       );
     });
+}
+
+/** `search --models`: registered models by any live version's stage, an alias, tags and text. */
+async function searchModels(options: SearchOptions, limit: number, command: Command): Promise<void> {
+  const unsupported: string[] = (
+    ["model", "status", "verdict", "format", "createdBy", "runId", "order"] as const
+  ).filter((key) => options[key] !== undefined);
+  if (options.metric.length) unsupported.push("metric");
+  if (unsupported.length)
+    throw usageError(`--models takes --stage, --alias, --tag and --text, not --${unsupported.join(", --")}`);
+  const filter = {
+    stage: options.stage && parseStage(options.stage),
+    alias: options.alias,
+    tags: options.tag.length ? options.tag.map((t) => tagFilter(t)) : undefined,
+    text: options.text,
+  };
+  const { client, out } = contextOf(command);
+  const data = await client.request<{
+    registeredModels: {
+      totalCount: number;
+      nodes: {
+        name: string;
+        description: string;
+        aliases: { alias: string; version: number }[];
+        latestVersions: { version: number; stage: string }[];
+      }[];
+    };
+  }>(
+    `query($filter: RegisteredModelFilter, $first: Int) { registeredModels(filter: $filter, first: $first) {
+      totalCount nodes { name description aliases { alias version } latestVersions { version stage } } } }`,
+    { filter, first: limit },
+  );
+  const { totalCount, nodes } = data.registeredModels;
+  out.result({ totalCount, models: nodes }, () =>
+    [
+      table(
+        ["model", "latest per stage", "aliases", "description"],
+        nodes.map((m) => [
+          m.name,
+          m.latestVersions.map((v) => `${v.stage}:${v.version}`).join(" ") || null,
+          m.aliases.map((a) => `${a.alias}→${a.version}`).join(" ") || null,
+          m.description || null,
+        ]),
+      ),
+      `${nodes.length} of ${totalCount}`,
+    ].join("\n"),
+  );
+}
+
+function tagFilter(text: string): { key: string; value?: string } {
+  const [key, value] = splitPair(text, "--tag");
+  return value === "" ? { key } : { key, value };
 }
