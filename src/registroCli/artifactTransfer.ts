@@ -3,6 +3,7 @@
 // a transfer reports its bytes as they move and has an idle deadline rather than a total one (a
 // large file may take long; a stalled one must not hang).
 import type { Hash } from "node:crypto";
+import { once } from "node:events";
 import { createReadStream } from "node:fs";
 import http from "node:http";
 import https from "node:https";
@@ -226,8 +227,7 @@ export async function downloadArtifact(
         if (writeError) break;
         hash.update(chunk);
         onBytes(chunk.length);
-        if (!out.write(chunk))
-          await new Promise((resolve) => out.once("drain", resolve).once("error", resolve));
+        if (!out.write(chunk)) await once(out, "drain");
       }
     } catch (error) {
       cut = error as Error;

@@ -165,7 +165,8 @@ async function downloadOne(
         sha256: artifact.sha256,
         offset,
         hash,
-        open: (fromStart) => createWriteStream(part, { flags: fromStart ? "w" : "a" }),
+        open: (fromStart) =>
+          createWriteStream(part, { flags: fromStart ? "w" : "a", highWaterMark: 1024 * 1024 }),
       },
       onBytes,
       () => {
