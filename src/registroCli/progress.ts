@@ -1,5 +1,6 @@
-// Transfer progress. On a terminal (stderr is a TTY): a cli-progress multibar, one bar per file
-// (bytes, rate, time left) and a total. Otherwise one plain line per finished file on stderr, so CI
+// Transfer progress. On a terminal (stderr is a TTY): a cli-progress multibar, one bar per file in
+// flight (bytes, rate, time left) and a total; a finished file leaves its bar for one line above the
+// bars, so a directory of hundreds of files does not fill the screen with bars. Otherwise one plain line per finished file on stderr, so CI
 // logs stay readable. `--quiet` and `--json` show nothing.
 import cliProgress from "cli-progress";
 import { formatBytes, printable } from "./output.ts";
@@ -59,7 +60,7 @@ function barProgress(stream: NodeJS.WriteStream, totalBytes: number, verb: strin
     {
       stream,
       format: "{name} |{bar}| {percentage}% {done}/{size} {rate} ETA {eta_formatted} {note}",
-      barsize: 24,
+      barsize: 20,
       hideCursor: true,
       clearOnComplete: false,
       stopOnComplete: false,
@@ -73,7 +74,7 @@ function barProgress(stream: NodeJS.WriteStream, totalBytes: number, verb: strin
   const payload = (name: string, value: number, size: number, since: number, note = "") => {
     const seconds = (performance.now() - since) / 1000;
     return {
-      name: printable(name.length > 32 ? `…${name.slice(-31)}` : name.padEnd(32)),
+      name: printable(name.length > 24 ? `…${name.slice(-23)}` : name.padEnd(24)),
       done: formatBytes(value),
       size: formatBytes(size),
       rate: seconds > 0 ? `${formatBytes(value / seconds)}/s` : "",
@@ -98,7 +99,11 @@ function barProgress(stream: NodeJS.WriteStream, totalBytes: number, verb: strin
           // A skipped or resumed file counts in full towards the total.
           totalDone += size - value;
           value = size;
-          bar.update(Math.max(size, 1), payload(name, size, size, since, note));
+          bars.remove(bar);
+          const seconds = (performance.now() - since) / 1000;
+          bars.log(
+            printable(`${note || verb} ${name} ${formatBytes(size)} in ${seconds.toFixed(1)} s`) + "\n",
+          );
           total.update(totalDone, payload(`total (${verb})`, totalDone, totalBytes, started));
         },
         fail(reason) {
@@ -107,6 +112,8 @@ function barProgress(stream: NodeJS.WriteStream, totalBytes: number, verb: strin
       };
     },
     stop() {
+      // One last redraw: it writes the lines logged since the previous one, which stop() would drop.
+      bars.update();
       bars.stop();
     },
   };

@@ -421,7 +421,9 @@ describe("registro command line", () => {
     });
     expect(run.code, run.stdout).toBe(0);
     expect(run.stdout).toContain("total (downloaded)");
-    expect(run.stdout).toMatch(/weights\.bin\s+\|[█░]+\| 100%/);
+    expect(run.stdout).toMatch(/weights\.bin\s+\|[█░]+\| +\d+% [\d.]+ (B|KiB|MiB)\/3\.0 MiB/);
+    // A finished file's bar gives way to one line above the bars.
+    expect(run.stdout).toMatch(/downloaded weights\.bin 3\.0 MiB in /);
     expect(run.stdout).toContain("\u001b["); // cursor movement: bars redrawn in place
     expect(sha256(path.join(target, "weights.bin"))).toBe(sha256(path.join(source, "weights.bin")));
   });
