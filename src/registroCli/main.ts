@@ -118,10 +118,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CliError) {
       const failure = await explainMissingModel(program, error);
       out.error(failure.message, {
+        // The API's details first: the message and code said here are the ones that stand.
+        ...failure.details,
         code: failure.code ?? null,
         message: failure.message,
         exitCode: failure.exitCode,
-        ...failure.details,
       });
       return failure.exitCode;
     }

@@ -212,12 +212,25 @@ describe("registro command line", () => {
   });
 
   it("exit 2 on usage errors, 3 on what does not exist (naming what does), 4 on refused credentials", async () => {
-    const [usage, alias, model, unauthenticated] = await Promise.all([
+    // A file name the registry refuses as an artifact path (a backslash): the upload fails and the
+    // version is marked failed rather than left pending.
+    const refused = path.join(work, "refused");
+    mkdirSync(refused);
+    writeFileSync(path.join(refused, "ok.json"), "{}");
+    writeFileSync(path.join(refused, "back\\slash.bin"), "x");
+    const [usage, alias, model, unauthenticated, badPath] = await Promise.all([
       cli(["promote", "fraud-detector", "one", "Production"]),
       cli(["download", "fraud-detector@challenger", path.join(work, "nowhere"), "--json"]),
       cli(["describe", "fraud-detectr"]),
       cli(["describe", "fraud-detector"], { REGISTRO_TOKEN: "rgo_not-a-real-token" }),
+      cli(["register", "refused-paths", refused, "--create-model", "--json"]),
     ]);
+    expect(badPath.code, badPath.stderr).toBe(2);
+    const failed = JSON.parse(badPath.stdout).error;
+    expect(failed).toMatchObject({ code: "VALIDATION", exitCode: 2 });
+    expect(failed.message).toContain("version 1 marked FAILED_REGISTRATION");
+    const version = await server.gql(`{ modelVersion(name: "refused-paths", version: 1) { status } }`);
+    expect(version.data.modelVersion.status).toBe("FAILED_REGISTRATION");
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("not a version number");
     expect(alias.code).toBe(3);
