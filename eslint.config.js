@@ -24,7 +24,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ["eslint.config.js"] },
+        projectService: { allowDefaultProject: ["eslint.config.js", "bin/registro.js"] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -72,6 +72,49 @@ export default tseslint.config(
       "no-restricted-properties": [
         "error",
         { object: "Math", property: "random", message: "No randomness in the domain." },
+      ],
+    },
+  },
+  {
+    // The command line is a client of the public API (GraphQL, the artifact routes, graphql-ws):
+    // it must never reach into the server's code, i.e. outside its own folder.
+    files: ["src/registroCli/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["../*"],
+              message: "src/registroCli speaks only the public API: no server modules.",
+            },
+            {
+              group: ["@prisma/*", "prisma", "pg", "better-sqlite3", "graphql-yoga", "@pothos/*"],
+              message: "src/registroCli is a client: no server libraries.",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The same one folder deeper.
+    files: ["src/registroCli/commands/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["../../*"],
+              message: "src/registroCli speaks only the public API: no server modules.",
+            },
+            {
+              group: ["@prisma/*", "prisma", "pg", "better-sqlite3", "graphql-yoga", "@pothos/*"],
+              message: "src/registroCli is a client: no server libraries.",
+            },
+          ],
+        },
       ],
     },
   },

@@ -13,6 +13,7 @@ import { benchAudit } from "./audit.ts";
 import { benchArtifacts } from "./artifacts.ts";
 import { benchBackup } from "./backup.ts";
 import { benchChain } from "./chain.ts";
+import { benchCli } from "./cli.ts";
 import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
@@ -56,6 +57,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   "object-store": () => benchObjectStore(),
   mlflow: () => benchMlflow(),
   storage: () => benchStorage(),
+  cli: () => benchCli(),
 };
 
 const wanted = process.argv.slice(2);

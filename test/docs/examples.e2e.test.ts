@@ -1,7 +1,8 @@
 // Every example in the README and docs runs, in order, against a fresh registry, the way a reader
 // pasting them would run them: GraphQL blocks are sent to /graphql (subscriptions are validated
-// against the schema, since they never end), shell blocks with curl run in bash in a folder that
-// holds the files they upload, and `npm run` commands must name real scripts. An answer carrying a
+// against the schema, since they never end), shell blocks with curl or `npx registro` (the command
+// line, docs/cli.md) run in bash in a folder that holds the files they upload, and `npm run`
+// commands must name real scripts. An answer carrying a
 // GraphQL error, or a typed error the text does not announce, fails the example.
 import { execFile } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -42,6 +43,8 @@ function checkAnswer(example: Example, text: string) {
     ).toContain(expected);
   }
 }
+
+const withoutToken = ({ REGISTRO_TOKEN: _token, REGISTRO_CONFIG: _config, ...env }: NodeJS.ProcessEnv) => env;
 
 const runnable = documentationFiles()
   .map((file) => ({ file, examples: examplesOf(readDoc(file), file) }))
@@ -91,15 +94,25 @@ describe.each(runnable)("examples in $file", ({ examples }) => {
       it(title, async () => {
         for (const [, script] of example.code.matchAll(/\bnpm run ([\w:-]+)/g))
           expect(scripts, `${example.file}:${example.line}`).toContain(script);
-        if (!/\bcurl\b/.test(example.code)) return;
+        if (!/\bcurl\b|\bnpx registro\b/.test(example.code)) return;
         const code = example.code.replaceAll(/(localhost|127\.0\.0\.1):4000/g, host());
         // Streams (curl -N) are cut after two seconds; everything else must finish on its own.
         const prelude =
           'curl() { case " $* " in *" -N "*) command curl --max-time 2 "$@" || [ $? -eq 28 ];; ' +
-          '*) command curl --max-time 20 "$@";; esac; }\n';
+          '*) command curl --max-time 20 "$@";; esac; }\n' +
+          // `npx registro` is the checkout's own bin, run directly (npx would only find the same file).
+          `npx() { if [ "$1" = registro ]; then shift; node '${path.join(ROOT, "bin/registro.js")}' "$@"; ` +
+          'else command npx "$@"; fi; }\n';
         const { stdout } = await run("bash", ["-eo", "pipefail", "-c", prelude + code], {
           cwd: work,
           timeout: 60_000,
+          // The command line finds the server through REGISTRO_URL, and keeps its files in `work`.
+          env: {
+            ...withoutToken(process.env),
+            REGISTRO_URL: server.url,
+            XDG_CONFIG_HOME: path.join(work, ".config"),
+            XDG_STATE_HOME: path.join(work, ".state"),
+          },
         });
         checkAnswer(example, stdout);
       });
