@@ -34,6 +34,8 @@ export function App() {
   const connection = useMemo(
     () =>
       connect(token, () => {
+        // A late answer to a token already replaced (signed out, signed in anew) changes nothing.
+        if (storedToken() !== token) return;
         forgetToken();
         setToken(null);
         setNotice("Your sign-in has expired or was revoked. Sign in again.");
