@@ -4,7 +4,8 @@
 // exchanged for an access token, and the interface is signed in as the token's user. A forged
 // state, a provider's refusal, and an access token the API refuses each end on the sign-in screen
 // with a clear message. Nothing may load from anywhere but the server and the provider, and no
-// Content-Security-Policy violation may occur. Skipped like webInterface.e2e.test.ts without Chromium.
+// Content-Security-Policy violation may occur. The sign-in form is saved to test/.tmp/screenshots
+// (docs/images/web-sign-in-sso.png is a copy). Skipped like webInterface.e2e.test.ts without Chromium.
 import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -92,13 +93,22 @@ describe.skipIf(!available)("single sign-on in the web interface", () => {
 
   it("signs in at the identity provider with PKCE, as the token's user, and back on the page it started from", async () => {
     const page = await open(`/models/${MODEL}`);
+    // The WebSocket (live updates) is accepted with the SSO token in its connection_init.
+    const acknowledged: string[] = [];
+    page.on("websocket", (socket) =>
+      socket.on("framereceived", ({ payload }) => {
+        if (String(payload).includes('"connection_ack"')) acknowledged.push(socket.url());
+      }),
+    );
     await page.getByRole("heading", { name: "Sign in" }).waitFor({ timeout: WAIT_MS });
+    expect(await page.getByText("This registry requires signing in.").count()).toBe(1);
     await page.screenshot({ path: path.join(SHOTS, "sign-in-sso.png") });
     await page.getByRole("button", { name: "Sign in with single sign-on" }).click();
     await page.getByTestId("viewer").getByText("Sam Sso").waitFor({ timeout: WAIT_MS });
     expect(new URL(page.url()).pathname).toBe(`/models/${MODEL}`);
     await page.getByRole("heading", { name: MODEL, level: 1 }).waitFor({ timeout: WAIT_MS });
     expect(issuer.tokenRequests).toEqual(["issued"]);
+    await expect.poll(() => acknowledged.length, { timeout: WAIT_MS }).toBeGreaterThan(0);
     // The sign-in's secrets are gone; the access token is kept for this tab only.
     const storage = await page.evaluate(() => ({
       pending: sessionStorage.getItem("registro.sso.pending"),

@@ -144,7 +144,9 @@ function Shell({ token, sso, notice, onSignIn, onSignOut }: ShellProps) {
               (token !== null
                 ? "The server refused the stored token (revoked or expired?). Sign in again."
                 : unauthenticated
-                  ? "This registry requires a token."
+                  ? sso === null
+                    ? "This registry requires a token."
+                    : "This registry requires signing in."
                   : (error?.message ?? null))
             }
           />
