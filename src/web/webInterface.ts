@@ -105,8 +105,9 @@ export function webInterface(
   /** Hashed names never change content: read once. */
   const assets = new Map<string, Buffer>();
   const csp = webCsp(signIn === null ? null : new URL(signIn.issuer).origin);
+  // A function, not a string: `$&` or `$'` in a client id must not be read as replacement patterns.
   const withSignIn = (html: string) =>
-    signIn === null ? html : html.replace("</head>", `  ${ssoMetaTag(signIn)}\n  </head>`);
+    signIn === null ? html : html.replace("</head>", () => `  ${ssoMetaTag(signIn)}\n  </head>`);
 
   async function servePage(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
     const html = await readFile(indexFile, "utf8").catch(() => null);

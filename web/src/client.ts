@@ -40,6 +40,10 @@ export function connect(token: string | null, onUnauthorized: () => void = () =>
       connected: (_socket, _payload, wasRetry) => {
         if (wasRetry) announceLiveChange(EVERY_MODEL);
       },
+      // The server closes with 4401 when the token stopped being accepted (expired, revoked).
+      closed: (event) => {
+        if (token !== null && (event as { code?: unknown }).code === 4401) onUnauthorized();
+      },
     },
   });
   const client = new Client({

@@ -215,7 +215,7 @@ export async function completeSsoSignIn(settings: SsoSettings, search: string): 
       }),
     });
     status = response.status;
-    body = (await response.json()) as Record<string, unknown>;
+    body = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   } catch (cause) {
     throw new SsoError(
       `The identity provider's token endpoint could not be reached (${(cause as Error).message}).`,
@@ -227,5 +227,8 @@ export async function completeSsoSignIn(settings: SsoSettings, search: string): 
     );
   if (isText(body.id_token) && nonceOf(body.id_token) !== pending.nonce)
     throw new SsoError("The identity provider's ID token does not carry this sign-in's nonce. Start again.");
-  return { accessToken: body.access_token, returnTo: pending.returnTo };
+  // Only a page of this origin (history.replaceState refuses any other, and should never be asked).
+  const back = new URL(pending.returnTo, location.origin);
+  const returnTo = back.origin === location.origin ? `${back.pathname}${back.search}` : "/";
+  return { accessToken: body.access_token, returnTo };
 }
