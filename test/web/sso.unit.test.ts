@@ -3,8 +3,13 @@
 // which adds the issuer's origin to connect-src and nothing else.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { WEB_CSP, ssoMetaTag, webCsp } from "../../src/web/webInterface.ts";
-import { base64Url, codeChallenge, randomToken } from "../../web/src/sso.ts";
+import { SSO_CALLBACK_PATH, WEB_CSP, ssoMetaTag, webCsp } from "../../src/web/webInterface.ts";
+import {
+  SSO_CALLBACK_PATH as PAGE_CALLBACK_PATH,
+  base64Url,
+  codeChallenge,
+  randomToken,
+} from "../../web/src/sso.ts";
 
 describe("single sign-on in the web interface", () => {
   it("makes 43-character base64url verifiers, states and nonces, never the same twice", () => {
@@ -31,6 +36,11 @@ describe("single sign-on in the web interface", () => {
       .replace(/&gt;/g, ">")
       .replace(/&amp;/g, "&");
     expect(JSON.parse(unescaped)).toEqual(settings);
+  });
+
+  it("returns to a path the server answers with the page (the redirect URI the docs name)", () => {
+    expect(PAGE_CALLBACK_PATH).toBe(SSO_CALLBACK_PATH);
+    expect(SSO_CALLBACK_PATH).toBe("/models/sso/callback");
   });
 
   it("lets the page connect to the issuer's origin, and loosens nothing else", () => {
