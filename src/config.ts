@@ -266,6 +266,19 @@ const schema = z.object({
   OIDC_ALGORITHMS: algorithmList.default([...DEFAULT_OIDC_ALGORITHMS]),
   /** SSO: the claim listing the caller's groups (mapped to teams of the same name). */
   OIDC_GROUPS_CLAIM: z.string().min(1).default("groups"),
+  /** SSO in the web interface: the client id registered at the issuer for it (a public client using the authorization code flow with PKCE). */
+  OIDC_WEB_CLIENT_ID: z
+    .string()
+    .regex(/^[\x21-\x7e]{1,200}$/, "must be 1-200 printable ASCII characters without spaces")
+    .optional(),
+  /** SSO in the web interface: the scopes it asks for. */
+  OIDC_WEB_SCOPES: z
+    .string()
+    .regex(
+      /^[\x21-\x7e]{1,100}( [\x21-\x7e]{1,100}){0,19}$/,
+      "must be scope names separated by single spaces",
+    )
+    .default("openid profile email"),
   /** What every authenticated principal holds on every model: NONE makes models private to their grantees. */
   DEFAULT_MODEL_PERMISSION: z.enum(["NONE", "READ", "EDIT", "MANAGE"]).default("READ"),
   /** How often running subscriptions re-check their credentials (a revoked token ends them within this). */
@@ -439,6 +452,22 @@ function blobStoreConfigFrom(e: z.infer<typeof schema>, env: NodeJS.ProcessEnv):
   };
 }
 
+/**
+ * An issuer the browser can sign in at: its discovery document is fetched from it, so it is an
+ * https URL without credentials, query or fragment (plain http only on a loopback host).
+ */
+function browserIssuer(issuer: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    return false;
+  }
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") return false;
+  if (url.protocol === "https:") return true;
+  return url.protocol === "http:" && ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+}
+
 /** OIDC is all or nothing: an issuer, an audience, and exactly one JWKS source. */
 const withOidc = schema.superRefine((e, ctx) => {
   const given = [e.OIDC_ISSUER, e.OIDC_AUDIENCE, e.OIDC_JWKS_URL, e.OIDC_JWKS_FILE].some(
@@ -446,7 +475,22 @@ const withOidc = schema.superRefine((e, ctx) => {
   );
   if (e.BLOB_STORE === "s3" && e.S3_BUCKET === undefined)
     ctx.addIssue({ code: "custom", path: ["S3_BUCKET"], message: "is required when BLOB_STORE=s3" });
-  if (!given) return;
+  if (!given) {
+    if (e.OIDC_WEB_CLIENT_ID !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["OIDC_WEB_CLIENT_ID"],
+        message: "needs OIDC to be configured (OIDC_ISSUER, OIDC_AUDIENCE and a JWKS source)",
+      });
+    return;
+  }
+  if (e.OIDC_WEB_CLIENT_ID !== undefined && e.OIDC_ISSUER !== undefined && !browserIssuer(e.OIDC_ISSUER))
+    ctx.addIssue({
+      code: "custom",
+      path: ["OIDC_ISSUER"],
+      message:
+        "must be an https URL (http only on a loopback host) for the web interface's sign-in (OIDC_WEB_CLIENT_ID), which reads its discovery document",
+    });
   for (const key of ["OIDC_ISSUER", "OIDC_AUDIENCE"] as const)
     if (e[key] === undefined)
       ctx.addIssue({ code: "custom", path: [key], message: "is required when any OIDC_* setting is given" });
@@ -531,6 +575,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
               clockSkewSeconds: e.OIDC_CLOCK_SKEW_SECONDS,
               algorithms: e.OIDC_ALGORITHMS,
               groupsClaim: e.OIDC_GROUPS_CLAIM,
+              webClient:
+                e.OIDC_WEB_CLIENT_ID === undefined
+                  ? undefined
+                  : { clientId: e.OIDC_WEB_CLIENT_ID, scopes: e.OIDC_WEB_SCOPES },
             }
           : null,
     },

@@ -335,6 +335,9 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     ...(options.metricsAccess ? { metricsAccess: options.metricsAccess } : {}),
     ...(options.instrumentation === undefined ? {} : { instrumentation: options.instrumentation }),
     ...(options.webDist === undefined ? {} : { webDist: options.webDist }),
+    ...(options.auth?.oidc?.webClient
+      ? { webSignIn: { issuer: options.auth.oidc.issuer, ...options.auth.oidc.webClient } }
+      : {}),
     readiness: {
       migrations: listMigrations(options.database.provider).map((m) => m.name),
       blobStore: blobs,

@@ -18,6 +18,15 @@ export interface OidcConfig {
   readonly algorithms: readonly string[];
   /** The claim holding the caller's groups (mapped to teams). */
   readonly groupsClaim: string;
+  /** The web interface's sign-in at the issuer (OIDC_WEB_CLIENT_ID); unset: tokens only. */
+  readonly webClient?: OidcWebClient | undefined;
+}
+
+/** A public client of the issuer: the authorization code flow with PKCE, run by the browser. */
+export interface OidcWebClient {
+  readonly clientId: string;
+  /** Space-separated scopes the sign-in asks for. */
+  readonly scopes: string;
 }
 
 export const DEFAULT_OIDC_ALGORITHMS = ["RS256", "ES256", "EdDSA"] as const;

@@ -52,6 +52,7 @@ import type { IntegrityMonitor } from "../artifacts/blobIntegrity.ts";
 import { requestParseErrorsPlugin } from "./requestParseErrors.ts";
 import { landingPage } from "./landingPage.ts";
 import { webInterface } from "../web/webInterface.ts";
+import type { WebSignIn } from "../web/webInterface.ts";
 import { operationLimitPlugins } from "./operationLimits.ts";
 import { DEFAULT_ACCESS_POLICY } from "../access/modelAccess.ts";
 import { persistedQueriesPlugin } from "./persistedQueries.ts";
@@ -138,6 +139,8 @@ export interface AppOptions {
   readonly usage?: UsageSettings;
   /** The web interface's build (default web/dist); while it holds none, `/` is the landing page. */
   readonly webDist?: string;
+  /** Sign-in at the SSO issuer offered by the web interface (OIDC_WEB_CLIENT_ID); default none. */
+  readonly webSignIn?: WebSignIn;
 }
 
 export interface App {
@@ -295,7 +298,7 @@ export function createApp(options: AppOptions): App {
     },
   });
 
-  const web = webInterface(options.webDist);
+  const web = webInterface(options.webDist, options.webSignIn ?? null);
   if (!web.built())
     logger.warn(
       "the web interface is not built (web/dist is empty): run `npm run web:build`; / shows the landing page",

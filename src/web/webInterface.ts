@@ -7,6 +7,11 @@
 // starting with a dot, so no request can name a file elsewhere (`..`, `%2F`, `%00` and `\` are
 // refused before the file system is asked). Their names carry a content hash, so they are cached
 // for a year; the page is revalidated on every load, so a new build is picked up at once.
+//
+// With SSO sign-in configured (OIDC_WEB_CLIENT_ID), the page carries the issuer, client id and
+// scopes in a `<meta name="registro-sso">` (the CSP forbids inline script, and a meta tag needs no
+// second request), and its CSP lets the page fetch from the issuer's origin: the browser reads the
+// discovery document and exchanges the code at the token endpoint itself (a public client, PKCE).
 import { readFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -20,17 +25,46 @@ export const DEFAULT_WEB_DIST = fileURLToPath(new URL("../../web/dist/", import.
 
 /**
  * Scripts and styles from this origin only, no inline code, no eval; data from this origin only
- * (`connect-src 'self'` covers the same-origin WebSocket); nothing from anywhere else.
+ * (`connect-src 'self'` covers the same-origin WebSocket), plus the SSO issuer's origin when the
+ * page signs in there; nothing from anywhere else.
  */
-export const WEB_CSP = contentSecurityPolicy(
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' blob:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "manifest-src 'self'",
-);
+export const webCsp = (issuerOrigin: string | null = null) =>
+  contentSecurityPolicy(
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' blob:",
+    "font-src 'self'",
+    issuerOrigin === null ? "connect-src 'self'" : `connect-src 'self' ${issuerOrigin}`,
+    "manifest-src 'self'",
+  );
+
+export const WEB_CSP = webCsp();
+
+/** The SSO sign-in the page offers: the issuer (OIDC_ISSUER) and the web client registered there. */
+export interface WebSignIn {
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly scopes: string;
+}
+
+/** Where the issuer sends the browser back with the code: a client-side route of the page. */
+export const SSO_CALLBACK_PATH = "/models/sso/callback";
+
+const HTML_ESCAPES: Readonly<Record<string, string>> = {
+  "&": "&amp;",
+  "<": "&lt;",
+  ">": "&gt;",
+  '"': "&quot;",
+  "'": "&#39;",
+};
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+
+/** The meta tag the page reads its sign-in settings from (JSON, HTML-escaped into an attribute). */
+export const ssoMetaTag = (signIn: WebSignIn) =>
+  `<meta name="registro-sso" content="${escapeHtml(
+    JSON.stringify({ issuer: signIn.issuer, clientId: signIn.clientId, scopes: signIn.scopes }),
+  )}" />`;
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   ".js": "text/javascript; charset=utf-8",
@@ -62,20 +96,28 @@ function refuse(res: ServerResponse, status: number, code: string, message: stri
   sendJson(res, status, { error: { code, message } }, headers);
 }
 
-export function webInterface(distDir: string = DEFAULT_WEB_DIST): WebInterface {
+export function webInterface(
+  distDir: string = DEFAULT_WEB_DIST,
+  signIn: WebSignIn | null = null,
+): WebInterface {
   const assetsDir = path.resolve(distDir, "assets");
   const indexFile = path.resolve(distDir, "index.html");
   /** Hashed names never change content: read once. */
   const assets = new Map<string, Buffer>();
+  const csp = webCsp(signIn === null ? null : new URL(signIn.issuer).origin);
+  // A function, not a string: `$&` or `$'` in a client id must not be read as replacement patterns.
+  const withSignIn = (html: string) =>
+    signIn === null ? html : html.replace("</head>", () => `  ${ssoMetaTag(signIn)}\n  </head>`);
 
   async function servePage(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
-    const page = await readFile(indexFile).catch(() => null);
-    if (page === null) return false;
+    const html = await readFile(indexFile, "utf8").catch(() => null);
+    if (html === null) return false;
+    const page = Buffer.from(withSignIn(html));
     res.writeHead(200, {
       "content-type": "text/html; charset=utf-8",
       "content-length": page.length,
       "cache-control": "no-cache",
-      "content-security-policy": WEB_CSP,
+      "content-security-policy": csp,
     });
     res.end(req.method === "HEAD" ? undefined : page);
     return true;

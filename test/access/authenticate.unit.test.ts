@@ -82,6 +82,36 @@ describe("auth mode", () => {
     expect(() => loadConfig({ ...base, OIDC_JWKS_URL: "https://id/jwks" })).toThrow(/exactly one/);
     expect(() => loadConfig({ ...base, OIDC_CLOCK_SKEW_SECONDS: "-1" })).toThrow(/OIDC_CLOCK_SKEW_SECONDS/);
   });
+
+  it("config: the web interface's SSO client (OIDC_WEB_CLIENT_ID, OIDC_WEB_SCOPES)", () => {
+    const base = {
+      OIDC_ISSUER: "https://id.example.com/realms/ml",
+      OIDC_AUDIENCE: "r",
+      OIDC_JWKS_FILE: "/k.json",
+    };
+    expect(loadConfig(base).auth.oidc?.webClient).toBeUndefined();
+    expect(loadConfig({ ...base, OIDC_WEB_CLIENT_ID: "registro-web" }).auth.oidc?.webClient).toEqual({
+      clientId: "registro-web",
+      scopes: "openid profile email",
+    });
+    expect(
+      loadConfig({ ...base, OIDC_WEB_CLIENT_ID: "w", OIDC_WEB_SCOPES: "openid groups" }).auth.oidc?.webClient,
+    ).toEqual({ clientId: "w", scopes: "openid groups" });
+    // Plain http only on loopback (a test or a local identity provider).
+    const loopback = { ...base, OIDC_ISSUER: "http://127.0.0.1:8080", OIDC_WEB_CLIENT_ID: "w" };
+    expect(loadConfig(loopback).auth.oidc?.webClient?.clientId).toBe("w");
+    for (const issuer of ["http://id.example.com", "id.example.com", "https://id.example.com/?x=1"])
+      expect(() => loadConfig({ ...base, OIDC_ISSUER: issuer, OIDC_WEB_CLIENT_ID: "w" }), issuer).toThrow(
+        /OIDC_ISSUER: must be an https URL/,
+      );
+    expect(() => loadConfig({ OIDC_WEB_CLIENT_ID: "w" })).toThrow(/OIDC_WEB_CLIENT_ID: needs OIDC/);
+    for (const clientId of ["", "has space", "x".repeat(201)])
+      expect(() => loadConfig({ ...base, OIDC_WEB_CLIENT_ID: clientId })).toThrow(/OIDC_WEB_CLIENT_ID/);
+    for (const scopes of ["", "openid  profile", " openid", "openid\nprofile"])
+      expect(() => loadConfig({ ...base, OIDC_WEB_CLIENT_ID: "w", OIDC_WEB_SCOPES: scopes })).toThrow(
+        /OIDC_WEB_SCOPES/,
+      );
+  });
 });
 
 describe("the Authorization header", () => {

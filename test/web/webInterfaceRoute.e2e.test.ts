@@ -8,7 +8,7 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WEB_CSP } from "../../src/web/webInterface.ts";
+import { WEB_CSP, ssoMetaTag, webCsp } from "../../src/web/webInterface.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
@@ -136,6 +136,54 @@ describe("the web interface's route", () => {
         "GET, HEAD",
         "METHOD_NOT_ALLOWED",
       ]);
+    }
+  });
+});
+
+describe("the page with single sign-on configured (OIDC_WEB_CLIENT_ID)", () => {
+  it("carries the issuer, client id and scopes in an escaped meta tag, and lets the page connect to the issuer only", async () => {
+    const dist = path.join(root, "dist-sso");
+    mkdirSync(dist, { recursive: true });
+    writeFileSync(
+      path.join(dist, "index.html"),
+      "<!doctype html><head><title>R</title></head><body>$</body>",
+    );
+    // `$'` and `$&` would be replacement patterns to String.replace; quotes and angle brackets
+    // would leave the attribute.
+    const clientId = `web$'$&"<b>`;
+    const sso = await startTestServer("sqlite", {
+      webDist: dist,
+      auth: {
+        oidc: {
+          issuer: "https://id.example.com/realms/ml",
+          audience: "registro",
+          jwksUrl: "https://id.example.com/realms/ml/certs",
+          clockSkewSeconds: 30,
+          algorithms: ["RS256"],
+          groupsClaim: "groups",
+          webClient: { clientId, scopes: "openid groups" },
+        },
+      },
+    });
+    try {
+      const response = await fetch(`${sso.url}/models/sso/callback?code=x&state=y`, {
+        headers: { accept: "text/html" },
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-security-policy")).toBe(webCsp("https://id.example.com"));
+      const page = await response.text();
+      expect(page).toBe(
+        `<!doctype html><head><title>R</title>  ${ssoMetaTag({
+          issuer: "https://id.example.com/realms/ml",
+          clientId,
+          scopes: "openid groups",
+        })}\n  </head><body>$</body>`,
+      );
+      expect(page).toContain(
+        'content="{&quot;issuer&quot;:&quot;https://id.example.com/realms/ml&quot;,&quot;clientId&quot;:&quot;web$&#39;$&amp;\\&quot;&lt;b&gt;&quot;',
+      );
+    } finally {
+      await sso.close();
     }
   });
 });

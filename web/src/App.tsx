@@ -11,26 +11,77 @@ import { ComparePage } from "./pages/ComparePage.tsx";
 import { ModelPage } from "./pages/ModelPage.tsx";
 import { ModelsPage } from "./pages/ModelsPage.tsx";
 import { VersionPage } from "./pages/VersionPage.tsx";
-import { Link, parseRoute, useLocation } from "./router.tsx";
+import { Link, navigate, parseRoute, useLocation } from "./router.tsx";
+import { SSO_CALLBACK_PATH, SsoError, beginSsoSignIn, completeSsoSignIn, ssoSettings } from "./sso.ts";
+import type { SsoSettings, SsoSignedIn } from "./sso.ts";
 import { announceLiveChange } from "./live.ts";
 import { ToastProvider, useToast } from "./toasts.tsx";
 import { ViewerContext } from "./viewer.ts";
 
+/** The sign-in finishing on the callback route: once per answer (StrictMode runs effects twice). */
+let completing: { readonly search: string; readonly result: Promise<SsoSignedIn> } | null = null;
+function completeOnce(settings: SsoSettings, search: string): Promise<SsoSignedIn> {
+  if (completing?.search !== search) completing = { search, result: completeSsoSignIn(settings, search) };
+  return completing.result;
+}
+
 export function App() {
+  const sso = useMemo(() => ssoSettings(), []);
   const [token, setToken] = useState(storedToken);
-  const connection = useMemo(() => connect(token), [token]);
+  /** What the sign-in screen says first: why the user is (again) signed out. */
+  const [notice, setNotice] = useState<string | null>(null);
+  const [callback, setCallback] = useState(() => location.pathname === SSO_CALLBACK_PATH);
+  const connection = useMemo(
+    () =>
+      connect(token, () => {
+        // A late answer to a token already replaced (signed out, signed in anew) changes nothing.
+        if (storedToken() !== token) return;
+        forgetToken();
+        setToken(null);
+        setNotice("Your sign-in has expired or was revoked. Sign in again.");
+      }),
+    [token],
+  );
   useEffect(() => () => connection.close(), [connection]);
+  useEffect(() => {
+    if (!callback) return;
+    if (sso === null) {
+      setNotice("This registry offers no single sign-on.");
+      navigate("/", true);
+      setCallback(false);
+      return;
+    }
+    completeOnce(sso, location.search).then(
+      ({ accessToken, returnTo }) => {
+        storeToken(accessToken, false);
+        setToken(accessToken);
+        setNotice(null);
+        navigate(returnTo, true);
+        setCallback(false);
+      },
+      (error: unknown) => {
+        setNotice(error instanceof SsoError ? error.message : `Single sign-on failed: ${String(error)}`);
+        navigate("/", true);
+        setCallback(false);
+      },
+    );
+  }, [callback, sso]);
+  if (callback) return <Loading what="your single sign-on" />;
   return (
     <Provider value={connection.client}>
       <ToastProvider>
         <Shell
           token={token}
+          sso={sso}
+          notice={notice}
           onSignIn={(secret, remember) => {
             storeToken(secret, remember);
+            setNotice(null);
             setToken(secret);
           }}
           onSignOut={() => {
             forgetToken();
+            setNotice(null);
             setToken(null);
           }}
         />
@@ -41,11 +92,14 @@ export function App() {
 
 interface ShellProps {
   readonly token: string | null;
+  /** The SSO sign-in the registry offers, or null. */
+  readonly sso: SsoSettings | null;
+  readonly notice: string | null;
   readonly onSignIn: (token: string, remember: boolean) => void;
   readonly onSignOut: () => void;
 }
 
-function Shell({ token, onSignIn, onSignOut }: ShellProps) {
+function Shell({ token, sso, notice, onSignIn, onSignOut }: ShellProps) {
   const [{ data, fetching, error }] = useQuery({ query: ViewerDocument });
   const unauthenticated = (error?.response as Response | undefined)?.status === 401;
   const viewer = data?.viewer ?? null;
@@ -74,7 +128,7 @@ function Shell({ token, onSignIn, onSignOut }: ShellProps) {
               Sign out
             </button>
           ) : (
-            viewer && <SignInDisclosure onSignIn={onSignIn} />
+            viewer && <SignInDisclosure onSignIn={onSignIn} sso={sso} />
           )}
         </div>
       </header>
@@ -84,16 +138,21 @@ function Shell({ token, onSignIn, onSignOut }: ShellProps) {
         ) : unauthenticated || (error && !viewer) ? (
           <SignIn
             onSignIn={onSignIn}
+            sso={sso}
             problem={
-              token !== null
+              notice ??
+              (token !== null
                 ? "The server refused the stored token (revoked or expired?). Sign in again."
                 : unauthenticated
-                  ? "This registry requires a token."
-                  : (error?.message ?? null)
+                  ? sso === null
+                    ? "This registry requires a token."
+                    : "This registry requires signing in."
+                  : (error?.message ?? null))
             }
           />
         ) : viewer ? (
           <ViewerContext.Provider value={viewer}>
+            {notice && <ErrorNote message={notice} />}
             <LiveUpdates />
             <Pages />
           </ViewerContext.Provider>
@@ -178,11 +237,11 @@ function LiveUpdates() {
   return null;
 }
 
-function SignInDisclosure({ onSignIn }: { onSignIn: ShellProps["onSignIn"] }) {
+function SignInDisclosure({ onSignIn, sso }: Pick<ShellProps, "onSignIn" | "sso">) {
   const [open, setOpen] = useState(false);
   return open ? (
     <div className="popover">
-      <SignIn onSignIn={onSignIn} problem={null} onCancel={() => setOpen(false)} />
+      <SignIn onSignIn={onSignIn} sso={sso} problem={null} onCancel={() => setOpen(false)} />
     </div>
   ) : (
     <button type="button" className="link-button" onClick={() => setOpen(true)}>
@@ -192,11 +251,28 @@ function SignInDisclosure({ onSignIn }: { onSignIn: ShellProps["onSignIn"] }) {
 }
 
 /** Checks the token against the API (`viewer`) before keeping it. */
-function SignIn(props: { onSignIn: ShellProps["onSignIn"]; problem: string | null; onCancel?: () => void }) {
+function SignIn(props: {
+  onSignIn: ShellProps["onSignIn"];
+  sso: SsoSettings | null;
+  problem: string | null;
+  onCancel?: () => void;
+}) {
   const [secret, setSecret] = useState("");
   const [remember, setRemember] = useState(false);
   const [problem, setProblem] = useState(props.problem);
   const [busy, setBusy] = useState(false);
+  const { sso } = props;
+  const signInWithSso = async () => {
+    if (sso === null) return;
+    setBusy(true);
+    try {
+      // On success the browser leaves for the identity provider; busy stays on until it does.
+      await beginSsoSignIn(sso, `${location.pathname}${location.search}`);
+    } catch (error) {
+      setProblem(error instanceof SsoError ? error.message : `Single sign-on failed: ${String(error)}`);
+      setBusy(false);
+    }
+  };
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const token = secret.trim();
@@ -221,6 +297,14 @@ function SignIn(props: { onSignIn: ShellProps["onSignIn"]; problem: string | nul
     <form className="card sign-in" onSubmit={(e) => void submit(e)} aria-labelledby="sign-in-heading">
       <h1 id="sign-in-heading">Sign in</h1>
       {problem && <ErrorNote message={problem} />}
+      {sso && (
+        <div className="sso">
+          <button type="button" onClick={() => void signInWithSso()} disabled={busy}>
+            Sign in with single sign-on
+          </button>
+          <p className="muted">At {new URL(sso.issuer).host}. Or paste a token:</p>
+        </div>
+      )}
       <label htmlFor="token">API token</label>
       <input
         id="token"

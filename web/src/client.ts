@@ -24,7 +24,11 @@ export interface Connection {
   close(): void;
 }
 
-export function connect(token: string | null): Connection {
+/**
+ * `onUnauthorized` is told when the API answers 401 to a request carrying the token (expired or
+ * revoked): the interface forgets it and asks the user to sign in again.
+ */
+export function connect(token: string | null, onUnauthorized: () => void = () => {}): Connection {
   const ws = createWsClient({
     url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`,
     connectionParams: token === null ? {} : { Authorization: `Bearer ${token}` },
@@ -36,6 +40,10 @@ export function connect(token: string | null): Connection {
       connected: (_socket, _payload, wasRetry) => {
         if (wasRetry) announceLiveChange(EVERY_MODEL);
       },
+      // The server closes with 4401 when the token stopped being accepted (expired, revoked).
+      closed: (event) => {
+        if (token !== null && (event as { code?: unknown }).code === 4401) onUnauthorized();
+      },
     },
   });
   const client = new Client({
@@ -43,6 +51,11 @@ export function connect(token: string | null): Connection {
     // POST, always: a GET would need the CSRF header anyway, and keeps variables out of logs.
     preferGetMethod: false,
     fetchOptions: () => ({ headers: { ...authorization(token), "x-registro-csrf": "1" } }),
+    fetch: async (input, init) => {
+      const response = await fetch(input, init);
+      if (response.status === 401 && token !== null) onUnauthorized();
+      return response;
+    },
     exchanges: [
       cacheExchange({ possibleTypes, keys: KEYS }),
       fetchExchange,
