@@ -238,7 +238,8 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     }
   }
 
-  async function upload(req: IncomingMessage, res: ServerResponse, target: ProxyPath): Promise<void> {
+  /** The caller's access when it may change `target`: staged files only, by who may register models. */
+  function writerOf(req: IncomingMessage, target: ProxyPath) {
     if (target.kind !== "staged")
       throw new MlflowError(
         "PERMISSION_DENIED",
@@ -247,6 +248,11 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     const access = accessOf(req);
     const refused = stagingWriteRefusal(access.rights);
     if (refused) throw refused;
+    return access;
+  }
+
+  async function upload(req: IncomingMessage, res: ServerResponse, target: ProxyPath): Promise<void> {
+    const access = writerOf(req, target);
     const limit = Math.min(options.limits.maxArtifactBytes, options.limits.maxRequestBytes);
     const tooLarge = new MlflowError(
       "INVALID_PARAMETER_VALUE",
@@ -290,14 +296,7 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
   }
 
   async function remove(req: IncomingMessage, res: ServerResponse, target: ProxyPath): Promise<void> {
-    if (target.kind !== "staged")
-      throw new MlflowError(
-        "PERMISSION_DENIED",
-        `'${target.path}' is inside the read-only view of registered versions (_registro/)`,
-      );
-    const access = accessOf(req);
-    const refused = stagingWriteRefusal(access.rights);
-    if (refused) throw refused;
+    const access = writerOf(req, target);
     // A folder goes with everything in it, as MLflow's delete_artifacts does; a missing path is
     // not an error there either.
     for (;;) {

@@ -103,7 +103,8 @@ const updateRunRpc: Rpc = async (params, ctx) => {
   return { run_info: runInfoJson(await runById(db(ctx), runId)) };
 };
 
-const metricShape = z.object({
+/** One metric as log-batch lists it and log-metric sends it (beside the run's id). */
+const metricFields = {
   key: str,
   value: z.union([z.number(), str]),
   timestamp: int64Param,
@@ -111,7 +112,9 @@ const metricShape = z.object({
   model_id: str.optional(),
   dataset_name: str.optional(),
   dataset_digest: str.optional(),
-});
+};
+
+const metricShape = z.object(metricFields);
 
 function metricOf(m: z.infer<typeof metricShape>): MetricInput {
   validateKey("metric", m.key);
@@ -157,19 +160,7 @@ const logParamRpc: Rpc = async (params, ctx) => {
 
 const logMetricRpc: Rpc = async (params, ctx) => {
   requireWriter(ctx);
-  const input = parse(
-    {
-      ...runRef,
-      key: str,
-      value: z.union([z.number(), str]),
-      timestamp: int64Param,
-      step: int64Param.optional(),
-      model_id: str.optional(),
-      dataset_name: str.optional(),
-      dataset_digest: str.optional(),
-    },
-    params,
-  );
+  const input = parse({ ...runRef, ...metricFields }, params);
   const runId = runIdOf(input.run_id, input.run_uuid);
   await logBatch(db(ctx), runId, { metrics: [metricOf(input)], params: [], tags: [] });
   return {};
