@@ -54,3 +54,18 @@ export function ErrorNote({ message }: { message: string }) {
     </p>
   );
 }
+
+/** A table's header row of plain column names. */
+export function ColumnHeads({ names }: { names: readonly string[] }) {
+  return (
+    <thead>
+      <tr>
+        {names.map((name) => (
+          <th scope="col" key={name}>
+            {name}
+          </th>
+        ))}
+      </tr>
+    </thead>
+  );
+}

@@ -6,6 +6,7 @@ import type { FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import {
   AliasChip,
+  ColumnHeads,
   ErrorNote,
   Loading,
   Section,
@@ -410,13 +411,7 @@ function Permissions({ name }: { name: string }) {
   if (grants.length === 0) return <p className="muted">No grants: the registry's default applies.</p>;
   return (
     <table>
-      <thead>
-        <tr>
-          <th scope="col">Grantee</th>
-          <th scope="col">Kind</th>
-          <th scope="col">Permission</th>
-        </tr>
-      </thead>
+      <ColumnHeads names={["Grantee", "Kind", "Permission"]} />
       <tbody>
         {grants.map((g) => (
           <tr key={`${g.granteeKind}:${g.granteeId}`}>

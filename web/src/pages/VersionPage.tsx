@@ -6,6 +6,7 @@ import type { FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import {
   AliasChip,
+  ColumnHeads,
   ErrorNote,
   Loading,
   Section,
@@ -435,14 +436,7 @@ function Deployments({ v }: { v: Version }) {
   if (deployments.length === 0) return <p className="muted">Not recorded as deployed anywhere.</p>;
   return (
     <table>
-      <thead>
-        <tr>
-          <th scope="col">Environment</th>
-          <th scope="col">Endpoint</th>
-          <th scope="col">Since</th>
-          <th scope="col">State</th>
-        </tr>
-      </thead>
+      <ColumnHeads names={["Environment", "Endpoint", "Since", "State"]} />
       <tbody>
         {deployments.map((d) => (
           <tr key={`${d.environment}:${d.deployedAt}`}>

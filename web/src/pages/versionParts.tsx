@@ -1,4 +1,5 @@
 // Pieces of a version shown on its page and in Compare.
+import { ColumnHeads } from "../components.tsx";
 import type { MouseEvent } from "react";
 import { authorization, storedToken } from "../auth.ts";
 import type { VersionDetailFragment } from "../generated/graphql.ts";
@@ -24,14 +25,7 @@ export function SignatureTable({ signature }: { signature: Signature }) {
       </p>
       <div className="table-wrap">
         <table className="signature">
-          <thead>
-            <tr>
-              <th scope="col">Side</th>
-              <th scope="col">Name</th>
-              <th scope="col">Type</th>
-              <th scope="col">Shape</th>
-            </tr>
-          </thead>
+          <ColumnHeads names={["Side", "Name", "Type", "Shape"]} />
           <tbody>
             {rows.map(({ side, t }, i) => (
               <tr key={i}>
@@ -75,12 +69,7 @@ export function ParamsTable({ params }: { params: Record<string, unknown> }) {
   return (
     <div className="table-wrap">
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Parameter</th>
-            <th scope="col">Value</th>
-          </tr>
-        </thead>
+        <ColumnHeads names={["Parameter", "Value"]} />
         <tbody>
           {rows.map(([key, value]) => (
             <tr key={key}>
