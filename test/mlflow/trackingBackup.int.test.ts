@@ -2,13 +2,13 @@
 // and a restore puts them back, into either provider: experiments keep their ids (the next one
 // follows them), metric history keeps its order, NaN and infinities survive; a damaged line is
 // refused before anything is restored.
-import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backup } from "../../src/backup/backup.ts";
-import { DamagedBackupError, writeManifest } from "../../src/backup/manifest.ts";
+import { DamagedBackupError } from "../../src/backup/manifest.ts";
+import { rewriteBackupFile } from "../support/backups.ts";
 import { restore } from "../../src/backup/restore.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import type { Database } from "../../src/db/database.ts";
@@ -168,19 +168,10 @@ describe.each(PROVIDERS)("MLflow tracking in a backup of a %s registry", (provid
     const damaged = path.join(work, "damaged");
     rmSync(damaged, { recursive: true, force: true });
     await backup({ database: source.config, blobDir: path.join(work, "blobs"), to: damaged });
-    const file = path.join(damaged, "mlflow-tracking.ndjson");
-    const lines = readFileSync(file, "utf8").split("\n");
-    expect(lines[1]).toContain('"table":"mlflow_runs"');
-    lines[1] = lines[1]!.replace(/"id":"[0-9a-f]+"/, '"id":"../../etc"');
-    const text = lines.join("\n");
-    writeFileSync(file, text);
-    const manifest = JSON.parse(readFileSync(path.join(damaged, "manifest.json"), "utf8"));
-    delete manifest.checksum;
-    manifest.files["mlflow-tracking.ndjson"] = {
-      sha256: createHash("sha256").update(text).digest("hex"),
-      size: Buffer.byteLength(text),
-    };
-    await writeManifest(damaged, manifest);
+    await rewriteBackupFile(damaged, "mlflow-tracking.ndjson", (lines) => {
+      expect(lines[1]).toContain('"table":"mlflow_runs"');
+      lines[1] = lines[1]!.replace(/"id":"[0-9a-f]+"/, '"id":"../../etc"');
+    });
     const database = await createTestDatabase(provider);
     try {
       await expect(

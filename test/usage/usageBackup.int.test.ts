@@ -1,12 +1,12 @@
 // Usage rows are not in the event log, so a backup copies them (usage.ndjson) and a restore puts
 // them back, into either provider; a damaged usage line is refused before anything is restored.
-import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backup } from "../../src/backup/backup.ts";
-import { DamagedBackupError, writeManifest } from "../../src/backup/manifest.ts";
+import { DamagedBackupError } from "../../src/backup/manifest.ts";
+import { rewriteBackupFile } from "../support/backups.ts";
 import { restore } from "../../src/backup/restore.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import type { Database } from "../../src/db/database.ts";
@@ -118,20 +118,9 @@ describe.each(PROVIDERS)("usage in a backup of a %s registry", (provider) => {
     const damaged = path.join(work, "damaged");
     rmSync(damaged, { recursive: true, force: true });
     await backup({ database: source.config, blobDir: path.join(work, "blobs"), to: damaged });
-    const file = path.join(damaged, "usage.ndjson");
-    const lines = readFileSync(file, "utf8").split("\n");
-    lines[1] = lines[1]!.replace(/"count":(\d+)/, '"count":-$1');
-    const text = lines.join("\n");
-    writeFileSync(file, text);
-    // The manifest rewritten to match (as someone who edits a backup would), so that the usage
-    // line's own check is what refuses it.
-    const manifest = JSON.parse(readFileSync(path.join(damaged, "manifest.json"), "utf8"));
-    delete manifest.checksum;
-    manifest.files["usage.ndjson"] = {
-      sha256: createHash("sha256").update(text).digest("hex"),
-      size: Buffer.byteLength(text),
-    };
-    await writeManifest(damaged, manifest);
+    await rewriteBackupFile(damaged, "usage.ndjson", (lines) => {
+      lines[1] = lines[1]!.replace(/"count":(\d+)/, '"count":-$1');
+    });
     const database = await createTestDatabase(provider);
     try {
       await expect(
