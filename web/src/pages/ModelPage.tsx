@@ -23,7 +23,7 @@ import {
   SetModelTagDocument,
   UpdateDescriptionDocument,
 } from "../generated/graphql.ts";
-import type { ModelQuery } from "../generated/graphql.ts";
+import type { ModelQuery, ModelVersionStatus, Stage } from "../generated/graphql.ts";
 import { useLiveRefresh } from "../live.ts";
 import { problemOf } from "../mutations.ts";
 import { Link, comparePath, modelPath, navigate, useLocation, versionPath } from "../router.tsx";
@@ -325,17 +325,7 @@ function Versions({ model, onMore }: { model: Model; onMore: (() => void) | null
                     <th scope="row">
                       <Link href={versionPath(model.name, v.version)}>v{v.version}</Link>
                     </th>
-                    <td>
-                      <StageBadge stage={v.stage} />
-                    </td>
-                    <td>
-                      {v.aliases.map((alias) => (
-                        <AliasChip key={alias} alias={alias} />
-                      ))}
-                    </td>
-                    <td>
-                      <StatusText status={v.status} />
-                    </td>
+                    <StageAliasesStatus v={v} />
                     <td>
                       {v.artifacts.length === 0 ? (
                         <span className="muted">no files</span>
@@ -521,17 +511,7 @@ function AsOfView({ name, at }: { name: string; at: string }) {
                     v{v.version}
                     {v.deleted && <span className="muted"> (deleted)</span>}
                   </th>
-                  <td>
-                    <StageBadge stage={v.stage} />
-                  </td>
-                  <td>
-                    {v.aliases.map((alias) => (
-                      <AliasChip key={alias} alias={alias} />
-                    ))}
-                  </td>
-                  <td>
-                    <StatusText status={v.status} />
-                  </td>
+                  <StageAliasesStatus v={v} />
                   <td>{v.artifacts.length > 0 && <VerdictBadge verdict={worstVerdict(v.artifacts)} />}</td>
                   {keys.map((key) => {
                     const value = metricOf(v, key);
@@ -547,5 +527,28 @@ function AsOfView({ name, at }: { name: string; at: string }) {
         </table>
       </div>
     </section>
+  );
+}
+
+/** A version row's stage, aliases and status cells, in the versions table and the as-of view. */
+function StageAliasesStatus({
+  v,
+}: {
+  v: { stage: Stage; aliases: readonly string[]; status: ModelVersionStatus };
+}) {
+  return (
+    <>
+      <td>
+        <StageBadge stage={v.stage} />
+      </td>
+      <td>
+        {v.aliases.map((alias) => (
+          <AliasChip key={alias} alias={alias} />
+        ))}
+      </td>
+      <td>
+        <StatusText status={v.status} />
+      </td>
+    </>
   );
 }
