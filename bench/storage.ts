@@ -22,13 +22,17 @@ interface ObjectSize {
   readonly bytes: number;
 }
 
-/** Bytes of every table and index of a SQLite file, largest first (dbstat: whole pages). */
+/** Bytes of every table and index of an open SQLite database, largest first (dbstat: whole pages). */
+const sizesOf = (db: BetterSqlite3.Database) =>
+  db
+    .prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC")
+    .all() as ObjectSize[];
+
+/** The same, of a SQLite file. */
 function objectSizes(file: string): ObjectSize[] {
   const db = new BetterSqlite3(file, { readonly: true });
   try {
-    return db
-      .prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC")
-      .all() as ObjectSize[];
+    return sizesOf(db);
   } finally {
     db.close();
   }
@@ -118,9 +122,7 @@ function mlflowBytes(versions: number): number {
     `);
     const now = Date.now();
     db.prepare("INSERT INTO registered_models VALUES (?, ?, ?, ?)").run("fraud-scorer", now, now, null);
-    const empty = totalBytes(
-      db.prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name").all() as ObjectSize[],
-    );
+    const empty = totalBytes(sizesOf(db));
     const version = db.prepare(
       "INSERT INTO model_versions VALUES (?, ?, ?, ?, ?, ?, 'None', ?, ?, ?, 'READY', ?, ?)",
     );
@@ -133,9 +135,7 @@ function mlflowBytes(versions: number): number {
         tag.run("fraud-scorer", v);
       })();
     }
-    const full = totalBytes(
-      db.prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name").all() as ObjectSize[],
-    );
+    const full = totalBytes(sizesOf(db));
     db.close();
     return (full - empty) / versions;
   } finally {
