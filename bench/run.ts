@@ -16,6 +16,7 @@ import { benchChain } from "./chain.ts";
 import { benchCli } from "./cli.ts";
 import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
+import { benchFanOut } from "./fanOut.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
 import { benchMlflow } from "./mlflow.ts";
 import { benchMonitoring } from "./monitoring.ts";
@@ -40,6 +41,7 @@ async function inspection() {
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
   subscriptions: () => benchSubscriptions(),
+  fanout: () => benchFanOut(),
   artifacts: () => benchArtifacts(),
   inspection,
   inspectionUpload: () => benchInspectionUpload(),

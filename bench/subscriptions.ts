@@ -1,6 +1,6 @@
-// Subscription benchmarks: commit-to-client latency for one WebSocket subscriber (SQLite), time until
-// 1,000 WebSocket subscribers all have one promotion, and cross-instance latency on PostgreSQL (two
-// instances on one database, mutation on A, subscriber on B). Starts its own servers in temp
+// Subscription benchmarks: commit-to-client latency for one WebSocket subscriber (SQLite) and
+// cross-instance latency on PostgreSQL (two instances on one database, mutation on A, subscriber on
+// B); the fan-out to many subscribers is bench/fanOut.ts. Starts its own servers in temp
 // directories / a temp database and removes them. `node --import tsx bench/subscriptions.ts` prints JSON.
 //
 // Latency definitions (all clocks are this process's; servers run in-process):
@@ -29,8 +29,6 @@ const POSTGRES_URL =
   process.env.TEST_POSTGRES_URL ??
   "postgresql://postgres@127.0.0.1:5432/postgres";
 const LATENCY_SAMPLES = 300;
-const FANOUT_SUBSCRIBERS = 1_000;
-const FANOUT_ROUNDS = 5;
 
 interface Instance {
   readonly registro: Registro;
@@ -191,47 +189,6 @@ async function benchSingleSubscriber(): Promise<Record<string, Figure>> {
   }
 }
 
-async function benchFanOut(): Promise<Record<string, Figure>> {
-  const instance = await startSqliteInstance();
-  const clients: Client[] = [];
-  try {
-    const name = "fanout";
-    await createModel(instance.graphqlUrl, name);
-    await createVersion(instance.graphqlUrl, name);
-    const counts = new Array<number>(FANOUT_SUBSCRIBERS).fill(0);
-    let lastAt = 0;
-    for (let i = 0; i < FANOUT_SUBSCRIBERS; i++) {
-      const client = wsClient(instance.wsUrl);
-      clients.push(client);
-      subscribe(client, name, (at) => {
-        counts[i]!++;
-        lastAt = Math.max(lastAt, at);
-      });
-    }
-    const hub = instance.registro.liveEvents.hub;
-    await until(
-      () => hub.subscriberCount === FANOUT_SUBSCRIBERS,
-      60_000,
-      `${FANOUT_SUBSCRIBERS} subscriptions`,
-    );
-    const rounds: number[] = [];
-    for (let round = 1; round <= FANOUT_ROUNDS; round++) {
-      const sent = performance.now();
-      await promote(instance.graphqlUrl, name, round % 2 === 1 ? "PRODUCTION" : "STAGING");
-      await until(() => counts.every((c) => c >= round), 30_000, "every subscriber");
-      rounds.push(lastAt - sent);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    return {
-      fanout_1000_ws_all_notified_median_ms: figure(percentileOf(rounds, 50), "ms"),
-      fanout_1000_ws_all_notified_max_ms: figure(percentileOf(rounds, 100), "ms"),
-    };
-  } finally {
-    await Promise.all(clients.map(async (c) => c.dispose()));
-    await instance.close();
-  }
-}
-
 async function postgresReachable(): Promise<boolean> {
   const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3_000 });
   try {
@@ -281,7 +238,6 @@ async function benchCrossInstance(): Promise<Record<string, Figure>> {
 export async function benchSubscriptions(): Promise<Record<string, Figure>> {
   return {
     ...(await benchSingleSubscriber()),
-    ...(await benchFanOut()),
     ...(await benchCrossInstance()),
   };
 }
