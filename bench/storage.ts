@@ -4,7 +4,17 @@
 // its WAL is checkpointed into the file. The baseline, in the same run: MLflow's model-registry
 // schema (its SQLAlchemy models: registered_models, model_versions, model_version_tags with their
 // primary keys) holding the same rows, written with the same SQLite. Target: at most 2× the baseline.
-import { mkdtempSync, rmSync } from "node:fs";
+// Also: how many pages one createModelVersion writes to the WAL (one client), and whose pages they are.
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -51,6 +61,72 @@ function growthPerVersion(before: readonly ObjectSize[], after: readonly ObjectS
   );
 }
 
+const WAL_VERSIONS = 20;
+/** Each WAL frame is a 24-byte header and one page. */
+const WAL_FRAME_HEADER = 24;
+
+const walBytes = (file: string) => (existsSync(`${file}-wal`) ? statSync(`${file}-wal`).size : 0);
+
+/** The database's page size, from its header (bytes 16-17, big-endian; 1 means 65536). */
+function pageSize(file: string): number {
+  const header = Buffer.alloc(18);
+  const fd = openSync(file, "r");
+  try {
+    readSync(fd, header, 0, 18, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const size = header.readUInt16BE(16);
+  return size === 1 ? 65536 : size;
+}
+
+/** The page number of every WAL frame written from byte `from` of the WAL on (frames are whole). */
+function walFramePages(file: string, from: number): number[] {
+  const wal = readFileSync(`${file}-wal`);
+  const frame = pageSize(file) + WAL_FRAME_HEADER;
+  const pages: number[] = [];
+  for (let at = from; at + frame <= wal.length; at += frame) pages.push(wal.readUInt32BE(at));
+  return pages;
+}
+
+/** WAL frames per version by the table or index owning the page (dbstat, read after the checkpoint). */
+function pagesPerObject(file: string, pages: readonly number[], versions: number): Record<string, number> {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    const owner = new Map(
+      (db.prepare("SELECT name, pageno FROM dbstat").all() as { name: string; pageno: number }[]).map(
+        (r) => [r.pageno, r.name] as const,
+      ),
+    );
+    const counts = new Map<string, number>();
+    for (const page of pages) {
+      const name = page === 1 ? "(database header)" : (owner.get(page) ?? "(free)");
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    }
+    return Object.fromEntries(
+      [...counts].sort((a, b) => b[1] - a[1]).map(([name, n]) => [name, round(n / versions, 1)]),
+    );
+  } finally {
+    db.close();
+  }
+}
+
+async function createVersion(url: string, extra: Record<string, unknown>) {
+  const { status, text } = await postJson(`${url}/graphql`, {
+    query: CREATE,
+    variables: {
+      input: {
+        name: "fraud-scorer",
+        source: SOURCE,
+        runId: RUN_ID,
+        tags: [{ key: "team", value: "fraud" }],
+        ...extra,
+      },
+    },
+  });
+  if (status !== 200 || !text.includes("ModelVersionPayload")) throw new Error(`create failed: ${text}`);
+}
+
 /** A fresh registry with `versions` versions of one model registered with `extra` fields. */
 async function registroBytes(versions: number, extra: Record<string, unknown>) {
   const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-storage-"));
@@ -69,29 +145,27 @@ async function registroBytes(versions: number, extra: Record<string, unknown>) {
       Array.from({ length: 8 }, async () => {
         while (sent < versions) {
           sent++;
-          const { status, text: body } = await postJson(`${server.url}/graphql`, {
-            query: CREATE,
-            variables: {
-              input: {
-                name: "fraud-scorer",
-                source: SOURCE,
-                runId: RUN_ID,
-                tags: [{ key: "team", value: "fraud" }],
-                ...extra,
-              },
-            },
-          });
-          if (status !== 200 || !body.includes("ModelVersionPayload"))
-            throw new Error(`create failed: ${body}`);
+          await createVersion(server.url, extra);
         }
       }),
     );
     // A clean stop checkpoints the WAL into the file: what is measured is what stays on disk.
     await server.stop();
     const full = objectSizes(file);
+    // WAL pages per createModelVersion, one client (no group commit sharing pages between
+    // commands): the WAL's growth over WAL_VERSIONS versions after one warm-up version, well under
+    // the 1,000-page automatic checkpoint, so no frame is overwritten while measuring.
+    server = await spawnServer("src/main.ts", { DATA_DIR: dir, INSPECTION: "off" });
+    await createVersion(server.url, extra);
+    const walBefore = walBytes(file);
+    for (let i = 0; i < WAL_VERSIONS; i++) await createVersion(server.url, extra);
+    const frames = walFramePages(file, walBefore);
+    await server.stop();
     return {
       bytesPerVersion: (totalBytes(full) - totalBytes(empty)) / versions,
       perObject: growthPerVersion(empty, full, versions),
+      walPagesPerVersion: frames.length / WAL_VERSIONS,
+      walPagesPerObject: pagesPerObject(file, frames, WAL_VERSIONS),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -159,7 +233,10 @@ export async function benchStorage(options: { versions?: number } = {}) {
       figure(baseline, "bytes/version", 1),
     ),
     bytesPerVersionWithParamsAndMetrics: figure(rich.bytesPerVersion, "bytes/version", 1),
+    walPagesPerVersion: figure(plain.walPagesPerVersion, "pages/version", 1),
+    walPagesPerVersionWithParamsAndMetrics: figure(rich.walPagesPerVersion, "pages/version", 1),
     perObject: plain.perObject,
     perObjectWithParamsAndMetrics: rich.perObject,
+    walPagesPerObject: plain.walPagesPerObject,
   };
 }

@@ -340,8 +340,16 @@ async function syncKeyValues(
   }
 }
 
-const MODEL_COLUMNS =
-  "name = ?, description = ?, deleted = ?, deleted_at = ?, updated_at = ?, revision = ?, last_version = ?, review_policy = ?";
+const MODEL_COLUMNS = [
+  "name",
+  "description",
+  "deleted",
+  "deleted_at",
+  "updated_at",
+  "revision",
+  "last_version",
+  "review_policy",
+] as const;
 /** The stored policy: null when nothing is protected. */
 export const reviewPolicyValue = (m: RegisteredModelView): string | null =>
   m.reviewPolicy.length === 0 ? null : JSON.stringify(m.reviewPolicy);
@@ -356,8 +364,43 @@ const modelValues = (m: RegisteredModelView): SqlValue[] => [
   reviewPolicyValue(m),
 ];
 
-const VERSION_COLUMNS =
-  "stage = ?, status = ?, source = ?, run_id = ?, description = ?, params = ?, metrics = ?, deleted = ?, deleted_at = ?, updated_at = ?, signature = ?";
+const VERSION_COLUMNS = [
+  "stage",
+  "status",
+  "source",
+  "run_id",
+  "description",
+  "params",
+  "metrics",
+  "deleted",
+  "deleted_at",
+  "updated_at",
+  "signature",
+] as const;
+
+const sameValue = (a: SqlValue, b: SqlValue): boolean =>
+  a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
+
+/**
+ * Updates only the columns whose value changed. Setting a column, even to its old value, makes
+ * SQLite rewrite every index holding it: a version registered under a model set the model's name
+ * and wrote its two name indexes' pages to the WAL on every command (#18).
+ */
+async function updateChanged(
+  tx: Tx,
+  table: string,
+  columns: readonly string[],
+  before: readonly SqlValue[],
+  after: readonly SqlValue[],
+  id: string,
+): Promise<void> {
+  const changed = columns.flatMap((column, i) => (sameValue(before[i] ?? null, after[i] ?? null) ? [] : [i]));
+  if (changed.length === 0) return;
+  await tx.execute(`UPDATE ${table} SET ${changed.map((i) => `${columns[i]} = ?`).join(", ")} WHERE id = ?`, [
+    ...changed.map((i) => after[i] ?? null),
+    id,
+  ]);
+}
 const versionValues = (v: ModelVersionView): SqlValue[] => [
   v.stage,
   v.status,
@@ -409,10 +452,14 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
       [model.id, model.createdAt, model.createdBy, ...modelValues(model)],
     );
   } else if (previous !== model) {
-    await tx.execute(`UPDATE registered_models SET ${MODEL_COLUMNS} WHERE id = ?`, [
-      ...modelValues(model),
+    await updateChanged(
+      tx,
+      "registered_models",
+      MODEL_COLUMNS,
+      modelValues(previous),
+      modelValues(model),
       model.id,
-    ]);
+    );
   }
 
   // Versions before their tags, artifacts and aliases: those rows reference the version row.
@@ -434,10 +481,14 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
         ],
       );
     } else {
-      await tx.execute(`UPDATE model_versions SET ${VERSION_COLUMNS} WHERE id = ?`, [
-        ...versionValues(view),
+      await updateChanged(
+        tx,
+        "model_versions",
+        VERSION_COLUMNS,
+        versionValues(old),
+        versionValues(view),
         view.id,
-      ]);
+      );
     }
     await syncKeyValues(
       tx,
