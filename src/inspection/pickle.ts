@@ -1,4 +1,5 @@
 import type { Cursor } from "./io.ts";
+import { allowDecision } from "./allowList.ts";
 import { truncate } from "./io.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
 
@@ -131,100 +132,6 @@ const DENIED_NAMES: Record<string, readonly string[]> = {
   joblib: ["load"],
 };
 
-const ALLOWED_EXACT = new Set([
-  "collections.OrderedDict",
-  "collections.defaultdict",
-  "collections.Counter",
-  "collections.deque",
-  "torch._utils._rebuild_tensor",
-  "torch._utils._rebuild_tensor_v2",
-  "torch._utils._rebuild_tensor_v3",
-  "torch._utils._rebuild_parameter",
-  "torch._utils._rebuild_parameter_with_state",
-  "torch._utils._rebuild_qtensor",
-  "torch._utils._rebuild_sparse_tensor",
-  "torch._tensor._rebuild_from_type_v2",
-  "torch.Size",
-  "torch.device",
-  "torch.Tensor",
-  "torch.nn.parameter.Parameter",
-  "torch.storage.UntypedStorage",
-  "torch.storage.TypedStorage",
-  "torch.serialization._get_layout",
-  "numpy.dtype",
-  "numpy.ndarray",
-  "numpy.core.multiarray._reconstruct",
-  "numpy._core.multiarray._reconstruct",
-  "numpy.core.multiarray.scalar",
-  "numpy._core.multiarray.scalar",
-  "numpy.core.numeric._frombuffer",
-  "numpy._core.numeric._frombuffer",
-  "numpy.ma.core._mareconstruct",
-  "joblib.numpy_pickle.NumpyArrayWrapper",
-  "joblib.numpy_pickle.NDArrayWrapper",
-  "joblib.numpy_pickle.ZNDArrayWrapper",
-  "builtins.set",
-  "builtins.frozenset",
-  "builtins.slice",
-  "builtins.complex",
-  "builtins.bytearray",
-  "builtins.object",
-  "builtins.range",
-  "builtins.bytes",
-  "builtins.int",
-  "builtins.float",
-  "builtins.str",
-  "builtins.list",
-  "builtins.dict",
-  "builtins.tuple",
-  "builtins.bool",
-  "__builtin__.set",
-  "__builtin__.frozenset",
-  "__builtin__.slice",
-  "__builtin__.complex",
-  "__builtin__.object",
-  "__builtin__.bytearray",
-  "__builtin__.long",
-  "copy_reg._reconstructor",
-  "copyreg._reconstructor",
-  "copyreg.__newobj__",
-  "_codecs.encode",
-  "datetime.datetime",
-  "datetime.date",
-  "datetime.timedelta",
-  "datetime.timezone",
-  "decimal.Decimal",
-  "fractions.Fraction",
-  "pathlib.PosixPath",
-  "re._compile",
-  "torch.jit._pickle.build_intlist",
-  "torch.jit._pickle.build_tensorlist",
-  "torch.jit._pickle.build_doublelist",
-  "torch.jit._pickle.build_boollist",
-  "torch.jit._pickle.restore_type_tag",
-  "scipy.sparse._csr.csr_matrix",
-  "scipy.sparse.csr.csr_matrix",
-  "scipy.sparse._csc.csc_matrix",
-]);
-
-/** torch dtypes pickle as globals like `torch float32`. */
-const TORCH_ATTRS =
-  /^(float|float16|float32|float64|bfloat16|half|double|int|int8|int16|int32|int64|uint8|bool|complex64|complex128|long|short|qint8|quint8|qint32|strided|sparse_coo|contiguous_format|channels_last|preserve_format)$/;
-
-/**
- * Vetted library classes: CamelCase class names inside these packages. Their __setstate__ only
- * assigns attributes; functions (lower-case names) are left unknown on purpose.
- */
-const VETTED_CLASS_PACKAGES = [
-  "sklearn",
-  "xgboost",
-  "lightgbm",
-  "catboost",
-  "scipy.sparse",
-  "pandas.core",
-  "numpy.random",
-];
-
 export type ImportClass = "allowed" | "denied" | "unknown";
 
 function underModule(module: string, root: string): boolean {
@@ -243,13 +150,7 @@ export function classifyImport(
     if (names.includes("*")) return "denied";
     if (names.some((n) => name === n || name.startsWith(`${n}.`))) return "denied";
   }
-  if (ALLOWED_EXACT.has(full)) return "allowed";
-  if (module === "torch" && (/^[A-Za-z0-9]*Storage$/.test(name) || TORCH_ATTRS.test(name))) return "allowed";
-  if (module === "torch.cuda" && /Storage$/.test(name)) return "allowed";
-  if (opts.torchScript && underModule(module, "__torch__")) return "allowed";
-  if (/^[A-Z][A-Za-z0-9_]*$/.test(name) && VETTED_CLASS_PACKAGES.some((p) => underModule(module, p)))
-    return "allowed";
-  return "unknown";
+  return allowDecision(module, name, opts).allowed ? "allowed" : "unknown";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -293,6 +194,8 @@ export interface PickleWalk {
   numpyArrays: number;
   sklearnVersion: string | null;
   extensions: number;
+  /** Pickles nested inline (joblib object arrays), walked and graded with this one. */
+  nestedPickles: number;
 }
 
 const MAX_STR = 4096;
@@ -437,7 +340,16 @@ export function numpyItemSize(descr: string): number | null {
 interface WalkOptions {
   scan: Scan;
   maxOps: number;
+  /**
+   * Read joblib's NumpyArrayWrapper as joblib's unpickler does (raw array bytes, or a nested
+   * pickle for object arrays, follow its BUILD). True for top-level pickles; false inside the
+   * nested pickle of an object array, which joblib reads with plain pickle.load.
+   */
+  joblibArrays?: boolean;
+  depth?: number;
 }
+
+const MAX_NESTED_PICKLES = 4;
 
 /**
  * Walks one pickle from the cursor's position to its STOP without executing anything. Imports are
@@ -461,6 +373,7 @@ export async function walkPickle(
     numpyArrays: 0,
     sklearnVersion: null,
     extensions: 0,
+    nestedPickles: 0,
   };
   if (partial) partial.walk = walk;
   const stack: PV[] = [];
@@ -513,6 +426,28 @@ export async function walkPickle(
     memo.set(idx, v);
   };
   const memoGet = (idx: number): PV => memo.get(idx) ?? bad(`pickle memo key ${idx} is not set`);
+  /** joblib writes an object-dtype array as a whole pickle (protocol 2) right after its wrapper. */
+  const walkNested = async () => {
+    const depth = (opts.depth ?? 0) + 1;
+    if (depth > MAX_NESTED_PICKLES) bad(`joblib object arrays nested deeper than ${MAX_NESTED_PICKLES}`);
+    const holder: { walk?: PickleWalk } = {};
+    try {
+      await walkPickle(
+        cur,
+        { ...opts, maxOps: Math.max(1, opts.maxOps - walk.ops), joblibArrays: false, depth },
+        holder,
+      );
+    } finally {
+      const inner = holder.walk;
+      if (inner) {
+        for (const imp of inner.imports) addImport(imp.module, imp.name, imp.offset, imp.opcode);
+        walk.unresolved.push(...inner.unresolved.slice(0, 1000));
+        walk.ops += inner.ops;
+        walk.extensions += inner.extensions;
+        walk.nestedPickles += 1 + inner.nestedPickles;
+      }
+    }
+  };
 
   for (;;) {
     if (++walk.ops > opts.maxOps) bad(`pickle has more than ${opts.maxOps} opcodes`);
@@ -817,8 +752,9 @@ export async function walkPickle(
         if (obj.t === "call") {
           obj.state = state;
           if (state.t === "dict") for (const [k, v] of state.entries) setItem({ t: "opaque", why: "" }, k, v);
-          if (globalName(obj.fn) === "joblib.numpy_pickle.NumpyArrayWrapper")
-            await skipJoblibArray(cur, state);
+          if (globalName(obj.fn) === "joblib.numpy_pickle.NumpyArrayWrapper" && opts.joblibArrays !== false) {
+            if ((await skipJoblibArray(cur, state)) === "nested-pickle") await walkNested();
+          }
           if (globalName(obj.fn)?.startsWith("joblib.numpy_pickle.")) walk.numpyArrays++;
         }
         break;
@@ -878,7 +814,7 @@ export async function walkPickle(
  * resumes after them. Skipping exactly that many bytes is what lets us see a payload placed after
  * the array instead of stopping (or desynchronising) there.
  */
-async function skipJoblibArray(cur: Cursor, state: PV): Promise<void> {
+async function skipJoblibArray(cur: Cursor, state: PV): Promise<"raw" | "nested-pickle"> {
   const at = `${cur.label}@offset ${cur.pos}`;
   const shape = intsOf(dictGet(state, "shape"));
   const dtype = dictGet(state, "dtype");
@@ -888,7 +824,9 @@ async function skipJoblibArray(cur: Cursor, state: PV): Promise<void> {
     if (a0?.t === "str") descr = a0.v;
   }
   if (!shape || !descr) throw new MalformedError("joblib array header without a readable shape/dtype", at);
-  if (descr === "O8" || descr === "O") return; // object arrays are pickled inline, not written raw
+  // joblib (NumpyArrayWrapper.write_array): `if array.dtype.hasobject: pickle.dump(array, fh,
+  // protocol=2)`: a whole nested pickle follows, not raw bytes, and no alignment padding.
+  if (descr === "O8" || descr === "O" || descr === "|O") return "nested-pickle";
   const item = numpyItemSize(descr);
   if (item === null) throw new MalformedError(`joblib array dtype ${truncate(descr, 40)} not understood`, at);
   let count = BigInt(item);
@@ -905,6 +843,28 @@ async function skipJoblibArray(cur: Cursor, state: PV): Promise<void> {
     await cur.skip(pad);
   }
   await cur.skip(Number(count));
+  return "raw";
+}
+
+/**
+ * The SUSPICIOUS finding for an import outside the allow-list: which import, why it is not
+ * allow-listed, and what the user can do about it.
+ */
+export function notAllowListedMessage(
+  module: string,
+  name: string,
+  opts: { torchScript?: boolean } = {},
+): string {
+  const d = allowDecision(module, name, opts);
+  const why = d.allowed ? "" : d.why;
+  return (
+    `Pickle imports ${module}.${name}, which is not on the allow-list: ${why}. ` +
+    `Loading this file imports it and may call it. To accept it: check that ${module}.${name} is ` +
+    `expected from the code that wrote the file (a class of your own package, say); SUSPICIOUS ` +
+    `never blocks Production or aliases, so no overrideReason is needed. There is no per-file ` +
+    `acceptance: an import every such file needs belongs in the allow-list ` +
+    `(src/inspection/allowList.ts, docs/inspection.md "Allow-list").`
+  );
 }
 
 /** Grades the imports of one walk into findings; returns the distinct "module.name" strings. */
@@ -932,8 +892,7 @@ export function reportImports(
     const where = `${label}@offset ${imp.offset}`;
     if (cls === "denied")
       scan.add("CRITICAL", `Dangerous pickle import ${key} (${imp.opcode}): would run code on load`, where);
-    else if (cls === "unknown")
-      scan.add("MEDIUM", `Pickle imports ${key}, which is not on the allow-list`, where);
+    else if (cls === "unknown") scan.add("MEDIUM", notAllowListedMessage(imp.module, imp.name, opts), where);
   }
   return [...seen.keys()].slice(0, 500);
 }
