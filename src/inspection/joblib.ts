@@ -13,6 +13,7 @@ import {
   globalName,
   producerFromImports,
   reportImports,
+  reportPlainLoadReading,
   walkPickleStream,
   type PickleWalk,
 } from "./pickle.ts";
@@ -133,9 +134,13 @@ export async function inspectPickleStream(
   label: string,
   nameSaysJoblib: boolean,
   extra: Record<string, unknown> = {},
+  reread?: () => ChunkSource,
 ): Promise<Report> {
   const res = await walkPickleStream(new Cursor(chunks, label), scan);
   const imports = reportImports(scan, res.walks, label);
+  // An uncompressed file can be handed to pickle.load as well as to joblib.load.
+  if (reread && res.walks.some((w) => w.rawJoblibArrays > 0))
+    await reportPlainLoadReading(new Cursor(reread(), label), scan, label);
   const joblib = isJoblibWalk(res.walks) || nameSaysJoblib || "compression" in extra;
   const sk = res.walks.map((w) => w.sklearnVersion).find((v) => v !== null) ?? null;
   const protocol = res.walks[0]?.protocol ?? null;

@@ -196,6 +196,8 @@ export interface PickleWalk {
   extensions: number;
   /** Pickles nested inline (joblib object arrays), walked and graded with this one. */
   nestedPickles: number;
+  /** joblib arrays whose raw bytes were skipped (pickle.load would read them as opcodes). */
+  rawJoblibArrays: number;
 }
 
 const MAX_STR = 4096;
@@ -374,6 +376,7 @@ export async function walkPickle(
     sklearnVersion: null,
     extensions: 0,
     nestedPickles: 0,
+    rawJoblibArrays: 0,
   };
   if (partial) partial.walk = walk;
   const stack: PV[] = [];
@@ -754,6 +757,7 @@ export async function walkPickle(
           if (state.t === "dict") for (const [k, v] of state.entries) setItem({ t: "opaque", why: "" }, k, v);
           if (globalName(obj.fn) === "joblib.numpy_pickle.NumpyArrayWrapper" && opts.joblibArrays !== false) {
             if ((await skipJoblibArray(cur, state)) === "nested-pickle") await walkNested();
+            else walk.rawJoblibArrays++;
           }
           if (globalName(obj.fn)?.startsWith("joblib.numpy_pickle.")) walk.numpyArrays++;
         }
@@ -911,14 +915,15 @@ export interface PickleStreamResult {
 export async function walkPickleStream(
   cur: Cursor,
   scan: Scan,
-  opts: { maxPickles?: number; stopAfter?: number } = {},
+  opts: { maxPickles?: number; stopAfter?: number; joblibArrays?: boolean } = {},
 ): Promise<PickleStreamResult> {
   const walks: PickleWalk[] = [];
   const maxPickles = opts.maxPickles ?? 64;
+  const joblibArrays = opts.joblibArrays ?? true;
   for (;;) {
     const holder: { walk?: PickleWalk } = {};
     try {
-      walks.push(await walkPickle(cur, { scan, maxOps: scan.limits.maxPickleOps }, holder));
+      walks.push(await walkPickle(cur, { scan, maxOps: scan.limits.maxPickleOps, joblibArrays }, holder));
     } catch (err) {
       if (holder.walk) walks.push(holder.walk);
       scan.fail(err, `${cur.label}@offset ${cur.pos}`);
@@ -944,6 +949,37 @@ export async function walkPickleStream(
     );
     return { walks, complete: true, trailingBytes: 1 };
   }
+}
+
+/**
+ * The same bytes as `pickle.load` reads them. joblib's unpickler knows that raw array bytes follow
+ * a NumpyArrayWrapper; pickle.load (or torch.load, or a zip member loaded by hand) does not, and
+ * reads them as opcodes. A file with raw joblib arrays is therefore walked a second time that way,
+ * so a payload placed where joblib sees array data is still found. Benign array bytes read as
+ * opcodes are noise (pickle.load would stop at the first error, and so does this walk): only
+ * dangerous imports are reported from it.
+ */
+export async function reportPlainLoadReading(cur: Cursor, scan: Scan, label: string): Promise<void> {
+  const seen = new Map<string, PickleImport>();
+  for (let i = 0; i < 64; i++) {
+    const holder: { walk?: PickleWalk } = {};
+    let failed = false;
+    try {
+      await walkPickle(cur, { scan, maxOps: scan.limits.maxPickleOps, joblibArrays: false }, holder);
+    } catch (err) {
+      if (!(err instanceof MalformedError)) throw err;
+      failed = true;
+    }
+    for (const imp of holder.walk?.imports ?? []) seen.set(`${imp.module}.${imp.name}`, imp);
+    if (failed || !(await cur.more())) break;
+  }
+  for (const [key, imp] of seen)
+    if (classifyImport(imp.module, imp.name) === "denied")
+      scan.add(
+        "CRITICAL",
+        `Dangerous pickle import ${key} (${imp.opcode}) where joblib reads array data: pickle.load would run it`,
+        `${label}@offset ${imp.offset}`,
+      );
 }
 
 export function producerFromImports(

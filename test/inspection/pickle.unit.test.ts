@@ -125,6 +125,7 @@ function emptyWalk() {
     sklearnVersion: null,
     extensions: 0,
     nestedPickles: 0,
+    rawJoblibArrays: 0,
   };
 }
 
