@@ -8,6 +8,7 @@ import {
   readCorpus,
   type CorpusCase,
 } from "../../bench/inspectionPrecision.ts";
+import { ALLOW_LISTS } from "../../src/inspection/allowList.ts";
 import { classifyImport } from "../../src/inspection/pickle.ts";
 
 /**
@@ -65,5 +66,17 @@ describe("the allow-list covers what the libraries write", () => {
     const torchScript = /^torch_(scripted|traced)/.test(file);
     const cut = full.lastIndexOf(".");
     expect(classifyImport(full.slice(0, cut), full.slice(cut + 1), { torchScript })).toBe("allowed");
+  });
+});
+
+describe("docs/inspection.md documents the allow-list", () => {
+  // prettier pads table cells: compare with runs of spaces collapsed
+  const doc = readFileSync(new URL("../../docs/inspection.md", import.meta.url), "utf8").replace(/ +/g, " ");
+  it.each(ALLOW_LISTS.map((l) => [l.library, l] as const))("%s", (_name, l) => {
+    expect(doc).toContain(`| ${l.library} | ${l.versions} |`);
+    for (const [module, names] of Object.entries(l.names)) {
+      expect(doc).toContain(`\`${module}\`: ${names.map((n) => `\`${n}\``).join(", ")}`);
+    }
+    for (const r of l.classRoots ?? []) expect(doc).toContain(`\`${r}.*\``);
   });
 });
