@@ -200,7 +200,7 @@ async function inspectSource(
           label,
           byName("JOBLIB") && !byName("PICKLE") ? true : /\.joblib$/i.test(fileName),
           {},
-          () => rangeChunks(src),
+          src,
         ),
       );
       break;

@@ -1,6 +1,5 @@
-import type { Cursor } from "./io.ts";
 import { allowDecision } from "./allowList.ts";
-import { truncate } from "./io.ts";
+import { BufferSource, Cursor, rangeChunks, truncate, type ByteSource } from "./io.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -158,12 +157,12 @@ export function classifyImport(
 // ---------------------------------------------------------------------------------------------
 
 export type PV =
-  | { t: "str"; v: string; truncated?: boolean }
+  | { t: "str"; v: string; truncated?: boolean; at?: number; byteLen?: number }
   | { t: "int"; v: bigint }
   | { t: "float" }
   | { t: "bool"; v: boolean }
   | { t: "none" }
-  | { t: "bytes"; len: number }
+  | { t: "bytes"; len: number; at?: number }
   | { t: "tuple"; items: PV[] }
   | { t: "list"; items: PV[] }
   | { t: "dict"; entries: [PV, PV][] }
@@ -198,6 +197,10 @@ export interface PickleWalk {
   nestedPickles: number;
   /** joblib arrays whose raw bytes were skipped (pickle.load would read them as opcodes). */
   rawJoblibArrays: number;
+  /** Literal arguments of torch.storage._load_from_bytes calls (file offsets), for a nested walk. */
+  torchBlobs: { at: number; len: number; latin1: boolean; offset: number }[];
+  /** _load_from_bytes calls whose argument is not a literal of this file. */
+  torchBlobsUnresolved: number;
 }
 
 const MAX_STR = 4096;
@@ -377,6 +380,8 @@ export async function walkPickle(
     extensions: 0,
     nestedPickles: 0,
     rawJoblibArrays: 0,
+    torchBlobs: [],
+    torchBlobsUnresolved: 0,
   };
   if (partial) partial.walk = walk;
   const stack: PV[] = [];
@@ -412,14 +417,16 @@ export async function walkPickle(
     else if (target.t === "call") keep(target.items, v);
   };
   const readStr = async (n: number, enc: BufferEncoding): Promise<PV> => {
+    const at = cur.pos;
     const take = Math.min(n, MAX_STR * 4);
     await cur.need(take);
     const v = cur.bytes(take).toString(enc);
     if (n > take) {
       await cur.skip(n - take);
-      return { t: "str", v: v.slice(0, MAX_STR), truncated: true };
+      return { t: "str", v: v.slice(0, MAX_STR), truncated: true, at, byteLen: n };
     }
-    return s(v);
+    const out = s(v);
+    return out.t === "str" ? { ...out, at, byteLen: n } : out;
   };
   const addImport = (module: string, name: string, offset: number, opcode: string) => {
     if (walk.imports.length < 10_000) walk.imports.push({ module, name, offset, opcode });
@@ -429,6 +436,32 @@ export async function walkPickle(
     memo.set(idx, v);
   };
   const memoGet = (idx: number): PV => memo.get(idx) ?? bad(`pickle memo key ${idx} is not set`);
+  /**
+   * `torch.storage._load_from_bytes(b)` is torch.load of b: how a tensor pickled with plain pickle
+   * (or joblib) stores itself. When b is a literal in this file, the caller can walk it.
+   */
+  const noteTorchBlob = (args: PV, offset: number) => {
+    const a = args.t === "tuple" && args.items.length === 1 ? args.items[0]! : null;
+    if (walk.torchBlobs.length >= 10_000) walk.torchBlobsUnresolved++;
+    else if (a?.t === "bytes" && a.at !== undefined)
+      walk.torchBlobs.push({ at: a.at, len: a.len, latin1: false, offset });
+    else if (
+      a?.t === "call" &&
+      globalName(a.fn) === "_codecs.encode" &&
+      a.args.t === "tuple" &&
+      a.args.items[0]?.t === "str" &&
+      a.args.items[0].at !== undefined &&
+      a.args.items[1]?.t === "str" &&
+      a.args.items[1].v === "latin1"
+    )
+      walk.torchBlobs.push({
+        at: a.args.items[0].at,
+        len: a.args.items[0].byteLen ?? 0,
+        latin1: true,
+        offset,
+      });
+    else walk.torchBlobsUnresolved++;
+  };
   /** joblib writes an object-dtype array as a whole pickle (protocol 2) right after its wrapper. */
   const walkNested = async () => {
     const depth = (opts.depth ?? 0) + 1;
@@ -448,6 +481,8 @@ export async function walkPickle(
         walk.ops += inner.ops;
         walk.extensions += inner.extensions;
         walk.nestedPickles += 1 + inner.nestedPickles;
+        walk.torchBlobs.push(...inner.torchBlobs);
+        walk.torchBlobsUnresolved += inner.torchBlobsUnresolved;
       }
     }
   };
@@ -592,8 +627,9 @@ export async function walkPickle(
         await cur.need(w);
         const n = w === 1 ? cur.u8() : w === 4 ? cur.u32() : cur.u64();
         if (typeof n === "bigint" && n > BigInt(Number.MAX_SAFE_INTEGER)) bad("byte string length too large");
+        const at = cur.pos;
         await cur.skip(Number(n));
-        push({ t: "bytes", len: Number(n) });
+        push({ t: "bytes", len: Number(n), at });
         break;
       }
       case 0x97:
@@ -727,6 +763,7 @@ export async function walkPickle(
       case 0x52: {
         const args = pop();
         const fn = pop();
+        if (globalName(fn) === "torch.storage._load_from_bytes") noteTorchBlob(args, opOffset);
         push({ t: "call", fn, args, state: null, items: [], entries: [] });
         break;
       }
@@ -876,7 +913,7 @@ export function reportImports(
   scan: Scan,
   walks: readonly PickleWalk[],
   label: string,
-  opts: { torchScript?: boolean } = {},
+  opts: { torchScript?: boolean; torchBlobsWalked?: boolean } = {},
 ): string[] {
   const seen = new Map<string, PickleImport>();
   for (const w of walks) {
@@ -892,6 +929,7 @@ export function reportImports(
       );
   }
   for (const [key, imp] of seen) {
+    if (key === "torch.storage._load_from_bytes" && opts.torchBlobsWalked) continue;
     const cls = classifyImport(imp.module, imp.name, opts);
     const where = `${label}@offset ${imp.offset}`;
     if (cls === "denied")
@@ -952,6 +990,40 @@ export async function walkPickleStream(
 }
 
 /**
+ * A tensor pickled with plain pickle (or joblib) is `torch.storage._load_from_bytes(b)`: torch.load
+ * of b, a legacy torch.save file. When every such call in the file has a literal argument, walk each
+ * one as a legacy torch file (its five pickles, graded like the file's own) and return true: the
+ * call itself is then no finding. Otherwise (an argument computed at load time, a blob too large, a
+ * blob that is not a legacy torch file) return false and the import stays dangerous.
+ */
+export async function walkTorchBlobs(
+  src: ByteSource,
+  walks: readonly PickleWalk[],
+  scan: Scan,
+  label: string,
+): Promise<boolean> {
+  const blobs = walks.flatMap((w) => w.torchBlobs);
+  if (blobs.length === 0 || walks.some((w) => w.torchBlobsUnresolved > 0)) return false;
+  let total = 0;
+  for (const b of blobs) {
+    total += b.len;
+    if (total > scan.limits.maxMemberBytes) return false;
+    let buf = await src.read(b.at, b.len);
+    if (buf.length !== b.len) return false;
+    if (b.latin1) buf = Buffer.from(buf.toString("utf8"), "latin1");
+    if (buf[0] !== 0x80) return false; // a zip or tar inside: not walked here
+    const where = `${label}@offset ${b.offset}:_load_from_bytes`;
+    const res = await walkPickleStream(new Cursor(rangeChunks(new BufferSource(buf)), where), scan, {
+      stopAfter: 5,
+      joblibArrays: false,
+    });
+    reportImports(scan, res.walks, where);
+    if (!res.complete || res.walks.length < 5) return false;
+  }
+  return true;
+}
+
+/**
  * The same bytes as `pickle.load` reads them. joblib's unpickler knows that raw array bytes follow
  * a NumpyArrayWrapper; pickle.load (or torch.load, or a zip member loaded by hand) does not, and
  * reads them as opcodes. A file with raw joblib arrays is therefore walked a second time that way,
@@ -959,8 +1031,13 @@ export async function walkPickleStream(
  * opcodes are noise (pickle.load would stop at the first error, and so does this walk): only
  * dangerous imports are reported from it.
  */
-export async function reportPlainLoadReading(cur: Cursor, scan: Scan, label: string): Promise<void> {
-  const seen = new Map<string, PickleImport>();
+export async function reportPlainLoadReading(
+  cur: Cursor,
+  scan: Scan,
+  label: string,
+  src?: ByteSource,
+): Promise<void> {
+  const walks: PickleWalk[] = [];
   for (let i = 0; i < 64; i++) {
     const holder: { walk?: PickleWalk } = {};
     let failed = false;
@@ -970,16 +1047,21 @@ export async function reportPlainLoadReading(cur: Cursor, scan: Scan, label: str
       if (!(err instanceof MalformedError)) throw err;
       failed = true;
     }
-    for (const imp of holder.walk?.imports ?? []) seen.set(`${imp.module}.${imp.name}`, imp);
+    if (holder.walk) walks.push(holder.walk);
     if (failed || !(await cur.more())) break;
   }
-  for (const [key, imp] of seen)
+  const torchBlobsWalked = src ? await walkTorchBlobs(src, walks, scan, label) : false;
+  const seen = new Map<string, PickleImport>();
+  for (const w of walks) for (const imp of w.imports) seen.set(`${imp.module}.${imp.name}`, imp);
+  for (const [key, imp] of seen) {
+    if (key === "torch.storage._load_from_bytes" && torchBlobsWalked) continue;
     if (classifyImport(imp.module, imp.name) === "denied")
       scan.add(
         "CRITICAL",
         `Dangerous pickle import ${key} (${imp.opcode}) where joblib reads array data: pickle.load would run it`,
         `${label}@offset ${imp.offset}`,
       );
+  }
 }
 
 export function producerFromImports(

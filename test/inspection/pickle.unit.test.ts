@@ -126,6 +126,8 @@ function emptyWalk() {
     extensions: 0,
     nestedPickles: 0,
     rawJoblibArrays: 0,
+    torchBlobs: [],
+    torchBlobsUnresolved: 0,
   };
 }
 
