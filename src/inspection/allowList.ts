@@ -178,7 +178,8 @@ export const ALLOW_LISTS: readonly LibraryAllowList[] = [
       "sklearn.metrics._dist_metrics": ["newObj"],
     },
     classRoots: ["sklearn"],
-    classExcept: ["sklearn.datasets", "sklearn.externals", "sklearn.utils._testing"],
+    // sklearn.utils._joblib re-exports joblib.Memory, whose constructor creates cache directories
+    classExcept: ["sklearn.datasets", "sklearn.externals", "sklearn.utils._testing", "sklearn.utils._joblib"],
   },
   {
     library: "SciPy sparse",
