@@ -18,6 +18,7 @@ import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
 import { benchFanOut } from "./fanOut.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
+import { inspectionPrecision } from "./inspectionPrecision.ts";
 import { benchMlflow } from "./mlflow.ts";
 import { benchMonitoring } from "./monitoring.ts";
 import { benchObjectStore } from "./objectStore.ts";
@@ -45,6 +46,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   artifacts: () => benchArtifacts(),
   inspection,
   inspectionUpload: () => benchInspectionUpload(),
+  inspectionPrecision: () => inspectionPrecision(),
   search: () => benchSearch(),
   access: () => benchAccess(),
   audit: () => benchAudit(),

@@ -1,6 +1,12 @@
 import { BufferSource, Cursor, rangeChunks } from "./io.ts";
 import { inspectNumpy, NPY_MAGIC } from "./numpy.ts";
-import { reportImports, walkPickleStream } from "./pickle.ts";
+import {
+  reportImports,
+  reportPlainLoadReading,
+  walkPickleStream,
+  walkTorchBlobs,
+  type PickleWalk,
+} from "./pickle.ts";
 import type { Scan } from "./verdict.ts";
 import { SafeZip, type ZipMember } from "./zip.ts";
 
@@ -63,19 +69,30 @@ export async function scanArchiveMembers(
 
 async function walkMemberPickle(zip: SafeZip, m: ZipMember, scan: Scan, torchScript: boolean): Promise<void> {
   const label = `${zip.label}:${m.name}`;
+  const rawArrays = (walks: readonly PickleWalk[]) => walks.some((w) => w.rawJoblibArrays > 0);
   if (m.size <= 64 * 1024 * 1024) {
-    const res = await walkPickleStream(
-      new Cursor(rangeChunks(new BufferSource(await zip.read(m))), label),
-      scan,
-    );
-    reportImports(scan, res.walks, label, { torchScript });
+    const buf = new BufferSource(await zip.read(m));
+    const res = await walkPickleStream(new Cursor(rangeChunks(buf), label), scan);
+    const torchBlobsWalked = await walkTorchBlobs(buf, res.walks, scan, label);
+    reportImports(scan, res.walks, label, { torchScript, torchBlobsWalked });
+    if (rawArrays(res.walks))
+      await reportPlainLoadReading(new Cursor(rangeChunks(buf), label), scan, label, buf);
     return;
   }
   const { src, close } = await zip.chunks(m);
+  let again = false;
   try {
     const res = await walkPickleStream(new Cursor(src, label), scan);
     reportImports(scan, res.walks, label, { torchScript });
+    again = rawArrays(res.walks);
   } finally {
     close();
+  }
+  if (!again) return;
+  const second = await zip.chunks(m);
+  try {
+    await reportPlainLoadReading(new Cursor(second.src, label), scan, label);
+  } finally {
+    second.close();
   }
 }

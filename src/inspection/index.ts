@@ -199,6 +199,8 @@ async function inspectSource(
           scan,
           label,
           byName("JOBLIB") && !byName("PICKLE") ? true : /\.joblib$/i.test(fileName),
+          {},
+          src,
         ),
       );
       break;

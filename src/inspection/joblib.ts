@@ -13,7 +13,9 @@ import {
   globalName,
   producerFromImports,
   reportImports,
+  reportPlainLoadReading,
   walkPickleStream,
+  walkTorchBlobs,
   type PickleWalk,
 } from "./pickle.ts";
 import type { Report } from "./report.ts";
@@ -133,9 +135,15 @@ export async function inspectPickleStream(
   label: string,
   nameSaysJoblib: boolean,
   extra: Record<string, unknown> = {},
+  /** The file itself, when it is not compressed: read again for what pickle.load would see. */
+  src?: ByteSource,
 ): Promise<Report> {
   const res = await walkPickleStream(new Cursor(chunks, label), scan);
-  const imports = reportImports(scan, res.walks, label);
+  const torchBlobsWalked = src ? await walkTorchBlobs(src, res.walks, scan, label) : false;
+  const imports = reportImports(scan, res.walks, label, { torchBlobsWalked });
+  // An uncompressed file can be handed to pickle.load as well as to joblib.load.
+  if (src && res.walks.some((w) => w.rawJoblibArrays > 0))
+    await reportPlainLoadReading(new Cursor(rangeChunks(src), label), scan, label, src);
   const joblib = isJoblibWalk(res.walks) || nameSaysJoblib || "compression" in extra;
   const sk = res.walks.map((w) => w.sklearnVersion).find((v) => v !== null) ?? null;
   const protocol = res.walks[0]?.protocol ?? null;

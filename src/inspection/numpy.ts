@@ -109,6 +109,7 @@ export async function inspectNumpy(src: ByteSource, scan: Scan, label: string): 
     const res = await walkPickleStream(
       new Cursor(rangeChunks(src, dataStart), `${label}:data`, dataStart),
       scan,
+      { joblibArrays: false }, // np.load reads it with pickle.load
     );
     meta.embeddedPickle = {
       pickles: res.walks.length,

@@ -1,5 +1,5 @@
-import type { Cursor } from "./io.ts";
-import { truncate } from "./io.ts";
+import { allowDecision } from "./allowList.ts";
+import { BufferSource, Cursor, rangeChunks, truncate, type ByteSource } from "./io.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -131,100 +131,6 @@ const DENIED_NAMES: Record<string, readonly string[]> = {
   joblib: ["load"],
 };
 
-const ALLOWED_EXACT = new Set([
-  "collections.OrderedDict",
-  "collections.defaultdict",
-  "collections.Counter",
-  "collections.deque",
-  "torch._utils._rebuild_tensor",
-  "torch._utils._rebuild_tensor_v2",
-  "torch._utils._rebuild_tensor_v3",
-  "torch._utils._rebuild_parameter",
-  "torch._utils._rebuild_parameter_with_state",
-  "torch._utils._rebuild_qtensor",
-  "torch._utils._rebuild_sparse_tensor",
-  "torch._tensor._rebuild_from_type_v2",
-  "torch.Size",
-  "torch.device",
-  "torch.Tensor",
-  "torch.nn.parameter.Parameter",
-  "torch.storage.UntypedStorage",
-  "torch.storage.TypedStorage",
-  "torch.serialization._get_layout",
-  "numpy.dtype",
-  "numpy.ndarray",
-  "numpy.core.multiarray._reconstruct",
-  "numpy._core.multiarray._reconstruct",
-  "numpy.core.multiarray.scalar",
-  "numpy._core.multiarray.scalar",
-  "numpy.core.numeric._frombuffer",
-  "numpy._core.numeric._frombuffer",
-  "numpy.ma.core._mareconstruct",
-  "joblib.numpy_pickle.NumpyArrayWrapper",
-  "joblib.numpy_pickle.NDArrayWrapper",
-  "joblib.numpy_pickle.ZNDArrayWrapper",
-  "builtins.set",
-  "builtins.frozenset",
-  "builtins.slice",
-  "builtins.complex",
-  "builtins.bytearray",
-  "builtins.object",
-  "builtins.range",
-  "builtins.bytes",
-  "builtins.int",
-  "builtins.float",
-  "builtins.str",
-  "builtins.list",
-  "builtins.dict",
-  "builtins.tuple",
-  "builtins.bool",
-  "__builtin__.set",
-  "__builtin__.frozenset",
-  "__builtin__.slice",
-  "__builtin__.complex",
-  "__builtin__.object",
-  "__builtin__.bytearray",
-  "__builtin__.long",
-  "copy_reg._reconstructor",
-  "copyreg._reconstructor",
-  "copyreg.__newobj__",
-  "_codecs.encode",
-  "datetime.datetime",
-  "datetime.date",
-  "datetime.timedelta",
-  "datetime.timezone",
-  "decimal.Decimal",
-  "fractions.Fraction",
-  "pathlib.PosixPath",
-  "re._compile",
-  "torch.jit._pickle.build_intlist",
-  "torch.jit._pickle.build_tensorlist",
-  "torch.jit._pickle.build_doublelist",
-  "torch.jit._pickle.build_boollist",
-  "torch.jit._pickle.restore_type_tag",
-  "scipy.sparse._csr.csr_matrix",
-  "scipy.sparse.csr.csr_matrix",
-  "scipy.sparse._csc.csc_matrix",
-]);
-
-/** torch dtypes pickle as globals like `torch float32`. */
-const TORCH_ATTRS =
-  /^(float|float16|float32|float64|bfloat16|half|double|int|int8|int16|int32|int64|uint8|bool|complex64|complex128|long|short|qint8|quint8|qint32|strided|sparse_coo|contiguous_format|channels_last|preserve_format)$/;
-
-/**
- * Vetted library classes: CamelCase class names inside these packages. Their __setstate__ only
- * assigns attributes; functions (lower-case names) are left unknown on purpose.
- */
-const VETTED_CLASS_PACKAGES = [
-  "sklearn",
-  "xgboost",
-  "lightgbm",
-  "catboost",
-  "scipy.sparse",
-  "pandas.core",
-  "numpy.random",
-];
-
 export type ImportClass = "allowed" | "denied" | "unknown";
 
 function underModule(module: string, root: string): boolean {
@@ -243,13 +149,7 @@ export function classifyImport(
     if (names.includes("*")) return "denied";
     if (names.some((n) => name === n || name.startsWith(`${n}.`))) return "denied";
   }
-  if (ALLOWED_EXACT.has(full)) return "allowed";
-  if (module === "torch" && (/^[A-Za-z0-9]*Storage$/.test(name) || TORCH_ATTRS.test(name))) return "allowed";
-  if (module === "torch.cuda" && /Storage$/.test(name)) return "allowed";
-  if (opts.torchScript && underModule(module, "__torch__")) return "allowed";
-  if (/^[A-Z][A-Za-z0-9_]*$/.test(name) && VETTED_CLASS_PACKAGES.some((p) => underModule(module, p)))
-    return "allowed";
-  return "unknown";
+  return allowDecision(module, name, opts).allowed ? "allowed" : "unknown";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -257,12 +157,12 @@ export function classifyImport(
 // ---------------------------------------------------------------------------------------------
 
 export type PV =
-  | { t: "str"; v: string; truncated?: boolean }
+  | { t: "str"; v: string; truncated?: boolean; at?: number; byteLen?: number }
   | { t: "int"; v: bigint }
   | { t: "float" }
   | { t: "bool"; v: boolean }
   | { t: "none" }
-  | { t: "bytes"; len: number }
+  | { t: "bytes"; len: number; at?: number }
   | { t: "tuple"; items: PV[] }
   | { t: "list"; items: PV[] }
   | { t: "dict"; entries: [PV, PV][] }
@@ -293,6 +193,14 @@ export interface PickleWalk {
   numpyArrays: number;
   sklearnVersion: string | null;
   extensions: number;
+  /** Pickles nested inline (joblib object arrays), walked and graded with this one. */
+  nestedPickles: number;
+  /** joblib arrays whose raw bytes were skipped (pickle.load would read them as opcodes). */
+  rawJoblibArrays: number;
+  /** Literal arguments of torch.storage._load_from_bytes calls (file offsets), for a nested walk. */
+  torchBlobs: { at: number; len: number; latin1: boolean; offset: number }[];
+  /** _load_from_bytes calls whose argument is not a literal of this file. */
+  torchBlobsUnresolved: number;
 }
 
 const MAX_STR = 4096;
@@ -437,7 +345,16 @@ export function numpyItemSize(descr: string): number | null {
 interface WalkOptions {
   scan: Scan;
   maxOps: number;
+  /**
+   * Read joblib's NumpyArrayWrapper as joblib's unpickler does (raw array bytes, or a nested
+   * pickle for object arrays, follow its BUILD). True for top-level pickles; false inside the
+   * nested pickle of an object array, which joblib reads with plain pickle.load.
+   */
+  joblibArrays?: boolean;
+  depth?: number;
 }
+
+const MAX_NESTED_PICKLES = 4;
 
 /**
  * Walks one pickle from the cursor's position to its STOP without executing anything. Imports are
@@ -461,6 +378,10 @@ export async function walkPickle(
     numpyArrays: 0,
     sklearnVersion: null,
     extensions: 0,
+    nestedPickles: 0,
+    rawJoblibArrays: 0,
+    torchBlobs: [],
+    torchBlobsUnresolved: 0,
   };
   if (partial) partial.walk = walk;
   const stack: PV[] = [];
@@ -496,14 +417,16 @@ export async function walkPickle(
     else if (target.t === "call") keep(target.items, v);
   };
   const readStr = async (n: number, enc: BufferEncoding): Promise<PV> => {
+    const at = cur.pos;
     const take = Math.min(n, MAX_STR * 4);
     await cur.need(take);
     const v = cur.bytes(take).toString(enc);
     if (n > take) {
       await cur.skip(n - take);
-      return { t: "str", v: v.slice(0, MAX_STR), truncated: true };
+      return { t: "str", v: v.slice(0, MAX_STR), truncated: true, at, byteLen: n };
     }
-    return s(v);
+    const out = s(v);
+    return out.t === "str" ? { ...out, at, byteLen: n } : out;
   };
   const addImport = (module: string, name: string, offset: number, opcode: string) => {
     if (walk.imports.length < 10_000) walk.imports.push({ module, name, offset, opcode });
@@ -513,6 +436,56 @@ export async function walkPickle(
     memo.set(idx, v);
   };
   const memoGet = (idx: number): PV => memo.get(idx) ?? bad(`pickle memo key ${idx} is not set`);
+  /**
+   * `torch.storage._load_from_bytes(b)` is torch.load of b: how a tensor pickled with plain pickle
+   * (or joblib) stores itself. When b is a literal in this file, the caller can walk it.
+   */
+  const noteTorchBlob = (args: PV, offset: number) => {
+    const a = args.t === "tuple" && args.items.length === 1 ? args.items[0]! : null;
+    if (walk.torchBlobs.length >= 10_000) walk.torchBlobsUnresolved++;
+    else if (a?.t === "bytes" && a.at !== undefined)
+      walk.torchBlobs.push({ at: a.at, len: a.len, latin1: false, offset });
+    else if (
+      a?.t === "call" &&
+      globalName(a.fn) === "_codecs.encode" &&
+      a.args.t === "tuple" &&
+      a.args.items[0]?.t === "str" &&
+      a.args.items[0].at !== undefined &&
+      a.args.items[1]?.t === "str" &&
+      a.args.items[1].v === "latin1"
+    )
+      walk.torchBlobs.push({
+        at: a.args.items[0].at,
+        len: a.args.items[0].byteLen ?? 0,
+        latin1: true,
+        offset,
+      });
+    else walk.torchBlobsUnresolved++;
+  };
+  /** joblib writes an object-dtype array as a whole pickle (protocol 2) right after its wrapper. */
+  const walkNested = async () => {
+    const depth = (opts.depth ?? 0) + 1;
+    if (depth > MAX_NESTED_PICKLES) bad(`joblib object arrays nested deeper than ${MAX_NESTED_PICKLES}`);
+    const holder: { walk?: PickleWalk } = {};
+    try {
+      await walkPickle(
+        cur,
+        { ...opts, maxOps: Math.max(1, opts.maxOps - walk.ops), joblibArrays: false, depth },
+        holder,
+      );
+    } finally {
+      const inner = holder.walk;
+      if (inner) {
+        for (const imp of inner.imports) addImport(imp.module, imp.name, imp.offset, imp.opcode);
+        walk.unresolved.push(...inner.unresolved.slice(0, 1000));
+        walk.ops += inner.ops;
+        walk.extensions += inner.extensions;
+        walk.nestedPickles += 1 + inner.nestedPickles;
+        walk.torchBlobs.push(...inner.torchBlobs);
+        walk.torchBlobsUnresolved += inner.torchBlobsUnresolved;
+      }
+    }
+  };
 
   for (;;) {
     if (++walk.ops > opts.maxOps) bad(`pickle has more than ${opts.maxOps} opcodes`);
@@ -654,8 +627,9 @@ export async function walkPickle(
         await cur.need(w);
         const n = w === 1 ? cur.u8() : w === 4 ? cur.u32() : cur.u64();
         if (typeof n === "bigint" && n > BigInt(Number.MAX_SAFE_INTEGER)) bad("byte string length too large");
+        const at = cur.pos;
         await cur.skip(Number(n));
-        push({ t: "bytes", len: Number(n) });
+        push({ t: "bytes", len: Number(n), at });
         break;
       }
       case 0x97:
@@ -789,6 +763,7 @@ export async function walkPickle(
       case 0x52: {
         const args = pop();
         const fn = pop();
+        if (globalName(fn) === "torch.storage._load_from_bytes") noteTorchBlob(args, opOffset);
         push({ t: "call", fn, args, state: null, items: [], entries: [] });
         break;
       }
@@ -817,8 +792,10 @@ export async function walkPickle(
         if (obj.t === "call") {
           obj.state = state;
           if (state.t === "dict") for (const [k, v] of state.entries) setItem({ t: "opaque", why: "" }, k, v);
-          if (globalName(obj.fn) === "joblib.numpy_pickle.NumpyArrayWrapper")
-            await skipJoblibArray(cur, state);
+          if (globalName(obj.fn) === "joblib.numpy_pickle.NumpyArrayWrapper" && opts.joblibArrays !== false) {
+            if ((await skipJoblibArray(cur, state)) === "nested-pickle") await walkNested();
+            else walk.rawJoblibArrays++;
+          }
           if (globalName(obj.fn)?.startsWith("joblib.numpy_pickle.")) walk.numpyArrays++;
         }
         break;
@@ -878,7 +855,7 @@ export async function walkPickle(
  * resumes after them. Skipping exactly that many bytes is what lets us see a payload placed after
  * the array instead of stopping (or desynchronising) there.
  */
-async function skipJoblibArray(cur: Cursor, state: PV): Promise<void> {
+async function skipJoblibArray(cur: Cursor, state: PV): Promise<"raw" | "nested-pickle"> {
   const at = `${cur.label}@offset ${cur.pos}`;
   const shape = intsOf(dictGet(state, "shape"));
   const dtype = dictGet(state, "dtype");
@@ -888,7 +865,9 @@ async function skipJoblibArray(cur: Cursor, state: PV): Promise<void> {
     if (a0?.t === "str") descr = a0.v;
   }
   if (!shape || !descr) throw new MalformedError("joblib array header without a readable shape/dtype", at);
-  if (descr === "O8" || descr === "O") return; // object arrays are pickled inline, not written raw
+  // joblib (NumpyArrayWrapper.write_array): `if array.dtype.hasobject: pickle.dump(array, fh,
+  // protocol=2)`: a whole nested pickle follows, not raw bytes, and no alignment padding.
+  if (descr === "O8" || descr === "O" || descr === "|O") return "nested-pickle";
   const item = numpyItemSize(descr);
   if (item === null) throw new MalformedError(`joblib array dtype ${truncate(descr, 40)} not understood`, at);
   let count = BigInt(item);
@@ -905,6 +884,28 @@ async function skipJoblibArray(cur: Cursor, state: PV): Promise<void> {
     await cur.skip(pad);
   }
   await cur.skip(Number(count));
+  return "raw";
+}
+
+/**
+ * The SUSPICIOUS finding for an import outside the allow-list: which import, why it is not
+ * allow-listed, and what the user can do about it.
+ */
+export function notAllowListedMessage(
+  module: string,
+  name: string,
+  opts: { torchScript?: boolean } = {},
+): string {
+  const d = allowDecision(module, name, opts);
+  const why = d.allowed ? "" : d.why;
+  return (
+    `Pickle imports ${module}.${name}, which is not on the allow-list: ${why}. ` +
+    `Loading this file imports it and may call it. To accept it: check that ${module}.${name} is ` +
+    `expected from the code that wrote the file (a class of your own package, say); SUSPICIOUS ` +
+    `never blocks Production or aliases, so no overrideReason is needed. There is no per-file ` +
+    `acceptance: an import every such file needs belongs in the allow-list ` +
+    `(src/inspection/allowList.ts, docs/inspection.md "Allow-list").`
+  );
 }
 
 /** Grades the imports of one walk into findings; returns the distinct "module.name" strings. */
@@ -912,7 +913,7 @@ export function reportImports(
   scan: Scan,
   walks: readonly PickleWalk[],
   label: string,
-  opts: { torchScript?: boolean } = {},
+  opts: { torchScript?: boolean; torchBlobsWalked?: boolean } = {},
 ): string[] {
   const seen = new Map<string, PickleImport>();
   for (const w of walks) {
@@ -928,12 +929,12 @@ export function reportImports(
       );
   }
   for (const [key, imp] of seen) {
+    if (key === "torch.storage._load_from_bytes" && opts.torchBlobsWalked) continue;
     const cls = classifyImport(imp.module, imp.name, opts);
     const where = `${label}@offset ${imp.offset}`;
     if (cls === "denied")
       scan.add("CRITICAL", `Dangerous pickle import ${key} (${imp.opcode}): would run code on load`, where);
-    else if (cls === "unknown")
-      scan.add("MEDIUM", `Pickle imports ${key}, which is not on the allow-list`, where);
+    else if (cls === "unknown") scan.add("MEDIUM", notAllowListedMessage(imp.module, imp.name, opts), where);
   }
   return [...seen.keys()].slice(0, 500);
 }
@@ -952,14 +953,15 @@ export interface PickleStreamResult {
 export async function walkPickleStream(
   cur: Cursor,
   scan: Scan,
-  opts: { maxPickles?: number; stopAfter?: number } = {},
+  opts: { maxPickles?: number; stopAfter?: number; joblibArrays?: boolean } = {},
 ): Promise<PickleStreamResult> {
   const walks: PickleWalk[] = [];
   const maxPickles = opts.maxPickles ?? 64;
+  const joblibArrays = opts.joblibArrays ?? true;
   for (;;) {
     const holder: { walk?: PickleWalk } = {};
     try {
-      walks.push(await walkPickle(cur, { scan, maxOps: scan.limits.maxPickleOps }, holder));
+      walks.push(await walkPickle(cur, { scan, maxOps: scan.limits.maxPickleOps, joblibArrays }, holder));
     } catch (err) {
       if (holder.walk) walks.push(holder.walk);
       scan.fail(err, `${cur.label}@offset ${cur.pos}`);
@@ -984,6 +986,81 @@ export async function walkPickleStream(
       `${cur.label}@offset ${at}`,
     );
     return { walks, complete: true, trailingBytes: 1 };
+  }
+}
+
+/**
+ * A tensor pickled with plain pickle (or joblib) is `torch.storage._load_from_bytes(b)`: torch.load
+ * of b, a legacy torch.save file. When every such call in the file has a literal argument, walk each
+ * one as a legacy torch file (its five pickles, graded like the file's own) and return true: the
+ * call itself is then no finding. Otherwise (an argument computed at load time, a blob too large, a
+ * blob that is not a legacy torch file) return false and the import stays dangerous.
+ */
+export async function walkTorchBlobs(
+  src: ByteSource,
+  walks: readonly PickleWalk[],
+  scan: Scan,
+  label: string,
+): Promise<boolean> {
+  const blobs = walks.flatMap((w) => w.torchBlobs);
+  if (blobs.length === 0 || walks.some((w) => w.torchBlobsUnresolved > 0)) return false;
+  let total = 0;
+  for (const b of blobs) {
+    total += b.len;
+    if (total > scan.limits.maxMemberBytes) return false;
+    let buf = await src.read(b.at, b.len);
+    if (buf.length !== b.len) return false;
+    if (b.latin1) buf = Buffer.from(buf.toString("utf8"), "latin1");
+    if (buf[0] !== 0x80) return false; // a zip or tar inside: not walked here
+    const where = `${label}@offset ${b.offset}:_load_from_bytes`;
+    const res = await walkPickleStream(new Cursor(rangeChunks(new BufferSource(buf)), where), scan, {
+      stopAfter: 5,
+      joblibArrays: false,
+    });
+    reportImports(scan, res.walks, where);
+    if (!res.complete || res.walks.length < 5) return false;
+  }
+  return true;
+}
+
+/**
+ * The same bytes as `pickle.load` reads them. joblib's unpickler knows that raw array bytes follow
+ * a NumpyArrayWrapper; pickle.load (or torch.load, or a zip member loaded by hand) does not, and
+ * reads them as opcodes. A file with raw joblib arrays is therefore walked a second time that way,
+ * so a payload placed where joblib sees array data is still found. Benign array bytes read as
+ * opcodes are noise (pickle.load would stop at the first error, and so does this walk): only
+ * dangerous imports are reported from it.
+ */
+export async function reportPlainLoadReading(
+  cur: Cursor,
+  scan: Scan,
+  label: string,
+  src?: ByteSource,
+): Promise<void> {
+  const walks: PickleWalk[] = [];
+  for (let i = 0; i < 64; i++) {
+    const holder: { walk?: PickleWalk } = {};
+    let failed = false;
+    try {
+      await walkPickle(cur, { scan, maxOps: scan.limits.maxPickleOps, joblibArrays: false }, holder);
+    } catch (err) {
+      if (!(err instanceof MalformedError)) throw err;
+      failed = true;
+    }
+    if (holder.walk) walks.push(holder.walk);
+    if (failed || !(await cur.more())) break;
+  }
+  const torchBlobsWalked = src ? await walkTorchBlobs(src, walks, scan, label) : false;
+  const seen = new Map<string, PickleImport>();
+  for (const w of walks) for (const imp of w.imports) seen.set(`${imp.module}.${imp.name}`, imp);
+  for (const [key, imp] of seen) {
+    if (key === "torch.storage._load_from_bytes" && torchBlobsWalked) continue;
+    if (classifyImport(imp.module, imp.name) === "denied")
+      scan.add(
+        "CRITICAL",
+        `Dangerous pickle import ${key} (${imp.opcode}) where joblib reads array data: pickle.load would run it`,
+        `${label}@offset ${imp.offset}`,
+      );
   }
 }
 

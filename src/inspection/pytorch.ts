@@ -149,13 +149,15 @@ async function walkMember(
   // Small pickles are read whole; big ones are streamed through the inflater with the cap.
   if (m.size <= 64 * 1024 * 1024) {
     const buf = await zip.read(m);
-    const res = await walkPickleStream(new Cursor(rangeChunks(new BufferSource(buf)), label), scan);
+    const res = await walkPickleStream(new Cursor(rangeChunks(new BufferSource(buf)), label), scan, {
+      joblibArrays: false,
+    });
     reportImports(scan, res.walks, label, { torchScript });
     return res.walks;
   }
   const { src, close } = await zip.chunks(m);
   try {
-    const res = await walkPickleStream(new Cursor(src, label), scan);
+    const res = await walkPickleStream(new Cursor(src, label), scan, { joblibArrays: false });
     reportImports(scan, res.walks, label, { torchScript });
     return res.walks;
   } finally {
@@ -253,7 +255,7 @@ export async function inspectTorchZip(
  */
 export async function inspectLegacyTorch(src: ByteSource, scan: Scan, label: string): Promise<Report> {
   const cur = new Cursor(rangeChunks(src), label);
-  const res = await walkPickleStream(cur, scan, { stopAfter: 5 });
+  const res = await walkPickleStream(cur, scan, { stopAfter: 5, joblibArrays: false });
   const names = ["magic number", "protocol version", "sys_info", "object", "storage keys"];
   const imports = reportImports(scan, res.walks, label);
   const meta: Record<string, unknown> = { legacy: true, pickleCount: res.walks.length, imports };
@@ -303,7 +305,7 @@ export async function inspectLegacyTorch(src: ByteSource, scan: Scan, label: str
         );
         const b = cur.peekU8();
         if (b === 0x80) {
-          const more = await walkPickleStream(cur, scan);
+          const more = await walkPickleStream(cur, scan, { joblibArrays: false });
           reportImports(scan, more.walks, label);
         }
       }

@@ -42,6 +42,31 @@ describe("import policy", () => {
     ["sklearn.utils", "some_function", "unknown"],
     ["mylib", "Thing", "unknown"],
     ["__torch__", "MyModule", "unknown"],
+    // precise per-library lists (src/inspection/allowList.ts)
+    ["numpy", "float64", "allowed"],
+    ["numpy.random._pickle", "__randomstate_ctor", "allowed"],
+    ["numpy.random._pickle", "__bit_generator_ctor", "allowed"],
+    ["numpy.random", "some_helper", "unknown"],
+    ["numpy.random", "RandomState", "unknown"],
+    ["scipy.sparse._coo", "coo_matrix", "allowed"],
+    ["scipy.sparse.csr", "csr_matrix", "allowed"],
+    ["scipy.sparse._coo", "CooHelper", "unknown"],
+    ["scipy.sparse.linalg", "spsolve", "unknown"],
+    ["pandas.core.indexes.base", "_new_Index", "allowed"],
+    ["pandas._libs.tslibs.timestamps", "_unpickle_timestamp", "allowed"],
+    ["pandas.core.frame", "DataFrame", "allowed"],
+    ["pandas.core.computation.expr", "Expr", "unknown"],
+    ["pandas.core.frame", "some_function", "unknown"],
+    ["pandas.io.parsers", "TextFileReader", "unknown"],
+    ["sklearn._loss._loss", "__pyx_unpickle_CyHalfBinomialLoss", "allowed"],
+    ["sklearn.ensemble._hist_gradient_boosting.binning", "_BinMapper", "allowed"],
+    ["sklearn.datasets._base", "Bunch", "unknown"],
+    ["xgboost.tracker", "RabitTracker", "unknown"],
+    ["torch.nn.modules.linear", "Linear", "allowed"],
+    ["torch.nn.functional", "relu", "unknown"],
+    ["statsmodels.regression.linear_model", "OLSResults", "allowed"],
+    ["pytz", "_p", "allowed"],
+    ["zoneinfo", "ZoneInfo", "unknown"],
   ] as const)("%s.%s is %s", (module, name, expected) => {
     expect(classifyImport(module, name)).toBe(expected);
   });
@@ -50,6 +75,61 @@ describe("import policy", () => {
     expect(classifyImport("__torch__.model", "Net", { torchScript: true })).toBe("allowed");
   });
 });
+
+describe("SUSPICIOUS findings say which import, why, and what to do", () => {
+  it.each([
+    ["mylib.helpers", "Thing", /module mylib\.helpers belongs to no vetted library/],
+    [
+      "sklearn.utils",
+      "some_function",
+      /some_function is a function \(lower-case name\) in scikit-learn; functions are allow-listed one by one/,
+    ],
+    [
+      "scipy.sparse._coo",
+      "CooHelper",
+      /SciPy sparse is allow-listed name by name .* scipy\.sparse\._coo\.CooHelper is not one of those names/,
+    ],
+    [
+      "pandas.core.computation.expr",
+      "Expr",
+      /pandas classes are allowed by package except under pandas\.core\.computation/,
+    ],
+    ["__torch__.m", "Net", /__torch__ classes are only expected inside a TorchScript archive/],
+  ] as const)("%s.%s", (module, name, why) => {
+    const s = scan();
+    reportImports(s, [{ ...emptyWalk(), imports: [{ module, name, offset: 7, opcode: "GLOBAL" }] }], "t.pkl");
+    expect(s.findings).toHaveLength(1);
+    const f = s.findings[0]!;
+    expect(f.severity).toBe("MEDIUM");
+    expect(f.message).toContain(`Pickle imports ${module}.${name}, which is not on the allow-list: `);
+    expect(f.message).toMatch(why);
+    expect(f.message).toMatch(
+      /SUSPICIOUS never blocks Production or aliases, so no overrideReason is needed/,
+    );
+    expect(f.message).toContain("src/inspection/allowList.ts");
+    expect(f.location).toBe("t.pkl@offset 7");
+  });
+});
+
+function emptyWalk() {
+  return {
+    protocol: 2,
+    start: 0,
+    end: 0,
+    ops: 0,
+    imports: [],
+    unresolved: [],
+    root: null,
+    persistentIds: [],
+    numpyArrays: 0,
+    sklearnVersion: null,
+    extensions: 0,
+    nestedPickles: 0,
+    rawJoblibArrays: 0,
+    torchBlobs: [],
+    torchBlobsUnresolved: 0,
+  };
+}
 
 describe("opcode walker", () => {
   it("resolves STACK_GLOBAL operands fetched from the memo", async () => {
