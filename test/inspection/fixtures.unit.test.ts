@@ -291,6 +291,14 @@ describe("metadata and signatures", () => {
     const r = await inspect("external_traversal.onnx");
     expect(r.metadata.externalDataLocations).toEqual(["../../etc/passwd"]);
     expect(r.metadata.customDomains).toEqual(["com.evil"]);
+    const e = await inspect("external_data.onnx");
+    expect(e.verdict).toBe("SAFE");
+    expect(e.metadata.externalData).toEqual([
+      { tensor: "model.embed_tokens.weight", location: "weights.bin", offset: 0, length: 48 },
+    ]);
+    expect(e.metadata.embeddings).toEqual([{ name: "model.embed_tokens.weight", shape: [6, 2] }]);
+    const st = await inspect("embed_3rows.safetensors");
+    expect(st.metadata.embeddings).toEqual([{ name: "model.embed_tokens.weight", shape: [3, 2] }]);
   });
 
   it("Core ML: description, metadata, producer and signature", async () => {
