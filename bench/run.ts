@@ -17,6 +17,7 @@ import { benchCli } from "./cli.ts";
 import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
+import { benchJoblibCodecs } from "./joblibCodecs.ts";
 import { benchMlflow } from "./mlflow.ts";
 import { benchMonitoring } from "./monitoring.ts";
 import { benchObjectStore } from "./objectStore.ts";
@@ -43,6 +44,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   artifacts: () => benchArtifacts(),
   inspection,
   inspectionUpload: () => benchInspectionUpload(),
+  "joblib-codecs": () => benchJoblibCodecs(),
   search: () => benchSearch(),
   access: () => benchAccess(),
   audit: () => benchAudit(),
