@@ -5,8 +5,9 @@ import { MalformedError } from "./verdict.ts";
  * compress="lzma"), written from the LZMA specification in the LZMA SDK (lzma-specification.txt).
  * The input is a whole buffer (bounded by the caller); the output comes out in pieces of at most
  * `step` bytes per `decode()` call, so the caller can cap the total and check its deadline between
- * pieces. The dictionary is allocated at min(declared dictionary size, declared output size,
- * output cap): bytes past the cap are never produced, so no match can reach further back.
+ * pieces. The dictionary window grows with the output up to min(declared dictionary size, declared
+ * output size, output cap): bytes past the cap are never produced, so no match reaches further back,
+ * and a header declaring a huge dictionary allocates nothing until the data is there.
  */
 
 const PROB_INIT = 1024;
@@ -58,7 +59,9 @@ export class LzmaAloneDecoder {
   private range = 0xffffffff;
   private code = 0;
   // output window
-  private readonly win: Uint8Array;
+  /** Grows by doubling up to maxWin (so a header declaring a 4 GiB dictionary costs nothing up front). */
+  private win: Uint8Array;
+  private readonly maxWin: number;
   private winPos = 0;
   private flushed = 0;
   totalOut = 0;
@@ -94,7 +97,8 @@ export class LzmaAloneDecoder {
     let w = Math.max(h.dictSize, 4096);
     if (h.unpackSize !== null) w = Math.min(w, Math.max(h.unpackSize, 1));
     w = Math.min(w, cap + MAX_MATCH_LEN + 1);
-    this.win = new Uint8Array(Math.max(w, 1));
+    this.maxWin = Math.max(w, 1);
+    this.win = new Uint8Array(Math.min(this.maxWin, 1 << 16));
     this.literal = probs(0x300 << (h.lc + h.lp));
     if (this.input.length < 18) throw new MalformedError("lzma stream truncated", label);
     if (this.input[this.inPos++] !== 0)
@@ -175,7 +179,14 @@ export class LzmaAloneDecoder {
 
   private put(b: number): void {
     this.win[this.winPos++] = b;
-    if (this.winPos === this.win.length) this.winPos = 0;
+    if (this.winPos === this.win.length) {
+      if (this.win.length < this.maxWin) {
+        // not wrapped yet: the window is linear, so growing is a copy
+        const bigger = new Uint8Array(Math.min(this.maxWin, this.win.length * 2));
+        bigger.set(this.win);
+        this.win = bigger;
+      } else this.winPos = 0;
+    }
     this.totalOut++;
   }
 
@@ -195,7 +206,7 @@ export class LzmaAloneDecoder {
   /** Decodes at least `step` more bytes (or to the end) and returns them (a copy). */
   decode(step: number): Buffer {
     const h = this.header;
-    const target = this.totalOut + Math.max(1, Math.min(step, this.win.length - MAX_MATCH_LEN - 1));
+    const target = this.totalOut + Math.max(1, Math.min(step, this.maxWin - MAX_MATCH_LEN - 1));
     const pbMask = (1 << h.pb) - 1;
     const lpMask = (1 << h.lp) - 1;
     while (!this.finished && this.totalOut < target) {
@@ -265,7 +276,7 @@ export class LzmaAloneDecoder {
           this.finished = true;
           break;
         }
-        if (this.rep0 >= h.dictSize || this.rep0 >= this.totalOut || this.rep0 >= this.win.length)
+        if (this.rep0 >= h.dictSize || this.rep0 >= this.totalOut || this.rep0 >= this.maxWin)
           throw new MalformedError("corrupt lzma stream: match distance out of range", this.label);
       }
       len += MATCH_MIN_LEN;

@@ -84,3 +84,17 @@ describe("lz4 blocks are checked, never read or written out of bounds", () => {
     expect(() => lz4Block(Uint8Array.from(bytes), out(), 0, 64, "b")).toThrow(MalformedError);
   });
 });
+
+describe("every single-byte corruption of a fixture ends in data or a MalformedError, never a hang", () => {
+  it.each([
+    ["lzma.joblib", (b: Buffer) => lzmaChunks(new BufferSource(b), 1 << 20, scan(), "l")],
+    ["lz4.joblib", (b: Buffer) => lz4Chunks(new BufferSource(b), 1 << 20, scan(), "l")],
+  ] as const)("%s", async (name, decode) => {
+    const data = file(name);
+    for (let at = 0; at < data.length; at++) {
+      const bad = Buffer.from(data);
+      bad[at] = bad[at]! ^ 0x5a;
+      await all(decode(bad)).catch((e: unknown) => expect(e).toBeInstanceOf(MalformedError));
+    }
+  });
+});
