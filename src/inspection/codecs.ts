@@ -30,7 +30,7 @@ const require = createRequire(import.meta.url);
 const XZ_ERRORS: Record<string, string> = {
   "2": "unsupported integrity check",
   "3": "out of memory",
-  "4": "dictionary larger than the decoder allows",
+  "4": "dictionary larger than the decoder allows (64 MiB; joblib's presets use at most 64 MiB)",
   "5": "not an xz stream",
   "6": "unsupported options (filter chain)",
   "7": "corrupt data",
@@ -40,7 +40,11 @@ const XZ_ERRORS: Record<string, string> = {
 function xzError(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   const code = /error code (\d+)/.exec(msg)?.[1];
-  return code && XZ_ERRORS[code] ? XZ_ERRORS[code] : msg;
+  if (!code || !XZ_ERRORS[code]) return `corrupt xz stream: ${msg}`;
+  // limits of the decoder (dictionaries over 64 MiB, SHA-256 checks) are not corruption
+  return ["5", "7", "8"].includes(code)
+    ? `corrupt xz stream: ${XZ_ERRORS[code]}`
+    : `xz stream not decoded: ${XZ_ERRORS[code]}`;
 }
 
 /** xz: xz-embedded compiled to WebAssembly (xz-decompress), fed from the file as a web stream. */
@@ -62,7 +66,7 @@ export async function* xzChunks(
       try {
         r = await reader.read();
       } catch (err) {
-        throw new MalformedError(`corrupt xz stream: ${xzError(err)}`, label);
+        throw new MalformedError(xzError(err), label);
       }
       if (r.done) return;
       got += r.value.length;

@@ -58,6 +58,13 @@ const TABLE: [file: string, format: ArtifactFormat, verdict: Verdict, finding?: 
   ["xz_truncated.joblib", "JOBLIB", "UNSCANNABLE", /Incomplete scan: corrupt xz stream: truncated/],
   ["xz_corrupt.joblib", "JOBLIB", "UNSCANNABLE", /Incomplete scan: corrupt xz stream: corrupt data/],
   ["lzma.joblib", "JOBLIB", "SAFE"],
+  ["lzma_dict1536m.joblib", "JOBLIB", "SAFE"],
+  [
+    "xz_dict128m.joblib",
+    "JOBLIB",
+    "UNSCANNABLE",
+    /Incomplete scan: xz stream not decoded: dictionary larger than the decoder allows/,
+  ],
   [
     "lzma_os_system.joblib",
     "JOBLIB",
