@@ -80,18 +80,27 @@ export async function* xzChunks(
   }
 }
 
-/** lzma (LZMA-alone): our own decoder (./lzma.ts); input held in memory up to maxMemberBytes. */
+/** lzma (LZMA-alone): our own decoder (./lzma.ts), fed 1 MiB of the file at a time. */
 export async function* lzmaChunks(
   src: ByteSource,
   cap: number,
   scan: Scan,
   label: string,
 ): AsyncGenerator<Buffer> {
-  if (src.size > scan.limits.maxMemberBytes)
-    throw new MalformedError(`lzma input of ${src.size} bytes exceeds the in-memory cap`, label);
-  const dec = new LzmaAloneDecoder(await src.read(0, src.size), cap, label);
+  let pos = 0;
+  const next = async (): Promise<Buffer | null> => {
+    if (pos >= src.size) return null;
+    const b = await src.read(pos, STEP);
+    pos += b.length;
+    return b.length ? b : null;
+  };
+  const dec = new LzmaAloneDecoder((await next()) ?? Buffer.alloc(0), cap, label);
   if (dec.header.unpackSize !== null && dec.header.unpackSize > cap) throw bomb("lzma", cap, label);
   while (!dec.finished) {
+    if (dec.needsInput()) {
+      dec.feed(await next());
+      continue;
+    }
     const out = dec.decode(STEP);
     if (dec.totalOut > cap) throw bomb("lzma", cap, label);
     scan.checkClock();

@@ -3,7 +3,8 @@ import { MalformedError } from "./verdict.ts";
 /**
  * A streaming decoder for LZMA-alone (`.lzma`, liblzma's FORMAT_ALONE, what joblib writes for
  * compress="lzma"), written from the LZMA specification in the LZMA SDK (lzma-specification.txt).
- * The input is a whole buffer (bounded by the caller); the output comes out in pieces of at most
+ * The input is fed in chunks (`feed`; `needsInput` says when: fewer than INPUT_MARGIN bytes left,
+ * more than one operation can consume); the output comes out in pieces of at most
  * `step` bytes per `decode()` call, so the caller can cap the total and check its deadline between
  * pieces. The dictionary window grows with the output up to min(declared dictionary size, declared
  * output size, output cap): bytes past the cap are never produced, so no match reaches further back,
@@ -18,6 +19,8 @@ const NUM_FULL_DISTANCES = 128;
 const NUM_ALIGN_BITS = 4;
 const MATCH_MIN_LEN = 2;
 const MAX_MATCH_LEN = 273;
+/** More input bytes than one LZMA operation can consume (~50 bit decodes at most). */
+const INPUT_MARGIN = 256;
 
 export interface LzmaHeader {
   lc: number;
@@ -54,7 +57,8 @@ function probs(n: number): Uint16Array {
 
 export class LzmaAloneDecoder {
   readonly header: LzmaHeader;
-  private readonly input: Buffer;
+  private input: Buffer;
+  private inputEnded = false;
   private inPos = 13;
   private range = 0xffffffff;
   private code = 0;
@@ -106,6 +110,20 @@ export class LzmaAloneDecoder {
     for (let i = 0; i < 4; i++) this.code = ((this.code << 8) | this.input[this.inPos++]!) >>> 0;
     if (this.code === this.range) throw new MalformedError("corrupt lzma stream", label);
     if (h.unpackSize === 0) this.finished = true;
+  }
+
+  /** More compressed bytes (null: the input has ended). */
+  feed(chunk: Buffer | null): void {
+    if (chunk === null) {
+      this.inputEnded = true;
+      return;
+    }
+    this.input = Buffer.concat([this.input.subarray(this.inPos), chunk]);
+    this.inPos = 0;
+  }
+
+  needsInput(): boolean {
+    return !this.inputEnded && this.input.length - this.inPos < INPUT_MARGIN;
   }
 
   private byte(): number {
@@ -203,13 +221,17 @@ export class LzmaAloneDecoder {
     return this.header.unpackSize === null ? Infinity : this.header.unpackSize - this.totalOut;
   }
 
-  /** Decodes at least `step` more bytes (or to the end) and returns them (a copy). */
+  /**
+   * Decodes about `step` more bytes (fewer when it needs input, or at the end) and returns them (a
+   * copy).
+   */
   decode(step: number): Buffer {
     const h = this.header;
     const target = this.totalOut + Math.max(1, Math.min(step, this.maxWin - MAX_MATCH_LEN - 1));
     const pbMask = (1 << h.pb) - 1;
     const lpMask = (1 << h.lp) - 1;
     while (!this.finished && this.totalOut < target) {
+      if (this.needsInput()) break;
       if (this.remaining() <= 0) {
         this.finished = true;
         break;

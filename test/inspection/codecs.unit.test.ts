@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { lz4Block, lz4Chunks, lzmaChunks, xzChunks } from "../../src/inspection/codecs.ts";
 import { inspectArtifactInProcess } from "../../src/inspection/index.ts";
 import { BufferSource } from "../../src/inspection/io.ts";
+import { LzmaAloneDecoder } from "../../src/inspection/lzma.ts";
 import { DEFAULT_LIMITS, MalformedError, Scan } from "../../src/inspection/verdict.ts";
 
 const fixtures = fileURLToPath(new URL("../fixtures/inspection/files/", import.meta.url));
@@ -29,6 +30,28 @@ describe("joblib codecs decode to the exact bytes Python compressed", () => {
 
   it("lzma (LZMA-alone, unknown size and end marker)", async () => {
     expect(await all(lzmaChunks(new BufferSource(file("lzma.joblib")), 1 << 20, scan(), "l"))).toEqual(plain);
+  });
+
+  it("lzma fed 7 bytes at a time gives the same bytes", () => {
+    const input = file("lzma_os_system.joblib");
+    const whole = Buffer.concat([
+      ...(function* () {
+        const d = new LzmaAloneDecoder(input, 1 << 20, "l");
+        d.feed(null);
+        while (!d.finished) yield d.decode(1 << 20);
+      })(),
+    ]);
+    const d = new LzmaAloneDecoder(input.subarray(0, 20), 1 << 20, "l");
+    const out: Buffer[] = [];
+    let at = 20;
+    while (!d.finished) {
+      if (d.needsInput()) {
+        d.feed(at < input.length ? input.subarray(at, at + 7) : null);
+        at += 7;
+      } else out.push(d.decode(64));
+    }
+    expect(Buffer.concat(out)).toEqual(whole);
+    expect(whole.length).toBeGreaterThan(400);
   });
 
   it("lz4 frame, and linked 64 KiB blocks with block and content checksums", async () => {
