@@ -19,6 +19,7 @@ import { benchCore } from "./core.ts";
 import { benchFanOut } from "./fanOut.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
 import { inspectionPrecision } from "./inspectionPrecision.ts";
+import { benchJoblibCodecs } from "./joblibCodecs.ts";
 import { benchMlflow } from "./mlflow.ts";
 import { benchMonitoring } from "./monitoring.ts";
 import { benchObjectStore } from "./objectStore.ts";
@@ -47,6 +48,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   inspection,
   inspectionUpload: () => benchInspectionUpload(),
   inspectionPrecision: () => inspectionPrecision(),
+  "joblib-codecs": () => benchJoblibCodecs(),
   search: () => benchSearch(),
   access: () => benchAccess(),
   audit: () => benchAudit(),

@@ -1,12 +1,14 @@
 import type { ByteSource } from "./io.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
 import { dataRecord } from "./dataRecord.ts";
+import { readDenseAttributes } from "./hdf5Dense.ts";
 
 /**
  * Just enough HDF5 to read the root group's attributes (where Keras 2 keeps `model_config`,
  * `keras_version`, `backend`): superblock v0-v3, object headers v1/v2 with continuation blocks,
- * attribute messages v1-v3 holding fixed-length or variable-length strings. Datasets, B-trees and
- * dense (fractal-heap) attribute storage are not read.
+ * attribute messages v1-v3 holding fixed-length or variable-length strings, stored compactly in the
+ * header or densely (Attribute Info message → fractal heap + v2 B-tree name index, ./hdf5Dense.ts,
+ * where large Keras 2 configs end up). Datasets and groups below the root are not read.
  */
 
 export const HDF5_MAGIC = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -25,6 +27,8 @@ export interface Hdf5Attrs {
   userBlockBytes: number;
   attributes: Record<string, string | number | string[] | null>;
   unread: string[];
+  /** Dense attribute storage that could not be read: the attributes there were not inspected. */
+  failed: string[];
 }
 
 const MAX_MESSAGES = 10_000;
@@ -81,6 +85,7 @@ export async function readRootAttributes(
     userBlockBytes: sbOff,
     attributes: dataRecord(),
     unread: [],
+    failed: [],
   };
   if (rootAddr < 0 || abs(rootAddr) >= src.size)
     throw new MalformedError("HDF5 root object header address outside the file (truncated)", label);
@@ -157,9 +162,21 @@ export async function readRootAttributes(
     }
   }
 
+  const attributeMessages: { data: Buffer; flags: number }[] = [];
   for (const m of msgs) {
-    if (m.type === 0x15) result.unread.push("dense attribute storage (fractal heap) not read");
-    if (m.type !== 0x0c) continue;
+    if (m.type === 0x0c) attributeMessages.push(m);
+    if (m.type !== 0x15) continue;
+    const ctx = { src, scan, label, so, sl, abs, maxValueBytes };
+    try {
+      for (const data of await readDenseAttributes(ctx, m.data, result.unread, result.failed))
+        attributeMessages.push({ data, flags: 0 });
+    } catch (err) {
+      if (err instanceof MalformedError)
+        result.failed.push(`dense attribute storage not read: ${err.message}`);
+      else throw err;
+    }
+  }
+  for (const m of attributeMessages) {
     if (m.flags & 0x02) {
       result.unread.push("shared attribute message not read");
       continue;
@@ -168,7 +185,10 @@ export async function readRootAttributes(
       const a = await parseAttribute(m.data, src, abs, so, sl, maxValueBytes, label);
       if (a) result.attributes[a.name] = a.value;
     } catch (err) {
-      if (err instanceof MalformedError) result.unread.push(err.message);
+      // an attribute we cannot read may be the model_config: fail closed
+      if (err instanceof MalformedError) result.failed.push(`attribute not read: ${err.message}`);
+      else if (err instanceof RangeError)
+        result.failed.push("attribute not read: attribute message truncated");
       else throw err;
     }
   }

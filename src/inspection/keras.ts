@@ -141,6 +141,7 @@ function parseJson(text: string, scan: Scan, where: string): unknown {
 export async function inspectKerasH5(src: ByteSource, scan: Scan, label: string): Promise<Report> {
   const attrs = await readRootAttributes(src, scan, label, scan.limits.maxMemberBytes);
   for (const u of new Set(attrs.unread)) scan.add("LOW", `HDF5: ${u}`, label);
+  for (const f of new Set(attrs.failed)) scan.incomplete(`Incomplete scan: HDF5 ${f}`, label);
   const a = attrs.attributes;
   const str = (k: string) => (typeof a[k] === "string" ? a[k] : null);
   const meta: Record<string, unknown> = {

@@ -4,6 +4,7 @@ import { first, ProtoReader, signedInt64, type WireField } from "./protobuf.ts";
 import type { Report } from "./report.ts";
 import type { TensorSpec } from "./types.ts";
 import type { Scan } from "./verdict.ts";
+import { EMBEDDING_NAME } from "./consistency.ts";
 import { dataRecord } from "./dataRecord.ts";
 
 const ELEM_TYPES = [
@@ -57,7 +58,13 @@ interface GraphStats {
   initializers: number;
   parameters: bigint;
   external: string[];
+  /** External tensors with where their bytes are (for the version's consistency check). */
+  externalData: { tensor: string; location: string; offset: number | null; length: number | null }[];
+  /** 2-D initializers named like token embeddings: name and [rows, dim]. */
+  embeddings: { name: string; shape: number[] }[];
 }
+
+const MAX_LISTED_TENSORS = 1000;
 
 async function readTypeProto(
   r: ProtoReader,
@@ -138,8 +145,17 @@ async function walkGraph(
       const t = await readTensorHeader(r, g);
       initNames.add(t.name);
       stats.parameters += t.numel;
+      if (t.dims.length === 2 && EMBEDDING_NAME.test(t.name) && stats.embeddings.length < MAX_LISTED_TENSORS)
+        stats.embeddings.push({ name: t.name, shape: t.dims });
       if (t.location !== null) {
         stats.external.push(t.location);
+        if (stats.externalData.length < MAX_LISTED_TENSORS)
+          stats.externalData.push({
+            tensor: t.name,
+            location: t.location,
+            offset: t.offset,
+            length: t.length,
+          });
         checkExternalLocation(scan, t.location, `${path}:initializer ${t.name}`);
       }
     } else if (g.no === 2 && depth === 0) name = await r.string(g, 4096);
@@ -152,26 +168,46 @@ async function walkGraph(
 async function readTensorHeader(
   r: ProtoReader,
   f: WireField,
-): Promise<{ name: string; numel: bigint; location: string | null }> {
+): Promise<{
+  name: string;
+  numel: bigint;
+  dims: number[];
+  location: string | null;
+  offset: number | null;
+  length: number | null;
+}> {
   let name = "";
   let numel = 1n;
+  const dims: number[] = [];
   let location: string | null = null;
+  let offset: number | null = null;
+  let length: number | null = null;
   let external = false;
+  const addDim = (d: bigint) => {
+    const v = signedInt64(d);
+    numel *= v;
+    if (dims.length < 8) dims.push(Number(v));
+  };
+  const count = (v: string): number | null => (/^\d{1,15}$/.test(v) ? Number(v) : null);
   for await (const t of r.fields(f.offset, f.offset + f.length)) {
     if (t.no === 1) {
-      if (t.wire === 0) numel *= signedInt64(t.num);
-      else for (const d of await r.int64s([t])) numel *= signedInt64(d);
+      if (t.wire === 0) addDim(t.num);
+      else for (const d of await r.int64s([t])) addDim(d);
     } else if (t.no === 8 && t.wire === 2) name = await r.string(t, 4096);
     else if (t.no === 14 && t.wire === 0) external = t.num === 1n;
     else if (t.no === 13 && t.wire === 2) {
       const kv = await r.message(t.offset, t.offset + t.length);
       const k = first(kv, 1);
       const v = first(kv, 2);
-      if (k && v && (await r.string(k, 256)) === "location") location = await r.string(v, 4096);
+      if (!k || !v) continue;
+      const key = await r.string(k, 256);
+      if (key === "location") location = await r.string(v, 4096);
+      else if (key === "offset") offset = count(await r.string(v, 64));
+      else if (key === "length") length = count(await r.string(v, 64));
     }
   }
   if (external && location === null) location = "";
-  return { name, numel, location };
+  return { name, numel, dims, location, offset, length };
 }
 
 export function checkExternalLocation(scan: Scan, location: string, where: string): void {
@@ -207,6 +243,8 @@ export async function inspectOnnx(src: ByteSource, scan: Scan, label: string): P
     initializers: 0,
     parameters: 0n,
     external: [],
+    externalData: [],
+    embeddings: [],
   };
   let producerName: string | null = null;
   let producerVersion: string | null = null;
@@ -291,6 +329,8 @@ export async function inspectOnnx(src: ByteSource, scan: Scan, label: string): P
     initializerCount: stats.initializers,
     parameterCount: Number(stats.parameters),
     externalDataLocations: [...new Set(stats.external)].slice(0, 100),
+    externalData: stats.externalData,
+    embeddings: stats.embeddings,
   });
   return { format: "ONNX", formatVersion: irVersion, producer, metadata: meta, signature };
 }

@@ -1,4 +1,5 @@
 import type { ByteSource } from "./io.ts";
+import { EMBEDDING_NAME } from "./consistency.ts";
 import { strictUtf8, truncate } from "./io.ts";
 import type { Report } from "./report.ts";
 import type { TensorSpec } from "./types.ts";
@@ -285,6 +286,11 @@ export async function inspectSafetensors(src: ByteSource, scan: Scan, label: str
       parameterCount: Number(params),
       dtypes,
       tensors: list,
+      // token-embedding matrices, kept apart from `tensors` so a shrunk summary still has them
+      embeddings: tensors
+        .filter((t) => t.shape.length === 2 && EMBEDDING_NAME.test(t.name))
+        .slice(0, 10)
+        .map((t) => ({ name: t.name, shape: t.shape })),
       userMetadata: metadata,
       referenceChecksPassed: valid,
     },

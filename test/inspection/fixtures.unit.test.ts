@@ -47,8 +47,47 @@ const TABLE: [file: string, format: ArtifactFormat, verdict: Verdict, finding?: 
   ["zlib_safe.joblib", "JOBLIB", "SAFE"],
   ["gzip_safe.joblib", "JOBLIB", "SAFE"],
   ["bz2_safe.joblib", "JOBLIB", "SAFE"],
-  ["xz.joblib", "JOBLIB", "UNSCANNABLE", /xz-compressed joblib files cannot be decompressed/],
-  ["lzma.joblib", "JOBLIB", "UNSCANNABLE", /lzma-compressed joblib files cannot be decompressed/],
+  ["xz.joblib", "JOBLIB", "SAFE"],
+  ["xz_crc32.joblib", "JOBLIB", "SAFE"],
+  [
+    "xz_os_system.joblib",
+    "JOBLIB",
+    "DANGEROUS",
+    /CRITICAL Dangerous pickle import posix\.system .*@xz_os_system\.joblib\[xz\]/,
+  ],
+  ["xz_truncated.joblib", "JOBLIB", "UNSCANNABLE", /Incomplete scan: corrupt xz stream: truncated/],
+  ["xz_corrupt.joblib", "JOBLIB", "UNSCANNABLE", /Incomplete scan: corrupt xz stream: corrupt data/],
+  ["lzma.joblib", "JOBLIB", "SAFE"],
+  ["lzma_dict1536m.joblib", "JOBLIB", "SAFE"],
+  [
+    "xz_dict128m.joblib",
+    "JOBLIB",
+    "UNSCANNABLE",
+    /Incomplete scan: xz stream not decoded: dictionary larger than the decoder allows/,
+  ],
+  [
+    "lzma_os_system.joblib",
+    "JOBLIB",
+    "DANGEROUS",
+    /CRITICAL Dangerous pickle import posix\.system .*@lzma_os_system\.joblib\[lzma\]/,
+  ],
+  ["lzma_truncated.joblib", "JOBLIB", "UNSCANNABLE", /Incomplete scan: lzma stream truncated/],
+  ["lzma_corrupt.joblib", "JOBLIB", "UNSCANNABLE", /Incomplete scan: corrupt lzma stream/],
+  ["lz4.joblib", "JOBLIB", "SAFE"],
+  ["lz4_linked.joblib", "JOBLIB", "SAFE"],
+  [
+    "lz4_os_system.joblib",
+    "JOBLIB",
+    "DANGEROUS",
+    /CRITICAL Dangerous pickle import posix\.system .*@lz4_os_system\.joblib\[lz4\]/,
+  ],
+  ["lz4_truncated.joblib", "JOBLIB", "UNSCANNABLE", /Incomplete scan: lz4 stream truncated/],
+  [
+    "lz4_corrupt.joblib",
+    "JOBLIB",
+    "UNSCANNABLE",
+    /Incomplete scan: corrupt lz4 frame: block checksum mismatch/,
+  ],
   ["state_dict.pt", "PYTORCH", "SAFE"],
   [
     "malicious_state_dict.pt",
@@ -122,6 +161,26 @@ const TABLE: [file: string, format: ArtifactFormat, verdict: Verdict, finding?: 
     "DANGEROUS",
     /HIGH Keras Lambda layer with serialized Python bytecode: .*@keras2_lambda\.h5:model_config:config\.layers\[1\]/,
   ],
+  ["keras2_dense.h5", "KERAS_H5", "SAFE"],
+  [
+    "keras2_dense_lambda.h5",
+    "KERAS_H5",
+    "DANGEROUS",
+    /HIGH Keras Lambda layer .*@keras2_dense_lambda\.h5:model_config:config\.layers\[1\]/,
+  ],
+  [
+    "keras2_dense_huge_lambda.h5",
+    "KERAS_H5",
+    "DANGEROUS",
+    /HIGH Keras Lambda layer .*@keras2_dense_huge_lambda\.h5:model_config:config\.layers\[1\]/,
+  ],
+  [
+    "keras2_dense_truncated.h5",
+    "KERAS_H5",
+    "UNSCANNABLE",
+    /Incomplete scan: HDF5 dense attribute not read: HDF5 huge heap object runs past the end of the file/,
+  ],
+  ["dense_many_attrs.h5", "KERAS_H5", "SAFE"],
   ["keras3.weights.h5", "KERAS_H5", "SAFE"],
   ["model.keras", "KERAS", "SAFE"],
   ["lambda.keras", "KERAS", "DANGEROUS", /HIGH Keras Lambda layer/],
@@ -239,6 +298,14 @@ describe("metadata and signatures", () => {
     const r = await inspect("external_traversal.onnx");
     expect(r.metadata.externalDataLocations).toEqual(["../../etc/passwd"]);
     expect(r.metadata.customDomains).toEqual(["com.evil"]);
+    const e = await inspect("external_data.onnx");
+    expect(e.verdict).toBe("SAFE");
+    expect(e.metadata.externalData).toEqual([
+      { tensor: "model.embed_tokens.weight", location: "weights.bin", offset: 0, length: 48 },
+    ]);
+    expect(e.metadata.embeddings).toEqual([{ name: "model.embed_tokens.weight", shape: [6, 2] }]);
+    const st = await inspect("embed_3rows.safetensors");
+    expect(st.metadata.embeddings).toEqual([{ name: "model.embed_tokens.weight", shape: [3, 2] }]);
   });
 
   it("Core ML: description, metadata, producer and signature", async () => {

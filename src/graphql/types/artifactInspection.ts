@@ -3,6 +3,7 @@
 import { reinspectArtifacts } from "../../artifacts/artifactService.ts";
 import { DomainError, InvalidStateError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type { ArtifactInspection, Finding, Producer } from "../../domain/inspection.ts";
+import { versionConsistency } from "../../inspection/consistency.ts";
 import { knownFormat } from "../../inspection/types.ts";
 import { inspectionFromRow } from "../../projections/modelVersionArtifacts/evolve.ts";
 import type { ArtifactView } from "../../projections/modelVersionArtifacts/evolve.ts";
@@ -100,6 +101,24 @@ builder.prismaObjectFields("ModelVersionArtifact", (t) => ({
     resolve: (a) => inspectionOf(a)?.inspectedAt ?? null,
   }),
 }));
+
+builder.prismaObjectField("ModelVersion", "consistencyFindings", (t) =>
+  t.field({
+    type: [FindingRef],
+    description:
+      "What inspection notices across the version's artifacts taken together (at most 100; empty when consistent or not yet inspected): ONNX external-data files missing, outside the version or shorter than the offsets they are read at; a SavedModel without its variables index or data shards; a tokenizer with more tokens than the model's embedding matrix has rows. Computed from the latest inspections; informational, not part of the safety gate. Locations name the artifact (and tensor) concerned.",
+    select: { artifacts: { select: { path: true, size: true, format: true, metadata: true } } },
+    resolve: (v) =>
+      versionConsistency(
+        v.artifacts.map((a) => ({
+          path: a.path,
+          size: Number(a.size),
+          format: a.format,
+          metadata: (a.metadata ?? null) as Record<string, unknown> | null,
+        })),
+      ),
+  }),
+);
 
 // ---- Mutation ----------------------------------------------------------------------------------
 
