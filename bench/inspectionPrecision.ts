@@ -10,20 +10,8 @@ import { inspectArtifactInProcess, type Verdict } from "../src/inspection/index.
 
 export const CORPUS_DIR = fileURLToPath(new URL("../test/fixtures/inspection/real/", import.meta.url));
 
-/**
- * What the joblib files compressed with codecs the scanner cannot decode yet are expected to be.
- * They are written with the real joblib too; flip a codec to "SAFE" when its decoder lands in
- * src/inspection/joblib.ts `decompressed()`, and its files join the benign count.
- */
-export const PENDING_DECODER: Record<"xz" | "lzma" | "lz4", Verdict> = {
-  xz: "UNSCANNABLE",
-  lzma: "UNSCANNABLE",
-  lz4: "UNSCANNABLE",
-};
-
 interface CorpusEntry {
   library: string;
-  note?: string;
 }
 
 export interface Corpus {
@@ -43,23 +31,12 @@ export interface CorpusCase {
   expected: Verdict;
   /** malicious: the dangerous module.name the gadget calls */
   gadget?: string;
-  /** pending: the codec whose decoder is missing (expected verdict from PENDING_DECODER) */
-  pending?: keyof typeof PENDING_DECODER;
 }
 
 export function corpusCases(corpus: Corpus = readCorpus()): CorpusCase[] {
   const cases: CorpusCase[] = [];
   for (const [file, e] of Object.entries(corpus.benign).sort()) {
-    const codec = /\.(xz|lzma|lz4)\.joblib$/.exec(file)?.[1] as keyof typeof PENDING_DECODER | undefined;
-    if (e.note === "pending-decoder" && codec)
-      cases.push({
-        kind: "benign",
-        file,
-        library: e.library,
-        expected: PENDING_DECODER[codec],
-        pending: codec,
-      });
-    else cases.push({ kind: "benign", file, library: e.library, expected: "SAFE" });
+    cases.push({ kind: "benign", file, library: e.library, expected: "SAFE" });
   }
   for (const [file, e] of Object.entries(corpus.malicious).sort())
     cases.push({ kind: "malicious", file, library: "malicious", expected: "DANGEROUS", gadget: e.library });
@@ -77,16 +54,11 @@ export async function inspectionPrecision(): Promise<Record<string, unknown>> {
   const perLibrary: Record<string, number> = {};
   const benignFlagged: string[] = [];
   const maliciousMissed: string[] = [];
-  const pending: Record<string, string> = {};
   let benign = 0;
   let malicious = 0;
   const started = performance.now();
   for (const c of cases) {
     const r = await inspectCase(c);
-    if (c.pending) {
-      pending[c.file] = r.verdict;
-      if (c.expected !== "SAFE") continue;
-    }
     if (c.kind === "benign") {
       benign++;
       perLibrary[c.library] = (perLibrary[c.library] ?? 0) + 1;
@@ -107,7 +79,6 @@ export async function inspectionPrecision(): Promise<Record<string, unknown>> {
     maliciousMissed: fig(maliciousMissed.length, "files"),
     flagged: benignFlagged,
     missed: maliciousMissed,
-    pendingDecoder: pending,
     scanTimePerFile: fig(Number((elapsed / cases.length).toFixed(2)), "ms"),
   };
 }
