@@ -82,6 +82,36 @@ describe.each(await providers())("a model's versions page by page on %s", (provi
         { v: version },
       );
     await server.gql(`mutation { deleteModelVersion(input: { name: "pages", version: 4 }) { __typename } }`);
+    await server.gql(`mutation { createRegisteredModel(input: { name: "rich" }) { __typename } }`);
+    await server.gql(`mutation { createModelVersion(input: { name: "rich", source: "s3://r/1", runId: "run-1",
+      description: "first", tags: [{ key: "b", value: "2" }, { key: "a", value: "1" }],
+      params: { lr: 0.1, layers: [1, 2] }, metrics: [{ key: "auc", value: 0.9 }] }) { __typename } }`);
+    await server.gql(
+      `mutation { createModelVersion(input: { name: "rich", source: "s3://r/2" }) { __typename } }`,
+    );
+    for (const alias of ["zeta", "alpha"])
+      await server.gql(
+        `mutation($a: String!) { setRegisteredModelAlias(input: { name: "rich", version: 1, alias: $a }) { __typename } }`,
+        { a: alias },
+      );
+    await server.gql(`mutation { deleteModelVersion(input: { name: "rich", version: 2 }) { __typename } }`);
+  });
+
+  it("answers each version of a page as the version itself reads, one model or a list of them", async () => {
+    const fields = `id version source runId stage status aliases tags { key value } description params
+      metrics { key value } createdBy createdAt updatedAt deleted deletedAt`;
+    const one = await server.gql(`{ registeredModel(name: "rich") {
+      versions(includeDeleted: true, first: 5) { nodes { ${fields} } } } }`);
+    const list = await server.gql(`{ registeredModels(filter: { nameContains: "rich" }) { nodes {
+      versions(includeDeleted: true, first: 5) { nodes { ${fields} } } } } }`);
+    const each = await server.gql(`{ v1: modelVersion(name: "rich", version: 1) { ${fields} }
+      v2: modelVersion(name: "rich", version: 2) { ${fields} } }`);
+    expect(one.errors ?? list.errors ?? each.errors).toBeUndefined();
+    const expected = [each.data.v2, each.data.v1];
+    expect(expected[1]).toMatchObject({ aliases: ["alpha", "zeta"], tags: [{ key: "a" }, { key: "b" }] });
+    expect(expected[0]).toMatchObject({ deleted: true, deletedAt: expect.any(String) });
+    expect(one.data.registeredModel.versions.nodes).toEqual(expected);
+    expect(list.data.registeredModels.nodes[0].versions.nodes).toEqual(expected);
   });
   afterAll(async () => server?.close());
 
