@@ -23,6 +23,7 @@ import { benchJoblibCodecs } from "./joblibCodecs.ts";
 import { benchMlflow } from "./mlflow.ts";
 import { benchMonitoring } from "./monitoring.ts";
 import { benchObjectStore } from "./objectStore.ts";
+import { benchReadPath } from "./readPath.ts";
 import { benchRebuild } from "./rebuild.ts";
 import { benchSearch } from "./search.ts";
 import { benchStorage } from "./storage.ts";
@@ -64,6 +65,7 @@ const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   mlflow: () => benchMlflow(),
   storage: () => benchStorage(),
   cli: () => benchCli(),
+  read: () => benchReadPath(),
 };
 
 const wanted = process.argv.slice(2);

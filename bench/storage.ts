@@ -2,8 +2,8 @@
 // costs (SQLite's dbstat). Registro registers N versions over HTTP (the payload of the issue: name,
 // source, run id, one tag; then the same with 10 params and 10 metrics) and is stopped cleanly, so
 // its WAL is checkpointed into the file. The baseline, in the same run: MLflow's model-registry
-// schema (its SQLAlchemy models: registered_models, model_versions, model_version_tags with their
-// primary keys) holding the same rows, written with the same SQLite. Target: at most 2× the baseline.
+// schema (MLFLOW_REGISTRY_SCHEMA below: its SQLAlchemy models with their primary keys) holding the
+// same rows, written with the same SQLite. Target: at most 2× the baseline.
 // Also: how many pages one createModelVersion writes to the WAL (one client), and whose pages they are.
 import {
   closeSync,
@@ -172,28 +172,39 @@ async function registroBytes(versions: number, extra: Record<string, unknown>) {
   }
 }
 
+/**
+ * MLflow's model-registry schema (its SQLAlchemy models, as SQLite stores them): registered_models,
+ * model_versions, model_version_tags and registered_model_aliases with their primary keys. Shared
+ * with the read-path floor (./readPath.ts), which answers MLflow's search from it.
+ */
+export const MLFLOW_REGISTRY_SCHEMA = `
+  CREATE TABLE registered_models (
+    name VARCHAR(256) NOT NULL, creation_time BIGINT, last_updated_time BIGINT,
+    description VARCHAR(5000), CONSTRAINT registered_model_pk PRIMARY KEY (name), UNIQUE (name));
+  CREATE TABLE model_versions (
+    name VARCHAR(256) NOT NULL, version INTEGER NOT NULL, creation_time BIGINT,
+    last_updated_time BIGINT, description VARCHAR(5000), user_id VARCHAR(256),
+    current_stage VARCHAR(20), source VARCHAR(500), run_id VARCHAR(32), run_link VARCHAR(500),
+    status VARCHAR(20), status_message VARCHAR(500), storage_location VARCHAR(500),
+    CONSTRAINT model_version_pk PRIMARY KEY (name, version),
+    FOREIGN KEY (name) REFERENCES registered_models (name) ON UPDATE CASCADE);
+  CREATE TABLE model_version_tags (
+    key VARCHAR(250) NOT NULL, value VARCHAR(5000), name VARCHAR(256) NOT NULL,
+    version INTEGER NOT NULL, CONSTRAINT model_version_tag_pk PRIMARY KEY (key, name, version),
+    FOREIGN KEY (name, version) REFERENCES model_versions (name, version) ON UPDATE CASCADE);
+  CREATE TABLE registered_model_aliases (
+    alias VARCHAR(256) NOT NULL, version INTEGER NOT NULL, name VARCHAR(256) NOT NULL,
+    CONSTRAINT registered_model_alias_pk PRIMARY KEY (name, alias),
+    FOREIGN KEY (name) REFERENCES registered_models (name) ON UPDATE CASCADE ON DELETE CASCADE);
+`;
+
 /** The same versions in MLflow's registry schema (its SQLAlchemy models, as SQLite stores them). */
 function mlflowBytes(versions: number): number {
   const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-storage-mlflow-"));
   const file = path.join(dir, "mlflow.db");
   try {
     const db = new BetterSqlite3(file);
-    db.exec(`
-      CREATE TABLE registered_models (
-        name VARCHAR(256) NOT NULL, creation_time BIGINT, last_updated_time BIGINT,
-        description VARCHAR(5000), CONSTRAINT registered_model_pk PRIMARY KEY (name), UNIQUE (name));
-      CREATE TABLE model_versions (
-        name VARCHAR(256) NOT NULL, version INTEGER NOT NULL, creation_time BIGINT,
-        last_updated_time BIGINT, description VARCHAR(5000), user_id VARCHAR(256),
-        current_stage VARCHAR(20), source VARCHAR(500), run_id VARCHAR(32), run_link VARCHAR(500),
-        status VARCHAR(20), status_message VARCHAR(500), storage_location VARCHAR(500),
-        CONSTRAINT model_version_pk PRIMARY KEY (name, version),
-        FOREIGN KEY (name) REFERENCES registered_models (name) ON UPDATE CASCADE);
-      CREATE TABLE model_version_tags (
-        key VARCHAR(250) NOT NULL, value VARCHAR(5000), name VARCHAR(256) NOT NULL,
-        version INTEGER NOT NULL, CONSTRAINT model_version_tag_pk PRIMARY KEY (key, name, version),
-        FOREIGN KEY (name, version) REFERENCES model_versions (name, version) ON UPDATE CASCADE);
-    `);
+    db.exec(MLFLOW_REGISTRY_SCHEMA);
     const now = Date.now();
     db.prepare("INSERT INTO registered_models VALUES (?, ?, ?, ?)").run("fraud-scorer", now, now, null);
     const empty = totalBytes(sizesOf(db));

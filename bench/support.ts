@@ -27,15 +27,17 @@ export interface ChildServer {
 
 /**
  * Spawns `node --import tsx <script>` with env (LOG_LEVEL `warn` unless env says otherwise: its logs
- * share the bench's stdout), waiting until /healthz (or the given path) answers.
+ * share the bench's stdout), waiting until /healthz (or the given path) answers. `nodeArgs` go to node
+ * before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses).
  */
 export async function spawnServer(
   script: string,
   env: Record<string, string>,
   readyPath = "/healthz",
+  nodeArgs: readonly string[] = [],
 ): Promise<ChildServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", script], {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "inherit", "inherit"],
@@ -104,6 +106,26 @@ export function postJson(
       else reject(error);
     });
     request.end(payload);
+  });
+}
+
+/** GETs a URL over the same keep-alive connections; resolves with the status and body text. */
+export function getText(url: string, retried = false): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(url, { agent }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (c: Buffer) => chunks.push(c));
+      response.on("end", () =>
+        resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+      );
+      response.on("error", reject);
+    });
+    request.on("error", (error: NodeJS.ErrnoException) => {
+      // As in postJson: a kept-alive connection closed under a reused request (a GET is safe anyway).
+      if (!retried && request.reusedSocket && error.code === "ECONNRESET")
+        getText(url, true).then(resolve, reject);
+      else reject(error);
+    });
   });
 }
 

@@ -8,7 +8,9 @@ import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
 import { versionRoot } from "./proxyPaths.ts";
 import { registerFromProxy, resolveProxySource } from "./registerFromProxy.ts";
 import { versionTrainingRecord } from "./tracking/versionTrainingRecord.ts";
+import { readsEverything } from "../access/modelAccess.ts";
 import { VERSION_SELECT, modelVersionJson, sortedTags } from "./mlflowJson.ts";
+import { versionPageSql } from "./versionPageSql.ts";
 import type { Rpc, RpcContext } from "./mlflowRpc.ts";
 import {
   invalid,
@@ -182,7 +184,7 @@ const downloadUri: Rpc = async (params, ctx) => {
 export const DEFAULT_VERSION_RESULTS = 10_000;
 export const MAX_VERSION_RESULTS = 10_000;
 
-type VersionOrderField = "name" | "version" | "createdAt" | "updatedAt";
+export type VersionOrderField = "name" | "version" | "createdAt" | "updatedAt";
 
 const versionOrderField = (field: string): VersionOrderField | null =>
   field === "name"
@@ -245,6 +247,15 @@ const searchVersions: Rpc = async (params, ctx) => {
   const hash = queryHash("model-versions/search", filter, clauses);
   const offset = readPageToken(input.page_token, hash);
 
+  // MLflow's default order: name ascending, newest version first.
+  const sortBy = [
+    ...orders,
+    { field: "name" as const, descending: false },
+    { field: "version" as const, descending: true },
+  ];
+  const fast = await pageInDatabase(ctx, comparisons, sortBy, offset, maxResults);
+  if (fast !== null) return answer(fast.versions, fast.more ? pageToken(offset + maxResults, hash) : null);
+
   // As for models: exact equalities narrow in the database, every comparison is checked here.
   const candidates = await ctx.access.reader.modelVersion.findMany({
     where: {
@@ -279,12 +290,6 @@ const searchVersions: Rpc = async (params, ctx) => {
       budget,
     ),
   );
-  // MLflow's default order: name ascending, newest version first.
-  const sortBy = [
-    ...orders,
-    { field: "name" as const, descending: false },
-    { field: "version" as const, descending: true },
-  ];
   const keyOf = (v: (typeof matching)[number], field: VersionOrderField) =>
     field === "name"
       ? v.model.name
@@ -312,11 +317,65 @@ const searchVersions: Rpc = async (params, ctx) => {
     return row === undefined ? [] : [modelVersionJson(row.model.name, row)];
   });
   const next = offset + maxResults;
-  return {
-    ...(versions.length > 0 ? { model_versions: versions } : {}),
-    ...(next < matching.length ? { next_page_token: pageToken(next, hash) } : {}),
-  };
+  return answer(versions, next < matching.length ? pageToken(next, hash) : null);
 };
+
+const answer = (versions: readonly unknown[], nextPageToken: string | null) => ({
+  ...(versions.length > 0 ? { model_versions: versions } : {}),
+  ...(nextPageToken !== null ? { next_page_token: nextPageToken } : {}),
+});
+
+/** Prisma takes a 32-bit skip. */
+const MAX_SKIP = 2_147_483_647;
+
+const databaseOrder = (order: { field: VersionOrderField; descending: boolean }) => {
+  const direction = order.descending ? ("desc" as const) : ("asc" as const);
+  return order.field === "name" ? { model: { name: direction } } : { [order.field]: direction };
+};
+
+/**
+ * The page straight from the database, when the database alone can answer the filter: every
+ * comparison an exact equality it stores (name, run_id, source_path, a tag), one of them on the
+ * model's name. The name then orders nothing (MLflow's clients list a model's versions this way),
+ * so the database's order is the one the filtering path below sorts into, and only the page is
+ * read instead of every candidate. Null when the filtering path must answer.
+ */
+async function pageInDatabase(
+  ctx: RpcContext,
+  comparisons: readonly Comparison[],
+  sortBy: readonly { field: VersionOrderField; descending: boolean }[],
+  offset: number,
+  maxResults: number,
+): Promise<{ versions: unknown[]; more: boolean } | null> {
+  const equalities = storableEqualities(comparisons);
+  if (
+    equalities.length !== comparisons.length ||
+    equalities.some((c) => c.on === "version_number") ||
+    !equalities.some((c) => c.on === "name")
+  )
+    return null;
+  // A token's offset may be any safe integer; past the last row the page is empty either way.
+  if (offset > MAX_SKIP) return { versions: [], more: false };
+  const name = equalities.find((c) => c.on === "name")!.value;
+  // Past Prisma when the caller may read every model: nothing to narrow, and Prisma's planning
+  // of the three queries cost more than the rest of the request (see versionPageSql).
+  if (readsEverything(ctx.access.rights)) {
+    const rows = await versionPageSql(ctx.commands.db, name, equalities, sortBy, offset, maxResults + 1);
+    const page = rows.length > maxResults ? rows.slice(0, maxResults) : rows;
+    return { versions: page.map((row) => modelVersionJson(name, row)), more: rows.length > maxResults };
+  }
+  const rows = await ctx.access.reader.modelVersion.findMany({
+    where: { deleted: false, model: { deleted: false }, AND: equalities.map(equalityWhere) },
+    // Ordering by the one name would join every candidate to its model and sort them all.
+    orderBy: [...sortBy.filter((o) => o.field !== "name").map(databaseOrder), { id: "asc" }],
+    skip: offset,
+    take: maxResults + 1,
+    // Every row is the named model's: selecting the relation would look the model up again per row.
+    select: VERSION_SELECT,
+  });
+  const page = rows.length > maxResults ? rows.slice(0, maxResults) : rows;
+  return { versions: page.map((row) => modelVersionJson(name, row)), more: rows.length > maxResults };
+}
 
 /** The RPCs by path (after the API prefix) and HTTP method. */
 export const MODEL_VERSION_RPCS: ReadonlyMap<string, ReadonlyMap<string, Rpc>> = new Map([

@@ -309,6 +309,26 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
       expect((await ordered("last_updated_timestamp DESC"))[0]).toBe("a/1");
     });
 
+    it("pages and orders a search by exact name in the database as the filtering path does", async () => {
+      // Only exact equalities, one on the name: answered by one page query (see pageInDatabase).
+      const byName: [string, string] = ["filter", `name = '${group}-a'`];
+      const { items, pages } = await allPages(search, [byName, ["max_results", "2"]], idsOf);
+      expect(pages).toBe(2);
+      expect(items).toEqual(["a/3", "a/2", "a/1"]);
+      const ordered = async (filter: string, ...orderBy: string[]) =>
+        idsOf(
+          (await search([["filter", filter], ...orderBy.map((o): [string, string] => ["order_by", o])])).body,
+        );
+      expect(await ordered(`name = '${group}-a'`, "creation_timestamp ASC")).toEqual(["a/1", "a/2", "a/3"]);
+      expect(await ordered(`name = '${group}-b'`, "version_number ASC")).toEqual(["b/1", "b/2", "b/3"]);
+      expect(await ordered(`name = '${group}-b' AND tags.tier = 'Gold'`)).toEqual(["b/2"]);
+      expect(await ordered(`name = '${group}-b' AND run_id = 'run-3'`)).toEqual(["b/3"]);
+      expect(await ordered(`name = '${group}-b' AND tags.tier = 'gold'`)).toEqual([]);
+      // A page that reaches the last version carries no token.
+      const last = await search([byName, ["max_results", "3"]]);
+      expect(last.body.next_page_token).toBeUndefined();
+    });
+
     it("pages with opaque tokens bound to their query", async () => {
       const filter: [string, string] = ["filter", mine];
       const { items, pages } = await allPages(search, [filter, ["max_results", "4"]], idsOf);
@@ -368,5 +388,46 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
       });
       expect(wrongTypes.body.error_code).toBe("INVALID_PARAMETER_VALUE");
     });
+  });
+});
+
+describe("MLflow version search by name for a caller who may not read every model", () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    // Without a default permission a member reads only the models it was granted.
+    server = await startTestServer("sqlite", { auth: { defaultModelPermission: null } });
+  });
+  afterAll(async () => server?.close());
+
+  it("answers the versions of a granted model, and none of a model it may not read", async () => {
+    const api = (request: FixtureRequest, headers: Record<string, string> = {}) =>
+      call(server, PREFIXES[0], request, headers);
+    const member = await createServiceAccount((...args) => server.gql(...args), freshName("reader"));
+    const [granted, hidden] = [freshName("granted"), freshName("hidden")];
+    for (const name of [granted, hidden]) {
+      expect((await api(post("registered-models/create", { name }))).status).toBe(200);
+      for (const n of [1, 2, 3])
+        expect((await api(post("model-versions/create", { name, source: `s3://b/${n}` }))).status).toBe(200);
+    }
+    const grant = await server.gql(
+      `mutation($input: GrantModelPermissionInput!) { grantModelPermission(input: $input) { __typename } }`,
+      { input: { name: granted, principalId: member.id, permission: "READ" } },
+    );
+    expect(grant.errors).toBeUndefined();
+    const search = (name: string) =>
+      api(
+        get("model-versions/search", [
+          ["filter", `name = '${name}'`],
+          ["max_results", "2"],
+        ]),
+        member.headers,
+      );
+    const seen = await search(granted);
+    expect(seen.status).toBe(200);
+    expect(seen.body.model_versions.map((v: { version: string }) => v.version)).toEqual(["3", "2"]);
+    expect(seen.body.next_page_token).toEqual(expect.any(String));
+    const unseen = await search(hidden);
+    expect(unseen.status).toBe(200);
+    expect(unseen.body).toEqual({});
   });
 });

@@ -15,6 +15,7 @@ import {
 } from "./common.ts";
 import type { GraphQLContext } from "../context.ts";
 import { modelSearchWhere } from "../search/modelSearch.ts";
+import { versionPage, versionPageCount } from "../search/modelVersionPages.ts";
 import { ModelVersionConnectionRef } from "./modelVersion.ts";
 import { RegistryEventConnectionRef } from "./registryEvent.ts";
 import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
@@ -70,11 +71,12 @@ export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
       nullable: true,
       description: "When the model was deleted.",
     }),
-    versions: t.relatedConnection(
-      "versions",
+    // Not a relatedConnection: Prisma would read every version of the model to cut one page
+    // (../search/modelVersionPages.ts).
+    versions: t.prismaConnection(
       {
+        type: "ModelVersion",
         cursor: "id",
-        totalCount: true,
         description: "Versions of this model, newest first by default.",
         args: {
           stage: t.arg({ type: StageEnum, required: false, description: "Only versions in this stage." }),
@@ -88,13 +90,11 @@ export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
             description: "Order by version number (default DESC).",
           }),
         },
-        query: (args) => ({
-          where: {
-            ...(args.stage ? { stage: args.stage } : {}),
-            ...(args.includeDeleted ? {} : { deleted: false }),
-          },
-          orderBy: { version: args.direction ?? "desc" },
-        }),
+        totalCount: (model, args, ctx) => versionPageCount(ctx.db, model.id, args),
+        resolve: (query, model, args, ctx) => {
+          const { take, skip, cursor, ...selection } = query;
+          return versionPage(ctx, model.id, selection, args, { take, skip, cursor });
+        },
       },
       ModelVersionConnectionRef,
     ),
