@@ -16,6 +16,7 @@ import { benchChain } from "./chain.ts";
 import { benchCli } from "./cli.ts";
 import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
+import { benchCorePostgres } from "./corePostgres.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
 import { benchMlflow } from "./mlflow.ts";
 import { benchMonitoring } from "./monitoring.ts";
@@ -39,6 +40,7 @@ async function inspection() {
 
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
+  "core-postgres": () => benchCorePostgres(),
   subscriptions: () => benchSubscriptions(),
   artifacts: () => benchArtifacts(),
   inspection,
