@@ -82,10 +82,13 @@ const modelNotFound = (ref: ModelRef) =>
 
 async function resolveStream(tx: Tx, ref: ModelRef, rights: AccessRights): Promise<string | NotFoundError> {
   if (ref.kind === "new" || ref.kind === "stream") return ref.modelId;
-  const rows = await tx.query<{ id: string }>(
-    "SELECT id FROM registered_models WHERE name = ? AND deleted = ? ORDER BY deleted_at DESC",
-    [ref.name, ref.kind === "deleted"],
-  );
+  // A batch of one: on PostgreSQL it carries the transaction's BEGIN in the same round trip.
+  const [rows = []] = (await tx.batch([
+    {
+      sql: "SELECT id FROM registered_models WHERE name = ? AND deleted = ? ORDER BY deleted_at DESC",
+      params: [ref.name, ref.kind === "deleted"],
+    },
+  ])) as { id: string }[][];
   // Several deleted models may share a name. The caller means the most recently deleted one it can
   // read, the one `registeredModel(name)` shows it: a newer one it cannot read does not exist for
   // it, and must neither shadow its own model nor betray itself with a NotFoundError.

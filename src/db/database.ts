@@ -263,12 +263,16 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     const connection = await writers.connect();
     const deferred: DeferredWrite[] = [];
     try {
-      await connection.query(`BEGIN; SELECT pg_advisory_xact_lock_shared(${WRITERS_GATE_KEY})`);
-      const tx = new PostgresTx(connection, types, deferred);
+      // BEGIN and the writers' gate go out with the transaction's first statement.
+      const tx = PostgresTx.beginning(connection, types, deferred, [
+        "BEGIN",
+        `SELECT pg_advisory_xact_lock_shared(${WRITERS_GATE_KEY})`,
+      ]);
       const result = await work(tx);
-      const streamLock = tx.takePendingLock();
+      // What was never sent (BEGIN, when `work` read nothing; a stream lock after the last read).
+      const ahead = tx.takePending();
       if (deferred.length === 0) {
-        await connection.query("COMMIT");
+        await connection.query([...ahead, "COMMIT"].join(";\n"));
         return result;
       }
       // One round trip: the append lock (held from here to the commit, on the server only), every
@@ -276,7 +280,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       // makes PostgreSQL skip the rest, COMMIT included; the catch below rolls back.
       const escape = (text: string) => connection.escapeLiteral(text);
       const statements = [
-        ...(streamLock === null ? [] : [streamLock]),
+        ...ahead,
         `SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`,
         ...deferred.map((d) => inlineParams(d.sql, d.params, escape)),
         notify,
@@ -286,7 +290,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
         text: statements.join(";\n"),
         types,
       })) as unknown as pg.QueryResult[];
-      const first = streamLock === null ? 1 : 2;
+      const first = ahead.length + 1;
       deferred.forEach((d, i) => d.onRows?.((results[first + i]?.rows ?? []) as never[]));
       return result;
     } catch (error) {

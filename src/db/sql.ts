@@ -155,44 +155,57 @@ export class PostgresTx implements SqlTx {
     private readonly deferred: DeferredWrite[] | null = null,
   ) {}
 
-  /** A stream lock not yet sent: it goes out with the next batch (before its reads), or on its own. */
-  private pendingLock: string | null = null;
+  /**
+   * Statements not sent yet (a concurrent write's BEGIN, a stream lock): they go out ahead of the
+   * next batch, in the same round trip, or on their own before any other statement.
+   */
+  private pending: string[] = [];
 
-  /** The stream lock still to send, for the commit's round trip (before the append lock); cleared. */
-  takePendingLock(): string | null {
-    const lock = this.pendingLock;
-    this.pendingLock = null;
-    return lock;
+  /** Starts a transaction whose first statements go out with its first read (see `pending`). */
+  static beginning(
+    client: pg.PoolClient,
+    types: pg.CustomTypesConfig,
+    deferred: DeferredWrite[],
+    begin: readonly string[],
+  ): PostgresTx {
+    const tx = new PostgresTx(client, types, deferred);
+    tx.pending.push(...begin);
+    return tx;
   }
 
-  private async sendPendingLock(): Promise<void> {
-    const lock = this.pendingLock;
-    if (lock === null) return;
-    this.pendingLock = null;
-    await this.client.query(lock);
+  /** The statements still to send, for the commit's round trip (before the append lock); cleared. */
+  takePending(): string[] {
+    return this.pending.splice(0);
   }
 
-  async lockStream(streamId: string): Promise<void> {
-    if (this.deferred === null) return;
-    await this.sendPendingLock();
-    const escape = (text: string) => pgEscapeLiteral(text);
-    this.pendingLock = inlineParams(
-      "SELECT pg_advisory_xact_lock(?, hashtext(?))",
-      [STREAM_LOCK_CLASS, streamId],
-      escape,
-    );
+  private async sendPending(): Promise<void> {
+    if (this.pending.length === 0) return;
+    await this.client.query(this.takePending().join(";\n"));
+  }
+
+  lockStream(streamId: string): Promise<void> {
+    if (this.deferred !== null)
+      this.pending.push(
+        inlineParams(
+          "SELECT pg_advisory_xact_lock(?, hashtext(?))",
+          [STREAM_LOCK_CLASS, streamId],
+          pgEscapeLiteral,
+        ),
+      );
+    return Promise.resolve();
   }
 
   async batch(statements: readonly Statement[]): Promise<Record<string, unknown>[][]> {
-    const lock = this.pendingLock;
-    this.pendingLock = null;
-    const texts = statements.map((st) => inlineParams(st.sql, st.params ?? [], pgEscapeLiteral));
-    if (lock !== null) texts.unshift(lock);
+    const ahead = this.takePending();
+    const texts = [
+      ...ahead,
+      ...statements.map((st) => inlineParams(st.sql, st.params ?? [], pgEscapeLiteral)),
+    ];
     if (texts.length === 0) return [];
     const result = (await this.client.query({ text: texts.join(";\n"), types: this.types })) as unknown as
       pg.QueryResult | pg.QueryResult[];
     const results = Array.isArray(result) ? result : [result];
-    return results.slice(lock === null ? 0 : 1).map((r) => r.rows as Record<string, unknown>[]);
+    return results.slice(ahead.length).map((r) => r.rows as Record<string, unknown>[]);
   }
 
   async later<T extends object>(
@@ -210,7 +223,7 @@ export class PostgresTx implements SqlTx {
   }
 
   async query<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
-    await this.sendPendingLock();
+    await this.sendPending();
     const result = await this.client.query<T>({
       text: numbered(sql),
       values: params.map(pgParam),
@@ -220,7 +233,7 @@ export class PostgresTx implements SqlTx {
   }
 
   async execute(sql: string, params: readonly SqlValue[] = []): Promise<number> {
-    await this.sendPendingLock();
+    await this.sendPending();
     const result = await this.client.query({
       text: numbered(sql),
       values: params.map(pgParam),
