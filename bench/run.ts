@@ -16,6 +16,7 @@ import { benchChain } from "./chain.ts";
 import { benchCli } from "./cli.ts";
 import { benchAuditVerify } from "./auditVerify.ts";
 import { benchCore } from "./core.ts";
+import { benchCorePostgres } from "./corePostgres.ts";
 import { benchFanOut } from "./fanOut.ts";
 import { benchInspection, benchInspectionUpload } from "./inspection.ts";
 import { inspectionPrecision } from "./inspectionPrecision.ts";
@@ -43,6 +44,7 @@ async function inspection() {
 
 const suites: Record<string, () => Promise<Record<string, unknown>>> = {
   core: () => benchCore(),
+  "core-postgres": () => benchCorePostgres(),
   subscriptions: () => benchSubscriptions(),
   fanout: () => benchFanOut(),
   artifacts: () => benchArtifacts(),

@@ -28,7 +28,7 @@ import {
   withVersionsFor,
 } from "../projections/streamViews.ts";
 import type { StreamViews } from "../projections/streamViews.ts";
-import { appendToStream } from "../store/eventStore.ts";
+import { appendConflict, appendToStream } from "../store/eventStore.ts";
 import type { EventMetadata, RecordedEvent } from "../store/recordedEvent.ts";
 import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import { isUniqueViolation } from "../store/uniqueViolation.ts";
@@ -82,10 +82,13 @@ const modelNotFound = (ref: ModelRef) =>
 
 async function resolveStream(tx: Tx, ref: ModelRef, rights: AccessRights): Promise<string | NotFoundError> {
   if (ref.kind === "new" || ref.kind === "stream") return ref.modelId;
-  const rows = await tx.query<{ id: string }>(
-    "SELECT id FROM registered_models WHERE name = ? AND deleted = ? ORDER BY deleted_at DESC",
-    [ref.name, ref.kind === "deleted"],
-  );
+  // A batch of one: on PostgreSQL it carries the transaction's BEGIN in the same round trip.
+  const [rows = []] = (await tx.batch([
+    {
+      sql: "SELECT id FROM registered_models WHERE name = ? AND deleted = ? ORDER BY deleted_at DESC",
+      params: [ref.name, ref.kind === "deleted"],
+    },
+  ])) as { id: string }[][];
   // Several deleted models may share a name. The caller means the most recently deleted one it can
   // read, the one `registeredModel(name)` shows it: a newer one it cannot read does not exist for
   // it, and must neither shadow its own model nor betray itself with a NotFoundError.
@@ -145,9 +148,15 @@ async function attempt(
   metadata: CommandMetadata,
   expectedRevision: number | undefined,
 ): Promise<CommandOutcome | DomainError> {
-  return deps.db.write(async (tx) => {
+  let streamOf: string | null = null;
+  let revisionOf = 0;
+  const written = deps.db.write(async (tx) => {
     const streamId = await resolveStream(tx, ref, metadata.rights);
     if (streamId instanceof DomainError) return streamId;
+    // Commands on one stream run one after another from here (on PostgreSQL, where they are
+    // otherwise concurrent): what is read below stays true until the commit.
+    await tx.lockStream(streamId);
+    streamOf = streamId;
     const needs = stateNeeds(command);
     let views = await loadStreamViews(
       tx,
@@ -169,6 +178,13 @@ async function attempt(
           ...(await loadDeployments(tx, streamId, [needs.deployment])),
         ]),
       };
+    // The name led to this stream before the lock: a command that renamed, deleted or restored it
+    // in between makes the name mean something else now. Resolve it again.
+    if (
+      (ref.kind === "live" || ref.kind === "deleted") &&
+      (views.model?.name !== ref.name || views.model.deleted !== (ref.kind === "deleted"))
+    )
+      throw new Retry();
     // A command on a review request learns which version it is about from the request itself.
     const more = reviewNeeds(command, decisionState(views).openReviews);
     if (more !== null) {
@@ -190,6 +206,7 @@ async function attempt(
     );
     if (denied) return denied;
     const revision = views.model?.revision ?? 0;
+    revisionOf = revision;
     if (expectedRevision !== undefined && expectedRevision !== revision)
       return new ConcurrencyError(streamId, expectedRevision, revision);
 
@@ -206,9 +223,9 @@ async function attempt(
       correlationId: metadata.correlationId,
       causationId: metadata.causationId ?? null,
     }).catch((error: unknown) => {
-      // The projection was read in this transaction and writers are serialised (Database.write), so
-      // a log ahead of it holds events no command of ours wrote. Retrying would only meet them again.
-      // (Writers that run in parallel must lock the projection row first for this to stay exact.)
+      // The projection was read in this transaction with the stream locked (every writer of a
+      // model stream locks it first), so a log ahead of it holds events no command of ours wrote.
+      // Retrying would only meet them again.
       if (error instanceof ConcurrencyError && error.actualRevision > revision)
         throw new IntegrityError(
           streamId,
@@ -229,8 +246,17 @@ async function attempt(
       throw error;
     }
     return { modelId: streamId, events, views: after };
+  }, CONCURRENT);
+  // In a concurrent write the events and the projection rows are written with the commit: their
+  // conflicts surface here, and mean what they mean inside the attempt.
+  return written.catch((error: unknown) => {
+    if (isUniqueViolation(error, "live_model_name")) throw new Retry();
+    throw streamOf === null ? error : appendConflict(error, streamOf, revisionOf);
   });
 }
+
+/** Model commands lock their stream and write through `tx.later`: they may run concurrently. */
+const CONCURRENT = { concurrent: true } as const;
 
 /**
  * Appends a decision. The events after a ReviewRequestApplied are the change the approved request

@@ -11,15 +11,29 @@ import { PrismaClient as PostgresPrismaClient } from "./generated/postgresql/cli
 import { PrismaClient } from "./generated/sqlite/client.ts";
 import type { Prisma } from "./generated/sqlite/client.ts";
 import { guardUnstorableText } from "./guardUnstorableText.ts";
-import { PostgresTx, SqliteTx, pgTypes } from "./sql.ts";
-import type { SqlTx, SqlValue } from "./sql.ts";
+import { PostgresTx, SqliteTx, inlineParams, pgTypes } from "./sql.ts";
+import type { DeferredWrite, SqlTx, SqlValue } from "./sql.ts";
 
 export type Db = PrismaClient;
 export type Tx = SqlTx;
 export type { Prisma };
 
-/** An arbitrary constant: the key of the transaction-scoped lock that serialises appends on PostgreSQL. */
+/**
+ * An arbitrary constant: the key of the transaction-scoped lock that orders appends on PostgreSQL.
+ * A serialised write holds it for its whole transaction, a concurrent one only for its last round
+ * trip (its writes and the commit); either way events get their positions and commit in one order.
+ */
 export const APPEND_LOCK_KEY = 0x5265_6769; // "Regi"
+
+/**
+ * The gate concurrent writes pass through on PostgreSQL (held shared for their whole transaction):
+ * what must see no write in flight at all (the rebuild's swap) takes it exclusively, before the
+ * append lock, so a concurrent write never waits on the append lock while holding what the swap needs.
+ */
+export const WRITERS_GATE_KEY = 0x5265_6767; // "Regg"
+
+/** How many transactions one process runs at once on PostgreSQL's write pool. */
+const PG_WRITE_CONNECTIONS = 8;
 
 /** PostgreSQL NOTIFY channel announcing the newest event position when a write transaction commits. */
 export const APPEND_CHANNEL = "registro_events";
@@ -31,12 +45,19 @@ export interface Database {
   /** Client for queries. On SQLite a separate read-only connection, so reads never see uncommitted writes. */
   readonly reader: Db;
   /**
-   * Runs `work` in a write transaction and commits it. Writers are serialised: on SQLite by the
-   * single writer connection, on PostgreSQL by a transaction-scoped advisory lock, so global
-   * positions commit in order and a reader tailing the log by position can never skip a late
-   * commit. `work` must not call `write` itself.
+   * Runs `work` in a write transaction and commits it. Global positions always commit in order, so
+   * a reader tailing the log by position can never skip a late commit: on SQLite the single writer
+   * connection runs one transaction at a time; on PostgreSQL appends take a transaction-scoped
+   * advisory lock (APPEND_LOCK_KEY) and keep it until they have committed.
+   *
+   * By default a PostgreSQL write takes that lock first, so writes run one at a time. With
+   * `concurrent`, it takes it only in its last round trip: `work` then runs alongside other writes,
+   * and must lock each stream it decides on (`tx.lockStream`) before reading its state, and send its
+   * writes through `tx.later` (which queues them for that round trip: the append lock, the writes,
+   * the notification and COMMIT, in one simple query). Only the model commands run this way
+   * (docs/performance.md, #18). `work` must not call `write` itself.
    */
-  write<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  write<T>(work: (tx: Tx) => Promise<T>, options?: WriteOptions): Promise<T>;
   /**
    * Runs one read-only statement past Prisma, in the SQL of ./sql.ts, seeing every committed write.
    * For the few reads made on every request (token verification), where Prisma's per-query planning
@@ -46,6 +67,11 @@ export interface Database {
   /** The pg pool on PostgreSQL (for LISTEN/NOTIFY), null on SQLite. */
   readonly pgPool: pg.Pool | null;
   close(): Promise<void>;
+}
+
+export interface WriteOptions {
+  /** PostgreSQL: run alongside other writes, ordered by the append lock only at commit (see `write`). */
+  readonly concurrent?: boolean;
 }
 
 export interface DatabaseOptions {
@@ -197,10 +223,14 @@ function openSqlite(file: string, options: DatabaseOptions): Database {
   };
 }
 
+/** PostgreSQL's deadlock error: the transaction was chosen as the victim and rolled back. */
+const isDeadlock = (error: unknown) =>
+  typeof error === "object" && error !== null && (error as { code?: unknown }).code === "40P01";
+
 function openPostgres(url: string, options: DatabaseOptions): Database {
   const pool = new pg.Pool({ connectionString: url, max: 10, allowExitOnIdle: true });
   // Writers wait for each other on the append lock; a pool of their own keeps them from starving reads.
-  const writers = new pg.Pool({ connectionString: url, max: 4, allowExitOnIdle: true });
+  const writers = new pg.Pool({ connectionString: url, max: PG_WRITE_CONNECTIONS, allowExitOnIdle: true });
   const types = pgTypes(pg.types);
   // Same models, different generated class: this is the one place the two client types meet.
   const client = guardUnstorableText(
@@ -210,31 +240,83 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     ) as unknown as PrismaClient,
   );
   const rawReader = new PostgresTx(pool, types);
+  // Wakes subscription tailers in every instance; delivered at (and only on) commit. Under the
+  // append lock, MAX(position) is this transaction's last event (or the previous one if it appended none).
+  const notify = `SELECT pg_notify('${APPEND_CHANNEL}', (SELECT COALESCE(MAX(position), 0) FROM events)::text)`;
+
+  async function serialised<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const connection = await writers.connect();
+    try {
+      await connection.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`);
+      const result = await work(new PostgresTx(connection, types));
+      await connection.query(`${notify}; COMMIT`);
+      return result;
+    } catch (error) {
+      await connection.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      connection.release();
+    }
+  }
+
+  async function concurrent<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const connection = await writers.connect();
+    const deferred: DeferredWrite[] = [];
+    try {
+      // BEGIN and the writers' gate go out with the transaction's first statement.
+      const tx = PostgresTx.beginning(connection, types, deferred, [
+        "BEGIN",
+        `SELECT pg_advisory_xact_lock_shared(${WRITERS_GATE_KEY})`,
+      ]);
+      const result = await work(tx);
+      // What was never sent (BEGIN, when `work` read nothing; a stream lock after the last read).
+      const ahead = tx.takePending();
+      if (deferred.length === 0) {
+        await connection.query([...ahead, "COMMIT"].join(";\n"));
+        return result;
+      }
+      // One round trip: the append lock (held from here to the commit, on the server only), every
+      // queued write in the order it was queued, the notification, COMMIT. A failing statement
+      // makes PostgreSQL skip the rest, COMMIT included; the catch below rolls back.
+      const escape = (text: string) => connection.escapeLiteral(text);
+      const statements = [
+        ...ahead,
+        `SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`,
+        ...deferred.map((d) => inlineParams(d.sql, d.params, escape)),
+        notify,
+        "COMMIT",
+      ];
+      const results = (await connection.query({
+        text: statements.join(";\n"),
+        types,
+      })) as unknown as pg.QueryResult[];
+      const first = ahead.length + 1;
+      deferred.forEach((d, i) => d.onRows?.((results[first + i]?.rows ?? []) as never[]));
+      return result;
+    } catch (error) {
+      await connection.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      connection.release();
+    }
+  }
+
   return {
     provider: "postgresql",
     config: { provider: "postgresql", url },
     reader: client,
     pgPool: pool,
     query: (sql, params) => rawReader.query(sql, params),
-    async write(work) {
-      const connection = await writers.connect();
-      try {
-        await connection.query("BEGIN");
-        await connection.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK_KEY]);
-        const result = await work(new PostgresTx(connection, types));
-        // Wakes subscription tailers in every instance; delivered at (and only on) commit. Under the
-        // lock, MAX(position) is this transaction's last event (or the previous one if it appended none).
-        await connection.query(
-          "SELECT pg_notify($1, (SELECT COALESCE(MAX(position), 0) FROM events)::text)",
-          [APPEND_CHANNEL],
-        );
-        await connection.query("COMMIT");
-        return result;
-      } catch (error) {
-        await connection.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      } finally {
-        connection.release();
+    async write(work, writeOptions) {
+      if (!writeOptions?.concurrent) return serialised(work);
+      // Writers that lock rows in different orders can deadlock (a concurrent write's reads take no
+      // row locks, so this needs a writer outside Database.write); the victim simply runs again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await concurrent(work);
+        } catch (error) {
+          if (!isDeadlock(error) || attempt >= 3) throw error;
+        }
       }
     },
     async close() {

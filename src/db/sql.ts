@@ -5,7 +5,7 @@
 // owns the schema, migrations and every GraphQL read. SQL here is written once, with `?`
 // placeholders, in the dialect both providers share.
 import type BetterSqlite3 from "better-sqlite3";
-import type pg from "pg";
+import pg from "pg";
 
 export type SqlValue = string | number | bigint | boolean | Date | null;
 
@@ -15,6 +15,42 @@ export interface SqlTx {
   query<T extends object = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   /** Runs a statement and returns the number of rows it changed. */
   execute(sql: string, params?: readonly SqlValue[]): Promise<number>;
+  /**
+   * Several statements that return rows, read in one round trip where the driver allows it (a
+   * simple query on PostgreSQL; one after another on SQLite, which has no round trips). Each sees
+   * every write committed before it runs, as separate queries would.
+   */
+  batch(statements: readonly Statement[]): Promise<Record<string, unknown>[][]>;
+  /**
+   * Holds the stream's write lock until the transaction ends: a concurrent write (Database.write)
+   * takes it before it reads the stream's state, so two commands on one stream run one after the
+   * other. Where every writer is serialised anyway (SQLite, PostgreSQL's serialised writes) a no-op.
+   */
+  lockStream(streamId: string): Promise<void>;
+  /**
+   * A write nothing later in the transaction reads back (the events, projection rows). It runs at
+   * once, except in a concurrent write on PostgreSQL, which sends it with the commit, in one round
+   * trip, under the append lock. `onRows` gets its RETURNING rows before the write resolves.
+   * Resolves true when the write was queued (it has not run yet), false when it has run.
+   */
+  later<T extends object = Record<string, unknown>>(
+    sql: string,
+    params?: readonly SqlValue[],
+    onRows?: (rows: T[]) => void,
+  ): Promise<boolean>;
+}
+
+/** One statement of a batch. */
+export interface Statement {
+  readonly sql: string;
+  readonly params?: readonly SqlValue[];
+}
+
+/** A write queued by `later` in a concurrent PostgreSQL write, sent with the commit. */
+export interface DeferredWrite {
+  readonly sql: string;
+  readonly params: readonly SqlValue[];
+  readonly onRows: ((rows: never[]) => void) | undefined;
 }
 
 /** `?, ?, ?` for an IN list or a VALUES row of n parameters. */
@@ -53,7 +89,34 @@ export class SqliteTx implements SqlTx {
   execute(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     return Promise.resolve(this.prepare(sql).run(...params.map(sqliteParam)).changes);
   }
+
+  batch(statements: readonly Statement[]): Promise<Record<string, unknown>[][]> {
+    return Promise.resolve(
+      statements.map(
+        (st) => this.prepare(st.sql).all(...(st.params ?? []).map(sqliteParam)) as Record<string, unknown>[],
+      ),
+    );
+  }
+
+  lockStream(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  later<T extends object>(
+    sql: string,
+    params: readonly SqlValue[] = [],
+    onRows?: (rows: T[]) => void,
+  ): Promise<boolean> {
+    const statement = this.prepare(sql);
+    if (statement.reader) {
+      const rows = statement.all(...params.map(sqliteParam)) as T[];
+      onRows?.(rows);
+    } else statement.run(...params.map(sqliteParam));
+    return Promise.resolve(false);
+  }
 }
+
+const pgEscapeLiteral = (text: string) => pg.escapeLiteral(text);
 
 /** Rewrites `?` placeholders as `$1, $2, …` (our SQL never has a literal `?`). */
 function numbered(sql: string): string {
@@ -79,15 +142,88 @@ function pgParam(value: SqlValue): unknown {
   return value instanceof Date ? value.toISOString() : value;
 }
 
+/** The first key of the two-key advisory locks on streams (the append lock uses the one-key space). */
+export const STREAM_LOCK_CLASS = 0x5265_6773; // "Regs"
+
 export class PostgresTx implements SqlTx {
   readonly dialect = "postgresql";
   constructor(
     /** A transaction's connection, or the pool for single statements outside any transaction. */
     private readonly client: pg.PoolClient | pg.Pool,
     private readonly types: pg.CustomTypesConfig,
+    /** In a concurrent write: where `later` queues its writes for the commit's round trip. */
+    private readonly deferred: DeferredWrite[] | null = null,
   ) {}
 
+  /**
+   * Statements not sent yet (a concurrent write's BEGIN, a stream lock): they go out ahead of the
+   * next batch, in the same round trip, or on their own before any other statement.
+   */
+  private pending: string[] = [];
+
+  /** Starts a transaction whose first statements go out with its first read (see `pending`). */
+  static beginning(
+    client: pg.PoolClient,
+    types: pg.CustomTypesConfig,
+    deferred: DeferredWrite[],
+    begin: readonly string[],
+  ): PostgresTx {
+    const tx = new PostgresTx(client, types, deferred);
+    tx.pending.push(...begin);
+    return tx;
+  }
+
+  /** The statements still to send, for the commit's round trip (before the append lock); cleared. */
+  takePending(): string[] {
+    return this.pending.splice(0);
+  }
+
+  private async sendPending(): Promise<void> {
+    if (this.pending.length === 0) return;
+    await this.client.query(this.takePending().join(";\n"));
+  }
+
+  lockStream(streamId: string): Promise<void> {
+    if (this.deferred !== null)
+      this.pending.push(
+        inlineParams(
+          "SELECT pg_advisory_xact_lock(?, hashtext(?))",
+          [STREAM_LOCK_CLASS, streamId],
+          pgEscapeLiteral,
+        ),
+      );
+    return Promise.resolve();
+  }
+
+  async batch(statements: readonly Statement[]): Promise<Record<string, unknown>[][]> {
+    const ahead = this.takePending();
+    const texts = [
+      ...ahead,
+      ...statements.map((st) => inlineParams(st.sql, st.params ?? [], pgEscapeLiteral)),
+    ];
+    if (texts.length === 0) return [];
+    const result = (await this.client.query({ text: texts.join(";\n"), types: this.types })) as unknown as
+      pg.QueryResult | pg.QueryResult[];
+    const results = Array.isArray(result) ? result : [result];
+    return results.slice(ahead.length).map((r) => r.rows as Record<string, unknown>[]);
+  }
+
+  async later<T extends object>(
+    sql: string,
+    params: readonly SqlValue[] = [],
+    onRows?: (rows: T[]) => void,
+  ): Promise<boolean> {
+    if (this.deferred !== null) {
+      this.deferred.push({ sql, params, onRows });
+      return true;
+    }
+    const rows = await this.query<T>(sql, params);
+    onRows?.(rows);
+    return false;
+  }
+
   async query<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    await this.sendPending();
     const result = await this.client.query<T>({
       text: numbered(sql),
       values: params.map(pgParam),
@@ -97,6 +233,7 @@ export class PostgresTx implements SqlTx {
   }
 
   async execute(sql: string, params: readonly SqlValue[] = []): Promise<number> {
+    await this.sendPending();
     const result = await this.client.query({
       text: numbered(sql),
       values: params.map(pgParam),
@@ -115,3 +252,25 @@ export const rowBool = (value: unknown): boolean => value === true || value === 
 export const rowInt = (value: unknown): number => Number(value);
 export const rowJson = <T>(value: unknown): T =>
   typeof value === "string" ? (JSON.parse(value) as T) : (value as T);
+
+/**
+ * A statement with its `?` parameters written in as literals, for the simple-query protocol (the
+ * only one that sends several statements in one round trip). Every value becomes a quoted literal
+ * through the driver's own escapeLiteral (NULL aside): an untyped literal is typed by its context
+ * exactly as the untyped bind parameters of `query` are, and carries the same text pg would send.
+ */
+export function inlineParams(
+  sql: string,
+  params: readonly SqlValue[],
+  escapeLiteral: (text: string) => string,
+): string {
+  let i = 0;
+  const text = sql.replace(/\?/g, () => {
+    const value = params[i++];
+    if (value === undefined) throw new Error("fewer parameters than placeholders");
+    if (value === null) return "NULL";
+    return escapeLiteral(value instanceof Date ? value.toISOString() : String(value));
+  });
+  if (i !== params.length) throw new Error("more parameters than placeholders");
+  return text;
+}

@@ -153,17 +153,6 @@ export async function loadStreamViews(
   openReviews = false,
   activeDeployments = false,
 ): Promise<StreamViews> {
-  // One after another: a transaction is one connection, which runs one statement at a time anyway
-  // (pg only queued concurrent ones, and will refuse them in its next major version).
-  const models = await tx.query("SELECT * FROM registered_models WHERE id = ?", [streamId]);
-  const modelTags = await tx.query("SELECT key, value FROM registered_model_tags WHERE model_id = ?", [
-    streamId,
-  ]);
-  const aliases = await tx.query("SELECT alias, version FROM model_aliases WHERE model_id = ?", [streamId]);
-  const grants = await tx.query(
-    "SELECT grantee_kind, grantee_id, permission FROM model_permissions WHERE model_id = ?",
-    [streamId],
-  );
   // A command on a comment needs the comment's version too (the rules check it is still there).
   const comments = await loadComments(tx, streamId, commentIds);
   const commentVersions = [...comments.values()].flatMap((c) => (c === null ? [] : [c.version]));
@@ -178,26 +167,34 @@ export async function loadStreamViews(
     conditions.push("(stage = ? AND deleted = ?)");
     params.push(versionsInStage, false);
   }
-  const versionRows =
-    conditions.length === 0
+  // One batch (one round trip on PostgreSQL) for the model and the versions, one for what hangs
+  // off the versions.
+  const [models = [], modelTags = [], aliases = [], grants = [], versionRows = []] = await tx.batch([
+    { sql: "SELECT * FROM registered_models WHERE id = ?", params: [streamId] },
+    { sql: "SELECT key, value FROM registered_model_tags WHERE model_id = ?", params: [streamId] },
+    { sql: "SELECT alias, version FROM model_aliases WHERE model_id = ?", params: [streamId] },
+    {
+      sql: "SELECT grantee_kind, grantee_id, permission FROM model_permissions WHERE model_id = ?",
+      params: [streamId],
+    },
+    ...(conditions.length === 0
       ? []
-      : await tx.query(
-          `SELECT * FROM model_versions WHERE model_id = ? AND (${conditions.join(" OR ")})`,
-          params,
-        );
+      : [
+          { sql: `SELECT * FROM model_versions WHERE model_id = ? AND (${conditions.join(" OR ")})`, params },
+        ]),
+  ]);
   const ids = versionRows.map((r) => str(r.id));
   const inVersions = `version_id IN (${placeholders(ids.length)})`;
-  const versionTags =
+  const [versionTags = [], artifactRows = []] =
     ids.length === 0
       ? []
-      : await tx.query(`SELECT version_id, key, value FROM model_version_tags WHERE ${inVersions}`, ids);
-  const artifactRows =
-    ids.length === 0
-      ? []
-      : await tx.query(
-          `SELECT * FROM model_version_artifacts WHERE ${inVersions} ORDER BY created_at, path`,
-          ids,
-        );
+      : await tx.batch([
+          { sql: `SELECT version_id, key, value FROM model_version_tags WHERE ${inVersions}`, params: ids },
+          {
+            sql: `SELECT * FROM model_version_artifacts WHERE ${inVersions} ORDER BY created_at, path`,
+            params: ids,
+          },
+        ]);
   const tagsByVersion = groupBy(versionTags, "version_id");
   const artifactsByVersion = groupBy(artifactRows, "version_id");
 
@@ -263,6 +260,11 @@ export async function withVersionsFor(
       ]),
     };
   }
+  // A version these events create has no row yet (its number is the model's next): nothing to load.
+  const created = new Set(events.flatMap((e) => (e.type === "ModelVersionCreated" ? [e.data.version] : [])));
+  for (const version of created)
+    if (!views.versions.has(version))
+      views = { ...views, versions: new Map([...views.versions, [version, null]]) };
   const missing = [...new Set(events.flatMap(versionsTouchedBy))].filter((v) => !views.versions.has(v));
   const missingComments = [...new Set(events.map(commentTouchedBy))].filter(
     (id): id is string => id !== null && !views.comments.has(id),
@@ -322,7 +324,7 @@ async function syncKeyValues(
   // Own properties only: a tag named `toString` or `valueOf` is data, not Object.prototype's.
   const removed = Object.keys(before).filter((k) => !Object.hasOwn(after, k));
   if (removed.length > 0)
-    await tx.execute(
+    await tx.later(
       `DELETE FROM ${table} WHERE ${owner.column} = ? AND key IN (${placeholders(removed.length)})`,
       [owner.id, ...removed],
     );
@@ -332,7 +334,7 @@ async function syncKeyValues(
   // A rebuild writes all of a version's metrics at once: there may be thousands.
   for (let start = 0; start < changed.length; start += UPSERT_CHUNK) {
     const chunk = changed.slice(start, start + UPSERT_CHUNK);
-    await tx.execute(
+    await tx.later(
       `INSERT INTO ${table} (${owner.column}, key, value) VALUES ${chunk.map(() => "(?, ?, ?)").join(", ")}
        ON CONFLICT (${owner.column}, key) DO UPDATE SET value = excluded.value`,
       chunk.flatMap(([key, value]) => [owner.id, key, value]),
@@ -396,7 +398,7 @@ async function updateChanged(
 ): Promise<void> {
   const changed = columns.flatMap((column, i) => (sameValue(before[i] ?? null, after[i] ?? null) ? [] : [i]));
   if (changed.length === 0) return;
-  await tx.execute(`UPDATE ${table} SET ${changed.map((i) => `${columns[i]} = ?`).join(", ")} WHERE id = ?`, [
+  await tx.later(`UPDATE ${table} SET ${changed.map((i) => `${columns[i]} = ?`).join(", ")} WHERE id = ?`, [
     ...changed.map((i) => after[i] ?? null),
     id,
   ]);
@@ -446,7 +448,7 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
   if (model === null) return;
   const previous = before.model;
   if (previous === null) {
-    await tx.execute(
+    await tx.later(
       `INSERT INTO registered_models (id, created_at, created_by, name, description, deleted, deleted_at, updated_at, revision, last_version, review_policy)
        VALUES (${placeholders(11)})`,
       [model.id, model.createdAt, model.createdBy, ...modelValues(model)],
@@ -467,7 +469,7 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
     const old = before.versions.get(number) ?? null;
     if (view === null || view === old) continue;
     if (old === null) {
-      await tx.execute(
+      await tx.later(
         `INSERT INTO model_versions (id, model_id, version, created_at, created_by, created_by_id, stage, status, source, run_id, description, params, metrics, deleted, deleted_at, updated_at, signature)
          VALUES (${placeholders(17)})`,
         [
@@ -514,7 +516,7 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
     const oldByPath = new Map(old.map((a) => [a.path, a]));
     const changed = list.filter((a) => oldByPath.get(a.path) !== a);
     for (const a of changed) {
-      await tx.execute(
+      await tx.later(
         `INSERT INTO model_version_artifacts (version_id, path, role, size, sha256, media_type, created_at, created_by, ${ARTIFACT_INSPECTION_COLUMNS.join(", ")})
          VALUES (${placeholders(15)})
          ON CONFLICT (version_id, path) DO UPDATE SET ${ARTIFACT_INSPECTION_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}`,
@@ -548,13 +550,13 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
   const oldAliases = previous?.aliases ?? {};
   const removedAliases = Object.keys(oldAliases).filter((a) => !Object.hasOwn(model.aliases, a));
   if (removedAliases.length > 0)
-    await tx.execute(
+    await tx.later(
       `DELETE FROM model_aliases WHERE model_id = ? AND alias IN (${placeholders(removedAliases.length)})`,
       [model.id, ...removedAliases],
     );
   for (const [alias, version] of Object.entries(model.aliases)) {
     if (Object.hasOwn(oldAliases, alias) && oldAliases[alias] === version) continue;
-    await tx.execute(
+    await tx.later(
       `INSERT INTO model_aliases (model_id, alias, version_id, version) VALUES (?, ?, ?, ?)
        ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id, version = excluded.version`,
       [model.id, alias, modelVersionId(model.id, version), version],
@@ -568,7 +570,7 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
   if (oldGrants === model.grants) return;
   for (const key of Object.keys(oldGrants).filter((k) => !Object.hasOwn(model.grants, k))) {
     const grantee = granteeOfKey(key);
-    await tx.execute(
+    await tx.later(
       "DELETE FROM model_permissions WHERE model_id = ? AND grantee_kind = ? AND grantee_id = ?",
       [model.id, grantee.kind, grantee.id],
     );
@@ -576,7 +578,7 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
   for (const [key, permission] of Object.entries(model.grants)) {
     if (Object.hasOwn(oldGrants, key) && oldGrants[key] === permission) continue;
     const grantee = granteeOfKey(key);
-    await tx.execute(
+    await tx.later(
       `INSERT INTO model_permissions (model_id, grantee_kind, grantee_id, permission) VALUES (?, ?, ?, ?)
        ON CONFLICT (model_id, grantee_kind, grantee_id) DO UPDATE SET permission = excluded.permission`,
       [model.id, grantee.kind, grantee.id, permission],

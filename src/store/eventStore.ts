@@ -76,6 +76,10 @@ export const streamCategory = (streamId: string): string => {
  * The context-neutral append: events of any category, with a caller-supplied schema version. A
  * concurrent append to the same stream becomes a ConcurrencyError, exactly as for model streams.
  * Returns each event's global position and revision. Must run inside a write transaction.
+ *
+ * The insert goes through `tx.later`: in a concurrent PostgreSQL write it is sent with the commit,
+ * and the positions are filled in then (the returned objects are updated in place before the write
+ * resolves; nothing inside the transaction may rely on them).
  */
 export async function appendEvents(
   tx: Tx,
@@ -84,10 +88,27 @@ export async function appendEvents(
   events: readonly EventToAppend[],
   metadata: EventMetadata,
 ): Promise<{ position: number; revision: number }[]> {
-  if (events.length === 0) return [];
+  const appended = events.map((_, i) => ({ position: 0, revision: expectedRevision + i + 1 }));
+  await insertEvents(tx, streamId, expectedRevision, events, metadata, (positions) => {
+    for (const slot of appended) slot.position = positions.get(slot.revision) ?? 0;
+  });
+  return appended;
+}
+
+/** The append itself; `onPositions` gets each inserted revision's global position once known. */
+async function insertEvents(
+  tx: Tx,
+  streamId: string,
+  expectedRevision: number,
+  events: readonly EventToAppend[],
+  metadata: EventMetadata,
+  onPositions: (positions: ReadonlyMap<number, number>) => void,
+): Promise<void> {
+  if (events.length === 0) return;
   // The new events chain onto the stream's head, which must itself hold: nothing is ever appended
-  // on top of an event written outside Registro (a forged or altered head).
-  const head = await verifiedHead(tx, streamId);
+  // on top of an event written outside Registro (a forged or altered head). A head this transaction
+  // appended itself may not be in the table yet (`tx.later`): it is the one recorded here.
+  const head = appendedHeads.get(tx)?.get(streamId) ?? (await verifiedHead(tx, streamId));
   if (head.revision !== expectedRevision)
     throw new ConcurrencyError(streamId, expectedRevision, head.revision);
   const actor = actorColumns(metadata.actor);
@@ -132,23 +153,39 @@ export async function appendEvents(
     ];
   });
   const rows = events.map(() => `(${placeholders(13)})`).join(", ");
-  let inserted: { position: number | string; revision: number }[];
+  let queued: boolean;
   try {
-    inserted = await tx.query(
+    queued = await tx.later<{ position: number | string; revision: number | string }>(
       `INSERT INTO events (${INSERT_COLUMNS}) VALUES ${rows} RETURNING position, revision`,
       values,
+      (inserted) => onPositions(new Map(inserted.map((r) => [rowInt(r.revision), rowInt(r.position)]))),
     );
   } catch (error) {
-    if (isUniqueViolation(error, "event_revision")) {
-      // The winner's revision is not readable inside an aborted PostgreSQL transaction; the caller
-      // retries with a fresh read, which reports the actual revision if it still conflicts.
-      throw new ConcurrencyError(streamId, expectedRevision, -1);
-    }
-    throw error;
+    throw appendConflict(error, streamId, expectedRevision);
   }
-  return inserted
-    .map((r) => ({ position: rowInt(r.position), revision: rowInt(r.revision) }))
-    .sort((a, b) => a.revision - b.revision);
+  if (!queued) return;
+  let heads = appendedHeads.get(tx);
+  if (heads === undefined) appendedHeads.set(tx, (heads = new Map<string, StreamHead>()));
+  heads.set(streamId, { revision: expectedRevision + events.length, position: 0, hash: previousHash });
+}
+
+/**
+ * Per concurrent write transaction (its Tx lives as long as it does): the head of each stream it
+ * queued events for, which the table does not hold until the commit. Position unknown yet.
+ */
+const appendedHeads = new WeakMap<Tx, Map<string, StreamHead>>();
+
+/**
+ * What a failed event insert means: a concurrent append to the same stream (its unique key) is a
+ * ConcurrencyError, anything else stays as it was. Callers of a concurrent write map the commit's
+ * error through this too, since the insert runs there.
+ */
+export function appendConflict(error: unknown, streamId: string, expectedRevision: number): unknown {
+  // The winner's revision is not readable inside an aborted PostgreSQL transaction; the caller
+  // retries with a fresh read, which reports the actual revision if it still conflicts.
+  return isUniqueViolation(error, "event_revision")
+    ? new ConcurrencyError(streamId, expectedRevision, -1)
+    : error;
 }
 
 /** A row of a stream about to be written to; one that cannot be decoded refuses the write. */
@@ -333,20 +370,24 @@ export async function appendRecorded<E extends { readonly type: string; readonly
   schemaVersion: (type: E["type"]) => number,
   metadata: EventMetadata,
 ): Promise<Recorded<E>[]> {
-  const appended = await appendEvents(
+  const recorded = decision.map((e, i) => ({
+    ...e,
+    ...metadata,
+    streamId,
+    position: 0,
+    revision: expectedRevision + i + 1,
+  }));
+  await insertEvents(
     tx,
     streamId,
     expectedRevision,
     decision.map((e) => ({ type: e.type, schemaVersion: schemaVersion(e.type), data: e.data })),
     metadata,
+    (positions) => {
+      for (const event of recorded) event.position = positions.get(event.revision) ?? 0;
+    },
   );
-  return decision.map((e, i) => ({
-    ...e,
-    ...metadata,
-    streamId,
-    position: appended[i]?.position ?? 0,
-    revision: appended[i]?.revision ?? 0,
-  }));
+  return recorded;
 }
 
 /**
@@ -361,7 +402,17 @@ export async function appendToStream(
   events: readonly RegisteredModelEvent[],
   metadata: EventMetadata,
 ): Promise<RecordedEvent[]> {
-  const appended = await appendEvents(
+  // Recorded events as built here; their positions are filled in once the insert has run (at once,
+  // or with the commit of a concurrent PostgreSQL write). The projections never read them.
+  const recorded = events.map((event, i) => ({
+    ...event,
+    position: 0,
+    streamId,
+    revision: expectedRevision + i + 1,
+    schemaVersion: EVENT_SCHEMA_VERSIONS[event.type],
+    ...metadata,
+  }));
+  await insertEvents(
     tx,
     streamId,
     expectedRevision,
@@ -371,19 +422,11 @@ export async function appendToStream(
       data: event.data,
     })),
     metadata,
+    (positions) => {
+      for (const event of recorded) event.position = positions.get(event.revision) ?? 0;
+    },
   );
-  const positions = new Map(appended.map((r) => [r.revision, r.position]));
-  return events.map((event, i) => {
-    const revision = expectedRevision + i + 1;
-    return {
-      ...event,
-      position: positions.get(revision) ?? 0,
-      streamId,
-      revision,
-      schemaVersion: EVENT_SCHEMA_VERSIONS[event.type],
-      ...metadata,
-    };
-  });
+  return recorded;
 }
 
 export interface EventSqlRow {

@@ -88,10 +88,10 @@ export async function persistComments(
     if (view === null || view === old) continue;
     const values = commentRow(view);
     if (old === null)
-      await tx.execute(
+      await tx.later(
         `INSERT INTO model_version_comments (${COMMENT_COLUMNS.join(", ")}) VALUES (${placeholders(COMMENT_COLUMNS.length)})`,
         values,
       );
-    else await tx.execute(UPDATE_SQL, [...values.slice(2), view.modelId, id]);
+    else await tx.later(UPDATE_SQL, [...values.slice(2), view.modelId, id]);
   }
 }

@@ -151,6 +151,6 @@ export async function persistDeployments(
 ): Promise<void> {
   for (const [key, view] of after) {
     if (view === null || view === (before.get(key) ?? null)) continue;
-    await tx.execute(UPSERT_SQL, deploymentRow(view));
+    await tx.later(UPSERT_SQL, deploymentRow(view));
   }
 }

@@ -2,7 +2,7 @@
 // rebuild runs the same writers against shadow tables by rewriting those names, token by token, so
 // string literals and other identifiers are left alone and one writer serves both.
 import type { Tx } from "../../db/database.ts";
-import type { SqlValue } from "../../db/sql.ts";
+import type { SqlValue, Statement } from "../../db/sql.ts";
 
 /** String literals, quoted identifiers and bare words: only identifiers are candidates for renaming. */
 const TOKEN = /'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|[A-Za-z_][A-Za-z0-9_$]*/g;
@@ -52,5 +52,21 @@ export class RenamingTx implements Tx {
 
   execute(sql: string, params?: readonly SqlValue[]): Promise<number> {
     return this.inner.execute(this.rewrite(sql), params);
+  }
+
+  batch(statements: readonly Statement[]): Promise<Record<string, unknown>[][]> {
+    return this.inner.batch(statements.map((st) => ({ ...st, sql: this.rewrite(st.sql) })));
+  }
+
+  lockStream(streamId: string): Promise<void> {
+    return this.inner.lockStream(streamId);
+  }
+
+  later<T extends object = Record<string, unknown>>(
+    sql: string,
+    params?: readonly SqlValue[],
+    onRows?: (rows: T[]) => void,
+  ): Promise<boolean> {
+    return this.inner.later(this.rewrite(sql), params, onRows);
   }
 }

@@ -7,7 +7,7 @@ import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import { ACCESS_TABLES } from "../../access/projection.ts";
 import type { DatabaseConfig } from "../../config.ts";
-import { APPEND_LOCK_KEY } from "../../db/database.ts";
+import { APPEND_LOCK_KEY, WRITERS_GATE_KEY } from "../../db/database.ts";
 import type { Tx } from "../../db/database.ts";
 import { PostgresTx, SqliteTx, pgTypes } from "../../db/sql.ts";
 import type { SqlValue } from "../../db/sql.ts";
@@ -345,7 +345,9 @@ class PostgresShadow implements ShadowConnection {
     const live = await this.liveSchema();
     const names = this.shadowNames();
     await this.transaction(async (client, tx) => {
-      // The writers' lock: no event commits between the last catch-up and the swap.
+      // The writers' locks: no event commits between the last catch-up and the swap. The gate first:
+      // it waits for the concurrent writes in flight, which take the append lock only at their end.
+      await client.query("SELECT pg_advisory_xact_lock($1)", [WRITERS_GATE_KEY]);
       await client.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK_KEY]);
       await work(new RenamingTx(tx, names), tx);
       // A reader holding a table for long must not keep every later query waiting behind the swap.

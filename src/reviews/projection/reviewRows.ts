@@ -117,7 +117,7 @@ export async function persistReviews(
 ): Promise<void> {
   for (const [id, view] of after) {
     if (view === null || view === (before.get(id) ?? null)) continue;
-    await tx.execute(
+    await tx.later(
       `INSERT INTO review_requests (${REVIEW_REQUEST_COLUMNS.join(", ")}) VALUES (${placeholders(REVIEW_REQUEST_COLUMNS.length)})
        ON CONFLICT (id) DO UPDATE SET ${UPDATABLE.map((c) => `${c} = excluded.${c}`).join(", ")}`,
       reviewRowValues(view),
