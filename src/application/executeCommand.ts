@@ -185,7 +185,7 @@ async function attempt(
       metadata.rights,
       command,
       views.model && { ...views.model, reviews: views.reviews },
-      modelNotFound(ref),
+      () => modelNotFound(ref),
       comment,
     );
     if (denied) return denied;
