@@ -80,11 +80,19 @@ const MAX_ATTEMPTS = 20;
 const modelNotFound = (ref: ModelRef) =>
   new NotFoundError("RegisteredModel", ref.kind === "new" || ref.kind === "stream" ? ref.modelId : ref.name);
 
+// Boolean literals as each dialect stores them: SQLite matches its partial index on `deleted = 0`.
+const TRUE = { sqlite: "1", postgresql: "TRUE" } as const;
+const FALSE = { sqlite: "0", postgresql: "FALSE" } as const;
+
 async function resolveStream(tx: Tx, ref: ModelRef, rights: AccessRights): Promise<string | NotFoundError> {
   if (ref.kind === "new" || ref.kind === "stream") return ref.modelId;
+  // `deleted` as a literal, not a parameter: SQLite chooses the partial index on live names from a
+  // bound value, and then prepares the statement again on every execution (about 8 µs each).
   const rows = await tx.query<{ id: string }>(
-    "SELECT id FROM registered_models WHERE name = ? AND deleted = ? ORDER BY deleted_at DESC",
-    [ref.name, ref.kind === "deleted"],
+    ref.kind === "deleted"
+      ? `SELECT id FROM registered_models WHERE name = ? AND deleted = ${TRUE[tx.dialect]} ORDER BY deleted_at DESC`
+      : `SELECT id FROM registered_models WHERE name = ? AND deleted = ${FALSE[tx.dialect]}`,
+    [ref.name],
   );
   // Several deleted models may share a name. The caller means the most recently deleted one it can
   // read, the one `registeredModel(name)` shows it: a newer one it cannot read does not exist for
@@ -132,8 +140,8 @@ async function nameTaken(
           : undefined;
   if (name === undefined) return null;
   const owners = await tx.query<{ id: string }>(
-    "SELECT id FROM registered_models WHERE name = ? AND deleted = ?",
-    [name, false],
+    `SELECT id FROM registered_models WHERE name = ? AND deleted = ${FALSE[tx.dialect]}`,
+    [name],
   );
   return owners.some((o) => o.id !== views.streamId) ? new AlreadyExistsError("RegisteredModel", name) : null;
 }
