@@ -1,7 +1,8 @@
 // Issue #2 benchmark: createModelVersion over HTTP with 8 concurrent clients against Registro on
 // SQLite, side by side with a bare yoga + raw SQLite insert baseline in the same run (interleaved
-// rounds, both servers up throughout); and the p50
-// latency of createModelVersion on a model with 10 versions vs one with 10,000.
+// rounds, both servers up throughout); the same with one client (#18: its throughput and p50 over
+// a keep-alive connection); and the p50 latency of createModelVersion on a model with 10 versions
+// vs one with 10,000.
 import { mkdtempSync, rmSync } from "node:fs";
 import os, { tmpdir } from "node:os";
 import path from "node:path";
@@ -66,27 +67,55 @@ export async function benchCore(
     await createModel(registro.url, "throughput");
     await closedLoop(concurrency, 2, sendBaseline); // warm-up
     await closedLoop(concurrency, 2, sendRegistro);
-    const baselineRounds: LoadResult[] = [];
-    const registroRounds: LoadResult[] = [];
-    const loads: { baseline: number[]; registro: number[] } = { baseline: [], registro: [] };
-    for (let i = 0; i < rounds; i++) {
-      for (const side of i % 2 === 0
-        ? (["baseline", "registro"] as const)
-        : (["registro", "baseline"] as const)) {
-        const result = await closedLoop(
-          concurrency,
-          seconds / rounds,
-          side === "baseline" ? sendBaseline : sendRegistro,
-        );
-        (side === "baseline" ? baselineRounds : registroRounds).push(result);
-        loads[side].push(os.loadavg()[0] ?? 0);
+    /** Alternating rounds of both servers with `clients` closed-loop clients. */
+    const interleaved = async (clients: number) => {
+      const results: { baseline: LoadResult[]; registro: LoadResult[] } = { baseline: [], registro: [] };
+      const loads: { baseline: number[]; registro: number[] } = { baseline: [], registro: [] };
+      for (let i = 0; i < rounds; i++) {
+        for (const side of i % 2 === 0
+          ? (["baseline", "registro"] as const)
+          : (["registro", "baseline"] as const)) {
+          const result = await closedLoop(
+            clients,
+            seconds / rounds,
+            side === "baseline" ? sendBaseline : sendRegistro,
+          );
+          results[side].push(result);
+          loads[side].push(os.loadavg()[0] ?? 0);
+        }
       }
-    }
+      const perRound = (side: "baseline" | "registro") =>
+        results[side].map((r, i) => ({
+          perSecond: round(r.throughput, 1),
+          p50Ms: round(r.p50Ms),
+          p99Ms: round(r.p99Ms),
+          loadAverage1m: round(loads[side][i] ?? 0),
+        }));
+      // The median of the rounds' p50s (and the worst p99), each beside its load.
+      const p50 = (side: "baseline" | "registro") =>
+        figure(
+          [...results[side].map((r) => r.p50Ms)].sort((a, b) => a - b)[Math.floor(rounds / 2)] ?? Number.NaN,
+          "ms",
+        );
+      return {
+        throughput: compare(
+          throughput(results.registro, loads.registro),
+          throughput(results.baseline, loads.baseline),
+        ),
+        p50: compare(p50("registro"), p50("baseline")),
+        registroRounds: perRound("registro"),
+        baselineRounds: perRound("baseline"),
+      };
+    };
     const throughput = (results: LoadResult[], load: number[]) =>
       combine(
         results.map((r, i) => ({ work: r.requests, seconds: r.seconds, load: load[i] ?? 0 })),
         "versions/s",
       );
+    const many = await interleaved(concurrency);
+    await closedLoop(1, 1, sendBaseline); // warm-up of one connection each
+    await closedLoop(1, 1, sendRegistro);
+    const one = await interleaved(1);
 
     await createModel(registro.url, "small");
     for (let i = 0; i < 10; i++) await createVersion(registro.url, "small");
@@ -115,22 +144,11 @@ export async function benchCore(
       concurrency,
       seconds,
       rounds,
-      throughput: compare(
-        throughput(registroRounds, loads.registro),
-        throughput(baselineRounds, loads.baseline),
-      ),
-      registroRounds: registroRounds.map((r, i) => ({
-        perSecond: round(r.throughput, 1),
-        p50Ms: round(r.p50Ms),
-        p99Ms: round(r.p99Ms),
-        loadAverage1m: round(loads.registro[i] ?? 0),
-      })),
-      baselineRounds: baselineRounds.map((r, i) => ({
-        perSecond: round(r.throughput, 1),
-        p50Ms: round(r.p50Ms),
-        p99Ms: round(r.p99Ms),
-        loadAverage1m: round(loads.baseline[i] ?? 0),
-      })),
+      throughput: many.throughput,
+      registroRounds: many.registroRounds,
+      baselineRounds: many.baselineRounds,
+      // One client, one keep-alive connection: each request waits for the one before (#18).
+      oneClient: one,
       // The same command on a model with 10,000 versions vs one with 10: the cost must not grow with history.
       latency10kTo10: compare(p50At10k, p50At10),
       bigModelVersions,

@@ -166,7 +166,14 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       "DATABASE_URL's role owns the event table, so it could disable the triggers that keep events immutable or drop the table; " +
         "give the server a role that may only read and append events (DATABASE_OWNER_URL for migrations): see docs/audit.md, Database roles on PostgreSQL",
     );
-  const db = openDatabase(options.database, options.onReadQuery ? { onReadQuery: options.onReadQuery } : {});
+  const db = openDatabase(options.database, {
+    ...(options.onReadQuery ? { onReadQuery: options.onReadQuery } : {}),
+    // SQLite: WAL checkpoints in a worker thread, off the event loop's commits (src/db/walCheckpointer.ts).
+    backgroundCheckpoints: {
+      onError: (error) =>
+        options.logger.warn({ err: error }, "background WAL checkpoint failed; the writer bounds the WAL"),
+    },
+  });
   const blobs = createBlobStore({
     dir: options.artifacts?.dir ?? path.join(options.dataDir, "blobs"),
     store: options.artifacts?.store ?? { kind: "filesystem" },

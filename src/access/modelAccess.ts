@@ -226,7 +226,8 @@ export function authorizeCommand(
   rights: AccessRights,
   command: RegisteredModelCommand,
   model: AuthorizedModel | null,
-  notFound: NotFoundError,
+  /** What an unreadable model is to this caller; a function to build it only then (an error captures a stack). */
+  notFound: NotFoundError | (() => NotFoundError),
   comment: { readonly authorId: string } | null = null,
 ): DomainError | null {
   if (command.type === "CreateRegisteredModel") {
@@ -238,7 +239,7 @@ export function authorizeCommand(
   }
   if (model === null) return null; // the decider reports the missing model itself
   const held = permissionOn(rights, model.grants);
-  if (!includesPermission(held, "READ")) return notFound;
+  if (!includesPermission(held, "READ")) return typeof notFound === "function" ? notFound() : notFound;
   const commentDecision = authorizeComment(rights, command, held, model, comment);
   if (commentDecision !== undefined) return commentDecision;
   const needed = requiredPermission(command);

@@ -13,6 +13,8 @@ import type { Prisma } from "./generated/sqlite/client.ts";
 import { guardUnstorableText } from "./guardUnstorableText.ts";
 import { PostgresTx, SqliteTx, inlineParams, pgTypes } from "./sql.ts";
 import type { DeferredWrite, SqlTx, SqlValue } from "./sql.ts";
+import { WalCheckpointer } from "./walCheckpointer.ts";
+import type { WalCheckpointerOptions } from "./walCheckpointer.ts";
 
 export type Db = PrismaClient;
 export type Tx = SqlTx;
@@ -77,6 +79,11 @@ export interface WriteOptions {
 export interface DatabaseOptions {
   /** Called for every query the Prisma reader runs (query logging at trace level, N+1 tests). */
   readonly onReadQuery?: (sql: string, durationMs: number) => void;
+  /**
+   * SQLite: checkpoint the WAL from a worker thread instead of inside the commit that crosses
+   * 1,000 pages (./walCheckpointer.ts). The server turns it on; one-off tools keep SQLite's own.
+   */
+  readonly backgroundCheckpoints?: boolean | WalCheckpointerOptions;
 }
 
 /** A Prisma reader client, reporting its queries when asked to. */
@@ -103,21 +110,44 @@ const MAX_GROUP = 64;
  * SQLite's single writer with group commit. Durability comes first (synchronous=FULL fsyncs the WAL
  * on every commit, so an acknowledged registration survives a power cut); to keep that affordable,
  * writes that arrive in the same event-loop turn share one transaction, each inside its own
- * savepoint so that one command's failure rolls back only that command. Nobody is answered before
- * the shared commit has returned.
+ * savepoint so that one command's failure rolls back only that command (a lone command needs no
+ * savepoint: its failure rolls back the transaction). Nobody is answered before the shared commit
+ * has returned. The transaction statements are prepared once: `exec` parses its SQL on every call.
  */
 class SqliteWriter {
   private readonly connection: BetterSqlite3.Database;
   private readonly tx: SqliteTx;
+  private readonly begin: BetterSqlite3.Statement;
+  private readonly commit: BetterSqlite3.Statement;
+  private readonly rollback: BetterSqlite3.Statement;
+  private readonly savepoint: BetterSqlite3.Statement;
+  private readonly release: BetterSqlite3.Statement;
+  private readonly rollbackTo: BetterSqlite3.Statement;
+  private readonly checkpoint: BetterSqlite3.Statement;
+  private readonly checkpointer: WalCheckpointer | null;
   private queue: QueuedWrite[] = [];
   private draining = false;
 
-  constructor(file: string) {
+  constructor(file: string, backgroundCheckpoints: DatabaseOptions["backgroundCheckpoints"]) {
     this.connection = new BetterSqlite3(file, { timeout: 10_000 });
     this.connection.pragma("journal_mode = WAL");
     this.connection.pragma("synchronous = FULL");
     this.connection.pragma("foreign_keys = ON");
     this.tx = new SqliteTx(this.connection, new Map());
+    this.begin = this.connection.prepare("BEGIN IMMEDIATE");
+    this.commit = this.connection.prepare("COMMIT");
+    this.rollback = this.connection.prepare("ROLLBACK");
+    this.savepoint = this.connection.prepare("SAVEPOINT registro_write");
+    this.release = this.connection.prepare("RELEASE registro_write");
+    this.rollbackTo = this.connection.prepare("ROLLBACK TO registro_write");
+    this.checkpoint = this.connection.prepare("PRAGMA wal_checkpoint(PASSIVE)");
+    if (backgroundCheckpoints) {
+      this.connection.pragma("wal_autocheckpoint = 0");
+      this.checkpointer = new WalCheckpointer(
+        file,
+        backgroundCheckpoints === true ? {} : backgroundCheckpoints,
+      );
+    } else this.checkpointer = null;
   }
 
   write<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -132,7 +162,11 @@ class SqliteWriter {
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length > 0) await this.commitGroup(this.queue.splice(0, MAX_GROUP));
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, MAX_GROUP);
+        await (group.length === 1 ? this.commitOne(group[0]!) : this.commitGroup(group));
+        this.afterCommit();
+      }
     } finally {
       this.draining = false;
       // A write queued while the last group was settling must not wait for the next caller.
@@ -143,32 +177,59 @@ class SqliteWriter {
     }
   }
 
+  /** Counts the commit for the checkpoint worker; past the WAL's bound, checkpoints here (see ./walCheckpointer.ts). */
+  private afterCommit(): void {
+    if (this.checkpointer === null) return;
+    this.checkpointer.committed();
+    if (!this.checkpointer.overBound) return;
+    try {
+      this.checkpointer.checkpointed(this.checkpoint.get() as { log: number; checkpointed: number });
+    } catch {
+      // A checkpoint that fails (I/O) leaves the WAL as it was; the next commit tries again.
+    }
+  }
+
+  /** The same as a group of one, without the savepoint. */
+  private async commitOne(item: QueuedWrite): Promise<void> {
+    let value: unknown;
+    try {
+      this.begin.run();
+      try {
+        value = await item.work(this.tx);
+      } catch (error) {
+        this.rollbackQuietly();
+        return item.reject(error);
+      }
+      this.commit.run();
+    } catch (error) {
+      this.rollbackQuietly();
+      return item.reject(error);
+    }
+    item.resolve(value);
+  }
+
   private async commitGroup(group: QueuedWrite[]): Promise<void> {
     const outcomes: { item: QueuedWrite; ok: boolean; value: unknown }[] = [];
     try {
-      this.connection.exec("BEGIN IMMEDIATE");
+      this.begin.run();
       for (const item of group) {
-        this.connection.exec("SAVEPOINT registro_write");
+        this.savepoint.run();
         try {
           const value = await item.work(this.tx);
-          this.connection.exec("RELEASE registro_write");
+          this.release.run();
           outcomes.push({ item, ok: true, value });
         } catch (error) {
           // A failed statement leaves the transaction open: undo just this command's writes.
-          this.connection.exec("ROLLBACK TO registro_write");
-          this.connection.exec("RELEASE registro_write");
+          this.rollbackTo.run();
+          this.release.run();
           outcomes.push({ item, ok: false, value: error });
         }
       }
-      this.connection.exec("COMMIT");
+      this.commit.run();
     } catch (error) {
       // The transaction itself failed (disk full, I/O error, lock timeout): nothing of the group
       // was committed, so every command in it fails, with its own error where it had one.
-      try {
-        if (this.connection.inTransaction) this.connection.exec("ROLLBACK");
-      } catch {
-        // SQLite already rolled back (it does on some I/O errors); nothing is left to undo.
-      }
+      this.rollbackQuietly();
       const settled = new Set(outcomes.map((o) => o.item));
       for (const { item, ok, value } of outcomes) item.reject(ok ? error : value);
       for (const item of group) if (!settled.has(item)) item.reject(error);
@@ -177,13 +238,22 @@ class SqliteWriter {
     for (const { item, ok, value } of outcomes) (ok ? item.resolve : item.reject)(value);
   }
 
-  close() {
+  private rollbackQuietly(): void {
+    try {
+      if (this.connection.inTransaction) this.rollback.run();
+    } catch {
+      // SQLite already rolled back (it does on some I/O errors); nothing is left to undo.
+    }
+  }
+
+  async close() {
+    await this.checkpointer?.close();
     this.connection.close();
   }
 }
 
 function openSqlite(file: string, options: DatabaseOptions): Database {
-  const writer = new SqliteWriter(file);
+  const writer = new SqliteWriter(file, options.backgroundCheckpoints);
   const reader = guardUnstorableText(
     readerClient(
       (log) =>
@@ -218,7 +288,7 @@ function openSqlite(file: string, options: DatabaseOptions): Database {
     async close() {
       await reader.$disconnect();
       rawReader?.connection.close();
-      writer.close();
+      await writer.close();
     },
   };
 }

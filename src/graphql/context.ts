@@ -29,8 +29,11 @@ export interface GraphQLContext extends CommandMetadata {
   readonly blobs: BlobStore;
   /** The byte bound of the connection subscriptions are served over (a WebSocket, an SSE response). */
   readonly subscriberBudget?: ByteBudget | undefined;
-  /** Fires when the request's connection is gone; a subscription ends with it. */
-  readonly connectionClosed: AbortSignal;
+  /**
+   * A signal that fires when the request's connection is gone; a subscription ends with it. Made on
+   * first call: a query or a mutation never asks, and an abort signal per request is not free.
+   */
+  readonly connectionClosed: () => AbortSignal;
   /**
    * Whether the credentials this operation was authenticated with are still accepted (a token not
    * revoked, a JWT not expired, a principal not disabled). Running subscriptions ask periodically.

@@ -105,7 +105,7 @@ export async function liveSubscription<T>(
   // Ends with its connection, whatever the transport does (see http/connectionClosed.ts). The
   // listener goes when the subscription ends first, so a long-lived WebSocket that subscribes and
   // completes many times does not collect them.
-  const signal = ctx.connectionClosed;
+  const signal = ctx.connectionClosed();
   const end = () => void subscription.return?.();
   if (signal.aborted) end();
   else signal.addEventListener("abort", end, { once: true });

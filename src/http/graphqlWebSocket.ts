@@ -205,7 +205,7 @@ export function attachGraphQLWebSocket(
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           subscriberBudget: budgetOf(ctx.extra.socket),
-          connectionClosed: webSocketClosed(ctx.extra.socket),
+          connectionClosed: () => webSocketClosed(ctx.extra.socket),
           caller,
           // Running subscriptions re-check the connection's credentials (see liveSubscription).
           stillAuthenticated: async () =>

@@ -5,6 +5,7 @@
 // nested deeper than the limit before the parser ever sees it.
 import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { DocumentCache } from "./documentCache.ts";
 
 /** The deepest nesting of `{`, `[` and `(` outside strings and comments. */
 export function bracketNesting(source: string): number {
@@ -43,6 +44,9 @@ export function bracketNesting(source: string): number {
 }
 
 export function nestingLimitPlugin(maxNesting: number): Plugin {
+  // Documents already measured and accepted: clients send the same few documents over and over,
+  // and a lookup costs less than walking the text again (Yoga caches the parse, not this check).
+  const accepted = new DocumentCache<true>();
   return {
     onParse({ params }) {
       const source: unknown = params.source;
@@ -52,7 +56,7 @@ export function nestingLimitPlugin(maxNesting: number): Plugin {
           : typeof (source as { body?: unknown } | null)?.body === "string"
             ? (source as { body: string }).body
             : null;
-      if (text === null) return;
+      if (text === null || accepted.get(text) === true) return;
       const nesting = bracketNesting(text);
       if (nesting > maxNesting)
         throw new GraphQLError(
@@ -61,6 +65,7 @@ export function nestingLimitPlugin(maxNesting: number): Plugin {
             extensions: { code: "MAX_DEPTH_EXCEEDED", limit: maxNesting, http: { status: 400, spec: true } },
           },
         );
+      accepted.set(text, true);
     },
   };
 }

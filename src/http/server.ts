@@ -40,6 +40,7 @@ import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
 import { responseClosed } from "./connectionClosed.ts";
 import { DocumentCache } from "./documentCache.ts";
 import { checkHealth, checkReadiness } from "./health.ts";
+import { bodySizeLimitPlugin } from "./bodySizeLimit.ts";
 import { graphqlMetricsPlugins } from "../monitoring/graphqlMetrics.ts";
 import { LOOPBACK_ONLY, checkMetricsAccess } from "../monitoring/metricsAccess.ts";
 import type { MetricsAccessConfig } from "../monitoring/metricsAccess.ts";
@@ -248,6 +249,8 @@ export function createApp(options: AppOptions): App {
           : maskError(error, message, isDev),
     },
     parserAndValidationCache: { documentCache: new DocumentCache(), errorCache: new DocumentCache() },
+    // Bounded by bodySizeLimitPlugin instead, which needs no stream for a body of declared length.
+    maxRequestBodySize: false,
     plugins: [
       persistedQueriesPlugin(),
       ...operationLimitPlugins(),
@@ -256,6 +259,8 @@ export function createApp(options: AppOptions): App {
       errorCodePlugin(),
       graphiql.plugin,
       ...(instrumented ? graphqlMetricsPlugins(metrics) : []),
+      // After the request parsers (Yoga's and any plugin's): it wraps the one chosen.
+      bodySizeLimitPlugin(),
     ],
     logging: {
       debug: (...args: unknown[]) => yogaLogger.debug(args.map(String).join(" ")),
@@ -293,7 +298,8 @@ export function createApp(options: AppOptions): App {
           (initial.res ? httpSubscriberBudget(initial.res, subscriberLimits) : undefined),
         // WebSocket operations bring their socket's signal; HTTP ones end with their response.
         connectionClosed:
-          (initial as { connectionClosed?: AbortSignal }).connectionClosed ?? responseClosed(initial.res),
+          (initial as { connectionClosed?: () => AbortSignal }).connectionClosed ??
+          (() => responseClosed(initial.res)),
       };
     },
   });

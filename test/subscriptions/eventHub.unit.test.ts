@@ -106,6 +106,24 @@ describe("EventHub", () => {
     for (const sub of subs) expect(positions(await take(sub, 2))).toEqual([1, 2]);
   });
 
+  it("without subscribers, a wake-up that names the committed position moves the head without reading", async () => {
+    const log = new MemoryLog();
+    log.appendMany(2);
+    const hub = await started(log);
+    const before = log.reads;
+    log.appendMany(3);
+    hub.wake(5);
+    await hub.settled();
+    expect(log.reads - before).toBe(0);
+    expect(hub.head).toBe(5);
+    // A subscriber from now on gets what comes next, exactly as after a read.
+    const sub = hub.subscribe({ select: all });
+    log.appendMany(2);
+    hub.wake(7);
+    expect(positions(await take(sub, 2))).toEqual([6, 7]);
+    await sub.return!();
+  });
+
   it("ignores a wake-up for a position it has already handed out", async () => {
     const log = new MemoryLog();
     log.appendMany(2);

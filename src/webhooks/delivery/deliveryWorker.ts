@@ -186,6 +186,11 @@ export class DeliveryWorker {
       .catch((error: unknown) => this.log.warn({ err: error }, "could not release webhook leases"));
   }
 
+  private async anyEnabled(): Promise<boolean> {
+    const rows = await this.deps.db.query("SELECT 1 AS one FROM webhooks WHERE enabled = ? LIMIT 1", [true]);
+    return rows.length > 0;
+  }
+
   private async head(): Promise<number> {
     const [row] = await this.deps.db.query<{ last: unknown }>(
       "SELECT COALESCE(MAX(position), 0) AS last FROM events",
@@ -196,6 +201,9 @@ export class DeliveryWorker {
   private async pass(): Promise<void> {
     const now = this.deps.clock();
     await this.prune(now);
+    // Every commit wakes the worker, and most registries have no webhook: one probe of the (small)
+    // webhook table then replaces reading the log's head and the cursors.
+    if (this.active.size === 0 && !(await this.anyEnabled())) return;
     const head = await this.head();
     if (head > this.lastNotified) this.lastNotified = head;
     const free = this.deps.config.concurrency - this.active.size;
