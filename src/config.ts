@@ -22,6 +22,7 @@ import { DEFAULT_SUBSCRIBER_LIMITS } from "./subscriptions/subscriberBudget.ts";
 import { DEFAULT_DELIVERY_CONFIG } from "./webhooks/delivery/deliveryWorker.ts";
 import type { DeliveryConfig } from "./webhooks/delivery/deliveryWorker.ts";
 import { EMPTY_ALLOW_LIST, parseAllowList } from "./webhooks/delivery/targetGuard.ts";
+import { NO_ALLOW_IMPORTS, parseAllowImports } from "./inspection/operatorAllowList.ts";
 
 const byteSize = z.string().transform((text, ctx) => {
   const bytes = parseByteSize(text);
@@ -156,6 +157,16 @@ const allowList = z.string().transform((text, ctx) => {
   }
 });
 
+/** INSPECTION_ALLOW_IMPORTS: comma- or space-separated entries, validated strictly (src/inspection/operatorAllowList.ts). */
+const allowImports = z.string().transform((text, ctx) => {
+  try {
+    return parseAllowImports(text);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
 /** METRICS_ALLOWED_NETWORKS: addresses and CIDR ranges, comma-separated. */
 const networkList = z.string().transform((text, ctx) => {
   try {
@@ -226,6 +237,8 @@ const schema = z.object({
   INSPECTION_WORKERS: z.coerce.number().int().min(1).max(64).optional(),
   /** Time budget of one file's inspection; a file that takes longer is UNSCANNABLE. */
   INSPECTION_TIME_BUDGET_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** Extra pickle imports accepted by this deployment (module.Name, module:Outer.Inner, module.*); never the deny-list. */
+  INSPECTION_ALLOW_IMPORTS: allowImports.default(NO_ALLOW_IMPORTS),
   /** Browser origins (besides the registry's own) allowed to call the API with CORS; default none. */
   CORS_ORIGINS: originList.default([]),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -526,6 +539,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       enabled: e.INSPECTION === "on",
       workers: e.INSPECTION_WORKERS ?? defaultInspectionWorkers(),
       timeBudgetMs: e.INSPECTION_TIME_BUDGET_MS,
+      allowImports: e.INSPECTION_ALLOW_IMPORTS.entries.map((entry) => entry.text),
     },
     http: { corsOrigins: e.CORS_ORIGINS },
     requestBodies: {

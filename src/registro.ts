@@ -214,6 +214,9 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     ...(options.inspection?.timeBudgetMs === undefined
       ? {}
       : { timeBudgetMs: options.inspection.timeBudgetMs }),
+    ...(options.inspection?.allowImports === undefined
+      ? {}
+      : { allowImports: options.inspection.allowImports }),
   });
   const integrity = new IntegrityMonitor(blobs, options.logger);
   const bodyDeadline = new BodyDeadline(

@@ -8,7 +8,12 @@ import type { InspectionOutcome } from "../domain/inspection.ts";
 import { InspectionPool, unscannableResult } from "../inspection/pool.ts";
 import type { InspectionPoolOptions } from "../inspection/pool.ts";
 import type { InspectionResult } from "../inspection/types.ts";
-import { INSPECTOR_VERSION } from "../inspection/version.ts";
+import {
+  ALLOW_IMPORTS_SETTING,
+  inspectorVersion,
+  NO_ALLOW_IMPORTS,
+  parseAllowImports,
+} from "../inspection/operatorAllowList.ts";
 import type { BlobStore } from "./blobStore.ts";
 import { BlobNotFoundError } from "./errors.ts";
 
@@ -29,6 +34,11 @@ export interface InspectionConfig {
   readonly workers: number;
   /** Per-file time budget in milliseconds. */
   readonly timeBudgetMs: number;
+  /**
+   * Extra pickle imports this deployment accepts (INSPECTION_ALLOW_IMPORTS entries: `module.Name`,
+   * `module:Outer.Inner`, `module.*`); never the deny-list. Default none.
+   */
+  readonly allowImports: readonly string[];
 }
 
 export const disabledInspector: ArtifactInspector = {
@@ -38,7 +48,11 @@ export const disabledInspector: ArtifactInspector = {
   close: () => Promise.resolve(),
 };
 
-export function toOutcome(result: InspectionResult): InspectionOutcome {
+/** `version` identifies the rules and the operator allow-list the result was produced under. */
+export function toOutcome(
+  result: InspectionResult,
+  version: string = inspectorVersion(NO_ALLOW_IMPORTS),
+): InspectionOutcome {
   return {
     format: result.format,
     formatVersion: result.formatVersion,
@@ -47,7 +61,7 @@ export function toOutcome(result: InspectionResult): InspectionOutcome {
     verdict: result.verdict,
     findings: result.findings,
     signature: result.signature,
-    inspector: { version: INSPECTOR_VERSION },
+    inspector: { version },
   };
 }
 
@@ -61,12 +75,21 @@ export function createArtifactInspector(
   } = {},
 ): ArtifactInspector {
   if (config.enabled === false) return disabledInspector;
+  let allowImports = NO_ALLOW_IMPORTS;
+  try {
+    allowImports = parseAllowImports(config.allowImports ?? []);
+  } catch (error) {
+    throw new Error(`invalid configuration: ${ALLOW_IMPORTS_SETTING}: ${(error as Error).message}`);
+  }
+  const version = inspectorVersion(allowImports);
   const pool = new InspectionPool({
     ...config.pool,
     size: config.workers ?? config.pool?.size ?? 1,
     limits: {
       ...config.pool?.limits,
       ...(config.timeBudgetMs === undefined ? {} : { timeBudgetMs: config.timeBudgetMs }),
+      // The normalised entries: every worker parses the same list the fingerprint was taken over.
+      allowImports: allowImports.entries.map((e) => e.text),
     },
   });
   let pending = 0;
@@ -103,7 +126,7 @@ export function createArtifactInspector(
         { sha256, path, format: result.format, verdict: result.verdict, findings: result.findings.length },
         "artifact inspected",
       );
-      return toOutcome(result);
+      return toOutcome(result, version);
     },
     close: () => pool.close(),
   };

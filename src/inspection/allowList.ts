@@ -246,7 +246,7 @@ export const ALLOW_LISTS: readonly LibraryAllowList[] = [
 export const TORCH_ATTRS =
   /^(float|float16|float32|float64|bfloat16|half|double|int|int8|int16|int32|int64|uint8|bool|complex64|complex128|long|short|qint8|quint8|qint32|strided|sparse_coo|contiguous_format|channels_last|preserve_format)$/;
 
-const CLASS_NAME = /^_*[A-Z][A-Za-z0-9_]*$/;
+export const CLASS_NAME = /^_*[A-Z][A-Za-z0-9_]*$/;
 
 function under(module: string, root: string): boolean {
   return module === root || module.startsWith(`${root}.`);

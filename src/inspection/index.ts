@@ -18,6 +18,7 @@ import { inspectTokenizerJson, inspectVocabulary } from "./tokenizer.ts";
 import type { ArtifactFormat, InspectionResult, InspectOptions } from "./types.ts";
 import { computeVerdict, DEFAULT_LIMITS, publicFindings, Scan, type Limits } from "./verdict.ts";
 import { commonRoot, SafeZip } from "./zip.ts";
+import { ALLOW_IMPORTS_SETTING, NO_ALLOW_IMPORTS, parseAllowImports } from "./operatorAllowList.ts";
 import { workerBootstrap } from "../workerBootstrap.ts";
 
 export type {
@@ -43,7 +44,23 @@ function baseName(fileName: string): string {
 }
 
 function finish(report: Report, scan: Scan): InspectionResult {
-  return { ...report, verdict: computeVerdict(scan.findings), findings: publicFindings(scan.findings) };
+  // Which operator entries this verdict depends on, also when the INFO findings are cut off.
+  const metadata =
+    scan.acceptedImports.size === 0
+      ? report.metadata
+      : {
+          ...report.metadata,
+          allowImports: {
+            fingerprint: scan.allowImports.fingerprint,
+            entriesUsed: [...scan.acceptedImports].sort(),
+          },
+        };
+  return {
+    ...report,
+    metadata,
+    verdict: computeVerdict(scan.findings),
+    findings: publicFindings(scan.findings),
+  };
 }
 
 function formatOf(d: Detection): ArtifactFormat {
@@ -271,7 +288,16 @@ export async function inspectArtifactInProcess(
   fileName: string,
   options?: InspectOptions,
 ): Promise<InspectionResult> {
-  const scan = new Scan(limitsOf(options));
+  let allowImports = NO_ALLOW_IMPORTS;
+  try {
+    allowImports = parseAllowImports(options?.allowImports ?? []);
+  } catch (err) {
+    // Validated at start-up (config.ts, the inspector); a caller passing a bad list gets it said here.
+    const scan = new Scan(limitsOf(options));
+    scan.incomplete(`Incomplete scan: invalid ${ALLOW_IMPORTS_SETTING}: ${(err as Error).message}`, null);
+    return finish(emptyReport("UNKNOWN"), scan);
+  }
+  const scan = new Scan(limitsOf(options), Date.now(), allowImports);
   let report: Report = emptyReport("UNKNOWN");
   let src: FileSource | null = null;
   try {
@@ -323,7 +349,11 @@ export function inspectArtifact(
         workerData: {
           filePath,
           fileName,
-          options: { ...limits, timeBudgetMs: Math.max(1, limits.timeBudgetMs - 50) },
+          options: {
+            ...limits,
+            timeBudgetMs: Math.max(1, limits.timeBudgetMs - 50),
+            ...(options?.allowImports === undefined ? {} : { allowImports: [...options.allowImports] }),
+          },
           startedAt: Date.now(),
         },
         resourceLimits: { maxOldGenerationSizeMb: limits.maxWorkerHeapMb },

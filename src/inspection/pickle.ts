@@ -1,155 +1,35 @@
 import { allowDecision } from "./allowList.ts";
+import { deniedRule } from "./denyList.ts";
 import { BufferSource, Cursor, rangeChunks, truncate, type ByteSource } from "./io.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
+import {
+  ALLOW_IMPORTS_SETTING,
+  operatorEntryFor,
+  suggestedEntry,
+  type OperatorAllowList,
+} from "./operatorAllowList.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Import policy
 // ---------------------------------------------------------------------------------------------
 
-/** A listed module also covers its submodules ("os" covers "os.path"). */
-const DENIED_MODULES = [
-  "os",
-  "posix",
-  "nt",
-  "subprocess",
-  "sys",
-  "socket",
-  "ssl",
-  "shutil",
-  "runpy",
-  "pty",
-  "pdb",
-  "bdb",
-  "pickle",
-  "_pickle",
-  "ctypes",
-  "asyncio",
-  "aiohttp",
-  "httplib",
-  "http.client",
-  "requests.api",
-  "requests",
-  "urllib.request",
-  "urllib2",
-  "webbrowser",
-  "pip",
-  "ensurepip",
-  "venv",
-  "code",
-  "codeop",
-  "timeit",
-  "pydoc",
-  "profile",
-  "cProfile",
-  "importlib",
-  "marshal",
-  "numpy.f2py",
-  "numpy.testing._private.utils",
-  "uuid",
-  "_osx_support",
-  "_aix_support",
-  "commands",
-  "multiprocessing",
-  "signal",
-  "_posixsubprocess",
-  "tempfile",
-  "glob",
-  "pathlib",
-  "ftplib",
-  "smtplib",
-  "telnetlib",
-  "xmlrpc",
-  "cloudpickle",
-  "dill",
-  "builtins.__import__",
-  "torch.hub",
-  "torch._C._jit",
-  "_thread",
-  "threading",
-  "select",
-  "shelve",
-  "dbm",
-];
+/**
+ * allowed: on the built-in allow-list; accepted: allowed only by an operator's INSPECTION_ALLOW_IMPORTS
+ * entry; denied: on the deny-list (whatever the allow-lists say); unknown: none of these.
+ */
+export type ImportClass = "allowed" | "accepted" | "denied" | "unknown";
 
-/** Exact module.name pairs (or a name prefix followed by "."). */
-const DENIED_NAMES: Record<string, readonly string[]> = {
-  builtins: [
-    "eval",
-    "exec",
-    "compile",
-    "getattr",
-    "setattr",
-    "delattr",
-    "apply",
-    "open",
-    "breakpoint",
-    "__import__",
-    "globals",
-    "locals",
-    "vars",
-    "input",
-    "memoryview",
-    "exit",
-    "quit",
-    "help",
-  ],
-  __builtin__: [
-    "eval",
-    "exec",
-    "execfile",
-    "compile",
-    "getattr",
-    "setattr",
-    "delattr",
-    "apply",
-    "open",
-    "file",
-    "breakpoint",
-    "__import__",
-    "globals",
-    "locals",
-    "vars",
-    "input",
-    "raw_input",
-    "reload",
-  ],
-  types: ["CodeType", "FunctionType", "LambdaType", "MethodType", "ModuleType"],
-  functools: ["partial", "reduce"],
-  operator: ["attrgetter", "itemgetter", "methodcaller"],
-  _operator: ["attrgetter", "itemgetter", "methodcaller"],
-  logging: ["FileHandler", "StreamHandler", "handlers"],
-  "logging.handlers": ["*"],
-  _io: ["FileIO", "open"],
-  io: ["FileIO", "open"],
-  codecs: ["open"],
-  "torch.serialization": ["load", "_load"],
-  "torch.jit.unsupported_tensor_ops": ["execWrapper"],
-  "torch.storage": ["_load_from_bytes"],
-  "numpy.lib.npyio": ["load"],
-  numpy: ["load", "loads", "fromfile"],
-  "pandas.io.pickle": ["read_pickle"],
-  joblib: ["load"],
-};
-
-export type ImportClass = "allowed" | "denied" | "unknown";
-
-function underModule(module: string, root: string): boolean {
-  return module === root || module.startsWith(`${root}.`);
+export interface ClassifyOptions {
+  torchScript?: boolean;
+  /** The operator's extra allowed imports (INSPECTION_ALLOW_IMPORTS); the deny-list still wins. */
+  allowImports?: OperatorAllowList;
 }
 
-export function classifyImport(
-  module: string,
-  name: string,
-  opts: { torchScript?: boolean } = {},
-): ImportClass {
-  const full = `${module}.${name}`;
-  for (const m of DENIED_MODULES) if (underModule(module, m) || underModule(full, m)) return "denied";
-  for (const [m, names] of Object.entries(DENIED_NAMES)) {
-    if (module !== m) continue;
-    if (names.includes("*")) return "denied";
-    if (names.some((n) => name === n || name.startsWith(`${n}.`))) return "denied";
-  }
-  return allowDecision(module, name, opts).allowed ? "allowed" : "unknown";
+export function classifyImport(module: string, name: string, opts: ClassifyOptions = {}): ImportClass {
+  if (deniedRule(module, name) !== null) return "denied";
+  if (allowDecision(module, name, opts).allowed) return "allowed";
+  if (opts.allowImports && operatorEntryFor(opts.allowImports, module, name) !== null) return "accepted";
+  return "unknown";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -889,7 +769,7 @@ async function skipJoblibArray(cur: Cursor, state: PV): Promise<"raw" | "nested-
 
 /**
  * The SUSPICIOUS finding for an import outside the allow-list: which import, why it is not
- * allow-listed, and what the user can do about it.
+ * allow-listed, and how an operator accepts it (INSPECTION_ALLOW_IMPORTS, then re-inspection).
  */
 export function notAllowListedMessage(
   module: string,
@@ -898,13 +778,33 @@ export function notAllowListedMessage(
 ): string {
   const d = allowDecision(module, name, opts);
   const why = d.allowed ? "" : d.why;
+  const key = `${module}.${name}`;
+  const add = suggestedEntry(module, name);
+  const entries =
+    add.classes === null
+      ? `\`${add.exact}\``
+      : `\`${add.exact}\` (or \`${add.classes}\` to accept every CamelCase class of that package)`;
   return (
-    `Pickle imports ${module}.${name}, which is not on the allow-list: ${why}. ` +
-    `Loading this file imports it and may call it. To accept it: check that ${module}.${name} is ` +
-    `expected from the code that wrote the file (a class of your own package, say); SUSPICIOUS ` +
-    `never blocks Production or aliases, so no overrideReason is needed. There is no per-file ` +
-    `acceptance: an import every such file needs belongs in the allow-list ` +
-    `(src/inspection/allowList.ts, docs/inspection.md "Allow-list").`
+    `Pickle imports ${key}, which is not on the allow-list: ${why}. Loading this file imports it and ` +
+    `may call it. To accept it, once you have checked that ${key} is expected from the code that wrote ` +
+    `the file (a class of your own package, say): add ${entries} to the server setting ` +
+    `${ALLOW_IMPORTS_SETTING}, restart, and re-inspect with the inspectModelVersionArtifacts mutation ` +
+    `(docs/inspection.md "What a SUSPICIOUS import finding says"). SUSPICIOUS never blocks Production ` +
+    `or aliases.`
+  );
+}
+
+/** The INFO finding for an import that only an operator's entry lets through, for auditors. */
+export function acceptedByOperatorMessage(
+  module: string,
+  name: string,
+  entry: string,
+  opts: { torchScript?: boolean } = {},
+): string {
+  const d = allowDecision(module, name, opts);
+  return (
+    `Pickle imports ${module}.${name}, accepted by ${ALLOW_IMPORTS_SETTING} entry ${entry} ` +
+    `(not on the built-in allow-list: ${d.allowed ? "" : d.why})`
   );
 }
 
@@ -930,11 +830,16 @@ export function reportImports(
   }
   for (const [key, imp] of seen) {
     if (key === "torch.storage._load_from_bytes" && opts.torchBlobsWalked) continue;
-    const cls = classifyImport(imp.module, imp.name, opts);
+    const cls = classifyImport(imp.module, imp.name, { ...opts, allowImports: scan.allowImports });
     const where = `${label}@offset ${imp.offset}`;
     if (cls === "denied")
       scan.add("CRITICAL", `Dangerous pickle import ${key} (${imp.opcode}): would run code on load`, where);
     else if (cls === "unknown") scan.add("MEDIUM", notAllowListedMessage(imp.module, imp.name, opts), where);
+    else if (cls === "accepted") {
+      const entry = operatorEntryFor(scan.allowImports, imp.module, imp.name)!.text;
+      scan.acceptedImports.add(entry);
+      scan.add("INFO", acceptedByOperatorMessage(imp.module, imp.name, entry, opts), where);
+    }
   }
   return [...seen.keys()].slice(0, 500);
 }

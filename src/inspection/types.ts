@@ -82,4 +82,10 @@ export interface InspectOptions {
   maxPickleOps?: number;
   /** Heap ceiling for the worker thread (inspectArtifact only). */
   maxWorkerHeapMb?: number;
+  /**
+   * The operator's extra allowed pickle imports (INSPECTION_ALLOW_IMPORTS entries, see
+   * operatorAllowList.ts). Plain strings so they cross to worker threads as they are; each worker
+   * parses them again.
+   */
+  allowImports?: readonly string[];
 }

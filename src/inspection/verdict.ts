@@ -1,3 +1,4 @@
+import { NO_ALLOW_IMPORTS, type OperatorAllowList } from "./operatorAllowList.ts";
 import type { Finding, InspectOptions, Severity, Verdict } from "./types.ts";
 
 /**
@@ -8,7 +9,7 @@ export interface ScanFinding extends Finding {
   incomplete: boolean;
 }
 
-export type Limits = Required<InspectOptions>;
+export type Limits = Required<Omit<InspectOptions, "allowImports">>;
 
 export const DEFAULT_LIMITS: Limits = {
   maxBytes: 64 * 1024 ** 3,
@@ -43,12 +44,16 @@ export class BudgetExceededError extends Error {
 
 export class Scan {
   readonly findings: ScanFinding[] = [];
+  /** The operator entries (normalised text) that let an import through, for the result. */
+  readonly acceptedImports = new Set<string>();
   private readonly deadline: number;
   private ticks = 0;
 
   constructor(
     readonly limits: Limits,
     startedAt: number = Date.now(),
+    /** The operator's INSPECTION_ALLOW_IMPORTS, consulted after the deny-list and the built-in allow-list. */
+    readonly allowImports: OperatorAllowList = NO_ALLOW_IMPORTS,
   ) {
     this.deadline = startedAt + limits.timeBudgetMs;
   }

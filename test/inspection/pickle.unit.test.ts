@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BufferSource, Cursor, rangeChunks } from "../../src/inspection/io.ts";
 import { classifyImport, reportImports, walkPickle, walkPickleStream } from "../../src/inspection/pickle.ts";
+import { parseAllowImports } from "../../src/inspection/operatorAllowList.ts";
 import { computeVerdict, DEFAULT_LIMITS, MalformedError, Scan } from "../../src/inspection/verdict.ts";
 
 const cursor = (bytes: Buffer) => new Cursor(rangeChunks(new BufferSource(bytes)), "t.pkl");
@@ -103,10 +104,21 @@ describe("SUSPICIOUS findings say which import, why, and what to do", () => {
     expect(f.severity).toBe("MEDIUM");
     expect(f.message).toContain(`Pickle imports ${module}.${name}, which is not on the allow-list: `);
     expect(f.message).toMatch(why);
-    expect(f.message).toMatch(
-      /SUSPICIOUS never blocks Production or aliases, so no overrideReason is needed/,
+    expect(f.message).toMatch(/SUSPICIOUS never blocks Production or aliases/);
+    // How to accept it: the entry to add, the setting, and the mutation that re-inspects.
+    const entry = /add `([^`]+)`/.exec(f.message)?.[1];
+    expect(entry).toBeDefined();
+    expect(f.message).toContain("INSPECTION_ALLOW_IMPORTS");
+    expect(f.message).toContain("inspectModelVersionArtifacts");
+    // The advice works: with that entry configured, the same import is accepted.
+    const accepted = new Scan({ ...DEFAULT_LIMITS }, Date.now(), parseAllowImports(entry!));
+    reportImports(
+      accepted,
+      [{ ...emptyWalk(), imports: [{ module, name, offset: 7, opcode: "GLOBAL" }] }],
+      "t.pkl",
     );
-    expect(f.message).toContain("src/inspection/allowList.ts");
+    expect(computeVerdict(accepted.findings)).toBe("SAFE");
+    expect(accepted.findings.map((x) => x.severity)).toEqual(["INFO"]);
     expect(f.location).toBe("t.pkl@offset 7");
   });
 });

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { inspectArtifact, inspectArtifactInProcess } from "../../src/inspection/index.ts";
 import { InspectionPool } from "../../src/inspection/pool.ts";
 import { slowPickle } from "../support/pickles.ts";
 
@@ -93,6 +94,38 @@ describe("InspectionPool", () => {
       expect(result.findings[0]?.message).toMatch(/could not start/);
     } finally {
       await pool.close();
+    }
+  });
+
+  it("workers honour INSPECTION_ALLOW_IMPORTS: pooled, one-off and in-process inspection agree", async () => {
+    const file = join(fixtures, "unknown_global_p3.pkl");
+    const limits = { allowImports: ["mylib.*"] };
+    const pool = new InspectionPool({ size: 1, limits });
+    const plain = new InspectionPool({ size: 1 });
+    try {
+      const [pooled, oneOff, inProcess, without] = await Promise.all([
+        pool.inspect(file, "m.pkl"),
+        inspectArtifact(file, "m.pkl", limits),
+        inspectArtifactInProcess(file, "m.pkl", limits),
+        plain.inspect(file, "m.pkl"),
+      ]);
+      for (const r of [pooled, oneOff, inProcess]) {
+        expect(r.verdict).toBe("SAFE");
+        expect(r.findings).toEqual([
+          expect.objectContaining({
+            severity: "INFO",
+            message: expect.stringContaining("accepted by INSPECTION_ALLOW_IMPORTS entry mylib.*"),
+          }),
+        ]);
+        expect(r.metadata.allowImports).toEqual({
+          fingerprint: expect.stringMatching(/^[0-9a-f]{12}$/),
+          entriesUsed: ["mylib.*"],
+        });
+      }
+      expect(without.verdict).toBe("SUSPICIOUS");
+      expect(without.metadata.allowImports).toBeUndefined();
+    } finally {
+      await Promise.all([pool.close(), plain.close()]);
     }
   });
 });

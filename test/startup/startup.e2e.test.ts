@@ -130,6 +130,17 @@ describe("start-up failures (SQLite and folders)", () => {
     expect(message).toContain("invalid configuration: PORT");
   });
 
+  it("a malformed or denied INSPECTION_ALLOW_IMPORTS entry is named, with why", async () => {
+    const message = failure(
+      await runServer({ DATA_DIR: folder("allow"), INSPECTION_ALLOW_IMPORTS: "mylib.*, Thing, os.system" }),
+    );
+    expect(message).toContain("invalid configuration: INSPECTION_ALLOW_IMPORTS");
+    expect(message).toContain('entry "Thing": expected module.name');
+    expect(message).toContain(
+      'entry "os.system" names the denied module os (and everything under it): the deny-list cannot be overridden',
+    );
+  });
+
   it("a DATA_DIR that cannot be created is named, with the reason", async () => {
     const file = path.join(folder("file"), "plain-file");
     writeFileSync(file, "not a folder");
