@@ -50,12 +50,13 @@ describe("a server killed while writing", () => {
     const until = Date.now() + 30_000;
     while (acknowledged.size < 600 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     expect(acknowledged.size).toBeGreaterThan(50);
+    // Listen before killing: a process killed by a signal keeps exitCode null, so once it has
+    // exited, nothing would tell a listener attached later.
+    const exited = new Promise((resolve) => first.child.once("exit", resolve));
     first.child.kill("SIGKILL");
     stop = true;
     await Promise.all(clients);
-    await new Promise((resolve) =>
-      first.child.exitCode === null ? first.child.once("exit", resolve) : resolve(null),
-    );
+    await exited;
 
     const second = await startServerProcess(env);
     try {
