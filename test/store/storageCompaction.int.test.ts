@@ -130,7 +130,7 @@ describe.each(await providers())("upgrading to %s's storage compaction migration
     const before = await dumpProjections(db.reader).finally(() => db.close());
     expect(before.modelVersionTags?.length).toBeGreaterThan(6);
 
-    expect(await migrate(config)).toEqual([MIGRATION]);
+    expect(await migrate(config, { through: MIGRATION })).toEqual([MIGRATION]);
 
     db = openDatabase(config);
     try {
