@@ -1,8 +1,9 @@
-// Migration 20261211000000_event_row (#18, SQLite only) rebuilds the event table with its
+// Migration 20261211000000_event_row (#18) rebuilds SQLite's event table with its
 // position as a plain INTEGER PRIMARY KEY instead of AUTOINCREMENT, so that no command writes the
 // `sqlite_sequence` row (one WAL page) any more. An upgraded registry keeps every event exactly
 // (same positions, columns and hashes), its chains verify, its triggers and indexes are back, and
 // new events take the next position.
+import { writeWithOldHashFormat } from "../support/oldHashFormat.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -51,23 +52,30 @@ describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("keeps every event, position and hash; the chains verify; new events take the next position", async () => {
-    let db = openDatabase(config);
-    try {
-      let tick = Date.parse("2026-12-01T00:00:00Z");
-      const deps = { ...commandDeps(db), clock: () => new Date((tick += 1000)) };
-      await runRandomCommands(deps, seededRandom(1211), 120);
-      await createModelNamed(deps, randomUUID(), "position-model");
-    } finally {
-      await db.close();
-    }
-    const eventsBefore = storedEvents(config.file);
+    await writeWithOldHashFormat(config, async () => {
+      const db = openDatabase(config);
+      try {
+        let tick = Date.parse("2026-12-01T00:00:00Z");
+        const deps = { ...commandDeps(db), clock: () => new Date((tick += 1000)) };
+        await runRandomCommands(deps, seededRandom(1211), 120);
+        await createModelNamed(deps, randomUUID(), "position-model");
+      } finally {
+        await db.close();
+      }
+    });
+    const eventsBefore = storedEvents(config.file) as { hash: unknown; position: number }[];
+    expect(eventsBefore.every((e) => typeof e.hash === "string" && e.hash.length === 64)).toBe(true);
+    let db: ReturnType<typeof openDatabase>;
     expect(eventsBefore.length).toBeGreaterThan(40);
     db = openDatabase(config);
     const projectionsBefore = await dumpProjections(db.reader).finally(() => db.close());
 
     expect(await migrate(config)).toEqual([MIGRATION]);
 
-    expect(storedEvents(config.file)).toEqual(eventsBefore);
+    // The same rows, the hash now its 32 bytes.
+    expect(storedEvents(config.file)).toEqual(
+      eventsBefore.map((e) => ({ ...e, hash: Buffer.from(e.hash as string, "hex") })),
+    );
     const sqlite = new BetterSqlite3(config.file, { readonly: true });
     try {
       const { sql } = sqlite.prepare("SELECT sql FROM sqlite_master WHERE name = 'events'").get() as {
@@ -75,6 +83,7 @@ describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
       };
       expect(sql).not.toMatch(/AUTOINCREMENT/i);
       expect(sql).toMatch(/"position" INTEGER NOT NULL PRIMARY KEY,/);
+      expect(sql).toMatch(/"hash" BLOB/);
       expect(sqlite.prepare("SELECT * FROM sqlite_sequence WHERE name = 'events'").all()).toEqual([]);
       const objects = (
         sqlite.prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'events' ORDER BY name").all() as {
@@ -99,7 +108,7 @@ describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
     try {
       expect(await dumpProjections(db.reader)).toEqual(projectionsBefore);
       expect((await verifyChains(db)).ok).toBe(true);
-      const last = (eventsBefore.at(-1) as { position: number }).position;
+      const last = eventsBefore.at(-1)!.position;
       const outcome = await executeCommand(
         commandDeps(db),
         live("position-model"),
@@ -128,7 +137,7 @@ describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
         db
           .prepare(
             `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-             VALUES ('x', 1, 'T', 1, '{}', 'a', '2026-12-01T00:00:00.000+00:00', 'not-a-hash')`,
+             VALUES ('x', 1, 'T', 1, '{}', 'a', '2026-12-01T00:00:00.000+00:00', '${"0".repeat(64)}')`,
           )
           .run(),
       ).toThrow(/needs its chain hash/);

@@ -26,12 +26,15 @@ CREATE TABLE "new_events" (
     "actor_credential" JSONB,
     "actor_id" TEXT,
     "actor_kind" TEXT,
-    "hash" TEXT
+    "hash" BLOB
 );
 INSERT INTO "new_events" ("position", "stream_id", "revision", "type", "schema_version", "data", "actor",
     "occurred_at", "correlation_id", "causation_id", "actor_credential", "actor_id", "actor_kind", "hash")
 SELECT "position", "stream_id", "revision", "type", "schema_version", "data", "actor",
-    "occurred_at", "correlation_id", "causation_id", "actor_credential", "actor_id", "actor_kind", "hash"
+    "occurred_at", "correlation_id", "causation_id", "actor_credential", "actor_id", "actor_kind",
+    -- The chain hash as its 32 bytes (src/store/eventCodec.ts). A value that is not 64 hex digits
+    -- (written outside Registro) is kept as it is, so verification still reports it.
+    CASE WHEN length("hash") = 64 AND "hash" NOT GLOB '*[^0-9a-f]*' THEN unhex("hash") ELSE "hash" END
 FROM "events" ORDER BY "position";
 DROP TABLE "events";
 ALTER TABLE "new_events" RENAME TO "events";
@@ -50,7 +53,7 @@ BEGIN
     SELECT RAISE(ABORT, 'registro: events are immutable (DELETE refused)');
 END;
 CREATE TRIGGER "events_require_hash" BEFORE INSERT ON "events"
-WHEN NEW."hash" IS NULL OR length(NEW."hash") <> 64 OR NEW."hash" GLOB '*[^0-9a-f]*'
+WHEN NEW."hash" IS NULL OR typeof(NEW."hash") <> 'blob' OR length(NEW."hash") <> 32
 BEGIN
     SELECT RAISE(ABORT, 'registro: an event needs its chain hash (INSERT refused)');
 END;
