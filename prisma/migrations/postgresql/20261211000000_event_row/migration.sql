@@ -1,14 +1,12 @@
--- Event positions without AUTOINCREMENT (#18): a SQLite-only change, nothing to do on PostgreSQL.
+-- The event row (#18, docs/performance.md "Storage per version"). Hand-written.
 --
--- On SQLite the event table's AUTOINCREMENT wrote the `sqlite_sequence` row (one more WAL page)
--- with every command; see prisma/migrations/sqlite/20261211000000_event_row. PostgreSQL's
--- positions come from the column's sequence, which is not a table page written by every insert.
--- This migration exists so that both providers list the same migrations: a backup records the
--- last migration of its source (src/backup/manifest.ts), and restoring it into the other provider
--- requires that name to be known there.
-
--- The chain hash as its 32 bytes (src/store/eventCodec.ts): bytea instead of 64 hex characters.
--- Rewrites the table (no row trigger fires); the CHECK is replaced by its bytea form.
+-- The chain hash as its 32 bytes (src/store/eventCodec.ts): bytea instead of 64 hex characters;
+-- what is read back (hex) and what is hashed are unchanged. ALTER ... TYPE rewrites the table under
+-- an exclusive lock (no row trigger fires); the CHECK is replaced by its bytea form.
+--
+-- SQLite's migration of the same name also drops the event position's AUTOINCREMENT, which wrote
+-- the `sqlite_sequence` row (one more WAL page) with every command. Nothing to do here: PostgreSQL's
+-- positions come from the column's sequence, not a table page written by every insert.
 ALTER TABLE "events" DROP CONSTRAINT "events_hash_present";
 ALTER TABLE "events" ALTER COLUMN "hash" TYPE BYTEA USING decode("hash", 'hex');
 ALTER TABLE "events" ADD CONSTRAINT "events_hash_present"

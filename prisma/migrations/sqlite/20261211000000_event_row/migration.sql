@@ -1,4 +1,6 @@
--- Event positions without AUTOINCREMENT (#18, docs/performance.md "Storage per version"). Hand-written.
+-- The event row (#18, docs/performance.md "Storage per version"). Hand-written. Two changes of
+-- representation, in one rebuild of the table: positions without AUTOINCREMENT, and the chain hash
+-- as its 32 bytes (a BLOB; src/store/eventCodec.ts reads it back as hex, which is what is hashed).
 --
 -- With AUTOINCREMENT SQLite keeps the table's highest position in `sqlite_sequence` and updates
 -- that row on every insert: one more page written to the WAL (and fsynced) by every command. As a
@@ -7,7 +9,7 @@
 -- `events_refuse_delete` trigger refuses it, restore writes into an empty registry, and the
 -- rebuild only reads the log. Only a log truncated outside Registro (triggers dropped) could see a
 -- position given out again, and such a log no longer matches its audit checkpoints (heads bound to
--- positions), which `registro audit verify` reports.
+-- positions), which `npm run audit:verify` reports.
 --
 -- SQLite cannot drop AUTOINCREMENT in place: the table is rebuilt with the same columns, rows and
 -- positions, then its indexes and triggers are created again (DROP TABLE drops them; its implicit
