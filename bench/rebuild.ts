@@ -9,6 +9,7 @@
 // A second run rebuilds while a writer loop in the same process keeps registering through
 // executeCommand, and reports how long those writes waited at most: the online rebuild's promise.
 // Standalone: `node --import tsx bench/rebuild.ts`.
+import { storedHash } from "../src/store/eventCodec.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -151,7 +152,7 @@ export function seed(file: string, count: number): { events: number; streams: nu
         JSON.stringify(fields.data),
         fields.actor,
         occurredAt.toISOString().replace("Z", "+00:00"),
-        hash,
+        storedHash(hash),
       );
       stream.revision = revision;
       stream.hash = hash;

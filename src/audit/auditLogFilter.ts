@@ -13,6 +13,7 @@
 // - Pages are keyset pages on the log position: appends committed while a client pages get higher
 //   positions, so they never shift a page (oldest first they arrive at the end, newest first they
 //   are never reached), and no event is skipped or repeated.
+import { hashOf as storedHashHex } from "../store/eventCodec.ts";
 import type { Database, Db, Prisma } from "../db/database.ts";
 import { ValidationError } from "../domain/errors.ts";
 import { checkStorableText } from "../domain/validation.ts";
@@ -202,14 +203,14 @@ export async function withPreviousHashes(
 ): Promise<AuditEvent[]> {
   const wanted = events.filter((e) => e.revision > 1);
   const known = new Map<string, string>();
-  for (const e of events) known.set(`${e.revision}:${e.streamId}`, e.hash);
+  for (const e of events) known.set(`${e.revision}:${e.streamId}`, hexHash(e.hash));
   const missing = wanted.filter((e) => !known.has(`${e.revision - 1}:${e.streamId}`));
   if (missing.length > 0) {
     const rows = await reader.event.findMany({
       where: { OR: missing.map((e) => ({ streamId: e.streamId, revision: e.revision - 1 })) },
       select: { streamId: true, revision: true, hash: true },
     });
-    for (const row of rows) known.set(`${row.revision}:${row.streamId}`, row.hash);
+    for (const row of rows) known.set(`${row.revision}:${row.streamId}`, hexHash(row.hash));
   }
   return events.map((e) => ({
     ...e,
@@ -231,7 +232,7 @@ export async function previousHashOf(
     where: { streamId_revision: { streamId: event.streamId, revision: event.revision - 1 } },
     select: { hash: true },
   });
-  return previous?.hash ?? null;
+  return previous === null ? null : hexHash(previous.hash);
 }
 
 /**
@@ -241,12 +242,15 @@ export async function previousHashOf(
  */
 export async function hashOf(
   reader: Db,
-  event: { readonly streamId: string; readonly revision: number; readonly hash?: string },
+  event: { readonly streamId: string; readonly revision: number; readonly hash?: string | Uint8Array },
 ): Promise<string> {
-  if (typeof event.hash === "string") return event.hash;
+  if (event.hash !== undefined) return hexHash(event.hash);
   const stored = await reader.event.findUniqueOrThrow({
     where: { streamId_revision: { streamId: event.streamId, revision: event.revision } },
     select: { hash: true },
   });
-  return stored.hash;
+  return hexHash(stored.hash);
 }
+
+/** A hash as Prisma reads it (the column's 32 bytes), as the lowercase hex everything else uses. */
+const hexHash = (stored: string | Uint8Array): string => storedHashHex(stored) ?? "";

@@ -3,6 +3,7 @@
 // newest events. A checkpoint binds every stream's head at a log position into one Merkle root
 // (./merkleRoot.ts) and signs it with a key kept outside the database (./signingKey.ts): kept
 // elsewhere (exported), it later proves what the log held at that position.
+import { hashOf } from "../store/eventCodec.ts";
 import { sign, verify } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import canonicalize from "canonicalize";
@@ -86,7 +87,8 @@ export function signatureProblem(c: Checkpoint): string | null {
 interface HeadRow {
   stream_id: string;
   revision: number | string;
-  hash: string;
+  /** As stored (32 bytes); ../store/eventCodec.ts reads it as hex. */
+  hash: unknown;
 }
 
 /**
@@ -119,7 +121,7 @@ export async function headsRoot(
     options.signal?.throwIfAborted();
     const rows = await headsPage(db, position, after, pageSize);
     for (const row of rows)
-      builder.add({ streamId: row.stream_id, revision: rowInt(row.revision), hash: row.hash });
+      builder.add({ streamId: row.stream_id, revision: rowInt(row.revision), hash: hashOf(row.hash) ?? "" });
     const last = rows.at(-1);
     if (last === undefined || rows.length < pageSize) break;
     after = last.stream_id;

@@ -1,6 +1,7 @@
 // One event of an audit export, as a self-contained record: everything its chain hash covers (so
 // the hash can be recomputed from the record alone, ./verifyExport.ts), plus its log position, the
 // model's name at export time and the previous event's hash.
+import { hashOf } from "../store/eventCodec.ts";
 import { stringify } from "csv-stringify/sync";
 import type { AuditEvent } from "./auditLogFilter.ts";
 import type { HashedEventFields } from "./eventHash.ts";
@@ -46,7 +47,7 @@ export function exportRecord(event: AuditEvent, modelName: string | null): Expor
     correlationId: event.correlationId,
     causationId: event.causationId,
     data: event.data,
-    hash: event.hash,
+    hash: hashOf(event.hash) ?? "",
     previousHash: event.previousHash,
   };
 }

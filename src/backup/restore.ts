@@ -7,6 +7,7 @@
 // positions and hashes, the checkpoints with their signatures, the rebuilt projections and the
 // tokens' last-used times are written in ONE
 // write transaction: a restore that fails at any point leaves the database without a single event.
+import { storedHash } from "../store/eventCodec.ts";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
@@ -316,7 +317,7 @@ const insertValues = (e: BackedUpEvent): SqlValue[] => [
   e.occurredAt,
   e.correlationId,
   e.causationId,
-  e.hash,
+  storedHash(e.hash),
 ];
 
 async function insertEvents(tx: Tx, events: readonly BackedUpEvent[]): Promise<void> {

@@ -7,7 +7,8 @@
 import type BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 
-export type SqlValue = string | number | bigint | boolean | Date | null;
+/** Uint8Array: a BLOB on SQLite, bytea on PostgreSQL (the event hash, ../store/eventCodec.ts). */
+export type SqlValue = string | number | bigint | boolean | Date | Uint8Array | null;
 
 export interface SqlTx {
   readonly dialect: "sqlite" | "postgresql";
@@ -60,7 +61,7 @@ export const placeholders = (n: number) => Array.from({ length: n }, () => "?").
 // the same text so that Prisma reads our rows back and range filters compare correctly.
 const sqliteDate = (date: Date) => date.toISOString().replace("Z", "+00:00");
 
-function sqliteParam(value: SqlValue): string | number | bigint | null {
+function sqliteParam(value: SqlValue): string | number | bigint | Uint8Array | null {
   if (typeof value === "boolean") return value ? 1 : 0;
   if (value instanceof Date) return sqliteDate(value);
   return value;

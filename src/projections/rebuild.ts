@@ -10,6 +10,7 @@
 // Every stream's hash chain is verified on the way. A stream whose chain breaks (a forged, altered
 // or out-of-order event, or a payload that does not parse) is projected up to its last verified event
 // and reported; the rest of the log is rebuilt regardless.
+import { hashOf } from "../store/eventCodec.ts";
 import { actorFromColumns } from "../access/actor.ts";
 import { parseAccessEvent } from "../access/domain/events.ts";
 import { ACCESS_STREAM_CATEGORIES, projectAccessEvent } from "../access/projection.ts";
@@ -181,7 +182,7 @@ class Replay {
       return null;
     }
     const revision = rowInt(row.revision);
-    this.heads.set(row.stream_id, { revision, position, hash: row.hash ?? "" });
+    this.heads.set(row.stream_id, { revision, position, hash: hashOf(row.hash) ?? "" });
     try {
       const parsed = recordedFromSqlRow(row);
       this.events += 1;

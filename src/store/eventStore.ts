@@ -13,6 +13,7 @@ import { parseRegisteredModelEvent } from "../domain/registeredModel/eventSchema
 import { EVENT_SCHEMA_VERSIONS } from "../domain/registeredModel/events.ts";
 import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import type { EventMetadata, RecordedEvent } from "./recordedEvent.ts";
+import { hashOf, storedHash } from "./eventCodec.ts";
 import { isUniqueViolation } from "./uniqueViolation.ts";
 
 interface EventRow {
@@ -149,7 +150,7 @@ async function insertEvents(
       metadata.occurredAt,
       metadata.correlationId,
       metadata.causationId,
-      hash,
+      storedHash(hash),
     ];
   });
   const rows = events.map(() => `(${placeholders(13)})`).join(", ");
@@ -235,7 +236,8 @@ export async function verifiedHead(tx: Tx, streamId: string): Promise<StreamHead
 }
 
 export interface ChainSqlRow extends EventSqlRow {
-  hash: string | null;
+  /** As stored: 32 bytes, read as hex by ./eventCodec.ts. */
+  hash: unknown;
 }
 
 /** A raw SQL row in the shape of the Prisma row: the two drivers' column types read the same way. */
@@ -292,7 +294,7 @@ export const metadataOfSqlRow = (
 /** A stored row as the chain sees it: the hashed fields as stored, its position and its hash. */
 export const chainedFromSqlRow = (row: ChainSqlRow): ChainedEvent => ({
   ...columnsFromSqlRow(row),
-  hash: row.hash,
+  hash: hashOf(row.hash),
 });
 
 /**
@@ -459,7 +461,7 @@ export async function readStream(
 }
 
 interface TailSqlRow extends ChainSqlRow {
-  previous_hash: string | null;
+  previous_hash: unknown;
   previous_position: number | string | null;
   projected_revision: number | string | null;
 }
@@ -472,7 +474,7 @@ function tailBreak(row: TailSqlRow): string | null {
     return `revision ${event.revision} has no revision ${event.revision - 1} before it`;
   if (row.previous_position !== null && rowInt(row.previous_position) >= event.position)
     return "inserted out of order: its log position is before its predecessor's";
-  if (event.hash === null || eventHash(event, row.previous_hash) !== event.hash)
+  if (event.hash === null || eventHash(event, hashOf(row.previous_hash)) !== event.hash)
     return "the stored hash does not match the event's content and its predecessor: the event or an earlier one was altered";
   // Appends update the model's projection in the same transaction: a committed event the
   // projection has not seen was not written by the registry.
@@ -547,5 +549,5 @@ export async function readHashedStreamPage(
     `SELECT position, ${COLUMNS}, hash FROM events WHERE stream_id = ? AND revision > ?${bounded ? " AND position <= ?" : ""} ORDER BY revision LIMIT ?`,
     [streamId, page.afterRevision, ...(bounded ? [page.maxPosition ?? 0] : []), page.limit],
   );
-  return rows.map((row) => ({ event: fromSqlRow(row), hash: row.hash }));
+  return rows.map((row) => ({ event: fromSqlRow(row), hash: hashOf(row.hash) }));
 }

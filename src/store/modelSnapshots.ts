@@ -5,6 +5,7 @@
 // table). Since each event's hash chains over every earlier event of the stream, a log rewritten
 // below the snapshot changes that hash and the snapshot is ignored, never trusted. Nothing needs
 // rebuilding: a stale row is skipped, and overwritten when a later read folds past its revision.
+import { hashOf } from "./eventCodec.ts";
 import type { Database } from "../db/database.ts";
 import { rowDate, rowInt } from "../db/sql.ts";
 import {
@@ -38,6 +39,8 @@ interface SnapshotRow {
   occurred_at: unknown;
   max_occurred_at: unknown;
   hash: string;
+  /** The event's hash as stored (32 bytes), compared here rather than in SQL: the snapshot keeps hex. */
+  event_hash: unknown;
   state: string;
 }
 
@@ -56,15 +59,16 @@ export async function latestUsableSnapshot(
 ): Promise<ModelSnapshot | null> {
   const byPosition = "position" in bound;
   const rows = await database.query<SnapshotRow>(
-    `SELECT s.revision, s.position, s.occurred_at, s.max_occurred_at, s.hash, s.state
+    `SELECT s.revision, s.position, s.occurred_at, s.max_occurred_at, s.hash, e.hash AS event_hash, s.state
        FROM model_state_snapshots s
        JOIN events e ON e.stream_id = s.stream_id AND e.revision = s.revision
-      WHERE s.stream_id = ? AND s.fold_version = ? AND e.hash = s.hash AND e.position = s.position
+      WHERE s.stream_id = ? AND s.fold_version = ? AND e.position = s.position
         AND ${byPosition ? "s.position <= ?" : "s.max_occurred_at <= ?"}
       ORDER BY s.revision DESC LIMIT ${CANDIDATES}`,
     [streamId, MODEL_HISTORY_FOLD_VERSION, byPosition ? bound.position : bound.at],
   );
   for (const row of rows) {
+    if (hashOf(row.event_hash) !== row.hash) continue;
     const history = decodeModelHistory(row.state);
     if (history === null) continue;
     return {

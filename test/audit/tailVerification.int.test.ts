@@ -1,6 +1,7 @@
 // Subscriptions tail the log by position. An event inserted behind the registry's back must never
 // reach a subscriber (a serving system would act on a forged promotion): the tailer checks each
 // event's chain link and its model's projection, skips what does not hold, and reports it.
+import { storedHash } from "../../src/store/eventCodec.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseConfig } from "../../src/config.ts";
 import type { IntegrityError } from "../../src/domain/errors.ts";
@@ -25,7 +26,7 @@ const rawInsert = (
     await t.query(
       `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
        VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'mallory', '2020-01-01T00:00:00.000+00:00', ?)`,
-      [streamId, revision, data, hash],
+      [streamId, revision, data, storedHash(hash)],
     );
   });
 

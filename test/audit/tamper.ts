@@ -1,5 +1,6 @@
 // What an attacker with the database owner's rights can do: lift the events table's immutability
 // triggers and change rows directly. Statements use `?` placeholders on both providers.
+import { storedHash } from "../../src/store/eventCodec.ts";
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
@@ -69,7 +70,7 @@ export async function rewriteStream(t: Tamperer, streamId: string, data: unknown
     previous = hash;
     await t.query("UPDATE events SET data = ?, hash = ? WHERE position = ?", [
       JSON.stringify(fields.data),
-      hash,
+      storedHash(hash),
       event.position,
     ]);
   }

@@ -1,5 +1,6 @@
 // The online rebuild: it runs while commands keep committing, never loses one of them, and checks
 // every stream's hash chain, stopping a broken stream at its last verified event.
+import { storedHash } from "../../src/store/eventCodec.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommandDeps } from "../../src/application/executeCommand.ts";
 import { eventHash } from "../../src/audit/eventHash.ts";
@@ -36,7 +37,7 @@ async function insertRaw(
     tx.execute(
       `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash)
        VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'intruder', NULL, NULL, NULL, ?, NULL, NULL, ?)`,
-      [streamId, revision, JSON.stringify(data), new Date("2026-03-01T00:00:00Z"), hash],
+      [streamId, revision, JSON.stringify(data), new Date("2026-03-01T00:00:00Z"), storedHash(hash)],
     ),
   );
 }

@@ -1,4 +1,5 @@
 // Runs `src/cli/rebuildProjections.ts` as a child process, as `npm run projections:rebuild` does.
+import { storedHash } from "../../src/store/eventCodec.ts";
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -90,7 +91,7 @@ describe("the projections:rebuild CLI against a SQLite DATA_DIR", () => {
           tx.execute(
             `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
            VALUES ('cli-forged', 2, 'RegisteredModelTagSet', 1, '{"key":"k","value":"v"}', 'intruder', ?, ?)`,
-            [new Date("2026-03-01T00:00:00Z"), "0".repeat(64)],
+            [new Date("2026-03-01T00:00:00Z"), storedHash("0".repeat(64))],
           ),
         );
       } finally {

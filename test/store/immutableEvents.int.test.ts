@@ -68,8 +68,16 @@ describe.each(await providers())("the events table on %s", (provider) => {
     expect(await readStream(t.db.reader, "s-1")).toEqual(stored);
   });
 
+  /** `hash` as hex digits of a BLOB / bytea literal, or `text:…` for a text literal. */
   const rawInsert = (hash: string | null) => {
-    const value = hash === null ? "NULL" : `'${hash}'`;
+    const value =
+      hash === null
+        ? "NULL"
+        : hash.startsWith("text:")
+          ? `'${hash.slice(5)}'`
+          : provider === "sqlite"
+            ? `X'${hash}'`
+            : `'\\x${hash}'::bytea`;
     return provider === "sqlite"
       ? `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at","hash") VALUES ('s-raw',1,'RegisteredModelDeleted',1,'{"name":"x"}','raw',0,${value})`
       : `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at","hash") VALUES ('s-raw',1,'RegisteredModelDeleted',1,'{"name":"x"}','raw',now(),${value})`;
@@ -78,7 +86,7 @@ describe.each(await providers())("the events table on %s", (provider) => {
   it.each([
     ["no hash", null],
     ["a hash of the wrong length", "ab12"],
-    ["a hash that is not lowercase hex", "Z".repeat(64)],
+    ["a hash as 64 hex characters of text instead of its 32 bytes", `text:${"0".repeat(64)}`],
   ])("refuses an INSERT with %s and stores nothing", async (_what, hash) => {
     const error = await rawError(t.config, rawInsert(hash));
     expect(error).toBeInstanceOf(Error);

@@ -2,6 +2,7 @@
 // written at the previous migration, with versions and tags in it, keeps every projection row and
 // an intact hash chain, drops the (model_id, stage) index, and on SQLite holds its version tags in a
 // WITHOUT ROWID table; the registry goes on registering and filtering by tag afterwards.
+import { writeWithOldHashFormat } from "../support/oldHashFormat.ts";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -113,24 +114,26 @@ describe.each(await providers())("upgrading to %s's storage compaction migration
   it("keeps every row and the chain, and the registry goes on writing and filtering", async () => {
     // Written by today's command path at the previous schema: random commands (tags, metrics,
     // stages, deletions), then versions with known tags.
-    let db = openDatabase(config);
-    try {
-      let tick = Date.parse("2026-12-01T00:00:00Z");
-      const deps = { ...commandDeps(db), clock: () => new Date((tick += 1000)) };
-      await runRandomCommands(deps, seededRandom(18), 150);
-      await createModelNamed(deps, randomUUID(), "fraud-scorer");
-      for (const round of ["a", "b", "c"]) {
-        const outcome = await executeCommand(deps, live("fraud-scorer"), createVersion(round), actor);
-        expect(outcome).not.toBeInstanceOf(Error);
+    await writeWithOldHashFormat(config, async () => {
+      const db = openDatabase(config);
+      try {
+        let tick = Date.parse("2026-12-01T00:00:00Z");
+        const deps = { ...commandDeps(db), clock: () => new Date((tick += 1000)) };
+        await runRandomCommands(deps, seededRandom(18), 150);
+        await createModelNamed(deps, randomUUID(), "fraud-scorer");
+        for (const round of ["a", "b", "c"]) {
+          const outcome = await executeCommand(deps, live("fraud-scorer"), createVersion(round), actor);
+          expect(outcome).not.toBeInstanceOf(Error);
+        }
+      } finally {
+        await db.close();
       }
-    } finally {
-      await db.close();
-    }
-    db = openDatabase(config);
+    });
+    let db = openDatabase(config);
     const before = await dumpProjections(db.reader).finally(() => db.close());
     expect(before.modelVersionTags?.length).toBeGreaterThan(6);
 
-    expect(await migrate(config)).toEqual([MIGRATION]);
+    expect(await migrate(config, { through: MIGRATION })).toEqual([MIGRATION]);
 
     db = openDatabase(config);
     try {

@@ -1,5 +1,6 @@
 // Unique violations surface differently per driver (better-sqlite3 names columns, pg the constraint);
 // the application relies on telling the events key apart from the live-name index on both.
+import { storedHash } from "../../src/store/eventCodec.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Tx } from "../../src/db/database.ts";
 import { isUniqueViolation } from "../../src/store/uniqueViolation.ts";
@@ -13,8 +14,8 @@ const insertModel = (tx: Tx, id: string, name: string, deleted = false) =>
   );
 const insertEvent = (tx: Tx, streamId: string, revision: number) =>
   tx.execute(
-    `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, 'RegisteredModelDeleted', 1, ?, 't', ?, '${"0".repeat(64)}')`,
-    [streamId, revision, JSON.stringify({ name: "x" }), now],
+    `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, 'RegisteredModelDeleted', 1, ?, 't', ?, ?)`,
+    [streamId, revision, JSON.stringify({ name: "x" }), now, storedHash("0".repeat(64))],
   );
 
 describe.each(await providers())("isUniqueViolation on %s", (provider) => {

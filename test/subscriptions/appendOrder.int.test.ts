@@ -3,6 +3,7 @@
 // only after it is visible. Tailing by position relies on both. Model commands run concurrently and
 // take the append lock only with their commit: a slow command must neither hold the others up nor
 // let them commit positions behind its back.
+import { storedHash } from "../../src/store/eventCodec.ts";
 import { SYSTEM_RIGHTS } from "../../src/access/modelAccess.ts";
 import { randomUUID } from "node:crypto";
 import pg from "pg";
@@ -230,7 +231,7 @@ describe.skipIf(!postgres)("event log on PostgreSQL", () => {
         t.db.write(async (tx) => {
           await tx.execute(
             "INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            ["rolled-back", 1, "X", 1, "{}", "x", new Date(), "0".repeat(64)],
+            ["rolled-back", 1, "X", 1, "{}", "x", new Date(), storedHash("0".repeat(64))],
           );
           throw new Error("roll back");
         }),

@@ -1,0 +1,148 @@
+// Migration 20261211000000_event_row (#18) rebuilds SQLite's event table with its
+// position as a plain INTEGER PRIMARY KEY instead of AUTOINCREMENT, so that no command writes the
+// `sqlite_sequence` row (one WAL page) any more. An upgraded registry keeps every event exactly
+// (same positions, columns and hashes), its chains verify, its triggers and indexes are back, and
+// new events take the next position.
+import { writeWithOldHashFormat } from "../support/oldHashFormat.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { verifyChains } from "../../src/audit/verifyChains.ts";
+import type { DatabaseConfig } from "../../src/config.ts";
+import { openDatabase } from "../../src/db/database.ts";
+import { listMigrations, migrate } from "../../src/db/migrate.ts";
+import { executeCommand } from "../../src/application/executeCommand.ts";
+import { actor, commandDeps, createModelNamed, live } from "../support/application.ts";
+import { dumpProjections } from "../support/dumpProjections.ts";
+import { seededRandom } from "../support/random.ts";
+import { runRandomCommands } from "../support/runRandomCommands.ts";
+
+const MIGRATION = "20261211000000_event_row";
+
+const previousMigration = () => {
+  const names = listMigrations("sqlite").map((m) => m.name);
+  const before = names.filter((name) => name < MIGRATION).at(-1);
+  if (before === undefined || !names.includes(MIGRATION)) throw new Error("migration not found");
+  return before;
+};
+
+/** Every stored column of every event, in position order. */
+function storedEvents(file: string): unknown[] {
+  const db = new BetterSqlite3(file, { readonly: true });
+  try {
+    return db.prepare("SELECT * FROM events ORDER BY position").all();
+  } finally {
+    db.close();
+  }
+}
+
+describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
+  let dir: string;
+  let config: DatabaseConfig & { provider: "sqlite" };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), "registro-event-position-"));
+    config = { provider: "sqlite", file: path.join(dir, "registro.db") };
+    const applied = await migrate(config, { through: previousMigration() });
+    expect(applied).not.toContain(MIGRATION);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("keeps every event, position and hash; the chains verify; new events take the next position", async () => {
+    await writeWithOldHashFormat(config, async () => {
+      const db = openDatabase(config);
+      try {
+        let tick = Date.parse("2026-12-01T00:00:00Z");
+        const deps = { ...commandDeps(db), clock: () => new Date((tick += 1000)) };
+        await runRandomCommands(deps, seededRandom(1211), 120);
+        await createModelNamed(deps, randomUUID(), "position-model");
+      } finally {
+        await db.close();
+      }
+    });
+    const eventsBefore = storedEvents(config.file) as { hash: unknown; position: number }[];
+    expect(eventsBefore.every((e) => typeof e.hash === "string" && e.hash.length === 64)).toBe(true);
+    let db: ReturnType<typeof openDatabase>;
+    expect(eventsBefore.length).toBeGreaterThan(40);
+    db = openDatabase(config);
+    const projectionsBefore = await dumpProjections(db.reader).finally(() => db.close());
+
+    expect(await migrate(config)).toEqual([MIGRATION]);
+
+    // The same rows, the hash now its 32 bytes.
+    expect(storedEvents(config.file)).toEqual(
+      eventsBefore.map((e) => ({ ...e, hash: Buffer.from(e.hash as string, "hex") })),
+    );
+    const sqlite = new BetterSqlite3(config.file, { readonly: true });
+    try {
+      const { sql } = sqlite.prepare("SELECT sql FROM sqlite_master WHERE name = 'events'").get() as {
+        sql: string;
+      };
+      expect(sql).not.toMatch(/AUTOINCREMENT/i);
+      expect(sql).toMatch(/"position" INTEGER NOT NULL PRIMARY KEY,/);
+      expect(sql).toMatch(/"hash" BLOB/);
+      expect(sqlite.prepare("SELECT * FROM sqlite_sequence WHERE name = 'events'").all()).toEqual([]);
+      const objects = (
+        sqlite.prepare("SELECT name FROM sqlite_master WHERE tbl_name = 'events' ORDER BY name").all() as {
+          name: string;
+        }[]
+      ).map((r) => r.name);
+      expect(objects).toEqual([
+        "events",
+        "events_actor_id_idx",
+        "events_occurred_at_idx",
+        "events_refuse_delete",
+        "events_refuse_update",
+        "events_require_hash",
+        "events_stream_id_revision_key",
+        "events_type_idx",
+      ]);
+    } finally {
+      sqlite.close();
+    }
+
+    db = openDatabase(config);
+    try {
+      expect(await dumpProjections(db.reader)).toEqual(projectionsBefore);
+      expect((await verifyChains(db)).ok).toBe(true);
+      const last = eventsBefore.at(-1)!.position;
+      const outcome = await executeCommand(
+        commandDeps(db),
+        live("position-model"),
+        { type: "UpdateRegisteredModel", data: { description: "after the upgrade" } },
+        actor,
+      );
+      expect(outcome).not.toBeInstanceOf(Error);
+      const [next] = await db.query<{ position: number }>("SELECT max(position) AS position FROM events");
+      expect(next?.position).toBe(last + 1);
+      expect((await verifyChains(db)).ok).toBe(true);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("still refuses to update or delete events, and to insert one without its hash", () => {
+    const db = new BetterSqlite3(config.file);
+    try {
+      expect(() => db.prepare("UPDATE events SET actor = 'mallory' WHERE position = 1").run()).toThrow(
+        /events are immutable \(UPDATE refused\)/,
+      );
+      expect(() => db.prepare("DELETE FROM events WHERE position = 1").run()).toThrow(
+        /events are immutable \(DELETE refused\)/,
+      );
+      expect(() =>
+        db
+          .prepare(
+            `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
+             VALUES ('x', 1, 'T', 1, '{}', 'a', '2026-12-01T00:00:00.000+00:00', '${"0".repeat(64)}')`,
+          )
+          .run(),
+      ).toThrow(/needs its chain hash/);
+    } finally {
+      db.close();
+    }
+  });
+});
