@@ -270,6 +270,9 @@ export function inlineParams(
     const value = params[i++];
     if (value === undefined) throw new Error("fewer parameters than placeholders");
     if (value === null) return "NULL";
+    // Bytes in PostgreSQL's hex input form (String() of a Buffer would be its bytes as UTF-8 text).
+    if (value instanceof Uint8Array)
+      return `${escapeLiteral(`\\x${Buffer.from(value).toString("hex")}`)}::bytea`;
     return escapeLiteral(value instanceof Date ? value.toISOString() : String(value));
   });
   if (i !== params.length) throw new Error("more parameters than placeholders");
