@@ -13,7 +13,8 @@ const CREATE = `mutation($input: CreateModelVersionInput!) {
   createModelVersion(input: $input) { __typename ... on ModelVersionPayload { modelVersion { version } } }
 }`;
 
-async function createVersion(url: string, name: string): Promise<void> {
+/** Registers one version of `name` (with one metric), as every core client does. */
+export async function createVersion(url: string, name: string): Promise<void> {
   const { status, text } = await postJson(`${url}/graphql`, {
     query: CREATE,
     variables: { input: { name, source: "s3://bench/model", metrics: [{ key: "auc", value: 0.9 }] } },
@@ -22,7 +23,7 @@ async function createVersion(url: string, name: string): Promise<void> {
     throw new Error(`createModelVersion failed: ${status} ${text}`);
 }
 
-async function createModel(url: string, name: string) {
+export async function createModel(url: string, name: string) {
   const { text } = await postJson(`${url}/graphql`, {
     query: `mutation($name: String!) { createRegisteredModel(input: {name: $name}) { __typename } }`,
     variables: { name },

@@ -8,30 +8,10 @@ import { readFileSync } from "node:fs";
 import os from "node:os";
 import pg from "pg";
 import { createBenchDatabase, postgresReachable } from "./benchDatabase.ts";
+import { createModel, createVersion } from "./core.ts";
 import type { BenchDatabase } from "./benchDatabase.ts";
-import { combine, compare, percentile, postJson, round, spawnServer } from "./support.ts";
+import { combine, compare, percentile, round, spawnServer } from "./support.ts";
 import type { ChildServer, Figure } from "./support.ts";
-
-const CREATE = `mutation($input: CreateModelVersionInput!) {
-  createModelVersion(input: $input) { __typename ... on ModelVersionPayload { modelVersion { version } } }
-}`;
-
-async function createVersion(url: string, name: string): Promise<void> {
-  const { status, text } = await postJson(`${url}/graphql`, {
-    query: CREATE,
-    variables: { input: { name, source: "s3://bench/model", metrics: [{ key: "auc", value: 0.9 }] } },
-  });
-  if (status !== 200 || !text.includes("ModelVersionPayload"))
-    throw new Error(`createModelVersion failed: ${status} ${text}`);
-}
-
-async function createModel(url: string, name: string) {
-  const { text } = await postJson(`${url}/graphql`, {
-    query: `mutation($name: String!) { createRegisteredModel(input: {name: $name}) { __typename } }`,
-    variables: { name },
-  });
-  if (!text.includes("RegisteredModelPayload")) throw new Error(`createRegisteredModel failed: ${text}`);
-}
 
 /** One client: the server it talks to and the model it registers versions of. */
 interface Client {

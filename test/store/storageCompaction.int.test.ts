@@ -19,7 +19,7 @@ import { executeCommand } from "../../src/application/executeCommand.ts";
 import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
 import { createRegistro } from "../../src/registro.ts";
 import { actor, commandDeps, createModelNamed, live } from "../support/application.ts";
-import { POSTGRES_URL, dropDatabaseWhenIdle, providers } from "../support/databases.ts";
+import { createBlankTestDatabase, providers } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
@@ -87,27 +87,18 @@ const versionsTagged = (
 describe.each(await providers())("upgrading to %s's storage compaction migration", (provider) => {
   let dir: string;
   let config: DatabaseConfig;
-  let dropDatabase: () => Promise<void> = () => Promise.resolve();
+  let destroy: () => Promise<void> = () => Promise.resolve();
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "registro-storage-upgrade-"));
-    if (provider === "sqlite") config = { provider, file: path.join(dir, "registro.db") };
-    else {
-      const name = `registro_test_${randomUUID().replaceAll("-", "")}`;
-      const admin = new pg.Client({ connectionString: POSTGRES_URL });
-      await admin.connect();
-      await admin.query(`CREATE DATABASE "${name}"`);
-      await admin.end();
-      const url = new URL(POSTGRES_URL);
-      url.pathname = `/${name}`;
-      config = { provider, url: url.toString() };
-      dropDatabase = () => dropDatabaseWhenIdle(POSTGRES_URL, name);
-    }
+    const blank = await createBlankTestDatabase(provider);
+    config = blank.config;
+    destroy = () => blank.destroy();
     const applied = await migrate(config, { through: previousMigration(provider) });
     expect(applied).not.toContain(MIGRATION);
   });
   afterAll(async () => {
-    await dropDatabase();
+    await destroy();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -53,12 +53,11 @@ function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
-/** Creates an empty, migrated database of the given provider. */
-export async function createTestDatabase(provider: DatabaseConfig["provider"]): Promise<TestDatabase> {
+/** Creates an empty database of the given provider with no migration applied (upgrade tests). */
+export async function createBlankTestDatabase(provider: DatabaseConfig["provider"]): Promise<TestDatabase> {
   if (provider === "sqlite") {
     const dir = mkdtempSync(path.join(tmpdir(), "registro-test-"));
     const config: DatabaseConfig = { provider: "sqlite", file: path.join(dir, "registro.db") };
-    await migrate(config);
     return { config, destroy: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) };
   }
   const name = `registro_test_${randomUUID().replaceAll("-", "")}`;
@@ -67,11 +66,14 @@ export async function createTestDatabase(provider: DatabaseConfig["provider"]): 
   await admin.query(`CREATE DATABASE "${name}"`);
   await admin.end();
   const config: DatabaseConfig = { provider: "postgresql", url: withDatabase(POSTGRES_URL, name) };
-  await migrate(config);
-  return {
-    config,
-    destroy: () => dropDatabaseWhenIdle(POSTGRES_URL, name),
-  };
+  return { config, destroy: () => dropDatabaseWhenIdle(POSTGRES_URL, name) };
+}
+
+/** Creates an empty, migrated database of the given provider. */
+export async function createTestDatabase(provider: DatabaseConfig["provider"]): Promise<TestDatabase> {
+  const test = await createBlankTestDatabase(provider);
+  await migrate(test.config);
+  return test;
 }
 
 /** A migrated, opened database; `close` also destroys it. */
