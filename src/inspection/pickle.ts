@@ -236,20 +236,12 @@ interface WalkOptions {
 
 const MAX_NESTED_PICKLES = 4;
 
-/**
- * Walks one pickle from the cursor's position to its STOP without executing anything. Imports are
- * recorded as they are met, so even a walk that dies later keeps what it saw.
- */
-export async function walkPickle(
-  cur: Cursor,
-  opts: WalkOptions,
-  partial?: { walk?: PickleWalk },
-): Promise<PickleWalk> {
-  const { scan } = opts;
-  const walk: PickleWalk = {
+/** A walk that has seen nothing yet, starting at byte `start`. */
+export function newWalk(start: number): PickleWalk {
+  return {
     protocol: 0,
-    start: cur.pos,
-    end: cur.pos,
+    start,
+    end: start,
     ops: 0,
     imports: [],
     unresolved: [],
@@ -263,6 +255,19 @@ export async function walkPickle(
     torchBlobs: [],
     torchBlobsUnresolved: 0,
   };
+}
+
+/**
+ * Walks one pickle from the cursor's position to its STOP without executing anything. Imports are
+ * recorded as they are met, so even a walk that dies later keeps what it saw.
+ */
+export async function walkPickle(
+  cur: Cursor,
+  opts: WalkOptions,
+  partial?: { walk?: PickleWalk },
+): Promise<PickleWalk> {
+  const { scan } = opts;
+  const walk = newWalk(cur.pos);
   if (partial) partial.walk = walk;
   const stack: PV[] = [];
   const marks: number[] = [];

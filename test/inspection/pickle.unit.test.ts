@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { BufferSource, Cursor, rangeChunks } from "../../src/inspection/io.ts";
-import { classifyImport, reportImports, walkPickle, walkPickleStream } from "../../src/inspection/pickle.ts";
+import {
+  classifyImport,
+  newWalk,
+  reportImports,
+  walkPickle,
+  walkPickleStream,
+} from "../../src/inspection/pickle.ts";
 import { parseAllowImports } from "../../src/inspection/operatorAllowList.ts";
 import { computeVerdict, DEFAULT_LIMITS, MalformedError, Scan } from "../../src/inspection/verdict.ts";
 
@@ -98,7 +104,7 @@ describe("SUSPICIOUS findings say which import, why, and what to do", () => {
     ["__torch__.m", "Net", /__torch__ classes are only expected inside a TorchScript archive/],
   ] as const)("%s.%s", (module, name, why) => {
     const s = scan();
-    reportImports(s, [{ ...emptyWalk(), imports: [{ module, name, offset: 7, opcode: "GLOBAL" }] }], "t.pkl");
+    reportImports(s, [{ ...newWalk(0), imports: [{ module, name, offset: 7, opcode: "GLOBAL" }] }], "t.pkl");
     expect(s.findings).toHaveLength(1);
     const f = s.findings[0]!;
     expect(f.severity).toBe("MEDIUM");
@@ -114,7 +120,7 @@ describe("SUSPICIOUS findings say which import, why, and what to do", () => {
     const accepted = new Scan({ ...DEFAULT_LIMITS }, Date.now(), parseAllowImports(entry!));
     reportImports(
       accepted,
-      [{ ...emptyWalk(), imports: [{ module, name, offset: 7, opcode: "GLOBAL" }] }],
+      [{ ...newWalk(0), imports: [{ module, name, offset: 7, opcode: "GLOBAL" }] }],
       "t.pkl",
     );
     expect(computeVerdict(accepted.findings)).toBe("SAFE");
@@ -122,26 +128,6 @@ describe("SUSPICIOUS findings say which import, why, and what to do", () => {
     expect(f.location).toBe("t.pkl@offset 7");
   });
 });
-
-function emptyWalk() {
-  return {
-    protocol: 2,
-    start: 0,
-    end: 0,
-    ops: 0,
-    imports: [],
-    unresolved: [],
-    root: null,
-    persistentIds: [],
-    numpyArrays: 0,
-    sklearnVersion: null,
-    extensions: 0,
-    nestedPickles: 0,
-    rawJoblibArrays: 0,
-    torchBlobs: [],
-    torchBlobsUnresolved: 0,
-  };
-}
 
 describe("opcode walker", () => {
   it("resolves STACK_GLOBAL operands fetched from the memo", async () => {
