@@ -69,50 +69,20 @@ export async function spawnServer(
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-/** POSTs JSON over a keep-alive connection; resolves with the status and body text. */
-export function postJson(
+/**
+ * One request over the keep-alive connections; resolves with the status and body text. A request
+ * the server never read (it closed an idle kept-alive connection just as the request reused it) is
+ * sent once more on a fresh connection: it cannot run twice.
+ */
+function send(
   url: string,
-  body: unknown,
-  headers: Record<string, string> = {},
+  method: "GET" | "POST",
+  payload: string | undefined,
+  headers: Record<string, string | number>,
   retried = false,
 ): Promise<{ status: number; text: string }> {
-  const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const request = http.request(
-      url,
-      {
-        method: "POST",
-        agent,
-        headers: {
-          ...headers,
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(payload),
-        },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (c: Buffer) => chunks.push(c));
-        response.on("end", () =>
-          resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
-        );
-        response.on("error", reject);
-      },
-    );
-    request.on("error", (error: NodeJS.ErrnoException) => {
-      // The server closed an idle kept-alive connection just as it was reused: the request never
-      // reached it, so sending it again on a fresh connection cannot run it twice.
-      if (!retried && request.reusedSocket && error.code === "ECONNRESET")
-        postJson(url, body, headers, true).then(resolve, reject);
-      else reject(error);
-    });
-    request.end(payload);
-  });
-}
-
-/** GETs a URL over the same keep-alive connections; resolves with the status and body text. */
-export function getText(url: string, retried = false): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.get(url, { agent }, (response) => {
+    const request = http.request(url, { method, agent, headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (c: Buffer) => chunks.push(c));
       response.on("end", () =>
@@ -121,12 +91,31 @@ export function getText(url: string, retried = false): Promise<{ status: number;
       response.on("error", reject);
     });
     request.on("error", (error: NodeJS.ErrnoException) => {
-      // As in postJson: a kept-alive connection closed under a reused request (a GET is safe anyway).
       if (!retried && request.reusedSocket && error.code === "ECONNRESET")
-        getText(url, true).then(resolve, reject);
+        send(url, method, payload, headers, true).then(resolve, reject);
       else reject(error);
     });
+    request.end(payload);
   });
+}
+
+/** POSTs JSON over a keep-alive connection; resolves with the status and body text. */
+export function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
+  const payload = JSON.stringify(body);
+  return send(url, "POST", payload, {
+    ...headers,
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(payload),
+  });
+}
+
+/** GETs a URL over the same keep-alive connections; resolves with the status and body text. */
+export function getText(url: string): Promise<{ status: number; text: string }> {
+  return send(url, "GET", undefined, {});
 }
 
 export function percentile(sorted: readonly number[], p: number): number {
