@@ -254,6 +254,20 @@ export const rowInt = (value: unknown): number => Number(value);
 export const rowJson = <T>(value: unknown): T =>
   typeof value === "string" ? (JSON.parse(value) as T) : (value as T);
 
+/** Rows of a child table (tags, aliases…) grouped by the version they belong to, in row order. */
+export function groupByVersion<R extends { version_id: string }, T>(
+  rows: readonly R[],
+  item: (row: R) => T,
+): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const row of rows) {
+    const list = groups.get(row.version_id);
+    if (list === undefined) groups.set(row.version_id, [item(row)]);
+    else list.push(item(row));
+  }
+  return groups;
+}
+
 /**
  * A statement with its `?` parameters written in as literals, for the simple-query protocol (the
  * only one that sends several statements in one round trip). Every value becomes a quoted literal

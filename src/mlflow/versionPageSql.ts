@@ -5,6 +5,7 @@
 // Through Prisma the same page cost about 20 times the database's own time in query planning and
 // row mapping. Only for callers who may read every model: the scoped reader's narrowing is Prisma's.
 import type { Database } from "../db/database.ts";
+import { groupByVersion, rowDate } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
 import type { VersionRow } from "./mlflowJson.ts";
 import type { Equality } from "./searchFilter.ts";
@@ -84,18 +85,8 @@ export async function versionPageSql(
       [name, false],
     ),
   ]);
-  const tagsOf = new Map<string, { key: string; value: string }[]>();
-  for (const tag of tags) {
-    const list = tagsOf.get(tag.version_id);
-    if (list === undefined) tagsOf.set(tag.version_id, [{ key: tag.key, value: tag.value }]);
-    else list.push({ key: tag.key, value: tag.value });
-  }
-  const aliasesOf = new Map<string, { alias: string }[]>();
-  for (const a of aliases) {
-    const list = aliasesOf.get(a.version_id);
-    if (list === undefined) aliasesOf.set(a.version_id, [{ alias: a.alias }]);
-    else list.push({ alias: a.alias });
-  }
+  const tagsOf = groupByVersion(tags, (t) => ({ key: t.key, value: t.value }));
+  const aliasesOf = groupByVersion(aliases, (a) => ({ alias: a.alias }));
   return rows.map((row) => ({
     version: Number(row.version),
     stage: row.stage,
@@ -103,8 +94,8 @@ export async function versionPageSql(
     source: row.source,
     runId: row.run_id,
     description: row.description,
-    createdAt: new Date(row.created_at),
-    updatedAt: new Date(row.updated_at),
+    createdAt: rowDate(row.created_at),
+    updatedAt: rowDate(row.updated_at),
     createdBy: row.created_by,
     tags: tagsOf.get(row.id) ?? [],
     aliases: aliasesOf.get(row.id) ?? [],

@@ -13,6 +13,8 @@
 // The window is the one Pothos computes for Prisma (take, skip and a cursor row), applied as Prisma
 // applies it: ordered by version, starting at the cursor row's version, negative take counting back.
 import type { Database, Db } from "../../db/database.ts";
+import { groupByVersion, rowBool, rowDate, rowDateOrNull, rowJson } from "../../db/sql.ts";
+import type { SqlValue } from "../../db/sql.ts";
 import type { Stage } from "../../domain/registeredModel/events.ts";
 
 /** The field's own arguments. */
@@ -28,8 +30,6 @@ export interface VersionPageWindow {
   readonly skip?: number | undefined;
   readonly cursor?: { readonly id?: string | undefined } | undefined;
 }
-
-type SqlValue = string | number | boolean;
 
 function conditions(modelId: string, filter: VersionPageFilter): { sql: string; params: SqlValue[] } {
   let sql = "model_id = ?";
@@ -121,10 +121,6 @@ interface VersionColumns {
   signature: unknown;
 }
 
-// SQLite hands back JSON as text, booleans as 0/1 and times as text; PostgreSQL (pg) parsed values.
-const json = (value: unknown) => (typeof value === "string" ? (JSON.parse(value) as unknown) : value);
-const time = (value: Date | string) => (value instanceof Date ? value : new Date(value));
-
 /**
  * One model's page as Prisma returns it for a plain selection (every column, and the tags and
  * aliases asked for, sorted as their selections sort them), in three statements whose text does not
@@ -160,8 +156,8 @@ async function plainPage(
         )
       : [],
   ]);
-  const tagsOf = groupBy(tags, (t) => ({ key: t.key, value: t.value }));
-  const aliasesOf = groupBy(aliases, (a) => ({ alias: a.alias }));
+  const tagsOf = groupByVersion(tags, (t) => ({ key: t.key, value: t.value }));
+  const aliasesOf = groupByVersion(aliases, (a) => ({ alias: a.alias }));
   const versions = rows.map((row) => ({
     id: row.id,
     modelId: row.model_id,
@@ -171,30 +167,20 @@ async function plainPage(
     source: row.source,
     runId: row.run_id,
     description: row.description,
-    params: json(row.params),
-    metrics: json(row.metrics),
-    deleted: Boolean(row.deleted),
-    deletedAt: row.deleted_at === null ? null : time(row.deleted_at),
-    createdAt: time(row.created_at),
-    updatedAt: time(row.updated_at),
+    params: rowJson(row.params),
+    metrics: rowJson(row.metrics),
+    deleted: rowBool(row.deleted),
+    deletedAt: rowDateOrNull(row.deleted_at),
+    createdAt: rowDate(row.created_at),
+    updatedAt: rowDate(row.updated_at),
     createdBy: row.created_by,
     createdById: row.created_by_id,
     searchDescription: row.search_description,
-    signature: row.signature === null ? null : json(row.signature),
+    signature: row.signature === null ? null : rowJson(row.signature),
     ...(relations.tags ? { tags: tagsOf.get(row.id) ?? [] } : {}),
     ...(relations.aliases ? { aliases: aliasesOf.get(row.id) ?? [] } : {}),
   }));
   return page.backwards ? versions.reverse() : versions;
-}
-
-function groupBy<R extends { version_id: string }, T>(rows: readonly R[], item: (row: R) => T) {
-  const groups = new Map<string, T[]>();
-  for (const row of rows) {
-    const list = groups.get(row.version_id);
-    if (list === undefined) groups.set(row.version_id, [item(row)]);
-    else list.push(item(row));
-  }
-  return groups;
 }
 
 /** How many of the model's versions match the field's arguments (all pages). */
