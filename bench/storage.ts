@@ -18,6 +18,8 @@ import {
 import { tmpdir } from "node:os";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
+import { growthPerVersion, objectSizes, sizesOf, totalBytes } from "./sqliteSizes.ts";
+import { compactBytes } from "./storageFloor.ts";
 import { compare, figure, postJson, round, spawnServer } from "./support.ts";
 
 const RUN_ID = "0123456789abcdef0123456789abcdef";
@@ -26,40 +28,6 @@ const SOURCE = "s3://models/fraud-scorer/artifacts/model";
 const CREATE = `mutation($input: CreateModelVersionInput!) {
   createModelVersion(input: $input) { __typename ... on ModelVersionPayload { modelVersion { version } } }
 }`;
-
-interface ObjectSize {
-  readonly name: string;
-  readonly bytes: number;
-}
-
-/** Bytes of every table and index of an open SQLite database, largest first (dbstat: whole pages). */
-const sizesOf = (db: BetterSqlite3.Database) =>
-  db
-    .prepare("SELECT name, SUM(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC")
-    .all() as ObjectSize[];
-
-/** The same, of a SQLite file. */
-function objectSizes(file: string): ObjectSize[] {
-  const db = new BetterSqlite3(file, { readonly: true });
-  try {
-    return sizesOf(db);
-  } finally {
-    db.close();
-  }
-}
-
-const totalBytes = (sizes: readonly ObjectSize[]) => sizes.reduce((sum, s) => sum + s.bytes, 0);
-
-/** Per-object growth between two measurements, per version. */
-function growthPerVersion(before: readonly ObjectSize[], after: readonly ObjectSize[], versions: number) {
-  const was = new Map(before.map((s) => [s.name, s.bytes]));
-  return Object.fromEntries(
-    after
-      .map((s) => [s.name, round((s.bytes - (was.get(s.name) ?? 0)) / versions, 1)] as const)
-      .filter(([, bytes]) => bytes > 0)
-      .sort((a, b) => b[1] - a[1]),
-  );
-}
 
 const WAL_VERSIONS = 20;
 /** Each WAL frame is a 24-byte header and one page. */
@@ -232,6 +200,8 @@ export async function benchStorage(options: { versions?: number } = {}) {
   const versions = options.versions ?? Number(process.env.BENCH_STORAGE_VERSIONS ?? 2000);
   const plain = await registroBytes(versions, {});
   const baseline = mlflowBytes(versions);
+  const floorTextKeys = compactBytes(versions, "textKeys", { source: SOURCE, runId: RUN_ID });
+  const floorIntegerKeys = compactBytes(versions, "integerKeys", { source: SOURCE, runId: RUN_ID });
   const rich = await registroBytes(versions, {
     params: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`param_${i}`, `value-${i}`])),
     metrics: Array.from({ length: 10 }, (_, i) => ({ key: `metric_${i}`, value: 0.5 + i / 100 })),
@@ -244,10 +214,21 @@ export async function benchStorage(options: { versions?: number } = {}) {
       figure(baseline, "bytes/version", 1),
     ),
     bytesPerVersionWithParamsAndMetrics: figure(rich.bytesPerVersion, "bytes/version", 1),
+    // The same rows with every column compacted (./storageFloor.ts), against MLflow's schema.
+    compactFloorTextKeys: compare(
+      figure(floorTextKeys.bytesPerVersion, "bytes/version", 1),
+      figure(baseline, "bytes/version", 1),
+    ),
+    compactFloorIntegerKeys: compare(
+      figure(floorIntegerKeys.bytesPerVersion, "bytes/version", 1),
+      figure(baseline, "bytes/version", 1),
+    ),
     walPagesPerVersion: figure(plain.walPagesPerVersion, "pages/version", 1),
     walPagesPerVersionWithParamsAndMetrics: figure(rich.walPagesPerVersion, "pages/version", 1),
     perObject: plain.perObject,
     perObjectWithParamsAndMetrics: rich.perObject,
+    perObjectCompactFloorTextKeys: floorTextKeys.perObject,
+    perObjectCompactFloorIntegerKeys: floorIntegerKeys.perObject,
     walPagesPerObject: plain.walPagesPerObject,
   };
 }
