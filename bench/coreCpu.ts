@@ -6,6 +6,8 @@
 // a shared machine disturbs less than wall time. CORE_CPU_PROFILE=<dir> runs the Registro servers
 // under `--cpu-prof` (bench/profilePhases.ts reads the profiles); CORE_CPU_SECONDS (per round,
 // default 4), CORE_CPU_ROUNDS (default 4) and CORE_CPU_CLIENTS (default `8,1`) change the run.
+// A checkout of another commit needs node_modules and src/db/generated beside its sources, e.g.
+// `git archive 6c1e817 | tar -x -C /tmp/base`, a node_modules symlink and a copy of src/db/generated.
 // Run: node --import tsx bench/coreCpu.ts
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os, { tmpdir } from "node:os";
