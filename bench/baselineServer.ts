@@ -3,7 +3,9 @@
 // FULL). Whatever Registro does beyond that (validation, decision, event append, projections,
 // typed payloads) is the overhead the ratio shows. Like Registro's writer (src/db/database.ts), it
 // commits the inserts that arrive in the same event-loop turn together (group commit), so the
-// ratio with several clients measures Registro's own work, not who shares an fsync.
+// ratio with several clients measures Registro's own work, not who shares an fsync. It runs its
+// libraries in production mode, as Registro's server does when NODE_ENV is unset (imported first).
+import "../src/productionMode.ts";
 import http from "node:http";
 import path from "node:path";
 import Database from "better-sqlite3";

@@ -28,17 +28,18 @@ export interface ChildServer {
 /**
  * Spawns `node --import tsx <script>` with env (LOG_LEVEL `warn` unless env says otherwise: its logs
  * share the bench's stdout), waiting until /healthz (or the given path) answers. `nodeArgs` go to node
- * before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses).
+ * before the script (e.g. --cpu-prof, which NODE_OPTIONS refuses); `cwd` is the checkout it runs from.
  */
 export async function spawnServer(
   script: string,
   env: Record<string, string>,
   readyPath = "/healthz",
   nodeArgs: readonly string[] = [],
+  cwd = ROOT,
 ): Promise<ChildServer> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script], {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, LOG_LEVEL: "warn", ...env, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", "inherit", "inherit"],
   });

@@ -1,5 +1,6 @@
 // `npm start`: apply pending migrations, open the database, serve GraphQL; shut down cleanly on
 // SIGINT/SIGTERM, within a deadline.
+import "./productionMode.ts";
 import os from "node:os";
 import type { Logger } from "pino";
 import { loadConfig } from "./config.ts";
