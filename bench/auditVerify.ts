@@ -3,7 +3,7 @@
 // decoding or hashing), and whether its memory stays flat. Also the time to compute a checkpoint's
 // Merkle root over every stream's head. SQLite, BENCH_AUDIT_EVENTS events (default 1,000,000) in
 // streams of 20, written straight into the table with valid hashes, 50,000 to a transaction.
-import { storedHash } from "../src/store/eventCodec.ts";
+import { storedHash, storedOccurredAt } from "../src/store/eventCodec.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -69,7 +69,7 @@ function seed(file: string, total: number): number {
         revision,
         event.type,
         JSON.stringify(data),
-        event.occurredAt.toISOString().replace("Z", "+00:00"),
+        storedOccurredAt(event.occurredAt, "sqlite"),
         storedHash(hash),
       );
     }

@@ -9,7 +9,7 @@
 // A second run rebuilds while a writer loop in the same process keeps registering through
 // executeCommand, and reports how long those writes waited at most: the online rebuild's promise.
 // Standalone: `node --import tsx bench/rebuild.ts`.
-import { storedHash } from "../src/store/eventCodec.ts";
+import { storedHash, storedOccurredAt } from "../src/store/eventCodec.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -151,7 +151,7 @@ export function seed(file: string, count: number): { events: number; streams: nu
         fields.schemaVersion,
         JSON.stringify(fields.data),
         fields.actor,
-        occurredAt.toISOString().replace("Z", "+00:00"),
+        storedOccurredAt(occurredAt, "sqlite"),
         storedHash(hash),
       );
       stream.revision = revision;

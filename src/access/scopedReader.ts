@@ -85,15 +85,36 @@ function narrowed(where: unknown, filter: Where): Where {
 export function scopedReader(reader: Db, rights: AccessRights): Db {
   const model = readableModelsWhere(rights);
   if (model === null) return reader;
-  return deferred(() => narrowedReader(reader, model));
-}
-
-function narrowedReader(reader: Db, model: Prisma.RegisteredModelWhereInput): Db {
   let streams: Promise<string[]> | null = null;
   const readableStreams = () =>
     (streams ??= reader.registeredModel
       .findMany({ where: model, select: { id: true } })
       .then((rows) => rows.map((r) => r.id)));
+  const scoped = deferred(() => narrowedReader(reader, model, readableStreams));
+  narrowedStreams.set(scoped, readableStreams);
+  return scoped;
+}
+
+/** The stream list each narrowed reader narrows event reads to (looked up once, on first use). */
+const narrowedStreams = new WeakMap<Db, () => Promise<string[]>>();
+
+/**
+ * For event reads made in SQL past Prisma (the audit log, ../audit/auditLogFilter.ts): the streams
+ * this reader narrows event reads to, or null when it is `shared` itself (it reads every stream). A
+ * reader that is neither (one derived from a scoped reader) is refused rather than read unnarrowed.
+ */
+export function readableStreamsOf(reader: Db, shared: Db): Promise<string[]> | null {
+  if (reader === shared) return null;
+  const streams = narrowedStreams.get(reader);
+  if (streams === undefined) throw new Error("event reads in SQL need the shared reader or a scoped one");
+  return streams();
+}
+
+function narrowedReader(
+  reader: Db,
+  model: Prisma.RegisteredModelWhereInput,
+  readableStreams: () => Promise<string[]>,
+): Db {
   const extended = reader.$extends({
     query: {
       $allModels: {

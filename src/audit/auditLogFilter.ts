@@ -10,11 +10,15 @@
 //   first; a name no readable model ever carried matches nothing (never an error, so a hidden model
 //   is indistinguishable from a missing one).
 // - `from` is inclusive, `to` exclusive (`from <= occurredAt < to`), so consecutive windows tile.
+// - `from`/`to` compare with `occurred_at` in SQL (integer milliseconds on SQLite).
 // - Pages are keyset pages on the log position: appends committed while a client pages get higher
 //   positions, so they never shift a page (oldest first they arrive at the end, newest first they
 //   are never reached), and no event is skipped or repeated.
-import { hashOf as storedHashHex } from "../store/eventCodec.ts";
-import type { Database, Db, Prisma } from "../db/database.ts";
+import { readableStreamsOf } from "../access/scopedReader.ts";
+import { hashOf as storedHashHex, occurredAtOf, storedOccurredAt } from "../store/eventCodec.ts";
+import type { Database, Db } from "../db/database.ts";
+import { placeholders, rowInt, rowJson } from "../db/sql.ts";
+import type { SqlValue } from "../db/sql.ts";
 import { ValidationError } from "../domain/errors.ts";
 import { checkStorableText } from "../domain/validation.ts";
 import { EVENT_TYPES } from "../domain/registeredModel/events.ts";
@@ -141,52 +145,160 @@ export async function streamsNamed(db: Database, names: readonly string[]): Prom
   return rows.map((row) => row.stream_id);
 }
 
-/** The events the filter selects, as a Prisma condition; null when it can match nothing. */
-export async function auditLogWhere(
-  db: Database,
-  filter: AuditLogFilter,
-): Promise<Prisma.EventWhereInput | null> {
-  const conditions: Prisma.EventWhereInput[] = [
-    // Model streams only: other contexts' streams (principal:, team:, token:) are not model history.
-    { NOT: { streamId: { contains: ":" } } },
-  ];
+/**
+ * The events the filter selects, as the audit log's SQL reads them; null when it can match
+ * nothing. SQL past Prisma because SQLite stores `occurred_at` as integer milliseconds
+ * (../store/eventCodec.ts) and Prisma's SQLite adapter would compare it with ISO text.
+ */
+export interface AuditLogWhere {
+  /** Stream ids (the models named); null: every model stream. */
+  readonly streams: readonly string[] | null;
+  readonly eventTypes: readonly string[] | null;
+  readonly actors: readonly string[] | null;
+  readonly from: Date | null;
+  readonly to: Date | null;
+  /** Only events at or before this position (an export's snapshot of the log); null: all. */
+  readonly upTo: number | null;
+}
+
+export async function auditLogWhere(db: Database, filter: AuditLogFilter): Promise<AuditLogWhere | null> {
+  let streams: string[] | null = null;
   if (filter.models !== null) {
-    const streams = await streamsNamed(db, filter.models);
+    streams = await streamsNamed(db, filter.models);
     if (streams.length === 0) return null;
-    conditions.push({ streamId: { in: streams } });
   }
-  if (filter.eventTypes !== null) conditions.push({ type: { in: [...filter.eventTypes] } });
-  if (filter.actors !== null) conditions.push({ actorId: { in: [...filter.actors] } });
-  if (filter.from !== null) conditions.push({ occurredAt: { gte: filter.from } });
-  if (filter.to !== null) conditions.push({ occurredAt: { lt: filter.to } });
-  return { AND: conditions };
+  return {
+    streams,
+    eventTypes: filter.eventTypes,
+    actors: filter.actors,
+    from: filter.from,
+    to: filter.to,
+    upTo: null,
+  };
 }
 
 export type AuditEventRow = Awaited<ReturnType<Db["event"]["findMany"]>>[number];
 
+const AUDIT_COLUMNS =
+  "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
+
+interface AuditSqlRow {
+  position: number | string;
+  stream_id: string;
+  revision: number | string;
+  type: string;
+  schema_version: number | string;
+  data: unknown;
+  actor: string;
+  actor_id: string | null;
+  actor_kind: string | null;
+  actor_credential: unknown;
+  occurred_at: unknown;
+  correlation_id: string | null;
+  causation_id: string | null;
+  hash: Uint8Array;
+}
+
+/** An event row read in SQL, as Prisma would have read it. */
+const auditRow = (row: AuditSqlRow): AuditEventRow => ({
+  position: rowInt(row.position),
+  streamId: row.stream_id,
+  revision: rowInt(row.revision),
+  type: row.type,
+  schemaVersion: rowInt(row.schema_version),
+  data: rowJson<AuditEventRow["data"]>(row.data),
+  actor: row.actor,
+  actorId: row.actor_id,
+  actorKind: row.actor_kind,
+  actorCredential:
+    row.actor_credential === null ? null : rowJson<AuditEventRow["actorCredential"]>(row.actor_credential),
+  occurredAt: occurredAtOf(row.occurred_at),
+  correlationId: row.correlation_id,
+  causationId: row.causation_id,
+  hash: row.hash as AuditEventRow["hash"],
+});
+
 /**
- * One keyset page: up to `take` events after position `after` in `order`, read through the
- * caller's scoped reader (which keeps only readable models' streams).
+ * The WHERE clause and its parameters for these events, as `reader` may see them: a scoped reader's
+ * readable streams (../access/scopedReader.ts) narrow it as they narrow its Prisma event reads.
+ * Null when nothing can match.
  */
-export function readAuditLogPage(
+async function auditSql(
+  db: Database,
   reader: Db,
-  where: Prisma.EventWhereInput | null,
+  where: AuditLogWhere,
+): Promise<{ sql: string; params: SqlValue[] } | null> {
+  // Model streams only: other contexts' streams (principal:, team:, token:) are not model history.
+  const conditions = ["stream_id NOT LIKE '%:%'"];
+  const params: SqlValue[] = [];
+  const within = (column: string, values: readonly string[]) => {
+    conditions.push(`${column} IN (${placeholders(values.length)})`);
+    params.push(...values);
+  };
+  const readable = readableStreamsOf(reader, db.reader);
+  if (readable !== null) {
+    const streams = await readable;
+    if (streams.length === 0) return null;
+    within("stream_id", streams);
+  }
+  if (where.streams !== null) within("stream_id", where.streams);
+  if (where.eventTypes !== null) {
+    if (where.eventTypes.length === 0) return null;
+    within("type", where.eventTypes);
+  }
+  if (where.actors !== null) {
+    if (where.actors.length === 0) return null;
+    within("actor_id", where.actors);
+  }
+  if (where.from !== null) {
+    conditions.push("occurred_at >= ?");
+    params.push(storedOccurredAt(where.from, db.provider));
+  }
+  if (where.to !== null) {
+    conditions.push("occurred_at < ?");
+    params.push(storedOccurredAt(where.to, db.provider));
+  }
+  if (where.upTo !== null) {
+    conditions.push("position <= ?");
+    params.push(where.upTo);
+  }
+  return { sql: conditions.join(" AND "), params };
+}
+
+/**
+ * One keyset page: up to `take` events after position `after` in `order`, as the caller's reader
+ * may see them (a scoped reader keeps only readable models' streams).
+ */
+export async function readAuditLogPage(
+  db: Database,
+  reader: Db,
+  where: AuditLogWhere | null,
   order: AuditLogOrder,
   after: number | null,
   take: number,
 ): Promise<AuditEventRow[]> {
-  if (where === null || take === 0) return Promise.resolve([]);
-  const keyset: Prisma.EventWhereInput =
-    after === null ? {} : { position: order === "OLDEST_FIRST" ? { gt: after } : { lt: after } };
-  return reader.event.findMany({
-    where: { AND: [where, keyset] },
-    orderBy: { position: order === "OLDEST_FIRST" ? "asc" : "desc" },
-    take,
-  });
+  if (where === null || take === 0) return [];
+  const selected = await auditSql(db, reader, where);
+  if (selected === null) return [];
+  const oldestFirst = order === "OLDEST_FIRST";
+  const keyset = after === null ? "" : ` AND position ${oldestFirst ? ">" : "<"} ?`;
+  const rows = await db.query<AuditSqlRow>(
+    `SELECT ${AUDIT_COLUMNS} FROM events WHERE ${selected.sql}${keyset}
+     ORDER BY position ${oldestFirst ? "ASC" : "DESC"} LIMIT ?`,
+    [...selected.params, ...(after === null ? [] : [after]), take],
+  );
+  return rows.map(auditRow);
 }
 
-export function countAuditLog(reader: Db, where: Prisma.EventWhereInput | null): Promise<number> {
-  return where === null ? Promise.resolve(0) : reader.event.count({ where });
+export async function countAuditLog(db: Database, reader: Db, where: AuditLogWhere | null): Promise<number> {
+  if (where === null) return 0;
+  const selected = await auditSql(db, reader, where);
+  if (selected === null) return 0;
+  const [row] = await db.query<{ n: number | string }>(
+    `SELECT COUNT(*) AS n FROM events WHERE ${selected.sql}`,
+    selected.params,
+  );
+  return row === undefined ? 0 : rowInt(row.n);
 }
 
 /** An event with the hash of its stream's previous event (null at revision 1), so a chain can be checked. */

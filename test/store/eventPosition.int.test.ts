@@ -70,7 +70,7 @@ describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
     db = openDatabase(config);
     const projectionsBefore = await dumpProjections(db.reader).finally(() => db.close());
 
-    expect(await migrate(config)).toEqual([MIGRATION]);
+    expect(await migrate(config, { through: MIGRATION })).toEqual([MIGRATION]);
 
     // The same rows, the hash now its 32 bytes.
     expect(storedEvents(config.file)).toEqual(

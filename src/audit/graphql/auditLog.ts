@@ -100,7 +100,7 @@ builder.queryFields((t) => ({
       if (after instanceof ValidationError) throw after;
       const order = args.order ?? "OLDEST_FIRST";
       const where = await auditLogWhere(ctx.db, filter);
-      const rows = await readAuditLogPage(ctx.reader, where, order, after, first + 1);
+      const rows = await readAuditLogPage(ctx.db, ctx.reader, where, order, after, first + 1);
       const page = await withPreviousHashes(ctx.db.reader, rows.slice(0, first));
       const edges = page.map((node) => ({ cursor: encodeCursor(node.position), node }));
       return {
@@ -113,7 +113,7 @@ builder.queryFields((t) => ({
           endCursor: edges.at(-1)?.cursor ?? null,
         },
         // Counted only when selected.
-        totalCount: () => countAuditLog(ctx.reader, where),
+        totalCount: () => countAuditLog(ctx.db, ctx.reader, where),
       };
     },
   }),

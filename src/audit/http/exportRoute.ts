@@ -10,7 +10,7 @@ import type { Logger } from "pino";
 import { requestAccess } from "../../access/scopedReader.ts";
 import type { AccessPolicy } from "../../access/modelAccess.ts";
 import { sendDomainError, sendError } from "../../artifacts/http/httpErrors.ts";
-import type { Database, Db, Prisma } from "../../db/database.ts";
+import type { Database, Db } from "../../db/database.ts";
 import { ValidationError } from "../../domain/errors.ts";
 import { callerOf } from "../../http/requestCaller.ts";
 import type { Route } from "../../http/server.ts";
@@ -21,7 +21,7 @@ import {
   readAuditLogPage,
   withPreviousHashes,
 } from "../auditLogFilter.ts";
-import type { AuditLogFilter, AuditLogOrder } from "../auditLogFilter.ts";
+import type { AuditLogFilter, AuditLogOrder, AuditLogWhere } from "../auditLogFilter.ts";
 import { csvLines, exportRecord, ndjsonLines } from "../exportRecord.ts";
 import { streamChunks } from "./streamChunks.ts";
 
@@ -123,14 +123,14 @@ export function auditExportRoute(options: AuditExportRouteOptions): AuditExportR
   async function* chunks(
     reader: Db,
     request: ExportRequest,
-    where: Prisma.EventWhereInput | null,
+    where: AuditLogWhere | null,
   ): AsyncGenerator<string> {
     running += 1;
     try {
       if (request.format === "csv") yield csvLines([], true);
       let after: number | null = null;
       for (;;) {
-        const rows = await readAuditLogPage(reader, where, request.order, after, limits.pageSize);
+        const rows = await readAuditLogPage(db, reader, where, request.order, after, limits.pageSize);
         if (rows.length === 0) return;
         const events = await withPreviousHashes(db.reader, rows);
         const names = await modelNames(
@@ -154,8 +154,8 @@ export function auditExportRoute(options: AuditExportRouteOptions): AuditExportR
     const filtered = await auditLogWhere(db, request.filter);
     // A snapshot: nothing committed after the export started, so an export of a busy registry ends.
     const head = await db.reader.event.aggregate({ _max: { position: true } });
-    const where: Prisma.EventWhereInput | null =
-      filtered === null ? null : { AND: [filtered, { position: { lte: head._max.position ?? 0 } }] };
+    const where: AuditLogWhere | null =
+      filtered === null ? null : { ...filtered, upTo: head._max.position ?? 0 };
     const startedAt = new Date();
     res.writeHead(200, {
       "content-type": FORMATS[request.format].contentType,

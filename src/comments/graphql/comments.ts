@@ -9,7 +9,8 @@ import type { EventActor } from "../../access/actor.ts";
 import { executeCommand } from "../../application/executeCommand.ts";
 import type { ModelRef } from "../../application/executeCommand.ts";
 import type { ModelVersionComment } from "../../db/generated/sqlite/client.ts";
-import { rowDate, rowInt, rowJson } from "../../db/sql.ts";
+import { rowInt, rowJson } from "../../db/sql.ts";
+import { occurredAtOf } from "../../store/eventCodec.ts";
 import { DomainError, NotFoundError, PermissionDeniedError } from "../../domain/errors.ts";
 import type { RegisteredModelCommand } from "../../domain/registeredModel/commands.ts";
 import { checkStorableText } from "../../domain/validation.ts";
@@ -137,7 +138,7 @@ async function readBatch(ctx: GraphQLContext, batch: Batch): Promise<void> {
         action: ACTIONS[row.type as CommentEventType],
         body: data.body ?? null,
         actor: actorOfSqlRow(row),
-        occurredAt: rowDate(row.occurred_at),
+        occurredAt: occurredAtOf(row.occurred_at),
         position: rowInt(row.position),
       });
     }

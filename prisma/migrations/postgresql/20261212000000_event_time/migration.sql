@@ -1,0 +1,6 @@
+-- The event row (#18, docs/performance.md "Storage per version"). Nothing to do on PostgreSQL:
+-- SQLite's migration of the same name stores `occurred_at` as integer milliseconds, and
+-- PostgreSQL's timestamp(3) is already 8 bytes. The migration exists on both providers so that
+-- both know the same schema versions (a backup names its source's last migration, and restore
+-- into either provider checks that it knows it).
+SELECT 1;
