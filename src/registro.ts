@@ -308,7 +308,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     blobs,
     onCommitted: (events) => {
       liveEvents.committed(events);
-      webhooks.wake();
+      webhooks.committed(events.reduce((last, e) => Math.max(last, e.position), 0));
     },
     webhooks: {
       allow: webhookConfig.allow,

@@ -84,8 +84,39 @@ const modelNotFound = (ref: ModelRef) =>
 const TRUE = { sqlite: "1", postgresql: "TRUE" } as const;
 const FALSE = { sqlite: "0", postgresql: "FALSE" } as const;
 
-async function resolveStream(tx: Tx, ref: ModelRef, rights: AccessRights): Promise<string | NotFoundError> {
+/**
+ * PostgreSQL: the stream each live name led to last, per database. A command on a known name sends
+ * its stream lock and reads in the transaction's first round trip instead of looking the name up in
+ * a round trip of its own (#18); the check after the lock (the model read still has that name and
+ * is live) catches a rename, delete or restore in between, forgets the entry and resolves again.
+ * Live names are unique, so a model that still has the name after the lock is the one it means.
+ */
+const streamsByName = new WeakMap<Database, Map<string, string>>();
+/** Names remembered per database; the oldest is forgotten past it. */
+const MAX_NAMES = 10_000;
+
+function namesOf(db: Database): Map<string, string> | null {
+  if (db.provider !== "postgresql") return null;
+  let names = streamsByName.get(db);
+  if (names === undefined) streamsByName.set(db, (names = new Map<string, string>()));
+  return names;
+}
+
+function rememberName(names: Map<string, string> | null, name: string, streamId: string): void {
+  if (names === null || names.get(name) === streamId) return;
+  names.set(name, streamId);
+  if (names.size > MAX_NAMES) names.delete(names.keys().next().value as string);
+}
+
+async function resolveStream(
+  tx: Tx,
+  ref: ModelRef,
+  rights: AccessRights,
+  names: Map<string, string> | null,
+): Promise<string | NotFoundError> {
   if (ref.kind === "new" || ref.kind === "stream") return ref.modelId;
+  const known = ref.kind === "live" ? names?.get(ref.name) : undefined;
+  if (known !== undefined) return known;
   // A batch of one: on PostgreSQL it carries the transaction's BEGIN in the same round trip.
   // `deleted` as a literal, not a parameter: SQLite chooses the partial index on live names from a
   // bound value, and then prepares the statement again on every execution (about 8 µs each).
@@ -106,7 +137,9 @@ async function resolveStream(tx: Tx, ref: ModelRef, rights: AccessRights): Promi
     const readable = await firstReadable(tx, ids, rights);
     if (readable !== null) return readable;
   }
-  return rows[0]?.id ?? modelNotFound(ref);
+  const found = rows[0]?.id;
+  if (found !== undefined && ref.kind === "live") rememberName(names, ref.name, found);
+  return found ?? modelNotFound(ref);
 }
 
 async function firstReadable(tx: Tx, ids: readonly string[], rights: AccessRights): Promise<string | null> {
@@ -159,8 +192,9 @@ async function attempt(
 ): Promise<CommandOutcome | DomainError> {
   let streamOf: string | null = null;
   let revisionOf = 0;
+  const names = namesOf(deps.db);
   const written = deps.db.write(async (tx) => {
-    const streamId = await resolveStream(tx, ref, metadata.rights);
+    const streamId = await resolveStream(tx, ref, metadata.rights, names);
     if (streamId instanceof DomainError) return streamId;
     // Commands on one stream run one after another from here (on PostgreSQL, where they are
     // otherwise concurrent): what is read below stays true until the commit.
@@ -175,6 +209,8 @@ async function attempt(
       needs.comment === undefined ? [] : [needs.comment],
       needs.openReviews,
       needs.deployments ?? false,
+      // The stream's head for the append, in the same round trip (on PostgreSQL).
+      true,
     );
     if (
       needs.deployment !== undefined &&
@@ -192,8 +228,10 @@ async function attempt(
     if (
       (ref.kind === "live" || ref.kind === "deleted") &&
       (views.model?.name !== ref.name || views.model.deleted !== (ref.kind === "deleted"))
-    )
+    ) {
+      names?.delete(ref.name);
       throw new Retry();
+    }
     // A command on a review request learns which version it is about from the request itself.
     const more = reviewNeeds(command, decisionState(views).openReviews);
     if (more !== null) {

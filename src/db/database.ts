@@ -11,7 +11,8 @@ import { PrismaClient as PostgresPrismaClient } from "./generated/postgresql/cli
 import { PrismaClient } from "./generated/sqlite/client.ts";
 import type { Prisma } from "./generated/sqlite/client.ts";
 import { guardUnstorableText } from "./guardUnstorableText.ts";
-import { PostgresTx, SqliteTx, inlineParams, pgTypes } from "./sql.ts";
+import { PreparedStatements, isStalePlan } from "./preparedStatements.ts";
+import { PostgresTx, SqliteTx, pgTypes } from "./sql.ts";
 import type { DeferredWrite, SqlTx, SqlValue } from "./sql.ts";
 import { WalCheckpointer } from "./walCheckpointer.ts";
 import type { WalCheckpointerOptions } from "./walCheckpointer.ts";
@@ -310,6 +311,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     ) as unknown as PrismaClient,
   );
   const rawReader = new PostgresTx(pool, types);
+  const prepared = new PreparedStatements(pool, (text) => pg.escapeLiteral(text));
   // Wakes subscription tailers in every instance; delivered at (and only on) commit. Under the
   // append lock, MAX(position) is this transaction's last event (or the previous one if it appended none).
   const notify = `SELECT pg_notify('${APPEND_CHANNEL}', (SELECT COALESCE(MAX(position), 0) FROM events)::text)`;
@@ -334,10 +336,13 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     const deferred: DeferredWrite[] = [];
     try {
       // BEGIN and the writers' gate go out with the transaction's first statement.
-      const tx = PostgresTx.beginning(connection, types, deferred, [
-        "BEGIN",
-        `SELECT pg_advisory_xact_lock_shared(${WRITERS_GATE_KEY})`,
-      ]);
+      const tx = PostgresTx.beginning(
+        connection,
+        types,
+        deferred,
+        ["BEGIN", `SELECT pg_advisory_xact_lock_shared(${WRITERS_GATE_KEY})`],
+        prepared,
+      );
       const result = await work(tx);
       // What was never sent (BEGIN, when `work` read nothing; a stream lock after the last read).
       const ahead = tx.takePending();
@@ -348,23 +353,25 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       // One round trip: the append lock (held from here to the commit, on the server only), every
       // queued write in the order it was queued, the notification, COMMIT. A failing statement
       // makes PostgreSQL skip the rest, COMMIT included; the catch below rolls back.
-      const escape = (text: string) => connection.escapeLiteral(text);
-      const statements = [
-        ...ahead,
-        `SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`,
-        ...deferred.map((d) => inlineParams(d.sql, d.params, escape)),
-        notify,
-        "COMMIT",
+      const prepares: string[] = [];
+      const writes = [
+        tx.statementText(`SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`, [], prepares),
+        ...deferred.map((d) => tx.statementText(d.sql, d.params, prepares)),
+        tx.statementText(notify, [], prepares),
       ];
+      const statements = [...ahead, ...prepares, ...writes, "COMMIT"];
       const results = (await connection.query({
         text: statements.join(";\n"),
         types,
       })) as unknown as pg.QueryResult[];
-      const first = ahead.length + 1;
+      const first = ahead.length + prepares.length + 1;
       deferred.forEach((d, i) => d.onRows?.((results[first + i]?.rows ?? []) as never[]));
       return result;
     } catch (error) {
-      await connection.query("ROLLBACK").catch(() => undefined);
+      // PREPAREs that ran before the failure outlive the rollback, those after it never ran: drop
+      // them all rather than guess (failures are rare: a lost race, a broken invariant).
+      prepared.forget(connection);
+      await connection.query("ROLLBACK; DEALLOCATE ALL").catch(() => undefined);
       throw error;
     } finally {
       connection.release();
@@ -385,7 +392,8 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
         try {
           return await concurrent(work);
         } catch (error) {
-          if (!isDeadlock(error) || attempt >= 3) throw error;
+          // A migration that changed a prepared statement's columns: the retry prepares it anew.
+          if (!(isDeadlock(error) || isStalePlan(error)) || attempt >= 3) throw error;
         }
       }
     },

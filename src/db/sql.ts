@@ -6,6 +6,7 @@
 // placeholders, in the dialect both providers share.
 import type BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
+import type { PreparedStatements } from "./preparedStatements.ts";
 
 /** Uint8Array: a BLOB on SQLite, bytea on PostgreSQL (the event hash, ../store/eventCodec.ts). */
 export type SqlValue = string | number | bigint | boolean | Date | Uint8Array | null;
@@ -154,7 +155,19 @@ export class PostgresTx implements SqlTx {
     private readonly types: pg.CustomTypesConfig,
     /** In a concurrent write: where `later` queues its writes for the commit's round trip. */
     private readonly deferred: DeferredWrite[] | null = null,
+    /** In a concurrent write: its connection's prepared statements (./preparedStatements.ts). */
+    private readonly prepared: { statements: PreparedStatements; connection: pg.PoolClient } | null = null,
   ) {}
+
+  /**
+   * A statement of a batch as sent: EXECUTE of its prepared form in a concurrent write (with the
+   * PREPARE it needs first pushed onto `prepares`), its values inlined otherwise.
+   */
+  statementText(sql: string, params: readonly SqlValue[], prepares: string[]): string {
+    return this.prepared === null
+      ? inlineParams(sql, params, pgEscapeLiteral)
+      : this.prepared.statements.render(this.prepared.connection, sql, params, prepares);
+  }
 
   /**
    * Statements not sent yet (a concurrent write's BEGIN, a stream lock): they go out ahead of the
@@ -168,8 +181,14 @@ export class PostgresTx implements SqlTx {
     types: pg.CustomTypesConfig,
     deferred: DeferredWrite[],
     begin: readonly string[],
+    statements: PreparedStatements | null = null,
   ): PostgresTx {
-    const tx = new PostgresTx(client, types, deferred);
+    const tx = new PostgresTx(
+      client,
+      types,
+      deferred,
+      statements === null ? null : { statements, connection: client },
+    );
     tx.pending.push(...begin);
     return tx;
   }
@@ -185,28 +204,28 @@ export class PostgresTx implements SqlTx {
   }
 
   lockStream(streamId: string): Promise<void> {
-    if (this.deferred !== null)
-      this.pending.push(
-        inlineParams(
-          "SELECT pg_advisory_xact_lock(?, hashtext(?))",
-          [STREAM_LOCK_CLASS, streamId],
-          pgEscapeLiteral,
-        ),
+    if (this.deferred !== null) {
+      const prepares: string[] = [];
+      const lock = this.statementText(
+        "SELECT pg_advisory_xact_lock(?, hashtext(?))",
+        [STREAM_LOCK_CLASS, streamId],
+        prepares,
       );
+      this.pending.push(...prepares, lock);
+    }
     return Promise.resolve();
   }
 
   async batch(statements: readonly Statement[]): Promise<Record<string, unknown>[][]> {
     const ahead = this.takePending();
-    const texts = [
-      ...ahead,
-      ...statements.map((st) => inlineParams(st.sql, st.params ?? [], pgEscapeLiteral)),
-    ];
+    const prepares: string[] = [];
+    const rendered = statements.map((st) => this.statementText(st.sql, st.params ?? [], prepares));
+    const texts = [...ahead, ...prepares, ...rendered];
     if (texts.length === 0) return [];
     const result = (await this.client.query({ text: texts.join(";\n"), types: this.types })) as unknown as
       pg.QueryResult | pg.QueryResult[];
     const results = Array.isArray(result) ? result : [result];
-    return results.slice(ahead.length).map((r) => r.rows as Record<string, unknown>[]);
+    return results.slice(ahead.length + prepares.length).map((r) => r.rows as Record<string, unknown>[]);
   }
 
   async later<T extends object>(
@@ -283,12 +302,17 @@ export function inlineParams(
   const text = sql.replace(/\?/g, () => {
     const value = params[i++];
     if (value === undefined) throw new Error("fewer parameters than placeholders");
-    if (value === null) return "NULL";
-    // Bytes in PostgreSQL's hex input form (String() of a Buffer would be its bytes as UTF-8 text).
-    if (value instanceof Uint8Array)
-      return `${escapeLiteral(`\\x${Buffer.from(value).toString("hex")}`)}::bytea`;
-    return escapeLiteral(value instanceof Date ? value.toISOString() : String(value));
+    return sqlLiteral(value, escapeLiteral);
   });
   if (i !== params.length) throw new Error("more parameters than placeholders");
   return text;
+}
+
+/** One value as a literal of inlineParams (and of EXECUTE's arguments, ./preparedStatements.ts). */
+export function sqlLiteral(value: SqlValue, escapeLiteral: (text: string) => string): string {
+  if (value === null) return "NULL";
+  // Bytes in PostgreSQL's hex input form (String() of a Buffer would be its bytes as UTF-8 text).
+  if (value instanceof Uint8Array)
+    return `${escapeLiteral(`\\x${Buffer.from(value).toString("hex")}`)}::bytea`;
+  return escapeLiteral(value instanceof Date ? value.toISOString() : String(value));
 }

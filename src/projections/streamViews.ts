@@ -20,6 +20,7 @@ import type { ArtifactRole } from "../domain/artifacts.ts";
 import { versionsTouchedBy } from "../domain/registeredModel/events.ts";
 import type { Metrics, Params, Stage, Tags, VersionStatus } from "../domain/registeredModel/events.ts";
 import { granteeOfKey, grantsFrom } from "../domain/modelPermissions.ts";
+import { headReadAhead, headStatement } from "../store/eventStore.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import { evolveVersionArtifacts, inspectionFromRow } from "./modelVersionArtifacts/evolve.ts";
 import type { ArtifactView } from "./modelVersionArtifacts/evolve.ts";
@@ -152,6 +153,7 @@ export async function loadStreamViews(
   commentIds: readonly string[] = [],
   openReviews = false,
   activeDeployments = false,
+  readHead = false,
 ): Promise<StreamViews> {
   // A command on a comment needs the comment's version too (the rules check it is still there).
   const comments = await loadComments(tx, streamId, commentIds);
@@ -168,8 +170,11 @@ export async function loadStreamViews(
     params.push(versionsInStage, false);
   }
   // One batch (one round trip on PostgreSQL) for the model and the versions, one for what hangs
-  // off the versions.
-  const [models = [], modelTags = [], aliases = [], grants = [], versionRows = []] = await tx.batch([
+  // off the versions. With `readHead`, on PostgreSQL, the first also reads the stream's head for
+  // the append (../store/eventStore.ts, verifiedHead); SQLite has no round trips to save.
+  const head = readHead && tx.dialect === "postgresql" ? [headStatement(streamId)] : [];
+  const results = await tx.batch([
+    ...head,
     { sql: "SELECT * FROM registered_models WHERE id = ?", params: [streamId] },
     { sql: "SELECT key, value FROM registered_model_tags WHERE model_id = ?", params: [streamId] },
     { sql: "SELECT alias, version FROM model_aliases WHERE model_id = ?", params: [streamId] },
@@ -183,6 +188,9 @@ export async function loadStreamViews(
           { sql: `SELECT * FROM model_versions WHERE model_id = ? AND (${conditions.join(" OR ")})`, params },
         ]),
   ]);
+  const headRows = head.length > 0 ? results.shift() : undefined;
+  const [models = [], modelTags = [], aliases = [], grants = [], versionRows = []] = results;
+  if (headRows !== undefined) headReadAhead(tx, streamId, headRows);
   const ids = versionRows.map((r) => str(r.id));
   const inVersions = `version_id IN (${placeholders(ids.length)})`;
   const [versionTags = [], artifactRows = []] =

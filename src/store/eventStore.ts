@@ -205,16 +205,35 @@ export interface StreamHead {
   readonly hash: string | null;
 }
 
+/** The read behind verifiedHead: a stream's last two events. */
+export const headStatement = (streamId: string): { sql: string; params: string[] } => ({
+  sql: `SELECT position, ${COLUMNS}, hash FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 2`,
+  params: [streamId],
+});
+
+/**
+ * Per write transaction: head rows read ahead with headStatement, in the same round trip as the
+ * stream's other reads, after its stream lock (so they stay its head until the commit). The append
+ * that follows checks them instead of reading them again (#18: one round trip less on PostgreSQL).
+ */
+const headsRead = new WeakMap<Tx, Map<string, ChainSqlRow[]>>();
+
+/** Hands verifiedHead a stream's head rows read ahead (with headStatement) after the stream was locked. */
+export function headReadAhead(tx: Tx, streamId: string, rows: readonly Record<string, unknown>[]): void {
+  let read = headsRead.get(tx);
+  if (read === undefined) headsRead.set(tx, (read = new Map<string, ChainSqlRow[]>()));
+  read.set(streamId, rows as unknown as ChainSqlRow[]);
+}
+
 /**
  * Reads a stream's last two events and checks that the last one chains onto the one before (its
  * hash, revision and position), inside a write transaction. A head that does not hold is an
  * IntegrityError: the stream's writes stop there instead of building on a forged event.
  */
 export async function verifiedHead(tx: Tx, streamId: string): Promise<StreamHead> {
-  const rows = await tx.query<ChainSqlRow>(
-    `SELECT position, ${COLUMNS}, hash FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 2`,
-    [streamId],
-  );
+  const read = headsRead.get(tx);
+  const rows = read?.get(streamId) ?? (await tx.query<ChainSqlRow>(headStatement(streamId).sql, [streamId]));
+  read?.delete(streamId);
   const head = rows[0];
   if (head === undefined) return { revision: 0, position: 0, hash: null };
   const last = decodedOrRefused(head);

@@ -149,6 +149,18 @@ export class DeliveryWorker {
     this.wake();
   }
 
+  /**
+   * This instance committed events up to `position`. On PostgreSQL the same commit also comes back
+   * as a notification: whichever of the two arrives second names a position already seen and wakes
+   * nothing (the pass the first one started began after the commit), so a commit costs one pass,
+   * not two (#18).
+   */
+  committed(position: number): void {
+    if (position > 0 && position <= this.lastNotified) return;
+    this.lastNotified = Math.max(this.lastNotified, position);
+    this.wake();
+  }
+
   /** Something was committed (or a retry is due): look for work. */
   wake(): void {
     if (this.closed) return;
