@@ -4,7 +4,8 @@
 // is the time from sending the promotion until the last subscriber has its `next` message, median
 // and max over BENCH_FANOUT_ROUNDS promotions. The baseline in the same run is the transport's
 // floor: a bare `ws` server that sends one pre-serialized message to every subscriber. Memory per
-// idle subscriber is the server's RSS and heap growth (after a full GC) divided by the subscribers.
+// idle subscriber is the server's RSS and heap growth (after a full GC) divided by the subscribers;
+// the GC share is the server's garbage collection time while notifying over the time to notify.
 //
 // Clients are cheap on purpose (no graphql-ws client library, messages after the ack are counted,
 // not parsed) but share this machine's two cores with the server: their time is part of the figure.
@@ -29,6 +30,8 @@ interface Run {
   readonly notifiedMs: number[];
   readonly rssPerSubscriber: number;
   readonly heapPerSubscriber: number;
+  /** The server's garbage collection time during the fan-outs over their duration. */
+  readonly gcShare: number;
 }
 
 async function control<T>(port: number, what: string): Promise<T> {
@@ -115,7 +118,9 @@ async function run(mode: Mode, count: number): Promise<Run> {
     );
     const after = await control<NodeJS.MemoryUsage>(controlPort, "memory");
     const notifiedMs: number[] = [];
+    let gcMs = 0;
     for (let round = 1; round <= ROUNDS; round++) {
+      const gcBefore = (await control<{ ms: number }>(controlPort, "gc")).ms;
       const sent = performance.now();
       if (mode === "registro")
         await graphql(
@@ -126,12 +131,14 @@ async function run(mode: Mode, count: number): Promise<Run> {
       else await postJson(`${server.url}/promote`, {});
       await until(() => counts.every((c) => c >= round), 60_000, `round ${round} at every subscriber`);
       notifiedMs.push(lastAt - sent);
+      gcMs += (await control<{ ms: number }>(controlPort, "gc")).ms - gcBefore;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     return {
       notifiedMs,
       rssPerSubscriber: (after.rss - before.rss) / count,
       heapPerSubscriber: (after.heapUsed - before.heapUsed) / count,
+      gcShare: gcMs / notifiedMs.reduce((sum, ms) => sum + ms, 0),
     };
   } finally {
     for (const socket of sockets) socket.terminate();
@@ -158,6 +165,10 @@ export async function benchFanOut(): Promise<Record<string, Figure | Comparison>
     results[`fanout_${count}_all_notified_max_ms`] = compare(
       figure(max(registro), "ms"),
       figure(max(bare), "ms"),
+    );
+    results[`fanout_${count}_gc_share_while_notifying`] = compare(
+      figure(registro.gcShare, "ratio", 3),
+      figure(bare.gcShare, "ratio", 3),
     );
     results[`fanout_${count}_rss_per_idle_subscriber`] = compare(
       figure(registro.rssPerSubscriber, "bytes", 0),

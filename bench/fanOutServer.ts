@@ -3,10 +3,11 @@
 // info logs to stdout); `bare` is the floor of the transport: a `ws` server speaking just enough of
 // graphql-transport-ws to accept subscriptions, which on POST /promote sends one pre-serialized
 // `next` message to every subscriber. Both answer on CONTROL_PORT: GET /memory (after a full
-// garbage collection) and GET /subscribers.
+// garbage collection), GET /gc (milliseconds spent in garbage collection so far) and GET /subscribers.
 import { mkdirSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { PerformanceObserver } from "node:perf_hooks";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { WebSocketServer } from "ws";
@@ -16,6 +17,13 @@ import { createRegistro } from "../src/registro.ts";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
+
+// Time spent in garbage collection so far (GET /gc), for the GC share of a fan-out.
+let gcMs = 0;
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcMs += entry.duration;
+});
+gcObserver.observe({ entryTypes: ["gc"] });
 
 const mode = process.env.FANOUT_MODE;
 const port = Number(process.env.PORT);
@@ -89,6 +97,7 @@ const control = http.createServer((req, res) => {
     gc();
     return void res.end(JSON.stringify(process.memoryUsage()));
   }
+  if (req.url === "/gc") return void res.end(JSON.stringify({ ms: gcMs }));
   if (req.url === "/subscribers") return void res.end(JSON.stringify({ count: subscribers() }));
   res.statusCode = 404;
   res.end("{}");

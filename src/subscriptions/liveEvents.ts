@@ -19,6 +19,11 @@ export interface SubscriptionOptions {
 
 export interface LiveEvents {
   readonly hub: EventHub;
+  /**
+   * Subscription events executed, and those a subscriber got from an identical execution for
+   * another (src/graphql/sharedSubscriptionExecution.ts counts both).
+   */
+  readonly executions: { executed: number; shared: number };
   /** The in-process commit hook (CommandDeps.onCommitted). */
   committed(events: readonly RecordedEvent[]): void;
   /** Ends all subscriptions and stops listening. Idempotent. */
@@ -60,6 +65,7 @@ export async function startLiveEvents(
   let closing: Promise<void> | null = null;
   return {
     hub,
+    executions: { executed: 0, shared: 0 },
     committed(events) {
       hub.wake(events.at(-1)?.position ?? null);
     },

@@ -146,6 +146,17 @@ function noVersion(query: object): null {
   return null;
 }
 
+/**
+ * The same change objects for every subscriber of an event: subscribers of one group then share
+ * one execution of it (sharedSubscriptionExecution.ts shares only identical values).
+ */
+const changesByEvent = new WeakMap<RecordedEvent, readonly AliasChange[]>();
+function aliasChangesOf(event: RecordedEvent): readonly AliasChange[] {
+  let changes = changesByEvent.get(event);
+  if (changes === undefined) changesByEvent.set(event, (changes = aliasChanges(event)));
+  return changes;
+}
+
 builder.subscriptionFields((t) => ({
   registeredModelAliasChanged: t.field({
     type: RegisteredModelAliasChangeRef,
@@ -168,7 +179,7 @@ builder.subscriptionFields((t) => ({
       return liveSubscription(
         ctx,
         { after: args.after, names: args.name == null ? null : [args.name] },
-        (event) => aliasChanges(event).filter((c) => alias === null || c.alias === alias),
+        (event) => aliasChangesOf(event).filter((c) => alias === null || c.alias === alias),
       );
     },
     resolve: (notification) => delivered(notification),
