@@ -11,7 +11,7 @@ import { PrismaClient as PostgresPrismaClient } from "./generated/postgresql/cli
 import { PrismaClient } from "./generated/sqlite/client.ts";
 import type { Prisma } from "./generated/sqlite/client.ts";
 import { guardUnstorableText } from "./guardUnstorableText.ts";
-import { PreparedStatements, isStalePlan } from "./preparedStatements.ts";
+import { PreparedStatements, isMissingPrepared, isStalePlan } from "./preparedStatements.ts";
 import { PostgresTx, SqliteTx, pgTypes } from "./sql.ts";
 import type { DeferredWrite, SqlTx, SqlValue } from "./sql.ts";
 import { WalCheckpointer } from "./walCheckpointer.ts";
@@ -36,7 +36,7 @@ export const APPEND_LOCK_KEY = 0x5265_6769; // "Regi"
 export const WRITERS_GATE_KEY = 0x5265_6767; // "Regg"
 
 /** How many transactions one process runs at once on PostgreSQL's write pool. */
-const PG_WRITE_CONNECTIONS = 8;
+export const PG_WRITE_CONNECTIONS = 8;
 
 /** PostgreSQL NOTIFY channel announcing the newest event position when a write transaction commits. */
 export const APPEND_CHANNEL = "registro_events";
@@ -392,8 +392,10 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
         try {
           return await concurrent(work);
         } catch (error) {
-          // A migration that changed a prepared statement's columns: the retry prepares it anew.
-          if (!(isDeadlock(error) || isStalePlan(error)) || attempt >= 3) throw error;
+          // A migration that changed a prepared statement's columns, or a session reset that dropped
+          // the connection's statements: the retry prepares them anew.
+          if (!(isDeadlock(error) || isStalePlan(error) || isMissingPrepared(error)) || attempt >= 3)
+            throw error;
         }
       }
     },

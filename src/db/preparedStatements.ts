@@ -34,6 +34,14 @@ export const isStalePlan = (error: unknown): boolean =>
   /cached plan must not change result type/.test(String((error as { message?: unknown }).message));
 
 /**
+ * PostgreSQL's error when a connection no longer has a statement prepared: something reset the
+ * session behind Registro's back (`DEALLOCATE ALL`, `DISCARD ALL`, as a pooler resets a session it
+ * hands on). Registro then forgets what the connection had prepared, and the write runs again.
+ */
+export const isMissingPrepared = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && (error as { code?: unknown }).code === "26000";
+
+/**
  * One per Database: which statements may be prepared (each is tried once, on a connection of the
  * pool, outside any transaction: a statement whose parameter types PostgreSQL cannot infer stays
  * text and never fails a command), their names, and what each connection has prepared. A

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SYSTEM_RIGHTS } from "../../src/access/modelAccess.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import type { CommandDeps, CommandOutcome } from "../../src/application/executeCommand.ts";
+import { PG_WRITE_CONNECTIONS } from "../../src/db/database.ts";
 import { AlreadyExistsError, DomainError } from "../../src/domain/errors.ts";
 import { userActor } from "../support/actors.ts";
 import { createModel, createVersion } from "../support/commands.ts";
@@ -60,6 +61,29 @@ describe.skipIf(!postgres)("prepared statements and remembered names on PostgreS
       "SELECT COUNT(*) AS n FROM model_versions WHERE model_id IN (SELECT id FROM registered_models WHERE name LIKE 'prepared-%')",
     );
     expect(Number(versions[0]?.n)).toBe(8 * 6);
+  });
+
+  it("commands keep working after their connections' statements were deallocated behind their back", async () => {
+    await versionsOnEight(models, 2);
+    // Every write connection at once (a write holds its connection until all eight have one), each
+    // dropping its session's statements as a pooler resetting sessions would.
+    let entered = 0;
+    let all!: () => void;
+    const allIn = new Promise<void>((resolve) => (all = resolve));
+    await Promise.all(
+      Array.from({ length: PG_WRITE_CONNECTIONS }, () =>
+        t.db.write(
+          async (tx) => {
+            await tx.query("DEALLOCATE ALL");
+            if (++entered === PG_WRITE_CONNECTIONS) all();
+            await allIn;
+          },
+          { concurrent: true },
+        ),
+      ),
+    );
+    // Each connection's next EXECUTE finds no statement; the write runs again and prepares them.
+    await versionsOnEight(models, 3);
   });
 
   it("a write whose batch fails leaves its connection usable for the next ones", async () => {
