@@ -15,9 +15,11 @@
 //   positions, so they never shift a page (oldest first they arrive at the end, newest first they
 //   are never reached), and no event is skipped or repeated.
 import { readableStreamsOf } from "../access/scopedReader.ts";
-import { hashOf as storedHashHex, occurredAtOf, storedOccurredAt } from "../store/eventCodec.ts";
+import { hashOf as storedHashHex, storedOccurredAt } from "../store/eventCodec.ts";
+import { COLUMNS, columnsFromSqlRow } from "../store/eventStore.ts";
+import type { ChainSqlRow } from "../store/eventStore.ts";
 import type { Database, Db } from "../db/database.ts";
-import { placeholders, rowInt, rowJson } from "../db/sql.ts";
+import { placeholders, rowInt } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
 import { ValidationError } from "../domain/errors.ts";
 import { checkStorableText } from "../domain/validation.ts";
@@ -179,42 +181,9 @@ export async function auditLogWhere(db: Database, filter: AuditLogFilter): Promi
 
 export type AuditEventRow = Awaited<ReturnType<Db["event"]["findMany"]>>[number];
 
-const AUDIT_COLUMNS =
-  "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
-
-interface AuditSqlRow {
-  position: number | string;
-  stream_id: string;
-  revision: number | string;
-  type: string;
-  schema_version: number | string;
-  data: unknown;
-  actor: string;
-  actor_id: string | null;
-  actor_kind: string | null;
-  actor_credential: unknown;
-  occurred_at: unknown;
-  correlation_id: string | null;
-  causation_id: string | null;
-  hash: Uint8Array;
-}
-
-/** An event row read in SQL, as Prisma would have read it. */
-const auditRow = (row: AuditSqlRow): AuditEventRow => ({
-  position: rowInt(row.position),
-  streamId: row.stream_id,
-  revision: rowInt(row.revision),
-  type: row.type,
-  schemaVersion: rowInt(row.schema_version),
-  data: rowJson<AuditEventRow["data"]>(row.data),
-  actor: row.actor,
-  actorId: row.actor_id,
-  actorKind: row.actor_kind,
-  actorCredential:
-    row.actor_credential === null ? null : rowJson<AuditEventRow["actorCredential"]>(row.actor_credential),
-  occurredAt: occurredAtOf(row.occurred_at),
-  correlationId: row.correlation_id,
-  causationId: row.causation_id,
+/** An event row read in SQL, as Prisma would have read it (the hash as its stored bytes). */
+const auditRow = (row: ChainSqlRow): AuditEventRow => ({
+  ...(columnsFromSqlRow(row) as Omit<AuditEventRow, "hash">),
   hash: row.hash as AuditEventRow["hash"],
 });
 
@@ -282,8 +251,8 @@ export async function readAuditLogPage(
   if (selected === null) return [];
   const oldestFirst = order === "OLDEST_FIRST";
   const keyset = after === null ? "" : ` AND position ${oldestFirst ? ">" : "<"} ?`;
-  const rows = await db.query<AuditSqlRow>(
-    `SELECT ${AUDIT_COLUMNS} FROM events WHERE ${selected.sql}${keyset}
+  const rows = await db.query<ChainSqlRow>(
+    `SELECT position, ${COLUMNS}, hash FROM events WHERE ${selected.sql}${keyset}
      ORDER BY position ${oldestFirst ? "ASC" : "DESC"} LIMIT ?`,
     [...selected.params, ...(after === null ? [] : [after]), take],
   );

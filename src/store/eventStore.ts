@@ -52,7 +52,8 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   } as RecordedEvent;
 }
 
-const COLUMNS =
+/** The event table's columns but its position and hash, as raw SQL reads them (EventSqlRow). */
+export const COLUMNS =
   "stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id";
 /** What appends write: the columns above and the chain hash (../audit/eventHash.ts). */
 const INSERT_COLUMNS = `${COLUMNS}, hash`;
@@ -260,7 +261,7 @@ export interface ChainSqlRow extends EventSqlRow {
 }
 
 /** A raw SQL row in the shape of the Prisma row: the two drivers' column types read the same way. */
-const columnsFromSqlRow = (row: EventSqlRow): EventRow => ({
+export const columnsFromSqlRow = (row: EventSqlRow): EventRow => ({
   position: rowInt(row.position),
   streamId: row.stream_id,
   revision: rowInt(row.revision),
