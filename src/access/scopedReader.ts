@@ -7,8 +7,11 @@
 // leave the model their parent belongs to.
 //
 // Events have no relation to models (streams of other contexts share the table): for a caller
-// who may not read everything, event reads are narrowed to the streams of the models it holds a
-// grant on (looked up once per request).
+// who may not read everything, an event read is narrowed to those of the streams it names (or the
+// streams of the positions it names) that are readable models, checked when it runs. Never to a
+// list of every readable model: a caller whose team is granted 40,000 models would need 40,000
+// bind parameters, past SQLite's limit of 32,766 (and PostgreSQL's 65,535), and the list would
+// go stale in a subscription that lives for hours.
 import type { Db, Prisma } from "../db/database.ts";
 import { NotFoundError, PermissionDeniedError } from "../domain/errors.ts";
 import { granteeOfKey, grantsFrom, includesPermission } from "../domain/modelPermissions.ts";
@@ -17,14 +20,20 @@ import { accessRights, permissionOn, readsEverything } from "./modelAccess.ts";
 import type { AccessPolicy, AccessRights } from "./modelAccess.ts";
 import type { Caller } from "./principal.ts";
 
-/** Models the caller holds a grant on (directly or through a team); every grant includes READ. */
-export function grantedModelsWhere(rights: AccessRights): Prisma.RegisteredModelWhereInput {
+/** The principal and team ids among the caller's grantee keys. */
+function granteeIds(rights: AccessRights): { principals: string[]; teams: string[] } {
   const principals: string[] = [];
   const teams: string[] = [];
   for (const key of rights.granteeKeys) {
     const grantee = granteeOfKey(key);
     (grantee.kind === "PRINCIPAL" ? principals : teams).push(grantee.id);
   }
+  return { principals, teams };
+}
+
+/** Models the caller holds a grant on (directly or through a team); every grant includes READ. */
+export function grantedModelsWhere(rights: AccessRights): Prisma.RegisteredModelWhereInput {
+  const { principals, teams } = granteeIds(rights);
   return {
     permissions: {
       some: {
@@ -85,36 +94,42 @@ function narrowed(where: unknown, filter: Where): Where {
 export function scopedReader(reader: Db, rights: AccessRights): Db {
   const model = readableModelsWhere(rights);
   if (model === null) return reader;
-  let streams: Promise<string[]> | null = null;
-  const readableStreams = () =>
-    (streams ??= reader.registeredModel
-      .findMany({ where: model, select: { id: true } })
-      .then((rows) => rows.map((r) => r.id)));
-  const scoped = deferred(() => narrowedReader(reader, model, readableStreams));
-  narrowedStreams.set(scoped, readableStreams);
+  const scoped = deferred(() => narrowedReader(reader, model));
+  narrowedGrantees.set(scoped, granteeIds(rights));
   return scoped;
 }
 
-/** The stream list each narrowed reader narrows event reads to (looked up once, on first use). */
-const narrowedStreams = new WeakMap<Db, () => Promise<string[]>>();
+/** The grantees whose grants make a model readable to each narrowed reader. */
+const narrowedGrantees = new WeakMap<Db, { principals: string[]; teams: string[] }>();
 
 /**
- * For event reads made in SQL past Prisma (the audit log, ../audit/auditLogFilter.ts): the streams
- * this reader narrows event reads to, or null when it is `shared` itself (it reads every stream). A
- * reader that is neither (one derived from a scoped reader) is refused rather than read unnarrowed.
+ * For event reads made in SQL past Prisma (the audit log, ../audit/auditLogFilter.ts): a condition
+ * on `stream_id` that keeps the streams of the models this reader may read, with its parameters,
+ * or null when the reader is `shared` itself (it reads every stream). A subquery on the grants, so
+ * its size does not grow with the number of models. A reader that is neither (one derived from a
+ * scoped reader) is refused rather than read unnarrowed.
  */
-export function readableStreamsOf(reader: Db, shared: Db): Promise<string[]> | null {
+export function readableStreamsCondition(reader: Db, shared: Db): { sql: string; params: string[] } | null {
   if (reader === shared) return null;
-  const streams = narrowedStreams.get(reader);
-  if (streams === undefined) throw new Error("event reads in SQL need the shared reader or a scoped one");
-  return streams();
+  const grantees = narrowedGrantees.get(reader);
+  if (grantees === undefined) throw new Error("event reads in SQL need the shared reader or a scoped one");
+  const { principals, teams } = grantees;
+  const among = (kind: string, ids: readonly string[]) =>
+    ids.length === 0
+      ? []
+      : [`(grantee_kind = '${kind}' AND grantee_id IN (${ids.map(() => "?").join(", ")}))`];
+  const grants = [...among("PRINCIPAL", principals), ...among("TEAM", teams)];
+  return {
+    sql:
+      grants.length === 0
+        ? "FALSE"
+        : `stream_id IN (SELECT model_id FROM model_permissions WHERE ${grants.join(" OR ")})`,
+    params: [...principals, ...teams],
+  };
 }
 
-function narrowedReader(
-  reader: Db,
-  model: Prisma.RegisteredModelWhereInput,
-  readableStreams: () => Promise<string[]>,
-): Db {
+function narrowedReader(reader: Db, model: Prisma.RegisteredModelWhereInput): Db {
+  const readableAmong = readableStreamsAmong(reader, model);
   const extended = reader.$extends({
     query: {
       $allModels: {
@@ -122,14 +137,14 @@ function narrowedReader(
           if (!FILTERED_OPERATIONS.has(operation)) return query(args);
           const table = lowerFirst(name);
           const path = PATHS[table];
+          const withWhere = args as { where?: unknown };
           const filter =
             path !== undefined
               ? path(model)
               : table === "event"
-                ? { streamId: { in: await readableStreams() } }
+                ? { streamId: { in: await readableAmong(await eventStreamsNamed(reader, withWhere.where)) } }
                 : null;
           if (filter === null) return query(args);
-          const withWhere = args as { where?: unknown };
           return query({ ...withWhere, where: narrowed(withWhere.where, filter) });
         },
       },
@@ -137,6 +152,103 @@ function narrowedReader(
   });
   // The extension adds no methods: the extended client answers every call the plain one does.
   return extended as unknown as Db;
+}
+
+/**
+ * The streams an event read can return rows of, from its `where`: the streams it names, or the
+ * streams of the positions it names. Every event read through a scoped reader names one or the
+ * other (a model's history, an event by position or by stream and revision, a page's previous
+ * events); one that names neither is a programming error, refused rather than narrowed to a list
+ * of every readable model.
+ */
+async function eventStreamsNamed(reader: Db, where: unknown): Promise<string[]> {
+  const named = namedIn(where, "streamId") ?? streamsOfRevisionKeys(where);
+  if (named !== null) return named;
+  const positions = namedIn(where, "position");
+  if (positions === null)
+    throw new Error("an event read through a scoped reader must name its streams or its positions");
+  if (positions.length === 0) return [];
+  const rows = await reader.event.findMany({
+    where: { position: { in: positions as number[] } },
+    select: { streamId: true },
+    distinct: ["streamId"],
+  });
+  return rows.map((r) => r.streamId);
+}
+
+type Scalar = string | number;
+
+/**
+ * The values a `where` pins `field` to (`field: v`, `{ equals: v }` or `{ in: [...] }`, also inside
+ * AND, or in every branch of an OR), or null when it leaves the field open.
+ */
+function namedIn(where: unknown, field: string): Scalar[] | null {
+  if (typeof where !== "object" || where === null) return null;
+  const w = where as Record<string, unknown>;
+  const own = pinnedValues(w[field]);
+  if (own !== null) return own;
+  const and = w.AND === undefined ? [] : Array.isArray(w.AND) ? w.AND : [w.AND];
+  for (const conjunct of and) {
+    const values = namedIn(conjunct, field);
+    if (values !== null) return values;
+  }
+  if (Array.isArray(w.OR) && w.OR.length > 0) {
+    const union: Scalar[] = [];
+    for (const branch of w.OR) {
+      const values = namedIn(branch, field);
+      if (values === null) return null;
+      union.push(...values);
+    }
+    return union;
+  }
+  return null;
+}
+
+function pinnedValues(condition: unknown): Scalar[] | null {
+  if (typeof condition === "string" || typeof condition === "number") return [condition];
+  if (typeof condition !== "object" || condition === null) return null;
+  const c = condition as { equals?: unknown; in?: unknown };
+  if (typeof c.equals === "string" || typeof c.equals === "number") return [c.equals];
+  if (Array.isArray(c.in) && c.in.every((v) => typeof v === "string" || typeof v === "number")) return c.in;
+  return null;
+}
+
+/** The streams of a `streamId_revision` unique lookup, or null. */
+function streamsOfRevisionKeys(where: unknown): string[] | null {
+  if (typeof where !== "object" || where === null) return null;
+  const key = (where as { streamId_revision?: { streamId?: unknown } }).streamId_revision;
+  return typeof key?.streamId === "string" ? [key.streamId] : null;
+}
+
+/**
+ * Which of these streams are models this reader may read: one query per tick, however many event
+ * reads ask in it (a page's previous hashes resolve together), checked afresh each time (a
+ * subscription's reader lives as long as it does, and grants change meanwhile).
+ */
+function readableStreamsAmong(
+  reader: Db,
+  model: Prisma.RegisteredModelWhereInput,
+): (streams: readonly Scalar[]) => Promise<string[]> {
+  let pending: { streams: Set<string>; readable: Promise<Set<string>> } | null = null;
+  return async (streams) => {
+    const wanted = streams.filter((s): s is string => typeof s === "string" && !s.includes(":"));
+    if (wanted.length === 0) return [];
+    if (pending === null) {
+      const batch = new Set<string>();
+      const readable = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
+        pending = null;
+        const rows = await reader.registeredModel.findMany({
+          where: { AND: [{ id: { in: [...batch] } }, model] },
+          select: { id: true },
+        });
+        return new Set(rows.map((r) => r.id));
+      });
+      pending = { streams: batch, readable };
+    }
+    for (const stream of wanted) pending.streams.add(stream);
+    const readable = await pending.readable;
+    return wanted.filter((s) => readable.has(s));
+  };
 }
 
 /** A client that is made by `make` the first time anything is asked of it. */

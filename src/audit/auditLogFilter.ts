@@ -14,7 +14,7 @@
 // - Pages are keyset pages on the log position: appends committed while a client pages get higher
 //   positions, so they never shift a page (oldest first they arrive at the end, newest first they
 //   are never reached), and no event is skipped or repeated.
-import { readableStreamsOf } from "../access/scopedReader.ts";
+import { readableStreamsCondition } from "../access/scopedReader.ts";
 import { hashOf as storedHashHex, storedOccurredAt } from "../store/eventCodec.ts";
 import { COLUMNS, columnsFromSqlRow } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
@@ -188,15 +188,15 @@ const auditRow = (row: ChainSqlRow): AuditEventRow => ({
 });
 
 /**
- * The WHERE clause and its parameters for these events, as `reader` may see them: a scoped reader's
- * readable streams (../access/scopedReader.ts) narrow it as they narrow its Prisma event reads.
+ * The WHERE clause and its parameters for these events, as `reader` may see them: a scoped reader
+ * (../access/scopedReader.ts) adds a condition on its caller's grants.
  * Null when nothing can match.
  */
-async function auditSql(
+function auditSql(
   db: Database,
   reader: Db,
   where: AuditLogWhere,
-): Promise<{ sql: string; params: SqlValue[] } | null> {
+): { sql: string; params: SqlValue[] } | null {
   // Model streams only: other contexts' streams (principal:, team:, token:) are not model history.
   const conditions = ["stream_id NOT LIKE '%:%'"];
   const params: SqlValue[] = [];
@@ -204,11 +204,10 @@ async function auditSql(
     conditions.push(`${column} IN (${placeholders(values.length)})`);
     params.push(...values);
   };
-  const readable = readableStreamsOf(reader, db.reader);
+  const readable = readableStreamsCondition(reader, db.reader);
   if (readable !== null) {
-    const streams = await readable;
-    if (streams.length === 0) return null;
-    within("stream_id", streams);
+    conditions.push(readable.sql);
+    params.push(...readable.params);
   }
   if (where.streams !== null) within("stream_id", where.streams);
   if (where.eventTypes !== null) {
@@ -247,7 +246,7 @@ export async function readAuditLogPage(
   take: number,
 ): Promise<AuditEventRow[]> {
   if (where === null || take === 0) return [];
-  const selected = await auditSql(db, reader, where);
+  const selected = auditSql(db, reader, where);
   if (selected === null) return [];
   const oldestFirst = order === "OLDEST_FIRST";
   const keyset = after === null ? "" : ` AND position ${oldestFirst ? ">" : "<"} ?`;
@@ -261,7 +260,7 @@ export async function readAuditLogPage(
 
 export async function countAuditLog(db: Database, reader: Db, where: AuditLogWhere | null): Promise<number> {
   if (where === null) return 0;
-  const selected = await auditSql(db, reader, where);
+  const selected = auditSql(db, reader, where);
   if (selected === null) return 0;
   const [row] = await db.query<{ n: number | string }>(
     `SELECT COUNT(*) AS n FROM events WHERE ${selected.sql}`,

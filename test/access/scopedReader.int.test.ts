@@ -67,14 +67,62 @@ describe.each(await providers())("caller-scoped reader on %s", (provider) => {
     expect(await reader.modelVersion.count()).toBe(4);
     expect(await reader.modelVersion.count({ where: { modelId: "model-hidden" } })).toBe(0);
     expect(await reader.modelPermission.count()).toBe(2);
-    const streams = await reader.event.findMany({ select: { streamId: true }, distinct: ["streamId"] });
+    const everyStream = { streamId: { in: ["model-direct", "model-team", "model-hidden"] } };
+    const streams = await reader.event.findMany({
+      where: everyStream,
+      select: { streamId: true },
+      distinct: ["streamId"],
+    });
     expect(streams.map((e) => e.streamId).sort()).toEqual(["model-direct", "model-team"]);
+    expect(await reader.event.count({ where: { streamId: "model-hidden" } })).toBe(0);
+    expect(await t.db.reader.event.count({ where: { streamId: "model-hidden" } })).toBeGreaterThan(0);
     // What the GraphQL layer relies on: delegates are found with `in`, and the client's own
     // methods work through it.
     expect("registeredModel" in reader).toBe(true);
     expect(await reader.$queryRawUnsafe<{ one: number | bigint }[]>("SELECT 1 AS one")).toEqual([
       { one: provider === "sqlite" ? 1n : 1 },
     ]);
+  });
+
+  it("narrows event reads by position, by stream and revision, and by a list of both", async () => {
+    const reader = privateModels();
+    const [hidden, direct] = await Promise.all(
+      ["model-hidden", "model-direct"].map((streamId) =>
+        t.db.reader.event.findFirstOrThrow({ where: { streamId }, select: { position: true } }),
+      ),
+    );
+    expect(await reader.event.findUnique({ where: { position: hidden!.position } })).toBeNull();
+    expect(await reader.event.findUnique({ where: { position: direct!.position } })).not.toBeNull();
+    const byPositions = await reader.event.findMany({
+      where: { position: { in: [hidden!.position, direct!.position] } },
+      select: { streamId: true },
+    });
+    expect(byPositions).toEqual([{ streamId: "model-direct" }]);
+    const key = (streamId: string) => ({ streamId_revision: { streamId, revision: 1 } });
+    // Looked up in the same tick, as a page's previous hashes are: each answers for its own stream.
+    const [hiddenFirst, teamFirst] = await Promise.all([
+      reader.event.findUnique({ where: key("model-hidden"), select: { streamId: true } }),
+      reader.event.findUnique({ where: key("model-team"), select: { streamId: true } }),
+    ]);
+    expect(hiddenFirst).toBeNull();
+    expect(teamFirst).toEqual({ streamId: "model-team" });
+    const either = await reader.event.findMany({
+      where: {
+        OR: [
+          { streamId: "model-hidden", revision: 1 },
+          { streamId: "model-direct", revision: 1 },
+        ],
+      },
+      select: { streamId: true },
+    });
+    expect(either).toEqual([{ streamId: "model-direct" }]);
+  });
+
+  it("refuses an event read that names neither streams nor positions", async () => {
+    await expect(privateModels().event.count()).rejects.toThrow(/must name its streams or its positions/);
+    await expect(privateModels().event.findMany({ where: { revision: 1 } })).rejects.toThrow(
+      /must name its streams or its positions/,
+    );
   });
 
   it("gives a caller who reads every model the shared reader itself", () => {
@@ -96,5 +144,17 @@ describe.each(await providers())("caller-scoped reader on %s", (provider) => {
     expect(await reader.registeredModel.count()).toBe(2);
     expect(await reader.modelVersion.count()).toBe(4);
     expect(built).toBe(1);
+  });
+
+  // Last: it grants a third model.
+  it("sees a grant made while the reader lives (a subscription's reader lives for hours)", async () => {
+    await createModelNamed(deps, "model-later", "granted-later");
+    const reader = privateModels();
+    expect(await reader.event.count({ where: { streamId: "model-later" } })).toBe(0);
+    await run(deps, live("granted-later"), {
+      type: "GrantModelPermission",
+      data: { grantee: { kind: "PRINCIPAL", id: caller.principal.id }, permission: "READ" },
+    });
+    expect(await reader.event.count({ where: { streamId: "model-later" } })).toBe(2);
   });
 });
