@@ -163,13 +163,14 @@ function narrowedReader(reader: Db, model: Prisma.RegisteredModelWhereInput): Db
  */
 async function eventStreamsNamed(reader: Db, where: unknown): Promise<string[]> {
   const named = namedIn(where, "streamId") ?? streamsOfRevisionKeys(where);
-  if (named !== null) return named;
+  if (named !== null) return named.filter((s) => typeof s === "string");
   const positions = namedIn(where, "position");
   if (positions === null)
     throw new Error("an event read through a scoped reader must name its streams or its positions");
-  if (positions.length === 0) return [];
+  const numbers = positions.filter((p) => typeof p === "number");
+  if (numbers.length === 0) return [];
   const rows = await reader.event.findMany({
-    where: { position: { in: positions as number[] } },
+    where: { position: { in: numbers } },
     select: { streamId: true },
     distinct: ["streamId"],
   });
@@ -228,10 +229,10 @@ function streamsOfRevisionKeys(where: unknown): string[] | null {
 function readableStreamsAmong(
   reader: Db,
   model: Prisma.RegisteredModelWhereInput,
-): (streams: readonly Scalar[]) => Promise<string[]> {
+): (streams: readonly string[]) => Promise<string[]> {
   let pending: { streams: Set<string>; readable: Promise<Set<string>> } | null = null;
   return async (streams) => {
-    const wanted = streams.filter((s): s is string => typeof s === "string" && !s.includes(":"));
+    const wanted = streams.filter((s) => !s.includes(":"));
     if (wanted.length === 0) return [];
     if (pending === null) {
       const batch = new Set<string>();
