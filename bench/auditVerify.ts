@@ -3,7 +3,8 @@
 // decoding or hashing), and whether its memory stays flat. Also the time to compute a checkpoint's
 // Merkle root over every stream's head. SQLite, BENCH_AUDIT_EVENTS events (default 1,000,000) in
 // streams of 20, written straight into the table with valid hashes, 50,000 to a transaction.
-import { storedHash, storedOccurredAt } from "../src/store/eventCodec.ts";
+import { sqliteDate } from "../src/db/sql.ts";
+import { storedHash } from "../src/store/eventCodec.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -69,7 +70,7 @@ function seed(file: string, total: number): number {
         revision,
         event.type,
         JSON.stringify(data),
-        storedOccurredAt(event.occurredAt, "sqlite"),
+        sqliteDate(event.occurredAt),
         storedHash(hash),
       );
     }

@@ -9,7 +9,8 @@
 // A second run rebuilds while a writer loop in the same process keeps registering through
 // executeCommand, and reports how long those writes waited at most: the online rebuild's promise.
 // Standalone: `node --import tsx bench/rebuild.ts`.
-import { storedHash, storedOccurredAt } from "../src/store/eventCodec.ts";
+import { sqliteDate } from "../src/db/sql.ts";
+import { storedHash } from "../src/store/eventCodec.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -151,7 +152,7 @@ export function seed(file: string, count: number): { events: number; streams: nu
         fields.schemaVersion,
         JSON.stringify(fields.data),
         fields.actor,
-        storedOccurredAt(occurredAt, "sqlite"),
+        sqliteDate(occurredAt),
         storedHash(hash),
       );
       stream.revision = revision;

@@ -15,7 +15,7 @@
 //   positions, so they never shift a page (oldest first they arrive at the end, newest first they
 //   are never reached), and no event is skipped or repeated.
 import { readableStreamsCondition } from "../access/scopedReader.ts";
-import { hashOf as storedHashHex, storedOccurredAt } from "../store/eventCodec.ts";
+import { hashOf as storedHashHex } from "../store/eventCodec.ts";
 import { COLUMNS, columnsFromSqlRow } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
 import type { Database, Db } from "../db/database.ts";
@@ -149,8 +149,8 @@ export async function streamsNamed(db: Database, names: readonly string[]): Prom
 
 /**
  * The events the filter selects, as the audit log's SQL reads them; null when it can match
- * nothing. SQL past Prisma because SQLite stores `occurred_at` as integer milliseconds
- * (../store/eventCodec.ts) and Prisma's SQLite adapter would compare it with ISO text.
+ * nothing. SQL past Prisma (written when only `occurred_at` was integer milliseconds on SQLite and
+ * Prisma still bound dates as text); its window is bound like any date by ../db/sql.ts.
  */
 export interface AuditLogWhere {
   /** Stream ids (the models named); null: every model stream. */
@@ -220,11 +220,11 @@ function auditSql(
   }
   if (where.from !== null) {
     conditions.push("occurred_at >= ?");
-    params.push(storedOccurredAt(where.from, db.provider));
+    params.push(where.from);
   }
   if (where.to !== null) {
     conditions.push("occurred_at < ?");
-    params.push(storedOccurredAt(where.to, db.provider));
+    params.push(where.to);
   }
   if (where.upTo !== null) {
     conditions.push("position <= ?");

@@ -7,7 +7,7 @@
 // positions and hashes, the checkpoints with their signatures, the rebuilt projections and the
 // tokens' last-used times are written in ONE
 // write transaction: a restore that fails at any point leaves the database without a single event.
-import { storedHash, storedOccurredAt } from "../store/eventCodec.ts";
+import { storedHash } from "../store/eventCodec.ts";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
@@ -303,7 +303,7 @@ async function checkUsageFile(dir: string, manifest: Manifest): Promise<void> {
 const INSERT_COLUMNS =
   "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
 
-const insertValues = (e: BackedUpEvent, dialect: Tx["dialect"]): SqlValue[] => [
+const insertValues = (e: BackedUpEvent): SqlValue[] => [
   e.position,
   e.streamId,
   e.revision,
@@ -314,7 +314,7 @@ const insertValues = (e: BackedUpEvent, dialect: Tx["dialect"]): SqlValue[] => [
   e.actorId,
   e.actorKind,
   e.actorCredential === null || e.actorCredential === undefined ? null : JSON.stringify(e.actorCredential),
-  storedOccurredAt(e.occurredAt, dialect),
+  e.occurredAt,
   e.correlationId,
   e.causationId,
   storedHash(e.hash),
@@ -325,7 +325,7 @@ async function insertEvents(tx: Tx, events: readonly BackedUpEvent[]): Promise<v
   const rows = events.map(() => `(${placeholders(14)})`).join(", ");
   await tx.execute(
     `INSERT INTO events (${INSERT_COLUMNS}) VALUES ${rows}`,
-    events.flatMap((e) => insertValues(e, tx.dialect)),
+    events.flatMap((e) => insertValues(e)),
   );
 }
 

@@ -259,12 +259,13 @@ function openSqlite(file: string, options: DatabaseOptions): Database {
     readerClient(
       (log) =>
         new PrismaClient({
-          adapter: new PrismaBetterSQLite3({
-            url: file,
-            readonly: true,
-            fileMustExist: true,
-            timeout: 10_000,
-          }),
+          // Dates as integer milliseconds, as ./sql.ts writes them: Prisma's filters (createdAfter,
+          // cursors) then compare integers with integers. Reading, the adapter turns an integer in
+          // a DATETIME column into its date either way.
+          adapter: new PrismaBetterSQLite3(
+            { url: file, readonly: true, fileMustExist: true, timeout: 10_000 },
+            { timestampFormat: "unixepoch-ms" },
+          ),
           log,
         }),
       options,

@@ -58,9 +58,12 @@ export interface DeferredWrite {
 /** `?, ?, ?` for an IN list or a VALUES row of n parameters. */
 export const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 
-// Prisma's SQLite adapter stores DateTime as ISO-8601 text with an explicit offset; we must write
-// the same text so that Prisma reads our rows back and range filters compare correctly.
-const sqliteDate = (date: Date) => date.toISOString().replace("Z", "+00:00");
+// SQLite has no date type: every DateTime column holds integer milliseconds since the epoch (6 bytes
+// where ISO-8601 text took 29; migration 20261213000000_integer_times). Prisma's reader binds its
+// dates the same way (timestampFormat "unixepoch-ms", ./database.ts), so both paths write, and
+// compare with, one representation: a column holding text and integers would order every integer
+// before every text (SQLite compares across storage classes by class), silently.
+export const sqliteDate = (date: Date): number => date.getTime();
 
 function sqliteParam(value: SqlValue): string | number | bigint | Uint8Array | null {
   if (typeof value === "boolean") return value ? 1 : 0;
@@ -265,7 +268,15 @@ export class PostgresTx implements SqlTx {
 
 // ---- Reading rows back: the two drivers return different JS types for the same column. ----------
 
-export const rowDate = (value: unknown): Date => (value instanceof Date ? value : new Date(String(value)));
+/**
+ * A time column as read: a Date (pg), integer milliseconds (SQLite), or text (a SQLite value written
+ * before 20261213000000_integer_times, or outside Registro), parsed as the ISO text it is.
+ */
+export function rowDate(value: unknown): Date {
+  if (value instanceof Date) return value;
+  if (typeof value === "number" || typeof value === "bigint") return new Date(Number(value));
+  return new Date(String(value));
+}
 export const rowDateOrNull = (value: unknown): Date | null =>
   value === null || value === undefined ? null : rowDate(value);
 export const rowBool = (value: unknown): boolean => value === true || value === 1 || value === 1n;

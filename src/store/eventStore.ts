@@ -4,7 +4,7 @@
 import { actorColumns, actorFromColumns } from "../access/actor.ts";
 import type { EventActor } from "../access/actor.ts";
 import type { Database, Db, Tx } from "../db/database.ts";
-import { placeholders, rowInt, rowJson } from "../db/sql.ts";
+import { placeholders, rowDate, rowInt, rowJson } from "../db/sql.ts";
 import { ChainVerifier } from "../audit/chainVerifier.ts";
 import type { ChainBreak, ChainedEvent } from "../audit/chainVerifier.ts";
 import { eventHash, isEventHash } from "../audit/eventHash.ts";
@@ -13,7 +13,7 @@ import { parseRegisteredModelEvent } from "../domain/registeredModel/eventSchema
 import { EVENT_SCHEMA_VERSIONS } from "../domain/registeredModel/events.ts";
 import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import type { EventMetadata, RecordedEvent } from "./recordedEvent.ts";
-import { hashOf, occurredAtOf, storedHash, storedOccurredAt } from "./eventCodec.ts";
+import { hashOf, storedHash } from "./eventCodec.ts";
 import { isUniqueViolation } from "./uniqueViolation.ts";
 
 interface EventRow {
@@ -148,7 +148,7 @@ async function insertEvents(
       actor.actorId,
       actor.actorKind,
       actor.actorCredential,
-      storedOccurredAt(metadata.occurredAt, tx.dialect),
+      metadata.occurredAt,
       metadata.correlationId,
       metadata.causationId,
       storedHash(hash),
@@ -272,7 +272,7 @@ export const columnsFromSqlRow = (row: EventSqlRow): EventRow => ({
   actorId: row.actor_id,
   actorKind: row.actor_kind,
   actorCredential: row.actor_credential === null ? null : rowJson(row.actor_credential),
-  occurredAt: occurredAtOf(row.occurred_at),
+  occurredAt: rowDate(row.occurred_at),
   correlationId: row.correlation_id,
   causationId: row.causation_id,
 });
@@ -306,7 +306,7 @@ export const metadataOfSqlRow = (
   streamId: row.stream_id,
   revision: rowInt(row.revision),
   actor: actorOfSqlRow(row),
-  occurredAt: occurredAtOf(row.occurred_at),
+  occurredAt: rowDate(row.occurred_at),
   correlationId: row.correlation_id,
   causationId: row.causation_id,
 });

@@ -66,7 +66,8 @@ describe.each(await providers())("a forged event on %s", (provider) => {
   }
 
   async function forge(modelId: string, revision: number, hash: string) {
-    const at = provider === "sqlite" ? "2020-01-01T00:00:00.000+00:00" : "2020-01-01 00:00:00";
+    // The time as Registro stores it (integer milliseconds on SQLite): only the hash is forged.
+    const at = provider === "sqlite" ? Date.parse("2020-01-01T00:00:00.000Z") : "2020-01-01 00:00:00";
     await raw(
       server.database,
       `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)

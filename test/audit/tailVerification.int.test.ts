@@ -14,6 +14,8 @@ import { verifyChains } from "../../src/audit/verifyChains.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { tamper } from "./tamper.ts";
 
+const FORGED_AT = Date.parse("2020-01-01T00:00:00.000Z");
+
 /** Inserts an event directly into the table, as someone with database access would. */
 const rawInsert = (
   config: DatabaseConfig,
@@ -25,8 +27,15 @@ const rawInsert = (
   tamper(config, async (t) => {
     await t.query(
       `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-       VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'mallory', '2020-01-01T00:00:00.000+00:00', ?)`,
-      [streamId, revision, data, storedHash(hash)],
+       VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'mallory', ?, ?)`,
+      // The time as Registro stores it (integer milliseconds on SQLite): only the hash is forged.
+      [
+        streamId,
+        revision,
+        data,
+        config.provider === "sqlite" ? FORGED_AT : "2020-01-01T00:00:00.000+00:00",
+        storedHash(hash),
+      ],
     );
   });
 

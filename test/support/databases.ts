@@ -2,7 +2,7 @@
 // local server); when it is unreachable they are skipped with a visible notice, unless
 // REQUIRE_POSTGRES=1 (as in CI), which turns the skip into a failure.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -10,6 +10,7 @@ import type { DatabaseConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import type { Database } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
+import { textTimes } from "./timeColumns.ts";
 
 export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 export const REQUIRE_POSTGRES = process.env.REQUIRE_POSTGRES === "1";
@@ -69,11 +70,25 @@ export async function createBlankTestDatabase(provider: DatabaseConfig["provider
   return { config, destroy: () => dropDatabaseWhenIdle(POSTGRES_URL, name) };
 }
 
-/** Creates an empty, migrated database of the given provider. */
+/**
+ * Creates an empty, migrated database of the given provider. On SQLite, `destroy` first checks that
+ * whatever the test wrote left no time as text (./timeColumns.ts): every write path any test
+ * reaches is checked that way, not only those a dedicated test knows of.
+ */
 export async function createTestDatabase(provider: DatabaseConfig["provider"]): Promise<TestDatabase> {
   const test = await createBlankTestDatabase(provider);
   await migrate(test.config);
-  return test;
+  const config = test.config;
+  if (config.provider !== "sqlite") return test;
+  return {
+    config,
+    async destroy() {
+      const text = existsSync(config.file) ? textTimes(config.file) : [];
+      await test.destroy();
+      if (text.length > 0)
+        throw new Error(`times stored as text instead of integer milliseconds: ${text.join(", ")}`);
+    },
+  };
 }
 
 /** A migrated, opened database; `close` also destroys it. */

@@ -10,6 +10,7 @@ import { rewriteBackupFile } from "../support/backups.ts";
 import { restore } from "../../src/backup/restore.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import type { Database } from "../../src/db/database.ts";
+import { rowDate } from "../../src/db/sql.ts";
 import { applyDownloadBatch, applyServingReport } from "../../src/usage/usageStore.ts";
 import { createTestDatabase, openTestDatabase, providers } from "../support/databases.ts";
 
@@ -26,15 +27,13 @@ async function dumpUsage(db: Database) {
         Object.fromEntries(
           Object.entries(r).map(([k, v]) => [
             k,
-            v instanceof Date
-              ? v.toISOString()
-              : k.endsWith("_at") || k === "bucket_start"
-                ? new Date(String(v)).toISOString()
-                : v === null
-                  ? null
-                  : typeof v === "string" && !["count", "errors", "bytes", "reports"].includes(k)
-                    ? v
-                    : Number(v),
+            k.endsWith("_at") || k === "bucket_start"
+              ? rowDate(v).toISOString()
+              : v === null
+                ? null
+                : typeof v === "string" && !["count", "errors", "bytes", "reports"].includes(k)
+                  ? v
+                  : Number(v),
           ]),
         ),
       )

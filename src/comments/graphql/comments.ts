@@ -9,8 +9,7 @@ import type { EventActor } from "../../access/actor.ts";
 import { executeCommand } from "../../application/executeCommand.ts";
 import type { ModelRef } from "../../application/executeCommand.ts";
 import type { ModelVersionComment } from "../../db/generated/sqlite/client.ts";
-import { rowInt, rowJson } from "../../db/sql.ts";
-import { occurredAtOf } from "../../store/eventCodec.ts";
+import { rowDate, rowInt, rowJson } from "../../db/sql.ts";
 import { DomainError, NotFoundError, PermissionDeniedError } from "../../domain/errors.ts";
 import type { RegisteredModelCommand } from "../../domain/registeredModel/commands.ts";
 import { checkStorableText } from "../../domain/validation.ts";
@@ -138,7 +137,7 @@ async function readBatch(ctx: GraphQLContext, batch: Batch): Promise<void> {
         action: ACTIONS[row.type as CommentEventType],
         body: data.body ?? null,
         actor: actorOfSqlRow(row),
-        occurredAt: occurredAtOf(row.occurred_at),
+        occurredAt: rowDate(row.occurred_at),
         position: rowInt(row.position),
       });
     }
