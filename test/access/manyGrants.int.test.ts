@@ -22,7 +22,7 @@ const caller: Caller = {
 };
 const MANY = 40_000;
 
-describe.each(await providers())("a caller granted %s models through its team", (provider) => {
+describe.each(await providers())("a caller granted 40,000 models through its team, on %s", (provider) => {
   let t: Awaited<ReturnType<typeof openTestDatabase>>;
   beforeAll(async () => {
     t = await openTestDatabase(provider);
@@ -40,7 +40,7 @@ describe.each(await providers())("a caller granted %s models through its team", 
     });
     // The other grants as rows (no events: the log above is what is read), made in SQL.
     await t.db.write(async (tx) => {
-      const at = provider === "sqlite" ? "'2026-01-01T00:00:00.000+00:00'" : "now()";
+      const at = provider === "sqlite" ? String(Date.UTC(2026, 0, 1)) : "now()";
       const series =
         provider === "sqlite"
           ? `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${MANY}) SELECT 'bulk-' || i AS id FROM n`
