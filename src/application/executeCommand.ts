@@ -338,12 +338,23 @@ async function attempt(
   if (known !== undefined) void written.then(leave, leave);
   return written.then(
     (outcome) => {
+      // A model just created is named by its next command: no lookup needed (or wanted) for it.
+      if (
+        command.type === "CreateRegisteredModel" &&
+        !(outcome instanceof DomainError) &&
+        outcome.events.length > 0
+      )
+        rememberName(names, command.data.name, outcome.modelId);
       if (states !== null && !(outcome instanceof DomainError))
         remember(states, outcome, revisionOf, headAfter, cached);
       else if (cached !== null && known !== undefined) states?.restore(known, cached);
       return outcome;
     },
     (error: unknown) => {
+      // Whatever the failure (a rollback, or a commit whose outcome is unknown), the stream's next
+      // command reads its state.
+      const failed = streamOf ?? known;
+      if (failed !== undefined) states?.forget(failed);
       // The remembered state was stale (the guard failed, or the append met a later event): nothing
       // was written and the entry is gone. Read everything this time.
       if (cached !== null && (isStaleState(error) || isUniqueViolation(error, "event_revision")))

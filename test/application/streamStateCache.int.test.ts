@@ -64,8 +64,11 @@ describe.skipIf(!onPostgres)("the stream state cache on postgresql", () => {
 
   it("sends a command on a stream it wrote last in one round trip, two without the cache", async () => {
     await createModelNamed(a, "rt", "round-trips");
-    // The name resolved once, the statements tried for preparing, the stream's state cached.
-    for (let i = 0; i < 3; i++) await run(a, live("round-trips"), createVersion());
+    // The model's creation left its name and its state: the first version needs no read either.
+    const first = await roundTrips(() => run(a, live("round-trips"), createVersion()));
+    expect(first.count).toBe(1);
+    // The statements tried for preparing (they run as text until then).
+    for (let i = 0; i < 2; i++) await run(a, live("round-trips"), createVersion());
     await settle();
     await run(a, live("round-trips"), createVersion());
     const cached = await roundTrips(() => run(a, live("round-trips"), createVersion()));
