@@ -54,10 +54,12 @@ export function headGuard(
   head: CachedHead,
 ): { sql: string; params: (string | number | Buffer)[] } {
   return {
+    // The stream and revision again in NOT EXISTS rather than correlated: the generic plan then
+    // seeks the index past the revision instead of filtering every event of the stream.
     sql: `SELECT 1 / COUNT(*) AS current FROM events e JOIN registered_models m ON m.id = e.stream_id AND m.revision = e.revision
       WHERE e.stream_id = ? AND e.revision = ? AND e.position = ? AND e.hash = ?
-      AND NOT EXISTS (SELECT 1 FROM events n WHERE n.stream_id = e.stream_id AND n.revision > e.revision)`,
-    params: [streamId, head.revision, head.position, storedHash(head.hash)],
+      AND NOT EXISTS (SELECT 1 FROM events n WHERE n.stream_id = ? AND n.revision > ?)`,
+    params: [streamId, head.revision, head.position, storedHash(head.hash), streamId, head.revision],
   };
 }
 
