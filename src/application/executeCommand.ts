@@ -28,11 +28,14 @@ import {
   withVersionsFor,
 } from "../projections/streamViews.ts";
 import type { StreamViews } from "../projections/streamViews.ts";
-import { appendConflict, appendToStream } from "../store/eventStore.ts";
+import { appendConflict, appendToStream, assumeHead, queuedHead } from "../store/eventStore.ts";
+import type { StreamHead } from "../store/eventStore.ts";
 import type { EventMetadata, RecordedEvent } from "../store/recordedEvent.ts";
 import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import { isUniqueViolation } from "../store/uniqueViolation.ts";
 import { decisionState } from "./decisionState.ts";
+import { StreamStateCache, guardHead, isStaleState } from "./streamStateCache.ts";
+import type { CachedState } from "./streamStateCache.ts";
 import { deploymentKey } from "../deployments/domain/state.ts";
 import { loadDeployments } from "../deployments/projection/deploymentRows.ts";
 
@@ -100,6 +103,16 @@ function namesOf(db: Database): Map<string, string> | null {
   let names = streamsByName.get(db);
   if (names === undefined) streamsByName.set(db, (names = new Map<string, string>()));
   return names;
+}
+
+/** PostgreSQL: per database, the state this instance's commands left each stream in (./streamStateCache.ts). */
+const streamStates = new WeakMap<Database, StreamStateCache>();
+
+function statesOf(db: Database): StreamStateCache | null {
+  if (db.provider !== "postgresql") return null;
+  let states = streamStates.get(db);
+  if (states === undefined) streamStates.set(db, (states = new StreamStateCache()));
+  return states;
 }
 
 function rememberName(names: Map<string, string> | null, name: string, streamId: string): void {
@@ -189,29 +202,54 @@ async function attempt(
   command: RegisteredModelCommand,
   metadata: CommandMetadata,
   expectedRevision: number | undefined,
+  useCache = true,
 ): Promise<CommandOutcome | DomainError> {
   let streamOf: string | null = null;
   let revisionOf = 0;
+  /** The stream's head after the events this attempt queued (PostgreSQL), for the cache. */
+  let headAfter: StreamHead | undefined;
   const names = namesOf(deps.db);
+  const states = statesOf(deps.db);
+  const needs = stateNeeds(command);
+  // A stream known without a read (its id, or a live name resolved before) whose state a command
+  // of this instance left in the cache: decided on that, in one round trip (./streamStateCache.ts).
+  const known = ref.kind === "stream" ? ref.modelId : ref.kind === "live" ? names?.get(ref.name) : undefined;
+  // Only a command alone on its stream in this instance uses the cache: one that runs beside
+  // another would mostly find its entry stale at the lock (the other commits first), and pay a
+  // rolled-back round trip on top of the normal path.
+  const alone = known !== undefined && states !== null && states.enter(known);
+  const cached: CachedState | null = useCache && alone ? states.take(known, needs) : null;
+  const leave = () => {
+    if (known !== undefined) states?.leave(known);
+  };
   const written = deps.db.write(async (tx) => {
-    const streamId = await resolveStream(tx, ref, metadata.rights, names);
+    headAfter = undefined;
+    const streamId = cached === null ? await resolveStream(tx, ref, metadata.rights, names) : known;
     if (streamId instanceof DomainError) return streamId;
+    if (streamId === undefined) throw new Error("a cached stream without an id");
     // Commands on one stream run one after another from here (on PostgreSQL, where they are
     // otherwise concurrent): what is read below stays true until the commit.
     await tx.lockStream(streamId);
     streamOf = streamId;
-    const needs = stateNeeds(command);
-    let views = await loadStreamViews(
-      tx,
-      streamId,
-      needs.versions,
-      needs.versionsInStage,
-      needs.comment === undefined ? [] : [needs.comment],
-      needs.openReviews,
-      needs.deployments ?? false,
-      // The stream's head for the append, in the same round trip (on PostgreSQL).
-      true,
-    );
+    if (cached !== null) {
+      // After the lock, in the same round trip: the remembered head must still be the head, or
+      // the transaction aborts (and the command runs again below, reading everything).
+      await guardHead(tx, streamId, cached.head);
+      assumeHead(tx, streamId, cached.head);
+    }
+    let views =
+      cached?.views ??
+      (await loadStreamViews(
+        tx,
+        streamId,
+        needs.versions,
+        needs.versionsInStage,
+        needs.comment === undefined ? [] : [needs.comment],
+        needs.openReviews,
+        needs.deployments ?? false,
+        // The stream's head for the append, in the same round trip (on PostgreSQL).
+        true,
+      ));
     if (
       needs.deployment !== undefined &&
       !views.deployments.has(deploymentKey(needs.deployment.environment, needs.deployment.version))
@@ -282,6 +320,7 @@ async function attempt(
         );
       throw error;
     });
+    headAfter = queuedHead(tx, streamId);
     const before = await withVersionsFor(tx, views, events);
     const after = applyEvents(before, events);
     try {
@@ -296,10 +335,58 @@ async function attempt(
   }, CONCURRENT);
   // In a concurrent write the events and the projection rows are written with the commit: their
   // conflicts surface here, and mean what they mean inside the attempt.
-  return written.catch((error: unknown) => {
-    if (isUniqueViolation(error, "live_model_name")) throw new Retry();
-    throw streamOf === null ? error : appendConflict(error, streamOf, revisionOf);
-  });
+  if (known !== undefined) void written.then(leave, leave);
+  return written.then(
+    (outcome) => {
+      // A model just created is named by its next command: no lookup needed (or wanted) for it.
+      if (
+        command.type === "CreateRegisteredModel" &&
+        !(outcome instanceof DomainError) &&
+        outcome.events.length > 0
+      )
+        rememberName(names, command.data.name, outcome.modelId);
+      if (states !== null && !(outcome instanceof DomainError))
+        remember(states, outcome, revisionOf, headAfter, cached);
+      else if (cached !== null && known !== undefined) states?.restore(known, cached);
+      return outcome;
+    },
+    (error: unknown) => {
+      // Whatever the failure (a rollback, or a commit whose outcome is unknown), the stream's next
+      // command reads its state.
+      const failed = streamOf ?? known;
+      if (failed !== undefined) states?.forget(failed);
+      // The remembered state was stale (the guard failed, or the append met a later event): nothing
+      // was written and the entry is gone. Read everything this time.
+      if (cached !== null && (isStaleState(error) || isUniqueViolation(error, "event_revision")))
+        return attempt(deps, ref, command, metadata, expectedRevision, false);
+      if (isUniqueViolation(error, "live_model_name")) throw new Retry();
+      throw streamOf === null ? error : appendConflict(error, streamOf, revisionOf);
+    },
+  );
+}
+
+/** Records the state a committed command left its stream in, or puts back the one it decided on. */
+function remember(
+  states: StreamStateCache,
+  outcome: CommandOutcome,
+  decidedOn: number,
+  head: StreamHead | undefined,
+  cached: CachedState | null,
+): void {
+  const last = outcome.events.at(-1);
+  if (last === undefined) {
+    // Nothing appended: the state it was decided on held (its guard went with the commit).
+    if (cached !== null) states.restore(outcome.modelId, cached);
+    return;
+  }
+  if (head?.hash == null || head.revision !== last.revision) return;
+  states.remember(
+    outcome.modelId,
+    decidedOn,
+    { revision: head.revision, position: last.position, hash: head.hash },
+    outcome.views,
+    cached,
+  );
 }
 
 /** Model commands lock their stream and write through `tx.later`: they may run concurrently. */

@@ -30,6 +30,13 @@ export interface SqlTx {
    */
   lockStream(streamId: string): Promise<void>;
   /**
+   * A read whose only purpose is to fail when what the transaction assumed no longer holds (its
+   * rows are ignored). In a concurrent write on PostgreSQL it goes out with the transaction's next
+   * round trip, after the statements still pending (BEGIN, a stream lock), and its error aborts the
+   * transaction there; elsewhere it runs at once.
+   */
+  expect(sql: string, params?: readonly SqlValue[]): Promise<void>;
+  /**
    * A write nothing later in the transaction reads back (the events, projection rows). It runs at
    * once, except in a concurrent write on PostgreSQL, which sends it with the commit, in one round
    * trip, under the append lock. `onRows` gets its RETURNING rows before the write resolves.
@@ -104,6 +111,11 @@ export class SqliteTx implements SqlTx {
   }
 
   lockStream(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  expect(sql: string, params: readonly SqlValue[] = []): Promise<void> {
+    this.prepare(sql).all(...params.map(sqliteParam));
     return Promise.resolve();
   }
 
@@ -217,6 +229,16 @@ export class PostgresTx implements SqlTx {
       this.pending.push(...prepares, lock);
     }
     return Promise.resolve();
+  }
+
+  async expect(sql: string, params: readonly SqlValue[] = []): Promise<void> {
+    if (this.deferred === null) {
+      await this.query(sql, params);
+      return;
+    }
+    const prepares: string[] = [];
+    const text = this.statementText(sql, params, prepares);
+    this.pending.push(...prepares, text);
   }
 
   async batch(statements: readonly Statement[]): Promise<Record<string, unknown>[][]> {

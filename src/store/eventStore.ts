@@ -165,7 +165,11 @@ async function insertEvents(
   } catch (error) {
     throw appendConflict(error, streamId, expectedRevision);
   }
-  if (!queued) return;
+  if (!queued) {
+    // Written already: the table holds the new head (an assumed one is no longer it).
+    appendedHeads.get(tx)?.delete(streamId);
+    return;
+  }
   let heads = appendedHeads.get(tx);
   if (heads === undefined) appendedHeads.set(tx, (heads = new Map<string, StreamHead>()));
   heads.set(streamId, { revision: expectedRevision + events.length, position: 0, hash: previousHash });
@@ -176,6 +180,21 @@ async function insertEvents(
  * queued events for, which the table does not hold until the commit. Position unknown yet.
  */
 const appendedHeads = new WeakMap<Tx, Map<string, StreamHead>>();
+
+/**
+ * Has the transaction's next append to a stream chain onto `head` without reading it: the caller
+ * vouches for it with a guard sent after the stream lock, in the same transaction
+ * (../application/streamStateCache.ts), which aborts the transaction when it is not the head.
+ */
+export function assumeHead(tx: Tx, streamId: string, head: StreamHead): void {
+  let heads = appendedHeads.get(tx);
+  if (heads === undefined) appendedHeads.set(tx, (heads = new Map<string, StreamHead>()));
+  heads.set(streamId, head);
+}
+
+/** The head of a stream after the events this concurrent write queued for it (position still unknown). */
+export const queuedHead = (tx: Tx, streamId: string): StreamHead | undefined =>
+  appendedHeads.get(tx)?.get(streamId);
 
 /**
  * What a failed event insert means: a concurrent append to the same stream (its unique key) is a

@@ -62,6 +62,10 @@ export class RenamingTx implements Tx {
     return this.inner.lockStream(streamId);
   }
 
+  expect(sql: string, params?: readonly SqlValue[]): Promise<void> {
+    return this.inner.expect(this.rewrite(sql), params);
+  }
+
   later<T extends object = Record<string, unknown>>(
     sql: string,
     params?: readonly SqlValue[],

@@ -1,0 +1,206 @@
+// PostgreSQL (#18): what a model command is decided on (the stream's head and the views its rule
+// reads), as this instance's last command on the stream left it. A command whose stream is known
+// here skips the round trip that locks the stream and reads its state: it decides on the remembered
+// state and sends one batch (BEGIN, the stream lock, a guard that the remembered head is still the
+// stream's head, the append lock, the writes, COMMIT). When the guard fails (another instance or
+// process wrote the stream meanwhile, or the log changed outside Registro), the transaction rolls
+// back, the entry is gone, and the command runs again on the normal path, which reads everything.
+//
+// Exactness: an entry is taken out of the cache by the command that uses it and only put back (or
+// replaced) after a commit that vouched for it; any failure, rollback or unknown outcome leaves the
+// stream out of the cache. Projection rows of a model stream change only with an append to it (the
+// inline projection, ../projections/streamViews.ts), so a head that still holds means the views do.
+import type { Tx } from "../db/database.ts";
+import type { StateNeeds } from "../domain/registeredModel/decide.ts";
+import type { CommentView } from "../comments/projection/evolve.ts";
+import type { ArtifactView } from "../projections/modelVersionArtifacts/evolve.ts";
+import type { ModelVersionView } from "../projections/modelVersions/evolve.ts";
+import type { StreamViews } from "../projections/streamViews.ts";
+import { storedHash } from "../store/eventCodec.ts";
+
+/** Streams remembered per database; the least recently used is forgotten past it. */
+export const MAX_CACHED_STREAMS = 1_000;
+/** Versions (with their artifacts) and comments remembered per stream; the oldest go first. */
+export const MAX_CACHED_ITEMS = 32;
+
+/** A stream's last event as this instance appended it. */
+export interface CachedHead {
+  readonly revision: number;
+  readonly position: number;
+  readonly hash: string;
+}
+
+interface Entry {
+  readonly head: CachedHead;
+  /** The model (always), and the versions, artifacts and comments commands loaded or touched. */
+  readonly views: StreamViews;
+}
+
+/** A command's state taken from the cache: views shaped as the normal path would load them. */
+export interface CachedState {
+  readonly head: CachedHead;
+  readonly views: StreamViews;
+  /** The whole entry, which the command's own result builds on. */
+  readonly entry: Entry;
+}
+
+/**
+ * Fails (division by zero, SQLSTATE 22012) unless `head` is the stream's last event, unchanged
+ * (position and chain hash), and the model's projection is at its revision. Sent right after the
+ * stream lock, so what it checks stays true until the commit.
+ */
+export function headGuard(
+  streamId: string,
+  head: CachedHead,
+): { sql: string; params: (string | number | Buffer)[] } {
+  return {
+    // The stream and revision again in NOT EXISTS rather than correlated: the generic plan then
+    // seeks the index past the revision instead of filtering every event of the stream.
+    sql: `SELECT 1 / COUNT(*) AS current FROM events e JOIN registered_models m ON m.id = e.stream_id AND m.revision = e.revision
+      WHERE e.stream_id = ? AND e.revision = ? AND e.position = ? AND e.hash = ?
+      AND NOT EXISTS (SELECT 1 FROM events n WHERE n.stream_id = ? AND n.revision > ?)`,
+    params: [streamId, head.revision, head.position, storedHash(head.hash), streamId, head.revision],
+  };
+}
+
+/** Whether a write failed on headGuard: the remembered state is stale, and nothing was written. */
+export const isStaleState = (error: unknown): boolean =>
+  typeof error === "object" && error !== null && (error as { code?: unknown }).code === "22012";
+
+/** Sends headGuard with the transaction's next round trip (after its stream lock). */
+export function guardHead(tx: Tx, streamId: string, head: CachedHead): Promise<void> {
+  const guard = headGuard(streamId, head);
+  return tx.expect(guard.sql, guard.params);
+}
+
+export class StreamStateCache {
+  private readonly streams = new Map<string, Entry>();
+  /** Commands of this instance running on each stream (streams with none are not listed). */
+  private readonly running = new Map<string, number>();
+
+  /** Counts a command on the stream until `leave`; true when no other was running on it. */
+  enter(streamId: string): boolean {
+    const others = this.running.get(streamId) ?? 0;
+    this.running.set(streamId, others + 1);
+    return others === 0;
+  }
+
+  leave(streamId: string): void {
+    const count = (this.running.get(streamId) ?? 1) - 1;
+    if (count > 0) this.running.set(streamId, count);
+    else this.running.delete(streamId);
+  }
+
+  /**
+   * Takes a stream's entry out of the cache when it holds everything `needs` asks for, and returns
+   * the views the normal path would have loaded (../projections/streamViews.ts, loadStreamViews):
+   * the model, the named versions with their artifacts, the named comment. Commands that need
+   * every version in a stage, the open review requests or the deployments read them instead.
+   * While taken, other commands on the stream (of this instance) take the normal path.
+   */
+  take(streamId: string, needs: StateNeeds): CachedState | null {
+    if (needs.versionsInStage !== null || needs.openReviews || needs.deployments || needs.deployment)
+      return null;
+    const entry = this.streams.get(streamId);
+    if (entry === undefined) return null;
+    const cached = entry.views;
+    const comments = new Map<string, CommentView | null>();
+    const numbers = new Set(needs.versions);
+    if (needs.comment !== undefined) {
+      if (!cached.comments.has(needs.comment)) return null;
+      const comment = cached.comments.get(needs.comment) ?? null;
+      comments.set(needs.comment, comment);
+      if (comment !== null) numbers.add(comment.version);
+    }
+    const versions = new Map<number, ModelVersionView | null>();
+    const artifacts = new Map<number, readonly ArtifactView[]>();
+    for (const number of numbers) {
+      if (!cached.versions.has(number)) return null;
+      const version = cached.versions.get(number) ?? null;
+      versions.set(number, version);
+      if (version === null) continue;
+      const list = cached.artifacts.get(number);
+      if (list === undefined) return null;
+      artifacts.set(number, list);
+    }
+    this.streams.delete(streamId);
+    return {
+      head: entry.head,
+      entry,
+      views: {
+        streamId,
+        model: cached.model,
+        versions,
+        artifacts,
+        comments,
+        reviews: new Map(),
+        deployments: new Map(),
+      },
+    };
+  }
+
+  /** Puts back an entry a command took and committed nothing on top of (its guard held). */
+  restore(streamId: string, state: CachedState): void {
+    this.put(streamId, state.entry);
+  }
+
+  /**
+   * Records a stream's state after a command committed events on top of revision `decidedOn`:
+   * `views` as the command left them, plus what an entry at `decidedOn` (the one the command took,
+   * or the one still cached) held that the events did not touch (so it is still true).
+   */
+  remember(
+    streamId: string,
+    decidedOn: number,
+    head: CachedHead,
+    views: StreamViews,
+    taken: CachedState | null,
+  ): void {
+    if (views.model === null || views.model.revision !== head.revision) return;
+    const current = this.streams.get(streamId);
+    const base = taken?.entry ?? (current?.head.revision === decidedOn ? current : undefined);
+    const versions = newestLast(base?.views.versions, views.versions);
+    const artifacts = new Map(
+      [...versions.keys()].flatMap((v) => {
+        const list = views.artifacts.get(v) ?? base?.views.artifacts.get(v);
+        return list === undefined ? [] : [[v, list] as const];
+      }),
+    );
+    this.put(streamId, {
+      head,
+      views: {
+        ...views,
+        versions,
+        artifacts,
+        comments: newestLast(base?.views.comments, views.comments),
+        reviews: new Map(),
+        deployments: new Map(),
+      },
+    });
+  }
+
+  /** Forgets a stream (tests; a caller that knows its entry is wrong). */
+  forget(streamId: string): void {
+    this.streams.delete(streamId);
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  private put(streamId: string, entry: Entry): void {
+    // Another command on the stream may have committed later and been remembered first.
+    const current = this.streams.get(streamId);
+    if (current !== undefined && current.head.revision >= entry.head.revision) return;
+    this.streams.delete(streamId);
+    this.streams.set(streamId, entry);
+    if (this.streams.size > MAX_CACHED_STREAMS)
+      this.streams.delete(this.streams.keys().next().value as string);
+  }
+}
+
+/** `older` entries `newer` does not replace, then `newer`'s, at most MAX_CACHED_ITEMS (the oldest go). */
+function newestLast<K, V>(older: ReadonlyMap<K, V> | undefined, newer: ReadonlyMap<K, V>): Map<K, V> {
+  const entries = [...(older ?? new Map<K, V>())].filter(([key]) => !newer.has(key));
+  return new Map([...entries, ...newer].slice(-MAX_CACHED_ITEMS));
+}

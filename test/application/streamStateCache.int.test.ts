@@ -1,0 +1,170 @@
+// PostgreSQL (#18): a command on a stream this instance wrote last is decided on the state it left
+// in the cache (src/application/streamStateCache.ts) and sent in one round trip; a stale entry (another
+// instance wrote the stream) is caught by the guard and the command runs again on the normal path.
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { CommandDeps } from "../../src/application/executeCommand.ts";
+import { executeCommand } from "../../src/application/executeCommand.ts";
+import { verifyChains } from "../../src/audit/verifyChains.ts";
+import { openDatabase } from "../../src/db/database.ts";
+import type { Database } from "../../src/db/database.ts";
+import { DomainError, IntegrityError } from "../../src/domain/errors.ts";
+import { readStream } from "../../src/store/eventStore.ts";
+import { tamper } from "../audit/tamper.ts";
+import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
+import { createVersion } from "../support/commands.ts";
+import { openTestDatabase, providers } from "../support/databases.ts";
+
+const onPostgres = (await providers()).includes("postgresql");
+
+/**
+ * Every statement batch a pg client sends while `work` runs (one call is one round trip), but the
+ * trials of statements for preparing, which run beside the commands, once per statement text.
+ */
+async function roundTrips(work: () => Promise<unknown>): Promise<{ count: number; texts: string[] }> {
+  const spy = vi.spyOn(pg.Client.prototype, "query");
+  try {
+    await work();
+    const texts = spy.mock.calls
+      .map(([first]) => (typeof first === "string" ? first : String((first as { text?: unknown }).text)))
+      .filter((text) => !text.startsWith("PREPARE registro_try_"));
+    return { count: texts.length, texts };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+const versionOf = (outcome: Awaited<ReturnType<typeof executeCommand>>): number => {
+  if (outcome instanceof DomainError) throw outcome;
+  const [event] = outcome.events;
+  if (event?.type !== "ModelVersionCreated") throw new Error(`unexpected ${event?.type}`);
+  return event.data.version;
+};
+
+/** Lets the prepared-statement trials (one background query per new statement text) finish. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+
+describe.skipIf(!onPostgres)("the stream state cache on postgresql", () => {
+  let t: Awaited<ReturnType<typeof openTestDatabase>>;
+  let second: Database;
+  let a: CommandDeps;
+  let b: CommandDeps;
+  beforeAll(async () => {
+    t = await openTestDatabase("postgresql");
+    // Another server instance on the same database: its own pools and its own cache.
+    second = openDatabase(t.config);
+    a = commandDeps(t.db);
+    b = commandDeps(second);
+  });
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await second?.close();
+    await t?.close();
+  });
+
+  it("sends a command on a stream it wrote last in one round trip, two without the cache", async () => {
+    await createModelNamed(a, "rt", "round-trips");
+    // The model's creation left its name and its state: the first version needs no read either.
+    const first = await roundTrips(() => run(a, live("round-trips"), createVersion()));
+    expect(first.count).toBe(1);
+    // The statements tried for preparing (they run as text until then).
+    for (let i = 0; i < 2; i++) await run(a, live("round-trips"), createVersion());
+    await settle();
+    await run(a, live("round-trips"), createVersion());
+    const cached = await roundTrips(() => run(a, live("round-trips"), createVersion()));
+    expect(cached.count).toBe(1);
+    expect(cached.texts[0]).toMatch(/^BEGIN;/);
+    expect(cached.texts[0]).toMatch(/COMMIT$/);
+
+    // The other instance has not written this stream: it reads the state first (the normal path).
+    await run(b, live("round-trips"), createVersion());
+    await settle();
+    await run(a, live("round-trips"), createVersion()); // stale on a: guard fails, normal path
+    const normal = await roundTrips(() => run(b, live("round-trips"), createVersion()));
+    // b's entry is stale now (a wrote last): the one-batch attempt fails its guard and is rolled
+    // back, then the normal path's two round trips.
+    expect(normal.count).toBe(4);
+    expect(normal.texts[1]).toBe("ROLLBACK; DEALLOCATE ALL");
+    const rows = await t.db.reader.modelVersion.findMany({ where: { modelId: "rt" } });
+    expect(rows.map((r) => r.version).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it("never loses or forks the chain when two instances write one stream interleaved", async () => {
+    await createModelNamed(a, "two", "two-instances");
+    // One after the other, alternating: every command after the first finds its instance's entry stale.
+    const sequential: number[] = [];
+    for (let i = 0; i < 10; i++)
+      sequential.push(
+        versionOf(await executeCommand(i % 2 ? b : a, live("two-instances"), createVersion(), actor)),
+      );
+    expect(sequential).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    // Then both at once, several commands in flight on each instance.
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        executeCommand(i % 2 ? b : a, live("two-instances"), createVersion({ source: `s3://b/${i}` }), actor),
+      ),
+    );
+    expect(outcomes.map(versionOf).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 30 }, (_, i) => i + 11),
+    );
+    // And runs of each, so each instance's cache is hit and then found stale.
+    for (let round = 0; round < 4; round++)
+      for (const deps of [a, b, b, a, a, a])
+        versionOf(await executeCommand(deps, live("two-instances"), createVersion(), actor));
+
+    const events = await readStream(t.db.reader, "two");
+    expect(events.map((e) => e.revision)).toEqual(Array.from({ length: 65 }, (_, i) => i + 1));
+    const versions = await t.db.reader.modelVersion.findMany({
+      where: { modelId: "two" },
+      orderBy: { version: "asc" },
+    });
+    expect(versions.map((v) => v.version)).toEqual(Array.from({ length: 64 }, (_, i) => i + 1));
+    const model = await t.db.reader.registeredModel.findUniqueOrThrow({ where: { id: "two" } });
+    expect(model).toMatchObject({ revision: 65, lastVersion: 64 });
+    const chains = await verifyChains(t.db);
+    expect(chains).toMatchObject({ ok: true, brokenStreams: 0 });
+  });
+
+  it("does not chain onto a cached head when the log moved on outside Registro", async () => {
+    await createModelNamed(a, "forged", "forged-head");
+    for (let i = 0; i < 3; i++) await run(a, live("forged-head"), createVersion());
+    // An event written behind Registro's back at the next revision, with a made-up hash.
+    const url = t.config.provider === "postgresql" ? t.config.url : "";
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
+         VALUES ('forged', 5, 'RegisteredModelTagSet', 1, '{"key":"k","value":"forged"}', 'mallory', now(), $1)`,
+        [Buffer.alloc(32)],
+      );
+      // The cached head (revision 4) is not the head any more: the guard sends the command to the
+      // normal path, which finds the log ahead of the views and refuses.
+      const outcome = await executeCommand(a, live("forged-head"), createVersion(), actor);
+      expect(outcome).toBeInstanceOf(IntegrityError);
+      const { rows } = await client.query<{ max: number }>(
+        "SELECT MAX(revision)::int AS max FROM events WHERE stream_id = 'forged'",
+      );
+      expect(rows[0]?.max).toBe(5);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it("does not chain onto a cached head that was altered outside Registro", async () => {
+    await createModelNamed(a, "altered", "altered-head");
+    for (let i = 0; i < 3; i++) await run(a, live("altered-head"), createVersion());
+    // Revision and position stay, so no unique key would notice: only the guard's hash check does.
+    await tamper(t.config, async (x) => {
+      await x.query("UPDATE events SET hash = ? WHERE stream_id = ? AND revision = 4", [
+        Buffer.alloc(32, 7),
+        "altered",
+      ]);
+    });
+    const outcome = await executeCommand(a, live("altered-head"), createVersion(), actor);
+    expect(outcome).toBeInstanceOf(IntegrityError);
+    const model = await t.db.reader.registeredModel.findUniqueOrThrow({ where: { id: "altered" } });
+    expect(model.revision).toBe(4);
+    expect(await t.db.reader.event.count({ where: { streamId: "altered" } })).toBe(4);
+  });
+});
