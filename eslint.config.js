@@ -30,11 +30,18 @@ export default tseslint.config(
     },
     plugins: { "import-x": importX },
     rules: {
-      "import-x/no-cycle": "error",
+      // Only our own modules can close a cycle: following imports into node_modules (every package's
+      // JavaScript parsed) took most of the rule's 24 s and can find none.
+      "import-x/no-cycle": ["error", { ignoreExternal: true }],
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": "error",
     },
-    settings: { "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js"] })] },
+    settings: {
+      // Without .ts here import-x reads no TypeScript module's imports, and no-cycle found no cycle
+      // among them (a two-file cycle passed).
+      "import-x/extensions": [".ts", ".js"],
+      "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js"] })],
+    },
   },
   {
     // The domain is pure: decide/evolve over plain data. No database, no GraphQL, no I/O, no clock.

@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { ARTIFACTS_PREFIX } from "../artifacts/downloadUrl.ts";
-import { AUDIT_EXPORT_PATH } from "../audit/http/exportRoute.ts";
+import { AUDIT_EXPORT_PATH } from "../audit/http/exportPath.ts";
 import { knownCallerOf } from "../http/requestCaller.ts";
 import { requestIdFrom } from "../http/requestMetadata.ts";
 import { labelSet } from "./registryMetrics.ts";

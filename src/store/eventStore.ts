@@ -537,29 +537,56 @@ export async function readAll(
 ): Promise<RecordedEvent[]> {
   let after = afterPosition;
   for (;;) {
-    const rows = await db.query<TailSqlRow>(
-      `SELECT e.position, ${COLUMNS.split(", ")
-        .map((c) => `e.${c}`)
-        .join(
-          ", ",
-        )}, e.hash, p.hash AS previous_hash, p.position AS previous_position, m.revision AS projected_revision
-       FROM events e
-       LEFT JOIN events p ON p.stream_id = e.stream_id AND p.revision = e.revision - 1
-       LEFT JOIN registered_models m ON m.id = e.stream_id
-       WHERE e.position > ? AND e.stream_id NOT LIKE '%:%' ORDER BY e.position LIMIT ?`,
-      [after, limit],
-    );
-    const events: RecordedEvent[] = [];
-    for (const row of rows) {
-      const broken = tailBreak(row);
-      if (broken === null) events.push(fromSqlRow(row));
-      else onBroken(new IntegrityError(row.stream_id, rowInt(row.revision), rowInt(row.position), broken));
-    }
+    const page = await readTailPage(db, after, limit, () => true, onBroken);
     // A full page of nothing but skipped events must not read as the end of the log.
-    const last = rows.at(-1);
-    if (events.length > 0 || last === undefined || rows.length < limit) return events;
-    after = rowInt(last.position);
+    if (page.events.length > 0 || page.rows === 0 || page.rows < limit) return page.events;
+    after = page.last;
   }
+}
+
+/** One page of the log as a tailing reader sees it. */
+export interface TailPage {
+  /** The wanted events whose chain link and projection hold, in position order. */
+  readonly events: RecordedEvent[];
+  /** How many rows the page held (wanted or not, sound or not): fewer than asked is the log's end. */
+  readonly rows: number;
+  /** The position of the page's last row, or the position it was read after when it is empty. */
+  readonly last: number;
+}
+
+/**
+ * One page of readAll's rows, of which only those `wanted` (by stream and event type, before anything
+ * else is done with them) are checked and decoded: a reader that hands out a few event types (a
+ * webhook) verifies those, not every event of the log once more per reader.
+ */
+export async function readTailPage(
+  db: Database,
+  afterPosition: number,
+  limit: number,
+  wanted: (streamId: string, type: string) => boolean,
+  onBroken: (error: IntegrityError) => void = () => undefined,
+): Promise<TailPage> {
+  const rows = await db.query<TailSqlRow>(
+    `SELECT e.position, ${COLUMNS.split(", ")
+      .map((c) => `e.${c}`)
+      .join(
+        ", ",
+      )}, e.hash, p.hash AS previous_hash, p.position AS previous_position, m.revision AS projected_revision
+     FROM events e
+     LEFT JOIN events p ON p.stream_id = e.stream_id AND p.revision = e.revision - 1
+     LEFT JOIN registered_models m ON m.id = e.stream_id
+     WHERE e.position > ? AND e.stream_id NOT LIKE '%:%' ORDER BY e.position LIMIT ?`,
+    [afterPosition, limit],
+  );
+  const events: RecordedEvent[] = [];
+  for (const row of rows) {
+    if (!wanted(row.stream_id, row.type)) continue;
+    const broken = tailBreak(row);
+    if (broken === null) events.push(fromSqlRow(row));
+    else onBroken(new IntegrityError(row.stream_id, rowInt(row.revision), rowInt(row.position), broken));
+  }
+  const last = rows.at(-1);
+  return { events, rows: rows.length, last: last === undefined ? afterPosition : rowInt(last.position) };
 }
 
 export async function lastPosition(db: Db): Promise<number> {

@@ -5,7 +5,7 @@ import { storedHash } from "../../src/store/eventCodec.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseConfig } from "../../src/config.ts";
 import type { IntegrityError } from "../../src/domain/errors.ts";
-import { readAll } from "../../src/store/eventStore.ts";
+import { readAll, readTailPage } from "../../src/store/eventStore.ts";
 import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import { IntegrityError as IntegrityErrorClass } from "../../src/domain/errors.ts";
@@ -82,6 +82,41 @@ describe.each(await providers())("the subscription tailer on %s", (provider) => 
     const events = await readAll(t.db, start, 2, (e) => reported.push(e));
     expect(events.map((e) => e.data)).toEqual([{ key: "k", value: "after-flood" }]);
     expect(reported.map((e) => e.revision)).toEqual([10, 11, 12, 13, 14]);
+  });
+
+  it("checks only the events a reader wants (a webhook's types), and still skips a forged one of those", async () => {
+    const deps = commandDeps(t.db);
+    await createModelNamed(deps, "m-hook", "hook");
+    await createModelNamed(deps, "m-forge", "forge");
+    const start = (await readAll(t.db, 0, 1000)).at(-1)!.position;
+    await rawInsert(t.config, "m-forge", 2, "0".repeat(64));
+    await run(deps, live("hook"), { type: "SetRegisteredModelTag", data: { key: "k", value: "wanted" } });
+    await createModelNamed(deps, "m-late", "late");
+    const sound = await readAll(t.db, start, 1000);
+
+    const reported: IntegrityError[] = [];
+    const tags = await readTailPage(
+      t.db,
+      start,
+      1000,
+      (_, type) => type === "RegisteredModelTagSet",
+      (e) => reported.push(e),
+    );
+    expect(tags.events.map((e) => [e.streamId, e.data])).toEqual([["m-hook", { key: "k", value: "wanted" }]]);
+    expect(reported.map((e) => [e.streamId, e.revision])).toEqual([["m-forge", 2]]);
+    // Every row counts towards the page and its end, wanted or not, sound or not.
+    expect(tags).toMatchObject({ rows: sound.length + 1, last: sound.at(-1)!.position });
+
+    // The forged event is not of the types asked for this time: neither checked nor reported.
+    const created = await readTailPage(
+      t.db,
+      start,
+      1000,
+      (_, type) => type === "RegisteredModelCreated",
+      (e) => reported.push(e),
+    );
+    expect(created.events.map((e) => e.streamId)).toEqual(["m-late"]);
+    expect(reported).toHaveLength(1);
   });
 
   // Only SQLite stores a payload as text that may stop being JSON (PostgreSQL's jsonb refuses it).

@@ -23,9 +23,8 @@ import {
 } from "../auditLogFilter.ts";
 import type { AuditLogFilter, AuditLogOrder, AuditLogWhere } from "../auditLogFilter.ts";
 import { csvLines, exportRecord, ndjsonLines } from "../exportRecord.ts";
+import { AUDIT_EXPORT_PATH } from "./exportPath.ts";
 import { streamChunks } from "./streamChunks.ts";
-
-export const AUDIT_EXPORT_PATH = "/audit/export";
 
 export interface AuditExportLimits {
   /** Events read (and held) per page. */

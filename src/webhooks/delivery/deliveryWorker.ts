@@ -19,7 +19,7 @@ import type { Database, Tx } from "../../db/database.ts";
 import { rowDateOrNull, rowInt, rowJson } from "../../db/sql.ts";
 import { grantsFrom, includesPermission } from "../../domain/modelPermissions.ts";
 import type { Grants } from "../../domain/modelPermissions.ts";
-import { readAll } from "../../store/eventStore.ts";
+import { readAll, readTailPage } from "../../store/eventStore.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 import { listenForAppends } from "../../subscriptions/appendNotifications.ts";
 import type { AppendListener } from "../../subscriptions/appendNotifications.ts";
@@ -291,15 +291,17 @@ export class DeliveryWorker {
     if (due !== null && due > now) return false;
     const cursor = rowInt(row.position);
     const head = await this.head();
-    const events = await readAll(this.deps.db, cursor, PAGE);
     const eventTypes = rowJson<string[]>(row.event_types);
+    // Only the event types the webhook takes are checked against their chain and decoded: every
+    // webhook reads the log, and the others are passed over unread either way.
+    const page = await readTailPage(this.deps.db, cursor, PAGE, (_, type) => eventTypes.includes(type));
     const models = row.models === null ? null : rowJson<string[]>(row.models);
     const owner = await this.ownerRights(row.owner_id);
     const modelInfo = new Map<string, ModelInfo | null>();
     // `handled`: the last event dealt with (delivered or not wanted); `written`: the cursor as stored.
     let handled = cursor;
     let written = cursor;
-    for (const event of events) {
+    for (const event of page.events) {
       if (this.closed) break;
       const model = await this.matching(event, eventTypes, models, owner, modelInfo);
       if (model === null) {
@@ -314,7 +316,9 @@ export class DeliveryWorker {
       if (!(await this.deliverNext(webhookId, row, event, model))) return false;
       handled = written = event.position;
     }
-    const caughtUp = events.length < PAGE;
+    // The page's rows the webhook does not take, or whose chain does not hold, are passed over too.
+    if (!this.closed) handled = Math.max(handled, page.last);
+    const caughtUp = page.rows < PAGE;
     const target = caughtUp && !this.closed ? Math.max(head, handled) : handled;
     if (target > written && !(await this.advance(webhookId, target))) return false;
     return !caughtUp && !this.closed;
