@@ -12,6 +12,7 @@ import { IntegrityError as IntegrityErrorClass } from "../../src/domain/errors.t
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
+import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
 import { tamper } from "./tamper.ts";
 
 /** Inserts an event directly into the table, as someone with database access would. */
@@ -23,9 +24,10 @@ const rawInsert = (
   data = JSON.stringify({ key: "forged", value: "1" }),
 ) =>
   tamper(config, async (t) => {
+    await t.query(ensureEventTypeSql("RegisteredModelTagSet"));
     await t.query(
       `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-       VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'mallory', '2020-01-01T00:00:00.000+00:00', ?)`,
+       VALUES (?, ?, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, ?, 'mallory', '2020-01-01T00:00:00.000+00:00', ?)`,
       [streamId, revision, data, storedHash(hash)],
     );
   });
