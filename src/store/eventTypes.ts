@@ -1,6 +1,7 @@
 // Event types are interned (#18, migration 20261214000000_event_type): `events.type` holds a small
-// integer code and `event_types` holds each name once. Appends look the codes up here; readers get
-// the names back through SQL (TYPE_NAME) or Prisma's `eventType` relation, never through this cache.
+// integer code and `event_types` holds each name once. Appends get the codes here (eventTypeCodes);
+// readers get the names back in SQL (typeNameOf, in the store's COLUMNS), through Prisma's
+// `eventType` relation, or for Prisma rows read without it, eventTypeName.
 import type { Database, Tx } from "../db/database.ts";
 
 /**
