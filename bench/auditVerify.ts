@@ -5,6 +5,7 @@
 // streams of 20, written straight into the table with valid hashes, 50,000 to a transaction.
 import { sqliteDate } from "../src/db/sql.ts";
 import { storedHash } from "../src/store/eventCodec.ts";
+import { COLUMNS } from "../src/store/eventStore.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -32,8 +33,11 @@ function seed(file: string, total: number): number {
   const insert = db.prepare(
     `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind,
        actor_credential, occurred_at, correlation_id, causation_id, hash)
-     VALUES (?, ?, ?, 1, ?, 'bench', 'p-bench', 'USER', NULL, ?, NULL, NULL, ?)`,
+     VALUES (?, ?, (SELECT code FROM event_types WHERE name = ?), 1, ?, 'bench', 'p-bench', 'USER', NULL, ?, NULL, NULL, ?)`,
   );
+  // Event types are stored as codes (src/store/eventTypes.ts): the two names this seed writes.
+  const typeNames = db.prepare("INSERT INTO event_types (name) VALUES (?) ON CONFLICT (name) DO NOTHING");
+  for (const name of ["RegisteredModelCreated", "ModelVersionCreated"]) typeNames.run(name);
   const base = Date.parse("2026-01-01T00:00:00Z");
   let previous: string | null = null;
   const writeBatch = db.transaction((from: number, to: number) => {
@@ -82,8 +86,7 @@ function seed(file: string, total: number): number {
 
 /** The baseline: the same keyset pages over (stream_id, revision) as verifyChains, rows fetched and dropped. */
 async function plainRead(db: Database): Promise<number> {
-  const columns = `position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind,
-  actor_credential, occurred_at, correlation_id, causation_id, hash`;
+  const columns = `position, ${COLUMNS}, hash`;
   let after: { stream_id: string; revision: number } | null = null;
   let events = 0;
   for (;;) {

@@ -106,8 +106,11 @@ export function seed(file: string, count: number): { events: number; streams: nu
   db.pragma("synchronous = OFF");
   const insert = db.prepare(
     `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash)
-     VALUES (?, ?, ?, ?, ?, ?, NULL, 'SYSTEM', NULL, ?, NULL, NULL, ?)`,
+     VALUES (?, ?, (SELECT code FROM event_types WHERE name = ?), ?, ?, ?, NULL, 'SYSTEM', NULL, ?, NULL, NULL, ?)`,
   );
+  // Event types are stored as codes (src/store/eventTypes.ts): each name gets one before its first event.
+  const typeName = db.prepare("INSERT INTO event_types (name) VALUES (?) ON CONFLICT (name) DO NOTHING");
+  const named = new Set<string>();
   const next = mulberry32(11);
   const actor = systemActor("bench-seeder");
   let written = 0;
@@ -145,6 +148,10 @@ export function seed(file: string, count: number): { events: number; streams: nu
         causationId: null,
       };
       const hash = eventHash(fields, stream.hash);
+      if (!named.has(fields.type)) {
+        typeName.run(fields.type);
+        named.add(fields.type);
+      }
       insert.run(
         stream.id,
         revision,

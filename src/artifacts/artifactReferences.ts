@@ -19,13 +19,19 @@ export async function* artifactReferences(db: Db, afterPosition = 0): AsyncGener
   let after = afterPosition;
   for (;;) {
     const rows = await db.event.findMany({
-      where: { type: "ModelVersionArtifactAdded", position: { gt: after } },
+      where: { eventType: { name: "ModelVersionArtifactAdded" }, position: { gt: after } },
       orderBy: { position: "asc" },
       take: PAGE_SIZE,
-      select: { position: true, streamId: true, type: true, schemaVersion: true, data: true },
+      select: {
+        position: true,
+        streamId: true,
+        eventType: { select: { name: true } },
+        schemaVersion: true,
+        data: true,
+      },
     });
     for (const row of rows) {
-      const event = parseRegisteredModelEvent(row.type, row.schemaVersion, row.data);
+      const event = parseRegisteredModelEvent(row.eventType.name, row.schemaVersion, row.data);
       if (event.type !== "ModelVersionArtifactAdded") continue;
       const { version, path, sha256, size } = event.data;
       yield { position: row.position, streamId: row.streamId, version, path, sha256, size };

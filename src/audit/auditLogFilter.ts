@@ -17,6 +17,7 @@
 import { readableStreamsCondition } from "../access/scopedReader.ts";
 import { hashOf as storedHashHex } from "../store/eventCodec.ts";
 import { COLUMNS, columnsFromSqlRow } from "../store/eventStore.ts";
+import { typeCodesOf } from "../store/eventTypes.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
 import type { Database, Db } from "../db/database.ts";
 import { placeholders, rowInt } from "../db/sql.ts";
@@ -140,7 +141,7 @@ export async function streamsNamed(db: Database, names: readonly string[]): Prom
   const rows = await db.query<{ stream_id: string }>(
     `SELECT "id" AS "stream_id" FROM "registered_models" WHERE "name" IN (${marks})
      UNION
-     SELECT "stream_id" FROM "events" WHERE "type" = 'RegisteredModelRenamed'
+     SELECT "stream_id" FROM "events" WHERE "type" = (SELECT "code" FROM "event_types" WHERE "name" = 'RegisteredModelRenamed')
        AND (${field("from")} IN (${marks}) OR ${field("to")} IN (${marks}))`,
     [...names, ...names, ...names],
   );
@@ -179,7 +180,8 @@ export async function auditLogWhere(db: Database, filter: AuditLogFilter): Promi
   };
 }
 
-export type AuditEventRow = Awaited<ReturnType<Db["event"]["findMany"]>>[number];
+/** An event row as Prisma reads it, with its type's name (the audit log reads it in SQL). */
+export type AuditEventRow = Awaited<ReturnType<Db["event"]["findMany"]>>[number] & { readonly type: string };
 
 /** An event row read in SQL, as Prisma would have read it (the hash as its stored bytes). */
 const auditRow = (row: ChainSqlRow): AuditEventRow => ({
@@ -212,7 +214,9 @@ function auditSql(
   if (where.streams !== null) within("stream_id", where.streams);
   if (where.eventTypes !== null) {
     if (where.eventTypes.length === 0) return null;
-    within("type", where.eventTypes);
+    // The column holds codes (../store/eventTypes.ts); the names are looked up in the same statement.
+    conditions.push(`type IN ${typeCodesOf(where.eventTypes)}`);
+    params.push(...where.eventTypes);
   }
   if (where.actors !== null) {
     if (where.actors.length === 0) return null;

@@ -6,7 +6,7 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Database } from "../db/database.ts";
 import { rowInt } from "../db/sql.ts";
-import { decodeChainRow, isChainBreak } from "../store/eventStore.ts";
+import { COLUMNS, decodeChainRow, isChainBreak } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
 import { ChainVerifier } from "./chainVerifier.ts";
 import type { ChainBreak } from "./chainVerifier.ts";
@@ -37,8 +37,7 @@ export interface VerifyChainsOptions {
   readonly signal?: AbortSignal;
 }
 
-const SELECT_EVENTS = `SELECT position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind,
-  actor_credential, occurred_at, correlation_id, causation_id, hash FROM events`;
+const SELECT_EVENTS = `SELECT position, ${COLUMNS}, hash FROM events`;
 
 /** The verifier's verdict on a row; a row that cannot even be decoded (altered JSON) breaks its chain too. */
 function check(verifier: ChainVerifier, row: ChainSqlRow): ChainBreak | null {

@@ -22,7 +22,7 @@ import { listMigrations } from "../db/migrate.ts";
 import { rowDate, rowInt } from "../db/sql.ts";
 import type { SqlTx } from "../db/sql.ts";
 import { describeBreak } from "../audit/chainVerifier.ts";
-import { decodeChainRow, isChainBreak } from "../store/eventStore.ts";
+import { COLUMNS, decodeChainRow, isChainBreak } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
 import { CheckpointsAlongLog, checkpointLine, signedCheckpoints } from "./checkpointLines.ts";
 import { StreamHeads, eventLine, referencedBlob } from "./eventLines.ts";
@@ -79,8 +79,8 @@ export interface BackupSummary {
   readonly manifestSha256: string;
 }
 
-const EVENT_COLUMNS =
-  "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
+/** The type as its name (the column holds its code): backups name event types, whatever their codes. */
+const EVENT_COLUMNS = `position, ${COLUMNS}, hash`;
 
 /** Hashes and counts what passes through, for the manifest's file entries. */
 class Digest {

@@ -31,6 +31,7 @@ import { LineTooLongError, boundedLines } from "../cli/boundedLines.ts";
 import { rebuildProjections } from "../projections/rebuild.ts";
 import type { RebuildSummary } from "../projections/rebuild.ts";
 import { CHECKPOINT_COLUMNS, checkpointValues } from "../audit/checkpoints.ts";
+import { eventTypeCodes } from "../store/eventTypes.ts";
 import type { Checkpoint } from "../audit/checkpoints.ts";
 import { CheckpointsAlongLog, signedCheckpoints } from "./checkpointLines.ts";
 import { StreamHeads, parseEventLine, referencedBlob } from "./eventLines.ts";
@@ -303,11 +304,11 @@ async function checkUsageFile(dir: string, manifest: Manifest): Promise<void> {
 const INSERT_COLUMNS =
   "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
 
-const insertValues = (e: BackedUpEvent): SqlValue[] => [
+const insertValues = (e: BackedUpEvent, typeCode: number): SqlValue[] => [
   e.position,
   e.streamId,
   e.revision,
-  e.type,
+  typeCode,
   e.schemaVersion,
   JSON.stringify(e.data),
   e.actor,
@@ -323,9 +324,14 @@ const insertValues = (e: BackedUpEvent): SqlValue[] => [
 async function insertEvents(tx: Tx, events: readonly BackedUpEvent[]): Promise<void> {
   if (events.length === 0) return;
   const rows = events.map(() => `(${placeholders(14)})`).join(", ");
+  // Backups name event types; the target gives each its code (its own, whatever the source's were).
+  const typeCodes = await eventTypeCodes(
+    tx,
+    events.map((e) => e.type),
+  );
   await tx.execute(
     `INSERT INTO events (${INSERT_COLUMNS}) VALUES ${rows}`,
-    events.flatMap((e) => insertValues(e)),
+    events.flatMap((e, i) => insertValues(e, typeCodes[i] ?? 0)),
   );
 }
 

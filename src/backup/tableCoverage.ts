@@ -3,6 +3,8 @@
 // a migration adds a table this list does not decide about.
 export const TABLE_COVERAGE = {
   events: "copied: the log itself, event by event with positions and hashes (events.ndjson)",
+  event_types:
+    "copied within events.ndjson: each event names its type; restore gives the names codes of the target's own (src/store/eventTypes.ts)",
   registered_models: "rebuilt from the log",
   registered_model_tags: "rebuilt from the log",
   model_versions: "rebuilt from the log",

@@ -206,6 +206,7 @@ class SqliteWriter {
       this.rollbackQuietly();
       return item.reject(error);
     }
+    this.tx.commits.run();
     item.resolve(value);
   }
 
@@ -215,6 +216,7 @@ class SqliteWriter {
       this.begin.run();
       for (const item of group) {
         this.savepoint.run();
+        const commits = this.tx.commits.mark();
         try {
           const value = await item.work(this.tx);
           this.release.run();
@@ -223,6 +225,7 @@ class SqliteWriter {
           // A failed statement leaves the transaction open: undo just this command's writes.
           this.rollbackTo.run();
           this.release.run();
+          this.tx.commits.dropAfter(commits);
           outcomes.push({ item, ok: false, value: error });
         }
       }
@@ -236,10 +239,12 @@ class SqliteWriter {
       for (const item of group) if (!settled.has(item)) item.reject(error);
       return;
     }
+    this.tx.commits.run();
     for (const { item, ok, value } of outcomes) (ok ? item.resolve : item.reject)(value);
   }
 
   private rollbackQuietly(): void {
+    this.tx.commits.clear();
     try {
       if (this.connection.inTransaction) this.rollback.run();
     } catch {
@@ -311,7 +316,9 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       options,
     ) as unknown as PrismaClient,
   );
-  const rawReader = new PostgresTx(pool, types);
+  // What transactions name as their database (SqlTx.database): caches of committed rows key on it.
+  const identity = {};
+  const rawReader = new PostgresTx(pool, types, null, null, identity);
   const prepared = new PreparedStatements(pool, (text) => pg.escapeLiteral(text));
   // Wakes subscription tailers in every instance; delivered at (and only on) commit. Under the
   // append lock, MAX(position) is this transaction's last event (or the previous one if it appended none).
@@ -321,8 +328,10 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     const connection = await writers.connect();
     try {
       await connection.query(`BEGIN; SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`);
-      const result = await work(new PostgresTx(connection, types));
+      const tx = new PostgresTx(connection, types, null, null, identity, pool);
+      const result = await work(tx);
       await connection.query(`${notify}; COMMIT`);
+      tx.commits.run();
       return result;
     } catch (error) {
       await connection.query("ROLLBACK").catch(() => undefined);
@@ -343,12 +352,15 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
         deferred,
         ["BEGIN", `SELECT pg_advisory_xact_lock_shared(${WRITERS_GATE_KEY})`],
         prepared,
+        identity,
+        pool,
       );
       const result = await work(tx);
       // What was never sent (BEGIN, when `work` read nothing; a stream lock after the last read).
       const ahead = tx.takePending();
       if (deferred.length === 0) {
         await connection.query([...ahead, "COMMIT"].join(";\n"));
+        tx.commits.run();
         return result;
       }
       // One round trip: the append lock (held from here to the commit, on the server only), every
@@ -367,6 +379,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       })) as unknown as pg.QueryResult[];
       const first = ahead.length + prepares.length + 1;
       deferred.forEach((d, i) => d.onRows?.((results[first + i]?.rows ?? []) as never[]));
+      tx.commits.run();
       return result;
     } catch (error) {
       // PREPAREs that ran before the failure outlive the rollback, those after it never ran: drop

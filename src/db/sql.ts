@@ -13,6 +13,26 @@ export type SqlValue = string | number | bigint | boolean | Date | Uint8Array | 
 
 export interface SqlTx {
   readonly dialect: "sqlite" | "postgresql";
+  /**
+   * The database written to, as an identity: the key of a cache of what it has committed (one
+   * process may hold several databases, e.g. tests, restore, the rebuild's source and target).
+   */
+  readonly database: object;
+  /**
+   * Runs `callback` once the transaction has committed; never when it (or, in a SQLite group
+   * commit, this command's savepoint) rolls back. For caches of committed rows (../store/eventTypes.ts).
+   */
+  afterCommit(callback: () => void): void;
+  /**
+   * Runs a statement in a transaction of its own, committed before it resolves: on PostgreSQL on
+   * another connection, so that it holds no lock for the rest of this transaction (other writers
+   * would wait for this one's commit, and a serialised writer holding the append lock could
+   * deadlock with it); on SQLite, whose one writer runs one transaction, in this one.
+   */
+  autonomous<T extends object = Record<string, unknown>>(
+    sql: string,
+    params?: readonly SqlValue[],
+  ): Promise<T[]>;
   /** Runs a statement that returns rows (SELECT, or INSERT/UPDATE … RETURNING). */
   query<T extends object = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   /** Runs a statement and returns the number of rows it changed. */
@@ -78,12 +98,55 @@ function sqliteParam(value: SqlValue): string | number | bigint | Uint8Array | n
   return value;
 }
 
+/** Callbacks waiting for a commit, for the writers of ../db/database.ts to run or drop. */
+export class CommitCallbacks {
+  private callbacks: (() => void)[] = [];
+
+  add(callback: () => void): void {
+    this.callbacks.push(callback);
+  }
+
+  /** How many are registered: dropAfter(mark) forgets those added after it (a rolled back savepoint). */
+  mark(): number {
+    return this.callbacks.length;
+  }
+
+  dropAfter(mark: number): void {
+    this.callbacks.length = Math.min(mark, this.callbacks.length);
+  }
+
+  /** The transaction committed: runs them all, once. */
+  run(): void {
+    for (const callback of this.callbacks.splice(0)) callback();
+  }
+
+  /** The transaction rolled back. */
+  clear(): void {
+    this.callbacks.length = 0;
+  }
+}
+
 export class SqliteTx implements SqlTx {
   readonly dialect = "sqlite";
+  /** The writer runs or drops them as its transactions and savepoints end. */
+  readonly commits = new CommitCallbacks();
   constructor(
     private readonly db: BetterSqlite3.Database,
     private readonly statements: Map<string, BetterSqlite3.Statement>,
+    readonly database: object = db,
   ) {}
+
+  afterCommit(callback: () => void): void {
+    this.commits.add(callback);
+  }
+
+  autonomous<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    const statement = this.prepare(sql);
+    const values = params.map(sqliteParam);
+    return Promise.resolve(
+      statement.reader ? (statement.all(...values) as T[]) : (statement.run(...values), []),
+    );
+  }
 
   private prepare(sql: string): BetterSqlite3.Statement {
     let statement = this.statements.get(sql);
@@ -164,6 +227,8 @@ export const STREAM_LOCK_CLASS = 0x5265_6773; // "Regs"
 
 export class PostgresTx implements SqlTx {
   readonly dialect = "postgresql";
+  /** The write that opened this transaction runs them after its COMMIT. */
+  readonly commits = new CommitCallbacks();
   constructor(
     /** A transaction's connection, or the pool for single statements outside any transaction. */
     private readonly client: pg.PoolClient | pg.Pool,
@@ -172,7 +237,25 @@ export class PostgresTx implements SqlTx {
     private readonly deferred: DeferredWrite[] | null = null,
     /** In a concurrent write: its connection's prepared statements (./preparedStatements.ts). */
     private readonly prepared: { statements: PreparedStatements; connection: pg.PoolClient } | null = null,
+    readonly database: object = types,
+    /** Where `autonomous` statements run: the pool (each its own transaction); null: this session. */
+    private readonly autonomousPool: pg.Pool | null = null,
   ) {}
+
+  afterCommit(callback: () => void): void {
+    this.commits.add(callback);
+  }
+
+  async autonomous<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    // pg answers rows for any statement (none for an INSERT without RETURNING).
+    if (this.autonomousPool === null) return this.query<T>(sql, params);
+    const result = await this.autonomousPool.query<T>({
+      text: numbered(sql),
+      values: params.map(pgParam),
+      types: this.types,
+    });
+    return result.rows;
+  }
 
   /**
    * A statement of a batch as sent: EXECUTE of its prepared form in a concurrent write (with the
@@ -197,12 +280,16 @@ export class PostgresTx implements SqlTx {
     deferred: DeferredWrite[],
     begin: readonly string[],
     statements: PreparedStatements | null = null,
+    database: object = types,
+    autonomousPool: pg.Pool | null = null,
   ): PostgresTx {
     const tx = new PostgresTx(
       client,
       types,
       deferred,
       statements === null ? null : { statements, connection: client },
+      database,
+      autonomousPool,
     );
     tx.pending.push(...begin);
     return tx;

@@ -22,6 +22,7 @@ import type { Database, Tx } from "../db/database.ts";
 import { placeholders, rowInt } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
 import {
+  COLUMNS,
   decodeChainRow,
   isChainBreak,
   recordedFromSqlRow,
@@ -69,8 +70,7 @@ export interface RebuildOptions {
   readonly readPage?: number;
 }
 
-const EVENT_COLUMNS =
-  "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
+const EVENT_COLUMNS = `position, ${COLUMNS}, hash`;
 const READ_PAGE = 5000;
 /** Events per catch-up transaction: applied stream by stream like inline projection, so kept few. */
 const CATCH_UP_PAGE = 500;

@@ -14,6 +14,7 @@ import { EVENT_SCHEMA_VERSIONS } from "../domain/registeredModel/events.ts";
 import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import type { EventMetadata, RecordedEvent } from "./recordedEvent.ts";
 import { hashOf, storedHash } from "./eventCodec.ts";
+import { eventTypeCodes, typeNameOf } from "./eventTypes.ts";
 import { isUniqueViolation } from "./uniqueViolation.ts";
 
 interface EventRow {
@@ -21,6 +22,8 @@ interface EventRow {
   streamId: string;
   revision: number;
   type: string;
+  /** As stored (./eventTypes.ts); `type` is its name. */
+  typeCode: number;
   schemaVersion: number;
   data: unknown;
   actor: string;
@@ -33,7 +36,7 @@ interface EventRow {
 }
 
 /** Validates a stored event (zod, via the domain's schemas) and attaches its metadata. */
-export function toRecordedEvent(row: EventRow): RecordedEvent {
+export function toRecordedEvent(row: Omit<EventRow, "typeCode">): RecordedEvent {
   const event = parseRegisteredModelEvent(row.type, row.schemaVersion, row.data);
   // Not `...event`: spreading the parsed event cost about 7 µs per event in V8 (measured while
   // profiling the rebuild), a hundred times these two assignments. type and data come from one
@@ -52,11 +55,46 @@ export function toRecordedEvent(row: EventRow): RecordedEvent {
   } as RecordedEvent;
 }
 
-/** The event table's columns but its position and hash, as raw SQL reads them (EventSqlRow). */
-export const COLUMNS =
-  "stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id";
-/** What appends write: the columns above and the chain hash (../audit/eventHash.ts). */
-const INSERT_COLUMNS = `${COLUMNS}, hash`;
+/**
+ * The event table's columns but its position and hash, as raw SQL reads them (EventSqlRow), from
+ * the table under `alias` (`events` itself by default). `type` is read as its name (what is
+ * hashed, validated and shown) and `type_code` as stored: the column holds the name's code
+ * (./eventTypes.ts).
+ */
+export const columnsOf = (alias = "events") =>
+  [
+    "stream_id",
+    "revision",
+    `${typeNameOf(`${alias}.type`)} AS type`,
+    `${alias}.type AS type_code`,
+    "schema_version",
+    "data",
+    "actor",
+    "actor_id",
+    "actor_kind",
+    "actor_credential",
+    "occurred_at",
+    "correlation_id",
+    "causation_id",
+  ]
+    .map((c) => (c.includes(" AS ") || alias === "events" ? c : `${alias}.${c}`))
+    .join(", ");
+/** columnsOf the table `events` itself. */
+export const COLUMNS = columnsOf();
+/** What appends write: the stored columns and the chain hash (../audit/eventHash.ts). */
+const INSERT_COLUMNS =
+  "stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
+
+/** Prisma: what a read of events includes so that rows carry their type's name (fromPrismaRow). */
+export const WITH_TYPE_NAME = { eventType: { select: { name: true } } } as const;
+
+/** A Prisma event row read with WITH_TYPE_NAME, with its type's name where the raw rows have it. */
+export const fromPrismaRow = <R extends { eventType: { name: string } }>(
+  row: R,
+): Omit<R, "eventType"> & { type: string } => {
+  const { eventType, ...rest } = row;
+  return { ...rest, type: eventType.name };
+};
 
 /** An event of any bounded context, ready to append: its type, payload version and payload. */
 export interface EventToAppend {
@@ -114,6 +152,10 @@ async function insertEvents(
   if (head.revision !== expectedRevision)
     throw new ConcurrencyError(streamId, expectedRevision, head.revision);
   const actor = actorColumns(metadata.actor);
+  const typeCodes = await eventTypeCodes(
+    tx,
+    events.map((e) => e.type),
+  );
   const credential = actor.actorCredential === null ? null : (JSON.parse(actor.actorCredential) as unknown);
   let previousHash = head.hash;
   const values = events.flatMap((event, i) => {
@@ -141,7 +183,7 @@ async function insertEvents(
     return [
       streamId,
       revision,
-      event.type,
+      typeCodes[i] ?? null,
       event.schemaVersion,
       data,
       actor.actor,
@@ -285,6 +327,7 @@ export const columnsFromSqlRow = (row: EventSqlRow): EventRow => ({
   streamId: row.stream_id,
   revision: rowInt(row.revision),
   type: row.type,
+  typeCode: rowInt(row.type_code),
   schemaVersion: rowInt(row.schema_version),
   data: rowJson(row.data),
   actor: row.actor,
@@ -319,7 +362,7 @@ export const actorOfSqlRow = (
 
 /** Where a raw event row stands in the log and its metadata, whatever context its stream belongs to. */
 export const metadataOfSqlRow = (
-  row: Omit<EventSqlRow, "type" | "schema_version" | "data">,
+  row: Omit<EventSqlRow, "type" | "type_code" | "schema_version" | "data">,
 ): EventMetadata & { position: number; streamId: string; revision: number } => ({
   position: rowInt(row.position),
   streamId: row.stream_id,
@@ -389,7 +432,7 @@ function selectStream(
 }
 
 const storedFromSqlRow = (row: EventSqlRow): StoredEvent => {
-  const { actor, actorId, actorKind, actorCredential, ...event } = columnsFromSqlRow(row);
+  const { actor, actorId, actorKind, actorCredential, typeCode: _code, ...event } = columnsFromSqlRow(row);
   return { ...event, actor: actorFromColumns({ actor, actorId, actorKind, actorCredential }) };
 };
 
@@ -474,7 +517,9 @@ export interface EventSqlRow {
   position: number | string;
   stream_id: string;
   revision: number;
+  /** The type's name (COLUMNS reads it through event_types). */
   type: string;
+  type_code: number | string;
   schema_version: number;
   data: unknown;
   actor: string;
@@ -493,10 +538,11 @@ export async function readStream(
 ): Promise<RecordedEvent[]> {
   const rows = await db.event.findMany({
     where: { streamId, revision: { gt: options.afterRevision ?? 0 } },
+    include: WITH_TYPE_NAME,
     orderBy: { revision: "asc" },
     ...(options.limit === undefined ? {} : { take: options.limit }),
   });
-  return rows.map(toRecordedEvent);
+  return rows.map((row) => toRecordedEvent(fromPrismaRow(row)));
 }
 
 interface TailSqlRow extends ChainSqlRow {
@@ -567,11 +613,7 @@ export async function readTailPage(
   onBroken: (error: IntegrityError) => void = () => undefined,
 ): Promise<TailPage> {
   const rows = await db.query<TailSqlRow>(
-    `SELECT e.position, ${COLUMNS.split(", ")
-      .map((c) => `e.${c}`)
-      .join(
-        ", ",
-      )}, e.hash, p.hash AS previous_hash, p.position AS previous_position, m.revision AS projected_revision
+    `SELECT e.position, ${columnsOf("e")}, e.hash, p.hash AS previous_hash, p.position AS previous_position, m.revision AS projected_revision
      FROM events e
      LEFT JOIN events p ON p.stream_id = e.stream_id AND p.revision = e.revision - 1
      LEFT JOIN registered_models m ON m.id = e.stream_id

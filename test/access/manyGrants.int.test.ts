@@ -65,9 +65,9 @@ describe.each(await providers())("a caller granted 40,000 models through its tea
     const history = await reader().event.findMany({
       where: { streamId: "model-granted" },
       orderBy: { position: "desc" },
-      select: { type: true },
+      select: { eventType: { select: { name: true } } },
     });
-    expect(history.map((e) => e.type)).toEqual([
+    expect(history.map((e) => e.eventType.name)).toEqual([
       "ModelPermissionGranted",
       "ModelVersionCreated",
       "RegisteredModelCreated",

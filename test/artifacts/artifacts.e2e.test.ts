@@ -706,7 +706,7 @@ describe.each(await providers())("artifact storage across a restart on %s", (pro
           const stored = await live.finish();
           expect(await second.blobs.has(stored)).toBe(true);
           const events = await second.db.reader.event.count({
-            where: { type: "ModelVersionArtifactAdded" },
+            where: { eventType: { name: "ModelVersionArtifactAdded" } },
           });
           expect(events).toBe(0);
         } finally {

@@ -97,9 +97,10 @@ describe.each(await providers())("the audit log (%s)", (provider) => {
     (
       await server.registro.db.reader.event.findMany({
         where: { NOT: { streamId: { contains: ":" } } },
+        include: { eventType: true },
         orderBy: { position: "asc" },
       })
-    ).map((e) => ({ ...e, hash: hashOf(e.hash) }));
+    ).map(({ eventType, ...e }) => ({ ...e, type: eventType.name, hash: hashOf(e.hash) }));
 
   const idOf = async (name: string) =>
     (

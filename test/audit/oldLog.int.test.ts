@@ -24,7 +24,7 @@ import {
 import { EVENT_SCHEMA_VERSIONS } from "../../src/domain/registeredModel/events.ts";
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { createRegistro } from "../../src/registro.ts";
-import { chainedFromSqlRow } from "../../src/store/eventStore.ts";
+import { COLUMNS, chainedFromSqlRow } from "../../src/store/eventStore.ts";
 import type { ChainSqlRow } from "../../src/store/eventStore.ts";
 import { POSTGRES_URL, providers } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
@@ -43,6 +43,24 @@ const readEvents = (file: string): Row[] => {
   const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
   try {
     return db.prepare("SELECT * FROM events ORDER BY position").all() as Row[];
+  } finally {
+    db.close();
+  }
+};
+
+/** The events as stored since 20261214000000_event_type (`type` a code), with each code's name put back. */
+const readEventsNamed = (file: string): Row[] => {
+  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  try {
+    const names = new Map(
+      (db.prepare("SELECT code, name FROM event_types").all() as { code: number; name: string }[]).map(
+        (r) => [r.code, r.name],
+      ),
+    );
+    return (db.prepare("SELECT * FROM events ORDER BY position").all() as Row[]).map((row) => {
+      expect(typeof row.type).toBe("number");
+      return { ...row, type: names.get(row.type as unknown as number) as Row["type"] };
+    });
   } finally {
     db.close();
   }
@@ -82,8 +100,9 @@ describe("a log written before the hash chain (commit 26d93f9)", () => {
   it("migrates by hashing every old event into a chain that verifies, leaving the events otherwise as they were", () => {
     // The chain migration and whatever later migrations exist (the fixture predates them all).
     expect(applied).toEqual(migrationsFrom("sqlite", CHAIN_MIGRATION));
-    const rows = readEvents(config.file) as ChainSqlRow[];
-    // Otherwise as they were, but for the time: integer milliseconds since 20261212000000_event_time.
+    const rows = readEventsNamed(config.file) as ChainSqlRow[];
+    // Otherwise as they were, but for the time: integer milliseconds since 20261212000000_event_time,
+    // and the type: the code of its name since 20261214000000_event_type.
     expect(rows.map(({ hash: _hash, ...rest }) => rest)).toEqual(
       oldRows.map((r) => ({ ...r, occurred_at: Date.parse(r.occurred_at as string) })),
     );
@@ -221,7 +240,9 @@ describe.runIf((await providers()).includes("postgresql"))(
       expect(await migrate(config)).toEqual(migrationsFrom("postgresql", CHAIN_MIGRATION));
       const db = openDatabase(config);
       try {
-        const stored = await db.query<ChainSqlRow>("SELECT * FROM events ORDER BY stream_id, revision");
+        const stored = await db.query<ChainSqlRow>(
+          `SELECT position, ${COLUMNS}, hash FROM events ORDER BY stream_id, revision`,
+        );
         expect(stored).toHaveLength(rows.length);
         // Hashes depend on the events alone, not on the database they were written to.
         const expected = await sqliteHashes();

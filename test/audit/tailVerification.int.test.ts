@@ -12,6 +12,7 @@ import { IntegrityError as IntegrityErrorClass } from "../../src/domain/errors.t
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
+import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
 import { tamper } from "./tamper.ts";
 
 const FORGED_AT = Date.parse("2020-01-01T00:00:00.000Z");
@@ -25,9 +26,10 @@ const rawInsert = (
   data = JSON.stringify({ key: "forged", value: "1" }),
 ) =>
   tamper(config, async (t) => {
+    await t.query(ensureEventTypeSql("RegisteredModelTagSet"));
     await t.query(
       `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-       VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'mallory', ?, ?)`,
+       VALUES (?, ?, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, ?, 'mallory', ?, ?)`,
       // The time as Registro stores it (integer milliseconds on SQLite): only the hash is forged.
       [
         streamId,

@@ -5,7 +5,7 @@ import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { eventHash } from "../../src/audit/eventHash.ts";
-import { chainedFromSqlRow } from "../../src/store/eventStore.ts";
+import { COLUMNS, chainedFromSqlRow } from "../../src/store/eventStore.ts";
 import type { ChainSqlRow } from "../../src/store/eventStore.ts";
 import { pgTypes } from "../../src/db/sql.ts";
 
@@ -51,8 +51,8 @@ export async function tamper(config: DatabaseConfig, work: (t: Tamperer) => Prom
   }
 }
 
-const SELECT_EVENTS = `SELECT position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind,
-  actor_credential, occurred_at, correlation_id, causation_id, hash FROM events`;
+/** As the store reads them: the type as its name (the column holds its code). */
+const SELECT_EVENTS = `SELECT position, ${COLUMNS}, hash FROM events`;
 
 export const streamRows = (t: Tamperer, streamId: string) =>
   t.query<ChainSqlRow>(`${SELECT_EVENTS} WHERE stream_id = ? ORDER BY revision`, [streamId]);

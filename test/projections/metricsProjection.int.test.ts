@@ -137,7 +137,7 @@ describe.each(await providers())("the metrics projection on %s", (provider) => {
     try {
       // What a registry that never had the new tables would hold: its log and its old projections.
       for (const table of ["events", "registered_models", "model_versions"])
-        await older.copyFrom(current, table);
+        await older.copyFrom(current, table, table === "events" ? eventsWithTypeNames : undefined);
       await older.exec(listMigrations(provider).find((m) => m.name === SEARCH_MIGRATION)!.sql);
 
       const snapshot = async (db: RawDatabase) => ({
@@ -166,11 +166,20 @@ describe.each(await providers())("the metrics projection on %s", (provider) => {
 
 // ---- Raw access to a database, below Prisma and the migration runner ---------------------------
 
+/** The events with their types' names, as schemas before 20261214000000_event_type store them. */
+const eventsWithTypeNames = (schema: string) =>
+  `(SELECT e.position, e.stream_id, e.revision, (SELECT name FROM ${schema}event_types WHERE code = e.type) AS type,
+      e.schema_version, e.data, e.actor, e.actor_id, e.actor_kind, e.actor_credential, e.occurred_at,
+      e.correlation_id, e.causation_id FROM ${schema}events e)`;
+
 interface RawDatabase {
   query(sql: string): Promise<Record<string, unknown>[]>;
   exec(sql: string): Promise<void>;
-  /** Copies every row of `table` from another database of the same provider (columns this one has). */
-  copyFrom(source: RawDatabase, table: string): Promise<void>;
+  /**
+   * Copies every row of `table` from another database of the same provider (columns this one has),
+   * read from `from` (a FROM item in the source, its table names prefixed with the given schema).
+   */
+  copyFrom(source: RawDatabase, table: string, from?: (schema: string) => string): Promise<void>;
   close(): Promise<void>;
   drop(): Promise<void>;
 }
@@ -185,13 +194,13 @@ async function rawDatabase(config: DatabaseConfig, drop: () => Promise<void> = (
         db.exec(sql);
         return Promise.resolve();
       },
-      copyFrom(source, table) {
+      copyFrom(source, table, from = (schema) => `${schema}"${table}"`) {
         const columns = (db.prepare(`PRAGMA table_info("${table}")`).all() as { name: string }[])
           .map((c) => `"${c.name}"`)
           .join(", ");
         db.prepare("ATTACH DATABASE ? AS source").run((source as typeof raw).file);
         try {
-          db.exec(`INSERT INTO main."${table}" (${columns}) SELECT ${columns} FROM source."${table}"`);
+          db.exec(`INSERT INTO main."${table}" (${columns}) SELECT ${columns} FROM ${from("source.")}`);
         } finally {
           db.exec("DETACH DATABASE source");
         }
@@ -213,9 +222,9 @@ async function rawDatabase(config: DatabaseConfig, drop: () => Promise<void> = (
   const raw: RawDatabase = {
     query: async (sql) => (await client.query(sql)).rows as Record<string, unknown>[],
     exec: async (sql) => void (await client.query(sql)),
-    async copyFrom(source, table) {
+    async copyFrom(source, table, from = () => `"${table}"`) {
       const [{ rows }] = (await source.query(
-        `SELECT coalesce(json_agg(t), '[]'::json) AS rows FROM "${table}" t`,
+        `SELECT coalesce(json_agg(t), '[]'::json) AS rows FROM ${from("")} t`,
       )) as [{ rows: unknown[] }];
       // Keys of columns this database does not have (yet) are ignored by json_populate_recordset.
       await client.query(

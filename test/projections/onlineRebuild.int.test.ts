@@ -6,15 +6,15 @@ import type { CommandDeps } from "../../src/application/executeCommand.ts";
 import { eventHash } from "../../src/audit/eventHash.ts";
 import type { Database } from "../../src/db/database.ts";
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
-import { chainedFromSqlRow } from "../../src/store/eventStore.ts";
+import { COLUMNS, chainedFromSqlRow } from "../../src/store/eventStore.ts";
 import type { ChainSqlRow } from "../../src/store/eventStore.ts";
 import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion } from "../support/commands.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
+import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
 
-const EVENT_COLUMNS =
-  "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
+const EVENT_COLUMNS = `position, ${COLUMNS}, hash`;
 
 async function head(db: Database, streamId: string) {
   const [row] = await db.query<ChainSqlRow>(
@@ -33,13 +33,14 @@ async function insertRaw(
   hash: string,
   data: unknown = { key: "forged", value: tag },
 ) {
-  await db.write((tx) =>
-    tx.execute(
+  await db.write(async (tx) => {
+    await tx.execute(ensureEventTypeSql("RegisteredModelTagSet"));
+    await tx.execute(
       `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash)
-       VALUES (?, ?, 'RegisteredModelTagSet', 1, ?, 'intruder', NULL, NULL, NULL, ?, NULL, NULL, ?)`,
+       VALUES (?, ?, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, ?, 'intruder', NULL, NULL, NULL, ?, NULL, NULL, ?)`,
       [streamId, revision, JSON.stringify(data), new Date("2026-03-01T00:00:00Z"), storedHash(hash)],
-    ),
-  );
+    );
+  });
 }
 
 /** The hash a forger would compute for a tag event chained onto `previousHash`. */

@@ -12,6 +12,7 @@ import { migrate } from "../../src/db/migrate.ts";
 import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion } from "../support/commands.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
+import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -87,13 +88,14 @@ describe("the projections:rebuild CLI against a SQLite DATA_DIR", () => {
         await createModelNamed(deps, "cli-forged", "forged");
         await createModelNamed(deps, "cli-intact", "intact");
         expected = await dumpProjections(db.reader);
-        await db.write((tx) =>
-          tx.execute(
+        await db.write(async (tx) => {
+          await tx.execute(ensureEventTypeSql("RegisteredModelTagSet"));
+          await tx.execute(
             `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-           VALUES ('cli-forged', 2, 'RegisteredModelTagSet', 1, '{"key":"k","value":"v"}', 'intruder', ?, ?)`,
+           VALUES ('cli-forged', 2, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, '{"key":"k","value":"v"}', 'intruder', ?, ?)`,
             [new Date("2026-03-01T00:00:00Z"), storedHash("0".repeat(64))],
-          ),
-        );
+          );
+        });
       } finally {
         await db.close();
       }

@@ -9,6 +9,7 @@ import type { RecordedEvent } from "../../src/store/recordedEvent.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { modelCreated, versionCreated } from "../support/events.ts";
 import { userActor } from "../support/actors.ts";
+import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
 
 /** Runs one statement on a fresh raw connection; resolves to the error it raised, or null. */
 async function rawError(config: DatabaseConfig, sql: string): Promise<Error | null> {
@@ -54,7 +55,10 @@ describe.each(await providers())("the events table on %s", (provider) => {
   });
 
   const statements: [what: string, sql: string][] = [
-    ["UPDATE of one row", `UPDATE "events" SET "type" = 'Forged', "actor" = 'mallory' WHERE "revision" = 1`],
+    [
+      "UPDATE of one row",
+      `UPDATE "events" SET "type" = "type" + 1, "actor" = 'mallory' WHERE "revision" = 1`,
+    ],
     ["UPDATE of the payload", `UPDATE "events" SET "data" = '{}'`],
     ["DELETE of one row", `DELETE FROM "events" WHERE "revision" = 2`],
     ["DELETE of every row", `DELETE FROM "events"`],
@@ -79,8 +83,8 @@ describe.each(await providers())("the events table on %s", (provider) => {
             ? `X'${hash}'`
             : `'\\x${hash}'::bytea`;
     return provider === "sqlite"
-      ? `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at","hash") VALUES ('s-raw',1,'RegisteredModelDeleted',1,'{"name":"x"}','raw',0,${value})`
-      : `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at","hash") VALUES ('s-raw',1,'RegisteredModelDeleted',1,'{"name":"x"}','raw',now(),${value})`;
+      ? `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at","hash") VALUES ('s-raw',1,${eventTypeCodeSql("RegisteredModelDeleted")},1,'{"name":"x"}','raw',0,${value})`
+      : `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at","hash") VALUES ('s-raw',1,${eventTypeCodeSql("RegisteredModelDeleted")},1,'{"name":"x"}','raw',now(),${value})`;
   };
 
   it.each([
@@ -88,6 +92,7 @@ describe.each(await providers())("the events table on %s", (provider) => {
     ["a hash of the wrong length", "ab12"],
     ["a hash as 64 hex characters of text instead of its 32 bytes", `text:${"0".repeat(64)}`],
   ])("refuses an INSERT with %s and stores nothing", async (_what, hash) => {
+    expect(await rawError(t.config, ensureEventTypeSql("RegisteredModelDeleted"))).toBeNull();
     const error = await rawError(t.config, rawInsert(hash));
     expect(error).toBeInstanceOf(Error);
     expect(error?.message).toMatch(/chain hash|events_hash_present/);
@@ -95,6 +100,7 @@ describe.each(await providers())("the events table on %s", (provider) => {
   });
 
   it("accepts an INSERT with a well-formed hash (whether it chains is checked by appends and audit:verify)", async () => {
+    expect(await rawError(t.config, ensureEventTypeSql("RegisteredModelDeleted"))).toBeNull();
     expect(await rawError(t.config, rawInsert("0".repeat(64)))).toBeNull();
     expect(await readStream(t.db.reader, "s-raw")).toHaveLength(1);
   });

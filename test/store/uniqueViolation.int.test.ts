@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Tx } from "../../src/db/database.ts";
 import { isUniqueViolation } from "../../src/store/uniqueViolation.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
+import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
 
 const now = new Date();
 const insertModel = (tx: Tx, id: string, name: string, deleted = false) =>
@@ -12,11 +13,13 @@ const insertModel = (tx: Tx, id: string, name: string, deleted = false) =>
     "INSERT INTO registered_models (id, name, description, deleted, created_at, updated_at, created_by, revision, last_version) VALUES (?, ?, '', ?, ?, ?, 't', 1, 0)",
     [id, name, deleted, now, now],
   );
-const insertEvent = (tx: Tx, streamId: string, revision: number) =>
-  tx.execute(
-    `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, 'RegisteredModelDeleted', 1, ?, 't', ?, ?)`,
+const insertEvent = async (tx: Tx, streamId: string, revision: number) => {
+  await tx.execute(ensureEventTypeSql("RegisteredModelDeleted"));
+  return tx.execute(
+    `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, ${eventTypeCodeSql("RegisteredModelDeleted")}, 1, ?, 't', ?, ?)`,
     [streamId, revision, JSON.stringify({ name: "x" }), now, storedHash("0".repeat(64))],
   );
+};
 
 describe.each(await providers())("isUniqueViolation on %s", (provider) => {
   let t: Awaited<ReturnType<typeof openTestDatabase>>;

@@ -16,6 +16,7 @@ import { readAll } from "../../src/store/eventStore.ts";
 import { createModel, createVersion } from "../support/commands.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { userActor } from "../support/actors.ts";
+import { EVENT_TYPE_CODE_PARAM, ensureEventTypeSql } from "../support/eventTypeSql.ts";
 
 const postgres = (await providers()).includes("postgresql");
 const metadata = { actor: userActor("tester"), correlationId: null, rights: SYSTEM_RIGHTS };
@@ -180,8 +181,9 @@ describe.skipIf(!postgres)("event log on PostgreSQL", () => {
     const tailer = tail(start, () => !writing);
     // A serialised write holds the append lock for its whole transaction (here 200 ms).
     const serialised = t.db.write(async (tx) => {
+      await tx.execute(ensureEventTypeSql("X"));
       await tx.execute(
-        "INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, ${EVENT_TYPE_CODE_PARAM}, ?, ?, ?, ?, ?)`,
         [`other:${randomUUID()}`, 1, "X", 1, "{}", "x", new Date(), storedHash("0".repeat(64))],
       );
       await new Promise((r) => setTimeout(r, 200));
@@ -229,8 +231,9 @@ describe.skipIf(!postgres)("event log on PostgreSQL", () => {
       const position = outcome.events.at(-1)!.position;
       await expect(
         t.db.write(async (tx) => {
+          await tx.execute(ensureEventTypeSql("X"));
           await tx.execute(
-            "INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, ${EVENT_TYPE_CODE_PARAM}, ?, ?, ?, ?, ?)`,
             ["rolled-back", 1, "X", 1, "{}", "x", new Date(), storedHash("0".repeat(64))],
           );
           throw new Error("roll back");

@@ -8,12 +8,63 @@
 // integer milliseconds, where older schemas hold ISO text as Prisma's adapter writes it
 // (2026-12-01T00:00:01.000+00:00): writeWithOldTimeFormat turns them back, and
 // writeWithOldHashFormat (for schemas older than both) does too.
+//
+// Since migration 20261214000000_event_type today's code stores an event's type as the code of its
+// name in `event_types`, which older schemas do not have: withOldEventTypes (which both helpers
+// apply) gives the older schema that table for the write, then puts the names back and drops it.
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
 
 const PG_CHECK = `ALTER TABLE "events" ADD CONSTRAINT "events_hash_present"
   CHECK ("hash" IS NOT NULL AND "hash" ~ '^[0-9a-f]{64}$')`;
+
+/** SQLite: every type code in `events.type` (stored as text there) as its name; drops `event_types`. */
+function typesAsNames(db: BetterSqlite3.Database): void {
+  db.exec(`UPDATE events SET type = (SELECT t.name FROM event_types t WHERE t.code = events.type)
+    WHERE EXISTS (SELECT 1 FROM event_types t WHERE t.code = events.type)`);
+  db.exec("DROP TABLE event_types");
+}
+
+async function pgAdmin(config: DatabaseConfig & { provider: "postgresql" }, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: config.url });
+  await client.connect();
+  await client.query(sql).finally(() => client.end());
+}
+
+/**
+ * Runs `write` (today's code) into a registry older than 20261214000000_event_type. SQLite: the
+ * codes are written into the TEXT column as text and turned back into names by the caller's
+ * cleanup (typesAsNames, with the UPDATE trigger lifted). PostgreSQL: the column holds integers
+ * for the write (the log must be empty before it), then names again.
+ */
+async function withOldEventTypes(config: DatabaseConfig, write: () => Promise<void>): Promise<void> {
+  if (config.provider === "sqlite") {
+    const db = new BetterSqlite3(config.file);
+    try {
+      db.exec("CREATE TABLE event_types (code INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL UNIQUE)");
+    } finally {
+      db.close();
+    }
+    await write();
+    return;
+  }
+  await pgAdmin(
+    config,
+    `CREATE TABLE event_types (code SERIAL PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+     ALTER TABLE events ALTER COLUMN type TYPE INTEGER USING type::integer`,
+  );
+  try {
+    await write();
+  } finally {
+    await pgAdmin(
+      config,
+      `CREATE FUNCTION pg_temp.type_name(integer) RETURNS text LANGUAGE sql AS 'SELECT name FROM event_types WHERE code = $1';
+       ALTER TABLE events ALTER COLUMN type TYPE TEXT USING pg_temp.type_name(type);
+       DROP TABLE event_types`,
+    );
+  }
+}
 
 export async function writeWithOldHashFormat(
   config: DatabaseConfig,
@@ -27,12 +78,13 @@ export async function writeWithOldHashFormat(
     db.exec('DROP TRIGGER "events_require_hash"');
     db.close();
     try {
-      await write();
+      await withOldEventTypes(config, write);
     } finally {
       db = new BetterSqlite3(config.file);
       db.exec('DROP TRIGGER "events_refuse_update"');
       db.exec("UPDATE events SET hash = lower(hex(hash)) WHERE typeof(hash) = 'blob'");
       timesAsText(db);
+      typesAsNames(db);
       for (const t of triggers) db.exec(t.sql);
       db.close();
     }
@@ -47,7 +99,7 @@ export async function writeWithOldHashFormat(
     `ALTER TABLE "events" DROP CONSTRAINT "events_hash_present"; ALTER TABLE "events" ALTER COLUMN "hash" TYPE BYTEA USING decode("hash", 'hex')`,
   );
   try {
-    await write();
+    await withOldEventTypes(config, write);
   } finally {
     await admin(
       `ALTER TABLE "events" ALTER COLUMN "hash" TYPE TEXT USING encode("hash", 'hex'); ${PG_CHECK}`,
@@ -65,13 +117,16 @@ function timesAsText(db: BetterSqlite3.Database): void {
     update.run(new Date(row.occurred_at).toISOString().replace("Z", "+00:00"), row.position);
 }
 
-/** Runs `write` into a SQLite registry older than 20261212000000_event_time, leaving its times as text. */
+/**
+ * Runs `write` into a SQLite registry older than 20261212000000_event_time, leaving its times as
+ * text (and its types as names).
+ */
 export async function writeWithOldTimeFormat(
   config: DatabaseConfig & { provider: "sqlite" },
   write: () => Promise<void>,
 ): Promise<void> {
   try {
-    await write();
+    await withOldEventTypes(config, write);
   } finally {
     const db = new BetterSqlite3(config.file);
     try {
@@ -80,9 +135,34 @@ export async function writeWithOldTimeFormat(
         .get() as { sql: string };
       db.exec('DROP TRIGGER "events_refuse_update"');
       timesAsText(db);
+      typesAsNames(db);
       db.exec(trigger.sql);
     } finally {
       db.close();
+    }
+  }
+}
+
+/** Runs `write` into a registry older than 20261214000000_event_type, leaving its types as names. */
+export async function writeWithOldEventTypes(
+  config: DatabaseConfig,
+  write: () => Promise<void>,
+): Promise<void> {
+  try {
+    await withOldEventTypes(config, write);
+  } finally {
+    if (config.provider === "sqlite") {
+      const db = new BetterSqlite3(config.file);
+      try {
+        const trigger = db
+          .prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'events_refuse_update'")
+          .get() as { sql: string };
+        db.exec('DROP TRIGGER "events_refuse_update"');
+        typesAsNames(db);
+        db.exec(trigger.sql);
+      } finally {
+        db.close();
+      }
     }
   }
 }

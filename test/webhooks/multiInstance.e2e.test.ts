@@ -90,7 +90,7 @@ describe.skipIf(!postgres)("webhook delivery with two instances on one PostgreSQ
     const [log] = instances;
     const positions = (
       await log!.registro.db.query<{ position: number }>(
-        "SELECT position FROM events WHERE type = 'RegisteredModelTagSet' ORDER BY position",
+        "SELECT position FROM events WHERE type = (SELECT code FROM event_types WHERE name = 'RegisteredModelTagSet') ORDER BY position",
       )
     ).map((r) => Number(r.position));
     expect(positions).toHaveLength(total);

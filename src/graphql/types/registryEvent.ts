@@ -5,6 +5,7 @@ import type { RegisteredModelEventType } from "../../domain/registeredModel/even
 import { EVENT_TYPES } from "../../domain/registeredModel/events.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 import { encodeCursor } from "../../subscriptions/cursor.ts";
+import { eventTypeName } from "../../store/eventTypes.ts";
 import { hashOf, previousHashOf } from "../../audit/auditLogFilter.ts";
 import { builder } from "../builder.ts";
 import { countedConnection } from "./common.ts";
@@ -32,7 +33,13 @@ export const RegistryEventRef = builder.prismaNode("Event", {
     type: t.field({
       type: RegistryEventTypeEnum,
       description: "Event type, past tense, e.g. `ModelVersionStageTransitioned`.",
-      resolve: (event) => event.type as RegisteredModelEventType,
+      // Rows read in SQL (the audit log) and live events carry the name; Prisma rows its code.
+      resolve: async (event, _args, ctx) => {
+        const named = (event as { type?: unknown }).type;
+        return (
+          typeof named === "string" ? named : await eventTypeName(ctx.db, event.typeCode)
+        ) as RegisteredModelEventType;
+      },
     }),
     schemaVersion: t.exposeInt("schemaVersion", {
       description: "Version of the payload schema of this event type.",

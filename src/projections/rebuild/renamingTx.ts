@@ -36,6 +36,21 @@ export class RenamingTx implements Tx {
     return this.inner.dialect;
   }
 
+  get database(): object {
+    return this.inner.database;
+  }
+
+  afterCommit(callback: () => void): void {
+    this.inner.afterCommit(callback);
+  }
+
+  autonomous<T extends object = Record<string, unknown>>(
+    sql: string,
+    params?: readonly SqlValue[],
+  ): Promise<T[]> {
+    return this.inner.autonomous<T>(this.rewrite(sql), params);
+  }
+
   private rewrite(sql: string): string {
     let result = this.rewritten.get(sql);
     if (result === undefined) {
