@@ -19,6 +19,7 @@ import { listMigrations, migrate } from "../../src/db/migrate.ts";
 import { DomainError } from "../../src/domain/errors.ts";
 import { applyDownloadBatch, usagePoints } from "../../src/usage/usageStore.ts";
 import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
+import { writeWithOldEventTypes } from "../support/oldHashFormat.ts";
 import { createVersion } from "../support/commands.ts";
 import { createBlankTestDatabase, providers } from "../support/databases.ts";
 import type { TestDatabase } from "../support/databases.ts";
@@ -135,68 +136,70 @@ describe("upgrading SQLite to every time as integer milliseconds", () => {
     let tick = Date.parse("2026-11-30T00:00:00.000Z");
     let next: number[] = [];
     const clock = () => new Date(next.shift() ?? (tick += 7));
-    let db = openDatabase(config);
-    try {
-      const deps = { ...commandDeps(db), clock };
-      await runRandomCommands(deps, seededRandom(1213), 120);
-      await createModelNamed(deps, randomUUID(), "times");
-      for (const at of versionTimes) {
-        next = [at];
-        await run(deps, live("times"), createVersion());
-      }
-      const user = ok(
-        await createPrincipal(
-          deps,
-          {
-            kind: "USER",
-            displayName: "u",
-            email: null,
-            role: "MEMBER",
-            source: "admin",
-            externalIdentity: null,
-          },
-          actor,
-        ),
-      );
-      const token = ok(
-        await createApiToken(
-          deps,
-          { principalId: user.id, name: "ci", scopes: ["read"], expiresAt: new Date(base + 86_400_000) },
-          actor,
-        ),
-      );
-      await db.write((tx) =>
-        tx.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [new Date(base + 5), token.id]),
-      );
-      await applyDownloadBatch(
-        db,
-        {
-          id: "b1",
-          counts: [
+    // Written by today's code into the older schema, its event types left as names as they were then.
+    await writeWithOldEventTypes(config, async () => {
+      const db = openDatabase(config);
+      try {
+        const deps = { ...commandDeps(db), clock };
+        await runRandomCommands(deps, seededRandom(1213), 120);
+        await createModelNamed(deps, randomUUID(), "times");
+        for (const at of versionTimes) {
+          next = [at];
+          await run(deps, live("times"), createVersion());
+        }
+        const user = ok(
+          await createPrincipal(
+            deps,
             {
-              modelId: "m1",
-              version: 1,
-              path: "model.onnx",
-              consumerId: "p1",
-              hourStart: Date.parse("2026-12-01T00:00:00Z"),
-              count: 2,
-              bytes: 10,
-              lastAt: base + 1,
+              kind: "USER",
+              displayName: "u",
+              email: null,
+              role: "MEMBER",
+              source: "admin",
+              externalIdentity: null,
             },
-          ],
-        },
-        new Date(base + 2),
-      );
-      const key = loadOrCreateSigningKey(path.join(keyDir, "key.pem"));
-      expect(await createCheckpoint(db, key, new Date(base + 3))).not.toBeNull();
-    } finally {
-      await db.close();
-    }
-
+            actor,
+          ),
+        );
+        const token = ok(
+          await createApiToken(
+            deps,
+            { principalId: user.id, name: "ci", scopes: ["read"], expiresAt: new Date(base + 86_400_000) },
+            actor,
+          ),
+        );
+        await db.write((tx) =>
+          tx.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [new Date(base + 5), token.id]),
+        );
+        await applyDownloadBatch(
+          db,
+          {
+            id: "b1",
+            counts: [
+              {
+                modelId: "m1",
+                version: 1,
+                path: "model.onnx",
+                consumerId: "p1",
+                hourStart: Date.parse("2026-12-01T00:00:00Z"),
+                count: 2,
+                bytes: 10,
+                lastAt: base + 1,
+              },
+            ],
+          },
+          new Date(base + 2),
+        );
+        const key = loadOrCreateSigningKey(path.join(keyDir, "key.pem"));
+        expect(await createCheckpoint(db, key, new Date(base + 3))).not.toBeNull();
+      } finally {
+        await db.close();
+      }
+    });
     expect(timesAsText(config.file)).toBeGreaterThan(50);
     const before = timeRows(config.file);
     expect(textTimes(config.file).length).toBeGreaterThan(10);
-    db = openDatabase(config);
+    let db = openDatabase(config);
     const projectionsBefore = await dumpAll(db.reader).finally(() => db.close());
 
     expect(await migrate(config, { through: MIGRATION })).toEqual([MIGRATION]);
@@ -239,6 +242,9 @@ describe("upgrading SQLite to every time as integer milliseconds", () => {
     expect(sorted).toEqual(expected);
     expect(textTimes(config.file)).toEqual([]);
 
+    // Today's code reads today's schema: the rest of the migrations first (event_types since
+    // 20261214000000_event_type).
+    expect(await migrate(config)).toContain("20261214000000_event_type");
     db = openDatabase(config);
     try {
       // Prisma reads the same instants, and the signed checkpoint still verifies.
