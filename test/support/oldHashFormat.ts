@@ -128,18 +128,10 @@ export async function writeWithOldTimeFormat(
   try {
     await withOldEventTypes(config, write);
   } finally {
-    const db = new BetterSqlite3(config.file);
-    try {
-      const trigger = db
-        .prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'events_refuse_update'")
-        .get() as { sql: string };
-      db.exec('DROP TRIGGER "events_refuse_update"');
+    rewriteEvents(config.file, (db) => {
       timesAsText(db);
       typesAsNames(db);
-      db.exec(trigger.sql);
-    } finally {
-      db.close();
-    }
+    });
   }
 }
 
@@ -151,18 +143,21 @@ export async function writeWithOldEventTypes(
   try {
     await withOldEventTypes(config, write);
   } finally {
-    if (config.provider === "sqlite") {
-      const db = new BetterSqlite3(config.file);
-      try {
-        const trigger = db
-          .prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'events_refuse_update'")
-          .get() as { sql: string };
-        db.exec('DROP TRIGGER "events_refuse_update"');
-        typesAsNames(db);
-        db.exec(trigger.sql);
-      } finally {
-        db.close();
-      }
-    }
+    if (config.provider === "sqlite") rewriteEvents(config.file, typesAsNames);
+  }
+}
+
+/** SQLite: runs `rewrite` on the event rows of this file, its UPDATE trigger lifted meanwhile. */
+function rewriteEvents(file: string, rewrite: (db: BetterSqlite3.Database) => void): void {
+  const db = new BetterSqlite3(file);
+  try {
+    const trigger = db
+      .prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'events_refuse_update'")
+      .get() as { sql: string };
+    db.exec('DROP TRIGGER "events_refuse_update"');
+    rewrite(db);
+    db.exec(trigger.sql);
+  } finally {
+    db.close();
   }
 }
