@@ -31,10 +31,15 @@ function seed(file: string, total: number): number {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = OFF");
   const insert = db.prepare(
-    `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind,
-       actor_credential, occurred_at, correlation_id, causation_id, hash)
-     VALUES (?, ?, (SELECT code FROM event_types WHERE name = ?), 1, ?, 'bench', 'p-bench', 'USER', NULL, ?, NULL, NULL, ?)`,
+    `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, correlation_id,
+       causation_id, hash)
+     VALUES (?, ?, (SELECT code FROM event_types WHERE name = ?), 1, ?,
+       (SELECT id FROM event_actors WHERE actor = 'bench' AND actor_id = 'p-bench'), ?, NULL, NULL, ?)`,
   );
+  // Actors are stored once (src/store/eventActors.ts): the one this seed writes.
+  db.prepare(
+    "INSERT INTO event_actors (actor, actor_id, actor_kind, actor_credential) VALUES ('bench', 'p-bench', 'USER', NULL)",
+  ).run();
   // Event types are stored as codes (src/store/eventTypes.ts): the two names this seed writes.
   const typeNames = db.prepare("INSERT INTO event_types (name) VALUES (?) ON CONFLICT (name) DO NOTHING");
   for (const name of ["RegisteredModelCreated", "ModelVersionCreated"]) typeNames.run(name);

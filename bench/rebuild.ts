@@ -105,14 +105,19 @@ export function seed(file: string, count: number): { events: number; streams: nu
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = OFF");
   const insert = db.prepare(
-    `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash)
-     VALUES (?, ?, (SELECT code FROM event_types WHERE name = ?), ?, ?, ?, NULL, 'SYSTEM', NULL, ?, NULL, NULL, ?)`,
+    `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, correlation_id, causation_id, hash)
+     VALUES (?, ?, (SELECT code FROM event_types WHERE name = ?), ?, ?,
+       (SELECT id FROM event_actors WHERE actor = ? AND actor_id IS NULL AND actor_kind = 'SYSTEM'), ?, NULL, NULL, ?)`,
   );
   // Event types are stored as codes (src/store/eventTypes.ts): each name gets one before its first event.
   const typeName = db.prepare("INSERT INTO event_types (name) VALUES (?) ON CONFLICT (name) DO NOTHING");
   const named = new Set<string>();
   const next = mulberry32(11);
   const actor = systemActor("bench-seeder");
+  // Actors are stored once (src/store/eventActors.ts): the one this seed writes.
+  db.prepare(
+    "INSERT INTO event_actors (actor, actor_id, actor_kind, actor_credential) VALUES (?, NULL, 'SYSTEM', NULL)",
+  ).run(actor.displayName);
   let written = 0;
   let streams = 0;
   let clock = Date.parse("2026-01-01T00:00:00Z");

@@ -18,6 +18,8 @@ import { readableStreamsCondition } from "../access/scopedReader.ts";
 import { hashOf as storedHashHex } from "../store/eventCodec.ts";
 import { COLUMNS, columnsFromSqlRow } from "../store/eventStore.ts";
 import { typeCodesOf } from "../store/eventTypes.ts";
+import { actorRefsOf } from "../store/eventActors.ts";
+import type { ActorValues } from "../store/eventActors.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
 import type { Database, Db } from "../db/database.ts";
 import { placeholders, rowInt } from "../db/sql.ts";
@@ -180,8 +182,10 @@ export async function auditLogWhere(db: Database, filter: AuditLogFilter): Promi
   };
 }
 
-/** An event row as Prisma reads it, with its type's name (the audit log reads it in SQL). */
-export type AuditEventRow = Awaited<ReturnType<Db["event"]["findMany"]>>[number] & { readonly type: string };
+/** An event row as Prisma reads it, with its type's name and actor (the audit log reads it in SQL). */
+export type AuditEventRow = Awaited<ReturnType<Db["event"]["findMany"]>>[number] & {
+  readonly type: string;
+} & ActorValues;
 
 /** An event row read in SQL, as Prisma would have read it (the hash as its stored bytes). */
 const auditRow = (row: ChainSqlRow): AuditEventRow => ({
@@ -220,7 +224,9 @@ function auditSql(
   }
   if (where.actors !== null) {
     if (where.actors.length === 0) return null;
-    within("actor_id", where.actors);
+    // The rows hold actor ids (../store/eventActors.ts): those of the principals, in the same statement.
+    conditions.push(`actor_ref IN ${actorRefsOf(where.actors)}`);
+    params.push(...where.actors);
   }
   if (where.from !== null) {
     conditions.push("occurred_at >= ?");

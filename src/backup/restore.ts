@@ -32,6 +32,8 @@ import { rebuildProjections } from "../projections/rebuild.ts";
 import type { RebuildSummary } from "../projections/rebuild.ts";
 import { CHECKPOINT_COLUMNS, checkpointValues } from "../audit/checkpoints.ts";
 import { eventTypeCodes } from "../store/eventTypes.ts";
+import { eventActorRefs } from "../store/eventActors.ts";
+import type { StoredActor } from "../store/eventActors.ts";
 import type { Checkpoint } from "../audit/checkpoints.ts";
 import { CheckpointsAlongLog, signedCheckpoints } from "./checkpointLines.ts";
 import { StreamHeads, parseEventLine, referencedBlob } from "./eventLines.ts";
@@ -302,19 +304,25 @@ async function checkUsageFile(dir: string, manifest: Manifest): Promise<void> {
 }
 
 const INSERT_COLUMNS =
-  "position, stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
+  "position, stream_id, revision, type, schema_version, data, actor_ref, occurred_at, correlation_id, causation_id, hash";
 
-const insertValues = (e: BackedUpEvent, typeCode: number): SqlValue[] => [
+/** The actor as appends store it (../store/eventActors.ts), from a backed up event's four values. */
+const storedActor = (e: BackedUpEvent): StoredActor => ({
+  actor: e.actor,
+  actorId: e.actorId,
+  actorKind: e.actorKind,
+  actorCredential:
+    e.actorCredential === null || e.actorCredential === undefined ? null : JSON.stringify(e.actorCredential),
+});
+
+const insertValues = (e: BackedUpEvent, typeCode: number, actorRef: number): SqlValue[] => [
   e.position,
   e.streamId,
   e.revision,
   typeCode,
   e.schemaVersion,
   JSON.stringify(e.data),
-  e.actor,
-  e.actorId,
-  e.actorKind,
-  e.actorCredential === null || e.actorCredential === undefined ? null : JSON.stringify(e.actorCredential),
+  actorRef,
   e.occurredAt,
   e.correlationId,
   e.causationId,
@@ -323,15 +331,17 @@ const insertValues = (e: BackedUpEvent, typeCode: number): SqlValue[] => [
 
 async function insertEvents(tx: Tx, events: readonly BackedUpEvent[]): Promise<void> {
   if (events.length === 0) return;
-  const rows = events.map(() => `(${placeholders(14)})`).join(", ");
+  const rows = events.map(() => `(${placeholders(11)})`).join(", ");
   // Backups name event types; the target gives each its code (its own, whatever the source's were).
   const typeCodes = await eventTypeCodes(
     tx,
     events.map((e) => e.type),
   );
+  // Backups hold the four values of each actor; the target interns them (its own ids).
+  const actorRefs = await eventActorRefs(tx, events.map(storedActor));
   await tx.execute(
     `INSERT INTO events (${INSERT_COLUMNS}) VALUES ${rows}`,
-    events.flatMap((e, i) => insertValues(e, typeCodes[i] ?? 0)),
+    events.flatMap((e, i) => insertValues(e, typeCodes[i] ?? 0, actorRefs[i] ?? 0)),
   );
 }
 

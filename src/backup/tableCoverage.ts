@@ -5,6 +5,8 @@ export const TABLE_COVERAGE = {
   events: "copied: the log itself, event by event with positions and hashes (events.ndjson)",
   event_types:
     "copied within events.ndjson: each event names its type; restore gives the names codes of the target's own (src/store/eventTypes.ts)",
+  event_actors:
+    "copied within events.ndjson: each event holds its actor's four values; restore interns them in the target (src/store/eventActors.ts)",
   registered_models: "rebuilt from the log",
   registered_model_tags: "rebuilt from the log",
   model_versions: "rebuilt from the log",

@@ -154,7 +154,7 @@ const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
 /**
  * Gives the application role exactly what the server needs on the owner's tables, revoking anything
- * else it held: events and event_types SELECT and INSERT only (their sequences for INSERT), the
+ * else it held: events, event_types and event_actors SELECT and INSERT only (their sequences for INSERT), the
  * migration history SELECT only (to see the schema is current), every other table SELECT, INSERT,
  * UPDATE, DELETE. Never TRUNCATE, REFERENCES or TRIGGER, and never ownership, so it cannot ALTER,
  * DROP or disable the triggers of the event table. Runs in one transaction: no gap without grants.
@@ -175,7 +175,7 @@ async function grantApplicationRole(client: pg.Client, role: string): Promise<vo
     for (const { name } of tables.rows) {
       const table = quoteIdentifier(name);
       const privileges =
-        name === "events" || name === "event_types"
+        name === "events" || name === "event_types" || name === "event_actors"
           ? "SELECT, INSERT"
           : name === "_prisma_migrations"
             ? "SELECT"

@@ -15,6 +15,8 @@ import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import type { EventMetadata, RecordedEvent } from "./recordedEvent.ts";
 import { hashOf, storedHash } from "./eventCodec.ts";
 import { eventTypeCodes, typeNameOf } from "./eventTypes.ts";
+import { actorColumnsOf, eventActorRefs } from "./eventActors.ts";
+import type { ActorValues } from "./eventActors.ts";
 import { isUniqueViolation } from "./uniqueViolation.ts";
 
 interface EventRow {
@@ -24,6 +26,8 @@ interface EventRow {
   type: string;
   /** As stored (./eventTypes.ts); `type` is its name. */
   typeCode: number;
+  /** As stored (./eventActors.ts); the four actor fields are its values. */
+  actorRef: number;
   schemaVersion: number;
   data: unknown;
   actor: string;
@@ -36,7 +40,7 @@ interface EventRow {
 }
 
 /** Validates a stored event (zod, via the domain's schemas) and attaches its metadata. */
-export function toRecordedEvent(row: Omit<EventRow, "typeCode">): RecordedEvent {
+export function toRecordedEvent(row: Omit<EventRow, "typeCode" | "actorRef">): RecordedEvent {
   const event = parseRegisteredModelEvent(row.type, row.schemaVersion, row.data);
   // Not `...event`: spreading the parsed event cost about 7 µs per event in V8 (measured while
   // profiling the rebuild), a hundred times these two assignments. type and data come from one
@@ -59,7 +63,7 @@ export function toRecordedEvent(row: Omit<EventRow, "typeCode">): RecordedEvent 
  * The event table's columns but its position and hash, as raw SQL reads them (EventSqlRow), from
  * the table under `alias` (`events` itself by default). `type` is read as its name (what is
  * hashed, validated and shown) and `type_code` as stored: the column holds the name's code
- * (./eventTypes.ts).
+ * (./eventTypes.ts). The actor's four columns are read through event_actors (./eventActors.ts).
  */
 export const columnsOf = (alias = "events") =>
   [
@@ -69,10 +73,8 @@ export const columnsOf = (alias = "events") =>
     `${alias}.type AS type_code`,
     "schema_version",
     "data",
-    "actor",
-    "actor_id",
-    "actor_kind",
-    "actor_credential",
+    actorColumnsOf(alias),
+    "actor_ref",
     "occurred_at",
     "correlation_id",
     "causation_id",
@@ -83,17 +85,23 @@ export const columnsOf = (alias = "events") =>
 export const COLUMNS = columnsOf();
 /** What appends write: the stored columns and the chain hash (../audit/eventHash.ts). */
 const INSERT_COLUMNS =
-  "stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash";
+  "stream_id, revision, type, schema_version, data, actor_ref, occurred_at, correlation_id, causation_id, hash";
 
-/** Prisma: what a read of events includes so that rows carry their type's name (fromPrismaRow). */
-export const WITH_TYPE_NAME = { eventType: { select: { name: true } } } as const;
+/**
+ * Prisma: what a read of events includes so that rows carry their type's name and their actor's
+ * values (fromPrismaRow).
+ */
+export const WITH_TYPE_NAME = {
+  eventType: { select: { name: true } },
+  eventActor: { select: { actor: true, actorId: true, actorKind: true, actorCredential: true } },
+} as const;
 
-/** A Prisma event row read with WITH_TYPE_NAME, with its type's name where the raw rows have it. */
-export const fromPrismaRow = <R extends { eventType: { name: string } }>(
+/** A Prisma event row read with WITH_TYPE_NAME, with its type's name and actor where the raw rows have them. */
+export const fromPrismaRow = <R extends { eventType: { name: string }; eventActor: ActorValues }>(
   row: R,
-): Omit<R, "eventType"> & { type: string } => {
-  const { eventType, ...rest } = row;
-  return { ...rest, type: eventType.name };
+): Omit<R, "eventType" | "eventActor"> & { type: string } & ActorValues => {
+  const { eventType, eventActor, ...rest } = row;
+  return { ...rest, type: eventType.name, ...eventActor };
 };
 
 /** An event of any bounded context, ready to append: its type, payload version and payload. */
@@ -156,6 +164,7 @@ async function insertEvents(
     tx,
     events.map((e) => e.type),
   );
+  const [actorRef] = await eventActorRefs(tx, [actor]);
   const credential = actor.actorCredential === null ? null : (JSON.parse(actor.actorCredential) as unknown);
   let previousHash = head.hash;
   const values = events.flatMap((event, i) => {
@@ -186,17 +195,14 @@ async function insertEvents(
       typeCodes[i] ?? null,
       event.schemaVersion,
       data,
-      actor.actor,
-      actor.actorId,
-      actor.actorKind,
-      actor.actorCredential,
+      actorRef ?? null,
       metadata.occurredAt,
       metadata.correlationId,
       metadata.causationId,
       storedHash(hash),
     ];
   });
-  const rows = events.map(() => `(${placeholders(13)})`).join(", ");
+  const rows = events.map(() => `(${placeholders(10)})`).join(", ");
   let queued: boolean;
   try {
     queued = await tx.later<{ position: number | string; revision: number | string }>(
@@ -328,6 +334,7 @@ export const columnsFromSqlRow = (row: EventSqlRow): EventRow => ({
   revision: rowInt(row.revision),
   type: row.type,
   typeCode: rowInt(row.type_code),
+  actorRef: rowInt(row.actor_ref),
   schemaVersion: rowInt(row.schema_version),
   data: rowJson(row.data),
   actor: row.actor,
@@ -362,7 +369,7 @@ export const actorOfSqlRow = (
 
 /** Where a raw event row stands in the log and its metadata, whatever context its stream belongs to. */
 export const metadataOfSqlRow = (
-  row: Omit<EventSqlRow, "type" | "type_code" | "schema_version" | "data">,
+  row: Omit<EventSqlRow, "type" | "type_code" | "actor_ref" | "schema_version" | "data">,
 ): EventMetadata & { position: number; streamId: string; revision: number } => ({
   position: rowInt(row.position),
   streamId: row.stream_id,
@@ -432,7 +439,15 @@ function selectStream(
 }
 
 const storedFromSqlRow = (row: EventSqlRow): StoredEvent => {
-  const { actor, actorId, actorKind, actorCredential, typeCode: _code, ...event } = columnsFromSqlRow(row);
+  const {
+    actor,
+    actorId,
+    actorKind,
+    actorCredential,
+    typeCode: _code,
+    actorRef: _ref,
+    ...event
+  } = columnsFromSqlRow(row);
   return { ...event, actor: actorFromColumns({ actor, actorId, actorKind, actorCredential }) };
 };
 
@@ -520,6 +535,8 @@ export interface EventSqlRow {
   /** The type's name (COLUMNS reads it through event_types). */
   type: string;
   type_code: number | string;
+  /** The actor's id in event_actors; actor, actor_id, actor_kind, actor_credential are its values. */
+  actor_ref: number | string;
   schema_version: number;
   data: unknown;
   actor: string;

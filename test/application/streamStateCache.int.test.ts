@@ -14,6 +14,7 @@ import { tamper } from "../audit/tamper.ts";
 import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion } from "../support/commands.ts";
 import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
+import { ensureEventActorSql, eventActorRefSql } from "../support/eventActorSql.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 
 const onPostgres = (await providers()).includes("postgresql");
@@ -140,9 +141,10 @@ describe.skipIf(!onPostgres)("the stream state cache on postgresql", () => {
     await client.connect();
     try {
       await client.query(ensureEventTypeSql("RegisteredModelTagSet"));
+      await client.query(ensureEventActorSql("mallory"));
       await client.query(
-        `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-         VALUES ('forged', 5, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, '{"key":"k","value":"forged"}', 'mallory', now(), $1)`,
+        `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, hash)
+         VALUES ('forged', 5, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, '{"key":"k","value":"forged"}', ${eventActorRefSql("mallory")}, now(), $1)`,
         [Buffer.alloc(32)],
       );
       // The cached head (revision 4) is not the head any more: the guard sends the command to the

@@ -10,6 +10,7 @@ import { providers } from "../support/databases.ts";
 import { errorSelection } from "../support/mutationResult.ts";
 import { startTestServer } from "../support/server.ts";
 import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
+import { ensureEventActorSql, eventActorRefSql } from "../support/eventActorSql.ts";
 import { tamper } from "./tamper.ts";
 import type { TestServer } from "../support/server.ts";
 
@@ -70,10 +71,11 @@ describe.each(await providers())("a forged event on %s", (provider) => {
     // The time as Registro stores it (integer milliseconds on SQLite): only the hash is forged.
     const at = provider === "sqlite" ? Date.parse("2020-01-01T00:00:00.000Z") : "2020-01-01 00:00:00";
     await raw(server.database, ensureEventTypeSql("RegisteredModelTagSet"));
+    await raw(server.database, ensureEventActorSql("mallory"));
     await raw(
       server.database,
-      `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-       VALUES (?, ?, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, ?, 'mallory', ?, ?)`,
+      `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, hash)
+       VALUES (?, ?, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, ?, ${eventActorRefSql("mallory")}, ?, ?)`,
       [modelId, revision, FORGED_DATA, at, storedHash(hash)],
     );
   }

@@ -48,7 +48,10 @@ const readEvents = (file: string): Row[] => {
   }
 };
 
-/** The events as stored since 20261214000000_event_type (`type` a code), with each code's name put back. */
+/**
+ * The events as stored since 20261214000000_event_type (`type` a code) and 20261215000000_event_actor
+ * (`actor_ref` an id in event_actors), with each code's name and each actor's four values put back.
+ */
 const readEventsNamed = (file: string): Row[] => {
   const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
   try {
@@ -57,9 +60,22 @@ const readEventsNamed = (file: string): Row[] => {
         (r) => [r.code, r.name],
       ),
     );
+    const actors = new Map(
+      (
+        db.prepare("SELECT id, actor, actor_id, actor_kind, actor_credential FROM event_actors").all() as {
+          id: number;
+        }[]
+      ).map(({ id, ...values }) => [id, values]),
+    );
     return (db.prepare("SELECT * FROM events ORDER BY position").all() as Row[]).map((row) => {
       expect(typeof row.type).toBe("number");
-      return { ...row, type: names.get(row.type as unknown as number) as Row["type"] };
+      const { actor_ref: ref, ...rest } = row as Row & { actor_ref: number };
+      expect(actors.has(ref)).toBe(true);
+      return {
+        ...rest,
+        ...actors.get(ref),
+        type: names.get(row.type as unknown as number) as Row["type"],
+      } as Row;
     });
   } finally {
     db.close();

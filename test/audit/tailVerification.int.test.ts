@@ -13,6 +13,7 @@ import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
+import { ensureEventActorSql, eventActorRefSql } from "../support/eventActorSql.ts";
 import { tamper } from "./tamper.ts";
 
 const FORGED_AT = Date.parse("2020-01-01T00:00:00.000Z");
@@ -27,9 +28,10 @@ const rawInsert = (
 ) =>
   tamper(config, async (t) => {
     await t.query(ensureEventTypeSql("RegisteredModelTagSet"));
+    await t.query(ensureEventActorSql("mallory"));
     await t.query(
-      `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-       VALUES (?, ?, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, ?, 'mallory', ?, ?)`,
+      `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, hash)
+       VALUES (?, ?, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, ?, ${eventActorRefSql("mallory")}, ?, ?)`,
       // The time as Registro stores it (integer milliseconds on SQLite): only the hash is forged.
       [
         streamId,

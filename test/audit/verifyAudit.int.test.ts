@@ -119,8 +119,8 @@ describe.each(await providers())("audit verification on %s", (provider) => {
       ]);
       const forged = { ...chainedFromSqlRow(first!), revision: 2, data: { description: "inserted" } };
       await t.query(
-        `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-         SELECT stream_id, 2, type, schema_version, ?, actor, occurred_at, ? FROM events WHERE position = ?`,
+        `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, hash)
+         SELECT stream_id, 2, type, schema_version, ?, actor_ref, occurred_at, ? FROM events WHERE position = ?`,
         [JSON.stringify(forged.data), storedHash(eventHash(forged, hashOf(first!.hash))), forged.position],
       );
     });

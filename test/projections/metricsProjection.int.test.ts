@@ -166,10 +166,15 @@ describe.each(await providers())("the metrics projection on %s", (provider) => {
 
 // ---- Raw access to a database, below Prisma and the migration runner ---------------------------
 
-/** The events with their types' names, as schemas before 20261214000000_event_type store them. */
+/**
+ * The events with their types' names and their actors' values, as schemas before
+ * 20261214000000_event_type and 20261215000000_event_actor store them.
+ */
 const eventsWithTypeNames = (schema: string) =>
   `(SELECT e.position, e.stream_id, e.revision, (SELECT name FROM ${schema}event_types WHERE code = e.type) AS type,
-      e.schema_version, e.data, e.actor, e.actor_id, e.actor_kind, e.actor_credential, e.occurred_at,
+      e.schema_version, e.data, ${["actor", "actor_id", "actor_kind", "actor_credential"]
+        .map((c) => `(SELECT ${c} FROM ${schema}event_actors WHERE id = e.actor_ref) AS ${c}`)
+        .join(", ")}, e.occurred_at,
       e.correlation_id, e.causation_id FROM ${schema}events e)`;
 
 interface RawDatabase {

@@ -13,6 +13,7 @@ import { createVersion } from "../support/commands.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
 import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
+import { ensureEventActorSql, eventActorRefSql } from "../support/eventActorSql.ts";
 
 const EVENT_COLUMNS = `position, ${COLUMNS}, hash`;
 
@@ -35,9 +36,10 @@ async function insertRaw(
 ) {
   await db.write(async (tx) => {
     await tx.execute(ensureEventTypeSql("RegisteredModelTagSet"));
+    await tx.execute(ensureEventActorSql("intruder"));
     await tx.execute(
-      `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, actor_id, actor_kind, actor_credential, occurred_at, correlation_id, causation_id, hash)
-       VALUES (?, ?, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, ?, 'intruder', NULL, NULL, NULL, ?, NULL, NULL, ?)`,
+      `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, correlation_id, causation_id, hash)
+       VALUES (?, ?, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, ?, ${eventActorRefSql("intruder")}, ?, NULL, NULL, ?)`,
       [streamId, revision, JSON.stringify(data), new Date("2026-03-01T00:00:00Z"), storedHash(hash)],
     );
   });

@@ -13,6 +13,7 @@ import { commandDeps, createModelNamed, live, run } from "../support/application
 import { createVersion } from "../support/commands.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
 import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
+import { ensureEventActorSql, eventActorRefSql } from "../support/eventActorSql.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -90,9 +91,10 @@ describe("the projections:rebuild CLI against a SQLite DATA_DIR", () => {
         expected = await dumpProjections(db.reader);
         await db.write(async (tx) => {
           await tx.execute(ensureEventTypeSql("RegisteredModelTagSet"));
+          await tx.execute(ensureEventActorSql("intruder"));
           await tx.execute(
-            `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-           VALUES ('cli-forged', 2, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, '{"key":"k","value":"v"}', 'intruder', ?, ?)`,
+            `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, hash)
+           VALUES ('cli-forged', 2, ${eventTypeCodeSql("RegisteredModelTagSet")}, 1, '{"key":"k","value":"v"}', ${eventActorRefSql("intruder")}, ?, ?)`,
             [new Date("2026-03-01T00:00:00Z"), storedHash("0".repeat(64))],
           );
         });

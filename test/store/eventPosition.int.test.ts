@@ -130,7 +130,7 @@ describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
   it("still refuses to update or delete events, and to insert one without its hash", () => {
     const db = new BetterSqlite3(config.file);
     try {
-      expect(() => db.prepare("UPDATE events SET actor = 'mallory' WHERE position = 1").run()).toThrow(
+      expect(() => db.prepare("UPDATE events SET stream_id = 'mallory' WHERE position = 1").run()).toThrow(
         /events are immutable \(UPDATE refused\)/,
       );
       expect(() => db.prepare("DELETE FROM events WHERE position = 1").run()).toThrow(
@@ -139,8 +139,8 @@ describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
       expect(() =>
         db
           .prepare(
-            `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash)
-             VALUES ('x', 1, 'T', 1, '{}', 'a', '2026-12-01T00:00:00.000+00:00', '${"0".repeat(64)}')`,
+            `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, hash)
+             VALUES ('x', 1, 1, 1, '{}', 1, '2026-12-01T00:00:00.000+00:00', '${"0".repeat(64)}')`,
           )
           .run(),
       ).toThrow(/needs its chain hash/);

@@ -107,7 +107,9 @@ describe.each(await providers())("event store on %s", (provider) => {
     );
     await expect(
       t.db.write((tx) =>
-        tx.execute(`UPDATE "events" SET "actor" = ? WHERE "position" = ?`, ["mallory", event!.position]),
+        tx.execute(`UPDATE "events" SET "actor_ref" = "actor_ref" + 1 WHERE "position" = ?`, [
+          event!.position,
+        ]),
       ),
     ).rejects.toThrow(/events are immutable/);
     expect(await readStream(t.db.reader, "s-prisma-immutable")).toEqual([event]);

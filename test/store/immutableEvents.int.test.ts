@@ -10,6 +10,7 @@ import { openTestDatabase, providers } from "../support/databases.ts";
 import { modelCreated, versionCreated } from "../support/events.ts";
 import { userActor } from "../support/actors.ts";
 import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
+import { ensureEventActorSql, eventActorRefSql } from "../support/eventActorSql.ts";
 
 /** Runs one statement on a fresh raw connection; resolves to the error it raised, or null. */
 async function rawError(config: DatabaseConfig, sql: string): Promise<Error | null> {
@@ -57,7 +58,7 @@ describe.each(await providers())("the events table on %s", (provider) => {
   const statements: [what: string, sql: string][] = [
     [
       "UPDATE of one row",
-      `UPDATE "events" SET "type" = "type" + 1, "actor" = 'mallory' WHERE "revision" = 1`,
+      `UPDATE "events" SET "type" = "type" + 1, "actor_ref" = "actor_ref" + 1 WHERE "revision" = 1`,
     ],
     ["UPDATE of the payload", `UPDATE "events" SET "data" = '{}'`],
     ["DELETE of one row", `DELETE FROM "events" WHERE "revision" = 2`],
@@ -83,8 +84,8 @@ describe.each(await providers())("the events table on %s", (provider) => {
             ? `X'${hash}'`
             : `'\\x${hash}'::bytea`;
     return provider === "sqlite"
-      ? `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at","hash") VALUES ('s-raw',1,${eventTypeCodeSql("RegisteredModelDeleted")},1,'{"name":"x"}','raw',0,${value})`
-      : `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor","occurred_at","hash") VALUES ('s-raw',1,${eventTypeCodeSql("RegisteredModelDeleted")},1,'{"name":"x"}','raw',now(),${value})`;
+      ? `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor_ref","occurred_at","hash") VALUES ('s-raw',1,${eventTypeCodeSql("RegisteredModelDeleted")},1,'{"name":"x"}',${eventActorRefSql("raw")},0,${value})`
+      : `INSERT INTO "events" ("stream_id","revision","type","schema_version","data","actor_ref","occurred_at","hash") VALUES ('s-raw',1,${eventTypeCodeSql("RegisteredModelDeleted")},1,'{"name":"x"}',${eventActorRefSql("raw")},now(),${value})`;
   };
 
   it.each([
@@ -93,6 +94,7 @@ describe.each(await providers())("the events table on %s", (provider) => {
     ["a hash as 64 hex characters of text instead of its 32 bytes", `text:${"0".repeat(64)}`],
   ])("refuses an INSERT with %s and stores nothing", async (_what, hash) => {
     expect(await rawError(t.config, ensureEventTypeSql("RegisteredModelDeleted"))).toBeNull();
+    expect(await rawError(t.config, ensureEventActorSql("raw"))).toBeNull();
     const error = await rawError(t.config, rawInsert(hash));
     expect(error).toBeInstanceOf(Error);
     expect(error?.message).toMatch(/chain hash|events_hash_present/);
@@ -101,6 +103,7 @@ describe.each(await providers())("the events table on %s", (provider) => {
 
   it("accepts an INSERT with a well-formed hash (whether it chains is checked by appends and audit:verify)", async () => {
     expect(await rawError(t.config, ensureEventTypeSql("RegisteredModelDeleted"))).toBeNull();
+    expect(await rawError(t.config, ensureEventActorSql("raw"))).toBeNull();
     expect(await rawError(t.config, rawInsert("0".repeat(64)))).toBeNull();
     expect(await readStream(t.db.reader, "s-raw")).toHaveLength(1);
   });

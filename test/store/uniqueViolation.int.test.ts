@@ -6,6 +6,7 @@ import type { Tx } from "../../src/db/database.ts";
 import { isUniqueViolation } from "../../src/store/uniqueViolation.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
+import { ensureEventActorSql, eventActorRefSql } from "../support/eventActorSql.ts";
 
 const now = new Date();
 const insertModel = (tx: Tx, id: string, name: string, deleted = false) =>
@@ -15,8 +16,9 @@ const insertModel = (tx: Tx, id: string, name: string, deleted = false) =>
   );
 const insertEvent = async (tx: Tx, streamId: string, revision: number) => {
   await tx.execute(ensureEventTypeSql("RegisteredModelDeleted"));
+  await tx.execute(ensureEventActorSql("t"));
   return tx.execute(
-    `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, ${eventTypeCodeSql("RegisteredModelDeleted")}, 1, ?, 't', ?, ?)`,
+    `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, hash) VALUES (?, ?, ${eventTypeCodeSql("RegisteredModelDeleted")}, 1, ?, ${eventActorRefSql("t")}, ?, ?)`,
     [streamId, revision, JSON.stringify({ name: "x" }), now, storedHash("0".repeat(64))],
   );
 };

@@ -17,6 +17,7 @@ import { createModel, createVersion } from "../support/commands.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { userActor } from "../support/actors.ts";
 import { EVENT_TYPE_CODE_PARAM, ensureEventTypeSql } from "../support/eventTypeSql.ts";
+import { ensureEventActorSql, eventActorRefSql } from "../support/eventActorSql.ts";
 
 const postgres = (await providers()).includes("postgresql");
 const metadata = { actor: userActor("tester"), correlationId: null, rights: SYSTEM_RIGHTS };
@@ -182,9 +183,10 @@ describe.skipIf(!postgres)("event log on PostgreSQL", () => {
     // A serialised write holds the append lock for its whole transaction (here 200 ms).
     const serialised = t.db.write(async (tx) => {
       await tx.execute(ensureEventTypeSql("X"));
+      await tx.execute(ensureEventActorSql("x"));
       await tx.execute(
-        `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, ${EVENT_TYPE_CODE_PARAM}, ?, ?, ?, ?, ?)`,
-        [`other:${randomUUID()}`, 1, "X", 1, "{}", "x", new Date(), storedHash("0".repeat(64))],
+        `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, hash) VALUES (?, ?, ${EVENT_TYPE_CODE_PARAM}, ?, ?, ${eventActorRefSql("x")}, ?, ?)`,
+        [`other:${randomUUID()}`, 1, "X", 1, "{}", new Date(), storedHash("0".repeat(64))],
       );
       await new Promise((r) => setTimeout(r, 200));
     });
@@ -232,9 +234,10 @@ describe.skipIf(!postgres)("event log on PostgreSQL", () => {
       await expect(
         t.db.write(async (tx) => {
           await tx.execute(ensureEventTypeSql("X"));
+          await tx.execute(ensureEventActorSql("x"));
           await tx.execute(
-            `INSERT INTO events (stream_id, revision, type, schema_version, data, actor, occurred_at, hash) VALUES (?, ?, ${EVENT_TYPE_CODE_PARAM}, ?, ?, ?, ?, ?)`,
-            ["rolled-back", 1, "X", 1, "{}", "x", new Date(), storedHash("0".repeat(64))],
+            `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, hash) VALUES (?, ?, ${EVENT_TYPE_CODE_PARAM}, ?, ?, ${eventActorRefSql("x")}, ?, ?)`,
+            ["rolled-back", 1, "X", 1, "{}", new Date(), storedHash("0".repeat(64))],
           );
           throw new Error("roll back");
         }),

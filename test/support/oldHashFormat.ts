@@ -12,6 +12,11 @@
 // Since migration 20261214000000_event_type today's code stores an event's type as the code of its
 // name in `event_types`, which older schemas do not have: withOldEventTypes (which both helpers
 // apply) gives the older schema that table for the write, then puts the names back and drops it.
+//
+// Since migration 20261215000000_event_actor today's code stores an event's actor as the id of its
+// row in `event_actors` (column actor_ref) instead of four columns: withOldEventActors (which every
+// helper here applies, innermost) gives the older schema that table and column for the write, then
+// puts the four values back and drops them.
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
@@ -39,6 +44,8 @@ async function pgAdmin(config: DatabaseConfig & { provider: "postgresql" }, sql:
  * for the write (the log must be empty before it), then names again.
  */
 async function withOldEventTypes(config: DatabaseConfig, write: () => Promise<void>): Promise<void> {
+  const inner = write;
+  write = () => withOldEventActors(config, inner);
   if (config.provider === "sqlite") {
     const db = new BetterSqlite3(config.file);
     try {
@@ -62,6 +69,78 @@ async function withOldEventTypes(config: DatabaseConfig, write: () => Promise<vo
       `CREATE FUNCTION pg_temp.type_name(integer) RETURNS text LANGUAGE sql AS 'SELECT name FROM event_types WHERE code = $1';
        ALTER TABLE events ALTER COLUMN type TYPE TEXT USING pg_temp.type_name(type);
        DROP TABLE event_types`,
+    );
+  }
+}
+
+const EVENT_ACTORS = `CREATE TABLE event_actors (id INTEGER PRIMARY KEY, actor TEXT NOT NULL, actor_id TEXT,
+  actor_kind TEXT, actor_credential TEXT)`;
+const EVENT_ACTORS_KEY = `CREATE UNIQUE INDEX event_actors_key ON event_actors (actor, COALESCE(actor_id, x''),
+  COALESCE(actor_kind, x''), COALESCE(actor_credential, x''))`;
+const ACTOR_COLUMNS = ["actor", "actor_id", "actor_kind", "actor_credential"];
+
+/**
+ * Runs `write` (today's code) into a registry older than 20261215000000_event_actor. SQLite: the
+ * events table is set aside (renamed, with its indexes and triggers) for a table of today's actor
+ * layout, whose rows are then copied back with their actors' four values. PostgreSQL: the table
+ * gets an `actor_ref` column for the write (the four columns nullable meanwhile), then the four
+ * values are put back from it (ALTER ... TYPE, which fires no row trigger) and it is dropped.
+ */
+export async function withOldEventActors(config: DatabaseConfig, write: () => Promise<void>): Promise<void> {
+  if (config.provider === "sqlite") {
+    const db = new BetterSqlite3(config.file);
+    let columns: string[];
+    try {
+      columns = (db.prepare("SELECT name FROM pragma_table_info('events')").all() as { name: string }[])
+        .map((c) => c.name)
+        .filter((name) => !ACTOR_COLUMNS.includes(name));
+      db.exec(`${EVENT_ACTORS}; ${EVENT_ACTORS_KEY};
+        ALTER TABLE events RENAME TO events_old_layout;
+        CREATE TABLE events (${columns.map((c) => (c === "position" ? "position INTEGER PRIMARY KEY" : c)).join(", ")},
+          actor_ref INTEGER NOT NULL, UNIQUE (stream_id, revision))`);
+    } finally {
+      db.close();
+    }
+    try {
+      await write();
+    } finally {
+      const after = new BetterSqlite3(config.file);
+      try {
+        after.exec(`INSERT INTO events_old_layout (${[...columns, ...ACTOR_COLUMNS].join(", ")})
+          SELECT ${columns.map((c) => `e.${c}`).join(", ")}, ${ACTOR_COLUMNS.map((c) => `a.${c}`).join(", ")}
+          FROM events e JOIN event_actors a ON a.id = e.actor_ref ORDER BY e.position;
+          DROP TABLE events; ALTER TABLE events_old_layout RENAME TO events; DROP TABLE event_actors`);
+      } finally {
+        after.close();
+      }
+    }
+    return;
+  }
+  await pgAdmin(
+    config,
+    `CREATE TABLE event_actors (id SERIAL PRIMARY KEY, actor TEXT NOT NULL, actor_id TEXT, actor_kind TEXT,
+       actor_credential JSONB);
+     CREATE UNIQUE INDEX event_actors_key ON event_actors (actor, actor_id, actor_kind, actor_credential) NULLS NOT DISTINCT;
+     ALTER TABLE events ADD COLUMN actor_ref INTEGER, ALTER COLUMN actor DROP NOT NULL`,
+  );
+  try {
+    await write();
+  } finally {
+    const types: Record<string, string> = {
+      actor: "TEXT",
+      actor_id: "TEXT",
+      actor_kind: "TEXT",
+      actor_credential: "JSONB",
+    };
+    await pgAdmin(
+      config,
+      `${ACTOR_COLUMNS.map(
+        (c) =>
+          `CREATE FUNCTION pg_temp.${c}_of(integer) RETURNS ${types[c]} LANGUAGE sql AS 'SELECT ${c} FROM event_actors WHERE id = $1';`,
+      ).join("\n")}
+       ALTER TABLE events ${ACTOR_COLUMNS.map((c) => `ALTER COLUMN ${c} TYPE ${types[c]} USING COALESCE(pg_temp.${c}_of(actor_ref), ${c})`).join(", ")};
+       ALTER TABLE events ALTER COLUMN actor SET NOT NULL, DROP COLUMN actor_ref;
+       DROP TABLE event_actors`,
     );
   }
 }

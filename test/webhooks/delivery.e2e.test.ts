@@ -185,7 +185,7 @@ describe.each(await providers())("webhook delivery on %s", (provider) => {
     expect(disabled.disabledReason).toBe("FAILING");
     expect(disabled.disabledDetail).toMatch(/HTTP 503/);
     const events = await server.registro.db.query<{ type: string; data: unknown; actor: string }>(
-      "SELECT (SELECT name FROM event_types WHERE code = events.type) AS type, data, actor FROM events WHERE stream_id = ? ORDER BY position",
+      "SELECT (SELECT name FROM event_types WHERE code = events.type) AS type, data, (SELECT actor FROM event_actors WHERE id = events.actor_ref) AS actor FROM events WHERE stream_id = ? ORDER BY position",
       [`webhook:${webhook.id}`],
     );
     expect(events.map((e) => e.type)).toEqual(["WebhookRegistered", "WebhookDisabled"]);

@@ -1,6 +1,8 @@
 // GraphQL: who caused an event (`RegistryEvent.actor` and the change types derived from events).
 import { builder } from "../../graphql/builder.ts";
 import { actorFromColumns } from "../actor.ts";
+import type { Database } from "../../db/database.ts";
+import { eventActorOf } from "../../store/eventActors.ts";
 import type { EventActor } from "../actor.ts";
 import type { Credential } from "../principal.ts";
 
@@ -81,16 +83,25 @@ export const ActorRef = builder.objectRef<EventActor>("Actor").implement({
 });
 
 /**
- * The actor of an event as GraphQL resolves it: event rows read through Prisma carry the actor's
- * columns; events fresh from a command or a subscription carry it already assembled.
+ * The actor of an event as GraphQL resolves it: event rows read in SQL (the audit log) carry the
+ * actor's columns; rows read through Prisma its id in event_actors (../../store/eventActors.ts),
+ * looked up in batches; events fresh from a command or a subscription carry it already assembled.
  */
-export function actorOfEventRow(row: {
-  readonly actor: string | EventActor;
-  readonly actorId?: string | null;
-  readonly actorKind?: string | null;
-  readonly actorCredential?: unknown;
-}): EventActor {
-  if (typeof row.actor !== "string") return row.actor;
+export function actorOfEventRow(
+  row: {
+    readonly actor?: string | EventActor;
+    readonly actorRef?: number;
+    readonly actorId?: string | null;
+    readonly actorKind?: string | null;
+    readonly actorCredential?: unknown;
+  },
+  db: Pick<Database, "query">,
+): EventActor | Promise<EventActor> {
+  if (row.actor !== undefined && typeof row.actor !== "string") return row.actor;
+  if (row.actor === undefined) {
+    if (row.actorRef === undefined) throw new Error("an event row without its actor");
+    return eventActorOf(db, row.actorRef).then(actorFromColumns);
+  }
   return actorFromColumns({
     actor: row.actor,
     actorId: row.actorId ?? null,

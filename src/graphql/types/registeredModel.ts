@@ -23,7 +23,8 @@ import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
 /** The events of one model's history, optionally only one principal's. */
 const historyWhere = (modelId: string, actorId: string | null | undefined) => ({
   streamId: modelId,
-  ...(actorId == null ? {} : { actorId }),
+  // Through event_actors: events hold the id of their actor's row (../../store/eventActors.ts).
+  ...(actorId == null ? {} : { eventActor: { actorId } }),
 });
 
 /** The model `history(name:)` is about: the live one of that name, else the most recently deleted. */

@@ -48,7 +48,7 @@ export const RegistryEventRef = builder.prismaNode("Event", {
     actor: t.field({
       type: ActorRef,
       description: "Who made the change, and with which credential.",
-      resolve: (event) => actorOfEventRow(event),
+      resolve: (event, _args, ctx) => actorOfEventRow(event, ctx.db),
     }),
     correlationId: t.exposeString("correlationId", {
       nullable: true,

@@ -1,0 +1,182 @@
+// Actors are interned (#18, migration 20261215000000_event_actor): `events.actor_ref` holds the id
+// of a row of `event_actors`, which holds each distinct (display name, principal id, kind,
+// credential) once. Appends get the ids here (eventActorRefs), as event types get their codes
+// (./eventTypes.ts); readers get the four values back in SQL (actorColumnsOf, in the store's
+// COLUMNS), through Prisma's `eventActor` relation, or for Prisma rows read without it, eventActorOf.
+import type { Database, Tx } from "../db/database.ts";
+import { placeholders, rowInt } from "../db/sql.ts";
+
+/** An actor as stored: the credential as its JSON text (what appends write), null when none. */
+export interface StoredActor {
+  readonly actor: string;
+  readonly actorId: string | null;
+  readonly actorKind: string | null;
+  readonly actorCredential: string | null;
+}
+
+/** An actor as read back: the credential parsed. */
+export interface ActorValues {
+  readonly actor: string;
+  readonly actorId: string | null;
+  readonly actorKind: string | null;
+  readonly actorCredential: unknown;
+}
+
+/**
+ * Ids known to be committed, per database (SqlTx.database), by the actor's four values. An id never
+ * changes its values once committed (event_actors refuses updates and deletes), so an entry can only
+ * be missing, never wrong. Bounded: credentials that change with every token (a JWT's jti) would
+ * otherwise grow it without end; a dropped entry costs one insert-if-absent and one read.
+ */
+const committed = new WeakMap<object, Map<string, number>>();
+const MAX_CACHED = 10_000;
+
+const keyOf = (a: StoredActor) => JSON.stringify([a.actor, a.actorId, a.actorKind, a.actorCredential]);
+
+/**
+ * The id of each actor, in a write transaction: from the cache, or given on first use (insert if
+ * absent, then read). Same rules as event type codes (./eventTypes.ts): on PostgreSQL the insert
+ * runs in a transaction of its own (Tx.autonomous), so that the new row makes no other writer of
+ * that actor wait for this append's commit (and a serialised writer holding the append lock cannot
+ * deadlock with it); on SQLite inside the append's transaction, so the id enters the cache only
+ * once that has committed.
+ */
+export async function eventActorRefs(tx: Tx, actors: readonly StoredActor[]): Promise<number[]> {
+  let known = committed.get(tx.database);
+  if (known === undefined) committed.set(tx.database, (known = new Map<string, number>()));
+  const here = new Map<string, number>();
+  const keys = actors.map(keyOf);
+  for (const [i, key] of keys.entries()) {
+    const actor = actors[i];
+    if (actor !== undefined && !known.has(key) && !here.has(key))
+      here.set(key, await assign(tx, actor, key, known));
+  }
+  return keys.map((key) => known.get(key) ?? here.get(key) ?? 0);
+}
+
+/** SQL: the row of event_actors holding exactly these four values (NULLs equal), `?` for each. */
+const sameActor = (dialect: Tx["dialect"]) =>
+  dialect === "postgresql"
+    ? `actor = ?::text AND actor_id IS NOT DISTINCT FROM ?::text AND actor_kind IS NOT DISTINCT FROM ?::text
+       AND actor_credential IS NOT DISTINCT FROM ?::jsonb`
+    : "actor = ? AND actor_id IS ? AND actor_kind IS ? AND actor_credential IS ?";
+
+async function assign(tx: Tx, actor: StoredActor, key: string, known: Map<string, number>): Promise<number> {
+  const values = [actor.actor, actor.actorId, actor.actorKind, actor.actorCredential];
+  // Inserts only an actor not stored yet: on PostgreSQL even a conflicting insert would take the
+  // next id from the sequence and leave a gap. An id whose append then rolls back stays given, to
+  // an actor no event has yet, which is harmless.
+  const select = tx.dialect === "postgresql" ? "?::text, ?::text, ?::text, ?::jsonb" : "?, ?, ?, ?";
+  await tx.autonomous(
+    `INSERT INTO event_actors (actor, actor_id, actor_kind, actor_credential) SELECT ${select}
+     WHERE NOT EXISTS (SELECT 1 FROM event_actors WHERE ${sameActor(tx.dialect)}) ON CONFLICT DO NOTHING`,
+    [...values, ...values],
+  );
+  const [row] = await tx.autonomous<{ id: number | string }>(
+    `SELECT id FROM event_actors WHERE ${sameActor(tx.dialect)}`,
+    values,
+  );
+  if (row === undefined) throw new Error(`actor ${actor.actor} has no id after its insert`);
+  const id = rowInt(row.id);
+  tx.afterCommit(() => {
+    if (known.size >= MAX_CACHED) known.clear();
+    known.set(key, id);
+  });
+  return id;
+}
+
+/**
+ * SQL: the four actor columns of the event row under `alias`, read through event_actors, with the
+ * names the columns had when events held them (actor, actor_id, actor_kind, actor_credential).
+ */
+export const actorColumnsOf = (alias: string) =>
+  ["actor", "actor_id", "actor_kind", "actor_credential"]
+    .map((c) => `(SELECT ${c} FROM event_actors WHERE id = ${alias}.actor_ref) AS ${c}`)
+    .join(", ");
+
+/** SQL: the ids of the actors with these principal ids, for `actor_ref IN (…)` filters. */
+export const actorRefsOf = (actorIds: readonly unknown[]) =>
+  `(SELECT id FROM event_actors WHERE actor_id IN (${placeholders(actorIds.length)}))`;
+
+interface ActorSqlRow {
+  id: number | string;
+  actor: string;
+  actor_id: string | null;
+  actor_kind: string | null;
+  actor_credential: unknown;
+}
+
+/** Actors by id, per database handle: rows never change, so they are kept (bounded). */
+const read = new WeakMap<object, Map<number, Promise<ActorValues>>>();
+/** Ids asked for in this tick, per database handle: read together in one statement. */
+const batches = new WeakMap<object, Map<number, Pending>>();
+
+interface Pending {
+  readonly promise: Promise<ActorValues>;
+  resolve(values: ActorValues): void;
+  reject(error: unknown): void;
+}
+
+function pendingActor(): Pending {
+  let resolve: (values: ActorValues) => void = () => undefined;
+  let reject: (error: unknown) => void = () => undefined;
+  const promise = new Promise<ActorValues>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  return { promise, resolve, reject };
+}
+
+const parseCredential = (value: unknown): unknown =>
+  typeof value === "string" ? (JSON.parse(value) as unknown) : (value ?? null);
+
+async function readBatch(db: Pick<Database, "query">, wanted: Map<number, Pending>) {
+  try {
+    const ids = [...wanted.keys()];
+    const rows = await db.query<ActorSqlRow>(
+      `SELECT id, actor, actor_id, actor_kind, actor_credential FROM event_actors WHERE id IN (${placeholders(ids.length)})`,
+      ids,
+    );
+    for (const row of rows)
+      wanted.get(rowInt(row.id))?.resolve({
+        actor: row.actor,
+        actorId: row.actor_id,
+        actorKind: row.actor_kind,
+        actorCredential: parseCredential(row.actor_credential),
+      });
+    for (const [id, pending] of wanted)
+      pending.reject(new Error(`actor ${id} has no row in event_actors: written outside Registro`));
+  } catch (error) {
+    for (const pending of wanted.values()) pending.reject(error);
+  }
+}
+
+/**
+ * The actor of an id, for rows read through Prisma without their `eventActor` (GraphQL's history
+ * and node reads). Ids asked for in the same tick are read with one statement; a failed read is not
+ * kept. An id without a row was written outside Registro and is an error.
+ */
+export function eventActorOf(db: Pick<Database, "query">, id: number): Promise<ActorValues> {
+  let cache = read.get(db);
+  if (cache === undefined) read.set(db, (cache = new Map<number, Promise<ActorValues>>()));
+  const cached = cache.get(id);
+  if (cached !== undefined) return cached;
+  let batch = batches.get(db);
+  if (batch === undefined) {
+    const wanted = new Map<number, Pending>();
+    batches.set(db, (batch = wanted));
+    queueMicrotask(() => {
+      batches.delete(db);
+      void readBatch(db, wanted);
+    });
+  }
+  const pending = pendingActor();
+  batch.set(id, pending);
+  if (cache.size >= MAX_CACHED) cache.clear();
+  const values = cache;
+  values.set(id, pending.promise);
+  pending.promise.catch(() => {
+    if (values.get(id) === pending.promise) values.delete(id);
+  });
+  return pending.promise;
+}
