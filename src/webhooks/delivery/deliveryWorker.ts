@@ -313,7 +313,8 @@ export class DeliveryWorker {
   /**
    * Reads the log once for all `followers` (page by page, from the lowest cursor; usually they all
    * stand at the same position): a webhook wanting one of the events after its cursor leaves for a
-   * delivery loop of its own; the cursors of the others are moved past the page together.
+   * delivery loop of its own; the cursors of the others are moved past the page together. A backlog
+   * shared by all of them (a burst) is read page by page the same way.
    */
   private async scan(followers: Follower[], head: number, now: Date): Promise<void> {
     let pending = followers;
@@ -328,6 +329,13 @@ export class DeliveryWorker {
       const covered = pending.filter((f) => f.at < target);
       const wanting = await this.wanting(page.events, covered);
       for (const f of covered) if (wanting.has(f.id)) await this.launch(f.id, now);
+      if (!caughtUp && covered.length < pending.length) {
+        // Cursors a full page behind the others: their own loops work through that backlog, in the
+        // background, while this pass goes on to the cursors near the head.
+        for (const f of covered) if (!wanting.has(f.id)) await this.launch(f.id, now);
+        pending = pending.filter((f) => f.at >= target);
+        continue;
+      }
       const idle = covered.filter((f) => !wanting.has(f.id));
       if (idle.length > 0 && !this.closed) await this.advanceIdle(idle, target);
       if (caughtUp) return;
