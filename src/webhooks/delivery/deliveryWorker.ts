@@ -28,6 +28,7 @@ import { rowDateOrNull, rowInt, rowJson } from "../../db/sql.ts";
 import { grantsFrom, includesPermission } from "../../domain/modelPermissions.ts";
 import type { Grants } from "../../domain/modelPermissions.ts";
 import { readAll, readTailPage } from "../../store/eventStore.ts";
+import type { TailPage } from "../../store/eventStore.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 import { listenForAppends } from "../../subscriptions/appendNotifications.ts";
 import type { AppendListener } from "../../subscriptions/appendNotifications.ts";
@@ -132,6 +133,20 @@ function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += IN_CHUNK) out.push(items.slice(i, i + IN_CHUNK));
   return out;
+}
+
+/**
+ * What the pass already read for a webhook it hands to its loop: the loop's first step uses it
+ * instead of reading the head, the page, the models and the owner again (a delivery's latency).
+ */
+interface Prefetched {
+  readonly head: number;
+  /** The page holds the model events after this position, decoded for these types. */
+  readonly from: number;
+  readonly types: ReadonlySet<string>;
+  readonly page: TailPage;
+  readonly models: ReadonlyMap<string, ModelInfo>;
+  readonly owners: ReadonlyMap<string, OwnerRights>;
 }
 
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
@@ -327,8 +342,10 @@ export class DeliveryWorker {
       const target = caughtUp ? Math.max(head, page.last) : page.last;
       // A cursor at or past a full page's end is not covered by it: it waits for the next page.
       const covered = pending.filter((f) => f.at < target);
-      const wanting = await this.wanting(page.events, covered);
-      for (const f of covered) if (wanting.has(f.id)) await this.launch(f.id, now);
+      const decided = await this.wanting(page.events, covered);
+      const wanting = decided.ids;
+      const prefetched = { head, from: low, types, page, models: decided.models, owners: decided.owners };
+      for (const f of covered) if (wanting.has(f.id)) await this.launch(f.id, now, prefetched);
       if (!caughtUp && covered.length < pending.length) {
         // Cursors a full page behind the others: their own loops work through that backlog, in the
         // background, while this pass goes on to the cursors near the head.
@@ -348,13 +365,18 @@ export class DeliveryWorker {
   private async wanting(
     events: readonly RecordedEvent[],
     followers: readonly Follower[],
-  ): Promise<Set<string>> {
+  ): Promise<{ ids: Set<string>; models: Map<string, ModelInfo>; owners: Map<string, OwnerRights> }> {
     const result = new Set<string>();
-    if (events.length === 0) return result;
+    const none = {
+      ids: result,
+      models: new Map<string, ModelInfo>(),
+      owners: new Map<string, OwnerRights>(),
+    };
+    if (events.length === 0) return none;
     const streams = new Set<string>();
     for (const e of events)
       if (followers.some((f) => e.position > f.at && f.eventTypes.has(e.type))) streams.add(e.streamId);
-    if (streams.size === 0) return result;
+    if (streams.size === 0) return none;
     const models = await this.models([...streams]);
     // The owners are looked up only for webhooks an event passes the type and model filters of.
     const candidates = new Map<Follower, { event: RecordedEvent; model: ModelInfo }[]>();
@@ -367,21 +389,21 @@ export class DeliveryWorker {
         list.push({ event, model });
         candidates.set(f, list);
       }
-    if (candidates.size === 0) return result;
+    if (candidates.size === 0) return { ...none, models };
     const owners = await this.ownersRights([...new Set([...candidates.keys()].map((f) => f.ownerId))]);
     for (const [f, list] of candidates) {
       const owner = owners.get(f.ownerId) ?? null;
       if (owner !== null && list.some(({ model }) => this.readable(owner, model))) result.add(f.id);
     }
-    return result;
+    return { ids: result, models, owners };
   }
 
   /** Claims the webhook and starts its delivery loop, when this instance has room for one more. */
-  private async launch(id: string, now: Date): Promise<void> {
+  private async launch(id: string, now: Date, prefetched?: Prefetched): Promise<void> {
     if (this.closed || this.active.size >= this.deps.config.concurrency || this.active.has(id)) return;
     if (!(await this.claim(id, now))) return;
     this.active.add(id);
-    const run = this.follow(id)
+    const run = this.follow(id, prefetched)
       .catch((error: unknown) =>
         this.log.error({ err: error, webhookId: id }, "webhook delivery failed unexpectedly"),
       )
@@ -444,8 +466,13 @@ export class DeliveryWorker {
   }
 
   /** Delivers a claimed webhook's backlog until it is caught up, fails, or loses its lease. */
-  private async follow(webhookId: string): Promise<void> {
-    while (!this.closed) if (!(await this.step(webhookId))) return;
+  private async follow(webhookId: string, prefetched?: Prefetched): Promise<void> {
+    let first = prefetched;
+    while (!this.closed) {
+      const more = await this.step(webhookId, first);
+      first = undefined;
+      if (!more) return;
+    }
   }
 
   private async load(webhookId: string): Promise<WebhookRow | undefined> {
@@ -460,7 +487,7 @@ export class DeliveryWorker {
   }
 
   /** One page of the log; true when there may be more to do right away. */
-  private async step(webhookId: string): Promise<boolean> {
+  private async step(webhookId: string, prefetched?: Prefetched): Promise<boolean> {
     const row = await this.load(webhookId);
     const now = this.deps.clock();
     if (!row || !truthy(row.enabled) || row.lease_owner !== this.instanceId) return false;
@@ -470,18 +497,34 @@ export class DeliveryWorker {
     const due = rowDateOrNull(row.next_attempt_at);
     if (due !== null && due > now) return false;
     const cursor = rowInt(row.position);
-    const head = await this.head();
     const eventTypes = this.typeSet(row.event_types);
-    // Only the event types the webhook takes are checked against their chain and decoded.
-    const page = await readTailPage(this.deps.db, cursor, PAGE, (_, type) => eventTypes.has(type));
+    // The pass's page serves when it began at or before the cursor (its earlier events are passed
+    // over below), holds the webhook's event types (it may have been updated since) with their
+    // models, and its owner was looked up; otherwise only the event types the webhook takes are
+    // read, checked against their chain and decoded.
+    const fresh =
+      prefetched !== undefined &&
+      prefetched.from <= cursor &&
+      [...eventTypes].every((t) => prefetched.types.has(t)) &&
+      prefetched.page.last > cursor &&
+      prefetched.page.events.every(
+        (e) => e.position <= cursor || !eventTypes.has(e.type) || prefetched.models.has(e.streamId),
+      ) &&
+      prefetched.owners.has(row.owner_id)
+        ? prefetched
+        : undefined;
+    const head = fresh?.head ?? (await this.head());
+    const page =
+      fresh?.page ?? (await readTailPage(this.deps.db, cursor, PAGE, (_, type) => eventTypes.has(type)));
     const models = row.models === null ? null : rowJson<string[]>(row.models);
-    const owner = (await this.ownersRights([row.owner_id])).get(row.owner_id) ?? null;
-    const modelInfo = await this.models([...new Set(page.events.map((e) => e.streamId))]);
+    const owner = (fresh?.owners ?? (await this.ownersRights([row.owner_id]))).get(row.owner_id) ?? null;
+    const modelInfo = fresh?.models ?? (await this.models([...new Set(page.events.map((e) => e.streamId))]));
     // `handled`: the last event dealt with (delivered or not wanted); `written`: the cursor as stored.
     let handled = cursor;
     let written = cursor;
     for (const event of page.events) {
       if (this.closed) break;
+      if (event.position <= cursor) continue;
       const model = this.filtered(event, eventTypes, models, modelInfo);
       if (model === null || owner === null || !this.readable(owner, model)) {
         handled = event.position;
