@@ -7,6 +7,9 @@
 // - burst: 10 webhooks, a burst of 10,000 events appended at once (seeded many to a transaction),
 //   then the time until every webhook has all of them: deliveries per second. Baselines: the raw
 //   append rate of the same burst, and 10 bare HTTP POST loops to the same receivers.
+// - idle: what a commit costs the server with 1 and with 100 webhooks whose filters match none of
+//   its events (SQLite and PostgreSQL): CPU of the whole process (the mutation included) and the
+//   statements the delivery worker runs, per commit, 200 tag mutations one after another.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -15,8 +18,11 @@ import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
 import { systemActor } from "../src/access/actor.ts";
+import type { DatabaseConfig } from "../src/config.ts";
+import type { Database, Tx } from "../src/db/database.ts";
 import { createRegistro } from "../src/registro.ts";
 import { parseAllowList } from "../src/webhooks/delivery/targetGuard.ts";
+import { createBenchDatabase, postgresReachable } from "./benchDatabase.ts";
 import { seedStream } from "./seedStream.ts";
 import { compare, figure, percentile } from "./support.ts";
 
@@ -24,6 +30,7 @@ const LATENCY_SAMPLES = 200;
 const BURST_EVENTS = 10_000;
 const BURST_WEBHOOKS = 10;
 const SEEDER = systemActor("bench-seeder");
+const IDLE_COMMITS = 200;
 
 interface Receiver {
   readonly url: string;
@@ -209,8 +216,11 @@ export async function benchWebhooks() {
       ((BURST_EVENTS / 10) * BURST_WEBHOOKS) / ((performance.now() - posted) / 1000),
       "requests/s",
     );
+    const idle: Record<string, unknown> = { sqlite: await benchIdleWebhooks("sqlite") };
+    if (await postgresReachable()) idle.postgresql = await benchIdleWebhooks("postgresql");
     return {
       latency,
+      idle,
       burst: {
         webhooks: BURST_WEBHOOKS,
         events: BURST_EVENTS,
@@ -225,5 +235,125 @@ export async function benchWebhooks() {
     for (const r of receivers) await r.close();
     agent.destroy();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Counts the statements the delivery worker sends (reads, and statements inside its writes): its
+ * database handle is swapped for a counting one (the rest of the server is not counted).
+ */
+function countWorkerStatements(worker: object): { statements: number } {
+  const counter = { statements: 0 };
+  const holder = worker as { deps: { db: Database } };
+  const db = holder.deps.db;
+  const countedTx = (tx: Tx): Tx =>
+    new Proxy(tx, {
+      get(object, property) {
+        const value: unknown = Reflect.get(object, property, object);
+        if (typeof value !== "function") return value;
+        if (property !== "execute" && property !== "query") return value.bind(object);
+        return (...args: unknown[]) => {
+          counter.statements += 1;
+          return value.apply(object, args);
+        };
+      },
+    });
+  const counted = new Proxy(db, {
+    get(object, property) {
+      if (property === "query")
+        return (...args: Parameters<Database["query"]>) => {
+          counter.statements += 1;
+          return object.query(...args);
+        };
+      if (property === "write")
+        return <T>(work: (tx: Tx) => Promise<T>, options?: Parameters<Database["write"]>[1]) =>
+          object.write((tx) => work(countedTx(tx)), options);
+      return Reflect.get(object, property, object);
+    },
+  });
+  holder.deps = { ...holder.deps, db: counted };
+  return counter;
+}
+
+/** 1 vs 100 webhooks that want none of the commits: CPU and worker statements per commit. */
+export async function benchIdleWebhooks(provider: DatabaseConfig["provider"]) {
+  const database = await createBenchDatabase(provider);
+  const dir = mkdtempSync(path.join(tmpdir(), "registro-bench-idle-"));
+  const registro = await createRegistro({
+    database: database.config,
+    dataDir: dir,
+    logger: pino({ level: "silent" }),
+    inspection: { enabled: false },
+    auth: { osUserName: "bench" },
+    webhooks: { allow: parseAllowList("127.0.0.1") },
+  });
+  const receiver = await startReceiver();
+  try {
+    const { port } = await registro.app.listen(0, "127.0.0.1");
+    const url = `http://127.0.0.1:${port}/graphql`;
+    const counter = countWorkerStatements(registro.webhooks);
+    await gql(url, `mutation { createRegisteredModel(input: { name: "idle" }) { __typename } }`);
+    const head = async () =>
+      Number(
+        (
+          await registro.db.query<{ last: unknown }>("SELECT COALESCE(MAX(position), 0) AS last FROM events")
+        )[0]?.last ?? 0,
+      );
+    // Every cursor at the head: the worker has dealt with every commit.
+    const caughtUp = async () => {
+      for (;;) {
+        const [row] = await registro.db.query<{ low: unknown }>(
+          "SELECT MIN(position) AS low FROM webhook_cursors",
+        );
+        if (Number(row?.low ?? 0) >= (await head())) return;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    const register = async (n: number) => {
+      for (let i = 0; i < n; i++)
+        await gql(
+          url,
+          // The commits below are tag events: these webhooks want none of them.
+          `mutation($u: String!) { registerWebhook(input: { url: $u, eventTypes: [ModelVersionDeleted] }) { __typename } }`,
+          { u: receiver.url },
+        );
+      await caughtUp();
+    };
+    let tagNo = 0;
+    const measure = async () => {
+      await caughtUp();
+      await new Promise((r) => setTimeout(r, 200));
+      const statements = counter.statements;
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      for (let i = 0; i < IDLE_COMMITS; i++)
+        await gql(
+          url,
+          `mutation($v: String!) { setRegisteredModelTag(input: { name: "idle", key: "k", value: $v }) { __typename } }`,
+          { v: String(tagNo++) },
+        );
+      await caughtUp();
+      const used = process.cpuUsage(cpu);
+      return {
+        cpu: figure((used.user + used.system) / 1000 / IDLE_COMMITS, "ms CPU/commit", 3),
+        statements: figure((counter.statements - statements) / IDLE_COMMITS, "statements/commit"),
+        seconds: figure((performance.now() - started) / 1000, "s"),
+      };
+    };
+    await register(1);
+    const one = await measure();
+    await register(99);
+    const hundred = await measure();
+    return {
+      commits: IDLE_COMMITS,
+      cpu_per_commit_100_vs_1: compare(hundred.cpu, one.cpu),
+      worker_statements_per_commit_100_vs_1: compare(hundred.statements, one.statements),
+      seconds_until_caught_up_100_vs_1: compare(hundred.seconds, one.seconds),
+    };
+  } finally {
+    await registro.close();
+    await receiver.close();
+    rmSync(dir, { recursive: true, force: true });
+    await database.drop();
   }
 }

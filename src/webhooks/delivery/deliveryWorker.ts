@@ -8,10 +8,18 @@
 // conditional UPDATE, so it works on both providers): only the lease holder delivers and moves the
 // cursor (every cursor write is conditional on still holding it). A lease that is not renewed
 // expires, and another instance carries on from the cursor.
+//
+// Most webhooks want nothing of most commits. A pass therefore reads the new page of the log once
+// for all the webhooks whose cursors stand at the same position (usually all of them: caught up),
+// decides in memory which of them want one of its events, and hands only those to a delivery loop
+// of their own (lease, page, deliveries). The others' cursors are moved past the page together, in
+// one conditional UPDATE (the cursor still where it was read, no retry pending, no lease of another
+// instance): the same effect as taking the lease, moving the cursor and letting go, in one
+// statement, so the statements a commit costs do not grow with the number of idle webhooks.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { accessRights, permissionOn } from "../../access/modelAccess.ts";
-import type { AccessPolicy } from "../../access/modelAccess.ts";
+import type { AccessPolicy, AccessRights } from "../../access/modelAccess.ts";
 import type { Caller, RegistryRole } from "../../access/principal.ts";
 import { systemActor } from "../../access/actor.ts";
 import type { CommandDeps } from "../../application/executeCommand.ts";
@@ -20,6 +28,7 @@ import { rowDateOrNull, rowInt, rowJson } from "../../db/sql.ts";
 import { grantsFrom, includesPermission } from "../../domain/modelPermissions.ts";
 import type { Grants } from "../../domain/modelPermissions.ts";
 import { readAll, readTailPage } from "../../store/eventStore.ts";
+import type { TailPage } from "../../store/eventStore.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 import { listenForAppends } from "../../subscriptions/appendNotifications.ts";
 import type { AppendListener } from "../../subscriptions/appendNotifications.ts";
@@ -92,6 +101,55 @@ interface ModelInfo {
   readonly name: string;
   readonly grants: Grants;
 }
+
+/** What the owner may read now; null when the owner is gone or disabled (nothing is delivered). */
+type OwnerRights = AccessRights | null;
+
+/** A webhook as a pass sees it: where its cursor stands and what it wants. */
+interface CursorRow {
+  webhook_id: string;
+  owner_id: string;
+  event_types: string;
+  models: string | null;
+  position: number | string;
+  attempts: number | string;
+  next_attempt_at: unknown;
+  has_secret: unknown;
+}
+
+interface Follower {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly eventTypes: ReadonlySet<string>;
+  readonly models: readonly string[] | null;
+  /** Where its cursor stands (as read, then as this pass moved it). */
+  at: number;
+}
+
+/** Ids per IN list: far below either provider's bound on parameters per statement. */
+const IN_CHUNK = 500;
+
+function chunks<T>(items: readonly T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += IN_CHUNK) out.push(items.slice(i, i + IN_CHUNK));
+  return out;
+}
+
+/**
+ * What the pass already read for a webhook it hands to its loop: the loop's first step uses it
+ * instead of reading the head, the page, the models and the owner again (a delivery's latency).
+ */
+interface Prefetched {
+  readonly head: number;
+  /** The page holds the model events after this position, decoded for these types. */
+  readonly from: number;
+  readonly types: ReadonlySet<string>;
+  readonly page: TailPage;
+  readonly models: ReadonlyMap<string, ModelInfo>;
+  readonly owners: ReadonlyMap<string, OwnerRights>;
+}
+
+const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 
 const truthy = (v: unknown) => v === true || v === 1 || v === "1";
 
@@ -218,30 +276,174 @@ export class DeliveryWorker {
     if (this.active.size === 0 && !(await this.anyEnabled())) return;
     const head = await this.head();
     if (head > this.lastNotified) this.lastNotified = head;
-    const free = this.deps.config.concurrency - this.active.size;
-    if (free <= 0) return;
-    const candidates = await this.deps.db.query<{ webhook_id: string }>(
-      `SELECT c.webhook_id FROM webhook_cursors c JOIN webhooks w ON w.id = c.webhook_id
+    // Every webhook behind the head that this instance may work on, with what it wants: one
+    // statement, whatever their number.
+    const rows = await this.deps.db.query<CursorRow>(
+      `SELECT c.webhook_id, w.owner_id, w.event_types, w.models, c.position, c.attempts, c.next_attempt_at,
+              CASE WHEN s.webhook_id IS NULL THEN 0 ELSE 1 END AS has_secret
+       FROM webhook_cursors c JOIN webhooks w ON w.id = c.webhook_id
+       LEFT JOIN webhook_secrets s ON s.webhook_id = c.webhook_id
        WHERE w.enabled = ? AND c.position < ? AND (c.next_attempt_at IS NULL OR c.next_attempt_at <= ?)
          AND (c.lease_owner IS NULL OR c.lease_owner = ? OR c.lease_expires_at < ?)
-       ORDER BY c.position LIMIT ?`,
-      [true, head, now, this.instanceId, now, free + this.active.size],
+       ORDER BY c.position`,
+      [true, head, now, this.instanceId, now],
     );
-    for (const { webhook_id: id } of candidates) {
-      if (this.closed || this.active.size >= this.deps.config.concurrency) return;
-      if (this.active.has(id)) continue;
-      if (!(await this.claim(id, now))) continue;
-      this.active.add(id);
-      const run = this.follow(id)
-        .catch((error: unknown) =>
-          this.log.error({ err: error, webhookId: id }, "webhook delivery failed unexpectedly"),
-        )
-        .finally(() => {
-          this.active.delete(id);
-          this.running.delete(run);
-        });
-      this.running.add(run);
+    const followers: Follower[] = [];
+    const retries: string[] = [];
+    for (const row of rows) {
+      if (this.active.has(row.webhook_id)) continue;
+      // A webhook restored from a backup has no secret: it waits, cursor unmoved, for
+      // rotateWebhookSecret (its own loop would stop at once, see step).
+      if (!truthy(row.has_secret)) continue;
+      // A retry that is due goes to its own loop, which retries the event at the cursor.
+      if (rowInt(row.attempts) > 0 || row.next_attempt_at !== null) {
+        retries.push(row.webhook_id);
+        continue;
+      }
+      followers.push({
+        id: row.webhook_id,
+        ownerId: row.owner_id,
+        eventTypes: this.typeSet(row.event_types),
+        models: row.models === null ? null : rowJson<string[]>(row.models),
+        at: rowInt(row.position),
+      });
     }
+    for (const id of retries) await this.launch(id, now);
+    await this.scan(followers, head, now);
+  }
+
+  private readonly typeSets = new Map<string, ReadonlySet<string>>();
+
+  /** The parsed `event_types` column (a handful of distinct values, parsed once each). */
+  private typeSet(json: string): ReadonlySet<string> {
+    let set = this.typeSets.get(json);
+    if (set === undefined) {
+      if (this.typeSets.size > 1_000) this.typeSets.clear();
+      set = new Set(rowJson<string[]>(json));
+      this.typeSets.set(json, set);
+    }
+    return set;
+  }
+
+  /**
+   * Reads the log once for all `followers` (page by page, from the lowest cursor; usually they all
+   * stand at the same position): a webhook wanting one of the events after its cursor leaves for a
+   * delivery loop of its own; the cursors of the others are moved past the page together. A backlog
+   * shared by all of them (a burst) is read page by page the same way.
+   */
+  private async scan(followers: Follower[], head: number, now: Date): Promise<void> {
+    let pending = followers;
+    while (pending.length > 0 && !this.closed) {
+      const low = Math.min(...pending.map((f) => f.at));
+      const types = new Set<string>();
+      for (const f of pending) for (const t of f.eventTypes) types.add(t);
+      const page = await readTailPage(this.deps.db, low, PAGE, (_, type) => types.has(type));
+      const caughtUp = page.rows < PAGE;
+      const target = caughtUp ? Math.max(head, page.last) : page.last;
+      // A cursor at or past a full page's end is not covered by it: it waits for the next page.
+      const covered = pending.filter((f) => f.at < target);
+      const decided = await this.wanting(page.events, covered);
+      const wanting = decided.ids;
+      const prefetched = { head, from: low, types, page, models: decided.models, owners: decided.owners };
+      for (const f of covered) if (wanting.has(f.id)) await this.launch(f.id, now, prefetched);
+      if (!caughtUp && covered.length < pending.length) {
+        // Cursors a full page behind the others: their own loops work through that backlog, in the
+        // background, while this pass goes on to the cursors near the head.
+        for (const f of covered) if (!wanting.has(f.id)) await this.launch(f.id, now);
+        pending = pending.filter((f) => f.at >= target);
+        continue;
+      }
+      const idle = covered.filter((f) => !wanting.has(f.id));
+      if (idle.length > 0 && !this.closed) await this.advanceIdle(idle, target);
+      if (caughtUp) return;
+      for (const f of idle) f.at = target;
+      pending = pending.filter((f) => !wanting.has(f.id));
+    }
+  }
+
+  /** The webhooks of `followers` wanting at least one of `events` (their owners may read its model now). */
+  private async wanting(
+    events: readonly RecordedEvent[],
+    followers: readonly Follower[],
+  ): Promise<{ ids: Set<string>; models: Map<string, ModelInfo>; owners: Map<string, OwnerRights> }> {
+    const result = new Set<string>();
+    const none = {
+      ids: result,
+      models: new Map<string, ModelInfo>(),
+      owners: new Map<string, OwnerRights>(),
+    };
+    if (events.length === 0) return none;
+    const streams = new Set<string>();
+    for (const e of events)
+      if (followers.some((f) => e.position > f.at && f.eventTypes.has(e.type))) streams.add(e.streamId);
+    if (streams.size === 0) return none;
+    const models = await this.models([...streams]);
+    // The owners are looked up only for webhooks an event passes the type and model filters of.
+    const candidates = new Map<Follower, { event: RecordedEvent; model: ModelInfo }[]>();
+    for (const f of followers)
+      for (const event of events) {
+        if (event.position <= f.at) continue;
+        const model = this.filtered(event, f.eventTypes, f.models, models);
+        if (model === null) continue;
+        const list = candidates.get(f) ?? [];
+        list.push({ event, model });
+        candidates.set(f, list);
+      }
+    if (candidates.size === 0) return { ...none, models };
+    const owners = await this.ownersRights([...new Set([...candidates.keys()].map((f) => f.ownerId))]);
+    for (const [f, list] of candidates) {
+      const owner = owners.get(f.ownerId) ?? null;
+      if (owner !== null && list.some(({ model }) => this.readable(owner, model))) result.add(f.id);
+    }
+    return { ids: result, models, owners };
+  }
+
+  /** Claims the webhook and starts its delivery loop, when this instance has room for one more. */
+  private async launch(id: string, now: Date, prefetched?: Prefetched): Promise<void> {
+    if (this.closed || this.active.size >= this.deps.config.concurrency || this.active.has(id)) return;
+    if (!(await this.claim(id, now))) return;
+    this.active.add(id);
+    const run = this.follow(id, prefetched)
+      .catch((error: unknown) =>
+        this.log.error({ err: error, webhookId: id }, "webhook delivery failed unexpectedly"),
+      )
+      .finally(() => {
+        this.active.delete(id);
+        this.running.delete(run);
+      });
+    this.running.add(run);
+  }
+
+  /**
+   * Moves idle webhooks' cursors to `to`, in one statement (per few hundred webhooks). Each row moves
+   * only if its cursor still stands where the pass read it, no retry is pending and no other
+   * instance holds a live lease on it: exactly when taking the lease, advancing and letting go would
+   * have succeeded. A webhook changed meanwhile (delivered by another instance, re-enabled) keeps
+   * its cursor, and the next pass looks at it again.
+   */
+  private async advanceIdle(idle: readonly Follower[], to: number): Promise<void> {
+    const now = this.deps.clock();
+    await this.deps.db.write(async (tx) => {
+      for (const chunk of chunks(idle)) {
+        const byPosition = new Map<number, string[]>();
+        for (const f of chunk) byPosition.set(f.at, [...(byPosition.get(f.at) ?? []), f.id]);
+        const where = [...byPosition.values()].map(
+          (ids) => `(position = ? AND webhook_id IN (${marks(ids.length)}))`,
+        );
+        await tx.execute(
+          `UPDATE webhook_cursors SET position = ?
+           WHERE attempts = 0 AND next_attempt_at IS NULL
+             AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)
+             AND (${where.join(" OR ")})`,
+          [to, this.instanceId, now, ...[...byPosition].flatMap(([at, ids]) => [at, ...ids])],
+        );
+      }
+    });
+  }
+
+  /** Resolves once no pass runs and no delivery loop is busy (for tests and benchmarks). */
+  async settled(): Promise<void> {
+    while (this.passing || this.running.size > 0) await new Promise((resolve) => setTimeout(resolve, 5));
   }
 
   private async claim(webhookId: string, now: Date): Promise<boolean> {
@@ -264,8 +466,13 @@ export class DeliveryWorker {
   }
 
   /** Delivers a claimed webhook's backlog until it is caught up, fails, or loses its lease. */
-  private async follow(webhookId: string): Promise<void> {
-    while (!this.closed) if (!(await this.step(webhookId))) return;
+  private async follow(webhookId: string, prefetched?: Prefetched): Promise<void> {
+    let first = prefetched;
+    while (!this.closed) {
+      const more = await this.step(webhookId, first);
+      first = undefined;
+      if (!more) return;
+    }
   }
 
   private async load(webhookId: string): Promise<WebhookRow | undefined> {
@@ -280,7 +487,7 @@ export class DeliveryWorker {
   }
 
   /** One page of the log; true when there may be more to do right away. */
-  private async step(webhookId: string): Promise<boolean> {
+  private async step(webhookId: string, prefetched?: Prefetched): Promise<boolean> {
     const row = await this.load(webhookId);
     const now = this.deps.clock();
     if (!row || !truthy(row.enabled) || row.lease_owner !== this.instanceId) return false;
@@ -290,21 +497,36 @@ export class DeliveryWorker {
     const due = rowDateOrNull(row.next_attempt_at);
     if (due !== null && due > now) return false;
     const cursor = rowInt(row.position);
-    const head = await this.head();
-    const eventTypes = rowJson<string[]>(row.event_types);
-    // Only the event types the webhook takes are checked against their chain and decoded: every
-    // webhook reads the log, and the others are passed over unread either way.
-    const page = await readTailPage(this.deps.db, cursor, PAGE, (_, type) => eventTypes.includes(type));
+    const eventTypes = this.typeSet(row.event_types);
+    // The pass's page serves when it began at or before the cursor (its earlier events are passed
+    // over below), holds the webhook's event types (it may have been updated since) with their
+    // models, and its owner was looked up; otherwise only the event types the webhook takes are
+    // read, checked against their chain and decoded.
+    const fresh =
+      prefetched !== undefined &&
+      prefetched.from <= cursor &&
+      [...eventTypes].every((t) => prefetched.types.has(t)) &&
+      prefetched.page.last > cursor &&
+      prefetched.page.events.every(
+        (e) => e.position <= cursor || !eventTypes.has(e.type) || prefetched.models.has(e.streamId),
+      ) &&
+      prefetched.owners.has(row.owner_id)
+        ? prefetched
+        : undefined;
+    const head = fresh?.head ?? (await this.head());
+    const page =
+      fresh?.page ?? (await readTailPage(this.deps.db, cursor, PAGE, (_, type) => eventTypes.has(type)));
     const models = row.models === null ? null : rowJson<string[]>(row.models);
-    const owner = await this.ownerRights(row.owner_id);
-    const modelInfo = new Map<string, ModelInfo | null>();
+    const owner = (fresh?.owners ?? (await this.ownersRights([row.owner_id]))).get(row.owner_id) ?? null;
+    const modelInfo = fresh?.models ?? (await this.models([...new Set(page.events.map((e) => e.streamId))]));
     // `handled`: the last event dealt with (delivered or not wanted); `written`: the cursor as stored.
     let handled = cursor;
     let written = cursor;
     for (const event of page.events) {
       if (this.closed) break;
-      const model = await this.matching(event, eventTypes, models, owner, modelInfo);
-      if (model === null) {
+      if (event.position <= cursor) continue;
+      const model = this.filtered(event, eventTypes, models, modelInfo);
+      if (model === null || owner === null || !this.readable(owner, model)) {
         handled = event.position;
         continue;
       }
@@ -338,69 +560,90 @@ export class DeliveryWorker {
     return changed === 1;
   }
 
-  /** What the owner may read now; null when the owner is gone or disabled (nothing is delivered). */
-  private async ownerRights(ownerId: string) {
-    const [principal] = await this.deps.db.query<{
-      id: string;
-      kind: string;
-      display_name: string;
-      role: string;
-      disabled: unknown;
-    }>("SELECT id, kind, display_name, role, disabled FROM principals WHERE id = ?", [ownerId]);
-    if (!principal || truthy(principal.disabled)) return null;
-    const teams = await this.deps.db.query<{ team_id: string }>(
-      "SELECT team_id FROM team_members WHERE principal_id = ?",
-      [ownerId],
-    );
-    const caller: Caller = {
-      principal: {
-        id: principal.id,
-        kind: principal.kind === "SERVICE_ACCOUNT" ? "SERVICE_ACCOUNT" : "USER",
-        displayName: principal.display_name,
-        email: null,
-        role: principal.role as RegistryRole,
-        teamIds: teams.map((t) => t.team_id),
-      },
-      credential: { kind: "local" },
-    };
-    return accessRights(caller, this.deps.accessPolicy);
+  /** What each owner may read now (null: gone or disabled, nothing is delivered): two statements. */
+  private async ownersRights(ownerIds: readonly string[]): Promise<Map<string, OwnerRights>> {
+    const rights = new Map<string, OwnerRights>();
+    for (const ids of chunks(ownerIds)) {
+      const principals = await this.deps.db.query<{
+        id: string;
+        kind: string;
+        display_name: string;
+        role: string;
+        disabled: unknown;
+      }>(
+        `SELECT id, kind, display_name, role, disabled FROM principals WHERE id IN (${marks(ids.length)})`,
+        ids,
+      );
+      const teams = await this.deps.db.query<{ principal_id: string; team_id: string }>(
+        `SELECT principal_id, team_id FROM team_members WHERE principal_id IN (${marks(ids.length)})`,
+        ids,
+      );
+      for (const principal of principals) {
+        if (truthy(principal.disabled)) continue;
+        const caller: Caller = {
+          principal: {
+            id: principal.id,
+            kind: principal.kind === "SERVICE_ACCOUNT" ? "SERVICE_ACCOUNT" : "USER",
+            displayName: principal.display_name,
+            email: null,
+            role: principal.role as RegistryRole,
+            teamIds: teams.filter((t) => t.principal_id === principal.id).map((t) => t.team_id),
+          },
+          credential: { kind: "local" },
+        };
+        rights.set(principal.id, accessRights(caller, this.deps.accessPolicy));
+      }
+    }
+    return rights;
   }
 
-  private async model(modelId: string, cache: Map<string, ModelInfo | null>): Promise<ModelInfo | null> {
-    if (cache.has(modelId)) return cache.get(modelId) ?? null;
-    const [model] = await this.deps.db.query<{ name: string }>(
-      "SELECT name FROM registered_models WHERE id = ?",
-      [modelId],
-    );
-    let info: ModelInfo | null = null;
-    if (model) {
+  /** The name and grants of each model (absent: no such model any more): two statements. */
+  private async models(modelIds: readonly string[]): Promise<Map<string, ModelInfo>> {
+    const info = new Map<string, ModelInfo>();
+    for (const ids of chunks(modelIds)) {
+      const models = await this.deps.db.query<{ id: string; name: string }>(
+        `SELECT id, name FROM registered_models WHERE id IN (${marks(ids.length)})`,
+        ids,
+      );
+      if (models.length === 0) continue;
       const grants = await this.deps.db.query<{
+        model_id: string;
         grantee_kind: string;
         grantee_id: string;
         permission: string;
-      }>("SELECT grantee_kind, grantee_id, permission FROM model_permissions WHERE model_id = ?", [modelId]);
-      info = {
-        name: model.name,
-        grants: grantsFrom(grants.map((g) => [g.grantee_kind, g.grantee_id, g.permission] as const)),
-      };
+      }>(
+        `SELECT model_id, grantee_kind, grantee_id, permission FROM model_permissions WHERE model_id IN (${marks(models.length)})`,
+        models.map((m) => m.id),
+      );
+      for (const model of models)
+        info.set(model.id, {
+          name: model.name,
+          grants: grantsFrom(
+            grants
+              .filter((g) => g.model_id === model.id)
+              .map((g) => [g.grantee_kind, g.grantee_id, g.permission] as const),
+          ),
+        });
     }
-    cache.set(modelId, info);
     return info;
   }
 
-  /** The event's model when the webhook wants this event and its owner may read the model now. */
-  private async matching(
+  /** The event's model when the webhook's types and models take the event (its owner's rights aside). */
+  private filtered(
     event: RecordedEvent,
-    eventTypes: readonly string[],
+    eventTypes: ReadonlySet<string>,
     models: readonly string[] | null,
-    owner: Awaited<ReturnType<DeliveryWorker["ownerRights"]>>,
-    cache: Map<string, ModelInfo | null>,
-  ): Promise<ModelInfo | null> {
-    if (owner === null || !eventTypes.includes(event.type)) return null;
-    const model = await this.model(event.streamId, cache);
-    if (model === null) return null;
+    info: ReadonlyMap<string, ModelInfo>,
+  ): ModelInfo | null {
+    if (!eventTypes.has(event.type)) return null;
+    const model = info.get(event.streamId);
+    if (model === undefined) return null;
     if (models !== null && !models.includes(model.name) && !models.includes(event.streamId)) return null;
-    return includesPermission(permissionOn(owner, model.grants), "READ") ? model : null;
+    return model;
+  }
+
+  private readable(owner: NonNullable<OwnerRights>, model: ModelInfo): boolean {
+    return includesPermission(permissionOn(owner, model.grants), "READ");
   }
 
   private async send(
@@ -607,7 +850,7 @@ export class DeliveryWorker {
       position = rowInt(delivery.position);
       const [event] = await readAll(this.deps.db, position - 1, 1);
       if (event?.position !== position) return null;
-      const model = await this.model(event.streamId, new Map());
+      const model = (await this.models([event.streamId])).get(event.streamId);
       message = eventMessage(event, model?.name ?? event.streamId, this.deps.clock());
     }
     return this.outOfBand(webhookId, row, position, delivery.message_id, message, "REDELIVERY");
