@@ -10,6 +10,7 @@
 // - idle: what a commit costs the server with 1 and with 100 webhooks whose filters match none of
 //   its events (SQLite and PostgreSQL): CPU of the whole process (the mutation included) and the
 //   statements the delivery worker runs, per commit, 200 tag mutations one after another.
+import { countingDatabase } from "../test/support/countingDatabase.ts";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -19,7 +20,7 @@ import path from "node:path";
 import { pino } from "pino";
 import { systemActor } from "../src/access/actor.ts";
 import type { DatabaseConfig } from "../src/config.ts";
-import type { Database, Tx } from "../src/db/database.ts";
+import type { Database } from "../src/db/database.ts";
 import { createRegistro } from "../src/registro.ts";
 import { parseAllowList } from "../src/webhooks/delivery/targetGuard.ts";
 import { createBenchDatabase, postgresReachable } from "./benchDatabase.ts";
@@ -243,35 +244,9 @@ export async function benchWebhooks() {
  * database handle is swapped for a counting one (the rest of the server is not counted).
  */
 function countWorkerStatements(worker: object): { statements: number } {
-  const counter = { statements: 0 };
   const holder = worker as { deps: { db: Database } };
-  const db = holder.deps.db;
-  const countedTx = (tx: Tx): Tx =>
-    new Proxy(tx, {
-      get(object, property) {
-        const value: unknown = Reflect.get(object, property, object);
-        if (typeof value !== "function") return value;
-        if (property !== "execute" && property !== "query") return value.bind(object);
-        return (...args: unknown[]) => {
-          counter.statements += 1;
-          return value.apply(object, args);
-        };
-      },
-    });
-  const counted = new Proxy(db, {
-    get(object, property) {
-      if (property === "query")
-        return (...args: Parameters<Database["query"]>) => {
-          counter.statements += 1;
-          return object.query(...args);
-        };
-      if (property === "write")
-        return <T>(work: (tx: Tx) => Promise<T>, options?: Parameters<Database["write"]>[1]) =>
-          object.write((tx) => work(countedTx(tx)), options);
-      return Reflect.get(object, property, object);
-    },
-  });
-  holder.deps = { ...holder.deps, db: counted };
+  const { db, counter } = countingDatabase(holder.deps.db);
+  holder.deps = { ...holder.deps, db };
   return counter;
 }
 

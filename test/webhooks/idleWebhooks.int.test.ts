@@ -7,45 +7,14 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { systemActor } from "../../src/access/actor.ts";
 import { DEFAULT_ACCESS_POLICY } from "../../src/access/modelAccess.ts";
-import type { Database, Tx } from "../../src/db/database.ts";
 import { DomainError } from "../../src/domain/errors.ts";
 import { DEFAULT_DELIVERY_CONFIG, DeliveryWorker } from "../../src/webhooks/delivery/deliveryWorker.ts";
 import { EMPTY_ALLOW_LIST } from "../../src/webhooks/delivery/targetGuard.ts";
 import { newWebhookSecret } from "../../src/webhooks/signing.ts";
 import { registerWebhook } from "../../src/webhooks/webhookCommands.ts";
 import { commandDeps, createModelNamed, run } from "../support/application.ts";
+import { countingDatabase } from "../support/countingDatabase.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
-
-/** The database with every statement sent through `query`, or inside a `write`, counted. */
-function counting(db: Database) {
-  const counter = { statements: 0 };
-  const countCalls = <T extends object>(target: T, names: readonly string[]): T =>
-    new Proxy(target, {
-      get(object, property) {
-        const value: unknown = Reflect.get(object, property, object);
-        if (typeof value !== "function") return value;
-        if (!names.includes(String(property))) return value.bind(object);
-        return (...args: unknown[]) => {
-          counter.statements += 1;
-          return value.apply(object, args);
-        };
-      },
-    });
-  const counted = new Proxy(db, {
-    get(object, property) {
-      if (property === "query")
-        return (...args: Parameters<Database["query"]>) => {
-          counter.statements += 1;
-          return object.query(...args);
-        };
-      if (property === "write")
-        return <T>(work: (tx: Tx) => Promise<T>, options?: Parameters<Database["write"]>[1]) =>
-          object.write((tx) => work(countCalls(tx, ["execute", "query"])), options);
-      return Reflect.get(object, property, object);
-    },
-  });
-  return { db: counted, counter };
-}
 
 describe.each(await providers())("idle webhooks on %s", (provider) => {
   let close: () => Promise<void> = () => Promise.resolve();
@@ -53,7 +22,7 @@ describe.each(await providers())("idle webhooks on %s", (provider) => {
 
   it("cost a commit the same statements with 1 or 100 of them, and their cursors still reach the head", async () => {
     const t = await openTestDatabase(provider);
-    const { db, counter } = counting(t.db);
+    const { db, counter } = countingDatabase(t.db);
     const deps = commandDeps(t.db);
     const worker = new DeliveryWorker({
       db,
