@@ -3,6 +3,8 @@
 // credential) once. Appends get the ids here (eventActorRefs), as event types get their codes
 // (./eventTypes.ts); readers get the four values back in SQL (actorColumnsOf, in the store's
 // COLUMNS), through Prisma's `eventActor` relation, or for Prisma rows read without it, eventActorOf.
+import { promiseWithResolvers } from "../promiseWithResolvers.ts";
+import type { PromiseWithResolvers } from "../promiseWithResolvers.ts";
 import type { Database, Tx } from "../db/database.ts";
 import { placeholders, rowInt } from "../db/sql.ts";
 
@@ -109,28 +111,15 @@ interface ActorSqlRow {
 /** Actors by id, per database handle: rows never change, so they are kept (bounded). */
 const read = new WeakMap<object, Map<number, Promise<ActorValues>>>();
 /** Ids asked for in this tick, per database handle: read together in one statement. */
-const batches = new WeakMap<object, Map<number, Pending>>();
-
-interface Pending {
-  readonly promise: Promise<ActorValues>;
-  resolve(values: ActorValues): void;
-  reject(error: unknown): void;
-}
-
-function pendingActor(): Pending {
-  let resolve: (values: ActorValues) => void = () => undefined;
-  let reject: (error: unknown) => void = () => undefined;
-  const promise = new Promise<ActorValues>((yes, no) => {
-    resolve = yes;
-    reject = no;
-  });
-  return { promise, resolve, reject };
-}
+const batches = new WeakMap<object, Map<number, PromiseWithResolvers<ActorValues>>>();
 
 const parseCredential = (value: unknown): unknown =>
   typeof value === "string" ? (JSON.parse(value) as unknown) : (value ?? null);
 
-async function readBatch(db: Pick<Database, "query">, wanted: Map<number, Pending>) {
+async function readBatch(
+  db: Pick<Database, "query">,
+  wanted: Map<number, PromiseWithResolvers<ActorValues>>,
+) {
   try {
     const ids = [...wanted.keys()];
     const rows = await db.query<ActorSqlRow>(
@@ -163,14 +152,14 @@ export function eventActorOf(db: Pick<Database, "query">, id: number): Promise<A
   if (cached !== undefined) return cached;
   let batch = batches.get(db);
   if (batch === undefined) {
-    const wanted = new Map<number, Pending>();
+    const wanted = new Map<number, PromiseWithResolvers<ActorValues>>();
     batches.set(db, (batch = wanted));
     queueMicrotask(() => {
       batches.delete(db);
       void readBatch(db, wanted);
     });
   }
-  const pending = pendingActor();
+  const pending = promiseWithResolvers<ActorValues>();
   batch.set(id, pending);
   if (cache.size >= MAX_CACHED) cache.clear();
   const values = cache;

@@ -2,6 +2,8 @@
 // the mutations that add, edit and delete comments. Current comments are read from the projection
 // (model_version_comments); a comment's earlier bodies (`revisions`) and its author (the actor of the
 // event that added it) are read from the event log, like other history fields.
+import { promiseWithResolvers } from "../../promiseWithResolvers.ts";
+import type { PromiseWithResolvers } from "../../promiseWithResolvers.ts";
 import { randomUUID } from "node:crypto";
 import { ActorRef } from "../../access/graphql/actor.ts";
 import { actorFromColumns } from "../../access/actor.ts";
@@ -61,24 +63,8 @@ interface EventRow {
 /** One model's comments whose events a request asked for in the same tick, read with one query. */
 interface Batch {
   readonly modelId: string;
-  readonly waiting: Map<string, PromiseWithResolversLike>;
+  readonly waiting: Map<string, PromiseWithResolvers<CommentRevision[]>>;
 }
-interface PromiseWithResolversLike {
-  readonly promise: Promise<CommentRevision[]>;
-  resolve(value: CommentRevision[]): void;
-  reject(error: unknown): void;
-}
-
-function deferred(): PromiseWithResolversLike {
-  let resolve!: (value: CommentRevision[]) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<CommentRevision[]>((yes, no) => {
-    resolve = yes;
-    reject = no;
-  });
-  return { promise, resolve, reject };
-}
-
 interface RequestRevisions {
   /** By `<model id>\n<comment id>`: each comment's events are read once per request. */
   readonly known: Map<string, Promise<CommentRevision[]>>;
@@ -115,7 +101,7 @@ function commentRevisions(ctx: GraphQLContext, comment: { id: string; modelId: s
     });
     batch = opened;
   }
-  const waiting = deferred();
+  const waiting = promiseWithResolvers<CommentRevision[]>();
   batch.waiting.set(comment.id, waiting);
   request.known.set(key, waiting.promise);
   return waiting.promise;
