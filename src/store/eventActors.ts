@@ -126,8 +126,8 @@ class BoundedCache<K, V> extends Map<K, V> {
 const loaders = new WeakMap<object, DataLoader<number, ActorValues>>();
 
 function actorLoader(db: Pick<Database, "query">): DataLoader<number, ActorValues> {
-  let loader = loaders.get(db);
-  if (loader !== undefined) return loader;
+  const known = loaders.get(db);
+  if (known !== undefined) return known;
   const load = new DataLoader<number, ActorValues>(
     async (ids) => {
       const rows = await db.query<ActorSqlRow>(
@@ -151,8 +151,8 @@ function actorLoader(db: Pick<Database, "query">): DataLoader<number, ActorValue
     },
     { cacheMap: new BoundedCache() },
   );
-  loaders.set(db, (loader = load));
-  return loader;
+  loaders.set(db, load);
+  return load;
 }
 
 /**

@@ -65,9 +65,9 @@ const MAX_IDS_PER_QUERY = 500;
 /**
  * Per request, a loader per model of its comments' events: a page of comments asks for each
  * comment's events in the same tick (author, revisions), so the ids asked for meanwhile are read with
- * one query per model, and each comment's events once per request. A failed read stays failed for
- * the request, as a comment without events would; a command on a comment drops what was read of it
- * (runCommentCommand), so a later field of the same operation sees the change.
+ * one query per model, and each comment's events once per request; a failed read too, so a request
+ * does not retry one (readRevisions). A command on a comment drops what was read of it
+ * (runCommentCommand): a later mutation of the same operation reads the change.
  */
 const revisionsByRequest = new WeakMap<GraphQLContext, Map<string, DataLoader<string, CommentRevision[]>>>();
 
@@ -115,7 +115,7 @@ async function readRevisions(
     }
     return ids.map((id) => byComment.get(id) ?? []);
   } catch (error) {
-    // As each id's error, which DataLoader keeps (a rejected batch it would forget).
+    // As each id's error, which DataLoader keeps for the request (a rejected batch it would forget).
     const failure = error instanceof Error ? error : new Error(String(error));
     return ids.map(() => failure);
   }
