@@ -12,6 +12,7 @@
 // list of every readable model: a caller whose team is granted 40,000 models would need 40,000
 // bind parameters, past SQLite's limit of 32,766 (and PostgreSQL's 65,535), and the list would
 // go stale in a subscription that lives for hours.
+import DataLoader from "dataloader";
 import type { Db, Prisma } from "../db/database.ts";
 import { NotFoundError, PermissionDeniedError } from "../domain/errors.ts";
 import { granteeOfKey, grantsFrom, includesPermission } from "../domain/modelPermissions.ts";
@@ -222,33 +223,30 @@ function streamsOfRevisionKeys(where: unknown): string[] | null {
 }
 
 /**
- * Which of these streams are models this reader may read: one query per tick, however many event
- * reads ask in it (a page's previous hashes resolve together), checked afresh each time (a
- * subscription's reader lives as long as it does, and grants change meanwhile).
+ * Which of these streams are models this reader may read: one query per event-loop turn (dispatched
+ * with setImmediate, after the turn's I/O callbacks), however many event reads ask in it (a page's
+ * previous hashes resolve together), checked afresh each time (`cache: false`: a subscription's
+ * reader lives as long as it does, and grants change meanwhile).
  */
 function readableStreamsAmong(
   reader: Db,
   model: Prisma.RegisteredModelWhereInput,
 ): (streams: readonly string[]) => Promise<string[]> {
-  let pending: { streams: Set<string>; readable: Promise<Set<string>> } | null = null;
+  const readable = new DataLoader<string, boolean>(
+    async (streams) => {
+      const rows = await reader.registeredModel.findMany({
+        where: { AND: [{ id: { in: [...new Set(streams)] } }, model] },
+        select: { id: true },
+      });
+      const ids = new Set(rows.map((r) => r.id));
+      return streams.map((s) => ids.has(s));
+    },
+    { cache: false, batchScheduleFn: (dispatch) => setImmediate(dispatch) },
+  );
   return async (streams) => {
     const wanted = streams.filter((s) => !s.includes(":"));
-    if (wanted.length === 0) return [];
-    if (pending === null) {
-      const batch = new Set<string>();
-      const readable = new Promise<void>((resolve) => setImmediate(resolve)).then(async () => {
-        pending = null;
-        const rows = await reader.registeredModel.findMany({
-          where: { AND: [{ id: { in: [...batch] } }, model] },
-          select: { id: true },
-        });
-        return new Set(rows.map((r) => r.id));
-      });
-      pending = { streams: batch, readable };
-    }
-    for (const stream of wanted) pending.streams.add(stream);
-    const readable = await pending.readable;
-    return wanted.filter((s) => readable.has(s));
+    const answers = await Promise.all(wanted.map((s) => readable.load(s)));
+    return wanted.filter((_, i) => answers[i]);
   };
 }
 

@@ -3,8 +3,7 @@
 // credential) once. Appends get the ids here (eventActorRefs), as event types get their codes
 // (./eventTypes.ts); readers get the four values back in SQL (actorColumnsOf, in the store's
 // COLUMNS), through Prisma's `eventActor` relation, or for Prisma rows read without it, eventActorOf.
-import { promiseWithResolvers } from "../promiseWithResolvers.ts";
-import type { PromiseWithResolvers } from "../promiseWithResolvers.ts";
+import DataLoader from "dataloader";
 import type { Database, Tx } from "../db/database.ts";
 import { placeholders, rowInt } from "../db/sql.ts";
 
@@ -108,64 +107,58 @@ interface ActorSqlRow {
   actor_credential: unknown;
 }
 
-/** Actors by id, per database handle: rows never change, so they are kept (bounded). */
-const read = new WeakMap<object, Map<number, Promise<ActorValues>>>();
-/** Ids asked for in this tick, per database handle: read together in one statement. */
-const batches = new WeakMap<object, Map<number, PromiseWithResolvers<ActorValues>>>();
-
 const parseCredential = (value: unknown): unknown =>
   typeof value === "string" ? (JSON.parse(value) as unknown) : (value ?? null);
 
-async function readBatch(
-  db: Pick<Database, "query">,
-  wanted: Map<number, PromiseWithResolvers<ActorValues>>,
-) {
-  try {
-    const ids = [...wanted.keys()];
-    const rows = await db.query<ActorSqlRow>(
-      `SELECT id, actor, actor_id, actor_kind, actor_credential FROM event_actors WHERE id IN (${placeholders(ids.length)})`,
-      ids,
-    );
-    for (const row of rows)
-      wanted.get(rowInt(row.id))?.resolve({
-        actor: row.actor,
-        actorId: row.actor_id,
-        actorKind: row.actor_kind,
-        actorCredential: parseCredential(row.actor_credential),
-      });
-    for (const [id, pending] of wanted)
-      pending.reject(new Error(`actor ${id} has no row in event_actors: written outside Registro`));
-  } catch (error) {
-    for (const pending of wanted.values()) pending.reject(error);
+/** A loader's cache that starts afresh once it holds MAX_CACHED actors. */
+class BoundedCache<K, V> extends Map<K, V> {
+  override set(key: K, value: V): this {
+    if (this.size >= MAX_CACHED) this.clear();
+    return super.set(key, value);
   }
 }
 
 /**
+ * Actors by id, per database handle: ids asked for in the same tick are read with one statement,
+ * and kept (bounded), since rows never change. DataLoader does not keep a failed batch; an id
+ * without a row is not kept either (it would otherwise keep its error).
+ */
+const loaders = new WeakMap<object, DataLoader<number, ActorValues>>();
+
+function actorLoader(db: Pick<Database, "query">): DataLoader<number, ActorValues> {
+  const known = loaders.get(db);
+  if (known !== undefined) return known;
+  const load = new DataLoader<number, ActorValues>(
+    async (ids) => {
+      const rows = await db.query<ActorSqlRow>(
+        `SELECT id, actor, actor_id, actor_kind, actor_credential FROM event_actors WHERE id IN (${placeholders(ids.length)})`,
+        [...ids],
+      );
+      const byId = new Map(rows.map((row) => [rowInt(row.id), row]));
+      return ids.map((id) => {
+        const row = byId.get(id);
+        if (row === undefined) {
+          load.clear(id);
+          return new Error(`actor ${id} has no row in event_actors: written outside Registro`);
+        }
+        return {
+          actor: row.actor,
+          actorId: row.actor_id,
+          actorKind: row.actor_kind,
+          actorCredential: parseCredential(row.actor_credential),
+        };
+      });
+    },
+    { cacheMap: new BoundedCache() },
+  );
+  loaders.set(db, load);
+  return load;
+}
+
+/**
  * The actor of an id, for rows read through Prisma without their `eventActor` (GraphQL's history
- * and node reads). Ids asked for in the same tick are read with one statement; a failed read is not
- * kept. An id without a row was written outside Registro and is an error.
+ * and node reads). An id without a row was written outside Registro and is an error.
  */
 export function eventActorOf(db: Pick<Database, "query">, id: number): Promise<ActorValues> {
-  let cache = read.get(db);
-  if (cache === undefined) read.set(db, (cache = new Map<number, Promise<ActorValues>>()));
-  const cached = cache.get(id);
-  if (cached !== undefined) return cached;
-  let batch = batches.get(db);
-  if (batch === undefined) {
-    const wanted = new Map<number, PromiseWithResolvers<ActorValues>>();
-    batches.set(db, (batch = wanted));
-    queueMicrotask(() => {
-      batches.delete(db);
-      void readBatch(db, wanted);
-    });
-  }
-  const pending = promiseWithResolvers<ActorValues>();
-  batch.set(id, pending);
-  if (cache.size >= MAX_CACHED) cache.clear();
-  const values = cache;
-  values.set(id, pending.promise);
-  pending.promise.catch(() => {
-    if (values.get(id) === pending.promise) values.delete(id);
-  });
-  return pending.promise;
+  return actorLoader(db).load(id);
 }

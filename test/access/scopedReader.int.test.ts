@@ -146,6 +146,40 @@ describe.each(await providers())("caller-scoped reader on %s", (provider) => {
     expect(built).toBe(1);
   });
 
+  it("checks the streams of the event reads made in the same turn with one query", async () => {
+    let checks = 0;
+    const shared = t.db.reader;
+    const counting = Object.create(shared, {
+      $extends: { value: (...args: Parameters<Db["$extends"]>) => shared.$extends(...args) },
+      // Only the readability checks read models through the reader given to scopedReader itself.
+      registeredModel: {
+        value: {
+          findMany: (args: Parameters<Db["registeredModel"]["findMany"]>[0]) => {
+            checks++;
+            return shared.registeredModel.findMany(args);
+          },
+        },
+      },
+    }) as Db;
+    const reader = scopedReader(counting, accessRights(caller, { defaultPermission: null }));
+    const streams = ["model-direct", "model-hidden", "model-team", "model-direct"];
+    const firsts = await Promise.all(
+      streams.map((streamId) =>
+        reader.event.findUnique({
+          where: { streamId_revision: { streamId, revision: 1 } },
+          select: { streamId: true },
+        }),
+      ),
+    );
+    expect(firsts.map((e) => e?.streamId ?? null)).toEqual([
+      "model-direct",
+      null,
+      "model-team",
+      "model-direct",
+    ]);
+    expect(checks).toBe(1);
+  });
+
   // Last: it grants a third model.
   it("sees a grant made while the reader lives (a subscription's reader lives for hours)", async () => {
     await createModelNamed(deps, "model-later", "granted-later");

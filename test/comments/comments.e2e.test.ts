@@ -2,7 +2,7 @@
 // version oldest first, edited with the history kept (revisions, model history, audit log), deleted
 // as tombstones; only the author or a manager may change one; hostile input gets typed errors; and a
 // projection rebuild reproduces the comments from the log.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { providers } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
@@ -233,9 +233,37 @@ describe.each(await providers())("comments on model versions (%s)", (provider) =
       });
   });
 
+  it("shows each mutation of an operation the comment's events as that mutation left them", async () => {
+    const added = await run("bob", "addModelVersionComment", { name: MODEL, version: 1, body: "draft" });
+    const edits = await gql(
+      "bob",
+      `mutation($id: ID!) {
+        first: editModelVersionComment(input: { id: $id, body: "one" }) {
+          ... on ModelVersionCommentPayload { comment { revisions { body } } } }
+        second: editModelVersionComment(input: { id: $id, body: "two" }) {
+          ... on ModelVersionCommentPayload { comment { revisions { body } } } } }`,
+      { id: added.comment.id },
+    );
+    expect(edits.first.comment.revisions.map((r: Json) => r.body)).toEqual(["draft", "one"]);
+    expect(edits.second.comment.revisions.map((r: Json) => r.body)).toEqual(["draft", "one", "two"]);
+  });
+
+  it("reads the events of a page of comments with one query", async () => {
+    const query = vi.spyOn(server.registro.db, "query");
+    try {
+      const page = await gql("admin", COMMENTS, { name: MODEL, version: 1, includeDeleted: true });
+      const comments = page.modelVersion.comments.nodes;
+      expect(comments.length).toBeGreaterThanOrEqual(5);
+      for (const comment of comments) expect(comment.author.id).toBe(comment.revisions[0].actor.id);
+      expect(query.mock.calls.filter(([sql]) => sql.includes("commentId"))).toHaveLength(1);
+    } finally {
+      query.mockRestore();
+    }
+  });
+
   it("is rebuilt from the log exactly as the commands wrote it", async () => {
     const before = await dumpProjections(server.registro.db.reader);
-    expect(before.modelVersionComments!.length).toBe(4);
+    expect(before.modelVersionComments!.length).toBe(5);
     await rebuildProjections(server.registro.db);
     expect(await dumpProjections(server.registro.db.reader)).toEqual(before);
   });

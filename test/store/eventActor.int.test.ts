@@ -16,8 +16,10 @@ import type { Database } from "../../src/db/database.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import { listMigrations, migrate } from "../../src/db/migrate.ts";
 import { rowJson } from "../../src/db/sql.ts";
+import { eventActorOf } from "../../src/store/eventActors.ts";
 import { appendEvents, readStoredStream, readStream } from "../../src/store/eventStore.ts";
 import { userActor } from "../support/actors.ts";
+import { countingDatabase } from "../support/countingDatabase.ts";
 import { createBlankTestDatabase, openTestDatabase, providers } from "../support/databases.ts";
 import type { TestDatabase } from "../support/databases.ts";
 import { withOldEventActors } from "../support/oldHashFormat.ts";
@@ -294,5 +296,21 @@ describe.each(await providers())("event actor ids on %s", (provider) => {
     } finally {
       await Promise.all(instances.slice(1).map((db) => db.close()));
     }
+  });
+
+  it("reads the actors of ids asked for in the same tick with one statement, keeping them but no missing id", async () => {
+    const names = ["frank", "gina", "hank"];
+    for (const name of names) await append(t.db, `test:read-${name}`, userActor(name));
+    const ids = await Promise.all(names.map(async (name) => Number((await rowsOf(t.db, name))[0]?.id)));
+    const { db, counter } = countingDatabase(t.db);
+    const actors = await Promise.all(ids.map((id) => eventActorOf(db, id)));
+    expect(actors.map((a) => a.actor)).toEqual(names);
+    expect(counter.statements).toBe(1);
+    expect((await eventActorOf(db, ids[1]!)).actorId).toBe(userActor("gina").id);
+    expect(counter.statements).toBe(1);
+    const missing = Math.max(...ids) + 1_000_000;
+    await expect(eventActorOf(db, missing)).rejects.toThrow(/has no row in event_actors/);
+    await expect(eventActorOf(db, missing)).rejects.toThrow(/has no row in event_actors/);
+    expect(counter.statements).toBe(3);
   });
 });

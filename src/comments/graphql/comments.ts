@@ -2,9 +2,8 @@
 // the mutations that add, edit and delete comments. Current comments are read from the projection
 // (model_version_comments); a comment's earlier bodies (`revisions`) and its author (the actor of the
 // event that added it) are read from the event log, like other history fields.
-import { promiseWithResolvers } from "../../promiseWithResolvers.ts";
-import type { PromiseWithResolvers } from "../../promiseWithResolvers.ts";
 import { randomUUID } from "node:crypto";
+import DataLoader from "dataloader";
 import { ActorRef } from "../../access/graphql/actor.ts";
 import { actorFromColumns } from "../../access/actor.ts";
 import type { EventActor } from "../../access/actor.ts";
@@ -60,55 +59,40 @@ interface EventRow {
   readonly occurred_at: unknown;
 }
 
-/** One model's comments whose events a request asked for in the same tick, read with one query. */
-interface Batch {
-  readonly modelId: string;
-  readonly waiting: Map<string, PromiseWithResolvers<CommentRevision[]>>;
-}
-interface RequestRevisions {
-  /** By `<model id>\n<comment id>`: each comment's events are read once per request. */
-  readonly known: Map<string, Promise<CommentRevision[]>>;
-  /** Batches not sent yet, by model id. */
-  readonly open: Map<string, Batch>;
-}
-
-const revisionsByRequest = new WeakMap<GraphQLContext, RequestRevisions>();
-
 /** The most ids one query names (far below either provider's bound on parameters). */
 const MAX_IDS_PER_QUERY = 500;
 
 /**
- * The events of one comment in stream order. A page of comments asks for each comment's events in
- * the same tick (author, revisions), so the ids asked for meanwhile are read with one query per model.
+ * Per request, a loader per model of its comments' events: a page of comments asks for each
+ * comment's events in the same tick (author, revisions), so the ids asked for meanwhile are read with
+ * one query per model, and each comment's events once per request; a failed read too, so a request
+ * does not retry one (readRevisions). A command on a comment drops what was read of it
+ * (runCommentCommand): a later mutation of the same operation reads the change.
  */
-function commentRevisions(ctx: GraphQLContext, comment: { id: string; modelId: string }) {
+const revisionsByRequest = new WeakMap<GraphQLContext, Map<string, DataLoader<string, CommentRevision[]>>>();
+
+function revisionLoader(ctx: GraphQLContext, modelId: string): DataLoader<string, CommentRevision[]> {
   let request = revisionsByRequest.get(ctx);
-  if (request === undefined) {
-    request = { known: new Map(), open: new Map() };
-    revisionsByRequest.set(ctx, request);
+  if (request === undefined)
+    revisionsByRequest.set(ctx, (request = new Map<string, DataLoader<string, CommentRevision[]>>()));
+  let loader = request.get(modelId);
+  if (loader === undefined) {
+    loader = new DataLoader((ids) => readRevisions(ctx, modelId, ids), { maxBatchSize: MAX_IDS_PER_QUERY });
+    request.set(modelId, loader);
   }
-  const key = `${comment.modelId}\n${comment.id}`;
-  const known = request.known.get(key);
-  if (known !== undefined) return known;
-  let batch = request.open.get(comment.modelId);
-  if (batch === undefined || batch.waiting.size >= MAX_IDS_PER_QUERY) {
-    const opened: Batch = { modelId: comment.modelId, waiting: new Map() };
-    const open = request.open;
-    open.set(comment.modelId, opened);
-    process.nextTick(() => {
-      if (open.get(opened.modelId) === opened) open.delete(opened.modelId);
-      void readBatch(ctx, opened);
-    });
-    batch = opened;
-  }
-  const waiting = promiseWithResolvers<CommentRevision[]>();
-  batch.waiting.set(comment.id, waiting);
-  request.known.set(key, waiting.promise);
-  return waiting.promise;
+  return loader;
 }
 
-async function readBatch(ctx: GraphQLContext, batch: Batch): Promise<void> {
-  const ids = [...batch.waiting.keys()];
+/** The events of one comment in stream order. */
+function commentRevisions(ctx: GraphQLContext, comment: { id: string; modelId: string }) {
+  return revisionLoader(ctx, comment.modelId).load(comment.id);
+}
+
+async function readRevisions(
+  ctx: GraphQLContext,
+  modelId: string,
+  ids: readonly string[],
+): Promise<(CommentRevision[] | Error)[]> {
   try {
     const commentId =
       ctx.db.provider === "postgresql" ? `"data" ->> 'commentId'` : `json_extract("data", '$.commentId')`;
@@ -116,7 +100,7 @@ async function readBatch(ctx: GraphQLContext, batch: Batch): Promise<void> {
       `SELECT "position", ${typeNameOf('"events"."type"')} AS "type", "data", ${actorColumnsOf('"events"')}, "occurred_at"
        FROM "events" WHERE "stream_id" = ? AND "type" IN ${typeCodesOf(COMMENT_EVENT_TYPES)} AND ${commentId} IN (${ids.map(() => "?").join(", ")})
        ORDER BY "revision"`,
-      [batch.modelId, ...COMMENT_EVENT_TYPES, ...ids],
+      [modelId, ...COMMENT_EVENT_TYPES, ...ids],
     );
     const byComment = new Map<string, CommentRevision[]>(ids.map((id) => [id, []]));
     for (const row of rows) {
@@ -129,9 +113,11 @@ async function readBatch(ctx: GraphQLContext, batch: Batch): Promise<void> {
         position: rowInt(row.position),
       });
     }
-    for (const [id, waiting] of batch.waiting) waiting.resolve(byComment.get(id) ?? []);
+    return ids.map((id) => byComment.get(id) ?? []);
   } catch (error) {
-    for (const waiting of batch.waiting.values()) waiting.reject(error);
+    // As each id's error, which DataLoader keeps for the request (a rejected batch it would forget).
+    const failure = error instanceof Error ? error : new Error(String(error));
+    return ids.map(() => failure);
   }
 }
 
@@ -288,6 +274,8 @@ async function runCommentCommand(
 ): Promise<CommentPayload> {
   const outcome = await executeCommand(ctx.commands, ref, command, ctx);
   if (outcome instanceof DomainError) throw outcome;
+  // A mutation's later siblings run in the same request: they must read this change's events.
+  if (outcome.events.length > 0) revisionsByRequest.get(ctx)?.get(outcome.modelId)?.clear(commentId);
   return {
     modelId: outcome.modelId,
     commentId,

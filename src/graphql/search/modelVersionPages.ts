@@ -12,6 +12,7 @@
 //
 // The window is the one Pothos computes for Prisma (take, skip and a cursor row), applied as Prisma
 // applies it: ordered by version, starting at the cursor row's version, negative take counting back.
+import DataLoader from "dataloader";
 import type { Database, Db } from "../../db/database.ts";
 import { groupByVersion, rowBool, rowDate, rowDateOrNull, rowJson } from "../../db/sql.ts";
 import type { SqlValue } from "../../db/sql.ts";
@@ -193,13 +194,47 @@ export async function versionPageCount(db: Database, modelId: string, filter: Ve
   return Number(row?.n ?? 0);
 }
 
-interface Batch<Row> {
-  readonly models: Set<string>;
-  readonly pages: Promise<{ ids: Map<string, string[]>; rows: Map<string, Row> }>;
+/** Rows of each model's page, read for the models of one batch. */
+async function versionPages<Row extends { id: string }>(
+  request: { readonly db: Database; readonly reader: Db },
+  models: ReadonlySet<string>,
+  selection: object,
+  filter: VersionPageFilter,
+  window: VersionPageWindow,
+): Promise<{ ids: Map<string, string[]>; rows: Map<string, Row> }> {
+  // One model (a model page, as UIs and serving clients read it) with a plain selection: past Prisma.
+  const plain = models.size === 1 ? plainSelection(selection) : null;
+  if (plain !== null) {
+    const [model] = models;
+    const rows = (await plainPage(request.db, model!, filter, window, plain)) as Row[];
+    return {
+      ids: new Map([[model!, rows.map((row) => row.id)]]),
+      rows: new Map(rows.map((row) => [row.id, row])),
+    };
+  }
+  const ids = new Map(
+    await Promise.all(
+      [...models].map(
+        async (model) => [model, await versionPageIds(request.db, model, filter, window)] as const,
+      ),
+    ),
+  );
+  const all = [...ids.values()].flat();
+  const found =
+    all.length === 0
+      ? []
+      : ((await request.reader.modelVersion.findMany({
+          ...selection,
+          where: { id: { in: all } },
+        })) as unknown as Row[]);
+  return { ids, rows: new Map(found.map((row) => [row.id, row])) };
 }
 
-/** Batches pending per request (the context object) and page (selection, arguments, window). */
-const pending = new WeakMap<object, Map<string, Batch<unknown>>>();
+/**
+ * Loaders per request (the context object) and page (selection, arguments, window), by model id.
+ * Nothing is kept past a batch: a later mutation of the same operation changes versions.
+ */
+const loaders = new WeakMap<object, Map<string, DataLoader<string, object[]>>>();
 
 /**
  * One model's page of versions, loaded with `selection` (the Prisma select/include Pothos built for
@@ -214,48 +249,18 @@ export function versionPage<Row extends { id: string }>(
   window: VersionPageWindow,
 ): Promise<Row[]> {
   const key = JSON.stringify([selection, filter, window]);
-  let batches = pending.get(request);
-  if (batches === undefined) {
-    batches = new Map();
-    pending.set(request, batches);
+  let pages = loaders.get(request);
+  if (pages === undefined) loaders.set(request, (pages = new Map<string, DataLoader<string, object[]>>()));
+  let loader = pages.get(key);
+  if (loader === undefined) {
+    loader = new DataLoader(
+      async (models) => {
+        const { ids, rows } = await versionPages<Row>(request, new Set(models), selection, filter, window);
+        return models.map((model) => (ids.get(model) ?? []).flatMap((id) => rows.get(id) ?? []));
+      },
+      { cache: false },
+    );
+    pages.set(key, loader);
   }
-  let batch = batches.get(key) as Batch<Row> | undefined;
-  if (batch === undefined) {
-    const own = batches;
-    const models = new Set<string>();
-    // Dispatched once the current turn's resolvers (the other models of the list) have joined.
-    const pages = new Promise<void>((resolve) => process.nextTick(resolve)).then(async () => {
-      own.delete(key);
-      // One model (a model page, as UIs and serving clients read it) with a plain selection: past Prisma.
-      const plain = models.size === 1 ? plainSelection(selection) : null;
-      if (plain !== null) {
-        const [model] = models;
-        const rows = (await plainPage(request.db, model!, filter, window, plain)) as Row[];
-        return {
-          ids: new Map([[model!, rows.map((row) => row.id)]]),
-          rows: new Map(rows.map((row) => [row.id, row])),
-        };
-      }
-      const ids = new Map(
-        await Promise.all(
-          [...models].map(
-            async (model) => [model, await versionPageIds(request.db, model, filter, window)] as const,
-          ),
-        ),
-      );
-      const all = [...ids.values()].flat();
-      const found =
-        all.length === 0
-          ? []
-          : ((await request.reader.modelVersion.findMany({
-              ...selection,
-              where: { id: { in: all } },
-            })) as unknown as Row[]);
-      return { ids, rows: new Map(found.map((row) => [row.id, row])) };
-    });
-    batch = { models, pages };
-    batches.set(key, batch);
-  }
-  batch.models.add(modelId);
-  return batch.pages.then(({ ids, rows }) => (ids.get(modelId) ?? []).flatMap((id) => rows.get(id) ?? []));
+  return loader.load(modelId) as Promise<Row[]>;
 }
