@@ -5,7 +5,12 @@
 import { randomUUID } from "node:crypto";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { createFirstAdmin } from "../../src/access/accessCommands.ts";
+import {
+  createFirstAdmin,
+  createPrincipal,
+  disablePrincipal,
+  enablePrincipal,
+} from "../../src/access/accessCommands.ts";
 import { systemActor } from "../../src/access/actor.ts";
 import { DEFAULT_ACCESS_POLICY } from "../../src/access/modelAccess.ts";
 import type { CommandDeps } from "../../src/application/executeCommand.ts";
@@ -209,6 +214,40 @@ describe.each(await providers())("the webhook delivery worker on %s", (provider)
     s.receiver.behaviour = "up";
     const tagged = await s.commit("tag", "2");
     expect((await s.attempts(id)).at(-1)).toEqual({ position: tagged, attempt: 1, status: "SUCCEEDED" });
+  }, 60_000);
+
+  it("starts afresh too when the failing event stops applying because its owner may no longer read it", async () => {
+    const s = await setUp();
+    const owner = await createPrincipal(
+      s.deps,
+      {
+        displayName: "owner 2",
+        email: null,
+        kind: "USER",
+        role: "ADMIN",
+        source: "admin",
+        externalIdentity: null,
+      },
+      meta,
+    );
+    if (owner instanceof DomainError) throw owner;
+    const id = await s.register({ ownerId: owner.id });
+    s.receiver.behaviour = "down";
+    const failing = await s.commit("tag", "1");
+    await s.later(2 * HOUR);
+    expect(await s.cursor(id)).toMatchObject({ position: failing - 1, attempts: 2 });
+    // A disabled owner reads nothing: the event is passed when its retry falls due, count and all.
+    expect(await disablePrincipal(s.deps, owner.id, meta)).not.toBeInstanceOf(DomainError);
+    await s.later(2 * HOUR);
+    const passed = await s.cursor(id);
+    expect(passed).toMatchObject({ attempts: 0, failingSince: null, nextAttemptAt: null });
+    expect(passed.position).toBeGreaterThanOrEqual(failing);
+    expect(await enablePrincipal(s.deps, owner.id, meta)).not.toBeInstanceOf(DomainError);
+    await s.later(2 * HOUR);
+    // 6 h after the first event began failing (past the 5 h window), the next starts at attempt 1.
+    const next = await s.commit("tag", "2");
+    expect((await s.attempts(id)).at(-1)).toEqual({ position: next, attempt: 1, status: "FAILED" });
+    expect(await s.enabled(id)).toBe(true);
   }, 60_000);
 
   it("does not hand a failing event's attempts to an earlier event a widened filter now takes", async () => {
