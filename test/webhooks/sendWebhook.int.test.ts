@@ -1,5 +1,6 @@
 // One delivery's HTTP rules against real local servers: a 2xx succeeds; a redirect is not followed;
-// an answer over the size cap, a timeout and a refused target fail, each within its bound.
+// an answer over the size cap, a timeout (before the headers or during the body) and a refused target
+// fail, each within its bound.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +17,12 @@ describe("sending one webhook message", () => {
       else if (req.url === "/redirect") res.writeHead(302, { location: "http://169.254.169.254/" }).end();
       else if (req.url === "/big") res.writeHead(200).end("x".repeat(200_000));
       else if (req.url === "/slow") setTimeout(() => res.writeHead(200).end(), 2_000);
-      else res.writeHead(500).end("boom");
+      else if (req.url === "/trickle") {
+        // Headers at once, then a byte now and then, for ever: well under the size cap.
+        res.writeHead(200);
+        const drip = setInterval(() => res.write("x"), 50);
+        res.on("close", () => clearInterval(drip));
+      } else res.writeHead(500).end("boom");
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -53,6 +59,13 @@ describe("sending one webhook message", () => {
     const slow = await send("/slow");
     expect(slow).toMatchObject({ ok: false, responseCode: null });
     expect(slow.error).toMatch(/within 500 ms/);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+  it("fails at its deadline when the answer's body never ends (the deadline covers the body too)", async () => {
+    const started = Date.now();
+    const trickle = await send("/trickle");
+    expect(trickle).toMatchObject({ ok: false, responseCode: null });
+    expect(trickle.error).toMatch(/within 500 ms/);
     expect(Date.now() - started).toBeLessThan(1_500);
   });
   it("counts resolving the host against the deadline (a resolver that never answers)", async () => {

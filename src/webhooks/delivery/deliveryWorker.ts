@@ -1,8 +1,13 @@
 // The delivery worker: follows the event log from each webhook's stored cursor and POSTs every
 // matching model event, one at a time and in log order (a failing event blocks the ones behind it,
-// so receivers see a webhook's events in order). At least once: the cursor moves past an event only
-// after its delivery succeeded (in the transaction that logs the attempt), so a crash mid-delivery
-// means the event is sent again, with the same webhook-id.
+// so receivers see a webhook's events in order). At least once: the cursor moves past an event it
+// still wants only after its delivery succeeded (in the transaction that logs the attempt), so a
+// crash mid-delivery means the event is sent again, with the same webhook-id.
+//
+// The attempt count, failing-since time and retry time of a cursor belong to the event right after
+// it: a failed attempt leaves the cursor just before the failing event, and every other move of the
+// cursor past it (the event no longer applies: filter changed, model gone, owner without READ)
+// starts them afresh, so the next event does not inherit another event's backoff or retry window.
 //
 // Several instances on one PostgreSQL database share the work with a lease per webhook (a
 // conditional UPDATE, so it works on both providers): only the lease holder delivers and moves the
@@ -530,9 +535,13 @@ export class DeliveryWorker {
         handled = event.position;
         continue;
       }
+      // A failing event stood right after the cursor: when this is a later one, the failing event
+      // no longer applies (its type may not even be on the page any more) and is passed here,
+      // which starts the count afresh for this one.
+      if (rowInt(row.attempts) > 0 || row.failing_since !== null) handled = event.position - 1;
       // Events skipped before this one are stepped over in one write (the lease is renewed with it).
       if (handled > written) {
-        if (!(await this.advance(webhookId, handled))) return false;
+        if (!(await this.advance(webhookId, row, handled))) return false;
         written = handled;
       }
       if (!(await this.deliverNext(webhookId, row, event, model))) return false;
@@ -542,21 +551,30 @@ export class DeliveryWorker {
     if (!this.closed) handled = Math.max(handled, page.last);
     const caughtUp = page.rows < PAGE;
     const target = caughtUp && !this.closed ? Math.max(head, handled) : handled;
-    if (target > written && !(await this.advance(webhookId, target))) return false;
+    if (target > written && !(await this.advance(webhookId, row, target))) return false;
     return !caughtUp && !this.closed;
   }
 
-  /** Moves the cursor over events that need no delivery (and renews the lease). */
-  private async advance(webhookId: string, position: number): Promise<boolean> {
+  /**
+   * Moves the cursor over events that need no delivery (and renews the lease). An event that was
+   * failing is among them (it stands right after the cursor): its attempts, failing-since and retry
+   * time go with it, here and in `row`, which the next delivery of this step counts from.
+   */
+  private async advance(webhookId: string, row: WebhookRow, position: number): Promise<boolean> {
     const now = this.deps.clock();
     const changed = await this.deps.db.write((tx) =>
       tx.execute(
-        "UPDATE webhook_cursors SET position = ?, lease_expires_at = ? WHERE webhook_id = ? AND lease_owner = ? AND position < ?",
+        `UPDATE webhook_cursors SET position = ?, attempts = 0, failing_since = NULL, next_attempt_at = NULL, lease_expires_at = ?
+         WHERE webhook_id = ? AND lease_owner = ? AND position < ?`,
         [position, this.leaseUntil(now), webhookId, this.instanceId, position],
       ),
     );
-    if (changed === 1) this.leases.set(webhookId, this.leaseUntil(now).getTime());
-    else this.leases.delete(webhookId);
+    if (changed === 1) {
+      this.leases.set(webhookId, this.leaseUntil(now).getTime());
+      row.attempts = 0;
+      row.failing_since = null;
+      row.next_attempt_at = null;
+    } else this.leases.delete(webhookId);
     return changed === 1;
   }
 
@@ -688,10 +706,14 @@ export class DeliveryWorker {
              WHERE webhook_id = ? AND lease_owner = ?`,
             [event.position, this.leaseUntil(now), webhookId, this.instanceId],
           )
-        : await tx.execute(
-            `UPDATE webhook_cursors SET attempts = ?, failing_since = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
+        : // The cursor moves up to the failing event (over what the page held before it, none of
+          // which was wanted), so the count is this event's: an earlier event a changed filter
+          // takes later is behind the cursor, as it would be had this delivery succeeded.
+          await tx.execute(
+            `UPDATE webhook_cursors SET position = ?, attempts = ?, failing_since = ?, next_attempt_at = ?, lease_owner = NULL, lease_expires_at = NULL
              WHERE webhook_id = ? AND lease_owner = ?`,
             [
+              event.position - 1,
               attempt,
               failingSince,
               givingUp ? null : new Date(now.getTime() + delay),
