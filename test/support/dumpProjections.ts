@@ -40,11 +40,11 @@ const VERSION_FIELDS = {
 } satisfies Record<Exclude<keyof Prisma.ModelVersionSelect, "ref" | "_count" | RelationField>, true>;
 
 const asDate = (value: unknown): Date | null =>
-  value === null
-    ? null
-    : value instanceof Date
-      ? value
-      : new Date(typeof value === "number" ? value : String(value));
+  value instanceof Date
+    ? value
+    : typeof value === "number" || typeof value === "string"
+      ? new Date(value)
+      : null;
 const asJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
 
 /** The versions, read as Prisma reads them, in either layout. */
