@@ -20,6 +20,9 @@ const MIGRATIONS_ROOT = fileURLToPath(new URL("../../prisma/migrations/", import
 const PRISMA_ADVISORY_LOCK = 72707369;
 const INSUFFICIENT_PRIVILEGE = "42501";
 
+/** The first line of a SQLite migration that must run with foreign keys off (see migrateSqlite). */
+const FOREIGN_KEYS_OFF = "-- registro:foreign-keys-off\n";
+
 export interface Migration {
   name: string;
   sql: string;
@@ -218,11 +221,20 @@ function migrateSqlite(file: string, options: MigrateOptions): string[] {
       "id" TEXT PRIMARY KEY NOT NULL, "checksum" TEXT NOT NULL, "finished_at" DATETIME,
       "migration_name" TEXT NOT NULL, "logs" TEXT, "rolled_back_at" DATETIME,
       "started_at" DATETIME NOT NULL DEFAULT current_timestamp, "applied_steps_count" INTEGER UNSIGNED NOT NULL DEFAULT 0)`);
-    const run = db.transaction(() => {
+    const todoOf = () => {
       const applied = db
         .prepare(`SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`)
         .all() as AppliedRow[];
-      const todo = upTo(pending(listMigrations("sqlite"), applied), options);
+      return upTo(pending(listMigrations("sqlite"), applied), options);
+    };
+    // A migration that rebuilds a table others refer to must run with foreign keys off: DROP TABLE
+    // would otherwise delete every referencing row (ON DELETE CASCADE). The pragma cannot change
+    // inside a transaction, so it is off for the whole run, and every foreign key is checked before
+    // the run commits (SQLite's documented way of changing a table's definition).
+    const foreignKeysOff = todoOf().some((m) => m.sql.startsWith(FOREIGN_KEYS_OFF));
+    if (foreignKeysOff) db.pragma("foreign_keys = OFF");
+    const run = db.transaction(() => {
+      const todo = todoOf();
       for (const migration of todo) {
         db.exec(migration.sql);
         if (migration.name === CHAIN_MIGRATION) backfillChainSqlite(db);
@@ -230,6 +242,13 @@ function migrateSqlite(file: string, options: MigrateOptions): string[] {
           `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, started_at, applied_steps_count)
            VALUES (?, ?, ?, ?, ?, 1)`,
         ).run(randomUUID(), migration.checksum, Date.now(), migration.name, Date.now());
+      }
+      if (foreignKeysOff) {
+        const broken = db.pragma("foreign_key_check") as { table: string; parent: string }[];
+        if (broken.length > 0)
+          throw new MigrationError(
+            `migrations left ${broken.length} rows whose foreign key has no parent (first: ${broken[0]!.table} -> ${broken[0]!.parent})`,
+          );
       }
       return todo.map((m) => m.name);
     });

@@ -56,7 +56,7 @@ export async function versionPageSql(
       params.push(c.value);
     } else if (c.on === "tag") {
       conditions.push(
-        "EXISTS (SELECT 1 FROM model_version_tags t WHERE t.version_id = v.id AND t.key = ? AND t.value = ?)",
+        "EXISTS (SELECT 1 FROM model_version_tags t WHERE t.version_ref = v.ref AND t.key = ? AND t.value = ?)",
       );
       params.push(c.key, c.value);
     } else return [];
@@ -67,7 +67,7 @@ export async function versionPageSql(
     ),
     "v.id ASC",
   ].join(", ");
-  const page = `SELECT v.id FROM model_versions v WHERE ${conditions.join(" AND ")} ORDER BY ${order} LIMIT ? OFFSET ?`;
+  const page = `SELECT v.ref FROM model_versions v WHERE ${conditions.join(" AND ")} ORDER BY ${order} LIMIT ? OFFSET ?`;
   const pageParams = [...params, limit, offset];
   const [rows, tags, aliases] = await Promise.all([
     db.query<PageRow>(
@@ -76,7 +76,8 @@ export async function versionPageSql(
       pageParams,
     ),
     db.query<{ version_id: string; key: string; value: string }>(
-      `SELECT version_id, key, value FROM model_version_tags WHERE version_id IN (${page}) ORDER BY version_id, key`,
+      `SELECT v.id AS version_id, t.key, t.value FROM model_version_tags t JOIN model_versions v ON v.ref = t.version_ref
+        WHERE t.version_ref IN (${page}) ORDER BY t.version_ref, t.key`,
       pageParams,
     ),
     db.query<{ version_id: string; alias: string }>(

@@ -34,7 +34,12 @@ import type { RecordedEvent } from "../store/recordedEvent.ts";
 import { ChainCheck } from "./rebuild/chainCheck.ts";
 import { openShadowConnection } from "./rebuild/shadowConnection.ts";
 import type { ShadowConnection } from "./rebuild/shadowConnection.ts";
-import { STREAM_TABLE_COLUMNS, addStreamRows, emptyStreamRows } from "./rebuild/streamRows.ts";
+import {
+  STREAM_ROW_SQL,
+  STREAM_TABLE_COLUMNS,
+  addStreamRows,
+  emptyStreamRows,
+} from "./rebuild/streamRows.ts";
 import type { StreamRows, StreamTable } from "./rebuild/streamRows.ts";
 import {
   applyEvents,
@@ -223,7 +228,7 @@ function insertStatement(table: StreamTable, rows: number): string {
   let sql = insertStatements.get(key);
   if (sql === undefined) {
     const columns = STREAM_TABLE_COLUMNS[table];
-    const row = `(${placeholders(columns.length)})`;
+    const row = STREAM_ROW_SQL[table] ?? `(${placeholders(columns.length)})`;
     sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: rows }, () => row).join(", ")}`;
     insertStatements.set(key, sql);
   }

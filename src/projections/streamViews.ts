@@ -192,24 +192,27 @@ export async function loadStreamViews(
   const [models = [], modelTags = [], aliases = [], grants = [], versionRows = []] = results;
   if (headRows !== undefined) headReadAhead(tx, streamId, headRows);
   const ids = versionRows.map((r) => str(r.id));
-  const inVersions = `version_id IN (${placeholders(ids.length)})`;
+  const refs = versionRows.map((r) => rowInt(r.ref));
   const [versionTags = [], artifactRows = []] =
     ids.length === 0
       ? []
       : await tx.batch([
-          { sql: `SELECT version_id, key, value FROM model_version_tags WHERE ${inVersions}`, params: ids },
           {
-            sql: `SELECT * FROM model_version_artifacts WHERE ${inVersions} ORDER BY created_at, path`,
+            sql: `SELECT version_ref, key, value FROM model_version_tags WHERE version_ref IN (${placeholders(refs.length)})`,
+            params: refs,
+          },
+          {
+            sql: `SELECT * FROM model_version_artifacts WHERE version_id IN (${placeholders(ids.length)}) ORDER BY created_at, path`,
             params: ids,
           },
         ]);
-  const tagsByVersion = groupBy(versionTags, "version_id");
+  const tagsByVersion = groupBy(versionTags, "version_ref");
   const artifactsByVersion = groupBy(artifactRows, "version_id");
 
   const loaded = new Map<number, ModelVersionView | null>(versions.map((v) => [v, null]));
   const artifacts = new Map<number, readonly ArtifactView[]>();
   for (const row of versionRows) {
-    const view = versionFromRow(row, tagsByVersion.get(str(row.id)) ?? []);
+    const view = versionFromRow(row, tagsByVersion.get(String(rowInt(row.ref))) ?? []);
     loaded.set(view.version, view);
     artifacts.set(view.version, (artifactsByVersion.get(view.id) ?? []).map(artifactFromRow));
   }
@@ -318,6 +321,14 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
 const json = (value: unknown): string | null =>
   value === null || value === undefined ? null : JSON.stringify(value);
 
+/** SQL: the `ref` of the version whose id is bound here. */
+export const VERSION_REF_OF_ID = "(SELECT ref FROM model_versions WHERE id = ?)";
+/**
+ * SQL: a new version's `ref`, the global position of its ModelVersionCreated event, looked up by
+ * the stream and revision bound here (the event is inserted before the version row, in order).
+ */
+export const VERSION_REF_OF_CREATION = "(SELECT position FROM events WHERE stream_id = ? AND revision = ?)";
+
 /** Rows per INSERT: 3 parameters each stays far below SQLite's 32,766 bound parameters. */
 const UPSERT_CHUNK = 500;
 
@@ -325,15 +336,18 @@ const UPSERT_CHUNK = 500;
 async function syncKeyValues(
   tx: Tx,
   table: "registered_model_tags" | "model_version_tags" | "model_version_metrics",
-  owner: { column: "model_id" | "version_id"; id: string },
+  owner: { column: "model_id" | "version_ref"; id: string },
   before: Readonly<Record<string, string | number>>,
   after: Readonly<Record<string, string | number>>,
 ): Promise<void> {
+  // A version's rows hold its integer `ref`, looked up by its id (a version row inserted by the same
+  // command is already there: statements run in order).
+  const ownerValue = owner.column === "version_ref" ? VERSION_REF_OF_ID : "?";
   // Own properties only: a tag named `toString` or `valueOf` is data, not Object.prototype's.
   const removed = Object.keys(before).filter((k) => !Object.hasOwn(after, k));
   if (removed.length > 0)
     await tx.later(
-      `DELETE FROM ${table} WHERE ${owner.column} = ? AND key IN (${placeholders(removed.length)})`,
+      `DELETE FROM ${table} WHERE ${owner.column} = ${ownerValue} AND key IN (${placeholders(removed.length)})`,
       [owner.id, ...removed],
     );
   const changed = Object.entries(after).filter(
@@ -343,7 +357,7 @@ async function syncKeyValues(
   for (let start = 0; start < changed.length; start += UPSERT_CHUNK) {
     const chunk = changed.slice(start, start + UPSERT_CHUNK);
     await tx.later(
-      `INSERT INTO ${table} (${owner.column}, key, value) VALUES ${chunk.map(() => "(?, ?, ?)").join(", ")}
+      `INSERT INTO ${table} (${owner.column}, key, value) VALUES ${chunk.map(() => `(${ownerValue}, ?, ?)`).join(", ")}
        ON CONFLICT (${owner.column}, key) DO UPDATE SET value = excluded.value`,
       chunk.flatMap(([key, value]) => [owner.id, key, value]),
     );
@@ -450,6 +464,12 @@ export const artifactInspectionValues = (a: ArtifactView): SqlValue[] => {
       ];
 };
 
+export function createdRevision(view: ModelVersionView): number {
+  if (view.createdRevision === undefined)
+    throw new Error(`version ${view.id} is new to the projection but was not built from its creation event`);
+  return view.createdRevision;
+}
+
 /** Writes the difference between two states of a stream's views. Run inside the write transaction. */
 export async function persistStreamViews(tx: Tx, before: StreamViews, after: StreamViews): Promise<void> {
   const model = after.model;
@@ -478,9 +498,11 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
     if (view === null || view === old) continue;
     if (old === null) {
       await tx.later(
-        `INSERT INTO model_versions (id, model_id, version, created_at, created_by, created_by_id, stage, status, source, run_id, description, params, metrics, deleted, deleted_at, updated_at, signature)
-         VALUES (${placeholders(17)})`,
+        `INSERT INTO model_versions (ref, id, model_id, version, created_at, created_by, created_by_id, stage, status, source, run_id, description, params, metrics, deleted, deleted_at, updated_at, signature)
+         VALUES (${VERSION_REF_OF_CREATION}, ${placeholders(17)})`,
         [
+          view.modelId,
+          createdRevision(view),
           view.id,
           view.modelId,
           view.version,
@@ -503,7 +525,7 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
     await syncKeyValues(
       tx,
       "model_version_tags",
-      { column: "version_id", id: view.id },
+      { column: "version_ref", id: view.id },
       old?.tags ?? {},
       view.tags,
     );
@@ -511,7 +533,7 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
       await syncKeyValues(
         tx,
         "model_version_metrics",
-        { column: "version_id", id: view.id },
+        { column: "version_ref", id: view.id },
         old?.metrics ?? {},
         view.metrics,
       );

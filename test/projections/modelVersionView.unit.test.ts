@@ -37,6 +37,7 @@ describe("evolveModelVersionView", () => {
       createdById: "user-carol",
       tags: { a: "1" },
       signature: null,
+      createdRevision: 3,
     });
     expect(modelVersionId("m", 7)).toBe("m:7");
   });

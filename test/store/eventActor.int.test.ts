@@ -126,7 +126,7 @@ describe.each(await providers())("upgrading %s to interned actors", (provider) =
     expect(before).toHaveLength(ACTORS.length + 2);
     expect(before.filter((r) => r.actor_id === null).length).toBeGreaterThanOrEqual(3);
 
-    expect(await migrate(config)).toEqual([MIGRATION]);
+    expect(await migrate(config)).toContain(MIGRATION);
 
     db = openDatabase(config);
     try {

@@ -1,6 +1,6 @@
 // Every projection row, sorted and normalised (dates as ISO strings, object keys sorted), so two
 // dumps of the same provider compare with toEqual regardless of row or JSON key order.
-import type { Db } from "../../src/db/database.ts";
+import type { Db, Prisma } from "../../src/db/database.ts";
 
 function normalise(value: unknown): unknown {
   if (value instanceof Date) return value.toISOString();
@@ -13,6 +13,87 @@ function normalise(value: unknown): unknown {
         .map(([k, v]) => [k, normalise(v)]),
     );
   return value;
+}
+
+type RelationField =
+  "model" | "tags" | "aliases" | "artifacts" | "metricValues" | "comments" | "deployments" | "usageBuckets";
+/** Every scalar field of a version but `ref` (`omit` would still read the primary key). */
+const VERSION_FIELDS = {
+  id: true,
+  modelId: true,
+  version: true,
+  stage: true,
+  status: true,
+  source: true,
+  runId: true,
+  description: true,
+  params: true,
+  metrics: true,
+  deleted: true,
+  deletedAt: true,
+  createdAt: true,
+  updatedAt: true,
+  createdBy: true,
+  createdById: true,
+  searchDescription: true,
+  signature: true,
+} satisfies Record<Exclude<keyof Prisma.ModelVersionSelect, "ref" | "_count" | RelationField>, true>;
+
+const asDate = (value: unknown): Date | null =>
+  value instanceof Date
+    ? value
+    : typeof value === "number" || typeof value === "string"
+      ? new Date(value)
+      : null;
+const asJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
+
+/** The versions, read as Prisma reads them, in either layout. */
+async function versionsWithoutRef(db: Db): Promise<Record<string, unknown>[]> {
+  try {
+    return await db.modelVersion.findMany({ select: VERSION_FIELDS, orderBy: { id: "asc" } });
+  } catch {
+    // A schema before version refs, whose primary key Prisma can no longer read: the same fields
+    // through SQL, as Prisma would give them.
+    const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(
+      `SELECT id, model_id, version, stage, status, source, run_id, description, params, metrics, deleted,
+              deleted_at, created_at, updated_at, created_by, created_by_id, search_description, signature
+         FROM model_versions ORDER BY id`,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      modelId: r.model_id,
+      version: Number(r.version),
+      stage: r.stage,
+      status: r.status,
+      source: r.source,
+      runId: r.run_id,
+      description: r.description,
+      params: asJson(r.params),
+      metrics: asJson(r.metrics),
+      deleted: Boolean(r.deleted),
+      deletedAt: asDate(r.deleted_at),
+      createdAt: asDate(r.created_at),
+      updatedAt: asDate(r.updated_at),
+      createdBy: r.created_by,
+      createdById: r.created_by_id,
+      searchDescription: r.search_description,
+      signature: asJson(r.signature),
+    }));
+  }
+}
+
+/** A version's tags or metrics, each naming its version by id, whichever layout the database has. */
+async function versionChildren(db: Db, table: "model_version_tags" | "model_version_metrics") {
+  const select = (version: string, join: string) =>
+    `SELECT ${version} AS "versionId", t.key, t.value FROM ${table} t ${join} ORDER BY 1, 2`;
+  try {
+    return await db.$queryRawUnsafe<Record<string, unknown>[]>(
+      select("v.id", "JOIN model_versions v ON v.ref = t.version_ref"),
+    );
+  } catch {
+    // A schema before version refs: the rows hold the id.
+    return db.$queryRawUnsafe<Record<string, unknown>[]>(select("t.version_id", ""));
+  }
 }
 
 export async function dumpProjections(db: Db) {
@@ -31,9 +112,12 @@ export async function dumpProjections(db: Db) {
   ] = await Promise.all([
     db.registeredModel.findMany({ orderBy: { id: "asc" } }),
     db.registeredModelTag.findMany({ orderBy: [{ modelId: "asc" }, { key: "asc" }] }),
-    db.modelVersion.findMany({ orderBy: { id: "asc" } }),
-    db.modelVersionTag.findMany({ orderBy: [{ versionId: "asc" }, { key: "asc" }] }),
-    db.modelVersionMetric.findMany({ orderBy: [{ versionId: "asc" }, { key: "asc" }] }),
+    // Without `ref`, and tags and metrics with their version's id: the same dump in the layouts before
+    // and after 20261216000000_version_ref, so upgrade tests compare them (each ref is checked on
+    // its own in test/store/versionRef.int.test.ts).
+    versionsWithoutRef(db),
+    versionChildren(db, "model_version_tags"),
+    versionChildren(db, "model_version_metrics"),
     db.modelAlias.findMany({ orderBy: [{ modelId: "asc" }, { alias: "asc" }] }),
     db.modelVersionArtifact.findMany({ orderBy: [{ versionId: "asc" }, { path: "asc" }] }),
     db.modelPermission.findMany({

@@ -17,9 +17,13 @@
 // row in `event_actors` (column actor_ref) instead of four columns: withOldEventActors (which every
 // helper here applies, innermost) gives the older schema that table and column for the write, then
 // puts the four values back and drops them.
+//
+// Since migration 20261216000000_version_ref today's code keys versions by an integer `ref`:
+// withOldVersionRefs (./oldVersionRefs.ts), applied inside withOldEventActors, handles that.
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
+import { withOldVersionRefs } from "./oldVersionRefs.ts";
 
 const PG_CHECK = `ALTER TABLE "events" ADD CONSTRAINT "events_hash_present"
   CHECK ("hash" IS NOT NULL AND "hash" ~ '^[0-9a-f]{64}$')`;
@@ -102,7 +106,7 @@ export async function withOldEventActors(config: DatabaseConfig, write: () => Pr
       db.close();
     }
     try {
-      await write();
+      await withOldVersionRefs(config, write);
     } finally {
       const after = new BetterSqlite3(config.file);
       try {
@@ -124,7 +128,7 @@ export async function withOldEventActors(config: DatabaseConfig, write: () => Pr
      ALTER TABLE events ADD COLUMN actor_ref INTEGER, ALTER COLUMN actor DROP NOT NULL`,
   );
   try {
-    await write();
+    await withOldVersionRefs(config, write);
   } finally {
     const types: Record<string, string> = {
       actor: "TEXT",

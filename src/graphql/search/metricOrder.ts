@@ -1,8 +1,8 @@
 // Model versions sorted by one metric, versions without that metric last. Prisma orders only by the
 // queried table's columns (or a to-one relation's), and a version's metrics are many rows, so the
 // order is read from two sources, each through the caller's reader and an index:
-//   1. the metric's rows in model_version_metrics (index on key, value, version_id), by value and
-//      then version id, in the requested direction;
+//   1. the metric's rows in model_version_metrics (index on key, value, version_ref), by value and
+//      then version `ref` (registration order), in the requested direction;
 //   2. the matching versions that never logged the metric, newest first.
 // The Relay window Pothos computes (take, skip and a cursor, as Prisma would apply them to one
 // list) is applied to the two sources as one list. A cursor names a version; whether that version
@@ -41,16 +41,16 @@ export async function versionIdsByMetric(
   };
   const mayLackMetric = order.value.length === 0;
 
-  const ranked = async (take: number, after?: string) =>
+  const ranked = async (take: number, after?: number) =>
     (
       await reader.modelVersionMetric.findMany({
         where: withMetric,
-        orderBy: [{ value: direction }, { versionId: direction }],
-        select: { versionId: true },
+        orderBy: [{ value: direction }, { versionRef: direction }],
+        select: { version: { select: { id: true } } },
         take,
-        ...(after === undefined ? {} : { cursor: { versionId_key: { versionId: after, key } }, skip: 1 }),
+        ...(after === undefined ? {} : { cursor: { versionRef_key: { versionRef: after, key } }, skip: 1 }),
       })
-    ).map((row) => row.versionId);
+    ).map((row) => row.version.id);
   const unranked = async (take: number, after?: string) =>
     mayLackMetric
       ? (
@@ -67,20 +67,24 @@ export async function versionIdsByMetric(
   const size = Math.abs(window.take);
   if (size === 0) return [];
   const cursor = window.cursor?.id;
-  const cursorRanked =
-    cursor !== undefined &&
-    (await reader.modelVersionMetric.findUnique({
-      where: { versionId_key: { versionId: cursor, key } },
-      select: { versionId: true },
-    })) !== null;
+  // The cursor version's row for the metric, if it has one: its `ref` is the ranked list's cursor.
+  const cursorRef =
+    cursor === undefined
+      ? undefined
+      : (
+          await reader.modelVersionMetric.findFirst({
+            where: { key, version: { id: cursor } },
+            select: { versionRef: true },
+          })
+        )?.versionRef;
 
   if (window.take > 0) {
-    if (cursor !== undefined && !cursorRanked) return unranked(size, cursor);
-    const first = await ranked(size, cursor);
+    if (cursor !== undefined && cursorRef === undefined) return unranked(size, cursor);
+    const first = await ranked(size, cursorRef);
     return first.length < size ? [...first, ...(await unranked(size - first.length))] : first;
   }
   // Backwards: Prisma's negative take yields the rows just before the cursor (or the end), in order.
-  if (cursor !== undefined && cursorRanked) return ranked(-size, cursor);
+  if (cursorRef !== undefined) return ranked(-size, cursorRef);
   const last = await unranked(-size, cursor);
   return last.length < size ? [...(await ranked(-(size - last.length))), ...last] : last;
 }

@@ -145,8 +145,8 @@ async function plainPage(
     ),
     relations.tags
       ? db.query<{ version_id: string; key: string; value: string }>(
-          `SELECT version_id, key, value FROM model_version_tags
-            WHERE version_id IN (SELECT id FROM model_versions ${page.sql}) ORDER BY version_id, key`,
+          `SELECT v.id AS version_id, t.key, t.value FROM model_version_tags t JOIN model_versions v ON v.ref = t.version_ref
+            WHERE t.version_ref IN (SELECT ref FROM model_versions ${page.sql}) ORDER BY t.version_ref, t.key`,
           page.params,
         )
       : [],

@@ -25,6 +25,12 @@ export interface ModelVersionView {
   readonly tags: Tags;
   /** Named inputs and outputs, set explicitly (USER) or extracted from an inspected artifact (INSPECTION). */
   readonly signature: VersionSignature | null;
+  /**
+   * The revision of the ModelVersionCreated event, on a view built from it. The row's integer key
+   * is that event's global position, which the projection writer looks up by this revision (the
+   * position is given by the insert). Not stored: a view read back from its row needs no key.
+   */
+  readonly createdRevision?: number;
 }
 
 export const modelVersionId = (modelId: string, version: number) => `${modelId}:${version}`;
@@ -94,6 +100,7 @@ export function evolveModelVersionView(
       createdById: event.actor.id,
       tags,
       signature: null,
+      createdRevision: event.revision,
     };
   }
   if (view === null) return null;

@@ -315,9 +315,13 @@ class PostgresShadow implements ShadowConnection {
           (c.type === "f" ? later : ddl).push(
             `ALTER TABLE ${target} ADD CONSTRAINT ${quote(c.name)} ${c.def}`,
           );
+        // Indexes but those of the table's own constraints (added above). A foreign key elsewhere that
+        // refers to this table names the unique index it relies on too (its conindid): such an index
+        // is still this table's to create.
         const indexes = await tx.query<{ def: string }>(
           `SELECT pg_get_indexdef(i.indexrelid) AS def FROM pg_index i
-            WHERE i.indrelid = ?::regclass AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+            WHERE i.indrelid = ?::regclass
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
             ORDER BY i.indexrelid`,
           [source],
         );

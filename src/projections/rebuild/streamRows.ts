@@ -8,7 +8,13 @@ import type { SqlValue } from "../../db/sql.ts";
 import { granteeOfKey } from "../../domain/modelPermissions.ts";
 import { modelVersionId } from "../modelVersions/evolve.ts";
 import { REVIEW_REQUEST_COLUMNS, reviewRowValues } from "../../reviews/projection/reviewRows.ts";
-import { artifactInspectionValues, reviewPolicyValue } from "../streamViews.ts";
+import { placeholders } from "../../db/sql.ts";
+import {
+  VERSION_REF_OF_CREATION,
+  artifactInspectionValues,
+  createdRevision,
+  reviewPolicyValue,
+} from "../streamViews.ts";
 import type { StreamViews } from "../streamViews.ts";
 
 export interface TableRows {
@@ -32,6 +38,7 @@ export const STREAM_TABLE_COLUMNS = {
     "review_policy",
   ],
   model_versions: [
+    "ref",
     "id",
     "model_id",
     "version",
@@ -50,8 +57,8 @@ export const STREAM_TABLE_COLUMNS = {
     "updated_at",
     "signature",
   ],
-  model_version_tags: ["version_id", "key", "value"],
-  model_version_metrics: ["version_id", "key", "value"],
+  model_version_tags: ["version_ref", "key", "value"],
+  model_version_metrics: ["version_ref", "key", "value"],
   model_version_artifacts: [
     "version_id",
     "path",
@@ -78,6 +85,18 @@ export const STREAM_TABLE_COLUMNS = {
 } as const;
 
 export type StreamTable = keyof typeof STREAM_TABLE_COLUMNS;
+
+/**
+ * The SQL of one row where a value is not a plain parameter: a version's `ref` (and its tags' and
+ * metrics' `version_ref`) is the position of its ModelVersionCreated event, looked up in the log by
+ * the stream and revision its row carries in place of the ref. The log is fully indexed while the
+ * shadow tables are filled; the shadow tables' secondary indexes may not be there yet.
+ */
+export const STREAM_ROW_SQL: Partial<Record<StreamTable, string>> = {
+  model_versions: `(${VERSION_REF_OF_CREATION}, ${placeholders(STREAM_TABLE_COLUMNS.model_versions.length - 1)})`,
+  model_version_tags: `(${VERSION_REF_OF_CREATION}, ?, ?)`,
+  model_version_metrics: `(${VERSION_REF_OF_CREATION}, ?, ?)`,
+};
 export type StreamRows = Record<StreamTable, SqlValue[][]>;
 
 export const emptyStreamRows = (): StreamRows => ({
@@ -118,7 +137,9 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
   ]);
   for (const view of views.versions.values()) {
     if (view === null) continue;
+    const creation = [view.modelId, createdRevision(view)];
     into.model_versions.push([
+      ...creation,
       view.id,
       view.modelId,
       view.version,
@@ -137,9 +158,10 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
       view.updatedAt,
       json(view.signature),
     ]);
-    for (const [key, value] of Object.entries(view.tags)) into.model_version_tags.push([view.id, key, value]);
+    for (const [key, value] of Object.entries(view.tags))
+      into.model_version_tags.push([...creation, key, value]);
     for (const [key, value] of Object.entries(view.metrics))
-      into.model_version_metrics.push([view.id, key, value]);
+      into.model_version_metrics.push([...creation, key, value]);
     count += 1 + Object.keys(view.tags).length + Object.keys(view.metrics).length;
   }
   for (const [number, list] of views.artifacts) {
