@@ -1,8 +1,9 @@
 // Actors are interned (#18, migration 20261215000000_event_actor): `events.actor_ref` holds the id
 // of a row of `event_actors`, which holds each distinct (display name, principal id, kind,
 // credential) once. Appends get the ids here (eventActorRefs), as event types get their codes
-// (./eventTypes.ts); readers get the four values back in SQL (actorColumnsOf, in the store's
-// COLUMNS), through Prisma's `eventActor` relation, or for Prisma rows read without it, eventActorOf.
+// (./eventTypes.ts); readers get the four values back in SQL (ACTOR_COLUMNS through actorJoinOf,
+// in the store's COLUMNS and EVENTS), through Prisma's `eventActor` relation, or for Prisma rows
+// read without it, eventActorOf.
 import { promiseWithResolvers } from "../promiseWithResolvers.ts";
 import type { PromiseWithResolvers } from "../promiseWithResolvers.ts";
 import type { Database, Tx } from "../db/database.ts";
@@ -87,14 +88,26 @@ async function assign(tx: Tx, actor: StoredActor, key: string, known: Map<string
   return id;
 }
 
+/** The alias under which event reads join their actor's row (actorJoinOf). */
+const ACTOR_ROW = "ea";
+
 /**
- * SQL: the four actor columns of the event row under `alias`, read through event_actors, with the
- * names the columns had when events held them (actor, actor_id, actor_kind, actor_credential).
+ * SQL: the four actor columns of the event row joined by actorJoinOf, with the names the columns
+ * had when events held them (actor, actor_id, actor_kind, actor_credential).
  */
-export const actorColumnsOf = (alias: string) =>
-  ["actor", "actor_id", "actor_kind", "actor_credential"]
-    .map((c) => `(SELECT ${c} FROM event_actors WHERE id = ${alias}.actor_ref) AS ${c}`)
-    .join(", ");
+export const ACTOR_COLUMNS = ["actor", "actor_id", "actor_kind", "actor_credential"]
+  .map((c) => `${ACTOR_ROW}.${c} AS ${c}`)
+  .join(", ");
+
+/**
+ * SQL: the join that gives the event row under `alias` its actor's row, for ACTOR_COLUMNS. One
+ * lookup by primary key per row, where a scalar subquery per column made four. LEFT: the table has
+ * no foreign key (migration 20261215000000_event_actor), and an event whose reference has no row
+ * (written outside Registro) must still be read, with a NULL actor its hash does not match, not
+ * silently left out of a walk such as audit:verify.
+ */
+export const actorJoinOf = (alias: string) =>
+  `LEFT JOIN event_actors ${ACTOR_ROW} ON ${ACTOR_ROW}.id = ${alias}.actor_ref`;
 
 /** SQL: the ids of the actors with these principal ids, for `actor_ref IN (…)` filters. */
 export const actorRefsOf = (actorIds: readonly unknown[]) =>
