@@ -5,7 +5,7 @@
 // streams of 20, written straight into the table with valid hashes, 50,000 to a transaction.
 import { sqliteDate } from "../src/db/sql.ts";
 import { storedHash } from "../src/store/eventCodec.ts";
-import { COLUMNS } from "../src/store/eventStore.ts";
+import { COLUMNS, EVENTS } from "../src/store/eventStore.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -97,9 +97,9 @@ async function plainRead(db: Database): Promise<number> {
   for (;;) {
     const rows: { stream_id: string; revision: number }[] =
       after === null
-        ? await db.query(`SELECT ${columns} FROM events ORDER BY stream_id, revision LIMIT ?`, [PAGE])
+        ? await db.query(`SELECT ${columns} FROM ${EVENTS} ORDER BY stream_id, revision LIMIT ?`, [PAGE])
         : await db.query(
-            `SELECT ${columns} FROM events WHERE (stream_id, revision) > (?, ?) ORDER BY stream_id, revision LIMIT ?`,
+            `SELECT ${columns} FROM ${EVENTS} WHERE (stream_id, revision) > (?, ?) ORDER BY stream_id, revision LIMIT ?`,
             [after.stream_id, after.revision, PAGE],
           );
     events += rows.length;

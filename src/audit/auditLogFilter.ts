@@ -16,7 +16,7 @@
 //   are never reached), and no event is skipped or repeated.
 import { readableStreamsCondition } from "../access/scopedReader.ts";
 import { hashOf as storedHashHex } from "../store/eventCodec.ts";
-import { COLUMNS, columnsFromSqlRow } from "../store/eventStore.ts";
+import { COLUMNS, EVENTS, columnsFromSqlRow } from "../store/eventStore.ts";
 import { typeCodesOf } from "../store/eventTypes.ts";
 import { actorRefsOf } from "../store/eventActors.ts";
 import type { ActorValues } from "../store/eventActors.ts";
@@ -261,7 +261,7 @@ export async function readAuditLogPage(
   const oldestFirst = order === "OLDEST_FIRST";
   const keyset = after === null ? "" : ` AND position ${oldestFirst ? ">" : "<"} ?`;
   const rows = await db.query<ChainSqlRow>(
-    `SELECT position, ${COLUMNS}, hash FROM events WHERE ${selected.sql}${keyset}
+    `SELECT position, ${COLUMNS}, hash FROM ${EVENTS} WHERE ${selected.sql}${keyset}
      ORDER BY position ${oldestFirst ? "ASC" : "DESC"} LIMIT ?`,
     [...selected.params, ...(after === null ? [] : [after]), take],
   );

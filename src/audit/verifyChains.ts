@@ -6,7 +6,7 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Database } from "../db/database.ts";
 import { rowInt } from "../db/sql.ts";
-import { COLUMNS, decodeChainRow, isChainBreak } from "../store/eventStore.ts";
+import { COLUMNS, EVENTS, decodeChainRow, isChainBreak } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
 import { ChainVerifier } from "./chainVerifier.ts";
 import type { ChainBreak } from "./chainVerifier.ts";
@@ -37,7 +37,7 @@ export interface VerifyChainsOptions {
   readonly signal?: AbortSignal;
 }
 
-const SELECT_EVENTS = `SELECT position, ${COLUMNS}, hash FROM events`;
+const SELECT_EVENTS = `SELECT position, ${COLUMNS}, hash FROM ${EVENTS}`;
 
 /** The verifier's verdict on a row; a row that cannot even be decoded (altered JSON) breaks its chain too. */
 function check(verifier: ChainVerifier, row: ChainSqlRow): ChainBreak | null {

@@ -22,7 +22,7 @@ import { listMigrations } from "../db/migrate.ts";
 import { rowDate, rowInt } from "../db/sql.ts";
 import type { SqlTx } from "../db/sql.ts";
 import { describeBreak } from "../audit/chainVerifier.ts";
-import { COLUMNS, decodeChainRow, isChainBreak } from "../store/eventStore.ts";
+import { COLUMNS, EVENTS, decodeChainRow, isChainBreak } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
 import { CheckpointsAlongLog, checkpointLine, signedCheckpoints } from "./checkpointLines.ts";
 import { StreamHeads, eventLine, referencedBlob } from "./eventLines.ts";
@@ -246,7 +246,7 @@ export async function backup(options: BackupOptions): Promise<BackupSummary> {
         let after = 0;
         while (after < position) {
           const rows = await tx.query<ChainSqlRow>(
-            `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
+            `SELECT ${EVENT_COLUMNS} FROM ${EVENTS} WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`,
             [after, position, pageSize],
           );
           if (rows.length === 0) break;

@@ -306,7 +306,11 @@ async function checkUsageFile(dir: string, manifest: Manifest): Promise<void> {
 const INSERT_COLUMNS =
   "position, stream_id, revision, type, schema_version, data, actor_ref, occurred_at, correlation_id, causation_id, hash";
 
-/** The actor as appends store it (../store/eventActors.ts), from a backed up event's four values. */
+/**
+ * The actor as appends store it (../store/eventActors.ts), from a backed up event's four values.
+ * The credential's keys are in the source database's order (PostgreSQL's jsonb reorders them):
+ * eventActorRefs looks it up and stores it by its canonical form, as it does for appends.
+ */
 const storedActor = (e: BackedUpEvent): StoredActor => ({
   actor: e.actor,
   actorId: e.actorId,

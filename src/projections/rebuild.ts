@@ -23,6 +23,7 @@ import { placeholders, rowInt } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
 import {
   COLUMNS,
+  EVENTS,
   decodeChainRow,
   isChainBreak,
   recordedFromSqlRow,
@@ -97,7 +98,7 @@ const YIELD_EVERY_MS = 10;
 const yieldToEventLoop = () => new Promise((resolve) => setImmediate(resolve));
 
 /** The model log in (stream, revision) order up to a position: each stream is folded whole, once. */
-const MODEL_PAGE_SQL = `SELECT ${EVENT_COLUMNS} FROM events
+const MODEL_PAGE_SQL = `SELECT ${EVENT_COLUMNS} FROM ${EVENTS}
   WHERE (stream_id, revision) > (?, ?) AND position <= ? AND stream_id NOT LIKE '%:%'
   ORDER BY stream_id, revision LIMIT ?`;
 
@@ -408,7 +409,7 @@ async function fillAccessStreams(
   let after = 0;
   for (;;) {
     const rows = await connection.read<ChainSqlRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ? AND (${like}) ORDER BY position LIMIT ?`,
+      `SELECT ${EVENT_COLUMNS} FROM ${EVENTS} WHERE position > ? AND position <= ? AND (${like}) ORDER BY position LIMIT ?`,
       [after, upTo, ...ACCESS_STREAM_CATEGORIES.map((c) => `${c}:%`), CATCH_UP_PAGE],
     );
     const last = rows.at(-1);
@@ -421,7 +422,7 @@ async function fillAccessStreams(
   }
 }
 
-const LOG_AFTER_SQL = `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`;
+const LOG_AFTER_SQL = `SELECT ${EVENT_COLUMNS} FROM ${EVENTS} WHERE position > ? ORDER BY position LIMIT ?`;
 
 async function lastEventPosition(read: (sql: string) => Promise<{ last: unknown }[]>): Promise<number> {
   const [row] = await read("SELECT COALESCE(MAX(position), 0) AS last FROM events");

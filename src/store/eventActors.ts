@@ -1,8 +1,10 @@
 // Actors are interned (#18, migration 20261215000000_event_actor): `events.actor_ref` holds the id
 // of a row of `event_actors`, which holds each distinct (display name, principal id, kind,
 // credential) once. Appends get the ids here (eventActorRefs), as event types get their codes
-// (./eventTypes.ts); readers get the four values back in SQL (actorColumnsOf, in the store's
-// COLUMNS), through Prisma's `eventActor` relation, or for Prisma rows read without it, eventActorOf.
+// (./eventTypes.ts); readers get the four values back in SQL (ACTOR_COLUMNS through actorJoinOf,
+// in the store's COLUMNS and EVENTS), through Prisma's `eventActor` relation, or for Prisma rows
+// read without it, eventActorOf.
+import canonicalize from "canonicalize";
 import DataLoader from "dataloader";
 import type { Database, Tx } from "../db/database.ts";
 import { placeholders, rowInt } from "../db/sql.ts";
@@ -24,7 +26,8 @@ export interface ActorValues {
 }
 
 /**
- * Ids known to be committed, per database (SqlTx.database), by the actor's four values. An id never
+ * Ids known to be committed, per database (SqlTx.database), by the actor's four values as given (a
+ * credential in two key orders is two entries of one id: see canonicalCredential). An id never
  * changes its values once committed (event_actors refuses updates and deletes), so an entry can only
  * be missing, never wrong. Bounded: credentials that change with every token (a JWT's jti) would
  * otherwise grow it without end; a dropped entry costs one insert-if-absent and one read.
@@ -55,15 +58,35 @@ export async function eventActorRefs(tx: Tx, actors: readonly StoredActor[]): Pr
   return keys.map((key) => known.get(key) ?? here.get(key) ?? 0);
 }
 
-/** SQL: the row of event_actors holding exactly these four values (NULLs equal), `?` for each. */
+/**
+ * The credential's JSON with its keys sorted, recursively (RFC 8785, as ../audit/eventHash.ts
+ * encodes it for the hash, which is over the parsed value and so the same for any key order): what
+ * a new row holds and what rows are looked up by. Appends write an object's keys in the order the
+ * code built it, PostgreSQL's jsonb gives them back shortest first (a backup of a PostgreSQL
+ * registry holds them so), and SQLite compares the text: without one form, a PostgreSQL backup
+ * restored into SQLite gave the restored actors a second row at their next append.
+ */
+const canonicalCredential = (text: string | null): string | null =>
+  text === null ? null : (canonicalize(JSON.parse(text)) ?? null);
+
+/**
+ * SQL: the row of event_actors holding exactly these four values (NULLs equal), `?` for each, the
+ * credential's canonical form; on SQLite a fifth `?` for the credential as given. PostgreSQL
+ * compares jsonb by value. SQLite compares text, and rows stored before the canonical form hold
+ * what appends wrote (this code's key order, which the credential as given has): looking for both
+ * finds them, so existing registries gain no second row per actor. Oldest first, should a registry
+ * already hold both.
+ */
 const sameActor = (dialect: Tx["dialect"]) =>
   dialect === "postgresql"
     ? `actor = ?::text AND actor_id IS NOT DISTINCT FROM ?::text AND actor_kind IS NOT DISTINCT FROM ?::text
        AND actor_credential IS NOT DISTINCT FROM ?::jsonb`
-    : "actor = ? AND actor_id IS ? AND actor_kind IS ? AND actor_credential IS ?";
+    : "actor = ? AND actor_id IS ? AND actor_kind IS ? AND (actor_credential IS ? OR actor_credential IS ?)";
 
 async function assign(tx: Tx, actor: StoredActor, key: string, known: Map<string, number>): Promise<number> {
-  const values = [actor.actor, actor.actorId, actor.actorKind, actor.actorCredential];
+  const credential = canonicalCredential(actor.actorCredential);
+  const values = [actor.actor, actor.actorId, actor.actorKind, credential];
+  const lookup = tx.dialect === "postgresql" ? values : [...values, actor.actorCredential];
   // Inserts only an actor not stored yet: on PostgreSQL even a conflicting insert would take the
   // next id from the sequence and leave a gap. An id whose append then rolls back stays given, to
   // an actor no event has yet, which is harmless.
@@ -71,11 +94,11 @@ async function assign(tx: Tx, actor: StoredActor, key: string, known: Map<string
   await tx.autonomous(
     `INSERT INTO event_actors (actor, actor_id, actor_kind, actor_credential) SELECT ${select}
      WHERE NOT EXISTS (SELECT 1 FROM event_actors WHERE ${sameActor(tx.dialect)}) ON CONFLICT DO NOTHING`,
-    [...values, ...values],
+    [...values, ...lookup],
   );
   const [row] = await tx.autonomous<{ id: number | string }>(
-    `SELECT id FROM event_actors WHERE ${sameActor(tx.dialect)}`,
-    values,
+    `SELECT id FROM event_actors WHERE ${sameActor(tx.dialect)} ORDER BY id LIMIT 1`,
+    lookup,
   );
   if (row === undefined) throw new Error(`actor ${actor.actor} has no id after its insert`);
   const id = rowInt(row.id);
@@ -86,14 +109,26 @@ async function assign(tx: Tx, actor: StoredActor, key: string, known: Map<string
   return id;
 }
 
+/** The alias under which event reads join their actor's row (actorJoinOf). */
+const ACTOR_ROW = "ea";
+
 /**
- * SQL: the four actor columns of the event row under `alias`, read through event_actors, with the
- * names the columns had when events held them (actor, actor_id, actor_kind, actor_credential).
+ * SQL: the four actor columns of the event row joined by actorJoinOf, with the names the columns
+ * had when events held them (actor, actor_id, actor_kind, actor_credential).
  */
-export const actorColumnsOf = (alias: string) =>
-  ["actor", "actor_id", "actor_kind", "actor_credential"]
-    .map((c) => `(SELECT ${c} FROM event_actors WHERE id = ${alias}.actor_ref) AS ${c}`)
-    .join(", ");
+export const ACTOR_COLUMNS = ["actor", "actor_id", "actor_kind", "actor_credential"]
+  .map((c) => `${ACTOR_ROW}.${c} AS ${c}`)
+  .join(", ");
+
+/**
+ * SQL: the join that gives the event row under `alias` its actor's row, for ACTOR_COLUMNS. One
+ * lookup by primary key per row, where a scalar subquery per column made four. LEFT: the table has
+ * no foreign key (migration 20261215000000_event_actor), and an event whose reference has no row
+ * (written outside Registro) must still be read, with a NULL actor its hash does not match, not
+ * silently left out of a walk such as audit:verify.
+ */
+export const actorJoinOf = (alias: string) =>
+  `LEFT JOIN event_actors ${ACTOR_ROW} ON ${ACTOR_ROW}.id = ${alias}.actor_ref`;
 
 /** SQL: the ids of the actors with these principal ids, for `actor_ref IN (…)` filters. */
 export const actorRefsOf = (actorIds: readonly unknown[]) =>

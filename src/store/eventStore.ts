@@ -15,7 +15,7 @@ import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import type { EventMetadata, RecordedEvent } from "./recordedEvent.ts";
 import { hashOf, storedHash } from "./eventCodec.ts";
 import { eventTypeCodes, typeNameOf } from "./eventTypes.ts";
-import { actorColumnsOf, eventActorRefs } from "./eventActors.ts";
+import { ACTOR_COLUMNS, actorJoinOf, eventActorRefs } from "./eventActors.ts";
 import type { ActorValues } from "./eventActors.ts";
 import { isUniqueViolation } from "./uniqueViolation.ts";
 
@@ -61,9 +61,10 @@ export function toRecordedEvent(row: Omit<EventRow, "typeCode" | "actorRef">): R
 
 /**
  * The event table's columns but its position and hash, as raw SQL reads them (EventSqlRow), from
- * the table under `alias` (`events` itself by default). `type` is read as its name (what is
- * hashed, validated and shown) and `type_code` as stored: the column holds the name's code
- * (./eventTypes.ts). The actor's four columns are read through event_actors (./eventActors.ts).
+ * the table under `alias` (`events` itself by default) joined as eventsFrom(alias) joins it: the
+ * actor's four columns come from its row of event_actors (./eventActors.ts). `type` is read as its
+ * name (what is hashed, validated and shown) and `type_code` as stored: the column holds the name's
+ * code (./eventTypes.ts).
  */
 export const columnsOf = (alias = "events") =>
   [
@@ -73,7 +74,7 @@ export const columnsOf = (alias = "events") =>
     `${alias}.type AS type_code`,
     "schema_version",
     "data",
-    actorColumnsOf(alias),
+    ACTOR_COLUMNS,
     "actor_ref",
     "occurred_at",
     "correlation_id",
@@ -83,6 +84,14 @@ export const columnsOf = (alias = "events") =>
     .join(", ");
 /** columnsOf the table `events` itself. */
 export const COLUMNS = columnsOf();
+/**
+ * SQL: the event table under `alias`, with the join columnsOf(alias) reads the actor through; what
+ * follows FROM in a read of those columns (`events` alone would fail on the actor's columns).
+ */
+export const eventsFrom = (alias = "events") =>
+  `events${alias === "events" ? "" : ` ${alias}`} ${actorJoinOf(alias)}`;
+/** eventsFrom the table `events` itself: `SELECT position, ${COLUMNS} FROM ${EVENTS} WHERE …`. */
+export const EVENTS = eventsFrom();
 /** What appends write: the stored columns and the chain hash (../audit/eventHash.ts). */
 const INSERT_COLUMNS =
   "stream_id, revision, type, schema_version, data, actor_ref, occurred_at, correlation_id, causation_id, hash";
@@ -275,7 +284,7 @@ export interface StreamHead {
 
 /** The read behind verifiedHead: a stream's last two events. */
 export const headStatement = (streamId: string): { sql: string; params: string[] } => ({
-  sql: `SELECT position, ${COLUMNS}, hash FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 2`,
+  sql: `SELECT position, ${COLUMNS}, hash FROM ${EVENTS} WHERE stream_id = ? ORDER BY revision DESC LIMIT 2`,
   params: [streamId],
 });
 
@@ -433,7 +442,7 @@ function selectStream(
   options: { afterRevision?: number; limit?: number },
 ): Promise<EventSqlRow[]> {
   return tx.query<EventSqlRow>(
-    `SELECT position, ${COLUMNS} FROM events WHERE stream_id = ? AND revision > ? ORDER BY revision LIMIT ?`,
+    `SELECT position, ${COLUMNS} FROM ${EVENTS} WHERE stream_id = ? AND revision > ? ORDER BY revision LIMIT ?`,
     [streamId, options.afterRevision ?? 0, options.limit ?? 1_000_000],
   );
 }
@@ -631,7 +640,7 @@ export async function readTailPage(
 ): Promise<TailPage> {
   const rows = await db.query<TailSqlRow>(
     `SELECT e.position, ${columnsOf("e")}, e.hash, p.hash AS previous_hash, p.position AS previous_position, m.revision AS projected_revision
-     FROM events e
+     FROM ${eventsFrom("e")}
      LEFT JOIN events p ON p.stream_id = e.stream_id AND p.revision = e.revision - 1
      LEFT JOIN registered_models m ON m.id = e.stream_id
      WHERE e.position > ? AND e.stream_id NOT LIKE '%:%' ORDER BY e.position LIMIT ?`,
@@ -671,7 +680,7 @@ export async function readHashedStreamPage(
 ): Promise<HashedRecordedEvent[]> {
   const bounded = page.maxPosition !== undefined;
   const rows = await database.query<ChainSqlRow>(
-    `SELECT position, ${COLUMNS}, hash FROM events WHERE stream_id = ? AND revision > ?${bounded ? " AND position <= ?" : ""} ORDER BY revision LIMIT ?`,
+    `SELECT position, ${COLUMNS}, hash FROM ${EVENTS} WHERE stream_id = ? AND revision > ?${bounded ? " AND position <= ?" : ""} ORDER BY revision LIMIT ?`,
     [streamId, page.afterRevision, ...(bounded ? [page.maxPosition ?? 0] : []), page.limit],
   );
   return rows.map((row) => ({ event: fromSqlRow(row), hash: hashOf(row.hash) }));

@@ -3,7 +3,7 @@
 // (rebuildWebhookProjection). The delivery state (cursor, secret, delivery log) is not a projection.
 import type { Database, Tx } from "../db/database.ts";
 import { rowInt, rowJson } from "../db/sql.ts";
-import { COLUMNS, metadataOfSqlRow } from "../store/eventStore.ts";
+import { COLUMNS, EVENTS, metadataOfSqlRow } from "../store/eventStore.ts";
 import type { EventSqlRow, Recorded } from "../store/eventStore.ts";
 import type { WebhookEvent } from "./domain/events.ts";
 import { WEBHOOK_STREAM_CATEGORY, parseWebhookEvent } from "./domain/events.ts";
@@ -86,7 +86,7 @@ export async function rebuildWebhookProjection(db: Database): Promise<number> {
     for (;;) {
       const rows = await tx.query<EventSqlRow>(
         `SELECT position, ${COLUMNS}
-         FROM events WHERE position > ? AND stream_id LIKE ? ORDER BY position LIMIT 500`,
+         FROM ${EVENTS} WHERE position > ? AND stream_id LIKE ? ORDER BY position LIMIT 500`,
         [after, `${WEBHOOK_STREAM_CATEGORY}:%`],
       );
       for (const row of rows) {

@@ -24,7 +24,7 @@ import {
 import { EVENT_SCHEMA_VERSIONS } from "../../src/domain/registeredModel/events.ts";
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { createRegistro } from "../../src/registro.ts";
-import { COLUMNS, chainedFromSqlRow } from "../../src/store/eventStore.ts";
+import { COLUMNS, EVENTS, chainedFromSqlRow } from "../../src/store/eventStore.ts";
 import type { ChainSqlRow } from "../../src/store/eventStore.ts";
 import { POSTGRES_URL, providers } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
@@ -257,7 +257,7 @@ describe.runIf((await providers()).includes("postgresql"))(
       const db = openDatabase(config);
       try {
         const stored = await db.query<ChainSqlRow>(
-          `SELECT position, ${COLUMNS}, hash FROM events ORDER BY stream_id, revision`,
+          `SELECT position, ${COLUMNS}, hash FROM ${EVENTS} ORDER BY stream_id, revision`,
         );
         expect(stored).toHaveLength(rows.length);
         // Hashes depend on the events alone, not on the database they were written to.

@@ -5,7 +5,7 @@ import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { eventHash } from "../../src/audit/eventHash.ts";
-import { COLUMNS, chainedFromSqlRow } from "../../src/store/eventStore.ts";
+import { COLUMNS, EVENTS, chainedFromSqlRow } from "../../src/store/eventStore.ts";
 import type { ChainSqlRow } from "../../src/store/eventStore.ts";
 import { pgTypes } from "../../src/db/sql.ts";
 
@@ -52,7 +52,7 @@ export async function tamper(config: DatabaseConfig, work: (t: Tamperer) => Prom
 }
 
 /** As the store reads them: the type as its name (the column holds its code). */
-const SELECT_EVENTS = `SELECT position, ${COLUMNS}, hash FROM events`;
+const SELECT_EVENTS = `SELECT position, ${COLUMNS}, hash FROM ${EVENTS}`;
 
 export const streamRows = (t: Tamperer, streamId: string) =>
   t.query<ChainSqlRow>(`${SELECT_EVENTS} WHERE stream_id = ? ORDER BY revision`, [streamId]);

@@ -130,6 +130,23 @@ describe.each(await providers())("audit verification on %s", (provider) => {
     expect(report.breaks[0]!.revision).toBeGreaterThanOrEqual(2);
   });
 
+  it("reports an event whose actor has no row, instead of leaving it out of the walk", async () => {
+    // Events read their actor through a join (src/store/eventActors.ts); event_actors has no foreign
+    // key, so a row can name an actor id that does not exist.
+    await tamper(database.config, async (t) => {
+      const [head] = await streamRows(t, "beta");
+      const forged = { ...chainedFromSqlRow(head!), revision: 2 };
+      await t.query(
+        `INSERT INTO events (stream_id, revision, type, schema_version, data, actor_ref, occurred_at, hash)
+         SELECT stream_id, 2, type, schema_version, data, 999999, occurred_at, ? FROM events WHERE position = ?`,
+        [storedHash(eventHash(forged, hashOf(head!.hash))), forged.position],
+      );
+    });
+    const report = await verifyChains(db);
+    expect(report).toMatchObject({ ok: false, events: 8 });
+    expect(report.breaks).toEqual([expect.objectContaining({ streamId: "beta", revision: 2 })]);
+  });
+
   it("misses a consistently rewritten chain, which only the checkpoint shows", async () => {
     const before = await createCheckpoint(db, key, new Date());
     const exported = parseCheckpointExport(exportCheckpoint(before!.checkpoint));

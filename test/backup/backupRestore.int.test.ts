@@ -46,7 +46,7 @@ import type { Database, Db } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { placeholders } from "../../src/db/sql.ts";
 import { DomainError } from "../../src/domain/errors.ts";
-import { COLUMNS, chainedFromSqlRow, lastPosition } from "../../src/store/eventStore.ts";
+import { COLUMNS, EVENTS, chainedFromSqlRow, lastPosition } from "../../src/store/eventStore.ts";
 import type { ChainSqlRow } from "../../src/store/eventStore.ts";
 import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion } from "../support/commands.ts";
@@ -91,7 +91,7 @@ async function dumpAll(db: Db) {
 async function allEventLines(db: Database, upTo: number): Promise<string> {
   const rows = await db.write((tx) =>
     tx.query<ChainSqlRow>(
-      `SELECT position, ${COLUMNS}, hash FROM events WHERE position <= ? ORDER BY position`,
+      `SELECT position, ${COLUMNS}, hash FROM ${EVENTS} WHERE position <= ? ORDER BY position`,
       [upTo],
     ),
   );

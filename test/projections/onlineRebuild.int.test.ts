@@ -6,7 +6,7 @@ import type { CommandDeps } from "../../src/application/executeCommand.ts";
 import { eventHash } from "../../src/audit/eventHash.ts";
 import type { Database } from "../../src/db/database.ts";
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
-import { COLUMNS, chainedFromSqlRow } from "../../src/store/eventStore.ts";
+import { COLUMNS, EVENTS, chainedFromSqlRow } from "../../src/store/eventStore.ts";
 import type { ChainSqlRow } from "../../src/store/eventStore.ts";
 import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion } from "../support/commands.ts";
@@ -19,7 +19,7 @@ const EVENT_COLUMNS = `position, ${COLUMNS}, hash`;
 
 async function head(db: Database, streamId: string) {
   const [row] = await db.query<ChainSqlRow>(
-    `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1`,
+    `SELECT ${EVENT_COLUMNS} FROM ${EVENTS} WHERE stream_id = ? ORDER BY revision DESC LIMIT 1`,
     [streamId],
   );
   return chainedFromSqlRow(row!);

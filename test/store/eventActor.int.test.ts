@@ -261,6 +261,42 @@ describe.each(await providers())("event actor ids on %s", (provider) => {
     expect((await verifyChains(t.db)).ok).toBe(true);
   });
 
+  it("stores an actor once whatever the key order of its credential's JSON", async () => {
+    // PostgreSQL's jsonb gives keys back shortest first: a restored backup's credential (a
+    // PostgreSQL source) has them in another order than appends write.
+    const token = { kind: "token", tokenId: "token-frank", scopes: ["write"] } as const;
+    const jwt = { kind: "jwt", jti: "jti-frank", issuer: "https://idp.example" } as const;
+    const asWritten = [token, jwt].map((credential) => ({ ...userActor("frank"), credential }));
+    const asJsonb = [
+      { kind: "token", scopes: ["write"], tokenId: "token-frank" },
+      { jti: "jti-frank", kind: "jwt", issuer: "https://idp.example" },
+    ].map((credential) => ({ ...userActor("frank"), credential }) as EventActor);
+    for (const [i, actor] of [...asJsonb, ...asWritten, ...asJsonb].entries())
+      await append(t.db, `test:frank-${i}`, actor);
+    expect(await rowsOf(t.db, "frank")).toHaveLength(2);
+    for (const [i, actor] of [...asJsonb, ...asWritten, ...asJsonb].entries()) {
+      const [event] = await t.db.write((tx) => readStoredStream(tx, `test:frank-${i}`));
+      expect(event?.actor).toEqual(actor);
+    }
+    expect((await verifyChains(t.db)).ok).toBe(true);
+  });
+
+  it("finds an actor stored before credentials were stored with sorted keys", async () => {
+    // Earlier releases stored the credential's JSON as appends write it (kind first).
+    const grace = userActor("grace");
+    await t.db.write((tx) =>
+      tx.execute(
+        "INSERT INTO event_actors (actor, actor_id, actor_kind, actor_credential) VALUES (?, ?, ?, ?)",
+        [grace.displayName, grace.id, grace.kind, JSON.stringify(grace.credential)],
+      ),
+    );
+    const [stored] = await rowsOf(t.db, "grace");
+    await append(t.db, "test:grace", grace);
+    expect(await rowsOf(t.db, "grace")).toEqual([stored]);
+    const [event] = await t.db.write((tx) => readStoredStream(tx, "test:grace"));
+    expect(event?.actor).toEqual(grace);
+  });
+
   it("stores each actor once, also for instances appending it at once, NULLs included", async () => {
     const instances =
       provider === "postgresql" ? [t.db, openDatabase(t.db.config), openDatabase(t.db.config)] : [t.db];

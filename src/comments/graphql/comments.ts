@@ -20,7 +20,7 @@ import type { GraphQLContext } from "../../graphql/context.ts";
 import { countedConnection } from "../../graphql/types/common.ts";
 import { commandMutationErrors } from "../../graphql/types/errors.ts";
 import { actorOfSqlRow } from "../../store/eventStore.ts";
-import { actorColumnsOf } from "../../store/eventActors.ts";
+import { ACTOR_COLUMNS, actorJoinOf } from "../../store/eventActors.ts";
 import { typeCodesOf, typeNameOf } from "../../store/eventTypes.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 import type { CommentView } from "../projection/evolve.ts";
@@ -97,8 +97,8 @@ async function readRevisions(
     const commentId =
       ctx.db.provider === "postgresql" ? `"data" ->> 'commentId'` : `json_extract("data", '$.commentId')`;
     const rows = await ctx.db.query<EventRow>(
-      `SELECT "position", ${typeNameOf('"events"."type"')} AS "type", "data", ${actorColumnsOf('"events"')}, "occurred_at"
-       FROM "events" WHERE "stream_id" = ? AND "type" IN ${typeCodesOf(COMMENT_EVENT_TYPES)} AND ${commentId} IN (${ids.map(() => "?").join(", ")})
+      `SELECT "position", ${typeNameOf('"events"."type"')} AS "type", "data", ${ACTOR_COLUMNS}, "occurred_at"
+       FROM "events" ${actorJoinOf('"events"')} WHERE "stream_id" = ? AND "type" IN ${typeCodesOf(COMMENT_EVENT_TYPES)} AND ${commentId} IN (${ids.map(() => "?").join(", ")})
        ORDER BY "revision"`,
       [modelId, ...COMMENT_EVENT_TYPES, ...ids],
     );
