@@ -15,7 +15,7 @@ import { loadOrCreateSigningKey } from "../../src/audit/signingKey.ts";
 import type { DatabaseConfig } from "../../src/config.ts";
 import type { Database, Db } from "../../src/db/database.ts";
 import { openDatabase } from "../../src/db/database.ts";
-import { listMigrations, migrate } from "../../src/db/migrate.ts";
+import { migrate } from "../../src/db/migrate.ts";
 import { DomainError } from "../../src/domain/errors.ts";
 import { applyDownloadBatch, usagePoints } from "../../src/usage/usageStore.ts";
 import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
@@ -27,15 +27,9 @@ import { dumpProjections } from "../support/dumpProjections.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
 import { textTimes, timeColumns } from "../support/timeColumns.ts";
+import { migrationBefore } from "../support/migrations.ts";
 
 const MIGRATION = "20261213000000_integer_times";
-
-const previousMigration = () => {
-  const names = listMigrations("sqlite").map((m) => m.name);
-  const before = names.filter((name) => name < MIGRATION).at(-1);
-  if (before === undefined || !names.includes(MIGRATION)) throw new Error("migration not found");
-  return before;
-};
 
 function ok<T>(outcome: T | DomainError): T {
   if (outcome instanceof DomainError) throw outcome;
@@ -121,7 +115,7 @@ describe("upgrading SQLite to every time as integer milliseconds", () => {
     test = await createBlankTestDatabase("sqlite");
     config = test.config as DatabaseConfig & { provider: "sqlite" };
     keyDir = mkdtempSync(path.join(tmpdir(), "registro-times-"));
-    const applied = await migrate(config, { through: previousMigration() });
+    const applied = await migrate(config, { through: migrationBefore("sqlite", MIGRATION) });
     expect(applied).not.toContain(MIGRATION);
   });
   afterAll(async () => {

@@ -11,10 +11,9 @@ import { SYSTEM_RIGHTS } from "../../src/access/modelAccess.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import { auditLogWhere, readAuditLogPage } from "../../src/audit/auditLogFilter.ts";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
-import type { DatabaseConfig } from "../../src/config.ts";
 import type { Database } from "../../src/db/database.ts";
 import { openDatabase } from "../../src/db/database.ts";
-import { listMigrations, migrate } from "../../src/db/migrate.ts";
+import { migrate } from "../../src/db/migrate.ts";
 import { rowJson } from "../../src/db/sql.ts";
 import { eventActorOf } from "../../src/store/eventActors.ts";
 import { appendEvents, readStoredStream, readStream } from "../../src/store/eventStore.ts";
@@ -23,15 +22,9 @@ import { countingDatabase } from "../support/countingDatabase.ts";
 import { createBlankTestDatabase, openTestDatabase, providers } from "../support/databases.ts";
 import type { TestDatabase } from "../support/databases.ts";
 import { withOldEventActors } from "../support/oldHashFormat.ts";
+import { migrationBefore } from "../support/migrations.ts";
 
 const MIGRATION = "20261215000000_event_actor";
-
-const previousMigration = (provider: DatabaseConfig["provider"]) => {
-  const names = listMigrations(provider).map((m) => m.name);
-  const before = names.filter((name) => name < MIGRATION).at(-1);
-  if (before === undefined || !names.includes(MIGRATION)) throw new Error("migration not found");
-  return before;
-};
 
 const alice = userActor("alice");
 /** The same principal with another credential: another actor row. */
@@ -87,7 +80,7 @@ describe.each(await providers())("upgrading %s to interned actors", (provider) =
 
   beforeAll(async () => {
     test = await createBlankTestDatabase(provider);
-    const applied = await migrate(test.config, { through: previousMigration(provider) });
+    const applied = await migrate(test.config, { through: migrationBefore(provider, MIGRATION) });
     expect(applied).not.toContain(MIGRATION);
   });
   afterAll(() => test.destroy());

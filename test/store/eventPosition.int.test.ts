@@ -13,21 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/database.ts";
-import { listMigrations, migrate } from "../../src/db/migrate.ts";
+import { migrate } from "../../src/db/migrate.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import { actor, commandDeps, createModelNamed, live } from "../support/application.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
+import { migrationBefore } from "../support/migrations.ts";
 
 const MIGRATION = "20261211000000_event_row";
-
-const previousMigration = () => {
-  const names = listMigrations("sqlite").map((m) => m.name);
-  const before = names.filter((name) => name < MIGRATION).at(-1);
-  if (before === undefined || !names.includes(MIGRATION)) throw new Error("migration not found");
-  return before;
-};
 
 /** Every stored column of every event, in position order. */
 function storedEvents(file: string): unknown[] {
@@ -46,7 +40,7 @@ describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "registro-event-position-"));
     config = { provider: "sqlite", file: path.join(dir, "registro.db") };
-    const applied = await migrate(config, { through: previousMigration() });
+    const applied = await migrate(config, { through: migrationBefore("sqlite", MIGRATION) });
     expect(applied).not.toContain(MIGRATION);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

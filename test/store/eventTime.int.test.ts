@@ -12,7 +12,7 @@ import { streamAsOf } from "../../src/application/modelAsOf.ts";
 import type { DatabaseConfig } from "../../src/config.ts";
 import type { Database } from "../../src/db/database.ts";
 import { openDatabase } from "../../src/db/database.ts";
-import { listMigrations, migrate } from "../../src/db/migrate.ts";
+import { migrate } from "../../src/db/migrate.ts";
 import { readStream } from "../../src/store/eventStore.ts";
 import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { createBlankTestDatabase, providers } from "../support/databases.ts";
@@ -21,15 +21,9 @@ import { dumpProjections } from "../support/dumpProjections.ts";
 import { writeWithOldTimeFormat } from "../support/oldHashFormat.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
+import { migrationBefore } from "../support/migrations.ts";
 
 const MIGRATION = "20261212000000_event_time";
-
-const previousMigration = () => {
-  const names = listMigrations("sqlite").map((m) => m.name);
-  const before = names.filter((name) => name < MIGRATION).at(-1);
-  if (before === undefined || !names.includes(MIGRATION)) throw new Error("migration not found");
-  return before;
-};
 
 interface StoredEvent {
   position: number;
@@ -82,7 +76,7 @@ describe("upgrading SQLite to event times as integer milliseconds", () => {
   beforeAll(async () => {
     test = await createBlankTestDatabase("sqlite");
     config = test.config as DatabaseConfig & { provider: "sqlite" };
-    const applied = await migrate(config, { through: previousMigration() });
+    const applied = await migrate(config, { through: migrationBefore("sqlite", MIGRATION) });
     expect(applied).not.toContain(MIGRATION);
   });
   afterAll(() => test.destroy());

@@ -23,15 +23,9 @@ import { dumpProjections } from "../support/dumpProjections.ts";
 import { writeWithOldEventTypes } from "../support/oldHashFormat.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
+import { migrationBefore } from "../support/migrations.ts";
 
 const MIGRATION = "20261214000000_event_type";
-
-const previousMigration = (provider: DatabaseConfig["provider"]) => {
-  const names = listMigrations(provider).map((m) => m.name);
-  const before = names.filter((name) => name < MIGRATION).at(-1);
-  if (before === undefined || !names.includes(MIGRATION)) throw new Error("migration not found");
-  return before;
-};
 
 /** Every event's position and its `type` column as stored, straight from the database. */
 async function storedTypes(config: DatabaseConfig): Promise<{ position: number; type: unknown }[]> {
@@ -65,7 +59,7 @@ describe.each(await providers())("upgrading %s to interned event types", (provid
 
   beforeAll(async () => {
     test = await createBlankTestDatabase(provider);
-    const applied = await migrate(test.config, { through: previousMigration(provider) });
+    const applied = await migrate(test.config, { through: migrationBefore(provider, MIGRATION) });
     expect(applied).not.toContain(MIGRATION);
   });
   afterAll(() => test.destroy());

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/database.ts";
-import { listMigrations, migrate } from "../../src/db/migrate.ts";
+import { migrate } from "../../src/db/migrate.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
 import { createRegistro } from "../../src/registro.ts";
@@ -23,16 +23,9 @@ import { createBlankTestDatabase, providers } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
+import { migrationBefore } from "../support/migrations.ts";
 
 const MIGRATION = "20261210100000_storage_compaction";
-
-/** The migration before this one, for this provider. */
-const previousMigration = (provider: DatabaseConfig["provider"]) => {
-  const names = listMigrations(provider).map((m) => m.name);
-  const before = names.filter((name) => name < MIGRATION).at(-1);
-  if (before === undefined || !names.includes(MIGRATION)) throw new Error("migration not found");
-  return before;
-};
 
 async function graphql(url: string, query: string): Promise<unknown> {
   const response = await fetch(`${url}/graphql`, {
@@ -94,7 +87,7 @@ describe.each(await providers())("upgrading to %s's storage compaction migration
     const blank = await createBlankTestDatabase(provider);
     config = blank.config;
     destroy = () => blank.destroy();
-    const applied = await migrate(config, { through: previousMigration(provider) });
+    const applied = await migrate(config, { through: migrationBefore(provider, MIGRATION) });
     expect(applied).not.toContain(MIGRATION);
   });
   afterAll(async () => {

@@ -8,10 +8,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { executeCommand } from "../../src/application/executeCommand.ts";
-import type { DatabaseConfig } from "../../src/config.ts";
 import type { Database } from "../../src/db/database.ts";
 import { openDatabase } from "../../src/db/database.ts";
-import { listMigrations, migrate } from "../../src/db/migrate.ts";
+import { migrate } from "../../src/db/migrate.ts";
 import { rowJson } from "../../src/db/sql.ts";
 import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
@@ -22,15 +21,9 @@ import { dumpProjections } from "../support/dumpProjections.ts";
 import { withOldVersionRefs } from "../support/oldVersionRefs.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
+import { migrationBefore } from "../support/migrations.ts";
 
 const MIGRATION = "20261216000000_version_ref";
-
-const previousMigration = (provider: DatabaseConfig["provider"]) => {
-  const names = listMigrations(provider).map((m) => m.name);
-  const before = names.filter((name) => name < MIGRATION).at(-1);
-  if (before === undefined || !names.includes(MIGRATION)) throw new Error("migration not found");
-  return before;
-};
 
 const createVersion = (round: string): RegisteredModelCommand => ({
   type: "CreateModelVersion",
@@ -102,7 +95,7 @@ describe.each(await providers())("upgrading %s to version refs", (provider) => {
 
   beforeAll(async () => {
     test = await createBlankTestDatabase(provider);
-    const applied = await migrate(test.config, { through: previousMigration(provider) });
+    const applied = await migrate(test.config, { through: migrationBefore(provider, MIGRATION) });
     expect(applied).not.toContain(MIGRATION);
   });
   afterAll(() => test.destroy());

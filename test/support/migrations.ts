@@ -1,0 +1,11 @@
+// Upgrade tests start from a database as the release before a migration left it.
+import type { DatabaseConfig } from "../../src/config.ts";
+import { listMigrations } from "../../src/db/migrate.ts";
+
+/** The name of the migration just before `migration` for this provider (which must have both). */
+export function migrationBefore(provider: DatabaseConfig["provider"], migration: string): string {
+  const names = listMigrations(provider).map((m) => m.name);
+  const before = names.filter((name) => name < migration).at(-1);
+  if (before === undefined || !names.includes(migration)) throw new Error(`migration ${migration} not found`);
+  return before;
+}
