@@ -498,12 +498,11 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
     if (view === null || view === old) continue;
     if (old === null) {
       await tx.later(
-        `INSERT INTO model_versions (ref, id, model_id, version, created_at, created_by, created_by_id, stage, status, source, run_id, description, params, metrics, deleted, deleted_at, updated_at, signature)
-         VALUES (${VERSION_REF_OF_CREATION}, ${placeholders(17)})`,
+        `INSERT INTO model_versions (ref, model_id, version, created_at, created_by, created_by_id, stage, status, source, run_id, description, params, metrics, deleted, deleted_at, updated_at, signature)
+         VALUES (${VERSION_REF_OF_CREATION}, ${placeholders(16)})`,
         [
           view.modelId,
           createdRevision(view),
-          view.id,
           view.modelId,
           view.version,
           view.createdAt,

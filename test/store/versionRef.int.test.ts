@@ -102,7 +102,8 @@ describe.each(await providers())("upgrading %s to version refs", (provider) => {
 
   it("keeps every row, keys versions by their creation event, and goes on writing", async () => {
     const config = test.config;
-    const orphan = `${randomUUID()}:1`;
+    // A version row whose creation event is not in the log (written outside Registro).
+    let orphan = "";
     await withOldVersionRefs(config, async () => {
       const db = openDatabase(config);
       try {
@@ -128,8 +129,8 @@ describe.each(await providers())("upgrading %s to version refs", (provider) => {
     });
     let db = openDatabase(config);
     try {
-      // A version row whose creation event is not in the log (written outside Registro), with a tag.
       const [model] = await db.query<{ id: string }>("SELECT id FROM registered_models ORDER BY id LIMIT 1");
+      orphan = `${model!.id}:100000`;
       await db.write(async (tx) => {
         await tx.execute(
           `INSERT INTO model_versions (id, model_id, version, stage, status, source, description, params, metrics, deleted, created_at, updated_at, created_by)
@@ -163,7 +164,14 @@ describe.each(await providers())("upgrading %s to version refs", (provider) => {
       for (const { id, ref } of stored)
         expect([id, Number(ref)]).toEqual([id, id === orphan ? -1 : positions.get(id)]);
       if (provider === "sqlite") {
-        // The key is the rowid: it takes no byte of its own.
+        // The key is the rowid and the id is computed: neither takes a byte of the row.
+        const [table] = await db.query<{ sql: string }>(
+          "SELECT sql FROM sqlite_master WHERE name = 'model_versions'",
+        );
+        expect(table!.sql).toMatch(/"ref" INTEGER NOT NULL PRIMARY KEY/);
+        expect(table!.sql).toMatch(
+          /"id" TEXT NOT NULL GENERATED ALWAYS AS \("model_id" \|\| ':' \|\| "version"\) VIRTUAL/,
+        );
         const [{ n } = { n: -1 }] = await db.query<{ n: number }>(
           "SELECT COUNT(*) AS n FROM model_versions WHERE ref <> rowid",
         );

@@ -1,12 +1,13 @@
 // Since migration 20261216000000_version_ref today's projection writer gives each version row an
-// integer `ref` and names the version by it in its tags and metrics (column version_ref), where older
-// schemas have no `ref` and name the version by its id (version_id). withOldVersionRefs gives an
-// older schema those columns for a write by today's code, then turns the rows back into the older
-// layout and drops the columns again, so the database is as the registry of that time left it.
+// integer `ref`, leaves its `id` to the database (a generated column), and names the version by
+// its ref in its tags and metrics (column version_ref), where older schemas have no `ref`, store
+// the id as written and name the version by it (version_id). withOldVersionRefs gives an older
+// schema that layout for a write by today's code, then turns the rows back into the older layout,
+// so the database is as the registry of that time left it.
 //
-// The refs given for the write are temporary: rows already there get negative ones (no event
-// position is negative), and the migration computes the real ones from the log when the test
-// upgrades. Applied by every helper of ./oldHashFormat.ts.
+// The refs given for the write are temporary: rows already there get negative ones in their order
+// (no event position is negative), and the migration computes the real ones from the log when the
+// test upgrades. Applied by every helper of ./oldHashFormat.ts.
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
@@ -21,49 +22,81 @@ export async function withOldVersionRefs(config: DatabaseConfig, write: () => Pr
   return postgresWithOldVersionRefs(config.url, write);
 }
 
+/** SQLite: the version table's definition with `ref` and the generated `id` of today's schema. */
+function withRefAndGeneratedId(createTable: string): string {
+  const old = '"id" TEXT NOT NULL PRIMARY KEY';
+  if (!createTable.includes(old)) throw new Error(`unexpected model_versions definition: ${createTable}`);
+  return createTable
+    .replace('CREATE TABLE "model_versions"', 'CREATE TABLE "shim_model_versions"')
+    .replace(
+      old,
+      `"ref" INTEGER, "id" TEXT NOT NULL GENERATED ALWAYS AS ("model_id" || ':' || "version") VIRTUAL`,
+    );
+}
+
 async function sqliteWithOldVersionRefs(file: string, write: () => Promise<void>): Promise<void> {
+  // Foreign keys off while tables are replaced: dropping model_versions with them on would delete
+  // every row that references it.
   const open = (work: (db: BetterSqlite3.Database) => void) => {
     const db = new BetterSqlite3(file);
     try {
+      db.pragma("foreign_keys = OFF");
       db.transaction(() => work(db))();
     } finally {
       db.close();
     }
   };
+  /** The table first, then its indexes: as the older schema defined them, to put back afterwards. */
+  const definitions = (db: BetterSqlite3.Database, table: string) =>
+    (
+      db
+        .prepare(
+          "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type = 'table' DESC, name",
+        )
+        .all(table) as { sql: string }[]
+    ).map((r) => r.sql);
+  let versions: { ddl: string[]; columns: string[] } = { ddl: [], columns: [] };
   let children: { table: string; value: string; ddl: string[] }[] = [];
   let applies = false;
   open((db) => {
-    const columns = db.prepare("SELECT name FROM pragma_table_info('model_versions')").all() as {
+    const columns = db.prepare("SELECT name, hidden FROM pragma_table_xinfo('model_versions')").all() as {
       name: string;
+      hidden: number;
     }[];
     applies = columns.length > 0 && !columns.some((c) => c.name === "ref");
     if (!applies) return;
-    children = CHILDREN.map((c) => ({
-      ...c,
-      // The table first, then its indexes: as the older schema defined them, to put back afterwards.
-      ddl: (
-        db
-          .prepare(
-            "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type = 'table' DESC, name",
-          )
-          .all(c.table) as { sql: string }[]
-      ).map((r) => r.sql),
-    })).filter((c) => c.ddl.length > 0);
-    db.exec(`ALTER TABLE model_versions ADD COLUMN ref INTEGER;
-      UPDATE model_versions SET ref = -rowid;
-      CREATE UNIQUE INDEX shim_model_versions_ref ON model_versions (ref);`);
+    // The stored columns (generated ones are hidden 2 or 3), which both layouts have but `id`.
+    versions = {
+      ddl: definitions(db, "model_versions"),
+      columns: columns.filter((c) => c.hidden === 0 && c.name !== "id").map((c) => `"${c.name}"`),
+    };
+    children = CHILDREN.map((c) => ({ ...c, ddl: definitions(db, c.table) })).filter((c) => c.ddl.length > 0);
+    const [createTable, ...indexes] = versions.ddl;
+    db.exec(`${withRefAndGeneratedId(createTable!)};
+      INSERT INTO shim_model_versions (ref, ${versions.columns.join(", ")})
+        SELECT rowid - (SELECT max(rowid) FROM model_versions) - 1, ${versions.columns.join(", ")} FROM model_versions;`);
     for (const { table, value } of children)
       db.exec(`CREATE TABLE shim_${table} (version_ref INTEGER NOT NULL, key TEXT NOT NULL, value ${value} NOT NULL,
           PRIMARY KEY (version_ref, key)) WITHOUT ROWID;
-        INSERT INTO shim_${table} SELECT v.ref, t.key, t.value FROM ${table} t JOIN model_versions v ON v.id = t.version_id;
+        INSERT INTO shim_${table} SELECT v.ref, t.key, t.value FROM ${table} t JOIN shim_model_versions v ON v.id = t.version_id;
         DROP TABLE ${table};
         ALTER TABLE shim_${table} RENAME TO ${table};`);
+    db.exec(`DROP TABLE model_versions;
+      ALTER TABLE shim_model_versions RENAME TO model_versions;
+      ${indexes.join(";\n")};
+      CREATE UNIQUE INDEX shim_model_versions_id ON model_versions (id);
+      CREATE UNIQUE INDEX shim_model_versions_ref ON model_versions (ref);`);
   });
   if (!applies) return write();
   try {
     await write();
   } finally {
     open((db) => {
+      const [createTable, ...indexes] = versions.ddl;
+      // Not renamed away: renaming a table others refer to would rewrite their foreign keys.
+      db.exec(`${createTable!.replace('CREATE TABLE "model_versions"', 'CREATE TABLE "old_model_versions"')};
+        INSERT INTO old_model_versions (id, ${versions.columns.join(", ")})
+          SELECT id, ${versions.columns.join(", ")} FROM model_versions ORDER BY ref;`);
       for (const { table, ddl } of children) {
         db.exec(`ALTER TABLE ${table} RENAME TO shim_${table}`);
         for (const sql of ddl) db.exec(sql);
@@ -71,7 +104,9 @@ async function sqliteWithOldVersionRefs(file: string, write: () => Promise<void>
             SELECT v.id, t.key, t.value FROM shim_${table} t JOIN model_versions v ON v.ref = t.version_ref;
           DROP TABLE shim_${table};`);
       }
-      db.exec("DROP INDEX shim_model_versions_ref; ALTER TABLE model_versions DROP COLUMN ref;");
+      db.exec(`DROP TABLE model_versions;
+        ALTER TABLE old_model_versions RENAME TO model_versions;
+        ${indexes.join(";\n")};`);
     });
   }
 }
@@ -92,6 +127,9 @@ async function postgresWithOldVersionRefs(url: string, write: () => Promise<void
   if (columns.rows.length === 0 || columns.rows.some((c) => c.column_name === "ref")) return write();
 
   await admin(`BEGIN;
+    CREATE FUNCTION shim_version_id() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN NEW.id := NEW.model_id || ':' || NEW.version::text; RETURN NEW; END $$;
+    CREATE TRIGGER shim_version_id BEFORE INSERT ON model_versions FOR EACH ROW EXECUTE FUNCTION shim_version_id();
     ALTER TABLE model_versions ADD COLUMN ref INTEGER;
     UPDATE model_versions v SET ref = -o.n FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM model_versions) o
      WHERE o.id = v.id;
@@ -116,6 +154,8 @@ async function postgresWithOldVersionRefs(url: string, write: () => Promise<void
       ).join("")}
       DROP INDEX shim_model_versions_ref;
       ALTER TABLE model_versions DROP COLUMN ref;
+      DROP TRIGGER shim_version_id ON model_versions;
+      DROP FUNCTION shim_version_id();
       COMMIT`);
   }
 }

@@ -39,7 +39,6 @@ export const STREAM_TABLE_COLUMNS = {
   ],
   model_versions: [
     "ref",
-    "id",
     "model_id",
     "version",
     "created_at",
@@ -140,7 +139,6 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
     const creation = [view.modelId, createdRevision(view)];
     into.model_versions.push([
       ...creation,
-      view.id,
       view.modelId,
       view.version,
       view.createdAt,

@@ -35,6 +35,14 @@ ALTER TABLE "model_version_metrics" DROP CONSTRAINT "model_version_metrics_versi
 
 ALTER TABLE "model_versions" DROP CONSTRAINT "model_versions_pkey";
 ALTER TABLE "model_versions" ADD CONSTRAINT "model_versions_pkey" PRIMARY KEY ("ref");
+
+-- `id` is generated from the model id and the version number, which it always was: writers no
+-- longer send it (on SQLite it is a VIRTUAL column and takes no byte in the row; PostgreSQL has
+-- only STORED generated columns, so here it keeps its bytes). Replaced, with the stage index that
+-- holds it (recreated below without it).
+DROP INDEX "model_versions_stage_deleted_model_id_id_idx";
+ALTER TABLE "model_versions" DROP COLUMN "id";
+ALTER TABLE "model_versions" ADD COLUMN "id" TEXT NOT NULL GENERATED ALWAYS AS ("model_id" || ':' || "version"::text) STORED;
 CREATE UNIQUE INDEX "model_versions_id_key" ON "model_versions"("id");
 
 ALTER TABLE "model_aliases" ADD CONSTRAINT "model_aliases_version_id_fkey" FOREIGN KEY ("version_id") REFERENCES "model_versions"("id") ON DELETE CASCADE ON UPDATE CASCADE;
@@ -43,7 +51,6 @@ ALTER TABLE "model_version_comments" ADD CONSTRAINT "model_version_comments_vers
 ALTER TABLE "model_version_deployments" ADD CONSTRAINT "model_version_deployments_version_id_fkey" FOREIGN KEY ("version_id") REFERENCES "model_versions"("id") ON DELETE CASCADE ON UPDATE CASCADE;
 
 -- The stage index no longer carries the 38-character id.
-DROP INDEX "model_versions_stage_deleted_model_id_id_idx";
 CREATE INDEX "model_versions_stage_deleted_model_id_idx" ON "model_versions"("stage", "deleted", "model_id");
 
 -- Tags and metrics: `version_ref` instead of `version_id`.

@@ -8,7 +8,9 @@
 --
 -- model_versions is rebuilt with `ref` as its INTEGER PRIMARY KEY: the rowid itself, so the key
 -- costs no byte in the row, and every index entry already ends with it. `id` stays, UNIQUE: the
--- API, aliases, artifacts, comments and deployments name versions by it. Tags and metrics hold the
+-- API, aliases, artifacts, comments and deployments name versions by it; but as a VIRTUAL column
+-- generated from the model id and the version number, which it always was, so the row no longer
+-- stores those 38 characters a second time (its unique index still does). Tags and metrics hold the
 -- 1-3 byte `ref` instead of the 38-character id, in their rows and in their indexes.
 --
 -- The first line asks src/db/migrate.ts to run this migration with foreign keys off: dropping
@@ -24,7 +26,7 @@ SELECT e."stream_id", json_extract(e."data", '$.version'), min(e."position")
 
 CREATE TABLE "new_model_versions" (
     "ref" INTEGER NOT NULL PRIMARY KEY,
-    "id" TEXT NOT NULL,
+    "id" TEXT NOT NULL GENERATED ALWAYS AS ("model_id" || ':' || "version") VIRTUAL,
     "model_id" TEXT NOT NULL,
     "version" INTEGER NOT NULL,
     "stage" TEXT NOT NULL,
@@ -44,9 +46,9 @@ CREATE TABLE "new_model_versions" (
     "created_by_id" TEXT,
     CONSTRAINT "model_versions_model_id_fkey" FOREIGN KEY ("model_id") REFERENCES "registered_models" ("id") ON DELETE CASCADE ON UPDATE CASCADE
 );
-INSERT INTO "new_model_versions" ("ref", "id", "model_id", "version", "stage", "status", "source", "run_id", "description", "params", "metrics", "deleted", "deleted_at", "created_at", "updated_at", "created_by", "signature", "created_by_id")
+INSERT INTO "new_model_versions" ("ref", "model_id", "version", "stage", "status", "source", "run_id", "description", "params", "metrics", "deleted", "deleted_at", "created_at", "updated_at", "created_by", "signature", "created_by_id")
 SELECT coalesce(r."ref", -row_number() OVER (PARTITION BY r."ref" IS NULL ORDER BY v."id")),
-       v."id", v."model_id", v."version", v."stage", v."status", v."source", v."run_id", v."description", v."params", v."metrics", v."deleted", v."deleted_at", v."created_at", v."updated_at", v."created_by", v."signature", v."created_by_id"
+       v."model_id", v."version", v."stage", v."status", v."source", v."run_id", v."description", v."params", v."metrics", v."deleted", v."deleted_at", v."created_at", v."updated_at", v."created_by", v."signature", v."created_by_id"
   FROM "model_versions" v
   LEFT JOIN "version_refs" r ON r."model_id" = v."model_id" AND r."version" = v."version"
  ORDER BY 1;
