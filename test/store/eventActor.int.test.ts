@@ -19,10 +19,10 @@ import { eventActorOf } from "../../src/store/eventActors.ts";
 import { appendEvents, readStoredStream, readStream } from "../../src/store/eventStore.ts";
 import { userActor } from "../support/actors.ts";
 import { countingDatabase } from "../support/countingDatabase.ts";
-import { createBlankTestDatabase, openTestDatabase, providers } from "../support/databases.ts";
+import { openTestDatabase, providers } from "../support/databases.ts";
 import type { TestDatabase } from "../support/databases.ts";
 import { withOldEventActors } from "../support/oldHashFormat.ts";
-import { migrationBefore } from "../support/migrations.ts";
+import { createDatabaseBefore } from "../support/migrations.ts";
 
 const MIGRATION = "20261215000000_event_actor";
 
@@ -79,9 +79,7 @@ describe.each(await providers())("upgrading %s to interned actors", (provider) =
   let test: TestDatabase;
 
   beforeAll(async () => {
-    test = await createBlankTestDatabase(provider);
-    const applied = await migrate(test.config, { through: migrationBefore(provider, MIGRATION) });
-    expect(applied).not.toContain(MIGRATION);
+    test = await createDatabaseBefore(provider, MIGRATION);
   });
   afterAll(() => test.destroy());
 

@@ -17,13 +17,13 @@ import { appendEvents, readStoredStream, readStream } from "../../src/store/even
 import { eventTypeName } from "../../src/store/eventTypes.ts";
 import { userActor } from "../support/actors.ts";
 import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
-import { createBlankTestDatabase, openTestDatabase, providers } from "../support/databases.ts";
+import { openTestDatabase, providers } from "../support/databases.ts";
 import type { TestDatabase } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
 import { writeWithOldEventTypes } from "../support/oldHashFormat.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
-import { migrationBefore } from "../support/migrations.ts";
+import { createDatabaseBefore } from "../support/migrations.ts";
 
 const MIGRATION = "20261214000000_event_type";
 
@@ -58,9 +58,7 @@ describe.each(await providers())("upgrading %s to interned event types", (provid
   let test: TestDatabase;
 
   beforeAll(async () => {
-    test = await createBlankTestDatabase(provider);
-    const applied = await migrate(test.config, { through: migrationBefore(provider, MIGRATION) });
-    expect(applied).not.toContain(MIGRATION);
+    test = await createDatabaseBefore(provider, MIGRATION);
   });
   afterAll(() => test.destroy());
 

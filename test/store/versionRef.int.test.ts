@@ -15,13 +15,13 @@ import { rowJson } from "../../src/db/sql.ts";
 import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { actor, commandDeps, createModelNamed, live } from "../support/application.ts";
-import { createBlankTestDatabase, providers } from "../support/databases.ts";
+import { providers } from "../support/databases.ts";
 import type { TestDatabase } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
 import { withOldVersionRefs } from "../support/oldVersionRefs.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
-import { migrationBefore } from "../support/migrations.ts";
+import { createDatabaseBefore } from "../support/migrations.ts";
 
 const MIGRATION = "20261216000000_version_ref";
 
@@ -94,9 +94,7 @@ describe.each(await providers())("upgrading %s to version refs", (provider) => {
   let test: TestDatabase;
 
   beforeAll(async () => {
-    test = await createBlankTestDatabase(provider);
-    const applied = await migrate(test.config, { through: migrationBefore(provider, MIGRATION) });
-    expect(applied).not.toContain(MIGRATION);
+    test = await createDatabaseBefore(provider, MIGRATION);
   });
   afterAll(() => test.destroy());
 
