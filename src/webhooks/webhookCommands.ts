@@ -125,6 +125,11 @@ export function registerWebhook(
   );
 }
 
+/**
+ * Changes a webhook's definition. A failing event is then due at once: the next pass retries it (or
+ * passes it, if it no longer applies) instead of waiting out a backoff of up to an hour, since the
+ * change (a corrected URL, say) is most often why it would succeed now. Its attempt count goes on.
+ */
 export const updateWebhook = (
   deps: CommandDeps,
   webhookId: string,
@@ -136,6 +141,12 @@ export const updateWebhook = (
     webhookId,
     { type: "UpdateWebhook", data: { ...definition, knownEventTypes: deliverableEventTypes() } },
     metadata,
+    async (tx, _s, events) => {
+      if (events.length > 0)
+        await tx.execute("UPDATE webhook_cursors SET next_attempt_at = NULL WHERE webhook_id = ?", [
+          webhookId,
+        ]);
+    },
   );
 
 export const rotateWebhookSecret = (

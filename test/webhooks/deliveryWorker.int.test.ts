@@ -191,14 +191,15 @@ describe.each(await providers())("the webhook delivery worker on %s", (provider)
     );
     expect((await s.cursor(id)).attempts).toBe(3);
 
-    // The owner narrows the filter: the failing event no longer applies. An event the new filter
-    // takes follows; it fails too.
+    // The owner narrows the filter: the failing event no longer applies, and the update makes it due
+    // at once. An event the new filter takes follows; its pass passes the old one and fails too.
     await s.update(id, { eventTypes: ["RegisteredModelDescriptionUpdated"] });
     const next = await s.commit("description", "d");
-    await s.later(2 * HOUR);
     // The cursor passed the old event; the new one is on its first attempt, failing since now, and
-    // not given up (the old event had been failing for 6 h, past the 5 h window).
-    expect((await s.attempts(id)).slice(3)).toEqual([{ position: next, attempt: 1, status: "FAILED" }]);
+    // not given up (the old event had been failing for 4 h, and the window is 5 h).
+    expect((await s.attempts(id)).filter((a) => a.position !== failing)).toEqual([
+      { position: next, attempt: 1, status: "FAILED" },
+    ]);
     const cursor = await s.cursor(id);
     expect(cursor.position).toBe(next - 1);
     expect(cursor.attempts).toBe(1);
@@ -214,6 +215,27 @@ describe.each(await providers())("the webhook delivery worker on %s", (provider)
     s.receiver.behaviour = "up";
     const tagged = await s.commit("tag", "2");
     expect((await s.attempts(id)).at(-1)).toEqual({ position: tagged, attempt: 1, status: "SUCCEEDED" });
+  }, 60_000);
+
+  it("retries a failing event at the next pass once its webhook is updated, not after its backoff", async () => {
+    const s = await setUp();
+    const id = await s.register();
+    s.receiver.behaviour = "down";
+    const failing = await s.commit("tag", "1");
+    expect((await s.cursor(id)).nextAttemptAt!.getTime()).toBeGreaterThan(s.now().getTime());
+
+    // The owner fixes what was wrong (here the receiver comes back) and saves the webhook: the next
+    // pass delivers, with the clock where it was, as attempt 2.
+    s.receiver.behaviour = "up";
+    await s.update(id, { description: "receiver fixed" });
+    await s.later(0);
+    expect(await s.attempts(id)).toEqual([
+      { position: failing, attempt: 1, status: "FAILED" },
+      { position: failing, attempt: 2, status: "SUCCEEDED" },
+    ]);
+    const cursor = await s.cursor(id);
+    expect(cursor).toMatchObject({ attempts: 0, failingSince: null, nextAttemptAt: null });
+    expect(cursor.position).toBeGreaterThanOrEqual(failing);
   }, 60_000);
 
   it("starts afresh too when the failing event stops applying because its owner may no longer read it", async () => {
