@@ -18,6 +18,8 @@ import {
 import { tmpdir } from "node:os";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
+import pg from "pg";
+import { createBenchDatabase, postgresReachable } from "./benchDatabase.ts";
 import { growthPerVersion, objectSizes, sizesOf, totalBytes } from "./sqliteSizes.ts";
 import { compactBytes } from "./storageFloor.ts";
 import { compare, figure, postJson, round, spawnServer } from "./support.ts";
@@ -141,6 +143,69 @@ async function registroBytes(versions: number, extra: Record<string, unknown>) {
 }
 
 /**
+ * Bytes on disk per relation of a PostgreSQL database's schema, after a VACUUM (which writes the
+ * visibility and free-space maps, as autovacuum would): each table with its TOAST data and maps
+ * (`pg_table_size`), each index on its own. Page-granular (8 KiB).
+ */
+async function postgresSizes(url: string): Promise<Map<string, number>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query("VACUUM");
+    const { rows } = await client.query<{ name: string; bytes: string }>(
+      `SELECT c.relname AS name, CASE WHEN c.relkind = 'i' THEN pg_relation_size(c.oid) ELSE pg_table_size(c.oid) END AS bytes
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i')`,
+    );
+    return new Map(rows.map((r) => [r.name, Number(r.bytes)]));
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * The same as registroBytes on PostgreSQL (no WAL figures: PostgreSQL's WAL is not the file
+ * measured here). Undefined when no PostgreSQL server answers.
+ */
+async function registroBytesPostgres(versions: number) {
+  if (!(await postgresReachable())) return undefined;
+  const database = await createBenchDatabase("postgresql");
+  const url = database.env.DATABASE_URL!;
+  try {
+    const server = await spawnServer("src/main.ts", { ...database.env, INSPECTION: "off" });
+    try {
+      const { text } = await postJson(`${server.url}/graphql`, {
+        query: `mutation { createRegisteredModel(input: { name: "fraud-scorer" }) { __typename } }`,
+      });
+      if (!text.includes("RegisteredModelPayload")) throw new Error(`createRegisteredModel failed: ${text}`);
+      const empty = await postgresSizes(url);
+      let sent = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (sent < versions) {
+            sent++;
+            await createVersion(server.url, {});
+          }
+        }),
+      );
+      const full = await postgresSizes(url);
+      const total = (sizes: Map<string, number>) => [...sizes.values()].reduce((a, b) => a + b, 0);
+      const perObject = Object.fromEntries(
+        [...full]
+          .map(([name, bytes]) => [name, round((bytes - (empty.get(name) ?? 0)) / versions, 1)] as const)
+          .filter(([, bytes]) => bytes > 0)
+          .sort((a, b) => b[1] - a[1]),
+      );
+      return { bytesPerVersion: (total(full) - total(empty)) / versions, perObject };
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    await database.drop();
+  }
+}
+
+/**
  * MLflow's model-registry schema (its SQLAlchemy models, as SQLite stores them): registered_models,
  * model_versions, model_version_tags and registered_model_aliases with their primary keys. Shared
  * with the read-path floor (./readPath.ts), which answers MLflow's search from it.
@@ -206,6 +271,7 @@ export async function benchStorage(options: { versions?: number } = {}) {
     params: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`param_${i}`, `value-${i}`])),
     metrics: Array.from({ length: 10 }, (_, i) => ({ key: `metric_${i}`, value: 0.5 + i / 100 })),
   });
+  const postgres = await registroBytesPostgres(versions);
   return {
     versions,
     // measured = Registro, baseline = MLflow's schema: the target is a ratio of at most 2.
@@ -230,5 +296,12 @@ export async function benchStorage(options: { versions?: number } = {}) {
     perObjectCompactFloorTextKeys: floorTextKeys.perObject,
     perObjectCompactFloorIntegerKeys: floorIntegerKeys.perObject,
     walPagesPerObject: plain.walPagesPerObject,
+    // The same payload on PostgreSQL (the issue's target is SQLite's; reported, not compared).
+    ...(postgres === undefined
+      ? {}
+      : {
+          bytesPerVersionPostgres: figure(postgres.bytesPerVersion, "bytes/version", 1),
+          perObjectPostgres: postgres.perObject,
+        }),
   };
 }
