@@ -221,11 +221,14 @@ function migrateSqlite(file: string, options: MigrateOptions): string[] {
       "id" TEXT PRIMARY KEY NOT NULL, "checksum" TEXT NOT NULL, "finished_at" DATETIME,
       "migration_name" TEXT NOT NULL, "logs" TEXT, "rolled_back_at" DATETIME,
       "started_at" DATETIME NOT NULL DEFAULT current_timestamp, "applied_steps_count" INTEGER UNSIGNED NOT NULL DEFAULT 0)`);
+    // Read (and hashed) once; which of them are pending is asked again inside the transaction, where
+    // a concurrent starter can no longer apply any.
+    const migrations = listMigrations("sqlite");
     const todoOf = () => {
       const applied = db
         .prepare(`SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"`)
         .all() as AppliedRow[];
-      return upTo(pending(listMigrations("sqlite"), applied), options);
+      return upTo(pending(migrations, applied), options);
     };
     // A migration that rebuilds a table others refer to must run with foreign keys off: DROP TABLE
     // would otherwise delete every referencing row (ON DELETE CASCADE). The pragma cannot change
