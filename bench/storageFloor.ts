@@ -40,12 +40,11 @@ function schema(keys: Keys): string {
       ${versionKey}, model ${key} NOT NULL, version INTEGER NOT NULL, stage TEXT NOT NULL,
       status TEXT NOT NULL, source TEXT NOT NULL, run_id TEXT, description TEXT NOT NULL DEFAULT '',
       deleted INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,
-      created_by TEXT NOT NULL, created_by_id INTEGER);
+      created_by TEXT NOT NULL);
     CREATE UNIQUE INDEX model_versions_model_version ON model_versions (model, version);
     CREATE INDEX model_versions_stage ON model_versions (stage, deleted, model${stageCovers});
     CREATE INDEX model_versions_run_id ON model_versions (run_id);
     CREATE INDEX model_versions_created_at ON model_versions (created_at);
-    CREATE INDEX model_versions_created_by_id ON model_versions (created_by_id);
     CREATE INDEX model_versions_created_by ON model_versions (created_by);
     CREATE TABLE model_version_tags (
       version ${key} NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
@@ -70,7 +69,7 @@ export function compactBytes(
     const hash = randomBytes(32);
     const event = db.prepare("INSERT INTO events VALUES (?, ?, ?, 3, 2, ?, 1, ?, ?, ?)");
     const row = db.prepare(
-      "INSERT INTO model_versions VALUES (?, ?, ?, 'None', 'READY', ?, ?, '', 0, ?, ?, 'root', 1)",
+      "INSERT INTO model_versions VALUES (?, ?, ?, 'None', 'READY', ?, ?, '', 0, ?, ?, 'root')",
     );
     const tag = db.prepare("INSERT INTO model_version_tags VALUES (?, 'team', 'fraud')");
     const start = Date.now();

@@ -102,7 +102,6 @@ function versionFromRow(row: Row, tags: Row[]): ModelVersionView {
     createdAt: rowDate(row.created_at),
     updatedAt: rowDate(row.updated_at),
     createdBy: str(row.created_by),
-    createdById: strOrNull(row.created_by_id),
     tags: toTags(tags),
     signature: jsonOrNull<ModelVersionView["signature"]>(row.signature),
   };
@@ -498,8 +497,8 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
     if (view === null || view === old) continue;
     if (old === null) {
       await tx.later(
-        `INSERT INTO model_versions (ref, model_id, version, created_at, created_by, created_by_id, stage, status, source, run_id, description, params, metrics, deleted, deleted_at, updated_at, signature)
-         VALUES (${VERSION_REF_OF_CREATION}, ${placeholders(16)})`,
+        `INSERT INTO model_versions (ref, model_id, version, created_at, created_by, stage, status, source, run_id, description, params, metrics, deleted, deleted_at, updated_at, signature)
+         VALUES (${VERSION_REF_OF_CREATION}, ${placeholders(15)})`,
         [
           view.modelId,
           createdRevision(view),
@@ -507,7 +506,6 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
           view.version,
           view.createdAt,
           view.createdBy,
-          view.createdById,
           ...versionValues(view),
         ],
       );

@@ -143,25 +143,32 @@ describe.each(await providers())("the metrics projection on %s", (provider) => {
         await older.copyFrom(current, table, table === "events" ? eventsWithTypeNames : undefined);
       await older.exec(listMigrations(provider).find((m) => m.name === SEARCH_MIGRATION)!.sql);
 
-      // Metric rows name their version by id at that migration, by `ref` since 20261216000000_version_ref.
-      const snapshot = async (db: RawDatabase, metricsVersion: "version_id" | "v.id") => ({
+      // Metric rows name their version by id at that migration, by `ref` since 20261216000000_version_ref;
+      // the creator id is a column at that migration, the creation event's actor since
+      // 20261217000000_version_creator.
+      const snapshot = async (db: RawDatabase, layout: "then" | "now") => ({
         metrics: await db.query(
-          `SELECT ${metricsVersion} AS version_id, key, value FROM model_version_metrics
-           ${metricsVersion === "v.id" ? "JOIN model_versions v ON v.ref = version_ref" : ""} ORDER BY 1, key`,
+          layout === "then"
+            ? "SELECT version_id, key, value FROM model_version_metrics ORDER BY 1, key"
+            : `SELECT v.id AS version_id, key, value FROM model_version_metrics
+               JOIN model_versions v ON v.ref = version_ref ORDER BY 1, key`,
         ),
         versions: await db.query(
-          "SELECT id, created_by_id, search_description FROM model_versions ORDER BY id",
+          layout === "then"
+            ? "SELECT id, created_by_id, search_description FROM model_versions ORDER BY id"
+            : `SELECT v.id, a.actor_id AS created_by_id, v.search_description FROM model_versions v
+               LEFT JOIN events e ON e.position = v.ref LEFT JOIN event_actors a ON a.id = e.actor_ref ORDER BY v.id`,
         ),
         models: await db.query(
           "SELECT id, search_name, search_description FROM registered_models ORDER BY id",
         ),
       });
-      const expected = await snapshot(current, "v.id");
+      const expected = await snapshot(current, "now");
       expect(expected.metrics.length).toBeGreaterThan(300);
       const creators = expected.versions.map((v) => v.created_by_id);
       expect(creators).toContain(null);
       expect(creators).toContain("user-tester");
-      expect(await snapshot(older, "version_id")).toEqual(expected);
+      expect(await snapshot(older, "then")).toEqual(expected);
     } finally {
       await current.close();
       await older.drop();

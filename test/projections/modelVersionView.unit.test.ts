@@ -34,7 +34,6 @@ describe("evolveModelVersionView", () => {
       createdAt: minutesAfterT0(2),
       updatedAt: minutesAfterT0(2),
       createdBy: "carol",
-      createdById: "user-carol",
       tags: { a: "1" },
       signature: null,
       createdRevision: 3,

@@ -78,7 +78,7 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
         await tx.execute("DELETE FROM model_version_tags WHERE key = ?", ["framework"]);
         await tx.execute("DELETE FROM model_version_metrics WHERE key = ?", ["auc"]);
         await tx.execute("UPDATE model_version_metrics SET value = ?", [-1]);
-        await tx.execute("UPDATE model_versions SET created_by_id = ?", ["someone-else"]);
+        await tx.execute("UPDATE model_versions SET created_by = ?", ["someone-else"]);
         await tx.execute("UPDATE model_versions SET stage = ?, description = ?", ["None", "tampered"]);
         await tx.execute("INSERT INTO registered_model_tags (model_id, key, value) VALUES (?, ?, ?)", [
           inline.registeredModels![0]!.id as string,

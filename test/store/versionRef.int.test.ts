@@ -152,7 +152,7 @@ describe.each(await providers())("upgrading %s to version refs", (provider) => {
     expect(before.comments.length).toBeGreaterThan(0);
     expect(before.versions.map((v) => v.id)).toContain(orphan);
 
-    expect(await migrate(config)).toEqual([MIGRATION]);
+    expect(await migrate(config)).toContain(MIGRATION);
 
     db = openDatabase(config);
     try {

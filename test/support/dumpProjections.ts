@@ -16,7 +16,15 @@ function normalise(value: unknown): unknown {
 }
 
 type RelationField =
-  "model" | "tags" | "aliases" | "artifacts" | "metricValues" | "comments" | "deployments" | "usageBuckets";
+  | "model"
+  | "creation"
+  | "tags"
+  | "aliases"
+  | "artifacts"
+  | "metricValues"
+  | "comments"
+  | "deployments"
+  | "usageBuckets";
 /** Every scalar field of a version but `ref` (`omit` would still read the primary key). */
 const VERSION_FIELDS = {
   id: true,
@@ -34,7 +42,6 @@ const VERSION_FIELDS = {
   createdAt: true,
   updatedAt: true,
   createdBy: true,
-  createdById: true,
   searchDescription: true,
   signature: true,
 } satisfies Record<Exclude<keyof Prisma.ModelVersionSelect, "ref" | "_count" | RelationField>, true>;
@@ -47,10 +54,21 @@ const asDate = (value: unknown): Date | null =>
       : null;
 const asJson = (value: unknown): unknown => (typeof value === "string" ? JSON.parse(value) : value);
 
-/** The versions, read as Prisma reads them, in either layout. */
+/**
+ * The versions, read as Prisma reads them, in either layout, each with `createdById`: the principal
+ * id of its creation event's actor since 20261217000000_version_creator, a column before, so that a
+ * dump before that migration and one after compare.
+ */
 async function versionsWithoutRef(db: Db): Promise<Record<string, unknown>[]> {
   try {
-    return await db.modelVersion.findMany({ select: VERSION_FIELDS, orderBy: { id: "asc" } });
+    const rows = await db.modelVersion.findMany({
+      select: { ...VERSION_FIELDS, creation: { select: { eventActor: { select: { actorId: true } } } } },
+      orderBy: { id: "asc" },
+    });
+    return rows.map(({ creation, ...row }) => ({
+      ...row,
+      createdById: creation?.eventActor.actorId ?? null,
+    }));
   } catch {
     // A schema before version refs, whose primary key Prisma can no longer read: the same fields
     // through SQL, as Prisma would give them.

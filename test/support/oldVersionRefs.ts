@@ -8,6 +8,11 @@
 // The refs given for the write are temporary: rows already there get negative ones in their order
 // (no event position is negative), and the migration computes the real ones from the log when the
 // test upgrades. Applied by every helper of ./oldHashFormat.ts.
+//
+// Since migration 20261217000000_version_creator today's writer leaves who registered a version,
+// by principal id, to the version's creation event, where older schemas hold it in
+// `model_versions.created_by_id` too: withOldVersionCreators (applied here, innermost) fills that
+// column, after the write, from the creation event's actor, as the registry of that time did.
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
@@ -18,8 +23,45 @@ const CHILDREN = [
 ] as const;
 
 export async function withOldVersionRefs(config: DatabaseConfig, write: () => Promise<void>): Promise<void> {
-  if (config.provider === "sqlite") return sqliteWithOldVersionRefs(config.file, write);
-  return postgresWithOldVersionRefs(config.url, write);
+  const inner = () => withOldVersionCreators(config, write);
+  if (config.provider === "sqlite") return sqliteWithOldVersionRefs(config.file, inner);
+  return postgresWithOldVersionRefs(config.url, inner);
+}
+
+/**
+ * SQL: each version row written without its creator's principal id gets that of its creation event's
+ * actor (at this point the schema has `ref` and event_actors, its own or lent). Rows already there
+ * keep theirs; a version registered before authentication has none either way.
+ */
+const FILL_CREATORS = `UPDATE model_versions SET created_by_id = (
+    SELECT a.actor_id FROM events e JOIN event_actors a ON a.id = e.actor_ref WHERE e.position = model_versions.ref)
+  WHERE created_by_id IS NULL AND ref > 0`;
+
+async function withOldVersionCreators(config: DatabaseConfig, write: () => Promise<void>): Promise<void> {
+  await write();
+  if (config.provider === "sqlite") {
+    const db = new BetterSqlite3(config.file);
+    try {
+      const hasColumn = db
+        .prepare("SELECT 1 FROM pragma_table_info('model_versions') WHERE name = 'created_by_id'")
+        .get();
+      if (hasColumn !== undefined) db.exec(FILL_CREATORS);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: config.url });
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT 1 FROM information_schema.columns
+        WHERE table_schema = current_schema() AND table_name = 'model_versions' AND column_name = 'created_by_id'`,
+    );
+    if (rows.length > 0) await client.query(FILL_CREATORS);
+  } finally {
+    await client.end();
+  }
 }
 
 /** SQLite: the version table's definition with `ref` and the generated `id` of today's schema. */

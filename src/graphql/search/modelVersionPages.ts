@@ -117,7 +117,6 @@ interface VersionColumns {
   created_at: Date | string;
   updated_at: Date | string;
   created_by: string;
-  created_by_id: string | null;
   search_description: string;
   signature: unknown;
 }
@@ -139,7 +138,7 @@ async function plainPage(
   const [rows, tags, aliases] = await Promise.all([
     db.query<VersionColumns>(
       `SELECT id, model_id, version, stage, status, source, run_id, description, params, metrics, deleted,
-              deleted_at, created_at, updated_at, created_by, created_by_id, search_description, signature
+              deleted_at, created_at, updated_at, created_by, search_description, signature
          FROM model_versions ${page.sql}`,
       page.params,
     ),
@@ -175,7 +174,6 @@ async function plainPage(
     createdAt: rowDate(row.created_at),
     updatedAt: rowDate(row.updated_at),
     createdBy: row.created_by,
-    createdById: row.created_by_id,
     searchDescription: row.search_description,
     signature: row.signature === null ? null : rowJson(row.signature),
     ...(relations.tags ? { tags: tagsOf.get(row.id) ?? [] } : {}),

@@ -76,7 +76,16 @@ export function versionSearch(
   }
   if (f.createdById != null) {
     checkFilterText("filter.createdById", f.createdById, CREATOR_ID_MAX_LENGTH);
-    conditions.push({ createdById: f.createdById });
+    // The principal is the actor of the version's ModelVersionCreated event (`creation`, at the
+    // position that is the version's `ref`; migration 20261217000000_version_creator). Prisma joins
+    // that event and its actor with LEFT JOINs; `position > 0`, true of every event, is a condition
+    // on the event's own row, so SQLite makes its join an inner one and may start from the
+    // principal: event_actors by `actor_id`, their events by `actor_ref`, the versions at those
+    // positions by rowid. Without it SQLite read every version of the registry (checked with
+    // EXPLAIN QUERY PLAN: test/graphql/versionCreatorPlan.int.test.ts).
+    conditions.push({
+      creation: { is: { position: { gt: 0 }, eventActor: { is: { actorId: f.createdById } } } },
+    });
   }
   conditions.push(...tagConditions("filter", f.tag, f.tags));
   conditions.push(...usageConditions("filter", f));

@@ -20,8 +20,6 @@ export interface ModelVersionView {
   readonly updatedAt: Date;
   /** Display name of who registered it, as it was then. */
   readonly createdBy: string;
-  /** Principal id of who registered it; null for versions registered before authentication. */
-  readonly createdById: string | null;
   readonly tags: Tags;
   /** Named inputs and outputs, set explicitly (USER) or extracted from an inspected artifact (INSPECTION). */
   readonly signature: VersionSignature | null;
@@ -97,7 +95,6 @@ export function evolveModelVersionView(
       createdAt: event.occurredAt,
       updatedAt: event.occurredAt,
       createdBy: event.actor.displayName,
-      createdById: event.actor.id,
       tags,
       signature: null,
       createdRevision: event.revision,
