@@ -379,11 +379,11 @@ function remember(
     if (cached !== null) states.restore(outcome.modelId, cached);
     return;
   }
-  if (head?.hash == null || head.revision !== last.revision) return;
+  if (head?.hash == null || head.revision !== last.revision || head.appended === undefined) return;
   states.remember(
     outcome.modelId,
     decidedOn,
-    { revision: head.revision, position: last.position, hash: head.hash },
+    { revision: head.revision, position: last.position, hash: head.hash, appended: head.appended },
     outcome.views,
     cached,
   );

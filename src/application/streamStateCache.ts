@@ -17,17 +17,19 @@ import type { ArtifactView } from "../projections/modelVersionArtifacts/evolve.t
 import type { ModelVersionView } from "../projections/modelVersions/evolve.ts";
 import type { StreamViews } from "../projections/streamViews.ts";
 import { storedHash } from "../store/eventCodec.ts";
+import type { AppendedEvent } from "../store/ownHeads.ts";
 
 /** Streams remembered per database; the least recently used is forgotten past it. */
 export const MAX_CACHED_STREAMS = 1_000;
 /** Versions (with their artifacts) and comments remembered per stream; the oldest go first. */
 export const MAX_CACHED_ITEMS = 32;
 
-/** A stream's last event as this instance appended it. */
+/** A stream's last event as this instance appended it: where it is, and what was bound and hashed. */
 export interface CachedHead {
   readonly revision: number;
   readonly position: number;
   readonly hash: string;
+  readonly appended: AppendedEvent;
 }
 
 interface Entry {
@@ -45,21 +47,55 @@ export interface CachedState {
 }
 
 /**
- * Fails (division by zero, SQLSTATE 22012) unless `head` is the stream's last event, unchanged
- * (position and chain hash), and the model's projection is at its revision. Sent right after the
- * stream lock, so what it checks stays true until the commit.
+ * Fails (division by zero, SQLSTATE 22012) unless `head` is the stream's last event, unchanged, and
+ * the model's projection is at its revision. Unchanged means every value its chain hash covers is
+ * the one this instance hashed when it appended it (payload compared as jsonb, actor through its
+ * row of event_actors, type through its name), and the event before it still has the hash it was
+ * chained onto: the head then holds without being read and hashed again, exactly as the normal
+ * path's full check (../store/eventStore.ts, verifiedHead) would find; anything else sends the
+ * command down that path, which refuses a broken head. Sent right after the stream lock, so what it
+ * checks stays true until the commit.
  */
 export function headGuard(
   streamId: string,
   head: CachedHead,
-): { sql: string; params: (string | number | Buffer)[] } {
+): { sql: string; params: (string | number | Buffer | Date | null)[] } {
+  const event = head.appended;
+  const actor = event.actor;
   return {
     // The stream and revision again in NOT EXISTS rather than correlated: the generic plan then
     // seeks the index past the revision instead of filtering every event of the stream.
     sql: `SELECT 1 / COUNT(*) AS current FROM events e JOIN registered_models m ON m.id = e.stream_id AND m.revision = e.revision
+      JOIN event_types t ON t.code = e.type JOIN event_actors a ON a.id = e.actor_ref
       WHERE e.stream_id = ? AND e.revision = ? AND e.position = ? AND e.hash = ?
+      AND t.name = ?::text AND e.schema_version = ?::integer AND e.data = ?::jsonb AND e.actor_ref = ?::integer
+      AND e.occurred_at = ? AND e.correlation_id IS NOT DISTINCT FROM ?::text AND e.causation_id IS NOT DISTINCT FROM ?::text
+      AND a.actor = ?::text AND a.actor_id IS NOT DISTINCT FROM ?::text AND a.actor_kind IS NOT DISTINCT FROM ?::text
+      AND a.actor_credential IS NOT DISTINCT FROM ?::jsonb
+      AND (SELECT p.hash FROM events p WHERE p.stream_id = ? AND p.revision = ?::integer - 1) IS NOT DISTINCT FROM ?::bytea
       AND NOT EXISTS (SELECT 1 FROM events n WHERE n.stream_id = ? AND n.revision > ?)`,
-    params: [streamId, head.revision, head.position, storedHash(head.hash), streamId, head.revision],
+    params: [
+      streamId,
+      head.revision,
+      head.position,
+      storedHash(head.hash),
+      event.type,
+      event.schemaVersion,
+      event.data,
+      event.actorRef,
+      event.occurredAt,
+      event.correlationId,
+      event.causationId,
+      actor.actor,
+      actor.actorId,
+      actor.actorKind,
+      actor.actorCredential,
+      streamId,
+      head.revision,
+      event.previousHash === null ? null : storedHash(event.previousHash),
+      streamId,
+      head.revision,
+    ],
   };
 }
 

@@ -16,6 +16,8 @@ import type { EventMetadata, RecordedEvent } from "./recordedEvent.ts";
 import { hashOf, storedHash } from "./eventCodec.ts";
 import { eventTypeCodes, typeNameOf } from "./eventTypes.ts";
 import { ACTOR_COLUMNS, actorJoinOf, eventActorRefs } from "./eventActors.ts";
+import { actorVerified, ownHeadOf, rememberOwnHead } from "./ownHeads.ts";
+import type { AppendedEvent } from "./ownHeads.ts";
 import type { ActorValues } from "./eventActors.ts";
 import { isUniqueViolation } from "./uniqueViolation.ts";
 
@@ -176,6 +178,9 @@ async function insertEvents(
   const [actorRef] = await eventActorRefs(tx, [actor]);
   const credential = actor.actorCredential === null ? null : (JSON.parse(actor.actorCredential) as unknown);
   let previousHash = head.hash;
+  // Each event as bound and hashed: the last one is what the next append's head check compares
+  // the stored row with (./ownHeads.ts, ../application/streamStateCache.ts).
+  const chained: { appended: AppendedEvent; hash: string }[] = [];
   const values = events.flatMap((event, i) => {
     const revision = expectedRevision + i + 1;
     const data = JSON.stringify(event.data);
@@ -197,6 +202,20 @@ async function insertEvents(
       },
       previousHash,
     );
+    chained.push({
+      hash,
+      appended: {
+        previousHash,
+        type: event.type,
+        schemaVersion: event.schemaVersion,
+        data,
+        actorRef: actorRef ?? 0,
+        actor,
+        occurredAt: metadata.occurredAt,
+        correlationId: metadata.correlationId,
+        causationId: metadata.causationId,
+      },
+    });
     previousHash = hash;
     return [
       streamId,
@@ -217,7 +236,15 @@ async function insertEvents(
     queued = await tx.later<{ position: number | string; revision: number | string }>(
       `INSERT INTO events (${INSERT_COLUMNS}) VALUES ${rows} RETURNING position, revision`,
       values,
-      (inserted) => onPositions(new Map(inserted.map((r) => [rowInt(r.revision), rowInt(r.position)]))),
+      (inserted) => {
+        const positions = new Map(inserted.map((r) => [rowInt(r.revision), rowInt(r.position)]));
+        onPositions(positions);
+        const revision = expectedRevision + events.length;
+        const position = positions.get(revision);
+        const last = chained.at(-1);
+        if (last !== undefined && position !== undefined)
+          rememberOwnHead(tx, streamId, { revision, position, hash: last.hash, appended: last.appended });
+      },
     );
   } catch (error) {
     throw appendConflict(error, streamId, expectedRevision);
@@ -229,7 +256,12 @@ async function insertEvents(
   }
   let heads = appendedHeads.get(tx);
   if (heads === undefined) appendedHeads.set(tx, (heads = new Map<string, StreamHead>()));
-  heads.set(streamId, { revision: expectedRevision + events.length, position: 0, hash: previousHash });
+  heads.set(streamId, {
+    revision: expectedRevision + events.length,
+    position: 0,
+    hash: previousHash,
+    ...(chained.length === 0 ? {} : { appended: chained.at(-1)?.appended }),
+  });
 }
 
 /**
@@ -280,6 +312,8 @@ export interface StreamHead {
   readonly position: number;
   /** The head's chain hash; null for a stream without events. */
   readonly hash: string | null;
+  /** The head as this transaction appended it (a head it queued), for the next command's check. */
+  readonly appended?: AppendedEvent;
 }
 
 /** The read behind verifiedHead: a stream's last two events. */
@@ -313,6 +347,9 @@ export async function verifiedHead(tx: Tx, streamId: string): Promise<StreamHead
   read?.delete(streamId);
   const head = rows[0];
   if (head === undefined) return { revision: 0, position: 0, hash: null };
+  // The event this process appended last, unchanged, needs no second hashing (./ownHeads.ts).
+  const own = ownHeadOf(tx, streamId, head, rows[1]);
+  if (own !== null) return own;
   const last = decodedOrRefused(head);
   const before = rows[1] === undefined ? null : decodedOrRefused(rows[1]);
   const verifier = new ChainVerifier();
@@ -328,6 +365,7 @@ export async function verifiedHead(tx: Tx, streamId: string): Promise<StreamHead
   }
   const broken = verifier.next(last);
   if (broken) throw new IntegrityError(streamId, broken.revision, broken.position, broken.reason);
+  actorVerified(tx, head);
   return { revision: last.revision, position: last.position, hash: last.hash };
 }
 
