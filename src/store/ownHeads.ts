@@ -1,7 +1,7 @@
 // SQLite (#18): each stream's last event as this process appended it, so that the next append's
 // head check (verifiedHead in ./eventStore.ts) can compare the stored row with what was hashed
-// instead of decoding and hashing it again (about a twentieth of the server's time per command
-// with eight clients, measured in docs/performance.md "Hash chain on the write path").
+// instead of decoding and hashing it again (the check took about a tenth of the server's busy time
+// with eight clients: docs/performance.md, "The head check without a second hash").
 //
 // Exactness: the shortcut holds only when the stored row is, column by column as SQLite gives it
 // back, the row this process inserted and hashed (SQLite returns bound text and integers

@@ -128,7 +128,7 @@ describe.each(await providers())("the head check of an append on %s", (provider)
 
   it(
     provider === "sqlite"
-      ? "takes the head this process appended as it is, the same head the full check finds"
+      ? "takes the head this process appended as it is stored, without hashing it again"
       : "always checks the head in full",
     async () => {
       const by = await streamWrittenHere("own-head");
@@ -142,8 +142,8 @@ describe.each(await providers())("the head check of an append on %s", (provider)
 
   it.each(CHANGES)(
     "refuses to chain onto a head whose %s changed after this process appended it",
-    async (_, change) => {
-      const stream = `changed-${_.replace(/\W+/g, "-")}`;
+    async (what, change) => {
+      const stream = `changed-${what.replace(/\W+/g, "-")}`;
       const by = await streamWrittenHere(stream);
       if (provider === "sqlite") expect((await heads(stream)).own).not.toBeNull();
       await tamper(t.config, (x) => change(x, provider, stream));
