@@ -3,7 +3,10 @@
 // alternating rounds on one database of each provider: a whole command (setRegisteredModelTag
 // through the application layer, durable commit included) against the chain's own work for one
 // command (the head read and check, on a connection of its own, and one new event's hash). The
-// ratio is the chain's share of a command.
+// ratio is the chain's share of a command. On SQLite also the head check alone, twice: in full (on
+// that connection of its own) and as the append path runs it in the writer's transaction, where the
+// head is this process's own last append and is taken without hashing it again
+// (src/store/ownHeads.ts).
 import os from "node:os";
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
@@ -58,6 +61,8 @@ async function benchChainOn(provider: DatabaseConfig["provider"]) {
     const readTx = reader.tx;
     let commandSeconds = 0;
     let chainSeconds = 0;
+    let fullCheckSeconds = 0;
+    let ownCheckSeconds = 0;
     let n = 0;
     for (let round = 0; round < ROUNDS; round++) {
       let started = performance.now();
@@ -93,15 +98,33 @@ async function benchChainOn(provider: DatabaseConfig["provider"]) {
         );
       }
       chainSeconds += (performance.now() - started) / 1000;
+      if (provider !== "sqlite") continue;
+      started = performance.now();
+      for (let i = 0; i < PER_ROUND; i++) await verifiedHead(readTx, modelId);
+      fullCheckSeconds += (performance.now() - started) / 1000;
+      await db.write(async (tx) => {
+        started = performance.now();
+        for (let i = 0; i < PER_ROUND; i++) await verifiedHead(tx, modelId);
+        ownCheckSeconds += (performance.now() - started) / 1000;
+      });
     }
     await reader.close();
     const commands = ROUNDS * PER_ROUND;
     const command = figure((commandSeconds * 1e6) / commands, "µs per command");
     const chain = figure((chainSeconds * 1e6) / commands, "µs of chain work per command");
+    const perCheck = (seconds: number, what: string) => figure((seconds * 1e6) / commands, what);
     return {
       commandsMeasured: commands,
       loadAverageAtEnd: os.loadavg()[0],
       chainShareOfCommand: compare(chain, command),
+      ...(provider === "sqlite"
+        ? {
+            ownHeadCheckVsFull: compare(
+              perCheck(ownCheckSeconds, "µs per head check of this process's own append"),
+              perCheck(fullCheckSeconds, "µs per full head check"),
+            ),
+          }
+        : {}),
     };
   } finally {
     await db.close();
