@@ -231,6 +231,8 @@ async function insertEvents(
     ];
   });
   const rows = events.map(() => `(${placeholders(10)})`).join(", ");
+  const last = chained.at(-1);
+  const newRevision = expectedRevision + events.length;
   let queued: boolean;
   try {
     queued = await tx.later<{ position: number | string; revision: number | string }>(
@@ -239,11 +241,9 @@ async function insertEvents(
       (inserted) => {
         const positions = new Map(inserted.map((r) => [rowInt(r.revision), rowInt(r.position)]));
         onPositions(positions);
-        const revision = expectedRevision + events.length;
-        const position = positions.get(revision);
-        const last = chained.at(-1);
+        const position = positions.get(newRevision);
         if (last !== undefined && position !== undefined)
-          rememberOwnHead(tx, streamId, { revision, position, hash: last.hash, appended: last.appended });
+          rememberOwnHead(tx, streamId, { revision: newRevision, position, ...last });
       },
     );
   } catch (error) {
@@ -257,10 +257,10 @@ async function insertEvents(
   let heads = appendedHeads.get(tx);
   if (heads === undefined) appendedHeads.set(tx, (heads = new Map<string, StreamHead>()));
   heads.set(streamId, {
-    revision: expectedRevision + events.length,
+    revision: newRevision,
     position: 0,
     hash: previousHash,
-    ...(chained.length === 0 ? {} : { appended: chained.at(-1)?.appended }),
+    ...(last === undefined ? {} : { appended: last.appended }),
   });
 }
 
