@@ -35,6 +35,7 @@ import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import { isUniqueViolation } from "../store/uniqueViolation.ts";
 import { decisionState } from "./decisionState.ts";
 import { StreamStateCache, guardHead, isStaleState } from "./streamStateCache.ts";
+import { MAX_REMEMBERED_PAYLOAD } from "../store/ownHeads.ts";
 import type { CachedState } from "./streamStateCache.ts";
 import { deploymentKey } from "../deployments/domain/state.ts";
 import { loadDeployments } from "../deployments/projection/deploymentRows.ts";
@@ -380,6 +381,12 @@ function remember(
     return;
   }
   if (head?.hash == null || head.revision !== last.revision || head.appended === undefined) return;
+  // A head with a payload over the bound is not kept (../store/ownHeads.ts): the stream's next
+  // command reads its state, as after a miss.
+  if (head.appended.data.length > MAX_REMEMBERED_PAYLOAD) {
+    states.forget(outcome.modelId);
+    return;
+  }
   states.remember(
     outcome.modelId,
     decidedOn,

@@ -65,6 +65,13 @@ export interface HeadRow {
 
 /** Streams remembered per database; past it the memory starts again (a miss costs a full check). */
 const MAX_STREAMS = 1_000;
+/**
+ * The longest payload (JSON characters) a remembered head keeps: a version's payload may reach about
+ * a megabyte (params, tags, metrics, description at their bounds), and 1,000 of those would hold a
+ * gigabyte. A head over it is checked in full, as before; with MAX_STREAMS the memory stays under
+ * about 16 MB per database. PostgreSQL's cached command path applies the same bound.
+ */
+export const MAX_REMEMBERED_PAYLOAD = 16 * 1024;
 /** Actor rows remembered per database, likewise. */
 const MAX_ACTORS = 10_000;
 
@@ -84,6 +91,11 @@ const actorValues = (row: HeadRow) =>
 /** Records `head` as the stream's last event once the transaction commits (SQLite only). */
 export function rememberOwnHead(tx: Tx, streamId: string, head: OwnHead): void {
   if (tx.dialect !== "sqlite") return;
+  if (head.appended.data.length > MAX_REMEMBERED_PAYLOAD) {
+    // Not remembered: and no older head of the stream may stay behind either.
+    tx.afterCommit(() => heads.get(tx.database)?.delete(streamId));
+    return;
+  }
   tx.afterCommit(() => {
     const known = mapOf(heads, tx.database);
     if (known.size >= MAX_STREAMS && !known.has(streamId)) known.clear();

@@ -10,6 +10,7 @@ import { openDatabase } from "../../src/db/database.ts";
 import type { Database } from "../../src/db/database.ts";
 import { DomainError, IntegrityError } from "../../src/domain/errors.ts";
 import { readStream } from "../../src/store/eventStore.ts";
+import { MAX_REMEMBERED_PAYLOAD } from "../../src/store/ownHeads.ts";
 import { tamper } from "../audit/tamper.ts";
 import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion } from "../support/commands.ts";
@@ -94,6 +95,18 @@ describe.skipIf(!onPostgres)("the stream state cache on postgresql", () => {
     expect(normal.texts[1]).toBe("ROLLBACK; DEALLOCATE ALL");
     const rows = await t.db.reader.modelVersion.findMany({ where: { modelId: "rt" } });
     expect(rows.map((r) => r.version).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it("does not keep a head whose payload is over the bound: the next command reads the state", async () => {
+    await createModelNamed(a, "big", "big-payload");
+    for (let i = 0; i < 2; i++) await run(a, live("big-payload"), createVersion());
+    await settle();
+    await run(a, live("big-payload"), createVersion());
+    expect((await roundTrips(() => run(a, live("big-payload"), createVersion()))).count).toBe(1);
+    await run(a, live("big-payload"), createVersion({ description: "d".repeat(MAX_REMEMBERED_PAYLOAD) }));
+    // The normal path: the state read, then the writes (ownHeads.ts bounds what a head keeps).
+    expect((await roundTrips(() => run(a, live("big-payload"), createVersion()))).count).toBe(2);
+    expect((await roundTrips(() => run(a, live("big-payload"), createVersion()))).count).toBe(1);
   });
 
   it("never loses or forks the chain when two instances write one stream interleaved", async () => {

@@ -9,7 +9,7 @@ import type { CommandDeps } from "../../src/application/executeCommand.ts";
 import { IntegrityError } from "../../src/domain/errors.ts";
 import { headStatement } from "../../src/store/eventStore.ts";
 import type { ChainSqlRow } from "../../src/store/eventStore.ts";
-import { ownHeadOf } from "../../src/store/ownHeads.ts";
+import { MAX_REMEMBERED_PAYLOAD, ownHeadOf } from "../../src/store/ownHeads.ts";
 import { tamper } from "../audit/tamper.ts";
 import type { Tamperer } from "../audit/tamper.ts";
 import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
@@ -139,6 +139,17 @@ describe.each(await providers())("the head check of an append on %s", (provider)
       expect(await executeCommand(deps, live("own-head"), createVersion(), by)).not.toBeInstanceOf(Error);
     },
   );
+
+  it("checks a head whose payload is over the bound in full, and remembers the next one", async () => {
+    const by = await streamWrittenHere("big-payload");
+    const big = createVersion({ description: "d".repeat(MAX_REMEMBERED_PAYLOAD) });
+    expect(await executeCommand(deps, live("big-payload"), big, by)).not.toBeInstanceOf(Error);
+    expect((await heads("big-payload")).own).toBeNull();
+    expect(await executeCommand(deps, live("big-payload"), createVersion(), by)).not.toBeInstanceOf(Error);
+    const { own, stored } = await heads("big-payload");
+    expect(stored.revision).toBe(6);
+    expect(own).toEqual(provider === "sqlite" ? stored : null);
+  });
 
   it.each(CHANGES)(
     "refuses to chain onto a head whose %s changed after this process appended it",
