@@ -23,6 +23,46 @@ import type { AppendedEvent } from "../store/ownHeads.ts";
 export const MAX_CACHED_STREAMS = 1_000;
 /** Versions (with their artifacts) and comments remembered per stream; the oldest go first. */
 export const MAX_CACHED_ITEMS = 32;
+/**
+ * What all entries may weigh together, in characters of their views as JSON (see weightOf): a
+ * version's params, description and tags can reach about a megabyte, so the counts above alone
+ * would let an instance hold gigabytes. Past it the least recently used entries go.
+ */
+export const MAX_CACHED_WEIGHT = 32 * 1024 * 1024;
+/** An entry heavier than this is not kept at all (its stream's next command reads its state). */
+export const MAX_ENTRY_WEIGHT = 4 * 1024 * 1024;
+
+/** Each view's weight, computed once: views are immutable, and a command reuses the unchanged ones. */
+const weights = new WeakMap<object, number>();
+
+/**
+ * A view's (or list's) size as JSON text; null weighs nothing. One that cannot be written as JSON
+ * weighs more than any entry may (it is not kept): remembering runs after the commit, and must not
+ * fail a command that has committed.
+ */
+function weightOf(view: object | null): number {
+  if (view === null) return 0;
+  let weight = weights.get(view);
+  if (weight === undefined) {
+    try {
+      weight = JSON.stringify(view).length;
+    } catch {
+      weight = Number.POSITIVE_INFINITY;
+    }
+    weights.set(view, weight);
+  }
+  return weight;
+}
+
+/** What an entry weighs: its model, versions, artifacts, comments and the head's payload. */
+function entryWeight(entry: Entry): number {
+  const { views, head } = entry;
+  let weight = weightOf(views.model) + head.appended.data.length;
+  for (const version of views.versions.values()) weight += weightOf(version);
+  for (const list of views.artifacts.values()) weight += weightOf(list);
+  for (const comment of views.comments.values()) weight += weightOf(comment);
+  return weight;
+}
 
 /** A stream's last event as this instance appended it: where it is, and what was bound and hashed. */
 export interface CachedHead {
@@ -111,6 +151,9 @@ export function guardHead(tx: Tx, streamId: string, head: CachedHead): Promise<v
 
 export class StreamStateCache {
   private readonly streams = new Map<string, Entry>();
+  /** Each cached entry's weight (entryWeight), and their sum. */
+  private readonly weightOfEntry = new Map<string, number>();
+  private total = 0;
   /** Commands of this instance running on each stream (streams with none are not listed). */
   private readonly running = new Map<string, number>();
 
@@ -159,7 +202,7 @@ export class StreamStateCache {
       if (list === undefined) return null;
       artifacts.set(number, list);
     }
-    this.streams.delete(streamId);
+    this.drop(streamId);
     return {
       head: entry.head,
       entry,
@@ -217,21 +260,39 @@ export class StreamStateCache {
 
   /** Forgets a stream (tests; a caller that knows its entry is wrong). */
   forget(streamId: string): void {
-    this.streams.delete(streamId);
+    this.drop(streamId);
   }
 
   get size(): number {
     return this.streams.size;
   }
 
+  /** What the cached entries weigh together (tests). */
+  get weight(): number {
+    return this.total;
+  }
+
+  private drop(streamId: string): void {
+    this.streams.delete(streamId);
+    this.total -= this.weightOfEntry.get(streamId) ?? 0;
+    this.weightOfEntry.delete(streamId);
+  }
+
   private put(streamId: string, entry: Entry): void {
     // Another command on the stream may have committed later and been remembered first.
     const current = this.streams.get(streamId);
     if (current !== undefined && current.head.revision >= entry.head.revision) return;
-    this.streams.delete(streamId);
+    this.drop(streamId);
+    const weight = entryWeight(entry);
+    if (weight > MAX_ENTRY_WEIGHT) return;
     this.streams.set(streamId, entry);
-    if (this.streams.size > MAX_CACHED_STREAMS)
-      this.streams.delete(this.streams.keys().next().value as string);
+    this.weightOfEntry.set(streamId, weight);
+    this.total += weight;
+    // The least recently remembered first (a Map iterates in insertion order).
+    for (const oldest of this.streams.keys()) {
+      if (this.streams.size <= MAX_CACHED_STREAMS && this.total <= MAX_CACHED_WEIGHT) break;
+      if (oldest !== streamId) this.drop(oldest);
+    }
   }
 }
 
