@@ -35,7 +35,6 @@ import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import { isUniqueViolation } from "../store/uniqueViolation.ts";
 import { decisionState } from "./decisionState.ts";
 import { StreamStateCache, guardHead, isStaleState } from "./streamStateCache.ts";
-import { MAX_REMEMBERED_PAYLOAD } from "../store/ownHeads.ts";
 import type { CachedState } from "./streamStateCache.ts";
 import { deploymentKey } from "../deployments/domain/state.ts";
 import { loadDeployments } from "../deployments/projection/deploymentRows.ts";
@@ -380,10 +379,10 @@ function remember(
     if (cached !== null) states.restore(outcome.modelId, cached);
     return;
   }
-  if (head?.hash == null || head.revision !== last.revision || head.appended === undefined) return;
-  // A head with a payload over the bound is not kept (../store/ownHeads.ts): the stream's next
-  // command reads its state, as after a miss.
-  if (head.appended.data.length > MAX_REMEMBERED_PAYLOAD) {
+  if (head?.hash == null || head.revision !== last.revision) return;
+  // A head the append did not keep (its payload over ../store/ownHeads.ts's bound): the stream's
+  // next command reads its state, as after a miss.
+  if (head.appended === undefined) {
     states.forget(outcome.modelId);
     return;
   }

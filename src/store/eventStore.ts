@@ -16,7 +16,7 @@ import type { EventMetadata, RecordedEvent } from "./recordedEvent.ts";
 import { hashOf, storedHash } from "./eventCodec.ts";
 import { eventTypeCodes, typeNameOf } from "./eventTypes.ts";
 import { ACTOR_COLUMNS, actorJoinOf, eventActorRefs } from "./eventActors.ts";
-import { actorVerified, ownHeadOf, rememberOwnHead } from "./ownHeads.ts";
+import { MAX_REMEMBERED_PAYLOAD, actorVerified, ownHeadOf, rememberOwnHead } from "./ownHeads.ts";
 import type { AppendedEvent } from "./ownHeads.ts";
 import type { ActorValues } from "./eventActors.ts";
 import { isUniqueViolation } from "./uniqueViolation.ts";
@@ -231,7 +231,10 @@ async function insertEvents(
     ];
   });
   const rows = events.map(() => `(${placeholders(10)})`).join(", ");
-  const last = chained.at(-1);
+  // The last event, kept for the next check only when its payload is within the bound (./ownHeads.ts).
+  const final = chained.at(-1);
+  const last =
+    final !== undefined && final.appended.data.length <= MAX_REMEMBERED_PAYLOAD ? final : undefined;
   const newRevision = expectedRevision + events.length;
   let queued: boolean;
   try {
@@ -242,8 +245,12 @@ async function insertEvents(
         const positions = new Map(inserted.map((r) => [rowInt(r.revision), rowInt(r.position)]));
         onPositions(positions);
         const position = positions.get(newRevision);
-        if (last !== undefined && position !== undefined)
-          rememberOwnHead(tx, streamId, { revision: newRevision, position, ...last });
+        if (position !== undefined)
+          rememberOwnHead(
+            tx,
+            streamId,
+            last === undefined ? null : { revision: newRevision, position, ...last },
+          );
       },
     );
   } catch (error) {

@@ -69,7 +69,8 @@ const MAX_STREAMS = 1_000;
  * The longest payload (JSON characters) a remembered head keeps: a version's payload may reach about
  * a megabyte (params, tags, metrics, description at their bounds), and 1,000 of those would hold a
  * gigabyte. A head over it is checked in full, as before; with MAX_STREAMS the memory stays under
- * about 16 MB per database. PostgreSQL's cached command path applies the same bound.
+ * about 16 MB per database. Applied where appends record their last event (../store/eventStore.ts),
+ * so PostgreSQL's cached command path keeps no such head either.
  */
 export const MAX_REMEMBERED_PAYLOAD = 16 * 1024;
 /** Actor rows remembered per database, likewise. */
@@ -88,11 +89,13 @@ function mapOf<K, V>(store: WeakMap<object, Map<K, V>>, database: object): Map<K
 const actorValues = (row: HeadRow) =>
   JSON.stringify([row.actor, row.actor_id, row.actor_kind, row.actor_credential]);
 
-/** Records `head` as the stream's last event once the transaction commits (SQLite only). */
-export function rememberOwnHead(tx: Tx, streamId: string, head: OwnHead): void {
+/**
+ * Records `head` as the stream's last event once the transaction commits (SQLite only); null (a
+ * head not kept, see MAX_REMEMBERED_PAYLOAD) forgets what was remembered of the stream before.
+ */
+export function rememberOwnHead(tx: Tx, streamId: string, head: OwnHead | null): void {
   if (tx.dialect !== "sqlite") return;
-  if (head.appended.data.length > MAX_REMEMBERED_PAYLOAD) {
-    // Not remembered: and no older head of the stream may stay behind either.
+  if (head === null) {
     tx.afterCommit(() => heads.get(tx.database)?.delete(streamId));
     return;
   }
