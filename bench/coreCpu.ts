@@ -5,7 +5,9 @@
 // baseline and the server's CPU time (user + system, from /proc) per request, which other work on
 // a shared machine disturbs less than wall time. CORE_CPU_PROFILE=<dir> runs the Registro servers
 // under `--cpu-prof` (bench/profilePhases.ts reads the profiles); CORE_CPU_SECONDS (per round,
-// default 4), CORE_CPU_ROUNDS (default 4) and CORE_CPU_CLIENTS (default `8,1`) change the run.
+// default 4), CORE_CPU_ROUNDS (default 4) and CORE_CPU_CLIENTS (default `8,1`) change the run;
+// CORE_CPU_MODELS=client gives each client a model of its own (as in bench/corePostgres.ts) instead of
+// all clients registering versions of one model.
 // A checkout of another commit needs node_modules and src/db/generated beside its sources, e.g.
 // `git archive 6c1e817 | tar -x -C /tmp/base`, a node_modules symlink and a copy of src/db/generated.
 // Run: node --import tsx bench/coreCpu.ts
@@ -31,13 +33,14 @@ function pairedMedian(a: readonly number[], b: readonly number[]) {
 interface Side {
   readonly label: string;
   readonly server: ChildServer;
-  readonly send: () => Promise<void>;
+  readonly send: (i: number, client: number) => Promise<void>;
 }
 
 const seconds = Number(process.env.CORE_CPU_SECONDS ?? 4);
 const rounds = Number(process.env.CORE_CPU_ROUNDS ?? 4);
 const clientCounts = (process.env.CORE_CPU_CLIENTS ?? "8,1").split(",").map(Number);
 const profile = process.env.CORE_CPU_PROFILE;
+const modelPerClient = process.env.CORE_CPU_MODELS === "client";
 // `label=dir` or `label=dir?NAME=value&NAME=value` (environment for that server only).
 const checkouts = (process.env.CORE_CPU_SERVERS ?? `this=${ROOT}`).split(",").map((entry) => {
   const [label, rest] = entry.split(/=(.*)/s);
@@ -73,8 +76,13 @@ try {
       profile ? ["--cpu-prof", `--cpu-prof-dir=${path.join(profile, label)}`, "--cpu-prof-interval=200"] : [],
       checkout,
     );
-    await createModel(server.url, "throughput");
-    sides.push({ label, server, send: () => createVersion(server.url, "throughput") });
+    const models = modelPerClient ? Math.max(...clientCounts, 8) : 1;
+    for (let m = 0; m < models; m++) await createModel(server.url, `throughput-${m}`);
+    sides.push({
+      label,
+      server,
+      send: (_, client) => createVersion(server.url, `throughput-${modelPerClient ? client : 0}`),
+    });
   }
   for (const side of sides) await closedLoop(8, 3, side.send); // warm-up
   const report: Record<string, unknown> = {};

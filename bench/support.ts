@@ -137,17 +137,17 @@ export interface LoadResult {
 export async function closedLoop(
   concurrency: number,
   seconds: number,
-  send: (i: number) => Promise<void>,
+  send: (i: number, client: number) => Promise<void>,
 ): Promise<LoadResult> {
   const latencies: number[] = [];
   const end = performance.now() + seconds * 1000;
   let counter = 0;
   const start = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency }, async (_, client) => {
       while (performance.now() < end) {
         const t0 = performance.now();
-        await send(counter++);
+        await send(counter++, client);
         latencies.push(performance.now() - t0);
       }
     }),
