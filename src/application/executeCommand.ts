@@ -214,14 +214,11 @@ async function attempt(
   // A stream known without a read (its id, or a live name resolved before) whose state a command
   // of this instance left in the cache: decided on that, in one round trip (./streamStateCache.ts).
   const known = ref.kind === "stream" ? ref.modelId : ref.kind === "live" ? names?.get(ref.name) : undefined;
-  // Only a command alone on its stream in this instance uses the cache: one that runs beside
-  // another would mostly find its entry stale at the lock (the other commits first), and pay a
-  // rolled-back round trip on top of the normal path.
-  const alone = known !== undefined && states !== null && states.enter(known);
-  const cached: CachedState | null = useCache && alone ? states.take(known, needs) : null;
-  const leave = () => {
-    if (known !== undefined) states?.leave(known);
-  };
+  // Commands of this instance on one stream take turns (PostgreSQL): each then finds the state the
+  // one before it left, instead of finding it taken, or stale at the lock, and reading everything.
+  const endTurn = known !== undefined && states !== null ? await states.turn(known) : () => undefined;
+  const cached: CachedState | null =
+    useCache && known !== undefined ? (states?.take(known, needs) ?? null) : null;
   const written = deps.db.write(async (tx) => {
     headAfter = undefined;
     const streamId = cached === null ? await resolveStream(tx, ref, metadata.rights, names) : known;
@@ -335,19 +332,22 @@ async function attempt(
   }, CONCURRENT);
   // In a concurrent write the events and the projection rows are written with the commit: their
   // conflicts surface here, and mean what they mean inside the attempt.
-  if (known !== undefined) void written.then(leave, leave);
   return written.then(
     (outcome) => {
-      // A model just created is named by its next command: no lookup needed (or wanted) for it.
-      if (
-        command.type === "CreateRegisteredModel" &&
-        !(outcome instanceof DomainError) &&
-        outcome.events.length > 0
-      )
-        rememberName(names, command.data.name, outcome.modelId);
-      if (states !== null && !(outcome instanceof DomainError))
-        remember(states, outcome, revisionOf, headAfter, cached);
-      else if (cached !== null && known !== undefined) states?.restore(known, cached);
+      try {
+        // A model just created is named by its next command: no lookup needed (or wanted) for it.
+        if (
+          command.type === "CreateRegisteredModel" &&
+          !(outcome instanceof DomainError) &&
+          outcome.events.length > 0
+        )
+          rememberName(names, command.data.name, outcome.modelId);
+        if (states !== null && !(outcome instanceof DomainError))
+          remember(states, outcome, revisionOf, headAfter, cached);
+        else if (cached !== null && known !== undefined) states?.restore(known, cached);
+      } finally {
+        endTurn();
+      }
       return outcome;
     },
     (error: unknown) => {
@@ -355,6 +355,7 @@ async function attempt(
       // command reads its state.
       const failed = streamOf ?? known;
       if (failed !== undefined) states?.forget(failed);
+      endTurn();
       // The remembered state was stale (the guard failed, or the append met a later event): nothing
       // was written and the entry is gone. Read everything this time.
       if (cached !== null && (isStaleState(error) || isUniqueViolation(error, "event_revision")))

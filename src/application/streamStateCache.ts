@@ -154,20 +154,26 @@ export class StreamStateCache {
   /** Each cached entry's weight (entryWeight), and their sum. */
   private readonly weightOfEntry = new Map<string, number>();
   private total = 0;
-  /** Commands of this instance running on each stream (streams with none are not listed). */
-  private readonly running = new Map<string, number>();
+  /** Per stream, the turn of the last command of this instance waiting for it or holding it. */
+  private readonly turns = new Map<string, Promise<void>>();
 
-  /** Counts a command on the stream until `leave`; true when no other was running on it. */
-  enter(streamId: string): boolean {
-    const others = this.running.get(streamId) ?? 0;
-    this.running.set(streamId, others + 1);
-    return others === 0;
-  }
-
-  leave(streamId: string): void {
-    const count = (this.running.get(streamId) ?? 1) - 1;
-    if (count > 0) this.running.set(streamId, count);
-    else this.running.delete(streamId);
+  /**
+   * Waits until the commands of this instance that asked before on the stream are done, and returns
+   * what ends this command's turn: call it once its outcome is remembered, restored or forgotten
+   * (a second call does nothing). Commands on one stream wait for each other at its lock anyway;
+   * waiting here instead, each finds the state the one before it left, and no connection is held
+   * while waiting.
+   */
+  async turn(streamId: string): Promise<() => void> {
+    const before = this.turns.get(streamId);
+    let end!: () => void;
+    const mine = new Promise<void>((resolve) => (end = resolve));
+    this.turns.set(streamId, mine);
+    if (before !== undefined) await before;
+    return () => {
+      if (this.turns.get(streamId) === mine) this.turns.delete(streamId);
+      end();
+    };
   }
 
   /**
@@ -175,7 +181,6 @@ export class StreamStateCache {
    * the views the normal path would have loaded (../projections/streamViews.ts, loadStreamViews):
    * the model, the named versions with their artifacts, the named comment. Commands that need
    * every version in a stage, the open review requests or the deployments read them instead.
-   * While taken, other commands on the stream (of this instance) take the normal path.
    */
   take(streamId: string, needs: StateNeeds): CachedState | null {
     if (needs.versionsInStage !== null || needs.openReviews || needs.deployments || needs.deployment)

@@ -97,6 +97,59 @@ describe.skipIf(!onPostgres)("the stream state cache on postgresql", () => {
     expect(rows.map((r) => r.version).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
+  it("lets commands of one instance on one stream take turns: eight at once take one round trip each", async () => {
+    await createModelNamed(a, "turns", "taking-turns");
+    for (let i = 0; i < 2; i++) await run(a, live("taking-turns"), createVersion());
+    await settle();
+    await run(a, live("taking-turns"), createVersion());
+    const eight = await roundTrips(() =>
+      Promise.all(Array.from({ length: 8 }, () => run(a, live("taking-turns"), createVersion()))),
+    );
+    // Without turns, a command that ran beside another on its stream took the normal path (the
+    // state read, then the writes): 2 round trips, 15 for these eight.
+    expect(eight.count).toBe(8);
+    for (const text of eight.texts) expect(text).toMatch(/^BEGIN;[^]*COMMIT$/);
+    const rows = await t.db.reader.modelVersion.findMany({ where: { modelId: "turns" } });
+    expect(rows.map((r) => r.version).sort((x, y) => x - y)).toEqual(
+      Array.from({ length: 11 }, (_, i) => i + 1),
+    );
+  });
+
+  it("ends a turn whatever the command's outcome: a failed write does not hold up the stream", async () => {
+    await createModelNamed(a, "turn-fail", "turn-failure");
+    await run(a, live("turn-failure"), createVersion());
+    // The first command's batch fails as a lost connection would; the others wait their turn behind it.
+    const query = Reflect.get(pg.Client.prototype, "query") as (
+      this: pg.Client,
+      ...args: unknown[]
+    ) => unknown;
+    let failed = false;
+    function failFirstBatch(this: pg.Client, ...args: unknown[]): unknown {
+      const text = typeof args[0] === "string" ? args[0] : String((args[0] as { text?: unknown }).text);
+      if (!failed && text.startsWith("BEGIN;")) {
+        failed = true;
+        return Promise.reject(new Error("connection lost"));
+      }
+      return query.apply(this, args);
+    }
+    vi.spyOn(pg.Client.prototype, "query").mockImplementation(failFirstBatch);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 4 }, () => run(a, live("turn-failure"), createVersion())),
+    );
+    vi.restoreAllMocks();
+    expect(outcomes.filter((o) => o.status === "rejected")).toHaveLength(1);
+    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(3);
+    // A domain error ends its turn too.
+    const missing = await executeCommand(
+      a,
+      live("turn-failure"),
+      { type: "DeleteModelVersion", data: { version: 99 } },
+      actor,
+    );
+    expect(missing).toBeInstanceOf(DomainError);
+    expect(versionOf(await run(a, live("turn-failure"), createVersion()))).toBe(5);
+  });
+
   it("does not keep a head whose payload is over the bound: the next command reads the state", async () => {
     await createModelNamed(a, "big", "big-payload");
     for (let i = 0; i < 2; i++) await run(a, live("big-payload"), createVersion());
