@@ -24,31 +24,61 @@ export const MAX_CACHED_STREAMS = 1_000;
 /** Versions (with their artifacts) and comments remembered per stream; the oldest go first. */
 export const MAX_CACHED_ITEMS = 32;
 /**
- * What all entries may weigh together, in characters of their views as JSON (see weightOf): a
- * version's params, description and tags can reach about a megabyte, so the counts above alone
+ * What all entries may weigh together, in characters of their views as JSON (about; see weightOf):
+ * a version's params, description and tags can reach about a megabyte, so the counts above alone
  * would let an instance hold gigabytes. Past it the least recently used entries go.
  */
 export const MAX_CACHED_WEIGHT = 32 * 1024 * 1024;
 /** An entry heavier than this is not kept at all (its stream's next command reads its state). */
 export const MAX_ENTRY_WEIGHT = 4 * 1024 * 1024;
+/** Views are a few levels deep; one nested deeper than this (or cyclic) is not kept. */
+const MAX_VIEW_DEPTH = 32;
 
 /** Each view's weight, computed once: views are immutable, and a command reuses the unchanged ones. */
 const weights = new WeakMap<object, number>();
 
 /**
- * A view's (or list's) size as JSON text; null weighs nothing. One that cannot be written as JSON
- * weighs more than any entry may (it is not kept): remembering runs after the commit, and must not
- * fail a command that has committed.
+ * About what a value weighs as JSON text, without writing it (JSON.stringify, with the dates' ISO
+ * strings, cost ten times as much, on every command): strings by length, each key with its quotes
+ * and colon, numbers, booleans, null and dates at their usual size. Infinite past MAX_VIEW_DEPTH.
+ */
+function jsonWeight(value: unknown, depth: number): number {
+  switch (typeof value) {
+    case "string":
+      return value.length + 2;
+    case "number":
+    case "bigint":
+      return 16;
+    case "boolean":
+      return 5;
+    case "object": {
+      if (value === null) return 4;
+      if (value instanceof Date) return 26;
+      if (depth >= MAX_VIEW_DEPTH) return Number.POSITIVE_INFINITY;
+      let weight = 2;
+      if (Array.isArray(value)) {
+        for (const item of value as readonly unknown[]) weight += jsonWeight(item, depth + 1) + 1;
+        return weight;
+      }
+      for (const key in value)
+        weight += key.length + 4 + jsonWeight((value as Record<string, unknown>)[key], depth + 1);
+      return weight;
+    }
+    default:
+      return 0;
+  }
+}
+
+/**
+ * A view's (or list's) weight (jsonWeight); null weighs nothing. One nested too deep weighs more
+ * than any entry may (it is not kept): remembering runs after the commit, and must not fail a
+ * command that has committed.
  */
 function weightOf(view: object | null): number {
   if (view === null) return 0;
   let weight = weights.get(view);
   if (weight === undefined) {
-    try {
-      weight = JSON.stringify(view).length;
-    } catch {
-      weight = Number.POSITIVE_INFINITY;
-    }
+    weight = jsonWeight(view, 0);
     weights.set(view, weight);
   }
   return weight;
