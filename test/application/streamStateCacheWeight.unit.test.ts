@@ -81,4 +81,28 @@ describe("the stream state cache's weight", () => {
     cache.forget("b");
     expect(cache.weight).toBe(0);
   });
+
+  it("weighs params by what they hold, and does not keep a view nested past its bound or cyclic", () => {
+    const cache = new StreamStateCache();
+    const withParams = (params: unknown) =>
+      ({
+        ...viewsWith("p", 1, 0),
+        versions: new Map([[1, { version: 1, params }]]),
+      }) as unknown as StreamViews;
+    cache.remember("p", 0, headAt(1), withParams({ lr: "0.1" }), null);
+    const small = cache.weight;
+    cache.forget("p");
+    cache.remember("p", 0, headAt(1), withParams({ lr: "0.1", vocabulary: "w".repeat(100_000) }), null);
+    expect(cache.weight - small).toBeGreaterThanOrEqual(100_000);
+    cache.forget("p");
+    let deep: unknown = "leaf";
+    for (let i = 0; i < 100; i++) deep = { deeper: deep };
+    cache.remember("p", 0, headAt(1), withParams(deep), null);
+    expect(cache.size).toBe(0);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => cache.remember("p", 0, headAt(1), withParams(cyclic), null)).not.toThrow();
+    expect(cache.size).toBe(0);
+    expect(cache.weight).toBe(0);
+  });
 });
