@@ -21,8 +21,10 @@ export interface SqlTx {
   /**
    * Runs `callback` once the transaction has committed; never when it (or, in a SQLite group
    * commit, this command's savepoint) rolls back. For caches of committed rows (../store/eventTypes.ts).
+   * Returns whether the callback is still waiting: false once it has run or was dropped with its
+   * savepoint or transaction (what this transaction wrote before it then still holds or is gone).
    */
-  afterCommit(callback: () => void): void;
+  afterCommit(callback: () => void): () => boolean;
   /**
    * Runs a statement in a transaction of its own, committed before it resolves: on PostgreSQL on
    * another connection, so that it holds no lock for the rest of this transaction (other writers
@@ -102,8 +104,12 @@ function sqliteParam(value: SqlValue): string | number | bigint | Uint8Array | n
 export class CommitCallbacks {
   private callbacks: (() => void)[] = [];
 
-  add(callback: () => void): void {
+  /** Adds `callback`; the answer tells whether it is still waiting (not run, not dropped). */
+  add(callback: () => void): () => boolean {
+    const at = this.callbacks.length;
     this.callbacks.push(callback);
+    // Each callback is a closure of its own: another one at the same index is not this one.
+    return () => this.callbacks[at] === callback;
   }
 
   /** How many are registered: dropAfter(mark) forgets those added after it (a rolled back savepoint). */
@@ -136,8 +142,8 @@ export class SqliteTx implements SqlTx {
     readonly database: object = db,
   ) {}
 
-  afterCommit(callback: () => void): void {
-    this.commits.add(callback);
+  afterCommit(callback: () => void): () => boolean {
+    return this.commits.add(callback);
   }
 
   autonomous<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
@@ -242,8 +248,8 @@ export class PostgresTx implements SqlTx {
     private readonly autonomousPool: pg.Pool | null = null,
   ) {}
 
-  afterCommit(callback: () => void): void {
-    this.commits.add(callback);
+  afterCommit(callback: () => void): () => boolean {
+    return this.commits.add(callback);
   }
 
   async autonomous<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {

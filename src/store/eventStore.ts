@@ -16,7 +16,7 @@ import type { EventMetadata, RecordedEvent } from "./recordedEvent.ts";
 import { hashOf, storedHash } from "./eventCodec.ts";
 import { eventTypeCodes, typeNameOf } from "./eventTypes.ts";
 import { ACTOR_COLUMNS, actorJoinOf, eventActorRefs } from "./eventActors.ts";
-import { MAX_REMEMBERED_PAYLOAD, actorVerified, ownHeadOf, rememberOwnHead } from "./ownHeads.ts";
+import { MAX_REMEMBERED_PAYLOAD, actorVerified, ownHead, rememberOwnHead } from "./ownHeads.ts";
 import type { AppendedEvent } from "./ownHeads.ts";
 import type { ActorValues } from "./eventActors.ts";
 import { isUniqueViolation } from "./uniqueViolation.ts";
@@ -245,12 +245,11 @@ async function insertEvents(
         const positions = new Map(inserted.map((r) => [rowInt(r.revision), rowInt(r.position)]));
         onPositions(positions);
         const position = positions.get(newRevision);
-        if (position !== undefined)
-          rememberOwnHead(
-            tx,
-            streamId,
-            last === undefined ? null : { revision: newRevision, position, ...last },
-          );
+        rememberOwnHead(
+          tx,
+          streamId,
+          last === undefined || position === undefined ? null : { revision: newRevision, position, ...last },
+        );
       },
     );
   } catch (error) {
@@ -350,13 +349,15 @@ export function headReadAhead(tx: Tx, streamId: string, rows: readonly Record<st
  */
 export async function verifiedHead(tx: Tx, streamId: string): Promise<StreamHead> {
   const read = headsRead.get(tx);
-  const rows = read?.get(streamId) ?? (await tx.query<ChainSqlRow>(headStatement(streamId).sql, [streamId]));
+  const ahead = read?.get(streamId);
   read?.delete(streamId);
+  // The event this process appended last, unchanged, needs no reading and no second hashing
+  // (./ownHeads.ts, SQLite).
+  const own = ahead === undefined ? await ownHead(tx, streamId) : null;
+  if (own !== null) return own;
+  const rows = ahead ?? (await tx.query<ChainSqlRow>(headStatement(streamId).sql, [streamId]));
   const head = rows[0];
   if (head === undefined) return { revision: 0, position: 0, hash: null };
-  // The event this process appended last, unchanged, needs no second hashing (./ownHeads.ts).
-  const own = ownHeadOf(tx, streamId, head, rows[1]);
-  if (own !== null) return own;
   const last = decodedOrRefused(head);
   const before = rows[1] === undefined ? null : decodedOrRefused(rows[1]);
   const verifier = new ChainVerifier();

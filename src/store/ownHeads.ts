@@ -1,21 +1,22 @@
 // SQLite (#18): each stream's last event as this process appended it, so that the next append's
-// head check (verifiedHead in ./eventStore.ts) can compare the stored row with what was hashed
-// instead of decoding and hashing it again (the check took about a tenth of the server's busy time
-// with eight clients: docs/performance.md, "The head check without a second hash").
+// head check (verifiedHead in ./eventStore.ts) can ask SQLite whether the stored rows are still
+// exactly what was bound and hashed, instead of reading, decoding and hashing them again (the check
+// took about a tenth of the server's busy time with eight clients: docs/performance.md, "The head
+// check without a second hash").
 //
-// Exactness: the shortcut holds only when the stored row is, column by column as SQLite gives it
-// back, the row this process inserted and hashed (SQLite returns bound text and integers
-// unchanged), the event before it still has the hash it was chained onto, the type's name is the
-// one hashed, and the actor's row holds the values that a full check of a head by the same actor
-// row found consistent with its hash. Anything else (another process appended, the log was
-// changed outside Registro, an entry is missing or was dropped) takes the full check, which decodes
+// Exactness: the shortcut holds only when the stored row is, column by column, the row this process
+// inserted and hashed (SQLite compares bound text, integers and blobs exactly), no event follows it,
+// the event before it still has the hash it was chained onto, the type's name is the one hashed, and
+// the actor's row holds the values that were hashed or that a full check of a head by the same actor
+// row found consistent with its hash. Anything else (another process appended, the log was changed
+// outside Registro, an entry is missing or was dropped) takes the full check, which reads, decodes
 // and hashes the head as before. Entries are recorded after the commit only (a rolled back append
 // leaves none) and bounded in number. PostgreSQL gives `data` back as jsonb's text, not as bound, so
 // it keeps the full check (its cached command path has a guard of its own,
 // ../application/streamStateCache.ts).
 import type { Tx } from "../db/database.ts";
 import { rowInt } from "../db/sql.ts";
-import { hashOf } from "./eventCodec.ts";
+import { storedHash } from "./eventCodec.ts";
 import type { StoredActor } from "./eventActors.ts";
 
 /**
@@ -77,7 +78,8 @@ export const MAX_REMEMBERED_PAYLOAD = 16 * 1024;
 const MAX_ACTORS = 10_000;
 
 const heads = new WeakMap<object, Map<string, OwnHead>>();
-const actors = new WeakMap<object, Map<number, string>>();
+/** Per database: each actor row's values (credential as stored text) a full check found consistent. */
+const actors = new WeakMap<object, Map<number, readonly unknown[]>>();
 
 function mapOf<K, V>(store: WeakMap<object, Map<K, V>>, database: object): Map<K, V> {
   let map = store.get(database);
@@ -85,25 +87,44 @@ function mapOf<K, V>(store: WeakMap<object, Map<K, V>>, database: object): Map<K
   return map;
 }
 
-/** The actor's columns as read, as one comparable text. */
-const actorValues = (row: HeadRow) =>
-  JSON.stringify([row.actor, row.actor_id, row.actor_kind, row.actor_credential]);
+/** The actor's columns as read. */
+const actorValues = (row: HeadRow): readonly unknown[] => [
+  row.actor,
+  row.actor_id,
+  row.actor_kind,
+  row.actor_credential,
+];
 
 /**
- * Records `head` as the stream's last event once the transaction commits (SQLite only); null (a
- * head not kept, see MAX_REMEMBERED_PAYLOAD) forgets what was remembered of the stream before.
+ * Per writer transaction object: the heads that commands earlier in the running transaction
+ * appended (a SQLite group commit runs several commands in one), each with whether its commit
+ * callback still waits. Inside the transaction nothing else writes (SQLite's write lock is held), so
+ * the next command on the stream chains onto such a head without reading it; one whose savepoint
+ * rolled back (its callback dropped) or whose transaction has ended is not used.
+ */
+const appendedHere = new WeakMap<object, Map<string, { head: OwnHead; waiting: () => boolean }>>();
+
+/**
+ * Records `head` as the stream's last event once the transaction commits, and for the rest of the
+ * transaction (SQLite only); null (a head not kept, see MAX_REMEMBERED_PAYLOAD) forgets what was
+ * remembered of the stream before.
  */
 export function rememberOwnHead(tx: Tx, streamId: string, head: OwnHead | null): void {
   if (tx.dialect !== "sqlite") return;
+  const here = mapOf(appendedHere, tx);
   if (head === null) {
+    here.delete(streamId);
     tx.afterCommit(() => heads.get(tx.database)?.delete(streamId));
     return;
   }
-  tx.afterCommit(() => {
+  const waiting = tx.afterCommit(() => {
+    if (here.get(streamId)?.head === head) here.delete(streamId);
     const known = mapOf(heads, tx.database);
     if (known.size >= MAX_STREAMS && !known.has(streamId)) known.clear();
     known.set(streamId, head);
   });
+  if (here.size >= MAX_STREAMS && !here.has(streamId)) here.clear();
+  here.set(streamId, { head, waiting });
 }
 
 /**
@@ -119,36 +140,61 @@ export function actorVerified(tx: Tx, row: HeadRow): void {
 }
 
 /**
- * The stream's head, when its rows (`last`, then `before` or undefined) are exactly the event this
- * process appended last and the one it was chained onto; null when they must be checked in full.
+ * SQL: one row, `holds` 1 when the stream's head is exactly the remembered event (every hashed
+ * column as bound, the type's name, the actor's row), no event follows it and the event before it
+ * (revision − 1, at a lower position) has the hash it was chained onto; 0 otherwise.
  */
-export function ownHeadOf(
+const OWN_HEAD_HOLDS = `SELECT COUNT(*) AS holds FROM events e JOIN event_actors a ON a.id = e.actor_ref
+  WHERE e.stream_id = ? AND e.revision = ? AND e.position = ? AND e.hash = ?
+  AND (SELECT name FROM event_types WHERE code = e.type) = ? AND e.schema_version = ? AND e.data = ?
+  AND e.actor_ref = ? AND e.occurred_at = ? AND e.correlation_id IS ? AND e.causation_id IS ?
+  AND a.actor = ? AND a.actor_id IS ? AND a.actor_kind IS ? AND a.actor_credential IS ?
+  AND (SELECT p.hash FROM events p WHERE p.stream_id = ? AND p.revision = ? AND p.position < ?) IS ?
+  AND NOT EXISTS (SELECT 1 FROM events n WHERE n.stream_id = ? AND n.revision > ?)`;
+
+/**
+ * The stream's head when it is exactly the event this process appended last on it: appended
+ * earlier in the running transaction (no statement at all), or committed and still as bound (one
+ * statement, no row read back); null when it must be read and checked in full (SQLite only).
+ */
+export async function ownHead(
   tx: Tx,
   streamId: string,
-  last: HeadRow,
-  before: HeadRow | undefined,
-): { revision: number; position: number; hash: string } | null {
+): Promise<{ revision: number; position: number; hash: string } | null> {
   if (tx.dialect !== "sqlite") return null;
+  // Appended earlier in this transaction, by a command whose savepoint holds: nothing else can have
+  // written since.
+  const here = appendedHere.get(tx)?.get(streamId);
+  if (here?.waiting() === true)
+    return { revision: here.head.revision, position: here.head.position, hash: here.head.hash };
   const own = heads.get(tx.database)?.get(streamId);
   if (own === undefined) return null;
   const event = own.appended;
-  const same =
-    last.position === own.position &&
-    last.revision === own.revision &&
-    last.type === event.type &&
-    last.schema_version === event.schemaVersion &&
-    last.data === event.data &&
-    last.actor_ref === event.actorRef &&
-    last.occurred_at === event.occurredAt.getTime() &&
-    last.correlation_id === event.correlationId &&
-    last.causation_id === event.causationId &&
-    hashOf(last.hash) === own.hash &&
-    (before === undefined
-      ? event.previousHash === null
-      : hashOf(before.hash) === event.previousHash &&
-        before.revision === own.revision - 1 &&
-        typeof before.position === "number" &&
-        before.position < own.position) &&
-    actors.get(tx.database)?.get(event.actorRef) === actorValues(last);
-  return same ? { revision: own.revision, position: own.position, hash: own.hash } : null;
+  const actor = actors.get(tx.database)?.get(event.actorRef) ?? [
+    event.actor.actor,
+    event.actor.actorId,
+    event.actor.actorKind,
+    event.actor.actorCredential,
+  ];
+  const [row] = await tx.query<{ holds: unknown }>(OWN_HEAD_HOLDS, [
+    streamId,
+    own.revision,
+    own.position,
+    storedHash(own.hash),
+    event.type,
+    event.schemaVersion,
+    event.data,
+    event.actorRef,
+    event.occurredAt.getTime(),
+    event.correlationId,
+    event.causationId,
+    ...(actor as (string | null)[]),
+    streamId,
+    own.revision - 1,
+    own.position,
+    event.previousHash === null ? null : storedHash(event.previousHash),
+    streamId,
+    own.revision,
+  ]);
+  return rowInt(row?.holds) === 1 ? { revision: own.revision, position: own.position, hash: own.hash } : null;
 }

@@ -6,10 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import type { CommandDeps } from "../../src/application/executeCommand.ts";
+import { verifyChains } from "../../src/audit/verifyChains.ts";
 import { IntegrityError } from "../../src/domain/errors.ts";
-import { headStatement } from "../../src/store/eventStore.ts";
-import type { ChainSqlRow } from "../../src/store/eventStore.ts";
-import { MAX_REMEMBERED_PAYLOAD, ownHeadOf } from "../../src/store/ownHeads.ts";
+import { appendEvents } from "../../src/store/eventStore.ts";
+import { MAX_REMEMBERED_PAYLOAD, ownHead } from "../../src/store/ownHeads.ts";
 import { tamper } from "../audit/tamper.ts";
 import type { Tamperer } from "../audit/tamper.ts";
 import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
@@ -108,10 +108,7 @@ describe.each(await providers())("the head check of an append on %s", (provider)
 
   /** What the shortcut takes for the stream's head, and its last event as Prisma reads it. */
   async function heads(stream: string) {
-    const own = await t.db.write(async (tx) => {
-      const rows = await tx.query<ChainSqlRow>(headStatement(stream).sql, [stream]);
-      return ownHeadOf(tx, stream, rows[0]!, rows[1]);
-    });
+    const own = await t.db.write((tx) => ownHead(tx, stream));
     const last = await t.db.reader.event.findFirstOrThrow({
       where: { streamId: stream },
       orderBy: { revision: "desc" },
@@ -150,6 +147,61 @@ describe.each(await providers())("the head check of an append on %s", (provider)
     expect(stored.revision).toBe(6);
     expect(own).toEqual(provider === "sqlite" ? stored : null);
   });
+
+  // SQLite's group commit: PostgreSQL runs these writes concurrently, in any order.
+  it.runIf(provider === "sqlite")(
+    "chains the writes of one transaction onto each other, never onto an append rolled back",
+    async () => {
+      const stream = "test:in-transaction";
+      const metadata = {
+        actor: userActor("in-transaction"),
+        occurredAt: new Date(),
+        correlationId: null,
+        causationId: null,
+      };
+      const append = (revision: number) =>
+        t.db.write((tx) =>
+          appendEvents(
+            tx,
+            stream,
+            revision,
+            [{ type: "TestInTransaction", schemaVersion: 1, data: { n: revision + 1 } }],
+            metadata,
+          ),
+        );
+      await append(0);
+      // Queued in the same tick: on SQLite one transaction, each write in a savepoint of its own; the
+      // third appends revision 3 and is rolled back, so the fourth's revision 3 chains onto the second's.
+      const second = append(1);
+      const third = append(2);
+      const abandoned = expect(
+        t.db.write(async (tx) => {
+          await appendEvents(
+            tx,
+            stream,
+            3,
+            [{ type: "TestInTransaction", schemaVersion: 1, data: { n: 0 } }],
+            metadata,
+          );
+          throw new Error("abandoned");
+        }),
+      ).rejects.toThrow("abandoned");
+      const fourth = append(3);
+      const fifth = append(4);
+      await Promise.all([second, third, abandoned, fourth, fifth]);
+      const stored = await t.db.reader.event.findMany({
+        where: { streamId: stream },
+        orderBy: { revision: "asc" },
+      });
+      expect(stored.map((e) => e.revision)).toEqual([1, 2, 3, 4, 5]);
+      expect(
+        stored
+          .map((e) => (typeof e.data === "string" ? JSON.parse(e.data) : e.data) as { n: number })
+          .map((d) => d.n),
+      ).toEqual([1, 2, 3, 4, 5]);
+      expect((await verifyChains(t.db)).ok).toBe(true);
+    },
+  );
 
   it.each(CHANGES)(
     "refuses to chain onto a head whose %s changed after this process appended it",

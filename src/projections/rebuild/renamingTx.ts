@@ -40,8 +40,8 @@ export class RenamingTx implements Tx {
     return this.inner.database;
   }
 
-  afterCommit(callback: () => void): void {
-    this.inner.afterCommit(callback);
+  afterCommit(callback: () => void): () => boolean {
+    return this.inner.afterCommit(callback);
   }
 
   autonomous<T extends object = Record<string, unknown>>(
