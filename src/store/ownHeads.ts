@@ -10,8 +10,9 @@
 // the actor's row holds the values that were hashed or that a full check of a head by the same actor
 // row found consistent with its hash. Anything else (another process appended, the log was changed
 // outside Registro, an entry is missing or was dropped) takes the full check, which reads, decodes
-// and hashes the head as before. Entries are recorded after the commit only (a rolled back append
-// leaves none) and bounded in number. PostgreSQL gives `data` back as jsonb's text, not as bound, so
+// and hashes the head as before. Committed heads are recorded after the commit only (a rolled back
+// append leaves none) and bounded in number; within a transaction, a head appended by an earlier
+// command is used while that command's savepoint holds. PostgreSQL gives `data` back as jsonb's text, not as bound, so
 // it keeps the full check (its cached command path has a guard of its own,
 // ../application/streamStateCache.ts).
 import type { Tx } from "../db/database.ts";
