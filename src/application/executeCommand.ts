@@ -36,6 +36,7 @@ import { isUniqueViolation } from "../store/uniqueViolation.ts";
 import { decisionState } from "./decisionState.ts";
 import { StreamStateCache, guardHead, isStaleState } from "./streamStateCache.ts";
 import type { CachedState } from "./streamStateCache.ts";
+import { leaveViews, viewsLeftInTransaction } from "./transactionViews.ts";
 import { deploymentKey } from "../deployments/domain/state.ts";
 import { loadDeployments } from "../deployments/projection/deploymentRows.ts";
 
@@ -236,6 +237,8 @@ async function attempt(
     }
     let views =
       cached?.views ??
+      // Left by a command earlier in this transaction (a SQLite group commit).
+      viewsLeftInTransaction(tx, streamId, needs) ??
       (await loadStreamViews(
         tx,
         streamId,
@@ -322,6 +325,7 @@ async function attempt(
     const after = applyEvents(before, events);
     try {
       await persistStreamViews(tx, before, after);
+      leaveViews(tx, streamId, after);
     } catch (error) {
       // Two creators of one name can both pass nameTaken before either commits; the partial unique
       // index stops the second, and its retry then reports AlreadyExists.

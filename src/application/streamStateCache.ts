@@ -213,44 +213,12 @@ export class StreamStateCache {
    * every version in a stage, the open review requests or the deployments read them instead.
    */
   take(streamId: string, needs: StateNeeds): CachedState | null {
-    if (needs.versionsInStage !== null || needs.openReviews || needs.deployments || needs.deployment)
-      return null;
     const entry = this.streams.get(streamId);
     if (entry === undefined) return null;
-    const cached = entry.views;
-    const comments = new Map<string, CommentView | null>();
-    const numbers = new Set(needs.versions);
-    if (needs.comment !== undefined) {
-      if (!cached.comments.has(needs.comment)) return null;
-      const comment = cached.comments.get(needs.comment) ?? null;
-      comments.set(needs.comment, comment);
-      if (comment !== null) numbers.add(comment.version);
-    }
-    const versions = new Map<number, ModelVersionView | null>();
-    const artifacts = new Map<number, readonly ArtifactView[]>();
-    for (const number of numbers) {
-      if (!cached.versions.has(number)) return null;
-      const version = cached.versions.get(number) ?? null;
-      versions.set(number, version);
-      if (version === null) continue;
-      const list = cached.artifacts.get(number);
-      if (list === undefined) return null;
-      artifacts.set(number, list);
-    }
+    const views = viewsFor(entry.views, needs);
+    if (views === null) return null;
     this.drop(streamId);
-    return {
-      head: entry.head,
-      entry,
-      views: {
-        streamId,
-        model: cached.model,
-        versions,
-        artifacts,
-        comments,
-        reviews: new Map(),
-        deployments: new Map(),
-      },
-    };
+    return { head: entry.head, entry, views };
   }
 
   /** Puts back an entry a command took and committed nothing on top of (its guard held). */
@@ -329,6 +297,45 @@ export class StreamStateCache {
       if (oldest !== streamId) this.drop(oldest);
     }
   }
+}
+
+/**
+ * What a command with these needs decides on, taken from views a command left (shaped as
+ * loadStreamViews would load it: the model, the named versions with their artifacts, the named
+ * comment); null when they lack some of it, or the command needs what they never hold (every
+ * version in a stage, the open review requests, the deployments).
+ */
+export function viewsFor(views: StreamViews, needs: StateNeeds): StreamViews | null {
+  if (needs.versionsInStage !== null || needs.openReviews || needs.deployments || needs.deployment)
+    return null;
+  const comments = new Map<string, CommentView | null>();
+  const numbers = new Set(needs.versions);
+  if (needs.comment !== undefined) {
+    if (!views.comments.has(needs.comment)) return null;
+    const comment = views.comments.get(needs.comment) ?? null;
+    comments.set(needs.comment, comment);
+    if (comment !== null) numbers.add(comment.version);
+  }
+  const versions = new Map<number, ModelVersionView | null>();
+  const artifacts = new Map<number, readonly ArtifactView[]>();
+  for (const number of numbers) {
+    if (!views.versions.has(number)) return null;
+    const version = views.versions.get(number) ?? null;
+    versions.set(number, version);
+    if (version === null) continue;
+    const list = views.artifacts.get(number);
+    if (list === undefined) return null;
+    artifacts.set(number, list);
+  }
+  return {
+    streamId: views.streamId,
+    model: views.model,
+    versions,
+    artifacts,
+    comments,
+    reviews: new Map(),
+    deployments: new Map(),
+  };
 }
 
 /** `older` entries `newer` does not replace, then `newer`'s, at most MAX_CACHED_ITEMS (the oldest go). */
