@@ -5,42 +5,24 @@
 // its commands append (the inline projection). So the next command takes what it needs from them
 // (viewsFor, as PostgreSQL's cached path does across commits: ./streamStateCache.ts) instead of
 // reading the projection again. Views left by a command whose savepoint rolled back, or by a
-// transaction that has ended, are not used: Tx.afterCommit tells whether the command's callback
-// still waits.
+// transaction that has ended, are not used (../db/transactionMemo.ts).
 import type { Tx } from "../db/database.ts";
+import { TransactionMemo } from "../db/transactionMemo.ts";
 import type { StateNeeds } from "../domain/registeredModel/decide.ts";
 import type { StreamViews } from "../projections/streamViews.ts";
 import { viewsFor } from "./streamStateCache.ts";
 
-interface Left {
-  readonly views: StreamViews;
-  /** Whether the command that left them still awaits its commit (its savepoint holds). */
-  waiting: () => boolean;
-}
-
 /** Streams remembered per transaction object; past it the memory starts again (a miss reads). */
-const MAX_STREAMS = 1_000;
-
-const left = new WeakMap<object, Map<string, Left>>();
+const left = new TransactionMemo<StreamViews>(1_000);
 
 /** What a command needs of its stream, from the views a command earlier in the transaction left. */
 export function viewsLeftInTransaction(tx: Tx, streamId: string, needs: StateNeeds): StreamViews | null {
   if (tx.dialect !== "sqlite") return null;
-  const entry = left.get(tx)?.get(streamId);
-  if (entry === undefined || !entry.waiting()) return null;
-  return viewsFor(entry.views, needs);
+  const views = left.get(tx, streamId);
+  return views === undefined ? null : viewsFor(views, needs);
 }
 
 /** Records the views a command left its stream in, once its projection rows are written (SQLite). */
 export function leaveViews(tx: Tx, streamId: string, views: StreamViews): void {
-  if (tx.dialect !== "sqlite") return;
-  let streams = left.get(tx);
-  if (streams === undefined) left.set(tx, (streams = new Map<string, Left>()));
-  const entry: Left = { views, waiting: () => false };
-  const known = streams;
-  entry.waiting = tx.afterCommit(() => {
-    if (known.get(streamId) === entry) known.delete(streamId);
-  });
-  if (known.size >= MAX_STREAMS && !known.has(streamId)) known.clear();
-  known.set(streamId, entry);
+  if (tx.dialect === "sqlite") left.set(tx, streamId, views);
 }

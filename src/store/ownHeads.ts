@@ -17,6 +17,7 @@
 // ../application/streamStateCache.ts).
 import type { Tx } from "../db/database.ts";
 import { rowInt } from "../db/sql.ts";
+import { TransactionMemo } from "../db/transactionMemo.ts";
 import { storedHash } from "./eventCodec.ts";
 import type { StoredActor } from "./eventActors.ts";
 
@@ -97,35 +98,30 @@ const actorValues = (row: HeadRow): readonly unknown[] => [
 ];
 
 /**
- * Per writer transaction object: the heads that commands earlier in the running transaction
- * appended (a SQLite group commit runs several commands in one), each with whether its commit
- * callback still waits. Inside the transaction nothing else writes (SQLite's write lock is held), so
- * the next command on the stream chains onto such a head without reading it; one whose savepoint
- * rolled back (its callback dropped) or whose transaction has ended is not used.
+ * The heads that commands earlier in the running transaction appended (a SQLite group commit runs
+ * several commands in one): inside the transaction nothing else writes, so the next command on the
+ * stream chains onto such a head without reading it, while the savepoint of the command that
+ * appended it holds (../db/transactionMemo.ts).
  */
-const appendedHere = new WeakMap<object, Map<string, { head: OwnHead; waiting: () => boolean }>>();
+const appendedHere = new TransactionMemo<OwnHead>(MAX_STREAMS);
 
 /**
- * Records `head` as the stream's last event once the transaction commits, and for the rest of the
- * transaction (SQLite only); null (a head not kept, see MAX_REMEMBERED_PAYLOAD) forgets what was
+ * Records `head` as the stream's last event for the rest of the transaction and, once it commits,
+ * for the next (SQLite only); null (a head not kept, see MAX_REMEMBERED_PAYLOAD) forgets what was
  * remembered of the stream before.
  */
 export function rememberOwnHead(tx: Tx, streamId: string, head: OwnHead | null): void {
   if (tx.dialect !== "sqlite") return;
-  const here = mapOf(appendedHere, tx);
   if (head === null) {
-    here.delete(streamId);
+    appendedHere.delete(tx, streamId);
     tx.afterCommit(() => heads.get(tx.database)?.delete(streamId));
     return;
   }
-  const waiting = tx.afterCommit(() => {
-    if (here.get(streamId)?.head === head) here.delete(streamId);
+  appendedHere.set(tx, streamId, head, () => {
     const known = mapOf(heads, tx.database);
     if (known.size >= MAX_STREAMS && !known.has(streamId)) known.clear();
     known.set(streamId, head);
   });
-  if (here.size >= MAX_STREAMS && !here.has(streamId)) here.clear();
-  here.set(streamId, { head, waiting });
 }
 
 /**
@@ -165,9 +161,8 @@ export async function ownHead(
   if (tx.dialect !== "sqlite") return null;
   // Appended earlier in this transaction, by a command whose savepoint holds: nothing else can have
   // written since.
-  const here = appendedHere.get(tx)?.get(streamId);
-  if (here?.waiting() === true)
-    return { revision: here.head.revision, position: here.head.position, hash: here.head.hash };
+  const here = appendedHere.get(tx, streamId);
+  if (here !== undefined) return { revision: here.revision, position: here.position, hash: here.hash };
   const own = heads.get(tx.database)?.get(streamId);
   if (own === undefined) return null;
   const event = own.appended;
