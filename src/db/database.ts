@@ -12,7 +12,7 @@ import { PrismaClient } from "./generated/sqlite/client.ts";
 import type { Prisma } from "./generated/sqlite/client.ts";
 import { guardUnstorableText } from "./guardUnstorableText.ts";
 import { PreparedStatements, isMissingPrepared, isStalePlan } from "./preparedStatements.ts";
-import { PostgresTx, SqliteTx, pgTypes } from "./sql.ts";
+import { PostgresTx, SqliteTx, pgTypes, quoteLiteral } from "./sql.ts";
 import type { DeferredWrite, SqlTx, SqlValue } from "./sql.ts";
 import { WalCheckpointer } from "./walCheckpointer.ts";
 import type { WalCheckpointerOptions } from "./walCheckpointer.ts";
@@ -319,7 +319,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   // What transactions name as their database (SqlTx.database): caches of committed rows key on it.
   const identity = {};
   const rawReader = new PostgresTx(pool, types, null, null, identity);
-  const prepared = new PreparedStatements(pool, (text) => pg.escapeLiteral(text));
+  const prepared = new PreparedStatements(pool, quoteLiteral);
   // Wakes subscription tailers in every instance; delivered at (and only on) commit. Under the
   // append lock, MAX(position) is this transaction's last event (or the previous one if it appended none).
   const notify = `SELECT pg_notify('${APPEND_CHANNEL}', (SELECT COALESCE(MAX(position), 0) FROM events)::text)`;
