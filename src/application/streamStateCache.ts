@@ -17,7 +17,7 @@ import type { ArtifactView } from "../projections/modelVersionArtifacts/evolve.t
 import type { ModelVersionView } from "../projections/modelVersions/evolve.ts";
 import type { StreamViews } from "../projections/streamViews.ts";
 import { storedHash } from "../store/eventCodec.ts";
-import type { AppendedEvent } from "../store/ownHeads.ts";
+import type { OwnHead } from "../store/ownHeads.ts";
 
 /** Streams remembered per database; the least recently used is forgotten past it. */
 export const MAX_CACHED_STREAMS = 1_000;
@@ -94,13 +94,8 @@ function entryWeight(entry: Entry): number {
   return weight;
 }
 
-/** A stream's last event as this instance appended it: where it is, and what was bound and hashed. */
-export interface CachedHead {
-  readonly revision: number;
-  readonly position: number;
-  readonly hash: string;
-  readonly appended: AppendedEvent;
-}
+/** A stream's last event as this instance appended it (the shape SQLite's own heads keep too). */
+export type CachedHead = OwnHead;
 
 interface Entry {
   readonly head: CachedHead;

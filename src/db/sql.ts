@@ -214,8 +214,6 @@ export function quoteLiteral(text: string): string {
   return text.includes("\\") ? ` E'${quoted.replaceAll("\\", "\\\\")}'` : `'${quoted}'`;
 }
 
-const pgEscapeLiteral = quoteLiteral;
-
 /** Rewrites `?` placeholders as `$1, $2, …` (our SQL never has a literal `?`). */
 function numbered(sql: string): string {
   let n = 0;
@@ -281,7 +279,7 @@ export class PostgresTx implements SqlTx {
    */
   statementText(sql: string, params: readonly SqlValue[], prepares: string[]): string {
     return this.prepared === null
-      ? inlineParams(sql, params, pgEscapeLiteral)
+      ? inlineParams(sql, params, quoteLiteral)
       : this.prepared.statements.render(this.prepared.connection, sql, params, prepares);
   }
 

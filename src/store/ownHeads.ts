@@ -40,7 +40,7 @@ export interface AppendedEvent {
   readonly causationId: string | null;
 }
 
-/** A stream's last event as appended here. */
+/** A stream's last event as this process appended it: where it is, and what was bound and hashed. */
 export interface OwnHead {
   readonly revision: number;
   readonly position: number;
@@ -48,22 +48,13 @@ export interface OwnHead {
   readonly appended: AppendedEvent;
 }
 
-/** A stream's last two rows as verifiedHead reads them (headStatement), raw. */
-export interface HeadRow {
-  readonly position: unknown;
-  readonly revision: unknown;
-  readonly type: unknown;
-  readonly schema_version: unknown;
-  readonly data: unknown;
+/** The actor's columns of a head row as verifiedHead reads it (headStatement), raw. */
+interface HeadRow {
   readonly actor: unknown;
   readonly actor_id: unknown;
   readonly actor_kind: unknown;
   readonly actor_credential: unknown;
   readonly actor_ref: unknown;
-  readonly occurred_at: unknown;
-  readonly correlation_id: unknown;
-  readonly causation_id: unknown;
-  readonly hash: unknown;
 }
 
 /** Streams remembered per database; past it the memory starts again (a miss costs a full check). */
