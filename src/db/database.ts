@@ -10,7 +10,7 @@ import type { DatabaseConfig } from "../config.ts";
 import { PrismaClient as PostgresPrismaClient } from "./generated/postgresql/client.ts";
 import { PrismaClient } from "./generated/sqlite/client.ts";
 import type { Prisma } from "./generated/sqlite/client.ts";
-import { guardUnstorableText } from "./guardUnstorableText.ts";
+import { guardDecodedArguments } from "./guardDecodedArguments.ts";
 import { PreparedStatements, isMissingPrepared, isStalePlan } from "./preparedStatements.ts";
 import { PostgresTx, SqliteTx, pgTypes, quoteLiteral } from "./sql.ts";
 import type { DeferredWrite, SqlTx, SqlValue } from "./sql.ts";
@@ -260,7 +260,7 @@ class SqliteWriter {
 
 function openSqlite(file: string, options: DatabaseOptions): Database {
   const writer = new SqliteWriter(file, options.backgroundCheckpoints);
-  const reader = guardUnstorableText(
+  const reader = guardDecodedArguments(
     readerClient(
       (log) =>
         new PrismaClient({
@@ -310,7 +310,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   const writers = new pg.Pool({ connectionString: url, max: PG_WRITE_CONNECTIONS, allowExitOnIdle: true });
   const types = pgTypes(pg.types);
   // Same models, different generated class: this is the one place the two client types meet.
-  const client = guardUnstorableText(
+  const client = guardDecodedArguments(
     readerClient(
       (log) => new PostgresPrismaClient({ adapter: new PrismaPg(pool), log }),
       options,

@@ -3,10 +3,12 @@
 // it with an error instead of "nothing": such arguments are refused up front, as a GraphQL error
 // with the domain's VALIDATION code and the offending argument as `field`. The reader refuses the
 // same text decoded from opaque arguments (global ids, cursors); that ValidationError is reported
-// the same way. Mutations are left to the domain, which answers with a ValidationError member of
+// the same way, and a cursor whose values do not fit its list as INVALID_CURSOR, as Pothos reports
+// a cursor it cannot decode. Mutations are left to the domain, which answers with a ValidationError member of
 // their result union.
 import { GraphQLError, isObjectType } from "graphql";
 import type { GraphQLFieldResolver, GraphQLResolveInfo, GraphQLSchema } from "graphql";
+import { MistypedCursorError } from "../db/cursorTypes.ts";
 import { ValidationError } from "../domain/errors.ts";
 import { checkTextDeep } from "../domain/validation.ts";
 
@@ -25,6 +27,11 @@ function checked<Source, Context>(
     const invalid = checkTextDeep("", args);
     if (invalid) throw reported(invalid, info);
     const report = (error: unknown) => {
+      if (error instanceof MistypedCursorError)
+        throw new GraphQLError(error.message, {
+          nodes: info.fieldNodes,
+          extensions: { code: "INVALID_CURSOR" },
+        });
       throw error instanceof ValidationError ? reported(error, info) : error;
     };
     let result: unknown;

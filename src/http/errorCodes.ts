@@ -39,7 +39,8 @@ export const ERROR_CODES = {
   MAX_ALIASES_EXCEEDED: "The operation uses more aliases than the limit (`extensions.limit`).",
   MAX_TOKENS_EXCEEDED: "The document has more tokens than the limit (`extensions.limit`).",
   // Subscriptions
-  INVALID_CURSOR: "A resume cursor was not issued by this registry, or points past the end of its log.",
+  INVALID_CURSOR:
+    "A cursor was not issued by this registry (a resume cursor) or by this list (a page cursor), or points past the end of the log.",
   SUBSCRIBER_TOO_SLOW:
     "The subscriber fell too far behind and was dropped; resubscribe with `after: extensions.cursor`.",
   // Domain rules (mutation results and artifact routes)
