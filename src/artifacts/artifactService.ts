@@ -129,11 +129,11 @@ export async function findArtifact(
   const invalid = checkStorableText("path", path);
   if (invalid) return invalid;
   const row = await db.modelVersionArtifact.findUnique({
-    where: { versionId_path: { versionId: version.id, path } },
+    where: { modelId_version_path: { modelId: version.modelId, version: version.version, path } },
   });
   if (row === null) return new NotFoundError("Artifact", `${version.modelName} v${version.version} ${path}`);
   return {
-    versionId: row.versionId,
+    modelId: row.modelId,
     path: row.path,
     role: row.role as ArtifactRole,
     size: Number(row.size),
@@ -179,7 +179,7 @@ export async function precheckUpload(db: Db, upload: ArtifactUpload): Promise<Do
       `version ${version.version} is ${version.status} and accepts no more artifacts`,
     );
   const existing = await db.modelVersionArtifact.findMany({
-    where: { versionId: version.id },
+    where: { modelId: version.modelId, version: version.version },
     select: { path: true },
   });
   const clash = conflictingArtifactPath(
@@ -338,7 +338,11 @@ export async function reinspectArtifacts(
       `version ${version.version} of ${request.modelName} is deleted; restore it first`,
     );
   const rows = await db.modelVersionArtifact.findMany({
-    where: { versionId: version.id, ...(request.paths === null ? {} : { path: { in: [...request.paths] } }) },
+    where: {
+      modelId: version.modelId,
+      version: version.version,
+      ...(request.paths === null ? {} : { path: { in: [...request.paths] } }),
+    },
     select: { path: true, sha256: true },
     orderBy: { path: "asc" },
   });

@@ -409,15 +409,17 @@ export const rowInt = (value: unknown): number => Number(value);
 export const rowJson = <T>(value: unknown): T =>
   typeof value === "string" ? (JSON.parse(value) as T) : (value as T);
 
-/** Rows of a child table (tags, aliases…) grouped by the version they belong to, in row order. */
-export function groupByVersion<R extends { version_id: string }, T>(
+/** Rows of a child table (tags, aliases…) grouped by what they belong to (`keyOf`), in row order. */
+export function groupRows<R, K, T>(
   rows: readonly R[],
+  keyOf: (row: R) => K,
   item: (row: R) => T,
-): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
+): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
   for (const row of rows) {
-    const list = groups.get(row.version_id);
-    if (list === undefined) groups.set(row.version_id, [item(row)]);
+    const key = keyOf(row);
+    const list = groups.get(key);
+    if (list === undefined) groups.set(key, [item(row)]);
     else list.push(item(row));
   }
   return groups;

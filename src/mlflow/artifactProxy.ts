@@ -129,14 +129,14 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
         ? null
         : await access.reader.modelVersion.findFirst({
             where: { modelId: model.id, version: target.version, deleted: false },
-            select: { id: true },
+            select: { version: true },
           });
     if (model === null || version === null)
       throw new MlflowError(
         "RESOURCE_DOES_NOT_EXIST",
         `Model version ${target.version} of model id ${target.modelId} not found`,
       );
-    return { modelName: model.name, versionId: version.id };
+    return { modelName: model.name, modelId: model.id, version: version.version };
   }
 
   async function list(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -144,9 +144,9 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     const access = accessOf(req);
     if (target.kind === "reserved") return sendJson(res, 200, {});
     if (target.kind === "version") {
-      const { versionId } = await readableVersion(access, target);
+      const { modelId, version } = await readableVersion(access, target);
       const artifacts = await access.reader.modelVersionArtifact.findMany({
-        where: { versionId },
+        where: { modelId, version },
         select: { path: true, size: true },
         orderBy: { path: "asc" },
       });

@@ -264,7 +264,7 @@ const searchVersions: Rpc = async (params, ctx) => {
       AND: [...storableEqualities(comparisons).map(equalityWhere), ...versionRanges(comparisons)],
     },
     select: {
-      id: true,
+      ref: true,
       version: true,
       source: true,
       runId: true,
@@ -308,12 +308,12 @@ const searchVersions: Rpc = async (params, ctx) => {
   });
   const page = matching.slice(offset, offset + maxResults);
   const rows = await ctx.access.reader.modelVersion.findMany({
-    where: { id: { in: page.map((v) => v.id) } },
-    select: { id: true, model: { select: { name: true } }, ...VERSION_SELECT },
+    where: { ref: { in: page.map((v) => v.ref) } },
+    select: { ref: true, model: { select: { name: true } }, ...VERSION_SELECT },
   });
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  const byRef = new Map(rows.map((r) => [r.ref, r]));
   const versions = page.flatMap((v) => {
-    const row = byId.get(v.id);
+    const row = byRef.get(v.ref);
     return row === undefined ? [] : [modelVersionJson(row.model.name, row)];
   });
   const next = offset + maxResults;
@@ -367,7 +367,7 @@ async function pageInDatabase(
   const rows = await ctx.access.reader.modelVersion.findMany({
     where: { deleted: false, model: { deleted: false }, AND: equalities.map(equalityWhere) },
     // Ordering by the one name would join every candidate to its model and sort them all.
-    orderBy: [...sortBy.filter((o) => o.field !== "name").map(databaseOrder), { id: "asc" }],
+    orderBy: [...sortBy.filter((o) => o.field !== "name").map(databaseOrder), { ref: "asc" }],
     skip: offset,
     take: maxResults + 1,
     // Every row is the named model's: selecting the relation would look the model up again per row.

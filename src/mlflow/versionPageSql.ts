@@ -5,7 +5,7 @@
 // Through Prisma the same page cost about 20 times the database's own time in query planning and
 // row mapping. Only for callers who may read every model: the scoped reader's narrowing is Prisma's.
 import type { Database } from "../db/database.ts";
-import { groupByVersion, rowDate } from "../db/sql.ts";
+import { groupRows, rowDate } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
 import type { VersionRow } from "./mlflowJson.ts";
 import type { Equality } from "./searchFilter.ts";
@@ -19,7 +19,7 @@ const COLUMNS: Record<Exclude<OrderField, "name">, string> = {
 };
 
 interface PageRow {
-  id: string;
+  ref: number | string | bigint;
   version: number;
   stage: string;
   status: string;
@@ -65,29 +65,39 @@ export async function versionPageSql(
     ...sortBy.flatMap((o) =>
       o.field === "name" ? [] : [`${COLUMNS[o.field]} ${o.descending ? "DESC" : "ASC"}`],
     ),
-    "v.id ASC",
+    // Never decides (the order ends with the version number, unique in the one model): the integer
+    // key keeps the order total as the id did, without reading the id (not indexed since #18).
+    "v.ref ASC",
   ].join(", ");
   const page = `SELECT v.ref FROM model_versions v WHERE ${conditions.join(" AND ")} ORDER BY ${order} LIMIT ? OFFSET ?`;
   const pageParams = [...params, limit, offset];
   const [rows, tags, aliases] = await Promise.all([
     db.query<PageRow>(
-      `SELECT v.id, v.version, v.stage, v.status, v.source, v.run_id, v.description, v.created_at, v.updated_at, v.created_by
+      `SELECT v.ref, v.version, v.stage, v.status, v.source, v.run_id, v.description, v.created_at, v.updated_at, v.created_by
          FROM model_versions v WHERE ${conditions.join(" AND ")} ORDER BY ${order} LIMIT ? OFFSET ?`,
       pageParams,
     ),
-    db.query<{ version_id: string; key: string; value: string }>(
-      `SELECT v.id AS version_id, t.key, t.value FROM model_version_tags t JOIN model_versions v ON v.ref = t.version_ref
+    db.query<{ version_ref: number | string | bigint; key: string; value: string }>(
+      `SELECT t.version_ref, t.key, t.value FROM model_version_tags t
         WHERE t.version_ref IN (${page}) ORDER BY t.version_ref, t.key`,
       pageParams,
     ),
-    db.query<{ version_id: string; alias: string }>(
-      `SELECT a.version_id, a.alias FROM model_aliases a JOIN registered_models m ON m.id = a.model_id
+    db.query<{ version: number | string; alias: string }>(
+      `SELECT a.version, a.alias FROM model_aliases a JOIN registered_models m ON m.id = a.model_id
         WHERE m.name = ? AND m.deleted = ? ORDER BY a.alias`,
       [name, false],
     ),
   ]);
-  const tagsOf = groupByVersion(tags, (t) => ({ key: t.key, value: t.value }));
-  const aliasesOf = groupByVersion(aliases, (a) => ({ alias: a.alias }));
+  const tagsOf = groupRows(
+    tags,
+    (t) => Number(t.version_ref),
+    (t) => ({ key: t.key, value: t.value }),
+  );
+  const aliasesOf = groupRows(
+    aliases,
+    (a) => Number(a.version),
+    (a) => ({ alias: a.alias }),
+  );
   return rows.map((row) => ({
     version: Number(row.version),
     stage: row.stage,
@@ -98,7 +108,7 @@ export async function versionPageSql(
     createdAt: rowDate(row.created_at),
     updatedAt: rowDate(row.updated_at),
     createdBy: row.created_by,
-    tags: tagsOf.get(row.id) ?? [],
-    aliases: aliasesOf.get(row.id) ?? [],
+    tags: tagsOf.get(Number(row.ref)) ?? [],
+    aliases: aliasesOf.get(Number(row.version)) ?? [],
   }));
 }

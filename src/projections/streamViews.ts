@@ -24,7 +24,7 @@ import { headReadAhead, headStatement } from "../store/eventStore.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import { evolveVersionArtifacts, inspectionFromRow } from "./modelVersionArtifacts/evolve.ts";
 import type { ArtifactView } from "./modelVersionArtifacts/evolve.ts";
-import { evolveModelVersionView, modelVersionId } from "./modelVersions/evolve.ts";
+import { evolveModelVersionView } from "./modelVersions/evolve.ts";
 import type { ModelVersionView } from "./modelVersions/evolve.ts";
 import { evolveRegisteredModelView } from "./registeredModels/evolve.ts";
 import type { RegisteredModelView } from "./registeredModels/evolve.ts";
@@ -109,7 +109,8 @@ function versionFromRow(row: Row, tags: Row[]): ModelVersionView {
 
 function artifactFromRow(row: Row): ArtifactView {
   return {
-    versionId: str(row.version_id),
+    modelId: str(row.model_id),
+    version: rowInt(row.version),
     path: str(row.path),
     role: str(row.role) as ArtifactRole,
     size: rowInt(row.size),
@@ -190,10 +191,10 @@ export async function loadStreamViews(
   const headRows = head.length > 0 ? results.shift() : undefined;
   const [models = [], modelTags = [], aliases = [], grants = [], versionRows = []] = results;
   if (headRows !== undefined) headReadAhead(tx, streamId, headRows);
-  const ids = versionRows.map((r) => str(r.id));
+  const numbers = versionRows.map((r) => rowInt(r.version));
   const refs = versionRows.map((r) => rowInt(r.ref));
   const [versionTags = [], artifactRows = []] =
-    ids.length === 0
+    refs.length === 0
       ? []
       : await tx.batch([
           {
@@ -201,19 +202,19 @@ export async function loadStreamViews(
             params: refs,
           },
           {
-            sql: `SELECT * FROM model_version_artifacts WHERE version_id IN (${placeholders(ids.length)}) ORDER BY created_at, path`,
-            params: ids,
+            sql: `SELECT * FROM model_version_artifacts WHERE model_id = ? AND version IN (${placeholders(numbers.length)}) ORDER BY created_at, path`,
+            params: [streamId, ...numbers],
           },
         ]);
   const tagsByVersion = groupBy(versionTags, "version_ref");
-  const artifactsByVersion = groupBy(artifactRows, "version_id");
+  const artifactsByVersion = groupBy(artifactRows, "version");
 
   const loaded = new Map<number, ModelVersionView | null>(versions.map((v) => [v, null]));
   const artifacts = new Map<number, readonly ArtifactView[]>();
   for (const row of versionRows) {
     const view = versionFromRow(row, tagsByVersion.get(String(rowInt(row.ref))) ?? []);
     loaded.set(view.version, view);
-    artifacts.set(view.version, (artifactsByVersion.get(view.id) ?? []).map(artifactFromRow));
+    artifacts.set(view.version, (artifactsByVersion.get(String(view.version)) ?? []).map(artifactFromRow));
   }
   const model = models[0];
   const reviews = openReviews ? await loadOpenReviews(tx, streamId) : [];
@@ -320,8 +321,8 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
 const json = (value: unknown): string | null =>
   value === null || value === undefined ? null : JSON.stringify(value);
 
-/** SQL: the `ref` of the version whose id is bound here. */
-export const VERSION_REF_OF_ID = "(SELECT ref FROM model_versions WHERE id = ?)";
+/** SQL: the `ref` of the version whose model id and number are bound here. */
+export const VERSION_REF_OF_NUMBER = "(SELECT ref FROM model_versions WHERE model_id = ? AND version = ?)";
 /**
  * SQL: a new version's `ref`, the global position of its ModelVersionCreated event, looked up by
  * the stream and revision bound here (the event is inserted before the version row, in order).
@@ -335,19 +336,24 @@ const UPSERT_CHUNK = 500;
 async function syncKeyValues(
   tx: Tx,
   table: "registered_model_tags" | "model_version_tags" | "model_version_metrics",
-  owner: { column: "model_id" | "version_ref"; id: string },
+  owner:
+    | { readonly column: "model_id"; readonly id: string }
+    | { readonly column: "version_ref"; readonly modelId: string; readonly version: number },
   before: Readonly<Record<string, string | number>>,
   after: Readonly<Record<string, string | number>>,
 ): Promise<void> {
-  // A version's rows hold its integer `ref`, looked up by its id (a version row inserted by the same
-  // command is already there: statements run in order).
-  const ownerValue = owner.column === "version_ref" ? VERSION_REF_OF_ID : "?";
+  // A version's rows hold its integer `ref`, looked up by its model and number (a version row
+  // inserted by the same command is already there: statements run in order).
+  const [ownerValue, ownerParams] =
+    owner.column === "version_ref"
+      ? [VERSION_REF_OF_NUMBER, [owner.modelId, owner.version]]
+      : ["?", [owner.id]];
   // Own properties only: a tag named `toString` or `valueOf` is data, not Object.prototype's.
   const removed = Object.keys(before).filter((k) => !Object.hasOwn(after, k));
   if (removed.length > 0)
     await tx.later(
       `DELETE FROM ${table} WHERE ${owner.column} = ${ownerValue} AND key IN (${placeholders(removed.length)})`,
-      [owner.id, ...removed],
+      [...ownerParams, ...removed],
     );
   const changed = Object.entries(after).filter(
     ([key, value]) => !Object.hasOwn(before, key) || before[key] !== value,
@@ -358,7 +364,7 @@ async function syncKeyValues(
     await tx.later(
       `INSERT INTO ${table} (${owner.column}, key, value) VALUES ${chunk.map(() => `(${ownerValue}, ?, ?)`).join(", ")}
        ON CONFLICT (${owner.column}, key) DO UPDATE SET value = excluded.value`,
-      chunk.flatMap(([key, value]) => [owner.id, key, value]),
+      chunk.flatMap(([key, value]) => [...ownerParams, key, value]),
     );
   }
 }
@@ -415,14 +421,14 @@ async function updateChanged(
   columns: readonly string[],
   before: readonly SqlValue[],
   after: readonly SqlValue[],
-  id: string,
+  key: { readonly sql: string; readonly params: readonly SqlValue[] },
 ): Promise<void> {
   const changed = columns.flatMap((column, i) => (sameValue(before[i] ?? null, after[i] ?? null) ? [] : [i]));
   if (changed.length === 0) return;
-  await tx.later(`UPDATE ${table} SET ${changed.map((i) => `${columns[i]} = ?`).join(", ")} WHERE id = ?`, [
-    ...changed.map((i) => after[i] ?? null),
-    id,
-  ]);
+  await tx.later(
+    `UPDATE ${table} SET ${changed.map((i) => `${columns[i]} = ?`).join(", ")} WHERE ${key.sql}`,
+    [...changed.map((i) => after[i] ?? null), ...key.params],
+  );
 }
 const versionValues = (v: ModelVersionView): SqlValue[] => [
   v.stage,
@@ -481,14 +487,10 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
       [model.id, model.createdAt, model.createdBy, ...modelValues(model)],
     );
   } else if (previous !== model) {
-    await updateChanged(
-      tx,
-      "registered_models",
-      MODEL_COLUMNS,
-      modelValues(previous),
-      modelValues(model),
-      model.id,
-    );
+    await updateChanged(tx, "registered_models", MODEL_COLUMNS, modelValues(previous), modelValues(model), {
+      sql: "id = ?",
+      params: [model.id],
+    });
   }
 
   // Versions before their tags, artifacts and aliases: those rows reference the version row.
@@ -510,19 +512,15 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
         ],
       );
     } else {
-      await updateChanged(
-        tx,
-        "model_versions",
-        VERSION_COLUMNS,
-        versionValues(old),
-        versionValues(view),
-        view.id,
-      );
+      await updateChanged(tx, "model_versions", VERSION_COLUMNS, versionValues(old), versionValues(view), {
+        sql: "model_id = ? AND version = ?",
+        params: [view.modelId, view.version],
+      });
     }
     await syncKeyValues(
       tx,
       "model_version_tags",
-      { column: "version_ref", id: view.id },
+      { column: "version_ref", modelId: view.modelId, version: view.version },
       old?.tags ?? {},
       view.tags,
     );
@@ -530,7 +528,7 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
       await syncKeyValues(
         tx,
         "model_version_metrics",
-        { column: "version_ref", id: view.id },
+        { column: "version_ref", modelId: view.modelId, version: view.version },
         old?.metrics ?? {},
         view.metrics,
       );
@@ -544,11 +542,12 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
     const changed = list.filter((a) => oldByPath.get(a.path) !== a);
     for (const a of changed) {
       await tx.later(
-        `INSERT INTO model_version_artifacts (version_id, path, role, size, sha256, media_type, created_at, created_by, ${ARTIFACT_INSPECTION_COLUMNS.join(", ")})
-         VALUES (${placeholders(15)})
-         ON CONFLICT (version_id, path) DO UPDATE SET ${ARTIFACT_INSPECTION_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}`,
+        `INSERT INTO model_version_artifacts (model_id, version, path, role, size, sha256, media_type, created_at, created_by, ${ARTIFACT_INSPECTION_COLUMNS.join(", ")})
+         VALUES (${placeholders(16)})
+         ON CONFLICT (model_id, version, path) DO UPDATE SET ${ARTIFACT_INSPECTION_COLUMNS.map((c) => `${c} = excluded.${c}`).join(", ")}`,
         [
-          a.versionId,
+          a.modelId,
+          a.version,
           a.path,
           a.role,
           a.size,
@@ -584,9 +583,9 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
   for (const [alias, version] of Object.entries(model.aliases)) {
     if (Object.hasOwn(oldAliases, alias) && oldAliases[alias] === version) continue;
     await tx.later(
-      `INSERT INTO model_aliases (model_id, alias, version_id, version) VALUES (?, ?, ?, ?)
-       ON CONFLICT (model_id, alias) DO UPDATE SET version_id = excluded.version_id, version = excluded.version`,
-      [model.id, alias, modelVersionId(model.id, version), version],
+      `INSERT INTO model_aliases (model_id, alias, version) VALUES (?, ?, ?)
+       ON CONFLICT (model_id, alias) DO UPDATE SET version = excluded.version`,
+      [model.id, alias, version],
     );
   }
 

@@ -51,20 +51,31 @@ describe.each(await providers())("artifact projection on %s", (provider) => {
     );
 
     const rows = () =>
-      db.reader.modelVersionArtifact.findMany({ where: { versionId: "m-art:1" }, orderBy: { path: "asc" } });
+      db.reader.modelVersionArtifact.findMany({
+        where: { modelId: "m-art", version: 1 },
+        orderBy: { path: "asc" },
+      });
     const before = await rows();
     expect(before.map((r) => [r.path, r.sha256, r.size, r.createdBy])).toEqual([
       ["model.onnx", SHA("a"), 3_000_000_000n, "tester"],
       ["tokenizer/vocab.txt", SHA("b"), 12n, "tester"],
     ]);
-    expect((await db.reader.modelVersion.findUniqueOrThrow({ where: { id: "m-art:1" } })).status).toBe(
-      "READY",
-    );
+    expect(
+      (
+        await db.reader.modelVersion.findUniqueOrThrow({
+          where: { modelId_version: { modelId: "m-art", version: 1 } },
+        })
+      ).status,
+    ).toBe("READY");
 
     await rebuildProjections(db);
     expect(await rows()).toEqual(before);
-    expect((await db.reader.modelVersion.findUniqueOrThrow({ where: { id: "m-art:1" } })).status).toBe(
-      "READY",
-    );
+    expect(
+      (
+        await db.reader.modelVersion.findUniqueOrThrow({
+          where: { modelId_version: { modelId: "m-art", version: 1 } },
+        })
+      ).status,
+    ).toBe("READY");
   });
 });

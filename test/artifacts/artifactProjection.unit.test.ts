@@ -22,7 +22,8 @@ describe("artifact projection", () => {
     ]);
     expect(views.artifacts.get(1)).toEqual([
       {
-        versionId: "model-1:1",
+        modelId: "model-1",
+        version: 1,
         path: "model.onnx",
         role: "model",
         size: 7,

@@ -33,7 +33,6 @@ describe("evolveCommentView", () => {
     expect(fold([added("c1", "hello *world*")])).toEqual({
       id: "c1",
       modelId: "model-1",
-      versionId: "model-1:1",
       version: 1,
       authorId: "user-alice",
       body: "hello *world*",
@@ -108,7 +107,6 @@ describe("comments in a model stream's views", () => {
       [
         "c1",
         "model-1",
-        "model-1:1",
         1,
         "user-alice",
         "first, edited",
@@ -122,7 +120,6 @@ describe("comments in a model stream's views", () => {
       [
         "c2",
         "model-1",
-        "model-1:1",
         1,
         "user-bob",
         null,

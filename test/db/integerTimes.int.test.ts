@@ -274,18 +274,18 @@ describe("upgrading SQLite to every time as integer milliseconds", () => {
         }
       // A keyset cursor over (createdAt, version): pages of two, from the cursor row on.
       const pages: number[] = [];
-      let cursor: string | undefined;
+      let cursor: number | undefined;
       for (;;) {
         const page = await db.reader.modelVersion.findMany({
           where: { model: { name: "times" } },
-          orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+          orderBy: [{ createdAt: "asc" }, { ref: "asc" }],
           take: 2,
-          ...(cursor === undefined ? {} : { cursor: { id: cursor }, skip: 1 }),
-          select: { id: true, version: true },
+          ...(cursor === undefined ? {} : { cursor: { ref: cursor }, skip: 1 }),
+          select: { ref: true, version: true },
         });
         if (page.length === 0) break;
         pages.push(...page.map((p) => p.version));
-        cursor = page.at(-1)!.id;
+        cursor = page.at(-1)!.ref;
       }
       expect(pages).toHaveLength(all.length);
       expect(pages.map((v) => all[v - 1]!.ms)).toEqual([...all.map((v) => v.ms)].sort((a, b) => a - b));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { evolveModelVersionView, modelVersionId } from "../../src/projections/modelVersions/evolve.ts";
+import { evolveModelVersionView } from "../../src/projections/modelVersions/evolve.ts";
+import { modelVersionId } from "../../src/projections/modelVersions/versionId.ts";
 import type { ModelVersionView } from "../../src/projections/modelVersions/evolve.ts";
 import type { RecordedEvent } from "../../src/store/recordedEvent.ts";
 import { transitioned, versionCreated, versionDeleted } from "../support/events.ts";

@@ -120,7 +120,9 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
     }
     await run(deps, live("with-artifacts"), { type: "FinalizeModelVersion", data: { version: 1 } });
     const inline = await dumpProjections(t.db.reader);
-    expect(inline.modelVersionArtifacts!.filter((a) => a.versionId === "with-artifacts:1")).toHaveLength(2);
+    expect(
+      inline.modelVersionArtifacts!.filter((a) => a.modelId === "with-artifacts" && a.version === 1),
+    ).toHaveLength(2);
 
     await t.db.write((tx) => tx.execute("DELETE FROM model_version_artifacts"));
     await rebuildProjections(t.db);

@@ -56,9 +56,14 @@ async function versionRows(db: Database, layout: "before" | "after") {
     db.query("SELECT id, model_id, version, stage, deleted, source, metrics FROM model_versions ORDER BY id"),
     db.query(child("model_version_tags")),
     db.query(child("model_version_metrics")),
-    db.query("SELECT model_id, alias, version_id FROM model_aliases ORDER BY 1, 2"),
-    db.query("SELECT model_id, id, version_id FROM model_version_comments ORDER BY 1, 2"),
-    db.query("SELECT version_id, path FROM model_version_artifacts ORDER BY 1, 2"),
+    // Named by model and number in both layouts (artifacts by id before 20261218000000_version_children).
+    db.query("SELECT model_id, alias, version FROM model_aliases ORDER BY 1, 2"),
+    db.query("SELECT model_id, id, version FROM model_version_comments ORDER BY 1, 2"),
+    db.query(
+      layout === "before"
+        ? "SELECT version_id, path FROM model_version_artifacts ORDER BY 1, 2"
+        : "SELECT model_id || ':' || version AS version_id, path FROM model_version_artifacts ORDER BY 1, 2",
+    ),
   ]);
   const normal = (rows: Record<string, unknown>[]) =>
     rows.map((r) =>

@@ -114,6 +114,41 @@ async function versionChildren(db: Db, table: "model_version_tags" | "model_vers
   }
 }
 
+/**
+ * The artifacts, each naming its version by model id and number, whichever layout the database has
+ * (before migration 20261218000000_version_children the rows held the version's id instead).
+ */
+async function versionArtifacts(db: Db): Promise<Record<string, unknown>[]> {
+  try {
+    return await db.modelVersionArtifact.findMany({
+      orderBy: [{ modelId: "asc" }, { version: "asc" }, { path: "asc" }],
+    });
+  } catch {
+    const rows = await db.$queryRawUnsafe<Record<string, unknown>[]>(
+      `SELECT v.model_id, v.version, a.* FROM model_version_artifacts a JOIN model_versions v ON v.id = a.version_id
+        ORDER BY v.model_id, v.version, a.path`,
+    );
+    return rows.map((r) => ({
+      modelId: r.model_id,
+      version: Number(r.version),
+      path: r.path,
+      role: r.role,
+      size: BigInt(r.size as number | bigint | string),
+      sha256: r.sha256,
+      mediaType: r.media_type,
+      createdAt: asDate(r.created_at),
+      createdBy: r.created_by,
+      format: r.format,
+      formatVersion: r.format_version,
+      producer: asJson(r.producer),
+      metadata: asJson(r.metadata),
+      verdict: r.verdict,
+      findings: asJson(r.findings),
+      inspectedAt: asDate(r.inspected_at),
+    }));
+  }
+}
+
 export async function dumpProjections(db: Db) {
   const [
     registeredModels,
@@ -137,7 +172,7 @@ export async function dumpProjections(db: Db) {
     versionChildren(db, "model_version_tags"),
     versionChildren(db, "model_version_metrics"),
     db.modelAlias.findMany({ orderBy: [{ modelId: "asc" }, { alias: "asc" }] }),
-    db.modelVersionArtifact.findMany({ orderBy: [{ versionId: "asc" }, { path: "asc" }] }),
+    versionArtifacts(db),
     db.modelPermission.findMany({
       orderBy: [{ modelId: "asc" }, { granteeKind: "asc" }, { granteeId: "asc" }],
     }),

@@ -13,9 +13,14 @@
 // by principal id, to the version's creation event, where older schemas hold it in
 // `model_versions.created_by_id` too: withOldVersionCreators (applied here, innermost) fills that
 // column, after the write, from the creation event's actor, as the registry of that time did.
+//
+// Since migration 20261218000000_version_children aliases, artifacts, comments and deployments
+// name their version by model id and number: withOldVersionChildren (./oldVersionChildren.ts,
+// applied innermost) lends older schemas that layout.
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
+import { withOldVersionChildren } from "./oldVersionChildren.ts";
 
 const CHILDREN = [
   { table: "model_version_tags", value: "TEXT" },
@@ -23,7 +28,7 @@ const CHILDREN = [
 ] as const;
 
 export async function withOldVersionRefs(config: DatabaseConfig, write: () => Promise<void>): Promise<void> {
-  const inner = () => withOldVersionCreators(config, write);
+  const inner = () => withOldVersionCreators(config, () => withOldVersionChildren(config, write));
   if (config.provider === "sqlite") return sqliteWithOldVersionRefs(config.file, inner);
   return postgresWithOldVersionRefs(config.url, inner);
 }

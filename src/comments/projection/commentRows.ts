@@ -10,7 +10,6 @@ import type { CommentView } from "./evolve.ts";
 export const COMMENT_COLUMNS = [
   "id",
   "model_id",
-  "version_id",
   "version",
   "author_id",
   "body",
@@ -25,7 +24,6 @@ export const COMMENT_COLUMNS = [
 export const commentRow = (c: CommentView): SqlValue[] => [
   c.id,
   c.modelId,
-  c.versionId,
   c.version,
   c.authorId,
   c.body,
@@ -43,7 +41,6 @@ function commentFromRow(row: Record<string, unknown>): CommentView {
   return {
     id: text(row.id),
     modelId: text(row.model_id),
-    versionId: text(row.version_id),
     version: rowInt(row.version),
     authorId: text(row.author_id),
     body: row.body === null || row.body === undefined ? null : text(row.body),

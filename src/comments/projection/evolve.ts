@@ -1,14 +1,11 @@
 // Read model: the current view of one comment on a model version (table model_version_comments).
 // Pure; never throws; rebuildable from the log. Earlier bodies are not kept here: the event log is
 // the comment's history (ModelVersionComment.revisions reads it).
-import { modelVersionId } from "../../projections/modelVersions/evolve.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 
 export interface CommentView {
   readonly id: string;
   readonly modelId: string;
-  /** The version's row id (see modelVersionId). */
-  readonly versionId: string;
   readonly version: number;
   readonly authorId: string;
   /** Null once deleted (a tombstone). */
@@ -37,7 +34,6 @@ export function evolveCommentView(view: CommentView | null, event: RecordedEvent
       return {
         id: event.data.commentId,
         modelId: event.streamId,
-        versionId: modelVersionId(event.streamId, event.data.version),
         version: event.data.version,
         authorId: event.data.authorId,
         body: event.data.body,

@@ -4,15 +4,12 @@
 // history and `registeredModelAsOf` read them there).
 import type { EventActor } from "../../access/actor.ts";
 import { deploymentKey } from "../domain/state.ts";
-import { modelVersionId } from "../../projections/modelVersions/evolve.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 
 export interface DeploymentView {
   readonly modelId: string;
   readonly environment: string;
   readonly version: number;
-  /** The version's row id (see modelVersionId). */
-  readonly versionId: string;
   readonly endpoint: string;
   readonly description: string | null;
   readonly active: boolean;
@@ -42,7 +39,6 @@ export function evolveDeploymentView(
         modelId: event.streamId,
         environment: event.data.environment,
         version: event.data.version,
-        versionId: modelVersionId(event.streamId, event.data.version),
         endpoint: event.data.endpoint,
         description: event.data.description,
         active: true,

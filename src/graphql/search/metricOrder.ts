@@ -5,8 +5,9 @@
 //      then version `ref` (registration order), in the requested direction;
 //   2. the matching versions that never logged the metric, newest first.
 // The Relay window Pothos computes (take, skip and a cursor, as Prisma would apply them to one
-// list) is applied to the two sources as one list. A cursor names a version; whether that version
-// has the metric says which source it lies in.
+// list) is applied to the two sources as one list. A cursor names a version by its `ref`; whether
+// that version has the metric says which source it lies in.
+import { MistypedCursorError, cursorMistyped } from "../../db/cursorTypes.ts";
 import type { Db, Prisma } from "../../db/database.ts";
 
 export interface MetricOrder {
@@ -21,15 +22,15 @@ export interface MetricOrder {
 /** Pothos' window: `take` rows after (or, when negative, before) the cursor row, which is left out. */
 export interface PageWindow {
   readonly take: number;
-  readonly cursor?: { readonly id?: string | undefined } | undefined;
+  readonly cursor?: { readonly ref?: number | undefined } | undefined;
 }
 
-/** The ids of the versions in the window, in order. */
-export async function versionIdsByMetric(
+/** The `ref`s of the versions in the window, in order. */
+export async function versionRefsByMetric(
   reader: Db,
   window: PageWindow,
   order: MetricOrder,
-): Promise<string[]> {
+): Promise<number[]> {
   const { key, direction } = order;
   const withMetric: Prisma.ModelVersionMetricWhereInput = {
     key,
@@ -46,34 +47,37 @@ export async function versionIdsByMetric(
       await reader.modelVersionMetric.findMany({
         where: withMetric,
         orderBy: [{ value: direction }, { versionRef: direction }],
-        select: { version: { select: { id: true } } },
+        select: { versionRef: true },
         take,
         ...(after === undefined ? {} : { cursor: { versionRef_key: { versionRef: after, key } }, skip: 1 }),
       })
-    ).map((row) => row.version.id);
-  const unranked = async (take: number, after?: string) =>
+    ).map((row) => row.versionRef);
+  const unranked = async (take: number, after?: number) =>
     mayLackMetric
       ? (
           await reader.modelVersion.findMany({
             where: withoutMetric,
-            orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-            select: { id: true },
+            orderBy: [{ createdAt: "desc" }, { ref: "desc" }],
+            select: { ref: true },
             take,
-            ...(after === undefined ? {} : { cursor: { id: after }, skip: 1 }),
+            ...(after === undefined ? {} : { cursor: { ref: after }, skip: 1 }),
           })
-        ).map((row) => row.id)
+        ).map((row) => row.ref)
       : [];
 
+  // Its ref is also compared in a filter, which the reader's guard does not check as a cursor.
+  if (window.cursor !== undefined && cursorMistyped("ModelVersion", window.cursor))
+    throw new MistypedCursorError();
   const size = Math.abs(window.take);
   if (size === 0) return [];
-  const cursor = window.cursor?.id;
+  const cursor = window.cursor?.ref;
   // The cursor version's row for the metric, if it has one: its `ref` is the ranked list's cursor.
   const cursorRef =
     cursor === undefined
       ? undefined
       : (
           await reader.modelVersionMetric.findFirst({
-            where: { key, version: { id: cursor } },
+            where: { key, versionRef: cursor },
             select: { versionRef: true },
           })
         )?.versionRef;

@@ -2,8 +2,8 @@
 // relatedConnection) the page was a nested `take`, which Prisma cannot express per parent in SQL: it
 // read every version of the model, with every column, and cut the page in memory (about 100 ms for a
 // model with 10,000 versions). Here each model's page is found by an indexed query on
-// (model_id, version) that stops after the page (raw SQL: an id query needs no Prisma planning), and
-// the pages of every model of a request's list are then loaded by one Prisma query by id, with the
+// (model_id, version) that stops after the page (raw SQL: a key query needs no Prisma planning), and
+// the pages of every model of a request's list are then loaded by one Prisma query by `ref`, with the
 // fields the operation selects: a list of models still costs the same number of queries as one.
 // One model's page whose selection is only the version's columns, tags and aliases (what a versions
 // table or a serving client asks) is read past Prisma altogether, in the shape Prisma returns: on a
@@ -13,8 +13,9 @@
 // The window is the one Pothos computes for Prisma (take, skip and a cursor row), applied as Prisma
 // applies it: ordered by version, starting at the cursor row's version, negative take counting back.
 import DataLoader from "dataloader";
+import { MistypedCursorError, cursorMistyped } from "../../db/cursorTypes.ts";
 import type { Database, Db } from "../../db/database.ts";
-import { groupByVersion, rowBool, rowDate, rowDateOrNull, rowJson } from "../../db/sql.ts";
+import { groupRows, rowBool, rowDate, rowDateOrNull, rowJson } from "../../db/sql.ts";
 import type { SqlValue } from "../../db/sql.ts";
 import type { Stage } from "../../domain/registeredModel/events.ts";
 
@@ -29,7 +30,7 @@ export interface VersionPageFilter {
 export interface VersionPageWindow {
   readonly take?: number | undefined;
   readonly skip?: number | undefined;
-  readonly cursor?: { readonly id?: string | undefined } | undefined;
+  readonly cursor?: { readonly ref?: number | undefined } | undefined;
 }
 
 function conditions(modelId: string, filter: VersionPageFilter): { sql: string; params: SqlValue[] } {
@@ -54,9 +55,9 @@ function pageQuery(modelId: string, filter: VersionPageFilter, window: VersionPa
   // Prisma reads a negative take in the reverse order, then restores the page's order.
   const readDescending = descending !== backwards;
   const where = conditions(modelId, filter);
-  const cursor = window.cursor?.id;
+  const cursor = window.cursor?.ref;
   if (cursor !== undefined) {
-    where.sql += ` AND version ${readDescending ? "<=" : ">="} (SELECT version FROM model_versions WHERE id = ?)`;
+    where.sql += ` AND version ${readDescending ? "<=" : ">="} (SELECT version FROM model_versions WHERE ref = ?)`;
     where.params.push(cursor);
   }
   return {
@@ -67,18 +68,21 @@ function pageQuery(modelId: string, filter: VersionPageFilter, window: VersionPa
   };
 }
 
-/** The ids of one model's versions in the window, in the page's order. */
-async function versionPageIds(
+/** The `ref`s of one model's versions in the window, in the page's order. */
+async function versionPageRefs(
   db: Database,
   modelId: string,
   filter: VersionPageFilter,
   window: VersionPageWindow,
-): Promise<string[]> {
+): Promise<number[]> {
   const page = pageQuery(modelId, filter, window);
   if (page.empty) return [];
-  const rows = await db.query<{ id: string }>(`SELECT id FROM model_versions ${page.sql}`, page.params);
-  const ids = rows.map((row) => row.id);
-  return page.backwards ? ids.reverse() : ids;
+  const rows = await db.query<{ ref: number | string | bigint }>(
+    `SELECT ref FROM model_versions ${page.sql}`,
+    page.params,
+  );
+  const refs = rows.map((row) => Number(row.ref));
+  return page.backwards ? refs.reverse() : refs;
 }
 
 /**
@@ -102,6 +106,7 @@ function plainSelection(selection: object): { tags: boolean; aliases: boolean } 
 }
 
 interface VersionColumns {
+  ref: number | string | bigint;
   id: string;
   model_id: string;
   version: number;
@@ -137,28 +142,37 @@ async function plainPage(
   if (page.empty) return [];
   const [rows, tags, aliases] = await Promise.all([
     db.query<VersionColumns>(
-      `SELECT id, model_id, version, stage, status, source, run_id, description, params, metrics, deleted,
+      `SELECT ref, id, model_id, version, stage, status, source, run_id, description, params, metrics, deleted,
               deleted_at, created_at, updated_at, created_by, search_description, signature
          FROM model_versions ${page.sql}`,
       page.params,
     ),
     relations.tags
-      ? db.query<{ version_id: string; key: string; value: string }>(
-          `SELECT v.id AS version_id, t.key, t.value FROM model_version_tags t JOIN model_versions v ON v.ref = t.version_ref
-            WHERE t.version_ref IN (SELECT ref FROM model_versions ${page.sql}) ORDER BY t.version_ref, t.key`,
+      ? db.query<{ version_ref: number | string | bigint; key: string; value: string }>(
+          `SELECT version_ref, key, value FROM model_version_tags
+            WHERE version_ref IN (SELECT ref FROM model_versions ${page.sql}) ORDER BY version_ref, key`,
           page.params,
         )
       : [],
     relations.aliases
-      ? db.query<{ version_id: string; alias: string }>(
-          "SELECT version_id, alias FROM model_aliases WHERE model_id = ? ORDER BY alias",
+      ? db.query<{ version: number | string; alias: string }>(
+          "SELECT version, alias FROM model_aliases WHERE model_id = ? ORDER BY alias",
           [modelId],
         )
       : [],
   ]);
-  const tagsOf = groupByVersion(tags, (t) => ({ key: t.key, value: t.value }));
-  const aliasesOf = groupByVersion(aliases, (a) => ({ alias: a.alias }));
+  const tagsOf = groupRows(
+    tags,
+    (t) => Number(t.version_ref),
+    (t) => ({ key: t.key, value: t.value }),
+  );
+  const aliasesOf = groupRows(
+    aliases,
+    (a) => Number(a.version),
+    (a) => ({ alias: a.alias }),
+  );
   const versions = rows.map((row) => ({
+    ref: Number(row.ref),
     id: row.id,
     modelId: row.model_id,
     version: Number(row.version),
@@ -176,8 +190,8 @@ async function plainPage(
     createdBy: row.created_by,
     searchDescription: row.search_description,
     signature: row.signature === null ? null : rowJson(row.signature),
-    ...(relations.tags ? { tags: tagsOf.get(row.id) ?? [] } : {}),
-    ...(relations.aliases ? { aliases: aliasesOf.get(row.id) ?? [] } : {}),
+    ...(relations.tags ? { tags: tagsOf.get(Number(row.ref)) ?? [] } : {}),
+    ...(relations.aliases ? { aliases: aliasesOf.get(Number(row.version)) ?? [] } : {}),
   }));
   return page.backwards ? versions.reverse() : versions;
 }
@@ -193,39 +207,39 @@ export async function versionPageCount(db: Database, modelId: string, filter: Ve
 }
 
 /** Rows of each model's page, read for the models of one batch. */
-async function versionPages<Row extends { id: string }>(
+async function versionPages<Row extends { ref: number }>(
   request: { readonly db: Database; readonly reader: Db },
   models: ReadonlySet<string>,
   selection: object,
   filter: VersionPageFilter,
   window: VersionPageWindow,
-): Promise<{ ids: Map<string, string[]>; rows: Map<string, Row> }> {
+): Promise<{ refs: Map<string, number[]>; rows: Map<number, Row> }> {
   // One model (a model page, as UIs and serving clients read it) with a plain selection: past Prisma.
   const plain = models.size === 1 ? plainSelection(selection) : null;
   if (plain !== null) {
     const [model] = models;
     const rows = (await plainPage(request.db, model!, filter, window, plain)) as Row[];
     return {
-      ids: new Map([[model!, rows.map((row) => row.id)]]),
-      rows: new Map(rows.map((row) => [row.id, row])),
+      refs: new Map([[model!, rows.map((row) => row.ref)]]),
+      rows: new Map(rows.map((row) => [row.ref, row])),
     };
   }
-  const ids = new Map(
+  const refs = new Map(
     await Promise.all(
       [...models].map(
-        async (model) => [model, await versionPageIds(request.db, model, filter, window)] as const,
+        async (model) => [model, await versionPageRefs(request.db, model, filter, window)] as const,
       ),
     ),
   );
-  const all = [...ids.values()].flat();
+  const all = [...refs.values()].flat();
   const found =
     all.length === 0
       ? []
       : ((await request.reader.modelVersion.findMany({
           ...selection,
-          where: { id: { in: all } },
+          where: { ref: { in: all } },
         })) as unknown as Row[]);
-  return { ids, rows: new Map(found.map((row) => [row.id, row])) };
+  return { refs, rows: new Map(found.map((row) => [row.ref, row])) };
 }
 
 /**
@@ -239,13 +253,16 @@ const loaders = new WeakMap<object, Map<string, DataLoader<string, object[]>>>()
  * the operation). Calls made for the same request, selection, arguments and window in the same turn
  * (one per model of a list) share one Prisma query, after each model's ids are found.
  */
-export function versionPage<Row extends { id: string }>(
+export function versionPage<Row extends { ref: number }>(
   request: { readonly db: Database; readonly reader: Db },
   modelId: string,
   selection: object,
   filter: VersionPageFilter,
   window: VersionPageWindow,
 ): Promise<Row[]> {
+  // Read past Prisma, so not checked by the reader's guard (../../db/guardDecodedArguments.ts).
+  if (window.cursor !== undefined && cursorMistyped("ModelVersion", window.cursor))
+    return Promise.reject(new MistypedCursorError());
   const key = JSON.stringify([selection, filter, window]);
   let pages = loaders.get(request);
   if (pages === undefined) loaders.set(request, (pages = new Map<string, DataLoader<string, object[]>>()));
@@ -253,8 +270,8 @@ export function versionPage<Row extends { id: string }>(
   if (loader === undefined) {
     loader = new DataLoader(
       async (models) => {
-        const { ids, rows } = await versionPages<Row>(request, new Set(models), selection, filter, window);
-        return models.map((model) => (ids.get(model) ?? []).flatMap((id) => rows.get(id) ?? []));
+        const { refs, rows } = await versionPages<Row>(request, new Set(models), selection, filter, window);
+        return models.map((model) => (refs.get(model) ?? []).flatMap((ref) => rows.get(ref) ?? []));
       },
       { cache: false },
     );

@@ -115,7 +115,7 @@ export function versionSearch(
     return {
       kind: "columns",
       where,
-      orderBy: [{ [orderBy?.field ?? "createdAt"]: direction }, { id: direction }],
+      orderBy: [{ [orderBy?.field ?? "createdAt"]: direction }, { ref: direction }],
     };
   const key = orderBy.metric;
   checkFilterText("orderBy.metric", key, LIMITS.metricNameMaxLength);

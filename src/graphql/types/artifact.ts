@@ -160,7 +160,7 @@ const ArtifactPayloadRef = builder.objectRef<ArtifactPayload>("UploadModelVersio
         ctx.reader.modelVersionArtifact.findUniqueOrThrow({
           ...query,
           where: {
-            versionId_path: { versionId: `${payload.modelId}:${payload.version}`, path: payload.path },
+            modelId_version_path: { modelId: payload.modelId, version: payload.version, path: payload.path },
           },
         }),
     }),

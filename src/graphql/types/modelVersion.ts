@@ -20,15 +20,18 @@ import {
 } from "./common.ts";
 import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "./errors.ts";
 import { ArtifactFormatEnum, ArtifactVerdictEnum } from "./inspectionEnums.ts";
-import { versionIdsByMetric } from "../search/metricOrder.ts";
+import { versionRefsByMetric } from "../search/metricOrder.ts";
 import { versionSearch } from "../search/versionSearch.ts";
+import { versionKeyOfId } from "../../projections/modelVersions/versionId.ts";
 
 export const ModelVersionRef = builder.prismaNode("ModelVersion", {
   description:
     "One registered version of a model: where it came from, how it was trained, how it performs, and its stage.",
   // `node(id:)` answers null for an id whose object does not exist (Relay), not an internal error.
   nullable: true,
-  id: { field: "id" },
+  // The id ("<model id>:<version>") is not indexed: a node is found by its model and number.
+  id: { resolve: (version) => version.id },
+  findUnique: (id) => versionKeyOfId(id),
   fields: (t) => ({
     version: t.exposeInt("version", { description: "Version number: 1, 2, 3… per model, never reused." }),
     model: t.relation("model", { description: "The model this version belongs to." }),
@@ -227,7 +230,8 @@ builder.queryFields((t) => ({
   modelVersions: t.prismaConnection(
     {
       type: "ModelVersion",
-      cursor: "id",
+      // The integer key: unique and indexed (the id is not), and the order's last tie-breaker.
+      cursor: "ref",
       description:
         'Model versions across the registry, filtered and sorted (default newest first), as a Relay connection. Sorted by a metric, e.g. the best `auc` in Staging: `modelVersions(filter: { stage: STAGING }, orderBy: { metric: "auc", direction: DESC })`.',
       args: {
@@ -243,11 +247,11 @@ builder.queryFields((t) => ({
         if (search.kind === "columns")
           return ctx.reader.modelVersion.findMany({ ...query, where: search.where, orderBy: search.orderBy });
         const { take, skip: _skip, cursor, ...selection } = query;
-        const ids = await versionIdsByMetric(ctx.reader, { take, cursor }, search.order);
-        if (ids.length === 0) return [];
-        const rows = await ctx.reader.modelVersion.findMany({ ...selection, where: { id: { in: ids } } });
-        const byId = new Map(rows.map((row) => [row.id, row]));
-        return ids.flatMap((id) => byId.get(id) ?? []);
+        const refs = await versionRefsByMetric(ctx.reader, { take, cursor }, search.order);
+        if (refs.length === 0) return [];
+        const rows = await ctx.reader.modelVersion.findMany({ ...selection, where: { ref: { in: refs } } });
+        const byRef = new Map(rows.map((row) => [row.ref, row]));
+        return refs.flatMap((ref) => byRef.get(ref) ?? []);
       },
     },
     ModelVersionConnectionRef,

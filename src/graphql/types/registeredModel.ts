@@ -77,7 +77,8 @@ export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
     versions: t.prismaConnection(
       {
         type: "ModelVersion",
-        cursor: "id",
+        // The integer key: unique and indexed (the version's id is not).
+        cursor: "ref",
         description: "Versions of this model, newest first by default.",
         args: {
           stage: t.arg({ type: StageEnum, required: false, description: "Only versions in this stage." }),

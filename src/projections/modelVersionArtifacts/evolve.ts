@@ -4,10 +4,11 @@
 import type { ArtifactRole } from "../../domain/artifacts.ts";
 import type { ArtifactInspection } from "../../domain/inspection.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
-import { modelVersionId } from "../modelVersions/evolve.ts";
 
 export interface ArtifactView {
-  readonly versionId: string;
+  /** The version, by its model and number. */
+  readonly modelId: string;
+  readonly version: number;
   readonly path: string;
   readonly role: ArtifactRole;
   readonly size: number;
@@ -51,7 +52,8 @@ export function evolveVersionArtifacts(
   return [
     ...artifacts,
     {
-      versionId: modelVersionId(event.streamId, version),
+      modelId: event.streamId,
+      version,
       path,
       role,
       size,

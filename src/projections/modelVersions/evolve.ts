@@ -2,6 +2,7 @@
 import type { VersionSignature } from "../../domain/inspection.ts";
 import type { Metrics, Params, Stage, Tags, VersionStatus } from "../../domain/registeredModel/events.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
+import { modelVersionId } from "./versionId.ts";
 
 export interface ModelVersionView {
   readonly id: string;
@@ -30,8 +31,6 @@ export interface ModelVersionView {
    */
   readonly createdRevision?: number;
 }
-
-export const modelVersionId = (modelId: string, version: number) => `${modelId}:${version}`;
 
 function without<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
   const { [key]: _removed, ...rest } = record;

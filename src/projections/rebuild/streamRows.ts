@@ -6,7 +6,6 @@ import { COMMENT_COLUMNS, commentRow } from "../../comments/projection/commentRo
 import { DEPLOYMENT_COLUMNS, deploymentRow } from "../../deployments/projection/deploymentRows.ts";
 import type { SqlValue } from "../../db/sql.ts";
 import { granteeOfKey } from "../../domain/modelPermissions.ts";
-import { modelVersionId } from "../modelVersions/evolve.ts";
 import { REVIEW_REQUEST_COLUMNS, reviewRowValues } from "../../reviews/projection/reviewRows.ts";
 import { placeholders } from "../../db/sql.ts";
 import {
@@ -58,7 +57,8 @@ export const STREAM_TABLE_COLUMNS = {
   model_version_tags: ["version_ref", "key", "value"],
   model_version_metrics: ["version_ref", "key", "value"],
   model_version_artifacts: [
-    "version_id",
+    "model_id",
+    "version",
     "path",
     "role",
     "size",
@@ -75,7 +75,7 @@ export const STREAM_TABLE_COLUMNS = {
     "inspected_at",
   ],
   registered_model_tags: ["model_id", "key", "value"],
-  model_aliases: ["model_id", "alias", "version_id", "version"],
+  model_aliases: ["model_id", "alias", "version"],
   model_permissions: ["model_id", "grantee_kind", "grantee_id", "permission"],
   model_version_comments: COMMENT_COLUMNS,
   model_version_deployments: DEPLOYMENT_COLUMNS,
@@ -166,7 +166,8 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
     const byPath = new Map(list.map((a) => [a.path, a]));
     for (const a of byPath.values()) {
       into.model_version_artifacts.push([
-        a.versionId,
+        a.modelId,
+        a.version,
         a.path,
         a.role,
         a.size,
@@ -182,7 +183,7 @@ export function addStreamRows(into: StreamRows, views: StreamViews): number {
   for (const [key, value] of Object.entries(model.tags))
     into.registered_model_tags.push([model.id, key, value]);
   for (const [alias, version] of Object.entries(model.aliases))
-    into.model_aliases.push([model.id, alias, modelVersionId(model.id, version), version]);
+    into.model_aliases.push([model.id, alias, version]);
   for (const [key, permission] of Object.entries(model.grants)) {
     const grantee = granteeOfKey(key);
     into.model_permissions.push([model.id, grantee.kind, grantee.id, permission]);

@@ -12,7 +12,8 @@ import { bucketStartMs } from "../timeBuckets.ts";
 
 interface ReportPayload {
   readonly applied: boolean;
-  readonly versionId: string;
+  readonly modelId: string;
+  readonly version: number;
 }
 
 const ReportPayloadRef = builder.objectRef<ReportPayload>("ReportModelServingPayload").implement({
@@ -26,7 +27,10 @@ const ReportPayloadRef = builder.objectRef<ReportPayload>("ReportModelServingPay
       type: "ModelVersion",
       description: "The version reported on.",
       resolve: (query, p, _args, ctx) =>
-        ctx.reader.modelVersion.findUniqueOrThrow({ ...query, where: { id: p.versionId } }),
+        ctx.reader.modelVersion.findUniqueOrThrow({
+          ...query,
+          where: { modelId_version: { modelId: p.modelId, version: p.version } },
+        }),
     }),
   }),
 });
@@ -98,7 +102,7 @@ builder.mutationFields((t) => ({
       if (refusal) throw refusal;
       const version = await ctx.reader.modelVersion.findFirst({
         where: { version: input.version, deleted: false, model: { name: input.name, deleted: false } },
-        select: { id: true, modelId: true, version: true },
+        select: { modelId: true, version: true },
       });
       if (version === null) throw new NotFoundError("ModelVersion", `${input.name} v${input.version}`);
       const principal = ctx.rights.principalId ?? "system";
@@ -122,7 +126,7 @@ builder.mutationFields((t) => ({
         },
         now,
       );
-      return { applied, versionId: version.id };
+      return { applied, modelId: version.modelId, version: version.version };
     },
   }),
 }));
