@@ -425,6 +425,34 @@ export function groupRows<R, K, T>(
   return groups;
 }
 
+/** A version tag row as the page readers select it (`version_ref, key, value`). */
+export interface VersionTagRow {
+  readonly version_ref: number | string | bigint;
+  readonly key: string;
+  readonly value: string;
+}
+/** An alias row as the page readers select it (`version, alias`). */
+export interface VersionAliasRow {
+  readonly version: number | string;
+  readonly alias: string;
+}
+
+/** A page's tags by their version's `ref` and its aliases by version number, as Prisma would nest them. */
+export function groupTagsAndAliases(tags: readonly VersionTagRow[], aliases: readonly VersionAliasRow[]) {
+  return {
+    tagsOf: groupRows(
+      tags,
+      (t) => Number(t.version_ref),
+      (t) => ({ key: t.key, value: t.value }),
+    ),
+    aliasesOf: groupRows(
+      aliases,
+      (a) => Number(a.version),
+      (a) => ({ alias: a.alias }),
+    ),
+  };
+}
+
 /**
  * A statement with its `?` parameters written in as literals, for the simple-query protocol (the
  * only one that sends several statements in one round trip). Every value becomes a quoted literal

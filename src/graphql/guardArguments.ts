@@ -4,8 +4,8 @@
 // with the domain's VALIDATION code and the offending argument as `field`. The reader refuses the
 // same text decoded from opaque arguments (global ids, cursors); that ValidationError is reported
 // the same way, and a cursor whose values do not fit its list as INVALID_CURSOR, as Pothos reports
-// a cursor it cannot decode. Mutations are left to the domain, which answers with a ValidationError member of
-// their result union.
+// a cursor it cannot decode. Mutations are left to the domain, which answers with a ValidationError
+// member of their result union.
 import { GraphQLError, isObjectType } from "graphql";
 import type { GraphQLFieldResolver, GraphQLResolveInfo, GraphQLSchema } from "graphql";
 import { MistypedCursorError } from "../db/cursorTypes.ts";

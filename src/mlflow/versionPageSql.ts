@@ -5,8 +5,8 @@
 // Through Prisma the same page cost about 20 times the database's own time in query planning and
 // row mapping. Only for callers who may read every model: the scoped reader's narrowing is Prisma's.
 import type { Database } from "../db/database.ts";
-import { groupRows, rowDate } from "../db/sql.ts";
-import type { SqlValue } from "../db/sql.ts";
+import { groupTagsAndAliases, rowDate } from "../db/sql.ts";
+import type { SqlValue, VersionAliasRow, VersionTagRow } from "../db/sql.ts";
 import type { VersionRow } from "./mlflowJson.ts";
 import type { Equality } from "./searchFilter.ts";
 
@@ -77,27 +77,18 @@ export async function versionPageSql(
          FROM model_versions v WHERE ${conditions.join(" AND ")} ORDER BY ${order} LIMIT ? OFFSET ?`,
       pageParams,
     ),
-    db.query<{ version_ref: number | string | bigint; key: string; value: string }>(
+    db.query<VersionTagRow>(
       `SELECT t.version_ref, t.key, t.value FROM model_version_tags t
         WHERE t.version_ref IN (${page}) ORDER BY t.version_ref, t.key`,
       pageParams,
     ),
-    db.query<{ version: number | string; alias: string }>(
+    db.query<VersionAliasRow>(
       `SELECT a.version, a.alias FROM model_aliases a JOIN registered_models m ON m.id = a.model_id
         WHERE m.name = ? AND m.deleted = ? ORDER BY a.alias`,
       [name, false],
     ),
   ]);
-  const tagsOf = groupRows(
-    tags,
-    (t) => Number(t.version_ref),
-    (t) => ({ key: t.key, value: t.value }),
-  );
-  const aliasesOf = groupRows(
-    aliases,
-    (a) => Number(a.version),
-    (a) => ({ alias: a.alias }),
-  );
+  const { tagsOf, aliasesOf } = groupTagsAndAliases(tags, aliases);
   return rows.map((row) => ({
     version: Number(row.version),
     stage: row.stage,

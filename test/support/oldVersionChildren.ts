@@ -4,9 +4,10 @@
 // version's id, `version_id`. withOldVersionChildren gives an older schema the new layout for a
 // write by today's code, then turns the rows back into the older layout, so that the database is as
 // the registry of that time left it. Applied by ./oldVersionRefs.ts around every write it wraps.
-import BetterSqlite3 from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
+import { tableDefinitions, withForeignKeysOff } from "./sqliteTables.ts";
 
 /** Each table and its key in today's layout (what today's upserts name in ON CONFLICT). */
 const TABLES = [
@@ -32,16 +33,7 @@ interface ColumnInfo {
 }
 
 async function sqliteWithOldVersionChildren(file: string, write: () => Promise<void>): Promise<void> {
-  const open = (work: (db: BetterSqlite3.Database) => void) => {
-    const db = new BetterSqlite3(file);
-    try {
-      // Off while tables are replaced: their definitions are put back as they were afterwards.
-      db.pragma("foreign_keys = OFF");
-      db.transaction(() => work(db))();
-    } finally {
-      db.close();
-    }
-  };
+  const open = (work: (db: BetterSqlite3.Database) => void) => withForeignKeysOff(file, work);
   let saved: { table: string; ddl: string[]; columns: string[] }[] = [];
   open((db) => {
     for (const { table, key } of TABLES) {
@@ -49,13 +41,7 @@ async function sqliteWithOldVersionChildren(file: string, write: () => Promise<v
         .prepare(`SELECT name, type, "notnull", dflt_value FROM pragma_table_info(?)`)
         .all(table) as ColumnInfo[];
       if (!columns.some((c) => c.name === "version_id")) continue;
-      const ddl = (
-        db
-          .prepare(
-            "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type = 'table' DESC, name",
-          )
-          .all(table) as { sql: string }[]
-      ).map((r) => r.sql);
+      const ddl = tableDefinitions(db, table);
       saved.push({ table, ddl, columns: columns.map((c) => c.name) });
       const kept = columns.filter((c) => c.name !== "version_id");
       const added =

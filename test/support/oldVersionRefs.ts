@@ -21,6 +21,7 @@ import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { withOldVersionChildren } from "./oldVersionChildren.ts";
+import { tableDefinitions, withForeignKeysOff } from "./sqliteTables.ts";
 
 const CHILDREN = [
   { table: "model_version_tags", value: "TEXT" },
@@ -82,26 +83,8 @@ function withRefAndGeneratedId(createTable: string): string {
 }
 
 async function sqliteWithOldVersionRefs(file: string, write: () => Promise<void>): Promise<void> {
-  // Foreign keys off while tables are replaced: dropping model_versions with them on would delete
-  // every row that references it.
-  const open = (work: (db: BetterSqlite3.Database) => void) => {
-    const db = new BetterSqlite3(file);
-    try {
-      db.pragma("foreign_keys = OFF");
-      db.transaction(() => work(db))();
-    } finally {
-      db.close();
-    }
-  };
-  /** The table first, then its indexes: as the older schema defined them, to put back afterwards. */
-  const definitions = (db: BetterSqlite3.Database, table: string) =>
-    (
-      db
-        .prepare(
-          "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type = 'table' DESC, name",
-        )
-        .all(table) as { sql: string }[]
-    ).map((r) => r.sql);
+  const open = (work: (db: BetterSqlite3.Database) => void) => withForeignKeysOff(file, work);
+  const definitions = tableDefinitions;
   let versions: { ddl: string[]; columns: string[] } = { ddl: [], columns: [] };
   let children: { table: string; value: string; ddl: string[] }[] = [];
   let applies = false;

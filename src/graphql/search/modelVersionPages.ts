@@ -15,8 +15,8 @@
 import DataLoader from "dataloader";
 import { MistypedCursorError, cursorMistyped } from "../../db/cursorTypes.ts";
 import type { Database, Db } from "../../db/database.ts";
-import { groupRows, rowBool, rowDate, rowDateOrNull, rowJson } from "../../db/sql.ts";
-import type { SqlValue } from "../../db/sql.ts";
+import { groupTagsAndAliases, rowBool, rowDate, rowDateOrNull, rowJson } from "../../db/sql.ts";
+import type { SqlValue, VersionAliasRow, VersionTagRow } from "../../db/sql.ts";
 import type { Stage } from "../../domain/registeredModel/events.ts";
 
 /** The field's own arguments. */
@@ -148,29 +148,20 @@ async function plainPage(
       page.params,
     ),
     relations.tags
-      ? db.query<{ version_ref: number | string | bigint; key: string; value: string }>(
+      ? db.query<VersionTagRow>(
           `SELECT version_ref, key, value FROM model_version_tags
             WHERE version_ref IN (SELECT ref FROM model_versions ${page.sql}) ORDER BY version_ref, key`,
           page.params,
         )
       : [],
     relations.aliases
-      ? db.query<{ version: number | string; alias: string }>(
+      ? db.query<VersionAliasRow>(
           "SELECT version, alias FROM model_aliases WHERE model_id = ? ORDER BY alias",
           [modelId],
         )
       : [],
   ]);
-  const tagsOf = groupRows(
-    tags,
-    (t) => Number(t.version_ref),
-    (t) => ({ key: t.key, value: t.value }),
-  );
-  const aliasesOf = groupRows(
-    aliases,
-    (a) => Number(a.version),
-    (a) => ({ alias: a.alias }),
-  );
+  const { tagsOf, aliasesOf } = groupTagsAndAliases(tags, aliases);
   const versions = rows.map((row) => ({
     ref: Number(row.ref),
     id: row.id,
@@ -251,7 +242,7 @@ const loaders = new WeakMap<object, Map<string, DataLoader<string, object[]>>>()
 /**
  * One model's page of versions, loaded with `selection` (the Prisma select/include Pothos built for
  * the operation). Calls made for the same request, selection, arguments and window in the same turn
- * (one per model of a list) share one Prisma query, after each model's ids are found.
+ * (one per model of a list) share one Prisma query, after each model's refs are found.
  */
 export function versionPage<Row extends { ref: number }>(
   request: { readonly db: Database; readonly reader: Db },

@@ -1,0 +1,27 @@
+// Helpers of the upgrade-test shims (./oldVersionRefs.ts, ./oldVersionChildren.ts) that replace
+// SQLite tables for a write by today's code and put the older definitions back afterwards.
+import BetterSqlite3 from "better-sqlite3";
+
+/**
+ * Runs `work` in one transaction with foreign keys off: dropping a table others reference with them
+ * on would delete every row that references it.
+ */
+export function withForeignKeysOff(file: string, work: (db: BetterSqlite3.Database) => void): void {
+  const db = new BetterSqlite3(file);
+  try {
+    db.pragma("foreign_keys = OFF");
+    db.transaction(() => work(db))();
+  } finally {
+    db.close();
+  }
+}
+
+/** A table's definition first, then its indexes': as the schema defines them, to put back afterwards. */
+export const tableDefinitions = (db: BetterSqlite3.Database, table: string): string[] =>
+  (
+    db
+      .prepare(
+        "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND sql IS NOT NULL ORDER BY type = 'table' DESC, name",
+      )
+      .all(table) as { sql: string }[]
+  ).map((r) => r.sql);
