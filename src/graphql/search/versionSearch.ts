@@ -70,22 +70,24 @@ export function versionSearch(
   if (f.runId != null) conditions.push({ runId: f.runId });
   if (f.createdAfter != null) conditions.push({ createdAt: { gte: f.createdAfter } });
   if (f.createdBefore != null) conditions.push({ createdAt: { lt: f.createdBefore } });
+  // Who registered a version is the actor of its ModelVersionCreated event (`creation`, at the
+  // position that is the version's `ref`): by principal id since migration
+  // 20261217000000_version_creator, by display name (as it was then, what `createdBy` holds) since
+  // 20261219000000_version_creator_name. Prisma joins that event and its actor with LEFT JOINs;
+  // `position > 0`, true of every event, is a condition on the event's own row, so SQLite makes its
+  // join an inner one and may start from the actor: event_actors by `actor_id` or `actor`, their
+  // events by `actor_ref`, the versions at those positions by rowid. Without it SQLite read every
+  // version of the registry (checked with EXPLAIN QUERY PLAN: test/graphql/versionCreatorPlan.int.test.ts).
+  const createdByActor = (actor: Prisma.EventActorWhereInput): Prisma.ModelVersionWhereInput => ({
+    creation: { is: { position: { gt: 0 }, eventActor: { is: actor } } },
+  });
   if (f.createdBy != null) {
     checkFilterText("filter.createdBy", f.createdBy, LIMITS.nameMaxLength);
-    conditions.push({ createdBy: f.createdBy });
+    conditions.push(createdByActor({ actor: f.createdBy }));
   }
   if (f.createdById != null) {
     checkFilterText("filter.createdById", f.createdById, CREATOR_ID_MAX_LENGTH);
-    // The principal is the actor of the version's ModelVersionCreated event (`creation`, at the
-    // position that is the version's `ref`; migration 20261217000000_version_creator). Prisma joins
-    // that event and its actor with LEFT JOINs; `position > 0`, true of every event, is a condition
-    // on the event's own row, so SQLite makes its join an inner one and may start from the
-    // principal: event_actors by `actor_id`, their events by `actor_ref`, the versions at those
-    // positions by rowid. Without it SQLite read every version of the registry (checked with
-    // EXPLAIN QUERY PLAN: test/graphql/versionCreatorPlan.int.test.ts).
-    conditions.push({
-      creation: { is: { position: { gt: 0 }, eventActor: { is: { actorId: f.createdById } } } },
-    });
+    conditions.push(createdByActor({ actorId: f.createdById }));
   }
   conditions.push(...tagConditions("filter", f.tag, f.tags));
   conditions.push(...usageConditions("filter", f));
