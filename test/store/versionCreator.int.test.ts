@@ -33,12 +33,18 @@ const ci = { ...actor, actor: userActor("ci-bot") };
 /** As events recorded before authentication read back: a display name, no principal. */
 const anonymous = { ...actor, actor: ANONYMOUS_ACTOR };
 
-/** The ids of the live versions the `createdById` filter finds, as GraphQL's `modelVersions` runs it. */
-async function createdBy(db: Database, provider: TestDatabase["config"]["provider"], principal: string) {
-  const search = versionSearch(provider, { createdById: principal }, null);
+/** The ids of the live versions a creator filter finds, as GraphQL's `modelVersions` runs it. */
+async function found(
+  db: Database,
+  provider: TestDatabase["config"]["provider"],
+  filter: { createdById: string } | { createdBy: string },
+) {
+  const search = versionSearch(provider, filter, null);
   const rows = await db.reader.modelVersion.findMany({ where: search.where, select: { id: true } });
   return rows.map((r) => r.id).sort();
 }
+const createdBy = (db: Database, provider: TestDatabase["config"]["provider"], principal: string) =>
+  found(db, provider, { createdById: principal });
 
 describe.each(await providers())("upgrading %s to versions' creators read from their events", (provider) => {
   let test: TestDatabase;
@@ -127,6 +133,20 @@ describe.each(await providers())("upgrading %s to versions' creators read from t
         [orphan],
       );
       expect(kept?.created_by).toBe("outsider");
+      // By display name (read from the event too since 20261219000000_version_creator_name): exactly
+      // the versions whose `created_by` holds it; the orphan's name no more (no event names it).
+      const names = await db.query<{ id: string; created_by: string }>(
+        "SELECT id, created_by FROM model_versions WHERE ref > 0",
+      );
+      expect(new Set(names.map((n) => n.created_by)).size).toBeGreaterThan(2);
+      for (const name of new Set(names.map((n) => n.created_by)))
+        expect(await found(db, provider, { createdBy: name }), name).toEqual(
+          names
+            .filter((n) => n.created_by === name)
+            .map((n) => n.id)
+            .sort(),
+        );
+      expect(await found(db, provider, { createdBy: "outsider" })).toEqual([]);
 
       // A version registered after the upgrade is found by its creator.
       const outcome = await executeCommand(commandDeps(db), live("fraud-scorer"), createVersion("e"), ci);
