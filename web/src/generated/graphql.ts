@@ -173,7 +173,7 @@ export type ErrorCode =
   | 'INTEGRITY_VIOLATION'
   /** An unexpected failure; details are logged on the server, never sent. */
   | 'INTERNAL_SERVER_ERROR'
-  /** A resume cursor was not issued by this registry, or points past the end of its log. */
+  /** A cursor was not issued by this registry (a resume cursor) or by this list (a page cursor), or points past the end of the log. */
   | 'INVALID_CURSOR'
   /** The model or version is not in a state that allows this (e.g. a deleted version). */
   | 'INVALID_STATE'
