@@ -5,9 +5,8 @@
 // write by today's code, then turns the rows back into the older layout, so that the database is as
 // the registry of that time left it. Applied by ./oldVersionRefs.ts around every write it wraps.
 import type BetterSqlite3 from "better-sqlite3";
-import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
-import { tableDefinitions, withForeignKeysOff } from "./sqliteTables.ts";
+import { pgQuery, tableDefinitions, withForeignKeysOff } from "./schemaShims.ts";
 
 /** Each table and its key in today's layout (what today's upserts name in ON CONFLICT). */
 const TABLES = [
@@ -86,20 +85,13 @@ async function sqliteWithOldVersionChildren(file: string, write: () => Promise<v
 }
 
 async function postgresWithOldVersionChildren(url: string, write: () => Promise<void>): Promise<void> {
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query(sql).finally(() => client.end());
-  };
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  const { rows } = await client
-    .query<{ table_name: string }>(
-      `SELECT table_name FROM information_schema.columns
-        WHERE table_schema = current_schema() AND column_name = 'version_id' AND table_name = ANY($1)`,
-      [TABLES.map((t) => t.table)],
-    )
-    .finally(() => client.end());
+  const admin = (sql: string) => pgQuery(url, sql);
+  const rows = await pgQuery<{ table_name: string }>(
+    url,
+    `SELECT table_name FROM information_schema.columns
+      WHERE table_schema = current_schema() AND column_name = 'version_id' AND table_name = ANY($1)`,
+    [TABLES.map((t) => t.table)],
+  );
   const old = new Set(rows.map((r) => r.table_name));
   if (old.size === 0) return write();
   const artifacts = old.has("model_version_artifacts");

@@ -18,10 +18,9 @@
 // name their version by model id and number: withOldVersionChildren (./oldVersionChildren.ts,
 // applied innermost) lends older schemas that layout.
 import BetterSqlite3 from "better-sqlite3";
-import pg from "pg";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { withOldVersionChildren } from "./oldVersionChildren.ts";
-import { tableDefinitions, withForeignKeysOff } from "./sqliteTables.ts";
+import { pgQuery, tableDefinitions, withForeignKeysOff } from "./schemaShims.ts";
 
 const CHILDREN = [
   { table: "model_version_tags", value: "TEXT" },
@@ -57,17 +56,12 @@ async function withOldVersionCreators(config: DatabaseConfig, write: () => Promi
     }
     return;
   }
-  const client = new pg.Client({ connectionString: config.url });
-  await client.connect();
-  try {
-    const { rows } = await client.query(
-      `SELECT 1 FROM information_schema.columns
-        WHERE table_schema = current_schema() AND table_name = 'model_versions' AND column_name = 'created_by_id'`,
-    );
-    if (rows.length > 0) await client.query(FILL_CREATORS);
-  } finally {
-    await client.end();
-  }
+  const rows = await pgQuery(
+    config.url,
+    `SELECT 1 FROM information_schema.columns
+      WHERE table_schema = current_schema() AND table_name = 'model_versions' AND column_name = 'created_by_id'`,
+  );
+  if (rows.length > 0) await pgQuery(config.url, FILL_CREATORS);
 }
 
 /** SQLite: the version table's definition with `ref` and the generated `id` of today's schema. */
@@ -142,19 +136,12 @@ async function sqliteWithOldVersionRefs(file: string, write: () => Promise<void>
 }
 
 async function postgresWithOldVersionRefs(url: string, write: () => Promise<void>): Promise<void> {
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query(sql).finally(() => client.end());
-  };
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  const columns = await client
-    .query<{ column_name: string }>(
-      "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'model_versions'",
-    )
-    .finally(() => client.end());
-  if (columns.rows.length === 0 || columns.rows.some((c) => c.column_name === "ref")) return write();
+  const admin = (sql: string) => pgQuery(url, sql);
+  const columns = await pgQuery<{ column_name: string }>(
+    url,
+    "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'model_versions'",
+  );
+  if (columns.length === 0 || columns.some((c) => c.column_name === "ref")) return write();
 
   await admin(`BEGIN;
     CREATE FUNCTION shim_version_id() RETURNS trigger LANGUAGE plpgsql AS

@@ -1,6 +1,7 @@
-// Helpers of the upgrade-test shims (./oldVersionRefs.ts, ./oldVersionChildren.ts) that replace
-// SQLite tables for a write by today's code and put the older definitions back afterwards.
+// Helpers of the upgrade-test shims (./oldVersionRefs.ts, ./oldVersionChildren.ts) that lend an
+// older schema today's layout for a write by today's code and put the older one back afterwards.
 import BetterSqlite3 from "better-sqlite3";
+import pg from "pg";
 
 /**
  * Runs `work` in one transaction with foreign keys off: dropping a table others reference with them
@@ -25,3 +26,18 @@ export const tableDefinitions = (db: BetterSqlite3.Database, table: string): str
       )
       .all(table) as { sql: string }[]
   ).map((r) => r.sql);
+
+/** PostgreSQL: one statement (or several, without parameters) on a connection of its own; its rows. */
+export async function pgQuery<R extends pg.QueryResultRow>(
+  url: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
