@@ -8,6 +8,7 @@
 import { getDatamodel } from "./generated/sqlite/pothos-types.ts";
 
 type Model = ReturnType<typeof getDatamodel>["datamodel"]["models"][string];
+type Field = Model["fields"][number];
 
 /** A cursor whose values do not fit its list's cursor fields: not a cursor this list returned. */
 export class MistypedCursorError extends Error {
@@ -20,17 +21,31 @@ export class MistypedCursorError extends Error {
 const MODELS = getDatamodel().datamodel.models;
 const INT_MAX = 2_147_483_647;
 
-/** Compound keys of a model by the name Prisma's unique inputs give them. */
-const compoundKeys = new Map<string, Map<string, readonly string[]>>();
-function compoundsOf(name: string, model: Model): Map<string, readonly string[]> {
-  let keys = compoundKeys.get(name);
-  if (keys === undefined) {
-    keys = new Map();
-    for (const key of [...(model.primaryKey ? [model.primaryKey] : []), ...model.uniqueIndexes])
-      keys.set(key.name ?? key.fields.join("_"), key.fields);
-    compoundKeys.set(name, keys);
+/** What the checks need of a model: its fields by name, its compound keys by the name Prisma gives them. */
+interface ModelShape {
+  readonly fields: ReadonlyMap<string, Field>;
+  readonly compounds: ReadonlyMap<string, readonly string[]>;
+}
+const shapes = new Map<string, ModelShape | null>();
+function shapeOf(name: string): ModelShape | null {
+  let shape = shapes.get(name);
+  if (shape === undefined) {
+    const model = MODELS[name];
+    shape =
+      model === undefined
+        ? null
+        : {
+            fields: new Map(model.fields.map((f) => [f.name, f])),
+            compounds: new Map(
+              [...(model.primaryKey ? [model.primaryKey] : []), ...model.uniqueIndexes].map((key) => [
+                key.name ?? key.fields.join("_"),
+                key.fields,
+              ]),
+            ),
+          };
+    shapes.set(name, shape);
   }
-  return keys;
+  return shape;
 }
 
 /** Whether `value` can be a value of a scalar field of this Prisma type. */
@@ -64,20 +79,20 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
  * model's scalar fields or compound keys. Other keys are left to Prisma.
  */
 export function cursorMistyped(name: string, cursor: unknown): boolean {
-  const model = MODELS[name];
-  if (model === undefined) return false;
+  const shape = shapeOf(name);
+  if (shape === null) return false;
   if (!isRecord(cursor)) return true;
   for (const [key, value] of Object.entries(cursor)) {
-    const field = model.fields.find((f) => f.name === key && f.kind === "scalar");
-    if (field !== undefined) {
+    const field = shape.fields.get(key);
+    if (field?.kind === "scalar") {
       if (!fitsType(field.type, value)) return true;
       continue;
     }
-    const compound = compoundsOf(name, model).get(key);
+    const compound = shape.compounds.get(key);
     if (compound === undefined) continue;
     if (!isRecord(value) || Object.keys(value).length !== compound.length) return true;
     for (const part of compound) {
-      const partField = model.fields.find((f) => f.name === part);
+      const partField = shape.fields.get(part);
       if (!Object.hasOwn(value, part) || (partField !== undefined && !fitsType(partField.type, value[part])))
         return true;
     }
@@ -88,14 +103,15 @@ export function cursorMistyped(name: string, cursor: unknown): boolean {
 /** Whether any cursor in the arguments of a query on model `name` (or in its nested reads) is mistyped. */
 export function argumentsHoldMistypedCursor(name: string | undefined, args: unknown, depth = 0): boolean {
   if (name === undefined || !isRecord(args) || depth > 16) return false;
-  const model = MODELS[name];
-  if (model === undefined) return false;
+  const shape = shapeOf(name);
+  if (shape === null) return false;
   if (args.cursor !== undefined && cursorMistyped(name, args.cursor)) return true;
   for (const nested of [args.include, args.select]) {
     if (!isRecord(nested)) continue;
     for (const [key, value] of Object.entries(nested)) {
-      const relation = model.fields.find((f) => f.name === key && f.kind === "object");
-      if (relation !== undefined && argumentsHoldMistypedCursor(relation.type, value, depth + 1)) return true;
+      const relation = shape.fields.get(key);
+      if (relation?.kind === "object" && argumentsHoldMistypedCursor(relation.type, value, depth + 1))
+        return true;
     }
   }
   return false;
