@@ -33,31 +33,33 @@ interface ColumnInfo {
 
 async function sqliteWithOldVersionChildren(file: string, write: () => Promise<void>): Promise<void> {
   const open = (work: (db: BetterSqlite3.Database) => void) => withForeignKeysOff(file, work);
-  let saved: { table: string; ddl: string[]; columns: string[] }[] = [];
+  const saved: { table: string; ddl: string[]; columns: string[] }[] = [];
   open((db) => {
     for (const { table, key } of TABLES) {
       const columns = db
         .prepare(`SELECT name, type, "notnull", dflt_value FROM pragma_table_info(?)`)
         .all(table) as ColumnInfo[];
       if (!columns.some((c) => c.name === "version_id")) continue;
-      const ddl = tableDefinitions(db, table);
-      saved.push({ table, ddl, columns: columns.map((c) => c.name) });
+      saved.push({ table, ddl: tableDefinitions(db, table), columns: columns.map((c) => c.name) });
       const kept = columns.filter((c) => c.name !== "version_id");
-      const added =
-        table === "model_version_artifacts" ? ["model_id TEXT NOT NULL", "version INTEGER NOT NULL"] : [];
+      // Artifacts held only the id: their model and number come from the version it names.
+      const fromVersion = table === "model_version_artifacts";
       const definitions = [
-        ...added,
+        ...(fromVersion ? ["model_id TEXT NOT NULL", "version INTEGER NOT NULL"] : []),
         ...kept.map(
           (c) =>
             `"${c.name}" ${c.type}${c.notnull ? " NOT NULL" : ""}${c.dflt_value === null ? "" : ` DEFAULT ${c.dflt_value}`}`,
         ),
         `PRIMARY KEY (${key.join(", ")})`,
       ];
-      const copied = kept.map((c) => `t."${c.name}"`);
+      const targets = [...(fromVersion ? ["model_id", "version"] : []), ...kept.map((c) => `"${c.name}"`)];
+      const values = [
+        ...(fromVersion ? ["v.model_id", "v.version"] : []),
+        ...kept.map((c) => `t."${c.name}"`),
+      ];
       db.exec(`CREATE TABLE shim_${table} (${definitions.join(", ")});
-        INSERT INTO shim_${table} (${[...(added.length > 0 ? ["model_id", "version"] : []), ...kept.map((c) => `"${c.name}"`)].join(", ")})
-          SELECT ${[...(added.length > 0 ? ["v.model_id", "v.version"] : []), ...copied].join(", ")}
-            FROM ${table} t ${added.length > 0 ? "JOIN model_versions v ON v.id = t.version_id" : ""};
+        INSERT INTO shim_${table} (${targets.join(", ")})
+          SELECT ${values.join(", ")} FROM ${table} t ${fromVersion ? "JOIN model_versions v ON v.id = t.version_id" : ""};
         DROP TABLE ${table};
         ALTER TABLE shim_${table} RENAME TO ${table};`);
     }
@@ -80,7 +82,6 @@ async function sqliteWithOldVersionChildren(file: string, write: () => Promise<v
           ${indexes.join(";\n")};`);
       }
     });
-    saved = [];
   }
 }
 
