@@ -11,6 +11,7 @@ import { eventHash, isEventHash } from "../audit/eventHash.ts";
 import { ConcurrencyError, IntegrityError } from "../domain/errors.ts";
 import { parseRegisteredModelEvent } from "../domain/registeredModel/eventSchemas.ts";
 import { EVENT_SCHEMA_VERSIONS } from "../domain/registeredModel/events.ts";
+import { storedPayload } from "../domain/registeredModel/upcasters.ts";
 import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import type { EventMetadata, RecordedEvent } from "./recordedEvent.ts";
 import { hashOf, storedHash } from "./eventCodec.ts";
@@ -573,7 +574,8 @@ export async function appendToStream(
     events.map((event) => ({
       type: event.type,
       schemaVersion: EVENT_SCHEMA_VERSIONS[event.type],
-      data: event.data,
+      // Stored without the fields its version leaves out at their default (restored on reading).
+      data: storedPayload(event.type, EVENT_SCHEMA_VERSIONS[event.type], event.data),
     })),
     metadata,
     (positions) => {

@@ -202,6 +202,78 @@ describe.each(await providers())("the audit log (%s)", (provider) => {
     }
   });
 
+  it("shows a version's creation as stored, its defaults left out, live and in the log alike, and the export verifies", async () => {
+    await must(admin, "createRegisteredModel", { name: "delta" });
+    const subscription = await sseSubscribe(
+      server.graphqlUrl,
+      `subscription { registryEvents(filter: { models: ["delta"], types: [ModelVersionCreated] }) {
+        position schemaVersion data hash } }`,
+    );
+    try {
+      await must(admin, "createModelVersion", { name: "delta", source: "s3://b/1" });
+      await must(admin, "createModelVersion", {
+        name: "delta",
+        source: "s3://b/2",
+        runId: "run-2",
+        description: "second",
+        tags: [{ key: "team", value: "risk" }],
+        params: { lr: 0.1 },
+        metrics: [{ key: "auc", value: 0.5 }],
+        pendingArtifacts: true,
+      });
+      await eventually(() => subscription.next().length >= 2, 10_000, "the live events");
+      const live = subscription.next().map((m) => {
+        expect(m.errors).toBeUndefined();
+        return m.data.registryEvents;
+      });
+      const logged = (
+        await all(admin, { filter: { models: ["delta"], eventTypes: ["ModelVersionCreated"] } })
+      ).map((n) => ({ position: n.position, schemaVersion: n.schemaVersion, data: n.data, hash: n.hash }));
+      expect(live).toEqual(logged);
+      expect(logged.map((n) => [n.schemaVersion, n.data])).toEqual([
+        [3, { version: 1, source: "s3://b/1" }],
+        [
+          3,
+          {
+            version: 2,
+            source: "s3://b/2",
+            runId: "run-2",
+            description: "second",
+            tags: { team: "risk" },
+            params: { lr: 0.1 },
+            metrics: { auc: 0.5 },
+            status: "PENDING_REGISTRATION",
+          },
+        ],
+      ]);
+    } finally {
+      await subscription.close();
+    }
+    // The versions themselves read whole.
+    const versions = await gql(
+      admin,
+      `{ a: modelVersion(name: "delta", version: 1) { ... on ModelVersion { description runId status tags { key } metrics { key } } }
+         b: modelVersion(name: "delta", version: 2) { ... on ModelVersion { description runId status tags { key } metrics { key } } } }`,
+    );
+    expect(versions.errors).toBeUndefined();
+    expect(versions.data).toEqual({
+      a: { description: "", runId: null, status: "READY", tags: [], metrics: [] },
+      b: {
+        description: "second",
+        runId: "run-2",
+        status: "PENDING_REGISTRATION",
+        tags: [{ key: "team" }],
+        metrics: [{ key: "auc" }],
+      },
+    });
+    const dir = mkdtempSync(path.join(tmpdir(), "registro-audit-"));
+    const file = path.join(dir, "delta.ndjson");
+    writeFileSync(file, (await ndjson(admin, [["models", "delta"]])).text);
+    const lines: string[] = [];
+    expect(await runVerifyAuditExport([file], {}, (line) => lines.push(line))).toBe(0);
+    expect(lines.at(-1)).toMatch(/^OK: 3 events, 2 chain links/);
+  });
+
   it("shows a MEMBER nothing of a model it cannot read, and that model's events once granted READ", async () => {
     const before = await all(prober);
     expect(before).toEqual([]);

@@ -4,7 +4,7 @@ import {
   parseRegisteredModelEvent,
 } from "../../src/domain/registeredModel/eventSchemas.ts";
 import { EVENT_SCHEMA_VERSIONS, EVENT_TYPES } from "../../src/domain/registeredModel/events.ts";
-import { UPCASTERS } from "../../src/domain/registeredModel/upcasters.ts";
+import { OMITTED_DEFAULTS, UPCASTERS, storedPayload } from "../../src/domain/registeredModel/upcasters.ts";
 import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
 import {
   aliasSet,
@@ -292,5 +292,88 @@ describe("parseRegisteredModelEvent", () => {
     expect(error.schemaVersion).toBe(1);
     expect(error.message).toContain(`stored event ${type} (schema 1)`);
     expect(error.issues).toContain(path);
+  });
+});
+
+describe("payloads stored without their defaults", () => {
+  const defaults = {
+    runId: null,
+    description: "",
+    tags: {},
+    params: {},
+    metrics: {},
+    status: "READY",
+  } as const;
+  const others = {
+    runId: "run-7",
+    description: "trained on May",
+    tags: { team: "risk" },
+    params: { lr: 0.01 },
+    metrics: { auc: 0.9 },
+    status: "PENDING_REGISTRATION",
+  } as const;
+  const fields = Object.keys(defaults) as (keyof typeof defaults)[];
+
+  it("leaves out of a version 3 ModelVersionCreated every field at its default, and reads it back whole", () => {
+    expect(Object.keys(OMITTED_DEFAULTS.ModelVersionCreated!.defaults).sort()).toEqual([...fields].sort());
+    const plain = versionCreated(3);
+    expect(storedPayload("ModelVersionCreated", 3, plain.data)).toEqual({
+      version: 3,
+      source: "s3://models/fraud/3",
+    });
+    // Every mix of fields at their default and not: what is stored reads back as the event.
+    for (let mask = 0; mask < 1 << fields.length; mask++) {
+      const data = Object.fromEntries(
+        fields.map((field, i) => [field, mask & (1 << i) ? others[field] : defaults[field]]),
+      );
+      const event = versionCreated(3, data);
+      const stored = JSON.parse(
+        JSON.stringify(storedPayload("ModelVersionCreated", 3, event.data)),
+      ) as Record<string, unknown>;
+      expect(Object.keys(stored).sort()).toEqual(
+        ["source", "version", ...fields.filter((_, i) => mask & (1 << i))].sort(),
+      );
+      expect(parseRegisteredModelEvent("ModelVersionCreated", 3, stored)).toEqual(event);
+    }
+  });
+
+  it("stores older versions and other types whole, and restores nothing a version 2 payload lacks", () => {
+    const data = versionCreated(3).data;
+    expect(storedPayload("ModelVersionCreated", 2, data)).toBe(data);
+    const model = modelCreated("m").data;
+    expect(storedPayload("RegisteredModelCreated", 2, model)).toBe(model);
+    expect(storedPayload("toString", 1, model)).toBe(model);
+    expect(corrupt("ModelVersionCreated", { version: 3, source: "s" }, 2).issues).toContain("description");
+  });
+
+  it("gives every event read its own empty objects", () => {
+    const first = parseRegisteredModelEvent("ModelVersionCreated", 3, { version: 1, source: "s" });
+    const second = parseRegisteredModelEvent("ModelVersionCreated", 3, { version: 2, source: "s" });
+    if (first.type !== "ModelVersionCreated" || second.type !== "ModelVersionCreated")
+      throw new Error("type");
+    expect(first.data.params).not.toBe(second.data.params);
+    expect(first.data.tags).not.toBe(second.data.tags);
+  });
+
+  it("still refuses a version 3 payload that lacks what has no default, or holds a wrong value", () => {
+    expect(corrupt("ModelVersionCreated", { version: 3 }, 3).issues).toContain("source");
+    expect(corrupt("ModelVersionCreated", { source: "s" }, 3).issues).toContain("version");
+    expect(corrupt("ModelVersionCreated", { version: 3, source: "s", tags: null }, 3).issues).toContain(
+      "tags",
+    );
+    expect(corrupt("ModelVersionCreated", { version: 3, source: "s", status: "LOST" }, 3).issues).toContain(
+      "status",
+    );
+  });
+
+  it("keeps a field named __proto__ a field of the stored payload, not its prototype", () => {
+    const data = JSON.parse(
+      '{"version":1,"source":"s","description":"","__proto__":{"polluted":true}}',
+    ) as object;
+    const stored = storedPayload("ModelVersionCreated", 3, data) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(stored)).toBe(Object.prototype);
+    expect(Object.hasOwn(stored, "__proto__")).toBe(true);
+    expect(Object.hasOwn(stored, "description")).toBe(false);
+    expect((stored as { polluted?: unknown }).polluted).toBeUndefined();
   });
 });

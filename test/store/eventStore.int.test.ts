@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
 import { ConcurrencyError } from "../../src/domain/errors.ts";
 import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
-import { appendToStream, lastPosition, readAll, readStream } from "../../src/store/eventStore.ts";
+import { verifyChains } from "../../src/audit/verifyChains.ts";
+import {
+  appendEvents,
+  appendToStream,
+  lastPosition,
+  readAll,
+  readStream,
+} from "../../src/store/eventStore.ts";
 import type { EventMetadata } from "../../src/store/recordedEvent.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 import { modelCreated, versionCreated } from "../support/events.ts";
@@ -43,7 +50,7 @@ describe.each(await providers())("event store on %s", (provider) => {
       ...versionCreated(1),
       streamId: "s-read",
       revision: 2,
-      schemaVersion: 2,
+      schemaVersion: 3,
       ...metadata,
     });
 
@@ -55,6 +62,40 @@ describe.each(await providers())("event store on %s", (provider) => {
       (await readStream(t.db.reader, "s-read", { afterRevision: 1, limit: 2 })).map((e) => e.revision),
     ).toEqual([2, 3]);
     expect(await readStream(t.db.reader, "s-unknown")).toEqual([]);
+  });
+
+  it("stores a version's creation without the fields at their default, after version 2 payloads stored whole", async () => {
+    const full = versionCreated(1);
+    // A version registered by the previous release: schema version 2, every field stored.
+    await t.db.write((tx) =>
+      appendEvents(tx, "s-compact", 0, [{ type: full.type, schemaVersion: 2, data: full.data }], metadata),
+    );
+    const rich = versionCreated(3, {
+      runId: "run-3",
+      description: "d",
+      tags: { team: "risk" },
+      params: { lr: 0.1 },
+      metrics: { auc: 0.9 },
+      status: "PENDING_REGISTRATION",
+    });
+    await append(t.db, "s-compact", 1, [versionCreated(2), rich]);
+    const rows = await t.db.reader.event.findMany({
+      where: { streamId: "s-compact" },
+      orderBy: { revision: "asc" },
+    });
+    expect(rows.map((r) => [r.schemaVersion, r.data])).toEqual([
+      [2, full.data],
+      [3, { version: 2, source: "s3://models/fraud/2" }],
+      [3, rich.data],
+    ]);
+    expect((await readStream(t.db.reader, "s-compact")).map(({ type, data }) => ({ type, data }))).toEqual([
+      full,
+      versionCreated(2),
+      rich,
+    ]);
+    const report = await verifyChains(t.db);
+    expect(report.breaks).toEqual([]);
+    expect(report.ok).toBe(true);
   });
 
   it("reads all streams after a global position, in position order, with a limit", async () => {

@@ -70,6 +70,36 @@ describe.each(await providers())("webhook delivery on %s", (provider) => {
       { n: name, v: String(i) },
     );
 
+  it("delivers a version's creation with every field, though the log stores it without its defaults", async () => {
+    receiver = await startReceiver();
+    const model = await newModel();
+    const { secret } = await register({
+      url: receiver.url,
+      eventTypes: ["ModelVersionCreated"],
+      modelNames: [model],
+    });
+    receiver.secret = secret;
+    await ok(
+      `mutation($n: String!) { createModelVersion(input: { name: $n, source: "s3://b/1" }) { __typename } }`,
+      { n: model },
+    );
+    await eventually(() => receiver.received.length >= 1, 10_000, "the delivery");
+    expect(receiver.received[0]?.message.data.payload).toEqual({
+      version: 1,
+      source: "s3://b/1",
+      runId: null,
+      description: "",
+      tags: {},
+      params: {},
+      metrics: {},
+      status: "READY",
+    });
+    const stored = await server.registro.db.reader.event.findFirstOrThrow({
+      where: { position: receiver.received[0]?.message.data.position },
+    });
+    expect(stored.data).toEqual({ version: 1, source: "s3://b/1" });
+  });
+
   it("signs every delivery so that standardwebhooks verifies it, with the documented payload", async () => {
     const { model, secret, webhook } = await hookedModel();
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);

@@ -216,7 +216,7 @@ export const EVENT_SCHEMA_VERSIONS: Record<RegisteredModelEventType, number> = {
   RegisteredModelAliasDeleted: 1,
   ModelPermissionGranted: 1,
   ModelPermissionRevoked: 1,
-  ModelVersionCreated: 2,
+  ModelVersionCreated: 3,
   ModelVersionDescriptionUpdated: 1,
   ModelVersionTagSet: 1,
   ModelVersionTagDeleted: 1,

@@ -34,8 +34,9 @@ export const UPCASTERS: { readonly [T in RegisteredModelEventType]: readonly Upc
   RegisteredModelAliasDeleted: [],
   ModelPermissionGranted: [],
   ModelPermissionRevoked: [],
-  // Versions registered before uploads existed were complete when created.
-  ModelVersionCreated: [withDefault("status", "READY")],
+  // Versions registered before uploads existed were complete when created. Version 3 leaves out
+  // the fields at their default (OMITTED_DEFAULTS); a version-2 payload carries every one.
+  ModelVersionCreated: [withDefault("status", "READY"), (payload) => payload],
   ModelVersionDescriptionUpdated: [],
   ModelVersionTagSet: [],
   ModelVersionTagDeleted: [],
@@ -90,7 +91,73 @@ export function upcast(
       reason: `schema version ${schemaVersion} is newer than this registry reads (${current}); it was written by a newer release: upgrade the registry`,
     };
   if (typeof payload !== "object" || payload === null || Array.isArray(payload)) return { ok: true, payload };
-  let lifted = payload as StoredPayload;
+  let lifted = withDefaultsRestored(type, schemaVersion, payload as StoredPayload);
   for (const step of UPCASTERS[type].slice(schemaVersion - 1)) lifted = step(lifted);
   return { ok: true, payload: lifted };
+}
+
+/**
+ * Fields a payload leaves out while they hold their default, from the schema version `since` on:
+ * a version registered with nothing but a source is most versions, and its event then stores only
+ * `version` and `source` (the event row is most of a version's bytes on disk). The hash covers the
+ * payload as stored, so a reader puts the defaults back only to decide and project, never to hash.
+ */
+interface OmittedDefaults {
+  readonly since: number;
+  /** An empty object here is created afresh for every payload read without the field. */
+  readonly defaults: Readonly<Record<string, DefaultValue>>;
+}
+type DefaultValue = null | string | Readonly<Record<string, never>>;
+
+export const OMITTED_DEFAULTS: { readonly [T in RegisteredModelEventType]?: OmittedDefaults } = {
+  ModelVersionCreated: {
+    since: 3,
+    defaults: { runId: null, description: "", tags: {}, params: {}, metrics: {}, status: "READY" },
+  },
+};
+
+const isEmptyObject = (value: unknown): boolean =>
+  typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
+
+const holdsDefault = (value: unknown, fallback: DefaultValue): boolean =>
+  typeof fallback === "object" && fallback !== null ? isEmptyObject(value) : value === fallback;
+
+/**
+ * The payload as an event of `type` at `schemaVersion` stores it: without the fields that hold
+ * their default when that version leaves them out, otherwise unchanged (the same object).
+ */
+export function storedPayload(type: string, schemaVersion: number, data: unknown): unknown {
+  const omitted = Object.hasOwn(OMITTED_DEFAULTS, type)
+    ? OMITTED_DEFAULTS[type as RegisteredModelEventType]
+    : undefined;
+  if (omitted === undefined || schemaVersion < omitted.since) return data;
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return data;
+  // Built with fromEntries, which defines each field: a key such as `__proto__` stays a field.
+  return Object.fromEntries(
+    Object.entries(data).filter(
+      ([field, value]) =>
+        !Object.hasOwn(omitted.defaults, field) || !holdsDefault(value, omitted.defaults[field] ?? null),
+    ),
+  );
+}
+
+/** A stored payload with the fields its version left out put back at their defaults. */
+function withDefaultsRestored(
+  type: RegisteredModelEventType,
+  schemaVersion: number,
+  payload: StoredPayload,
+): StoredPayload {
+  const omitted = OMITTED_DEFAULTS[type];
+  if (omitted === undefined || schemaVersion < omitted.since) return payload;
+  const missing = Object.entries(omitted.defaults).filter(([field]) => !Object.hasOwn(payload, field));
+  if (missing.length === 0) return payload;
+  return {
+    ...payload,
+    ...Object.fromEntries(
+      missing.map(([field, fallback]) => [
+        field,
+        typeof fallback === "object" && fallback !== null ? {} : fallback,
+      ]),
+    ),
+  };
 }

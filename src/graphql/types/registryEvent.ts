@@ -3,6 +3,7 @@
 import { ActorRef, actorOfEventRow } from "../../access/graphql/actor.ts";
 import type { RegisteredModelEventType } from "../../domain/registeredModel/events.ts";
 import { EVENT_TYPES } from "../../domain/registeredModel/events.ts";
+import { storedPayload } from "../../domain/registeredModel/upcasters.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 import { encodeCursor } from "../../subscriptions/cursor.ts";
 import { eventTypeName } from "../../store/eventTypes.ts";
@@ -58,7 +59,17 @@ export const RegistryEventRef = builder.prismaNode("Event", {
       nullable: true,
       description: "Id of what caused the change, when it was caused by another change or message.",
     }),
-    data: t.expose("data", { type: "JSON", description: "The event payload." }),
+    data: t.field({
+      type: "JSON",
+      description:
+        "The event payload as stored, which its `hash` covers. From `schemaVersion` 3 on, a `ModelVersionCreated` leaves out the fields at their default (`description` empty, `runId` null, no `tags`, `params` or `metrics`, `status` READY).",
+      // A row read from the table holds the payload as stored; an event delivered live, as parsed
+      // (its defaults put back), so it is stored again the way its append stored it.
+      resolve: (event) =>
+        (event as { hash?: unknown }).hash === undefined
+          ? storedPayload(String((event as { type?: unknown }).type), event.schemaVersion, event.data)
+          : event.data,
+    }),
     modelId: t.exposeString("streamId", {
       description: "Id of the model stream the event belongs to (stable across renames).",
     }),
