@@ -310,6 +310,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       liveEvents.committed(events);
       webhooks.committed(events.reduce((last, e) => Math.max(last, e.position), 0));
     },
+    onWebhooksChanged: () => webhooks.webhooksChanged(),
     webhooks: {
       allow: webhookConfig.allow,
       ping: (id) => webhooks.ping(id),

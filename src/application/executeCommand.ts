@@ -71,6 +71,8 @@ export interface CommandDeps {
   readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
   /** Called when a command found a stream's stored history broken (readiness and metrics hook in here). */
   readonly onIntegrityViolation?: (error: IntegrityError) => void;
+  /** Called after a webhook command committed (the delivery worker looks at the webhooks again). */
+  readonly onWebhooksChanged?: () => void;
 }
 
 export interface CommandOutcome {

@@ -69,6 +69,12 @@ export interface Database {
   query<T extends object = Record<string, unknown>>(sql: string, params?: readonly SqlValue[]): Promise<T[]>;
   /** The pg pool on PostgreSQL (for LISTEN/NOTIFY), null on SQLite. */
   readonly pgPool: pg.Pool | null;
+  /**
+   * PostgreSQL: the server process ids of this handle's write connections. A notification sent
+   * from one of them is a commit of this process; from any other, of another instance (empty on
+   * SQLite).
+   */
+  readonly writerBackends: ReadonlySet<number>;
   close(): Promise<void>;
 }
 
@@ -290,6 +296,7 @@ function openSqlite(file: string, options: DatabaseOptions): Database {
     config: { provider: "sqlite", file },
     reader,
     pgPool: null,
+    writerBackends: new Set(),
     write: (work) => writer.write(work),
     query: (sql, params) => raw().query(sql, params),
     async close() {
@@ -308,6 +315,18 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   const pool = new pg.Pool({ connectionString: url, max: 10, allowExitOnIdle: true });
   // Writers wait for each other on the append lock; a pool of their own keeps them from starving reads.
   const writers = new pg.Pool({ connectionString: url, max: PG_WRITE_CONNECTIONS, allowExitOnIdle: true });
+  const writerBackends = new Set<number>();
+  // pg keeps the backend's process id (sent at connection start-up) on the client, untyped.
+  const backendOf = (connection: pg.PoolClient) =>
+    (connection as unknown as { processID?: unknown }).processID;
+  writers.on("connect", (connection) => {
+    const pid = backendOf(connection);
+    if (typeof pid === "number") writerBackends.add(pid);
+  });
+  writers.on("remove", (connection) => {
+    const pid = backendOf(connection);
+    if (typeof pid === "number") writerBackends.delete(pid);
+  });
   const types = pgTypes(pg.types);
   // Same models, different generated class: this is the one place the two client types meet.
   const client = guardDecodedArguments(
@@ -397,6 +416,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     config: { provider: "postgresql", url },
     reader: client,
     pgPool: pool,
+    writerBackends,
     query: (sql, params) => rawReader.query(sql, params),
     async write(work, writeOptions) {
       if (!writeOptions?.concurrent) return serialised(work);

@@ -107,6 +107,8 @@ export interface AppOptions {
     yoga: YogaServerInstance<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext>,
   ) => Promise<boolean>;
   readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
+  /** A webhook command committed (registration, change, enabling…). */
+  readonly onWebhooksChanged?: () => void;
   /** Committed events for subscriptions (graphql-ws on /graphql, and SSE); App.close ends them. */
   readonly liveEvents: LiveEvents;
   /** Inspects artifacts for GraphQL uploads and re-inspection (default: inspection off). */
@@ -222,6 +224,7 @@ export function createApp(options: AppOptions): App {
       onCommitted?.(events);
     },
     onIntegrityViolation: (error) => logIntegrity.report(error),
+    ...(options.onWebhooksChanged ? { onWebhooksChanged: options.onWebhooksChanged } : {}),
   };
   const directory =
     options.directory ??

@@ -14,12 +14,13 @@ export interface AppendListener {
 /**
  * LISTENs on a connection of its own (a pooled one would be handed to other queries), reconnecting
  * with back-off. `onAppend(null)` after a reconnect means "notifications may have been missed".
+ * `notifier` is the server process id of the committing connection (see Database.writerBackends).
  * Resolves once the first LISTEN is active, so nothing committed after start-up goes unnoticed.
  */
 export async function listenForAppends(
   pool: pg.Pool,
   logger: Logger,
-  onAppend: (position: number | null) => void,
+  onAppend: (position: number | null, notifier: number | null) => void,
 ): Promise<AppendListener> {
   let client: pg.Client | null = null;
   let closed = false;
@@ -30,7 +31,7 @@ export async function listenForAppends(
     const next = new pg.Client({ ...pool.options, keepAlive: true });
     next.on("notification", (message) => {
       const position = Number(message.payload);
-      onAppend(Number.isSafeInteger(position) ? position : null);
+      onAppend(Number.isSafeInteger(position) ? position : null, message.processId);
     });
     const lost = (error?: Error) => {
       if (client !== next) return;
@@ -67,7 +68,7 @@ export async function listenForAppends(
     reconnect = setTimeout(() => {
       reconnect = null;
       connect().then(
-        () => onAppend(null),
+        () => onAppend(null, null),
         (error: unknown) => {
           logger.warn({ err: error }, "LISTEN reconnect failed");
           schedule();

@@ -71,6 +71,7 @@ async function runWebhookCommand(
     }),
   );
   if (outcome instanceof IntegrityError) deps.onIntegrityViolation?.(outcome);
+  if (!(outcome instanceof DomainError) && outcome.events.length > 0) deps.onWebhooksChanged?.();
   return outcome;
 }
 

@@ -71,6 +71,7 @@ describe.each(await providers())("the webhook delivery worker on %s", (provider)
       db: t.db,
       clock,
       onCommitted: (events) => worker.committed(events.reduce((last, e) => Math.max(last, e.position), 0)),
+      onWebhooksChanged: () => worker.webhooksChanged(),
     };
     const admin = await createFirstAdmin(deps, { displayName: "owner", email: null }, meta);
     if (admin instanceof DomainError) throw admin;

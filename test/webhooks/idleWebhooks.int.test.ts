@@ -23,7 +23,8 @@ describe.each(await providers())("idle webhooks on %s", (provider) => {
   it("cost a commit the same statements with 1 or 100 of them, and their cursors still reach the head", async () => {
     const t = await openTestDatabase(provider);
     const { db, counter } = countingDatabase(t.db);
-    const deps = commandDeps(t.db);
+    // As the composition root (src/registro.ts) wires it: webhook commands tell the worker.
+    const deps = { ...commandDeps(t.db), onWebhooksChanged: () => worker.webhooksChanged() };
     const worker = new DeliveryWorker({
       db,
       logger: pino({ level: "silent" }),

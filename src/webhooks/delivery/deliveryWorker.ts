@@ -183,6 +183,13 @@ export class DeliveryWorker {
   private listener: AppendListener | null = null;
   private lastNotified = 0;
   private lastPrune = 0;
+  /**
+   * Counts what may have enabled a webhook (a webhook command of this instance, a commit of another,
+   * a poll tick): a probe that found none enabled holds for the count it was made at
+   * (`noneEnabledAt`), so a commit of this instance's model commands needs no probe.
+   */
+  private webhookChanges = 0;
+  private noneEnabledAt = -1;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** When each lease this instance holds expires, as last written (renewals are skipped while far off). */
   private readonly leases = new Map<string, number>();
@@ -200,14 +207,20 @@ export class DeliveryWorker {
     // Commits of other instances sharing the database: their NOTIFY carries the newest position.
     // Our own lease and cursor writes notify too, with an unchanged position: those are ignored.
     if (pool)
-      this.listener = await listenForAppends(pool, this.log, (position) => {
+      this.listener = await listenForAppends(pool, this.log, (position, notifier) => {
+        // Another instance's commit (or notifications possibly missed) may have enabled a webhook.
+        // One arriving after a later commit of ours wakes nothing (as before): the next wake-up
+        // probes, at the latest the poll's.
+        if (notifier === null || !this.deps.db.writerBackends.has(notifier)) this.webhookChanges += 1;
         if (position === null || position > this.lastNotified) {
           if (position !== null) this.lastNotified = position;
           this.wake();
         }
       });
     await this.adoptWebhooksWithoutCursor();
-    this.poll = setInterval(() => this.wake(), this.deps.config.pollIntervalMs);
+    // The poll also bounds how long a webhook enabled by any other path (another instance whose
+    // notification came after one of ours, a restore, SQL) can go unseen: one interval.
+    this.poll = setInterval(() => this.webhooksChanged(), this.deps.config.pollIntervalMs);
     this.poll.unref();
     this.wake();
   }
@@ -221,6 +234,12 @@ export class DeliveryWorker {
   committed(position: number): void {
     if (position > 0 && position <= this.lastNotified) return;
     this.lastNotified = Math.max(this.lastNotified, position);
+    this.wake();
+  }
+
+  /** A webhook was registered, enabled or changed (by this instance): probe the webhooks again. */
+  webhooksChanged(): void {
+    this.webhookChanges += 1;
     this.wake();
   }
 
@@ -261,8 +280,16 @@ export class DeliveryWorker {
       .catch((error: unknown) => this.log.warn({ err: error }, "could not release webhook leases"));
   }
 
+  /**
+   * Whether any webhook is enabled. Every commit wakes the worker, and most registries have no
+   * webhook: the answer "none" is remembered until something may have enabled one, so a registry
+   * without webhooks does not query for them on every commit (on PostgreSQL a round trip, #18).
+   */
   private async anyEnabled(): Promise<boolean> {
+    if (this.noneEnabledAt === this.webhookChanges) return false;
+    const asOf = this.webhookChanges;
     const rows = await this.deps.db.query("SELECT 1 AS one FROM webhooks WHERE enabled = ? LIMIT 1", [true]);
+    if (rows.length === 0) this.noneEnabledAt = asOf;
     return rows.length > 0;
   }
 
@@ -276,8 +303,8 @@ export class DeliveryWorker {
   private async pass(): Promise<void> {
     const now = this.deps.clock();
     await this.prune(now);
-    // Every commit wakes the worker, and most registries have no webhook: one probe of the (small)
-    // webhook table then replaces reading the log's head and the cursors.
+    // Every commit wakes the worker, and most registries have no webhook: the probe (or its
+    // remembered answer) then replaces reading the log's head and the cursors.
     if (this.active.size === 0 && !(await this.anyEnabled())) return;
     const head = await this.head();
     if (head > this.lastNotified) this.lastNotified = head;
