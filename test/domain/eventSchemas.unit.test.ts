@@ -12,7 +12,9 @@ import {
   modelCreated,
   transitioned,
   versionCreated,
+  versionDefaults,
   versionDeleted,
+  versionNonDefaults,
 } from "../support/events.ts";
 
 const current: RegisteredModelEvent[] = [
@@ -296,22 +298,8 @@ describe("parseRegisteredModelEvent", () => {
 });
 
 describe("payloads stored without their defaults", () => {
-  const defaults = {
-    runId: null,
-    description: "",
-    tags: {},
-    params: {},
-    metrics: {},
-    status: "READY",
-  } as const;
-  const others = {
-    runId: "run-7",
-    description: "trained on May",
-    tags: { team: "risk" },
-    params: { lr: 0.01 },
-    metrics: { auc: 0.9 },
-    status: "PENDING_REGISTRATION",
-  } as const;
+  const defaults = versionDefaults();
+  const others = versionNonDefaults();
   const fields = Object.keys(defaults) as (keyof typeof defaults)[];
 
   it("leaves out of a version 3 ModelVersionCreated every field at its default, and reads it back whole", () => {

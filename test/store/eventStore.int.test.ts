@@ -12,7 +12,7 @@ import {
 } from "../../src/store/eventStore.ts";
 import type { EventMetadata } from "../../src/store/recordedEvent.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
-import { modelCreated, versionCreated } from "../support/events.ts";
+import { modelCreated, versionCreated, versionNonDefaults } from "../support/events.ts";
 import { userActor } from "../support/actors.ts";
 
 const metadata: EventMetadata = {
@@ -70,14 +70,7 @@ describe.each(await providers())("event store on %s", (provider) => {
     await t.db.write((tx) =>
       appendEvents(tx, "s-compact", 0, [{ type: full.type, schemaVersion: 2, data: full.data }], metadata),
     );
-    const rich = versionCreated(3, {
-      runId: "run-3",
-      description: "d",
-      tags: { team: "risk" },
-      params: { lr: 0.1 },
-      metrics: { auc: 0.9 },
-      status: "PENDING_REGISTRATION",
-    });
+    const rich = versionCreated(3, versionNonDefaults());
     await append(t.db, "s-compact", 1, [versionCreated(2), rich]);
     const rows = await t.db.reader.event.findMany({
       where: { streamId: "s-compact" },

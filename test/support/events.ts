@@ -18,23 +18,35 @@ export function modelCreated(
   };
 }
 
+/** A version's fields beside its number and source, each at its default (fresh objects each call). */
+export const versionDefaults = () =>
+  ({
+    runId: null,
+    description: "",
+    tags: {},
+    params: {},
+    metrics: {},
+    status: "READY",
+  }) satisfies Omit<ModelVersionCreated["data"], "version" | "source">;
+
+/** The same fields, none at its default. */
+export const versionNonDefaults = () =>
+  ({
+    runId: "run-7",
+    description: "trained on May",
+    tags: { team: "risk" },
+    params: { lr: 0.01 },
+    metrics: { auc: 0.9 },
+    status: "PENDING_REGISTRATION",
+  }) satisfies Omit<ModelVersionCreated["data"], "version" | "source">;
+
 export function versionCreated(
   version: number,
   data: Partial<ModelVersionCreated["data"]> = {},
 ): ModelVersionCreated {
   return {
     type: "ModelVersionCreated",
-    data: {
-      version,
-      source: `s3://models/fraud/${version}`,
-      runId: null,
-      description: "",
-      tags: {},
-      params: {},
-      metrics: {},
-      status: "READY",
-      ...data,
-    },
+    data: { version, source: `s3://models/fraud/${version}`, ...versionDefaults(), ...data },
   };
 }
 

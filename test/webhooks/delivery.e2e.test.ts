@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
+import { versionDefaults } from "../support/events.ts";
 import { eventually, startReceiver } from "./receiver.ts";
 import type { Receiver } from "./receiver.ts";
 
@@ -87,12 +88,7 @@ describe.each(await providers())("webhook delivery on %s", (provider) => {
     expect(receiver.received[0]?.message.data.payload).toEqual({
       version: 1,
       source: "s3://b/1",
-      runId: null,
-      description: "",
-      tags: {},
-      params: {},
-      metrics: {},
-      status: "READY",
+      ...versionDefaults(),
     });
     const stored = await server.registro.db.reader.event.findFirstOrThrow({
       where: { position: receiver.received[0]?.message.data.position },
