@@ -24,7 +24,7 @@ import type { WebhookDefinition } from "../../src/webhooks/domain/webhook.ts";
 import { createModelNamed, run } from "../support/application.ts";
 import { countingDatabase } from "../support/countingDatabase.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
-import { startReceiver } from "./receiver.ts";
+import { eventually, startReceiver } from "./receiver.ts";
 import type { Receiver } from "./receiver.ts";
 
 const HOUR = 3_600_000;
@@ -297,6 +297,39 @@ describe.each(await providers())("the webhook delivery worker on %s", (provider)
     expect(cursor.attempts).toBe(0);
     expect(cursor.position).toBeGreaterThanOrEqual(failing);
   }, 60_000);
+
+  it("delivers an event committed while the webhook's loop was busy, once the loop is done, without the poll", async () => {
+    const s = await setUp();
+    const id = await s.register();
+    s.receiver.behaviour = "hang";
+    // The first event's delivery hangs: its loop stays busy (committing does not wait for it).
+    const first = await run(
+      s.deps,
+      { kind: "live", name: "m" },
+      { type: "SetRegisteredModelTag", data: { key: "k", value: "1" } },
+    );
+    await eventually(() => s.receiver.received.length === 1, 5_000, "the first delivery");
+    // The second event's pass finds the loop busy and leaves the webhook to it, but the loop read
+    // its page before this commit: it ends caught up to the first event.
+    const passes = s.passes();
+    await run(
+      s.deps,
+      { kind: "live", name: "m" },
+      { type: "SetRegisteredModelTag", data: { key: "k", value: "2" } },
+    );
+    await eventually(() => s.passes() > passes, 5_000, "the second event's pass");
+    s.receiver.behaviour = "up";
+    s.receiver.answerHanging(204);
+    // Once the loop is done the worker looks again (without that, the hour-long poll would).
+    // (The first request is recorded as it was when it arrived: hanging.)
+    await eventually(() => s.receiver.received.length === 2, 5_000, "the second delivery");
+    await s.worker.settled();
+    expect(s.receiver.received.map((r) => [r.message.data.payload.value, r.answered])).toEqual([
+      ["1", "hung"],
+      ["2", 204],
+    ]);
+    expect((await s.cursor(id)).position).toBeGreaterThan(first.events[0]!.position);
+  });
 
   it("runs one pass per commit, whatever the number of webhooks it concerns", async () => {
     const s = await setUp();

@@ -26,6 +26,8 @@ export interface Receiver {
   accepted(): Received[];
   secret: string | null;
   behaviour: Behaviour;
+  /** Answers the requests left hanging so far with `status`. */
+  answerHanging(status: number): void;
   close(): Promise<void>;
 }
 
@@ -38,6 +40,13 @@ export async function startReceiver(path = "/hook"): Promise<Receiver> {
     accepted: () => received.filter((r) => typeof r.answered === "number" && r.answered < 300),
     secret: null,
     behaviour: "up",
+    answerHanging: (status) => {
+      for (const res of hanging) {
+        res.writeHead(status, { "content-type": "text/plain" });
+        res.end("");
+      }
+      hanging.clear();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hanging) res.destroy();

@@ -190,6 +190,8 @@ export class DeliveryWorker {
    */
   private webhookChanges = 0;
   private noneEnabledAt = -1;
+  /** A pass left a webhook alone because its loop was running or no loop was free (see launch). */
+  private skippedBusy = false;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** When each lease this instance holds expires, as last written (renewals are skipped while far off). */
   private readonly leases = new Map<string, number>();
@@ -323,7 +325,10 @@ export class DeliveryWorker {
     const followers: Follower[] = [];
     const retries: string[] = [];
     for (const row of rows) {
-      if (this.active.has(row.webhook_id)) continue;
+      if (this.active.has(row.webhook_id)) {
+        this.skippedBusy = true;
+        continue;
+      }
       // A webhook restored from a backup has no secret: it waits, cursor unmoved, for
       // rotateWebhookSecret (its own loop would stop at once, see step).
       if (!truthy(row.has_secret)) continue;
@@ -432,7 +437,11 @@ export class DeliveryWorker {
 
   /** Claims the webhook and starts its delivery loop, when this instance has room for one more. */
   private async launch(id: string, now: Date, prefetched?: Prefetched): Promise<void> {
-    if (this.closed || this.active.size >= this.deps.config.concurrency || this.active.has(id)) return;
+    if (this.closed) return;
+    if (this.active.size >= this.deps.config.concurrency || this.active.has(id)) {
+      this.skippedBusy = true;
+      return;
+    }
     if (!(await this.claim(id, now))) return;
     this.active.add(id);
     const run = this.follow(id, prefetched)
@@ -442,6 +451,12 @@ export class DeliveryWorker {
       .finally(() => {
         this.active.delete(id);
         this.running.delete(run);
+        // A pass skipped a webhook while loops were busy (this one, or all of them): the commit
+        // that woke it may be past where that loop read, so look again now that one is free.
+        if (this.skippedBusy) {
+          this.skippedBusy = false;
+          this.wake();
+        }
       });
     this.running.add(run);
   }
