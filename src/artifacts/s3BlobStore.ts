@@ -54,6 +54,8 @@ import { STREAM_BUFFER, hashingMeter } from "./hashingMeter.ts";
 import { damageSchema, identitySchema, parseJson } from "./storeRecords.ts";
 import { ABANDONED_AFTER_MS, HEARTBEAT_MS } from "./temporaryFolders.ts";
 
+/** Reads of an unreadable identity marker before it counts as damaged (see readIdentity). */
+const IDENTITY_READS = 5;
 /** How long connecting to the service may take. */
 const CONNECT_TIMEOUT_MS = 10_000;
 /** How long a request's socket may stay silent (no byte either way). */
@@ -317,14 +319,20 @@ export class S3BlobStore implements BlobStore {
   }
 
   async readIdentity(): Promise<BlobStoreIdentity | null> {
-    const found = await this.getText(this.identityKey);
-    if (found === null) return null;
-    const parsed = identitySchema.safeParse(parseJson(found.text));
-    if (!parsed.success)
-      throw new Error(
-        `s3://${this.bucket}/${this.identityKey} is not a blob store identity: restore it from a backup or remove it`,
-      );
-    return { kind: this.kind, id: parsed.data.id, location: this.location };
+    // S3 makes a written object visible whole, but some compatible services (s3rver) let a reader
+    // see it while another instance starting at the same moment is still writing it: an unreadable
+    // marker is read again a few times before it is reported as damaged.
+    for (let attempt = 1; ; attempt++) {
+      const found = await this.getText(this.identityKey);
+      if (found === null) return null;
+      const parsed = identitySchema.safeParse(parseJson(found.text));
+      if (parsed.success) return { kind: this.kind, id: parsed.data.id, location: this.location };
+      if (attempt >= IDENTITY_READS)
+        throw new Error(
+          `s3://${this.bucket}/${this.identityKey} is not a blob store identity: restore it from a backup or remove it`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /**

@@ -26,7 +26,7 @@ import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { createRegistro } from "../../src/registro.ts";
 import { COLUMNS, EVENTS, chainedFromSqlRow } from "../../src/store/eventStore.ts";
 import type { ChainSqlRow } from "../../src/store/eventStore.ts";
-import { POSTGRES_URL, providers } from "../support/databases.ts";
+import { POSTGRES_URL, dropDatabaseWhenIdle, providers } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
 
 const FIXTURE = new URL("../fixtures/logs/registro-26d93f9.db", import.meta.url).pathname;
@@ -213,7 +213,8 @@ describe.runIf((await providers()).includes("postgresql"))(
       await client.query(sql).finally(() => client.end());
     };
     beforeAll(() => admin(`CREATE DATABASE "${name}"`));
-    afterAll(() => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    // Once the closed pools' sockets are gone: a connection killed while closing throws in-process.
+    afterAll(() => dropDatabaseWhenIdle(POSTGRES_URL, name));
 
     it("hashes every event as on SQLite, verifies the chain and rebuilds the projections", async () => {
       // The schema as 26d93f9 left it: every migration before the chain.

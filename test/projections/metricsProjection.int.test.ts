@@ -18,7 +18,7 @@ import { listMigrations } from "../../src/db/migrate.ts";
 import type { RegisteredModelCommand } from "../../src/domain/registeredModel/commands.ts";
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { actor, commandDeps } from "../support/application.ts";
-import { POSTGRES_URL, openTestDatabase, providers } from "../support/databases.ts";
+import { POSTGRES_URL, dropDatabaseWhenIdle, openTestDatabase, providers } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
 import { seededRandom } from "../support/random.ts";
 import type { Random } from "../support/random.ts";
@@ -276,12 +276,9 @@ async function databaseBefore(provider: DatabaseConfig["provider"], migration: s
   await admin.end();
   const url = new URL(POSTGRES_URL);
   url.pathname = `/${name}`;
-  const raw = await rawDatabase({ provider, url: url.toString() }, async () => {
-    const dropper = new pg.Client({ connectionString: POSTGRES_URL });
-    await dropper.connect();
-    await dropper.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await dropper.end();
-  });
+  const raw = await rawDatabase({ provider, url: url.toString() }, () =>
+    dropDatabaseWhenIdle(POSTGRES_URL, name),
+  );
   for (const m of earlier) await raw.exec(m.sql);
   return raw;
 }
