@@ -9,6 +9,7 @@ import type { RegisteredModelEvent } from "../../src/domain/registeredModel/even
 import type { Decision } from "../../src/domain/registeredModel/decide.ts";
 import { evolve, initialState } from "../../src/domain/registeredModel/state.ts";
 import type { RegisteredModelState, VersionState } from "../../src/domain/registeredModel/state.ts";
+import { versionCreated } from "../support/events.ts";
 import { seededRandom } from "../support/random.ts";
 import type { Random } from "../support/random.ts";
 import { MODEL_NAMES, randomStreamCommand } from "../support/randomCommands.ts";
@@ -130,32 +131,8 @@ describe("decide on the partial state the application loads", () => {
     let state = initialState;
     const events: RegisteredModelEvent[] = [
       { type: "RegisteredModelCreated", data: { modelId: "m", name: "m", description: "", tags: {} } },
-      {
-        type: "ModelVersionCreated",
-        data: {
-          version: 1,
-          source: "s",
-          runId: null,
-          description: "",
-          tags: {},
-          params: {},
-          metrics: {},
-          status: "READY",
-        },
-      },
-      {
-        type: "ModelVersionCreated",
-        data: {
-          version: 2,
-          source: "s",
-          runId: null,
-          description: "",
-          tags: {},
-          params: {},
-          metrics: {},
-          status: "READY",
-        },
-      },
+      versionCreated(1, { source: "s" }),
+      versionCreated(2, { source: "s" }),
       {
         type: "ModelVersionStageTransitioned",
         data: { version: 1, from: "None", to: "Production", comment: null, archived: [] },
