@@ -6,6 +6,8 @@
 import { sqliteDate } from "../src/db/sql.ts";
 import { storedHash } from "../src/store/eventCodec.ts";
 import { COLUMNS, EVENTS } from "../src/store/eventStore.ts";
+import { readInStreamOrder } from "../src/store/streamOrder.ts";
+import type { StreamCursor } from "../src/store/streamOrder.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -91,21 +93,18 @@ function seed(file: string, total: number): number {
 
 /** The baseline: the same keyset pages over (stream_id, revision) as verifyChains, rows fetched and dropped. */
 async function plainRead(db: Database): Promise<number> {
-  const columns = `position, ${COLUMNS}, hash`;
-  let after: { stream_id: string; revision: number } | null = null;
+  const select = `SELECT position, ${COLUMNS}, hash FROM ${EVENTS}`;
+  let after: StreamCursor | null = null;
   let events = 0;
   for (;;) {
-    const rows: { stream_id: string; revision: number }[] =
-      after === null
-        ? await db.query(`SELECT ${columns} FROM ${EVENTS} ORDER BY stream_id, revision LIMIT ?`, [PAGE])
-        : await db.query(
-            `SELECT ${columns} FROM ${EVENTS} WHERE (stream_id, revision) > (?, ?) ORDER BY stream_id, revision LIMIT ?`,
-            [after.stream_id, after.revision, PAGE],
-          );
+    const rows: { stream_id: string; revision: number }[] = await readInStreamOrder(
+      (sql, params) => db.query<{ stream_id: string; revision: number }>(sql, params),
+      { select, after, limit: PAGE },
+    );
     events += rows.length;
     const last = rows.at(-1);
     if (last === undefined || rows.length < PAGE) return events;
-    after = last;
+    after = { streamId: last.stream_id, revision: last.revision };
   }
 }
 

@@ -96,16 +96,32 @@ interface HeadRow {
  * (PostgreSQL: the "C" collation and its index, whatever the database's own collation).
  */
 function headsPage(db: Database, position: number, after: string | null, limit: number): Promise<HeadRow[]> {
-  const id = db.provider === "postgresql" ? `stream_id COLLATE "C"` : "stream_id";
-  const from = after === null ? "" : `${id} > ? AND `;
-  return db.query<HeadRow>(
-    `SELECT e.stream_id AS stream_id, e.revision AS revision, e.hash AS hash
+  const { sql, params } = headsPageStatement(db.provider, position, after, limit);
+  return db.query<HeadRow>(sql, params);
+}
+
+/**
+ * The statement of headsPage. A range on the stream id even for the first page (every id is >=
+ * ''), and the position compared as `+position` on SQLite: there `events` is a view that joins the
+ * id back (migration 20261220000000_event_stream), and both keep the page a walk of the stream ids'
+ * index that stops after `limit` streams instead of a read of the whole log.
+ */
+export function headsPageStatement(
+  provider: Database["provider"],
+  position: number,
+  after: string | null,
+  limit: number,
+): { sql: string; params: SqlValue[] } {
+  const id = provider === "postgresql" ? `stream_id COLLATE "C"` : "stream_id";
+  const at = provider === "sqlite" ? "+position" : "position";
+  return {
+    sql: `SELECT e.stream_id AS stream_id, e.revision AS revision, e.hash AS hash
      FROM (SELECT ${id} AS stream_id, max(revision) AS revision FROM events
-           WHERE ${from}position <= ? GROUP BY 1 ORDER BY 1 LIMIT ?) h
+           WHERE ${id} ${after === null ? ">=" : ">"} ? AND ${at} <= ? GROUP BY 1 ORDER BY 1 LIMIT ?) h
      JOIN events e ON e.stream_id = h.stream_id AND e.revision = h.revision
      ORDER BY e.${id}`,
-    after === null ? [position, limit] : [after, position, limit],
-  );
+    params: [after ?? "", position, limit],
+  };
 }
 
 /** The Merkle root over every stream's last event at or before `position`, a page of streams at a time. */

@@ -1,6 +1,5 @@
 // Recomputes every stream's hash chain from the stored events: the walk behind `npm run audit:verify`,
-// usable from tests and tools. Keyset pages over (stream_id, revision), the events table's unique
-// index, with one ChainVerifier: memory stays one page plus a bounded list of breaks, whatever the
+// usable from tests and tools. Keyset pages over (stream_id, revision) (../store/streamOrder.ts), with one ChainVerifier: memory stays one page plus a bounded list of breaks, whatever the
 // size of the log. Each page is its own statement, so the server keeps writing meanwhile; events
 // appended during the walk are checked when the walk reaches them.
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
@@ -8,6 +7,8 @@ import type { Database } from "../db/database.ts";
 import { rowInt } from "../db/sql.ts";
 import { COLUMNS, EVENTS, decodeChainRow, isChainBreak } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
+import { readInStreamOrder } from "../store/streamOrder.ts";
+import type { StreamCursor } from "../store/streamOrder.ts";
 import { ChainVerifier } from "./chainVerifier.ts";
 import type { ChainBreak } from "./chainVerifier.ts";
 
@@ -56,16 +57,14 @@ export async function verifyChains(db: Database, options: VerifyChainsOptions = 
   let currentStream: string | null = null;
   let streams = 0;
   let events = 0;
-  let after: { streamId: string; revision: number } | null = null;
+  let after: StreamCursor | null = null;
   for (;;) {
     options.signal?.throwIfAborted();
-    const rows: ChainSqlRow[] =
-      after === null
-        ? await db.query<ChainSqlRow>(`${SELECT_EVENTS} ORDER BY stream_id, revision LIMIT ?`, [pageSize])
-        : await db.query<ChainSqlRow>(
-            `${SELECT_EVENTS} WHERE (stream_id, revision) > (?, ?) ORDER BY stream_id, revision LIMIT ?`,
-            [after.streamId, after.revision, pageSize],
-          );
+    const rows: ChainSqlRow[] = await readInStreamOrder((sql, params) => db.query<ChainSqlRow>(sql, params), {
+      select: SELECT_EVENTS,
+      after,
+      limit: pageSize,
+    });
     for (const row of rows) {
       events++;
       if (row.stream_id !== currentStream) {

@@ -2,7 +2,8 @@
 // reproduce must be copied or consciously left out; test/backup/tableCoverage.int.test.ts fails when
 // a migration adds a table this list does not decide about.
 export const TABLE_COVERAGE = {
-  events: "copied: the log itself, event by event with positions and hashes (events.ndjson)",
+  events:
+    "copied: the log itself, event by event with positions and hashes (events.ndjson); on SQLite a view over the two tables of SQLITE_EVENT_TABLES",
   event_types:
     "copied within events.ndjson: each event names its type; restore gives the names codes of the target's own (src/store/eventTypes.ts)",
   event_actors:
@@ -57,4 +58,14 @@ export const TABLE_COVERAGE = {
   mlflow_logged_model_params: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
   mlflow_logged_model_tags: "copied: with mlflow_experiments (mlflow-tracking.ndjson)",
   _prisma_migrations: "not copied: restore migrates the target with its own migrations",
+} as const satisfies Record<string, string>;
+
+/**
+ * SQLite only (migration 20261220000000_event_stream): the tables behind its `events` view, which
+ * the backup reads through the view like PostgreSQL's table.
+ */
+export const SQLITE_EVENT_TABLES = {
+  event_rows: "copied as `events` (events.ndjson): the rows, each naming its stream by ref",
+  event_streams:
+    "copied within events.ndjson: each event names its stream; restore interns the ids in the target",
 } as const satisfies Record<string, string>;

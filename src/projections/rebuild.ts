@@ -31,6 +31,8 @@ import {
   toRecordedEvent,
 } from "../store/eventStore.ts";
 import type { ChainSqlRow } from "../store/eventStore.ts";
+import { readInStreamOrder } from "../store/streamOrder.ts";
+import type { StreamCursor, StreamOrderPage } from "../store/streamOrder.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import { ChainCheck } from "./rebuild/chainCheck.ts";
 import { openShadowConnection } from "./rebuild/shadowConnection.ts";
@@ -98,9 +100,12 @@ const YIELD_EVERY_MS = 10;
 const yieldToEventLoop = () => new Promise((resolve) => setImmediate(resolve));
 
 /** The model log in (stream, revision) order up to a position: each stream is folded whole, once. */
-const MODEL_PAGE_SQL = `SELECT ${EVENT_COLUMNS} FROM ${EVENTS}
-  WHERE (stream_id, revision) > (?, ?) AND position <= ? AND stream_id NOT LIKE '%:%'
-  ORDER BY stream_id, revision LIMIT ?`;
+const modelPage = (upTo: number, after: StreamCursor | null, limit: number): StreamOrderPage => ({
+  select: `SELECT ${EVENT_COLUMNS} FROM ${EVENTS}`,
+  filter: { sql: "+position <= ? AND stream_id NOT LIKE '%:%'", params: [upTo] },
+  after,
+  limit,
+});
 
 /** The same query the rebuild's first pass runs, for a plain read to compare it with. */
 export async function readModelLog(
@@ -108,13 +113,13 @@ export async function readModelLog(
   upTo: number,
   onPage: (rows: readonly ChainSqlRow[]) => void,
 ): Promise<void> {
-  let after: [string, number] = ["", 0];
+  let after: StreamCursor | null = null;
   for (;;) {
-    const rows = await read(MODEL_PAGE_SQL, [...after, upTo, READ_PAGE]);
+    const rows: ChainSqlRow[] = await readInStreamOrder(read, modelPage(upTo, after, READ_PAGE));
     onPage(rows);
     const last = rows.at(-1);
     if (last === undefined || rows.length < READ_PAGE) return;
-    after = [last.stream_id, rowInt(last.revision)];
+    after = { streamId: last.stream_id, revision: rowInt(last.revision) };
   }
 }
 
@@ -328,10 +333,13 @@ async function fillModelStreams(
   const check = new ChainCheck();
   const pageSize = options.readPage ?? READ_PAGE;
   try {
-    let after: [string, number] = ["", 0];
+    let after: StreamCursor | null = null;
     let previous: CheckedPage | null = null;
     for (;;) {
-      const rows = await connection.read<ChainSqlRow>(MODEL_PAGE_SQL, [...after, upTo, pageSize]);
+      const rows: ChainSqlRow[] = await readInStreamOrder(
+        (sql, params) => connection.read<ChainSqlRow>(sql, params),
+        modelPage(upTo, after, pageSize),
+      );
       const verdict = check.submit(rows);
       // Awaited once the previous page is folded; a worker failure meanwhile must not go unhandled.
       verdict.catch(() => undefined);
@@ -339,7 +347,7 @@ async function fillModelStreams(
       previous = { rows, verdict };
       const last = rows.at(-1);
       if (last === undefined || rows.length < pageSize) break;
-      after = [last.stream_id, rowInt(last.revision)];
+      after = { streamId: last.stream_id, revision: rowInt(last.revision) };
     }
     if (previous !== null) await foldPage(previous);
   } finally {

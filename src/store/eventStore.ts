@@ -98,6 +98,12 @@ export const EVENTS = eventsFrom();
 /** What appends write: the stored columns and the chain hash (../audit/eventHash.ts). */
 const INSERT_COLUMNS =
   "stream_id, revision, type, schema_version, data, actor_ref, occurred_at, correlation_id, causation_id, hash";
+/**
+ * SQLite: the same values written to the table behind the `events` view (migration
+ * 20261220000000_event_stream), the stream id bound in place of its ref (STREAM_REF_OF_ID).
+ */
+const SQLITE_INSERT_COLUMNS = INSERT_COLUMNS.replace("stream_id", "stream_ref");
+const STREAM_REF_OF_ID = "(SELECT ref FROM event_streams WHERE id = ?)";
 
 /**
  * Prisma: what a read of events includes so that rows carry their type's name and their actor's
@@ -231,7 +237,14 @@ async function insertEvents(
       storedHash(hash),
     ];
   });
-  const rows = events.map(() => `(${placeholders(10)})`).join(", ");
+  // SQLite stores the stream's interned ref (migration 20261220000000_event_stream): a stream's
+  // first append interns its id, and each row looks the ref up from the id it binds.
+  const sqlite = tx.dialect === "sqlite";
+  if (sqlite && expectedRevision === 0)
+    await tx.later("INSERT INTO event_streams (id) VALUES (?) ON CONFLICT (id) DO NOTHING", [streamId]);
+  const rows = events
+    .map(() => (sqlite ? `(${STREAM_REF_OF_ID}, ${placeholders(9)})` : `(${placeholders(10)})`))
+    .join(", ");
   // The last event, kept for the next check only when its payload is within the bound (./ownHeads.ts).
   const final = chained.at(-1);
   const last =
@@ -240,7 +253,7 @@ async function insertEvents(
   let queued: boolean;
   try {
     queued = await tx.later<{ position: number | string; revision: number | string }>(
-      `INSERT INTO events (${INSERT_COLUMNS}) VALUES ${rows} RETURNING position, revision`,
+      `INSERT INTO ${sqlite ? `event_rows (${SQLITE_INSERT_COLUMNS})` : `events (${INSERT_COLUMNS})`} VALUES ${rows} RETURNING position, revision`,
       values,
       (inserted) => {
         const positions = new Map(inserted.map((r) => [rowInt(r.revision), rowInt(r.position)]));

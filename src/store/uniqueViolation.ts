@@ -5,7 +5,8 @@ export type UniqueConstraint =
   "event_revision" | "live_model_name" | "principal_external_identity" | "team_name" | "api_token_hash";
 
 const SQLITE_COLUMNS: Record<UniqueConstraint, string> = {
-  event_revision: "events.stream_id, events.revision",
+  // The table behind SQLite's `events` view (migration 20261220000000_event_stream).
+  event_revision: "event_rows.stream_ref, event_rows.revision",
   live_model_name: "registered_models.name",
   principal_external_identity: "principals.external_issuer, principals.external_subject",
   team_name: "teams.name",

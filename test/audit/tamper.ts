@@ -13,11 +13,38 @@ export interface Tamperer {
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
 }
 
+/**
+ * SQLite: the immutability triggers lifted. Since migration 20261220000000_event_stream `events`
+ * is a view over `event_rows` (the stream id interned in `event_streams`): its refusing INSTEAD OF
+ * triggers become ones that carry a change through to the row, so that statements naming `events`
+ * read the same on both databases. An older schema (an `events` table) only loses its triggers.
+ */
+const LIFT_SQLITE_TRIGGERS = `
+  DROP TRIGGER IF EXISTS "events_refuse_update"; DROP TRIGGER IF EXISTS "events_refuse_delete";
+  DROP TRIGGER IF EXISTS "event_rows_refuse_update"; DROP TRIGGER IF EXISTS "event_rows_refuse_delete"`;
+const PASS_THROUGH_VIEW = `
+  CREATE TRIGGER IF NOT EXISTS "tamper_update" INSTEAD OF UPDATE ON "events" BEGIN
+    INSERT INTO event_streams (id) VALUES (NEW.stream_id) ON CONFLICT (id) DO NOTHING;
+    UPDATE event_rows SET position = NEW.position,
+      stream_ref = (SELECT ref FROM event_streams WHERE id = NEW.stream_id), revision = NEW.revision,
+      type = NEW.type, schema_version = NEW.schema_version, data = NEW.data, actor_ref = NEW.actor_ref,
+      occurred_at = NEW.occurred_at, correlation_id = NEW.correlation_id, causation_id = NEW.causation_id,
+      hash = NEW.hash
+    WHERE position = OLD.position;
+  END;
+  CREATE TRIGGER IF NOT EXISTS "tamper_delete" INSTEAD OF DELETE ON "events" BEGIN
+    DELETE FROM event_rows WHERE position = OLD.position;
+  END;`;
+
 export async function tamper(config: DatabaseConfig, work: (t: Tamperer) => Promise<void>): Promise<void> {
   if (config.provider === "sqlite") {
     const db = new BetterSqlite3(config.file);
     try {
-      db.exec(`DROP TRIGGER IF EXISTS "events_refuse_update"; DROP TRIGGER IF EXISTS "events_refuse_delete"`);
+      db.exec(LIFT_SQLITE_TRIGGERS);
+      const events = db.prepare("SELECT type FROM sqlite_master WHERE name = 'events'").get() as {
+        type: string;
+      };
+      if (events.type === "view") db.exec(PASS_THROUGH_VIEW);
       await work({
         query: <T>(sql: string, params: unknown[] = []) => {
           const statement = db.prepare(sql);

@@ -45,7 +45,8 @@ describe("the creator filters on SQLite", () => {
           (r) => r.detail,
         );
         expect(plan.join("\n")).toMatch(new RegExp(`SEARCH j\\d USING COVERING INDEX ${index}`));
-        expect(plan.join("\n")).toMatch(/SEARCH j\d USING COVERING INDEX events_actor_ref_idx/);
+        // The event rows behind the `events` view (migration 20261220000000_event_stream).
+        expect(plan.join("\n")).toMatch(/SEARCH r USING COVERING INDEX event_rows_actor_ref_idx/);
         expect(plan.join("\n")).toMatch(/SEARCH main\.model_versions USING INTEGER PRIMARY KEY \(rowid=\?\)/);
         expect(plan.filter((step) => /^SCAN main\.model_versions/.test(step))).toEqual([]);
       }

@@ -226,7 +226,7 @@ describe("start-up failures (SQLite and folders)", () => {
     );
     expect(started.stdout).toContain("Registro listening");
     const db = new Database(path.join(dataDir, "registro.db"));
-    db.exec("DROP TABLE events");
+    db.exec("DROP VIEW events");
     db.close();
     const message = failure(await runServer({ DATA_DIR: dataDir }));
     expect(message).toMatch(/database error \(Prisma P2021\): The table `main\.events` does not exist/);

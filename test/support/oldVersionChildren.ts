@@ -4,8 +4,12 @@
 // version's id, `version_id`. withOldVersionChildren gives an older schema the new layout for a
 // write by today's code, then turns the rows back into the older layout, so that the database is as
 // the registry of that time left it. Applied by ./oldVersionRefs.ts around every write it wraps.
+//
+// Since migration 20261220000000_event_stream SQLite's events are stored in `event_rows`, behind
+// an `events` view: withOldEventStreams (./oldEventStreams.ts, applied here, innermost) lends that.
 import type BetterSqlite3 from "better-sqlite3";
 import type { DatabaseConfig } from "../../src/config.ts";
+import { withOldEventStreams } from "./oldEventStreams.ts";
 import { pgQuery, tableDefinitions, withForeignKeysOff } from "./schemaShims.ts";
 
 /** Each table and its key in today's layout (what today's upserts name in ON CONFLICT). */
@@ -18,8 +22,9 @@ const TABLES = [
 
 export async function withOldVersionChildren(
   config: DatabaseConfig,
-  write: () => Promise<void>,
+  outer: () => Promise<void>,
 ): Promise<void> {
+  const write = () => withOldEventStreams(config, outer);
   if (config.provider === "sqlite") return sqliteWithOldVersionChildren(config.file, write);
   return postgresWithOldVersionChildren(config.url, write);
 }

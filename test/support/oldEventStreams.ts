@@ -1,0 +1,57 @@
+// Since migration 20261220000000_event_stream today's append on SQLite writes `event_rows`, naming
+// the stream by its ref in `event_streams`, and reads events through the `events` view, where older
+// schemas have an `events` table holding the stream id. withOldEventStreams lends an older SQLite
+// schema that layout for a write by today's code (the events already there included), then puts
+// the new events back into the older table, so that the database is as the registry of that time
+// left it. PostgreSQL keeps its table: nothing to lend. Applied by ./oldVersionChildren.ts around
+// every write it wraps, innermost.
+import BetterSqlite3 from "better-sqlite3";
+import type { DatabaseConfig } from "../../src/config.ts";
+
+const SET_ASIDE = "events_before_streams";
+
+export async function withOldEventStreams(config: DatabaseConfig, write: () => Promise<void>): Promise<void> {
+  if (config.provider !== "sqlite") return write();
+  const db = new BetterSqlite3(config.file);
+  let columns: { name: string; type: string }[];
+  try {
+    const kind = db.prepare("SELECT type FROM sqlite_master WHERE name = 'events'").get() as
+      { type: string } | undefined;
+    if (kind?.type !== "table") return write();
+    columns = db.prepare("SELECT name, type FROM pragma_table_info('events')").all() as typeof columns;
+    const stored = columns.map((c) => (c.name === "stream_id" ? "stream_ref" : c.name));
+    const read = columns.map((c) => (c.name === "stream_id" ? "s.id AS stream_id" : `r.${c.name}`));
+    db.exec(`CREATE TABLE event_streams (ref INTEGER NOT NULL PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+      INSERT INTO event_streams (id) SELECT stream_id FROM events GROUP BY stream_id ORDER BY MIN(position);
+      ALTER TABLE events RENAME TO ${SET_ASIDE};
+      CREATE TABLE event_rows (${columns
+        .map((c) =>
+          c.name === "position"
+            ? "position INTEGER PRIMARY KEY"
+            : c.name === "stream_id"
+              ? "stream_ref INTEGER NOT NULL"
+              : `${c.name} ${c.type}`,
+        )
+        .join(", ")}, UNIQUE (stream_ref, revision));
+      INSERT INTO event_rows (${stored.join(", ")})
+        SELECT ${columns.map((c) => (c.name === "stream_id" ? "s.ref" : `e.${c.name}`)).join(", ")}
+        FROM ${SET_ASIDE} e JOIN event_streams s ON s.id = e.stream_id ORDER BY e.position;
+      CREATE VIEW events AS SELECT ${read.join(", ")} FROM event_rows r LEFT JOIN event_streams s ON s.ref = r.stream_ref`);
+  } finally {
+    db.close();
+  }
+  try {
+    await write();
+  } finally {
+    const after = new BetterSqlite3(config.file);
+    try {
+      const names = columns.map((c) => c.name).join(", ");
+      after.exec(`INSERT INTO ${SET_ASIDE} (${names}) SELECT ${names} FROM events
+          WHERE position > (SELECT COALESCE(MAX(position), 0) FROM ${SET_ASIDE}) ORDER BY position;
+        DROP VIEW events; DROP TABLE event_rows; DROP TABLE event_streams;
+        ALTER TABLE ${SET_ASIDE} RENAME TO events`);
+    } finally {
+      after.close();
+    }
+  }
+}
