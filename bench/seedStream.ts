@@ -23,9 +23,13 @@ export async function seedStream(
   perTransaction = 500,
 ): Promise<number> {
   let n = 0;
+  // The newest version at the end of the previous transaction: the next transaction's first command
+  // may name it (a stage transition right after its creation), and only the versions a load names
+  // are in the views it gives.
+  let newest = 0;
   for (let done = false; !done;) {
     await db.write(async (tx) => {
-      const before = await loadStreamViews(tx, modelId, [], null);
+      const before = await loadStreamViews(tx, modelId, newest > 0 ? [newest] : [], null);
       let views = before;
       for (let i = 0; i < perTransaction; i++, n++) {
         const command = next(views, n);
@@ -39,6 +43,7 @@ export async function seedStream(
         views = applyEvents(views, recorded);
       }
       await persistStreamViews(tx, before, views);
+      newest = views.model?.lastVersion ?? 0;
     });
   }
   return n;

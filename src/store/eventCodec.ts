@@ -19,3 +19,15 @@ export function hashOf(stored: unknown): string | null {
     return Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString("hex");
   return typeof stored === "string" ? stored : JSON.stringify(stored);
 }
+
+/** A UUID in the canonical lowercase form the server gives requests (node:crypto's randomUUID). */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * SQLite: the correlation id as `event_rows` stores it (migration 20261220000000_event_stream): a
+ * canonical lowercase UUID as its 16 bytes, anything else (a client's X-Request-Id, a token's jti)
+ * as the text it is. The `events` view formats the bytes back into that UUID, so every reader gets
+ * the text that was hashed. The pattern is anchored and has no nested repetition (linear time).
+ */
+export const storedCorrelationId = (id: string | null): string | Buffer | null =>
+  id !== null && CANONICAL_UUID.test(id) ? Buffer.from(id.replaceAll("-", ""), "hex") : id;

@@ -14,7 +14,7 @@ import { EVENT_SCHEMA_VERSIONS } from "../domain/registeredModel/events.ts";
 import { storedPayload } from "../domain/registeredModel/upcasters.ts";
 import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import type { EventMetadata, RecordedEvent } from "./recordedEvent.ts";
-import { hashOf, storedHash } from "./eventCodec.ts";
+import { hashOf, storedCorrelationId, storedHash } from "./eventCodec.ts";
 import { eventTypeCodes, typeNameOf } from "./eventTypes.ts";
 import { ACTOR_COLUMNS, actorJoinOf, eventActorRefs } from "./eventActors.ts";
 import { MAX_REMEMBERED_PAYLOAD, actorVerified, ownHead, rememberOwnHead } from "./ownHeads.ts";
@@ -177,6 +177,9 @@ async function insertEvents(
   const head = appendedHeads.get(tx)?.get(streamId) ?? (await verifiedHead(tx, streamId));
   if (head.revision !== expectedRevision)
     throw new ConcurrencyError(streamId, expectedRevision, head.revision);
+  // SQLite stores the stream by its ref and a UUID correlation id as bytes (migration
+  // 20261220000000_event_stream); the `events` view reads both back as text.
+  const sqlite = tx.dialect === "sqlite";
   const actor = actorColumns(metadata.actor);
   const typeCodes = await eventTypeCodes(
     tx,
@@ -232,14 +235,13 @@ async function insertEvents(
       data,
       actorRef ?? null,
       metadata.occurredAt,
-      metadata.correlationId,
+      sqlite ? storedCorrelationId(metadata.correlationId) : metadata.correlationId,
       metadata.causationId,
       storedHash(hash),
     ];
   });
   // SQLite stores the stream's interned ref (migration 20261220000000_event_stream): a stream's
   // first append interns its id, and each row looks the ref up from the id it binds.
-  const sqlite = tx.dialect === "sqlite";
   if (sqlite && expectedRevision === 0)
     await tx.later("INSERT INTO event_streams (id) VALUES (?) ON CONFLICT (id) DO NOTHING", [streamId]);
   const rows = events

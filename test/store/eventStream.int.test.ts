@@ -33,6 +33,36 @@ function read<T>(file: string, sql: string): T[] {
   }
 }
 
+/** The correlation ids the tests append with: the server's own form, a client's, an uppercase UUID, none. */
+const CORRELATION_IDS = [randomUUID(), "req-42:retry.1", randomUUID().toUpperCase(), null];
+
+/** One event per correlation id on "stream-model"; the last one is the id's description. */
+async function correlated(deps: ReturnType<typeof commandDeps>, when: string): Promise<void> {
+  for (const correlationId of CORRELATION_IDS) {
+    const outcome = await executeCommand(
+      deps,
+      live("stream-model"),
+      { type: "UpdateRegisteredModel", data: { description: `${when} ${correlationId}` } },
+      { ...actor, correlationId },
+    );
+    expect(outcome).not.toBeInstanceOf(Error);
+  }
+}
+
+/** How the last CORRELATION_IDS.length event rows store their correlation id. */
+const storedCorrelations = (file: string) =>
+  read<{ kind: string; length: number | null }>(
+    file,
+    `SELECT typeof(correlation_id) AS kind, length(correlation_id) AS length FROM event_rows
+     ORDER BY position DESC LIMIT ${CORRELATION_IDS.length}`,
+  ).reverse();
+const EXPECTED_STORAGE = [
+  { kind: "blob", length: 16 },
+  { kind: "text", length: 14 },
+  { kind: "text", length: 36 },
+  { kind: "null", length: null },
+];
+
 describe("upgrading SQLite to stream ids stored once", () => {
   let dir: string;
   let config: DatabaseConfig & { provider: "sqlite" };
@@ -53,6 +83,7 @@ describe("upgrading SQLite to stream ids stored once", () => {
         const deps = { ...commandDeps(db), clock: () => new Date((tick += 1000)) };
         await runRandomCommands(deps, seededRandom(1220), 150);
         await createModelNamed(deps, randomUUID(), "stream-model");
+        await correlated(deps, "before");
       } finally {
         await db.close();
       }
@@ -61,7 +92,7 @@ describe("upgrading SQLite to stream ids stored once", () => {
     expect(
       read<{ type: string }>(config.file, "SELECT type FROM sqlite_master WHERE name = 'events'"),
     ).toEqual([{ type: "table" }]);
-    const eventsBefore = read<{ position: number; stream_id: string }>(
+    const eventsBefore = read<{ position: number; stream_id: string; correlation_id: string | null }>(
       config.file,
       "SELECT * FROM events ORDER BY position",
     );
@@ -76,6 +107,9 @@ describe("upgrading SQLite to stream ids stored once", () => {
       read<{ type: string }>(config.file, "SELECT type FROM sqlite_master WHERE name = 'events'"),
     ).toEqual([{ type: "view" }]);
     expect(read(config.file, "SELECT * FROM events ORDER BY position")).toEqual(eventsBefore);
+    // A canonical UUID correlation id is stored as its 16 bytes, every other one as it was.
+    expect(eventsBefore.slice(-CORRELATION_IDS.length).map((e) => e.correlation_id)).toEqual(CORRELATION_IDS);
+    expect(storedCorrelations(config.file)).toEqual(EXPECTED_STORAGE);
     // Each stream once, refs in the order of each stream's first event, and every row naming its own.
     const firstUse = [...new Set(eventsBefore.map((e) => e.stream_id))];
     expect(read(config.file, "SELECT ref, id FROM event_streams ORDER BY ref")).toEqual(
@@ -133,6 +167,14 @@ describe("upgrading SQLite to stream ids stored once", () => {
         { position: last + 1, stream_id: eventsBefore.at(-1)!.stream_id, stream_ref: oldRef },
         { position: last + 2, stream_id: modelId, stream_ref: firstUse.length + 1 },
       ]);
+      expect((await verifyChains(db)).ok).toBe(true);
+      // Today's appends store correlation ids the same way and read them back as they were.
+      await correlated(deps, "after");
+      expect(storedCorrelations(config.file)).toEqual(EXPECTED_STORAGE);
+      const latest = await db.query<{ correlation_id: string | null }>(
+        `SELECT correlation_id FROM events ORDER BY position DESC LIMIT ${CORRELATION_IDS.length}`,
+      );
+      expect(latest.map((r) => r.correlation_id).reverse()).toEqual(CORRELATION_IDS);
       expect((await verifyChains(db)).ok).toBe(true);
     } finally {
       await db.close();

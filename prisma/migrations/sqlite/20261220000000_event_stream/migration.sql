@@ -14,6 +14,11 @@
 -- themselves (src/store/eventStore.ts: an INSERT into a view returns no position); an insert into
 -- the view (restore, tools) interns the stream id through the INSTEAD OF trigger below.
 --
+-- The correlation id, in most events a UUID the server made for the request, is stored as its 16
+-- bytes when it is one in canonical lowercase form (a BLOB, which no text id can be); any other id
+-- (a client's X-Request-Id, a token's jti, an uppercase UUID) stays the text it was, so the view
+-- gives back exactly what was hashed. About 20 bytes an event.
+--
 -- PostgreSQL keeps its `events` table: the storage target is measured on SQLite, and its appends go
 -- through the batched commit path (tx.later) that this migration does not touch there.
 CREATE TABLE "event_streams" (
@@ -52,7 +57,8 @@ CREATE TABLE "event_rows" (
 INSERT INTO "event_rows" ("position", "stream_ref", "revision", "type", "schema_version", "data", "actor_ref",
     "occurred_at", "correlation_id", "causation_id", "hash")
 SELECT "e"."position", "s"."ref", "e"."revision", "e"."type", "e"."schema_version", "e"."data", "e"."actor_ref",
-    "e"."occurred_at", "e"."correlation_id", "e"."causation_id", "e"."hash"
+    "e"."occurred_at", CASE WHEN "e"."correlation_id" GLOB '[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'
+        THEN unhex(replace("e"."correlation_id", '-', '')) ELSE "e"."correlation_id" END, "e"."causation_id", "e"."hash"
 FROM "events" "e" JOIN "event_streams" "s" ON "s"."id" = "e"."stream_id"
 ORDER BY "e"."position";
 DROP TABLE "events";
@@ -83,7 +89,11 @@ CREATE VIEW "events" AS
 SELECT "r"."position" AS "position", "s"."id" AS "stream_id", "r"."revision" AS "revision",
     "r"."type" AS "type", "r"."schema_version" AS "schema_version", "r"."data" AS "data",
     "r"."actor_ref" AS "actor_ref", "r"."occurred_at" AS "occurred_at",
-    "r"."correlation_id" AS "correlation_id", "r"."causation_id" AS "causation_id", "r"."hash" AS "hash"
+    CASE WHEN typeof("r"."correlation_id") = 'blob' THEN lower(substr(hex("r"."correlation_id"), 1, 8) || '-' ||
+        substr(hex("r"."correlation_id"), 9, 4) || '-' || substr(hex("r"."correlation_id"), 13, 4) || '-' ||
+        substr(hex("r"."correlation_id"), 17, 4) || '-' || substr(hex("r"."correlation_id"), 21, 12))
+        ELSE "r"."correlation_id" END AS "correlation_id",
+    "r"."causation_id" AS "causation_id", "r"."hash" AS "hash"
 FROM "event_rows" "r" LEFT JOIN "event_streams" "s" ON "s"."ref" = "r"."stream_ref";
 
 -- An insert into the view: the stream id interned, then the row (whose own triggers check the hash).
@@ -94,7 +104,8 @@ BEGIN
         "actor_ref", "occurred_at", "correlation_id", "causation_id", "hash")
     VALUES (NEW."position", (SELECT "ref" FROM "event_streams" WHERE "id" = NEW."stream_id"), NEW."revision",
         NEW."type", NEW."schema_version", NEW."data", NEW."actor_ref", NEW."occurred_at",
-        NEW."correlation_id", NEW."causation_id", NEW."hash");
+        CASE WHEN NEW."correlation_id" GLOB '[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f]-[0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]'
+        THEN unhex(replace(NEW."correlation_id", '-', '')) ELSE NEW."correlation_id" END, NEW."causation_id", NEW."hash");
 END;
 -- Changes through the view are refused with the table's own words.
 CREATE TRIGGER "events_refuse_update" INSTEAD OF UPDATE ON "events"
