@@ -1,7 +1,7 @@
 // Issue #18 benchmark: bytes on disk per model version on SQLite, and what each table and index
 // costs (SQLite's dbstat). Registro registers N versions over HTTP (the payload of the issue: name,
-// source, run id, one tag; then the same with 10 params and 10 metrics) and is stopped cleanly, so
-// its WAL is checkpointed into the file. The baseline, in the same run: MLflow's model-registry
+// source, run id, one tag; then the same with 10 params and 10 metrics, and without the run id) and
+// is stopped cleanly, so its WAL is checkpointed into the file. The baseline, in the same run: MLflow's model-registry
 // schema (MLFLOW_REGISTRY_SCHEMA below: its SQLAlchemy models with their primary keys) holding the
 // same rows, written with the same SQLite. Target: at most 2× the baseline.
 // Also: how many pages one createModelVersion writes to the WAL (one client), and whose pages they are.
@@ -271,6 +271,8 @@ export async function benchStorage(options: { versions?: number } = {}) {
     params: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`param_${i}`, `value-${i}`])),
     metrics: Array.from({ length: 10 }, (_, i) => ({ key: `metric_${i}`, value: 0.5 + i / 100 })),
   });
+  // Versions registered without a run (from the CLI or GraphQL): no entry in the run index.
+  const runless = await registroBytes(versions, { runId: null });
   const postgres = await registroBytesPostgres(versions);
   return {
     versions,
@@ -280,6 +282,7 @@ export async function benchStorage(options: { versions?: number } = {}) {
       figure(baseline, "bytes/version", 1),
     ),
     bytesPerVersionWithParamsAndMetrics: figure(rich.bytesPerVersion, "bytes/version", 1),
+    bytesPerVersionWithoutRunId: figure(runless.bytesPerVersion, "bytes/version", 1),
     // The same rows with every column compacted (./storageFloor.ts), against MLflow's schema.
     compactFloorTextKeys: compare(
       figure(floorTextKeys.bytesPerVersion, "bytes/version", 1),

@@ -1,6 +1,7 @@
 // Recomputes every stream's hash chain from the stored events: the walk behind `npm run audit:verify`,
-// usable from tests and tools. Keyset pages over (stream_id, revision) (../store/streamOrder.ts), with one ChainVerifier: memory stays one page plus a bounded list of breaks, whatever the
-// size of the log. Each page is its own statement, so the server keeps writing meanwhile; events
+// usable from tests and tools. Keyset pages over (stream_id, revision) (../store/streamOrder.ts),
+// with one ChainVerifier: memory stays one page plus a bounded list of breaks, whatever the size of
+// the log. Each page is its own statement, so the server keeps writing meanwhile; events
 // appended during the walk are checked when the walk reaches them.
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Database } from "../db/database.ts";

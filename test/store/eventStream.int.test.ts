@@ -36,7 +36,7 @@ function read<T>(file: string, sql: string): T[] {
 /** The correlation ids the tests append with: the server's own form, a client's, an uppercase UUID, none. */
 const CORRELATION_IDS = [randomUUID(), "req-42:retry.1", randomUUID().toUpperCase(), null];
 
-/** One event per correlation id on "stream-model"; the last one is the id's description. */
+/** One event per correlation id on "stream-model", each naming its id in the description. */
 async function correlated(deps: ReturnType<typeof commandDeps>, when: string): Promise<void> {
   for (const correlationId of CORRELATION_IDS) {
     const outcome = await executeCommand(

@@ -3,8 +3,8 @@
 // schemas have an `events` table holding the stream id (and the correlation id as text).
 // withOldEventStreams lends an older SQLite schema that layout for a write by today's code (the
 // events already there included), then puts the new events back into the older table, so that the
-// database is as the registry of that time left it. PostgreSQL keeps its table: nothing to lend. Applied by ./oldVersionChildren.ts around
-// every write it wraps, innermost.
+// database is as the registry of that time left it. PostgreSQL keeps its table: nothing to lend.
+// Applied by ./oldVersionChildren.ts around every write it wraps, innermost.
 import BetterSqlite3 from "better-sqlite3";
 import type { DatabaseConfig } from "../../src/config.ts";
 
