@@ -3,14 +3,14 @@
 // a migration adds a table this list does not decide about.
 export const TABLE_COVERAGE = {
   events:
-    "copied: the log itself, event by event with positions and hashes (events.ndjson); on SQLite a view over the two tables of SQLITE_EVENT_TABLES",
+    "copied: the log itself, event by event with positions and hashes (events.ndjson); on SQLite a view over event_rows and event_streams (SQLITE_STORAGE_TABLES)",
   event_types:
     "copied within events.ndjson: each event names its type; restore gives the names codes of the target's own (src/store/eventTypes.ts)",
   event_actors:
     "copied within events.ndjson: each event holds its actor's four values; restore interns them in the target (src/store/eventActors.ts)",
   registered_models: "rebuilt from the log",
   registered_model_tags: "rebuilt from the log",
-  model_versions: "rebuilt from the log",
+  model_versions: "rebuilt from the log; on SQLite a view over model_version_rows (SQLITE_STORAGE_TABLES)",
   model_version_tags: "rebuilt from the log",
   model_version_metrics: "rebuilt from the log",
   model_aliases: "rebuilt from the log",
@@ -61,11 +61,13 @@ export const TABLE_COVERAGE = {
 } as const satisfies Record<string, string>;
 
 /**
- * SQLite only (migration 20261220000000_event_stream): the tables behind its `events` view, which
- * the backup reads through the view like PostgreSQL's table.
+ * SQLite only: the tables behind its `events` view (migration 20261220000000_event_stream), which
+ * the backup reads through the view like PostgreSQL's table, and behind its `model_versions` view
+ * (migration 20261222000000_version_model_ref).
  */
-export const SQLITE_EVENT_TABLES = {
+export const SQLITE_STORAGE_TABLES = {
   event_rows: "copied as `events` (events.ndjson): the rows, each naming its stream by ref",
   event_streams:
     "copied within events.ndjson: each event names its stream; restore interns the ids in the target",
+  model_version_rows: "rebuilt from the log, as `model_versions`",
 } as const satisfies Record<string, string>;

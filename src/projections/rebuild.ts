@@ -19,7 +19,7 @@ import { ChainVerifier } from "../audit/chainVerifier.ts";
 import type { ChainBreak, ChainedEvent } from "../audit/chainVerifier.ts";
 import type { DatabaseConfig } from "../config.ts";
 import type { Database, Tx } from "../db/database.ts";
-import { placeholders, rowInt } from "../db/sql.ts";
+import { rowInt } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
 import {
   COLUMNS,
@@ -38,7 +38,7 @@ import { ChainCheck } from "./rebuild/chainCheck.ts";
 import { openShadowConnection } from "./rebuild/shadowConnection.ts";
 import type { ShadowConnection } from "./rebuild/shadowConnection.ts";
 import {
-  STREAM_ROW_SQL,
+  streamTableInsert,
   STREAM_TABLE_COLUMNS,
   addStreamRows,
   emptyStreamRows,
@@ -228,14 +228,13 @@ class Replay {
 
 const insertStatements = new Map<string, string>();
 
-/** `INSERT INTO table (…) VALUES (…), …` for `rows` rows, built once per table and size. */
-function insertStatement(table: StreamTable, rows: number): string {
-  const key = `${table}:${rows}`;
+/** `INSERT INTO table (…) VALUES (…), …` for `rows` rows, built once per dialect, table and size. */
+function insertStatement(dialect: Tx["dialect"], table: StreamTable, rows: number): string {
+  const key = `${dialect}:${table}:${rows}`;
   let sql = insertStatements.get(key);
   if (sql === undefined) {
-    const columns = STREAM_TABLE_COLUMNS[table];
-    const row = STREAM_ROW_SQL[table] ?? `(${placeholders(columns.length)})`;
-    sql = `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${Array.from({ length: rows }, () => row).join(", ")}`;
+    const insert = streamTableInsert(table, dialect);
+    sql = `INSERT INTO ${insert.table} (${insert.columns.join(", ")}) VALUES ${Array.from({ length: rows }, () => insert.row).join(", ")}`;
     insertStatements.set(key, sql);
   }
   return sql;
@@ -253,7 +252,7 @@ async function insertRows(tx: Tx, rows: StreamRows): Promise<void> {
       const size = left >= INSERT_CHUNK ? INSERT_CHUNK : 2 ** Math.floor(Math.log2(left));
       const params: SqlValue[] = [];
       for (let i = start; i < start + size; i += 1) for (const value of all[i]!) params.push(value);
-      await tx.execute(insertStatement(table, size), params);
+      await tx.execute(insertStatement(tx.dialect, table, size), params);
       start += size;
     }
   }

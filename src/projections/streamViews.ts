@@ -26,6 +26,7 @@ import { evolveVersionArtifacts, inspectionFromRow } from "./modelVersionArtifac
 import type { ArtifactView } from "./modelVersionArtifacts/evolve.ts";
 import { evolveModelVersionView } from "./modelVersions/evolve.ts";
 import type { ModelVersionView } from "./modelVersions/evolve.ts";
+import { versionRowStorage } from "./modelVersions/versionRows.ts";
 import { evolveRegisteredModelView } from "./registeredModels/evolve.ts";
 import type { RegisteredModelView } from "./registeredModels/evolve.ts";
 import type { ReviewRule } from "../reviews/domain/events.ts";
@@ -321,8 +322,6 @@ export function applyEvents(views: StreamViews, events: readonly RecordedEvent[]
 const json = (value: unknown): string | null =>
   value === null || value === undefined ? null : JSON.stringify(value);
 
-/** SQL: the `ref` of the version whose model id and number are bound here. */
-export const VERSION_REF_OF_NUMBER = "(SELECT ref FROM model_versions WHERE model_id = ? AND version = ?)";
 /**
  * SQL: a new version's `ref`, the global position of its ModelVersionCreated event, looked up by
  * the stream and revision bound here (the event is inserted before the version row, in order).
@@ -346,7 +345,7 @@ async function syncKeyValues(
   // inserted by the same command is already there: statements run in order).
   const [ownerValue, ownerParams] =
     owner.column === "version_ref"
-      ? [VERSION_REF_OF_NUMBER, [owner.modelId, owner.version]]
+      ? [versionRowStorage(tx.dialect).refOfNumber, [owner.modelId, owner.version]]
       : ["?", [owner.id]];
   // Own properties only: a tag named `toString` or `valueOf` is data, not Object.prototype's.
   const removed = Object.keys(before).filter((k) => !Object.hasOwn(after, k));
@@ -494,13 +493,14 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
   }
 
   // Versions before their tags, artifacts and aliases: those rows reference the version row.
+  const rows = versionRowStorage(tx.dialect);
   for (const [number, view] of after.versions) {
     const old = before.versions.get(number) ?? null;
     if (view === null || view === old) continue;
     if (old === null) {
       await tx.later(
-        `INSERT INTO model_versions (ref, model_id, version, created_at, created_by, stage, status, source, run_id, description, params, metrics, deleted, deleted_at, updated_at, signature)
-         VALUES (${VERSION_REF_OF_CREATION}, ${placeholders(15)})`,
+        `INSERT INTO ${rows.table} (ref, ${rows.modelColumn}, version, created_at, created_by, stage, status, source, run_id, description, params, metrics, deleted, deleted_at, updated_at, signature)
+         VALUES (${VERSION_REF_OF_CREATION}, ${rows.modelValue}, ${placeholders(14)})`,
         [
           view.modelId,
           createdRevision(view),
@@ -512,8 +512,8 @@ export async function persistStreamViews(tx: Tx, before: StreamViews, after: Str
         ],
       );
     } else {
-      await updateChanged(tx, "model_versions", VERSION_COLUMNS, versionValues(old), versionValues(view), {
-        sql: "model_id = ? AND version = ?",
+      await updateChanged(tx, rows.table, VERSION_COLUMNS, versionValues(old), versionValues(view), {
+        sql: `${rows.modelColumn} = ${rows.modelValue} AND version = ?`,
         params: [view.modelId, view.version],
       });
     }

@@ -1,6 +1,6 @@
 // Every table the migrations create has a decided fate in a backup (src/backup/tableCoverage.ts).
 import { describe, expect, it } from "vitest";
-import { SQLITE_EVENT_TABLES, TABLE_COVERAGE } from "../../src/backup/tableCoverage.ts";
+import { SQLITE_STORAGE_TABLES, TABLE_COVERAGE } from "../../src/backup/tableCoverage.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 
 describe.each(await providers())("the backup's table coverage on %s", (provider) => {
@@ -14,7 +14,7 @@ describe.each(await providers())("the backup's table coverage on %s", (provider)
       );
       const decided = [
         ...Object.keys(TABLE_COVERAGE),
-        ...(provider === "sqlite" ? Object.keys(SQLITE_EVENT_TABLES) : []),
+        ...(provider === "sqlite" ? Object.keys(SQLITE_STORAGE_TABLES) : []),
       ];
       expect(rows.map((r) => r.name).sort()).toEqual(decided.sort());
     } finally {

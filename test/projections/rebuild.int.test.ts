@@ -21,6 +21,15 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
     await t?.close();
   });
 
+  /** The schema's objects with their definitions. */
+  const schemaObjects = () =>
+    t.db.query(
+      provider === "sqlite"
+        ? "SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type, name"
+        : `SELECT c.relname AS name, c.relkind AS kind, CASE WHEN c.relkind = 'i' THEN pg_get_indexdef(c.oid) END AS index FROM pg_class c
+            JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() ORDER BY c.relname`,
+    );
+
   it("rebuilds an empty database", async () => {
     expect(await rebuildProjections(t.db)).toEqual({ streams: 0, events: 0, skippedEvents: 0, breaks: [] });
     expect(await t.db.reader.registeredModel.count()).toBe(0);
@@ -67,6 +76,7 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
       const eventCount = await t.db.reader.event.count();
       const streamCount = (await t.db.reader.event.groupBy({ by: ["streamId"] })).length;
       const position = await lastPosition(t.db.reader);
+      const schema = await schemaObjects();
 
       // Damage every projection table, so a rebuild that did nothing would be caught.
       await t.db.write(async (tx) => {
@@ -96,6 +106,9 @@ describe.each(await providers())("rebuildProjections on %s", (provider) => {
         breaks: [],
       });
       expect(await dumpProjections(t.db.reader)).toEqual(inline);
+      // The swap puts back every table, view, index and trigger as it was (on SQLite `model_versions`
+      // is a view with INSTEAD OF triggers, created again by the swap).
+      expect(await schemaObjects()).toEqual(schema);
       // The log is untouched.
       expect(await t.db.reader.event.count()).toBe(eventCount);
       expect(await lastPosition(t.db.reader)).toBe(position);

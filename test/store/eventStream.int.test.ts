@@ -19,6 +19,7 @@ import { actor, commandDeps, createModelNamed, live } from "../support/applicati
 import { dumpProjections } from "../support/dumpProjections.ts";
 import { migrationBefore } from "../support/migrations.ts";
 import { withOldEventStreams } from "../support/oldEventStreams.ts";
+import { withOldVersionRows } from "../support/oldVersionRows.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
 
@@ -76,7 +77,10 @@ describe("upgrading SQLite to stream ids stored once", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it("reads every event as before, keeps projections and chains, and appends to old and new streams", async () => {
-    await withOldEventStreams(config, async () => {
+    // The version rows are lent too: this schema predates 20261222000000_version_model_ref.
+    const lent = (write: () => Promise<void>) =>
+      withOldEventStreams(config, () => withOldVersionRows(config, write));
+    await lent(async () => {
       const db = openDatabase(config);
       try {
         let tick = Date.parse("2026-12-01T00:00:00Z");

@@ -4,7 +4,7 @@
 // withOldEventStreams lends an older SQLite schema that layout for a write by today's code (the
 // events already there included), then puts the new events back into the older table, so that the
 // database is as the registry of that time left it. PostgreSQL keeps its table: nothing to lend.
-// Applied by ./oldVersionChildren.ts around every write it wraps, innermost.
+// Applied by ./oldVersionChildren.ts around every write it wraps, around ./oldVersionRows.ts.
 import BetterSqlite3 from "better-sqlite3";
 import type { DatabaseConfig } from "../../src/config.ts";
 

@@ -6,10 +6,13 @@
 // the registry of that time left it. Applied by ./oldVersionRefs.ts around every write it wraps.
 //
 // Since migration 20261220000000_event_stream SQLite's events are stored in `event_rows`, behind
-// an `events` view: withOldEventStreams (./oldEventStreams.ts, applied here, innermost) lends that.
+// an `events` view: withOldEventStreams (./oldEventStreams.ts, applied here) lends that. Since
+// migration 20261222000000_version_model_ref SQLite's version rows are written to
+// `model_version_rows`: withOldVersionRows (./oldVersionRows.ts, applied here, innermost) lends that.
 import type BetterSqlite3 from "better-sqlite3";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { withOldEventStreams } from "./oldEventStreams.ts";
+import { withOldVersionRows } from "./oldVersionRows.ts";
 import { pgQuery, tableDefinitions, withForeignKeysOff } from "./schemaShims.ts";
 
 /** Each table and its key in today's layout (what today's upserts name in ON CONFLICT). */
@@ -24,7 +27,7 @@ export async function withOldVersionChildren(
   config: DatabaseConfig,
   outer: () => Promise<void>,
 ): Promise<void> {
-  const write = () => withOldEventStreams(config, outer);
+  const write = () => withOldEventStreams(config, () => withOldVersionRows(config, outer));
   if (config.provider === "sqlite") return sqliteWithOldVersionChildren(config.file, write);
   return postgresWithOldVersionChildren(config.url, write);
 }

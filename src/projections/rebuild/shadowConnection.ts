@@ -11,6 +11,7 @@ import { APPEND_LOCK_KEY, WRITERS_GATE_KEY } from "../../db/database.ts";
 import type { Tx } from "../../db/database.ts";
 import { PostgresTx, SqliteTx, pgTypes } from "../../db/sql.ts";
 import type { SqlValue } from "../../db/sql.ts";
+import { SQLITE_VERSION_ROWS } from "../modelVersions/versionRows.ts";
 import { RenamingTx, renameIdentifiers } from "./renamingTx.ts";
 
 /** Every projection table, children before the tables they reference. */
@@ -66,6 +67,16 @@ interface SchemaEntry {
 }
 
 /**
+ * SQLite's projection objects: PROJECTION_TABLES, where `model_versions` is a view over
+ * `model_version_rows` (migration 20261222000000_version_model_ref), both shadowed: the writers
+ * write the table, and whatever reads `model_versions` through the shadow session reads the shadow
+ * view. Children before the tables they reference.
+ */
+const SQLITE_PROJECTION_NAMES: readonly string[] = PROJECTION_TABLES.flatMap((t) =>
+  t === "model_versions" ? [t, SQLITE_VERSION_ROWS] : [t],
+);
+
+/**
  * SQLite: shadow tables `rebuild_<table>` in the same file (a table cannot be renamed across
  * attached databases), created from sqlite_master's own SQL with every projection table, index and
  * trigger name rewritten. The writer connection never waits inside SQLite for the lock: a server in
@@ -82,6 +93,9 @@ class SqliteShadow implements ShadowConnection {
   private entries: SchemaEntry[] = [];
   /** Shadow index definitions left for after the bulk fill. */
   private deferred: string[] = [];
+  /** The live views over projection tables and their triggers, created again by the swap. */
+  private views: string[] = [];
+  private viewNames = new Set<string>();
 
   constructor(file: string) {
     this.writer = new BetterSqlite3(file, { timeout: 0 });
@@ -99,7 +113,7 @@ class SqliteShadow implements ShadowConnection {
     this.readTx = new SqliteTx(this.reader, new Map());
     this.shadowTx = new RenamingTx(
       this.tx,
-      new Map(PROJECTION_TABLES.map((t) => [t, quote(SQLITE_PREFIX + t)])),
+      new Map(SQLITE_PROJECTION_NAMES.map((t) => [t, quote(SQLITE_PREFIX + t)])),
     );
   }
 
@@ -137,11 +151,22 @@ class SqliteShadow implements ShadowConnection {
     }
   }
 
+  /** Drops the named objects of the schema, views (which name the tables) first, then tables in list order. */
+  private async dropObjects(tx: Tx, names: readonly string[]): Promise<void> {
+    const objects = await tx.query<{ type: string; name: string }>(
+      `SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') AND name IN (${names.map(() => "?").join(", ")})`,
+      [...names],
+    );
+    const typeOf = new Map(objects.map((o) => [o.name, o.type]));
+    for (const type of ["view", "table"])
+      for (const name of names)
+        if (typeOf.get(name) === type) await tx.execute(`DROP ${type.toUpperCase()} ${quote(name)}`);
+  }
+
   private dropShadowTables(tx: Tx): Promise<void> {
-    return PROJECTION_TABLES.reduce(
-      (done, t) =>
-        done.then(() => tx.execute(`DROP TABLE IF EXISTS ${quote(SQLITE_PREFIX + t)}`)).then(() => {}),
-      Promise.resolve(),
+    return this.dropObjects(
+      tx,
+      SQLITE_PROJECTION_NAMES.map((t) => SQLITE_PREFIX + t),
     );
   }
 
@@ -150,22 +175,35 @@ class SqliteShadow implements ShadowConnection {
     await this.write(async (_shadow, tx) => {
       await this.dropShadowTables(tx);
       const rows = await tx.query<{ type: string; name: string; tbl_name: string; sql: string | null }>(
-        `SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name IN (${PROJECTION_TABLES.map(() => "?").join(", ")}) AND sql IS NOT NULL`,
-        [...PROJECTION_TABLES],
+        `SELECT type, name, tbl_name, sql FROM sqlite_master WHERE tbl_name IN (${SQLITE_PROJECTION_NAMES.map(() => "?").join(", ")}) AND sql IS NOT NULL`,
+        [...SQLITE_PROJECTION_NAMES],
       );
-      const names = new Map<string, string>(PROJECTION_TABLES.map((t) => [t, quote(SQLITE_PREFIX + t)]));
-      for (const row of rows) if (row.type !== "table") names.set(row.name, quote(SQLITE_PREFIX + row.name));
+      const names = new Map<string, string>(
+        SQLITE_PROJECTION_NAMES.map((t) => [t, quote(SQLITE_PREFIX + t)]),
+      );
+      for (const row of rows)
+        if (row.type !== "table" && row.type !== "view") names.set(row.name, quote(SQLITE_PREFIX + row.name));
+      const views = new Set(rows.filter((r) => r.type === "view").map((r) => r.name));
+      this.viewNames = views;
+      // A stream table's indexes are those of the table its rows are written to.
+      const deferredTables = new Set(
+        deferIndexesOf.flatMap((t) => (t === "model_versions" ? [SQLITE_VERSION_ROWS] : [t])),
+      );
       this.entries = [];
-      // Tables first (indexes and triggers need them), parents before children.
+      this.views = [];
+      // Tables first, parents before children, then views (which name tables), then indexes and
+      // triggers (which need both).
+      const rank = { table: 0, view: 1000 } as Record<string, number>;
       const order = (r: { type: string; tbl_name: string }) =>
-        (r.type === "table" ? 0 : 1000) -
-        PROJECTION_TABLES.indexOf(r.tbl_name as (typeof PROJECTION_TABLES)[number]);
+        (rank[r.type] ?? 2000) - SQLITE_PROJECTION_NAMES.indexOf(r.tbl_name);
       for (const row of rows.sort((a, b) => order(a) - order(b))) {
         if (row.sql === null) continue;
         const sql = renameIdentifiers(row.sql, names);
-        if (row.type === "index" && deferIndexesOf.includes(row.tbl_name)) this.deferred.push(sql);
+        if (row.type === "index" && deferredTables.has(row.tbl_name)) this.deferred.push(sql);
         else await tx.execute(sql);
-        if (row.type === "index" || row.type === "trigger")
+        // A view cannot be renamed: the swap drops it (its triggers with it) and creates it again.
+        if (row.type === "view" || views.has(row.tbl_name)) this.views.push(row.sql);
+        else if (row.type === "index" || row.type === "trigger")
           this.entries.push({ type: row.type, name: row.name, sql: row.sql });
       }
     });
@@ -190,10 +228,14 @@ class SqliteShadow implements ShadowConnection {
     try {
       await this.write(async (_shadow, tx) => {
         await work(this.shadowTx, tx);
-        for (const t of PROJECTION_TABLES) await tx.execute(`DROP TABLE ${quote(t)}`);
+        // Views first: renaming a table checks every view of the schema, and a view cannot be renamed.
+        await this.dropObjects(tx, SQLITE_PROJECTION_NAMES);
+        for (const view of this.viewNames) await tx.execute(`DROP VIEW ${quote(SQLITE_PREFIX + view)}`);
+        const tables = SQLITE_PROJECTION_NAMES.filter((t) => !this.viewNames.has(t));
         // Renaming rewrites the shadow tables' references to each other to the live names.
-        for (const t of PROJECTION_TABLES)
+        for (const t of tables)
           await tx.execute(`ALTER TABLE ${quote(SQLITE_PREFIX + t)} RENAME TO ${quote(t)}`);
+        for (const sql of this.views) await tx.execute(sql);
         const [version] = await tx.query<{ schema_version: number }>("PRAGMA schema_version");
         this.writer.pragma("writable_schema = ON");
         for (const entry of this.entries)

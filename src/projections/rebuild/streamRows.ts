@@ -4,8 +4,10 @@
 // with what the inline projection wrote, so the two cannot drift apart unnoticed.
 import { COMMENT_COLUMNS, commentRow } from "../../comments/projection/commentRows.ts";
 import { DEPLOYMENT_COLUMNS, deploymentRow } from "../../deployments/projection/deploymentRows.ts";
+import type { Tx } from "../../db/database.ts";
 import type { SqlValue } from "../../db/sql.ts";
 import { granteeOfKey } from "../../domain/modelPermissions.ts";
+import { versionRowStorage } from "../modelVersions/versionRows.ts";
 import { REVIEW_REQUEST_COLUMNS, reviewRowValues } from "../../reviews/projection/reviewRows.ts";
 import { placeholders } from "../../db/sql.ts";
 import {
@@ -87,14 +89,37 @@ export type StreamTable = keyof typeof STREAM_TABLE_COLUMNS;
 /**
  * The SQL of one row where a value is not a plain parameter: a version's `ref` (and its tags' and
  * metrics' `version_ref`) is the position of its ModelVersionCreated event, looked up in the log by
- * the stream and revision its row carries in place of the ref. The log is fully indexed while the
- * shadow tables are filled; the shadow tables' secondary indexes may not be there yet.
+ * the stream and revision its row carries in place of the ref; on SQLite the version row names its
+ * model by ref (../modelVersions/versionRows.ts). The log is fully indexed while the shadow tables
+ * are filled; the shadow tables' secondary indexes may not be there yet.
  */
-export const STREAM_ROW_SQL: Partial<Record<StreamTable, string>> = {
-  model_versions: `(${VERSION_REF_OF_CREATION}, ${placeholders(STREAM_TABLE_COLUMNS.model_versions.length - 1)})`,
-  model_version_tags: `(${VERSION_REF_OF_CREATION}, ?, ?)`,
-  model_version_metrics: `(${VERSION_REF_OF_CREATION}, ?, ?)`,
+const rowSql = (table: StreamTable, dialect: Tx["dialect"]): string => {
+  const width = STREAM_TABLE_COLUMNS[table].length;
+  switch (table) {
+    case "model_versions":
+      return `(${VERSION_REF_OF_CREATION}, ${versionRowStorage(dialect).modelValue}, ${placeholders(width - 2)})`;
+    case "model_version_tags":
+    case "model_version_metrics":
+      return `(${VERSION_REF_OF_CREATION}, ?, ?)`;
+    default:
+      return `(${placeholders(width)})`;
+  }
 };
+
+/** Where a stream table's rows go in `dialect`: the table, its columns and one row's SQL. */
+export function streamTableInsert(
+  table: StreamTable,
+  dialect: Tx["dialect"],
+): { readonly table: string; readonly columns: readonly string[]; readonly row: string } {
+  const columns = STREAM_TABLE_COLUMNS[table];
+  if (table !== "model_versions") return { table, columns, row: rowSql(table, dialect) };
+  const storage = versionRowStorage(dialect);
+  return {
+    table: storage.table,
+    columns: columns.map((c) => (c === "model_id" ? storage.modelColumn : c)),
+    row: rowSql(table, dialect),
+  };
+}
 export type StreamRows = Record<StreamTable, SqlValue[][]>;
 
 export const emptyStreamRows = (): StreamRows => ({
