@@ -8,7 +8,6 @@ import { randomUUID } from "node:crypto";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,6 +27,7 @@ import { COLUMNS, EVENTS, chainedFromSqlRow } from "../../src/store/eventStore.t
 import type { ChainSqlRow } from "../../src/store/eventStore.ts";
 import { POSTGRES_URL, dropDatabaseWhenIdle, providers } from "../support/databases.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
+import { readSqlite, withReadOnlySqlite } from "../support/sqliteFile.ts";
 
 const FIXTURE = new URL("../fixtures/logs/registro-26d93f9.db", import.meta.url).pathname;
 const FIXTURE_NDJSON = new URL("../fixtures/logs/registro-26d93f9.events.ndjson", import.meta.url).pathname;
@@ -39,22 +39,14 @@ const migrationsFrom = (provider: DatabaseConfig["provider"], first: string) =>
     .map((m) => m.name)
     .filter((name) => name >= first);
 
-const readEvents = (file: string): Row[] => {
-  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
-  try {
-    return db.prepare("SELECT * FROM events ORDER BY position").all() as Row[];
-  } finally {
-    db.close();
-  }
-};
+const readEvents = (file: string) => readSqlite<Row>(file, "SELECT * FROM events ORDER BY position");
 
 /**
  * The events as stored since 20261214000000_event_type (`type` a code) and 20261215000000_event_actor
  * (`actor_ref` an id in event_actors), with each code's name and each actor's four values put back.
  */
 const readEventsNamed = (file: string): Row[] => {
-  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
-  try {
+  return withReadOnlySqlite(file, (db) => {
     const names = new Map(
       (db.prepare("SELECT code, name FROM event_types").all() as { code: number; name: string }[]).map(
         (r) => [r.code, r.name],
@@ -77,9 +69,7 @@ const readEventsNamed = (file: string): Row[] => {
         type: names.get(row.type as unknown as number) as Row["type"],
       } as Row;
     });
-  } finally {
-    db.close();
-  }
+  });
 };
 
 describe("a log written before the hash chain (commit 26d93f9)", () => {

@@ -28,6 +28,7 @@ import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
 import { textTimes, timeColumns } from "../support/timeColumns.ts";
 import { migrationBefore } from "../support/migrations.ts";
+import { readSqlite, withReadOnlySqlite } from "../support/sqliteFile.ts";
 
 const MIGRATION = "20261213000000_integer_times";
 
@@ -51,8 +52,7 @@ type Row = Record<string, unknown>;
 
 /** Every row of every table with a time column other than the events' (converted before), sorted. */
 function timeRows(file: string): Record<string, Row[]> {
-  const db = new BetterSqlite3(file, { readonly: true });
-  try {
+  return withReadOnlySqlite(file, (db) => {
     const tables = [...new Set(timeColumns(db).map((c) => c.table))].filter((t) => t !== "events");
     return Object.fromEntries(
       tables.map((t) => {
@@ -61,9 +61,7 @@ function timeRows(file: string): Record<string, Row[]> {
         return [t, rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))];
       }),
     );
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /**
@@ -200,12 +198,11 @@ describe("upgrading SQLite to every time as integer milliseconds", () => {
 
     // The same rows, each time now its milliseconds, in every table.
     const after = timeRows(config.file);
-    const file = new BetterSqlite3(config.file, { readonly: true });
-    const columns = timeColumns(file);
-    const triggers = file
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
-      .all() as { name: string }[];
-    file.close();
+    const columns = withReadOnlySqlite(config.file, timeColumns);
+    const triggers = readSqlite<{ name: string }>(
+      config.file,
+      "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name",
+    );
     expect(triggers.map((t) => t.name)).toEqual([
       "audit_checkpoints_refuse_delete",
       "audit_checkpoints_refuse_update",

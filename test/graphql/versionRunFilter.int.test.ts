@@ -4,7 +4,6 @@
 // the statements Prisma sends for a page and its count still search that index, never scanning
 // the versions.
 import { randomUUID } from "node:crypto";
-import BetterSqlite3 from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
 import { openDatabase } from "../../src/db/database.ts";
@@ -13,6 +12,7 @@ import { commandDeps, createModelNamed, live, run } from "../support/application
 import { createVersion } from "../support/commands.ts";
 import { createTestDatabase, providers } from "../support/databases.ts";
 import type { TestDatabase } from "../support/databases.ts";
+import { withReadOnlySqlite } from "../support/sqliteFile.ts";
 
 describe.each(await providers())("the versions' run filter on %s", (provider) => {
   let test: TestDatabase;
@@ -49,8 +49,7 @@ describe.each(await providers())("the versions' run filter on %s", (provider) =>
 
   it.runIf(provider === "sqlite")("keeps no entry for a version without a run", () => {
     if (test.config.provider !== "sqlite") return;
-    const file = new BetterSqlite3(test.config.file, { readonly: true });
-    try {
+    withReadOnlySqlite(test.config.file, (file) => {
       const { sql } = file
         .prepare("SELECT sql FROM sqlite_master WHERE name = 'model_version_rows_run_id_idx'")
         .get() as {
@@ -63,9 +62,7 @@ describe.each(await providers())("the versions' run filter on %s", (provider) =>
         )
         .get() as { n: number };
       expect(entries.n).toBe(3);
-    } finally {
-      file.close();
-    }
+    });
   });
 
   it.runIf(provider === "sqlite")("searches the run index for a page and its count", async () => {

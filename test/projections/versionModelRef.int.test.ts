@@ -21,6 +21,7 @@ import { migrationBefore } from "../support/migrations.ts";
 import { withOldVersionRows } from "../support/oldVersionRows.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
+import { readSqlite } from "../support/sqliteFile.ts";
 
 const MIGRATION = "20261222000000_version_model_ref";
 /** The tables that named their version by model id and number, or by ref, with a foreign key. */
@@ -33,17 +34,8 @@ const CHILDREN = [
   "model_version_tags",
 ];
 
-function read<T>(file: string, sql: string, params: unknown[] = []): T[] {
-  const db = new BetterSqlite3(file, { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
-}
-
 const plan = (file: string, sql: string, params: unknown[]) =>
-  read<{ detail: string }>(file, `EXPLAIN QUERY PLAN ${sql}`, params).map((r) => r.detail);
+  readSqlite<{ detail: string }>(file, `EXPLAIN QUERY PLAN ${sql}`, params).map((r) => r.detail);
 
 describe("upgrading SQLite to versions naming their model by ref", () => {
   let dir: string;
@@ -81,17 +73,19 @@ describe("upgrading SQLite to versions naming their model by ref", () => {
       }
     });
     expect(
-      read(
+      readSqlite(
         config.file,
         "SELECT type FROM sqlite_master WHERE name IN ('model_versions', 'model_version_rows')",
       ),
     ).toEqual([{ type: "table" }]);
-    const versionsBefore = read<{ ref: number; model_id: string }>(
+    const versionsBefore = readSqlite<{ ref: number; model_id: string }>(
       config.file,
       "SELECT * FROM model_versions ORDER BY ref",
     );
     expect(versionsBefore.length).toBeGreaterThan(20);
-    const childrenBefore = CHILDREN.map((t) => read(config.file, `SELECT * FROM ${t} ORDER BY 1, 2, 3`));
+    const childrenBefore = CHILDREN.map((t) =>
+      readSqlite(config.file, `SELECT * FROM ${t} ORDER BY 1, 2, 3`),
+    );
     // Every kind of child row is there for the migration to keep.
     expect(Object.fromEntries(CHILDREN.map((t, i) => [t, childrenBefore[i]!.length > 0]))).toEqual(
       Object.fromEntries(CHILDREN.map((t) => [t, true])),
@@ -102,19 +96,22 @@ describe("upgrading SQLite to versions naming their model by ref", () => {
     expect(await migrate(config, { through: MIGRATION })).toEqual([MIGRATION]);
 
     // The same rows and columns through the view, and every child row kept.
-    expect(read(config.file, "SELECT type FROM sqlite_master WHERE name = 'model_versions'")).toEqual([
+    expect(readSqlite(config.file, "SELECT type FROM sqlite_master WHERE name = 'model_versions'")).toEqual([
       { type: "view" },
     ]);
-    expect(read(config.file, "SELECT * FROM model_versions ORDER BY ref")).toEqual(versionsBefore);
-    expect(CHILDREN.map((t) => read(config.file, `SELECT * FROM ${t} ORDER BY 1, 2, 3`))).toEqual(
+    expect(readSqlite(config.file, "SELECT * FROM model_versions ORDER BY ref")).toEqual(versionsBefore);
+    expect(CHILDREN.map((t) => readSqlite(config.file, `SELECT * FROM ${t} ORDER BY 1, 2, 3`))).toEqual(
       childrenBefore,
     );
     // The table holds the model's ref, not its id.
     expect(
-      read(config.file, "SELECT name FROM pragma_table_info('model_version_rows') WHERE name LIKE 'model%'"),
+      readSqlite(
+        config.file,
+        "SELECT name FROM pragma_table_info('model_version_rows') WHERE name LIKE 'model%'",
+      ),
     ).toEqual([{ name: "model_ref" }]);
     expect(
-      read(
+      readSqlite(
         config.file,
         "SELECT count(*) AS n FROM model_version_rows r JOIN event_streams s ON s.ref = r.model_ref",
       ),
@@ -122,7 +119,7 @@ describe("upgrading SQLite to versions naming their model by ref", () => {
     // Tags and metrics refer to the table; the four tables naming a version by number keep only their
     // model's key (a view cannot be a parent).
     const references = CHILDREN.flatMap((t) =>
-      read<{ table: string; from: string }>(
+      readSqlite<{ table: string; from: string }>(
         config.file,
         `SELECT "table", "from" FROM pragma_foreign_key_list('${t}')`,
       ).map((k) => `${t}.${k.from} -> ${k.table}`),
@@ -134,7 +131,7 @@ describe("upgrading SQLite to versions naming their model by ref", () => {
       "model_version_metrics.version_ref -> model_version_rows",
       "model_version_tags.version_ref -> model_version_rows",
     ]);
-    expect(read(config.file, "PRAGMA foreign_key_check")).toEqual([]);
+    expect(readSqlite(config.file, "PRAGMA foreign_key_check")).toEqual([]);
 
     // Today's code reads and writes today's schema: the migrations after this one first.
     await migrate(config);
@@ -155,7 +152,10 @@ describe("upgrading SQLite to versions naming their model by ref", () => {
   });
 
   it("finds a model's versions through the model's ref, by number and by stage, without a scan", () => {
-    const [model] = read<{ model_id: string }>(config.file, "SELECT model_id FROM model_versions LIMIT 1");
+    const [model] = readSqlite<{ model_id: string }>(
+      config.file,
+      "SELECT model_id FROM model_versions LIMIT 1",
+    );
     const byNumber = plan(config.file, "SELECT * FROM model_versions WHERE model_id = ? AND version = ?", [
       model!.model_id,
       1,

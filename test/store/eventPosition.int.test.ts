@@ -20,18 +20,12 @@ import { dumpProjections } from "../support/dumpProjections.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
 import { migrationBefore } from "../support/migrations.ts";
+import { readSqlite, withReadOnlySqlite } from "../support/sqliteFile.ts";
 
 const MIGRATION = "20261211000000_event_row";
 
 /** Every stored column of every event, in position order. */
-function storedEvents(file: string): unknown[] {
-  const db = new BetterSqlite3(file, { readonly: true });
-  try {
-    return db.prepare("SELECT * FROM events ORDER BY position").all();
-  } finally {
-    db.close();
-  }
-}
+const storedEvents = (file: string): unknown[] => readSqlite(file, "SELECT * FROM events ORDER BY position");
 
 describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
   let dir: string;
@@ -70,8 +64,7 @@ describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
     expect(storedEvents(config.file)).toEqual(
       eventsBefore.map((e) => ({ ...e, hash: Buffer.from(e.hash as string, "hex") })),
     );
-    const sqlite = new BetterSqlite3(config.file, { readonly: true });
-    try {
+    withReadOnlySqlite(config.file, (sqlite) => {
       const { sql } = sqlite.prepare("SELECT sql FROM sqlite_master WHERE name = 'events'").get() as {
         sql: string;
       };
@@ -94,9 +87,7 @@ describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
         "events_stream_id_revision_key",
         "events_type_idx",
       ]);
-    } finally {
-      sqlite.close();
-    }
+    });
 
     // Today's code reads and writes today's schema: the rest of the migrations first (since
     // 20261214000000_event_type it needs event_types).

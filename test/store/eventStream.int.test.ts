@@ -22,17 +22,9 @@ import { withOldEventStreams } from "../support/oldEventStreams.ts";
 import { withOldVersionRows } from "../support/oldVersionRows.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
+import { readSqlite } from "../support/sqliteFile.ts";
 
 const MIGRATION = "20261220000000_event_stream";
-
-function read<T>(file: string, sql: string): T[] {
-  const db = new BetterSqlite3(file, { readonly: true });
-  try {
-    return db.prepare(sql).all() as T[];
-  } finally {
-    db.close();
-  }
-}
 
 /** The correlation ids the tests append with: the server's own form, a client's, an uppercase UUID, none. */
 const CORRELATION_IDS = [randomUUID(), "req-42:retry.1", randomUUID().toUpperCase(), null];
@@ -52,7 +44,7 @@ async function correlated(deps: ReturnType<typeof commandDeps>, when: string): P
 
 /** How the last CORRELATION_IDS.length event rows store their correlation id. */
 const storedCorrelations = (file: string) =>
-  read<{ kind: string; length: number | null }>(
+  readSqlite<{ kind: string; length: number | null }>(
     file,
     `SELECT typeof(correlation_id) AS kind, length(correlation_id) AS length FROM event_rows
      ORDER BY position DESC LIMIT ${CORRELATION_IDS.length}`,
@@ -94,9 +86,9 @@ describe("upgrading SQLite to stream ids stored once", () => {
     });
     // Before: a table holding the id in every row.
     expect(
-      read<{ type: string }>(config.file, "SELECT type FROM sqlite_master WHERE name = 'events'"),
+      readSqlite<{ type: string }>(config.file, "SELECT type FROM sqlite_master WHERE name = 'events'"),
     ).toEqual([{ type: "table" }]);
-    const eventsBefore = read<{ position: number; stream_id: string; correlation_id: string | null }>(
+    const eventsBefore = readSqlite<{ position: number; stream_id: string; correlation_id: string | null }>(
       config.file,
       "SELECT * FROM events ORDER BY position",
     );
@@ -108,22 +100,22 @@ describe("upgrading SQLite to stream ids stored once", () => {
 
     // The same rows and columns through the view.
     expect(
-      read<{ type: string }>(config.file, "SELECT type FROM sqlite_master WHERE name = 'events'"),
+      readSqlite<{ type: string }>(config.file, "SELECT type FROM sqlite_master WHERE name = 'events'"),
     ).toEqual([{ type: "view" }]);
-    expect(read(config.file, "SELECT * FROM events ORDER BY position")).toEqual(eventsBefore);
+    expect(readSqlite(config.file, "SELECT * FROM events ORDER BY position")).toEqual(eventsBefore);
     // A canonical UUID correlation id is stored as its 16 bytes, every other one as it was.
     expect(eventsBefore.slice(-CORRELATION_IDS.length).map((e) => e.correlation_id)).toEqual(CORRELATION_IDS);
     expect(storedCorrelations(config.file)).toEqual(EXPECTED_STORAGE);
     // Each stream once, refs in the order of each stream's first event, and every row naming its own.
     const firstUse = [...new Set(eventsBefore.map((e) => e.stream_id))];
-    expect(read(config.file, "SELECT ref, id FROM event_streams ORDER BY ref")).toEqual(
+    expect(readSqlite(config.file, "SELECT ref, id FROM event_streams ORDER BY ref")).toEqual(
       firstUse.map((id, i) => ({ ref: i + 1, id })),
     );
-    expect(read(config.file, "SELECT position, stream_ref FROM event_rows ORDER BY position")).toEqual(
+    expect(readSqlite(config.file, "SELECT position, stream_ref FROM event_rows ORDER BY position")).toEqual(
       eventsBefore.map((e) => ({ position: e.position, stream_ref: firstUse.indexOf(e.stream_id) + 1 })),
     );
     expect(
-      read<{ name: string }>(
+      readSqlite<{ name: string }>(
         config.file,
         "SELECT name FROM sqlite_master WHERE tbl_name IN ('event_rows', 'event_streams', 'events') ORDER BY name",
       ).map((r) => r.name),

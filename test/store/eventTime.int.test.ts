@@ -3,7 +3,6 @@
 // same instant, now an integer), its chains verify, and the readers that compare times (the audit
 // log's window, "as of" a moment) answer as before, to the millisecond, on both databases.
 import { randomUUID } from "node:crypto";
-import BetterSqlite3 from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
 import { auditLogWhere, countAuditLog, readAuditLogPage } from "../../src/audit/auditLogFilter.ts";
@@ -22,6 +21,7 @@ import { writeWithOldTimeFormat } from "../support/oldHashFormat.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
 import { migrationBefore } from "../support/migrations.ts";
+import { readSqlite, withReadOnlySqlite } from "../support/sqliteFile.ts";
 
 const MIGRATION = "20261212000000_event_time";
 
@@ -31,14 +31,8 @@ interface StoredEvent {
   occurred_at: unknown;
 }
 
-function storedEvents(file: string): StoredEvent[] {
-  const db = new BetterSqlite3(file, { readonly: true });
-  try {
-    return db.prepare("SELECT * FROM events ORDER BY position").all() as StoredEvent[];
-  } finally {
-    db.close();
-  }
-}
+const storedEvents = (file: string) =>
+  readSqlite<StoredEvent>(file, "SELECT * FROM events ORDER BY position");
 
 const window = (from: number | null, to: number | null): AuditLogFilter => ({
   models: null,
@@ -116,8 +110,7 @@ describe("upgrading SQLite to event times as integer milliseconds", () => {
       ms: e.occurred_at as number,
     }));
     expect(events.every((e) => Number.isSafeInteger(e.ms))).toBe(true);
-    const sqlite = new BetterSqlite3(config.file, { readonly: true });
-    try {
+    withReadOnlySqlite(config.file, (sqlite) => {
       const triggers = sqlite
         .prepare(
           "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events' ORDER BY name",
@@ -128,9 +121,7 @@ describe("upgrading SQLite to event times as integer milliseconds", () => {
         { name: "events_refuse_update" },
         { name: "events_require_hash" },
       ]);
-    } finally {
-      sqlite.close();
-    }
+    });
 
     // Today's code reads and writes today's schema: the rest of the migrations first (since
     // 20261214000000_event_type it needs event_types).

@@ -3,7 +3,6 @@
 // the audit log filters by type as before, on both databases; codes are given out once per name,
 // in the append that first needs them, and a rolled back append gives none.
 import { randomUUID } from "node:crypto";
-import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditLogWhere, readAuditLogPage } from "../../src/audit/auditLogFilter.ts";
@@ -24,6 +23,7 @@ import { writeWithOldEventTypes } from "../support/oldHashFormat.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
 import { createDatabaseBefore } from "../support/migrations.ts";
+import { readSqlite } from "../support/sqliteFile.ts";
 
 const MIGRATION = "20261214000000_event_type";
 
@@ -31,12 +31,7 @@ const MIGRATION = "20261214000000_event_type";
 async function storedTypes(config: DatabaseConfig): Promise<{ position: number; type: unknown }[]> {
   const sql = "SELECT position, type FROM events ORDER BY position";
   if (config.provider === "sqlite") {
-    const db = new BetterSqlite3(config.file, { readonly: true });
-    try {
-      return db.prepare(sql).all() as { position: number; type: unknown }[];
-    } finally {
-      db.close();
-    }
+    return readSqlite(config.file, sql);
   }
   const client = new pg.Client({ connectionString: config.url });
   await client.connect();

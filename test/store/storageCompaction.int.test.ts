@@ -7,7 +7,6 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +23,7 @@ import { dumpProjections } from "../support/dumpProjections.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
 import { migrationBefore } from "../support/migrations.ts";
+import { withReadOnlySqlite } from "../support/sqliteFile.ts";
 
 const MIGRATION = "20261210100000_storage_compaction";
 
@@ -167,8 +167,7 @@ describe.each(await providers())("upgrading to %s's storage compaction migration
 
   it("drops the (model_id, stage) index and, on SQLite, stores tags once (WITHOUT ROWID)", async () => {
     if (config.provider === "sqlite") {
-      const db = new BetterSqlite3(config.file, { readonly: true });
-      try {
+      withReadOnlySqlite(config.file, (db) => {
         const names = (db.prepare("SELECT name FROM sqlite_master").all() as { name: string }[]).map(
           (r) => r.name,
         );
@@ -182,9 +181,7 @@ describe.each(await providers())("upgrading to %s's storage compaction migration
         };
         expect(sql).toMatch(/WITHOUT ROWID$/);
         expect(db.pragma("foreign_key_check")).toEqual([]);
-      } finally {
-        db.close();
-      }
+      });
     } else {
       const client = new pg.Client({ connectionString: config.url });
       await client.connect();

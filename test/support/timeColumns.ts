@@ -2,7 +2,8 @@
 // 20261213000000_integer_times, src/db/sql.ts). A time written as text by some forgotten path would
 // not fail anything at once: SQLite orders every integer before every text, so filters and orders
 // on that column would just go quietly wrong. These read what a database file actually holds.
-import BetterSqlite3 from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
+import { withReadOnlySqlite } from "./sqliteFile.ts";
 
 export interface TimeColumn {
   readonly table: string;
@@ -30,15 +31,12 @@ export function timeColumns(db: BetterSqlite3.Database): TimeColumn[] {
 
 /** `table.column: n` for every time column holding any text value (none, in a sound database). */
 export function textTimes(file: string): string[] {
-  const db = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
-  try {
+  return withReadOnlySqlite(file, (db) => {
     return timeColumns(db).flatMap(({ table, column }) => {
       const { n } = db
         .prepare(`SELECT count(*) AS n FROM "${table}" WHERE typeof("${column}") = 'text'`)
         .get() as { n: number };
       return n === 0 ? [] : [`${table}.${column}: ${n}`];
     });
-  } finally {
-    db.close();
-  }
+  });
 }
