@@ -103,7 +103,8 @@ const INSERT_COLUMNS =
  * 20261220000000_event_stream), the stream id bound in place of its ref (STREAM_REF_OF_ID).
  */
 const SQLITE_INSERT_COLUMNS = INSERT_COLUMNS.replace("stream_id", "stream_ref");
-const STREAM_REF_OF_ID = "(SELECT ref FROM event_streams WHERE id = ?)";
+/** SQL (SQLite): the interned `ref` of the stream whose id is bound here; the version rows name their model by it too. */
+export const STREAM_REF_OF_ID = "(SELECT ref FROM event_streams WHERE id = ?)";
 
 /**
  * Prisma: what a read of events includes so that rows carry their type's name and their actor's

@@ -5,11 +5,10 @@
 // projection and the rebuild) name the table and the model through this, so that one statement text
 // per dialect serves both and the view's INSTEAD OF triggers stay for tools and tests.
 import type { Tx } from "../../db/database.ts";
+import { STREAM_REF_OF_ID } from "../../store/eventStore.ts";
 
 /** SQLite's table of version rows (the `model_versions` view reads it). */
 export const SQLITE_VERSION_ROWS = "model_version_rows";
-/** SQL: the `ref` of the model (stream) whose id is bound here (SQLite). */
-export const MODEL_REF_OF_ID = "(SELECT ref FROM event_streams WHERE id = ?)";
 
 export interface VersionRowStorage {
   /** The table version rows are written to. */
@@ -32,8 +31,8 @@ const POSTGRES: VersionRowStorage = {
 const SQLITE: VersionRowStorage = {
   table: SQLITE_VERSION_ROWS,
   modelColumn: "model_ref",
-  modelValue: MODEL_REF_OF_ID,
-  refOfNumber: `(SELECT ref FROM model_version_rows WHERE model_ref = ${MODEL_REF_OF_ID} AND version = ?)`,
+  modelValue: STREAM_REF_OF_ID,
+  refOfNumber: `(SELECT ref FROM model_version_rows WHERE model_ref = ${STREAM_REF_OF_ID} AND version = ?)`,
 };
 
 export const versionRowStorage = (dialect: Tx["dialect"]): VersionRowStorage =>
