@@ -72,9 +72,9 @@ interface SchemaEntry {
  * write the table, and whatever reads `model_versions` through the shadow session reads the shadow
  * view. Children before the tables they reference.
  */
-const SQLITE_PROJECTION_NAMES: readonly string[] = PROJECTION_TABLES.flatMap((t) =>
-  t === "model_versions" ? [t, SQLITE_VERSION_ROWS] : [t],
-);
+const sqliteObjectsOf = (table: string): string[] =>
+  table === "model_versions" ? [table, SQLITE_VERSION_ROWS] : [table];
+const SQLITE_PROJECTION_NAMES: readonly string[] = PROJECTION_TABLES.flatMap(sqliteObjectsOf);
 
 /**
  * SQLite: shadow tables `rebuild_<table>` in the same file (a table cannot be renamed across
@@ -185,10 +185,8 @@ class SqliteShadow implements ShadowConnection {
         if (row.type !== "table" && row.type !== "view") names.set(row.name, quote(SQLITE_PREFIX + row.name));
       const views = new Set(rows.filter((r) => r.type === "view").map((r) => r.name));
       this.viewNames = views;
-      // A stream table's indexes are those of the table its rows are written to.
-      const deferredTables = new Set(
-        deferIndexesOf.flatMap((t) => (t === "model_versions" ? [SQLITE_VERSION_ROWS] : [t])),
-      );
+      // A stream table's indexes are those of the objects it is stored in (a view has none).
+      const deferredTables = new Set(deferIndexesOf.flatMap(sqliteObjectsOf));
       this.entries = [];
       this.views = [];
       // Tables first, parents before children, then views (which name tables), then indexes and
