@@ -38,18 +38,27 @@ function classify(error: GraphQLError): { code: ErrorCode; message?: string } | 
   return { code: "INTERNAL_SERVER_ERROR" };
 }
 
-export function withErrorCode(error: GraphQLError): GraphQLError {
-  const change = classify(error);
-  if (change === null) return error;
-  return new GraphQLError(change.message ?? error.message, {
+/** The same error with more extensions (and another message, when given): GraphQL errors are not changed in place. */
+export function withExtensions(
+  error: GraphQLError,
+  extensions: Record<string, unknown>,
+  message = error.message,
+): GraphQLError {
+  return new GraphQLError(message, {
     ...(error.nodes ? { nodes: error.nodes } : {}),
     ...(error.source ? { source: error.source } : {}),
     ...(error.positions ? { positions: error.positions } : {}),
     ...(error.path ? { path: error.path } : {}),
     // Kept so that masking still recognises an unexpected error underneath.
     ...(error.originalError ? { originalError: error.originalError } : {}),
-    extensions: { ...error.extensions, code: change.code },
+    extensions: { ...error.extensions, ...extensions },
   });
+}
+
+export function withErrorCode(error: GraphQLError): GraphQLError {
+  const change = classify(error);
+  if (change === null) return error;
+  return withExtensions(error, { code: change.code }, change.message);
 }
 
 function withErrorCodes<T extends ExecutionResult>(result: T): T {

@@ -29,6 +29,7 @@ import type { GraphQLContext } from "../graphql/context.ts";
 import { schema } from "../graphql/schema.ts";
 import type { ByteBudget } from "../subscriptions/eventHub.ts";
 import type { LiveEvents } from "../subscriptions/liveEvents.ts";
+import { referenceExecutorPlugin } from "../graphql/referenceExecutor.ts";
 import { sharedSubscriptionExecutionPlugin } from "../graphql/sharedSubscriptionExecution.ts";
 import { DEFAULT_SUBSCRIBER_LIMITS, SubscriberBudget } from "../subscriptions/subscriberBudget.ts";
 import type { SubscriberLimits } from "../subscriptions/subscriberBudget.ts";
@@ -256,6 +257,8 @@ export function createApp(options: AppOptions): App {
     // Bounded by bodySizeLimitPlugin instead, which needs no stream for a body of declared length.
     maxRequestBodySize: false,
     plugins: [
+      // Queries and mutations on graphql-js's executor (no incremental delivery, no variable copies).
+      referenceExecutorPlugin(),
       // Executes each subscription event once per group of subscribers that would get the same result.
       sharedSubscriptionExecutionPlugin(options.liveEvents.executions),
       persistedQueriesPlugin(),

@@ -87,12 +87,34 @@ describe.each(await providers())("error codes (%s)", (provider) => {
     expect(graphqlCode(validation)).toBe("GRAPHQL_VALIDATION_FAILED");
   });
 
-  it("BAD_USER_INPUT: a variable its type refuses", async () => {
-    const result = await query("query($n: Int) { registeredModels(first: $n) { nodes { name } } }", {
-      n: "ten",
-    });
-    expect(result.status).toBe(400);
-    expect(graphqlCode(result)).toBe("BAD_USER_INPUT");
+  it("BAD_USER_INPUT: a variable its type refuses, or a required one missing", async () => {
+    const list = "query($n: Int) { registeredModels(first: $n) { nodes { name } } }";
+    const create =
+      "mutation($name: String!) { createRegisteredModel(input: { name: $name }) { __typename } }";
+    for (const [source, variables] of [
+      [list, { n: "ten" }],
+      [list, { n: 2 ** 31 }],
+      [create, {}],
+      [create, { name: null }],
+      [create, { name: ["refused-as-a-list"] }],
+    ] as const) {
+      const result = await query(source, variables);
+      expect(result.status, JSON.stringify(variables)).toBe(400);
+      expect(graphqlCode(result)).toBe("BAD_USER_INPUT");
+      expect(result.body.data).toBeUndefined();
+    }
+  });
+
+  it("BAD_REQUEST: an operation name the document does not define, or several operations and none named", async () => {
+    for (const body of [
+      { query: "query A { __typename }", operationName: "B" },
+      { query: "query A { __typename } query B { __typename }" },
+    ]) {
+      const result = await post(JSON.stringify(body));
+      expect(result.status, JSON.stringify(body)).toBe(400);
+      expect(graphqlCode(result)).toBe("BAD_REQUEST");
+      expect(result.body.data).toBeUndefined();
+    }
   });
 
   it("MAX_DEPTH_EXCEEDED, MAX_ALIASES_EXCEEDED and MAX_TOKENS_EXCEEDED, each with its limit", async () => {
