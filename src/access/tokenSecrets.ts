@@ -1,6 +1,6 @@
 // API token secrets: `rgo_` + 32 random bytes in base64url. Only the sha256 is ever stored or
 // logged; the secret is returned once, to whoever created the token.
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 
 export const TOKEN_PREFIX = "rgo_";
 /** `rgo_` + 43 base64url characters (32 bytes). */
@@ -14,7 +14,7 @@ export interface NewTokenSecret {
   readonly prefix: string;
 }
 
-export const hashToken = (secret: string): string => createHash("sha256").update(secret).digest("hex");
+export const hashToken = (secret: string): string => hash("sha256", secret, "hex");
 
 export const looksLikeToken = (secret: string): boolean => TOKEN_PATTERN.test(secret);
 
