@@ -1,7 +1,9 @@
-// Helpers of the upgrade-test shims (./oldVersionRefs.ts, ./oldVersionChildren.ts) that lend an
+// Helpers of the upgrade-test shims (./oldVersionRefs.ts, ./oldVersionChildren.ts, ./oldEventStreams.ts,
+// ./oldVersionRows.ts) that lend an
 // older schema today's layout for a write by today's code and put the older one back afterwards.
 import BetterSqlite3 from "better-sqlite3";
 import pg from "pg";
+import type { DatabaseConfig } from "../../src/config.ts";
 
 /**
  * Runs `work` in one transaction with foreign keys off: dropping a table others reference with them
@@ -14,6 +16,36 @@ export function withForeignKeysOff(file: string, work: (db: BetterSqlite3.Databa
     db.transaction(() => work(db))();
   } finally {
     db.close();
+  }
+}
+
+/** Opens the SQLite file for `work` alone, closing it afterwards. */
+function withSqliteFile<T>(file: string, work: (db: BetterSqlite3.Database) => T): T {
+  const db = new BetterSqlite3(file);
+  try {
+    return work(db);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Lends an older SQLite schema today's layout for `write`, and puts the older one back afterwards,
+ * whether the write succeeded or not. `lend` changes the schema and returns what restores it, or
+ * null when the schema needs nothing lent. PostgreSQL has kept its layout: nothing to lend.
+ */
+export async function withLentLayout(
+  config: DatabaseConfig,
+  lend: (db: BetterSqlite3.Database) => ((db: BetterSqlite3.Database) => void) | null,
+  write: () => Promise<void>,
+): Promise<void> {
+  if (config.provider !== "sqlite") return write();
+  const restore = withSqliteFile(config.file, lend);
+  if (restore === null) return write();
+  try {
+    await write();
+  } finally {
+    withSqliteFile(config.file, restore);
   }
 }
 
