@@ -142,9 +142,9 @@ class SqliteWriter {
     this.connection.pragma("foreign_keys = ON");
     // Statement journals (what a savepoint rolls back to: one per command of a group) in memory.
     // With temp_store at its default they spill to a temporary file past 64 KiB, which a group of
-    // a few commands exceeds: that file was created, written a page at a time and deleted in every
-    // group commit, about ten system calls per command. Nothing in it outlives the transaction, so
-    // durability is the WAL's as before.
+    // a few commands exceeds: that file was created, written a page at a time and deleted in about
+    // half the group commits, some nine system calls per command. Nothing in it outlives the
+    // transaction, so durability is the WAL's as before.
     this.connection.pragma("temp_store = MEMORY");
     this.tx = new SqliteTx(this.connection, new Map());
     this.begin = this.connection.prepare("BEGIN IMMEDIATE");

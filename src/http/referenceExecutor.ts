@@ -2,14 +2,15 @@
 // (@graphql-tools/executor's normalizedExecutor). That one adds what Registro's schema does not use:
 // incremental delivery (@defer, @stream), cancellation of a running execution by the request's
 // signal, and a deep copy of every variable value (`snapshotInputValue`) on top of graphql-js's
-// coercion. Together they cost about 5 % of the server's CPU per `createModelVersion`
-// (docs/performance.md, "graphql-js's executor"). Subscriptions keep Yoga's subscribe, which
-// sharedSubscriptionExecution.ts wraps and whose events it already executes with graphql-js.
+// coercion. Together they cost about 3 % of the server's CPU per `createModelVersion`
+// (docs/performance.md, "Statement journals in memory, graphql-js's executor, one-shot hashes").
+// Subscriptions keep Yoga's subscribe, which ../graphql/sharedSubscriptionExecution.ts wraps and
+// whose events it already executes with graphql-js.
 import { execute } from "graphql";
 import type { ExecutionArgs, ExecutionResult, GraphQLError } from "graphql";
 import { isPromise } from "graphql-yoga";
 import type { Plugin } from "graphql-yoga";
-import { withExtensions } from "../http/errorCodePlugin.ts";
+import { withExtensions } from "./errorCodePlugin.ts";
 
 /** What Yoga's executor marks a request error with: the request is refused as a whole (HTTP 400). */
 const requestError = (error: GraphQLError): GraphQLError => {
