@@ -5,9 +5,6 @@
 // projections, reads by model find their rows through the new keys, and a write through the view
 // (tools, tests) lands in the table.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseConfig } from "../../src/config.ts";
@@ -17,7 +14,8 @@ import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion } from "../support/commands.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
-import { migrationBefore } from "../support/migrations.ts";
+import { createDatabaseBefore } from "../support/migrations.ts";
+import type { TestDatabase } from "../support/databases.ts";
 import { withOldVersionRows } from "../support/oldVersionRows.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
@@ -38,16 +36,14 @@ const plan = (file: string, sql: string, params: unknown[]) =>
   readSqlite<{ detail: string }>(file, `EXPLAIN QUERY PLAN ${sql}`, params).map((r) => r.detail);
 
 describe("upgrading SQLite to versions naming their model by ref", () => {
-  let dir: string;
+  let test: TestDatabase;
   let config: DatabaseConfig & { provider: "sqlite" };
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "registro-version-model-ref-"));
-    config = { provider: "sqlite", file: path.join(dir, "registro.db") };
-    const applied = await migrate(config, { through: migrationBefore("sqlite", MIGRATION) });
-    expect(applied).not.toContain(MIGRATION);
+    test = await createDatabaseBefore("sqlite", MIGRATION);
+    config = test.config as DatabaseConfig & { provider: "sqlite" };
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => test.destroy());
 
   it("reads every version and its children as before, and today's writer and rebuild go on", async () => {
     const modelId = randomUUID();

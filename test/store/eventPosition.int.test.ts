@@ -4,10 +4,7 @@
 // (same positions, columns and hashes), its chains verify, its triggers and indexes are back, and
 // new events take the next position.
 import { writeWithOldHashFormat } from "../support/oldHashFormat.ts";
-import { mkdtempSync, rmSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
@@ -19,7 +16,8 @@ import { actor, commandDeps, createModelNamed, live } from "../support/applicati
 import { dumpProjections } from "../support/dumpProjections.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
-import { migrationBefore } from "../support/migrations.ts";
+import { createDatabaseBefore } from "../support/migrations.ts";
+import type { TestDatabase } from "../support/databases.ts";
 import { readSqlite, withReadOnlySqlite } from "../support/sqliteFile.ts";
 
 const MIGRATION = "20261211000000_event_row";
@@ -28,16 +26,14 @@ const MIGRATION = "20261211000000_event_row";
 const storedEvents = (file: string): unknown[] => readSqlite(file, "SELECT * FROM events ORDER BY position");
 
 describe("upgrading SQLite to event positions without AUTOINCREMENT", () => {
-  let dir: string;
+  let test: TestDatabase;
   let config: DatabaseConfig & { provider: "sqlite" };
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "registro-event-position-"));
-    config = { provider: "sqlite", file: path.join(dir, "registro.db") };
-    const applied = await migrate(config, { through: migrationBefore("sqlite", MIGRATION) });
-    expect(applied).not.toContain(MIGRATION);
+    test = await createDatabaseBefore("sqlite", MIGRATION);
+    config = test.config as DatabaseConfig & { provider: "sqlite" };
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => test.destroy());
 
   it("keeps every event, position and hash; the chains verify; new events take the next position", async () => {
     await writeWithOldHashFormat(config, async () => {

@@ -4,9 +4,6 @@
 // chains are unchanged, appends go on (to old and new streams), and nothing can change or remove an
 // event, a stream or its ref.
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { executeCommand } from "../../src/application/executeCommand.ts";
@@ -17,7 +14,8 @@ import { migrate } from "../../src/db/migrate.ts";
 import { storedHash } from "../../src/store/eventCodec.ts";
 import { actor, commandDeps, createModelNamed, live } from "../support/application.ts";
 import { dumpProjections } from "../support/dumpProjections.ts";
-import { migrationBefore } from "../support/migrations.ts";
+import { createDatabaseBefore } from "../support/migrations.ts";
+import type { TestDatabase } from "../support/databases.ts";
 import { withOldEventStreams } from "../support/oldEventStreams.ts";
 import { withOldVersionRows } from "../support/oldVersionRows.ts";
 import { seededRandom } from "../support/random.ts";
@@ -57,16 +55,14 @@ const EXPECTED_STORAGE = [
 ];
 
 describe("upgrading SQLite to stream ids stored once", () => {
-  let dir: string;
+  let test: TestDatabase;
   let config: DatabaseConfig & { provider: "sqlite" };
 
   beforeAll(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "registro-event-stream-"));
-    config = { provider: "sqlite", file: path.join(dir, "registro.db") };
-    const applied = await migrate(config, { through: migrationBefore("sqlite", MIGRATION) });
-    expect(applied).not.toContain(MIGRATION);
+    test = await createDatabaseBefore("sqlite", MIGRATION);
+    config = test.config as DatabaseConfig & { provider: "sqlite" };
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => test.destroy());
 
   it("reads every event as before, keeps projections and chains, and appends to old and new streams", async () => {
     // The version rows are lent too: this schema predates 20261222000000_version_model_ref.

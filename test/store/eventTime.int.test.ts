@@ -20,7 +20,7 @@ import { dumpProjections } from "../support/dumpProjections.ts";
 import { writeWithOldTimeFormat } from "../support/oldHashFormat.ts";
 import { seededRandom } from "../support/random.ts";
 import { runRandomCommands } from "../support/runRandomCommands.ts";
-import { migrationBefore } from "../support/migrations.ts";
+import { createDatabaseBefore } from "../support/migrations.ts";
 import { readSqlite, withReadOnlySqlite } from "../support/sqliteFile.ts";
 
 const MIGRATION = "20261212000000_event_time";
@@ -68,10 +68,8 @@ describe("upgrading SQLite to event times as integer milliseconds", () => {
   let config: DatabaseConfig & { provider: "sqlite" };
 
   beforeAll(async () => {
-    test = await createBlankTestDatabase("sqlite");
+    test = await createDatabaseBefore("sqlite", MIGRATION);
     config = test.config as DatabaseConfig & { provider: "sqlite" };
-    const applied = await migrate(config, { through: migrationBefore("sqlite", MIGRATION) });
-    expect(applied).not.toContain(MIGRATION);
   });
   afterAll(() => test.destroy());
 
