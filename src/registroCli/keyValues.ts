@@ -40,28 +40,38 @@ export async function readStructuredFile(file: string, flag: string): Promise<Re
   return value as Record<string, unknown>;
 }
 
+/**
+ * A file's entries, then the pairs' (a pair overrides the file). Keys are the user's, whatever they
+ * are: collected in a Map and made own properties (Object.fromEntries), because assigning
+ * `record["__proto__"]` on an object literal would drop the entry, or adopt the value as prototype.
+ */
+async function keyValues(
+  pairs: readonly string[],
+  file: string | undefined,
+  flag: string,
+  value: (text: string) => unknown,
+): Promise<Map<string, unknown>> {
+  const entries = new Map(Object.entries(file ? await readStructuredFile(file, `${flag}s-file`) : {}));
+  for (const pair of pairs) {
+    const [k, v] = splitPair(pair, flag);
+    entries.set(k, value(v));
+  }
+  return entries;
+}
+
 export async function params(
   pairs: readonly string[],
   file: string | undefined,
 ): Promise<Record<string, unknown>> {
-  const out: Record<string, unknown> = file ? await readStructuredFile(file, "--params-file") : {};
-  for (const pair of pairs) {
-    const [k, v] = splitPair(pair, "--param");
-    out[k] = paramValue(v);
-  }
-  return out;
+  return Object.fromEntries(await keyValues(pairs, file, "--param", paramValue));
 }
 
 export async function metrics(
   pairs: readonly string[],
   file: string | undefined,
 ): Promise<{ key: string; value: number }[]> {
-  const raw: Record<string, unknown> = file ? await readStructuredFile(file, "--metrics-file") : {};
-  for (const pair of pairs) {
-    const [k, v] = splitPair(pair, "--metric");
-    raw[k] = v;
-  }
-  return Object.entries(raw).map(([key, value]) => {
+  const raw = await keyValues(pairs, file, "--metric", (text) => text);
+  return [...raw].map(([key, value]) => {
     const number =
       typeof value === "number"
         ? value

@@ -47,6 +47,20 @@ describe("registro command line parsing", () => {
     await expect(params(["novalue"], undefined)).rejects.toThrow(/key=value/);
   });
 
+  it("keeps params and metrics named like Object's own properties as plain entries", async () => {
+    const named = await params(['__proto__={"polluted":true}', "constructor=2", "toString=x"], undefined);
+    expect(Object.keys(named)).toEqual(["__proto__", "constructor", "toString"]);
+    expect(JSON.parse(JSON.stringify(named))).toEqual(
+      JSON.parse('{"__proto__":{"polluted":true},"constructor":2,"toString":"x"}'),
+    );
+    expect(Object.getPrototypeOf(named)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(await metrics(["__proto__=0.5", "hasOwnProperty=1"], undefined)).toEqual([
+      { key: "__proto__", value: 0.5 },
+      { key: "hasOwnProperty", value: 1 },
+    ]);
+  });
+
   it("maps the API's error codes to exit codes in one table", () => {
     expect(exitCodeFor("UNSAFE_ARTIFACT")).toBe(5);
     expect(exitCodeFor("PERMISSION_DENIED")).toBe(4);
