@@ -138,6 +138,13 @@ describe("the Authorization header", () => {
     expect(parseAuthorization(value ?? null)).toEqual(expected);
   });
 
+  it("answers at once for a run of padding that does not end the header", () => {
+    // 256 KiB: about a minute with the /=+$/ this replaced (its time grew with the square of the run).
+    expect(parseAuthorization(`Basic ${"=".repeat(256 * 1024)}x`)).toEqual({ kind: "malformed" });
+    const padded = `${Buffer.from("user:rgo_abc").toString("base64")}${"=".repeat(256 * 1024)}`;
+    expect(parseAuthorization(`Basic ${padded}`)).toEqual({ kind: "bearer", token: "rgo_abc" });
+  });
+
   it("401s say Bearer, and invalid_token when credentials were sent", () => {
     expect(wwwAuthenticate("missing")).toBe('Bearer realm="registro"');
     expect(wwwAuthenticate("invalid")).toBe('Bearer realm="registro", error="invalid_token"');
