@@ -210,7 +210,11 @@ async function parseAttribute(
   const dsSize = d.readUInt16LE(6);
   const pad = (n: number) => (ver === 1 ? Math.ceil(n / 8) * 8 : n);
   let q = ver === 3 ? 9 : 8;
-  const name = d.toString("utf8", q, q + nameSize).replace(/\0+$/, "");
+  // Null-terminated: the name ends at its first NUL (cut by hand; `/\0+$/` backtracked in the square
+  // of a run of NULs the name does not end with, seconds for one 64 KiB name).
+  const named = d.toString("utf8", q, q + nameSize);
+  const nul = named.indexOf("\0");
+  const name = nul < 0 ? named : named.slice(0, nul);
   q += pad(nameSize);
   const dt = d.subarray(q, q + dtSize);
   q += pad(dtSize);
