@@ -136,7 +136,8 @@ export function deniedRule(module: string, name: string): string | null {
   for (const m of DENIED_MODULES)
     if (underModule(module, m) || underModule(full, m))
       return `the denied module ${m} (and everything under it)`;
-  const names = DENIED_NAMES[module];
+  // `module` comes from the file: "constructor" or "toString" must not find Object's members.
+  const names = Object.hasOwn(DENIED_NAMES, module) ? DENIED_NAMES[module] : undefined;
   if (names === undefined) return null;
   if (names.includes("*")) return `the denied module ${module} (every name in it)`;
   const hit = names.find((n) => name === n || name.startsWith(`${n}.`));

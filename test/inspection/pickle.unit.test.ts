@@ -129,6 +129,23 @@ describe("SUSPICIOUS findings say which import, why, and what to do", () => {
   });
 });
 
+describe("modules named like Object's members", () => {
+  it.each(["constructor", "toString", "__proto__", "valueOf", "hasOwnProperty"])(
+    "%s is an unknown module, and the imports after it are still judged",
+    async (module) => {
+      expect(classifyImport(module, "x")).toBe("unknown");
+      // GLOBAL '<module> x', GLOBAL 'os system', STOP (protocol 0)
+      const bytes = Buffer.from(`c${module}\nx\ncos\nsystem\n.`, "latin1");
+      const s = scan();
+      const w = await walkPickle(cursor(bytes), { scan: s, maxOps: 1000 });
+      reportImports(s, [w], "t.pkl");
+      expect(s.findings.map((f) => f.severity)).toContain("CRITICAL");
+      expect(s.findings.map((f) => f.message).join("\n")).toMatch(/os\.system/);
+      expect(computeVerdict(s.findings)).toBe("DANGEROUS");
+    },
+  );
+});
+
 describe("opcode walker", () => {
   it("resolves STACK_GLOBAL operands fetched from the memo", async () => {
     // PROTO 4, "os" MEMOIZE, "system" MEMOIZE, POP POP, BINGET 0, BINGET 1, STACK_GLOBAL, STOP
