@@ -247,15 +247,17 @@ export class S3BlobStore implements BlobStore {
         // Keep-alive, and room for several uploads (two parts each) and downloads at once: the
         // SDK's default pool of 50 sockets would queue requests behind long downloads.
         // Deadlines: a service that stops answering (a dropped route, a black-holed address) fails
-        // the request instead of holding an upload, a download or a shutdown forever. The request
-        // timeout is per socket inactivity, so a long transfer that keeps moving is not cut.
+        // the request instead of holding an upload, a download or a shutdown forever. The socket
+        // timeout is per inactivity, from the request to the last byte of the response's body, so
+        // a long transfer that keeps moving is not cut and one that stalls halfway fails. (The
+        // handler's `requestTimeout` is not that: one timer from the request to the response's
+        // headers, which cut a slow upload of a part that was still moving and left a download
+        // whose body stalled waiting forever.)
         requestHandler: {
           httpAgent: new http.Agent({ keepAlive: true, maxSockets: 256 }),
           httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 256 }),
           connectionTimeout: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
-          requestTimeout: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
-          // Without it the handler only logs a warning and the request waits on.
-          throwOnRequestTimeout: true,
+          socketTimeout: options.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
         },
       });
   }

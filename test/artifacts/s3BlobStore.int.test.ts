@@ -12,6 +12,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -400,6 +401,31 @@ describe("S3BlobStore", () => {
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it("fails, instead of waiting forever, when the service stops sending a body halfway", async () => {
+    // Headers and a tenth of the body, then silence, on every request.
+    const stalling = http.createServer((request, response) => {
+      response.writeHead(200, { "content-length": "1000", "content-type": "application/octet-stream" });
+      if (request.method === "HEAD") response.end();
+      else response.write(Buffer.alloc(100));
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, "127.0.0.1", resolve));
+    try {
+      const store = openStore({
+        endpoint: `http://127.0.0.1:${(stalling.address() as net.AddressInfo).port}`,
+        idleTimeoutMs: 300,
+      });
+      const digest = sha256("anything");
+      await expect(buffer(await store.open(digest))).rejects.toThrow(/inactivity|timed out/);
+      await expect(store.withLocalFile(digest, () => Promise.resolve("used"))).rejects.toThrow(
+        /inactivity|timed out/,
+      );
+      await store.close();
+    } finally {
+      stalling.closeAllConnections();
+      await new Promise((resolve) => stalling.close(resolve));
     }
   });
 
