@@ -535,6 +535,41 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     expect(await server.registro.blobs.has(sha256(big))).toBe(false);
   });
 
+  it("answers 413 when the request passes its limit while a stored file part streams", async () => {
+    const name = await pendingModel();
+    const tmpDir = folderStore(server.registro).tmpDir;
+    const before = await blobCount();
+    // An unmapped part (read and discarded, but counted), then the file: the request's limit
+    // (2 × LIMIT) is passed in the middle of the file, which alone is under the artifact's.
+    const file = randomBytes(LIMIT - 10);
+    const form = new FormData();
+    form.set(
+      "operations",
+      JSON.stringify({
+        query: UPLOAD,
+        variables: { input: { name, version: 1, path: "f.bin", file: null } },
+      }),
+    );
+    form.set("map", JSON.stringify({ file: ["variables.input.file"] }));
+    form.set("padding", new Blob([new Uint8Array(randomBytes(LIMIT + LIMIT / 2))]), "padding.bin");
+    form.set("file", new Blob([new Uint8Array(file)]), "f.bin");
+    // Streamed, without a Content-Length (which would be refused before a byte is read).
+    const encoded = new Response(form);
+    const body = Buffer.from(await encoded.arrayBuffer());
+    const response = await fetch(server.graphqlUrl, {
+      method: "POST",
+      body: Readable.toWeb(Readable.from([body.subarray(0, LIMIT), body.subarray(LIMIT)])) as ReadableStream,
+      duplex: "half",
+      headers: { "x-registro-csrf": "1", "content-type": encoded.headers.get("content-type") ?? "" },
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ error: { code: "TOO_LARGE" } });
+    expect(await server.registro.blobs.has(sha256(file))).toBe(false);
+    expect(await blobCount()).toBe(before);
+    for (let i = 0; i < 100 && partFiles(tmpDir).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(partFiles(tmpDir)).toEqual([]);
+  });
+
   it("refuses Upload values that are not multipart file parts", async () => {
     const name = await pendingModel();
     const forged = await server.gql(UPLOAD, {

@@ -309,7 +309,7 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
               fail(invalid("a file part could not be stored"));
             }
             // The part's stream is gone, so the parser would wait for it forever: stop reading.
-            stop();
+            stop(error);
           }),
       );
     });
@@ -325,12 +325,15 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
     });
 
     // Piped by hand rather than with pipeline(): on failure the request is only detached, not
-    // destroyed, because its socket is still needed to answer (413, 400).
-    let stop: () => void = () => undefined;
+    // destroyed, because its socket is still needed to answer (413, 400). The parser is destroyed:
+    // a file part it was still delivering would otherwise never end, and its store (a temp file, a
+    // multipart upload) would wait for it, and the answer for the store, forever.
+    let stop: (reason: unknown) => void = () => undefined;
     const parsed = new Promise<void>((resolve) => {
-      stop = () => {
+      stop = (reason) => {
         req.unpipe(meter);
         meter.unpipe(parser);
+        parser.destroy(reason instanceof Error ? reason : new Error(String(reason)));
         resolve();
       };
       parser.once("close", resolve);
@@ -338,7 +341,7 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
       const broken = (error: unknown) => {
         if (error instanceof DomainError) fail(new MultipartError(error));
         else fail(invalid(`malformed multipart body: ${(error as Error).message}`));
-        stop();
+        stop(error);
       };
       // `on`, not `once`: busboy can emit a second error (e.g. "Unexpected end of form" from its final
       // flush after an earlier failure), and an error event without a listener kills the process.
@@ -348,8 +351,7 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
         if (!req.complete) {
           fail(invalid("the client aborted the request"));
           // Unblocks a file part still being written, whose temp file is then removed.
-          parser.destroy(new Error("the client aborted the request"));
-          stop();
+          stop(new Error("the client aborted the request"));
         }
       });
     });
