@@ -78,9 +78,13 @@ export function looksLikePmml(head: string): boolean {
   let at = head.startsWith("\uFEFF") ? 1 : 0;
   for (;;) {
     while (isSpace(head[at])) at++;
-    const closing = head.startsWith("<?", at) ? "?>" : head.startsWith("<!--", at) ? "-->" : null;
-    if (closing !== null) {
-      const end = head.indexOf(closing, at + 2);
+    const [opening, closing] = head.startsWith("<?", at)
+      ? ["<?", "?>"]
+      : head.startsWith("<!--", at)
+        ? ["<!--", "-->"]
+        : [null, null];
+    if (opening !== null) {
+      const end = head.indexOf(closing, at + opening.length);
       if (end < 0) return false;
       at = end + closing.length;
     } else if (head.slice(at, at + DOCTYPE.length).toUpperCase() === DOCTYPE) at = doctypeEnd(head, at);

@@ -43,6 +43,7 @@ describe("PMML", () => {
     ["another root", "<PMMLX>", false],
     ["an open declaration", '<?xml version="1.0"', false],
     ["an open comment", "<!-- open", false],
+    ["a comment that only seems to close", "<!--><PMML>", false],
     ["an open DOCTYPE", `<!DOCTYPE${" ".repeat(4000)}`, false],
     ["open DOCTYPEs", `${"<!DOCTYPE".repeat(400)}<PMML>`, false],
   ])("sniffs a head with %s: %s", (_, head, expected) => {
