@@ -15,6 +15,21 @@ function hostileMessage(r: Random): string | Buffer {
     () => JSON.stringify({ type: "connection_init", payload: hostileJson(r, 3) }),
     () =>
       '{"type":"connection_init","payload":{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}}}}',
+    // Credentials in the connection parameters, which may be as long as a frame (1 MiB): a run of
+    // base64 padding before another character once took minutes to parse (src/access/authenticate.ts).
+    () =>
+      JSON.stringify({
+        type: "connection_init",
+        payload: {
+          [r.pick(["authorization", "Authorization", "AUTHORIZATION"])]: r.pick([
+            () => `Basic ${"=".repeat(r.int(100_000, 1_000_000))}x`,
+            () => `Bearer ${"a".repeat(r.int(100_000, 1_000_000))} x`,
+            () => `Basic ${"A".repeat(r.int(100_000, 1_000_000))}`,
+            () => `${" ".repeat(r.int(100_000, 1_000_000))}Bearer`,
+            () => hostileString(r),
+          ])(),
+        },
+      }),
     () =>
       JSON.stringify({
         type: "subscribe",
