@@ -7,12 +7,13 @@ import type { AccessPolicy } from "../access/modelAccess.ts";
 import { requestAccess } from "../access/scopedReader.ts";
 import type { CommandDeps } from "../application/executeCommand.ts";
 import type { Database } from "../db/database.ts";
+import { DomainError } from "../domain/errors.ts";
 import { CSRF_HEADERS, lacksCsrfHeader } from "../http/csrfPrevention.ts";
 import { callerOf, nodeHeaders } from "../http/requestCaller.ts";
 import { requestMetadata } from "../http/requestMetadata.ts";
 import type { Route } from "../http/server.ts";
 import { sendJson } from "../http/sendJson.ts";
-import { MlflowError } from "./mlflowErrors.ts";
+import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
 import { bodyParams, queryParams } from "./mlflowRequest.ts";
 import { MODEL_VERSION_RPCS } from "./modelVersionRpcs.ts";
 import { REGISTERED_MODEL_RPCS } from "./registeredModelRpcs.ts";
@@ -96,6 +97,9 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
       sendJson(res, 200, answer);
     } catch (error) {
       if (error instanceof MlflowError) sendError(req, res, error);
+      // A domain rule refused the input below the RPC (the readers' guard on text no database can
+      // hold, ../db/guardDecodedArguments.ts): the client's error, in MLflow's words.
+      else if (error instanceof DomainError) sendError(req, res, mlflowErrorOf(error));
       else {
         options.logger.error({ err: error }, `MLflow ${rpcPath} failed`);
         sendError(req, res, new MlflowError("INTERNAL_ERROR", "internal error"));

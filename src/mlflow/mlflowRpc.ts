@@ -14,7 +14,7 @@ import type { RequestAccess } from "../access/scopedReader.ts";
 import { DomainError } from "../domain/errors.ts";
 import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
 import { STAGES } from "../domain/stages.ts";
-import { checkVersionNumber } from "../domain/validation.ts";
+import { checkVersionNumber, unstorableText } from "../domain/validation.ts";
 import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
 import type { Params } from "./mlflowRequest.ts";
 import type { ProxyArtifacts } from "./registerFromProxy.ts";
@@ -32,7 +32,16 @@ export type Rpc = (params: Params, ctx: RpcContext) => Promise<unknown>;
 
 export const invalid = (message: string) => new MlflowError("INVALID_PARAMETER_VALUE", message);
 
-export const str = z.string();
+/**
+ * A string field of MLflow's requests, every RPC's. Text no database can hold (NUL, unpaired UTF-16
+ * surrogates) is refused here, before a rule or a statement sees it: PostgreSQL refused NUL with an
+ * error the client got as a 500, and both databases stored a lone surrogate as U+FFFD, so two names
+ * that differ only there became one.
+ */
+export const str = z.string().superRefine((text, ctx) => {
+  const problem = unstorableText(text);
+  if (problem !== null) ctx.addIssue({ code: "custom", message: problem });
+});
 
 /** Reads MLflow's request with a zod shape: unknown fields are ignored, wrong types refused. */
 export function parse<T extends z.ZodRawShape>(shape: T, params: Params): z.infer<z.ZodObject<T>> {

@@ -129,7 +129,9 @@ describe.each(await providers())("MLflow tracking on %s", (provider) => {
       [{ tags: [{ key: "long", value: "x".repeat(8001) }] }, /exceeded length limit of 8000/],
       [{ params: [{ key: "k".repeat(251), value: "v" }] }, /maximum length of 250/],
       [{ params: [{ key: "../escape", value: "v" }] }, /must not resolve to other names/],
-      [{ tags: [{ key: "bad\u0000key", value: "v" }] }, /Invalid tag name/],
+      [{ tags: [{ key: "bad\u0001key", value: "v" }] }, /Invalid tag name/],
+      [{ tags: [{ key: "bad\u0000key", value: "v" }] }, /'tags\.0\.key': must not contain NUL/],
+      [{ params: [{ key: "k", value: "lone \ud800" }] }, /'params\.0\.value': .*unpaired UTF-16 surrogates/],
       [{ metrics: [{ key: "m", value: "lots", timestamp: 1 }] }, /valid double/],
       [{ metrics: [{ key: "m", value: 1, timestamp: "soon" }] }, /not an integer/],
       [
@@ -174,6 +176,58 @@ describe.each(await providers())("MLflow tracking on %s", (provider) => {
       code: "INVALID_PARAMETER_VALUE",
     });
     expect(changed.body.message).toMatch(/Changing param values is not allowed/);
+  });
+
+  it("refuses text no database can hold (NUL, unpaired surrogates) in every string, on every RPC", async () => {
+    const runId = await newRun();
+    const refused: FixtureRequest[] = [
+      post("runs/create", { experiment_id: "0", run_name: "a\u0000b" }),
+      post("experiments/create", { name: `${freshName("sur")}\ud800` }),
+      post("runs/set-tag", { run_id: runId, key: "k", value: "\udfff" }),
+      post("runs/log-parameter", { run_id: runId, key: "k", value: "a\u0000" }),
+      post("runs/update", { run_id: runId, run_name: "\ud800x" }),
+      post("logged-models", { experiment_id: "0", name: "m\u0000" }),
+      post("logged-models/search", { experiment_ids: ["0"], filter: "name = 'a\u0000b'" }),
+      post("registered-models/create", { name: "m\u0000" }),
+      post("model-versions/create", { name: "m", source: "s3://b/m", run_id: "a\u0000b" }),
+      get("registered-models/get", [["name", "a\u0000b"]]),
+      // (A query string cannot carry a lone surrogate: percent-encoding is UTF-8's.)
+      post("registered-models/get-latest-versions", { name: "a\ud800b" }),
+      get("model-versions/get", [
+        ["name", "a\u0000b"],
+        ["version", "1"],
+      ]),
+      get("experiments/get-by-name", [["experiment_name", "a\u0000b"]]),
+    ];
+    for (const request of refused) {
+      const answer = await api(request);
+      const label = `${request.method} ${request.path} ${JSON.stringify(request.body ?? request.query)}`;
+      expect({ status: answer.status, code: answer.body.error_code }, label).toEqual({
+        status: 400,
+        code: "INVALID_PARAMETER_VALUE",
+      });
+      expect(answer.body.message, label).toMatch(/must not contain (NUL|unpaired UTF-16 surrogates)/);
+    }
+    // Nothing of it was stored: the run kept its name, and has no tag or param.
+    const run = (await api(get("runs/get", [["run_id", runId]]))).body.run;
+    expect(run.data.tags ?? []).not.toContainEqual(expect.objectContaining({ key: "k" }));
+    expect(run.data.params).toBeUndefined();
+  });
+
+  it("cuts a metric's dataset name at 500 units without splitting a character", async () => {
+    const runId = await newRun();
+    const name = `${"a".repeat(499)}\u{1f600}`;
+    const logged = await api(
+      post("runs/log-metric", { run_id: runId, key: "m", value: 1, timestamp: 1, dataset_name: name }),
+    );
+    expect(logged.status).toBe(200);
+    const history = await api(
+      get("metrics/get-history", [
+        ["run_id", runId],
+        ["metric_key", "m"],
+      ]),
+    );
+    expect(history.body.metrics[0].dataset_name).toBe("a".repeat(499));
   });
 
   it("stores hostile keys as data and keeps a metric's history", async () => {
