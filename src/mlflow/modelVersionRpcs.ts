@@ -4,6 +4,7 @@
 import { z } from "zod";
 import type { Prisma } from "../db/database.ts";
 import { NotFoundError } from "../domain/errors.ts";
+import { MAX_VERSION_NUMBER } from "../domain/validation.ts";
 import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
 import { versionRoot } from "./proxyPaths.ts";
 import { registerFromProxy, resolveProxySource } from "./registerFromProxy.ts";
@@ -208,13 +209,23 @@ function checkVersionComparisons(comparisons: readonly Comparison[]) {
   }
 }
 
+/**
+ * A version_number comparison as the column can hold it. Past the largest version number (the
+ * column's integer), every version is below the value and none at or above it: PostgreSQL refused
+ * such a bound as out of range, which the client got as a 500.
+ */
+function versionBound(op: "lt" | "lte" | "gt" | "gte" | "equals", value: string): Prisma.IntFilter {
+  const bound = Number(value);
+  if (bound <= MAX_VERSION_NUMBER) return { [op]: bound };
+  return op === "lt" || op === "lte" ? { lte: MAX_VERSION_NUMBER } : { gt: MAX_VERSION_NUMBER };
+}
+
 /** version_number ranges narrow in the database too (the checks above made their values integers). */
 const versionRanges = (comparisons: readonly Comparison[]): Prisma.ModelVersionWhereInput[] =>
   comparisons.flatMap((c): Prisma.ModelVersionWhereInput[] => {
     if (c.on !== "version_number" || c.op === "IN" || !isOrdering(c.op)) return [];
-    const bound = Number(c.value);
     const op = c.op === "<" ? "lt" : c.op === "<=" ? "lte" : c.op === ">" ? "gt" : "gte";
-    return [{ version: { [op]: bound } }];
+    return [{ version: versionBound(op, c.value) }];
   });
 
 const equalityWhere = (c: ReturnType<typeof storableEqualities>[number]): Prisma.ModelVersionWhereInput => {
@@ -228,7 +239,7 @@ const equalityWhere = (c: ReturnType<typeof storableEqualities>[number]): Prisma
     case "source_path":
       return { source: c.value };
     case "version_number":
-      return { version: Number(c.value) };
+      return { version: versionBound("equals", c.value) };
   }
 };
 

@@ -275,6 +275,12 @@ describe.each(await providers())("MLflow model versions on %s", (provider) => {
         [`${mine} AND version_number > 1`, ["a/3", "a/2", "b/3", "b/2"]],
         [`${mine} AND version_number >= 2 AND version_number < '3'`, ["a/2", "b/2"]],
         [`name = '${group}-a' AND version_number <= 1`, ["a/1"]],
+        // Past the largest version number (PostgreSQL's integer): all versions are below, none at or above.
+        [`${mine} AND version_number >= 999999999999999`, []],
+        [`${mine} AND version_number = 2147483648`, []],
+        [`${mine} AND version_number > 2147483647`, []],
+        [`${mine} AND version_number < 3000000000`, ["a/3", "a/2", "a/1", "b/3", "b/2", "b/1"]],
+        [`${mine} AND version_number <= 2147483648`, ["a/3", "a/2", "a/1", "b/3", "b/2", "b/1"]],
         [`${mine} AND tags.tier ILIKE 'gold'`, ["a/2", "b/2"]],
         [`${mine} AND tags.tier LIKE 'gold'`, []],
         [`${mine} AND name ILIKE '%-B'`, ["b/3", "b/2", "b/1"]],
