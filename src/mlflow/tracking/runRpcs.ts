@@ -124,9 +124,16 @@ function metricOf(m: z.infer<typeof metricShape>): MetricInput {
     timestamp: int64Of("timestamp", m.timestamp, 0),
     step: int64Of("step", m.step, 0),
     modelId: m.model_id === undefined || m.model_id === "" ? "" : loggedModelIdOf(m.model_id),
-    datasetName: (m.dataset_name ?? "").slice(0, 500),
-    datasetDigest: (m.dataset_digest ?? "").slice(0, 100),
+    datasetName: cut(m.dataset_name ?? "", 500),
+    datasetDigest: cut(m.dataset_digest ?? "", 100),
   };
+}
+
+/** At most `max` UTF-16 units of `text`, never half of a surrogate pair (stored, it would read as U+FFFD). */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const high = text.charCodeAt(max - 1);
+  return text.slice(0, high >= 0xd800 && high <= 0xdbff ? max - 1 : max);
 }
 
 const logBatchRpc: Rpc = async (params, ctx) => {
