@@ -7,7 +7,7 @@ import { executeCommand } from "../application/executeCommand.ts";
 import type { CommandDeps, CommandMetadata, CommandOutcome } from "../application/executeCommand.ts";
 import type { Db } from "../db/database.ts";
 import {
-  checkArtifactPath,
+  checkNewArtifactPath,
   checkArtifactRole,
   checkMediaType,
   checkSha256,
@@ -161,7 +161,7 @@ export interface ArtifactUpload {
 export async function precheckUpload(db: Db, upload: ArtifactUpload): Promise<DomainError | null> {
   const invalid = firstError(
     checkVersionNumber("version", upload.version),
-    checkArtifactPath("path", upload.path),
+    checkNewArtifactPath("path", upload.path),
     upload.role === null ? null : checkArtifactRole("role", upload.role),
     upload.mediaType === null ? null : checkMediaType("mediaType", upload.mediaType),
     upload.expectedSha256 === null ? null : checkSha256("sha256", upload.expectedSha256),

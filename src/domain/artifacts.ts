@@ -10,6 +10,11 @@ export type ArtifactRole = (typeof ARTIFACT_ROLES)[number];
 export const ARTIFACT_LIMITS = {
   /** Characters of the whole relative path. */
   pathMaxLength: 1024,
+  /**
+   * Bytes of the whole path in UTF-8 (1,024 characters may take 3,072): PostgreSQL's btree entries,
+   * where the path is part of a key, hold about 2,700 bytes, and refused a longer one with a 500.
+   */
+  pathMaxBytes: 2048,
   /** Characters of one path segment (most filesystems stop at 255 bytes). */
   segmentMaxLength: 255,
   /** Segments, e.g. `a/b/c.bin` has 3. */
@@ -24,6 +29,16 @@ const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 const DRIVE_LETTER = /^[A-Za-z]:/;
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;.*)?$/;
+
+/**
+ * checkArtifactPath, and for a file about to be stored, at most ARTIFACT_LIMITS.pathMaxBytes of
+ * UTF-8. Only new paths: a longer one stored before the bound (SQLite held it) stays readable.
+ */
+export function checkNewArtifactPath(field: string, path: string): ValidationError | null {
+  const invalid = checkArtifactPath(field, path);
+  if (invalid !== null || Buffer.byteLength(path, "utf8") <= ARTIFACT_LIMITS.pathMaxBytes) return invalid;
+  return new ValidationError(field, `must be at most ${ARTIFACT_LIMITS.pathMaxBytes} bytes of UTF-8`);
+}
 
 /**
  * A path relative to the version's root, `/`-separated. Anything that could escape the version's

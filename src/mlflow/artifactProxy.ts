@@ -23,7 +23,7 @@ import type { ArtifactDownload, TransferErrors } from "../artifacts/http/artifac
 import { parseRange } from "../artifacts/http/transferHeaders.ts";
 import { guessMediaType } from "../artifacts/mediaTypes.ts";
 import type { Database } from "../db/database.ts";
-import { checkMediaType } from "../domain/artifacts.ts";
+import { checkMediaType, checkNewArtifactPath } from "../domain/artifacts.ts";
 import { DomainError } from "../domain/errors.ts";
 import { callerOf } from "../http/requestCaller.ts";
 import type { Route } from "../http/server.ts";
@@ -260,6 +260,8 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
       413,
     );
     if (Number(headerOf(req, "content-length") ?? Number.NaN) > limit) throw tooLarge;
+    const long = checkNewArtifactPath("path", target.path);
+    if (long !== null) throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid path: ${long.message}`);
     const clash = await stagedPathClash(access.reader, target.path);
     if (clash !== null)
       throw new MlflowError("INVALID_PARAMETER_VALUE", `Cannot write '${target.path}': ${clash}`);

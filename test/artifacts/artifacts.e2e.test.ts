@@ -251,6 +251,27 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     expect(version.data.modelVersion.artifacts).toEqual([]);
   });
 
+  it("stores a path of up to 2,048 bytes of UTF-8, on both databases, and refuses a longer one", async () => {
+    const name = await pendingModel();
+    const segment = (characters: number) => "模".repeat(characters); // three bytes each
+    const fits = `${segment(227)}/${segment(227)}/${segment(226)}.b`; // 2,044 bytes
+    const stored = await put(name, 1, fits, "x");
+    expect(stored.status, JSON.stringify(stored.json)).toBe(201);
+    for (const long of [
+      `${segment(250)}/${segment(250)}/${segment(250)}`, // 2,252 bytes
+      // 1,018 characters, 3,048 bytes: PostgreSQL refused its key with a 500.
+      `${segment(255)}/${segment(255)}/${segment(255)}/${segment(250)}`,
+    ]) {
+      const refused = await put(name, 1, long, "x");
+      expect(refused.status).toBe(400);
+      expect(refused.json.error).toMatchObject({
+        code: "VALIDATION",
+        field: "path",
+        message: expect.stringMatching(/2048 bytes of UTF-8/),
+      });
+    }
+  });
+
   it("refuses malformed digests before reading the body", async () => {
     const name = await pendingModel();
     expect((await put(name, 1, "a.bin", "x", { "x-checksum-sha256": "nothex" })).json.error).toMatchObject({

@@ -297,6 +297,16 @@ describe("MLflow's artifact proxy", () => {
     expect(seen.data?.modelVersion.artifacts).toEqual([{ path: "MLmodel" }]);
   });
 
+  it("refuses a staged path of more than 2,048 bytes of UTF-8", async () => {
+    const segment = encodeURIComponent("模".repeat(255)); // 765 bytes
+    const refused = await put(`${freshName("long")}/${segment}/${segment}/${segment}`, "x");
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({
+      error_code: "INVALID_PARAMETER_VALUE",
+      message: expect.stringMatching(/2048 bytes of UTF-8/),
+    });
+  });
+
   it("keeps staged files' bytes through garbage collection", async () => {
     const path = `${freshName("gc")}/weights.bin`;
     const bytes = `staged only ${path}`;

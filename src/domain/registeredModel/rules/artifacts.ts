@@ -2,7 +2,7 @@
 // version's signature.
 import {
   ARTIFACT_LIMITS,
-  checkArtifactPath,
+  checkNewArtifactPath,
   checkArtifactRole,
   checkArtifactSize,
   checkMediaType,
@@ -101,7 +101,7 @@ export const addModelVersionArtifact: CommandRule<AddModelVersionArtifact> = onL
   decide(command, state) {
     const { path, role, size, sha256, mediaType } = command.data;
     const error = firstError(
-      checkArtifactPath("path", path),
+      checkNewArtifactPath("path", path),
       checkArtifactRole("role", role),
       checkArtifactSize("size", size),
       checkSha256("sha256", sha256),
