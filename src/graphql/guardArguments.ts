@@ -18,7 +18,13 @@ const reported = (error: ValidationError, info: GraphQLResolveInfo) =>
     extensions: { code: error.code, field: error.field },
   });
 
-const isPromise = (value: unknown): value is Promise<unknown> => value instanceof Promise;
+/**
+ * A promise or any other thenable: Prisma's queries are PrismaPromises, which are not instances of
+ * Promise, and whose rejections (a cursor or a nested argument the reader refused) were otherwise
+ * answered as internal errors.
+ */
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 
 function checked<Source, Context>(
   resolver: GraphQLFieldResolver<Source, Context>,
@@ -40,10 +46,12 @@ function checked<Source, Context>(
     } catch (error) {
       return report(error);
     }
-    if (isPromise(result)) return result.catch(report);
+    if (isThenable(result)) return Promise.resolve(result).catch(report);
     // `nodes(ids:)` answers a list of separately loaded items.
     if (Array.isArray(result))
-      return (result as unknown[]).map((item) => (isPromise(item) ? item.catch(report) : item));
+      return (result as unknown[]).map((item) =>
+        isThenable(item) ? Promise.resolve(item).catch(report) : item,
+      );
     return result;
   };
 }

@@ -44,6 +44,10 @@ const CURSORS = [
   'GPC:J:[{"a":1},[2]]',
   "GPC:B:12",
   "GPC:D:not-a-date",
+  // Compound cursors of the wrong arity or types, decoded inside a nested list's query.
+  'GPC:T:["S:a","N:1"]',
+  'GPC:T:["S:\u0000","S:x"]',
+  'GPC:T:["N:1","N:2","N:3"]',
   "nonsense",
 ];
 
