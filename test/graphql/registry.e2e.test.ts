@@ -177,6 +177,13 @@ describe.each(await providers())("registry over HTTP on %s", (provider) => {
     ]);
     expect(read.data.byAlias).toEqual({ version: 1, stage: "ARCHIVED" });
     expect(read.data.one).toEqual({ version: 2, description: "retrained", tags: [] });
+    // A stage named 100,000 times is one stage (the list once passed the database's parameter limit).
+    const repeated = await server.gql(
+      `query($stages: [Stage!]) { registeredModel(name: "fraud-detector") { latestVersions(stages: $stages) { version } } }`,
+      { stages: [...Array.from({ length: 100_000 }, () => "PRODUCTION"), "ARCHIVED"] },
+    );
+    expect(repeated.errors).toBeUndefined();
+    expect(repeated.data.registeredModel.latestVersions).toEqual([{ version: 1 }, { version: 2 }]);
 
     const node = await server.gql(
       `query($id: ID!) { node(id: $id) { __typename ... on RegisteredModel { name } } }`,

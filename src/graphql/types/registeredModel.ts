@@ -104,7 +104,8 @@ export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
       description: "The newest live version in each stage (every stage when `stages` is omitted).",
       args: { stages: t.arg({ type: [StageEnum], required: false, description: "Stages to report." }) },
       query: (args) => ({
-        where: { deleted: false, ...(args.stages ? { stage: { in: args.stages } } : {}) },
+        // Distinct stages: a list of 100,000 NONEs passed the database's parameter limit.
+        where: { deleted: false, ...(args.stages ? { stage: { in: [...new Set(args.stages)] } } : {}) },
         orderBy: [{ stage: "asc" }, { version: "desc" }],
         distinct: ["stage"],
       }),
