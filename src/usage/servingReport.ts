@@ -12,6 +12,11 @@ export const SERVING_LIMITS = {
   maxRequests: 1_000_000_000_000,
   /** Latency in ms (a day). */
   maxLatencyMs: 86_400_000,
+  /**
+   * The smallest latency other than 0 (a nanosecond): a bucket's p50 is a request-weighted mean, and
+   * PostgreSQL refused the products of subnormal values (5e-324) as an underflow, losing the report.
+   */
+  minLatencyMs: 0.000_001,
   maxMetrics: 20,
   /** Magnitude of a custom metric value. */
   maxMetricMagnitude: 1e15,
@@ -59,6 +64,8 @@ function checkLatency(field: string, value: number | null | undefined): Validati
   if (value == null) return null;
   if (!Number.isFinite(value) || value < 0 || value > SERVING_LIMITS.maxLatencyMs)
     return new ValidationError(field, `must be a finite number from 0 to ${SERVING_LIMITS.maxLatencyMs}`);
+  if (value > 0 && value < SERVING_LIMITS.minLatencyMs)
+    return new ValidationError(field, `must be 0 or at least ${SERVING_LIMITS.minLatencyMs}`);
   return null;
 }
 

@@ -60,6 +60,10 @@ describe("serving report rules", () => {
     expect(fieldOf(report({ latencyP99Ms: Number.POSITIVE_INFINITY }))).toBe("latencyP99Ms");
     expect(fieldOf(report({ latencyP50Ms: -0.5 }))).toBe("latencyP50Ms");
     expect(fieldOf(report({ latencyP99Ms: null }))).toBe("latencyP99Ms");
+    // Subnormal latencies: their weighted mean underflowed in PostgreSQL and lost the report.
+    expect(fieldOf(report({ latencyP50Ms: 5e-324, latencyP99Ms: 5e-324 }))).toBe("latencyP50Ms");
+    expect(fieldOf(report({ latencyP50Ms: 0, latencyP99Ms: 1e-7 }))).toBe("latencyP99Ms");
+    expect(fieldOf(report({ latencyP50Ms: 0, latencyP99Ms: 0.000001 }))).toBeNull();
     expect(fieldOf(report({ requests: 0, errors: 0, latencyP50Ms: null, latencyP99Ms: null }))).toBeNull();
   });
 
