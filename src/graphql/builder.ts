@@ -4,6 +4,7 @@ import SchemaBuilder from "@pothos/core";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
+import { GraphQLError, GraphQLScalarType } from "graphql";
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from "graphql-scalars";
 import type PrismaTypes from "../db/generated/sqlite/pothos-types.ts";
 import { getDatamodel } from "../db/generated/sqlite/pothos-types.ts";
@@ -75,7 +76,23 @@ export const builder = new SchemaBuilder<{
 
 // Each custom scalar says how it travels and what a TypeScript client should map it to (the mapping
 // docs/graphql.md lists for GraphQL Code Generator), and links its specification where one exists.
-builder.addScalarType("DateTime", DateTimeResolver, {
+/**
+ * A date from year 1 on: RFC 3339 allows year 0000, which PostgreSQL's timestamps refuse as out of
+ * range (a client's `at` or filter date answered as an internal error on PostgreSQL).
+ */
+function fromYearOne(date: Date): Date {
+  if (date.getUTCFullYear() < 1)
+    throw new GraphQLError(`DateTime cannot represent a date before the year 1: ${date.toISOString()}`);
+  return date;
+}
+
+const DateTime = new GraphQLScalarType({
+  ...DateTimeResolver.toConfig(),
+  parseValue: (value) => fromYearOne(DateTimeResolver.parseValue(value)),
+  parseLiteral: (ast, variables) => fromYearOne(DateTimeResolver.parseLiteral(ast, variables)),
+});
+
+builder.addScalarType("DateTime", DateTime, {
   description:
     "A date and time in UTC as an RFC 3339 string, e.g. `2026-12-02T10:15:30.000Z` (TypeScript: `string`; parse with `new Date(…)`). Inputs with an offset are converted to UTC.",
   specifiedByURL: "https://scalars.graphql.org/andimarek/date-time",

@@ -214,6 +214,23 @@ describe.each(await providers())("registeredModelAsOf on %s", (provider) => {
     expect(unknown.data.registeredModelAsOf).toBeNull();
     const invalid = await server.gql(AS_OF, { name: "audited-v2", at: "not a date" });
     expect(invalid.errors?.[0]?.message).toMatch(/DateTime/);
+    // RFC 3339 has a year 0000; PostgreSQL's timestamps do not (it answered an internal error).
+    for (const query of [
+      `{ registeredModelAsOf(name: "audited-v2", at: "0000-01-01T00:00:00Z") { name } }`,
+      `{ modelVersions(filter: { createdAfter: "0000-12-31T23:59:59Z" }) { totalCount } }`,
+    ]) {
+      const yearZero = await server.gql(query);
+      expect(
+        yearZero.errors?.map((e) => e.extensions?.code),
+        query,
+      ).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+      expect(yearZero.errors?.[0]?.message).toMatch(/before the year 1/);
+    }
+    const variable = await server.gql(AS_OF, { name: "audited-v2", at: "0000-06-01T00:00:00Z" });
+    expect(variable.errors?.map((e) => e.extensions?.code)).toEqual(["BAD_USER_INPUT"]);
+    const yearOne = await server.gql(AS_OF, { name: "audited-v2", at: "0001-01-01T00:00:00Z" });
+    expect(yearOne.errors).toBeUndefined();
+    expect(yearOne.data.registeredModelAsOf).toBeNull();
   });
 
   it("refuses both or neither of at and position, and a position beyond the log's end, as VALIDATION", async () => {
