@@ -217,6 +217,31 @@ describe.each(await providers())("hostile input text on %s", (provider) => {
     }
   });
 
+  it("names in a global id a type that is no Node: null, as for an object that does not exist", async () => {
+    const model = await server.gql(`{ registeredModels(first: 1) { nodes { id } } }`);
+    const real = model.data.registeredModels.nodes[0].id as string;
+    for (const typename of ["__proto__", "toString", "Foo", "String", "ModelVersionArtifact", "Query"]) {
+      const id = b64(`${typename}:x`);
+      const one = await server.gql(`query($id: ID!) { node(id: $id) { id } }`, { id });
+      expect(one.errors, typename).toBeUndefined();
+      expect(one.data.node, typename).toBeNull();
+      const several = await server.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, {
+        ids: [id, real, id],
+      });
+      expect(several.errors, typename).toBeUndefined();
+      expect(several.data.nodes, typename).toEqual([null, { id: real }, null]);
+    }
+  });
+
+  it("takes at most 100 ids in nodes(ids:)", async () => {
+    const ids = Array.from({ length: 101 }, (_, i) => b64(`RegistryEvent:${i + 1}`));
+    const refused = await server.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids });
+    expect(refused.errors?.[0]).toMatchObject({ extensions: { code: "BAD_USER_INPUT", field: "ids" } });
+    const taken = await server.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, { ids: ids.slice(1) });
+    expect(taken.errors).toBeUndefined();
+    expect(taken.data.nodes).toHaveLength(100);
+  });
+
   it("in a subscription argument ends the stream with a VALIDATION error", async () => {
     const sse = await sseSubscribe(
       server.graphqlUrl,
