@@ -9,7 +9,7 @@ import type { GraphQLResolveInfo } from "graphql";
 import { DateTimeResolver, JSONObjectResolver, JSONResolver } from "graphql-scalars";
 import type PrismaTypes from "../db/generated/sqlite/pothos-types.ts";
 import { getDatamodel } from "../db/generated/sqlite/pothos-types.ts";
-import type { UploadedFile } from "../artifacts/uploadTokens.ts";
+import type { UploadValue } from "../artifacts/uploadTokens.ts";
 import type { GraphQLContext } from "./context.ts";
 
 /** The most ids `nodes(ids:)` takes in one call. */
@@ -32,7 +32,7 @@ export const builder = new SchemaBuilder<{
     JSONObject: { Input: Record<string, unknown>; Output: Record<string, unknown> };
     /** Registered in ./types/artifact.ts. */
     SafeInt: { Input: number; Output: number };
-    Upload: { Input: UploadedFile; Output: never };
+    Upload: { Input: UploadValue; Output: never };
   };
 }>({
   plugins: [ErrorsPlugin, PrismaPlugin, RelayPlugin],

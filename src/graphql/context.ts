@@ -47,4 +47,9 @@ export interface GraphQLContext extends CommandMetadata {
   readonly webhooks: WebhookService;
   /** Usage tracking settings the usage fields and serving reports check against (retention). */
   readonly usage: UsageSettings;
+  /**
+   * The id this request's multipart upload issued its `Upload` tokens under
+   * (../artifacts/uploadTokens.ts); undefined for any other request.
+   */
+  readonly uploadRequest?: string | undefined;
 }

@@ -22,6 +22,7 @@ import type { CommandDeps } from "../application/executeCommand.ts";
 import { disabledInspector } from "../artifacts/artifactInspector.ts";
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
 import type { BlobStore } from "../artifacts/blobStore.ts";
+import { issuedUploadsOf } from "../artifacts/uploadTokens.ts";
 import { isBlobStoreUnavailable } from "../artifacts/errors.ts";
 import type { Database } from "../db/database.ts";
 import type { RecordedEvent } from "../store/recordedEvent.ts";
@@ -309,6 +310,7 @@ export function createApp(options: AppOptions): App {
         connectionClosed:
           (initial as { connectionClosed?: () => AbortSignal }).connectionClosed ??
           (() => responseClosed(initial.res)),
+        uploadRequest: issuedUploadsOf(initial.req),
       };
     },
   });

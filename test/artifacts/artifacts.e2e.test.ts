@@ -591,6 +591,38 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     expect(partFiles(tmpDir)).toEqual([]);
   });
 
+  it("counts an upload token only in the multipart request that issued it", async () => {
+    const name = await pendingModel();
+    const data = randomBytes(100);
+    // The server puts a file's token wherever the map says, here into a version's params...
+    const leaked = await (
+      await multipart(
+        {
+          query: `mutation($p: JSONObject) { createModelVersion(input: { name: ${JSON.stringify(name)}, source: "s3://b/y", params: $p }) {
+            __typename ... on ModelVersionPayload { modelVersion { params } } } }`,
+          variables: { p: { a: null } },
+        },
+        { 0: { data, name: "f.bin" } },
+        { 0: ["variables.p.a"] },
+      )
+    ).json();
+    const token = leaked.data?.createModelVersion?.modelVersion?.params?.a as string;
+    expect(token).toMatch(/^registro-upload:/);
+    // ...where anyone who reads the model sees it: it must not attach the file anywhere else.
+    const replayed = await server.gql(UPLOAD, {
+      input: { name, version: 1, path: "replayed.bin", file: token },
+    });
+    expect(replayed.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/this multipart/),
+      extensions: { code: "BAD_USER_INPUT" },
+    });
+    const artifacts = await server.gql(
+      `query($n: String!) { modelVersion(name: $n, version: 1) { artifacts { path } } }`,
+      { n: name },
+    );
+    expect(artifacts.data.modelVersion.artifacts).toEqual([]);
+  });
+
   it("refuses Upload values that are not multipart file parts", async () => {
     const name = await pendingModel();
     const forged = await server.gql(UPLOAD, {

@@ -12,7 +12,7 @@ import { LIMITS, isForbiddenKey, nestsDeeperThan } from "../../domain/validation
 import type { BlobStore } from "../blobStore.ts";
 import { ArtifactDigestMismatchError, ArtifactTooLargeError } from "../errors.ts";
 import type { ArtifactLimits } from "../artifactService.ts";
-import { uploadToken } from "../uploadTokens.ts";
+import { uploadRequestOf, uploadToken } from "../uploadTokens.ts";
 import type { UploadedFile } from "../uploadTokens.ts";
 import { errorBody, sendError, statusOf } from "./httpErrors.ts";
 
@@ -192,6 +192,8 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
     let operations: Json | undefined;
     let map: Map<string, MapPath[]> | undefined;
     const stored: Promise<void>[] = [];
+    /** The id this request's tokens carry: they count in its own operation only (../uploadTokens.ts). */
+    const request = uploadRequestOf(req);
     let failure: MultipartError | null = null;
     const fail = (error: MultipartError) => {
       failure ??= error;
@@ -289,7 +291,7 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
             },
           )
           .then((file) => {
-            const token = uploadToken(file);
+            const token = uploadToken(file, request);
             for (const path of paths) {
               const { parent, key } = locate(ops, path);
               // An own property or an in-range index (locate checked): defining, never the `__proto__` setter.

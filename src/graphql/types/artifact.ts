@@ -236,6 +236,11 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, { input }, ctx) => {
       const file = input.file;
+      // A token counts only in the multipart request that issued it (../../artifacts/uploadTokens.ts).
+      if (file.request !== ctx.uploadRequest)
+        throw new GraphQLError("Upload variables must be file parts of this multipart/form-data request", {
+          extensions: { code: "BAD_USER_INPUT", field: "file" },
+        });
       if (file.kind === "digestMismatch") throw new ArtifactDigestMismatchError(file.expected, file.actual);
       if (file.kind === "withheld")
         // Not stored because the caller may not write there: the same refusal as without a file.
