@@ -109,7 +109,13 @@ export const searchShape = {
 };
 
 export function maxResultsOf(given: string | number | undefined, byDefault: number, max: number): number {
-  const maxResults = given === undefined ? byDefault : Number(given);
+  // Digits only, as MLflow's parser reads an integer: Number() would take "0x10", "1e3" or " 5".
+  const maxResults =
+    given === undefined
+      ? byDefault
+      : typeof given === "number" || /^[0-9]{1,15}$/.test(given)
+        ? Number(given)
+        : NaN;
   if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > max)
     throw invalid(
       `Invalid value for max_results: it must be an integer from 1 to ${max}, got ${String(given)}`,

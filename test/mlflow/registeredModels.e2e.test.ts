@@ -155,6 +155,17 @@ describe.each(await providers())("MLflow registered models on %s", (provider) =>
       expect(other.body.error_code).toBe("INVALID_PARAMETER_VALUE");
     });
 
+    it("reads max_results as MLflow does: decimal digits only", async () => {
+      for (const given of ["0x10", "1e3", "1.0", " 5", "5 ", "+5", "-1", "0", ""]) {
+        const refused = await search([["max_results", given]]);
+        expect({ status: refused.status, code: refused.body.error_code }, given).toEqual({
+          status: 400,
+          code: "INVALID_PARAMETER_VALUE",
+        });
+      }
+      expect((await search([["max_results", "5"]])).status).toBe(200);
+    });
+
     it("refuses hostile filters quickly and answers weird strings exactly", async () => {
       const huge = await search([["filter", `name LIKE '${"%".repeat(5000)}'`]]);
       expect(huge.status).toBe(400);
