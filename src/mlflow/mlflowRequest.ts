@@ -31,12 +31,26 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   if (declared > MAX_BODY_BYTES) throw invalid(`Request body larger than ${MAX_BODY_BYTES} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw invalid(`Request body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) throw invalid(`Request body larger than ${MAX_BODY_BYTES} bytes`);
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    // The client went away mid-body: nothing to answer, and nothing wrong with the server.
+    if (req.destroyed && !req.complete) throw new ClientAborted();
+    throw error;
   }
   return Buffer.concat(chunks);
+}
+
+/** A request body the client stopped sending (the connection closed before its end). */
+export class ClientAborted extends Error {
+  constructor() {
+    super("the client aborted the request");
+    this.name = "ClientAborted";
+  }
 }
 
 export async function bodyParams(req: IncomingMessage): Promise<Params> {

@@ -14,7 +14,7 @@ import { requestMetadata } from "../http/requestMetadata.ts";
 import type { Route } from "../http/server.ts";
 import { sendJson } from "../http/sendJson.ts";
 import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
-import { bodyParams, queryParams } from "./mlflowRequest.ts";
+import { ClientAborted, bodyParams, queryParams } from "./mlflowRequest.ts";
 import { MODEL_VERSION_RPCS } from "./modelVersionRpcs.ts";
 import { REGISTERED_MODEL_RPCS } from "./registeredModelRpcs.ts";
 import type { ProxyArtifacts } from "./registerFromProxy.ts";
@@ -100,6 +100,7 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
       // A domain rule refused the input below the RPC (the readers' guard on text no database can
       // hold, ../db/guardDecodedArguments.ts): the client's error, in MLflow's words.
       else if (error instanceof DomainError) sendError(req, res, mlflowErrorOf(error));
+      else if (error instanceof ClientAborted) options.logger.info(`MLflow ${rpcPath}: ${error.message}`);
       else {
         options.logger.error({ err: error }, `MLflow ${rpcPath} failed`);
         sendError(req, res, new MlflowError("INTERNAL_ERROR", "internal error"));
