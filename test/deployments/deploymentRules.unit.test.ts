@@ -111,6 +111,8 @@ describe("RecordModelVersionDeployment", () => {
     ["serve.example/fraud", "absolute"],
     ["ftp://serve.example/fraud", "http:// or https://"],
     ["javascript:alert(1)", "http:// or https://"],
+    ["https:serve.example/fraud", "absolute"],
+    ["https://serve.example:0/fraud", "port 0"],
     ["https://user:secret@serve.example/fraud", "credentials"],
     ["https://serve.example/a b", "whitespace"],
     ["https://serve.example/\u0007", "control characters"],

@@ -48,6 +48,9 @@ export function checkEndpoint(field: string, endpoint: string): ValidationError 
   const text = checkText(field, endpoint, DEPLOYMENT_LIMITS.endpointMaxLength, true);
   if (text) return text;
   if (WHITESPACE.test(endpoint)) return new ValidationError(field, "must not contain whitespace");
+  // As written (the URL parser reads `https:host` as `https://host/`).
+  if (!/^https?:\/\//i.test(endpoint))
+    return new ValidationError(field, "must be an absolute http:// or https:// URL");
   let parsed: URL;
   try {
     parsed = new URL(endpoint);
@@ -59,6 +62,7 @@ export function checkEndpoint(field: string, endpoint: string): ValidationError 
   if (parsed.username !== "" || parsed.password !== "")
     return new ValidationError(field, "must not carry credentials (user:password@)");
   if (parsed.hostname === "") return new ValidationError(field, "must name a host");
+  if (parsed.port === "0") return new ValidationError(field, "must not name port 0");
   return null;
 }
 

@@ -80,6 +80,11 @@ export function evolveWebhook(state: WebhookState | null, event: WebhookEvent): 
 export function checkWebhookUrl(field: string, url: string): ValidationError | null {
   const text = checkText(field, url, WEBHOOK_LIMITS.urlLength, true);
   if (text) return text;
+  // As written, not as the URL parser repairs it (it drops surrounding spaces and reads `https:host`
+  // as `https://host/`): the registry calls the URL it shows.
+  if (/\s/.test(url)) return new ValidationError(field, "must not contain whitespace");
+  if (!/^https?:\/\//i.test(url))
+    return new ValidationError(field, "must be an absolute http:// or https:// URL");
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -88,6 +93,7 @@ export function checkWebhookUrl(field: string, url: string): ValidationError | n
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
     return new ValidationError(field, "must be an http:// or https:// URL");
+  if (parsed.port === "0") return new ValidationError(field, "must not name port 0");
   if (parsed.username !== "" || parsed.password !== "")
     return new ValidationError(
       field,
