@@ -54,8 +54,8 @@ export const builder = new SchemaBuilder<{
     nodeQueryOptions: {
       description: "Fetches any object by its global id.",
       args: { id: { description: "Global id of the object." } },
-      // An id of a type that is no Node (or of none at all) names no object: null, as for an object
-      // that does not exist. Pothos answered it as an internal error.
+      // An id naming a type that is no Node names no object: null, as for an object that does not
+      // exist. Pothos answered it as an internal error. (An id that does not decode is refused.)
       resolve: (_root, args, _context, info, resolveNode) =>
         namesNodeType(args.id, info) ? resolveNode(args.id) : null,
     },
