@@ -312,6 +312,17 @@ describe("RejectReviewRequest and CancelReviewRequest", () => {
       .then(ReviewerNotEligibleError, { reason: "NOT_A_REVIEWER" });
   });
 
+  it("when the requester rejects their own request, then SELF_APPROVAL, worded for a review", () => {
+    given(protectedModel(opened("r1", 1)))
+      .when(reject("r1", ALICE, "changed my mind"))
+      .then(ReviewerNotEligibleError, {
+        reason: "SELF_APPROVAL",
+        message: expect.stringMatching(
+          /may not review \(approve or reject\) their own request; they may cancel it/,
+        ),
+      });
+  });
+
   it("given an open request, when it is cancelled with a reason, then it closes; a closed one cannot be", () => {
     const cancel = {
       type: "CancelReviewRequest",

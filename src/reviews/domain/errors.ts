@@ -36,7 +36,7 @@ export class ReviewerNotEligibleError extends DomainError {
   ) {
     super(
       reason === "SELF_APPROVAL"
-        ? `review request ${requestId}: the requester may not approve their own request`
+        ? `review request ${requestId}: the requester may not review (approve or reject) their own request; they may cancel it`
         : reason === "ALREADY_REVIEWED"
           ? `review request ${requestId}: you have already approved it`
           : `review request ${requestId}: you are not one of its reviewers`,
