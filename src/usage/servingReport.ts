@@ -24,7 +24,8 @@ export const SERVING_LIMITS = {
 } as const;
 
 // Linear patterns without nested quantifiers: no catastrophic backtracking on client input.
-const ENVIRONMENT = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** A deployment's environment name (../deployments/domain/rules.ts): up to 64 characters. */
+const ENVIRONMENT = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,63}$/;
 const CLIENT_REPORT_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -81,7 +82,7 @@ export function checkServingReport(
   if (!ENVIRONMENT.test(input.environment))
     return new ValidationError(
       "environment",
-      "must be 1-63 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit",
+      "must be 1-64 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit",
     );
   const start = input.windowStart.getTime();
   const end = input.windowEnd.getTime();

@@ -55,7 +55,7 @@ const metricLine = z.strictObject({
   bucketStart: z.iso.datetime(),
   modelId: z.string().min(1).max(200),
   version: z.number().int().min(1),
-  environment: z.string().min(1).max(63),
+  environment: z.string().min(1).max(64),
   name: z.string().min(1).max(64),
   sum: z.number().finite(),
   reports: z.number().int().min(0),

@@ -89,6 +89,9 @@ describe("serving report rules", () => {
 
   it("refuses long or malformed environments and client report ids", () => {
     expect(fieldOf(report({ environment: `${"a-".repeat(50_000)}!` }))).toBe("environment");
+    // As long as a deployment's environment may be, and no longer.
+    expect(fieldOf(report({ environment: "e".repeat(64) }))).toBeNull();
+    expect(fieldOf(report({ environment: "e".repeat(65) }))).toBe("environment");
     expect(fieldOf(report({ clientReportId: "x".repeat(129) }))).toBe("clientReportId");
     expect(fieldOf(report({ clientReportId: "has space" }))).toBe("clientReportId");
     expect(fieldOf(report({ clientReportId: "prod-eu:2026-12-03T11:00Z#1" }))).toBeNull();

@@ -266,7 +266,7 @@ describe.each(await providers())("usage on %s", (provider) => {
       ],
       [{ metrics: [{ name: "bad name", value: 1 }] }, "ValidationError", "metrics.0.name"],
       [{ metrics: [{ name: "x", value: 1e300 }] }, "ValidationError", "metrics.0.value"],
-      [{ environment: "x".repeat(64) }, "ValidationError", "environment"],
+      [{ environment: "x".repeat(65) }, "ValidationError", "environment"],
       [{ requests: 0, errors: 0 }, "ValidationError", "latencyP50Ms"],
       [{ version: 99 }, "NotFoundError", ""],
       [{ name: "missing-model" }, "NotFoundError", ""],
