@@ -51,6 +51,19 @@ export function unstorableText(text: string): string | null {
   return null;
 }
 
+/**
+ * Text the server stores from a source it does not control (a webhook receiver's answer), made
+ * storable rather than refused: at most `max` UTF-16 units, never half of a surrogate pair, and NUL
+ * (which PostgreSQL's text cannot hold) as U+FFFD.
+ */
+export function storablePrefix(text: string, max: number): string {
+  let end = Math.min(text.length, max);
+  const last = text.charCodeAt(end - 1);
+  if (end < text.length && last >= 0xd800 && last <= 0xdbff) end -= 1;
+  const prefix = end < text.length ? text.slice(0, end) : text;
+  return prefix.includes("\u0000") ? prefix.replaceAll("\u0000", "\uFFFD") : prefix;
+}
+
 export function checkStorableText(field: string, text: string): ValidationError | null {
   const problem = unstorableText(text);
   return problem === null ? null : new ValidationError(field, problem);

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../src/domain/errors.ts";
 import {
+  storablePrefix,
   checkAlias,
   checkMetrics,
   checkModelName,
@@ -159,5 +160,18 @@ describe("small checks", () => {
     expect(checkTagValue("b", "x".repeat(5001))?.field).toBe("b");
     expect(firstError(null, checkTagKey("first", ""), checkTagKey("second", ""))?.field).toBe("first");
     expect(firstError(null, null)).toBeNull();
+  });
+});
+
+describe("storable prefixes of text from outside", () => {
+  it.each([
+    ["short text, whole", "abc", 5, "abc"],
+    ["cut at the bound", "abcdef", 4, "abcd"],
+    ["never half of a pair", "abc\u{1f600}d", 4, "abc"],
+    ["a pair that fits, whole", "ab\u{1f600}d", 4, "ab\u{1f600}"],
+    ["NUL as U+FFFD", "a\u0000b\u0000", 10, "a\ufffdb\ufffd"],
+    ["empty", "", 3, ""],
+  ])("%s", (_, text, max, expected) => {
+    expect(storablePrefix(text, max)).toBe(expected);
   });
 });

@@ -2,6 +2,8 @@
 // `standardwebhooks` library; a receiver that is down for a while gets every event afterwards, in
 // order; a webhook failing past its retry window is disabled (an event of its own); redeliver and
 // ping; the SSRF guard and who may do what.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
 import { startTestServer } from "../support/server.ts";
@@ -279,6 +281,30 @@ describe.each(await providers())("webhook delivery on %s", (provider) => {
     receiver.secret = rotated.rotateWebhookSecret.secret;
     await ok(`mutation($id: ID!) { pingWebhook(input: { id: $id }) { __typename } }`, { id: webhook.id });
     expect(receiver.received.at(-1)?.verified).toBe(true);
+  });
+
+  it("records a receiver's answer holding NUL and a character cut in two, on both databases", async () => {
+    // 1,023 characters and then an emoji: the 1,024-character excerpt would end in half of it.
+    const answer = `a\u0000b${"c".repeat(1020)}\u{1f600}tail`;
+    const target = http.createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/plain" });
+      response.end(answer);
+    });
+    await new Promise<void>((resolve) => target.listen(0, "127.0.0.1", resolve));
+    try {
+      const { webhook } = await register({
+        url: `http://127.0.0.1:${(target.address() as AddressInfo).port}/hook`,
+        eventTypes: ["RegisteredModelCreated"],
+      });
+      const ping = await ok(
+        `mutation($id: ID!) { pingWebhook(input: { id: $id }) { __typename ... on WebhookDeliveryPayload { delivery { status responseBody } } } }`,
+        { id: webhook.id },
+      );
+      expect(ping.pingWebhook.delivery.status).toBe("SUCCEEDED");
+      expect(ping.pingWebhook.delivery.responseBody).toBe(`a\ufffdb${"c".repeat(1020)}`);
+    } finally {
+      await new Promise((resolve) => target.close(resolve));
+    }
   });
 
   it("refuses internal targets with WebhookTargetRefusedError unless allowed", async () => {

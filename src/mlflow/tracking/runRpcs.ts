@@ -3,6 +3,7 @@
 // logged model (MLflow 2's `runs/log-model`, MLflow 3's `runs/outputs`) and read a metric's history
 // (MLflow 3 reads it to link the run's metrics to the model it logs).
 import { z } from "zod";
+import { storablePrefix } from "../../domain/validation.ts";
 import type { Rpc, RpcContext } from "../mlflowRpc.ts";
 import { maxResultsOf, pageToken, parse, queryHash, readPageToken, str } from "../mlflowRpc.ts";
 import { historyMetricJson, runInfoJson, runJson } from "./trackingJson.ts";
@@ -124,16 +125,10 @@ function metricOf(m: z.infer<typeof metricShape>): MetricInput {
     timestamp: int64Of("timestamp", m.timestamp, 0),
     step: int64Of("step", m.step, 0),
     modelId: m.model_id === undefined || m.model_id === "" ? "" : loggedModelIdOf(m.model_id),
-    datasetName: cut(m.dataset_name ?? "", 500),
-    datasetDigest: cut(m.dataset_digest ?? "", 100),
+    // Cut to MLflow's lengths without splitting a character (a lone half is stored as U+FFFD).
+    datasetName: storablePrefix(m.dataset_name ?? "", 500),
+    datasetDigest: storablePrefix(m.dataset_digest ?? "", 100),
   };
-}
-
-/** At most `max` UTF-16 units of `text`, never half of a surrogate pair (stored, it would read as U+FFFD). */
-function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const high = text.charCodeAt(max - 1);
-  return text.slice(0, high >= 0xd800 && high <= 0xdbff ? max - 1 : max);
 }
 
 const logBatchRpc: Rpc = async (params, ctx) => {

@@ -44,6 +44,7 @@ import type { WebhookMessage } from "./message.ts";
 import { sendWebhook } from "./sendWebhook.ts";
 import type { SendOutcome } from "./sendWebhook.ts";
 import type { TargetAllowList } from "./targetGuard.ts";
+import { storablePrefix } from "../../domain/validation.ts";
 
 export interface DeliveryConfig {
   /** Whole-request deadline of one delivery (ms). */
@@ -859,7 +860,7 @@ export class DeliveryWorker {
         kind,
         outcome.responseCode,
         outcome.latencyMs,
-        outcome.error?.slice(0, 2000) ?? null,
+        outcome.error === null ? null : storablePrefix(outcome.error, 2000),
         outcome.responseExcerpt,
         at,
         this.instanceId,

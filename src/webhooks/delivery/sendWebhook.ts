@@ -6,6 +6,7 @@ import https from "node:https";
 import { performance } from "node:perf_hooks";
 import { pinnedLookup, resolveTarget } from "./targetGuard.ts";
 import type { Resolver, TargetAllowList } from "./targetGuard.ts";
+import { storablePrefix } from "../../domain/validation.ts";
 
 export interface SendLimits {
   /** Whole request deadline, including the response body. */
@@ -98,7 +99,7 @@ export async function sendWebhook(
           size += chunk.length;
           if (size > limits.maxResponseBytes) {
             chunks.push(chunk.subarray(0, Math.max(0, chunk.length - (size - limits.maxResponseBytes))));
-            const excerpt = Buffer.concat(chunks).toString("utf8").slice(0, EXCERPT_CHARS);
+            const excerpt = storablePrefix(Buffer.concat(chunks).toString("utf8"), EXCERPT_CHARS);
             finish(fail(`response larger than ${limits.maxResponseBytes} bytes`, code, excerpt));
             response.destroy();
             return;
@@ -106,7 +107,9 @@ export async function sendWebhook(
           chunks.push(chunk);
         });
         response.on("end", () => {
-          const excerpt = size === 0 ? null : Buffer.concat(chunks).toString("utf8").slice(0, EXCERPT_CHARS);
+          // The receiver's bytes, as stored: a NUL in them failed the delivery's record on PostgreSQL.
+          const excerpt =
+            size === 0 ? null : storablePrefix(Buffer.concat(chunks).toString("utf8"), EXCERPT_CHARS);
           if (code >= 200 && code < 300)
             finish({
               ok: true,
