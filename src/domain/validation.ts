@@ -52,6 +52,29 @@ export function unstorableText(text: string): string | null {
 }
 
 /**
+ * An absolute http(s) URL with a host, taken as written: no whitespace and the scheme's `//` (the
+ * URL parser drops surrounding spaces and reads `https:host` as `https://host/`, another URL than
+ * the one shown), no credentials (`credentialsHint` says what to use instead), not port 0. The
+ * parsed URL, or what is wrong with it. Webhook targets and deployment endpoints both follow it.
+ */
+export function parseHttpUrl(field: string, url: string, credentialsHint = ""): URL | ValidationError {
+  if (/\s/.test(url)) return new ValidationError(field, "must not contain whitespace");
+  const notHttp = new ValidationError(field, "must be an absolute http:// or https:// URL");
+  if (!/^https?:\/\//i.test(url)) return notHttp;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return notHttp;
+  }
+  if (parsed.username !== "" || parsed.password !== "")
+    return new ValidationError(field, `must not carry credentials (user:password@)${credentialsHint}`);
+  if (parsed.hostname === "") return new ValidationError(field, "must name a host");
+  if (parsed.port === "0") return new ValidationError(field, "must not name port 0");
+  return parsed;
+}
+
+/**
  * Text the server stores from a source it does not control (a webhook receiver's answer), made
  * storable rather than refused: at most `max` UTF-16 units, never half of a surrogate pair, and NUL
  * (which PostgreSQL's text cannot hold) as U+FFFD.

@@ -12,7 +12,7 @@ import { DomainError, InvalidStateError, NotFoundError, ValidationError } from "
 import { onLiveModel } from "../../domain/registeredModel/rules/commandRule.ts";
 import type { CommandRule } from "../../domain/registeredModel/rules/commandRule.ts";
 import { liveVersion } from "../../domain/registeredModel/rules/liveVersion.ts";
-import { LIMITS, checkText, checkVersionNumber } from "../../domain/validation.ts";
+import { LIMITS, checkText, checkVersionNumber, parseHttpUrl } from "../../domain/validation.ts";
 import type { RecordModelVersionDeployment, RetireModelVersionDeployment } from "./commands.ts";
 import { activeDeploymentCount, deploymentKey } from "./state.ts";
 
@@ -26,7 +26,6 @@ export const DEPLOYMENT_LIMITS = {
 // Anchored, one character class, no nested quantifier: linear on any input (and the length is
 // checked first anyway). No `@`: it separates environment and version in deployment keys.
 const ENVIRONMENT_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
-const WHITESPACE = /\s/;
 
 /** An environment name: lowercase letters, digits, `.`, `_` and `-`, starting with a letter or digit. */
 export function checkEnvironment(field: string, environment: string): ValidationError | null {
@@ -47,23 +46,8 @@ export function checkEnvironment(field: string, environment: string): Validation
 export function checkEndpoint(field: string, endpoint: string): ValidationError | null {
   const text = checkText(field, endpoint, DEPLOYMENT_LIMITS.endpointMaxLength, true);
   if (text) return text;
-  if (WHITESPACE.test(endpoint)) return new ValidationError(field, "must not contain whitespace");
-  // As written (the URL parser reads `https:host` as `https://host/`).
-  if (!/^https?:\/\//i.test(endpoint))
-    return new ValidationError(field, "must be an absolute http:// or https:// URL");
-  let parsed: URL;
-  try {
-    parsed = new URL(endpoint);
-  } catch {
-    return new ValidationError(field, "must be an absolute http:// or https:// URL");
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
-    return new ValidationError(field, "must be an http:// or https:// URL");
-  if (parsed.username !== "" || parsed.password !== "")
-    return new ValidationError(field, "must not carry credentials (user:password@)");
-  if (parsed.hostname === "") return new ValidationError(field, "must name a host");
-  if (parsed.port === "0") return new ValidationError(field, "must not name port 0");
-  return null;
+  const parsed = parseHttpUrl(field, endpoint);
+  return parsed instanceof ValidationError ? parsed : null;
 }
 
 const checkNote = (field: string, note: string | null): ValidationError | null =>

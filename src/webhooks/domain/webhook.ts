@@ -4,7 +4,7 @@
 // (a well-formed URL, known event types, a sane model list, lifecycle) are here.
 import { InvalidStateError, ValidationError } from "../../domain/errors.ts";
 import type { DomainError } from "../../domain/errors.ts";
-import { checkModelName, checkText, firstError } from "../../domain/validation.ts";
+import { checkModelName, checkText, firstError, parseHttpUrl } from "../../domain/validation.ts";
 import type { DisabledReason, WebhookEvent } from "./events.ts";
 
 export const WEBHOOK_LIMITS = {
@@ -80,26 +80,8 @@ export function evolveWebhook(state: WebhookState | null, event: WebhookEvent): 
 export function checkWebhookUrl(field: string, url: string): ValidationError | null {
   const text = checkText(field, url, WEBHOOK_LIMITS.urlLength, true);
   if (text) return text;
-  // As written, not as the URL parser repairs it (it drops surrounding spaces and reads `https:host`
-  // as `https://host/`): the registry calls the URL it shows.
-  if (/\s/.test(url)) return new ValidationError(field, "must not contain whitespace");
-  if (!/^https?:\/\//i.test(url))
-    return new ValidationError(field, "must be an absolute http:// or https:// URL");
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return new ValidationError(field, "must be an absolute http:// or https:// URL");
-  }
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
-    return new ValidationError(field, "must be an http:// or https:// URL");
-  if (parsed.port === "0") return new ValidationError(field, "must not name port 0");
-  if (parsed.username !== "" || parsed.password !== "")
-    return new ValidationError(
-      field,
-      "must not carry credentials (user:password@); use the signature instead",
-    );
-  if (parsed.hostname === "") return new ValidationError(field, "must name a host");
+  const parsed = parseHttpUrl(field, url, "; use the signature instead");
+  if (parsed instanceof ValidationError) return parsed;
   if (parsed.hash !== "") return new ValidationError(field, "must not have a #fragment");
   return null;
 }
