@@ -1,4 +1,5 @@
 import { allowDecision } from "./allowList.ts";
+import { python3Import } from "./compatImports.ts";
 import { deniedRule } from "./denyList.ts";
 import { BufferSource, Cursor, rangeChunks, truncate, type ByteSource } from "./io.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
@@ -57,6 +58,8 @@ export interface PickleImport {
   name: string;
   offset: number;
   opcode: string;
+  /** What pickle.load imports instead, when it renames a Python 2 import (protocol below 3). */
+  loadedAs?: { module: string; name: string };
 }
 
 export interface PickleWalk {
@@ -66,8 +69,10 @@ export interface PickleWalk {
   end: number;
   ops: number;
   imports: PickleImport[];
-  /** Imports whose operands could not be resolved to two strings (dangerous by rule). */
+  /** Imports whose operands could not be resolved to two strings (dangerous by rule), the first MAX_UNRESOLVED. */
   unresolved: { offset: number; opcode: string; why: string }[];
+  /** How many more there were: each EXT opcode is one, and a few bytes repeat it millions of times. */
+  unresolvedMore: number;
   root: PV | null;
   persistentIds: PV[];
   numpyArrays: number;
@@ -168,19 +173,76 @@ export function isPickleOpcode(b: number): boolean {
   return b in OPCODE_NAMES;
 }
 
-/** Python-ish unquoting for protocol-0 STRING lines; exactness does not matter for module names. */
-function unquote(line: string): string {
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  "\\": "\\",
+  "'": "'",
+  '"': '"',
+  a: "\x07",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+  v: "\v",
+};
+const isOctal = (c: string | undefined) => c !== undefined && c >= "0" && c <= "7";
+const isHex = (c: string | undefined) => c !== undefined && /^[0-9a-fA-F]$/.test(c);
+
+/**
+ * A STRING line (protocol 0) as pickle.load reads it: one pair of quotes stripped, then Python's
+ * `codecs.escape_decode` (octal up to three digits, `\xhh`, the named escapes; an unknown escape
+ * keeps its backslash). Module and import names come from this, so `'\157\163'` must read `os`.
+ * The bytes are taken as Latin-1, one character each.
+ */
+export function pickleStringArgument(line: string): string {
   const q = line[0];
-  let body = q === "'" || q === '"' ? line.slice(1, line.endsWith(q) ? -1 : undefined) : line;
-  body = body.replace(
-    /\\x([0-9a-fA-F]{2})|\\u([0-9a-fA-F]{4})|\\(.)/g,
-    (_m, hx: string | undefined, u: string | undefined, c: string | undefined) => {
-      if (hx) return String.fromCharCode(parseInt(hx, 16));
-      if (u) return String.fromCharCode(parseInt(u, 16));
-      return c === "n" ? "\n" : c === "t" ? "\t" : c === "r" ? "\r" : (c ?? "");
-    },
-  );
-  return body;
+  const body = line.length >= 2 && (q === "'" || q === '"') && line.endsWith(q) ? line.slice(1, -1) : line;
+  let out = "";
+  for (let i = 0; i < body.length;) {
+    const c = body[i++]!;
+    if (c !== "\\" || i >= body.length) {
+      out += c;
+      continue;
+    }
+    const e = body[i++]!;
+    if (Object.hasOwn(SIMPLE_ESCAPES, e)) out += SIMPLE_ESCAPES[e];
+    else if (isOctal(e)) {
+      let code = e.charCodeAt(0) - 48;
+      for (let n = 0; n < 2 && isOctal(body[i]); n++) code = code * 8 + body.charCodeAt(i++) - 48;
+      out += String.fromCharCode(code & 0xff);
+    } else if (e === "x" && isHex(body[i]) && isHex(body[i + 1])) {
+      out += String.fromCharCode(parseInt(body.slice(i, i + 2), 16));
+      i += 2;
+    } else out += `\\${e}`; // Python refuses a bad \x escape (the load fails); keeping it is as harmless
+  }
+  return out;
+}
+
+/**
+ * A UNICODE line (protocol 0) as pickle.load reads it: Python's `raw-unicode-escape`, where only
+ * `\uXXXX` and `\UXXXXXXXX` are escapes (a backslash before anything else stays, with that character)
+ * and there are no quotes to strip.
+ */
+export function pickleUnicodeArgument(line: string): string {
+  let out = "";
+  for (let i = 0; i < line.length;) {
+    const c = line[i++]!;
+    if (c !== "\\" || i >= line.length) {
+      out += c;
+      continue;
+    }
+    const e = line[i++]!;
+    const digits = e === "u" ? 4 : e === "U" ? 8 : 0;
+    const hex = line.slice(i, i + digits);
+    let ok = digits > 0 && hex.length === digits;
+    for (let k = 0; ok && k < digits; k++) ok = isHex(hex[k]);
+    const code = ok ? parseInt(hex, 16) : -1;
+    if (code >= 0 && code <= 0x10ffff) {
+      out += String.fromCodePoint(code);
+      i += digits;
+    } else out += `\\${e}`; // Python refuses a short or out-of-range escape (the load fails)
+  }
+  return out;
 }
 
 function leInt(buf: Buffer): bigint {
@@ -235,6 +297,8 @@ interface WalkOptions {
 }
 
 const MAX_NESTED_PICKLES = 4;
+/** Unresolved imports kept per walk (each becomes a finding); the rest are only counted. */
+const MAX_UNRESOLVED = 100;
 
 /** A walk that has seen nothing yet, starting at byte `start`. */
 export function newWalk(start: number): PickleWalk {
@@ -245,6 +309,7 @@ export function newWalk(start: number): PickleWalk {
     ops: 0,
     imports: [],
     unresolved: [],
+    unresolvedMore: 0,
     root: null,
     persistentIds: [],
     numpyArrays: 0,
@@ -314,7 +379,16 @@ export async function walkPickle(
     return out.t === "str" ? { ...out, at, byteLen: n } : out;
   };
   const addImport = (module: string, name: string, offset: number, opcode: string) => {
-    if (walk.imports.length < 10_000) walk.imports.push({ module, name, offset, opcode });
+    if (walk.imports.length >= 10_000) return;
+    // Below protocol 3, pickle.load imports Python 2 names under their Python 3 names (fix_imports).
+    const loadedAs = walk.protocol < 3 ? python3Import(module, name) : null;
+    walk.imports.push(
+      loadedAs === null ? { module, name, offset, opcode } : { module, name, offset, opcode, loadedAs },
+    );
+  };
+  const addUnresolved = (u: { offset: number; opcode: string; why: string }) => {
+    if (walk.unresolved.length < MAX_UNRESOLVED) walk.unresolved.push(u);
+    else walk.unresolvedMore++;
   };
   const memoPut = (idx: number, v: PV) => {
     if (memo.size >= MAX_MEMO && !memo.has(idx)) bad(`pickle memo larger than ${MAX_MEMO} entries`);
@@ -361,8 +435,9 @@ export async function walkPickle(
     } finally {
       const inner = holder.walk;
       if (inner) {
-        for (const imp of inner.imports) addImport(imp.module, imp.name, imp.offset, imp.opcode);
-        walk.unresolved.push(...inner.unresolved.slice(0, 1000));
+        for (const imp of inner.imports) if (walk.imports.length < 10_000) walk.imports.push(imp);
+        for (const u of inner.unresolved) addUnresolved(u);
+        walk.unresolvedMore += inner.unresolvedMore;
         walk.ops += inner.ops;
         walk.extensions += inner.extensions;
         walk.nestedPickles += 1 + inner.nestedPickles;
@@ -470,10 +545,10 @@ export async function walkPickle(
         push({ t: "float" });
         break;
       case 0x53:
-        push(s(unquote((await cur.line(MAX_LINE)).trim())));
+        push(s(pickleStringArgument((await cur.line(MAX_LINE)).trim())));
         break;
       case 0x56:
-        push(s(unquote(await cur.line(MAX_LINE))));
+        push(s(pickleUnicodeArgument(await cur.line(MAX_LINE))));
         break;
       case 0x54: {
         await cur.need(4);
@@ -621,7 +696,7 @@ export async function walkPickle(
           addImport(module.v, name.v, opOffset, "STACK_GLOBAL");
           push({ t: "global", module: module.v, name: name.v });
         } else {
-          walk.unresolved.push({
+          addUnresolved({
             offset: opOffset,
             opcode: "STACK_GLOBAL",
             why: `operands are ${module.t} and ${name.t}`,
@@ -637,7 +712,7 @@ export async function walkPickle(
         await cur.need(w);
         const code = w === 1 ? cur.u8() : w === 2 ? cur.u16() : cur.u32();
         walk.extensions++;
-        walk.unresolved.push({
+        addUnresolved({
           offset: opOffset,
           opcode: OPCODE_NAMES[op]!,
           why: `extension registry code ${code}`,
@@ -677,11 +752,12 @@ export async function walkPickle(
         if (obj.t === "call") {
           obj.state = state;
           if (state.t === "dict") for (const [k, v] of state.entries) setItem({ t: "opaque", why: "" }, k, v);
-          if (globalName(obj.fn) === "joblib.numpy_pickle.NumpyArrayWrapper" && opts.joblibArrays !== false) {
+          const cls = classBuilt(obj);
+          if (cls === "joblib.numpy_pickle.NumpyArrayWrapper" && opts.joblibArrays !== false) {
             if ((await skipJoblibArray(cur, state)) === "nested-pickle") await walkNested();
             else walk.rawJoblibArrays++;
           }
-          if (globalName(obj.fn)?.startsWith("joblib.numpy_pickle.")) walk.numpyArrays++;
+          if (cls?.startsWith("joblib.numpy_pickle.")) walk.numpyArrays++;
         }
         break;
       }
@@ -733,6 +809,28 @@ export async function walkPickle(
         bad(`unknown pickle opcode 0x${op.toString(16).padStart(2, "0")}`);
     }
   }
+}
+
+/** The constructors that make an instance of their first argument, a class, without calling it. */
+const INSTANCE_CONSTRUCTORS: ReadonlySet<string> = new Set([
+  "copyreg._reconstructor",
+  "copy_reg._reconstructor",
+  "copyreg.__newobj__",
+  "copyreg.__newobj_ex__",
+  "copy_reg.__newobj__",
+]);
+
+/**
+ * The class of the object a BUILD applies to, as far as the pickle shows it: the class called
+ * (REDUCE, NEWOBJ, OBJ, INST), or the class handed to copyreg's constructors, which make an
+ * instance of it without calling it. joblib's unpickler asks `isinstance(obj, NumpyArrayWrapper)`,
+ * so an array wrapper made either way reads the array's bytes that follow.
+ */
+function classBuilt(obj: PV & { t: "call" }): string | null {
+  const fn = globalName(obj.fn);
+  if (fn === null || !INSTANCE_CONSTRUCTORS.has(fn)) return fn;
+  const first = obj.args.t === "tuple" ? obj.args.items[0] : undefined;
+  return globalName(first);
 }
 
 /**
@@ -823,8 +921,12 @@ export function reportImports(
   const seen = new Map<string, PickleImport>();
   for (const w of walks) {
     for (const imp of w.imports) {
+      // A Python 2 name counts as what pickle.load imports for it below protocol 3 (fix_imports).
       const key = `${imp.module}.${imp.name}`;
-      if (!seen.has(key)) seen.set(key, imp);
+      const loaded = imp.loadedAs ?? imp;
+      const loadedKey = `${loaded.module}.${loaded.name}`;
+      const seenKey = loadedKey === key ? key : `${key} as ${loadedKey}`;
+      if (!seen.has(seenKey)) seen.set(seenKey, imp);
     }
     for (const u of w.unresolved)
       scan.add(
@@ -832,18 +934,30 @@ export function reportImports(
         `Pickle import via ${u.opcode} could not be resolved (${u.why}); treated as dangerous`,
         `${label}@offset ${u.offset}`,
       );
+    if (w.unresolvedMore > 0)
+      scan.add(
+        "HIGH",
+        `${w.unresolvedMore} more pickle imports could not be resolved (extension codes or computed names); treated as dangerous`,
+        `${label}@offset ${w.start}`,
+      );
   }
   for (const [key, imp] of seen) {
     if (key === "torch.storage._load_from_bytes" && opts.torchBlobsWalked) continue;
-    const cls = classifyImport(imp.module, imp.name, { ...opts, allowImports: scan.allowImports });
+    const { module, name } = imp.loadedAs ?? imp;
+    const cls = classifyImport(module, name, { ...opts, allowImports: scan.allowImports });
     const where = `${label}@offset ${imp.offset}`;
+    const how = imp.loadedAs ? `${imp.opcode}, loaded as ${module}.${name}` : imp.opcode;
     if (cls === "denied")
-      scan.add("CRITICAL", `Dangerous pickle import ${key} (${imp.opcode}): would run code on load`, where);
-    else if (cls === "unknown") scan.add("MEDIUM", notAllowListedMessage(imp.module, imp.name, opts), where);
+      scan.add(
+        "CRITICAL",
+        `Dangerous pickle import ${imp.module}.${imp.name} (${how}): would run code on load`,
+        where,
+      );
+    else if (cls === "unknown") scan.add("MEDIUM", notAllowListedMessage(module, name, opts), where);
     else if (cls === "accepted") {
-      const entry = operatorEntryFor(scan.allowImports, imp.module, imp.name)!.text;
+      const entry = operatorEntryFor(scan.allowImports, module, name)!.text;
       scan.acceptedImports.add(entry);
-      scan.add("INFO", acceptedByOperatorMessage(imp.module, imp.name, entry, opts), where);
+      scan.add("INFO", acceptedByOperatorMessage(module, name, entry, opts), where);
     }
   }
   return [...seen.keys()].slice(0, 500);

@@ -22,7 +22,12 @@ const TABLE: [file: string, format: ArtifactFormat, verdict: Verdict, finding?: 
     "DANGEROUS",
     /CRITICAL Dangerous pickle import posix\.system \(STACK_GLOBAL\)/,
   ],
-  ["eval_p1.pkl", "PICKLE", "DANGEROUS", /CRITICAL Dangerous pickle import __builtin__\.eval \(GLOBAL\)/],
+  [
+    "eval_p1.pkl",
+    "PICKLE",
+    "DANGEROUS",
+    /CRITICAL Dangerous pickle import __builtin__\.eval \(GLOBAL, loaded as builtins\.eval\)/,
+  ],
   [
     "unknown_global_p3.pkl",
     "PICKLE",

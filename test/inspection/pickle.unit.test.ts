@@ -219,3 +219,153 @@ describe("opcode walker", () => {
     ).rejects.toBeInstanceOf(MalformedError);
   });
 });
+
+describe("names read as pickle.load reads them", () => {
+  const binUnicode = (text: string) => {
+    const b = Buffer.from(text, "utf8");
+    const n = Buffer.alloc(4);
+    n.writeUInt32LE(b.length);
+    return Buffer.concat([Buffer.from("X"), n, b]);
+  };
+  /** The findings of one whole pickle, walked and graded. */
+  const graded = async (bytes: Buffer) => {
+    const s = scan();
+    const res = await walkPickleStream(cursor(bytes), s);
+    reportImports(s, res.walks, "t.pkl");
+    return {
+      verdict: computeVerdict(s.findings),
+      messages: s.findings.map((f) => `${f.severity} ${f.message}`),
+    };
+  };
+  const callsSystem = (importBytes: Buffer) =>
+    Buffer.concat([importBytes, binUnicode("echo hi"), Buffer.from("\x85R.", "latin1")]);
+
+  it.each([
+    ["STRING with octal escapes", "\x80\x02S'\\157\\163'\nS'system'\n\x93"],
+    ["STRING with hex escapes", "\x80\x02S'\\x6f\\x73'\nS'sys\\164em'\n\x93"],
+    ["UNICODE with \\U escapes", "\x80\x02V\\U0000006fs\nVsystem\n\x93"],
+    ["UNICODE with \\u escapes", "\x80\x02V\\u006f\\u0073\nVsystem\n\x93"],
+  ])("%s decode to os.system", async (_label, head) => {
+    const r = await graded(callsSystem(Buffer.from(head, "latin1")));
+    expect(r.verdict, r.messages.join("\n")).toBe("DANGEROUS");
+    expect(r.messages.join("\n")).toMatch(/CRITICAL Dangerous pickle import os\.system/);
+  });
+
+  it("keeps what Python keeps: quotes of UNICODE lines, unknown escapes of STRING lines", async () => {
+    // raw-unicode-escape strips no quotes: V'os' imports a module named 'os' with its quotes.
+    const quoted = await graded(callsSystem(Buffer.from("\x80\x02V'os'\nVsystem\n\x93", "latin1")));
+    expect(quoted.messages.join("\n")).toMatch(/MEDIUM .*'os'\.system/);
+    const unknown = await graded(callsSystem(Buffer.from("\x80\x02S'o\\s'\nS'system'\n\x93", "latin1")));
+    expect(unknown.messages.join("\n")).toMatch(/MEDIUM .*o\\s\.system/);
+  });
+
+  it("a dotted name (protocol 4) reaching a denied module through another module is that import", async () => {
+    // genericpath imports os, so genericpath.os.system is os.system.
+    const r = await graded(
+      callsSystem(
+        Buffer.concat([
+          Buffer.from("\x80\x04", "latin1"),
+          binUnicode("genericpath"),
+          binUnicode("os.system"),
+          Buffer.from("\x93", "latin1"),
+        ]),
+      ),
+    );
+    expect(r.verdict).toBe("DANGEROUS");
+    expect(r.messages.join("\n")).toMatch(/CRITICAL Dangerous pickle import genericpath\.os\.system/);
+  });
+
+  it.each([
+    ["genericpath", "os.system", "denied"],
+    ["shutil_helpers", "subprocess.Popen", "denied"],
+    ["some.module", "helper.builtins.eval", "denied"],
+    ["some.module", "helper.functools.partial", "denied"],
+    ["collections", "OrderedDict.__init__.__globals__", "denied"],
+    ["mymodel", "Model.__class__.__base__", "denied"],
+    ["mymodel", `${"a.".repeat(40)}b`, "denied"],
+    ["mymodel", "Outer.Inner", "unknown"],
+    ["mymodel", "os_helpers.run", "unknown"],
+    ["collections", "OrderedDict", "allowed"],
+  ])("%s.%s is %s", (module, name, expected) => {
+    expect(classifyImport(module, name)).toBe(expected);
+  });
+
+  it.each([
+    ["cPickle", "loads", "pickle.loads"],
+    ["thread", "start_new_thread", "_thread.start_new_thread"],
+    ["__builtin__", "reduce", "functools.reduce"],
+    ["commands", "getoutput", "subprocess.getoutput"],
+  ])("below protocol 3, %s.%s is loaded as %s (fix_imports)", async (module, name, loaded) => {
+    const r = await graded(callsSystem(Buffer.from(`\x80\x02c${module}\n${name}\n`, "latin1")));
+    expect(r.verdict, r.messages.join("\n")).toBe("DANGEROUS");
+    expect(r.messages.join("\n")).toContain(
+      `CRITICAL Dangerous pickle import ${module}.${name} (GLOBAL, loaded as ${loaded})`,
+    );
+  });
+
+  it("from protocol 3 on, a Python 2 name is imported as written", async () => {
+    const r = await graded(callsSystem(Buffer.from("\x80\x03ccPickle\nloads\n", "latin1")));
+    expect(r.messages.join("\n")).not.toMatch(/CRITICAL/);
+    expect(r.messages.join("\n")).toMatch(/MEDIUM .*cPickle\.loads/);
+  });
+
+  it("millions of extension-registry imports keep a bounded number of findings", async () => {
+    // PROTO 2, then EXT1 1 POP two million times: each is an unresolved import.
+    const body = Buffer.alloc(3 * 2_000_000, Buffer.from("\x82\x010", "latin1"));
+    const r = await graded(Buffer.concat([Buffer.from("\x80\x02", "latin1"), body, Buffer.from("N.")]));
+    expect(r.verdict).toBe("DANGEROUS");
+    expect(r.messages.length).toBeLessThanOrEqual(101);
+    expect(r.messages.at(-1)).toMatch(/^HIGH 1999900 more pickle imports could not be resolved/);
+  });
+});
+
+describe("joblib array wrappers made without calling their class", () => {
+  const binUnicode = (text: string) => {
+    const b = Buffer.from(text, "utf8");
+    const n = Buffer.alloc(4);
+    n.writeUInt32LE(b.length);
+    return Buffer.concat([Buffer.from("X"), n, b]);
+  };
+  const latin1 = (text: string) => Buffer.from(text, "latin1");
+
+  it.each([
+    ["copyreg._reconstructor", latin1("ccopyreg\n_reconstructor\n"), latin1("cbuiltins\nobject\nN\x87R")],
+    ["copyreg.__newobj__", latin1("ccopyreg\n__newobj__\n"), latin1(")\x86R")],
+  ])("a wrapper made by %s reads the array bytes after it, as joblib does", async (_label, make, rest) => {
+    // joblib asks isinstance(obj, NumpyArrayWrapper): five bytes of uint8 array follow the BUILD.
+    // Read as opcodes, those five bytes are a BINBYTES header that would hide the payload after it.
+    const payload = Buffer.concat([latin1("cposix\nsystem\n"), binUnicode("echo hi"), latin1("\x85R0")]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32LE(payload.length);
+    const bytes = Buffer.concat([
+      latin1("\x80\x02"),
+      make,
+      latin1("cjoblib.numpy_pickle\nNumpyArrayWrapper\n"),
+      rest,
+      latin1("}("),
+      binUnicode("subclass"),
+      latin1("cnumpy\nndarray\n"),
+      binUnicode("shape"),
+      latin1("K\x05\x85"),
+      binUnicode("order"),
+      binUnicode("C"),
+      binUnicode("dtype"),
+      latin1("cnumpy\ndtype\n"),
+      binUnicode("u1"),
+      latin1("\x89\x88\x87R"),
+      binUnicode("allow_mmap"),
+      latin1("\x89ub"),
+      latin1("B"),
+      length,
+      payload,
+      latin1("0N."),
+    ]);
+    const s = scan();
+    const res = await walkPickleStream(cursor(bytes), s);
+    reportImports(s, res.walks, "t.joblib");
+    expect(computeVerdict(s.findings)).toBe("DANGEROUS");
+    expect(s.findings.map((f) => `${f.severity} ${f.message}`).join("\n")).toMatch(
+      /CRITICAL Dangerous pickle import posix\.system/,
+    );
+  });
+});
