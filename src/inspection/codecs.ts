@@ -47,15 +47,18 @@ function xzError(err: unknown): string {
     : `xz stream not decoded: ${XZ_ERRORS[code]}`;
 }
 
-/** xz: xz-embedded compiled to WebAssembly (xz-decompress), fed from the file as a web stream. */
+/**
+ * xz: xz-embedded compiled to WebAssembly (xz-decompress), fed as a web stream from the file at
+ * `input` (a path) or from a stream of its bytes (an archive member).
+ */
 export async function* xzChunks(
-  path: string,
+  input: string | Readable,
   cap: number,
   scan: Scan,
   label: string,
 ): AsyncGenerator<Buffer> {
   const { XzReadableStream } = require("xz-decompress") as typeof XzDecompress;
-  const file = createReadStream(path, { highWaterMark: 1 << 16 });
+  const file = typeof input === "string" ? createReadStream(input, { highWaterMark: 1 << 16 }) : input;
   const web = Readable.toWeb(file) as unknown as ReadableStream<Uint8Array>;
   const xz = new XzReadableStream(web) as unknown as WebReadableStream<Uint8Array>;
   const reader = xz.getReader();

@@ -2,6 +2,7 @@ import { Cursor, rangeChunks, toSafeNumber, truncate, type ByteSource } from "./
 import type { Report } from "./report.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
 import { dataRecord } from "./dataRecord.ts";
+import { checkChatTemplate } from "./chatTemplate.ts";
 
 const MAX_STRING = 16 * 1024 * 1024;
 const MAX_ARRAY = 50_000_000;
@@ -45,17 +46,18 @@ const GGML_TYPES: Record<number, [string, number, number]> = {
   39: ["MXFP4", 32, 17],
 };
 
-/** Markers of Jinja server-side template injection: a chat template has no business with these. */
-const TEMPLATE_RED_FLAGS =
-  /__(class|mro|subclasses|globals|builtins|import|init|base|bases|getattribute|code)__|\bos\.(system|popen)|\bsubprocess\b|\beval\s*\(|\bexec\s*\(|\bimport\s+os\b|\blipsum\b|\bcycler\b|\bjoiner\b|\bnamespace\.__|\|attr\s*\(/;
+const DEFAULT_ALIGNMENT = 32;
 
-/** Shared by GGUF and tokenizer_config.json: the template is only ever treated as text. */
-export function checkChatTemplate(scan: Scan, template: string, where: string): Record<string, unknown> {
-  const m = TEMPLATE_RED_FLAGS.exec(template);
-  if (m)
-    scan.add("HIGH", `Chat template contains ${JSON.stringify(m[0])}, a template-injection pattern`, where);
-  else scan.add("INFO", "Chat template present; treated as untrusted text and never rendered", where);
-  return { chars: template.length, preview: truncate(template, 200) };
+/**
+ * llama.cpp refuses a file whose `general.alignment` is not a u32 non-zero power of two; anything
+ * else would also leave the data offset undefined here (0 made it NaN and skipped the truncation check).
+ */
+function checkAlignment(type: number, v: unknown, where: string): void {
+  if (type !== 4 || typeof v !== "number" || v === 0 || (v & (v - 1)) !== 0)
+    throw new MalformedError(
+      `GGUF general.alignment ${truncate(JSON.stringify(typeof v === "bigint" ? String(v) : v) ?? "?", 40)} (value type ${type}) is not a u32 non-zero power of two`,
+      where,
+    );
 }
 
 type Val = string | number | bigint | boolean | Val[] | { array: string; length: number; head: Val[] };
@@ -162,6 +164,7 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
     await cur.need(4);
     const type = cur.u32();
     const v = await value(type, key.endsWith("chat_template") ? MAX_STRING : 4096);
+    if (key === "general.alignment") checkAlignment(type, v, loc());
     if (key === "tokenizer.chat_template" || key.startsWith("tokenizer.chat_template.")) {
       if (typeof v === "string") chatTemplate = v;
       continue;
@@ -193,7 +196,7 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
     if (tensors.length < 1000)
       tensors.push({ name, type: info?.[0] ?? String(t), shape: dims, offset, bytes });
   }
-  const alignment = typeof kv["general.alignment"] === "number" ? kv["general.alignment"] : 32;
+  const alignment = typeof kv["general.alignment"] === "number" ? kv["general.alignment"] : DEFAULT_ALIGNMENT;
   const dataStart = Math.ceil(cur.pos / alignment) * alignment;
   if (dataStart + dataNeeded > src.size)
     scan.incomplete(

@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
 import { createGunzip, createInflate } from "node:zlib";
 import Bunzip from "seek-bzip";
 import { lz4Chunks, lzmaChunks, xzChunks } from "./codecs.ts";
@@ -36,13 +37,28 @@ export function compressionOf(head: Buffer): Compression | null {
   return null;
 }
 
+/** The compressed bytes as a node stream: read from the file when there is one, else from `src`. */
+function compressedStream(path: string | null, src: ByteSource): Readable {
+  if (path !== null) return createReadStream(path);
+  async function* chunks(): AsyncGenerator<Buffer> {
+    for (let pos = 0; pos < src.size;) {
+      const b = await src.read(pos, 1 << 20);
+      if (b.length === 0) return;
+      pos += b.length;
+      yield b;
+    }
+  }
+  return Readable.from(chunks());
+}
+
 /**
  * Decompressed bytes as a stream, capped at maxDecompressedBytes so a bomb ends the scan instead
  * of the server. Every codec joblib writes is decoded: zlib/gzip (node:zlib), bz2 (seek-bzip),
  * xz (xz-decompress, WebAssembly), lzma (LZMA-alone, ./lzma.ts) and lz4 (frame format, ./codecs.ts).
+ * `path` is the file `src` reads, or null when `src` is not a file (an archive member in memory).
  */
 export async function decompressed(
-  path: string,
+  path: string | null,
   src: ByteSource,
   kind: Compression,
   scan: Scan,
@@ -50,7 +66,7 @@ export async function decompressed(
 ): Promise<{ chunks: ChunkSource; close: () => void }> {
   const cap = scan.limits.maxDecompressedBytes;
   if (kind === "zlib" || kind === "gzip") {
-    const file = createReadStream(path);
+    const file = compressedStream(path, src);
     const z = kind === "zlib" ? createInflate() : createGunzip();
     file.on("error", (e) => z.destroy(e));
     file.pipe(z);
@@ -118,7 +134,7 @@ export async function decompressed(
   }
   const gen =
     kind === "xz"
-      ? xzChunks(path, cap, scan, label)
+      ? xzChunks(path ?? compressedStream(null, src), cap, scan, label)
       : kind === "lzma"
         ? lzmaChunks(src, cap, scan, label)
         : lz4Chunks(src, cap, scan, label);
@@ -128,6 +144,21 @@ export async function decompressed(
       void gen.return(undefined);
     },
   };
+}
+
+/**
+ * True when a walk met joblib's NumpyArrayWrapper and read what follows its BUILD as joblib does
+ * (raw array bytes, or an object array's nested pickle with a memo of its own). pickle.load reads
+ * those bytes differently (raw bytes as opcodes; a nested pickle as more opcodes of the outer one,
+ * sharing its memo), so such a file needs the second, plain reading as well.
+ */
+export function readsJoblibArrays(walks: readonly PickleWalk[]): boolean {
+  return walks.some(
+    (w) =>
+      w.rawJoblibArrays > 0 ||
+      w.nestedPickles > 0 ||
+      w.imports.some((i) => i.module === "joblib.numpy_pickle" && i.name === "NumpyArrayWrapper"),
+  );
 }
 
 export function isJoblibWalk(walks: readonly PickleWalk[]): boolean {
@@ -155,7 +186,7 @@ export async function inspectPickleStream(
   const torchBlobsWalked = src ? await walkTorchBlobs(src, res.walks, scan, label) : false;
   const imports = reportImports(scan, res.walks, label, { torchBlobsWalked });
   // An uncompressed file can be handed to pickle.load as well as to joblib.load.
-  if (src && res.walks.some((w) => w.rawJoblibArrays > 0))
+  if (src && readsJoblibArrays(res.walks))
     await reportPlainLoadReading(new Cursor(rangeChunks(src), label), scan, label, src);
   const joblib = isJoblibWalk(res.walks) || nameSaysJoblib || "compression" in extra;
   const sk = res.walks.map((w) => w.sklearnVersion).find((v) => v !== null) ?? null;
@@ -179,7 +210,7 @@ export async function inspectPickleStream(
 }
 
 export async function inspectCompressedJoblib(
-  path: string,
+  path: string | null,
   src: ByteSource,
   kind: Compression,
   scan: Scan,

@@ -130,56 +130,124 @@ async function walkGraph(
       if (stats.opTypes.size < 2000 || stats.opTypes.has(key))
         stats.opTypes.set(key, (stats.opTypes.get(key) ?? 0) + 1);
       stats.domains.add(domain);
-      for (const a of node.get(5) ?? []) {
-        const attr = await r.message(a.offset, a.offset + a.length);
-        for (const sub of [...(attr.get(6) ?? []), ...(attr.get(11) ?? [])]) {
-          if (depth >= scan.limits.maxNestingDepth * 4) {
-            scan.incomplete("Incomplete scan: ONNX sub-graphs nested too deeply", path);
-            continue;
-          }
-          await walkGraph(r, scan, sub, stats, depth + 1, `${path}/${op}`);
-        }
-      }
+      for (const a of node.get(5) ?? []) await walkAttribute(r, scan, a, stats, depth, `${path}/${op}`);
     } else if (g.no === 5) {
       stats.initializers++;
-      const t = await readTensorHeader(r, g);
+      const t = await checkTensor(r, scan, g, stats, `${path}:initializer`);
       initNames.add(t.name);
       stats.parameters += t.numel;
       if (t.dims.length === 2 && EMBEDDING_NAME.test(t.name) && stats.embeddings.length < MAX_LISTED_TENSORS)
         stats.embeddings.push({ name: t.name, shape: t.dims });
-      if (t.location !== null) {
-        stats.external.push(t.location);
-        if (stats.externalData.length < MAX_LISTED_TENSORS)
-          stats.externalData.push({
-            tensor: t.name,
-            location: t.location,
-            offset: t.offset,
-            length: t.length,
-          });
-        checkExternalLocation(scan, t.location, `${path}:initializer ${t.name}`);
-      }
-    } else if (g.no === 2 && depth === 0) name = await r.string(g, 4096);
+    } else if (g.no === 15) await checkSparseTensor(r, scan, g, stats, `${path}:sparse_initializer`);
+    else if (g.no === 2 && depth === 0) name = await r.string(g, 4096);
     else if (g.no === 11 && depth === 0) inputs.push(await readValueInfo(r, g));
     else if (g.no === 12 && depth === 0) outputs.push(await readValueInfo(r, g));
   }
   return { inputs, outputs, initNames, name };
 }
 
-async function readTensorHeader(
+/**
+ * A node attribute (AttributeProto) can hold tensors of its own (t 5, tensors 10, sparse_tensor 22,
+ * sparse_tensors 23) and sub-graphs (g 6, graphs 11). onnx's loader resolves the external data of
+ * every one of those tensors (a Constant's `value` is the usual case), so each is checked like an
+ * initializer. The attribute's `type` is not trusted to say which of these fields are present.
+ */
+async function walkAttribute(
   r: ProtoReader,
+  scan: Scan,
   f: WireField,
-): Promise<{
+  stats: GraphStats,
+  depth: number,
+  path: string,
+): Promise<void> {
+  const attr = await r.message(f.offset, f.offset + f.length);
+  const nameF = first(attr, 1);
+  const where = `${path}:attribute ${nameF ? truncate(await r.string(nameF, 1024), 200) : "?"} tensor`;
+  for (const a of attr.get(5) ?? []) if (a.wire === 2) await checkTensor(r, scan, a, stats, where);
+  for (const a of attr.get(10) ?? []) if (a.wire === 2) await checkTensor(r, scan, a, stats, where);
+  for (const a of [...(attr.get(22) ?? []), ...(attr.get(23) ?? [])])
+    if (a.wire === 2) await checkSparseTensor(r, scan, a, stats, where);
+  for (const sub of [...(attr.get(6) ?? []), ...(attr.get(11) ?? [])]) {
+    if (sub.wire !== 2) continue;
+    if (depth >= scan.limits.maxNestingDepth * 4) {
+      scan.incomplete("Incomplete scan: ONNX sub-graphs nested too deeply", path);
+      continue;
+    }
+    await walkGraph(r, scan, sub, stats, depth + 1, path);
+  }
+}
+
+/** SparseTensorProto{1 values, 2 indices}: both are TensorProtos and may live in external data. */
+async function checkSparseTensor(
+  r: ProtoReader,
+  scan: Scan,
+  f: WireField,
+  stats: GraphStats,
+  where: string,
+): Promise<void> {
+  for await (const s of r.fields(f.offset, f.offset + f.length))
+    if (s.wire === 2 && (s.no === 1 || s.no === 2)) await checkTensor(r, scan, s, stats, where);
+}
+
+/** Reads a TensorProto's header and checks (and records) where its external data would be read from. */
+async function checkTensor(
+  r: ProtoReader,
+  scan: Scan,
+  f: WireField,
+  stats: GraphStats,
+  where: string,
+): Promise<TensorHeader> {
+  const t = await readTensorHeader(r, f);
+  for (const location of t.locations) checkExternalLocation(scan, location, `${where} ${t.name}`);
+  if (t.location !== null) {
+    stats.external.push(t.location);
+    if (stats.externalData.length < MAX_LISTED_TENSORS)
+      stats.externalData.push({
+        tensor: t.name,
+        location: t.location,
+        offset: t.offset,
+        length: t.length,
+      });
+  }
+  return t;
+}
+
+/** A ModelProto.functions entry (FunctionProto{7 node, 11 attribute_proto}): its nodes' tensors load too. */
+async function walkFunction(
+  r: ProtoReader,
+  scan: Scan,
+  fn: Map<number, WireField[]>,
+  stats: GraphStats,
+  path: string,
+): Promise<void> {
+  for (const n of fn.get(7) ?? []) {
+    if (n.wire !== 2) continue;
+    const node = await r.message(n.offset, n.offset + n.length);
+    const opF = first(node, 4);
+    const op = opF ? await r.string(opF, 1024) : "?";
+    for (const a of node.get(5) ?? []) await walkAttribute(r, scan, a, stats, 0, `${path}/${op}`);
+  }
+  for (const a of fn.get(11) ?? []) if (a.wire === 2) await walkAttribute(r, scan, a, stats, 0, path);
+}
+
+interface TensorHeader {
   name: string;
   numel: bigint;
   dims: number[];
+  /** The location the loader uses (the last `location` entry), "" when external without one. */
   location: string | null;
+  /** Every `location` entry, so a path hidden behind a later entry is still checked. */
+  locations: string[];
   offset: number | null;
   length: number | null;
-}> {
+}
+
+async function readTensorHeader(r: ProtoReader, f: WireField): Promise<TensorHeader> {
   let name = "";
   let numel = 1n;
   const dims: number[] = [];
   let location: string | null = null;
+  const locations: string[] = [];
   let offset: number | null = null;
   let length: number | null = null;
   let external = false;
@@ -201,13 +269,19 @@ async function readTensorHeader(
       const v = first(kv, 2);
       if (!k || !v) continue;
       const key = await r.string(k, 256);
-      if (key === "location") location = await r.string(v, 4096);
-      else if (key === "offset") offset = count(await r.string(v, 64));
+      if (key === "location") {
+        location = await r.string(v, 4096);
+        if (locations.length < 16) locations.push(location);
+        else locations[locations.length - 1] = location;
+      } else if (key === "offset") offset = count(await r.string(v, 64));
       else if (key === "length") length = count(await r.string(v, 64));
     }
   }
-  if (external && location === null) location = "";
-  return { name, numel, dims, location, offset, length };
+  if (external && location === null) {
+    location = "";
+    locations.push(location);
+  }
+  return { name, numel, dims, location, locations, offset, length };
 }
 
 export function checkExternalLocation(scan: Scan, location: string, where: string): void {
@@ -293,6 +367,14 @@ export async function inspectOnnx(src: ByteSource, scan: Scan, label: string): P
         const m = await r.message(f.offset, f.offset + f.length);
         const d = first(m, 3);
         if (d) functionDomains.add(await r.string(d, 1024));
+        const n = first(m, 1);
+        await walkFunction(
+          r,
+          scan,
+          m,
+          stats,
+          `${label}:function ${n ? truncate(await r.string(n, 1024), 200) : "?"}`,
+        );
         break;
       }
       default:

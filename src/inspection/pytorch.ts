@@ -181,11 +181,14 @@ export async function inspectTorchZip(
     walks = await walkMember(zip, dataPkl, scan, torchScript);
     scanned.add(dataPkl.name);
   } else scan.incomplete("Incomplete scan: PyTorch archive has no data.pkl", zip.label);
-  for (const extra of [`${p}constants.pkl`]) {
-    const m = zip.find(extra);
-    if (m) {
-      await walkMember(zip, m, scan, torchScript);
-      scanned.add(m.name);
+  const constantsPkl = zip.find(`${p}constants.pkl`);
+  if (constantsPkl) {
+    // TorchScript keeps the storages of constants.pkl's tensors under constants/, as data.pkl's under data/.
+    const constants = await walkMember(zip, constantsPkl, scan, torchScript);
+    scanned.add(constantsPkl.name);
+    for (const r of storageRefs(constants).values()) {
+      const m = zip.find(`${p}constants/${r.key}`);
+      if (m) scanned.add(m.name);
     }
   }
   const readSmall = async (name: string) => {

@@ -1,6 +1,6 @@
 import type { ByteSource } from "./io.ts";
 import { strictUtf8, truncate } from "./io.ts";
-import { checkChatTemplate } from "./gguf.ts";
+import { checkChatTemplate } from "./chatTemplate.ts";
 import type { Report } from "./report.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
 
