@@ -70,8 +70,30 @@ export function hashedFieldsOf(record: ExportRecord): HashedEventFields {
   };
 }
 
+/**
+ * One NDJSON line (without its newline): the record's members in this order, no spaces. The
+ * verifier (./verifyExport.ts) accepts a line only if it is exactly this text of its own parse, so
+ * what a reader of the line sees is what the hash covers (no key repeated, none added).
+ */
+export const ndjsonLine = (r: ExportRecord): string =>
+  JSON.stringify({
+    position: r.position,
+    streamId: r.streamId,
+    modelName: r.modelName,
+    revision: r.revision,
+    type: r.type,
+    schemaVersion: r.schemaVersion,
+    occurredAt: r.occurredAt,
+    actor: { name: r.actor.name, id: r.actor.id, kind: r.actor.kind, credential: r.actor.credential },
+    correlationId: r.correlationId,
+    causationId: r.causationId,
+    data: r.data,
+    hash: r.hash,
+    previousHash: r.previousHash,
+  });
+
 export const ndjsonLines = (records: readonly ExportRecord[]): string =>
-  records.map((record) => `${JSON.stringify(record)}\n`).join("");
+  records.map((record) => `${ndjsonLine(record)}\n`).join("");
 
 /** CSV columns, in order; JSON values (credential, data) are JSON text in their cell. */
 export const CSV_COLUMNS = [

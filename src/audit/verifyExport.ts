@@ -2,23 +2,36 @@
 // from the line (the canonical encoding of ./eventHash.ts over the fields it covers and the line's
 // previousHash), and wherever two consecutive revisions of a stream are both in the export, the
 // later one's previousHash must be the earlier one's hash. An export in either order verifies.
-// Memory holds one entry per stream (its last line seen), not the export.
+// A line must be exactly the text the exporter writes for its record (ndjsonLine), so a reader of
+// the line sees what its hash covers: no key added or repeated, occurredAt in the one form hashed.
+// The lines must be in position order, one direction for the whole file, and each stream's
+// revisions in that same direction: that refuses a line repeated or moved anywhere in the file
+// (its (streamId, revision), and so its hash, which covers both, appear once) while memory holds
+// one entry per stream (its last line seen), not the export. A file without events fails.
 import { boundedLines } from "../cli/boundedLines.ts";
 import { z } from "zod";
 import { eventHash, isEventHash } from "./eventHash.ts";
-import { hashedFieldsOf } from "./exportRecord.ts";
+import { hashedFieldsOf, ndjsonLine } from "./exportRecord.ts";
 import type { ExportRecord } from "./exportRecord.ts";
 
 const hash = z.string().refine(isEventHash, "a lowercase hex SHA-256");
-const RECORD = z.object({
+/** Exactly what Date#toISOString writes (the export's form): the text the hash covers. */
+const isIsoInstant = (text: string): boolean => {
+  const date = new Date(text);
+  return !Number.isNaN(date.getTime()) && date.toISOString() === text;
+};
+
+const RECORD = z.strictObject({
   position: z.number().int().positive(),
   streamId: z.string(),
   modelName: z.string().nullable(),
   revision: z.number().int().positive(),
   type: z.string(),
   schemaVersion: z.number().int(),
-  occurredAt: z.string().refine((t) => !Number.isNaN(Date.parse(t)), "a date-time"),
-  actor: z.object({
+  occurredAt: z
+    .string()
+    .refine(isIsoInstant, "a UTC time as the export writes it (2026-01-31T09:30:00.000Z)"),
+  actor: z.strictObject({
     name: z.string(),
     id: z.string().nullable(),
     kind: z.string().nullable(),
@@ -32,6 +45,7 @@ const RECORD = z.object({
 });
 
 export interface ExportProblem {
+  /** 0 for a problem of the file as a whole. */
   readonly line: number;
   readonly message: string;
 }
@@ -62,6 +76,10 @@ export async function verifyExportLines(lines: AsyncIterable<string>): Promise<E
   let events = 0;
   let links = 0;
   let number = 0;
+  // The previous record's position and line, and the file's order once two positions are read
+  // (1 oldest first, -1 newest first).
+  let previous: { readonly position: number; readonly line: number } | null = null;
+  let direction = 0;
   for await (const text of lines) {
     number += 1;
     if (text.trim() === "") continue;
@@ -81,8 +99,26 @@ export async function verifyExportLines(lines: AsyncIterable<string>): Promise<E
       continue;
     }
     const record = result.data as ExportRecord;
+    if (ndjsonLine(record) !== text) {
+      problem(
+        number,
+        "not written as the export writes it: a key repeated, keys reordered or spacing changed",
+      );
+      continue;
+    }
     events += 1;
     const at = `stream ${record.streamId} revision ${record.revision} (position ${record.position})`;
+    if (previous !== null) {
+      const step = Math.sign(record.position - previous.position);
+      if (step === 0) problem(number, `${at}: repeats the position of line ${previous.line}`);
+      else if (direction === 0) direction = step;
+      else if (step !== direction)
+        problem(
+          number,
+          `${at}: out of order after position ${previous.position} (line ${previous.line}): a line repeated or moved`,
+        );
+    }
+    previous = { position: record.position, line: number };
     if (record.revision === 1 && record.previousHash !== null)
       problem(number, `${at}: revision 1 has a previousHash`);
     if (record.revision > 1 && record.previousHash === null) problem(number, `${at}: previousHash missing`);
@@ -91,6 +127,11 @@ export async function verifyExportLines(lines: AsyncIterable<string>): Promise<E
     const before = last.get(record.streamId);
     if (before !== undefined) {
       if (before.revision === record.revision) problem(number, `${at}: repeats line ${before.line}`);
+      else if (direction !== 0 && Math.sign(record.revision - before.revision) !== direction)
+        problem(
+          number,
+          `${at}: comes after revision ${before.revision} (line ${before.line}), against the file's order: a line repeated or moved`,
+        );
       else if (before.revision === record.revision - 1) {
         links += 1;
         if (record.previousHash !== before.hash)
@@ -114,6 +155,7 @@ export async function verifyExportLines(lines: AsyncIterable<string>): Promise<E
       line: number,
     });
   }
+  if (events === 0) problem(0, "no events: not an export (an empty file, or a failed download?)");
   return { events, links, problems };
 }
 

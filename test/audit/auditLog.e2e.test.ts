@@ -611,4 +611,100 @@ describe.each(await providers())("the audit log (%s)", (provider) => {
     expect(await runVerifyAuditExport([file], {}, print)).toBe(1);
     expect(lines.join("\n")).toMatch(/previousHash is not the hash of revision/);
   });
+
+  // Exports altered without breaking a hash or a link: each must fail verification.
+  async function verify(text: string) {
+    const dir = mkdtempSync(path.join(tmpdir(), "registro-audit-"));
+    const file = path.join(dir, "audit.ndjson");
+    writeFileSync(file, text);
+    const lines: string[] = [];
+    const code = await runVerifyAuditExport([file], {}, (line) => lines.push(line));
+    return { code, output: lines.join("\n"), verdict: lines.at(-1) ?? "" };
+  }
+
+  /** A genuine export (verified) and its lines, with one RegisteredModelTagSet line to rewrite. */
+  async function genuine(order = "OLDEST_FIRST") {
+    const text = (await ndjson(admin, [["order", order]])).text;
+    expect((await verify(text)).code).toBe(0);
+    const lines = text.split("\n").filter((l) => l !== "");
+    const at = lines.findIndex((l) => l.includes('"RegisteredModelTagSet"'));
+    const rewritten = (line: string) =>
+      `${[...lines.slice(0, at), line, ...lines.slice(at + 1)].join("\n")}\n`;
+    return { text, lines, at, line: lines[at]!, record: JSON.parse(lines[at]!), rewritten };
+  }
+
+  it("refuses an export with a line repeated or moved, in either order", async () => {
+    expect((await verify((await ndjson(admin, [["eventTypes", "RegisteredModelTagSet"]])).text)).code).toBe(
+      0,
+    );
+    // One model's export (a single stream of several events) twice over.
+    const alpha2 = (await ndjson(admin, [["models", "alpha2"]])).text;
+    expect(alpha2.split("\n").length).toBeGreaterThan(3);
+    const alpha2Twice = await verify(alpha2 + alpha2);
+    expect(alpha2Twice.code).toBe(1);
+    expect(alpha2Twice.output).toMatch(/a line repeated or moved/);
+    for (const order of ["OLDEST_FIRST", "NEWEST_FIRST"]) {
+      const { text, lines } = await genuine(order);
+      const events = lines.length;
+      const appended = await verify(`${text}${lines[0]!}\n`);
+      expect(appended.code).toBe(1);
+      expect(appended.output).toMatch(new RegExp(`^line ${events + 1}: .*a line repeated or moved`));
+      const moved = await verify([...lines.slice(0, 3), lines[0]!, ...lines.slice(3)].join("\n"));
+      expect(moved.code).toBe(1);
+      expect(moved.output).toMatch(/^line 4: /);
+      const twice = await verify(text + text);
+      expect(twice.code).toBe(1);
+      expect(twice.output).toContain(`line ${events + 1}: `);
+      expect(twice.output).toMatch(/a line repeated or moved/);
+      expect(twice.verdict).toMatch(new RegExp(`^FAILED: ${2 * events} events`));
+    }
+  });
+
+  it("refuses an export line with a key the export does not write", async () => {
+    const { line, record, at, rewritten } = await genuine();
+    for (const added of [
+      JSON.stringify({ ...record, approvedBy: "CEO" }),
+      JSON.stringify({ ...record, actor: { ...record.actor, role: "CEO" } }),
+      `{"__proto__":{"approvedBy":"CEO"},${line.slice(1)}`,
+    ]) {
+      const result = await verify(rewritten(added));
+      expect(result.code, added).toBe(1);
+      expect(result.output).toMatch(new RegExp(`^line ${at + 1}: not an export record: .*nrecognized key`));
+    }
+  });
+
+  it("refuses an export line with a key repeated or not written as the export writes it", async () => {
+    const { line, record, at, rewritten } = await genuine();
+    // JSON.parse keeps the last of a repeated key, other readers the first.
+    for (const changed of [`{"type":"ModelDeleted",${line.slice(1)}`, JSON.stringify(record, null, 1)]) {
+      const result = await verify(rewritten(changed.replaceAll("\n", "")));
+      expect(result.code, changed).toBe(1);
+      expect(result.output).toMatch(new RegExp(`^line ${at + 1}: not written as the export writes it`));
+    }
+  });
+
+  it("refuses an export line whose occurredAt is not the text the hash covers", async () => {
+    const { record, at, rewritten } = await genuine();
+    const instant = new Date(record.occurredAt as string);
+    const [day, date, month, year, time] = instant.toUTCString().replace(",", "").split(" ");
+    const ms = String(instant.getUTCMilliseconds()).padStart(3, "0");
+    for (const occurredAt of [
+      `${day} ${month} ${date} ${year} ${time}.${ms} GMT+0000 (approved by CEO)`,
+      (record.occurredAt as string).replace("Z", "+00:00"),
+    ]) {
+      expect(Date.parse(occurredAt)).toBe(instant.getTime());
+      const result = await verify(rewritten(JSON.stringify({ ...record, occurredAt })));
+      expect(result.code, occurredAt).toBe(1);
+      expect(result.output).toMatch(new RegExp(`^line ${at + 1}: not an export record: occurredAt`));
+    }
+  });
+
+  it("refuses an empty export, as a failed download leaves", async () => {
+    for (const text of ["", "\n", "\n  \n\n"]) {
+      const result = await verify(text);
+      expect(result.code).toBe(1);
+      expect(result.output).toMatch(/^no events: not an export/);
+      expect(result.verdict).toMatch(/^FAILED: 0 events/);
+    }
+  });
 });

@@ -1,6 +1,7 @@
 // `npm run audit:verify-export -- FILE`: checks an NDJSON audit export (GET /audit/export) on its
 // own: every event's hash recomputed from its line, and the chain link between consecutive
-// revisions of a stream wherever both are in the file. Exit 0 when it holds, 1 when not.
+// revisions of a stream wherever both are in the file. Exit 0 when it holds, 1 when not (a file
+// without events, such as a failed download, included).
 import { Command } from "commander";
 import { verifyExportFile } from "../verifyExport.ts";
 import { parseArguments, runAsMain } from "../../cli/runAsMain.ts";
@@ -18,7 +19,8 @@ export async function runVerifyAuditExport(
   if (usage !== null) return usage;
   const [file] = program.processedArgs as [string];
   const result = await verifyExportFile(file);
-  for (const problem of result.problems) print(`line ${problem.line}: ${problem.message}`);
+  for (const problem of result.problems)
+    print(problem.line === 0 ? problem.message : `line ${problem.line}: ${problem.message}`);
   const verdict = result.problems.length === 0 ? "OK" : "FAILED";
   print(
     `${verdict}: ${result.events} events, ${result.links} chain links between consecutive revisions checked` +
