@@ -97,6 +97,9 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
   try {
     const names = zip.members.map((m) => m.name);
     const has = (n: string) => names.includes(n);
+    // A repeated name is read in every copy: readers disagree on which entry wins (Python's zipfile
+    // and unzip take the last, others the first). The report is the last copy's.
+    const copiesOf = (n: string) => zip.members.filter((m) => m.name === n);
     const root = commonRoot([...names, ...zip.directories]);
     let report: Report = emptyReport("UNKNOWN");
     let scanned = new Set<string>();
@@ -129,13 +132,13 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
         return r.report;
       });
     } else if (savedModel) {
-      const m = zip.find(savedModel)!;
       await run("TF_SAVEDMODEL", async () => {
-        const r = await inspectSavedModel(
-          new BufferSource(await zip.read(m)),
-          scan,
-          `${label}:${savedModel}`,
-        );
+        const reports: Report[] = [];
+        for (const m of copiesOf(savedModel))
+          reports.push(
+            await inspectSavedModel(new BufferSource(await zip.read(m)), scan, `${label}:${savedModel}`),
+          );
+        const r = reports.at(-1)!;
         const dir = savedModel.slice(0, -"saved_model.pb".length);
         r.metadata.variables = names.filter((n) => n.startsWith(`${dir}variables/`)).length;
         r.metadata.assets = names.filter((n) => n.startsWith(`${dir}assets/`)).length;
@@ -143,9 +146,11 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
       });
       scanned.add(savedModel);
     } else if (mlmodel) {
-      const m = zip.find(mlmodel)!;
       await run("COREML", async () => {
-        const r = await inspectCoreMl(new BufferSource(await zip.read(m)), scan, `${label}:${mlmodel}`);
+        const reports: Report[] = [];
+        for (const m of copiesOf(mlmodel))
+          reports.push(await inspectCoreMl(new BufferSource(await zip.read(m)), scan, `${label}:${mlmodel}`));
+        const r = reports.at(-1)!;
         r.metadata.package = "mlpackage";
         return r;
       });

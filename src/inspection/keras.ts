@@ -196,8 +196,11 @@ export async function inspectKerasZip(zip: SafeZip, scan: Scan, label: string): 
       meta.dateSaved = typeof m.date_saved === "string" ? m.date_saved : null;
     }
   }
-  const cj = zip.find("config.json");
-  if (cj) {
+  // Keras opens the archive with Python's zipfile, where a repeated name means its last entry; other
+  // readers take the first. Every copy is walked (a Lambda layer in any of them counts), and the
+  // metadata is the last one's.
+  const configs = zip.members.filter((m) => m.name === "config.json");
+  for (const cj of configs) {
     const cfg = parseJson((await zip.read(cj)).toString("utf8"), scan, `${label}:config.json`);
     if (cfg !== null) {
       const s = walkKerasConfig(cfg, scan, `config.json`);
@@ -210,7 +213,8 @@ export async function inspectKerasZip(zip: SafeZip, scan: Scan, label: string): 
       });
       if (s.inputs.length) signature = { inputs: s.inputs, outputs: [] };
     }
-  } else scan.add("MEDIUM", ".keras archive has no config.json", label);
+  }
+  if (configs.length === 0) scan.add("MEDIUM", ".keras archive has no config.json", label);
   meta.weightsFile = zip.members.find((m) => /^model\.weights\.(h5|npz)$/.test(m.name))?.name ?? null;
   return {
     format: "KERAS",

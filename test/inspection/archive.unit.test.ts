@@ -120,4 +120,42 @@ describe("archive members are scanned as top-level files are", () => {
     expect(messages(r)).toMatch(/CRITICAL Dangerous pickle import os\.system .*@dup\.pt:archive\/data\.pkl/);
     expect(messages(r)).toMatch(/MEDIUM Archive has duplicate entry "archive\/data\.pkl"/);
   });
+
+  it("every copy of a SavedModel's saved_model.pb is read: a ReadFile op in the second is DANGEROUS", async () => {
+    const graph = (name: string) => readFileSync(join(fixtures, name));
+    const r = await inspectZip("dup_saved_model.zip", [
+      ["my_model/saved_model.pb", graph("saved_model.pb")],
+      ["my_model/saved_model.pb", graph("saved_model_readfile.pb")],
+    ]);
+    expect(r.format).toBe("TF_SAVEDMODEL");
+    expect(r.verdict, messages(r)).toBe("DANGEROUS");
+    expect(messages(r)).toMatch(/HIGH TensorFlow graph uses file-system op ReadFile/);
+  });
+
+  it("every copy of a .keras archive's config.json is walked: a Lambda layer in the second (the one Keras reads) is DANGEROUS", async () => {
+    const config = (layers: object[]) =>
+      Buffer.from(
+        JSON.stringify({
+          module: "keras",
+          class_name: "Sequential",
+          config: { name: "sequential", layers },
+          registered_name: null,
+        }),
+      );
+    const dense = { module: "keras.layers", class_name: "Dense", config: { name: "dense", units: 2 } };
+    const lambda = {
+      module: "keras.layers",
+      class_name: "Lambda",
+      config: { name: "lambda", function: { class_name: "__lambda__", config: { code: "4wEAAAAAAAAA" } } },
+    };
+    const r = await inspectZip("dup.keras", [
+      ["metadata.json", Buffer.from(JSON.stringify({ keras_version: "3.3.3" }))],
+      ["config.json", config([dense])],
+      ["config.json", config([lambda, dense])],
+      ["model.weights.h5", Buffer.from("")],
+    ]);
+    expect(r.format).toBe("KERAS");
+    expect(r.verdict, messages(r)).toBe("DANGEROUS");
+    expect(messages(r)).toMatch(/HIGH Keras Lambda layer/);
+  });
 });
