@@ -55,20 +55,45 @@ function send(
   return { request, response };
 }
 
-async function readBody(response: IncomingMessage, limit = 1 << 20): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of response as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) break;
-    chunks.push(chunk);
+/** The most a route's JSON answer (an error, an upload's result) may hold: it is a few hundred bytes. */
+const ANSWER_LIMIT = 1 << 20;
+
+/**
+ * A route's (small) JSON answer as text: refused beyond `ANSWER_LIMIT`, and cut off after the
+ * timeout as a whole (the idle deadline alone lets a server trickle bytes forever).
+ */
+async function readBody(response: IncomingMessage, timeoutMs: number): Promise<string> {
+  const tooLarge = () =>
+    new CliError(
+      `the server's answer is larger than ${ANSWER_LIMIT / 1024 / 1024} MiB; is this a Registro server?`,
+      ExitCode.failure,
+      "ANSWER_TOO_LARGE",
+    );
+  if (Number(response.headers["content-length"]) > ANSWER_LIMIT) {
+    response.destroy();
+    throw tooLarge();
   }
-  return Buffer.concat(chunks).toString("utf8");
+  const deadline = setTimeout(
+    () => response.destroy(new Error(`no complete answer within ${timeoutMs / 1000} s (--timeout)`)),
+    timeoutMs,
+  );
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > ANSWER_LIMIT) throw tooLarge(); // leaving the loop destroys the response
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  } finally {
+    clearTimeout(deadline);
+  }
 }
 
 /** The route's `{"error": {code, message}}`, as a CliError with its exit code. */
-async function routeError(response: IncomingMessage, what: string): Promise<CliError> {
-  const text = await readBody(response).catch(() => "");
+async function routeError(settings: Settings, response: IncomingMessage, what: string): Promise<CliError> {
+  const text = await readBody(response, settings.timeoutMs).catch(() => "");
   let error: { code?: string; message?: string } | undefined;
   try {
     error = (JSON.parse(text) as { error?: typeof error }).error;
@@ -150,15 +175,22 @@ export async function uploadArtifact(
       throw unreachable(settings, error);
     }
     if (res.statusCode === 503 && attempt < 5) {
-      await readBody(res).catch(() => "");
+      await readBody(res, settings.timeoutMs).catch(() => "");
       onBytes(-sent);
       const wait = Math.min(Number(res.headers["retry-after"]) || 1, 30);
       await new Promise((resolve) => setTimeout(resolve, wait * 1000));
       continue;
     }
     if (res.statusCode !== 201 && res.statusCode !== 200)
-      throw await routeError(res, `uploading ${upload.path}`);
-    const text = await readBody(res);
+      throw await routeError(settings, res, `uploading ${upload.path}`);
+    let text: string;
+    try {
+      text = await readBody(res, settings.timeoutMs);
+    } catch (error) {
+      if (error instanceof CliError)
+        throw new CliError(`uploading ${upload.path}: ${error.message}`, error.exitCode, error.code);
+      throw unreachable(settings, error);
+    }
     try {
       return JSON.parse(text) as UploadAnswer;
     } catch {
@@ -171,17 +203,53 @@ export interface DownloadRequest {
   /** Absolute URL of the artifact. */
   readonly url: string;
   readonly sha256: string;
+  /** The artifact's size as the registry recorded it: no answer may carry more. */
+  readonly size: number;
   /** Bytes already held (and already fed to `hash`): asked for with a Range request. */
   readonly offset: number;
   readonly hash: Hash;
   /** Where the bytes go (the `.part` file, opened for append at `offset`, or truncated). */
   readonly open: (fromStart: boolean) => Writable;
+  /** Throws away what `open` wrote (the `.part` file), once an answer proved not to be the artifact. */
+  readonly discard?: () => void;
+}
+
+const sizeMismatch = (message: string) => new CliError(message, ExitCode.failure, "SIZE_MISMATCH");
+
+/**
+ * Refuses, before any byte is written, an answer whose headers announce other bytes than the ones
+ * asked for: a Content-Length other than `expected`, or a Content-Range not from `offset` to the end.
+ */
+function checkAnnouncedLength(
+  res: IncomingMessage,
+  what: string,
+  download: DownloadRequest,
+  resumed: boolean,
+  expected: number,
+): void {
+  const length = res.headers["content-length"];
+  if (length !== undefined && Number(length) !== expected)
+    throw sizeMismatch(
+      `${what}: the server announced ${length} bytes, expected ${expected} (the artifact has ${download.size}); nothing written`,
+    );
+  const range = res.headers["content-range"];
+  if (!resumed || range === undefined) return;
+  const [, start, end, total] = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(range.trim()) ?? [];
+  if (
+    Number(start) !== download.offset ||
+    Number(end) !== download.size - 1 ||
+    (total !== "*" && Number(total) !== download.size)
+  )
+    throw sizeMismatch(
+      `${what}: the server answered the range ${range}, expected bytes ${download.offset}-${download.size - 1}/${download.size}; nothing written`,
+    );
 }
 
 /**
  * GETs an artifact from `offset` into the stream `open` makes. Answers whether the server honoured
  * the range (206); if it sent the whole file instead (200), `open(true)` restarted the file and the
- * caller must restart its hash too, which it learns from `restarted`.
+ * caller must restart its hash too, which it learns from `restarted`. No more bytes are taken than the
+ * artifact has: a server sending more (or announcing other lengths) is refused with SIZE_MISMATCH.
  */
 export async function downloadArtifact(
   settings: Settings,
@@ -207,13 +275,20 @@ export async function downloadArtifact(
     }
     // A presigned redirect to the bucket (S3_PRESIGNED_DOWNLOADS): follow it with the same Range.
     if (res.statusCode === 307 && res.headers.location && redirects < 3) {
-      res.resume();
+      res.destroy(); // its body, if any, is not read (a hostile one need not end)
       url = new URL(res.headers.location, url);
       continue;
     }
     if (res.statusCode !== 200 && res.statusCode !== 206)
-      throw await routeError(res, `downloading ${url.pathname}`);
+      throw await routeError(settings, res, `downloading ${url.pathname}`);
     const resumed = ranged && res.statusCode === 206;
+    const expected = resumed ? download.size - download.offset : download.size;
+    try {
+      checkAnnouncedLength(res, `downloading ${url.pathname}`, download, resumed, expected);
+    } catch (error) {
+      res.destroy();
+      throw error;
+    }
     const hash = ranged && !resumed ? onRestart() : download.hash;
     const out = download.open(!resumed);
     // Not a pipeline into `out`: a pipeline destroys its destination when the source fails, losing
@@ -222,9 +297,17 @@ export async function downloadArtifact(
     let writeError: Error | undefined;
     out.once("error", (error: Error) => (writeError = error));
     let cut: Error | undefined;
+    let received = 0;
+    let overflow = false;
     try {
       for await (const chunk of res as AsyncIterable<Buffer>) {
         if (writeError) break;
+        received += chunk.length;
+        // Leaving the loop destroys the response: an endless body stops here, not when the disk is full.
+        if (received > expected) {
+          overflow = true;
+          break;
+        }
         hash.update(chunk);
         onBytes(chunk.length);
         if (!out.write(chunk)) await once(out, "drain");
@@ -234,6 +317,13 @@ export async function downloadArtifact(
     }
     await new Promise<void>((resolve) => (out.writableFinished || writeError ? resolve() : out.end(resolve)));
     if (writeError) throw new CliError(`writing ${url.pathname}: ${writeError.message}`);
+    if (overflow) {
+      // The bytes of this answer are not the artifact's: none of them is kept to resume from.
+      download.discard?.();
+      throw sizeMismatch(
+        `downloading ${url.pathname}: the server sent more than the ${expected} bytes expected (the artifact has ${download.size}); nothing kept, run again`,
+      );
+    }
     if (cut) {
       if (signal?.aborted) throw cut;
       throw new CliError(

@@ -1,5 +1,6 @@
-// A small GraphQL-over-HTTP client: one POST per operation, with a deadline, the bearer token, and
-// errors turned into CliErrors with the exit code their API code maps to.
+// A small GraphQL-over-HTTP client: one POST per operation, with a deadline (on the whole exchange,
+// answer included), a bound on the answer's size, the bearer token, and errors turned into CliErrors
+// with the exit code their API code maps to.
 import { CliError, ExitCode } from "./exitCodes.ts";
 import { interrupt } from "./interrupt.ts";
 import type { Settings } from "./settings.ts";
@@ -22,11 +23,71 @@ interface GraphqlError {
   extensions?: { code?: string } & Record<string, unknown>;
 }
 
+/** The largest answer taken from /graphql; the biggest page a command asks for is far below it. */
+export const ANSWER_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The answer's body as text, read as it arrives: refused beyond `ANSWER_LIMIT_BYTES` (announced or
+ * counted), and abandoned when `deadline` aborts (the reader is cancelled, so a fast endless stream
+ * stops too).
+ */
+async function readAnswer(
+  settings: Settings,
+  endpoint: string,
+  response: Response,
+  deadline: AbortSignal,
+): Promise<string> {
+  const tooLarge = () =>
+    new CliError(
+      `${endpoint} answered more than ${ANSWER_LIMIT_BYTES / 1024 / 1024} MiB, the most registro reads; is ${settings.url} a Registro server?`,
+      ExitCode.failure,
+      "ANSWER_TOO_LARGE",
+    );
+  if (Number(response.headers.get("content-length")) > ANSWER_LIMIT_BYTES) {
+    await response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const cancel = () => void reader.cancel().catch(() => undefined);
+  deadline.addEventListener("abort", cancel, { once: true });
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      // A cancelled reader ends as if the body had: the deadline, not the server, stopped it.
+      if (deadline.aborted) throw deadline.reason;
+      if (done) break;
+      size += value.byteLength;
+      if (size > ANSWER_LIMIT_BYTES) {
+        cancel();
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  } catch (error) {
+    if (error instanceof CliError || interrupt.signal.aborted) throw error;
+    if (deadline.aborted)
+      throw new CliError(
+        `${endpoint} did not finish its answer within ${settings.timeoutMs / 1000} s (--timeout)`,
+        ExitCode.failure,
+        "UNREACHABLE",
+      );
+    throw unreachable(settings, error);
+  } finally {
+    deadline.removeEventListener("abort", cancel);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 export function createGraphqlClient(settings: Settings): GraphqlClient {
   const endpoint = `${settings.url}/graphql`;
   return {
     settings,
     async request<T>(query: string, variables?: Record<string, unknown>): Promise<T> {
+      // One deadline for the whole exchange: the answer's body too, not only its headers.
+      const deadline = AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), interrupt.signal]);
       let response: Response;
       try {
         response = await fetch(endpoint, {
@@ -37,12 +98,12 @@ export function createGraphqlClient(settings: Settings): GraphqlClient {
             ...authorization(settings),
           },
           body: JSON.stringify({ query, variables }),
-          signal: AbortSignal.any([AbortSignal.timeout(settings.timeoutMs), interrupt.signal]),
+          signal: deadline,
         });
       } catch (error) {
         throw unreachable(settings, error);
       }
-      const text = await response.text().catch(() => "");
+      const text = await readAnswer(settings, endpoint, response, deadline);
       let body: { data?: T | null; errors?: GraphqlError[] } | undefined;
       try {
         body = JSON.parse(text) as typeof body;

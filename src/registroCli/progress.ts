@@ -78,7 +78,8 @@ function barProgress(stream: NodeJS.WriteStream, totalBytes: number, verb: strin
       done: formatBytes(value),
       size: formatBytes(size),
       rate: seconds > 0 ? `${formatBytes(value / seconds)}/s` : "",
-      note,
+      // A failure's reason may quote the server (an error message): it must not drive the terminal.
+      note: printable(note),
     };
   };
   let totalDone = 0;

@@ -59,6 +59,7 @@ describe("registro download through a presigned redirect", () => {
       {
         url: `${registry.url}/artifacts/m/1/model.bin`,
         sha256: SHA256,
+        size: BODY.length,
         offset: 4000,
         hash,
         open: () =>

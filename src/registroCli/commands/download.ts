@@ -3,7 +3,7 @@
 // (an atomic rename) only once the digest matches; a `.part` left by an interrupted run is resumed
 // with a Range request. An existing file with other content is never overwritten without --force.
 import { createHash } from "node:crypto";
-import { createWriteStream, existsSync, mkdirSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { Option } from "commander";
@@ -163,10 +163,12 @@ async function downloadOne(
       {
         url: new URL(artifact.downloadUrl, ctx.settings.url + "/").toString(),
         sha256: artifact.sha256,
+        size: artifact.size,
         offset,
         hash,
         open: (fromStart) =>
           createWriteStream(part, { flags: fromStart ? "w" : "a", highWaterMark: 1024 * 1024 }),
+        discard: () => rmSync(part, { force: true }),
       },
       onBytes,
       () => {

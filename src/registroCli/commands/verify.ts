@@ -67,6 +67,7 @@ export function registerVerifyCommand(program: Command): void {
               {
                 url: new URL(artifact.downloadUrl, ctx.settings.url + "/").toString(),
                 sha256: artifact.sha256,
+                size: artifact.size,
                 offset: 0,
                 hash: createHash("sha256"),
                 open: sink,

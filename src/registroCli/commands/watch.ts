@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { contextOf } from "../context.ts";
 import type { CommandContext } from "../context.ts";
 import { CliError, ExitCode, usageError } from "../exitCodes.ts";
+import { ANSWER_LIMIT_BYTES } from "../graphqlClient.ts";
 
 interface WatchOptions {
   state?: string;
@@ -133,11 +134,17 @@ async function watch(
   };
   // Loaded here, not at start-up: every other command would pay for them.
   const [{ createClient }, { default: WebSocket }] = await Promise.all([import("graphql-ws"), import("ws")]);
+  // One event is a few hundred bytes: a larger message (ws allows 100 MiB) closes the connection.
+  class BoundedWebSocket extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { maxPayload: ANSWER_LIMIT_BYTES });
+    }
+  }
   let activeSocket: InstanceType<typeof WebSocket> | undefined;
   let pongDeadline: NodeJS.Timeout | undefined;
   const client = createClient({
     url: `${settings.url.replace(/^http/, "ws")}/graphql`,
-    webSocketImpl: WebSocket,
+    webSocketImpl: BoundedWebSocket,
     connectionParams: settings.token ? { Authorization: `Bearer ${settings.token}` } : {},
     // graphql-ws would resubscribe by itself with the variables it started with; every resubscription
     // must carry the latest cursor, so it is restarted here instead.
