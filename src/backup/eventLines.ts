@@ -7,6 +7,10 @@ import { z } from "zod";
 import { ChainVerifier, describeBreak } from "../audit/chainVerifier.ts";
 import type { ChainedEvent } from "../audit/chainVerifier.ts";
 import { parseRegisteredModelEvent } from "../domain/registeredModel/eventSchemas.ts";
+import { parseAccessEvent } from "../access/domain/events.ts";
+import { ACCESS_STREAM_CATEGORIES } from "../access/projection.ts";
+import { WEBHOOK_STREAM_CATEGORY, parseWebhookEvent } from "../webhooks/domain/events.ts";
+import { streamCategory } from "../store/eventStore.ts";
 
 export interface BackedUpEvent extends ChainedEvent {
   readonly hash: string;
@@ -106,4 +110,27 @@ export function referencedBlob(event: BackedUpEvent): { sha256: string; where: s
   if (parsed.type !== "ModelVersionArtifactAdded") return null;
   const { version, path, sha256 } = parsed.data;
   return { sha256, where: `model stream ${event.streamId} version ${version} file ${path}` };
+}
+
+/**
+ * Decodes an event's payload with its context's own parser, as the projection rebuild will: a
+ * sentence saying why it cannot be replayed (an unknown stream category or event type, a payload
+ * that does not match its type), or null. A backup whose log would not replay is refused before
+ * anything is written, instead of restoring a registry that silently lacks what those events made.
+ */
+export function unreplayable(event: BackedUpEvent): string | null {
+  const category = streamCategory(event.streamId);
+  try {
+    if (category === "registeredModel")
+      parseRegisteredModelEvent(event.type, event.schemaVersion, event.data);
+    else if ((ACCESS_STREAM_CATEGORIES as readonly string[]).includes(category))
+      parseAccessEvent(event.type, event.schemaVersion, event.data);
+    else if (category === WEBHOOK_STREAM_CATEGORY)
+      parseWebhookEvent(event.type, event.schemaVersion, event.data);
+    else return `stream ${event.streamId} is of a category (${category}) this Registro does not know`;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return `stream ${event.streamId} revision ${event.revision} (log position ${event.position}): event ${event.type} (schema version ${event.schemaVersion}) cannot be replayed: ${reason.length > 500 ? `${reason.slice(0, 500)}…` : reason}`;
+  }
+  return null;
 }

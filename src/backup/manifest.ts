@@ -5,10 +5,11 @@
 // it is no defence against someone who rewrites the whole folder, which is why `backup` prints the
 // manifest's sha256 for keeping elsewhere.
 import { createHash, randomUUID } from "node:crypto";
-import { open, readFile, rename, rm } from "node:fs/promises";
+import { open, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import canonicalize from "canonicalize";
 import { z } from "zod";
+import { NotARegularFileError, openRegularFile } from "../cli/regularFile.ts";
 
 /** Bumped when the folder's layout or a file's meaning changes; restore refuses formats it does not know. */
 export const BACKUP_FORMAT = "registro.backup.v1";
@@ -89,11 +90,21 @@ export async function readManifest(dir: string): Promise<Manifest> {
   const file = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    // Never followed or read if it is a symlink, device or FIFO (/dev/zero would never end).
+    const { handle } = await openRegularFile(file);
+    try {
+      text = await handle.readFile("utf8");
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT")
       throw new DamagedBackupError(
         `${MANIFEST_FILE} is missing in ${dir}: not a backup, or one that never finished`,
+      );
+    if (error instanceof NotARegularFileError)
+      throw new DamagedBackupError(
+        `${MANIFEST_FILE} is ${error.found}, not a regular file: not something a backup writes`,
       );
     throw error;
   }

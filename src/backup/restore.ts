@@ -2,22 +2,27 @@
 // written before the whole backup has been verified: the manifest, every file's size and sha256,
 // every event line, the chain of every stream up to the head the manifest records, every signed audit
 // checkpoint (its signature, and its root against the backup's own events), and every blob.
+// Every entry must be a regular file (blobs/ a real folder): a symlink, device or FIFO is refused,
+// never followed or read. Every event's payload is decoded by its context's parser, and the rows
+// outside the log (usage, MLflow tracking and artifact proxy files) are checked for repeated keys and
+// missing parents, as the target's constraints would.
 // Then the blobs are copied into the target's blob store (unreferenced until the events commit, so
 // garbage collection reclaims them if the restore fails), and the events, with their original
-// positions and hashes, the checkpoints with their signatures, the rebuilt projections and the
-// tokens' last-used times are written in ONE
-// write transaction: a restore that fails at any point leaves the database without a single event.
+// positions and hashes, the checkpoints with their signatures, and the usage, tracking and artifact
+// proxy rows are written in ONE write transaction: a restore that fails there leaves the database
+// without a single event (or row), and can be run again. The projections are rebuilt after it (the
+// online rebuild needs connections of its own) and the tokens' last use re-applied; a failure of
+// either says what was restored and how to finish.
 import { storedHash } from "../store/eventCodec.ts";
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { lstat, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import pg from "pg";
 import { z } from "zod";
-import { trackingInsert } from "../mlflow/tracking/trackingBackup.ts";
-import { usageInsert } from "../usage/usageBackup.ts";
+import { TrackingRowsCheck, trackingInsert } from "../mlflow/tracking/trackingBackup.ts";
+import { UsageRowsCheck, usageInsert } from "../usage/usageBackup.ts";
 import { stagedFileInsert } from "../mlflow/stagedFilesBackup.ts";
 import { createBlobStore } from "../artifacts/createBlobStore.ts";
 import type { BlobStoreConfig, DatabaseConfig } from "../config.ts";
@@ -28,6 +33,7 @@ import { PostgresTx, pgTypes, placeholders, rowInt } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
 import { CorruptEventError } from "../domain/registeredModel/eventSchemas.ts";
 import { LineTooLongError, boundedLines } from "../cli/boundedLines.ts";
+import { NotARegularFileError, kindOf, openRegularFile } from "../cli/regularFile.ts";
 import { rebuildProjections } from "../projections/rebuild.ts";
 import type { RebuildSummary } from "../projections/rebuild.ts";
 import { CHECKPOINT_COLUMNS, checkpointValues } from "../audit/checkpoints.ts";
@@ -36,7 +42,7 @@ import { eventActorRefs } from "../store/eventActors.ts";
 import type { StoredActor } from "../store/eventActors.ts";
 import type { Checkpoint } from "../audit/checkpoints.ts";
 import { CheckpointsAlongLog, signedCheckpoints } from "./checkpointLines.ts";
-import { StreamHeads, parseEventLine, referencedBlob } from "./eventLines.ts";
+import { StreamHeads, parseEventLine, referencedBlob, unreplayable } from "./eventLines.ts";
 import type { BackedUpEvent } from "./eventLines.ts";
 import {
   BLOBS_DIR,
@@ -51,6 +57,7 @@ import {
   readManifest,
 } from "./manifest.ts";
 import type { FileEntry, Manifest } from "./manifest.ts";
+import type { FileHandle } from "node:fs/promises";
 
 /** The target cannot take the backup (it is not empty, or too old for it); nothing was written. */
 export class RestoreRefusedError extends Error {
@@ -91,13 +98,31 @@ async function* numberedLines(
     },
   });
   try {
-    yield* boundedLines(file, { through: meter });
+    yield* boundedLines(file, { through: meter, regularFileOnly: true });
   } catch (error) {
     if (error instanceof LineTooLongError)
       throw new DamagedBackupError(
         `${path.basename(file)} line ${error.line} is longer than ${error.maxChars} characters: not a line a backup writes`,
       );
-    throw error;
+    throw damagedIfNotRegular(error, path.basename(file));
+  }
+}
+
+/** A file of the backup replaced by a symlink, device, FIFO or folder since the listing was checked. */
+function damagedIfNotRegular(error: unknown, name: string): unknown {
+  if (error instanceof NotARegularFileError)
+    return new DamagedBackupError(
+      `${name} is ${error.found}, not a regular file: not something a backup writes`,
+    );
+  return error;
+}
+
+/** Opens a file of the backup, refusing anything but a regular file. */
+async function openBackupFile(dir: string, name: string): Promise<{ handle: FileHandle; size: number }> {
+  try {
+    return await openRegularFile(path.join(dir, name));
+  } catch (error) {
+    throw damagedIfNotRegular(error, name);
   }
 }
 
@@ -114,9 +139,10 @@ function checkFileEntry(name: string, expected: FileEntry, found: { sha256: stri
     );
 }
 
-async function hashFile(file: string): Promise<{ sha256: string; size: number }> {
+async function hashFile(dir: string, name: string): Promise<{ sha256: string; size: number }> {
   const digest = newDigest();
-  await pipeline(createReadStream(file), async (source: AsyncIterable<Buffer>) => {
+  const { handle } = await openBackupFile(dir, name);
+  await pipeline(handle.createReadStream(), async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) {
       digest.hash.update(chunk);
       digest.size += chunk.length;
@@ -125,23 +151,40 @@ async function hashFile(file: string): Promise<{ sha256: string; size: number }>
   return { sha256: digest.hash.digest("hex"), size: digest.size };
 }
 
-/** Every file is listed in the manifest and every listed file is there. */
-async function checkListing(dir: string, manifest: Manifest): Promise<void> {
-  const found = new Set<string>();
+const notRegular = (name: string, kind: string) =>
+  new DamagedBackupError(`${name} is ${kind}, not a regular file: not something a backup writes`);
+
+/**
+ * Every file is listed in the manifest and every listed file is there, as a regular file (never a
+ * symlink, device, FIFO or folder, which could make a read hang or leave the backup); answers each
+ * file's size as lstat found it.
+ */
+async function checkListing(dir: string, manifest: Manifest): Promise<Map<string, number>> {
+  const found = new Map<string, number>();
+  const regular = async (name: string) => {
+    const info = await lstat(path.join(dir, name));
+    if (!info.isFile()) throw notRegular(name, kindOf(info));
+    found.set(name, info.size);
+  };
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     if (entry.name === "manifest.json") continue;
-    if (entry.isDirectory() && entry.name === BLOBS_DIR) {
-      for (const blob of await readdir(path.join(dir, BLOBS_DIR))) found.add(blobFile(blob));
-    } else found.add(entry.name);
+    if (entry.name === BLOBS_DIR) {
+      if (!entry.isDirectory())
+        throw new DamagedBackupError(
+          `${BLOBS_DIR} is ${kindOf(entry)}, not a folder: not something a backup writes`,
+        );
+      for (const blob of await readdir(path.join(dir, BLOBS_DIR))) await regular(blobFile(blob));
+    } else await regular(entry.name);
   }
   for (const name of Object.keys(manifest.files))
     if (!found.has(name)) throw new DamagedBackupError(`${name} is missing from the backup`);
-  for (const name of found)
+  for (const name of found.keys())
     if (!Object.hasOwn(manifest.files, name))
       throw new DamagedBackupError(`${name} is not listed in the manifest`);
   for (const name of [EVENTS_FILE, TOKEN_USAGE_FILE, CHECKPOINTS_FILE])
     if (!Object.hasOwn(manifest.files, name))
       throw new DamagedBackupError(`${name} is missing from the backup`);
+  return found;
 }
 
 /** Reads events.ndjson in order, handing each event to `each` with its line number; returns the file's size and sha256. */
@@ -167,7 +210,7 @@ function checkEventsFile(manifest: Manifest, found: { sha256: string; size: numb
 
 /** The whole verification, before anything is written. Line-level findings come first: they say the most. */
 async function verifyBackup(dir: string, manifest: Manifest): Promise<number> {
-  await checkListing(dir, manifest);
+  const sizes = await checkListing(dir, manifest);
   const heads = new StreamHeads();
   const referenced = new Map<string, string>();
   let count = 0;
@@ -187,6 +230,8 @@ async function verifyBackup(dir: string, manifest: Manifest): Promise<number> {
         );
       const broken = heads.next(event);
       if (broken !== null) throw new DamagedBackupError(`${at}: ${broken}`);
+      const unparsable = unreplayable(event);
+      if (unparsable !== null) throw new DamagedBackupError(`${at}: ${unparsable}`);
       let blob: ReturnType<typeof referencedBlob>;
       try {
         blob = referencedBlob(event);
@@ -239,7 +284,11 @@ async function verifyBackup(dir: string, manifest: Manifest): Promise<number> {
       throw new DamagedBackupError(`${blobFile(sha256)} (${where}) is missing from the backup`);
   for (const [name, expected] of Object.entries(manifest.files)) {
     if (name === EVENTS_FILE || name === CHECKPOINTS_FILE) continue;
-    const found = await hashFile(path.join(dir, name));
+    // A file of another size is refused before it is read (a blob may be large).
+    const size = sizes.get(name);
+    if (size !== undefined && size !== expected.size)
+      checkFileEntry(name, expected, { sha256: expected.sha256, size });
+    const found = await hashFile(dir, name);
     if (name.startsWith(`${BLOBS_DIR}/`) && found.sha256 !== name.slice(BLOBS_DIR.length + 1))
       throw new DamagedBackupError(
         `${name} is damaged: its ${found.size} bytes hash to ${found.sha256}${referenced.has(name.slice(BLOBS_DIR.length + 1)) ? ` (${referenced.get(name.slice(BLOBS_DIR.length + 1))})` : ""}`,
@@ -268,12 +317,18 @@ async function readTokenUsage(dir: string): Promise<{ id: string; lastUsedAt: Da
   return usage;
 }
 
-/** Every line of mlflow-tracking.ndjson must be a row a backup writes: checked before anything is restored. */
+/**
+ * Every line of mlflow-tracking.ndjson must be a row a backup writes, whose key is not repeated and
+ * whose parent row comes before it: checked before anything is restored.
+ */
 async function checkTrackingFile(dir: string, manifest: Manifest): Promise<void> {
   if (!Object.hasOwn(manifest.files, TRACKING_FILE)) return;
+  const rows = new TrackingRowsCheck();
   for await (const { line, text } of numberedLines(path.join(dir, TRACKING_FILE), newDigest())) {
     const insert = trackingInsert(text);
     if (typeof insert === "string") throw new DamagedBackupError(`${TRACKING_FILE} line ${line} ${insert}`);
+    const wrong = rows.next(insert.table, insert.row);
+    if (wrong !== null) throw new DamagedBackupError(`${TRACKING_FILE} line ${line} ${wrong}`);
   }
 }
 
@@ -283,6 +338,7 @@ async function checkTrackingFile(dir: string, manifest: Manifest): Promise<void>
  */
 async function checkStagedFiles(dir: string, manifest: Manifest): Promise<void> {
   if (!Object.hasOwn(manifest.files, MLFLOW_FILES_FILE)) return;
+  const paths = new Set<string>();
   for await (const { line, text } of numberedLines(path.join(dir, MLFLOW_FILES_FILE), newDigest())) {
     const insert = stagedFileInsert(text);
     if (typeof insert === "string")
@@ -291,15 +347,55 @@ async function checkStagedFiles(dir: string, manifest: Manifest): Promise<void> 
       throw new DamagedBackupError(
         `${blobFile(insert.line.sha256)} (MLflow artifact proxy file ${JSON.stringify(insert.line.path)}) is missing from the backup`,
       );
+    if (paths.has(insert.line.path))
+      throw new DamagedBackupError(
+        `${MLFLOW_FILES_FILE} line ${line} repeats the path ${JSON.stringify(insert.line.path)} of an earlier line`,
+      );
+    paths.add(insert.line.path);
   }
 }
 
 /** Every line of usage.ndjson must be a row a backup writes: checked before anything is restored. */
 async function checkUsageFile(dir: string, manifest: Manifest): Promise<void> {
   if (!Object.hasOwn(manifest.files, USAGE_FILE)) return;
+  const rows = new UsageRowsCheck();
   for await (const { line, text } of numberedLines(path.join(dir, USAGE_FILE), newDigest())) {
     const insert = usageInsert(text);
     if (typeof insert === "string") throw new DamagedBackupError(`${USAGE_FILE} line ${line} ${insert}`);
+    const wrong = rows.next(insert.table, insert.params);
+    if (wrong !== null) throw new DamagedBackupError(`${USAGE_FILE} line ${line} ${wrong}`);
+  }
+}
+
+/** PostgreSQL's integrity constraint violations (class 23) and SQLite's constraint errors. */
+const isConstraintViolation = (error: unknown): boolean => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" && (code.startsWith("SQLITE_CONSTRAINT") || /^23\d{3}$/.test(code));
+};
+
+/**
+ * Inserts the rows of one of the files outside the log, line by line, in the restore's transaction.
+ * What the checks before could not see (a repeated metric value) the target's constraints refuse:
+ * the transaction rolls back, and the backup is named damaged at that line.
+ */
+async function insertRows(
+  tx: Tx,
+  dir: string,
+  name: string,
+  insertOf: (text: string) => { sql: string; params: SqlValue[] } | string,
+): Promise<void> {
+  for await (const { line, text } of numberedLines(path.join(dir, name), newDigest())) {
+    const insert = insertOf(text);
+    if (typeof insert === "string") throw new DamagedBackupError(`${name} line ${line} ${insert}`);
+    try {
+      await tx.execute(insert.sql, insert.params);
+    } catch (error) {
+      if (isConstraintViolation(error))
+        throw new DamagedBackupError(
+          `${name} line ${line} cannot be restored: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      throw error;
+    }
   }
 }
 
@@ -435,7 +531,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
     if (before > 0) throw refuseNonEmpty(before);
     const blobs = Object.keys(manifest.files).filter((name) => name.startsWith(`${BLOBS_DIR}/`));
     for (const name of blobs)
-      await store.put(createReadStream(path.join(dir, name)), {
+      await store.put((await openBackupFile(dir, name)).handle.createReadStream(), {
         expectedSha256: name.slice(BLOBS_DIR.length + 1),
       });
     if (options.database.provider === "postgresql" && options.database.ownerUrl !== undefined) {
@@ -471,6 +567,13 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       await insertEvents(tx, batch);
       checkEventsFile(manifest, eventsFile);
       await insertCheckpoints(tx, dir, manifest);
+      // The rows outside the log, in the same transaction: restored with the events, or not at all.
+      // Backups made before usage, MLflow tracking or its artifact proxy existed lack their files.
+      if (Object.hasOwn(manifest.files, USAGE_FILE)) await insertRows(tx, dir, USAGE_FILE, usageInsert);
+      if (Object.hasOwn(manifest.files, TRACKING_FILE))
+        await insertRows(tx, dir, TRACKING_FILE, trackingInsert);
+      if (Object.hasOwn(manifest.files, MLFLOW_FILES_FILE))
+        await insertRows(tx, dir, MLFLOW_FILES_FILE, stagedFileInsert);
       if (options.database.provider === "postgresql" && options.database.ownerUrl === undefined)
         await movePositionSequence(tx, manifest.position);
     });
@@ -491,34 +594,29 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
         { cause: error },
       );
     }
-    await db.write(async (tx) => {
-      for (const { id, lastUsedAt } of tokenUsage)
-        await tx.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [lastUsedAt, id]);
-      // Backups made before usage existed have no usage file: nothing to restore.
-      if (Object.hasOwn(manifest.files, USAGE_FILE))
-        for await (const { line, text } of numberedLines(path.join(dir, USAGE_FILE), newDigest())) {
-          const insert = usageInsert(text);
-          if (typeof insert === "string")
-            throw new DamagedBackupError(`${USAGE_FILE} line ${line} ${insert}`);
-          await tx.execute(insert.sql, insert.params);
-        }
-      // Backups made before MLflow tracking existed have no tracking file.
-      if (Object.hasOwn(manifest.files, TRACKING_FILE))
-        for await (const { line, text } of numberedLines(path.join(dir, TRACKING_FILE), newDigest())) {
-          const insert = trackingInsert(text);
-          if (typeof insert === "string")
-            throw new DamagedBackupError(`${TRACKING_FILE} line ${line} ${insert}`);
-          await tx.execute(insert.sql, insert.params);
-        }
-      // Backups made before MLflow's artifact proxy existed have no such file.
-      if (Object.hasOwn(manifest.files, MLFLOW_FILES_FILE))
-        for await (const { line, text } of numberedLines(path.join(dir, MLFLOW_FILES_FILE), newDigest())) {
-          const insert = stagedFileInsert(text);
-          if (typeof insert === "string")
-            throw new DamagedBackupError(`${MLFLOW_FILES_FILE} line ${line} ${insert}`);
-          await tx.execute(insert.sql, insert.params);
-        }
-    });
+    // Every event was verified and decoded above, so the rebuild should leave none out; should it
+    // anyway, the registry lacks what those events made: never reported as restored.
+    if (projections.breaks.length > 0 || projections.skippedEvents > 0) {
+      const first = projections.breaks[0];
+      throw new Error(
+        `restore: the ${manifest.events} events were restored, but the projection rebuild left ${projections.skippedEvents} of them out` +
+          (first === undefined
+            ? ""
+            : ` (${projections.breaks.length} stream${projections.breaks.length === 1 ? "" : "s"} broken, the first ${first.streamId} at revision ${first.revision}: ${first.reason})`) +
+          `: the registry is incomplete; npm run audit:verify and npm run projections:rebuild against the same database say more`,
+      );
+    }
+    try {
+      await db.write(async (tx) => {
+        for (const { id, lastUsedAt } of tokenUsage)
+          await tx.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", [lastUsedAt, id]);
+      });
+    } catch (error) {
+      throw new Error(
+        `restore: the events, checkpoints, usage and MLflow rows were restored and the projections rebuilt, but the tokens' last use was not (${error instanceof Error ? error.message : String(error)}): the registry is usable; tokens show when they were last used once used again`,
+        { cause: error },
+      );
+    }
     return {
       position: manifest.position,
       events: manifest.events,

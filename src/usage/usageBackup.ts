@@ -111,7 +111,9 @@ export async function* usageLines(tx: SqlTx): AsyncGenerator<string> {
 }
 
 /** One line of usage.ndjson as an INSERT (parameters in the order of the column lists above); a string says why the line is not one a backup writes. */
-export function usageInsert(text: string): { sql: string; params: SqlValue[] } | string {
+export function usageInsert(
+  text: string,
+): { table: "usage_buckets" | "usage_metrics"; sql: string; params: SqlValue[] } | string {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -123,6 +125,7 @@ export function usageInsert(text: string): { sql: string; params: SqlValue[] } |
   const u = parsed.data;
   if (u.kind === "bucket")
     return {
+      table: "usage_buckets",
       sql: `INSERT INTO "usage_buckets" (${quoted(BUCKET_COLUMNS)}) VALUES (${BUCKET_COLUMNS.map(() => "?").join(", ")})`,
       params: [
         u.granularity,
@@ -141,6 +144,7 @@ export function usageInsert(text: string): { sql: string; params: SqlValue[] } |
       ],
     };
   return {
+    table: "usage_metrics",
     sql: `INSERT INTO "usage_metrics" (${quoted(METRIC_COLUMNS)}) VALUES (${METRIC_COLUMNS.map(() => "?").join(", ")})`,
     params: [
       u.granularity,
@@ -155,4 +159,32 @@ export function usageInsert(text: string): { sql: string; params: SqlValue[] } |
       new Date(u.lastAt),
     ],
   };
+}
+
+/**
+ * Repeated keys, found before anything is written: buckets and metrics are written in key order, so
+ * the rows of one (granularity, model) are together and only their keys are kept at a time.
+ */
+export class UsageRowsCheck {
+  private readonly kinds = new Map<string, { group: string | null; keys: Set<string>; done: Set<string> }>();
+
+  /** A sentence saying why the line cannot be restored (its params as usageInsert made them), or null. */
+  next(kind: "usage_buckets" | "usage_metrics", params: readonly SqlValue[]): string | null {
+    const keyLength = kind === "usage_buckets" ? BUCKET_KEY.length : METRIC_KEY.length;
+    const values = params.slice(0, keyLength).map((v) => (v instanceof Date ? v.toISOString() : String(v)));
+    const group = JSON.stringify(values.slice(0, 2));
+    const key = JSON.stringify(values.slice(2));
+    let seen = this.kinds.get(kind);
+    if (seen === undefined) this.kinds.set(kind, (seen = { group: null, keys: new Set(), done: new Set() }));
+    if (seen.group !== group) {
+      if (seen.done.has(group))
+        return `is apart from the other rows of its model: not in the key order a backup writes`;
+      if (seen.group !== null) seen.done.add(seen.group);
+      seen.group = group;
+      seen.keys = new Set();
+    }
+    if (seen.keys.has(key)) return `repeats the key of an earlier row of ${kind}`;
+    seen.keys.add(key);
+    return null;
+  }
 }

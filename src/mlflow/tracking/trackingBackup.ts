@@ -195,7 +195,9 @@ const storedDouble = (value: unknown): SqlValue =>
         : (value as number);
 
 /** One line as an INSERT; a string says why the line is not one a backup writes. */
-export function trackingInsert(line: string): { sql: string; params: SqlValue[] } | string {
+export function trackingInsert(
+  line: string,
+): { table: string; row: Readonly<Record<string, unknown>>; sql: string; params: SqlValue[] } | string {
   let json: unknown;
   try {
     json = JSON.parse(line);
@@ -209,6 +211,8 @@ export function trackingInsert(line: string): { sql: string; params: SqlValue[] 
   if (!row.success) return `is not a row of ${copy.table}`;
   const values = row.data;
   return {
+    table: copy.table,
+    row: values,
     sql: `INSERT INTO "${copy.table}" (${quoted(copy.restored)}) VALUES (${copy.restored.map(() => "?").join(", ")})`,
     params: copy.restored.map((c) =>
       copy.table === "mlflow_run_metrics" && c === "value"
@@ -216,4 +220,70 @@ export function trackingInsert(line: string): { sql: string; params: SqlValue[] 
         : (values[c] as SqlValue),
     ),
   };
+}
+
+/**
+ * What the target's keys and foreign keys would refuse, found before anything is written: a row
+ * whose key repeats one before it, or a child whose parent (run, logged model) is not in the file.
+ * Parents' ids are kept (one per experiment, run and logged model); children are written in key
+ * order, so the rows of one parent are together and only that parent's keys are kept at a time.
+ * Metric values (ordered by id, not by key) are left to the target's unique index, which fails the
+ * restore's one transaction, so nothing is written either.
+ */
+export class TrackingRowsCheck {
+  private readonly ids = new Map<string, Set<unknown>>();
+  private readonly names = new Set<unknown>();
+  private readonly children = new Map<string, { parent: unknown; keys: Set<unknown>; done: Set<unknown> }>();
+
+  /** A sentence saying why the row cannot be restored, or null. */
+  next(table: string, row: Readonly<Record<string, unknown>>): string | null {
+    switch (table) {
+      case "mlflow_experiments":
+        if (this.names.has(row.name))
+          return `repeats the name of an earlier experiment (${JSON.stringify(row.name)})`;
+        this.names.add(row.name);
+        return this.unique(table, row.id);
+      case "mlflow_runs":
+      case "mlflow_logged_models":
+        return this.unique(table, row.id);
+      case "mlflow_run_params":
+      case "mlflow_run_tags":
+      case "mlflow_run_metrics":
+        return this.child(table, "mlflow_runs", "run_id", row);
+      case "mlflow_logged_model_params":
+      case "mlflow_logged_model_tags":
+        return this.child(table, "mlflow_logged_models", "model_id", row);
+      default:
+        return null;
+    }
+  }
+
+  private unique(table: string, id: unknown): string | null {
+    let ids = this.ids.get(table);
+    if (ids === undefined) this.ids.set(table, (ids = new Set()));
+    if (ids.has(id)) return `repeats the id of an earlier row of ${table} (${JSON.stringify(id)})`;
+    ids.add(id);
+    return null;
+  }
+
+  private child(table: string, parentTable: string, column: string, row: Readonly<Record<string, unknown>>) {
+    const parent = row[column];
+    if (!this.ids.get(parentTable)?.has(parent))
+      return `belongs to ${JSON.stringify(parent)}, which is not a row of ${parentTable} before it`;
+    if (table === "mlflow_run_metrics") return null;
+    let group = this.children.get(table);
+    if (group === undefined)
+      this.children.set(table, (group = { parent: undefined, keys: new Set(), done: new Set() }));
+    if (group.parent !== parent) {
+      if (group.done.has(parent))
+        return `is apart from the other rows of ${JSON.stringify(parent)}: not in the key order a backup writes`;
+      group.done.add(group.parent);
+      group.parent = parent;
+      group.keys = new Set();
+    }
+    if (group.keys.has(row.key))
+      return `repeats the key ${JSON.stringify(row.key)} of ${JSON.stringify(parent)} in ${table}`;
+    group.keys.add(row.key);
+    return null;
+  }
 }
