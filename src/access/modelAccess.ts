@@ -41,8 +41,16 @@ export interface AccessRights {
   readonly floor: ModelPermission | null;
   /** May register new models (MEMBER or ADMIN, with the `write` scope). */
   readonly canCreateModels: boolean;
-  /** May manage users, teams and others' tokens (ADMIN, with the `admin` scope). */
+  /**
+   * May manage users, teams and others' tokens (ADMIN, with the `admin` and the `write` scope: a
+   * credential without `write` changes nothing, administration included).
+   */
   readonly canAdminister: boolean;
+  /**
+   * Reads what administrators read (every principal, team, token and webhook, the audit
+   * checkpoints): ADMIN with the `admin` scope. Reading needs no `write` scope.
+   */
+  readonly readsAsAdministrator: boolean;
   /** Scopes of the credential (every scope for local mode and SSO). */
   readonly scopes: ReadonlySet<TokenScope>;
 }
@@ -55,8 +63,8 @@ export function accessRights(caller: Caller, policy: AccessPolicy): AccessRights
   const writes = scopes.has("write");
   const readOnlyRole = principal.role === "VIEWER" || principal.role === "AUDITOR";
   const ceiling: ModelPermission = readOnlyRole || !writes ? "READ" : "MANAGE";
-  const administers = principal.role === "ADMIN" && scopes.has("admin");
-  const floor = administers
+  const adminScoped = principal.role === "ADMIN" && scopes.has("admin");
+  const floor = adminScoped
     ? ceiling
     : principal.role === "AUDITOR"
       ? "READ"
@@ -71,7 +79,8 @@ export function accessRights(caller: Caller, policy: AccessPolicy): AccessRights
     ceiling,
     floor,
     canCreateModels: writes && (principal.role === "MEMBER" || principal.role === "ADMIN"),
-    canAdminister: administers,
+    canAdminister: adminScoped && writes,
+    readsAsAdministrator: adminScoped,
     scopes,
   };
 }
@@ -85,6 +94,7 @@ export const SYSTEM_RIGHTS: AccessRights = {
   floor: "MANAGE",
   canCreateModels: true,
   canAdminister: true,
+  readsAsAdministrator: true,
   scopes: ALL_SCOPES,
 };
 

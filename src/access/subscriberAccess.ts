@@ -5,6 +5,12 @@
 // subscription delivers, so a revoked grant stops delivery exactly from the revocation on, and a
 // new grant starts it, on every instance, without asking the database again.
 //
+// Its own role and team memberships are not events of the model log, so the filter cannot follow
+// them: a running subscription re-authenticates its caller every CREDENTIAL_RECHECK_MS
+// (../graphql/liveSubscription.ts), and `readsLess` tells whether what it may read has shrunk since
+// it subscribed (a role that no longer reads every model, a team left); it then ends, and the
+// resubscription is filtered by the rights the caller holds now.
+//
 // Events a subscription replays from before it started (`after` an older cursor) are history: they
 // are shown as history() would show them now, by the grants read at the start, so a revoked
 // subscriber cannot replay the time it held a grant, and one granted since sees what it can read.
@@ -71,4 +77,16 @@ export async function subscriberVisibility(
       default:
     }
   }
+}
+
+/**
+ * Whether a subscriber holding `now` may read fewer models than it did with `before`, whatever the
+ * grants: it no longer reads every model, or it lost a grantee key (left a team). Visibility depends
+ * on nothing else (a READ floor, or a grant to one of its keys).
+ */
+export function readsLess(before: AccessRights, now: AccessRights): boolean {
+  if (readsEverything(now)) return false;
+  if (readsEverything(before)) return true;
+  const keys = new Set(now.granteeKeys);
+  return before.granteeKeys.some((key) => !keys.has(key));
 }

@@ -35,11 +35,12 @@ export interface GraphQLContext extends CommandMetadata {
    */
   readonly connectionClosed: () => AbortSignal;
   /**
-   * Whether the credentials this operation was authenticated with are still accepted (a token not
-   * revoked, a JWT not expired, a principal not disabled). Running subscriptions ask periodically.
+   * Authenticates the credentials of this operation again: the caller as it is now (its current
+   * role and teams), or null when they are no longer accepted (a token revoked, a JWT expired, a
+   * principal disabled). Running subscriptions ask periodically.
    */
-  readonly stillAuthenticated: () => Promise<boolean>;
-  /** How often (ms) a running subscription re-checks its credentials; 0 never. */
+  readonly reauthenticate: () => Promise<Caller | null>;
+  /** How often (ms) a running subscription re-checks its credentials and its caller's access; 0 never. */
   readonly credentialRecheckMs: number;
   /** Principals, teams and tokens: turns credentials (or local mode) into a caller. */
   readonly directory: PrincipalDirectory;

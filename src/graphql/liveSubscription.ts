@@ -11,12 +11,18 @@ import { decodeCursor, encodeCursor, InvalidCursorError } from "../subscriptions
 import type { LogCursor } from "../subscriptions/cursor.ts";
 import type { Notification } from "../subscriptions/eventHub.ts";
 import { FollowedModels } from "../subscriptions/followedModels.ts";
-import { subscriberVisibility } from "../access/subscriberAccess.ts";
+import { accessRights } from "../access/modelAccess.ts";
+import { readsLess, subscriberVisibility } from "../access/subscriberAccess.ts";
 import type { GraphQLContext } from "./context.ts";
 
-/** What a subscription yields: the hub's notifications, and the end of a stream whose credentials lapsed. */
+/**
+ * What a subscription yields: the hub's notifications, and the end of a stream whose credentials
+ * lapsed (`unauthenticated`) or whose caller may now read less than when it subscribed (`accessChanged`).
+ */
 export type LiveNotification<T> =
-  Notification<T> | { readonly kind: "unauthenticated"; readonly cursor: LogCursor };
+  | Notification<T>
+  | { readonly kind: "unauthenticated"; readonly cursor: LogCursor }
+  | { readonly kind: "accessChanged"; readonly cursor: LogCursor };
 
 /** What a notification type resolves from: the value, the event it came from, and its resume cursor. */
 export interface Delivered<T> {
@@ -111,16 +117,21 @@ export async function liveSubscription<T>(
   else signal.addEventListener("abort", end, { once: true });
   // A token revoked, a JWT expired or a principal disabled while the stream runs: re-checked every
   // credentialRecheckMs, then the stream ends with an UNAUTHENTICATED error carrying the cursor to
-  // resume from once the client has authenticated again.
+  // resume from once the client has authenticated again. The same check finds a caller whose role
+  // or team memberships changed so that it may read fewer models (not events of the model log, so
+  // the `visible` filter cannot follow them): the stream ends with ACCESS_CHANGED and its cursor,
+  // and nothing the hub hands over after that is delivered.
   let lastCursor: LogCursor = after;
-  let state: "open" | "revoked" | "reported" = "open";
+  let state: "open" | "unauthenticated" | "accessChanged" | "reported" = "open";
   const recheck =
     ctx.credentialRecheckMs > 0
       ? setInterval(() => {
-          ctx.stillAuthenticated().then(
-            (ok) => {
-              if (ok || state !== "open") return;
-              state = "revoked";
+          ctx.reauthenticate().then(
+            (caller) => {
+              if (state !== "open") return;
+              if (caller === null) state = "unauthenticated";
+              else if (readsLess(ctx.rights, accessRights(caller, ctx.accessPolicy))) state = "accessChanged";
+              else return;
               end();
             },
             // The check itself failed (the database is unreachable): keep the stream; try again later.
@@ -136,10 +147,11 @@ export async function liveSubscription<T>(
     next: async () => {
       if (state === "reported") return { done: true, value: undefined };
       const result = await subscription.next();
-      if (state === "revoked") {
+      if (state === "unauthenticated" || state === "accessChanged") {
+        const ended: LiveNotification<T> = { kind: state, cursor: lastCursor };
         state = "reported";
         finish();
-        return { done: false, value: { kind: "unauthenticated", cursor: lastCursor } };
+        return { done: false, value: ended };
       }
       if (result.done) finish();
       else if (result.value.kind === "item") lastCursor = result.value.cursor;
@@ -161,6 +173,13 @@ export function delivered<T>(notification: LiveNotification<T>): Delivered<T> {
     throw new GraphQLError(
       `The credentials of this subscription are no longer accepted (a revoked or expired token, an expired sign-in, or a disabled principal), so it was ended. Authenticate again and resubscribe with after: "${cursor}" to continue without loss.`,
       { extensions: { code: "UNAUTHENTICATED", cursor } },
+    );
+  }
+  if (notification.kind === "accessChanged") {
+    const cursor = encodeCursor(notification.cursor);
+    throw new GraphQLError(
+      `The subscriber's access changed (its registry role or team memberships) so that it may read fewer models, so this subscription was ended. Resubscribe with after: "${cursor}" to continue with the access it holds now.`,
+      { extensions: { code: "ACCESS_CHANGED", cursor } },
     );
   }
   if (notification.kind === "tooSlow") {

@@ -43,6 +43,8 @@ export const ERROR_CODES = {
     "A cursor was not issued by this registry (a resume cursor) or by this list (a page cursor), or points past the end of the log.",
   SUBSCRIBER_TOO_SLOW:
     "The subscriber fell too far behind and was dropped; resubscribe with `after: extensions.cursor`.",
+  ACCESS_CHANGED:
+    "A running subscription's caller may now read fewer models (its registry role or team memberships changed); it was ended: resubscribe with `after: extensions.cursor`.",
   // Domain rules (mutation results and artifact routes)
   VALIDATION: "An input breaks a rule of the registry (`field` names which input).",
   ALREADY_EXISTS: "A model or artifact path of that name already exists.",

@@ -207,10 +207,14 @@ export function attachGraphQLWebSocket(
           subscriberBudget: budgetOf(ctx.extra.socket),
           connectionClosed: () => webSocketClosed(ctx.extra.socket),
           caller,
-          // Running subscriptions re-check the connection's credentials (see liveSubscription).
-          stillAuthenticated: async () =>
-            (await options.authenticate(connectionHeaders(ctx.connectionParams, ctx.extra.request.headers)))
-              .ok,
+          // Running subscriptions re-check the connection's credentials and the caller's access (see
+          // liveSubscription).
+          reauthenticate: async () => {
+            const authentication = await options.authenticate(
+              connectionHeaders(ctx.connectionParams, ctx.extra.request.headers),
+            );
+            return authentication.ok ? authentication.caller : null;
+          },
           params,
           // What the context factory reads as request headers (see requestMetadata).
           request: { headers: connectionHeaders(ctx.connectionParams, ctx.extra.request.headers) },

@@ -297,9 +297,12 @@ export function createApp(options: AppOptions): App {
         ...requestAccess(db.reader, accessPolicy, caller),
         accessPolicy,
         // A WebSocket operation re-checks its connection's credentials; an HTTP one (SSE) its request's.
-        stillAuthenticated:
-          (initial as { stillAuthenticated?: () => Promise<boolean> }).stillAuthenticated ??
-          (async () => (await options.authenticator.authenticate(nodeHeaders(initial.req))).ok),
+        reauthenticate:
+          (initial as { reauthenticate?: () => Promise<Caller | null> }).reauthenticate ??
+          (async () => {
+            const authentication = await options.authenticator.authenticate(nodeHeaders(initial.req));
+            return authentication.ok ? authentication.caller : null;
+          }),
         credentialRecheckMs: options.credentialRecheckMs ?? DEFAULT_CREDENTIAL_RECHECK_MS,
         // A WebSocket brings its connection's budget along; over HTTP, an SSE subscription's
         // connection is its response (a plain query never queues anything against it).

@@ -78,20 +78,30 @@ describe("effective permission on a model", () => {
   });
 });
 
-describe("who may register models and administer", () => {
+describe("who may register models, administer, and read what administrators read", () => {
+  // docs/access.md, "Who may do what": a token without the write scope changes nothing (no mutation
+  // at all) and administers nothing; an ADMIN's token with the admin scope still reads as an ADMIN.
   it.each([
-    ["MEMBER", undefined, true, false],
-    ["ADMIN", undefined, true, true],
-    ["VIEWER", undefined, false, false],
-    ["AUDITOR", undefined, false, false],
-    ["MEMBER", ["read"], false, false],
-    ["ADMIN", ["read", "write"], true, false],
-    ["ADMIN", ["admin"], false, true],
-  ] as const)("%s with scopes %j: create %s, administer %s", (role, scopes, create, administer) => {
-    const rights = accessRights(caller(role, scopes ? { scopes: [...scopes] } : {}), open);
-    expect(rights.canCreateModels).toBe(create);
-    expect(rights.canAdminister).toBe(administer);
-  });
+    ["MEMBER", undefined, true, false, false],
+    ["ADMIN", undefined, true, true, true],
+    ["VIEWER", undefined, false, false, false],
+    ["AUDITOR", undefined, false, false, false],
+    ["MEMBER", ["read"], false, false, false],
+    ["MEMBER", ["read", "write", "admin"], true, false, false],
+    ["ADMIN", ["read", "write"], true, false, false],
+    ["ADMIN", ["read", "write", "admin"], true, true, true],
+    ["ADMIN", ["write", "admin"], true, true, true],
+    ["ADMIN", ["admin"], false, false, true],
+    ["ADMIN", ["read", "admin"], false, false, true],
+  ] as const)(
+    "%s with scopes %j: create %s, administer %s, read as administrator %s",
+    (role, scopes, create, administer, readsAsAdministrator) => {
+      const rights = accessRights(caller(role, scopes ? { scopes: [...scopes] } : {}), open);
+      expect(rights.canCreateModels).toBe(create);
+      expect(rights.canAdminister).toBe(administer);
+      expect(rights.readsAsAdministrator).toBe(readsAsAdministrator);
+    },
+  );
 });
 
 describe("authorizeCommand", () => {

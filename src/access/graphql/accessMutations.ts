@@ -369,7 +369,8 @@ builder.mutationFields((t) => ({
             expiresAt: f.field({
               type: "DateTime",
               required: false,
-              description: "When it stops working (default: never).",
+              description:
+                "When it stops working (default: never). Created with an expiring API token, it must expire no later than that token (a PermissionDeniedError otherwise).",
             }),
           }),
         }),
@@ -404,6 +405,7 @@ builder.mutationFields((t) => ({
       }
       if (input.scopes.includes("admin") && targetRole !== "ADMIN")
         throw new PermissionDeniedError("creating a token with the admin scope", "registry role ADMIN");
+      await requireExpiryWithin(ctx, input.expiresAt ?? null);
       const created = await createApiToken(
         ctx.commands,
         { principalId, name: input.name, scopes: input.scopes, expiresAt: input.expiresAt ?? null },
@@ -444,6 +446,30 @@ builder.mutationFields((t) => ({
     },
   }),
 }));
+
+/**
+ * A token never outlives the API token that creates it: one that expires at T mints only tokens that
+ * expire by T (an omitted expiresAt means never, so it is refused too). A token could otherwise
+ * renew itself for ever. SSO access tokens are short-lived sessions, not credentials to be
+ * outlived, and local mode has no expiry: neither limits what it creates.
+ */
+async function requireExpiryWithin(ctx: GraphQLContext, expiresAt: Date | null): Promise<void> {
+  const { credential } = ctx.caller;
+  if (credential.kind !== "token") return;
+  const creating = await ctx.reader.apiToken.findUnique({
+    where: { id: credential.tokenId },
+    select: { expiresAt: true },
+  });
+  const limit = creating?.expiresAt ?? null;
+  if (limit === null) return;
+  if (expiresAt === null || expiresAt.getTime() > limit.getTime())
+    throw new PermissionDeniedError(
+      expiresAt === null
+        ? "creating a token that never expires with a token that expires"
+        : "creating a token that expires after the token creating it",
+      `an expiresAt no later than ${limit.toISOString()}, when this token expires`,
+    );
+}
 
 function membershipInput(name: string) {
   return builder.inputType(name, {

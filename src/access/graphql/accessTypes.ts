@@ -3,7 +3,7 @@
 import { PRINCIPAL_KINDS, REGISTRY_ROLES, TOKEN_SCOPES } from "../domain/events.ts";
 import type { PrincipalKind, RegistryRole, TokenScope } from "../principal.ts";
 import { builder } from "../../graphql/builder.ts";
-import { deniedQuery, requireAdminQuery } from "./caller.ts";
+import { requireAdminQuery } from "./caller.ts";
 
 const KIND_DESCRIPTIONS: Record<PrincipalKind, string> = {
   USER: "A person.",
@@ -115,12 +115,12 @@ export const PrincipalRef = builder.prismaObject("Principal", {
     tokens: t.field({
       type: [ApiTokenRef],
       description:
-        "The principal's API tokens (without secrets), oldest first. Only the principal itself and ADMINs may read them.",
+        "The principal's API tokens (without secrets), oldest first. Only the principal itself and ADMINs (with a token of the admin scope) may read them.",
       select: { tokens: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } },
       resolve: (p, _args, ctx) => {
-        const { caller } = ctx;
-        if (caller.principal.id !== p.id && caller.principal.role !== "ADMIN")
-          throw deniedQuery("reading another principal's tokens", "registry role ADMIN");
+        // The registry role alone is not enough: an ADMIN's token without the admin scope acts as a
+        // MEMBER, and a member does not read others' tokens.
+        if (ctx.caller.principal.id !== p.id) requireAdminQuery(ctx, "reading another principal's tokens");
         return p.tokens;
       },
     }),

@@ -6,19 +6,24 @@ import { PermissionDeniedError } from "../../domain/errors.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import type { Caller } from "../principal.ts";
 
-/** For mutations: a PermissionDeniedError, which the result union carries. */
+/**
+ * For administration mutations: a PermissionDeniedError, which the result union carries. An ADMIN
+ * needs a credential with the `admin` and the `write` scope: a token without `write` changes nothing.
+ */
 export function requireAdmin(ctx: GraphQLContext, operation: string): Caller {
-  if (!ctx.rights.canAdminister) throw new PermissionDeniedError(operation, adminNeeds(ctx));
+  if (!ctx.rights.canAdminister)
+    throw new PermissionDeniedError(
+      operation,
+      isAdmin(ctx) ? "a token with the admin and write scopes" : "registry role ADMIN",
+    );
   return ctx.caller;
 }
 
-/** What an ADMIN needs besides the role: a token with the admin scope (SSO and local mode hold every scope). */
-const adminNeeds = (ctx: GraphQLContext) =>
-  ctx.caller.principal.role === "ADMIN" ? "a token with the admin scope" : "registry role ADMIN";
+const isAdmin = (ctx: GraphQLContext) => ctx.caller.principal.role === "ADMIN";
 
-/** For the caller's own changes (its tokens): a credential that may write. */
+/** For the caller's own changes (its tokens, its webhooks): a credential that may write. */
 export function requireWriteScope(ctx: GraphQLContext, operation: string): void {
-  if (!ctx.rights.scopes.has("write") && !ctx.rights.canAdminister)
+  if (!ctx.rights.scopes.has("write"))
     throw new PermissionDeniedError(operation, "a token with the write scope");
 }
 
@@ -28,7 +33,12 @@ export function deniedQuery(operation: string, needed: string): GraphQLError {
   return new GraphQLError(error.message, { extensions: { code: error.code, operation, needed } });
 }
 
+/**
+ * For administrators' read-only queries (lists of principals and teams, others' tokens): ADMIN with
+ * the `admin` scope; reading needs no `write` scope (SSO and local mode hold every scope).
+ */
 export function requireAdminQuery(ctx: GraphQLContext, operation: string): Caller {
-  if (!ctx.rights.canAdminister) throw deniedQuery(operation, adminNeeds(ctx));
+  if (!ctx.rights.readsAsAdministrator)
+    throw deniedQuery(operation, isAdmin(ctx) ? "a token with the admin scope" : "registry role ADMIN");
   return ctx.caller;
 }

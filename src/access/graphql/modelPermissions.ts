@@ -105,7 +105,11 @@ builder.prismaObjectFields("RegisteredModel", (t) => ({
 /** Who may read a model's grants: MANAGE on it now (per its current grants), AUDITOR or ADMIN. */
 function requireGrantsReader(ctx: GraphQLContext, currentGrants: Grants): void {
   const mine = permissionOn(ctx.rights, currentGrants);
-  if (!includesPermission(mine, "MANAGE") && ctx.rights.role !== "AUDITOR" && !ctx.rights.canAdminister)
+  if (
+    !includesPermission(mine, "MANAGE") &&
+    ctx.rights.role !== "AUDITOR" &&
+    !ctx.rights.readsAsAdministrator
+  )
     throw deniedQuery("reading a model's permissions", "MANAGE on the model (or registry role AUDITOR)");
 }
 

@@ -38,7 +38,7 @@ const AuditCheckpointConnectionRef = countedConnection(
 
 /** Checkpoints describe the whole log: only those who may read all of it see them. */
 function requireAuditor(ctx: GraphQLContext): void {
-  if (ctx.rights.role !== "AUDITOR" && !ctx.rights.canAdminister)
+  if (ctx.rights.role !== "AUDITOR" && !ctx.rights.readsAsAdministrator)
     throw deniedQuery("reading audit checkpoints", "registry role AUDITOR or ADMIN");
 }
 

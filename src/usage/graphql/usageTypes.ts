@@ -382,7 +382,11 @@ function requireConsumerReader(
     ctx.rights,
     grantsFrom(permissions.map((p) => [p.granteeKind, p.granteeId, p.permission])),
   );
-  if (!includesPermission(mine, "MANAGE") && ctx.rights.role !== "AUDITOR" && !ctx.rights.canAdminister)
+  if (
+    !includesPermission(mine, "MANAGE") &&
+    ctx.rights.role !== "AUDITOR" &&
+    !ctx.rights.readsAsAdministrator
+  )
     throw deniedQuery("reading a version's consumers", "MANAGE on the model (or registry role AUDITOR)");
 }
 

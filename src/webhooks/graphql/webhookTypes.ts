@@ -240,7 +240,7 @@ export async function visibleWebhook(ctx: GraphQLContext, id: string): Promise<W
   if (id.length > 256) return null;
   const row = await ctx.db.reader.webhook.findUnique({ where: { id } });
   if (row === null) return null;
-  return ctx.rights.canAdminister || row.ownerId === ctx.caller.principal.id ? row : null;
+  return ctx.rights.readsAsAdministrator || row.ownerId === ctx.caller.principal.id ? row : null;
 }
 
 builder.queryFields((t) => ({
@@ -249,7 +249,7 @@ builder.queryFields((t) => ({
     description: "Webhooks: the caller's own; every webhook for an ADMIN.",
     resolve: (_root, _args, ctx) =>
       ctx.db.reader.webhook.findMany({
-        where: ctx.rights.canAdminister ? {} : { ownerId: ctx.caller.principal.id },
+        where: ctx.rights.readsAsAdministrator ? {} : { ownerId: ctx.caller.principal.id },
         orderBy: [{ createdAt: "asc" }, { id: "asc" }],
       }),
   }),
