@@ -57,6 +57,11 @@ export interface ResolvedVersion {
   readonly version: number;
   readonly status: VersionStatus;
   readonly deleted: boolean;
+  /**
+   * When the model last changed (any event of its stream, alias moves and stage transitions
+   * included): no earlier than the moment an alias or stage came to name this version.
+   */
+  readonly modelUpdatedAt: Date;
 }
 
 export function describeSelector(modelName: string, selector: VersionSelector): string {
@@ -79,7 +84,7 @@ export async function resolveVersion(
   if (invalid) return invalid;
   const model = await db.registeredModel.findFirst({
     where: { name: modelName, deleted: false },
-    select: { id: true },
+    select: { id: true, updatedAt: true },
   });
   if (model === null) return new NotFoundError("RegisteredModel", modelName);
   const select = { id: true, version: true, status: true, deleted: true } as const;
@@ -113,6 +118,7 @@ export async function resolveVersion(
     version: row.version,
     status: row.status as VersionStatus,
     deleted: row.deleted,
+    modelUpdatedAt: model.updatedAt,
   };
 }
 

@@ -20,6 +20,7 @@ import type { BlobStore, StoredBlob } from "../artifacts/blobStore.ts";
 import { ArtifactTooLargeError } from "../artifacts/errors.ts";
 import { contentDisposition, receiveBody } from "../artifacts/http/artifactRoute.ts";
 import type { ArtifactDownload, TransferErrors } from "../artifacts/http/artifactRoute.ts";
+import { evaluatePreconditions } from "../artifacts/http/preconditions.ts";
 import { parseRange } from "../artifacts/http/transferHeaders.ts";
 import { guessMediaType } from "../artifacts/mediaTypes.ts";
 import type { Database } from "../db/database.ts";
@@ -187,7 +188,10 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     await sendStaged(req, res, file);
   }
 
-  /** A staged file's bytes: damage refused before any header, the digest checked while streaming. */
+  /**
+   * A staged file's bytes: damage refused before any header, conditional requests answered as the
+   * artifact routes answer them, the digest checked while streaming.
+   */
   async function sendStaged(req: IncomingMessage, res: ServerResponse, file: StagedFile): Promise<void> {
     const blob = await blobs.stat(file.sha256);
     const damaged = blob === null || blob.size !== file.size || (await blobs.damage(file.sha256)) !== null;
@@ -198,7 +202,23 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
         `The stored bytes of '${file.path}' are missing or damaged (sha256 ${file.sha256}); upload the file again`,
       );
     }
-    const range = parseRange(headerOf(req, "range"), blob.size);
+    const etag = `"${file.sha256}"`;
+    // A PUT replaces the file at this path, so a resumed download (If-Range) or a cached copy
+    // (If-None-Match) is checked against the bytes there now. No Last-Modified is sent: a file
+    // replaced within the same second would share it, so date conditions are ignored.
+    const precondition = evaluatePreconditions(req.method ?? "GET", req.headers, {
+      etag,
+      lastModified: null,
+    });
+    if (precondition.outcome === "not-modified")
+      return void res.writeHead(304, { etag, "cache-control": "no-cache" }).end();
+    if (precondition.outcome === "failed")
+      throw new MlflowError(
+        "BAD_REQUEST",
+        `${precondition.header} does not hold for the current '${file.path}' (ETag ${etag})`,
+        412,
+      );
+    const range = precondition.range ? parseRange(headerOf(req, "range"), blob.size) : null;
     if (range === "unsatisfiable")
       throw new MlflowError("BAD_REQUEST", `The file has ${blob.size} bytes`, 416);
     const length = range ? range.end - range.start + 1 : blob.size;
@@ -207,7 +227,7 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
       "content-length": length,
       "content-disposition": contentDisposition(file.path),
       "accept-ranges": "bytes",
-      etag: `"${file.sha256}"`,
+      etag,
       "cache-control": "no-cache",
       ...(range ? { "content-range": `bytes ${range.start}-${range.end}/${blob.size}` } : {}),
     });

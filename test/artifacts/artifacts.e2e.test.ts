@@ -372,6 +372,94 @@ describe.each(await providers())("artifacts over HTTP on %s", (provider) => {
     expect((await fetch(url, { headers: { "if-none-match": '"nope"' } })).status).toBe(200);
   });
 
+  it("evaluates If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since and If-Range in RFC 9110 order", async () => {
+    const name = await pendingModel();
+    const v1 = Buffer.from("weights: the first version");
+    const v2 = Buffer.from("weights: a second version!");
+    expect((await put(name, 1, "w.txt", v1)).status).toBe(201);
+    await versionMutation("finalizeModelVersion", { name, version: 1 });
+    await versionMutation("setRegisteredModelAlias", { name, version: 1, alias: "champion" });
+    const alias = `${server.url}/artifacts/${encodeURIComponent(name)}@champion/w.txt`;
+    const first = await fetch(alias);
+    expect(await first.text()).toBe(v1.toString());
+    const e1 = first.headers.get("etag")!;
+    expect(e1).toBe(`"${sha256(v1)}"`);
+
+    // The alias moves to v2: same URL, other bytes.
+    const created = await server.gql(
+      `mutation($n: String!) { createModelVersion(input: { name: $n, source: "s", pendingArtifacts: true }) { __typename } }`,
+      { n: name },
+    );
+    expect(created.data.createModelVersion.__typename).toBe("ModelVersionPayload");
+    expect((await put(name, 2, "w.txt", v2)).status).toBe(201);
+    await versionMutation("finalizeModelVersion", { name, version: 2 });
+    await versionMutation("setRegisteredModelAlias", { name, version: 2, alias: "champion" });
+    const e2 = `"${sha256(v2)}"`;
+    const lastModified = (await fetch(alias, { method: "HEAD" })).headers.get("last-modified")!;
+
+    // A client resuming v1 must not get v2's tail: If-Match fails (412), on GET and HEAD alike.
+    for (const method of ["GET", "HEAD"]) {
+      for (const headers of [
+        { range: "bytes=8-", "if-match": e1 } as Record<string, string>,
+        { "if-match": `W/${e2}` },
+        { "if-match": `${e1}, "other"` },
+        { "if-unmodified-since": "Thu, 01 Jan 1970 00:00:00 GMT" },
+        // If-Match and If-Unmodified-Since come before If-None-Match.
+        { "if-match": e1, "if-none-match": e2 },
+        { "if-unmodified-since": "Thu, 01 Jan 1970 00:00:00 GMT", "if-none-match": e2 },
+      ]) {
+        const refused = await fetch(alias, { method, headers });
+        expect(refused.status, `${method} ${JSON.stringify(headers)}`).toBe(412);
+        if (method === "GET")
+          expect(await refused.json()).toMatchObject({ error: { code: "PRECONDITION_FAILED" } });
+      }
+    }
+    const resumed = await fetch(alias, { headers: { range: "bytes=8-", "if-match": e2 } });
+    expect([resumed.status, await resumed.text()]).toEqual([206, v2.subarray(8).toString()]);
+    for (const headers of [
+      { "if-match": "*" } as Record<string, string>,
+      { "if-unmodified-since": lastModified },
+    ]) {
+      const served = await fetch(alias, { headers });
+      expect([served.status, await served.text()]).toEqual([200, v2.toString()]);
+    }
+    // If-Range naming v1 gets the whole of v2, never a splice.
+    const stale = await fetch(alias, { headers: { range: "bytes=8-", "if-range": e1 } });
+    expect([stale.status, await stale.text()]).toEqual([200, v2.toString()]);
+
+    for (const method of ["GET", "HEAD"]) {
+      for (const headers of [
+        { "if-none-match": e2 } as Record<string, string>,
+        { "if-modified-since": lastModified },
+        { "if-none-match": `"other", W/${e2}`, "if-modified-since": "Thu, 01 Jan 1970 00:00:00 GMT" },
+      ]) {
+        const cached = await fetch(alias, { method, headers });
+        expect(cached.status, `${method} ${JSON.stringify(headers)}`).toBe(304);
+        expect(cached.headers.get("etag")).toBe(e2);
+      }
+    }
+    // If-None-Match wins over If-Modified-Since.
+    expect(
+      (await fetch(alias, { headers: { "if-none-match": e1, "if-modified-since": lastModified } })).status,
+    ).toBe(200);
+    // A missing file is a 404 before any condition.
+    const missing = await fetch(alias.replace(/w\.txt$/, "nothing.txt"), { headers: { "if-match": e1 } });
+    expect(missing.status).toBe(404);
+
+    // Rolled back to the older v1 (a second later, as Last-Modified counts): the alias URL changed
+    // after the date the client holds, although v1's file is older than that date.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await versionMutation("setRegisteredModelAlias", { name, version: 1, alias: "champion" });
+    const rolledBack = await fetch(alias, { headers: { "if-modified-since": lastModified } });
+    expect([rolledBack.status, await rolledBack.text()]).toEqual([200, v1.toString()]);
+    expect(Date.parse(rolledBack.headers.get("last-modified")!)).toBeGreaterThan(Date.parse(lastModified));
+    // By number the file's own date stands.
+    const byNumber = await fetch(artifactUrl(name, 1, "w.txt"), {
+      headers: { "if-modified-since": lastModified },
+    });
+    expect(byNumber.status).toBe(304);
+  });
+
   it("answers unknown models, versions and paths with a JSON 404", async () => {
     const name = await pendingModel();
     await put(name, 1, "a.bin", "a");

@@ -7,7 +7,6 @@ import { describe, expect, it } from "vitest";
 import { parseArtifactTarget } from "../../src/artifacts/http/artifactRoute.ts";
 import {
   announcedSha256,
-  matchesEtag,
   parseChecksumSha256,
   parseContentDigest,
   parseRange,
@@ -114,18 +113,6 @@ describe("Content-Digest and X-Checksum-Sha256", () => {
       field: "X-Checksum-Sha256",
       message: expect.stringContaining("disagrees"),
     });
-  });
-});
-
-describe("If-None-Match", () => {
-  const etag = `"${hex}"`;
-  it("matches strong, weak and wildcard validators in a list", () => {
-    expect(matchesEtag(`"nope", W/${etag}`, etag)).toBe(true);
-    expect(matchesEtag("*", etag)).toBe(true);
-    expect(matchesEtag(`${" ,".repeat(HUGE / 2)}${etag}`, etag)).toBe(true);
-    expect(matchesEtag('"nope"', etag)).toBe(false);
-    expect(matchesEtag(`${"W/".repeat(HUGE / 2)}${etag}`, etag)).toBe(false);
-    expect(matchesEtag(spaces(HUGE), etag)).toBe(false);
   });
 });
 

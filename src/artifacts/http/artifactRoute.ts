@@ -34,7 +34,8 @@ import { artifactRepresentation } from "../artifactRepresentation.ts";
 import { ARTIFACTS_PREFIX } from "../downloadUrl.ts";
 import { ArtifactTooLargeError } from "../errors.ts";
 import { sendDomainError, sendError } from "./httpErrors.ts";
-import { announcedSha256, matchesEtag, parseRange } from "./transferHeaders.ts";
+import { evaluatePreconditions } from "./preconditions.ts";
+import { announcedSha256, parseRange } from "./transferHeaders.ts";
 
 export interface Target {
   readonly modelName: string;
@@ -213,25 +214,36 @@ export function artifactDownload(options: ArtifactRouteOptions): ArtifactDownloa
       });
     }
     const etag = etagOf(artifact.sha256);
+    // A version's artifact never changes; an alias or a stage may come to name another version,
+    // which the model's last change dates (a rollback may name an older file).
+    const lastModified =
+      target.selector.kind === "number" || version.modelUpdatedAt < artifact.createdAt
+        ? artifact.createdAt
+        : version.modelUpdatedAt;
     const headers: Record<string, string | number> = {
       etag,
       "repr-digest": `sha-256=:${Buffer.from(artifact.sha256, "hex").toString("base64")}:`,
       "accept-ranges": "bytes",
-      "last-modified": artifact.createdAt.toUTCString(),
+      "last-modified": lastModified.toUTCString(),
       // An alias or stage may move to another version: clients revalidate (cheaply, by ETag).
       "cache-control": "no-cache",
       "x-artifact-version": String(version.version),
       "x-artifact-role": artifact.role,
     };
-    const ifNoneMatch = headerOf(req, "if-none-match");
-    if (ifNoneMatch !== null && matchesEtag(ifNoneMatch, etag)) {
+    const precondition = evaluatePreconditions(req.method ?? "GET", req.headers, { etag, lastModified });
+    if (precondition.outcome === "not-modified") {
       res.writeHead(304, headers);
       res.end();
       return;
     }
-    const ifRange = headerOf(req, "if-range");
-    const range =
-      ifRange !== null && ifRange.trim() !== etag ? null : parseRange(headerOf(req, "range"), blob.size);
+    if (precondition.outcome === "failed")
+      return sendError(req, res, 412, {
+        error: {
+          code: "PRECONDITION_FAILED",
+          message: `${precondition.header} does not hold for the current ${target.path} (ETag ${etag})`,
+        },
+      });
+    const range = precondition.range ? parseRange(headerOf(req, "range"), blob.size) : null;
     if (range === "unsatisfiable") {
       return sendError(
         req,

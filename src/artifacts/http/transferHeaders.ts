@@ -88,12 +88,3 @@ export function parseRange(header: string | null, size: number): ByteRange | "un
   // ignore: against an endless representation only the invalid one stays -1.
   return rangeParser(Number.POSITIVE_INFINITY, header) === -1 ? null : "unsatisfiable";
 }
-
-/** Whether an If-None-Match list names this ETag (or `*`); weak comparison, as RFC 9110 asks. */
-export function matchesEtag(header: string, etag: string): boolean {
-  return header.split(",").some((candidate) => {
-    const value = candidate.trim();
-    const opaque = value.startsWith("W/") ? value.slice(2) : value;
-    return opaque === "*" || opaque === etag;
-  });
-}
