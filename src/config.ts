@@ -14,6 +14,7 @@ import type { S3Settings } from "./artifacts/s3BlobStore.ts";
 import { parseByteSize, parseDuration } from "./artifacts/units.ts";
 import { DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
 import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
+import { parseAllowedHosts } from "./http/hostCheck.ts";
 import { DEFAULT_UPLOAD_LIMITS } from "./http/uploadSlots.ts";
 import { metricsAccess, parseNetworks } from "./monitoring/metricsAccess.ts";
 import type { MetricsAccessConfig } from "./monitoring/metricsAccess.ts";
@@ -167,6 +168,16 @@ const allowImports = z.string().transform((text, ctx) => {
   }
 });
 
+/** ALLOWED_HOSTS: host names and IP addresses, comma-separated (src/http/hostCheck.ts). */
+const hostList = z.string().transform((text, ctx) => {
+  try {
+    return parseAllowedHosts(text);
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
 /** METRICS_ALLOWED_NETWORKS: addresses and CIDR ranges, comma-separated. */
 const networkList = z.string().transform((text, ctx) => {
   try {
@@ -241,6 +252,8 @@ const schema = z.object({
   INSPECTION_ALLOW_IMPORTS: allowImports.default(NO_ALLOW_IMPORTS),
   /** Browser origins (besides the registry's own) allowed to call the API with CORS; default none. */
   CORS_ORIGINS: originList.default([]),
+  /** Host names (and addresses) besides loopback the registry answers for, comma-separated: requests naming another Host get 421 under AUTH=local (DNS rebinding); under AUTH=required, once set, it applies there too (IP literals are always accepted then). */
+  ALLOWED_HOSTS: hostList.optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** A request body that sends nothing for this long gets 408 and its connection is closed. */
   REQUEST_BODY_IDLE_TIMEOUT_MS: milliseconds(1_000).default(DEFAULT_BODY_DEADLINE.idleTimeoutMs),
@@ -400,6 +413,8 @@ export interface AuthConfig {
 export interface HttpConfig {
   /** Origins other than the registry's own that browsers may call it from (CORS). */
   readonly corsOrigins: readonly string[];
+  /** Host names besides loopback requests may name (ALLOWED_HOSTS); null when unset. */
+  readonly allowedHosts: readonly string[] | null;
 }
 
 /** Half the CPUs, at least 1 and at most 4: inspection must not starve request handling. */
@@ -541,7 +556,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeBudgetMs: e.INSPECTION_TIME_BUDGET_MS,
       allowImports: e.INSPECTION_ALLOW_IMPORTS.entries.map((entry) => entry.text),
     },
-    http: { corsOrigins: e.CORS_ORIGINS },
+    http: { corsOrigins: e.CORS_ORIGINS, allowedHosts: e.ALLOWED_HOSTS ?? null },
     requestBodies: {
       idleTimeoutMs: e.REQUEST_BODY_IDLE_TIMEOUT_MS,
       minBytesPerSecond: e.REQUEST_BODY_MIN_RATE,

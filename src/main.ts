@@ -23,6 +23,7 @@ async function main() {
     artifacts: config.artifacts,
     inspection: config.inspection,
     corsOrigins: config.http.corsOrigins,
+    allowedHosts: config.http.allowedHosts,
     requestBodies: config.requestBodies,
     uploads: config.uploads,
     subscriptions: { maxQueuedBytes: config.subscriberMaxQueuedBytes },

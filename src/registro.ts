@@ -80,6 +80,8 @@ export interface RegistroOptions {
   readonly onReadQuery?: (sql: string, durationMs: number) => void;
   /** Browser origins besides the registry's own that may call it (CORS_ORIGINS); default none. */
   readonly corsOrigins?: readonly string[];
+  /** Host names besides loopback the registry answers for (ALLOWED_HOSTS); default none. */
+  readonly allowedHosts?: readonly string[] | null;
   /** Authentication: the mode (default local), SSO, and the directory of principals and tokens. */
   readonly auth?: AuthOptions;
   /** Audit checkpoints: the signing key file (default `<dataDir>/audit-signing-key.pem`) and interval (default 1 h; 0 never). */
@@ -328,6 +330,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     // URL could otherwise hand them (`mlflow-artifacts/artifacts/../../mlflow/…`).
     routes: [artifacts, auditExport, artifactProxy, mlflow],
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
+    ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
     graphqlUploads: graphqlUploadHandler({
       blobs,
       limits,

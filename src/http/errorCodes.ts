@@ -12,6 +12,8 @@ export const ERROR_CODES = {
     "A request a browser could send from another site without asking first (GET, form, multipart or text body) lacks a preflight-forcing header: send `x-registro-csrf: 1`.",
   CORS_ORIGIN_NOT_ALLOWED:
     "A browser preflight or WebSocket from an origin that is neither the registry's own nor listed in CORS_ORIGINS.",
+  HOST_NOT_ALLOWED:
+    "The request's Host (or X-Forwarded-Host) is not one this registry answers for: under AUTH=local only loopback names and ALLOWED_HOSTS (a defence against DNS rebinding); under AUTH=required hosts outside ALLOWED_HOSTS when it is set.",
   METHOD_NOT_ALLOWED: "The path exists but not for this HTTP method (see the `Allow` header).",
   NOT_FOUND:
     "No route for this path, or the named model, version, alias, tag, artifact, principal, team or token does not exist.",

@@ -26,6 +26,8 @@ export interface GraphQLWebSocketOptions {
   /** The byte bound of each connection, shared by all of its subscriptions. */
   readonly subscriberLimits: SubscriberLimits;
   readonly logger: Logger;
+  /** Refuses the upgrade (421) when false; see hostCheck.ts. */
+  readonly acceptsHost?: (req: http.IncomingMessage) => boolean;
   /** Refuses the upgrade (403) when false; see corsPolicy.ts. */
   readonly acceptsOrigin?: (req: http.IncomingMessage) => boolean;
   /** Who a connection acts as, from its `connection_init` params over its upgrade request's headers. */
@@ -161,6 +163,7 @@ export function attachGraphQLWebSocket(
     const { pathname } = new URL(req.url ?? "/", "http://registro.invalid");
     if (pathname !== options.path) return reject(socket, "404 Not Found");
     if (closing) return reject(socket, "503 Service Unavailable");
+    if (options.acceptsHost?.(req) === false) return reject(socket, "421 Misdirected Request");
     if (options.acceptsOrigin?.(req) === false) return reject(socket, "403 Forbidden");
     wss.handleUpgrade(req, socket, head, (ws) => {
       const { maxQueuedBytes, cutAfterMs } = options.subscriberLimits;

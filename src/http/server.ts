@@ -34,6 +34,7 @@ import { sharedSubscriptionExecutionPlugin } from "../graphql/sharedSubscription
 import { DEFAULT_SUBSCRIBER_LIMITS, SubscriberBudget } from "../subscriptions/subscriberBudget.ts";
 import type { SubscriberLimits } from "../subscriptions/subscriberBudget.ts";
 import { corsPolicy } from "./corsPolicy.ts";
+import { hostCheck } from "./hostCheck.ts";
 import { CSRF_MESSAGE, csrfPreventionPlugin, lacksCsrfHeader } from "./csrfPrevention.ts";
 import { errorCodePlugin } from "./errorCodePlugin.ts";
 import { graphiqlPage } from "./graphiqlPage.ts";
@@ -121,6 +122,8 @@ export interface AppOptions {
   readonly webSocketKeepAliveMs?: number;
   /** Browser origins besides the registry's own that may call it (CORS_ORIGINS); default none. */
   readonly corsOrigins?: readonly string[];
+  /** Host names besides loopback the registry answers for (ALLOWED_HOSTS; see ./hostCheck.ts); default none. */
+  readonly allowedHosts?: readonly string[] | null;
   /** The byte bound of each subscriber connection (WebSocket or SSE response). */
   readonly subscriberLimits?: SubscriberLimits;
   /** Watches every request body until it has arrived, cutting bodies that arrive too slowly (BodyDeadline). */
@@ -324,6 +327,7 @@ export function createApp(options: AppOptions): App {
       "the web interface is not built (web/dist is empty): run `npm run web:build`; / shows the landing page",
     );
   const cors = corsPolicy(options.corsOrigins ?? []);
+  const hosts = hostCheck({ mode: options.authenticator.mode, allowedHosts: options.allowedHosts ?? null });
   const routes = options.routes ?? [];
   const { authenticator } = options;
 
@@ -379,8 +383,15 @@ export function createApp(options: AppOptions): App {
       );
     }
     // /healthz and /readyz stay open: orchestrators and load balancers probe them without
-    // credentials. Which streams are broken (ids) is for those who may read the metrics.
-    const refusal = pathname === "/healthz" ? null : checkMetricsAccess(req, metricsAccess);
+    // credentials. Which streams are broken (ids) is for those who may read the metrics. Without
+    // METRICS_TOKEN the caller's address is the credential: a rebound page must not borrow it.
+    const byAddress = metricsAccess.token === null ? hosts.refusalByAddress(req) : null;
+    const refusal =
+      pathname === "/healthz"
+        ? null
+        : byAddress === null
+          ? checkMetricsAccess(req, metricsAccess)
+          : ({ status: 421, code: "HOST_NOT_ALLOWED", message: byAddress } as const);
     if (pathname === "/metrics" && refusal !== null)
       return refuse(
         req,
@@ -429,6 +440,15 @@ export function createApp(options: AppOptions): App {
       return refuse(req, res, 400, {
         error: { code: "BAD_REQUEST", message: "the request target must be a path starting with '/'" },
       });
+    // Before anything else answers (preflights included): see ./hostCheck.ts.
+    const misdirected = hosts.refusal(req);
+    if (misdirected !== null) {
+      const graphql = req.method !== "OPTIONS" && req.url?.split("?")[0] === "/graphql";
+      const body = graphql
+        ? graphqlErrorBody("HOST_NOT_ALLOWED", misdirected)
+        : { error: { code: "HOST_NOT_ALLOWED", message: misdirected } };
+      return refuse(req, res, 421, body);
+    }
     if (cors.handle(req, res)) return;
     const url = new URL(req.url ?? "/", "http://registro.invalid");
     if (OPERATOR_PATHS.has(url.pathname)) return operatorRoute(req, res, url.pathname);
@@ -476,6 +496,7 @@ export function createApp(options: AppOptions): App {
     subscriberLimits,
     logger,
     // Browsers let any page open a WebSocket anywhere (no CORS): only our pages and allowed origins.
+    acceptsHost: (req) => hosts.refusal(req) === null,
     acceptsOrigin: (req) => cors.originAllowed(req),
     authenticate: (headers) => authenticator.authenticate(headers),
   });

@@ -84,7 +84,7 @@ function connect(port: number, head: string, localAddress?: string) {
 }
 
 const putHead = (target: string, length: number) =>
-  `PUT ${target} HTTP/1.1\r\nHost: registro\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n\r\n`;
+  `PUT ${target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: ${length}\r\n\r\n`;
 
 async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
   const deadline = Date.now() + timeoutMs;
@@ -149,7 +149,7 @@ describe("request body deadline and upload cap", () => {
       `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.input.file"]}\r\n` +
       `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="${file}"\r\n\r\n`;
     return (
-      `POST /graphql HTTP/1.1\r\nHost: registro\r\nx-graphql-yoga-csrf: 1\r\n` +
+      `POST /graphql HTTP/1.1\r\nHost: localhost\r\nx-graphql-yoga-csrf: 1\r\n` +
       `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${length}\r\n\r\n${parts}`
     );
   }
@@ -206,7 +206,7 @@ describe("request body deadline and upload cap", () => {
     });
     const client = connect(
       port,
-      `POST /graphql HTTP/1.1\r\nHost: registro\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
     );
     let sent = 0;
     const drip = setInterval(() => {

@@ -126,3 +126,27 @@ describe("configuration of the blob store", () => {
       );
   });
 });
+
+describe("configuration of ALLOWED_HOSTS", () => {
+  it("is unset by default, and reads names and addresses normalised", () => {
+    expect(loadConfig({}).http.allowedHosts).toBeNull();
+    expect(
+      loadConfig({ ALLOWED_HOSTS: " Registro.LAN, 10.0.0.5,[::1], registro.lan ,localhost" }).http
+        .allowedHosts,
+    ).toEqual(["registro.lan", "10.0.0.5", "::1", "localhost"]);
+  });
+
+  it.each([
+    "*",
+    "*.example.com",
+    "registro.lan:4000",
+    "http://registro.lan",
+    "registro.lan/",
+    "bad host",
+    "-leading.example",
+    ",",
+    "",
+  ])("refuses ALLOWED_HOSTS=%j at start, naming the variable", (value) => {
+    expect(() => loadConfig({ ALLOWED_HOSTS: value })).toThrow(/invalid configuration: ALLOWED_HOSTS: /);
+  });
+});

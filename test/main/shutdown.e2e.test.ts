@@ -103,7 +103,7 @@ function requestInFlight(port: number) {
   const socket = net.connect(port, "127.0.0.1");
   socket.on("error", () => undefined);
   socket.write(
-    "POST /graphql HTTP/1.1\r\nHost: registro\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n" +
+    "POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n" +
       '{"query":',
   );
   return socket;

@@ -31,7 +31,7 @@ describe("an MLflow request body cut short by the client", () => {
     const socket = net.connect(Number(port), hostname);
     await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
     socket.write(
-      "POST /api/2.0/mlflow/registered-models/create HTTP/1.1\r\nHost: x\r\n" +
+      "POST /api/2.0/mlflow/registered-models/create HTTP/1.1\r\nHost: localhost\r\n" +
         "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n" +
         '{"name":',
     );

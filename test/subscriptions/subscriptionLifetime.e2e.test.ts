@@ -53,7 +53,7 @@ describe("subscriptions end with their connection", () => {
   ])("over a POST accepting %s, its client gone after %i ms", async (accept, afterMs) => {
     const body = JSON.stringify({ query: SUBSCRIPTION });
     const request =
-      `POST /graphql HTTP/1.1\r\nHost: registro\r\nContent-Type: application/json\r\nAccept: ${accept}\r\n` +
+      `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nAccept: ${accept}\r\n` +
       `Content-Length: ${body.length}\r\n\r\n${body}`;
     await Promise.all(Array.from({ length: 20 }, () => hangUp(request, afterMs)));
     await settlesToNoSubscriber();
@@ -62,7 +62,7 @@ describe("subscriptions end with their connection", () => {
   it.each([0, 10, 300])("over SSE by GET, its client gone after %i ms", async (afterMs) => {
     const query = new URLSearchParams({ query: SUBSCRIPTION });
     const request =
-      `GET /graphql?${query.toString()} HTTP/1.1\r\nHost: registro\r\nAccept: text/event-stream\r\n` +
+      `GET /graphql?${query.toString()} HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n` +
       `x-registro-csrf: 1\r\n\r\n`;
     await Promise.all(Array.from({ length: 20 }, () => hangUp(request, afterMs)));
     await settlesToNoSubscriber();

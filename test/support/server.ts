@@ -40,6 +40,7 @@ export async function startTestServer(
       | "onReadQuery"
       | "logger"
       | "corsOrigins"
+      | "allowedHosts"
       | "requestBodies"
       | "uploads"
       | "auth"
