@@ -146,6 +146,17 @@ describe.skipIf(!available)("single sign-on in the web interface", () => {
     expect(problems).toEqual([]);
   }, 30_000);
 
+  it("shows no text of an error answer that a link, not this tab's sign-in, brought", async () => {
+    const lure = "Your session expired. Sign in again at https://evil.example";
+    const page = await open(
+      `/models/sso/callback?${new URLSearchParams({ error: "access_denied", error_description: lure })}`,
+    );
+    await page.getByText(/state mismatch/).waitFor({ timeout: WAIT_MS });
+    expect(await page.getByText(/evil\.example|access_denied/).count()).toBe(0);
+    await page.context().close();
+    expect(problems).toEqual([]);
+  }, 30_000);
+
   it("sends a user whose access token the API refuses back to the sign-in screen", async () => {
     const expired = await signer(issuer)({
       issuer: issuer.url,

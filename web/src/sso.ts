@@ -139,9 +139,9 @@ export async function beginSsoSignIn(settings: SsoSettings, returnTo: string): P
   location.assign(target.href);
 }
 
-function takePending(): Pending | null {
+/** This tab's sign-in in progress, left in place: an answer that is not its own must not end it. */
+function readPending(): Pending | null {
   const stored = sessionStorage.getItem(PENDING_KEY);
-  sessionStorage.removeItem(PENDING_KEY);
   if (stored === null) return null;
   try {
     const pending = JSON.parse(stored) as Partial<Pending>;
@@ -183,7 +183,17 @@ export interface SsoSignedIn {
  */
 export async function completeSsoSignIn(settings: SsoSettings, search: string): Promise<SsoSignedIn> {
   const answer = new URLSearchParams(search);
-  const pending = takePending();
+  // The state first, even for an error: anyone can link to the callback with an `error_description`
+  // of their choosing, which would otherwise show as the registry's own notice (and end this tab's
+  // sign-in in progress).
+  const pending = readPending();
+  const state = answer.get("state");
+  if (pending === null || state === null || state !== pending.state)
+    throw new SsoError(
+      "This sign-in answer does not belong to a sign-in started in this tab (state mismatch). Start again.",
+    );
+  // This tab's answer: its secrets are used once, whatever it says.
+  sessionStorage.removeItem(PENDING_KEY);
   const error = answer.get("error");
   if (error !== null) {
     const description = answer.get("error_description");
@@ -191,11 +201,6 @@ export async function completeSsoSignIn(settings: SsoSettings, search: string): 
       `The identity provider refused the sign-in: ${error.slice(0, 100)}${description ? ` (${description.slice(0, 300)})` : ""}.`,
     );
   }
-  const state = answer.get("state");
-  if (pending === null || state === null || state !== pending.state)
-    throw new SsoError(
-      "This sign-in answer does not belong to a sign-in started in this tab (state mismatch). Start again.",
-    );
   if (Date.now() - pending.startedAt > PENDING_MAX_AGE_MS)
     throw new SsoError("The sign-in took too long. Start again.");
   const code = answer.get("code");
