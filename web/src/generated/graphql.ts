@@ -139,6 +139,8 @@ export type DeleteRegisteredModelTagInput = {
 
 /** Every code a client can receive: `code` of the typed errors in mutation results, `extensions.code` of GraphQL errors, and `error.code` of the HTTP routes. Branch on these, never on messages. */
 export type ErrorCode =
+  /** A running subscription's caller may now read fewer models (its registry role or team memberships changed); it was ended: resubscribe with `after: extensions.cursor`. */
+  | 'ACCESS_CHANGED'
   /** The version (or a version of the model) is still deployed (`environments` names where); retire those deployments first. */
   | 'ACTIVE_DEPLOYMENT'
   /** A model or artifact path of that name already exists. */
@@ -169,6 +171,8 @@ export type ErrorCode =
   | 'GRAPHQL_VALIDATION_FAILED'
   /** The request's headers are larger than the server accepts (16 KiB in all). */
   | 'HEADERS_TOO_LARGE'
+  /** The request's Host (or X-Forwarded-Host) is not one this registry answers for: under AUTH=local only loopback names and ALLOWED_HOSTS (a defence against DNS rebinding); under AUTH=required hosts outside ALLOWED_HOSTS when it is set. */
+  | 'HOST_NOT_ALLOWED'
   /** The model's stored history failed its integrity check (a broken hash chain, or events written outside Registro); writes to it are refused until an operator investigates. */
   | 'INTEGRITY_VIOLATION'
   /** An unexpected failure; details are logged on the server, never sent. */
@@ -199,6 +203,8 @@ export type ErrorCode =
   | 'PERSISTED_QUERY_MISMATCH'
   /** The request names a persisted document by its sha256 (automatic persisted queries) that this server does not hold: send the document along with the hash. */
   | 'PERSISTED_QUERY_NOT_FOUND'
+  /** A download's If-Match or If-Unmodified-Since does not hold for the current artifact (it changed, or an alias or stage now names another version). */
+  | 'PRECONDITION_FAILED'
   /** The requested byte range lies outside the artifact. */
   | 'RANGE_NOT_SATISFIABLE'
   /** The request body stopped arriving, or arrived slower than the minimum rate (`reason`: idle or rate); the connection is closed. */
