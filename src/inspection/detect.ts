@@ -2,7 +2,7 @@ import { Cursor, rangeChunks, strictUtf8, type ByteSource } from "./io.ts";
 import { compressionOf, type Compression } from "./joblib.ts";
 import { HDF5_MAGIC, findHdf5Superblock } from "./hdf5.ts";
 import { NPY_MAGIC } from "./numpy.ts";
-import { walkPickle } from "./pickle.ts";
+import { walkPickle, type PickleWalk } from "./pickle.ts";
 import { looksLikePmml } from "./pmml.ts";
 import { ProtoReader, type WireField } from "./protobuf.ts";
 import { LEGACY_TORCH_MAGIC } from "./pytorch.ts";
@@ -125,13 +125,19 @@ function isMostlyText(b: Buffer): boolean {
   return ctl === 0 && strictUtf8(b.subarray(0, Math.max(0, b.length - 4))) !== null;
 }
 
+/**
+ * Whether `pickle.load` would read these bytes as a pickle: it reaches STOP, or, cut short or broken
+ * later, it has already called something it imported. pickle.load runs each call as it reads it, so
+ * a payload without STOP still runs before the load fails; text never gets that far by chance.
+ */
 async function trialPickle(src: ByteSource): Promise<boolean> {
   const scan = new Scan({ ...DEFAULT_LIMITS, timeBudgetMs: 2000 });
+  const partial: { walk?: PickleWalk } = {};
   try {
-    await walkPickle(new Cursor(rangeChunks(src), "sniff"), { scan, maxOps: 1_000_000 });
+    await walkPickle(new Cursor(rangeChunks(src), "sniff"), { scan, maxOps: 1_000_000 }, partial);
     return true;
   } catch {
-    return false;
+    return (partial.walk?.calls ?? 0) > 0;
   }
 }
 

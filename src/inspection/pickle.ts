@@ -80,6 +80,8 @@ export interface PickleWalk {
   extensions: number;
   /** Pickles nested inline (joblib object arrays), walked and graded with this one. */
   nestedPickles: number;
+  /** Calls of an imported callable (REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST): each runs as it is read. */
+  calls: number;
   /** joblib arrays whose raw bytes were skipped (pickle.load would read them as opcodes). */
   rawJoblibArrays: number;
   /** Literal arguments of torch.storage._load_from_bytes calls (file offsets), for a nested walk. */
@@ -316,6 +318,7 @@ export function newWalk(start: number): PickleWalk {
     sklearnVersion: null,
     extensions: 0,
     nestedPickles: 0,
+    calls: 0,
     rawJoblibArrays: 0,
     torchBlobs: [],
     torchBlobsUnresolved: 0,
@@ -678,7 +681,8 @@ export async function walkPickle(
         addImport(module, name, opOffset, op === 0x63 ? "GLOBAL" : "INST");
         const g: PV = { t: "global", module, name };
         if (op === 0x63) push(g);
-        else
+        else {
+          walk.calls++;
           push({
             t: "call",
             fn: g,
@@ -687,6 +691,7 @@ export async function walkPickle(
             items: [],
             entries: [],
           });
+        }
         break;
       }
       case 0x93: {
@@ -723,6 +728,7 @@ export async function walkPickle(
       case 0x52: {
         const args = pop();
         const fn = pop();
+        if (fn.t === "global") walk.calls++;
         if (globalName(fn) === "torch.storage._load_from_bytes") noteTorchBlob(args, opOffset);
         push({ t: "call", fn, args, state: null, items: [], entries: [] });
         break;
@@ -730,6 +736,7 @@ export async function walkPickle(
       case 0x81: {
         const args = pop();
         const cls = pop();
+        if (cls.t === "global") walk.calls++;
         push({ t: "call", fn: cls, args, state: null, items: [], entries: [] });
         break;
       }
@@ -737,12 +744,14 @@ export async function walkPickle(
         pop(); // kwargs
         const args = pop();
         const cls = pop();
+        if (cls.t === "global") walk.calls++;
         push({ t: "call", fn: cls, args, state: null, items: [], entries: [] });
         break;
       }
       case 0x6f: {
         const items = popMark();
         const cls = items.shift() ?? bad("OBJ without a class");
+        if (cls.t === "global") walk.calls++;
         push({ t: "call", fn: cls, args: { t: "tuple", items }, state: null, items: [], entries: [] });
         break;
       }

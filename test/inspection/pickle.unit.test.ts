@@ -1,4 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { inspectArtifactInProcess } from "../../src/inspection/index.ts";
 import { BufferSource, Cursor, rangeChunks } from "../../src/inspection/io.ts";
 import {
   classifyImport,
@@ -367,5 +371,38 @@ describe("joblib array wrappers made without calling their class", () => {
     expect(s.findings.map((f) => `${f.severity} ${f.message}`).join("\n")).toMatch(
       /CRITICAL Dangerous pickle import posix\.system/,
     );
+  });
+});
+
+describe("a protocol-0 pickle cut before its STOP", () => {
+  // pickle.load runs REDUCE as it reads it: the payload runs before the load fails at the cut.
+  it.each([
+    ["trunc.pkl", "cos\nsystem\n(S'echo hi'\ntR"],
+    ["notes.txt", "cos\nsystem\n(S'echo hi'\ntR(S'more'\n"],
+    ["inst.pkl", "(S'echo hi'\nios\nsystem\n"],
+  ])("%s is read as the pickle it is: DANGEROUS", async (name, text) => {
+    const dir = mkdtempSync(join(tmpdir(), "registro-trunc-"));
+    try {
+      writeFileSync(join(dir, name), text, "latin1");
+      const r = await inspectArtifactInProcess(join(dir, name), name);
+      expect(r.format).toBe("PICKLE");
+      expect(r.verdict).toBe("DANGEROUS");
+      expect(r.findings.map((f) => `${f.severity} ${f.message}`).join("\n")).toMatch(
+        /CRITICAL Dangerous pickle import os\.system/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("text that only looks like an import, with no call, stays text", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "registro-trunc-"));
+    try {
+      writeFileSync(join(dir, "readme.txt"), "cat and dog\nare friends\nRoses are red\n");
+      const r = await inspectArtifactInProcess(join(dir, "readme.txt"), "readme.txt");
+      expect(r.verdict).toBe("SAFE");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
