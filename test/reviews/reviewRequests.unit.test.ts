@@ -400,3 +400,42 @@ describe("staleness", () => {
       .then([transitioned(2, "None", "Staging")]);
   });
 });
+
+describe("RestoreModelVersion", () => {
+  const restore: RegisteredModelCommand = { type: "RestoreModelVersion", data: { version: 1 } };
+  const restored: RegisteredModelEvent = { type: "ModelVersionRestored", data: { version: 1 } };
+
+  it("given a deleted version in Production and Production protected since, when it is restored, then it comes back Archived", () => {
+    given([
+      modelCreated(),
+      versionCreated(1),
+      transitioned(1, "None", "Production"),
+      versionDeleted(1),
+      policySet(productionRule()),
+    ])
+      .when(restore)
+      .then([
+        restored,
+        {
+          type: "ModelVersionStageTransitioned",
+          data: {
+            version: 1,
+            from: "Production",
+            to: "Archived",
+            comment:
+              "restored out of Production, which the review policy protects: moving it back takes a review",
+            archived: [],
+          },
+        },
+      ]);
+  });
+
+  it("given a deleted version in an unprotected stage, when it is restored, then it keeps its stage", () => {
+    given(protectedModel(transitioned(1, "None", "Staging"), versionDeleted(1)))
+      .when(restore)
+      .then([restored]);
+    given([modelCreated(), versionCreated(1), transitioned(1, "None", "Production"), versionDeleted(1)])
+      .when(restore)
+      .then([restored]);
+  });
+});

@@ -2,6 +2,7 @@
 // deletion and restoration.
 import { ActiveDeploymentError } from "../../../deployments/domain/errors.ts";
 import { environmentsServing } from "../../../deployments/domain/state.ts";
+import { protectingRule } from "../../../reviews/domain/policy.ts";
 import { DomainError, InvalidStateError, NotFoundError, ValidationError } from "../../errors.ts";
 import {
   LIMITS,
@@ -14,6 +15,7 @@ import {
   checkText,
   firstError,
 } from "../../validation.ts";
+import type { RegisteredModelEvent } from "../events.ts";
 import type {
   Metric,
   CreateModelVersion,
@@ -137,12 +139,39 @@ export const deleteModelVersion: CommandRule<DeleteModelVersion> = onLiveModel({
   },
 });
 
+/**
+ * A deleted version keeps its stage. Coming back into a stage the review policy protects now would
+ * move it there without a review (the policy, or the versions in that stage, may have changed while
+ * it was deleted), so it comes back Archived, in the same decision: moving it back takes a review.
+ */
 export const restoreModelVersion: CommandRule<RestoreModelVersion> = onLiveModel({
   errors: [ValidationError, NotFoundError],
   decide(command, state) {
     const target = existingVersion(state, command.data.version);
     if (target instanceof DomainError) return target;
     if (!target.deleted) return [];
-    return [{ type: "ModelVersionRestored", data: { version: target.version } }];
+    const restored: RegisteredModelEvent = {
+      type: "ModelVersionRestored",
+      data: { version: target.version },
+    };
+    const { stage } = target;
+    if (
+      (stage !== "Staging" && stage !== "Production") ||
+      protectingRule(state.reviewPolicy, { kind: "STAGE", stage, archiveExistingVersions: false }) === null
+    )
+      return [restored];
+    return [
+      restored,
+      {
+        type: "ModelVersionStageTransitioned",
+        data: {
+          version: target.version,
+          from: stage,
+          to: "Archived",
+          comment: `restored out of ${stage}, which the review policy protects: moving it back takes a review`,
+          archived: [],
+        },
+      },
+    ];
   },
 });
