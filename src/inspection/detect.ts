@@ -130,15 +130,39 @@ function isMostlyText(b: Buffer): boolean {
  * later, it has already called something it imported. pickle.load runs each call as it reads it, so
  * a payload without STOP still runs before the load fails; text never gets that far by chance.
  */
-async function trialPickle(src: ByteSource): Promise<boolean> {
+async function trialPickle(src: ByteSource, end = src.size): Promise<boolean> {
   const scan = new Scan({ ...DEFAULT_LIMITS, timeBudgetMs: 2000 });
   const partial: { walk?: PickleWalk } = {};
   try {
-    await walkPickle(new Cursor(rangeChunks(src), "sniff"), { scan, maxOps: 1_000_000 }, partial);
+    await walkPickle(new Cursor(rangeChunks(src, 0, end), "sniff"), { scan, maxOps: 1_000_000 }, partial);
     return true;
   } catch {
     return (partial.walk?.calls ?? 0) > 0;
   }
+}
+
+/** Opcodes a protocol 0/1 pickle plausibly starts with. */
+const PICKLE_0_FIRST = new Set([0x28, 0x63, 0x7d, 0x5d, 0x29, 0x4e, 0x49, 0x53, 0x56, 0x6c, 0x64]);
+
+/**
+ * Whether the bytes before `end` are, for `pickle.load`, a pickle: a protocol 2+ header, or a
+ * protocol 0/1 walk that reaches STOP or a call (see trialPickle).
+ */
+async function startsWithPickle(src: ByteSource, head: Buffer, end = src.size): Promise<boolean> {
+  if (head.length >= 2 && head[0] === 0x80 && head[1]! <= 5) return true;
+  return head.length > 0 && PICKLE_0_FIRST.has(head[0]!) && (await trialPickle(src, end));
+}
+
+/**
+ * How many bytes of an HDF5 user block (the bytes before a superblock found past offset 0) a
+ * pickle starts, or 0. h5py skips a user block; `pickle.load`, `joblib.load` and `torch.load` read
+ * the file from byte 0, and run the pickle there.
+ */
+export async function pickleInUserBlock(src: ByteSource): Promise<number> {
+  const sb = await findHdf5Superblock(src);
+  if (sb === null || sb === 0) return 0;
+  const head = await src.read(0, Math.min(sb, 4096));
+  return (await startsWithPickle(src, head, sb)) ? sb : 0;
 }
 
 /** Recognises a format by its bytes, in the order of the format notes; the name only breaks ties. */
@@ -176,21 +200,7 @@ export async function detect(src: ByteSource, fileName: string, scan: Scan): Pro
   }
   const proto = await classifyProto(src, scan);
   if (proto) return { kind: "PROTO", format: proto };
-  if (
-    head.length > 0 &&
-    (head[0] === 0x28 ||
-      head[0] === 0x63 ||
-      head[0] === 0x7d ||
-      head[0] === 0x5d ||
-      head[0] === 0x29 ||
-      head[0] === 0x4e ||
-      head[0] === 0x49 ||
-      head[0] === 0x53 ||
-      head[0] === 0x56 ||
-      head[0] === 0x6c ||
-      head[0] === 0x64)
-  )
-    if (await trialPickle(src)) return { kind: "PICKLE" };
+  if (await startsWithPickle(src, head)) return { kind: "PICKLE" };
   if (text) {
     if (head.toString("utf8").startsWith("#version") || vocabularyByName(fileName))
       return { kind: "VOCABULARY" };

@@ -25,7 +25,14 @@ export async function findHdf5Superblock(src: ByteSource): Promise<number | null
 export interface Hdf5Attrs {
   superblockVersion: number;
   userBlockBytes: number;
+  /** Each attribute's value as h5py reads it (`attrs[name]`: the library's first match). */
   attributes: Record<string, string | number | string[] | null>;
+  /**
+   * Every stored copy of each attribute name, when there is more than one (a header may repeat a
+   * name, or hold one compactly and another densely). The library returns one of them; a checker
+   * must walk them all.
+   */
+  copies: Record<string, (string | number | string[] | null)[]>;
   unread: string[];
   /** Dense attribute storage that could not be read: the attributes there were not inspected. */
   failed: string[];
@@ -33,6 +40,7 @@ export interface Hdf5Attrs {
 
 const MAX_MESSAGES = 10_000;
 const MAX_CONTINUATIONS = 1000;
+const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 
 export async function readRootAttributes(
   src: ByteSource,
@@ -84,6 +92,7 @@ export async function readRootAttributes(
     superblockVersion: version,
     userBlockBytes: sbOff,
     attributes: dataRecord(),
+    copies: dataRecord(),
     unread: [],
     failed: [],
   };
@@ -116,8 +125,19 @@ export async function readRootAttributes(
   } else throw new MalformedError("HDF5 root object header not recognised", `${label}@offset ${hdrStart}`);
 
   let continuations = 0;
+  let messageCount = 0;
+  let headerBytes = 0;
+  const visited = new Set<number>();
   while (blocks.length) {
     const blk = blocks.shift()!;
+    // A continuation pointing back at a block already read (or many overlapping ones) must not
+    // multiply the reads: each block once, and the header's blocks within a total.
+    if (visited.has(blk.start))
+      throw new MalformedError("HDF5 object header continuation points back at a block already read", label);
+    visited.add(blk.start);
+    headerBytes += blk.length;
+    if (headerBytes > MAX_HEADER_BYTES)
+      throw new MalformedError(`HDF5 root object header blocks exceed ${MAX_HEADER_BYTES} bytes`, label);
     if (blk.length > 16 * 1024 * 1024 || blk.start + blk.length > src.size)
       throw new MalformedError(
         "HDF5 object header block runs past the end of the file (truncated)",
@@ -129,7 +149,7 @@ export async function readRootAttributes(
     const end = blk.v2 ? data.length - 4 : data.length; // v2 blocks end with a checksum
     while (q + (blk.v2 ? 4 : 8) <= end) {
       scan.tick();
-      if (msgs.length > MAX_MESSAGES)
+      if (++messageCount > MAX_MESSAGES)
         throw new MalformedError("HDF5 object header has too many messages", label);
       let type: number;
       let size: number;
@@ -158,24 +178,31 @@ export async function readRootAttributes(
         const cAddr = addr(body, 0, so);
         const cLen = len(body, so);
         if (cAddr >= 0) blocks.push({ start: abs(cAddr), length: cLen, v2: blk.v2 });
-      } else msgs.push({ type, data: body, flags });
+      } else if (type === 0x0c || type === 0x15)
+        // copied: a view would keep the whole (up to 16 MiB) block alive
+        msgs.push({ type, data: Buffer.from(body), flags });
     }
   }
 
-  const attributeMessages: { data: Buffer; flags: number }[] = [];
+  // The library looks an attribute up in dense storage when the (v2) header has an Attribute Info
+  // message, else among the header's attribute messages, taking the first whose name matches. So
+  // dense attributes come first here, and the first copy of a name is the value h5py returns.
+  const compact: { data: Buffer; flags: number }[] = [];
+  const dense: { data: Buffer; flags: number }[] = [];
   for (const m of msgs) {
-    if (m.type === 0x0c) attributeMessages.push(m);
+    if (m.type === 0x0c) compact.push(m);
     if (m.type !== 0x15) continue;
     const ctx = { src, scan, label, so, sl, abs, maxValueBytes };
     try {
       for (const data of await readDenseAttributes(ctx, m.data, result.unread, result.failed))
-        attributeMessages.push({ data, flags: 0 });
+        dense.push({ data, flags: 0 });
     } catch (err) {
       if (err instanceof MalformedError)
         result.failed.push(`dense attribute storage not read: ${err.message}`);
       else throw err;
     }
   }
+  const attributeMessages = [...dense, ...compact];
   for (const m of attributeMessages) {
     if (m.flags & 0x02) {
       result.unread.push("shared attribute message not read");
@@ -183,7 +210,14 @@ export async function readRootAttributes(
     }
     try {
       const a = await parseAttribute(m.data, src, abs, so, sl, maxValueBytes, label);
-      if (a) result.attributes[a.name] = a.value;
+      if (a) {
+        const seen = result.copies[a.name];
+        if (seen) seen.push(a.value);
+        else {
+          result.copies[a.name] = [a.value];
+          result.attributes[a.name] = a.value;
+        }
+      }
     } catch (err) {
       // an attribute we cannot read may be the model_config: fail closed
       if (err instanceof MalformedError) result.failed.push(`attribute not read: ${err.message}`);

@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
 import { scanArchiveMembers } from "./archive.ts";
 import { inspectCoreMl } from "./coreml.ts";
-import { detect, formatsForName, type Detection } from "./detect.ts";
+import { detect, formatsForName, pickleInUserBlock, type Detection } from "./detect.ts";
 import { inspectGguf } from "./gguf.ts";
 import { BufferSource, FileSource, rangeChunks, type ByteSource } from "./io.ts";
 import { inspectCompressedJoblib, inspectPickleStream } from "./joblib.ts";
@@ -11,6 +11,7 @@ import { inspectNumpy } from "./numpy.ts";
 import { inspectOnnx } from "./onnx.ts";
 import { inspectPmml } from "./pmml.ts";
 import { inspectLegacyTorch, inspectTorchZip } from "./pytorch.ts";
+import { appendedZip } from "./polyglot.ts";
 import { emptyReport, type Report } from "./report.ts";
 import { inspectSafetensors } from "./safetensors.ts";
 import { inspectGraphDef, inspectSavedModel } from "./tensorflow.ts";
@@ -198,6 +199,17 @@ async function inspectSource(
       break;
     case "HDF5":
       await guard(() => inspectKerasH5(src, scan, label));
+      await guard(async () => {
+        const userBlock = await pickleInUserBlock(src);
+        if (userBlock === 0) return report;
+        scan.add(
+          "HIGH",
+          `Polyglot file: the HDF5 user block (${userBlock} bytes before the superblock) is a pickle, which pickle.load, joblib.load and torch.load run; h5py skips it`,
+          label,
+        );
+        await inspectPickleStream(rangeChunks(src, 0, userBlock), scan, `${label}@user block`, false);
+        return report;
+      });
       break;
     case "ZIP":
       await guard(() => inspectZip(filePath, label, scan));
@@ -257,6 +269,15 @@ async function inspectSource(
       scan.incomplete("Incomplete scan: content does not match any supported format", label);
       report = { ...emptyReport("UNKNOWN"), metadata: { bytes: src.size } };
       break;
+  }
+  if (d.kind !== "ZIP") {
+    const zip = await appendedZip(src);
+    if (zip)
+      scan.add(
+        "HIGH",
+        `Polyglot file: a ZIP archive (${zip.entries} entries, central directory at offset ${zip.offset}) ends this ${report.format === "UNKNOWN" ? "file" : report.format} file; Python's zipfile (Keras' load_model for .keras, zipfile.is_zipfile) reads it as that archive, whose members were not inspected`,
+        label,
+      );
   }
   if (expected && report.format !== "UNKNOWN" && !expected.includes(report.format))
     scan.add("MEDIUM", `File name suggests ${expected.join("/")} but the content is ${report.format}`, label);

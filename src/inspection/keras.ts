@@ -170,6 +170,23 @@ export async function inspectKerasH5(src: ByteSource, scan: Scan, label: string)
     const cfg = parseJson(tc, scan, `${label}:training_config`);
     if (cfg !== null) walkKerasConfig(cfg, scan, `${label}:training_config`);
   }
+  // A repeated attribute name: h5py returns one copy (the one above), and every other copy is
+  // walked as well, as for a repeated archive member.
+  for (const key of ["model_config", "training_config"]) {
+    const copies = attrs.copies[key] ?? [];
+    if (copies.length < 2) continue;
+    scan.add(
+      "MEDIUM",
+      `HDF5 root attribute ${key} is stored ${copies.length} times; readers may disagree on which one counts`,
+      label,
+    );
+    for (const [i, v] of copies.entries()) {
+      if (i === 0 || typeof v !== "string" || v === copies[0]) continue;
+      const where = `${label}:${key}#${i + 1}`;
+      const cfg = parseJson(v, scan, where);
+      if (cfg !== null) walkKerasConfig(cfg, scan, where);
+    }
+  }
   return {
     format: "KERAS_H5",
     formatVersion: str("keras_version"),

@@ -32,16 +32,25 @@ const DTYPES: Record<number, string> = {
 };
 
 /** Ops that touch the file system or run Python: never expected in a model served from a registry. */
-const FILE_OPS = new Set([
-  "ReadFile",
-  "WriteFile",
-  "MatchingFiles",
-  "DeleteFile",
-  "Copy",
-  "WholeFileReader",
-  "WholeFileReaderV2",
-  "ImmutableConst",
-]);
+const FILE_OPS = new Set(
+  // Ops that open paths named by their inputs or attributes: readers, datasets reading or writing
+  // record files, summary and debug writers (`debug_urls`/`dump_root` are `file://` paths), memory
+  // regions mapped from a file.
+  `ReadFile WriteFile MatchingFiles DeleteFile Copy WholeFileReader WholeFileReaderV2 ImmutableConst
+TextLineReader TextLineReaderV2 TFRecordReader TFRecordReaderV2 FixedLengthRecordReader FixedLengthRecordReaderV2
+LMDBReader IdentityReader IdentityReaderV2 ReaderReadV2 ReaderRead ReaderReadUpToV2 ReaderReadUpTo
+TFRecordDataset TFRecordDatasetV2 TextLineDataset FixedLengthRecordDataset FixedLengthRecordDatasetV2 CSVDataset
+CSVDatasetV2 ExperimentalCSVDataset LMDBDataset ExperimentalLMDBDataset MatchingFilesDataset
+ExperimentalMatchingFilesDataset SqlDataset ExperimentalSqlDataset SaveDataset SaveDatasetV2 ExperimentalSaveDataset
+LoadDataset ExperimentalLoadDataset SnapshotDataset SnapshotDatasetV2 DatasetToTFRecord ExperimentalDatasetToTFRecord
+CreateSummaryFileWriter CreateSummaryDbWriter SummaryWriter WriteSummary WriteScalarSummary WriteHistogramSummary
+WriteImageSummary WriteAudioSummary WriteGraphSummary WriteRawProtoSummary ImportEvent FlushSummaryWriter
+DebugIdentity DebugIdentityV2 DebugIdentityV3 DebugNanCount DebugNumericSummary DebugNumericSummaryV2`
+    .split(/\s+/)
+    .filter(Boolean),
+);
+/** Distinct op names recorded; more are counted, but the dangerous ones are always recorded. */
+const MAX_DISTINCT_OPS = 5000;
 const PYTHON_OPS = new Set(["PyFunc", "PyFuncStateless", "EagerPyFunc"]);
 
 /**
@@ -97,6 +106,10 @@ interface OpStats {
   functions: number;
   ops: Map<string, number>;
   placeholders: TensorSpec[];
+  /** Ops past MAX_DISTINCT_OPS distinct names, not recorded one by one. */
+  unrecordedOps: number;
+  /** `output_stream` attributes of PrintV2 nodes that name a file. */
+  fileStreams: string[];
 }
 
 async function readShape(r: ProtoReader, f: WireField | undefined): Promise<(number | string)[] | null> {
@@ -119,7 +132,22 @@ async function readNode(r: ProtoReader, f: WireField, stats: OpStats, topLevel: 
   const m = await r.message(f.offset, f.offset + f.length);
   const opF = first(m, 2);
   const op = opF ? await r.string(opF, 1024) : "";
-  if (stats.ops.size < 5000 || stats.ops.has(op)) stats.ops.set(op, (stats.ops.get(op) ?? 0) + 1);
+  // A graph with thousands of distinct junk ops must not push PyFunc out of the table.
+  if (stats.ops.size < MAX_DISTINCT_OPS || stats.ops.has(op) || PYTHON_OPS.has(op) || FILE_OPS.has(op))
+    stats.ops.set(op, (stats.ops.get(op) ?? 0) + 1);
+  else stats.unrecordedOps++;
+  if (op === "PrintV2" && stats.fileStreams.length < 100) {
+    // PrintV2 appends to the file its `output_stream` attribute names as `file://<path>`.
+    for (const a of m.get(5) ?? []) {
+      const kv = await r.message(a.offset, a.offset + a.length);
+      const k = first(kv, 1);
+      const v = first(kv, 2);
+      if (!k || !v || (await r.string(k, 256)) !== "output_stream") continue;
+      const s = first(await r.message(v.offset, v.offset + v.length), 2);
+      const stream = s ? await r.string(s, 4096) : "";
+      if (stream.trimStart().toLowerCase().startsWith("file:")) stats.fileStreams.push(stream);
+    }
+  }
   if (topLevel && op === "Placeholder" && stats.placeholders.length < 1000) {
     const nameF = first(m, 1);
     let dtype: string | null = null;
@@ -177,6 +205,18 @@ function reportOps(scan: Scan, stats: OpStats, where: string): void {
         where,
       );
   }
+  if (stats.unrecordedOps > 0)
+    scan.add(
+      "MEDIUM",
+      `TensorFlow graph uses more than ${MAX_DISTINCT_OPS} distinct ops; ${stats.unrecordedOps} nodes with further op names not listed`,
+      where,
+    );
+  for (const s of stats.fileStreams)
+    scan.add(
+      "HIGH",
+      `TensorFlow graph uses PrintV2 writing to a file (output_stream ${JSON.stringify(truncate(s, 200))})`,
+      where,
+    );
 }
 
 async function readTensorInfoMap(
@@ -205,7 +245,14 @@ async function readTensorInfoMap(
 
 export async function inspectSavedModel(src: ByteSource, scan: Scan, label: string): Promise<Report> {
   const r = new ProtoReader(src, label, scan);
-  const stats: OpStats = { nodes: 0, functions: 0, ops: new Map(), placeholders: [] };
+  const stats: OpStats = {
+    nodes: 0,
+    functions: 0,
+    ops: new Map(),
+    placeholders: [],
+    unrecordedOps: 0,
+    fileStreams: [],
+  };
   let schemaVersion: string | null = null;
   let tfVersion: string | null = null;
   const metaGraphs: { tags: string[]; tensorflowVersion: string | null; signatureKeys: string[] }[] = [];
@@ -276,7 +323,14 @@ export async function inspectSavedModel(src: ByteSource, scan: Scan, label: stri
 
 export async function inspectGraphDef(src: ByteSource, scan: Scan, label: string): Promise<Report> {
   const r = new ProtoReader(src, label, scan);
-  const stats: OpStats = { nodes: 0, functions: 0, ops: new Map(), placeholders: [] };
+  const stats: OpStats = {
+    nodes: 0,
+    functions: 0,
+    ops: new Map(),
+    placeholders: [],
+    unrecordedOps: 0,
+    fileStreams: [],
+  };
   const { producer } = await walkGraphDef(r, 0, src.size, stats);
   reportOps(scan, stats, `${label}:node`);
   return {

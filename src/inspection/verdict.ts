@@ -42,12 +42,16 @@ export class BudgetExceededError extends Error {
   }
 }
 
+const MAX_FINDINGS_PER_KIND = 500;
+
 export class Scan {
   readonly findings: ScanFinding[] = [];
   /** The operator entries (normalised text) that let an import through, for the result. */
   readonly acceptedImports = new Set<string>();
   private readonly deadline: number;
   private ticks = 0;
+  /** Findings kept per kind: other, incomplete, HIGH or CRITICAL. */
+  private readonly kept = [0, 0, 0];
 
   constructor(
     readonly limits: Limits,
@@ -59,14 +63,24 @@ export class Scan {
   }
 
   add(severity: Severity, message: string, location: string | null = null): void {
-    if (this.findings.length >= 500) return; // a hostile file must not turn the report itself into a bomb
-    this.findings.push({ severity, message, location, incomplete: false });
+    this.push({ severity, message, location, incomplete: false });
   }
 
   /** The walk could not finish: fail closed. */
   incomplete(message: string, location: string | null = null): void {
-    if (this.findings.length >= 500) return;
-    this.findings.push({ severity: "MEDIUM", message, location, incomplete: true });
+    this.push({ severity: "MEDIUM", message, location, incomplete: true });
+  }
+
+  /**
+   * A hostile file must not turn the report itself into a bomb, so findings are capped; but each
+   * kind that decides the verdict (HIGH/CRITICAL, incomplete, the rest) has its own cap of 500, so
+   * 500 harmless MEDIUM findings placed first cannot crowd out the os.system that follows them.
+   */
+  private push(f: ScanFinding): void {
+    const kind = f.incomplete ? 1 : RANK[f.severity] >= RANK.HIGH ? 2 : 0;
+    if (this.kept[kind]! >= MAX_FINDINGS_PER_KIND) return;
+    this.kept[kind]!++;
+    this.findings.push(f);
   }
 
   /** Cheap enough to call in every parser loop: only reads the clock every 1024 calls. */
