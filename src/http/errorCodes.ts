@@ -40,7 +40,11 @@ export const ERROR_CODES = {
   MAX_DEPTH_EXCEEDED: "The operation is nested deeper than the limit (`extensions.limit`).",
   MAX_ALIASES_EXCEEDED: "The operation uses more aliases than the limit (`extensions.limit`).",
   MAX_TOKENS_EXCEEDED: "The document has more tokens than the limit (`extensions.limit`).",
+  MAX_ITEMS_EXCEEDED:
+    "The operation could return more objects than the limit (`extensions.limit`): the `first` of nested connections multiply.",
   // Subscriptions
+  TOO_MANY_OPERATIONS:
+    "A WebSocket connection already runs as many operations (subscriptions included) as it may (`extensions.limit`): complete one first.",
   INVALID_CURSOR:
     "A cursor was not issued by this registry (a resume cursor) or by this list (a page cursor), or points past the end of the log.",
   SUBSCRIBER_TOO_SLOW:

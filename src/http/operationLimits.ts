@@ -8,10 +8,21 @@ import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import { GraphQLError } from "graphql";
 import type { ValidationContext } from "graphql";
 import type { ErrorCode } from "./errorCodes.ts";
+import { itemLimitPlugin } from "./itemLimit.ts";
 import { nestingLimitPlugin } from "./nestingLimit.ts";
 
-/** maxNesting bounds brackets of any kind (selections, lists, input objects) before parsing. */
-export const OPERATION_LIMITS = { maxDepth: 15, maxAliases: 30, maxTokens: 10_000, maxNesting: 128 } as const;
+/**
+ * maxNesting bounds brackets of any kind (selections, lists, input objects) before parsing; maxItems
+ * the objects an operation could return, pages multiplied (itemLimit.ts). The web interface's largest
+ * page (a model with 500 versions, their metrics and artifacts, and 100 history events) is about 2,100.
+ */
+export const OPERATION_LIMITS = {
+  maxDepth: 15,
+  maxAliases: 30,
+  maxTokens: 10_000,
+  maxNesting: 128,
+  maxItems: 10_000,
+} as const;
 
 // graphql-armor words every refusal as "Syntax Error: …" without a code; clients get a code and
 // the limit instead.
@@ -53,5 +64,7 @@ export function operationLimitPlugins() {
         },
       ],
     }),
+    // Needs the variables (`first: $n`), so it runs when the operation is about to execute.
+    itemLimitPlugin(OPERATION_LIMITS.maxItems),
   ];
 }

@@ -605,7 +605,8 @@ builder.mutationFields((t) => ({
 
   restoreModelVersion: t.field({
     type: ModelVersionPayloadRef,
-    description: "Restores a deleted version (a live one changes nothing).",
+    description:
+      "Restores a deleted version (a live one changes nothing). A version deleted in a stage the review policy now protects comes back Archived: moving it back takes a review.",
     errors: errors("RestoreModelVersion"),
     args: {
       input: t.arg({

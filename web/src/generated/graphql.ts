@@ -185,6 +185,8 @@ export type ErrorCode =
   | 'MAX_ALIASES_EXCEEDED'
   /** The operation is nested deeper than the limit (`extensions.limit`). */
   | 'MAX_DEPTH_EXCEEDED'
+  /** The operation could return more objects than the limit (`extensions.limit`): the `first` of nested connections multiply. */
+  | 'MAX_ITEMS_EXCEEDED'
   /** The document has more tokens than the limit (`extensions.limit`). */
   | 'MAX_TOKENS_EXCEEDED'
   /** The path exists but not for this HTTP method (see the `Allow` header). */
@@ -215,6 +217,8 @@ export type ErrorCode =
   | 'SUBSCRIBER_TOO_SLOW'
   /** An artifact or upload request is larger than ARTIFACT_MAX_BYTES / ARTIFACT_MAX_REQUEST_BYTES. */
   | 'TOO_LARGE'
+  /** A WebSocket connection already runs as many operations (subscriptions included) as it may (`extensions.limit`): complete one first. */
+  | 'TOO_MANY_OPERATIONS'
   /** Too many uploads in progress for this client or for the server (`scope`, `limit`); retry after `Retry-After` seconds. */
   | 'TOO_MANY_UPLOADS'
   /** Credentials are missing (AUTH=required) or not accepted (unknown, revoked or expired token; invalid SSO access token; not `Bearer <token>`); see `WWW-Authenticate`. WebSockets close with 4401; running subscriptions end with it and a resume cursor. */

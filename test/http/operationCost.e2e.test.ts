@@ -1,0 +1,123 @@
+// What one operation (or one connection) may make the server do, beyond the shape bounds of
+// operationLimits: pages of nested connections multiply, a WebSocket runs a bounded number of
+// operations at once, and a subscription filter names a bounded number of models.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_OPERATIONS_PER_CONNECTION } from "../../src/http/graphqlWebSocket.ts";
+import { OPERATION_LIMITS } from "../../src/http/operationLimits.ts";
+import { MAX_FILTER_VALUES } from "../../src/graphql/liveSubscription.ts";
+import { providers } from "../support/databases.ts";
+import { startTestServer } from "../support/server.ts";
+import type { TestServer } from "../support/server.ts";
+import { record, wsClient } from "../subscriptions/support.ts";
+
+/** `versions(first: n) { nodes { model { … } } }` nested `levels` deep under one model. */
+const nested = (levels: number, first: string) => {
+  let selection = "version";
+  for (let i = 0; i < levels; i++)
+    selection = `versions(first: ${first}) { nodes { ${i === 0 ? "" : "model { "}${selection}${i === 0 ? "" : " }"} } }`;
+  return selection;
+};
+
+describe.each(await providers())("operation cost bounds (%s)", (provider) => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer(provider);
+    await server.gql(`mutation { createRegisteredModel(input: { name: "cost" }) { __typename } }`);
+  });
+  afterAll(async () => server?.close());
+
+  const post = async (query: string, variables?: Record<string, unknown>) => {
+    const response = await fetch(server.graphqlUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query, variables }),
+    });
+    return { status: response.status, body: await response.json() };
+  };
+
+  it("refuses nested pages whose product passes the item limit, literal, variable or in fragments", async () => {
+    for (const [query, variables] of [
+      [`{ registeredModel(name: "cost") { ${nested(3, "100")} } }`, undefined],
+      [`query($n: Int) { registeredModel(name: "cost") { ${nested(3, "$n")} } }`, { n: 100 }],
+      [
+        `query { registeredModel(name: "cost") { ...V } }
+         fragment V on RegisteredModel { versions(first: 200) { nodes { model { ...W } } } }
+         fragment W on RegisteredModel { versions(first: 200) { nodes { version } } }`,
+        undefined,
+      ],
+      // Without `first`, a connection counts its default page (50): 50 × 50 × 50.
+      [`{ registeredModel(name: "cost") { ${nested(3, "50").replaceAll("(first: 50)", "")} } }`, undefined],
+    ] as const) {
+      const { status, body } = await post(query, variables);
+      expect(status, query).toBe(400);
+      expect(body.data, query).toBeUndefined();
+      expect(body.errors[0].extensions).toMatchObject({
+        code: "MAX_ITEMS_EXCEEDED",
+        limit: OPERATION_LIMITS.maxItems,
+      });
+    }
+  });
+
+  it("runs what the web interface asks: one page of 500 versions with their lists, small nested pages", async () => {
+    for (const [query, variables] of [
+      [
+        `{ registeredModel(name: "cost") { tags { key } versions(first: 500) { nodes { version aliases
+           metrics { key } artifacts { path } } } history(last: 100) { nodes { type } } } }`,
+        undefined,
+      ],
+      [`query($n: Int) { registeredModel(name: "cost") { ${nested(3, "$n")} } }`, { n: 20 }],
+      [
+        `{ registeredModel(name: "cost") { ${nested(2, "500").replace("(first: 500)", "(first: 0)")} } }`,
+        undefined,
+      ],
+    ] as const) {
+      const { status, body } = await post(query, variables);
+      expect(body.errors, query).toBeUndefined();
+      expect(status).toBe(200);
+    }
+  });
+
+  it(`a WebSocket runs at most ${MAX_OPERATIONS_PER_CONNECTION} operations at once; a completed one frees its place`, async () => {
+    const client = wsClient(server.graphqlUrl.replace("http:", "ws:"));
+    try {
+      const live = Array.from({ length: MAX_OPERATIONS_PER_CONNECTION }, () =>
+        record(client, "subscription { registryEvents { position } }"),
+      );
+      const refused = record(client, "{ __typename }");
+      await refused.ended();
+      expect(refused.error).toEqual([
+        expect.objectContaining({
+          extensions: { code: "TOO_MANY_OPERATIONS", limit: MAX_OPERATIONS_PER_CONNECTION },
+        }),
+      ]);
+      expect(live.filter((r) => r.error !== undefined || r.completed)).toEqual([]);
+      live[0]!.dispose();
+      const admitted = record(client, "{ __typename }");
+      await admitted.ended();
+      expect(admitted.error).toBeUndefined();
+      expect(admitted.data).toEqual([{ __typename: "Query" }]);
+      for (const r of live) r.dispose();
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it(`a subscription filter names at most ${MAX_FILTER_VALUES} models or model ids`, async () => {
+    const client = wsClient(server.graphqlUrl.replace("http:", "ws:"));
+    try {
+      for (const field of ["models", "modelIds"]) {
+        const values = Array.from({ length: 20_000 }, (_, i) => `m${i}`);
+        const refused = record(
+          client,
+          `subscription($f: RegistryEventFilter) { registryEvents(filter: $f) { position } }`,
+          { f: { [field]: values } },
+        );
+        await refused.ended();
+        expect(JSON.stringify(refused.results)).toContain('"code":"BAD_USER_INPUT"');
+        expect(JSON.stringify(refused.results)).toContain(`"field":"${field}"`);
+      }
+    } finally {
+      await client.dispose();
+    }
+  });
+});
