@@ -243,16 +243,14 @@ async function readTensorInfoMap(
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
 
+/** Op statistics of a graph not walked yet. */
+function newOpStats(): OpStats {
+  return { nodes: 0, functions: 0, ops: new Map(), placeholders: [], unrecordedOps: 0, fileStreams: [] };
+}
+
 export async function inspectSavedModel(src: ByteSource, scan: Scan, label: string): Promise<Report> {
   const r = new ProtoReader(src, label, scan);
-  const stats: OpStats = {
-    nodes: 0,
-    functions: 0,
-    ops: new Map(),
-    placeholders: [],
-    unrecordedOps: 0,
-    fileStreams: [],
-  };
+  const stats = newOpStats();
   let schemaVersion: string | null = null;
   let tfVersion: string | null = null;
   const metaGraphs: { tags: string[]; tensorflowVersion: string | null; signatureKeys: string[] }[] = [];
@@ -323,14 +321,7 @@ export async function inspectSavedModel(src: ByteSource, scan: Scan, label: stri
 
 export async function inspectGraphDef(src: ByteSource, scan: Scan, label: string): Promise<Report> {
   const r = new ProtoReader(src, label, scan);
-  const stats: OpStats = {
-    nodes: 0,
-    functions: 0,
-    ops: new Map(),
-    placeholders: [],
-    unrecordedOps: 0,
-    fileStreams: [],
-  };
+  const stats = newOpStats();
   const { producer } = await walkGraphDef(r, 0, src.size, stats);
   reportOps(scan, stats, `${label}:node`);
   return {
