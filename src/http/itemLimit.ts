@@ -3,9 +3,20 @@
 // three levels deep is 174 bytes and a million versions (16 MB, 2 s and 230 MB of heap on SQLite).
 // Before an operation runs, this counts the objects it could return at most: each selected object
 // field counts once per item of every page above it, a page being `first` or `last` (or the field's
-// default, 50) wherever a field takes them. Lists without pagination count as one item each: they are
-// bounded by what the registry holds, not by the request. Over the limit the operation does not run.
-import { GraphQLError, Kind, getNamedType, getOperationAST, isInterfaceType, isObjectType } from "graphql";
+// default, 50) wherever a field takes them, with variables as execution coerces them (defaults
+// included); `nodes(ids:)` counts its ids. Other lists without pagination count as one item each:
+// their length is what the registry holds, not what the request asks (a model's aliases, a
+// version's tags), so a model with many aliases still multiplies what is selected below them.
+// Over the limit the operation does not run.
+import {
+  GraphQLError,
+  Kind,
+  getNamedType,
+  getOperationAST,
+  getVariableValues,
+  isInterfaceType,
+  isObjectType,
+} from "graphql";
 import type {
   DocumentNode,
   FieldNode,
@@ -25,23 +36,30 @@ const MAX_PAGE = 500;
 /** Thrown inside the walk once the count passes the limit: nothing more needs counting. */
 class OverLimit extends Error {}
 
-function argumentValue(node: ValueNode, variables: Readonly<Record<string, unknown>>): unknown {
-  if (node.kind === Kind.VARIABLE) return variables[node.name.value];
+/** An argument's value: a literal, or a variable's value after coercion (its default included). */
+function argumentValue(node: ValueNode, variables: ReadonlyMap<string, unknown>): unknown {
+  if (node.kind === Kind.VARIABLE) return variables.get(node.name.value);
   if (node.kind === Kind.INT) return Number.parseInt(node.value, 10);
+  if (node.kind === Kind.LIST) return node.values;
   return undefined;
 }
 
-/** Items of one page of `field`: its `first`/`last` (the larger when both), else 1 for any other field. */
+/**
+ * Items of one page of `field`: its `first`/`last` (the larger when both); for `nodes(ids:)`, the
+ * number of ids; else 1 for any other field.
+ */
 function pageSize(
   node: FieldNode,
   field: GraphQLField<unknown, unknown> | undefined,
-  variables: Readonly<Record<string, unknown>>,
+  variables: ReadonlyMap<string, unknown>,
 ): number {
   const paged = field?.args.some((arg) => arg.name === "first" || arg.name === "last") ?? false;
   let size: number | null = null;
   for (const argument of node.arguments ?? []) {
-    if (argument.name.value !== "first" && argument.name.value !== "last") continue;
+    const name = argument.name.value;
     const value = argumentValue(argument.value, variables);
+    if (name === "ids" && Array.isArray(value)) size = Math.max(size ?? 0, value.length);
+    if (name !== "first" && name !== "last") continue;
     if (typeof value === "number" && Number.isFinite(value))
       size = Math.max(size ?? 0, Math.min(MAX_PAGE, Math.max(0, Math.floor(value))));
   }
@@ -71,7 +89,11 @@ export function estimatedItems(
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions)
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
-  const values = variables ?? {};
+  // The variables as execution will see them: a default in the operation (`$n: Int = 500`) counts
+  // when the request sends none. Variables that do not coerce fail before anything executes.
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+  if (coerced.errors) return 0;
+  const values = new Map(Object.entries(coerced.coerced));
   let total = 0;
 
   const walk = (

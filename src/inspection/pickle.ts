@@ -20,6 +20,14 @@ import {
  */
 export type ImportClass = "allowed" | "accepted" | "denied" | "unknown";
 
+/** How much each class weighs against a file: the worse of two readings of one import counts. */
+const IMPORT_CLASS_RANK: Readonly<Record<ImportClass, number>> = {
+  allowed: 0,
+  accepted: 1,
+  unknown: 2,
+  denied: 3,
+};
+
 export interface ClassifyOptions {
   torchScript?: boolean;
   /** The operator's extra allowed imports (INSPECTION_ALLOW_IMPORTS); the deny-list still wins. */
@@ -952,10 +960,19 @@ export function reportImports(
   }
   for (const [key, imp] of seen) {
     if (key === "torch.storage._load_from_bytes" && opts.torchBlobsWalked) continue;
-    const { module, name } = imp.loadedAs ?? imp;
-    const cls = classifyImport(module, name, { ...opts, allowImports: scan.allowImports });
+    // Below protocol 3 the loaded name is what a default pickle.load imports; with fix_imports=False
+    // it imports the name as written: the worse of the two counts.
+    const asWritten = classifyImport(imp.module, imp.name, { ...opts, allowImports: scan.allowImports });
+    const loaded = imp.loadedAs
+      ? classifyImport(imp.loadedAs.module, imp.loadedAs.name, { ...opts, allowImports: scan.allowImports })
+      : asWritten;
+    const worse = IMPORT_CLASS_RANK[loaded] >= IMPORT_CLASS_RANK[asWritten];
+    const { module, name } = worse ? (imp.loadedAs ?? imp) : imp;
+    const cls = worse ? loaded : asWritten;
     const where = `${label}@offset ${imp.offset}`;
-    const how = imp.loadedAs ? `${imp.opcode}, loaded as ${module}.${name}` : imp.opcode;
+    const how = imp.loadedAs
+      ? `${imp.opcode}, loaded as ${imp.loadedAs.module}.${imp.loadedAs.name}`
+      : imp.opcode;
     if (cls === "denied")
       scan.add(
         "CRITICAL",

@@ -15,7 +15,9 @@ const EOCD_SIZE = 22;
  */
 export async function appendedZip(src: ByteSource): Promise<{ offset: number; entries: number } | null> {
   if (src.size < EOCD_SIZE) return null;
-  const tailLength = Math.min(src.size, 0xffff + EOCD_SIZE);
+  // CPython's _EndRecData: the record at the very end, else the last one within a comment's reach
+  // (a 65,535-byte comment) plus the record, counted as (1 << 16) + 22 bytes from the end.
+  const tailLength = Math.min(src.size, (1 << 16) + EOCD_SIZE);
   const tailStart = src.size - tailLength;
   const tail = await src.read(tailStart, tailLength);
   let at = -1;
@@ -27,7 +29,9 @@ export async function appendedZip(src: ByteSource): Promise<{ offset: number; en
   const cdSize = tail.readUInt32LE(at + 12);
   const cdOffset = tail.readUInt32LE(at + 16);
   const eocdPos = tailStart + at;
-  if (at >= 20 && tail.subarray(at - 20, at - 16).equals(ZIP64_LOCATOR)) return { offset: eocdPos, entries };
+  // The ZIP64 locator sits just before the record, maybe before the window read.
+  if (eocdPos >= 20 && (await src.read(eocdPos - 20, 4)).equals(ZIP64_LOCATOR))
+    return { offset: eocdPos, entries };
   if (entries === 0 && cdSize === 0 && cdOffset === 0) return null; // an empty archive holds nothing
   const cdPos = eocdPos - cdSize;
   if (cdSize < 46 || cdPos < 0) return null;

@@ -45,6 +45,16 @@ describe.each(await providers())("operation cost bounds (%s)", (provider) => {
          fragment W on RegisteredModel { versions(first: 200) { nodes { version } } }`,
         undefined,
       ],
+      // A variable's default counts when the request sends no value for it (200 × 200, not 50 × 50).
+      [`query($n: Int = 200) { registeredModel(name: "cost") { ${nested(2, "$n")} } }`, undefined],
+      [`query($n: Int = 200) { registeredModel(name: "cost") { ${nested(2, "$n")} } }`, {}],
+      // nodes(ids:) counts its ids: 100 models × 10 × 10.
+      [
+        `query($ids: [ID!]!) { nodes(ids: $ids) { ... on RegisteredModel { ${nested(2, "10")} } } }`,
+        {
+          ids: Array.from({ length: 100 }, (_, i) => Buffer.from(`RegisteredModel:m${i}`).toString("base64")),
+        },
+      ],
       // Without `first`, a connection counts its default page (50): 50 × 50 × 50.
       [`{ registeredModel(name: "cost") { ${nested(3, "50").replaceAll("(first: 50)", "")} } }`, undefined],
     ] as const) {

@@ -307,6 +307,15 @@ describe("names read as pickle.load reads them", () => {
     );
   });
 
+  it("below protocol 3, the name as written counts too when it is the worse (fix_imports=False loads it)", async () => {
+    // builtins has no execfile (Python 3 fails to load it), but __builtin__.execfile is denied.
+    const r = await graded(callsSystem(Buffer.from("\x80\x02c__builtin__\nexecfile\n", "latin1")));
+    expect(r.verdict, r.messages.join("\n")).toBe("DANGEROUS");
+    expect(r.messages.join("\n")).toContain(
+      "CRITICAL Dangerous pickle import __builtin__.execfile (GLOBAL, loaded as builtins.execfile)",
+    );
+  });
+
   it("from protocol 3 on, a Python 2 name is imported as written", async () => {
     const r = await graded(callsSystem(Buffer.from("\x80\x03ccPickle\nloads\n", "latin1")));
     expect(r.messages.join("\n")).not.toMatch(/CRITICAL/);

@@ -110,6 +110,14 @@ describe("polyglot files", () => {
     expect((await inspect("model.h5", fixture("keras2_model.h5"))).verdict).toBe("SAFE");
   });
 
+  it("finds the archive as far from the end as Python's zipfile looks: (1 << 16) + 22 bytes", async () => {
+    // zipfile takes the last end record in the file's last 65,558 bytes, whatever follows it.
+    const bytes = Buffer.concat([fixture("keras2_model.h5"), fixture("lambda.keras"), Buffer.alloc(1 << 16)]);
+    const r = await inspect("model.keras", bytes);
+    expect(r.verdict).toBe("DANGEROUS");
+    expect(r.text).toMatch(/HIGH Polyglot file: a ZIP archive/);
+  });
+
   it("a pickle in an HDF5 user block is walked (pickle.load and torch.load run it, h5py skips it)", async () => {
     const pickle = Buffer.from("cos\nsystem\n(S'id'\ntR.", "latin1");
     const userBlock = Buffer.concat([pickle, Buffer.alloc(512 - pickle.length)]);
