@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, providers } from "../support/databases.ts";
 import type { TestDatabase } from "../support/databases.ts";
-import { eventually, gql, record, startServer, tag, wsClient } from "../subscriptions/support.ts";
+import { eventually, gql, mutate, record, startServer, tag, wsClient } from "../subscriptions/support.ts";
 import type { SubscriptionServer } from "../subscriptions/support.ts";
 
 const postgres = (await providers()).includes("postgresql");
@@ -17,20 +17,6 @@ async function as<T = any>(url: string, secret: string, query: string, variables
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, body: (await response.json()) as { data?: T; errors?: any[] } };
-}
-
-/** A mutation as the local administrator (no credentials); `select` holds the payload's fragment. */
-async function mutate(url: string, field: string, input: Record<string, unknown>, select = "") {
-  const type = `${field.charAt(0).toUpperCase()}${field.slice(1)}Input`;
-  const result = await gql(
-    url,
-    `mutation($input: ${type}!) { ${field}(input: $input) { __typename ... on Error { message } ${select} } }`,
-    { input },
-  );
-  const payload = result.data?.[field];
-  if (result.errors || !payload || "message" in payload)
-    throw new Error(`${field} failed: ${JSON.stringify(result.errors ?? payload)}`);
-  return payload;
 }
 
 describe.skipIf(!postgres)("revocation across two instances on one PostgreSQL database", () => {

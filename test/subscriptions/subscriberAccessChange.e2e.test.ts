@@ -5,7 +5,7 @@
 // leaves the subscription running. Private models (no default permission) on both providers.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providers } from "../support/databases.ts";
-import { eventually, gql, record, sseSubscribe, startServer, tag, wsClient } from "./support.ts";
+import { eventually, mutate, record, sseSubscribe, startServer, tag, wsClient } from "./support.ts";
 import type { SubscriptionServer } from "./support.ts";
 
 type Transport = "websocket" | "sse";
@@ -61,18 +61,8 @@ describe.each(await providers())("a subscriber's access changing on %s", (provid
   afterAll(async () => server?.close());
 
   /** A mutation as the local administrator; `select` holds the payload's fragment. */
-  async function admin(field: string, input: Record<string, unknown>, select = "") {
-    const type = `${field.charAt(0).toUpperCase()}${field.slice(1)}Input`;
-    const result = await gql(
-      server.graphqlUrl,
-      `mutation($input: ${type}!) { ${field}(input: $input) { __typename ... on Error { message } ${select} } }`,
-      { input },
-    );
-    const payload = result.data?.[field];
-    if (result.errors || !payload || "message" in payload)
-      throw new Error(`${field} failed: ${JSON.stringify(result.errors ?? payload)}`);
-    return payload;
-  }
+  const admin = (field: string, input: Record<string, unknown>, select = "") =>
+    mutate(server.graphqlUrl, field, input, select);
 
   /** A service account with this role and a read/write token for it. */
   async function account(role: string) {

@@ -73,25 +73,21 @@ export async function gql<T = any>(
   return (await response.json()) as never;
 }
 
-/** Runs a mutation and returns its (typed-union) payload, failing on any error. */
-export async function mutate(
-  graphqlUrl: string,
-  field: string,
-  input: Record<string, unknown>,
-  select = "__typename",
-) {
-  const query = `mutation($input: ${field.charAt(0).toUpperCase()}${field.slice(1)}Input!) {
-    ${field}(input: $input) { __typename ... on Error { message } ${select === "__typename" ? "" : `... on ${payloadType(field)} { ${select} }`} }
-  }`;
-  const result = await gql(graphqlUrl, query, { input });
+/**
+ * Runs a mutation as the local administrator (no credentials) and returns its (typed-union) payload,
+ * failing on any error. `select` holds the payload's fragment (`... on PrincipalPayload { … }`).
+ */
+export async function mutate(graphqlUrl: string, field: string, input: Record<string, unknown>, select = "") {
+  const type = `${field.charAt(0).toUpperCase()}${field.slice(1)}Input`;
+  const result = await gql(
+    graphqlUrl,
+    `mutation($input: ${type}!) { ${field}(input: $input) { __typename ... on Error { message } ${select} } }`,
+    { input },
+  );
   const payload = result.data?.[field];
   if (result.errors || !payload || "message" in payload)
     throw new Error(`${field} failed: ${JSON.stringify(result.errors ?? payload)}`);
   return payload;
-}
-
-function payloadType(field: string) {
-  return /RegisteredModel(?!Alias)/.test(field) ? "RegisteredModelPayload" : "ModelVersionPayload";
 }
 
 export const createModel = (url: string, name: string) => mutate(url, "createRegisteredModel", { name });
