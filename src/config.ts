@@ -148,45 +148,28 @@ const endpointUrl = z.string().transform((text, ctx) => {
   return url.toString().replace(/\/$/, "");
 });
 
+/** A setting read by `parse`, whose error message names what is wrong with it. */
+const parsedBy = <T>(parse: (text: string) => T) =>
+  z.string().transform((text, ctx) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
 /** WEBHOOK_ALLOWED_TARGETS: host names, addresses and CIDR ranges, comma-separated. */
-const allowList = z.string().transform((text, ctx) => {
-  try {
-    return parseAllowList(text);
-  } catch (error) {
-    ctx.addIssue({ code: "custom", message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const allowList = parsedBy(parseAllowList);
 
 /** INSPECTION_ALLOW_IMPORTS: comma- or space-separated entries, validated strictly (src/inspection/operatorAllowList.ts). */
-const allowImports = z.string().transform((text, ctx) => {
-  try {
-    return parseAllowImports(text);
-  } catch (error) {
-    ctx.addIssue({ code: "custom", message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const allowImports = parsedBy(parseAllowImports);
 
 /** ALLOWED_HOSTS: host names and IP addresses, comma-separated (src/http/hostCheck.ts). */
-const hostList = z.string().transform((text, ctx) => {
-  try {
-    return parseAllowedHosts(text);
-  } catch (error) {
-    ctx.addIssue({ code: "custom", message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const hostList = parsedBy(parseAllowedHosts);
 
 /** METRICS_ALLOWED_NETWORKS: addresses and CIDR ranges, comma-separated. */
-const networkList = z.string().transform((text, ctx) => {
-  try {
-    return parseNetworks(text);
-  } catch (error) {
-    ctx.addIssue({ code: "custom", message: (error as Error).message });
-    return z.NEVER;
-  }
-});
+const networkList = parsedBy(parseNetworks);
 
 const milliseconds = (min: number) => z.coerce.number().int().min(min).max(3_600_000);
 
