@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 import { deflateSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inspectArtifactInProcess, type InspectionResult } from "../../src/inspection/index.ts";
-import { binUnicode, zip } from "../support/zips.ts";
+import { binUnicode } from "../support/pickles.ts";
+import { zip } from "../support/zips.ts";
 
 const fixtures = fileURLToPath(new URL("../fixtures/inspection/files/", import.meta.url));
 let tmp: string;

@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inspectArtifactInProcess, type InspectionResult } from "../../src/inspection/index.ts";
-import { binUnicode, zip } from "../support/zips.ts";
+import { binUnicode } from "../support/pickles.ts";
+import { zip } from "../support/zips.ts";
 
 let tmp: string;
 

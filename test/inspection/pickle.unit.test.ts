@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { inspectArtifactInProcess } from "../../src/inspection/index.ts";
+import { binUnicode } from "../support/pickles.ts";
 import { BufferSource, Cursor, rangeChunks } from "../../src/inspection/io.ts";
 import {
   classifyImport,
@@ -225,12 +226,6 @@ describe("opcode walker", () => {
 });
 
 describe("names read as pickle.load reads them", () => {
-  const binUnicode = (text: string) => {
-    const b = Buffer.from(text, "utf8");
-    const n = Buffer.alloc(4);
-    n.writeUInt32LE(b.length);
-    return Buffer.concat([Buffer.from("X"), n, b]);
-  };
   /** The findings of one whole pickle, walked and graded. */
   const graded = async (bytes: Buffer) => {
     const s = scan();
@@ -333,12 +328,6 @@ describe("names read as pickle.load reads them", () => {
 });
 
 describe("joblib array wrappers made without calling their class", () => {
-  const binUnicode = (text: string) => {
-    const b = Buffer.from(text, "utf8");
-    const n = Buffer.alloc(4);
-    n.writeUInt32LE(b.length);
-    return Buffer.concat([Buffer.from("X"), n, b]);
-  };
   const latin1 = (text: string) => Buffer.from(text, "latin1");
 
   it.each([

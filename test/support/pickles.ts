@@ -13,3 +13,11 @@ export function slowPickle(path: string, pairs: number): void {
     closeSync(fd);
   }
 }
+
+/** BINUNICODE, the pickle opcode for a str. */
+export function binUnicode(s: string): Buffer {
+  const b = Buffer.from(s, "utf8");
+  const n = Buffer.alloc(4);
+  n.writeUInt32LE(b.length);
+  return Buffer.concat([Buffer.from("X"), n, b]);
+}

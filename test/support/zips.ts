@@ -54,11 +54,3 @@ export function zip(entries: [name: string, data: Buffer][]): Buffer {
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, cd, end]);
 }
-
-/** BINUNICODE, the pickle opcode for a str. */
-export function binUnicode(s: string): Buffer {
-  const b = Buffer.from(s, "utf8");
-  const n = Buffer.alloc(4);
-  n.writeUInt32LE(b.length);
-  return Buffer.concat([Buffer.from("X"), n, b]);
-}
