@@ -98,9 +98,6 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
   try {
     const names = zip.members.map((m) => m.name);
     const has = (n: string) => names.includes(n);
-    // A repeated name is read in every copy: readers disagree on which entry wins (Python's zipfile
-    // and unzip take the last, others the first). The report is the last copy's.
-    const copiesOf = (n: string) => zip.members.filter((m) => m.name === n);
     const root = commonRoot([...names, ...zip.directories]);
     let report: Report = emptyReport("UNKNOWN");
     let scanned = new Set<string>();
@@ -135,11 +132,11 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
     } else if (savedModel) {
       await run("TF_SAVEDMODEL", async () => {
         const reports: Report[] = [];
-        for (const m of copiesOf(savedModel))
+        for (const m of zip.findAll(savedModel))
           reports.push(
             await inspectSavedModel(new BufferSource(await zip.read(m)), scan, `${label}:${savedModel}`),
           );
-        const r = reports.at(-1)!;
+        const r = reports.at(-1)!; // the last copy's, the one Python's zipfile and unzip keep
         const dir = savedModel.slice(0, -"saved_model.pb".length);
         r.metadata.variables = names.filter((n) => n.startsWith(`${dir}variables/`)).length;
         r.metadata.assets = names.filter((n) => n.startsWith(`${dir}assets/`)).length;
@@ -149,7 +146,7 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
     } else if (mlmodel) {
       await run("COREML", async () => {
         const reports: Report[] = [];
-        for (const m of copiesOf(mlmodel))
+        for (const m of zip.findAll(mlmodel))
           reports.push(await inspectCoreMl(new BufferSource(await zip.read(m)), scan, `${label}:${mlmodel}`));
         const r = reports.at(-1)!;
         r.metadata.package = "mlpackage";

@@ -213,10 +213,9 @@ export async function inspectKerasZip(zip: SafeZip, scan: Scan, label: string): 
       meta.dateSaved = typeof m.date_saved === "string" ? m.date_saved : null;
     }
   }
-  // Keras opens the archive with Python's zipfile, where a repeated name means its last entry; other
-  // readers take the first. Every copy is walked (a Lambda layer in any of them counts), and the
-  // metadata is the last one's.
-  const configs = zip.members.filter((m) => m.name === "config.json");
+  // Keras opens the archive with Python's zipfile, where a repeated name means its last entry. Every
+  // copy is walked (a Lambda layer in any of them counts), and the metadata is the last one's.
+  const configs = zip.findAll("config.json");
   for (const cj of configs) {
     const cfg = parseJson((await zip.read(cj)).toString("utf8"), scan, `${label}:config.json`);
     if (cfg !== null) {

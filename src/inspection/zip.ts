@@ -177,8 +177,17 @@ export class SafeZip {
     }
   }
 
+  /** The first entry of this name (the one most readers other than Python's zipfile take). */
   find(name: string): ZipMember | undefined {
     return this.members.find((m) => m.name === name);
+  }
+
+  /**
+   * Every entry of this name, in archive order. A name may repeat and readers disagree on which
+   * entry wins (Python's zipfile and unzip take the last), so a layout's file is read in every copy.
+   */
+  findAll(name: string): ZipMember[] {
+    return this.members.filter((m) => m.name === name);
   }
 
   private async stream(m: ZipMember, start?: number, end?: number): Promise<Readable> {
