@@ -108,13 +108,12 @@ async function* numberedLines(
   }
 }
 
+const notRegular = (name: string, kind: string) =>
+  new DamagedBackupError(`${name} is ${kind}, not a regular file: not something a backup writes`);
+
 /** A file of the backup replaced by a symlink, device, FIFO or folder since the listing was checked. */
 function damagedIfNotRegular(error: unknown, name: string): unknown {
-  if (error instanceof NotARegularFileError)
-    return new DamagedBackupError(
-      `${name} is ${error.found}, not a regular file: not something a backup writes`,
-    );
-  return error;
+  return error instanceof NotARegularFileError ? notRegular(name, error.found) : error;
 }
 
 /** Opens a file of the backup, refusing anything but a regular file. */
@@ -150,9 +149,6 @@ async function hashFile(dir: string, name: string): Promise<{ sha256: string; si
   });
   return { sha256: digest.hash.digest("hex"), size: digest.size };
 }
-
-const notRegular = (name: string, kind: string) =>
-  new DamagedBackupError(`${name} is ${kind}, not a regular file: not something a backup writes`);
 
 /**
  * Every file is listed in the manifest and every listed file is there, as a regular file (never a
