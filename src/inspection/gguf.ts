@@ -65,7 +65,7 @@ type Val = string | number | bigint | boolean | Val[] | { array: string; length:
 export async function inspectGguf(src: ByteSource, scan: Scan, label: string): Promise<Report> {
   const cur = new Cursor(rangeChunks(src), label);
   const loc = () => `${label}@offset ${cur.pos}`;
-  await cur.need(24);
+  if (!cur.has(24)) await cur.need(24);
   cur.bytes(4);
   const version = cur.u32();
   if (version < 2 || version > 3)
@@ -76,13 +76,13 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
   if (tensorCount > MAX_TENSORS) throw new MalformedError(`GGUF declares ${tensorCount} tensors`, label);
 
   const str = async (keep = MAX_STRING): Promise<string> => {
-    await cur.need(8);
+    if (!cur.has(8)) await cur.need(8);
     const n = cur.u64();
     if (n > BigInt(MAX_STRING) || n > BigInt(src.size))
       throw new MalformedError(`GGUF string of ${n} bytes exceeds the cap`, loc());
     const len = Number(n);
     const take = Math.min(len, keep);
-    await cur.need(take);
+    if (!cur.has(take)) await cur.need(take);
     const s = cur.bytes(take).toString("utf8");
     if (len > take) await cur.skip(len - take);
     return s;
@@ -103,7 +103,7 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
   const scalar = async (type: number): Promise<Val> => {
     const size = SCALAR[type];
     if (size === undefined) throw new MalformedError(`GGUF value type ${type} unknown`, loc());
-    await cur.need(size);
+    if (!cur.has(size)) await cur.need(size);
     const b = cur.bytes(size);
     switch (type) {
       case 0:
@@ -135,7 +135,7 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
     if (type === 8) return str(keepString);
     if (type === 9) {
       if (depth > 2) throw new MalformedError("GGUF arrays nested too deeply", loc());
-      await cur.need(12);
+      if (!cur.has(12)) await cur.need(12);
       const et = cur.u32();
       const n = cur.u64();
       if (n > BigInt(MAX_ARRAY))
@@ -161,7 +161,7 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
   let chatTemplate: string | null = null;
   for (let i = 0; i < kvCount; i++) {
     const key = await str(4096);
-    await cur.need(4);
+    if (!cur.has(4)) await cur.need(4);
     const type = cur.u32();
     const v = await value(type, key.endsWith("chat_template") ? MAX_STRING : 4096);
     if (key === "general.alignment") checkAlignment(type, v, loc());
@@ -176,10 +176,10 @@ export async function inspectGguf(src: ByteSource, scan: Scan, label: string): P
   let dataNeeded = 0;
   for (let i = 0; i < tensorCount; i++) {
     const name = await str(1024);
-    await cur.need(4);
+    if (!cur.has(4)) await cur.need(4);
     const nd = cur.u32();
     if (nd > 8) throw new MalformedError(`GGUF tensor ${truncate(name, 80)} has ${nd} dimensions`, loc());
-    await cur.need(8 * nd + 12);
+    if (!cur.has(8 * nd + 12)) await cur.need(8 * nd + 12);
     const dims: number[] = [];
     for (let d = 0; d < nd; d++) dims.push(toSafeNumber(cur.u64(), "tensor dimension", loc()));
     const t = cur.u32();

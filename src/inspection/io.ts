@@ -190,6 +190,12 @@ export class Cursor {
   peekU8(): number {
     return this.buf[this.pos - this.bufStart]!;
   }
+  /** The next n bytes decoded as text, without a Buffer view of them. */
+  text(n: number, enc: BufferEncoding): string {
+    const o = this.pos - this.bufStart;
+    this.pos += n;
+    return this.buf.toString(enc, o, o + n);
+  }
   bytes(n: number): Buffer {
     const o = this.pos - this.bufStart;
     this.pos += n;

@@ -102,6 +102,8 @@ const MAX_STR = 4096;
 const MAX_CONTAINER_ITEMS = 200_000;
 const MAX_STACK = 1_000_000;
 const MAX_MEMO = 2_000_000;
+/** Memo indices kept in an array; larger ones (written by hand) in a Map. */
+const NEAR_MEMO = 1 << 22;
 const MAX_LINE = 1 << 16;
 
 function s(v: string): PV {
@@ -347,7 +349,12 @@ export async function walkPickle(
   if (partial) partial.walk = walk;
   const stack: PV[] = [];
   const marks: number[] = [];
-  const memo = new Map<number, PV>();
+  // The memo: pickle.dump numbers it 0, 1, 2… (a Map of a million entries cost a microsecond per
+  // entry, most of a vocabulary's walk); indices written by hand may be anywhere, up to 2^32 and
+  // past it in PUT's text.
+  const memo: PV[] = [];
+  const farMemo = new Map<number, PV>();
+  let memoSize = 0;
   let stored = 0;
   const loc = () => `${cur.label}@offset ${cur.pos}`;
   const bad = (msg: string): never => {
@@ -377,17 +384,21 @@ export async function walkPickle(
     if (target.t === "list" || target.t === "set") keep(target.items, v);
     else if (target.t === "call") keep(target.items, v);
   };
+  const strAt = (v: string, at: number, n: number): PV =>
+    v.length > MAX_STR || n > MAX_STR * 4
+      ? { t: "str", v: v.slice(0, MAX_STR), truncated: true, at, byteLen: n }
+      : { t: "str", v, at, byteLen: n };
+  /** Whether a string of n bytes can be read at once: buffered and short (the common case). */
+  const strReady = (n: number) => n <= MAX_STR * 4 && cur.has(n);
+  /** A string of n bytes that strReady said is buffered, read without a promise. */
+  const strNow = (n: number, enc: BufferEncoding): PV => strAt(cur.text(n, enc), cur.pos - n, n);
   const readStr = async (n: number, enc: BufferEncoding): Promise<PV> => {
     const at = cur.pos;
     const take = Math.min(n, MAX_STR * 4);
     await cur.need(take);
     const v = cur.bytes(take).toString(enc);
-    if (n > take) {
-      await cur.skip(n - take);
-      return { t: "str", v: v.slice(0, MAX_STR), truncated: true, at, byteLen: n };
-    }
-    const out = s(v);
-    return out.t === "str" ? { ...out, at, byteLen: n } : out;
+    if (n > take) await cur.skip(n - take);
+    return strAt(v, at, n);
   };
   const addImport = (module: string, name: string, offset: number, opcode: string) => {
     if (walk.imports.length >= 10_000) return;
@@ -402,10 +413,16 @@ export async function walkPickle(
     else walk.unresolvedMore++;
   };
   const memoPut = (idx: number, v: PV) => {
-    if (memo.size >= MAX_MEMO && !memo.has(idx)) bad(`pickle memo larger than ${MAX_MEMO} entries`);
-    memo.set(idx, v);
+    const near = idx < NEAR_MEMO;
+    if (near ? memo[idx] === undefined : !farMemo.has(idx)) {
+      if (memoSize >= MAX_MEMO) bad(`pickle memo larger than ${MAX_MEMO} entries`);
+      memoSize++;
+    }
+    if (near) memo[idx] = v;
+    else farMemo.set(idx, v);
   };
-  const memoGet = (idx: number): PV => memo.get(idx) ?? bad(`pickle memo key ${idx} is not set`);
+  const memoGet = (idx: number): PV =>
+    (idx < NEAR_MEMO ? memo[idx] : farMemo.get(idx)) ?? bad(`pickle memo key ${idx} is not set`);
   /**
    * `torch.storage._load_from_bytes(b)` is torch.load of b: how a tensor pickled with plain pickle
    * (or joblib) stores itself. When b is a literal in this file, the caller can walk it.
@@ -470,13 +487,13 @@ export async function walkPickle(
         walk.root = stack.pop() ?? null;
         return walk;
       case 0x80: {
-        await cur.need(1);
+        if (!cur.has(1)) await cur.need(1);
         walk.protocol = cur.u8();
         if (walk.protocol > 5) bad(`unsupported pickle protocol ${walk.protocol}`);
         break;
       }
       case 0x95: // FRAME: opcodes simply continue inside the frame
-        await cur.need(8);
+        if (!cur.has(8)) await cur.need(8);
         cur.u64();
         break;
       case 0x28:
@@ -519,30 +536,30 @@ export async function walkPickle(
         push({ t: "float" });
         break;
       case 0x4a:
-        await cur.need(4);
+        if (!cur.has(4)) await cur.need(4);
         push({ t: "int", v: BigInt(cur.i32()) });
         break;
       case 0x4b:
-        await cur.need(1);
+        if (!cur.has(1)) await cur.need(1);
         push({ t: "int", v: BigInt(cur.u8()) });
         break;
       case 0x4d:
-        await cur.need(2);
+        if (!cur.has(2)) await cur.need(2);
         push({ t: "int", v: BigInt(cur.u16()) });
         break;
       case 0x8a: {
-        await cur.need(1);
+        if (!cur.has(1)) await cur.need(1);
         const n = cur.u8();
-        await cur.need(n);
+        if (!cur.has(n)) await cur.need(n);
         push({ t: "int", v: leInt(cur.bytes(n)) });
         break;
       }
       case 0x8b: {
-        await cur.need(4);
+        if (!cur.has(4)) await cur.need(4);
         const n = cur.i32();
         if (n < 0) bad("negative LONG4 length");
         if (n <= 64) {
-          await cur.need(n);
+          if (!cur.has(n)) await cur.need(n);
           push({ t: "int", v: leInt(cur.bytes(n)) });
         } else {
           await cur.skip(n);
@@ -551,7 +568,7 @@ export async function walkPickle(
         break;
       }
       case 0x47:
-        await cur.need(8);
+        if (!cur.has(8)) await cur.need(8);
         cur.bytes(8);
         push({ t: "float" });
         break;
@@ -562,29 +579,32 @@ export async function walkPickle(
         push(s(pickleUnicodeArgument(await cur.line(MAX_LINE))));
         break;
       case 0x54: {
-        await cur.need(4);
+        if (!cur.has(4)) await cur.need(4);
         const n = cur.i32();
         if (n < 0) bad("negative BINSTRING length");
-        push(await readStr(n, "latin1"));
+        push(strReady(n) ? strNow(n, "latin1") : await readStr(n, "latin1"));
         break;
       }
       case 0x55: {
-        await cur.need(1);
-        push(await readStr(cur.u8(), "latin1"));
+        if (!cur.has(1)) await cur.need(1);
+        const n = cur.u8();
+        push(strReady(n) ? strNow(n, "latin1") : await readStr(n, "latin1"));
         break;
       }
       case 0x58: {
-        await cur.need(4);
-        push(await readStr(cur.u32(), "utf8"));
+        if (!cur.has(4)) await cur.need(4);
+        const n = cur.u32();
+        push(strReady(n) ? strNow(n, "utf8") : await readStr(n, "utf8"));
         break;
       }
       case 0x8c: {
-        await cur.need(1);
-        push(await readStr(cur.u8(), "utf8"));
+        if (!cur.has(1)) await cur.need(1);
+        const n = cur.u8();
+        push(strReady(n) ? strNow(n, "utf8") : await readStr(n, "utf8"));
         break;
       }
       case 0x8d: {
-        await cur.need(8);
+        if (!cur.has(8)) await cur.need(8);
         const n = cur.u64();
         if (n > BigInt(Number.MAX_SAFE_INTEGER)) bad("BINUNICODE8 length too large");
         push(await readStr(Number(n), "utf8"));
@@ -595,12 +615,14 @@ export async function walkPickle(
       case 0x8e:
       case 0x96: {
         const w = op === 0x43 ? 1 : op === 0x42 ? 4 : 8;
-        await cur.need(w);
+        if (!cur.has(w)) await cur.need(w);
         const n = w === 1 ? cur.u8() : w === 4 ? cur.u32() : cur.u64();
         if (typeof n === "bigint" && n > BigInt(Number.MAX_SAFE_INTEGER)) bad("byte string length too large");
         const at = cur.pos;
-        await cur.skip(Number(n));
-        push({ t: "bytes", len: Number(n), at });
+        const len = Number(n);
+        if (cur.has(len)) cur.pos += len;
+        else await cur.skip(len);
+        push({ t: "bytes", len, at });
         break;
       }
       case 0x97:
@@ -722,7 +744,7 @@ export async function walkPickle(
       case 0x83:
       case 0x84: {
         const w = op === 0x82 ? 1 : op === 0x83 ? 2 : 4;
-        await cur.need(w);
+        if (!cur.has(w)) await cur.need(w);
         const code = w === 1 ? cur.u8() : w === 2 ? cur.u16() : cur.u32();
         walk.extensions++;
         addUnresolved({
@@ -797,15 +819,15 @@ export async function walkPickle(
         break;
       }
       case 0x71:
-        await cur.need(1);
+        if (!cur.has(1)) await cur.need(1);
         memoPut(cur.u8(), top());
         break;
       case 0x72:
-        await cur.need(4);
+        if (!cur.has(4)) await cur.need(4);
         memoPut(cur.u32(), top());
         break;
       case 0x94:
-        memoPut(memo.size, top());
+        memoPut(memoSize, top());
         break;
       case 0x67: {
         const l = (await cur.line(MAX_LINE)).trim();
@@ -814,11 +836,11 @@ export async function walkPickle(
         break;
       }
       case 0x68:
-        await cur.need(1);
+        if (!cur.has(1)) await cur.need(1);
         push(memoGet(cur.u8()));
         break;
       case 0x6a:
-        await cur.need(4);
+        if (!cur.has(4)) await cur.need(4);
         push(memoGet(cur.u32()));
         break;
       default:
@@ -878,7 +900,7 @@ async function skipJoblibArray(cur: Cursor, state: PV): Promise<"raw" | "nested-
   if (count > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedError("joblib array too large", at);
   const align = dictGet(state, "numpy_array_alignment_bytes");
   if (align && align.t === "int") {
-    await cur.need(1);
+    if (!cur.has(1)) await cur.need(1);
     const pad = cur.u8();
     if (pad > 64) throw new MalformedError(`joblib array padding of ${pad} bytes is not plausible`, at);
     await cur.skip(pad);

@@ -291,7 +291,7 @@ export async function inspectLegacyTorch(src: ByteSource, scan: Scan, label: str
           break;
         }
         try {
-          await cur.need(8);
+          if (!cur.has(8)) await cur.need(8);
           const n = toSafeNumber(cur.u64(), "storage size", `${label}@offset ${cur.pos}`);
           await cur.skip(n * r.elemSize);
         } catch (err) {

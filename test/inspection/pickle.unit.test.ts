@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { inspectArtifactInProcess } from "../../src/inspection/index.ts";
 import { binUnicode } from "../support/pickles.ts";
-import { BufferSource, Cursor, rangeChunks } from "../../src/inspection/io.ts";
+import { BufferSource, Cursor, iterableChunks, rangeChunks } from "../../src/inspection/io.ts";
 import {
   classifyImport,
   newWalk,
@@ -222,6 +223,105 @@ describe("opcode walker", () => {
     await expect(
       walkPickle(cursor(Buffer.from("80028c05ab", "hex")), { scan: scan(), maxOps: 1000 }),
     ).rejects.toBeInstanceOf(MalformedError);
+  });
+});
+
+describe("the walker reads the same whatever the chunking", () => {
+  const u32 = (n: number) => {
+    const b = Buffer.alloc(4);
+    b.writeUInt32LE(n);
+    return b;
+  };
+  const shortUnicode = (text: string) => {
+    const b = Buffer.from(text, "utf8");
+    return Buffer.concat([Buffer.from([0x8c, b.length]), b]);
+  };
+  // A dict of every operand width the walker reads in place or across chunks: ints of 1, 2 and 4
+  // bytes, a float, short and long strings (one past the 16 KiB read cap, so cut), bytes; then an
+  // import whose two names come from the memo, one of them put by hand at a far index (2^32 - 1)
+  // and fetched back after a MEMOIZE, which numbers by the memo's size (len(memo)), not its keys.
+  const long = "é".repeat(9000);
+  const dict = Buffer.concat([
+    Buffer.from("8004", "hex"),
+    Buffer.from("7d94", "hex"), // EMPTY_DICT MEMOIZE (memo 0)
+    Buffer.from("28", "hex"), // MARK
+    shortUnicode("a"),
+    Buffer.from("4b07", "hex"), // BININT1 7
+    shortUnicode("b"),
+    Buffer.from("4d3412", "hex"), // BININT2
+    shortUnicode("c"),
+    Buffer.from("4a", "hex"),
+    u32(0x89abcdef), // BININT, negative as i32
+    shortUnicode("d"),
+    Buffer.from("47" + "3ff0000000000000", "hex"), // BINFLOAT
+    shortUnicode("ünï"),
+    binUnicode(long),
+    shortUnicode("e"),
+    Buffer.from("4305" + "0102030405", "hex"), // SHORT_BINBYTES
+    shortUnicode("f"),
+    Buffer.from("5503" + "616263", "hex"), // SHORT_BINSTRING
+    Buffer.from("75", "hex"), // SETITEMS
+  ]);
+  const dictOnly = Buffer.concat([dict, Buffer.from("2e", "hex")]);
+  const withImport = Buffer.concat([
+    dict,
+    Buffer.from("30", "hex"), // POP the dict
+    shortUnicode("posix"),
+    Buffer.from("72", "hex"),
+    u32(0xffffffff), // LONG_BINPUT 2^32 - 1
+    shortUnicode("system"),
+    Buffer.from("94", "hex"), // MEMOIZE: memo 2, the memo holding two entries
+    Buffer.from("3030", "hex"),
+    Buffer.from("6a", "hex"),
+    u32(0xffffffff), // LONG_BINGET
+    Buffer.from("6802", "hex"), // BINGET 2
+    Buffer.from("93", "hex"), // STACK_GLOBAL
+    Buffer.from("2e", "hex"),
+  ]);
+  const inChunks = (bytes: Buffer, size: number) => {
+    const chunks: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += size) chunks.push(bytes.subarray(at, at + size));
+    return new Cursor(iterableChunks(Readable.from(chunks)), "t.pkl");
+  };
+  const walk = (c: Cursor) => walkPickle(c, { scan: scan(), maxOps: 1000 });
+  const summary = (w: Awaited<ReturnType<typeof walkPickle>>) =>
+    JSON.stringify(w, (_k, v: unknown) => (typeof v === "bigint" ? `${v}n` : v));
+
+  it("in one buffer: every value, where it starts, and the import through the memo", async () => {
+    const w = await walk(cursor(withImport));
+    expect(w.imports).toEqual([
+      { module: "posix", name: "system", offset: withImport.length - 2, opcode: "STACK_GLOBAL" },
+    ]);
+    expect(w.end).toBe(withImport.length);
+    const root = (await walk(cursor(dictOnly))).root;
+    const entries = root?.t === "dict" ? root.entries : [];
+    expect(entries.map(([k]) => (k.t === "str" ? k.v : k.t))).toEqual(["a", "b", "c", "d", "ünï", "e", "f"]);
+    expect(entries.map(([, v]) => (v.t === "int" ? v.v : v.t))).toEqual([
+      7n,
+      0x1234n,
+      -0x76543211n,
+      "float",
+      "str",
+      "bytes",
+      "str",
+    ]);
+    const at = (hex: string) => dict.indexOf(Buffer.from(hex, "hex"));
+    expect(entries[0]![0]).toEqual({ t: "str", v: "a", at: at("8c0161") + 2, byteLen: 1 });
+    expect(entries[4]![0]).toMatchObject({ t: "str", v: "ünï", byteLen: 5 });
+    expect(entries[4]![1]).toEqual({
+      t: "str",
+      v: "é".repeat(4096),
+      truncated: true,
+      at: at("58" + "50460000") + 5,
+      byteLen: 18000,
+    });
+    expect(entries[5]![1]).toEqual({ t: "bytes", len: 5, at: at("0102030405") });
+    expect(entries[6]![1]).toEqual({ t: "str", v: "abc", at: at("5503616263") + 2, byteLen: 3 });
+  });
+
+  it.each([1, 2, 3, 5, 7, 64, 4096])("in chunks of %i bytes, as in one buffer", async (size) => {
+    for (const bytes of [dictOnly, withImport])
+      expect(summary(await walk(inChunks(bytes, size)))).toBe(summary(await walk(cursor(bytes))));
   });
 });
 
