@@ -21,7 +21,7 @@ import {
 } from "../domain/modelPermissions.ts";
 import type { Grants, ModelPermission } from "../domain/modelPermissions.ts";
 import type { RegisteredModelCommand } from "../domain/registeredModel/commands.ts";
-import type { Caller, RegistryRole, TokenScope } from "./principal.ts";
+import type { Caller, Principal, RegistryRole, TokenScope } from "./principal.ts";
 
 export interface AccessPolicy {
   /** What every authenticated principal holds on every model; null: nothing (models are private). */
@@ -84,6 +84,14 @@ export function accessRights(caller: Caller, policy: AccessPolicy): AccessRights
     scopes,
   };
 }
+
+/**
+ * What a principal's role and teams give it whatever credential it would use (every scope): what it
+ * could do if it acted now. For judging an earlier act by who did it (a review approval still
+ * counting), never for a request, whose credential may give less.
+ */
+export const standingRights = (principal: Principal, policy: AccessPolicy): AccessRights =>
+  accessRights({ principal, credential: { kind: "local" } }, policy);
 
 /** The registry acting on its own behalf (maintenance commands, tests of the core): no limits. */
 export const SYSTEM_RIGHTS: AccessRights = {

@@ -199,7 +199,7 @@ describe("the review rules of access", () => {
   });
   const approve: RegisteredModelCommand = {
     type: "ApproveReviewRequest",
-    data: { requestId: "r1", comment: "", reviewerId: "p1", teamIds: [] },
+    data: { requestId: "r1", comment: "", reviewerId: "p1", teamIds: [], lapsedApprovers: [] },
   };
   const cancel: RegisteredModelCommand = {
     type: "CancelReviewRequest",

@@ -72,6 +72,8 @@ function nextCommand(rng: Random, state: RegisteredModelState): RegisteredModelC
       comment: "seen",
       reviewerId: rng.pick(["alice", "bob", "carol", review.requesterId]),
       teamIds: rng.chance(0.3) ? ["risk"] : [],
+      // The first approver lapsed when there is an odd number (no draw: the sequences stay as they were).
+      lapsedApprovers: review.approvals.slice(0, review.approvals.length % 2),
     };
     return rng.chance(0.8) ? { type: "ApproveReviewRequest", data } : { type: "RejectReviewRequest", data };
   }

@@ -175,6 +175,22 @@ describe("ApproveReviewRequest", () => {
       ]);
   });
 
+  it("given bob approved and has since lost the right to, when carol approves, then it stays open until another standing approval", () => {
+    given(protectedModel(opened("r1", 1), approved("r1", BOB)))
+      .when(approve("r1", CAROL, [], "ok", [BOB]))
+      .then([approved("r1", CAROL)]);
+    const withTeam = productionRule({
+      reviewers: [...productionRule().reviewers, { kind: "TEAM", id: TEAM }],
+    });
+    given(protectedModel(opened("r1", 1, toProduction, withTeam), approved("r1", BOB), approved("r1", CAROL)))
+      .when(approve("r1", DAVE, [TEAM], "ok", [BOB]))
+      .then([
+        approved("r1", DAVE),
+        { type: "ReviewRequestApplied", data: { requestId: "r1" } },
+        transitioned(1, "None", "Production"),
+      ]);
+  });
+
   it("when the requester approves their own request, then SELF_APPROVAL", () => {
     const rule = productionRule({
       reviewers: [

@@ -90,9 +90,10 @@ export const approve = (
   reviewerId: string,
   teamIds: string[] = [],
   comment = "ok",
+  lapsedApprovers: string[] = [],
 ): RegisteredModelCommand => ({
   type: "ApproveReviewRequest",
-  data: { requestId, comment, reviewerId, teamIds },
+  data: { requestId, comment, reviewerId, teamIds, lapsedApprovers },
 });
 
 export const reject = (requestId: string, reviewerId: string, comment = "not yet", teamIds: string[] = []) =>

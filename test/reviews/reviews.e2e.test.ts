@@ -236,6 +236,63 @@ describe.each(await providers())("protected promotions and review requests (%s)"
     }
   });
 
+  it("counts an approval only while its reviewer could still give it", async () => {
+    const model = "lapsing-approvals";
+    const dave = await persona("dave");
+    const erin = await persona("erin");
+    const frank = await persona("frank");
+    const gina = await persona("gina");
+    const team = (
+      await call(admin, "createTeam", { name: "risk-lapse" }, "... on TeamPayload { team { id } }")
+    ).team.id as string;
+    const membership = { teamId: team, principalId: dave.id };
+    await call(admin, "addTeamMember", membership);
+    await call(admin, "createRegisteredModel", { name: model });
+    await call(admin, "createModelVersion", { name: model, source: "s3://lapse/1" });
+    await call(admin, "grantModelPermission", { name: model, principalId: alice.id, permission: "EDIT" });
+    const reviewers = [{ teamId: team }, ...[erin, frank, gina].map((p) => ({ principalId: p.id }))];
+    await call(admin, "setModelReviewPolicy", {
+      name: model,
+      rules: [{ stage: "PRODUCTION", requiredApprovals: 2, reviewers }],
+    });
+    const opened = await call(
+      alice,
+      "requestReview",
+      { name: model, version: 1, stage: "PRODUCTION", reason: "ready" },
+      REVIEW_PAYLOAD,
+    );
+    const id = opened.reviewRequest.id as string;
+    const typesOf = (payload: Json) => (payload.events as { type: string }[]).map((e) => e.type);
+
+    // dave approves as a member of the listed team, then leaves it: erin's approval is the only
+    // one standing, and the request stays open.
+    expect((await approve(dave, id)).reviewRequest.status).toBe("OPEN");
+    await call(admin, "removeTeamMember", membership);
+    const second = await approve(erin, id);
+    expect(second.reviewRequest.status).toBe("OPEN");
+    expect(second.reviewRequest.approvals).toHaveLength(2);
+    expect(typesOf(second)).toEqual(["ReviewRequestApproved"]);
+
+    // erin is disabled: frank's approval stands alone too.
+    await call(admin, "disablePrincipal", { principalId: erin.id });
+    expect(typesOf(await approve(frank, id))).toEqual(["ReviewRequestApproved"]);
+
+    // frank becomes a VIEWER (who may not approve) and dave rejoins the team: at gina's approval
+    // dave's counts again, frank's does not, and two standing approvals apply the request.
+    await call(admin, "setPrincipalRole", { principalId: frank.id, role: "VIEWER" });
+    await call(admin, "addTeamMember", membership);
+    const last = await approve(gina, id);
+    expect(last.reviewRequest.status).toBe("APPLIED");
+    expect(typesOf(last)).toEqual([
+      "ReviewRequestApproved",
+      "ReviewRequestApplied",
+      "ModelVersionStageTransitioned",
+    ]);
+    expect(last.reviewRequest.approvals.map((a: Json) => a.reviewer.id)).toEqual(
+      [dave, erin, frank, gina].map((p) => p.id),
+    );
+  });
+
   it("makes a request stale when its version is deleted", async () => {
     const opened = await requestReview(alice, 2);
     const id = opened.reviewRequest.id as string;

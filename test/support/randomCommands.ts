@@ -189,7 +189,12 @@ export function randomReviewCommand(rng: Random, version: number): RegisteredMod
   if (roll < 75)
     return {
       type: "ApproveReviewRequest",
-      data: { requestId: requestId(), comment: rng.chance(0.5) ? "ok" : "", ...reviewer() },
+      data: {
+        requestId: requestId(),
+        comment: rng.chance(0.5) ? "ok" : "",
+        lapsedApprovers: [],
+        ...reviewer(),
+      },
     };
   if (roll < 82)
     return {

@@ -17,7 +17,16 @@ export interface Reviewer {
 }
 export type ApproveReviewRequest = Command<
   "ApproveReviewRequest",
-  { requestId: string; comment: string } & Reviewer
+  {
+    requestId: string;
+    comment: string;
+    /**
+     * Earlier approvers of the request who could not approve it now (disabled, a read-only role, no
+     * longer a listed reviewer or in a listed team, no longer able to read the model), found by the
+     * resolver in the access context. Their approvals stay on record and stop counting.
+     */
+    lapsedApprovers: readonly string[];
+  } & Reviewer
 >;
 export type RejectReviewRequest = Command<
   "RejectReviewRequest",

@@ -189,7 +189,7 @@ export const targetOfRow = (row: ReviewRequest): ReviewTarget =>
       }
     : { kind: "ALIAS", alias: row.alias ?? "" };
 
-const verdicts = (value: Prisma.JsonValue): ReviewVerdictView[] =>
+export const verdicts = (value: Prisma.JsonValue): ReviewVerdictView[] =>
   Array.isArray(value) ? (value as unknown as ReviewVerdictView[]) : [];
 
 /** The caller as a reviewer: its principal and its teams. */

@@ -1,5 +1,6 @@
-// Rule: approve an open review request. The approval that reaches the required count applies the
-// change in the same decision: [Approved, Applied, ...the events the direct change's own rule
+// Rule: approve an open review request. The approval that reaches the required count (approvals of
+// reviewers who have since lost the right to give them do not count) applies the change in the same
+// decision: [Approved, Applied, ...the events the direct change's own rule
 // decides on the state after them, with viaReview set]. If that rule refuses (e.g. the artifact
 // safety gate, or the version is no longer READY), the approval is refused with its error and
 // nothing is recorded.
@@ -68,7 +69,9 @@ export const approveReviewRequest: CommandRule<ApproveReviewRequest> = onLiveMod
       type: "ReviewRequestApproved",
       data: { requestId, reviewerId: command.data.reviewerId, comment },
     };
-    if (review.approvals.length + 1 < review.requiredApprovals) return [approved];
+    const lapsed = command.data.lapsedApprovers;
+    const standing = review.approvals.filter((id) => !lapsed.includes(id)).length;
+    if (standing + 1 < review.requiredApprovals) return [approved];
     const applied: RegisteredModelEvent = { type: "ReviewRequestApplied", data: { requestId } };
     const change = applyReview(review, fold([approved, applied], state));
     if (change instanceof ApprovalRequiredError) return new InvalidStateError(change.message);
