@@ -1,8 +1,9 @@
 import { detect } from "./detect.ts";
 import { HDF5_MAGIC } from "./hdf5.ts";
+import { hasFormatInspector, inspectFormat, type FormatDetection } from "./inspectFormat.ts";
 import { BufferSource, Cursor, rangeChunks } from "./io.ts";
 import { compressionOf, inspectCompressedJoblib, readsJoblibArrays } from "./joblib.ts";
-import { inspectNumpy, NPY_MAGIC } from "./numpy.ts";
+import { NPY_MAGIC } from "./numpy.ts";
 import { reportImports, reportPlainLoadReading, walkPickleStream, walkTorchBlobs } from "./pickle.ts";
 import { looksLikeSafetensors } from "./safetensors.ts";
 import type { Scan } from "./verdict.ts";
@@ -22,6 +23,18 @@ export function looksLikePickleHead(b: Buffer): boolean {
 const LAYOUT_DATA =
   /(^|\/)variables\/variables\.(index|data-\d+-of-\d+)$|(^|\/)com\.apple\.CoreML\/weights\/[^/]+\.bin$|\.pb$/;
 
+export interface MemberScanOptions {
+  torchScript?: boolean;
+  /**
+   * The archive matched a known layout. Its `.pb` members are then that layout's messages
+   * (`keras_metadata.pb`, `fingerprint.pb`, MLeap nodes); in any other archive a `.pb` that parses
+   * as a TF graph, ONNX or Core ML model is inspected as one.
+   */
+  layout?: boolean;
+  /** Members the layout's loader reads as data only, e.g. a `.keras` archive's `model.weights.h5`. */
+  data?: ReadonlySet<string>;
+}
+
 /**
  * Members that a format-specific inspector did not already read are sniffed by content, not name,
  * with the detection of a top-level file: a pickle renamed to `weights.bin` or hidden in a nested
@@ -34,14 +47,14 @@ export async function scanArchiveMembers(
   zip: SafeZip,
   scan: Scan,
   skip: ReadonlySet<string>,
-  opts: { torchScript?: boolean } = {},
+  opts: MemberScanOptions = {},
 ): Promise<{ pickles: number; nested: number }> {
   const counts = { pickles: 0, nested: 0 };
   for (const m of zip.members) {
     if (m.size === 0 || (skip.has(m.name) && zip.find(m.name) === m)) continue;
     scan.tick();
     try {
-      await scanMember(zip, m, scan, opts.torchScript ?? false, counts);
+      await scanMember(zip, m, scan, opts, counts);
     } catch (err) {
       scan.fail(err, `${zip.label}:${m.name}`);
     }
@@ -53,10 +66,11 @@ async function scanMember(
   zip: SafeZip,
   m: ZipMember,
   scan: Scan,
-  torchScript: boolean,
+  opts: MemberScanOptions,
   counts: { pickles: number; nested: number },
 ): Promise<void> {
   const where = `${zip.label}:${m.name}`;
+  const torchScript = opts.torchScript ?? false;
   const head = await zip.peek(m, 8);
   if (looksLikePickleHead(head)) {
     counts.pickles++;
@@ -81,10 +95,10 @@ async function scanMember(
     return;
   }
   if (head.subarray(0, 6).equals(NPY_MAGIC)) {
-    await inspectNumpy(new BufferSource(await zip.read(m)), scan, where);
+    await inspectFormat({ kind: "NUMPY" }, new BufferSource(await zip.read(m)), scan, where);
     return;
   }
-  const layoutData = LAYOUT_DATA.test(m.name);
+  const layoutData = LAYOUT_DATA.test(m.name) || (opts.data?.has(m.name) ?? false);
   // Held in memory up to maxMemberBytes (zip.read refuses more: incomplete), then read as a file is.
   const kind = layoutData ? null : compressionOf(head);
   if (kind) {
@@ -101,26 +115,58 @@ async function scanMember(
     await walkMemberPickle(zip, m, scan, torchScript);
     return;
   }
-  if (layoutData) return;
+  if (layoutData) {
+    if (opts.layout || !m.name.endsWith(".pb") || m.size > scan.limits.maxMemberBytes) return;
+    const src = new BufferSource(await zip.read(m));
+    const d = await detect(src, m.name, scan);
+    if (hasFormatInspector(d)) await inspectFormat(d, src, scan, where);
+    return;
+  }
   if (m.size > scan.limits.maxMemberBytes) {
-    // Too large to hold in memory: a format known by its first bytes passes, anything else fails closed.
-    const h = await zip.peek(m, 16);
-    const headOnly = { size: m.size, read: (o: number, n: number) => Promise.resolve(h.subarray(o, o + n)) };
-    if (h.subarray(0, 8).equals(HDF5_MAGIC) || h.toString("latin1", 0, 4) === "GGUF") return;
-    if (await looksLikeSafetensors(headOnly)) return;
+    await scanLargeMember(zip, m, scan, where);
+    return;
+  }
+  const buf = await zip.read(m);
+  const src = new BufferSource(buf);
+  const d = await detect(src, m.name, scan);
+  if (d.kind === "PICKLE" || d.kind === "LEGACY_TORCH") {
+    counts.pickles++;
+    await walkMemberPickle(zip, m, scan, torchScript, buf);
+  } else if (hasFormatInspector(d)) await inspectFormat(d, src, scan, where);
+  else if (d.kind === "UNKNOWN")
+    scan.incomplete("Incomplete scan: archive entry content does not match any supported format", where);
+}
+
+/**
+ * A member too large to hold in memory is recognised by its first bytes. HDF5, GGUF and safetensors
+ * inspectors read only headers and ranges, so a STORED member is read in place, as a file would be.
+ * A compressed one cannot be read at an offset: safetensors (data only) passes unread, but an HDF5
+ * (Keras model_config) or GGUF (chat template) header can carry code, so the scan is incomplete.
+ */
+async function scanLargeMember(zip: SafeZip, m: ZipMember, scan: Scan, where: string): Promise<void> {
+  const h = await zip.peek(m, 16);
+  const headOnly = { size: m.size, read: (o: number, n: number) => Promise.resolve(h.subarray(o, o + n)) };
+  const d: FormatDetection | null = h.subarray(0, 8).equals(HDF5_MAGIC)
+    ? { kind: "HDF5" }
+    : h.toString("latin1", 0, 4) === "GGUF"
+      ? { kind: "GGUF" }
+      : (await looksLikeSafetensors(headOnly))
+        ? { kind: "SAFETENSORS" }
+        : null;
+  if (!d) {
     scan.incomplete(
       `Incomplete scan: archive entry of ${m.size} bytes is over the in-memory cap of ${scan.limits.maxMemberBytes} and not recognised by its first bytes`,
       where,
     );
     return;
   }
-  const buf = await zip.read(m);
-  const d = await detect(new BufferSource(buf), m.name, scan);
-  if (d.kind === "PICKLE" || d.kind === "LEGACY_TORCH") {
-    counts.pickles++;
-    await walkMemberPickle(zip, m, scan, torchScript, buf);
-  } else if (d.kind === "UNKNOWN")
-    scan.incomplete("Incomplete scan: archive entry content does not match any supported format", where);
+  const stored = zip.source(m);
+  if (stored) await inspectFormat(d, stored, scan, where);
+  else if (d.kind !== "SAFETENSORS")
+    scan.incomplete(
+      `Incomplete scan: compressed ${d.kind} archive entry of ${m.size} bytes is over the in-memory cap of ${scan.limits.maxMemberBytes}; its header was not read`,
+      where,
+    );
 }
 
 async function walkMemberPickle(

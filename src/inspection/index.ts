@@ -1,21 +1,16 @@
 import { Worker } from "node:worker_threads";
 import { scanArchiveMembers } from "./archive.ts";
 import { inspectCoreMl } from "./coreml.ts";
-import { detect, formatsForName, pickleInUserBlock, type Detection } from "./detect.ts";
-import { inspectGguf } from "./gguf.ts";
-import { BufferSource, FileSource, rangeChunks, type ByteSource } from "./io.ts";
+import { detect, formatsForName } from "./detect.ts";
+import { formatOf, hasFormatInspector, inspectFormat } from "./inspectFormat.ts";
+import { BufferSource, FileSource, rangeChunks } from "./io.ts";
 import { inspectCompressedJoblib, inspectPickleStream } from "./joblib.ts";
-import { inspectKerasH5, inspectKerasZip } from "./keras.ts";
+import { inspectKerasZip } from "./keras.ts";
 import { inspectMleap } from "./mleap.ts";
-import { inspectNumpy } from "./numpy.ts";
-import { inspectOnnx } from "./onnx.ts";
-import { inspectPmml } from "./pmml.ts";
 import { inspectLegacyTorch, inspectTorchZip } from "./pytorch.ts";
 import { appendedZip } from "./polyglot.ts";
 import { emptyReport, type Report } from "./report.ts";
-import { inspectSafetensors } from "./safetensors.ts";
-import { inspectGraphDef, inspectSavedModel } from "./tensorflow.ts";
-import { inspectTokenizerJson, inspectVocabulary } from "./tokenizer.ts";
+import { inspectSavedModel } from "./tensorflow.ts";
 import type { ArtifactFormat, InspectionResult, InspectOptions } from "./types.ts";
 import { computeVerdict, DEFAULT_LIMITS, publicFindings, Scan, type Limits } from "./verdict.ts";
 import { commonRoot, SafeZip } from "./zip.ts";
@@ -64,35 +59,6 @@ function finish(report: Report, scan: Scan): InspectionResult {
   };
 }
 
-function formatOf(d: Detection): ArtifactFormat {
-  switch (d.kind) {
-    case "GGUF":
-      return "GGUF";
-    case "HDF5":
-      return "KERAS_H5";
-    case "COMPRESSED":
-      return "JOBLIB";
-    case "NUMPY":
-      return "NUMPY";
-    case "SAFETENSORS":
-      return "SAFETENSORS";
-    case "LEGACY_TORCH":
-      return "PYTORCH";
-    case "PICKLE":
-      return "PICKLE";
-    case "PMML":
-      return "PMML";
-    case "TOKENIZER":
-      return "HF_TOKENIZER";
-    case "PROTO":
-      return d.format;
-    case "VOCABULARY":
-      return "VOCABULARY";
-    default:
-      return "UNKNOWN";
-  }
-}
-
 async function inspectZip(filePath: string, label: string, scan: Scan): Promise<Report> {
   const zip = await SafeZip.open({ path: filePath }, scan, label);
   try {
@@ -102,6 +68,8 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
     let report: Report = emptyReport("UNKNOWN");
     let scanned = new Set<string>();
     let torchScript = false;
+    let data = new Set<string>();
+    let layout = true;
     const run = async (fmt: ArtifactFormat, fn: () => Promise<Report>) => {
       report = emptyReport(fmt);
       try {
@@ -120,6 +88,8 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
     ) {
       await run("KERAS", () => inspectKerasZip(zip, scan, label));
       scanned = new Set(["config.json", "metadata.json"]);
+      // Keras reads only weights from it, never a model_config: sniffed for pickles, not inspected as a model.
+      data = new Set(["model.weights.h5"]);
     } else if (mleapPrefix !== null && names.some((n) => n.startsWith(`${mleapPrefix}root/`))) {
       await run("MLEAP", () => inspectMleap(zip, mleapPrefix, scan, label));
     } else if (root && has(`${root}/data.pkl`)) {
@@ -154,6 +124,7 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
       });
       scanned.add(mlmodel);
     } else {
+      layout = false;
       report = {
         ...emptyReport("UNKNOWN"),
         metadata: { entries: names.slice(0, 200), entryCount: names.length },
@@ -164,7 +135,11 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
         label,
       );
     }
-    await scanArchiveMembers(zip, scan, scanned, { torchScript });
+    await scanArchiveMembers(zip, scan, scanned, {
+      torchScript,
+      layout,
+      data,
+    });
     report.metadata.archive = { entries: zip.members.length, directories: zip.directories.length };
     return report;
   } finally {
@@ -190,83 +165,50 @@ async function inspectSource(
       scan.fail(err, label);
     }
   };
-  switch (d.kind) {
-    case "GGUF":
-      await guard(() => inspectGguf(src, scan, label));
-      break;
-    case "HDF5":
-      await guard(() => inspectKerasH5(src, scan, label));
-      await guard(async () => {
-        const userBlock = await pickleInUserBlock(src);
-        if (userBlock === 0) return report;
-        scan.add(
-          "HIGH",
-          `Polyglot file: the HDF5 user block (${userBlock} bytes before the superblock) is a pickle, which pickle.load, joblib.load and torch.load run; h5py skips it`,
-          label,
+  if (hasFormatInspector(d)) report = await inspectFormat(d, src, scan, label);
+  else
+    switch (d.kind) {
+      case "ZIP":
+        await guard(() => inspectZip(filePath, label, scan));
+        break;
+      case "COMPRESSED":
+        await guard(() => inspectCompressedJoblib(filePath, src, d.compression, scan, label));
+        break;
+      case "LEGACY_TORCH":
+        await guard(() => inspectLegacyTorch(src, scan, label));
+        break;
+      case "PICKLE":
+        await guard(() =>
+          inspectPickleStream(
+            rangeChunks(src),
+            scan,
+            label,
+            byName("JOBLIB") && !byName("PICKLE") ? true : /\.joblib$/i.test(fileName),
+            {},
+            src,
+          ),
         );
-        await inspectPickleStream(rangeChunks(src, 0, userBlock), scan, `${label}@user block`, false);
-        return report;
-      });
-      break;
-    case "ZIP":
-      await guard(() => inspectZip(filePath, label, scan));
-      break;
-    case "COMPRESSED":
-      await guard(() => inspectCompressedJoblib(filePath, src, d.compression, scan, label));
-      break;
-    case "NUMPY":
-      await guard(() => inspectNumpy(src, scan, label));
-      break;
-    case "SAFETENSORS":
-      await guard(() => inspectSafetensors(src, scan, label));
-      break;
-    case "LEGACY_TORCH":
-      await guard(() => inspectLegacyTorch(src, scan, label));
-      break;
-    case "PICKLE":
-      await guard(() =>
-        inspectPickleStream(
-          rangeChunks(src),
-          scan,
-          label,
-          byName("JOBLIB") && !byName("PICKLE") ? true : /\.joblib$/i.test(fileName),
-          {},
-          src,
-        ),
-      );
-      break;
-    case "PMML":
-      await guard(() => inspectPmml(src, scan, label));
-      break;
-    case "TOKENIZER":
-      await guard(() => inspectTokenizerJson(d.doc, scan, label, src.size));
-      break;
-    case "PROTO":
-      await guard(() => inspectProto(d.format, src, scan, label));
-      break;
-    case "VOCABULARY":
-      await guard(() => inspectVocabulary(src, scan, label));
-      break;
-    case "JSON":
-    case "TEXT":
-      if (/\.py$/i.test(fileName))
-        scan.add("MEDIUM", "Python source file: executed by loaders that trust remote code", label);
-      else
-        scan.add(
-          "LOW",
-          `Not a recognised model format (${d.kind === "JSON" ? "JSON document" : "plain text"}); nothing executable found`,
-          label,
-        );
-      report = {
-        ...emptyReport("UNKNOWN"),
-        metadata: { content: d.kind === "JSON" ? "json" : "text", bytes: src.size },
-      };
-      break;
-    case "UNKNOWN":
-      scan.incomplete("Incomplete scan: content does not match any supported format", label);
-      report = { ...emptyReport("UNKNOWN"), metadata: { bytes: src.size } };
-      break;
-  }
+        break;
+      case "JSON":
+      case "TEXT":
+        if (/\.py$/i.test(fileName))
+          scan.add("MEDIUM", "Python source file: executed by loaders that trust remote code", label);
+        else
+          scan.add(
+            "LOW",
+            `Not a recognised model format (${d.kind === "JSON" ? "JSON document" : "plain text"}); nothing executable found`,
+            label,
+          );
+        report = {
+          ...emptyReport("UNKNOWN"),
+          metadata: { content: d.kind === "JSON" ? "json" : "text", bytes: src.size },
+        };
+        break;
+      case "UNKNOWN":
+        scan.incomplete("Incomplete scan: content does not match any supported format", label);
+        report = { ...emptyReport("UNKNOWN"), metadata: { bytes: src.size } };
+        break;
+    }
   if (d.kind !== "ZIP") {
     const zip = await appendedZip(src);
     if (zip)
@@ -285,24 +227,6 @@ async function inspectSource(
       label,
     );
   return report;
-}
-
-function inspectProto(
-  format: "ONNX" | "COREML" | "TF_SAVEDMODEL" | "TF_GRAPHDEF",
-  src: ByteSource,
-  scan: Scan,
-  label: string,
-): Promise<Report> {
-  switch (format) {
-    case "ONNX":
-      return inspectOnnx(src, scan, label);
-    case "COREML":
-      return inspectCoreMl(src, scan, label);
-    case "TF_SAVEDMODEL":
-      return inspectSavedModel(src, scan, label);
-    case "TF_GRAPHDEF":
-      return inspectGraphDef(src, scan, label);
-  }
 }
 
 /** Same logic as inspectArtifact, on the calling thread. Never throws for anything in the file. */

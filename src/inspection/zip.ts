@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import yauzl from "yauzl";
-import { iterableChunks, type ChunkSource } from "./io.ts";
+import { iterableChunks, type ByteSource, type ChunkSource } from "./io.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
 
 export interface ZipMember {
@@ -257,6 +257,38 @@ export class SafeZip {
       rs.destroy();
     }
     return Buffer.concat(parts).subarray(0, n);
+  }
+
+  /**
+   * Random access to a STORED (uncompressed) member without holding it in memory, for inspectors
+   * that read headers and ranges only; null for a compressed member, which can only be streamed.
+   */
+  source(m: ZipMember): ByteSource | null {
+    if (m.method !== 0) return null;
+    const where = `${this.label}:${m.name}`;
+    return {
+      size: m.size,
+      read: async (offset: number, length: number): Promise<Buffer> => {
+        const n = Math.max(0, Math.min(length, m.size - offset));
+        if (offset < 0 || n === 0) return Buffer.alloc(0);
+        const rs = await this.stream(m, offset, offset + n);
+        const parts: Buffer[] = [];
+        try {
+          for await (const chunk of rs as AsyncIterable<Buffer>) {
+            parts.push(chunk);
+            this.scan.tick();
+          }
+        } catch (err) {
+          throw new MalformedError(
+            `corrupt archive entry: ${err instanceof Error ? err.message : String(err)}`,
+            where,
+          );
+        } finally {
+          rs.destroy();
+        }
+        return Buffer.concat(parts);
+      },
+    };
   }
 
   /** Streams a member with the decompression cap applied; `close` must be called when done. */

@@ -91,17 +91,67 @@ describe("archive members are scanned as top-level files are", () => {
     expect(messages(blob)).toMatch(/content does not match any supported format @blob\.zip:blob\.dat/);
   });
 
-  it("a member over the in-memory cap passes only when its first bytes name a format", async () => {
-    const big = (head: Buffer) => Buffer.concat([head, Buffer.alloc(200, 0xa5)]);
-    const hdf5 = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+  it("a member over the in-memory cap that its first bytes do not name leaves the scan incomplete", async () => {
     const path = join(tmp, "big.zip");
-    writeFileSync(path, zip([["model.weights.h5", big(hdf5)]]));
-    const ok = await inspectArtifactInProcess(path, "big.zip", { maxMemberBytes: 100 });
-    expect(ok.verdict, messages(ok)).toBe("SAFE");
-    writeFileSync(path, zip([["blob.dat", big(Buffer.from([1, 2, 3]))]]));
+    writeFileSync(
+      path,
+      zip([["blob.dat", Buffer.concat([Buffer.from([1, 2, 3]), Buffer.alloc(200, 0xa5)])]]),
+    );
     const blob = await inspectArtifactInProcess(path, "big.zip", { maxMemberBytes: 100 });
     expect(blob.verdict, messages(blob)).toBe("UNSCANNABLE");
     expect(messages(blob)).toMatch(/over the in-memory cap of 100 and not recognised by its first bytes/);
+  });
+
+  const fixture = (name: string) => readFileSync(join(fixtures, name));
+  const overCap = async (name: string, member: string, file: string, stored: boolean) => {
+    const path = join(tmp, name);
+    const bytes = fixture(file);
+    writeFileSync(path, zip([[member, bytes]], { stored }));
+    // Just under the member's size: the member is not held in memory, its attributes still fit the cap.
+    return inspectArtifactInProcess(path, name, { maxMemberBytes: bytes.length - 1 });
+  };
+
+  it.each([
+    [
+      "keras2_lambda.h5",
+      "model.h5",
+      "DANGEROUS",
+      /HIGH Keras Lambda layer .*@big_h5\.zip:model\.h5:model_config/,
+    ],
+    [
+      "ssti_template.gguf",
+      "model.gguf",
+      "DANGEROUS",
+      /HIGH Chat template contains "__class__".*@big_gguf\.zip:model\.gguf/,
+    ],
+    [
+      "trailing_payload.safetensors",
+      "model.safetensors",
+      "DANGEROUS",
+      /HIGH safetensors reference check failed: .*@big_safetensors\.zip:model\.safetensors/,
+    ],
+    ["keras3.weights.h5", "model.h5", "SAFE", null],
+    ["model.safetensors", "model.safetensors", "SAFE", null],
+  ])(
+    "a STORED member over the in-memory cap (%s) is read in place by its inspector",
+    async (file, member, verdict, finding) => {
+      const ext = member.split(".").pop()!;
+      const r = await overCap(`big_${ext}.zip`, member, file, true);
+      expect(r.verdict, messages(r)).toBe(verdict);
+      if (finding) expect(messages(r)).toMatch(finding);
+    },
+  );
+
+  it("a compressed member over the in-memory cap: HDF5 and GGUF (may carry code) are incomplete, safetensors passes", async () => {
+    const h5 = await overCap("deflated_h5.zip", "model.h5", "keras2_model.h5", false);
+    expect(h5.verdict, messages(h5)).toBe("UNSCANNABLE");
+    expect(messages(h5)).toMatch(
+      /compressed HDF5 archive entry of \d+ bytes is over the in-memory cap of \d+; its header was not read @deflated_h5\.zip:model\.h5/,
+    );
+    const gguf = await overCap("deflated_gguf.zip", "model.gguf", "tiny.gguf", false);
+    expect(gguf.verdict, messages(gguf)).toBe("UNSCANNABLE");
+    const st = await overCap("deflated_st.zip", "model.safetensors", "model.safetensors", false);
+    expect(st.verdict, messages(st)).toBe("SAFE");
   });
 
   it("a member pickle that starts with NONE, POP is walked, as the same bytes are at the top level", async () => {
@@ -158,5 +208,129 @@ describe("archive members are scanned as top-level files are", () => {
     expect(r.format).toBe("KERAS");
     expect(r.verdict, messages(r)).toBe("DANGEROUS");
     expect(messages(r)).toMatch(/HIGH Keras Lambda layer/);
+  });
+});
+
+/** A `tokenizer_config.json` whose chat template reaches Python internals. */
+const hostileTokenizerConfig = Buffer.from(
+  JSON.stringify({ tokenizer_class: "LlamaTokenizer", chat_template: "{{ ''.__class__.__mro__ }}" }),
+);
+
+describe("members of a known format get that format's inspector", () => {
+  const fixture = (name: string) => readFileSync(join(fixtures, name));
+
+  it.each([
+    [
+      "keras2_lambda.h5",
+      "model.h5",
+      /HIGH Keras Lambda layer .*@h5\.zip:model\.h5:model_config:config\.layers\[1\]/,
+    ],
+    ["keras2_dense_lambda.h5", "model.h5", /HIGH Keras Lambda layer .*@h5\.zip:model\.h5:model_config/],
+    [
+      "external_traversal.onnx",
+      "model.onnx",
+      /HIGH ONNX external_data location "\.\.\/\.\.\/etc\/passwd" escapes the upload.*@onnx\.zip:model\.onnx/,
+    ],
+    ["ssti_template.gguf", "model.gguf", /HIGH Chat template contains "__class__".*@gguf\.zip:model\.gguf/],
+    [
+      "custom.mlmodel",
+      "model.mlmodel",
+      /HIGH Core ML customModel requires native class "EvilNativeLayer" .*@mlmodel\.zip:model\.mlmodel/,
+    ],
+    [
+      "saved_model_readfile.pb",
+      "graph.pb",
+      /HIGH TensorFlow graph uses file-system op ReadFile @pb\.zip:graph\.pb/,
+    ],
+    [
+      "graph_custom_op.pb",
+      "frozen.pb",
+      /MEDIUM TensorFlow graph uses non-standard op "MyCustomKernelOp" .*@pb\.zip:frozen\.pb/,
+    ],
+    [
+      "trailing_payload.safetensors",
+      "model.safetensors",
+      /HIGH safetensors reference check failed: .*@safetensors\.zip:model\.safetensors/,
+    ],
+    [
+      "entities.pmml",
+      "model.pmml",
+      /MEDIUM PMML document declares a DOCTYPE with external entity declarations.*@pmml\.zip:model\.pmml/,
+    ],
+  ])(
+    "%s as a member of an unknown ZIP gets the finding it gets at top level",
+    async (file, member, finding) => {
+      const top = await inspectArtifactInProcess(join(fixtures, file), file);
+      const name = `${member.split(".").pop()!}.zip`;
+      const r = await inspectZip(name, [
+        ["README.md", Buffer.from("# model\n")],
+        [member, fixture(file)],
+      ]);
+      expect(r.format).toBe("UNKNOWN");
+      expect(r.verdict, messages(r)).toBe(top.verdict);
+      expect(messages(r)).toMatch(finding);
+    },
+  );
+
+  it("a hostile tokenizer_config.json member gets the chat-template finding it gets at top level", async () => {
+    const path = join(tmp, "tokenizer_config.json");
+    writeFileSync(path, hostileTokenizerConfig);
+    const top = await inspectArtifactInProcess(path, "tokenizer_config.json");
+    expect(top.verdict, messages(top)).toBe("DANGEROUS");
+    const r = await inspectZip("tok.zip", [["tokenizer_config.json", hostileTokenizerConfig]]);
+    expect(r.verdict, messages(r)).toBe("DANGEROUS");
+    expect(messages(r)).toMatch(
+      /HIGH Chat template contains "__class__".*@tok\.zip:tokenizer_config\.json:chat_template/,
+    );
+  });
+
+  it("a hostile .h5 inside a nested ZIP is inspected at its nested location", async () => {
+    const inner = zip([["model.h5", fixture("keras2_lambda.h5")]]);
+    const r = await inspectZip("outer.zip", [["inner.zip", inner]]);
+    expect(r.verdict, messages(r)).toBe("DANGEROUS");
+    expect(messages(r)).toMatch(/HIGH Keras Lambda layer .*@outer\.zip:inner\.zip:model\.h5:model_config/);
+  });
+
+  it.each(["model.keras", "saved_model.zip", "pipeline.mleap.zip", "scripted.pt", "state_dict.pt"])(
+    "the legitimate layout %s keeps its SAFE verdict and findings",
+    async (file) => {
+      const r = await inspectArtifactInProcess(join(fixtures, file), file);
+      expect(r.verdict, messages(r)).toBe("SAFE");
+      expect(
+        r.findings.every((f) => f.severity === "INFO" || f.severity === "LOW"),
+        messages(r),
+      ).toBe(true);
+    },
+  );
+
+  it("a .keras archive's model.weights.h5 is weights data: over the in-memory cap and compressed, it still passes", async () => {
+    const weights = fixture("keras3.weights.h5");
+    const path = join(tmp, "weights.keras");
+    writeFileSync(
+      path,
+      zip([
+        ["metadata.json", Buffer.from(JSON.stringify({ keras_version: "3.3.3" }))],
+        [
+          "config.json",
+          Buffer.from(JSON.stringify({ module: "keras", class_name: "Sequential", config: { layers: [] } })),
+        ],
+        ["model.weights.h5", weights],
+      ]),
+    );
+    const r = await inspectArtifactInProcess(path, "weights.keras", { maxMemberBytes: weights.length - 1 });
+    expect(r.format).toBe("KERAS");
+    expect(r.verdict, messages(r)).toBe("SAFE");
+  });
+
+  it("a SavedModel zip's other .pb messages stay layout data; the same .pb in an unknown ZIP is inspected", async () => {
+    const readfile = fixture("saved_model_readfile.pb");
+    const layout = await inspectZip("sm.zip", [
+      ["m/saved_model.pb", fixture("saved_model.pb")],
+      ["m/keras_metadata.pb", readfile],
+    ]);
+    expect(layout.format).toBe("TF_SAVEDMODEL");
+    expect(layout.verdict, messages(layout)).toBe("SAFE");
+    const unknown = await inspectZip("other.zip", [["m/keras_metadata.pb", readfile]]);
+    expect(unknown.verdict, messages(unknown)).toBe("DANGEROUS");
   });
 });

@@ -12,20 +12,24 @@ function crc32(b: Buffer): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** A minimal ZIP writer (deflated entries); unlike zipfile it keeps duplicate names as given. */
-export function zip(entries: [name: string, data: Buffer][]): Buffer {
+/**
+ * A minimal ZIP writer (deflated entries, or STORED ones with `stored`); unlike zipfile it keeps
+ * duplicate names as given.
+ */
+export function zip(entries: [name: string, data: Buffer][], opts: { stored?: boolean } = {}): Buffer {
+  const method = opts.stored ? 0 : 8;
   const locals: Buffer[] = [];
   const central: Buffer[] = [];
   let offset = 0;
   for (const [name, data] of entries) {
     const fileName = Buffer.from(name, "utf8");
-    const packed = deflateRawSync(data);
+    const packed = opts.stored ? data : deflateRawSync(data);
     const crc = crc32(data);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
     local.writeUInt16LE(0x800, 6);
-    local.writeUInt16LE(8, 8);
+    local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(packed.length, 18);
     local.writeUInt32LE(data.length, 22);
@@ -35,7 +39,7 @@ export function zip(entries: [name: string, data: Buffer][]): Buffer {
     dir.writeUInt16LE(20, 4);
     dir.writeUInt16LE(20, 6);
     dir.writeUInt16LE(0x800, 8);
-    dir.writeUInt16LE(8, 10);
+    dir.writeUInt16LE(method, 10);
     dir.writeUInt32LE(crc, 16);
     dir.writeUInt32LE(packed.length, 20);
     dir.writeUInt32LE(data.length, 24);
