@@ -83,6 +83,9 @@ async function run(mode: Mode, count: number): Promise<Run> {
     FANOUT_MODE: mode,
     DATA_DIR: dataDir,
     CONTROL_PORT: String(controlPort),
+    // All subscribers come from this one address, more of them than the default per-client cap.
+    SUBSCRIPTION_CONNECTIONS_MAX_PER_CLIENT: String(count),
+    SUBSCRIPTION_CONNECTIONS_MAX_CONCURRENT: String(count),
   });
   const sockets: WebSocket[] = [];
   try {

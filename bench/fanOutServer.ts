@@ -12,6 +12,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { WebSocketServer } from "ws";
 import type { WebSocket } from "ws";
+import { loadConfig } from "../src/config.ts";
 import { createLogger } from "../src/logger.ts";
 import { createRegistro } from "../src/registro.ts";
 
@@ -38,6 +39,9 @@ if (mode === "registro") {
     dataDir,
     logger: createLogger("info"),
     inspection: { enabled: false },
+    // Every subscriber connects from 127.0.0.1: fanOut.ts raises the per-client cap to its count
+    // through SUBSCRIPTION_CONNECTIONS_MAX_PER_CLIENT (and _MAX_CONCURRENT), read as `npm start` reads them.
+    subscriptionConnections: loadConfig().subscriptionConnections,
   });
   await registro.app.listen(port, "127.0.0.1");
   subscribers = () => registro.liveEvents.hub.subscriberCount;

@@ -16,6 +16,8 @@ import { DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
 import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
 import { parseAllowedHosts } from "./http/hostCheck.ts";
 import { DEFAULT_UPLOAD_LIMITS } from "./http/uploadSlots.ts";
+import { DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS } from "./http/subscriptionConnections.ts";
+import type { SubscriptionConnectionLimits } from "./http/subscriptionConnections.ts";
 import { metricsAccess, parseNetworks } from "./monitoring/metricsAccess.ts";
 import type { MetricsAccessConfig } from "./monitoring/metricsAccess.ts";
 import type { UploadLimits } from "./http/uploadSlots.ts";
@@ -253,6 +255,20 @@ const schema = z.object({
     .default(DEFAULT_UPLOAD_LIMITS.maxPerClient),
   /** Uploads the server runs at once, from all clients; more get 503. */
   UPLOADS_MAX_CONCURRENT: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_UPLOAD_LIMITS.maxTotal),
+  /** Subscription connections (WebSockets, SSE streams) one client address may hold open at once; more get 503. */
+  SUBSCRIPTION_CONNECTIONS_MAX_PER_CLIENT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS.maxPerClient),
+  /** Subscription connections the server holds open at once, from all clients; more get 503. */
+  SUBSCRIPTION_CONNECTIONS_MAX_CONCURRENT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS.maxTotal),
   /** Bytes one subscriber connection may hold unsent (queued notifications plus socket buffer) before its subscriptions end with SUBSCRIBER_TOO_SLOW. */
   SUBSCRIBER_MAX_QUEUED_BYTES: byteSize.default(DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes),
   /** `local`: callers without credentials act as the local administrator (loopback only); `required`: every request needs a token or SSO access token. Default: local on a loopback HOST, required otherwise. */
@@ -366,6 +382,7 @@ export interface Config {
   http: HttpConfig;
   requestBodies: BodyDeadlineOptions;
   uploads: UploadLimits;
+  subscriptionConnections: SubscriptionConnectionLimits;
   subscriberMaxQueuedBytes: number;
   shutdownTimeoutMs: number;
   shutdownDelayMs: number;
@@ -546,6 +563,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateWindowMs: e.REQUEST_BODY_RATE_WINDOW_MS,
     },
     uploads: { maxPerClient: e.UPLOADS_MAX_PER_CLIENT, maxTotal: e.UPLOADS_MAX_CONCURRENT },
+    subscriptionConnections: {
+      maxPerClient: e.SUBSCRIPTION_CONNECTIONS_MAX_PER_CLIENT,
+      maxTotal: e.SUBSCRIPTION_CONNECTIONS_MAX_CONCURRENT,
+    },
     subscriberMaxQueuedBytes: e.SUBSCRIBER_MAX_QUEUED_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,

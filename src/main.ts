@@ -26,6 +26,7 @@ async function main() {
     allowedHosts: config.http.allowedHosts,
     requestBodies: config.requestBodies,
     uploads: config.uploads,
+    subscriptionConnections: config.subscriptionConnections,
     subscriptions: { maxQueuedBytes: config.subscriberMaxQueuedBytes },
     audit: config.audit,
     webhooks: config.webhooks,

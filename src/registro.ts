@@ -51,6 +51,11 @@ import { EMPTY_ALLOW_LIST } from "./webhooks/delivery/targetGuard.ts";
 import type { App } from "./http/server.ts";
 import { DEFAULT_UPLOAD_LIMITS, UploadSlots } from "./http/uploadSlots.ts";
 import type { UploadLimits } from "./http/uploadSlots.ts";
+import {
+  DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS,
+  SubscriptionConnections,
+} from "./http/subscriptionConnections.ts";
+import type { SubscriptionConnectionLimits } from "./http/subscriptionConnections.ts";
 import { DEFAULT_USAGE_CONFIG, UsageTracking } from "./usage/usageTracking.ts";
 import type { UsageConfig } from "./usage/usageTracking.ts";
 
@@ -76,6 +81,11 @@ export interface RegistroOptions {
   readonly requestBodies?: Partial<BodyDeadlineOptions>;
   /** Concurrent uploads per client and in total (default DEFAULT_UPLOAD_LIMITS). */
   readonly uploads?: Partial<UploadLimits>;
+  /**
+   * Concurrent subscription connections (WebSockets and SSE streams) per client and in total
+   * (default DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS).
+   */
+  readonly subscriptionConnections?: Partial<SubscriptionConnectionLimits>;
   /** Observes every query the GraphQL read side runs (trace logging; N+1 tests). */
   readonly onReadQuery?: (sql: string, durationMs: number) => void;
   /** Browser origins besides the registry's own that may call it (CORS_ORIGINS); default none. */
@@ -133,6 +143,8 @@ export interface Registro {
   readonly bodyDeadline: BodyDeadline;
   /** Concurrent uploads in progress, capped per client and in total. */
   readonly uploads: UploadSlots;
+  /** Subscription connections open (WebSockets and SSE streams), capped per client and in total. */
+  readonly subscriptionConnections: SubscriptionConnections;
   /** Who each request acts as. */
   readonly authenticator: Authenticator;
   /** Signs audit checkpoints of the event log periodically (and on demand). */
@@ -226,6 +238,10 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     options.logger.child({ component: "http" }),
   );
   const uploads = new UploadSlots({ ...DEFAULT_UPLOAD_LIMITS, ...options.uploads });
+  const subscriptionConnections = new SubscriptionConnections({
+    ...DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS,
+    ...options.subscriptionConnections,
+  });
   const accessPolicy: AccessPolicy = {
     defaultPermission:
       options.auth?.defaultModelPermission === undefined
@@ -326,6 +342,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       maxQueuedBytes: options.subscriptions?.maxQueuedBytes ?? DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes,
       cutAfterMs: options.subscriptions?.cutAfterMs ?? DEFAULT_SUBSCRIBER_LIMITS.cutAfterMs,
     },
+    subscriptionConnections,
     // The proxy before the MLflow RPCs: it reads the raw request target, which the RPCs' normalised
     // URL could otherwise hand them (`mlflow-artifacts/artifacts/../../mlflow/…`).
     routes: [artifacts, auditExport, artifactProxy, mlflow],
@@ -384,6 +401,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     auditExport,
     bodyDeadline,
     uploads,
+    subscriptionConnections,
     authenticator,
     checkpoints,
     webhooks,

@@ -43,6 +43,8 @@ export const ERROR_CODES = {
   MAX_ITEMS_EXCEEDED:
     "The operation could return more objects than the limit (`extensions.limit`): the `first` of nested connections multiply.",
   // Subscriptions
+  TOO_MANY_CONNECTIONS:
+    "Too many subscription connections (WebSockets and SSE streams) open for this client address or for the server (`scope`, `limit`): a WebSocket upgrade or SSE subscription is refused with 503; retry after `Retry-After` seconds.",
   TOO_MANY_OPERATIONS:
     "A WebSocket connection already runs as many operations (subscriptions included) as it may (`extensions.limit`): complete one first.",
   INVALID_CURSOR:

@@ -17,6 +17,7 @@ import type { GraphQLContext } from "../graphql/context.ts";
 import { SubscriberBudget } from "../subscriptions/subscriberBudget.ts";
 import type { SubscriberLimits } from "../subscriptions/subscriberBudget.ts";
 import { webSocketClosed } from "./connectionClosed.ts";
+import type { SubscriptionConnections } from "./subscriptionConnections.ts";
 import { connectionHeaders } from "./requestMetadata.ts";
 
 export interface GraphQLWebSocketOptions {
@@ -32,6 +33,8 @@ export interface GraphQLWebSocketOptions {
   readonly acceptsOrigin?: (req: http.IncomingMessage) => boolean;
   /** Who a connection acts as, from its `connection_init` params over its upgrade request's headers. */
   readonly authenticate: (headers: HeaderSource) => Promise<Authentication>;
+  /** Caps connections per client and in total (shared with SSE); refuses the upgrade (503) when full. */
+  readonly connections?: SubscriptionConnections;
 }
 
 /**
@@ -163,8 +166,17 @@ export function attachGraphQLWebSocket(
     return budget;
   };
 
-  const reject = (socket: Duplex, status: string) => {
-    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  const reject = (socket: Duplex, status: string, headers: Record<string, string> = {}, body?: unknown) => {
+    const text = body === undefined ? "" : JSON.stringify(body);
+    const fields = Object.entries({
+      ...(body === undefined ? {} : { "Content-Type": "application/json; charset=utf-8" }),
+      ...headers,
+      Connection: "close",
+      "Content-Length": String(Buffer.byteLength(text)),
+    });
+    socket.end(
+      `HTTP/1.1 ${status}\r\n${fields.map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${text}`,
+    );
   };
   server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const { pathname } = new URL(req.url ?? "/", "http://registro.invalid");
@@ -172,6 +184,9 @@ export function attachGraphQLWebSocket(
     if (closing) return reject(socket, "503 Service Unavailable");
     if (options.acceptsHost?.(req) === false) return reject(socket, "421 Misdirected Request");
     if (options.acceptsOrigin?.(req) === false) return reject(socket, "403 Forbidden");
+    // Last: a refused upgrade takes no slot, and the slot is given back when the TCP socket closes.
+    const full = options.connections?.admitUpgrade(req, socket) ?? null;
+    if (full !== null) return reject(socket, "503 Service Unavailable", full.headers, full.body);
     wss.handleUpgrade(req, socket, head, (ws) => {
       const { maxQueuedBytes, cutAfterMs } = options.subscriberLimits;
       guardSends(ws, maxQueuedBytes, cutAfterMs);

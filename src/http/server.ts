@@ -67,6 +67,10 @@ import { callerOf, nodeHeaders, rememberCaller } from "./requestCaller.ts";
 import { requestMetadata } from "./requestMetadata.ts";
 import { applySecurityHeaders } from "./securityHeaders.ts";
 import { sendJson } from "./sendJson.ts";
+import {
+  DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS,
+  SubscriptionConnections,
+} from "./subscriptionConnections.ts";
 
 export { sendJson };
 
@@ -126,6 +130,8 @@ export interface AppOptions {
   readonly allowedHosts?: readonly string[] | null;
   /** The byte bound of each subscriber connection (WebSocket or SSE response). */
   readonly subscriberLimits?: SubscriberLimits;
+  /** Caps subscription connections (WebSockets and SSE streams) per client and in total (default DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS). */
+  readonly subscriptionConnections?: SubscriptionConnections;
   /** Watches every request body until it has arrived, cutting bodies that arrive too slowly (BodyDeadline). */
   readonly bodyDeadline?: { watch(req: IncomingMessage, res: ServerResponse): void };
   /** Principals and tokens (default: one over `db`, closed with the app). */
@@ -238,6 +244,8 @@ export function createApp(options: AppOptions): App {
     });
   const yogaLogger = logger.child({ component: "graphql" });
   const subscriberLimits = options.subscriberLimits ?? DEFAULT_SUBSCRIBER_LIMITS;
+  const connections =
+    options.subscriptionConnections ?? new SubscriptionConnections(DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS);
   const graphiql = graphiqlPage({ title: "Registro", subscriptionsProtocol: "WS" });
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext>({
     schema,
@@ -274,6 +282,8 @@ export function createApp(options: AppOptions): App {
       ...(instrumented ? graphqlMetricsPlugins(metrics) : []),
       // After the request parsers (Yoga's and any plugin's): it wraps the one chosen.
       bodySizeLimitPlugin(),
+      // After Yoga's result processors: it counts only the results they chose to stream.
+      connections.ssePlugin(),
     ],
     logging: {
       debug: (...args: unknown[]) => yogaLogger.debug(args.map(String).join(" ")),
@@ -499,6 +509,7 @@ export function createApp(options: AppOptions): App {
     acceptsHost: (req) => hosts.refusal(req) === null,
     acceptsOrigin: (req) => cors.originAllowed(req),
     authenticate: (headers) => authenticator.authenticate(headers),
+    connections,
   });
 
   metrics.watch({

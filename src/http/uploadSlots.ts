@@ -1,41 +1,22 @@
 // A cap on concurrent uploads, per client and in total. Each upload holds a connection, a temp file
 // and disk bandwidth until it ends; past the cap a client is told to come back later (503 with
-// Retry-After) before a byte of its body is read.
-//
-// A client is its TCP peer address: behind a reverse proxy every client shares the proxy's address,
-// so raise the per-client cap there. Forwarded-for headers are not trusted (anyone can send them).
+// Retry-After) before a byte of its body is read. Clients are counted as ./clientSlots.ts says.
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ClientSlots, DEFAULT_RETRY_AFTER_SECONDS, clientAddress } from "./clientSlots.ts";
+import type { SlotLimits } from "./clientSlots.ts";
 import { sendJson } from "./sendJson.ts";
 
-export interface UploadLimits {
-  /** Uploads one client address may have in progress at once. */
-  readonly maxPerClient: number;
-  /** Uploads the server has in progress at once, from all clients. */
-  readonly maxTotal: number;
-  /** The `Retry-After` (seconds) sent with a refusal. */
-  readonly retryAfterSeconds?: number;
-}
+export type UploadLimits = SlotLimits;
 
-export const DEFAULT_UPLOAD_LIMITS = { maxPerClient: 8, maxTotal: 64, retryAfterSeconds: 5 } as const;
+export const DEFAULT_UPLOAD_LIMITS = {
+  maxPerClient: 8,
+  maxTotal: 64,
+  retryAfterSeconds: DEFAULT_RETRY_AFTER_SECONDS,
+} as const;
 
-/** `::ffff:10.0.0.1` and `10.0.0.1` are the same client. */
-const clientOf = (req: IncomingMessage) => (req.socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
-
-export class UploadSlots {
-  readonly limits: Required<UploadLimits>;
-  readonly #perClient = new Map<string, number>();
-  #total = 0;
-
+export class UploadSlots extends ClientSlots {
   constructor(limits: UploadLimits) {
-    for (const key of ["maxPerClient", "maxTotal"] as const)
-      if (!Number.isInteger(limits[key]) || limits[key] < 1)
-        throw new RangeError(`${key} must be a positive integer`);
-    this.limits = { retryAfterSeconds: DEFAULT_UPLOAD_LIMITS.retryAfterSeconds, ...limits };
-  }
-
-  /** Uploads in progress. */
-  get active(): number {
-    return this.#total;
+    super(limits, "uploads in progress");
   }
 
   /**
@@ -48,33 +29,18 @@ export class UploadSlots {
     /** The refusal's body in the route's own error shape (default Registro's). */
     refusal?: (message: string) => unknown,
   ): boolean {
-    const client = clientOf(req);
-    const mine = this.#perClient.get(client) ?? 0;
-    const { maxPerClient, maxTotal, retryAfterSeconds } = this.limits;
-    const full =
-      mine >= maxPerClient
-        ? {
-            scope: "client",
-            limit: maxPerClient,
-            message: `this client already has ${mine} uploads in progress`,
-          }
-        : this.#total >= maxTotal
-          ? {
-              scope: "server",
-              limit: maxTotal,
-              message: `the server already has ${this.#total} uploads in progress`,
-            }
-          : null;
-    if (full !== null) {
+    const taken = this.take(clientAddress(req));
+    if (typeof taken !== "function") {
+      const { retryAfterSeconds } = this.limits;
       if (!res.headersSent && !res.destroyed)
         sendJson(
           res,
           503,
-          refusal?.(`${full.message}; retry later`) ?? {
+          refusal?.(`${taken.message}; retry later`) ?? {
             error: {
               code: "TOO_MANY_UPLOADS",
-              ...full,
-              message: `${full.message}; retry later`,
+              ...taken,
+              message: `${taken.message}; retry later`,
               retryAfterSeconds,
             },
           },
@@ -83,14 +49,7 @@ export class UploadSlots {
         );
       return false;
     }
-    this.#perClient.set(client, mine + 1);
-    this.#total++;
-    res.once("close", () => {
-      this.#total--;
-      const left = (this.#perClient.get(client) ?? 1) - 1;
-      if (left === 0) this.#perClient.delete(client);
-      else this.#perClient.set(client, left);
-    });
+    res.once("close", taken);
     return true;
   }
 }

@@ -150,3 +150,21 @@ describe("configuration of ALLOWED_HOSTS", () => {
     expect(() => loadConfig({ ALLOWED_HOSTS: value })).toThrow(/invalid configuration: ALLOWED_HOSTS: /);
   });
 });
+
+describe("configuration of the subscription connection caps", () => {
+  it("defaults to 1,000 per client address and 20,000 in total, and reads both variables", () => {
+    expect(loadConfig({}).subscriptionConnections).toEqual({ maxPerClient: 1_000, maxTotal: 20_000 });
+    const config = loadConfig({
+      SUBSCRIPTION_CONNECTIONS_MAX_PER_CLIENT: "3",
+      SUBSCRIPTION_CONNECTIONS_MAX_CONCURRENT: "10000",
+    });
+    expect(config.subscriptionConnections).toEqual({ maxPerClient: 3, maxTotal: 10_000 });
+  });
+
+  it.each([
+    ["SUBSCRIPTION_CONNECTIONS_MAX_PER_CLIENT", "0"],
+    ["SUBSCRIPTION_CONNECTIONS_MAX_CONCURRENT", "2.5"],
+  ])("refuses %s=%s, naming it", (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: ${name}`));
+  });
+});

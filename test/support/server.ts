@@ -43,6 +43,7 @@ export async function startTestServer(
       | "allowedHosts"
       | "requestBodies"
       | "uploads"
+      | "subscriptionConnections"
       | "auth"
       | "auditExport"
       | "audit"

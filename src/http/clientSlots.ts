@@ -1,0 +1,82 @@
+// A cap on what clients hold open at once (uploads in progress, subscription connections), per
+// client and in total. Each holder costs the server until it ends (a connection, buffers, a temp
+// file); past the cap a client is told to come back later instead of being served.
+//
+// A client is its TCP peer address: behind a reverse proxy every client shares the proxy's address,
+// so raise the per-client cap there. Forwarded-for headers are not trusted (anyone can send them).
+import type { IncomingMessage } from "node:http";
+
+export interface SlotLimits {
+  /** Slots one client address may hold at once. */
+  readonly maxPerClient: number;
+  /** Slots the server hands out at once, to all clients. */
+  readonly maxTotal: number;
+  /** The `Retry-After` (seconds) sent with a refusal. */
+  readonly retryAfterSeconds?: number;
+}
+
+/** Why a slot was refused: the client's cap or the server's, and a sentence for the client. */
+export interface SlotRefusal {
+  readonly scope: "client" | "server";
+  readonly limit: number;
+  readonly message: string;
+}
+
+/** Gives a slot back; calling it again does nothing. */
+export type ReleaseSlot = () => void;
+
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
+/** `::ffff:10.0.0.1` and `10.0.0.1` are the same client. */
+export const clientAddress = (req: IncomingMessage) =>
+  (req.socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
+
+export class ClientSlots {
+  readonly limits: Required<SlotLimits>;
+  /** What a slot is, counted, for refusal messages: "uploads in progress". */
+  readonly #held: string;
+  readonly #perClient = new Map<string, number>();
+  #total = 0;
+
+  constructor(limits: SlotLimits, held: string) {
+    for (const key of ["maxPerClient", "maxTotal"] as const)
+      if (!Number.isInteger(limits[key]) || limits[key] < 1)
+        throw new RangeError(`${key} must be a positive integer`);
+    this.limits = { retryAfterSeconds: DEFAULT_RETRY_AFTER_SECONDS, ...limits };
+    this.#held = held;
+  }
+
+  /** Slots held now, by all clients. */
+  get active(): number {
+    return this.#total;
+  }
+
+  /** Takes a slot for `client`: its release, or why there is none free. */
+  take(client: string): ReleaseSlot | SlotRefusal {
+    const mine = this.#perClient.get(client) ?? 0;
+    const { maxPerClient, maxTotal } = this.limits;
+    if (mine >= maxPerClient)
+      return {
+        scope: "client",
+        limit: maxPerClient,
+        message: `this client already has ${mine} ${this.#held}`,
+      };
+    if (this.#total >= maxTotal)
+      return {
+        scope: "server",
+        limit: maxTotal,
+        message: `the server already has ${this.#total} ${this.#held}`,
+      };
+    this.#perClient.set(client, mine + 1);
+    this.#total++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#total--;
+      const left = (this.#perClient.get(client) ?? 1) - 1;
+      if (left === 0) this.#perClient.delete(client);
+      else this.#perClient.set(client, left);
+    };
+  }
+}
