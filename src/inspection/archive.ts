@@ -31,7 +31,10 @@ export interface MemberScanOptions {
    * as a TF graph, ONNX or Core ML model is inspected as one.
    */
   layout?: boolean;
-  /** Members the layout's loader reads as data only, e.g. a `.keras` archive's `model.weights.h5`. */
+  /**
+   * Members the layout's loader reads as weights only, e.g. a `.keras` archive's `model.weights.h5`:
+   * scanned by content like any other member, but an HDF5 there is not graded as a model.
+   */
   data?: ReadonlySet<string>;
 }
 
@@ -98,7 +101,10 @@ async function scanMember(
     await inspectFormat({ kind: "NUMPY" }, new BufferSource(await zip.read(m)), scan, where);
     return;
   }
-  const layoutData = LAYOUT_DATA.test(m.name) || (opts.data?.has(m.name) ?? false);
+  const layoutData = LAYOUT_DATA.test(m.name);
+  // Read by its loader as weights only: scanned by content like any member, but an HDF5 is not
+  // graded as a model (no model config to read).
+  const weightsOnly = opts.data?.has(m.name) ?? false;
   // Held in memory up to maxMemberBytes (zip.read refuses more: incomplete), then read as a file is.
   const kind = layoutData ? null : compressionOf(head);
   if (kind) {
@@ -116,14 +122,23 @@ async function scanMember(
     return;
   }
   if (layoutData) {
-    if (opts.layout || !m.name.endsWith(".pb") || m.size > scan.limits.maxMemberBytes) return;
-    const src = new BufferSource(await zip.read(m));
+    if (opts.layout || !m.name.endsWith(".pb")) return;
+    // In an archive of no known layout, a .pb that parses as a model is one: read in memory up to
+    // the cap, in place beyond it when STORED; a compressed one beyond it cannot be read.
+    const src = m.size <= scan.limits.maxMemberBytes ? new BufferSource(await zip.read(m)) : zip.source(m);
+    if (src === null) {
+      scan.incomplete(
+        `Incomplete scan: compressed .pb archive entry of ${m.size} bytes is over the in-memory cap of ${scan.limits.maxMemberBytes}`,
+        where,
+      );
+      return;
+    }
     const d = await detect(src, m.name, scan);
     if (hasFormatInspector(d)) await inspectFormat(d, src, scan, where);
     return;
   }
   if (m.size > scan.limits.maxMemberBytes) {
-    await scanLargeMember(zip, m, scan, where);
+    await scanLargeMember(zip, m, scan, where, weightsOnly);
     return;
   }
   const buf = await zip.read(m);
@@ -132,8 +147,9 @@ async function scanMember(
   if (d.kind === "PICKLE" || d.kind === "LEGACY_TORCH") {
     counts.pickles++;
     await walkMemberPickle(zip, m, scan, torchScript, buf);
-  } else if (hasFormatInspector(d)) await inspectFormat(d, src, scan, where);
-  else if (d.kind === "UNKNOWN")
+  } else if (hasFormatInspector(d)) {
+    if (!(weightsOnly && d.kind === "HDF5")) await inspectFormat(d, src, scan, where);
+  } else if (d.kind === "UNKNOWN")
     scan.incomplete("Incomplete scan: archive entry content does not match any supported format", where);
 }
 
@@ -142,8 +158,15 @@ async function scanMember(
  * inspectors read only headers and ranges, so a STORED member is read in place, as a file would be.
  * A compressed one cannot be read at an offset: safetensors (data only) passes unread, but an HDF5
  * (Keras model_config) or GGUF (chat template) header can carry code, so the scan is incomplete.
+ * A weights-only HDF5 (a `.keras` archive's weights) passes, as its loader reads no config from it.
  */
-async function scanLargeMember(zip: SafeZip, m: ZipMember, scan: Scan, where: string): Promise<void> {
+async function scanLargeMember(
+  zip: SafeZip,
+  m: ZipMember,
+  scan: Scan,
+  where: string,
+  weightsOnly: boolean,
+): Promise<void> {
   const h = await zip.peek(m, 16);
   const headOnly = { size: m.size, read: (o: number, n: number) => Promise.resolve(h.subarray(o, o + n)) };
   const d: FormatDetection | null = h.subarray(0, 8).equals(HDF5_MAGIC)
@@ -160,6 +183,7 @@ async function scanLargeMember(zip: SafeZip, m: ZipMember, scan: Scan, where: st
     );
     return;
   }
+  if (weightsOnly && d.kind === "HDF5") return;
   const stored = zip.source(m);
   if (stored) await inspectFormat(d, stored, scan, where);
   else if (d.kind !== "SAFETENSORS")

@@ -88,7 +88,7 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
     ) {
       await run("KERAS", () => inspectKerasZip(zip, scan, label));
       scanned = new Set(["config.json", "metadata.json"]);
-      // Keras reads only weights from it, never a model_config: sniffed for pickles, not inspected as a model.
+      // Keras reads only weights from it, never a model_config: scanned by content, not graded as a model.
       data = new Set(["model.weights.h5"]);
     } else if (mleapPrefix !== null && names.some((n) => n.startsWith(`${mleapPrefix}root/`))) {
       await run("MLEAP", () => inspectMleap(zip, mleapPrefix, scan, label));

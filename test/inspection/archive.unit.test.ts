@@ -322,6 +322,46 @@ describe("members of a known format get that format's inspector", () => {
     expect(r.verdict, messages(r)).toBe("SAFE");
   });
 
+  const kerasWith = (weights: Buffer): [string, Buffer][] => [
+    ["metadata.json", Buffer.from(JSON.stringify({ keras_version: "3.3.3" }))],
+    [
+      "config.json",
+      Buffer.from(JSON.stringify({ module: "keras", class_name: "Sequential", config: { layers: [] } })),
+    ],
+    ["model.weights.h5", weights],
+  ];
+
+  it.each([
+    ["a zlib-compressed pickle", deflateSync(osSystem), "DANGEROUS"],
+    ["a gzip-compressed pickle", gzipSync(osSystem), "DANGEROUS"],
+    ["a protocol-0 pickle", Buffer.from("cos\nsystem\n(S'echo PWNED'\ntR.", "latin1"), "DANGEROUS"],
+    [
+      "bytes of no known format",
+      Buffer.from("\x01\x02\x03junk that is no format at all", "latin1"),
+      "UNSCANNABLE",
+    ],
+  ])(
+    "a .keras archive's model.weights.h5 holding %s is still scanned by content",
+    async (_what, weights, verdict) => {
+      const r = await inspectZip("hidden.keras", kerasWith(weights));
+      expect(r.format).toBe("KERAS");
+      expect(r.verdict, messages(r)).toBe(verdict);
+    },
+  );
+
+  it.each([true, false])(
+    "a .pb over the in-memory cap in an unknown ZIP (stored: %s) is read in place, or the scan is incomplete",
+    async (stored) => {
+      const readfile = fixture("saved_model_readfile.pb");
+      const path = join(tmp, `big_pb_${stored}.zip`);
+      writeFileSync(path, zip([["graph.pb", readfile]], { stored }));
+      const r = await inspectArtifactInProcess(path, "big.zip", { maxMemberBytes: readfile.length - 1 });
+      expect(r.verdict, messages(r)).toBe(stored ? "DANGEROUS" : "UNSCANNABLE");
+      if (!stored)
+        expect(messages(r)).toMatch(/compressed \.pb archive entry of \d+ bytes is over the in-memory cap/);
+    },
+  );
+
   it("a SavedModel zip's other .pb messages stay layout data; the same .pb in an unknown ZIP is inspected", async () => {
     const readfile = fixture("saved_model_readfile.pb");
     const layout = await inspectZip("sm.zip", [
