@@ -2,6 +2,7 @@
 import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.ts";
 import { guardArguments } from "./guardArguments.ts";
+import { boundResolvedItems } from "./resolvedItemBound.ts";
 import "./types/errors.ts";
 import "./types/common.ts";
 import "./types/registryEvent.ts";
@@ -28,4 +29,4 @@ import "../webhooks/graphql/webhookMutations.ts";
 import "../usage/graphql/usageTypes.ts";
 import "../usage/graphql/reportModelServing.ts";
 
-export const schema = guardArguments(lexicographicSortSchema(builder.toSchema()));
+export const schema = boundResolvedItems(guardArguments(lexicographicSortSchema(builder.toSchema())));

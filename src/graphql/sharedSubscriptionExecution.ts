@@ -18,9 +18,10 @@
 // the first of its group, at most as old as its own backlog.
 import { createSourceEventStream, execute } from "graphql";
 import type { DocumentNode, ExecutionArgs, ExecutionResult } from "graphql";
-import { isAsyncIterable } from "graphql-yoga";
+import { isAsyncIterable, isPromise } from "graphql-yoga";
 import type { Plugin } from "graphql-yoga";
 import type { Caller } from "../access/principal.ts";
+import { collapseOverBound } from "./resolvedItemBound.ts";
 
 /** Executions of subscription events, counted by the plugin (LiveEvents.executions). */
 export interface SubscriptionExecutions {
@@ -68,6 +69,13 @@ function documentId(document: DocumentNode): number {
   return id;
 }
 
+/** One event's execution, collapsed to one error when its lists returned too many items. */
+function executeBounded(args: ExecutionArgs): Result {
+  const result = execute(args);
+  const collapse = (r: ExecutionResult) => collapseOverBound(r, null);
+  return isPromise(result) ? result.then(collapse) : collapse(result);
+}
+
 /** The group an operation belongs to; null when it must execute on its own. */
 function groupOf(args: ExecutionArgs): string | null {
   const caller = (args.contextValue as { caller?: Caller } | null)?.caller;
@@ -96,7 +104,7 @@ export function sharedSubscriptionExecutionPlugin(counts: SubscriptionExecutions
     const own = { ...args, rootValue: payload, signal: undefined } as ExecutionArgs;
     if (group === null || !isItem(payload)) {
       counts.executed++;
-      return execute(own);
+      return executeBounded(own);
     }
     const key = `${group}\u0000${payload.cursor.part ?? ""}`;
     let byGroup = results.get(payload.event);
@@ -106,7 +114,7 @@ export function sharedSubscriptionExecutionPlugin(counts: SubscriptionExecutions
       return shared.result;
     }
     counts.executed++;
-    const result = execute(own);
+    const result = executeBounded(own);
     if (byGroup === undefined) results.set(payload.event, (byGroup = new Map<string, Shared>()));
     byGroup.set(key, { value: payload.value, result });
     return result;

@@ -10,6 +10,7 @@ import { execute } from "graphql";
 import type { ExecutionArgs, ExecutionResult, GraphQLError } from "graphql";
 import { isPromise } from "graphql-yoga";
 import type { Plugin } from "graphql-yoga";
+import { collapseOverBound } from "../graphql/resolvedItemBound.ts";
 import { withExtensions } from "./errorCodePlugin.ts";
 
 /** What Yoga's executor marks a request error with: the request is refused as a whole (HTTP 400). */
@@ -25,7 +26,8 @@ const requestError = (error: GraphQLError): GraphQLError => {
  */
 function executeOperation(args: ExecutionArgs): ReturnType<typeof execute> {
   const result = execute(args);
-  if (isPromise(result) || "data" in result) return result;
+  if (isPromise(result)) return result.then((r) => collapseOverBound(r));
+  if ("data" in result) return collapseOverBound(result);
   return { ...result, errors: result.errors?.map(requestError) } satisfies ExecutionResult;
 }
 

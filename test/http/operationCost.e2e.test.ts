@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_OPERATIONS_PER_CONNECTION } from "../../src/http/graphqlWebSocket.ts";
 import { OPERATION_LIMITS } from "../../src/http/operationLimits.ts";
 import { MAX_FILTER_VALUES } from "../../src/graphql/liveSubscription.ts";
+import { MAX_RESOLVED_ITEMS } from "../../src/graphql/resolvedItemBound.ts";
 import { providers } from "../support/databases.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
@@ -84,6 +85,76 @@ describe.each(await providers())("operation cost bounds (%s)", (provider) => {
       const { status, body } = await post(query, variables);
       expect(body.errors, query).toBeUndefined();
       expect(status).toBe(200);
+    }
+  });
+
+  it(`stops an execution whose unpaginated lists return more than ${MAX_RESOLVED_ITEMS} items through a cycle`, async () => {
+    // model → aliases → version → model → …: ten aliases, five levels, 111,110 aliases in all, which
+    // the item bound counts as five (a list without pagination is one item there).
+    await server.gql(`mutation { createRegisteredModel(input: { name: "cycle" }) { __typename } }`);
+    await server.gql(
+      `mutation { createModelVersion(input: { name: "cycle", source: "s3://c/1" }) { __typename } }`,
+    );
+    for (let i = 0; i < 10; i++)
+      await server.gql(
+        `mutation { setRegisteredModelAlias(input: { name: "cycle", alias: "a${i}", version: 1 }) { __typename } }`,
+      );
+    let selection = "aliases { alias }";
+    for (let level = 0; level < 4; level++) selection = `aliases { modelVersion { model { ${selection} } } }`;
+    const query = `{ registeredModel(name: "cycle") { ${selection} } }`;
+    const { status, body } = await post(query);
+    expect(status).toBe(400);
+    expect(body.data, query).toBeUndefined();
+    expect(body.errors).toHaveLength(1);
+    expect(body.errors[0].extensions).toMatchObject({
+      code: "MAX_ITEMS_EXCEEDED",
+      limit: MAX_RESOLVED_ITEMS,
+    });
+    // One level less (11,110 aliases) runs.
+    const smaller = await post(query.replace("aliases { modelVersion { model { ", "").replace("} } }", ""));
+    expect(smaller.body.errors).toBeUndefined();
+  });
+
+  it("applies the same bound to each event a subscription executes", async () => {
+    // Four levels of 18 aliases (110,000 in all) fit the depth limit under a subscription's payload.
+    await server.gql(`mutation { createRegisteredModel(input: { name: "cycle-live" }) { __typename } }`);
+    await server.gql(
+      `mutation { createModelVersion(input: { name: "cycle-live", source: "s3://c/1" }) { __typename } }`,
+    );
+    for (let i = 0; i < 18; i++)
+      await server.gql(
+        `mutation { setRegisteredModelAlias(input: { name: "cycle-live", alias: "a${i}", version: 1 }) { __typename } }`,
+      );
+    let selection = "aliases { alias }";
+    for (let level = 0; level < 3; level++) selection = `aliases { modelVersion { model { ${selection} } } }`;
+    const client = wsClient(server.graphqlUrl.replace("http:", "ws:"));
+    try {
+      const live = record(
+        client,
+        `subscription { modelVersionStageChanged(name: "cycle-live") { modelVersion { model { ${selection} } } } }`,
+      );
+      const small = record(
+        client,
+        `subscription { modelVersionStageChanged(name: "cycle-live") { modelVersion { model { aliases { alias } } } } }`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await server.gql(
+        `mutation { transitionModelVersionStage(input: { name: "cycle-live", version: 1, stage: STAGING }) { __typename } }`,
+      );
+      await small.waitFor(1);
+      const deadline = Date.now() + 10_000;
+      while (live.results.length === 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(live.results).toHaveLength(1);
+      expect(live.results[0]!.data).toBeUndefined();
+      expect(live.results[0]!.errors).toEqual([
+        expect.objectContaining({ extensions: { code: "MAX_ITEMS_EXCEEDED", limit: MAX_RESOLVED_ITEMS } }),
+      ]);
+      expect(small.data[0].modelVersionStageChanged.modelVersion.model.aliases).toHaveLength(18);
+      live.dispose();
+      small.dispose();
+    } finally {
+      await client.dispose();
     }
   });
 

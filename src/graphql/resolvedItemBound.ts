@@ -1,0 +1,89 @@
+// The item bound (../http/itemLimit.ts) counts what an operation could return before it runs, from
+// its page sizes; a list without pagination (a model's aliases, a version's tags, artifacts and
+// review requests) counts as one item there, since its length is what the registry holds. Through
+// the graph's cycles such lists multiply: model → aliases → version → model → aliases… with 20
+// aliases, five levels deep within the depth limit, is 3.2 million objects for a query of a few
+// hundred bytes. This bound counts the items every list of objects actually returns while an
+// execution runs (a query, a mutation, one event of a subscription) and stops it past
+// MAX_RESOLVED_ITEMS: every list resolved after that fails, and the result is collapsed into one
+// MAX_ITEMS_EXCEEDED error, without data.
+import {
+  GraphQLError,
+  defaultFieldResolver,
+  getNamedType,
+  getNullableType,
+  isAbstractType,
+  isListType,
+  isObjectType,
+} from "graphql";
+import type { ExecutionResult, GraphQLFieldResolver, GraphQLResolveInfo, GraphQLSchema } from "graphql";
+
+/** Items the lists of one execution may return in all: far above any page the item bound lets through. */
+export const MAX_RESOLVED_ITEMS = 100_000;
+
+const CODE = "MAX_ITEMS_EXCEEDED";
+const MESSAGE = `The operation's lists returned more than ${MAX_RESOLVED_ITEMS} items while it ran (lists without pagination, such as aliases, tags or artifacts, nested in each other): select fewer nested lists`;
+
+/**
+ * Items counted per execution. graphql-js coerces the variables into a new object for every
+ * execution (subscription events included), so that object tells executions apart where the
+ * context (one per WebSocket operation) and the document (cached) do not.
+ */
+const counted = new WeakMap<object, number>();
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
+
+function count(value: unknown, info: GraphQLResolveInfo): unknown {
+  if (!Array.isArray(value)) return value;
+  const key = info.variableValues;
+  const total = (counted.get(key) ?? 0) + value.length;
+  counted.set(key, total);
+  if (total > MAX_RESOLVED_ITEMS)
+    throw new GraphQLError(MESSAGE, {
+      nodes: info.fieldNodes,
+      extensions: { code: CODE, limit: MAX_RESOLVED_ITEMS },
+    });
+  return value;
+}
+
+function countedResolver<Source, Context>(
+  resolver: GraphQLFieldResolver<Source, Context>,
+): GraphQLFieldResolver<Source, Context> {
+  return (source, args, context, info) => {
+    const result = resolver(source, args, context, info);
+    return isThenable(result)
+      ? Promise.resolve(result).then((value) => count(value, info))
+      : count(result, info);
+  };
+}
+
+/** Wraps the resolver of every field whose type is a list of objects. Returns the schema. */
+export function boundResolvedItems(schema: GraphQLSchema): GraphQLSchema {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith("__")) continue;
+    for (const field of Object.values(type.getFields())) {
+      const named = getNamedType(field.type);
+      if (!isListType(getNullableType(field.type)) || !(isObjectType(named) || isAbstractType(named)))
+        continue;
+      field.resolve = countedResolver(field.resolve ?? defaultFieldResolver);
+    }
+  }
+  return schema;
+}
+
+/**
+ * An execution stopped by the bound answers with that one error and no data. An operation's
+ * answer carries HTTP 400 as the item bound's refusal before execution does (Yoga takes the status
+ * off the error); a subscription's event, sent over its open stream, does not.
+ */
+export function collapseOverBound(result: ExecutionResult, status: 400 | null = 400): ExecutionResult {
+  const over = result.errors?.find((error) => error.extensions.code === CODE);
+  if (over === undefined) return result;
+  const extensions = {
+    code: CODE,
+    limit: MAX_RESOLVED_ITEMS,
+    ...(status === null ? {} : { http: { status } }),
+  };
+  return { errors: [new GraphQLError(MESSAGE, { extensions })] };
+}
