@@ -16,6 +16,10 @@ export const LIMITS = {
   commentBodyMaxLength: 65_536,
   metricNameMaxLength: 250,
   maxTagsPerCommand: 100,
+  /** Tags a model, or a version, holds at most: enough for any use, not for a tag per CI run forever. */
+  maxTagsPerEntity: 1000,
+  /** Aliases a model holds at most. */
+  maxAliasesPerModel: 1000,
   maxMetricsPerCommand: 1000,
   paramsMaxBytes: 256 * 1024,
   /** Levels of nested objects and arrays in any JSON input (params): deeper is refused, not walked. */
@@ -38,6 +42,24 @@ const LONE_SURROGATE = /\p{Cs}/u;
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(["__proto__", "constructor", "prototype"]);
 
 export const isForbiddenKey = (key: string): boolean => FORBIDDEN_KEYS.has(key);
+
+/**
+ * Refuses a new key for a map that already holds `max` (a key it holds may still change): what a
+ * model and its versions hold is read back whole (tags and aliases have no pagination).
+ */
+export function checkRoom(
+  field: string,
+  held: Readonly<Record<string, unknown>>,
+  key: string,
+  max: number,
+  what: string,
+): ValidationError | null {
+  if (Object.hasOwn(held, key)) return null;
+  const count = Object.keys(held).length;
+  return count < max
+    ? null
+    : new ValidationError(field, `${what} already holds ${count}, the most it may: delete one first`);
+}
 
 /**
  * Why a text cannot be stored as is, or null. PostgreSQL refuses NUL in text and JSON, and an

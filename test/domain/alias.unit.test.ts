@@ -1,5 +1,6 @@
 import { describe, it } from "vitest";
 import { InvalidStateError, NotFoundError, ValidationError } from "../../src/domain/errors.ts";
+import { LIMITS } from "../../src/domain/validation.ts";
 import { given } from "../support/decider.ts";
 import { aliasSet, modelCreated, versionCreated, versionDeleted } from "../support/events.ts";
 
@@ -33,6 +34,16 @@ describe("SetRegisteredModelAlias", () => {
         data: { alias: "champion", version: 1, overrideReason: "reviewed" },
       })
       .then([]);
+  });
+
+  it(`holds at most ${LIMITS.maxAliasesPerModel} aliases: a new one past them is refused, a held one still moves`, () => {
+    const held = Array.from({ length: LIMITS.maxAliasesPerModel }, (_, i) => aliasSet(`a${i}`, 1));
+    given([...twoVersions, ...held])
+      .when(setAlias("one_more", 1))
+      .then(ValidationError, { field: "alias" });
+    given([...twoVersions, ...held])
+      .when(setAlias("a7", 2))
+      .then([aliasSet("a7", 2, 1)]);
   });
 
   it("refuses reserved names: latest and v<number>, in any case", () => {

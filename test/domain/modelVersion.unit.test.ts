@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InvalidStateError, NotFoundError, ValidationError } from "../../src/domain/errors.ts";
+import { LIMITS } from "../../src/domain/validation.ts";
 import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
 import { createVersion } from "../support/commands.ts";
 import { given } from "../support/decider.ts";
@@ -225,6 +226,18 @@ describe("model version tags", () => {
     given([modelCreated(), versionCreated(1, { tags: { k: "v" } })])
       .when({ type: "DeleteModelVersionTag", data: { version: 1, key: "k" } })
       .then([{ type: "ModelVersionTagDeleted", data: { version: 1, key: "k" } }]);
+  });
+
+  it(`a version holds at most ${LIMITS.maxTagsPerEntity} tags: a new key past them is refused, a held one still changes`, () => {
+    const tags = Object.fromEntries(
+      Array.from({ length: LIMITS.maxTagsPerEntity }, (_, i) => [`k${i}`, "v"]),
+    );
+    given([modelCreated(), versionCreated(1, { tags })])
+      .when({ type: "SetModelVersionTag", data: { version: 1, key: "one-more", value: "v" } })
+      .then(ValidationError, { field: "key" });
+    given([modelCreated(), versionCreated(1, { tags })])
+      .when({ type: "SetModelVersionTag", data: { version: 1, key: "k7", value: "w" } })
+      .then([{ type: "ModelVersionTagSet", data: { version: 1, key: "k7", value: "w" } }]);
   });
 
   it("changes nothing to set a tag to its value or delete a missing one", () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InvalidStateError, NotFoundError, ValidationError } from "../../src/domain/errors.ts";
+import { LIMITS } from "../../src/domain/validation.ts";
 import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
 import { createModel } from "../support/commands.ts";
 import { given } from "../support/decider.ts";
@@ -126,6 +127,18 @@ describe("model tags", () => {
     given([modelCreated()])
       .when({ type: "SetRegisteredModelTag", data: { key: "k", value: "v".repeat(5001) } })
       .then(ValidationError, { field: "value" });
+  });
+
+  it(`holds at most ${LIMITS.maxTagsPerEntity} tags: a new key past them is refused, a held one still changes`, () => {
+    const tags = Object.fromEntries(
+      Array.from({ length: LIMITS.maxTagsPerEntity }, (_, i) => [`k${i}`, "v"]),
+    );
+    given([modelCreated("m", { tags })])
+      .when({ type: "SetRegisteredModelTag", data: { key: "one-more", value: "v" } })
+      .then(ValidationError, { field: "key" });
+    given([modelCreated("m", { tags })])
+      .when({ type: "SetRegisteredModelTag", data: { key: "k7", value: "w" } })
+      .then([{ type: "RegisteredModelTagSet", data: { key: "k7", value: "w" } }]);
   });
 
   it("deletes an existing tag; deleting a missing one changes nothing", () => {

@@ -3,8 +3,10 @@ import { InvalidStateError, NotFoundError, ValidationError } from "../../errors.
 import { ActiveDeploymentError } from "../../../deployments/domain/errors.ts";
 import { environmentsServing } from "../../../deployments/domain/state.ts";
 import {
+  LIMITS,
   checkDescription,
   checkModelName,
+  checkRoom,
   checkTagKey,
   checkTagValue,
   checkTags,
@@ -88,7 +90,11 @@ export const setRegisteredModelTag: CommandRule<SetRegisteredModelTag> = onLiveM
   errors: [ValidationError],
   decide(command, state) {
     const { key, value } = command.data;
-    const error = firstError(checkTagKey("key", key), checkTagValue("value", value));
+    const error = firstError(
+      checkTagKey("key", key),
+      checkTagValue("value", value),
+      checkRoom("key", state.tags, key, LIMITS.maxTagsPerEntity, "the model's tags"),
+    );
     if (error) return error;
     if (Object.hasOwn(state.tags, key) && state.tags[key] === value) return [];
     return [{ type: "RegisteredModelTagSet", data: { key, value } }];

@@ -8,7 +8,7 @@ import {
   ValidationError,
 } from "../../errors.ts";
 import { isBlockingVerdict } from "../../inspection.ts";
-import { LIMITS, checkAlias, checkText } from "../../validation.ts";
+import { LIMITS, checkAlias, checkRoom, checkText } from "../../validation.ts";
 import type {
   DeleteRegisteredModelAlias,
   SetRegisteredModelAlias,
@@ -121,6 +121,7 @@ export const setRegisteredModelAlias: CommandRule<SetRegisteredModelAlias> = onL
     const { alias } = command.data;
     const aliasError =
       checkAlias("alias", alias) ??
+      checkRoom("alias", state.aliases, alias, LIMITS.maxAliasesPerModel, "the model's aliases") ??
       checkOverrideReason(command.data.overrideReason) ??
       checkBypassReason(command.data.bypassReason);
     if (aliasError) return aliasError;

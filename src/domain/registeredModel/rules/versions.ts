@@ -9,6 +9,7 @@ import {
   checkDescription,
   checkMetrics,
   checkParams,
+  checkRoom,
   checkTagKey,
   checkTagValue,
   checkTags,
@@ -104,7 +105,11 @@ export const setModelVersionTag: CommandRule<SetModelVersionTag> = onLiveModel({
     const target = liveVersion(state, command.data.version);
     if (target instanceof DomainError) return target;
     const { key, value } = command.data;
-    const error = firstError(checkTagKey("key", key), checkTagValue("value", value));
+    const error = firstError(
+      checkTagKey("key", key),
+      checkTagValue("value", value),
+      checkRoom("key", target.tags, key, LIMITS.maxTagsPerEntity, `version ${target.version}'s tags`),
+    );
     if (error) return error;
     if (Object.hasOwn(target.tags, key) && target.tags[key] === value) return [];
     return [{ type: "ModelVersionTagSet", data: { version: target.version, key, value } }];
