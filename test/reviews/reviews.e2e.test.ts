@@ -17,7 +17,7 @@ type Persona = ServiceAccount;
 
 const MODEL = "fraud-detector";
 const REQUEST =
-  "id status version reason requiredApprovals canApprove closedReason target { kind stage alias } requestedBy { id } approvals { reviewer { id } comment }";
+  "id status version reason requiredApprovals countedApprovals canApprove closedReason target { kind stage alias } requestedBy { id } approvals { reviewer { id } comment }";
 const REVIEW_PAYLOAD = `... on ReviewRequestPayload { reviewRequest { ${REQUEST} } events { type causationId data } }`;
 
 const mutation = (field: string, select: string) =>
@@ -271,11 +271,14 @@ describe.each(await providers())("protected promotions and review requests (%s)"
     const second = await approve(erin, id);
     expect(second.reviewRequest.status).toBe("OPEN");
     expect(second.reviewRequest.approvals).toHaveLength(2);
+    expect(second.reviewRequest.countedApprovals).toBe(1);
     expect(typesOf(second)).toEqual(["ReviewRequestApproved"]);
 
     // erin is disabled: frank's approval stands alone too.
     await call(admin, "disablePrincipal", { principalId: erin.id });
-    expect(typesOf(await approve(frank, id))).toEqual(["ReviewRequestApproved"]);
+    const third = await approve(frank, id);
+    expect(typesOf(third)).toEqual(["ReviewRequestApproved"]);
+    expect(third.reviewRequest).toMatchObject({ status: "OPEN", countedApprovals: 1 });
 
     // frank becomes a VIEWER (who may not approve) and dave rejoins the team: at gina's approval
     // dave's counts again, frank's does not, and two standing approvals apply the request.
@@ -283,6 +286,7 @@ describe.each(await providers())("protected promotions and review requests (%s)"
     await call(admin, "addTeamMember", membership);
     const last = await approve(gina, id);
     expect(last.reviewRequest.status).toBe("APPLIED");
+    expect(last.reviewRequest.countedApprovals).toBeNull();
     expect(typesOf(last)).toEqual([
       "ReviewRequestApproved",
       "ReviewRequestApplied",

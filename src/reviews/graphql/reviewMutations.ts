@@ -3,11 +3,8 @@
 // on the model's stream, run by the one command runner; a request names its model stream through
 // the review_requests table. Identities come from the caller, never from the input.
 import { randomUUID } from "node:crypto";
-import { toPrincipal } from "../../access/directory.ts";
 import { granteeOf, requireGrantee } from "../../access/graphql/modelPermissions.ts";
-import { permissionOn, standingRights } from "../../access/modelAccess.ts";
 import { NotFoundError, ValidationError } from "../../domain/errors.ts";
-import { grantsFrom, includesPermission } from "../../domain/modelPermissions.ts";
 import type { Grantee } from "../../domain/modelPermissions.ts";
 import { checkStorableText } from "../../domain/validation.ts";
 import { builder } from "../../graphql/builder.ts";
@@ -19,8 +16,9 @@ import { EXPECTED_REVISION_FIELD, commandMutationErrors } from "../../graphql/ty
 import { RegisteredModelPayloadRef } from "../../graphql/types/registeredModel.ts";
 import type { ReviewCommand } from "../domain/commands.ts";
 import type { ReviewRule, ReviewTarget } from "../domain/events.ts";
-import { isListedReviewer, REVIEW_LIMITS } from "../domain/policy.ts";
+import { REVIEW_LIMITS } from "../domain/policy.ts";
 import { reviewerOf, verdicts } from "./reviewTypes.ts";
+import { lapsedApprovers } from "./lapsedApprovers.ts";
 
 interface ReviewPayload extends CommandPayload {
   readonly requestId: string;
@@ -129,54 +127,20 @@ async function runOnRequest(
 }
 
 /**
- * The request's approvers who could not approve it now: their principal disabled, its role now
- * read-only (VIEWER, AUDITOR), no longer a listed reviewer nor in a listed team, or no longer able
- * to read the model. Their approvals stay on record and stop counting (docs/reviews.md). Read from
- * the whole database, not the caller's reader: other principals and grants are the access context's
- * facts, not what the caller may see. An approval added after this read was given by someone
- * eligible then, and counts.
+ * The approvers of an open request who could not approve it now (./lapsedApprovers.ts). An approval
+ * added after this read was given by someone eligible then, and counts.
  */
-async function lapsedApprovers(ctx: GraphQLContext, requestId: string): Promise<string[]> {
-  const reader = ctx.db.reader;
-  const row = await reader.reviewRequest.findUnique({
+async function lapsedApproversOf(ctx: GraphQLContext, requestId: string): Promise<string[]> {
+  const row = await ctx.db.reader.reviewRequest.findUnique({
     where: { id: requestId },
     select: { modelId: true, status: true, reviewers: true, approvals: true },
   });
-  const approvers = row?.status === "OPEN" ? verdicts(row.approvals).map((a) => a.reviewerId) : [];
-  if (row === null || approvers.length === 0) return [];
-  const [principals, grantRows] = await Promise.all([
-    reader.principal.findMany({
-      where: { id: { in: approvers } },
-      select: {
-        id: true,
-        kind: true,
-        displayName: true,
-        email: true,
-        role: true,
-        disabled: true,
-        memberships: { select: { teamId: true } },
-      },
-    }),
-    reader.modelPermission.findMany({
-      where: { modelId: row.modelId },
-      select: { granteeKind: true, granteeId: true, permission: true },
-    }),
-  ]);
-  const grants = grantsFrom(grantRows.map((g) => [g.granteeKind, g.granteeId, g.permission]));
-  const reviewers = row.reviewers as unknown as Grantee[];
-  const standing = new Set(
-    principals.flatMap((p) => {
-      if (p.disabled) return [];
-      const principal = toPrincipal(p);
-      const rights = standingRights(principal, ctx.accessPolicy);
-      const eligible =
-        includesPermission(rights.ceiling, "EDIT") &&
-        includesPermission(permissionOn(rights, grants), "READ") &&
-        isListedReviewer(reviewers, principal.id, principal.teamIds);
-      return eligible ? [principal.id] : [];
-    }),
-  );
-  return approvers.filter((id) => !standing.has(id));
+  if (row?.status !== "OPEN") return [];
+  return lapsedApprovers(ctx, {
+    modelId: row.modelId,
+    reviewers: row.reviewers as unknown as Grantee[],
+    approverIds: verdicts(row.approvals).map((a) => a.reviewerId),
+  });
 }
 
 /** Errors of a mutation on an existing request: the command's, an unknown id, a malformed id. */
@@ -300,7 +264,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       const requestId = String(input.id);
       // A malformed or unknown id is refused by runOnRequest, through the caller's reader.
-      const lapsed = checkStorableText("id", requestId) ? [] : await lapsedApprovers(ctx, requestId);
+      const lapsed = checkStorableText("id", requestId) ? [] : await lapsedApproversOf(ctx, requestId);
       return runOnRequest(ctx, input.id, {
         type: "ApproveReviewRequest",
         data: { requestId, comment: input.comment ?? "", lapsedApprovers: lapsed, ...reviewerOf(ctx) },

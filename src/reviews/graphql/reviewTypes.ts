@@ -17,6 +17,7 @@ import type { ReviewRule, ReviewTarget } from "../domain/events.ts";
 import { ineligibility } from "../domain/rules/reviewerEligibility.ts";
 import type { OpenReview } from "../domain/state.ts";
 import type { ReviewStatus, ReviewVerdictView } from "../projection/evolve.ts";
+import { lapsedApprovers } from "./lapsedApprovers.ts";
 
 // ---- Targets, policy, errors --------------------------------------------------------------------
 
@@ -256,6 +257,21 @@ export const ReviewRequestRef = builder.prismaObject("ReviewRequest", {
     }),
     requiredApprovals: t.exposeInt("requiredApprovals", {
       description: "Approvals needed (the policy's rule when the request was opened).",
+    }),
+    countedApprovals: t.int({
+      nullable: true,
+      description:
+        "Of an open request, the approvals that count towards requiredApprovals now: those whose reviewers could still give them (not disabled, not VIEWER or AUDITOR, still listed or in a listed team, still able to read the model). Null once it is closed.",
+      resolve: async (r, _args, ctx) => {
+        if (r.status !== "OPEN") return null;
+        const approverIds = verdicts(r.approvals).map((a) => a.reviewerId);
+        const lapsed = await lapsedApprovers(ctx, {
+          modelId: r.modelId,
+          reviewers: r.reviewers as unknown as Grantee[],
+          approverIds,
+        });
+        return approverIds.length - lapsed.length;
+      },
     }),
     reviewers: t.field({
       type: [ReviewerRef],

@@ -537,8 +537,11 @@ function Reviews({ v, refresh }: { v: Version; refresh: () => void }) {
               </strong>{" "}
               <span className={`badge review-${r.status.toLowerCase()}`}>{r.status.toLowerCase()}</span>{" "}
               <span className="muted">
-                by {r.requestedBy.displayName}, {formatTime(r.createdAt)} · {r.approvals.length}/
-                {r.requiredApprovals} approvals
+                by {r.requestedBy.displayName}, {formatTime(r.createdAt)} ·{" "}
+                {r.countedApprovals ?? r.approvals.length}/{r.requiredApprovals} approvals
+                {r.countedApprovals !== null &&
+                  r.countedApprovals < r.approvals.length &&
+                  ` (${r.approvals.length - r.countedApprovals} no longer count: their reviewers lost the right to approve)`}
               </span>
             </div>
             <p className="prose">{r.reason}</p>
