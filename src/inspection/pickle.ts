@@ -104,6 +104,12 @@ const MAX_STACK = 1_000_000;
 const MAX_MEMO = 2_000_000;
 /** Memo indices kept in an array; larger ones (written by hand) in a Map. */
 const NEAR_MEMO = 1 << 22;
+
+/** PUT's and GET's decimal text as Python's int() reads it: leading zeros dropped, exact at any length. */
+function textIndex(digits: string): number | string {
+  const n = BigInt(digits);
+  return n < BigInt(NEAR_MEMO) ? Number(n) : n.toString();
+}
 const MAX_LINE = 1 << 16;
 
 function s(v: string): PV {
@@ -351,9 +357,11 @@ export async function walkPickle(
   const marks: number[] = [];
   // The memo: pickle.dump numbers it 0, 1, 2… (a Map of a million entries cost a microsecond per
   // entry, most of a vocabulary's walk); indices written by hand may be anywhere, up to 2^32 and
-  // past it in PUT's text.
+  // past it in PUT's text. Those go into a Map by their decimal text, exact however long: Python's
+  // int() keeps 2^53 and 2^53 + 1 apart, where Number() would make them one entry, and a GET of one
+  // would read the other's value (an import's module, say).
   const memo: PV[] = [];
-  const farMemo = new Map<number, PV>();
+  const farMemo = new Map<string, PV>();
   let memoSize = 0;
   let stored = 0;
   const loc = () => `${cur.label}@offset ${cur.pos}`;
@@ -412,17 +420,20 @@ export async function walkPickle(
     if (walk.unresolved.length < MAX_UNRESOLVED) walk.unresolved.push(u);
     else walk.unresolvedMore++;
   };
-  const memoPut = (idx: number, v: PV) => {
-    const near = idx < NEAR_MEMO;
-    if (near ? memo[idx] === undefined : !farMemo.has(idx)) {
+  /** A memo index: a number below NEAR_MEMO, else its decimal text. */
+  const memoPut = (idx: number | string, v: PV) => {
+    const near = typeof idx === "number" && idx < NEAR_MEMO;
+    const far = String(idx);
+    if (near ? memo[idx] === undefined : !farMemo.has(far)) {
       if (memoSize >= MAX_MEMO) bad(`pickle memo larger than ${MAX_MEMO} entries`);
       memoSize++;
     }
     if (near) memo[idx] = v;
-    else farMemo.set(idx, v);
+    else farMemo.set(far, v);
   };
-  const memoGet = (idx: number): PV =>
-    (idx < NEAR_MEMO ? memo[idx] : farMemo.get(idx)) ?? bad(`pickle memo key ${idx} is not set`);
+  const memoGet = (idx: number | string): PV =>
+    (typeof idx === "number" && idx < NEAR_MEMO ? memo[idx] : farMemo.get(String(idx))) ??
+    bad(`pickle memo key ${truncate(String(idx), 40)} is not set`);
   /**
    * `torch.storage._load_from_bytes(b)` is torch.load of b: how a tensor pickled with plain pickle
    * (or joblib) stores itself. When b is a literal in this file, the caller can walk it.
@@ -815,7 +826,7 @@ export async function walkPickle(
       case 0x70: {
         const l = (await cur.line(MAX_LINE)).trim();
         if (!/^\d+$/.test(l)) bad("bad PUT index");
-        memoPut(Number(l), top());
+        memoPut(textIndex(l), top());
         break;
       }
       case 0x71:
@@ -832,7 +843,7 @@ export async function walkPickle(
       case 0x67: {
         const l = (await cur.line(MAX_LINE)).trim();
         if (!/^\d+$/.test(l)) bad("bad GET index");
-        push(memoGet(Number(l)));
+        push(memoGet(textIndex(l)));
         break;
       }
       case 0x68:

@@ -164,6 +164,30 @@ describe("opcode walker", () => {
     expect(w.unresolved).toEqual([]);
   });
 
+  it("memo indices in PUT's text are exact at any length: 2^53 and 2^53 + 1 are two entries, as in Python", async () => {
+    // "os" PUT 2^53 + 1, "safe" PUT 2^53, GET 2^53 + 1, "system", STACK_GLOBAL. The pure-Python
+    // unpickler (pickle._Unpickler, which joblib.load uses) returns os.system; CPython's C one runs out
+    // of memory on the PUT. Read through Number(), both indices were 2^53 and the GET read "safe".
+    const bytes = Buffer.concat([
+      Buffer.from("8004" + "8c026f73", "hex"),
+      Buffer.from("p9007199254740993\n0", "latin1"),
+      Buffer.from("8c0473616665", "hex"),
+      Buffer.from("p9007199254740992\n0", "latin1"),
+      Buffer.from("g9007199254740993\n", "latin1"),
+      Buffer.from("8c0673797374656d" + "93" + "2e", "hex"),
+    ]);
+    const w = await walkPickle(cursor(bytes), { scan: scan(), maxOps: 1000 });
+    expect(w.imports.map((i) => `${i.module}.${i.name}`)).toEqual(["os.system"]);
+    // Far indices written as 4 bytes and as text are the same entry; leading zeros do not count.
+    const mixed = Buffer.concat([
+      Buffer.from("8004" + "8c026f73" + "72" + "404b4c00" + "30", "hex"), // LONG_BINPUT 5,000,000
+      Buffer.from("g0005000000\n", "latin1"),
+      Buffer.from("8c0673797374656d" + "93" + "2e", "hex"),
+    ]);
+    const m = await walkPickle(cursor(mixed), { scan: scan(), maxOps: 1000 });
+    expect(m.imports.map((i) => `${i.module}.${i.name}`)).toEqual(["os.system"]);
+  });
+
   it("an unresolvable STACK_GLOBAL is dangerous", async () => {
     // PROTO 4, int 1, "x", STACK_GLOBAL, STOP: operands are not two strings
     const bytes = Buffer.from("8004" + "4b01" + "8c0178" + "93" + "2e", "hex");
