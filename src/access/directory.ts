@@ -33,7 +33,8 @@ export const LOCAL_ISSUER = "local";
 /** More groups than this in one token are ignored beyond the first (a hostile or misconfigured IdP). */
 const MAX_SSO_GROUPS = 100;
 
-const principalSelect = {
+/** The columns a Principal is made of (toPrincipal), with each membership's source and team name. */
+export const principalSelect = {
   id: true,
   kind: true,
   displayName: true,

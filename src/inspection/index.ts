@@ -2,7 +2,7 @@ import { Worker } from "node:worker_threads";
 import { scanArchiveMembers } from "./archive.ts";
 import { inspectCoreMl } from "./coreml.ts";
 import { detect, formatsForName } from "./detect.ts";
-import { formatOf, hasFormatInspector, inspectFormat } from "./inspectFormat.ts";
+import { formatOf, hasFormatInspector, inspectFormat, reportOrFailure } from "./inspectFormat.ts";
 import { BufferSource, FileSource, rangeChunks } from "./io.ts";
 import { inspectCompressedJoblib, inspectPickleStream } from "./joblib.ts";
 import { inspectKerasZip } from "./keras.ts";
@@ -71,12 +71,7 @@ async function inspectZip(filePath: string, label: string, scan: Scan): Promise<
     let data = new Set<string>();
     let layout = true;
     const run = async (fmt: ArtifactFormat, fn: () => Promise<Report>) => {
-      report = emptyReport(fmt);
-      try {
-        report = await fn();
-      } catch (err) {
-        scan.fail(err, label);
-      }
+      report = await reportOrFailure(scan, label, emptyReport(fmt), fn);
     };
     const savedModel = names.find((n) => n === "saved_model.pb" || n.endsWith("/saved_model.pb"));
     const mlmodel = names.find((n) => n.endsWith("Data/com.apple.CoreML/model.mlmodel"));
@@ -159,11 +154,7 @@ async function inspectSource(
   const byName = (f: ArtifactFormat) => expected?.includes(f) ?? false;
   let report: Report = emptyReport(formatOf(d));
   const guard = async (fn: () => Promise<Report> | Report) => {
-    try {
-      report = await fn();
-    } catch (err) {
-      scan.fail(err, label);
-    }
+    report = await reportOrFailure(scan, label, report, fn);
   };
   if (hasFormatInspector(d)) report = await inspectFormat(d, src, scan, label);
   else

@@ -35,6 +35,21 @@ const FORMAT_KINDS = new Set<Detection["kind"]>([
   "VOCABULARY",
 ]);
 
+/** What `fn` reports, or `fallback` when it fails: the failure becomes a finding of the scan. */
+export async function reportOrFailure(
+  scan: Scan,
+  label: string,
+  fallback: Report,
+  fn: () => Promise<Report> | Report,
+): Promise<Report> {
+  try {
+    return await fn();
+  } catch (err) {
+    scan.fail(err, label);
+    return fallback;
+  }
+}
+
 export function hasFormatInspector(d: Detection): d is FormatDetection {
   return FORMAT_KINDS.has(d.kind);
 }
@@ -98,11 +113,7 @@ export async function inspectFormat(
 ): Promise<Report> {
   let report: Report = emptyReport(formatOf(d));
   const guard = async (fn: () => Promise<Report> | Report) => {
-    try {
-      report = await fn();
-    } catch (err) {
-      scan.fail(err, label);
-    }
+    report = await reportOrFailure(scan, label, report, fn);
   };
   switch (d.kind) {
     case "GGUF":

@@ -211,10 +211,21 @@ export class SafeZip {
 
   /** Reads a whole member, refusing anything above `cap` (declared or actual). */
   async read(m: ZipMember, cap = this.scan.limits.maxMemberBytes): Promise<Buffer> {
-    const where = `${this.label}:${m.name}`;
     if (m.size > cap)
-      throw new MalformedError(`archive entry of ${m.size} bytes exceeds the in-memory cap of ${cap}`, where);
-    const rs = await this.stream(m);
+      throw new MalformedError(
+        `archive entry of ${m.size} bytes exceeds the in-memory cap of ${cap}`,
+        `${this.label}:${m.name}`,
+      );
+    return this.collect(m, cap);
+  }
+
+  /**
+   * A member's bytes (or bytes `start` to `end` of a STORED one) in one buffer, refusing more than
+   * `cap` inflated; a stream that fails is a corrupt entry.
+   */
+  private async collect(m: ZipMember, cap: number, start?: number, end?: number): Promise<Buffer> {
+    const where = `${this.label}:${m.name}`;
+    const rs = await this.stream(m, start, end);
     const parts: Buffer[] = [];
     let got = 0;
     try {
@@ -265,28 +276,12 @@ export class SafeZip {
    */
   source(m: ZipMember): ByteSource | null {
     if (m.method !== 0) return null;
-    const where = `${this.label}:${m.name}`;
     return {
       size: m.size,
       read: async (offset: number, length: number): Promise<Buffer> => {
         const n = Math.max(0, Math.min(length, m.size - offset));
         if (offset < 0 || n === 0) return Buffer.alloc(0);
-        const rs = await this.stream(m, offset, offset + n);
-        const parts: Buffer[] = [];
-        try {
-          for await (const chunk of rs as AsyncIterable<Buffer>) {
-            parts.push(chunk);
-            this.scan.tick();
-          }
-        } catch (err) {
-          throw new MalformedError(
-            `corrupt archive entry: ${err instanceof Error ? err.message : String(err)}`,
-            where,
-          );
-        } finally {
-          rs.destroy();
-        }
-        return Buffer.concat(parts);
+        return this.collect(m, n, offset, offset + n);
       },
     };
   }

@@ -2,7 +2,7 @@
 // still give it (docs/reviews.md). Read by the approval that may apply the request and by
 // ReviewRequest.countedApprovals, from the whole database rather than the caller's reader: other
 // principals and the model's grants are the access context's facts, not what the caller may see.
-import { toPrincipal } from "../../access/directory.ts";
+import { principalSelect, toPrincipal } from "../../access/directory.ts";
 import { permissionOn, standingRights } from "../../access/modelAccess.ts";
 import { grantsFrom, includesPermission } from "../../domain/modelPermissions.ts";
 import type { Grantee } from "../../domain/modelPermissions.ts";
@@ -29,15 +29,7 @@ export async function lapsedApprovers(ctx: GraphQLContext, request: ApprovedRequ
   const [principals, grantRows] = await Promise.all([
     reader.principal.findMany({
       where: { id: { in: [...approverIds] } },
-      select: {
-        id: true,
-        kind: true,
-        displayName: true,
-        email: true,
-        role: true,
-        disabled: true,
-        memberships: { select: { teamId: true } },
-      },
+      select: principalSelect,
     }),
     reader.modelPermission.findMany({
       where: { modelId: request.modelId },
