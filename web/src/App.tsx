@@ -120,7 +120,7 @@ function Shell({ token, sso, notice, onSignIn, onSignOut }: ShellProps) {
         <div className="who">
           {viewer && (
             <span data-testid="viewer">
-              {viewer.displayName} <span className="muted">({viewer.role.toLowerCase()})</span>
+              <bdi>{viewer.displayName}</bdi> <span className="muted">({viewer.role.toLowerCase()})</span>
             </span>
           )}
           {token !== null ? (
@@ -213,7 +213,10 @@ function LiveUpdates() {
       if (change) announceLiveChange(change.modelVersion.model.name);
       if (change)
         toast(
-          `${change.modelVersion.model.name} v${change.version}: ${stageLabel(change.previousStage)} → ${stageLabel(change.stage)} (by ${change.actor.displayName})`,
+          <>
+            <bdi>{change.modelVersion.model.name}</bdi> v{change.version}: {stageLabel(change.previousStage)}{" "}
+            → {stageLabel(change.stage)} (by <bdi>{change.actor.displayName}</bdi>)
+          </>,
         );
     });
     const aliases = client.subscription(AliasChangesDocument, {}).subscribe((result) => {
@@ -227,7 +230,11 @@ function LiveUpdates() {
           : change.change === "MOVED"
             ? `moved v${change.previousVersion ?? "?"} → v${change.version ?? "?"}`
             : `set on v${change.version ?? "?"}`;
-      toast(`${model} @${change.alias} ${what} (by ${change.actor.displayName})`);
+      toast(
+        <>
+          <bdi>{model}</bdi> @{change.alias} {what} (by <bdi>{change.actor.displayName}</bdi>)
+        </>,
+      );
     });
     return () => {
       stages.unsubscribe();

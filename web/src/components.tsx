@@ -42,12 +42,12 @@ export function Section({ title, children, id }: { title: string; children: Reac
 export function Loading({ what }: { what: string }) {
   return (
     <p className="muted" role="status">
-      Loading {what}…
+      Loading <bdi>{what}</bdi>…
     </p>
   );
 }
 
-export function ErrorNote({ message }: { message: string }) {
+export function ErrorNote({ message }: { message: ReactNode }) {
   return (
     <p className="error" role="alert">
       {message}

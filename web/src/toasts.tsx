@@ -5,10 +5,11 @@ import type { ReactNode } from "react";
 
 interface Toast {
   readonly id: number;
-  readonly text: string;
+  /** Names in it sit in <bdi>, like everywhere else: a direction control in one stays inside it. */
+  readonly text: ReactNode;
 }
 
-const ToastContext = createContext<(text: string) => void>(() => undefined);
+const ToastContext = createContext<(text: ReactNode) => void>(() => undefined);
 
 export const useToast = () => useContext(ToastContext);
 
@@ -18,7 +19,7 @@ export function ToastProvider({ children }: { children: ReactNode }) {
   const [toasts, setToasts] = useState<readonly Toast[]>([]);
   const dismiss = useCallback((id: number) => setToasts((all) => all.filter((t) => t.id !== id)), []);
   const show = useCallback(
-    (text: string) => {
+    (text: ReactNode) => {
       const id = nextId++;
       setToasts((all) => [...all.slice(-4), { id, text }]);
       setTimeout(() => dismiss(id), 8_000);

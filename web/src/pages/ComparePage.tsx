@@ -107,11 +107,16 @@ function CompareTable({
         <span aria-current="page">compare</span>
       </nav>
       <h1>
-        Compare {model.name} {chosen.map((v) => `v${v.version}`).join(", ")}
+        Compare <bdi>{model.name}</bdi> {chosen.map((v) => `v${v.version}`).join(", ")}
       </h1>
       {missing.length > 0 && (
         <ErrorNote
-          message={`${model.name} has no ${missing.map((n) => `v${n}`).join(", ")} (or you may not read it).`}
+          message={
+            <>
+              <bdi>{model.name}</bdi> has no {missing.map((n) => `v${n}`).join(", ")} (or you may not read
+              it).
+            </>
+          }
         />
       )}
       {chosen.length < 2 ? (

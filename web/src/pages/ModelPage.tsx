@@ -58,7 +58,9 @@ export function ModelPage({ name }: { name: string }) {
   if (!model)
     return (
       <div className="card">
-        <h1>{name}</h1>
+        <h1>
+          <bdi>{name}</bdi>
+        </h1>
         <p>
           No model of this name (or you may not read it). <Link href="/">Back to the models</Link>.
         </p>
@@ -67,13 +69,15 @@ export function ModelPage({ name }: { name: string }) {
   return (
     <>
       <nav aria-label="Breadcrumb" className="crumbs">
-        <Link href="/">Models</Link> / <span aria-current="page">{model.name}</span>
+        <Link href="/">Models</Link> / <bdi aria-current="page">{model.name}</bdi>
       </nav>
       <div className="title-row">
-        <h1>{model.name}</h1>
+        <h1>
+          <bdi>{model.name}</bdi>
+        </h1>
         {model.deleted && <span className="badge verdict-dangerous">deleted</span>}
         <span className="muted">
-          registered by {model.createdBy} · last change {formatTime(model.updatedAt)} · you may{" "}
+          registered by <bdi>{model.createdBy}</bdi> · last change {formatTime(model.updatedAt)} · you may{" "}
           <strong data-testid="my-permission">{model.myPermission.toLowerCase()}</strong>
         </span>
       </div>
@@ -229,8 +233,12 @@ function Tags({ model, canEdit, refresh }: EditProps) {
         <ul className="tags" aria-label="Tags">
           {model.tags.map((tag) => (
             <li key={tag.key} className="chip">
-              {tag.key}
-              {tag.value && <>={tag.value}</>}
+              <bdi>{tag.key}</bdi>
+              {tag.value && (
+                <>
+                  =<bdi>{tag.value}</bdi>
+                </>
+              )}
               {canEdit && (
                 <button
                   type="button"
@@ -343,7 +351,10 @@ function Versions({ model, onMore }: { model: Model; onMore: (() => void) | null
                     })}
                     <td>
                       <time dateTime={v.createdAt}>{formatTime(v.createdAt)}</time>
-                      <span className="muted"> by {v.createdBy}</span>
+                      <span className="muted">
+                        {" "}
+                        by <bdi>{v.createdBy}</bdi>
+                      </span>
                     </td>
                   </tr>
                 ))}
@@ -378,7 +389,7 @@ function Timeline({ model }: { model: Model }) {
             <strong>{eventLabel(event.type)}</strong>
             <span className="muted">
               {" "}
-              by {event.actor.displayName} ·{" "}
+              by <bdi>{event.actor.displayName}</bdi> ·{" "}
               <time dateTime={event.occurredAt}>{formatTime(event.occurredAt)}</time> · #{event.position}
             </span>
           </li>
@@ -473,13 +484,17 @@ function AsOfView({ name, at }: { name: string; at: string }) {
           (log position {then.position}, revision {then.revision})
         </span>
       </h2>
-      {then.name !== name && <p>It was named {then.name} then.</p>}
+      {then.name !== name && (
+        <p>
+          It was named <bdi>{then.name}</bdi> then.
+        </p>
+      )}
       {then.deleted && <p>It was deleted then.</p>}
       <p className="prose">{then.description || <span className="muted">No description.</span>}</p>
       <p>
         {then.tags.map((t) => (
           <span className="chip" key={t.key}>
-            {t.key}={t.value}
+            <bdi>{t.key}</bdi>=<bdi>{t.value}</bdi>
           </span>
         ))}
         {then.aliases.map((a) => (

@@ -59,7 +59,7 @@ export function VersionPage({ name, version }: { name: string; version: number }
     return (
       <div className="card">
         <h1>
-          {name} v{version}
+          <bdi>{name}</bdi> v{version}
         </h1>
         <p>
           No such version (or you may not read it). <Link href={modelPath(name)}>Back to {name}</Link>.
@@ -75,7 +75,7 @@ export function VersionPage({ name, version }: { name: string; version: number }
       </nav>
       <div className="title-row">
         <h1>
-          {v.model.name} <span className="muted">v{v.version}</span>
+          <bdi>{v.model.name}</bdi> <span className="muted">v{v.version}</span>
         </h1>
         <StageBadge stage={v.stage} />
         <StatusText status={v.status} />
@@ -105,7 +105,7 @@ export function VersionPage({ name, version }: { name: string; version: number }
             <dd>{v.runId ? <code>{v.runId}</code> : <span className="muted">none</span>}</dd>
             <dt>Registered</dt>
             <dd>
-              {formatTime(v.createdAt)} by {v.createdBy}
+              {formatTime(v.createdAt)} by <bdi>{v.createdBy}</bdi>
             </dd>
             <dt>Last change</dt>
             <dd>{formatTime(v.updatedAt)}</dd>
@@ -118,7 +118,7 @@ export function VersionPage({ name, version }: { name: string; version: number }
               ) : (
                 v.tags.map((t) => (
                   <span className="chip" key={t.key}>
-                    {t.key}={t.value}
+                    <bdi>{t.key}</bdi>=<bdi>{t.value}</bdi>
                   </span>
                 ))
               )}
@@ -446,7 +446,10 @@ function Deployments({ v }: { v: Version }) {
               {d.description && <div className="muted small">{d.description}</div>}
             </td>
             <td>
-              {formatTime(d.deployedAt)} <span className="muted">by {d.deployedBy.displayName}</span>
+              {formatTime(d.deployedAt)}{" "}
+              <span className="muted">
+                by <bdi>{d.deployedBy.displayName}</bdi>
+              </span>
             </td>
             <td>{d.active ? "serving" : `retired ${d.retiredAt ? formatTime(d.retiredAt) : ""}`}</td>
           </tr>
@@ -537,7 +540,7 @@ function Reviews({ v, refresh }: { v: Version; refresh: () => void }) {
               </strong>{" "}
               <span className={`badge review-${r.status.toLowerCase()}`}>{r.status.toLowerCase()}</span>{" "}
               <span className="muted">
-                by {r.requestedBy.displayName}, {formatTime(r.createdAt)} ·{" "}
+                by <bdi>{r.requestedBy.displayName}</bdi>, {formatTime(r.createdAt)} ·{" "}
                 {r.countedApprovals ?? r.approvals.length}/{r.requiredApprovals} approvals
                 {r.countedApprovals !== null &&
                   r.countedApprovals < r.approvals.length &&
@@ -547,8 +550,12 @@ function Reviews({ v, refresh }: { v: Version; refresh: () => void }) {
             <p className="prose">{r.reason}</p>
             {r.approvals.map((a, i) => (
               <p key={i} className="muted small">
-                Approved by {a.reviewer.displayName}, {formatTime(a.at)}
-                {a.comment && `: ${a.comment}`}
+                Approved by <bdi>{a.reviewer.displayName}</bdi>, {formatTime(a.at)}
+                {a.comment && (
+                  <>
+                    : <bdi>{a.comment}</bdi>
+                  </>
+                )}
               </p>
             ))}
             {r.canApprove && r.status === "OPEN" && (
@@ -589,7 +596,7 @@ function Comments({ v, canComment, refresh }: { v: Version; canComment: boolean;
           {v.comments.nodes.map((c) => (
             <li key={c.id}>
               <div className="muted small">
-                {c.author.displayName}, {formatTime(c.createdAt)}
+                <bdi>{c.author.displayName}</bdi>, {formatTime(c.createdAt)}
                 {c.edited && " (edited)"}
               </div>
               {c.deleted ? <p className="muted">(deleted)</p> : <p className="prose">{c.body}</p>}
