@@ -126,6 +126,9 @@ export function checkModelName(field: string, name: string): ValidationError | n
   if (name.length < 1 || name.length > LIMITS.nameMaxLength)
     return new ValidationError(field, `must be 1 to ${LIMITS.nameMaxLength} characters`);
   if (name.includes("/")) return new ValidationError(field, "must not contain '/'");
+  // Browsers and fetch resolve them away in a URL path, even written %2e: /models/.. is the list.
+  if (name === "." || name === "..")
+    return new ValidationError(field, "must not be '.' or '..' (a URL path cannot name them)");
   if (CONTROL_CHARS.test(name)) return new ValidationError(field, "must not contain control characters");
   if (name.trim() !== name) return new ValidationError(field, "must not start or end with white space");
   return null;

@@ -39,6 +39,10 @@ describe("CreateRegisteredModel", () => {
 
   it("validates name, description and tags", () => {
     given([]).when(createModel("")).then(ValidationError, { field: "name" });
+    // A URL path cannot name them: /models/.. is the models list, /models/./compare the model "compare".
+    for (const dots of [".", ".."])
+      given([]).when(createModel(dots)).then(ValidationError, { field: "name" });
+    given([]).when(createModel("...")).then([expect.anything()]);
     given([])
       .when(createModel("a", { description: "x".repeat(65_537) }))
       .then(ValidationError, { field: "description" });
@@ -68,6 +72,9 @@ describe("RenameRegisteredModel", () => {
       .then([]);
     given([modelCreated()])
       .when({ type: "RenameRegisteredModel", data: { newName: "a/b" } })
+      .then(ValidationError, { field: "newName" });
+    given([modelCreated()])
+      .when({ type: "RenameRegisteredModel", data: { newName: ".." } })
       .then(ValidationError, { field: "newName" });
   });
 
