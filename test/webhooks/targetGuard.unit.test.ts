@@ -50,6 +50,11 @@ describe("the webhook target guard", () => {
     "http://[ff02::1]/",
     "http://[64:ff9b::7f00:1]/",
     "http://198.18.0.1/",
+    // IPv4-compatible IPv6 (deprecated) and IPv6 space outside 2000::/3 (IANA reserved).
+    "http://[::127.0.0.1]/",
+    "http://[::a9fe:a9fe]/",
+    "http://[::1:0:0:1]/",
+    "http://[4000::1]/",
   ])("refuses %s", async (url) => {
     expect(await refused(url)).toBe(true);
   });

@@ -41,13 +41,20 @@ export function parseAllowList(text: string): TargetAllowList {
   return { hosts, ranges };
 }
 
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR("2000::/3");
+
 /** What to call an address's range, or null when it is public unicast (allowed). */
 export function internalRange(address: string): string | null {
   if (!ipaddr.isValid(address)) return "not an IP address";
   // process() unwraps IPv4-mapped IPv6 (::ffff:127.0.0.1) into the IPv4 address it stands for.
   const parsed = ipaddr.process(address);
   const range = parsed.range();
-  return range === "unicast" ? null : range;
+  if (range !== "unicast") return range;
+  // ipaddr.js calls every IPv6 address it has no range for unicast, among them the deprecated
+  // IPv4-compatible ::a.b.c.d (`::127.0.0.1`) and the rest of the space IANA has not allocated:
+  // only 2000::/3 is global unicast.
+  if (parsed.kind() === "ipv6" && !parsed.match(GLOBAL_UNICAST_V6)) return "reserved";
+  return null;
 }
 
 function allowedByRange(address: string, allow: TargetAllowList): boolean {
