@@ -1,9 +1,9 @@
 // One delivery's HTTP rules against real local servers: a 2xx succeeds; a redirect is not followed;
 // an answer over the size cap, a timeout (before the headers or during the body) and a refused target
-// fail, each within its bound.
+// fail, each within its bound; receivers cannot hold idle connections beyond the pool's bounds.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { sendWebhook } from "../../src/webhooks/delivery/sendWebhook.ts";
 import { EMPTY_ALLOW_LIST, parseAllowList } from "../../src/webhooks/delivery/targetGuard.ts";
 
@@ -83,4 +83,45 @@ describe("sending one webhook message", () => {
       /target refused: 127\.0\.0\.1 resolves to 127\.0\.0\.1, a loopback address/,
     );
   });
+
+  // The documented bounds (docs/webhooks.md): at most 64 idle connections, each for at most 5 s.
+  const MAX_IDLE_SOCKETS = 64;
+  const IDLE_SOCKET_MS = 5_000;
+  it("keeps a bounded number of idle connections, and not for long, however receivers hold them", async () => {
+    // Receivers that never close an idle connection, more of them than the pool keeps: each used to
+    // keep its socket (a file descriptor) for ever; one webhook re-pointed and pinged does as much.
+    const holders = await Promise.all(
+      Array.from({ length: MAX_IDLE_SOCKETS + 16 }, async () => {
+        const holder = http.createServer((req, res) => {
+          req.resume();
+          res.writeHead(204).end();
+        });
+        holder.keepAliveTimeout = 0;
+        await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+        return holder;
+      }),
+    );
+    const open = async () => {
+      const counts = await Promise.all(
+        holders.map((h) => new Promise<number>((resolve) => h.getConnections((_e, n) => resolve(n)))),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    };
+    try {
+      for (const holder of holders) {
+        const port = (holder.address() as AddressInfo).port;
+        expect(await sendWebhook(`http://127.0.0.1:${port}/`, {}, "{}", limits)).toMatchObject({ ok: true });
+      }
+      await vi.waitFor(async () => expect(await open()).toBeLessThanOrEqual(MAX_IDLE_SOCKETS));
+      await vi.waitFor(async () => expect(await open()).toBe(0), {
+        timeout: IDLE_SOCKET_MS + 3_000,
+        interval: 200,
+      });
+    } finally {
+      for (const holder of holders) {
+        holder.closeAllConnections();
+        holder.close();
+      }
+    }
+  }, 15_000);
 });

@@ -4,6 +4,7 @@
 import http from "node:http";
 import https from "node:https";
 import { performance } from "node:perf_hooks";
+import type { Duplex } from "node:stream";
 import { pinnedLookup, resolveTarget } from "./targetGuard.ts";
 import type { Resolver, TargetAllowList } from "./targetGuard.ts";
 import { storablePrefix } from "../../domain/validation.ts";
@@ -27,9 +28,31 @@ export interface SendOutcome {
 }
 
 const EXCERPT_CHARS = 1024;
+
+// Keep-alive spares a busy receiver a TCP (and TLS) handshake per event, but an idle connection is
+// the receiver's to hold open, and each one pooled for a host and port is a file descriptor of
+// ours: with no bound, receivers that never close (or one webhook whose URL is changed and pinged
+// over and over, a new host name each time) piled up idle sockets without end. So an idle socket
+// is closed after IDLE_SOCKET_MS, and past MAX_IDLE_SOCKETS idle ones (all receivers together) a
+// finished connection is closed instead of pooled.
+const IDLE_SOCKET_MS = 5_000;
+const MAX_IDLE_SOCKETS = 64;
+
+function boundIdleSockets<A extends http.Agent>(agent: A): A {
+  // Node's own rule (it honours a receiver's `Keep-Alive: timeout=` hint) returns false to close.
+  const keepSocketAlive: (socket: Duplex) => unknown = agent.keepSocketAlive.bind(agent);
+  agent.keepSocketAlive = (socket: Duplex) => {
+    let idle = 0;
+    for (const pooled of Object.values(agent.freeSockets)) idle += pooled?.length ?? 0;
+    return idle < MAX_IDLE_SOCKETS && keepSocketAlive(socket) !== false;
+  };
+  return agent;
+}
+
+const agentOptions = { keepAlive: true, maxSockets: 64, timeout: IDLE_SOCKET_MS };
 const agents = {
-  http: new http.Agent({ keepAlive: true, maxSockets: 64 }),
-  https: new https.Agent({ keepAlive: true, maxSockets: 64 }),
+  http: boundIdleSockets(new http.Agent(agentOptions)),
+  https: boundIdleSockets(new https.Agent(agentOptions)),
 };
 
 export async function sendWebhook(
