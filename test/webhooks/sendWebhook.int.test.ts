@@ -16,6 +16,8 @@ describe("sending one webhook message", () => {
       if (req.url === "/ok") res.writeHead(200).end("thanks");
       else if (req.url === "/redirect") res.writeHead(302, { location: "http://169.254.169.254/" }).end();
       else if (req.url === "/big") res.writeHead(200).end("x".repeat(200_000));
+      else if (req.url === "/long-redirect")
+        res.writeHead(301, { location: `http://example.com/${"a".repeat(12_000)}` }).end();
       else if (req.url === "/slow") setTimeout(() => res.writeHead(200).end(), 2_000);
       else if (req.url === "/trickle") {
         // Headers at once, then a byte now and then, for ever: well under the size cap.
@@ -47,6 +49,10 @@ describe("sending one webhook message", () => {
     const redirect = await send("/redirect");
     expect(redirect).toMatchObject({ ok: false, responseCode: 302 });
     expect(redirect.error).toMatch(/not followed/);
+    // A receiver's Location is its to choose: only its start is kept, in the record and the log.
+    const long = await send("/long-redirect");
+    expect(long.error).toMatch(/^redirect to http:\/\/example\.com\/a+… not followed$/);
+    expect(long.error!.length).toBeLessThan(300);
   });
   it("fails an answer over the size cap, keeping only the start", async () => {
     const big = await send("/big");

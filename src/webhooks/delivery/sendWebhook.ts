@@ -28,6 +28,14 @@ export interface SendOutcome {
 }
 
 const EXCERPT_CHARS = 1024;
+/** Characters of a receiver's `Location` kept in a failed delivery's error (and its log line). */
+const LOCATION_CHARS = 200;
+
+/** The start of where a receiver redirected to: the header is the receiver's, up to Node's 16 KiB. */
+function locationOf(response: http.IncomingMessage): string {
+  const location = response.headers.location ?? "?";
+  return location.length > LOCATION_CHARS ? `${storablePrefix(location, LOCATION_CHARS)}…` : location;
+}
 
 // Keep-alive spares a busy receiver a TCP (and TLS) handshake per event, but an idle connection is
 // the receiver's to hold open, and each one pooled for a host and port is a file descriptor of
@@ -142,7 +150,7 @@ export async function sendWebhook(
               responseExcerpt: excerpt,
             });
           else if (code >= 300 && code < 400)
-            finish(fail(`redirect to ${response.headers.location ?? "?"} not followed`, code, excerpt));
+            finish(fail(`redirect to ${locationOf(response)} not followed`, code, excerpt));
           else finish(fail(`HTTP ${code}`, code, excerpt));
         });
         response.on("error", (error) => finish(fail(error.message, code)));
