@@ -86,6 +86,14 @@ describe("the webhook target guard", () => {
     });
   });
 
+  it("gives up on a name that does not resolve in time (registration and delivery alike)", async () => {
+    const never: Resolver = () => new Promise(() => undefined);
+    const started = Date.now();
+    const outcome = await resolveTarget(new URL("http://hangs.example/"), parseAllowList(""), never, 50);
+    expect(outcome).toEqual({ refused: "its host hangs.example did not resolve within 50 ms" });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
   it("allows listed addresses, ranges and hosts, and nothing else", async () => {
     const allow = parseAllowList(" 127.0.0.1, 10.1.0.0/16,[::1], hooks.internal ");
     const resolver = dns({ "hooks.internal": ["10.9.9.9"], "other.internal": ["10.9.9.9"] });

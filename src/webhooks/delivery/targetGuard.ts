@@ -71,6 +71,9 @@ export type Resolver = (host: string) => Promise<readonly { address: string; fam
 
 const systemResolver: Resolver = (host) => dnsLookup(host, { all: true, verbatim: true });
 
+/** How long a webhook's host may take to resolve when it is registered (deliveries use their deadline). */
+export const RESOLVE_TIMEOUT_MS = 10_000;
+
 /** The URL's host without IPv6 brackets, lowercase. */
 export const urlHost = (url: URL): string =>
   (url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname).toLowerCase();
@@ -84,18 +87,33 @@ export async function resolveTarget(
   url: URL,
   allow: TargetAllowList,
   resolver: Resolver = systemResolver,
+  /**
+   * How long the name may take to resolve: getaddrinfo has no timeout of its own we control, and a
+   * resolver that never answers must hold neither a delivery queue nor a registering request.
+   */
+  timeoutMs = RESOLVE_TIMEOUT_MS,
 ): Promise<ResolvedTarget | { refused: string }> {
   const host = urlHost(url);
   const hostAllowed = allow.hosts.includes(host);
   let addresses: readonly { address: string; family: number }[];
   if (ipaddr.isValid(host)) addresses = [{ address: host, family: host.includes(":") ? 6 : 4 }];
   else {
+    let timer: NodeJS.Timeout | undefined;
     try {
-      addresses = await resolver(host);
+      const answer = await Promise.race([
+        resolver(host),
+        new Promise<null>((resolve) => {
+          timer = setTimeout(() => resolve(null), timeoutMs);
+        }),
+      ]);
+      if (answer === null) return { refused: `its host ${host} did not resolve within ${timeoutMs} ms` };
+      addresses = answer;
     } catch (error) {
       return {
         refused: `its host ${host} does not resolve (${(error as NodeJS.ErrnoException).code ?? "error"})`,
       };
+    } finally {
+      clearTimeout(timer);
     }
   }
   const first = addresses[0];
