@@ -73,17 +73,25 @@ export function boundResolvedItems(schema: GraphQLSchema): GraphQLSchema {
 }
 
 /**
- * An execution stopped by the bound answers with that one error and no data. An operation's
- * answer carries HTTP 400 as the item bound's refusal before execution does (Yoga takes the status
- * off the error); a subscription's event, sent over its open stream, does not.
+ * How an execution stopped by the bound answers.
+ * - A query: that one error and no data, with HTTP 400 as the item bound's refusal before execution
+ *   (Yoga takes the status off the error).
+ * - A subscription's event: the same, without a status (it goes over a stream already open).
+ * - A mutation: its data as far as it got, and the error once. Its change was made (the payload is
+ *   read after the command), so it must not look refused: a client would make it again.
  */
-export function collapseOverBound(result: ExecutionResult, status: 400 | null = 400): ExecutionResult {
+export function collapseOverBound(
+  result: ExecutionResult,
+  kind: "query" | "event" | "mutation",
+): ExecutionResult {
   const over = result.errors?.find((error) => error.extensions.code === CODE);
   if (over === undefined) return result;
+  if (kind === "mutation")
+    return { ...result, errors: result.errors?.filter((e) => e === over || e.extensions.code !== CODE) };
   const extensions = {
     code: CODE,
     limit: MAX_RESOLVED_ITEMS,
-    ...(status === null ? {} : { http: { status } }),
+    ...(kind === "query" ? { http: { status: 400 } } : {}),
   };
   return { errors: [new GraphQLError(MESSAGE, { extensions })] };
 }

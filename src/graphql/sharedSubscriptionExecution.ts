@@ -72,7 +72,7 @@ function documentId(document: DocumentNode): number {
 /** One event's execution, collapsed to one error when its lists returned too many items. */
 function executeBounded(args: ExecutionArgs): Result {
   const result = execute(args);
-  const collapse = (r: ExecutionResult) => collapseOverBound(r, null);
+  const collapse = (r: ExecutionResult) => collapseOverBound(r, "event");
   return isPromise(result) ? result.then(collapse) : collapse(result);
 }
 

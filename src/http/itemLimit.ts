@@ -12,10 +12,13 @@ import {
   GraphQLError,
   Kind,
   getNamedType,
+  getNullableType,
   getOperationAST,
   getVariableValues,
   isInterfaceType,
+  isListType,
   isObjectType,
+  isUnionType,
 } from "graphql";
 import type {
   DocumentNode,
@@ -35,6 +38,35 @@ const MAX_PAGE = 500;
 
 /** Thrown inside the walk once the count passes the limit: nothing more needs counting. */
 class OverLimit extends Error {}
+/** Thrown inside the walk when a path returns to a type it left through a list without pagination. */
+export class ListCycle extends Error {
+  constructor(
+    readonly list: string,
+    readonly type: string,
+  ) {
+    super(
+      `The operation returns to ${type} below ${list}, a list without pagination: such cycles multiply what they return by the list's length at every turn. Select the lists beside each other instead of inside each other.`,
+    );
+  }
+}
+
+/**
+ * A list of objects whose length the request does not set: not a connection's page (its `first`
+ * or `last`, its `nodes` and `edges`), not `nodes(ids:)`. Introspection's lists are the schema's,
+ * of a size fixed by it (GraphiQL's introspection query walks types → fields → type → …).
+ */
+function unpaginatedList(
+  field: GraphQLField<unknown, unknown> | undefined,
+  parent: GraphQLNamedType,
+): boolean {
+  if (field === undefined || parent.name.startsWith("__") || !isListType(getNullableType(field.type)))
+    return false;
+  const item = getNamedType(field.type);
+  if (!isObjectType(item) && !isInterfaceType(item) && !isUnionType(item)) return false;
+  if (field.args.some((arg) => arg.name === "first" || arg.name === "last" || arg.name === "ids"))
+    return false;
+  return !parent.name.endsWith("Connection");
+}
 /** Thrown inside the walk when a variable a page size reads does not coerce: execution refuses it. */
 class UncoercedVariable extends Error {}
 
@@ -112,11 +144,19 @@ export function estimatedItems(
   };
   let total = 0;
 
+  /**
+   * `path`: the object types from the root to here. `barred`: the types a path may not return to,
+   * with the list without pagination it left them through. Such a list is counted as one item (its
+   * length is what the registry holds), so a cycle through it (a model's aliases, each alias's
+   * version, its model, its aliases…) would multiply unseen: it is refused instead.
+   */
   const walk = (
     selectionSet: SelectionSetNode,
     type: GraphQLNamedType | undefined,
     multiplier: number,
     expanded: Set<string>,
+    path: readonly string[],
+    barred: ReadonlyMap<string, string>,
   ): void => {
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FRAGMENT_SPREAD) {
@@ -124,24 +164,35 @@ export function estimatedItems(
         const fragment = fragments.get(name);
         if (fragment === undefined || expanded.has(name)) continue;
         expanded.add(name);
-        walk(fragment.selectionSet, schema.getType(fragment.typeCondition.name.value), multiplier, expanded);
+        const narrowed = schema.getType(fragment.typeCondition.name.value);
+        walk(fragment.selectionSet, narrowed, multiplier, expanded, path, barred);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const narrowed = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type;
-        walk(selection.selectionSet, narrowed, multiplier, expanded);
+        walk(selection.selectionSet, narrowed, multiplier, expanded, path, barred);
       } else if (selection.selectionSet) {
         const field =
           isObjectType(type) || isInterfaceType(type) ? type.getFields()[selection.name.value] : undefined;
         total += multiplier;
         if (total > limit) throw new OverLimit();
+        const named = field ? getNamedType(field.type) : undefined;
+        const through = named === undefined ? undefined : barred.get(named.name);
+        if (through !== undefined && named !== undefined) throw new ListCycle(through, named.name);
         const below = multiplier * pageSize(selection, field, values);
         if (below === 0) continue;
-        walk(selection.selectionSet, field ? getNamedType(field.type) : undefined, below, new Set());
+        let next = barred;
+        if (type !== undefined && unpaginatedList(field, type)) {
+          const list = `${type.name}.${selection.name.value}`;
+          const widened = new Map(barred);
+          for (const above of [...path, type.name]) if (!widened.has(above)) widened.set(above, list);
+          next = widened;
+        }
+        walk(selection.selectionSet, named, below, new Set(), type ? [...path, type.name] : path, next);
       }
     }
   };
 
   try {
-    walk(operation.selectionSet, root, 1, new Set());
+    walk(operation.selectionSet, root, 1, new Set(), [], new Map());
   } catch (error) {
     if (error instanceof OverLimit) return limit + 1;
     if (error instanceof UncoercedVariable) return 0;
@@ -160,13 +211,15 @@ interface OperationArgs {
 /** Refuses, before it executes or subscribes, an operation that could return more than `maxItems` objects. */
 export function itemLimitPlugin(maxItems: number): Plugin {
   const check = (args: OperationArgs, stop: (result: { errors: readonly GraphQLError[] }) => void) => {
-    const items = estimatedItems(
-      args.schema,
-      args.document,
-      args.operationName,
-      args.variableValues,
-      maxItems,
-    );
+    let items: number;
+    try {
+      items = estimatedItems(args.schema, args.document, args.operationName, args.variableValues, maxItems);
+    } catch (error) {
+      if (!(error instanceof ListCycle)) throw error;
+      const extensions = { code: "MAX_ITEMS_EXCEEDED", limit: maxItems, http: { status: 400 } };
+      stop({ errors: [new GraphQLError(error.message, { extensions })] });
+      return;
+    }
     if (items <= maxItems) return;
     stop({
       errors: [

@@ -6,7 +6,7 @@
 // (docs/performance.md, "Statement journals in memory, graphql-js's executor, one-shot hashes").
 // Subscriptions keep Yoga's subscribe, which ../graphql/sharedSubscriptionExecution.ts wraps and
 // whose events it already executes with graphql-js.
-import { execute } from "graphql";
+import { OperationTypeNode, execute, getOperationAST } from "graphql";
 import type { ExecutionArgs, ExecutionResult, GraphQLError } from "graphql";
 import { isPromise } from "graphql-yoga";
 import type { Plugin } from "graphql-yoga";
@@ -26,8 +26,18 @@ const requestError = (error: GraphQLError): GraphQLError => {
  */
 function executeOperation(args: ExecutionArgs): ReturnType<typeof execute> {
   const result = execute(args);
-  if (isPromise(result)) return result.then((r) => collapseOverBound(r));
-  if ("data" in result) return collapseOverBound(result);
+  // Only a result with errors can have been stopped by the bound (../graphql/resolvedItemBound.ts).
+  const bounded = (r: ExecutionResult): ExecutionResult =>
+    r.errors === undefined
+      ? r
+      : collapseOverBound(
+          r,
+          getOperationAST(args.document, args.operationName)?.operation === OperationTypeNode.MUTATION
+            ? "mutation"
+            : "query",
+        );
+  if (isPromise(result)) return result.then(bounded);
+  if ("data" in result) return bounded(result);
   return { ...result, errors: result.errors?.map(requestError) } satisfies ExecutionResult;
 }
 
