@@ -248,6 +248,49 @@ describe.each(await providers())("comments on model versions (%s)", (provider) =
     expect(edits.second.comment.revisions.map((r: Json) => r.body)).toEqual(["draft", "one", "two"]);
   });
 
+  it("reads the authors of a page of comments without the bodies of their edits", async () => {
+    // An author may edit a comment without bound, each edit a whole body of up to 65,536 characters:
+    // answering `author` read every body the comments ever had (here 30 x 60,000 characters).
+    const added = await run("bob", "addModelVersionComment", { name: MODEL, version: 1, body: "v0" });
+    for (let i = 1; i <= 30; i++)
+      await run("bob", "editModelVersionComment", {
+        id: added.comment.id,
+        body: `${i} ${"x".repeat(60_000)}`,
+      });
+    const query = vi.spyOn(server.registro.db, "query");
+    try {
+      const page = await gql(
+        "admin",
+        `query($name: String!) { modelVersion(name: $name, version: 1) { comments(first: 100) { nodes { id author { id } } } } }`,
+        { name: MODEL },
+      );
+      const nodes = page.modelVersion.comments.nodes;
+      expect(nodes.find((c: Json) => c.id === added.comment.id).author.id).toBe(ids.bob);
+      // The comment's events read (other readers of the log, such as subscriptions, run meanwhile).
+      const read: unknown[] = [];
+      for (const [i, [sql]] of query.mock.calls.entries())
+        if (sql.includes("commentId"))
+          for (const row of (await query.mock.results[i]!.value) as { data: unknown }[]) {
+            const data: Json = typeof row.data === "string" ? JSON.parse(row.data) : row.data;
+            if (data.commentId === added.comment.id) read.push(data.body);
+          }
+      expect(read).toEqual(["v0"]);
+      // Revisions, asked for with the author, are read whole and in the same query.
+      query.mockClear();
+      const both = await gql(
+        "admin",
+        `query($name: String!) { modelVersion(name: $name, version: 1) { comments(first: 100) { nodes { id author { id } revisions { body } } } } }`,
+        { name: MODEL },
+      );
+      const mine = both.modelVersion.comments.nodes.find((c: Json) => c.id === added.comment.id);
+      expect(mine.author.id).toBe(ids.bob);
+      expect(mine.revisions).toHaveLength(31);
+      expect(query.mock.calls.filter(([sql]) => sql.includes("commentId"))).toHaveLength(1);
+    } finally {
+      query.mockRestore();
+    }
+  });
+
   it("reads the events of a page of comments with one query", async () => {
     const query = vi.spyOn(server.registro.db, "query");
     try {
@@ -263,7 +306,7 @@ describe.each(await providers())("comments on model versions (%s)", (provider) =
 
   it("is rebuilt from the log exactly as the commands wrote it", async () => {
     const before = await dumpProjections(server.registro.db.reader);
-    expect(before.modelVersionComments!.length).toBe(5);
+    expect(before.modelVersionComments!.length).toBe(6);
     await rebuildProjections(server.registro.db);
     expect(await dumpProjections(server.registro.db.reader)).toEqual(before);
   });

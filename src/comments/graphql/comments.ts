@@ -68,8 +68,16 @@ const MAX_IDS_PER_QUERY = 500;
  * one query per model, and each comment's events once per request; a failed read too, so a request
  * does not retry one (readRevisions). A command on a comment drops what was read of it
  * (runCommentCommand): a later mutation of the same operation reads the change.
+ *
+ * A key is a RevisionKey: all of a comment's events (`revisions`), or only the one that added it
+ * (`author`). A comment may be edited without bound, each edit a whole body of up to 65,536
+ * characters: the authors of a page of comments must not cost every body those comments ever had.
  */
 const revisionsByRequest = new WeakMap<GraphQLContext, Map<string, DataLoader<string, CommentRevision[]>>>();
+
+type RevisionKind = "all" | "added";
+const revisionKey = (kind: RevisionKind, id: string): string => `${kind}:${id}`;
+const REVISION_KINDS = ["all", "added"] as const;
 
 function revisionLoader(ctx: GraphQLContext, modelId: string): DataLoader<string, CommentRevision[]> {
   let request = revisionsByRequest.get(ctx);
@@ -77,30 +85,50 @@ function revisionLoader(ctx: GraphQLContext, modelId: string): DataLoader<string
     revisionsByRequest.set(ctx, (request = new Map<string, DataLoader<string, CommentRevision[]>>()));
   let loader = request.get(modelId);
   if (loader === undefined) {
-    loader = new DataLoader((ids) => readRevisions(ctx, modelId, ids), { maxBatchSize: MAX_IDS_PER_QUERY });
+    loader = new DataLoader((keys) => readRevisions(ctx, modelId, keys), { maxBatchSize: MAX_IDS_PER_QUERY });
     request.set(modelId, loader);
   }
   return loader;
 }
 
-/** The events of one comment in stream order. */
-function commentRevisions(ctx: GraphQLContext, comment: { id: string; modelId: string }) {
-  return revisionLoader(ctx, comment.modelId).load(comment.id);
+/** The events of one comment in stream order (for `added`, only the one that added it). */
+function commentRevisions(
+  ctx: GraphQLContext,
+  comment: { id: string; modelId: string },
+  kind: RevisionKind = "all",
+) {
+  return revisionLoader(ctx, comment.modelId).load(revisionKey(kind, comment.id));
 }
 
 async function readRevisions(
   ctx: GraphQLContext,
   modelId: string,
-  ids: readonly string[],
+  keys: readonly string[],
 ): Promise<(CommentRevision[] | Error)[]> {
   try {
+    const split = keys.map((key) => {
+      const at = key.indexOf(":");
+      return { kind: key.slice(0, at) as RevisionKind, id: key.slice(at + 1) };
+    });
+    const ids = [...new Set(split.map((k) => k.id))];
+    const every = [...new Set(split.filter((k) => k.kind === "all").map((k) => k.id))];
     const commentId =
       ctx.db.provider === "postgresql" ? `"data" ->> 'commentId'` : `json_extract("data", '$.commentId')`;
+    const marks = (list: readonly unknown[]) => list.map(() => "?").join(", ");
+    // Comments only the author is asked of: their ADDED event, not their edits.
+    const addedOnly = ["ModelVersionCommentAdded"] as const;
+    const narrowed =
+      every.length === ids.length
+        ? { sql: "", params: [] }
+        : {
+            sql: ` AND ("type" IN ${typeCodesOf(addedOnly)}${every.length === 0 ? "" : ` OR ${commentId} IN (${marks(every)})`})`,
+            params: [...addedOnly, ...every],
+          };
     const rows = await ctx.db.query<EventRow>(
       `SELECT "position", ${typeNameOf('"events"."type"')} AS "type", "data", ${ACTOR_COLUMNS}, "occurred_at"
-       FROM "events" ${actorJoinOf('"events"')} WHERE "stream_id" = ? AND "type" IN ${typeCodesOf(COMMENT_EVENT_TYPES)} AND ${commentId} IN (${ids.map(() => "?").join(", ")})
+       FROM "events" ${actorJoinOf('"events"')} WHERE "stream_id" = ? AND "type" IN ${typeCodesOf(COMMENT_EVENT_TYPES)} AND ${commentId} IN (${marks(ids)})${narrowed.sql}
        ORDER BY "revision"`,
-      [modelId, ...COMMENT_EVENT_TYPES, ...ids],
+      [modelId, ...COMMENT_EVENT_TYPES, ...ids, ...narrowed.params],
     );
     const byComment = new Map<string, CommentRevision[]>(ids.map((id) => [id, []]));
     for (const row of rows) {
@@ -113,11 +141,14 @@ async function readRevisions(
         position: rowInt(row.position),
       });
     }
-    return ids.map((id) => byComment.get(id) ?? []);
+    return split.map(({ kind, id }) => {
+      const revisions = byComment.get(id) ?? [];
+      return kind === "all" ? revisions : revisions.filter((r) => r.action === "ADDED");
+    });
   } catch (error) {
-    // As each id's error, which DataLoader keeps for the request (a rejected batch it would forget).
+    // As each key's error, which DataLoader keeps for the request (a rejected batch it would forget).
     const failure = error instanceof Error ? error : new Error(String(error));
-    return ids.map(() => failure);
+    return keys.map(() => failure);
   }
 }
 
@@ -170,7 +201,7 @@ export const ModelVersionCommentRef = builder.prismaObject("ModelVersionComment"
       type: ActorRef,
       description: "Who added the comment, and with which credential.",
       resolve: async (comment, _args, ctx) => {
-        const added = (await commentRevisions(ctx, comment)).find((r) => r.action === "ADDED");
+        const added = (await commentRevisions(ctx, comment, "added")).find((r) => r.action === "ADDED");
         // The projection is written from the same events: a comment always has its ADDED event.
         return (
           added?.actor ??
@@ -275,7 +306,9 @@ async function runCommentCommand(
   const outcome = await executeCommand(ctx.commands, ref, command, ctx);
   if (outcome instanceof DomainError) throw outcome;
   // A mutation's later siblings run in the same request: they must read this change's events.
-  if (outcome.events.length > 0) revisionsByRequest.get(ctx)?.get(outcome.modelId)?.clear(commentId);
+  if (outcome.events.length > 0)
+    for (const kind of REVISION_KINDS)
+      revisionsByRequest.get(ctx)?.get(outcome.modelId)?.clear(revisionKey(kind, commentId));
   return {
     modelId: outcome.modelId,
     commentId,
