@@ -21,6 +21,14 @@ export const SERVING_LIMITS = {
   /** Magnitude of a custom metric value. */
   maxMetricMagnitude: 1e15,
   clientReportIdMaxLength: 128,
+  /**
+   * Distinct environments, and distinct custom metric names, the serving reports of one model may
+   * use in one UTC day. Both are client strings, and every new one adds rows that each usage query
+   * of the model reads and answers (a point lists every metric name): without a bound, reports with
+   * fresh names made those answers grow without limit.
+   */
+  maxEnvironmentsPerModelDay: 100,
+  maxMetricNamesPerModelDay: 100,
 } as const;
 
 // Linear patterns without nested quantifiers: no catastrophic backtracking on client input.
@@ -150,4 +158,34 @@ export function checkServingReport(
     metrics: metrics.map((m) => ({ name: m.name, value: m.value })),
     clientReportId,
   };
+}
+
+/** The environments and metric names a model's serving reports used on one UTC day so far. */
+export interface ServingLabels {
+  readonly environments: ReadonlySet<string>;
+  readonly metricNames: ReadonlySet<string>;
+}
+
+/** Refuses a report that would take its model's day past the bounds on environments or metric names. */
+export function checkServingLabels(
+  report: CheckedServingReport,
+  known: ServingLabels,
+): ValidationError | null {
+  const { maxEnvironmentsPerModelDay, maxMetricNamesPerModelDay } = SERVING_LIMITS;
+  if (!known.environments.has(report.environment) && known.environments.size >= maxEnvironmentsPerModelDay)
+    return new ValidationError(
+      "environment",
+      `the model's serving reports already name ${maxEnvironmentsPerModelDay} environments on this UTC day, the most they may`,
+    );
+  let names = known.metricNames.size;
+  for (const [i, metric] of report.metrics.entries()) {
+    if (known.metricNames.has(metric.name)) continue;
+    names += 1;
+    if (names > maxMetricNamesPerModelDay)
+      return new ValidationError(
+        `metrics.${i}.name`,
+        `the model's serving reports already name ${maxMetricNamesPerModelDay} metrics on this UTC day, the most they may`,
+      );
+  }
+  return null;
 }

@@ -36,10 +36,21 @@ const B = '"usage_buckets"';
 
 // Medians are merged as a request-weighted mean, p99s as their maximum: approximations (the true
 // quantiles of merged windows cannot be computed from quantiles alone); docs/usage.md says so.
+/**
+ * The most a bucket's count, errors or bytes reach: they saturate there. Clients decide what is added
+ * (a serving report may say 10^12 requests, and reports are not limited in number), so sums must
+ * neither overflow a BIGINT (PostgreSQL refuses the write, SQLite turns it into an inexact REAL) nor
+ * pass what GraphQL's SafeInt can answer.
+ */
+export const MAX_USAGE_COUNT = Number.MAX_SAFE_INTEGER;
+
+const saturatingSum = (column: string) =>
+  `"${column}" = CASE WHEN ${B}."${column}" > ${MAX_USAGE_COUNT} - excluded."${column}" THEN ${MAX_USAGE_COUNT} ELSE ${B}."${column}" + excluded."${column}" END`;
+
 const BUCKET_UPSERT = `ON CONFLICT (${BUCKET_KEY}) DO UPDATE SET
-  "count" = ${B}."count" + excluded."count",
-  "errors" = ${B}."errors" + excluded."errors",
-  "bytes" = ${B}."bytes" + excluded."bytes",
+  ${saturatingSum("count")},
+  ${saturatingSum("errors")},
+  ${saturatingSum("bytes")},
   "latency_p50_ms" = CASE
     WHEN excluded."latency_p50_ms" IS NULL THEN ${B}."latency_p50_ms"
     WHEN ${B}."latency_p50_ms" IS NULL THEN excluded."latency_p50_ms"
@@ -206,6 +217,32 @@ export async function applyServingReport(db: Database, report: ServingRecord, no
         ]);
     return true;
   });
+}
+
+/**
+ * The environments and custom metric names the serving reports of a model used on the UTC day
+ * holding `at` (what ../servingReport.ts bounds), from the daily rows.
+ */
+export async function servingLabels(
+  db: Database,
+  modelId: string,
+  at: Date,
+): Promise<{ environments: Set<string>; metricNames: Set<string> }> {
+  const params: SqlValue[] = [modelId, new Date(bucketStartMs("DAY", at.getTime()))];
+  const [environments, names] = await Promise.all([
+    db.query<{ v: unknown }>(
+      `SELECT DISTINCT "dimension" AS "v" FROM ${B} WHERE "granularity" = 'DAY' AND "model_id" = ? AND "bucket_start" = ? AND "series" = 'SERVING'`,
+      params,
+    ),
+    db.query<{ v: unknown }>(
+      `SELECT DISTINCT "name" AS "v" FROM ${M} WHERE "granularity" = 'DAY' AND "model_id" = ? AND "bucket_start" = ?`,
+      params,
+    ),
+  ]);
+  return {
+    environments: new Set(environments.map((r) => String(r.v))),
+    metricNames: new Set(names.map((r) => String(r.v))),
+  };
 }
 
 export interface Retention {

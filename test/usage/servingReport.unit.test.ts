@@ -1,7 +1,7 @@
 // The rules of a serving report at their boundaries (the end-to-end test sends hostile ones over HTTP).
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../src/domain/errors.ts";
-import { checkServingReport } from "../../src/usage/servingReport.ts";
+import { SERVING_LIMITS, checkServingLabels, checkServingReport } from "../../src/usage/servingReport.ts";
 import type { ServingReportInput } from "../../src/usage/servingReport.ts";
 
 const now = new Date("2026-12-03T12:00:00Z");
@@ -95,5 +95,38 @@ describe("serving report rules", () => {
     expect(fieldOf(report({ clientReportId: "x".repeat(129) }))).toBe("clientReportId");
     expect(fieldOf(report({ clientReportId: "has space" }))).toBe("clientReportId");
     expect(fieldOf(report({ clientReportId: "prod-eu:2026-12-03T11:00Z#1" }))).toBeNull();
+  });
+});
+
+describe("serving labels of a model's day", () => {
+  const checked = (over: Partial<ServingReportInput> = {}) => {
+    const result = checkServingReport(report(over), now, oldest);
+    if (result instanceof ValidationError) throw result;
+    return result;
+  };
+  const known = (environments: number, metricNames: number) => ({
+    environments: new Set(Array.from({ length: environments }, (_, i) => `env-${i}`)),
+    metricNames: new Set(Array.from({ length: metricNames }, (_, i) => `m${i}`)),
+  });
+  const metrics = (...names: string[]) => names.map((name) => ({ name, value: 1 }));
+
+  it("takes known names at the bounds, and refuses the first new one past them", () => {
+    expect(checkServingLabels(checked({ environment: "env-99" }), known(100, 100))).toBeNull();
+    expect(checkServingLabels(checked({ environment: "env-100" }), known(100, 0))?.field).toBe("environment");
+    expect(checkServingLabels(checked({ environment: "env-100" }), known(99, 0))).toBeNull();
+    expect(
+      checkServingLabels(
+        checked({ environment: "env-0", metrics: metrics("m0", "m98", "new") }),
+        known(1, 99),
+      ),
+    ).toBeNull();
+    expect(
+      checkServingLabels(
+        checked({ environment: "env-0", metrics: metrics("m0", "new", "newer") }),
+        known(1, 99),
+      )?.field,
+    ).toBe("metrics.2.name");
+    expect(SERVING_LIMITS.maxMetricNamesPerModelDay).toBe(100);
+    expect(SERVING_LIMITS.maxEnvironmentsPerModelDay).toBe(100);
   });
 });

@@ -157,6 +157,32 @@ describe.each(await providers())("usage buckets on %s", (provider) => {
     expect(staging.map((p) => [p.requests, p.latencyP99Ms])).toEqual([[0, null]]);
   });
 
+  it("saturates a bucket's counts at 2^53 - 1 instead of overflowing them", async () => {
+    const { db } = await open();
+    // Clients choose what is added (10^12 requests a report, reports without limit): past 2^63 a
+    // BIGINT overflows (PostgreSQL refused the report; SQLite made the count an inexact REAL).
+    for (let i = 0; i < 3; i++)
+      await applyServingReport(
+        db,
+        serving({ requests: 4e15, errors: 4e15, latencyP50Ms: 1, latencyP99Ms: 1 }),
+        now,
+      );
+    await applyDownloadBatch(db, { id: "b-1", counts: [count({ count: 5e15, bytes: 5e15 })] }, now);
+    await applyDownloadBatch(db, { id: "b-2", counts: [count({ count: 5e15, bytes: 5e15 })] }, now);
+    const rows = await db.query<Record<string, unknown>>(
+      `SELECT "granularity", "series", "count", "errors", "bytes" FROM "usage_buckets" ORDER BY "granularity", "series"`,
+    );
+    const max = Number.MAX_SAFE_INTEGER;
+    expect(
+      rows.map((r) => [r.granularity, r.series, Number(r.count), Number(r.errors), Number(r.bytes)]),
+    ).toEqual([
+      ["DAY", "DOWNLOADS", max, 0, max],
+      ["DAY", "SERVING", max, max, 0],
+      ["HOUR", "DOWNLOADS", max, 0, max],
+      ["HOUR", "SERVING", max, max, 0],
+    ]);
+  });
+
   it("applies a serving report with a client report id once", async () => {
     const { db } = await open();
     expect(await applyServingReport(db, serving({ batchId: "serving:p:m1:r1" }), now)).toBe(true);

@@ -6,8 +6,8 @@ import { NotFoundError, PermissionDeniedError, ValidationError } from "../../dom
 import { checkStorableText } from "../../domain/validation.ts";
 import { builder } from "../../graphql/builder.ts";
 import { mutationErrors } from "../../graphql/types/errors.ts";
-import { checkServingReport } from "../servingReport.ts";
-import { applyServingReport } from "../usageStore.ts";
+import { SERVING_LIMITS, checkServingLabels, checkServingReport } from "../servingReport.ts";
+import { applyServingReport, servingLabels } from "../usageStore.ts";
 import { bucketStartMs } from "../timeBuckets.ts";
 
 interface ReportPayload {
@@ -51,7 +51,7 @@ const ReportInput = builder.inputType("ReportModelServingInput", {
     name: f.string({ description: "Model name." }),
     version: f.int({ description: "Version number (a live version)." }),
     environment: f.string({
-      description: "Where it is served, e.g. `prod-eu` (1-63 lowercase letters, digits, `.`, `_`, `-`).",
+      description: `Where it is served, e.g. \`prod-eu\` (1-64 lowercase letters, digits, \`.\`, \`_\`, \`-\`, starting with a letter or digit). A model's reports may name at most ${SERVING_LIMITS.maxEnvironmentsPerModelDay} environments per UTC day.`,
     }),
     windowStart: f.field({
       type: "DateTime",
@@ -74,7 +74,7 @@ const ReportInput = builder.inputType("ReportModelServingInput", {
     metrics: f.field({
       type: [MetricInput],
       required: false,
-      description: "Custom numeric metrics (at most 20, distinct names), summed per bucket.",
+      description: `Custom numeric metrics (at most ${SERVING_LIMITS.maxMetrics}, distinct names), summed per bucket. A model's reports may name at most ${SERVING_LIMITS.maxMetricNamesPerModelDay} metrics per UTC day.`,
     }),
     clientReportId: f.string({
       required: false,
@@ -105,6 +105,10 @@ builder.mutationFields((t) => ({
         select: { modelId: true, version: true },
       });
       if (version === null) throw new NotFoundError("ModelVersion", `${input.name} v${input.version}`);
+      // Checked outside the write: concurrent reports may pass a bound by a few names, never by many.
+      const labels = await servingLabels(ctx.db, version.modelId, report.windowStart);
+      const unbounded = checkServingLabels(report, labels);
+      if (unbounded) throw unbounded;
       const principal = ctx.rights.principalId ?? "system";
       const applied = await applyServingReport(
         ctx.db,

@@ -9,7 +9,13 @@ import { grantsFrom, includesPermission } from "../../domain/modelPermissions.ts
 import { builder } from "../../graphql/builder.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
 import { badUserInput } from "../../graphql/search/filterInput.ts";
-import { metricPoints, usageByVersion, usagePoints, versionConsumers } from "../usageStore.ts";
+import {
+  MAX_USAGE_COUNT,
+  metricPoints,
+  usageByVersion,
+  usagePoints,
+  versionConsumers,
+} from "../usageStore.ts";
 import type { Consumer, MetricPoint, UsagePoint, UsageRange, VersionUsageTotals } from "../usageStore.ts";
 import { GRANULARITY_MS, bucketStart } from "../timeBuckets.ts";
 import { UsageGranularityEnum } from "./usageEnums.ts";
@@ -32,9 +38,17 @@ const ConsumerOrderEnum = builder.enumType("ModelVersionConsumerOrder", {
   } as const,
 });
 
+/**
+ * A count as SafeInt can answer it. Buckets saturate at MAX_USAGE_COUNT (../usageStore.ts), but
+ * buckets, versions and environments added up pass it: past it the sum saturates too, instead of
+ * failing the whole field (and the query with it) for every reader of the model.
+ */
+const saturated = (count: number): number => Math.min(count, MAX_USAGE_COUNT);
+
 // ---- Arguments -------------------------------------------------------------------------------------
 
-const ENVIRONMENT = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+/** As reports and deployments spell an environment (../servingReport.ts): 1-64 characters. */
+const ENVIRONMENT = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 interface RangeArgs {
   readonly from: Date;
@@ -89,7 +103,7 @@ const UsageMetricRef = builder.objectRef<MetricValue>("UsageMetricValue").implem
     reports: t.field({
       type: "SafeInt",
       description: "How many reports gave a value.",
-      resolve: (m) => m.reports,
+      resolve: (m) => saturated(m.reports),
     }),
     mean: t.float({
       description: "`sum / reports`.",
@@ -118,23 +132,28 @@ interface Totals {
 
 // What a bucket and a whole range both say; the fields live on an interface, once.
 const UsageCountsRef = builder.interfaceRef<Totals>("UsageCounts").implement({
-  description: "Download and serving numbers of a bucket or a range.",
+  description:
+    "Download and serving numbers of a bucket or a range. Counts are sums of what was counted and reported: they stop growing at 2^53 − 1 (9007199254740991), the largest SafeInt.",
   fields: (t) => ({
     downloads: t.field({
       type: "SafeInt",
       description: "Successful artifact downloads.",
-      resolve: (p) => p.downloads,
+      resolve: (p) => saturated(p.downloads),
     }),
-    bytes: t.field({ type: "SafeInt", description: "Bytes those downloads sent.", resolve: (p) => p.bytes }),
+    bytes: t.field({
+      type: "SafeInt",
+      description: "Bytes those downloads sent.",
+      resolve: (p) => saturated(p.bytes),
+    }),
     requests: t.field({
       type: "SafeInt",
       description: "Serving requests reported.",
-      resolve: (p) => p.requests,
+      resolve: (p) => saturated(p.requests),
     }),
     errors: t.field({
       type: "SafeInt",
       description: "Failed serving requests reported.",
-      resolve: (p) => p.errors,
+      resolve: (p) => saturated(p.errors),
     }),
     latencyP50Ms: t.float({
       nullable: true,
@@ -283,22 +302,22 @@ const VersionUsageRef = builder
       downloads: t.field({
         type: "SafeInt",
         description: "Successful artifact downloads.",
-        resolve: (v) => v.downloads,
+        resolve: (v) => saturated(v.downloads),
       }),
       bytes: t.field({
         type: "SafeInt",
         description: "Bytes those downloads sent.",
-        resolve: (v) => v.bytes,
+        resolve: (v) => saturated(v.bytes),
       }),
       requests: t.field({
         type: "SafeInt",
         description: "Serving requests reported.",
-        resolve: (v) => v.requests,
+        resolve: (v) => saturated(v.requests),
       }),
       errors: t.field({
         type: "SafeInt",
         description: "Failed serving requests reported.",
-        resolve: (v) => v.errors,
+        resolve: (v) => saturated(v.errors),
       }),
       lastUsedAt: t.field({
         type: "DateTime",
@@ -340,9 +359,9 @@ const ConsumerRef = builder.objectRef<Consumer>("ModelVersionConsumer").implemen
     downloads: t.field({
       type: "SafeInt",
       description: "Its downloads (in the period asked for).",
-      resolve: (c) => c.downloads,
+      resolve: (c) => saturated(c.downloads),
     }),
-    bytes: t.field({ type: "SafeInt", description: "Bytes sent to it.", resolve: (c) => c.bytes }),
+    bytes: t.field({ type: "SafeInt", description: "Bytes sent to it.", resolve: (c) => saturated(c.bytes) }),
     lastSeenAt: t.field({
       type: "DateTime",
       description: "Its most recent download.",
