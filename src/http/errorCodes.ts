@@ -41,7 +41,7 @@ export const ERROR_CODES = {
   MAX_ALIASES_EXCEEDED: "The operation uses more aliases than the limit (`extensions.limit`).",
   MAX_TOKENS_EXCEEDED: "The document has more tokens than the limit (`extensions.limit`).",
   MAX_ITEMS_EXCEEDED:
-    "The operation could return more objects than the limit (`extensions.limit`): the `first` of nested connections multiply. Also when a path returns to a type it left through a list without pagination, and, without data, when its lists returned more items than the limit while it ran.",
+    "The operation could return more objects than the limit (`extensions.limit`): the `first` of nested connections multiply. Also when a path nests a list without pagination inside itself, and, without data, when its lists returned more items than the limit while it ran.",
   // Subscriptions
   TOO_MANY_CONNECTIONS:
     "Too many subscription connections (WebSockets and SSE streams) open for this client address or for the server (`scope`, `limit`): a WebSocket upgrade or SSE subscription is refused with 503; retry after `Retry-After` seconds.",

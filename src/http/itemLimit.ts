@@ -38,14 +38,11 @@ const MAX_PAGE = 500;
 
 /** Thrown inside the walk once the count passes the limit: nothing more needs counting. */
 class OverLimit extends Error {}
-/** Thrown inside the walk when a path returns to a type it left through a list without pagination. */
+/** Thrown inside the walk when a path passes a list without pagination a second time. */
 export class ListCycle extends Error {
-  constructor(
-    readonly list: string,
-    readonly type: string,
-  ) {
+  constructor(readonly list: string) {
     super(
-      `The operation returns to ${type} below ${list}, a list without pagination: such cycles multiply what they return by the list's length at every turn. Select the lists beside each other instead of inside each other.`,
+      `The operation nests ${list}, a list without pagination, inside itself: such cycles multiply what they return by the list's length at every turn. Select the lists beside each other instead of inside each other.`,
     );
   }
 }
@@ -145,18 +142,19 @@ export function estimatedItems(
   let total = 0;
 
   /**
-   * `path`: the object types from the root to here. `barred`: the types a path may not return to,
-   * with the list without pagination it left them through. Such a list is counted as one item (its
-   * length is what the registry holds), so a cycle through it (a model's aliases, each alias's
-   * version, its model, its aliases…) would multiply unseen: it is refused instead.
+   * `lists`: the lists without pagination on the path from the root to here, by field name and item
+   * type (an interface's field and its object types' are one). Such a list is counted as one item
+   * (its length is what the registry holds), so a cycle through it (a model's aliases, each alias's
+   * version, its model, its aliases…) would multiply unseen: a path that passes one twice is refused.
+   * The schema has finitely many such lists, so any path longer than them without repeating one
+   * multiplies by a bounded number of them.
    */
   const walk = (
     selectionSet: SelectionSetNode,
     type: GraphQLNamedType | undefined,
     multiplier: number,
     expanded: Set<string>,
-    path: readonly string[],
-    barred: ReadonlyMap<string, string>,
+    lists: ReadonlySet<string>,
   ): void => {
     for (const selection of selectionSet.selections) {
       if (selection.kind === Kind.FRAGMENT_SPREAD) {
@@ -165,34 +163,31 @@ export function estimatedItems(
         if (fragment === undefined || expanded.has(name)) continue;
         expanded.add(name);
         const narrowed = schema.getType(fragment.typeCondition.name.value);
-        walk(fragment.selectionSet, narrowed, multiplier, expanded, path, barred);
+        walk(fragment.selectionSet, narrowed, multiplier, expanded, lists);
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const narrowed = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type;
-        walk(selection.selectionSet, narrowed, multiplier, expanded, path, barred);
+        walk(selection.selectionSet, narrowed, multiplier, expanded, lists);
       } else if (selection.selectionSet) {
         const field =
           isObjectType(type) || isInterfaceType(type) ? type.getFields()[selection.name.value] : undefined;
         total += multiplier;
         if (total > limit) throw new OverLimit();
         const named = field ? getNamedType(field.type) : undefined;
-        const through = named === undefined ? undefined : barred.get(named.name);
-        if (through !== undefined && named !== undefined) throw new ListCycle(through, named.name);
+        let next = lists;
+        if (type !== undefined && named !== undefined && unpaginatedList(field, type)) {
+          const list = `${selection.name.value}: [${named.name}]`;
+          if (lists.has(list)) throw new ListCycle(`${type.name}.${selection.name.value}`);
+          next = new Set(lists).add(list);
+        }
         const below = multiplier * pageSize(selection, field, values);
         if (below === 0) continue;
-        let next = barred;
-        if (type !== undefined && unpaginatedList(field, type)) {
-          const list = `${type.name}.${selection.name.value}`;
-          const widened = new Map(barred);
-          for (const above of [...path, type.name]) if (!widened.has(above)) widened.set(above, list);
-          next = widened;
-        }
-        walk(selection.selectionSet, named, below, new Set(), type ? [...path, type.name] : path, next);
+        walk(selection.selectionSet, named, below, new Set(), next);
       }
     }
   };
 
   try {
-    walk(operation.selectionSet, root, 1, new Set(), [], new Map());
+    walk(operation.selectionSet, root, 1, new Set(), new Set());
   } catch (error) {
     if (error instanceof OverLimit) return limit + 1;
     if (error instanceof UncoercedVariable) return 0;

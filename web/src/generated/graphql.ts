@@ -185,7 +185,7 @@ export type ErrorCode =
   | 'MAX_ALIASES_EXCEEDED'
   /** The operation is nested deeper than the limit (`extensions.limit`). */
   | 'MAX_DEPTH_EXCEEDED'
-  /** The operation could return more objects than the limit (`extensions.limit`): the `first` of nested connections multiply. Also when a path returns to a type it left through a list without pagination, and, without data, when its lists returned more items than the limit while it ran. */
+  /** The operation could return more objects than the limit (`extensions.limit`): the `first` of nested connections multiply. Also when a path nests a list without pagination inside itself, and, without data, when its lists returned more items than the limit while it ran. */
   | 'MAX_ITEMS_EXCEEDED'
   /** The document has more tokens than the limit (`extensions.limit`). */
   | 'MAX_TOKENS_EXCEEDED'
