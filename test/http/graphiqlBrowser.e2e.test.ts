@@ -2,19 +2,13 @@
 // the page renders, runs a query, and shows a subscription event that arrives over WebSocket, with
 // no Content-Security-Policy violation. Skipped with a visible notice when Chromium is not
 // installed, unless REQUIRE_BROWSER=1 (as in CI), which turns the skip into a failure.
-import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, launchChromium } from "../support/browser.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-if (!available && process.env.REQUIRE_BROWSER === "1")
-  throw new Error(`REQUIRE_BROWSER=1 but Chromium is missing at ${CHROMIUM} (apt-get install -y chromium)`);
-if (!available)
-  console.warn(`\n  ⚠ Chromium not found at ${CHROMIUM}: the GraphiQL browser test is SKIPPED\n`);
+const available = chromiumAvailable("the GraphiQL browser test");
 
 const WAIT_MS = 20_000;
 
@@ -30,11 +24,7 @@ describe.skipIf(!available)("GraphiQL in a browser without internet", () => {
   beforeAll(async () => {
     server = await startTestServer("sqlite");
     const host = new URL(server.url).host;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless=new", "--no-sandbox"],
-      timeout: WAIT_MS,
-    });
+    browser = await launchChromium(WAIT_MS);
     context = await browser.newContext({ serviceWorkers: "block" });
     await context.route("**/*", (route) => {
       const url = new URL(route.request().url());

@@ -4,19 +4,14 @@
 // "v1" read "1v", and a live notice of a promotion read backwards ("gnigatS → enoN"). Each name is
 // checked where it sits beside the interface's own text, by where Chromium draws each character.
 // Skipped like webInterface.e2e.test.ts without Chromium.
-import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { webInterface } from "../../src/web/webInterface.ts";
+import { chromiumAvailable, launchChromium } from "../support/browser.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-if (!available && process.env.REQUIRE_BROWSER === "1")
-  throw new Error(`REQUIRE_BROWSER=1 but Chromium is missing at ${CHROMIUM} (apt-get install -y chromium)`);
-if (!available) console.warn(`\n  ⚠ Chromium not found at ${CHROMIUM}: the hostile text test is SKIPPED\n`);
+const available = chromiumAvailable("the hostile text test");
 if (available && !webInterface().built())
   throw new Error("the web interface is not built: run `npm run web:build` (npm install does it)");
 
@@ -72,11 +67,7 @@ describe.skipIf(!available)("text people typed, in the web interface", () => {
       a: { __typename: "RegisteredModelPayload" },
       b: { __typename: "ModelVersionPayload" },
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless=new", "--no-sandbox"],
-      timeout: WAIT_MS,
-    });
+    browser = await launchChromium(WAIT_MS);
   }, 60_000);
 
   afterAll(async () => {

@@ -5,21 +5,16 @@
 // anywhere but the server, and no Content-Security-Policy violation may occur. Screenshots of the
 // main pages go to test/.tmp/screenshots (docs/images holds copies). Skipped with a visible notice
 // when Chromium is missing, unless REQUIRE_BROWSER=1 (as in CI), which turns the skip into a failure.
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { webInterface } from "../../src/web/webInterface.ts";
+import { chromiumAvailable, launchChromium } from "../support/browser.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-if (!available && process.env.REQUIRE_BROWSER === "1")
-  throw new Error(`REQUIRE_BROWSER=1 but Chromium is missing at ${CHROMIUM} (apt-get install -y chromium)`);
-if (!available)
-  console.warn(`\n  ⚠ Chromium not found at ${CHROMIUM}: the web interface browser test is SKIPPED\n`);
+const available = chromiumAvailable("the web interface browser test");
 if (available && !webInterface().built())
   throw new Error("the web interface is not built: run `npm run web:build` (npm install does it)");
 
@@ -142,11 +137,7 @@ describe.skipIf(!available)("the web interface in a browser", () => {
       { id: account.createServiceAccount.principal.id },
     );
     readOnlyToken = token.createApiToken.secret;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless=new", "--no-sandbox"],
-      timeout: WAIT_MS,
-    });
+    browser = await launchChromium(WAIT_MS);
     context = await newContext();
   }, 60_000);
 

@@ -6,22 +6,18 @@
 // with a clear message. Nothing may load from anywhere but the server and the provider, and no
 // Content-Security-Policy violation may occur. The sign-in form is saved to test/.tmp/screenshots
 // (docs/images/web-sign-in-sso.png is a copy). Skipped like webInterface.e2e.test.ts without Chromium.
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { webInterface } from "../../src/web/webInterface.ts";
 import { AUDIENCE, oidcConfig, signer, startIssuer } from "../support/oidcIssuer.ts";
 import type { Issuer } from "../support/oidcIssuer.ts";
+import { chromiumAvailable, launchChromium } from "../support/browser.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-if (!available && process.env.REQUIRE_BROWSER === "1")
-  throw new Error(`REQUIRE_BROWSER=1 but Chromium is missing at ${CHROMIUM} (apt-get install -y chromium)`);
-if (!available) console.warn(`\n  ⚠ Chromium not found at ${CHROMIUM}: the SSO browser test is SKIPPED\n`);
+const available = chromiumAvailable("the SSO browser test");
 if (available && !webInterface().built())
   throw new Error("the web interface is not built: run `npm run web:build` (npm install does it)");
 
@@ -78,11 +74,7 @@ describe.skipIf(!available)("single sign-on in the web interface", () => {
       { authorization: `Bearer ${token}`, "x-registro-csrf": "1" },
     );
     expect(created.errors).toBeUndefined();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless=new", "--no-sandbox"],
-      timeout: WAIT_MS,
-    });
+    browser = await launchChromium(WAIT_MS);
   }, 60_000);
 
   afterAll(async () => {
