@@ -23,7 +23,7 @@ const reported = (error: ValidationError, info: GraphQLResolveInfo) =>
  * Promise, and whose rejections (a cursor or a nested argument the reader refused) were otherwise
  * answered as internal errors.
  */
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+export const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 
 function checked<Source, Context>(

@@ -16,7 +16,14 @@ import {
   isListType,
   isObjectType,
 } from "graphql";
-import type { ExecutionResult, GraphQLFieldResolver, GraphQLResolveInfo, GraphQLSchema } from "graphql";
+import type {
+  ExecutionResult,
+  GraphQLField,
+  GraphQLFieldResolver,
+  GraphQLResolveInfo,
+  GraphQLSchema,
+} from "graphql";
+import { isThenable } from "./guardArguments.ts";
 
 /** Items the lists of one execution may return in all: far above any page the item bound lets through. */
 export const MAX_RESOLVED_ITEMS = 100_000;
@@ -30,9 +37,6 @@ const MESSAGE = `The operation's lists returned more than ${MAX_RESOLVED_ITEMS} 
  * context (one per WebSocket operation) and the document (cached) do not.
  */
 const counted = new WeakMap<object, number>();
-
-const isThenable = (value: unknown): value is PromiseLike<unknown> =>
-  typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 
 function count(value: unknown, info: GraphQLResolveInfo): unknown {
   if (!Array.isArray(value)) return value;
@@ -58,16 +62,18 @@ function countedResolver<Source, Context>(
   };
 }
 
+/** Whether a field returns a list of objects (of an object, interface or union type). */
+export function returnsObjectList(field: GraphQLField<unknown, unknown>): boolean {
+  const named = getNamedType(field.type);
+  return isListType(getNullableType(field.type)) && (isObjectType(named) || isAbstractType(named));
+}
+
 /** Wraps the resolver of every field whose type is a list of objects. Returns the schema. */
 export function boundResolvedItems(schema: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith("__")) continue;
-    for (const field of Object.values(type.getFields())) {
-      const named = getNamedType(field.type);
-      if (!isListType(getNullableType(field.type)) || !(isObjectType(named) || isAbstractType(named)))
-        continue;
-      field.resolve = countedResolver(field.resolve ?? defaultFieldResolver);
-    }
+    for (const field of Object.values(type.getFields()))
+      if (returnsObjectList(field)) field.resolve = countedResolver(field.resolve ?? defaultFieldResolver);
   }
   return schema;
 }

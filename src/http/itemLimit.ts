@@ -6,19 +6,16 @@
 // default, 50) wherever a field takes them, with variables as execution coerces them (defaults
 // included); `nodes(ids:)` counts its ids. Other lists without pagination count as one item each:
 // their length is what the registry holds, not what the request asks (a model's aliases, a
-// version's tags), so a model with many aliases still multiplies what is selected below them.
-// Over the limit the operation does not run.
+// version's tags); a path that passes one of them twice, a cycle that would multiply unseen, is
+// refused. Over the limit the operation does not run.
 import {
   GraphQLError,
   Kind,
   getNamedType,
-  getNullableType,
   getOperationAST,
   getVariableValues,
   isInterfaceType,
-  isListType,
   isObjectType,
-  isUnionType,
 } from "graphql";
 import type {
   DocumentNode,
@@ -31,6 +28,7 @@ import type {
   ValueNode,
 } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { returnsObjectList } from "../graphql/resolvedItemBound.ts";
 
 /** The page size a connection answers without `first`/`last`, and the most it answers (builder.ts). */
 const DEFAULT_PAGE = 50;
@@ -40,7 +38,7 @@ const MAX_PAGE = 500;
 class OverLimit extends Error {}
 /** Thrown inside the walk when a path passes a list without pagination a second time. */
 export class ListCycle extends Error {
-  constructor(readonly list: string) {
+  constructor(list: string) {
     super(
       `The operation nests ${list}, a list without pagination, inside itself: such cycles multiply what they return by the list's length at every turn. Select the lists beside each other instead of inside each other.`,
     );
@@ -56,10 +54,7 @@ function unpaginatedList(
   field: GraphQLField<unknown, unknown> | undefined,
   parent: GraphQLNamedType,
 ): boolean {
-  if (field === undefined || parent.name.startsWith("__") || !isListType(getNullableType(field.type)))
-    return false;
-  const item = getNamedType(field.type);
-  if (!isObjectType(item) && !isInterfaceType(item) && !isUnionType(item)) return false;
+  if (field === undefined || parent.name.startsWith("__") || !returnsObjectList(field)) return false;
   if (field.args.some((arg) => arg.name === "first" || arg.name === "last" || arg.name === "ids"))
     return false;
   return !parent.name.endsWith("Connection");

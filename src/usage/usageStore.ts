@@ -7,6 +7,7 @@ import type { Database, Tx } from "../db/database.ts";
 import { rowDate } from "../db/sql.ts";
 import type { SqlValue } from "../db/sql.ts";
 import type { DownloadBatch } from "./downloadCounter.ts";
+import type { ServingLabels } from "./servingReport.ts";
 import { DAY_MS, bucketStartMs } from "./timeBuckets.ts";
 import type { Granularity } from "./timeBuckets.ts";
 
@@ -223,11 +224,7 @@ export async function applyServingReport(db: Database, report: ServingRecord, no
  * The environments and custom metric names the serving reports of a model used on the UTC day
  * holding `at` (what ../servingReport.ts bounds), from the daily rows.
  */
-export async function servingLabels(
-  db: Database,
-  modelId: string,
-  at: Date,
-): Promise<{ environments: Set<string>; metricNames: Set<string> }> {
+export async function servingLabels(db: Database, modelId: string, at: Date): Promise<ServingLabels> {
   const params: SqlValue[] = [modelId, new Date(bucketStartMs("DAY", at.getTime()))];
   const [environments, names] = await Promise.all([
     db.query<{ v: unknown }>(
