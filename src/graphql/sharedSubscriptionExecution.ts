@@ -22,6 +22,7 @@ import { isAsyncIterable, isPromise } from "graphql-yoga";
 import type { Plugin } from "graphql-yoga";
 import type { Caller } from "../access/principal.ts";
 import { collapseOverBound } from "./resolvedItemBound.ts";
+import { exceedsResponseSize, responseTooLarge } from "./responseSizeBound.ts";
 
 /** Executions of subscription events, counted by the plugin (LiveEvents.executions). */
 export interface SubscriptionExecutions {
@@ -69,10 +70,13 @@ function documentId(document: DocumentNode): number {
   return id;
 }
 
-/** One event's execution, collapsed to one error when its lists returned too many items. */
+/** One event's execution, collapsed to one error when its lists returned too many items or it is too large to send. */
 function executeBounded(args: ExecutionArgs): Result {
   const result = execute(args);
-  const collapse = (r: ExecutionResult) => collapseOverBound(r, "event");
+  const collapse = (r: ExecutionResult) => {
+    const collapsed = collapseOverBound(r, "event");
+    return exceedsResponseSize(collapsed) ? responseTooLarge("event") : collapsed;
+  };
   return isPromise(result) ? result.then(collapse) : collapse(result);
 }
 

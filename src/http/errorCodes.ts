@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   MAX_TOKENS_EXCEEDED: "The document has more tokens than the limit (`extensions.limit`).",
   MAX_ITEMS_EXCEEDED:
     "The operation could return more objects than the limit (`extensions.limit`): the `first` of nested connections multiply. Also when a path nests a list without pagination inside itself, and, without data, when its lists returned more items than the limit while it ran.",
+  RESPONSE_TOO_LARGE:
+    "The result would serialise to more JSON than the limit (`extensions.limit`, in characters), typically a list repeating a large object (a version's tags under each of its aliases): select fewer fields or smaller pages. A mutation's change was made all the same.",
   // Subscriptions
   TOO_MANY_CONNECTIONS:
     "Too many subscription connections (WebSockets and SSE streams) open for this client address or for the server (`scope`, `limit`): a WebSocket upgrade or SSE subscription is refused with 503; retry after `Retry-After` seconds.",

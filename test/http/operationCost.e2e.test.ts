@@ -5,8 +5,10 @@ import { getIntrospectionQuery } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_OPERATIONS_PER_CONNECTION } from "../../src/http/graphqlWebSocket.ts";
 import { OPERATION_LIMITS } from "../../src/http/operationLimits.ts";
+import { MAX_RESPONSE_CHARS } from "../../src/graphql/responseSizeBound.ts";
 import { MAX_FILTER_VALUES } from "../../src/graphql/liveSubscription.ts";
 import { providers } from "../support/databases.ts";
+import { eventually } from "../support/eventually.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { record, wsClient } from "../subscriptions/support.ts";
@@ -189,5 +191,89 @@ describe.each(await providers())("operation cost bounds (%s)", (provider) => {
     } finally {
       await client.dispose();
     }
+  });
+
+  describe("a result that would serialise past the response bound", () => {
+    // One version and its model with descriptions of 64 KiB each, named by 520 aliases: 8.5 MB
+    // stored, within both item bounds (521 objects), and 68 million characters when every alias
+    // repeats them. It was answered, 522 MB in 10 s for tags of 5 KB under 99 aliases.
+    const LONG = "d".repeat(65_536);
+    const REPEATED = "aliases { alias modelVersion { description model { description } } }";
+    beforeAll(async () => {
+      await server.gql(
+        `mutation($d: String!) { createRegisteredModel(input: { name: "fat", description: $d }) { __typename } }`,
+        { d: LONG },
+      );
+      await server.gql(
+        `mutation($d: String!) { createModelVersion(input: { name: "fat", source: "s3://f/1", description: $d }) { __typename } }`,
+        { d: LONG },
+      );
+      const aliases = Array.from({ length: 520 }, (_, i) => `a${i}`);
+      await Promise.all(
+        Array.from({ length: 8 }, async (_, worker) => {
+          for (let i = worker; i < aliases.length; i += 8)
+            await server.gql(
+              `mutation { setRegisteredModelAlias(input: { name: "fat", alias: "${aliases[i]}", version: 1 }) { __typename } }`,
+            );
+        }),
+      );
+      expect(520 * 2 * (LONG.length + 2)).toBeGreaterThan(MAX_RESPONSE_CHARS);
+    }, 120_000);
+
+    it("answers a query with RESPONSE_TOO_LARGE instead, and the same query with a smaller selection", async () => {
+      const { status, body } = await post(`{ registeredModel(name: "fat") { ${REPEATED} } }`);
+      expect(status).toBe(400);
+      expect(body.data).toBeUndefined();
+      expect(body.errors).toEqual([
+        expect.objectContaining({
+          extensions: { code: "RESPONSE_TOO_LARGE", limit: MAX_RESPONSE_CHARS },
+        }),
+      ]);
+      const smaller = await post(
+        `{ registeredModel(name: "fat") { aliases { alias modelVersion { description } } } }`,
+      );
+      expect(smaller.status).toBe(200);
+      expect(smaller.body.data.registeredModel.aliases).toHaveLength(520);
+    });
+
+    it("applies a mutation whose payload is too large, and says so", async () => {
+      const { body } = await post(
+        `mutation { setRegisteredModelTag(input: { name: "fat", key: "k", value: "v" }) {
+           ... on RegisteredModelPayload { registeredModel { ${REPEATED} } } } }`,
+      );
+      expect(body.data).toBeUndefined();
+      expect(body.errors[0].extensions).toMatchObject({ code: "RESPONSE_TOO_LARGE" });
+      expect(body.errors[0].message).toContain("The mutation was applied");
+      const read = await post(`{ registeredModel(name: "fat") { tags { key value } } }`);
+      expect(read.body.data.registeredModel.tags).toEqual([{ key: "k", value: "v" }]);
+    });
+
+    it("sends a subscriber RESPONSE_TOO_LARGE for an event past the bound; a smaller selection gets the event", async () => {
+      const client = wsClient(server.graphqlUrl.replace("http:", "ws:"));
+      try {
+        const events = record(
+          client,
+          `subscription { modelVersionStageChanged(name: "fat") { stage modelVersion { model { ${REPEATED} } } } }`,
+        );
+        const small = record(client, `subscription { modelVersionStageChanged(name: "fat") { stage } }`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await server.gql(
+          `mutation { transitionModelVersionStage(input: { name: "fat", version: 1, stage: STAGING }) { __typename } }`,
+        );
+        await small.waitFor(1);
+        await eventually(() => events.results.length >= 1, 10_000, "the event");
+        expect(events.results[0]).toEqual({
+          errors: [
+            expect.objectContaining({
+              extensions: { code: "RESPONSE_TOO_LARGE", limit: MAX_RESPONSE_CHARS },
+            }),
+          ],
+        });
+        events.dispose();
+        small.dispose();
+      } finally {
+        await client.dispose();
+      }
+    });
   });
 });

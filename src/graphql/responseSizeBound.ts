@@ -1,0 +1,83 @@
+// The item bounds (../http/itemLimit.ts before execution, ./resolvedItemBound.ts while it runs)
+// count objects, not what they hold. A list may repeat one large object: a model's aliases all name
+// the same version, so `aliases { modelVersion { tags { key value } } }` answers that version's tags
+// once per alias. With 99 aliases on a version holding 1,000 tags of 5 KB (5 MB stored), a query of
+// 80 bytes within both bounds (99,099 objects) answered 522 MB of JSON in 10 s, and took 2 GB of
+// memory to serialise it; a little more passes V8's longest string and fails as an internal error.
+// The result tree shares the repeated strings, so it stays small until it is serialised: this bound
+// measures the JSON text a result would become, before it is serialised, and answers one
+// RESPONSE_TOO_LARGE error in its place past MAX_RESPONSE_CHARS.
+import { GraphQLError } from "graphql";
+import type { ExecutionResult } from "graphql";
+
+/**
+ * Characters of JSON one result may serialise to: 64 Mi, far above a page of 500 versions with
+ * their tags, metrics and artifacts, and an eighth of the longest string V8 can build.
+ */
+export const MAX_RESPONSE_CHARS = 64 * 1024 * 1024;
+
+const CODE = "RESPONSE_TOO_LARGE";
+
+/**
+ * The length of `value` as JSON.stringify would write it, or a number past `budget` as soon as the
+ * count passes it (the rest is not walked). Strings count their UTF-16 units and quotes, not their
+ * escapes: for text with quotes or control characters a lower bound, at most six times short. The
+ * walk follows the result's depth, which the operation's depth limit bounds.
+ */
+export function jsonLength(value: unknown, budget: number): number {
+  if (value === null) return 4;
+  switch (typeof value) {
+    case "string":
+      return value.length + 2;
+    case "number":
+    case "bigint":
+      return String(value).length;
+    case "boolean":
+      return value ? 4 : 5;
+    case "object":
+      break;
+    default:
+      return 0; // undefined, functions and symbols: left out of objects (see below)
+  }
+  let total = 1; // the brackets, less the first item's separator
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) {
+      total += 1 + (item === undefined ? 4 : jsonLength(item, budget - total));
+      if (total > budget) return total;
+    }
+    return value.length === 0 ? 2 : total;
+  }
+  const record = value as Record<string, unknown>;
+  let members = 0;
+  for (const key of Object.keys(record)) {
+    const member = record[key];
+    if (member === undefined || typeof member === "function" || typeof member === "symbol") continue;
+    // The separator, the key with its quotes and colon, the value.
+    total += 1 + key.length + 3 + jsonLength(member, budget - total);
+    members++;
+    if (total > budget) return total;
+  }
+  return members === 0 ? 2 : total;
+}
+
+/** Whether the result's data would serialise past `limit` characters of JSON. */
+export const exceedsResponseSize = (result: ExecutionResult, limit: number = MAX_RESPONSE_CHARS): boolean =>
+  result.data != null && jsonLength(result.data, limit) > limit;
+
+/**
+ * The one RESPONSE_TOO_LARGE error that answers in place of a result past the limit.
+ * - A query: without data, with HTTP 400, as the item bounds refuse.
+ * - A subscription's event: the same, without a status (it goes over a stream already open).
+ * - A mutation: its change was made, so the error says so; the data cannot be sent.
+ */
+export function responseTooLarge(
+  kind: "query" | "event" | "mutation",
+  limit: number = MAX_RESPONSE_CHARS,
+): ExecutionResult {
+  const message =
+    kind === "mutation"
+      ? `The mutation was applied, but its result would be more than ${limit} characters of JSON: read what it changed with a smaller selection`
+      : `The result would be more than ${limit} characters of JSON (lists repeating large objects, such as a version's tags under each of its aliases): select fewer fields or smaller pages`;
+  const extensions = { code: CODE, limit, ...(kind === "query" ? { http: { status: 400 } } : {}) };
+  return { errors: [new GraphQLError(message, { extensions })] };
+}
