@@ -38,6 +38,7 @@ import { StreamStateCache, guardHead, isStaleState } from "./streamStateCache.ts
 import type { CachedState } from "./streamStateCache.ts";
 import { leaveViews, viewsLeftInTransaction } from "./transactionViews.ts";
 import { deploymentKey } from "../deployments/domain/state.ts";
+import type { RegisteredModelState } from "../domain/registeredModel/state.ts";
 import { loadDeployments } from "../deployments/projection/deploymentRows.ts";
 
 /**
@@ -73,6 +74,16 @@ export interface CommandDeps {
   readonly onIntegrityViolation?: (error: IntegrityError) => void;
   /** Called after a webhook command committed (the delivery worker looks at the webhooks again). */
   readonly onWebhooksChanged?: () => void;
+  /**
+   * Facts a rule decides on that live outside the model's stream (the standing of a request's
+   * approvers: ../reviews/graphql/approvalTransaction.ts), read in the command's transaction after
+   * the stream's lock and its state are taken: returns the command with them filled in, or as it is.
+   */
+  readonly factsInTransaction?: (
+    tx: Tx,
+    command: RegisteredModelCommand,
+    state: RegisteredModelState,
+  ) => Promise<RegisteredModelCommand>;
 }
 
 export interface CommandOutcome {
@@ -297,7 +308,9 @@ async function attempt(
     if (expectedRevision !== undefined && expectedRevision !== revision)
       return new ConcurrencyError(streamId, expectedRevision, revision);
 
-    const decision = decide(command, decisionState(views));
+    const state = decisionState(views);
+    const complete = deps.factsInTransaction ? await deps.factsInTransaction(tx, command, state) : command;
+    const decision = decide(complete, state);
     if (decision instanceof DomainError) return decision;
     // Nothing would change (a retry, or a repeat): success, with nothing appended or published.
     if (decision.length === 0) return { modelId: streamId, events: [], views };

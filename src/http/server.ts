@@ -61,6 +61,7 @@ import { operationLimitPlugins } from "./operationLimits.ts";
 import { DEFAULT_ACCESS_POLICY } from "../access/modelAccess.ts";
 import { persistedQueriesPlugin } from "./persistedQueries.ts";
 import { referenceExecutorPlugin } from "./referenceExecutor.ts";
+import { approvalFacts } from "../reviews/graphql/approvalTransaction.ts";
 import type { AccessPolicy } from "../access/modelAccess.ts";
 import { requestAccess } from "../access/scopedReader.ts";
 import { callerOf, nodeHeaders, rememberCaller } from "./requestCaller.ts";
@@ -236,6 +237,7 @@ export function createApp(options: AppOptions): App {
     },
     onIntegrityViolation: (error) => logIntegrity.report(error),
     ...(options.onWebhooksChanged ? { onWebhooksChanged: options.onWebhooksChanged } : {}),
+    factsInTransaction: approvalFacts(accessPolicy),
   };
   const directory =
     options.directory ??

@@ -191,6 +191,12 @@ describe("ApproveReviewRequest", () => {
       ]);
   });
 
+  it("given bob approved, when carol approves after her own standing lapsed, then her approval is recorded and does not apply it", () => {
+    given(protectedModel(opened("r1", 1), approved("r1", BOB)))
+      .when(approve("r1", CAROL, [], "ok", [CAROL]))
+      .then([approved("r1", CAROL)]);
+  });
+
   it("when the requester approves their own request, then SELF_APPROVAL", () => {
     const rule = productionRule({
       reviewers: [

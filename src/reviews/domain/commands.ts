@@ -21,9 +21,10 @@ export type ApproveReviewRequest = Command<
     requestId: string;
     comment: string;
     /**
-     * Earlier approvers of the request who could not approve it now (disabled, a read-only role, no
-     * longer a listed reviewer or in a listed team, no longer able to read the model), found by the
-     * resolver in the access context. Their approvals stay on record and stop counting.
+     * Approvers of the request who could not approve it now (disabled, a read-only role, no longer
+     * a listed reviewer or in a listed team, no longer able to read the model), the approving
+     * reviewer included, read from the access context inside the command's transaction
+     * (src/reviews/graphql/approvalTransaction.ts). Their approvals stay on record and stop counting.
      */
     lapsedApprovers: readonly string[];
   } & Reviewer

@@ -17,8 +17,7 @@ import { RegisteredModelPayloadRef } from "../../graphql/types/registeredModel.t
 import type { ReviewCommand } from "../domain/commands.ts";
 import type { ReviewRule, ReviewTarget } from "../domain/events.ts";
 import { REVIEW_LIMITS } from "../domain/policy.ts";
-import { reviewerOf, verdicts } from "./reviewTypes.ts";
-import { lapsedApprovers } from "./lapsedApprovers.ts";
+import { reviewerOf } from "./reviewTypes.ts";
 
 interface ReviewPayload extends CommandPayload {
   readonly requestId: string;
@@ -124,23 +123,6 @@ async function runOnRequest(
   const ref = await streamOfRequest(ctx, id);
   const payload = await runCommand(ctx, ref, command, undefined);
   return { ...payload, requestId: String(id) };
-}
-
-/**
- * The approvers of an open request who could not approve it now (./lapsedApprovers.ts). An approval
- * added after this read was given by someone eligible then, and counts.
- */
-async function lapsedApproversOf(ctx: GraphQLContext, requestId: string): Promise<string[]> {
-  const row = await ctx.db.reader.reviewRequest.findUnique({
-    where: { id: requestId },
-    select: { modelId: true, status: true, reviewers: true, approvals: true },
-  });
-  if (row?.status !== "OPEN") return [];
-  return lapsedApprovers(ctx, {
-    modelId: row.modelId,
-    reviewers: row.reviewers as unknown as Grantee[],
-    approverIds: verdicts(row.approvals).map((a) => a.reviewerId),
-  });
 }
 
 /** Errors of a mutation on an existing request: the command's, an unknown id, a malformed id. */
@@ -263,11 +245,10 @@ builder.mutationFields((t) => ({
     },
     resolve: async (_root, { input }, ctx) => {
       const requestId = String(input.id);
-      // A malformed or unknown id is refused by runOnRequest, through the caller's reader.
-      const lapsed = checkStorableText("id", requestId) ? [] : await lapsedApproversOf(ctx, requestId);
+      // The approvers' standing is read in the command's transaction (./approvalTransaction.ts).
       return runOnRequest(ctx, input.id, {
         type: "ApproveReviewRequest",
-        data: { requestId, comment: input.comment ?? "", lapsedApprovers: lapsed, ...reviewerOf(ctx) },
+        data: { requestId, comment: input.comment ?? "", lapsedApprovers: [], ...reviewerOf(ctx) },
       });
     },
   }),

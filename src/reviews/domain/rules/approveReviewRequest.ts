@@ -1,7 +1,8 @@
-// Rule: approve an open review request. The approval that reaches the required count (approvals of
-// reviewers who have since lost the right to give them do not count) applies the change in the same
-// decision: [Approved, Applied, ...the events the direct change's own rule
-// decides on the state after them, with viaReview set]. If that rule refuses (e.g. the artifact
+// Rule: approve an open review request. The approval that reaches the required count applies the
+// change in the same decision: [Approved, Applied, ...the events the direct change's own rule
+// decides on the state after them, with viaReview set]. Approvals of reviewers who have since lost
+// the right to give them do not count, the approving reviewer's included; the command says which,
+// read where they cannot change before the commit. If the change's rule refuses (e.g. the artifact
 // safety gate, or the version is no longer READY), the approval is refused with its error and
 // nothing is recorded.
 import {
@@ -69,9 +70,10 @@ export const approveReviewRequest: CommandRule<ApproveReviewRequest> = onLiveMod
       type: "ReviewRequestApproved",
       data: { requestId, reviewerId: command.data.reviewerId, comment },
     };
+    // The reviewer's own approval counts unless its standing lapsed since it was authenticated.
     const lapsed = command.data.lapsedApprovers;
-    const standing = review.approvals.filter((id) => !lapsed.includes(id)).length;
-    if (standing + 1 < review.requiredApprovals) return [approved];
+    const standing = [...review.approvals, command.data.reviewerId].filter((id) => !lapsed.includes(id));
+    if (standing.length < review.requiredApprovals) return [approved];
     const applied: RegisteredModelEvent = { type: "ReviewRequestApplied", data: { requestId } };
     const change = applyReview(review, fold([approved, applied], state));
     if (change instanceof ApprovalRequiredError) return new InvalidStateError(change.message);
