@@ -38,6 +38,7 @@ export function decisionState(views: StreamViews): RegisteredModelState {
         authorId: view.authorId,
         body: view.body,
         deleted: view.deleted,
+        edits: view.edited,
       };
   }
   const deployments: Record<string, DeploymentState> = {};

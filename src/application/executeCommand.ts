@@ -75,15 +75,27 @@ export interface CommandDeps {
   /** Called after a webhook command committed (the delivery worker looks at the webhooks again). */
   readonly onWebhooksChanged?: () => void;
   /**
-   * Facts a rule decides on that live outside the model's stream (the standing of a request's
-   * approvers: ../reviews/graphql/approvalTransaction.ts), read in the command's transaction after
-   * the stream's lock and its state are taken: returns the command with them filled in, or as it is.
+   * Facts a rule decides on that its stream's decision state does not hold (the standing of a
+   * request's approvers: ../reviews/graphql/approvalTransaction.ts; a version's live comments:
+   * ../comments/commentRoomFacts.ts), read in the command's transaction after the stream's lock and
+   * its state are taken: returns the command with them filled in, or as it is.
    */
   readonly factsInTransaction?: (
     tx: Tx,
     command: RegisteredModelCommand,
     state: RegisteredModelState,
   ) => Promise<RegisteredModelCommand>;
+}
+
+/** Several factsInTransaction hooks as one: each gets the command the one before it returned. */
+export function allFacts(
+  ...hooks: NonNullable<CommandDeps["factsInTransaction"]>[]
+): NonNullable<CommandDeps["factsInTransaction"]> {
+  return async (tx, command, state) => {
+    let complete = command;
+    for (const hook of hooks) complete = await hook(tx, complete, state);
+    return complete;
+  };
 }
 
 export interface CommandOutcome {

@@ -14,6 +14,13 @@ export const LIMITS = {
   commentMaxLength: 5000,
   /** A comment on a version (markdown, 64 KiB of UTF-16 code units). */
   commentBodyMaxLength: 65_536,
+  /**
+   * Edits a comment on a version takes: each keeps a whole body in the log, which `revisions` reads
+   * back. Enough to fix any comment; past it, a new comment says what changed.
+   */
+  maxEditsPerComment: 100,
+  /** Live (not deleted) comments a version holds: a discussion, not a log a bot appends to forever. */
+  maxCommentsPerVersion: 1000,
   metricNameMaxLength: 250,
   maxTagsPerCommand: 100,
   /** Tags a model, or a version, holds at most: enough for any use, not for a tag per CI run forever. */

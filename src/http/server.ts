@@ -18,6 +18,7 @@ import type { WebhookService } from "../webhooks/webhookService.ts";
 import { DEFAULT_USAGE_CONFIG } from "../usage/usageTracking.ts";
 import type { UsageSettings } from "../usage/usageTracking.ts";
 import type { Caller } from "../access/principal.ts";
+import { allFacts } from "../application/executeCommand.ts";
 import type { CommandDeps } from "../application/executeCommand.ts";
 import { disabledInspector } from "../artifacts/artifactInspector.ts";
 import type { ArtifactInspector } from "../artifacts/artifactInspector.ts";
@@ -62,6 +63,7 @@ import { DEFAULT_ACCESS_POLICY } from "../access/modelAccess.ts";
 import { persistedQueriesPlugin } from "./persistedQueries.ts";
 import { referenceExecutorPlugin } from "./referenceExecutor.ts";
 import { approvalFacts } from "../reviews/graphql/approvalTransaction.ts";
+import { commentRoomFacts } from "../comments/commentRoomFacts.ts";
 import type { AccessPolicy } from "../access/modelAccess.ts";
 import { requestAccess } from "../access/scopedReader.ts";
 import { callerOf, nodeHeaders, rememberCaller } from "./requestCaller.ts";
@@ -237,7 +239,7 @@ export function createApp(options: AppOptions): App {
     },
     onIntegrityViolation: (error) => logIntegrity.report(error),
     ...(options.onWebhooksChanged ? { onWebhooksChanged: options.onWebhooksChanged } : {}),
-    factsInTransaction: approvalFacts(accessPolicy),
+    factsInTransaction: allFacts(approvalFacts(accessPolicy), commentRoomFacts),
   };
   const directory =
     options.directory ??

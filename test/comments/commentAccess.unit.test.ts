@@ -24,7 +24,7 @@ const author = { authorId: "ada" };
 
 const add: RegisteredModelCommand = {
   type: "AddModelVersionComment",
-  data: { commentId: "c", version: 1, body: "b", authorId: "x" },
+  data: { commentId: "c", version: 1, body: "b", authorId: "x", liveComments: 0 },
 };
 const edit: RegisteredModelCommand = { type: "EditModelVersionComment", data: { commentId: "c", body: "b" } };
 const remove: RegisteredModelCommand = { type: "DeleteModelVersionComment", data: { commentId: "c" } };

@@ -1,6 +1,7 @@
 // The comment read model (model_version_comments) folded from recorded events, and how the model
 // stream's views carry it (inline projection and rebuild share applyEvents).
 import { describe, expect, it } from "vitest";
+import { decisionState } from "../../src/application/decisionState.ts";
 import { commentTouchedBy, evolveCommentView } from "../../src/comments/projection/evolve.ts";
 import type { CommentView } from "../../src/comments/projection/evolve.ts";
 import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
@@ -98,6 +99,19 @@ describe("comments in a model stream's views", () => {
     ]);
     // A comment does not change its version's row.
     expect(views.versions.get(1)?.updatedAt).toEqual(minutesAfterT0(1));
+  });
+
+  it("gives the decision state each comment's edits, which the edit limit reads", () => {
+    const state = decisionState(applyEvents(emptyStreamViews("model-1"), stream));
+    expect(state.comments.c1).toEqual({
+      id: "c1",
+      version: 1,
+      authorId: "user-alice",
+      body: "first, edited",
+      deleted: false,
+      edits: 1,
+    });
+    expect(state.comments.c2).toMatchObject({ body: null, deleted: true, edits: 0 });
   });
 
   it("gives the rebuild one row per comment, in the table's column order", () => {

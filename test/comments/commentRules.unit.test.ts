@@ -7,6 +7,7 @@ import type {
 } from "../../src/comments/domain/commands.ts";
 import type { ModelVersionCommentEvent } from "../../src/comments/domain/events.ts";
 import { InvalidStateError, NotFoundError, ValidationError } from "../../src/domain/errors.ts";
+import { checkCommentRoom } from "../../src/comments/domain/rules.ts";
 import { decisionErrors, stateNeeds } from "../../src/domain/registeredModel/decide.ts";
 import type { RegisteredModelEvent } from "../../src/domain/registeredModel/events.ts";
 import { LIMITS } from "../../src/domain/validation.ts";
@@ -18,7 +19,7 @@ const AUTHOR = "principal-ada";
 
 const add = (data: Partial<AddModelVersionComment["data"]> = {}): AddModelVersionComment => ({
   type: "AddModelVersionComment",
-  data: { commentId: ID, version: 1, body: "Looks **good**.", authorId: AUTHOR, ...data },
+  data: { commentId: ID, version: 1, body: "Looks **good**.", authorId: AUTHOR, liveComments: 0, ...data },
 });
 const edit = (body: string, commentId = ID): EditModelVersionComment => ({
   type: "EditModelVersionComment",
@@ -162,6 +163,37 @@ describe("EditModelVersionComment", () => {
       given(state).when(edit(body)).then(ValidationError, { field: "body" });
   });
 
+  it(`takes at most ${LIMITS.maxEditsPerComment} edits, then refuses more with the limit named`, () => {
+    const max = LIMITS.maxEditsPerComment;
+    expect(max).toBe(100);
+    const edits = (n: number) => Array.from({ length: n }, (_, i) => edited(`v${i + 1}`));
+    given([...withVersion, added(), ...edits(max - 1)])
+      .when(edit("last one"))
+      .then([edited("last one")]);
+    const full = given([...withVersion, added(), ...edits(max)]).when(edit("one more"));
+    full.then(ValidationError, { field: "id" });
+    expect((full.decision as ValidationError).message).toBe(
+      `id: comment ${ID} was already edited ${max} times (at most ${max}): add a new comment instead`,
+    );
+  });
+
+  it("keeps a comment edited past the limit (before it existed) deletable, and repeats of its body harmless", () => {
+    const state = [
+      ...withVersion,
+      added(),
+      ...Array.from({ length: LIMITS.maxEditsPerComment + 50 }, (_, i) => edited(`v${i + 1}`)),
+    ];
+    given(state).when(edit("again")).then(ValidationError, { field: "id" });
+    given(state)
+      .when(edit(`v${LIMITS.maxEditsPerComment + 50}`))
+      .then([]);
+    given(state).when(remove()).then([deleted]);
+    // A deleted one is refused as deleted, whatever its edits.
+    given([...state, deleted])
+      .when(edit("again"))
+      .then(InvalidStateError);
+  });
+
   it("is NotFound when the comment's version was deleted", () => {
     given([...withVersion, added(), versionDeleted(1)])
       .when(edit("x"))
@@ -198,6 +230,46 @@ describe("DeleteModelVersionComment", () => {
       .then(NotFoundError, {
         resource: "RegisteredModel",
       });
+  });
+});
+
+describe("adding a comment to a full version", () => {
+  const max = LIMITS.maxCommentsPerVersion;
+  it("is refused with the count the command carries; one short of it is added", () => {
+    given(withVersion)
+      .when(add({ liveComments: max }))
+      .then(ValidationError, { field: "version" });
+    given(withVersion)
+      .when(add({ liveComments: max - 1 }))
+      .then([
+        {
+          type: "ModelVersionCommentAdded",
+          data: { commentId: ID, version: 1, body: "Looks **good**.", authorId: AUTHOR },
+        },
+      ]);
+  });
+
+  it("is no refusal for the same add run again (its comment is there already)", () => {
+    given([...withVersion, added()])
+      .when(add({ liveComments: max }))
+      .then([]);
+  });
+});
+
+describe("checkCommentRoom", () => {
+  it(`leaves room for live comments up to ${LIMITS.maxCommentsPerVersion} on a version, and names the limit past it`, () => {
+    const max = LIMITS.maxCommentsPerVersion;
+    expect(max).toBe(1000);
+    expect(checkCommentRoom(3, 0)).toBeNull();
+    expect(checkCommentRoom(3, max - 1)).toBeNull();
+    for (const held of [max, max + 20]) {
+      const full = checkCommentRoom(3, held);
+      expect(full).toBeInstanceOf(ValidationError);
+      expect(full).toMatchObject({
+        field: "version",
+        message: `version: version 3 already holds ${held} live comments (at most ${max}): delete one first`,
+      });
+    }
   });
 });
 
@@ -239,10 +311,24 @@ describe("what the rules declare and need", () => {
     });
   });
 
-  it("folds comments into the decision state: author, body, tombstone", () => {
+  it("folds comments into the decision state: author, body, tombstone, edits", () => {
     const { state } = given([...withVersion, added("v1"), edited("v2")]);
-    expect(state.comments[ID]).toEqual({ id: ID, version: 1, authorId: AUTHOR, body: "v2", deleted: false });
+    expect(state.comments[ID]).toEqual({
+      id: ID,
+      version: 1,
+      authorId: AUTHOR,
+      body: "v2",
+      deleted: false,
+      edits: 1,
+    });
     const after = given([...withVersion, added("v1"), deleted]).state;
-    expect(after.comments[ID]).toEqual({ id: ID, version: 1, authorId: AUTHOR, body: null, deleted: true });
+    expect(after.comments[ID]).toEqual({
+      id: ID,
+      version: 1,
+      authorId: AUTHOR,
+      body: null,
+      deleted: true,
+      edits: 0,
+    });
   });
 });

@@ -49,7 +49,7 @@ const commands: RegisteredModelCommand[] = [
   },
   {
     type: "AddModelVersionComment",
-    data: { commentId: randomUUID(), version: 2, body: "first", authorId: "author-1" },
+    data: { commentId: randomUUID(), version: 2, body: "first", authorId: "author-1", liveComments: 0 },
   },
   {
     type: "AddModelVersionArtifact",

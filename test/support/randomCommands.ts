@@ -90,7 +90,7 @@ function randomCommentCommand(rng: Random, version: number): RegisteredModelComm
   if (roll < 4)
     return {
       type: "AddModelVersionComment",
-      data: { commentId, version, body: rng.pick(COMMENT_BODIES), authorId: "author-1" },
+      data: { commentId, version, body: rng.pick(COMMENT_BODIES), authorId: "author-1", liveComments: 0 },
     };
   if (roll < 8)
     return { type: "EditModelVersionComment", data: { commentId, body: rng.pick(COMMENT_BODIES) } };

@@ -8,7 +8,17 @@ type Command<Type extends string, Data> = {
 
 export type AddModelVersionComment = Command<
   "AddModelVersionComment",
-  { commentId: string; version: number; body: string; authorId: string }
+  {
+    commentId: string;
+    version: number;
+    body: string;
+    authorId: string;
+    /**
+     * Live comments the version holds, counted in the command's transaction after the stream's lock
+     * (../commentRoomFacts.ts): the decision state holds only the comments a command names.
+     */
+    liveComments: number;
+  }
 >;
 export type EditModelVersionComment = Command<"EditModelVersionComment", { commentId: string; body: string }>;
 export type DeleteModelVersionComment = Command<"DeleteModelVersionComment", { commentId: string }>;

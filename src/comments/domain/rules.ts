@@ -24,6 +24,35 @@ export function checkCommentBody(field: string, body: string): ValidationError |
   return checkStorableText(field, body);
 }
 
+/**
+ * Room for one more live comment on a version that holds `liveComments` (deleted ones do not
+ * count). The decision state holds only the comments a command names, so the count comes with the
+ * command, read in its transaction after the stream's lock (../commentRoomFacts.ts): exact.
+ */
+export function checkCommentRoom(version: number, liveComments: number): ValidationError | null {
+  const max = LIMITS.maxCommentsPerVersion;
+  return liveComments < max
+    ? null
+    : new ValidationError(
+        "version",
+        `version ${version} already holds ${liveComments} live comments (at most ${max}): delete one first`,
+      );
+}
+
+/**
+ * Room for one more edit: every edit keeps a whole body in the log. A comment edited more often
+ * before the limit existed stays readable and deletable; it only takes no further edits.
+ */
+export function checkEditRoom(comment: CommentState): ValidationError | null {
+  const max = LIMITS.maxEditsPerComment;
+  return comment.edits < max
+    ? null
+    : new ValidationError(
+        "id",
+        `comment ${comment.id} was already edited ${comment.edits} times (at most ${max}): add a new comment instead`,
+      );
+}
+
 /** Comments belong to live versions: a deleted version is not there to comment on. */
 function commentableVersion(state: RegisteredModelState, version: number): DomainError | null {
   const invalid = checkVersionNumber("version", version);
@@ -40,12 +69,12 @@ function existingComment(state: RegisteredModelState, commentId: string): Commen
 export const addModelVersionComment: CommandRule<AddModelVersionComment> = onLiveModel({
   errors: [ValidationError, NotFoundError],
   decide(command, state) {
-    const { commentId, version, body, authorId } = command.data;
+    const { commentId, version, body, authorId, liveComments } = command.data;
     const invalid = checkCommentBody("body", body);
     if (invalid) return invalid;
     // The id is the server's, made once per request: one already used is this command run again.
     if (Object.hasOwn(state.comments, commentId)) return [];
-    const refused = commentableVersion(state, version);
+    const refused = commentableVersion(state, version) ?? checkCommentRoom(version, liveComments);
     if (refused) return refused;
     return [{ type: "ModelVersionCommentAdded", data: { commentId, version, body, authorId } }];
   },
@@ -61,6 +90,8 @@ export const editModelVersionComment: CommandRule<EditModelVersionComment> = onL
     if (refused) return refused;
     if (comment.deleted) return new InvalidStateError(`comment ${commentId} is deleted`);
     if (comment.body === body) return [];
+    const full = checkEditRoom(comment);
+    if (full) return full;
     return [{ type: "ModelVersionCommentEdited", data: { commentId, version: comment.version, body } }];
   },
 });

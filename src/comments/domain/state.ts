@@ -9,6 +9,8 @@ export interface CommentState {
   /** Null once deleted. */
   readonly body: string | null;
   readonly deleted: boolean;
+  /** How many times its body was replaced (bounded by LIMITS.maxEditsPerComment). */
+  readonly edits: number;
 }
 
 export type Comments = Readonly<Record<string, CommentState>>;
@@ -25,12 +27,15 @@ export function evolveComments(comments: Comments, event: ModelVersionCommentEve
           authorId: event.data.authorId,
           body: event.data.body,
           deleted: false,
+          edits: 0,
         },
       };
     case "ModelVersionCommentEdited": {
       // A partially loaded state holds only the comment a command named; others are left alone.
       const current = Object.hasOwn(comments, commentId) ? comments[commentId] : undefined;
-      return current ? { ...comments, [commentId]: { ...current, body: event.data.body } } : comments;
+      return current
+        ? { ...comments, [commentId]: { ...current, body: event.data.body, edits: current.edits + 1 } }
+        : comments;
     }
     case "ModelVersionCommentDeleted": {
       const current = Object.hasOwn(comments, commentId) ? comments[commentId] : undefined;

@@ -3,6 +3,8 @@
 // (model_version_comments); a comment's earlier bodies (`revisions`) and its author (the actor of the
 // event that added it) are read from the event log, like other history fields.
 import { randomUUID } from "node:crypto";
+import { PothosValidationError } from "@pothos/core";
+import { cursorToOffset, offsetToCursor, resolveOffsetConnection } from "@pothos/plugin-relay";
 import DataLoader from "dataloader";
 import { ActorRef } from "../../access/graphql/actor.ts";
 import { actorFromColumns } from "../../access/actor.ts";
@@ -13,7 +15,7 @@ import type { ModelVersionComment } from "../../db/generated/sqlite/client.ts";
 import { rowDate, rowInt, rowJson } from "../../db/sql.ts";
 import { DomainError, NotFoundError, PermissionDeniedError } from "../../domain/errors.ts";
 import type { RegisteredModelCommand } from "../../domain/registeredModel/commands.ts";
-import { checkStorableText } from "../../domain/validation.ts";
+import { LIMITS, checkStorableText } from "../../domain/validation.ts";
 import { builder } from "../../graphql/builder.ts";
 import { appendedEvents, needsNoRelations } from "../../graphql/commandResult.ts";
 import type { GraphQLContext } from "../../graphql/context.ts";
@@ -59,25 +61,33 @@ interface EventRow {
   readonly occurred_at: unknown;
 }
 
-/** The most ids one query names (far below either provider's bound on parameters). */
+/** The most comments one query names (far below either provider's bound on parameters). */
 const MAX_IDS_PER_QUERY = 500;
 
+/** A page of a comment's revisions: `limit` of them from the `offset`-th (0 is the one that added it). */
+interface RevisionPage {
+  readonly id: string;
+  readonly offset: number;
+  readonly limit: number;
+}
+const pageKey = (page: RevisionPage): string => `${page.offset}:${page.limit}:${page.id}`;
+function pageOfKey(key: string): RevisionPage {
+  const [offset = "0", limit = "0", ...id] = key.split(":");
+  return { offset: Number(offset), limit: Number(limit), id: id.join(":") };
+}
+
 /**
- * Per request, a loader per model of its comments' events: a page of comments asks for each
- * comment's events in the same tick (author, revisions), so the ids asked for meanwhile are read with
- * one query per model, and each comment's events once per request; a failed read too, so a request
- * does not retry one (readRevisions). A command on a comment drops what was read of it
+ * Per request, a loader per model of pages of its comments' events: a page of comments asks for
+ * each comment's page in the same tick (author, revisions), so the pages asked for meanwhile are
+ * read with one query per model, and each once per request; a failed read too, so a request does
+ * not retry one (readRevisions). A command on a comment drops what was read of the model
  * (runCommentCommand): a later mutation of the same operation reads the change.
  *
- * A key is a RevisionKey: all of a comment's events (`revisions`), or only the one that added it
- * (`author`). A comment may be edited without bound, each edit a whole body of up to 65,536
- * characters: the authors of a page of comments must not cost every body those comments ever had.
+ * Only the events of the pages asked for are read whole: a comment takes up to
+ * LIMITS.maxEditsPerComment edits (any number before that limit existed), each a whole body of up
+ * to 65,536 characters, and the author of a comment (its first event) must not cost its edits.
  */
 const revisionsByRequest = new WeakMap<GraphQLContext, Map<string, DataLoader<string, CommentRevision[]>>>();
-
-type RevisionKind = "all" | "added";
-const revisionKey = (kind: RevisionKind, id: string): string => `${kind}:${id}`;
-const REVISION_KINDS = ["all", "added"] as const;
 
 function revisionLoader(ctx: GraphQLContext, modelId: string): DataLoader<string, CommentRevision[]> {
   let request = revisionsByRequest.get(ctx);
@@ -91,13 +101,14 @@ function revisionLoader(ctx: GraphQLContext, modelId: string): DataLoader<string
   return loader;
 }
 
-/** The events of one comment in stream order (for `added`, only the one that added it). */
+/** A page of one comment's events in stream order. */
 function commentRevisions(
   ctx: GraphQLContext,
   comment: { id: string; modelId: string },
-  kind: RevisionKind = "all",
-) {
-  return revisionLoader(ctx, comment.modelId).load(revisionKey(kind, comment.id));
+  offset: number,
+  limit: number,
+): Promise<CommentRevision[]> {
+  return revisionLoader(ctx, comment.modelId).load(pageKey({ id: comment.id, offset, limit }));
 }
 
 async function readRevisions(
@@ -106,51 +117,82 @@ async function readRevisions(
   keys: readonly string[],
 ): Promise<(CommentRevision[] | Error)[]> {
   try {
-    const split = keys.map((key) => {
-      const at = key.indexOf(":");
-      return { kind: key.slice(0, at) as RevisionKind, id: key.slice(at + 1) };
-    });
-    const ids = [...new Set(split.map((k) => k.id))];
-    const every = [...new Set(split.filter((k) => k.kind === "all").map((k) => k.id))];
+    const pages = keys.map(pageOfKey);
+    const ids = [...new Set(pages.map((p) => p.id))];
     const commentId =
       ctx.db.provider === "postgresql" ? `"data" ->> 'commentId'` : `json_extract("data", '$.commentId')`;
     const marks = (list: readonly unknown[]) => list.map(() => "?").join(", ");
-    // Comments only the author is asked of: their ADDED event, not their edits.
-    const addedOnly = ["ModelVersionCommentAdded"] as const;
-    const narrowed =
-      every.length === ids.length
-        ? { sql: "", params: [] }
-        : {
-            sql: ` AND ("type" IN ${typeCodesOf(addedOnly)}${every.length === 0 ? "" : ` OR ${commentId} IN (${marks(every)})`})`,
-            params: [...addedOnly, ...every],
-          };
-    const rows = await ctx.db.query<EventRow>(
-      `SELECT "position", ${typeNameOf('"events"."type"')} AS "type", "data", ${ACTOR_COLUMNS}, "occurred_at"
-       FROM "events" ${actorJoinOf('"events"')} WHERE "stream_id" = ? AND "type" IN ${typeCodesOf(COMMENT_EVENT_TYPES)} AND ${commentId} IN (${marks(ids)})${narrowed.sql}
-       ORDER BY "revision"`,
-      [modelId, ...COMMENT_EVENT_TYPES, ...ids, ...narrowed.params],
+    // The subquery numbers each comment's events in stream order (0 is the one that added it) and
+    // returns no bodies; only the rows of the pages asked for are joined back for their bodies and
+    // actors.
+    const wanted = pages.map(() => `("page"."comment_id" = ? AND "page"."n" >= ? AND "page"."n" < ?)`);
+    const rows = await ctx.db.query<EventRow & { comment_id: string; n: unknown }>(
+      `SELECT "e"."position", ${typeNameOf('"e"."type"')} AS "type", "e"."data", ${ACTOR_COLUMNS}, "e"."occurred_at",
+         "page"."comment_id", "page"."n"
+       FROM (
+         SELECT "position", ${commentId} AS "comment_id",
+           ROW_NUMBER() OVER (PARTITION BY ${commentId} ORDER BY "revision") - 1 AS "n"
+         FROM "events"
+         WHERE "stream_id" = ? AND "type" IN ${typeCodesOf(COMMENT_EVENT_TYPES)} AND ${commentId} IN (${marks(ids)})
+       ) "page"
+       JOIN "events" "e" ON "e"."position" = "page"."position" ${actorJoinOf('"e"')}
+       WHERE ${wanted.join(" OR ")}
+       ORDER BY "page"."comment_id", "page"."n"`,
+      [
+        modelId,
+        ...COMMENT_EVENT_TYPES,
+        ...ids,
+        ...pages.flatMap((p) => [p.id, p.offset, p.offset + p.limit]),
+      ],
     );
-    const byComment = new Map<string, CommentRevision[]>(ids.map((id) => [id, []]));
+    const byComment = new Map<string, (CommentRevision & { n: number })[]>(ids.map((id) => [id, []]));
     for (const row of rows) {
-      const data = rowJson<{ commentId?: string; body?: string }>(row.data);
-      byComment.get(data.commentId ?? "")?.push({
+      const data = rowJson<{ body?: string }>(row.data);
+      byComment.get(row.comment_id)?.push({
         action: ACTIONS[row.type as CommentEventType],
         body: data.body ?? null,
         actor: actorOfSqlRow(row),
         occurredAt: rowDate(row.occurred_at),
         position: rowInt(row.position),
+        n: rowInt(row.n),
       });
     }
-    return split.map(({ kind, id }) => {
-      const revisions = byComment.get(id) ?? [];
-      return kind === "all" ? revisions : revisions.filter((r) => r.action === "ADDED");
-    });
+    return pages.map(({ id, offset, limit }) =>
+      (byComment.get(id) ?? []).filter((r) => r.n >= offset && r.n < offset + limit),
+    );
   } catch (error) {
     // As each key's error, which DataLoader keeps for the request (a rejected batch it would forget).
     const failure = error instanceof Error ? error : new Error(String(error));
     return keys.map(() => failure);
   }
 }
+
+/** Pages of revisions: the size a page has without `first`/`last`, and the most it has (as every connection). */
+const DEFAULT_PAGE = 50;
+const MAX_PAGE = 500;
+
+/**
+ * A revision's cursor is its index among the comment's revisions (Pothos' offset cursors): revisions
+ * are only ever appended, so an index always names the same one. A cursor that is not one refuses
+ * the page (INVALID_CURSOR) instead of paging from a negative or fractional index.
+ */
+function checkRevisionCursor(cursor: string | null | undefined): void {
+  if (cursor === null || cursor === undefined) return;
+  let offset = Number.NaN;
+  try {
+    offset = cursorToOffset(cursor);
+  } catch {
+    // Refused below, with the same error as any other cursor of the wrong shape.
+  }
+  if (!Number.isSafeInteger(offset) || offset < 0 || offsetToCursor(offset) !== cursor)
+    throw new PothosValidationError(
+      `invalid cursor "${cursor.length > 64 ? `${cursor.slice(0, 64)}…` : cursor}": not a cursor of a comment's revisions`,
+    );
+}
+
+/** Every change the log holds for the comment, counted from its view: the add, each edit, the delete. */
+const revisionCount = (comment: { edited: number; deleted: boolean }): number =>
+  1 + comment.edited + (comment.deleted ? 1 : 0);
 
 const CommentActionEnum = builder.enumType("ModelVersionCommentAction", {
   description: "What a change to a comment did.",
@@ -183,6 +225,21 @@ const CommentRevisionRef = builder.objectRef<CommentRevision>("ModelVersionComme
   }),
 });
 
+const CommentRevisionConnectionRef = builder.connectionObject(
+  {
+    type: CommentRevisionRef,
+    name: "ModelVersionCommentRevisionConnection",
+    description: "A page of a comment's revisions (Relay connection).",
+    fields: (t) => ({
+      totalCount: t.int({
+        description: "Number of the comment's revisions (all pages).",
+        resolve: (connection) => (connection as { totalCount?: number }).totalCount ?? 0,
+      }),
+    }),
+  },
+  { name: "ModelVersionCommentRevisionEdge", description: "One of a comment's revisions, with its cursor." },
+);
+
 // ---- The comment ----------------------------------------------------------------------------------
 
 export const ModelVersionCommentRef = builder.prismaObject("ModelVersionComment", {
@@ -201,7 +258,8 @@ export const ModelVersionCommentRef = builder.prismaObject("ModelVersionComment"
       type: ActorRef,
       description: "Who added the comment, and with which credential.",
       resolve: async (comment, _args, ctx) => {
-        const added = (await commentRevisions(ctx, comment, "added")).find((r) => r.action === "ADDED");
+        // The first of a comment's events is the one that added it.
+        const added = (await commentRevisions(ctx, comment, 0, 1)).find((r) => r.action === "ADDED");
         // The projection is written from the same events: a comment always has its ADDED event.
         return (
           added?.actor ??
@@ -232,12 +290,22 @@ export const ModelVersionCommentRef = builder.prismaObject("ModelVersionComment"
       description: "When the comment was deleted.",
     }),
     modelVersion: t.relation("modelVersion", { description: "The version the comment is on." }),
-    revisions: t.field({
-      type: [CommentRevisionRef],
-      description:
-        "Every change to the comment, oldest first: its bodies over time, with who and when (read from the event log).",
-      resolve: (comment, _args, ctx) => commentRevisions(ctx, comment),
-    }),
+    revisions: t.connection(
+      {
+        type: CommentRevisionRef,
+        description:
+          "Every change to the comment, oldest first: its bodies over time, with who and when (read from the event log), page by page. `totalCount` is 1 (the add), plus its edits, plus 1 once deleted.",
+        resolve: (comment, args, ctx) => {
+          checkRevisionCursor(args.after);
+          checkRevisionCursor(args.before);
+          return resolveOffsetConnection(
+            { args, totalCount: revisionCount(comment), defaultSize: DEFAULT_PAGE, maxSize: MAX_PAGE },
+            ({ offset, limit }) => commentRevisions(ctx, comment, offset, limit),
+          );
+        },
+      },
+      CommentRevisionConnectionRef,
+    ),
   }),
 });
 
@@ -306,9 +374,7 @@ async function runCommentCommand(
   const outcome = await executeCommand(ctx.commands, ref, command, ctx);
   if (outcome instanceof DomainError) throw outcome;
   // A mutation's later siblings run in the same request: they must read this change's events.
-  if (outcome.events.length > 0)
-    for (const kind of REVISION_KINDS)
-      revisionsByRequest.get(ctx)?.get(outcome.modelId)?.clear(revisionKey(kind, commentId));
+  if (outcome.events.length > 0) revisionsByRequest.get(ctx)?.get(outcome.modelId)?.clearAll();
   return {
     modelId: outcome.modelId,
     commentId,
@@ -335,11 +401,13 @@ async function commentStream(ctx: GraphQLContext, id: string): Promise<ModelRef>
   return { kind: "stream", modelId: comment.modelId };
 }
 
+/** A limit as the descriptions write numbers (1,000). */
+const count = (n: number): string => n.toLocaleString("en-US");
+
 builder.mutationFields((t) => ({
   addModelVersionComment: t.field({
     type: CommentPayloadRef,
-    description:
-      "Adds a comment to a live version: markdown, stored exactly as written (non-blank, at most 65,536 characters). Needs READ on the model and a credential that may write (not VIEWER or AUDITOR, a token with the `write` scope).",
+    description: `Adds a comment to a live version: markdown, stored exactly as written (non-blank, at most 65,536 characters). A version holds at most ${count(LIMITS.maxCommentsPerVersion)} live comments (ValidationError on \`version\` past it: delete one first). Needs READ on the model and a credential that may write (not VIEWER or AUDITOR, a token with the \`write\` scope).`,
     errors: commandMutationErrors("AddModelVersionComment", "AddModelVersionComment"),
     args: {
       input: t.arg({
@@ -354,7 +422,7 @@ builder.mutationFields((t) => ({
         }),
       }),
     },
-    resolve: (_root, { input }, ctx) => {
+    resolve: async (_root, { input }, ctx) => {
       const authorId = ctx.rights.principalId;
       if (authorId === null)
         throw new PermissionDeniedError("AddModelVersionComment", "an authenticated principal");
@@ -364,7 +432,8 @@ builder.mutationFields((t) => ({
         { kind: "live", name: input.name },
         {
           type: "AddModelVersionComment",
-          data: { commentId, version: input.version, body: input.body, authorId },
+          // Counted in the command's transaction (../commentRoomFacts.ts).
+          data: { commentId, version: input.version, body: input.body, authorId, liveComments: 0 },
         },
         commentId,
       );
@@ -373,8 +442,7 @@ builder.mutationFields((t) => ({
 
   editModelVersionComment: t.field({
     type: CommentPayloadRef,
-    description:
-      "Replaces a comment's body (a new event: earlier bodies stay in `revisions`). Only its author, or a caller who manages the model, may. The same body changes nothing; a deleted comment cannot be edited (InvalidStateError).",
+    description: `Replaces a comment's body (a new event: earlier bodies stay in \`revisions\`). Only its author, or a caller who manages the model, may. The same body changes nothing; a deleted comment cannot be edited (InvalidStateError); a comment takes at most ${count(LIMITS.maxEditsPerComment)} edits (ValidationError on \`id\` past them: add a new comment; it can still be deleted).`,
     errors: commandMutationErrors("EditModelVersionComment", "EditModelVersionComment"),
     args: {
       input: t.arg({

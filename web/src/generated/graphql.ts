@@ -211,6 +211,8 @@ export type ErrorCode =
   | 'RANGE_NOT_SATISFIABLE'
   /** The request body stopped arriving, or arrived slower than the minimum rate (`reason`: idle or rate); the connection is closed. */
   | 'REQUEST_TIMEOUT'
+  /** The result would serialise to more JSON than the limit (`extensions.limit`, in characters), typically a list repeating a large object (a version's tags under each of its aliases): select fewer fields or smaller pages. A mutation's change was made all the same. */
+  | 'RESPONSE_TOO_LARGE'
   /** The caller may not approve or reject this review request (`ineligibility`: SELF_APPROVAL, NOT_A_REVIEWER or ALREADY_REVIEWED). */
   | 'REVIEWER_NOT_ELIGIBLE'
   /** The subscriber fell too far behind and was dropped; resubscribe with `after: extensions.cursor`. */
