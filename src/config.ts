@@ -255,20 +255,48 @@ const schema = z.object({
     .default(DEFAULT_UPLOAD_LIMITS.maxPerClient),
   /** Uploads the server runs at once, from all clients; more get 503. */
   UPLOADS_MAX_CONCURRENT: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_UPLOAD_LIMITS.maxTotal),
-  /** Subscription connections (WebSockets, SSE streams) one client address may hold open at once; more get 503. */
+  /** Authenticated subscription connections (WebSockets, SSE streams) one client address may hold open at once; more get 503. */
   SUBSCRIPTION_CONNECTIONS_MAX_PER_CLIENT: z.coerce
     .number()
     .int()
     .min(1)
     .max(1_000_000)
     .default(DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS.maxPerClient),
-  /** Subscription connections the server holds open at once, from all clients; more get 503. */
+  /** Authenticated subscription connections the server holds open at once, from all clients; more get 503. */
   SUBSCRIPTION_CONNECTIONS_MAX_CONCURRENT: z.coerce
     .number()
     .int()
     .min(1)
     .max(1_000_000)
     .default(DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS.maxTotal),
+  /** Authenticated subscription connections one principal may hold open at once, from any address; more get 503 (a WebSocket refused after connection_init: closed with 1013). */
+  SUBSCRIPTION_CONNECTIONS_MAX_PER_PRINCIPAL: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS.maxPerPrincipal),
+  /** WebSockets one client address may hold open before they authenticate (connection_init); more get 503. */
+  SUBSCRIPTION_HANDSHAKES_MAX_PER_CLIENT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS.maxHandshakesPerClient),
+  /** WebSockets the server holds open before they authenticate, from all clients; past it the oldest is closed (1013). */
+  SUBSCRIPTION_HANDSHAKES_MAX_CONCURRENT: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .default(DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS.maxHandshakesTotal),
+  /** Time a WebSocket has from its upgrade to authenticate; then it is closed with 4408. */
+  SUBSCRIPTION_HANDSHAKE_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS.handshakeTimeoutMs),
   /** Bytes one subscriber connection may hold unsent (queued notifications plus socket buffer) before its subscriptions end with SUBSCRIBER_TOO_SLOW. */
   SUBSCRIBER_MAX_QUEUED_BYTES: byteSize.default(DEFAULT_SUBSCRIBER_LIMITS.maxQueuedBytes),
   /** `local`: callers without credentials act as the local administrator (loopback only); `required`: every request needs a token or SSO access token. Default: local on a loopback HOST, required otherwise. */
@@ -566,6 +594,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     subscriptionConnections: {
       maxPerClient: e.SUBSCRIPTION_CONNECTIONS_MAX_PER_CLIENT,
       maxTotal: e.SUBSCRIPTION_CONNECTIONS_MAX_CONCURRENT,
+      maxPerPrincipal: e.SUBSCRIPTION_CONNECTIONS_MAX_PER_PRINCIPAL,
+      maxHandshakesPerClient: e.SUBSCRIPTION_HANDSHAKES_MAX_PER_CLIENT,
+      maxHandshakesTotal: e.SUBSCRIPTION_HANDSHAKES_MAX_CONCURRENT,
+      handshakeTimeoutMs: e.SUBSCRIPTION_HANDSHAKE_TIMEOUT_MS,
     },
     subscriberMaxQueuedBytes: e.SUBSCRIBER_MAX_QUEUED_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,

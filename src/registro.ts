@@ -82,8 +82,9 @@ export interface RegistroOptions {
   /** Concurrent uploads per client and in total (default DEFAULT_UPLOAD_LIMITS). */
   readonly uploads?: Partial<UploadLimits>;
   /**
-   * Concurrent subscription connections (WebSockets and SSE streams) per client and in total
-   * (default DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS).
+   * Concurrent subscription connections (WebSockets and SSE streams) per client, per principal and
+   * in total, WebSockets still authenticating apart, and their deadline to authenticate (default
+   * DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS).
    */
   readonly subscriptionConnections?: Partial<SubscriptionConnectionLimits>;
   /** Observes every query the GraphQL read side runs (trace logging; N+1 tests). */

@@ -51,8 +51,8 @@ export class ClientSlots {
     return this.#total;
   }
 
-  /** Takes a slot for `client`: its release, or why there is none free. */
-  take(client: string): ReleaseSlot | SlotRefusal {
+  /** Why `take(client)` would be refused now, or null when it would succeed; takes nothing. */
+  refusal(client: string): SlotRefusal | null {
     const mine = this.#perClient.get(client) ?? 0;
     const { maxPerClient, maxTotal } = this.limits;
     if (mine >= maxPerClient)
@@ -67,6 +67,14 @@ export class ClientSlots {
         limit: maxTotal,
         message: `the server already has ${this.#total} ${this.#held}`,
       };
+    return null;
+  }
+
+  /** Takes a slot for `client`: its release, or why there is none free. */
+  take(client: string): ReleaseSlot | SlotRefusal {
+    const refusal = this.refusal(client);
+    if (refusal !== null) return refusal;
+    const mine = this.#perClient.get(client) ?? 0;
     this.#perClient.set(client, mine + 1);
     this.#total++;
     let held = true;

@@ -46,7 +46,7 @@ export const ERROR_CODES = {
     "The result would serialise to more JSON than the limit (`extensions.limit`, in characters), typically a list repeating a large object (a version's tags under each of its aliases): select fewer fields or smaller pages. A mutation's change was made all the same.",
   // Subscriptions
   TOO_MANY_CONNECTIONS:
-    "Too many subscription connections (WebSockets and SSE streams) open for this client address or for the server (`scope`, `limit`): a WebSocket upgrade or SSE subscription is refused with 503; retry after `Retry-After` seconds.",
+    "Too many subscription connections (WebSockets and SSE streams) open for this client address, this principal or the server, or WebSockets of this address waiting to authenticate (`scope`, `limit`): a WebSocket upgrade or SSE subscription is refused with 503, a WebSocket past its connection_init closed with 1013; retry after `Retry-After` seconds.",
   TOO_MANY_OPERATIONS:
     "A WebSocket connection already runs as many operations (subscriptions included) as it may (`extensions.limit`): complete one first.",
   INVALID_CURSOR:

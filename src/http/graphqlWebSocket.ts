@@ -17,7 +17,8 @@ import type { GraphQLContext } from "../graphql/context.ts";
 import { SubscriberBudget } from "../subscriptions/subscriberBudget.ts";
 import type { SubscriberLimits } from "../subscriptions/subscriberBudget.ts";
 import { webSocketClosed } from "./connectionClosed.ts";
-import type { SubscriptionConnections } from "./subscriptionConnections.ts";
+import { DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS } from "./subscriptionConnections.ts";
+import type { PendingConnection, SubscriptionConnections } from "./subscriptionConnections.ts";
 import { connectionHeaders } from "./requestMetadata.ts";
 
 export interface GraphQLWebSocketOptions {
@@ -33,7 +34,11 @@ export interface GraphQLWebSocketOptions {
   readonly acceptsOrigin?: (req: http.IncomingMessage) => boolean;
   /** Who a connection acts as, from its `connection_init` params over its upgrade request's headers. */
   readonly authenticate: (headers: HeaderSource) => Promise<Authentication>;
-  /** Caps connections per client and in total (shared with SSE); refuses the upgrade (503) when full. */
+  /**
+   * Caps connections per client, per principal and in total (shared with SSE), and those still
+   * authenticating apart; refuses the upgrade (503) when full. Its `handshakeTimeoutMs` is the time a
+   * connection has to authenticate, with or without caps.
+   */
   readonly connections?: SubscriptionConnections;
 }
 
@@ -46,6 +51,22 @@ export const MAX_OPERATIONS_PER_CONNECTION = 100;
 
 /** graphql-ws's close code for a connection whose credentials are missing or no longer valid. */
 export const UNAUTHORIZED_CLOSE = 4401;
+
+/** graphql-ws's close code for a connection that did not initialise (here: authenticate) in time. */
+export const HANDSHAKE_TIMEOUT_CLOSE = 4408;
+
+/**
+ * The close code for a connection refused for capacity after its upgrade (TOO_MANY_CONNECTIONS in the
+ * reason): WebSocket's "Try Again Later", which graphql-ws clients retry with their back-off. Not
+ * graphql-ws's 4429, which means a repeated connection_init and which its clients take as final.
+ */
+export const TRY_AGAIN_LATER_CLOSE = 1013;
+
+/**
+ * How long a connection closed before it authenticated (deadline passed, refused, evicted) has to
+ * complete the closing handshake before it is cut off: its slot is not held for ws's 30 s.
+ */
+export const HANDSHAKE_CLOSE_GRACE_MS = 1_000;
 
 export interface GraphQLWebSocket {
   readonly clients: number;
@@ -89,6 +110,17 @@ function guardSends(socket: WebSocket, maxBytes: number, graceMs: number) {
     if (socket.bufferedAmount - size > maxBytes)
       tooSlow(socket, "SUBSCRIBER_TOO_SLOW: the connection holds more unsent bytes than its bound", graceMs);
   }) as WebSocket["send"];
+}
+
+/** A connection between its upgrade and its authentication. */
+interface Handshake {
+  /** The TCP socket, cut off when the connection does not go in time. */
+  readonly socket: Duplex;
+  /** Its handshake slot (null without caps). */
+  connection: PendingConnection | null;
+  /** Once the upgrade has completed. */
+  ws: WebSocket | undefined;
+  deadline: NodeJS.Timeout | undefined;
 }
 
 type Yoga = YogaServerInstance<{ req: http.IncomingMessage; res: http.ServerResponse }, GraphQLContext>;
@@ -178,6 +210,22 @@ export function attachGraphQLWebSocket(
       `HTTP/1.1 ${status}\r\n${fields.map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${text}`,
     );
   };
+  const handshakeTimeoutMs =
+    options.connections?.limits.handshakeTimeoutMs ??
+    DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS.handshakeTimeoutMs;
+  /** Connections between their upgrade and their authentication, by upgrade request. */
+  const handshakes = new WeakMap<http.IncomingMessage, Handshake>();
+  /**
+   * Closes a connection that has not authenticated (with `code` and `reason` once it is a WebSocket)
+   * and cuts it off if it has not closed within the grace.
+   */
+  const dropHandshake = (handshake: Handshake, code: number, reason: string) => {
+    const { ws, socket } = handshake;
+    if (ws === undefined) return void socket.destroy();
+    if (ws.readyState === ws.OPEN) ws.close(code, reason);
+    setTimeout(() => socket.destroy(), HANDSHAKE_CLOSE_GRACE_MS).unref();
+  };
+
   server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const { pathname } = new URL(req.url ?? "/", "http://registro.invalid");
     if (pathname !== options.path) return reject(socket, "404 Not Found");
@@ -185,9 +233,22 @@ export function attachGraphQLWebSocket(
     if (options.acceptsHost?.(req) === false) return reject(socket, "421 Misdirected Request");
     if (options.acceptsOrigin?.(req) === false) return reject(socket, "403 Forbidden");
     // Last: a refused upgrade takes no slot, and the slot is given back when the TCP socket closes.
-    const full = options.connections?.admitUpgrade(req, socket) ?? null;
-    if (full !== null) return reject(socket, "503 Service Unavailable", full.headers, full.body);
+    const handshake: Handshake = { socket, connection: null, ws: undefined, deadline: undefined };
+    const admission = options.connections?.admitUpgrade(req, socket, (refusal) =>
+      dropHandshake(handshake, TRY_AGAIN_LATER_CLOSE, refusal.closeReason),
+    );
+    if (admission?.ok === false)
+      return reject(socket, "503 Service Unavailable", admission.refusal.headers, admission.refusal.body);
+    if (admission !== undefined) handshake.connection = admission.connection;
+    // From the upgrade to an acknowledged connection_init: receiving it in time is not enough.
+    handshake.deadline = setTimeout(
+      () => dropHandshake(handshake, HANDSHAKE_TIMEOUT_CLOSE, "Connection initialisation timeout"),
+      handshakeTimeoutMs,
+    ).unref();
+    socket.once("close", () => clearTimeout(handshake.deadline));
+    handshakes.set(req, handshake);
     wss.handleUpgrade(req, socket, head, (ws) => {
+      handshake.ws = ws;
       const { maxQueuedBytes, cutAfterMs } = options.subscriberLimits;
       guardSends(ws, maxQueuedBytes, cutAfterMs);
       quietClientErrors(ws, options.logger);
@@ -211,10 +272,37 @@ export function attachGraphQLWebSocket(
     return null;
   };
 
+  /**
+   * Moves an authenticated connection out of the handshake (its deadline, its slot) into the
+   * authenticated pool; one over its principal's, its address's or the server's cap is closed with
+   * 1013 and TOO_MANY_CONNECTIONS. False when the connection may not go on.
+   */
+  const admitAuthenticated = (request: http.IncomingMessage, socket: WebSocket, caller: Caller) => {
+    const handshake = handshakes.get(request);
+    // Closed while its credentials were checked (its deadline passed, or it was evicted).
+    if (handshake === undefined || socket.readyState !== socket.OPEN) return false;
+    const refusal = handshake.connection?.authenticated(caller.principal.id) ?? null;
+    if (refusal !== null) {
+      dropHandshake(handshake, TRY_AGAIN_LATER_CLOSE, refusal.closeReason);
+      return false;
+    }
+    clearTimeout(handshake.deadline);
+    handshakes.delete(request);
+    return true;
+  };
+
   const graphqlWs = useServer(
     {
-      onConnect: async (ctx) =>
-        (await authenticateConnection(ctx.connectionParams, ctx.extra.request, ctx.extra.socket)) !== null,
+      // The handshake deadline above replaces graphql-ws's wait for connection_init (3 s by default).
+      connectionInitWaitTimeout: 0,
+      onConnect: async (ctx) => {
+        const caller = await authenticateConnection(
+          ctx.connectionParams,
+          ctx.extra.request,
+          ctx.extra.socket,
+        );
+        return caller !== null && admitAuthenticated(ctx.extra.request, ctx.extra.socket, caller);
+      },
       execute: (args: ExecutionArgs) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args: ExecutionArgs) => (args.rootValue as Enveloped).subscribe(args),
       onSubscribe: async (ctx, _id, params): Promise<ExecutionArgs | readonly GraphQLError[]> => {

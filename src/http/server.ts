@@ -133,7 +133,11 @@ export interface AppOptions {
   readonly allowedHosts?: readonly string[] | null;
   /** The byte bound of each subscriber connection (WebSocket or SSE response). */
   readonly subscriberLimits?: SubscriberLimits;
-  /** Caps subscription connections (WebSockets and SSE streams) per client and in total (default DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS). */
+  /**
+   * Caps subscription connections (WebSockets and SSE streams) per client, per principal and in
+   * total, and WebSockets that have not authenticated yet apart (default
+   * DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS).
+   */
   readonly subscriptionConnections?: SubscriptionConnections;
   /** Watches every request body until it has arrived, cutting bodies that arrive too slowly (BodyDeadline). */
   readonly bodyDeadline?: { watch(req: IncomingMessage, res: ServerResponse): void };

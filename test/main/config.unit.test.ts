@@ -152,18 +152,41 @@ describe("configuration of ALLOWED_HOSTS", () => {
 });
 
 describe("configuration of the subscription connection caps", () => {
-  it("defaults to 1,000 per client address and 20,000 in total, and reads both variables", () => {
-    expect(loadConfig({}).subscriptionConnections).toEqual({ maxPerClient: 1_000, maxTotal: 20_000 });
+  it("defaults to 1,000 per client address and per principal, 20,000 in total, and handshakes apart; reads every variable", () => {
+    expect(loadConfig({}).subscriptionConnections).toEqual({
+      maxPerClient: 1_000,
+      maxTotal: 20_000,
+      maxPerPrincipal: 1_000,
+      maxHandshakesPerClient: 100,
+      maxHandshakesTotal: 2_000,
+      handshakeTimeoutMs: 5_000,
+    });
     const config = loadConfig({
       SUBSCRIPTION_CONNECTIONS_MAX_PER_CLIENT: "3",
       SUBSCRIPTION_CONNECTIONS_MAX_CONCURRENT: "10000",
+      SUBSCRIPTION_CONNECTIONS_MAX_PER_PRINCIPAL: "7",
+      SUBSCRIPTION_HANDSHAKES_MAX_PER_CLIENT: "2",
+      SUBSCRIPTION_HANDSHAKES_MAX_CONCURRENT: "50",
+      SUBSCRIPTION_HANDSHAKE_TIMEOUT_MS: "250",
     });
-    expect(config.subscriptionConnections).toEqual({ maxPerClient: 3, maxTotal: 10_000 });
+    expect(config.subscriptionConnections).toEqual({
+      maxPerClient: 3,
+      maxTotal: 10_000,
+      maxPerPrincipal: 7,
+      maxHandshakesPerClient: 2,
+      maxHandshakesTotal: 50,
+      handshakeTimeoutMs: 250,
+    });
   });
 
   it.each([
     ["SUBSCRIPTION_CONNECTIONS_MAX_PER_CLIENT", "0"],
     ["SUBSCRIPTION_CONNECTIONS_MAX_CONCURRENT", "2.5"],
+    ["SUBSCRIPTION_CONNECTIONS_MAX_PER_PRINCIPAL", "-1"],
+    ["SUBSCRIPTION_HANDSHAKES_MAX_PER_CLIENT", "x"],
+    ["SUBSCRIPTION_HANDSHAKES_MAX_CONCURRENT", "0"],
+    ["SUBSCRIPTION_HANDSHAKE_TIMEOUT_MS", "99"],
+    ["SUBSCRIPTION_HANDSHAKE_TIMEOUT_MS", "60001"],
   ])("refuses %s=%s, naming it", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: ${name}`));
   });

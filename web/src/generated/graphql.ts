@@ -219,7 +219,7 @@ export type ErrorCode =
   | 'SUBSCRIBER_TOO_SLOW'
   /** An artifact or upload request is larger than ARTIFACT_MAX_BYTES / ARTIFACT_MAX_REQUEST_BYTES. */
   | 'TOO_LARGE'
-  /** Too many subscription connections (WebSockets and SSE streams) open for this client address or for the server (`scope`, `limit`): a WebSocket upgrade or SSE subscription is refused with 503; retry after `Retry-After` seconds. */
+  /** Too many subscription connections (WebSockets and SSE streams) open for this client address, this principal or the server, or WebSockets of this address waiting to authenticate (`scope`, `limit`): a WebSocket upgrade or SSE subscription is refused with 503, a WebSocket past its connection_init closed with 1013; retry after `Retry-After` seconds. */
   | 'TOO_MANY_CONNECTIONS'
   /** A WebSocket connection already runs as many operations (subscriptions included) as it may (`extensions.limit`): complete one first. */
   | 'TOO_MANY_OPERATIONS'
