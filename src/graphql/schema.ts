@@ -3,11 +3,12 @@ import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.ts";
 import { guardArguments } from "./guardArguments.ts";
 import { boundResolvedItems } from "./resolvedItemBound.ts";
+import { synchronousNodeIds } from "./synchronousNodeIds.ts";
 import "./types/errors.ts";
 import "./types/common.ts";
-import "./types/registryEvent.ts";
-import "./types/registeredModel.ts";
-import "./types/modelVersion.ts";
+import { registryEventNodeId } from "./types/registryEvent.ts";
+import { registeredModelNodeId } from "./types/registeredModel.ts";
+import { modelVersionNodeId } from "./types/modelVersion.ts";
 import "./types/registeredModelAsOf.ts";
 import "./types/artifact.ts";
 import "./types/artifactInspection.ts";
@@ -29,4 +30,12 @@ import "../webhooks/graphql/webhookMutations.ts";
 import "../usage/graphql/usageTypes.ts";
 import "../usage/graphql/reportModelServing.ts";
 
-export const schema = boundResolvedItems(guardArguments(lexicographicSortSchema(builder.toSchema())));
+export const schema = boundResolvedItems(
+  guardArguments(
+    synchronousNodeIds(lexicographicSortSchema(builder.toSchema()), {
+      RegisteredModel: registeredModelNodeId,
+      ModelVersion: modelVersionNodeId,
+      RegistryEvent: registryEventNodeId,
+    }),
+  ),
+);

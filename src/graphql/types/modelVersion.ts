@@ -24,13 +24,16 @@ import { versionRefsByMetric } from "../search/metricOrder.ts";
 import { versionSearch } from "../search/versionSearch.ts";
 import { versionKeyOfId } from "../../projections/modelVersions/versionId.ts";
 
+/** A version's id before encoding ("<model id>:<version>"), for Pothos and ../synchronousNodeIds.ts. */
+export const modelVersionNodeId = (version: { readonly id: string }) => version.id;
+
 export const ModelVersionRef = builder.prismaNode("ModelVersion", {
   description:
     "One registered version of a model: where it came from, how it was trained, how it performs, and its stage.",
   // `node(id:)` answers null for an id whose object does not exist (Relay), not an internal error.
   nullable: true,
   // The id ("<model id>:<version>") is not indexed: a node is found by its model and number.
-  id: { resolve: (version) => version.id },
+  id: { resolve: modelVersionNodeId },
   findUnique: (id) => versionKeyOfId(id),
   fields: (t) => ({
     version: t.exposeInt("version", { description: "Version number: 1, 2, 3… per model, never reused." }),

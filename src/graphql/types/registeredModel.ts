@@ -35,6 +35,9 @@ const modelForHistory = (ctx: GraphQLContext, name: string) =>
     select: { id: true },
   });
 
+/** A model's id before encoding (its `id` column), for ../synchronousNodeIds.ts. */
+export const registeredModelNodeId = (model: { readonly id: string }) => model.id;
+
 export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
   description: "A named model and everything registered under it: versions, tags, aliases and history.",
   // `node(id:)` answers null for an id whose object does not exist (Relay), not an internal error.

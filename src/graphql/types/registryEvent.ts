@@ -12,6 +12,9 @@ import { builder } from "../builder.ts";
 import { countedConnection } from "./common.ts";
 import { delivered, liveSubscription, typeFilter } from "../liveSubscription.ts";
 
+/** An event's id before encoding (its log position), for ../synchronousNodeIds.ts. */
+export const registryEventNodeId = (event: { readonly position: number }) => event.position;
+
 export const RegistryEventRef = builder.prismaNode("Event", {
   name: "RegistryEvent",
   description: "An immutable change recorded in a model's history: what happened, when, and by whom.",
