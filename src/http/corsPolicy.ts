@@ -18,7 +18,8 @@ const EXPOSED_HEADERS = [
   "x-artifact-role",
 ].join(", ");
 
-const ALLOWED_METHODS = "GET, HEAD, POST, PUT";
+// Every method a route serves: the MLflow routes update with PATCH and delete with DELETE.
+const ALLOWED_METHODS = "GET, HEAD, POST, PUT, PATCH, DELETE";
 const PREFLIGHT_MAX_AGE_SECONDS = "600";
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);

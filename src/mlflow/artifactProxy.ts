@@ -1,6 +1,7 @@
 // MLflow's artifact proxy, the routes MLflow clients reach through `mlflow-artifacts:/<path>` URIs
 // (HttpArtifactRepository), under /api/2.0/mlflow-artifacts/ and /ajax-api/2.0/mlflow-artifacts/:
-//   PUT    …/artifacts/<path>        the body into the blob store, then the staging row: `{}`
+//   PUT    …/artifacts/<path>        the body into the blob store, then the staging row: `{}` (If-Match
+//                                    and If-None-Match checked against the file there first)
 //   GET    …/artifacts?path=<dir>    one level of a folder: `{"files":[{path, is_dir, file_size}]}`
 //   GET    …/artifacts/<path>        the file (HEAD: its headers)
 //   DELETE …/artifacts/<path>        forgets the file, or every file of the folder: `{}`
@@ -110,6 +111,29 @@ function oneLevel(entries: readonly { path: string; size: number }[], dir: strin
     else dirs.add(rest.slice(0, slash));
   }
   return [...files, ...[...dirs].map((path) => ({ path, is_dir: true }))];
+}
+
+/**
+ * A PUT's If-Match and If-None-Match against the file at the path now (RFC 9110 §13.1.1, §13.1.2),
+ * checked before the body is read: a PUT replaces the file, so a client that read it can say which
+ * file it means to replace (`If-Match: <ETag>`) or that it means to create one (`If-None-Match: *`)
+ * instead of overwriting another writer's file unseen. Null when the PUT may proceed.
+ */
+function putPrecondition(req: IncomingMessage, path: string, current: StagedFile | null): MlflowError | null {
+  // No file at the path: If-Match (`*` included) is false, If-None-Match holds.
+  if (current === null)
+    return req.headers["if-match"] === undefined
+      ? null
+      : new MlflowError("BAD_REQUEST", `If-Match does not hold: there is no file '${path}'`, 412);
+  const etag = `"${current.sha256}"`;
+  const precondition = evaluatePreconditions("PUT", req.headers, { etag, lastModified: null });
+  return precondition.outcome === "failed"
+    ? new MlflowError(
+        "BAD_REQUEST",
+        `${precondition.header} does not hold for the current '${path}' (ETag ${etag})`,
+        412,
+      )
+    : null;
 }
 
 /** proto3 JSON leaves out an empty list: an empty folder is `{}`. */
@@ -285,6 +309,8 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     const clash = await stagedPathClash(access.reader, target.path);
     if (clash !== null)
       throw new MlflowError("INVALID_PARAMETER_VALUE", `Cannot write '${target.path}': ${clash}`);
+    const refused = putPrecondition(req, target.path, await stagedFile(access.reader, target.path));
+    if (refused !== null) throw refused;
     const declared = headerOf(req, "content-type");
     const mediaType = guessMediaType(
       target.path,
@@ -329,13 +355,14 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     sendJson(res, 200, {});
   }
 
+  /** 405 with the `Allow` header RFC 9110 requires, as the MLflow RPC routes answer it. */
   const methodNotAllowed = (method: string, allow: string) =>
-    new MlflowError("BAD_REQUEST", `${method} is not allowed here; use ${allow}`, 405);
+    new MlflowError("BAD_REQUEST", `${method} is not allowed here; use ${allow}`, 405, { allow });
 
   async function handle(req: IncomingMessage, res: ServerResponse, url: URL, rest: string): Promise<void> {
     const method = req.method ?? "GET";
     if (rest === "artifacts") {
-      if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method, "GET");
+      if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method, "GET, HEAD");
       return list(req, res, url);
     }
     if (rest.startsWith("artifacts/")) {
@@ -365,7 +392,7 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     try {
       await handle(req, res, url, rawPath.slice(prefix.length));
     } catch (error) {
-      if (error instanceof MlflowError) sendError(req, res, error);
+      if (error instanceof MlflowError) sendError(req, res, error, error.headers);
       else {
         logger.error({ err: error, path: rawPath }, "MLflow artifact proxy request failed");
         if (res.headersSent) res.destroy();

@@ -41,6 +41,8 @@ export class MlflowError extends Error {
     readonly errorCode: MlflowErrorCode,
     message: string,
     status?: number,
+    /** Headers the answer must carry (`Allow` on a 405). */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = "MlflowError";

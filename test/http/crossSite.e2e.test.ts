@@ -246,6 +246,31 @@ describe("CORS_ORIGINS allow-list", () => {
     expect(await upgrade(server, { origin: EVIL })).toBe(403);
   });
 
+  it("lets a listed origin use every method a route serves: the MLflow routes' PATCH and DELETE too", async () => {
+    for (const [method, target] of [
+      ["PATCH", "/api/2.0/mlflow/registered-models/update"],
+      ["DELETE", "/api/2.0/mlflow/registered-models/delete"],
+      ["DELETE", "/api/2.0/mlflow-artifacts/artifacts/exp/a.txt"],
+    ]) {
+      const preflight = await fetch(`${server.url}${target}`, {
+        method: "OPTIONS",
+        headers: {
+          origin: UI,
+          "access-control-request-method": method!,
+          "access-control-request-headers": "content-type",
+        },
+      });
+      expect(preflight.status).toBe(204);
+      const allowed = (preflight.headers.get("access-control-allow-methods") ?? "").split(", ");
+      expect(allowed, `${method} ${target}`).toContain(method);
+    }
+    // A plain OPTIONS (no preflight) lists them too.
+    const plain = await fetch(`${server.url}/api/2.0/mlflow/registered-models/delete`, { method: "OPTIONS" });
+    expect((plain.headers.get("allow") ?? "").split(", ")).toEqual(
+      expect.arrayContaining(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+    );
+  });
+
   it("a listed origin still needs the CSRF header for forgeable requests", async () => {
     const response = await fetch(server.graphqlUrl, {
       method: "POST",

@@ -187,6 +187,61 @@ describe("MLflow's artifact proxy", () => {
     expect((await missing.json()).error_code).toBe("RESOURCE_DOES_NOT_EXIST");
   });
 
+  it("lets a PUT say which file it replaces (If-Match) or that it creates one (If-None-Match: *)", async () => {
+    const path = `${freshName("exp")}/run/cond.txt`;
+    const url = `${server.url}${PROXY[0]}/${path}`;
+    const text = async (response: Response) => [response.status, await response.text()];
+    // Nothing there yet: If-Match (even `*`) fails and stores nothing; If-None-Match: * creates.
+    for (const ifMatch of ["*", `"${sha256("x")}"`]) {
+      const refused = await put(path, "x", "text/plain", { "if-match": ifMatch });
+      expect({ status: refused.status, body: await refused.json() }).toEqual({
+        status: 412,
+        body: { error_code: "BAD_REQUEST", message: expect.stringContaining("If-Match") },
+      });
+    }
+    expect((await fetch(url)).status).toBe(404);
+    expect((await put(path, "one", "text/plain", { "if-none-match": "*" })).status).toBe(200);
+    const one = `"${sha256("one")}"`;
+
+    // A file there: If-None-Match: * (or naming its ETag, weak or not) and If-Match naming another
+    // ETag fail, and the file is left as it was.
+    for (const headers of [
+      { "if-none-match": "*" },
+      { "if-none-match": `"a", W/${one}` },
+      { "if-match": `"${sha256("other")}"` },
+      { "if-match": `W/${one}` },
+    ]) {
+      const refused = await put(path, "lost", "text/plain", headers);
+      expect(refused.status, JSON.stringify(headers)).toBe(412);
+      expect((await refused.json()).error_code).toBe("BAD_REQUEST");
+    }
+    expect(await text(await fetch(url))).toEqual([200, "one"]);
+
+    // If-Match naming the file there (in a list, or `*`) replaces it.
+    expect((await put(path, "two", "text/plain", { "if-match": `"a", ${one}` })).status).toBe(200);
+    expect(await text(await fetch(url))).toEqual([200, "two"]);
+    expect((await put(path, "three", "text/plain", { "if-match": "*" })).status).toBe(200);
+    expect(await text(await fetch(url))).toEqual([200, "three"]);
+  });
+
+  it("answers a method a path does not serve with 405, MLflow's body and an Allow header", async () => {
+    const file = `${freshName("exp")}/a.txt`;
+    for (const [method, target, allow] of [
+      ["POST", `${PROXY[0]}/${file}`, "GET, HEAD, PUT, DELETE"],
+      ["PATCH", `${PROXY[1]}/${file}`, "GET, HEAD, PUT, DELETE"],
+      ["PROPFIND", `${PROXY[0]}/${file}`, "GET, HEAD, PUT, DELETE"],
+      ["PUT", PROXY[0], "GET, HEAD"],
+      ["DELETE", `${PROXY[1]}?path=x`, "GET, HEAD"],
+    ] as const) {
+      const response = await fetch(`${server.url}${target}`, { method });
+      expect([response.status, response.headers.get("allow")], `${method} ${target}`).toEqual([405, allow]);
+      expect(await response.json()).toEqual({
+        error_code: "BAD_REQUEST",
+        message: `${method} is not allowed here; use ${allow}`,
+      });
+    }
+  });
+
   it("registers a READY version from mlflow-artifacts:/ and serves it back through get-download-uri", async () => {
     const root = `${freshName("run")}/artifacts/model`;
     const files: Record<string, string> = {
