@@ -159,6 +159,8 @@ class BoundedCache<K, V> extends Map<K, V> {
  * without a row is not kept either (it would otherwise keep its error).
  */
 const loaders = new WeakMap<object, DataLoader<number, ActorValues>>();
+/** The actors loaded so far, per handle, for an answer without waiting (knownEventActor). */
+const actorsRead = new WeakMap<object, BoundedCache<number, ActorValues>>();
 
 function actorLoader(db: Pick<Database, "query">): DataLoader<number, ActorValues> {
   const known = loaders.get(db);
@@ -170,18 +172,23 @@ function actorLoader(db: Pick<Database, "query">): DataLoader<number, ActorValue
         [...ids],
       );
       const byId = new Map(rows.map((row) => [rowInt(row.id), row]));
+      let read = actorsRead.get(db);
+      if (read === undefined) actorsRead.set(db, (read = new BoundedCache()));
+      const known = read;
       return ids.map((id) => {
         const row = byId.get(id);
         if (row === undefined) {
           load.clear(id);
           return new Error(`actor ${id} has no row in event_actors: written outside Registro`);
         }
-        return {
+        const actor = {
           actor: row.actor,
           actorId: row.actor_id,
           actorKind: row.actor_kind,
           actorCredential: parseCredential(row.actor_credential),
         };
+        known.set(id, actor);
+        return actor;
       });
     },
     { cacheMap: new BoundedCache() },
@@ -197,3 +204,10 @@ function actorLoader(db: Pick<Database, "query">): DataLoader<number, ActorValue
 export function eventActorOf(db: Pick<Database, "query">, id: number): Promise<ActorValues> {
   return actorLoader(db).load(id);
 }
+
+/**
+ * The actor of an id if this handle has loaded it already, else undefined (then eventActorOf): a
+ * resolver that can answer at once returns no promise (see knownEventTypeName).
+ */
+export const knownEventActor = (db: Pick<Database, "query">, id: number): ActorValues | undefined =>
+  actorsRead.get(db)?.get(id);

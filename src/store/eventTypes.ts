@@ -56,11 +56,17 @@ export const typeCodesOf = (names: readonly unknown[]) =>
 
 /** Names by code, per database handle, as last read from the committed table. */
 const names = new WeakMap<object, Promise<ReadonlyMap<number, string>>>();
+/** The same once read, for an answer without waiting (knownEventTypeName). */
+const namesRead = new WeakMap<object, ReadonlyMap<number, string>>();
 
 function readNames(db: Pick<Database, "query">): Promise<ReadonlyMap<number, string>> {
   const read = db
     .query<{ code: number | string; name: string }>("SELECT code, name FROM event_types")
-    .then((rows) => new Map(rows.map((row) => [Number(row.code), row.name] as const)));
+    .then((rows) => {
+      const byCode = new Map(rows.map((row) => [Number(row.code), row.name] as const));
+      namesRead.set(db, byCode);
+      return byCode;
+    });
   // A failed read (the database unreachable for a moment) is not kept: the next call reads again.
   read.catch(() => {
     if (names.get(db) === read) names.delete(db);
@@ -74,6 +80,14 @@ function readNames(db: Pick<Database, "query">): Promise<ReadonlyMap<number, str
  * when a code is not in it yet (one given out since); a code it does not hold at all was written
  * outside Registro and is an IntegrityError.
  */
+/**
+ * The name of a type code if this handle has read it already, else undefined (then eventTypeName).
+ * A resolver that can answer at once returns no promise, and graphql-js completes its object
+ * without one (a page of history events did so once per event).
+ */
+export const knownEventTypeName = (db: Pick<Database, "query">, code: number): string | undefined =>
+  namesRead.get(db)?.get(code);
+
 export async function eventTypeName(db: Pick<Database, "query">, code: number): Promise<string> {
   let read = names.get(db);
   if (read === undefined) names.set(db, (read = readNames(db)));

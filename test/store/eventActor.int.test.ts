@@ -15,7 +15,7 @@ import type { Database } from "../../src/db/database.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { rowJson } from "../../src/db/sql.ts";
-import { eventActorOf } from "../../src/store/eventActors.ts";
+import { eventActorOf, knownEventActor } from "../../src/store/eventActors.ts";
 import { appendEvents, readStoredStream, readStream } from "../../src/store/eventStore.ts";
 import { userActor } from "../support/actors.ts";
 import { countingDatabase } from "../support/countingDatabase.ts";
@@ -339,5 +339,15 @@ describe.each(await providers())("event actor ids on %s", (provider) => {
     await expect(eventActorOf(db, missing)).rejects.toThrow(/has no row in event_actors/);
     await expect(eventActorOf(db, missing)).rejects.toThrow(/has no row in event_actors/);
     expect(counter.statements).toBe(3);
+  });
+
+  it("answers an actor already loaded without waiting (knownEventActor), and nothing for one not loaded", async () => {
+    await append(t.db, "test:read-ida", userActor("ida"));
+    const id = Number((await rowsOf(t.db, "ida"))[0]?.id);
+    const { db } = countingDatabase(t.db);
+    expect(knownEventActor(db, id)).toBeUndefined();
+    const loaded = await eventActorOf(db, id);
+    expect(knownEventActor(db, id)).toEqual(loaded);
+    expect(knownEventActor(db, id + 1_000_000)).toBeUndefined();
   });
 });

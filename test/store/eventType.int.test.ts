@@ -13,7 +13,7 @@ import type { Database } from "../../src/db/database.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import { listMigrations, migrate } from "../../src/db/migrate.ts";
 import { appendEvents, readStoredStream, readStream } from "../../src/store/eventStore.ts";
-import { eventTypeName } from "../../src/store/eventTypes.ts";
+import { eventTypeName, knownEventTypeName } from "../../src/store/eventTypes.ts";
 import { userActor } from "../support/actors.ts";
 import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
@@ -120,6 +120,8 @@ describe.each(await providers())("upgrading %s to interned event types", (provid
       expect(await Promise.all(rows.map((r) => eventTypeName(db, r.typeCode)))).toEqual(
         before.map((e) => e.type),
       );
+      // Once read, the names are answered without waiting (a resolver then returns no promise).
+      expect(rows.map((r) => knownEventTypeName(db, r.typeCode))).toEqual(before.map((e) => e.type));
 
       // The audit log's type filter: exactly the model events of those types.
       const filters: RegisteredModelEventType[][] = [

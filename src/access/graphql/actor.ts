@@ -2,7 +2,7 @@
 import { builder } from "../../graphql/builder.ts";
 import { actorFromColumns } from "../actor.ts";
 import type { Database } from "../../db/database.ts";
-import { eventActorOf } from "../../store/eventActors.ts";
+import { eventActorOf, knownEventActor } from "../../store/eventActors.ts";
 import type { EventActor } from "../actor.ts";
 import type { Credential } from "../principal.ts";
 
@@ -100,7 +100,10 @@ export function actorOfEventRow(
   if (row.actor !== undefined && typeof row.actor !== "string") return row.actor;
   if (row.actor === undefined) {
     if (row.actorRef === undefined) throw new Error("an event row without its actor");
-    return eventActorOf(db, row.actorRef).then(actorFromColumns);
+    const known = knownEventActor(db, row.actorRef);
+    return known === undefined
+      ? eventActorOf(db, row.actorRef).then(actorFromColumns)
+      : actorFromColumns(known);
   }
   return actorFromColumns({
     actor: row.actor,

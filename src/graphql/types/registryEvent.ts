@@ -6,7 +6,7 @@ import { EVENT_TYPES } from "../../domain/registeredModel/events.ts";
 import { storedPayload } from "../../domain/registeredModel/upcasters.ts";
 import type { RecordedEvent } from "../../store/recordedEvent.ts";
 import { encodeCursor } from "../../subscriptions/cursor.ts";
-import { eventTypeName } from "../../store/eventTypes.ts";
+import { eventTypeName, knownEventTypeName } from "../../store/eventTypes.ts";
 import { hashOf, previousHashOf } from "../../audit/auditLogFilter.ts";
 import { builder } from "../builder.ts";
 import { countedConnection } from "./common.ts";
@@ -38,11 +38,13 @@ export const RegistryEventRef = builder.prismaNode("Event", {
       type: RegistryEventTypeEnum,
       description: "Event type, past tense, e.g. `ModelVersionStageTransitioned`.",
       // Rows read in SQL (the audit log) and live events carry the name; Prisma rows its code.
-      resolve: async (event, _args, ctx) => {
+      resolve: (event, _args, ctx) => {
         const named = (event as { type?: unknown }).type;
-        return (
-          typeof named === "string" ? named : await eventTypeName(ctx.db, event.typeCode)
-        ) as RegisteredModelEventType;
+        const name =
+          typeof named === "string"
+            ? named
+            : (knownEventTypeName(ctx.db, event.typeCode) ?? eventTypeName(ctx.db, event.typeCode));
+        return name as RegisteredModelEventType | Promise<RegisteredModelEventType>;
       },
     }),
     schemaVersion: t.exposeInt("schemaVersion", {
