@@ -1,15 +1,28 @@
+import { inspectCoreMl } from "./coreml.ts";
 import { detect } from "./detect.ts";
 import { HDF5_MAGIC } from "./hdf5.ts";
-import { hasFormatInspector, inspectFormat, type FormatDetection } from "./inspectFormat.ts";
-import { BufferSource, Cursor, rangeChunks } from "./io.ts";
+import { hasFormatInspector, inspectFormat, reportOrFailure, type FormatDetection } from "./inspectFormat.ts";
+import { BufferSource, Cursor, rangeChunks, type ByteSource } from "./io.ts";
 import { compressionOf, inspectCompressedJoblib, readsJoblibArrays } from "./joblib.ts";
+import { inspectKerasZip } from "./keras.ts";
+import { inspectMleap } from "./mleap.ts";
 import { NPY_MAGIC } from "./numpy.ts";
 import { reportImports, reportPlainLoadReading, walkPickleStream, walkTorchBlobs } from "./pickle.ts";
+import { zipfileView, zipfileViewSource } from "./polyglot.ts";
+import { inspectTorchZip } from "./pytorch.ts";
+import { emptyReport, type Report } from "./report.ts";
 import { looksLikeSafetensors } from "./safetensors.ts";
+import { inspectSavedModel } from "./tensorflow.ts";
+import type { ArtifactFormat } from "./types.ts";
 import type { Scan } from "./verdict.ts";
-import { SafeZip, type ZipMember } from "./zip.ts";
+import { commonRoot, SafeZip, type ZipMember } from "./zip.ts";
 
 const PICKLE_NAMES = /\.(pkl|pickle|joblib|debug_pkl|pt|pth|bin|ckpt|sav)$/i;
+
+/** Member pickles up to this size are walked in memory, larger ones streamed. */
+const PICKLE_IN_MEMORY = 64 * 1024 * 1024;
+
+const ZIP_LOCAL = Buffer.from("PK\x03\x04", "latin1");
 
 export function looksLikePickleHead(b: Buffer): boolean {
   return b.length >= 2 && b[0] === 0x80 && b[1]! <= 5;
@@ -36,6 +49,153 @@ export interface MemberScanOptions {
    * scanned by content like any other member, but an HDF5 there is not graded as a model.
    */
   data?: ReadonlySet<string>;
+}
+
+/**
+ * A ZIP archive, wherever it was found (the file itself, the archive Python's zipfile finds in it,
+ * an archive member): recognised by its entry names as a model layout, which that layout's
+ * inspector reads, then every other member scanned by content. The caller closes `zip`.
+ */
+export async function inspectArchive(zip: SafeZip, scan: Scan): Promise<Report> {
+  const label = zip.label;
+  const names = zip.members.map((m) => m.name);
+  const has = (n: string) => names.includes(n);
+  const root = commonRoot([...names, ...zip.directories]);
+  let report: Report = emptyReport("UNKNOWN");
+  let scanned = new Set<string>();
+  let torchScript = false;
+  let data = new Set<string>();
+  let layout = true;
+  const run = async (fmt: ArtifactFormat, fn: () => Promise<Report>) => {
+    report = await reportOrFailure(scan, label, emptyReport(fmt), fn);
+  };
+  const savedModel = names.find((n) => n === "saved_model.pb" || n.endsWith("/saved_model.pb"));
+  const mlmodel = names.find((n) => n.endsWith("Data/com.apple.CoreML/model.mlmodel"));
+  const mleapPrefix = has("bundle.json") ? "" : root && has(`${root}/bundle.json`) ? `${root}/` : null;
+  if (
+    has("config.json") &&
+    has("metadata.json") &&
+    (names.some((n) => /^model\.weights\.(h5|npz)$/.test(n)) || !root)
+  ) {
+    await run("KERAS", () => inspectKerasZip(zip, scan, label));
+    scanned = new Set(["config.json", "metadata.json"]);
+    // Keras reads only weights from it, never a model_config: scanned by content, not graded as a model.
+    data = new Set(["model.weights.h5"]);
+  } else if (mleapPrefix !== null && names.some((n) => n.startsWith(`${mleapPrefix}root/`))) {
+    await run("MLEAP", () => inspectMleap(zip, mleapPrefix, scan, label));
+  } else if (root && has(`${root}/data.pkl`)) {
+    torchScript = names.some((n) => n.startsWith(`${root}/code/`)) || has(`${root}/constants.pkl`);
+    await run(torchScript ? "TORCHSCRIPT" : "PYTORCH", async () => {
+      const r = await inspectTorchZip(zip, root, scan, torchScript);
+      scanned = r.scanned;
+      return r.report;
+    });
+  } else if (savedModel) {
+    await run("TF_SAVEDMODEL", async () => {
+      const reports: Report[] = [];
+      for (const m of zip.findAll(savedModel))
+        reports.push(
+          await inspectSavedModel(new BufferSource(await zip.read(m)), scan, `${label}:${savedModel}`),
+        );
+      const r = reports.at(-1)!; // the last copy's, the one Python's zipfile and unzip keep
+      const dir = savedModel.slice(0, -"saved_model.pb".length);
+      r.metadata.variables = names.filter((n) => n.startsWith(`${dir}variables/`)).length;
+      r.metadata.assets = names.filter((n) => n.startsWith(`${dir}assets/`)).length;
+      return r;
+    });
+    scanned.add(savedModel);
+  } else if (mlmodel) {
+    await run("COREML", async () => {
+      const reports: Report[] = [];
+      for (const m of zip.findAll(mlmodel))
+        reports.push(await inspectCoreMl(new BufferSource(await zip.read(m)), scan, `${label}:${mlmodel}`));
+      const r = reports.at(-1)!;
+      r.metadata.package = "mlpackage";
+      return r;
+    });
+    scanned.add(mlmodel);
+  } else {
+    layout = false;
+    report = {
+      ...emptyReport("UNKNOWN"),
+      metadata: { entries: names.slice(0, 200), entryCount: names.length },
+    };
+    scan.add(
+      "LOW",
+      "Zip archive does not match a known model layout; members scanned by content only",
+      label,
+    );
+  }
+  await scanArchiveMembers(zip, scan, scanned, {
+    torchScript,
+    layout,
+    data,
+  });
+  report.metadata.archive = { entries: zip.members.length, directories: zip.directories.length };
+  return report;
+}
+
+/**
+ * Opens and inspects an archive found inside something else (an archive member, or the archive
+ * Python's zipfile finds after other bytes) at nesting `depth`: past `maxNestingDepth` it is not
+ * opened and the scan is incomplete. Never silently skipped: failures are incomplete findings.
+ */
+export async function inspectNestedArchive(
+  input: { buffer: Buffer } | { source: ByteSource },
+  scan: Scan,
+  label: string,
+  depth: number,
+): Promise<Report | null> {
+  if (depth > scan.limits.maxNestingDepth) {
+    scan.incomplete(
+      `Incomplete scan: archive nested deeper than ${scan.limits.maxNestingDepth} levels`,
+      label,
+    );
+    return null;
+  }
+  let inner: SafeZip;
+  try {
+    inner = await SafeZip.open(input, scan, label, depth);
+  } catch (err) {
+    scan.fail(err, label);
+    return null;
+  }
+  try {
+    return await inspectArchive(inner, scan);
+  } finally {
+    inner.close();
+  }
+}
+
+/**
+ * The archive Python's zipfile reads in `src` when it is not the one read from byte 0 (the file or
+ * member does not start as that archive): a polyglot, HIGH, whose archive is inspected as well, at
+ * `label@zip` and one nesting level down. `format` names what `src` is read as from byte 0.
+ * Returns the archive's format, or null when there is no such archive.
+ */
+export async function inspectAppendedArchive(
+  src: ByteSource,
+  format: string,
+  scan: Scan,
+  label: string,
+  depth: number,
+): Promise<{ offset: number; format: ArtifactFormat | null } | null> {
+  const view = await zipfileView(src);
+  if (!view) return null;
+  scan.add(
+    "HIGH",
+    `Polyglot file: a ZIP archive (${view.entries} entries, central directory at offset ${view.centralDirectory}, its offsets counted from byte ${view.start}) is part of this ${format}; Python's zipfile (zipfile.is_zipfile, Keras' load_model for .keras, numpy.load of a file starting with PK) reads it as that archive; its members are inspected at ${label}@zip`,
+    label,
+  );
+  if (view.disagreement)
+    scan.incomplete(`Incomplete scan: ZIP readers disagree on this archive: ${view.disagreement}`, label);
+  const r = await inspectNestedArchive(
+    { source: zipfileViewSource(src, view) },
+    scan,
+    `${label}@zip`,
+    depth + 1,
+  );
+  return { offset: view.start, format: r?.format ?? null };
 }
 
 /**
@@ -75,13 +235,31 @@ async function scanMember(
   const where = `${zip.label}:${m.name}`;
   const torchScript = opts.torchScript ?? false;
   const head = await zip.peek(m, 8);
+  // A member held in memory is also checked for an archive that Python's zipfile finds after its
+  // content, as a top-level file is (./polyglot.ts).
+  const appended = (buf: Buffer, format: string) =>
+    inspectAppendedArchive(new BufferSource(buf), format, scan, where, zip.depth);
   if (looksLikePickleHead(head)) {
     counts.pickles++;
-    await walkMemberPickle(zip, m, scan, torchScript);
+    const whole =
+      m.size <= PICKLE_IN_MEMORY && m.size <= scan.limits.maxMemberBytes ? await zip.read(m) : undefined;
+    await walkMemberPickle(zip, m, scan, torchScript, whole);
+    if (whole) await appended(whole, "pickle");
     return;
   }
-  if (head.subarray(0, 4).equals(Buffer.from("PK\x03\x04", "latin1"))) {
+  if (head.subarray(0, 4).equals(ZIP_LOCAL)) {
+    // An archive in an archive (a .pt or .keras in a .zip), recognised by its bytes whatever its
+    // name, and read with the same layout recognition as a top-level archive. In memory up to the
+    // cap; a STORED one beyond it in place; a compressed one beyond it cannot be read: incomplete.
     counts.nested++;
+    const stored = m.size > scan.limits.maxMemberBytes ? zip.source(m) : null;
+    if (m.size > scan.limits.maxMemberBytes && !stored) {
+      scan.incomplete(
+        `Incomplete scan: compressed archive entry of ${m.size} bytes holding an archive is over the in-memory cap of ${scan.limits.maxMemberBytes}`,
+        where,
+      );
+      return;
+    }
     if (zip.depth + 1 > scan.limits.maxNestingDepth) {
       scan.incomplete(
         `Incomplete scan: archive nested deeper than ${scan.limits.maxNestingDepth} levels`,
@@ -89,16 +267,18 @@ async function scanMember(
       );
       return;
     }
-    const inner = await SafeZip.open({ buffer: await zip.read(m) }, scan, where, zip.depth + 1);
-    try {
-      await scanArchiveMembers(inner, scan, new Set(), { torchScript });
-    } finally {
-      inner.close();
-    }
+    await inspectNestedArchive(
+      stored ? { source: stored } : { buffer: await zip.read(m) },
+      scan,
+      where,
+      zip.depth + 1,
+    );
     return;
   }
   if (head.subarray(0, 6).equals(NPY_MAGIC)) {
-    await inspectFormat({ kind: "NUMPY" }, new BufferSource(await zip.read(m)), scan, where);
+    const buf = await zip.read(m);
+    await inspectFormat({ kind: "NUMPY" }, new BufferSource(buf), scan, where);
+    await appended(buf, "NUMPY");
     return;
   }
   const layoutData = LAYOUT_DATA.test(m.name);
@@ -108,7 +288,9 @@ async function scanMember(
   // Held in memory up to maxMemberBytes (zip.read refuses more: incomplete), then read as a file is.
   const kind = layoutData ? null : compressionOf(head);
   if (kind) {
-    await inspectCompressedJoblib(null, new BufferSource(await zip.read(m)), kind, scan, where);
+    const buf = await zip.read(m);
+    await inspectCompressedJoblib(null, new BufferSource(buf), kind, scan, where);
+    await appended(buf, `${kind} stream`);
     return;
   }
   // A protocol-0/1 pickle under a pickle's name is walked even when it does not parse (a truncated
@@ -118,7 +300,10 @@ async function scanMember(
     (head[0] === 0x28 || head[0] === 0x63 || head[0] === 0x7d || head[0] === 0x5d)
   ) {
     counts.pickles++;
-    await walkMemberPickle(zip, m, scan, torchScript);
+    const whole =
+      m.size <= PICKLE_IN_MEMORY && m.size <= scan.limits.maxMemberBytes ? await zip.read(m) : undefined;
+    await walkMemberPickle(zip, m, scan, torchScript, whole);
+    if (whole) await appended(whole, "pickle");
     return;
   }
   if (layoutData) {
@@ -151,6 +336,7 @@ async function scanMember(
     if (!(weightsOnly && d.kind === "HDF5")) await inspectFormat(d, src, scan, where);
   } else if (d.kind === "UNKNOWN")
     scan.incomplete("Incomplete scan: archive entry content does not match any supported format", where);
+  await appended(buf, d.kind === "UNKNOWN" ? "archive entry" : d.kind);
 }
 
 /**
@@ -201,7 +387,7 @@ async function walkMemberPickle(
   whole?: Buffer,
 ): Promise<void> {
   const label = `${zip.label}:${m.name}`;
-  if (whole || m.size <= 64 * 1024 * 1024) {
+  if (whole || m.size <= PICKLE_IN_MEMORY) {
     const buf = new BufferSource(whole ?? (await zip.read(m)));
     const res = await walkPickleStream(new Cursor(rangeChunks(buf), label), scan);
     const torchBlobsWalked = await walkTorchBlobs(buf, res.walks, scan, label);

@@ -13,11 +13,20 @@ import { readDenseAttributes } from "./hdf5Dense.ts";
 
 export const HDF5_MAGIC = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 
+/**
+ * Where the superblock is: the specification allows a user block of 0 or 512 × 2^n bytes before it,
+ * and the library (H5FD_locate_signature) looks for the signature at 0, 512, 1024, … up to the end
+ * of the file, so this does too. That is at most one 8-byte read per power of two below the file's
+ * size (28 for a 64 GiB file), whatever the size; the file size itself is capped before this runs.
+ */
 export async function findHdf5Superblock(src: ByteSource): Promise<number | null> {
-  for (let off = 0; off + 8 <= src.size; off = off === 0 ? 512 : off * 2) {
+  for (
+    let off = 0;
+    off + 8 <= src.size && off <= Number.MAX_SAFE_INTEGER / 2;
+    off = off === 0 ? 512 : off * 2
+  ) {
     const b = await src.read(off, 8);
     if (b.equals(HDF5_MAGIC)) return off;
-    if (off > 1 << 30) break;
   }
   return null;
 }

@@ -1,19 +1,15 @@
 import { Worker } from "node:worker_threads";
-import { scanArchiveMembers } from "./archive.ts";
-import { inspectCoreMl } from "./coreml.ts";
+import { inspectAppendedArchive, inspectArchive } from "./archive.ts";
 import { detect, formatsForName } from "./detect.ts";
 import { formatOf, hasFormatInspector, inspectFormat, reportOrFailure } from "./inspectFormat.ts";
-import { BufferSource, FileSource, rangeChunks } from "./io.ts";
+import { FileSource, rangeChunks } from "./io.ts";
 import { inspectCompressedJoblib, inspectPickleStream } from "./joblib.ts";
-import { inspectKerasZip } from "./keras.ts";
-import { inspectMleap } from "./mleap.ts";
-import { inspectLegacyTorch, inspectTorchZip } from "./pytorch.ts";
-import { appendedZip } from "./polyglot.ts";
+import { inspectLegacyTorch } from "./pytorch.ts";
+import { zipfileView, zipfileViewSource } from "./polyglot.ts";
 import { emptyReport, type Report } from "./report.ts";
-import { inspectSavedModel } from "./tensorflow.ts";
 import type { ArtifactFormat, InspectionResult, InspectOptions } from "./types.ts";
 import { computeVerdict, DEFAULT_LIMITS, publicFindings, Scan, type Limits } from "./verdict.ts";
-import { commonRoot, SafeZip } from "./zip.ts";
+import { SafeZip } from "./zip.ts";
 import { ALLOW_IMPORTS_SETTING, NO_ALLOW_IMPORTS, parseAllowImports } from "./operatorAllowList.ts";
 import { workerBootstrap } from "../workerBootstrap.ts";
 
@@ -59,87 +55,50 @@ function finish(report: Report, scan: Scan): InspectionResult {
   };
 }
 
-async function inspectZip(filePath: string, label: string, scan: Scan): Promise<Report> {
-  const zip = await SafeZip.open({ path: filePath }, scan, label);
+/**
+ * A file that starts as a ZIP. Usually every reader sees the same archive: the one Python's zipfile
+ * finds from the end, starting at byte 0; bytes after its end record (which zipfile, yauzl through
+ * ./polyglot.ts and torch.load's miniz skip) are MEDIUM. When zipfile's archive starts later (two
+ * archives end to end), readers disagree: the file is read as torch.load does, offsets from byte 0,
+ * and zipfile's archive is inspected as well (HIGH). With no archive zipfile can read, the file
+ * is read as it is, and a failure leaves the scan incomplete.
+ */
+async function inspectZip(src: FileSource, filePath: string, label: string, scan: Scan): Promise<Report> {
+  const view = await zipfileView(src);
+  const agreed = view !== null && view.start === 0 && view.disagreement === null;
+  if (agreed && view.end < src.size)
+    scan.add(
+      "MEDIUM",
+      `${src.size - view.end} bytes follow the ZIP archive's end record (offset ${view.end}); zip readers ignore them`,
+      label,
+    );
+  let report: Report = emptyReport("UNKNOWN");
   try {
-    const names = zip.members.map((m) => m.name);
-    const has = (n: string) => names.includes(n);
-    const root = commonRoot([...names, ...zip.directories]);
-    let report: Report = emptyReport("UNKNOWN");
-    let scanned = new Set<string>();
-    let torchScript = false;
-    let data = new Set<string>();
-    let layout = true;
-    const run = async (fmt: ArtifactFormat, fn: () => Promise<Report>) => {
-      report = await reportOrFailure(scan, label, emptyReport(fmt), fn);
-    };
-    const savedModel = names.find((n) => n === "saved_model.pb" || n.endsWith("/saved_model.pb"));
-    const mlmodel = names.find((n) => n.endsWith("Data/com.apple.CoreML/model.mlmodel"));
-    const mleapPrefix = has("bundle.json") ? "" : root && has(`${root}/bundle.json`) ? `${root}/` : null;
-    if (
-      has("config.json") &&
-      has("metadata.json") &&
-      (names.some((n) => /^model\.weights\.(h5|npz)$/.test(n)) || !root)
-    ) {
-      await run("KERAS", () => inspectKerasZip(zip, scan, label));
-      scanned = new Set(["config.json", "metadata.json"]);
-      // Keras reads only weights from it, never a model_config: scanned by content, not graded as a model.
-      data = new Set(["model.weights.h5"]);
-    } else if (mleapPrefix !== null && names.some((n) => n.startsWith(`${mleapPrefix}root/`))) {
-      await run("MLEAP", () => inspectMleap(zip, mleapPrefix, scan, label));
-    } else if (root && has(`${root}/data.pkl`)) {
-      torchScript = names.some((n) => n.startsWith(`${root}/code/`)) || has(`${root}/constants.pkl`);
-      await run(torchScript ? "TORCHSCRIPT" : "PYTORCH", async () => {
-        const r = await inspectTorchZip(zip, root, scan, torchScript);
-        scanned = r.scanned;
-        return r.report;
-      });
-    } else if (savedModel) {
-      await run("TF_SAVEDMODEL", async () => {
-        const reports: Report[] = [];
-        for (const m of zip.findAll(savedModel))
-          reports.push(
-            await inspectSavedModel(new BufferSource(await zip.read(m)), scan, `${label}:${savedModel}`),
-          );
-        const r = reports.at(-1)!; // the last copy's, the one Python's zipfile and unzip keep
-        const dir = savedModel.slice(0, -"saved_model.pb".length);
-        r.metadata.variables = names.filter((n) => n.startsWith(`${dir}variables/`)).length;
-        r.metadata.assets = names.filter((n) => n.startsWith(`${dir}assets/`)).length;
-        return r;
-      });
-      scanned.add(savedModel);
-    } else if (mlmodel) {
-      await run("COREML", async () => {
-        const reports: Report[] = [];
-        for (const m of zip.findAll(mlmodel))
-          reports.push(await inspectCoreMl(new BufferSource(await zip.read(m)), scan, `${label}:${mlmodel}`));
-        const r = reports.at(-1)!;
-        r.metadata.package = "mlpackage";
-        return r;
-      });
-      scanned.add(mlmodel);
-    } else {
-      layout = false;
-      report = {
-        ...emptyReport("UNKNOWN"),
-        metadata: { entries: names.slice(0, 200), entryCount: names.length },
-      };
-      scan.add(
-        "LOW",
-        "Zip archive does not match a known model layout; members scanned by content only",
-        label,
-      );
+    const zip = await SafeZip.open(
+      agreed ? { source: zipfileViewSource(src, view) } : { path: filePath },
+      scan,
+      label,
+    );
+    try {
+      report = await inspectArchive(zip, scan);
+    } finally {
+      zip.close();
     }
-    await scanArchiveMembers(zip, scan, scanned, {
-      torchScript,
-      layout,
-      data,
-    });
-    report.metadata.archive = { entries: zip.members.length, directories: zip.directories.length };
-    return report;
-  } finally {
-    zip.close();
+  } catch (err) {
+    // The view from byte 0 may be unreadable while zipfile's archive is not: both are reported.
+    scan.fail(err, label);
   }
+  if (!agreed && view !== null) {
+    const other = await inspectAppendedArchive(
+      src,
+      "file, which starts as another ZIP archive (torch.load reads that one, from byte 0)",
+      scan,
+      label,
+      0,
+    );
+    if (other) report.metadata.zipfileArchive = other;
+  }
+  return report;
 }
 
 async function inspectSource(
@@ -160,7 +119,7 @@ async function inspectSource(
   else
     switch (d.kind) {
       case "ZIP":
-        await guard(() => inspectZip(filePath, label, scan));
+        await guard(() => inspectZip(src, filePath, label, scan));
         break;
       case "COMPRESSED":
         await guard(() => inspectCompressedJoblib(filePath, src, d.compression, scan, label));
@@ -201,13 +160,19 @@ async function inspectSource(
         break;
     }
   if (d.kind !== "ZIP") {
-    const zip = await appendedZip(src);
-    if (zip)
-      scan.add(
-        "HIGH",
-        `Polyglot file: a ZIP archive (${zip.entries} entries, central directory at offset ${zip.offset}) ends this ${report.format === "UNKNOWN" ? "file" : report.format} file; Python's zipfile (Keras' load_model for .keras, zipfile.is_zipfile) reads it as that archive, whose members were not inspected`,
+    // The archive Python's zipfile finds after this file's own content is a second view of it.
+    try {
+      const zip = await inspectAppendedArchive(
+        src,
+        report.format === "UNKNOWN" ? "file" : `${report.format} file`,
+        scan,
         label,
+        0,
       );
+      if (zip) report.metadata.zipfileArchive = zip;
+    } catch (err) {
+      scan.fail(err, label);
+    }
   }
   if (expected && report.format !== "UNKNOWN" && !expected.includes(report.format))
     scan.add("MEDIUM", `File name suggests ${expected.join("/")} but the content is ${report.format}`, label);

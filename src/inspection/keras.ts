@@ -219,7 +219,9 @@ export async function inspectKerasZip(zip: SafeZip, scan: Scan, label: string): 
   for (const cj of configs) {
     const cfg = parseJson((await zip.read(cj)).toString("utf8"), scan, `${label}:config.json`);
     if (cfg !== null) {
-      const s = walkKerasConfig(cfg, scan, `config.json`);
+      // Placed at config.json in a top-level archive (as always), under the archive's own label in a
+      // nested one, so a finding says which archive it is in.
+      const s = walkKerasConfig(cfg, scan, zip.depth > 0 ? `${label}:config.json` : `config.json`);
       const c = cfg as { module?: unknown; class_name?: unknown };
       Object.assign(meta, {
         module: typeof c.module === "string" ? c.module : null,

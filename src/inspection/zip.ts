@@ -1,4 +1,4 @@
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import yauzl from "yauzl";
 import { iterableChunks, type ByteSource, type ChunkSource } from "./io.ts";
 import { MalformedError, type Scan } from "./verdict.ts";
@@ -19,6 +19,29 @@ const ZIP_OPTIONS: yauzl.Options = {
   decodeStrings: false,
   validateEntrySizes: true,
 };
+
+/**
+ * yauzl over any random-access source: an archive that is part of a file (after a stub or a pickle,
+ * see ./polyglot.ts) or a STORED archive member too large to hold in memory. Read 1 MiB at a time.
+ */
+class SourceReader extends yauzl.RandomAccessReader {
+  constructor(private readonly src: ByteSource) {
+    super();
+  }
+
+  override _readStreamForRange(start: number, end: number): Readable {
+    const src = this.src;
+    async function* range(): AsyncGenerator<Buffer> {
+      for (let at = start; at < end;) {
+        const b = await src.read(at, Math.min(1 << 20, end - at));
+        if (b.length === 0) throw new Error("unexpected end of archive");
+        at += b.length;
+        yield b;
+      }
+    }
+    return Readable.from(range(), { objectMode: false });
+  }
+}
 
 /** Bombs are only worth flagging once they are big; tiny runs of zeros compress absurdly well. */
 const RATIO_MIN_BYTES = 1 << 20;
@@ -55,7 +78,7 @@ export class SafeZip {
   ) {}
 
   static async open(
-    input: { path: string } | { buffer: Buffer },
+    input: { path: string } | { buffer: Buffer } | { source: ByteSource },
     scan: Scan,
     label: string,
     depth = 0,
@@ -65,7 +88,13 @@ export class SafeZip {
       zf =
         "path" in input
           ? await yauzl.openPromise(input.path, ZIP_OPTIONS)
-          : await yauzl.fromBufferPromise(input.buffer, ZIP_OPTIONS);
+          : "buffer" in input
+            ? await yauzl.fromBufferPromise(input.buffer, ZIP_OPTIONS)
+            : await yauzl.fromRandomAccessReaderPromise(
+                new SourceReader(input.source),
+                input.source.size,
+                ZIP_OPTIONS,
+              );
     } catch (err) {
       throw new MalformedError(
         `not a readable zip archive: ${err instanceof Error ? err.message : String(err)}`,

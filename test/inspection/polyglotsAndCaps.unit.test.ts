@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { findHdf5Superblock, HDF5_MAGIC } from "../../src/inspection/hdf5.ts";
 import { inspectArtifactInProcess } from "../../src/inspection/index.ts";
 
 const fixtures = fileURLToPath(new URL("../fixtures/inspection/files/", import.meta.url));
@@ -136,6 +137,45 @@ describe("polyglot files", () => {
       Buffer.concat([Buffer.alloc(512), hdf5([["keras_version", "2.13.1"]])]),
     );
     expect(plain.verdict).toBe("SAFE");
+  });
+});
+
+describe("HDF5 user blocks of any allowed size", () => {
+  it("the superblock is searched at 0, 512, 1024, … up to the end of the file, one read per power of two", async () => {
+    const size = 2 ** 40;
+    for (const at of [0, 512, 2 ** 31, 2 ** 32, 2 ** 36, 2 ** 39]) {
+      let reads = 0;
+      const src = {
+        size,
+        read: (offset: number, length: number) => {
+          reads++;
+          return Promise.resolve(offset === at ? HDF5_MAGIC : Buffer.alloc(length));
+        },
+      };
+      expect(await findHdf5Superblock(src), String(at)).toBe(at);
+      expect(reads).toBeLessThanOrEqual(33);
+    }
+    // not at an allowed offset: not a superblock
+    const odd = {
+      size,
+      read: (o: number, n: number) => Promise.resolve(o === 3 * 2 ** 32 ? HDF5_MAGIC : Buffer.alloc(n)),
+    };
+    expect(await findHdf5Superblock(odd)).toBeNull();
+  });
+
+  it("a Keras 2 file behind a 4 GiB user block is read as HDF5 (it was unrecognised): its Lambda layer is found", async () => {
+    const path = join(dir, "big_user_block.h5");
+    const fd = openSync(path, "w");
+    try {
+      // Sparse: the 4 GiB of zeros before the superblock take no disk space.
+      writeSync(fd, hdf5([["model_config", model(lambda)]]), 0, undefined, 2 ** 32);
+    } finally {
+      closeSync(fd);
+    }
+    const r = await inspectArtifactInProcess(path, "model.h5");
+    expect(r.format).toBe("KERAS_H5");
+    expect(r.verdict).toBe("DANGEROUS");
+    expect(r.findings.map((f) => f.message).join("\n")).toMatch(/Lambda layer/);
   });
 });
 
