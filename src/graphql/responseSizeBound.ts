@@ -25,11 +25,11 @@ const CODE = "RESPONSE_TOO_LARGE";
  * walk follows the result's depth, which the operation's depth limit bounds.
  */
 export function jsonLength(value: unknown, budget: number): number {
-  if (value === null) return 4;
   switch (typeof value) {
     case "string":
       return value.length + 2;
     case "number":
+      return digits(value);
     case "bigint":
       return String(value).length;
     case "boolean":
@@ -39,17 +39,22 @@ export function jsonLength(value: unknown, budget: number): number {
     default:
       return 0; // undefined, functions and symbols: left out of objects (see below)
   }
+  if (value === null) return 4;
   let total = 1; // the brackets, less the first item's separator
   if (Array.isArray(value)) {
-    for (const item of value as unknown[]) {
+    if (value.length === 0) return 2;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
       total += 1 + (item === undefined ? 4 : jsonLength(item, budget - total));
       if (total > budget) return total;
     }
-    return value.length === 0 ? 2 : total;
+    return total;
   }
-  const record = value as Record<string, unknown>;
   let members = 0;
-  for (const key of Object.keys(record)) {
+  // for…in, not Object.keys (an array per object, a quarter of the walk's time): a result's objects
+  // are graphql-js's (no prototype) or parsed JSON, whose prototypes hold nothing enumerable.
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
     const member = record[key];
     if (member === undefined || typeof member === "function" || typeof member === "symbol") continue;
     // The separator, the key with its quotes and colon, the value.
@@ -58,6 +63,14 @@ export function jsonLength(value: unknown, budget: number): number {
     if (total > budget) return total;
   }
   return members === 0 ? 2 : total;
+}
+
+/** Characters of a number in JSON: counted for small integers (most of them), else written. */
+function digits(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n >= 1e9) return Number.isFinite(n) ? String(n).length : 4;
+  let length = 1;
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) length++;
+  return length;
 }
 
 /** Whether the result's data would serialise past `limit` characters of JSON. */

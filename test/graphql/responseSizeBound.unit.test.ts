@@ -19,7 +19,22 @@ function randomValue(random: Random, depth: number): unknown {
     case 1:
       return random.chance(0.5);
     case 2:
-      return random.pick([0, -1, 3.25, 1e21, 2 ** 53 - 1, -0.000001]);
+      return random.pick([
+        0,
+        7,
+        10,
+        99,
+        100,
+        999_999_999,
+        1e9,
+        -1,
+        3.25,
+        1e21,
+        2 ** 53 - 1,
+        -0.000001,
+        NaN,
+        Infinity,
+      ]);
     case 3:
     case 4:
       return "é✓x".repeat(random.int(0, 5)) + "abc".slice(0, random.int(0, 3));
