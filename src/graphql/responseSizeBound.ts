@@ -18,16 +18,45 @@ export const MAX_RESPONSE_CHARS = 64 * 1024 * 1024;
 
 const CODE = "RESPONSE_TOO_LARGE";
 
+// What JSON.stringify writes escaped: the quote, the backslash, C0 controls (as `\n` or `\u0001`)
+// and unpaired surrogate halves (as `\udc00`); a well-formed pair matches too, and is counted as is.
+// eslint-disable-next-line no-control-regex
+const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** Strings at least this long are measured once per result however often it repeats them. */
+const MEMO_FROM = 256;
+
+/** A string's length in JSON: its quotes, and each escape as JSON.stringify writes it. */
+function stringLength(text: string, memo: Map<string, number>): number {
+  if (!ESCAPED.test(text)) return text.length + 2;
+  const long = text.length >= MEMO_FROM;
+  const known = long ? memo.get(text) : undefined;
+  if (known !== undefined) return known;
+  let length = text.length + 2;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 || c === 0x5c || c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d)
+      length += 1;
+    else if (c < 0x20) length += 5;
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      const next = text.charCodeAt(i + 1);
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) i++;
+      else length += 5;
+    }
+  }
+  if (long) memo.set(text, length);
+  return length;
+}
+
 /**
- * The length of `value` as JSON.stringify would write it, or a number past `budget` as soon as the
- * count passes it (the rest is not walked). Strings count their UTF-16 units and quotes, not their
- * escapes: for text with quotes or control characters a lower bound, at most six times short. The
- * walk follows the result's depth, which the operation's depth limit bounds.
+ * The length of `value` as JSON.stringify would write it, escapes included, or a number past
+ * `budget` as soon as the count passes it (the rest is not walked). The walk follows the result's
+ * depth, which the operation's depth limit bounds.
  */
-export function jsonLength(value: unknown, budget: number): number {
+export function jsonLength(value: unknown, budget: number, memo = new Map<string, number>()): number {
   switch (typeof value) {
     case "string":
-      return value.length + 2;
+      return stringLength(value, memo);
     case "number":
       return digits(value);
     case "bigint":
@@ -45,7 +74,7 @@ export function jsonLength(value: unknown, budget: number): number {
     if (value.length === 0) return 2;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      total += 1 + (item === undefined ? 4 : jsonLength(item, budget - total));
+      total += 1 + (item === undefined ? 4 : jsonLength(item, budget - total, memo));
       if (total > budget) return total;
     }
     return total;
@@ -58,7 +87,7 @@ export function jsonLength(value: unknown, budget: number): number {
     const member = record[key];
     if (member === undefined || typeof member === "function" || typeof member === "symbol") continue;
     // The separator, the key with its quotes and colon, the value.
-    total += 1 + key.length + 3 + jsonLength(member, budget - total);
+    total += 1 + key.length + 3 + jsonLength(member, budget - total, memo);
     members++;
     if (total > budget) return total;
   }

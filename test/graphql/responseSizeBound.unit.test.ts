@@ -36,8 +36,25 @@ function randomValue(random: Random, depth: number): unknown {
         Infinity,
       ]);
     case 3:
-    case 4:
       return "é✓x".repeat(random.int(0, 5)) + "abc".slice(0, random.int(0, 3));
+    case 4:
+      // What JSON escapes, and what it writes as is: quotes, backslashes, controls, a pair, lone halves.
+      return Array.from({ length: random.int(0, 8) }, () =>
+        random.pick([
+          '"',
+          "\\",
+          "\n",
+          "\t",
+          "\u0001",
+          "\u001f",
+          "\u007f",
+          "😀",
+          "\ud800",
+          "\udc00",
+          "x",
+          "\u2028",
+        ]),
+      ).join("");
     case 5:
       return Array.from({ length: random.int(0, 4) }, () => randomValue(random, depth + 1));
     default: {
@@ -60,11 +77,16 @@ describe("jsonLength", () => {
     }
   });
 
-  it("leaves out what JSON leaves out, and counts quotes but not escapes", () => {
+  it("leaves out what JSON leaves out, and counts escapes as JSON writes them", () => {
     const left = { a: undefined, b: 1, c: () => 1, d: [undefined], e: {} };
     expect(jsonLength(left, 1_000)).toBe(JSON.stringify(left).length);
-    expect(jsonLength('"\n', 1_000)).toBe(4);
-    expect(JSON.stringify('"\n').length).toBeGreaterThan(4);
+    // A control character is six characters of JSON: a string of them passed the bound at a sixth.
+    const controls = "\u0001".repeat(5_000);
+    expect(jsonLength(controls, Number.MAX_SAFE_INTEGER)).toBe(JSON.stringify(controls).length);
+    expect(jsonLength(controls, Number.MAX_SAFE_INTEGER)).toBe(30_002);
+    // Repeated, it is measured once and counted every time.
+    const repeated = Array.from({ length: 1_000 }, () => ({ value: controls }));
+    expect(jsonLength(repeated, Number.MAX_SAFE_INTEGER)).toBe(JSON.stringify(repeated).length);
   });
 
   it("stops counting once past the budget, without walking the rest", () => {
