@@ -206,7 +206,7 @@ export async function inspectAppendedArchive(
  * `skip` names the members a layout inspector read; it read them through `zip.find`, the first
  * entry of that name, so a later duplicate (the one Python's zipfile returns) is scanned here.
  */
-export async function scanArchiveMembers(
+async function scanArchiveMembers(
   zip: SafeZip,
   scan: Scan,
   skip: ReadonlySet<string>,

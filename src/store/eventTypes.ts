@@ -75,12 +75,6 @@ function readNames(db: Pick<Database, "query">): Promise<ReadonlyMap<number, str
 }
 
 /**
- * The name of a type code, for rows read through Prisma without their `eventType` (GraphQL's
- * history and node reads). The table is read whole (a few dozen rows) once per handle, and again
- * when a code is not in it yet (one given out since); a code it does not hold at all was written
- * outside Registro and is an IntegrityError.
- */
-/**
  * The name of a type code if this handle has read it already, else undefined (then eventTypeName).
  * A resolver that can answer at once returns no promise, and graphql-js completes its object
  * without one (a page of history events did so once per event).
@@ -88,6 +82,12 @@ function readNames(db: Pick<Database, "query">): Promise<ReadonlyMap<number, str
 export const knownEventTypeName = (db: Pick<Database, "query">, code: number): string | undefined =>
   namesRead.get(db)?.get(code);
 
+/**
+ * The name of a type code, for rows read through Prisma without their `eventType` (GraphQL's
+ * history and node reads). The table is read whole (a few dozen rows) once per handle, and again
+ * when a code is not in it yet (one given out since); a code it does not hold at all was written
+ * outside Registro and is an IntegrityError.
+ */
 export async function eventTypeName(db: Pick<Database, "query">, code: number): Promise<string> {
   let read = names.get(db);
   if (read === undefined) names.set(db, (read = readNames(db)));

@@ -190,6 +190,21 @@ describe.each(await providers())("registry over HTTP on %s", (provider) => {
       { id: model.id },
     );
     expect(node.data.node).toEqual({ __typename: "RegisteredModel", name: "fraud-detector" });
+    // Every Node type's id, as served, finds its object again.
+    const served = await server.gql(
+      `{ registeredModel(name: "fraud-detector") { id versions(first: 1) { nodes { id version } } history(first: 1) { nodes { id position } } } }`,
+    );
+    const { id: modelId, versions, history } = served.data.registeredModel;
+    const found = await server.gql(
+      `query($ids: [ID!]!) { nodes(ids: $ids) { __typename
+         ... on RegisteredModel { name } ... on ModelVersion { version } ... on RegistryEvent { position } } }`,
+      { ids: [modelId, versions.nodes[0].id, history.nodes[0].id] },
+    );
+    expect(found.data.nodes).toEqual([
+      { __typename: "RegisteredModel", name: "fraud-detector" },
+      { __typename: "ModelVersion", version: versions.nodes[0].version },
+      { __typename: "RegistryEvent", position: history.nodes[0].position },
+    ]);
   });
 
   it("keeps the full history, oldest first, paginated", async () => {

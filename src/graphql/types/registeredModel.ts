@@ -35,14 +35,15 @@ const modelForHistory = (ctx: GraphQLContext, name: string) =>
     select: { id: true },
   });
 
-/** A model's id before encoding (its `id` column), for ../synchronousNodeIds.ts. */
+/** A model's id before encoding (its `id` column), for Pothos and ../synchronousNodeIds.ts. */
 export const registeredModelNodeId = (model: { readonly id: string }) => model.id;
 
 export const RegisteredModelRef = builder.prismaNode("RegisteredModel", {
   description: "A named model and everything registered under it: versions, tags, aliases and history.",
   // `node(id:)` answers null for an id whose object does not exist (Relay), not an internal error.
   nullable: true,
-  id: { field: "id" },
+  id: { resolve: registeredModelNodeId },
+  findUnique: (id) => ({ id }),
   fields: (t) => ({
     modelId: t.exposeString("id", { description: "Stable id of the model (unchanged by renames)." }),
     name: t.exposeString("name", { description: "Unique name among live models." }),

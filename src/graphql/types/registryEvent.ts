@@ -12,7 +12,7 @@ import { builder } from "../builder.ts";
 import { countedConnection } from "./common.ts";
 import { delivered, liveSubscription, typeFilter } from "../liveSubscription.ts";
 
-/** An event's id before encoding (its log position), for ../synchronousNodeIds.ts. */
+/** An event's id before encoding (its log position), for Pothos and ../synchronousNodeIds.ts. */
 export const registryEventNodeId = (event: { readonly position: number }) => event.position;
 
 export const RegistryEventRef = builder.prismaNode("Event", {
@@ -20,7 +20,7 @@ export const RegistryEventRef = builder.prismaNode("Event", {
   description: "An immutable change recorded in a model's history: what happened, when, and by whom.",
   // `node(id:)` answers null for an id whose object does not exist (Relay), not an internal error.
   nullable: true,
-  id: { field: "position" },
+  id: { resolve: registryEventNodeId },
   // Only events of model streams are RegistryEvents: other contexts' streams (principals, teams,
   // tokens) share the table but are not part of any model's history.
   findUnique: (id) => ({
