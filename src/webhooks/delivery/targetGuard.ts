@@ -4,9 +4,9 @@
 // custom `lookup`), so a DNS answer that changes between the check and the connect (rebinding)
 // cannot slip through. Classification is ipaddr.js's, which knows the special ranges; IPv4-mapped
 // IPv6 forms are unwrapped first.
-import { lookup as dnsLookup } from "node:dns/promises";
 import type { LookupFunction } from "node:net";
 import ipaddr from "ipaddr.js";
+import { hostResolver } from "./hostResolver.ts";
 
 export interface TargetAllowList {
   /** Host names (lowercase) allowed whatever they resolve to. */
@@ -67,63 +67,11 @@ export interface ResolvedTarget {
   readonly family: 4 | 6;
 }
 
-/** Resolves a host name; `signal` aborts when its answer is no longer waited for. */
-export type Resolver = (
-  host: string,
-  signal?: AbortSignal,
-) => Promise<readonly { address: string; family: number }[]>;
+/** Resolves a host name to its addresses (every family). */
+export type Resolver = (host: string) => Promise<readonly { address: string; family: number }[]>;
 
-/**
- * System lookups that webhooks may run at once. getaddrinfo runs on libuv's thread pool (4 threads
- * unless UV_THREADPOOL_SIZE says otherwise), which file I/O shares: artifact uploads and downloads,
- * the blob store's fsyncs. A lookup keeps its thread until the system resolver gives up (its own
- * timeouts and retries, seconds to minutes), whatever deadline its caller set, so names that resolve
- * slowly, registered in numbers, would otherwise stall every upload of the server.
- */
-export const MAX_SYSTEM_LOOKUPS = 2;
-
-const abortReason = (signal?: AbortSignal): Error =>
-  signal?.reason instanceof Error ? signal.reason : new Error("the lookup is no longer waited for");
-
-/**
- * `resolver` run at most `max` at a time. A lookup that would exceed it waits for a running one to
- * settle, and leaves the queue when its signal aborts; one already running holds its place until it
- * settles, however long after its caller stopped waiting.
- */
-export function limitLookups(resolver: Resolver, max: number): Resolver {
-  let running = 0;
-  const waiting = new Set<() => void>();
-  const run = (host: string, signal?: AbortSignal): ReturnType<Resolver> => {
-    running++;
-    return resolver(host, signal).finally(() => {
-      running--;
-      const next = waiting.values().next();
-      if (!next.done) next.value();
-    });
-  };
-  return (host, signal) => {
-    if (signal?.aborted) return Promise.reject(abortReason(signal));
-    if (running < max) return run(host, signal);
-    return new Promise((resolve, reject) => {
-      const start = () => {
-        waiting.delete(start);
-        signal?.removeEventListener("abort", leave);
-        run(host, signal).then(resolve, reject);
-      };
-      const leave = () => {
-        waiting.delete(start);
-        reject(abortReason(signal));
-      };
-      waiting.add(start);
-      signal?.addEventListener("abort", leave, { once: true });
-    });
-  };
-}
-
-const systemResolver: Resolver = limitLookups(
-  (host) => dnsLookup(host, { all: true, verbatim: true }),
-  MAX_SYSTEM_LOOKUPS,
-);
+/** The hosts file, then DNS through c-ares: no thread of the pool file I/O needs (./hostResolver.ts). */
+const systemResolver: Resolver = hostResolver();
 
 /** How long a webhook's host may take to resolve when it is registered (deliveries use their deadline). */
 export const RESOLVE_TIMEOUT_MS = 10_000;
@@ -142,9 +90,8 @@ export async function resolveTarget(
   allow: TargetAllowList,
   resolver: Resolver = systemResolver,
   /**
-   * How long the name may take to resolve, waiting for a lookup's turn included: getaddrinfo has no
-   * timeout of its own we control, and a resolver that never answers must hold neither a delivery
-   * queue nor a registering request.
+   * How long the name may take to resolve: a resolver that does not answer (the system's bounds its
+   * queries, an injected one may not) must hold neither a delivery queue nor a registering request.
    */
   timeoutMs = RESOLVE_TIMEOUT_MS,
 ): Promise<ResolvedTarget | { refused: string }> {
@@ -154,15 +101,11 @@ export async function resolveTarget(
   if (ipaddr.isValid(host)) addresses = [{ address: host, family: host.includes(":") ? 6 : 4 }];
   else {
     let timer: NodeJS.Timeout | undefined;
-    const stopped = new AbortController();
     try {
       const answer = await Promise.race([
-        resolver(host, stopped.signal),
+        resolver(host),
         new Promise<null>((resolve) => {
-          timer = setTimeout(() => {
-            resolve(null);
-            stopped.abort(new Error(`did not resolve within ${timeoutMs} ms`));
-          }, timeoutMs);
+          timer = setTimeout(() => resolve(null), timeoutMs);
         }),
       ]);
       if (answer === null) return { refused: `its host ${host} did not resolve within ${timeoutMs} ms` };
