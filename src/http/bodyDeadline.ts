@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
+import type { ErrorCode } from "./errorCodes.ts";
 import { sendJson } from "./sendJson.ts";
 
 export interface BodyDeadlineOptions {
@@ -31,6 +32,16 @@ export const DEFAULT_BODY_DEADLINE: BodyDeadlineOptions = {
   rateWindowMs: 60_000,
 };
 
+/** A refusal the server answers itself, before or while the route runs (see Route.errorBody in ./server.ts). */
+export interface ServerRefusal {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** The body of a server refusal in the error shape of the route a request is for; undefined: the server's. */
+export type RefusalBody = (refusal: ServerRefusal) => unknown;
+
 /** After answering 408, how long the answer may take to leave before the connection is cut anyway. */
 const ANSWER_GRACE_MS = 1_000;
 
@@ -40,6 +51,7 @@ interface Watch {
   /** Kept from the start: Node sets `req.socket` to null once the connection is done with it. */
   readonly socket: Socket;
   readonly startBytes: number;
+  readonly refusalBody: RefusalBody | undefined;
   lastBytes: number;
   lastProgressAt: number;
   windowStartAt: number;
@@ -78,8 +90,11 @@ export class BodyDeadline {
     return this.#expired;
   }
 
-  /** Watches the request's body (if it has one) until it has fully arrived or the connection is gone. */
-  watch(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Watches the request's body (if it has one) until it has fully arrived or the connection is gone.
+   * `refusalBody` gives the 408 the error shape of the route the request is for (MLflow's).
+   */
+  watch(req: IncomingMessage, res: ServerResponse, refusalBody?: RefusalBody): void {
     if (!hasBody(req) || req.complete) return;
     const now = this.#clock();
     const socket = req.socket;
@@ -89,6 +104,7 @@ export class BodyDeadline {
       socket,
       res,
       startBytes: bytes,
+      refusalBody,
       lastBytes: bytes,
       lastProgressAt: now,
       windowStartAt: now,
@@ -175,13 +191,18 @@ export class BodyDeadline {
     res.once("finish", cutConnection);
     setTimeout(cutConnection, ANSWER_GRACE_MS).unref();
     const { idleTimeoutMs, minBytesPerSecond, rateWindowMs } = this.options;
+    const refusal = {
+      status: 408,
+      code: "REQUEST_TIMEOUT",
+      message: `request body too slow: ${message}`,
+    } as const;
     sendJson(
       res,
       408,
-      {
+      watch.refusalBody?.(refusal) ?? {
         error: {
-          code: "REQUEST_TIMEOUT",
-          message: `request body too slow: ${message}`,
+          code: refusal.code,
+          message: refusal.message,
           reason,
           idleTimeoutMs,
           minBytesPerSecond,

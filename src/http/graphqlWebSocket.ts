@@ -227,7 +227,13 @@ export function attachGraphQLWebSocket(
   };
 
   server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const { pathname } = new URL(req.url ?? "/", "http://registro.invalid");
+    // A target whose host does not parse (`//[`) makes `new URL` throw, which would end the process.
+    let pathname: string;
+    try {
+      ({ pathname } = new URL(req.url ?? "/", "http://registro.invalid"));
+    } catch {
+      return reject(socket, "400 Bad Request");
+    }
     if (pathname !== options.path) return reject(socket, "404 Not Found");
     if (closing) return reject(socket, "503 Service Unavailable");
     if (options.acceptsHost?.(req) === false) return reject(socket, "421 Misdirected Request");

@@ -35,6 +35,7 @@ import { sharedSubscriptionExecutionPlugin } from "../graphql/sharedSubscription
 import { DEFAULT_SUBSCRIBER_LIMITS, SubscriberBudget } from "../subscriptions/subscriberBudget.ts";
 import type { SubscriberLimits } from "../subscriptions/subscriberBudget.ts";
 import { corsPolicy } from "./corsPolicy.ts";
+import type { ServerRefusal } from "./bodyDeadline.ts";
 import { hostCheck } from "./hostCheck.ts";
 import { CSRF_MESSAGE, csrfPreventionPlugin, lacksCsrfHeader } from "./csrfPrevention.ts";
 import { errorCodePlugin } from "./errorCodePlugin.ts";
@@ -87,10 +88,11 @@ export interface Route {
   /** Returns true when it handled the request. */
   (req: IncomingMessage, res: ServerResponse, url: URL): boolean | Promise<boolean>;
   /**
-   * The body of the 401 for an unauthenticated request to `url`, when this route answers it in an
-   * error shape of its own (MLflow's); undefined leaves the server's.
+   * The body of a refusal the server answers for `url` before (or while) the route runs, when this
+   * route answers errors in a shape of its own (MLflow's): 401 UNAUTHENTICATED, 421
+   * HOST_NOT_ALLOWED, 408 REQUEST_TIMEOUT. Undefined leaves the server's.
    */
-  unauthenticatedBody?: (url: URL, message: string) => unknown;
+  errorBody?: (url: URL, refusal: ServerRefusal) => unknown;
 }
 
 /** How often a running subscription re-checks its credentials by default (ms). */
@@ -140,7 +142,9 @@ export interface AppOptions {
    */
   readonly subscriptionConnections?: SubscriptionConnections;
   /** Watches every request body until it has arrived, cutting bodies that arrive too slowly (BodyDeadline). */
-  readonly bodyDeadline?: { watch(req: IncomingMessage, res: ServerResponse): void };
+  readonly bodyDeadline?: {
+    watch(req: IncomingMessage, res: ServerResponse, refusalBody?: (refusal: ServerRefusal) => unknown): void;
+  };
   /** Principals and tokens (default: one over `db`, closed with the app). */
   readonly directory?: AccessDirectory;
   /** Streams found with a broken history (default: a new one); /readyz and /metrics report it. */
@@ -212,6 +216,15 @@ function refuseUnexpected(
   }
   logger.error({ err: error }, what);
   refuse(req, res, 500, INTERNAL_ERROR);
+}
+
+/** The request's target as a URL, or null when it does not parse (`//[`: an invalid host). */
+function requestUrl(req: IncomingMessage): URL | null {
+  try {
+    return new URL(req.url ?? "/", "http://registro.invalid");
+  } catch {
+    return null;
+  }
 }
 
 /** Answers the client unless that is no longer possible; a body it is still sending is not read. */
@@ -349,6 +362,13 @@ export function createApp(options: AppOptions): App {
   const routes = options.routes ?? [];
   const { authenticator } = options;
 
+  /** A server refusal's body in the error shape of the route `req` is for (Route.errorBody), or undefined. */
+  function routeErrorBody(req: IncomingMessage, refusal: ServerRefusal): unknown {
+    const url = req.url?.startsWith("/") ? requestUrl(req) : null;
+    if (url === null) return undefined;
+    return routes.map((route) => route.errorBody?.(url, refusal)).find((body) => body !== undefined);
+  }
+
   /** 401 with `WWW-Authenticate: Bearer`, in the shape of the endpoint (GraphQL or plain JSON). */
   function unauthenticated(
     req: IncomingMessage,
@@ -356,7 +376,11 @@ export function createApp(options: AppOptions): App {
     url: URL,
     refusal: Authentication & { ok: false },
   ) {
-    const own = routes.map((route) => route.unauthenticatedBody?.(url, refusal.message)).find(Boolean);
+    const own = routes
+      .map((route) =>
+        route.errorBody?.(url, { status: 401, code: "UNAUTHENTICATED", message: refusal.message }),
+      )
+      .find((body) => body !== undefined);
     const body =
       own ??
       (url.pathname === "/graphql"
@@ -450,7 +474,7 @@ export function createApp(options: AppOptions): App {
     if (instrumented) observe(req, res);
     // Keep-alive clients reconnect (to another instance) instead of reusing a connection about to close.
     if (shuttingDown) res.setHeader("connection", "close");
-    options.bodyDeadline?.watch(req, res);
+    options.bodyDeadline?.watch(req, res, (refusal) => routeErrorBody(req, refusal));
     applySecurityHeaders(res);
     // Only origin-form targets (`/path?query`): an absolute-form target (`http://other/graphql`) is
     // for proxies, and Yoga would fail to build a URL from it and answer 500 with a stack trace.
@@ -458,17 +482,24 @@ export function createApp(options: AppOptions): App {
       return refuse(req, res, 400, {
         error: { code: "BAD_REQUEST", message: "the request target must be a path starting with '/'" },
       });
+    // A target such as `//[` is a host that does not parse: `new URL` throws, and an exception
+    // thrown here would end the process.
+    const url = requestUrl(req);
+    if (url === null)
+      return refuse(req, res, 400, {
+        error: { code: "BAD_REQUEST", message: "the request target is not a valid URL path" },
+      });
     // Before anything else answers (preflights included): see ./hostCheck.ts.
     const misdirected = hosts.refusal(req);
     if (misdirected !== null) {
       const graphql = req.method !== "OPTIONS" && req.url?.split("?")[0] === "/graphql";
+      const refusal = { status: 421, code: "HOST_NOT_ALLOWED", message: misdirected } as const;
       const body = graphql
-        ? graphqlErrorBody("HOST_NOT_ALLOWED", misdirected)
-        : { error: { code: "HOST_NOT_ALLOWED", message: misdirected } };
+        ? graphqlErrorBody(refusal.code, misdirected)
+        : (routeErrorBody(req, refusal) ?? { error: { code: refusal.code, message: misdirected } });
       return refuse(req, res, 421, body);
     }
     if (cors.handle(req, res)) return;
-    const url = new URL(req.url ?? "/", "http://registro.invalid");
     if (OPERATOR_PATHS.has(url.pathname)) return operatorRoute(req, res, url.pathname);
     void (async () => {
       // Public: the web interface's page and assets, the landing page, its documentation pages and

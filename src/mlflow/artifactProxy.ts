@@ -1,7 +1,8 @@
 // MLflow's artifact proxy, the routes MLflow clients reach through `mlflow-artifacts:/<path>` URIs
 // (HttpArtifactRepository), under /api/2.0/mlflow-artifacts/ and /ajax-api/2.0/mlflow-artifacts/:
 //   PUT    …/artifacts/<path>        the body into the blob store, then the staging row: `{}` (If-Match
-//                                    and If-None-Match checked against the file there first)
+//                                    and If-None-Match checked against the file there before the
+//                                    body, and the row written only over that file)
 //   GET    …/artifacts?path=<dir>    one level of a folder: `{"files":[{path, is_dir, file_size}]}`
 //   GET    …/artifacts/<path>        the file (HEAD: its headers)
 //   DELETE …/artifacts/<path>        forgets the file, or every file of the folder: `{}`
@@ -31,7 +32,7 @@ import { callerOf } from "../http/requestCaller.ts";
 import type { Route } from "../http/server.ts";
 import { sendJson } from "../http/sendJson.ts";
 import type { UploadSlots } from "../http/uploadSlots.ts";
-import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
+import { MlflowError, mlflowErrorOf, mlflowRefusalOf } from "./mlflowErrors.ts";
 import { decodeProxyPath, parseProxyPath } from "./proxyPaths.ts";
 import type { ProxyPath } from "./proxyPaths.ts";
 import { stagingReadRefusal, stagingWriteRefusal } from "./stagingAccess.ts";
@@ -135,6 +136,9 @@ function putPrecondition(req: IncomingMessage, path: string, current: StagedFile
       )
     : null;
 }
+
+/** Compare-and-set attempts of a conditional PUT whose file other writers keep changing. */
+const MAX_WRITE_ATTEMPTS = 5;
 
 /** proto3 JSON leaves out an empty list: an empty folder is `{}`. */
 const listing = (files: readonly ListedFile[]) => (files.length === 0 ? {} : { files });
@@ -309,7 +313,8 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     const clash = await stagedPathClash(access.reader, target.path);
     if (clash !== null)
       throw new MlflowError("INVALID_PARAMETER_VALUE", `Cannot write '${target.path}': ${clash}`);
-    const refused = putPrecondition(req, target.path, await stagedFile(access.reader, target.path));
+    let checked = await stagedFile(access.reader, target.path);
+    const refused = putPrecondition(req, target.path, checked);
     if (refused !== null) throw refused;
     const declared = headerOf(req, "content-type");
     const mediaType = guessMediaType(
@@ -332,14 +337,31 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
       throw error;
     }
     if (stored === undefined) return;
-    await writeStagedFile(db, {
+    const file = {
       path: target.path,
       sha256: stored.sha256,
       size: stored.size,
       mediaType,
       createdAt: new Date(),
       createdBy: callerOf(req).principal.id,
-    });
+    };
+    // A conditional PUT writes only over the file its preconditions were checked against (a
+    // compare-and-set). When another PUT or a DELETE changed it while this body arrived, they are
+    // checked again against the file there now: a file that still satisfies them (`If-Match: *`)
+    // is replaced, else 412.
+    const conditional = req.headers["if-match"] !== undefined || req.headers["if-none-match"] !== undefined;
+    for (let attempt = 1; ; attempt++) {
+      if (await writeStagedFile(db, file, conditional ? (checked?.sha256 ?? null) : undefined)) break;
+      checked = await stagedFile(access.reader, target.path);
+      const changed = putPrecondition(req, target.path, checked);
+      if (changed !== null) throw changed;
+      if (attempt === MAX_WRITE_ATTEMPTS)
+        throw new MlflowError(
+          "BAD_REQUEST",
+          `'${target.path}' kept changing while it was written; nothing was stored`,
+          412,
+        );
+    }
     sendJson(res, 200, {});
   }
 
@@ -401,7 +423,8 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     }
     return true;
   };
-  route.unauthenticatedBody = (url, message) =>
-    isArtifactProxyPath(url.pathname) ? new MlflowError("UNAUTHENTICATED", message).body : undefined;
+  // The refusals the server answers itself (401, 421, 408) in MLflow's error body too.
+  route.errorBody = (url, refusal) =>
+    isArtifactProxyPath(url.pathname) ? mlflowRefusalOf(refusal).body : undefined;
   return route;
 }

@@ -1,6 +1,7 @@
 // MLflow's error answers: `{error_code, message}` with MLflow's own codes and statuses. Registro's
 // typed domain errors map to them in exactly one function (mlflowErrorOf).
 import type { DomainError } from "../domain/errors.ts";
+import type { ServerRefusal } from "../http/bodyDeadline.ts";
 import {
   AlreadyExistsError,
   ConcurrencyError,
@@ -20,6 +21,7 @@ export type MlflowErrorCode =
   | "ENDPOINT_NOT_FOUND"
   | "BAD_REQUEST"
   | "TEMPORARILY_UNAVAILABLE"
+  | "DEADLINE_EXCEEDED"
   | "INTERNAL_ERROR";
 
 const STATUS: Record<MlflowErrorCode, number> = {
@@ -32,6 +34,7 @@ const STATUS: Record<MlflowErrorCode, number> = {
   ENDPOINT_NOT_FOUND: 404,
   BAD_REQUEST: 400,
   TEMPORARILY_UNAVAILABLE: 503,
+  DEADLINE_EXCEEDED: 504,
   INTERNAL_ERROR: 500,
 };
 
@@ -91,4 +94,27 @@ export function mlflowErrorOf(error: DomainError): MlflowError {
   if (error instanceof ConcurrencyError) return new MlflowError("INVALID_STATE", error.message);
   // The rest (invalid state, approval required, integrity) are refusals of the request as it stands.
   return new MlflowError("INVALID_STATE", error.message);
+}
+
+/**
+ * A refusal the server answers itself on an MLflow path (Route.errorBody: before the route runs, or
+ * the body deadline while it reads), as MLflow's error with the same HTTP status. The codes are
+ * names of MLflow's ErrorCode enum, which MLflow's client turns into its own exception (an unknown
+ * name would lose the code).
+ */
+export function mlflowRefusalOf(refusal: ServerRefusal): MlflowError {
+  switch (refusal.code) {
+    case "UNAUTHENTICATED":
+      return new MlflowError("UNAUTHENTICATED", refusal.message, refusal.status);
+    // The body stopped arriving or arrived too slowly: a retry over a better link can succeed.
+    case "REQUEST_TIMEOUT":
+      return new MlflowError("DEADLINE_EXCEEDED", refusal.message, refusal.status);
+    // HOST_NOT_ALLOWED (the client names a host this registry does not answer for) and the rest.
+    default:
+      return new MlflowError(
+        refusal.status >= 500 ? "TEMPORARILY_UNAVAILABLE" : "BAD_REQUEST",
+        refusal.message,
+        refusal.status,
+      );
+  }
 }

@@ -13,7 +13,7 @@ import { callerOf, nodeHeaders } from "../http/requestCaller.ts";
 import { requestMetadata } from "../http/requestMetadata.ts";
 import type { Route } from "../http/server.ts";
 import { sendJson } from "../http/sendJson.ts";
-import { MlflowError, mlflowErrorOf } from "./mlflowErrors.ts";
+import { MlflowError, mlflowErrorOf, mlflowRefusalOf } from "./mlflowErrors.ts";
 import { ClientAborted, bodyParams, queryParams } from "./mlflowRequest.ts";
 import { MODEL_VERSION_RPCS } from "./modelVersionRpcs.ts";
 import { REGISTERED_MODEL_RPCS } from "./registeredModelRpcs.ts";
@@ -108,8 +108,8 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
     }
     return true;
   };
-  // MLflow clients read MLflow's error body on a 401 too.
-  route.unauthenticatedBody = (url, message) =>
-    isMlflowPath(url.pathname) ? new MlflowError("UNAUTHENTICATED", message).body : undefined;
+  // MLflow clients read MLflow's error body on the refusals the server answers itself (401, 421, 408) too.
+  route.errorBody = (url, refusal) =>
+    isMlflowPath(url.pathname) ? mlflowRefusalOf(refusal).body : undefined;
   return route;
 }

@@ -66,8 +66,18 @@ export async function stagedPathClash(db: Db, path: string): Promise<string | nu
   return inside === undefined ? null : `'${path}' is a folder (it holds '${inside.path}')`;
 }
 
-/** Records (or replaces) a file; its bytes are already in the blob store. */
-export async function writeStagedFile(db: Database, file: StagedFile): Promise<void> {
+/**
+ * Records (or replaces) a file; its bytes are already in the blob store. With `expected`, a
+ * compare-and-set: the row is written only if the path still holds what the caller checked, no
+ * file (`null`) or the file of this sha256, in the same statement, so a write that landed since the
+ * check is never overwritten unseen. False when nothing was written (the blob then stays
+ * unreferenced, and gc takes it after its retention, ../artifacts/collectGarbage.ts).
+ */
+export async function writeStagedFile(
+  db: Database,
+  file: StagedFile,
+  expected?: string | null,
+): Promise<boolean> {
   const values = [
     file.path,
     dirOf(file.path),
@@ -77,15 +87,25 @@ export async function writeStagedFile(db: Database, file: StagedFile): Promise<v
     file.createdAt,
     file.createdBy,
   ];
-  await db.write((tx) =>
-    tx.execute(
-      `INSERT INTO "mlflow_artifact_files" ("path", "dir", "sha256", "size", "media_type", "created_at", "created_by")
-       VALUES (?, ?, ?, ?, ?, ?, ?)
+  const insert = `INSERT INTO "mlflow_artifact_files" ("path", "dir", "sha256", "size", "media_type", "created_at", "created_by")
+       VALUES (?, ?, ?, ?, ?, ?, ?)`;
+  const written = await db.write((tx) =>
+    expected === undefined
+      ? tx.execute(
+          `${insert}
        ON CONFLICT ("path") DO UPDATE SET "sha256" = excluded."sha256", "size" = excluded."size",
          "media_type" = excluded."media_type", "created_at" = excluded."created_at", "created_by" = excluded."created_by"`,
-      values,
-    ),
+          values,
+        )
+      : expected === null
+        ? tx.execute(`${insert} ON CONFLICT ("path") DO NOTHING`, values)
+        : tx.execute(
+            `UPDATE "mlflow_artifact_files" SET "sha256" = ?, "size" = ?, "media_type" = ?, "created_at" = ?, "created_by" = ?
+       WHERE "path" = ? AND "sha256" = ?`,
+            [file.sha256, file.size, file.mediaType, file.createdAt, file.createdBy, file.path, expected],
+          ),
   );
+  return written > 0;
 }
 
 /** Forgets a file; true when it existed. Its blob goes at the next gc unless something else names it. */

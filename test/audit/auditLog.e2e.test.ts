@@ -562,8 +562,49 @@ describe.each(await providers())("the audit log (%s)", (provider) => {
       400,
       "VALIDATION",
     );
-    const post = await fetch(exportUrl([]), { method: "POST" });
-    expect(post.status).toBe(405);
+    for (const method of ["POST", "PUT", "DELETE"]) {
+      const refusedMethod = await fetch(exportUrl([]), { method });
+      expect(refusedMethod.status, method).toBe(405);
+      expect(refusedMethod.headers.get("allow"), method).toBe("GET, HEAD");
+      expect((await refusedMethod.json()).error.code, method).toBe("METHOD_NOT_ALLOWED");
+    }
+  });
+
+  it("answers HEAD with the headers GET sends and no body, refusing what GET refuses", async () => {
+    const headersOf = (response: Response) => ({
+      status: response.status,
+      type: response.headers.get("content-type"),
+      disposition: response.headers.get("content-disposition")?.replace(/\d{4}-[\d-T]+Z/, "<time>"),
+      cache: response.headers.get("cache-control"),
+    });
+    for (const format of ["ndjson", "csv"]) {
+      const params: [string, string][] = [
+        ["format", format],
+        ["models", "alpha"],
+      ];
+      const head = await fetch(exportUrl(params), { method: "HEAD", headers: admin.headers });
+      const get = await fetch(exportUrl(params), { headers: admin.headers });
+      expect(headersOf(head)).toEqual(headersOf(get));
+      expect(headersOf(head)).toMatchObject({ status: 200, cache: "no-store" });
+      expect(await head.text()).toBe("");
+      expect((await get.text()).length).toBeGreaterThan(0);
+    }
+    // A filter that matches nothing is an empty export for GET, so a 200 for HEAD too.
+    expect((await fetch(exportUrl([["models", "no-such-model"]]), { method: "HEAD" })).status).toBe(200);
+    for (const param of [
+      ["format", "xml"],
+      ["from", "yesterday"],
+    ] as [string, string][]) {
+      const head = await fetch(exportUrl([param]), { method: "HEAD" });
+      expect(head.status).toBe(400);
+      expect(await head.text()).toBe("");
+    }
+    const unauthenticated = await fetch(exportUrl([]), {
+      method: "HEAD",
+      headers: { authorization: "Bearer rgo_not-a-token" },
+    });
+    expect(unauthenticated.status).toBe(401);
+    expect(server.registro.auditExport.running()).toBe(0);
   });
 
   it("stops an export whose client goes away", async () => {

@@ -128,18 +128,29 @@ describe("Host check under AUTH=local", () => {
 
     expect(await mutateOverWebSocket(server, page, "rebound-ws")).toBe(421);
 
-    // The other routes alike: artifacts, MLflow, the web pages, the operator routes.
-    for (const path of [
-      "/artifacts/m/1/model.bin",
-      "/api/2.0/mlflow/registered-models/search",
-      "/",
-      "/models",
-      "/healthz",
-      "/metrics",
-    ]) {
+    // The other routes alike: artifacts, the web pages, the operator routes.
+    for (const path of ["/artifacts/m/1/model.bin", "/", "/models", "/healthz", "/metrics"]) {
       const answer = await request(server, { path, headers: page });
       expect(answer.status, path).toBe(421);
       expect(JSON.parse(answer.body).error.code, path).toBe("HOST_NOT_ALLOWED");
+    }
+    // MLflow's routes and artifact proxy answer in MLflow's error body, which MLflow's client reads.
+    for (const [method, path] of [
+      ["GET", "/api/2.0/mlflow/registered-models/search"],
+      ["POST", "/ajax-api/2.0/mlflow/registered-models/create"],
+      ["PUT", "/api/2.0/mlflow-artifacts/artifacts/run/model.pkl"],
+      ["GET", "/ajax-api/2.0/mlflow-artifacts/artifacts?path=run"],
+    ] as const) {
+      const answer = await request(server, {
+        method,
+        path,
+        headers: page,
+        ...(method === "GET" ? {} : { body: "{}" }),
+      });
+      expect({ status: answer.status, body: JSON.parse(answer.body) }, path).toEqual({
+        status: 421,
+        body: { error_code: "BAD_REQUEST", message: expect.stringContaining("AUTH=local") },
+      });
     }
     // A proxy in front forwarding the page's host is refused as well.
     const forwarded = await createModel(

@@ -1,5 +1,6 @@
 // Requests malformed below GraphQL, each found answering 500 (or an empty body) by the fuzz suite:
-// absolute-form request targets, `variables` that are not JSON on a GET, requests Node's own parser
+// absolute-form request targets and targets whose host does not parse (they ended the process),
+// `variables` that are not JSON on a GET, requests Node's own parser
 // refuses; and a health check that fails when the process can no longer serve.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sendRaw } from "../fuzz/hostileRequests.ts";
@@ -43,6 +44,29 @@ describe("requests malformed below GraphQL", () => {
       expect(text).toContain("The request could not be read");
     }
   });
+
+  it.each(["//[", "//[::1/graphql", "//a%zz/x"])(
+    "answers a target %s whose host does not parse with 400, over HTTP and WebSocket, and keeps serving",
+    async (target) => {
+      const response = await sendRaw(port, { kind: "raw", method: "GET", target, headers: [] });
+      expect(response.status).toBe(400);
+      expect(json(response.body).error.code).toBe("BAD_REQUEST");
+      const upgrade = await sendRaw(port, {
+        kind: "raw",
+        method: "GET",
+        target,
+        headers: [
+          ["Connection", "Upgrade"],
+          ["Upgrade", "websocket"],
+          ["Sec-WebSocket-Version", "13"],
+          ["Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="],
+          ["Sec-WebSocket-Protocol", "graphql-transport-ws"],
+        ],
+      });
+      expect(upgrade.status).toBe(400);
+      expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    },
+  );
 
   it("answers headers too large for Node's parser with 431 and a JSON code", async () => {
     const response = await sendRaw(port, {

@@ -1,6 +1,6 @@
 // Request bodies have a deadline (a minimum average rate and an idle timeout) and uploads a
 // concurrency cap: a trickling artifact PUT, GraphQL multipart upload or GraphQL JSON body gets 408
-// and its temp file is removed; an upload over the per-client or total cap gets 503 with
+// and its temp file is removed (in MLflow's error body on MLflow's paths); an upload over the per-client or total cap gets 503 with
 // Retry-After before its body is read. Bodies at a modest but steady pace are unaffected.
 // Nothing here depends on the database provider, so it runs on SQLite only, with limits scaled down
 // to fractions of a second.
@@ -218,6 +218,30 @@ describe("request body deadline and upload cap", () => {
       clearInterval(drip);
     }
     const model = await server.gql(`{ registeredModel(name: "never-created") { name } }`);
+    expect(model.data.registeredModel).toBeNull();
+  });
+
+  it("answers 408 in MLflow's error body on MLflow's routes and its artifact proxy", async () => {
+    const proxy = connect(port, putHead("/api/2.0/mlflow-artifacts/artifacts/slow/model.pkl", 100_000));
+    proxy.socket.write(randomBytes(100));
+    proxy.trickle(10, 100);
+    const rpcBody = JSON.stringify({ name: "never-created-through-mlflow" });
+    const rpc = connect(
+      port,
+      `POST /ajax-api/2.0/mlflow/registered-models/create HTTP/1.1\r\nHost: localhost\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${rpcBody.length}\r\n\r\n${rpcBody.slice(0, 5)}`,
+    );
+    for (const client of [proxy, rpc]) {
+      const response = await client.response();
+      expect(response.status).toBe(408);
+      expect(response.headers.connection).toBe("close");
+      expect(response.json).toEqual({
+        error_code: "DEADLINE_EXCEEDED",
+        message: expect.stringMatching(/^request body too slow: /),
+      });
+    }
+    await eventually(() => tempFiles().length === 0, "the temp file to be removed");
+    const model = await server.gql(`{ registeredModel(name: "never-created-through-mlflow") { name } }`);
     expect(model.data.registeredModel).toBeNull();
   });
 

@@ -1,4 +1,4 @@
-// GET /audit/export?format=ndjson|csv&models=…&eventTypes=…&actors=…&from=…&to=…&order=…
+// GET (and HEAD) /audit/export?format=ndjson|csv&models=…&eventTypes=…&actors=…&from=…&to=…&order=…
 // The audit log (../auditLogFilter.ts) as a download, with the `auditLog` query's filters as query
 // parameters (a list is the parameter repeated). Authenticated by the server like /graphql, and
 // read through the caller's scoped reader, so it holds exactly the events `auditLog` would page
@@ -110,6 +110,14 @@ async function modelNames(reader: Db, streamIds: readonly string[]): Promise<Map
   return new Map(rows.map((row) => [row.id, row.name]));
 }
 
+/** The headers of an export that starts at `startedAt` (its size is not known in advance). */
+const exportHeaders = (format: Format, startedAt: Date) => ({
+  "content-type": FORMATS[format].contentType,
+  "content-disposition": attachmentName(format, startedAt),
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+});
+
 export interface AuditExportRoute extends Route {
   /** Exports being streamed now (what a client that went away must not leave behind). */
   running(): number;
@@ -149,19 +157,18 @@ export function auditExportRoute(options: AuditExportRouteOptions): AuditExportR
   async function answer(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const request = parseExportRequest(url.searchParams);
     if (request instanceof ValidationError) return sendDomainError(req, res, request);
+    // HEAD: the headers GET would send, and nothing read. Access is checked by the server (the
+    // request is authenticated) and per event while streaming, so the answer depends only on the
+    // parameters; a filter that matches nothing is an empty export, not an error.
+    if (req.method === "HEAD")
+      return void res.writeHead(200, exportHeaders(request.format, new Date())).end();
     const { reader } = requestAccess(db.reader, options.accessPolicy, callerOf(req));
     const filtered = await auditLogWhere(db, request.filter);
     // A snapshot: nothing committed after the export started, so an export of a busy registry ends.
     const head = await db.reader.event.aggregate({ _max: { position: true } });
     const where: AuditLogWhere | null =
       filtered === null ? null : { ...filtered, upTo: head._max.position ?? 0 };
-    const startedAt = new Date();
-    res.writeHead(200, {
-      "content-type": FORMATS[request.format].contentType,
-      "content-disposition": attachmentName(request.format, startedAt),
-      "cache-control": "no-store",
-      "x-content-type-options": "nosniff",
-    });
+    res.writeHead(200, exportHeaders(request.format, new Date()));
     const outcome = await streamChunks(res, chunks(reader, request, where), { stallMs: limits.stallMs });
     if (outcome !== "finished")
       logger.info({ outcome, format: request.format }, "audit export ended before its last event");
@@ -170,13 +177,18 @@ export function auditExportRoute(options: AuditExportRouteOptions): AuditExportR
   const route = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     const rawPath = (req.url ?? "/").split(/[?#]/, 1)[0] ?? "/";
     if (rawPath !== AUDIT_EXPORT_PATH) return false;
-    if (req.method !== "GET") {
+    if (req.method !== "GET" && req.method !== "HEAD") {
       sendError(
         req,
         res,
         405,
-        { error: { code: "METHOD_NOT_ALLOWED", message: `${req.method ?? "?"} is not supported here` } },
-        { allow: "GET" },
+        {
+          error: {
+            code: "METHOD_NOT_ALLOWED",
+            message: `${req.method ?? "?"} is not supported here; use GET (or HEAD)`,
+          },
+        },
+        { allow: "GET, HEAD" },
       );
       return true;
     }
