@@ -226,7 +226,7 @@ export function attachGraphQLWebSocket(
     setTimeout(() => socket.destroy(), HANDSHAKE_CLOSE_GRACE_MS).unref();
   };
 
-  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+  const upgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     // A target whose host does not parse (`//[`) makes `new URL` throw, which would end the process.
     let pathname: string;
     try {
@@ -260,6 +260,16 @@ export function attachGraphQLWebSocket(
       quietClientErrors(ws, options.logger);
       wss.emit("connection", ws, req);
     });
+  };
+  // Whatever an upgrade's handling throws is this connection's failure, never the process's (an
+  // exception thrown from an event listener ends it).
+  server.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      upgrade(req, socket, head);
+    } catch (error) {
+      options.logger.error({ err: error }, "unhandled WebSocket upgrade error");
+      if (!socket.destroyed) reject(socket, "500 Internal Server Error");
+    }
   });
 
   /**

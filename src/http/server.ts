@@ -470,7 +470,7 @@ export function createApp(options: AppOptions): App {
   }
 
   const observe = requestObserver({ logger, metrics: instrumented ? metrics : null });
-  const server = http.createServer((req, res) => {
+  const handleRequest = (req: IncomingMessage, res: ServerResponse) => {
     if (instrumented) observe(req, res);
     // Keep-alive clients reconnect (to another instance) instead of reusing a connection about to close.
     if (shuttingDown) res.setHeader("connection", "close");
@@ -517,6 +517,15 @@ export function createApp(options: AppOptions): App {
         error: { code: "NOT_FOUND", message: `no route for ${req.method} ${url.pathname}` },
       });
     })().catch((error: unknown) => refuseUnexpected(logger, req, res, error, "unhandled route error"));
+  };
+  // What the synchronous part of the handling throws is this request's failure (500), never the
+  // process's: an exception thrown from the server's "request" listener would end it.
+  const server = http.createServer((req, res) => {
+    try {
+      handleRequest(req, res);
+    } catch (error) {
+      refuseUnexpected(logger, req, res, error, "unhandled request error");
+    }
   });
   // Requests Node's parser refuses before any handler runs (bad syntax, headers over 16 KiB) get the
   // same JSON error shape as every other answer instead of an empty body.
