@@ -17,7 +17,7 @@
 // The rule stays pure: it gets the lapsed approvers as data (the command's `lapsedApprovers`), filled
 // in here (CommandDeps.factsInTransaction) before it runs.
 import type { AccessPolicy } from "../../access/modelAccess.ts";
-import type { PrincipalKind, RegistryRole } from "../../access/principal.ts";
+import { toPrincipal } from "../../access/directory.ts";
 import type { CommandDeps } from "../../application/executeCommand.ts";
 import { APPEND_LOCK_KEY } from "../../db/database.ts";
 import type { Tx } from "../../db/database.ts";
@@ -61,7 +61,7 @@ async function lapsedInTransaction(
       params: approverIds,
     },
     {
-      sql: `SELECT principal_id, team_id FROM team_members WHERE principal_id IN (${marks}) ORDER BY team_id`,
+      sql: `SELECT principal_id, team_id FROM team_members WHERE principal_id IN (${marks})`,
       params: approverIds,
     },
   ]);
@@ -69,18 +69,19 @@ async function lapsedInTransaction(
     PrincipalRow[],
     { principal_id: string; team_id: string }[],
   ];
+  // Mapped as every other reader of principals maps them (the directory's toPrincipal).
   const approvers = new Map<string, ApproverRecord>(
     principals.map((p) => {
-      const id = p.id;
-      const principal = {
-        id,
-        kind: p.kind as PrincipalKind,
+      const principal = toPrincipal({
+        id: p.id,
+        kind: p.kind,
         displayName: p.display_name,
         email: p.email,
-        role: p.role as RegistryRole,
-        teamIds: memberships.filter((m) => m.principal_id === id).map((m) => m.team_id),
-      };
-      return [id, { principal, disabled: rowBool(p.disabled) }];
+        role: p.role,
+        disabled: rowBool(p.disabled),
+        memberships: memberships.filter((m) => m.principal_id === p.id).map((m) => ({ teamId: m.team_id })),
+      });
+      return [p.id, { principal, disabled: rowBool(p.disabled) }];
     }),
   );
   return lapsedAmong(
