@@ -2,9 +2,10 @@
 // client and in total. Each holder costs the server until it ends (a connection, buffers, a temp
 // file); past the cap a client is told to come back later instead of being served.
 //
-// A client is its TCP peer address: behind a reverse proxy every client shares the proxy's address,
-// so raise the per-client cap there. Forwarded-for headers are not trusted (anyone can send them).
+// A client is its TCP peer address (an IPv6 peer, its /64): behind a reverse proxy every client
+// shares the proxy's address, so raise the per-client cap there. Forwarded-for headers are not trusted (anyone can send them).
 import type { IncomingMessage } from "node:http";
+import ipaddr from "ipaddr.js";
 
 export interface SlotLimits {
   /** Slots one client address may hold at once. */
@@ -27,9 +28,19 @@ export type ReleaseSlot = () => void;
 
 export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
-/** `::ffff:10.0.0.1` and `10.0.0.1` are the same client. */
-export const clientAddress = (req: IncomingMessage) =>
-  (req.socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
+/**
+ * The client a request counts for: its IPv4 address (`::ffff:10.0.0.1` and `10.0.0.1` are the same
+ * client), or the /64 its IPv6 address is in. A host is given a whole /64 (a home line, a cloud
+ * instance), so counted address by address one host would have 2^64 clients' caps.
+ */
+export function clientAddress(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? "unknown";
+  if (!ipaddr.isValid(address)) return address;
+  const parsed = ipaddr.process(address); // IPv4-mapped IPv6 unwrapped
+  if (parsed.kind() === "ipv4") return parsed.toString();
+  const prefix = (parsed as ipaddr.IPv6).parts.slice(0, 4);
+  return `${new ipaddr.IPv6([...prefix, 0, 0, 0, 0]).toString()}/64`;
+}
 
 export class ClientSlots {
   readonly limits: Required<SlotLimits>;
