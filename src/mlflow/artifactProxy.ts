@@ -310,9 +310,11 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     if (Number(headerOf(req, "content-length") ?? Number.NaN) > limit) throw tooLarge;
     const long = checkNewArtifactPath("path", target.path);
     if (long !== null) throw new MlflowError("INVALID_PARAMETER_VALUE", `Invalid path: ${long.message}`);
-    const clash = await stagedPathClash(access.reader, target.path);
-    if (clash !== null)
-      throw new MlflowError("INVALID_PARAMETER_VALUE", `Cannot write '${target.path}': ${clash}`);
+    const cannot = (clash: string) =>
+      new MlflowError("INVALID_PARAMETER_VALUE", `Cannot write '${target.path}': ${clash}`);
+    // Checked before the body, to spare the upload, and again where it is written.
+    const clash = await stagedPathClash(db, target.path);
+    if (clash !== null) throw cannot(clash);
     let checked = await stagedFile(access.reader, target.path);
     const refused = putPrecondition(req, target.path, checked);
     if (refused !== null) throw refused;
@@ -351,7 +353,9 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     // is replaced, else 412.
     const conditional = req.headers["if-match"] !== undefined || req.headers["if-none-match"] !== undefined;
     for (let attempt = 1; ; attempt++) {
-      if (await writeStagedFile(db, file, conditional ? (checked?.sha256 ?? null) : undefined)) break;
+      const write = await writeStagedFile(db, file, conditional ? (checked?.sha256 ?? null) : undefined);
+      if (write.written) break;
+      if (write.clash !== null) throw cannot(write.clash);
       checked = await stagedFile(access.reader, target.path);
       const changed = putPrecondition(req, target.path, checked);
       if (changed !== null) throw changed;

@@ -2,6 +2,7 @@
 // write before `create_model_version` turns them into a version's artifacts. Each row names a blob
 // of the blob store; writing a row again replaces it (MLflow lets clients overwrite a file).
 import type { Database, Db } from "../db/database.ts";
+import { placeholders } from "../db/sql.ts";
 import { ARTIFACT_LIMITS } from "../domain/artifacts.ts";
 
 export interface StagedFile {
@@ -46,38 +47,54 @@ export async function stagedFile(db: Db, path: string): Promise<StagedFile | nul
   return row === null ? null : fileOf(row);
 }
 
+/** What reads rows: a database handle, or a transaction writing one. */
+type Reads = Pick<Database, "query">;
+
+/** `text` inside a LIKE pattern, matched literally (`%`, `_` and the escape itself escaped). */
+const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 /**
  * Why `path` cannot be a file: a folder of it is a file (`a` when writing `a/b`), or it is a
  * folder already (`a/b` exists when writing `a`). Null when it can be written (or overwritten).
  */
-export async function stagedPathClash(db: Db, path: string): Promise<string | null> {
-  const file = await db.mlflowArtifactFile.findFirst({
-    where: { path: { in: ancestorsOf(path) } },
-    select: { path: true },
-  });
-  if (file !== null) return `'${file.path}' is a file, so it cannot hold '${path}'`;
-  const inside = (
-    await db.mlflowArtifactFile.findMany({
-      where: within(path),
-      select: { path: true, dir: true },
-      take: 100,
-    })
-  ).find((row) => isWithin(row.dir, path));
+export async function stagedPathClash(db: Reads, path: string): Promise<string | null> {
+  const ancestors = ancestorsOf(path);
+  if (ancestors.length > 0) {
+    const [file] = await db.query<{ path: string }>(
+      `SELECT "path" FROM "mlflow_artifact_files" WHERE "path" IN (${placeholders(ancestors.length)}) LIMIT 1`,
+      ancestors,
+    );
+    if (file !== undefined) return `'${file.path}' is a file, so it cannot hold '${path}'`;
+  }
+  // SQLite's LIKE ignores letter case: the database narrows, and isWithin decides.
+  const rows = await db.query<{ path: string; dir: string }>(
+    `SELECT "path", "dir" FROM "mlflow_artifact_files" WHERE "dir" = ? OR "dir" LIKE ? ESCAPE '\\' LIMIT 100`,
+    [path, `${likeLiteral(path)}/%`],
+  );
+  const inside = rows.find((row) => isWithin(row.dir, path));
   return inside === undefined ? null : `'${path}' is a folder (it holds '${inside.path}')`;
 }
 
+/** What a write of a staged file did. */
+export type StagedWrite =
+  | { readonly written: true }
+  /** `clash`: why the path cannot be a file now; null: the file changed since it was checked. */
+  | { readonly written: false; readonly clash: string | null };
+
 /**
- * Records (or replaces) a file; its bytes are already in the blob store. With `expected`, a
- * compare-and-set: the row is written only if the path still holds what the caller checked, no
- * file (`null`) or the file of this sha256, in the same statement, so a write that landed since the
- * check is never overwritten unseen. False when nothing was written (the blob then stays
- * unreferenced, and gc takes it after its retention, ../artifacts/collectGarbage.ts).
+ * Records (or replaces) a file; its bytes are already in the blob store. In one serialised write
+ * (SQLite's one writer; on PostgreSQL the append lock, held for the whole transaction), it checks
+ * that the path can be a file (no file is a folder of it, it is no folder) and writes, so two PUTs
+ * of `a` and `a/b` racing cannot both be stored. With `expected`, a compare-and-set: the row is written only
+ * if the path still holds what the caller checked, no file (`null`) or the file of this sha256, so
+ * a write that landed since the check is never overwritten unseen. When nothing was written the
+ * blob stays unreferenced, and gc takes it after its retention (../artifacts/collectGarbage.ts).
  */
 export async function writeStagedFile(
   db: Database,
   file: StagedFile,
   expected?: string | null,
-): Promise<boolean> {
+): Promise<StagedWrite> {
   const values = [
     file.path,
     dirOf(file.path),
@@ -89,8 +106,10 @@ export async function writeStagedFile(
   ];
   const insert = `INSERT INTO "mlflow_artifact_files" ("path", "dir", "sha256", "size", "media_type", "created_at", "created_by")
        VALUES (?, ?, ?, ?, ?, ?, ?)`;
-  const written = await db.write((tx) =>
-    expected === undefined
+  return db.write(async (tx): Promise<StagedWrite> => {
+    const clash = await stagedPathClash(tx, file.path);
+    if (clash !== null) return { written: false, clash };
+    const written = await (expected === undefined
       ? tx.execute(
           `${insert}
        ON CONFLICT ("path") DO UPDATE SET "sha256" = excluded."sha256", "size" = excluded."size",
@@ -103,9 +122,9 @@ export async function writeStagedFile(
             `UPDATE "mlflow_artifact_files" SET "sha256" = ?, "size" = ?, "media_type" = ?, "created_at" = ?, "created_by" = ?
        WHERE "path" = ? AND "sha256" = ?`,
             [file.sha256, file.size, file.mediaType, file.createdAt, file.createdBy, file.path, expected],
-          ),
-  );
-  return written > 0;
+          ));
+    return written > 0 ? { written: true } : { written: false, clash: null };
+  });
 }
 
 /** Forgets a file; true when it existed. Its blob goes at the next gc unless something else names it. */

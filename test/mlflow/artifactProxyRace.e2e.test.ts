@@ -126,4 +126,25 @@ describe.each(await providers())("MLflow artifact proxy: racing conditional PUTs
     });
     expect((await current(path)).status).toBe(404);
   });
+
+  it("stores one of two racing PUTs of a path and a path inside it (a file cannot be a folder)", async () => {
+    const folder = `${freshName("clash")}/model`;
+    const a = await heldPut(folder, `the file ${folder}`, {});
+    const b = await heldPut(`${folder}/weights.bin`, `the file inside ${folder}`, {});
+    const answers = await Promise.all([a.finish(), b.finish()]);
+    expect(
+      answers.filter((answer) => answer.status === 200),
+      JSON.stringify(answers),
+    ).toHaveLength(1);
+    expect(answers.filter((answer) => answer.status !== 200)).toEqual([
+      {
+        status: 400,
+        body: { error_code: "INVALID_PARAMETER_VALUE", message: expect.stringContaining("Cannot write") },
+        content: expect.any(String),
+      },
+    ]);
+    // Exactly one of the two is there.
+    const [file, inside] = await Promise.all([current(folder), current(`${folder}/weights.bin`)]);
+    expect([file.status, inside.status].sort()).toEqual([200, 404]);
+  });
 });
