@@ -5,7 +5,7 @@
 // Both read the whole database rather than the caller's reader: other principals and the model's
 // grants are the access context's facts, not what the caller may see.
 import DataLoader from "dataloader";
-import { toPrincipal } from "../../access/directory.ts";
+import { principalSelect, toPrincipal } from "../../access/directory.ts";
 import { permissionOn, standingRights } from "../../access/modelAccess.ts";
 import type { AccessPolicy } from "../../access/modelAccess.ts";
 import type { Principal } from "../../access/principal.ts";
@@ -78,15 +78,7 @@ function loadersOf(ctx: GraphQLContext): StandingLoaders {
       approvers: new DataLoader(async (ids) => {
         const rows = await reader.principal.findMany({
           where: { id: { in: [...new Set(ids)] } },
-          select: {
-            id: true,
-            kind: true,
-            displayName: true,
-            email: true,
-            role: true,
-            disabled: true,
-            memberships: { select: { teamId: true } },
-          },
+          select: principalSelect,
         });
         const byId = new Map(rows.map((p) => [p.id, { principal: toPrincipal(p), disabled: p.disabled }]));
         return ids.map((id) => byId.get(id) ?? null);
