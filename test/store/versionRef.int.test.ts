@@ -119,7 +119,13 @@ describe.each(await providers())("upgrading %s to version refs", (provider) => {
           { type: "SetRegisteredModelAlias", data: { alias: "champion", version: 2 } },
           {
             type: "AddModelVersionComment",
-            data: { commentId: randomUUID(), version: 3, body: "LGTM", authorId: "author-1", liveComments: 0 },
+            data: {
+              commentId: randomUUID(),
+              version: 3,
+              body: "LGTM",
+              authorId: "author-1",
+              liveComments: 0,
+            },
           },
         ];
         for (const command of commands) {
