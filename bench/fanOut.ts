@@ -83,9 +83,12 @@ async function run(mode: Mode, count: number): Promise<Run> {
     FANOUT_MODE: mode,
     DATA_DIR: dataDir,
     CONTROL_PORT: String(controlPort),
-    // All subscribers come from this one address, more of them than the default per-client cap.
+    // All subscribers come from this one address as one principal (AUTH=local), more of them than
+    // the default caps, and CONNECT_CONCURRENCY of them authenticate at once.
     SUBSCRIPTION_CONNECTIONS_MAX_PER_CLIENT: String(count),
+    SUBSCRIPTION_CONNECTIONS_MAX_PER_PRINCIPAL: String(count),
     SUBSCRIPTION_CONNECTIONS_MAX_CONCURRENT: String(count),
+    SUBSCRIPTION_HANDSHAKES_MAX_PER_CLIENT: String(CONNECT_CONCURRENCY),
   });
   const sockets: WebSocket[] = [];
   try {

@@ -39,8 +39,9 @@ if (mode === "registro") {
     dataDir,
     logger: createLogger("info"),
     inspection: { enabled: false },
-    // Every subscriber connects from 127.0.0.1: fanOut.ts raises the per-client cap to its count
-    // through SUBSCRIPTION_CONNECTIONS_MAX_PER_CLIENT (and _MAX_CONCURRENT), read as `npm start` reads them.
+    // Every subscriber connects from 127.0.0.1 as one principal: fanOut.ts raises the caps to its
+    // count through the SUBSCRIPTION_CONNECTIONS_* and SUBSCRIPTION_HANDSHAKES_* settings, read as
+    // `npm start` reads them.
     subscriptionConnections: loadConfig().subscriptionConnections,
   });
   await registro.app.listen(port, "127.0.0.1");
