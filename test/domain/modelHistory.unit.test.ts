@@ -147,10 +147,11 @@ describe("model history snapshots", () => {
     }
     // The streams come from decide, so a change to decide alone (2026-12-06: a version restored into
     // a protected stage comes back Archived, one more event) moves the fingerprint with the fold
-    // unchanged: then only the fingerprint is updated, and stored snapshots stay valid.
+    // unchanged: then only the fingerprint is updated, and stored snapshots stay valid. Version 5
+    // (2026-12-07): a comment's state counts its edits.
     expect({ version: MODEL_HISTORY_FOLD_VERSION, fingerprint: digest.digest("hex") }).toEqual({
-      version: 4,
-      fingerprint: "4ee55fc56b76994ab8cf7f935df5ce19b5eccb5735e48853709ed9826c95403d",
+      version: 5,
+      fingerprint: "34975f8638aed7f3ef9c40cacb15ff45d0f66d0815c011837f3271af894d795c",
     });
   });
 });

@@ -15,7 +15,7 @@ import type { RegisteredModelState } from "./state.ts";
  * either changes what it produces for some event: older snapshots are then ignored and refolded. A
  * unit test fingerprints both functions so that a change cannot land without the bump.
  */
-export const MODEL_HISTORY_FOLD_VERSION = 4;
+export const MODEL_HISTORY_FOLD_VERSION = 5;
 
 export interface ArtifactRecord {
   readonly role: ArtifactRole;
