@@ -15,7 +15,7 @@ import { openDatabase } from "../../src/db/database.ts";
 import { rebuildProjections } from "../../src/projections/rebuild.ts";
 import { createRegistro } from "../../src/registro.ts";
 import type { Registro } from "../../src/registro.ts";
-import { POSTGRES_URL, providers } from "../support/databases.ts";
+import { POSTGRES_URL, dropDatabaseWhenIdle, providers } from "../support/databases.ts";
 
 const INSUFFICIENT_PRIVILEGE = "42501";
 const onPostgres = (await providers()).includes("postgresql");
@@ -79,8 +79,9 @@ describe.runIf(onPostgres)("database roles on PostgreSQL", () => {
 
   afterAll(async () => {
     rmSync(dataDir, { recursive: true, force: true });
+    // Once the servers' connections have gone (see dropDatabaseWhenIdle).
+    await dropDatabaseWhenIdle(POSTGRES_URL, database);
     await withClient(POSTGRES_URL, async (admin) => {
-      await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       await admin.query(`DROP ROLE IF EXISTS "${app}"`);
       await admin.query(`DROP ROLE IF EXISTS "${owner}"`);
     });

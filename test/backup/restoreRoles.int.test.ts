@@ -18,7 +18,7 @@ import type { DatabaseConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion } from "../support/commands.ts";
-import { POSTGRES_URL, openTestDatabase, providers } from "../support/databases.ts";
+import { POSTGRES_URL, dropDatabaseWhenIdle, openTestDatabase, providers } from "../support/databases.ts";
 
 const onPostgres = (await providers()).includes("postgresql");
 
@@ -77,8 +77,10 @@ describe.runIf(onPostgres)("restore into PostgreSQL with an owner and an applica
 
   afterAll(async () => {
     rmSync(work, { recursive: true, force: true });
+    // Once the restore's and the checks' connections have gone: killed while closing, their FATAL
+    // error surfaced as an uncaught exception of the test run.
+    await dropDatabaseWhenIdle(POSTGRES_URL, database);
     await asAdmin(async (admin) => {
-      await admin.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
       await admin.query(`DROP ROLE IF EXISTS "${app}"`);
       await admin.query(`DROP ROLE IF EXISTS "${owner}"`);
     });

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { POSTGRES_URL, providers } from "../support/databases.ts";
+import { POSTGRES_URL, dropDatabaseWhenIdle, providers } from "../support/databases.ts";
 import { startS3Server } from "../support/s3Server.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -282,8 +282,9 @@ describe.skipIf(!withPostgres)("start-up with PostgreSQL", () => {
     );
 
   afterAll(async () => {
+    // Once the servers' connections have gone (see dropDatabaseWhenIdle).
+    for (const name of created) await dropDatabaseWhenIdle(POSTGRES_URL, name);
     await admin(async (client) => {
-      for (const name of created) await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       for (const role of roles) await client.query(`DROP ROLE IF EXISTS "${role}"`);
     });
   });
