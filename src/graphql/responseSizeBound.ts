@@ -9,6 +9,7 @@
 // RESPONSE_TOO_LARGE error in its place past MAX_RESPONSE_CHARS.
 import { GraphQLError } from "graphql";
 import type { ExecutionResult } from "graphql";
+import { collapseOverBound } from "./resolvedItemBound.ts";
 
 /**
  * Characters of JSON one result may serialise to: 64 Mi, far above a page of 500 versions with
@@ -102,6 +103,19 @@ function digits(n: number): number {
   return length;
 }
 
+/** What a result answers: a query, a mutation, or one event of a subscription. */
+export type ResultKind = "query" | "event" | "mutation";
+
+/**
+ * A result as it is sent: collapsed by the item bound (./resolvedItemBound.ts: only a result with
+ * errors can have been stopped by it), then replaced by RESPONSE_TOO_LARGE past the response bound.
+ * `kind` is asked only when one of them answers (finding a document's operation is not free).
+ */
+export function boundResult(result: ExecutionResult, kind: () => ResultKind): ExecutionResult {
+  const collapsed = result.errors === undefined ? result : collapseOverBound(result, kind());
+  return exceedsResponseSize(collapsed) ? responseTooLarge(kind()) : collapsed;
+}
+
 /** Whether the result's data would serialise past `limit` characters of JSON. */
 export const exceedsResponseSize = (result: ExecutionResult, limit: number = MAX_RESPONSE_CHARS): boolean =>
   result.data != null && jsonLength(result.data, limit) > limit;
@@ -112,10 +126,7 @@ export const exceedsResponseSize = (result: ExecutionResult, limit: number = MAX
  * - A subscription's event: the same, without a status (it goes over a stream already open).
  * - A mutation: its change was made, so the error says so; the data cannot be sent.
  */
-export function responseTooLarge(
-  kind: "query" | "event" | "mutation",
-  limit: number = MAX_RESPONSE_CHARS,
-): ExecutionResult {
+export function responseTooLarge(kind: ResultKind, limit: number = MAX_RESPONSE_CHARS): ExecutionResult {
   const message =
     kind === "mutation"
       ? `The mutation was applied, but its result would be more than ${limit} characters of JSON: read what it changed with a smaller selection`

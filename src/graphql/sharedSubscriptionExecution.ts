@@ -21,8 +21,7 @@ import type { DocumentNode, ExecutionArgs, ExecutionResult } from "graphql";
 import { isAsyncIterable, isPromise } from "graphql-yoga";
 import type { Plugin } from "graphql-yoga";
 import type { Caller } from "../access/principal.ts";
-import { collapseOverBound } from "./resolvedItemBound.ts";
-import { exceedsResponseSize, responseTooLarge } from "./responseSizeBound.ts";
+import { boundResult } from "./responseSizeBound.ts";
 
 /** Executions of subscription events, counted by the plugin (LiveEvents.executions). */
 export interface SubscriptionExecutions {
@@ -73,10 +72,7 @@ function documentId(document: DocumentNode): number {
 /** One event's execution, collapsed to one error when its lists returned too many items or it is too large to send. */
 function executeBounded(args: ExecutionArgs): Result {
   const result = execute(args);
-  const collapse = (r: ExecutionResult) => {
-    const collapsed = collapseOverBound(r, "event");
-    return exceedsResponseSize(collapsed) ? responseTooLarge("event") : collapsed;
-  };
+  const collapse = (r: ExecutionResult) => boundResult(r, () => "event");
   return isPromise(result) ? result.then(collapse) : collapse(result);
 }
 

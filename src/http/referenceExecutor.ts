@@ -10,8 +10,7 @@ import { OperationTypeNode, execute, getOperationAST } from "graphql";
 import type { ExecutionArgs, ExecutionResult, GraphQLError } from "graphql";
 import { isPromise } from "graphql-yoga";
 import type { Plugin } from "graphql-yoga";
-import { collapseOverBound } from "../graphql/resolvedItemBound.ts";
-import { exceedsResponseSize, responseTooLarge } from "../graphql/responseSizeBound.ts";
+import { boundResult } from "../graphql/responseSizeBound.ts";
 import { withExtensions } from "./errorCodePlugin.ts";
 
 /** What Yoga's executor marks a request error with: the request is refused as a whole (HTTP 400). */
@@ -31,12 +30,7 @@ function executeOperation(args: ExecutionArgs): ReturnType<typeof execute> {
     getOperationAST(args.document, args.operationName)?.operation === OperationTypeNode.MUTATION
       ? "mutation"
       : "query";
-  // Only a result with errors can have been stopped by the item bound
-  // (../graphql/resolvedItemBound.ts); any result with data is measured (../graphql/responseSizeBound.ts).
-  const bounded = (r: ExecutionResult): ExecutionResult => {
-    const collapsed = r.errors === undefined ? r : collapseOverBound(r, kind());
-    return exceedsResponseSize(collapsed) ? responseTooLarge(kind()) : collapsed;
-  };
+  const bounded = (r: ExecutionResult): ExecutionResult => boundResult(r, kind);
   if (isPromise(result)) return result.then(bounded);
   if ("data" in result) return bounded(result);
   return { ...result, errors: result.errors?.map(requestError) } satisfies ExecutionResult;
