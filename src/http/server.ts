@@ -362,9 +362,11 @@ export function createApp(options: AppOptions): App {
   const routes = options.routes ?? [];
   const { authenticator } = options;
 
-  /** A server refusal's body in the error shape of the route `req` is for (Route.errorBody), or undefined. */
-  function routeErrorBody(req: IncomingMessage, refusal: ServerRefusal): unknown {
-    const url = req.url?.startsWith("/") ? requestUrl(req) : null;
+  /**
+   * A server refusal's body in the error shape of the route for `url` (Route.errorBody), or
+   * undefined; a target that is no URL path (null) has no route.
+   */
+  function routeErrorBody(url: URL | null, refusal: ServerRefusal): unknown {
     if (url === null) return undefined;
     return routes.map((route) => route.errorBody?.(url, refusal)).find((body) => body !== undefined);
   }
@@ -376,11 +378,7 @@ export function createApp(options: AppOptions): App {
     url: URL,
     refusal: Authentication & { ok: false },
   ) {
-    const own = routes
-      .map((route) =>
-        route.errorBody?.(url, { status: 401, code: "UNAUTHENTICATED", message: refusal.message }),
-      )
-      .find((body) => body !== undefined);
+    const own = routeErrorBody(url, { status: 401, code: "UNAUTHENTICATED", message: refusal.message });
     const body =
       own ??
       (url.pathname === "/graphql"
@@ -474,7 +472,9 @@ export function createApp(options: AppOptions): App {
     if (instrumented) observe(req, res);
     // Keep-alive clients reconnect (to another instance) instead of reusing a connection about to close.
     if (shuttingDown) res.setHeader("connection", "close");
-    options.bodyDeadline?.watch(req, res, (refusal) => routeErrorBody(req, refusal));
+    // The target, once it has parsed below: a body cut later is refused in its route's shape.
+    let target: URL | null = null;
+    options.bodyDeadline?.watch(req, res, (refusal) => routeErrorBody(target, refusal));
     applySecurityHeaders(res);
     // Only origin-form targets (`/path?query`): an absolute-form target (`http://other/graphql`) is
     // for proxies, and Yoga would fail to build a URL from it and answer 500 with a stack trace.
@@ -484,7 +484,7 @@ export function createApp(options: AppOptions): App {
       });
     // A target such as `//[` is a host that does not parse: `new URL` throws, and an exception
     // thrown here would end the process.
-    const url = requestUrl(req);
+    const url = (target = requestUrl(req));
     if (url === null)
       return refuse(req, res, 400, {
         error: { code: "BAD_REQUEST", message: "the request target is not a valid URL path" },
@@ -496,7 +496,7 @@ export function createApp(options: AppOptions): App {
       const refusal = { status: 421, code: "HOST_NOT_ALLOWED", message: misdirected } as const;
       const body = graphql
         ? graphqlErrorBody(refusal.code, misdirected)
-        : (routeErrorBody(req, refusal) ?? { error: { code: refusal.code, message: misdirected } });
+        : (routeErrorBody(url, refusal) ?? { error: { code: refusal.code, message: misdirected } });
       return refuse(req, res, 421, body);
     }
     if (cors.handle(req, res)) return;
