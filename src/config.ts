@@ -17,6 +17,8 @@ import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
 import { parseAllowedHosts } from "./http/hostCheck.ts";
 import { DEFAULT_UPLOAD_LIMITS } from "./http/uploadSlots.ts";
 import { DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS } from "./http/subscriptionConnections.ts";
+import { DEFAULT_RATE_LIMITS } from "./http/rateLimit.ts";
+import type { RateLimits } from "./http/rateLimit.ts";
 import type { SubscriptionConnectionLimits } from "./http/subscriptionConnections.ts";
 import { metricsAccess, parseNetworks } from "./monitoring/metricsAccess.ts";
 import type { MetricsAccessConfig } from "./monitoring/metricsAccess.ts";
@@ -291,6 +293,10 @@ const schema = z.object({
     .max(1_000_000)
     .default(DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS.maxHandshakesTotal),
   /** Time a WebSocket has from its upgrade to authenticate; then it is closed with 4408. */
+  /** Cost units each client (principal; address under AUTH=local) regains per second; 0 turns rate limiting off. */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000_000).default(DEFAULT_RATE_LIMITS.perSecond),
+  /** Cost units a client's budget holds when full (a request costs 1, each object its GraphQL lists return 1 more). */
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000_000).default(DEFAULT_RATE_LIMITS.burst),
   SUBSCRIPTION_HANDSHAKE_TIMEOUT_MS: z.coerce
     .number()
     .int()
@@ -411,6 +417,7 @@ export interface Config {
   requestBodies: BodyDeadlineOptions;
   uploads: UploadLimits;
   subscriptionConnections: SubscriptionConnectionLimits;
+  rateLimits: RateLimits;
   subscriberMaxQueuedBytes: number;
   shutdownTimeoutMs: number;
   shutdownDelayMs: number;
@@ -599,6 +606,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxHandshakesTotal: e.SUBSCRIPTION_HANDSHAKES_MAX_CONCURRENT,
       handshakeTimeoutMs: e.SUBSCRIPTION_HANDSHAKE_TIMEOUT_MS,
     },
+    rateLimits: { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST },
     subscriberMaxQueuedBytes: e.SUBSCRIBER_MAX_QUEUED_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,

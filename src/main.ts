@@ -27,6 +27,7 @@ async function main() {
     requestBodies: config.requestBodies,
     uploads: config.uploads,
     subscriptionConnections: config.subscriptionConnections,
+    rateLimits: config.rateLimits,
     subscriptions: { maxQueuedBytes: config.subscriberMaxQueuedBytes },
     audit: config.audit,
     webhooks: config.webhooks,

@@ -51,6 +51,8 @@ import { EMPTY_ALLOW_LIST } from "./webhooks/delivery/targetGuard.ts";
 import type { App } from "./http/server.ts";
 import { DEFAULT_UPLOAD_LIMITS, UploadSlots } from "./http/uploadSlots.ts";
 import type { UploadLimits } from "./http/uploadSlots.ts";
+import { DEFAULT_RATE_LIMITS, RateLimiter } from "./http/rateLimit.ts";
+import type { RateLimits } from "./http/rateLimit.ts";
 import {
   DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS,
   SubscriptionConnections,
@@ -87,6 +89,8 @@ export interface RegistroOptions {
    * DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS).
    */
   readonly subscriptionConnections?: Partial<SubscriptionConnectionLimits>;
+  /** What each client may ask of the server over time (default DEFAULT_RATE_LIMITS; perSecond 0: off). */
+  readonly rateLimits?: Partial<RateLimits>;
   /** Observes every query the GraphQL read side runs (trace logging; N+1 tests). */
   readonly onReadQuery?: (sql: string, durationMs: number) => void;
   /** Browser origins besides the registry's own that may call it (CORS_ORIGINS); default none. */
@@ -239,6 +243,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     options.logger.child({ component: "http" }),
   );
   const uploads = new UploadSlots({ ...DEFAULT_UPLOAD_LIMITS, ...options.uploads });
+  const rateLimiter = new RateLimiter({ ...DEFAULT_RATE_LIMITS, ...options.rateLimits });
   const subscriptionConnections = new SubscriptionConnections({
     ...DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS,
     ...options.subscriptionConnections,
@@ -344,6 +349,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       cutAfterMs: options.subscriptions?.cutAfterMs ?? DEFAULT_SUBSCRIBER_LIMITS.cutAfterMs,
     },
     subscriptionConnections,
+    rateLimiter,
     // The proxy before the MLflow RPCs: it reads the raw request target, which the RPCs' normalised
     // URL could otherwise hand them (`mlflow-artifacts/artifacts/../../mlflow/…`).
     routes: [artifacts, auditExport, artifactProxy, mlflow],

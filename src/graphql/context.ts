@@ -7,6 +7,7 @@ import type { Database, Db } from "../db/database.ts";
 import type { UsageSettings } from "../usage/usageTracking.ts";
 import type { WebhookService } from "../webhooks/webhookService.ts";
 import type { ByteBudget, EventHub } from "../subscriptions/eventHub.ts";
+import type { RateCharge } from "../http/rateLimit.ts";
 
 /** Per-request context: the database for reads, the command dependencies, and who is asking. */
 export interface GraphQLContext extends CommandMetadata {
@@ -53,4 +54,9 @@ export interface GraphQLContext extends CommandMetadata {
    * (../artifacts/uploadTokens.ts); undefined for any other request.
    */
   readonly uploadRequest?: string | undefined;
+  /**
+   * Charges the caller's rate limit (../http/rateLimit.ts) for the objects a query's or mutation's
+   * lists return; undefined when rate limiting is off.
+   */
+  readonly rateCharge?: RateCharge | undefined;
 }

@@ -6,7 +6,8 @@
 // hundred bytes. This bound counts the items every list of objects actually returns while an
 // execution runs (a query, a mutation, one event of a subscription) and stops it past
 // MAX_RESOLVED_ITEMS: every list resolved after that fails, and the result is collapsed into one
-// MAX_ITEMS_EXCEEDED error, without data.
+// MAX_ITEMS_EXCEEDED error, without data. The same count is charged to the caller's rate limit
+// (../http/rateLimit.ts), so repeating such a query costs its client, not only each request.
 import {
   GraphQLError,
   defaultFieldResolver,
@@ -15,6 +16,7 @@ import {
   isAbstractType,
   isListType,
   isObjectType,
+  OperationTypeNode,
 } from "graphql";
 import type {
   ExecutionResult,
@@ -23,6 +25,7 @@ import type {
   GraphQLResolveInfo,
   GraphQLSchema,
 } from "graphql";
+import type { GraphQLContext } from "./context.ts";
 import { isThenable } from "./guardArguments.ts";
 
 /** Items the lists of one execution may return in all: far above any page the item bound lets through. */
@@ -38,8 +41,12 @@ const MESSAGE = `The operation's lists returned more than ${MAX_RESOLVED_ITEMS} 
  */
 const counted = new WeakMap<object, number>();
 
-function count(value: unknown, info: GraphQLResolveInfo): unknown {
+function count(value: unknown, info: GraphQLResolveInfo, context: unknown): unknown {
   if (!Array.isArray(value)) return value;
+  // A subscription's events are the registry's doing (and executed once for many subscribers);
+  // its client paid for subscribing.
+  if (info.operation.operation !== OperationTypeNode.SUBSCRIPTION)
+    (context as Partial<Pick<GraphQLContext, "rateCharge">>).rateCharge?.(value.length);
   const key = info.variableValues;
   const total = (counted.get(key) ?? 0) + value.length;
   counted.set(key, total);
@@ -57,8 +64,8 @@ function countedResolver<Source, Context>(
   return (source, args, context, info) => {
     const result = resolver(source, args, context, info);
     return isThenable(result)
-      ? Promise.resolve(result).then((value) => count(value, info))
-      : count(result, info);
+      ? Promise.resolve(result).then((value) => count(value, info, context))
+      : count(result, info, context);
   };
 }
 

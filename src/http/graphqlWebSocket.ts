@@ -20,6 +20,8 @@ import { webSocketClosed } from "./connectionClosed.ts";
 import { DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS } from "./subscriptionConnections.ts";
 import type { PendingConnection, SubscriptionConnections } from "./subscriptionConnections.ts";
 import { connectionHeaders } from "./requestMetadata.ts";
+import { rateLimitKey } from "./rateLimit.ts";
+import type { RateCharge, RateLimiter } from "./rateLimit.ts";
 
 export interface GraphQLWebSocketOptions {
   readonly path: string;
@@ -40,6 +42,8 @@ export interface GraphQLWebSocketOptions {
    * connection has to authenticate, with or without caps.
    */
   readonly connections?: SubscriptionConnections;
+  /** Each operation is let in by the caller's rate limit (./rateLimit.ts), like an HTTP request. */
+  readonly rateLimiter?: RateLimiter;
 }
 
 /**
@@ -337,6 +341,18 @@ export function attachGraphQLWebSocket(
         );
         if (caller === null)
           return [new GraphQLError("Unauthorized", { extensions: { code: "UNAUTHENTICATED" } })];
+        let rateCharge: RateCharge | undefined;
+        if (options.rateLimiter?.enabled) {
+          const client = rateLimitKey(caller, ctx.extra.request);
+          const limited = options.rateLimiter.take(client);
+          if (limited !== null)
+            return [
+              new GraphQLError(limited.message, {
+                extensions: { code: "RATE_LIMITED", retryAfter: limited.retryAfterSeconds },
+              }),
+            ];
+          rateCharge = options.rateLimiter.chargeTo(client);
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -344,6 +360,7 @@ export function attachGraphQLWebSocket(
           subscriberBudget: budgetOf(ctx.extra.socket),
           connectionClosed: () => webSocketClosed(ctx.extra.socket),
           caller,
+          ...(rateCharge === undefined ? {} : { rateCharge }),
           // Running subscriptions re-check the connection's credentials and the caller's access (see
           // liveSubscription).
           reauthenticate: async () => {

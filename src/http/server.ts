@@ -69,6 +69,14 @@ import type { AccessPolicy } from "../access/modelAccess.ts";
 import { requestAccess } from "../access/scopedReader.ts";
 import { callerOf, nodeHeaders, rememberCaller } from "./requestCaller.ts";
 import { requestMetadata } from "./requestMetadata.ts";
+import {
+  DEFAULT_RATE_LIMITS,
+  RateLimiter,
+  rateChargeOf,
+  rateLimitKey,
+  rememberRateCharge,
+} from "./rateLimit.ts";
+import type { RateCharge, RateRefusal } from "./rateLimit.ts";
 import { applySecurityHeaders } from "./securityHeaders.ts";
 import { sendJson } from "./sendJson.ts";
 import {
@@ -155,6 +163,11 @@ export interface AppOptions {
   readonly webhooks?: WebhookService;
   /** The app's metrics (default: a new registry); createRegistro shares it with its workers. */
   readonly metrics?: RegistryMetrics;
+  /**
+   * What each client may ask of the server over time (RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST);
+   * default DEFAULT_RATE_LIMITS.
+   */
+  readonly rateLimiter?: RateLimiter;
   /** Who may read /metrics and /readyz's details (default: loopback only). */
   readonly metricsAccess?: MetricsAccessConfig;
   /** What /readyz checks beyond the database (default: nothing more). */
@@ -245,6 +258,7 @@ export function createApp(options: AppOptions): App {
   const metrics = options.metrics ?? new RegistryMetrics();
   const instrumented = options.instrumentation ?? true;
   const metricsAccess = options.metricsAccess ?? LOOPBACK_ONLY;
+  const rateLimiter = options.rateLimiter ?? new RateLimiter(DEFAULT_RATE_LIMITS);
   let shuttingDown = false;
   const onCommitted = options.onCommitted;
   const commands: CommandDeps = {
@@ -348,6 +362,8 @@ export function createApp(options: AppOptions): App {
           (initial as { connectionClosed?: () => AbortSignal }).connectionClosed ??
           (() => responseClosed(initial.res)),
         uploadRequest: issuedUploadsOf(initial.req),
+        // A WebSocket operation brings its own; an HTTP request was given one when it was let in.
+        rateCharge: (initial as { rateCharge?: RateCharge }).rateCharge ?? rateChargeOf(initial.req),
       };
     },
   });
@@ -371,6 +387,16 @@ export function createApp(options: AppOptions): App {
     return routes.map((route) => route.errorBody?.(url, refusal)).find((body) => body !== undefined);
   }
 
+  /** A refusal's body in the shape of the endpoint: the route's own, GraphQL's, or plain JSON. */
+  function refusalBody(url: URL, refusal: ServerRefusal, extensions: Record<string, unknown> = {}) {
+    return (
+      routeErrorBody(url, refusal) ??
+      (url.pathname === "/graphql"
+        ? graphqlErrorBody(refusal.code, refusal.message, extensions)
+        : { error: { ...extensions, code: refusal.code, message: refusal.message } })
+    );
+  }
+
   /** 401 with `WWW-Authenticate: Bearer`, in the shape of the endpoint (GraphQL or plain JSON). */
   function unauthenticated(
     req: IncomingMessage,
@@ -378,13 +404,19 @@ export function createApp(options: AppOptions): App {
     url: URL,
     refusal: Authentication & { ok: false },
   ) {
-    const own = routeErrorBody(url, { status: 401, code: "UNAUTHENTICATED", message: refusal.message });
-    const body =
-      own ??
-      (url.pathname === "/graphql"
-        ? graphqlErrorBody("UNAUTHENTICATED", refusal.message)
-        : { error: { code: "UNAUTHENTICATED", message: refusal.message } });
+    const body = refusalBody(url, { status: 401, code: "UNAUTHENTICATED", message: refusal.message });
     refuse(req, res, 401, body, { "www-authenticate": wwwAuthenticate(refusal.reason) });
+  }
+
+  /** 429 with `Retry-After`: the client has spent its rate limit (./rateLimit.ts). */
+  function rateLimited(req: IncomingMessage, res: ServerResponse, url: URL, refusal: RateRefusal) {
+    const { retryAfterSeconds } = refusal;
+    const body = refusalBody(
+      url,
+      { status: 429, code: "RATE_LIMITED", message: refusal.message },
+      { retryAfter: retryAfterSeconds },
+    );
+    refuse(req, res, 429, body, { "retry-after": String(retryAfterSeconds) });
   }
 
   /** GraphiQL's page itself holds no data (its requests are authenticated like any other). */
@@ -510,6 +542,12 @@ export function createApp(options: AppOptions): App {
         const authentication = await authenticator.authenticate(nodeHeaders(req));
         if (!authentication.ok) return unauthenticated(req, res, url, authentication);
         rememberCaller(req, authentication.caller);
+        if (rateLimiter.enabled) {
+          const client = rateLimitKey(authentication.caller, req);
+          const limited = rateLimiter.take(client);
+          if (limited !== null) return rateLimited(req, res, url, limited);
+          rememberRateCharge(req, rateLimiter.chargeTo(client));
+        }
       }
       if (url.pathname === "/graphql") return serveGraphQL(req, res);
       for (const route of routes) if (await route(req, res, url)) return;
@@ -558,6 +596,7 @@ export function createApp(options: AppOptions): App {
     acceptsOrigin: (req) => cors.originAllowed(req),
     authenticate: (headers) => authenticator.authenticate(headers),
     connections,
+    rateLimiter,
   });
 
   metrics.watch({

@@ -22,6 +22,7 @@ export type MlflowErrorCode =
   | "BAD_REQUEST"
   | "TEMPORARILY_UNAVAILABLE"
   | "DEADLINE_EXCEEDED"
+  | "REQUEST_LIMIT_EXCEEDED"
   | "INTERNAL_ERROR";
 
 const STATUS: Record<MlflowErrorCode, number> = {
@@ -35,6 +36,7 @@ const STATUS: Record<MlflowErrorCode, number> = {
   BAD_REQUEST: 400,
   TEMPORARILY_UNAVAILABLE: 503,
   DEADLINE_EXCEEDED: 504,
+  REQUEST_LIMIT_EXCEEDED: 429,
   INTERNAL_ERROR: 500,
 };
 
@@ -109,6 +111,9 @@ export function mlflowRefusalOf(refusal: ServerRefusal): MlflowError {
     // The body stopped arriving or arrived too slowly: a retry over a better link can succeed.
     case "REQUEST_TIMEOUT":
       return new MlflowError("DEADLINE_EXCEEDED", refusal.message, refusal.status);
+    // MLflow's clients retry this code (with back-off) as they do 429.
+    case "RATE_LIMITED":
+      return new MlflowError("REQUEST_LIMIT_EXCEEDED", refusal.message, refusal.status);
     // HOST_NOT_ALLOWED (the client names a host this registry does not answer for) and the rest.
     default:
       return new MlflowError(

@@ -44,6 +44,7 @@ export async function startTestServer(
       | "requestBodies"
       | "uploads"
       | "subscriptionConnections"
+      | "rateLimits"
       | "auth"
       | "auditExport"
       | "audit"

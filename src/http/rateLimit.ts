@@ -1,0 +1,172 @@
+// How much work one client may ask of the server over time. The other bounds are per request (the
+// item bounds, the response bound, body sizes and deadlines) or on what a client holds open
+// (upload and subscription slots); none of them stops a client from repeating a costly request in
+// a loop: an 80-byte query whose lists resolve 100,000 items costs about a second of CPU, and a
+// script can send it as fast as the answers come back.
+//
+// Each client has a token bucket of cost units. A request costs one unit when it arrives (refused
+// with 429 and `Retry-After` when the bucket holds less than that), and a GraphQL operation is then
+// charged one unit more for every object its lists returned (the runtime item bound's count), so a
+// client paying for large answers runs dry long before one sending small ones. The charge after
+// the fact may take the bucket below zero, down to minus its capacity: the client then waits until
+// it has refilled, however many requests it had in flight.
+//
+// A client is its principal when it authenticated with credentials (a token or an SSO access
+// token, from any address: more tokens or addresses do not buy more budget), otherwise (AUTH=local)
+// its address as ./clientSlots.ts counts it. Buckets are per server instance.
+import type { IncomingMessage } from "node:http";
+import type { Caller } from "../access/principal.ts";
+import { clientAddress } from "./clientSlots.ts";
+
+export interface RateLimits {
+  /** Cost units a client's bucket regains per second; 0 turns rate limiting off. */
+  readonly perSecond: number;
+  /** What the bucket holds when full: the burst a client may spend at once. */
+  readonly burst: number;
+}
+
+/**
+ * 2,000 units a second: a script registering versions or a UI paging through versions never
+ * waits; a bucket of 200,000: two queries at the runtime item bound (100,000 items each) empty
+ * it, and the client may then send one such query every 50 s.
+ */
+export const DEFAULT_RATE_LIMITS: RateLimits = { perSecond: 2_000, burst: 200_000 };
+
+/** Buckets kept at most; past it new clients share one bucket until a sweep frees room. */
+export const MAX_TRACKED_CLIENTS = 100_000;
+
+/** How often buckets that have refilled (and so say nothing) are forgotten. */
+const SWEEP_INTERVAL_MS = 60_000;
+
+const SHARED_KEY = "overflow";
+
+/** Why a request was refused: how long the client should wait, and a sentence for it. */
+export interface RateRefusal {
+  readonly retryAfterSeconds: number;
+  readonly message: string;
+}
+
+/** Charges cost units to the client a request or operation belongs to. */
+export type RateCharge = (units: number) => void;
+
+interface Bucket {
+  tokens: number;
+  /** When `tokens` was last brought up to date (ms, the limiter's clock). */
+  at: number;
+}
+
+export class RateLimiter {
+  readonly limits: RateLimits;
+  readonly #now: () => number;
+  readonly #buckets = new Map<string, Bucket>();
+  #lastSweep: number;
+
+  constructor(limits: RateLimits, now: () => number = () => performance.now()) {
+    if (!Number.isFinite(limits.perSecond) || limits.perSecond < 0)
+      throw new RangeError("perSecond must be a finite number, 0 or more");
+    if (!Number.isFinite(limits.burst) || limits.burst < 1) throw new RangeError("burst must be at least 1");
+    this.limits = limits;
+    this.#now = now;
+    this.#lastSweep = now();
+  }
+
+  get enabled(): boolean {
+    return this.limits.perSecond > 0;
+  }
+
+  /** Buckets held now (full ones are forgotten at the next sweep). */
+  get tracked(): number {
+    return this.#buckets.size;
+  }
+
+  /**
+   * Takes `units` from `key`'s bucket, or refuses when it holds less than that (nothing taken).
+   * Always null when rate limiting is off.
+   */
+  take(key: string, units = 1): RateRefusal | null {
+    if (!this.enabled) return null;
+    const bucket = this.#bucket(key);
+    if (bucket.tokens >= units) {
+      bucket.tokens -= units;
+      return null;
+    }
+    const retryAfterSeconds = Math.max(1, Math.ceil((units - bucket.tokens) / this.limits.perSecond));
+    return {
+      retryAfterSeconds,
+      message: `Too many requests: this client has used its budget of ${this.limits.burst} cost units (${this.limits.perSecond} regained per second; a request costs 1, and each object a GraphQL operation's lists return 1 more); retry after ${retryAfterSeconds} s`,
+    };
+  }
+
+  /**
+   * Takes units from `key`'s bucket after the fact (it may go below zero, down to minus its
+   * capacity), for the code that counts an operation's items: called once per list, so it only
+   * subtracts; the refill waits for the client's next request.
+   */
+  chargeTo(key: string): RateCharge {
+    if (!this.enabled) return () => {};
+    const floor = -this.limits.burst;
+    return (units) => {
+      if (!(units > 0)) return;
+      // Swept while the request ran (it had refilled), or never held (the shared bucket's client).
+      const bucket = this.#buckets.get(key) ?? this.#bucket(key);
+      bucket.tokens = Math.max(floor, bucket.tokens - units);
+    };
+  }
+
+  #bucket(key: string): Bucket {
+    const now = this.#now();
+    if (now - this.#lastSweep >= SWEEP_INTERVAL_MS) this.#sweep(now);
+    let bucket = this.#buckets.get(key);
+    if (bucket === undefined) {
+      // A sweep walks every bucket: when full, at most once a second, or a flood of new
+      // addresses would make every request pay for it.
+      if (this.#buckets.size >= MAX_TRACKED_CLIENTS && now - this.#lastSweep >= 1_000) this.#sweep(now);
+      if (this.#buckets.size >= MAX_TRACKED_CLIENTS) key = SHARED_KEY;
+      bucket = this.#buckets.get(key);
+      if (bucket === undefined) {
+        bucket = { tokens: this.limits.burst, at: now };
+        this.#buckets.set(key, bucket);
+      }
+    }
+    this.#refill(bucket, now);
+    return bucket;
+  }
+
+  #refill(bucket: Bucket, now: number): void {
+    // A clock that steps back (it should not: performance.now is monotonic) refills nothing.
+    const elapsed = Math.max(0, now - bucket.at);
+    bucket.tokens = Math.min(this.limits.burst, bucket.tokens + (elapsed * this.limits.perSecond) / 1000);
+    bucket.at = now;
+  }
+
+  /** Forgets full buckets: a client that comes back gets a full one, which is what they held. */
+  #sweep(now: number): void {
+    this.#lastSweep = now;
+    for (const [key, bucket] of this.#buckets) {
+      this.#refill(bucket, now);
+      if (bucket.tokens >= this.limits.burst) this.#buckets.delete(key);
+    }
+  }
+}
+
+/**
+ * The bucket a request draws on: its principal when it brought credentials, its address when it
+ * acts as the local administrator (AUTH=local: everyone on the machine is that one principal).
+ */
+export function rateLimitKey(caller: Caller, req: IncomingMessage): string {
+  return caller.credential.kind === "local"
+    ? `address:${clientAddress(req)}`
+    : `principal:${caller.principal.id}`;
+}
+
+const charges = new WeakMap<IncomingMessage, RateCharge>();
+
+/** The charge for what a request's GraphQL operation returns, kept once the request was let in. */
+export function rememberRateCharge(req: IncomingMessage, charge: RateCharge): void {
+  charges.set(req, charge);
+}
+
+/** The request's charge; undefined when rate limiting is off (or the request was not authenticated). */
+export function rateChargeOf(req: IncomingMessage): RateCharge | undefined {
+  return charges.get(req);
+}

@@ -1,0 +1,108 @@
+// The rate limiter's buckets: what a request takes, what an operation's items are charged after
+// the fact, how fast a bucket refills, and how many buckets the server keeps.
+import { describe, expect, it } from "vitest";
+import { MAX_TRACKED_CLIENTS, RateLimiter } from "../../src/http/rateLimit.ts";
+
+/** A limiter on a clock the test moves (ms). */
+function limiter(perSecond: number, burst: number) {
+  let now = 0;
+  const limits = new RateLimiter({ perSecond, burst }, () => now);
+  return { limits, advance: (ms: number) => (now += ms) };
+}
+
+describe("RateLimiter", () => {
+  it("lets a client spend its burst, then refuses with the seconds until a unit is back", () => {
+    const { limits, advance } = limiter(2, 3);
+    expect([limits.take("a"), limits.take("a"), limits.take("a")]).toEqual([null, null, null]);
+    const refused = limits.take("a");
+    expect(refused?.retryAfterSeconds).toBe(1);
+    expect(refused?.message).toMatch(/retry after 1 s/);
+    // Half a second regains one unit at 2 a second.
+    advance(499);
+    expect(limits.take("a")).not.toBeNull();
+    advance(1);
+    expect(limits.take("a")).toBeNull();
+    expect(limits.take("a")).not.toBeNull();
+  });
+
+  it("keeps clients apart", () => {
+    const { limits } = limiter(1, 1);
+    expect(limits.take("a")).toBeNull();
+    expect(limits.take("a")).not.toBeNull();
+    expect(limits.take("b")).toBeNull();
+  });
+
+  it("charges items after the fact below zero, down to minus the burst, and makes the client wait for them", () => {
+    const { limits, advance } = limiter(10, 100);
+    expect(limits.take("a")).toBeNull();
+    const charge = limits.chargeTo("a");
+    charge(60);
+    charge(60);
+    // 100 - 1 - 120 = -21: 22 units short of one request, 2.2 s at 10 a second.
+    expect(limits.take("a")?.retryAfterSeconds).toBe(3);
+    charge(1_000_000);
+    expect(limits.take("a")?.retryAfterSeconds).toBe(11); // floored at -100
+    advance(10_100);
+    expect(limits.take("a")).toBeNull();
+  });
+
+  it("refills no further than the burst", () => {
+    const { limits, advance } = limiter(1_000, 5);
+    advance(3_600_000);
+    for (let i = 0; i < 5; i++) expect(limits.take("a")).toBeNull();
+    expect(limits.take("a")).not.toBeNull();
+  });
+
+  it("ignores charges that are not positive numbers", () => {
+    const { limits } = limiter(1, 2);
+    const charge = limits.chargeTo("a");
+    charge(-50);
+    charge(Number.NaN);
+    charge(0);
+    expect(limits.take("a")).toBeNull();
+    expect(limits.take("a")).toBeNull();
+    expect(limits.take("a")).not.toBeNull();
+  });
+
+  it("does nothing when off (0 per second)", () => {
+    const { limits } = limiter(0, 1);
+    expect(limits.enabled).toBe(false);
+    for (let i = 0; i < 10; i++) expect(limits.take("a")).toBeNull();
+    limits.chargeTo("a")(1_000);
+    expect(limits.take("a")).toBeNull();
+    expect(limits.tracked).toBe(0);
+  });
+
+  it("forgets buckets that have refilled, at the next sweep", () => {
+    const { limits, advance } = limiter(1, 100);
+    limits.take("a");
+    limits.take("b");
+    limits.chargeTo("b")(500);
+    expect(limits.tracked).toBe(2);
+    advance(60_000);
+    limits.take("c");
+    // a refilled within a second and is forgotten; b still owes (-100 + 60) and is kept; c is new.
+    expect(limits.tracked).toBe(2);
+    expect(limits.take("b")).not.toBeNull();
+  });
+
+  it("puts clients past the tracked maximum in one shared bucket, sweeping at most once a second", () => {
+    const { limits, advance } = limiter(0.001, 1);
+    for (let i = 0; i < MAX_TRACKED_CLIENTS; i++) expect(limits.take(`c${i}`)).toBeNull();
+    expect(limits.tracked).toBe(MAX_TRACKED_CLIENTS);
+    // Every bucket is spent, so a sweep frees nothing: the newcomers share one bucket.
+    advance(1_000);
+    expect(limits.take("new-1")).toBeNull();
+    expect(limits.take("new-2")).not.toBeNull();
+    expect(limits.tracked).toBe(MAX_TRACKED_CLIENTS + 1);
+    // Charges of a shared client land on the shared bucket, not a bucket of its own.
+    limits.chargeTo("new-3")(5);
+    expect(limits.tracked).toBe(MAX_TRACKED_CLIENTS + 1);
+  });
+
+  it("refuses limits that make no sense", () => {
+    expect(() => new RateLimiter({ perSecond: -1, burst: 1 })).toThrow(RangeError);
+    expect(() => new RateLimiter({ perSecond: Number.NaN, burst: 1 })).toThrow(RangeError);
+    expect(() => new RateLimiter({ perSecond: 1, burst: 0 })).toThrow(RangeError);
+  });
+});
