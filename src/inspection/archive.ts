@@ -8,7 +8,7 @@ import { inspectKerasZip } from "./keras.ts";
 import { inspectMleap } from "./mleap.ts";
 import { NPY_MAGIC } from "./numpy.ts";
 import { reportImports, reportPlainLoadReading, walkPickleStream, walkTorchBlobs } from "./pickle.ts";
-import { zipfileView, zipfileViewSource } from "./polyglot.ts";
+import { zipfileView, zipfileViewSource, type ZipfileView } from "./polyglot.ts";
 import { inspectTorchZip } from "./pytorch.ts";
 import { emptyReport, type Report } from "./report.ts";
 import { looksLikeSafetensors } from "./safetensors.ts";
@@ -23,6 +23,9 @@ const PICKLE_NAMES = /\.(pkl|pickle|joblib|debug_pkl|pt|pth|bin|ckpt|sav)$/i;
 const PICKLE_IN_MEMORY = 64 * 1024 * 1024;
 
 const ZIP_LOCAL = Buffer.from("PK\x03\x04", "latin1");
+
+/** What zipfile reads at a file's end: its end-record search window and the ZIP64 records before it. */
+const ZIPFILE_TAIL = (1 << 16) + 22 + 20 + 56;
 
 export function looksLikePickleHead(b: Buffer): boolean {
   return b.length >= 2 && b[0] === 0x80 && b[1]! <= 5;
@@ -67,7 +70,12 @@ export async function inspectArchive(zip: SafeZip, scan: Scan): Promise<Report> 
   let data = new Set<string>();
   let layout = true;
   const run = async (fmt: ArtifactFormat, fn: () => Promise<Report>) => {
-    report = await reportOrFailure(scan, label, emptyReport(fmt), fn);
+    const mark = scan.heldMark();
+    try {
+      report = await reportOrFailure(scan, label, emptyReport(fmt), fn);
+    } finally {
+      scan.releaseHeld(mark);
+    }
   };
   const savedModel = names.find((n) => n === "saved_model.pb" || n.endsWith("/saved_model.pb"));
   const mlmodel = names.find((n) => n.endsWith("Data/com.apple.CoreML/model.mlmodel"));
@@ -136,9 +144,10 @@ export async function inspectArchive(zip: SafeZip, scan: Scan): Promise<Report> 
 }
 
 /**
- * Opens and inspects an archive found inside something else (an archive member, or the archive
- * Python's zipfile finds after other bytes) at nesting `depth`: past `maxNestingDepth` it is not
- * opened and the scan is incomplete. Never silently skipped: failures are incomplete findings.
+ * An archive found inside something else (an archive member, or the archive Python's zipfile finds
+ * after other bytes) at nesting `depth`: past `maxNestingDepth` it is not opened and the scan is
+ * incomplete. Read as a top-level archive is (inspectZipSource). Never silently skipped: failures
+ * are incomplete findings.
  */
 export async function inspectNestedArchive(
   input: { buffer: Buffer } | { source: ByteSource },
@@ -153,18 +162,79 @@ export async function inspectNestedArchive(
     );
     return null;
   }
-  let inner: SafeZip;
+  return inspectZipSource(
+    "buffer" in input ? new BufferSource(input.buffer) : input.source,
+    scan,
+    label,
+    depth,
+  );
+}
+
+/**
+ * Bytes that start as a ZIP (a file, or an archive member). Usually every reader sees the same
+ * archive: the one Python's zipfile finds from the end, starting at byte 0; bytes after its end
+ * record (which zipfile, yauzl through ./polyglot.ts and torch.load's miniz skip) are MEDIUM. When
+ * zipfile's archive starts later (two archives end to end), or readers disagree on its ZIP64
+ * records, the bytes are read as torch.load does, offsets from byte 0, and zipfile's archive is
+ * inspected as well (HIGH). When every zipfile refuses it, what other readers read is inspected and
+ * the scan is incomplete. Null when nothing could be read (the failure is an incomplete finding).
+ */
+export async function inspectZipSource(
+  src: ByteSource,
+  scan: Scan,
+  label: string,
+  depth: number,
+): Promise<Report | null> {
+  const found = await zipfileView(src);
+  const view = found && "start" in found ? found : null;
+  if (found && "refused" in found)
+    scan.incomplete(
+      `Incomplete scan: ZIP readers disagree on this archive: Python's zipfile refuses it (${found.refused}), other readers read it; what they read is inspected`,
+      label,
+    );
+  const agreed = view !== null && view.start === 0 && view.disagreement === null;
+  if (agreed && view.end < src.size)
+    scan.add(
+      "MEDIUM",
+      `${src.size - view.end} bytes follow the ZIP archive's end record (offset ${view.end}); zip readers ignore them`,
+      label,
+    );
+  let report: Report | null = null;
   try {
-    inner = await SafeZip.open(input, scan, label, depth);
+    const zip = agreed
+      ? await SafeZip.open(
+          { source: zipfileViewSource(src, view) },
+          scan,
+          label,
+          depth,
+          view.centralDirectorySize,
+        )
+      : await SafeZip.open({ source: src }, scan, label, depth);
+    try {
+      report = await inspectArchive(zip, scan);
+    } finally {
+      zip.close();
+    }
   } catch (err) {
+    // The view from byte 0 may be unreadable while zipfile's archive is not: both are reported.
     scan.fail(err, label);
-    return null;
   }
-  try {
-    return await inspectArchive(inner, scan);
-  } finally {
-    inner.close();
+  if (view !== null && !agreed && view.start === 0) {
+    // The same bytes, read through other ZIP64 records: zipfile's listing is inspected as well.
+    scan.incomplete(`Incomplete scan: ZIP readers disagree on this archive: ${view.disagreement}`, label);
+    const format = await inspectView(src, view, scan, `${label}@zipfile`, depth);
+    (report ??= emptyReport("UNKNOWN")).metadata.zipfileArchive = { offset: 0, format };
+  } else if (view !== null && !agreed) {
+    const other = await inspectAppendedArchive(
+      src,
+      `${depth === 0 ? "file" : "archive entry"}, which starts as another ZIP archive (torch.load reads that one, from byte 0)`,
+      scan,
+      label,
+      depth,
+    );
+    if (other) (report ??= emptyReport("UNKNOWN")).metadata.zipfileArchive = other;
   }
+  return report;
 }
 
 /**
@@ -180,8 +250,10 @@ export async function inspectAppendedArchive(
   label: string,
   depth: number,
 ): Promise<{ offset: number; format: ArtifactFormat | null } | null> {
-  const view = await zipfileView(src);
-  if (!view) return null;
+  const found = await zipfileView(src);
+  // No version of zipfile reads it, so no loader built on zipfile does.
+  if (!found || "refused" in found) return null;
+  const view = found;
   scan.add(
     "HIGH",
     `Polyglot file: a ZIP archive (${view.entries} entries, central directory at offset ${view.centralDirectory}, its offsets counted from byte ${view.start}) is part of this ${format}; Python's zipfile (zipfile.is_zipfile, Keras' load_model for .keras, numpy.load of a file starting with PK) reads it as that archive; its members are inspected at ${label}@zip`,
@@ -189,13 +261,46 @@ export async function inspectAppendedArchive(
   );
   if (view.disagreement)
     scan.incomplete(`Incomplete scan: ZIP readers disagree on this archive: ${view.disagreement}`, label);
-  const r = await inspectNestedArchive(
-    { source: zipfileViewSource(src, view) },
-    scan,
-    `${label}@zip`,
-    depth + 1,
-  );
-  return { offset: view.start, format: r?.format ?? null };
+  return { offset: view.start, format: await inspectView(src, view, scan, `${label}@zip`, depth + 1) };
+}
+
+/**
+ * The members of the archive zipfile reads in `src`, listed as zipfile lists them. A source that
+ * cannot read at an offset cheaply (a compressed member) first holds the archive's bytes in memory,
+ * within the held budget. Returns the archive's format, null when it could not be read (incomplete).
+ */
+async function inspectView(
+  src: ByteSource,
+  view: ZipfileView,
+  scan: Scan,
+  where: string,
+  depth: number,
+): Promise<ArtifactFormat | null> {
+  if (depth > scan.limits.maxNestingDepth) {
+    scan.incomplete(
+      `Incomplete scan: archive nested deeper than ${scan.limits.maxNestingDepth} levels`,
+      where,
+    );
+    return null;
+  }
+  try {
+    await src.keep?.(view.start, view.end);
+    const zip = await SafeZip.open(
+      { source: zipfileViewSource(src, view) },
+      scan,
+      where,
+      depth,
+      view.centralDirectorySize,
+    );
+    try {
+      return (await inspectArchive(zip, scan)).format;
+    } finally {
+      zip.close();
+    }
+  } catch (err) {
+    scan.fail(err, where);
+    return null;
+  }
 }
 
 /**
@@ -216,10 +321,14 @@ async function scanArchiveMembers(
   for (const m of zip.members) {
     if (m.size === 0 || (skip.has(m.name) && zip.find(m.name) === m)) continue;
     scan.tick();
+    // What this member's scan held in memory (it, the archives in it, theirs …) is given back after it.
+    const mark = scan.heldMark();
     try {
       await scanMember(zip, m, scan, opts, counts);
     } catch (err) {
       scan.fail(err, `${zip.label}:${m.name}`);
+    } finally {
+      scan.releaseHeld(mark);
     }
   }
   return counts;
@@ -235,16 +344,18 @@ async function scanMember(
   const where = `${zip.label}:${m.name}`;
   const torchScript = opts.torchScript ?? false;
   const head = await zip.peek(m, 8);
-  // A member held in memory is also checked for an archive that Python's zipfile finds after its
-  // content, as a top-level file is (./polyglot.ts).
+  // Every member is also checked for an archive that Python's zipfile finds after its content, as a
+  // top-level file is (./polyglot.ts): in memory when it was read whole, else by reading its end.
   const appended = (buf: Buffer, format: string) =>
     inspectAppendedArchive(new BufferSource(buf), format, scan, where, zip.depth);
+  const appendedInPlace = (format: string) => inspectMemberEnd(zip, m, format, scan, where);
   if (looksLikePickleHead(head)) {
     counts.pickles++;
     const whole =
       m.size <= PICKLE_IN_MEMORY && m.size <= scan.limits.maxMemberBytes ? await zip.read(m) : undefined;
     await walkMemberPickle(zip, m, scan, torchScript, whole);
     if (whole) await appended(whole, "pickle");
+    else await appendedInPlace("pickle");
     return;
   }
   if (head.subarray(0, 4).equals(ZIP_LOCAL)) {
@@ -304,6 +415,7 @@ async function scanMember(
       m.size <= PICKLE_IN_MEMORY && m.size <= scan.limits.maxMemberBytes ? await zip.read(m) : undefined;
     await walkMemberPickle(zip, m, scan, torchScript, whole);
     if (whole) await appended(whole, "pickle");
+    else await appendedInPlace("pickle");
     return;
   }
   if (layoutData) {
@@ -323,7 +435,8 @@ async function scanMember(
     return;
   }
   if (m.size > scan.limits.maxMemberBytes) {
-    await scanLargeMember(zip, m, scan, where, weightsOnly);
+    const format = await scanLargeMember(zip, m, scan, where, weightsOnly);
+    await appendedInPlace(format ?? "archive entry");
     return;
   }
   const buf = await zip.read(m);
@@ -352,7 +465,7 @@ async function scanLargeMember(
   scan: Scan,
   where: string,
   weightsOnly: boolean,
-): Promise<void> {
+): Promise<string | null> {
   const h = await zip.peek(m, 16);
   const headOnly = { size: m.size, read: (o: number, n: number) => Promise.resolve(h.subarray(o, o + n)) };
   const d: FormatDetection | null = h.subarray(0, 8).equals(HDF5_MAGIC)
@@ -367,9 +480,9 @@ async function scanLargeMember(
       `Incomplete scan: archive entry of ${m.size} bytes is over the in-memory cap of ${scan.limits.maxMemberBytes} and not recognised by its first bytes`,
       where,
     );
-    return;
+    return null;
   }
-  if (weightsOnly && d.kind === "HDF5") return;
+  if (weightsOnly && d.kind === "HDF5") return d.kind;
   const stored = zip.source(m);
   if (stored) await inspectFormat(d, stored, scan, where);
   else if (d.kind !== "SAFETENSORS")
@@ -377,6 +490,25 @@ async function scanLargeMember(
       `Incomplete scan: compressed ${d.kind} archive entry of ${m.size} bytes is over the in-memory cap of ${scan.limits.maxMemberBytes}; its header was not read`,
       where,
     );
+  return d.kind;
+}
+
+/**
+ * The archive Python's zipfile finds at the end of a member too large to hold in memory, found by
+ * reading only the member's end, as zipfile does: the end-of-central-directory search window and
+ * the ZIP64 records before it (a STORED member in place, a compressed one inflated to its end).
+ * An archive found there is inspected, held in memory within the budget; a member whose end cannot
+ * be read leaves the scan incomplete.
+ */
+async function inspectMemberEnd(
+  zip: SafeZip,
+  m: ZipMember,
+  format: string,
+  scan: Scan,
+  where: string,
+): Promise<void> {
+  const src = await zip.tailSource(m, ZIPFILE_TAIL);
+  await inspectAppendedArchive(src, format, scan, where, zip.depth);
 }
 
 async function walkMemberPickle(
@@ -387,7 +519,7 @@ async function walkMemberPickle(
   whole?: Buffer,
 ): Promise<void> {
   const label = `${zip.label}:${m.name}`;
-  if (whole || m.size <= PICKLE_IN_MEMORY) {
+  if (whole || (m.size <= PICKLE_IN_MEMORY && m.size <= scan.limits.maxMemberBytes)) {
     const buf = new BufferSource(whole ?? (await zip.read(m)));
     const res = await walkPickleStream(new Cursor(rangeChunks(buf), label), scan);
     const torchBlobsWalked = await walkTorchBlobs(buf, res.walks, scan, label);

@@ -1,15 +1,13 @@
 import { Worker } from "node:worker_threads";
-import { inspectAppendedArchive, inspectArchive } from "./archive.ts";
+import { inspectAppendedArchive, inspectZipSource } from "./archive.ts";
 import { detect, formatsForName } from "./detect.ts";
 import { formatOf, hasFormatInspector, inspectFormat, reportOrFailure } from "./inspectFormat.ts";
 import { FileSource, rangeChunks } from "./io.ts";
 import { inspectCompressedJoblib, inspectPickleStream } from "./joblib.ts";
 import { inspectLegacyTorch } from "./pytorch.ts";
-import { zipfileView, zipfileViewSource } from "./polyglot.ts";
 import { emptyReport, type Report } from "./report.ts";
 import type { ArtifactFormat, InspectionResult, InspectOptions } from "./types.ts";
 import { computeVerdict, DEFAULT_LIMITS, publicFindings, Scan, type Limits } from "./verdict.ts";
-import { SafeZip } from "./zip.ts";
 import { ALLOW_IMPORTS_SETTING, NO_ALLOW_IMPORTS, parseAllowImports } from "./operatorAllowList.ts";
 import { workerBootstrap } from "../workerBootstrap.ts";
 
@@ -55,52 +53,6 @@ function finish(report: Report, scan: Scan): InspectionResult {
   };
 }
 
-/**
- * A file that starts as a ZIP. Usually every reader sees the same archive: the one Python's zipfile
- * finds from the end, starting at byte 0; bytes after its end record (which zipfile, yauzl through
- * ./polyglot.ts and torch.load's miniz skip) are MEDIUM. When zipfile's archive starts later (two
- * archives end to end), readers disagree: the file is read as torch.load does, offsets from byte 0,
- * and zipfile's archive is inspected as well (HIGH). With no archive zipfile can read, the file
- * is read as it is, and a failure leaves the scan incomplete.
- */
-async function inspectZip(src: FileSource, filePath: string, label: string, scan: Scan): Promise<Report> {
-  const view = await zipfileView(src);
-  const agreed = view !== null && view.start === 0 && view.disagreement === null;
-  if (agreed && view.end < src.size)
-    scan.add(
-      "MEDIUM",
-      `${src.size - view.end} bytes follow the ZIP archive's end record (offset ${view.end}); zip readers ignore them`,
-      label,
-    );
-  let report: Report = emptyReport("UNKNOWN");
-  try {
-    const zip = await SafeZip.open(
-      agreed ? { source: zipfileViewSource(src, view) } : { path: filePath },
-      scan,
-      label,
-    );
-    try {
-      report = await inspectArchive(zip, scan);
-    } finally {
-      zip.close();
-    }
-  } catch (err) {
-    // The view from byte 0 may be unreadable while zipfile's archive is not: both are reported.
-    scan.fail(err, label);
-  }
-  if (!agreed && view !== null) {
-    const other = await inspectAppendedArchive(
-      src,
-      "file, which starts as another ZIP archive (torch.load reads that one, from byte 0)",
-      scan,
-      label,
-      0,
-    );
-    if (other) report.metadata.zipfileArchive = other;
-  }
-  return report;
-}
-
 async function inspectSource(
   src: FileSource,
   filePath: string,
@@ -119,7 +71,7 @@ async function inspectSource(
   else
     switch (d.kind) {
       case "ZIP":
-        await guard(() => inspectZip(src, filePath, label, scan));
+        await guard(async () => (await inspectZipSource(src, scan, label, 0)) ?? emptyReport("UNKNOWN"));
         break;
       case "COMPRESSED":
         await guard(() => inspectCompressedJoblib(filePath, src, d.compression, scan, label));

@@ -6,6 +6,11 @@ export interface ByteSource {
   readonly size: number;
   /** Reads up to `length` bytes; fewer only at the end of the source. */
   read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Sources that cannot read at an offset cheaply (a compressed archive member, inflated from its
+   * start for each read) hold bytes `start` to `end` in memory for the many reads that follow.
+   */
+  keep?(start: number, end: number): Promise<void>;
 }
 
 export class FileSource implements ByteSource {

@@ -83,6 +83,11 @@ export interface InspectOptions {
   /** Heap ceiling for the worker thread (inspectArtifact only). */
   maxWorkerHeapMb?: number;
   /**
+   * Bytes of archive members held in memory at once, across all nesting levels (a member read
+   * whole stays held while the archive inside it is inspected). Past it the scan is incomplete.
+   */
+  maxHeldBytes?: number;
+  /**
    * The operator's extra allowed pickle imports (INSPECTION_ALLOW_IMPORTS entries, see
    * operatorAllowList.ts). Plain strings so they cross to worker threads as they are; each worker
    * parses them again.

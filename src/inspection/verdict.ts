@@ -22,6 +22,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxNestingDepth: 4,
   maxPickleOps: 50_000_000,
   maxWorkerHeapMb: 1024,
+  maxHeldBytes: 512 * 1024 ** 2,
 };
 
 /** Thrown when the input is malformed or truncated; the caller turns it into an incomplete finding. */
@@ -52,6 +53,8 @@ export class Scan {
   private ticks = 0;
   /** Findings kept per kind: other, incomplete, HIGH or CRITICAL. */
   private readonly kept = [0, 0, 0];
+  /** Bytes of archive members held in memory right now, at every nesting level together. */
+  private held = 0;
 
   constructor(
     readonly limits: Limits,
@@ -81,6 +84,31 @@ export class Scan {
     if (this.kept[kind]! >= MAX_FINDINGS_PER_KIND) return;
     this.kept[kind]!++;
     this.findings.push(f);
+  }
+
+  /**
+   * Counts `bytes` about to be held in memory against the budget shared by every nesting level
+   * (an archive member holding an archive holding an archive …, each read whole), refusing them
+   * with a MalformedError past it: the scan is then incomplete instead of the worker running out
+   * of memory. Released by `releaseHeld` with the mark taken before.
+   */
+  hold(bytes: number, location: string | null): void {
+    if (this.held + bytes > this.limits.maxHeldBytes)
+      throw new MalformedError(
+        `holding ${bytes} more bytes in memory (${this.held} already held by the archives around it) would pass the budget of ${this.limits.maxHeldBytes} bytes shared by nested archives`,
+        location,
+      );
+    this.held += bytes;
+  }
+
+  /** The bytes held now: what a scope gives back to with `releaseHeld` when it is done. */
+  heldMark(): number {
+    return this.held;
+  }
+
+  /** Inspection is sequential, so a scope's reads are released by returning to its mark. */
+  releaseHeld(mark: number): void {
+    this.held = Math.min(this.held, mark);
   }
 
   /** Cheap enough to call in every parser loop: only reads the clock every 1024 calls. */

@@ -77,11 +77,17 @@ export class SafeZip {
     readonly depth: number,
   ) {}
 
+  /**
+   * `centralDirectorySize` is the size Python's zipfile reads the central directory by (./polyglot.ts):
+   * zipfile lists entries until it has read that many bytes, yauzl counts the entries the end record
+   * declares, so a listing that does not fill it exactly is not the listing zipfile sees.
+   */
   static async open(
     input: { path: string } | { buffer: Buffer } | { source: ByteSource },
     scan: Scan,
     label: string,
     depth = 0,
+    centralDirectorySize?: number,
   ): Promise<SafeZip> {
     let zf: yauzl.ZipFile;
     try {
@@ -103,7 +109,7 @@ export class SafeZip {
     }
     const z = new SafeZip(zf, scan, label, depth);
     try {
-      await z.list();
+      await z.list(centralDirectorySize);
     } catch (err) {
       z.close();
       throw err;
@@ -111,7 +117,7 @@ export class SafeZip {
     return z;
   }
 
-  private async list(): Promise<void> {
+  private async list(centralDirectorySize: number | undefined): Promise<void> {
     const { limits } = this.scan;
     if (this.zip.entryCount > limits.maxArchiveEntries) {
       this.scan.incomplete(
@@ -124,10 +130,12 @@ export class SafeZip {
     const spans: { start: number; end: number; name: string }[] = [];
     let total = 0;
     let count = 0;
+    let listed = 0;
     try {
       for await (const entry of this.zip.eachEntry()) {
         this.scan.tick();
         if (++count > limits.maxArchiveEntries) break;
+        listed += 46 + entry.fileNameLength + entry.extraFieldLength + entry.fileCommentLength;
         const name = decodeName(entry);
         const where = `${this.label}:${name}`;
         const why = badNameReason(name);
@@ -185,6 +193,11 @@ export class SafeZip {
         this.label,
       );
     }
+    if (centralDirectorySize !== undefined && !this.truncatedListing && listed !== centralDirectorySize)
+      this.scan.incomplete(
+        `Incomplete scan: ZIP readers disagree on this archive: its ${count} listed entries take ${listed} bytes of central directory, the end record declares ${centralDirectorySize} (Python's zipfile reads entries until the declared size, other readers count the declared entries)`,
+        this.label,
+      );
     if (total > limits.maxArchiveTotalBytes)
       this.scan.add(
         "HIGH",
@@ -238,30 +251,37 @@ export class SafeZip {
     }
   }
 
-  /** Reads a whole member, refusing anything above `cap` (declared or actual). */
+  /**
+   * Reads a whole member, refusing anything above `cap` (declared or actual). Its bytes count
+   * against the scan's held budget until the scope that read it releases them (Scan.releaseHeld).
+   */
   async read(m: ZipMember, cap = this.scan.limits.maxMemberBytes): Promise<Buffer> {
+    const where = `${this.label}:${m.name}`;
     if (m.size > cap)
-      throw new MalformedError(
-        `archive entry of ${m.size} bytes exceeds the in-memory cap of ${cap}`,
-        `${this.label}:${m.name}`,
-      );
+      throw new MalformedError(`archive entry of ${m.size} bytes exceeds the in-memory cap of ${cap}`, where);
+    this.scan.hold(m.size, where);
     return this.collect(m, cap);
   }
 
   /**
    * A member's bytes (or bytes `start` to `end` of a STORED one) in one buffer, refusing more than
-   * `cap` inflated; a stream that fails is a corrupt entry.
+   * `cap` inflated; a stream that fails is a corrupt entry. The buffer is allocated once at the
+   * declared length (yauzl checks the entry really has it), not gathered and copied again.
    */
   private async collect(m: ZipMember, cap: number, start?: number, end?: number): Promise<Buffer> {
     const where = `${this.label}:${m.name}`;
+    const expected = start !== undefined && end !== undefined ? end - start : m.size;
+    if (expected > cap)
+      throw new MalformedError(`archive entry inflates past the cap of ${cap} bytes`, where);
     const rs = await this.stream(m, start, end);
-    const parts: Buffer[] = [];
+    const out = Buffer.allocUnsafe(expected);
     let got = 0;
     try {
       for await (const chunk of rs as AsyncIterable<Buffer>) {
+        if (got + chunk.length > expected)
+          throw new MalformedError(`archive entry holds more than its declared ${expected} bytes`, where);
+        chunk.copy(out, got);
         got += chunk.length;
-        if (got > cap) throw new MalformedError(`archive entry inflates past the cap of ${cap} bytes`, where);
-        parts.push(chunk);
         this.scan.tick();
       }
     } catch (err) {
@@ -273,7 +293,7 @@ export class SafeZip {
     } finally {
       rs.destroy();
     }
-    return Buffer.concat(parts);
+    return got === expected ? out : out.subarray(0, got);
   }
 
   /** First bytes of a member, without inflating the rest. */
@@ -313,6 +333,73 @@ export class SafeZip {
         return this.collect(m, n, offset, offset + n);
       },
     };
+  }
+
+  /**
+   * Random access to any member for reading its end, as ./polyglot.ts does: a STORED member in
+   * place; a compressed one is inflated once to keep its last bytes (the end-of-central-directory
+   * search window and the ZIP64 records before it), and again from its start for any other range,
+   * one pass per read; `keep` holds a range in memory (counted against the held budget) for the
+   * many reads of an archive found there. Past the decompression cap its end cannot be reached.
+   */
+  async tailSource(m: ZipMember, tail: number): Promise<ByteSource> {
+    const stored = this.source(m);
+    if (stored) return stored;
+    const where = `${this.label}:${m.name}`;
+    const cap = this.scan.limits.maxDecompressedBytes;
+    if (m.size > cap)
+      throw new MalformedError(
+        `compressed archive entry of ${m.size} bytes inflates past the cap of ${cap} bytes; its end cannot be read`,
+        where,
+      );
+    const kept: { start: number; bytes: Buffer }[] = [];
+    const slice = (start: number, end: number) => this.inflateRange(m, start, end);
+    const tailStart = Math.max(0, m.size - tail);
+    kept.push({ start: tailStart, bytes: await slice(tailStart, m.size) });
+    const scan = this.scan;
+    return {
+      size: m.size,
+      async read(offset: number, length: number): Promise<Buffer> {
+        const end = Math.min(m.size, offset + length);
+        if (offset < 0 || end <= offset) return Buffer.alloc(0);
+        const k = kept.find((r) => r.start <= offset && end <= r.start + r.bytes.length);
+        if (k) return k.bytes.subarray(offset - k.start, end - k.start);
+        if (end - offset > 1 << 20)
+          throw new MalformedError(`read of ${end - offset} bytes at ${offset} of a compressed entry`, where);
+        return slice(offset, end);
+      },
+      async keep(start: number, end: number): Promise<void> {
+        scan.hold(end - start, where);
+        kept.unshift({ start, bytes: await slice(start, end) });
+      },
+    };
+  }
+
+  /** Bytes `start` to `end` of a member, inflating it from its start (the only way into a compressed one). */
+  private async inflateRange(m: ZipMember, start: number, end: number): Promise<Buffer> {
+    const where = `${this.label}:${m.name}`;
+    const rs = await this.stream(m);
+    const out = Buffer.allocUnsafe(end - start);
+    let at = 0;
+    try {
+      for await (const chunk of rs as AsyncIterable<Buffer>) {
+        const from = Math.max(start, at);
+        const to = Math.min(end, at + chunk.length);
+        if (from < to) chunk.copy(out, from - start, from - at, to - at);
+        at += chunk.length;
+        this.scan.tick();
+        if (at >= end) break;
+      }
+    } catch (err) {
+      throw new MalformedError(
+        `corrupt archive entry: ${err instanceof Error ? err.message : String(err)}`,
+        where,
+      );
+    } finally {
+      rs.destroy();
+    }
+    if (at < end) throw new MalformedError(`archive entry ends at ${at}, before byte ${end}`, where);
+    return out;
   }
 
   /** Streams a member with the decompression cap applied; `close` must be called when done. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -126,6 +126,177 @@ describe("archives inside archives are read by their layout, to a bounded depth"
     expect(deflated.verdict).toBe("UNSCANNABLE");
     expect(deflated.text).toMatch(
       /Incomplete scan: compressed archive entry of \d+ bytes holding an archive is over the in-memory cap/,
+    );
+  });
+});
+
+describe("members over the in-memory cap are checked for an archive after their content", () => {
+  it("an HDF5 member (STORED, read in place) ending in a PyTorch archive: the archive's data.pkl is walked", async () => {
+    // over the cap, which the HDF5's own attributes are not
+    const r = await inspect("h5.zip", readFileSync(join(fixtures, "big_member_h5_then_zip.zip")), {
+      maxMemberBytes: 1000,
+    });
+    expect(r.verdict, r.text).toBe("DANGEROUS");
+    expect(r.text).toMatch(
+      /CRITICAL Dangerous pickle import posix\.system .*@h5\.zip:model\.h5@zip:archive\/data\.pkl/,
+    );
+    expect(r.text).toMatch(
+      /HIGH Polyglot file: a ZIP archive \(3 entries, .* is part of this HDF5;.*@h5\.zip:model\.h5$/m,
+    );
+  });
+
+  it("a deflated pickle member (streamed) ending in a PyTorch archive: its end is inflated and read", async () => {
+    const bytes = readFileSync(join(fixtures, "big_member_pickle_then_zip.zip"));
+    const r = await inspect("pkl.zip", bytes, { maxMemberBytes: 64 });
+    expect(r.verdict, r.text).toBe("DANGEROUS");
+    expect(r.text).toMatch(
+      /CRITICAL Dangerous pickle import posix\.system .*@pkl\.zip:weights\.pkl@zip:archive\/data\.pkl/,
+    );
+    // the archive found there is held in memory to be read: within the budget, or incomplete
+    const tight = await inspect("pkl.zip", bytes, { maxMemberBytes: 64, maxHeldBytes: 100 });
+    expect(tight.verdict, tight.text).toBe("DANGEROUS"); // the polyglot itself is HIGH
+    expect(tight.text).toMatch(
+      /Incomplete scan: holding \d+ more bytes in memory \(0 already held .*\) would pass the budget of 100 bytes shared by nested archives @pkl\.zip:weights\.pkl$/m,
+    );
+    expect(tight.text).not.toMatch(/CRITICAL/);
+  });
+
+  it("a STORED member of 300 MiB (sparse on disk): an HDF5 whose last bytes are an archive with os.system", async () => {
+    const size = 300 * 1024 ** 2;
+    const head = readFileSync(join(fixtures, "keras2_model.h5"));
+    const tail = zip([["archive/data.pkl", evilPickle]]);
+    const path = join(dir, "huge.zip");
+    writeSparseStoredZip(path, "model.h5", head, size, tail);
+    const r = await inspectArtifactInProcess(path, "huge.zip");
+    expect(r.verdict, lines(r)).toBe("DANGEROUS");
+    expect(lines(r)).toMatch(
+      /CRITICAL Dangerous pickle import os\.system .*@huge\.zip:model\.h5@zip:archive\/data\.pkl/,
+    );
+  });
+});
+
+/**
+ * A ZIP with one STORED member of `size` bytes: `head` at its start, `tail` at its end, a hole
+ * between (no disk space). The CRC is left 0: yauzl does not check it, and nothing here extracts it.
+ */
+function writeSparseStoredZip(path: string, name: string, head: Buffer, size: number, tail: Buffer): void {
+  const fileName = Buffer.from(name);
+  const local = Buffer.alloc(30);
+  local.writeUInt32LE(0x04034b50, 0);
+  local.writeUInt16LE(20, 4);
+  local.writeUInt32LE(size, 18);
+  local.writeUInt32LE(size, 22);
+  local.writeUInt16LE(fileName.length, 26);
+  const central = Buffer.alloc(46);
+  central.writeUInt32LE(0x02014b50, 0);
+  central.writeUInt16LE(20, 4);
+  central.writeUInt16LE(20, 6);
+  central.writeUInt32LE(size, 20);
+  central.writeUInt32LE(size, 24);
+  central.writeUInt16LE(fileName.length, 28);
+  const dataAt = 30 + fileName.length;
+  const cdAt = dataAt + size;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(1, 8);
+  end.writeUInt16LE(1, 10);
+  end.writeUInt32LE(46 + fileName.length, 12);
+  end.writeUInt32LE(cdAt, 16);
+  const fd = openSync(path, "w");
+  try {
+    writeSync(fd, Buffer.concat([local, fileName, head]), 0, undefined, 0);
+    writeSync(fd, tail, 0, undefined, dataAt + size - tail.length);
+    writeSync(fd, Buffer.concat([central, fileName, end]), 0, undefined, cdAt);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe("bytes held in memory across nesting levels share one budget", () => {
+  const text = Buffer.from("# model card\n".repeat(200));
+  const inner = zip([
+    ["README.md", text],
+    ["w.pkl", benignPickle],
+  ]);
+  const middle = zip([["inner.zip", inner]], { stored: true });
+  const outer = zip([["middle.zip", middle]], { stored: true });
+
+  it("an archive in an archive in an archive, each held whole: past the budget the scan is incomplete", async () => {
+    const fits = await inspect("outer.zip", outer);
+    expect(fits.verdict, fits.text).toBe("SAFE");
+    const r = await inspect("outer.zip", outer, { maxHeldBytes: middle.length + inner.length - 1 });
+    expect(r.verdict, r.text).toBe("UNSCANNABLE");
+    expect(r.text).toContain(
+      `MEDIUM Incomplete scan: holding ${inner.length} more bytes in memory (${middle.length} already held by the archives around it) would pass the budget of ${middle.length + inner.length - 1} bytes shared by nested archives @outer.zip:middle.zip:inner.zip`,
+    );
+  });
+
+  it("what one member held is given back before the next is read", async () => {
+    const siblings = zip([
+      ["a.zip", middle],
+      ["b.zip", middle],
+    ]);
+    const r = await inspect("siblings.zip", siblings, {
+      maxHeldBytes: middle.length + inner.length + 2 * text.length,
+    });
+    expect(r.verdict, r.text).toBe("SAFE");
+    expect(r.text).not.toMatch(/budget/);
+  });
+});
+
+describe("ZIP64 end records that readers read differently", () => {
+  it("well-formed ZIP64 end records: one archive for every reader, its members walked", async () => {
+    const r = await inspectFixture("zip64_end_records.zip");
+    expect(r.verdict).toBe("DANGEROUS");
+    expect(r.text).toMatch(/CRITICAL .*posix\.system .*@zip64_end_records\.zip:weights\/part-0\.bin/);
+    expect(r.text).not.toMatch(/disagree|Incomplete/);
+  });
+
+  it("a locator naming other disks: zipfile refuses the archive, what other readers list is inspected, incomplete", async () => {
+    const r = await inspectFixture("zip64_locator_multidisk.zip");
+    expect(r.verdict, r.text).toBe("UNSCANNABLE");
+    expect(r.text).toMatch(
+      /Incomplete scan: ZIP readers disagree on this archive: Python's zipfile refuses it \(its ZIP64 locator puts the ZIP64 record on disk 0 of 2/,
+    );
+  });
+
+  it("a locator pointing elsewhere than the record zipfile reads: incomplete, zipfile's listing inspected", async () => {
+    const r = await inspectFixture("zip64_locator_wrong_offset.zip");
+    expect(r.verdict, r.text).toBe("UNSCANNABLE");
+    expect(r.text).toMatch(
+      /Incomplete scan: ZIP readers disagree on this archive: Python's zipfile before gh-139700 reads the ZIP64 record at offset \d+, since then it refuses it \(Corrupt zip64 end of central directory record\)/,
+    );
+    expect(r.metadata.zipfileArchive).toEqual({ offset: 0, format: "UNKNOWN" });
+  });
+
+  it("no record before the locator: the member only older zipfile lists (from the plain end record) is walked", async () => {
+    const r = await inspectFixture("zip64_record_missing.zip");
+    expect(r.verdict, r.text).toBe("DANGEROUS");
+    expect(r.text).toMatch(
+      /CRITICAL Dangerous pickle import posix\.system .*@zip64_record_missing\.zip@zipfile:weights\/part-0\.bin/,
+    );
+    expect(r.text).toMatch(/before gh-139700 reads the plain end record/);
+    // the same archive as a member of another one
+    const nested = await inspect(
+      "outer.zip",
+      zip([["model.zip", readFileSync(join(fixtures, "zip64_record_missing.zip"))]]),
+    );
+    expect(nested.verdict, nested.text).toBe("DANGEROUS");
+    expect(nested.text).toMatch(/CRITICAL .*@outer\.zip:model\.zip@zipfile:weights\/part-0\.bin/);
+  });
+
+  it("two ZIP64 records: the member only the locator's record lists is walked", async () => {
+    const r = await inspectFixture("zip64_two_records.zip");
+    expect(r.verdict, r.text).toBe("DANGEROUS");
+    expect(r.text).toMatch(/CRITICAL .*posix\.system .*@zip64_two_records\.zip:weights\/part-0\.bin/);
+    expect(r.text).toMatch(/Incomplete scan: ZIP readers disagree on this archive/);
+  });
+
+  it("an end record declaring fewer entries than its central directory holds: incomplete, never clean", async () => {
+    const r = await inspectFixture("zip_entry_count_short.zip");
+    expect(r.verdict, r.text).toBe("UNSCANNABLE");
+    expect(r.text).toMatch(
+      /Incomplete scan: ZIP readers disagree on this archive: its 1 listed entries take \d+ bytes of central directory, the end record declares \d+/,
     );
   });
 });
