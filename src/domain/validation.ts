@@ -353,6 +353,24 @@ export function checkVersionNumber(field: string, version: number): ValidationEr
   return null;
 }
 
+/** Whether a URL path segment is meant as a version number (not a stage or alias): it starts like one. */
+export const looksLikeVersionNumber = (segment: string) => /^[+\-.0-9]/.test(segment);
+
+/**
+ * A version number as a URL path segment writes it (already percent-decoded): decimal digits without
+ * a sign, a leading zero or an exponent, 1 to MAX_VERSION_NUMBER. One spelling per version, so `01`
+ * or `1e0` cannot name version 1 beside `1` (caches and logs would see two resources).
+ */
+export function parseVersionSegment(field: string, segment: string): number | ValidationError {
+  const version = /^[1-9][0-9]{0,9}$/.test(segment) ? Number(segment) : Number.NaN;
+  return checkVersionNumber(field, version) === null
+    ? version
+    : new ValidationError(
+        field,
+        `must be a version number, decimal digits without a sign, a leading zero or an exponent, from 1 to ${MAX_VERSION_NUMBER}`,
+      );
+}
+
 /** Returns the first error of a list of checks, so a command reports the first broken rule. */
 export function firstError(...errors: (ValidationError | null)[]): ValidationError | null {
   return errors.find((e) => e !== null) ?? null;

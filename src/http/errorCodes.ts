@@ -81,7 +81,7 @@ export const ERROR_CODES = {
   TOO_LARGE: "An artifact or upload request is larger than ARTIFACT_MAX_BYTES / ARTIFACT_MAX_REQUEST_BYTES.",
   RANGE_NOT_SATISFIABLE: "The requested byte range lies outside the artifact.",
   PRECONDITION_FAILED:
-    "A download's If-Match or If-Unmodified-Since does not hold for the current artifact (it changed, or an alias or stage now names another version).",
+    "A download's If-Match or If-Unmodified-Since does not hold for the current artifact (it changed, or an alias or stage now names another version); or an upload's If-Match where the path has no artifact, or If-None-Match where it has one.",
   BLOB_MISSING: "The artifact is recorded but its bytes are missing from storage; run `npm run verify`.",
   BLOB_CORRUPT:
     "The artifact's stored bytes no longer match its sha256 (or recorded size); nothing is served. Run `npm run verify`, then upload the identical file again to heal it.",

@@ -67,8 +67,9 @@ export const HANDSHAKE_TIMEOUT_CLOSE = 4408;
 export const TRY_AGAIN_LATER_CLOSE = 1013;
 
 /**
- * How long a connection closed before it authenticated (deadline passed, refused, evicted) has to
- * complete the closing handshake before it is cut off: its slot is not held for ws's 30 s.
+ * How long a connection closed before it authenticated (deadline passed, or refused) has to complete
+ * the closing handshake before it is cut off: its slot is not held for ws's 30 s. One evicted from a
+ * full handshake pool has none (see SubscriptionConnections.admitUpgrade).
  */
 export const HANDSHAKE_CLOSE_GRACE_MS = 1_000;
 
@@ -244,9 +245,12 @@ export function attachGraphQLWebSocket(
     if (options.acceptsOrigin?.(req) === false) return reject(socket, "403 Forbidden");
     // Last: a refused upgrade takes no slot, and the slot is given back when the TCP socket closes.
     const handshake: Handshake = { socket, connection: null, ws: undefined, deadline: undefined };
-    const admission = options.connections?.admitUpgrade(req, socket, (refusal) =>
-      dropHandshake(handshake, TRY_AGAIN_LATER_CLOSE, refusal.closeReason),
-    );
+    // Evicted, the socket is destroyed by the pool right after this (its slot goes to a newer
+    // upgrade at once): no grace, only the reason written first.
+    const admission = options.connections?.admitUpgrade(req, socket, (refusal) => {
+      const { ws } = handshake;
+      if (ws !== undefined && ws.readyState === ws.OPEN) ws.close(TRY_AGAIN_LATER_CLOSE, refusal.closeReason);
+    });
     if (admission?.ok === false)
       return reject(socket, "503 Service Unavailable", admission.refusal.headers, admission.refusal.body);
     if (admission !== undefined) handshake.connection = admission.connection;

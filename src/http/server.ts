@@ -5,7 +5,6 @@
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Duplex } from "node:stream";
 import { GraphQLError } from "graphql";
 import { createYoga, maskError } from "graphql-yoga";
 import type { YogaServerInstance } from "graphql-yoga";
@@ -45,6 +44,7 @@ import { attachGraphQLWebSocket } from "./graphqlWebSocket.ts";
 import { responseClosed } from "./connectionClosed.ts";
 import { DocumentCache } from "./documentCache.ts";
 import { checkHealth, checkReadiness } from "./health.ts";
+import { clientErrorAnswer } from "./clientErrors.ts";
 import { bodySizeLimitPlugin } from "./bodySizeLimit.ts";
 import { graphqlMetricsPlugins } from "../monitoring/graphqlMetrics.ts";
 import { LOOPBACK_ONLY, checkMetricsAccess } from "../monitoring/metricsAccess.ts";
@@ -566,21 +566,8 @@ export function createApp(options: AppOptions): App {
     }
   });
   // Requests Node's parser refuses before any handler runs (bad syntax, headers over 16 KiB) get the
-  // same JSON error shape as every other answer instead of an empty body.
-  server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable || error.code === "ECONNRESET") return void socket.destroy();
-    const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
-    const body = JSON.stringify({
-      error: tooLarge
-        ? { code: "HEADERS_TOO_LARGE", message: "the request's headers are larger than the server accepts" }
-        : { code: "BAD_REQUEST", message: "the request is not valid HTTP/1.1" },
-    });
-    socket.end(
-      `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
-        `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-        `Connection: close\r\n\r\n${body}`,
-    );
-  });
+  // error shape of their endpoint (MLflow's on its paths) instead of an empty body.
+  server.on("clientError", clientErrorAnswer(routeErrorBody));
   // Slow or stalled clients must not pin connections forever.
   server.requestTimeout = 0; // long artifact transfers are bounded by headersTimeout + the body deadline instead
   server.headersTimeout = 30_000;

@@ -9,7 +9,7 @@
 // can hold one. Such connections wait in a handshake pool of their own, smaller and apart from the
 // authenticated connections, so that they cannot take the room authenticated subscribers rely on:
 // capped per client address (more are refused before the upgrade completes); and in total, where
-// the oldest waiting connection is closed to make room for a new one (a client that authenticates
+// the oldest waiting connection is cut off to make room for a new one (a client that authenticates
 // promptly is rarely the oldest; a socket held open without authenticating soon is). A WebSocket
 // counts in the handshake pool from its upgrade request until it authenticates, then in the
 // authenticated pool, by address and by principal, until its TCP socket closes. An upgrade its
@@ -145,8 +145,9 @@ export class SubscriptionConnections {
    * authenticates (see PendingConnection) or `socket` closes, however the upgrade or the connection
    * ends. Refused when its address holds as many waiting connections as it may, or as many
    * authenticated ones (or the server does): it could not become one. When the handshake pool is
-   * full, its oldest connection gives up its slot and is told to go with `evict` (the refusal, for
-   * its close reason).
+   * full, its oldest connection is told why with `evict` (the refusal, for its close reason), then
+   * its socket is destroyed and only then its slot given to the new one: the pool never holds more
+   * open sockets than its cap.
    */
   admitUpgrade(
     req: IncomingMessage,
@@ -168,9 +169,17 @@ export class SubscriptionConnections {
       handshake();
     };
     const waiting: Waiting = {
+      // Its slot goes to the new connection at once, so the socket goes at once too: told why
+      // (`evict` may still write a close frame), then destroyed. A socket left to close on its own
+      // would stay open beside its successor, the pool over its cap, for as long as its client
+      // ignored the close.
       evict: (refusal) => {
-        leave();
-        evict(refusal);
+        try {
+          evict(refusal);
+        } finally {
+          socket.destroy();
+          leave();
+        }
       },
     };
     this.#waiting.add(waiting);

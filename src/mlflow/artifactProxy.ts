@@ -33,7 +33,7 @@ import type { Route } from "../http/server.ts";
 import { sendJson } from "../http/sendJson.ts";
 import type { UploadSlots } from "../http/uploadSlots.ts";
 import { MlflowError, mlflowErrorOf, mlflowRefusalOf } from "./mlflowErrors.ts";
-import { decodeProxyPath, parseProxyPath } from "./proxyPaths.ts";
+import { decodeListedPath, decodeProxyPath } from "./proxyPaths.ts";
 import type { ProxyPath } from "./proxyPaths.ts";
 import { stagingReadRefusal, stagingWriteRefusal } from "./stagingAccess.ts";
 import {
@@ -168,8 +168,8 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     return { modelName: model.name, modelId: model.id, version: version.version };
   }
 
-  async function list(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const target = parseProxyPath(url.searchParams.get("path") ?? "", true);
+  async function list(req: IncomingMessage, res: ServerResponse, rawQuery: string): Promise<void> {
+    const target = decodeListedPath(rawQuery);
     const access = accessOf(req);
     if (target.kind === "reserved") return sendJson(res, 200, {});
     if (target.kind === "version") {
@@ -389,7 +389,9 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     const method = req.method ?? "GET";
     if (rest === "artifacts") {
       if (method !== "GET" && method !== "HEAD") throw methodNotAllowed(method, "GET, HEAD");
-      return list(req, res, url);
+      // The raw query: URLSearchParams would keep a malformed escape (`%zz`) as text.
+      const query = (req.url ?? "").split("#", 1)[0] ?? "";
+      return list(req, res, query.includes("?") ? query.slice(query.indexOf("?") + 1) : "");
     }
     if (rest.startsWith("artifacts/")) {
       const raw = rest.slice("artifacts/".length);

@@ -11,9 +11,16 @@ import type { ConnectionRefusal, UpgradeAdmission } from "../../src/http/subscri
 
 const request = (address: string) => ({ socket: { remoteAddress: address } }) as IncomingMessage;
 
-/** A TCP socket that is open until `close()`. */
+/** A TCP socket that is open until `close()` or `destroy()`; like a real one, it says "close" later. */
 function fakeSocket() {
-  const socket = Object.assign(new EventEmitter(), { destroyed: false });
+  const socket = Object.assign(new EventEmitter(), {
+    destroyed: false,
+    destroy() {
+      if (socket.destroyed) return;
+      socket.destroyed = true;
+      queueMicrotask(() => socket.emit("close"));
+    },
+  });
   return {
     socket: socket as unknown as Duplex,
     close: () => {
@@ -25,6 +32,7 @@ function fakeSocket() {
 
 interface Upgrade {
   readonly admission: UpgradeAdmission;
+  readonly socket: Duplex;
   readonly close: () => void;
   /** Why the pool evicted this connection, if it did. */
   readonly evicted: ConnectionRefusal | null;
@@ -36,6 +44,7 @@ function upgrade(connections: SubscriptionConnections, address: string): Upgrade
   const admission = connections.admitUpgrade(request(address), socket, (refusal) => evictions.push(refusal));
   return {
     admission,
+    socket,
     close,
     get evicted() {
       return evictions[0] ?? null;
@@ -88,6 +97,30 @@ describe("SubscriptionConnections", () => {
     expect(connections.active).toBe(3);
     second.close();
     expect(connections.active).toBe(2);
+  });
+
+  it("cuts an evicted connection's socket before its slot goes to the new one: never more open than the cap", async () => {
+    const connections = new SubscriptionConnections({
+      maxPerClient: 100,
+      maxTotal: 100,
+      maxHandshakesPerClient: 100,
+      maxHandshakesTotal: 3,
+    });
+    const upgrades: Upgrade[] = [];
+    const openSockets = () => upgrades.filter((u) => u.admission.ok && !u.socket.destroyed).length;
+    for (let i = 0; i < 10; i++) {
+      const next = upgrade(connections, `10.0.0.${i % 4}`);
+      upgrades.push(next);
+      expect(next.admission.ok).toBe(true);
+      // At every moment, not once the evicted sockets got round to closing.
+      expect(openSockets()).toBeLessThanOrEqual(3);
+      expect(connections.authenticating).toBe(Math.min(i + 1, 3));
+    }
+    expect(upgrades.slice(0, 7).every((u) => u.socket.destroyed && u.evicted !== null)).toBe(true);
+    // Their "close" comes later and gives back nothing twice.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(connections.authenticating).toBe(3);
+    expect(connections.active).toBe(3);
   });
 
   it("counts authenticated connections per principal across addresses, and refuses an upgrade its address could not hold", () => {

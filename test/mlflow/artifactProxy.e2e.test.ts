@@ -357,12 +357,13 @@ describe("MLflow's artifact proxy", () => {
     expect(await write.json()).toMatchObject({ error_code: "PERMISSION_DENIED" });
     const hidden = await list(viewPath, PROXY[0], outsider);
     expect(hidden).toMatchObject({ status: 404, body: { error_code: "RESOURCE_DOES_NOT_EXIST" } });
+    // A number past the largest version names none: a mistake to say, not an empty folder.
     const beyond = await list(viewPath.replace(/\/1$/, "/99999999999"));
-    expect(beyond).toMatchObject({ status: 200, body: {} });
+    expect(beyond).toMatchObject({ status: 400, body: { error_code: "INVALID_PARAMETER_VALUE" } });
     const beyondFile = await fetch(
       `${server.url}${PROXY[0]}/${viewPath.replace(/\/1$/, "/99999999999")}/MLmodel`,
     );
-    expect(beyondFile.status).toBe(404);
+    expect(beyondFile.status).toBe(400);
     const hiddenFile = await fetch(`${server.url}${PROXY[0]}/${viewPath}/MLmodel`, { headers: outsider });
     expect(hiddenFile.status).toBe(404);
     expect(await hiddenFile.json()).toMatchObject({ error_code: "RESOURCE_DOES_NOT_EXIST" });
@@ -372,6 +373,69 @@ describe("MLflow's artifact proxy", () => {
     expect((await fetch(`${server.url}${PROXY[0]}/${root}/`, { method: "DELETE" })).status).toBe(200);
     expect(await list(root)).toEqual({ status: 200, body: {} });
     expect(await (await fetch(`${server.url}${PROXY[0]}/${viewPath}/MLmodel`)).text()).toBe(files.MLmodel);
+  });
+
+  it("decodes every segment of the version view alike, and refuses other spellings of a version with MLflow's 400", async () => {
+    const root = freshName("segments");
+    expect((await put(`${root}/MLmodel`, "flavors: {}\n")).status).toBe(200);
+    const model = freshName("segments");
+    expect((await mlflow(post("registered-models/create", { name: model }))).status).toBe(200);
+    expect(
+      (await mlflow(post("model-versions/create", { name: model, source: `mlflow-artifacts:/${root}` })))
+        .status,
+    ).toBe(200);
+    const uri = await mlflow(
+      get("model-versions/get-download-uri", [
+        ["name", model],
+        ["version", "1"],
+      ]),
+    );
+    const view = (uri.body.artifact_uri as string).slice("mlflow-artifacts:/".length).replace(/\/1$/, "");
+
+    // `%31` is version 1, in a download's path as in a listing's `path` query parameter.
+    // fetch() keeps percent escapes as written; it resolves only dot segments.
+    for (const prefix of PROXY) {
+      const file = await fetch(`${server.url}${prefix}/${view}/%31/MLmodel`);
+      expect([file.status, await file.text()]).toEqual([200, "flavors: {}\n"]);
+      const listed = await raw("GET", `${prefix}?path=${encodeURIComponent(view)}%2F%31`);
+      expect(listed).toEqual({
+        status: 200,
+        body: { files: [{ path: "MLmodel", is_dir: false, file_size: 12 }] },
+      });
+    }
+
+    const refused = {
+      status: 400,
+      body: { error_code: "INVALID_PARAMETER_VALUE", message: expect.any(String) },
+    };
+    for (const version of [
+      "01",
+      "%30%31",
+      "+1",
+      "%2B1",
+      "1e0",
+      "0",
+      "2147483648",
+      "99999999999999999999",
+      "latest",
+    ]) {
+      for (const method of ["GET", "PUT", "DELETE"]) {
+        const answer = await raw(
+          method,
+          `${PROXY[0]}/${view}/${version}/MLmodel`,
+          method === "PUT" ? "x" : undefined,
+        );
+        expect({ version, method, ...answer }).toEqual({ version, method, ...refused });
+      }
+      const head = await fetch(`${server.url}${PROXY[0]}/${view}/${version}/MLmodel`, { method: "HEAD" });
+      expect({ version, status: head.status }).toEqual({ version, status: 400 });
+      const query = encodeURIComponent(`${view}/${decodeURIComponent(version)}`);
+      const listed = await raw("GET", `${PROXY[1]}?path=${query}`);
+      expect({ version, ...listed }).toEqual({ version, ...refused });
+    }
+    // A malformed escape in a listing's path is refused as it is in a download's, not read as text.
+    for (const query of ["path=%zz", "path=%", `path=${encodeURIComponent(view)}%2F1%2F%zz`, "%zz=1"])
+      expect({ query, ...(await raw("GET", `${PROXY[0]}?${query}`)) }).toEqual({ query, ...refused });
   });
 
   it("registers MLflow 3's logged model (models:/m-<id>) from the folder the tracking calls gave it", async () => {

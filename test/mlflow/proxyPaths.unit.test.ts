@@ -44,11 +44,15 @@ describe("proxy paths", () => {
     for (const reserved of [
       "_registro",
       "_registro/models/abc",
-      "_registro/models/abc/versions/0",
-      "_registro/models/abc/versions/2147483648",
+      "_registro/models/abc/versions",
       "_registro/other/x",
     ])
       expect(parseProxyPath(reserved, false)).toMatchObject({ kind: "reserved" });
+    // A version segment that is not the one spelling of a version number is a mistake, not a folder.
+    for (const version of ["0", "01", "+1", "1e0", "2147483648", "latest"])
+      expect(() => parseProxyPath(`_registro/models/abc/versions/${version}`, false)).toThrow(
+        /version: must be a version number/,
+      );
   });
 
   it.each(["", "a/../b", "a//b", "/a", "a\\b", "a\u0000b", "a/%2e%2e/b"])("refuses %j", (path) => {

@@ -14,7 +14,12 @@ import { requestAccess, writeRefusal } from "../../access/scopedReader.ts";
 import type { AccessPolicy } from "../../access/modelAccess.ts";
 import { AlreadyExistsError, DomainError, NotFoundError, ValidationError } from "../../domain/errors.ts";
 import { STAGES } from "../../domain/registeredModel/events.ts";
-import { checkAlias, checkStorableText, checkVersionNumber } from "../../domain/validation.ts";
+import {
+  checkAlias,
+  checkStorableText,
+  looksLikeVersionNumber,
+  parseVersionSegment,
+} from "../../domain/validation.ts";
 import { callerOf } from "../../http/requestCaller.ts";
 import { requestMetadata } from "../../http/requestMetadata.ts";
 import type { Route } from "../../http/server.ts";
@@ -72,20 +77,24 @@ export function parseArtifactTarget(rawPath: string): Target | DomainError {
     modelName = decode(rawModel, "model");
     const next = rawArtifactPath.indexOf("/");
     if (next <= 0) return new NotFoundError("Artifact", rawPath);
-    const rawSelector = rawArtifactPath.slice(0, next);
+    // Decoded like every other segment (`%31` is version 1), and one spelling per version.
+    const selectorText = decode(rawArtifactPath.slice(0, next), "version");
+    if (selectorText instanceof ValidationError) return selectorText;
     rawArtifactPath = rawArtifactPath.slice(next + 1);
-    const stage = STAGES.find((s) => s.toLowerCase() === rawSelector.toLowerCase());
-    if (/^\d{1,15}$/.test(rawSelector)) {
-      const version = Number(rawSelector);
-      if (checkVersionNumber("version", version)) return new NotFoundError("ModelVersion", rawSelector);
+    const stage = STAGES.find((s) => s.toLowerCase() === selectorText.toLowerCase());
+    if (looksLikeVersionNumber(selectorText)) {
+      const version = parseVersionSegment("version", selectorText);
+      if (version instanceof ValidationError) return version;
       selector = { kind: "number", version };
     } else if (stage !== undefined) {
       selector = { kind: "stage", stage };
     } else {
-      return new NotFoundError("ModelVersion", `'${rawSelector}' (a version number, an @alias or a stage)`);
+      return new NotFoundError("ModelVersion", `'${selectorText}' (a version number, an @alias or a stage)`);
     }
   }
   if (modelName instanceof ValidationError) return modelName;
+  // No model name holds a '/': an encoded one would not name a model, it would move the segments.
+  if (modelName.includes("/")) return new ValidationError("model", "must not contain '/' (nor %2F)");
   const path = decode(rawArtifactPath, "path");
   if (path instanceof ValidationError) return path;
   const invalidPath = checkArtifactPath("path", path);
@@ -99,6 +108,32 @@ const headerOf = (req: IncomingMessage, name: string): string | null => {
 };
 
 const etagOf = (sha256: string) => `"${sha256}"`;
+
+/**
+ * A PUT's If-Match and If-None-Match against the artifact at its path (RFC 9110 §13.1.1, §13.1.2),
+ * checked before the body is read: with none there, If-Match (even `*`) does not hold; with one
+ * there, If-None-Match `*` (or naming its ETag) does not. Null when the upload may go on, and when
+ * the version cannot take it anyway: that 404 or 409 is the upload's answer, not a 412.
+ */
+async function putPreconditionFailure(
+  req: IncomingMessage,
+  reader: Parameters<typeof resolveVersion>[0],
+  target: Target & { readonly selector: { readonly kind: "number" } },
+): Promise<string | null> {
+  if (req.headers["if-match"] === undefined && req.headers["if-none-match"] === undefined) return null;
+  const version = await resolveVersion(reader, target.modelName, target.selector);
+  if (version instanceof DomainError || version.deleted) return null;
+  const artifact = await findArtifact(reader, version, target.path);
+  if (artifact instanceof DomainError)
+    return req.headers["if-match"] === undefined || version.status !== "PENDING_REGISTRATION"
+      ? null
+      : `If-Match does not hold: ${target.modelName} v${version.version} has no artifact ${target.path}`;
+  const etag = etagOf(artifact.sha256);
+  const precondition = evaluatePreconditions("PUT", req.headers, { etag, lastModified: null });
+  return precondition.outcome === "failed"
+    ? `${precondition.header} does not hold for the current ${target.path} (ETag ${etag})`
+    : null;
+}
 
 export function contentDisposition(path: string): string {
   const name = path.slice(path.lastIndexOf("/") + 1);
@@ -423,6 +458,9 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
     if (unstorable) return sendDomainError(req, res, unstorable);
     const refusal = await writeRefusal(access, target.modelName, "uploading an artifact");
     if (refusal) return sendDomainError(req, res, refusal);
+    const failed = await putPreconditionFailure(req, access.reader, { ...target, selector: target.selector });
+    if (failed !== null)
+      return sendError(req, res, 412, { error: { code: "PRECONDITION_FAILED", message: failed } });
     if (!options.uploads.acquire(req, res)) return;
     const version = target.selector.version;
     const damaged = await findDamagedArtifact(access.reader, blobs, target.modelName, version, target.path);
