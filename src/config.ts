@@ -340,7 +340,7 @@ const schema = z.object({
     .default("openid profile email"),
   /** What every authenticated principal holds on every model: NONE makes models private to their grantees. */
   DEFAULT_MODEL_PERMISSION: z.enum(["NONE", "READ", "EDIT", "MANAGE"]).default("READ"),
-  /** How often running subscriptions re-check their credentials (a revoked token ends them within this). */
+  /** How often running subscriptions re-check their credentials besides on access events (an expiring token ends them within this). */
   CREDENTIAL_RECHECK_MS: milliseconds(0).default(10_000),
   /** The Ed25519 key that signs audit checkpoints (default: DATA_DIR/audit-signing-key.pem, created on first use). */
   AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
@@ -441,7 +441,7 @@ export interface AuthConfig {
   readonly oidc: OidcConfig | null;
   /** What every authenticated principal holds on every model; null: nothing beyond its grants. */
   readonly defaultModelPermission: ModelPermission | null;
-  /** How often (ms) running subscriptions re-check their credentials; 0 never. */
+  /** How often (ms) running subscriptions re-check their credentials besides on access events; 0: only on those. */
   readonly credentialRecheckMs: number;
 }
 

@@ -126,7 +126,7 @@ export interface AuthOptions {
   readonly osUserName?: string;
   /** What every authenticated principal holds on every model (default READ; null: nothing). */
   readonly defaultModelPermission?: ModelPermission | null;
-  /** How often (ms) running subscriptions re-check their credentials (default 10 s; 0 never). */
+  /** How often (ms) running subscriptions re-check their credentials besides on access events (default 10 s; 0: only on those). */
   readonly credentialRecheckMs?: number;
 }
 

@@ -132,6 +132,10 @@ async function runAccessCommand<S, E extends AccessEvent, C>(
     }),
   ).then((outcome) => {
     if (outcome instanceof IntegrityError) deps.onIntegrityViolation?.(outcome);
+    // Wakes the subscription hub, whose running subscriptions this change may end at once (their
+    // access is checked again).
+    else if (!(outcome instanceof DomainError) && outcome.events.length > 0)
+      deps.onCommitted?.(outcome.events);
     return outcome;
   });
 }

@@ -30,7 +30,7 @@ import {
 import type { StreamViews } from "../projections/streamViews.ts";
 import { appendConflict, appendToStream, assumeHead, queuedHead } from "../store/eventStore.ts";
 import type { StreamHead } from "../store/eventStore.ts";
-import type { EventMetadata, RecordedEvent } from "../store/recordedEvent.ts";
+import type { CommittedEvent, EventMetadata, RecordedEvent } from "../store/recordedEvent.ts";
 import type { RegisteredModelEvent } from "../domain/registeredModel/events.ts";
 import { isUniqueViolation } from "../store/uniqueViolation.ts";
 import { decisionState } from "./decisionState.ts";
@@ -69,7 +69,7 @@ export interface CommandDeps {
   readonly db: Database;
   readonly clock: () => Date;
   /** Called after commit with the committed events (subscriptions hook in here). */
-  readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
+  readonly onCommitted?: (events: readonly CommittedEvent[]) => void;
   /** Called when a command found a stream's stored history broken (readiness and metrics hook in here). */
   readonly onIntegrityViolation?: (error: IntegrityError) => void;
   /** Called after a webhook command committed (the delivery worker looks at the webhooks again). */

@@ -41,7 +41,10 @@ export interface GraphQLContext extends CommandMetadata {
    * principal disabled). Running subscriptions ask periodically.
    */
   readonly reauthenticate: () => Promise<Caller | null>;
-  /** How often (ms) a running subscription re-checks its credentials and its caller's access; 0 never. */
+  /**
+   * How often (ms) a running subscription re-checks its credentials and its caller's access besides
+   * when an access event concerns it; 0: only then.
+   */
   readonly credentialRecheckMs: number;
   /** Principals, teams and tokens: turns credentials (or local mode) into a caller. */
   readonly directory: PrincipalDirectory;

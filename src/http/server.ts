@@ -25,7 +25,7 @@ import type { BlobStore } from "../artifacts/blobStore.ts";
 import { issuedUploadsOf } from "../artifacts/uploadTokens.ts";
 import { isBlobStoreUnavailable } from "../artifacts/errors.ts";
 import type { Database } from "../db/database.ts";
-import type { RecordedEvent } from "../store/recordedEvent.ts";
+import type { CommittedEvent } from "../store/recordedEvent.ts";
 import type { GraphQLContext } from "../graphql/context.ts";
 import { schema } from "../graphql/schema.ts";
 import type { ByteBudget } from "../subscriptions/eventHub.ts";
@@ -107,7 +107,7 @@ export interface Route {
 export const DEFAULT_CREDENTIAL_RECHECK_MS = 10_000;
 
 export interface AppOptions {
-  /** How often (ms) running subscriptions re-check their credentials; default 10 s, 0 never. */
+  /** How often (ms) running subscriptions re-check their credentials besides on access events; default 10 s, 0: only on those. */
   readonly credentialRecheckMs?: number;
   /** Per-model access settings (default: every authenticated principal may read every model). */
   readonly accessPolicy?: AccessPolicy;
@@ -126,7 +126,7 @@ export interface AppOptions {
     res: ServerResponse,
     yoga: YogaServerInstance<{ req: IncomingMessage; res: ServerResponse }, GraphQLContext>,
   ) => Promise<boolean>;
-  readonly onCommitted?: (events: readonly RecordedEvent[]) => void;
+  readonly onCommitted?: (events: readonly CommittedEvent[]) => void;
   /** A webhook command committed (registration, change, enabling…). */
   readonly onWebhooksChanged?: () => void;
   /** Committed events for subscriptions (graphql-ws on /graphql, and SSE); App.close ends them. */

@@ -6,7 +6,7 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { IntegrityMonitor } from "../artifacts/blobIntegrity.ts";
 import type { LogIntegrity } from "../audit/logIntegrity.ts";
-import type { RecordedEvent } from "../store/recordedEvent.ts";
+import type { CommittedEvent } from "../store/recordedEvent.ts";
 import { BoundedLabels } from "./boundedLabels.ts";
 
 /** Distinct GraphQL operation names with a label of their own; later ones count as `other`. */
@@ -123,7 +123,7 @@ export class RegistryMetrics {
   }
 
   /** CommandDeps.onCommitted: counts what this instance appended. */
-  committed(events: readonly RecordedEvent[]): void {
+  committed(events: readonly CommittedEvent[]): void {
     for (const event of events) this.eventsAppended.inc(labelSet({ type: event.type }));
   }
 

@@ -18,3 +18,12 @@ export type RecordedEvent<E extends RegisteredModelEvent = RegisteredModelEvent>
     readonly revision: number;
     readonly schemaVersion: number;
   };
+
+/**
+ * What the commit hooks (CommandDeps.onCommitted) are told of each event committed: every bounded
+ * context's events (a model's, access, reviews…) have these, whatever their payload.
+ */
+export interface CommittedEvent {
+  readonly type: string;
+  readonly position: number;
+}

@@ -10,6 +10,12 @@
 // bytes its transport has not sent yet) holds more than its byte budget, is dropped (its queue freed
 // at once) and its next pull yields a `tooSlow` notification carrying the cursor of the last
 // notification it actually consumed, so it can resume from the table without loss.
+//
+// The same wake-ups read the log's access events (a role set, a token revoked, a member removed)
+// for the subscriptions watching them (`watchAccess`): each one concerned is told once per read, however
+// many such events the read found, so that it checks its credentials again at once instead of at
+// its next periodic re-check. Every instance tails the shared log, so a change committed on one
+// reaches subscriptions on all.
 import type { RecordedEvent } from "../store/recordedEvent.ts";
 import type { LogCursor } from "./cursor.ts";
 import { readFrom } from "./cursor.ts";
@@ -20,6 +26,21 @@ export interface EventSource {
   readAfter(position: number, limit: number): Promise<readonly RecordedEvent[]>;
   /** Position of the newest committed event (0 when the log is empty). */
   lastPosition(): Promise<number>;
+  /**
+   * Access events with position > `position`, at most `limit`, as the keys of those they concern
+   * (watchAccess); without it, watchers are never told.
+   */
+  readAccessChanges?(position: number, limit: number): Promise<AccessChangePage>;
+}
+
+/** A page of access events: whom they concern, and where the page ends. */
+export interface AccessChangePage {
+  /** Keys (as watchAccess takes them) of whoever the page's events concern; repeats allowed. */
+  readonly keys: readonly string[];
+  /** Events the page held: fewer than asked is the log's end. */
+  readonly rows: number;
+  /** Position of the page's last event, or the position it was read after when empty. */
+  readonly last: number;
 }
 
 export type Notification<T> =
@@ -310,11 +331,25 @@ class Subscription<T> implements AsyncIterableIterator<Notification<T>> {
   }
 }
 
+/** Someone watching for access events: told (called) when one concerns it. */
+type AccessWatcher = () => void;
+
 export class EventHub {
   readonly #source: EventSource;
   readonly #subscriptions = new Set<Subscription<never>>();
   readonly #internals: HubInternals;
   #head = 0;
+  /** The newest position a waker reported; the next read covers it. */
+  #reported = 0;
+  /** A waker did not say what was committed (a poll, a reconnect, a retry): read everything. */
+  #unreported = false;
+  /** Every event up to here is handed out, and its access events read (see #tail). */
+  #readThrough = 0;
+  /** Access events up to here are read (or, while nobody watched, passed over). */
+  #accessHead = 0;
+  /** Watchers by key; a watcher under several keys is in several sets. */
+  readonly #accessWatchers = new Map<string, Set<AccessWatcher>>();
+  #accessWatcherCount = 0;
   #started = false;
   #closed = false;
   #tailing: Promise<void> | null = null;
@@ -368,7 +403,41 @@ export class EventHub {
   async start(): Promise<void> {
     if (this.#started) return;
     this.#head = await this.#source.lastPosition();
+    this.#readThrough = this.#head;
+    this.#accessHead = this.#head;
     this.#started = true;
+  }
+
+  /** Subscriptions watching for access events (watchAccess). */
+  get accessWatcherCount(): number {
+    return this.#accessWatcherCount;
+  }
+
+  /**
+   * Calls `changed` whenever a read of the log finds access events concerning any of `keys` (once
+   * per read however many it finds; the caller coalesces further). Returns what stops it.
+   */
+  watchAccess(keys: readonly string[], changed: () => void): () => void {
+    // Its own function object, so that one callback watched twice is two watchers.
+    const watcher: AccessWatcher = () => changed();
+    const unique = [...new Set(keys)];
+    for (const key of unique) {
+      const set = this.#accessWatchers.get(key);
+      if (set) set.add(watcher);
+      else this.#accessWatchers.set(key, new Set([watcher]));
+    }
+    this.#accessWatcherCount++;
+    let watching = true;
+    return () => {
+      if (!watching) return;
+      watching = false;
+      this.#accessWatcherCount--;
+      for (const key of unique) {
+        const set = this.#accessWatchers.get(key);
+        set?.delete(watcher);
+        if (set?.size === 0) this.#accessWatchers.delete(key);
+      }
+    };
   }
 
   /**
@@ -377,12 +446,23 @@ export class EventHub {
    */
   wake(position?: number | null): void {
     if (!this.#started || this.#closed) return;
-    if (position != null && position <= this.#head) return;
+    // Already read: the commit hook and PostgreSQL's NOTIFY both report this instance's commits,
+    // and a commit of access events leaves the head (the newest model event) behind it.
+    if (position != null && position <= Math.max(this.#head, this.#readThrough)) return;
+    if (position != null) this.#reported = Math.max(this.#reported, position);
+    else this.#unreported = true;
     // Nobody to hand events to, and the waker knows what is committed: move the head there without
     // reading the log (a read and a chain check per commit, most of a commit's cost after the write
     // itself). A subscription that starts later starts after it, as it would have after a read.
-    if (position != null && this.#subscriptions.size === 0 && !this.#tailing) {
+    if (
+      position != null &&
+      this.#subscriptions.size === 0 &&
+      this.#accessWatcherCount === 0 &&
+      !this.#tailing
+    ) {
       this.#head = position;
+      this.#readThrough = position;
+      this.#accessHead = Math.max(this.#accessHead, position);
       return;
     }
     if (this.#tailing) {
@@ -415,6 +495,7 @@ export class EventHub {
     this.#closed = true;
     if (this.#retry) clearTimeout(this.#retry);
     for (const subscription of [...this.#subscriptions]) subscription.finish();
+    this.#accessWatchers.clear();
     await this.settled();
   }
 
@@ -422,27 +503,85 @@ export class EventHub {
     const batchSize = this.#internals.batchSize;
     do {
       this.#again = false;
+      // Everything reported so far was committed before the reads below begin, so they cover it.
+      const reported = this.#reported;
+      const unreported = this.#unreported;
+      this.#unreported = false;
+      // Model events from just after the access head on, without a gap: no access event is among them.
+      let gapless = this.#accessHead;
       for (;;) {
         let batch: readonly RecordedEvent[];
         try {
           batch = await this.#source.readAfter(this.#head, batchSize);
         } catch (error) {
-          this.#internals.onError(error);
-          if (!this.#closed && !this.#retry)
-            this.#retry = setTimeout(() => {
-              this.#retry = null;
-              this.wake();
-            }, this.#internals.retryDelayMs).unref();
-          return;
+          return this.#retryLater(error);
         }
         if (this.#closed) return;
         for (const event of batch) {
           if (event.position <= this.#head) continue;
           this.#head = event.position;
+          if (event.position === gapless + 1) gapless = event.position;
           for (const subscription of this.#subscriptions) subscription.offer(event);
         }
         if (batch.length < batchSize) break;
       }
+      // Only model events were committed up to what the wakers reported (the usual commit): no
+      // access event to look for, and no second query per commit.
+      if (!unreported && gapless >= reported) this.#accessHead = gapless;
+      else
+        try {
+          await this.#readAccessChanges(Math.max(reported, this.#head));
+        } catch (error) {
+          return this.#retryLater(error);
+        }
+      if (this.#closed) return;
+      this.#readThrough = Math.max(this.#readThrough, reported);
     } while (this.#again && !this.#closed);
+  }
+
+  /** A read of the table failed: report it and wake again after the retry delay. */
+  #retryLater(error: unknown): void {
+    this.#internals.onError(error);
+    if (!this.#closed && !this.#retry)
+      this.#retry = setTimeout(() => {
+        this.#retry = null;
+        this.wake();
+      }, this.#internals.retryDelayMs).unref();
+  }
+
+  /**
+   * Reads the access events after the last read and tells each watcher they concern, once. Read
+   * after the model events, so it covers at least what they did (`upTo`); with nobody watching,
+   * nothing is read and the access head moves there.
+   */
+  async #readAccessChanges(upTo: number): Promise<void> {
+    const read = this.#source.readAccessChanges?.bind(this.#source);
+    if (!read || this.#accessWatcherCount === 0) {
+      this.#accessHead = Math.max(this.#accessHead, upTo);
+      return;
+    }
+    const batchSize = this.#internals.batchSize;
+    const concerned = new Set<AccessWatcher>();
+    try {
+      for (;;) {
+        const page = await read(this.#accessHead, batchSize);
+        if (this.#closed) return;
+        this.#accessHead = Math.max(this.#accessHead, page.last);
+        for (const key of page.keys)
+          this.#accessWatchers.get(key)?.forEach((watcher) => concerned.add(watcher));
+        if (page.rows < batchSize) break;
+      }
+      // The log's end as of this read is past `upTo`: nothing up to it is left to look at.
+      this.#accessHead = Math.max(this.#accessHead, upTo);
+    } finally {
+      // Also when a later page failed: the pages read so far are not read again.
+      for (const watcher of this.#closed ? [] : concerned) {
+        try {
+          watcher();
+        } catch (error) {
+          this.#internals.onError(error);
+        }
+      }
+    }
   }
 }

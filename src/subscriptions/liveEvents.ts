@@ -1,11 +1,13 @@
-// Wires the EventHub to the database: the event table is the source, and the wake-ups are the
+// Wires the EventHub to the database: the event table is the source (its model events for
+// delivery, its access events for the subscriptions they concern), and the wake-ups are the
 // in-process commit hook (both providers), PostgreSQL NOTIFY (commits by any instance sharing the
 // database) and, on PostgreSQL, a slow safety poll in case the LISTEN connection is silently dead.
 import type { Logger } from "pino";
+import { readAccessChanges } from "../access/subscriberAccess.ts";
 import type { Database } from "../db/database.ts";
 import type { IntegrityError } from "../domain/errors.ts";
 import { lastPosition, readAll } from "../store/eventStore.ts";
-import type { RecordedEvent } from "../store/recordedEvent.ts";
+import type { CommittedEvent } from "../store/recordedEvent.ts";
 import { listenForAppends } from "./appendNotifications.ts";
 import type { AppendListener } from "./appendNotifications.ts";
 import { EventHub } from "./eventHub.ts";
@@ -25,7 +27,7 @@ export interface LiveEvents {
    */
   readonly executions: { executed: number; shared: number };
   /** The in-process commit hook (CommandDeps.onCommitted). */
-  committed(events: readonly RecordedEvent[]): void;
+  committed(events: readonly CommittedEvent[]): void;
   /** Ends all subscriptions and stops listening. Idempotent. */
   close(): Promise<void>;
 }
@@ -42,6 +44,7 @@ export async function startLiveEvents(
     {
       readAfter: (position, limit) => readAll(db, position, limit, onBroken),
       lastPosition: () => lastPosition(db.reader),
+      readAccessChanges: (position, limit) => readAccessChanges(db, position, limit),
     },
     {
       ...(options.maxBufferedNotifications === undefined

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CommandDeps, CommandOutcome } from "../../src/application/executeCommand.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import { AlreadyExistsError, ConcurrencyError, DomainError, NotFoundError } from "../../src/domain/errors.ts";
-import type { RecordedEvent } from "../../src/store/recordedEvent.ts";
+import type { CommittedEvent } from "../../src/store/recordedEvent.ts";
 import { readStream } from "../../src/store/eventStore.ts";
 import { actor, commandDeps, createModelNamed, deletedModel, live, run } from "../support/application.ts";
 import { userActor } from "../support/actors.ts";
@@ -16,7 +16,7 @@ const restoreModel = { type: "RestoreRegisteredModel" as const, data: {} };
 describe.each(await providers())("executeCommand on %s", (provider) => {
   let t: Awaited<ReturnType<typeof openTestDatabase>>;
   let deps: CommandDeps;
-  const committed: RecordedEvent[][] = [];
+  const committed: CommittedEvent[][] = [];
   beforeAll(async () => {
     t = await openTestDatabase(provider);
     deps = { ...commandDeps(t.db), onCommitted: (events) => committed.push([...events]) };
