@@ -292,11 +292,11 @@ const schema = z.object({
     .min(1)
     .max(1_000_000)
     .default(DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS.maxHandshakesTotal),
-  /** Time a WebSocket has from its upgrade to authenticate; then it is closed with 4408. */
   /** Cost units each client (principal; address under AUTH=local) regains per second; 0 turns rate limiting off. */
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000_000).default(DEFAULT_RATE_LIMITS.perSecond),
   /** Cost units a client's budget holds when full (a request costs 1, each object its GraphQL lists return 1 more). */
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000_000).default(DEFAULT_RATE_LIMITS.burst),
+  /** Time a WebSocket has from its upgrade to authenticate; then it is closed with 4408. */
   SUBSCRIPTION_HANDSHAKE_TIMEOUT_MS: z.coerce
     .number()
     .int()
@@ -565,10 +565,25 @@ const withOidc = schema.superRefine((e, ctx) => {
     });
 });
 
+/**
+ * The numeric settings. Coerced, a blank value would be 0 (`RATE_LIMIT_PER_SECOND=` would turn rate
+ * limits off, `CREDENTIAL_RECHECK_MS=` the periodic re-check): refused instead.
+ */
+const NUMERIC_VARIABLES = CONFIG_VARIABLES.filter((key) => {
+  let setting: z.ZodType = schema.shape[key as keyof typeof schema.shape];
+  while (setting instanceof z.ZodDefault || setting instanceof z.ZodOptional)
+    setting = setting.unwrap() as z.ZodType;
+  return setting instanceof z.ZodNumber;
+});
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const blank = NUMERIC_VARIABLES.filter((key) => env[key] !== undefined && env[key].trim() === "");
   const parsed = withOidc.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  if (blank.length > 0 || !parsed.success) {
+    const problems = [
+      ...blank.map((key) => `${key}: a number is expected, not a blank value (unset it for the default)`),
+      ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`)),
+    ].join("; ");
     throw new Error(`invalid configuration: ${problems}`);
   }
   const e = parsed.data;

@@ -24,6 +24,12 @@ export interface GraphQLContext extends CommandMetadata {
   readonly commands: CommandDeps;
   /** Live committed events, for subscriptions. */
   readonly events: EventHub;
+  /**
+   * The hub's accessGeneration when this context was made, right after the caller was
+   * authenticated: a subscription that finds it moved by the time it watches for access events
+   * checks its caller again, for a change that went by in between.
+   */
+  readonly accessGeneration: number;
   /** Inspects artifact bytes (uploads, re-inspection). */
   readonly inspector: ArtifactInspector;
   /** Where artifact bytes live (for Artifact.integrity). */

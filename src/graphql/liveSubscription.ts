@@ -193,6 +193,9 @@ export async function liveSubscription<T>(
       });
   };
   const unwatch = ctx.events.watchAccess(subscriberAccessKeys(ctx.caller), recheck);
+  // An access change read (or passed over, nobody watching) between the caller's authentication
+  // and the watch above told nobody: check now.
+  if (ctx.events.accessGeneration !== ctx.accessGeneration) recheck();
   const periodic = ctx.credentialRecheckMs > 0 ? setInterval(recheck, ctx.credentialRecheckMs).unref() : null;
   const finish = () => {
     finished = true;

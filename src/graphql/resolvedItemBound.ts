@@ -32,6 +32,7 @@ import { isThenable } from "./guardArguments.ts";
 export const MAX_RESOLVED_ITEMS = 100_000;
 
 const CODE = "MAX_ITEMS_EXCEEDED";
+const RATE_LIMITED = "RATE_LIMITED";
 const MESSAGE = `The operation's lists returned more than ${MAX_RESOLVED_ITEMS} items while it ran (lists without pagination, such as aliases, tags or artifacts, nested in each other): select fewer nested lists`;
 
 /**
@@ -43,10 +44,15 @@ const counted = new WeakMap<object, number>();
 
 function count(value: unknown, info: GraphQLResolveInfo, context: unknown): unknown {
   if (!Array.isArray(value)) return value;
-  // A subscription's events are the registry's doing (and executed once for many subscribers);
-  // its client paid for subscribing.
-  if (info.operation.operation !== OperationTypeNode.SUBSCRIPTION)
-    (context as Partial<Pick<GraphQLContext, "rateCharge">>).rateCharge?.(value.length);
+  // The caller's rate limit pays for what its lists return; a query or mutation stops once it is
+  // spent, a subscription's event is delivered all the same (and charged once for all the
+  // caller's subscriptions that share its execution).
+  const refused = (context as Partial<Pick<GraphQLContext, "rateCharge">>).rateCharge?.(value.length);
+  if (refused && info.operation.operation !== OperationTypeNode.SUBSCRIPTION)
+    throw new GraphQLError(refused.message, {
+      nodes: info.fieldNodes,
+      extensions: { code: RATE_LIMITED, retryAfter: refused.retryAfterSeconds },
+    });
   const key = info.variableValues;
   const total = (counted.get(key) ?? 0) + value.length;
   counted.set(key, total);
@@ -86,10 +92,11 @@ export function boundResolvedItems(schema: GraphQLSchema): GraphQLSchema {
 }
 
 /**
- * How an execution stopped by the bound answers.
+ * How an execution stopped by the bound, or by its caller's rate limit, answers.
  * - A query: that one error and no data, with HTTP 400 as the item bound's refusal before execution
- *   (Yoga takes the status off the error).
- * - A subscription's event: the same, without a status (it goes over a stream already open).
+ *   (429 and Retry-After for the rate limit; Yoga takes the status off the error).
+ * - A subscription's event: the item bound's error without a status (it goes over a stream already
+ *   open).
  * - A mutation: its data as far as it got, and the error once. Its change was made (the payload is
  *   read after the command), so it must not look refused: a client would make it again.
  */
@@ -97,10 +104,24 @@ export function collapseOverBound(
   result: ExecutionResult,
   kind: "query" | "event" | "mutation",
 ): ExecutionResult {
-  const over = result.errors?.find((error) => error.extensions.code === CODE);
+  const over = result.errors?.find(
+    (error) => error.extensions.code === CODE || error.extensions.code === RATE_LIMITED,
+  );
   if (over === undefined) return result;
+  const code = over.extensions.code;
   if (kind === "mutation")
-    return { ...result, errors: result.errors?.filter((e) => e === over || e.extensions.code !== CODE) };
+    return { ...result, errors: result.errors?.filter((e) => e === over || e.extensions.code !== code) };
+  if (code === RATE_LIMITED) {
+    const retryAfter = over.extensions.retryAfter;
+    const http = { status: 429, headers: { "retry-after": String(retryAfter) } };
+    return {
+      errors: [
+        new GraphQLError(over.message, {
+          extensions: { code, retryAfter, ...(kind === "query" ? { http } : {}) },
+        }),
+      ],
+    };
+  }
   const extensions = {
     code: CODE,
     limit: MAX_RESOLVED_ITEMS,

@@ -6,10 +6,12 @@
 //
 // Each client has a token bucket of cost units. A request costs one unit when it arrives (refused
 // with 429 and `Retry-After` when the bucket holds less than that), and a GraphQL operation is then
-// charged one unit more for every object its lists returned (the runtime item bound's count), so a
-// client paying for large answers runs dry long before one sending small ones. The charge after
-// the fact may take the bucket below zero, down to minus its capacity: the client then waits until
-// it has refilled, however many requests it had in flight.
+// charged one unit more for every object its lists return (the runtime item bound's count), as they
+// resolve (an MLflow answer for the objects it lists, an audit export for its events), so a client paying for large answers runs dry long before one sending small ones. A
+// query or mutation whose charge empties the bucket stops there (RATE_LIMITED on the lists resolved
+// after): requests admitted together cannot spend more than the bucket held between them, however
+// many there are. A subscription's events are charged the same way but never stopped (delivery is
+// not lost); what they spend, the client's next requests lack.
 //
 // A client is its principal when it authenticated with credentials (a token or an SSO access
 // token, from any address: more tokens or addresses do not buy more budget), otherwise (AUTH=local)
@@ -40,14 +42,19 @@ const SWEEP_INTERVAL_MS = 60_000;
 
 const SHARED_KEY = "overflow";
 
+const NO_CHARGE: RateCharge = () => null;
+
 /** Why a request was refused: how long the client should wait, and a sentence for it. */
 export interface RateRefusal {
   readonly retryAfterSeconds: number;
   readonly message: string;
 }
 
-/** Charges cost units to the client a request or operation belongs to. */
-export type RateCharge = (units: number) => void;
+/**
+ * Charges cost units to the client a request or operation belongs to: null while the bucket still
+ * holds something, a refusal once the charge has emptied it.
+ */
+export type RateCharge = (units: number) => RateRefusal | null;
 
 interface Bucket {
   tokens: number;
@@ -90,7 +97,12 @@ export class RateLimiter {
       bucket.tokens -= units;
       return null;
     }
-    const retryAfterSeconds = Math.max(1, Math.ceil((units - bucket.tokens) / this.limits.perSecond));
+    return this.#refusal(units - bucket.tokens);
+  }
+
+  /** A refusal for a client `short` units short of what it asked for. */
+  #refusal(short: number): RateRefusal {
+    const retryAfterSeconds = Math.max(1, Math.ceil(short / this.limits.perSecond));
     return {
       retryAfterSeconds,
       message: `Too many requests: this client has used its budget of ${this.limits.burst} cost units (${this.limits.perSecond} regained per second; a request costs 1, and each object a GraphQL operation's lists return 1 more); retry after ${retryAfterSeconds} s`,
@@ -98,18 +110,18 @@ export class RateLimiter {
   }
 
   /**
-   * Takes units from `key`'s bucket after the fact (it may go below zero, down to minus its
-   * capacity), for the code that counts an operation's items: called once per list, so it only
-   * subtracts; the refill waits for the client's next request.
+   * Takes units from `key`'s bucket after the fact, for the code that counts an operation's items:
+   * it may go below zero (down to minus its capacity), and past zero the charge answers a refusal.
+   * Brought up to date first, so that a long request's charges are not erased by the time it took.
    */
   chargeTo(key: string): RateCharge {
-    if (!this.enabled) return () => {};
+    if (!this.enabled) return NO_CHARGE;
     const floor = -this.limits.burst;
     return (units) => {
-      if (!(units > 0)) return;
-      // Swept while the request ran (it had refilled), or never held (the shared bucket's client).
-      const bucket = this.#buckets.get(key) ?? this.#bucket(key);
+      if (!(units > 0)) return null;
+      const bucket = this.#bucket(key);
       bucket.tokens = Math.max(floor, bucket.tokens - units);
+      return bucket.tokens >= 0 ? null : this.#refusal(1 - bucket.tokens);
     };
   }
 

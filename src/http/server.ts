@@ -336,6 +336,7 @@ export function createApp(options: AppOptions): App {
         db,
         commands,
         events: options.liveEvents.hub,
+        accessGeneration: options.liveEvents.hub.accessGeneration,
         inspector: options.inspector ?? disabledInspector,
         blobs: options.blobs,
         directory,

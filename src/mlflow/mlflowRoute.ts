@@ -10,6 +10,7 @@ import type { Database } from "../db/database.ts";
 import { DomainError } from "../domain/errors.ts";
 import { CSRF_HEADERS, lacksCsrfHeader } from "../http/csrfPrevention.ts";
 import { callerOf, nodeHeaders } from "../http/requestCaller.ts";
+import { rateChargeOf } from "../http/rateLimit.ts";
 import { requestMetadata } from "../http/requestMetadata.ts";
 import type { Route } from "../http/server.ts";
 import { sendJson } from "../http/sendJson.ts";
@@ -44,6 +45,14 @@ function sendError(req: IncomingMessage, res: ServerResponse, error: MlflowError
 }
 
 const FORGEABLE = `A POST without a JSON content type could be forged by another site: send 'Content-Type: application/json' (or the header '${CSRF_HEADERS[0]}: 1')`;
+
+/** Objects in an answer's lists (`registered_models`, `model_versions`, `runs`, …), one level down. */
+function listedObjects(answer: unknown): number {
+  if (typeof answer !== "object" || answer === null) return 0;
+  let objects = 0;
+  for (const value of Object.values(answer)) if (Array.isArray(value)) objects += value.length;
+  return objects;
+}
 
 export function mlflowRoute(options: MlflowRouteOptions): Route {
   const route: Route = async (req, res, url) => {
@@ -94,6 +103,9 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
         principalId: caller.principal.id,
         artifacts: options.artifacts,
       });
+      // The client's rate limit pays for each object listed, as GraphQL's lists do (a search returns
+      // up to 10,000 versions): after the fact, the answer being made.
+      rateChargeOf(req)?.(listedObjects(answer));
       sendJson(res, 200, answer);
     } catch (error) {
       if (error instanceof MlflowError) sendError(req, res, error);

@@ -350,6 +350,7 @@ export class EventHub {
   /** Watchers by key; a watcher under several keys is in several sets. */
   readonly #accessWatchers = new Map<string, Set<AccessWatcher>>();
   #accessWatcherCount = 0;
+  #accessGeneration = 0;
   #started = false;
   #closed = false;
   #tailing: Promise<void> | null = null;
@@ -414,6 +415,15 @@ export class EventHub {
   }
 
   /**
+   * Moves on whenever access events may have gone by unseen by a watcher that starts now: read and
+   * found, or passed over while nobody watched. A subscription compares it from before it
+   * authenticated to after it started watching, and checks again when it moved.
+   */
+  get accessGeneration(): number {
+    return this.#accessGeneration;
+  }
+
+  /**
    * Calls `changed` whenever a read of the log finds access events concerning any of `keys` (once
    * per read however many it finds; the caller coalesces further). Returns what stops it.
    */
@@ -463,6 +473,7 @@ export class EventHub {
       this.#head = position;
       this.#readThrough = position;
       this.#accessHead = Math.max(this.#accessHead, position);
+      this.#accessGeneration++;
       return;
     }
     if (this.#tailing) {
@@ -525,9 +536,10 @@ export class EventHub {
         }
         if (batch.length < batchSize) break;
       }
-      // Only model events were committed up to what the wakers reported (the usual commit): no
-      // access event to look for, and no second query per commit.
-      if (!unreported && gapless >= reported) this.#accessHead = gapless;
+      // Only model events were committed up to what the wakers reported and up to the newest model
+      // event read (the usual commit): no access event to look for, and no second query per commit.
+      // A gap before the head is one: the wake-ups of what filled it come later and find it read.
+      if (!unreported && gapless >= Math.max(reported, this.#head)) this.#accessHead = gapless;
       else
         try {
           await this.#readAccessChanges(Math.max(reported, this.#head));
@@ -557,6 +569,7 @@ export class EventHub {
   async #readAccessChanges(upTo: number): Promise<void> {
     const read = this.#source.readAccessChanges?.bind(this.#source);
     if (!read || this.#accessWatcherCount === 0) {
+      this.#accessGeneration++;
       this.#accessHead = Math.max(this.#accessHead, upTo);
       return;
     }
@@ -567,6 +580,7 @@ export class EventHub {
         const page = await read(this.#accessHead, batchSize);
         if (this.#closed) return;
         this.#accessHead = Math.max(this.#accessHead, page.last);
+        if (page.rows > 0) this.#accessGeneration++;
         for (const key of page.keys)
           this.#accessWatchers.get(key)?.forEach((watcher) => concerned.add(watcher));
         if (page.rows < batchSize) break;

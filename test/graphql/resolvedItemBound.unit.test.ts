@@ -15,6 +15,7 @@ import {
   boundResolvedItems,
   collapseOverBound,
 } from "../../src/graphql/resolvedItemBound.ts";
+import { RateLimiter } from "../../src/http/rateLimit.ts";
 
 const Item: GraphQLObjectType = new GraphQLObjectType({
   name: "Item",
@@ -44,7 +45,8 @@ const schema = boundResolvedItems(
     mutation: new GraphQLObjectType({ name: "Mutation", fields: { touch: items } }),
   }),
 );
-const run = async (source: string) => await execute({ schema, document: parse(source) });
+const run = async (source: string, contextValue: unknown = {}) =>
+  await execute({ schema, document: parse(source), contextValue });
 
 describe("the bound on what lists return while an execution runs", () => {
   it(`stops an execution past ${MAX_RESOLVED_ITEMS} items and answers one error, without data`, async () => {
@@ -75,6 +77,49 @@ describe("the bound on what lists return while an execution runs", () => {
     const collapsed = collapseOverBound(result, "mutation");
     expect(collapsed.data).not.toBeUndefined();
     expect(collapsed.errors!.filter((e) => e.extensions.code === "MAX_ITEMS_EXCEEDED")).toHaveLength(1);
+  });
+
+  it("charges the caller's rate limit as lists resolve and stops a query once it is spent, with 429", async () => {
+    const limits = new RateLimiter({ perSecond: 0.001, burst: 1_000 }, () => 0);
+    const rateCharge = limits.chargeTo("a");
+    // 10 + 10 × 50 = 510 units: within the bucket.
+    expect((await run("{ items(n: 10) { children(n: 50) { id } } }", { rateCharge })).errors).toBeUndefined();
+    // 490 left: 10 + 10 × 50 again empties it part way.
+    const result = await run("{ items(n: 10) { children(n: 50) { id } } }", { rateCharge });
+    const collapsed = collapseOverBound(result, "query");
+    expect(collapsed.data).toBeUndefined();
+    expect(collapsed.errors).toHaveLength(1);
+    const retryAfter = collapsed.errors![0]!.extensions.retryAfter;
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(collapsed.errors![0]!.extensions).toEqual({
+      code: "RATE_LIMITED",
+      retryAfter,
+      http: { status: 429, headers: { "retry-after": String(retryAfter) } },
+    });
+    // A mutation keeps its data (its change was made) with the error once.
+    const mutation = collapseOverBound(
+      await run("mutation { touch(n: 3) { id } }", { rateCharge }),
+      "mutation",
+    );
+    expect(mutation.data).not.toBeUndefined();
+    expect(mutation.errors!.filter((e) => e.extensions.code === "RATE_LIMITED")).toHaveLength(1);
+  });
+
+  it("charges a subscription's events without stopping them", async () => {
+    const limits = new RateLimiter({ perSecond: 0.001, burst: 10 }, () => 0);
+    const rateCharge = limits.chargeTo("a");
+    const events = new GraphQLSchema({
+      query: new GraphQLObjectType({ name: "Query", fields: { items } }),
+      subscription: new GraphQLObjectType({ name: "Subscription", fields: { items } }),
+    });
+    const result = await execute({
+      schema: boundResolvedItems(events),
+      document: parse("subscription { items(n: 50) { id } }"),
+      rootValue: {},
+      contextValue: { rateCharge },
+    });
+    expect(result.errors).toBeUndefined();
+    expect(limits.take("a")).not.toBeNull();
   });
 
   it("leaves a result without the bound's error as it was", async () => {

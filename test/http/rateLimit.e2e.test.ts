@@ -96,14 +96,40 @@ describe("rate limits (sqlite)", () => {
     for (let i = 0; i < 10; i++)
       await s.gql(`mutation { createModelVersion(input: { name: "m", source: "s3://b/m" }) { __typename } }`);
     const page = `{ registeredModel(name: "m") { versions(first: 10) { nodes { version } } } }`;
-    // 19 left: 11 (1 + 10 nodes) leaves 8, the next 11 takes the bucket to -3.
-    for (let i = 0; i < 2; i++) {
-      const answer = await post(s, page);
-      expect(answer.status).toBe(200);
-      expect((await answer.json()).data.registeredModel.versions.nodes).toHaveLength(10);
-    }
-    // Counting requests alone would leave 17 units here.
+    // 19 left: 1 + 10 nodes leaves 8.
+    const first = await post(s, page);
+    expect(first.status).toBe(200);
+    expect((await first.json()).data.registeredModel.versions.nodes).toHaveLength(10);
+    // The second is let in (8 ≥ 1) and stopped when its nodes spend the rest: one error, no data.
+    const second = await post(s, page);
+    expect(second.status).toBe(429);
+    const retryAfter = Number(second.headers.get("retry-after"));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(await second.json()).toEqual({
+      errors: [
+        {
+          message: expect.stringMatching(/Too many requests/),
+          extensions: { code: "RATE_LIMITED", retryAfter },
+        },
+      ],
+    });
+    // Counting requests alone would have served both and left 17 units here.
     expect((await post(s, "{ __typename }")).status).toBe(429);
+  });
+
+  it("charges the MLflow API one unit per object an answer lists", async () => {
+    const s = await start({ perSecond: SLOW, burst: 30 });
+    await s.gql(`mutation { createRegisteredModel(input: { name: "m" }) { __typename } }`);
+    for (let i = 0; i < 10; i++)
+      await s.gql(`mutation { createModelVersion(input: { name: "m", source: "s3://b/m" }) { __typename } }`);
+    const search = `${s.url}/api/2.0/mlflow/model-versions/search?filter=${encodeURIComponent("name='m'")}`;
+    // 19 left: 1 + 10 versions, twice (the second let in with 8 left), then nothing.
+    for (let i = 0; i < 2; i++) {
+      const answer = await fetch(search);
+      expect(answer.status).toBe(200);
+      expect((await answer.json()).model_versions).toHaveLength(10);
+    }
+    expect((await fetch(search)).status).toBe(429);
   });
 
   it("gives each principal its own bucket, whichever address or token it comes with", async () => {

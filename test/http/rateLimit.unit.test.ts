@@ -36,14 +36,34 @@ describe("RateLimiter", () => {
     const { limits, advance } = limiter(10, 100);
     expect(limits.take("a")).toBeNull();
     const charge = limits.chargeTo("a");
-    charge(60);
-    charge(60);
-    // 100 - 1 - 120 = -21: 22 units short of one request, 2.2 s at 10 a second.
+    expect(charge(60)).toBeNull();
+    // 100 - 1 - 120 = -21: the charge that empties the bucket says so, 22 units (2.2 s) short.
+    expect(charge(60)?.retryAfterSeconds).toBe(3);
     expect(limits.take("a")?.retryAfterSeconds).toBe(3);
-    charge(1_000_000);
-    expect(limits.take("a")?.retryAfterSeconds).toBe(11); // floored at -100
+    expect(charge(1_000_000)?.retryAfterSeconds).toBe(11); // floored at -100
+    expect(limits.take("a")?.retryAfterSeconds).toBe(11);
     advance(10_100);
     expect(limits.take("a")).toBeNull();
+  });
+
+  it("stops requests admitted together once their charges have spent the bucket", () => {
+    const { limits } = limiter(1, 1_000);
+    const charges = Array.from({ length: 100 }, () => {
+      expect(limits.take("a")).toBeNull();
+      return limits.chargeTo("a");
+    });
+    // 900 left for 100 requests of 100 items each: nine are paid for, the rest are refused.
+    const paid = charges.filter((charge) => charge(100) === null);
+    expect(paid).toHaveLength(9);
+  });
+
+  it("keeps what a long request was charged: the time it took does not refill it away", () => {
+    const { limits, advance } = limiter(1_000, 200_000);
+    expect(limits.take("a")).toBeNull();
+    const charge = limits.chargeTo("a");
+    advance(100_000); // the request runs 100 s, its bucket full again meanwhile
+    expect(charge(150_000)).toBeNull();
+    expect(limits.take("a", 60_000)).not.toBeNull();
   });
 
   it("refills no further than the burst", () => {
@@ -56,9 +76,7 @@ describe("RateLimiter", () => {
   it("ignores charges that are not positive numbers", () => {
     const { limits } = limiter(1, 2);
     const charge = limits.chargeTo("a");
-    charge(-50);
-    charge(Number.NaN);
-    charge(0);
+    expect([charge(-50), charge(Number.NaN), charge(0)]).toEqual([null, null, null]);
     expect(limits.take("a")).toBeNull();
     expect(limits.take("a")).toBeNull();
     expect(limits.take("a")).not.toBeNull();
@@ -68,7 +86,7 @@ describe("RateLimiter", () => {
     const { limits } = limiter(0, 1);
     expect(limits.enabled).toBe(false);
     for (let i = 0; i < 10; i++) expect(limits.take("a")).toBeNull();
-    limits.chargeTo("a")(1_000);
+    expect(limits.chargeTo("a")(1_000)).toBeNull();
     expect(limits.take("a")).toBeNull();
     expect(limits.tracked).toBe(0);
   });

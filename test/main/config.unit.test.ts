@@ -191,3 +191,28 @@ describe("configuration of the subscription connection caps", () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: ${name}`));
   });
 });
+
+describe("blank numeric settings", () => {
+  it.each([
+    "PORT",
+    "RATE_LIMIT_PER_SECOND",
+    "RATE_LIMIT_BURST",
+    "CREDENTIAL_RECHECK_MS",
+    "UPLOADS_MAX_PER_CLIENT",
+  ])("refuses %s set to a blank value, which would coerce to 0, naming the variable", (name) => {
+    for (const value of ["", "  "])
+      expect(() => loadConfig({ [name]: value })).toThrow(
+        new RegExp(`invalid configuration: ${name}: a number is expected, not a blank value`),
+      );
+  });
+
+  it("reads rate limits, 0 turning them off", () => {
+    expect(loadConfig({}).rateLimits).toEqual({ perSecond: 2_000, burst: 200_000 });
+    expect(loadConfig({ RATE_LIMIT_PER_SECOND: "0", RATE_LIMIT_BURST: "50" }).rateLimits).toEqual({
+      perSecond: 0,
+      burst: 50,
+    });
+    expect(() => loadConfig({ RATE_LIMIT_PER_SECOND: "-1" })).toThrow(/RATE_LIMIT_PER_SECOND/);
+    expect(() => loadConfig({ RATE_LIMIT_BURST: "0.5" })).toThrow(/RATE_LIMIT_BURST/);
+  });
+});

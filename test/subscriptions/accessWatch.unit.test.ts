@@ -143,6 +143,48 @@ describe("EventHub access watching", () => {
     await hub.close();
   });
 
+  it("reads an access event committed between two model events its read found, though the wake-up reported only the first", async () => {
+    const log = new MemoryLog();
+    const hub = await started(log);
+    const alice = counter();
+    hub.watchAccess(["principal:alice"], alice.changed);
+    // The hook reports the first model event; before the hub reads, an access event and a second
+    // model event commit (their wake-ups arrive after the read, as NOTIFY does on PostgreSQL).
+    const first = log.appendModelEvent();
+    const access = log.appendAccessEvent("principal:alice");
+    const second = log.appendModelEvent();
+    hub.wake(first);
+    await hub.settled();
+    hub.wake(access);
+    hub.wake(second);
+    await hub.settled();
+    expect(alice.told.count).toBe(1);
+    await hub.close();
+  });
+
+  it("moves its access generation when access events went by, read or passed over, and not for model events alone", async () => {
+    const log = new MemoryLog();
+    const hub = await started(log);
+    // Nobody watches: a commit may hold access events nobody reads.
+    const before = hub.accessGeneration;
+    hub.wake(log.appendAccessEvent("principal:alice"));
+    await hub.settled();
+    expect(hub.accessGeneration).not.toBe(before);
+
+    const alice = counter();
+    hub.watchAccess(["principal:alice"], alice.changed);
+    const watched = hub.accessGeneration;
+    hub.wake(log.appendModelEvent());
+    await hub.settled();
+    expect(hub.accessGeneration).toBe(watched);
+    // Another principal's change is read: a watcher starting meanwhile could have missed its own.
+    hub.wake(log.appendAccessEvent("principal:bob"));
+    await hub.settled();
+    expect(hub.accessGeneration).not.toBe(watched);
+    expect(alice.told.count).toBe(0);
+    await hub.close();
+  });
+
   it("reads no access events while nobody watches, and a later watcher is not told of them", async () => {
     const log = new MemoryLog();
     const hub = await started(log);

@@ -13,6 +13,8 @@ import { sendDomainError, sendError } from "../../artifacts/http/httpErrors.ts";
 import type { Database, Db } from "../../db/database.ts";
 import { ValidationError } from "../../domain/errors.ts";
 import { callerOf } from "../../http/requestCaller.ts";
+import { rateChargeOf } from "../../http/rateLimit.ts";
+import type { RateCharge } from "../../http/rateLimit.ts";
 import type { Route } from "../../http/server.ts";
 import {
   AUDIT_LOG_ORDERS,
@@ -131,6 +133,7 @@ export function auditExportRoute(options: AuditExportRouteOptions): AuditExportR
     reader: Db,
     request: ExportRequest,
     where: AuditLogWhere | null,
+    charge: RateCharge | undefined,
   ): AsyncGenerator<string> {
     running += 1;
     try {
@@ -145,6 +148,9 @@ export function auditExportRoute(options: AuditExportRouteOptions): AuditExportR
           events.map((e) => e.streamId),
         );
         const records = events.map((e) => exportRecord(e, names.get(e.streamId) ?? null));
+        // The client's rate limit pays for each event, as GraphQL's lists do; an export it has begun
+        // is not cut (a partial file would look whole), its next requests wait instead.
+        charge?.(records.length);
         yield request.format === "csv" ? csvLines(records, false) : ndjsonLines(records);
         if (rows.length < limits.pageSize) return;
         after = rows.at(-1)?.position ?? null;
@@ -169,7 +175,9 @@ export function auditExportRoute(options: AuditExportRouteOptions): AuditExportR
     const where: AuditLogWhere | null =
       filtered === null ? null : { ...filtered, upTo: head._max.position ?? 0 };
     res.writeHead(200, exportHeaders(request.format, new Date()));
-    const outcome = await streamChunks(res, chunks(reader, request, where), { stallMs: limits.stallMs });
+    const outcome = await streamChunks(res, chunks(reader, request, where, rateChargeOf(req)), {
+      stallMs: limits.stallMs,
+    });
     if (outcome !== "finished")
       logger.info({ outcome, format: request.format }, "audit export ended before its last event");
   }
