@@ -205,10 +205,12 @@ export type ErrorCode =
   | 'PERSISTED_QUERY_MISMATCH'
   /** The request names a persisted document by its sha256 (automatic persisted queries) that this server does not hold: send the document along with the hash. */
   | 'PERSISTED_QUERY_NOT_FOUND'
-  /** A download's If-Match or If-Unmodified-Since does not hold for the current artifact (it changed, or an alias or stage now names another version). */
+  /** A download's If-Match or If-Unmodified-Since does not hold for the current artifact (it changed, or an alias or stage now names another version); or an upload's If-Match where the path has no artifact, or If-None-Match where it has one. */
   | 'PRECONDITION_FAILED'
   /** The requested byte range lies outside the artifact. */
   | 'RANGE_NOT_SATISFIABLE'
+  /** The client (its principal, or its address under AUTH=local) has spent its rate limit: a request costs 1 unit and each object returned 1 more (GraphQL lists, MLflow answers, audit exports), out of RATE_LIMIT_BURST regained at RATE_LIMIT_PER_SECOND; a query that empties it stops there. Retry after `Retry-After` seconds (`retryAfter`). Answered with 429, or on the WebSocket operation. */
+  | 'RATE_LIMITED'
   /** The request body stopped arriving, or arrived slower than the minimum rate (`reason`: idle or rate); the connection is closed. */
   | 'REQUEST_TIMEOUT'
   /** The result would serialise to more JSON than the limit (`extensions.limit`, in characters), typically a list repeating a large object (a version's tags under each of its aliases): select fewer fields or smaller pages. A mutation's change was made all the same. */
