@@ -143,6 +143,13 @@ export async function inspectArchive(zip: SafeZip, scan: Scan): Promise<Report> 
   return report;
 }
 
+/** Whether an archive at `depth` is past the nesting limit (then an incomplete finding at `where`). */
+function nestedTooDeep(scan: Scan, depth: number, where: string): boolean {
+  if (depth <= scan.limits.maxNestingDepth) return false;
+  scan.incomplete(`Incomplete scan: archive nested deeper than ${scan.limits.maxNestingDepth} levels`, where);
+  return true;
+}
+
 /**
  * An archive found inside something else (an archive member, or the archive Python's zipfile finds
  * after other bytes) at nesting `depth`: past `maxNestingDepth` it is not opened and the scan is
@@ -155,13 +162,7 @@ export async function inspectNestedArchive(
   label: string,
   depth: number,
 ): Promise<Report | null> {
-  if (depth > scan.limits.maxNestingDepth) {
-    scan.incomplete(
-      `Incomplete scan: archive nested deeper than ${scan.limits.maxNestingDepth} levels`,
-      label,
-    );
-    return null;
-  }
+  if (nestedTooDeep(scan, depth, label)) return null;
   return inspectZipSource(
     "buffer" in input ? new BufferSource(input.buffer) : input.source,
     scan,
@@ -276,13 +277,7 @@ async function inspectView(
   where: string,
   depth: number,
 ): Promise<ArtifactFormat | null> {
-  if (depth > scan.limits.maxNestingDepth) {
-    scan.incomplete(
-      `Incomplete scan: archive nested deeper than ${scan.limits.maxNestingDepth} levels`,
-      where,
-    );
-    return null;
-  }
+  if (nestedTooDeep(scan, depth, where)) return null;
   try {
     await src.keep?.(view.start, view.end);
     const zip = await SafeZip.open(
