@@ -19,7 +19,9 @@ export default defineConfig({
       { extends: true, test: { name: "int", include: ["test/**/*.int.test.ts"] } },
       { extends: true, test: { name: "e2e", include: ["test/**/*.e2e.test.ts"] } },
     ],
-    testTimeout: 30_000,
+    // A test that starts servers or processes takes several times its usual time on a loaded
+    // two-core machine (CI ran a 30 s bound over on one that was half as fast as usual).
+    testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
     // Vitest's default is one worker fewer than the cores: on a two-core machine one file at a time,

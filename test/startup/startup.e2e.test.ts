@@ -208,7 +208,7 @@ describe("start-up failures (SQLite and folders)", () => {
     } finally {
       await s3.close();
     }
-  });
+  }, 120_000); // three server processes started one after another: each takes seconds on a busy machine
 
   it("a DATABASE_URL file that is not a SQLite database is named", async () => {
     const file = path.join(folder("notadb"), "registro.db");
