@@ -84,6 +84,22 @@ export function sendRaw(
   request: HostileRequest,
   options: { timeoutMs?: number; streamMs?: number } = {},
 ): Promise<RawResponse> {
+  return sendBytes(port, encodeRequest(request, `127.0.0.1:${port}`), {
+    ...options,
+    kind: request.kind,
+    bodyless: request.method === "HEAD",
+  });
+}
+
+/**
+ * Writes `bytes` as they are (a request, or garbage Node's parser refuses) and reads the answer as
+ * sendRaw does. `kind` names the request in errors; `bodyless` says a HEAD was sent.
+ */
+export function sendBytes(
+  port: number,
+  bytes: Buffer | string,
+  options: { kind: string; bodyless?: boolean; timeoutMs?: number; streamMs?: number },
+): Promise<RawResponse> {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const streamMs = options.streamMs ?? 300;
   return new Promise((resolve, reject) => {
@@ -100,14 +116,14 @@ export function sendRaw(
       if (head === null) {
         // A server may close without a word only when it could not even parse the request line.
         if (error) return reject(error);
-        return reject(new Error(`connection closed without a response (${request.kind})`));
+        return reject(new Error(`connection closed without a response (${options.kind})`));
       }
       const body = Buffer.concat(chunks).subarray(head.bodyStart);
       const chunked = /chunked/i.test(head.headers["transfer-encoding"] ?? "");
       resolve({ status: head.status, headers: head.headers, body: chunked ? dechunk(body) : body });
     };
     const timer = setTimeout(
-      () => finish(new HangError(`no response within ${timeoutMs} ms (${request.kind})`)),
+      () => finish(new HangError(`no response within ${timeoutMs} ms (${options.kind})`)),
       timeoutMs,
     );
     socket.on("data", (chunk: Buffer) => {
@@ -128,7 +144,7 @@ export function sendRaw(
         const length = Number(head.headers["content-length"] ?? Number.NaN);
         if (Number.isFinite(length)) {
           if (all.length - head.bodyStart >= Math.min(length, MAX_BODY)) finish();
-        } else if (request.method === "HEAD" || head.status === 204 || head.status === 304) finish();
+        } else if (options.bodyless === true || head.status === 204 || head.status === 304) finish();
         else setTimeout(() => finish(), streamMs);
         return;
       }
@@ -140,7 +156,7 @@ export function sendRaw(
     // A reset after the server answered (it closes connections whose body it did not read) is normal.
     socket.on("error", (error) => finish(error));
     socket.on("connect", () => {
-      socket.write(encodeRequest(request, `127.0.0.1:${port}`));
+      socket.write(bytes);
     });
   });
 }

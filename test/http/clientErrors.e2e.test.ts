@@ -1,8 +1,8 @@
 // Requests Node's HTTP parser refuses before any route runs, sent over raw sockets: the answer has
 // the error shape of the endpoint the request line names (MLflow's on MLflow's paths, GraphQL's on
 // /graphql, the server's elsewhere), with the parser's status, and garbage never stops the server.
-import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sendBytes } from "../fuzz/hostileRequests.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 
@@ -14,25 +14,15 @@ beforeAll(async () => {
 });
 afterAll(async () => server?.close());
 
-/** Writes `bytes` in one go and reads until the server closes: status and parsed body. */
-function exchange(bytes: Buffer | string) {
-  return new Promise<{ status: number; body: unknown }>((resolve, reject) => {
-    const socket = net.connect({ host: "127.0.0.1", port });
-    const chunks: Buffer[] = [];
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-    socket.on("error", reject);
-    socket.on("close", () => {
-      const text = Buffer.concat(chunks).toString("utf8");
-      const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(text)?.[1] ?? 0);
-      const body = text.slice(text.indexOf("\r\n\r\n") + 4);
-      try {
-        resolve({ status, body: JSON.parse(body) });
-      } catch {
-        resolve({ status, body });
-      }
-    });
-    socket.end(bytes);
-  });
+/** Writes `bytes` in one go and reads the answer: status and parsed body. */
+async function exchange(bytes: Buffer | string) {
+  const { status, body } = await sendBytes(port, bytes, { kind: "client error" });
+  const text = body.toString("utf8");
+  try {
+    return { status, body: JSON.parse(text) as unknown };
+  } catch {
+    return { status, body: text };
+  }
 }
 
 const hugeHeader = (target: string) =>
