@@ -8,10 +8,9 @@
 // sent, so they are read within a bound and nothing here may throw.
 import type { Duplex } from "node:stream";
 import type { ServerRefusal } from "./bodyDeadline.ts";
-import { graphqlErrorBody } from "./graphqlErrorBody.ts";
 
-/** The error body a route gives a refusal of a request for `url`; undefined: the server's own. */
-export type RouteErrorBody = (url: URL, refusal: ServerRefusal) => unknown;
+/** The body of a refusal of a request for `url` in its endpoint's shape (the server's refusalBody). */
+export type RefusalBody = (url: URL, refusal: ServerRefusal) => unknown;
 
 /** Node's parser error, with what it adds: the chunk it failed in, and how far into it. */
 interface ParserError extends Error {
@@ -74,10 +73,10 @@ export function failedRequestUrl(error: ParserError): URL | null {
 }
 
 /**
- * The `clientError` listener: answers the refusal in its endpoint's shape (`routeErrorBody` first,
- * then GraphQL's on /graphql, else the server's JSON) and closes the connection.
+ * The `clientError` listener: answers the refusal in its endpoint's shape (`refusalBody`; the
+ * server's JSON when the target cannot be read) and closes the connection.
  */
-export function clientErrorAnswer(routeErrorBody: RouteErrorBody) {
+export function clientErrorAnswer(refusalBody: RefusalBody) {
   return (error: ParserError, socket: Duplex): void => {
     try {
       // Nothing to answer on a connection that is gone or whose response has begun (the answer would
@@ -88,9 +87,7 @@ export function clientErrorAnswer(routeErrorBody: RouteErrorBody) {
       const { status, reason, code, message } = REFUSALS[error.code as keyof typeof REFUSALS] ?? BAD_REQUEST;
       const refusal: ServerRefusal = { status, code, message };
       const url = failedRequestUrl(error);
-      const body =
-        (url === null ? undefined : routeErrorBody(url, refusal)) ??
-        (url?.pathname === "/graphql" ? graphqlErrorBody(code, message) : { error: { code, message } });
+      const body = url === null ? { error: { code, message } } : refusalBody(url, refusal);
       const text = JSON.stringify(body);
       // Closed once the answer has left: the rest of what the client sends is not HTTP we can read.
       // A client that does not read the answer does not keep the socket past ANSWER_DEADLINE_MS.

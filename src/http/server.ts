@@ -568,7 +568,7 @@ export function createApp(options: AppOptions): App {
   });
   // Requests Node's parser refuses before any handler runs (bad syntax, headers over 16 KiB) get the
   // error shape of their endpoint (MLflow's on its paths) instead of an empty body.
-  server.on("clientError", clientErrorAnswer(routeErrorBody));
+  server.on("clientError", clientErrorAnswer(refusalBody));
   // Slow or stalled clients must not pin connections forever.
   server.requestTimeout = 0; // long artifact transfers are bounded by headersTimeout + the body deadline instead
   server.headersTimeout = 30_000;
