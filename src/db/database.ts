@@ -11,6 +11,7 @@ import { PrismaClient as PostgresPrismaClient } from "./generated/postgresql/cli
 import { PrismaClient } from "./generated/sqlite/client.ts";
 import type { Prisma } from "./generated/sqlite/client.ts";
 import { guardDecodedArguments } from "./guardDecodedArguments.ts";
+import { GroupFailed, PostgresGroupCommit } from "./postgresGroupCommit.ts";
 import { PreparedStatements, isMissingPrepared, isStalePlan } from "./preparedStatements.ts";
 import { PostgresTx, SqliteTx, pgTypes, quoteLiteral } from "./sql.ts";
 import type { DeferredWrite, SqlTx, SqlValue } from "./sql.ts";
@@ -366,25 +367,53 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     }
   }
 
-  async function concurrent<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const connection = await writers.connect();
+  const begin = ["BEGIN", `SELECT pg_advisory_xact_lock_shared(${WRITERS_GATE_KEY})`];
+  const appendLock = `SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`;
+  const groups = new PostgresGroupCommit({
+    connect: () => writers.connect(),
+    types,
+    statements: prepared,
+    begin,
+    appendLock,
+    notify,
+  });
+
+  /**
+   * A concurrent write. Its connection is taken when it first needs a round trip; one that never
+   * did (it decided on state this instance remembered) commits with the writes ready beside it, in
+   * one transaction (./postgresGroupCommit.ts), unless `alone`.
+   */
+  async function concurrent<T>(work: (tx: Tx) => Promise<T>, alone: boolean): Promise<T> {
+    let connection: pg.PoolClient | null = null;
     const deferred: DeferredWrite[] = [];
+    // BEGIN and the writers' gate go out with the transaction's first statement.
+    const tx = PostgresTx.lazy(
+      async () => (connection = await writers.connect()),
+      types,
+      deferred,
+      begin,
+      prepared,
+      identity,
+      pool,
+    );
     try {
-      // BEGIN and the writers' gate go out with the transaction's first statement.
-      const tx = PostgresTx.beginning(
-        connection,
-        types,
-        deferred,
-        ["BEGIN", `SELECT pg_advisory_xact_lock_shared(${WRITERS_GATE_KEY})`],
-        prepared,
-        identity,
-        pool,
-      );
       const result = await work(tx);
+      if (!tx.connected && !alone) {
+        await groups.commit({
+          key: tx.lockedStreams[0] ?? "",
+          statements: tx.takeStatements(),
+          writes: deferred,
+        });
+        tx.commits.run();
+        return result;
+      }
+      await tx.attach();
+      const open = connection as pg.PoolClient | null;
+      if (open === null) throw new Error("a concurrent write without its connection");
       // What was never sent (BEGIN, when `work` read nothing; a stream lock after the last read).
       const ahead = tx.takePending();
       if (deferred.length === 0) {
-        await connection.query([...ahead, "COMMIT"].join(";\n"));
+        await open.query([...ahead, "COMMIT"].join(";\n"));
         tx.commits.run();
         return result;
       }
@@ -393,12 +422,12 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       // makes PostgreSQL skip the rest, COMMIT included; the catch below rolls back.
       const prepares: string[] = [];
       const writes = [
-        tx.statementText(`SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`, [], prepares),
+        tx.statementText(appendLock, [], prepares),
         ...deferred.map((d) => tx.statementText(d.sql, d.params, prepares)),
         tx.statementText(notify, [], prepares),
       ];
       const statements = [...ahead, ...prepares, ...writes, "COMMIT"];
-      const results = (await connection.query({
+      const results = (await open.query({
         text: statements.join(";\n"),
         types,
       })) as unknown as pg.QueryResult[];
@@ -407,13 +436,16 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       tx.commits.run();
       return result;
     } catch (error) {
-      // PREPAREs that ran before the failure outlive the rollback, those after it never ran: drop
-      // them all rather than guess (failures are rare: a lost race, a broken invariant).
-      prepared.forget(connection);
-      await connection.query("ROLLBACK; DEALLOCATE ALL").catch(() => undefined);
+      const open = connection as pg.PoolClient | null;
+      if (open !== null) {
+        // PREPAREs that ran before the failure outlive the rollback, those after it never ran: drop
+        // them all rather than guess (failures are rare: a lost race, a broken invariant).
+        prepared.forget(open);
+        await open.query("ROLLBACK; DEALLOCATE ALL").catch(() => undefined);
+      }
       throw error;
     } finally {
-      connection.release();
+      (connection as pg.PoolClient | null)?.release();
     }
   }
 
@@ -428,10 +460,17 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       if (!writeOptions?.concurrent) return serialised(work);
       // Writers that lock rows in different orders can deadlock (a concurrent write's reads take no
       // row locks, so this needs a writer outside Database.write); the victim simply runs again.
+      let alone = false;
       for (let attempt = 1; ; attempt++) {
         try {
-          return await concurrent(work);
+          return await concurrent(work, alone);
         } catch (error) {
+          // Rolled back with the group it was committed in: on its own this time (not an attempt).
+          if (error instanceof GroupFailed && !alone) {
+            alone = true;
+            attempt--;
+            continue;
+          }
           // A migration that changed a prepared statement's columns, or a session reset that dropped
           // the connection's statements: the retry prepares them anew.
           if (!(isDeadlock(error) || isStalePlan(error) || isMissingPrepared(error)) || attempt >= 3)

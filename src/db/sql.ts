@@ -241,22 +241,36 @@ function pgParam(value: SqlValue): unknown {
 /** The first key of the two-key advisory locks on streams (the append lock uses the one-key space). */
 export const STREAM_LOCK_CLASS = 0x5265_6773; // "Regs"
 
+/** A statement still to send: utility text as it is (BEGIN, a gate lock), or a statement to render. */
+export type PendingStatement = string | Statement;
+
 export class PostgresTx implements SqlTx {
   readonly dialect = "postgresql";
   /** The write that opened this transaction runs them after its COMMIT. */
   readonly commits = new CommitCallbacks();
+  /** A lazy transaction's connection until it has one (see `lazy`). */
+  private client: pg.PoolClient | pg.Pool | null;
+  /** A lazy transaction: what takes its connection on its first round trip. */
+  private connect: (() => Promise<pg.PoolClient>) | null = null;
+  /** A lazy transaction's opening statements, sent ahead of whatever goes out first on its connection. */
+  private begin: readonly string[] = [];
+  /** The streams it locked, in order (a group commit locks its members' streams in one order). */
+  readonly lockedStreams: string[] = [];
+
   constructor(
     /** A transaction's connection, or the pool for single statements outside any transaction. */
-    private readonly client: pg.PoolClient | pg.Pool,
+    client: pg.PoolClient | pg.Pool | null,
     private readonly types: pg.CustomTypesConfig,
     /** In a concurrent write: where `later` queues its writes for the commit's round trip. */
     private readonly deferred: DeferredWrite[] | null = null,
-    /** In a concurrent write: its connection's prepared statements (./preparedStatements.ts). */
-    private readonly prepared: { statements: PreparedStatements; connection: pg.PoolClient } | null = null,
+    /** In a concurrent write: the prepared statements of its connections (./preparedStatements.ts). */
+    private readonly statements: PreparedStatements | null = null,
     readonly database: object = types,
     /** Where `autonomous` statements run: the pool (each its own transaction); null: this session. */
     private readonly autonomousPool: pg.Pool | null = null,
-  ) {}
+  ) {
+    this.client = client;
+  }
 
   afterCommit(callback: () => void): () => boolean {
     return this.commits.add(callback);
@@ -278,16 +292,16 @@ export class PostgresTx implements SqlTx {
    * PREPARE it needs first pushed onto `prepares`), its values inlined otherwise.
    */
   statementText(sql: string, params: readonly SqlValue[], prepares: string[]): string {
-    return this.prepared === null
+    return this.statements === null
       ? inlineParams(sql, params, quoteLiteral)
-      : this.prepared.statements.render(this.prepared.connection, sql, params, prepares);
+      : this.statements.render(this.client as pg.PoolClient, sql, params, prepares);
   }
 
   /**
-   * Statements not sent yet (a concurrent write's BEGIN, a stream lock): they go out ahead of the
-   * next batch, in the same round trip, or on their own before any other statement.
+   * Statements not sent yet (a concurrent write's BEGIN, a stream lock, a guard): they go out ahead
+   * of the next batch, in the same round trip, or on their own before any other statement.
    */
-  private pending: string[] = [];
+  private pending: PendingStatement[] = [];
 
   /** Starts a transaction whose first statements go out with its first read (see `pending`). */
   static beginning(
@@ -299,37 +313,78 @@ export class PostgresTx implements SqlTx {
     database: object = types,
     autonomousPool: pg.Pool | null = null,
   ): PostgresTx {
-    const tx = new PostgresTx(
-      client,
-      types,
-      deferred,
-      statements === null ? null : { statements, connection: client },
-      database,
-      autonomousPool,
-    );
+    const tx = new PostgresTx(client, types, deferred, statements, database, autonomousPool);
     tx.pending.push(...begin);
     return tx;
   }
 
+  /**
+   * A concurrent write that takes its connection (from `connect`) only when it first needs a round
+   * trip, with `begin` ahead of what it sends then. One that never does (it decided on state its
+   * instance remembered: ../application/streamStateCache.ts) can be committed with others in one
+   * transaction: `connected` stays false, and `takeStatements` hands over what it queued.
+   */
+  static lazy(
+    connect: () => Promise<pg.PoolClient>,
+    types: pg.CustomTypesConfig,
+    deferred: DeferredWrite[],
+    begin: readonly string[],
+    statements: PreparedStatements | null,
+    database: object,
+    autonomousPool: pg.Pool | null,
+  ): PostgresTx {
+    const tx = new PostgresTx(null, types, deferred, statements, database, autonomousPool);
+    tx.connect = connect;
+    tx.begin = begin;
+    return tx;
+  }
+
+  /** Whether it has its connection (always, unless made `lazy` and nothing was sent yet). */
+  get connected(): boolean {
+    return this.client !== null;
+  }
+
+  /** Takes its connection now, if it has none yet; its opening statements then lead what it sends. */
+  async attach(): Promise<void> {
+    if (this.client !== null) return;
+    if (this.connect === null) throw new Error("a transaction without a connection");
+    this.client = await this.connect();
+    this.pending.unshift(...this.begin);
+  }
+
   /** The statements still to send, for the commit's round trip (before the append lock); cleared. */
   takePending(): string[] {
+    const texts: string[] = [];
+    for (const statement of this.pending.splice(0)) {
+      if (typeof statement === "string") texts.push(statement);
+      else {
+        const prepares: string[] = [];
+        const text = this.statementText(statement.sql, statement.params ?? [], prepares);
+        texts.push(...prepares, text);
+      }
+    }
+    return texts;
+  }
+
+  /** A lazy transaction never connected: what it queued ahead of its writes (without `begin`); cleared. */
+  takeStatements(): PendingStatement[] {
+    if (this.client !== null) throw new Error("a connected transaction sends its own statements");
     return this.pending.splice(0);
   }
 
   private async sendPending(): Promise<void> {
+    await this.attach();
     if (this.pending.length === 0) return;
-    await this.client.query(this.takePending().join(";\n"));
+    await (this.client as pg.PoolClient).query(this.takePending().join(";\n"));
   }
 
   lockStream(streamId: string): Promise<void> {
     if (this.deferred !== null) {
-      const prepares: string[] = [];
-      const lock = this.statementText(
-        "SELECT pg_advisory_xact_lock(?, hashtext(?))",
-        [STREAM_LOCK_CLASS, streamId],
-        prepares,
-      );
-      this.pending.push(...prepares, lock);
+      this.lockedStreams.push(streamId);
+      this.pending.push({
+        sql: "SELECT pg_advisory_xact_lock(?, hashtext(?))",
+        params: [STREAM_LOCK_CLASS, streamId],
+      });
     }
     return Promise.resolve();
   }
@@ -339,19 +394,20 @@ export class PostgresTx implements SqlTx {
       await this.query(sql, params);
       return;
     }
-    const prepares: string[] = [];
-    const text = this.statementText(sql, params, prepares);
-    this.pending.push(...prepares, text);
+    this.pending.push({ sql, params });
   }
 
   async batch(statements: readonly Statement[]): Promise<Record<string, unknown>[][]> {
+    await this.attach();
     const ahead = this.takePending();
     const prepares: string[] = [];
     const rendered = statements.map((st) => this.statementText(st.sql, st.params ?? [], prepares));
     const texts = [...ahead, ...prepares, ...rendered];
     if (texts.length === 0) return [];
-    const result = (await this.client.query({ text: texts.join(";\n"), types: this.types })) as unknown as
-      pg.QueryResult | pg.QueryResult[];
+    const result = (await (this.client as pg.PoolClient).query({
+      text: texts.join(";\n"),
+      types: this.types,
+    })) as unknown as pg.QueryResult | pg.QueryResult[];
     const results = Array.isArray(result) ? result : [result];
     return results.slice(ahead.length + prepares.length).map((r) => r.rows as Record<string, unknown>[]);
   }
@@ -372,7 +428,7 @@ export class PostgresTx implements SqlTx {
 
   async query<T extends object>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
     await this.sendPending();
-    const result = await this.client.query<T>({
+    const result = await (this.client as pg.PoolClient | pg.Pool).query<T>({
       text: numbered(sql),
       values: params.map(pgParam),
       types: this.types,
@@ -382,7 +438,7 @@ export class PostgresTx implements SqlTx {
 
   async execute(sql: string, params: readonly SqlValue[] = []): Promise<number> {
     await this.sendPending();
-    const result = await this.client.query({
+    const result = await (this.client as pg.PoolClient | pg.Pool).query({
       text: numbered(sql),
       values: params.map(pgParam),
       types: this.types,

@@ -1,0 +1,131 @@
+// PostgreSQL (#18): model commands decided on state their instance remembered, ready at the same
+// time, commit in one transaction (src/db/postgresGroupCommit.ts). Whatever happens to the group,
+// each command must end as it would have alone: committed once, or failed with its own error.
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { CommandDeps } from "../../src/application/executeCommand.ts";
+import { executeCommand } from "../../src/application/executeCommand.ts";
+import { verifyChains } from "../../src/audit/verifyChains.ts";
+import { openDatabase } from "../../src/db/database.ts";
+import type { Database } from "../../src/db/database.ts";
+import { DomainError } from "../../src/domain/errors.ts";
+import { readAll } from "../../src/store/eventStore.ts";
+import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
+import { createVersion } from "../support/commands.ts";
+import { openTestDatabase, providers } from "../support/databases.ts";
+
+const onPostgres = (await providers()).includes("postgresql");
+
+const batchText = (args: unknown[]) =>
+  typeof args[0] === "string" ? args[0] : String((args[0] as { text?: unknown }).text);
+
+/** The statement batches pg sends while `work` runs, without the trials of statements for preparing. */
+async function batches(work: () => Promise<unknown>): Promise<string[]> {
+  const spy = vi.spyOn(pg.Client.prototype, "query");
+  try {
+    await work();
+    return spy.mock.calls.map(batchText).filter((text) => !text.startsWith("PREPARE registro_try_"));
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+const versionOf = (outcome: Awaited<ReturnType<typeof executeCommand>>): number => {
+  if (outcome instanceof DomainError) throw outcome;
+  const [event] = outcome.events;
+  if (event?.type !== "ModelVersionCreated") throw new Error(`unexpected ${event?.type}`);
+  return event.data.version;
+};
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
+
+describe.skipIf(!onPostgres)("group commit on postgresql", () => {
+  let t: Awaited<ReturnType<typeof openTestDatabase>>;
+  let second: Database;
+  let a: CommandDeps;
+  let b: CommandDeps;
+  beforeAll(async () => {
+    t = await openTestDatabase("postgresql");
+    second = openDatabase(t.config);
+    a = commandDeps(t.db);
+    b = commandDeps(second);
+  });
+  afterEach(() => vi.restoreAllMocks());
+  afterAll(async () => {
+    await second?.close();
+    await t?.close();
+  });
+
+  /** `n` models, each with versions written by instance `a`, so that `a` remembers their state. */
+  async function warmModels(prefix: string, n: number): Promise<string[]> {
+    const names = Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+    for (const name of names) {
+      await createModelNamed(a, name, name);
+      for (let v = 0; v < 2; v++) await run(a, live(name), createVersion());
+    }
+    await settle();
+    for (const name of names) await run(a, live(name), createVersion());
+    return names;
+  }
+
+  const versionsOf = async (name: string) =>
+    (await t.db.reader.modelVersion.findMany({ where: { modelId: name }, orderBy: { version: "asc" } })).map(
+      (v) => v.version,
+    );
+
+  it("commits commands on eight models, ready at once, in one transaction and one round trip", async () => {
+    const names = await warmModels("together", 8);
+    const sent = await batches(() =>
+      Promise.all(names.map(async (name) => versionOf(await run(a, live(name), createVersion())))),
+    );
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatch(/^BEGIN;[^]*COMMIT$/);
+    for (const name of names) expect(await versionsOf(name)).toEqual([1, 2, 3, 4]);
+    // Their events took consecutive positions, in one commit, and every chain holds.
+    const events = (await readAll(t.db, 0, 10_000)).filter((e) => names.includes(e.streamId));
+    const last = events.slice(-8);
+    expect(last.map((e) => e.position)).toEqual(last.map((_, i) => last[0]!.position + i));
+    expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
+  });
+
+  it("runs each member again alone when one member's state was stale: all commit once", async () => {
+    const names = await warmModels("stale-member", 6);
+    // The other instance writes one of the models: `a` still remembers the old head.
+    await run(b, live(names[3]!), createVersion());
+    let outcomes: number[] = [];
+    const sent = await batches(async () => {
+      outcomes = await Promise.all(
+        names.map(async (name) => versionOf(await executeCommand(a, live(name), createVersion(), actor))),
+      );
+    });
+    expect(outcomes).toEqual([4, 4, 4, 5, 4, 4]);
+    // One group with all six, refused at the stale guard and rolled back; then each alone.
+    for (const name of names) expect(sent[0]).toContain(`'${name}'`);
+    expect(sent[1]).toBe("ROLLBACK; DEALLOCATE ALL");
+    for (const [i, name] of names.entries())
+      expect(await versionsOf(name)).toEqual(i === 3 ? [1, 2, 3, 4, 5] : [1, 2, 3, 4]);
+    expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
+  });
+
+  it("fails every member, and runs none again, when the connection fails while the group commits", async () => {
+    const names = await warmModels("lost-group", 4);
+    const query = Reflect.get(pg.Client.prototype, "query") as (
+      this: pg.Client,
+      ...args: unknown[]
+    ) => unknown;
+    let failed = false;
+    vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+      if (!failed && batchText(args).startsWith("BEGIN;")) {
+        failed = true;
+        return Promise.reject(new Error("Connection terminated unexpectedly"));
+      }
+      return query.apply(this, args);
+    });
+    const outcomes = await Promise.allSettled(names.map((name) => run(a, live(name), createVersion())));
+    vi.restoreAllMocks();
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected", "rejected", "rejected"]);
+    // Nothing was written twice (nor, here, at all), and the next commands read the state again.
+    for (const name of names) expect(await versionsOf(name)).toEqual([1, 2, 3]);
+    for (const name of names) expect(versionOf(await run(a, live(name), createVersion()))).toBe(4);
+  });
+});
