@@ -17,7 +17,7 @@ import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
 import { parseAllowedHosts } from "./http/hostCheck.ts";
 import { DEFAULT_UPLOAD_LIMITS } from "./http/uploadSlots.ts";
 import { DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS } from "./http/subscriptionConnections.ts";
-import { DEFAULT_RATE_LIMITS } from "./http/rateLimit.ts";
+import { DEFAULT_AUTH_FAILURE_LIMITS, DEFAULT_RATE_LIMITS } from "./http/rateLimit.ts";
 import type { RateLimits } from "./http/rateLimit.ts";
 import type { SubscriptionConnectionLimits } from "./http/subscriptionConnections.ts";
 import { metricsAccess, parseNetworks } from "./monitoring/metricsAccess.ts";
@@ -296,6 +296,19 @@ const schema = z.object({
   RATE_LIMIT_PER_SECOND: z.coerce.number().min(0).max(1_000_000_000).default(DEFAULT_RATE_LIMITS.perSecond),
   /** Cost units a client's budget holds when full (a request costs 1, each object its GraphQL lists return 1 more). */
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000_000).default(DEFAULT_RATE_LIMITS.burst),
+  /** Failed authentications each client address regains per second; 0 turns the limit off. */
+  AUTH_FAILURES_PER_SECOND: z.coerce
+    .number()
+    .min(0)
+    .max(1_000_000_000)
+    .default(DEFAULT_AUTH_FAILURE_LIMITS.perSecond),
+  /** Failed authentications a client address may make at once; past them, requests with credentials from it get 429 before they are checked. */
+  AUTH_FAILURE_BURST: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000_000)
+    .default(DEFAULT_AUTH_FAILURE_LIMITS.burst),
   /** Time a WebSocket has from its upgrade to authenticate; then it is closed with 4408. */
   SUBSCRIPTION_HANDSHAKE_TIMEOUT_MS: z.coerce
     .number()
@@ -418,6 +431,8 @@ export interface Config {
   uploads: UploadLimits;
   subscriptionConnections: SubscriptionConnectionLimits;
   rateLimits: RateLimits;
+  /** Failed authentications per client address over time (perSecond 0: off). */
+  authFailureLimits: RateLimits;
   subscriberMaxQueuedBytes: number;
   shutdownTimeoutMs: number;
   shutdownDelayMs: number;
@@ -622,6 +637,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       handshakeTimeoutMs: e.SUBSCRIPTION_HANDSHAKE_TIMEOUT_MS,
     },
     rateLimits: { perSecond: e.RATE_LIMIT_PER_SECOND, burst: e.RATE_LIMIT_BURST },
+    authFailureLimits: { perSecond: e.AUTH_FAILURES_PER_SECOND, burst: e.AUTH_FAILURE_BURST },
     subscriberMaxQueuedBytes: e.SUBSCRIBER_MAX_QUEUED_BYTES,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     shutdownDelayMs: e.SHUTDOWN_DELAY_MS,

@@ -28,6 +28,7 @@ async function main() {
     uploads: config.uploads,
     subscriptionConnections: config.subscriptionConnections,
     rateLimits: config.rateLimits,
+    authFailureLimits: config.authFailureLimits,
     subscriptions: { maxQueuedBytes: config.subscriberMaxQueuedBytes },
     audit: config.audit,
     webhooks: config.webhooks,

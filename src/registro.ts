@@ -51,7 +51,12 @@ import { EMPTY_ALLOW_LIST } from "./webhooks/delivery/targetGuard.ts";
 import type { App } from "./http/server.ts";
 import { DEFAULT_UPLOAD_LIMITS, UploadSlots } from "./http/uploadSlots.ts";
 import type { UploadLimits } from "./http/uploadSlots.ts";
-import { DEFAULT_RATE_LIMITS, RateLimiter } from "./http/rateLimit.ts";
+import {
+  DEFAULT_AUTH_FAILURE_LIMITS,
+  DEFAULT_RATE_LIMITS,
+  RateLimiter,
+  authFailureLimiter,
+} from "./http/rateLimit.ts";
 import type { RateLimits } from "./http/rateLimit.ts";
 import {
   DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS,
@@ -91,6 +96,11 @@ export interface RegistroOptions {
   readonly subscriptionConnections?: Partial<SubscriptionConnectionLimits>;
   /** What each client may ask of the server over time (default DEFAULT_RATE_LIMITS; perSecond 0: off). */
   readonly rateLimits?: Partial<RateLimits>;
+  /**
+   * Failed authentications per client address over time (default DEFAULT_AUTH_FAILURE_LIMITS;
+   * perSecond 0: off), and the clock their buckets refill by (ms, monotonic; tests move it).
+   */
+  readonly authFailureLimits?: Partial<RateLimits> & { readonly now?: () => number };
   /** Observes every query the GraphQL read side runs (trace logging; N+1 tests). */
   readonly onReadQuery?: (sql: string, durationMs: number) => void;
   /** Browser origins besides the registry's own that may call it (CORS_ORIGINS); default none. */
@@ -244,6 +254,11 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
   );
   const uploads = new UploadSlots({ ...DEFAULT_UPLOAD_LIMITS, ...options.uploads });
   const rateLimiter = new RateLimiter({ ...DEFAULT_RATE_LIMITS, ...options.rateLimits });
+  const { now: authFailureClock, ...authFailureLimits } = options.authFailureLimits ?? {};
+  const authFailures = authFailureLimiter(
+    { ...DEFAULT_AUTH_FAILURE_LIMITS, ...authFailureLimits },
+    authFailureClock,
+  );
   const subscriptionConnections = new SubscriptionConnections({
     ...DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS,
     ...options.subscriptionConnections,
@@ -350,6 +365,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     },
     subscriptionConnections,
     rateLimiter,
+    authFailureLimiter: authFailures,
     // The proxy before the MLflow RPCs: it reads the raw request target, which the RPCs' normalised
     // URL could otherwise hand them (`mlflow-artifacts/artifacts/../../mlflow/…`).
     routes: [artifacts, auditExport, artifactProxy, mlflow],

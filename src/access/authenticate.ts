@@ -67,7 +67,16 @@ function withoutPadding(text: string): string {
 
 export type Authentication =
   | { readonly ok: true; readonly caller: Caller }
-  | { readonly ok: false; readonly reason: "missing" | "invalid"; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly reason: "missing" | "invalid";
+      readonly message: string;
+      /**
+       * The credential could not be checked (the SSO issuer's keys could not be fetched): a failure
+       * of the registry's, not a wrong guess, so the address's failed authentications are not charged.
+       */
+      readonly uncheckable?: true;
+    };
 
 const MISSING =
   "authentication required: send `Authorization: Bearer <token>` with an API token (rgo_…) or an SSO access token";
@@ -143,7 +152,14 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       } catch (error) {
         // Keys that cannot be fetched, or an identity (issuer, subject) the registry cannot store:
         // the credential cannot be accepted, and saying why lets the caller act on it.
-        if (error instanceof SsoUnavailableError || error instanceof DomainError)
+        if (error instanceof SsoUnavailableError)
+          return {
+            ok: false,
+            reason: "invalid",
+            message: `${INVALID} (${error.message})`,
+            uncheckable: true,
+          };
+        if (error instanceof DomainError)
           return { ok: false, reason: "invalid", message: `${INVALID} (${error.message})` };
         throw error;
       }

@@ -27,7 +27,7 @@ export const ERROR_CODES = {
   TOO_MANY_UPLOADS:
     "Too many uploads in progress for this client or for the server (`scope`, `limit`); retry after `Retry-After` seconds.",
   RATE_LIMITED:
-    "The client (its principal, or its address under AUTH=local) has spent its rate limit: a request costs 1 unit and each object returned 1 more (GraphQL lists, MLflow answers, audit exports), out of RATE_LIMIT_BURST regained at RATE_LIMIT_PER_SECOND; a query that empties it stops there. Retry after `Retry-After` seconds (`retryAfter`). Answered with 429, or on the WebSocket operation.",
+    "The client (its principal, or its address under AUTH=local) has spent its rate limit: a request costs 1 unit and each object returned 1 more (GraphQL lists, MLflow answers, audit exports), out of RATE_LIMIT_BURST regained at RATE_LIMIT_PER_SECOND; a query that empties it stops there. Also credentials from an address past its failed authentications (AUTH_FAILURE_BURST, AUTH_FAILURES_PER_SECOND), refused unchecked. Retry after `Retry-After` seconds (`retryAfter`). Answered with 429, or on the WebSocket operation.",
   HEADERS_TOO_LARGE: "The request's headers are larger than the server accepts (16 KiB in all).",
   METRICS_ACCESS_DENIED:
     "/metrics refused: the caller's address is outside METRICS_ALLOWED_NETWORKS (loopback only when neither it nor METRICS_TOKEN is set), or the bearer token is not METRICS_TOKEN.",

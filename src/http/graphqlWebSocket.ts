@@ -20,7 +20,7 @@ import { webSocketClosed } from "./connectionClosed.ts";
 import { DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS } from "./subscriptionConnections.ts";
 import type { PendingConnection, SubscriptionConnections } from "./subscriptionConnections.ts";
 import { connectionHeaders } from "./requestMetadata.ts";
-import { rateLimitKey } from "./rateLimit.ts";
+import { authenticateWithinFailureLimit, rateLimitKey } from "./rateLimit.ts";
 import type { RateCharge, RateLimiter } from "./rateLimit.ts";
 
 export interface GraphQLWebSocketOptions {
@@ -44,6 +44,12 @@ export interface GraphQLWebSocketOptions {
   readonly connections?: SubscriptionConnections;
   /** Each operation is let in by the caller's rate limit (./rateLimit.ts), like an HTTP request. */
   readonly rateLimiter?: RateLimiter;
+  /**
+   * Failed authentications per client address (./rateLimit.ts): a `connection_init` bringing
+   * credentials from an address that has none left is closed with 1013 before they are checked,
+   * and one refused for its credentials is counted.
+   */
+  readonly authFailureLimiter?: RateLimiter;
 }
 
 /**
@@ -61,10 +67,18 @@ export const HANDSHAKE_TIMEOUT_CLOSE = 4408;
 
 /**
  * The close code for a connection refused for capacity after its upgrade (TOO_MANY_CONNECTIONS in the
+ * reason), or at connection_init for its address's failed authentications (RATE_LIMITED in the
  * reason): WebSocket's "Try Again Later", which graphql-ws clients retry with their back-off. Not
  * graphql-ws's 4429, which means a repeated connection_init and which its clients take as final.
  */
 export const TRY_AGAIN_LATER_CLOSE = 1013;
+
+/**
+ * The reason of the close (1013) of a `connection_init` refused because its address has made too
+ * many failed authentications; ASCII, within a close frame's 123 bytes.
+ */
+export const authFailureCloseReason = (retryAfterSeconds: number) =>
+  `RATE_LIMITED: too many failed authentications from this address; retry after ${retryAfterSeconds} s`;
 
 /**
  * How long a connection closed before it authenticated (deadline passed, or refused) has to complete
@@ -284,15 +298,33 @@ export function attachGraphQLWebSocket(
    * Authenticates a connection at `connection_init`, and again before each operation on it: a token
    * revoked (or a JWT expired) while the socket is open stops it at its next subscribe, query or
    * mutation. Subscriptions already running keep their stream until then. Refused: close 4401.
+   * Only `connection_init` counts against the address's failed authentications (the parameters
+   * cannot change afterwards, so the checks before operations guess nothing new): refused there
+   * when it has none left, close 1013, which graphql-ws clients retry with their back-off (4429
+   * would mean a repeated connection_init to them, and be final).
    */
   const authenticateConnection = async (
     connectionParams: Readonly<Record<string, unknown>> | undefined,
     request: http.IncomingMessage,
     socket: WebSocket,
+    atInit: boolean,
   ): Promise<Caller | null> => {
-    const authentication = await options.authenticate(connectionHeaders(connectionParams, request.headers));
+    const headers = connectionHeaders(connectionParams, request.headers);
+    const authentication =
+      atInit && options.authFailureLimiter !== undefined
+        ? await authenticateWithinFailureLimit(
+            options.authFailureLimiter,
+            request,
+            headers,
+            options.authenticate,
+          )
+        : await options.authenticate(headers);
     if (authentication.ok) return authentication.caller;
-    if (socket.readyState === socket.OPEN) socket.close(UNAUTHORIZED_CLOSE, "Unauthorized");
+    if (socket.readyState === socket.OPEN) {
+      if (authentication.reason === "limited")
+        socket.close(TRY_AGAIN_LATER_CLOSE, authFailureCloseReason(authentication.refusal.retryAfterSeconds));
+      else socket.close(UNAUTHORIZED_CLOSE, "Unauthorized");
+    }
     return null;
   };
 
@@ -324,6 +356,7 @@ export function attachGraphQLWebSocket(
           ctx.connectionParams,
           ctx.extra.request,
           ctx.extra.socket,
+          true,
         );
         return caller !== null && admitAuthenticated(ctx.extra.request, ctx.extra.socket, caller);
       },
@@ -342,6 +375,7 @@ export function attachGraphQLWebSocket(
           ctx.connectionParams,
           ctx.extra.request,
           ctx.extra.socket,
+          false,
         );
         if (caller === null)
           return [new GraphQLError("Unauthorized", { extensions: { code: "UNAUTHENTICATED" } })];

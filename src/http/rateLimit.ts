@@ -16,7 +16,13 @@
 // A client is its principal when it authenticated with credentials (a token or an SSO access
 // token, from any address: more tokens or addresses do not buy more budget), otherwise (AUTH=local)
 // its address as ./clientSlots.ts counts it. Buckets are per server instance.
+//
+// Authentication runs before the client is known, so the requests it refuses cannot be charged to
+// a principal: those are counted per address, with a limiter of their own (see
+// authenticateWithinFailureLimit below), so a script cannot try tokens or passwords as fast as the
+// server answers.
 import type { IncomingMessage } from "node:http";
+import type { Authentication, HeaderSource } from "../access/authenticate.ts";
 import type { Caller } from "../access/principal.ts";
 import { clientAddress } from "./clientSlots.ts";
 
@@ -33,6 +39,13 @@ export interface RateLimits {
  * it, and the client may then send one such query every 50 s.
  */
 export const DEFAULT_RATE_LIMITS: RateLimits = { perSecond: 2_000, burst: 200_000 };
+
+/**
+ * Failed authentications an address may make: 60 at once, then one a second. A person who mistypes
+ * a token, or a script left running with a revoked one, never waits long; trying tokens from one
+ * address is held to 86,400 guesses a day.
+ */
+export const DEFAULT_AUTH_FAILURE_LIMITS: RateLimits = { perSecond: 1, burst: 60 };
 
 /** Buckets kept at most; past it new clients share one bucket until a sweep frees room. */
 export const MAX_TRACKED_CLIENTS = 100_000;
@@ -56,6 +69,12 @@ export interface RateRefusal {
  */
 export type RateCharge = (units: number) => RateRefusal | null;
 
+/** The sentence a refusal carries, for a client that must wait `retryAfterSeconds`. */
+export type RefusalMessage = (retryAfterSeconds: number, limits: RateLimits) => string;
+
+const costUnitsMessage: RefusalMessage = (retryAfterSeconds, { burst, perSecond }) =>
+  `Too many requests: this client has used its budget of ${burst} cost units (${perSecond} regained per second; a request costs 1, and each object a GraphQL operation's lists return 1 more); retry after ${retryAfterSeconds} s`;
+
 interface Bucket {
   tokens: number;
   /** When `tokens` was last brought up to date (ms, the limiter's clock). */
@@ -65,15 +84,21 @@ interface Bucket {
 export class RateLimiter {
   readonly limits: RateLimits;
   readonly #now: () => number;
+  readonly #message: RefusalMessage;
   readonly #buckets = new Map<string, Bucket>();
   #lastSweep: number;
 
-  constructor(limits: RateLimits, now: () => number = () => performance.now()) {
+  constructor(
+    limits: RateLimits,
+    now: () => number = () => performance.now(),
+    message: RefusalMessage = costUnitsMessage,
+  ) {
     if (!Number.isFinite(limits.perSecond) || limits.perSecond < 0)
       throw new RangeError("perSecond must be a finite number, 0 or more");
     if (!Number.isFinite(limits.burst) || limits.burst < 1) throw new RangeError("burst must be at least 1");
     this.limits = limits;
     this.#now = now;
+    this.#message = message;
     this.#lastSweep = now();
   }
 
@@ -100,13 +125,24 @@ export class RateLimiter {
     return this.#refusal(units - bucket.tokens);
   }
 
+  /**
+   * Why `take(key, units)` would be refused now, or null when it would succeed; takes nothing (and
+   * keeps no bucket for a key it does not hold: that one is full).
+   */
+  refusal(key: string, units = 1): RateRefusal | null {
+    if (!this.enabled) return null;
+    const bucket =
+      this.#buckets.get(key) ??
+      (this.#buckets.size >= MAX_TRACKED_CLIENTS ? this.#buckets.get(SHARED_KEY) : undefined);
+    if (bucket === undefined) return null;
+    this.#refill(bucket, this.#now());
+    return bucket.tokens >= units ? null : this.#refusal(units - bucket.tokens);
+  }
+
   /** A refusal for a client `short` units short of what it asked for. */
   #refusal(short: number): RateRefusal {
     const retryAfterSeconds = Math.max(1, Math.ceil(short / this.limits.perSecond));
-    return {
-      retryAfterSeconds,
-      message: `Too many requests: this client has used its budget of ${this.limits.burst} cost units (${this.limits.perSecond} regained per second; a request costs 1, and each object a GraphQL operation's lists return 1 more); retry after ${retryAfterSeconds} s`,
-    };
+    return { retryAfterSeconds, message: this.#message(retryAfterSeconds, this.limits) };
   }
 
   /**
@@ -181,4 +217,49 @@ export function rememberRateCharge(req: IncomingMessage, charge: RateCharge): vo
 /** The request's charge; undefined when rate limiting is off (or the request was not authenticated). */
 export function rateChargeOf(req: IncomingMessage): RateCharge | undefined {
   return charges.get(req);
+}
+
+/** The limiter of failed authentications per address (AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST). */
+export function authFailureLimiter(limits: RateLimits, now?: () => number): RateLimiter {
+  return new RateLimiter(
+    limits,
+    now,
+    (retryAfterSeconds, { burst, perSecond }) =>
+      `Too many failed authentications from this address: it may fail ${burst} times, then ${perSecond} more per second; these credentials were not checked, retry after ${retryAfterSeconds} s`,
+  );
+}
+
+/** An authentication refused before its credentials were checked: the address has no failures left. */
+export interface LimitedAuthentication {
+  readonly ok: false;
+  readonly reason: "limited";
+  readonly refusal: RateRefusal;
+}
+
+/**
+ * Authenticates `headers` unless the request's address has no failed authentications left. Only a
+ * request that brings credentials (an Authorization header, or a WebSocket's connection parameter)
+ * is held or counted: one without them (the local administrator, or a 401 asking for credentials)
+ * guesses nothing and costs no verification. A refused one is charged after the fact, possibly
+ * below zero (down to minus the burst), as RateLimiter.chargeTo does: requests let in together
+ * while the address still had failures left pay for every failure among them, however many.
+ */
+export async function authenticateWithinFailureLimit(
+  failures: RateLimiter,
+  req: IncomingMessage,
+  headers: HeaderSource,
+  authenticate: (headers: HeaderSource) => Promise<Authentication>,
+): Promise<Authentication | LimitedAuthentication> {
+  if (!failures.enabled || !bringsCredentials(headers)) return authenticate(headers);
+  const key = `address:${clientAddress(req)}`;
+  const refusal = failures.refusal(key);
+  if (refusal !== null) return { ok: false, reason: "limited", refusal };
+  const authentication = await authenticate(headers);
+  if (!authentication.ok && authentication.uncheckable !== true) failures.chargeTo(key)(1);
+  return authentication;
+}
+
+function bringsCredentials(headers: HeaderSource): boolean {
+  const authorization = headers.get("authorization");
+  return authorization !== null && authorization.trim() !== "";
 }

@@ -10,7 +10,7 @@ import { createYoga, maskError } from "graphql-yoga";
 import type { YogaServerInstance } from "graphql-yoga";
 import type { Logger } from "pino";
 import { wwwAuthenticate } from "../access/authenticate.ts";
-import type { Authentication, Authenticator } from "../access/authenticate.ts";
+import type { Authentication, Authenticator, HeaderSource } from "../access/authenticate.ts";
 import { AccessDirectory } from "../access/directory.ts";
 import { EMPTY_ALLOW_LIST } from "../webhooks/delivery/targetGuard.ts";
 import type { WebhookService } from "../webhooks/webhookService.ts";
@@ -70,8 +70,11 @@ import { requestAccess } from "../access/scopedReader.ts";
 import { callerOf, nodeHeaders, rememberCaller } from "./requestCaller.ts";
 import { requestMetadata } from "./requestMetadata.ts";
 import {
+  DEFAULT_AUTH_FAILURE_LIMITS,
   DEFAULT_RATE_LIMITS,
   RateLimiter,
+  authFailureLimiter,
+  authenticateWithinFailureLimit,
   rateChargeOf,
   rateLimitKey,
   rememberRateCharge,
@@ -168,6 +171,12 @@ export interface AppOptions {
    * default DEFAULT_RATE_LIMITS.
    */
   readonly rateLimiter?: RateLimiter;
+  /**
+   * Failed authentications each client address may make over time (AUTH_FAILURES_PER_SECOND,
+   * AUTH_FAILURE_BURST): past them, requests bringing credentials from that address are refused
+   * with 429 before their credentials are checked. Default DEFAULT_AUTH_FAILURE_LIMITS.
+   */
+  readonly authFailureLimiter?: RateLimiter;
   /** Who may read /metrics and /readyz's details (default: loopback only). */
   readonly metricsAccess?: MetricsAccessConfig;
   /** What /readyz checks beyond the database (default: nothing more). */
@@ -259,6 +268,7 @@ export function createApp(options: AppOptions): App {
   const instrumented = options.instrumentation ?? true;
   const metricsAccess = options.metricsAccess ?? LOOPBACK_ONLY;
   const rateLimiter = options.rateLimiter ?? new RateLimiter(DEFAULT_RATE_LIMITS);
+  const authFailures = options.authFailureLimiter ?? authFailureLimiter(DEFAULT_AUTH_FAILURE_LIMITS);
   let shuttingDown = false;
   const onCommitted = options.onCommitted;
   const commands: CommandDeps = {
@@ -378,6 +388,7 @@ export function createApp(options: AppOptions): App {
   const hosts = hostCheck({ mode: options.authenticator.mode, allowedHosts: options.allowedHosts ?? null });
   const routes = options.routes ?? [];
   const { authenticator } = options;
+  const authenticate = (headers: HeaderSource) => authenticator.authenticate(headers);
 
   /**
    * A server refusal's body in the error shape of the route for `url` (Route.errorBody), or
@@ -409,7 +420,10 @@ export function createApp(options: AppOptions): App {
     refuse(req, res, 401, body, { "www-authenticate": wwwAuthenticate(refusal.reason) });
   }
 
-  /** 429 with `Retry-After`: the client has spent its rate limit (./rateLimit.ts). */
+  /**
+   * 429 with `Retry-After`: the client has spent its rate limit, or its address its failed
+   * authentications (./rateLimit.ts).
+   */
   function rateLimited(req: IncomingMessage, res: ServerResponse, url: URL, refusal: RateRefusal) {
     const { retryAfterSeconds } = refusal;
     const body = refusalBody(
@@ -540,8 +554,16 @@ export function createApp(options: AppOptions): App {
       if (await web.route(req, res, url)) return;
       if (await landingPage(req, res, url, web.servePage)) return;
       if (!isGraphiqlPage(req, url)) {
-        const authentication = await authenticator.authenticate(nodeHeaders(req));
-        if (!authentication.ok) return unauthenticated(req, res, url, authentication);
+        const authentication = await authenticateWithinFailureLimit(
+          authFailures,
+          req,
+          nodeHeaders(req),
+          authenticate,
+        );
+        if (!authentication.ok)
+          return authentication.reason === "limited"
+            ? rateLimited(req, res, url, authentication.refusal)
+            : unauthenticated(req, res, url, authentication);
         rememberCaller(req, authentication.caller);
         if (rateLimiter.enabled) {
           const client = rateLimitKey(authentication.caller, req);
@@ -582,9 +604,10 @@ export function createApp(options: AppOptions): App {
     // Browsers let any page open a WebSocket anywhere (no CORS): only our pages and allowed origins.
     acceptsHost: (req) => hosts.refusal(req) === null,
     acceptsOrigin: (req) => cors.originAllowed(req),
-    authenticate: (headers) => authenticator.authenticate(headers),
+    authenticate,
     connections,
     rateLimiter,
+    authFailureLimiter: authFailures,
   });
 
   metrics.watch({

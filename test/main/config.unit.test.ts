@@ -197,6 +197,8 @@ describe("blank numeric settings", () => {
     "PORT",
     "RATE_LIMIT_PER_SECOND",
     "RATE_LIMIT_BURST",
+    "AUTH_FAILURES_PER_SECOND",
+    "AUTH_FAILURE_BURST",
     "CREDENTIAL_RECHECK_MS",
     "UPLOADS_MAX_PER_CLIENT",
   ])("refuses %s set to a blank value, which would coerce to 0, naming the variable", (name) => {
@@ -214,5 +216,27 @@ describe("blank numeric settings", () => {
     });
     expect(() => loadConfig({ RATE_LIMIT_PER_SECOND: "-1" })).toThrow(/RATE_LIMIT_PER_SECOND/);
     expect(() => loadConfig({ RATE_LIMIT_BURST: "0.5" })).toThrow(/RATE_LIMIT_BURST/);
+  });
+
+  it("reads the limit of failed authentications per address, 0 a second turning it off", () => {
+    expect(loadConfig({}).authFailureLimits).toEqual({ perSecond: 1, burst: 60 });
+    expect(
+      loadConfig({ AUTH_FAILURES_PER_SECOND: "0.5", AUTH_FAILURE_BURST: "10" }).authFailureLimits,
+    ).toEqual({
+      perSecond: 0.5,
+      burst: 10,
+    });
+    expect(loadConfig({ AUTH_FAILURES_PER_SECOND: "0" }).authFailureLimits).toEqual({
+      perSecond: 0,
+      burst: 60,
+    });
+    for (const [name, value] of [
+      ["AUTH_FAILURES_PER_SECOND", "-1"],
+      ["AUTH_FAILURES_PER_SECOND", "fast"],
+      ["AUTH_FAILURE_BURST", "0"],
+      ["AUTH_FAILURE_BURST", "2.5"],
+      ["AUTH_FAILURE_BURST", "sixty"],
+    ] as const)
+      expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: ${name}`));
   });
 });

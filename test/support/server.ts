@@ -45,6 +45,7 @@ export async function startTestServer(
       | "uploads"
       | "subscriptionConnections"
       | "rateLimits"
+      | "authFailureLimits"
       | "auth"
       | "auditExport"
       | "audit"
@@ -62,6 +63,10 @@ export async function startTestServer(
     database: database.config,
     dataDir,
     logger: pino({ level: "silent" }),
+    // Every test's client comes from 127.0.0.1, standing for many clients: the access matrix alone
+    // sends hundreds of refused credentials in seconds. The limit stays on (and so is run by every
+    // test) but does not run dry unless a test sets its own.
+    authFailureLimits: { burst: 1_000_000 },
     ...options,
     // Test receivers listen on 127.0.0.1, which the SSRF guard refuses unless allowed.
     webhooks: { allow: parseAllowList("127.0.0.1"), ...options.webhooks },

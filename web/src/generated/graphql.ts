@@ -209,7 +209,7 @@ export type ErrorCode =
   | 'PRECONDITION_FAILED'
   /** The requested byte range lies outside the artifact. */
   | 'RANGE_NOT_SATISFIABLE'
-  /** The client (its principal, or its address under AUTH=local) has spent its rate limit: a request costs 1 unit and each object returned 1 more (GraphQL lists, MLflow answers, audit exports), out of RATE_LIMIT_BURST regained at RATE_LIMIT_PER_SECOND; a query that empties it stops there. Retry after `Retry-After` seconds (`retryAfter`). Answered with 429, or on the WebSocket operation. */
+  /** The client (its principal, or its address under AUTH=local) has spent its rate limit: a request costs 1 unit and each object returned 1 more (GraphQL lists, MLflow answers, audit exports), out of RATE_LIMIT_BURST regained at RATE_LIMIT_PER_SECOND; a query that empties it stops there. Also credentials from an address past its failed authentications (AUTH_FAILURE_BURST, AUTH_FAILURES_PER_SECOND), refused unchecked. Retry after `Retry-After` seconds (`retryAfter`). Answered with 429, or on the WebSocket operation. */
   | 'RATE_LIMITED'
   /** The request body stopped arriving, or arrived slower than the minimum rate (`reason`: idle or rate); the connection is closed. */
   | 'REQUEST_TIMEOUT'
