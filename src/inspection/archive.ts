@@ -19,9 +19,6 @@ import { commonRoot, SafeZip, type ZipMember } from "./zip.ts";
 
 const PICKLE_NAMES = /\.(pkl|pickle|joblib|debug_pkl|pt|pth|bin|ckpt|sav)$/i;
 
-/** Member pickles up to this size are walked in memory, larger ones streamed. */
-const PICKLE_IN_MEMORY = 64 * 1024 * 1024;
-
 const ZIP_LOCAL = Buffer.from("PK\x03\x04", "latin1");
 
 /** What zipfile reads at a file's end: its end-record search window and the ZIP64 records before it. */
@@ -346,8 +343,7 @@ async function scanMember(
   const appendedInPlace = (format: string) => inspectMemberEnd(zip, m, format, scan, where);
   if (looksLikePickleHead(head)) {
     counts.pickles++;
-    const whole =
-      m.size <= PICKLE_IN_MEMORY && m.size <= scan.limits.maxMemberBytes ? await zip.read(m) : undefined;
+    const whole = zip.readsPickleWhole(m) ? await zip.read(m) : undefined;
     await walkMemberPickle(zip, m, scan, torchScript, whole);
     if (whole) await appended(whole, "pickle");
     else await appendedInPlace("pickle");
@@ -406,8 +402,7 @@ async function scanMember(
     (head[0] === 0x28 || head[0] === 0x63 || head[0] === 0x7d || head[0] === 0x5d)
   ) {
     counts.pickles++;
-    const whole =
-      m.size <= PICKLE_IN_MEMORY && m.size <= scan.limits.maxMemberBytes ? await zip.read(m) : undefined;
+    const whole = zip.readsPickleWhole(m) ? await zip.read(m) : undefined;
     await walkMemberPickle(zip, m, scan, torchScript, whole);
     if (whole) await appended(whole, "pickle");
     else await appendedInPlace("pickle");
@@ -514,7 +509,7 @@ async function walkMemberPickle(
   whole?: Buffer,
 ): Promise<void> {
   const label = `${zip.label}:${m.name}`;
-  if (whole || (m.size <= PICKLE_IN_MEMORY && m.size <= scan.limits.maxMemberBytes)) {
+  if (whole || zip.readsPickleWhole(m)) {
     const buf = new BufferSource(whole ?? (await zip.read(m)));
     const res = await walkPickleStream(new Cursor(rangeChunks(buf), label), scan);
     const torchBlobsWalked = await walkTorchBlobs(buf, res.walks, scan, label);

@@ -146,8 +146,9 @@ async function walkMember(
   torchScript: boolean,
 ): Promise<PickleWalk[]> {
   const label = `${zip.label}:${m.name}`;
-  // Small pickles are read whole; big ones are streamed through the inflater with the cap.
-  if (m.size <= 64 * 1024 * 1024) {
+  // Small pickles are read whole; big ones (or ones the member cap or the held budget leave no room
+  // for) are streamed through the inflater.
+  if (zip.readsPickleWhole(m)) {
     const buf = await zip.read(m);
     const res = await walkPickleStream(new Cursor(rangeChunks(new BufferSource(buf)), label), scan, {
       joblibArrays: false,

@@ -64,6 +64,9 @@ function badNameReason(name: string): string | null {
  * A zip opened for inspection: the central directory is read once, hostile entries are reported
  * and dropped, and members are only ever read with a byte cap.
  */
+/** Pickle members up to this size are walked in memory (SafeZip.readsPickleWhole), larger ones streamed. */
+export const PICKLE_IN_MEMORY = 64 * 1024 * 1024;
+
 export class SafeZip {
   readonly members: ZipMember[] = [];
   readonly directories: string[] = [];
@@ -249,6 +252,18 @@ export class SafeZip {
         `${this.label}:${m.name}`,
       );
     }
+  }
+
+  /**
+   * Whether a pickle member is walked from memory (read whole) rather than streamed through the
+   * inflater: at most PICKLE_IN_MEMORY, within the member cap, and within what the held budget has
+   * left. A member over any of them is streamed, never refused for its size.
+   */
+  readsPickleWhole(m: ZipMember): boolean {
+    const { maxMemberBytes, maxHeldBytes } = this.scan.limits;
+    return (
+      m.size <= PICKLE_IN_MEMORY && m.size <= maxMemberBytes && this.scan.heldMark() + m.size <= maxHeldBytes
+    );
   }
 
   /**

@@ -164,6 +164,37 @@ describe("archive members are scanned as top-level files are", () => {
     expect((await inspectArtifactInProcess(top, "np0.pkl")).verdict).toBe("DANGEROUS");
   });
 
+  it.each([
+    ["the member cap", (size: number) => ({ maxMemberBytes: size - 1 })],
+    ["the held budget", (size: number) => ({ maxHeldBytes: size - 1 })],
+  ])(
+    "a torch layout's data.pkl over %s is streamed, not refused for its size: DANGEROUS",
+    async (_, limits) => {
+      // An os.system call after a long string: a pickle larger than the limit, walked to its end.
+      const padded = Buffer.concat([
+        Buffer.from("\x80\x02", "latin1"),
+        binUnicode("x".repeat(4096)),
+        Buffer.from("0", "latin1"),
+        osSystem.subarray(2),
+      ]);
+      const path = join(tmp, "streamed.pt");
+      writeFileSync(
+        path,
+        zip([
+          ["archive/data.pkl", padded],
+          ["archive/version", Buffer.from("3\n")],
+        ]),
+      );
+      const r = await inspectArtifactInProcess(path, "streamed.pt", limits(padded.length));
+      expect(r.format).toBe("PYTORCH");
+      expect(r.verdict, messages(r)).toBe("DANGEROUS");
+      expect(messages(r)).toMatch(
+        /CRITICAL Dangerous pickle import os\.system .*@streamed\.pt:archive\/data\.pkl/,
+      );
+      expect(messages(r)).not.toMatch(/in-memory cap|budget/);
+    },
+  );
+
   it("every copy of a duplicated data.pkl is walked: the second (Python's zipfile reads it) is DANGEROUS", async () => {
     const r = await inspectZip("dup.pt", [...torchLayout(), ["archive/data.pkl", osSystem]]);
     expect(r.format).toBe("PYTORCH");
