@@ -21,7 +21,7 @@ import { DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS } from "./subscriptionConnection
 import type { PendingConnection, SubscriptionConnections } from "./subscriptionConnections.ts";
 import { connectionHeaders } from "./requestMetadata.ts";
 import { authenticateWithinFailureLimit, rateLimitKey } from "./rateLimit.ts";
-import type { RateCharge, RateLimiter } from "./rateLimit.ts";
+import type { RateCharge, RateLimitName, RateLimiter } from "./rateLimit.ts";
 
 export interface GraphQLWebSocketOptions {
   readonly path: string;
@@ -50,6 +50,8 @@ export interface GraphQLWebSocketOptions {
    * and one refused for its credentials is counted.
    */
   readonly authFailureLimiter?: RateLimiter;
+  /** Told of every refusal by either limit (the server counts them in its metrics). */
+  readonly onRateLimited?: (limit: RateLimitName) => void;
 }
 
 /**
@@ -321,9 +323,10 @@ export function attachGraphQLWebSocket(
         : await options.authenticate(headers);
     if (authentication.ok) return authentication.caller;
     if (socket.readyState === socket.OPEN) {
-      if (authentication.reason === "limited")
+      if (authentication.reason === "limited") {
+        options.onRateLimited?.("auth_failures");
         socket.close(TRY_AGAIN_LATER_CLOSE, authFailureCloseReason(authentication.refusal.retryAfterSeconds));
-      else socket.close(UNAUTHORIZED_CLOSE, "Unauthorized");
+      } else socket.close(UNAUTHORIZED_CLOSE, "Unauthorized");
     }
     return null;
   };
@@ -383,12 +386,14 @@ export function attachGraphQLWebSocket(
         if (options.rateLimiter?.enabled) {
           const client = rateLimitKey(caller, ctx.extra.request);
           const limited = options.rateLimiter.take(client);
-          if (limited !== null)
+          if (limited !== null) {
+            options.onRateLimited?.("requests");
             return [
               new GraphQLError(limited.message, {
                 extensions: { code: "RATE_LIMITED", retryAfter: limited.retryAfterSeconds },
               }),
             ];
+          }
           rateCharge = options.rateLimiter.chargeTo(client);
         }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({

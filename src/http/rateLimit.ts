@@ -47,6 +47,9 @@ export const DEFAULT_RATE_LIMITS: RateLimits = { perSecond: 2_000, burst: 200_00
  */
 export const DEFAULT_AUTH_FAILURE_LIMITS: RateLimits = { perSecond: 1, burst: 60 };
 
+/** The two limits, as metrics name them: a client's cost units, and its address's failed authentications. */
+export type RateLimitName = "requests" | "auth_failures";
+
 /** Buckets kept at most; past it new clients share one bucket until a sweep frees room. */
 export const MAX_TRACKED_CLIENTS = 100_000;
 

@@ -79,7 +79,7 @@ import {
   rateLimitKey,
   rememberRateCharge,
 } from "./rateLimit.ts";
-import type { RateCharge, RateRefusal } from "./rateLimit.ts";
+import type { RateCharge, RateLimitName, RateRefusal } from "./rateLimit.ts";
 import { applySecurityHeaders } from "./securityHeaders.ts";
 import { sendJson } from "./sendJson.ts";
 import {
@@ -424,7 +424,14 @@ export function createApp(options: AppOptions): App {
    * 429 with `Retry-After`: the client has spent its rate limit, or its address its failed
    * authentications (./rateLimit.ts).
    */
-  function rateLimited(req: IncomingMessage, res: ServerResponse, url: URL, refusal: RateRefusal) {
+  function rateLimited(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    refusal: RateRefusal,
+    limit: RateLimitName,
+  ) {
+    metrics.rateLimited.inc({ limit, transport: "http" });
     const { retryAfterSeconds } = refusal;
     const body = refusalBody(
       url,
@@ -562,13 +569,13 @@ export function createApp(options: AppOptions): App {
         );
         if (!authentication.ok)
           return authentication.reason === "limited"
-            ? rateLimited(req, res, url, authentication.refusal)
+            ? rateLimited(req, res, url, authentication.refusal, "auth_failures")
             : unauthenticated(req, res, url, authentication);
         rememberCaller(req, authentication.caller);
         if (rateLimiter.enabled) {
           const client = rateLimitKey(authentication.caller, req);
           const limited = rateLimiter.take(client);
-          if (limited !== null) return rateLimited(req, res, url, limited);
+          if (limited !== null) return rateLimited(req, res, url, limited, "requests");
           rememberRateCharge(req, rateLimiter.chargeTo(client));
         }
       }
@@ -608,6 +615,7 @@ export function createApp(options: AppOptions): App {
     connections,
     rateLimiter,
     authFailureLimiter: authFailures,
+    onRateLimited: (limit) => metrics.rateLimited.inc({ limit, transport: "websocket" }),
   });
 
   metrics.watch({

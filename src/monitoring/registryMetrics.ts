@@ -70,6 +70,7 @@ export class RegistryMetrics {
   readonly artifactBytes: Counter<"direction">;
   readonly inspectionDuration: Histogram<"verdict">;
   readonly webhookDeliveries: Counter<"outcome">;
+  readonly rateLimited: Counter<"limit" | "transport">;
   #sources: MetricSources | null = null;
 
   constructor(options: { readonly operationNameLimit?: number } = {}) {
@@ -113,7 +114,15 @@ export class RegistryMetrics {
       labelNames: ["outcome"],
       registers,
     });
+    this.rateLimited = new Counter({
+      name: "registro_rate_limited_total",
+      help: "Requests and WebSocket operations refused on arrival by a rate limit (429 RATE_LIMITED; a WebSocket connection_init closed 1013), by limit (requests: a client's cost units; auth_failures: its address's failed authentications) and transport (http, websocket).",
+      labelNames: ["limit", "transport"],
+      registers,
+    });
     for (const direction of ["in", "out"]) this.artifactBytes.inc(labelSet({ direction }), 0);
+    for (const limit of ["requests", "auth_failures"])
+      for (const transport of ["http", "websocket"]) this.rateLimited.inc(labelSet({ limit, transport }), 0);
     this.#gauges();
   }
 

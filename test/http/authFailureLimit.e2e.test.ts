@@ -10,6 +10,7 @@ import { InMemoryPrincipalDirectory, principal } from "../support/principalDirec
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { wsClient } from "../subscriptions/support.ts";
+import { scrape, total } from "../support/prometheus.ts";
 
 /** The directory behind the server, counting the API tokens it was asked to verify. */
 class CountingDirectory extends InMemoryPrincipalDirectory {
@@ -150,6 +151,13 @@ describe("failed authentications per address (sqlite)", () => {
     expect((await post(s, { authorization: `Bearer ${secret}` })).status).toBe(429);
     // A connection without credentials (the local administrator) goes in.
     expect(await closeOf()).toEqual({ result: { data: { __typename: "Query" } } });
+    // Each refusal counted once, by limit and transport; the 401s are not refusals of a limit.
+    const metrics = await scrape(s.url);
+    const refusals = (limit: string, transport: string) =>
+      total(metrics, "registro_rate_limited_total", { limit, transport });
+    expect(refusals("auth_failures", "websocket")).toBe(1);
+    expect(refusals("auth_failures", "http")).toBe(1);
+    expect(refusals("requests", "http") + refusals("requests", "websocket")).toBe(0);
   });
 
   it("never takes anything for valid tokens", async () => {

@@ -65,6 +65,7 @@ const EXPECTED: Record<string, { type: string; labels: string[] }> = {
   registro_usage_pending_keys: { type: "GAUGE", labels: [] },
   registro_usage_downloads_dropped_total: { type: "COUNTER", labels: [] },
   registro_usage_flush_failures_total: { type: "COUNTER", labels: [] },
+  registro_rate_limited_total: { type: "COUNTER", labels: ["limit", "transport"] },
 };
 
 describe("/metrics", () => {
