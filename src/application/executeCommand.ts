@@ -241,12 +241,32 @@ async function attempt(
   // of this instance left in the cache: decided on that, in one round trip (./streamStateCache.ts).
   const known = ref.kind === "stream" ? ref.modelId : ref.kind === "live" ? names?.get(ref.name) : undefined;
   // Commands of this instance on one stream take turns (PostgreSQL): each then finds the state the
-  // one before it left, instead of finding it taken, or stale at the lock, and reading everything.
+  // one before it left (or will leave: a turn ends once the command's writes are queued for their
+  // commit, see `queued` below), instead of finding it taken, or stale at the lock, and reading everything.
   const endTurn = known !== undefined && states !== null ? await states.turn(known) : () => undefined;
   const cached: CachedState | null =
     useCache && known !== undefined ? (states?.take(known, needs) ?? null) : null;
+  /** What the attempt's work decided, with events to append (PostgreSQL: remembered once queued). */
+  let decided: CommandOutcome | null = null;
+  /** Whether the state it leaves was remembered, and its turn ended, before it committed. */
+  let rememberedEarly = false;
+  /**
+   * Once its writes are on their way to their commit (PostgreSQL), the command's next one on the
+   * stream need not wait for the commit: it is decided on the state this one will leave and its
+   * writes follow this one's, in the same group commit or behind this one's stream lock. Should this
+   * one not commit, that one's guard finds the head it assumed missing, and it reads the state.
+   */
+  const queued = () => {
+    if (states === null || decided === null || headAfter?.appended === undefined) return;
+    remember(states, decided, revisionOf, headAfter, cached);
+    rememberedEarly = true;
+    endTurn();
+  };
+  // Model commands lock their stream and write through `tx.later`: they may run concurrently.
+  const options = { concurrent: true, queued } as const;
   const written = deps.db.write(async (tx) => {
     headAfter = undefined;
+    decided = null;
     const streamId = cached === null ? await resolveStream(tx, ref, metadata.rights, names) : known;
     if (streamId instanceof DomainError) return streamId;
     if (streamId === undefined) throw new Error("a cached stream without an id");
@@ -359,8 +379,9 @@ async function attempt(
       if (isUniqueViolation(error, "live_model_name")) throw new Retry();
       throw error;
     }
-    return { modelId: streamId, events, views: after };
-  }, CONCURRENT);
+    decided = { modelId: streamId, events, views: after };
+    return decided;
+  }, options);
   // In a concurrent write the events and the projection rows are written with the commit: their
   // conflicts surface here, and mean what they mean inside the attempt.
   return written.then(
@@ -373,9 +394,9 @@ async function attempt(
           outcome.events.length > 0
         )
           rememberName(names, command.data.name, outcome.modelId);
-        if (states !== null && !(outcome instanceof DomainError))
-          remember(states, outcome, revisionOf, headAfter, cached);
-        else if (cached !== null && known !== undefined) states?.restore(known, cached);
+        if (states !== null && !(outcome instanceof DomainError)) {
+          if (!rememberedEarly) remember(states, outcome, revisionOf, headAfter, cached);
+        } else if (cached !== null && known !== undefined) states?.restore(known, cached);
       } finally {
         endTurn();
       }
@@ -426,9 +447,6 @@ function remember(
     cached,
   );
 }
-
-/** Model commands lock their stream and write through `tx.later`: they may run concurrently. */
-const CONCURRENT = { concurrent: true } as const;
 
 /**
  * Appends a decision. The events after a ReviewRequestApplied are the change the approved request

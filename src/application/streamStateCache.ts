@@ -7,8 +7,10 @@
 // back, the entry is gone, and the command runs again on the normal path, which reads everything.
 //
 // Exactness: an entry is taken out of the cache by the command that uses it and only put back (or
-// replaced) after a commit that vouched for it; any failure, rollback or unknown outcome leaves the
-// stream out of the cache. Projection rows of a model stream change only with an append to it (the
+// replaced) by a command whose writes are on their way to their commit: the next command on the
+// stream may be decided on the state that one will leave (its guard, after that one's writes in the
+// same group commit or behind its stream lock, fails if that one did not commit); any failure,
+// rollback or unknown outcome leaves the stream out of the cache. Projection rows of a model stream change only with an append to it (the
 // inline projection, ../projections/streamViews.ts), so a head that still holds means the views do.
 import type { Tx } from "../db/database.ts";
 import type { StateNeeds } from "../domain/registeredModel/decide.ts";
@@ -118,8 +120,9 @@ export interface CachedState {
  * row of event_actors, type through its name), and the event before it still has the hash it was
  * chained onto: the head then holds without being read and hashed again, exactly as the normal
  * path's full check (../store/eventStore.ts, verifiedHead) would find; anything else sends the
- * command down that path, which refuses a broken head. Sent right after the stream lock, so what it
- * checks stays true until the commit.
+ * command down that path, which refuses a broken head. Sent after the stream lock, so what it
+ * checks stays true until the commit. Not the head's position: (stream, revision) is unique, and a
+ * head remembered before its commit (a command queued behind the one that appends it) has none yet.
  */
 export function headGuard(
   streamId: string,
@@ -132,7 +135,7 @@ export function headGuard(
     // seeks the index past the revision instead of filtering every event of the stream.
     sql: `SELECT 1 / COUNT(*) AS current FROM events e JOIN registered_models m ON m.id = e.stream_id AND m.revision = e.revision
       JOIN event_types t ON t.code = e.type JOIN event_actors a ON a.id = e.actor_ref
-      WHERE e.stream_id = ? AND e.revision = ? AND e.position = ? AND e.hash = ?
+      WHERE e.stream_id = ? AND e.revision = ? AND e.hash = ?
       AND t.name = ?::text AND e.schema_version = ?::integer AND e.data = ?::jsonb AND e.actor_ref = ?::integer
       AND e.occurred_at = ? AND e.correlation_id IS NOT DISTINCT FROM ?::text AND e.causation_id IS NOT DISTINCT FROM ?::text
       AND a.actor = ?::text AND a.actor_id IS NOT DISTINCT FROM ?::text AND a.actor_kind IS NOT DISTINCT FROM ?::text
@@ -142,7 +145,6 @@ export function headGuard(
     params: [
       streamId,
       head.revision,
-      head.position,
       storedHash(head.hash),
       event.type,
       event.schemaVersion,
@@ -184,8 +186,9 @@ export class StreamStateCache {
 
   /**
    * Waits until the commands of this instance that asked before on the stream are done, and returns
-   * what ends this command's turn: call it once its outcome is remembered, restored or forgotten
-   * (a second call does nothing). Commands on one stream wait for each other at its lock anyway;
+   * what ends this command's turn: call it once its outcome is remembered (which a command whose
+   * writes are queued for their commit may do before it commits), restored or forgotten (a second
+   * call does nothing). Commands on one stream wait for each other at its lock anyway;
    * waiting here instead, each finds the state the one before it left, and no connection is held
    * while waiting.
    */

@@ -82,6 +82,13 @@ export interface Database {
 export interface WriteOptions {
   /** PostgreSQL: run alongside other writes, ordered by the append lock only at commit (see `write`). */
   readonly concurrent?: boolean;
+  /**
+   * PostgreSQL, concurrent writes: called once the writes `work` queued are on their way to their
+   * commit (queued in a group commit, or sent), before the outcome is known, and again each time the
+   * write runs again. What follows on its streams may then be decided on the state it will leave:
+   * that one's guard fails if this one does not commit.
+   */
+  readonly queued?: () => void;
 }
 
 export interface DatabaseOptions {
@@ -383,7 +390,11 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
    * did (it decided on state this instance remembered) commits with the writes ready beside it, in
    * one transaction (./postgresGroupCommit.ts), unless `alone`.
    */
-  async function concurrent<T>(work: (tx: Tx) => Promise<T>, alone: boolean): Promise<T> {
+  async function concurrent<T>(
+    work: (tx: Tx) => Promise<T>,
+    alone: boolean,
+    queued: (() => void) | undefined,
+  ): Promise<T> {
     let connection: pg.PoolClient | null = null;
     const deferred: DeferredWrite[] = [];
     // BEGIN and the writers' gate go out with the transaction's first statement.
@@ -399,11 +410,13 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     try {
       const result = await work(tx);
       if (!tx.connected && !alone) {
-        await groups.commit({
-          key: tx.lockedStreams[0] ?? "",
+        const committed = groups.commit({
+          streams: tx.lockedStreams,
           statements: tx.takeStatements(),
           writes: deferred,
         });
+        queued?.();
+        await committed;
         tx.commits.run();
         return result;
       }
@@ -427,15 +440,16 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
         tx.statementText(notify, [], prepares),
       ];
       const statements = [...ahead, ...prepares, ...writes, "COMMIT"];
-      const results = (await open.query({
-        text: statements.join(";\n"),
-        types,
-      })) as unknown as pg.QueryResult[];
+      const sent = open.query({ text: statements.join(";\n"), types });
+      queued?.();
+      const results = (await sent) as unknown as pg.QueryResult[];
       const first = ahead.length + prepares.length + 1;
       deferred.forEach((d, i) => d.onRows?.((results[first + i]?.rows ?? []) as never[]));
       tx.commits.run();
       return result;
     } catch (error) {
+      // A connection asked for by a read that was still on its way when `work` failed.
+      await tx.settled();
       const open = connection as pg.PoolClient | null;
       if (open !== null) {
         // PREPAREs that ran before the failure outlive the rollback, those after it never ran: drop
@@ -463,7 +477,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       let alone = false;
       for (let attempt = 1; ; attempt++) {
         try {
-          return await concurrent(work, alone);
+          return await concurrent(work, alone, writeOptions.queued);
         } catch (error) {
           // Rolled back with the group it was committed in: on its own this time (not an attempt).
           if (error instanceof GroupFailed && !alone) {

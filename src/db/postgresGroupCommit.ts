@@ -7,26 +7,36 @@
 // version's CPU in PostgreSQL. Here the commands that are ready together share all of that: one
 // transaction, one round trip, one commit. While a group is on its way, the commands that become
 // ready wait and go together in the next (groups would otherwise wait for each other at the append
-// lock anyway, which each holds to its commit).
+// lock anyway, which each holds to its commit); only a group that takes unusually long (a stream
+// lock another instance holds, a stalled connection) lets the next one go beside it.
 //
-// Members lock their streams in one order (by stream id), so two groups of two instances cannot
-// deadlock on each other's streams; no two members of one instance's group share a stream (commands
-// on one stream take turns in the instance). A group that fails (a stale guard, a lost race on a
-// unique index, a deadlock with another instance's write) is rolled back whole, and each of its
-// members runs again alone (GroupFailed): the one that failed meets its error there, the others
-// commit. A lone member fails with its own error, as it would have without the group, and so does
-// every member when the connection failed (the commit's outcome is then unknown).
+// A group takes every member's stream lock in one statement, in the order of the lock keys (so two
+// groups of two instances cannot deadlock on each other's streams), then the append lock, then each
+// member's guard and writes in the order the members came. Two members may share a stream: a
+// command that follows another on its stream may be decided on the state that one will leave (the
+// cache's turn ends once that one is queued), and its guard then finds that one's writes before it.
+// A group that fails (a stale guard, a lost race on a unique index, a deadlock with another
+// instance's write) is rolled back whole, and each of its members runs again alone (GroupFailed):
+// the one that failed meets its error there, the others commit. A lone member fails with its own
+// error, as it would have without the group, and so does every member when the connection failed
+// (the commit's outcome is then unknown).
 import pg from "pg";
 import type { PreparedStatements } from "./preparedStatements.ts";
+import { STREAM_LOCK_CLASS, STREAM_LOCK_SQL, streamLocksSql } from "./sql.ts";
 import type { DeferredWrite, PendingStatement } from "./sql.ts";
 
 /** How many commands may share one commit. */
 const MAX_GROUP = 64;
 
-/** What a member hands over: the statements ahead of its writes (its stream lock, its guard), its writes. */
+/** How long a group may be on its way before the next one is sent beside it. */
+export const GROUP_STALL_MS = 250;
+
+/** Groups on their way at once at most (each holds a connection of the write pool). */
+const MAX_IN_FLIGHT = 4;
+
+/** What a member hands over: the streams it locks, what goes ahead of its writes (its guard), its writes. */
 export interface GroupMember {
-  /** The stream it locks first: members are ordered by it. */
-  readonly key: string;
+  readonly streams: readonly string[];
   readonly statements: readonly PendingStatement[];
   readonly writes: readonly DeferredWrite[];
 }
@@ -49,18 +59,26 @@ export interface GroupCommitOptions {
   readonly statements: PreparedStatements;
   /** The statements that open every group's transaction (BEGIN, the writers' gate). */
   readonly begin: readonly string[];
-  /** Taken after the members' stream locks and guards, before their writes (the append lock). */
+  /** Taken after the members' stream locks, before their guards and writes (the append lock). */
   readonly appendLock: string;
   /** Sent after the writes, before COMMIT (the notification of the new position). */
   readonly notify: string;
+  /** The clock the stall bound is measured on (tests). */
+  readonly now?: () => number;
 }
 
 export class PostgresGroupCommit {
   private queue: Queued[] = [];
-  private sending = false;
+  /** The groups on their way: when each was sent. */
+  private readonly inFlight = new Map<number, number>();
+  private groups = 0;
   private scheduled = false;
+  private stallTimer: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
 
-  constructor(private readonly options: GroupCommitOptions) {}
+  constructor(private readonly options: GroupCommitOptions) {
+    this.now = options.now ?? (() => performance.now());
+  }
 
   /** Commits `member` with the members ready beside it; resolves once their transaction committed. */
   commit(member: GroupMember): Promise<void> {
@@ -71,59 +89,110 @@ export class PostgresGroupCommit {
   }
 
   private schedule(): void {
-    if (this.sending || this.scheduled || this.queue.length === 0) return;
+    if (this.scheduled || this.queue.length === 0) return;
+    if (this.inFlight.size > 0) {
+      this.watchStall();
+      return;
+    }
     this.scheduled = true;
     // The rest of this turn's commands join the group.
     setImmediate(() => {
       this.scheduled = false;
-      if (this.sending || this.queue.length === 0) return;
-      const group = this.queue.splice(0, MAX_GROUP);
-      this.sending = true;
-      void this.send(group).finally(() => {
-        this.sending = false;
-        this.schedule();
-      });
+      if (this.inFlight.size === 0) this.sendNext();
+      else this.watchStall();
     });
   }
 
+  /** Sends what waits beside the groups on their way once the oldest has been out GROUP_STALL_MS. */
+  private watchStall(): void {
+    if (this.stallTimer !== null || this.inFlight.size >= MAX_IN_FLIGHT) return;
+    const oldest = Math.min(...this.inFlight.values());
+    this.stallTimer = setTimeout(
+      () => {
+        this.stallTimer = null;
+        if (this.queue.length === 0 || this.inFlight.size >= MAX_IN_FLIGHT) return;
+        if (this.inFlight.size > 0 && this.now() - Math.min(...this.inFlight.values()) < GROUP_STALL_MS)
+          return this.watchStall();
+        this.sendNext();
+      },
+      Math.max(0, oldest + GROUP_STALL_MS - this.now()),
+    );
+    this.stallTimer.unref();
+  }
+
+  private sendNext(): void {
+    if (this.queue.length === 0) return;
+    const group = this.queue.splice(0, MAX_GROUP);
+    const id = ++this.groups;
+    this.inFlight.set(id, this.now());
+    void this.send(group).finally(() => {
+      this.inFlight.delete(id);
+      if (this.inFlight.size === 0 && this.stallTimer !== null) {
+        clearTimeout(this.stallTimer);
+        this.stallTimer = null;
+      }
+      this.schedule();
+    });
+  }
+
+  /** The group's statements, and where each write that wants its rows finds them among the results. */
+  private render(connection: pg.PoolClient, group: readonly Queued[]) {
+    const { statements, begin, appendLock, notify } = this.options;
+    const texts: string[] = [...begin];
+    const add = (sql: string, params: readonly unknown[]): number => {
+      const prepares: string[] = [];
+      const text = statements.render(connection, sql, params as never, prepares);
+      texts.push(...prepares, text);
+      return texts.length - 1;
+    };
+    const pending = (statement: PendingStatement) =>
+      typeof statement === "string" ? texts.push(statement) : add(statement.sql, statement.params ?? []);
+    const streams = [...new Set(group.flatMap((member) => member.streams))];
+    if (streams.length === 1) add(STREAM_LOCK_SQL, [STREAM_LOCK_CLASS, streams[0]]);
+    else if (streams.length > 1) add(streamLocksSql(streams.length), [STREAM_LOCK_CLASS, ...streams]);
+    add(appendLock, []);
+    const rowsAt: { member: Queued; write: DeferredWrite; at: number }[] = [];
+    for (const member of group) {
+      member.statements.forEach(pending);
+      for (const write of member.writes) {
+        const at = add(write.sql, write.params);
+        if (write.onRows) rowsAt.push({ member, write, at });
+      }
+    }
+    add(notify, []);
+    texts.push("COMMIT");
+    return { text: texts.join(";\n"), rowsAt };
+  }
+
   private async send(group: Queued[]): Promise<void> {
-    const { connect, types, statements, begin, appendLock, notify } = this.options;
-    group.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     let connection: pg.PoolClient;
     try {
-      connection = await connect();
+      connection = await this.options.connect();
     } catch (error) {
       for (const member of group) member.reject(error);
       return;
     }
+    let rendered: ReturnType<PostgresGroupCommit["render"]>;
     try {
-      const texts: string[] = [...begin];
-      const add = (sql: string, params: readonly unknown[]): number => {
-        const prepares: string[] = [];
-        const text = statements.render(connection, sql, params as never, prepares);
-        texts.push(...prepares, text);
-        return texts.length - 1;
-      };
-      for (const member of group)
-        for (const statement of member.statements)
-          if (typeof statement === "string") texts.push(statement);
-          else add(statement.sql, statement.params ?? []);
-      add(appendLock, []);
-      const rowsAt: { write: DeferredWrite; at: number }[] = [];
-      for (const member of group)
-        for (const write of member.writes) {
-          const at = add(write.sql, write.params);
-          if (write.onRows) rowsAt.push({ write, at });
-        }
-      add(notify, []);
-      texts.push("COMMIT");
-      const results = (await connection.query({ text: texts.join(";\n"), types })) as unknown as
-        pg.QueryResult | pg.QueryResult[];
-      const all = Array.isArray(results) ? results : [results];
-      for (const { write, at } of rowsAt) write.onRows?.((all[at]?.rows ?? []) as never[]);
+      rendered = this.render(connection, group);
+    } catch (error) {
+      // Nothing was sent (a value that cannot be written): each member runs again alone, where
+      // the one that cannot be written fails on its own.
+      this.options.statements.forget(connection);
+      connection.release();
+      for (const member of group) member.reject(group.length > 1 ? new GroupFailed(error) : error);
+      return;
+    }
+    let results: pg.QueryResult[];
+    try {
+      const answer = (await connection.query({
+        text: rendered.text,
+        types: this.options.types,
+      })) as unknown as pg.QueryResult | pg.QueryResult[];
+      results = Array.isArray(answer) ? answer : [answer];
     } catch (error) {
       // As in a lone concurrent write: what the connection has prepared is no longer known.
-      statements.forget(connection);
+      this.options.statements.forget(connection);
       await connection.query("ROLLBACK; DEALLOCATE ALL").catch(() => undefined);
       connection.release();
       // Only an error PostgreSQL answered says the group was rolled back: with the connection lost
@@ -133,6 +202,17 @@ export class PostgresGroupCommit {
       return;
     }
     connection.release();
-    for (const member of group) member.resolve();
+    // Committed: a member whose rows cannot be taken fails alone (its writes are in, its answer is not).
+    const failed = new Map<Queued, unknown>();
+    for (const { member, write, at } of rendered.rowsAt)
+      try {
+        if (!failed.has(member)) write.onRows?.((results[at]?.rows ?? []) as never[]);
+      } catch (error) {
+        failed.set(member, error);
+      }
+    for (const member of group) {
+      if (failed.has(member)) member.reject(failed.get(member));
+      else member.resolve();
+    }
   }
 }

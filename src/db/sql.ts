@@ -241,6 +241,18 @@ function pgParam(value: SqlValue): unknown {
 /** The first key of the two-key advisory locks on streams (the append lock uses the one-key space). */
 export const STREAM_LOCK_CLASS = 0x5265_6773; // "Regs"
 
+/** A stream's write lock: its class, and the hash of its id. */
+export const STREAM_LOCK_SQL = "SELECT pg_advisory_xact_lock(?, hashtext(?))";
+
+/**
+ * The write locks of several streams in one statement, taken in the order of their hashes (the
+ * lock keys): two transactions locking overlapping sets this way cannot deadlock on them, as they
+ * could when ordered by id and two ids share a hash. `?` the class, then one `?` per stream id.
+ */
+export function streamLocksSql(count: number): string {
+  return `SELECT pg_advisory_xact_lock(?, h) FROM (SELECT DISTINCT hashtext(id) AS h FROM unnest(ARRAY[${placeholders(count)}]::text[]) AS ids(id) ORDER BY h) AS locks`;
+}
+
 /** A statement still to send: utility text as it is (BEGIN, a gate lock), or a statement to render. */
 export type PendingStatement = string | Statement;
 
@@ -303,21 +315,6 @@ export class PostgresTx implements SqlTx {
    */
   private pending: PendingStatement[] = [];
 
-  /** Starts a transaction whose first statements go out with its first read (see `pending`). */
-  static beginning(
-    client: pg.PoolClient,
-    types: pg.CustomTypesConfig,
-    deferred: DeferredWrite[],
-    begin: readonly string[],
-    statements: PreparedStatements | null = null,
-    database: object = types,
-    autonomousPool: pg.Pool | null = null,
-  ): PostgresTx {
-    const tx = new PostgresTx(client, types, deferred, statements, database, autonomousPool);
-    tx.pending.push(...begin);
-    return tx;
-  }
-
   /**
    * A concurrent write that takes its connection (from `connect`) only when it first needs a round
    * trip, with `begin` ahead of what it sends then. One that never does (it decided on state its
@@ -345,11 +342,24 @@ export class PostgresTx implements SqlTx {
   }
 
   /** Takes its connection now, if it has none yet; its opening statements then lead what it sends. */
-  async attach(): Promise<void> {
-    if (this.client !== null) return;
-    if (this.connect === null) throw new Error("a transaction without a connection");
-    this.client = await this.connect();
-    this.pending.unshift(...this.begin);
+  attach(): Promise<void> {
+    if (this.client !== null) return Promise.resolve();
+    const connect = this.connect;
+    if (connect === null) return Promise.reject(new Error("a transaction without a connection"));
+    // Once, however many statements ask for it at the same time.
+    this.attaching ??= connect().then((client) => {
+      this.client = client;
+      this.pending.unshift(...this.begin);
+    });
+    return this.attaching;
+  }
+
+  /** A lazy transaction's connection on its way (see `attach`). */
+  private attaching: Promise<void> | null = null;
+
+  /** Settles once any connection `attach` asked for has arrived (or failed): the writer releases it after. */
+  settled(): Promise<void> {
+    return this.attaching === null ? Promise.resolve() : this.attaching.catch(() => undefined);
   }
 
   /** The statements still to send, for the commit's round trip (before the append lock); cleared. */
@@ -366,11 +376,18 @@ export class PostgresTx implements SqlTx {
     return texts;
   }
 
-  /** A lazy transaction never connected: what it queued ahead of its writes (without `begin`); cleared. */
+  /**
+   * A lazy transaction never connected: what it queued ahead of its writes (without `begin`), but
+   * its stream locks (the streams are `lockedStreams`: a group commit takes them all at once); cleared.
+   */
   takeStatements(): PendingStatement[] {
-    if (this.client !== null) throw new Error("a connected transaction sends its own statements");
-    return this.pending.splice(0);
+    if (this.client !== null || this.attaching !== null)
+      throw new Error("a connected transaction sends its own statements");
+    return this.pending.splice(0).filter((statement) => !this.locks.has(statement));
   }
+
+  /** The stream locks among `pending`. */
+  private readonly locks = new Set<PendingStatement>();
 
   private async sendPending(): Promise<void> {
     await this.attach();
@@ -381,10 +398,9 @@ export class PostgresTx implements SqlTx {
   lockStream(streamId: string): Promise<void> {
     if (this.deferred !== null) {
       this.lockedStreams.push(streamId);
-      this.pending.push({
-        sql: "SELECT pg_advisory_xact_lock(?, hashtext(?))",
-        params: [STREAM_LOCK_CLASS, streamId],
-      });
+      const lock = { sql: STREAM_LOCK_SQL, params: [STREAM_LOCK_CLASS, streamId] };
+      this.locks.add(lock);
+      this.pending.push(lock);
     }
     return Promise.resolve();
   }

@@ -107,6 +107,62 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
     expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
   });
 
+  it("commits commands on one model and on others, queued behind each other, once each when a member was stale", async () => {
+    const names = await warmModels("chained", 3);
+    // The other instance writes the first model: `a` remembers a head that is no longer the head.
+    await run(b, live(names[0]!), createVersion());
+    let outcomes: number[] = [];
+    const sent = await batches(async () => {
+      outcomes = await Promise.all(
+        [0, 0, 0, 1, 1, 2].map(async (i) =>
+          versionOf(await executeCommand(a, live(names[i]!), createVersion(), actor)),
+        ),
+      );
+    });
+    // The first model's three were decided on the stale head and on each other; the group was
+    // refused at its guard, and every member ran again on its own, reading what it had to.
+    expect(sent[1]).toBe("ROLLBACK; DEALLOCATE ALL");
+    expect([...outcomes.slice(0, 3)].sort()).toEqual([5, 6, 7]);
+    expect([...outcomes.slice(3, 5)].sort()).toEqual([4, 5]);
+    expect(outcomes[5]).toBe(4);
+    expect(await versionsOf(names[0]!)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await versionsOf(names[1]!)).toEqual([1, 2, 3, 4, 5]);
+    expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
+    // And the cache recovers: once each has committed again, the next commands go in one round trip.
+    for (const name of names) await run(a, live(name), createVersion());
+    await settle();
+    const next = await batches(() =>
+      Promise.all(names.map(async (name) => versionOf(await run(a, live(name), createVersion())))),
+    );
+    expect(next).toHaveLength(1);
+  });
+
+  it("writes a group once when its commit happened but its answer was lost", async () => {
+    const names = await warmModels("answer-lost", 3);
+    const query = Reflect.get(pg.Client.prototype, "query") as (
+      this: pg.Client,
+      ...args: unknown[]
+    ) => unknown;
+    let lost = false;
+    vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+      const result = query.apply(this, args);
+      if (!lost && batchText(args).startsWith("BEGIN;")) {
+        lost = true;
+        return (result as Promise<unknown>).then(() =>
+          Promise.reject(new Error("Connection terminated unexpectedly")),
+        );
+      }
+      return result;
+    });
+    const outcomes = await Promise.allSettled(names.map((name) => run(a, live(name), createVersion())));
+    vi.restoreAllMocks();
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected", "rejected"]);
+    // Committed once (the caller was told it failed, as any lost answer), never twice.
+    for (const name of names) expect(await versionsOf(name)).toEqual([1, 2, 3, 4]);
+    for (const name of names) expect(versionOf(await run(a, live(name), createVersion()))).toBe(5);
+    expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
+  });
+
   it("fails every member, and runs none again, when the connection fails while the group commits", async () => {
     const names = await warmModels("lost-group", 4);
     const query = Reflect.get(pg.Client.prototype, "query") as (

@@ -2,10 +2,10 @@
 // in which order, where each write's RETURNING rows go, and which failures run members again.
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { GroupFailed, PostgresGroupCommit } from "../../src/db/postgresGroupCommit.ts";
+import { GROUP_STALL_MS, GroupFailed, PostgresGroupCommit } from "../../src/db/postgresGroupCommit.ts";
 import type { GroupMember } from "../../src/db/postgresGroupCommit.ts";
 import { PreparedStatements } from "../../src/db/preparedStatements.ts";
-import { quoteLiteral } from "../../src/db/sql.ts";
+import { STREAM_LOCK_CLASS, quoteLiteral } from "../../src/db/sql.ts";
 import type { DeferredWrite } from "../../src/db/sql.ts";
 
 /** A pool connection that records what it is sent and answers one result per statement. */
@@ -49,8 +49,8 @@ function committer(connection: pg.PoolClient, connects = { count: 0 }) {
 }
 
 const member = (key: string, rows?: (rows: never[]) => void): GroupMember & { writes: DeferredWrite[] } => ({
-  key,
-  statements: [{ sql: "SELECT 'lock', ?", params: [key] }, "GUARD " + key],
+  streams: [key],
+  statements: ["GUARD " + key],
   writes: [
     { sql: "INSERT INTO events VALUES (?) RETURNING position", params: [key], onRows: rows },
     { sql: "UPDATE views SET x = ?", params: [key], onRows: undefined },
@@ -58,38 +58,67 @@ const member = (key: string, rows?: (rows: never[]) => void): GroupMember & { wr
 });
 
 describe("PostgreSQL group commit", () => {
-  it("sends the members ready together as one transaction, their streams locked in one order", async () => {
+  it("sends the members ready together as one transaction: every stream locked at once, then each member in turn", async () => {
     const { connection, sent, released } = fakeConnection();
     const connects = { count: 0 };
     const groups = committer(connection, connects);
     const rows: Record<string, unknown> = {};
-    // Submitted out of order in one turn: one transaction, members ordered by their stream.
-    await Promise.all(["c", "a", "b"].map((key) => groups.commit(member(key, (r) => (rows[key] = r)))));
+    // Submitted in one turn, two on one stream: one transaction; the locks in one statement (taken
+    // in the order of their keys by PostgreSQL), each stream once; then the members as they came.
+    await Promise.all(
+      ["c", "a", "c"].map((key, i) => groups.commit(member(key, (r) => (rows[`${key}${i}`] = r)))),
+    );
     expect(connects.count).toBe(1);
     expect(sent).toHaveLength(1);
     expect(sent[0]!.split(";\n")).toEqual([
       "BEGIN",
       "GATE",
-      "SELECT 'lock', 'a'",
-      "GUARD a",
-      "SELECT 'lock', 'b'",
-      "GUARD b",
-      "SELECT 'lock', 'c'",
-      "GUARD c",
+      `SELECT pg_advisory_xact_lock('${STREAM_LOCK_CLASS}', h) FROM (SELECT DISTINCT hashtext(id) AS h FROM unnest(ARRAY['c', 'a']::text[]) AS ids(id) ORDER BY h) AS locks`,
       "SELECT 'append lock'",
+      "GUARD c",
+      "INSERT INTO events VALUES ('c') RETURNING position",
+      "UPDATE views SET x = 'c'",
+      "GUARD a",
       "INSERT INTO events VALUES ('a') RETURNING position",
       "UPDATE views SET x = 'a'",
-      "INSERT INTO events VALUES ('b') RETURNING position",
-      "UPDATE views SET x = 'b'",
+      "GUARD c",
       "INSERT INTO events VALUES ('c') RETURNING position",
       "UPDATE views SET x = 'c'",
       "SELECT 'notify'",
       "COMMIT",
     ]);
     // Each write's RETURNING rows are its own statement's result.
-    for (const key of ["a", "b", "c"])
-      expect(rows[key]).toEqual([{ statement: `INSERT INTO events VALUES ('${key}') RETURNING position` }]);
+    for (const key of ["c0", "a1", "c2"])
+      expect(rows[key]).toEqual([
+        { statement: `INSERT INTO events VALUES ('${key[0]}') RETURNING position` },
+      ]);
     expect(released()).toBe(1);
+  });
+
+  it("finds each write's rows among the results when PREPAREs go ahead of the statements", async () => {
+    const { connection, sent } = fakeConnection();
+    // A pool on which every statement prepares: after the first group, they run as EXECUTE.
+    const statements = new PreparedStatements({ query: () => Promise.resolve() } as never, quoteLiteral);
+    const groups = new PostgresGroupCommit({
+      connect: () => Promise.resolve(connection),
+      types: pg.types,
+      statements,
+      begin: ["BEGIN"],
+      appendLock: "SELECT 'append lock'",
+      notify: "SELECT 'notify'",
+    });
+    await Promise.all(["a", "b"].map((key) => groups.commit(member(key))));
+    await new Promise((resolve) => setImmediate(resolve));
+    const rows: Record<string, unknown> = {};
+    await Promise.all(["a", "b"].map((key) => groups.commit(member(key, (r) => (rows[key] = r)))));
+    const second = sent[1]!.split(";\n");
+    expect(second.filter((text) => text.startsWith("PREPARE ")).length).toBeGreaterThanOrEqual(3);
+    for (const key of ["a", "b"]) {
+      const [row] = rows[key] as { statement: string }[];
+      // The EXECUTE of the insert, with this member's value, not the PREPARE before it.
+      expect(row?.statement).toMatch(new RegExp(`^EXECUTE registro_s\\d+\\('${key}'\\)$`));
+      expect(second[second.indexOf(row!.statement) - 1]).not.toBe(row!.statement);
+    }
   });
 
   it("sends what becomes ready while a group is on its way as the next group", async () => {
@@ -140,6 +169,70 @@ describe("PostgreSQL group commit", () => {
     const groups = committer(connection);
     const outcomes = await Promise.allSettled(["a", "b"].map((key) => groups.commit(member(key))));
     expect(outcomes.map((o) => (o as PromiseRejectedResult).reason)).toEqual([lost, lost]);
+  });
+
+  it("has every member run again alone when the group cannot be written, before anything is sent", async () => {
+    const { connection, sent, released } = fakeConnection();
+    const groups = committer(connection);
+    const bad = {
+      ...member("b"),
+      writes: [{ sql: "UPDATE views SET x = ?", params: [], onRows: undefined }],
+    };
+    const outcomes = await Promise.allSettled([groups.commit(member("a")), groups.commit(bad)]);
+    for (const outcome of outcomes)
+      expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(GroupFailed);
+    expect(sent).toEqual([]);
+    expect(released()).toBe(1);
+    // Alone, the member that cannot be written fails with its own error.
+    await expect(groups.commit(bad)).rejects.toThrow(/parameters/);
+  });
+
+  it("fails only the member whose rows cannot be taken once the group committed", async () => {
+    const { connection } = fakeConnection();
+    const groups = committer(connection);
+    const outcomes = await Promise.allSettled([
+      groups.commit(
+        member("a", () => {
+          throw new Error("unreadable position");
+        }),
+      ),
+      groups.commit(member("b", () => undefined)),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "fulfilled"]);
+  });
+
+  it("sends the next group beside one that has been on its way too long", async () => {
+    let now = 0;
+    const held: (() => void)[] = [];
+    const { connection, sent } = fakeConnection((text) =>
+      text.includes("'stuck'")
+        ? new Promise((resolve) => held.push(() => resolve(text.split(";\n").map(() => ({ rows: [] })))))
+        : undefined,
+    );
+    const groups = new PostgresGroupCommit({
+      connect: () => Promise.resolve(connection),
+      types: pg.types,
+      statements: new PreparedStatements(
+        { query: () => new Promise(() => undefined) } as never,
+        quoteLiteral,
+      ),
+      begin: ["BEGIN"],
+      appendLock: "SELECT 'append lock'",
+      notify: "SELECT 'notify'",
+      now: () => now,
+    });
+    const stuck = groups.commit(member("stuck"));
+    await new Promise((resolve) => setImmediate(resolve));
+    const next = groups.commit(member("free"));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Within the bound, the next group waits.
+    expect(sent).toHaveLength(1);
+    now += GROUP_STALL_MS;
+    await next;
+    expect(sent).toHaveLength(2);
+    expect(sent[1]).toMatch(/'free'/);
+    held.forEach((release) => release());
+    await stuck;
   });
 
   it("fails every member when no connection can be had", async () => {
