@@ -72,10 +72,12 @@ export type Authentication =
       readonly reason: "missing" | "invalid";
       readonly message: string;
       /**
-       * The credential could not be checked (the SSO issuer's keys could not be fetched): a failure
-       * of the registry's, not a wrong guess, so the address's failed authentications are not charged.
+       * The refusal says nothing about whether the credential was right, so the address's failed
+       * authentications are not charged: the SSO issuer's keys could not be fetched (the credential
+       * could not be checked), or an SSO access token's signature verified but the registry cannot
+       * store its identity (issuer or subject it refuses: the credential was valid).
        */
-      readonly uncheckable?: true;
+      readonly notAGuess?: true;
     };
 
 const MISSING =
@@ -157,10 +159,10 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
             ok: false,
             reason: "invalid",
             message: `${INVALID} (${error.message})`,
-            uncheckable: true,
+            notAGuess: true,
           };
         if (error instanceof DomainError)
-          return { ok: false, reason: "invalid", message: `${INVALID} (${error.message})` };
+          return { ok: false, reason: "invalid", message: `${INVALID} (${error.message})`, notAGuess: true };
         throw error;
       }
       return caller === null ? { ok: false, reason: "invalid", message: INVALID } : { ok: true, caller };

@@ -58,6 +58,9 @@ const SWEEP_INTERVAL_MS = 60_000;
 
 const SHARED_KEY = "overflow";
 
+/** The longest wait a refusal asks for (a day), however slowly its bucket refills. */
+export const MAX_RETRY_AFTER_SECONDS = 86_400;
+
 const NO_CHARGE: RateCharge = () => null;
 
 /** Why a request was refused: how long the client should wait, and a sentence for it. */
@@ -129,22 +132,28 @@ export class RateLimiter {
   }
 
   /**
-   * Why `take(key, units)` would be refused now, or null when it would succeed; takes nothing (and
-   * keeps no bucket for a key it does not hold: that one is full).
+   * Gives back `units` taken from `key`'s bucket (take's reservation for work that turned out not
+   * to cost them), up to what the bucket holds when full. Nothing when rate limiting is off or the
+   * key holds no bucket any more (a full one was forgotten: it has nothing to regain); a key
+   * that drew on the shared bucket while every slot was held gives back to it, if that is still so.
    */
-  refusal(key: string, units = 1): RateRefusal | null {
-    if (!this.enabled) return null;
+  giveBack(key: string, units = 1): void {
+    if (!this.enabled || !(units > 0)) return;
     const bucket =
       this.#buckets.get(key) ??
       (this.#buckets.size >= MAX_TRACKED_CLIENTS ? this.#buckets.get(SHARED_KEY) : undefined);
-    if (bucket === undefined) return null;
+    if (bucket === undefined) return;
     this.#refill(bucket, this.#now());
-    return bucket.tokens >= units ? null : this.#refusal(units - bucket.tokens);
+    bucket.tokens = Math.min(this.limits.burst, bucket.tokens + units);
   }
 
   /** A refusal for a client `short` units short of what it asked for. */
   #refusal(short: number): RateRefusal {
-    const retryAfterSeconds = Math.max(1, Math.ceil(short / this.limits.perSecond));
+    // A tiny rate (1e-30 a second) would otherwise ask for a wait of 6.1e+31 s.
+    const retryAfterSeconds = Math.min(
+      MAX_RETRY_AFTER_SECONDS,
+      Math.max(1, Math.ceil(short / this.limits.perSecond)),
+    );
     return { retryAfterSeconds, message: this.#message(retryAfterSeconds, this.limits) };
   }
 
@@ -228,7 +237,7 @@ export function authFailureLimiter(limits: RateLimits, now?: () => number): Rate
     limits,
     now,
     (retryAfterSeconds, { burst, perSecond }) =>
-      `Too many failed authentications from this address: it may fail ${burst} times, then ${perSecond} more per second; these credentials were not checked, retry after ${retryAfterSeconds} s`,
+      `Too many failed authentications from this address: it may fail ${burst} times, then ${perSecond} more per second, and have at most ${burst} credentials checked at once; these credentials were not checked, retry after ${retryAfterSeconds} s`,
   );
 }
 
@@ -243,9 +252,15 @@ export interface LimitedAuthentication {
  * Authenticates `headers` unless the request's address has no failed authentications left. Only a
  * request that brings credentials (an Authorization header, or a WebSocket's connection parameter)
  * is held or counted: one without them (the local administrator, or a 401 asking for credentials)
- * guesses nothing and costs no verification. A refused one is charged after the fact, possibly
- * below zero (down to minus the burst), as RateLimiter.chargeTo does: requests let in together
- * while the address still had failures left pay for every failure among them, however many.
+ * guesses nothing and costs no verification.
+ *
+ * A unit is taken before the credentials are checked and given back when they were accepted, or
+ * when their refusal answered no guess (Authentication's `notAGuess`; an authenticator that
+ * threw answered none either). Charging after the check instead let every request that arrived
+ * while the address still had a unit left be checked: 5,000 sent at once were all tried. Taken
+ * first, at most the bucket's units are checked at once from one address; the excess is refused
+ * like any other request past the limit (an API token's check takes about 0.1 ms, so only floods
+ * have that many in flight).
  */
 export async function authenticateWithinFailureLimit(
   failures: RateLimiter,
@@ -255,10 +270,16 @@ export async function authenticateWithinFailureLimit(
 ): Promise<Authentication | LimitedAuthentication> {
   if (!failures.enabled || !bringsCredentials(headers)) return authenticate(headers);
   const key = `address:${clientAddress(req)}`;
-  const refusal = failures.refusal(key);
+  const refusal = failures.take(key);
   if (refusal !== null) return { ok: false, reason: "limited", refusal };
-  const authentication = await authenticate(headers);
-  if (!authentication.ok && authentication.uncheckable !== true) failures.chargeTo(key)(1);
+  let authentication: Authentication;
+  try {
+    authentication = await authenticate(headers);
+  } catch (error) {
+    failures.giveBack(key);
+    throw error;
+  }
+  if (authentication.ok || authentication.notAGuess === true) failures.giveBack(key);
   return authentication;
 }
 

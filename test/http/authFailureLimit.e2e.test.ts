@@ -2,7 +2,8 @@
 // Basic, a WebSocket's connection_init) spend the address's bucket; once it is empty, a request
 // bringing credentials, even valid ones, is answered 429 in its route's shape with Retry-After
 // before they are checked (the directory is never asked); valid tokens and requests without
-// credentials (AUTH=local) spend nothing; the bucket refills on the limiter's clock; 0 turns it off.
+// credentials (AUTH=local) spend nothing; requests sent at once get no more checks than the bucket
+// holds; the bucket refills on the limiter's clock; 0 turns it off.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Caller } from "../../src/access/principal.ts";
 import type { RateLimits } from "../../src/http/rateLimit.ts";
@@ -12,11 +13,19 @@ import type { TestServer } from "../support/server.ts";
 import { wsClient } from "../subscriptions/support.ts";
 import { scrape, total } from "../support/prometheus.ts";
 
-/** The directory behind the server, counting the API tokens it was asked to verify. */
+/**
+ * The directory behind the server, counting the API tokens it was asked to verify; while `held` is
+ * set, each verification waits for it (as one waiting on the database would).
+ */
 class CountingDirectory extends InMemoryPrincipalDirectory {
   verified = 0;
-  override verifyToken(secret: string, now: Date): Promise<Caller | null> {
+  held: Promise<void> | null = null;
+  /** Called on each verification, before it waits. */
+  onVerify: () => void = () => {};
+  override async verifyToken(secret: string, now: Date): Promise<Caller | null> {
     this.verified++;
+    this.onVerify();
+    if (this.held !== null) await this.held;
     return super.verifyToken(secret, now);
   }
 }
@@ -158,6 +167,63 @@ describe("failed authentications per address (sqlite)", () => {
     expect(refusals("auth_failures", "websocket")).toBe(1);
     expect(refusals("auth_failures", "http")).toBe(1);
     expect(refusals("requests", "http") + refusals("requests", "websocket")).toBe(0);
+  });
+
+  it("checks no more tokens sent at once than the address's failures left, valid ones included: the rest get 429 unchecked", async () => {
+    const { s, directory, good, advance } = await start({ perSecond: 1, burst: 3 });
+
+    /**
+     * Sends `n` requests at once while the directory holds every verification, and lets them go
+     * once each request has either reached the directory or been answered 429: no request is still
+     * on its way when the count is taken.
+     */
+    async function atOnce(n: number, headers: Record<string, string>) {
+      let release!: () => void;
+      directory.held = new Promise((resolve) => (release = resolve));
+      let limited = 0;
+      const verifiedBefore = directory.verified;
+      const settled = () => {
+        if (directory.verified - verifiedBefore + limited === n) release();
+      };
+      directory.onVerify = settled;
+      const statuses = await Promise.all(
+        Array.from({ length: n }, () =>
+          post(s, headers).then(async (response) => {
+            await response.body?.cancel();
+            if (response.status === 429) {
+              limited++;
+              settled();
+            }
+            return response.status;
+          }),
+        ),
+      );
+      directory.held = null;
+      directory.onVerify = () => {};
+      return {
+        checked: directory.verified - verifiedBefore,
+        count: (status: number) => statuses.filter((x) => x === status).length,
+      };
+    }
+
+    const flood = await atOnce(50, BAD);
+    expect(flood.checked).toBe(3);
+    expect([flood.count(401), flood.count(429)]).toEqual([3, 47]);
+    // Spent: a valid token is refused unchecked until a unit is back.
+    expect((await post(s, good)).status).toBe(429);
+
+    // Two seconds give two units back: the next flood gets two checks.
+    advance(2_000);
+    const again = await atOnce(50, BAD);
+    expect(again.checked).toBe(2);
+    expect([again.count(401), again.count(429)]).toEqual([2, 48]);
+
+    // Valid tokens in flight at once hold units too, and give them back once accepted.
+    advance(3_000);
+    const valid = await atOnce(10, good);
+    expect(valid.checked).toBe(3);
+    expect([valid.count(200), valid.count(429)]).toEqual([3, 7]);
+    await fail(s, 3);
   });
 
   it("never takes anything for valid tokens", async () => {

@@ -1,11 +1,19 @@
 // Failed authentications per address, without a server: what a refused authentication takes, that
-// an address with none left is refused before its credentials are checked, what is never held or
-// counted (valid credentials, none at all), how the bucket refills, and that 0 turns it off.
+// an address with none left is refused before its credentials are checked, that a concurrent flood
+// gets no more checks than the bucket holds, what is never held or counted (valid credentials, none
+// at all, refusals that answer no guess), how the bucket refills, and that 0 turns it off.
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
+import { createAuthenticator } from "../../src/access/authenticate.ts";
 import type { Authentication, HeaderSource } from "../../src/access/authenticate.ts";
-import { principal } from "../support/principalDirectory.ts";
-import { RateLimiter, authFailureLimiter, authenticateWithinFailureLimit } from "../../src/http/rateLimit.ts";
+import type { Principal, SsoClaims } from "../../src/access/principal.ts";
+import { ValidationError } from "../../src/domain/errors.ts";
+import { InMemoryPrincipalDirectory, principal } from "../support/principalDirectory.ts";
+import {
+  MAX_RETRY_AFTER_SECONDS,
+  authFailureLimiter,
+  authenticateWithinFailureLimit,
+} from "../../src/http/rateLimit.ts";
 
 const GOOD = "Bearer rgo_good";
 
@@ -39,6 +47,41 @@ function countingAuthenticator() {
   return { checked, authenticate };
 }
 
+/**
+ * An authenticator that answers nothing until the test says so (as a check waiting on the database
+ * or the issuer's keys would): GOOD is accepted, anything else refused.
+ */
+function slowAuthenticator() {
+  const pending: (() => void)[] = [];
+  const slow = {
+    pending,
+    checked: 0,
+    authenticate: (headers: HeaderSource): Promise<Authentication> => {
+      slow.checked++;
+      const good = headers.get("authorization") === GOOD;
+      return new Promise((resolve) =>
+        pending.push(() =>
+          resolve(
+            good
+              ? {
+                  ok: true,
+                  caller: {
+                    principal: principal("alice"),
+                    credential: { kind: "token", tokenId: "t", scopes: [] },
+                  },
+                }
+              : { ok: false, reason: "invalid", message: "the credentials are not accepted" },
+          ),
+        ),
+      );
+    },
+    answerAll() {
+      for (const answer of pending.splice(0)) answer();
+    },
+  };
+  return slow;
+}
+
 const request = (remoteAddress: string) => ({ socket: { remoteAddress } }) as unknown as IncomingMessage;
 
 const headers = (authorization: string | null): HeaderSource => ({
@@ -68,7 +111,7 @@ describe("failed authentications per address", () => {
       refusal: {
         retryAfterSeconds: 1,
         message:
-          "Too many failed authentications from this address: it may fail 3 times, then 1 more per second; these credentials were not checked, retry after 1 s",
+          "Too many failed authentications from this address: it may fail 3 times, then 1 more per second, and have at most 3 credentials checked at once; these credentials were not checked, retry after 1 s",
       },
     });
     // The valid token was not looked at.
@@ -114,18 +157,87 @@ describe("failed authentications per address", () => {
     expect(await attempt(GOOD)).toMatchObject({ reason: "limited" });
   });
 
-  it("charges failures checked together, below zero: a concurrent flood waits for all of them", async () => {
-    const { checked, attempt, advance } = setup(1, 3);
-    // All let in while the address had failures left, then all refused.
-    const flood = await Promise.all(Array.from({ length: 5 }, () => attempt("Bearer rgo_bad")));
-    expect(flood.every((answer) => !answer.ok && answer.reason === "invalid")).toBe(true);
-    expect(checked).toHaveLength(5);
-    // 3 - 5 = -2: three seconds before one unit is back.
-    expect(await attempt(GOOD)).toMatchObject({ refusal: { retryAfterSeconds: 3 } });
-    advance(2_999);
+  it("checks no more credentials at once than the address has units: a concurrent flood gets the burst, then the refill", async () => {
+    const { failures, checked, attempt, advance } = setup(1, 3);
+    const slow = slowAuthenticator();
+    const attemptSlowly = (authorization: string) =>
+      authenticateWithinFailureLimit(
+        failures,
+        request("203.0.113.7"),
+        headers(authorization),
+        slow.authenticate,
+      );
+    const flood = Array.from({ length: 500 }, (_, i) => attemptSlowly(`Bearer rgo_bad${i}`));
+    // Every one has been let in or refused before any check has answered.
+    expect(slow.pending).toHaveLength(3);
+    slow.answerAll();
+    const answers = await Promise.all(flood);
+    expect(answers.filter((a) => !a.ok && a.reason === "invalid")).toHaveLength(3);
+    expect(answers.filter((a) => !a.ok && a.reason === "limited")).toHaveLength(497);
+    // Empty: nothing is checked until a unit is back.
+    expect(await attempt(GOOD)).toMatchObject({ refusal: { retryAfterSeconds: 1 } });
+    expect(checked).toHaveLength(0);
+
+    // Two seconds refill two units: the next flood gets two checks.
+    advance(2_000);
+    const second = Array.from({ length: 500 }, (_, i) => attemptSlowly(`Bearer rgo_bad${i}`));
+    expect(slow.pending).toHaveLength(2);
+    slow.answerAll();
+    const answers2 = await Promise.all(second);
+    expect(answers2.filter((a) => !a.ok && a.reason === "invalid")).toHaveLength(2);
+    expect(answers2.filter((a) => !a.ok && a.reason === "limited")).toHaveLength(498);
+    expect(slow.checked).toBe(5);
+  });
+
+  it("holds valid credentials checked at once to the burst too, and gives their units back once accepted", async () => {
+    const { failures, attempt } = setup(1, 3);
+    const slow = slowAuthenticator();
+    const flood = Array.from({ length: 10 }, () =>
+      authenticateWithinFailureLimit(failures, request("203.0.113.7"), headers(GOOD), slow.authenticate),
+    );
+    expect(slow.pending).toHaveLength(3);
+    slow.answerAll();
+    const answers = await Promise.all(flood);
+    expect(answers.filter((a) => a.ok)).toHaveLength(3);
+    expect(answers.filter((a) => !a.ok && a.reason === "limited")).toHaveLength(7);
+    // All three units are back without any time passing: three failures may still be made.
+    for (let i = 0; i < 3; i++) expect(await attempt("Bearer rgo_bad")).toMatchObject({ reason: "invalid" });
     expect(await attempt(GOOD)).toMatchObject({ reason: "limited" });
-    advance(1);
-    expect((await attempt(GOOD)).ok).toBe(true);
+  });
+
+  it("gives the unit back when the authenticator throws: no guess was answered", async () => {
+    const failures = authFailureLimiter({ perSecond: 1, burst: 1 }, () => 0);
+    const broken = (): Promise<Authentication> => Promise.reject(new Error("database unavailable"));
+    for (let i = 0; i < 3; i++)
+      await expect(
+        authenticateWithinFailureLimit(failures, request("203.0.113.9"), headers(GOOD), broken),
+      ).rejects.toThrow("database unavailable");
+    const { authenticate } = countingAuthenticator();
+    expect(
+      (await authenticateWithinFailureLimit(failures, request("203.0.113.9"), headers(GOOD), authenticate))
+        .ok,
+    ).toBe(true);
+  });
+
+  it("holds a day of floods from one address to about 86,400 checks: the burst, then one a second", async () => {
+    const { failures, advance } = setup(1, 60);
+    const slow = slowAuthenticator();
+    // 200 bad tokens at once, every minute, for a day (the last flood at 23:59:00).
+    for (let minute = 0; minute < 1_440; minute++) {
+      const flood = Array.from({ length: 200 }, (_, i) =>
+        authenticateWithinFailureLimit(
+          failures,
+          request("203.0.113.7"),
+          headers(`Bearer rgo_bad${i}`),
+          slow.authenticate,
+        ),
+      );
+      slow.answerAll();
+      await Promise.all(flood);
+      advance(60_000);
+    }
+    // 60 at first, then the 60 units each minute refilled: 60 + 1,439 × 60.
+    expect(slow.checked).toBe(86_400);
   });
 
   it("keeps addresses apart, an IPv6 /64 being one address", async () => {
@@ -141,7 +253,7 @@ describe("failed authentications per address", () => {
   it("does not count credentials that could not be checked (the SSO issuer's keys unreachable)", async () => {
     const failures = authFailureLimiter({ perSecond: 1, burst: 2 }, () => 0);
     const unreachable = (): Promise<Authentication> =>
-      Promise.resolve({ ok: false, reason: "invalid", message: "keys unavailable", uncheckable: true });
+      Promise.resolve({ ok: false, reason: "invalid", message: "keys unavailable", notAGuess: true });
     for (let i = 0; i < 10; i++)
       expect(
         await authenticateWithinFailureLimit(
@@ -166,27 +278,83 @@ describe("failed authentications per address", () => {
   });
 });
 
-describe("RateLimiter.refusal", () => {
-  it("says whether take would be refused, taking nothing and keeping no bucket for a client it does not hold", () => {
-    let now = 0;
-    const limits = new RateLimiter({ perSecond: 1, burst: 2 }, () => now);
-    expect(limits.refusal("a")).toBeNull();
-    expect(limits.tracked).toBe(0);
-    expect(limits.take("a", 2)).toBeNull();
-    expect(limits.refusal("a")?.retryAfterSeconds).toBe(1);
-    expect(limits.refusal("a", 2)?.retryAfterSeconds).toBe(2);
-    // Asking twice took nothing.
-    now += 1_000;
-    expect(limits.refusal("a")).toBeNull();
-    expect(limits.take("a")).toBeNull();
-    expect(limits.refusal("a")).not.toBeNull();
+describe("refusals that answer no guess", () => {
+  it("marks an SSO access token whose signature verified but whose identity the registry cannot store, and does not count it", async () => {
+    const claims: SsoClaims = {
+      issuer: "https://id.example",
+      subject: "ada\u0000",
+      email: null,
+      name: null,
+      groups: [],
+      jti: null,
+    };
+    class UnstorableIdentities extends InMemoryPrincipalDirectory {
+      override principalForSso(): Promise<Principal> {
+        return Promise.reject(new ValidationError("subject", "is not a usable SSO identity"));
+      }
+    }
+    const authenticator = createAuthenticator({
+      mode: "required",
+      directory: new UnstorableIdentities(),
+      sso: { verify: () => Promise.resolve(claims) },
+      clock: () => new Date(0),
+      osUserName: "root",
+    });
+    const token = headers("Bearer aaa.bbb.ccc");
+    expect(await authenticator.authenticate(token)).toEqual({
+      ok: false,
+      reason: "invalid",
+      message: expect.stringMatching(/is not a usable SSO identity/),
+      notAGuess: true,
+    });
+    const failures = authFailureLimiter({ perSecond: 1, burst: 1 }, () => 0);
+    for (let i = 0; i < 10; i++)
+      expect(
+        await authenticateWithinFailureLimit(failures, request("203.0.113.9"), token, (h) =>
+          authenticator.authenticate(h),
+        ),
+      ).toMatchObject({ reason: "invalid", notAGuess: true });
   });
 
-  it("keeps the cost-unit message of the request rate limit", () => {
-    const limits = new RateLimiter({ perSecond: 2, burst: 1 }, () => 0);
-    limits.take("a");
-    expect(limits.refusal("a")?.message).toMatch(
-      /^Too many requests: this client has used its budget of 1 cost units/,
-    );
+  it("still counts an SSO access token the issuer did not sign", async () => {
+    const authenticator = createAuthenticator({
+      mode: "required",
+      directory: new InMemoryPrincipalDirectory(),
+      sso: { verify: () => Promise.resolve(null) },
+      clock: () => new Date(0),
+      osUserName: "root",
+    });
+    const answer = await authenticator.authenticate(headers("Bearer aaa.bbb.ccc"));
+    expect(answer).toMatchObject({ ok: false, reason: "invalid" });
+    expect(answer).not.toHaveProperty("notAGuess");
+    const failures = authFailureLimiter({ perSecond: 1, burst: 1 }, () => 0);
+    const attempt = () =>
+      authenticateWithinFailureLimit(failures, request("203.0.113.9"), headers("Bearer aaa.bbb.ccc"), (h) =>
+        authenticator.authenticate(h),
+      );
+    expect(await attempt()).toMatchObject({ reason: "invalid" });
+    expect(await attempt()).toMatchObject({ reason: "limited" });
+  });
+});
+
+describe("Retry-After of the failure limit", () => {
+  it("asks for a day at most, however slowly the bucket refills", async () => {
+    const failures = authFailureLimiter({ perSecond: 1e-30, burst: 1 }, () => 0);
+    const { authenticate } = countingAuthenticator();
+    const attempt = () =>
+      authenticateWithinFailureLimit(
+        failures,
+        request("203.0.113.9"),
+        headers("Bearer rgo_bad"),
+        authenticate,
+      );
+    expect(await attempt()).toMatchObject({ reason: "invalid" });
+    const refused = await attempt();
+    expect(refused).toMatchObject({
+      reason: "limited",
+      refusal: { retryAfterSeconds: MAX_RETRY_AFTER_SECONDS },
+    });
+    expect(MAX_RETRY_AFTER_SECONDS).toBe(86_400);
+    expect((refused as { refusal: { message: string } }).refusal.message).toMatch(/retry after 86400 s$/);
   });
 });

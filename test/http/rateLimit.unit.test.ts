@@ -1,7 +1,8 @@
 // The rate limiter's buckets: what a request takes, what an operation's items are charged after
-// the fact, how fast a bucket refills, and how many buckets the server keeps.
+// the fact, what is given back, how fast a bucket refills, the longest wait a refusal asks for, and
+// how many buckets the server keeps.
 import { describe, expect, it } from "vitest";
-import { MAX_TRACKED_CLIENTS, RateLimiter } from "../../src/http/rateLimit.ts";
+import { MAX_RETRY_AFTER_SECONDS, MAX_TRACKED_CLIENTS, RateLimiter } from "../../src/http/rateLimit.ts";
 
 /** A limiter on a clock the test moves (ms). */
 function limiter(perSecond: number, burst: number) {
@@ -116,6 +117,68 @@ describe("RateLimiter", () => {
     // Charges of a shared client land on the shared bucket, not a bucket of its own.
     limits.chargeTo("new-3")(5);
     expect(limits.tracked).toBe(MAX_TRACKED_CLIENTS + 1);
+  });
+
+  it("takes back what was given back, no further than the burst", () => {
+    const { limits } = limiter(1, 3);
+    for (let i = 0; i < 3; i++) expect(limits.take("a")).toBeNull();
+    expect(limits.take("a")).not.toBeNull();
+    limits.giveBack("a");
+    expect(limits.take("a")).toBeNull();
+    expect(limits.take("a")).not.toBeNull();
+    // Given back more than was taken: the bucket holds its burst, not more.
+    limits.giveBack("a", 10);
+    for (let i = 0; i < 3; i++) expect(limits.take("a")).toBeNull();
+    expect(limits.take("a")).not.toBeNull();
+  });
+
+  it("gives back nothing when off, or to a key that holds no bucket (keeping none for it)", () => {
+    const off = limiter(0, 1).limits;
+    off.giveBack("a");
+    expect(off.tracked).toBe(0);
+    const { limits, advance } = limiter(1, 2);
+    limits.giveBack("a");
+    expect(limits.tracked).toBe(0);
+    // "b" refilled and was forgotten at a sweep: giving back to it makes no bucket.
+    limits.take("b");
+    advance(60_000);
+    limits.take("c");
+    expect(limits.tracked).toBe(1);
+    limits.giveBack("b");
+    expect(limits.tracked).toBe(1);
+  });
+
+  it("gives back to the shared bucket what a client past the tracked maximum took from it", () => {
+    const { limits, advance } = limiter(0.001, 1);
+    for (let i = 0; i < MAX_TRACKED_CLIENTS; i++) limits.take(`c${i}`);
+    advance(1_000);
+    expect(limits.take("new-1")).toBeNull();
+    expect(limits.take("new-2")).not.toBeNull();
+    limits.giveBack("new-1");
+    expect(limits.take("new-2")).toBeNull();
+    expect(limits.tracked).toBe(MAX_TRACKED_CLIENTS + 1);
+  });
+
+  it("asks for a day at most, however slowly the bucket refills", () => {
+    const { limits } = limiter(1e-30, 1);
+    expect(limits.take("a")).toBeNull();
+    const refused = limits.take("a");
+    expect(refused?.retryAfterSeconds).toBe(MAX_RETRY_AFTER_SECONDS);
+    expect(MAX_RETRY_AFTER_SECONDS).toBe(86_400);
+    expect(refused?.message).toMatch(/retry after 86400 s$/);
+    expect(limits.chargeTo("a")(1)?.retryAfterSeconds).toBe(86_400);
+    // A bucket that refills within a day still says exactly when.
+    const hourly = limiter(1 / 3_600, 1).limits;
+    hourly.take("a");
+    expect(hourly.take("a")?.retryAfterSeconds).toBe(3_600);
+  });
+
+  it("keeps the cost-unit message of the request rate limit", () => {
+    const { limits } = limiter(2, 1);
+    limits.take("a");
+    expect(limits.take("a")?.message).toMatch(
+      /^Too many requests: this client has used its budget of 1 cost units/,
+    );
   });
 
   it("refuses limits that make no sense", () => {
