@@ -104,9 +104,13 @@ export function createSsoVerifier(config: OidcConfig): SsoVerifier {
         });
         return claimsFrom(payload, config.issuer, config.groupsClaim);
       } catch (error) {
-        // Every way a token can be wrong is jose's JOSEError (bad signature, claims, no matching
-        // key, a JWKS timeout). A JWKS URL that cannot be reached at all fails inside fetch instead:
-        // the token cannot be checked, which is not the server's defect either.
+        // Keys that did not arrive in time, or arrived as no key set at all, say nothing about the
+        // token: it cannot be checked (not a wrong guess, and not counted as a failed authentication).
+        if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid)
+          throw new SsoUnavailableError(error);
+        // Every other way a token can be wrong is jose's JOSEError (bad signature, claims, no
+        // matching key). A JWKS URL that cannot be reached at all fails inside fetch instead: the
+        // token cannot be checked, which is not the server's defect either.
         if (error instanceof errors.JOSEError) return null;
         throw new SsoUnavailableError(error);
       }
