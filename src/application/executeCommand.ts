@@ -243,24 +243,28 @@ async function attempt(
   // Commands of this instance on one stream take turns (PostgreSQL): each then finds the state the
   // one before it left (or will leave: a turn ends once the command's writes are queued for their
   // commit, see `queued` below), instead of finding it taken, or stale at the lock, and reading everything.
-  const endTurn = known !== undefined && states !== null ? await states.turn(known) : () => undefined;
-  const cached: CachedState | null =
-    useCache && known !== undefined ? (states?.take(known, needs) ?? null) : null;
+  const turn =
+    known !== undefined && states !== null ? await states.turn(known, useCache ? needs : null) : null;
+  const endTurn = () => turn?.end();
+  const cached: CachedState | null = turn?.cached ?? null;
   /** What the attempt's work decided, with events to append (PostgreSQL: remembered once queued). */
   let decided: CommandOutcome | null = null;
-  /** Whether the state it leaves was remembered, and its turn ended, before it committed. */
-  let rememberedEarly = false;
+  /** The head it remembered provisionally once its writes were queued (the last run's, if it ran again). */
+  let rememberedEarly: string | null = null;
   /**
    * Once its writes are on their way to their commit (PostgreSQL), the command's next one on the
-   * stream need not wait for the commit: it is decided on the state this one will leave and its
+   * stream need not wait for the commit: it may be decided on the state this one will leave, and its
    * writes follow this one's, in the same group commit or behind this one's stream lock. Should this
-   * one not commit, that one's guard finds the head it assumed missing, and it reads the state.
+   * one not commit, that one's guard finds the head it assumed missing, and it reads the state. A
+   * write that runs again (its group failed) makes a new head: the one it remembered goes first.
    */
   const queued = () => {
-    if (states === null || decided === null || headAfter?.appended === undefined) return;
-    remember(states, decided, revisionOf, headAfter, cached);
-    rememberedEarly = true;
-    endTurn();
+    if (states === null || known === undefined || decided === null || headAfter?.appended === undefined)
+      return;
+    if (rememberedEarly !== null) states.forgetProvisional(known, rememberedEarly);
+    remember(states, decided, revisionOf, headAfter, cached, true);
+    rememberedEarly = headAfter.hash;
+    turn?.queued();
   };
   // Model commands lock their stream and write through `tx.later`: they may run concurrently.
   const options = { concurrent: true, queued } as const;
@@ -395,7 +399,8 @@ async function attempt(
         )
           rememberName(names, command.data.name, outcome.modelId);
         if (states !== null && !(outcome instanceof DomainError)) {
-          if (!rememberedEarly) remember(states, outcome, revisionOf, headAfter, cached);
+          if (rememberedEarly === null) remember(states, outcome, revisionOf, headAfter, cached);
+          else states.confirm(outcome.modelId, rememberedEarly);
         } else if (cached !== null && known !== undefined) states?.restore(known, cached);
       } finally {
         endTurn();
@@ -425,6 +430,7 @@ function remember(
   decidedOn: number,
   head: StreamHead | undefined,
   cached: CachedState | null,
+  provisional = false,
 ): void {
   const last = outcome.events.at(-1);
   if (last === undefined) {
@@ -445,6 +451,7 @@ function remember(
     { revision: head.revision, position: last.position, hash: head.hash, appended: head.appended },
     outcome.views,
     cached,
+    provisional,
   );
 }
 

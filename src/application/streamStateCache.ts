@@ -103,6 +103,26 @@ interface Entry {
   readonly head: CachedHead;
   /** The model (always), and the versions, artifacts and comments commands loaded or touched. */
   readonly views: StreamViews;
+  /** Remembered when the command's writes were queued, before they committed (see `confirm`). */
+  readonly provisional?: true;
+}
+
+/** Where a command stands in its stream's queue of this instance's commands (StreamStateCache.turn). */
+interface Place {
+  /** Its writes are queued for their commit (or it is done). */
+  readonly queued: Promise<void>;
+  /** It is done: committed, refused or failed. */
+  readonly settled: Promise<void>;
+}
+
+/** A command's turn on its stream (StreamStateCache.turn). */
+export interface Turn {
+  /** The state it decides on without reading, taken out of the cache; null: it reads everything. */
+  readonly cached: CachedState | null;
+  /** Its writes are queued for their commit and the state they leave remembered: the next may go on. */
+  queued(): void;
+  /** It is done (committed, refused or failed): the next may read. A second call does nothing. */
+  end(): void;
 }
 
 /** A command's state taken from the cache: views shaped as the normal path would load them. */
@@ -121,8 +141,9 @@ export interface CachedState {
  * chained onto: the head then holds without being read and hashed again, exactly as the normal
  * path's full check (../store/eventStore.ts, verifiedHead) would find; anything else sends the
  * command down that path, which refuses a broken head. Sent after the stream lock, so what it
- * checks stays true until the commit. Not the head's position: (stream, revision) is unique, and a
- * head remembered before its commit (a command queued behind the one that appends it) has none yet.
+ * checks stays true until the commit. Not the head's position itself: (stream, revision) is unique,
+ * and a head remembered before its commit (a command queued behind the one that appends it) has
+ * none yet; but that it lies after the event before it, as the full check requires.
  */
 export function headGuard(
   streamId: string,
@@ -140,7 +161,7 @@ export function headGuard(
       AND e.occurred_at = ? AND e.correlation_id IS NOT DISTINCT FROM ?::text AND e.causation_id IS NOT DISTINCT FROM ?::text
       AND a.actor = ?::text AND a.actor_id IS NOT DISTINCT FROM ?::text AND a.actor_kind IS NOT DISTINCT FROM ?::text
       AND a.actor_credential IS NOT DISTINCT FROM ?::jsonb
-      AND (SELECT p.hash FROM events p WHERE p.stream_id = ? AND p.revision = ?::integer - 1) IS NOT DISTINCT FROM ?::bytea
+      AND (SELECT p.hash FROM events p WHERE p.stream_id = ? AND p.revision = ?::integer - 1 AND p.position < e.position) IS NOT DISTINCT FROM ?::bytea
       AND NOT EXISTS (SELECT 1 FROM events n WHERE n.stream_id = ? AND n.revision > ?)`,
     params: [
       streamId,
@@ -181,26 +202,44 @@ export class StreamStateCache {
   /** Each cached entry's weight (entryWeight), and their sum. */
   private readonly weightOfEntry = new Map<string, number>();
   private total = 0;
-  /** Per stream, the turn of the last command of this instance waiting for it or holding it. */
-  private readonly turns = new Map<string, Promise<void>>();
+  /** Per stream, the place of the last command of this instance waiting for it or holding it. */
+  private readonly turns = new Map<string, Place>();
 
   /**
-   * Waits until the commands of this instance that asked before on the stream are done, and returns
-   * what ends this command's turn: call it once its outcome is remembered (which a command whose
-   * writes are queued for their commit may do before it commits), restored or forgotten (a second
-   * call does nothing). Commands on one stream wait for each other at its lock anyway;
-   * waiting here instead, each finds the state the one before it left, and no connection is held
-   * while waiting.
+   * Waits for the command of this instance that asked before on the stream, and takes the state
+   * this one decides on (`needs`; null: it reads everything). Commands on one stream wait for each
+   * other at its lock anyway; waiting here instead, each finds the state the one before it left, and
+   * no connection is held while waiting. A command that can decide on the state the one before it
+   * will leave goes on once that one's writes are queued for their commit (`Turn.queued`: it is
+   * remembered then, and its guard follows that one's writes); one that must read waits until that
+   * one is done (`Turn.end`), or it would read the state before that one's writes, lock the stream
+   * ahead of them, and make that one's group commit fail at its guard.
    */
-  async turn(streamId: string): Promise<() => void> {
+  async turn(streamId: string, needs: StateNeeds | null): Promise<Turn> {
     const before = this.turns.get(streamId);
-    let end!: () => void;
-    const mine = new Promise<void>((resolve) => (end = resolve));
-    this.turns.set(streamId, mine);
-    if (before !== undefined) await before;
-    return () => {
-      if (this.turns.get(streamId) === mine) this.turns.delete(streamId);
-      end();
+    let queued!: () => void;
+    let settled!: () => void;
+    const done = new Promise<void>((resolve) => (settled = resolve));
+    const place: Place = {
+      queued: new Promise<void>((resolve) => (queued = resolve)),
+      // Done only once every command before it on the stream is: one that reads goes after them all.
+      settled: before === undefined ? done : Promise.all([done, before.settled]).then(() => undefined),
+    };
+    this.turns.set(streamId, place);
+    if (before !== undefined) await before.queued;
+    let cached = needs === null ? null : this.take(streamId, needs);
+    if (cached === null && before !== undefined) {
+      await before.settled;
+      cached = needs === null ? null : this.take(streamId, needs);
+    }
+    return {
+      cached,
+      queued,
+      end: () => {
+        if (this.turns.get(streamId) === place) this.turns.delete(streamId);
+        queued();
+        settled();
+      },
     };
   }
 
@@ -225,9 +264,10 @@ export class StreamStateCache {
   }
 
   /**
-   * Records a stream's state after a command committed events on top of revision `decidedOn`:
-   * `views` as the command left them, plus what an entry at `decidedOn` (the one the command took,
-   * or the one still cached) held that the events did not touch (so it is still true).
+   * Records a stream's state after a command committed events on top of revision `decidedOn`, or
+   * (`provisional`) once they are queued for their commit: `views` as the command left them, plus
+   * what an entry at `decidedOn` (the one the command took, or a committed one still cached) held
+   * that the events did not touch (so it is still true).
    */
   remember(
     streamId: string,
@@ -235,10 +275,14 @@ export class StreamStateCache {
     head: CachedHead,
     views: StreamViews,
     taken: CachedState | null,
+    provisional = false,
   ): void {
     if (views.model === null || views.model.revision !== head.revision) return;
     const current = this.streams.get(streamId);
-    const base = taken?.entry ?? (current?.head.revision === decidedOn ? current : undefined);
+    // A provisional entry may never be committed: only the command that took it builds on it.
+    const base =
+      taken?.entry ??
+      (current?.head.revision === decidedOn && current.provisional !== true ? current : undefined);
     const versions = newestLast(base?.views.versions, views.versions);
     const artifacts = new Map(
       [...versions.keys()].flatMap((v) => {
@@ -248,6 +292,7 @@ export class StreamStateCache {
     );
     this.put(streamId, {
       head,
+      ...(provisional ? { provisional: true } : {}),
       views: {
         ...views,
         versions,
@@ -262,6 +307,22 @@ export class StreamStateCache {
   /** Forgets a stream (tests; a caller that knows its entry is wrong). */
   forget(streamId: string): void {
     this.drop(streamId);
+  }
+
+  /**
+   * The command that remembered the head with `hash` provisionally has committed it: the entry, if
+   * it is still that one, is committed state from now on.
+   */
+  confirm(streamId: string, hash: string): void {
+    const entry = this.streams.get(streamId);
+    if (entry?.provisional === true && entry.head.hash === hash)
+      this.streams.set(streamId, { head: entry.head, views: entry.views });
+  }
+
+  /** Forgets the stream's entry if it is the provisional one with `hash` (its write runs again, or failed). */
+  forgetProvisional(streamId: string, hash: string): void {
+    const entry = this.streams.get(streamId);
+    if (entry?.provisional === true && entry.head.hash === hash) this.drop(streamId);
   }
 
   get size(): number {
@@ -280,9 +341,14 @@ export class StreamStateCache {
   }
 
   private put(streamId: string, entry: Entry): void {
-    // Another command on the stream may have committed later and been remembered first.
+    // Another command on the stream may have committed later and been remembered first; committed
+    // state replaces a provisional entry of its revision (whose command then cannot commit).
     const current = this.streams.get(streamId);
-    if (current !== undefined && current.head.revision >= entry.head.revision) return;
+    const replaces =
+      current?.provisional === true &&
+      entry.provisional !== true &&
+      current.head.revision === entry.head.revision;
+    if (current !== undefined && current.head.revision >= entry.head.revision && !replaces) return;
     this.drop(streamId);
     const weight = entryWeight(entry);
     if (weight > MAX_ENTRY_WEIGHT) return;

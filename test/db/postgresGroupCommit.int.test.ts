@@ -11,7 +11,7 @@ import type { Database } from "../../src/db/database.ts";
 import { DomainError } from "../../src/domain/errors.ts";
 import { readAll } from "../../src/store/eventStore.ts";
 import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
-import { createVersion } from "../support/commands.ts";
+import { createVersion, transition } from "../support/commands.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
 
 const onPostgres = (await providers()).includes("postgresql");
@@ -135,6 +135,25 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
       Promise.all(names.map(async (name) => versionOf(await run(a, live(name), createVersion())))),
     );
     expect(next).toHaveLength(1);
+  });
+
+  it("lets a command that must read wait for the one queued before it on its stream, not overtake it", async () => {
+    const [name] = await warmModels("reader-after", 1);
+    let outcomes: unknown[] = [];
+    const sent = await batches(async () => {
+      outcomes = await Promise.all([
+        executeCommand(a, live(name!), createVersion(), actor),
+        // Archiving the other Production versions reads every version in the stage: it cannot be
+        // decided on the state the version before it will leave, and reads once that one committed.
+        executeCommand(a, live(name!), transition(3, "Production", true), actor),
+      ]);
+    });
+    for (const outcome of outcomes) expect(outcome).not.toBeInstanceOf(DomainError);
+    // Had it read at once, it would have locked the stream ahead of the first one's group commit,
+    // whose guard then failed: a rollback, and the first one run again.
+    expect(sent.filter((text) => text.startsWith("ROLLBACK"))).toEqual([]);
+    expect(await versionsOf(name!)).toEqual([1, 2, 3, 4]);
+    expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
   });
 
   it("writes a group once when its commit happened but its answer was lost", async () => {
