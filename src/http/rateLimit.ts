@@ -81,6 +81,16 @@ export type RefusalMessage = (retryAfterSeconds: number, limits: RateLimits) => 
 const costUnitsMessage: RefusalMessage = (retryAfterSeconds, { burst, perSecond }) =>
   `Too many requests: this client has used its budget of ${burst} cost units (${perSecond} regained per second; a request costs 1, and each object a GraphQL operation's lists return 1 more); retry after ${retryAfterSeconds} s`;
 
+/**
+ * Units taken ahead of work that may turn out not to cost them: `giveBack` returns them to the
+ * bucket they were taken from. Or the refusal, when the bucket held too few.
+ */
+export type Reservation =
+  | { readonly ok: true; readonly giveBack: () => void }
+  | { readonly ok: false; readonly refusal: RateRefusal };
+
+const NOTHING_RESERVED: Reservation = { ok: true, giveBack: () => undefined };
+
 interface Bucket {
   tokens: number;
   /** When `tokens` was last brought up to date (ms, the limiter's clock). */
@@ -132,19 +142,30 @@ export class RateLimiter {
   }
 
   /**
-   * Gives back `units` taken from `key`'s bucket (take's reservation for work that turned out not
-   * to cost them), up to what the bucket holds when full. Nothing when rate limiting is off or the
-   * key holds no bucket any more (a full one was forgotten: it has nothing to regain); a key
-   * that drew on the shared bucket while every slot was held gives back to it, if that is still so.
+   * Takes `units` from `key`'s bucket ahead of work that may turn out not to cost them, or refuses
+   * when it holds less than that (nothing taken). The reservation gives them back to the bucket it
+   * drew on, not to whatever bucket `key` has by then: the shared one when every slot was held,
+   * even if `key` has one of its own now; a forgotten one (a sweep found it full while the work
+   * ran) is topped up, which is harmless, rather than crediting the new bucket of `key` or the
+   * shared one. Given back at most once, and never past the burst. Always granted, and giving back
+   * nothing, when rate limiting is off.
    */
-  giveBack(key: string, units = 1): void {
-    if (!this.enabled || !(units > 0)) return;
-    const bucket =
-      this.#buckets.get(key) ??
-      (this.#buckets.size >= MAX_TRACKED_CLIENTS ? this.#buckets.get(SHARED_KEY) : undefined);
-    if (bucket === undefined) return;
-    this.#refill(bucket, this.#now());
-    bucket.tokens = Math.min(this.limits.burst, bucket.tokens + units);
+  reserve(key: string, units = 1): Reservation {
+    if (!Number.isFinite(units) || units <= 0) throw new RangeError("units must be a finite number above 0");
+    if (!this.enabled) return NOTHING_RESERVED;
+    const bucket = this.#bucket(key);
+    if (bucket.tokens < units) return { ok: false, refusal: this.#refusal(units - bucket.tokens) };
+    bucket.tokens -= units;
+    let owed = units;
+    return {
+      ok: true,
+      giveBack: () => {
+        if (owed === 0) return;
+        this.#refill(bucket, this.#now());
+        bucket.tokens = Math.min(this.limits.burst, bucket.tokens + owed);
+        owed = 0;
+      },
+    };
   }
 
   /** A refusal for a client `short` units short of what it asked for. */
@@ -254,8 +275,9 @@ export interface LimitedAuthentication {
  * is held or counted: one without them (the local administrator, or a 401 asking for credentials)
  * guesses nothing and costs no verification.
  *
- * A unit is taken before the credentials are checked and given back when they were accepted, or
- * when their refusal answered no guess (Authentication's `notAGuess`; an authenticator that
+ * A unit is reserved before the credentials are checked and given back (to the bucket it came
+ * from, whatever the address holds by then) when they were accepted, or when their refusal
+ * answered no guess (Authentication's `notAGuess`; an authenticator that
  * threw answered none either). Charging after the check instead let every request that arrived
  * while the address still had a unit left be checked: 5,000 sent at once were all tried. Taken
  * first, at most the bucket's units are checked at once from one address; the excess is refused
@@ -270,16 +292,16 @@ export async function authenticateWithinFailureLimit(
 ): Promise<Authentication | LimitedAuthentication> {
   if (!failures.enabled || !bringsCredentials(headers)) return authenticate(headers);
   const key = `address:${clientAddress(req)}`;
-  const refusal = failures.take(key);
-  if (refusal !== null) return { ok: false, reason: "limited", refusal };
+  const reserved = failures.reserve(key);
+  if (!reserved.ok) return { ok: false, reason: "limited", refusal: reserved.refusal };
   let authentication: Authentication;
   try {
     authentication = await authenticate(headers);
   } catch (error) {
-    failures.giveBack(key);
+    reserved.giveBack();
     throw error;
   }
-  if (authentication.ok || authentication.notAGuess === true) failures.giveBack(key);
+  if (authentication.ok || authentication.notAGuess === true) reserved.giveBack();
   return authentication;
 }
 

@@ -1,7 +1,8 @@
 // Failed authentications per address, without a server: what a refused authentication takes, that
 // an address with none left is refused before its credentials are checked, that a concurrent flood
 // gets no more checks than the bucket holds, what is never held or counted (valid credentials, none
-// at all, refusals that answer no guess), how the bucket refills, and that 0 turns it off.
+// at all, refusals that answer no guess), how the bucket refills, which bucket a unit goes back to,
+// and that 0 turns it off.
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import { createAuthenticator } from "../../src/access/authenticate.ts";
@@ -203,6 +204,28 @@ describe("failed authentications per address", () => {
     // All three units are back without any time passing: three failures may still be made.
     for (let i = 0; i < 3; i++) expect(await attempt("Bearer rgo_bad")).toMatchObject({ reason: "invalid" });
     expect(await attempt(GOOD)).toMatchObject({ reason: "limited" });
+  });
+
+  it("gives an accepted check's unit back to the bucket it came from, not to one the address got while it ran", async () => {
+    const { failures, attempt, advance } = setup(1, 2);
+    const slow = slowAuthenticator();
+    const accepted = authenticateWithinFailureLimit(
+      failures,
+      request("203.0.113.7"),
+      headers(GOOD),
+      slow.authenticate,
+    );
+    // The check takes a minute: the address's bucket is full again and forgotten at the next sweep
+    // (another address's request), and a failure from the address then takes from a new bucket.
+    advance(60_000);
+    expect((await attempt(GOOD, "203.0.113.8")).ok).toBe(true);
+    expect(failures.tracked).toBe(1); // 203.0.113.8's, full until the next sweep
+    expect(await attempt("Bearer rgo_bad")).toMatchObject({ reason: "invalid" });
+    slow.answerAll();
+    expect((await accepted).ok).toBe(true);
+    // The new bucket keeps the failure: one more, then none.
+    expect(await attempt("Bearer rgo_bad")).toMatchObject({ reason: "invalid" });
+    expect(await attempt("Bearer rgo_bad")).toMatchObject({ reason: "limited" });
   });
 
   it("gives the unit back when the authenticator throws: no guess was answered", async () => {

@@ -1,6 +1,6 @@
 // The rate limiter's buckets: what a request takes, what an operation's items are charged after
-// the fact, what is given back, how fast a bucket refills, the longest wait a refusal asks for, and
-// how many buckets the server keeps.
+// the fact, what a reservation gives back (and to which bucket), how fast a bucket refills, the
+// longest wait a refusal asks for, and how many buckets the server keeps.
 import { describe, expect, it } from "vitest";
 import { MAX_RETRY_AFTER_SECONDS, MAX_TRACKED_CLIENTS, RateLimiter } from "../../src/http/rateLimit.ts";
 
@@ -119,44 +119,122 @@ describe("RateLimiter", () => {
     expect(limits.tracked).toBe(MAX_TRACKED_CLIENTS + 1);
   });
 
-  it("takes back what was given back, no further than the burst", () => {
+  it("reserves units, or refuses with nothing taken when the bucket holds less", () => {
     const { limits } = limiter(1, 3);
-    for (let i = 0; i < 3; i++) expect(limits.take("a")).toBeNull();
-    expect(limits.take("a")).not.toBeNull();
-    limits.giveBack("a");
+    expect(limits.reserve("a", 2)).toMatchObject({ ok: true });
+    expect(limits.reserve("a", 2)).toMatchObject({ ok: false, refusal: { retryAfterSeconds: 1 } });
+    // The refusal took nothing: the unit left is still there.
     expect(limits.take("a")).toBeNull();
     expect(limits.take("a")).not.toBeNull();
-    // Given back more than was taken: the bucket holds its burst, not more.
-    limits.giveBack("a", 10);
-    for (let i = 0; i < 3; i++) expect(limits.take("a")).toBeNull();
+  });
+
+  it("gives a reservation back to its bucket, no further than the burst", () => {
+    const { limits, advance } = limiter(1, 3);
+    const reserved = limits.reserve("a");
+    expect(limits.take("a", 2)).toBeNull();
+    expect(limits.take("a")).not.toBeNull();
+    if (reserved.ok) reserved.giveBack();
+    expect(limits.take("a")).toBeNull();
+    expect(limits.take("a")).not.toBeNull();
+    // The bucket refilled while the work ran: what is given back fills it to its burst, not more.
+    const refilled = limits.reserve("a", 2);
+    advance(3_000);
+    if (refilled.ok) refilled.giveBack();
+    expect(limits.take("a", 3)).toBeNull();
     expect(limits.take("a")).not.toBeNull();
   });
 
-  it("gives back nothing when off, or to a key that holds no bucket (keeping none for it)", () => {
-    const off = limiter(0, 1).limits;
-    off.giveBack("a");
-    expect(off.tracked).toBe(0);
-    const { limits, advance } = limiter(1, 2);
-    limits.giveBack("a");
-    expect(limits.tracked).toBe(0);
-    // "b" refilled and was forgotten at a sweep: giving back to it makes no bucket.
-    limits.take("b");
-    advance(60_000);
-    limits.take("c");
-    expect(limits.tracked).toBe(1);
-    limits.giveBack("b");
-    expect(limits.tracked).toBe(1);
+  it("gives a reservation back once, however often it is asked to", () => {
+    const { limits } = limiter(1, 3);
+    expect(limits.take("a")).toBeNull();
+    const reserved = limits.reserve("a");
+    expect(limits.take("a")).toBeNull();
+    expect(reserved.ok).toBe(true);
+    if (!reserved.ok) return;
+    reserved.giveBack();
+    reserved.giveBack();
+    reserved.giveBack();
+    expect(limits.take("a")).toBeNull();
+    expect(limits.take("a")).not.toBeNull();
   });
 
-  it("gives back to the shared bucket what a client past the tracked maximum took from it", () => {
+  it("reserves nothing when off, and keeps no bucket", () => {
+    const { limits } = limiter(0, 1);
+    for (let i = 0; i < 3; i++) {
+      const reserved = limits.reserve("a");
+      expect(reserved.ok).toBe(true);
+      if (reserved.ok) reserved.giveBack();
+    }
+    expect(limits.tracked).toBe(0);
+  });
+
+  it("refuses to reserve a number of units that is not positive and finite", () => {
+    const { limits } = limiter(1, 3);
+    for (const units of [0, -1, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => limits.reserve("a", units)).toThrow(RangeError);
+    expect(limits.tracked).toBe(0);
+  });
+
+  it("gives back to the shared bucket what a client past the tracked maximum reserved from it", () => {
     const { limits, advance } = limiter(0.001, 1);
     for (let i = 0; i < MAX_TRACKED_CLIENTS; i++) limits.take(`c${i}`);
     advance(1_000);
-    expect(limits.take("new-1")).toBeNull();
+    const reserved = limits.reserve("new-1");
+    expect(reserved.ok).toBe(true);
     expect(limits.take("new-2")).not.toBeNull();
-    limits.giveBack("new-1");
+    if (reserved.ok) reserved.giveBack();
     expect(limits.take("new-2")).toBeNull();
     expect(limits.tracked).toBe(MAX_TRACKED_CLIENTS + 1);
+  });
+
+  it("gives a reservation drawn from the shared bucket back to it, even once the client has a bucket of its own", () => {
+    const { limits, advance } = limiter(1, 100);
+    // Every slot held: two clients spent a unit (full again within a second), the rest all 100.
+    limits.take("c0");
+    limits.take("c1");
+    for (let i = 2; i < MAX_TRACKED_CLIENTS; i++) limits.take(`c${i}`, 100);
+    const reserved = limits.reserve("new-1", 50);
+    expect(reserved.ok).toBe(true);
+    expect(limits.tracked).toBe(MAX_TRACKED_CLIENTS + 1);
+    // A second on, a sweep forgets c0 and c1: new-1 gets a bucket of its own (99 left), the shared
+    // one holds 51.
+    advance(1_000);
+    expect(limits.take("new-1")).toBeNull();
+    expect(limits.tracked).toBe(MAX_TRACKED_CLIENTS);
+    if (reserved.ok) reserved.giveBack();
+    // The 50 went back where they came from: the shared bucket is full, new-1's own is not.
+    expect(limits.take("new-2", 100)).toBeNull();
+    expect(limits.take("new-1", 100)).not.toBeNull();
+  });
+
+  it("gives a reservation whose bucket a sweep forgot to no other bucket: not the client's new one, not the shared one", () => {
+    const { limits, advance } = limiter(1, 2);
+    const reserved = limits.reserve("a");
+    expect(reserved.ok).toBe(true);
+    // The work takes a minute: a's bucket is full again and forgotten at the sweep; a then takes
+    // from a new bucket.
+    advance(60_000);
+    expect(limits.take("b")).toBeNull();
+    expect(limits.tracked).toBe(1);
+    expect(limits.take("a")).toBeNull();
+    expect(limits.tracked).toBe(2);
+    if (reserved.ok) reserved.giveBack();
+    expect(limits.tracked).toBe(2);
+    // a's new bucket holds the one unit it had left, not two.
+    expect(limits.take("a")).toBeNull();
+    expect(limits.take("a")).not.toBeNull();
+
+    // The same while every slot is held: the shared bucket gains nothing either.
+    const full = limiter(0.001, 1);
+    const late = full.limits.reserve("a");
+    full.advance(1_000_000); // a's bucket full again
+    for (let i = 0; i < MAX_TRACKED_CLIENTS; i++) full.limits.take(`c${i}`); // the sweep forgets a
+    expect(full.limits.tracked).toBe(MAX_TRACKED_CLIENTS);
+    expect(full.limits.take("new-1")).toBeNull();
+    expect(full.limits.tracked).toBe(MAX_TRACKED_CLIENTS + 1);
+    if (late.ok) late.giveBack();
+    expect(full.limits.take("new-2")).not.toBeNull();
+    expect(full.limits.tracked).toBe(MAX_TRACKED_CLIENTS + 1);
   });
 
   it("asks for a day at most, however slowly the bucket refills", () => {
