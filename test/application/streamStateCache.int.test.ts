@@ -17,35 +17,9 @@ import { createVersion } from "../support/commands.ts";
 import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
 import { ensureEventActorSql, eventActorRefSql } from "../support/eventActorSql.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
+import { batches, settlePrepares, versionOf } from "../support/postgresBatches.ts";
 
 const onPostgres = (await providers()).includes("postgresql");
-
-/**
- * Every statement batch a pg client sends while `work` runs (one call is one round trip), but the
- * trials of statements for preparing, which run beside the commands, once per statement text.
- */
-async function roundTrips(work: () => Promise<unknown>): Promise<{ count: number; texts: string[] }> {
-  const spy = vi.spyOn(pg.Client.prototype, "query");
-  try {
-    await work();
-    const texts = spy.mock.calls
-      .map(([first]) => (typeof first === "string" ? first : String((first as { text?: unknown }).text)))
-      .filter((text) => !text.startsWith("PREPARE registro_try_"));
-    return { count: texts.length, texts };
-  } finally {
-    spy.mockRestore();
-  }
-}
-
-const versionOf = (outcome: Awaited<ReturnType<typeof executeCommand>>): number => {
-  if (outcome instanceof DomainError) throw outcome;
-  const [event] = outcome.events;
-  if (event?.type !== "ModelVersionCreated") throw new Error(`unexpected ${event?.type}`);
-  return event.data.version;
-};
-
-/** Lets the prepared-statement trials (one background query per new statement text) finish. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
 
 describe.skipIf(!onPostgres)("the stream state cache on postgresql", () => {
   let t: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -73,26 +47,26 @@ describe.skipIf(!onPostgres)("the stream state cache on postgresql", () => {
     await run(b, live("round-trips-warm"), createVersion());
     await createModelNamed(a, "rt", "round-trips");
     // The model's creation left its name and its state: the first version needs no read either.
-    const first = await roundTrips(() => run(a, live("round-trips"), createVersion()));
-    expect(first.count).toBe(1);
+    const first = await batches(() => run(a, live("round-trips"), createVersion()));
+    expect(first.length).toBe(1);
     // The statements tried for preparing (they run as text until then).
     for (let i = 0; i < 2; i++) await run(a, live("round-trips"), createVersion());
-    await settle();
+    await settlePrepares();
     await run(a, live("round-trips"), createVersion());
-    const cached = await roundTrips(() => run(a, live("round-trips"), createVersion()));
-    expect(cached.count).toBe(1);
-    expect(cached.texts[0]).toMatch(/^BEGIN;/);
-    expect(cached.texts[0]).toMatch(/COMMIT$/);
+    const cached = await batches(() => run(a, live("round-trips"), createVersion()));
+    expect(cached.length).toBe(1);
+    expect(cached[0]).toMatch(/^BEGIN;/);
+    expect(cached[0]).toMatch(/COMMIT$/);
 
     // The other instance has not written this stream: it reads the state first (the normal path).
     await run(b, live("round-trips"), createVersion());
-    await settle();
+    await settlePrepares();
     await run(a, live("round-trips"), createVersion()); // stale on a: guard fails, normal path
-    const normal = await roundTrips(() => run(b, live("round-trips"), createVersion()));
+    const normal = await batches(() => run(b, live("round-trips"), createVersion()));
     // b's entry is stale now (a wrote last): the one-batch attempt fails its guard and is rolled
     // back, then the normal path's two round trips.
-    expect(normal.count).toBe(4);
-    expect(normal.texts[1]).toBe("ROLLBACK; DEALLOCATE ALL");
+    expect(normal.length).toBe(4);
+    expect(normal[1]).toBe("ROLLBACK; DEALLOCATE ALL");
     const rows = await t.db.reader.modelVersion.findMany({ where: { modelId: "rt" } });
     expect(rows.map((r) => r.version).sort((x, y) => x - y)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
@@ -100,17 +74,17 @@ describe.skipIf(!onPostgres)("the stream state cache on postgresql", () => {
   it("lets commands of one instance on one stream take turns, each queued behind the one before: eight at once commit in one round trip", async () => {
     await createModelNamed(a, "turns", "taking-turns");
     for (let i = 0; i < 2; i++) await run(a, live("taking-turns"), createVersion());
-    await settle();
+    await settlePrepares();
     await run(a, live("taking-turns"), createVersion());
-    const eight = await roundTrips(() =>
+    const eight = await batches(() =>
       Promise.all(Array.from({ length: 8 }, () => run(a, live("taking-turns"), createVersion()))),
     );
     // Without turns, a command that ran beside another on its stream took the normal path (the
     // state read, then the writes): 2 round trips, 15 for these eight. With turns that ended at the
     // commit, one round trip each: 8. Each turn now ends once the command is queued for its group
     // commit, and the next is decided on the state it will leave: all eight in one group.
-    expect(eight.count).toBe(1);
-    expect(eight.texts[0]).toMatch(/^BEGIN;[^]*COMMIT$/);
+    expect(eight.length).toBe(1);
+    expect(eight[0]).toMatch(/^BEGIN;[^]*COMMIT$/);
     const rows = await t.db.reader.modelVersion.findMany({ where: { modelId: "turns" } });
     expect(rows.map((r) => r.version).sort((x, y) => x - y)).toEqual(
       Array.from({ length: 11 }, (_, i) => i + 1),
@@ -157,13 +131,13 @@ describe.skipIf(!onPostgres)("the stream state cache on postgresql", () => {
   it("does not keep a head whose payload is over the bound: the next command reads the state", async () => {
     await createModelNamed(a, "big", "big-payload");
     for (let i = 0; i < 2; i++) await run(a, live("big-payload"), createVersion());
-    await settle();
+    await settlePrepares();
     await run(a, live("big-payload"), createVersion());
-    expect((await roundTrips(() => run(a, live("big-payload"), createVersion()))).count).toBe(1);
+    expect((await batches(() => run(a, live("big-payload"), createVersion()))).length).toBe(1);
     await run(a, live("big-payload"), createVersion({ description: "d".repeat(MAX_REMEMBERED_PAYLOAD) }));
     // The normal path: the state read, then the writes (ownHeads.ts bounds what a head keeps).
-    expect((await roundTrips(() => run(a, live("big-payload"), createVersion()))).count).toBe(2);
-    expect((await roundTrips(() => run(a, live("big-payload"), createVersion()))).count).toBe(1);
+    expect((await batches(() => run(a, live("big-payload"), createVersion()))).length).toBe(2);
+    expect((await batches(() => run(a, live("big-payload"), createVersion()))).length).toBe(1);
   });
 
   it("never loses or forks the chain when two instances write one stream interleaved", async () => {

@@ -5,25 +5,8 @@
 // (its group commit failed) must not leave its first head behind.
 import { describe, expect, it } from "vitest";
 import { StreamStateCache } from "../../src/application/streamStateCache.ts";
-import type { CachedHead } from "../../src/application/streamStateCache.ts";
 import type { StreamViews } from "../../src/projections/streamViews.ts";
-
-const headAt = (revision: number, hash = "0".repeat(64)): CachedHead => ({
-  revision,
-  position: revision,
-  hash,
-  appended: {
-    previousHash: null,
-    type: "ModelVersionCreated",
-    schemaVersion: 1,
-    data: "{}",
-    actorRef: 1,
-    actor: { actor: "tester", actorId: "user-tester", actorKind: "USER", actorCredential: null },
-    occurredAt: new Date(0),
-    correlationId: null,
-    causationId: null,
-  },
-});
+import { headAt } from "../support/cachedHeads.ts";
 
 /** A stream at `revision` holding the given versions (number → description). */
 const viewsWith = (revision: number, versions: Record<number, string>) =>

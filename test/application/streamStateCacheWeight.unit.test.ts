@@ -7,27 +7,10 @@ import {
   MAX_ENTRY_WEIGHT,
   StreamStateCache,
 } from "../../src/application/streamStateCache.ts";
-import type { CachedHead } from "../../src/application/streamStateCache.ts";
 import type { StreamViews } from "../../src/projections/streamViews.ts";
+import { headAt } from "../support/cachedHeads.ts";
 
 const MiB = 1024 * 1024;
-
-const headAt = (revision: number): CachedHead => ({
-  revision,
-  position: revision,
-  hash: "0".repeat(64),
-  appended: {
-    previousHash: null,
-    type: "ModelVersionCreated",
-    schemaVersion: 1,
-    data: "{}",
-    actorRef: 1,
-    actor: { actor: "tester", actorId: "user-tester", actorKind: "USER", actorCredential: null },
-    occurredAt: new Date(0),
-    correlationId: null,
-    causationId: null,
-  },
-});
 
 /** A stream at `revision` whose one version has a description of `size` characters. */
 const viewsWith = (streamId: string, revision: number, size: number) =>

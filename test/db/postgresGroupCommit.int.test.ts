@@ -13,31 +13,9 @@ import { readAll } from "../../src/store/eventStore.ts";
 import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion, transition } from "../support/commands.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
+import { batchText, batches, settlePrepares, versionOf } from "../support/postgresBatches.ts";
 
 const onPostgres = (await providers()).includes("postgresql");
-
-const batchText = (args: unknown[]) =>
-  typeof args[0] === "string" ? args[0] : String((args[0] as { text?: unknown }).text);
-
-/** The statement batches pg sends while `work` runs, without the trials of statements for preparing. */
-async function batches(work: () => Promise<unknown>): Promise<string[]> {
-  const spy = vi.spyOn(pg.Client.prototype, "query");
-  try {
-    await work();
-    return spy.mock.calls.map(batchText).filter((text) => !text.startsWith("PREPARE registro_try_"));
-  } finally {
-    spy.mockRestore();
-  }
-}
-
-const versionOf = (outcome: Awaited<ReturnType<typeof executeCommand>>): number => {
-  if (outcome instanceof DomainError) throw outcome;
-  const [event] = outcome.events;
-  if (event?.type !== "ModelVersionCreated") throw new Error(`unexpected ${event?.type}`);
-  return event.data.version;
-};
-
-const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
 
 describe.skipIf(!onPostgres)("group commit on postgresql", () => {
   let t: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -63,7 +41,7 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
       await createModelNamed(a, name, name);
       for (let v = 0; v < 2; v++) await run(a, live(name), createVersion());
     }
-    await settle();
+    await settlePrepares();
     for (const name of names) await run(a, live(name), createVersion());
     return names;
   }
@@ -130,7 +108,7 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
     expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
     // And the cache recovers: once each has committed again, the next commands go in one round trip.
     for (const name of names) await run(a, live(name), createVersion());
-    await settle();
+    await settlePrepares();
     const next = await batches(() =>
       Promise.all(names.map(async (name) => versionOf(await run(a, live(name), createVersion())))),
     );

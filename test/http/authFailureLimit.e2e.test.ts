@@ -11,7 +11,7 @@ import { InMemoryPrincipalDirectory, principal } from "../support/principalDirec
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { wsClient } from "../subscriptions/support.ts";
-import { scrape, total } from "../support/prometheus.ts";
+import { rateLimitRefusals } from "../support/prometheus.ts";
 
 /**
  * The directory behind the server, counting the API tokens it was asked to verify; while `held` is
@@ -161,12 +161,10 @@ describe("failed authentications per address (sqlite)", () => {
     // A connection without credentials (the local administrator) goes in.
     expect(await closeOf()).toEqual({ result: { data: { __typename: "Query" } } });
     // Each refusal counted once, by limit and transport; the 401s are not refusals of a limit.
-    const metrics = await scrape(s.url);
-    const refusals = (limit: string, transport: string) =>
-      total(metrics, "registro_rate_limited_total", { limit, transport });
-    expect(refusals("auth_failures", "websocket")).toBe(1);
-    expect(refusals("auth_failures", "http")).toBe(1);
-    expect(refusals("requests", "http") + refusals("requests", "websocket")).toBe(0);
+    expect(await rateLimitRefusals(s.url)).toEqual({
+      requests: { http: 0, websocket: 0 },
+      auth_failures: { http: 1, websocket: 1 },
+    });
   });
 
   it("checks no more tokens sent at once than the address's failures left, valid ones included: the rest get 429 unchecked", async () => {

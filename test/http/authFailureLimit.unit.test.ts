@@ -15,6 +15,7 @@ import {
   authFailureLimiter,
   authenticateWithinFailureLimit,
 } from "../../src/http/rateLimit.ts";
+import type { RateLimiter } from "../../src/http/rateLimit.ts";
 
 const GOOD = "Bearer rgo_good";
 
@@ -88,6 +89,14 @@ const request = (remoteAddress: string) => ({ socket: { remoteAddress } }) as un
 const headers = (authorization: string | null): HeaderSource => ({
   get: (name) => (name.toLowerCase() === "authorization" ? authorization : null),
 });
+
+/** One attempt from `address` with `authorization`, checked by `authenticate` within `failures`. */
+const checkAt = (
+  failures: RateLimiter,
+  authorization: string,
+  authenticate: (headers: HeaderSource) => Promise<Authentication>,
+  address = "203.0.113.9",
+) => authenticateWithinFailureLimit(failures, request(address), headers(authorization), authenticate);
 
 /** A limiter of failed authentications on a clock the test moves (ms), and one address's attempts. */
 function setup(perSecond: number, burst: number) {
@@ -193,9 +202,7 @@ describe("failed authentications per address", () => {
   it("holds valid credentials checked at once to the burst too, and gives their units back once accepted", async () => {
     const { failures, attempt } = setup(1, 3);
     const slow = slowAuthenticator();
-    const flood = Array.from({ length: 10 }, () =>
-      authenticateWithinFailureLimit(failures, request("203.0.113.7"), headers(GOOD), slow.authenticate),
-    );
+    const flood = Array.from({ length: 10 }, () => checkAt(failures, GOOD, slow.authenticate, "203.0.113.7"));
     expect(slow.pending).toHaveLength(3);
     slow.answerAll();
     const answers = await Promise.all(flood);
@@ -232,14 +239,9 @@ describe("failed authentications per address", () => {
     const failures = authFailureLimiter({ perSecond: 1, burst: 1 }, () => 0);
     const broken = (): Promise<Authentication> => Promise.reject(new Error("database unavailable"));
     for (let i = 0; i < 3; i++)
-      await expect(
-        authenticateWithinFailureLimit(failures, request("203.0.113.9"), headers(GOOD), broken),
-      ).rejects.toThrow("database unavailable");
+      await expect(checkAt(failures, GOOD, broken)).rejects.toThrow("database unavailable");
     const { authenticate } = countingAuthenticator();
-    expect(
-      (await authenticateWithinFailureLimit(failures, request("203.0.113.9"), headers(GOOD), authenticate))
-        .ok,
-    ).toBe(true);
+    expect((await checkAt(failures, GOOD, authenticate)).ok).toBe(true);
   });
 
   it("holds a day of floods from one address to about 86,400 checks: the burst, then one a second", async () => {
@@ -278,19 +280,9 @@ describe("failed authentications per address", () => {
     const unreachable = (): Promise<Authentication> =>
       Promise.resolve({ ok: false, reason: "invalid", message: "keys unavailable", notAGuess: true });
     for (let i = 0; i < 10; i++)
-      expect(
-        await authenticateWithinFailureLimit(
-          failures,
-          request("203.0.113.9"),
-          headers("Bearer a.b.c"),
-          unreachable,
-        ),
-      ).toMatchObject({ reason: "invalid" });
+      expect(await checkAt(failures, "Bearer a.b.c", unreachable)).toMatchObject({ reason: "invalid" });
     const { authenticate } = countingAuthenticator();
-    expect(
-      (await authenticateWithinFailureLimit(failures, request("203.0.113.9"), headers(GOOD), authenticate))
-        .ok,
-    ).toBe(true);
+    expect((await checkAt(failures, GOOD, authenticate)).ok).toBe(true);
   });
 
   it("is off at 0 a second: every credential is checked, none refused unchecked", async () => {

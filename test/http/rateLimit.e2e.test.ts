@@ -8,7 +8,7 @@ import { createServiceAccount } from "../support/serviceAccounts.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { record, wsClient } from "../subscriptions/support.ts";
-import { scrape, total } from "../support/prometheus.ts";
+import { rateLimitRefusals } from "../support/prometheus.ts";
 
 /** Next to nothing comes back during a test: what a client has is its burst. */
 const SLOW = 0.001;
@@ -89,12 +89,10 @@ describe("rate limits (sqlite)", () => {
     // What needs no credentials is not counted: probes, the landing page.
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
     // Every refusal counted once: spend's, the artifact's and MLflow's over HTTP, the operation's on the WebSocket.
-    const metrics = await scrape(s.url);
-    const refusals = (limit: string, transport: string) =>
-      total(metrics, "registro_rate_limited_total", { limit, transport });
-    expect(refusals("requests", "http")).toBe(3);
-    expect(refusals("requests", "websocket")).toBe(1);
-    expect(refusals("auth_failures", "http") + refusals("auth_failures", "websocket")).toBe(0);
+    expect(await rateLimitRefusals(s.url)).toEqual({
+      requests: { http: 3, websocket: 1 },
+      auth_failures: { http: 0, websocket: 0 },
+    });
   });
 
   it("charges a GraphQL operation one unit per object its lists return", async () => {

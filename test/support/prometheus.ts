@@ -48,3 +48,14 @@ export function total(families: Families, name: string, wanted: Record<string, s
 export function labelValues(families: Families, name: string, label: string): Set<string> {
   return new Set((families.get(name)?.metrics ?? []).map((s) => s.labels?.[label] ?? ""));
 }
+
+/** What `registro_rate_limited_total` counts at `url`, by limit and transport. */
+export async function rateLimitRefusals(url: string) {
+  const families = await scrape(url);
+  const count = (limit: string, transport: string) =>
+    total(families, "registro_rate_limited_total", { limit, transport });
+  return {
+    requests: { http: count("requests", "http"), websocket: count("requests", "websocket") },
+    auth_failures: { http: count("auth_failures", "http"), websocket: count("auth_failures", "websocket") },
+  };
+}
