@@ -256,21 +256,31 @@ async function attempt(
    * stream need not wait for the commit: it may be decided on the state this one will leave, and its
    * writes follow this one's, in the same group commit or behind this one's stream lock. Should this
    * one not commit, that one's guard finds the head it assumed missing, and it reads the state. A
-   * write that runs again (its group failed) makes a new head: the one it remembered goes first.
+   * write that runs again (its group failed) first forgets the head its run before remembered.
    */
   const queued = () => {
     if (states === null || known === undefined || decided === null || headAfter?.appended === undefined)
       return;
-    if (rememberedEarly !== null) states.forgetProvisional(known, rememberedEarly);
     remember(states, decided, revisionOf, headAfter, cached, true);
-    rememberedEarly = headAfter.hash;
+    // Not kept (too heavy, or not a state the cache holds): the next command waits until this one is
+    // done, rather than take an older entry and fail at its guard.
+    const hash = headAfter.hash;
+    if (hash === null || !states.holds(known, hash)) return;
+    rememberedEarly = hash;
     turn?.queued();
   };
+  // When it was decided, read once per attempt when it first appends: a write that runs again on the
+  // same state (its group commit failed) then appends the very events it queued first, and what was
+  // decided on them holds.
+  let occurredAt: Date | undefined;
   // Model commands lock their stream and write through `tx.later`: they may run concurrently.
   const options = { concurrent: true, queued } as const;
   const written = deps.db.write(async (tx) => {
     headAfter = undefined;
     decided = null;
+    // A run before this one remembered its head, and this one may decide otherwise (or nothing).
+    if (rememberedEarly !== null && known !== undefined) states?.forgetProvisional(known, rememberedEarly);
+    rememberedEarly = null;
     const streamId = cached === null ? await resolveStream(tx, ref, metadata.rights, names) : known;
     if (streamId instanceof DomainError) return streamId;
     if (streamId === undefined) throw new Error("a cached stream without an id");
@@ -355,7 +365,7 @@ async function attempt(
 
     const events = await appendDecision(tx, streamId, revision, decision, {
       actor: metadata.actor,
-      occurredAt: deps.clock(),
+      occurredAt: (occurredAt ??= deps.clock()),
       correlationId: metadata.correlationId,
       causationId: metadata.causationId ?? null,
     }).catch((error: unknown) => {

@@ -226,21 +226,24 @@ export class StreamStateCache {
       settled: before === undefined ? done : Promise.all([done, before.settled]).then(() => undefined),
     };
     this.turns.set(streamId, place);
-    if (before !== undefined) await before.queued;
-    let cached = needs === null ? null : this.take(streamId, needs);
-    if (cached === null && before !== undefined) {
-      await before.settled;
-      cached = needs === null ? null : this.take(streamId, needs);
-    }
-    return {
-      cached,
-      queued,
-      end: () => {
-        if (this.turns.get(streamId) === place) this.turns.delete(streamId);
-        queued();
-        settled();
-      },
+    const end = () => {
+      if (this.turns.get(streamId) === place) this.turns.delete(streamId);
+      queued();
+      settled();
     };
+    try {
+      if (before !== undefined) await before.queued;
+      let cached = needs === null ? null : this.take(streamId, needs);
+      if (cached === null && before !== undefined) {
+        await before.settled;
+        cached = needs === null ? null : this.take(streamId, needs);
+      }
+      return { cached, queued, end };
+    } catch (error) {
+      // Never leave the commands after it waiting for a turn nobody holds.
+      end();
+      throw error;
+    }
   }
 
   /**
@@ -260,7 +263,13 @@ export class StreamStateCache {
 
   /** Puts back an entry a command took and committed nothing on top of (its guard held). */
   restore(streamId: string, state: CachedState): void {
-    this.put(streamId, state.entry);
+    // Its guard committed: a provisional entry it took is the stream's committed state now.
+    this.put(streamId, { head: state.entry.head, views: state.entry.views });
+  }
+
+  /** Whether the stream's entry is the one with the head `hash`. */
+  holds(streamId: string, hash: string): boolean {
+    return this.streams.get(streamId)?.head.hash === hash;
   }
 
   /**

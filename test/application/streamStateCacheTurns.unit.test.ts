@@ -115,4 +115,23 @@ describe("provisional entries", () => {
     cache.forgetProvisional("s", "c".repeat(64));
     expect(cache.size).toBe(0);
   });
+
+  it("are committed state once put back by a command that took one and whose guard committed", () => {
+    const cache = new StreamStateCache();
+    cache.remember("s", 1, headAt(2, "a".repeat(64)), viewsWith(2, { 5: "five" }), null, true);
+    const taken = cache.take("s", needs(5));
+    expect(taken).not.toBeNull();
+    // Its command appended nothing; its guard held: the head is the stream's.
+    cache.restore("s", taken!);
+    cache.remember("s", 2, headAt(3, "b".repeat(64)), viewsWith(3, { 6: "six" }), null);
+    expect(cache.take("s", needs(5, 6))?.views.versions.get(5)).toMatchObject({ description: "five" });
+  });
+
+  it("tell whether the stream's entry is the one with a head", () => {
+    const cache = new StreamStateCache();
+    expect(cache.holds("s", "a".repeat(64))).toBe(false);
+    cache.remember("s", 1, headAt(2, "a".repeat(64)), viewsWith(2, { 5: "five" }), null, true);
+    expect(cache.holds("s", "a".repeat(64))).toBe(true);
+    expect(cache.holds("s", "b".repeat(64))).toBe(false);
+  });
 });
