@@ -195,9 +195,10 @@ export class PostgresGroupCommit {
       this.options.statements.forget(connection);
       await connection.query("ROLLBACK; DEALLOCATE ALL").catch(() => undefined);
       connection.release();
-      // Only an error PostgreSQL answered says the group was rolled back: with the connection lost
-      // on the way, its commit may have happened, and running a member again would apply it twice.
-      const rolledBack = group.length > 1 && error instanceof pg.DatabaseError;
+      // Only an error PostgreSQL answered for a statement (severity ERROR) says the group was rolled
+      // back: with the connection lost on the way, or the session ended (FATAL, PANIC), its commit
+      // may have happened, and running a member again would apply it twice.
+      const rolledBack = group.length > 1 && error instanceof pg.DatabaseError && error.severity === "ERROR";
       for (const member of group) member.reject(rolledBack ? new GroupFailed(error) : error);
       return;
     }

@@ -142,6 +142,7 @@ describe("PostgreSQL group commit", () => {
   it("rolls back a group PostgreSQL refused and has every member run again on its own", async () => {
     const refused = new pg.DatabaseError("division by zero", 0, "error");
     refused.code = "22012";
+    refused.severity = "ERROR";
     const { connection, sent, released } = fakeConnection((text) =>
       text.startsWith("BEGIN") ? refused : undefined,
     );
@@ -161,6 +162,16 @@ describe("PostgreSQL group commit", () => {
     const refused = new pg.DatabaseError("division by zero", 0, "error");
     const { connection } = fakeConnection((text) => (text.startsWith("BEGIN") ? refused : undefined));
     await expect(committer(connection).commit(member("a"))).rejects.toBe(refused);
+  });
+
+  it("never runs members again when the session ended (FATAL): their commit may have happened", async () => {
+    const ended = new pg.DatabaseError("terminating connection due to administrator command", 0, "error");
+    ended.code = "57P01";
+    ended.severity = "FATAL";
+    const { connection } = fakeConnection((text) => (text.startsWith("BEGIN") ? ended : undefined));
+    const groups = committer(connection);
+    const outcomes = await Promise.allSettled(["a", "b"].map((key) => groups.commit(member(key))));
+    expect(outcomes.map((o) => (o as PromiseRejectedResult).reason)).toEqual([ended, ended]);
   });
 
   it("never runs members again when the connection failed: their commit may have happened", async () => {
