@@ -97,6 +97,11 @@ interface Bucket {
   at: number;
 }
 
+/** What take and reserve accept: a NaN would answer a refusal to wait NaN s, a negative add units. */
+function checkUnits(units: number): void {
+  if (!Number.isFinite(units) || units <= 0) throw new RangeError("units must be a finite number above 0");
+}
+
 export class RateLimiter {
   readonly limits: RateLimits;
   readonly #now: () => number;
@@ -132,6 +137,7 @@ export class RateLimiter {
    * Always null when rate limiting is off.
    */
   take(key: string, units = 1): RateRefusal | null {
+    checkUnits(units);
     if (!this.enabled) return null;
     const bucket = this.#bucket(key);
     if (bucket.tokens >= units) {
@@ -151,7 +157,7 @@ export class RateLimiter {
    * nothing, when rate limiting is off.
    */
   reserve(key: string, units = 1): Reservation {
-    if (!Number.isFinite(units) || units <= 0) throw new RangeError("units must be a finite number above 0");
+    checkUnits(units);
     if (!this.enabled) return NOTHING_RESERVED;
     const bucket = this.#bucket(key);
     if (bucket.tokens < units) return { ok: false, refusal: this.#refusal(units - bucket.tokens) };

@@ -168,10 +168,13 @@ describe("RateLimiter", () => {
     expect(limits.tracked).toBe(0);
   });
 
-  it("refuses to reserve a number of units that is not positive and finite", () => {
+  it("refuses to take or reserve a number of units that is not positive and finite", () => {
     const { limits } = limiter(1, 3);
-    for (const units of [0, -1, Number.NaN, Number.POSITIVE_INFINITY])
+    for (const units of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
       expect(() => limits.reserve("a", units)).toThrow(RangeError);
+      // A NaN answered a refusal to wait NaN seconds; a negative number added units past the burst.
+      expect(() => limits.take("a", units)).toThrow(RangeError);
+    }
     expect(limits.tracked).toBe(0);
   });
 
