@@ -28,6 +28,30 @@ import type { DeferredWrite, PendingStatement } from "./sql.ts";
 /** How many commands may share one commit. */
 const MAX_GROUP = 64;
 
+/**
+ * About how many bytes of statements one group may send (a member's are its SQL and its values'
+ * lengths): a version's payload can reach about 300 KB (params up to 256 KiB, description, tags),
+ * and 64 of them in one query would make PostgreSQL parse tens of megabytes at once. A member over it
+ * goes alone.
+ */
+export const MAX_GROUP_BYTES = 4 * 1024 * 1024;
+
+/** About what a member adds to its group's query text (MAX_GROUP_BYTES). */
+function memberBytes(member: GroupMember): number {
+  let bytes = 0;
+  const count = (sql: string, params: readonly unknown[]) => {
+    bytes += sql.length;
+    for (const value of params)
+      bytes +=
+        typeof value === "string" ? value.length : value instanceof Uint8Array ? value.length * 2 + 8 : 24;
+  };
+  for (const statement of member.statements)
+    if (typeof statement === "string") bytes += statement.length;
+    else count(statement.sql, statement.params ?? []);
+  for (const write of member.writes) count(write.sql, write.params);
+  return bytes;
+}
+
 /** How long a group may be on its way before the next one is sent beside it. */
 export const GROUP_STALL_MS = 250;
 
@@ -49,6 +73,8 @@ export class GroupFailed extends Error {
 }
 
 interface Queued extends GroupMember {
+  /** About what it adds to the group's query text. */
+  readonly bytes: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
 }
@@ -83,7 +109,7 @@ export class PostgresGroupCommit {
   /** Commits `member` with the members ready beside it; resolves once their transaction committed. */
   commit(member: GroupMember): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ ...member, resolve, reject });
+      this.queue.push({ ...member, bytes: memberBytes(member), resolve, reject });
       this.schedule();
     });
   }
@@ -122,7 +148,13 @@ export class PostgresGroupCommit {
 
   private sendNext(): void {
     if (this.queue.length === 0) return;
-    const group = this.queue.splice(0, MAX_GROUP);
+    // As many as come within both bounds, and always the first.
+    let size = 1;
+    for (let bytes = this.queue[0]!.bytes; size < Math.min(MAX_GROUP, this.queue.length); size++) {
+      bytes += this.queue[size]!.bytes;
+      if (bytes > MAX_GROUP_BYTES) break;
+    }
+    const group = this.queue.splice(0, size);
     const id = ++this.groups;
     this.inFlight.set(id, this.now());
     void this.send(group).finally(() => {

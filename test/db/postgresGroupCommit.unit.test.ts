@@ -2,7 +2,12 @@
 // in which order, where each write's RETURNING rows go, and which failures run members again.
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { GROUP_STALL_MS, GroupFailed, PostgresGroupCommit } from "../../src/db/postgresGroupCommit.ts";
+import {
+  GROUP_STALL_MS,
+  GroupFailed,
+  MAX_GROUP_BYTES,
+  PostgresGroupCommit,
+} from "../../src/db/postgresGroupCommit.ts";
 import type { GroupMember } from "../../src/db/postgresGroupCommit.ts";
 import { PreparedStatements } from "../../src/db/preparedStatements.ts";
 import { STREAM_LOCK_CLASS, quoteLiteral } from "../../src/db/sql.ts";
@@ -244,6 +249,37 @@ describe("PostgreSQL group commit", () => {
     expect(sent[1]).toMatch(/'free'/);
     held.forEach((release) => release());
     await stuck;
+  });
+
+  it("keeps a group's query within its byte bound: members with large values go in the next group", async () => {
+    const { connection, sent } = fakeConnection();
+    const groups = committer(connection);
+    const large = (key: string) => ({
+      ...member(key),
+      writes: [
+        { sql: "UPDATE views SET x = ?", params: ["x".repeat(MAX_GROUP_BYTES / 3)], onRows: undefined },
+      ],
+    });
+    // Ready together: two fit in one group, the third goes in the next; a small one joins the last.
+    await Promise.all([
+      groups.commit(large("a")),
+      groups.commit(large("b")),
+      groups.commit(large("c")),
+      groups.commit(member("d")),
+    ]);
+    expect(sent.map((text) => [...text.matchAll(/GUARD (\w)/g)].map((m) => m[1]).join(""))).toEqual([
+      "ab",
+      "cd",
+    ]);
+    // One over the bound alone still goes (alone).
+    const huge = {
+      ...member("e"),
+      writes: [
+        { sql: "UPDATE views SET x = ?", params: ["x".repeat(MAX_GROUP_BYTES + 1)], onRows: undefined },
+      ],
+    };
+    await groups.commit(huge);
+    expect(sent).toHaveLength(3);
   });
 
   it("fails every member when no connection can be had", async () => {
