@@ -31,13 +31,22 @@ export type BearerCredential =
 const TOKEN_CHARACTERS = /^[\x21-\x7e]+$/;
 
 /**
+ * Whether an `Authorization` header brings credentials at all (absent or blank: none). The one
+ * rule for it: what the failed-authentication limit holds back (../http/rateLimit.ts) is exactly
+ * what is then checked as credentials.
+ */
+export function bringsCredentials(value: string | null): value is string {
+  return value !== null && value.trim() !== "";
+}
+
+/**
  * The `Authorization` header: absent, `Bearer <token>`, `Basic base64(user:token)` (schemes
  * case-insensitive), or anything else. Basic is how MLflow clients send MLFLOW_TRACKING_USERNAME /
  * MLFLOW_TRACKING_PASSWORD: its password is taken as the token and the user name is ignored (the
  * token alone says who is calling).
  */
 export function parseAuthorization(value: string | null): BearerCredential {
-  if (value === null || value.trim() === "") return { kind: "none" };
+  if (!bringsCredentials(value)) return { kind: "none" };
   const match = /^\s*(bearer|basic)[ \t]+([\x21-\x7e]+)\s*$/i.exec(value);
   const scheme = match?.[1]?.toLowerCase();
   const credentials = match?.[2];

@@ -410,11 +410,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     try {
       const result = await work(tx);
       if (!tx.connected && !alone) {
-        const committed = groups.commit({
-          streams: tx.lockedStreams,
-          statements: tx.takeStatements(),
-          writes: deferred,
-        });
+        const committed = groups.commit({ ...tx.takeStatements(), writes: deferred });
         queued?.();
         await committed;
         tx.commits.run();

@@ -22,8 +22,8 @@
 // (the commit's outcome is then unknown).
 import pg from "pg";
 import type { PreparedStatements } from "./preparedStatements.ts";
-import { STREAM_LOCK_CLASS, STREAM_LOCK_SQL, streamLocksSql } from "./sql.ts";
-import type { DeferredWrite, PendingStatement } from "./sql.ts";
+import { STREAM_LOCK_CLASS, STREAM_LOCK_SQL, pushStatement, streamLocksSql } from "./sql.ts";
+import type { DeferredWrite, PendingStatement, RenderStatement } from "./sql.ts";
 
 /** How many commands may share one commit. */
 const MAX_GROUP = 64;
@@ -171,27 +171,24 @@ export class PostgresGroupCommit {
   private render(connection: pg.PoolClient, group: readonly Queued[]) {
     const { statements, begin, appendLock, notify } = this.options;
     const texts: string[] = [...begin];
-    const add = (sql: string, params: readonly unknown[]): number => {
-      const prepares: string[] = [];
-      const text = statements.render(connection, sql, params as never, prepares);
-      texts.push(...prepares, text);
-      return texts.length - 1;
-    };
-    const pending = (statement: PendingStatement) =>
-      typeof statement === "string" ? texts.push(statement) : add(statement.sql, statement.params ?? []);
+    const render: RenderStatement = (sql, params, prepares) =>
+      statements.render(connection, sql, params, prepares);
+    const add = (statement: PendingStatement) => pushStatement(texts, statement, render);
     const streams = [...new Set(group.flatMap((member) => member.streams))];
-    if (streams.length === 1) add(STREAM_LOCK_SQL, [STREAM_LOCK_CLASS, streams[0]]);
-    else if (streams.length > 1) add(streamLocksSql(streams.length), [STREAM_LOCK_CLASS, ...streams]);
-    add(appendLock, []);
+    if (streams.length === 1) add({ sql: STREAM_LOCK_SQL, params: [STREAM_LOCK_CLASS, streams[0]!] });
+    else if (streams.length > 1)
+      add({ sql: streamLocksSql(streams.length), params: [STREAM_LOCK_CLASS, ...streams] });
+    // Rendered (prepared once per connection), as the lone path renders them.
+    add({ sql: appendLock, params: [] });
     const rowsAt: { member: Queued; write: DeferredWrite; at: number }[] = [];
     for (const member of group) {
-      member.statements.forEach(pending);
+      member.statements.forEach(add);
       for (const write of member.writes) {
-        const at = add(write.sql, write.params);
+        const at = add(write);
         if (write.onRows) rowsAt.push({ member, write, at });
       }
     }
-    add(notify, []);
+    add({ sql: notify, params: [] });
     texts.push("COMMIT");
     return { text: texts.join(";\n"), rowsAt };
   }

@@ -256,6 +256,20 @@ export function streamLocksSql(count: number): string {
 /** A statement still to send: utility text as it is (BEGIN, a gate lock), or a statement to render. */
 export type PendingStatement = string | Statement;
 
+/** Renders a statement as sent: `EXECUTE` (pushing its PREPARE first when needed) or inlined text. */
+export type RenderStatement = (sql: string, params: readonly SqlValue[], prepares: string[]) => string;
+
+/**
+ * Appends `statement` to a batch's `texts` as sent (text as it is; a statement rendered, the
+ * PREPARE it needs ahead of it), and answers where it stands: its result's index in the batch.
+ */
+export function pushStatement(texts: string[], statement: PendingStatement, render: RenderStatement): number {
+  if (typeof statement === "string") return texts.push(statement) - 1;
+  const prepares: string[] = [];
+  const text = render(statement.sql, statement.params ?? [], prepares);
+  return texts.push(...prepares, text) - 1;
+}
+
 export class PostgresTx implements SqlTx {
   readonly dialect = "postgresql";
   /** The write that opened this transaction runs them after its COMMIT. */
@@ -266,8 +280,6 @@ export class PostgresTx implements SqlTx {
   private connect: (() => Promise<pg.PoolClient>) | null = null;
   /** A lazy transaction's opening statements, sent ahead of whatever goes out first on its connection. */
   private begin: readonly string[] = [];
-  /** The streams it locked, in order (a group commit locks its members' streams in one order). */
-  readonly lockedStreams: string[] = [];
 
   constructor(
     /** A transaction's connection, or the pool for single statements outside any transaction. */
@@ -365,29 +377,30 @@ export class PostgresTx implements SqlTx {
   /** The statements still to send, for the commit's round trip (before the append lock); cleared. */
   takePending(): string[] {
     const texts: string[] = [];
-    for (const statement of this.pending.splice(0)) {
-      if (typeof statement === "string") texts.push(statement);
-      else {
-        const prepares: string[] = [];
-        const text = this.statementText(statement.sql, statement.params ?? [], prepares);
-        texts.push(...prepares, text);
-      }
-    }
+    const render = this.statementText.bind(this);
+    for (const statement of this.pending.splice(0)) pushStatement(texts, statement, render);
     return texts;
   }
 
   /**
-   * A lazy transaction never connected: what it queued ahead of its writes (without `begin`), but
-   * its stream locks (the streams are `lockedStreams`: a group commit takes them all at once); cleared.
+   * A lazy transaction never connected: the streams it locked (a group commit takes them all at
+   * once), and what else it queued ahead of its writes (without `begin`); cleared.
    */
-  takeStatements(): PendingStatement[] {
+  takeStatements(): { streams: string[]; statements: PendingStatement[] } {
     if (this.client !== null || this.attaching !== null)
       throw new Error("a connected transaction sends its own statements");
-    return this.pending.splice(0).filter((statement) => !this.locks.has(statement));
+    const streams: string[] = [];
+    const statements: PendingStatement[] = [];
+    for (const statement of this.pending.splice(0)) {
+      const stream = this.locks.get(statement);
+      if (stream === undefined) statements.push(statement);
+      else streams.push(stream);
+    }
+    return { streams, statements };
   }
 
-  /** The stream locks among `pending`. */
-  private readonly locks = new Set<PendingStatement>();
+  /** The stream locks among `pending`, and the stream each locks. */
+  private readonly locks = new Map<PendingStatement, string>();
 
   private async sendPending(): Promise<void> {
     await this.attach();
@@ -397,9 +410,8 @@ export class PostgresTx implements SqlTx {
 
   lockStream(streamId: string): Promise<void> {
     if (this.deferred !== null) {
-      this.lockedStreams.push(streamId);
       const lock = { sql: STREAM_LOCK_SQL, params: [STREAM_LOCK_CLASS, streamId] };
-      this.locks.add(lock);
+      this.locks.set(lock, streamId);
       this.pending.push(lock);
     }
     return Promise.resolve();

@@ -22,6 +22,7 @@
 // authenticateWithinFailureLimit below), so a script cannot try tokens or passwords as fast as the
 // server answers.
 import type { IncomingMessage } from "node:http";
+import { bringsCredentials } from "../access/authenticate.ts";
 import type { Authentication, HeaderSource } from "../access/authenticate.ts";
 import type { Caller } from "../access/principal.ts";
 import { clientAddress } from "./clientSlots.ts";
@@ -296,7 +297,7 @@ export async function authenticateWithinFailureLimit(
   headers: HeaderSource,
   authenticate: (headers: HeaderSource) => Promise<Authentication>,
 ): Promise<Authentication | LimitedAuthentication> {
-  if (!failures.enabled || !bringsCredentials(headers)) return authenticate(headers);
+  if (!failures.enabled || !bringsCredentials(headers.get("authorization"))) return authenticate(headers);
   const key = `address:${clientAddress(req)}`;
   const reserved = failures.reserve(key);
   if (!reserved.ok) return { ok: false, reason: "limited", refusal: reserved.refusal };
@@ -309,9 +310,4 @@ export async function authenticateWithinFailureLimit(
   }
   if (authentication.ok || authentication.notAGuess === true) reserved.giveBack();
   return authentication;
-}
-
-function bringsCredentials(headers: HeaderSource): boolean {
-  const authorization = headers.get("authorization");
-  return authorization !== null && authorization.trim() !== "";
 }
