@@ -6,38 +6,30 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import type { CommandDeps } from "../../src/application/executeCommand.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
-import { openDatabase } from "../../src/db/database.ts";
-import type { Database } from "../../src/db/database.ts";
 import { DomainError, IntegrityError } from "../../src/domain/errors.ts";
 import { readStream } from "../../src/store/eventStore.ts";
 import { MAX_REMEMBERED_PAYLOAD } from "../../src/store/ownHeads.ts";
 import { tamper } from "../audit/tamper.ts";
-import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
+import { actor, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion } from "../support/commands.ts";
 import { ensureEventTypeSql, eventTypeCodeSql } from "../support/eventTypeSql.ts";
 import { ensureEventActorSql, eventActorRefSql } from "../support/eventActorSql.ts";
-import { openTestDatabase, providers } from "../support/databases.ts";
-import { batches, settlePrepares, versionOf } from "../support/postgresBatches.ts";
+import { providers } from "../support/databases.ts";
+import { batches, settlePrepares, twoInstances, versionOf } from "../support/postgresBatches.ts";
 
 const onPostgres = (await providers()).includes("postgresql");
 
 describe.skipIf(!onPostgres)("the stream state cache on postgresql", () => {
-  let t: Awaited<ReturnType<typeof openTestDatabase>>;
-  let second: Database;
+  let t: Awaited<ReturnType<typeof twoInstances>>["t"];
   let a: CommandDeps;
   let b: CommandDeps;
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    t = await openTestDatabase("postgresql");
-    // Another server instance on the same database: its own pools and its own cache.
-    second = openDatabase(t.config);
-    a = commandDeps(t.db);
-    b = commandDeps(second);
+    // Another server instance on the same database (b): its own pools and its own cache.
+    ({ t, a, b, close } = await twoInstances());
   });
   afterEach(() => vi.restoreAllMocks());
-  afterAll(async () => {
-    await second?.close();
-    await t?.close();
-  });
+  afterAll(() => close?.());
 
   it("sends a command on a stream it wrote last in one round trip, two without the cache", async () => {
     // Each instance gives an event type its code once, on first use (src/store/eventTypes.ts):

@@ -6,33 +6,26 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import type { CommandDeps } from "../../src/application/executeCommand.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
-import { openDatabase } from "../../src/db/database.ts";
-import type { Database } from "../../src/db/database.ts";
 import { DomainError } from "../../src/domain/errors.ts";
 import { readAll } from "../../src/store/eventStore.ts";
-import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
+import { actor, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion, transition } from "../support/commands.ts";
-import { openTestDatabase, providers } from "../support/databases.ts";
-import { batchText, batches, settlePrepares, versionOf } from "../support/postgresBatches.ts";
+import { providers } from "../support/databases.ts";
+import { batchText, batches, settlePrepares, twoInstances, versionOf } from "../support/postgresBatches.ts";
 
 const onPostgres = (await providers()).includes("postgresql");
 
 describe.skipIf(!onPostgres)("group commit on postgresql", () => {
-  let t: Awaited<ReturnType<typeof openTestDatabase>>;
-  let second: Database;
+  let t: Awaited<ReturnType<typeof twoInstances>>["t"];
   let a: CommandDeps;
   let b: CommandDeps;
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    t = await openTestDatabase("postgresql");
-    second = openDatabase(t.config);
-    a = commandDeps(t.db);
-    b = commandDeps(second);
+    // Another server instance on the same database (b): its own pools and its own cache.
+    ({ t, a, b, close } = await twoInstances());
   });
   afterEach(() => vi.restoreAllMocks());
-  afterAll(async () => {
-    await second?.close();
-    await t?.close();
-  });
+  afterAll(() => close?.());
 
   /** `n` models, each with versions written by instance `a`, so that `a` remembers their state. */
   async function warmModels(prefix: string, n: number): Promise<string[]> {

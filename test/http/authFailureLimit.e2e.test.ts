@@ -60,15 +60,7 @@ describe("failed authentications per address (sqlite)", () => {
   }
 
   const post = (s: TestServer, headers: Record<string, string> = {}) =>
-    fetch(s.graphqlUrl, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: "application/graphql-response+json",
-        ...headers,
-      },
-      body: JSON.stringify({ query: "{ __typename }" }),
-    });
+    s.post("{ __typename }", undefined, headers);
 
   /** Sends `n` bad tokens, each refused 401 after its check. */
   async function fail(s: TestServer, n: number) {

@@ -5,7 +5,7 @@
 // and that 0 turns it off.
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
-import { createAuthenticator } from "../../src/access/authenticate.ts";
+import { bringsCredentials, createAuthenticator } from "../../src/access/authenticate.ts";
 import type { Authentication, HeaderSource } from "../../src/access/authenticate.ts";
 import type { Principal, SsoClaims } from "../../src/access/principal.ts";
 import { ValidationError } from "../../src/domain/errors.ts";
@@ -20,38 +20,34 @@ import type { RateLimiter } from "../../src/http/rateLimit.ts";
 const GOOD = "Bearer rgo_good";
 
 /**
- * An authenticator that accepts GOOD (and no credentials, as the local administrator), refuses
- * everything else, and counts what it checked.
+ * What the test authenticators answer: GOOD is alice's token, no credentials the local
+ * administrator (a blank header is none, as parseAuthorization reads it), anything else refused.
  */
+function answerFor(authorization: string | null): Authentication {
+  if (!bringsCredentials(authorization))
+    return { ok: true, caller: { principal: principal("admin"), credential: { kind: "local" } } };
+  return authorization === GOOD
+    ? {
+        ok: true,
+        caller: { principal: principal("alice"), credential: { kind: "token", tokenId: "t", scopes: [] } },
+      }
+    : { ok: false, reason: "invalid", message: "the credentials are not accepted" };
+}
+
+/** An authenticator that answers as answerFor does, and counts what it checked. */
 function countingAuthenticator() {
   const checked: (string | null)[] = [];
   const authenticate = (headers: HeaderSource): Promise<Authentication> => {
     const authorization = headers.get("authorization");
     checked.push(authorization);
-    // A blank header is none, as parseAuthorization reads it.
-    if (authorization === null || authorization.trim() === "")
-      return Promise.resolve({
-        ok: true,
-        caller: { principal: principal("admin"), credential: { kind: "local" } },
-      });
-    return Promise.resolve(
-      authorization === GOOD
-        ? {
-            ok: true,
-            caller: {
-              principal: principal("alice"),
-              credential: { kind: "token", tokenId: "t", scopes: [] },
-            },
-          }
-        : { ok: false, reason: "invalid", message: "the credentials are not accepted" },
-    );
+    return Promise.resolve(answerFor(authorization));
   };
   return { checked, authenticate };
 }
 
 /**
  * An authenticator that answers nothing until the test says so (as a check waiting on the database
- * or the issuer's keys would): GOOD is accepted, anything else refused.
+ * or the issuer's keys would), then as answerFor does.
  */
 function slowAuthenticator() {
   const pending: (() => void)[] = [];
@@ -60,22 +56,8 @@ function slowAuthenticator() {
     checked: 0,
     authenticate: (headers: HeaderSource): Promise<Authentication> => {
       slow.checked++;
-      const good = headers.get("authorization") === GOOD;
-      return new Promise((resolve) =>
-        pending.push(() =>
-          resolve(
-            good
-              ? {
-                  ok: true,
-                  caller: {
-                    principal: principal("alice"),
-                    credential: { kind: "token", tokenId: "t", scopes: [] },
-                  },
-                }
-              : { ok: false, reason: "invalid", message: "the credentials are not accepted" },
-          ),
-        ),
-      );
+      const answer = answerFor(headers.get("authorization"));
+      return new Promise((resolve) => pending.push(() => resolve(answer)));
     },
     answerAll() {
       for (const answer of pending.splice(0)) answer();

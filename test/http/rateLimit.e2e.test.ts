@@ -23,15 +23,7 @@ describe("rate limits (sqlite)", () => {
   const start = async (rateLimits: RateLimits) => (server = await startTestServer("sqlite", { rateLimits }));
 
   const post = (s: TestServer, query: string, headers: Record<string, string> = {}) =>
-    fetch(s.graphqlUrl, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: "application/graphql-response+json",
-        ...headers,
-      },
-      body: JSON.stringify({ query }),
-    });
+    s.post(query, undefined, headers);
 
   /** Sends a trivial query until it is refused; returns how many got through and the refusal. */
   async function spend(s: TestServer, headers: Record<string, string> = {}, max = 1_000) {

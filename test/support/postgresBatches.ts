@@ -1,9 +1,13 @@
 // What PostgreSQL write paths send, for tests that count round trips (src/db/database.ts,
-// src/db/postgresGroupCommit.ts): each pg query call is one round trip.
+// src/db/postgresGroupCommit.ts): each pg query call is one round trip. And two server instances on
+// one database, for tests of what one instance remembers while the other writes.
 import pg from "pg";
 import { vi } from "vitest";
-import type { executeCommand } from "../../src/application/executeCommand.ts";
+import type { CommandDeps, executeCommand } from "../../src/application/executeCommand.ts";
+import { openDatabase } from "../../src/db/database.ts";
 import { DomainError } from "../../src/domain/errors.ts";
+import { commandDeps } from "./application.ts";
+import { openTestDatabase } from "./databases.ts";
 
 /** The text of a pg query call's first argument (a string or a query config). */
 export const batchText = (args: readonly unknown[]): string =>
@@ -33,3 +37,26 @@ export const versionOf = (outcome: Awaited<ReturnType<typeof executeCommand>>): 
 
 /** Lets the prepared-statement trials (one background query per new statement text) finish. */
 export const settlePrepares = () => new Promise((resolve) => setTimeout(resolve, 200));
+
+/**
+ * A PostgreSQL test database and two instances on it, each with its own pools and cache: `a` runs
+ * commands through the test database's handle, `b` through another server instance's.
+ */
+export async function twoInstances(): Promise<{
+  t: Awaited<ReturnType<typeof openTestDatabase>>;
+  a: CommandDeps;
+  b: CommandDeps;
+  close: () => Promise<void>;
+}> {
+  const t = await openTestDatabase("postgresql");
+  const second = openDatabase(t.config);
+  return {
+    t,
+    a: commandDeps(t.db),
+    b: commandDeps(second),
+    close: async () => {
+      await second.close();
+      await t.close();
+    },
+  };
+}

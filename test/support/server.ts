@@ -21,6 +21,12 @@ export interface TestServer {
   readonly dataDir: string;
   /** The server's database (for CLI commands run against it). */
   readonly database: DatabaseConfig;
+  /** POSTs a GraphQL operation as JSON and returns the response (status, headers, body unread). */
+  post(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<Response>;
   /** POSTs a GraphQL operation and returns the parsed JSON body. */
   gql<T = any>(
     query: string,
@@ -76,23 +82,25 @@ export async function startTestServer(
   const address = await registro.app.listen(0, "127.0.0.1");
   const url = `http://127.0.0.1:${address.port}`;
   const graphqlUrl = `${url}/graphql`;
+  const post: TestServer["post"] = (query, variables, headers) =>
+    fetch(graphqlUrl, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/graphql-response+json",
+        ...headers,
+      },
+      body: JSON.stringify({ query, variables }),
+    });
   return {
     url,
     graphqlUrl,
     registro,
     dataDir,
     database: database.config,
+    post,
     async gql(query, variables, headers) {
-      const response = await fetch(graphqlUrl, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          accept: "application/graphql-response+json",
-          ...headers,
-        },
-        body: JSON.stringify({ query, variables }),
-      });
-      return (await response.json()) as never;
+      return (await (await post(query, variables, headers)).json()) as never;
     },
     async close() {
       await registro.close();
