@@ -10,6 +10,12 @@ import { DomainError } from "../../src/domain/errors.ts";
 import { readAll } from "../../src/store/eventStore.ts";
 import { actor, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion, transition } from "../support/commands.ts";
+import type { SetRegisteredModelTag } from "../../src/domain/registeredModel/commands.ts";
+
+const setTag = (key: string, value: string): SetRegisteredModelTag => ({
+  type: "SetRegisteredModelTag",
+  data: { key, value },
+});
 import { providers } from "../support/databases.ts";
 import { batchText, batches, settlePrepares, twoInstances, versionOf } from "../support/postgresBatches.ts";
 
@@ -106,6 +112,42 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
       Promise.all(names.map(async (name) => versionOf(await run(a, live(name), createVersion())))),
     );
     expect(next).toHaveLength(1);
+  });
+
+  it("forgets the head a member remembered when its group failed and its run alone decided nothing", async () => {
+    const [stale, tagged] = await warmModels("rerun-nothing", 2);
+    await run(a, live(tagged!), setTag("stage", "old"));
+    await run(b, live(stale!), createVersion());
+    // The tag command's first run (in the group) sets a new value; run again alone after the stale
+    // member failed the group, it asks for the value the model already has: nothing to append.
+    let runs = 0;
+    const changing: CommandDeps = {
+      ...a,
+      factsInTransaction: (_tx, command) => Promise.resolve(++runs === 1 ? command : setTag("stage", "old")),
+    };
+    let outcome: unknown;
+    const sent = await batches(async () => {
+      [, outcome] = await Promise.all([
+        executeCommand(a, live(stale!), createVersion(), actor),
+        executeCommand(changing, live(tagged!), setTag("stage", "new"), actor),
+      ]);
+    });
+    expect(runs).toBe(2);
+    expect(sent[1]).toBe("ROLLBACK; DEALLOCATE ALL");
+    expect(outcome).toMatchObject({ events: [] });
+    // The head of the first run (the tag "new") never committed: had it been kept, the next command
+    // would be decided on it, fail its guard and read. It is decided on what committed, in one batch.
+    const next = await batches(() => run(a, live(tagged!), setTag("owner", "ml")));
+    expect(next).toHaveLength(1);
+    const tags = await t.db.reader.registeredModelTag.findMany({
+      where: { modelId: tagged! },
+      orderBy: { key: "asc" },
+    });
+    expect(tags.map((tag) => [tag.key, tag.value])).toEqual([
+      ["owner", "ml"],
+      ["stage", "old"],
+    ]);
+    expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
   });
 
   it("lets a command that must read wait for the one queued before it on its stream, not overtake it", async () => {
