@@ -19,7 +19,8 @@
 // instance's write) is rolled back whole, and each of its members runs again alone (GroupFailed):
 // the one that failed meets its error there, the others commit. A lone member fails with its own
 // error, as it would have without the group, and so does every member when the connection failed
-// (the commit's outcome is then unknown).
+// (the commit's outcome is then unknown). A group gives up on a lock after GROUP_LOCK_TIMEOUT_MS, and
+// its members run again alone, so that a lock held for long stalls only the commands that need it.
 import pg from "pg";
 import type { PreparedStatements } from "./preparedStatements.ts";
 import { STREAM_LOCK_CLASS, STREAM_LOCK_SQL, pushStatement, streamLocksSql } from "./sql.ts";
@@ -57,6 +58,18 @@ export const GROUP_STALL_MS = 250;
 
 /** Groups on their way at once at most (each holds a connection of the write pool). */
 const MAX_IN_FLIGHT = 4;
+
+/**
+ * How long a group waits for a lock (a member's stream lock, the append lock) before it gives up and
+ * its members run again alone, each waiting on its own connection as long as it takes. A lock
+ * another instance holds for long (a transaction left open) would otherwise hold the group, and
+ * after MAX_IN_FLIGHT such groups every cached command of this instance, on any stream, behind them.
+ * Groups wait on each other's locks for milliseconds.
+ */
+export const GROUP_LOCK_TIMEOUT_MS = 1_000;
+
+/** PostgreSQL's lock_not_available: a lock wait ran past lock_timeout (the statement was refused). */
+const isLockTimeout = (error: unknown) => error instanceof pg.DatabaseError && error.code === "55P03";
 
 /** What a member hands over: the streams it locks, what goes ahead of its writes (its guard), its writes. */
 export interface GroupMember {
@@ -170,7 +183,8 @@ export class PostgresGroupCommit {
   /** The group's statements, and where each write that wants its rows finds them among the results. */
   private render(connection: pg.PoolClient, group: readonly Queued[]) {
     const { statements, begin, appendLock, notify } = this.options;
-    const texts: string[] = [...begin];
+    // After the writers' gate (a rebuild's swap holds every write alike), before the locks.
+    const texts: string[] = [...begin, `SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`];
     const render: RenderStatement = (sql, params, prepares) =>
       statements.render(connection, sql, params, prepares);
     const add = (statement: PendingStatement) => pushStatement(texts, statement, render);
@@ -226,8 +240,12 @@ export class PostgresGroupCommit {
       connection.release();
       // Only an error PostgreSQL answered for a statement (severity ERROR) says the group was rolled
       // back: with the connection lost on the way, or the session ended (FATAL, PANIC), its commit
-      // may have happened, and running a member again would apply it twice.
-      const rolledBack = group.length > 1 && error instanceof pg.DatabaseError && error.severity === "ERROR";
+      // may have happened, and running a member again would apply it twice. A lock the group gave up
+      // on (GROUP_LOCK_TIMEOUT_MS) sends even a lone member to wait for it on its own.
+      const rolledBack =
+        (group.length > 1 || isLockTimeout(error)) &&
+        error instanceof pg.DatabaseError &&
+        error.severity === "ERROR";
       for (const member of group) member.reject(rolledBack ? new GroupFailed(error) : error);
       return;
     }

@@ -7,6 +7,8 @@ import type { CommandDeps } from "../../src/application/executeCommand.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
 import { DomainError } from "../../src/domain/errors.ts";
+import { GROUP_LOCK_TIMEOUT_MS, GROUP_STALL_MS } from "../../src/db/postgresGroupCommit.ts";
+import { STREAM_LOCK_CLASS } from "../../src/db/sql.ts";
 import { readAll } from "../../src/store/eventStore.ts";
 import { actor, createModelNamed, live, run } from "../support/application.ts";
 import { createVersion, transition } from "../support/commands.ts";
@@ -147,6 +149,40 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
       ["owner", "ml"],
       ["stage", "old"],
     ]);
+    expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
+  });
+
+  it("gives up on a stream lock held for long after GROUP_LOCK_TIMEOUT_MS: the other streams' commands go on", async () => {
+    const [held, free] = await warmModels("lock-held", 2);
+    // Another session holds the first model's stream lock, as a transaction left open would.
+    const url = t.config.provider === "postgresql" ? t.config.url : "";
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [STREAM_LOCK_CLASS, held!]);
+      // One command at a time on the held model, each queued behind the one before: each waits in
+      // a group of its own, and past GROUP_STALL_MS the next group goes beside it, four at most.
+      const waiting: Promise<unknown>[] = [];
+      for (let i = 0; i < 4; i++) {
+        waiting.push(executeCommand(a, live(held!), createVersion(), actor));
+        await new Promise((resolve) => setTimeout(resolve, GROUP_STALL_MS + 50));
+      }
+      // Before the timeout, four stuck groups held every command of this instance behind them.
+      const other = executeCommand(a, live(free!), createVersion(), actor);
+      const first = await Promise.race([
+        other.then(versionOf),
+        new Promise((resolve) => setTimeout(() => resolve("still waiting"), GROUP_LOCK_TIMEOUT_MS * 4)),
+      ]);
+      expect(first).toBe(4);
+      await holder.query("COMMIT");
+      const versions = (await Promise.all(waiting)).map((outcome) => versionOf(outcome as never));
+      expect([...versions].sort()).toEqual([4, 5, 6, 7]);
+    } finally {
+      await holder.query("ROLLBACK").catch(() => undefined);
+      await holder.end();
+    }
+    expect(await versionsOf(held!)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
   });
 

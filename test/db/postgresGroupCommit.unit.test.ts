@@ -4,6 +4,7 @@ import pg from "pg";
 import { describe, expect, it } from "vitest";
 import {
   GROUP_STALL_MS,
+  GROUP_LOCK_TIMEOUT_MS,
   GroupFailed,
   MAX_GROUP_BYTES,
   PostgresGroupCommit,
@@ -78,6 +79,8 @@ describe("PostgreSQL group commit", () => {
     expect(sent[0]!.split(";\n")).toEqual([
       "BEGIN",
       "GATE",
+      // A lock held for long fails the group after this, and its members run alone.
+      `SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`,
       `SELECT pg_advisory_xact_lock('${STREAM_LOCK_CLASS}', h) FROM (SELECT DISTINCT hashtext(id) AS h FROM unnest(ARRAY['c', 'a']::text[]) AS ids(id) ORDER BY h) AS locks`,
       "SELECT 'append lock'",
       "GUARD c",
@@ -167,6 +170,18 @@ describe("PostgreSQL group commit", () => {
     const refused = new pg.DatabaseError("division by zero", 0, "error");
     const { connection } = fakeConnection((text) => (text.startsWith("BEGIN") ? refused : undefined));
     await expect(committer(connection).commit(member("a"))).rejects.toBe(refused);
+  });
+
+  it("has even a lone member run again on its own when the group gave up waiting for a lock", async () => {
+    const timedOut = new pg.DatabaseError("canceling statement due to lock timeout", 0, "error");
+    timedOut.code = "55P03";
+    timedOut.severity = "ERROR";
+    const { connection } = fakeConnection((text) => (text.startsWith("BEGIN") ? timedOut : undefined));
+    const outcome = await committer(connection)
+      .commit(member("a"))
+      .catch((error: unknown) => error);
+    expect(outcome).toBeInstanceOf(GroupFailed);
+    expect((outcome as GroupFailed).cause).toBe(timedOut);
   });
 
   it("never runs members again when the session ended (FATAL): their commit may have happened", async () => {
