@@ -22,6 +22,8 @@
 // authenticateWithinFailureLimit below), so a script cannot try tokens or passwords as fast as the
 // server answers.
 import type { IncomingMessage } from "node:http";
+import { setMaxListeners } from "node:events";
+import type { Socket } from "node:net";
 import { bringsCredentials } from "../access/authenticate.ts";
 import type { Authentication, HeaderSource } from "../access/authenticate.ts";
 import type { Caller } from "../access/principal.ts";
@@ -84,18 +86,52 @@ const costUnitsMessage: RefusalMessage = (retryAfterSeconds, { burst, perSecond 
 
 /**
  * Units taken ahead of work that may turn out not to cost them: `giveBack` returns them to the
- * bucket they were taken from. Or the refusal, when the bucket held too few.
+ * bucket they were taken from, `keep` says the work cost them. One of the two must be called when
+ * the work ends (the first call counts): until then the units are in flight, and requests that find
+ * the bucket short wait for them (see reserveWaiting). Or the refusal, when the bucket held too few.
  */
 export type Reservation =
-  | { readonly ok: true; readonly giveBack: () => void }
+  | { readonly ok: true; readonly giveBack: () => void; readonly keep: () => void }
   | { readonly ok: false; readonly refusal: RateRefusal };
 
-const NOTHING_RESERVED: Reservation = { ok: true, giveBack: () => undefined };
+const NOTHING_RESERVED: Reservation = { ok: true, giveBack: () => undefined, keep: () => undefined };
+
+/** How long, and how many, requests may wait for units reserved by work still in flight. */
+export interface ReservationWaits {
+  /** The longest a request waits (ms) before it is refused like any request past the limit. */
+  readonly maxWaitMs: number;
+  /** Requests waiting at once on one client's bucket; more are refused on arrival. */
+  readonly perClient: number;
+  /** Requests waiting at once on all buckets together; more are refused on arrival. */
+  readonly total: number;
+}
+
+/**
+ * 2 s: a check of an API token takes about 0.1 ms, so units in flight come back long before; an
+ * SSO access token's may wait up to 5 s for the issuer's keys, and then a request refused after 2 s
+ * is told to retry. 1,000 per address (a CI job or a fleet behind one NAT address) and 10,000 in
+ * all: each costs a timer and a closure (the request itself is held by its connection anyway).
+ */
+export const DEFAULT_RESERVATION_WAITS: ReservationWaits = {
+  maxWaitMs: 2_000,
+  perClient: 1_000,
+  total: 10_000,
+};
+
+interface Waiter {
+  readonly units: number;
+  /** Ends the wait with `reservation` (granted or refused); it leaves the queue, timer cleared. */
+  readonly end: (reservation: Reservation) => void;
+}
 
 interface Bucket {
   tokens: number;
   /** When `tokens` was last brought up to date (ms, the limiter's clock). */
   at: number;
+  /** Units reserved from this bucket by work still in flight (neither given back nor kept). */
+  reserved: number;
+  /** Requests waiting for those units, first come first served; null when none waits. */
+  waiters: Set<Waiter> | null;
 }
 
 /** What take and reserve accept: a NaN would answer a refusal to wait NaN s, a negative add units. */
@@ -107,20 +143,29 @@ export class RateLimiter {
   readonly limits: RateLimits;
   readonly #now: () => number;
   readonly #message: RefusalMessage;
+  readonly #waits: ReservationWaits;
   readonly #buckets = new Map<string, Bucket>();
   #lastSweep: number;
+  /** Requests waiting in reserveWaiting, on all buckets. */
+  #waiting = 0;
 
   constructor(
     limits: RateLimits,
     now: () => number = () => performance.now(),
     message: RefusalMessage = costUnitsMessage,
+    waits: ReservationWaits = DEFAULT_RESERVATION_WAITS,
   ) {
     if (!Number.isFinite(limits.perSecond) || limits.perSecond < 0)
       throw new RangeError("perSecond must be a finite number, 0 or more");
     if (!Number.isFinite(limits.burst) || limits.burst < 1) throw new RangeError("burst must be at least 1");
+    if (!(waits.maxWaitMs >= 0 && waits.maxWaitMs <= 60_000))
+      throw new RangeError("maxWaitMs must be between 0 and 60,000");
+    if (!(waits.perClient >= 0 && waits.total >= 0))
+      throw new RangeError("perClient and total must be 0 or more");
     this.limits = limits;
     this.#now = now;
     this.#message = message;
+    this.#waits = waits;
     this.#lastSweep = now();
   }
 
@@ -131,6 +176,11 @@ export class RateLimiter {
   /** Buckets held now (full ones are forgotten at the next sweep). */
   get tracked(): number {
     return this.#buckets.size;
+  }
+
+  /** Requests waiting in reserveWaiting now. */
+  get waiting(): number {
+    return this.#waiting;
   }
 
   /**
@@ -152,27 +202,112 @@ export class RateLimiter {
    * Takes `units` from `key`'s bucket ahead of work that may turn out not to cost them, or refuses
    * when it holds less than that (nothing taken). The reservation gives them back to the bucket it
    * drew on, not to whatever bucket `key` has by then: the shared one when every slot was held,
-   * even if `key` has one of its own now; a forgotten one (a sweep found it full while the work
-   * ran) is topped up, which is harmless, rather than crediting the new bucket of `key` or the
-   * shared one. Given back at most once, and never past the burst. Always granted, and giving back
-   * nothing, when rate limiting is off.
+   * even if `key` has one of its own now (a sweep keeps a bucket while units of it are reserved).
+   * Given back (or kept) at most once, and never past the burst; while they are reserved the
+   * bucket refills only up to the burst less them. Always granted, and
+   * giving back nothing, when rate limiting is off.
    */
   reserve(key: string, units = 1): Reservation {
     checkUnits(units);
     if (!this.enabled) return NOTHING_RESERVED;
+    return this.#reserveFrom(this.#bucket(key), units);
+  }
+
+  /**
+   * Like reserve, but a request that finds `key`'s bucket short only because units of it are
+   * reserved by work still in flight waits for them: each one given back goes to the first request
+   * waiting; once those in flight are all kept (failures) and the bucket is still short, every
+   * request waiting is refused at once. Refused, as reserve refuses, without waiting when the units
+   * in flight could not make up the shortfall, when `perClient` requests already wait on the bucket
+   * or `total` on all of them, or when `signal` is aborted (the client has gone); and when it has
+   * waited `maxWaitMs`, unless the bucket has refilled by then. Every wait ends, its timer cleared.
+   */
+  reserveWaiting(key: string, units = 1, signal?: AbortSignal): Promise<Reservation> {
+    checkUnits(units);
+    if (!this.enabled) return Promise.resolve(NOTHING_RESERVED);
     const bucket = this.#bucket(key);
-    if (bucket.tokens < units) return { ok: false, refusal: this.#refusal(units - bucket.tokens) };
-    bucket.tokens -= units;
-    let owed = units;
-    return {
-      ok: true,
-      giveBack: () => {
-        if (owed === 0) return;
+    const reservation = this.#reserveFrom(bucket, units);
+    if (
+      reservation.ok ||
+      bucket.tokens + bucket.reserved < units ||
+      (bucket.waiters?.size ?? 0) >= this.#waits.perClient ||
+      this.#waiting >= this.#waits.total ||
+      signal?.aborted === true
+    )
+      return Promise.resolve(reservation);
+    const waiters = (bucket.waiters ??= new Set());
+    return new Promise((resolve) => {
+      const gone = () => waiter.end(this.#refusalFor(bucket, units));
+      const timer = setTimeout(() => {
+        // A last try: what the clock brought back meanwhile (to the first waiting).
         this.#refill(bucket, this.#now());
-        bucket.tokens = Math.min(this.limits.burst, bucket.tokens + owed);
-        owed = 0;
-      },
+        this.#serve(bucket);
+        if (waiters.has(waiter)) waiter.end(this.#refusalFor(bucket, units));
+      }, this.#waits.maxWaitMs);
+      const waiter: Waiter = {
+        units,
+        end: (result) => {
+          clearTimeout(timer);
+          signal?.removeEventListener("abort", gone);
+          waiters.delete(waiter);
+          if (waiters.size === 0 && bucket.waiters === waiters) bucket.waiters = null;
+          this.#waiting--;
+          resolve(result);
+        },
+      };
+      waiters.add(waiter);
+      this.#waiting++;
+      signal?.addEventListener("abort", gone, { once: true });
+    });
+  }
+
+  #reserveFrom(bucket: Bucket, units: number): Reservation {
+    // Units the clock brought back go to the requests already waiting first.
+    this.#serve(bucket);
+    if (bucket.tokens < units) return this.#refusalFor(bucket, units);
+    return this.#grant(bucket, units);
+  }
+
+  /** Takes `units` the bucket holds, as a reservation to be given back or kept. */
+  #grant(bucket: Bucket, units: number): Reservation {
+    bucket.tokens -= units;
+    bucket.reserved += units;
+    let owed = units;
+    const settle = (back: boolean) => {
+      if (owed === 0) return;
+      this.#refill(bucket, this.#now());
+      bucket.reserved -= owed;
+      // Never past what the units still reserved leave of the burst.
+      if (back) bucket.tokens = Math.min(this.limits.burst - bucket.reserved, bucket.tokens + owed);
+      owed = 0;
+      if (bucket.waiters !== null) this.#settled(bucket);
     };
+    return { ok: true, giveBack: () => settle(true), keep: () => settle(false) };
+  }
+
+  /** Grants waiting requests, first come first served, what the (brought up to date) bucket holds. */
+  #serve(bucket: Bucket): void {
+    if (bucket.waiters === null) return;
+    // A waiter's `end` deletes it from the set, which iteration allows.
+    for (const waiter of bucket.waiters) {
+      if (bucket.tokens < waiter.units) return;
+      waiter.end(this.#grant(bucket, waiter.units));
+    }
+  }
+
+  /**
+   * After a reservation ended: its units go to the waiting requests, and those that no units still
+   * in flight can serve any more (the rest were kept: failures) are refused now, not at their bound.
+   */
+  #settled(bucket: Bucket): void {
+    this.#serve(bucket);
+    if (bucket.waiters === null) return;
+    for (const waiter of bucket.waiters)
+      if (bucket.tokens + bucket.reserved < waiter.units) waiter.end(this.#refusalFor(bucket, waiter.units));
+  }
+
+  #refusalFor(bucket: Bucket, units: number): Reservation {
+    return { ok: false, refusal: this.#refusal(units - bucket.tokens) };
   }
 
   /** A refusal for a client `short` units short of what it asked for. */
@@ -212,7 +347,7 @@ export class RateLimiter {
       if (this.#buckets.size >= MAX_TRACKED_CLIENTS) key = SHARED_KEY;
       bucket = this.#buckets.get(key);
       if (bucket === undefined) {
-        bucket = { tokens: this.limits.burst, at: now };
+        bucket = { tokens: this.limits.burst, at: now, reserved: 0, waiters: null };
         this.#buckets.set(key, bucket);
       }
     }
@@ -223,7 +358,12 @@ export class RateLimiter {
   #refill(bucket: Bucket, now: number): void {
     // A clock that steps back (it should not: performance.now is monotonic) refills nothing.
     const elapsed = Math.max(0, now - bucket.at);
-    bucket.tokens = Math.min(this.limits.burst, bucket.tokens + (elapsed * this.limits.perSecond) / 1000);
+    // Units reserved by work still in flight count as held: a bucket never holds more than the burst
+    // with them (or checks slower than the refill would let more than `burst` run at once).
+    bucket.tokens = Math.min(
+      this.limits.burst - bucket.reserved,
+      bucket.tokens + (elapsed * this.limits.perSecond) / 1000,
+    );
     bucket.at = now;
   }
 
@@ -232,7 +372,10 @@ export class RateLimiter {
     this.#lastSweep = now;
     for (const [key, bucket] of this.#buckets) {
       this.#refill(bucket, now);
-      if (bucket.tokens >= this.limits.burst) this.#buckets.delete(key);
+      // One with units in flight or requests waiting stays theirs: the units come back to it, and
+      // the requests wait on it and are served from it.
+      if (bucket.tokens >= this.limits.burst && bucket.reserved === 0 && bucket.waiters === null)
+        this.#buckets.delete(key);
     }
   }
 }
@@ -259,13 +402,21 @@ export function rateChargeOf(req: IncomingMessage): RateCharge | undefined {
   return charges.get(req);
 }
 
-/** The limiter of failed authentications per address (AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST). */
-export function authFailureLimiter(limits: RateLimits, now?: () => number): RateLimiter {
+/**
+ * The limiter of failed authentications per address (AUTH_FAILURES_PER_SECOND, AUTH_FAILURE_BURST),
+ * its waits for units in flight bounded by `waits` (DEFAULT_RESERVATION_WAITS otherwise).
+ */
+export function authFailureLimiter(
+  limits: RateLimits,
+  now?: () => number,
+  waits?: Partial<ReservationWaits>,
+): RateLimiter {
   return new RateLimiter(
     limits,
     now,
     (retryAfterSeconds, { burst, perSecond }) =>
       `Too many failed authentications from this address: it may fail ${burst} times, then ${perSecond} more per second, and have at most ${burst} credentials checked at once; these credentials were not checked, retry after ${retryAfterSeconds} s`,
+    { ...DEFAULT_RESERVATION_WAITS, ...waits },
   );
 }
 
@@ -284,12 +435,16 @@ export interface LimitedAuthentication {
  *
  * A unit is reserved before the credentials are checked and given back (to the bucket it came
  * from, whatever the address holds by then) when they were accepted, or when their refusal
- * answered no guess (Authentication's `notAGuess`; an authenticator that
- * threw answered none either). Charging after the check instead let every request that arrived
+ * answered no guess (Authentication's `notAGuess`; an authenticator that threw answered none
+ * either); otherwise it is kept. Charging after the check instead let every request that arrived
  * while the address still had a unit left be checked: 5,000 sent at once were all tried. Taken
- * first, at most the bucket's units are checked at once from one address; the excess is refused
- * like any other request past the limit (an API token's check takes about 0.1 ms, so only floods
- * have that many in flight).
+ * first, at most the bucket's units are checked at once from one address.
+ *
+ * A request that finds the bucket empty while units of it are only reserved by checks in flight
+ * waits for one of them (RateLimiter.reserveWaiting: at most 2 s, and so many per address and in
+ * all), instead of being refused: a CI job or a fleet behind one NAT address sending more valid
+ * credentials at once than the burst is served, a little later. Once those checks have failed, the
+ * waiting requests are refused at once; a client that disconnects stops waiting.
  */
 export async function authenticateWithinFailureLimit(
   failures: RateLimiter,
@@ -299,7 +454,9 @@ export async function authenticateWithinFailureLimit(
 ): Promise<Authentication | LimitedAuthentication> {
   if (!failures.enabled || !bringsCredentials(headers.get("authorization"))) return authenticate(headers);
   const key = `address:${clientAddress(req)}`;
-  const reserved = failures.reserve(key);
+  // Reserved at once when a unit is there (the common case: no promise, no listener).
+  let reserved = failures.reserve(key);
+  if (!reserved.ok) reserved = await reserveWhileConnected(failures, key, req);
   if (!reserved.ok) return { ok: false, reason: "limited", refusal: reserved.refusal };
   let authentication: Authentication;
   try {
@@ -309,5 +466,50 @@ export async function authenticateWithinFailureLimit(
     throw error;
   }
   if (authentication.ok || authentication.notAGuess === true) reserved.giveBack();
+  else reserved.keep();
   return authentication;
+}
+
+/** The part of a request's socket that says it closed. */
+type ClosingSocket = Partial<Pick<Socket, "destroyed" | "once" | "off">>;
+
+/** Per socket with requests waiting: one 'close' listener for them all, and how many wait. */
+interface CloseWatch {
+  readonly gone: AbortController;
+  readonly abort: () => void;
+  waiting: number;
+}
+
+const closeWatches = new WeakMap<object, CloseWatch>();
+
+/**
+ * Waits for a unit of `key`'s bucket, ending the wait when the request's connection closes. The
+ * requests of one connection (pipelined, or a WebSocket's) share one listener on its socket and one
+ * signal, removed when the last stops waiting: a listener each would put Node's leak warning in the
+ * log for any client that pipelines a dozen requests.
+ */
+async function reserveWhileConnected(failures: RateLimiter, key: string, req: IncomingMessage) {
+  // Typed as what may be missing: a request built by hand (a test's) may have no such socket.
+  const socket: ClosingSocket | null | undefined = req.socket;
+  if (socket?.once === undefined || socket.off === undefined) return failures.reserveWaiting(key);
+  // Already closed: its 'close' has been emitted, and nobody is there to wait for.
+  if (socket.destroyed === true) return failures.reserveWaiting(key, 1, AbortSignal.abort());
+  let watch = closeWatches.get(socket);
+  if (watch === undefined) {
+    const gone = new AbortController();
+    // Each waiting request listens on the signal; how many may wait is bounded by the limiter.
+    setMaxListeners(0, gone.signal);
+    watch = { gone, abort: () => gone.abort(), waiting: 0 };
+    socket.once("close", watch.abort);
+    closeWatches.set(socket, watch);
+  }
+  watch.waiting++;
+  try {
+    return await failures.reserveWaiting(key, 1, watch.gone.signal);
+  } finally {
+    if (--watch.waiting === 0) {
+      socket.off("close", watch.abort);
+      closeWatches.delete(socket);
+    }
+  }
 }

@@ -3,7 +3,8 @@
 // bringing credentials, even valid ones, is answered 429 in its route's shape with Retry-After
 // before they are checked (the directory is never asked); valid tokens and requests without
 // credentials (AUTH=local) spend nothing; requests sent at once get no more checks than the bucket
-// holds; the bucket refills on the limiter's clock; 0 turns it off.
+// holds, valid ones past it waiting for units to come back; the bucket refills on the limiter's
+// clock; 0 turns it off.
 import { afterEach, describe, expect, it } from "vitest";
 import type { Caller } from "../../src/access/principal.ts";
 import type { RateLimits } from "../../src/http/rateLimit.ts";
@@ -159,31 +160,26 @@ describe("failed authentications per address (sqlite)", () => {
     });
   });
 
-  it("checks no more tokens sent at once than the address's failures left, valid ones included: the rest get 429 unchecked", async () => {
+  it("checks no more bad tokens sent at once than the address's failures left: the rest get 429 unchecked", async () => {
     const { s, directory, good, advance } = await start({ perSecond: 1, burst: 3 });
 
     /**
      * Sends `n` requests at once while the directory holds every verification, and lets them go
-     * once each request has either reached the directory or been answered 429: no request is still
-     * on its way when the count is taken.
+     * once `units` (what the bucket holds) have reached it: the others wait for those units, and
+     * are refused once they turn out to be failures; one still on its way then is refused on
+     * arrival. Any request checked past `units` shows in the count.
      */
-    async function atOnce(n: number, headers: Record<string, string>) {
+    async function atOnce(n: number, headers: Record<string, string>, units: number) {
       let release!: () => void;
       directory.held = new Promise((resolve) => (release = resolve));
-      let limited = 0;
       const verifiedBefore = directory.verified;
-      const settled = () => {
-        if (directory.verified - verifiedBefore + limited === n) release();
+      directory.onVerify = () => {
+        if (directory.verified - verifiedBefore === units) release();
       };
-      directory.onVerify = settled;
       const statuses = await Promise.all(
         Array.from({ length: n }, () =>
           post(s, headers).then(async (response) => {
             await response.body?.cancel();
-            if (response.status === 429) {
-              limited++;
-              settled();
-            }
             return response.status;
           }),
         ),
@@ -196,7 +192,7 @@ describe("failed authentications per address (sqlite)", () => {
       };
     }
 
-    const flood = await atOnce(50, BAD);
+    const flood = await atOnce(50, BAD, 3);
     expect(flood.checked).toBe(3);
     expect([flood.count(401), flood.count(429)]).toEqual([3, 47]);
     // Spent: a valid token is refused unchecked until a unit is back.
@@ -204,16 +200,108 @@ describe("failed authentications per address (sqlite)", () => {
 
     // Two seconds give two units back: the next flood gets two checks.
     advance(2_000);
-    const again = await atOnce(50, BAD);
+    const again = await atOnce(50, BAD, 2);
     expect(again.checked).toBe(2);
     expect([again.count(401), again.count(429)]).toEqual([2, 48]);
+    expect((await post(s, good)).status).toBe(429);
+  });
 
-    // Valid tokens in flight at once hold units too, and give them back once accepted.
-    advance(3_000);
-    const valid = await atOnce(10, good);
-    expect(valid.checked).toBe(3);
-    expect([valid.count(200), valid.count(429)]).toEqual([3, 7]);
+  it("serves 3 × the burst of valid tokens sent at once, checking no more than the burst at once: the rest wait for units to come back", async () => {
+    const { s, directory, good } = await start({ perSecond: 1, burst: 3 });
+    let release!: () => void;
+    directory.held = new Promise((resolve) => (release = resolve));
+    let checking = 0;
+    let mostAtOnce = 0;
+    const verify = directory.verifyToken.bind(directory);
+    directory.verifyToken = async (secret, now) => {
+      mostAtOnce = Math.max(mostAtOnce, ++checking);
+      try {
+        return await verify(secret, now);
+      } finally {
+        checking--;
+      }
+    };
+    let threeChecked!: () => void;
+    const checked = new Promise<void>((resolve) => (threeChecked = resolve));
+    directory.onVerify = () => {
+      if (directory.verified === 3) threeChecked();
+    };
+    const flood = Promise.all(
+      Array.from({ length: 9 }, () =>
+        post(s, good).then(async (response) => {
+          await response.body?.cancel();
+          return response.status;
+        }),
+      ),
+    );
+    await checked;
+    // The other six arrive and wait (none answered 429, none checked) while the three are held.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(directory.verified).toBe(3);
+    directory.held = null;
+    release();
+    expect(await flood).toEqual(Array.from({ length: 9 }, () => 200));
+    expect(directory.verified).toBe(9);
+    expect(mostAtOnce).toBe(3);
+    // None took anything: the three failures are all there.
     await fail(s, 3);
+    expect((await post(s, good)).status).toBe(429);
+  });
+
+  it("lets a WebSocket's valid connection_init past the burst wait for a unit, and goes in", async () => {
+    const { s, directory, good } = await start({ perSecond: 1, burst: 2 });
+    let release!: () => void;
+    directory.held = new Promise((resolve) => (release = resolve));
+    let twoChecked!: () => void;
+    const checked = new Promise<void>((resolve) => (twoChecked = resolve));
+    directory.onVerify = () => {
+      if (directory.verified === 2) twoChecked();
+    };
+    const held = [post(s, good), post(s, good)];
+    await checked;
+    const client = wsClient(s.graphqlUrl.replace(/^http/, "ws"), { connectionParams: good });
+    try {
+      const result = client.iterate({ query: "{ __typename }" }).next();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Waiting, unchecked, until one of the two gives its unit back.
+      expect(directory.verified).toBe(2);
+      directory.held = null;
+      release();
+      expect((await result).value).toEqual({ data: { __typename: "Query" } });
+      expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+      // Once at connection_init, once before the operation (not counted against the address).
+      expect(directory.verified).toBe(4);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it("stops the wait of a client that disconnects: its credentials are never checked", async () => {
+    const { s, directory, good } = await start({ perSecond: 1, burst: 1 });
+    let release!: () => void;
+    directory.held = new Promise((resolve) => (release = resolve));
+    let oneChecked!: () => void;
+    const checked = new Promise<void>((resolve) => (oneChecked = resolve));
+    directory.onVerify = () => oneChecked();
+    const held = post(s, good);
+    await checked;
+    const gone = new AbortController();
+    const abandoned = fetch(s.graphqlUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...good },
+      body: JSON.stringify({ query: "{ __typename }" }),
+      signal: gone.signal,
+    }).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    gone.abort();
+    expect(await abandoned).toMatchObject({ name: "AbortError" });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    directory.held = null;
+    release();
+    expect((await held).status).toBe(200);
+    // Given back, the unit found nobody waiting: the abandoned request was not checked.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(directory.verified).toBe(1);
   });
 
   it("never takes anything for valid tokens", async () => {

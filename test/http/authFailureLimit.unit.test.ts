@@ -1,8 +1,8 @@
 // Failed authentications per address, without a server: what a refused authentication takes, that
 // an address with none left is refused before its credentials are checked, that a concurrent flood
-// gets no more checks than the bucket holds, what is never held or counted (valid credentials, none
-// at all, refusals that answer no guess), how the bucket refills, which bucket a unit goes back to,
-// and that 0 turns it off.
+// gets no more checks than the bucket holds (valid ones wait for units to come back), what is never
+// held or counted (valid credentials, none at all, refusals that answer no guess), how the bucket
+// refills, which bucket a unit goes back to, and that 0 turns it off.
 import type { IncomingMessage } from "node:http";
 import { describe, expect, it } from "vitest";
 import { bringsCredentials, createAuthenticator } from "../../src/access/authenticate.ts";
@@ -181,21 +181,28 @@ describe("failed authentications per address", () => {
     expect(slow.checked).toBe(5);
   });
 
-  it("holds valid credentials checked at once to the burst too, and gives their units back once accepted", async () => {
+  it("holds valid credentials checked at once to the burst too, serving the rest as their units come back", async () => {
     const { failures, attempt } = setup(1, 3);
     const slow = slowAuthenticator();
-    const flood = Array.from({ length: 10 }, () => checkAt(failures, GOOD, slow.authenticate, "203.0.113.7"));
-    expect(slow.pending).toHaveLength(3);
-    slow.answerAll();
+    let answered = 0;
+    const flood = Array.from({ length: 10 }, () =>
+      checkAt(failures, GOOD, slow.authenticate, "203.0.113.7").finally(() => answered++),
+    );
+    // Three checked, seven waiting for their units (test/http/authFailureWaiting.unit.test.ts).
+    while (answered < 10) {
+      expect(slow.pending.length).toBeLessThanOrEqual(3);
+      slow.answerAll();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     const answers = await Promise.all(flood);
-    expect(answers.filter((a) => a.ok)).toHaveLength(3);
-    expect(answers.filter((a) => !a.ok && a.reason === "limited")).toHaveLength(7);
+    expect(answers.filter((a) => a.ok)).toHaveLength(10);
+    expect(slow.checked).toBe(10);
     // All three units are back without any time passing: three failures may still be made.
     for (let i = 0; i < 3; i++) expect(await attempt("Bearer rgo_bad")).toMatchObject({ reason: "invalid" });
     expect(await attempt(GOOD)).toMatchObject({ reason: "limited" });
   });
 
-  it("gives an accepted check's unit back to the bucket it came from, not to one the address got while it ran", async () => {
+  it("gives an accepted check's unit back to the bucket it came from, kept for it through the sweeps", async () => {
     const { failures, attempt, advance } = setup(1, 2);
     const slow = slowAuthenticator();
     const accepted = authenticateWithinFailureLimit(
@@ -204,15 +211,15 @@ describe("failed authentications per address", () => {
       headers(GOOD),
       slow.authenticate,
     );
-    // The check takes a minute: the address's bucket is full again and forgotten at the next sweep
-    // (another address's request), and a failure from the address then takes from a new bucket.
+    // The check takes a minute: the address's bucket refills to the burst less the unit out and is
+    // kept at the next sweep (another address's request); a failure from the address takes from it.
     advance(60_000);
     expect((await attempt(GOOD, "203.0.113.8")).ok).toBe(true);
-    expect(failures.tracked).toBe(1); // 203.0.113.8's, full until the next sweep
+    expect(failures.tracked).toBe(2);
     expect(await attempt("Bearer rgo_bad")).toMatchObject({ reason: "invalid" });
     slow.answerAll();
     expect((await accepted).ok).toBe(true);
-    // The new bucket keeps the failure: one more, then none.
+    // The unit came back beside the failure: one more, then none.
     expect(await attempt("Bearer rgo_bad")).toMatchObject({ reason: "invalid" });
     expect(await attempt("Bearer rgo_bad")).toMatchObject({ reason: "limited" });
   });

@@ -210,34 +210,33 @@ describe("RateLimiter", () => {
     expect(limits.take("new-1", 100)).not.toBeNull();
   });
 
-  it("gives a reservation whose bucket a sweep forgot to no other bucket: not the client's new one, not the shared one", () => {
+  it("keeps a bucket with units reserved through a sweep and gives them back to it, never to another, never past the burst", () => {
     const { limits, advance } = limiter(1, 2);
     const reserved = limits.reserve("a");
     expect(reserved.ok).toBe(true);
-    // The work takes a minute: a's bucket is full again and forgotten at the sweep; a then takes
-    // from a new bucket.
+    // The work takes a minute: the clock refills a's bucket but to the burst less the unit out, and
+    // the sweep (b's take) keeps it.
     advance(60_000);
     expect(limits.take("b")).toBeNull();
-    expect(limits.tracked).toBe(1);
+    expect(limits.tracked).toBe(2);
     expect(limits.take("a")).toBeNull();
-    expect(limits.tracked).toBe(2);
+    expect(limits.take("a")).not.toBeNull();
     if (reserved.ok) reserved.giveBack();
-    expect(limits.tracked).toBe(2);
-    // a's new bucket holds the one unit it had left, not two.
+    // The unit came back to a's bucket: one more, then none.
     expect(limits.take("a")).toBeNull();
     expect(limits.take("a")).not.toBeNull();
 
-    // The same while every slot is held: the shared bucket gains nothing either.
+    // While every slot is held: the shared bucket gains nothing from a reservation of its own bucket.
     const full = limiter(0.001, 1);
     const late = full.limits.reserve("a");
-    full.advance(1_000_000); // a's bucket full again
-    for (let i = 0; i < MAX_TRACKED_CLIENTS; i++) full.limits.take(`c${i}`); // the sweep forgets a
+    full.advance(1_000_000);
+    // Every slot but a's taken; the sweeps find them all refilled but keep a's (its unit is out).
+    for (let i = 0; i < MAX_TRACKED_CLIENTS - 1; i++) full.limits.take(`c${i}`);
     expect(full.limits.tracked).toBe(MAX_TRACKED_CLIENTS);
-    expect(full.limits.take("new-1")).toBeNull();
-    expect(full.limits.tracked).toBe(MAX_TRACKED_CLIENTS + 1);
+    expect(full.limits.take("new-1")).toBeNull(); // the shared bucket's one unit
     if (late.ok) late.giveBack();
     expect(full.limits.take("new-2")).not.toBeNull();
-    expect(full.limits.tracked).toBe(MAX_TRACKED_CLIENTS + 1);
+    expect(full.limits.take("a")).toBeNull();
   });
 
   it("asks for a day at most, however slowly the bucket refills", () => {
