@@ -4,7 +4,7 @@
 // none allowed) and by the CSRF header rule (./csrfPrevention.ts).
 import http from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { GraphQLError } from "graphql";
 import { createYoga, maskError } from "graphql-yoga";
 import type { YogaServerInstance } from "graphql-yoga";
@@ -202,7 +202,10 @@ export interface App {
   listen(port: number, host: string): Promise<AddressInfo>;
   /** From now on /readyz answers 503 (a load balancer stops sending); everything else still works. */
   beginShutdown(): void;
-  /** Stops accepting, ends subscriptions, lets in-flight requests finish (5 s grace), then returns. */
+  /**
+   * Stops accepting, ends subscriptions, closes idle connections and those that never sent a byte,
+   * lets in-flight requests finish (5 s grace), then returns.
+   */
   close(): Promise<void>;
 }
 
@@ -253,6 +256,35 @@ function requestUrl(req: IncomingMessage): URL | null {
 function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers = {}) {
   if (res.headersSent) return void res.destroy();
   sendJson(res, status, body, { ...(req.complete ? {} : { connection: "close" }), ...headers });
+}
+
+/**
+ * How long a connection must have been open without sending a byte before the shutdown cuts it:
+ * the first bytes of a request follow its connection's handshake at once, so one that is merely
+ * on its way is not mistaken for one nobody will use.
+ */
+const UNUSED_CONNECTION_MS = 100;
+
+/**
+ * Connections that have not sent a byte yet: the spare one undici opens when a fetch is aborted, a
+ * browser's preconnect. Node counts such a connection busy from its accept (so that headersTimeout
+ * bounds it), so closeIdleConnections leaves it, and the shutdown would wait for the client to
+ * close it (undici: 4 s later) or for the in-flight grace to cut it. `cutUnused` cuts those open for
+ * UNUSED_CONNECTION_MS or more; one that has sent part of a request is in flight, and is left.
+ */
+function unusedConnectionReaper(server: http.Server) {
+  const opened = new Map<Socket, number>();
+  server.on("connection", (socket: Socket) => {
+    opened.set(socket, performance.now());
+    socket.once("close", () => opened.delete(socket));
+  });
+  return {
+    cutUnused() {
+      const now = performance.now();
+      for (const [socket, at] of opened)
+        if (socket.bytesRead === 0 && now - at >= UNUSED_CONNECTION_MS) socket.destroy();
+    },
+  };
 }
 
 /** An SSE subscriber's connection: the response's unsent bytes; cutting it ends the response. */
@@ -603,6 +635,7 @@ export function createApp(options: AppOptions): App {
   server.headersTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
   server.setTimeout(120_000);
+  const unusedConnections = unusedConnectionReaper(server);
   const webSocket = attachGraphQLWebSocket(server, yoga, {
     path: "/graphql",
     keepAliveMs: options.webSocketKeepAliveMs ?? 12_000,
@@ -649,13 +682,18 @@ export function createApp(options: AppOptions): App {
       // WebSocket clients first, with 1001 Going Away, so they reconnect (elsewhere) and resume.
       await webSocket.close();
       await new Promise<void>((resolve) => {
-        // Keep-alive connections go as soon as they are idle (an SSE response ends when its stream does).
-        const reap = setInterval(() => server.closeIdleConnections(), 20).unref();
+        // Keep-alive connections go as soon as they are idle (an SSE response ends when its stream
+        // does), and those that never sent a byte as soon as they have had time to.
+        const closeIdle = () => {
+          server.closeIdleConnections();
+          unusedConnections.cutUnused();
+        };
+        const reap = setInterval(closeIdle, 20).unref();
         server.close(() => {
           clearInterval(reap);
           resolve();
         });
-        server.closeIdleConnections();
+        closeIdle();
         // Ends SSE subscription streams, so their responses finish instead of waiting to be cut.
         void options.liveEvents.close();
         // In-flight requests get a grace period, then are cut.

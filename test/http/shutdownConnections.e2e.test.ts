@@ -1,0 +1,165 @@
+// The registry's shutdown and connections whose client went away while their request waited on
+// async work (a credential check, a body still arriving, a WebSocket's connection_init): none of
+// them holds the shutdown open until the in-flight grace (5 s) cuts it, and neither does a
+// connection that never sent a request (the spare one undici opens when a fetch is aborted, a
+// browser's preconnect). A request from a client still connected is answered during the shutdown,
+// which ends right after it. Timed on the real clock: the bounds are far above what a close takes
+// here (tens of ms) and far below the grace.
+import net from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import type { Caller } from "../../src/access/principal.ts";
+import { InMemoryPrincipalDirectory, principal } from "../support/principalDirectory.ts";
+import { startTestServer } from "../support/server.ts";
+import type { TestServer } from "../support/server.ts";
+
+/** A directory whose token checks wait, while `held` is set, for it (as one waiting on an issuer's keys). */
+class SlowDirectory extends InMemoryPrincipalDirectory {
+  held: Promise<void> | null = null;
+  #checking: (() => void)[] = [];
+  override async verifyToken(secret: string, now: Date): Promise<Caller | null> {
+    for (const started of this.#checking.splice(0)) started();
+    if (this.held !== null) await this.held;
+    return super.verifyToken(secret, now);
+  }
+  /** Resolves once a token check has started. */
+  checking(): Promise<void> {
+    return new Promise((resolve) => this.#checking.push(resolve));
+  }
+}
+
+/** Far below the 5 s grace (and undici's 4 s keep-alive, which ended its spare connection before). */
+const QUICK_MS = 2_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Milliseconds `work` takes. */
+async function timed(work: () => Promise<void>): Promise<number> {
+  const start = performance.now();
+  await work();
+  return performance.now() - start;
+}
+
+/** Resolves once `socket` has closed. */
+const closedSocket = (socket: net.Socket) =>
+  new Promise<void>((resolve) => (socket.destroyed ? resolve() : socket.once("close", () => resolve())));
+
+describe("shutdown with abandoned requests and unused connections (sqlite)", () => {
+  let server: TestServer | undefined;
+  let release: () => void = () => undefined;
+  afterEach(async () => {
+    release();
+    await server?.close();
+    server = undefined;
+  });
+
+  /** A server under AUTH=local whose token checks wait until `release` is called. */
+  async function start() {
+    const directory = new SlowDirectory();
+    const { secret } = directory.issueToken(principal("alice"));
+    directory.held = new Promise((resolve) => (release = resolve));
+    server = await startTestServer("sqlite", { auth: { mode: "local", directory } });
+    const s = server;
+    /** The registry's shutdown (what SIGTERM runs), in ms; afterEach has nothing left to close. */
+    const close = () =>
+      timed(async () => {
+        server = undefined;
+        await s.close();
+      });
+    return { s, directory, secret, port: Number(new URL(s.url).port), close };
+  }
+
+  /** A raw connection to `port`; errors (resets by the server) are expected. */
+  async function connect(port: number) {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.on("error", () => undefined);
+    socket.resume();
+    await new Promise((resolve) => socket.once("connect", resolve));
+    return socket;
+  }
+
+  const BODY = JSON.stringify({ query: "{ __typename }" });
+  const head = (secret: string, length = Buffer.byteLength(BODY)) =>
+    `POST /graphql HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n` +
+    `Authorization: Bearer ${secret}\r\nContent-Length: ${length}\r\n\r\n`;
+
+  it("closes at once after a fetch was aborted while its credentials were checked", async () => {
+    const { s, directory, secret, close } = await start();
+    const checking = directory.checking();
+    const gone = new AbortController();
+    const abandoned = fetch(s.graphqlUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${secret}` },
+      body: BODY,
+      signal: gone.signal,
+    }).catch((error: unknown) => error);
+    await checking;
+    gone.abort();
+    expect(await abandoned).toMatchObject({ name: "AbortError" });
+    await sleep(100);
+    // The check is still pending; undici has opened a spare connection it sends nothing on.
+    expect(await close()).toBeLessThan(QUICK_MS);
+  });
+
+  it("closes at once after a raw client left during its credential check, or during its body", async () => {
+    const { directory, secret, port, close } = await start();
+    const duringCheck = await connect(port);
+    const checking = directory.checking();
+    duringCheck.write(head(secret) + BODY);
+    await checking;
+    duringCheck.destroy();
+    const duringBody = await connect(port);
+    duringBody.write(head(secret, 1_000) + '{"query":');
+    await sleep(100);
+    duringBody.destroy();
+    await sleep(100);
+    expect(await close()).toBeLessThan(QUICK_MS);
+  });
+
+  it("closes at once with a connection open that has sent nothing yet (a preconnect), and cuts it", async () => {
+    const { port, close } = await start();
+    const unused = await connect(port);
+    await sleep(200);
+    expect(await close()).toBeLessThan(QUICK_MS);
+    await closedSocket(unused);
+  });
+
+  it("closes at once after a WebSocket client left while its connection_init's credentials were checked", async () => {
+    const { s, directory, secret, close } = await start();
+    const socket = new WebSocket(s.graphqlUrl.replace(/^http/, "ws"), "graphql-transport-ws");
+    socket.on("error", () => undefined);
+    await new Promise((resolve) => socket.once("open", resolve));
+    const checking = directory.checking();
+    socket.send(JSON.stringify({ type: "connection_init", payload: { authorization: `Bearer ${secret}` } }));
+    await checking;
+    socket.terminate();
+    await sleep(100);
+    expect(await close()).toBeLessThan(QUICK_MS);
+  });
+
+  it("answers a connected client's request waiting on its credential check, then closes right after it", async () => {
+    const { directory, secret, port, close } = await start();
+    const client = await connect(port);
+    let answer = "";
+    client.on("data", (chunk: Buffer) => (answer += String(chunk)));
+    const checking = directory.checking();
+    client.write(head(secret) + BODY);
+    await checking;
+    // An unused connection beside it is cut; the request in flight is not.
+    const unused = await connect(port);
+    let closedAt = Number.NaN;
+    const closing = close().then(() => (closedAt = performance.now()));
+    await closedSocket(unused);
+    await sleep(300);
+    expect(answer).toBe("");
+    expect(client.destroyed).toBe(false);
+    const releasedAt = performance.now();
+    release();
+    await closing;
+    expect(closedAt - releasedAt).toBeLessThan(QUICK_MS);
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(answer).toContain('{"data":{"__typename":"Query"}}');
+    // Idle once answered, its connection is closed by the shutdown.
+    await closedSocket(client);
+  });
+});
