@@ -15,6 +15,7 @@ import { parseByteSize, parseDuration } from "./artifacts/units.ts";
 import { DEFAULT_BODY_DEADLINE } from "./http/bodyDeadline.ts";
 import type { BodyDeadlineOptions } from "./http/bodyDeadline.ts";
 import { parseAllowedHosts } from "./http/hostCheck.ts";
+import { TrustedProxies, parseTrustedProxies } from "./http/trustedProxies.ts";
 import { DEFAULT_UPLOAD_LIMITS } from "./http/uploadSlots.ts";
 import { DEFAULT_SUBSCRIPTION_CONNECTION_LIMITS } from "./http/subscriptionConnections.ts";
 import { DEFAULT_AUTH_FAILURE_LIMITS, DEFAULT_RATE_LIMITS } from "./http/rateLimit.ts";
@@ -172,6 +173,9 @@ const allowImports = parsedBy(parseAllowImports);
 /** ALLOWED_HOSTS: host names and IP addresses, comma-separated (src/http/hostCheck.ts). */
 const hostList = parsedBy(parseAllowedHosts);
 
+/** TRUSTED_PROXIES: addresses and CIDR ranges, comma-separated (src/http/trustedProxies.ts). */
+const proxyList = parsedBy(parseTrustedProxies);
+
 /** METRICS_ALLOWED_NETWORKS: addresses and CIDR ranges, comma-separated. */
 const networkList = parsedBy(parseNetworks);
 
@@ -241,6 +245,8 @@ const schema = z.object({
   CORS_ORIGINS: originList.default([]),
   /** Host names (and addresses) besides loopback the registry answers for, comma-separated: requests naming another Host get 421 under AUTH=local (DNS rebinding); under AUTH=required, once set, it applies there too (IP literals are always accepted then). */
   ALLOWED_HOSTS: hostList.optional(),
+  /** Reverse proxies (addresses and CIDR ranges, comma-separated) whose X-Forwarded-For names the client that per-client limits count; default none: the TCP peer is the client. */
+  TRUSTED_PROXIES: proxyList.default(TrustedProxies.NONE),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** A request body that sends nothing for this long gets 408 and its connection is closed. */
   REQUEST_BODY_IDLE_TIMEOUT_MS: milliseconds(1_000).default(DEFAULT_BODY_DEADLINE.idleTimeoutMs),
@@ -465,6 +471,8 @@ export interface HttpConfig {
   readonly corsOrigins: readonly string[];
   /** Host names besides loopback requests may name (ALLOWED_HOSTS); null when unset. */
   readonly allowedHosts: readonly string[] | null;
+  /** Reverse proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES); empty when unset. */
+  readonly trustedProxies: TrustedProxies;
 }
 
 /** Half the CPUs, at least 1 and at most 4: inspection must not starve request handling. */
@@ -621,7 +629,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       timeBudgetMs: e.INSPECTION_TIME_BUDGET_MS,
       allowImports: e.INSPECTION_ALLOW_IMPORTS.entries.map((entry) => entry.text),
     },
-    http: { corsOrigins: e.CORS_ORIGINS, allowedHosts: e.ALLOWED_HOSTS ?? null },
+    http: {
+      corsOrigins: e.CORS_ORIGINS,
+      allowedHosts: e.ALLOWED_HOSTS ?? null,
+      trustedProxies: e.TRUSTED_PROXIES,
+    },
     requestBodies: {
       idleTimeoutMs: e.REQUEST_BODY_IDLE_TIMEOUT_MS,
       minBytesPerSecond: e.REQUEST_BODY_MIN_RATE,

@@ -24,6 +24,7 @@ async function main() {
     inspection: config.inspection,
     corsOrigins: config.http.corsOrigins,
     allowedHosts: config.http.allowedHosts,
+    trustedProxies: config.http.trustedProxies,
     requestBodies: config.requestBodies,
     uploads: config.uploads,
     subscriptionConnections: config.subscriptionConnections,

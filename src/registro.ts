@@ -51,6 +51,7 @@ import { EMPTY_ALLOW_LIST } from "./webhooks/delivery/targetGuard.ts";
 import type { App } from "./http/server.ts";
 import { DEFAULT_UPLOAD_LIMITS, UploadSlots } from "./http/uploadSlots.ts";
 import type { UploadLimits } from "./http/uploadSlots.ts";
+import type { TrustedProxies } from "./http/trustedProxies.ts";
 import {
   DEFAULT_AUTH_FAILURE_LIMITS,
   DEFAULT_RATE_LIMITS,
@@ -107,6 +108,8 @@ export interface RegistroOptions {
   readonly corsOrigins?: readonly string[];
   /** Host names besides loopback the registry answers for (ALLOWED_HOSTS); default none. */
   readonly allowedHosts?: readonly string[] | null;
+  /** Reverse proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES); default none. */
+  readonly trustedProxies?: TrustedProxies;
   /** Authentication: the mode (default local), SSO, and the directory of principals and tokens. */
   readonly auth?: AuthOptions;
   /** Audit checkpoints: the signing key file (default `<dataDir>/audit-signing-key.pem`) and interval (default 1 h; 0 never). */
@@ -371,6 +374,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     routes: [artifacts, auditExport, artifactProxy, mlflow],
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}),
+    ...(options.trustedProxies ? { trustedProxies: options.trustedProxies } : {}),
     graphqlUploads: graphqlUploadHandler({
       blobs,
       limits,

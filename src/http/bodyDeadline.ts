@@ -9,6 +9,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
+import { clientIp } from "./clientSlots.ts";
 import type { ErrorCode } from "./errorCodes.ts";
 import { sendJson } from "./sendJson.ts";
 
@@ -176,6 +177,8 @@ export class BodyDeadline {
         method: req.method,
         url: req.url,
         remoteAddress: watch.socket.remoteAddress,
+        // Behind a trusted proxy, the client it named (the peer is the proxy).
+        client: clientIp(req),
         bodyBytes: watch.socket.bytesRead - watch.startBytes,
         reason,
       },

@@ -45,6 +45,8 @@ import { responseClosed } from "./connectionClosed.ts";
 import { DocumentCache } from "./documentCache.ts";
 import { checkHealth, checkReadiness } from "./health.ts";
 import { clientErrorAnswer } from "./clientErrors.ts";
+import { trustProxies } from "./clientSlots.ts";
+import { TrustedProxies } from "./trustedProxies.ts";
 import { bodySizeLimitPlugin } from "./bodySizeLimit.ts";
 import { graphqlMetricsPlugins } from "../monitoring/graphqlMetrics.ts";
 import { LOOPBACK_ONLY, checkMetricsAccess } from "../monitoring/metricsAccess.ts";
@@ -144,6 +146,11 @@ export interface AppOptions {
   readonly corsOrigins?: readonly string[];
   /** Host names besides loopback the registry answers for (ALLOWED_HOSTS; see ./hostCheck.ts); default none. */
   readonly allowedHosts?: readonly string[] | null;
+  /**
+   * Reverse proxies whose X-Forwarded-For names the client that per-client limits and the metrics
+   * allow-list count (TRUSTED_PROXIES; see ./trustedProxies.ts); default none.
+   */
+  readonly trustedProxies?: TrustedProxies;
   /** The byte bound of each subscriber connection (WebSocket or SSE response). */
   readonly subscriberLimits?: SubscriberLimits;
   /**
@@ -630,6 +637,8 @@ export function createApp(options: AppOptions): App {
   // Requests Node's parser refuses before any handler runs (bad syntax, headers over 16 KiB) get the
   // error shape of their endpoint (MLflow's on its paths) instead of an empty body.
   server.on("clientError", clientErrorAnswer(refusalBody));
+  // Before any request is read: a connection from a trusted proxy is known as one from the start.
+  trustProxies(server, options.trustedProxies ?? TrustedProxies.NONE);
   // Slow or stalled clients must not pin connections forever.
   server.requestTimeout = 0; // long artifact transfers are bounded by headersTimeout + the body deadline instead
   server.headersTimeout = 30_000;

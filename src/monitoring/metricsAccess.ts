@@ -1,10 +1,14 @@
 // Who may scrape /metrics (and read /readyz's details): METRICS_ALLOWED_NETWORKS (CIDR ranges of
-// the peer address) and METRICS_TOKEN (a bearer token). Both set: both must hold. Neither set:
-// loopback only, the safe default for a server whose metrics would otherwise be public. The peer is
-// the TCP peer: X-Forwarded-For is not trusted, any client can write it.
+// the client's address) and METRICS_TOKEN (a bearer token). Both set: both must hold. Neither set:
+// loopback only, the safe default for a server whose metrics would otherwise be public. The client
+// is the TCP peer, or behind a proxy listed in TRUSTED_PROXIES the client it names in
+// X-Forwarded-For (../http/clientSlots.ts): the list is about who asks, and a proxy on loopback would
+// otherwise pass every client on the internet off as loopback. From anyone else the header is not
+// trusted: any client can write it.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import ipaddr from "ipaddr.js";
+import { clientIp } from "../http/clientSlots.ts";
 
 type Range = readonly [ipaddr.IPv4 | ipaddr.IPv6, number];
 
@@ -62,7 +66,7 @@ function fromAllowedNetwork(address: string | undefined, networks: readonly Rang
 
 /** Null when the request may read the metrics, else why not. */
 export function checkMetricsAccess(req: IncomingMessage, config: MetricsAccessConfig): MetricsRefusal | null {
-  if (config.networks !== null && !fromAllowedNetwork(req.socket.remoteAddress, config.networks))
+  if (config.networks !== null && !fromAllowedNetwork(clientIp(req), config.networks))
     return {
       status: 403,
       code: "METRICS_ACCESS_DENIED",

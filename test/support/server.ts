@@ -47,6 +47,7 @@ export async function startTestServer(
       | "logger"
       | "corsOrigins"
       | "allowedHosts"
+      | "trustedProxies"
       | "requestBodies"
       | "uploads"
       | "subscriptionConnections"
