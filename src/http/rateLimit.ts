@@ -82,7 +82,7 @@ export type RateCharge = (units: number) => RateRefusal | null;
 export type RefusalMessage = (retryAfterSeconds: number, limits: RateLimits) => string;
 
 const costUnitsMessage: RefusalMessage = (retryAfterSeconds, { burst, perSecond }) =>
-  `Too many requests: this client has used its budget of ${burst} cost units (${perSecond} regained per second; a request costs 1, and each object a GraphQL operation's lists return 1 more); retry after ${retryAfterSeconds} s`;
+  `Too many requests: this client has used its budget of ${burst} cost units (${perSecond} regained per second; a request costs 1, and each object it returns 1 more: a GraphQL operation's lists, an MLflow answer's, an audit export's events); retry after ${retryAfterSeconds} s`;
 
 /**
  * Units taken ahead of work that may turn out not to cost them: `giveBack` returns them to the

@@ -259,6 +259,10 @@ describe("RateLimiter", () => {
     expect(limits.take("a")?.message).toMatch(
       /^Too many requests: this client has used its budget of 1 cost units/,
     );
+    // Every answer that lists objects charges them, not only GraphQL's (src/mlflow, src/audit).
+    expect(limits.take("a")?.message).toContain(
+      "each object it returns 1 more: a GraphQL operation's lists, an MLflow answer's, an audit export's events",
+    );
   });
 
   it("refuses limits that make no sense", () => {
