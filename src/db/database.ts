@@ -11,7 +11,7 @@ import { PrismaClient as PostgresPrismaClient } from "./generated/postgresql/cli
 import { PrismaClient } from "./generated/sqlite/client.ts";
 import type { Prisma } from "./generated/sqlite/client.ts";
 import { guardDecodedArguments } from "./guardDecodedArguments.ts";
-import { GroupFailed, PostgresGroupCommit } from "./postgresGroupCommit.ts";
+import { GroupFailed, MAX_IN_FLIGHT, PostgresGroupCommit, isLockTimeout } from "./postgresGroupCommit.ts";
 import { PreparedStatements, isMissingPrepared, isStalePlan } from "./preparedStatements.ts";
 import { PostgresTx, SqliteTx, pgTypes, quoteLiteral } from "./sql.ts";
 import type { DeferredWrite, SqlTx, SqlValue } from "./sql.ts";
@@ -321,6 +321,29 @@ function openSqlite(file: string, options: DatabaseOptions): Database {
   };
 }
 
+/** At most `size` holders at once; the others wait, first come first served. */
+class Slots {
+  private held = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly size: number) {}
+
+  acquire(): Promise<void> {
+    if (this.held < this.size) {
+      this.held++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Hands the slot to the first waiting, or frees it. */
+  release(): void {
+    const next = this.waiting.shift();
+    if (next === undefined) this.held--;
+    else next();
+  }
+}
+
 /** PostgreSQL's deadlock error: the transaction was chosen as the victim and rolled back. */
 const isDeadlock = (error: unknown) =>
   typeof error === "object" && error !== null && (error as { code?: unknown }).code === "40P01";
@@ -376,6 +399,11 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
 
   const begin = ["BEGIN", `SELECT pg_advisory_xact_lock_shared(${WRITERS_GATE_KEY})`];
   const appendLock = `SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`;
+  // Writes run again alone after their group gave up on a stream lock wait for it each holding a
+  // connection: commands queued on one stream another session has locked would otherwise take the
+  // whole pool, and every write of this instance (and every command that reads) wait for that lock.
+  // The rest wait here, in memory; the groups keep a connection each.
+  const lockWaiters = new Slots(PG_WRITE_CONNECTIONS - MAX_IN_FLIGHT);
   const groups = new PostgresGroupCommit({
     connect: () => writers.connect(),
     types,
@@ -471,21 +499,31 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       // Writers that lock rows in different orders can deadlock (a concurrent write's reads take no
       // row locks, so this needs a writer outside Database.write); the victim simply runs again.
       let alone = false;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await concurrent(work, alone, writeOptions.queued);
-        } catch (error) {
-          // Rolled back with the group it was committed in: on its own this time (not an attempt).
-          if (error instanceof GroupFailed && !alone) {
-            alone = true;
-            attempt--;
-            continue;
+      let waitsForLock = false;
+      try {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await concurrent(work, alone, writeOptions.queued);
+          } catch (error) {
+            // Rolled back with the group it was committed in: on its own this time (not an attempt).
+            if (error instanceof GroupFailed && !alone) {
+              alone = true;
+              attempt--;
+              // Its group gave up on a stream lock: alone, it will wait for it with a connection.
+              if (isLockTimeout(error.cause)) {
+                await lockWaiters.acquire();
+                waitsForLock = true;
+              }
+              continue;
+            }
+            // A migration that changed a prepared statement's columns, or a session reset that dropped
+            // the connection's statements: the retry prepares them anew.
+            if (!(isDeadlock(error) || isStalePlan(error) || isMissingPrepared(error)) || attempt >= 3)
+              throw error;
           }
-          // A migration that changed a prepared statement's columns, or a session reset that dropped
-          // the connection's statements: the retry prepares them anew.
-          if (!(isDeadlock(error) || isStalePlan(error) || isMissingPrepared(error)) || attempt >= 3)
-            throw error;
         }
+      } finally {
+        if (waitsForLock) lockWaiters.release();
       }
     },
     async close() {

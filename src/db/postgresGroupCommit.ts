@@ -57,19 +57,21 @@ function memberBytes(member: GroupMember): number {
 export const GROUP_STALL_MS = 250;
 
 /** Groups on their way at once at most (each holds a connection of the write pool). */
-const MAX_IN_FLIGHT = 4;
+export const MAX_IN_FLIGHT = 4;
 
 /**
- * How long a group waits for a lock (a member's stream lock, the append lock) before it gives up and
- * its members run again alone, each waiting on its own connection as long as it takes. A lock
+ * How long a group waits for its members' stream locks before it gives up and its members run again
+ * alone (GroupFailed, isLockTimeout), each waiting on its own connection as long as it takes. A lock
  * another instance holds for long (a transaction left open) would otherwise hold the group, and
  * after MAX_IN_FLIGHT such groups every cached command of this instance, on any stream, behind them.
- * Groups wait on each other's locks for milliseconds.
+ * Groups wait on each other's stream locks for milliseconds. Not the append lock: every commit
+ * takes it, and a slow flush is no reason to break groups up into many more commits.
  */
 export const GROUP_LOCK_TIMEOUT_MS = 1_000;
 
 /** PostgreSQL's lock_not_available: a lock wait ran past lock_timeout (the statement was refused). */
-const isLockTimeout = (error: unknown) => error instanceof pg.DatabaseError && error.code === "55P03";
+export const isLockTimeout = (error: unknown): boolean =>
+  error instanceof pg.DatabaseError && error.code === "55P03";
 
 /** What a member hands over: the streams it locks, what goes ahead of its writes (its guard), its writes. */
 export interface GroupMember {
@@ -183,15 +185,17 @@ export class PostgresGroupCommit {
   /** The group's statements, and where each write that wants its rows finds them among the results. */
   private render(connection: pg.PoolClient, group: readonly Queued[]) {
     const { statements, begin, appendLock, notify } = this.options;
-    // After the writers' gate (a rebuild's swap holds every write alike), before the locks.
-    const texts: string[] = [...begin, `SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`];
+    // After the writers' gate (a rebuild's swap holds every write alike), for the stream locks only.
+    const texts: string[] = [...begin];
+    const streams = [...new Set(group.flatMap((member) => member.streams))];
+    if (streams.length > 0) texts.push(`SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`);
     const render: RenderStatement = (sql, params, prepares) =>
       statements.render(connection, sql, params, prepares);
     const add = (statement: PendingStatement) => pushStatement(texts, statement, render);
-    const streams = [...new Set(group.flatMap((member) => member.streams))];
     if (streams.length === 1) add({ sql: STREAM_LOCK_SQL, params: [STREAM_LOCK_CLASS, streams[0]!] });
     else if (streams.length > 1)
       add({ sql: streamLocksSql(streams.length), params: [STREAM_LOCK_CLASS, ...streams] });
+    if (streams.length > 0) texts.push("SET LOCAL lock_timeout = 0");
     // Rendered (prepared once per connection), as the lone path renders them.
     add({ sql: appendLock, params: [] });
     const rowsAt: { member: Queued; write: DeferredWrite; at: number }[] = [];

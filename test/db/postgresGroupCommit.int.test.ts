@@ -7,6 +7,7 @@ import type { CommandDeps } from "../../src/application/executeCommand.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
 import { DomainError } from "../../src/domain/errors.ts";
+import { PG_WRITE_CONNECTIONS } from "../../src/db/database.ts";
 import { GROUP_LOCK_TIMEOUT_MS, GROUP_STALL_MS } from "../../src/db/postgresGroupCommit.ts";
 import { STREAM_LOCK_CLASS } from "../../src/db/sql.ts";
 import { readAll } from "../../src/store/eventStore.ts";
@@ -158,31 +159,43 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
     const url = t.config.provider === "postgresql" ? t.config.url : "";
     const holder = new pg.Client({ connectionString: url });
     await holder.connect();
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
     try {
       await holder.query("BEGIN");
       await holder.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [STREAM_LOCK_CLASS, held!]);
-      // One command at a time on the held model, each queued behind the one before: each waits in
-      // a group of its own, and past GROUP_STALL_MS the next group goes beside it, four at most.
-      const waiting: Promise<unknown>[] = [];
+      // More commands on the held model than the write pool has connections, at once: decided on
+      // each other's state, they share groups that give up, then run again alone. And four more one
+      // at a time, each queued behind the one before: each waits in a group of its own, and past
+      // GROUP_STALL_MS the next group goes beside it, four at most.
+      const settled: boolean[] = [];
+      const waiting = Array.from({ length: PG_WRITE_CONNECTIONS + 4 }, () =>
+        executeCommand(a, live(held!), createVersion(), actor),
+      );
       for (let i = 0; i < 4; i++) {
         waiting.push(executeCommand(a, live(held!), createVersion(), actor));
-        await new Promise((resolve) => setTimeout(resolve, GROUP_STALL_MS + 50));
+        await sleep(GROUP_STALL_MS + 50);
       }
-      // Before the timeout, four stuck groups held every command of this instance behind them.
+      waiting.forEach((w, i) => void w.finally(() => (settled[i] = true)));
+      // Before the timeout, four stuck groups held every cached command of this instance behind
+      // them; had every command of the held model waited alone, each with a connection, the pool
+      // would have been theirs.
       const other = executeCommand(a, live(free!), createVersion(), actor);
       const first = await Promise.race([
         other.then(versionOf),
-        new Promise((resolve) => setTimeout(() => resolve("still waiting"), GROUP_LOCK_TIMEOUT_MS * 4)),
+        sleep(GROUP_LOCK_TIMEOUT_MS * 4).then(() => "still waiting"),
       ]);
       expect(first).toBe(4);
+      // Alone, the held model's commands wait as long as the lock is held, far past the timeout.
+      await sleep(GROUP_LOCK_TIMEOUT_MS * 2);
+      expect(settled.filter(Boolean)).toEqual([]);
       await holder.query("COMMIT");
       const versions = (await Promise.all(waiting)).map((outcome) => versionOf(outcome as never));
-      expect([...versions].sort()).toEqual([4, 5, 6, 7]);
+      expect([...versions].sort((x, y) => x - y)).toEqual(Array.from({ length: 16 }, (_, i) => i + 4));
     } finally {
       await holder.query("ROLLBACK").catch(() => undefined);
       await holder.end();
     }
-    expect(await versionsOf(held!)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await versionsOf(held!)).toEqual(Array.from({ length: 19 }, (_, i) => i + 1));
     expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
   });
 
