@@ -46,7 +46,7 @@ if (mode === "registro") {
   });
   await registro.app.listen(port, "127.0.0.1");
   subscribers = () => registro.liveEvents.hub.subscriberCount;
-  stop = () => registro.close();
+  stop = async () => void (await registro.close());
 } else if (mode === "bare") {
   const sockets = new Map<WebSocket, string>();
   let version = 0;

@@ -556,6 +556,12 @@ function browserIssuer(issuer: string): boolean {
 
 /** OIDC is all or nothing: an issuer, an audience, and exactly one JWKS source. */
 const withOidc = schema.superRefine((e, ctx) => {
+  if (e.SHUTDOWN_DELAY_MS > 0 && e.SHUTDOWN_DELAY_MS >= e.SHUTDOWN_TIMEOUT_MS)
+    ctx.addIssue({
+      code: "custom",
+      path: ["SHUTDOWN_DELAY_MS"],
+      message: `(${e.SHUTDOWN_DELAY_MS}) counts toward SHUTDOWN_TIMEOUT_MS (${e.SHUTDOWN_TIMEOUT_MS}) and must be less: the process would exit 1 before its listener closes; raise SHUTDOWN_TIMEOUT_MS`,
+    });
   const given = [e.OIDC_ISSUER, e.OIDC_AUDIENCE, e.OIDC_JWKS_URL, e.OIDC_JWKS_FILE].some(
     (v) => v !== undefined,
   );
@@ -598,6 +604,21 @@ const NUMERIC_VARIABLES = CONFIG_VARIABLES.filter((key) => {
     setting = setting.unwrap() as z.ZodType;
   return setting instanceof z.ZodNumber;
 });
+
+/**
+ * What the shutdown keeps of SHUTDOWN_TIMEOUT_MS for itself besides the in-flight requests: closing
+ * the WebSockets (up to 2 s for their clients to answer) before them, the workers and the database
+ * after them.
+ */
+export const SHUTDOWN_RESERVE_MS = 3_000;
+
+/**
+ * How long requests in flight when the listener closes may take to finish: what the deadline leaves
+ * after the delay and SHUTDOWN_RESERVE_MS (an upload under way during a rolling deploy gets it all,
+ * not a fixed few seconds); none when it leaves nothing.
+ */
+export const inFlightGraceMs = (deadlineMs: number, delayMs: number): number =>
+  Math.max(0, deadlineMs - delayMs - SHUTDOWN_RESERVE_MS);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const blank = NUMERIC_VARIABLES.filter((key) => env[key] !== undefined && env[key].trim() === "");

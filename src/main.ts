@@ -3,7 +3,7 @@
 import "./productionMode.ts";
 import os from "node:os";
 import type { Logger } from "pino";
-import { loadConfig } from "./config.ts";
+import { inFlightGraceMs, loadConfig } from "./config.ts";
 import { createLogger } from "./logger.ts";
 import { prepareStartup } from "./prepareStartup.ts";
 import { describeStartupError } from "./startupErrors.ts";
@@ -56,8 +56,9 @@ async function main() {
 
 /**
  * SIGINT/SIGTERM: /readyz fails at once (a load balancer stops sending), for `delayMs` requests are
- * still served, then the listener closes, subscriptions end and in-flight requests finish, all
- * within `deadlineMs`; past it the process exits non-zero anyway. A second signal exits at once
+ * still served, then the listener closes, subscriptions end and in-flight requests finish (those
+ * still running when what the deadline leaves them has passed are cut: inFlightGraceMs), all within
+ * `deadlineMs`; a request cut, or a deadline passed, exits non-zero. A second signal exits at once
  * (128 + its number, as a shell reports a process killed by it), for an operator who will not wait.
  */
 function installShutdown(registro: Registro, logger: Logger, deadlineMs: number, delayMs: number) {
@@ -74,10 +75,18 @@ function installShutdown(registro: Registro, logger: Logger, deadlineMs: number,
       logger.error({ deadlineMs }, "shutdown did not finish within its deadline; exiting");
       process.exit(1);
     }, deadlineMs);
+    const graceMs = inFlightGraceMs(deadlineMs, delayMs);
     new Promise((resolve) => setTimeout(resolve, delayMs))
-      .then(() => registro.close())
+      .then(() => registro.close({ inFlightGraceMs: graceMs }))
       .then(
-        () => {
+        ({ cutConnections }) => {
+          if (cutConnections > 0) {
+            logger.error(
+              { cutConnections, graceMs },
+              "requests in flight outlasted what SHUTDOWN_TIMEOUT_MS left them and were cut; stopped",
+            );
+            process.exit(1);
+          }
           logger.info("stopped");
           process.exit(0);
         },

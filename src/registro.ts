@@ -48,7 +48,7 @@ import { createApp } from "./http/server.ts";
 import { DEFAULT_DELIVERY_CONFIG, DeliveryWorker } from "./webhooks/delivery/deliveryWorker.ts";
 import type { DeliveryConfig } from "./webhooks/delivery/deliveryWorker.ts";
 import { EMPTY_ALLOW_LIST } from "./webhooks/delivery/targetGuard.ts";
-import type { App } from "./http/server.ts";
+import type { App, CloseOutcome } from "./http/server.ts";
 import { DEFAULT_UPLOAD_LIMITS, UploadSlots } from "./http/uploadSlots.ts";
 import type { UploadLimits } from "./http/uploadSlots.ts";
 import type { TrustedProxies } from "./http/trustedProxies.ts";
@@ -171,8 +171,11 @@ export interface Registro {
   readonly webhooks: DeliveryWorker;
   /** Counts downloads and flushes them; prunes usage buckets past their retention. */
   readonly usage: UsageTracking;
-  /** Stops accepting requests, finishes in-flight work, and closes the database. */
-  close(): Promise<void>;
+  /**
+   * Stops accepting requests, finishes in-flight work (requests within `inFlightGraceMs`, then cut:
+   * App.close), and closes the database.
+   */
+  close(options?: { readonly inFlightGraceMs?: number }): Promise<CloseOutcome>;
 }
 
 export async function createRegistro(options: RegistroOptions): Promise<Registro> {
@@ -433,9 +436,9 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     checkpoints,
     webhooks,
     usage,
-    async close() {
+    async close(closeOptions) {
       await checkpoints.close();
-      await app.close();
+      const outcome = await app.close(closeOptions);
       // After the app: downloads finishing while it drains are still counted, then flushed.
       await usage.close();
       await webhooks.close();
@@ -443,6 +446,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
       await blobs.close();
       await liveEvents.close();
       await db.close();
+      return outcome;
     },
   };
 }

@@ -211,10 +211,20 @@ export interface App {
   beginShutdown(): void;
   /**
    * Stops accepting, ends subscriptions, closes idle connections and those that never sent a byte,
-   * lets in-flight requests finish (5 s grace), then returns.
+   * lets in-flight requests finish within `inFlightGraceMs` (default 5 s), cuts those still open
+   * then, and says how many it cut.
    */
-  close(): Promise<void>;
+  close(options?: { readonly inFlightGraceMs?: number }): Promise<CloseOutcome>;
 }
+
+/** What a shutdown did to the connections still in flight at the end of its grace. */
+export interface CloseOutcome {
+  /** Connections cut because a request on them had not finished (0: every one finished). */
+  readonly cutConnections: number;
+}
+
+/** The in-flight grace of App.close when none is given. */
+export const DEFAULT_IN_FLIGHT_GRACE_MS = 5_000;
 
 /** Without a delivery worker (apps built without createRegistro): nothing is sent. */
 const NO_WEBHOOK_DELIVERY: WebhookService = {
@@ -288,8 +298,20 @@ function unusedConnectionReaper(server: http.Server) {
   return {
     cutUnused() {
       const now = performance.now();
-      for (const [socket, at] of opened)
-        if (socket.bytesRead === 0 && now - at >= UNUSED_CONNECTION_MS) socket.destroy();
+      const unused = [...opened].filter(
+        ([socket, at]) => socket.bytesRead === 0 && now - at >= UNUSED_CONNECTION_MS,
+      );
+      if (unused.length === 0) return;
+      // bytesRead counts what Node has read, not what the client sent: after the event loop was
+      // busy, a request may wait in the kernel. The next poll phase reads it; cut only what is
+      // still unread after it.
+      setImmediate(() => {
+        for (const [socket] of unused) if (socket.bytesRead === 0) socket.destroy();
+      });
+    },
+    /** Connections open now (each is gone from here once closed). */
+    get open() {
+      return opened.size;
     },
   };
 }
@@ -686,7 +708,9 @@ export function createApp(options: AppOptions): App {
         });
       });
     },
-    async close() {
+    async close(closeOptions) {
+      const graceMs = closeOptions?.inFlightGraceMs ?? DEFAULT_IN_FLIGHT_GRACE_MS;
+      let cutConnections = 0;
       shuttingDown = true;
       // WebSocket clients first, with 1001 Going Away, so they reconnect (elsewhere) and resume.
       await webSocket.close();
@@ -706,9 +730,13 @@ export function createApp(options: AppOptions): App {
         // Ends SSE subscription streams, so their responses finish instead of waiting to be cut.
         void options.liveEvents.close();
         // In-flight requests get a grace period, then are cut.
-        setTimeout(() => server.closeAllConnections(), 5_000).unref();
+        setTimeout(() => {
+          cutConnections = unusedConnections.open;
+          server.closeAllConnections();
+        }, graceMs).unref();
       });
       await directory.close();
+      return { cutConnections };
     },
   };
 }

@@ -124,6 +124,30 @@ describe("shutdown with abandoned requests and unused connections (sqlite)", () 
     await closedSocket(unused);
   });
 
+  it("does not cut a connection whose request waits unread in the kernel after the event loop was busy", async () => {
+    const { directory, secret, port, close } = await start();
+    // A request in flight keeps the shutdown (and its reaper) going.
+    const inFlight = await connect(port);
+    const checking = directory.checking();
+    inFlight.write(head(secret) + BODY);
+    await checking;
+    const late = await connect(port);
+    let answer = "";
+    late.on("data", (chunk: Buffer) => (answer += String(chunk)));
+    const closing = close();
+    await sleep(60);
+    // Its request is sent, then the event loop is busy past the reaper's 100 ms: when the reaper
+    // next looks, Node has read nothing of it yet.
+    late.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    const busyUntil = performance.now() + 80;
+    while (performance.now() < busyUntil);
+    await sleep(100);
+    // Answered (the shutdown then closes it, idle, as any other).
+    expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    release();
+    await closing;
+  });
+
   it("closes at once after a WebSocket client left while its connection_init's credentials were checked", async () => {
     const { s, directory, secret, close } = await start();
     const socket = new WebSocket(s.graphqlUrl.replace(/^http/, "ws"), "graphql-transport-ws");

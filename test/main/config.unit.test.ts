@@ -1,7 +1,7 @@
 // The limits added for issue 8 are read from the environment with defaults, and a bad value fails
 // at start-up naming the variable.
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config.ts";
+import { SHUTDOWN_RESERVE_MS, inFlightGraceMs, loadConfig } from "../../src/config.ts";
 
 describe("configuration of body deadlines, upload caps, subscriber bounds and shutdown", () => {
   it("has generous defaults", () => {
@@ -238,5 +238,20 @@ describe("blank numeric settings", () => {
       ["AUTH_FAILURE_BURST", "sixty"],
     ] as const)
       expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`invalid configuration: ${name}`));
+  });
+
+  it("refuses SHUTDOWN_DELAY_MS that leaves SHUTDOWN_TIMEOUT_MS nothing, and leaves in-flight requests what the deadline leaves", () => {
+    expect(() => loadConfig({ SHUTDOWN_DELAY_MS: "15000" })).toThrow(
+      /invalid configuration: SHUTDOWN_DELAY_MS: \(15000\) counts toward SHUTDOWN_TIMEOUT_MS \(10000\) and must be less/,
+    );
+    expect(() => loadConfig({ SHUTDOWN_DELAY_MS: "10000", SHUTDOWN_TIMEOUT_MS: "10000" })).toThrow(
+      /SHUTDOWN_DELAY_MS/,
+    );
+    expect(loadConfig({ SHUTDOWN_DELAY_MS: "15000", SHUTDOWN_TIMEOUT_MS: "30000" }).shutdownDelayMs).toBe(
+      15_000,
+    );
+    expect(inFlightGraceMs(10_000, 0)).toBe(10_000 - SHUTDOWN_RESERVE_MS);
+    expect(inFlightGraceMs(30_000, 15_000)).toBe(15_000 - SHUTDOWN_RESERVE_MS);
+    expect(inFlightGraceMs(300, 0)).toBe(0);
   });
 });
