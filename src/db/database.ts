@@ -11,7 +11,13 @@ import { PrismaClient as PostgresPrismaClient } from "./generated/postgresql/cli
 import { PrismaClient } from "./generated/sqlite/client.ts";
 import type { Prisma } from "./generated/sqlite/client.ts";
 import { guardDecodedArguments } from "./guardDecodedArguments.ts";
-import { GroupFailed, MAX_IN_FLIGHT, PostgresGroupCommit, isLockTimeout } from "./postgresGroupCommit.ts";
+import {
+  GROUP_LOCK_TIMEOUT_MS,
+  GroupFailed,
+  MAX_IN_FLIGHT,
+  PostgresGroupCommit,
+  isLockTimeout,
+} from "./postgresGroupCommit.ts";
 import { PreparedStatements, isMissingPrepared, isStalePlan } from "./preparedStatements.ts";
 import { PostgresTx, SqliteTx, pgTypes, quoteLiteral } from "./sql.ts";
 import type { DeferredWrite, SqlTx, SqlValue } from "./sql.ts";
@@ -399,11 +405,14 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
 
   const begin = ["BEGIN", `SELECT pg_advisory_xact_lock_shared(${WRITERS_GATE_KEY})`];
   const appendLock = `SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`;
-  // Writes run again alone after their group gave up on a stream lock wait for it each holding a
-  // connection: commands queued on one stream another session has locked would otherwise take the
-  // whole pool, and every write of this instance (and every command that reads) wait for that lock.
-  // The rest wait here, in memory; the groups keep a connection each.
+  // A write run again alone after its group gave up on a stream lock first waits for its locks as
+  // long as the group did (a member whose stream is free commits at once); one that gives up again
+  // then waits as long as it takes, holding a connection, and at most this many do at once:
+  // commands queued on one stream another session has locked would otherwise take the whole pool,
+  // and every write of this instance (and every command that reads) wait for that lock. The rest
+  // wait here, in memory; the groups keep a connection each.
   const lockWaiters = new Slots(PG_WRITE_CONNECTIONS - MAX_IN_FLIGHT);
+  const beginGivingUp = [...begin, `SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`];
   const groups = new PostgresGroupCommit({
     connect: () => writers.connect(),
     types,
@@ -422,6 +431,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     work: (tx: Tx) => Promise<T>,
     alone: boolean,
     queued: (() => void) | undefined,
+    givesUpOnLocks = false,
   ): Promise<T> {
     let connection: pg.PoolClient | null = null;
     const deferred: DeferredWrite[] = [];
@@ -430,7 +440,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       async () => (connection = await writers.connect()),
       types,
       deferred,
-      begin,
+      givesUpOnLocks ? beginGivingUp : begin,
       prepared,
       identity,
       pool,
@@ -499,21 +509,27 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       // Writers that lock rows in different orders can deadlock (a concurrent write's reads take no
       // row locks, so this needs a writer outside Database.write); the victim simply runs again.
       let alone = false;
+      let givesUpOnLocks = false;
       let waitsForLock = false;
       try {
         for (let attempt = 1; ; attempt++) {
           try {
-            return await concurrent(work, alone, writeOptions.queued);
+            return await concurrent(work, alone, writeOptions.queued, givesUpOnLocks);
           } catch (error) {
             // Rolled back with the group it was committed in: on its own this time (not an attempt).
             if (error instanceof GroupFailed && !alone) {
               alone = true;
               attempt--;
-              // Its group gave up on a stream lock: alone, it will wait for it with a connection.
-              if (isLockTimeout(error.cause)) {
-                await lockWaiters.acquire();
-                waitsForLock = true;
-              }
+              // Its group gave up on a stream lock, perhaps another member's: as long again alone.
+              givesUpOnLocks = isLockTimeout(error.cause);
+              continue;
+            }
+            // Alone, it gave up on a lock too: its own is held. It waits for it, with a slot.
+            if (givesUpOnLocks && isLockTimeout(error)) {
+              givesUpOnLocks = false;
+              attempt--;
+              await lockWaiters.acquire();
+              waitsForLock = true;
               continue;
             }
             // A migration that changed a prepared statement's columns, or a session reset that dropped

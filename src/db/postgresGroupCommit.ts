@@ -195,7 +195,8 @@ export class PostgresGroupCommit {
     if (streams.length === 1) add({ sql: STREAM_LOCK_SQL, params: [STREAM_LOCK_CLASS, streams[0]!] });
     else if (streams.length > 1)
       add({ sql: streamLocksSql(streams.length), params: [STREAM_LOCK_CLASS, ...streams] });
-    if (streams.length > 0) texts.push("SET LOCAL lock_timeout = 0");
+    // Back to the setting's own value (the role's or the database's, if any) for the append lock.
+    if (streams.length > 0) texts.push("SET LOCAL lock_timeout = DEFAULT");
     // Rendered (prepared once per connection), as the lone path renders them.
     add({ sql: appendLock, params: [] });
     const rowsAt: { member: Queued; write: DeferredWrite; at: number }[] = [];

@@ -154,7 +154,7 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
   });
 
   it("gives up on a stream lock held for long after GROUP_LOCK_TIMEOUT_MS: the other streams' commands go on", async () => {
-    const [held, free] = await warmModels("lock-held", 2);
+    const [held, free, beside] = await warmModels("lock-held", 3);
     // Another session holds the first model's stream lock, as a transaction left open would.
     const url = t.config.provider === "postgresql" ? t.config.url : "";
     const holder = new pg.Client({ connectionString: url });
@@ -175,7 +175,7 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
         waiting.push(executeCommand(a, live(held!), createVersion(), actor));
         await sleep(GROUP_STALL_MS + 50);
       }
-      waiting.forEach((w, i) => void w.finally(() => (settled[i] = true)));
+      const watch = () => waiting.forEach((w, i) => void w.finally(() => (settled[i] = true)));
       // Before the timeout, four stuck groups held every cached command of this instance behind
       // them; had every command of the held model waited alone, each with a connection, the pool
       // would have been theirs.
@@ -185,17 +185,26 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
         sleep(GROUP_LOCK_TIMEOUT_MS * 4).then(() => "still waiting"),
       ]);
       expect(first).toBe(4);
+      // A command on a free model in one group with one on the held model: the group gives up, and
+      // alone it takes its lock at once; only the held model's waits for a turn to wait.
+      waiting.push(executeCommand(a, live(held!), createVersion(), actor));
+      const besideIt = await Promise.race([
+        executeCommand(a, live(beside!), createVersion(), actor).then(versionOf),
+        sleep(GROUP_LOCK_TIMEOUT_MS * 4).then(() => "still waiting"),
+      ]);
+      expect(besideIt).toBe(4);
       // Alone, the held model's commands wait as long as the lock is held, far past the timeout.
+      watch();
       await sleep(GROUP_LOCK_TIMEOUT_MS * 2);
       expect(settled.filter(Boolean)).toEqual([]);
       await holder.query("COMMIT");
       const versions = (await Promise.all(waiting)).map((outcome) => versionOf(outcome as never));
-      expect([...versions].sort((x, y) => x - y)).toEqual(Array.from({ length: 16 }, (_, i) => i + 4));
+      expect([...versions].sort((x, y) => x - y)).toEqual(Array.from({ length: 17 }, (_, i) => i + 4));
     } finally {
       await holder.query("ROLLBACK").catch(() => undefined);
       await holder.end();
     }
-    expect(await versionsOf(held!)).toEqual(Array.from({ length: 19 }, (_, i) => i + 1));
+    expect(await versionsOf(held!)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
   });
 

@@ -83,7 +83,7 @@ describe("PostgreSQL group commit", () => {
       `SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`,
       `SELECT pg_advisory_xact_lock('${STREAM_LOCK_CLASS}', h) FROM (SELECT DISTINCT hashtext(id) AS h FROM unnest(ARRAY['c', 'a']::text[]) AS ids(id) ORDER BY h) AS locks`,
       // Not for the append lock: every commit takes it.
-      "SET LOCAL lock_timeout = 0",
+      "SET LOCAL lock_timeout = DEFAULT",
       "SELECT 'append lock'",
       "GUARD c",
       "INSERT INTO events VALUES ('c') RETURNING position",
