@@ -309,9 +309,14 @@ function unusedConnectionReaper(server: http.Server) {
         for (const [socket] of unused) if (socket.bytesRead === 0) socket.destroy();
       });
     },
-    /** Connections open now (each is gone from here once closed). */
-    get open() {
-      return opened.size;
+    /**
+     * Connections open now that have sent something (a request, or part of one): those a cut ends
+     * with a request unanswered. One that never sent a byte loses nothing.
+     */
+    get used() {
+      let used = 0;
+      for (const socket of opened.keys()) if (socket.bytesRead > 0) used++;
+      return used;
     },
   };
 }
@@ -722,16 +727,19 @@ export function createApp(options: AppOptions): App {
           unusedConnections.cutUnused();
         };
         const reap = setInterval(closeIdle, 20).unref();
+        let grace: NodeJS.Timeout | undefined;
         server.close(() => {
           clearInterval(reap);
+          clearTimeout(grace);
           resolve();
         });
         closeIdle();
         // Ends SSE subscription streams, so their responses finish instead of waiting to be cut.
         void options.liveEvents.close();
         // In-flight requests get a grace period, then are cut.
-        setTimeout(() => {
-          cutConnections = unusedConnections.open;
+        grace = setTimeout(() => {
+          // Idle ones were closed as they went idle: those left are in the middle of a request.
+          cutConnections = unusedConnections.used;
           server.closeAllConnections();
         }, graceMs).unref();
       });

@@ -134,18 +134,35 @@ describe("shutdown with abandoned requests and unused connections (sqlite)", () 
     const late = await connect(port);
     let answer = "";
     late.on("data", (chunk: Buffer) => (answer += String(chunk)));
+    const answered = new Promise<void>((resolve) => late.once("data", () => resolve()));
     const closing = close();
-    await sleep(60);
+    await sleep(20);
     // Its request is sent, then the event loop is busy past the reaper's 100 ms: when the reaper
     // next looks, Node has read nothing of it yet.
     late.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n");
-    const busyUntil = performance.now() + 80;
+    const busyUntil = performance.now() + 150;
     while (performance.now() < busyUntil);
-    await sleep(100);
+    await Promise.race([answered, sleep(QUICK_MS)]);
     // Answered (the shutdown then closes it, idle, as any other).
     expect(answer).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     release();
     await closing;
+  });
+
+  it("reports as cut only connections in the middle of a request, not one that never sent a byte", async () => {
+    const { s, secret, port } = await start();
+    server = undefined;
+    // A connection just opened (younger than the reaper's 100 ms), and none in flight.
+    const young = await connect(port);
+    expect(await s.close({ inFlightGraceMs: 0 })).toEqual({ cutConnections: 0 });
+    await closedSocket(young);
+    // A request whose body never ends is cut at the end of its grace, and says so.
+    const second = await start();
+    server = undefined;
+    const stuck = await connect(second.port);
+    stuck.write(head(secret, 1_000) + '{"query":');
+    await sleep(100);
+    expect(await second.s.close({ inFlightGraceMs: 50 })).toEqual({ cutConnections: 1 });
   });
 
   it("closes at once after a WebSocket client left while its connection_init's credentials were checked", async () => {

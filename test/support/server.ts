@@ -7,6 +7,7 @@ import { pino } from "pino";
 import { FsBlobStore } from "../../src/artifacts/fsBlobStore.ts";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { createRegistro } from "../../src/registro.ts";
+import type { CloseOutcome } from "../../src/http/server.ts";
 import type { Registro, RegistroOptions } from "../../src/registro.ts";
 import { parseAllowList } from "../../src/webhooks/delivery/targetGuard.ts";
 import { createTestDatabase } from "./databases.ts";
@@ -33,7 +34,8 @@ export interface TestServer {
     variables?: Record<string, unknown>,
     headers?: Record<string, string>,
   ): Promise<{ data?: T; errors?: { message: string }[] }>;
-  close(): Promise<void>;
+  /** Closes the registry (with `options`, as the server's shutdown does) and removes its data. */
+  close(options?: { readonly inFlightGraceMs?: number }): Promise<CloseOutcome>;
 }
 
 export async function startTestServer(
@@ -103,10 +105,11 @@ export async function startTestServer(
     async gql(query, variables, headers) {
       return (await (await post(query, variables, headers)).json()) as never;
     },
-    async close() {
-      await registro.close();
+    async close(options) {
+      const outcome = await registro.close(options);
       await database.destroy();
       rmSync(dataDir, { recursive: true, force: true });
+      return outcome;
     },
   };
 }
