@@ -727,7 +727,12 @@ export function createApp(options: AppOptions): App {
           unusedConnections.cutUnused();
         };
         const reap = setInterval(closeIdle, 20).unref();
-        let grace: NodeJS.Timeout | undefined;
+        // In-flight requests get a grace period, then are cut.
+        const grace = setTimeout(() => {
+          // Idle ones were closed as they went idle: those left are in the middle of a request.
+          cutConnections = unusedConnections.used;
+          server.closeAllConnections();
+        }, graceMs).unref();
         server.close(() => {
           clearInterval(reap);
           clearTimeout(grace);
@@ -736,12 +741,6 @@ export function createApp(options: AppOptions): App {
         closeIdle();
         // Ends SSE subscription streams, so their responses finish instead of waiting to be cut.
         void options.liveEvents.close();
-        // In-flight requests get a grace period, then are cut.
-        grace = setTimeout(() => {
-          // Idle ones were closed as they went idle: those left are in the middle of a request.
-          cutConnections = unusedConnections.used;
-          server.closeAllConnections();
-        }, graceMs).unref();
       });
       await directory.close();
       return { cutConnections };
