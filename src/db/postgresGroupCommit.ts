@@ -19,8 +19,9 @@
 // instance's write) is rolled back whole, and each of its members runs again alone (GroupFailed):
 // the one that failed meets its error there, the others commit. A lone member fails with its own
 // error, as it would have without the group, and so does every member when the connection failed
-// (the commit's outcome is then unknown). A group gives up on a lock after GROUP_LOCK_TIMEOUT_MS, and
-// its members run again alone, so that a lock held for long stalls only the commands that need it.
+// (the commit's outcome is then unknown). A group gives up on its stream locks after
+// GROUP_LOCK_TIMEOUT_MS, and its members run again alone, so that a lock held for long stalls only
+// the commands that need it.
 import pg from "pg";
 import type { PreparedStatements } from "./preparedStatements.ts";
 import { STREAM_LOCK_CLASS, STREAM_LOCK_SQL, pushStatement, streamLocksSql } from "./sql.ts";

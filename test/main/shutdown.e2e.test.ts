@@ -135,11 +135,13 @@ describe("shutdown of the server process", () => {
       await server.waitForOutput(/Parsing request to extract GraphQL parameters/);
       server.child.kill("SIGTERM");
       // The deadline leaves in-flight requests nothing (it keeps SHUTDOWN_RESERVE_MS for the rest):
-      // the request is cut at once, the rest closes, and the process says so with its exit code.
+      // the request is cut at once, and the process says so with its exit code, whether the rest
+      // closed within the 300 ms or the deadline came first (on a slow machine).
       expect(await exited(server.child, 20_000)).toEqual({ code: 1, signal: null });
       await server.waitForOutput(
-        /requests in flight outlasted what SHUTDOWN_TIMEOUT_MS left them and were cut/,
+        /requests in flight outlasted what SHUTDOWN_TIMEOUT_MS left them and were cut|shutdown did not finish within its deadline/,
       );
+      await server.waitForOutput(/"outcome":"aborted"/);
     } finally {
       socket.destroy();
     }
