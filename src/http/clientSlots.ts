@@ -7,7 +7,7 @@
 // From anyone else the header is ignored: anyone can send it.
 import type { IncomingMessage, Server } from "node:http";
 import ipaddr from "ipaddr.js";
-import { forwardedClient, walkForwarded } from "./trustedProxies.ts";
+import { walkForwarded } from "./trustedProxies.ts";
 import type { IpAddress, TrustedProxies } from "./trustedProxies.ts";
 
 export interface SlotLimits {
@@ -101,13 +101,11 @@ const clientOfRequest = new WeakMap<IncomingMessage, string>();
 function forwardedClientAddress(req: IncomingMessage, connection: ProxyConnection): string {
   const known = clientOfRequest.get(req);
   if (known !== undefined) return known;
-  const client = clientOfParsed(forwarded(req, connection.peer, connection.proxies));
+  const client = clientOfParsed(
+    walkForwarded(connection.peer, forwardedForOf(req), connection.proxies).client,
+  );
   clientOfRequest.set(req, client);
   return client;
-}
-
-function forwarded(req: IncomingMessage, peer: IpAddress, proxies: TrustedProxies): IpAddress {
-  return forwardedClient(peer, forwardedForOf(req), proxies);
 }
 
 /** The X-Forwarded-For list: Node joins repeated lines with ", "; an array only comes from elsewhere. */

@@ -139,20 +139,11 @@ export function parseForwardedEntry(entry: string): IpAddress | null {
  * from the right, the first that is not a trusted proxy. With no header, the peer; when every entry
  * looked at is trusted, the leftmost of them (the farthest hop proven); at an entry that is no
  * address, the last address proven (the trusted hop that wrote it).
- */
-export function forwardedClient(
-  peer: IpAddress,
-  forwardedFor: string | undefined,
-  proxies: TrustedProxies,
-): IpAddress {
-  return walkForwarded(peer, forwardedFor, proxies).client;
-}
-
-/**
- * forwardedClient, and whether the walk ended where it should: at an untrusted address, at the
- * header's end, or with no header at all; not at an entry that is no address (or too long) or
- * past MAX_FORWARDED_HOPS, where the client is only the nearest hop proven. An allow-list must not
- * let such a request pass as that hop (a proxy on loopback would pass anyone off as loopback).
+ *
+ * With it, whether the walk ended where it should: at an untrusted address, at the header's end,
+ * or with no header at all; not at an entry that is no address (or too long) or past
+ * MAX_FORWARDED_HOPS, where the client is only the nearest hop proven. An allow-list must not let
+ * such a request pass as that hop (a proxy on loopback would pass anyone off as loopback).
  */
 export function walkForwarded(
   peer: IpAddress,
