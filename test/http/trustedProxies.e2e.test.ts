@@ -2,18 +2,12 @@
 // by X-Forwarded-For have a rate-limit bucket, a handshake pool share and a metrics verdict each;
 // without the setting every request from 127.0.0.1 is one client whatever its header says. The
 // example of docs/security.md ("Behind a reverse proxy") runs as nginx would forward requests.
-import { mkdtempSync, rmSync } from "node:fs";
 import net from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config.ts";
-import { createRegistro } from "../../src/registro.ts";
 import type { RegistroOptions } from "../../src/registro.ts";
 import { examplesOf, readDoc } from "../docs/markdownExamples.ts";
-import { createTestDatabase } from "../support/databases.ts";
-import { LOCAL_ADMIN } from "../support/server.ts";
+import { startTestServer } from "../support/server.ts";
 
 interface Server {
   readonly url: string;
@@ -21,24 +15,13 @@ interface Server {
   close(): Promise<void>;
 }
 
-async function start(options: Partial<RegistroOptions>): Promise<Server> {
-  const database = await createTestDatabase("sqlite");
-  const dataDir = mkdtempSync(path.join(tmpdir(), "registro-proxies-"));
-  const registro = await createRegistro({
-    database: database.config,
-    dataDir,
-    logger: pino({ level: "silent" }),
-    ...options,
-    auth: { osUserName: LOCAL_ADMIN, ...options.auth },
-  });
-  const { port } = await registro.app.listen(0, "127.0.0.1");
+async function start(options: Parameters<typeof startTestServer>[1]): Promise<Server> {
+  const server = await startTestServer("sqlite", options);
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: server.url,
+    port: Number(new URL(server.url).port),
     async close() {
-      await registro.close();
-      await database.destroy();
-      rmSync(dataDir, { recursive: true, force: true });
+      await server.close();
     },
   };
 }
