@@ -405,14 +405,18 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
 
   const begin = ["BEGIN", `SELECT pg_advisory_xact_lock_shared(${WRITERS_GATE_KEY})`];
   const appendLock = `SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})`;
-  // A write run again alone after its group gave up on a stream lock first waits for its locks as
-  // long as the group did (a member whose stream is free commits at once); one that gives up again
-  // then waits as long as it takes, holding a connection, and at most this many do at once:
-  // commands queued on one stream another session has locked would otherwise take the whole pool,
-  // and every write of this instance (and every command that reads) wait for that lock. The rest
-  // wait here, in memory; the groups keep a connection each.
+  // A concurrent write on its own connection (one that reads, or one run again alone after its
+  // group failed) waits for its stream lock as long as a group does (a write whose stream is free
+  // commits at once); one that gives up then waits as long as it takes, holding a connection, and
+  // at most this many do at once: commands queued on one stream another session has locked (cached
+  // ones, or ones that must read: the first on a model after start) would otherwise take the whole
+  // pool, and every write of this instance wait for that lock. The rest wait here, in memory; the
+  // groups keep a connection each. The timeout is set after the writers' gate (a rebuild's swap
+  // holds every write alike), in the round trip of BEGIN, and set back before the append lock,
+  // which every commit takes (a slow flush is no lock held for long).
   const lockWaiters = new Slots(PG_WRITE_CONNECTIONS - MAX_IN_FLIGHT);
   const beginGivingUp = [...begin, `SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`];
+  const lockTimeoutOff = "SET LOCAL lock_timeout = DEFAULT";
   const groups = new PostgresGroupCommit({
     connect: () => writers.connect(),
     types,
@@ -425,13 +429,14 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   /**
    * A concurrent write. Its connection is taken when it first needs a round trip; one that never
    * did (it decided on state this instance remembered) commits with the writes ready beside it, in
-   * one transaction (./postgresGroupCommit.ts), unless `alone`.
+   * one transaction (./postgresGroupCommit.ts), unless `alone`. On its own connection, it waits
+   * at most GROUP_LOCK_TIMEOUT_MS for a lock while `givesUpOnLocks` (see lockWaiters).
    */
   async function concurrent<T>(
     work: (tx: Tx) => Promise<T>,
     alone: boolean,
     queued: (() => void) | undefined,
-    givesUpOnLocks = false,
+    givesUpOnLocks: boolean,
   ): Promise<T> {
     let connection: pg.PoolClient | null = null;
     const deferred: DeferredWrite[] = [];
@@ -464,11 +469,14 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
         tx.commits.run();
         return result;
       }
-      // One round trip: the append lock (held from here to the commit, on the server only), every
-      // queued write in the order it was queued, the notification, COMMIT. A failing statement
-      // makes PostgreSQL skip the rest, COMMIT included; the catch below rolls back.
+      // One round trip: the append lock (held from here to the commit, on the server only; waited
+      // for without the stream locks' timeout), every queued write in the order it was queued, the
+      // notification, COMMIT. A failing statement makes PostgreSQL skip the rest, COMMIT included;
+      // the catch below rolls back.
       const prepares: string[] = [];
+      const timeoutOff = givesUpOnLocks ? [lockTimeoutOff] : [];
       const writes = [
+        ...timeoutOff,
         tx.statementText(appendLock, [], prepares),
         ...deferred.map((d) => tx.statementText(d.sql, d.params, prepares)),
         tx.statementText(notify, [], prepares),
@@ -477,7 +485,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       const sent = open.query({ text: statements.join(";\n"), types });
       queued?.();
       const results = (await sent) as unknown as pg.QueryResult[];
-      const first = ahead.length + prepares.length + 1;
+      const first = ahead.length + prepares.length + timeoutOff.length + 1;
       deferred.forEach((d, i) => d.onRows?.((results[first + i]?.rows ?? []) as never[]));
       tx.commits.run();
       return result;
@@ -509,24 +517,22 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       // Writers that lock rows in different orders can deadlock (a concurrent write's reads take no
       // row locks, so this needs a writer outside Database.write); the victim simply runs again.
       let alone = false;
-      let givesUpOnLocks = false;
+      // Holds one of lockWaiters' slots, and waits for its locks without a timeout.
       let waitsForLock = false;
       try {
         for (let attempt = 1; ; attempt++) {
           try {
-            return await concurrent(work, alone, writeOptions.queued, givesUpOnLocks);
+            return await concurrent(work, alone, writeOptions.queued, !waitsForLock);
           } catch (error) {
-            // Rolled back with the group it was committed in: on its own this time (not an attempt).
+            // Rolled back with the group it was committed in (perhaps the group gave up on another
+            // member's stream lock): on its own this time (not an attempt).
             if (error instanceof GroupFailed && !alone) {
               alone = true;
               attempt--;
-              // Its group gave up on a stream lock, perhaps another member's: as long again alone.
-              givesUpOnLocks = isLockTimeout(error.cause);
               continue;
             }
-            // Alone, it gave up on a lock too: its own is held. It waits for it, with a slot.
-            if (givesUpOnLocks && isLockTimeout(error)) {
-              givesUpOnLocks = false;
+            // On its own connection, it gave up on a lock: its own is held. It waits for it, with a slot.
+            if (!waitsForLock && isLockTimeout(error)) {
               attempt--;
               await lockWaiters.acquire();
               waitsForLock = true;

@@ -7,11 +7,12 @@ import type { CommandDeps } from "../../src/application/executeCommand.ts";
 import { executeCommand } from "../../src/application/executeCommand.ts";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
 import { DomainError } from "../../src/domain/errors.ts";
-import { PG_WRITE_CONNECTIONS } from "../../src/db/database.ts";
-import { GROUP_LOCK_TIMEOUT_MS, GROUP_STALL_MS } from "../../src/db/postgresGroupCommit.ts";
+import { APPEND_LOCK_KEY, PG_WRITE_CONNECTIONS, openDatabase } from "../../src/db/database.ts";
+import { GROUP_LOCK_TIMEOUT_MS, GROUP_STALL_MS, MAX_IN_FLIGHT } from "../../src/db/postgresGroupCommit.ts";
 import { STREAM_LOCK_CLASS } from "../../src/db/sql.ts";
 import { readAll } from "../../src/store/eventStore.ts";
-import { actor, createModelNamed, live, run } from "../support/application.ts";
+import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
+import { eventually } from "../support/eventually.ts";
 import { createVersion, transition } from "../support/commands.ts";
 import type { SetRegisteredModelTag } from "../../src/domain/registeredModel/commands.ts";
 
@@ -205,6 +206,134 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
       await holder.end();
     }
     expect(await versionsOf(held!)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
+  });
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  /** A session of its own (as another instance's transaction left open), connected. */
+  async function otherSession(): Promise<pg.Client> {
+    const holder = new pg.Client({
+      connectionString: t.config.provider === "postgresql" ? t.config.url : "",
+    });
+    await holder.connect();
+    return holder;
+  }
+
+  /** How many sessions of the test database wait for a stream lock (two-key), or for the append lock. */
+  async function lockWaiters(session: pg.Client, lock: "stream" | "append"): Promise<number> {
+    const [classid, objid, objsubid] =
+      lock === "stream" ? [STREAM_LOCK_CLASS, null, 2] : [0, APPEND_LOCK_KEY, 1];
+    const { rows } = await session.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_locks
+        WHERE locktype = 'advisory' AND NOT granted AND classid = $1 AND objsubid = $2
+          AND ($3::bigint IS NULL OR objid = $3::bigint)
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      [classid, objsubid, objid],
+    );
+    return rows[0]!.n;
+  }
+
+  it("gives up on a held stream lock in commands that must read too: four wait for it, the other models' commands go on", async () => {
+    const [held, free] = await warmModels("read-lock-held", 2);
+    // Another instance, fresh: it has resolved no name and remembers no state, so each of its
+    // commands reads first, on a connection of its own, and meets the stream lock there.
+    const fresh = openDatabase(t.config);
+    const c = commandDeps(fresh);
+    const holder = await otherSession();
+    const watcher = await otherSession();
+    try {
+      await holder.query("BEGIN");
+      await holder.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [STREAM_LOCK_CLASS, held!]);
+      const settled: boolean[] = [];
+      const waiting = Array.from({ length: PG_WRITE_CONNECTIONS + 4 }, (_, i) => {
+        const command = executeCommand(c, live(held!), createVersion(), actor);
+        void command.finally(() => (settled[i] = true)).catch(() => undefined);
+        return command;
+      });
+      // Had each waited at the lock on its connection for as long as it is held, the first eight
+      // would have taken the whole write pool, and this command would wait for the lock too.
+      const first = await Promise.race([
+        executeCommand(c, live(free!), createVersion(), actor).then(versionOf),
+        sleep(GROUP_LOCK_TIMEOUT_MS * 4).then(() => "still waiting"),
+      ]);
+      expect(first).toBe(4);
+      // Once each has given up, as many wait at the lock as there are turns to wait (the write pool
+      // less the groups' connections); the rest wait in memory, holding nothing.
+      await eventually(
+        async () => (await lockWaiters(watcher, "stream")) === PG_WRITE_CONNECTIONS - MAX_IN_FLIGHT,
+        GROUP_LOCK_TIMEOUT_MS * 10,
+        "four sessions waiting at the stream lock",
+      );
+      await sleep(GROUP_LOCK_TIMEOUT_MS * 2);
+      expect(await lockWaiters(watcher, "stream")).toBe(PG_WRITE_CONNECTIONS - MAX_IN_FLIGHT);
+      expect(settled.filter(Boolean)).toEqual([]);
+      // Still: the write pool serves the other models.
+      expect(versionOf(await run(c, live(free!), createVersion()))).toBe(5);
+      await holder.query("COMMIT");
+      const versions = (await Promise.all(waiting)).map(versionOf);
+      expect([...versions].sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => i + 4));
+    } finally {
+      await holder.query("ROLLBACK").catch(() => undefined);
+      await holder.end();
+      await watcher.end();
+      await fresh.close();
+    }
+    expect(await versionsOf(held!)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
+  });
+
+  it("waits for the append lock as long as it takes when run alone after giving up on a stream lock", async () => {
+    const [held, free, unread] = await warmModels("append-held", 3);
+    const streamHolder = await otherSession();
+    const appendHolder = await otherSession();
+    const watcher = await otherSession();
+    let sent: string[] = [];
+    try {
+      await streamHolder.query("BEGIN");
+      await streamHolder.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [STREAM_LOCK_CLASS, held!]);
+      // A slow flush of another commit, as it were: the append lock held past the timeout.
+      await appendHolder.query("BEGIN");
+      await appendHolder.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK_KEY]);
+      sent = await batches(async () => {
+        // One group (both remembered by `a`) that gives up on the held stream: each runs again
+        // alone, and the free one reaches the append lock. So does a command of `b`, which must read.
+        const heldOne = executeCommand(a, live(held!), createVersion(), actor);
+        const freeOne = executeCommand(a, live(free!), createVersion(), actor);
+        const readOne = executeCommand(b, live(unread!), createVersion(), actor);
+        await eventually(
+          async () => (await lockWaiters(watcher, "append")) === 2,
+          GROUP_LOCK_TIMEOUT_MS * 10,
+          "two sessions waiting at the append lock",
+        );
+        // Longer than the stream locks' timeout: it must not apply to the append lock.
+        await sleep(GROUP_LOCK_TIMEOUT_MS * 2);
+        await appendHolder.query("COMMIT");
+        expect(versionOf(await freeOne)).toBe(4);
+        expect(versionOf(await readOne)).toBe(4);
+        await streamHolder.query("COMMIT");
+        expect(versionOf(await heldOne)).toBe(4);
+      });
+    } finally {
+      for (const holder of [streamHolder, appendHolder])
+        await holder.query("ROLLBACK").catch(() => undefined);
+      for (const session of [streamHolder, appendHolder, watcher]) await session.end();
+    }
+    // Each transaction of the two: the free one's group, then its run alone; the one that reads, once.
+    const begun = (name: string) =>
+      sent.filter((text) => text.startsWith("BEGIN") && text.includes(`'${name}'`));
+    expect(begun(free!)).toHaveLength(2);
+    expect(begun(free!)[0]).toContain(`'${held}'`);
+    expect(begun(unread!)).toHaveLength(1);
+    // Its run alone would give up on its stream lock, not on the append lock (sent right after the
+    // setting goes back, as text or as the EXECUTE of its prepared form).
+    const alone = begun(free!)[1]!.split(";\n");
+    const timeoutOff = alone.indexOf("SET LOCAL lock_timeout = DEFAULT");
+    expect(timeoutOff).toBeGreaterThan(alone.indexOf(`SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`));
+    expect(alone[timeoutOff + 1]).toMatch(
+      new RegExp(`^(SELECT pg_advisory_xact_lock\\(${APPEND_LOCK_KEY}\\)|EXECUTE \\w+)$`),
+    );
+    for (const name of [held!, free!, unread!]) expect(await versionsOf(name)).toEqual([1, 2, 3, 4]);
     expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
   });
 
