@@ -5,6 +5,7 @@
 // ended them once the response was done, and each kept receiving (and queueing) every event.
 import { setMaxListeners } from "node:events";
 import type { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { WebSocket } from "ws";
 
 const signals = new WeakMap<object, AbortSignal>();
@@ -26,11 +27,37 @@ function once(
   return controller.signal;
 }
 
+/**
+ * The TCP connection's: one listener on its socket, however many requests (pipelined) wait on it.
+ * The request's socket, which Node sets once and keeps: a response's is null until its turn.
+ */
+function socketClosed(socket: Socket): AbortSignal {
+  return once(
+    socket,
+    () => socket.destroyed,
+    (abort) => socket.once("close", abort),
+  );
+}
+
+/**
+ * Judged by the response's own state and its request's connection, not by `res.socket`: under
+ * HTTP/1.1 pipelining Node gives a response its socket only once the one before it on the
+ * connection has finished (a response detached after finishing is `writableFinished`), and a
+ * response still waiting for its turn emits no 'close' if the connection goes first.
+ */
 export function responseClosed(res: ServerResponse): AbortSignal {
+  const connection = socketClosed(res.req.socket);
   return once(
     res,
-    () => res.destroyed || res.writableFinished || res.socket === null || res.socket.destroyed,
-    (abort) => res.once("close", abort),
+    () => res.destroyed || res.writableFinished || connection.aborted,
+    (abort) => {
+      connection.addEventListener("abort", abort, { once: true });
+      // The connection outlives a keep-alive response: its listener goes with the response.
+      res.once("close", () => {
+        connection.removeEventListener("abort", abort);
+        abort();
+      });
+    },
   );
 }
 
