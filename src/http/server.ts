@@ -717,7 +717,10 @@ export function createApp(options: AppOptions): App {
       const graceMs = closeOptions?.inFlightGraceMs ?? DEFAULT_IN_FLIGHT_GRACE_MS;
       let cutConnections = 0;
       shuttingDown = true;
-      // WebSocket clients first, with 1001 Going Away, so they reconnect (elsewhere) and resume.
+      // The listener first: a connection (or WebSocket upgrade) accepted while the WebSockets close
+      // would only be cut a moment later. Called back once every connection has gone.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Then WebSocket clients, with 1001 Going Away, so they reconnect (elsewhere) and resume.
       await webSocket.close();
       await new Promise<void>((resolve) => {
         // Keep-alive connections go as soon as they are idle (an SSE response ends when its stream
@@ -733,7 +736,7 @@ export function createApp(options: AppOptions): App {
           cutConnections = unusedConnections.used;
           server.closeAllConnections();
         }, graceMs).unref();
-        server.close(() => {
+        void closed.then(() => {
           clearInterval(reap);
           clearTimeout(grace);
           resolve();

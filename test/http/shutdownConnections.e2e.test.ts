@@ -9,6 +9,7 @@ import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Caller } from "../../src/access/principal.ts";
+import { eventually } from "../support/eventually.ts";
 import { InMemoryPrincipalDirectory, principal } from "../support/principalDirectory.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
@@ -176,6 +177,41 @@ describe("shutdown with abandoned requests and unused connections (sqlite)", () 
     socket.terminate();
     await sleep(100);
     expect(await close()).toBeLessThan(QUICK_MS);
+  });
+
+  it("refuses new connections from the start of the WebSocket close step", async () => {
+    const { port, close } = await start();
+    // A WebSocket client that never answers the server's close frame: the close step waits for it
+    // (up to its 2 s grace), and its close frame says the step has begun.
+    const ws = await connect(port);
+    let received = Buffer.alloc(0);
+    ws.on("data", (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+    ws.write(
+      "GET /graphql HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+        "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
+    );
+    await eventually(() => received.includes("\r\n\r\n"), 10_000, "the upgrade's answer");
+    expect(String(received)).toMatch(/^HTTP\/1\.1 101 /);
+    const head = received.indexOf("\r\n\r\n") + 4;
+    const closing = close();
+    // A close frame (FIN and opcode 8), with 1001 Going Away.
+    await eventually(() => received.length > head + 3 && received[head] === 0x88, 10_000, "the close frame");
+    expect(received.readUInt16BE(head + 2)).toBe(1001);
+    const attempt = await new Promise<string>((resolve) => {
+      const probe = net.connect(port, "127.0.0.1");
+      probe.once("connect", () => {
+        probe.destroy();
+        resolve("accepted");
+      });
+      probe.once("error", (error: NodeJS.ErrnoException) => resolve(error.code ?? String(error)));
+    });
+    // Still within the step (the WebSocket is cut only at the end of its grace): not refused
+    // because the listener had closed after it.
+    expect(ws.destroyed).toBe(false);
+    expect(attempt).toBe("ECONNREFUSED");
+    await closing;
+    await closedSocket(ws);
   });
 
   it("answers a connected client's request waiting on its credential check, then closes right after it", async () => {
