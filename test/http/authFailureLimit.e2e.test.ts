@@ -5,9 +5,11 @@
 // credentials (AUTH=local) spend nothing; requests sent at once get no more checks than the bucket
 // holds, valid ones past it waiting for units to come back; the bucket refills on the limiter's
 // clock; 0 turns it off.
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Caller } from "../../src/access/principal.ts";
-import type { RateLimits } from "../../src/http/rateLimit.ts";
+import { RateLimiter } from "../../src/http/rateLimit.ts";
+import type { RateLimits, Reservation } from "../../src/http/rateLimit.ts";
+import { eventually } from "../support/eventually.ts";
 import { InMemoryPrincipalDirectory, principal } from "../support/principalDirectory.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
@@ -38,6 +40,7 @@ const MESSAGE = /^Too many failed authentications from this address: .*retry aft
 describe("failed authentications per address (sqlite)", () => {
   let server: TestServer | undefined;
   afterEach(async () => {
+    vi.restoreAllMocks();
     await server?.close();
     server = undefined;
   });
@@ -278,6 +281,9 @@ describe("failed authentications per address (sqlite)", () => {
 
   it("stops the wait of a client that disconnects: its credentials are never checked", async () => {
     const { s, directory, good } = await start({ perSecond: 1, burst: 1 });
+    // The limiter's waits as the server starts them (called through): `this`, the arguments (the
+    // connection's signal) and the reservation promised.
+    const reserveWaiting = vi.spyOn(RateLimiter.prototype, "reserveWaiting");
     let release!: () => void;
     directory.held = new Promise((resolve) => (release = resolve));
     let oneChecked!: () => void;
@@ -292,15 +298,35 @@ describe("failed authentications per address (sqlite)", () => {
       body: JSON.stringify({ query: "{ __typename }" }),
       signal: gone.signal,
     }).catch((error: unknown) => error);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // It waits, unchecked, for the unit the held check has reserved.
+    const limiter = (await eventually(
+      () => (reserveWaiting.mock.contexts as RateLimiter[]).find((l) => l.waiting === 1),
+      10_000,
+      "the request to wait for a unit",
+    ))!;
+    expect(reserveWaiting).toHaveBeenCalledTimes(1);
+    expect(directory.verified).toBe(1);
+    const [, , closed] = reserveWaiting.mock.calls[0]!;
+    const reservation = reserveWaiting.mock.results[0]!.value as Promise<Reservation>;
+    let ended = false;
+    void reservation.then(() => (ended = true));
+    // Listening after the limiter: when the connection closes, a wait the disconnect ends has just
+    // ended (its reservation's callbacks not run yet), one left to its 2 s would still be counted,
+    // and one its 2 s ended before would have run them.
+    const onClose = new Promise<{ waiting: number; endedBefore: boolean }>((resolve) =>
+      closed!.addEventListener("abort", () => resolve({ waiting: limiter.waiting, endedBefore: ended }), {
+        once: true,
+      }),
+    );
     gone.abort();
     expect(await abandoned).toMatchObject({ name: "AbortError" });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await onClose).toEqual({ waiting: 0, endedBefore: false });
+    expect((await reservation).ok).toBe(false);
     directory.held = null;
     release();
     expect((await held).status).toBe(200);
     // Given back, the unit found nobody waiting: the abandoned request was not checked.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(reserveWaiting).toHaveBeenCalledTimes(1);
     expect(directory.verified).toBe(1);
   });
 
