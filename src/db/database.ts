@@ -348,6 +348,41 @@ class Slots {
     if (next === undefined) this.held--;
     else next();
   }
+
+  /** Nobody holds a slot or waits for one. */
+  get idle(): boolean {
+    return this.held === 0 && this.waiting.length === 0;
+  }
+}
+
+/**
+ * Turns to wait at a held lock on a connection: one per stream (the others on it wait in memory
+ * behind that one, holding nothing: they could not go before it anyway) and at most `size` in all.
+ * So commands queued on one stream take one connection, not every turn, and a command on another
+ * stream that waited a moment too long still gets one.
+ */
+class LockWaiters {
+  private readonly turns: Slots;
+  private readonly streams = new Map<string, Slots>();
+
+  constructor(size: number) {
+    this.turns = new Slots(size);
+  }
+
+  /** Waits for a turn for the streams `streams` (those a transaction locked); resolves to its release. */
+  async acquire(streams: readonly string[]): Promise<() => void> {
+    const key = [...streams].sort().join("\u0000");
+    let own = this.streams.get(key);
+    if (own === undefined) this.streams.set(key, (own = new Slots(1)));
+    const stream = own;
+    await stream.acquire();
+    await this.turns.acquire();
+    return () => {
+      this.turns.release();
+      stream.release();
+      if (stream.idle) this.streams.delete(key);
+    };
+  }
 }
 
 /** PostgreSQL's deadlock error: the transaction was chosen as the victim and rolled back. */
@@ -408,13 +443,14 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   // A concurrent write on its own connection (one that reads, or one run again alone after its
   // group failed) waits for its stream lock as long as a group does (a write whose stream is free
   // commits at once); one that gives up then waits as long as it takes, holding a connection, and
-  // at most this many do at once: commands queued on one stream another session has locked (cached
-  // ones, or ones that must read: the first on a model after start) would otherwise take the whole
-  // pool, and every write of this instance wait for that lock. The rest wait here, in memory; the
-  // groups keep a connection each. The timeout is set after the writers' gate (a rebuild's swap
-  // holds every write alike), in the round trip of BEGIN, and set back before the append lock,
-  // which every commit takes (a slow flush is no lock held for long).
-  const lockWaiters = new Slots(PG_WRITE_CONNECTIONS - MAX_IN_FLIGHT);
+  // one per stream and at most this many do at once (LockWaiters): commands queued on one stream
+  // another session has locked (cached ones, or ones that must read: the first on a model after
+  // start) would otherwise take the whole pool, and every write of this instance wait for that lock.
+  // The rest wait here, in memory; the groups keep a connection each. The timeout is set after the
+  // writers' gate (a rebuild's swap holds every write alike), in the round trip of BEGIN, and set
+  // back right after the stream locks, before the commit's statements are prepared and the append
+  // lock, which every commit takes, is waited for (a slow flush is no lock held for long).
+  const lockWaiters = new LockWaiters(PG_WRITE_CONNECTIONS - MAX_IN_FLIGHT);
   const beginGivingUp = [...begin, `SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`];
   const lockTimeoutOff = "SET LOCAL lock_timeout = DEFAULT";
   const groups = new PostgresGroupCommit({
@@ -437,6 +473,8 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     alone: boolean,
     queued: (() => void) | undefined,
     givesUpOnLocks: boolean,
+    /** Set on failure: the streams it locked (to wait for a turn at, after a lock timeout). */
+    locked: { streams: readonly string[] },
   ): Promise<T> {
     let connection: pg.PoolClient | null = null;
     const deferred: DeferredWrite[] = [];
@@ -476,12 +514,11 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       const prepares: string[] = [];
       const timeoutOff = givesUpOnLocks ? [lockTimeoutOff] : [];
       const writes = [
-        ...timeoutOff,
         tx.statementText(appendLock, [], prepares),
         ...deferred.map((d) => tx.statementText(d.sql, d.params, prepares)),
         tx.statementText(notify, [], prepares),
       ];
-      const statements = [...ahead, ...prepares, ...writes, "COMMIT"];
+      const statements = [...ahead, ...timeoutOff, ...prepares, ...writes, "COMMIT"];
       const sent = open.query({ text: statements.join(";\n"), types });
       queued?.();
       const results = (await sent) as unknown as pg.QueryResult[];
@@ -492,6 +529,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
     } catch (error) {
       // A connection asked for by a read that was still on its way when `work` failed.
       await tx.settled();
+      locked.streams = tx.lockedStreams();
       const open = connection as pg.PoolClient | null;
       if (open !== null) {
         // PREPAREs that ran before the failure outlive the rollback, those after it never ran: drop
@@ -517,12 +555,13 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
       // Writers that lock rows in different orders can deadlock (a concurrent write's reads take no
       // row locks, so this needs a writer outside Database.write); the victim simply runs again.
       let alone = false;
-      // Holds one of lockWaiters' slots, and waits for its locks without a timeout.
-      let waitsForLock = false;
+      // Its turn at lockWaiters (the release) once it has one: it waits for its locks without a timeout.
+      let turn: (() => void) | null = null;
+      const locked = { streams: [] as readonly string[] };
       try {
         for (let attempt = 1; ; attempt++) {
           try {
-            return await concurrent(work, alone, writeOptions.queued, !waitsForLock);
+            return await concurrent(work, alone, writeOptions.queued, turn === null, locked);
           } catch (error) {
             // Rolled back with the group it was committed in (perhaps the group gave up on another
             // member's stream lock): on its own this time (not an attempt).
@@ -531,11 +570,10 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
               attempt--;
               continue;
             }
-            // On its own connection, it gave up on a lock: its own is held. It waits for it, with a slot.
-            if (!waitsForLock && isLockTimeout(error)) {
+            // On its own connection, it gave up on a lock: its own is held. It waits for it, with a turn.
+            if (turn === null && isLockTimeout(error)) {
               attempt--;
-              await lockWaiters.acquire();
-              waitsForLock = true;
+              turn = await lockWaiters.acquire(locked.streams);
               continue;
             }
             // A migration that changed a prepared statement's columns, or a session reset that dropped
@@ -545,7 +583,7 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
           }
         }
       } finally {
-        if (waitsForLock) lockWaiters.release();
+        turn?.();
       }
     },
     async close() {

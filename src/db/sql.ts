@@ -402,6 +402,11 @@ export class PostgresTx implements SqlTx {
   /** The stream locks among `pending`, and the stream each locks. */
   private readonly locks = new Map<PendingStatement, string>();
 
+  /** Every stream this lazy transaction locked (sent or still pending). */
+  lockedStreams(): string[] {
+    return [...new Set(this.locks.values())];
+  }
+
   private async sendPending(): Promise<void> {
     await this.attach();
     if (this.pending.length === 0) return;

@@ -8,7 +8,7 @@ import { executeCommand } from "../../src/application/executeCommand.ts";
 import { verifyChains } from "../../src/audit/verifyChains.ts";
 import { DomainError } from "../../src/domain/errors.ts";
 import { APPEND_LOCK_KEY, PG_WRITE_CONNECTIONS, openDatabase } from "../../src/db/database.ts";
-import { GROUP_LOCK_TIMEOUT_MS, GROUP_STALL_MS, MAX_IN_FLIGHT } from "../../src/db/postgresGroupCommit.ts";
+import { GROUP_LOCK_TIMEOUT_MS, GROUP_STALL_MS } from "../../src/db/postgresGroupCommit.ts";
 import { STREAM_LOCK_CLASS } from "../../src/db/sql.ts";
 import { readAll } from "../../src/store/eventStore.ts";
 import { actor, commandDeps, createModelNamed, live, run } from "../support/application.ts";
@@ -234,13 +234,14 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
     return rows[0]!.n;
   }
 
-  it("gives up on a held stream lock in commands that must read too: four wait for it, the other models' commands go on", async () => {
-    const [held, free] = await warmModels("read-lock-held", 2);
+  it("gives up on a held stream lock in commands that must read too: one waits for it on a connection, the others in memory; other models' commands go on", async () => {
+    const [held, free, other] = await warmModels("read-lock-held", 3);
     // Another instance, fresh: it has resolved no name and remembers no state, so each of its
     // commands reads first, on a connection of its own, and meets the stream lock there.
     const fresh = openDatabase(t.config);
     const c = commandDeps(fresh);
     const holder = await otherSession();
+    const otherHolder = await otherSession();
     const watcher = await otherSession();
     try {
       await holder.query("BEGIN");
@@ -255,31 +256,45 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
       // would have taken the whole write pool, and this command would wait for the lock too.
       const first = await Promise.race([
         executeCommand(c, live(free!), createVersion(), actor).then(versionOf),
-        sleep(GROUP_LOCK_TIMEOUT_MS * 4).then(() => "still waiting"),
+        sleep(GROUP_LOCK_TIMEOUT_MS * 10).then(() => "still waiting"),
       ]);
       expect(first).toBe(4);
-      // Once each has given up, as many wait at the lock as there are turns to wait (the write pool
-      // less the groups' connections); the rest wait in memory, holding nothing.
+      // Once each has given up, one waits at the lock on a connection; the rest wait in memory
+      // behind it, holding nothing (they could not go before it anyway).
       await eventually(
-        async () => (await lockWaiters(watcher, "stream")) === PG_WRITE_CONNECTIONS - MAX_IN_FLIGHT,
+        async () => (await lockWaiters(watcher, "stream")) === 1 && settled.length === 0,
         GROUP_LOCK_TIMEOUT_MS * 10,
-        "four sessions waiting at the stream lock",
+        "one session waiting at the stream lock",
       );
       await sleep(GROUP_LOCK_TIMEOUT_MS * 2);
-      expect(await lockWaiters(watcher, "stream")).toBe(PG_WRITE_CONNECTIONS - MAX_IN_FLIGHT);
+      expect(await lockWaiters(watcher, "stream")).toBe(1);
       expect(settled.filter(Boolean)).toEqual([]);
       // Still: the write pool serves the other models.
       expect(versionOf(await run(c, live(free!), createVersion()))).toBe(5);
+      // A command on a third model whose lock is held a moment past the timeout: it gives up, then
+      // gets a turn to wait of its own (the held model's queue takes one turn, not all four), and
+      // commits once its lock is free, while the first is still held.
+      await otherHolder.query("BEGIN");
+      await otherHolder.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [STREAM_LOCK_CLASS, other!]);
+      const third = executeCommand(c, live(other!), createVersion(), actor);
+      await sleep(GROUP_LOCK_TIMEOUT_MS * 2);
+      await otherHolder.query("COMMIT");
+      const outcome = await Promise.race([
+        third.then(versionOf),
+        sleep(GROUP_LOCK_TIMEOUT_MS * 10).then(() => "still waiting"),
+      ]);
+      expect(outcome).toBe(4);
+      expect(settled.filter(Boolean)).toEqual([]);
       await holder.query("COMMIT");
       const versions = (await Promise.all(waiting)).map(versionOf);
       expect([...versions].sort((x, y) => x - y)).toEqual(Array.from({ length: 12 }, (_, i) => i + 4));
     } finally {
-      await holder.query("ROLLBACK").catch(() => undefined);
-      await holder.end();
-      await watcher.end();
+      for (const session of [holder, otherHolder]) await session.query("ROLLBACK").catch(() => undefined);
+      for (const session of [holder, otherHolder, watcher]) await session.end();
       await fresh.close();
     }
     expect(await versionsOf(held!)).toEqual(Array.from({ length: 15 }, (_, i) => i + 1));
+    expect(await versionsOf(other!)).toEqual([1, 2, 3, 4]);
     expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
   });
 
@@ -325,14 +340,33 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
     expect(begun(free!)).toHaveLength(2);
     expect(begun(free!)[0]).toContain(`'${held}'`);
     expect(begun(unread!)).toHaveLength(1);
-    // Its run alone would give up on its stream lock, not on the append lock (sent right after the
-    // setting goes back, as text or as the EXECUTE of its prepared form).
+    // Its run alone would give up on its stream lock, not on the append lock nor on preparing its
+    // writes: the setting goes back right after the stream lock (each sent as text, or as the
+    // EXECUTE of its prepared form, prepared in the same round trip).
     const alone = begun(free!)[1]!.split(";\n");
-    const timeoutOff = alone.indexOf("SET LOCAL lock_timeout = DEFAULT");
-    expect(timeoutOff).toBeGreaterThan(alone.indexOf(`SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`));
-    expect(alone[timeoutOff + 1]).toMatch(
-      new RegExp(`^(SELECT pg_advisory_xact_lock\\(${APPEND_LOCK_KEY}\\)|EXECUTE \\w+)$`),
+    const prepared = (pattern: string) =>
+      alone.map((text) => new RegExp(`^PREPARE (\\w+) AS ${pattern}$`).exec(text)?.[1]).find(Boolean);
+    const streamLockName = prepared("SELECT pg_advisory_xact_lock\\(\\$1, hashtext\\(\\$2\\)\\)");
+    const appendLockName = prepared(`SELECT pg_advisory_xact_lock\\(${APPEND_LOCK_KEY}\\)`);
+    const timeoutOn = alone.indexOf(`SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`);
+    const streamLock = alone.findIndex(
+      (text) =>
+        text === `SELECT pg_advisory_xact_lock(${STREAM_LOCK_CLASS}, hashtext('${free}'))` ||
+        text === `EXECUTE ${streamLockName}('${STREAM_LOCK_CLASS}', '${free}')`,
     );
+    const timeoutOff = alone.indexOf("SET LOCAL lock_timeout = DEFAULT");
+    const appendLock = alone.findIndex(
+      (text) =>
+        text === `SELECT pg_advisory_xact_lock(${APPEND_LOCK_KEY})` || text === `EXECUTE ${appendLockName}`,
+    );
+    expect(timeoutOn).toBeGreaterThan(0);
+    expect(streamLock).toBeGreaterThan(timeoutOn);
+    expect(timeoutOff).toBeGreaterThan(streamLock);
+    expect(appendLock).toBeGreaterThan(timeoutOff);
+    if (appendLockName !== undefined)
+      expect(alone.findIndex((text) => text.startsWith(`PREPARE ${appendLockName} `))).toBeGreaterThan(
+        timeoutOff,
+      );
     for (const name of [held!, free!, unread!]) expect(await versionsOf(name)).toEqual([1, 2, 3, 4]);
     expect(await verifyChains(t.db)).toMatchObject({ ok: true, brokenStreams: 0 });
   });
