@@ -64,15 +64,21 @@ function count(value: unknown, info: GraphQLResolveInfo, context: unknown): unkn
   return value;
 }
 
+/** The resolvers countedResolver made: a field already counting is not wrapped again. */
+const counting = new WeakSet<GraphQLFieldResolver<never, never>>();
+
 function countedResolver<Source, Context>(
   resolver: GraphQLFieldResolver<Source, Context>,
 ): GraphQLFieldResolver<Source, Context> {
-  return (source, args, context, info) => {
+  if (counting.has(resolver)) return resolver;
+  const counted: GraphQLFieldResolver<Source, Context> = (source, args, context, info) => {
     const result = resolver(source, args, context, info);
     return isThenable(result)
       ? Promise.resolve(result).then((value) => count(value, info, context))
       : count(result, info, context);
   };
+  counting.add(counted);
+  return counted;
 }
 
 /** Whether a field returns a list of objects (of an object, interface or union type). */
@@ -81,7 +87,10 @@ export function returnsObjectList(field: GraphQLField<unknown, unknown>): boolea
   return isListType(getNullableType(field.type)) && (isObjectType(named) || isAbstractType(named));
 }
 
-/** Wraps the resolver of every field whose type is a list of objects. Returns the schema. */
+/**
+ * Wraps the resolver of every field whose type is a list of objects, once: two schemas that share a
+ * type (or a schema bound twice) would otherwise count its lists twice. Returns the schema.
+ */
 export function boundResolvedItems(schema: GraphQLSchema): GraphQLSchema {
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith("__")) continue;

@@ -122,6 +122,17 @@ describe("the bound on what lists return while an execution runs", () => {
     expect(limits.take("a")).not.toBeNull();
   });
 
+  it("counts a type's lists once when two schemas share it, or a schema is bound twice", async () => {
+    // The subscription test's schema shares Item with this one: its lists were wrapped twice, and
+    // 60,200 items counted as 120,200 in whichever test ran after it.
+    boundResolvedItems(
+      new GraphQLSchema({ query: new GraphQLObjectType({ name: "Query", fields: { items } }) }),
+    );
+    boundResolvedItems(schema);
+    const result = await run("{ items(n: 200) { children(n: 300) { id } } }"); // 60,200
+    expect(result.errors).toBeUndefined();
+  });
+
   it("leaves a result without the bound's error as it was", async () => {
     const result = await run("{ items(n: 2) { id } }");
     expect(collapseOverBound(result, "query")).toBe(result);
