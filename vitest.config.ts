@@ -15,7 +15,9 @@ export default defineConfig({
   },
   test: {
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/**/*.unit.test.ts"] } },
+      // Unit tests touch no process-wide state (no module mocks; fake timers are put back after
+      // each test), so one worker's files share their imports: the tier took 35 s alone, 19 s so.
+      { extends: true, test: { name: "unit", include: ["test/**/*.unit.test.ts"], isolate: false } },
       { extends: true, test: { name: "int", include: ["test/**/*.int.test.ts"] } },
       { extends: true, test: { name: "e2e", include: ["test/**/*.e2e.test.ts"] } },
     ],
