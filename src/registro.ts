@@ -437,8 +437,9 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     webhooks,
     usage,
     async close(closeOptions) {
-      await checkpoints.close();
-      const outcome = await app.close(closeOptions);
+      // Side by side: the listener stops accepting at once, not after an audit checkpoint being
+      // signed has finished (the scheduler's timer stops at once too; the database stays open).
+      const [, outcome] = await Promise.all([checkpoints.close(), app.close(closeOptions)]);
       // After the app: downloads finishing while it drains are still counted, then flushed.
       await usage.close();
       await webhooks.close();

@@ -49,7 +49,7 @@ const ANSWER_GRACE_MS = 1_000;
 interface Watch {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
-  /** Kept from the start: Node sets `req.socket` to null once the connection is done with it. */
+  /** The request's connection (`req.socket`, set once; a response's `res.socket` is null until its turn and once detached). */
   readonly socket: Socket;
   readonly startBytes: number;
   readonly refusalBody: RefusalBody | undefined;
