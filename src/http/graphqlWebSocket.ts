@@ -89,6 +89,9 @@ export const authFailureCloseReason = (retryAfterSeconds: number) =>
  */
 export const HANDSHAKE_CLOSE_GRACE_MS = 1_000;
 
+/** How long a refused upgrade's client has to take the refusal before its connection is cut. */
+const REFUSAL_DEADLINE_MS = 5_000;
+
 export interface GraphQLWebSocket {
   readonly clients: number;
   /** Closes every socket with 1001 Going Away (clients reconnect elsewhere) and waits for them. */
@@ -227,8 +230,15 @@ export function attachGraphQLWebSocket(
       Connection: "close",
       "Content-Length": String(Buffer.byteLength(text)),
     });
+    // Closed once the refusal has left, not only ended: Node's server keeps half-open sockets, and
+    // an upgrade's socket is no longer the HTTP server's, so neither its idle closing nor the
+    // shutdown's would reach one whose client keeps its half open. One whose client does not read
+    // the refusal is cut at the deadline.
+    const deadline = setTimeout(() => socket.destroy(), REFUSAL_DEADLINE_MS).unref();
+    socket.once("close", () => clearTimeout(deadline));
     socket.end(
       `HTTP/1.1 ${status}\r\n${fields.map(([name, value]) => `${name}: ${value}\r\n`).join("")}\r\n${text}`,
+      () => socket.destroy(),
     );
   };
   const handshakeTimeoutMs =

@@ -288,6 +288,9 @@ const UNUSED_CONNECTION_MS = 100;
  * bounds it), so closeIdleConnections leaves it, and the shutdown would wait for the client to
  * close it (undici: 4 s later) or for the in-flight grace to cut it. `cutUnused` cuts those open for
  * UNUSED_CONNECTION_MS or more; one that has sent part of a request is in flight, and is left.
+ *
+ * It sees every connection from its accept to its close, upgraded ones too (Node's server forgets a
+ * socket once it is upgraded, so closeAllConnections does not reach it): `cutAll` ends the grace.
  */
 function unusedConnectionReaper(server: http.Server) {
   const opened = new Map<Socket, number>();
@@ -309,13 +312,19 @@ function unusedConnectionReaper(server: http.Server) {
         for (const [socket] of unused) if (socket.bytesRead === 0) socket.destroy();
       });
     },
+    /** Cuts every connection still open, whoever holds it. */
+    cutAll() {
+      for (const socket of opened.keys()) socket.destroy();
+    },
     /**
-     * Connections open now that have sent something (a request, or part of one): those a cut ends
-     * with a request unanswered. One that never sent a byte loses nothing.
+     * Connections open now that have sent something (a request, or part of one) and that the server
+     * has not ended yet: those a cut ends with a request unanswered. One that never sent a byte loses
+     * nothing, nor does one whose answer the server has ended (a refused upgrade, a response with
+     * `Connection: close`) and that merely waits for its client to close its own half.
      */
     get used() {
       let used = 0;
-      for (const socket of opened.keys()) if (socket.bytesRead > 0) used++;
+      for (const socket of opened.keys()) if (socket.bytesRead > 0 && !socket.writableEnded) used++;
       return used;
     },
   };
@@ -734,7 +743,9 @@ export function createApp(options: AppOptions): App {
         const grace = setTimeout(() => {
           // Idle ones were closed as they went idle: those left are in the middle of a request.
           cutConnections = unusedConnections.used;
-          server.closeAllConnections();
+          // Every one, not only those Node's server still lists (closeAllConnections): a socket taken
+          // off it (an upgrade) would otherwise hold the shutdown until its client closes it.
+          unusedConnections.cutAll();
         }, graceMs).unref();
         void closed.then(() => {
           clearInterval(reap);

@@ -6,6 +6,7 @@
 // which ends right after it. Timed on the real clock: the bounds are far above what a close takes
 // here (tens of ms) and far below the grace.
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { Caller } from "../../src/access/principal.ts";
@@ -48,8 +49,12 @@ const closedSocket = (socket: net.Socket) =>
 describe("shutdown with abandoned requests and unused connections (sqlite)", () => {
   let server: TestServer | undefined;
   let release: () => void = () => undefined;
+  /** Sockets of either side that a failed test could leave open (they would hold the close). */
+  const leftOpen = new Set<Duplex>();
   afterEach(async () => {
     release();
+    for (const socket of leftOpen) socket.destroy();
+    leftOpen.clear();
     await server?.close();
     server = undefined;
   });
@@ -78,6 +83,37 @@ describe("shutdown with abandoned requests and unused connections (sqlite)", () 
     await new Promise((resolve) => socket.once("connect", resolve));
     return socket;
   }
+
+  /**
+   * A raw connection that keeps its own half open after the server ends its half (what a client may
+   * do, and what Node's server does by default): only the server closing its socket ends it.
+   */
+  async function connectHalfOpen(port: number) {
+    const socket = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    leftOpen.add(socket);
+    socket.on("error", () => undefined);
+    let received = "";
+    socket.on("data", (chunk: Buffer) => (received += String(chunk)));
+    const ended = new Promise<void>((resolve) => socket.once("end", () => resolve()));
+    await new Promise((resolve) => socket.once("connect", resolve));
+    return { socket, ended, received: () => received };
+  }
+
+  /** A WebSocket upgrade request for `target`, with `headers` (CRLF-terminated lines) added. */
+  const upgradeRequest = (target: string, headers = "") =>
+    `GET ${target} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${headers}\r\n`;
+
+  /** The connections the server holds open, upgraded ones included. */
+  const serverConnections = (s: TestServer) =>
+    new Promise<number>((resolve, reject) =>
+      s.registro.app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+    );
+
+  /** `closing`'s outcome, or STILL_OPEN if it has not finished within HANG_MS. */
+  const STILL_OPEN = "still closing";
+  const HANG_MS = 10_000;
+  const within = <T>(closing: Promise<T>) => Promise.race([closing, sleep(HANG_MS).then(() => STILL_OPEN)]);
 
   const BODY = JSON.stringify({ query: "{ __typename }" });
   const head = (secret: string, length = Buffer.byteLength(BODY)) =>
@@ -164,6 +200,69 @@ describe("shutdown with abandoned requests and unused connections (sqlite)", () 
     stuck.write(head(secret, 1_000) + '{"query":');
     await sleep(100);
     expect(await second.s.close({ inFlightGraceMs: 50 })).toEqual({ cutConnections: 1 });
+  });
+
+  it.each([
+    ["a path other than the GraphQL one", "/not-graphql", "", 404],
+    ["an origin not allowed", "/graphql", "Origin: https://elsewhere.example\r\n", 403],
+    ["a target that is not a valid URL", "//[", "", 400],
+  ])(
+    "closes the connection of an upgrade refused for %s, though its client keeps its half open",
+    async (_why, target, headers, status) => {
+      const { s, port } = await start();
+      const client = await connectHalfOpen(port);
+      client.socket.write(upgradeRequest(target, headers));
+      await client.ended;
+      expect(client.received()).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      // Not held until a shutdown: the server closes its socket once the refusal is written.
+      await eventually(
+        async () => (await serverConnections(s)) === 0,
+        10_000,
+        "the server to close the socket",
+      );
+      // The client learns it when it sends again: the server's end resets the connection, and its
+      // next write fails (after its end Node reads no more, so it does not see the reset itself).
+      await eventually(
+        () => client.socket.destroyed || void client.socket.write("x"),
+        10_000,
+        "the client's connection to be reset",
+      );
+      await closedSocket(client.socket);
+    },
+  );
+
+  it("finishes within its grace while a refused upgrade's client keeps its half of the connection open", async () => {
+    const { s, port } = await start();
+    server = undefined;
+    const client = await connectHalfOpen(port);
+    client.socket.write(upgradeRequest("/not-graphql"));
+    await client.ended;
+    expect(client.received()).toMatch(/^HTTP\/1\.1 404 /);
+    const closing = s.close({ inFlightGraceMs: 500 });
+    const outcome = await within(closing);
+    client.socket.destroy();
+    await closing;
+    // Refused and answered, its connection had no request left to cut.
+    expect(outcome).toEqual({ cutConnections: 0 });
+  });
+
+  it("cuts at the end of its grace a connection a handler took off the HTTP server and never closed", async () => {
+    const { s, port } = await start();
+    server = undefined;
+    // A CONNECT handler that holds its socket stands for any that takes one over (as upgrades are):
+    // Node's server no longer lists such a socket, and the shutdown must not wait for it to close.
+    const taken = new Promise<Duplex>((resolve) =>
+      s.registro.app.server.once("connect", (_req, socket: Duplex) => resolve(socket)),
+    );
+    const client = await connectHalfOpen(port);
+    client.socket.write("CONNECT registro.invalid:443 HTTP/1.1\r\nHost: registro.invalid:443\r\n\r\n");
+    leftOpen.add(await taken);
+    const closing = s.close({ inFlightGraceMs: 500 });
+    const outcome = await within(closing);
+    for (const socket of leftOpen) socket.destroy();
+    await closing;
+    // Unanswered, it is reported as cut.
+    expect(outcome).toEqual({ cutConnections: 1 });
   });
 
   it("closes at once after a WebSocket client left while its connection_init's credentials were checked", async () => {
