@@ -6,6 +6,7 @@
 // holds, valid ones past it waiting for units to come back; the bucket refills on the limiter's
 // clock; 0 turns it off.
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { MockInstance } from "vitest";
 import type { Caller } from "../../src/access/principal.ts";
 import { RateLimiter } from "../../src/http/rateLimit.ts";
 import type { RateLimits, Reservation } from "../../src/http/rateLimit.ts";
@@ -62,6 +63,17 @@ describe("failed authentications per address (sqlite)", () => {
       advance: (ms: number) => (now += ms),
     };
   }
+
+  /**
+   * Resolves once `n` requests wait in a limiter the server called `reserveWaiting` on (a spy that
+   * calls through): the server's own count, not a guess at how long they take to get there.
+   */
+  const waitingIn = (reserveWaiting: MockInstance<RateLimiter["reserveWaiting"]>, n: number, what: string) =>
+    eventually(
+      () => (reserveWaiting.mock.contexts as RateLimiter[]).some((l) => l.waiting === n),
+      10_000,
+      what,
+    );
 
   const post = (s: TestServer, headers: Record<string, string> = {}) =>
     s.post("{ __typename }", undefined, headers);
@@ -211,6 +223,7 @@ describe("failed authentications per address (sqlite)", () => {
 
   it("serves 3 × the burst of valid tokens sent at once, checking no more than the burst at once: the rest wait for units to come back", async () => {
     const { s, directory, good } = await start({ perSecond: 1, burst: 3 });
+    const reserveWaiting = vi.spyOn(RateLimiter.prototype, "reserveWaiting");
     let release!: () => void;
     directory.held = new Promise((resolve) => (release = resolve));
     let checking = 0;
@@ -238,9 +251,12 @@ describe("failed authentications per address (sqlite)", () => {
       ),
     );
     await checked;
-    // The other six arrive and wait (none answered 429, none checked) while the three are held.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // The other six arrive and wait in the limiter (none answered 429, none checked) while the
+    // three are held.
+    await waitingIn(reserveWaiting, 6, "the other six requests to wait for a unit");
+    expect(reserveWaiting).toHaveBeenCalledTimes(6);
     expect(directory.verified).toBe(3);
+    expect(mostAtOnce).toBe(3);
     directory.held = null;
     release();
     expect(await flood).toEqual(Array.from({ length: 9 }, () => 200));
@@ -253,6 +269,7 @@ describe("failed authentications per address (sqlite)", () => {
 
   it("lets a WebSocket's valid connection_init past the burst wait for a unit, and goes in", async () => {
     const { s, directory, good } = await start({ perSecond: 1, burst: 2 });
+    const reserveWaiting = vi.spyOn(RateLimiter.prototype, "reserveWaiting");
     let release!: () => void;
     directory.held = new Promise((resolve) => (release = resolve));
     let twoChecked!: () => void;
@@ -265,8 +282,9 @@ describe("failed authentications per address (sqlite)", () => {
     const client = wsClient(s.graphqlUrl.replace(/^http/, "ws"), { connectionParams: good });
     try {
       const result = client.iterate({ query: "{ __typename }" }).next();
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      // Waiting, unchecked, until one of the two gives its unit back.
+      // Its connection_init waits in the limiter, unchecked, until one of the two gives its unit back.
+      await waitingIn(reserveWaiting, 1, "the connection_init to wait for a unit");
+      expect(reserveWaiting).toHaveBeenCalledTimes(1);
       expect(directory.verified).toBe(2);
       directory.held = null;
       release();
