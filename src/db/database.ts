@@ -358,6 +358,8 @@ class Slots {
 /**
  * Turns to wait at a held lock on a connection: one per stream (the others on it wait in memory
  * behind that one, holding nothing: they could not go before it anyway) and at most `size` in all.
+ * The key is the set of streams the transaction locked (one, for every model command today); writes
+ * that gave up before locking any (a read behind another session's table lock) share one turn.
  * So commands queued on one stream take one connection, not every turn, and a command on another
  * stream that waited a moment too long still gets one.
  */
@@ -448,8 +450,8 @@ function openPostgres(url: string, options: DatabaseOptions): Database {
   // start) would otherwise take the whole pool, and every write of this instance wait for that lock.
   // The rest wait here, in memory; the groups keep a connection each. The timeout is set after the
   // writers' gate (a rebuild's swap holds every write alike), in the round trip of BEGIN, and set
-  // back right after the stream locks, before the commit's statements are prepared and the append
-  // lock, which every commit takes, is waited for (a slow flush is no lock held for long).
+  // back in the commit's round trip, before its statements are prepared and the append lock, which
+  // every commit takes, is waited for (a slow flush is no lock held for long).
   const lockWaiters = new LockWaiters(PG_WRITE_CONNECTIONS - MAX_IN_FLIGHT);
   const beginGivingUp = [...begin, `SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`];
   const lockTimeoutOff = "SET LOCAL lock_timeout = DEFAULT";

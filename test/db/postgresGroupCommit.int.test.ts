@@ -277,7 +277,26 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
       await otherHolder.query("BEGIN");
       await otherHolder.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [STREAM_LOCK_CLASS, other!]);
       const third = executeCommand(c, live(other!), createVersion(), actor);
-      await sleep(GROUP_LOCK_TIMEOUT_MS * 2);
+      // It gave up and waits again, with its turn: a second transaction of it waits at that lock.
+      const waitingAtOther = async () => {
+        const { rows } = await watcher.query<{ at: string }>(
+          `SELECT pid || ' ' || xact_start AS at FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' AND datname = current_database() AND query LIKE $1`,
+          [`%'${other}'%`],
+        );
+        return rows.map((row) => row.at);
+      };
+      let firstTry: string | undefined;
+      await eventually(
+        async () => (firstTry = (await waitingAtOther())[0]) !== undefined,
+        GROUP_LOCK_TIMEOUT_MS * 10,
+        "the third model's command waiting at its lock",
+      );
+      await eventually(
+        async () => (await waitingAtOther()).some((at) => at !== firstTry),
+        GROUP_LOCK_TIMEOUT_MS * 10,
+        "the third model's command waiting again, in a transaction of its own",
+      );
       await otherHolder.query("COMMIT");
       const outcome = await Promise.race([
         third.then(versionOf),
