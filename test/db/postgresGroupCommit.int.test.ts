@@ -183,7 +183,7 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
       const other = executeCommand(a, live(free!), createVersion(), actor);
       const first = await Promise.race([
         other.then(versionOf),
-        sleep(GROUP_LOCK_TIMEOUT_MS * 4).then(() => "still waiting"),
+        sleep(GROUP_LOCK_TIMEOUT_MS * 10).then(() => "still waiting"),
       ]);
       expect(first).toBe(4);
       // A command on a free model in one group with one on the held model: the group gives up, and
@@ -191,7 +191,7 @@ describe.skipIf(!onPostgres)("group commit on postgresql", () => {
       waiting.push(executeCommand(a, live(held!), createVersion(), actor));
       const besideIt = await Promise.race([
         executeCommand(a, live(beside!), createVersion(), actor).then(versionOf),
-        sleep(GROUP_LOCK_TIMEOUT_MS * 4).then(() => "still waiting"),
+        sleep(GROUP_LOCK_TIMEOUT_MS * 10).then(() => "still waiting"),
       ]);
       expect(besideIt).toBe(4);
       // Alone, the held model's commands wait as long as the lock is held, far past the timeout.
