@@ -808,6 +808,10 @@ describe.each(await providers())("a model hidden from a MEMBER (%s)", (provider)
       const during = await tagHidden("granted");
       const version = await must(owner, "createModelVersion", { name: HIDDEN, source: "s3://during" });
       const staged = await stage(version.modelVersion.version);
+      // The stage subscription's payload reads the version as it is now (`modelVersion`): resolved
+      // after the revocation, on a loaded machine, it is refused, as it should be. So the grant
+      // holds until the transition has been delivered.
+      await arrived("the transition", [() => stages.data, () => byName.data], positionOf(staged));
       const revoke = await must(owner, "revokeModelPermission", { name: HIDDEN, principalId: prober.id });
       granted = false;
       expect(await view()).toEqual(HIDDEN_VIEW);
