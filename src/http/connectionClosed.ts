@@ -27,16 +27,67 @@ function once(
   return controller.signal;
 }
 
+/** What a connection watch needs of a socket: a request built by hand may lack the rest. */
+export type ClosingSocket = Pick<Socket, "destroyed" | "once" | "off">;
+
+/** A watched TCP connection: one 'close' listener, and how many hold the watch. */
+interface ConnectionWatch {
+  readonly gone: AbortController;
+  readonly abort: () => void;
+  holders: number;
+}
+
+const connectionWatches = new WeakMap<object, ConnectionWatch>();
+
+/** A hold on a connection's watch: its signal, and `release` once the holder no longer listens. */
+export interface ConnectionHold {
+  readonly closed: AbortSignal;
+  readonly release: () => void;
+}
+
+const NOTHING_HELD = () => undefined;
+
 /**
- * The TCP connection's: one listener on its socket, however many requests (pipelined) wait on it.
- * The request's socket, which Node sets once and keeps: a response's is null until its turn.
+ * A signal that aborts when `socket` closes, held until `release`: the requests of one connection
+ * (pipelined, or a WebSocket's) that listen at once share one 'close' listener on its socket and one
+ * signal, and the listener goes with the last hold. A listener each would put Node's leak warning
+ * in the log for any client that pipelines a dozen requests, and one kept for the connection's
+ * life would stay on a keep-alive socket long after its request. The socket of a request is the
+ * one to watch (`req.socket`, set once): a response's is null until its turn under pipelining.
  */
-function socketClosed(socket: Socket): AbortSignal {
-  return once(
-    socket,
-    () => socket.destroyed,
-    (abort) => socket.once("close", abort),
-  );
+export function holdConnection(socket: ClosingSocket): ConnectionHold {
+  // Already closed: its 'close' has been emitted, and there is nothing to listen for.
+  if (socket.destroyed) return { closed: AbortSignal.abort(), release: NOTHING_HELD };
+  let watch = connectionWatches.get(socket);
+  if (watch === undefined) {
+    const gone = new AbortController();
+    // Each holder listens on the signal (how many is bounded by theirs): no leak warning.
+    setMaxListeners(0, gone.signal);
+    const created: ConnectionWatch = {
+      gone,
+      abort: () => {
+        connectionWatches.delete(socket);
+        gone.abort();
+      },
+      holders: 0,
+    };
+    socket.once("close", created.abort);
+    connectionWatches.set(socket, (watch = created));
+  }
+  const held = watch;
+  held.holders++;
+  let released = false;
+  return {
+    closed: held.gone.signal,
+    release: () => {
+      if (released) return;
+      released = true;
+      if (--held.holders === 0 && connectionWatches.get(socket) === held) {
+        socket.off("close", held.abort);
+        connectionWatches.delete(socket);
+      }
+    },
+  };
 }
 
 /**
@@ -46,15 +97,17 @@ function socketClosed(socket: Socket): AbortSignal {
  * response still waiting for its turn emits no 'close' if the connection goes first.
  */
 export function responseClosed(res: ServerResponse): AbortSignal {
-  const connection = socketClosed(res.req.socket);
+  const socket = res.req.socket;
   return once(
     res,
-    () => res.destroyed || res.writableFinished || connection.aborted,
+    () => res.destroyed || res.writableFinished || socket.destroyed,
     (abort) => {
-      connection.addEventListener("abort", abort, { once: true });
-      // The connection outlives a keep-alive response: its listener goes with the response.
+      const connection = holdConnection(socket);
+      connection.closed.addEventListener("abort", abort, { once: true });
+      // The connection outlives a keep-alive response: its hold goes with the response.
       res.once("close", () => {
-        connection.removeEventListener("abort", abort);
+        connection.closed.removeEventListener("abort", abort);
+        connection.release();
         abort();
       });
     },

@@ -22,11 +22,11 @@
 // authenticateWithinFailureLimit below), so a script cannot try tokens or passwords as fast as the
 // server answers.
 import type { IncomingMessage } from "node:http";
-import { setMaxListeners } from "node:events";
-import type { Socket } from "node:net";
 import { bringsCredentials } from "../access/authenticate.ts";
 import type { Authentication, HeaderSource } from "../access/authenticate.ts";
 import type { Caller } from "../access/principal.ts";
+import { holdConnection } from "./connectionClosed.ts";
+import type { ClosingSocket } from "./connectionClosed.ts";
 import { clientAddress } from "./clientSlots.ts";
 
 export interface RateLimits {
@@ -470,46 +470,18 @@ export async function authenticateWithinFailureLimit(
   return authentication;
 }
 
-/** The part of a request's socket that says it closed. */
-type ClosingSocket = Partial<Pick<Socket, "destroyed" | "once" | "off">>;
-
-/** Per socket with requests waiting: one 'close' listener for them all, and how many wait. */
-interface CloseWatch {
-  readonly gone: AbortController;
-  readonly abort: () => void;
-  waiting: number;
-}
-
-const closeWatches = new WeakMap<object, CloseWatch>();
-
 /**
- * Waits for a unit of `key`'s bucket, ending the wait when the request's connection closes. The
- * requests of one connection (pipelined, or a WebSocket's) share one listener on its socket and one
- * signal, removed when the last stops waiting: a listener each would put Node's leak warning in the
- * log for any client that pipelines a dozen requests.
+ * Waits for a unit of `key`'s bucket, ending the wait when the request's connection closes (one
+ * listener for all the requests of a connection waiting at once: holdConnection).
  */
 async function reserveWhileConnected(failures: RateLimiter, key: string, req: IncomingMessage) {
   // Typed as what may be missing: a request built by hand (a test's) may have no such socket.
-  const socket: ClosingSocket | null | undefined = req.socket;
+  const socket = req.socket as Partial<ClosingSocket> | null | undefined;
   if (socket?.once === undefined || socket.off === undefined) return failures.reserveWaiting(key);
-  // Already closed: its 'close' has been emitted, and nobody is there to wait for.
-  if (socket.destroyed === true) return failures.reserveWaiting(key, 1, AbortSignal.abort());
-  let watch = closeWatches.get(socket);
-  if (watch === undefined) {
-    const gone = new AbortController();
-    // Each waiting request listens on the signal; how many may wait is bounded by the limiter.
-    setMaxListeners(0, gone.signal);
-    watch = { gone, abort: () => gone.abort(), waiting: 0 };
-    socket.once("close", watch.abort);
-    closeWatches.set(socket, watch);
-  }
-  watch.waiting++;
+  const connection = holdConnection(socket as ClosingSocket);
   try {
-    return await failures.reserveWaiting(key, 1, watch.gone.signal);
+    return await failures.reserveWaiting(key, 1, connection.closed);
   } finally {
-    if (--watch.waiting === 0) {
-      socket.off("close", watch.abort);
-      closeWatches.delete(socket);
-    }
+    connection.release();
   }
 }
