@@ -283,16 +283,17 @@ function refuse(req: IncomingMessage, res: ServerResponse, status: number, body:
 const UNUSED_CONNECTION_MS = 100;
 
 /**
- * Connections that have not sent a byte yet: the spare one undici opens when a fetch is aborted, a
- * browser's preconnect. Node counts such a connection busy from its accept (so that headersTimeout
- * bounds it), so closeIdleConnections leaves it, and the shutdown would wait for the client to
- * close it (undici: 4 s later) or for the in-flight grace to cut it. `cutUnused` cuts those open for
- * UNUSED_CONNECTION_MS or more; one that has sent part of a request is in flight, and is left.
+ * Every connection of `server`, for the shutdown to cut. First those that have not sent a byte
+ * yet: the spare one undici opens when a fetch is aborted, a browser's preconnect. Node counts such
+ * a connection busy from its accept (so that headersTimeout bounds it), so closeIdleConnections
+ * leaves it, and the shutdown would wait for the client to close it (undici: 4 s later) or for the
+ * in-flight grace to cut it. `cutUnused` cuts those open for UNUSED_CONNECTION_MS or more; one that
+ * has sent part of a request is in flight, and is left.
  *
  * It sees every connection from its accept to its close, upgraded ones too (Node's server forgets a
  * socket once it is upgraded, so closeAllConnections does not reach it): `cutAll` ends the grace.
  */
-function unusedConnectionReaper(server: http.Server) {
+function connectionReaper(server: http.Server) {
   const opened = new Map<Socket, number>();
   server.on("connection", (socket: Socket) => {
     opened.set(socket, performance.now());
@@ -680,7 +681,7 @@ export function createApp(options: AppOptions): App {
   server.headersTimeout = 30_000;
   server.keepAliveTimeout = 5_000;
   server.setTimeout(120_000);
-  const unusedConnections = unusedConnectionReaper(server);
+  const openConnections = connectionReaper(server);
   const webSocket = attachGraphQLWebSocket(server, yoga, {
     path: "/graphql",
     keepAliveMs: options.webSocketKeepAliveMs ?? 12_000,
@@ -736,16 +737,16 @@ export function createApp(options: AppOptions): App {
         // does), and those that never sent a byte as soon as they have had time to.
         const closeIdle = () => {
           server.closeIdleConnections();
-          unusedConnections.cutUnused();
+          openConnections.cutUnused();
         };
         const reap = setInterval(closeIdle, 20).unref();
         // In-flight requests get a grace period, then are cut.
         const grace = setTimeout(() => {
           // Idle ones were closed as they went idle: those left are in the middle of a request.
-          cutConnections = unusedConnections.used;
+          cutConnections = openConnections.used;
           // Every one, not only those Node's server still lists (closeAllConnections): a socket taken
           // off it (an upgrade) would otherwise hold the shutdown until its client closes it.
-          unusedConnections.cutAll();
+          openConnections.cutAll();
         }, graceMs).unref();
         void closed.then(() => {
           clearInterval(reap);
