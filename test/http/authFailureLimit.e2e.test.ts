@@ -32,6 +32,27 @@ class CountingDirectory extends InMemoryPrincipalDirectory {
     if (this.held !== null) await this.held;
     return super.verifyToken(secret, now);
   }
+
+  /**
+   * Holds every verification from now on: `checked` resolves once `count` have been asked for in
+   * all, and `release` lets them go (and those after it unheld).
+   */
+  holdChecks(count: number): { readonly checked: Promise<void>; readonly release: () => void } {
+    let release!: () => void;
+    this.held = new Promise((resolve) => (release = resolve));
+    let reached!: () => void;
+    const checked = new Promise<void>((resolve) => (reached = resolve));
+    this.onVerify = () => {
+      if (this.verified === count) reached();
+    };
+    return {
+      checked,
+      release: () => {
+        this.held = null;
+        release();
+      },
+    };
+  }
 }
 
 const BAD = { authorization: "Bearer rgo_not_a_token_of_this_registry_000000" };
@@ -224,8 +245,7 @@ describe("failed authentications per address (sqlite)", () => {
   it("serves 3 × the burst of valid tokens sent at once, checking no more than the burst at once: the rest wait for units to come back", async () => {
     const { s, directory, good } = await start({ perSecond: 1, burst: 3 });
     const reserveWaiting = vi.spyOn(RateLimiter.prototype, "reserveWaiting");
-    let release!: () => void;
-    directory.held = new Promise((resolve) => (release = resolve));
+    const { checked, release } = directory.holdChecks(3);
     let checking = 0;
     let mostAtOnce = 0;
     const verify = directory.verifyToken.bind(directory);
@@ -236,11 +256,6 @@ describe("failed authentications per address (sqlite)", () => {
       } finally {
         checking--;
       }
-    };
-    let threeChecked!: () => void;
-    const checked = new Promise<void>((resolve) => (threeChecked = resolve));
-    directory.onVerify = () => {
-      if (directory.verified === 3) threeChecked();
     };
     const flood = Promise.all(
       Array.from({ length: 9 }, () =>
@@ -257,7 +272,6 @@ describe("failed authentications per address (sqlite)", () => {
     expect(reserveWaiting).toHaveBeenCalledTimes(6);
     expect(directory.verified).toBe(3);
     expect(mostAtOnce).toBe(3);
-    directory.held = null;
     release();
     expect(await flood).toEqual(Array.from({ length: 9 }, () => 200));
     expect(directory.verified).toBe(9);
@@ -270,13 +284,7 @@ describe("failed authentications per address (sqlite)", () => {
   it("lets a WebSocket's valid connection_init past the burst wait for a unit, and goes in", async () => {
     const { s, directory, good } = await start({ perSecond: 1, burst: 2 });
     const reserveWaiting = vi.spyOn(RateLimiter.prototype, "reserveWaiting");
-    let release!: () => void;
-    directory.held = new Promise((resolve) => (release = resolve));
-    let twoChecked!: () => void;
-    const checked = new Promise<void>((resolve) => (twoChecked = resolve));
-    directory.onVerify = () => {
-      if (directory.verified === 2) twoChecked();
-    };
+    const { checked, release } = directory.holdChecks(2);
     const held = [post(s, good), post(s, good)];
     await checked;
     const client = wsClient(s.graphqlUrl.replace(/^http/, "ws"), { connectionParams: good });
@@ -286,7 +294,6 @@ describe("failed authentications per address (sqlite)", () => {
       await waitingIn(reserveWaiting, 1, "the connection_init to wait for a unit");
       expect(reserveWaiting).toHaveBeenCalledTimes(1);
       expect(directory.verified).toBe(2);
-      directory.held = null;
       release();
       expect((await result).value).toEqual({ data: { __typename: "Query" } });
       expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
@@ -302,11 +309,7 @@ describe("failed authentications per address (sqlite)", () => {
     // The limiter's waits as the server starts them (called through): `this`, the arguments (the
     // connection's signal) and the reservation promised.
     const reserveWaiting = vi.spyOn(RateLimiter.prototype, "reserveWaiting");
-    let release!: () => void;
-    directory.held = new Promise((resolve) => (release = resolve));
-    let oneChecked!: () => void;
-    const checked = new Promise<void>((resolve) => (oneChecked = resolve));
-    directory.onVerify = () => oneChecked();
+    const { checked, release } = directory.holdChecks(1);
     const held = post(s, good);
     await checked;
     const gone = new AbortController();
@@ -340,7 +343,6 @@ describe("failed authentications per address (sqlite)", () => {
     expect(await abandoned).toMatchObject({ name: "AbortError" });
     expect(await onClose).toEqual({ waiting: 0, endedBefore: false });
     expect((await reservation).ok).toBe(false);
-    directory.held = null;
     release();
     expect((await held).status).toBe(200);
     // Given back, the unit found nobody waiting: the abandoned request was not checked.
