@@ -285,11 +285,7 @@ describe("shutdown with abandoned requests and unused connections (sqlite)", () 
     const ws = await connect(port);
     let received = Buffer.alloc(0);
     ws.on("data", (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
-    ws.write(
-      "GET /graphql HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-        "Sec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n",
-    );
+    ws.write(upgradeRequest("/graphql", "Sec-WebSocket-Protocol: graphql-transport-ws\r\n"));
     await eventually(() => received.includes("\r\n\r\n"), 10_000, "the upgrade's answer");
     expect(String(received)).toMatch(/^HTTP\/1\.1 101 /);
     const head = received.indexOf("\r\n\r\n") + 4;
