@@ -41,6 +41,12 @@ export const isStalePlan = (error: unknown): boolean =>
 export const isMissingPrepared = (error: unknown): boolean =>
   typeof error === "object" && error !== null && (error as { code?: unknown }).code === "26000";
 
+/** A statement known to prepare: its name on every connection, and how many values it takes. */
+interface Preparable {
+  readonly name: string;
+  readonly placeholders: number;
+}
+
 /**
  * One per Database: which statements may be prepared (each is tried once, on a connection of the
  * pool, outside any transaction: a statement whose parameter types PostgreSQL cannot infer stays
@@ -48,9 +54,12 @@ export const isMissingPrepared = (error: unknown): boolean =>
  * connection that leaves the pool takes its statements with it (they are its session's).
  */
 export class PreparedStatements {
-  private readonly names = new Map<string, string>();
-  /** true: prepare it; false: send it as text; absent: not tried yet (sent as text meanwhile). */
-  private readonly verdicts = new Map<string, boolean>();
+  /**
+   * By SQL text: how to prepare it (its name and placeholder count), or false: send it as text.
+   * Absent: not tried yet (sent as text meanwhile). One lookup per statement rendered.
+   */
+  private readonly verdicts = new Map<string, Preparable | false>();
+  private prepared = 0;
   private readonly trying = new Set<string>();
   private tries = 0;
   private readonly onConnection = new WeakMap<pg.PoolClient, Set<string>>();
@@ -67,10 +76,15 @@ export class PreparedStatements {
    * batch, when the connection lacks it), the statement with its values inlined otherwise.
    */
   render(connection: pg.PoolClient, sql: string, params: readonly SqlValue[], prepares: string[]): string {
-    const name = this.nameFor(sql);
-    if (name === null) return inlineParams(sql, params, this.escapeLiteral);
-    if (params.length !== placeholderCount(sql))
-      throw new Error(`${params.length} parameters for ${placeholderCount(sql)} placeholders`);
+    const verdict = this.verdicts.get(sql);
+    if (verdict === undefined || verdict === false) {
+      if (verdict === undefined && sql.length <= MAX_SQL_LENGTH && PREPARABLE.test(sql))
+        this.tryPreparing(sql);
+      return inlineParams(sql, params, this.escapeLiteral);
+    }
+    const { name, placeholders } = verdict;
+    if (params.length !== placeholders)
+      throw new Error(`${params.length} parameters for ${placeholders} placeholders`);
     let prepared = this.onConnection.get(connection);
     if (prepared === undefined) this.onConnection.set(connection, (prepared = new Set()));
     if (!prepared.has(name)) {
@@ -90,23 +104,16 @@ export class PreparedStatements {
     this.onConnection.delete(connection);
   }
 
-  private nameFor(sql: string): string | null {
-    const verdict = this.verdicts.get(sql);
-    if (verdict === true) return this.names.get(sql) ?? null;
-    if (verdict === undefined && sql.length <= MAX_SQL_LENGTH && PREPARABLE.test(sql)) this.tryPreparing(sql);
-    return null;
-  }
-
   private tryPreparing(sql: string): void {
-    if (this.trying.has(sql) || this.names.size >= MAX_STATEMENTS) return;
+    if (this.trying.has(sql) || this.prepared >= MAX_STATEMENTS) return;
     this.trying.add(sql);
     const name = `registro_try_${++this.tries}`;
     this.pool
       .query(`PREPARE ${name} AS ${numbered(sql)}; DEALLOCATE ${name}`)
       .then(
         () => {
-          this.names.set(sql, `registro_s${this.names.size + 1}`);
-          this.verdicts.set(sql, true);
+          this.prepared += 1;
+          this.verdicts.set(sql, { name: `registro_s${this.prepared}`, placeholders: placeholderCount(sql) });
         },
         // Parameter types PostgreSQL cannot infer, or anything else: the statement stays text.
         () => this.verdicts.set(sql, false),
