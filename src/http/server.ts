@@ -475,11 +475,18 @@ export function createApp(options: AppOptions): App {
     return routes.map((route) => route.errorBody?.(url, refusal)).find((body) => body !== undefined);
   }
 
-  /** A refusal's body in the shape of the endpoint: the route's own, GraphQL's, or plain JSON. */
-  function refusalBody(url: URL, refusal: ServerRefusal, extensions: Record<string, unknown> = {}) {
+  /**
+   * A refusal's body in the shape of the endpoint: the route's own, GraphQL's, or plain JSON. An
+   * OPTIONS request (a CORS preflight) is no GraphQL request, whatever its path.
+   */
+  function refusalBody(
+    url: URL,
+    refusal: ServerRefusal,
+    { method, extensions = {} }: { method?: string; extensions?: Record<string, unknown> } = {},
+  ) {
     return (
       routeErrorBody(url, refusal) ??
-      (url.pathname === "/graphql"
+      (url.pathname === "/graphql" && method !== "OPTIONS"
         ? graphqlErrorBody(refusal.code, refusal.message, extensions)
         : { error: { ...extensions, code: refusal.code, message: refusal.message } })
     );
@@ -512,7 +519,7 @@ export function createApp(options: AppOptions): App {
     const body = refusalBody(
       url,
       { status: 429, code: "RATE_LIMITED", message: refusal.message },
-      { retryAfter: retryAfterSeconds },
+      { extensions: { retryAfter: retryAfterSeconds } },
     );
     refuse(req, res, 429, body, { "retry-after": String(retryAfterSeconds) });
   }
@@ -621,14 +628,17 @@ export function createApp(options: AppOptions): App {
       });
     // Before anything else answers (preflights included): see ./hostCheck.ts.
     const misdirected = hosts.refusal(req);
-    if (misdirected !== null) {
-      const graphql = req.method !== "OPTIONS" && req.url?.split("?")[0] === "/graphql";
-      const refusal = { status: 421, code: "HOST_NOT_ALLOWED", message: misdirected } as const;
-      const body = graphql
-        ? graphqlErrorBody(refusal.code, misdirected)
-        : (routeErrorBody(url, refusal) ?? { error: { code: refusal.code, message: misdirected } });
-      return refuse(req, res, 421, body);
-    }
+    if (misdirected !== null)
+      return refuse(
+        req,
+        res,
+        421,
+        refusalBody(
+          url,
+          { status: 421, code: "HOST_NOT_ALLOWED", message: misdirected },
+          { method: req.method },
+        ),
+      );
     if (cors.handle(req, res)) return;
     if (OPERATOR_PATHS.has(url.pathname)) return operatorRoute(req, res, url.pathname);
     void (async () => {

@@ -23,9 +23,10 @@ function request(
   options: { method?: string; path?: string; headers?: Record<string, string>; body?: string },
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
+    // The path as given, dot segments included (a URL string would have them resolved).
     const req = http.request(
-      `${server.url}${options.path ?? "/graphql"}`,
-      { method: options.method ?? "GET", headers: options.headers ?? {} },
+      server.url,
+      { method: options.method ?? "GET", path: options.path ?? "/graphql", headers: options.headers ?? {} },
       (res) => {
         let body = "";
         res.setEncoding("utf8");
@@ -113,6 +114,17 @@ describe("Host check under AUTH=local", () => {
     expect(post.status).toBe(421);
     expect(JSON.parse(post.body).errors[0].extensions.code).toBe("HOST_NOT_ALLOWED");
     expect(post.headers["access-control-allow-origin"]).toBeUndefined();
+    // A target that resolves to /graphql is served as GraphQL, and refused in GraphQL's shape too.
+    for (const path of ["/./graphql", "/models/../graphql?x=1"]) {
+      const dotted = await request(server, {
+        method: "POST",
+        path,
+        headers: { ...page, "content-type": "application/json" },
+        body: CREATE("rebound-dotted"),
+      });
+      expect(dotted.status, path).toBe(421);
+      expect(JSON.parse(dotted.body).errors[0].extensions.code, path).toBe("HOST_NOT_ALLOWED");
+    }
 
     const preflight = await request(server, {
       method: "OPTIONS",
