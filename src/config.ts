@@ -164,19 +164,22 @@ const parsedBy = <T>(parse: (text: string) => T) =>
     }
   });
 
-/** WEBHOOK_ALLOWED_TARGETS: host names, addresses and CIDR ranges, comma-separated. */
-const allowList = parsedBy(parseAllowList);
-
 /** INSPECTION_ALLOW_IMPORTS: comma- or space-separated entries, validated strictly (src/inspection/operatorAllowList.ts). */
 const allowImports = parsedBy(parseAllowImports);
 
 /** ALLOWED_HOSTS: host names and IP addresses, comma-separated (src/http/hostCheck.ts). */
 const hostList = parsedBy(parseAllowedHosts);
 
+// The three lists of addresses and CIDR ranges read them alike (src/http/addressRanges.ts): the
+// error names the bad entry, and zod's path the setting.
+
+/** WEBHOOK_ALLOWED_TARGETS: host names, addresses and CIDR ranges, comma-separated (src/webhooks/delivery/targetGuard.ts). */
+const allowList = parsedBy(parseAllowList);
+
 /** TRUSTED_PROXIES: addresses and CIDR ranges, comma-separated (src/http/trustedProxies.ts). */
 const proxyList = parsedBy(parseTrustedProxies);
 
-/** METRICS_ALLOWED_NETWORKS: addresses and CIDR ranges, comma-separated. */
+/** METRICS_ALLOWED_NETWORKS: addresses and CIDR ranges, comma-separated, at least one (src/monitoring/metricsAccess.ts). */
 const networkList = parsedBy(parseNetworks);
 
 const milliseconds = (min: number) => z.coerce.number().int().min(min).max(3_600_000);

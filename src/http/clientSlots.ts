@@ -7,8 +7,10 @@
 // From anyone else the header is ignored: anyone can send it.
 import type { IncomingMessage, Server } from "node:http";
 import ipaddr from "ipaddr.js";
+import { systemAddress } from "./addressRanges.ts";
+import type { IpAddress } from "./addressRanges.ts";
 import { walkForwarded } from "./trustedProxies.ts";
-import type { IpAddress, TrustedProxies } from "./trustedProxies.ts";
+import type { TrustedProxies } from "./trustedProxies.ts";
 
 export interface SlotLimits {
   /** Slots one client address may hold at once. */
@@ -80,9 +82,8 @@ export function acceptForwardedFor(
   socket: { remoteAddress?: string | undefined },
   proxies: TrustedProxies,
 ): void {
-  const address = socket.remoteAddress;
-  if (address === undefined || !ipaddr.isValid(address)) return;
-  const peer = ipaddr.process(address);
+  const peer = socket.remoteAddress === undefined ? null : systemAddress(socket.remoteAddress);
+  if (peer === null) return;
   // Parsed now, the peer's client is remembered too: clientAddress need not parse it again.
   clientOfSocket.set(socket, proxies.trusts(peer) ? { peer, proxies } : clientOfParsed(peer));
 }
@@ -115,8 +116,8 @@ function forwardedForOf(req: IncomingMessage): string | undefined {
 }
 
 function clientOf(address: string): string {
-  if (!ipaddr.isValid(address)) return address;
-  return clientOfParsed(ipaddr.process(address)); // IPv4-mapped IPv6 unwrapped
+  const parsed = systemAddress(address); // IPv4-mapped IPv6 unwrapped
+  return parsed === null ? address : clientOfParsed(parsed);
 }
 
 function clientOfParsed(parsed: IpAddress): string {

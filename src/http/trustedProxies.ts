@@ -10,11 +10,8 @@
 // costs what 32 addresses do. An entry that is no address (`unknown`, garbage, an empty one) stops
 // the walk at the last address proven so far: the hop that wrote it, which is trusted, never the
 // text itself (it would be a client key anyone could choose).
-import ipaddr from "ipaddr.js";
-
-export type IpAddress = ipaddr.IPv4 | ipaddr.IPv6;
-
-type Range = readonly [IpAddress, number];
+import { allDigits, inRanges, parseAddress, parseAddressRanges, parseIPv4 } from "./addressRanges.ts";
+import type { AddressRange, IpAddress } from "./addressRanges.ts";
 
 /** Entries of X-Forwarded-For looked at, from the right; past them the last trusted hop is the client. */
 export const MAX_FORWARDED_HOPS = 32;
@@ -29,9 +26,9 @@ export class TrustedProxies {
   /** Trust no one: X-Forwarded-For is never read (the default). */
   static readonly NONE = new TrustedProxies([]);
 
-  readonly #ranges: readonly Range[];
+  readonly #ranges: readonly AddressRange[];
 
-  constructor(ranges: readonly Range[]) {
+  constructor(ranges: readonly AddressRange[]) {
     this.#ranges = ranges;
   }
 
@@ -39,76 +36,19 @@ export class TrustedProxies {
     return this.#ranges.length === 0;
   }
 
-  /** Whether `address` (IPv4-mapped IPv6 unwrapped, as parseAddress gives it) is a trusted proxy. */
+  /** Whether `address` (an IPv4-mapped IPv6 one as the IPv4 address it maps) is a trusted proxy. */
   trusts(address: IpAddress): boolean {
-    const kind = address.kind();
-    for (const [range, bits] of this.#ranges)
-      if (range.kind() === kind && address.match(range, bits)) return true;
-    return false;
+    return inRanges(address, this.#ranges);
   }
 }
 
 /**
- * TRUSTED_PROXIES: addresses and CIDR ranges, comma-separated; blank items are skipped, so an empty
- * value trusts no one. IPv4 in the usual four decimal parts only (`127.1`, `010.0.0.1` or a port
- * would mean something else to each reader), IPv6 without a zone. An IPv4-mapped range
- * (`::ffff:10.0.0.0/104`) is taken as the IPv4 range it maps, since peers are matched unwrapped.
+ * TRUSTED_PROXIES: addresses and CIDR ranges, comma-separated, as ./addressRanges.ts reads them;
+ * blank items are skipped, so an empty value trusts no one.
  */
 export function parseTrustedProxies(text: string): TrustedProxies {
-  const ranges: Range[] = [];
-  for (const raw of text.split(",")) {
-    const item = raw.trim();
-    if (item === "") continue;
-    const range = parseRange(item);
-    if (range === null)
-      throw new Error(
-        `'${item}' is not an IP address or CIDR range (e.g. 127.0.0.1, 10.0.0.0/8, ::1, fd00::/8)`,
-      );
-    ranges.push(range);
-  }
+  const ranges = parseAddressRanges(text);
   return ranges.length === 0 ? TrustedProxies.NONE : new TrustedProxies(ranges);
-}
-
-function parseRange(item: string): Range | null {
-  const slash = item.indexOf("/");
-  const written = slash === -1 ? item : item.slice(0, slash);
-  const address = parseAddress(written);
-  if (address === null) return null;
-  // parseAddress unwraps an IPv4-mapped address: its prefix then counts 96 bits fewer.
-  const mapped = address.kind() === "ipv4" && written.includes(":");
-  const width = written.includes(":") ? 128 : 32;
-  const bitsText = slash === -1 ? String(width) : item.slice(slash + 1);
-  if (bitsText.length > 3 || !allDigits(bitsText, 0, bitsText.length)) return null;
-  const bits = Number(bitsText);
-  if (bits > width || (mapped && bits < 96)) return null;
-  return [address, mapped ? bits - 96 : bits];
-}
-
-/**
- * An IP address in the text a proxy writes: IPv4 as four decimal parts, IPv6 without a zone,
- * IPv4-mapped IPv6 unwrapped to IPv4; null for anything else. Run only on short text (callers cap
- * it): ipaddr.js parses IPv6 with regular expressions.
- */
-export function parseAddress(text: string): IpAddress | null {
-  if (text.length === 0 || text.length > 45) return null;
-  if (!text.includes(":")) return parseIPv4(text);
-  // Hex digits, colons and dots (an embedded IPv4) only: no zone, nothing ipaddr.js would read loosely.
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (!(isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46) || c === 0x3a || c === 0x2e))
-      return null;
-  }
-  // An embedded IPv4 only as an IPv4-mapped address (`::ffff:10.0.0.1`), in the usual four parts:
-  // ipaddr.js reads `::ffff:010.0.0.1` as 10.0.0.1 and the deprecated `::10.0.0.1` as mapped.
-  const dot = text.indexOf(".");
-  if (dot !== -1) {
-    const colon = text.lastIndexOf(":");
-    if (colon > dot || text.slice(0, colon + 1).toLowerCase() !== "::ffff:") return null;
-    return parseIPv4(text.slice(colon + 1));
-  }
-  if (!ipaddr.IPv6.isValid(text)) return null;
-  const address = ipaddr.IPv6.parse(text);
-  return address.isIPv4MappedAddress() ? address.toIPv4Address() : address;
 }
 
 /**
@@ -168,24 +108,6 @@ export function walkForwarded(
   return { client: proven, proven: end < 0 };
 }
 
-function parseIPv4(text: string): ipaddr.IPv4 | null {
-  if (text.length > 15) return null;
-  const octets: number[] = [];
-  let start = 0;
-  for (let i = 0; i <= text.length; i++) {
-    if (i < text.length && text.charCodeAt(i) !== 0x2e) continue;
-    const length = i - start;
-    // 1 to 3 digits, no leading zero (`010` is octal to some readers, decimal to others).
-    if (length < 1 || length > 3 || !allDigits(text, start, i)) return null;
-    if (length > 1 && text.charCodeAt(start) === 0x30) return null;
-    const octet = Number(text.slice(start, i));
-    if (octet > 255) return null;
-    octets.push(octet);
-    start = i + 1;
-  }
-  return octets.length === 4 ? new ipaddr.IPv4(octets) : null;
-}
-
 /** `:` and a port (1 to 65535, at most 5 digits) from `at` to the end, or nothing at all. */
 function validPortSuffix(text: string, at: number): boolean {
   if (at === text.length) return true;
@@ -195,10 +117,3 @@ function validPortSuffix(text: string, at: number): boolean {
   const port = Number(text.slice(at + 1));
   return port >= 1 && port <= 65_535;
 }
-
-function allDigits(text: string, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (!isDigit(text.charCodeAt(i))) return false;
-  return to > from;
-}
-
-const isDigit = (c: number) => c >= 0x30 && c <= 0x39;

@@ -7,46 +7,38 @@
 // trusted: any client can write it.
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import ipaddr from "ipaddr.js";
+import { inRanges, parseAddressRanges, systemAddress } from "../http/addressRanges.ts";
+import type { AddressRange } from "../http/addressRanges.ts";
 import { clientIp } from "../http/clientSlots.ts";
-
-type Range = readonly [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 export interface MetricsAccessConfig {
   /** Bearer token scrapers must send; null: none needed. */
   readonly token: string | null;
   /** Networks scrapers may connect from; null: any (only with a token), empty: loopback only. */
-  readonly networks: readonly Range[] | null;
+  readonly networks: readonly AddressRange[] | null;
 }
 
 /** Loopback only: what applies when neither a token nor networks are configured. */
 export const LOOPBACK_ONLY: MetricsAccessConfig = {
   token: null,
-  networks: [ipaddr.parseCIDR("127.0.0.0/8"), ipaddr.parseCIDR("::1/128")],
+  networks: parseAddressRanges("127.0.0.0/8, ::1"),
 };
 
-/** METRICS_ALLOWED_NETWORKS: CIDR ranges or single addresses, separated by commas. */
-export function parseNetworks(text: string): Range[] {
-  const ranges: Range[] = [];
-  for (const raw of text.split(",")) {
-    const item = raw.trim();
-    if (item === "") continue;
-    try {
-      if (item.includes("/")) ranges.push(ipaddr.parseCIDR(item));
-      else {
-        const address = ipaddr.parse(item);
-        ranges.push([address, address.kind() === "ipv4" ? 32 : 128]);
-      }
-    } catch {
-      throw new Error(`'${item}' is not an IP address or CIDR range (e.g. 10.0.0.0/8, 127.0.0.1, ::1)`);
-    }
-  }
+/**
+ * METRICS_ALLOWED_NETWORKS: CIDR ranges or single addresses, separated by commas, as
+ * ../http/addressRanges.ts reads them; at least one.
+ */
+export function parseNetworks(text: string): AddressRange[] {
+  const ranges = parseAddressRanges(text);
   if (ranges.length === 0) throw new Error("must list at least one IP address or CIDR range");
   return ranges;
 }
 
 /** The settings as configured: networks or a token, or loopback only when neither is given. */
-export function metricsAccess(token: string | undefined, networks: Range[] | undefined): MetricsAccessConfig {
+export function metricsAccess(
+  token: string | undefined,
+  networks: AddressRange[] | undefined,
+): MetricsAccessConfig {
   if (token === undefined && networks === undefined) return LOOPBACK_ONLY;
   return { token: token ?? null, networks: networks ?? null };
 }
@@ -57,11 +49,10 @@ export type MetricsRefusal =
 
 const digest = (text: string) => createHash("sha256").update(text).digest();
 
-function fromAllowedNetwork(address: string | undefined, networks: readonly Range[]): boolean {
-  if (address === undefined || !ipaddr.isValid(address)) return false;
+function fromAllowedNetwork(address: string | undefined, networks: readonly AddressRange[]): boolean {
   // IPv4-mapped IPv6 (::ffff:127.0.0.1, what a dual-stack socket reports) is matched as IPv4.
-  const peer = ipaddr.process(address);
-  return networks.some(([range, bits]) => peer.kind() === range.kind() && peer.match(range, bits));
+  const peer = address === undefined ? null : systemAddress(address);
+  return peer !== null && inRanges(peer, networks);
 }
 
 /** Null when the request may read the metrics, else why not. */

@@ -6,39 +6,53 @@
 // IPv6 forms are unwrapped first.
 import type { LookupFunction } from "node:net";
 import ipaddr from "ipaddr.js";
+import { inRanges, notAnAddressOrRange, parseAddressRange, systemAddress } from "../../http/addressRanges.ts";
+import type { AddressRange } from "../../http/addressRanges.ts";
 import { hostResolver } from "./hostResolver.ts";
 
 export interface TargetAllowList {
   /** Host names (lowercase) allowed whatever they resolve to. */
   readonly hosts: readonly string[];
   /** Ranges allowed even though internal (e.g. 127.0.0.1/32 for tests). */
-  readonly ranges: readonly (readonly [ipaddr.IPv4 | ipaddr.IPv6, number])[];
+  readonly ranges: readonly AddressRange[];
 }
 
 export const EMPTY_ALLOW_LIST: TargetAllowList = { hosts: [], ranges: [] };
 
-/** Parses `host,10.0.0.0/8,127.0.0.1,::1` (hosts, addresses and CIDR ranges); throws on nonsense. */
+/**
+ * Parses `host,10.0.0.0/8,127.0.0.1,[::1]` (hosts, addresses and CIDR ranges, addresses and ranges
+ * as ../../http/addressRanges.ts reads them); throws naming the first entry that is none of them.
+ */
 export function parseAllowList(text: string): TargetAllowList {
   const hosts: string[] = [];
-  const ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
+  const ranges: AddressRange[] = [];
   for (const raw of text.split(",")) {
-    const item = raw.trim().toLowerCase();
+    const written = raw.trim();
+    const item = written.toLowerCase();
     if (item === "") continue;
-    if (item.includes("/")) {
-      ranges.push(ipaddr.parseCIDR(item));
+    // An address may be bracketed as in a URL (`[::1]`), a range may not.
+    const bracketed = item.startsWith("[") && item.endsWith("]") && !item.includes("/");
+    const range = parseAddressRange(bracketed ? item.slice(1, -1) : item);
+    if (range !== null) {
+      ranges.push(range);
       continue;
     }
-    const bare = item.startsWith("[") && item.endsWith("]") ? item.slice(1, -1) : item;
-    if (ipaddr.isValid(bare)) {
-      const address = ipaddr.parse(bare);
-      ranges.push([address, address.kind() === "ipv4" ? 32 : 128]);
-      continue;
-    }
+    // No host name holds a slash or a colon, nor ends in a number: URL parsing reads `127.1`,
+    // `0x7f.0.0.1` or `2130706433` as an IPv4 address, so such an entry is a misspelt one.
+    if (item.includes("/") || item.includes(":") || endsInANumber(item))
+      throw new Error(notAnAddressOrRange(written));
     if (!/^[a-z0-9.-]{1,253}$/.test(item))
-      throw new Error(`'${raw.trim()}' is neither a host name, an address nor a CIDR range`);
+      throw new Error(`'${written}' is neither a host name, an address nor a CIDR range`);
     hosts.push(item);
   }
   return { hosts, ranges };
+}
+
+/** Whether a URL would take the host for an IPv4 address: its last label is a number (WHATWG URL). */
+function endsInANumber(host: string): boolean {
+  const labels = host.split(".");
+  if (labels.length > 1 && labels.at(-1) === "") labels.pop();
+  return /^(?:[0-9]+|0x[0-9a-f]*)$/.test(labels.at(-1)!);
 }
 
 const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR("2000::/3");
@@ -55,11 +69,6 @@ export function internalRange(address: string): string | null {
   // only 2000::/3 is global unicast.
   if (parsed.kind() === "ipv6" && !parsed.match(GLOBAL_UNICAST_V6)) return "reserved";
   return null;
-}
-
-function allowedByRange(address: string, allow: TargetAllowList): boolean {
-  const parsed = ipaddr.process(address);
-  return allow.ranges.some(([base, bits]) => parsed.kind() === base.kind() && parsed.match(base, bits));
 }
 
 export interface ResolvedTarget {
@@ -123,7 +132,9 @@ export async function resolveTarget(
   if (!hostAllowed)
     for (const { address } of addresses) {
       const range = internalRange(address);
-      if (range !== null && !allowedByRange(address, allow))
+      if (range === null) continue;
+      const parsed = systemAddress(address);
+      if (parsed === null || !inRanges(parsed, allow.ranges))
         return {
           refused: `${host} resolves to ${address}, a ${range} address; allow it with WEBHOOK_ALLOWED_TARGETS if this is intended`,
         };
