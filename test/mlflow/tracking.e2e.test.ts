@@ -378,6 +378,78 @@ describe.each(await providers())("MLflow tracking on %s", (provider) => {
     }
   });
 
+  it("refuses a model_json nested deeper than 64 levels", async () => {
+    const runId = await newRun();
+    const modelJson = (levels: number) =>
+      `{"artifact_path":"a","flavors":{},"utc_time_created":"x","run_id":"y","d":${"[".repeat(levels)}${"]".repeat(levels)}}`;
+    const history = async () =>
+      (await api(get("runs/get", [["run_id", runId]]))).body.run.data.tags.find(
+        (t: any) => t.key === "mlflow.log-model.history",
+      )?.value as string | undefined;
+    // The model object is one level, so 63 arrays inside it are the 64 levels GraphQL's JSON allows.
+    expect((await api(post("runs/log-model", { run_id: runId, model_json: modelJson(63) }))).status).toBe(
+      200,
+    );
+    for (const levels of [5000, 64]) {
+      const refused = await api(post("runs/log-model", { run_id: runId, model_json: modelJson(levels) }));
+      expect({ status: refused.status, code: refused.body.error_code }, String(levels)).toEqual({
+        status: 400,
+        code: "INVALID_PARAMETER_VALUE",
+      });
+      expect(refused.body.message).toMatch(/model_json must not nest objects and arrays more than 64 levels/);
+    }
+    expect(JSON.parse((await history())!)).toHaveLength(1);
+  });
+
+  it("refuses a run name over 250 characters however it is given", async () => {
+    const runId = await newRun();
+    const before = (await api(get("runs/get", [["run_id", runId]]))).body.run.info.run_name as string;
+    const long = "n".repeat(251);
+    const attempts: FixtureRequest[] = [
+      post("runs/set-tag", { run_id: runId, key: "mlflow.runName", value: "n".repeat(5000) }),
+      post("runs/set-tag", { run_id: runId, key: "mlflow.runName", value: long }),
+      post("runs/log-batch", { run_id: runId, tags: [{ key: "mlflow.runName", value: long }] }),
+      post("runs/update", { run_id: runId, run_name: long }),
+      post("runs/create", { experiment_id: "0", tags: [{ key: "mlflow.runName", value: long }] }),
+      post("runs/create", { experiment_id: "0", run_name: long }),
+    ];
+    for (const request of attempts) {
+      const refused = await api(request);
+      expect({ status: refused.status, code: refused.body.error_code }, request.path).toEqual({
+        status: 400,
+        code: "INVALID_PARAMETER_VALUE",
+      });
+      expect(refused.body.message).toMatch(/Run name exceeds the maximum length of 250/);
+    }
+    const after = await api(get("runs/get", [["run_id", runId]]));
+    expect(after.body.run.info.run_name).toBe(before);
+    expect(after.body.run.data.tags).toContainEqual({ key: "mlflow.runName", value: before });
+    const longest = "n".repeat(250);
+    expect(
+      (await api(post("runs/set-tag", { run_id: runId, key: "mlflow.runName", value: longest }))).status,
+    ).toBe(200);
+    expect((await api(get("runs/get", [["run_id", runId]]))).body.run.info.run_name).toBe(longest);
+  });
+
+  it("renames a run from an mlflow.runName tag in log-batch, as set-tag does", async () => {
+    const runId = await newRun();
+    const batch = await api(
+      post("runs/log-batch", {
+        run_id: runId,
+        tags: [
+          { key: "mlflow.runName", value: "first" },
+          { key: "team", value: "ml" },
+          { key: "mlflow.runName", value: "batchname" },
+        ],
+      }),
+    );
+    expect(batch.status, JSON.stringify(batch.body)).toBe(200);
+    const run = (await api(get("runs/get", [["run_id", runId]]))).body.run;
+    expect(run.info.run_name).toBe("batchname");
+    expect(run.data.tags).toContainEqual({ key: "mlflow.runName", value: "batchname" });
+    expect(run.data.tags).toContainEqual({ key: "team", value: "ml" });
+  });
+
   it("lets any authenticated caller read and only callers who may register models write", async () => {
     const account = await createServiceAccount((...args) => server.gql(...args), freshName("reader"));
     const readOnly = await server.gql(

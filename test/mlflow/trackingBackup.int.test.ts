@@ -187,4 +187,48 @@ describe.each(PROVIDERS)("MLflow tracking in a backup of a %s registry", (provid
       await database.destroy();
     }
   });
+
+  // Experiment tags and run outputs are JSON text every read parses and answers again.
+  const deep = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}`;
+  it.each([
+    [
+      "experiment tags nested 100,000 deep",
+      0,
+      "mlflow_experiments",
+      "tags",
+      `[{"key":"k","value":${deep(100_000)}}]`,
+    ],
+    ["experiment tags not a list", 0, "mlflow_experiments", "tags", `{"key":"k","value":"v"}`],
+    [
+      "run outputs nested 50,000 deep",
+      1,
+      "mlflow_runs",
+      "outputs",
+      `[{"model_id":${deep(50_000)},"step":2}]`,
+    ],
+    ["run outputs not JSON", 1, "mlflow_runs", "outputs", "not json"],
+  ] as const)(
+    "refuses a backup whose tracking file holds %s, before restoring anything",
+    async (label, line, table, column, value) => {
+      const damaged = path.join(work, `damaged-${label.replaceAll(/[^a-z]/g, "")}`);
+      rmSync(damaged, { recursive: true, force: true });
+      await backup({ database: source.config, blobDir: path.join(work, "blobs"), to: damaged });
+      await rewriteBackupFile(damaged, "mlflow-tracking.ndjson", (lines) => {
+        expect(lines[line]).toContain(`"table":"${table}"`);
+        const json = JSON.parse(lines[line]!) as { row: Record<string, unknown> };
+        json.row[column] = value;
+        lines[line] = JSON.stringify(json);
+      });
+      const database = await createTestDatabase(provider);
+      try {
+        await expect(
+          restore({ from: damaged, database: database.config, blobDir: `${damaged}-blobs` }),
+        ).rejects.toThrow(
+          new DamagedBackupError(`mlflow-tracking.ndjson line ${line + 1} is not a row of ${table}`),
+        );
+      } finally {
+        await database.destroy();
+      }
+    },
+  );
 });

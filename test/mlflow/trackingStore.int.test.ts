@@ -5,10 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/db/database.ts";
 import { newLoggedModelId, newRunId } from "../../src/mlflow/tracking/trackingRules.ts";
 import {
+  appendLoggedModel,
   createLoggedModel,
   createRun,
   logBatch,
   loggedModelArtifactPath,
+  runById,
   runTrainingRecord,
 } from "../../src/mlflow/tracking/trackingStore.ts";
 import { openTestDatabase, providers } from "../support/databases.ts";
@@ -94,5 +96,23 @@ describe.each(await providers())("MLflow tracking store on %s", (provider) => {
     expect(record!.metrics.acc).toBe(0.6);
     expect(record!.metrics.odd).toBeNaN();
     expect(await runTrainingRecord(db, newRunId())).toBeNull();
+  });
+
+  it("starts again a log-model history nested too deep to extend, as a restored tag may be", async () => {
+    const runId = await run();
+    const history = async () =>
+      (await runById(db, runId)).tags.find((t) => t.key === "mlflow.log-model.history")?.value;
+    const model = { artifact_path: "m", flavors: {}, utc_time_created: "t", run_id: runId };
+    // A restore takes tag values up to 1,000,000 characters, far deeper than JSON.stringify can write.
+    const levels = 100_000;
+    await logBatch(db, runId, {
+      params: [],
+      metrics: [],
+      tags: [{ key: "mlflow.log-model.history", value: `${"[".repeat(levels)}${"]".repeat(levels)}` }],
+    });
+    await appendLoggedModel(db, runId, model);
+    expect(JSON.parse((await history())!)).toEqual([model]);
+    await appendLoggedModel(db, runId, { ...model, artifact_path: "n" });
+    expect(JSON.parse((await history())!)).toEqual([model, { ...model, artifact_path: "n" }]);
   });
 });

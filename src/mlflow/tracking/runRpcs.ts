@@ -10,9 +10,11 @@ import { historyMetricJson, runInfoJson, runJson } from "./trackingJson.ts";
 import { db, int64Param, keyValues, now, paramsOf, requireWriter, tagsOf } from "./trackingRpc.ts";
 import {
   LIMITS,
+  RUN_NAME_TAG,
   experimentIdOf,
   int64Of,
   invalid,
+  jsonFieldOf,
   loggedModelIdOf,
   metricValueOf,
   newRunId,
@@ -32,8 +34,6 @@ import {
   runById,
   updateRun,
 } from "./trackingStore.ts";
-
-const RUN_NAME_TAG = "mlflow.runName";
 
 const runRef = { run_id: str.optional(), run_uuid: str.optional() };
 
@@ -60,8 +60,6 @@ const createRunRpc: Rpc = async (params, ctx) => {
   const id = newRunId();
   // MLflow keeps the name in the run and in its `mlflow.runName` tag; a client may give either.
   const named = input.run_name ?? tags.findLast((t) => t.key === RUN_NAME_TAG)?.value ?? "";
-  if (named.length > LIMITS.runNameLength)
-    throw invalid(`Run name exceeds the maximum length of ${LIMITS.runNameLength}`);
   const runName = named === "" ? `run-${id.slice(0, 8)}` : named;
   const time = now(ctx);
   await createRun(db(ctx), {
@@ -71,7 +69,7 @@ const createRunRpc: Rpc = async (params, ctx) => {
     userId: input.user_id ?? "",
     startTime: int64Of("start_time", input.start_time, time),
     createdBy: ctx.principalId,
-    tags: [...tags.filter((t) => t.key !== RUN_NAME_TAG), { key: RUN_NAME_TAG, value: runName }],
+    tags,
     now: time,
   });
   return runAnswer(ctx, id);
@@ -94,8 +92,6 @@ const updateRunRpc: Rpc = async (params, ctx) => {
     params,
   );
   const runId = runIdOf(input.run_id, input.run_uuid);
-  if (input.run_name !== undefined && input.run_name.length > LIMITS.runNameLength)
-    throw invalid(`Run name exceeds the maximum length of ${LIMITS.runNameLength}`);
   await updateRun(db(ctx), runId, {
     ...(input.status === undefined ? {} : { status: runStatusOf(input.status) }),
     ...(input.end_time === undefined ? {} : { endTime: int64Of("end_time", input.end_time, 0) }),
@@ -172,11 +168,8 @@ const setTagRpc: Rpc = async (params, ctx) => {
   requireWriter(ctx);
   const input = parse({ ...runRef, key: str, value: str }, params);
   const runId = runIdOf(input.run_id, input.run_uuid);
-  const [tag] = tagsOf([input]);
-  if (tag === undefined) return {};
-  // The run name and its tag are one thing in MLflow.
-  if (tag.key === RUN_NAME_TAG) await updateRun(db(ctx), runId, { runName: tag.value });
-  else await logBatch(db(ctx), runId, { metrics: [], params: [], tags: [tag] });
+  // An `mlflow.runName` tag renames the run (logBatch sees to it, as for log-batch's tags).
+  await logBatch(db(ctx), runId, { metrics: [], params: [], tags: tagsOf([input]) });
   return {};
 };
 
@@ -196,12 +189,7 @@ const logModelRpc: Rpc = async (params, ctx) => {
   requireWriter(ctx);
   const input = parse({ run_id: str, model_json: str }, params);
   const runId = runIdOf(input.run_id, undefined);
-  let model: unknown;
-  try {
-    model = JSON.parse(input.model_json);
-  } catch {
-    throw invalid("Malformed model info. \n model_json is not valid JSON");
-  }
+  const model = jsonFieldOf("model_json", input.model_json, "Malformed model info. \n ");
   if (model === null || typeof model !== "object" || Array.isArray(model))
     throw invalid("Malformed model info. \n model_json must be a JSON object");
   const absent = MODEL_JSON_FIELDS.filter((f) => !Object.hasOwn(model, f));

@@ -15,6 +15,22 @@ const signedInt = z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_S
 const runId = z.string().regex(/^[0-9a-f]{32}$/);
 const modelId = z.string().regex(/^m-[0-9a-f]{32}$/);
 const key = text(LIMITS.keyLength).min(1);
+/**
+ * A column Registro fills with JSON text and parses again on every read, trusting it (experiment
+ * tags, run outputs): a line's text must parse to what Registro writes there. Anything else (not a
+ * list, other members, or a value nested thousands deep that answering the row would overflow the
+ * stack writing back) would break every read of the row, so the line is refused. zod stops at the
+ * first member of the wrong type, so a deep value is never walked.
+ */
+const jsonText = (max: number, shape: z.ZodType) =>
+  text(max).refine((value) => {
+    try {
+      return shape.safeParse(JSON.parse(value)).success;
+    } catch {
+      return false;
+    }
+  });
+
 /** A double as the line stores it: JSON has no NaN or infinities. */
 const double = z.union([z.number(), z.literal("NaN"), z.literal("Infinity"), z.literal("-Infinity")]);
 
@@ -47,7 +63,7 @@ const TABLES: readonly TableCopy[] = [
       name: text(LIMITS.experimentNameLength).min(1),
       artifact_location: text(100),
       lifecycle_stage: text(20),
-      tags: text(2_000_000),
+      tags: jsonText(2_000_000, z.array(z.strictObject({ key: z.string(), value: z.string() }))),
       creation_time: signedInt,
       last_update_time: signedInt,
       created_by: text(200),
@@ -78,7 +94,7 @@ const TABLES: readonly TableCopy[] = [
       end_time: signedInt.nullable(),
       lifecycle_stage: text(20),
       created_by: text(200),
-      outputs: text(200_000),
+      outputs: jsonText(200_000, z.array(z.strictObject({ model_id: modelId, step: signedInt }))),
     }),
   },
   ...(["mlflow_run_params", "mlflow_run_tags"] as const).map((table) => ({

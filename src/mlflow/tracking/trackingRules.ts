@@ -3,6 +3,7 @@
 // violation is an MLflow INVALID_PARAMETER_VALUE, never a crash. Keys and values are client input
 // and are only ever compared and stored as data.
 import { randomBytes } from "node:crypto";
+import { LIMITS as REGISTRY_LIMITS, nestsDeeperThan } from "../../domain/validation.ts";
 import { MlflowError } from "../mlflowErrors.ts";
 
 export const invalid = (message: string) => new MlflowError("INVALID_PARAMETER_VALUE", message);
@@ -26,7 +27,16 @@ export const LIMITS = {
   tagsPerEntity: 1000,
   paramsPerEntity: 1000,
   logModelHistoryLength: 1_000_000,
+  /**
+   * Levels of nested objects and arrays in JSON a client sends as text (`model_json`), the bound
+   * GraphQL's JSON inputs have: what is kept is written back whole by JSON.stringify, which
+   * recurses, so a text nested thousands deep would overflow the stack on the way to the database.
+   */
+  jsonDepth: REGISTRY_LIMITS.jsonMaxDepth,
 } as const;
+
+/** The tag MLflow keeps a run's name in as well as in the run: the two are one thing. */
+export const RUN_NAME_TAG = "mlflow.runName";
 
 export const DEFAULT_EXPERIMENT_ID = 0;
 export const DEFAULT_EXPERIMENT_NAME = "Default";
@@ -112,6 +122,31 @@ export function validateTagValue(key: string, value: string): void {
     throw invalid(
       `Tag value for key '${key}' had length ${value.length}, which exceeded length limit of ${LIMITS.tagValueLength}`,
     );
+}
+
+/** A run's name, however it is given (run_name or the `mlflow.runName` tag, on any RPC). */
+export function validateRunName(name: string): void {
+  if (name.length > LIMITS.runNameLength)
+    throw invalid(`Run name exceeds the maximum length of ${LIMITS.runNameLength}`);
+}
+
+/**
+ * A JSON text a client sends in a string field (`model_json`), parsed. Refused when it is not JSON,
+ * or when it nests deeper than LIMITS.jsonDepth (checked without recursing, so any depth is safe).
+ * `context` opens both messages, as MLflow's own message for the field does.
+ */
+export function jsonFieldOf(field: string, text: string, context = ""): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw invalid(`${context}${field} is not valid JSON`);
+  }
+  if (nestsDeeperThan(value, LIMITS.jsonDepth))
+    throw invalid(
+      `${context}${field} must not nest objects and arrays more than ${LIMITS.jsonDepth} levels deep`,
+    );
+  return value;
 }
 
 /** MLflow's log-batch request limits. */

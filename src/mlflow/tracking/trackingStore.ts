@@ -5,15 +5,18 @@
 // param's earlier value, a run's metric count) see exactly what it changes.
 import type { Database, Tx } from "../../db/database.ts";
 import type { SqlValue } from "../../db/sql.ts";
+import { nestsDeeperThan } from "../../domain/validation.ts";
 import { MlflowError } from "../mlflowErrors.ts";
 import {
   DEFAULT_EXPERIMENT_ID,
   DEFAULT_EXPERIMENT_NAME,
   LIMITS,
+  RUN_NAME_TAG,
   experimentArtifactLocation,
   invalid,
   loggedModelArtifactFolder,
   missing,
+  validateRunName,
 } from "./trackingRules.ts";
 import type { RunStatus } from "./trackingRules.ts";
 
@@ -212,10 +215,12 @@ export async function createRun(
     userId: string;
     startTime: number;
     createdBy: string;
+    /** Any `mlflow.runName` among them is replaced by the run's name. */
     tags: readonly KeyValue[];
     now: number;
   },
 ): Promise<void> {
+  validateRunName(run.runName);
   await experimentById(db, run.experimentId, run.now);
   await db.write(async (tx) => {
     await tx.execute(
@@ -223,7 +228,10 @@ export async function createRun(
        VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, 'active', ?, '[]')`,
       [run.id, run.experimentId, run.runName, run.userId, run.startTime, run.createdBy],
     );
-    await upsertTags(tx, "mlflow_run_tags", "run_id", run.id, run.tags);
+    await upsertTags(tx, "mlflow_run_tags", "run_id", run.id, [
+      ...run.tags.filter((t) => t.key !== RUN_NAME_TAG),
+      { key: RUN_NAME_TAG, value: run.runName },
+    ]);
   });
 }
 
@@ -249,13 +257,33 @@ export async function updateRun(
       await tx.execute(`UPDATE mlflow_runs SET status = ? WHERE id = ?`, [change.status, runId]);
     if (change.endTime !== undefined)
       await tx.execute(`UPDATE mlflow_runs SET end_time = ? WHERE id = ?`, [change.endTime, runId]);
-    if (change.runName !== undefined && change.runName !== "") {
-      await tx.execute(`UPDATE mlflow_runs SET run_name = ? WHERE id = ?`, [change.runName, runId]);
-      await upsertTags(tx, "mlflow_run_tags", "run_id", runId, [
-        { key: "mlflow.runName", value: change.runName },
-      ]);
-    }
+    if (change.runName !== undefined) await renameRun(tx, runId, change.runName);
   });
+}
+
+/**
+ * MLflow keeps a run's name twice, in the run and in its `mlflow.runName` tag, and they are one
+ * thing: every write of either (create's run_name aside, see createRun) comes here, so the name's
+ * rule holds on every path and the two never differ. An empty name changes nothing, as in MLflow.
+ */
+async function renameRun(tx: Tx, runId: string, name: string): Promise<void> {
+  validateRunName(name);
+  if (name === "") return;
+  await tx.execute(`UPDATE mlflow_runs SET run_name = ? WHERE id = ?`, [name, runId]);
+  await upsertTags(tx, "mlflow_run_tags", "run_id", runId, [{ key: RUN_NAME_TAG, value: name }]);
+}
+
+/** Sets a run's tags; an `mlflow.runName` among them renames the run (MLflow's log_batch does too). */
+async function setRunTags(tx: Tx, runId: string, tags: readonly KeyValue[]): Promise<void> {
+  const named = tags.findLast((t) => t.key === RUN_NAME_TAG);
+  await upsertTags(
+    tx,
+    "mlflow_run_tags",
+    "run_id",
+    runId,
+    tags.filter((t) => t.key !== RUN_NAME_TAG),
+  );
+  if (named !== undefined) await renameRun(tx, runId, named.value);
 }
 
 type TagTable = "mlflow_run_tags" | "mlflow_logged_model_tags";
@@ -365,7 +393,7 @@ export async function logBatch(
   await db.write(async (tx) => {
     await existingRun(tx, runId);
     await insertParams(tx, "mlflow_run_params", "run_id", runId, batch.params);
-    await upsertTags(tx, "mlflow_run_tags", "run_id", runId, batch.tags);
+    await setRunTags(tx, runId, batch.tags);
     await insertMetrics(tx, runId, batch.metrics);
   });
 }
@@ -383,7 +411,14 @@ export async function deleteRunTag(db: Database, runId: string, key: string): Pr
 
 const LOG_MODEL_HISTORY = "mlflow.log-model.history";
 
-/** Appends an MLmodel description to the run's `mlflow.log-model.history` tag, as MLflow's server does. */
+/**
+ * Appends an MLmodel description to the run's `mlflow.log-model.history` tag, as MLflow's server
+ * does. The model is nested at most LIMITS.jsonDepth levels (jsonFieldOf), so the history Registro
+ * writes is at most one more. The tag is also any client's to set (set-tag, log-batch) and a
+ * restore's (values up to LIMITS.logModelHistoryLength characters), so a value that is not such a
+ * history (not JSON, not a list, or nested deeper than Registro writes one, which JSON.stringify,
+ * recursing, may not manage to write back) is not extended but started again.
+ */
 export async function appendLoggedModel(db: Database, runId: string, model: unknown): Promise<void> {
   await db.write(async (tx) => {
     await existingRun(tx, runId);
@@ -394,7 +429,7 @@ export async function appendLoggedModel(db: Database, runId: string, model: unkn
     let history: unknown[] = [];
     try {
       const parsed: unknown = rows[0] === undefined ? [] : JSON.parse(rows[0].value);
-      if (Array.isArray(parsed)) history = parsed;
+      if (Array.isArray(parsed) && !nestsDeeperThan(parsed, LIMITS.jsonDepth + 1)) history = parsed;
     } catch {
       history = [];
     }
