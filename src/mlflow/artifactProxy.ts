@@ -184,7 +184,7 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
     }
     const refused = stagingReadRefusal(access.rights);
     if (refused) throw refused;
-    const { files, dirs } = await listStaged(access.reader, target.path);
+    const { files, dirs } = await listStaged(db, target.path);
     const at = target.path === "" ? 0 : target.path.length + 1;
     sendJson(
       res,
@@ -370,11 +370,11 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
   }
 
   async function remove(req: IncomingMessage, res: ServerResponse, target: ProxyPath): Promise<void> {
-    const access = writerOf(req, target);
+    writerOf(req, target);
     // A folder goes with everything in it, as MLflow's delete_artifacts does; a missing path is
     // not an error there either.
     for (;;) {
-      const files = await stagedFilesUnder(access.reader, target.path, MAX_LISTED);
+      const files = await stagedFilesUnder(db, target.path, MAX_LISTED);
       if (files.length === 0) break;
       for (const file of files) await deleteStagedFile(db, file.path);
     }

@@ -99,7 +99,7 @@ export async function registerFromProxy(
       `Invalid source: '${proxyPath}' is in the view of registered versions; register from files logged through the artifact proxy`,
     );
   const max = ARTIFACT_LIMITS.maxArtifactsPerVersion;
-  const files = await stagedFilesUnder(ctx.access.reader, target.path, max);
+  const files = await stagedFilesUnder(ctx.commands.db, target.path, max);
   if (files.length === 0)
     throw invalid(`No files under mlflow-artifacts:/${target.path}: log the model's files there first`);
   if (files.length > max)

@@ -2,7 +2,8 @@
 // write before `create_model_version` turns them into a version's artifacts. Each row names a blob
 // of the blob store; writing a row again replaces it (MLflow lets clients overwrite a file).
 import type { Database, Db } from "../db/database.ts";
-import { placeholders } from "../db/sql.ts";
+import { placeholders, rowDate, rowInt } from "../db/sql.ts";
+import type { SqlTx } from "../db/sql.ts";
 import { ARTIFACT_LIMITS } from "../domain/artifacts.ts";
 
 export interface StagedFile {
@@ -28,11 +29,6 @@ const ancestorsOf = (path: string): string[] => {
   return segments.slice(1).map((_, i) => segments.slice(0, i + 1).join("/"));
 };
 
-// Prisma's startsWith is a LIKE, which SQLite compares without letter case: the database narrows,
-// and isWithin decides.
-const within = (dir: string) => ({ OR: [{ dir }, { dir: { startsWith: `${dir}/` } }] });
-const isWithin = (sub: string, dir: string) => sub === dir || sub.startsWith(`${dir}/`);
-
 const fileOf = (row: {
   path: string;
   sha256: string;
@@ -47,11 +43,26 @@ export async function stagedFile(db: Db, path: string): Promise<StagedFile | nul
   return row === null ? null : fileOf(row);
 }
 
-/** What reads rows: a database handle, or a transaction writing one. */
-type Reads = Pick<Database, "query">;
+/** What reads rows past Prisma: a database handle, or a transaction writing one. */
+type Reads = Pick<Database, "query" | "provider"> | Pick<SqlTx, "query" | "dialect">;
 
-/** `text` inside a LIKE pattern, matched literally (`%`, `_` and the escape itself escaped). */
-const likeLiteral = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+const providerOf = (db: Reads) => ("provider" in db ? db.provider : db.dialect);
+
+/**
+ * The condition "`column` starts with `folder` + '/'", with its parameters: the range from
+ * `folder/` up to `folder0` ('0' is the character after '/'), compared as bytes, which holds
+ * exactly the strings with that prefix. Not LIKE (nor Prisma's startsWith, a LIKE): SQLite's LIKE
+ * ignores the case of ASCII letters, and `%` and `_`, which paths may hold, are wildcards there (Prisma
+ * does not escape them), so a LIMIT would be filled by rows of another folder (`CaseDir/` for
+ * `casedir/`, `caseXdir/` for `case_dir/`) and the rows that match would be left out. SQLite compares
+ * the column as bytes (its collation is BINARY), and its index serves the range; PostgreSQL
+ * compares text by the database's collation, in which letter case or punctuation may weigh less
+ * than the letters after them, so the range asks for "C" (bytes) there.
+ */
+function under(db: Reads, column: '"path"' | '"dir"', folder: string): { sql: string; params: string[] } {
+  const binary = providerOf(db) === "postgresql" ? `${column} COLLATE "C"` : column;
+  return { sql: `${binary} >= ? AND ${binary} < ?`, params: [`${folder}/`, `${folder}0`] };
+}
 
 /**
  * Why `path` cannot be a file: a folder of it is a file (`a` when writing `a/b`), or it is a
@@ -66,13 +77,12 @@ export async function stagedPathClash(db: Reads, path: string): Promise<string |
     );
     if (file !== undefined) return `'${file.path}' is a file, so it cannot hold '${path}'`;
   }
-  // SQLite's LIKE ignores letter case: the database narrows, and isWithin decides.
-  const rows = await db.query<{ path: string; dir: string }>(
-    `SELECT "path", "dir" FROM "mlflow_artifact_files" WHERE "dir" = ? OR "dir" LIKE ? ESCAPE '\\' LIMIT 100`,
-    [path, `${likeLiteral(path)}/%`],
+  const inside = under(db, '"path"', path);
+  const [file] = await db.query<{ path: string }>(
+    `SELECT "path" FROM "mlflow_artifact_files" WHERE ${inside.sql} LIMIT 1`,
+    inside.params,
   );
-  const inside = rows.find((row) => isWithin(row.dir, path));
-  return inside === undefined ? null : `'${path}' is a folder (it holds '${inside.path}')`;
+  return file === undefined ? null : `'${path}' is a folder (it holds '${file.path}')`;
 }
 
 /** What a write of a staged file did. */
@@ -142,22 +152,19 @@ export interface Listing {
 }
 
 /** One level of the folder `dir` ('' for the root): its files and the names of its sub-folders. */
-export async function listStaged(db: Db, dir: string): Promise<Listing> {
-  const files = await db.mlflowArtifactFile.findMany({
+export async function listStaged(db: Database, dir: string): Promise<Listing> {
+  const files = await db.reader.mlflowArtifactFile.findMany({
     where: { dir },
     orderBy: { path: "asc" },
     take: MAX_LISTED,
   });
-  const below = await db.mlflowArtifactFile.groupBy({
-    by: ["dir"],
-    where: dir === "" ? { dir: { not: "" } } : { dir: { startsWith: `${dir}/` } },
-    orderBy: { dir: "asc" },
-    take: MAX_LISTED,
-  });
+  const below = dir === "" ? { sql: `"dir" <> ''`, params: [] } : under(db, '"dir"', dir);
+  const folders = await db.query<{ dir: string }>(
+    `SELECT DISTINCT "dir" FROM "mlflow_artifact_files" WHERE ${below.sql} ORDER BY "dir" LIMIT ?`,
+    [...below.params, MAX_LISTED],
+  );
   const skip = dir === "" ? 0 : dir.length + 1;
-  const dirs = new Set<string>();
-  for (const { dir: sub } of below)
-    if (dir === "" || sub.startsWith(`${dir}/`)) dirs.add(sub.slice(skip).split("/", 1)[0] ?? "");
+  const dirs = new Set(folders.map((row) => row.dir.slice(skip).split("/", 1)[0] ?? ""));
   dirs.delete("");
   return { files: files.map(fileOf), dirs: [...dirs] };
 }
@@ -166,13 +173,31 @@ export async function listStaged(db: Db, dir: string): Promise<Listing> {
  * The files a registration takes from `path`: the file itself, or every file below the folder,
  * at most `limit` + 1 (so that the caller can tell "too many").
  */
-export async function stagedFilesUnder(db: Db, path: string, limit: number): Promise<StagedFile[]> {
-  const single = await stagedFile(db, path);
+export async function stagedFilesUnder(db: Database, path: string, limit: number): Promise<StagedFile[]> {
+  const single = await stagedFile(db.reader, path);
   if (single !== null) return [single];
-  const rows = await db.mlflowArtifactFile.findMany({
-    where: within(path),
-    orderBy: { path: "asc" },
-    take: limit + 1,
-  });
-  return rows.filter((row) => isWithin(row.dir, path)).map(fileOf);
+  const inside = under(db, '"path"', path);
+  const rows = await db.query<StagedRow>(
+    `SELECT "path", "sha256", "size", "media_type", "created_at", "created_by" FROM "mlflow_artifact_files"
+       WHERE ${inside.sql} ORDER BY "path" LIMIT ?`,
+    [...inside.params, limit + 1],
+  );
+  return rows.map((row) => ({
+    path: row.path,
+    sha256: row.sha256,
+    size: rowInt(row.size),
+    mediaType: row.media_type,
+    createdAt: rowDate(row.created_at),
+    createdBy: row.created_by,
+  }));
+}
+
+/** A row of mlflow_artifact_files as the drivers return it. */
+interface StagedRow {
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: unknown;
+  readonly media_type: string;
+  readonly created_at: unknown;
+  readonly created_by: string;
 }
