@@ -282,19 +282,18 @@ export async function healArtifact(
   }
 }
 
-/** PUT: checks, streams the body into the blob store (hashing, bounded), then records the artifact. */
-export async function uploadArtifact(
+/**
+ * A PUT's body into the blob store (hashed, bounded), recording nothing yet: the route checks the
+ * upload first (precheckUpload), authenticates the request again once the body is in (it may have
+ * taken minutes), and only then records it (attachArtifact).
+ */
+export async function storeUploadBody(
   deps: ArtifactDeps,
-  db: Db,
   upload: ArtifactUpload,
   body: Readable | AsyncIterable<Uint8Array>,
-  metadata: CommandMetadata,
-): Promise<AttachedArtifact | DomainError> {
-  const refused = await precheckUpload(db, upload);
-  if (refused) return refused;
-  let blob: StoredBlob;
+): Promise<StoredBlob | DomainError> {
   try {
-    blob = await deps.blobs.put(body, {
+    return await deps.blobs.put(body, {
       ...(upload.expectedSha256 === null ? {} : { expectedSha256: upload.expectedSha256 }),
       keepLocalCopy: deps.inspector.enabled,
       maxBytes: Math.min(deps.limits.maxArtifactBytes, deps.limits.maxRequestBytes),
@@ -304,7 +303,6 @@ export async function uploadArtifact(
     if (error instanceof DomainError) return error;
     throw error;
   }
-  return attachArtifact(deps.commands(), deps.inspector, upload, blob, metadata);
 }
 
 export interface ReinspectRequest {

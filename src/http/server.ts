@@ -70,6 +70,7 @@ import { commentRoomFacts } from "../comments/commentRoomFacts.ts";
 import type { AccessPolicy } from "../access/modelAccess.ts";
 import { requestAccess } from "../access/scopedReader.ts";
 import { callerOf, nodeHeaders, rememberCaller } from "./requestCaller.ts";
+import type { Reauthentication } from "./requestCaller.ts";
 import { requestMetadata } from "./requestMetadata.ts";
 import {
   DEFAULT_AUTH_FAILURE_LIMITS,
@@ -524,6 +525,18 @@ export function createApp(options: AppOptions): App {
     refuse(req, res, 429, body, { "retry-after": String(retryAfterSeconds) });
   }
 
+  // Uploads authenticate again once their body has arrived (authenticateAgain), through the same
+  // authenticator and refused in the same shape; never counted as failed guesses.
+  const reauthentication: Reauthentication = {
+    authenticate: (req) => authenticate(nodeHeaders(req)),
+    refuse: (req, res, refusal) => {
+      const url = requestUrl(req);
+      if (url === null)
+        return refuse(req, res, 401, { error: { code: "UNAUTHENTICATED", message: refusal.message } });
+      unauthenticated(req, res, url, refusal);
+    },
+  };
+
   /** GraphiQL's page itself holds no data (its requests are authenticated like any other). */
   const isGraphiqlPage = (req: IncomingMessage, url: URL) =>
     req.method === "GET" &&
@@ -657,7 +670,7 @@ export function createApp(options: AppOptions): App {
           return authentication.reason === "limited"
             ? rateLimited(req, res, url, authentication.refusal, "auth_failures")
             : unauthenticated(req, res, url, authentication);
-        rememberCaller(req, authentication.caller);
+        rememberCaller(req, authentication.caller, reauthentication);
         if (rateLimiter.enabled) {
           const client = rateLimitKey(authentication.caller, req);
           const limited = rateLimiter.take(client);

@@ -28,7 +28,7 @@ import { guessMediaType } from "../artifacts/mediaTypes.ts";
 import type { Database } from "../db/database.ts";
 import { checkMediaType, checkNewArtifactPath } from "../domain/artifacts.ts";
 import { DomainError } from "../domain/errors.ts";
-import { callerOf } from "../http/requestCaller.ts";
+import { authenticateAgain, callerOf } from "../http/requestCaller.ts";
 import type { Route } from "../http/server.ts";
 import { sendJson } from "../http/sendJson.ts";
 import type { UploadSlots } from "../http/uploadSlots.ts";
@@ -339,13 +339,18 @@ export function artifactProxyRoute(options: ArtifactProxyOptions): Route {
       throw error;
     }
     if (stored === undefined) return;
+    // The body may have taken minutes: the file is written as the caller is now (its token still
+    // valid, its role as it is), or not at all; the stored bytes then wait for garbage collection.
+    const caller = await authenticateAgain(req, res);
+    if (caller === null) return;
+    writerOf(req, target);
     const file = {
       path: target.path,
       sha256: stored.sha256,
       size: stored.size,
       mediaType,
       createdAt: new Date(),
-      createdBy: callerOf(req).principal.id,
+      createdBy: caller.principal.id,
     };
     // A conditional PUT writes only over the file its preconditions were checked against (a
     // compare-and-set). When another PUT or a DELETE changed it while this body arrived, they are

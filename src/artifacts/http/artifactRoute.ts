@@ -20,19 +20,21 @@ import {
   looksLikeVersionNumber,
   parseVersionSegment,
 } from "../../domain/validation.ts";
-import { callerOf } from "../../http/requestCaller.ts";
+import { authenticateAgain, callerOf } from "../../http/requestCaller.ts";
 import { requestMetadata } from "../../http/requestMetadata.ts";
 import type { Route } from "../../http/server.ts";
 import { sendJson } from "../../http/server.ts";
 import type { UploadSlots } from "../../http/uploadSlots.ts";
 import {
+  attachArtifact,
   findArtifact,
   findDamagedArtifact,
   healArtifact,
+  precheckUpload,
   resolveVersion,
-  uploadArtifact,
+  storeUploadBody,
 } from "../artifactService.ts";
-import type { ArtifactDeps, ArtifactRecord, VersionSelector } from "../artifactService.ts";
+import type { ArtifactDeps, ArtifactRecord, ArtifactUpload, VersionSelector } from "../artifactService.ts";
 import { BlobDigestMismatchError, digestCheck } from "../blobIntegrity.ts";
 import type { IntegrityMonitor } from "../blobIntegrity.ts";
 import { artifactRepresentation } from "../artifactRepresentation.ts";
@@ -465,33 +467,33 @@ export function artifactRoute(options: ArtifactRouteOptions): Route {
     const version = target.selector.version;
     const damaged = await findDamagedArtifact(access.reader, blobs, target.modelName, version, target.path);
     if (damaged !== null) return heal(req, res, damaged, expected);
-    const metadata = {
-      ...requestMetadata({ get: (name) => headerOf(req, name.toLowerCase()) }, callerOf(req)),
-      rights: access.rights,
+    const upload: ArtifactUpload = {
+      modelName: target.modelName,
+      version,
+      path: target.path,
+      // As GraphQL names it (MODEL) or lowercase (model): roles are matched case-insensitively.
+      role: headerOf(req, "x-artifact-role")?.toLowerCase() ?? null,
+      mediaType: headerOf(req, "content-type"),
+      expectedSha256: expected,
     };
-    const result = await receiveBody(
-      req,
-      res,
-      logger,
-      { path: target.path, model: target.modelName },
-      (body) =>
-        uploadArtifact(
-          options,
-          access.reader,
-          {
-            modelName: target.modelName,
-            version,
-            path: target.path,
-            // As GraphQL names it (MODEL) or lowercase (model): roles are matched case-insensitively.
-            role: headerOf(req, "x-artifact-role")?.toLowerCase() ?? null,
-            mediaType: headerOf(req, "content-type"),
-            expectedSha256: expected,
-          },
-          body,
-          metadata,
-        ),
+    const refused = await precheckUpload(access.reader, upload);
+    if (refused) return sendDomainError(req, res, refused);
+    const blob = await receiveBody(req, res, logger, { path: target.path, model: target.modelName }, (body) =>
+      storeUploadBody(options, upload, body),
     );
-    if (result === undefined) return;
+    if (blob === undefined) return;
+    if (blob instanceof DomainError) return sendDomainError(req, res, blob);
+    // The body may have taken minutes: the artifact is recorded as the caller is now (its token
+    // still valid, its role and teams as they are), or not at all. Bytes already stored stay
+    // unreferenced, as those of any upload refused after its body, until garbage collection.
+    const caller = await authenticateAgain(req, res);
+    if (caller === null) return;
+    const current = requestAccess(db.reader, options.accessPolicy, caller);
+    const metadata = {
+      ...requestMetadata({ get: (name) => headerOf(req, name.toLowerCase()) }, caller),
+      rights: current.rights,
+    };
+    const result = await attachArtifact(options.commands(), options.inspector, upload, blob, metadata);
     if (result instanceof DomainError) return sendDomainError(req, res, result);
     const json = await artifactRepresentation(result.artifact, blobs);
     sendJson(

@@ -1,11 +1,13 @@
 // GraphQL multipart requests (github.com/jaydenseric/graphql-multipart-request-spec) with the files
 // streamed to the blob store instead of buffered: Yoga's own parser holds every file in memory.
 // Each file part is hashed and stored on the way in; its `Upload` variable is then replaced by a
-// signed token naming the stored blob, and the operation runs in Yoga as an ordinary JSON request.
+// signed token naming the stored blob, and the operation runs in Yoga as an ordinary JSON request,
+// once the request has been authenticated again (the body may have taken minutes).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Transform } from "node:stream";
 import busboy from "busboy";
 import type { Logger } from "pino";
+import { authenticateAgain } from "../../http/requestCaller.ts";
 import type { UploadSlots } from "../../http/uploadSlots.ts";
 import { DomainError, ValidationError } from "../../domain/errors.ts";
 import { LIMITS, isForbiddenKey, nestsDeeperThan } from "../../domain/validation.ts";
@@ -374,6 +376,11 @@ export function graphqlUploadHandler(options: GraphQLUploadOptions) {
       sendError(req, res, 400, errorBody(new ValidationError("multipart", "missing the 'operations' field")));
       return true;
     }
+
+    // The files may have taken minutes: the operation runs as the caller is now (Yoga's context
+    // reads the caller remembered here), or not at all. Files already stored stay unreferenced,
+    // as those of any operation that refuses them, until garbage collection.
+    if ((await authenticateAgain(req, res)) === null) return true;
 
     const headers = new Headers();
     for (const [key, value] of Object.entries(req.headers)) {
