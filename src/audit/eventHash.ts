@@ -6,6 +6,7 @@
 // (./checkpoints.ts) bind stream heads to positions instead.
 import { hash } from "node:crypto";
 import canonicalize from "canonicalize";
+import { LIMITS, nestsDeeperThan } from "../domain/validation.ts";
 
 /** Names the encoding, so a future encoding can be told apart from this one. */
 export const CHAIN_ENCODING = "registro.event.v1";
@@ -71,6 +72,29 @@ export function canonicalEventText(event: HashedEventFields, previousHash: strin
 export function eventHash(event: HashedEventFields, previousHash: string | null): string {
   // The one-shot form: no Hash object per event (about 0.45 µs of 1.1 µs per hash on this machine).
   return hash("sha256", canonicalEventText(event, previousHash), "hex");
+}
+
+/**
+ * Levels of nested objects and arrays an event read from a file (a backup's events.ndjson, an audit
+ * export) may hold in its payload or credential before it is hashed: the encoding above recurses, so
+ * a value nested a few thousand levels deep would overflow the stack instead of being refused.
+ * Registro writes at most LIMITS.jsonMaxDepth + 1: client JSON (params) is bounded at
+ * LIMITS.jsonMaxDepth and sits one level under `data`; what the server writes itself (inspection
+ * metadata, credentials) nests about ten levels at most. The bound leaves a few levels for payloads
+ * that nest client JSON deeper (as the multipart upload bound does around it), so every event
+ * Registro wrote restores and verifies, and stays far below the ~1,800 levels hashing can walk.
+ */
+export const MAX_EVENT_JSON_DEPTH = LIMITS.jsonMaxDepth + 8;
+
+/**
+ * Names the first of `fields` (e.g. `{ data, actorCredential }`) nested deeper than
+ * MAX_EVENT_JSON_DEPTH, as a sentence; null when none is. Iterative: any depth is safe to check.
+ */
+export function nestedTooDeep(fields: Readonly<Record<string, unknown>>): string | null {
+  for (const [name, value] of Object.entries(fields))
+    if (nestsDeeperThan(value, MAX_EVENT_JSON_DEPTH))
+      return `${name} nests objects and arrays more than ${MAX_EVENT_JSON_DEPTH} levels deep, deeper than Registro writes`;
+  return null;
 }
 
 export const isEventHash = (value: unknown): value is string =>

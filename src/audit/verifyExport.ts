@@ -10,7 +10,7 @@
 // one entry per stream (its last line seen), not the export. A file without events fails.
 import { boundedLines } from "../cli/boundedLines.ts";
 import { z } from "zod";
-import { eventHash, isEventHash } from "./eventHash.ts";
+import { eventHash, isEventHash, nestedTooDeep } from "./eventHash.ts";
 import { hashedFieldsOf, ndjsonLine } from "./exportRecord.ts";
 import type { ExportRecord } from "./exportRecord.ts";
 
@@ -99,6 +99,12 @@ export async function verifyExportLines(lines: AsyncIterable<string>): Promise<E
       continue;
     }
     const record = result.data as ExportRecord;
+    // Refused before the line is written again or hashed: both walks recurse.
+    const tooDeep = nestedTooDeep({ data: record.data, "actor.credential": record.actor.credential });
+    if (tooDeep !== null) {
+      problem(number, `not an export record: ${tooDeep}`);
+      continue;
+    }
     if (ndjsonLine(record) !== text) {
       problem(
         number,

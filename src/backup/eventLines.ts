@@ -5,6 +5,7 @@
 // sorted or written before the whole file has been verified.
 import { z } from "zod";
 import { ChainVerifier, describeBreak } from "../audit/chainVerifier.ts";
+import { nestedTooDeep } from "../audit/eventHash.ts";
 import type { ChainedEvent } from "../audit/chainVerifier.ts";
 import { parseRegisteredModelEvent } from "../domain/registeredModel/eventSchemas.ts";
 import { parseAccessEvent } from "../access/domain/events.ts";
@@ -67,6 +68,9 @@ export function parseEventLine(text: string): BackedUpEvent | string {
     return `is not an event: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`;
   const e = parsed.data;
   if (e.data === undefined) return "is not an event: data is missing";
+  // Refused before anything hashes, stringifies or decodes it: those walks recurse.
+  const tooDeep = nestedTooDeep({ data: e.data, actorCredential: e.actorCredential });
+  if (tooDeep !== null) return `is not an event: ${tooDeep}`;
   return { ...e, actorCredential: e.actorCredential ?? null, occurredAt: new Date(e.occurredAt) };
 }
 

@@ -4,8 +4,10 @@
 // Its own `checksum` (sha256 of its canonical JSON without that field) catches an edited manifest;
 // it is no defence against someone who rewrites the whole folder, which is why `backup` prints the
 // manifest's sha256 for keeping elsewhere.
+import { constants } from "node:buffer";
 import { createHash, randomUUID } from "node:crypto";
 import { open, rename, rm } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import path from "node:path";
 import canonicalize from "canonicalize";
 import { z } from "zod";
@@ -52,6 +54,17 @@ export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestContent = Omit<Manifest, "checksum">;
 export type FileEntry = z.infer<typeof fileEntry>;
 
+/**
+ * The largest manifest restore reads. The manifest is one JSON text, written by one JSON.stringify
+ * and read by one JSON.parse, so neither backup nor restore can handle a longer one than Node's
+ * longest string (2^29 - 24 characters on 64-bit builds, about 512 MiB; its ids, hashes and file
+ * names are ASCII, so as many bytes): no backup wrote a larger one, and refusing it by its size
+ * means it is never read. At 130 to 160 bytes per stream (170 per file) that is 3 to 4 million
+ * streams; reading a manifest costs about ten times its size in memory (measured: 80 MB, 500,000
+ * streams, 0.7 to 0.9 GB), so one that large needs a heap beyond Node's default.
+ */
+export const MAX_MANIFEST_BYTES: number = constants.MAX_STRING_LENGTH;
+
 /** A backup folder that cannot be restored, and exactly why. */
 export class DamagedBackupError extends Error {
   override name = "DamagedBackupError";
@@ -85,15 +98,42 @@ export async function writeManifest(dir: string, content: ManifestContent): Prom
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
+/**
+ * The first `size` bytes of a file, as text: the size fstat found, so a file that grows while it is
+ * read costs no more than the size that was checked.
+ */
+async function readPrefix(handle: FileHandle, size: number): Promise<string> {
+  const bytes = Buffer.allocUnsafe(size);
+  let filled = 0;
+  while (filled < size) {
+    const { bytesRead } = await handle.read(bytes, filled, size - filled, filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return bytes.toString("utf8", 0, filled);
+}
+
+/** A manifest's `format` for a message: never stringified whole (an array nested thousands deep overflows). */
+const describeFormat = (format: unknown): string =>
+  typeof format === "object" && format !== null
+    ? `an ${Array.isArray(format) ? "array" : "object"}`
+    : typeof format === "string" && format.length > 100
+      ? `${JSON.stringify(format.slice(0, 100))}…`
+      : String(JSON.stringify(format));
+
 /** Reads and checks a backup's manifest: present, well-formed, of a known format, unedited. */
 export async function readManifest(dir: string): Promise<Manifest> {
   const file = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
     // Never followed or read if it is a symlink, device or FIFO (/dev/zero would never end).
-    const { handle } = await openRegularFile(file);
+    const { handle, size } = await openRegularFile(file);
     try {
-      text = await handle.readFile("utf8");
+      if (size > MAX_MANIFEST_BYTES)
+        throw new DamagedBackupError(
+          `${MANIFEST_FILE} is too large (${size} bytes, the most a backup writes is ${MAX_MANIFEST_BYTES}): not a manifest a backup wrote`,
+        );
+      text = await readPrefix(handle, size);
     } finally {
       await handle.close();
     }
@@ -117,7 +157,7 @@ export async function readManifest(dir: string): Promise<Manifest> {
   const format = (json as { format?: unknown } | null)?.format;
   if (format !== BACKUP_FORMAT)
     throw new DamagedBackupError(
-      `${MANIFEST_FILE} has format ${JSON.stringify(format)}; this Registro reads ${BACKUP_FORMAT}`,
+      `${MANIFEST_FILE} has format ${describeFormat(format)}; this Registro reads ${BACKUP_FORMAT}`,
     );
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {

@@ -1,6 +1,7 @@
 // What the line and chain checks alone let through, refused before anything is written: rows outside
-// the log that the target's keys would refuse, events the rebuild could not replay, and entries of the
-// backup folder that are not regular files (a symlink to /dev/zero, a FIFO: reads that never end).
+// the log that the target's keys would refuse, events the rebuild could not replay, entries of the
+// backup folder that are not regular files (a symlink to /dev/zero, a FIFO: reads that never end),
+// JSON nested deeper than hashing can walk, and a manifest larger than any backup writes.
 import { execFileSync } from "node:child_process";
 import {
   cpSync,
@@ -11,19 +12,21 @@ import {
   readdirSync,
   rmSync,
   symlinkSync,
+  truncateSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FsBlobStore } from "../../src/artifacts/fsBlobStore.ts";
-import { eventHash } from "../../src/audit/eventHash.ts";
+import { MAX_EVENT_JSON_DEPTH, eventHash } from "../../src/audit/eventHash.ts";
 import { backup } from "../../src/backup/backup.ts";
 import { eventLine, parseEventLine } from "../../src/backup/eventLines.ts";
-import { DamagedBackupError, writeManifest } from "../../src/backup/manifest.ts";
+import { DamagedBackupError, MAX_MANIFEST_BYTES, writeManifest } from "../../src/backup/manifest.ts";
 import { restore } from "../../src/backup/restore.ts";
 import type { DatabaseConfig } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/database.ts";
+import { LIMITS, nestsDeeperThan } from "../../src/domain/validation.ts";
 import { newRunId } from "../../src/mlflow/tracking/trackingRules.ts";
 import { createExperiment, createRun, logBatch } from "../../src/mlflow/tracking/trackingStore.ts";
 import { commandDeps, createModelNamed, live, run } from "../support/application.ts";
@@ -314,6 +317,87 @@ describe("entries of the backup folder that are not regular files", () => {
       expect(error!.message).toBe(
         "manifest.json is a symbolic link, not a regular file: not something a backup writes",
       );
+    } finally {
+      await target.destroy();
+    }
+  });
+});
+
+describe("JSON nested deeper than Registro writes", () => {
+  /** JSON text of arrays nested `levels` deep: written by hand, JSON.stringify would overflow. */
+  const nested = (levels: number) => `${"[".repeat(levels)}${"]".repeat(levels)}`;
+
+  /** The backup with m2's first event's `field` nested `levels` deep, the manifest rewritten to match. */
+  const deepField = (field: "data" | "actorCredential", levels: number) => (dir: string) =>
+    rewriteBackupFile(dir, "events.ndjson", (lines) => {
+      const i = lines.findIndex((l) => l.includes('"streamId":"m2-id"'));
+      const json = JSON.parse(lines[i]!) as Record<string, unknown>;
+      json[field] = "DEEP";
+      lines[i] = JSON.stringify(json).replace('"DEEP"', nested(levels));
+    });
+
+  it.each(["data", "actorCredential"] as const)(
+    "an event whose %s nests 3,000 levels is refused, naming its line, before anything is written",
+    async (field) => {
+      const dir = await damaged(deepField(field, 3000));
+      const { target, blobDir, error } = await restoreInto(dir);
+      try {
+        expect(error).toBeInstanceOf(DamagedBackupError);
+        expect(error!.message).toMatch(
+          new RegExp(
+            `^events\\.ndjson line \\d+ is not an event: ${field} nests objects and arrays more than ${MAX_EVENT_JSON_DEPTH} levels deep`,
+          ),
+        );
+        expect(await count(target.config, "events")).toBe(0);
+        expect(existsSync(blobDir)).toBe(false);
+      } finally {
+        await target.destroy();
+      }
+    },
+  );
+
+  it("params nested as deep as the registry accepts restore (the event nests one level more)", async () => {
+    const source = await openTestDatabase("sqlite");
+    const dir = path.join(work, `deepest-params-${++n}`);
+    let params: Record<string, unknown> = {};
+    for (let level = 1; level < LIMITS.jsonMaxDepth; level += 1) params = { a: params };
+    expect(nestsDeeperThan(params, LIMITS.jsonMaxDepth)).toBe(false);
+    try {
+      const deps = commandDeps(source.db);
+      await createModelNamed(deps, "deep-id", "deep");
+      await run(deps, live("deep"), createVersion({ params }));
+      await backup({ database: source.config, blobDir: path.join(work, `deepest-blobs-${n}`), to: dir });
+    } finally {
+      await source.close();
+    }
+    const created = readFileSync(path.join(dir, "events.ndjson"), "utf8")
+      .split("\n")
+      .find((l) => l.includes('"ModelVersionCreated"'))!;
+    expect(nestsDeeperThan((JSON.parse(created) as { data: unknown }).data, LIMITS.jsonMaxDepth)).toBe(true);
+    const { target, error } = await restoreInto(dir);
+    try {
+      expect(error).toBeNull();
+      expect(await count(target.config, "model_versions")).toBe(1);
+    } finally {
+      await target.destroy();
+    }
+  });
+});
+
+describe("a manifest larger than any backup writes", () => {
+  it("is refused by its size, never read", { timeout: 20_000 }, async () => {
+    const size = 700 * 1024 * 1024;
+    expect(size).toBeGreaterThan(MAX_MANIFEST_BYTES);
+    // Sparse: the file's size without its bytes on disk.
+    const dir = await damaged((d) => truncateSync(path.join(d, "manifest.json"), size));
+    const { target, blobDir, error } = await restoreInto(dir);
+    try {
+      expect(error).toBeInstanceOf(DamagedBackupError);
+      expect(error!.message).toBe(
+        `manifest.json is too large (${size} bytes, the most a backup writes is ${MAX_MANIFEST_BYTES}): not a manifest a backup wrote`,
+      );
+      expect(await count(target.config, "events")).toBe(0);
+      expect(existsSync(blobDir)).toBe(false);
     } finally {
       await target.destroy();
     }
