@@ -5,6 +5,7 @@
 // leaving mid-export, and the exported NDJSON verified (and a tampered line caught) by the CLI.
 import { hashOf } from "../../src/store/eventCodec.ts";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { stringify } from "csv-stringify/sync";
@@ -740,6 +741,26 @@ describe.each(await providers())("the audit log (%s)", (provider) => {
     }
   });
 
+  it("refuses an export line nested deeper than Registro writes, naming it, without overflowing", async () => {
+    const { MAX_EVENT_JSON_DEPTH } = await import("../../src/audit/eventHash.ts");
+    const { record, at, rewritten } = await genuine();
+    // Written by hand: JSON.stringify would overflow on arrays nested 5,000 deep.
+    const deep = `${"[".repeat(5000)}${"]".repeat(5000)}`;
+    for (const [field, line] of [
+      ["data", JSON.stringify({ ...record, data: "DEEP" })],
+      ["actor.credential", JSON.stringify({ ...record, actor: { ...record.actor, credential: "DEEP" } })],
+    ] as const) {
+      const result = await verify(rewritten(line.replace('"DEEP"', deep)));
+      expect(result.code, field).toBe(1);
+      expect(result.output).toMatch(
+        new RegExp(
+          `^line ${at + 1}: not an export record: ${field} nests objects and arrays more than ${MAX_EVENT_JSON_DEPTH} levels deep`,
+        ),
+      );
+      expect(result.verdict).toMatch(/^FAILED/);
+    }
+  });
+
   it("refuses an empty export, as a failed download leaves", async () => {
     for (const text of ["", "\n", "\n  \n\n"]) {
       const result = await verify(text);
@@ -748,4 +769,119 @@ describe.each(await providers())("the audit log (%s)", (provider) => {
       expect(result.verdict).toMatch(/^FAILED: 0 events/);
     }
   });
+});
+
+/** A GET on a raw socket, its response bytes read only as `read` is called. */
+function rawGet(url: string, path: string) {
+  const { hostname, port } = new URL(url);
+  const socket = net.connect({ host: hostname, port: Number(port) });
+  socket.pause();
+  socket.write(`GET ${path} HTTP/1.1\r\nhost: ${hostname}:${port}\r\nconnection: close\r\n\r\n`);
+  const received: Buffer[] = [];
+  let ended = false;
+  socket.on("end", () => (ended = true));
+  socket.on("error", () => (ended = true));
+  return {
+    /** Takes at most `bytes` of what has arrived. */
+    read(bytes: number) {
+      while (bytes > 0 && socket.readableLength > 0) {
+        const chunk = socket.read(Math.min(bytes, socket.readableLength)) as Buffer | null;
+        if (chunk === null) break;
+        received.push(chunk);
+        bytes -= chunk.length;
+      }
+      if (socket.readableLength === 0) socket.read(0); // lets 'end' fire once everything was read
+    },
+    get ended() {
+      return ended;
+    },
+    /** The response so far: its head, its chunked body decoded, and whether the body was whole. */
+    response() {
+      const raw = Buffer.concat(received);
+      const split = raw.indexOf("\r\n\r\n");
+      const head = raw.subarray(0, split).toString("latin1");
+      const chunks: Buffer[] = [];
+      let at = split + 4;
+      let complete = false;
+      for (;;) {
+        const line = raw.indexOf("\r\n", at);
+        if (line < 0) break;
+        const size = Number.parseInt(raw.subarray(at, line).toString("latin1"), 16);
+        if (size === 0) {
+          complete = raw.subarray(line, line + 4).toString("latin1") === "\r\n\r\n";
+          break;
+        }
+        if (line + 2 + size > raw.length) break;
+        chunks.push(raw.subarray(line + 2, line + 2 + size));
+        at = line + 2 + size + 2;
+      }
+      return { head, body: Buffer.concat(chunks).toString("utf8"), complete };
+    },
+    destroy: () => socket.destroy(),
+  };
+}
+
+// The export writes a page in slices, each with its own deadline: a deadline on the whole page
+// (here 16 MB in one page) measured how fast the client read, and cut clients that never paused.
+describe.each(await providers())("the audit export to slow readers (%s)", (provider) => {
+  const STALL_MS = 4_000;
+  const EVENTS = 250;
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer(provider, { auditExport: { pageSize: 1000, stallMs: STALL_MS } });
+    const mutation = `mutation($input: UpdateRegisteredModelInput!) { updateRegisteredModel(input: $input) {
+      __typename } }`;
+    await server.gql(`mutation { createRegisteredModel(input: { name: "big" }) { __typename } }`);
+    for (let i = 0; i < EVENTS; i++) {
+      const body = await server.gql(mutation, {
+        input: { name: "big", description: `${i}`.padEnd(65_536, "abcdefghij") },
+      });
+      expect(body.data.updateRegisteredModel.__typename).toBe("RegisteredModelPayload");
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it("sends the whole export to a client that reads steadily, however long each page takes", async () => {
+    const whole = await (await fetch(`${server.url}/audit/export`)).text();
+    expect(whole.length).toBeGreaterThan(EVENTS * 65_536);
+    // The reader's pace (16 KiB every 10 ms, never a pause near STALL_MS) is input, not a measure.
+    const client = rawGet(server.url, "/audit/export");
+    const reading = setInterval(() => client.read(16 * 1024), 10);
+    try {
+      await eventually(() => client.ended, 120_000, "the export to end");
+    } finally {
+      clearInterval(reading);
+      client.destroy();
+    }
+    const { head, body, complete } = client.response();
+    expect(head).toMatch(/^HTTP\/1\.1 200 /);
+    expect(complete, `${body.length} of ${whole.length} characters, then cut`).toBe(true);
+    expect(body.length).toBe(whole.length);
+    expect(body === whole).toBe(true);
+    expect(server.registro.auditExport.running()).toBe(0);
+  }, 180_000);
+
+  it("cuts a client that stops reading, and stops its export", async () => {
+    const client = rawGet(server.url, "/audit/export");
+    try {
+      await eventually(() => server.registro.auditExport.running() === 1, 30_000, "the export to start");
+      // The client reads nothing: once the operating system's buffers are full, nothing moves.
+      await eventually(() => server.registro.auditExport.running() === 0, 30_000, "the export to stop");
+      const reading = setInterval(() => client.read(1024 * 1024), 5);
+      try {
+        await eventually(() => client.ended, 60_000, "the connection to close");
+      } finally {
+        clearInterval(reading);
+      }
+      const { head, complete } = client.response();
+      expect(head).toMatch(/^HTTP\/1\.1 200 /);
+      expect(complete).toBe(false);
+    } finally {
+      client.destroy();
+    }
+  }, 120_000);
 });

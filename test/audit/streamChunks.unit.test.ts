@@ -2,7 +2,7 @@
 // deadline on a reader that stops reading, and a source that stops when the reader goes away.
 import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { streamChunks } from "../../src/audit/http/streamChunks.ts";
+import { SLICE_CHARS, streamChunks } from "../../src/audit/http/streamChunks.ts";
 
 /** A source that counts how many chunks were asked of it and whether it was closed. */
 function source(count: number) {
@@ -39,6 +39,24 @@ function slowSink() {
   return { sink, received, release };
 }
 
+/** A writable that takes 16 KiB every 5 ms, whatever it is given: a reader slow but never stopped. */
+function steadySink() {
+  const received: Buffer[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      received.push(chunk);
+      let left = chunk.length;
+      const take = () => {
+        left -= 16 * 1024;
+        if (left > 0) setTimeout(take, 5);
+        else callback();
+      };
+      setTimeout(take, 5);
+    },
+  });
+  return { sink, received };
+}
+
 describe("streamChunks", () => {
   it("writes every chunk and ends, producing the next only after a drain", async () => {
     const { state, chunks } = source(5);
@@ -53,6 +71,20 @@ describe("streamChunks", () => {
     expect(await outcome).toBe("finished");
     expect(received).toEqual([0, 1, 2, 3, 4].map((i) => `chunk ${i}\n`));
     expect(state.closed).toBe(true);
+  });
+
+  it("gives a page larger than a slice to a steady reader however long the page takes, characters intact", async () => {
+    // 2 MB at 16 KiB per 5 ms takes about 640 ms, more than stallMs: the deadline is per slice. A
+    // surrogate pair straddles the first slice's end, and must not be cut in two.
+    const page = `${"a".repeat(SLICE_CHARS - 1)}\u{1F600}${"b".repeat(2_000_000)}\n`;
+    async function* pages() {
+      yield await Promise.resolve(page);
+      yield await Promise.resolve("é\n");
+    }
+    const { sink, received } = steadySink();
+    expect(await streamChunks(sink, pages(), { stallMs: 250 })).toBe("finished");
+    expect(Buffer.concat(received).toString("utf8") === `${page}é\n`).toBe(true);
+    expect(received.length).toBeGreaterThan(2_000_000 / SLICE_CHARS);
   });
 
   it("cuts a reader that stops reading, and closes the source", async () => {
