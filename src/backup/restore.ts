@@ -183,16 +183,53 @@ async function checkListing(dir: string, manifest: Manifest): Promise<Map<string
   return found;
 }
 
-/** Reads events.ndjson in order, handing each event to `each` with its line number; returns the file's size and sha256. */
+/** Characters of events.ndjson lines inserted at once at most (with the events parsed from them). */
+const MAX_BATCH_CHARS = 16 * 1024 * 1024;
+
+/**
+ * Items collected for one insert, closed by count or by size, whichever comes first: 200 events of
+ * megabytes each (a backup's lines may reach 64 MiB) would otherwise be held, parsed, all at once.
+ */
+export class InsertBatches<T> {
+  #batch: T[] = [];
+  #chars = 0;
+
+  constructor(
+    private readonly maxItems: number,
+    private readonly maxChars: number,
+  ) {}
+
+  /** Adds an item of `chars` characters; the batch to insert now when it is full, else null. */
+  add(item: T, chars: number): T[] | null {
+    this.#batch.push(item);
+    this.#chars += chars;
+    if (this.#batch.length < this.maxItems && this.#chars < this.maxChars) return null;
+    return this.rest();
+  }
+
+  /** What is left to insert (possibly nothing), the collection starting afresh. */
+  rest(): T[] {
+    const batch = this.#batch;
+    this.#batch = [];
+    this.#chars = 0;
+    return batch;
+  }
+}
+
+/**
+ * Reads events.ndjson in order, handing each event to `each` with its line number and the line's
+ * length; returns the file's size and sha256.
+ */
+
 async function forEachEvent(
   dir: string,
-  each: (event: BackedUpEvent, line: number) => Promise<void> | void,
+  each: (event: BackedUpEvent, line: number, length: number) => Promise<void> | void,
 ): Promise<{ sha256: string; size: number }> {
   const digest = newDigest();
   for await (const { line, text } of numberedLines(path.join(dir, EVENTS_FILE), digest)) {
     const event = parseEventLine(text);
     if (typeof event === "string") throw new DamagedBackupError(`${EVENTS_FILE} line ${line} ${event}`);
-    await each(event, line);
+    await each(event, line, text.length);
   }
   return { sha256: digest.hash.digest("hex"), size: digest.size };
 }
@@ -547,20 +584,17 @@ export async function restore(options: RestoreOptions): Promise<RestoreSummary> 
       // Checked again under the write lock: a server started meanwhile may have written.
       const n = await eventCount(tx);
       if (n > 0) throw refuseNonEmpty(n);
-      let batch: BackedUpEvent[] = [];
+      const batches = new InsertBatches<BackedUpEvent>(batchSize, MAX_BATCH_CHARS);
       // Read again, and checked against the manifest again, so a file changed since the verification
       // fails this transaction instead of slipping in.
       const heads = new StreamHeads();
-      const eventsFile = await forEachEvent(dir, async (event, line) => {
+      const eventsFile = await forEachEvent(dir, async (event, line, length) => {
         const broken = heads.next(event);
         if (broken !== null) throw new DamagedBackupError(`${EVENTS_FILE} line ${line}: ${broken}`);
-        batch.push(event);
-        if (batch.length >= batchSize) {
-          await insertEvents(tx, batch);
-          batch = [];
-        }
+        const full = batches.add(event, length);
+        if (full !== null) await insertEvents(tx, full);
       });
-      await insertEvents(tx, batch);
+      await insertEvents(tx, batches.rest());
       checkEventsFile(manifest, eventsFile);
       await insertCheckpoints(tx, dir, manifest);
       // The rows outside the log, in the same transaction: restored with the events, or not at all.
