@@ -17,9 +17,15 @@ import type { CommandDeps } from "../../src/application/executeCommand.ts";
 import { rowDateOrNull } from "../../src/db/sql.ts";
 import { DomainError } from "../../src/domain/errors.ts";
 import { DEFAULT_DELIVERY_CONFIG, DeliveryWorker } from "../../src/webhooks/delivery/deliveryWorker.ts";
+import type { DeliveryConfig } from "../../src/webhooks/delivery/deliveryWorker.ts";
 import { parseAllowList } from "../../src/webhooks/delivery/targetGuard.ts";
 import { newWebhookSecret } from "../../src/webhooks/signing.ts";
-import { registerWebhook, updateWebhook } from "../../src/webhooks/webhookCommands.ts";
+import {
+  disableWebhook,
+  enableWebhook,
+  registerWebhook,
+  updateWebhook,
+} from "../../src/webhooks/webhookCommands.ts";
 import type { WebhookDefinition } from "../../src/webhooks/domain/webhook.ts";
 import { createModelNamed, run } from "../support/application.ts";
 import { countingDatabase } from "../support/countingDatabase.ts";
@@ -38,7 +44,7 @@ describe.each(await providers())("the webhook delivery worker on %s", (provider)
   });
 
   /** A worker on a clock the test moves, a model `m`, an administrator to own webhooks, a receiver. */
-  async function setUp() {
+  async function setUp(config: Partial<DeliveryConfig> = {}) {
     const t = await openTestDatabase(provider);
     cleanup.push(() => t.close());
     const receiver: Receiver = await startReceiver();
@@ -62,6 +68,7 @@ describe.each(await providers())("the webhook delivery worker on %s", (provider)
         pollIntervalMs: HOUR,
         retryBaseMs: 60_000,
         maxRetryDurationMs: 5 * HOUR,
+        ...config,
       },
       instanceId: "test-instance",
     });
@@ -350,5 +357,58 @@ describe.each(await providers())("the webhook delivery worker on %s", (provider)
     s.worker.wake();
     await s.worker.settled();
     expect(s.passes() - before).toBe(1);
+  }, 60_000);
+
+  it("gives a slot to a waiting webhook while slow webhooks with a backlog hold every slot, in order for each", async () => {
+    // Two loops, both busy with slow receivers (200 ms an answer, well within the deadline) and a
+    // backlog of 20 events each; then one event for a third webhook whose receiver answers at once.
+    const s = await setUp({ concurrency: 2 });
+    const slow = await Promise.all(
+      ["slow-a", "slow-b"].map(async (model) => {
+        const receiver = await startReceiver();
+        cleanup.push(() => receiver.close());
+        receiver.answerDelayMs = 200;
+        await createModelNamed(s.deps, randomUUID(), model);
+        const id = await s.register({ url: receiver.url, models: [model] });
+        return { id, model, receiver, positions: [] as number[] };
+      }),
+    );
+    await createModelNamed(s.deps, randomUUID(), "victim");
+    await s.register({ models: ["victim"] });
+    const tag = async (model: string, value: string) =>
+      (
+        await run(
+          s.deps,
+          { kind: "live", name: model },
+          { type: "SetRegisteredModelTag", data: { key: "k", value } },
+        )
+      ).events[0]!.position;
+    // The backlogs are committed while the slow webhooks are disabled (their cursors wait), so each
+    // loop finds its whole backlog on its first page, however fast commits are.
+    for (const w of slow)
+      expect(await disableWebhook(s.deps, w.id, "MANUAL", null, meta)).not.toBeInstanceOf(DomainError);
+    for (let i = 0; i < 20; i++) for (const w of slow) w.positions.push(await tag(w.model, String(i)));
+    for (const w of slow) expect(await enableWebhook(s.deps, w.id, meta)).not.toBeInstanceOf(DomainError);
+    await eventually(() => slow.every((w) => w.receiver.received.length > 0), 5_000, "both slow loops");
+    await tag("victim", "v");
+
+    // The victim's event arrives while both slow webhooks still have events to deliver: a loop gives
+    // its slot up once it had its share and a webhook was turned away (without that, the victim
+    // waited for a whole slow backlog).
+    await eventually(() => s.receiver.received.length === 1, 20_000, "the victim's delivery");
+    expect(slow.map((w) => w.receiver.received.length < w.positions.length)).toEqual([true, true]);
+
+    // Each slow webhook still gets its events one at a time, in log order, each once.
+    await eventually(
+      () => slow.every((w) => w.receiver.received.length >= w.positions.length),
+      30_000,
+      "the slow backlogs",
+    );
+    await s.worker.settled();
+    for (const w of slow) {
+      expect(w.receiver.received.map((r) => r.message.data.position)).toEqual(w.positions);
+      expect(w.receiver.received.every((r) => r.answered === 204)).toBe(true);
+    }
+    expect(s.receiver.received.map((r) => r.message.data.model.name)).toEqual(["victim"]);
   }, 60_000);
 });

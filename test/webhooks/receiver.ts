@@ -26,6 +26,8 @@ export interface Receiver {
   accepted(): Received[];
   secret: string | null;
   behaviour: Behaviour;
+  /** How long a status answer (not a hang) is held back (ms; default 0): a slow receiver. */
+  answerDelayMs: number;
   /** Answers the requests left hanging so far with `status`. */
   answerHanging(status: number): void;
   close(): Promise<void>;
@@ -34,12 +36,14 @@ export interface Receiver {
 export async function startReceiver(path = "/hook"): Promise<Receiver> {
   const received: Received[] = [];
   const hanging = new Set<http.ServerResponse>();
+  const delayed = new Set<NodeJS.Timeout>();
   const state: Receiver = {
     url: "",
     received,
     accepted: () => received.filter((r) => typeof r.answered === "number" && r.answered < 300),
     secret: null,
     behaviour: "up",
+    answerDelayMs: 0,
     answerHanging: (status) => {
       for (const res of hanging) {
         res.writeHead(status, { "content-type": "text/plain" });
@@ -49,6 +53,7 @@ export async function startReceiver(path = "/hook"): Promise<Receiver> {
     },
     close: () =>
       new Promise<void>((resolve) => {
+        for (const timer of delayed) clearTimeout(timer);
         for (const res of hanging) res.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
@@ -87,8 +92,16 @@ export async function startReceiver(path = "/hook"): Promise<Receiver> {
         hanging.add(res);
         return;
       }
-      res.writeHead(answer, { "content-type": "text/plain" });
-      res.end(answer < 300 ? "" : "unavailable");
+      const send = () => {
+        res.writeHead(answer, { "content-type": "text/plain" });
+        res.end(answer < 300 ? "" : "unavailable");
+      };
+      if (state.answerDelayMs <= 0) return send();
+      const timer = setTimeout(() => {
+        delayed.delete(timer);
+        send();
+      }, state.answerDelayMs);
+      delayed.add(timer);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -21,6 +21,13 @@
 // one conditional UPDATE (the cursor still where it was read, no retry pending, no lease of another
 // instance): the same effect as taking the lease, moving the cursor and letting go, in one
 // statement, so the statements a commit costs do not grow with the number of idle webhooks.
+//
+// Loops are few (`concurrency`), webhooks many, and any member may own a slow one. A loop that has
+// had its share (FAIR_SHARE_MS, at least one delivery) gives its slot up, at the next event it would
+// deliver, when a pass turned a webhook away for want of a free loop: it keeps what it delivered,
+// lets its lease go and waits for its turn. Passes launch webhooks that were waiting before those
+// that gave a slot up, and those in the order they gave it up: round robin over the slots. A
+// webhook still has at most one loop, so its events still go out one at a time in log order.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { accessRights, permissionOn } from "../../access/modelAccess.ts";
@@ -79,6 +86,13 @@ export const DEFAULT_DELIVERY_CONFIG: Omit<DeliveryConfig, "allow"> = {
 };
 
 const PAGE = 200;
+/**
+ * How long a loop keeps its slot while other webhooks wait for one (ms, real time; it always makes
+ * at least one delivery). A waiting webhook is served within about this plus one delivery in flight
+ * (at most `timeoutMs`), however long the others' backlogs. Giving up the slot costs a handful of
+ * statements (release, pass, claim, page): small next to a second of deliveries, each a transaction.
+ */
+const FAIR_SHARE_MS = 1_000;
 const MAX_RETRY_DELAY_MS = 3_600_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
@@ -155,6 +169,13 @@ interface Prefetched {
   readonly owners: ReadonlyMap<string, OwnerRights>;
 }
 
+/** A loop's tenure of its slot: since when (performance.now()) and how many deliveries it made. */
+interface Share {
+  readonly since: number;
+  delivered: number;
+  gaveUp: boolean;
+}
+
 const marks = (n: number) => Array.from({ length: n }, () => "?").join(", ");
 
 const truthy = (v: unknown) => v === true || v === 1 || v === "1";
@@ -193,6 +214,14 @@ export class DeliveryWorker {
   private noneEnabledAt = -1;
   /** A pass left a webhook alone because its loop was running or no loop was free (see launch). */
   private skippedBusy = false;
+  /**
+   * Webhooks the latest pass turned away for want of a free loop, less the loops that have given
+   * their slot up since: while above 0, a loop that has had its share gives its slot up.
+   */
+  private waiting = 0;
+  /** Webhooks whose loop gave its slot up, by when (a sequence): passes launch them last, oldest first. */
+  private readonly gaveUp = new Map<string, number>();
+  private gaveUpCount = 0;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   /** When each lease this instance holds expires, as last written (renewals are skipped while far off). */
   private readonly leases = new Map<string, number>();
@@ -323,6 +352,8 @@ export class DeliveryWorker {
        ORDER BY c.position`,
       [true, head, now, this.instanceId, now],
     );
+    const behind = new Set(rows.map((r) => r.webhook_id));
+    for (const id of this.gaveUp.keys()) if (!behind.has(id)) this.gaveUp.delete(id);
     const followers: Follower[] = [];
     const retries: string[] = [];
     for (const row of rows) {
@@ -346,8 +377,17 @@ export class DeliveryWorker {
         at: rowInt(row.position),
       });
     }
-    for (const id of retries) await this.launch(id, now);
-    await this.scan(followers, head, now);
+    // Webhooks that gave a slot up are launched after every other, the earliest to give up first.
+    this.waiting = 0;
+    const later: { id: string; prefetched?: Prefetched }[] = [];
+    const offer = async (id: string, prefetched?: Prefetched) => {
+      if (this.gaveUp.has(id)) later.push({ id, prefetched });
+      else await this.launch(id, now, prefetched);
+    };
+    for (const id of retries) await offer(id);
+    await this.scan(followers, head, offer);
+    later.sort((a, b) => (this.gaveUp.get(a.id) ?? 0) - (this.gaveUp.get(b.id) ?? 0));
+    for (const { id, prefetched } of later) await this.launch(id, now, prefetched);
   }
 
   private readonly typeSets = new Map<string, ReadonlySet<string>>();
@@ -369,7 +409,11 @@ export class DeliveryWorker {
    * delivery loop of its own; the cursors of the others are moved past the page together. A backlog
    * shared by all of them (a burst) is read page by page the same way.
    */
-  private async scan(followers: Follower[], head: number, now: Date): Promise<void> {
+  private async scan(
+    followers: Follower[],
+    head: number,
+    launch: (id: string, prefetched?: Prefetched) => Promise<void>,
+  ): Promise<void> {
     let pending = followers;
     while (pending.length > 0 && !this.closed) {
       const low = Math.min(...pending.map((f) => f.at));
@@ -383,11 +427,11 @@ export class DeliveryWorker {
       const decided = await this.wanting(page.events, covered);
       const wanting = decided.ids;
       const prefetched = { head, from: low, types, page, models: decided.models, owners: decided.owners };
-      for (const f of covered) if (wanting.has(f.id)) await this.launch(f.id, now, prefetched);
+      for (const f of covered) if (wanting.has(f.id)) await launch(f.id, prefetched);
       if (!caughtUp && covered.length < pending.length) {
         // Cursors a full page behind the others: their own loops work through that backlog, in the
         // background, while this pass goes on to the cursors near the head.
-        for (const f of covered) if (!wanting.has(f.id)) await this.launch(f.id, now);
+        for (const f of covered) if (!wanting.has(f.id)) await launch(f.id);
         pending = pending.filter((f) => f.at >= target);
         continue;
       }
@@ -439,13 +483,22 @@ export class DeliveryWorker {
   /** Claims the webhook and starts its delivery loop, when this instance has room for one more. */
   private async launch(id: string, now: Date, prefetched?: Prefetched): Promise<void> {
     if (this.closed) return;
-    if (this.active.size >= this.deps.config.concurrency || this.active.has(id)) {
+    if (this.active.has(id)) {
       this.skippedBusy = true;
+      return;
+    }
+    if (this.active.size >= this.deps.config.concurrency) {
+      this.skippedBusy = true;
+      this.waiting += 1;
       return;
     }
     if (!(await this.claim(id, now))) return;
     this.active.add(id);
+    let gaveUp = false;
     const run = this.follow(id, prefetched)
+      .then((yielded) => {
+        gaveUp = yielded;
+      })
       .catch((error: unknown) =>
         this.log.error({ err: error, webhookId: id }, "webhook delivery failed unexpectedly"),
       )
@@ -453,8 +506,9 @@ export class DeliveryWorker {
         this.active.delete(id);
         this.running.delete(run);
         // A pass skipped a webhook while loops were busy (this one, or all of them): the commit
-        // that woke it may be past where that loop read, so look again now that one is free.
-        if (this.skippedBusy) {
+        // that woke it may be past where that loop read, so look again now that one is free. A
+        // loop that gave its slot up did so for a webhook waiting for one.
+        if (this.skippedBusy || gaveUp) {
           this.skippedBusy = false;
           this.wake();
         }
@@ -513,14 +567,41 @@ export class DeliveryWorker {
     return new Date(now.getTime() + this.deps.config.leaseMs);
   }
 
-  /** Delivers a claimed webhook's backlog until it is caught up, fails, or loses its lease. */
-  private async follow(webhookId: string, prefetched?: Prefetched): Promise<void> {
+  /**
+   * Delivers a claimed webhook's backlog until it is caught up, fails, loses its lease, or gives its
+   * slot up to a waiting webhook (true: its lease is released, the next passes launch it again).
+   */
+  private async follow(webhookId: string, prefetched?: Prefetched): Promise<boolean> {
+    const share: Share = { since: performance.now(), delivered: 0, gaveUp: false };
     let first = prefetched;
     while (!this.closed) {
-      const more = await this.step(webhookId, first);
+      const more = await this.step(webhookId, share, first);
       first = undefined;
-      if (!more) return;
+      if (!more) break;
     }
+    if (!share.gaveUp) {
+      this.gaveUp.delete(webhookId);
+      return false;
+    }
+    this.gaveUp.set(webhookId, ++this.gaveUpCount);
+    // Let go, so another instance with a free loop may carry on from the cursor meanwhile.
+    this.leases.delete(webhookId);
+    await this.deps.db.write((tx) =>
+      tx.execute(
+        "UPDATE webhook_cursors SET lease_owner = NULL, lease_expires_at = NULL WHERE webhook_id = ? AND lease_owner = ?",
+        [webhookId, this.instanceId],
+      ),
+    );
+    return true;
+  }
+
+  /** Whether a loop that has had its share should give its slot up before its next delivery. */
+  private yieldsSlot(share: Share): boolean {
+    if (share.delivered === 0 || this.waiting <= 0) return false;
+    if (performance.now() - share.since < FAIR_SHARE_MS) return false;
+    this.waiting -= 1;
+    share.gaveUp = true;
+    return true;
   }
 
   private async load(webhookId: string): Promise<WebhookRow | undefined> {
@@ -535,7 +616,7 @@ export class DeliveryWorker {
   }
 
   /** One page of the log; true when there may be more to do right away. */
-  private async step(webhookId: string, prefetched?: Prefetched): Promise<boolean> {
+  private async step(webhookId: string, share: Share, prefetched?: Prefetched): Promise<boolean> {
     const row = await this.load(webhookId);
     const now = this.deps.clock();
     if (!row || !truthy(row.enabled) || row.lease_owner !== this.instanceId) return false;
@@ -578,6 +659,8 @@ export class DeliveryWorker {
         handled = event.position;
         continue;
       }
+      // Another webhook waits for a slot: the cursor stays before this event, for the next loop.
+      if (this.yieldsSlot(share)) break;
       // A failing event stood right after the cursor: when this is a later one, the failing event
       // no longer applies (its type may not even be on the page any more) and is passed here,
       // which starts the count afresh for this one.
@@ -588,14 +671,16 @@ export class DeliveryWorker {
         written = handled;
       }
       if (!(await this.deliverNext(webhookId, row, event, model))) return false;
+      share.delivered += 1;
       handled = written = event.position;
     }
+    const stopped = this.closed || share.gaveUp;
     // The page's rows the webhook does not take, or whose chain does not hold, are passed over too.
-    if (!this.closed) handled = Math.max(handled, page.last);
+    if (!stopped) handled = Math.max(handled, page.last);
     const caughtUp = page.rows < PAGE;
-    const target = caughtUp && !this.closed ? Math.max(head, handled) : handled;
+    const target = caughtUp && !stopped ? Math.max(head, handled) : handled;
     if (target > written && !(await this.advance(webhookId, row, target))) return false;
-    return !caughtUp && !this.closed;
+    return !caughtUp && !stopped;
   }
 
   /**
