@@ -187,7 +187,7 @@ export async function createRegistro(options: RegistroOptions): Promise<Registro
     // The access directory belongs to the app (it writes through the app's command runner); the
     // authenticator reaches it once the app exists, as the artifact route reaches its commands.
     directory: options.auth?.directory ?? {
-      verifyToken: (secret, now) => app.directory.verifyToken(secret, now),
+      verifyToken: (secret, now, expiryAt) => app.directory.verifyToken(secret, now, expiryAt),
       principalForSso: (claims, now) => app.directory.principalForSso(claims, now),
       localAdministrator: (name, now) => app.directory.localAdministrator(name, now),
     },

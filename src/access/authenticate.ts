@@ -112,8 +112,13 @@ export interface AuthenticatorOptions {
 
 export interface Authenticator {
   readonly mode: AuthMode;
-  /** Who the request with these headers acts as, or why it is refused. */
-  authenticate(headers: HeaderSource): Promise<Authentication>;
+  /**
+   * Who the request with these headers acts as, or why it is refused. `expiryAt`: the time a token's
+   * or an SSO access token's expiry is judged at (default now): an upload authenticated again once
+   * its body has arrived judges it as of its arrival, so a token that expired while the bytes came
+   * still counts; revocation, a disabled principal, roles and teams are judged as they are now.
+   */
+  authenticate(headers: HeaderSource, expiryAt?: Date): Promise<Authentication>;
 }
 
 export function osUserName(): string {
@@ -138,11 +143,11 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     return localAdmin;
   };
 
-  async function verify(token: string): Promise<Caller | null> {
+  async function verify(token: string, expiryAt: Date | undefined): Promise<Caller | null> {
     const now = clock();
-    if (token.startsWith(TOKEN_PREFIX)) return directory.verifyToken(token, now);
+    if (token.startsWith(TOKEN_PREFIX)) return directory.verifyToken(token, now, expiryAt);
     if (sso === null || !looksLikeJwt(token)) return null;
-    const claims = await sso.verify(token, now);
+    const claims = await sso.verify(token, expiryAt ?? now);
     if (claims === null) return null;
     const principal = await directory.principalForSso(claims, now);
     return { principal, credential: { kind: "jwt", jti: claims.jti, issuer: claims.issuer } };
@@ -150,7 +155,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
 
   return {
     mode,
-    async authenticate(headers) {
+    async authenticate(headers, expiryAt) {
       const credential = parseAuthorization(headers.get("authorization"));
       if (credential.kind === "malformed") return { ok: false, reason: "invalid", message: MALFORMED };
       if (credential.kind === "none") {
@@ -159,7 +164,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       }
       let caller: Caller | null;
       try {
-        caller = await verify(credential.token);
+        caller = await verify(credential.token, expiryAt);
       } catch (error) {
         // Keys that cannot be fetched, or an identity (issuer, subject) the registry cannot store:
         // the credential cannot be accepted, and saying why lets the caller act on it.

@@ -100,7 +100,8 @@ export class AccessDirectory implements PrincipalDirectory {
     this.lastUsed.start(options.lastUsedFlushMs ?? 30_000);
   }
 
-  async verifyToken(secret: string, now: Date): Promise<Caller | null> {
+  /** The token's caller, or null; its expiry is judged at `expiryAt` (default `now`, see Authenticator). */
+  async verifyToken(secret: string, now: Date, expiryAt: Date = now): Promise<Caller | null> {
     if (!looksLikeToken(secret)) return null;
     // Runs on every authenticated request: one statement past Prisma, whose planning of the same
     // lookup (token, principal, memberships) cost about a millisecond of CPU, more than a whole
@@ -117,7 +118,7 @@ export class AccessDirectory implements PrincipalDirectory {
     const token = rows[0];
     if (!token || rowBool(token.revoked) || rowBool(token.disabled)) return null;
     const expiresAt = rowDateOrNull(token.expires_at);
-    if (expiresAt !== null && expiresAt.getTime() <= now.getTime()) return null;
+    if (expiresAt !== null && expiresAt.getTime() <= expiryAt.getTime()) return null;
     this.lastUsed.record(token.token_id, now);
     return {
       principal: toPrincipal({

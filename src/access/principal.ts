@@ -51,8 +51,11 @@ export interface SsoClaims {
  * src/access (principals, teams and tokens as events and projections).
  */
 export interface PrincipalDirectory {
-  /** The caller a registry API token (`rgo_…`) stands for; null when unknown, revoked or expired. */
-  verifyToken(secret: string, now: Date): Promise<Caller | null>;
+  /**
+   * The caller a registry API token (`rgo_…`) stands for; null when unknown, revoked or expired
+   * (at `expiryAt`, default `now`).
+   */
+  verifyToken(secret: string, now: Date, expiryAt?: Date): Promise<Caller | null>;
   /** The user an SSO identity maps to, created on first sight; its teams follow the groups claim. */
   principalForSso(claims: SsoClaims, now: Date): Promise<Principal>;
   /** AUTH=local: the administrator that credential-less local callers act as, created on first use. */

@@ -10,18 +10,23 @@ const callers = new WeakMap<IncomingMessage, Caller>();
 
 /** How the server authenticates a request again, and refuses it, as it did on its arrival (one per server). */
 export interface Reauthentication {
-  /** The request's own headers through the server's authenticator (no failed-authentication limit). */
-  authenticate(req: IncomingMessage): Promise<Authentication>;
+  /** The server's clock: a request's arrival, as the authenticator reads time. */
+  now(): Date;
+  /**
+   * The request's own headers through the server's authenticator (no failed-authentication limit),
+   * expiry judged as of `arrival`: a token that expired while the body came still counts.
+   */
+  authenticate(req: IncomingMessage, arrival: Date): Promise<Authentication>;
   /** Answers 401 UNAUTHENTICATED in the shape of the request's endpoint, with WWW-Authenticate. */
   refuse(req: IncomingMessage, res: ServerResponse, refusal: Authentication & { readonly ok: false }): void;
 }
 
-const reauthentications = new WeakMap<IncomingMessage, Reauthentication>();
+const reauthentications = new WeakMap<IncomingMessage, { again: Reauthentication; arrival: Date }>();
 
 /** The caller the server authenticated, and (from the server) how to authenticate the request again. */
 export function rememberCaller(req: IncomingMessage, caller: Caller, again?: Reauthentication): void {
   callers.set(req, caller);
-  if (again !== undefined) reauthentications.set(req, again);
+  if (again !== undefined) reauthentications.set(req, { again, arrival: again.now() });
 }
 
 /** The request's caller; a request that reaches a handler unauthenticated is a defect, never a guest. */
@@ -40,7 +45,9 @@ export function knownCallerOf(req: IncomingMessage): Caller | null {
  * Authenticates the request again from its own headers, for a handler that has read a long body
  * (an upload: minutes) and is about to record what it carried: a token revoked, a principal
  * disabled, a role or a team membership changed meanwhile counts, as it would for a request
- * arriving now. Returns the caller as it is now (remembered: callerOf answers it from here on, so
+ * arriving now. Expiry alone does not: a token (or an SSO access token) is judged unexpired as of
+ * the request's arrival, since a client cannot renew it in the middle of a request and an upload
+ * may outlast a short-lived one. Returns the caller as it is now (remembered: callerOf answers it from here on, so
  * access computed afterwards is the current one), or null once the request has been answered
  * 401 UNAUTHENTICATED, exactly as on arrival; the handler then records nothing.
  *
@@ -49,9 +56,11 @@ export function knownCallerOf(req: IncomingMessage): Caller | null {
  * check per upload follows them. One token lookup (an indexed query, ~0.1 ms) per upload.
  */
 export async function authenticateAgain(req: IncomingMessage, res: ServerResponse): Promise<Caller | null> {
-  const again = reauthentications.get(req);
-  if (again === undefined) throw new Error("request reached an upload handler without being authenticated");
-  const authentication = await again.authenticate(req);
+  const remembered = reauthentications.get(req);
+  if (remembered === undefined)
+    throw new Error("request reached an upload handler without being authenticated");
+  const { again, arrival } = remembered;
+  const authentication = await again.authenticate(req, arrival);
   if (!authentication.ok) {
     again.refuse(req, res, authentication);
     return null;

@@ -528,7 +528,8 @@ export function createApp(options: AppOptions): App {
   // Uploads authenticate again once their body has arrived (authenticateAgain), through the same
   // authenticator and refused in the same shape; never counted as failed guesses.
   const reauthentication: Reauthentication = {
-    authenticate: (req) => authenticate(nodeHeaders(req)),
+    now: options.clock ?? (() => new Date()),
+    authenticate: (req, arrival) => authenticator.authenticate(nodeHeaders(req), arrival),
     refuse: (req, res, refusal) => {
       const url = requestUrl(req);
       if (url === null)

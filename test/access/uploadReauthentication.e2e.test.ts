@@ -11,25 +11,11 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runBootstrap } from "../../src/access/cli/bootstrap.ts";
-import type { DatabaseConfig } from "../../src/config.ts";
 import { providers } from "../support/databases.ts";
 import { eventually } from "../support/eventually.ts";
 import { folderStore, startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
-
-/** The first administrator's token, made by the bootstrap command against the server's database. */
-async function bootstrap(server: TestServer, database: DatabaseConfig): Promise<string> {
-  const printed: string[] = [];
-  const env =
-    database.provider === "sqlite"
-      ? { DATA_DIR: path.dirname(database.file) }
-      : { DATA_DIR: server.dataDir, DATABASE_URL: database.url };
-  const code = await runBootstrap(["--name", "Upload Admin"], env, (line) => printed.push(line));
-  const secret = printed.find((line) => line.startsWith("rgo_"));
-  if (code !== 0 || secret === undefined) throw new Error(`bootstrap failed: ${printed.join("\n")}`);
-  return secret;
-}
+import { bootstrapAdmin } from "../support/bootstrapAdmin.ts";
 
 interface Answer {
   readonly status: number;
@@ -98,6 +84,7 @@ describe.each(await providers())("uploads authenticated again after their body o
     }
     return {
       model,
+      principalId,
       secret: token.createApiToken.secret as string,
       change: async (change: Change) => {
         if (change === "revokeToken") {
@@ -262,7 +249,7 @@ describe.each(await providers())("uploads authenticated again after their body o
 
   beforeAll(async () => {
     server = await startTestServer(provider, { auth: { mode: "required", defaultModelPermission: null } });
-    adminToken = await bootstrap(server, server.database);
+    adminToken = await bootstrapAdmin(server, server.database, "Upload Admin");
   });
   afterAll(async () => server?.close());
 
@@ -288,6 +275,32 @@ describe.each(await providers())("uploads authenticated again after their body o
         },
       });
       expect(await artifactPaths(who.model)).toEqual([]);
+    });
+
+    it("records the artifact of a caller whose token merely expired while the body arrived", async () => {
+      const who = await uploader();
+      const expiresAt = Date.now() + 3_000;
+      const created = await admin(
+        `mutation($id: ID!, $at: DateTime!) { createApiToken(input: {principalId: $id, name: "short", scopes: [READ, WRITE], expiresAt: $at}) { ... on CreateApiTokenPayload { secret } } }`,
+        { id: who.principalId, at: new Date(expiresAt).toISOString() },
+      );
+      const shortLived = {
+        ...who,
+        secret: created.createApiToken.secret as string,
+        change: async () => {
+          await eventually(() => Date.now() > expiresAt + 100, 10_000, "the token to expire");
+        },
+      };
+      const answer = await put(shortLived, "nothing");
+      expect(answer.status).toBe(201);
+      expect(await artifactPaths(who.model)).toEqual(["model.bin"]);
+      // Expired now: a new request with it is refused.
+      const after = await fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${shortLived.secret}`, "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ __typename }" }),
+      });
+      expect(after.status).toBe(401);
     });
 
     it("records the artifact of an unchanged caller", async () => {
