@@ -10,10 +10,8 @@
 // attempt that is not ALLOWED must also leave what it aimed at unchanged (and an allowed change must
 // change it), and a refused upload must store no bytes.
 import { createHash, randomUUID } from "node:crypto";
-import path from "node:path";
 import { GraphQLObjectType, GraphQLUnionType, getNamedType } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runBootstrap } from "../../src/access/cli/bootstrap.ts";
 import { schema } from "../../src/graphql/schema.ts";
 import { providers } from "../support/databases.ts";
 import type { DatabaseConfig } from "../../src/config.ts";
@@ -23,6 +21,7 @@ import { errorSelection } from "../support/mutationResult.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
 import { wsClient } from "../subscriptions/support.ts";
+import { bootstrapAdmin } from "../support/bootstrapAdmin.ts";
 
 // ---- Personas -----------------------------------------------------------------------------------
 
@@ -1753,19 +1752,6 @@ async function prepareSubscription(w: World, entry: SubscriptionEntry): Promise<
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The first administrator and its token, made by the bootstrap command against the server's database. */
-async function bootstrap(server: TestServer, database: DatabaseConfig): Promise<string> {
-  const printed: string[] = [];
-  const env =
-    database.provider === "sqlite"
-      ? { DATA_DIR: path.dirname(database.file) }
-      : { DATA_DIR: server.dataDir, DATABASE_URL: database.url };
-  const code = await runBootstrap(["--name", "Matrix Admin"], env, (line) => printed.push(line));
-  const secret = printed.find((line) => line.startsWith("rgo_"));
-  if (code !== 0 || secret === undefined) throw new Error(`bootstrap failed: ${printed.join("\n")}`);
-  return secret;
-}
-
 const PRINCIPAL = "... on PrincipalPayload { principal { id } }";
 const TEAM = "... on TeamPayload { team { id } }";
 const TOKEN = "... on CreateApiTokenPayload { secret token { id } }";
@@ -1784,7 +1770,7 @@ async function startWorld(provider: DatabaseConfig["provider"]): Promise<World> 
   const server = await startTestServer(provider, {
     auth: { mode: "required", oidc: oidcConfig(issuer), defaultModelPermission: null },
   });
-  const adminSecret = await bootstrap(server, server.database);
+  const adminSecret = await bootstrapAdmin(server, server.database, "Matrix Admin");
   const credentials: Record<Persona, string | null> = {
     anonymous: null,
     expiredToken: null,
