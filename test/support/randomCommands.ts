@@ -127,12 +127,19 @@ function randomDeploymentCommand(rng: Random, version: number): RegisteredModelC
 
 const REVIEWERS = ["alice", "bob", "carol"];
 const PROTECTABLE_ALIASES = ["champion", "challenger"];
-/** Ids of the review requests this module opened lately (the server makes them unique). */
-const openedIds: string[] = [];
-let nextRequest = 0;
+/**
+ * Per random sequence: the ids of the review requests it opened lately (the server makes them
+ * unique) and its count. Kept with the sequence, not in the module: test files share this module
+ * in a worker (the unit tier runs without isolation), and a sequence must make the same commands
+ * from its seed whatever ran before it.
+ */
+const reviewRequests = new WeakMap<Random, { opened: string[]; count: number }>();
 
 /** Review policies, requests, approvals (some ineligible), rejections, cancellations and bypasses. */
 export function randomReviewCommand(rng: Random, version: number): RegisteredModelCommand {
+  let requests = reviewRequests.get(rng);
+  if (requests === undefined) reviewRequests.set(rng, (requests = { opened: [], count: 0 }));
+  const openedIds = requests.opened;
   const roll = rng.int(0, 99);
   const requestId = () => (openedIds.length > 0 && rng.chance(0.9) ? rng.pick(openedIds) : "req-unknown");
   const reviewer = () => ({ reviewerId: rng.pick(REVIEWERS), teamIds: rng.chance(0.3) ? ["risk"] : [] });
@@ -166,7 +173,7 @@ export function randomReviewCommand(rng: Random, version: number): RegisteredMod
       },
     };
   if (roll < 40) {
-    const id = `req-${++nextRequest}`;
+    const id = `req-${++requests.count}`;
     openedIds.push(id);
     if (openedIds.length > 8) openedIds.shift();
     return {
