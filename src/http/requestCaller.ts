@@ -6,8 +6,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Authentication } from "../access/authenticate.ts";
 import type { Caller } from "../access/principal.ts";
 
-const callers = new WeakMap<IncomingMessage, Caller>();
-
 /** How the server authenticates a request again, and refuses it, as it did on its arrival (one per server). */
 export interface Reauthentication {
   /** The server's clock: a request's arrival, as the authenticator reads time. */
@@ -21,24 +19,30 @@ export interface Reauthentication {
   refuse(req: IncomingMessage, res: ServerResponse, refusal: Authentication & { readonly ok: false }): void;
 }
 
-const reauthentications = new WeakMap<IncomingMessage, { again: Reauthentication; arrival: Date }>();
+/** What the server knows of an authenticated request: one entry per request, set once on its arrival. */
+interface Remembered {
+  caller: Caller;
+  readonly again: { readonly reauthentication: Reauthentication; readonly arrival: Date } | null;
+}
+
+const remembered = new WeakMap<IncomingMessage, Remembered>();
 
 /** The caller the server authenticated, and (from the server) how to authenticate the request again. */
 export function rememberCaller(req: IncomingMessage, caller: Caller, again?: Reauthentication): void {
-  callers.set(req, caller);
-  if (again !== undefined) reauthentications.set(req, { again, arrival: again.now() });
+  const reauthentication = again === undefined ? null : { reauthentication: again, arrival: again.now() };
+  remembered.set(req, { caller, again: reauthentication });
 }
 
 /** The request's caller; a request that reaches a handler unauthenticated is a defect, never a guest. */
 export function callerOf(req: IncomingMessage): Caller {
-  const caller = callers.get(req);
+  const caller = remembered.get(req)?.caller;
   if (caller === undefined) throw new Error("request reached a handler without being authenticated");
   return caller;
 }
 
 /** The request's caller, or null before (or without) authentication: for its log line. */
 export function knownCallerOf(req: IncomingMessage): Caller | null {
-  return callers.get(req) ?? null;
+  return remembered.get(req)?.caller ?? null;
 }
 
 /**
@@ -56,16 +60,15 @@ export function knownCallerOf(req: IncomingMessage): Caller | null {
  * check per upload follows them. One token lookup (an indexed query, ~0.1 ms) per upload.
  */
 export async function authenticateAgain(req: IncomingMessage, res: ServerResponse): Promise<Caller | null> {
-  const remembered = reauthentications.get(req);
-  if (remembered === undefined)
-    throw new Error("request reached an upload handler without being authenticated");
-  const { again, arrival } = remembered;
-  const authentication = await again.authenticate(req, arrival);
+  const entry = remembered.get(req);
+  if (entry?.again == null) throw new Error("request reached an upload handler without being authenticated");
+  const { reauthentication, arrival } = entry.again;
+  const authentication = await reauthentication.authenticate(req, arrival);
   if (!authentication.ok) {
-    again.refuse(req, res, authentication);
+    reauthentication.refuse(req, res, authentication);
     return null;
   }
-  callers.set(req, authentication.caller);
+  entry.caller = authentication.caller;
   return authentication.caller;
 }
 
