@@ -29,14 +29,22 @@ const ancestorsOf = (path: string): string[] => {
   return segments.slice(1).map((_, i) => segments.slice(0, i + 1).join("/"));
 };
 
+/** A row of mlflow_artifact_files, from Prisma or (columns named as here) from a raw query. */
 const fileOf = (row: {
-  path: string;
-  sha256: string;
-  size: bigint | number;
-  mediaType: string;
-  createdAt: Date;
-  createdBy: string;
-}): StagedFile => ({ ...row, size: Number(row.size) });
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: unknown;
+  readonly mediaType: string;
+  readonly createdAt: unknown;
+  readonly createdBy: string;
+}): StagedFile => ({
+  path: row.path,
+  sha256: row.sha256,
+  size: rowInt(row.size),
+  mediaType: row.mediaType,
+  createdAt: rowDate(row.createdAt),
+  createdBy: row.createdBy,
+});
 
 export async function stagedFile(db: Db, path: string): Promise<StagedFile | null> {
   const row = await db.mlflowArtifactFile.findUnique({ where: { path } });
@@ -60,9 +68,13 @@ const providerOf = (db: Reads) => ("provider" in db ? db.provider : db.dialect);
  * than the letters after them, so the range asks for "C" (bytes) there.
  */
 function under(db: Reads, column: '"path"' | '"dir"', folder: string): { sql: string; params: string[] } {
-  const binary = providerOf(db) === "postgresql" ? `${column} COLLATE "C"` : column;
+  const binary = asBytes(db, column);
   return { sql: `${binary} >= ? AND ${binary} < ?`, params: [`${folder}/`, `${folder}0`] };
 }
+
+/** `column` compared as bytes (see `under`). */
+const asBytes = (db: Reads, column: string) =>
+  providerOf(db) === "postgresql" ? `${column} COLLATE "C"` : column;
 
 /**
  * Why `path` cannot be a file: a folder of it is a file (`a` when writing `a/b`), or it is a
@@ -158,15 +170,37 @@ export async function listStaged(db: Database, dir: string): Promise<Listing> {
     orderBy: { path: "asc" },
     take: MAX_LISTED,
   });
-  const below = dir === "" ? { sql: `"dir" <> ''`, params: [] } : under(db, '"dir"', dir);
-  const folders = await db.query<{ dir: string }>(
-    `SELECT DISTINCT "dir" FROM "mlflow_artifact_files" WHERE ${below.sql} ORDER BY "dir" LIMIT ?`,
-    [...below.params, MAX_LISTED],
-  );
-  const skip = dir === "" ? 0 : dir.length + 1;
-  const dirs = new Set(folders.map((row) => row.dir.slice(skip).split("/", 1)[0] ?? ""));
-  dirs.delete("");
-  return { files: files.map(fileOf), dirs: [...dirs] };
+  return { files: files.map(fileOf), dirs: await subfolders(db, dir) };
+}
+
+/**
+ * The names of the folders directly inside `dir`, at most MAX_LISTED: a skip scan over the "dir"
+ * index, one seek per name (and one more per name that is also a file's own folder), so a folder
+ * whose first sub-folder holds thousands of others still lists all of its own. Each seek starts
+ * past every folder of the name just found: `prefix + name + '0'` ('0' follows '/') is above
+ * `prefix + name + '/…'`; a name that is itself a file's folder is stepped over first (`>` it),
+ * since `prefix + name + '-x'` sorts between it and its sub-folders.
+ */
+async function subfolders(db: Database, dir: string): Promise<string[]> {
+  const prefix = dir === "" ? "" : `${dir}/`;
+  const column = asBytes(db, '"dir"');
+  const end = dir === "" ? null : `${dir}0`;
+  const names = new Set<string>();
+  let bound = { op: ">", value: prefix };
+  while (names.size < MAX_LISTED) {
+    const [row] = await db.query<{ dir: string }>(
+      `SELECT "dir" FROM "mlflow_artifact_files" WHERE ${column} ${bound.op} ?${end === null ? "" : ` AND ${column} < ?`}
+         ORDER BY ${column} LIMIT 1`,
+      end === null ? [bound.value] : [bound.value, end],
+    );
+    if (row === undefined) break;
+    const rest = row.dir.slice(prefix.length);
+    const slash = rest.indexOf("/");
+    const name = slash < 0 ? rest : rest.slice(0, slash);
+    names.add(name);
+    bound = slash < 0 ? { op: ">", value: row.dir } : { op: ">=", value: `${prefix}${name}0` };
+  }
+  return [...names];
 }
 
 /**
@@ -177,27 +211,11 @@ export async function stagedFilesUnder(db: Database, path: string, limit: number
   const single = await stagedFile(db.reader, path);
   if (single !== null) return [single];
   const inside = under(db, '"path"', path);
-  const rows = await db.query<StagedRow>(
-    `SELECT "path", "sha256", "size", "media_type", "created_at", "created_by" FROM "mlflow_artifact_files"
-       WHERE ${inside.sql} ORDER BY "path" LIMIT ?`,
+  const rows = await db.query<Parameters<typeof fileOf>[0]>(
+    `SELECT "path", "sha256", "size", "media_type" AS "mediaType", "created_at" AS "createdAt",
+         "created_by" AS "createdBy"
+       FROM "mlflow_artifact_files" WHERE ${inside.sql} ORDER BY "path" LIMIT ?`,
     [...inside.params, limit + 1],
   );
-  return rows.map((row) => ({
-    path: row.path,
-    sha256: row.sha256,
-    size: rowInt(row.size),
-    mediaType: row.media_type,
-    createdAt: rowDate(row.created_at),
-    createdBy: row.created_by,
-  }));
-}
-
-/** A row of mlflow_artifact_files as the drivers return it. */
-interface StagedRow {
-  readonly path: string;
-  readonly sha256: string;
-  readonly size: unknown;
-  readonly media_type: string;
-  readonly created_at: unknown;
-  readonly created_by: string;
+  return rows.map(fileOf);
 }
