@@ -170,12 +170,17 @@ describe.each(await providers())("uploads authenticated again after their body o
 
   const FIRST = 256 * 1024;
 
-  async function put(who: Awaited<ReturnType<typeof uploader>>, change: Change): Promise<Answer> {
+  /** A raw PUT of 2 × FIRST bytes to `path`, with `change` made once the first FIRST have arrived. */
+  async function rawPut(
+    path: string,
+    who: Awaited<ReturnType<typeof uploader>>,
+    change: Change,
+  ): Promise<Answer> {
     const data = randomBytes(2 * FIRST);
     return sendWithChange(
       {
         method: "PUT",
-        path: `/artifacts/${who.model}/1/model.bin`,
+        path,
         headers: { authorization: `Bearer ${who.secret}`, "content-type": "application/octet-stream" },
       },
       data.subarray(0, FIRST),
@@ -184,6 +189,9 @@ describe.each(await providers())("uploads authenticated again after their body o
       () => who.change(change),
     );
   }
+
+  const put = (who: Awaited<ReturnType<typeof uploader>>, change: Change) =>
+    rawPut(`/artifacts/${who.model}/1/model.bin`, who, change);
 
   async function multipart(who: Awaited<ReturnType<typeof uploader>>, change: Change): Promise<Answer> {
     const boundary = `----registro${randomUUID()}`;
@@ -222,20 +230,8 @@ describe.each(await providers())("uploads authenticated again after their body o
   }
 
   /** A PUT to MLflow's artifact proxy (a staged file, for a model version registered from it later). */
-  async function proxyPut(who: Awaited<ReturnType<typeof uploader>>, change: Change): Promise<Answer> {
-    const data = randomBytes(2 * FIRST);
-    return sendWithChange(
-      {
-        method: "PUT",
-        path: `/api/2.0/mlflow-artifacts/artifacts/${who.model}/model.bin`,
-        headers: { authorization: `Bearer ${who.secret}`, "content-type": "application/octet-stream" },
-      },
-      data.subarray(0, FIRST),
-      FIRST,
-      data.subarray(FIRST),
-      () => who.change(change),
-    );
-  }
+  const proxyPut = (who: Awaited<ReturnType<typeof uploader>>, change: Change) =>
+    rawPut(`/api/2.0/mlflow-artifacts/artifacts/${who.model}/model.bin`, who, change);
 
   /** The staged files of the proxy folder `dir`, as the administrator lists them. */
   async function stagedPaths(dir: string): Promise<string[]> {
