@@ -1,8 +1,9 @@
-// The access matrix (issue 9): every root Query, Mutation and Subscription field and every artifact
-// route, attempted as each persona against a server with AUTH=required, SSO and private models (no
-// default permission). The matrix is data: one entry per operation, with what it needs to exist and
-// the outcome each persona must meet. A root field the schema gains without an entry fails the first
-// test, so no operation can arrive without its row.
+// The access matrix (issue 9), run by ./sqlite.e2e.test.ts and ./postgresql.e2e.test.ts: every root
+// Query, Mutation and Subscription field and every artifact route, attempted as each persona against
+// a server with AUTH=required, SSO and private models (no default permission). The matrix is data:
+// one entry per operation, with what it needs to exist and the outcome each persona must meet. A root
+// field the schema gains without an entry fails the first test, so no operation can arrive without
+// its row.
 //
 // Outcomes: ALLOWED; UNAUTHENTICATED (HTTP 401, WebSocket close 4401); HIDDEN (the answer is exactly
 // the one for a model, or token, that does not exist: the attempt is repeated against a missing one
@@ -12,16 +13,15 @@
 import { createHash, randomUUID } from "node:crypto";
 import { GraphQLObjectType, GraphQLUnionType, getNamedType } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { schema } from "../../src/graphql/schema.ts";
-import { providers } from "../support/databases.ts";
-import type { DatabaseConfig } from "../../src/config.ts";
-import { NOW_S, oidcConfig, signer, startIssuer } from "../support/oidcIssuer.ts";
-import type { Issuer } from "../support/oidcIssuer.ts";
-import { errorSelection } from "../support/mutationResult.ts";
-import { startTestServer } from "../support/server.ts";
-import type { TestServer } from "../support/server.ts";
-import { wsClient } from "../subscriptions/support.ts";
-import { bootstrapAdmin } from "../support/bootstrapAdmin.ts";
+import { schema } from "../../../src/graphql/schema.ts";
+import type { DatabaseConfig } from "../../../src/config.ts";
+import { NOW_S, oidcConfig, signer, startIssuer } from "../../support/oidcIssuer.ts";
+import type { Issuer } from "../../support/oidcIssuer.ts";
+import { errorSelection } from "../../support/mutationResult.ts";
+import { startTestServer } from "../../support/server.ts";
+import type { TestServer } from "../../support/server.ts";
+import { wsClient } from "../../subscriptions/support.ts";
+import { bootstrapAdmin } from "../../support/bootstrapAdmin.ts";
 
 // ---- Personas -----------------------------------------------------------------------------------
 
@@ -1276,28 +1276,31 @@ const ROUTES: readonly RouteEntry[] = [
 
 const GRAPHQL_ENTRIES: readonly GraphqlEntry[] = [...QUERIES, ...MUTATIONS, ...SUBSCRIPTIONS];
 
-describe("the access matrix", () => {
-  it("has an entry for every root field of the executable schema, and none for a field it lacks", () => {
-    const rootFields = (["Query", "Mutation", "Subscription"] as const).flatMap((root) => {
-      const type = schema.getType(root);
-      if (!(type instanceof GraphQLObjectType)) throw new Error(`the schema has no ${root} type`);
-      return Object.keys(type.getFields()).map((field) => `${root}.${field}`);
+/** The matrix's own checks: complete (every root field has an entry), and each entry whole. */
+export function describeMatrixShape(): void {
+  describe("the access matrix", () => {
+    it("has an entry for every root field of the executable schema, and none for a field it lacks", () => {
+      const rootFields = (["Query", "Mutation", "Subscription"] as const).flatMap((root) => {
+        const type = schema.getType(root);
+        if (!(type instanceof GraphQLObjectType)) throw new Error(`the schema has no ${root} type`);
+        return Object.keys(type.getFields()).map((field) => `${root}.${field}`);
+      });
+      const covered = new Set<string>(GRAPHQL_ENTRIES.map((entry) => entry.field));
+      expect(rootFields.filter((field) => !covered.has(field))).toEqual([]);
+      expect([...covered].filter((field) => !rootFields.includes(field))).toEqual([]);
     });
-    const covered = new Set<string>(GRAPHQL_ENTRIES.map((entry) => entry.field));
-    expect(rootFields.filter((field) => !covered.has(field))).toEqual([]);
-    expect([...covered].filter((field) => !rootFields.includes(field))).toEqual([]);
-  });
 
-  it("has an entry for GET, HEAD and PUT on the artifact route", () => {
-    expect(ROUTES.map((route) => route.method).sort()).toEqual(["GET", "HEAD", "PUT"]);
-  });
+    it("has an entry for GET, HEAD and PUT on the artifact route", () => {
+      expect(ROUTES.map((route) => route.method).sort()).toEqual(["GET", "HEAD", "PUT"]);
+    });
 
-  it("gives every entry a key of its own and an outcome for every persona", () => {
-    const entries: readonly Entry[] = [...GRAPHQL_ENTRIES, ...ROUTES];
-    expect(new Set(entries.map((entry) => entry.key)).size).toBe(entries.length);
-    for (const entry of entries) expect(Object.keys(entry.expect).sort()).toEqual([...PERSONAS].sort());
+    it("gives every entry a key of its own and an outcome for every persona", () => {
+      const entries: readonly Entry[] = [...GRAPHQL_ENTRIES, ...ROUTES];
+      expect(new Set(entries.map((entry) => entry.key)).size).toBe(entries.length);
+      for (const entry of entries) expect(Object.keys(entry.expect).sort()).toEqual([...PERSONAS].sort());
+    });
   });
-});
+}
 
 // ---- Running the matrix -------------------------------------------------------------------------
 
@@ -1930,75 +1933,83 @@ async function startWorld(provider: DatabaseConfig["provider"]): Promise<World> 
   };
 }
 
-describe.each(await providers())(
-  "the access matrix on %s (AUTH=required, SSO, private models)",
-  (provider) => {
-    let w: World;
-    beforeAll(async () => {
-      w = await startWorld(provider);
-    }, 120_000);
-    afterAll(async () => {
-      await w?.close();
-    });
+/**
+ * Every entry attempted as every persona against one server on `provider` (the test files run one
+ * provider each, so the two halves of the matrix run side by side).
+ */
+export function describeAccessMatrix(provider: DatabaseConfig["provider"], options: { skip: boolean }): void {
+  describe.skipIf(options.skip)(
+    `the access matrix on ${provider} (AUTH=required, SSO, private models)`,
+    () => {
+      let w: World;
+      beforeAll(async () => {
+        w = await startWorld(provider);
+      }, 120_000);
+      afterAll(async () => {
+        await w?.close();
+      });
 
-    it.each(QUERIES.map((entry) => [entry.key, entry] as const))("%s", async (_key, entry) => {
-      expect(await observe(w, entry, false, (p, t) => attemptQuery(w, entry, p, t))).toEqual(entry.expect);
-    });
+      it.each(QUERIES.map((entry) => [entry.key, entry] as const))("%s", async (_key, entry) => {
+        expect(await observe(w, entry, false, (p, t) => attemptQuery(w, entry, p, t))).toEqual(entry.expect);
+      });
 
-    it.each(MUTATIONS.map((entry) => [entry.key, entry] as const))("%s", async (_key, entry) => {
-      expect(await observe(w, entry, true, (p, t) => attemptMutation(w, entry, p, t))).toEqual(entry.expect);
-    });
+      it.each(MUTATIONS.map((entry) => [entry.key, entry] as const))("%s", async (_key, entry) => {
+        expect(await observe(w, entry, true, (p, t) => attemptMutation(w, entry, p, t))).toEqual(
+          entry.expect,
+        );
+      });
 
-    it.each(SUBSCRIPTIONS.map((entry) => [entry.key, entry] as const))("%s", async (_key, entry) => {
-      const targets = await prepareSubscription(w, entry);
-      const outcomes = await inParallel(PERSONAS, 7, (p) => attemptSubscription(w, entry, p, targets[p]));
-      expect(Object.fromEntries(PERSONAS.map((p, i) => [p, outcomes[i]]))).toEqual(entry.expect);
-    });
+      it.each(SUBSCRIPTIONS.map((entry) => [entry.key, entry] as const))("%s", async (_key, entry) => {
+        const targets = await prepareSubscription(w, entry);
+        const outcomes = await inParallel(PERSONAS, 7, (p) => attemptSubscription(w, entry, p, targets[p]));
+        expect(Object.fromEntries(PERSONAS.map((p, i) => [p, outcomes[i]]))).toEqual(entry.expect);
+      });
 
-    it("stores a multipart file not sent next to its model's name only for callers who may write to some model", async () => {
-      // The input written into the document, only the file a variable: the server cannot tell the
-      // model before the bytes arrive, so it stores nothing for a caller who may change no model.
-      const name = "inline-upload";
-      await runSteps(w, [[...registered(w, "editGrantee", name), pendingV1({ name })]]);
-      const upload = async (p: Persona, model: string) => {
-        const bytes = `inline upload by ${p} to ${model}`;
-        const form = new FormData();
-        const query = `mutation($file: Upload!) {
+      it("stores a multipart file not sent next to its model's name only for callers who may write to some model", async () => {
+        // The input written into the document, only the file a variable: the server cannot tell the
+        // model before the bytes arrive, so it stores nothing for a caller who may change no model.
+        const name = "inline-upload";
+        await runSteps(w, [[...registered(w, "editGrantee", name), pendingV1({ name })]]);
+        const upload = async (p: Persona, model: string) => {
+          const bytes = `inline upload by ${p} to ${model}`;
+          const form = new FormData();
+          const query = `mutation($file: Upload!) {
         uploadModelVersionArtifact(input: { name: ${JSON.stringify(model)}, version: 1, path: "inline.bin", file: $file }) {
           ${errorSelection("uploadModelVersionArtifact")} } }`;
-        form.append("operations", JSON.stringify({ query, variables: { file: null } }));
-        form.append("map", JSON.stringify({ 0: ["variables.file"] }));
-        form.append("0", new Blob([bytes]), "inline.bin");
-        const response = await fetch(w.server.graphqlUrl, {
-          method: "POST",
-          body: form,
-          headers: { "x-registro-csrf": "1", ...authorizationHeader(w.credentials[p]) },
+          form.append("operations", JSON.stringify({ query, variables: { file: null } }));
+          form.append("map", JSON.stringify({ 0: ["variables.file"] }));
+          form.append("0", new Blob([bytes]), "inline.bin");
+          const response = await fetch(w.server.graphqlUrl, {
+            method: "POST",
+            body: form,
+            headers: { "x-registro-csrf": "1", ...authorizationHeader(w.credentials[p]) },
+          });
+          const result = (await response.json()).data.uploadModelVersionArtifact;
+          const stored = await w.server.registro.blobs.has(createHash("sha256").update(bytes).digest("hex"));
+          return JSON.parse(JSON.stringify({ ...result, stored }).replaceAll(model, "<name>"));
+        };
+        const missing = `_${name.slice(1)}`;
+        // The viewer and the read-only token cannot see the model; the auditor can, and may not change it.
+        for (const p of ["viewer", "readScopeToken"] as const) {
+          const refused = await upload(p, name);
+          expect(refused).toMatchObject({ __typename: "NotFoundError", stored: false });
+          expect(await upload(p, missing)).toEqual(refused);
+        }
+        expect(await upload("auditor", name)).toMatchObject({
+          __typename: "PermissionDeniedError",
+          stored: false,
         });
-        const result = (await response.json()).data.uploadModelVersionArtifact;
-        const stored = await w.server.registro.blobs.has(createHash("sha256").update(bytes).digest("hex"));
-        return JSON.parse(JSON.stringify({ ...result, stored }).replaceAll(model, "<name>"));
-      };
-      const missing = `_${name.slice(1)}`;
-      // The viewer and the read-only token cannot see the model; the auditor can, and may not change it.
-      for (const p of ["viewer", "readScopeToken"] as const) {
-        const refused = await upload(p, name);
-        expect(refused).toMatchObject({ __typename: "NotFoundError", stored: false });
-        expect(await upload(p, missing)).toEqual(refused);
-      }
-      expect(await upload("auditor", name)).toMatchObject({
-        __typename: "PermissionDeniedError",
-        stored: false,
+        expect(await upload("editGrantee", name)).toEqual({
+          __typename: "UploadModelVersionArtifactPayload",
+          stored: true,
+        });
       });
-      expect(await upload("editGrantee", name)).toEqual({
-        __typename: "UploadModelVersionArtifactPayload",
-        stored: true,
-      });
-    });
 
-    it.each(ROUTES.map((entry) => [entry.key, entry] as const))("%s", async (_key, entry) => {
-      expect(await observe(w, entry, entry.method === "PUT", (p, t) => attemptRoute(w, entry, p, t))).toEqual(
-        entry.expect,
-      );
-    });
-  },
-);
+      it.each(ROUTES.map((entry) => [entry.key, entry] as const))("%s", async (_key, entry) => {
+        expect(
+          await observe(w, entry, entry.method === "PUT", (p, t) => attemptRoute(w, entry, p, t)),
+        ).toEqual(entry.expect);
+      });
+    },
+  );
+}
