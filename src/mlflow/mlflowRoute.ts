@@ -68,9 +68,13 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
       );
       return true;
     }
-    const rpc = match.methods.get(req.method ?? "");
+    // HEAD is GET without the body (Node leaves it out), as Flask serves every GET route of MLflow's.
+    const method = req.method === "HEAD" ? "GET" : (req.method ?? "");
+    const rpc = match.methods.get(method);
     if (rpc === undefined) {
-      const allow = [...match.methods.keys()].join(", ");
+      const allow = [...match.methods.keys()]
+        .flatMap((m) => (m === "GET" ? ["GET", "HEAD"] : [m]))
+        .join(", ");
       sendError(
         req,
         res,
@@ -91,7 +95,7 @@ export function mlflowRoute(options: MlflowRouteOptions): Route {
     }
     try {
       const params = withPathParams(
-        req.method === "GET" ? queryParams(url) : await bodyParams(req),
+        method === "GET" ? queryParams(url) : await bodyParams(req),
         match.pathParams,
       );
       const caller = callerOf(req);

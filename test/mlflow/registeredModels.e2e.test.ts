@@ -236,6 +236,26 @@ describe.each(await providers())("MLflow registered models on %s", (provider) =>
     expect(onlyProto.body.error_code).toBe("INVALID_PARAMETER_VALUE");
   });
 
+  it("answers HEAD on a GET endpoint with GET's status and headers, no body; Allow names HEAD", async () => {
+    const model = freshName("head");
+    expect((await api(post("registered-models/create", { name: model }))).status).toBe(200);
+    const head = (name: string) =>
+      fetch(`${server.url}${PREFIXES[0]}registered-models/get?name=${encodeURIComponent(name)}`, {
+        method: "HEAD",
+      });
+    const found = await head(model);
+    expect([found.status, found.headers.get("content-type")]).toEqual([
+      200,
+      "application/json; charset=utf-8",
+    ]);
+    expect(await found.text()).toBe("");
+    expect((await head(freshName("missing"))).status).toBe(404);
+    const wrong = await fetch(`${server.url}${PREFIXES[0]}registered-models/create`, { method: "HEAD" });
+    expect([wrong.status, wrong.headers.get("allow")]).toEqual([405, "POST"]);
+    const put = await fetch(`${server.url}${PREFIXES[0]}registered-models/get`, { method: "PUT" });
+    expect([put.status, put.headers.get("allow")]).toEqual([405, "GET, HEAD"]);
+  });
+
   it("refuses bodies over 1 MiB", async () => {
     const big = await api(
       post("registered-models/create", { name: "x", description: "d".repeat(1024 * 1024 + 1) }),
