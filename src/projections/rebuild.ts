@@ -74,12 +74,38 @@ export interface RebuildOptions {
   readonly onTransaction?: (phase: "fill" | "index" | "catchUp" | "swap", durationMs: number) => void;
   /** Called when the shadow tables hold everything up to `position` (tests write concurrently here). */
   readonly onFilled?: (position: number) => void | Promise<void>;
-  /** Events per page of the first pass (default READ_PAGE); tests make it small so streams span pages. */
+  /** Events per page of the first pass at most (default READ_PAGE); tests make it small so streams span pages. */
   readonly readPage?: number;
 }
 
 const EVENT_COLUMNS = `position, ${COLUMNS}, hash`;
+/** Events per page of the first pass at most: enough that a round trip costs little per event. */
 const READ_PAGE = 5000;
+/**
+ * What a page of the first pass aims to hold (its events' data, as read): the pass keeps two pages
+ * (one folded while the next is verified), and an event may hold up to about a megabyte (100 tags of
+ * 5,000 characters, a 64 KiB description, 256 KiB of params), so 5,000 of them could be gigabytes.
+ */
+const PAGE_BYTES = 16 * 2 ** 20;
+/** The first page's size: pages then grow (fourfold at most) or shrink as the events read weigh. */
+const FIRST_PAGE = 250;
+/** Pages never shrink below this, however large the events. */
+const MIN_PAGE = 8;
+
+/** About how many bytes a row's event data takes: its text on SQLite, re-serialised from PostgreSQL's jsonb. */
+const dataBytes = (row: ChainSqlRow) =>
+  typeof row.data === "string" ? row.data.length : (JSON.stringify(row.data)?.length ?? 0);
+
+/**
+ * The next page's size after `rows` (read with a page of `size`): as many events as PAGE_BYTES holds
+ * at the weight of those just read, at most four times `size` and `max`, at least MIN_PAGE.
+ */
+export function nextPageSize(rows: readonly ChainSqlRow[], size: number, max: number): number {
+  let bytes = 0;
+  for (const row of rows) bytes += dataBytes(row) + 200;
+  const fits = rows.length === 0 ? max : Math.floor((PAGE_BYTES * rows.length) / bytes);
+  return Math.max(Math.min(MIN_PAGE, max), Math.min(fits, size * 4, max));
+}
 /** Events per catch-up transaction: applied stream by stream like inline projection, so kept few. */
 const CATCH_UP_PAGE = 500;
 /**
@@ -114,12 +140,13 @@ export async function readModelLog(
   onPage: (rows: readonly ChainSqlRow[]) => void,
 ): Promise<void> {
   let after: StreamCursor | null = null;
-  for (;;) {
-    const rows: ChainSqlRow[] = await readInStreamOrder(read, modelPage(upTo, after, READ_PAGE));
+  for (let size = FIRST_PAGE; ;) {
+    const rows: ChainSqlRow[] = await readInStreamOrder(read, modelPage(upTo, after, size));
     onPage(rows);
     const last = rows.at(-1);
-    if (last === undefined || rows.length < READ_PAGE) return;
+    if (last === undefined || rows.length < size) return;
     after = { streamId: last.stream_id, revision: rowInt(last.revision) };
+    size = nextPageSize(rows, size, READ_PAGE);
   }
 }
 
@@ -330,11 +357,11 @@ async function fillModelStreams(
   };
   // The worker verifies the page just read while this thread folds the one before it.
   const check = new ChainCheck();
-  const pageSize = options.readPage ?? READ_PAGE;
+  const maxPage = options.readPage ?? READ_PAGE;
   try {
     let after: StreamCursor | null = null;
     let previous: CheckedPage | null = null;
-    for (;;) {
+    for (let pageSize = Math.min(FIRST_PAGE, maxPage); ;) {
       const rows: ChainSqlRow[] = await readInStreamOrder(
         (sql, params) => connection.read<ChainSqlRow>(sql, params),
         modelPage(upTo, after, pageSize),
@@ -347,6 +374,7 @@ async function fillModelStreams(
       const last = rows.at(-1);
       if (last === undefined || rows.length < pageSize) break;
       after = { streamId: last.stream_id, revision: rowInt(last.revision) };
+      pageSize = nextPageSize(rows, pageSize, maxPage);
     }
     if (previous !== null) await foldPage(previous);
   } finally {
