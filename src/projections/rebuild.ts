@@ -98,12 +98,14 @@ const dataBytes = (row: ChainSqlRow) =>
 
 /**
  * The next page's size after `rows` (read with a page of `size`): as many events as PAGE_BYTES holds
- * at the weight of those just read, at most four times `size` and `max`, at least MIN_PAGE.
+ * at the average weight of those just read, at most four times `size` and `max`, at least MIN_PAGE.
  */
 export function nextPageSize(rows: readonly ChainSqlRow[], size: number, max: number): number {
+  if (rows.length === 0) return Math.min(size * 4, max);
+  // Every row is weighed: a sample could miss the large events a writer placed between its rows.
   let bytes = 0;
   for (const row of rows) bytes += dataBytes(row) + 200;
-  const fits = rows.length === 0 ? max : Math.floor((PAGE_BYTES * rows.length) / bytes);
+  const fits = Math.floor((PAGE_BYTES * rows.length) / bytes);
   return Math.max(Math.min(MIN_PAGE, max), Math.min(fits, size * 4, max));
 }
 /** Events per catch-up transaction: applied stream by stream like inline projection, so kept few. */
