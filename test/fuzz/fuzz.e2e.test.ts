@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { providers } from "../support/databases.ts";
 import { startTestServer } from "../support/server.ts";
 import type { TestServer } from "../support/server.ts";
@@ -43,6 +43,9 @@ describe.each(await providers())("fuzzing the server on %s", (provider) => {
     target = await seedFuzzTarget(server.url);
   });
   afterAll(async () => server?.close());
+  // The console spy goes even when an assertion fails before its own restore: the next test file in
+  // this worker shares the console.
+  afterEach(() => vi.restoreAllMocks());
 
   it(
     `answers ${COUNT} hostile requests and WebSocket sessions without a 5xx, a hang or a leak`,

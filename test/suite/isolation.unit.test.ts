@@ -16,7 +16,7 @@ function testFiles(): string[] {
 }
 
 /** A call that replaces a module for the whole file (this file names some in its own checks). */
-const MOCKS_A_MODULE = /\bvi\.(?:mock|doMock|unmock|doUnmock)\(/;
+const MOCKS_A_MODULE = /\bvi\s*\.\s*(?:mock|doMock|unmock|doUnmock)\s*[<(]/;
 const SELF = "test/suite/isolation.unit.test.ts";
 
 describe("test isolation", () => {
@@ -30,6 +30,7 @@ describe("test isolation", () => {
   it("recognises a module mock and nothing else", () => {
     expect(MOCKS_A_MODULE.test(`vi.mock("../../src/http/hostCheck.ts", async () => ({}));`)).toBe(true);
     expect(MOCKS_A_MODULE.test(`vi.doMock("./x.ts")`)).toBe(true);
+    expect(MOCKS_A_MODULE.test(`vi.mock<typeof import("./x.ts")>("./x.ts")`)).toBe(true);
     expect(MOCKS_A_MODULE.test(`vi.spyOn(console, "error")`)).toBe(false);
     expect(MOCKS_A_MODULE.test(`vi.fn().mockImplementation(() => 1)`)).toBe(false);
   });
