@@ -200,7 +200,9 @@ async function subfolders(db: Database, dir: string): Promise<string[]> {
     names.add(name);
     bound = slash < 0 ? { op: ">", value: row.dir } : { op: ">=", value: `${prefix}${name}0` };
   }
-  return [...names];
+  // In byte order, as the files are: a name is found at its first folder, and `a-/x` comes before
+  // `a/b` when `a` holds no file of its own.
+  return [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
 /**

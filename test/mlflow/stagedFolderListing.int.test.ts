@@ -46,6 +46,9 @@ describe.each(await providers())("MLflow staging folder listing on %s", (provide
       "wide/a.y/g/f",
       "wide/b/f",
       "wide/top",
+      // `c` holds no file of its own: `c-/…` is met first, yet `c` is listed before it.
+      "wide/c-/f",
+      "wide/c/d/f",
       "widening/f",
       "root-file",
     ]);
@@ -55,7 +58,7 @@ describe.each(await providers())("MLflow staging folder listing on %s", (provide
   it("names every folder directly inside, after one holding thousands of folders", async () => {
     expect(await listStaged(db, "wide")).toEqual({
       files: [expect.objectContaining({ path: "wide/top", size: 1 })],
-      dirs: ["a", "a-x", "a.y", "b"],
+      dirs: ["a", "a-x", "a.y", "b", "c", "c-"],
     });
   });
 
