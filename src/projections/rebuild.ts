@@ -108,6 +108,7 @@ export function nextPageSize(rows: readonly ChainSqlRow[], size: number, max: nu
   const fits = Math.floor((PAGE_BYTES * rows.length) / bytes);
   return Math.max(Math.min(MIN_PAGE, max), Math.min(fits, size * 4, max));
 }
+
 /** Events per catch-up transaction: applied stream by stream like inline projection, so kept few. */
 const CATCH_UP_PAGE = 500;
 /**
