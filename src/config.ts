@@ -395,6 +395,8 @@ const schema = z.object({
     .default(DEFAULT_DELIVERY_CONFIG.maxRetryDurationMs),
   /** Lease an instance holds on a webhook it delivers; after a crash another instance (or the restarted one) carries on once it lapses. */
   WEBHOOK_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(DEFAULT_DELIVERY_CONFIG.leaseMs),
+  /** Webhooks one instance delivers to at once (each a loop through its backlog; a slow receiver holds one). */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1024).default(DEFAULT_DELIVERY_CONFIG.concurrency),
   /** How often the delivery worker looks for due retries and missed commits (commits wake it at once). */
   WEBHOOK_POLL_INTERVAL_MS: z.coerce
     .number()
@@ -686,6 +688,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRetryDurationMs: e.WEBHOOK_MAX_RETRY_DURATION_MS,
       leaseMs: e.WEBHOOK_LEASE_MS,
       pollIntervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
       logRetentionMs: e.WEBHOOK_DELIVERY_LOG_RETENTION_DAYS * 86_400_000,
     },
     usage: {

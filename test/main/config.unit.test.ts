@@ -255,3 +255,15 @@ describe("blank numeric settings", () => {
     expect(inFlightGraceMs(300, 0)).toBe(0);
   });
 });
+
+describe("configuration of webhook delivery", () => {
+  it("delivers to 16 webhooks at once by default, and reads WEBHOOK_CONCURRENCY", () => {
+    expect(loadConfig({}).webhooks.concurrency).toBe(16);
+    expect(loadConfig({ WEBHOOK_CONCURRENCY: "64" }).webhooks.concurrency).toBe(64);
+  });
+
+  it("refuses a WEBHOOK_CONCURRENCY that is no count of loops, naming it", () => {
+    for (const value of ["0", "-1", "2.5", "many", "1025"])
+      expect(() => loadConfig({ WEBHOOK_CONCURRENCY: value }), value).toThrow(/WEBHOOK_CONCURRENCY/);
+  });
+});
