@@ -236,6 +236,36 @@ describe.each(await providers())("protected promotions and review requests (%s)"
     }
   });
 
+  it("names the first reviewer that does not exist, and a missing model before any reviewer", async () => {
+    const nobody = "00000000-0000-4000-8000-000000000000";
+    const rules = (reviewers: Record<string, string>[]) => [
+      { stage: "STAGING", requiredApprovals: 1, reviewers: [{ principalId: bob.id }] },
+      { stage: "PRODUCTION", requiredApprovals: 1, reviewers },
+    ];
+    // Repeated reviewers are one lookup; the first missing one, in order, is named.
+    expect(
+      await call(admin, "setModelReviewPolicy", {
+        name: MODEL,
+        rules: rules([
+          { principalId: bob.id },
+          { principalId: bob.id },
+          { teamId: nobody },
+          { principalId: nobody },
+        ]),
+      }),
+    ).toMatchObject({
+      __typename: "ValidationError",
+      message: expect.stringContaining(`rules.1.reviewers.2: no team has the id ${nobody}`),
+    });
+    // A model that does not exist is missing whatever its reviewers: none is looked up for it.
+    expect(
+      await call(alice, "setModelReviewPolicy", {
+        name: `${MODEL}-missing`,
+        rules: rules([{ principalId: nobody }]),
+      }),
+    ).toMatchObject({ __typename: "NotFoundError" });
+  });
+
   it("counts an approval only while its reviewer could still give it", async () => {
     const model = "lapsing-approvals";
     const dave = await persona("dave");

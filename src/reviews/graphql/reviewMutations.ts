@@ -3,7 +3,8 @@
 // on the model's stream, run by the one command runner; a request names its model stream through
 // the review_requests table. Identities come from the caller, never from the input.
 import { randomUUID } from "node:crypto";
-import { granteeOf, requireGrantee } from "../../access/graphql/modelPermissions.ts";
+import { granteeOf } from "../../access/graphql/modelPermissions.ts";
+import { permissionOnModel } from "../../access/scopedReader.ts";
 import { NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type { Grantee } from "../../domain/modelPermissions.ts";
 import { checkStorableText } from "../../domain/validation.ts";
@@ -74,7 +75,11 @@ const ReviewPolicyRuleInput = builder.inputType("ReviewPolicyRuleInput", {
   }),
 });
 
-/** A policy must name reviewers who exist: a typo would otherwise lock a stage for good. */
+/**
+ * A policy must name reviewers who exist: a typo would otherwise lock a stage for good. Every
+ * reviewer's shape first, then the distinct ids in two lookups (principals, teams), not one per
+ * reviewer: a policy names up to 1,000. The first reviewer in order that fails is the error.
+ */
 async function reviewersOf(
   ctx: GraphQLContext,
   rules: readonly {
@@ -83,22 +88,37 @@ async function reviewersOf(
 ): Promise<Grantee[][]> {
   if (rules.length > REVIEW_LIMITS.maxRules)
     throw new ValidationError("rules", `at most ${REVIEW_LIMITS.maxRules} rules`);
-  const result: Grantee[][] = [];
-  for (const [i, rule] of rules.entries()) {
+  const named: { grantee: Grantee; field: string }[] = [];
+  const result = rules.map((rule, i) => {
     if (rule.reviewers.length > REVIEW_LIMITS.maxReviewersPerRule)
       throw new ValidationError(
         `rules.${i}.reviewers`,
         `at most ${REVIEW_LIMITS.maxReviewersPerRule} reviewers`,
       );
-    const list: Grantee[] = [];
-    for (const [j, r] of rule.reviewers.entries()) {
+    return rule.reviewers.map((r, j) => {
       const field = `rules.${i}.reviewers.${j}`;
       const grantee = granteeOf(r, field);
-      await requireGrantee(ctx, grantee, field);
-      list.push(grantee);
-    }
-    result.push(list);
-  }
+      // Text no database can hold names nobody; PostgreSQL would answer the lookup with an error.
+      const unstorable = checkStorableText(field, grantee.id);
+      if (unstorable) throw unstorable;
+      named.push({ grantee, field });
+      return grantee;
+    });
+  });
+  const ids = (kind: Grantee["kind"]) => [
+    ...new Set(named.filter((n) => n.grantee.kind === kind).map((n) => n.grantee.id)),
+  ];
+  const [principals, teams] = await Promise.all([
+    ctx.reader.principal.findMany({ where: { id: { in: ids("PRINCIPAL") } }, select: { id: true } }),
+    ctx.reader.team.findMany({ where: { id: { in: ids("TEAM") } }, select: { id: true } }),
+  ]);
+  const found = new Set([...principals.map((p) => `PRINCIPAL:${p.id}`), ...teams.map((t) => `TEAM:${t.id}`)]);
+  const missing = named.find((n) => !found.has(`${n.grantee.kind}:${n.grantee.id}`));
+  if (missing !== undefined)
+    throw new ValidationError(
+      missing.field,
+      `no ${missing.grantee.kind === "PRINCIPAL" ? "principal" : "team"} has the id ${missing.grantee.id}`,
+    );
   return result;
 }
 
@@ -149,6 +169,12 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => {
+      // A model the caller cannot see is missing before its reviewers are looked up: the lookups
+      // are no work to be had (nor principal ids to probe) on someone else's model.
+      const unstorable = checkStorableText("name", input.name);
+      if (unstorable) throw unstorable;
+      if ((await permissionOnModel(ctx, input.name)) === null)
+        throw new NotFoundError("RegisteredModel", input.name);
       const reviewers = await reviewersOf(ctx, input.rules);
       const rules: ReviewRule[] = input.rules.map((r, i) => ({
         ...(r.stage != null ? { stage: r.stage } : {}),
