@@ -81,13 +81,20 @@ export function unstorableText(text: string): string | null {
 }
 
 /**
- * An absolute http(s) URL with a host, taken as written: no whitespace and the scheme's `//` (the
- * URL parser drops surrounding spaces and reads `https:host` as `https://host/`, another URL than
- * the one shown), no credentials (`credentialsHint` says what to use instead), not port 0. The
+ * An absolute http(s) URL with a host, taken as written: no whitespace or invisible formatting
+ * characters, and the scheme's `//` (the URL parser drops surrounding spaces and reads `https:host`
+ * as `https://host/`, another URL than the one shown), no credentials (`credentialsHint` says what to use instead), not port 0. The
  * parsed URL, or what is wrong with it. Webhook targets and deployment endpoints both follow it.
  */
 export function parseHttpUrl(field: string, url: string, credentialsHint = ""): URL | ValidationError {
   if (/\s/.test(url)) return new ValidationError(field, "must not contain whitespace");
+  // Bidirectional overrides, zero-width and other invisible formatting characters make the URL
+  // shown differ from the one used (U+202E displays what follows it reversed).
+  if (/\p{Cf}/u.test(url))
+    return new ValidationError(
+      field,
+      "must not contain invisible formatting characters (such as U+202E or U+200B); percent-encode them",
+    );
   const notHttp = new ValidationError(field, "must be an absolute http:// or https:// URL");
   if (!/^https?:\/\//i.test(url)) return notHttp;
   let parsed: URL;

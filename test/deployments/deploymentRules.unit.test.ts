@@ -116,6 +116,9 @@ describe("RecordModelVersionDeployment", () => {
     ["https://user:secret@serve.example/fraud", "credentials"],
     ["https://serve.example/a b", "whitespace"],
     ["https://serve.example/\u0007", "control characters"],
+    ["https://serve.example/\u202Egnp.exe", "invisible formatting characters"],
+    ["https://serve\u200B.example/fraud", "invisible formatting characters"],
+    ["https://serve.example/fr\u2066aud", "invisible formatting characters"],
     [`https://serve.example/${"a".repeat(2100)}`, "at most 2048"],
   ])("refuses the endpoint %j", (endpoint, message) => {
     given(withVersions)
