@@ -83,8 +83,9 @@ export function unstorableText(text: string): string | null {
 /**
  * An absolute http(s) URL with a host, taken as written: no whitespace or invisible formatting
  * characters, and the scheme's `//` (the URL parser drops surrounding spaces and reads `https:host`
- * as `https://host/`, another URL than the one shown), no credentials (`credentialsHint` says what to use instead), not port 0. The
- * parsed URL, or what is wrong with it. Webhook targets and deployment endpoints both follow it.
+ * as `https://host/`, another URL than the one shown), no credentials (`credentialsHint` says what
+ * to use instead), not port 0. The parsed URL, or what is wrong with it. Webhook targets and
+ * deployment endpoints both follow it.
  */
 export function parseHttpUrl(field: string, url: string, credentialsHint = ""): URL | ValidationError {
   if (/\s/.test(url)) return new ValidationError(field, "must not contain whitespace");

@@ -166,19 +166,44 @@ export function granteeOf(
  * forever, revoke nothing without a word, or lock a protected stage for good. `field` names the
  * input in the error (default: principalId or teamId).
  */
-export async function requireGrantee(ctx: GraphQLContext, grantee: Grantee, field?: string): Promise<void> {
-  const named = field ?? (grantee.kind === "PRINCIPAL" ? "principalId" : "teamId");
-  // Text no database can hold names nobody; PostgreSQL would answer the lookup with an error.
-  const unstorable = checkStorableText(named, grantee.id);
-  if (unstorable) throw unstorable;
-  const found =
-    grantee.kind === "PRINCIPAL"
-      ? await ctx.reader.principal.findUnique({ where: { id: grantee.id }, select: { id: true } })
-      : await ctx.reader.team.findUnique({ where: { id: grantee.id }, select: { id: true } });
-  if (found === null)
+export const requireGrantee = (ctx: GraphQLContext, grantee: Grantee, field?: string): Promise<void> =>
+  requireGrantees(ctx, [{ grantee, field }]);
+
+/**
+ * Every grantee named must exist (see requireGrantee): each one's id storable first, then the
+ * distinct ids in at most two lookups (principals, teams), not one per grantee (a review policy
+ * names up to 1,000). The first grantee in order that fails is the error.
+ */
+export async function requireGrantees(
+  ctx: GraphQLContext,
+  named: readonly { readonly grantee: Grantee; readonly field?: string | undefined }[],
+): Promise<void> {
+  const fieldOf = ({ grantee, field }: (typeof named)[number]) =>
+    field ?? (grantee.kind === "PRINCIPAL" ? "principalId" : "teamId");
+  for (const n of named) {
+    // Text no database can hold names nobody; PostgreSQL would answer the lookup with an error.
+    const unstorable = checkStorableText(fieldOf(n), n.grantee.id);
+    if (unstorable) throw unstorable;
+  }
+  const ids = (kind: Grantee["kind"]) => [
+    ...new Set(named.filter((n) => n.grantee.kind === kind).map((n) => n.grantee.id)),
+  ];
+  const principalIds = ids("PRINCIPAL");
+  const teamIds = ids("TEAM");
+  const [principals, teams] = await Promise.all([
+    principalIds.length === 0
+      ? []
+      : ctx.reader.principal.findMany({ where: { id: { in: principalIds } }, select: { id: true } }),
+    teamIds.length === 0
+      ? []
+      : ctx.reader.team.findMany({ where: { id: { in: teamIds } }, select: { id: true } }),
+  ]);
+  const found = new Set([...principals.map((p) => `PRINCIPAL:${p.id}`), ...teams.map((t) => `TEAM:${t.id}`)]);
+  const missing = named.find((n) => !found.has(`${n.grantee.kind}:${n.grantee.id}`));
+  if (missing !== undefined)
     throw new ValidationError(
-      named,
-      `no ${grantee.kind === "PRINCIPAL" ? "principal" : "team"} has the id ${grantee.id}`,
+      fieldOf(missing),
+      `no ${missing.grantee.kind === "PRINCIPAL" ? "principal" : "team"} has the id ${missing.grantee.id}`,
     );
 }
 

@@ -3,7 +3,7 @@
 // on the model's stream, run by the one command runner; a request names its model stream through
 // the review_requests table. Identities come from the caller, never from the input.
 import { randomUUID } from "node:crypto";
-import { granteeOf } from "../../access/graphql/modelPermissions.ts";
+import { granteeOf, requireGrantees } from "../../access/graphql/modelPermissions.ts";
 import { permissionOnModel } from "../../access/scopedReader.ts";
 import { NotFoundError, ValidationError } from "../../domain/errors.ts";
 import type { Grantee } from "../../domain/modelPermissions.ts";
@@ -75,11 +75,7 @@ const ReviewPolicyRuleInput = builder.inputType("ReviewPolicyRuleInput", {
   }),
 });
 
-/**
- * A policy must name reviewers who exist: a typo would otherwise lock a stage for good. Every
- * reviewer's shape first, then the distinct ids in two lookups (principals, teams), not one per
- * reviewer: a policy names up to 1,000. The first reviewer in order that fails is the error.
- */
+/** A policy must name reviewers who exist: a typo would otherwise lock a stage for good. */
 async function reviewersOf(
   ctx: GraphQLContext,
   rules: readonly {
@@ -98,27 +94,11 @@ async function reviewersOf(
     return rule.reviewers.map((r, j) => {
       const field = `rules.${i}.reviewers.${j}`;
       const grantee = granteeOf(r, field);
-      // Text no database can hold names nobody; PostgreSQL would answer the lookup with an error.
-      const unstorable = checkStorableText(field, grantee.id);
-      if (unstorable) throw unstorable;
       named.push({ grantee, field });
       return grantee;
     });
   });
-  const ids = (kind: Grantee["kind"]) => [
-    ...new Set(named.filter((n) => n.grantee.kind === kind).map((n) => n.grantee.id)),
-  ];
-  const [principals, teams] = await Promise.all([
-    ctx.reader.principal.findMany({ where: { id: { in: ids("PRINCIPAL") } }, select: { id: true } }),
-    ctx.reader.team.findMany({ where: { id: { in: ids("TEAM") } }, select: { id: true } }),
-  ]);
-  const found = new Set([...principals.map((p) => `PRINCIPAL:${p.id}`), ...teams.map((t) => `TEAM:${t.id}`)]);
-  const missing = named.find((n) => !found.has(`${n.grantee.kind}:${n.grantee.id}`));
-  if (missing !== undefined)
-    throw new ValidationError(
-      missing.field,
-      `no ${missing.grantee.kind === "PRINCIPAL" ? "principal" : "team"} has the id ${missing.grantee.id}`,
-    );
+  await requireGrantees(ctx, named);
   return result;
 }
 
